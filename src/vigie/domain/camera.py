@@ -1,0 +1,65 @@
+"""Cameras, their legal purposes and their health."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class CameraKind(enum.StrEnum):
+    """Physical kind of a camera; it decides which analyses make sense on it."""
+
+    FIXED = "fixed"
+    PTZ = "ptz"
+    MULTISENSOR = "multisensor"
+    THERMAL = "thermal"
+
+
+class Purpose(enum.StrEnum):
+    """The closed list of purposes of CSI art. L251-2 (L2): never free text."""
+
+    PUBLIC_BUILDINGS = "public_buildings"
+    """1° protection of public buildings and installations and their surroundings."""
+    NATIONAL_DEFENCE = "national_defence"
+    """2° safeguarding installations useful to national defence."""
+    TRAFFIC_REGULATION = "traffic_regulation"
+    """3° regulation of transport flows."""
+    TRAFFIC_OFFENCES = "traffic_offences"
+    """4° recording of traffic-rule offences."""
+    CRIME_PREVENTION = "crime_prevention"
+    """5° prevention of attacks on people and property in places exposed to assault, theft or drug trafficking,
+    and of customs fraud in exposed areas."""
+    TERRORISM_PREVENTION = "terrorism_prevention"
+    """6° prevention of acts of terrorism."""
+    NATURAL_TECHNOLOGICAL_RISKS = "natural_technological_risks"
+    """7° prevention of natural or technological risks."""
+    RESCUE_FIRE = "rescue_fire"
+    """8° rescue of persons and defence against fire."""
+    AMUSEMENT_PARKS = "amusement_parks"
+    """9° safety of installations open to the public in amusement parks."""
+    VEHICLE_INSURANCE = "vehicle_insurance"
+    """10° enforcement of the obligation to insure motor vehicles."""
+    ILLEGAL_DUMPING = "illegal_dumping"
+    """11° prevention and recording of offences of abandoning rubbish, waste, materials or other objects."""
+
+
+class HealthState(enum.StrEnum):
+    """What an operator sees of a camera's stream."""
+
+    STARTING = "starting"
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class CameraHealth:
+    """One health report of a camera session. ``reason`` never contains credentials."""
+
+    camera_id: str
+    state: HealthState
+    at: datetime
+    reason: str = ""
+    fps_in: float = 0.0
+    frames_dropped: int = 0

@@ -1,0 +1,54 @@
+"""Ports: the interfaces the platform's layers talk through. Implementations live in storage/, analytics/ etc."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from vigie.domain.camera import CameraHealth
+from vigie.domain.geometry import Box
+from vigie.domain.observation import Event
+
+Frame = npt.NDArray[np.uint8]
+"""A decoded frame: H×W×3 BGR or H×W gray, uint8."""
+
+
+class RegionDetector(Protocol):
+    """A detector that turns one frame into regions of interest (e.g. motion)."""
+
+    def detect(self, frame: Frame) -> list[tuple[Box, float]]: ...
+
+
+class Gate(Protocol):
+    """The governance gate: the only thing that lets an analysis module run on a camera at a given time."""
+
+    def allows(self, module: str, camera_id: str, at: datetime) -> bool: ...
+
+
+class EventRepo(Protocol):
+    """Where events are kept."""
+
+    def add(self, event: Event) -> Event: ...
+
+    def update(self, event: Event) -> None: ...
+
+    def list(
+        self,
+        *,
+        camera_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[Event]: ...
+
+
+class CameraStatusRepo(Protocol):
+    """Latest known health of each camera."""
+
+    def record(self, health: CameraHealth) -> None: ...
+
+    def latest(self) -> Sequence[CameraHealth]: ...

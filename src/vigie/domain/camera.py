@@ -63,3 +63,15 @@ class CameraHealth:
     reason: str = ""
     fps_in: float = 0.0
     frames_dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CameraInfo:
+    """What the platform shows about a camera (never its stream URL, which may carry credentials)."""
+
+    id: str
+    name: str
+    commune_id: str
+    site_id: str
+    kind: CameraKind
+    simulated: bool = False

@@ -1,0 +1,30 @@
+"""Storage: SQLAlchemy repositories and Alembic migrations, on SQLite (WAL, embedded default) or PostgreSQL.
+
+The composition root builds one engine with :func:`create_engine_for`, runs :func:`migrate` once at start-up and
+hands the engine to the repositories; nothing here is a module-level singleton.
+"""
+
+from vigie.storage.database import (
+    create_engine_for,
+    current_revision,
+    for_reading,
+    head_revision,
+    migrate,
+    ping,
+)
+from vigie.storage.errors import EventNotFoundError, NaiveDatetimeError, StorageError
+from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
+
+__all__ = [
+    "EventNotFoundError",
+    "NaiveDatetimeError",
+    "SqlCameraStatusRepo",
+    "SqlEventRepo",
+    "StorageError",
+    "create_engine_for",
+    "current_revision",
+    "for_reading",
+    "head_revision",
+    "migrate",
+    "ping",
+]

@@ -1,0 +1,95 @@
+"""Motion detection by background subtraction (OpenCV MOG2).
+
+The embedded default detector: it needs no model file and is cheap enough for hundreds of cameras per core at
+analysis resolution. It reports regions of motion, not objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vigie.domain.geometry import Box, Point
+from vigie.domain.ports import Frame
+
+_SHADOW = 127  # MOG2 marks shadow pixels with this value; motion pixels are 255.
+
+
+@dataclass(frozen=True, slots=True)
+class MotionConfig:
+    """Tuning of the motion detector."""
+
+    min_area: float = 0.002
+    """Smallest region kept, as a fraction of the frame area."""
+    var_threshold: float = 16.0
+    """MOG2 variance threshold: higher ignores more noise."""
+    history: int = 200
+    """Frames of background history."""
+    global_change: float = 0.4
+    """If more than this fraction of the frame changes at once, it is a lighting change, not motion."""
+    warmup_frames: int = 10
+    """Frames to learn the background before reporting anything."""
+
+
+class MotionDetector:
+    """Regions of motion in successive frames of one camera. One instance per camera: it holds the background."""
+
+    def __init__(
+        self, config: MotionConfig | None = None, privacy_masks: tuple[tuple[Point, ...], ...] = ()
+    ) -> None:
+        self.config = config or MotionConfig()
+        self._polygons = privacy_masks
+        self._mask: Frame | None = None
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the background (e.g. after the stream came back or analysis was switched off)."""
+        self._frames = 0
+        self._subtractor = cv2.createBackgroundSubtractorMOG2(
+            history=self.config.history, varThreshold=self.config.var_threshold, detectShadows=True
+        )
+
+    def _apply_masks(self, frame: Frame) -> Frame:
+        """Blank privacy-masked areas (L6) before anything looks at the pixels."""
+        height, width = frame.shape[:2]
+        if self._mask is None or self._mask.shape[:2] != (height, width):
+            mask = np.zeros((height, width), np.uint8)
+            for polygon in self._polygons:
+                pts = np.array([[round(x * width), round(y * height)] for x, y in polygon], np.int32)
+                cv2.fillPoly(mask, [pts], 255)
+            self._mask = mask
+        out = frame.copy()
+        out[self._mask > 0] = 0
+        return out
+
+    def detect(self, frame: Frame) -> list[tuple[Box, float]]:
+        """Return motion regions as (normalised box, fill ratio) pairs, largest first."""
+        if self._polygons:
+            frame = self._apply_masks(frame)
+        self._frames += 1
+        fg = self._subtractor.apply(frame)
+        if self._frames <= self.config.warmup_frames:
+            return []
+        _, binary = cv2.threshold(fg, _SHADOW, 255, cv2.THRESH_BINARY)
+        binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, self._kernel)
+        binary = cv2.dilate(binary, self._kernel, iterations=2)
+        height, width = binary.shape[:2]
+        if cv2.countNonZero(binary) > self.config.global_change * width * height:
+            # A global lighting change (cloud, street lights switching on): relearn quickly, report nothing.
+            self._subtractor.apply(frame, learningRate=0.5)
+            return []
+        contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        min_px = self.config.min_area * width * height
+        regions: list[tuple[Box, float]] = []
+        for contour in contours:
+            area = float(cv2.contourArea(contour))
+            if area < min_px:
+                continue
+            x, y, w, h = cv2.boundingRect(contour)
+            box = Box(x / width, y / height, w / width, h / height)
+            regions.append((box, min(1.0, area / float(w * h))))
+        regions.sort(key=lambda r: r[0].area, reverse=True)
+        return regions

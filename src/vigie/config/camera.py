@@ -1,0 +1,274 @@
+"""One camera: its streams, where it is, the prefectoral authorisation it runs under, its zones and the
+parameters of its analysis frames.
+
+Analysis parameters here never switch a module on: modules run only under a recorded activation (L22),
+which lives in governance, not in this file.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+
+from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, first_repeated
+from vigie.config.fields import invalid
+from vigie.config.zones import AnalysisZone, DirectedLineZone, PrivacyMaskZone, Zone
+from vigie.domain.camera import CameraKind, Purpose
+from vigie.domain.redact import redact_url
+
+MAX_RETENTION_DAYS = 30
+"""CSI L252-5: recordings are destroyed after at most one month (L3)."""
+
+STREAM_SCHEMES: tuple[str, ...] = ("rtsp", "rtsps", "http", "https", "file")
+"""``file`` replays recorded footage (tests, demonstrations, incident reconstruction)."""
+
+DEFAULT_CREDENTIALS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("admin", ""),
+        ("admin", "admin"),
+        ("admin", "12345"),
+        ("admin", "123456"),
+        ("admin", "password"),
+        ("admin", "1234"),
+        ("root", "root"),
+        ("root", "pass"),
+        ("root", "admin"),
+        ("root", "12345"),
+        ("service", "service"),
+        ("supervisor", "supervisor"),
+        ("ubnt", "ubnt"),
+    }
+)
+"""Factory credentials of common cameras; enrolment refuses them (L17)."""
+
+_STREAM_HINT = (
+    "use rtsp://, rtsps://, http://, https:// or file:// (recorded footage), "
+    "e.g. rtsp://cam-001.example.invalid/stream1"
+)
+
+
+def _check_stream_url(url: str) -> str:
+    shown = redact_url(url)
+    if url != url.strip() or any(ch.isspace() for ch in url):
+        raise invalid(f"stream URL contains spaces: {shown}", "percent-encode spaces as %20")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise invalid(f"not a valid URL: {shown}", _STREAM_HINT) from None
+    scheme = parts.scheme.lower()
+    if scheme not in STREAM_SCHEMES:
+        raise invalid(f"unsupported stream scheme {scheme or '(none)'!r} in {shown}", _STREAM_HINT)
+    if scheme == "file":
+        if not parts.path or parts.path == "/":
+            raise invalid(f"file URL names no file: {shown}", "write file:///absolute/path/to/footage.mp4")
+        return url
+    if not parts.hostname:
+        raise invalid(f"stream URL has no host: {shown}", _STREAM_HINT)
+    if port == 0:
+        raise invalid(f"stream URL has port 0: {shown}", "remove the port or give the camera's real port")
+    if parts.username is not None and (parts.username, parts.password or "") in DEFAULT_CREDENTIALS:
+        raise invalid(
+            f"stream URL uses a camera's factory credentials: {shown}",
+            "L17: set a unique account and password on the camera before enrolling it",
+        )
+    return url
+
+
+StreamUrl = Annotated[str, AfterValidator(_check_stream_url)]
+"""A camera stream URL; scheme rtsp, rtsps, http, https or file."""
+
+
+class Location(ConfigModel):
+    """Where the camera is, for the map, the public list of cameras (L36) and export metadata (L14)."""
+
+    lat: float = Field(ge=-90.0, le=90.0, title="Latitude", description="WGS84 latitude in degrees (-90..90).")
+    lon: float = Field(
+        ge=-180.0, le=180.0, title="Longitude", description="WGS84 longitude in degrees (-180..180)."
+    )
+    address: str | None = Field(
+        default=None, title="Address", description="Street address shown to operators and in exports."
+    )
+    description: str | None = Field(
+        default=None,
+        title="Description",
+        description="What the camera looks at (e.g. `parvis de la gare, vers le nord`).",
+    )
+
+
+class Authorisation(ConfigModel):
+    """The prefectoral authorisation a camera runs under (CSI L252-1, L1): without a valid one it neither
+    records nor streams."""
+
+    reference: NonEmptyText = Field(
+        title="Reference",
+        description="Reference of the prefectoral decision (arrêté) authorising the camera, e.g. `2024-DS-0142`.",
+    )
+    valid_from: date = Field(title="Valid from", description="First day the authorisation applies (YYYY-MM-DD).")
+    valid_until: date = Field(
+        title="Valid until",
+        description="Last day the authorisation applies (YYYY-MM-DD), after `valid_from`; operators are warned "
+        "4 months before (L1).",
+    )
+    purposes: tuple[Purpose, ...] = Field(
+        min_length=1,
+        title="Purposes",
+        description="Authorised purposes, from the closed list of CSI L251-2 (L2), each at most once.",
+    )
+    retention_days: int = Field(
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        title="Retention (days)",
+        description="Days recordings are kept before automatic deletion, 1..30: never more than 30 (L3).",
+    )
+
+    @field_validator("valid_until")
+    @classmethod
+    def _after_start(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("valid_from")
+        if isinstance(start, date) and value <= start:
+            raise invalid(
+                f"valid_until ({value.isoformat()}) is not after valid_from ({start.isoformat()})",
+                "copy both dates from the prefectoral decision; valid_until must be later than valid_from",
+            )
+        return value
+
+    @field_validator("purposes")
+    @classmethod
+    def _distinct_purposes(cls, value: tuple[Purpose, ...]) -> tuple[Purpose, ...]:
+        repeated = first_repeated(value)
+        if repeated is not None:
+            raise invalid(
+                f"purpose {repeated[1].value!r} is listed twice (item {repeated[0]})",
+                "list each purpose once",
+            )
+        return value
+
+    def is_valid_on(self, day: date) -> bool:
+        """True when ``day`` lies within the authorisation (both ends included)."""
+        return self.valid_from <= day <= self.valid_until
+
+
+class MotionSettings(ConfigModel):
+    """Motion detection by background subtraction on the analysis frames."""
+
+    min_area: float = Field(
+        default=0.002,
+        gt=0.0,
+        le=1.0,
+        title="Minimum area",
+        description="Smallest moving region that counts as motion, as a fraction of the frame area "
+        "(0.002 = 0.2 % of the frame).",
+    )
+    threshold: float = Field(
+        default=16.0,
+        ge=1.0,
+        le=1000.0,
+        title="Threshold",
+        description="Background-subtraction sensitivity (OpenCV MOG2 `varThreshold`): squared distance to the "
+        "background model above which a pixel is foreground; higher is less sensitive.",
+    )
+    history: int = Field(
+        default=500,
+        ge=10,
+        le=100_000,
+        title="History (frames)",
+        description="Analysis frames the background model remembers; at 5 fps, 500 frames is 100 seconds.",
+    )
+    cooldown_s: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=3600.0,
+        title="Cooldown (seconds)",
+        description="Observations of one camera less than this many seconds apart are merged into one event.",
+    )
+
+
+class AnalysisSettings(ConfigModel):
+    """How frames are prepared for analysis. These parameters never activate a module (L22)."""
+
+    fps: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=30.0,
+        title="Analysis frame rate",
+        description="Frames per second handed to analysis (0.5..30); other decoded frames are dropped.",
+    )
+    width: int = Field(
+        default=640,
+        ge=160,
+        le=3840,
+        title="Analysis frame width",
+        description="Width in pixels frames are scaled to before analysis (160..3840); the height keeps the "
+        "aspect ratio.",
+    )
+    motion: MotionSettings = Field(
+        default_factory=MotionSettings,
+        title="Motion",
+        description="Background-subtraction motion detection settings.",
+    )
+
+
+class Camera(ConfigModel):
+    """One camera: streams, location, authorisation, zones and analysis-frame settings."""
+
+    id: Slug = Field(title="Camera id", description="Identifier, unique across the whole file (e.g. `cam-001`).")
+    name: NonEmptyText = Field(title="Name", description="Name shown to operators (e.g. `Place de la Mairie`).")
+    kind: CameraKind = Field(title="Kind", description="Physical kind: `fixed`, `ptz`, `multisensor` or `thermal`.")
+    enabled: bool = Field(
+        default=True,
+        title="Enabled",
+        description="When false the camera is kept in the configuration but neither recorded nor shown.",
+    )
+    main_stream: StreamUrl = Field(
+        title="Main stream",
+        description="URL of the full-quality stream, recorded as is (rtsp, rtsps, http, https or file).",
+    )
+    sub_stream: StreamUrl | None = Field(
+        default=None,
+        title="Sub stream",
+        description="URL of the low-resolution stream used for live thumbnails and analysis; "
+        "the main stream is used when absent.",
+    )
+    location: Location = Field(title="Location", description="Where the camera is (WGS84).")
+    authorisation: Authorisation = Field(
+        title="Authorisation", description="The prefectoral authorisation the camera runs under (L1)."
+    )
+    zones: tuple[Zone, ...] = Field(
+        default=(),
+        title="Zones",
+        description="Analysis zones, privacy masks and directed lines, each with an id unique within the camera.",
+    )
+    analysis: AnalysisSettings = Field(
+        default_factory=AnalysisSettings,
+        title="Analysis frames",
+        description="Frame rate, size and motion settings of the frames handed to analysis.",
+    )
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_zone_ids(cls, zones: tuple[Zone, ...]) -> tuple[Zone, ...]:
+        duplicates = find_duplicates((zone.id, (index, "id")) for index, zone in enumerate(zones))
+        if duplicates:
+            raise duplicate_error("zone ids of a camera", duplicates)
+        return zones
+
+    @property
+    def analysis_stream(self) -> str:
+        """The stream analysis decodes: the sub stream when there is one, else the main stream."""
+        return self.sub_stream or self.main_stream
+
+    @property
+    def privacy_masks(self) -> tuple[PrivacyMaskZone, ...]:
+        return tuple(zone for zone in self.zones if isinstance(zone, PrivacyMaskZone))
+
+    @property
+    def analysis_zones(self) -> tuple[AnalysisZone, ...]:
+        return tuple(zone for zone in self.zones if isinstance(zone, AnalysisZone))
+
+    @property
+    def directed_lines(self) -> tuple[DirectedLineZone, ...]:
+        return tuple(zone for zone in self.zones if isinstance(zone, DirectedLineZone))

@@ -1,0 +1,125 @@
+"""Reading a camera stream with PyAV and handing decoded, down-scaled frames to analysis.
+
+This code runs inside a camera worker process: PyAV's own timeouts cannot be trusted on live RTSP (a read can
+block forever inside FFmpeg), so the supervisor in the parent process watches heartbeats and kills the worker
+from outside when it stalls. Errors are wrapped in :class:`CameraError` with credentials redacted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import av
+import numpy as np
+
+from vigie.domain.ports import Frame
+from vigie.domain.redact import redact_text, redact_url
+
+LIVE_SCHEMES = {"rtsp", "rtsps", "http", "https", "rtmp"}
+
+
+class CameraError(Exception):
+    """A camera stream could not be opened or read. The message is safe to show: credentials are redacted."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """What a worker needs to read one stream for analysis."""
+
+    camera_id: str
+    url: str
+    analysis_fps: float = 5.0
+    analysis_width: int = 640
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SampledFrame:
+    """A decoded, down-scaled grey frame taken at the analysis rate."""
+
+    image: Frame
+    at: datetime
+    decoded_since_last: int
+
+
+def _open(spec: StreamSpec) -> tuple[Any, bool]:
+    parts = urlsplit(spec.url)
+    scheme = parts.scheme.lower()
+    options: dict[str, str] = {}
+    if scheme == "file":
+        target = unquote(parts.path)
+        if not Path(target).is_file():
+            raise CameraError(f"camera {spec.camera_id}: no such file {target!r}; check the stream URL")
+        live = False
+    elif scheme in LIVE_SCHEMES:
+        target = spec.url
+        live = True
+        if scheme.startswith("rtsp"):
+            options = {"rtsp_transport": "tcp"}
+    else:
+        raise CameraError(
+            f"camera {spec.camera_id}: unsupported stream URL scheme {scheme!r} in {redact_url(spec.url)}; "
+            "use rtsp://, rtsps://, http(s):// or file://"
+        )
+    try:
+        container = av.open(target, options=options, timeout=(spec.open_timeout_s, spec.read_timeout_s))
+    except (av.FFmpegError, OSError) as err:
+        raise CameraError(f"camera {spec.camera_id}: cannot open {redact_url(spec.url)}: {redact_text(str(err))}") from err
+    if not container.streams.video:
+        container.close()
+        raise CameraError(f"camera {spec.camera_id}: {redact_url(spec.url)} has no video stream")
+    return container, live
+
+
+def sampled_frames(spec: StreamSpec) -> Iterator[SampledFrame]:
+    """Yield grey frames at ``spec.analysis_fps``, scaled to ``spec.analysis_width``.
+
+    Every frame is decoded (H.264 needs it) but only frames at the analysis rate are converted, which is
+    where the CPU goes. A ``file://`` source is replayed at its own pace and looped, like a live camera.
+    """
+    container, live = _open(spec)
+    try:
+        yield from _iterate(container, live, spec)
+    except av.FFmpegError as err:
+        raise CameraError(f"camera {spec.camera_id}: stream error: {redact_text(str(err))}") from err
+    finally:
+        container.close()
+
+
+def _iterate(container: Any, live: bool, spec: StreamSpec) -> Iterator[SampledFrame]:
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    period = 1.0 / spec.analysis_fps
+    next_due = 0.0
+    decoded = 0
+    started = time.monotonic()
+    offset = 0.0
+    while True:
+        last_t = 0.0
+        for frame in container.decode(stream):
+            decoded += 1
+            t = offset + (float(frame.time) if frame.time is not None else decoded / 25.0)
+            last_t = t
+            if not live:
+                delay = started + t - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            if t + 1e-6 < next_due:
+                continue
+            next_due = max(next_due + period, t)
+            width = spec.analysis_width
+            height = max(2, round(frame.height * width / frame.width / 2) * 2)
+            image = frame.to_ndarray(width=width, height=height, format="gray")
+            yield SampledFrame(np.ascontiguousarray(image), datetime.now(UTC), decoded)
+            decoded = 0
+        if live:
+            raise CameraError(f"camera {spec.camera_id}: stream ended")
+        offset = last_t + period
+        container.seek(0)

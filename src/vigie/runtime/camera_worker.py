@@ -1,0 +1,82 @@
+"""The body of a camera worker process: ingest → analysis, reporting to the supervisor through a queue.
+
+One process per camera, so a stuck FFmpeg read or a crash in one camera's analysis is contained and can be killed
+from outside. Messages are typed, versioned dataclasses; the queue is bounded, and analysis messages are dropped
+(and counted) rather than ever blocking the stream.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.synchronize import Event as StopEvent
+from typing import Protocol
+
+from vigie.analytics.detect.motion import MotionConfig, MotionDetector
+from vigie.analytics.pipeline import MotionPipeline
+from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.geometry import Point
+from vigie.domain.observation import Observation
+from vigie.domain.ports import Gate
+from vigie.domain.redact import redact_text
+from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
+
+HEARTBEAT_S = 1.0
+
+WorkerMessage = CameraHealth | Observation
+
+
+class MessageQueue(Protocol):
+    def put(self, item: WorkerMessage, block: bool = ..., timeout: float | None = ...) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """Everything one camera worker needs; picklable, built by the runtime."""
+
+    stream: StreamSpec
+    motion: MotionConfig
+    gate: Gate
+    privacy_masks: tuple[tuple[Point, ...], ...] = ()
+
+
+def _health(camera_id: str, state: HealthState, reason: str = "", fps: float = 0.0, dropped: int = 0) -> CameraHealth:
+    return CameraHealth(camera_id, state, datetime.now(UTC), reason, round(fps, 2), dropped)
+
+
+def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
+    try:
+        out.put(msg, block=False)
+    except queue.Full:
+        return False
+    return True
+
+
+def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
+    """Read the camera until ``stop`` is set; report health every second and observations as they come."""
+    camera_id = spec.stream.camera_id
+    pipeline = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), spec.gate)
+    dropped = 0
+    frames = 0
+    window_start = time.monotonic()
+    try:
+        for sample in sampled_frames(spec.stream):
+            if stop.is_set():
+                return
+            frames += 1
+            observation = pipeline.process(sample.image, sample.at)
+            if observation is not None and not _send(out, observation):
+                dropped += 1
+            elapsed = time.monotonic() - window_start
+            if elapsed >= HEARTBEAT_S:
+                _send(out, _health(camera_id, HealthState.ONLINE, fps=frames / elapsed, dropped=dropped))
+                frames, window_start = 0, time.monotonic()
+    except CameraError as err:
+        _send(out, _health(camera_id, HealthState.OFFLINE, str(err)))
+        raise SystemExit(1) from None
+    except Exception as err:  # contained: reported, then the supervisor restarts the worker
+        reason = redact_text(f"camera {camera_id}: internal error {type(err).__name__}: {err}")
+        _send(out, _health(camera_id, HealthState.OFFLINE, reason))
+        raise SystemExit(2) from None

@@ -1,0 +1,95 @@
+"""``vigie demo``: the whole platform on simulated cameras, with zero set-up.
+
+Scenes from ``vigie.sim`` are rendered once into the data folder, published through the real RTSP server (or
+replayed from files with ``--no-rtsp``), and the service runs with embedded SQLite. Because the footage is
+generated, analysis may run on it (see :class:`vigie.governance.gate.SimulatedFootageGate`); on real cameras
+nothing runs until an activation exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from vigie.config.models import VigieConfig
+from vigie.runtime.service import VigieService
+from vigie.sim.render import render
+from vigie.sim.rtsp import RtspSimServer, RtspUnavailable
+from vigie.sim.scene import builtin_scene_path, load_scene
+
+log = logging.getLogger(__name__)
+DEMO_SCENES = ("street", "situations")
+
+
+def render_demo_scenes(data_dir: Path, count: int) -> dict[str, Path]:
+    """Render (once, cached by scene content) the footage of ``count`` simulated cameras."""
+    out: dict[str, Path] = {}
+    for index in range(count):
+        name = DEMO_SCENES[index % len(DEMO_SCENES)]
+        source = builtin_scene_path(name)
+        target = data_dir / "scenes" / f"{name}.mp4"
+        stamp = target.with_suffix(".scene.yaml")
+        text = source.read_text(encoding="utf-8")
+        if not target.exists() or not stamp.exists() or stamp.read_text(encoding="utf-8") != text:
+            log.info("rendering simulated scene %s (once)", name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            render(load_scene(source), target)
+            stamp.write_text(text, encoding="utf-8")
+        out[f"sim{index + 1}"] = target
+    return out
+
+
+def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str]) -> VigieConfig:
+    """The demo's configuration: one commune, one site, the simulated cameras."""
+    cameras: list[dict[str, Any]] = [
+        {
+            "id": camera_id,
+            "name": f"Simulated camera {index + 1}",
+            "kind": "fixed",
+            "main_stream": url,
+            "location": {"lat": 45.764 + index * 0.001, "lon": 4.8357, "address": "Demo street"},
+            "authorisation": {
+                "reference": "DEMO-SIMULATION",
+                "valid_from": "2026-01-01",
+                "valid_until": "2030-12-31",
+                "purposes": ["crime_prevention"],
+                "retention_days": 7,
+            },
+            "analysis": {"fps": 5},
+        }
+        for index, (camera_id, url) in enumerate(urls.items())
+    ]
+    return VigieConfig.model_validate(
+        {
+            "version": 1,
+            "storage": {"database_url": f"sqlite:///{(data_dir / 'vigie.db').resolve()}", "data_dir": str(data_dir)},
+            "api": {"host": host, "port": port},
+            "communes": [
+                {
+                    "id": "demo",
+                    "name": "Commune de démonstration",
+                    "kind": "municipal",
+                    "sites": [{"id": "centre", "name": "Centre-ville", "cameras": cameras}],
+                }
+            ],
+        }
+    )
+
+
+def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: int, use_rtsp: bool) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    footage = render_demo_scenes(data_dir, cameras)
+    with contextlib.ExitStack() as stack:
+        urls = {cid: path.resolve().as_uri() for cid, path in footage.items()}
+        if use_rtsp:
+            try:
+                server = stack.enter_context(RtspSimServer(footage, port=rtsp_port))
+                urls = {cid: server.url(cid) for cid in footage}
+            except RtspUnavailable as err:
+                log.warning("RTSP server unavailable (%s); replaying the footage from files instead", err)
+        for cid, url in urls.items():
+            log.info("simulated camera %s: %s", cid, url)
+        config = demo_config(data_dir, host, port, urls)
+        return VigieService(config, simulated_cameras=frozenset(urls)).run()

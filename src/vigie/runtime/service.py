@@ -1,0 +1,104 @@
+"""Builds and runs the whole service from a validated configuration: the only place where parts are wired."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+import vigie.web
+from vigie.analytics.detect.motion import MotionConfig
+from vigie.api.app import ApiServices, create_app
+from vigie.config.models import Camera, VigieConfig
+from vigie.domain.camera import CameraInfo
+from vigie.domain.ports import Gate
+from vigie.events.aggregation import EventAggregator
+from vigie.governance.gate import ClosedGate, SimulatedFootageGate
+from vigie.ingest.reader import StreamSpec
+from vigie.runtime.camera_worker import WorkerSpec
+from vigie.runtime.sink import WorkerMessageSink
+from vigie.runtime.supervisor import CameraSupervisor
+from vigie.services.cameras import CameraService
+from vigie.services.events import EventService
+from vigie.storage.database import create_engine_for, migrate
+from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(vigie.web.__file__).parent / "static"
+
+
+@dataclass(frozen=True, slots=True)
+class CameraEntry:
+    commune_id: str
+    site_id: str
+    camera: Camera
+
+
+def camera_entries(config: VigieConfig) -> list[CameraEntry]:
+    return [
+        CameraEntry(commune.id, site.id, camera)
+        for commune in config.communes
+        for site in commune.sites
+        for camera in site.cameras
+    ]
+
+
+def worker_spec(camera: Camera, gate: Gate) -> WorkerSpec:
+    """Analysis reads the sub stream when there is one (it is what it is for), else the main stream."""
+    analysis = camera.analysis
+    motion = analysis.motion
+    masks = tuple(
+        tuple((float(p[0]), float(p[1])) for p in zone.points)
+        for zone in camera.zones
+        if zone.kind == "privacy_mask"
+    )
+    return WorkerSpec(
+        stream=StreamSpec(
+            camera_id=camera.id,
+            url=str(camera.sub_stream or camera.main_stream),
+            analysis_fps=analysis.fps,
+            analysis_width=analysis.width,
+        ),
+        motion=MotionConfig(min_area=motion.min_area, var_threshold=motion.threshold, history=motion.history),
+        gate=gate,
+        privacy_masks=masks,
+    )
+
+
+class VigieService:
+    """The running platform: camera workers under a supervisor, one writer thread, and the HTTP API."""
+
+    def __init__(self, config: VigieConfig, *, simulated_cameras: frozenset[str] = frozenset()) -> None:
+        self.config = config
+        self.simulated = simulated_cameras
+        engine = create_engine_for(config.storage.database_url)
+        migrate(engine)
+        self.events = SqlEventRepo(engine)
+        self.status = SqlCameraStatusRepo(engine)
+        entries = [e for e in camera_entries(config) if e.camera.enabled]
+        self.cameras = [
+            CameraInfo(e.camera.id, e.camera.name, e.commune_id, e.site_id, e.camera.kind, e.camera.id in self.simulated)
+            for e in entries
+        ]
+        gate: Gate = SimulatedFootageGate(self.simulated) if self.simulated else ClosedGate()
+        self.sink = WorkerMessageSink(EventAggregator(self.events), self.status)
+        self.supervisor = CameraSupervisor(
+            [worker_spec(e.camera, gate) for e in entries], self.sink, tick=self.sink.tick
+        )
+        services = ApiServices(events=EventService(self.events), cameras=CameraService(self.cameras, self.status))
+        self.app = create_app(services, STATIC_DIR)
+
+    def run(self) -> int:
+        """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers and close open events."""
+        api = self.config.api
+        server = uvicorn.Server(uvicorn.Config(self.app, host=api.host, port=api.port, log_level="info"))
+        self.supervisor.start()
+        log.info("Vigie console on http://%s:%d/", api.host, api.port)
+        try:
+            server.run()
+        finally:
+            self.supervisor.stop()
+            self.sink.close()
+        return 0

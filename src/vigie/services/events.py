@@ -1,0 +1,51 @@
+"""Reading events: the use case behind ``GET /api/events``.
+
+Tenant scoping and audit of searches arrive with issues #3 and #7; this is where they will be enforced, so that
+no route can read events without going through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from vigie.domain.observation import Event
+from vigie.domain.ports import EventRepo
+
+MAX_PAGE = 500
+
+
+class InvalidQuery(ValueError):
+    """A query a person can fix: the message says how."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    items: Sequence[Event]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class EventService:
+    def __init__(self, repo: EventRepo) -> None:
+        self._repo = repo
+
+    def list_events(
+        self,
+        *,
+        camera_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> EventPage:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidQuery(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+        if offset < 0:
+            raise InvalidQuery(f"offset must be 0 or more, got {offset}")
+        if since is not None and since.tzinfo is None:
+            raise InvalidQuery("since must carry a time zone, e.g. 2026-11-28T18:00:00Z")
+        items = self._repo.list(camera_id=camera_id, since=since, limit=limit, offset=offset)
+        next_offset = offset + limit if len(items) == limit else None
+        return EventPage(items=items, limit=limit, offset=offset, next_offset=next_offset)

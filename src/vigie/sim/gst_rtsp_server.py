@@ -1,0 +1,128 @@
+"""Standalone RTSP server for simulated cameras, built on GStreamer's rtsp-server library.
+
+This file is run as a subprocess by Debian's ``/usr/bin/python3`` (which has PyGObject and the GstRtspServer
+typelib); it must import only ``gi`` and the standard library, never ``vigie``.  Each mount re-payloads an H.264
+RTP stream that a feeder (``ffmpeg -re -stream_loop -1 -i scene.mp4 -c copy -f rtp rtp://127.0.0.1:PORT``)
+sends to a local UDP port; the media is shared, so any number of clients watch the same live stream.
+
+Usage::
+
+    /usr/bin/python3 gst_rtsp_server.py --port 8554 --mount cam1=5004 --mount cam2=5006
+
+Protocol with the parent process (promised, relied upon by ``vigie.sim.rtsp``):
+
+* once the server listens, one line ``READY <port>`` is printed on stdout (``<port>`` is the bound port, useful
+  with ``--port 0``);
+* the server stops when stdin reaches end of file (so it dies with its parent), or on SIGTERM/SIGINT;
+* exit code 3 with a message on stderr naming the missing Debian package when a GStreamer element is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+try:
+    import gi
+
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstRtspServer", "1.0")
+    from gi.repository import GLib, Gst, GstRtspServer
+except (ImportError, ValueError) as err:  # pragma: no cover - exercised only on broken installs
+    sys.stderr.write(
+        f"cannot load GStreamer RTSP server bindings ({err}); "
+        "install the Debian packages python3-gi and gir1.2-gst-rtsp-server-1.0\n"
+    )
+    sys.exit(3)
+
+RTP_CAPS = "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96"
+"""Caps of the RTP stream ffmpeg's ``-f rtp`` muxer sends for H.264 (dynamic payload type 96)."""
+
+REQUIRED_ELEMENTS = {
+    "udpsrc": "gstreamer1.0-plugins-good",
+    "rtph264depay": "gstreamer1.0-plugins-good",
+    "rtph264pay": "gstreamer1.0-plugins-good",
+    "h264parse": "gstreamer1.0-plugins-bad",
+}
+
+
+def launch_line(udp_port: int) -> str:
+    """The media pipeline of one mount: depayload, reparse (so SPS/PPS are known) and payload again."""
+    return (
+        f'( udpsrc address=127.0.0.1 port={udp_port} caps="{RTP_CAPS}" '
+        "! rtph264depay ! h264parse config-interval=-1 "
+        "! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Serve H.264 RTP feeds as RTSP mounts (shared media).")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8554, help="RTSP port; 0 picks a free one")
+    parser.add_argument(
+        "--mount",
+        action="append",
+        default=[],
+        metavar="NAME=UDP_PORT",
+        help="serve the RTP/H.264 stream received on UDP_PORT at rtsp://HOST:PORT/NAME",
+    )
+    return parser.parse_args(argv)
+
+
+def check_elements() -> None:
+    """Exit with code 3 naming the Debian package when a needed GStreamer element is missing."""
+    for element, package in REQUIRED_ELEMENTS.items():
+        if Gst.ElementFactory.find(element) is None:
+            sys.stderr.write(f"GStreamer element {element!r} is missing; install the Debian package {package}\n")
+            sys.exit(3)
+
+
+def build_server(host: str, port: int, mounts: dict[str, int]) -> GstRtspServer.RTSPServer:
+    server = GstRtspServer.RTSPServer()
+    server.set_address(host)
+    server.set_service(str(port))
+    points = server.get_mount_points()
+    for name, udp_port in mounts.items():
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch(launch_line(udp_port))
+        factory.set_shared(True)
+        points.add_factory(f"/{name}", factory)
+    return server
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    mounts: dict[str, int] = {}
+    for item in args.mount:
+        name, sep, udp = item.partition("=")
+        if not sep or not name or not udp.isdigit():
+            sys.stderr.write(f"invalid --mount {item!r}: expected NAME=UDP_PORT\n")
+            return 2
+        mounts[name.strip("/")] = int(udp)
+    Gst.init(None)
+    check_elements()
+    server = build_server(args.host, args.port, mounts)
+    loop = GLib.MainLoop()
+    if server.attach(None) == 0:
+        sys.stderr.write(f"cannot listen on {args.host}:{args.port}\n")
+        return 1
+
+    def on_stdin(_source: object, _condition: object) -> bool:
+        data = sys.stdin.buffer.read1(4096) if hasattr(sys.stdin.buffer, "read1") else b""
+        if not data:
+            loop.quit()
+            return False
+        return True
+
+    GLib.io_add_watch(sys.stdin.fileno(), GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, on_stdin)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, lambda *_: (loop.quit(), False)[1])
+    sys.stdout.write(f"READY {server.get_bound_port()}\n")
+    sys.stdout.flush()
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,246 @@
+"""SQL implementations of the domain's ``EventRepo`` and ``CameraStatusRepo`` ports.
+
+Each call is one short transaction on a fresh session; no session, connection or row outlives a call, so a
+repository can be shared by threads. Writes start ``BEGIN IMMEDIATE`` on SQLite and reads start deferred (see
+:mod:`vigie.storage.database`). Every SQLAlchemy or driver error comes out as a
+:class:`~vigie.storage.errors.StorageError`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final, cast
+
+from sqlalchemy import ColumnElement, CursorResult, Engine, Executable, Result, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import sessionmaker
+
+from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.geometry import Box
+from vigie.domain.observation import Event
+from vigie.storage.database import for_reading, storage_errors
+from vigie.storage.errors import EventNotFoundError
+from vigie.storage.tables import CameraStatusRow, EventRow, HealthLogRow, require_aware
+
+MAX_PAGE: Final = 1000
+"""The most rows one ``list``/``history`` call returns: callers page with ``offset`` beyond that."""
+
+PRUNE_BATCH: Final = 5000
+"""Rows deleted per transaction when pruning, so the SQLite write lock is never held for long."""
+
+
+class _Repo:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._write = sessionmaker(engine, expire_on_commit=False)
+        self._read = sessionmaker(for_reading(engine), expire_on_commit=False)
+
+
+class SqlEventRepo(_Repo):
+    """Events in the ``events`` table (implements ``vigie.domain.ports.EventRepo``)."""
+
+    def add(self, event: Event) -> Event:
+        """Store a new event and return a copy carrying its id (the given event is left untouched)."""
+        if event.id is not None:
+            raise ValueError(f"event {event.id} is already stored: use update()")
+        row = EventRow()
+        _event_to_row(event, row)
+        with storage_errors(self._engine, "add an event"), self._write.begin() as session:
+            session.add(row)
+            session.flush()
+            new_id = row.id
+        return dataclasses.replace(event, id=new_id)
+
+    def update(self, event: Event) -> None:
+        """Overwrite every field of a stored event (typically a longer interval, a better score)."""
+        if event.id is None:
+            raise ValueError("cannot update an event that has no id: use add()")
+        with storage_errors(self._engine, f"update event {event.id}"), self._write.begin() as session:
+            row = session.get(EventRow, event.id)
+            if row is None:
+                raise EventNotFoundError(f"event {event.id} does not exist")
+            _event_to_row(event, row)
+
+    def get(self, event_id: int) -> Event | None:
+        """The event with this id, or ``None``."""
+        with storage_errors(self._engine, f"read event {event_id}"), self._read.begin() as session:
+            row = session.get(EventRow, event_id)
+            return None if row is None else _row_to_event(row)
+
+    def list(
+        self,
+        *,
+        camera_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[Event]:
+        """Events newest first (by start, then id); ``since`` keeps those still going on or ended at/after it."""
+        _check_page(limit, offset)
+        query = (
+            select(EventRow)
+            .where(*_event_filters(camera_id, since))
+            .order_by(EventRow.started_at.desc(), EventRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with storage_errors(self._engine, "list events"), self._read.begin() as session:
+            return [_row_to_event(row) for row in session.scalars(query)]
+
+    def count(self, *, camera_id: str | None = None, since: datetime | None = None) -> int:
+        """How many events ``list`` would page through with the same filters."""
+        query = select(func.count()).select_from(EventRow).where(*_event_filters(camera_id, since))
+        with storage_errors(self._engine, "count events"), self._read.begin() as session:
+            return int(session.scalar(query) or 0)
+
+
+class SqlCameraStatusRepo(_Repo):
+    """Latest health per camera, and the history of its changes (implements ``CameraStatusRepo``)."""
+
+    def record(self, health: CameraHealth) -> None:
+        """Keep ``health`` as the camera's latest report; log it too when the state or the reason changed.
+
+        A report older than the stored one (a late message) changes nothing, so ``latest`` never goes back in
+        time. Repeated identical reports only refresh the latest row (fps, dropped frames), so the log grows with
+        transitions, not with the report rate.
+        """
+        at = require_aware(health.at, "health.at")
+        with storage_errors(self._engine, f"record the health of camera {health.camera_id}"):
+            with self._write.begin() as session:
+                current = session.scalars(
+                    select(CameraStatusRow)
+                    .where(CameraStatusRow.camera_id == health.camera_id)
+                    .with_for_update()
+                ).one_or_none()
+                if current is not None and current.at > at:
+                    return
+                changed = current is None or (current.state, current.reason) != (
+                    health.state.value,
+                    health.reason,
+                )
+                session.execute(self._upsert(health, at))
+                if changed:
+                    session.add(
+                        HealthLogRow(
+                            camera_id=health.camera_id, state=health.state.value, reason=health.reason, at=at
+                        )
+                    )
+
+    def latest(self) -> Sequence[CameraHealth]:
+        """The latest report of every camera that ever reported, by camera id."""
+        query = select(CameraStatusRow).order_by(CameraStatusRow.camera_id)
+        with storage_errors(self._engine, "read camera status"), self._read.begin() as session:
+            return [_row_to_health(row) for row in session.scalars(query)]
+
+    def history(self, camera_id: str, limit: int = 100) -> Sequence[CameraHealth]:
+        """The camera's logged state changes, newest first (``fps_in`` and ``frames_dropped`` are not logged)."""
+        _check_page(limit, 0)
+        query = (
+            select(HealthLogRow)
+            .where(HealthLogRow.camera_id == camera_id)
+            .order_by(HealthLogRow.at.desc(), HealthLogRow.id.desc())
+            .limit(limit)
+        )
+        with storage_errors(self._engine, f"read the health history of {camera_id}"), self._read.begin() as s:
+            return [
+                CameraHealth(
+                    camera_id=row.camera_id, state=HealthState(row.state), at=row.at, reason=row.reason
+                )
+                for row in s.scalars(query)
+            ]
+
+    def prune_health_log(self, older_than: datetime) -> int:
+        """Delete logged changes dated before ``older_than``; return how many were deleted.
+
+        Deletes in batches of :data:`PRUNE_BATCH`, one short transaction each, so recording health is never
+        blocked for long. The latest status of each camera is kept in ``camera_status`` whatever its age.
+        """
+        cutoff = require_aware(older_than, "older_than")
+        oldest = select(HealthLogRow.id).where(HealthLogRow.at < cutoff).limit(PRUNE_BATCH).scalar_subquery()
+        total = 0
+        with storage_errors(self._engine, "prune the camera health log"):
+            while True:
+                with self._write.begin() as session:
+                    deleted = _rowcount(
+                        session.execute(delete(HealthLogRow).where(HealthLogRow.id.in_(oldest)))
+                    )
+                total += deleted
+                if deleted < PRUNE_BATCH:
+                    return total
+
+    def _upsert(self, health: CameraHealth, at: datetime) -> Executable:
+        values = {
+            "camera_id": health.camera_id,
+            "state": health.state.value,
+            "reason": health.reason,
+            "at": at,
+            "fps_in": health.fps_in,
+            "frames_dropped": health.frames_dropped,
+        }
+        dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
+        insert = dialect.insert(CameraStatusRow).values(values)
+        updated = {key: insert.excluded[key] for key in values if key != "camera_id"}
+        return insert.on_conflict_do_update(index_elements=[CameraStatusRow.camera_id], set_=updated)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 0 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be between 0 and {MAX_PAGE}, got {limit}")
+    if offset < 0:
+        raise ValueError(f"offset must not be negative, got {offset}")
+
+
+def _event_filters(camera_id: str | None, since: datetime | None) -> builtins.list[ColumnElement[bool]]:
+    filters: builtins.list[ColumnElement[bool]] = []
+    if camera_id is not None:
+        filters.append(EventRow.camera_id == camera_id)
+    if since is not None:
+        filters.append(EventRow.ended_at >= require_aware(since, "since"))
+    return filters
+
+
+def _event_to_row(event: Event, row: EventRow) -> None:
+    row.camera_id = event.camera_id
+    row.module = event.module
+    row.kind = event.kind
+    row.started_at = require_aware(event.started_at, "event.started_at")
+    row.ended_at = require_aware(event.ended_at, "event.ended_at")
+    row.region_x, row.region_y = event.region.x, event.region.y
+    row.region_w, row.region_h = event.region.w, event.region.h
+    row.score = event.score
+    row.model_version = event.model_version
+    row.observations = event.observations
+
+
+def _row_to_event(row: EventRow) -> Event:
+    return Event(
+        camera_id=row.camera_id,
+        module=row.module,
+        kind=row.kind,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        region=Box(row.region_x, row.region_y, row.region_w, row.region_h),
+        score=row.score,
+        model_version=row.model_version,
+        observations=row.observations,
+        id=row.id,
+    )
+
+
+def _row_to_health(row: CameraStatusRow) -> CameraHealth:
+    return CameraHealth(
+        camera_id=row.camera_id,
+        state=HealthState(row.state),
+        at=row.at,
+        reason=row.reason,
+        fps_in=row.fps_in,
+        frames_dropped=row.frames_dropped,
+    )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    count = cast(CursorResult[Any], result).rowcount
+    return max(int(count), 0)

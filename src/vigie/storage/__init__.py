@@ -1,7 +1,7 @@
 """Storage: SQLAlchemy repositories and Alembic migrations, on SQLite (WAL, embedded default) or PostgreSQL.
 
-The composition root builds one engine with :func:`create_engine_for`, runs :func:`migrate` once at start-up and
-hands the engine to the repositories; nothing here is a module-level singleton.
+The composition root builds one engine with :func:`create_engine_for`, runs :func:`migrate` once at
+start-up and hands the engine to the repositories; nothing here is a module-level singleton.
 """
 
 from vigie.storage.database import (

@@ -1,10 +1,10 @@
 """Engines and schema migrations for the two supported databases: SQLite (embedded default) and PostgreSQL.
 
-SQLite is opened in WAL mode so readers never block the writer, with a busy timeout so a writer waits for the
-lock instead of failing with "database is locked", and every write transaction starts with ``BEGIN IMMEDIATE``:
-a transaction that reads and then writes (an upsert) takes the write lock up front, because SQLite cannot make a
-deferred reader wait for a lock it needs to upgrade. Reads use :func:`for_reading`, whose transactions start
-deferred and so never wait for the writer.
+SQLite is opened in WAL mode so readers never block the writer, with a busy timeout so a writer waits
+for the lock instead of failing with "database is locked", and every write transaction starts with
+``BEGIN IMMEDIATE``: a transaction that reads and then writes (an upsert) takes the write lock up front,
+because SQLite cannot make a deferred reader wait for a lock it needs to upgrade. Reads use
+:func:`for_reading`, whose transactions start deferred and so never wait for the writer.
 
 Nothing here keeps a module-level engine: the composition root builds one with :func:`create_engine_for` and
 passes it to the repositories.
@@ -29,7 +29,7 @@ from vigie.domain.redact import redact_text, redact_url
 from vigie.storage.errors import StorageError
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
-"""The packaged Alembic script directory (``env.py``, ``versions/``); resolved from this file so it works installed."""
+"""The packaged Alembic script directory, resolved from this file so it is found when Vigie is installed."""
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 5000
 """How long a SQLite writer waits for the write lock before giving up."""
@@ -45,8 +45,8 @@ _SUPPORTED: Final = ("sqlite", "postgresql")
 def create_engine_for(url: str, *, echo: bool = False) -> Engine:
     """Build an engine for ``url`` (``sqlite:///path/to/vigie.db`` or ``postgresql+psycopg://...``).
 
-    For a SQLite file the parent directory is created. Nothing connects yet: an unreachable server shows up as a
-    :class:`StorageError` on first use (:func:`ping`, :func:`migrate`, a repository call).
+    For a SQLite file the parent directory is created. Nothing connects yet: an unreachable server shows up
+    as a :class:`StorageError` on first use (:func:`ping`, :func:`migrate`, a repository call).
     """
     parsed = _parse(url)
     backend = parsed.get_backend_name()
@@ -81,8 +81,9 @@ def ping(engine: Engine) -> None:
 def migrate(engine: Engine) -> None:
     """Upgrade the schema to the newest revision; does nothing when it is already there.
 
-    The whole upgrade runs in one transaction (SQLite and PostgreSQL both have transactional DDL), under the write
-    lock on SQLite and an advisory lock on PostgreSQL, so two processes starting together do not both migrate.
+    The whole upgrade runs in one transaction (SQLite and PostgreSQL both have transactional DDL), under the
+    write lock on SQLite and an advisory lock on PostgreSQL, so two processes starting together do not both
+    migrate.
     """
     with storage_errors(engine, "migrate"), engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -1,7 +1,8 @@
 """Errors of the storage layer.
 
-Driver and SQLAlchemy errors never leave this package as such: they are wrapped into :class:`StorageError`, whose
-message names the database with its password hidden, so it can be logged or shown as is.
+Driver and SQLAlchemy errors never leave this package as such: they are wrapped into
+:class:`StorageError`, whose message names the database with its password hidden, so it can be logged or
+shown as is.
 """
 
 from __future__ import annotations

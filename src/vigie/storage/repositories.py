@@ -78,7 +78,7 @@ class SqlEventRepo(_Repo):
         limit: int = 100,
         offset: int = 0,
     ) -> Sequence[Event]:
-        """Events newest first (by start, then id); ``since`` keeps those still going on or ended at/after it."""
+        """Events newest first (by start, then id); ``since`` keeps those that ended at or after it."""
         _check_page(limit, offset)
         query = (
             select(EventRow)
@@ -103,31 +103,23 @@ class SqlCameraStatusRepo(_Repo):
     def record(self, health: CameraHealth) -> None:
         """Keep ``health`` as the camera's latest report; log it too when the state or the reason changed.
 
-        A report older than the stored one (a late message) changes nothing, so ``latest`` never goes back in
-        time. Repeated identical reports only refresh the latest row (fps, dropped frames), so the log grows with
-        transitions, not with the report rate.
+        A report older than the stored one (a late message) changes nothing, so ``latest`` never goes
+        back in time. Repeated identical reports only refresh the latest row (fps, dropped frames): the log
+        grows with transitions, not with the report rate.
         """
         at = require_aware(health.at, "health.at")
-        with storage_errors(self._engine, f"record the health of camera {health.camera_id}"):
-            with self._write.begin() as session:
-                current = session.scalars(
-                    select(CameraStatusRow)
-                    .where(CameraStatusRow.camera_id == health.camera_id)
-                    .with_for_update()
-                ).one_or_none()
-                if current is not None and current.at > at:
-                    return
-                changed = current is None or (current.state, current.reason) != (
-                    health.state.value,
-                    health.reason,
-                )
-                session.execute(self._upsert(health, at))
-                if changed:
-                    session.add(
-                        HealthLogRow(
-                            camera_id=health.camera_id, state=health.state.value, reason=health.reason, at=at
-                        )
-                    )
+        doing = f"record the health of camera {health.camera_id}"
+        with storage_errors(self._engine, doing), self._write.begin() as session:
+            current = session.scalars(
+                select(CameraStatusRow).where(CameraStatusRow.camera_id == health.camera_id).with_for_update()
+            ).one_or_none()
+            if current is not None and current.at > at:
+                return
+            new = (health.state.value, health.reason)
+            changed = current is None or (current.state, current.reason) != new
+            session.execute(self._upsert(health, at))
+            if changed:
+                session.add(HealthLogRow(camera_id=health.camera_id, state=new[0], reason=new[1], at=at))
 
     def latest(self) -> Sequence[CameraHealth]:
         """The latest report of every camera that ever reported, by camera id."""
@@ -136,7 +128,7 @@ class SqlCameraStatusRepo(_Repo):
             return [_row_to_health(row) for row in session.scalars(query)]
 
     def history(self, camera_id: str, limit: int = 100) -> Sequence[CameraHealth]:
-        """The camera's logged state changes, newest first (``fps_in`` and ``frames_dropped`` are not logged)."""
+        """The camera's logged state changes, newest first (without ``fps_in`` and ``frames_dropped``)."""
         _check_page(limit, 0)
         query = (
             select(HealthLogRow)
@@ -160,13 +152,12 @@ class SqlCameraStatusRepo(_Repo):
         """
         cutoff = require_aware(older_than, "older_than")
         oldest = select(HealthLogRow.id).where(HealthLogRow.at < cutoff).limit(PRUNE_BATCH).scalar_subquery()
+        prune_batch = delete(HealthLogRow).where(HealthLogRow.id.in_(oldest))
         total = 0
         with storage_errors(self._engine, "prune the camera health log"):
             while True:
                 with self._write.begin() as session:
-                    deleted = _rowcount(
-                        session.execute(delete(HealthLogRow).where(HealthLogRow.id.in_(oldest)))
-                    )
+                    deleted = _rowcount(session.execute(prune_batch))
                 total += deleted
                 if deleted < PRUNE_BATCH:
                     return total
@@ -183,7 +174,10 @@ class SqlCameraStatusRepo(_Repo):
         dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
         insert = dialect.insert(CameraStatusRow).values(values)
         updated = {key: insert.excluded[key] for key in values if key != "camera_id"}
-        return insert.on_conflict_do_update(index_elements=[CameraStatusRow.camera_id], set_=updated)
+        upsert: Executable = insert.on_conflict_do_update(
+            index_elements=[CameraStatusRow.camera_id], set_=updated
+        )
+        return upsert
 
 
 def _check_page(limit: int, offset: int) -> None:

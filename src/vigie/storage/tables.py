@@ -1,8 +1,8 @@
 """The relational schema, as typed SQLAlchemy 2 mappings.
 
-These classes describe the schema the migrations build (``migrations/versions``); a test compares the two, so a
-change here without a migration fails. Rows are private to the storage layer: repositories turn them into domain
-types (``Event``, ``CameraHealth``) before returning.
+These classes describe the schema the migrations build (``migrations/versions``); a test compares the
+two, so a change here without a migration fails. Rows are private to the storage layer: repositories turn
+them into domain types (``Event``, ``CameraHealth``) before returning.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def require_aware(value: datetime, what: str = "datetime") -> datetime:
 class UtcDateTime(TypeDecorator[datetime]):
     """An instant: written from an aware datetime (naive ones are refused), always read back as aware UTC.
 
-    PostgreSQL stores ``timestamptz``; SQLite, which has no time zone type, stores the UTC wall time as text in a
-    fixed-width format, so text order is time order.
+    PostgreSQL stores ``timestamptz``; SQLite, which has no time zone type, stores the UTC wall time as text
+    in a fixed-width format, so text order is time order.
     """
 
     impl = DateTime(timezone=True)

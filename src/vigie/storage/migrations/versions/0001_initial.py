@@ -22,9 +22,8 @@ depends_on: str | Sequence[str] | None = None
 
 # 64-bit keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the (64-bit) rowid that autoincrements.
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_INSTANT = sa.DateTime(
-    timezone=True
-)  # timestamptz on PostgreSQL; UTC text on SQLite (see tables.UtcDateTime)
+# timestamptz on PostgreSQL; UTC wall time as fixed-width text on SQLite (see tables.UtcDateTime).
+_INSTANT = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:

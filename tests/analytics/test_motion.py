@@ -1,0 +1,95 @@
+"""Motion detection and its gate, on synthetic frames whose truth is known."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from vigie.analytics.detect.motion import MotionDetector
+from vigie.analytics.pipeline import MotionPipeline
+from vigie.governance.gate import ClosedGate, SimulatedFootageGate
+
+W, H = 320, 180
+
+
+def background(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(60, 120, size=(H, W), dtype=np.uint8)
+    return base
+
+
+def with_square(frame: np.ndarray, x: int, y: int, size: int = 24, value: int = 230) -> np.ndarray:
+    out = frame.copy()
+    out[y : y + size, x : x + size] = value
+    return out
+
+
+def test_moving_square_is_found_where_it_is() -> None:
+    detector = MotionDetector()
+    bg = background()
+    for _ in range(30):
+        assert detector.detect(bg) == []
+    regions = []
+    for step in range(10):
+        regions = detector.detect(with_square(bg, 40 + step * 8, 60))
+    assert regions, "a moving square must be reported"
+    box, _ = regions[0]
+    x_px, y_px = box.x * W, box.y * H
+    # the square is at x=112..136, y=60..84 in the last frame
+    assert 100 <= x_px <= 120 and 50 <= y_px <= 66
+    assert box.w * W < 80 and box.h * H < 45
+
+
+def test_static_scene_with_sensor_noise_gives_nothing() -> None:
+    detector = MotionDetector()
+    bg = background().astype(np.int16)
+    rng = np.random.default_rng(1)
+    found = []
+    for _ in range(60):
+        noisy = np.clip(bg + rng.integers(-3, 4, size=bg.shape), 0, 255).astype(np.uint8)
+        found.extend(detector.detect(noisy))
+    assert found == []
+
+
+def test_global_lighting_change_is_not_motion() -> None:
+    detector = MotionDetector()
+    bg = background()
+    for _ in range(30):
+        detector.detect(bg)
+    brighter = np.clip(bg.astype(np.int16) + 70, 0, 255).astype(np.uint8)
+    assert detector.detect(brighter) == []
+
+
+def test_motion_inside_a_privacy_mask_is_never_seen() -> None:
+    mask = ((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0))  # left half of the image
+    detector = MotionDetector(privacy_masks=(mask,))
+    bg = background()
+    for _ in range(20):
+        detector.detect(bg)
+    found = []
+    for step in range(10):
+        found.extend(detector.detect(with_square(bg, 20 + step * 8, 60)))  # stays in the left half
+    assert found == []
+    for step in range(10):
+        found.extend(detector.detect(with_square(bg, 200 + step * 8, 60)))  # right half
+    assert found and all(box.x >= 0.5 for box, _ in found)
+
+
+def test_pipeline_runs_only_when_the_gate_allows() -> None:
+    bg = background()
+    frames = [bg] * 20 + [with_square(bg, 40 + s * 8, 60) for s in range(10)]
+    now = datetime.now(UTC)
+
+    closed = MotionPipeline("cam1", MotionDetector(), ClosedGate())
+    assert [closed.process(f, now) for f in frames] == [None] * len(frames)
+    assert closed.frames_analysed == 0 and closed.frames_refused == len(frames)
+
+    other = MotionPipeline("cam1", MotionDetector(), SimulatedFootageGate(frozenset({"cam2"})))
+    assert all(other.process(f, now) is None for f in frames)
+
+    allowed = MotionPipeline("cam1", MotionDetector(), SimulatedFootageGate(frozenset({"cam1"})))
+    observations = [o for f in frames if (o := allowed.process(f, now)) is not None]
+    assert observations
+    assert {o.camera_id for o in observations} == {"cam1"}
+    assert all(o.module == "motion" and 0 < o.score <= 1 for o in observations)

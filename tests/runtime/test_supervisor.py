@@ -1,0 +1,148 @@
+"""Camera workers under supervision: good cameras report, broken ones go offline with a reason, stuck ones are
+killed from outside, and none of this takes the others down. Real processes, real PyAV, real sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from vigie.analytics.detect.motion import MotionConfig
+from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.observation import Observation
+from vigie.governance.gate import ClosedGate, SimulatedFootageGate
+from vigie.ingest.backoff import Backoff
+from vigie.ingest.reader import StreamSpec
+from vigie.runtime.camera_worker import WorkerMessage, WorkerSpec
+from vigie.runtime.supervisor import CameraSupervisor
+
+
+class Collected:
+    def __init__(self) -> None:
+        self.messages: list[WorkerMessage] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, msg: WorkerMessage) -> None:
+        with self._lock:
+            self.messages.append(msg)
+
+    def health(self, camera_id: str) -> list[CameraHealth]:
+        with self._lock:
+            return [m for m in self.messages if isinstance(m, CameraHealth) and m.camera_id == camera_id]
+
+    def observations(self, camera_id: str) -> list[Observation]:
+        with self._lock:
+            return [m for m in self.messages if isinstance(m, Observation) and m.camera_id == camera_id]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def silent_tcp_server() -> Iterator[int]:
+    """Accepts connections and never answers: what a hung camera looks like to FFmpeg."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def spec(camera_id: str, url: str, simulated: bool = True, open_timeout: float = 10.0) -> WorkerSpec:
+    gate = SimulatedFootageGate(frozenset({camera_id})) if simulated else ClosedGate()
+    return WorkerSpec(
+        stream=StreamSpec(camera_id, url, analysis_fps=5, analysis_width=320, open_timeout_s=open_timeout),
+        motion=MotionConfig(warmup_frames=3),
+        gate=gate,
+    )
+
+
+def test_good_camera_online_broken_camera_offline_with_redacted_reason(moving_square_video: Path) -> None:
+    closed_port = free_port()
+    sink = Collected()
+    supervisor = CameraSupervisor(
+        [
+            spec("good", moving_square_video.as_uri()),
+            spec("broken", f"rtsp://admin:s3cr3t@127.0.0.1:{closed_port}/live"),
+            spec("missing", "file:///nonexistent/cam.mp4"),
+        ],
+        sink,
+        backoff=Backoff(base_s=0.5, cap_s=1.0),
+    )
+    supervisor.start()
+    try:
+        assert wait_for(lambda: any(h.state is HealthState.ONLINE for h in sink.health("good")), 20)
+        assert wait_for(lambda: len(sink.observations("good")) > 0, 20), "motion in the video must be observed"
+        assert wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("broken")), 20)
+        assert wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("missing")), 20)
+        # it keeps retrying the broken camera, and the good one keeps going
+        retries_before = len(sink.health("broken"))
+        observed_before = len(sink.observations("good")) + len(sink.health("good"))
+        assert wait_for(lambda: len(sink.observations("good")) + len(sink.health("good")) > observed_before, 10)
+    finally:
+        supervisor.stop()
+    broken = sink.health("broken")
+    assert retries_before >= 1
+    assert all("s3cr3t" not in h.reason and "admin" not in h.reason for h in broken)
+    assert any("127.0.0.1" in h.reason for h in broken), "the reason must say which camera address failed"
+    assert "no such file" in sink.health("missing")[0].reason
+
+
+def test_a_stuck_camera_is_killed_from_outside_and_reported(silent_tcp_server: int) -> None:
+    sink = Collected()
+    url = f"rtsp://operator:pw123@127.0.0.1:{silent_tcp_server}/stream"
+    supervisor = CameraSupervisor(
+        [spec("stuck", url, open_timeout=120.0)],
+        sink,
+        stall_timeout_s=2.0,
+        backoff=Backoff(base_s=0.2, cap_s=0.5),
+    )
+    started = time.monotonic()
+    supervisor.start()
+    try:
+        assert wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("stuck")), 15)
+    finally:
+        supervisor.stop()
+    assert time.monotonic() - started < 15, "the supervisor must not wait for FFmpeg's own timeout (120 s)"
+    reason = sink.health("stuck")[0].reason
+    assert "no frames" in reason and "pw123" not in reason
+
+
+def test_no_observation_without_the_gate(moving_square_video: Path) -> None:
+    sink = Collected()
+    supervisor = CameraSupervisor([spec("real", moving_square_video.as_uri(), simulated=False)], sink)
+    supervisor.start()
+    try:
+        assert wait_for(lambda: len([h for h in sink.health("real") if h.state is HealthState.ONLINE]) >= 3, 20)
+    finally:
+        supervisor.stop()
+    assert sink.observations("real") == []

@@ -17,7 +17,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_moving_square_video(path: Path, seconds: float = 4.0, fps: int = 10, size: tuple[int, int] = (320, 180)) -> Path:
+def write_moving_square_video(
+    path: Path, seconds: float = 4.0, fps: int = 10, size: tuple[int, int] = (320, 180)
+) -> Path:
     """A static textured background with a bright square crossing it: motion with a known position."""
     width, height = size
     rng = np.random.default_rng(7)

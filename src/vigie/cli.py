@@ -13,7 +13,8 @@ from vigie import __version__
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vigie", description="Vigie: video protection whose analysis is off by default and governed by law."
+        prog="vigie",
+        description="Vigie: video protection whose analysis is off by default and governed by law.",
     )
     parser.add_argument("--version", action="version", version=f"vigie {__version__}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -23,11 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"), help="where the demo keeps its data")
     demo.add_argument("--host", default="127.0.0.1", help="address of the web console and API")
     demo.add_argument("--port", type=int, default=8080, help="port of the web console and API")
-    demo.add_argument("--cameras", type=int, default=2, choices=range(1, 9), metavar="N", help="simulated cameras (1-8)")
-    demo.add_argument("--rtsp-port", type=int, default=8554, help="port of the simulated cameras' RTSP server")
     demo.add_argument(
-        "--no-rtsp", action="store_true", help="replay the simulated footage from files instead of RTSP"
+        "--cameras", type=int, default=2, choices=range(1, 9), metavar="N", help="simulated cameras (1-8)"
     )
+    demo.add_argument("--rtsp-port", type=int, default=8554, help="port of the simulated cameras' RTSP server")
+    demo.add_argument("--no-rtsp", action="store_true", help="replay the simulated footage from files instead of RTSP")
 
     serve = commands.add_parser("serve", help="run the service from a configuration file")
     serve.add_argument("--config", type=Path, required=True, metavar="FILE", help="YAML configuration file")

@@ -65,7 +65,11 @@ def test_events_filtered_by_camera_and_time(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"limit": 0}, "query.limit"), ({"limit": "many"}, "query.limit"), ({"since": "yesterday"}, "query.since")],
+    [
+        ({"limit": 0}, "query.limit"),
+        ({"limit": "many"}, "query.limit"),
+        ({"since": "yesterday"}, "query.since"),
+    ],
 )
 def test_malformed_queries_get_one_error_format(client: TestClient, params: dict[str, object], field: str) -> None:
     response = client.get("/api/events", params=params)

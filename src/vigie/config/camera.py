@@ -86,9 +86,7 @@ class Location(ConfigModel):
     """Where the camera is, for the map, the public list of cameras (L36) and export metadata (L14)."""
 
     lat: float = Field(ge=-90.0, le=90.0, title="Latitude", description="WGS84 latitude in degrees (-90..90).")
-    lon: float = Field(
-        ge=-180.0, le=180.0, title="Longitude", description="WGS84 longitude in degrees (-180..180)."
-    )
+    lon: float = Field(ge=-180.0, le=180.0, title="Longitude", description="WGS84 longitude in degrees (-180..180).")
     address: str | None = Field(
         default=None, title="Address", description="Street address shown to operators and in exports."
     )

@@ -66,7 +66,9 @@ def _check_database_url(url: str) -> str:
     except (ArgumentError, ValueError):
         raise invalid(f"not a SQLAlchemy database URL: {shown}", hint) from None
     if parsed.get_backend_name() not in DATABASE_BACKENDS:
-        raise invalid(f"unsupported database {parsed.get_backend_name()!r} in {shown}", f"use SQLite or PostgreSQL, {hint}")
+        raise invalid(
+            f"unsupported database {parsed.get_backend_name()!r} in {shown}", f"use SQLite or PostgreSQL, {hint}"
+        )
     return url
 
 

@@ -67,9 +67,7 @@ class EventAggregator:
 
     def close_idle(self, now: datetime) -> list[Event]:
         """Write and forget every open event quiet for longer than the cooldown."""
-        closed = [
-            key for key, (event, _) in self._open.items() if now - event.ended_at > self._policy.cooldown
-        ]
+        closed = [key for key, (event, _) in self._open.items() if now - event.ended_at > self._policy.cooldown]
         return [self._close(key) for key in closed]
 
     def close_all(self) -> list[Event]:

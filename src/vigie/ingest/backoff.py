@@ -17,4 +17,4 @@ class Backoff:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         raw = min(self.cap_s, self.base_s * (2 ** min(attempt, 16)))
-        return max(0.0, raw * (1.0 + rng.uniform(-self.jitter, self.jitter)))
+        return float(max(0.0, raw * (1.0 + rng.uniform(-self.jitter, self.jitter))))

@@ -71,7 +71,9 @@ def _open(spec: StreamSpec) -> tuple[Any, bool]:
     try:
         container = av.open(target, options=options, timeout=(spec.open_timeout_s, spec.read_timeout_s))
     except (av.FFmpegError, OSError) as err:
-        raise CameraError(f"camera {spec.camera_id}: cannot open {redact_url(spec.url)}: {redact_text(str(err))}") from err
+        raise CameraError(
+            f"camera {spec.camera_id}: cannot open {redact_url(spec.url)}: {redact_text(str(err))}"
+        ) from err
     if not container.streams.video:
         container.close()
         raise CameraError(f"camera {spec.camera_id}: {redact_url(spec.url)} has no video stream")

@@ -64,7 +64,10 @@ def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str]) -> V
     return VigieConfig.model_validate(
         {
             "version": 1,
-            "storage": {"database_url": f"sqlite:///{(data_dir / 'vigie.db').resolve()}", "data_dir": str(data_dir)},
+            "storage": {
+                "database_url": f"sqlite:///{(data_dir / 'vigie.db').resolve()}",
+                "data_dir": str(data_dir),
+            },
             "api": {"host": host, "port": port},
             "communes": [
                 {

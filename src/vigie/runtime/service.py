@@ -50,9 +50,7 @@ def worker_spec(camera: Camera, gate: Gate) -> WorkerSpec:
     analysis = camera.analysis
     motion = analysis.motion
     masks = tuple(
-        tuple((float(p[0]), float(p[1])) for p in zone.points)
-        for zone in camera.zones
-        if zone.kind == "privacy_mask"
+        tuple((float(p[0]), float(p[1])) for p in zone.points) for zone in camera.zones if zone.kind == "privacy_mask"
     )
     return WorkerSpec(
         stream=StreamSpec(
@@ -79,7 +77,14 @@ class VigieService:
         self.status = SqlCameraStatusRepo(engine)
         entries = [e for e in camera_entries(config) if e.camera.enabled]
         self.cameras = [
-            CameraInfo(e.camera.id, e.camera.name, e.commune_id, e.site_id, e.camera.kind, e.camera.id in self.simulated)
+            CameraInfo(
+                e.camera.id,
+                e.camera.name,
+                e.commune_id,
+                e.site_id,
+                e.camera.kind,
+                e.camera.id in self.simulated,
+            )
             for e in entries
         ]
         gate: Gate = SimulatedFootageGate(self.simulated) if self.simulated else ClosedGate()

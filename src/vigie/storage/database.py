@@ -74,7 +74,7 @@ def for_reading(engine: Engine) -> Engine:
 
 def ping(engine: Engine) -> None:
     """Check the database answers (readiness probes); raise :class:`StorageError` if it does not."""
-    with storage_errors(engine, "ping"), for_reading(engine).connect() as conn:
+    with storage_errors(engine, "reach the database"), for_reading(engine).connect() as conn:
         conn.execute(text("SELECT 1"))
 
 
@@ -85,7 +85,7 @@ def migrate(engine: Engine) -> None:
     write lock on SQLite and an advisory lock on PostgreSQL, so two processes starting together do not both
     migrate.
     """
-    with storage_errors(engine, "migrate"), engine.begin() as conn:
+    with storage_errors(engine, "migrate the schema"), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
         command.upgrade(_alembic_config(conn), "head")
@@ -120,7 +120,7 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
         lines = str(cause).strip().splitlines()
         detail = lines[0] if lines else type(cause).__name__
         where = engine.url.render_as_string(hide_password=True)
-        raise StorageError(f"cannot {doing} on {where}: {_scrub(detail, engine.url)}") from err
+        raise StorageError(f"cannot {doing} ({where}): {_scrub(detail, engine.url)}") from err
 
 
 def _parse(url: str) -> URL:

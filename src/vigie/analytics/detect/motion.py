@@ -36,9 +36,7 @@ class MotionConfig:
 class MotionDetector:
     """Regions of motion in successive frames of one camera. One instance per camera: it holds the background."""
 
-    def __init__(
-        self, config: MotionConfig | None = None, privacy_masks: tuple[tuple[Point, ...], ...] = ()
-    ) -> None:
+    def __init__(self, config: MotionConfig | None = None, privacy_masks: tuple[tuple[Point, ...], ...] = ()) -> None:
         self.config = config or MotionConfig()
         self._polygons = privacy_masks
         self._mask: Frame | None = None

@@ -1,0 +1,32 @@
+"""`vigie config check FILE`: validate a configuration file without starting anything or writing anything."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from vigie.config.issues import ConfigError, format_issues
+from vigie.config.loader import load_config
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+
+
+def check_command(path: Path, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Print ``OK: N communes, M cameras`` and return 0, or print every issue to stderr and return 2.
+
+    Only reads ``path``; never writes to disk, never connects to a camera or a database.
+    """
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(format_issues(error.issues), file=err)
+        count = len(error.issues)
+        print(f"{path}: {count} issue{'s' if count != 1 else ''}", file=err)
+        return EXIT_INVALID
+    communes = len(config.communes)
+    print(f"OK: {communes} commune{'s' if communes != 1 else ''}, {config.camera_count} cameras", file=out)
+    return EXIT_OK

@@ -13,8 +13,15 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, first_repeated
-from vigie.config.fields import invalid
+from vigie.config.fields import (
+    ConfigModel,
+    NonEmptyText,
+    Slug,
+    duplicate_error,
+    find_duplicates,
+    first_repeated,
+    invalid,
+)
 from vigie.config.zones import AnalysisZone, DirectedLineZone, PrivacyMaskZone, Zone
 from vigie.domain.camera import CameraKind, Purpose
 from vigie.domain.redact import redact_url

@@ -22,7 +22,13 @@ from vigie.domain.camera import Purpose
 
 _QUOTED = re.compile(r"'([^']*)'")
 
-_RANGE_ERRORS = frozenset({"less_than_equal", "less_than", "greater_than_equal", "greater_than"})
+_RANGE_WORDS: dict[str, str] = {
+    "less_than_equal": "must be at most",
+    "less_than": "must be less than",
+    "greater_than_equal": "must be at least",
+    "greater_than": "must be greater than",
+}
+_RANGE_ERRORS = frozenset(_RANGE_WORDS)
 
 _PLAIN_MESSAGES: dict[str, str] = {
     "missing": "required field is missing",
@@ -103,7 +109,7 @@ def _closest(word: object, choices: list[str]) -> str | None:
 
 
 def _choices_hint(expected: str, given: object) -> str:
-    values = _QUOTED.findall(expected)
+    values = _QUOTED.findall(expected) or [v for v in re.split(r", | or ", expected) if v]
     close = _closest(given, values)
     listing = ", ".join(values)
     return f"did you mean `{close}`? allowed: {listing}" if close else f"allowed: {listing}"
@@ -160,6 +166,27 @@ def _length_hint(loc: Loc, error: ErrorDetails) -> str:
     return _description(loc)
 
 
+_CHOICE_ERRORS = frozenset({"enum", "literal_error", "union_tag_invalid", "union_tag_not_found"})
+
+
+def _choice(kind: str, names: list[str], error: ErrorDetails, ctx: dict[str, Any]) -> tuple[str, str]:
+    """Message and hint for a value outside a closed list (purposes, kinds, zone kinds, directions)."""
+    if kind == "enum" and "purposes" in names:
+        close = _closest(error.get("input"), [p.value for p in Purpose])
+        listing = ", ".join(p.value for p in Purpose)
+        prefix = f"did you mean `{close}`? " if close else ""
+        return (
+            "not one of the purposes of CSI L251-2",
+            f"{prefix}the 11 purposes allowed by CSI L251-2 (L2) are: {listing}",
+        )
+    if kind == "union_tag_invalid":
+        message = "unknown zone kind" if "zones" in names else "unknown kind"
+        return message, _choices_hint(str(ctx.get("expected_tags", "")), ctx.get("tag"))
+    if kind == "union_tag_not_found":
+        return "`kind` is missing", "add `kind:` — one of analysis, privacy_mask, directed_line"
+    return "not an allowed value", _choices_hint(str(ctx.get("expected", "")), error.get("input"))
+
+
 def explain(error: ErrorDetails) -> tuple[str, str]:
     """Message and hint for one pydantic error. ``loc`` in ``error`` must be the raw pydantic location."""
     kind = error["type"]
@@ -175,22 +202,11 @@ def explain(error: ErrorDetails) -> tuple[str, str]:
     elif kind == "extra_forbidden":
         message = f"unknown field `{loc[-1]}`"
         hint = _unknown_key_hint(loc)
-    elif kind == "enum" and "purposes" in names:
-        message = "not one of the purposes of CSI L251-2"
-        close = _closest(error.get("input"), [p.value for p in Purpose])
-        listing = ", ".join(p.value for p in Purpose)
-        prefix = f"did you mean `{close}`? " if close else ""
-        hint = f"{prefix}the 11 purposes allowed by CSI L251-2 (L2) are: {listing}"
-    elif kind in ("enum", "literal_error"):
-        message = "not an allowed value"
-        hint = _choices_hint(str(ctx.get("expected", "")), error.get("input"))
-    elif kind == "union_tag_invalid":
-        message = "unknown zone kind" if "zones" in names else "unknown kind"
-        hint = _choices_hint(str(ctx.get("expected_tags", "")), ctx.get("tag"))
-    elif kind == "union_tag_not_found":
-        message = "`kind` is missing"
-        hint = "add `kind:` — one of analysis, privacy_mask, directed_line"
+    elif kind in _CHOICE_ERRORS:
+        message, hint = _choice(kind, names, error, ctx)
     elif kind in _RANGE_ERRORS:
+        bound = next((ctx[key] for key in ("le", "lt", "ge", "gt") if key in ctx), "")
+        message = f"{_RANGE_WORDS[kind]} {bound}"
         hint = _range_hint(loc, error)
     elif kind in ("too_short", "too_long"):
         message = message.replace("Tuple", "List").replace(" after validation", "")
@@ -201,6 +217,8 @@ def explain(error: ErrorDetails) -> tuple[str, str]:
     elif kind == "string_pattern_mismatch":
         message = "not a valid identifier"
         hint = "use lowercase letters, digits and inner hyphens, 1 to 64 characters (e.g. `cam-001`)"
+    elif kind == "string_type":
+        hint = 'put the value in quotes so that YAML reads it as text (e.g. insee_code: "69266")'
     elif kind.startswith("date"):
         hint = "write dates as YYYY-MM-DD, e.g. 2025-06-30"
     else:

@@ -98,5 +98,5 @@ def duplicate_error(what: str, duplicates: Sequence[Duplicate]) -> PydanticCusto
     return PydanticCustomError(
         DUPLICATE_ID,
         "{message}",
-        {"message": f"{what} must be unique: {listed}", "hint": f"give each {what.split()[0]} its own id"},
+        {"message": f"{what} must be unique: {listed}", "hint": f"give each {what.split(maxsplit=1)[0]} its own id"},
     )

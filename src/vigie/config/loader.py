@@ -5,7 +5,7 @@ Reading is the only I/O here; the models' validators are pure. Nothing is ever w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,11 @@ class _Loader(yaml.SafeLoader):
     with their field instead of the YAML library failing without a position."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
+def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:
+    return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def load_config(path: Path) -> VigieConfig:
@@ -118,7 +122,9 @@ def _syntax_issue(filename: str, err: yaml.MarkedYAMLError) -> ConfigIssue:
     problem = err.problem or "invalid YAML"
     message = f"YAML syntax error: {problem}"
     if err.context:
-        message += f" ({err.context})"
+        opened = err.context_mark
+        started = f" started at line {opened.line + 1}" if opened and mark and opened.line != mark.line else ""
+        message += f" ({err.context}{started})"
     if "\\t" in problem or "\t" in problem:
         hint = "YAML does not allow tabs for indentation: use spaces"
     else:
@@ -157,24 +163,24 @@ def _items(value: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
     return [(index, item) for index, item in enumerate(items) if isinstance(item, dict)]
 
 
-def _ids(entries: list[tuple[Loc, dict[str, Any]]]) -> list[tuple[str, Loc]]:
+def _ids(entries: Sequence[tuple[Loc, dict[str, Any]]]) -> list[tuple[str, Loc]]:
     return [(item["id"], (*loc, "id")) for loc, item in entries if isinstance(item.get("id"), str)]
 
 
 def _duplicate_ids(data: Any) -> Iterator[tuple[str, Duplicate]]:
     """Repeated ids in the raw data: communes and cameras across the file, sites per commune, zones per
     camera. Works on invalid documents too, so duplicates are reported with every other issue."""
-    communes = [(("communes", c), commune) for c, commune in _items(data, "communes")]
+    communes: list[tuple[Loc, dict[str, Any]]] = [(("communes", c), commune) for c, commune in _items(data, "communes")]
     cameras: list[tuple[Loc, dict[str, Any]]] = []
     for loc, commune in communes:
-        sites = [((*loc, "sites", s), site) for s, site in _items(commune, "sites")]
+        sites: list[tuple[Loc, dict[str, Any]]] = [((*loc, "sites", s), site) for s, site in _items(commune, "sites")]
         yield from (("site", d) for d in find_duplicates(_ids(sites)))
         for site_loc, site in sites:
             cameras.extend(((*site_loc, "cameras", k), camera) for k, camera in _items(site, "cameras"))
     yield from (("commune", d) for d in find_duplicates(_ids(communes)))
     yield from (("camera", d) for d in find_duplicates(_ids(cameras)))
     for loc, camera in cameras:
-        zones = [((*loc, "zones", z), zone) for z, zone in _items(camera, "zones")]
+        zones: list[tuple[Loc, dict[str, Any]]] = [((*loc, "zones", z), zone) for z, zone in _items(camera, "zones")]
         yield from (("zone", d) for d in find_duplicates(_ids(zones)))
 
 

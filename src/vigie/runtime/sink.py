@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from vigie.domain.camera import CameraHealth
 from vigie.domain.observation import Observation
@@ -12,6 +12,9 @@ from vigie.events.aggregation import EventAggregator
 from vigie.runtime.camera_worker import WorkerMessage
 
 HEALTH_REFRESH_S = 10.0
+HEALTH_LOG_RETENTION = timedelta(days=90)
+"""Camera health history is operational data, not footage: kept 90 days for diagnosing flaky cameras."""
+PRUNE_EVERY_S = 3600.0
 
 
 class WorkerMessageSink:
@@ -22,6 +25,7 @@ class WorkerMessageSink:
         self._aggregator = aggregator
         self._status = status
         self._last: dict[str, tuple[str, str, float]] = {}
+        self._pruned_at = float("-inf")
 
     def __call__(self, msg: WorkerMessage) -> None:
         if isinstance(msg, Observation):
@@ -38,7 +42,11 @@ class WorkerMessageSink:
         self._last[health.camera_id] = (health.state, health.reason, now)
 
     def tick(self) -> None:
-        self._aggregator.close_idle(datetime.now(UTC))
+        now = datetime.now(UTC)
+        self._aggregator.close_idle(now)
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+            self._status.prune_health_log(now - HEALTH_LOG_RETENTION)
+            self._pruned_at = time.monotonic()
 
     def close(self) -> None:
         self._aggregator.close_all()

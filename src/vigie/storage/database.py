@@ -61,9 +61,7 @@ def create_engine_for(url: str, *, echo: bool = False) -> Engine:
                 connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
             engine = create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=connect_args)
     except (exc.SQLAlchemyError, ImportError, ValueError, TypeError) as err:
-        raise StorageError(
-            f"cannot create an engine for {redact_url(url)}: {_scrub(str(err), parsed)}"
-        ) from err
+        raise StorageError(f"cannot create an engine for {redact_url(url)}: {_scrub(str(err), parsed)}") from err
     return engine
 
 

@@ -12,7 +12,7 @@ import builtins
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, Executable, Result, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -138,9 +138,7 @@ class SqlCameraStatusRepo(_Repo):
         )
         with storage_errors(self._engine, f"read the health history of {camera_id}"), self._read.begin() as s:
             return [
-                CameraHealth(
-                    camera_id=row.camera_id, state=HealthState(row.state), at=row.at, reason=row.reason
-                )
+                CameraHealth(camera_id=row.camera_id, state=HealthState(row.state), at=row.at, reason=row.reason)
                 for row in s.scalars(query)
             ]
 
@@ -174,9 +172,7 @@ class SqlCameraStatusRepo(_Repo):
         dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
         insert = dialect.insert(CameraStatusRow).values(values)
         updated = {key: insert.excluded[key] for key in values if key != "camera_id"}
-        upsert: Executable = insert.on_conflict_do_update(
-            index_elements=[CameraStatusRow.camera_id], set_=updated
-        )
+        upsert: Executable = insert.on_conflict_do_update(index_elements=[CameraStatusRow.camera_id], set_=updated)
         return upsert
 
 
@@ -238,3 +234,11 @@ def _row_to_health(row: CameraStatusRow) -> CameraHealth:
 def _rowcount(result: Result[Any]) -> int:
     count = cast(CursorResult[Any], result).rowcount
     return max(int(count), 0)
+
+
+if TYPE_CHECKING:
+    from vigie.domain.ports import CameraStatusRepo, EventRepo
+
+    def _implements_the_ports(engine: Engine) -> tuple[EventRepo, CameraStatusRepo]:
+        """Never called: makes mypy prove the repositories satisfy the domain's protocols."""
+        return SqlEventRepo(engine), SqlCameraStatusRepo(engine)

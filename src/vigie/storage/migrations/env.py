@@ -19,13 +19,9 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option(
-        "sqlalchemy.url"
-    )
+    url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option("sqlalchemy.url")
     if not url:
-        raise SystemExit(
-            "no database URL: pass -x url=sqlite:///path/to/vigie.db (or postgresql+psycopg://...)"
-        )
+        raise SystemExit("no database URL: pass -x url=sqlite:///path/to/vigie.db (or postgresql+psycopg://...)")
     return str(url)
 
 

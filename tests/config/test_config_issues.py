@@ -69,7 +69,11 @@ def test_misspelt_purpose_gets_a_suggestion() -> None:
 
 
 def test_retention_over_thirty_days_names_the_legal_maximum() -> None:
-    text = replace_once(BASE, "[public_buildings, crime_prevention]\n              retention_days: 15", "[public_buildings, crime_prevention]\n              retention_days: 31")
+    text = replace_once(
+        BASE,
+        "[public_buildings, crime_prevention]\n              retention_days: 15",
+        "[public_buildings, crime_prevention]\n              retention_days: 31",
+    )
     issue = only_issue(text)
     assert issue.field == f"{CAM0}.authorisation.retention_days"
     assert issue.line == line_of(text, "retention_days: 31")
@@ -139,14 +143,21 @@ def test_duplicate_camera_id_across_communes_and_duplicate_zone_id() -> None:
 def test_duplicate_commune_and_site_ids() -> None:
     text = BASE + BASE[BASE.index("  - id: belvedere") : BASE.index("          - id: cam-001")]
     text += "          []\n"
-    text = text.replace("      - id: mairie\n        name: Place de la Mairie\n        cameras:\n          []\n", "      - id: mairie\n        name: A\n      - id: mairie\n        name: B\n")
+    text = text.replace(
+        "      - id: mairie\n        name: Place de la Mairie\n        cameras:\n          []\n",
+        "      - id: mairie\n        name: A\n      - id: mairie\n        name: B\n",
+    )
     issues = issues_of(text)
     assert {i.field for i in issues} == {"communes.1.id", "communes.1.sites.1.id"}
     assert all("duplicate" in i.message for i in issues)
 
 
 def test_valid_until_before_valid_from() -> None:
-    text = replace_once(BASE, "valid_until: 2029-02-28\n              purposes: [public", "valid_until: 2023-02-28\n              purposes: [public")
+    text = replace_once(
+        BASE,
+        "valid_until: 2029-02-28\n              purposes: [public",
+        "valid_until: 2023-02-28\n              purposes: [public",
+    )
     issue = only_issue(text)
     assert issue.field == f"{CAM0}.authorisation.valid_until"
     assert issue.line == line_of(text, "valid_until: 2023-02-28")
@@ -154,14 +165,19 @@ def test_valid_until_before_valid_from() -> None:
 
 
 def test_impossible_date_is_reported_on_its_field() -> None:
-    text = replace_once(BASE, "valid_until: 2029-02-28\n              purposes: [public", "valid_until: 2029-02-30\n              purposes: [public")
+    text = replace_once(
+        BASE,
+        "valid_until: 2029-02-28\n              purposes: [public",
+        "valid_until: 2029-02-30\n              purposes: [public",
+    )
     issue = only_issue(text)
     assert issue.field == f"{CAM0}.authorisation.valid_until"
     assert "YYYY-MM-DD" in issue.hint
 
 
 def test_missing_required_field_points_at_its_parent() -> None:
-    text = replace_once(BASE, "              reference: 2024-DS-0142\n              valid_from: 2024-03-01\n              valid_until: 2029-02-28\n              purposes: [public_buildings", "              reference: 2024-DS-0142\n              valid_from: 2024-03-01\n              purposes: [public_buildings")
+    first_until = "              valid_until: 2029-02-28\n              purposes: [public_buildings"
+    text = replace_once(BASE, first_until, "              purposes: [public_buildings")
     issue = only_issue(text)
     assert issue.field == f"{CAM0}.authorisation.valid_until"
     assert issue.line == line_of(text, "authorisation:")

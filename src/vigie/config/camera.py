@@ -238,9 +238,10 @@ class Camera(ConfigModel):
         description="URL of the low-resolution stream used for live thumbnails and analysis; "
         "the main stream is used when absent.",
     )
-    location: Location = Field(title="Location", description="Where the camera is (WGS84).")
+    location: Location = Field(title="Camera location", description="Where the camera is (WGS84).")
     authorisation: Authorisation = Field(
-        title="Authorisation", description="The prefectoral authorisation the camera runs under (L1)."
+        title="Prefectoral authorisation",
+        description="The prefectoral authorisation the camera runs under (L1).",
     )
     zones: tuple[Zone, ...] = Field(
         default=(),

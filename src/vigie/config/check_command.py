@@ -14,7 +14,8 @@ EXIT_INVALID = 2
 
 
 def check_command(path: Path, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Print ``OK: N communes, M cameras`` and return 0, or print every issue to stderr and return 2.
+    """Print ``OK: N communes, M cameras`` to stdout and return 0, or print every issue to stderr, one
+    ``FILE:LINE:COL: field: message (hint: ...)`` per line, and return 2.
 
     Only reads ``path``; never writes to disk, never connects to a camera or a database.
     """
@@ -24,9 +25,6 @@ def check_command(path: Path, stdout: TextIO | None = None, stderr: TextIO | Non
         config = load_config(path)
     except ConfigError as error:
         print(format_issues(error.issues), file=err)
-        count = len(error.issues)
-        print(f"{path}: {count} issue{'s' if count != 1 else ''}", file=err)
         return EXIT_INVALID
-    communes = len(config.communes)
-    print(f"OK: {communes} commune{'s' if communes != 1 else ''}, {config.camera_count} cameras", file=out)
+    print(f"OK: {len(config.communes)} communes, {config.camera_count} cameras", file=out)
     return EXIT_OK

@@ -7,6 +7,7 @@ from outside. Messages are typed, versioned dataclasses; the queue is bounded, a
 
 from __future__ import annotations
 
+import os
 import queue
 import time
 from dataclasses import dataclass
@@ -58,13 +59,14 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
     """Read the camera until ``stop`` is set; report health every second and observations as they come."""
     camera_id = spec.stream.camera_id
     pipeline = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), spec.gate)
+    parent = os.getppid()
     dropped = 0
     frames = 0
     window_start = time.monotonic()
     try:
         for sample in sampled_frames(spec.stream):
-            if stop.is_set():
-                return
+            if stop.is_set() or os.getppid() != parent:
+                return  # asked to stop, or the service died without stopping us: never run orphaned
             frames += 1
             observation = pipeline.process(sample.image, sample.at)
             if observation is not None and not _send(out, observation):

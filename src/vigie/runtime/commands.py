@@ -10,7 +10,8 @@ log = logging.getLogger(__name__)
 
 
 def serve(config_path: Path) -> int:
-    from vigie.config.loader import ConfigError, format_issues, load_config
+    from vigie.config.issues import ConfigError, format_issues
+    from vigie.config.loader import load_config
     from vigie.runtime.service import VigieService
 
     try:

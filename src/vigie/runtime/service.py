@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,11 +100,21 @@ class VigieService:
         """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers and close open events."""
         api = self.config.api
         server = uvicorn.Server(uvicorn.Config(self.app, host=api.host, port=api.port, log_level="info"))
+        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         self.supervisor.start()
         log.info("Vigie console on http://%s:%d/", api.host, api.port)
         try:
             server.run()
+        except KeyboardInterrupt:
+            # uvicorn re-raises the signal it handled once it has shut down: that is the normal way out.
+            log.info("stopping")
         finally:
             self.supervisor.stop()
             self.sink.close()
+            signal.signal(signal.SIGTERM, previous)
         return 0
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (systemd, docker stop) shuts down like Ctrl-C: workers stopped, open events closed."""
+    raise KeyboardInterrupt

@@ -1,0 +1,100 @@
+"""``vigie serve --config FILE`` as an integrator runs it: a real process, real HTTP, real cameras (a file
+replayed as a live source, and one unreachable camera with credentials in its URL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import free_port
+
+AUTH = """    authorisation:
+              reference: 2026-TEST-001
+              valid_from: 2026-01-01
+              valid_until: 2030-12-31
+              purposes: [crime_prevention]
+              retention_days: 15
+"""
+
+
+def camera(camera_id: str, url: str) -> str:
+    return f"""          - id: {camera_id}
+            name: Camera {camera_id}
+            kind: fixed
+            main_stream: {url}
+            location: {{lat: 45.76, lon: 4.83}}
+        {AUTH}"""
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
+        return json.loads(response.read())
+
+
+def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(
+    tmp_path: Path, moving_square_video: Path
+) -> None:
+    port = free_port()
+    config = tmp_path / "vigie.yaml"
+    config.write_text(
+        f"""version: 1
+storage:
+  database_url: sqlite:///{tmp_path / "vigie.db"}
+  data_dir: {tmp_path / "data"}
+api: {{host: 127.0.0.1, port: {port}}}
+communes:
+  - id: testville
+    name: Testville
+    kind: municipal
+    sites:
+      - id: centre
+        name: Centre
+        cameras:
+{camera("replay", moving_square_video.as_uri())}
+{camera("broken", f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/live")}
+""",
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigie.cli", "serve", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 40
+        states: dict[str, dict[str, Any]] = {}
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if proc.poll() is not None:
+                break
+            try:
+                states = {c["id"]: c for c in get_json(f"http://127.0.0.1:{port}/api/cameras")}
+            except OSError:
+                continue
+            if states.get("replay", {}).get("state") == "online" and states.get("broken", {}).get("state") == "offline":
+                break
+        assert proc.poll() is None, "the service must keep running with a broken camera"
+        assert states["replay"]["state"] == "online"
+        assert states["broken"]["state"] == "offline"
+        assert "hunter2" not in states["broken"]["reason"] and "127.0.0.1" in states["broken"]["reason"]
+        time.sleep(3)
+        # real cameras and no activation: motion analysis must not have run (L22)
+        assert get_json(f"http://127.0.0.1:{port}/api/events")["items"] == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            output, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert "hunter2" not in output, "credentials must never reach the logs"
+    assert proc.returncode == 0

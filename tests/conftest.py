@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import urllib.request
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -15,6 +18,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def get_json(url: str) -> Any:
+    """GET a JSON document from a server the test started on loopback."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
 
 
 def write_moving_square_video(

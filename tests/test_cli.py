@@ -12,7 +12,7 @@ VIGIE = [sys.executable, "-m", "vigie.cli"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*VIGIE, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    return subprocess.run([*VIGIE, *args], check=False, capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def test_version() -> None:

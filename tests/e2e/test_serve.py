@@ -3,17 +3,15 @@ replayed as a live source, and one unreachable camera with credentials in its UR
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import free_port
+from tests.conftest import free_port, get_json
 
 AUTH = """    authorisation:
               reference: 2026-TEST-001
@@ -31,11 +29,6 @@ def camera(camera_id: str, url: str) -> str:
             main_stream: {url}
             location: {{lat: 45.76, lon: 4.83}}
         {AUTH}"""
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
-        return json.loads(response.read())
 
 
 def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(

@@ -1,0 +1,93 @@
+"""``vigie demo`` as a new user runs it: motion events from simulated cameras in ``GET /api/events`` within 30 s
+of start (scene rendering included), through the real RTSP server or from files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import free_port, get_json
+
+DEADLINE_S = 30.0
+
+
+def rtsp_stack_missing() -> str | None:
+    if shutil.which("ffmpeg") is None:
+        return "ffmpeg is not installed (apt-get install ffmpeg, or run scripts/test.sh)"
+    probe = subprocess.run(
+        ["/usr/bin/python3", "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        return "GStreamer's RTSP server is not installed (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0)"
+    return None
+
+
+def run_demo_until_events(tmp_path: Path, *extra: str) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
+    port = free_port()
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigie.cli", "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    events: list[dict[str, Any]] = []
+    cameras: list[dict[str, Any]] = []
+    try:
+        while time.monotonic() - started < DEADLINE_S + 30 and proc.poll() is None:
+            time.sleep(0.5)
+            try:
+                events = get_json(f"http://127.0.0.1:{port}/api/events")["items"]
+                cameras = get_json(f"http://127.0.0.1:{port}/api/cameras")
+            except OSError:
+                continue
+            if events:
+                break
+        elapsed = time.monotonic() - started
+        assert proc.poll() is None, "the demo stopped by itself"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert proc.returncode == 0, output[-3000:]
+    return elapsed, events, cameras
+
+
+def check(elapsed: float, events: list[dict[str, Any]], cameras: list[dict[str, Any]]) -> None:
+    assert events, "no motion event reached the API"
+    assert elapsed <= DEADLINE_S, f"first event after {elapsed:.1f} s (promised within {DEADLINE_S:.0f} s)"
+    assert {e["camera_id"] for e in events} <= {"sim1", "sim2"}
+    assert all(e["kind"] == "motion" and e["module"] == "motion" for e in events)
+    assert all(0 <= e["region"]["x"] <= 1 and 0 < e["region"]["w"] <= 1 for e in events)
+    assert {c["id"] for c in cameras} == {"sim1", "sim2"}
+    assert any(c["state"] == "online" for c in cameras)
+
+
+@pytest.mark.rtsp
+@pytest.mark.slow
+def test_demo_over_rtsp_shows_motion_events_within_30_s(tmp_path: Path) -> None:
+    missing = rtsp_stack_missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must have the RTSP stack: {missing}")
+        pytest.skip(missing)
+    check(*run_demo_until_events(tmp_path, "--rtsp-port", str(free_port())))
+
+
+@pytest.mark.slow
+def test_demo_from_files_shows_motion_events_within_30_s(tmp_path: Path) -> None:
+    check(*run_demo_until_events(tmp_path, "--no-rtsp"))

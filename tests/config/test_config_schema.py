@@ -84,3 +84,16 @@ def test_config_is_immutable() -> None:
     assert str(config.storage.data_dir) == "var"
     assert (config.api.host, config.api.port) == ("127.0.0.1", 8080)
     assert config.communes == ()
+
+
+def test_repr_never_shows_urls_that_may_carry_credentials() -> None:
+    from config_samples import BASE
+
+    from vigie.config import load_config_text
+
+    text = BASE.replace("rtsp://cam-001.example.invalid", "rtsp://op:hunter2-x@cam-001.example.invalid")
+    text = text.replace("sqlite:///var/vigie.db", "postgresql://vigie:hunter2-x@db.example.invalid/v")
+    config = load_config_text(text, "t.yaml")
+    assert "hunter2-x" in config.communes[0].sites[0].cameras[0].main_stream
+    assert "hunter2-x" not in repr(config)
+    assert "hunter2-x" not in str(config)

@@ -15,20 +15,21 @@ from tests.conftest import free_port, get_json
 
 AUTH = """    authorisation:
               reference: 2026-TEST-001
-              valid_from: 2026-01-01
-              valid_until: 2030-12-31
+              valid_from: {valid_from}
+              valid_until: {valid_until}
               purposes: [crime_prevention]
               retention_days: 15
 """
 
 
-def camera(camera_id: str, url: str) -> str:
+def camera(camera_id: str, url: str, valid: tuple[str, str] = ("2026-01-01", "2030-12-31")) -> str:
+    auth = AUTH.format(valid_from=valid[0], valid_until=valid[1])
     return f"""          - id: {camera_id}
             name: Camera {camera_id}
             kind: fixed
             main_stream: {url}
             location: {{lat: 45.76, lon: 4.83}}
-        {AUTH}"""
+        {auth}"""
 
 
 def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(
@@ -52,6 +53,7 @@ communes:
         cameras:
 {camera("replay", moving_square_video.as_uri())}
 {camera("broken", f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/live")}
+{camera("expired", moving_square_video.as_uri(), ("2020-01-01", "2024-12-31"))}
 """,
         encoding="utf-8",
     )
@@ -78,6 +80,8 @@ communes:
         assert proc.poll() is None, "the service must keep running with a broken camera"
         assert states["replay"]["state"] == "online"
         assert states["broken"]["state"] == "offline"
+        assert states["expired"]["state"] == "offline"
+        assert "expired on 2024-12-31" in states["expired"]["reason"]
         assert "hunter2" not in states["broken"]["reason"] and "127.0.0.1" in states["broken"]["reason"]
         time.sleep(3)
         # real cameras and no activation: motion analysis must not have run (L22)

@@ -229,10 +229,12 @@ class Camera(ConfigModel):
         description="When false the camera is kept in the configuration but neither recorded nor shown.",
     )
     main_stream: StreamUrl = Field(
+        repr=False,  # may carry credentials; never in logs via repr()
         title="Main stream",
         description="URL of the full-quality stream, recorded as is (rtsp, rtsps, http, https or file).",
     )
     sub_stream: StreamUrl | None = Field(
+        repr=False,  # may carry credentials; never in logs via repr()
         default=None,
         title="Sub stream",
         description="URL of the low-resolution stream used for live thumbnails and analysis; "

@@ -80,6 +80,7 @@ class StorageSettings(ConfigModel):
     """Where metadata, events and the audit log are stored, and where segments are written."""
 
     database_url: DatabaseUrl = Field(
+        repr=False,  # may carry credentials; never in logs via repr()
         default="sqlite:///var/vigie.db",
         title="Database URL",
         description="SQLAlchemy URL of the metadata database: SQLite (default) or PostgreSQL "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -16,6 +16,7 @@ from vigie.config.models import Camera, VigieConfig
 from vigie.domain.camera import CameraInfo
 from vigie.domain.ports import Gate
 from vigie.events.aggregation import EventAggregator
+from vigie.governance.authorisation import check_authorisation
 from vigie.governance.gate import ClosedGate, SimulatedFootageGate
 from vigie.ingest.reader import StreamSpec
 from vigie.runtime.camera_worker import WorkerSpec
@@ -30,22 +31,6 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(vigie.web.__file__).parent / "static"
 
 
-@dataclass(frozen=True, slots=True)
-class CameraEntry:
-    commune_id: str
-    site_id: str
-    camera: Camera
-
-
-def camera_entries(config: VigieConfig) -> list[CameraEntry]:
-    return [
-        CameraEntry(commune.id, site.id, camera)
-        for commune in config.communes
-        for site in commune.sites
-        for camera in site.cameras
-    ]
-
-
 def worker_spec(camera: Camera, gate: Gate) -> WorkerSpec:
     """Analysis reads the sub stream when there is one (it is what it is for), else the main stream."""
     analysis = camera.analysis
@@ -56,7 +41,7 @@ def worker_spec(camera: Camera, gate: Gate) -> WorkerSpec:
     return WorkerSpec(
         stream=StreamSpec(
             camera_id=camera.id,
-            url=str(camera.sub_stream or camera.main_stream),
+            url=camera.analysis_stream,
             analysis_fps=analysis.fps,
             analysis_width=analysis.width,
         ),
@@ -76,22 +61,27 @@ class VigieService:
         migrate(engine)
         self.events = SqlEventRepo(engine)
         self.status = SqlCameraStatusRepo(engine)
-        entries = [e for e in camera_entries(config) if e.camera.enabled]
+        entries = [p for p in config.placements() if p.camera.enabled]
         self.cameras = [
             CameraInfo(
-                e.camera.id,
-                e.camera.name,
-                e.commune_id,
-                e.site_id,
-                e.camera.kind,
-                e.camera.id in self.simulated,
+                p.camera.id, p.camera.name, p.commune.id, p.site.id, p.camera.kind, p.camera.id in self.simulated
             )
-            for e in entries
+            for p in entries
         ]
         gate: Gate = SimulatedFootageGate(self.simulated) if self.simulated else ClosedGate()
         self.sink = WorkerMessageSink(EventAggregator(self.events), self.status)
+        authorisations = {p.camera.id: p.camera.authorisation for p in entries}
+        for camera_id, auth in authorisations.items():
+            message = check_authorisation(camera_id, auth, date.today()).message
+            if message:
+                log.warning("%s", message)
+
+        def refusal(camera_id: str) -> str | None:
+            verdict = check_authorisation(camera_id, authorisations[camera_id], date.today())
+            return None if verdict.usable else verdict.message
+
         self.supervisor = CameraSupervisor(
-            [worker_spec(e.camera, gate) for e in entries], self.sink, tick=self.sink.tick
+            [worker_spec(p.camera, gate) for p in entries], self.sink, tick=self.sink.tick, refusal=refusal
         )
         services = ApiServices(events=EventService(self.events), cameras=CameraService(self.cameras, self.status))
         self.app = create_app(services, STATIC_DIR)

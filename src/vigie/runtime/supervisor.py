@@ -39,6 +39,7 @@ class _Slot:
     next_start: float = 0.0
     reported_offline: bool = False
     online_since: float | None = None
+    refused: str | None = None
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -53,12 +54,16 @@ class CameraSupervisor:
         stall_timeout_s: float = 20.0,
         backoff: Backoff | None = None,
         tick: Callable[[], None] | None = None,
+        refusal: Callable[[str], str | None] | None = None,
     ) -> None:
+        """``refusal(camera_id)`` returns why a camera may not run now (e.g. its authorisation expired), or None;
+        it is asked before every start and on every round, so a camera stops when its right to run ends."""
         self._ctx = mp.get_context("spawn")
         self._queue: Any = self._ctx.Queue(QUEUE_SIZE)
         self._slots = {s.stream.camera_id: _Slot(spec=s) for s in specs}
         self._sink = sink
         self._tick = tick
+        self._refusal = refusal or (lambda _camera_id: None)
         self._stall = stall_timeout_s
         self._backoff = backoff or Backoff()
         self._stopping = threading.Event()
@@ -103,6 +108,11 @@ class CameraSupervisor:
             self._safe(lambda m=msg: self._sink(m))  # type: ignore[misc]
 
     def _check(self, camera_id: str, slot: _Slot, now: float) -> None:
+        refused = self._refusal(camera_id)
+        if refused is not None:
+            self._refuse(camera_id, slot, refused)
+            return
+        slot.refused = None
         proc = slot.process
         if proc is None:
             if now >= slot.next_start:
@@ -118,6 +128,15 @@ class CameraSupervisor:
         code = proc.exitcode
         slot.process = None
         self._offline(camera_id, slot, now, f"worker stopped (exit code {code}); reconnecting")
+
+    def _refuse(self, camera_id: str, slot: _Slot, reason: str) -> None:
+        self._terminate(slot, 1.0)
+        if slot.refused != reason:
+            health = CameraHealth(camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
+            self._safe(lambda: self._sink(health))
+            log.warning("%s", reason)
+        slot.refused = reason
+        slot.reported_offline = True
 
     def _offline(self, camera_id: str, slot: _Slot, now: float, reason: str) -> None:
         delay = self._backoff.delay(slot.attempt, slot.rng)

@@ -15,9 +15,8 @@ from typing import Any
 
 from vigie.config.models import VigieConfig
 from vigie.runtime.service import VigieService
-from vigie.sim.render import render
-from vigie.sim.rtsp import RtspSimServer, RtspUnavailable
-from vigie.sim.scene import builtin_scene_path, load_scene
+from vigie.sim import builtin_scene_path, load_scene
+from vigie.sim.rtsp import RtspSimServer, RtspUnavailableError, cached_render
 
 log = logging.getLogger(__name__)
 DEMO_SCENES = ("street", "situations")
@@ -28,16 +27,8 @@ def render_demo_scenes(data_dir: Path, count: int) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for index in range(count):
         name = DEMO_SCENES[index % len(DEMO_SCENES)]
-        source = builtin_scene_path(name)
-        target = data_dir / "scenes" / f"{name}.mp4"
-        stamp = target.with_suffix(".scene.yaml")
-        text = source.read_text(encoding="utf-8")
-        if not target.exists() or not stamp.exists() or stamp.read_text(encoding="utf-8") != text:
-            log.info("rendering simulated scene %s (once)", name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            render(load_scene(source), target)
-            stamp.write_text(text, encoding="utf-8")
-        out[f"sim{index + 1}"] = target
+        log.info("simulated camera sim%d shows the scene %r", index + 1, name)
+        out[f"sim{index + 1}"] = cached_render(load_scene(builtin_scene_path(name)), data_dir / "scenes")
     return out
 
 
@@ -90,7 +81,7 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
             try:
                 server = stack.enter_context(RtspSimServer(footage, port=rtsp_port))
                 urls = {cid: server.url(cid) for cid in footage}
-            except RtspUnavailable as err:
+            except RtspUnavailableError as err:
                 log.warning("RTSP server unavailable (%s); replaying the footage from files instead", err)
         for cid, url in urls.items():
             log.info("simulated camera %s: %s", cid, url)

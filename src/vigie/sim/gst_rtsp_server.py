@@ -11,8 +11,12 @@ Usage::
 
 Protocol with the parent process (promised, relied upon by ``vigie.sim.rtsp``):
 
-* once the server listens, one line ``READY <port>`` is printed on stdout (``<port>`` is the bound port, useful
-  with ``--port 0``);
+* once the server listens *and every mount's media is prepared* (the feed is flowing), one line
+  ``READY <port>`` is printed on stdout (``<port>`` is the bound port, useful with ``--port 0``); exit code 4
+  if a mount receives no stream within ``--warmup-timeout`` seconds;
+* the server keeps one idle RTSP connection per mount (a DESCRIBE, never a session) for its whole life, so the
+  shared media stays prepared: clients then join a running stream immediately, and two clients connecting at
+  the same moment never race on preparing the same media (a race that otherwise stalls one of them);
 * the server stops when stdin reaches end of file (so it dies with its parent), or on SIGTERM/SIGINT;
 * exit code 3 with a message on stderr naming the missing Debian package when a GStreamer element is missing.
 """
@@ -21,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
+import threading
 
 try:
     import gi
@@ -67,6 +73,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="NAME=UDP_PORT",
         help="serve the RTP/H.264 stream received on UDP_PORT at rtsp://HOST:PORT/NAME",
     )
+    parser.add_argument("--warmup-timeout", type=float, default=20.0, help="seconds to wait for each mount's stream")
     return parser.parse_args(argv)
 
 
@@ -89,6 +96,58 @@ def build_server(host: str, port: int, mounts: dict[str, int]) -> GstRtspServer.
         factory.set_shared(True)
         points.add_factory(f"/{name}", factory)
     return server
+
+
+def warm_up(port: int, name: str, timeout: float) -> socket.socket:
+    """DESCRIBE a mount on our own server and keep the connection: the media is prepared and stays so."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    request = (
+        f"DESCRIBE rtsp://127.0.0.1:{port}/{name} RTSP/1.0\r\nCSeq: 1\r\n"
+        "Accept: application/sdp\r\nUser-Agent: vigie-sim-warmup\r\n\r\n"
+    )
+    conn.sendall(request.encode("ascii"))
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = conn.recv(4096)
+        if not chunk:
+            raise ConnectionError("connection closed during DESCRIBE")
+        reply += chunk
+    status = reply.split(b"\r\n", 1)[0].decode("ascii", "replace")
+    if " 200 " not in status:
+        raise ConnectionError(status)
+    conn.settimeout(None)
+    return conn
+
+
+def start_warm_up(port: int, mounts: dict[str, int], timeout: float, loop: GLib.MainLoop) -> list[socket.socket]:
+    """Warm every mount in a thread (the main loop must run to answer), then print READY or exit with 4."""
+    kept: list[socket.socket] = []
+    errors: list[str] = []
+
+    def run() -> None:
+        for name in mounts:
+            try:
+                kept.append(warm_up(port, name, timeout))
+            except OSError as err:
+                errors.append(f"mount {name!r} got no stream: {err}")
+        GLib.idle_add(report)
+
+    def report() -> bool:
+        if errors:
+            sys.stderr.write("; ".join(errors) + "\n")
+            STATUS["code"] = 4
+            loop.quit()
+        else:
+            sys.stdout.write(f"READY {port}\n")
+            sys.stdout.flush()
+        return False
+
+    threading.Thread(target=run, name="warm-up", daemon=True).start()
+    return kept
+
+
+STATUS: dict[str, int] = {"code": 0}
+"""Exit code decided inside the main loop (4 when a mount never got a stream)."""
 
 
 def main(argv: list[str]) -> int:
@@ -118,10 +177,11 @@ def main(argv: list[str]) -> int:
     GLib.io_add_watch(sys.stdin.fileno(), GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, on_stdin)
     for signum in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, lambda *_: (loop.quit(), False)[1])
-    sys.stdout.write(f"READY {server.get_bound_port()}\n")
-    sys.stdout.flush()
+    kept = start_warm_up(server.get_bound_port(), mounts, args.warmup_timeout, loop)
     loop.run()
-    return 0
+    for conn in kept:
+        conn.close()
+    return STATUS["code"]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,72 @@
+"""Entry points of ``vigie sim render`` and ``vigie sim serve``: exit codes and messages for people.
+
+Exit codes: 0 success; 1 runtime failure (I/O, encoder, server died); 2 invalid scene (the message names the
+file and the field, and nothing is written); 3 a system dependency of the RTSP server is missing (the message
+names the Debian package).  A scene argument that is not an existing file may name a built-in scene
+(``street``, ``situations``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import av
+
+from vigie.sim.builtin import resolve_scene_path
+from vigie.sim.render import render
+from vigie.sim.rtsp import RtspServerError, RtspUnavailableError, serve
+from vigie.sim.scene import SceneError, load_scene
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INVALID_SCENE = 2
+EXIT_MISSING_DEPENDENCY = 3
+
+
+def _error(command: str, message: object) -> None:
+    print(f"vigie sim {command}: error: {message}", file=sys.stderr)
+
+
+def render_command(scene: Path, out: Path, gt: Path | None) -> int:
+    """Render ``scene`` to ``out`` (H.264 MP4) and its ground truth to ``gt``; never leaves partial output."""
+    try:
+        loaded = load_scene(resolve_scene_path(scene))
+        result = render(loaded, out, gt)
+    except SceneError as err:
+        _error("render", err)
+        return EXIT_INVALID_SCENE
+    except (OSError, av.FFmpegError) as err:
+        _error("render", f"cannot write {out}: {err}")
+        return EXIT_FAILURE
+    print(
+        f"wrote {result.video_path}: {result.frames} frames, {result.width}x{result.height} at {result.fps} fps "
+        f"in {result.elapsed_s:.1f} s"
+    )
+    if result.gt_dir is not None:
+        print(f"ground truth in {result.gt_dir}: gt/gt.txt, seqinfo.ini, events.json ({len(result.events)} events)")
+    return EXIT_OK
+
+
+def serve_command(scenes: list[Path], port: int) -> int:
+    """Serve the scenes over RTSP on ``port`` until Ctrl-C, printing one URL per scene."""
+    if not scenes:
+        _error("serve", "give at least one scene file")
+        return EXIT_INVALID_SCENE
+    paths = [resolve_scene_path(scene) for scene in scenes]
+    try:
+        for path in paths:
+            load_scene(path)  # report every invalid file before rendering anything
+        serve(paths, port)
+    except SceneError as err:
+        _error("serve", err)
+        return EXIT_INVALID_SCENE
+    except RtspUnavailableError as err:
+        _error("serve", err)
+        return EXIT_MISSING_DEPENDENCY
+    except (RtspServerError, OSError, av.FFmpegError) as err:
+        _error("serve", err)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK

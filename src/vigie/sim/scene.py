@@ -1,0 +1,329 @@
+"""The YAML description of a simulated camera scene.
+
+Coordinates are normalised (0..1 of the frame width/height) so a scene survives a resolution change; positions
+of actors are their *foot point* (bottom-centre of their box), which is where a person or a vehicle touches the
+ground.  Paths may start or end slightly outside the frame (down to -0.5, up to 1.5) so actors can walk in and
+out.  Validation is pure (no I/O in validators); ``load_scene`` is the only function that reads a file.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Coord = Annotated[float, Field(ge=-0.5, le=1.5)]
+"""A normalised coordinate of a path; slightly outside the frame is allowed so actors can enter and leave."""
+InFrame = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A normalised coordinate that must lie inside the frame (zones, regions)."""
+PathPoint = tuple[Coord, Coord]
+FramePoint = tuple[InFrame, InFrame]
+Seconds = Annotated[float, Field(ge=0.0, le=86_400.0)]
+Duration = Annotated[float, Field(gt=0.0, le=86_400.0)]
+Colour = tuple[
+    Annotated[int, Field(ge=0, le=255)], Annotated[int, Field(ge=0, le=255)], Annotated[int, Field(ge=0, le=255)]
+]
+
+
+class SceneError(ValueError):
+    """A scene that cannot be loaded or rendered; the message names the file and the field at fault."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TextureKind(enum.StrEnum):
+    """How the static background is generated."""
+
+    STREET = "street"
+    """Buildings, an upper pavement (y 0.40-0.50), a two-lane road (y 0.50-0.80) and a lower pavement."""
+    NOISE = "noise"
+    """Smoothed coloured noise only."""
+    PLAIN = "plain"
+    """A flat grey with faint noise (useful for tests that need an easy background)."""
+
+
+class ActorKind(enum.StrEnum):
+    """What an actor is; it decides its shape and its MOTChallenge class."""
+
+    PERSON = "person"
+    VEHICLE = "vehicle"
+    BAG = "bag"
+
+
+class SizeUnit(enum.StrEnum):
+    NORM = "norm"
+    PX = "px"
+
+
+class Background(_Model):
+    texture: TextureKind = Field(
+        default=TextureKind.STREET, title="Texture", description="Kind of static background to generate."
+    )
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        title="Texture seed",
+        description="Seed of the background texture; defaults to the scene seed.",
+    )
+    lighting_noise: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=30.0,
+        title="Lighting noise",
+        description="Standard deviation, in grey levels, of the per-frame pixel noise (sensor noise).",
+    )
+    lighting_drift: float = Field(
+        default=3.0,
+        ge=0.0,
+        le=40.0,
+        title="Lighting drift",
+        description="Amplitude, in grey levels, of the slow global brightness change (clouds, auto-exposure).",
+    )
+
+
+class Size(_Model):
+    w: float = Field(gt=0.0, title="Width", description="Width: fraction of the frame width, or pixels.")
+    h: float = Field(gt=0.0, title="Height", description="Height: fraction of the frame height, or pixels.")
+    unit: SizeUnit = Field(
+        default=SizeUnit.NORM, title="Unit", description="'norm' (fraction of the frame) or 'px' (pixels)."
+    )
+
+
+class Waypoint(_Model):
+    t: Seconds = Field(title="Time", description="Seconds from the start of the scene.")
+    x: Coord = Field(title="X", description="Normalised x of the actor's foot point.")
+    y: Coord = Field(title="Y", description="Normalised y of the actor's foot point.")
+
+
+class Actor(_Model):
+    kind: ActorKind = Field(title="Kind", description="person, vehicle or bag.")
+    size: Size | None = Field(default=None, title="Size", description="Box size; a default per kind if absent.")
+    color: Colour | None = Field(
+        default=None,
+        title="Colour",
+        description="Main colour as [B, G, R]; drawn from the scene seed if absent.",
+    )
+    path: list[Waypoint] = Field(
+        min_length=1,
+        title="Path",
+        description="Waypoints with strictly increasing times; the actor moves linearly between them and "
+        "stays at the first/last waypoint before/after.",
+    )
+    appear_s: Seconds | None = Field(
+        default=None, title="Appears at", description="Seconds; defaults to the first waypoint's time."
+    )
+    disappear_s: Seconds | None = Field(
+        default=None, title="Disappears at", description="Seconds; the actor stays until the end if absent."
+    )
+    fall_s: Seconds | None = Field(
+        default=None,
+        title="Falls at",
+        description="Persons only: from this time the person lies on the ground (wide, low box).",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Actor:
+        times = [w.t for w in self.path]
+        if any(b <= a for a, b in itertools.pairwise(times)):
+            raise ValueError("path times must be strictly increasing")
+        start = self.appear_s if self.appear_s is not None else times[0]
+        if self.disappear_s is not None and self.disappear_s <= start:
+            raise ValueError("disappear_s must be after the appearance time")
+        if self.fall_s is not None and self.kind is not ActorKind.PERSON:
+            raise ValueError("only a person can fall (fall_s)")
+        return self
+
+
+class NormBox(_Model):
+    x: InFrame = Field(title="X", description="Normalised left edge.")
+    y: InFrame = Field(title="Y", description="Normalised top edge.")
+    w: float = Field(gt=0.0, le=1.0, title="Width", description="Normalised width.")
+    h: float = Field(gt=0.0, le=1.0, title="Height", description="Normalised height.")
+
+
+class _Situation(_Model):
+    start_s: Seconds = Field(title="Start", description="Seconds from the start of the scene.")
+
+
+class EnterZone(_Situation):
+    kind: Literal["enter_zone"] = Field(title="Kind", description="A person walks into a polygon zone.")
+    zone: list[FramePoint] = Field(min_length=3, title="Zone", description="Polygon as [[x, y], ...].")
+    start: PathPoint = Field(title="Start", description="Where the person comes from.")
+    target: PathPoint = Field(title="Target", description="Where the person stops, inside the zone.")
+    walk_s: Duration = Field(default=6.0, title="Walk time", description="Seconds from start to target.")
+    dwell_s: Seconds = Field(default=3.0, title="Dwell", description="Seconds spent at the target.")
+
+    @model_validator(mode="after")
+    def _target_inside(self) -> EnterZone:
+        if not point_in_polygon(self.target, self.zone):
+            raise ValueError("target must be inside the zone")
+        if point_in_polygon(self.start, self.zone):
+            raise ValueError("start must be outside the zone")
+        return self
+
+
+class BagLeft(_Situation):
+    kind: Literal["bag_left"] = Field(title="Kind", description="A person drops a bag and walks away.")
+    start: PathPoint = Field(title="Start", description="Where the person comes from.")
+    drop: PathPoint = Field(title="Drop point", description="Where the bag is left.")
+    exit: PathPoint = Field(title="Exit", description="Where the person goes after dropping the bag.")
+    walk_s: Duration = Field(default=5.0, title="Walk time", description="Seconds from start to drop point.")
+    pause_s: Seconds = Field(default=1.0, title="Pause", description="Seconds standing before leaving.")
+    leave_s: Duration = Field(default=5.0, title="Leave time", description="Seconds from drop point to exit.")
+
+
+class PersonFalls(_Situation):
+    kind: Literal["person_falls"] = Field(title="Kind", description="A person walks, falls and stays down.")
+    start: PathPoint = Field(title="Start", description="Where the person comes from.")
+    fall_at: PathPoint = Field(title="Fall point", description="Where the person falls.")
+    walk_s: Duration = Field(default=5.0, title="Walk time", description="Seconds before the fall.")
+
+
+class VehicleStops(_Situation):
+    kind: Literal["vehicle_stops"] = Field(title="Kind", description="A vehicle drives in and stays stopped.")
+    start: PathPoint = Field(title="Start", description="Where the vehicle comes from.")
+    stop: PathPoint = Field(title="Stop point", description="Where the vehicle stops.")
+    drive_s: Duration = Field(default=4.0, title="Drive time", description="Seconds from start to stop.")
+
+
+class WrongWay(_Situation):
+    kind: Literal["wrong_way"] = Field(
+        title="Kind", description="A flow of people one way and one person walking against it."
+    )
+    start: PathPoint = Field(title="Flow start", description="Where the flow comes from.")
+    end: PathPoint = Field(title="Flow end", description="Where the flow goes.")
+    count: int = Field(default=8, ge=1, le=100, title="Count", description="People in the flow.")
+    spread: float = Field(
+        default=0.03, ge=0.0, le=0.3, title="Spread", description="Lateral spread of the flow (normalised)."
+    )
+    duration_s: Duration = Field(default=12.0, title="Duration", description="Seconds over which people start.")
+    crossing_s: Duration = Field(default=8.0, title="Crossing time", description="Seconds to walk the lane.")
+    wrong_after_s: Seconds = Field(
+        default=3.0, title="Wrong-way delay", description="Seconds after start_s when the wrong-way walker starts."
+    )
+
+
+class Crowd(_Situation):
+    kind: Literal["crowd"] = Field(title="Kind", description="People gather to a point, then scatter.")
+    center: FramePoint = Field(title="Centre", description="Gathering point.")
+    count: int = Field(default=8, ge=3, le=100, title="Count", description="People in the crowd.")
+    radius: float = Field(
+        default=0.4, gt=0.0, le=1.0, title="Radius", description="Normalised distance people come from."
+    )
+    gathered_radius: float = Field(
+        default=0.06, gt=0.0, le=0.5, title="Gathered radius", description="Spread once gathered."
+    )
+    gather_s: Duration = Field(default=6.0, title="Gathering time", description="Seconds to gather.")
+    stay_s: Duration = Field(default=6.0, title="Stay", description="Seconds spent gathered.")
+    scatter_s: Duration = Field(default=5.0, title="Scatter time", description="Seconds to scatter away.")
+
+
+class LightFlicker(_Situation):
+    kind: Literal["light_flicker"] = Field(
+        title="Kind", description="A region's brightness flickers: a hard negative for motion detectors."
+    )
+    region: NormBox = Field(title="Region", description="The flickering region.")
+    duration_s: Duration = Field(default=5.0, title="Duration", description="Seconds of flicker.")
+    amplitude: float = Field(default=60.0, gt=0.0, le=200.0, title="Amplitude", description="Grey levels.")
+    frequency_hz: float = Field(default=3.0, gt=0.0, le=30.0, title="Frequency", description="Flicker frequency.")
+
+
+class Traffic(_Situation):
+    kind: Literal["traffic"] = Field(
+        title="Kind", description="Background traffic: people or vehicles passing along a lane (no event)."
+    )
+    actor: ActorKind = Field(default=ActorKind.PERSON, title="Actor", description="person or vehicle.")
+    start: PathPoint = Field(title="Lane start", description="Where each passer-by comes from.")
+    end: PathPoint = Field(title="Lane end", description="Where each passer-by goes.")
+    every_s: Duration = Field(default=4.0, title="Interval", description="Mean seconds between passers-by.")
+    crossing_s: Duration = Field(default=8.0, title="Crossing time", description="Mean seconds to cross.")
+    spread: float = Field(default=0.02, ge=0.0, le=0.3, title="Spread", description="Lateral spread (normalised).")
+    end_s: Seconds | None = Field(
+        default=None, title="End", description="Seconds after which nobody new starts; the scene end if absent."
+    )
+
+
+Situation = Annotated[
+    EnterZone | BagLeft | PersonFalls | VehicleStops | WrongWay | Crowd | LightFlicker | Traffic,
+    Field(discriminator="kind"),
+]
+
+
+class Scene(_Model):
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        title="Name",
+        description="Short name, also the RTSP mount name (lowercase letters, digits, - and _).",
+    )
+    seed: int = Field(ge=0, title="Seed", description="Seed of everything random in the scene.")
+    width: int = Field(default=640, ge=64, le=3840, multiple_of=2, title="Width", description="Pixels.")
+    height: int = Field(default=360, ge=64, le=2160, multiple_of=2, title="Height", description="Pixels.")
+    fps: int = Field(default=10, ge=1, le=60, title="Frame rate", description="Frames per second.")
+    duration_s: Duration = Field(title="Duration", description="Seconds of video.")
+    background: Background = Field(
+        default_factory=Background, title="Background", description="Static background and lighting."
+    )
+    actors: list[Actor] = Field(
+        default_factory=list, title="Actors", description="Explicitly scripted actors (ids 1..n in order)."
+    )
+    situations: list[Situation] = Field(
+        default_factory=list,
+        title="Situations",
+        description="Scripted situations; they add actors and ground-truth events.",
+    )
+
+    @property
+    def frame_count(self) -> int:
+        """Number of frames: ``round(duration_s * fps)``, at least one."""
+        return max(1, round(self.duration_s * self.fps))
+
+    @model_validator(mode="after")
+    def _situations_in_time(self) -> Scene:
+        for index, situation in enumerate(self.situations):
+            if situation.start_s >= self.duration_s:
+                raise ValueError(f"situations.{index} starts after the end of the scene")
+        return self
+
+
+def point_in_polygon(point: tuple[float, float], polygon: list[tuple[float, float]]) -> bool:
+    """Even-odd rule; points on an edge may fall either way (scenes keep targets well inside zones)."""
+    x, y = point
+    inside = False
+    for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def load_scene(path: Path | str) -> Scene:
+    """Read and validate a scene file; every problem is reported as ``SceneError`` naming the file and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SceneError(f"{path}: cannot read scene file: {err.strerror or err}") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise SceneError(f"{path}: invalid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise SceneError(f"{path}: a scene must be a YAML mapping, got {type(data).__name__}")
+    try:
+        return Scene.model_validate(data)
+    except ValidationError as err:
+        raise SceneError(f"{path}: invalid scene:\n{format_validation_error(err)}") from err
+
+
+def format_validation_error(err: ValidationError) -> str:
+    """One line per problem, ``field.path: message``, without pydantic's URLs."""
+    lines = []
+    for problem in err.errors(include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "(scene)"
+        lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)

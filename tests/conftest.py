@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import urllib.request
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +28,28 @@ def get_json(url: str) -> Any:
     """GET a JSON document from a server the test started on loopback."""
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.loads(response.read())
+
+
+def start_vigie(*args: str) -> subprocess.Popen[str]:
+    """Start the ``vigie`` command as a user would, output captured (stdout and stderr together)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "vigie.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def stop_vigie(proc: subprocess.Popen[str], sig: signal.Signals, timeout: float = 30) -> str:
+    """Stop it the way an operator or a service manager does; return everything it printed."""
+    proc.send_signal(sig)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    return output
 
 
 def write_moving_square_video(

@@ -7,14 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, get_json
+from tests.conftest import free_port, get_json, start_vigie, stop_vigie
 
 DEADLINE_S = 30.0
 
@@ -35,13 +34,7 @@ def rtsp_stack_missing() -> str | None:
 def run_demo_until_events(tmp_path: Path, *extra: str) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
     port = free_port()
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vigie.cli", "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = start_vigie("demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), *extra)
     events: list[dict[str, Any]] = []
     cameras: list[dict[str, Any]] = []
     try:
@@ -57,12 +50,7 @@ def run_demo_until_events(tmp_path: Path, *extra: str) -> tuple[float, list[dict
         elapsed = time.monotonic() - started
         assert proc.poll() is None, "the demo stopped by itself"
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            output, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        output = stop_vigie(proc, signal.SIGINT)
     assert proc.returncode == 0, output[-3000:]
     return elapsed, events, cameras
 

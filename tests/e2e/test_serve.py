@@ -3,15 +3,12 @@ replayed as a live source, and one unreachable camera with credentials in its UR
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import free_port, get_json
+from tests.conftest import free_port, get_json, start_vigie, stop_vigie
 
 AUTH = """    authorisation:
               reference: 2026-TEST-001
@@ -57,13 +54,7 @@ communes:
 """,
         encoding="utf-8",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vigie.cli", "serve", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = start_vigie("serve", "--config", str(config))
     try:
         deadline = time.monotonic() + 40
         states: dict[str, dict[str, Any]] = {}
@@ -87,11 +78,6 @@ communes:
         # real cameras and no activation: motion analysis must not have run (L22)
         assert get_json(f"http://127.0.0.1:{port}/api/events")["items"] == []
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            output, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        output = stop_vigie(proc, signal.SIGTERM)
     assert "hunter2" not in output, "credentials must never reach the logs"
     assert proc.returncode == 0

@@ -69,3 +69,15 @@ def test_an_open_event_is_visible_while_it_grows(repo: SqlEventRepo) -> None:
     assert len(repo.list()) == 1  # written as soon as it opens
     agg.observe(obs("cam1", 2))
     assert repo.list()[0].ended_at == T0 + timedelta(seconds=2)  # flushed while open
+
+
+def test_continuous_activity_is_cut_into_bounded_events(repo: SqlEventRepo) -> None:
+    policy = AggregationPolicy(cooldown=timedelta(seconds=5), max_duration=timedelta(seconds=60))
+    agg = EventAggregator(repo, policy)
+    for i in range(150):  # 150 s of uninterrupted motion, one observation a second
+        agg.observe(obs("cam1", i))
+    agg.close_all()
+    events = sorted(repo.list(), key=lambda e: e.started_at)
+    assert len(events) == 3
+    assert all(e.ended_at - e.started_at <= timedelta(seconds=60) for e in events)
+    assert sum(e.observations for e in events) == 150

@@ -18,7 +18,11 @@ from vigie.domain.ports import EventRepo
 @dataclass(frozen=True, slots=True)
 class AggregationPolicy:
     cooldown: timedelta = timedelta(seconds=5)
+    """Observations closer than this belong to the same event."""
     flush_every: timedelta = timedelta(seconds=2)
+    """How often a growing event is written while it stays open."""
+    max_duration: timedelta = timedelta(seconds=60)
+    """A busy street never goes quiet: an event is cut at this length so operators see bounded intervals."""
 
 
 class EventAggregator:
@@ -36,6 +40,9 @@ class EventAggregator:
         key = (obs.camera_id, obs.kind)
         region = _union(obs.regions)
         current = self._open.get(key)
+        if current is not None and obs.at - current[0].started_at > self._policy.max_duration:
+            self._close(key)
+            current = None
         if current is None:
             event = self._repo.add(
                 Event(

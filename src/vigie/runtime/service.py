@@ -89,7 +89,9 @@ class VigieService:
     def run(self) -> int:
         """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers and close open events."""
         api = self.config.api
-        server = uvicorn.Server(uvicorn.Config(self.app, host=api.host, port=api.port, log_level="info"))
+        server = uvicorn.Server(
+            uvicorn.Config(self.app, host=api.host, port=api.port, log_level="info", access_log=False)
+        )
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         self.supervisor.start()
         log.info("Vigie console on http://%s:%d/", api.host, api.port)

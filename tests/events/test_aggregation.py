@@ -81,3 +81,17 @@ def test_continuous_activity_is_cut_into_bounded_events(repo: SqlEventRepo) -> N
     assert len(events) == 3
     assert all(e.ended_at - e.started_at <= timedelta(seconds=60) for e in events)
     assert sum(e.observations for e in events) == 150
+
+
+def test_each_camera_can_have_its_own_cooldown(repo: SqlEventRepo) -> None:
+    agg = EventAggregator(
+        repo,
+        AggregationPolicy(cooldown=timedelta(seconds=5)),
+        per_camera={"quiet": AggregationPolicy(cooldown=timedelta(seconds=30))},
+    )
+    for camera in ("busy", "quiet"):
+        agg.observe(obs(camera, 0))
+        agg.observe(obs(camera, 20))  # 20 s gap: a new event with 5 s cooldown, the same one with 30 s
+    agg.close_all()
+    counts = {camera: len(repo.list(camera_id=camera)) for camera in ("busy", "quiet")}
+    assert counts == {"busy": 2, "quiet": 1}

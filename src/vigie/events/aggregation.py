@@ -7,6 +7,7 @@ when it opens, at most once per ``flush_every`` while it grows, and when it clos
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -29,9 +30,15 @@ class EventAggregator:
     """Merges observations into events. Holds at most one open event per (camera, kind) and closes it after
     ``cooldown`` without observations, so its state is bounded by the number of cameras and kinds."""
 
-    def __init__(self, repo: EventRepo, policy: AggregationPolicy | None = None) -> None:
+    def __init__(
+        self,
+        repo: EventRepo,
+        policy: AggregationPolicy | None = None,
+        per_camera: Mapping[str, AggregationPolicy] | None = None,
+    ) -> None:
         self._repo = repo
-        self._policy = policy or AggregationPolicy()
+        self._default = policy or AggregationPolicy()
+        self._per_camera = dict(per_camera or {})
         self._open: dict[tuple[str, str], tuple[Event, datetime]] = {}
 
     def observe(self, obs: Observation) -> Event:
@@ -39,8 +46,9 @@ class EventAggregator:
         self.close_idle(obs.at)
         key = (obs.camera_id, obs.kind)
         region = _union(obs.regions)
+        policy = self._policy(obs.camera_id)
         current = self._open.get(key)
-        if current is not None and obs.at - current[0].started_at > self._policy.max_duration:
+        if current is not None and obs.at - current[0].started_at > policy.max_duration:
             self._close(key)
             current = None
         if current is None:
@@ -66,7 +74,7 @@ class EventAggregator:
             score=max(event.score, obs.score),
             observations=event.observations + 1,
         )
-        if obs.at - flushed_at >= self._policy.flush_every:
+        if obs.at - flushed_at >= policy.flush_every:
             self._repo.update(event)
             flushed_at = obs.at
         self._open[key] = (event, flushed_at)
@@ -74,12 +82,15 @@ class EventAggregator:
 
     def close_idle(self, now: datetime) -> list[Event]:
         """Write and forget every open event quiet for longer than the cooldown."""
-        closed = [key for key, (event, _) in self._open.items() if now - event.ended_at > self._policy.cooldown]
+        closed = [key for key, (event, _) in self._open.items() if now - event.ended_at > self._policy(key[0]).cooldown]
         return [self._close(key) for key in closed]
 
     def close_all(self) -> list[Event]:
         """Write every open event (on shutdown)."""
         return [self._close(key) for key in list(self._open)]
+
+    def _policy(self, camera_id: str) -> AggregationPolicy:
+        return self._per_camera.get(camera_id, self._default)
 
     def _close(self, key: tuple[str, str]) -> Event:
         event, _ = self._open.pop(key)

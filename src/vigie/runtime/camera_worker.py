@@ -22,6 +22,7 @@ from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
 from vigie.domain.ports import Gate
 from vigie.domain.redact import redact_text
+from vigie.ingest.health import FrameRate, stream_state
 from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
 
 HEARTBEAT_S = 1.0
@@ -61,20 +62,22 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
     pipeline = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), spec.gate)
     parent = os.getppid()
     dropped = 0
-    frames = 0
-    window_start = time.monotonic()
+    rate = FrameRate()
+    last_beat = float("-inf")
     try:
         for sample in sampled_frames(spec.stream):
             if stop.is_set() or os.getppid() != parent:
                 return  # asked to stop, or the service died without stopping us: never run orphaned
-            frames += 1
+            now = time.monotonic()
+            rate.tick(now)
             observation = pipeline.process(sample.image, sample.at)
             if observation is not None and not _send(out, observation):
                 dropped += 1
-            elapsed = time.monotonic() - window_start
-            if elapsed >= HEARTBEAT_S:
-                _send(out, _health(camera_id, HealthState.ONLINE, fps=frames / elapsed, dropped=dropped))
-                frames, window_start = 0, time.monotonic()
+            if now - last_beat >= HEARTBEAT_S:
+                fps = rate.fps(now)
+                state, why = stream_state(fps, spec.stream.analysis_fps, rate.observed_for(now), rate.window_s)
+                _send(out, _health(camera_id, state, why, fps=fps, dropped=dropped))
+                last_beat = now
     except CameraError as err:
         _send(out, _health(camera_id, HealthState.OFFLINE, str(err)))
         raise SystemExit(1) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -15,7 +15,7 @@ from vigie.api.app import ApiServices, create_app
 from vigie.config.models import Camera, VigieConfig
 from vigie.domain.camera import CameraInfo
 from vigie.domain.ports import Gate
-from vigie.events.aggregation import EventAggregator
+from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.authorisation import check_authorisation
 from vigie.governance.gate import ClosedGate, SimulatedFootageGate
 from vigie.ingest.reader import StreamSpec
@@ -69,7 +69,11 @@ class VigieService:
             for p in entries
         ]
         gate: Gate = SimulatedFootageGate(self.simulated) if self.simulated else ClosedGate()
-        self.sink = WorkerMessageSink(EventAggregator(self.events), self.status)
+        policies = {
+            p.camera.id: AggregationPolicy(cooldown=timedelta(seconds=p.camera.analysis.motion.cooldown_s))
+            for p in entries
+        }
+        self.sink = WorkerMessageSink(EventAggregator(self.events, per_camera=policies), self.status)
         authorisations = {p.camera.id: p.camera.authorisation for p in entries}
         for camera_id, auth in authorisations.items():
             message = check_authorisation(camera_id, auth, date.today()).message

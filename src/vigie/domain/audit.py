@@ -1,0 +1,165 @@
+"""Audit records and how they are chained (L11): pure data and hashing, shared by storage and governance.
+
+An entry's hash covers its canonical JSON (sorted keys, no insignificant whitespace, UTF-8, a subset of RFC 8785:
+finite numbers only) together with the hash of the previous entry, so any modification, deletion, insertion or
+reordering breaks the chain. Signing (Ed25519 checkpoints) lives in ``vigie.governance``; this module is only
+hashing, so that the database layer can chain entries without importing governance.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of the very first entry of a chain."""
+
+JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
+
+
+class AuditAction(enum.StrEnum):
+    """What happened. The vocabulary is closed so that reports and auditors can rely on it."""
+
+    LOGIN_SUCCEEDED = "login.succeeded"
+    LOGIN_FAILED = "login.failed"
+    LIVE_VIEWED = "video.live_viewed"
+    PLAYBACK = "video.playback"
+    SEARCH = "search"
+    EXPORT = "video.export"
+    DELETION = "video.deletion"
+    CONFIG_CHANGED = "config.changed"
+    SERVICE_STARTED = "service.started"
+    SERVICE_STOPPED = "service.stopped"
+    ACTIVATION_REQUESTED = "activation.requested"
+    ACTIVATION_REFUSED = "activation.refused"
+    ACTIVATION_APPROVED = "activation.approved"
+    ACTIVATION_REVOKED = "activation.revoked"
+    STOP_ENGAGED = "stop.engaged"
+    STOP_RELEASED = "stop.released"
+    GATE_OPENED = "gate.opened"
+    GATE_CLOSED = "gate.closed"
+    ALERT_RAISED = "alert.raised"
+    ALERT_VERDICT = "alert.verdict"
+    PTZ_MOVED = "ptz.moved"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    AUDIT_KEY_ROTATED = "audit.key_rotated"
+    AUDIT_EXPORTED = "audit.exported"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """Something to record, before it gets its place in the chain. ``details`` must be JSON data."""
+
+    actor: str
+    action: AuditAction
+    target: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+    """When it happened; None means "now" at append time."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One entry of the chain, as stored and as exported."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    details: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+    def content(self) -> dict[str, Any]:
+        """The hashed part of the entry (everything but its own hash)."""
+        return entry_content(
+            seq=self.seq,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            target=self.target,
+            details=self.details,
+            prev_hash=self.prev_hash,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.content(), "hash": self.hash}
+
+    def is_consistent(self) -> bool:
+        """Whether the stored hash is the hash of the content."""
+        return entry_hash(self.content()) == self.hash
+
+
+def format_time(at: datetime) -> str:
+    """UTC, microseconds, ``Z``: one spelling per instant, so hashes do not depend on how time was written."""
+    if at.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware (UTC)")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def entry_content(
+    *, seq: int, at: datetime, actor: str, action: str, target: str, details: Mapping[str, Any], prev_hash: str
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "at": format_time(at),
+        "actor": actor,
+        "action": str(action),
+        "target": target,
+        "details": dict(details),
+        "prev_hash": prev_hash,
+    }
+
+
+def canonical_json(value: Any) -> bytes:
+    """Canonical bytes of JSON data: sorted keys, compact separators, UTF-8, finite numbers only."""
+    _check_finite(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def entry_hash(content: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(dict(content))).hexdigest()
+
+
+def seal(seq: int, event: AuditEvent, at: datetime, prev_hash: str) -> AuditRecord:
+    """Build the chained record for ``event`` at position ``seq``, following ``prev_hash``.
+
+    ``at`` is the event's time (``event.at`` when set, else the append time chosen by the caller).
+    """
+    # Round-trip through canonical JSON so that what is stored is exactly what was hashed (tuples → lists, …).
+    details = json.loads(canonical_json(dict(event.details)))
+    at = at.astimezone(UTC)
+    content = entry_content(
+        seq=seq,
+        at=at,
+        actor=event.actor,
+        action=str(event.action),
+        target=event.target,
+        details=details,
+        prev_hash=prev_hash,
+    )
+    return AuditRecord(seq, at, event.actor, str(event.action), event.target, details, prev_hash, entry_hash(content))
+
+
+def _check_finite(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("audit details cannot hold NaN or infinity")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"audit detail keys must be strings, got {key!r}")
+            _check_finite(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_finite(item)

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from vigie.domain.audit import AuditEvent, AuditRecord
 from vigie.domain.camera import CameraHealth
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Event
@@ -54,3 +55,9 @@ class CameraStatusRepo(Protocol):
     def latest(self) -> Sequence[CameraHealth]: ...
 
     def prune_health_log(self, older_than: datetime) -> int: ...
+
+
+class AuditSink(Protocol):
+    """Where everything that must be traced goes (L11). Appending never fails silently: it raises."""
+
+    def append(self, event: AuditEvent) -> AuditRecord: ...

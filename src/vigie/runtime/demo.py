@@ -13,6 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from vigie.config.models import VigieConfig
 from vigie.runtime.service import VigieService
 from vigie.sim import builtin_scene_path, load_scene
@@ -72,6 +74,15 @@ def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str]) -> V
     )
 
 
+def write_config(config: VigieConfig, path: Path) -> None:
+    """Write the configuration the demo runs with, so the other commands can be pointed at it."""
+    header = "# Written by `vigie demo` at each start; edits are overwritten. Cameras are simulated.\n"
+    body = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    partial = path.with_suffix(".yaml.partial")
+    partial.write_text(header + body, encoding="utf-8")
+    partial.replace(path)
+
+
 def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: int, use_rtsp: bool) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     footage = render_demo_scenes(data_dir, cameras)
@@ -86,4 +97,7 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
         for cid, url in urls.items():
             log.info("simulated camera %s: %s", cid, url)
         config = demo_config(data_dir, host, port, urls)
+        config_path = data_dir / "vigie.yaml"
+        write_config(config, config_path)
+        log.info("demo configuration written to %s (use it with vigie audit/compliance --config)", config_path)
         return VigieService(config, simulated_cameras=frozenset(urls)).run()

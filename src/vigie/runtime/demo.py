@@ -59,7 +59,7 @@ def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str]) -> V
             "version": 1,
             "storage": {
                 "database_url": f"sqlite:///{(data_dir / 'vigie.db').resolve()}",
-                "data_dir": str(data_dir),
+                "data_dir": str(data_dir.resolve()),
             },
             "api": {"host": host, "port": port},
             "communes": [

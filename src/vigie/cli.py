@@ -10,16 +10,21 @@ from pathlib import Path
 
 from vigie import __version__
 
+CONFIG_HELP = "YAML configuration file (the demo writes var/demo/vigie.yaml)"
+TIME_HELP = "date or date-time, ISO 8601; without a time zone it is Europe/Paris local time"
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="vigie",
-        description="Vigie: video protection whose analysis is off by default and governed by law.",
-    )
-    parser.add_argument("--version", action="version", version=f"vigie {__version__}")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--config", type=Path, required=True, metavar="FILE", help=CONFIG_HELP)
+    return parser
+
+
+def _with_actor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--by", required=True, metavar="NAME", help="who does it (named person)")
+    parser.add_argument("--role", required=True, help="their role, e.g. dpo, authority, administrator, operator")
+
+
+def _service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser("demo", help="run the service on simulated cameras (SQLite, local storage)")
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"), help="where the demo keeps its data")
     demo.add_argument("--host", default="127.0.0.1", help="address of the web console and API")
@@ -29,26 +34,117 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--rtsp-port", type=int, default=8554, help="port of the simulated cameras' RTSP server")
     demo.add_argument("--no-rtsp", action="store_true", help="replay the simulated footage from files instead of RTSP")
+    demo.set_defaults(handler="demo")
 
-    serve = commands.add_parser("serve", help="run the service from a configuration file")
-    serve.add_argument("--config", type=Path, required=True, metavar="FILE", help="YAML configuration file")
-
-    config = commands.add_parser("config", help="configuration tools").add_subparsers(
-        dest="config_command", metavar="COMMAND", required=True
+    _with_config(commands.add_parser("serve", help="run the service from a configuration file")).set_defaults(
+        handler="serve"
     )
+
+    config = commands.add_parser("config", help="configuration tools").add_subparsers(metavar="COMMAND", required=True)
     check = config.add_parser("check", help="validate a configuration file and report every error")
     check.add_argument("file", type=Path, metavar="FILE")
+    check.set_defaults(handler="config_check")
 
-    sim = commands.add_parser("sim", help="simulated cameras").add_subparsers(
-        dest="sim_command", metavar="COMMAND", required=True
-    )
+
+def _sim_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sim = commands.add_parser("sim", help="simulated cameras").add_subparsers(metavar="COMMAND", required=True)
     render = sim.add_parser("render", help="render a scene to H.264 with its ground truth")
     render.add_argument("scene", type=Path, metavar="SCENE.yaml", help="scene file or built-in scene name")
     render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mp4")
     render.add_argument("--gt", type=Path, metavar="DIR", help="write MOTChallenge ground truth and events here")
-    sim_serve = sim.add_parser("serve", help="publish scenes as live RTSP streams")
-    sim_serve.add_argument("scenes", type=Path, nargs="+", metavar="SCENE.yaml")
-    sim_serve.add_argument("--port", type=int, default=8554, help="RTSP port")
+    render.set_defaults(handler="sim_render")
+    serve = sim.add_parser("serve", help="publish scenes as live RTSP streams")
+    serve.add_argument("scenes", type=Path, nargs="+", metavar="SCENE.yaml")
+    serve.add_argument("--port", type=int, default=8554, help="RTSP port")
+    serve.set_defaults(handler="sim_serve")
+
+
+def _audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="the audit log: export, verify offline, report").add_subparsers(
+        metavar="COMMAND", required=True
+    )
+    export = _with_config(audit.add_parser("export", help="export a signed extract of the audit log"))
+    export.add_argument("--from", dest="since", required=True, metavar="WHEN", help=TIME_HELP)
+    export.add_argument("--to", dest="until", required=True, metavar="WHEN", help=TIME_HELP)
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    export.set_defaults(handler="audit_export")
+    verify = audit.add_parser("verify", help="verify an exported audit file offline, without the database")
+    verify.add_argument("file", type=Path, metavar="FILE")
+    verify.add_argument("--pubkey", type=Path, action="append", required=True, metavar="KEY", help="public key PEM")
+    verify.set_defaults(handler="audit_verify")
+    report = _with_config(audit.add_parser("report", help="compliance report: what ran, where, when, on what basis"))
+    report.add_argument("--from", dest="since", required=True, metavar="WHEN", help=TIME_HELP)
+    report.add_argument("--to", dest="until", required=True, metavar="WHEN", help=TIME_HELP)
+    report.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.html")
+    report.set_defaults(handler="audit_report")
+    keys = _with_config(audit.add_parser("keys", help="write the audit public keys (PEM) for auditors"))
+    keys.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    keys.set_defaults(handler="audit_keys")
+    rotate = _with_config(audit.add_parser("rotate-key", help="start signing with a new key"))
+    rotate.set_defaults(handler="audit_rotate_key")
+
+
+def _governance_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    compliance = commands.add_parser("compliance", help="what analysis is active, register of processing")
+    sub = compliance.add_subparsers(metavar="COMMAND", required=True)
+    _with_config(sub.add_parser("status", help="which modules are active on which cameras")).set_defaults(
+        handler="compliance_status"
+    )
+    register = _with_config(sub.add_parser("register", help="record of processing (GDPR art. 30)"))
+    register.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE (.md or .html)")
+    register.set_defaults(handler="compliance_register")
+
+    activation = commands.add_parser("activation", help="activations of analysis modules under a legal basis")
+    act = activation.add_subparsers(metavar="COMMAND", required=True)
+    request = _with_config(act.add_parser("request", help="request the activation of a module"))
+    for flag, helptext in [
+        ("--tenant", "commune (tenant) id"),
+        ("--module", "module id from the legal catalogue"),
+        ("--cameras", "comma-separated camera ids"),
+        ("--framework", "legal framework id from the catalogue"),
+        ("--decision", "prefectoral decision number"),
+        ("--decision-date", "prefectoral decision date (YYYY-MM-DD)"),
+        ("--dpia", "DPIA reference (L21)"),
+        ("--purpose", "purpose of the processing"),
+        ("--start", TIME_HELP),
+        ("--end", TIME_HELP),
+    ]:
+        request.add_argument(flag, required=True, help=helptext)
+    _with_actor(request)
+    request.set_defaults(handler="activation_request")
+    approve = _with_config(act.add_parser("approve", help="approve a requested activation"))
+    approve.add_argument("activation_id", metavar="ID")
+    _with_actor(approve)
+    approve.set_defaults(handler="activation_approve")
+    revoke = _with_config(act.add_parser("revoke", help="revoke an activation now"))
+    revoke.add_argument("activation_id", metavar="ID")
+    revoke.add_argument("--reason", required=True)
+    _with_actor(revoke)
+    revoke.set_defaults(handler="activation_revoke")
+    _with_config(act.add_parser("list", help="list activations and their state")).set_defaults(
+        handler="activation_list"
+    )
+    for name, helptext in [("stop", "engage the stop switch (L29)"), ("resume", "release the stop switch")]:
+        switch = _with_config(commands.add_parser(name, help=helptext))
+        target = switch.add_mutually_exclusive_group(required=True)
+        target.add_argument("--camera", metavar="ID", help="one camera")
+        target.add_argument("--all", action="store_true", help="every camera (global switch)")
+        switch.add_argument("--reason", required=True)
+        _with_actor(switch)
+        switch.set_defaults(handler=name)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vigie", description="Vigie: video protection whose analysis is off by default and governed by law."
+    )
+    parser.add_argument("--version", action="version", version=f"vigie {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(metavar="COMMAND", required=True)
+    _service_commands(commands)
+    _sim_commands(commands)
+    _audit_commands(commands)
+    _governance_commands(commands)
     return parser
 
 
@@ -58,22 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))
     from vigie.runtime import commands
 
-    if args.command == "demo":
-        return commands.demo(
-            data_dir=args.data_dir,
-            host=args.host,
-            port=args.port,
-            cameras=args.cameras,
-            rtsp_port=args.rtsp_port,
-            use_rtsp=not args.no_rtsp,
-        )
-    if args.command == "serve":
-        return commands.serve(args.config)
-    if args.command == "config":
-        return commands.config_check(args.file)
-    if args.sim_command == "render":
-        return commands.sim_render(args.scene, args.output, args.gt)
-    return commands.sim_serve(args.scenes, args.port)
+    handler = getattr(commands, args.handler)
+    code: int = handler(args)
+    return code
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ which lives in governance, not in this file.
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -87,6 +88,17 @@ def _check_stream_url(url: str) -> str:
 
 StreamUrl = Annotated[str, AfterValidator(_check_stream_url)]
 """A camera stream URL; scheme rtsp, rtsps, http, https or file."""
+
+
+class CameraSetting(enum.StrEnum):
+    """What a camera films, which decides which legal frameworks can authorise analysis on it."""
+
+    PUBLIC_STREET = "public_street"
+    """The public way: the most restrictive setting, and the default."""
+    TRANSIT = "transit"
+    """Public transport: stations, platforms, vehicles."""
+    PRIVATE_SITE = "private_site"
+    """A private site or a place not open to the public (depot, technical premises)."""
 
 
 class Location(ConfigModel):
@@ -241,6 +253,12 @@ class Camera(ConfigModel):
         "the main stream is used when absent.",
     )
     location: Location = Field(title="Camera location", description="Where the camera is (WGS84).")
+    setting: CameraSetting = Field(
+        default=CameraSetting.PUBLIC_STREET,
+        title="Setting",
+        description="What the camera films: `public_street` (default, the most restrictive), `transit` or "
+        "`private_site`; it decides which legal frameworks can authorise analysis on it.",
+    )
     authorisation: Authorisation = Field(
         title="Prefectoral authorisation",
         description="The prefectoral authorisation the camera runs under (L1).",

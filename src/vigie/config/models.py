@@ -23,6 +23,7 @@ from vigie.config.camera import (
     AnalysisSettings,
     Authorisation,
     Camera,
+    CameraSetting,
     Location,
     MotionSettings,
 )
@@ -39,9 +40,11 @@ __all__ = [
     "Authorisation",
     "Camera",
     "CameraPlacement",
+    "CameraSetting",
     "Commune",
     "CommuneKind",
     "DirectedLineZone",
+    "GovernanceSettings",
     "LineDirection",
     "Location",
     "MotionSettings",
@@ -103,6 +106,47 @@ class ApiSettings(ConfigModel):
         description="Address the API listens on; the default only accepts local connections.",
     )
     port: int = Field(default=8080, ge=1, le=65535, title="Port", description="TCP port of the API (1..65535).")
+
+
+MIN_AUDIT_RETENTION_DAYS = 183
+"""AI Act art. 26(6): logs of an AI system are kept at least six months (L12)."""
+
+
+class GovernanceSettings(ConfigModel):
+    """Audit log and record-of-processing settings. Nothing here can activate or force a module (L22)."""
+
+    checkpoint_every: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        title="Checkpoint every",
+        description="Audit entries between two signed checkpoints of the chain (1..100000).",
+    )
+    audit_retention_days: int = Field(
+        default=1095,
+        ge=MIN_AUDIT_RETENTION_DAYS,
+        le=36_500,
+        title="Audit retention (days)",
+        description="Days audit entries are kept: default 1095 (3 years, L12), at least 183 (6 months, AI Act "
+        "art. 26(6)).",
+    )
+    controller: NonEmptyText | None = Field(
+        default=None,
+        title="Controller",
+        description="The data controller named in the record of processing (e.g. `Ville de Belvédère, "
+        "représentée par son maire`).",
+    )
+    controller_contact: NonEmptyText | None = Field(
+        default=None,
+        title="Controller contact",
+        description="Postal or e-mail address of the controller, printed in the record of processing.",
+    )
+    dpo_contact: NonEmptyText | None = Field(
+        default=None,
+        title="DPO contact",
+        description="How to reach the data protection officer (e.g. `dpo@belvedere.fr`), printed in the record "
+        "of processing.",
+    )
 
 
 class CommuneKind(enum.StrEnum):
@@ -169,6 +213,11 @@ class VigieConfig(ConfigModel):
         default_factory=StorageSettings, title="Storage", description="Database and data directory."
     )
     api: ApiSettings = Field(default_factory=ApiSettings, title="API", description="Where the HTTP API listens.")
+    governance: GovernanceSettings = Field(
+        default_factory=GovernanceSettings,
+        title="Governance",
+        description="Audit log checkpoints and retention, controller and DPO of the record of processing.",
+    )
     communes: tuple[Commune, ...] = Field(
         default=(),
         title="Communes",

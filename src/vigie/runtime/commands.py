@@ -87,3 +87,36 @@ def sim_serve(args: argparse.Namespace) -> int:
     from vigie.sim.cli_commands import serve_command
 
     return serve_command(args.scenes, args.port)
+
+
+def audit_export(args: argparse.Namespace) -> int:
+    from vigie.runtime.audit_commands import export_command
+
+    times = _times((args.since, False), (args.until, True))
+    return 2 if times is None else export_command(args.config, times[0], times[1], args.output)
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    from vigie.runtime.audit_commands import verify_command
+
+    return verify_command(args.file, args.pubkey)
+
+
+def audit_report(args: argparse.Namespace) -> int:
+    from vigie.runtime.audit_commands import cli_actor
+    from vigie.runtime.report_command import report_command
+
+    times = _times((args.since, False), (args.until, True))
+    return 2 if times is None else report_command(args.config, times[0], times[1], args.output, cli_actor())
+
+
+def audit_keys(args: argparse.Namespace) -> int:
+    from vigie.runtime.audit_commands import keys_command
+
+    return keys_command(args.config, args.output)
+
+
+def audit_rotate_key(args: argparse.Namespace) -> int:
+    from vigie.runtime.audit_commands import rotate_key_command
+
+    return rotate_key_command(args.config)

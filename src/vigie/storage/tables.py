@@ -7,10 +7,25 @@ them into domain types (``Event``, ``CameraHealth``) before returning.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Float, Index, Integer, String, Text, TypeDecorator, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from vigie.storage.errors import NaiveDatetimeError
@@ -114,4 +129,147 @@ class HealthLogRow(Base):
     camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, server_default="")
+    at: Mapped[datetime]
+
+
+HASH_LENGTH = 64
+"""A SHA-256 digest in lower-case hex."""
+
+
+class AuditEntryRow(Base):
+    """One entry of the hash-chained audit log (L11); append-only, never updated.
+
+    ``seq`` is given by the writer (the head's seq + 1), not by the database. ``prev_hash`` and ``hash`` are
+    UNIQUE so that two entries can never follow the same predecessor: the chain cannot fork, even if the
+    writers' lock failed. ``details`` is the canonical JSON text of the details, exactly as hashed.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("prev_hash", name="uq_audit_entries_prev_hash"),
+        UniqueConstraint("hash", name="uq_audit_entries_hash"),
+        Index("ix_audit_entries_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    target: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+
+
+class AuditKeyRow(Base):
+    """A public key that signed (or signs) audit checkpoints and exports; kept after retirement to verify."""
+
+    __tablename__ = "audit_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+
+
+# --- Governance (issue #3): activations, approvals, revocations, stop switches -------------------------------
+
+PERSON_LENGTH = 256
+REFERENCE_LENGTH = 256
+GLOBAL_STOP_SCOPE = "*"
+"""``scope`` of the global stop switch; any other scope is a camera id."""
+
+
+class ActivationRow(Base):
+    """An activation request (L22, L23): module, tenant, legal basis, window, requester. Never updated."""
+
+    __tablename__ = "governance_activations"
+    __table_args__ = (Index("ix_governance_activations_ends_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    module: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    framework: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    decision_number: Mapped[str] = mapped_column(String(REFERENCE_LENGTH))
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    dpia_reference: Mapped[str] = mapped_column(String(REFERENCE_LENGTH))
+    purpose: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    requested_role: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    requested_at: Mapped[datetime]
+
+
+class ActivationCameraRow(Base):
+    """A camera an activation covers."""
+
+    __tablename__ = "governance_activation_cameras"
+
+    activation_id: Mapped[int] = mapped_column(ID, ForeignKey("governance_activations.id"), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH), primary_key=True)
+
+
+class ActivationZoneRow(Base):
+    """A zone an activation is limited to (none: the whole image)."""
+
+    __tablename__ = "governance_activation_zones"
+
+    activation_id: Mapped[int] = mapped_column(ID, ForeignKey("governance_activations.id"), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+
+
+class ApprovalRow(Base):
+    """One approval; at most one per person and one per role for an activation (two-person rule)."""
+
+    __tablename__ = "governance_approvals"
+    __table_args__ = (
+        UniqueConstraint("activation_id", "approved_by", name="uq_governance_approvals_person"),
+        UniqueConstraint("activation_id", "role", name="uq_governance_approvals_role"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    activation_id: Mapped[int] = mapped_column(ID, ForeignKey("governance_activations.id"))
+    approved_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    role: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    at: Mapped[datetime]
+
+
+class RevocationRow(Base):
+    """The revocation of an activation (at most one)."""
+
+    __tablename__ = "governance_revocations"
+
+    activation_id: Mapped[int] = mapped_column(ID, ForeignKey("governance_activations.id"), primary_key=True)
+    revoked_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    role: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class StopSwitchRow(Base):
+    """Current state of a stop switch (L29): ``scope`` is ``*`` for the global one, else a camera id."""
+
+    __tablename__ = "governance_stop_switches"
+
+    scope: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH), primary_key=True)
+    engaged: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    role: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class StopSwitchLogRow(Base):
+    """Every engagement and release of a stop switch; append-only."""
+
+    __tablename__ = "governance_stop_log"
+    __table_args__ = (Index("ix_governance_stop_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    engaged: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    role: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]

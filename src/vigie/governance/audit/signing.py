@@ -1,0 +1,193 @@
+"""Ed25519 keys that sign audit checkpoints and exports, so a verifier can tell the server vouched for them.
+
+Layout of the keys directory (mode 0700):
+
+- ``signing-key.pem``: the current private key, PKCS#8 PEM, mode 0600; there is only ever one. Rotation
+  replaces it atomically, so the old private key is gone: what it signed can still be verified, never re-signed.
+- ``public/<key_id>.pem``: the public key of every key this directory ever used, kept forever.
+
+A key id is the first 16 hex characters of the SHA-256 of the raw 32-byte public key. A signature is the
+standard base64 of the 64-byte Ed25519 signature over the canonical JSON (``vigie.domain.audit.canonical_json``)
+of the signed mapping. Private key material is never logged nor put in an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from vigie.domain.audit import canonical_json
+
+log = logging.getLogger(__name__)
+
+PRIVATE_KEY_FILE: Final = "signing-key.pem"
+PUBLIC_DIR: Final = "public"
+
+
+class AuditKeyError(Exception):
+    """A signing or public key is missing, unreadable or not an Ed25519 key."""
+
+
+def key_id_of(public_key: Ed25519PublicKey) -> str:
+    """First 16 hex characters of the SHA-256 of the raw public key."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def public_key_pem(public_key: Ed25519PublicKey) -> str:
+    pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem.decode("ascii")
+
+
+def load_public_key(pem: str | bytes) -> Ed25519PublicKey:
+    """Parse an Ed25519 public key in PEM (SubjectPublicKeyInfo); raise :class:`AuditKeyError` otherwise."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
+    except (ValueError, TypeError) as err:
+        raise AuditKeyError(f"not a PEM public key: {err}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise AuditKeyError(f"not an Ed25519 public key ({type(key).__name__})")
+    return key
+
+
+def verify_signature(public_key: Ed25519PublicKey, payload: Mapping[str, Any], signature: str) -> bool:
+    """Whether ``signature`` (base64) is the key's signature over the canonical JSON of ``payload``."""
+    try:
+        raw = base64.b64decode(signature.encode("ascii"), validate=True)
+        public_key.verify(raw, canonical_json(dict(payload)))
+    except (InvalidSignature, binascii.Error, UnicodeEncodeError, ValueError, TypeError):
+        return False
+    return True
+
+
+class AuditSigner:
+    """Signs with one private key; holds the key in memory only."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._private_key = private_key
+        self.key_id: Final = key_id_of(private_key.public_key())
+        self.public_key_pem: Final = public_key_pem(private_key.public_key())
+
+    def sign(self, payload: Mapping[str, Any]) -> str:
+        """Base64 Ed25519 signature over the canonical JSON of ``payload``."""
+        return base64.b64encode(self._private_key.sign(canonical_json(dict(payload)))).decode("ascii")
+
+    def __repr__(self) -> str:
+        return f"AuditSigner(key_id={self.key_id!r})"
+
+
+class AuditKeyring:
+    """The signing key of this installation and the public keys of all its past keys, in ``keys_dir``."""
+
+    def __init__(self, keys_dir: Path) -> None:
+        self.keys_dir = keys_dir
+        self._signer: AuditSigner | None = None
+
+    @property
+    def _private_path(self) -> Path:
+        return self.keys_dir / PRIVATE_KEY_FILE
+
+    def load_or_create(self) -> str:
+        """Load the signing key, creating one the first time; return its key id."""
+        if self._signer is None:
+            if self._private_path.exists():
+                self._signer = AuditSigner(self._read_private_key())
+            else:
+                self._prepare_dirs()
+                self._signer = self._install(Ed25519PrivateKey.generate(), replace=False)
+                log.info("created audit signing key %s in %s", self._signer.key_id, self.keys_dir)
+            self._write_public(self._signer)
+        return self._signer.key_id
+
+    def current_signer(self) -> AuditSigner:
+        self.load_or_create()
+        if self._signer is None:  # pragma: no cover - load_or_create always sets it
+            raise AuditKeyError(f"no signing key in {self.keys_dir}")
+        return self._signer
+
+    def rotate(self) -> str:
+        """Replace the signing key by a new one (the old private key is destroyed); return the new key id."""
+        old = self.current_signer()
+        new = self._install(Ed25519PrivateKey.generate(), replace=True)
+        self._write_public(new)
+        self._signer = new
+        log.info("rotated audit signing key %s -> %s", old.key_id, new.key_id)
+        return new.key_id
+
+    def public_keys(self) -> dict[str, str]:
+        """PEM of every public key this directory ever used, by key id."""
+        self.load_or_create()
+        keys: dict[str, str] = {}
+        for path in sorted((self.keys_dir / PUBLIC_DIR).glob("*.pem")):
+            pem = path.read_text(encoding="ascii")
+            keys[key_id_of(load_public_key(pem))] = pem
+        return keys
+
+    def export_public_keys(self, out_dir: Path) -> list[Path]:
+        """Write ``<key_id>.pem`` for every public key into ``out_dir``; return the files written."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for key_id, pem in self.public_keys().items():
+            path = out_dir / f"{key_id}.pem"
+            path.write_text(pem, encoding="ascii")
+            written.append(path)
+        return written
+
+    def _prepare_dirs(self) -> None:
+        self.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.keys_dir / PUBLIC_DIR).mkdir(exist_ok=True)
+
+    def _read_private_key(self) -> Ed25519PrivateKey:
+        path = self._private_path
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning("audit signing key %s is readable by others (mode %o): chmod 600 it", path, mode)
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (ValueError, TypeError, OSError) as err:
+            # The message of a key parsing error never contains key material, but keep it short anyway.
+            raise AuditKeyError(f"cannot read the audit signing key {path}: {type(err).__name__}") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise AuditKeyError(f"{path} is not an Ed25519 private key")
+        return key
+
+    def _install(self, key: Ed25519PrivateKey, *, replace: bool) -> AuditSigner:
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        target = self._private_path
+        temp = target.with_name(target.name + ".new")
+        temp.unlink(missing_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+            out.flush()
+            os.fsync(out.fileno())
+        if replace:
+            os.replace(temp, target)
+        else:
+            try:
+                os.link(temp, target)  # fails if another process created the key meanwhile: use theirs
+            except FileExistsError:
+                return AuditSigner(self._read_private_key())
+            finally:
+                temp.unlink()
+        return AuditSigner(key)
+
+    def _write_public(self, signer: AuditSigner) -> None:
+        public_dir = self.keys_dir / PUBLIC_DIR
+        public_dir.mkdir(parents=True, exist_ok=True)
+        path = public_dir / f"{signer.key_id}.pem"
+        if not path.exists():
+            path.write_text(signer.public_key_pem, encoding="ascii")

@@ -1,0 +1,196 @@
+"""The record of processing activities (GDPR art. 30, L20), generated from the live configuration, the legal
+catalogue and the recorded activations — never written by hand, so it cannot drift from what runs.
+
+:func:`build_register` makes it as data; :func:`render_markdown` and :func:`render_html` print it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from vigie.config.models import VigieConfig
+from vigie.governance.catalogue import Catalogue
+
+NOT_CONFIGURED: Final = "(not configured: set `governance.controller` / `governance.dpo_contact`)"
+
+DATA_CATEGORIES: Final = (
+    "Images of people and vehicles in the cameras' fields of view (video-protection, CSI L251-2)",
+    "Access and action logs of the agents using the platform (audit log, L11)",
+)
+RECIPIENTS: Final = (
+    "Individually authorised agents of the tenant, within their commune or grouping (CSI L252-2, R252-12)",
+    "Judicial authorities and officers acting on a requisition (exports, L13)",
+)
+SECURITY_MEASURES: Final = (
+    "Named, individually authorised accounts with an expiry date and recorded training (L8, L9)",
+    "Append-only, hash-chained and signed audit log of every access, export and activation (L11)",
+    "Privacy masks burnt in before storage and analysis (L6)",
+    "Automatic deletion at the end of the retention period, judicial holds excepted (L3, L4)",
+    "Signed exports with a SHA-256 digest (L14); TLS on streams, encryption at rest where configured (L15)",
+    "Analysis modules off by default, run only under an approved activation, with stop switches (L22, L29)",
+)
+TRANSFERS: Final = "None: no transfer outside the European Union."
+
+
+@dataclass(frozen=True, slots=True)
+class CameraEntry:
+    camera_id: str
+    name: str
+    tenant: str
+    setting: str
+    purposes: tuple[str, ...]
+    retention_days: int
+    authorisation: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisEntry:
+    """One analysis processing actually activated (approved, not revoked, not ended) and its legal basis."""
+
+    activation_id: int
+    module: str
+    module_title: str
+    tenant: str
+    cameras: tuple[str, ...]
+    framework: str
+    framework_reference: str
+    decision_number: str
+    dpia_reference: str
+    purpose: str
+    starts_at: datetime
+    ends_at: datetime
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingRegister:
+    generated_at: datetime
+    catalogue_version: int
+    controller: str
+    controller_contact: str
+    dpo_contact: str
+    cameras: tuple[CameraEntry, ...]
+    analyses: tuple[AnalysisEntry, ...]
+    data_categories: tuple[str, ...] = DATA_CATEGORIES
+    recipients: tuple[str, ...] = RECIPIENTS
+    transfers: str = TRANSFERS
+    security_measures: tuple[str, ...] = SECURITY_MEASURES
+
+
+def build_register(
+    config: VigieConfig, catalogue: Catalogue, analyses: Sequence[AnalysisEntry], now: datetime
+) -> ProcessingRegister:
+    settings = config.governance
+    cameras = tuple(
+        CameraEntry(
+            camera_id=p.camera.id,
+            name=p.camera.name,
+            tenant=p.commune.id,
+            setting=p.camera.setting.value,
+            purposes=tuple(purpose.value for purpose in p.camera.authorisation.purposes),
+            retention_days=p.camera.authorisation.retention_days,
+            authorisation=p.camera.authorisation.reference,
+        )
+        for p in config.placements()
+        if p.camera.enabled
+    )
+    return ProcessingRegister(
+        generated_at=now,
+        catalogue_version=catalogue.version,
+        controller=settings.controller or NOT_CONFIGURED,
+        controller_contact=settings.controller_contact or NOT_CONFIGURED,
+        dpo_contact=settings.dpo_contact or NOT_CONFIGURED,
+        cameras=cameras,
+        analyses=tuple(analyses),
+    )
+
+
+def _analysis_lines(register: ProcessingRegister) -> list[str]:
+    if not register.analyses:
+        return ["No algorithmic analysis is activated: every module is off (L22)."]
+    return [
+        f"- activation {a.activation_id} — **{a.module_title}** (`{a.module}`) on {', '.join(a.cameras)} "
+        f"({a.tenant}), {a.state}, {a.starts_at.isoformat()} → {a.ends_at.isoformat()}; legal basis: "
+        f"`{a.framework}` ({a.framework_reference}), prefectoral decision {a.decision_number}, DPIA "
+        f"{a.dpia_reference}; purpose: {a.purpose}"
+        for a in register.analyses
+    ]
+
+
+def render_markdown(register: ProcessingRegister) -> str:
+    lines = [
+        "# Record of processing activities (GDPR art. 30)",
+        "",
+        f"Generated {register.generated_at.isoformat()} from the live configuration and legal catalogue "
+        f"v{register.catalogue_version}.",
+        "",
+        f"- **Controller:** {register.controller} — {register.controller_contact}",
+        f"- **Data protection officer:** {register.dpo_contact}",
+        "",
+        "## Purposes and retention per camera (CSI L251-2, L252-5)",
+        "",
+        "| camera | name | tenant | setting | purposes | retention (days) | authorisation |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {c.camera_id} | {c.name} | {c.tenant} | {c.setting} | {', '.join(c.purposes)} | "
+            f"{c.retention_days} | {c.authorisation} |"
+            for c in register.cameras
+        ),
+        "",
+        "## Categories of data",
+        "",
+        *(f"- {item}" for item in register.data_categories),
+        "",
+        "## Recipients",
+        "",
+        *(f"- {item}" for item in register.recipients),
+        "",
+        "## Transfers",
+        "",
+        register.transfers,
+        "",
+        "## Security measures",
+        "",
+        *(f"- {item}" for item in register.security_measures),
+        "",
+        "## Algorithmic analysis activated",
+        "",
+        *_analysis_lines(register),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_html(register: ProcessingRegister) -> str:
+    """The same record as a standalone HTML page; every value is escaped."""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(c.camera_id)}</td><td>{e(c.name)}</td><td>{e(c.tenant)}</td><td>{e(c.setting)}</td>"
+        f"<td>{e(', '.join(c.purposes))}</td><td>{c.retention_days}</td><td>{e(c.authorisation)}</td></tr>"
+        for c in register.cameras
+    )
+
+    def items(values: Sequence[str]) -> str:
+        return "<ul>" + "".join(f"<li>{e(v)}</li>" for v in values) + "</ul>"
+
+    analyses = [line.removeprefix("- ").replace("**", "").replace("`", "") for line in _analysis_lines(register)]
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Record of processing activities</title></head><body>"
+        "<h1>Record of processing activities (GDPR art. 30)</h1>"
+        f"<p>Generated {e(register.generated_at.isoformat())}, legal catalogue v{register.catalogue_version}.</p>"
+        f"<p><strong>Controller:</strong> {e(register.controller)} — {e(register.controller_contact)}<br>"
+        f"<strong>Data protection officer:</strong> {e(register.dpo_contact)}</p>"
+        "<h2>Purposes and retention per camera</h2><table><tr><th>camera</th><th>name</th><th>tenant</th>"
+        f"<th>setting</th><th>purposes</th><th>retention (days)</th><th>authorisation</th></tr>{rows}</table>"
+        f"<h2>Categories of data</h2>{items(register.data_categories)}"
+        f"<h2>Recipients</h2>{items(register.recipients)}"
+        f"<h2>Transfers</h2><p>{e(register.transfers)}</p>"
+        f"<h2>Security measures</h2>{items(register.security_measures)}"
+        f"<h2>Algorithmic analysis activated</h2>{items(analyses)}"
+        "</body></html>\n"
+    )

@@ -1,0 +1,147 @@
+"""The ``vigie audit`` commands: export, verify (offline), keys and rotate-key. Each returns an exit status.
+
+``verify_command`` is the auditor's tool: it reads only the export and the public keys given to it, and never
+opens the configuration or the database.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from vigie.config.issues import ConfigError, format_issues
+from vigie.config.loader import load_config
+from vigie.governance.audit import (
+    AuditChain,
+    AuditExportError,
+    AuditKeyError,
+    VerificationReport,
+    export_audit,
+    key_id_of,
+    load_public_key,
+    verify_export,
+)
+from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.storage import StorageError, create_engine_for, migrate
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+class _CommandError(Exception):
+    """Already worded for the operator; printed as is."""
+
+
+def export_command(config_path: Path, since: datetime, until: datetime, out: Path) -> int:
+    """Export the audit entries from ``since`` (inclusive) to ``until`` (exclusive) to ``out`` as signed JSONL."""
+    try:
+        with _audit_chain(config_path) as chain:
+            summary = export_audit(chain, since, until, out, actor=cli_actor())
+    except _CommandError as err:
+        return _fail(str(err), EXIT_CONFIG)
+    except (StorageError, AuditKeyError, AuditExportError, OSError) as err:
+        return _fail(f"vigie audit export: {err}")
+    span = (
+        "no entries" if summary.count == 0 else f"{summary.count} entries seq {summary.first_seq}..{summary.last_seq}"
+    )
+    print(f"exported {span} to {out}, signed by key {summary.key_id} (sha256 {summary.sha256})")
+    return EXIT_OK
+
+
+def verify_command(path: Path, pubkeys: list[Path]) -> int:
+    """Verify an export offline against the given public key files (or directories of ``*.pem``)."""
+    try:
+        keys = _read_public_keys(pubkeys)
+    except _CommandError as err:
+        return _fail(str(err), EXIT_CONFIG)
+    report = verify_export(path, keys)
+    print(describe(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def keys_command(config_path: Path, out_dir: Path) -> int:
+    """Write the PEM of every audit public key (current and retired) into ``out_dir``, one ``<key_id>.pem`` each."""
+    try:
+        with _audit_chain(config_path) as chain:
+            chain.signer()
+            keys = {**chain.store.public_keys(), **chain.keyring.public_keys()}
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for key_id, pem in keys.items():
+                (out_dir / f"{key_id}.pem").write_text(pem, encoding="ascii")
+            current = chain.keyring.load_or_create()
+    except _CommandError as err:
+        return _fail(str(err), EXIT_CONFIG)
+    except (StorageError, AuditKeyError, OSError) as err:
+        return _fail(f"vigie audit keys: {err}")
+    print(f"wrote {len(keys)} public key(s) to {out_dir}; current key {current}")
+    return EXIT_OK
+
+
+def rotate_key_command(config_path: Path) -> int:
+    """Replace the signing key; the rotation is recorded (and endorsed by the old key) in the chain."""
+    try:
+        with _audit_chain(config_path) as chain:
+            record = chain.rotate_key(actor=cli_actor())
+    except _CommandError as err:
+        return _fail(str(err), EXIT_CONFIG)
+    except (StorageError, AuditKeyError, OSError) as err:
+        return _fail(f"vigie audit rotate-key: {err}")
+    old, new = record.details["old_key_id"], record.details["new_key_id"]
+    print(f"rotated the audit signing key {old} -> {new} (seq {record.seq}); publish the new public key")
+    print("a running Vigie service keeps signing with the old key until it restarts")
+    return EXIT_OK
+
+
+def describe(report: VerificationReport) -> str:
+    """The verdict in words: one OK line, or one line per issue."""
+    if report.ok:
+        span = f"seq {report.first_seq}..{report.last_seq}" if report.entries else "no entries"
+        return f"OK: {report.entries} entries {span}, signed by key {report.key_id}"
+    lines = [f"FAILED: {len(report.issues)} issue(s) in {report.entries} entries"]
+    lines += [f"  [{issue.kind}] {issue.message}" for issue in report.issues]
+    return "\n".join(lines)
+
+
+@contextmanager
+def _audit_chain(config_path: Path) -> Iterator[AuditChain]:
+    try:
+        config = load_config(config_path)
+    except ConfigError as err:
+        raise _CommandError(f"{format_issues(err.issues)}\nvigie: the configuration is invalid") from None
+    engine = create_engine_for(config.storage.database_url)
+    try:
+        migrate(engine)
+        yield open_audit_sink(config, engine)
+    finally:
+        engine.dispose()
+
+
+def _read_public_keys(paths: list[Path]) -> dict[str, str]:
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.pem")) if path.is_dir() else [path])
+    keys: dict[str, str] = {}
+    for file in files:
+        try:
+            pem = file.read_text(encoding="ascii")
+            keys[key_id_of(load_public_key(pem))] = pem
+        except (OSError, UnicodeDecodeError, AuditKeyError) as err:
+            raise _CommandError(f"vigie audit verify: cannot use public key {file}: {err}") from None
+    return keys
+
+
+def cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _fail(message: str, status: int = EXIT_FAILED) -> int:
+    print(message, file=sys.stderr)
+    return status

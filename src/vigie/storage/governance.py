@@ -1,0 +1,305 @@
+"""SQL storage of governance records: activations (with their cameras and zones), approvals, revocations and
+stop switches (current state and history).
+
+Records come back as frozen dataclasses whose attributes match the protocols of ``vigie.governance.activation``
+(this layer cannot import governance). Nothing here decides anything: the service validates before writing,
+and the gate re-checks what it reads (:meth:`SqlGovernanceStore.active_rules`), so a row written by hand
+proves nothing. Each call is one short transaction; the store can be shared by threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Final, Protocol
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigie.storage.database import for_reading, storage_errors
+from vigie.storage.tables import (
+    GLOBAL_STOP_SCOPE,
+    ActivationCameraRow,
+    ActivationRow,
+    ActivationZoneRow,
+    ApprovalRow,
+    RevocationRow,
+    StopSwitchLogRow,
+    StopSwitchRow,
+    require_aware,
+)
+
+MAX_ACTIVATIONS: Final = 10_000
+"""The most activations one listing returns."""
+
+
+class NewActivation(Protocol):
+    """What :meth:`SqlGovernanceStore.add_activation` reads (``vigie.governance.activation.ActivationRequest``)."""
+
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def module(self) -> str: ...
+    @property
+    def camera_ids(self) -> tuple[str, ...]: ...
+    @property
+    def zone_ids(self) -> tuple[str, ...]: ...
+    @property
+    def framework(self) -> str: ...
+    @property
+    def decision_number(self) -> str: ...
+    @property
+    def decision_date(self) -> date | None: ...
+    @property
+    def dpia_reference(self) -> str: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def requested_by(self) -> str: ...
+    @property
+    def requested_role(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredActivation:
+    id: int
+    tenant: str
+    module: str
+    camera_ids: tuple[str, ...]
+    zone_ids: tuple[str, ...]
+    framework: str
+    decision_number: str
+    decision_date: date | None
+    dpia_reference: str
+    purpose: str
+    starts_at: datetime
+    ends_at: datetime
+    requested_by: str
+    requested_role: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredApproval:
+    activation_id: int
+    by: str
+    role: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRevocation:
+    activation_id: int
+    by: str
+    role: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStop:
+    """A stop switch's state, or one change of it; ``camera_id`` None is the global switch."""
+
+    camera_id: str | None
+    engaged: bool
+    by: str
+    role: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceSnapshot:
+    """What the gate needs (``vigie.governance.gate.GateSnapshot``): activations not ended at the time asked,
+    their approvals and revocations, and every stop switch."""
+
+    activations: tuple[StoredActivation, ...] = ()
+    approvals: tuple[StoredApproval, ...] = ()
+    revocations: Mapping[int, datetime] = field(default_factory=dict)
+    stops: tuple[StoredStop, ...] = ()
+
+
+class SqlGovernanceStore:
+    """Governance records in the ``governance_*`` tables."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._write = sessionmaker(engine, expire_on_commit=False)
+        self._read = sessionmaker(for_reading(engine), expire_on_commit=False)
+
+    # -- activations ------------------------------------------------------------------------------------------
+
+    def add_activation(self, request: NewActivation, at: datetime) -> StoredActivation:
+        """Record a request (validated by the caller) and return it with its id."""
+        row = ActivationRow(
+            tenant=request.tenant,
+            module=request.module,
+            framework=request.framework,
+            decision_number=request.decision_number,
+            decision_date=request.decision_date,
+            dpia_reference=request.dpia_reference,
+            purpose=request.purpose,
+            starts_at=require_aware(request.starts_at, "start"),
+            ends_at=require_aware(request.ends_at, "end"),
+            requested_by=request.requested_by,
+            requested_role=request.requested_role,
+            requested_at=require_aware(at, "request time"),
+        )
+        with storage_errors(self._engine, "record an activation"), self._write.begin() as session:
+            session.add(row)
+            session.flush()
+            cameras = dict.fromkeys(request.camera_ids)
+            session.add_all(ActivationCameraRow(activation_id=row.id, camera_id=c) for c in cameras)
+            session.add_all(ActivationZoneRow(activation_id=row.id, zone_id=z) for z in dict.fromkeys(request.zone_ids))
+            return _activations(session, [row])[0]
+
+    def get_activation(self, activation_id: int) -> StoredActivation | None:
+        with storage_errors(self._engine, f"read activation {activation_id}"), self._read.begin() as session:
+            row = session.get(ActivationRow, activation_id)
+            return None if row is None else _activations(session, [row])[0]
+
+    def list_activations(self, *, ending_after: datetime | None = None) -> Sequence[StoredActivation]:
+        """Activations by id, optionally only those ending after a time (at most :data:`MAX_ACTIVATIONS`)."""
+        query = select(ActivationRow).order_by(ActivationRow.id).limit(MAX_ACTIVATIONS)
+        if ending_after is not None:
+            query = query.where(ActivationRow.ends_at > require_aware(ending_after))
+        with storage_errors(self._engine, "list activations"), self._read.begin() as session:
+            return _activations(session, list(session.scalars(query)))
+
+    # -- approvals and revocations ----------------------------------------------------------------------------
+
+    def add_approval(self, activation_id: int, by: str, role: str, at: datetime) -> StoredApproval:
+        row = ApprovalRow(activation_id=activation_id, approved_by=by, role=role, at=require_aware(at))
+        with storage_errors(self._engine, f"approve activation {activation_id}"), self._write.begin() as session:
+            session.add(row)
+        return StoredApproval(activation_id, by, role, row.at)
+
+    def approvals(self, activation_ids: Iterable[int]) -> Sequence[StoredApproval]:
+        ids = list(activation_ids)
+        query = select(ApprovalRow).where(ApprovalRow.activation_id.in_(ids)).order_by(ApprovalRow.id)
+        with storage_errors(self._engine, "read approvals"), self._read.begin() as session:
+            return [_approval(r) for r in session.scalars(query)] if ids else []
+
+    def add_revocation(self, activation_id: int, by: str, role: str, reason: str, at: datetime) -> StoredRevocation:
+        row = RevocationRow(activation_id=activation_id, revoked_by=by, role=role, reason=reason, at=require_aware(at))
+        with storage_errors(self._engine, f"revoke activation {activation_id}"), self._write.begin() as session:
+            session.add(row)
+        return StoredRevocation(activation_id, by, role, reason, row.at)
+
+    def revocations(self, activation_ids: Iterable[int]) -> Mapping[int, StoredRevocation]:
+        ids = list(activation_ids)
+        query = select(RevocationRow).where(RevocationRow.activation_id.in_(ids))
+        with storage_errors(self._engine, "read revocations"), self._read.begin() as session:
+            return {r.activation_id: _revocation(r) for r in session.scalars(query)} if ids else {}
+
+    # -- stop switches ----------------------------------------------------------------------------------------
+
+    def set_stop(
+        self, camera_id: str | None, *, engaged: bool, by: str, role: str, reason: str, at: datetime
+    ) -> StoredStop:
+        """Engage or release a stop switch: its current state and one line of history, in one transaction."""
+        when = require_aware(at)
+        values: dict[str, object] = {
+            "scope": GLOBAL_STOP_SCOPE if camera_id is None else camera_id,
+            "engaged": engaged,
+            "changed_by": by,
+            "role": role,
+            "reason": reason,
+            "at": when,
+        }
+        dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
+        insert = dialect.insert(StopSwitchRow).values(values)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[StopSwitchRow.scope], set_={k: insert.excluded[k] for k in values if k != "scope"}
+        )
+        with storage_errors(self._engine, "set a stop switch"), self._write.begin() as session:
+            session.execute(upsert)
+            session.add(StopSwitchLogRow(**values))
+        return StoredStop(camera_id, engaged, by, role, reason, when)
+
+    def stops(self) -> Sequence[StoredStop]:
+        """The current state of every stop switch ever used."""
+        with storage_errors(self._engine, "read stop switches"), self._read.begin() as session:
+            return _stops(session)
+
+    def stop_history(self, limit: int = 100) -> Sequence[StoredStop]:
+        """The latest changes of the stop switches, newest first."""
+        query = select(StopSwitchLogRow).order_by(StopSwitchLogRow.id.desc()).limit(limit)
+        with storage_errors(self._engine, "read the stop switch history"), self._read.begin() as session:
+            return [_stop(r) for r in session.scalars(query)]
+
+    # -- the gate ---------------------------------------------------------------------------------------------
+
+    def active_rules(self, now: datetime) -> GovernanceSnapshot:
+        """One read transaction: activations ending after ``now`` (any state), their approvals and revocations,
+        and the stop switches. Served by the index on ``ends_at``."""
+        query = select(ActivationRow).where(ActivationRow.ends_at > require_aware(now)).order_by(ActivationRow.id)
+        with storage_errors(self._engine, "read the activation rules"), self._read.begin() as session:
+            activations = _activations(session, list(session.scalars(query)))
+            ids = [a.id for a in activations]
+            approvals: list[ApprovalRow] = []
+            revoked: list[RevocationRow] = []
+            if ids:
+                approvals = list(session.scalars(select(ApprovalRow).where(ApprovalRow.activation_id.in_(ids))))
+                revoked = list(session.scalars(select(RevocationRow).where(RevocationRow.activation_id.in_(ids))))
+            return GovernanceSnapshot(
+                activations=tuple(activations),
+                approvals=tuple(_approval(r) for r in approvals),
+                revocations={r.activation_id: r.at for r in revoked},
+                stops=tuple(_stops(session)),
+            )
+
+
+def _activations(session: Session, rows: Sequence[ActivationRow]) -> list[StoredActivation]:
+    ids = [row.id for row in rows]
+    cameras: dict[int, list[str]] = {i: [] for i in ids}
+    zones: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for cam in session.scalars(select(ActivationCameraRow).where(ActivationCameraRow.activation_id.in_(ids))):
+            cameras[cam.activation_id].append(cam.camera_id)
+        for zone in session.scalars(select(ActivationZoneRow).where(ActivationZoneRow.activation_id.in_(ids))):
+            zones[zone.activation_id].append(zone.zone_id)
+    return [
+        StoredActivation(
+            id=row.id,
+            tenant=row.tenant,
+            module=row.module,
+            camera_ids=tuple(sorted(cameras[row.id])),
+            zone_ids=tuple(sorted(zones[row.id])),
+            framework=row.framework,
+            decision_number=row.decision_number,
+            decision_date=row.decision_date,
+            dpia_reference=row.dpia_reference,
+            purpose=row.purpose,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            requested_by=row.requested_by,
+            requested_role=row.requested_role,
+            requested_at=row.requested_at,
+        )
+        for row in rows
+    ]
+
+
+def _approval(row: ApprovalRow) -> StoredApproval:
+    return StoredApproval(row.activation_id, row.approved_by, row.role, row.at)
+
+
+def _revocation(row: RevocationRow) -> StoredRevocation:
+    return StoredRevocation(row.activation_id, row.revoked_by, row.role, row.reason, row.at)
+
+
+def _stops(session: Session) -> list[StoredStop]:
+    rows = session.scalars(select(StopSwitchRow).order_by(StopSwitchRow.scope))
+    return [_stop(r) for r in rows]
+
+
+def _stop(row: StopSwitchRow | StopSwitchLogRow) -> StoredStop:
+    camera_id = None if row.scope == GLOBAL_STOP_SCOPE else row.scope
+    return StoredStop(camera_id, row.engaged, row.changed_by, row.role, row.reason, row.at)

@@ -30,6 +30,43 @@ def get_json(url: str) -> Any:
         return json.loads(response.read())
 
 
+def camera_yaml(
+    camera_id: str, url: str, *, setting: str = "public_street", valid: tuple[str, str] = ("2026-01-01", "2030-12-31")
+) -> str:
+    """One camera of a test configuration (under ``communes[0].sites[0].cameras``)."""
+    return f"""          - id: {camera_id}
+            name: Camera {camera_id}
+            kind: fixed
+            setting: {setting}
+            main_stream: {url}
+            location: {{lat: 45.76, lon: 4.83}}
+            authorisation:
+              reference: 2026-TEST-001
+              valid_from: {valid[0]}
+              valid_until: {valid[1]}
+              purposes: [crime_prevention]
+              retention_days: 15
+"""
+
+
+def config_yaml(tmp_path: Path, cameras: str, *, port: int = 8080) -> str:
+    """A whole test configuration: SQLite and data under ``tmp_path``, one municipal commune, the given cameras."""
+    return f"""version: 1
+storage:
+  database_url: sqlite:///{tmp_path / "vigie.db"}
+  data_dir: {tmp_path / "data"}
+api: {{host: 127.0.0.1, port: {port}}}
+communes:
+  - id: testville
+    name: Testville
+    kind: municipal
+    sites:
+      - id: centre
+        name: Centre
+        cameras:{" []" if not cameras else ""}
+{cameras}"""
+
+
 def start_vigie(*args: str) -> subprocess.Popen[str]:
     """Start the ``vigie`` command as a user would, output captured (stdout and stderr together)."""
     return subprocess.Popen(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from vigie.analytics.detect.motion import MotionDetector
 from vigie.analytics.pipeline import MotionPipeline
-from vigie.governance.gate import ClosedGate, SimulatedFootageGate
+from vigie.governance.gate import ActivationGate, ClosedGate, GateRules, Window
 
 W, H = 320, 180
 
@@ -76,6 +76,21 @@ def test_motion_inside_a_privacy_mask_is_never_seen() -> None:
     assert found and all(box.x >= 0.5 for box, _ in found)
 
 
+class OneWindow:
+    """Rules with a single approved window for ``motion`` on one camera (the gate's own tests cover storage)."""
+
+    def __init__(self, camera_id: str, around: datetime) -> None:
+        window = Window(1, around - timedelta(hours=1), around + timedelta(hours=1))
+        self._rules = GateRules(windows={("motion", camera_id): (window,)})
+
+    def rules(self, now: datetime) -> GateRules:
+        return self._rules
+
+
+def activation_gate(camera_id: str, around: datetime) -> ActivationGate:
+    return ActivationGate(OneWindow(camera_id, around), lambda: around)
+
+
 def test_pipeline_runs_only_when_the_gate_allows() -> None:
     bg = background()
     frames = [bg] * 20 + [with_square(bg, 40 + s * 8, 60) for s in range(10)]
@@ -85,10 +100,10 @@ def test_pipeline_runs_only_when_the_gate_allows() -> None:
     assert [closed.process(f, now) for f in frames] == [None] * len(frames)
     assert closed.frames_analysed == 0 and closed.frames_refused == len(frames)
 
-    other = MotionPipeline("cam1", MotionDetector(), SimulatedFootageGate(frozenset({"cam2"})))
+    other = MotionPipeline("cam1", MotionDetector(), activation_gate("cam2", now))
     assert all(other.process(f, now) is None for f in frames)
 
-    allowed = MotionPipeline("cam1", MotionDetector(), SimulatedFootageGate(frozenset({"cam1"})))
+    allowed = MotionPipeline("cam1", MotionDetector(), activation_gate("cam1", now))
     observations = [o for f in frames if (o := allowed.process(f, now)) is not None]
     assert observations
     assert {o.camera_id for o in observations} == {"cam1"}

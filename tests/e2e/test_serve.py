@@ -8,25 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import free_port, get_json, start_vigie, stop_vigie
-
-AUTH = """    authorisation:
-              reference: 2026-TEST-001
-              valid_from: {valid_from}
-              valid_until: {valid_until}
-              purposes: [crime_prevention]
-              retention_days: 15
-"""
-
-
-def camera(camera_id: str, url: str, valid: tuple[str, str] = ("2026-01-01", "2030-12-31")) -> str:
-    auth = AUTH.format(valid_from=valid[0], valid_until=valid[1])
-    return f"""          - id: {camera_id}
-            name: Camera {camera_id}
-            kind: fixed
-            main_stream: {url}
-            location: {{lat: 45.76, lon: 4.83}}
-        {auth}"""
+from tests.conftest import camera_yaml, config_yaml, free_port, get_json, start_vigie, stop_vigie
 
 
 def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(
@@ -34,26 +16,12 @@ def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(
 ) -> None:
     port = free_port()
     config = tmp_path / "vigie.yaml"
-    config.write_text(
-        f"""version: 1
-storage:
-  database_url: sqlite:///{tmp_path / "vigie.db"}
-  data_dir: {tmp_path / "data"}
-api: {{host: 127.0.0.1, port: {port}}}
-communes:
-  - id: testville
-    name: Testville
-    kind: municipal
-    sites:
-      - id: centre
-        name: Centre
-        cameras:
-{camera("replay", moving_square_video.as_uri())}
-{camera("broken", f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/live")}
-{camera("expired", moving_square_video.as_uri(), ("2020-01-01", "2024-12-31"))}
-""",
-        encoding="utf-8",
+    cameras = (
+        camera_yaml("replay", moving_square_video.as_uri(), setting="transit")
+        + camera_yaml("broken", f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/live")
+        + camera_yaml("expired", moving_square_video.as_uri(), valid=("2020-01-01", "2024-12-31"))
     )
+    config.write_text(config_yaml(tmp_path, cameras, port=port), encoding="utf-8")
     proc = start_vigie("serve", "--config", str(config))
     try:
         deadline = time.monotonic() + 40

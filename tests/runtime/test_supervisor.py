@@ -11,15 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import config_yaml, free_port
 from vigie.analytics.detect.motion import MotionConfig
+from vigie.config import VigieConfig, load_config_text
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.observation import Observation
-from vigie.governance.gate import ClosedGate, SimulatedFootageGate
 from vigie.ingest.backoff import Backoff
 from vigie.ingest.reader import StreamSpec
 from vigie.runtime.camera_worker import WorkerMessage, WorkerSpec
+from vigie.runtime.gates import DatabaseGateFactory
 from vigie.runtime.supervisor import CameraSupervisor
+from vigie.storage import create_engine_for, migrate
 
 
 class Collected:
@@ -77,8 +79,18 @@ def silent_tcp_server() -> Iterator[int]:
     server.close()
 
 
-def spec(camera_id: str, url: str, simulated: bool = True, open_timeout: float = 10.0) -> WorkerSpec:
-    gate = SimulatedFootageGate(frozenset({camera_id})) if simulated else ClosedGate()
+@pytest.fixture
+def config(tmp_path: Path) -> VigieConfig:
+    """A migrated database and a configuration without activations: only simulated footage may be analysed."""
+    config = load_config_text(config_yaml(tmp_path, ""))
+    migrate(create_engine_for(config.storage.database_url))
+    return config
+
+
+def spec(
+    config: VigieConfig, camera_id: str, url: str, simulated: bool = True, open_timeout: float = 10.0
+) -> WorkerSpec:
+    gate = DatabaseGateFactory(config, frozenset({camera_id}) if simulated else frozenset())
     return WorkerSpec(
         stream=StreamSpec(camera_id, url, analysis_fps=5, analysis_width=320, open_timeout_s=open_timeout),
         motion=MotionConfig(warmup_frames=3),
@@ -86,14 +98,16 @@ def spec(camera_id: str, url: str, simulated: bool = True, open_timeout: float =
     )
 
 
-def test_good_camera_online_broken_camera_offline_with_redacted_reason(moving_square_video: Path) -> None:
+def test_good_camera_online_broken_camera_offline_with_redacted_reason(
+    config: VigieConfig, moving_square_video: Path
+) -> None:
     closed_port = free_port()
     sink = Collected()
     supervisor = CameraSupervisor(
         [
-            spec("good", moving_square_video.as_uri()),
-            spec("broken", f"rtsp://admin:s3cr3t@127.0.0.1:{closed_port}/live"),
-            spec("missing", "file:///nonexistent/cam.mp4"),
+            spec(config, "good", moving_square_video.as_uri()),
+            spec(config, "broken", f"rtsp://admin:s3cr3t@127.0.0.1:{closed_port}/live"),
+            spec(config, "missing", "file:///nonexistent/cam.mp4"),
         ],
         sink,
         backoff=Backoff(base_s=0.5, cap_s=1.0),
@@ -117,11 +131,11 @@ def test_good_camera_online_broken_camera_offline_with_redacted_reason(moving_sq
     assert "no such file" in sink.health("missing")[0].reason
 
 
-def test_a_stuck_camera_is_killed_from_outside_and_reported(silent_tcp_server: int) -> None:
+def test_a_stuck_camera_is_killed_from_outside_and_reported(config: VigieConfig, silent_tcp_server: int) -> None:
     sink = Collected()
     url = f"rtsp://operator:pw123@127.0.0.1:{silent_tcp_server}/stream"
     supervisor = CameraSupervisor(
-        [spec("stuck", url, open_timeout=120.0)],
+        [spec(config, "stuck", url, open_timeout=120.0)],
         sink,
         stall_timeout_s=2.0,
         backoff=Backoff(base_s=0.2, cap_s=0.5),
@@ -137,9 +151,9 @@ def test_a_stuck_camera_is_killed_from_outside_and_reported(silent_tcp_server: i
     assert "no frames" in reason and "pw123" not in reason
 
 
-def test_no_observation_without_the_gate(moving_square_video: Path) -> None:
+def test_no_observation_without_the_gate(config: VigieConfig, moving_square_video: Path) -> None:
     sink = Collected()
-    supervisor = CameraSupervisor([spec("real", moving_square_video.as_uri(), simulated=False)], sink)
+    supervisor = CameraSupervisor([spec(config, "real", moving_square_video.as_uri(), simulated=False)], sink)
     supervisor.start()
     try:
         assert wait_for(lambda: len([h for h in sink.health("real") if h.state is HealthState.ONLINE]) >= 3, 20)

@@ -20,14 +20,16 @@ from vigie.analytics.pipeline import MotionPipeline
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
-from vigie.domain.ports import Gate
 from vigie.domain.redact import redact_text
+from vigie.governance.gate import GateTransition
 from vigie.ingest.health import FrameRate, stream_state
 from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
+from vigie.runtime.gates import GateFactory
 
 HEARTBEAT_S = 1.0
 
-WorkerMessage = CameraHealth | Observation
+WorkerMessage = CameraHealth | Observation | GateTransition
+AUDIT_PUT_TIMEOUT_S = 10.0
 
 
 class MessageQueue(Protocol):
@@ -40,7 +42,8 @@ class WorkerSpec:
 
     stream: StreamSpec
     motion: MotionConfig
-    gate: Gate
+    gate: GateFactory
+    """Builds the governance gate inside the worker (a gate holds a database engine: it is not sent over)."""
     privacy_masks: tuple[tuple[Point, ...], ...] = ()
 
 
@@ -56,10 +59,16 @@ def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
     return True
 
 
+def _send_audited(out: MessageQueue, transition: GateTransition) -> None:
+    """Gate transitions are audit entries: they wait for room in the queue rather than being dropped."""
+    out.put(transition, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
+
+
 def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
     """Read the camera until ``stop`` is set; report health every second and observations as they come."""
     camera_id = spec.stream.camera_id
-    pipeline = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), spec.gate)
+    gate = spec.gate(lambda transition: _send_audited(out, transition))
+    pipeline = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate)
     parent = os.getppid()
     dropped = 0
     rate = FrameRate()

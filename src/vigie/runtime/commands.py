@@ -120,3 +120,85 @@ def audit_rotate_key(args: argparse.Namespace) -> int:
     from vigie.runtime.audit_commands import rotate_key_command
 
     return rotate_key_command(args.config)
+
+
+def compliance_status(args: argparse.Namespace) -> int:
+    from vigie.runtime.governance_commands import compliance_status_command
+
+    return compliance_status_command(args.config)
+
+
+def compliance_register(args: argparse.Namespace) -> int:
+    from vigie.runtime.governance_commands import compliance_register_command
+
+    return compliance_register_command(args.config, args.output)
+
+
+def activation_request(args: argparse.Namespace) -> int:
+    from vigie.runtime.governance_commands import activation_request_command
+
+    times = _times((args.start, False), (args.end, False))
+    if times is None:
+        return 2
+    try:
+        decision_date = date.fromisoformat(args.decision_date)
+    except ValueError:
+        print(f"vigie: --decision-date {args.decision_date!r} is not a date; write it as 2026-03-15", file=sys.stderr)
+        return 2
+    return activation_request_command(
+        args.config,
+        tenant=args.tenant,
+        module=args.module,
+        cameras=[c.strip() for c in args.cameras.split(",") if c.strip()],
+        framework=args.framework,
+        decision=args.decision,
+        decision_date=decision_date,
+        dpia=args.dpia,
+        purpose=args.purpose,
+        start=times[0],
+        end=times[1],
+        by=args.by,
+        role=args.role,
+    )
+
+
+def _activation_id(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        print(f"vigie: activation id {text!r} is not a number; see `vigie activation list`", file=sys.stderr)
+        return None
+
+
+def activation_approve(args: argparse.Namespace) -> int:
+    from vigie.runtime.governance_commands import activation_approve_command
+
+    activation_id = _activation_id(args.activation_id)
+    return 2 if activation_id is None else activation_approve_command(args.config, activation_id, args.by, args.role)
+
+
+def activation_revoke(args: argparse.Namespace) -> int:
+    from vigie.runtime.governance_commands import activation_revoke_command
+
+    activation_id = _activation_id(args.activation_id)
+    if activation_id is None:
+        return 2
+    return activation_revoke_command(args.config, activation_id, args.by, args.role, args.reason)
+
+
+def activation_list(args: argparse.Namespace) -> int:
+    from vigie.runtime.governance_commands import activation_list_command
+
+    return activation_list_command(args.config)
+
+
+def stop(args: argparse.Namespace) -> int:
+    from vigie.runtime.governance_commands import stop_command
+
+    return stop_command(args.config, None if args.all else args.camera, args.by, args.reason, args.role)
+
+
+def resume(args: argparse.Namespace) -> int:
+    from vigie.runtime.governance_commands import resume_command
+
+    return resume_command(args.config, None if args.all else args.camera, args.by, args.role, args.reason)

@@ -2,7 +2,7 @@
 
 Scenes from ``vigie.sim`` are rendered once into the data folder, published through the real RTSP server (or
 replayed from files with ``--no-rtsp``), and the service runs with embedded SQLite. Because the footage is
-generated, analysis may run on it (see :class:`vigie.governance.gate.SimulatedFootageGate`); on real cameras
+generated, analysis may run on it (see :class:`vigie.runtime.gates.SimulatedFootageRules`); on real cameras
 nothing runs until an activation exists.
 """
 

@@ -10,16 +10,18 @@ from pathlib import Path
 import uvicorn
 
 import vigie.web
+from vigie import __version__
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.api.app import ApiServices, create_app
 from vigie.config.models import Camera, VigieConfig
+from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.camera import CameraInfo
-from vigie.domain.ports import Gate
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.authorisation import check_authorisation
-from vigie.governance.gate import ClosedGate, SimulatedFootageGate
 from vigie.ingest.reader import StreamSpec
+from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.runtime.camera_worker import WorkerSpec
+from vigie.runtime.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.sink import WorkerMessageSink
 from vigie.runtime.supervisor import CameraSupervisor
 from vigie.services.cameras import CameraService
@@ -29,15 +31,14 @@ from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(vigie.web.__file__).parent / "static"
+SERVICE_ACTOR = "system:service"
 
 
-def worker_spec(camera: Camera, gate: Gate) -> WorkerSpec:
+def worker_spec(camera: Camera, gate: GateFactory) -> WorkerSpec:
     """Analysis reads the sub stream when there is one (it is what it is for), else the main stream."""
     analysis = camera.analysis
     motion = analysis.motion
-    masks = tuple(
-        tuple((float(p[0]), float(p[1])) for p in zone.points) for zone in camera.zones if zone.kind == "privacy_mask"
-    )
+    masks = tuple(tuple((float(x), float(y)) for x, y in zone.points) for zone in camera.privacy_masks)
     return WorkerSpec(
         stream=StreamSpec(
             camera_id=camera.id,
@@ -52,29 +53,38 @@ def worker_spec(camera: Camera, gate: Gate) -> WorkerSpec:
 
 
 class VigieService:
-    """The running platform: camera workers under a supervisor, one writer thread, and the HTTP API."""
+    """The running platform: camera workers under a supervisor, one writer thread, the audit chain, the HTTP API.
+
+    Analysis on a camera runs only where the governance gate (built in each worker from the database) allows it;
+    cameras in ``simulated_cameras`` show generated footage and are open to analysis under the same stop switches.
+    """
 
     def __init__(self, config: VigieConfig, *, simulated_cameras: frozenset[str] = frozenset()) -> None:
         self.config = config
         self.simulated = simulated_cameras
         engine = create_engine_for(config.storage.database_url)
         migrate(engine)
+        self.audit = open_audit_sink(config, engine)
         self.events = SqlEventRepo(engine)
         self.status = SqlCameraStatusRepo(engine)
-        entries = [p for p in config.placements() if p.camera.enabled]
+        self.entries = [p for p in config.placements() if p.camera.enabled]
         self.cameras = [
             CameraInfo(
-                p.camera.id, p.camera.name, p.commune.id, p.site.id, p.camera.kind, p.camera.id in self.simulated
+                p.camera.id, p.camera.name, p.commune.id, p.site.id, p.camera.kind, p.camera.id in simulated_cameras
             )
-            for p in entries
+            for p in self.entries
         ]
-        gate: Gate = SimulatedFootageGate(self.simulated) if self.simulated else ClosedGate()
         policies = {
             p.camera.id: AggregationPolicy(cooldown=timedelta(seconds=p.camera.analysis.motion.cooldown_s))
-            for p in entries
+            for p in self.entries
         }
-        self.sink = WorkerMessageSink(EventAggregator(self.events, per_camera=policies), self.status)
-        authorisations = {p.camera.id: p.camera.authorisation for p in entries}
+        self.sink = WorkerMessageSink(EventAggregator(self.events, per_camera=policies), self.status, self.audit)
+        self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras))
+        services = ApiServices(events=EventService(self.events), cameras=CameraService(self.cameras, self.status))
+        self.app = create_app(services, STATIC_DIR)
+
+    def _supervisor(self, gate: GateFactory) -> CameraSupervisor:
+        authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}
         for camera_id, auth in authorisations.items():
             message = check_authorisation(camera_id, auth, date.today()).message
             if message:
@@ -84,19 +94,34 @@ class VigieService:
             verdict = check_authorisation(camera_id, authorisations[camera_id], date.today())
             return None if verdict.usable else verdict.message
 
-        self.supervisor = CameraSupervisor(
-            [worker_spec(p.camera, gate) for p in entries], self.sink, tick=self.sink.tick, refusal=refusal
+        return CameraSupervisor(
+            [worker_spec(p.camera, gate) for p in self.entries],
+            self.sink,
+            tick=self.sink.tick,
+            refusal=refusal,
+            on_exit=self.sink.worker_exited,
         )
-        services = ApiServices(events=EventService(self.events), cameras=CameraService(self.cameras, self.status))
-        self.app = create_app(services, STATIC_DIR)
 
     def run(self) -> int:
-        """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers and close open events."""
+        """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers, close open events and gates, and
+        sign a checkpoint of the audit chain."""
         api = self.config.api
         server = uvicorn.Server(
             uvicorn.Config(self.app, host=api.host, port=api.port, log_level="info", access_log=False)
         )
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        self.audit.append(
+            AuditEvent(
+                SERVICE_ACTOR,
+                AuditAction.SERVICE_STARTED,
+                "service",
+                {
+                    "version": __version__,
+                    "cameras": [c.id for c in self.cameras],
+                    "simulated_cameras": sorted(self.simulated),
+                },
+            )
+        )
         self.supervisor.start()
         log.info("Vigie console on http://%s:%d/", api.host, api.port)
         try:
@@ -107,6 +132,8 @@ class VigieService:
         finally:
             self.supervisor.stop()
             self.sink.close()
+            self.audit.append(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}))
+            self.audit.checkpoint()
             signal.signal(signal.SIGTERM, previous)
         return 0
 

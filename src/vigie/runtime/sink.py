@@ -1,4 +1,4 @@
-"""Where worker messages land in the parent process: events and camera health, written by one thread."""
+"""Where worker messages land in the parent process: events, camera health and audit, written by one thread."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from vigie.domain.camera import CameraHealth
 from vigie.domain.observation import Observation
-from vigie.domain.ports import CameraStatusRepo
+from vigie.domain.ports import AuditSink, CameraStatusRepo
 from vigie.events.aggregation import EventAggregator
+from vigie.governance.gate import GateTransition, transition_event
 from vigie.runtime.camera_worker import WorkerMessage
 
 HEALTH_REFRESH_S = 10.0
@@ -18,13 +19,20 @@ PRUNE_EVERY_S = 3600.0
 
 
 class WorkerMessageSink:
-    """Observations go to the event aggregator; health goes to the status repository when it changes (or every
-    ``HEALTH_REFRESH_S`` so the "since" and fps shown stay fresh without a write per camera per second)."""
+    """Observations go to the event aggregator; gate transitions to the audit chain; health to the status
+    repository when it changes (or every ``HEALTH_REFRESH_S`` so "since" and fps stay fresh without a write per
+    camera per second).
 
-    def __init__(self, aggregator: EventAggregator, status: CameraStatusRepo) -> None:
+    It remembers which (module, camera) gates are open, so that a worker that dies or is killed while a module
+    runs still gets its ``gate.closed`` entry: the compliance report never shows a module running forever.
+    """
+
+    def __init__(self, aggregator: EventAggregator, status: CameraStatusRepo, audit: AuditSink) -> None:
         self._aggregator = aggregator
         self._status = status
+        self._audit = audit
         self._last: dict[str, tuple[str, str, float]] = {}
+        self._open_gates: dict[tuple[str, str], GateTransition] = {}
         self._pruned_at = float("-inf")
 
     def __call__(self, msg: WorkerMessage) -> None:
@@ -32,6 +40,23 @@ class WorkerMessageSink:
             self._aggregator.observe(msg)
         elif isinstance(msg, CameraHealth):
             self._health(msg)
+        elif isinstance(msg, GateTransition):
+            self._transition(msg)
+
+    def _transition(self, transition: GateTransition) -> None:
+        key = (transition.module, transition.camera_id)
+        if transition.opened:
+            self._open_gates[key] = transition
+        else:
+            self._open_gates.pop(key, None)
+        self._audit.append(transition_event(transition))
+
+    def worker_exited(self, camera_id: str, reason: str = "worker stopped") -> None:
+        """Close, in the audit, every module still open on a camera whose worker has ended."""
+        now = datetime.now(UTC)
+        for (module, camera), opened in list(self._open_gates.items()):
+            if camera == camera_id:
+                self._transition(GateTransition(module, camera, False, opened.activation_id, reason, now))
 
     def _health(self, health: CameraHealth) -> None:
         now = time.monotonic()
@@ -49,4 +74,7 @@ class WorkerMessageSink:
             self._pruned_at = time.monotonic()
 
     def close(self) -> None:
+        """On shutdown: write open events, and close every gate still open."""
         self._aggregator.close_all()
+        for camera_id in {camera for _, camera in self._open_gates}:
+            self.worker_exited(camera_id, "service stopped")

@@ -55,15 +55,18 @@ class CameraSupervisor:
         backoff: Backoff | None = None,
         tick: Callable[[], None] | None = None,
         refusal: Callable[[str], str | None] | None = None,
+        on_exit: Callable[[str], None] | None = None,
     ) -> None:
         """``refusal(camera_id)`` returns why a camera may not run now (e.g. its authorisation expired), or None;
-        it is asked before every start and on every round, so a camera stops when its right to run ends."""
+        it is asked before every start and on every round, so a camera stops when its right to run ends.
+        ``on_exit(camera_id)`` is called on this thread whenever a worker has ended (crashed, killed, stopped)."""
         self._ctx = mp.get_context("spawn")
         self._queue: Any = self._ctx.Queue(QUEUE_SIZE)
         self._slots = {s.stream.camera_id: _Slot(spec=s) for s in specs}
         self._sink = sink
         self._tick = tick
         self._refusal = refusal or (lambda _camera_id: None)
+        self._on_exit = on_exit or (lambda _camera_id: None)
         self._stall = stall_timeout_s
         self._backoff = backoff or Backoff()
         self._stopping = threading.Event()
@@ -127,6 +130,8 @@ class CameraSupervisor:
             return
         code = proc.exitcode
         slot.process = None
+        self._drain(0.0)
+        self._exited(slot)
         self._offline(camera_id, slot, now, f"worker stopped (exit code {code}); reconnecting")
 
     def _refuse(self, camera_id: str, slot: _Slot, reason: str) -> None:
@@ -172,6 +177,12 @@ class CameraSupervisor:
             proc.kill()
             proc.join(timeout_s)
         slot.process = None
+        self._drain(0.0)  # what the worker said before it ended is handled before its end is
+        self._exited(slot)
+
+    def _exited(self, slot: _Slot) -> None:
+        camera_id = slot.spec.stream.camera_id
+        self._safe(lambda: self._on_exit(camera_id))
 
     @staticmethod
     def _safe(fn: Callable[[], None]) -> None:

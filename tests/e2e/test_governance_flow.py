@@ -1,0 +1,97 @@
+"""The governance story as a commune lives it, through the real ``vigie`` commands and a running service:
+nothing runs on a fresh install; a module runs only after a request and two approvals; a stop switch stops it
+within about a second; everything is in the audit chain, which an auditor verifies offline; the compliance
+report shows the interval."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.conftest import camera_yaml, config_yaml, free_port, get_json, start_vigie, stop_vigie
+
+
+def vigie(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vigie.cli", *args], capture_output=True, text=True, check=False)
+
+
+def wait_for_events(port: int, timeout: float) -> list[dict[str, object]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items: list[dict[str, object]] = get_json(f"http://127.0.0.1:{port}/api/events")["items"]
+        if items:
+            return items
+        time.sleep(0.3)
+    return []
+
+
+def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_square_video: Path) -> None:
+    port = free_port()
+    config = tmp_path / "vigie.yaml"
+    config.write_text(
+        config_yaml(tmp_path, camera_yaml("quai-1", moving_square_video.as_uri(), setting="transit"), port=port),
+        encoding="utf-8",
+    )
+    cfg = str(config)
+    fresh = vigie("compliance", "status", "--config", cfg)
+    assert fresh.returncode == 0 and "nothing" in fresh.stdout.lower(), fresh.stdout
+
+    proc = start_vigie("serve", "--config", cfg)
+    try:
+        time.sleep(4)
+        assert get_json(f"http://127.0.0.1:{port}/api/events")["items"] == [], "nothing may run before approval"
+        now = datetime.now(UTC)
+        request = vigie(
+            "activation", "request", "--config", cfg, "--tenant", "testville", "--module", "motion",
+            "--cameras", "quai-1", "--framework", "detection-mouvement", "--decision", "2026-PREF-0042",
+            "--decision-date", "2026-11-01", "--dpia", "AIPD-2026-07", "--purpose", "quai surveillance test",
+            "--start", (now - timedelta(minutes=1)).isoformat(), "--end", (now + timedelta(hours=2)).isoformat(),
+            "--by", "Alice Martin", "--role", "operator",
+        )  # fmt: skip
+        assert request.returncode == 0, request.stderr
+        first = vigie("activation", "approve", "1", "--config", cfg, "--by", "Bruno DPO", "--role", "dpo")
+        assert first.returncode == 0, first.stderr
+        same_role = vigie("activation", "approve", "1", "--config", cfg, "--by", "Chloé Autre", "--role", "dpo")
+        assert same_role.returncode == 1, "two approvals must come from two different roles"
+        time.sleep(2)
+        assert get_json(f"http://127.0.0.1:{port}/api/events")["items"] == [], "one approval is not enough"
+
+        second = vigie("activation", "approve", "1", "--config", cfg, "--by", "Denise Maire", "--role", "authority")
+        assert second.returncode == 0, second.stderr
+        assert wait_for_events(port, 15), "the approved module must run"
+        status = vigie("compliance", "status", "--config", cfg)
+        assert "motion" in status.stdout and "quai-1" in status.stdout
+
+        stopped = vigie("stop", "--camera", "quai-1", "--config", cfg, "--by", "Eve Op", "--role", "operator",
+                        "--reason", "test du bouton d'arrêt")  # fmt: skip
+        assert stopped.returncode == 0, stopped.stderr
+        time.sleep(2.5)
+    finally:
+        output = stop_vigie(proc, signal.SIGTERM)
+    assert proc.returncode == 0, output[-2000:]
+
+    export = tmp_path / "audit.jsonl"
+    exported = vigie(
+        "audit", "export", "--config", cfg, "--from", "2020-01-01", "--to", "2100-01-01", "-o", str(export)
+    )
+    assert exported.returncode == 0, exported.stderr
+    lines = export.read_text(encoding="utf-8")
+    for action in ("activation.requested", "activation.refused", "activation.approved", "stop.engaged"):
+        assert f'"action":"{action}"' in lines, action
+    assert '"reason":"stopped"' in lines and '"action":"gate.opened"' in lines
+    keys = tmp_path / "keys"
+    assert vigie("audit", "keys", "--config", cfg, "-o", str(keys)).returncode == 0
+    verified = vigie("audit", "verify", str(export), "--pubkey", str(keys))
+    assert verified.returncode == 0 and verified.stdout.startswith("OK"), verified.stdout
+
+    report = tmp_path / "report.html"
+    day = datetime.now(UTC).date().isoformat()
+    made = vigie("audit", "report", "--config", cfg, "--from", day, "--to", day, "-o", str(report))
+    assert made.returncode == 0, made.stderr
+    html = report.read_text(encoding="utf-8")
+    assert "Module motion" in html and "quai-1" in html and "stopped" in html
+    assert "<strong>intrusion</strong>: n'a fonctionné sur aucune caméra" in html

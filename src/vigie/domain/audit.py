@@ -50,6 +50,7 @@ class AuditAction(enum.StrEnum):
     AUDIT_CHECKPOINT = "audit.checkpoint"
     AUDIT_KEY_ROTATED = "audit.key_rotated"
     AUDIT_EXPORTED = "audit.exported"
+    AUDIT_PRUNED = "audit.pruned"
 
 
 @dataclass(frozen=True, slots=True)

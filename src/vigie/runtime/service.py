@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import signal
 from datetime import date, timedelta
@@ -14,7 +15,7 @@ from vigie import __version__
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.api.app import ApiServices, create_app
 from vigie.config.models import Camera, VigieConfig
-from vigie.domain.audit import AuditAction, AuditEvent
+from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.authorisation import check_authorisation
@@ -22,10 +23,12 @@ from vigie.ingest.reader import StreamSpec
 from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.runtime.camera_worker import WorkerSpec
 from vigie.runtime.gates import DatabaseGateFactory, GateFactory
+from vigie.runtime.retention import AuditRetention
 from vigie.runtime.sink import WorkerMessageSink
 from vigie.runtime.supervisor import CameraSupervisor
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
+from vigie.storage import SqlAuditStore
 from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 
@@ -78,7 +81,10 @@ class VigieService:
             p.camera.id: AggregationPolicy(cooldown=timedelta(seconds=p.camera.analysis.motion.cooldown_s))
             for p in self.entries
         }
-        self.sink = WorkerMessageSink(EventAggregator(self.events, per_camera=policies), self.status, self.audit)
+        retention = AuditRetention(SqlAuditStore(engine), self.audit, config.governance.audit_retention_days)
+        self.sink = WorkerMessageSink(
+            EventAggregator(self.events, per_camera=policies), self.status, self.audit, hourly=[retention]
+        )
         self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras))
         services = ApiServices(events=EventService(self.events), cameras=CameraService(self.cameras, self.status))
         self.app = create_app(services, STATIC_DIR)
@@ -119,6 +125,7 @@ class VigieService:
                     "version": __version__,
                     "cameras": [c.id for c in self.cameras],
                     "simulated_cameras": sorted(self.simulated),
+                    "config_sha256": config_fingerprint(self.config),
                 },
             )
         )
@@ -136,6 +143,12 @@ class VigieService:
             self.audit.checkpoint()
             signal.signal(signal.SIGTERM, previous)
         return 0
+
+
+def config_fingerprint(config: VigieConfig) -> str:
+    """SHA-256 of the configuration as validated (canonical JSON): recorded at every start, so an auditor sees
+    when the configuration changed between two starts. Only the digest is stored, never the stream URLs."""
+    return hashlib.sha256(canonical_json(config.model_dump(mode="json"))).hexdigest()
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from vigie.domain.camera import CameraHealth
@@ -27,10 +28,18 @@ class WorkerMessageSink:
     runs still gets its ``gate.closed`` entry: the compliance report never shows a module running forever.
     """
 
-    def __init__(self, aggregator: EventAggregator, status: CameraStatusRepo, audit: AuditSink) -> None:
+    def __init__(
+        self,
+        aggregator: EventAggregator,
+        status: CameraStatusRepo,
+        audit: AuditSink,
+        hourly: Sequence[Callable[[datetime], object]] = (),
+    ) -> None:
+        """``hourly`` jobs (retention) run on this thread, the single writer, once an hour."""
         self._aggregator = aggregator
         self._status = status
         self._audit = audit
+        self._hourly = tuple(hourly)
         self._last: dict[str, tuple[str, str, float]] = {}
         self._open_gates: dict[tuple[str, str], GateTransition] = {}
         self._pruned_at = float("-inf")
@@ -70,8 +79,10 @@ class WorkerMessageSink:
         now = datetime.now(UTC)
         self._aggregator.close_idle(now)
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
-            self._status.prune_health_log(now - HEALTH_LOG_RETENTION)
             self._pruned_at = time.monotonic()
+            self._status.prune_health_log(now - HEALTH_LOG_RETENTION)
+            for job in self._hourly:
+                job(now)
 
     def close(self) -> None:
         """On shutdown: write open events, and close every gate still open."""

@@ -4,7 +4,8 @@ Appending is one short transaction that takes the writers' lock first (``BEGIN I
 transaction-scoped advisory lock on PostgreSQL), reads the head, seals the next record with
 :func:`vigie.domain.audit.seal` and inserts it. ``prev_hash`` and ``hash`` are UNIQUE, so even if the lock
 failed two writers could not both follow the same head: the loser gets a unique violation and retries on the
-new head. Nothing here updates or deletes an entry.
+new head. Nothing here updates an entry; :meth:`SqlAuditStore.prune` deletes only the oldest entries, as a
+contiguous prefix that never includes the head, when their retention period is over (L12).
 
 Reads stream in batches by ``seq`` (keyset pagination, one short read transaction per batch), so exporting
 millions of entries keeps memory bounded and never holds a read snapshot open for long.
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import ColumnElement, Engine, exc, func, select, text, update
+from sqlalchemy import ColumnElement, Engine, delete, exc, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigie.domain.audit import GENESIS_HASH, AuditEvent, AuditRecord, canonical_json, seal
@@ -64,6 +65,27 @@ class SqlAuditStore:
         raise AuditAppendConflictError(
             f"cannot append {event.action} to the audit log: the head changed {APPEND_ATTEMPTS} times in a row"
         )
+
+    def prune(self, older_than: datetime) -> tuple[int, AuditRecord | None]:
+        """Delete the oldest entries, those before ``older_than``, as a contiguous prefix that never includes the
+        head (so the chain goes on). Return how many were deleted and the last of them, whose hash the first
+        remaining entry's ``prev_hash`` still names."""
+        require_aware(older_than, "prune time")
+        with storage_errors(self._engine, "prune the audit log"), self._write.begin() as session:
+            head = _head_row(session)
+            if head is None:
+                return 0, None
+            last = session.scalars(
+                select(AuditEntryRow)
+                .where(AuditEntryRow.at < older_than, AuditEntryRow.seq < head.seq)
+                .order_by(AuditEntryRow.seq.desc())
+                .limit(1)
+            ).first()
+            if last is None:
+                return 0, None
+            record = _row_to_record(last)
+            deleted = session.execute(delete(AuditEntryRow).where(AuditEntryRow.seq <= last.seq))
+            return int(getattr(deleted, "rowcount", 0) or 0), record
 
     def head(self) -> AuditRecord | None:
         """The last entry of the chain, or ``None`` when the log is empty."""

@@ -64,7 +64,8 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
         assert second.returncode == 0, second.stderr
         assert wait_for_events(port, 15), "the approved module must run"
         status = vigie("compliance", "status", "--config", cfg)
-        assert "motion" in status.stdout and "quai-1" in status.stdout
+        assert "active: motion on quai-1" in status.stdout, status.stdout
+        assert "running now: motion on quai-1" in status.stdout and "under #1" in status.stdout, status.stdout
 
         stopped = vigie("stop", "--camera", "quai-1", "--config", cfg, "--by", "Eve Op", "--role", "operator",
                         "--reason", "test du bouton d'arrêt")  # fmt: skip

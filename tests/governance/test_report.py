@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from vigie.domain.audit import GENESIS_HASH, AuditAction, AuditEvent, AuditRecord, seal
-from vigie.governance.report import build_report
+from vigie.governance.report import build_report, open_gates
 from vigie.governance.report_html import render_report_html
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -99,3 +99,14 @@ def test_html_lists_intervals_in_local_time_and_escapes_details() -> None:
 def test_empty_period_is_refused() -> None:
     with pytest.raises(ValueError, match="period is empty"):
         build_report([], MODULES, T0, T0, T0)
+
+
+def test_open_gates_after_a_service_start() -> None:
+    records = chain(
+        (0, AuditAction.SERVICE_STARTED, {}),
+        gate(1, True, "cam-1"),
+        gate(2, True, "cam-2"),
+        gate(3, False, "cam-1", reason="stopped"),
+    )
+    assert [(g.module, g.camera_id, g.activation_id) for g in open_gates(records)] == [("intrusion", "cam-2", "A1")]
+    assert open_gates([*records, *chain((4, AuditAction.SERVICE_STOPPED, {}))]) == []

@@ -140,3 +140,26 @@ def _close(
         return  # entirely before the period
     start = max(running.start, since)
     intervals.append(ActiveInterval(key[0], key[1], start, end, running.activation_id, running.reason, why))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenGate:
+    module: str
+    camera_id: str
+    activation_id: str
+    since: datetime
+
+
+def open_gates(records: Iterable[AuditRecord]) -> list[OpenGate]:
+    """Which modules are running on which cameras after ``records`` (read from a service start onwards),
+    according to the gate's own audit entries."""
+    open_: dict[tuple[str, str], OpenGate] = {}
+    for record in records:
+        key = (str(record.details.get("module", "?")), str(record.details.get("camera_id", "?")))
+        if record.action == AuditAction.GATE_OPENED:
+            open_.setdefault(key, OpenGate(*key, str(record.details.get("activation_id", "")), record.at))
+        elif record.action == AuditAction.GATE_CLOSED:
+            open_.pop(key, None)
+        elif record.action == AuditAction.SERVICE_STOPPED:
+            open_.clear()
+    return sorted(open_.values(), key=lambda g: (g.module, g.camera_id))

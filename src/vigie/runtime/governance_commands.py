@@ -18,12 +18,14 @@ from pathlib import Path
 from vigie.config.issues import ConfigError, format_issues
 from vigie.config.loader import load_config
 from vigie.config.models import VigieConfig
+from vigie.domain.audit import AuditAction
 from vigie.governance.activation import ActivationRequest, ActivationState, Actor
 from vigie.governance.catalogue import Catalogue, CatalogueError, load_catalogue
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
+from vigie.governance.report import OpenGate, open_gates
 from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStatus, Outcome
-from vigie.storage import SqlGovernanceStore, StorageError, create_engine_for, migrate
+from vigie.storage import SqlAuditStore, SqlGovernanceStore, StorageError, create_engine_for, migrate
 
 LIVE_STATES = (ActivationState.ACTIVE, ActivationState.APPROVED_PENDING_START)
 
@@ -33,6 +35,7 @@ class _Context:
     config: VigieConfig
     catalogue: Catalogue
     service: GovernanceService
+    audit_store: SqlAuditStore
 
 
 class _Unusable(Exception):
@@ -64,7 +67,8 @@ def _governance(config_path: Path) -> Iterator[_Context]:
     try:
         migrate(engine)
         audit = open_audit_sink(config, engine)
-        yield _Context(config, catalogue, GovernanceService(SqlGovernanceStore(engine), catalogue, config, audit, _now))
+        service = GovernanceService(SqlGovernanceStore(engine), catalogue, config, audit, _now)
+        yield _Context(config, catalogue, service, SqlAuditStore(engine))
     except StorageError as err:
         raise _Unusable(str(err)) from err
     finally:
@@ -109,18 +113,28 @@ def _print_stops(status: GovernanceStatus) -> None:
         print(f"stop on {s.camera_id} engaged by {s.by} ({s.role}) at {s.at.isoformat()}: {s.reason}")
 
 
+def _running_now(store: SqlAuditStore) -> list[OpenGate]:
+    """What the gates of the current (or last) service run opened and did not close, from the audit chain."""
+    started = store.last(AuditAction.SERVICE_STARTED)
+    return [] if started is None else open_gates(store.records(from_seq=started.seq))
+
+
 def compliance_status_command(config_path: Path) -> int:
     """What analysis is active where, now, and which stop switches are engaged."""
 
     def show(context: _Context) -> int:
         status = context.service.status()
         live = [a for a in status.activations if a.state in LIVE_STATES]
+        running = _running_now(context.audit_store)
         _print_stops(status)
-        if not live:
+        if not live and not running:
             print("Nothing is active: every analysis module is off on every camera (L22).")
             return 0
         for item in live:
             print(_describe(item))
+        for gate in running:
+            basis = "simulated footage (no personal data)" if gate.activation_id == "0" else f"#{gate.activation_id}"
+            print(f"running now: {gate.module} on {gate.camera_id} since {gate.since.isoformat()} under {basis}")
         return 0
 
     return _run(config_path, show)

@@ -87,6 +87,14 @@ class SqlAuditStore:
             deleted = session.execute(delete(AuditEntryRow).where(AuditEntryRow.seq <= last.seq))
             return int(getattr(deleted, "rowcount", 0) or 0), record
 
+    def last(self, action: str) -> AuditRecord | None:
+        """The most recent entry with this action (e.g. the last ``service.started``), or ``None``."""
+        with storage_errors(self._engine, "read the audit log"), self._read.begin() as session:
+            row = session.scalars(
+                select(AuditEntryRow).where(AuditEntryRow.action == action).order_by(AuditEntryRow.seq.desc()).limit(1)
+            ).first()
+            return None if row is None else _row_to_record(row)
+
     def head(self) -> AuditRecord | None:
         """The last entry of the chain, or ``None`` when the log is empty."""
         with storage_errors(self._engine, "read the audit head"), self._read.begin() as session:

@@ -5,6 +5,7 @@ report shows the interval."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import camera_yaml, config_yaml, free_port, get_json, start_vigie, stop_vigie
+from vigie.domain.audit import parse_time
 
 
 def vigie(*args: str) -> subprocess.CompletedProcess[str]:
@@ -84,6 +86,12 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
     for action in ("activation.requested", "activation.refused", "activation.approved", "stop.engaged"):
         assert f'"action":"{action}"' in lines, action
     assert '"reason":"stopped"' in lines and '"action":"gate.opened"' in lines
+    entries = [json.loads(line) for line in lines.splitlines()[1:]]
+    engaged = next(parse_time(e["at"]) for e in entries if e["action"] == "stop.engaged")
+    closed = next(
+        parse_time(e["at"]) for e in entries if e["action"] == "gate.closed" and e["details"]["reason"] == "stopped"
+    )
+    assert timedelta(0) <= closed - engaged < timedelta(seconds=1), f"module stopped {closed - engaged} after the stop"
     keys = tmp_path / "keys"
     assert vigie("audit", "keys", "--config", cfg, "-o", str(keys)).returncode == 0
     verified = vigie("audit", "verify", str(export), "--pubkey", str(keys))

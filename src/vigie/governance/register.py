@@ -26,13 +26,16 @@ RECIPIENTS: Final = (
     "Judicial authorities and officers acting on a requisition (exports, L13)",
 )
 SECURITY_MEASURES: Final = (
-    "Named, individually authorised accounts with an expiry date and recorded training (L8, L9)",
-    "Append-only, hash-chained and signed audit log of every access, export and activation (L11)",
-    "Privacy masks burnt in before storage and analysis (L6)",
-    "Automatic deletion at the end of the retention period, judicial holds excepted (L3, L4)",
-    "Signed exports with a SHA-256 digest (L14); TLS on streams, encryption at rest where configured (L15)",
+    "Append-only, hash-chained audit log with Ed25519-signed checkpoints, verifiable offline by an outsider (L11),"
+    " kept for the configured retention (L12)",
     "Analysis modules off by default, run only under an approved activation, with stop switches (L22, L29)",
+    "Cameras run only while their prefectoral authorisation is valid (L1)",
+    "Privacy masks applied to frames before any analysis (L6)",
+    "Credentials redacted from logs, error messages and the audit log",
 )
+"""Only what this version of Vigie enforces: a record of processing must not claim more than is in place. Each
+feature adds its own measure when it lands (named accounts L8–L9; recording retention, holds and signed
+exports L3–L5, L14)."""
 TRANSFERS: Final = "None: no transfer outside the European Union."
 
 

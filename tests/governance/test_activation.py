@@ -5,17 +5,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.governance.test_activation_samples import NOW, make_request, sample_config
+from vigie.domain.activation import Activation, Approval
 from vigie.governance.activation import (
     ActivationState,
     Actor,
-    Approval,
     activation_state,
     approval_refusals,
     is_approved,
     validate_request,
 )
 from vigie.governance.catalogue import load_catalogue
-from vigie.storage.governance import StoredActivation
 
 CATALOGUE = load_catalogue()
 CONFIG = sample_config()
@@ -96,7 +95,7 @@ def test_decision_date_in_the_future_and_naive_times() -> None:
     assert "naive_time" in codes(starts_at=datetime(2026, 3, 1, 9, 0))
 
 
-def _activation(**changes: object) -> StoredActivation:
+def _activation(**changes: object) -> Activation:
     request = make_request()
     values: dict[str, object] = {
         "id": 1,
@@ -116,7 +115,7 @@ def _activation(**changes: object) -> StoredActivation:
         "requested_at": NOW,
     }
     values.update(changes)
-    return StoredActivation(**values)  # type: ignore[arg-type]
+    return Activation(**values)  # type: ignore[arg-type]
 
 
 DPO = Approval(1, "cli:bob", "dpo", NOW)

@@ -8,8 +8,8 @@ from typing import Any
 
 from vigie.config import load_config_text
 from vigie.config.models import VigieConfig
+from vigie.domain.activation import ActivationRequest
 from vigie.domain.audit import GENESIS_HASH, AuditEvent, AuditRecord, seal
-from vigie.governance.activation import ActivationRequest
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

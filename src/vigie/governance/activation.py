@@ -5,8 +5,9 @@ I/O, no clock. A request is checked by :func:`validate_request`; it takes effect
 people holding two different approving roles have approved it, neither being the requester; it can be
 revoked at any time; its state is :func:`activation_state`.
 
-Records read back from storage are typed by the protocols below (read-only attributes), so the storage layer
-can return its own frozen dataclasses without importing governance.
+The records themselves (:class:`~vigie.domain.activation.ActivationRequest`, ``Activation``, ``Approval``,
+``StopSwitch``...) are plain values of ``vigie.domain.activation``, shared with the storage layer;
+``ActivationRequest`` and ``Approval`` are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Final, Protocol
+from datetime import datetime
+from typing import Final
 
 from vigie.config.models import CameraPlacement, CommuneKind, VigieConfig
+from vigie.domain.activation import Activation, ActivationRequest, Approval, StopSwitch
 from vigie.governance.catalogue import Catalogue, Framework, forbidden_reason
 
 APPROVER_ROLES: Final = frozenset({"dpo", "authority"})
@@ -53,96 +55,6 @@ class Refusal:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class ActivationRequest:
-    """What a requester asks for: a module on cameras of one tenant, under a legal basis, from start to end."""
-
-    tenant: str
-    module: str
-    camera_ids: tuple[str, ...]
-    framework: str
-    decision_number: str
-    decision_date: date | None
-    dpia_reference: str
-    purpose: str
-    starts_at: datetime
-    ends_at: datetime
-    requested_by: str
-    requested_role: str
-    zone_ids: tuple[str, ...] = ()
-
-
-class ActivationRecord(Protocol):
-    """A recorded activation request (as stored)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def tenant(self) -> str: ...
-    @property
-    def module(self) -> str: ...
-    @property
-    def camera_ids(self) -> tuple[str, ...]: ...
-    @property
-    def zone_ids(self) -> tuple[str, ...]: ...
-    @property
-    def framework(self) -> str: ...
-    @property
-    def decision_number(self) -> str: ...
-    @property
-    def decision_date(self) -> date | None: ...
-    @property
-    def dpia_reference(self) -> str: ...
-    @property
-    def purpose(self) -> str: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
-    @property
-    def requested_by(self) -> str: ...
-    @property
-    def requested_role(self) -> str: ...
-    @property
-    def requested_at(self) -> datetime: ...
-
-
-class ApprovalRecord(Protocol):
-    @property
-    def activation_id(self) -> int: ...
-    @property
-    def by(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def at(self) -> datetime: ...
-
-
-class StopRecord(Protocol):
-    """The state of one stop switch: ``camera_id`` None is the global switch (L29)."""
-
-    @property
-    def camera_id(self) -> str | None: ...
-    @property
-    def engaged(self) -> bool: ...
-    @property
-    def by(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def at(self) -> datetime: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    activation_id: int
-    by: str
-    role: str
-    at: datetime
-
-
 def same_person(a: str, b: str) -> bool:
     """Names compared as people would: case, surrounding and repeated spaces and a ``cli:`` prefix ignored."""
     return _person(a) == _person(b)
@@ -162,20 +74,7 @@ def validate_request(
     return refusals
 
 
-class _Perimeter(Protocol):
-    @property
-    def tenant(self) -> str: ...
-    @property
-    def module(self) -> str: ...
-    @property
-    def framework(self) -> str: ...
-    @property
-    def camera_ids(self) -> tuple[str, ...]: ...
-    @property
-    def zone_ids(self) -> tuple[str, ...]: ...
-
-
-def perimeter_refusals(request: _Perimeter, catalogue: Catalogue, config: VigieConfig) -> list[Refusal]:
+def perimeter_refusals(request: ActivationRequest, catalogue: Catalogue, config: VigieConfig) -> list[Refusal]:
     """What the module, framework, tenant and cameras forbid (no dates): also re-checked by the gate, so an
     activation stops when the configuration no longer allows it (a camera moved to another setting...)."""
     module = catalogue.module(request.module)
@@ -221,7 +120,7 @@ def perimeter_refusals(request: _Perimeter, catalogue: Catalogue, config: VigieC
 
 
 def _camera_refusals(
-    request: _Perimeter, config: VigieConfig, framework: Framework | None, catalogue: Catalogue
+    request: ActivationRequest, config: VigieConfig, framework: Framework | None, catalogue: Catalogue
 ) -> list[Refusal]:
     if not request.camera_ids:
         return [Refusal("no_camera", "name at least one camera the activation covers")]
@@ -315,7 +214,7 @@ def _time_refusals(request: ActivationRequest, catalogue: Catalogue, now: dateti
     return refusals
 
 
-def is_approved(activation: ActivationRecord, approvals: Iterable[ApprovalRecord]) -> bool:
+def is_approved(activation: Activation, approvals: Iterable[Approval]) -> bool:
     """Two approvals by two different people in two different approving roles, neither the requester."""
     valid = [
         a
@@ -328,8 +227,8 @@ def is_approved(activation: ActivationRecord, approvals: Iterable[ApprovalRecord
 
 
 def approval_refusals(
-    activation: ActivationRecord,
-    approvals: Sequence[ApprovalRecord],
+    activation: Activation,
+    approvals: Sequence[Approval],
     approver: Actor,
     revoked_at: datetime | None,
     now: datetime,
@@ -373,8 +272,8 @@ def approval_refusals(
 
 
 def activation_state(
-    activation: ActivationRecord,
-    approvals: Iterable[ApprovalRecord],
+    activation: Activation,
+    approvals: Iterable[Approval],
     revoked_at: datetime | None,
     now: datetime,
 ) -> ActivationState:
@@ -390,7 +289,7 @@ def activation_state(
     return ActivationState.ACTIVE
 
 
-def effective_end(activation: ActivationRecord, catalogue: Catalogue) -> datetime | None:
+def effective_end(activation: Activation, catalogue: Catalogue) -> datetime | None:
     """When the activation stops at the latest: its end, cut at its framework's statutory end (L23).
 
     None when the framework is unknown: such an activation never runs.
@@ -402,7 +301,7 @@ def effective_end(activation: ActivationRecord, catalogue: Catalogue) -> datetim
     return activation.ends_at if end is None else min(activation.ends_at, end)
 
 
-def engaged_stops(stops: Iterable[StopRecord]) -> tuple[bool, frozenset[str]]:
+def engaged_stops(stops: Iterable[StopSwitch]) -> tuple[bool, frozenset[str]]:
     """Whether the global stop is engaged, and the cameras whose own stop is engaged."""
     engaged = [s for s in stops if s.engaged]
     return any(s.camera_id is None for s in engaged), frozenset(s.camera_id for s in engaged if s.camera_id)

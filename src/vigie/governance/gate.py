@@ -11,21 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
 
 from vigie.config.models import CameraPlacement, CommuneKind, VigieConfig
+from vigie.domain.activation import GovernanceSnapshot
 from vigie.domain.audit import AuditAction, AuditEvent
-from vigie.governance.activation import (
-    ActivationRecord,
-    ApprovalRecord,
-    StopRecord,
-    effective_end,
-    engaged_stops,
-    is_approved,
-)
+from vigie.governance.activation import effective_end, engaged_stops, is_approved
 from vigie.governance.catalogue import Catalogue, Framework
 
 log = logging.getLogger(__name__)
@@ -50,22 +44,10 @@ DEFAULT_CACHE_TTL_S: Final = 0.25
 GATE_ACTOR: Final = "vigie:gate"
 
 
-class GateSnapshot(Protocol):
-    """What storage returns for the gate: the activations not yet ended, with their approvals, revocations and
-    the stop switches."""
-
-    @property
-    def activations(self) -> Sequence[ActivationRecord]: ...
-    @property
-    def approvals(self) -> Sequence[ApprovalRecord]: ...
-    @property
-    def revocations(self) -> Mapping[int, datetime]: ...
-    @property
-    def stops(self) -> Sequence[StopRecord]: ...
-
-
 class SnapshotSource(Protocol):
-    def active_rules(self, now: datetime) -> GateSnapshot: ...
+    """Where the gate reads its records (implemented by ``vigie.storage.SqlGovernanceStore``)."""
+
+    def active_rules(self, now: datetime) -> GovernanceSnapshot: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +102,7 @@ def transition_event(transition: GateTransition) -> AuditEvent:
     )
 
 
-def compile_rules(snapshot: GateSnapshot, catalogue: Catalogue, config: VigieConfig, now: datetime) -> GateRules:
+def compile_rules(snapshot: GovernanceSnapshot, catalogue: Catalogue, config: VigieConfig, now: datetime) -> GateRules:
     """Check every activation again — approvals, revocation, framework and its end date, tenant, camera setting
     — and keep only what may run. A row written straight into the database proves nothing by itself."""
     global_stop, stopped = engaged_stops(snapshot.stops)
@@ -164,7 +146,7 @@ class CheckedRules:
         self._source = source
         self._catalogue = catalogue
         self._config = config
-        self._last: tuple[GateSnapshot, datetime, GateRules] | None = None
+        self._last: tuple[GovernanceSnapshot, datetime, GateRules] | None = None
 
     def rules(self, now: datetime) -> GateRules:
         snapshot = self._source.active_rules(now)
@@ -176,7 +158,7 @@ class CheckedRules:
         return rules
 
 
-def _revocation_between(snapshot: GateSnapshot, before: datetime, now: datetime) -> bool:
+def _revocation_between(snapshot: GovernanceSnapshot, before: datetime, now: datetime) -> bool:
     return any(before < at <= now for at in snapshot.revocations.values())
 
 

@@ -18,8 +18,9 @@ from pathlib import Path
 from vigie.config.issues import ConfigError, format_issues
 from vigie.config.loader import load_config
 from vigie.config.models import VigieConfig
+from vigie.domain.activation import ActivationRequest
 from vigie.domain.audit import AuditAction
-from vigie.governance.activation import ActivationRequest, ActivationState, Actor
+from vigie.governance.activation import ActivationState, Actor
 from vigie.governance.catalogue import Catalogue, CatalogueError, load_catalogue
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
 from vigie.governance.report import OpenGate, open_gates

@@ -14,18 +14,15 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from vigie.config.models import VigieConfig
+from vigie.domain.activation import Activation, ActivationRequest, Approval, Revocation, StopSwitch
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.ports import AuditSink
 from vigie.domain.redact import redact_text
 from vigie.governance.activation import (
     APPROVER_ROLES,
-    ActivationRecord,
-    ActivationRequest,
     ActivationState,
     Actor,
-    ApprovalRecord,
     Refusal,
-    StopRecord,
     activation_state,
     approval_refusals,
     effective_end,
@@ -34,33 +31,20 @@ from vigie.governance.activation import (
 from vigie.governance.catalogue import Catalogue
 
 
-class RevocationRecord(Protocol):
-    @property
-    def activation_id(self) -> int: ...
-    @property
-    def by(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def at(self) -> datetime: ...
-
-
 class GovernanceStore(Protocol):
     """What the service needs from storage (implemented by ``vigie.storage.SqlGovernanceStore``)."""
 
-    def add_activation(self, request: ActivationRequest, at: datetime) -> ActivationRecord: ...
-    def get_activation(self, activation_id: int) -> ActivationRecord | None: ...
-    def list_activations(self, *, ending_after: datetime | None = None) -> Sequence[ActivationRecord]: ...
-    def add_approval(self, activation_id: int, by: str, role: str, at: datetime) -> ApprovalRecord: ...
-    def approvals(self, activation_ids: Iterable[int]) -> Sequence[ApprovalRecord]: ...
-    def add_revocation(self, activation_id: int, by: str, role: str, reason: str, at: datetime) -> RevocationRecord: ...
-    def revocations(self, activation_ids: Iterable[int]) -> Mapping[int, RevocationRecord]: ...
+    def add_activation(self, request: ActivationRequest, at: datetime) -> Activation: ...
+    def get_activation(self, activation_id: int) -> Activation | None: ...
+    def list_activations(self, *, ending_after: datetime | None = None) -> Sequence[Activation]: ...
+    def add_approval(self, activation_id: int, by: str, role: str, at: datetime) -> Approval: ...
+    def approvals(self, activation_ids: Iterable[int]) -> Sequence[Approval]: ...
+    def add_revocation(self, activation_id: int, by: str, role: str, reason: str, at: datetime) -> Revocation: ...
+    def revocations(self, activation_ids: Iterable[int]) -> Mapping[int, Revocation]: ...
     def set_stop(
         self, camera_id: str | None, *, engaged: bool, by: str, role: str, reason: str, at: datetime
-    ) -> StopRecord: ...
-    def stops(self) -> Sequence[StopRecord]: ...
+    ) -> StopSwitch: ...
+    def stops(self) -> Sequence[StopSwitch]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +63,10 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class ActivationStatus:
-    activation: ActivationRecord
+    activation: Activation
     state: ActivationState
-    approvals: tuple[ApprovalRecord, ...]
-    revocation: RevocationRecord | None
+    approvals: tuple[Approval, ...]
+    revocation: Revocation | None
     runs_until: datetime | None
     """The activation's end cut at its framework's statutory end (None: unknown framework, never runs)."""
 
@@ -91,9 +75,9 @@ class ActivationStatus:
 class GovernanceStatus:
     at: datetime
     activations: tuple[ActivationStatus, ...]
-    global_stop: StopRecord | None
+    global_stop: StopSwitch | None
     """The global switch when engaged."""
-    camera_stops: tuple[StopRecord, ...]
+    camera_stops: tuple[StopSwitch, ...]
     """Engaged per-camera switches."""
 
     @property

@@ -4,6 +4,7 @@ The composition root builds one engine with :func:`create_engine_for`, runs :fun
 start-up and hands the engine to the repositories; nothing here is a module-level singleton.
 """
 
+from vigie.domain.activation import GovernanceSnapshot
 from vigie.storage.audit import AuditAppendConflictError, SqlAuditStore
 from vigie.storage.database import (
     create_engine_for,
@@ -14,7 +15,7 @@ from vigie.storage.database import (
     ping,
 )
 from vigie.storage.errors import EventNotFoundError, NaiveDatetimeError, StorageError
-from vigie.storage.governance import GovernanceSnapshot, SqlGovernanceStore
+from vigie.storage.governance import SqlGovernanceStore
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 
 __all__ = [

@@ -1,23 +1,30 @@
 """SQL storage of governance records: activations (with their cameras and zones), approvals, revocations and
 stop switches (current state and history).
 
-Records come back as frozen dataclasses whose attributes match the protocols of ``vigie.governance.activation``
-(this layer cannot import governance). Nothing here decides anything: the service validates before writing,
-and the gate re-checks what it reads (:meth:`SqlGovernanceStore.active_rules`), so a row written by hand
-proves nothing. Each call is one short transaction; the store can be shared by threads.
+Records go in and come back as the values of ``vigie.domain.activation`` (``Activation``, ``Approval``,
+``Revocation``, ``StopSwitch``, ``GovernanceSnapshot``). Nothing here decides anything: the service validates
+before writing, and the gate re-checks what it reads (:meth:`SqlGovernanceStore.active_rules`), so a row written
+by hand proves nothing. Each call is one short transaction; the store can be shared by threads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Final, Protocol
+from datetime import datetime
+from typing import Final
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from vigie.domain.activation import (
+    Activation,
+    ActivationRequest,
+    Approval,
+    GovernanceSnapshot,
+    Revocation,
+    StopSwitch,
+)
 from vigie.storage.database import for_reading, storage_errors
 from vigie.storage.tables import (
     GLOBAL_STOP_SCOPE,
@@ -35,96 +42,6 @@ MAX_ACTIVATIONS: Final = 10_000
 """The most activations one listing returns."""
 
 
-class NewActivation(Protocol):
-    """What :meth:`SqlGovernanceStore.add_activation` reads (``vigie.governance.activation.ActivationRequest``)."""
-
-    @property
-    def tenant(self) -> str: ...
-    @property
-    def module(self) -> str: ...
-    @property
-    def camera_ids(self) -> tuple[str, ...]: ...
-    @property
-    def zone_ids(self) -> tuple[str, ...]: ...
-    @property
-    def framework(self) -> str: ...
-    @property
-    def decision_number(self) -> str: ...
-    @property
-    def decision_date(self) -> date | None: ...
-    @property
-    def dpia_reference(self) -> str: ...
-    @property
-    def purpose(self) -> str: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime: ...
-    @property
-    def requested_by(self) -> str: ...
-    @property
-    def requested_role(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StoredActivation:
-    id: int
-    tenant: str
-    module: str
-    camera_ids: tuple[str, ...]
-    zone_ids: tuple[str, ...]
-    framework: str
-    decision_number: str
-    decision_date: date | None
-    dpia_reference: str
-    purpose: str
-    starts_at: datetime
-    ends_at: datetime
-    requested_by: str
-    requested_role: str
-    requested_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoredApproval:
-    activation_id: int
-    by: str
-    role: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRevocation:
-    activation_id: int
-    by: str
-    role: str
-    reason: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoredStop:
-    """A stop switch's state, or one change of it; ``camera_id`` None is the global switch."""
-
-    camera_id: str | None
-    engaged: bool
-    by: str
-    role: str
-    reason: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class GovernanceSnapshot:
-    """What the gate needs (``vigie.governance.gate.GateSnapshot``): activations not ended at the time asked,
-    their approvals and revocations, and every stop switch."""
-
-    activations: tuple[StoredActivation, ...] = ()
-    approvals: tuple[StoredApproval, ...] = ()
-    revocations: Mapping[int, datetime] = field(default_factory=dict)
-    stops: tuple[StoredStop, ...] = ()
-
-
 class SqlGovernanceStore:
     """Governance records in the ``governance_*`` tables."""
 
@@ -135,7 +52,7 @@ class SqlGovernanceStore:
 
     # -- activations ------------------------------------------------------------------------------------------
 
-    def add_activation(self, request: NewActivation, at: datetime) -> StoredActivation:
+    def add_activation(self, request: ActivationRequest, at: datetime) -> Activation:
         """Record a request (validated by the caller) and return it with its id."""
         row = ActivationRow(
             tenant=request.tenant,
@@ -159,12 +76,12 @@ class SqlGovernanceStore:
             session.add_all(ActivationZoneRow(activation_id=row.id, zone_id=z) for z in dict.fromkeys(request.zone_ids))
             return _activations(session, [row])[0]
 
-    def get_activation(self, activation_id: int) -> StoredActivation | None:
+    def get_activation(self, activation_id: int) -> Activation | None:
         with storage_errors(self._engine, f"read activation {activation_id}"), self._read.begin() as session:
             row = session.get(ActivationRow, activation_id)
             return None if row is None else _activations(session, [row])[0]
 
-    def list_activations(self, *, ending_after: datetime | None = None) -> Sequence[StoredActivation]:
+    def list_activations(self, *, ending_after: datetime | None = None) -> Sequence[Activation]:
         """Activations by id, optionally only those ending after a time (at most :data:`MAX_ACTIVATIONS`)."""
         query = select(ActivationRow).order_by(ActivationRow.id).limit(MAX_ACTIVATIONS)
         if ending_after is not None:
@@ -174,25 +91,25 @@ class SqlGovernanceStore:
 
     # -- approvals and revocations ----------------------------------------------------------------------------
 
-    def add_approval(self, activation_id: int, by: str, role: str, at: datetime) -> StoredApproval:
+    def add_approval(self, activation_id: int, by: str, role: str, at: datetime) -> Approval:
         row = ApprovalRow(activation_id=activation_id, approved_by=by, role=role, at=require_aware(at))
         with storage_errors(self._engine, f"approve activation {activation_id}"), self._write.begin() as session:
             session.add(row)
-        return StoredApproval(activation_id, by, role, row.at)
+        return Approval(activation_id, by, role, row.at)
 
-    def approvals(self, activation_ids: Iterable[int]) -> Sequence[StoredApproval]:
+    def approvals(self, activation_ids: Iterable[int]) -> Sequence[Approval]:
         ids = list(activation_ids)
         query = select(ApprovalRow).where(ApprovalRow.activation_id.in_(ids)).order_by(ApprovalRow.id)
         with storage_errors(self._engine, "read approvals"), self._read.begin() as session:
             return [_approval(r) for r in session.scalars(query)] if ids else []
 
-    def add_revocation(self, activation_id: int, by: str, role: str, reason: str, at: datetime) -> StoredRevocation:
+    def add_revocation(self, activation_id: int, by: str, role: str, reason: str, at: datetime) -> Revocation:
         row = RevocationRow(activation_id=activation_id, revoked_by=by, role=role, reason=reason, at=require_aware(at))
         with storage_errors(self._engine, f"revoke activation {activation_id}"), self._write.begin() as session:
             session.add(row)
-        return StoredRevocation(activation_id, by, role, reason, row.at)
+        return Revocation(activation_id, by, role, reason, row.at)
 
-    def revocations(self, activation_ids: Iterable[int]) -> Mapping[int, StoredRevocation]:
+    def revocations(self, activation_ids: Iterable[int]) -> Mapping[int, Revocation]:
         ids = list(activation_ids)
         query = select(RevocationRow).where(RevocationRow.activation_id.in_(ids))
         with storage_errors(self._engine, "read revocations"), self._read.begin() as session:
@@ -202,7 +119,7 @@ class SqlGovernanceStore:
 
     def set_stop(
         self, camera_id: str | None, *, engaged: bool, by: str, role: str, reason: str, at: datetime
-    ) -> StoredStop:
+    ) -> StopSwitch:
         """Engage or release a stop switch: its current state and one line of history, in one transaction."""
         when = require_aware(at)
         values: dict[str, object] = {
@@ -221,14 +138,14 @@ class SqlGovernanceStore:
         with storage_errors(self._engine, "set a stop switch"), self._write.begin() as session:
             session.execute(upsert)
             session.add(StopSwitchLogRow(**values))
-        return StoredStop(camera_id, engaged, by, role, reason, when)
+        return StopSwitch(camera_id, engaged, by, role, reason, when)
 
-    def stops(self) -> Sequence[StoredStop]:
+    def stops(self) -> Sequence[StopSwitch]:
         """The current state of every stop switch ever used."""
         with storage_errors(self._engine, "read stop switches"), self._read.begin() as session:
             return _stops(session)
 
-    def stop_history(self, limit: int = 100) -> Sequence[StoredStop]:
+    def stop_history(self, limit: int = 100) -> Sequence[StopSwitch]:
         """The latest changes of the stop switches, newest first."""
         query = select(StopSwitchLogRow).order_by(StopSwitchLogRow.id.desc()).limit(limit)
         with storage_errors(self._engine, "read the stop switch history"), self._read.begin() as session:
@@ -256,7 +173,7 @@ class SqlGovernanceStore:
             )
 
 
-def _activations(session: Session, rows: Sequence[ActivationRow]) -> list[StoredActivation]:
+def _activations(session: Session, rows: Sequence[ActivationRow]) -> list[Activation]:
     ids = [row.id for row in rows]
     cameras: dict[int, list[str]] = {i: [] for i in ids}
     zones: dict[int, list[str]] = {i: [] for i in ids}
@@ -266,7 +183,7 @@ def _activations(session: Session, rows: Sequence[ActivationRow]) -> list[Stored
         for zone in session.scalars(select(ActivationZoneRow).where(ActivationZoneRow.activation_id.in_(ids))):
             zones[zone.activation_id].append(zone.zone_id)
     return [
-        StoredActivation(
+        Activation(
             id=row.id,
             tenant=row.tenant,
             module=row.module,
@@ -287,19 +204,19 @@ def _activations(session: Session, rows: Sequence[ActivationRow]) -> list[Stored
     ]
 
 
-def _approval(row: ApprovalRow) -> StoredApproval:
-    return StoredApproval(row.activation_id, row.approved_by, row.role, row.at)
+def _approval(row: ApprovalRow) -> Approval:
+    return Approval(row.activation_id, row.approved_by, row.role, row.at)
 
 
-def _revocation(row: RevocationRow) -> StoredRevocation:
-    return StoredRevocation(row.activation_id, row.revoked_by, row.role, row.reason, row.at)
+def _revocation(row: RevocationRow) -> Revocation:
+    return Revocation(row.activation_id, row.revoked_by, row.role, row.reason, row.at)
 
 
-def _stops(session: Session) -> list[StoredStop]:
+def _stops(session: Session) -> list[StopSwitch]:
     rows = session.scalars(select(StopSwitchRow).order_by(StopSwitchRow.scope))
     return [_stop(r) for r in rows]
 
 
-def _stop(row: StopSwitchRow | StopSwitchLogRow) -> StoredStop:
+def _stop(row: StopSwitchRow | StopSwitchLogRow) -> StopSwitch:
     camera_id = None if row.scope == GLOBAL_STOP_SCOPE else row.scope
-    return StoredStop(camera_id, row.engaged, row.changed_by, row.role, row.reason, row.at)
+    return StopSwitch(camera_id, row.engaged, row.changed_by, row.role, row.reason, row.at)

@@ -1,0 +1,111 @@
+"""Recorded video: segments, where their bytes live, holds and destruction (L3–L5, L13–L14).
+
+Pure types and ports; the segment writer lives in ``recording/``, the SQL index and byte stores in ``storage/``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class SegmentState(enum.StrEnum):
+    """Where a segment is in its life."""
+
+    COMPLETE = "complete"
+    """Closed normally: its bytes, duration and SHA-256 are final."""
+    RECOVERED = "recovered"
+    """Found partial after a crash and finalised (its end is where the data stopped)."""
+    QUARANTINED = "quarantined"
+    """Found partial or unreadable after a crash and kept aside, out of playback and exports."""
+    MISSING = "missing"
+    """Indexed, but its bytes are gone from the store (reported, never silently dropped from the index)."""
+    DELETED = "deleted"
+    """Destroyed at the end of its retention (the row stays for the destruction register, L5)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One continuous piece of a camera's main stream, remuxed (never transcoded) into one file."""
+
+    camera_id: str
+    key: str
+    """Where the bytes are in the segment store (a relative path or an object key)."""
+    start: datetime
+    end: datetime
+    bytes: int
+    sha256: str
+    state: SegmentState = SegmentState.COMPLETE
+    id: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A judicial or requisition hold (L4): segments of ``camera_id`` overlapping [start, end) are never deleted
+    while the hold is not lifted."""
+
+    camera_id: str
+    start: datetime
+    end: datetime
+    requisition_ref: str
+    case_number: str
+    officer: str
+    placed_at: datetime
+    lifted_at: datetime | None = None
+    id: int | None = None
+
+    def covers(self, segment: Segment, now: datetime) -> bool:
+        """Whether this hold protects ``segment`` at ``now``."""
+        active = self.lifted_at is None or self.lifted_at > now
+        return active and segment.camera_id == self.camera_id and segment.start < self.end and segment.end > self.start
+
+
+class SegmentStore(Protocol):
+    """Where segment bytes live: the local filesystem by default, an S3 bucket at scale."""
+
+    def put(self, key: str, source: Path) -> int:
+        """Store the file ``source`` under ``key`` (atomically: a reader never sees half an object); return its
+        size in bytes."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """Read the bytes stored under ``key``; raise ``FileNotFoundError`` when there are none."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key under ``prefix`` (for reconciliation with the index)."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path to the bytes when the store is local (files served without Python loops), else None."""
+        ...
+
+
+class SegmentIndex(Protocol):
+    """The database index of segments (camera, start, end, bytes, SHA-256, state)."""
+
+    def add(self, segment: Segment) -> Segment: ...
+
+    def set_state(self, segment_id: int, state: SegmentState, at: datetime) -> None: ...
+
+    def between(self, camera_id: str, start: datetime, end: datetime) -> list[Segment]:
+        """Playable segments (complete or recovered) of ``camera_id`` overlapping [start, end), by start time."""
+        ...
+
+    def oldest(self, limit: int) -> list[Segment]:
+        """The oldest playable segments, all cameras, for purging."""
+        ...

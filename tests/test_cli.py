@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from vigie import __version__
 
@@ -46,3 +49,32 @@ def test_serve_refuses_an_invalid_config_and_writes_nothing(tmp_path: Path) -> N
     assert "bad.yaml:9" in result.stderr and "colour" in result.stderr
     assert "nothing was started" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def _handlers(parser: argparse.ArgumentParser) -> set[str]:
+    found = {parser.get_default("handler")} - {None}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _handlers(sub)
+    return found
+
+
+def test_every_command_has_a_handler() -> None:
+    from vigie.cli import _parser
+    from vigie.runtime import commands
+
+    handlers = _handlers(_parser())
+    assert len(handlers) > 20
+    assert [h for h in sorted(handlers) if not callable(getattr(commands, h, None))] == []
+
+
+def test_times_without_zone_are_paris_time_and_dates_cover_whole_days() -> None:
+    from vigie.runtime.commands import TimeArgumentError, parse_when
+
+    assert parse_when("2026-06-01").isoformat() == "2026-05-31T22:00:00+00:00"
+    assert parse_when("2026-06-01", end_of_day=True).isoformat() == "2026-06-01T22:00:00+00:00"
+    assert parse_when("2026-12-01T10:00").isoformat() == "2026-12-01T09:00:00+00:00"
+    assert parse_when("2026-12-01T10:00Z").isoformat() == "2026-12-01T10:00:00+00:00"
+    with pytest.raises(TimeArgumentError, match="2026-11-28T14:30"):
+        parse_when("tomorrow")

@@ -134,6 +134,48 @@ def _governance_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         switch.set_defaults(handler=name)
 
 
+def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    hold = commands.add_parser("hold", help="judicial holds that exempt recordings from deletion (L4)")
+    holds = hold.add_subparsers(metavar="COMMAND", required=True)
+    place = _with_config(holds.add_parser("place", help="place a hold on a camera's recordings over a period"))
+    place.add_argument("--camera", required=True, metavar="ID")
+    place.add_argument("--from", dest="since", required=True, metavar="WHEN", help=TIME_HELP)
+    place.add_argument("--to", dest="until", required=True, metavar="WHEN", help=TIME_HELP)
+    place.add_argument("--requisition", required=True, help="requisition reference")
+    place.add_argument("--case", required=True, help="case number")
+    place.add_argument("--officer", required=True, help="requesting officer")
+    place.add_argument("--by", required=True, metavar="NAME", help="who places the hold")
+    place.set_defaults(handler="hold_place")
+    lift = _with_config(holds.add_parser("lift", help="lift a hold"))
+    lift.add_argument("hold_id", metavar="ID")
+    lift.add_argument("--by", required=True, metavar="NAME")
+    lift.add_argument("--reason", required=True)
+    lift.set_defaults(handler="hold_lift")
+    _with_config(holds.add_parser("list", help="list holds")).set_defaults(handler="hold_list")
+
+    recording = commands.add_parser("recording", help="recordings: destruction register (L5)")
+    rec = recording.add_subparsers(metavar="COMMAND", required=True)
+    register = _with_config(rec.add_parser("register", help="the destruction register as CSV (L5)"))
+    register.add_argument("-o", "--output", type=Path, metavar="FILE.csv")
+    register.set_defaults(handler="recording_register")
+
+    export = commands.add_parser("export", help="signed exports of recordings (L13, L14)")
+    exp = export.add_subparsers(metavar="COMMAND", required=True)
+    create = _with_config(exp.add_parser("create", help="export a time range of cameras as signed MP4 files"))
+    create.add_argument("--cameras", required=True, help="comma-separated camera ids")
+    create.add_argument("--from", dest="since", required=True, metavar="WHEN", help=TIME_HELP)
+    create.add_argument("--to", dest="until", required=True, metavar="WHEN", help=TIME_HELP)
+    create.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    create.add_argument("--by", required=True, metavar="NAME", help="exporting person (L13)")
+    create.add_argument("--reason", required=True, help="why (L13)")
+    create.add_argument("--requisition", required=True, help="requisition reference (L13)")
+    create.set_defaults(handler="export_create")
+    verify = exp.add_parser("verify", help="verify an export folder offline (files, manifest, signature)")
+    verify.add_argument("directory", type=Path, metavar="DIR")
+    verify.add_argument("--pubkey", type=Path, action="append", required=True, metavar="KEY", help="public key PEM")
+    verify.set_defaults(handler="export_verify")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vigie", description="Vigie: video protection whose analysis is off by default and governed by law."
@@ -145,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     _sim_commands(commands)
     _audit_commands(commands)
     _governance_commands(commands)
+    _recording_commands(commands)
     return parser
 
 

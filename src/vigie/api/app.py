@@ -11,10 +11,12 @@ from fastapi.staticfiles import StaticFiles
 
 from vigie import __version__
 from vigie.api.errors import install_error_handlers
-from vigie.api.routes import cameras, events
+from vigie.api.routes import cameras, events, playback
 from vigie.api.schemas import HealthOut
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
+from vigie.services.exports import ExportService
+from vigie.services.playback import PlaybackService
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,10 @@ class ApiServices:
 
     events: EventService
     cameras: CameraService
+    playback: PlaybackService | None = None
+    """Recorded footage as HLS; None where the server has no recordings (the routes answer 503)."""
+    exports: ExportService | None = None
+    """Signed exports; no route yet (the ``vigie export`` command uses the service directly)."""
 
 
 def create_app(services: ApiServices, static_dir: Path | None = None) -> FastAPI:
@@ -31,6 +37,7 @@ def create_app(services: ApiServices, static_dir: Path | None = None) -> FastAPI
     install_error_handlers(app)
     app.include_router(events.router)
     app.include_router(cameras.router)
+    app.include_router(playback.router)
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
     def healthz() -> HealthOut:

@@ -95,6 +95,14 @@ class StorageSettings(ConfigModel):
         description="Directory for recorded segments and working files; a relative path is taken from the "
         "directory the runtime is started in.",
     )
+    min_free_mb: int = Field(
+        default=2048,
+        ge=64,
+        title="Minimum free space (MiB)",
+        description="When the disk holding the data directory has less free space than this, the oldest "
+        "recordings that are not under a judicial hold are deleted early (an alarm is logged); held recordings "
+        "are never touched.",
+    )
 
 
 class ApiSettings(ConfigModel):

@@ -51,6 +51,8 @@ class AuditAction(enum.StrEnum):
     AUDIT_KEY_ROTATED = "audit.key_rotated"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
+    HOLD_PLACED = "hold.placed"
+    HOLD_LIFTED = "hold.lifted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,3 +75,30 @@ class CameraInfo:
     site_id: str
     kind: CameraKind
     simulated: bool = False
+
+
+class StreamAlarmKind(enum.StrEnum):
+    """Why a stream can no longer be trusted to show what its camera sees (L18)."""
+
+    NO_PACKETS = "no_packets"
+    """Nothing has arrived from the camera for a while: the stream is lost."""
+    FROZEN_PICTURE = "frozen_picture"
+    """Packets arrive but the picture no longer changes: a frozen encoder or a looped still image."""
+    STREAM_CHANGED = "stream_changed"
+    """The codec or the resolution changed: the camera was reconfigured or replaced."""
+    SCENE_CHANGED = "scene_changed"
+    """The whole view changed and stayed changed: the camera was moved, covered or substituted."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAlarm:
+    """One transition of a stream alarm: raised once when an episode starts, ``cleared`` once when it ends.
+
+    ``detail`` says what was seen, for the operator; it never contains credentials.
+    """
+
+    kind: StreamAlarmKind
+    camera_id: str
+    at: datetime
+    detail: str
+    cleared: bool = False

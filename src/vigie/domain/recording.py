@@ -61,6 +61,10 @@ class Hold:
     placed_at: datetime
     lifted_at: datetime | None = None
     id: int | None = None
+    placed_by: str = ""
+    """Who recorded the hold in Vigie (the officer is who asked for it)."""
+    lifted_by: str | None = None
+    lift_reason: str | None = None
 
     def covers(self, segment: Segment, now: datetime) -> bool:
         """Whether this hold protects ``segment`` at ``now``."""
@@ -108,4 +112,57 @@ class SegmentIndex(Protocol):
 
     def oldest(self, limit: int) -> list[Segment]:
         """The oldest playable segments, all cameras, for purging."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DestructionRecord:
+    """The register line of one recording (L5, R252-11): when it was transmitted to the prosecutor under a
+    requisition, and when it was destroyed. Either date may still be unknown (``None``)."""
+
+    segment_id: int
+    camera_id: str
+    key: str
+    start: datetime
+    end: datetime
+    sha256: str
+    destroyed_at: datetime | None = None
+    reason: str = ""
+    """Why it was destroyed: ``retention`` (end of the retention period) or ``disk_pressure`` (disk full)."""
+    transmitted_to_prosecutor_at: datetime | None = None
+    id: int | None = None
+
+
+class HoldRepo(Protocol):
+    """Where holds (L4) are kept; a hold is lifted, never deleted."""
+
+    def place(self, hold: Hold) -> Hold:
+        """Store a new hold; return it with its id."""
+        ...
+
+    def lift(self, hold_id: int, at: datetime, by: str, reason: str) -> Hold:
+        """Mark the hold lifted; raise ``LookupError`` when there is no such hold, ``ValueError`` when already
+        lifted."""
+        ...
+
+    def get(self, hold_id: int) -> Hold | None: ...
+
+    def active(self, now: datetime) -> list[Hold]:
+        """Holds not lifted at ``now``."""
+        ...
+
+    def all(self) -> list[Hold]:
+        """Every hold, lifted or not, oldest first."""
+        ...
+
+
+class DestructionRegister(Protocol):
+    """The destruction register (L5): one line per recording destroyed or transmitted to the prosecutor."""
+
+    def record_destruction(self, segment: Segment, at: datetime, reason: str) -> DestructionRecord: ...
+
+    def record_transmission(self, segment: Segment, at: datetime) -> DestructionRecord: ...
+
+    def all(self) -> list[DestructionRecord]:
+        """Every line, by segment start."""
         ...

@@ -202,3 +202,55 @@ def resume(args: argparse.Namespace) -> int:
     from vigie.runtime.governance_commands import resume_command
 
     return resume_command(args.config, None if args.all else args.camera, args.by, args.role, args.reason)
+
+
+def hold_place(args: argparse.Namespace) -> int:
+    from vigie.runtime.recording_commands import hold_place_command
+
+    times = _times((args.since, False), (args.until, True))
+    if times is None:
+        return 2
+    return hold_place_command(
+        args.config, args.camera, times[0], times[1], args.requisition, args.case, args.officer, args.by
+    )
+
+
+def hold_lift(args: argparse.Namespace) -> int:
+    from vigie.runtime.recording_commands import hold_lift_command
+
+    try:
+        hold_id = int(args.hold_id)
+    except ValueError:
+        print(f"vigie: hold id {args.hold_id!r} is not a number; see `vigie hold list`", file=sys.stderr)
+        return 2
+    return hold_lift_command(args.config, hold_id, args.by, args.reason)
+
+
+def hold_list(args: argparse.Namespace) -> int:
+    from vigie.runtime.recording_commands import hold_list_command
+
+    return hold_list_command(args.config)
+
+
+def recording_register(args: argparse.Namespace) -> int:
+    from vigie.runtime.recording_commands import register_command
+
+    return register_command(args.config, args.output)
+
+
+def export_create(args: argparse.Namespace) -> int:
+    from vigie.runtime.export_commands import export_create_command
+
+    times = _times((args.since, False), (args.until, False))
+    if times is None:
+        return 2
+    cameras = [c.strip() for c in args.cameras.split(",") if c.strip()]
+    return export_create_command(
+        args.config, cameras, times[0], times[1], args.output, args.by, args.reason, args.requisition
+    )
+
+
+def export_verify(args: argparse.Namespace) -> int:
+    from vigie.runtime.export_commands import export_verify_command
+
+    return export_verify_command(args.directory, args.pubkey)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import signal
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -19,22 +20,30 @@ from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.authorisation import check_authorisation
+from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
+from vigie.recording.reconcile import reconcile_camera
 from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.runtime.camera_worker import WorkerSpec
 from vigie.runtime.gates import DatabaseGateFactory, GateFactory
+from vigie.runtime.recorder_worker import RecorderSpec
+from vigie.runtime.recording_commands import build_purger
 from vigie.runtime.retention import AuditRetention
-from vigie.runtime.sink import WorkerMessageSink
+from vigie.runtime.sink import Periodic, WorkerMessageSink
 from vigie.runtime.supervisor import CameraSupervisor
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
-from vigie.storage import SqlAuditStore
+from vigie.services.playback import PlaybackService
+from vigie.storage import FileSegmentStore, SqlAuditStore, SqlSegmentIndex
 from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(vigie.web.__file__).parent / "static"
 SERVICE_ACTOR = "system:service"
+PURGE_EVERY_S = 60.0
+"""Retention purge and free-space check of recordings (a full disk must be noticed within a minute)."""
+AUDIT_RETENTION_EVERY_S = 3600.0
 
 
 def worker_spec(camera: Camera, gate: GateFactory) -> WorkerSpec:
@@ -53,6 +62,11 @@ def worker_spec(camera: Camera, gate: GateFactory) -> WorkerSpec:
         gate=gate,
         privacy_masks=masks,
     )
+
+
+def recorder_spec(camera: Camera, root: Path) -> RecorderSpec:
+    """Recording always takes the main stream, as is (never transcoded)."""
+    return RecorderSpec(stream=PacketSpec(camera_id=camera.id, url=camera.main_stream), root=root)
 
 
 class VigieService:
@@ -82,11 +96,29 @@ class VigieService:
             for p in self.entries
         }
         retention = AuditRetention(SqlAuditStore(engine), self.audit, config.governance.audit_retention_days)
+        self.segments_root = config.storage.data_dir / "segments"
+        self.segments = SqlSegmentIndex(engine)
+        store = FileSegmentStore(self.segments_root)
+        purger = build_purger(config, engine, store, min_free_bytes=config.storage.min_free_mb * 1024 * 1024)
         self.sink = WorkerMessageSink(
-            EventAggregator(self.events, per_camera=policies), self.status, self.audit, hourly=[retention]
+            EventAggregator(self.events, per_camera=policies),
+            self.status,
+            self.audit,
+            jobs=[Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())],
+            segments=self.segments,
         )
         self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras))
-        services = ApiServices(events=EventService(self.events), cameras=CameraService(self.cameras, self.status))
+        playback = PlaybackService(
+            self.segments,
+            store,
+            self.audit,
+            [c.id for c in self.cameras],
+            lambda: datetime.now(UTC),
+            url_secret=secrets.token_bytes(32),
+        )
+        services = ApiServices(
+            events=EventService(self.events), cameras=CameraService(self.cameras, self.status), playback=playback
+        )
         self.app = create_app(services, STATIC_DIR)
 
     def _supervisor(self, gate: GateFactory) -> CameraSupervisor:
@@ -100,8 +132,10 @@ class VigieService:
             verdict = check_authorisation(camera_id, authorisations[camera_id], date.today())
             return None if verdict.usable else verdict.message
 
+        analysis = [worker_spec(p.camera, gate) for p in self.entries]
+        recorders = [recorder_spec(p.camera, self.segments_root) for p in self.entries]
         return CameraSupervisor(
-            [worker_spec(p.camera, gate) for p in self.entries],
+            [*analysis, *recorders],
             self.sink,
             tick=self.sink.tick,
             refusal=refusal,
@@ -129,6 +163,7 @@ class VigieService:
                 },
             )
         )
+        self.reconcile_recordings()
         self.supervisor.start()
         log.info("Vigie console on http://%s:%d/", api.host, api.port)
         try:
@@ -143,6 +178,21 @@ class VigieService:
             self.audit.checkpoint()
             signal.signal(signal.SIGTERM, previous)
         return 0
+
+    def reconcile_recordings(self) -> None:
+        """Before any recorder starts: recover or quarantine what a crash left, index stray segment files, mark
+        indexed segments whose file is gone as missing. One camera's trouble never stops the others."""
+        self.segments_root.mkdir(parents=True, exist_ok=True)
+        for entry in self.entries:
+            camera_id = entry.camera.id
+            try:
+                report = reconcile_camera(self.segments_root, camera_id, self.segments, datetime.now(UTC))
+            except Exception:
+                log.exception("reconciling the segments of camera %s failed", camera_id)
+                continue
+            counts = report.summary()
+            if counts:
+                log.warning("segments of camera %s reconciled: %s", camera_id, counts)
 
 
 def config_fingerprint(config: VigieConfig) -> str:

@@ -1,7 +1,9 @@
-"""Where worker messages land in the parent process: events, camera health and audit, written by one thread."""
+"""Where worker messages land in the parent process: events, camera health, audit and the segment index, all
+written by one thread (the supervisor's), so SQLite never sees two writers."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -9,14 +11,38 @@ from datetime import UTC, datetime, timedelta
 from vigie.domain.camera import CameraHealth
 from vigie.domain.observation import Observation
 from vigie.domain.ports import AuditSink, CameraStatusRepo
+from vigie.domain.recording import Segment, SegmentIndex
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.runtime.camera_worker import WorkerMessage
+from vigie.runtime.recorder_worker import RecorderMessage, RecordingHealth
+
+log = logging.getLogger(__name__)
 
 HEALTH_REFRESH_S = 10.0
 HEALTH_LOG_RETENTION = timedelta(days=90)
 """Camera health history is operational data, not footage: kept 90 days for diagnosing flaky cameras."""
 PRUNE_EVERY_S = 3600.0
+
+
+class Periodic:
+    """A job run at most every ``period_s`` seconds (first at the first call), errors logged, never raised:
+    a failing purge must not stop events and audit from being written."""
+
+    def __init__(self, period_s: float, job: Callable[[datetime], object]) -> None:
+        self._period = period_s
+        self._job = job
+        self._last = float("-inf")
+
+    def __call__(self, now: datetime) -> None:
+        tick = time.monotonic()
+        if tick - self._last < self._period:
+            return
+        self._last = tick
+        try:
+            self._job(now)
+        except Exception:
+            log.exception("periodic job %r failed; it will run again in %.0f s", self._job, self._period)
 
 
 class WorkerMessageSink:
@@ -33,19 +59,27 @@ class WorkerMessageSink:
         aggregator: EventAggregator,
         status: CameraStatusRepo,
         audit: AuditSink,
-        hourly: Sequence[Callable[[datetime], object]] = (),
+        jobs: Sequence[Periodic] = (),
+        segments: SegmentIndex | None = None,
     ) -> None:
-        """``hourly`` jobs (retention) run on this thread, the single writer, once an hour."""
+        """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
+        segments reported by recorders are added to ``segments``."""
         self._aggregator = aggregator
         self._status = status
         self._audit = audit
-        self._hourly = tuple(hourly)
+        self._jobs = (Periodic(PRUNE_EVERY_S, self._prune_health), *jobs)
         self._last: dict[str, tuple[str, str, float]] = {}
         self._open_gates: dict[tuple[str, str], GateTransition] = {}
-        self._pruned_at = float("-inf")
+        self._segments = segments
+        self._recording: dict[str, RecordingHealth] = {}
+        """Latest recorder health per camera (bounded by the configured cameras)."""
 
-    def __call__(self, msg: WorkerMessage) -> None:
-        if isinstance(msg, Observation):
+    def __call__(self, msg: WorkerMessage | RecorderMessage) -> None:
+        if isinstance(msg, Segment):
+            self._segment(msg)
+        elif isinstance(msg, RecordingHealth):
+            self._recorder_health(msg)
+        elif isinstance(msg, Observation):
             self._aggregator.observe(msg)
         elif isinstance(msg, CameraHealth):
             self._health(msg)
@@ -59,6 +93,22 @@ class WorkerMessageSink:
         else:
             self._open_gates.pop(key, None)
         self._audit.append(transition_event(transition))
+
+    def _segment(self, segment: Segment) -> None:
+        if self._segments is None:
+            log.warning("segment %s recorded but no index is configured", segment.key)
+            return
+        self._segments.add(segment)
+
+    def _recorder_health(self, health: RecordingHealth) -> None:
+        previous = self._recording.get(health.camera_id)
+        if previous is None or (previous.state, previous.reason) != (health.state, health.reason):
+            log.info("recording of %s: %s %s", health.camera_id, health.state.value, health.reason)
+        self._recording[health.camera_id] = health
+
+    def recording(self) -> dict[str, RecordingHealth]:
+        """The latest recorder health of every camera that reported one."""
+        return dict(self._recording)
 
     def worker_exited(self, camera_id: str, reason: str = "worker stopped") -> None:
         """Close, in the audit, every module still open on a camera whose worker has ended."""
@@ -78,11 +128,11 @@ class WorkerMessageSink:
     def tick(self) -> None:
         now = datetime.now(UTC)
         self._aggregator.close_idle(now)
-        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
-            self._pruned_at = time.monotonic()
-            self._status.prune_health_log(now - HEALTH_LOG_RETENTION)
-            for job in self._hourly:
-                job(now)
+        for job in self._jobs:
+            job(now)
+
+    def _prune_health(self, now: datetime) -> None:
+        self._status.prune_health_log(now - HEALTH_LOG_RETENTION)
 
     def close(self) -> None:
         """On shutdown: write open events, and close every gate still open."""

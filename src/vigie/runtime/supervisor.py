@@ -1,5 +1,8 @@
 """Supervision of camera workers from outside: start, watch heartbeats, kill stuck ones, restart with backoff.
 
+Two kinds of workers per camera, each its own process and slot: analysis (``camera_worker``, the sub stream) and
+recording (``recorder_worker``, the main stream). A crash, stall or refusal of one never touches the other.
+
 PyAV's in-library timeouts hang on some RTSP failures, so the supervisor never waits on a worker: a worker that
 sends nothing for ``stall_timeout`` is killed and restarted. All messages from workers are handed to one sink on
 one thread, which makes it the single database writer (no "database is locked" on SQLite).
@@ -20,17 +23,42 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.recording import Segment
 from vigie.ingest.backoff import Backoff
 from vigie.runtime.camera_worker import WorkerMessage, WorkerSpec, run_worker
+from vigie.runtime.recorder_worker import RecorderMessage, RecorderSpec, RecordingHealth, run_recorder
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 STABLE_AFTER_S = 60.0
 
+SupervisedSpec = WorkerSpec | RecorderSpec
+SupervisedMessage = WorkerMessage | RecorderMessage
+ANALYSIS = "analysis"
+RECORDER = "recorder"
+
+
+def slot_name(spec: SupervisedSpec) -> str:
+    """``analysis:<camera>`` or ``recorder:<camera>``: one slot, one process."""
+    if isinstance(spec, RecorderSpec):
+        return f"{RECORDER}:{spec.camera_id}"
+    return f"{ANALYSIS}:{spec.stream.camera_id}"
+
+
+def _message_slot(msg: SupervisedMessage) -> str:
+    role = RECORDER if isinstance(msg, Segment | RecordingHealth) else ANALYSIS
+    return f"{role}:{msg.camera_id}"
+
+
+def _offline_message(spec: SupervisedSpec, reason: str) -> SupervisedMessage:
+    if isinstance(spec, RecorderSpec):
+        return RecordingHealth(spec.camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
+    return CameraHealth(spec.stream.camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
+
 
 @dataclass(slots=True)
 class _Slot:
-    spec: WorkerSpec
+    spec: SupervisedSpec
     process: BaseProcess | None = None
     stop: Any = None
     last_seen: float = 0.0
@@ -44,12 +72,13 @@ class _Slot:
 
 
 class CameraSupervisor:
-    """Owns one worker process per camera and forwards their messages to ``sink``."""
+    """Owns the worker processes (analysis and recording, one of each per camera at most) and forwards their
+    messages to ``sink``, on one thread."""
 
     def __init__(
         self,
-        specs: Sequence[WorkerSpec],
-        sink: Callable[[WorkerMessage], None],
+        specs: Sequence[SupervisedSpec],
+        sink: Callable[[SupervisedMessage], None],
         *,
         stall_timeout_s: float = 20.0,
         backoff: Backoff | None = None,
@@ -58,11 +87,12 @@ class CameraSupervisor:
         on_exit: Callable[[str], None] | None = None,
     ) -> None:
         """``refusal(camera_id)`` returns why a camera may not run now (e.g. its authorisation expired), or None;
-        it is asked before every start and on every round, so a camera stops when its right to run ends.
-        ``on_exit(camera_id)`` is called on this thread whenever a worker has ended (crashed, killed, stopped)."""
+        it is asked before every start and on every round, so a camera stops when its right to run ends (both its
+        analysis and its recording: L1). ``on_exit(camera_id)`` is called on this thread whenever an analysis
+        worker has ended (crashed, killed, stopped); a recorder's end does not call it."""
         self._ctx = mp.get_context("spawn")
         self._queue: Any = self._ctx.Queue(QUEUE_SIZE)
-        self._slots = {s.stream.camera_id: _Slot(spec=s) for s in specs}
+        self._slots = {slot_name(s): _Slot(spec=s) for s in specs}
         self._sink = sink
         self._tick = tick
         self._refusal = refusal or (lambda _camera_id: None)
@@ -75,6 +105,14 @@ class CameraSupervisor:
     def start(self) -> None:
         self._thread.start()
 
+    def pids(self) -> dict[str, int]:
+        """Process id of every running worker by slot name (``recorder:cam1``), for diagnosis and tests."""
+        return {
+            name: slot.process.pid
+            for name, slot in list(self._slots.items())
+            if slot.process is not None and slot.process.pid is not None
+        }
+
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping.set()
         self._thread.join(timeout_s + 2)
@@ -85,11 +123,11 @@ class CameraSupervisor:
         while not self._stopping.is_set():
             self._drain(0.2)
             now = time.monotonic()
-            for camera_id, slot in self._slots.items():
+            for name, slot in self._slots.items():
                 try:
-                    self._check(camera_id, slot, now)
+                    self._check(name, slot, now)
                 except Exception:  # one camera's trouble never stops the others
-                    log.exception("supervising camera %s failed", camera_id)
+                    log.exception("supervising %s failed", name)
             if self._tick is not None:
                 self._safe(self._tick)
 
@@ -98,22 +136,22 @@ class CameraSupervisor:
         while True:
             remaining = deadline - time.monotonic()
             try:
-                msg: WorkerMessage = self._queue.get(timeout=max(0.0, remaining))
+                msg: SupervisedMessage = self._queue.get(timeout=max(0.0, remaining))
             except queue.Empty:
                 return
-            slot = self._slots.get(msg.camera_id)
+            slot = self._slots.get(_message_slot(msg))
             if slot is not None:
                 slot.last_seen = time.monotonic()
-                if isinstance(msg, CameraHealth):
+                if isinstance(msg, CameraHealth | RecordingHealth):
                     slot.reported_offline = msg.state is HealthState.OFFLINE
                     if msg.state is HealthState.ONLINE and slot.online_since is None:
                         slot.online_since = slot.last_seen
             self._safe(lambda m=msg: self._sink(m))  # type: ignore[misc]
 
-    def _check(self, camera_id: str, slot: _Slot, now: float) -> None:
-        refused = self._refusal(camera_id)
+    def _check(self, name: str, slot: _Slot, now: float) -> None:
+        refused = self._refusal(_camera(slot.spec))
         if refused is not None:
-            self._refuse(camera_id, slot, refused)
+            self._refuse(name, slot, refused)
             return
         slot.refused = None
         proc = slot.process
@@ -126,40 +164,42 @@ class CameraSupervisor:
         if proc.is_alive():
             if now - max(slot.last_seen, slot.started) > self._stall:
                 self._terminate(slot, 1.0)
-                self._offline(camera_id, slot, now, f"no frames for {self._stall:.0f} s; reconnecting")
+                self._offline(name, slot, now, f"no frames for {self._stall:.0f} s; reconnecting")
             return
         code = proc.exitcode
         slot.process = None
         self._drain(0.0)
         self._exited(slot)
-        self._offline(camera_id, slot, now, f"worker stopped (exit code {code}); reconnecting")
+        self._offline(name, slot, now, f"worker stopped (exit code {code}); reconnecting")
 
-    def _refuse(self, camera_id: str, slot: _Slot, reason: str) -> None:
+    def _refuse(self, name: str, slot: _Slot, reason: str) -> None:
         self._terminate(slot, 1.0)
         if slot.refused != reason:
-            health = CameraHealth(camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
+            health = _offline_message(slot.spec, reason)
             self._safe(lambda: self._sink(health))
             log.warning("%s", reason)
         slot.refused = reason
         slot.reported_offline = True
 
-    def _offline(self, camera_id: str, slot: _Slot, now: float, reason: str) -> None:
+    def _offline(self, name: str, slot: _Slot, now: float, reason: str) -> None:
         delay = self._backoff.delay(slot.attempt, slot.rng)
         slot.attempt += 1
         slot.next_start = now + delay
         slot.online_since = None
         if not slot.reported_offline:
-            health = CameraHealth(camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
+            health = _offline_message(slot.spec, reason)
             self._safe(lambda: self._sink(health))
         slot.reported_offline = True
-        log.warning("camera %s offline, retry in %.1f s", camera_id, delay)
+        log.warning("%s offline, retry in %.1f s", name, delay)
 
     def _spawn(self, slot: _Slot, now: float) -> None:
         slot.stop = self._ctx.Event()
+        spec = slot.spec
+        target: Callable[..., None] = run_recorder if isinstance(spec, RecorderSpec) else run_worker
         slot.process = self._ctx.Process(
-            target=run_worker,
-            args=(slot.spec, self._queue, slot.stop),
-            name=f"camera-{slot.spec.stream.camera_id}",
+            target=target,
+            args=(spec, self._queue, slot.stop),
+            name=slot_name(spec).replace(":", "-"),
             daemon=True,
         )
         slot.process.start()
@@ -181,6 +221,8 @@ class CameraSupervisor:
         self._exited(slot)
 
     def _exited(self, slot: _Slot) -> None:
+        if isinstance(slot.spec, RecorderSpec):
+            return  # gates and events belong to analysis; a recorder leaves partial files, recovered at restart
         camera_id = slot.spec.stream.camera_id
         self._safe(lambda: self._on_exit(camera_id))
 
@@ -190,3 +232,7 @@ class CameraSupervisor:
             fn()
         except Exception:
             log.exception("handling a worker message failed")
+
+
+def _camera(spec: SupervisedSpec) -> str:
+    return spec.camera_id if isinstance(spec, RecorderSpec) else spec.stream.camera_id

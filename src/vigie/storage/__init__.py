@@ -16,18 +16,44 @@ from vigie.storage.database import (
 )
 from vigie.storage.errors import EventNotFoundError, NaiveDatetimeError, StorageError
 from vigie.storage.governance import SqlGovernanceStore
+from vigie.storage.recording import (
+    HoldAlreadyLiftedError,
+    HoldNotFoundError,
+    SegmentNotFoundError,
+    SqlDestructionRegister,
+    SqlHoldRepo,
+    SqlSegmentIndex,
+)
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
+from vigie.storage.segment_store import (
+    FileSegmentStore,
+    InvalidSegmentKeyError,
+    S3SegmentStore,
+    SegmentStoreError,
+    check_key,
+)
 
 __all__ = [
     "AuditAppendConflictError",
     "EventNotFoundError",
+    "FileSegmentStore",
     "GovernanceSnapshot",
+    "HoldAlreadyLiftedError",
+    "HoldNotFoundError",
+    "InvalidSegmentKeyError",
     "NaiveDatetimeError",
+    "S3SegmentStore",
+    "SegmentNotFoundError",
+    "SegmentStoreError",
     "SqlAuditStore",
     "SqlCameraStatusRepo",
+    "SqlDestructionRegister",
     "SqlEventRepo",
     "SqlGovernanceStore",
+    "SqlHoldRepo",
+    "SqlSegmentIndex",
     "StorageError",
+    "check_key",
     "create_engine_for",
     "current_revision",
     "for_reading",

@@ -273,3 +273,77 @@ class StopSwitchLogRow(Base):
     role: Mapped[str] = mapped_column(String(NAME_LENGTH))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+# --- Recording (issue #4): segment index, holds, destruction register (L3–L5) ---------------------------------
+
+SEGMENT_KEY_LENGTH = 512
+"""A segment's key in the store (a relative path or an S3 object key)."""
+
+
+class SegmentRow(Base):
+    """One recorded segment; the row outlives the bytes (state ``deleted``) for the destruction register (L5)."""
+
+    __tablename__ = "segments"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_segments_key"),
+        Index("ix_segments_camera_id", "camera_id"),
+        Index("ix_segments_camera_id_start", "camera_id", "start"),
+        Index("ix_segments_start", "start"),
+        Index("ix_segments_end", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    key: Mapped[str] = mapped_column(String(SEGMENT_KEY_LENGTH))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    state: Mapped[str] = mapped_column(String(16))
+    state_changed_at: Mapped[datetime | None]
+
+
+class HoldRow(Base):
+    """A judicial or requisition hold (L4); lifted, never deleted."""
+
+    __tablename__ = "holds"
+    __table_args__ = (Index("ix_holds_camera_id", "camera_id"), Index("ix_holds_lifted_at", "lifted_at"))
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    requisition_ref: Mapped[str] = mapped_column(String(REFERENCE_LENGTH))
+    case_number: Mapped[str] = mapped_column(String(REFERENCE_LENGTH))
+    officer: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    placed_at: Mapped[datetime]
+    placed_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    lifted_at: Mapped[datetime | None]
+    lifted_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DestructionRegisterRow(Base):
+    """The register of a recording (L5, R252-11): when it was transmitted to the prosecutor, when destroyed.
+
+    One row per segment (``segment_id`` UNIQUE); a row may be written at transmission, before destruction.
+    """
+
+    __tablename__ = "destruction_register"
+    __table_args__ = (
+        UniqueConstraint("segment_id", name="uq_destruction_register_segment_id"),
+        Index("ix_destruction_register_camera_id_start", "camera_id", "start"),
+        Index("ix_destruction_register_destroyed_at", "destroyed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    segment_id: Mapped[int] = mapped_column(ID)
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    key: Mapped[str] = mapped_column(String(SEGMENT_KEY_LENGTH))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    sha256: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    destroyed_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+    transmitted_to_prosecutor_at: Mapped[datetime | None]

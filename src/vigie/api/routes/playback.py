@@ -1,0 +1,85 @@
+"""Playback of recordings: an HLS playlist per camera and range, and the segment files it names.
+
+The playlist request is audited by the service; segment files go out as files (``FileResponse``: sendfile, no
+Python loop over the bytes) when the store is local.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, BinaryIO
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse, Response, StreamingResponse
+
+from vigie.services.playback import NoRecording, PlaybackService, SegmentAccessDenied, UnknownCamera
+
+router = APIRouter(tags=["playback"])
+SEGMENT_MEDIA_TYPE = "video/mp2t"
+
+
+def _service(request: Request) -> PlaybackService:
+    service: PlaybackService | None = getattr(request.app.state.services, "playback", None)
+    if service is None:
+        raise HTTPException(status_code=503, detail="playback is not configured on this server")
+    return service
+
+
+def _actor(request: Request) -> str:
+    """Who asks; until authentication (issue #7) the client's address is all there is."""
+    host = request.client.host if request.client else "unknown"
+    return f"anonymous@{host}"
+
+
+@router.get(
+    "/api/cameras/{camera_id}/playback.m3u8",
+    summary="HLS playlist of a camera's recordings over a time range (audited)",
+    response_class=Response,
+    responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}},
+)
+def playback_playlist(
+    request: Request,
+    camera_id: Annotated[str, Path(max_length=64)],
+    start: Annotated[datetime, Query(description="start of the range, with a time zone")],
+    end: Annotated[datetime, Query(description="end of the range (exclusive), with a time zone")],
+) -> Response:
+    service = _service(request)
+    try:
+        playlist = service.playlist(camera_id, start, end, requested_by=_actor(request), segment_base="/api/segments")
+    except (UnknownCamera, NoRecording) as err:
+        raise HTTPException(status_code=404, detail=str(err)) from None
+    return Response(playlist.text, media_type=playlist.media_type, headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/api/segments/{segment_id}.ts",
+    summary="One recorded MPEG-TS segment, through a signed URL from a playlist",
+    response_class=Response,
+    responses={200: {"content": {SEGMENT_MEDIA_TYPE: {}}}},
+)
+def segment_file(
+    request: Request,
+    segment_id: Annotated[int, Path(ge=1)],
+    k: Annotated[str, Query(max_length=512, description="segment key, as written in the playlist")],
+    e: Annotated[int, Query(description="expiry of the URL (Unix time)")],
+    s: Annotated[str, Query(max_length=64, description="signature of the URL")],
+) -> Response:
+    service = _service(request)
+    try:
+        found = service.segment(segment_id, k, e, s)
+    except SegmentAccessDenied as err:
+        raise HTTPException(status_code=403, detail=str(err)) from None
+    except NoRecording as err:
+        raise HTTPException(status_code=404, detail=str(err)) from None
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if found.path is not None:
+        return FileResponse(found.path, media_type=SEGMENT_MEDIA_TYPE, headers=headers)
+    return StreamingResponse(_chunks(found.open()), media_type=SEGMENT_MEDIA_TYPE, headers=headers)
+
+
+def _chunks(source: BinaryIO) -> Iterator[bytes]:
+    """Fallback for object stores only (no local file to send)."""
+    with source:
+        while chunk := source.read(1 << 20):
+            yield chunk

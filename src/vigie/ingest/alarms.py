@@ -1,0 +1,269 @@
+"""Stream alarms (L18): a lost, frozen, reconfigured or substituted stream is reported, not silently recorded.
+
+Pure logic, fed by the camera session with what it sees and tested without a camera: packet arrival times,
+decoded analysis frames (small grey images) and stream parameters. Every call returns the alarm transitions it
+caused: an alarm is raised once when its episode starts and ``cleared`` once when it ends, so a consumer can
+write each record to the audit log and the operator's console as it comes.
+
+How each alarm decides:
+
+- ``no_packets``: nothing arrived for ``no_packets_s`` (checked on every call, ``poll`` included, since a
+  dead stream calls nothing else).
+- ``frozen_picture``: every frame stays practically identical to the first frame of a still period for
+  ``frozen_s``. Frames are compared as 160-pixel-wide thumbnails (block averages, which wash out sensor noise)
+  and a pixel counts as changed only beyond ``frozen_tolerance`` grey levels (compression noise stays below).
+  A still live view and a frozen picture with noise on it cannot be told apart, only how long it lasts; hence
+  a long default.
+- ``stream_changed``: codec or resolution differs from the first ones seen (or the last accepted ones).
+- ``scene_changed``: the view's structure is compared with a slowly-updated reference, cell by cell, by
+  zero-mean normalised correlation of a 64×36 thumbnail: it ignores a global or local gain/offset (lighting),
+  and people or vehicles passing change only a few cells. When most textured cells stop matching for
+  ``scene_change_s``, the camera was moved, covered or substituted. The reference stops learning during an
+  episode, which ends when the view comes back or an operator accepts the new view (:meth:`StreamAlarms.accept`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from vigie.domain.camera import StreamAlarm, StreamAlarmKind
+from vigie.domain.ports import Frame
+
+Thumb = npt.NDArray[np.float32]
+
+_FROZEN_SIZE = (160, 90)
+_SCENE_SIZE = (64, 36)
+_SCENE_GRID = (8, 6)
+"""Columns × rows of cells of the scene thumbnail: 8×6 pixels per cell."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAlarmConfig:
+    """Thresholds of the stream alarms of one camera."""
+
+    no_packets_s: float = 10.0
+    """Seconds without any packet before the stream is called lost."""
+    frozen_s: float = 60.0
+    """Seconds of a practically unchanged picture before it is called frozen."""
+    frozen_tolerance: float = 8.0
+    """Grey levels a thumbnail pixel may differ (compression, noise) and still count as unchanged."""
+    frozen_max_changed: float = 0.001
+    """Fraction of thumbnail pixels allowed beyond the tolerance in a frozen picture."""
+    scene_change_s: float = 5.0
+    """Seconds the view must stay different from its reference before ``scene_changed`` is raised."""
+    scene_match: float = 0.6
+    """Correlation above which a cell of the view matches the reference."""
+    scene_min_texture: float = 2.0
+    """Standard deviation (grey levels) under which a cell is flat: no structure to compare."""
+    scene_raise_below: float = 0.5
+    """Fraction of matching cells under which the view differs from the reference."""
+    scene_clear_above: float = 0.7
+    """Fraction of matching cells above which the view is the reference again (hysteresis)."""
+    scene_learn_s: float = 60.0
+    """Time constant of the reference: slow enough that passing traffic averages out."""
+
+    def __post_init__(self) -> None:
+        if min(self.no_packets_s, self.frozen_s, self.scene_change_s, self.scene_learn_s) <= 0:
+            raise ValueError("stream alarm durations must be positive")
+        if not 0 < self.scene_raise_below <= self.scene_clear_above <= 1:
+            raise ValueError("need 0 < scene_raise_below <= scene_clear_above <= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamParameters:
+    """What identifies a stream's format: a change means the camera was reconfigured or replaced."""
+
+    codec: str
+    width: int
+    height: int
+
+    def __str__(self) -> str:
+        return f"{self.codec} {self.width}×{self.height}"
+
+
+def _grey(image: Frame) -> Frame:
+    if image.ndim == 3:
+        return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    return image
+
+
+def _thumb(image: Frame, size: tuple[int, int]) -> Thumb:
+    thumb: Thumb = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.float32)
+    return thumb
+
+
+def changed_fraction(a: Thumb, b: Thumb, tolerance: float) -> float:
+    """Fraction of pixels of two thumbnails differing by more than ``tolerance`` grey levels."""
+    return float(np.count_nonzero(np.abs(a - b) > tolerance)) / a.size
+
+
+def scene_similarity(reference: Thumb, current: Thumb, match: float = 0.6, min_texture: float = 2.0) -> float:
+    """Fraction of cells of ``current`` whose structure matches ``reference`` (1.0 when nothing to compare).
+
+    Each cell is compared by zero-mean normalised correlation, which ignores its brightness and contrast. A cell
+    flat in both images says nothing; flat in only one, it does not match (a covered lens, a new wall).
+    """
+    cols, rows = _SCENE_GRID
+    height, width = reference.shape
+    ch, cw = height // rows, width // cols
+
+    def cells(thumb: Thumb) -> Thumb:
+        blocks = thumb[: rows * ch, : cols * cw].reshape(rows, ch, cols, cw).transpose(0, 2, 1, 3)
+        flat = blocks.reshape(rows * cols, ch * cw)
+        centred: Thumb = flat - flat.mean(axis=1, keepdims=True)
+        return centred
+
+    a, b = cells(reference), cells(current)
+    sa, sb = a.std(axis=1), b.std(axis=1)
+    textured_a, textured_b = sa >= min_texture, sb >= min_texture
+    both = textured_a & textured_b
+    ncc = np.zeros(len(a), dtype=np.float32)
+    ncc[both] = (a[both] * b[both]).mean(axis=1) / (sa[both] * sb[both])
+    counted = int(np.count_nonzero(textured_a | textured_b))
+    if counted == 0:
+        return 1.0
+    return int(np.count_nonzero(both & (ncc >= match))) / counted
+
+
+class StreamAlarms:
+    """The stream alarms of one camera session. Holds two small thumbnails; memory does not grow."""
+
+    def __init__(self, camera_id: str, config: StreamAlarmConfig | None = None) -> None:
+        self.camera_id = camera_id
+        self.config = config or StreamAlarmConfig()
+        self._active: dict[StreamAlarmKind, datetime] = {}
+        self._origin: datetime | None = None
+        self._last_packet: datetime | None = None
+        self._expected: StreamParameters | None = None
+        self._current: StreamParameters | None = None
+        self._still_anchor: Thumb | None = None
+        self._still_since: datetime | None = None
+        self._reference: Thumb | None = None
+        self._last_frame_at: datetime | None = None
+        self._differs_since: datetime | None = None
+        self._last_similarity = 1.0
+
+    @property
+    def active(self) -> frozenset[StreamAlarmKind]:
+        """The alarms currently raised."""
+        return frozenset(self._active)
+
+    @property
+    def scene_similarity(self) -> float:
+        """Similarity of the last frame to the scene reference (0..1), for metrics and tuning."""
+        return self._last_similarity
+
+    def packet(self, at: datetime) -> list[StreamAlarm]:
+        """A packet of the stream arrived at ``at``."""
+        out = self._check_packets(at)
+        self._last_packet = at
+        if StreamAlarmKind.NO_PACKETS in self._active:
+            out.append(self._clear(StreamAlarmKind.NO_PACKETS, at, "packets arrive again"))
+        return out
+
+    def poll(self, at: datetime) -> list[StreamAlarm]:
+        """Time passes with nothing received: call it regularly (every second) so a dead stream is noticed."""
+        return self._check_packets(at)
+
+    def stream(self, codec: str, width: int, height: int, at: datetime) -> list[StreamAlarm]:
+        """The stream's parameters as (re)opened or as read from its last keyframe."""
+        out = self._check_packets(at)
+        seen = StreamParameters(codec.lower(), width, height)
+        self._current = seen
+        if self._expected is None:
+            self._expected = seen
+        kind = StreamAlarmKind.STREAM_CHANGED
+        if seen != self._expected and kind not in self._active:
+            out.append(self._raise(kind, at, f"stream changed from {self._expected} to {seen}"))
+        elif seen == self._expected and kind in self._active:
+            out.append(self._clear(kind, at, f"stream back to {seen}"))
+        return out
+
+    def frame(self, image: Frame, at: datetime) -> list[StreamAlarm]:
+        """A decoded analysis frame (grey or BGR, any size) taken at ``at``."""
+        out = self._check_packets(at)
+        grey = _grey(image)
+        out.extend(self._check_frozen(_thumb(grey, _FROZEN_SIZE), at))
+        out.extend(self._check_scene(_thumb(grey, _SCENE_SIZE), at))
+        self._last_frame_at = at
+        return out
+
+    def accept(self, kind: StreamAlarmKind, at: datetime) -> list[StreamAlarm]:
+        """An operator accepts the current stream or view as the new normal (camera deliberately reconfigured
+        or moved): it becomes the reference and the alarm, if raised, is cleared."""
+        if kind is StreamAlarmKind.STREAM_CHANGED:
+            self._expected = self._current
+        elif kind is StreamAlarmKind.SCENE_CHANGED:
+            self._reference = None
+            self._differs_since = None
+        else:
+            raise ValueError(f"{kind} cannot be accepted: it ends when the stream recovers")
+        if kind in self._active:
+            return [self._clear(kind, at, "accepted by an operator as the new reference")]
+        return []
+
+    def _raise(self, kind: StreamAlarmKind, at: datetime, detail: str) -> StreamAlarm:
+        self._active[kind] = at
+        return StreamAlarm(kind, self.camera_id, at, detail)
+
+    def _clear(self, kind: StreamAlarmKind, at: datetime, detail: str) -> StreamAlarm:
+        since = self._active.pop(kind)
+        return StreamAlarm(kind, self.camera_id, at, f"{detail} after {(at - since).total_seconds():.0f} s", True)
+
+    def _check_packets(self, at: datetime) -> list[StreamAlarm]:
+        if self._origin is None:
+            self._origin = at
+        last = self._last_packet or self._origin
+        silent = (at - last).total_seconds()
+        kind = StreamAlarmKind.NO_PACKETS
+        if silent >= self.config.no_packets_s and kind not in self._active:
+            what = "since the session started" if self._last_packet is None else "since the last one"
+            return [self._raise(kind, at, f"no packet for {silent:.0f} s {what}")]
+        return []
+
+    def _check_frozen(self, thumb: Thumb, at: datetime) -> list[StreamAlarm]:
+        kind = StreamAlarmKind.FROZEN_PICTURE
+        config = self.config
+        anchor = self._still_anchor
+        if anchor is None or changed_fraction(anchor, thumb, config.frozen_tolerance) > config.frozen_max_changed:
+            self._still_anchor, self._still_since = thumb, at
+            if kind in self._active:
+                return [self._clear(kind, at, "picture changes again")]
+            return []
+        still = (at - (self._still_since or at)).total_seconds()
+        if still >= config.frozen_s and kind not in self._active:
+            return [self._raise(kind, at, f"picture unchanged for {still:.0f} s")]
+        return []
+
+    def _check_scene(self, thumb: Thumb, at: datetime) -> list[StreamAlarm]:
+        kind = StreamAlarmKind.SCENE_CHANGED
+        config = self.config
+        if self._reference is None or self._reference.shape != thumb.shape:
+            self._reference = thumb.copy()
+            self._last_similarity = 1.0
+            return []
+        similarity = scene_similarity(self._reference, thumb, config.scene_match, config.scene_min_texture)
+        self._last_similarity = similarity
+        if kind in self._active:
+            if similarity >= config.scene_clear_above:
+                self._differs_since = None
+                return [self._clear(kind, at, f"view matches its reference again ({similarity:.0%} of cells)")]
+            return []
+        if similarity < config.scene_raise_below:
+            self._differs_since = self._differs_since or at
+            lasted = (at - self._differs_since).total_seconds()
+            if lasted >= config.scene_change_s:
+                detail = f"view differs from its reference for {lasted:.0f} s ({similarity:.0%} of cells match)"
+                return [self._raise(kind, at, detail)]
+            return []
+        self._differs_since = None
+        if similarity >= config.scene_clear_above and self._last_frame_at is not None:
+            dt = (at - self._last_frame_at).total_seconds()
+            rate = min(1.0, max(0.0, dt) / config.scene_learn_s)
+            self._reference += rate * (thumb - self._reference)
+        return []

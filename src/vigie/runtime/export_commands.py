@@ -1,0 +1,102 @@
+"""The ``vigie export`` commands: create (signed, audited export for a requisition) and verify (offline).
+
+``export_verify_command`` is what a court, an investigator or the CNIL runs: it reads only the export directory
+and the public keys given to it, never the configuration or the database.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vigie.config.issues import ConfigError, format_issues
+from vigie.config.loader import load_config
+from vigie.governance.audit import AuditKeyError, key_id_of, load_public_key
+from vigie.recording.manifest import ExportVerification, verify_export_dir
+from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.services.exports import ExportError, ExportService
+from vigie.storage import StorageError, create_engine_for, migrate
+from vigie.storage.recording import SqlSegmentIndex
+from vigie.storage.segment_store import FileSegmentStore
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def export_create_command(  # noqa: PLR0917 - one argument per command-line option
+    config_path: Path,
+    cameras: list[str],
+    start: datetime,
+    end: datetime,
+    out_dir: Path,
+    by: str,
+    reason: str,
+    requisition: str,
+) -> int:
+    """Export ``cameras`` over [start, end) into ``out_dir``: one MP4 per camera, signed manifest, audited."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as err:
+        return _fail(f"{format_issues(err.issues)}\nvigie: the configuration is invalid", EXIT_CONFIG)
+    engine = create_engine_for(config.storage.database_url)
+    try:
+        migrate(engine)
+        audit = open_audit_sink(config, engine)
+        service = ExportService(
+            SqlSegmentIndex(engine),
+            FileSegmentStore(config.storage.data_dir / "segments"),
+            audit.signer(),
+            audit,
+            [placement.camera for placement in config.placements()],
+            lambda: datetime.now(UTC),
+        )
+        result = service.export(cameras, start, end, by, reason, requisition, out_dir)
+    except (ExportError, StorageError, AuditKeyError, OSError) as err:
+        return _fail(f"vigie export: {err}")
+    finally:
+        engine.dispose()
+    for file in result.files:
+        print(
+            f"{file.name}: {file.start.isoformat()} → {file.end.isoformat()}, {file.bytes} bytes, sha256 {file.sha256}"
+        )
+    for camera_id in result.cameras_without_footage:
+        print(f"{camera_id}: nothing recorded in the range (noted in the manifest)")
+    print(f"exported to {out_dir}, manifest sha256 {result.manifest_sha256}, signed by key {result.key_id}")
+    print(f"check it with: vigie export verify {out_dir} --pubkey {result.key_id}.pem (from `vigie audit keys`)")
+    return EXIT_OK
+
+
+def export_verify_command(directory: Path, pubkeys: list[Path]) -> int:
+    """Verify an export directory offline against public key files (or directories of ``*.pem``)."""
+    keys: dict[str, str] = {}
+    for path in pubkeys:
+        for file in sorted(path.glob("*.pem")) if path.is_dir() else [path]:
+            try:
+                pem = file.read_text(encoding="ascii")
+                keys[key_id_of(load_public_key(pem))] = pem
+            except (OSError, UnicodeDecodeError, AuditKeyError) as err:
+                return _fail(f"vigie export verify: cannot use public key {file}: {err}", EXIT_CONFIG)
+    if not directory.is_dir():
+        return _fail(f"vigie export verify: {directory} is not a directory", EXIT_CONFIG)
+    report = verify_export_dir(directory, keys)
+    print(describe(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def describe(report: ExportVerification) -> str:
+    """The verdict in words: one OK line, or one line per issue."""
+    if report.ok:
+        return (
+            f"OK: {report.files_checked} file(s) match the manifest (sha256 {report.manifest_sha256}), "
+            f"signed by key {report.key_id}"
+        )
+    lines = [f"FAILED: {len(report.issues)} issue(s)"]
+    lines += [f"  [{issue.kind}] {issue.name}: {issue.message}" for issue in report.issues]
+    return "\n".join(lines)
+
+
+def _fail(message: str, status: int = EXIT_FAILED) -> int:
+    print(message, file=sys.stderr)
+    return status

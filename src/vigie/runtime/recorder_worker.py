@@ -1,0 +1,148 @@
+"""The body of a recorder worker process: one camera's main stream remuxed into segment files.
+
+One process per camera, beside (never inside) the camera's analysis worker: a crash or a stall of analysis never
+stops recording, and the other way round. The supervisor watches this process's heartbeats and kills it from
+outside when FFmpeg blocks; whatever it was writing stays on disk as a ``.partial`` that the next recorder of the
+camera recovers or quarantines before it records (:func:`vigie.recording.reconcile.recover_partials`).
+
+The worker writes files and never touches the database: each finished segment travels to the parent as a
+``Segment`` message and is indexed there by the single writer thread. Segment messages wait for room in the queue
+(they are never dropped like analysis observations); one lost anyway (the worker killed between the rename and
+the send) is a ``.ts`` on disk without an index row, which reconciliation indexes at the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.synchronize import Event as StopEvent
+from pathlib import Path
+from typing import Protocol
+
+from vigie.domain.camera import HealthState
+from vigie.domain.recording import Segment
+from vigie.domain.redact import redact_text
+from vigie.ingest.health import FrameRate
+from vigie.ingest.packets import MainStream, PacketSpec
+from vigie.ingest.reader import CameraError
+from vigie.recording.reconcile import recover_partials
+from vigie.recording.segment_writer import RecordingError, SegmentWriter
+
+HEARTBEAT_S = 1.0
+SEGMENT_PUT_TIMEOUT_S = 30.0
+RECORDING_HEALTH_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderSpec:
+    """Everything one recorder worker needs; picklable, built by the runtime."""
+
+    stream: PacketSpec
+    root: Path
+    """The local segment store directory (``data_dir/segments``): keys are paths relative to it."""
+    segment_seconds: float = 10.0
+
+    @property
+    def camera_id(self) -> str:
+        return self.stream.camera_id
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingHealth:
+    """A recorder's heartbeat and state; ``reason`` never carries credentials."""
+
+    camera_id: str
+    state: HealthState
+    at: datetime
+    reason: str = ""
+    packets_per_s: float = 0.0
+    segments: int = 0
+    bytes_written: int = 0
+    non_monotonic: int = 0
+    """Packets dropped because their DTS did not increase."""
+    jumps: int = 0
+    """Timestamp jumps (each one ended a segment)."""
+    writing: str | None = None
+    version: int = RECORDING_HEALTH_VERSION
+
+
+RecorderMessage = Segment | RecordingHealth
+
+
+class RecorderQueue(Protocol):
+    def put(self, item: RecorderMessage, block: bool = ..., timeout: float | None = ...) -> None: ...
+
+
+def _send_health(out: RecorderQueue, health: RecordingHealth) -> None:
+    with contextlib.suppress(queue.Full):  # a heartbeat lost in a full queue is replaced by the next one
+        out.put(health, block=False)
+
+
+def _send_segment(out: RecorderQueue, segment: Segment | None) -> None:
+    if segment is not None:
+        out.put(segment, block=True, timeout=SEGMENT_PUT_TIMEOUT_S)
+
+
+def _offline(camera_id: str, reason: str) -> RecordingHealth:
+    return RecordingHealth(camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
+
+
+def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> None:
+    """Recover what a predecessor left, then record until ``stop`` is set or the stream fails."""
+    camera_id = spec.camera_id
+    try:
+        for segment in recover_partials(spec.root, camera_id):
+            _send_segment(out, segment)
+        with MainStream(spec.stream) as stream:
+            _record(spec, stream, out, stop)
+    except CameraError as err:
+        _send_health(out, _offline(camera_id, f"recording stopped: {err}"))
+        raise SystemExit(1) from None
+    except (RecordingError, OSError) as err:
+        reason = redact_text(f"camera {camera_id}: cannot write segments: {err}")
+        _send_health(out, _offline(camera_id, reason))
+        raise SystemExit(3) from None
+    except Exception as err:  # contained: reported, then the supervisor restarts the worker
+        reason = redact_text(f"camera {camera_id}: recorder internal error {type(err).__name__}: {err}")
+        _send_health(out, _offline(camera_id, reason))
+        raise SystemExit(2) from None
+
+
+def _record(spec: RecorderSpec, stream: MainStream, out: RecorderQueue, stop: StopEvent) -> None:
+    writer = SegmentWriter(spec.camera_id, spec.root, stream.video, spec.segment_seconds)
+    parent = os.getppid()
+    rate = FrameRate()
+    last_beat = float("-inf")
+    try:
+        for item in stream.packets():
+            if stop.is_set() or os.getppid() != parent:
+                return  # asked to stop, or the service died without stopping us: never run orphaned
+            if item.discontinuity:
+                _send_segment(out, writer.cut())
+            _send_segment(out, writer.write(item.packet, item.at))
+            now = time.monotonic()
+            rate.tick(now)
+            if now - last_beat >= HEARTBEAT_S:
+                _send_health(out, _online(spec.camera_id, stream, writer, rate.fps(now)))
+                last_beat = now
+    finally:
+        _send_segment(out, writer.close())
+
+
+def _online(camera_id: str, stream: MainStream, writer: SegmentWriter, fps: float) -> RecordingHealth:
+    check = stream.counters.timestamps
+    return RecordingHealth(
+        camera_id,
+        HealthState.ONLINE,
+        datetime.now(UTC),
+        packets_per_s=round(fps, 2),
+        segments=writer.counters.segments,
+        bytes_written=writer.counters.bytes,
+        non_monotonic=check.non_monotonic,
+        jumps=check.jumps,
+        writing=writer.writing,
+    )

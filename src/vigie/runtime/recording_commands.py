@@ -1,0 +1,255 @@
+"""The recording commands: place, lift and list holds (L4), export the destruction register (L5). ``vigie.cli``
+wires them to argparse; each returns the process exit code (0 done, 1 refused, 2 the configuration or the
+database is unusable).
+
+Until authentication exists (issue #7) the person acting is named on the command line and recorded as
+``cli:<name>``; the audit log keeps that name. Times must carry a time zone (``2025-03-01T12:00+01:00``):
+a requisition period is a legal fact and is never guessed from the server's zone.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import Engine
+
+from vigie.config.issues import ConfigError, format_issues
+from vigie.config.loader import load_config
+from vigie.config.models import VigieConfig
+from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
+from vigie.recording.purge import Purger
+from vigie.recording.retention import retention_for
+from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.services.holds import HoldNotFoundError, HoldRefusedError, HoldService
+from vigie.storage import (
+    SqlDestructionRegister,
+    SqlHoldRepo,
+    SqlSegmentIndex,
+    StorageError,
+    create_engine_for,
+    migrate,
+)
+
+REGISTER_COLUMNS = (
+    "segment_id",
+    "camera_id",
+    "key",
+    "start",
+    "end",
+    "sha256",
+    "transmitted_to_prosecutor_at",
+    "destroyed_at",
+    "reason",
+)
+
+
+class _Unusable(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    config: VigieConfig
+    engine: Engine
+    holds: HoldService
+    register: SqlDestructionRegister
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def cli_person(name: str) -> str:
+    name = name.strip()
+    return name if not name or name.startswith("cli:") else f"cli:{name}"
+
+
+def parse_instant(value: datetime | str, what: str) -> datetime:
+    """An aware datetime from a datetime or an ISO 8601 text; raise ``ValueError`` when it has no time zone."""
+    try:
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not an ISO 8601 date and time (e.g. 2025-03-01T12:00+01:00)") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{what} {at.isoformat()} has no time zone: write it like 2025-03-01T12:00+01:00")
+    return at
+
+
+@contextmanager
+def _recording(config_path: Path) -> Iterator[_Context]:
+    try:
+        config = load_config(config_path)
+    except ConfigError as err:
+        print(format_issues(err.issues), file=sys.stderr)
+        raise _Unusable("the configuration is invalid") from err
+    try:
+        engine = create_engine_for(config.storage.database_url)
+    except StorageError as err:
+        raise _Unusable(str(err)) from err
+    try:
+        migrate(engine)
+        audit = open_audit_sink(config, engine)
+        service = HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), audit, _now)
+        yield _Context(config, engine, service, SqlDestructionRegister(engine))
+    except StorageError as err:
+        raise _Unusable(str(err)) from err
+    finally:
+        engine.dispose()
+
+
+def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
+    try:
+        with _recording(config_path) as context:
+            return action(context)
+    except _Unusable as err:
+        print(f"vigie: {err}; nothing was changed", file=sys.stderr)
+        return 2
+
+
+def _refused(message: str) -> int:
+    print(f"vigie: {message}", file=sys.stderr)
+    return 1
+
+
+def hold_place_command(  # noqa: PLR0917 - the positional order is the documented one (brief, cli wiring)
+    config_path: Path,
+    camera: str,
+    start: datetime | str,
+    end: datetime | str,
+    requisition: str,
+    case: str,
+    officer: str,
+    by: str,
+) -> int:
+    """Place a hold on a camera's footage over [start, end) (L4): it will not be deleted until lifted."""
+
+    def place(context: _Context) -> int:
+        if context.config.find_camera(camera) is None:
+            return _refused(f"refused: camera {camera!r} is not in the configuration")
+        try:
+            first, last = parse_instant(start, "start"), parse_instant(end, "end")
+            hold = context.holds.place(
+                camera, first, last, requisition_ref=requisition, case_number=case, officer=officer, by=cli_person(by)
+            )
+        except (HoldRefusedError, ValueError) as err:
+            return _refused(str(err) if str(err).startswith("refused") else f"refused: {err}")
+        print(f"hold #{hold.id} placed: {_describe(hold)}")
+        return 0
+
+    return _run(config_path, place)
+
+
+def hold_lift_command(config_path: Path, hold_id: int, by: str, reason: str) -> int:
+    """Lift a hold: its footage falls back under normal retention (and is purged if already expired)."""
+
+    def lift(context: _Context) -> int:
+        try:
+            hold = context.holds.lift(hold_id, cli_person(by), reason)
+        except (HoldRefusedError, HoldNotFoundError) as err:
+            return _refused(str(err) if str(err).startswith("refused") else f"refused: {err}")
+        print(f"hold #{hold.id} lifted: {_describe(hold)}")
+        return 0
+
+    return _run(config_path, lift)
+
+
+def hold_list_command(config_path: Path) -> int:
+    """Every hold, active and lifted, oldest first."""
+
+    def show(context: _Context) -> int:
+        holds = context.holds.all()
+        if not holds:
+            print("no hold")
+        for hold in holds:
+            print(f"#{hold.id} {_describe(hold)}")
+        return 0
+
+    return _run(config_path, show)
+
+
+def register_command(config_path: Path, out: Path | None) -> int:
+    """The destruction register (L5, R252-11) as CSV, to ``out`` or to standard output."""
+
+    def export(context: _Context) -> int:
+        lines = context.register.all()
+        if out is None:
+            write_register_csv(lines, sys.stdout)
+            return 0
+        try:
+            with out.open("w", encoding="utf-8", newline="") as stream:
+                write_register_csv(lines, stream)
+        except OSError as err:
+            return _refused(f"cannot write the register to {out}: {err.strerror or err}")
+        print(f"{len(lines)} register lines written to {out}", file=sys.stderr)
+        return 0
+
+    return _run(config_path, export)
+
+
+def write_register_csv(lines: list[DestructionRecord], stream: TextIO) -> None:
+    """One CSV row per recording, times in ISO 8601 UTC, empty when not (yet) transmitted or destroyed."""
+    writer = csv.writer(stream)
+    writer.writerow(REGISTER_COLUMNS)
+    for r in lines:
+        writer.writerow(
+            (
+                r.segment_id,
+                r.camera_id,
+                r.key,
+                r.start.isoformat(),
+                r.end.isoformat(),
+                r.sha256,
+                _iso(r.transmitted_to_prosecutor_at),
+                _iso(r.destroyed_at),
+                r.reason,
+            )
+        )
+
+
+def build_purger(
+    config: VigieConfig,
+    engine: Engine,
+    store: SegmentStore,
+    *,
+    min_free_bytes: int,
+    free_bytes: Callable[[], int] | None = None,
+) -> Purger:
+    """The purge job over the configured database and ``store``; free space defaults to that of the data dir."""
+    audit = open_audit_sink(config, engine)
+    data_dir = config.storage.data_dir
+    return Purger(
+        SqlSegmentIndex(engine),
+        store,
+        holds_source=SqlHoldRepo(engine),
+        register=SqlDestructionRegister(engine),
+        audit=audit,
+        retention_for_camera=retention_for(config),
+        clock=_now,
+        free_bytes=free_bytes or (lambda: shutil.disk_usage(data_dir).free),
+        min_free_bytes=min_free_bytes,
+    )
+
+
+def _iso(at: datetime | None) -> str:
+    return "" if at is None else at.isoformat()
+
+
+def _describe(hold: Hold) -> str:
+    status = (
+        "active"
+        if hold.lifted_at is None
+        else f"lifted {hold.lifted_at.isoformat()} by {hold.lifted_by}: {hold.lift_reason}"
+    )
+    return (
+        f"{hold.camera_id} from {hold.start.isoformat()} to {hold.end.isoformat()}; requisition "
+        f"{hold.requisition_ref}, case {hold.case_number}, officer {hold.officer}; placed "
+        f"{hold.placed_at.isoformat()} by {hold.placed_by}; {status}"
+    )

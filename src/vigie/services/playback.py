@@ -1,0 +1,131 @@
+"""Playing recorded footage back: an HLS playlist per camera and range, audited once per request (L11), and the
+segment files it names, served as files (never copied through a Python loop when the store is local).
+
+Segment URLs are signed: ``/api/segments/<id>.ts?k=<key>&e=<expiry>&s=<hmac>``. A segment is served only through
+a URL written into a playlist that was audited, so nobody reads footage by guessing segment ids; the URL carries
+the store key so that serving a segment needs no database lookup. The HMAC key is per process unless the runtime
+passes one (several API workers must share it). Roles and tenants arrive with issue #7: ``requested_by`` is the
+seam.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO, Final
+from urllib.parse import urlencode
+
+from vigie.domain.audit import AuditAction, AuditEvent, format_time
+from vigie.domain.ports import AuditSink
+from vigie.domain.recording import Segment, SegmentIndex, SegmentStore
+from vigie.recording.playlist import MEDIA_TYPE, build_playlist
+from vigie.services.events import InvalidQuery
+
+MAX_RANGE: Final = timedelta(days=1)
+URL_LIFETIME: Final = timedelta(hours=6)
+
+
+class UnknownCamera(LookupError):
+    """No such camera in the configuration."""
+
+
+class NoRecording(LookupError):
+    """Nothing recorded for the camera in the range asked."""
+
+
+class SegmentAccessDenied(PermissionError):
+    """The segment URL was not issued by this server, was altered, or has expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentFile:
+    """Where to read a segment: ``path`` when the store is local (served as a file), else ``open``."""
+
+    path: Path | None
+    open: Callable[[], BinaryIO]
+
+
+@dataclass(frozen=True, slots=True)
+class Playlist:
+    text: str
+    segments: int
+    media_type: str = MEDIA_TYPE
+
+
+class PlaybackService:
+    def __init__(  # noqa: PLR0917 - the collaborators, each injected by the runtime
+        self,
+        index: SegmentIndex,
+        store: SegmentStore,
+        audit: AuditSink,
+        camera_ids: Iterable[str],
+        clock: Callable[[], datetime],
+        url_secret: bytes | None = None,
+        url_lifetime: timedelta = URL_LIFETIME,
+    ) -> None:
+        self._index = index
+        self._store = store
+        self._audit = audit
+        self._cameras = frozenset(camera_ids)
+        self._clock = clock
+        self._secret = url_secret or os.urandom(32)
+        self._lifetime = url_lifetime
+
+    def playlist(
+        self, camera_id: str, start: datetime, end: datetime, *, requested_by: str, segment_base: str
+    ) -> Playlist:
+        """The HLS VOD playlist of ``camera_id`` over [start, end); segment URLs start with ``segment_base``."""
+        _check_range(start, end)
+        if camera_id not in self._cameras:
+            raise UnknownCamera(f"camera {camera_id!r} is not in the configuration")
+        segments = self._index.between(camera_id, start, end)
+        details = {"start": format_time(start), "end": format_time(end), "segments": len(segments)}
+        self._audit.append(
+            AuditEvent(actor=requested_by, action=AuditAction.PLAYBACK, target=camera_id, details=details)
+        )
+        if not segments:
+            raise NoRecording(
+                f"nothing recorded for camera {camera_id} between {start.isoformat()} and {end.isoformat()}"
+            )
+        expires = int((self._clock() + self._lifetime).timestamp())
+        base = segment_base.rstrip("/")
+        text = build_playlist(segments, lambda s: f"{base}/{s.id}.ts?{self._query(s, expires)}")
+        return Playlist(text, len(segments))
+
+    def segment(self, segment_id: int, key: str, expires: int, signature: str) -> SegmentFile:
+        """The bytes of a segment named in a playlist; raise :class:`SegmentAccessDenied` or :class:`NoRecording`."""
+        expected = self._sign(segment_id, key, expires)
+        if not hmac.compare_digest(expected, signature):
+            raise SegmentAccessDenied("this segment URL was not issued by this server or was altered")
+        if self._clock().timestamp() > expires:
+            raise SegmentAccessDenied("this segment URL has expired: reload the playlist")
+        path = self._store.local_path(key)
+        if path is not None:
+            if not path.is_file():
+                raise NoRecording(f"segment {segment_id} is no longer stored")
+            return SegmentFile(path, lambda: path.open("rb"))
+        if not self._store.exists(key):
+            raise NoRecording(f"segment {segment_id} is no longer stored")
+        return SegmentFile(None, lambda: self._store.open(key))
+
+    def _query(self, segment: Segment, expires: int) -> str:
+        segment_id = segment.id or 0
+        return urlencode({"k": segment.key, "e": expires, "s": self._sign(segment_id, segment.key, expires)})
+
+    def _sign(self, segment_id: int, key: str, expires: int) -> str:
+        message = f"{segment_id}\n{key}\n{expires}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _check_range(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidQuery("start and end must carry a time zone, e.g. 2026-11-28T18:00:00Z")
+    if not start < end:
+        raise InvalidQuery("start must be before end")
+    if end - start > MAX_RANGE:
+        raise InvalidQuery(f"a playback range is at most {MAX_RANGE}; ask for a shorter one")

@@ -90,7 +90,7 @@ def stop_vigie(proc: subprocess.Popen[str], sig: signal.Signals, timeout: float 
 
 
 def write_moving_square_video(
-    path: Path, seconds: float = 4.0, fps: int = 10, size: tuple[int, int] = (320, 180)
+    path: Path, seconds: float = 4.0, fps: int = 10, size: tuple[int, int] = (320, 180), moving: bool = True
 ) -> Path:
     """A static textured background with a bright square crossing it: motion with a known position."""
     width, height = size
@@ -104,7 +104,7 @@ def write_moving_square_video(
         frames = int(seconds * fps)
         for i in range(frames):
             img = bg.copy()
-            x = int(10 + (width - 50) * i / frames)
+            x = int(10 + (width - 50) * i / frames) if moving else 10
             img[70:110, x : x + 30] = 240
             frame = av.VideoFrame.from_ndarray(img, format="bgr24")
             frame.pts = i

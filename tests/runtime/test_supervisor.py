@@ -7,15 +7,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import config_yaml, free_port
+from tests.conftest import config_yaml, free_port, write_moving_square_video
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.config import VigieConfig, load_config_text
-from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm, StreamAlarmKind
 from vigie.domain.observation import Observation
+from vigie.ingest.alarms import StreamAlarmConfig
 from vigie.ingest.backoff import Backoff
 from vigie.ingest.reader import StreamSpec
 from vigie.runtime.camera_worker import WorkerMessage, WorkerSpec
@@ -160,3 +162,19 @@ def test_no_observation_without_the_gate(config: VigieConfig, moving_square_vide
     finally:
         supervisor.stop()
     assert sink.observations("real") == []
+
+
+def test_a_frozen_picture_raises_a_stream_alarm_and_degrades_the_camera(config: VigieConfig, tmp_path: Path) -> None:
+    frozen = write_moving_square_video(tmp_path / "frozen.mp4", seconds=3, moving=False)
+    sink = Collected()
+    frozen_spec = replace(spec(config, "frozen", frozen.as_uri()), alarms=StreamAlarmConfig(frozen_s=1.5))
+    supervisor = CameraSupervisor([frozen_spec], sink)
+    supervisor.start()
+    try:
+        assert wait_for(lambda: any(h.state is HealthState.DEGRADED for h in sink.health("frozen")), 20)
+    finally:
+        supervisor.stop()
+    alarms = [m for m in sink.messages if isinstance(m, StreamAlarm)]
+    assert alarms and alarms[0].kind is StreamAlarmKind.FROZEN_PICTURE and not alarms[0].cleared
+    degraded = next(h for h in sink.health("frozen") if h.state is HealthState.DEGRADED)
+    assert "frozen_picture" in degraded.reason

@@ -45,6 +45,7 @@ class AuditAction(enum.StrEnum):
     GATE_OPENED = "gate.opened"
     GATE_CLOSED = "gate.closed"
     ALERT_RAISED = "alert.raised"
+    STREAM_ALARM = "stream.alarm"
     ALERT_VERDICT = "alert.verdict"
     PTZ_MOVED = "ptz.moved"
     AUDIT_CHECKPOINT = "audit.checkpoint"

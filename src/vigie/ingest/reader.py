@@ -47,6 +47,10 @@ class SampledFrame:
     image: Frame
     at: datetime
     decoded_since_last: int
+    codec: str = ""
+    """Codec of the source stream (for stream-change alarms, L18)."""
+    source_width: int = 0
+    source_height: int = 0
 
 
 def _open(spec: StreamSpec) -> tuple[Any, bool]:
@@ -98,6 +102,7 @@ def sampled_frames(spec: StreamSpec) -> Iterator[SampledFrame]:
 def _iterate(container: Any, live: bool, spec: StreamSpec) -> Iterator[SampledFrame]:
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    codec = str(stream.codec_context.name)
     period = 1.0 / spec.analysis_fps
     next_due = 0.0
     decoded = 0
@@ -119,7 +124,9 @@ def _iterate(container: Any, live: bool, spec: StreamSpec) -> Iterator[SampledFr
             width = spec.analysis_width
             height = max(2, round(frame.height * width / frame.width / 2) * 2)
             image = frame.to_ndarray(width=width, height=height, format="gray")
-            yield SampledFrame(np.ascontiguousarray(image), datetime.now(UTC), decoded)
+            yield SampledFrame(
+                np.ascontiguousarray(image), datetime.now(UTC), decoded, codec, frame.width, frame.height
+            )
             decoded = 0
         if live:
             raise CameraError(f"camera {spec.camera_id}: stream ended")

@@ -10,25 +10,26 @@ from __future__ import annotations
 import os
 import queue
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as StopEvent
 from typing import Protocol
 
 from vigie.analytics.detect.motion import MotionConfig, MotionDetector
 from vigie.analytics.pipeline import MotionPipeline
-from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
 from vigie.domain.redact import redact_text
 from vigie.governance.gate import GateTransition
+from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
 from vigie.ingest.health import FrameRate, stream_state
-from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
+from vigie.ingest.reader import CameraError, SampledFrame, StreamSpec, sampled_frames
 from vigie.runtime.gates import GateFactory
 
 HEARTBEAT_S = 1.0
 
-WorkerMessage = CameraHealth | Observation | GateTransition
+WorkerMessage = CameraHealth | Observation | GateTransition | StreamAlarm
 AUDIT_PUT_TIMEOUT_S = 10.0
 
 
@@ -45,6 +46,8 @@ class WorkerSpec:
     gate: GateFactory
     """Builds the governance gate inside the worker (a gate holds a database engine: it is not sent over)."""
     privacy_masks: tuple[tuple[Point, ...], ...] = ()
+    alarms: StreamAlarmConfig = field(default_factory=StreamAlarmConfig)
+    """Thresholds of the stream integrity alarms (L18)."""
 
 
 def _health(camera_id: str, state: HealthState, reason: str = "", fps: float = 0.0, dropped: int = 0) -> CameraHealth:
@@ -57,6 +60,15 @@ def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
     except queue.Full:
         return False
     return True
+
+
+def _check_stream(alarms: StreamAlarms, sample: SampledFrame, out: MessageQueue) -> None:
+    """Stream integrity alarms (L18: frozen, changed or substituted picture). They look at the stream, not at
+    people, so they run on every camera whatever the governance gate says; each transition is reported."""
+    raised = alarms.stream(sample.codec, sample.source_width, sample.source_height, sample.at)
+    raised += alarms.frame(sample.image, sample.at)
+    for alarm in raised:
+        out.put(alarm, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
 
 
 def _send_audited(out: MessageQueue, transition: GateTransition) -> None:
@@ -72,6 +84,7 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
     parent = os.getppid()
     dropped = 0
     rate = FrameRate()
+    alarms = StreamAlarms(camera_id, spec.alarms)
     last_beat = float("-inf")
     try:
         for sample in sampled_frames(spec.stream):
@@ -79,12 +92,16 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
                 return  # asked to stop, or the service died without stopping us: never run orphaned
             now = time.monotonic()
             rate.tick(now)
+            _check_stream(alarms, sample, out)
             observation = pipeline.process(sample.image, sample.at)
             if observation is not None and not _send(out, observation):
                 dropped += 1
             if now - last_beat >= HEARTBEAT_S:
                 fps = rate.fps(now)
                 state, why = stream_state(fps, spec.stream.analysis_fps, rate.observed_for(now), rate.window_s)
+                if alarms.active:
+                    state = HealthState.DEGRADED
+                    why = "; ".join(sorted(str(kind) for kind in alarms.active)) + (f"; {why}" if why else "")
                 _send(out, _health(camera_id, state, why, fps=fps, dropped=dropped))
                 last_beat = now
     except CameraError as err:

@@ -20,6 +20,7 @@ from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.authorisation import check_authorisation
+from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
 from vigie.recording.reconcile import reconcile_camera
@@ -65,8 +66,10 @@ def worker_spec(camera: Camera, gate: GateFactory) -> WorkerSpec:
 
 
 def recorder_spec(camera: Camera, root: Path) -> RecorderSpec:
-    """Recording always takes the main stream, as is (never transcoded)."""
-    return RecorderSpec(stream=PacketSpec(camera_id=camera.id, url=camera.main_stream), root=root)
+    """Recording always takes the main stream: as is (remuxed) without privacy masks, with them burnt in (L6)."""
+    return RecorderSpec(
+        stream=PacketSpec(camera_id=camera.id, url=camera.main_stream), root=root, masks=mask_polygons(camera)
+    )
 
 
 class VigieService:

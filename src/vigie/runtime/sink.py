@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from vigie.domain.camera import CameraHealth
+from vigie.domain.audit import AuditAction, AuditEvent
+from vigie.domain.camera import CameraHealth, StreamAlarm
 from vigie.domain.observation import Observation
 from vigie.domain.ports import AuditSink, CameraStatusRepo
 from vigie.domain.recording import Segment, SegmentIndex
@@ -85,6 +86,8 @@ class WorkerMessageSink:
             self._health(msg)
         elif isinstance(msg, GateTransition):
             self._transition(msg)
+        elif isinstance(msg, StreamAlarm):
+            self._stream_alarm(msg)
 
     def _transition(self, transition: GateTransition) -> None:
         key = (transition.module, transition.camera_id)
@@ -109,6 +112,21 @@ class WorkerMessageSink:
     def recording(self) -> dict[str, RecordingHealth]:
         """The latest recorder health of every camera that reported one."""
         return dict(self._recording)
+
+    def _stream_alarm(self, alarm: StreamAlarm) -> None:
+        """L18: logged for the operators' supervision and recorded in the audit chain (the camera's health shows
+        it as ``degraded`` while it lasts)."""
+        state = "cleared" if alarm.cleared else "raised"
+        log.warning("camera %s: stream alarm %s %s: %s", alarm.camera_id, alarm.kind, state, alarm.detail)
+        self._audit.append(
+            AuditEvent(
+                "system:stream",
+                AuditAction.STREAM_ALARM,
+                f"camera:{alarm.camera_id}",
+                {"kind": str(alarm.kind), "state": state, "detail": alarm.detail},
+                alarm.at,
+            )
+        )
 
     def worker_exited(self, camera_id: str, reason: str = "worker stopped") -> None:
         """Close, in the audit, every module still open on a camera whose worker has ended."""

@@ -11,7 +11,10 @@ In 4:2:0 the mask is widened to whole 2×2 blocks, so luma and chroma agree and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import io
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -25,6 +28,8 @@ import numpy.typing as npt
 
 from vigie.config.camera import Camera
 from vigie.domain.geometry import Point
+from vigie.ingest.packets import MainStream, TimedPacket
+from vigie.ingest.reader import CameraError
 
 Polygon = Sequence[Point]
 Raster = npt.NDArray[np.bool_]
@@ -179,15 +184,157 @@ def _transcode(
 
 def _open_encoder(sink: Any, first: Any, time_base: Fraction, fps: Fraction, encoding: Encoding) -> Any:
     gop = max(1, round(encoding.gop_s * fps))
-    options = {
-        "preset": encoding.preset,
-        "crf": str(encoding.crf),
-        "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:repeat-headers=1",
-    }
-    stream = sink.add_stream("libx264", rate=fps, options=options)
+    stream = sink.add_stream("libx264", rate=fps, options=_x264_options(encoding, gop))
     stream.width, stream.height = first.width, first.height
     stream.pix_fmt = "yuv420p"
     stream.codec_context.gop_size = gop
     stream.codec_context.time_base = time_base
     stream.time_base = time_base
     return stream
+
+
+def _x264_options(encoding: Encoding, gop: int) -> dict[str, str]:
+    """A fixed GOP of ``gop`` frames, no scene-cut keyframes, SPS/PPS repeated before every keyframe (in-band)."""
+    return {
+        "preset": encoding.preset,
+        "crf": str(encoding.crf),
+        "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:repeat-headers=1",
+    }
+
+
+class MaskedPackets:
+    """A camera's main stream with its privacy masks burnt in, as timed H.264 packets for the segment writer.
+
+    Decodes the packets of ``stream`` (a :class:`MainStream`), fills ``masks`` with :func:`apply_masks` and
+    encodes libx264 at the stream's size and frame rate (GOP ``encoding.gop_s``, SPS/PPS in-band: a segment or a
+    live client can start at any keyframe). ``video`` is the encoder's output stream, the template of the
+    segments' stream (in place of the camera's). Packets keep the input's timing: PTS in the input's time base
+    (shifted across a discontinuity so the encoder's timeline only moves forward) and each frame's wall-clock time
+    and discontinuity flag, the frame after a discontinuity being forced to a keyframe so the next segment starts
+    there. Frames the encoder still holds come out when the stream ends or on :meth:`drain`.
+    """
+
+    def __init__(self, stream: MainStream, masks: Sequence[Polygon], encoding: Encoding | None = None) -> None:
+        if not masks:
+            raise ValueError("no privacy mask: record this stream by remuxing")
+        self.stream = stream
+        self.masks = tuple(tuple((float(x), float(y)) for x, y in polygon) for polygon in masks)
+        self.counters = stream.counters
+        source: Any = stream.video
+        ctx = source.codec_context
+        self.width, self.height = int(ctx.width or 0), int(ctx.height or 0)
+        camera = stream.spec.camera_id
+        if self.width <= 0 or self.height <= 0:
+            raise MaskingError(f"camera {camera}: frame size unknown, cannot open the masking encoder")
+        rate = source.average_rate or source.guessed_rate
+        self.fps = Fraction(rate) if rate else Fraction(25)
+        self.time_base: Fraction = source.time_base
+        encoding = encoding or Encoding()
+        gop = max(1, round(encoding.gop_s * self.fps))
+        # the encoder lives in an output container that is never written to: its stream is a template whose
+        # codec parameters (libx264, size, time base) are filled when the encoder opens
+        self._holder: Any = av.open(io.BytesIO(), "w", format="mpegts")
+        try:
+            video: Any = self._holder.add_stream("libx264", rate=self.fps, options=_x264_options(encoding, gop))
+            video.width, video.height, video.pix_fmt = self.width, self.height, "yuv420p"
+            video.codec_context.gop_size = gop
+            video.codec_context.time_base = self.time_base
+            video.time_base = self.time_base
+            self._holder.start_encoding()
+        except (av.FFmpegError, ValueError) as err:
+            self._holder.close()
+            raise MaskingError(f"camera {camera}: cannot open the masking encoder: {err}") from err
+        self.video: Any = video
+        self.frames = 0
+        self._timing: dict[int, tuple[Any, bool]] = {}
+        """input PTS → (wall-clock time, discontinuity) of packets not yet decoded"""
+        self._encoded: dict[int, tuple[Any, bool]] = {}
+        """encoder PTS → (wall-clock time, discontinuity) of frames not yet out of the encoder"""
+        self._shift = 0
+        self._last_pts: int | None = None
+        self._step = max(1, round(1 / (self.fps * self.time_base))) if self.time_base else 1
+        self._drained = False
+        self._pending: deque[TimedPacket] = deque()
+        self._keyed = False
+        self.skipped_before_keyframe = 0
+
+    def __enter__(self) -> MaskedPackets:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._holder.close()
+
+    def packets(self) -> Iterator[TimedPacket]:
+        """Masked, re-encoded packets until the stream ends (then the encoder is drained and, for a live source,
+        :class:`CameraError` propagates) or the caller stops."""
+        try:
+            for item in self.stream.packets():
+                self._feed(item)
+                yield from self._release()
+        except CameraError:
+            yield from self.drain()
+            raise
+        except av.FFmpegError as err:
+            raise CameraError(f"camera {self.stream.spec.camera_id}: cannot decode for masking: {err}") from err
+        yield from self.drain()
+
+    def drain(self) -> Iterator[TimedPacket]:
+        """The packets not yet handed out, then the frames the encoder still holds (flushed once: the encoder then
+        accepts nothing more). Safe to call while :meth:`packets` is suspended (a recorder told to stop)."""
+        if not self._drained:
+            self._drained = True
+            with contextlib.suppress(av.FFmpegError):
+                self._timed(self.video.encode(None))
+        yield from self._release()
+
+    def _release(self) -> Iterator[TimedPacket]:
+        while self._pending:
+            yield self._pending.popleft()
+
+    def _feed(self, item: TimedPacket) -> None:
+        packet = item.packet
+        if not self._keyed:
+            if not packet.is_keyframe:
+                self.skipped_before_keyframe += 1
+                return  # a live stream joined mid-GOP: frames decoded without their references are garbage
+            self._keyed = True
+        if packet.pts is not None:
+            self._timing[int(packet.pts)] = (item.at, item.discontinuity)
+            if len(self._timing) > 256:  # a decoder never holds that many: drop entries no frame claimed
+                self._timing.pop(next(iter(self._timing)))
+        for frame in packet.decode():
+            self._encode(frame, item)
+
+    def _encode(self, frame: Any, item: TimedPacket) -> None:
+        at, broke = self._timing.pop(int(frame.pts), (item.at, False)) if frame.pts is not None else (item.at, False)
+        pts = frame.pts if frame.pts is not None else (self._last_pts or 0) + self._step
+        if broke and self._last_pts is not None:
+            self._shift = self._last_pts + self._step - pts
+        enc_pts = pts + self._shift
+        if self._last_pts is not None and enc_pts <= self._last_pts:
+            enc_pts = self._last_pts + 1
+        self._last_pts = enc_pts
+        if (frame.width, frame.height) != (self.width, self.height):
+            frame = frame.reformat(width=self.width, height=self.height)
+        masked = apply_masks(frame, self.masks)
+        masked.pts = enc_pts
+        masked.time_base = self.time_base
+        if broke:
+            masked.pict_type = av.video.frame.PictureType.I
+        self._encoded[enc_pts] = (at, broke)
+        self.frames += 1
+        self._timed(self.video.encode(masked))
+
+    def _timed(self, packets: Iterable[Any]) -> None:
+        """Queue encoded packets with their times: a packet handed out is never lost to a consumer that stops
+        (a lost packet would corrupt every frame that references it)."""
+        for packet in packets:
+            at, broke = self._encoded.pop(int(packet.pts), (None, False)) if packet.pts is not None else (None, False)
+            if at is None:
+                continue  # never happens with libx264 (PTS in = PTS out); a packet without a time is not recordable
+            if not packet.duration:
+                packet.duration = self._step
+            self._pending.append(TimedPacket(packet, at, discontinuity=broke))

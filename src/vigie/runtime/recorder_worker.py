@@ -1,5 +1,9 @@
 """The body of a recorder worker process: one camera's main stream remuxed into segment files.
 
+A camera with privacy masks (L6) is not remuxed: its frames are decoded, the masks burnt in and the result
+re-encoded (:class:`vigie.ingest.masking.MaskedPackets`) before the segment writer sees a byte, so no stored
+segment holds what the masks hide.
+
 One process per camera, beside (never inside) the camera's analysis worker: a crash or a stall of analysis never
 stops recording, and the other way round. The supervisor watches this process's heartbeats and kills it from
 outside when FFmpeg blocks; whatever it was writing stays on disk as a ``.partial`` that the next recorder of the
@@ -17,17 +21,20 @@ import contextlib
 import os
 import queue
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as StopEvent
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from vigie.domain.camera import HealthState
+from vigie.domain.geometry import Point
 from vigie.domain.recording import Segment
 from vigie.domain.redact import redact_text
 from vigie.ingest.health import FrameRate
-from vigie.ingest.packets import MainStream, PacketSpec
+from vigie.ingest.masking import MaskedPackets, MaskingError
+from vigie.ingest.packets import MainStream, PacketSpec, TimedPacket
 from vigie.ingest.reader import CameraError
 from vigie.recording.reconcile import recover_partials
 from vigie.recording.segment_writer import RecordingError, SegmentWriter
@@ -45,6 +52,8 @@ class RecorderSpec:
     root: Path
     """The local segment store directory (``data_dir/segments``): keys are paths relative to it."""
     segment_seconds: float = 10.0
+    masks: tuple[tuple[Point, ...], ...] = ()
+    """Privacy-mask polygons (normalised): empty = remux the stream as is; otherwise burn them in (L6)."""
 
     @property
     def camera_id(self) -> str:
@@ -73,6 +82,15 @@ class RecordingHealth:
 RecorderMessage = Segment | RecordingHealth
 
 
+class PacketSource(Protocol):
+    """What the segment writer is fed from: a :class:`MainStream` (remux) or its :class:`MaskedPackets`."""
+
+    @property
+    def video(self) -> Any: ...
+
+    def packets(self) -> Iterator[TimedPacket]: ...
+
+
 class RecorderQueue(Protocol):
     def put(self, item: RecorderMessage, block: bool = ..., timeout: float | None = ...) -> None: ...
 
@@ -98,9 +116,16 @@ def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> Non
         for segment in recover_partials(spec.root, camera_id):
             _send_segment(out, segment)
         with MainStream(spec.stream) as stream:
-            _record(spec, stream, out, stop)
+            if spec.masks:
+                with MaskedPackets(stream, spec.masks) as masked:
+                    _record(spec, stream, masked, out, stop)
+            else:
+                _record(spec, stream, stream, out, stop)
     except CameraError as err:
         _send_health(out, _offline(camera_id, f"recording stopped: {err}"))
+        raise SystemExit(1) from None
+    except MaskingError as err:  # never record this camera unmasked instead
+        _send_health(out, _offline(camera_id, redact_text(f"recording stopped: {err}")))
         raise SystemExit(1) from None
     except (RecordingError, OSError) as err:
         reason = redact_text(f"camera {camera_id}: cannot write segments: {err}")
@@ -112,14 +137,19 @@ def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> Non
         raise SystemExit(2) from None
 
 
-def _record(spec: RecorderSpec, stream: MainStream, out: RecorderQueue, stop: StopEvent) -> None:
-    writer = SegmentWriter(spec.camera_id, spec.root, stream.video, spec.segment_seconds)
+def _record(spec: RecorderSpec, stream: MainStream, source: PacketSource, out: RecorderQueue, stop: StopEvent) -> None:
+    """``source`` is the stream itself (remux) or its :class:`MaskedPackets` (whose ``video`` is the encoder's)."""
+    writer = SegmentWriter(spec.camera_id, spec.root, source.video, spec.segment_seconds)
     parent = os.getppid()
     rate = FrameRate()
     last_beat = float("-inf")
     try:
-        for item in stream.packets():
+        for item in source.packets():
             if stop.is_set() or os.getppid() != parent:
+                if isinstance(source, MaskedPackets):
+                    # this packet and those the encoder still holds end the segment: later frames reference them
+                    for held in (item, *source.drain()):
+                        _send_segment(out, writer.write(held.packet, held.at))
                 return  # asked to stop, or the service died without stopping us: never run orphaned
             if item.discontinuity:
                 _send_segment(out, writer.cut())

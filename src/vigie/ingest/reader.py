@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import av
@@ -36,13 +36,15 @@ class StreamSpec:
     url: str
     analysis_fps: float = 5.0
     analysis_width: int = 640
+    pixel_format: Literal["gray", "bgr24"] = "gray"
+    """Grey for motion and stream alarms (a third of the bytes); BGR for colour detectors (ONNX, fire)."""
     open_timeout_s: float = 10.0
     read_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class SampledFrame:
-    """A decoded, down-scaled grey frame taken at the analysis rate."""
+    """A decoded, down-scaled frame (grey or BGR, as asked) taken at the analysis rate."""
 
     image: Frame
     at: datetime
@@ -85,7 +87,7 @@ def _open(spec: StreamSpec) -> tuple[Any, bool]:
 
 
 def sampled_frames(spec: StreamSpec) -> Iterator[SampledFrame]:
-    """Yield grey frames at ``spec.analysis_fps``, scaled to ``spec.analysis_width``.
+    """Yield frames (``spec.pixel_format``) at ``spec.analysis_fps``, scaled to ``spec.analysis_width``.
 
     Every frame is decoded (H.264 needs it) but only frames at the analysis rate are converted, which is
     where the CPU goes. A ``file://`` source is replayed at its own pace and looped, like a live camera.
@@ -123,7 +125,7 @@ def _iterate(container: Any, live: bool, spec: StreamSpec) -> Iterator[SampledFr
             next_due = max(next_due + period, t)
             width = spec.analysis_width
             height = max(2, round(frame.height * width / frame.width / 2) * 2)
-            image = frame.to_ndarray(width=width, height=height, format="gray")
+            image = frame.to_ndarray(width=width, height=height, format=spec.pixel_format)
             yield SampledFrame(
                 np.ascontiguousarray(image), datetime.now(UTC), decoded, codec, frame.width, frame.height
             )

@@ -1,0 +1,32 @@
+"""The analysis reader on a real file: rate, size, pixel format, and clear errors that never show credentials."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
+
+
+def test_frames_come_at_the_analysis_rate_size_and_format(moving_square_video: Path) -> None:
+    grey = list(islice(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 160)), 6))
+    assert {f.image.shape for f in grey} == {(90, 160)}
+    assert all(f.decoded_since_last in {1, 2, 3} for f in grey[1:])  # 10 fps source, 5 fps analysis
+    assert grey[0].codec == "h264" and (grey[0].source_width, grey[0].source_height) == (320, 180)
+    bgr = next(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 160, pixel_format="bgr24")))
+    assert bgr.image.shape == (90, 160, 3)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("file:///no/such/file.mp4", "no such file"),
+        ("gopher://user:pw@cam/x", "unsupported stream URL scheme"),
+    ],
+)
+def test_bad_sources_are_explained_without_credentials(url: str, words: str) -> None:
+    with pytest.raises(CameraError, match=words) as err:
+        next(sampled_frames(StreamSpec("cam-9", url)))
+    assert "pw" not in str(err.value) and "cam-9" in str(err.value)

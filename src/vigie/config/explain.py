@@ -120,6 +120,11 @@ def _unknown_key_hint(loc: Loc) -> str:
     if model is None:
         return "remove this key"
     names = list(model.model_fields)
+    if f"{loc[-1]}_env" in names:
+        return (
+            f"secrets never go in the configuration file: put the value in an environment variable and give that "
+            f"variable's name in `{loc[-1]}_env`"
+        )
     close = _closest(loc[-1], names)
     allowed = ", ".join(names)
     return f"did you mean `{close}`? allowed keys here: {allowed}" if close else f"allowed keys here: {allowed}"
@@ -165,6 +170,9 @@ def _length_hint(loc: Loc, error: ErrorDetails) -> str:
         return "list at least one purpose of CSI L251-2: " + ", ".join(p.value for p in Purpose)
     return _description(loc)
 
+
+_PATTERN_DESCRIBED = frozenset({"bucket", "prefix", "access_key_env", "secret_key_env"})
+"""Fields with a pattern that is not an identifier's: their description says what they accept."""
 
 _CHOICE_ERRORS = frozenset({"enum", "literal_error", "union_tag_invalid", "union_tag_not_found"})
 
@@ -214,6 +222,9 @@ def explain(error: ErrorDetails) -> tuple[str, str]:
     elif kind == "string_pattern_mismatch" and names[-1:] == ["insee_code"]:
         message = "not an INSEE commune code"
         hint = "5 characters, e.g. 69266 (Corsica: 2A004)"
+    elif kind == "string_pattern_mismatch" and names[-1:] and names[-1] in _PATTERN_DESCRIBED:
+        message = "not a valid value"
+        hint = _description(loc)
     elif kind == "string_pattern_mismatch":
         message = "not a valid identifier"
         hint = "use lowercase letters, digits and inner hyphens, 1 to 64 characters (e.g. `cam-001`)"

@@ -11,9 +11,10 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -44,11 +45,14 @@ __all__ = [
     "Commune",
     "CommuneKind",
     "DirectedLineZone",
+    "FileSegmentsSettings",
     "GovernanceSettings",
     "LineDirection",
     "Location",
     "MotionSettings",
     "PrivacyMaskZone",
+    "S3SegmentsSettings",
+    "SegmentsSettings",
     "Site",
     "StorageSettings",
     "VigieConfig",
@@ -79,6 +83,100 @@ DatabaseUrl = Annotated[str, AfterValidator(_check_database_url)]
 """A SQLAlchemy URL of a SQLite or PostgreSQL database."""
 
 
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+PREFIX_PATTERN = r"^(?:[A-Za-z0-9_-][A-Za-z0-9_.=-]*/)*$"
+"""A key prefix: empty, or folder names each ending with ``/`` (``metropole/``), none starting with ``.``."""
+
+
+class FileSegmentsSettings(ConfigModel):
+    """Segments stored as files on this machine (the embedded default)."""
+
+    kind: Literal["file"] = Field(
+        default="file", title="Kind", description="`file`: segments are files under `root` on this machine."
+    )
+    root: Path | None = Field(
+        default=None,
+        title="Root directory",
+        description="Directory holding the segment files (the recorders write there directly); default "
+        "`<data_dir>/segments`.",
+    )
+
+
+def _check_endpoint(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid(f"not an http(s) URL: {redact_url(url)}", "e.g. https://s3.example.fr:8333")
+    if parts.username is not None or parts.password is not None:
+        raise invalid(
+            f"credentials in the endpoint URL: {redact_url(url)}",
+            "remove `user:password@`; name the variables holding the keys in `access_key_env` and `secret_key_env`",
+        )
+    return url
+
+
+class S3SegmentsSettings(ConfigModel):
+    """Segments stored as objects of an S3 bucket (AWS S3, SeaweedFS, MinIO, Garage...).
+
+    Recorders still write into the local spool `<data_dir>/segments`; each finished segment is uploaded, then
+    indexed, then removed from the spool. The credentials are read from environment variables, never from this file.
+    """
+
+    kind: Literal["s3"] = Field(title="Kind", description="`s3`: segments are objects of an S3 bucket.")
+    endpoint_url: Annotated[str, AfterValidator(_check_endpoint)] = Field(
+        title="Endpoint URL",
+        description="URL of the S3 endpoint (e.g. `https://s3.example.fr:8333`), without credentials; "
+        "`https://` for TLS.",
+    )
+    bucket: str = Field(
+        pattern=BUCKET_PATTERN,
+        title="Bucket",
+        description="Name of the bucket holding the segments (3 to 63 lowercase letters, digits, dots, hyphens).",
+    )
+    region: NonEmptyText = Field(
+        default="us-east-1",
+        title="Region",
+        description="Region of the bucket; SeaweedFS and MinIO accept any, AWS needs the bucket's own.",
+    )
+    prefix: str = Field(
+        default="",
+        pattern=PREFIX_PATTERN,
+        title="Key prefix",
+        description="Prefix put before every key when the bucket is shared, ending with `/` (e.g. `metropole/`); "
+        "empty by default.",
+    )
+    access_key_env: str = Field(
+        default="VIGIE_S3_ACCESS_KEY",
+        pattern=ENV_NAME_PATTERN,
+        title="Access key variable",
+        description="Name of the environment variable holding the access key id (not the key itself).",
+    )
+    secret_key_env: str = Field(
+        default="VIGIE_S3_SECRET_KEY",
+        pattern=ENV_NAME_PATTERN,
+        title="Secret key variable",
+        description="Name of the environment variable holding the secret key; the secret never goes in this file.",
+    )
+    create_bucket: bool = Field(
+        default=False,
+        title="Create the bucket",
+        description="Create the bucket at start-up when it is missing (for development and tests; in production "
+        "the bucket is created, with its access policy, by whoever runs the S3 service).",
+    )
+
+
+def _segments_kind(value: Any) -> str:
+    kind = value.get("kind", "file") if isinstance(value, dict) else getattr(value, "kind", "file")
+    return kind if isinstance(kind, str) else ""
+
+
+SegmentsSettings = Annotated[
+    Annotated[FileSegmentsSettings, Tag("file")] | Annotated[S3SegmentsSettings, Tag("s3")],
+    Discriminator(_segments_kind),
+]
+"""Where segment bytes are stored: ``kind: file`` (default) or ``kind: s3``."""
+
+
 class StorageSettings(ConfigModel):
     """Where metadata, events and the audit log are stored, and where segments are written."""
 
@@ -101,7 +199,13 @@ class StorageSettings(ConfigModel):
         title="Minimum free space (MiB)",
         description="When the disk holding the data directory has less free space than this, the oldest "
         "recordings that are not under a judicial hold are deleted early (an alarm is logged); held recordings "
-        "are never touched.",
+        "are never touched. File store only (with S3, deleting remote segments would free nothing here).",
+    )
+    segments: SegmentsSettings = Field(
+        default_factory=FileSegmentsSettings,
+        title="Segment store",
+        description="Where recorded segments are stored: `kind: file` (default, under `<data_dir>/segments`) or "
+        "`kind: s3` (a bucket; credentials from environment variables named here).",
     )
 
 

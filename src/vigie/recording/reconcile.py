@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,8 +90,9 @@ class ReconcileReport:
         return {name: len(getattr(self, name)) for name in names if getattr(self, name)}
 
 
-def plan(listing: DiskListing, indexed: Iterable[Segment]) -> ReconcilePlan:
-    """What to do so that disk and index agree. Pure: a function of the two listings."""
+def plan(listing: DiskListing, indexed: Iterable[Segment], elsewhere: Collection[str] = frozenset()) -> ReconcilePlan:
+    """What to do so that disk and index agree. Pure: a function of the two listings (and of the keys already in
+    a remote store, ``elsewhere``, which are not missing although they are no longer on disk)."""
     rows = list(indexed)
     known = {s.key for s in rows}
     recover, discard = [], list(listing.recovering)
@@ -106,7 +107,10 @@ def plan(listing: DiskListing, indexed: Iterable[Segment]) -> ReconcilePlan:
     missing = tuple(
         s
         for s in rows
-        if s.key not in listing.segments and s.state is not SegmentState.QUARANTINED and s.key not in recovered_keys
+        if s.key not in listing.segments
+        and s.key not in elsewhere
+        and s.state is not SegmentState.QUARANTINED
+        and s.key not in recovered_keys
     )
     return ReconcilePlan(tuple(recover), tuple(sorted(discard)), tuple(untracked), missing)
 
@@ -217,10 +221,13 @@ def recover_partials(root: Path, camera_id: str) -> list[Segment]:
     return [recover_partial(root, key, camera_id) for key in todo.recover]
 
 
-def reconcile_camera(root: Path, camera_id: str, index: ReconcileIndex, now: datetime) -> ReconcileReport:
-    """Make one camera's directory and its index rows agree (run before its recorder starts)."""
+def reconcile_camera(
+    root: Path, camera_id: str, index: ReconcileIndex, now: datetime, *, elsewhere: Collection[str] = frozenset()
+) -> ReconcileReport:
+    """Make one camera's directory and its index rows agree (run before its recorder starts). With a remote
+    store, ``root`` is the local spool and ``elsewhere`` the camera's keys in the store: those are not missing."""
     report = ReconcileReport()
-    todo = plan(scan(root, camera_id), _indexed(index, camera_id))
+    todo = plan(scan(root, camera_id), _indexed(index, camera_id), elsewhere)
     for leftover in todo.discard:
         (Path(root) / leftover).unlink(missing_ok=True)
         report.discarded.append(leftover)

@@ -15,10 +15,10 @@ from vigie.config.loader import load_config
 from vigie.governance.audit import AuditKeyError, key_id_of, load_public_key
 from vigie.recording.manifest import ExportVerification, verify_export_dir
 from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.segment_wiring import open_segment_store
 from vigie.services.exports import ExportError, ExportService
 from vigie.storage import StorageError, create_engine_for, migrate
 from vigie.storage.recording import SqlSegmentIndex
-from vigie.storage.segment_store import FileSegmentStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -46,7 +46,7 @@ def export_create_command(  # noqa: PLR0917 - one argument per command-line opti
         audit = open_audit_sink(config, engine)
         service = ExportService(
             SqlSegmentIndex(engine),
-            FileSegmentStore(config.storage.data_dir / "segments"),
+            open_segment_store(config),
             audit.signer(),
             audit,
             [placement.camera for placement in config.placements()],

@@ -28,6 +28,7 @@ from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
 from vigie.recording.purge import Purger
 from vigie.recording.retention import retention_for
 from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.segment_wiring import is_remote, open_segment_store
 from vigie.services.holds import HoldNotFoundError, HoldRefusedError, HoldService
 from vigie.storage import (
     SqlDestructionRegister,
@@ -217,17 +218,22 @@ def write_register_csv(lines: list[DestructionRecord], stream: TextIO) -> None:
 def build_purger(
     config: VigieConfig,
     engine: Engine,
-    store: SegmentStore,
+    store: SegmentStore | None = None,
     *,
     min_free_bytes: int,
     free_bytes: Callable[[], int] | None = None,
 ) -> Purger:
-    """The purge job over the configured database and ``store``; free space defaults to that of the data dir."""
+    """The purge job over the configured database and ``store`` (default: the configured segment store).
+
+    Free space defaults to that of the data dir for the file store. With a remote store (S3) there is no
+    low-space purge: deleting remote segments would free nothing on this disk (only the spool is local)."""
     audit = open_audit_sink(config, engine)
     data_dir = config.storage.data_dir
+    if free_bytes is None and is_remote(config):
+        free_bytes = _unlimited
     return Purger(
         SqlSegmentIndex(engine),
-        store,
+        open_segment_store(config) if store is None else store,
         holds_source=SqlHoldRepo(engine),
         register=SqlDestructionRegister(engine),
         audit=audit,
@@ -236,6 +242,10 @@ def build_purger(
         free_bytes=free_bytes or (lambda: shutil.disk_usage(data_dir).free),
         min_free_bytes=min_free_bytes,
     )
+
+
+def _unlimited() -> int:
+    return 2**62
 
 
 def _iso(at: datetime | None) -> str:

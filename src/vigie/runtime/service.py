@@ -30,12 +30,14 @@ from vigie.runtime.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.recorder_worker import RecorderSpec
 from vigie.runtime.recording_commands import build_purger
 from vigie.runtime.retention import AuditRetention
+from vigie.runtime.segment_upload import SegmentUploader
+from vigie.runtime.segment_wiring import is_remote, open_segment_store, spool_dir
 from vigie.runtime.sink import Periodic, WorkerMessageSink
 from vigie.runtime.supervisor import CameraSupervisor
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.playback import PlaybackService
-from vigie.storage import FileSegmentStore, SqlAuditStore, SqlSegmentIndex
+from vigie.storage import SqlAuditStore, SqlSegmentIndex
 from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 
@@ -45,6 +47,8 @@ SERVICE_ACTOR = "system:service"
 PURGE_EVERY_S = 60.0
 """Retention purge and free-space check of recordings (a full disk must be noticed within a minute)."""
 AUDIT_RETENTION_EVERY_S = 3600.0
+UPLOAD_RETRY_EVERY_S = 30.0
+"""With a remote store: how often spool files not yet uploaded (store down, lost messages) are tried again."""
 
 
 def worker_spec(camera: Camera, gate: GateFactory) -> WorkerSpec:
@@ -99,16 +103,21 @@ class VigieService:
             for p in self.entries
         }
         retention = AuditRetention(SqlAuditStore(engine), self.audit, config.governance.audit_retention_days)
-        self.segments_root = config.storage.data_dir / "segments"
+        self.segments_root = spool_dir(config)
         self.segments = SqlSegmentIndex(engine)
-        store = FileSegmentStore(self.segments_root)
+        self.store = store = open_segment_store(config)
+        self.uploader = SegmentUploader(self.segments_root, store, self.segments) if is_remote(config) else None
         purger = build_purger(config, engine, store, min_free_bytes=config.storage.min_free_mb * 1024 * 1024)
+        jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
+        if self.uploader is not None:
+            jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.flush))
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self.status,
             self.audit,
-            jobs=[Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())],
+            jobs=jobs,
             segments=self.segments,
+            uploader=self.uploader,
         )
         self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras))
         playback = PlaybackService(
@@ -184,18 +193,38 @@ class VigieService:
 
     def reconcile_recordings(self) -> None:
         """Before any recorder starts: recover or quarantine what a crash left, index stray segment files, mark
-        indexed segments whose file is gone as missing. One camera's trouble never stops the others."""
+        indexed segments whose file is gone as missing. One camera's trouble never stops the others.
+
+        With a remote store the spool is uploaded first (what can be: the store may be down), reconciliation then
+        counts the keys in the store as present, and what it recovered or indexed from the spool is uploaded
+        right after (or by the periodic retry)."""
         self.segments_root.mkdir(parents=True, exist_ok=True)
+        self._flush_spool()
         for entry in self.entries:
             camera_id = entry.camera.id
             try:
-                report = reconcile_camera(self.segments_root, camera_id, self.segments, datetime.now(UTC))
+                elsewhere = frozenset(self.store.keys(f"{camera_id}/")) if self.uploader is not None else frozenset()
+                report = reconcile_camera(
+                    self.segments_root, camera_id, self.segments, datetime.now(UTC), elsewhere=elsewhere
+                )
             except Exception:
                 log.exception("reconciling the segments of camera %s failed", camera_id)
                 continue
             counts = report.summary()
             if counts:
                 log.warning("segments of camera %s reconciled: %s", camera_id, counts)
+        self._flush_spool()
+
+    def _flush_spool(self) -> None:
+        if self.uploader is None:
+            return
+        try:
+            moved = self.uploader.flush(grace_s=0)
+        except Exception:
+            log.exception("uploading the segment spool failed; retried every %.0f s", UPLOAD_RETRY_EVERY_S)
+            return
+        if moved:
+            log.info("%d segment(s) uploaded from the spool", moved)
 
 
 def config_fingerprint(config: VigieConfig) -> str:

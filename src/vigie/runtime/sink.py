@@ -17,6 +17,7 @@ from vigie.events.aggregation import EventAggregator
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.runtime.camera_worker import WorkerMessage
 from vigie.runtime.recorder_worker import RecorderMessage, RecordingHealth
+from vigie.runtime.segment_upload import SegmentUploader
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,12 @@ class WorkerMessageSink:
         audit: AuditSink,
         jobs: Sequence[Periodic] = (),
         segments: SegmentIndex | None = None,
+        *,
+        uploader: SegmentUploader | None = None,
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
-        segments reported by recorders are added to ``segments``."""
+        segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
+        handed to it instead, which indexes each once it is uploaded."""
         self._aggregator = aggregator
         self._status = status
         self._audit = audit
@@ -72,6 +76,7 @@ class WorkerMessageSink:
         self._last: dict[str, tuple[str, str, float]] = {}
         self._open_gates: dict[tuple[str, str], GateTransition] = {}
         self._segments = segments
+        self._uploader = uploader
         self._recording: dict[str, RecordingHealth] = {}
         """Latest recorder health per camera (bounded by the configured cameras)."""
 
@@ -98,6 +103,9 @@ class WorkerMessageSink:
         self._audit.append(transition_event(transition))
 
     def _segment(self, segment: Segment) -> None:
+        if self._uploader is not None:
+            self._uploader.segment(segment)
+            return
         if self._segments is None:
             log.warning("segment %s recorded but no index is configured", segment.key)
             return

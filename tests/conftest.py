@@ -49,13 +49,14 @@ def camera_yaml(
 """
 
 
-def config_yaml(tmp_path: Path, cameras: str, *, port: int = 8080) -> str:
-    """A whole test configuration: SQLite and data under ``tmp_path``, one municipal commune, the given cameras."""
+def config_yaml(tmp_path: Path, cameras: str, *, port: int = 8080, storage: str = "") -> str:
+    """A whole test configuration: SQLite and data under ``tmp_path``, one municipal commune, the given cameras;
+    ``storage`` adds lines to the storage section (indented by two spaces)."""
     return f"""version: 1
 storage:
   database_url: sqlite:///{tmp_path / "vigie.db"}
   data_dir: {tmp_path / "data"}
-api: {{host: 127.0.0.1, port: {port}}}
+{storage}api: {{host: 127.0.0.1, port: {port}}}
 communes:
   - id: testville
     name: Testville

@@ -158,6 +158,9 @@ def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     register = _with_config(rec.add_parser("register", help="the destruction register as CSV (L5)"))
     register.add_argument("-o", "--output", type=Path, metavar="FILE.csv")
     register.set_defaults(handler="recording_register")
+    _with_config(
+        rec.add_parser("purge", help="run the retention purge now (the service runs it every minute)")
+    ).set_defaults(handler="recording_purge")
 
     export = commands.add_parser("export", help="signed exports of recordings (L13, L14)")
     exp = export.add_subparsers(metavar="COMMAND", required=True)

@@ -201,6 +201,15 @@ class StorageSettings(ConfigModel):
         "recordings that are not under a judicial hold are deleted early (an alarm is logged); held recordings "
         "are never touched. File store only (with S3, deleting remote segments would free nothing here).",
     )
+    segment_seconds: float = Field(
+        default=10.0,
+        ge=2.0,
+        le=60.0,
+        title="Segment length (s)",
+        description="Target length of recorded segments; a segment is cut on the first keyframe after it, so "
+        "its real length is a multiple of the camera's keyframe interval. Shorter segments lose less on a crash "
+        "and start playback sooner; longer ones make fewer files.",
+    )
     segments: SegmentsSettings = Field(
         default_factory=FileSegmentsSettings,
         title="Segment store",

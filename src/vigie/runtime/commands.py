@@ -238,6 +238,12 @@ def recording_register(args: argparse.Namespace) -> int:
     return register_command(args.config, args.output)
 
 
+def recording_purge(args: argparse.Namespace) -> int:
+    from vigie.runtime.recording_commands import purge_command
+
+    return purge_command(args.config)
+
+
 def export_create(args: argparse.Namespace) -> int:
     from vigie.runtime.export_commands import export_create_command
 

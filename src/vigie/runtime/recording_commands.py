@@ -263,3 +263,21 @@ def _describe(hold: Hold) -> str:
         f"{hold.requisition_ref}, case {hold.case_number}, officer {hold.officer}; placed "
         f"{hold.placed_at.isoformat()} by {hold.placed_by}; {status}"
     )
+
+
+def purge_command(config_path: Path) -> int:
+    """Run the retention purge now (the service runs it every minute): expired unheld segments are destroyed,
+    and, when free space is below ``storage.min_free_mb``, the oldest unheld ones too — never a held one."""
+
+    def purge(context: _Context) -> int:
+        config = context.config
+        report = build_purger(config, context.engine, min_free_bytes=config.storage.min_free_mb * 1024 * 1024).run()
+        print(
+            f"destroyed {report.destroyed} segment(s), {report.freed_bytes} bytes; "
+            f"{report.held_kept} held segment(s) kept"
+        )
+        if report.alarm:
+            print(f"ALARM: {report.alarm}", file=sys.stderr)
+        return 0
+
+    return _run(config_path, purge)

@@ -69,10 +69,13 @@ def worker_spec(camera: Camera, gate: GateFactory) -> WorkerSpec:
     )
 
 
-def recorder_spec(camera: Camera, root: Path) -> RecorderSpec:
+def recorder_spec(camera: Camera, root: Path, segment_seconds: float = 10.0) -> RecorderSpec:
     """Recording always takes the main stream: as is (remuxed) without privacy masks, with them burnt in (L6)."""
     return RecorderSpec(
-        stream=PacketSpec(camera_id=camera.id, url=camera.main_stream), root=root, masks=mask_polygons(camera)
+        stream=PacketSpec(camera_id=camera.id, url=camera.main_stream),
+        root=root,
+        segment_seconds=segment_seconds,
+        masks=mask_polygons(camera),
     )
 
 
@@ -145,7 +148,8 @@ class VigieService:
             return None if verdict.usable else verdict.message
 
         analysis = [worker_spec(p.camera, gate) for p in self.entries]
-        recorders = [recorder_spec(p.camera, self.segments_root) for p in self.entries]
+        seconds = self.config.storage.segment_seconds
+        recorders = [recorder_spec(p.camera, self.segments_root, seconds) for p in self.entries]
         return CameraSupervisor(
             [*analysis, *recorders],
             self.sink,

@@ -1,0 +1,95 @@
+"""Disk full while recording from a real RTSP camera: the oldest unheld segments are destroyed early, an alarm is
+raised, the held segment is never touched, the destruction register says what went, and recording goes on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import camera_yaml, config_yaml, free_port, start_vigie, stop_vigie
+from tests.e2e.test_demo import rtsp_stack_missing
+from tests.recording.media import write_h264
+from vigie.recording.segment_writer import start_from_key
+
+
+def vigie(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vigie.cli", *args], capture_output=True, text=True, check=False)
+
+
+def segments(root: Path) -> list[Path]:
+    return sorted(root.glob("cam/**/*.ts"))
+
+
+def wait_for(predicate: object, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.3)
+    return False
+
+
+@pytest.fixture
+def rtsp_camera(tmp_path: Path) -> Iterator[str]:
+    import os
+
+    from vigie.sim.rtsp import RtspSimServer
+
+    missing = rtsp_stack_missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must have the RTSP stack: {missing}")
+        pytest.skip(missing)
+    clip = write_h264(tmp_path / "clip.mp4", seconds=6, fmt="mp4")
+    with RtspSimServer({"cam": clip}, port=free_port()) as server:
+        yield server.url("cam")
+
+
+@pytest.mark.rtsp
+@pytest.mark.slow
+def test_disk_full_purges_oldest_unheld_never_the_held_one(tmp_path: Path, rtsp_camera: str) -> None:
+    config = tmp_path / "vigie.yaml"
+    storage = "  min_free_mb: 100000000\n  segment_seconds: 2\n"  # ~95 TB "needed": the disk is always full
+    config.write_text(
+        config_yaml(tmp_path, camera_yaml("cam", rtsp_camera), port=free_port(), storage=storage), encoding="utf-8"
+    )
+    cfg = str(config)
+    root = tmp_path / "data" / "segments"
+    proc = start_vigie("serve", "--config", cfg)
+    try:
+        assert wait_for(lambda: len(segments(root)) >= 4, 40), "the camera must be recorded"
+        time.sleep(1)  # the writer indexes what the recorder reported
+        first = segments(root)[0]
+        start = start_from_key(first.relative_to(root).as_posix())
+        held = vigie(
+            "hold", "place", "--config", cfg, "--camera", "cam", "--from", start.isoformat(),
+            "--to", (start + timedelta(seconds=1)).isoformat(), "--requisition", "REQ-2026-118",
+            "--case", "PV 2026/00042", "--officer", "OPJ Durand", "--by", "Agent Martin",
+        )  # fmt: skip
+        assert held.returncode == 0, held.stderr
+        before = segments(root)
+
+        purged = vigie("recording", "purge", "--config", cfg)
+        assert purged.returncode == 0, purged.stderr
+        assert "ALARM" in purged.stderr and "disk full" in purged.stderr.lower(), purged.stderr
+        assert first.exists(), "a held segment is never destroyed"
+        gone = [p for p in before if not p.exists()]
+        assert len(gone) >= 2, "the oldest unheld segments are destroyed"
+        assert wait_for(lambda: any(p not in before for p in segments(root)), 15), "recording goes on"
+        assert proc.poll() is None, "the service keeps running"
+
+        register = vigie("recording", "register", "--config", cfg)
+        rows = list(csv.DictReader(io.StringIO(register.stdout)))
+        assert len(rows) == len(gone) and all(r["destroyed_at"] for r in rows), register.stdout
+    finally:
+        output = stop_vigie(proc, signal.SIGTERM)
+    assert proc.returncode == 0, output[-2000:]

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from vigie.domain.audit import AuditAction, AuditEvent
-from vigie.domain.camera import CameraHealth, StreamAlarm
+from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.observation import Observation
 from vigie.domain.ports import AuditSink, CameraStatusRepo
 from vigie.domain.recording import Segment, SegmentIndex
@@ -25,6 +26,9 @@ HEALTH_REFRESH_S = 10.0
 HEALTH_LOG_RETENTION = timedelta(days=90)
 """Camera health history is operational data, not footage: kept 90 days for diagnosing flaky cameras."""
 PRUNE_EVERY_S = 3600.0
+
+
+_SEVERITY = (HealthState.ONLINE, HealthState.STARTING, HealthState.DEGRADED, HealthState.OFFLINE)
 
 
 class Periodic:
@@ -78,6 +82,8 @@ class WorkerMessageSink:
         self._segments = segments
         self._uploader = uploader
         self._recording: dict[str, RecordingHealth] = {}
+        self._analysis: dict[str, CameraHealth] = {}
+        """Latest analysis-worker health per camera (bounded by the configured cameras)."""
         """Latest recorder health per camera (bounded by the configured cameras)."""
 
     def __call__(self, msg: WorkerMessage | RecorderMessage) -> None:
@@ -88,7 +94,7 @@ class WorkerMessageSink:
         elif isinstance(msg, Observation):
             self._aggregator.observe(msg)
         elif isinstance(msg, CameraHealth):
-            self._health(msg)
+            self._analysis_health(msg)
         elif isinstance(msg, GateTransition):
             self._transition(msg)
         elif isinstance(msg, StreamAlarm):
@@ -116,6 +122,9 @@ class WorkerMessageSink:
         if previous is None or (previous.state, previous.reason) != (health.state, health.reason):
             log.info("recording of %s: %s %s", health.camera_id, health.state.value, health.reason)
         self._recording[health.camera_id] = health
+        analysis = self._analysis.get(health.camera_id)
+        if analysis is not None or health.state is not HealthState.ONLINE:
+            self._publish(health.camera_id)
 
     def recording(self) -> dict[str, RecordingHealth]:
         """The latest recorder health of every camera that reported one."""
@@ -142,6 +151,23 @@ class WorkerMessageSink:
         for (module, camera), opened in list(self._open_gates.items()):
             if camera == camera_id:
                 self._transition(GateTransition(module, camera, False, opened.activation_id, reason, now))
+
+    def _analysis_health(self, health: CameraHealth) -> None:
+        self._analysis[health.camera_id] = health
+        self._publish(health.camera_id)
+
+    def _publish(self, camera_id: str) -> None:
+        """What operators see of a camera: the worse of its analysis stream and its recording, with both reasons
+        — a camera whose recording fails is not "online" because its sub stream still decodes."""
+        analysis = self._analysis.get(camera_id)
+        recording = self._recording.get(camera_id)
+        base = analysis or CameraHealth(camera_id, HealthState.STARTING, datetime.now(UTC))
+        if recording is None or recording.state is HealthState.ONLINE:
+            self._health(base)
+            return
+        worst = max(base.state, recording.state, key=_SEVERITY.index)
+        reason = "; ".join(r for r in (base.reason, f"recording {recording.state}: {recording.reason}") if r)
+        self._health(replace(base, state=worst, reason=reason, at=max(base.at, recording.at)))
 
     def _health(self, health: CameraHealth) -> None:
         now = time.monotonic()

@@ -179,6 +179,36 @@ def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     verify.set_defaults(handler="export_verify")
 
 
+def _model_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    models = commands.add_parser("models", help="detection models: list, add a local file, install a known one")
+    sub = models.add_subparsers(metavar="COMMAND", required=True)
+    _with_config(sub.add_parser("list", help="installed and installable models")).set_defaults(handler="models_list")
+    add = _with_config(sub.add_parser("add", help="validate and register a local ONNX model file"))
+    add.add_argument("file", type=Path, metavar="FILE")
+    add.add_argument("--format", required=True, choices=["yolox", "gfl", "fastestdet", "yolov8"])
+    add.add_argument("--name", help="registry name (default: the file name)")
+    add.set_defaults(handler="models_add")
+    install = _with_config(sub.add_parser("install", help="download a known model (pinned URL and SHA-256)"))
+    install.add_argument("name", metavar="NAME")
+    install.set_defaults(handler="models_install")
+
+
+def _eval_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    evaluate = commands.add_parser("eval", help="evaluate detection and tracking on MOTChallenge-format folders")
+    sub = evaluate.add_subparsers(metavar="COMMAND", required=True)
+    mot = sub.add_parser("mot", help="MOTA, IDF1, HOTA for persons (detector + tracker)")
+    mot.add_argument("sequence", type=Path, metavar="SEQ_DIR", help="folder with img1/ and gt/gt.txt")
+    mot.add_argument("--detector", choices=["public", "motion", "onnx"], help="default: det/det.txt if present")
+    detect = sub.add_parser("detect", help="precision, recall and AP@0.5 for persons")
+    detect.add_argument("sequence", type=Path, metavar="SEQ_DIR")
+    for parser in (mot, detect):
+        parser.add_argument("--model", type=Path, help="ONNX model file")
+        parser.add_argument("--format", choices=["yolox", "gfl", "fastestdet", "yolov8"], help="model format")
+        parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
+    mot.set_defaults(handler="eval_mot")
+    detect.set_defaults(handler="eval_detect")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vigie", description="Vigie: video protection whose analysis is off by default and governed by law."
@@ -191,6 +221,8 @@ def _parser() -> argparse.ArgumentParser:
     _audit_commands(commands)
     _governance_commands(commands)
     _recording_commands(commands)
+    _model_commands(commands)
+    _eval_commands(commands)
     return parser
 
 

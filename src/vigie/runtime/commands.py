@@ -260,3 +260,35 @@ def export_verify(args: argparse.Namespace) -> int:
     from vigie.runtime.export_commands import export_verify_command
 
     return export_verify_command(args.directory, args.pubkey)
+
+
+def models_list(args: argparse.Namespace) -> int:
+    from vigie.runtime.models import models_list_command
+
+    return models_list_command(args.config)
+
+
+def models_add(args: argparse.Namespace) -> int:
+    from vigie.runtime.models import models_add_command
+
+    return models_add_command(args.config, args.file, args.format, args.name)
+
+
+def models_install(args: argparse.Namespace) -> int:
+    from vigie.runtime.models import models_install_command
+
+    return models_install_command(args.config, args.name)
+
+
+def eval_mot(args: argparse.Namespace) -> int:
+    from vigie.runtime.eval_commands import eval_mot_command
+
+    return eval_mot_command(
+        args.sequence, detector=args.detector, model=args.model, model_format=args.format, json_out=args.json
+    )
+
+
+def eval_detect(args: argparse.Namespace) -> int:
+    from vigie.runtime.eval_commands import eval_detect_command
+
+    return eval_detect_command(args.sequence, model=args.model, model_format=args.format, json_out=args.json)

@@ -1,0 +1,195 @@
+"""Cost of the motion analysis chain relative to decoding: decode + motion + regions → Detections + tracker +
+zones, at 5 fps analysis, versus a bare PyAV decode of the same file.
+
+Input: the simulator's built-in ``street`` scene rendered to 640×360 H.264 at 10 and 25 fps (cars and
+pedestrians in both directions). Every frame is decoded (H.264 needs it); one frame every 0.2 s of media time
+is converted to grey and analysed. Cost is CPU time of this process (all threads), so "frames/s per core" is
+decoded frames / CPU seconds, and the ratio is pipeline rate / bare decode rate (goal ≥ 0.6).
+
+    .venv/bin/python bench/motion_pipeline.py           # 20 s of video per frame rate
+    .venv/bin/python bench/motion_pipeline.py --long    # 60 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from vigie.analytics.detect.motion import MotionDetector
+from vigie.analytics.detect.regions import motion_detections
+from vigie.analytics.zones import DwellTimer, LineCounter, PolygonZone
+from vigie.config.zones import LineDirection
+from vigie.sim.builtin import builtin_scene_path
+from vigie.sim.render import render
+from vigie.sim.scene import load_scene
+
+try:
+    from vigie.analytics.track.bytetrack import ByteTracker
+except ImportError:  # the tracker is optional for this benchmark
+    ByteTracker = None  # type: ignore[assignment,misc]
+
+ANALYSIS_FPS = 5.0
+CAR_VIDEO = Path("/work/shared/data/video/car-detection.mp4")
+ROAD = ((0.0, 0.5), (1.0, 0.5), (1.0, 0.8), (0.0, 0.8))
+"""The road of the ``street`` background (between 0.50 and 0.80 of the height)."""
+CROSSING = ((0.5, 0.35), (0.5, 1.0))
+"""A vertical line across pavements and road: cars and pedestrians cross it both ways."""
+
+
+@dataclass(slots=True)
+class Stages:
+    """CPU seconds spent in each stage (``time.process_time`` deltas) and what came out."""
+
+    cpu: dict[str, float] = field(default_factory=dict)
+    decoded: int = 0
+    analysed: int = 0
+    regions: int = 0
+    tracked: int = 0
+    crossings: int = 0
+
+    def add(self, stage: str, since: float) -> float:
+        now = time.process_time()
+        self.cpu[stage] = self.cpu.get(stage, 0.0) + now - since
+        return now
+
+
+def bare_decode(path: Path) -> tuple[int, float]:
+    """Every frame decoded, nothing converted; returns (frames, CPU s)."""
+    cpu = time.process_time()
+    frames = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for _ in container.decode(stream):
+            frames += 1
+    return frames, time.process_time() - cpu
+
+
+def grey(frame: av.VideoFrame, fast: bool) -> np.ndarray:
+    """The luma of a frame: through swscale (``to_ndarray``), or read straight from the Y plane of YUV input."""
+    if not fast or frame.format.name not in {"yuv420p", "yuvj420p", "nv12"}:
+        converted: np.ndarray = frame.to_ndarray(format="gray")
+        return converted
+    plane = frame.planes[0]
+    rows: np.ndarray = np.frombuffer(memoryview(plane), np.uint8).reshape(frame.height, plane.line_size)
+    return rows[:, : frame.width]
+
+
+def pipeline(path: Path, with_tracker: bool, motion_width: int | None) -> Stages:
+    """Decode everything, analyse at ``ANALYSIS_FPS``: motion → Detections → tracker → zone, line, dwell.
+
+    ``motion_width``: ``None`` runs MOG2 on the full 640-wide grey frame from ``to_ndarray``; a width reads the Y
+    plane directly and runs MOG2 on a frame scaled down to that width (boxes are still reported in pixels of
+    the analysed frame).
+    """
+    detector = MotionDetector()
+    tracker = ByteTracker() if with_tracker and ByteTracker is not None else None
+    zone = PolygonZone(ROAD)
+    line = LineCounter(CROSSING, LineDirection.BOTH)
+    dwell = DwellTimer(PolygonZone(ROAD))
+    stages = Stages()
+    period = 1.0 / ANALYSIS_FPS
+    next_due = 0.0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        t = time.process_time()
+        for frame in container.decode(stream):
+            stages.decoded += 1
+            at = float(frame.time or 0.0)
+            t = stages.add("decode", t)
+            if at + 1e-6 < next_due:
+                continue
+            next_due = max(next_due + period, at)
+            stages.analysed += 1
+            image = grey(frame, fast=motion_width is not None)
+            size = (image.shape[1], image.shape[0])
+            if motion_width is not None and motion_width < size[0]:
+                small = (motion_width, round(size[1] * motion_width / size[0]))
+                image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+            t = stages.add("convert", t)
+            regions = detector.detect(image)
+            t = stages.add("motion", t)
+            detections = motion_detections(regions, size)
+            stages.regions += len(detections)
+            t = stages.add("regions", t)
+            if tracker is not None:
+                detections = tracker.update(detections, period)
+                stages.tracked = max(stages.tracked, int(detections.track_ids.max(initial=-1)) + 1)
+                t = stages.add("tracker", t)
+            zone.trigger(detections, size)
+            crossed_in, crossed_out = line.trigger(detections, size, at)
+            stages.crossings += int(crossed_in.sum() + crossed_out.sum())
+            dwell.update(detections, size, at)
+            t = stages.add("zones", t)
+    return stages
+
+
+def reencode(source: Path, out: Path, seconds: float) -> Path:
+    """``source`` scaled to 640×360 H.264 (same settings as the simulator: veryfast, GOP 2 s)."""
+    with av.open(str(source)) as src, av.open(str(out), mode="w", format="mp4") as dst:
+        in_stream = src.streams.video[0]
+        fps = Fraction(in_stream.average_rate or 25)
+        gop = round(2 * float(fps))
+        stream = dst.add_stream("libx264", rate=fps, options={"preset": "veryfast", "g": str(gop)})
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.codec_context.time_base = 1 / fps
+        for index, frame in enumerate(src.decode(in_stream)):
+            if frame.time is not None and frame.time >= seconds:
+                break
+            scaled = frame.reformat(width=640, height=360, format="yuv420p")
+            scaled.pts, scaled.time_base = index, 1 / fps
+            dst.mux(stream.encode(scaled))
+        dst.mux(stream.encode(None))
+    return out
+
+
+def measure(name: str, path: Path) -> None:
+    frames, bare_cpu = bare_decode(path)
+    bare_rate = frames / bare_cpu
+    with av.open(str(path)) as container:
+        fps = float(container.streams.video[0].average_rate or 0)
+    print(f"{name}: 640×360 H.264 {fps:g} fps, {frames} frames, analysis at {ANALYSIS_FPS:g} fps")
+    print(f"  bare PyAV decode: {bare_cpu:.2f} CPU s = {bare_rate:.0f} frames/s per core")
+    for label, motion_width in (("to_ndarray grey, MOG2 at 640", None), ("Y plane, MOG2 at 320", 320)):
+        stages = pipeline(path, with_tracker=True, motion_width=motion_width)
+        total = sum(stages.cpu.values())
+        rate = stages.decoded / total
+        per_frame = ", ".join(
+            f"{stage} {1000 * cpu / (stages.decoded if stage == 'decode' else stages.analysed):.2f}"
+            for stage, cpu in stages.cpu.items()
+        )
+        print(f"  pipeline ({label}): {total:.2f} CPU s = {rate:.0f} frames/s per core, ratio {rate / bare_rate:.2f}")
+        print(
+            f"    {stages.analysed} analysed, {stages.regions} motion regions, {stages.tracked} track ids, "
+            f"{stages.crossings} line crossings; ms CPU per frame (decode: per decoded frame, others: per "
+            f"analysed frame): {per_frame}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--long", action="store_true", help="60 s of video instead of 20 s")
+    args = parser.parse_args()
+    seconds = 60.0 if args.long else 20.0
+    if ByteTracker is None:
+        print("vigie.analytics.track is not there: the tracker stage is skipped")
+    base = load_scene(builtin_scene_path("street"))
+    with tempfile.TemporaryDirectory(prefix="vigie-bench-") as tmp:
+        for fps in (10, 25):
+            scene = base.model_copy(update={"fps": fps, "duration_s": seconds, "width": 640, "height": 360})
+            measure(f"street scene {fps} fps", render(scene, Path(tmp) / f"street-{fps}.mp4").video_path)
+        if CAR_VIDEO.is_file():
+            measure("car-detection.mp4 scaled", reencode(CAR_VIDEO, Path(tmp) / "car-640.mp4", seconds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Thermal hot-blob detection on synthetic frames whose truth is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from vigie.analytics.detect.thermal import ThermalConfig, ThermalDetector
+from vigie.domain.detections import ObjectClass
+
+W, H = 320, 240
+
+
+def scene(rng: np.random.Generator, base: float, noise: float) -> np.ndarray:
+    frame: np.ndarray = base + rng.normal(0, noise, (H, W))
+    frame += np.linspace(0, 3 * noise, W)[None, :]  # a mild gradient, as a warm wall would give
+    return frame
+
+
+def with_person(frame: np.ndarray, warmth: float, x: int = 150, y: int = 90) -> np.ndarray:
+    out = frame.copy()
+    out[y : y + 60, x : x + 20] += warmth  # 20×60 px: an upright person at this range
+    return out
+
+
+def as_u8(frame: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.clip(frame, 0, 255).astype(np.uint8)
+    return out
+
+
+def test_warm_person_on_cool_noisy_background() -> None:
+    rng = np.random.default_rng(1)
+    detector = ThermalDetector()
+    dets = detector.detect(as_u8(with_person(scene(rng, 80, 3), 60)))
+    assert len(dets) == 1
+    x1, y1, x2, y2 = dets.boxes[0]
+    assert abs(x1 - 150) <= 4 and abs(y1 - 90) <= 4 and abs(x2 - 170) <= 4 and abs(y2 - 150) <= 4
+    assert dets.class_ids[0] == ObjectClass.PERSON and 0.5 < dets.scores[0] <= 1.0
+    for _ in range(5):  # a cool frame: nothing
+        assert len(detector.detect(as_u8(scene(rng, 80, 3)))) == 0
+
+
+def test_wide_blob_is_a_hot_spot_and_classification_can_be_off() -> None:
+    rng = np.random.default_rng(2)
+    frame = scene(rng, 80, 3)
+    frame[100:130, 100:180] += 80  # wider than tall: a vehicle engine, a fire, not a person
+    dets = ThermalDetector().detect(as_u8(frame))
+    assert dets.class_ids.tolist() == [ObjectClass.HOT_SPOT]
+    off = ThermalDetector(ThermalConfig(classify_persons=False))
+    assert off.detect(as_u8(with_person(scene(rng, 80, 3), 60))).class_ids.tolist() == [ObjectClass.HOT_SPOT]
+
+
+def test_uniform_drift_is_not_a_detection() -> None:
+    rng = np.random.default_rng(3)
+    detector = ThermalDetector()
+    for step in range(30):  # the whole scene warms by 2 grey levels per frame: +60 in all
+        assert len(detector.detect(as_u8(scene(rng, 60 + 2 * step, 3)))) == 0
+    dets = detector.detect(as_u8(with_person(scene(rng, 120, 3), 50)))
+    assert len(dets) == 1 and dets.class_ids[0] == ObjectClass.PERSON
+
+
+def test_sixteen_bit_radiometric_input() -> None:
+    rng = np.random.default_rng(4)
+    detector = ThermalDetector()  # 100 counts per kelvin
+    background = 29315 + scene(rng, 0, 15)  # 20 °C ± 0.15 K
+    for drift in (0, 500, 1000):  # the scene warms by 10 K: still nothing
+        frame = np.clip(background + drift + rng.normal(0, 15, (H, W)), 0, 65535).astype(np.uint16)
+        assert len(detector.detect(frame)) == 0
+    person = with_person(background + 1000, 1200)  # a 12 K warmer person
+    dets = detector.detect(np.clip(person, 0, 65535).astype(np.uint16))
+    assert len(dets) == 1 and dets.class_ids[0] == ObjectClass.PERSON
+    faint = with_person(background, 100, x=40)  # 1 K: below the 2 K minimum contrast
+    assert len(ThermalDetector().detect(np.clip(faint, 0, 65535).astype(np.uint16))) == 0
+
+
+def test_bad_input_and_config_are_refused() -> None:
+    with pytest.raises(ValueError):
+        ThermalDetector().detect(np.zeros((H, W), np.float32))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        ThermalConfig(k_sigma=5, unknown=1)  # type: ignore[call-arg]

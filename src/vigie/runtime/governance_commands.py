@@ -9,14 +9,11 @@ Until authentication exists (issue #7) the person acting is named on the command
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from vigie.config.issues import ConfigError, format_issues
-from vigie.config.loader import load_config
 from vigie.config.models import VigieConfig
 from vigie.domain.activation import ActivationRequest
 from vigie.domain.audit import AuditAction
@@ -24,9 +21,9 @@ from vigie.governance.activation import ActivationState, Actor
 from vigie.governance.catalogue import Catalogue, CatalogueError, load_catalogue
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
 from vigie.governance.report import OpenGate, open_gates
-from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.command_context import Opened, Unusable, run_opened
 from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStatus, Outcome
-from vigie.storage import SqlAuditStore, SqlGovernanceStore, StorageError, create_engine_for, migrate
+from vigie.storage import SqlAuditStore, SqlGovernanceStore
 
 LIVE_STATES = (ActivationState.ACTIVE, ActivationState.APPROVED_PENDING_START)
 
@@ -39,10 +36,6 @@ class _Context:
     audit_store: SqlAuditStore
 
 
-class _Unusable(Exception):
-    pass
-
-
 def cli_actor(name: str, role: str) -> Actor:
     """The person acting from the command line, until authentication exists (issue #7)."""
     name = name.strip()
@@ -53,36 +46,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@contextmanager
-def _governance(config_path: Path) -> Iterator[_Context]:
-    try:
-        config = load_config(config_path)
-    except ConfigError as err:
-        print(format_issues(err.issues), file=sys.stderr)
-        raise _Unusable("the configuration is invalid") from err
-    try:
-        catalogue = load_catalogue()
-        engine = create_engine_for(config.storage.database_url)
-    except (CatalogueError, StorageError) as err:
-        raise _Unusable(str(err)) from err
-    try:
-        migrate(engine)
-        audit = open_audit_sink(config, engine)
-        service = GovernanceService(SqlGovernanceStore(engine), catalogue, config, audit, _now)
-        yield _Context(config, catalogue, service, SqlAuditStore(engine))
-    except StorageError as err:
-        raise _Unusable(str(err)) from err
-    finally:
-        engine.dispose()
-
-
 def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
-    try:
-        with _governance(config_path) as context:
-            return action(context)
-    except _Unusable as err:
-        print(f"vigie: {err}; nothing was changed", file=sys.stderr)
-        return 2
+    def with_service(opened: Opened) -> int:
+        try:
+            catalogue = load_catalogue()
+        except CatalogueError as err:
+            raise Unusable(str(err)) from err
+        service = GovernanceService(SqlGovernanceStore(opened.engine), catalogue, opened.config, opened.audit, _now)
+        return action(_Context(opened.config, catalogue, service, SqlAuditStore(opened.engine)))
+
+    return run_opened(config_path, with_service)
 
 
 def _report(outcome: Outcome, done: str) -> int:

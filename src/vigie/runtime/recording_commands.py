@@ -12,8 +12,7 @@ from __future__ import annotations
 import csv
 import shutil
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,22 +20,18 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 
-from vigie.config.issues import ConfigError, format_issues
-from vigie.config.loader import load_config
 from vigie.config.models import VigieConfig
 from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
 from vigie.recording.purge import Purger
 from vigie.recording.retention import retention_for
 from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.command_context import Opened, run_opened
 from vigie.runtime.segment_wiring import is_remote, open_segment_store
 from vigie.services.holds import HoldNotFoundError, HoldRefusedError, HoldService
 from vigie.storage import (
     SqlDestructionRegister,
     SqlHoldRepo,
     SqlSegmentIndex,
-    StorageError,
-    create_engine_for,
-    migrate,
 )
 
 REGISTER_COLUMNS = (
@@ -50,10 +45,6 @@ REGISTER_COLUMNS = (
     "destroyed_at",
     "reason",
 )
-
-
-class _Unusable(Exception):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,35 +75,13 @@ def parse_instant(value: datetime | str, what: str) -> datetime:
     return at
 
 
-@contextmanager
-def _recording(config_path: Path) -> Iterator[_Context]:
-    try:
-        config = load_config(config_path)
-    except ConfigError as err:
-        print(format_issues(err.issues), file=sys.stderr)
-        raise _Unusable("the configuration is invalid") from err
-    try:
-        engine = create_engine_for(config.storage.database_url)
-    except StorageError as err:
-        raise _Unusable(str(err)) from err
-    try:
-        migrate(engine)
-        audit = open_audit_sink(config, engine)
-        service = HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), audit, _now)
-        yield _Context(config, engine, service, SqlDestructionRegister(engine))
-    except StorageError as err:
-        raise _Unusable(str(err)) from err
-    finally:
-        engine.dispose()
-
-
 def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
-    try:
-        with _recording(config_path) as context:
-            return action(context)
-    except _Unusable as err:
-        print(f"vigie: {err}; nothing was changed", file=sys.stderr)
-        return 2
+    def with_services(opened: Opened) -> int:
+        engine = opened.engine
+        holds = HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), opened.audit, _now)
+        return action(_Context(opened.config, engine, holds, SqlDestructionRegister(engine)))
+
+    return run_opened(config_path, with_services)
 
 
 def _refused(message: str) -> int:

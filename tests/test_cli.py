@@ -78,3 +78,18 @@ def test_times_without_zone_are_paris_time_and_dates_cover_whole_days() -> None:
     assert parse_when("2026-12-01T10:00Z").isoformat() == "2026-12-01T10:00:00+00:00"
     with pytest.raises(TimeArgumentError, match="2026-11-28T14:30"):
         parse_when("tomorrow")
+
+
+def test_serve_refuses_a_camera_whose_model_is_not_installed(tmp_path: Path) -> None:
+    from tests.conftest import camera_yaml, config_yaml
+
+    camera = camera_yaml("cam", "file:///nowhere.mp4").replace(
+        "            authorisation:", "            analysis: {detector: yolox_nano}\n            authorisation:"
+    )
+    config = tmp_path / "vigie.yaml"
+    config.write_text(config_yaml(tmp_path, camera), encoding="utf-8")
+    result = run("serve", "--config", str(config))
+    assert result.returncode == 2
+    assert (
+        "'yolox_nano', which is not installed" in result.stderr and "vigie models install yolox_nano" in result.stderr
+    )

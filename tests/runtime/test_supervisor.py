@@ -167,14 +167,18 @@ def test_no_observation_without_the_gate(config: VigieConfig, moving_square_vide
 def test_a_frozen_picture_raises_a_stream_alarm_and_degrades_the_camera(config: VigieConfig, tmp_path: Path) -> None:
     frozen = write_moving_square_video(tmp_path / "frozen.mp4", seconds=3, moving=False)
     sink = Collected()
-    frozen_spec = replace(spec(config, "frozen", frozen.as_uri()), alarms=StreamAlarmConfig(frozen_s=1.5))
+    frozen_spec = replace(
+        spec(config, "frozen", frozen.as_uri()), alarms=StreamAlarmConfig(frozen_s=1.5, no_packets_s=2.0)
+    )
     supervisor = CameraSupervisor([frozen_spec], sink)
     supervisor.start()
     try:
         assert wait_for(lambda: any(h.state is HealthState.DEGRADED for h in sink.health("frozen")), 20)
+        time.sleep(2.0)  # past no_packets_s: frames keep arriving, so no "no packets" alarm may appear
     finally:
         supervisor.stop()
     alarms = [m for m in sink.messages if isinstance(m, StreamAlarm)]
     assert alarms and alarms[0].kind is StreamAlarmKind.FROZEN_PICTURE and not alarms[0].cleared
     degraded = next(h for h in sink.health("frozen") if h.state is HealthState.DEGRADED)
     assert "frozen_picture" in degraded.reason
+    assert all(a.kind is not StreamAlarmKind.NO_PACKETS for a in alarms), "frames arriving mean packets arrive"

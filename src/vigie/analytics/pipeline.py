@@ -5,9 +5,16 @@ A plain object with no global state, so the same code runs in a local worker pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
+
+import numpy as np
 
 from vigie.analytics.detect.motion import MotionDetector
+from vigie.analytics.track import ByteTracker
+from vigie.analytics.zones import PolygonZone
+from vigie.domain.detections import Detections, ObjectClass
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
 from vigie.domain.ports import Frame, Gate
@@ -55,4 +62,75 @@ class MotionPipeline:
             regions=tuple(box for box, _ in regions[:16]),
             score=round(score, 3),
             model_version="mog2",
+        )
+
+
+DETECTION_MODULE = "tracking"
+"""Catalogue module of object detection + single-camera tracking (private sites, or simulated footage)."""
+MAX_REGIONS = 16
+
+
+class BoxDetector(Protocol):
+    def detect(self, frame_bgr: Frame) -> Detections: ...
+
+
+class DetectionPipeline:
+    """Deep detection → tracking → zones → observations on one camera, asked to the gate before every frame.
+
+    Observations are per class (person, car…): event type, camera, time, the tracked boxes as regions, the best
+    score and the model's identity (L28, L30) — never an identity or an appearance (L25). When the gate closes the
+    tracker forgets everything, so no track outlives its authorisation.
+    """
+
+    def __init__(
+        self,
+        camera_id: str,
+        detector: BoxDetector,
+        tracker: ByteTracker,
+        gate: Gate,
+        *,
+        model_version: str,
+        zones: Sequence[PolygonZone] = (),
+    ) -> None:
+        self.camera_id = camera_id
+        self._detector = detector
+        self._tracker = tracker
+        self._gate = gate
+        self._model_version = model_version
+        self._zones = tuple(zones)
+        self.frames_analysed = 0
+        self.frames_refused = 0
+
+    def process(self, frame: Frame, at: datetime, period: float) -> list[Observation]:
+        if not self._gate.allows(DETECTION_MODULE, self.camera_id, at):
+            self._tracker.reset()
+            self.frames_refused += 1
+            return []
+        self.frames_analysed += 1
+        tracked = self._tracker.update(self._detector.detect(frame), period)
+        height, width = frame.shape[:2]
+        if self._zones and len(tracked):
+            inside = np.zeros(len(tracked), bool)
+            for zone in self._zones:
+                inside |= zone.trigger(tracked, (width, height))
+            tracked = tracked[inside]
+        return [
+            self._observation(tracked[tracked.class_ids == cls], ObjectClass(int(cls)), at, width, height)
+            for cls in np.unique(tracked.class_ids)
+        ]
+
+    def _observation(self, dets: Detections, cls: ObjectClass, at: datetime, width: int, height: int) -> Observation:
+        order = np.argsort(-dets.scores)[:MAX_REGIONS]
+        regions = tuple(
+            Box(float(x1) / width, float(y1) / height, float(x2 - x1) / width, float(y2 - y1) / height)
+            for x1, y1, x2, y2 in dets.boxes[order]
+        )
+        return Observation(
+            camera_id=self.camera_id,
+            module=DETECTION_MODULE,
+            kind=cls.name.lower(),
+            at=at,
+            regions=regions,
+            score=round(float(dets.scores.max()), 3),
+            model_version=self._model_version,
         )

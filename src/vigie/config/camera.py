@@ -227,6 +227,13 @@ class AnalysisSettings(ConfigModel):
         title="Motion",
         description="Background-subtraction motion detection settings.",
     )
+    detector: NonEmptyText | None = Field(
+        default=None,
+        title="Detection model",
+        description="Name of a model registered with `vigie models add` or `vigie models install`: objects are "
+        "then detected (motion-gated) and tracked, as the `tracking` module, wherever an activation allows it. "
+        "Unset: the motion detector only (no model needed).",
+    )
 
 
 class Camera(ConfigModel):

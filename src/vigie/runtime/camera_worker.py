@@ -10,20 +10,28 @@ from __future__ import annotations
 import os
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as StopEvent
+from pathlib import Path
 from typing import Protocol
 
+from vigie.analytics.detect.gating import MotionGateConfig, MotionGatedDetector
 from vigie.analytics.detect.motion import MotionConfig, MotionDetector
-from vigie.analytics.pipeline import MotionPipeline
+from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.pipeline import DetectionPipeline, MotionPipeline
+from vigie.analytics.track import ByteTracker
+from vigie.analytics.zones import PolygonZone
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
+from vigie.domain.ports import Gate
 from vigie.domain.redact import redact_text
 from vigie.governance.gate import GateTransition
 from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
 from vigie.ingest.health import FrameRate, stream_state
+from vigie.ingest.masking import apply_masks
 from vigie.ingest.reader import CameraError, SampledFrame, StreamSpec, sampled_frames
 from vigie.runtime.gates import GateFactory
 
@@ -38,6 +46,16 @@ class MessageQueue(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A registered detection model, by file and hash (the hash goes with every observation, L30)."""
+
+    name: str
+    path: Path
+    format: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerSpec:
     """Everything one camera worker needs; picklable, built by the runtime."""
 
@@ -48,6 +66,9 @@ class WorkerSpec:
     privacy_masks: tuple[tuple[Point, ...], ...] = ()
     alarms: StreamAlarmConfig = field(default_factory=StreamAlarmConfig)
     """Thresholds of the stream integrity alarms (L18)."""
+    model: ModelSpec | None = None
+    """None: motion detection only. Else detection + tracking with this model (frames must be BGR)."""
+    analysis_zones: tuple[tuple[Point, ...], ...] = ()
 
 
 def _health(camera_id: str, state: HealthState, reason: str = "", fps: float = 0.0, dropped: int = 0) -> CameraHealth:
@@ -62,10 +83,40 @@ def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
     return True
 
 
+def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Observation]]:
+    """The camera's analysis: motion only by default; motion-gated detection and tracking with a model."""
+    camera_id = spec.stream.camera_id
+    if spec.model is None:
+        motion = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate)
+
+        def by_motion(sample: SampledFrame) -> list[Observation]:
+            observation = motion.process(sample.image, sample.at)
+            return [] if observation is None else [observation]
+
+        return by_motion
+    model = spec.model
+    onnx = OnnxDetector(OnnxDetectorConfig(model_path=model.path, format=model.format))
+    gated = MotionGatedDetector(onnx, MotionDetector(spec.motion), MotionGateConfig())
+    zones = [PolygonZone(polygon) for polygon in spec.analysis_zones]
+    pipeline = DetectionPipeline(
+        camera_id, gated, ByteTracker(), gate, model_version=f"{model.name}@sha256:{model.sha256[:16]}", zones=zones
+    )
+    last: list[datetime] = []
+
+    def by_detection(sample: SampledFrame) -> list[Observation]:
+        frame = apply_masks(sample.image, spec.privacy_masks) if spec.privacy_masks else sample.image
+        period = (sample.at - last[0]).total_seconds() if last else 1.0 / spec.stream.analysis_fps
+        last[:] = [sample.at]
+        return pipeline.process(frame, sample.at, period)
+
+    return by_detection
+
+
 def _check_stream(alarms: StreamAlarms, sample: SampledFrame, out: MessageQueue) -> None:
     """Stream integrity alarms (L18: frozen, changed or substituted picture). They look at the stream, not at
     people, so they run on every camera whatever the governance gate says; each transition is reported."""
-    raised = alarms.stream(sample.codec, sample.source_width, sample.source_height, sample.at)
+    raised = alarms.packet(sample.at)  # a decoded frame means packets arrive
+    raised += alarms.stream(sample.codec, sample.source_width, sample.source_height, sample.at)
     raised += alarms.frame(sample.image, sample.at)
     for alarm in raised:
         out.put(alarm, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
@@ -80,7 +131,7 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
     """Read the camera until ``stop`` is set; report health every second and observations as they come."""
     camera_id = spec.stream.camera_id
     gate = spec.gate(lambda transition: _send_audited(out, transition))
-    pipeline = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate)
+    analyse = _pipeline(spec, gate)
     parent = os.getppid()
     dropped = 0
     rate = FrameRate()
@@ -93,9 +144,9 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
             now = time.monotonic()
             rate.tick(now)
             _check_stream(alarms, sample, out)
-            observation = pipeline.process(sample.image, sample.at)
-            if observation is not None and not _send(out, observation):
-                dropped += 1
+            for observation in analyse(sample):
+                if not _send(out, observation):
+                    dropped += 1
             if now - last_beat >= HEARTBEAT_S:
                 fps = rate.fps(now)
                 state, why = stream_state(fps, spec.stream.analysis_fps, rate.observed_for(now), rate.window_s)

@@ -47,7 +47,7 @@ def _times(*pairs: tuple[str, bool]) -> list[datetime] | None:
 
 def serve(args: argparse.Namespace) -> int:
     from vigie.config import ConfigError, format_issues, load_config
-    from vigie.runtime.service import VigieService
+    from vigie.runtime.service import ServiceError, VigieService
 
     try:
         config = load_config(args.config)
@@ -55,7 +55,12 @@ def serve(args: argparse.Namespace) -> int:
         print(format_issues(err.issues), file=sys.stderr)
         print("vigie: the configuration is invalid; nothing was started", file=sys.stderr)
         return 2
-    return VigieService(config).run()
+    try:
+        service = VigieService(config)
+    except ServiceError as err:
+        print(f"vigie: {err}; nothing was started", file=sys.stderr)
+        return 2
+    return service.run()
 
 
 def demo(args: argparse.Namespace) -> int:

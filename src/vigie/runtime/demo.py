@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from vigie.config.models import VigieConfig
+from vigie.runtime.models import installed_models
 from vigie.runtime.service import VigieService
 from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.rtsp import RtspSimServer, RtspUnavailableError, cached_render
@@ -34,8 +35,9 @@ def render_demo_scenes(data_dir: Path, count: int) -> dict[str, Path]:
     return out
 
 
-def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str]) -> VigieConfig:
-    """The demo's configuration: one commune, one site, the simulated cameras."""
+def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str], detector: str | None = None) -> VigieConfig:
+    """The demo's configuration: one commune, one site, the simulated cameras (with ``detector`` when a model is
+    installed in the demo's data folder, else motion detection)."""
     cameras: list[dict[str, Any]] = [
         {
             "id": camera_id,
@@ -50,7 +52,7 @@ def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str]) -> V
                 "purposes": ["crime_prevention"],
                 "retention_days": 7,
             },
-            "analysis": {"fps": 5},
+            "analysis": {"fps": 5, "detector": detector},
         }
         for index, (camera_id, url) in enumerate(urls.items())
     ]
@@ -96,7 +98,10 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
                 log.warning("RTSP server unavailable (%s); replaying the footage from files instead", err)
         for cid, url in urls.items():
             log.info("simulated camera %s: %s", cid, url)
-        config = demo_config(data_dir, host, port, urls)
+        models = installed_models(data_dir / "models")
+        detector = models[0].name if models else None
+        log.info("analysis: %s", f"model {detector}" if detector else "motion detection (no model installed)")
+        config = demo_config(data_dir, host, port, urls, detector)
         config_path = data_dir / "vigie.yaml"
         write_config(config, config_path)
         log.info("demo configuration written to %s (use it with vigie audit/compliance --config)", config_path)

@@ -112,10 +112,7 @@ class ModelRegistry:
         self._inspect = inspector
 
     def models(self) -> list[RegisteredModel]:
-        path = self.root / REGISTRY_FILE
-        if not path.exists():
-            return []
-        return [RegisteredModel(**entry) for entry in json.loads(path.read_text(encoding="utf-8"))]
+        return installed_models(self.root)
 
     def get(self, name: str) -> RegisteredModel | None:
         return next((m for m in self.models() if m.name == name), None)
@@ -185,6 +182,14 @@ class ModelRegistry:
         partial = path.with_suffix(".json.partial")
         partial.write_text(json.dumps([asdict(m) for m in models], indent=2) + "\n", encoding="utf-8")
         partial.replace(path)
+
+
+def installed_models(root: Path) -> list[RegisteredModel]:
+    """The models registered under ``root`` (read-only; nothing is audited for reading)."""
+    path = root / REGISTRY_FILE
+    if not path.exists():
+        return []
+    return [RegisteredModel(**entry) for entry in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def _plain(info: Any) -> dict[str, Any]:

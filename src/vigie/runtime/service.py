@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import signal
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import vigie.web
 from vigie import __version__
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.api.app import ApiServices, create_app
-from vigie.config.models import Camera, VigieConfig
+from vigie.config.models import AnalysisZone, Camera, PrivacyMaskZone, VigieConfig
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
@@ -25,8 +26,9 @@ from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
 from vigie.recording.reconcile import reconcile_camera
 from vigie.runtime.audit_wiring import open_audit_sink
-from vigie.runtime.camera_worker import WorkerSpec
+from vigie.runtime.camera_worker import ModelSpec, WorkerSpec
 from vigie.runtime.gates import DatabaseGateFactory, GateFactory
+from vigie.runtime.models import ModelRegistry
 from vigie.runtime.recorder_worker import RecorderSpec
 from vigie.runtime.recording_commands import build_purger
 from vigie.runtime.retention import AuditRetention
@@ -51,22 +53,48 @@ UPLOAD_RETRY_EVERY_S = 30.0
 """With a remote store: how often spool files not yet uploaded (store down, lost messages) are tried again."""
 
 
-def worker_spec(camera: Camera, gate: GateFactory) -> WorkerSpec:
-    """Analysis reads the sub stream when there is one (it is what it is for), else the main stream."""
+class ServiceError(Exception):
+    """The service cannot start as configured; the message says what to do."""
+
+
+def _polygons(zones: Sequence[AnalysisZone | PrivacyMaskZone]) -> tuple[tuple[tuple[float, float], ...], ...]:
+    return tuple(tuple((float(x), float(y)) for x, y in zone.points) for zone in zones)
+
+
+def worker_spec(camera: Camera, gate: GateFactory, model: ModelSpec | None = None) -> WorkerSpec:
+    """Analysis reads the sub stream when there is one (it is what it is for), else the main stream; in colour
+    when a detection model runs, grey for motion alone."""
     analysis = camera.analysis
     motion = analysis.motion
-    masks = tuple(tuple((float(x), float(y)) for x, y in zone.points) for zone in camera.privacy_masks)
     return WorkerSpec(
         stream=StreamSpec(
             camera_id=camera.id,
             url=camera.analysis_stream,
             analysis_fps=analysis.fps,
             analysis_width=analysis.width,
+            pixel_format="gray" if model is None else "bgr24",
         ),
         motion=MotionConfig(min_area=motion.min_area, var_threshold=motion.threshold, history=motion.history),
         gate=gate,
-        privacy_masks=masks,
+        privacy_masks=_polygons(camera.privacy_masks),
+        model=model,
+        analysis_zones=_polygons(camera.analysis_zones),
     )
+
+
+def model_spec(camera: Camera, registry: ModelRegistry) -> ModelSpec | None:
+    """The registered model a camera's configuration names, or None; a name that is not installed stops the
+    start with what to run (a camera never silently falls back to another analysis)."""
+    name = camera.analysis.detector
+    if name is None:
+        return None
+    entry = registry.get(name)
+    if entry is None:
+        raise ServiceError(
+            f"camera {camera.id} asks for the detection model {name!r}, which is not installed: run "
+            f"`vigie models install {name}` or `vigie models add FILE --format F --name {name}`"
+        )
+    return ModelSpec(entry.name, registry.root / entry.file, entry.format, entry.sha256)
 
 
 def recorder_spec(camera: Camera, root: Path, segment_seconds: float = 10.0) -> RecorderSpec:
@@ -147,7 +175,8 @@ class VigieService:
             verdict = check_authorisation(camera_id, authorisations[camera_id], date.today())
             return None if verdict.usable else verdict.message
 
-        analysis = [worker_spec(p.camera, gate) for p in self.entries]
+        registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit)
+        analysis = [worker_spec(p.camera, gate, model_spec(p.camera, registry)) for p in self.entries]
         seconds = self.config.storage.segment_seconds
         recorders = [recorder_spec(p.camera, self.segments_root, seconds) for p in self.entries]
         return CameraSupervisor(

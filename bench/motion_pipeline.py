@@ -23,10 +23,11 @@ import av
 import cv2
 import numpy as np
 
-from vigie.analytics.detect.motion import MotionDetector
+from vigie.analytics.detect.motion import MotionConfig, MotionDetector
 from vigie.analytics.detect.regions import motion_detections
 from vigie.analytics.zones import DwellTimer, LineCounter, PolygonZone
 from vigie.config.zones import LineDirection
+from vigie.ingest.reader import analysis_image
 from vigie.sim.builtin import builtin_scene_path
 from vigie.sim.render import render
 from vigie.sim.scene import load_scene
@@ -90,7 +91,8 @@ def pipeline(path: Path, with_tracker: bool, motion_width: int | None) -> Stages
     plane directly and runs MOG2 on a frame scaled down to that width (boxes are still reported in pixels of
     the analysed frame).
     """
-    detector = MotionDetector()
+    shipped = motion_width == -1
+    detector = MotionDetector() if shipped else MotionDetector(MotionConfig(process_width=None))
     tracker = ByteTracker() if with_tracker and ByteTracker is not None else None
     zone = PolygonZone(ROAD)
     line = LineCounter(CROSSING, LineDirection.BOTH)
@@ -110,9 +112,12 @@ def pipeline(path: Path, with_tracker: bool, motion_width: int | None) -> Stages
                 continue
             next_due = max(next_due + period, at)
             stages.analysed += 1
-            image = grey(frame, fast=motion_width is not None)
+            if shipped:
+                image = analysis_image(frame, frame.width, frame.height, "gray")
+            else:
+                image = grey(frame, fast=motion_width is not None)
             size = (image.shape[1], image.shape[0])
-            if motion_width is not None and motion_width < size[0]:
+            if motion_width is not None and 0 < motion_width < size[0]:
                 small = (motion_width, round(size[1] * motion_width / size[0]))
                 image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
             t = stages.add("convert", t)
@@ -159,7 +164,12 @@ def measure(name: str, path: Path) -> None:
         fps = float(container.streams.video[0].average_rate or 0)
     print(f"{name}: 640×360 H.264 {fps:g} fps, {frames} frames, analysis at {ANALYSIS_FPS:g} fps")
     print(f"  bare PyAV decode: {bare_cpu:.2f} CPU s = {bare_rate:.0f} frames/s per core")
-    for label, motion_width in (("to_ndarray grey, MOG2 at 640", None), ("Y plane, MOG2 at 320", 320)):
+    modes = (
+        ("to_ndarray grey, MOG2 at 640", None),
+        ("Y plane, MOG2 at 320", 320),
+        ("vigie as shipped: analysis_image + MotionDetector()", -1),
+    )
+    for label, motion_width in modes:
         stages = pipeline(path, with_tracker=True, motion_width=motion_width)
         total = sum(stages.cpu.values())
         rate = stages.decoded / total

@@ -108,3 +108,15 @@ def test_pipeline_runs_only_when_the_gate_allows() -> None:
     assert observations
     assert {o.camera_id for o in observations} == {"cam1"}
     assert all(o.module == "motion" and 0 < o.score <= 1 for o in observations)
+
+
+def test_wide_frames_are_analysed_scaled_down_with_the_same_normalised_boxes() -> None:
+    wide = MotionDetector()
+    bg = np.kron(background(), np.ones((4, 4), np.uint8))  # 1280×720
+    for _ in range(20):
+        wide.detect(bg)
+    regions = []
+    for step in range(10):
+        regions = wide.detect(with_square(bg, 160 + step * 32, 240, size=96))
+    box, _ = regions[0]
+    assert 0.3 <= box.x <= 0.4 and 0.3 <= box.y <= 0.36  # the square ends at x = 448..544 of 1280, y = 240 of 720

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
@@ -30,3 +31,14 @@ def test_bad_sources_are_explained_without_credentials(url: str, words: str) -> 
     with pytest.raises(CameraError, match=words) as err:
         next(sampled_frames(StreamSpec("cam-9", url)))
     assert "pw" not in str(err.value) and "cam-9" in str(err.value)
+
+
+def test_grey_at_the_stream_size_is_its_luma_plane(moving_square_video: Path) -> None:
+    import av
+
+    sample = next(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 320)))
+    with av.open(str(moving_square_video)) as container:
+        reference = next(container.decode(video=0)).to_ndarray(format="gray")
+    assert sample.image.shape == reference.shape == (180, 320)
+    assert sample.image.flags["C_CONTIGUOUS"]
+    assert np.abs(sample.image.astype(int) - reference.astype(int)).max() <= 1

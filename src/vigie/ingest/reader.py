@@ -16,6 +16,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import av
+import cv2
 import numpy as np
 
 from vigie.domain.ports import Frame
@@ -101,6 +102,24 @@ def sampled_frames(spec: StreamSpec) -> Iterator[SampledFrame]:
         container.close()
 
 
+_PLANAR_LUMA = frozenset({"yuv420p", "yuvj420p", "nv12", "yuv422p", "yuvj422p", "yuv444p"})
+_FULL_RANGE = frozenset({"yuvj420p", "yuvj422p"})
+_LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
+"""Video luma is 16–235 ("limited range"); grey images are 0–255, as swscale would give."""
+
+
+def analysis_image(frame: Any, width: int, height: int, pixel_format: str) -> Frame:
+    """The analysis image. Grey at the stream's own size is its luma plane, read as is: no swscale pass, which
+    was most of the per-frame cost of motion analysis on sub streams (docs/benchmarks.md)."""
+    if pixel_format == "gray" and (frame.width, frame.height) == (width, height) and frame.format.name in _PLANAR_LUMA:
+        plane = frame.planes[0]
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(frame.height, plane.line_size)[:, :width]
+        if frame.format.name in _FULL_RANGE:
+            return np.ascontiguousarray(rows)
+        return np.asarray(cv2.LUT(rows, _LIMITED_TO_FULL), np.uint8)
+    return np.ascontiguousarray(frame.to_ndarray(width=width, height=height, format=pixel_format))
+
+
 def _iterate(container: Any, live: bool, spec: StreamSpec) -> Iterator[SampledFrame]:
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
@@ -125,10 +144,8 @@ def _iterate(container: Any, live: bool, spec: StreamSpec) -> Iterator[SampledFr
             next_due = max(next_due + period, t)
             width = spec.analysis_width
             height = max(2, round(frame.height * width / frame.width / 2) * 2)
-            image = frame.to_ndarray(width=width, height=height, format=spec.pixel_format)
-            yield SampledFrame(
-                np.ascontiguousarray(image), datetime.now(UTC), decoded, codec, frame.width, frame.height
-            )
+            image = analysis_image(frame, width, height, spec.pixel_format)
+            yield SampledFrame(image, datetime.now(UTC), decoded, codec, frame.width, frame.height)
             decoded = 0
         if live:
             raise CameraError(f"camera {spec.camera_id}: stream ended")

@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from vigie.config.issues import ConfigError, format_issues
-from vigie.config.loader import load_config
 from vigie.governance.audit import (
     AuditChain,
     AuditExportError,
@@ -25,8 +23,8 @@ from vigie.governance.audit import (
     load_public_key,
     verify_export,
 )
-from vigie.runtime.audit_wiring import open_audit_sink
-from vigie.storage import StorageError, create_engine_for, migrate
+from vigie.runtime.command_context import Unusable, opened
+from vigie.storage import StorageError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -110,15 +108,10 @@ def describe(report: VerificationReport) -> str:
 @contextmanager
 def _audit_chain(config_path: Path) -> Iterator[AuditChain]:
     try:
-        config = load_config(config_path)
-    except ConfigError as err:
-        raise _CommandError(f"{format_issues(err.issues)}\nvigie: the configuration is invalid") from None
-    engine = create_engine_for(config.storage.database_url)
-    try:
-        migrate(engine)
-        yield open_audit_sink(config, engine)
-    finally:
-        engine.dispose()
+        with opened(config_path) as context:
+            yield context.audit
+    except Unusable as err:
+        raise _CommandError(f"vigie: {err}") from None
 
 
 def _read_public_keys(paths: list[Path]) -> dict[str, str]:

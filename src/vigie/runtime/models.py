@@ -203,53 +203,50 @@ def _plain(info: Any) -> dict[str, Any]:
     return plain
 
 
-def _registry(config_path: Path) -> tuple[ModelRegistry, Callable[[], None]]:
-    from vigie.config import load_config
-    from vigie.runtime.audit_wiring import open_audit_sink
-    from vigie.storage import create_engine_for, migrate
+def _with_registry(config_path: Path, action: Callable[[ModelRegistry], int]) -> int:
+    """Run ``action`` on the configured registry (an unusable configuration or database gives exit code 2)."""
+    from vigie.runtime.command_context import run_opened
 
-    config = load_config(config_path)
-    engine = create_engine_for(config.storage.database_url)
-    migrate(engine)
-    return ModelRegistry(config.storage.data_dir / "models", open_audit_sink(config, engine)), engine.dispose
+    return run_opened(
+        config_path, lambda opened: action(ModelRegistry(opened.config.storage.data_dir / "models", opened.audit))
+    )
 
 
 def models_list_command(config_path: Path) -> int:
-    registry, close = _registry(config_path)
-    try:
+    def show(registry: ModelRegistry) -> int:
         models = registry.models()
-    finally:
-        close()
-    if not models:
-        print("No model installed: analysis uses the motion detector (no model needed).")
-    for m in models:
-        print(f"{m.name}\t{m.format}\t{m.bytes} bytes\tsha256 {m.sha256}\tfrom {m.source}")
-    installable = ", ".join(f"{k} ({v.format})" for k, v in sorted(KNOWN_MODELS.items()))
-    print(f"installable with `vigie models install NAME`: {installable}")
-    return 0
+        if not models:
+            print("No model installed: analysis uses the motion detector (no model needed).")
+        for m in models:
+            print(f"{m.name}\t{m.format}\t{m.bytes} bytes\tsha256 {m.sha256}\tfrom {m.source}")
+        installable = ", ".join(f"{k} ({v.format})" for k, v in sorted(KNOWN_MODELS.items()))
+        print(f"installable with `vigie models install NAME`: {installable}")
+        return 0
+
+    return _with_registry(config_path, show)
 
 
 def models_add_command(config_path: Path, file: Path, model_format: str, name: str | None) -> int:
-    registry, close = _registry(config_path)
-    try:
-        entry = registry.add(file, model_format, name)
-    except ModelError as err:
-        print(f"vigie models add: {err}; nothing was registered", file=sys.stderr)
-        return 2
-    finally:
-        close()
-    print(f"registered {entry.name} ({entry.format}), sha256 {entry.sha256}")
-    return 0
+    def add(registry: ModelRegistry) -> int:
+        try:
+            entry = registry.add(file, model_format, name)
+        except ModelError as err:
+            print(f"vigie models add: {err}; nothing was registered", file=sys.stderr)
+            return 2
+        print(f"registered {entry.name} ({entry.format}), sha256 {entry.sha256}")
+        return 0
+
+    return _with_registry(config_path, add)
 
 
 def models_install_command(config_path: Path, name: str) -> int:
-    registry, close = _registry(config_path)
-    try:
-        entry = registry.install(name)
-    except ModelError as err:
-        print(f"vigie models install: {err}", file=sys.stderr)
-        return 1
-    finally:
-        close()
-    print(f"installed {entry.name} ({entry.format}) from {entry.source}, sha256 {entry.sha256}")
-    return 0
+    def install(registry: ModelRegistry) -> int:
+        try:
+            entry = registry.install(name)
+        except ModelError as err:
+            print(f"vigie models install: {err}", file=sys.stderr)
+            return 1
+        print(f"installed {entry.name} ({entry.format}) from {entry.source}, sha256 {entry.sha256}")
+        return 0
+
+    return _with_registry(config_path, install)

@@ -21,6 +21,7 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
+from vigie.domain.ports import AuditSink
 from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
 from vigie.recording.purge import Purger
 from vigie.recording.retention import retention_for
@@ -53,6 +54,7 @@ class _Context:
     engine: Engine
     holds: HoldService
     register: SqlDestructionRegister
+    audit: AuditSink
 
 
 def _now() -> datetime:
@@ -79,7 +81,7 @@ def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
     def with_services(opened: Opened) -> int:
         engine = opened.engine
         holds = HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), opened.audit, _now)
-        return action(_Context(opened.config, engine, holds, SqlDestructionRegister(engine)))
+        return action(_Context(opened.config, engine, holds, SqlDestructionRegister(engine), opened.audit))
 
     return run_opened(config_path, with_services)
 
@@ -191,12 +193,13 @@ def build_purger(
     *,
     min_free_bytes: int,
     free_bytes: Callable[[], int] | None = None,
+    audit: AuditSink | None = None,
 ) -> Purger:
     """The purge job over the configured database and ``store`` (default: the configured segment store).
 
     Free space defaults to that of the data dir for the file store. With a remote store (S3) there is no
     low-space purge: deleting remote segments would free nothing on this disk (only the spool is local)."""
-    audit = open_audit_sink(config, engine)
+    audit = audit or open_audit_sink(config, engine)
     data_dir = config.storage.data_dir
     if free_bytes is None and is_remote(config):
         free_bytes = _unlimited
@@ -240,7 +243,8 @@ def purge_command(config_path: Path) -> int:
 
     def purge(context: _Context) -> int:
         config = context.config
-        report = build_purger(config, context.engine, min_free_bytes=config.storage.min_free_mb * 1024 * 1024).run()
+        min_free = config.storage.min_free_mb * 1024 * 1024
+        report = build_purger(config, context.engine, min_free_bytes=min_free, audit=context.audit).run()
         print(
             f"destroyed {report.destroyed} segment(s), {report.freed_bytes} bytes; "
             f"{report.held_kept} held segment(s) kept"

@@ -138,7 +138,8 @@ class VigieService:
         self.segments = SqlSegmentIndex(engine)
         self.store = store = open_segment_store(config)
         self.uploader = SegmentUploader(self.segments_root, store, self.segments) if is_remote(config) else None
-        purger = build_purger(config, engine, store, min_free_bytes=config.storage.min_free_mb * 1024 * 1024)
+        min_free = config.storage.min_free_mb * 1024 * 1024
+        purger = build_purger(config, engine, store, min_free_bytes=min_free, audit=self.audit)
         jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.flush))

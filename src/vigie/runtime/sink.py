@@ -126,10 +126,6 @@ class WorkerMessageSink:
         if analysis is not None or health.state is not HealthState.ONLINE:
             self._publish(health.camera_id)
 
-    def recording(self) -> dict[str, RecordingHealth]:
-        """The latest recorder health of every camera that reported one."""
-        return dict(self._recording)
-
     def _stream_alarm(self, alarm: StreamAlarm) -> None:
         """L18: logged for the operators' supervision and recorded in the audit chain (the camera's health shows
         it as ``degraded`` while it lasts)."""

@@ -62,16 +62,24 @@ class Stages:
         return now
 
 
-def bare_decode(path: Path) -> tuple[int, float]:
-    """Every frame decoded, nothing converted; returns (frames, CPU s)."""
+def bare_decode(path: Path, threads: str = "1") -> tuple[int, float]:
+    """Every frame decoded, nothing converted; returns (frames, CPU s). ``threads``: "1" (one decoding thread,
+    as the reader does) or "AUTO" (FFmpeg's frame + slice threads)."""
     cpu = time.process_time()
     frames = 0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        _threads(stream, threads)
         for _ in container.decode(stream):
             frames += 1
     return frames, time.process_time() - cpu
+
+
+def _threads(stream: av.video.stream.VideoStream, threads: str) -> None:
+    if threads == "AUTO":
+        stream.thread_type = "AUTO"
+    else:
+        stream.thread_count = 1
 
 
 def grey(frame: av.VideoFrame, fast: bool) -> np.ndarray:
@@ -102,7 +110,7 @@ def pipeline(path: Path, with_tracker: bool, motion_width: int | None) -> Stages
     next_due = 0.0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        _threads(stream, "1" if shipped else "AUTO")
         t = time.process_time()
         for frame in container.decode(stream):
             stages.decoded += 1
@@ -158,18 +166,22 @@ def reencode(source: Path, out: Path, seconds: float) -> Path:
 
 
 def measure(name: str, path: Path) -> None:
-    frames, bare_cpu = bare_decode(path)
-    bare_rate = frames / bare_cpu
+    frames, auto_cpu = bare_decode(path, "AUTO")
+    _, single_cpu = bare_decode(path, "1")
+    bare = {"AUTO": frames / auto_cpu, "1": frames / single_cpu}
     with av.open(str(path)) as container:
         fps = float(container.streams.video[0].average_rate or 0)
     print(f"{name}: 640×360 H.264 {fps:g} fps, {frames} frames, analysis at {ANALYSIS_FPS:g} fps")
-    print(f"  bare PyAV decode: {bare_cpu:.2f} CPU s = {bare_rate:.0f} frames/s per core")
-    modes = (
-        ("to_ndarray grey, MOG2 at 640", None),
-        ("Y plane, MOG2 at 320", 320),
-        ("vigie as shipped: analysis_image + MotionDetector()", -1),
+    print(
+        f"  bare PyAV decode: threads AUTO {auto_cpu:.2f} CPU s = {bare['AUTO']:.0f} frames/s per core; "
+        f"one thread {single_cpu:.2f} CPU s = {bare['1']:.0f} frames/s per core"
     )
-    for label, motion_width in modes:
+    modes = (
+        ("to_ndarray grey, MOG2 at 640, decoder threads AUTO", None, "AUTO"),
+        ("Y plane, MOG2 at 320, decoder threads AUTO", 320, "AUTO"),
+        ("vigie as shipped: one decoder thread, analysis_image + MotionDetector()", -1, "1"),
+    )
+    for label, motion_width, threads in modes:
         stages = pipeline(path, with_tracker=True, motion_width=motion_width)
         total = sum(stages.cpu.values())
         rate = stages.decoded / total
@@ -177,7 +189,10 @@ def measure(name: str, path: Path) -> None:
             f"{stage} {1000 * cpu / (stages.decoded if stage == 'decode' else stages.analysed):.2f}"
             for stage, cpu in stages.cpu.items()
         )
-        print(f"  pipeline ({label}): {total:.2f} CPU s = {rate:.0f} frames/s per core, ratio {rate / bare_rate:.2f}")
+        versus = f"ratio {rate / bare[threads]:.2f} vs bare decode with the same threads"
+        if threads == "1":
+            versus += f" ({rate / bare['AUTO']:.2f} vs bare decode with threads AUTO)"
+        print(f"  pipeline ({label}): {total:.2f} CPU s = {rate:.0f} frames/s per core, {versus}")
         print(
             f"    {stages.analysed} analysed, {stages.regions} motion regions, {stages.tracked} track ids, "
             f"{stages.crossings} line crossings; ms CPU per frame (decode: per decoded frame, others: per "

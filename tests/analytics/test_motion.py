@@ -120,3 +120,24 @@ def test_wide_frames_are_analysed_scaled_down_with_the_same_normalised_boxes() -
         regions = wide.detect(with_square(bg, 160 + step * 32, 240, size=96))
     box, _ = regions[0]
     assert 0.3 <= box.x <= 0.4 and 0.3 <= box.y <= 0.36  # the square ends at x = 448..544 of 1280, y = 240 of 720
+
+
+def test_boxes_are_normalised_to_the_full_frame_whatever_the_processing_scale() -> None:
+    """A D1 sub stream (704×576) is shrunk by a whole factor (3, cropping the last column): the reported box must
+    still be where the object is in the full frame, in normalised coordinates."""
+    width, height = 704, 576
+    rng = np.random.default_rng(3)
+    bg = rng.integers(60, 120, size=(height, width), dtype=np.uint8)
+    detector = MotionDetector()
+    for _ in range(30):
+        detector.detect(bg)
+    regions = []
+    for step in range(8):
+        frame = bg.copy()
+        x = 560 + step * 12  # the last square spans x = 644..704, y = 480..540: against the right edge
+        frame[480:540, x : x + 60] = 235
+        regions = detector.detect(frame)
+    assert regions
+    box, _ = regions[0]
+    assert abs(box.x + box.w - 1.0) < 0.02, "the right edge of the frame must stay at 1.0"
+    assert abs(box.y - 480 / height) < 0.03 and abs(box.y + box.h - 540 / height) < 0.03

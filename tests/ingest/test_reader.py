@@ -42,3 +42,26 @@ def test_grey_at_the_stream_size_is_its_luma_plane(moving_square_video: Path) ->
     assert sample.image.shape == reference.shape == (180, 320)
     assert sample.image.flags["C_CONTIGUOUS"]
     assert np.abs(sample.image.astype(int) - reference.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize(("width", "height"), [(160, 90), (200, 112), (480, 270)])
+def test_grey_at_another_size_matches_a_swscale_conversion(moving_square_video: Path, width: int, height: int) -> None:
+    """Scaled grey frames are read from the luma plane and scaled with OpenCV: the picture must be the one swscale
+    gives (range-expanded, same geometry), whether the frame is shrunk by a whole factor, by any factor or grown."""
+    import av
+
+    from vigie.ingest.reader import analysis_image
+
+    with av.open(str(moving_square_video)) as container:
+        frames = list(islice(container.decode(video=0), 8))
+    for frame in frames:
+        image = analysis_image(frame, width, height, "gray")
+        reference = frame.to_ndarray(width=width, height=height, format="gray")
+        assert image.shape == reference.shape == (height, width)
+        ours, theirs = image.astype(int), reference.astype(int)
+        # The background is per-pixel noise, where OpenCV's and swscale's filters differ by a few grey levels;
+        # a wrong range or a misplaced picture would differ by far more, and more than a 1-pixel shift does.
+        aligned = np.abs(ours - theirs).mean()
+        shifted = np.abs(ours[:, 1:] - theirs[:, :-1]).mean()
+        assert aligned < 4.0 and aligned < 0.75 * shifted, (aligned, shifted)
+        assert abs(ours.mean() - theirs.mean()) < 1.0  # same range: limited-range luma expanded to 0–255

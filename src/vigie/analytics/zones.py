@@ -41,9 +41,6 @@ class Anchor(enum.StrEnum):
     """The middle of the box: for regions with no ground contact (motion regions, hot spots)."""
 
 
-_CENTER_BY_DEFAULT = frozenset({int(ObjectClass.MOTION), int(ObjectClass.HOT_SPOT)})
-
-
 def anchor_points(detections: Detections, anchor: Anchor | None = None) -> FloatArray:
     """N×2 anchor points in pixels; ``None`` picks per class (centre for motion and hot spots, else bottom centre)."""
     if anchor is Anchor.CENTER:
@@ -51,7 +48,8 @@ def anchor_points(detections: Detections, anchor: Anchor | None = None) -> Float
     bottom = detections.bottom_centers
     if anchor is Anchor.BOTTOM_CENTER or len(detections) == 0:
         return bottom
-    use_center = np.isin(detections.class_ids, list(_CENTER_BY_DEFAULT))
+    ids = detections.class_ids
+    use_center = (ids == int(ObjectClass.MOTION)) | (ids == int(ObjectClass.HOT_SPOT))
     if not use_center.any():
         return bottom
     return np.where(use_center[:, None], detections.centers, bottom).astype(np.float32)
@@ -61,7 +59,11 @@ def class_filter(detections: Detections, classes: frozenset[int] | None) -> Bool
     """True for the detections whose class is in ``classes`` (every detection when ``classes`` is ``None``)."""
     if classes is None:
         return np.ones(len(detections), np.bool_)
-    return np.isin(detections.class_ids, list(classes))
+    ids = detections.class_ids
+    keep = np.zeros(len(ids), np.bool_)
+    for class_id in classes:  # a handful of classes: cheaper than np.isin's sort on every frame
+        keep |= ids == class_id
+    return keep
 
 
 def _class_set(classes: Iterable[ObjectClass] | None) -> frozenset[int] | None:

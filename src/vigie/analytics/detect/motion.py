@@ -31,9 +31,12 @@ class MotionConfig:
     """If more than this fraction of the frame changes at once, it is a lighting change, not motion."""
     warmup_frames: int = 10
     """Frames to learn the background before reporting anything."""
-    process_width: int | None = 320
-    """Frames wider than this are scaled down before background subtraction (boxes stay normalised): motion
-    regions need no more, and it divides the cost by about three at 640 px. None keeps the full width."""
+    process_width: int | None = 240
+    """Frames wider than this are scaled down before background subtraction, by the smallest whole factor that
+    brings them to this width or less (640 → 213, 704 → 235, 1920 → 240): whole factors keep OpenCV's pixel-area
+    averaging on its fast path (a 2.5× area resize costs half of MOG2 itself). Boxes stay normalised; motion
+    regions need no more (Frigate detects motion at 100 px high); it divides the cost by about nine at 640 px.
+    None keeps the full width."""
 
 
 class MotionDetector:
@@ -66,14 +69,24 @@ class MotionDetector:
         out[self._mask > 0] = 0
         return out
 
+    def _shrink(self, frame: Frame) -> tuple[Frame, float, float]:
+        """The frame scaled down by a whole factor, and the fractions of its width and height that were kept (the
+        last ``size % factor`` columns and rows are cropped so the factor is exact: at most a few pixels)."""
+        width = self.config.process_width
+        full_h, full_w = frame.shape[:2]
+        if width is None or full_w <= width:
+            return frame, 1.0, 1.0
+        factor = -(-full_w // width)  # ceiling division
+        out_w, out_h = max(1, full_w // factor), max(1, full_h // factor)
+        cropped = frame[: out_h * factor, : out_w * factor]
+        small = np.asarray(cv2.resize(cropped, (out_w, out_h), interpolation=cv2.INTER_AREA), np.uint8)
+        return small, out_w * factor / full_w, out_h * factor / full_h
+
     def detect(self, frame: Frame) -> list[tuple[Box, float]]:
         """Return motion regions as (normalised box, fill ratio) pairs, largest first."""
         if self._polygons:
             frame = self._apply_masks(frame)
-        width = self.config.process_width
-        if width is not None and frame.shape[1] > width:
-            height = max(2, round(frame.shape[0] * width / frame.shape[1]))
-            frame = np.asarray(cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA), np.uint8)
+        frame, kept_w, kept_h = self._shrink(frame)
         self._frames += 1
         fg = self._subtractor.apply(frame)
         if self._frames <= self.config.warmup_frames:
@@ -94,7 +107,7 @@ class MotionDetector:
             if area < min_px:
                 continue
             x, y, w, h = cv2.boundingRect(contour)
-            box = Box(x / width, y / height, w / width, h / height)
+            box = Box(x / width * kept_w, y / height * kept_h, w / width * kept_w, h / height * kept_h)
             regions.append((box, min(1.0, area / float(w * h))))
         regions.sort(key=lambda r: r[0].area, reverse=True)
         return regions

@@ -111,8 +111,7 @@ class ByteTracker:
         rest_high = self._associate(detections, rest_high, tentative, cfg.tentative_match_iou, assigned)
 
         matched_tracks = set(assigned[assigned >= 0].tolist())
-        for det_index in np.flatnonzero(assigned >= 0):
-            self._correct(self._tracks[assigned[det_index]], detections.boxes[det_index])
+        self._correct(np.flatnonzero(assigned >= 0), assigned, detections)
         for i, track in enumerate(self._tracks):
             if i not in matched_tracks:
                 track.lost_for += dt
@@ -132,9 +131,8 @@ class ByteTracker:
             return
         means = np.stack([t.mean for t in self._tracks])
         covs = np.stack([t.cov for t in self._tracks])
-        for i, t in enumerate(self._tracks):
-            if t.lost_for > 0:
-                means[i, 7] = 0.0  # a lost box keeps its size, as in ByteTrack
+        lost = np.fromiter((t.lost_for > 0 for t in self._tracks), np.bool_, len(self._tracks))
+        means[lost, 7] = 0.0  # a lost box keeps its size, as in ByteTrack
         means, covs = kalman.predict(means, covs, dt, self.config.noise)
         for i, t in enumerate(self._tracks):
             t.mean, t.cov = means[i], covs[i]
@@ -161,13 +159,21 @@ class ByteTracker:
         left[rows] = False
         return det_indices[left]
 
-    def _correct(self, track: _Track, box: np.ndarray) -> None:
-        measurement = kalman.boxes_to_measurements(box)[0]
-        track.mean, track.cov = kalman.update(track.mean, track.cov, measurement, self.config.noise)
-        track.hits += 1
-        track.lost_for = 0.0
-        if track.hits >= self.config.min_hits:
-            track.confirmed = True
+    def _correct(self, det_indices: np.ndarray, assigned: np.ndarray, detections: Detections) -> None:
+        """Kalman-correct every matched track with its detection, in one batched update."""
+        if len(det_indices) == 0:
+            return
+        tracks = [self._tracks[assigned[d]] for d in det_indices]
+        measurements = kalman.boxes_to_measurements(detections.boxes[det_indices])
+        means, covs = kalman.update(
+            np.stack([t.mean for t in tracks]), np.stack([t.cov for t in tracks]), measurements, self.config.noise
+        )
+        for k, track in enumerate(tracks):
+            track.mean, track.cov = means[k], covs[k]
+            track.hits += 1
+            track.lost_for = 0.0
+            if track.hits >= self.config.min_hits:
+                track.confirmed = True
 
     def _remove_stale(self, matched: set[int]) -> None:
         """Unmatched tentative tracks die at once; lost confirmed tracks after ``max_age`` seconds."""

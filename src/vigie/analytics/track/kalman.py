@@ -16,6 +16,7 @@ import numpy.typing as npt
 Array = npt.NDArray[np.float64]
 
 _NDIM = 4
+_EYE8 = np.eye(2 * _NDIM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ def initiate(measurements: Array, noise: KalmanNoise) -> tuple[Array, Array]:
     pos = 2 * _measurement_std(h, noise)
     vel = np.stack([noise.initial_velocity * h] * 2 + [np.full_like(h, 1e-5), noise.initial_velocity * h], 1)
     std = np.concatenate([pos, vel], 1)
-    covs = np.einsum("ni,ij->nij", std**2, np.eye(2 * _NDIM))
+    covs = np.einsum("ni,ij->nij", std**2, _EYE8)
     return means, covs
 
 
@@ -69,24 +70,28 @@ def predict(means: Array, covs: Array, dt: float, noise: KalmanNoise) -> tuple[A
     """Advance every state by ``dt`` seconds."""
     if len(means) == 0:
         return means, covs
-    f = np.eye(2 * _NDIM)
+    f = _EYE8.copy()
     f[:_NDIM, _NDIM:] = dt * np.eye(_NDIM)
     h = np.maximum(means[:, 3], 1e-3)
     pos = noise.process_position * h
     vel = noise.process_velocity * h
     std = np.stack([pos, pos, np.full_like(h, 1e-2), pos, vel, vel, np.full_like(h, 1e-5), vel], 1)
-    q = np.einsum("ni,ij->nij", std**2 * dt, np.eye(2 * _NDIM))
+    q = np.einsum("ni,ij->nij", std**2 * dt, _EYE8)
     new_means = means @ f.T
     new_covs = f @ covs @ f.T + q
     return new_means, new_covs
 
 
-def update(mean: Array, cov: Array, measurement: Array, noise: KalmanNoise) -> tuple[Array, Array]:
-    """Correct one state (8,) / (8×8) with one measurement (4,)."""
-    hm = np.eye(_NDIM, 2 * _NDIM)
-    r = np.diag(_measurement_std(np.array([max(mean[3], 1e-3)]), noise)[0] ** 2)
-    s = hm @ cov @ hm.T + r
-    gain = np.linalg.solve(s, hm @ cov).T
-    new_mean = mean + gain @ (measurement - hm @ mean)
-    new_cov = cov - gain @ s @ gain.T
-    return new_mean, new_cov
+def update(means: Array, covs: Array, measurements: Array, noise: KalmanNoise) -> tuple[Array, Array]:
+    """Correct N states (N×8) / (N×8×8) with one measurement each (N×4), in one batched solve."""
+    if len(means) == 0:
+        return means, covs
+    std = _measurement_std(np.maximum(means[:, 3], 1e-3), noise)
+    # H selects the first four state components, so H P Hᵀ and H P are slices, not products.
+    s = covs[:, :_NDIM, :_NDIM] + np.einsum("ni,ij->nij", std**2, _EYE8[:_NDIM, :_NDIM])
+    cov_ht = covs[:, :, :_NDIM]  # P Hᵀ (N×8×4)
+    gain = np.linalg.solve(s, np.swapaxes(cov_ht, 1, 2)).transpose(0, 2, 1)  # K = P Hᵀ S⁻¹ (S symmetric)
+    innovation = measurements - means[:, :_NDIM]
+    new_means = means + np.einsum("nij,nj->ni", gain, innovation)
+    new_covs = covs - gain @ s @ np.swapaxes(gain, 1, 2)
+    return new_means, new_covs

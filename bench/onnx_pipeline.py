@@ -64,8 +64,16 @@ def overhead(n: int, threads: int) -> None:
         feed = {det.info.input_name: tensor}
         t_det = _rate(lambda d=det: d.detect(frame), n)
         t_raw = _rate(lambda s=session, f=feed: s.run(None, f), n)
+        t_pre = _rate(lambda d=det: d.prepare([frame], 1), n)
+        raw = det._session.run(det._output_names, feed)
+        transform = det.prepare([frame], 1)[1][0]
+        t_post = _rate(lambda d=det, r=raw, t=transform: d._finish([o[0] for o in r], t), n)
         extra = 100 * (t_det - t_raw) / t_raw
-        print(f"{name:26} {h}x{w} {1 / t_det:12.1f} {1 / t_raw:15.1f} {extra:17.1f} %")
+        print(
+            f"{name:26} {h}x{w} {1 / t_det:12.1f} {1 / t_raw:15.1f} {extra:17.1f} %"
+            f"    pre {1000 * t_pre:.2f} ms, post {1000 * t_post:.2f} ms, model {1000 * t_raw:.2f} ms, "
+            f"rest {1000 * (t_det - t_raw - t_pre - t_post):.2f} ms"
+        )
 
 
 def gating(frames: int) -> None:

@@ -60,3 +60,26 @@ def test_real_model_declared_with_wrong_format(fmt: ModelFormat, wrong: ModelFor
     assert inspect_model(path, fmt).format == fmt
     with pytest.raises(ModelFormatError, match=f"not a {wrong} model"):
         inspect_model(path, wrong)
+
+
+def test_threads_sharing_a_detector_get_their_own_results(detector: OnnxDetector) -> None:
+    """The input tensor is reused per thread: pipelines calling one detector from several threads must each get
+    the detections of their own frame, as if alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [cv2.imread(str(require(TUD / "img1" / f"{i:06d}.jpg"))) for i in (1, 30, 60)]
+    alone = [detector.detect(f) for f in frames]
+    with ThreadPoolExecutor(3) as pool:
+        for _ in range(5):
+            together = list(pool.map(detector.detect, frames * 4))
+            for k, result in enumerate(together):
+                expected = alone[k % 3]
+                assert len(result) == len(expected)
+                np.testing.assert_allclose(result.boxes, expected.boxes, atol=1e-3)
+
+
+def test_padding_of_a_partial_batch_is_blank(detector: OnnxDetector) -> None:
+    frame = cv2.imread(str(require(TUD / "img1" / "000001.jpg")))
+    detector.prepare([frame, frame], 2)
+    tensor, _ = detector.prepare([frame], 2)  # the reused buffer must not keep the second frame
+    assert tensor[0].any() and not tensor[1].any()

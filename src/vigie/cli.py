@@ -207,6 +207,27 @@ def _eval_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
     mot.set_defaults(handler="eval_mot")
     detect.set_defaults(handler="eval_detect")
+    events = sub.add_parser("events", help="per-event precision, recall and delay of one event module")
+    events.add_argument("video", type=Path, metavar="VIDEO")
+    events.add_argument("truth", type=Path, metavar="GT.json", help="events.json (format of `vigie sim render --gt`)")
+    _module_run_arguments(events)
+    events.set_defaults(handler="eval_events")
+    calibrate = commands.add_parser(
+        "calibrate", help="what an event module would raise on recorded footage, without alerting (L32)"
+    )
+    calibrate.add_argument("video", type=Path, metavar="VIDEO")
+    _module_run_arguments(calibrate)
+    calibrate.set_defaults(handler="calibrate")
+
+
+def _module_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--module", required=True, metavar="NAME", help="event module id, e.g. intrusion")
+    parser.add_argument("--settings", type=Path, metavar="FILE.yaml", help="module settings (or {module: settings})")
+    parser.add_argument("--boxes", type=Path, metavar="BOXES.txt", help="objects from a MOTChallenge box file")
+    parser.add_argument("--model", type=Path, help="objects from this ONNX model")
+    parser.add_argument("--format", choices=["yolox", "gfl", "fastestdet", "yolov8"], help="model format")
+    parser.add_argument("--fps", type=float, default=5.0, help="analysed frames per second (default 5)")
+    parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
 
 
 def _parser() -> argparse.ArgumentParser:

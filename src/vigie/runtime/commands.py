@@ -297,3 +297,34 @@ def eval_detect(args: argparse.Namespace) -> int:
     from vigie.runtime.eval_commands import eval_detect_command
 
     return eval_detect_command(args.sequence, model=args.model, model_format=args.format, json_out=args.json)
+
+
+def eval_events(args: argparse.Namespace) -> int:
+    from vigie.runtime.event_eval import eval_events_command
+
+    return eval_events_command(
+        args.video,
+        args.truth,
+        module=args.module,
+        config_file=args.settings,
+        boxes=args.boxes,
+        model=args.model,
+        model_format=args.format,
+        fps=args.fps,
+        json_out=args.json,
+    )
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    from vigie.runtime.event_eval import calibrate_command
+
+    return calibrate_command(
+        args.video,
+        module=args.module,
+        config_file=args.settings,
+        boxes=args.boxes,
+        model=args.model,
+        model_format=args.format,
+        fps=args.fps,
+        json_out=args.json,
+    )

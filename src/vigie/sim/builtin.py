@@ -23,6 +23,16 @@ def builtin_scene_path(name: str) -> Path:
     return path
 
 
+def module_settings_path(arg: Path | str) -> Path:
+    """A module settings file as given or, when no such file exists, the settings shipped for the built-in scene
+    of that name (``scenes/modules/<scene>.yaml``: the zones and flows drawn for that scene)."""
+    path = Path(arg)
+    if path.exists() or len(path.parts) > 1:
+        return path
+    shipped = SCENES_DIR / "modules" / f"{path.name.removesuffix('.yaml')}.yaml"
+    return shipped if shipped.is_file() else path
+
+
 def resolve_scene_path(arg: Path | str) -> Path:
     """A scene file path as given or, when no such file exists, the built-in scene of that name."""
     path = Path(arg)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,9 @@ class GroundTruthEvent:
     region: tuple[float, float, float, float]
     actor_ids: tuple[int, ...]
     zone: tuple[tuple[float, float], ...] | None = None
+    scripted: bool = True
+    """False for an event nobody scripted but that happened all the same: another person walking through a
+    situation's zone is an intrusion too, and a module that reports it is right."""
 
     def to_json(self) -> dict[str, Any]:
         x, y, w, h = self.region
@@ -70,6 +73,8 @@ class GroundTruthEvent:
         }
         if self.zone is not None:
             data["zone"] = [list(point) for point in self.zone]
+        if not self.scripted:
+            data["scripted"] = False
         return data
 
 
@@ -80,12 +85,44 @@ def resolve_events(cast: Cast, boxes: Sequence[Sequence[GroundTruthBox]], scene:
     outside the frame or too close to the end), because a scene whose ground truth is empty tests nothing.
     """
     by_frame = [{box.actor_id: box for box in frame} for frame in boxes]
-    return [_resolve(spec, by_frame, scene) for spec in cast.events]
+    scripted = [_resolve(spec, by_frame, scene) for spec in cast.events]
+    return scripted + _incidental_zone_entries(cast, by_frame, scene)
 
 
-def _resolve(spec: EventSpec, by_frame: list[dict[int, GroundTruthBox]], scene: Scene) -> GroundTruthEvent:
+def _incidental_zone_entries(
+    cast: Cast, by_frame: list[dict[int, GroundTruthBox]], scene: Scene
+) -> list[GroundTruthEvent]:
+    """``enter_zone`` events of the other persons whose feet go into a scripted zone (one per visit)."""
+    found = []
+    for spec in cast.events:
+        if spec.kind != "enter_zone" or spec.zone is None:
+            continue
+        others = sorted(
+            {box.actor_id for frame in by_frame for box in frame.values() if box.kind is ActorKind.PERSON}
+            - set(spec.actor_ids)
+        )
+        for actor_id in others:
+            run: list[int] = []
+            for index, present in enumerate([*by_frame, {}]):  # the empty frame closes a run at the end
+                box = present.get(actor_id)
+                foot = None if box is None else ((box.x + box.w / 2) / scene.width, (box.y + box.h) / scene.height)
+                if foot is not None and point_in_polygon(foot, list(spec.zone)):
+                    run.append(index)
+                    continue
+                if run:
+                    visit = EventSpec("enter_zone", (actor_id,), (actor_id,), zone=spec.zone, situation=spec.situation)
+                    found.append(replace(_resolve(visit, by_frame[: run[-1] + 1], scene, first=run[0]), scripted=False))
+                    run = []
+    return sorted(found, key=lambda e: e.start_frame)
+
+
+def _resolve(
+    spec: EventSpec, by_frame: list[dict[int, GroundTruthBox]], scene: Scene, first: int = 0
+) -> GroundTruthEvent:
     run: list[int] = []
     for index, present in enumerate(by_frame):
+        if index < first:
+            continue
         if _holds(spec, index, present, scene):
             run.append(index)
         elif run:

@@ -48,6 +48,11 @@ class ByteTrackerConfig:
     """Hard bound on the tracks held, whatever the detector sends."""
     max_period: float = 2.0
     """A longer gap (stream cut) is treated as this long: prediction beyond it is meaningless."""
+    buffer: float = 0.5
+    """Second-chance matching with buffered IoU (C-BIoU, Yang et al. WACV 2023): boxes grown by this fraction of
+    their size on each side. Used for tentative tracks (no velocity yet) and for confirmed tracks the plain IoU
+    stage left over, so that a small object moving more than its own width between analysed frames (a pedestrian
+    at 5 fps) keeps its id. 0 disables it."""
     noise: kalman.KalmanNoise = field(default_factory=kalman.KalmanNoise)
 
     def __post_init__(self) -> None:
@@ -107,8 +112,16 @@ class ByteTracker:
         taken = set(assigned.tolist())
         tracked_left = [i for i in confirmed if i not in taken and self._tracks[i].lost_for == 0]
         self._associate(detections, low, tracked_left, cfg.low_match_iou, assigned)
+        if cfg.buffer > 0:
+            taken = set(assigned.tolist())
+            confirmed_left = [i for i in confirmed if i not in taken]
+            rest_high = self._associate(
+                detections, rest_high, confirmed_left, cfg.match_iou, assigned, buffer=cfg.buffer
+            )
         tentative = [i for i, t in enumerate(self._tracks) if not t.confirmed]
-        rest_high = self._associate(detections, rest_high, tentative, cfg.tentative_match_iou, assigned)
+        rest_high = self._associate(
+            detections, rest_high, tentative, cfg.tentative_match_iou, assigned, buffer=cfg.buffer
+        )
 
         matched_tracks = set(assigned[assigned >= 0].tolist())
         self._correct(np.flatnonzero(assigned >= 0), assigned, detections)
@@ -144,12 +157,17 @@ class ByteTracker:
         track_indices: list[int],
         min_iou: float,
         assigned: np.ndarray,
+        *,
+        buffer: float = 0.0,
     ) -> np.ndarray:
         """Match ``det_indices`` to ``track_indices`` of the same class; return the detections left over."""
         if len(det_indices) == 0 or not track_indices:
             return det_indices
         track_boxes = kalman.states_to_boxes(np.stack([self._tracks[i].mean for i in track_indices]))
-        iou = box_iou(detections.boxes[det_indices], track_boxes)
+        det_boxes = detections.boxes[det_indices]
+        if buffer > 0:
+            det_boxes, track_boxes = _grown(det_boxes, buffer), _grown(track_boxes, buffer)
+        iou = box_iou(det_boxes, track_boxes)
         track_classes = np.array([self._tracks[i].class_id for i in track_indices])
         iou[detections.class_ids[det_indices][:, None] != track_classes[None, :]] = 0.0
         rows, cols = assign(iou, max(min_iou, 1e-6))
@@ -201,3 +219,11 @@ class ByteTracker:
         order = sorted(self._tracks, key=lambda t: (t.lost_for, not t.confirmed, -t.hits), reverse=True)
         dropped = {id(t) for t in order[:excess]}
         self._tracks = [t for t in self._tracks if id(t) not in dropped]
+
+
+def _grown(boxes: np.ndarray, buffer: float) -> np.ndarray:
+    """Boxes grown by ``buffer`` × their width/height on each side (buffered IoU)."""
+    b = np.asarray(boxes, np.float64)
+    dw = (b[:, 2] - b[:, 0]) * buffer
+    dh = (b[:, 3] - b[:, 1]) * buffer
+    return np.stack([b[:, 0] - dw, b[:, 1] - dh, b[:, 2] + dw, b[:, 3] + dh], 1)

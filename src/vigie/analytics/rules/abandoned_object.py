@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from vigie.analytics.rules.base import PERSON_CLASSES, RuleConfig, RuleHit, RuleInput, normalised, of_classes
+from vigie.analytics.rules.base import PERSON_CLASSES, ClassName, RuleConfig, RuleHit, RuleInput, normalised, of_classes
 from vigie.analytics.rules.still import Still, StillObjects
 from vigie.analytics.zones import Anchor, PolygonZone
 from vigie.config.zones import Polygon
@@ -30,7 +30,7 @@ class AbandonedObjectConfig(RuleConfig):
     zones: tuple[Polygon, ...] = Field(
         default=(), title="Zones", description="Where objects are watched (normalised polygons); empty: everywhere."
     )
-    classes: frozenset[ObjectClass] = Field(
+    classes: frozenset[ClassName] = Field(
         default=frozenset({ObjectClass.BAG}), title="Classes", description="Objects that can be left (bags)."
     )
     min_duration_s: float = Field(

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 from vigie.domain.detections import Detections, ObjectClass
 from vigie.domain.geometry import Box
@@ -25,6 +25,22 @@ from vigie.domain.ports import Frame
 
 FrameSize = tuple[int, int]
 """``(width, height)`` of the analysed frame, in pixels."""
+
+
+def _class_by_name(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, ObjectClass):
+        try:
+            return ObjectClass[value.strip().upper()]
+        except KeyError:
+            names = ", ".join(c.name.lower() for c in ObjectClass)
+            raise ValueError(f"unknown object class {value!r}; expected one of {names}") from None
+    return value
+
+
+ClassName = Annotated[
+    ObjectClass, BeforeValidator(_class_by_name), PlainSerializer(lambda c: c.name.lower(), return_type=str)
+]
+"""An object class in a module's settings, written by name (``person``, ``car``, ``bag``…)."""
 
 PERSON_CLASSES = frozenset({ObjectClass.PERSON})
 VEHICLE_CLASSES = frozenset({ObjectClass.CAR, ObjectClass.BUS, ObjectClass.TRUCK, ObjectClass.MOTORCYCLE})

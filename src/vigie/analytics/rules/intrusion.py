@@ -12,17 +12,16 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from vigie.analytics.rules.base import PERSON_CLASSES, RuleConfig, RuleHit, RuleInput, of_classes
+from vigie.analytics.rules.base import PERSON_CLASSES, ClassName, RuleConfig, RuleHit, RuleInput, of_classes
 from vigie.analytics.rules.dwell import ZoneDwell
 from vigie.config.zones import Polygon
-from vigie.domain.detections import ObjectClass
 
 
 class IntrusionConfig(RuleConfig):
     zones: tuple[Polygon, ...] = Field(
         min_length=1, title="Forbidden zones", description="Polygons (normalised) nobody of `classes` may enter."
     )
-    classes: frozenset[ObjectClass] = Field(
+    classes: frozenset[ClassName] = Field(
         default=PERSON_CLASSES, title="Classes", description="Which objects count (default: persons)."
     )
     min_duration_s: float = Field(

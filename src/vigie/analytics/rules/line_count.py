@@ -8,17 +8,16 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from vigie.analytics.rules.base import PERSON_CLASSES, RuleConfig, RuleHit, RuleInput, of_classes
+from vigie.analytics.rules.base import PERSON_CLASSES, ClassName, RuleConfig, RuleHit, RuleInput, of_classes
 from vigie.analytics.rules.statistics import Bucket, Buckets
 from vigie.analytics.zones import LineCounter
 from vigie.config.zones import LineDirection, NormalisedPoint
-from vigie.domain.detections import ObjectClass
 
 
 class LineCountConfig(RuleConfig):
     line: tuple[NormalisedPoint, NormalisedPoint] = Field(title="Line", description="Two points (normalised).")
     direction: LineDirection = Field(default=LineDirection.BOTH, title="Direction", description="Crossings counted.")
-    classes: frozenset[ObjectClass] = Field(default=PERSON_CLASSES, title="Classes", description="Objects counted.")
+    classes: frozenset[ClassName] = Field(default=PERSON_CLASSES, title="Classes", description="Objects counted.")
     bucket_s: float = Field(default=900.0, ge=60.0, le=86400.0, title="Bucket", description="Seconds per total.")
     min_count: int = Field(default=5, ge=1, le=1000, title="Minimum count", description="Totals below are withheld.")
 

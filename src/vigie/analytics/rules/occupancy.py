@@ -8,16 +8,15 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from vigie.analytics.rules.base import PERSON_CLASSES, RuleConfig, RuleHit, RuleInput, of_classes
+from vigie.analytics.rules.base import PERSON_CLASSES, ClassName, RuleConfig, RuleHit, RuleInput, of_classes
 from vigie.analytics.rules.statistics import Bucket, Buckets
 from vigie.analytics.zones import Anchor, PolygonZone
 from vigie.config.zones import Polygon
-from vigie.domain.detections import ObjectClass
 
 
 class OccupancyConfig(RuleConfig):
     zones: tuple[Polygon, ...] = Field(min_length=1, title="Zones", description="Polygons counted together.")
-    classes: frozenset[ObjectClass] = Field(default=PERSON_CLASSES, title="Classes", description="Objects counted.")
+    classes: frozenset[ClassName] = Field(default=PERSON_CLASSES, title="Classes", description="Objects counted.")
     bucket_s: float = Field(default=900.0, ge=60.0, le=86400.0, title="Bucket", description="Seconds per value.")
     min_count: int = Field(
         default=5, ge=1, le=1000, title="Minimum count", description="Buckets whose peak is below are withheld."

@@ -86,7 +86,7 @@ class PersonOnGround:
                 excluded |= zone.trigger(people, data.frame_size)
             people = people[~excluded]
         present = set(people.track_ids.tolist())
-        lost = [s for key, s in self._people.items() if key not in present and s.was_upright and not s.down_since]
+        lost = [(key, s) for key, s in self._people.items() if key not in present and s.was_upright and not s.fired]
         self._people.expire(data.at)
         boxes = people.boxes
         ratio = (boxes[:, 2] - boxes[:, 0]) / np.maximum(boxes[:, 3] - boxes[:, 1], 1e-3)
@@ -96,7 +96,9 @@ class PersonOnGround:
             if state is None:
                 state = _Person()
                 if ratio[i] >= cfg.lying_ratio:
-                    state.was_upright = self._handover(boxes[i], lost, data.at)
+                    fallen = self._handover(boxes[i], lost, data.at)
+                    if fallen is not None:  # the same person, given a new id by the tracker as they fell
+                        state.was_upright, state.down_since = True, fallen.down_since
             if ratio[i] <= cfg.upright_ratio:
                 state.down_since = None
                 state.upright_since = data.at if state.upright_since is None else state.upright_since
@@ -113,17 +115,19 @@ class PersonOnGround:
             self._people.put(track_id, state, data.at)
         return hits
 
-    def _handover(self, lying: np.ndarray, lost: list[_Person], at: float) -> bool:
+    def _handover(self, lying: np.ndarray, lost: list[tuple[object, _Person]], at: float) -> _Person | None:
+        """The upright person lost in the last ``handover_s`` seconds where ``lying`` lies, taken out of memory."""
         foot_x, foot_y = (lying[0] + lying[2]) / 2, lying[3]
-        for person in lost:
+        for key, person in lost:
             box = person.last_box
             if box is None or at - person.last_seen > self.config.handover_s:
                 continue
             grow = 0.5 * (box[3] - box[1])
             if box[0] - grow <= foot_x <= box[2] + grow and box[1] - grow <= foot_y <= box[3] + grow:
-                person.down_since = at  # handed over: the old entry must not be taken twice
-                return True
-        return False
+                self._people.pop(key)  # handed over: never taken twice
+                lost.remove((key, person))
+                return person
+        return None
 
     def reset(self) -> None:
         self._people.clear()

@@ -11,18 +11,25 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from vigie.analytics.rules.base import VEHICLE_CLASSES, RuleConfig, RuleHit, RuleInput, normalised, of_classes
+from vigie.analytics.rules.base import (
+    VEHICLE_CLASSES,
+    ClassName,
+    RuleConfig,
+    RuleHit,
+    RuleInput,
+    normalised,
+    of_classes,
+)
 from vigie.analytics.rules.still import StillObjects
 from vigie.analytics.zones import Anchor, PolygonZone
 from vigie.config.zones import Polygon
-from vigie.domain.detections import ObjectClass
 
 
 class StationaryVehicleConfig(RuleConfig):
     zones: tuple[Polygon, ...] = Field(
         default=(), title="Zones", description="Where stops count (polygons, normalised); empty: the whole image."
     )
-    classes: frozenset[ObjectClass] = Field(
+    classes: frozenset[ClassName] = Field(
         default=VEHICLE_CLASSES, title="Classes", description="Vehicle classes watched."
     )
     min_duration_s: float = Field(

@@ -21,6 +21,7 @@ from vigie.analytics.rules.base import (
     PERSON_CLASSES,
     VEHICLE_CLASSES,
     BoundedMemory,
+    ClassName,
     RuleConfig,
     RuleHit,
     RuleInput,
@@ -29,7 +30,6 @@ from vigie.analytics.rules.base import (
 )
 from vigie.analytics.zones import Anchor, PolygonZone
 from vigie.config.zones import NormalisedPoint, Polygon
-from vigie.domain.detections import ObjectClass
 
 
 class WrongWayConfig(RuleConfig):
@@ -40,7 +40,7 @@ class WrongWayConfig(RuleConfig):
     zones: tuple[Polygon, ...] = Field(
         default=(), title="Zones", description="Where the flow applies (normalised polygons); empty: everywhere."
     )
-    classes: frozenset[ObjectClass] = Field(
+    classes: frozenset[ClassName] = Field(
         default=PERSON_CLASSES | VEHICLE_CLASSES, title="Classes", description="Which objects are checked."
     )
     min_distance: float = Field(

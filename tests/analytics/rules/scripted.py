@@ -1,0 +1,92 @@
+"""Scripted scenes for the event modules: objects with paths, turned into the detections a detector would give,
+tracked by the real ByteTracker, and fed to a module at 5 fps.
+
+A scene is a list of ``Walker``s: a class, a box size, and key frames ``(t, x, y)`` of the box's bottom centre in
+normalised coordinates (linear in between), present from the first to the last key time. ``missing`` lists time
+intervals during which the detector misses the object (occlusion, a dip in score), ``jitter`` adds pixel noise.
+This exercises the modules' logic on the boxes a detector produces, apart from detector errors; the rendered
+simulator scenes (``test_situations_scene``) do the same on video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vigie.analytics.rules.base import Rule, RuleHit, RuleInput
+from vigie.analytics.track import ByteTracker
+from vigie.domain.detections import Detections, ObjectClass
+
+SIZE = (640, 360)
+FPS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Walker:
+    cls: ObjectClass
+    keys: Sequence[tuple[float, float, float]]
+    """(t seconds, x, y) of the bottom centre, normalised."""
+    size: tuple[float, float] = (0.03, 0.15)
+    """(w, h) normalised; a person is about 20×54 px on 640×360."""
+    sizes: Sequence[tuple[float, float, float]] = ()
+    """Optional (t, w, h) key frames of the size (a person falling, sitting down)."""
+    missing: Sequence[tuple[float, float]] = ()
+    score: float = 0.9
+
+    def at(self, t: float) -> tuple[float, float, float, float] | None:
+        times = [k[0] for k in self.keys]
+        if t < times[0] - 1e-9 or t > times[-1] + 1e-9:
+            return None
+        if any(a <= t < b for a, b in self.missing):
+            return None
+        x = float(np.interp(t, times, [k[1] for k in self.keys]))
+        y = float(np.interp(t, times, [k[2] for k in self.keys]))
+        w, h = self.size
+        if self.sizes:
+            st = [s[0] for s in self.sizes]
+            w = float(np.interp(t, st, [s[1] for s in self.sizes]))
+            h = float(np.interp(t, st, [s[2] for s in self.sizes]))
+        return x, y, w, h
+
+
+@dataclass(slots=True)
+class Run:
+    hits: list[tuple[float, RuleHit]] = field(default_factory=list)
+
+    @property
+    def times(self) -> list[float]:
+        return [t for t, _ in self.hits]
+
+
+def detections_at(walkers: Sequence[Walker], t: float, rng: np.random.Generator, jitter: float) -> Detections:
+    width, height = SIZE
+    boxes, scores, classes = [], [], []
+    for walker in walkers:
+        state = walker.at(t)
+        if state is None:
+            continue
+        x, y, w, h = state
+        box = np.array([(x - w / 2) * width, (y - h) * height, (x + w / 2) * width, y * height])
+        box += rng.normal(0, jitter, 4)
+        boxes.append(box)
+        scores.append(walker.score)
+        classes.append(int(walker.cls))
+    return Detections.create(np.array(boxes).reshape(-1, 4), scores, classes)
+
+
+def run_scene(
+    rule: Rule, walkers: Sequence[Walker], duration: float, *, jitter: float = 1.0, seed: int = 0, start: float = 0.0
+) -> Run:
+    """Feed ``rule`` the tracked detections of the scene at 5 fps; return its hits with their times."""
+    rng = np.random.default_rng(seed)
+    tracker = ByteTracker()
+    run = Run()
+    steps = round(duration * FPS)
+    for step in range(steps + 1):
+        t = start + step / FPS
+        tracks = tracker.update(detections_at(walkers, t, rng, jitter), 1.0 / FPS)
+        for hit in rule.update(RuleInput(t, SIZE, tracks)):
+            run.hits.append((t, hit))
+    return run

@@ -5,6 +5,7 @@ start-up and hands the engine to the repositories; nothing here is a module-leve
 """
 
 from vigie.domain.activation import GovernanceSnapshot
+from vigie.storage.alerts import SqlAlertRepo
 from vigie.storage.audit import AuditAppendConflictError, SqlAuditStore
 from vigie.storage.database import (
     create_engine_for,
@@ -44,6 +45,7 @@ __all__ = [
     "NaiveDatetimeError",
     "S3SegmentStore",
     "SegmentNotFoundError",
+    "SqlAlertRepo",
     "SegmentStoreError",
     "SqlAuditStore",
     "SqlCameraStatusRepo",

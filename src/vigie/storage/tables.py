@@ -347,3 +347,35 @@ class DestructionRegisterRow(Base):
     destroyed_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(Text, server_default="")
     transmitted_to_prosecutor_at: Mapped[datetime | None]
+
+
+# --- Alerts (issue #6): raised by event modules, decided by a person (L28, L31) --------------------------------
+
+
+class AlertRow(Base):
+    """One alert; its verdict is written once and never overwritten."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_state_at", "state", "at"),
+        Index("ix_alerts_camera_id_at", "camera_id", "at"),
+        Index("ix_alerts_module_camera_id", "module", "camera_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    module: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    at: Mapped[datetime]
+    region_x: Mapped[float] = mapped_column(Float)
+    region_y: Mapped[float] = mapped_column(Float)
+    region_w: Mapped[float] = mapped_column(Float)
+    region_h: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(NAME_LENGTH * 2))
+    state: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str | None] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    decided_role: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, server_default="")

@@ -134,6 +134,31 @@ def _governance_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         switch.set_defaults(handler=name)
 
 
+def _alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    alerts = commands.add_parser("alerts", help="alerts of the event modules: list, confirm, dismiss (L28, L31)")
+    sub = alerts.add_subparsers(metavar="COMMAND", required=True)
+    listing = _with_config(sub.add_parser("list", help="alerts, newest first"))
+    listing.add_argument("--state", choices=["pending", "confirmed", "dismissed"])
+    listing.add_argument("--camera", metavar="ID")
+    listing.add_argument("--module", metavar="NAME")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler="alerts_list")
+    confirm = _with_config(sub.add_parser("confirm", help="a real event: record it and dispatch it"))
+    dismiss = _with_config(sub.add_parser("dismiss", help="not to act on: record why; nothing is dispatched"))
+    dismiss.add_argument(
+        "--verdict", default="false_positive", choices=["false_positive", "not_actionable", "duplicate"]
+    )
+    for parser, handler in ((confirm, "alerts_confirm"), (dismiss, "alerts_dismiss")):
+        parser.add_argument("alert_id", type=int, metavar="ID")
+        parser.add_argument("--by", required=True, metavar="NAME", help="who decides")
+        parser.add_argument("--role", required=True, choices=["operator", "supervisor"])
+        parser.add_argument("--note", default="", help="why (kept with the verdict)")
+        parser.set_defaults(handler=handler)
+    _with_config(sub.add_parser("stats", help="verdicts and false-positive rate per module and camera")).set_defaults(
+        handler="alerts_stats"
+    )
+
+
 def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hold = commands.add_parser("hold", help="judicial holds that exempt recordings from deletion (L4)")
     holds = hold.add_subparsers(metavar="COMMAND", required=True)
@@ -244,6 +269,7 @@ def _parser() -> argparse.ArgumentParser:
     _recording_commands(commands)
     _model_commands(commands)
     _eval_commands(commands)
+    _alert_commands(commands)
     return parser
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from vigie.config.fields import (
     ConfigModel,
@@ -204,6 +204,10 @@ class MotionSettings(ConfigModel):
     )
 
 
+ModuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+"""An analysis module's id, as in the legal catalogue (``abandoned_object``)."""
+
+
 class AnalysisSettings(ConfigModel):
     """How frames are prepared for analysis. These parameters never activate a module (L22)."""
 
@@ -226,6 +230,14 @@ class AnalysisSettings(ConfigModel):
         default_factory=MotionSettings,
         title="Motion",
         description="Background-subtraction motion detection settings.",
+    )
+    modules: dict[ModuleId, dict[str, Any]] = Field(
+        default_factory=dict,
+        title="Event modules",
+        description="Settings of this camera's event modules, by module id (`intrusion`, `abandoned_object`, "
+        "`wrong_way`, `person_on_ground`, `crowd_movement`, `density`, `fire_start`, `weapon`, `loitering`, "
+        "`stationary_vehicle`, `line_count`, `occupancy`; see docs/event-modules.md). Settings never switch a "
+        "module on: it runs only while an approved activation covers this camera (L22).",
     )
     detector: NonEmptyText | None = Field(
         default=None,

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from vigie.config.issues import ConfigError, format_issues
-from vigie.config.loader import load_config
+from vigie.config.loader import ExtraCheck, load_config
 
 EXIT_OK = 0
 EXIT_INVALID = 2
 
 
-def check_command(path: Path, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def check_command(
+    path: Path, stdout: TextIO | None = None, stderr: TextIO | None = None, checks: Sequence[ExtraCheck] = ()
+) -> int:
     """Print ``OK: N communes, M cameras`` to stdout and return 0, or print every issue to stderr, one
     ``FILE:LINE:COL: field: message (hint: ...)`` per line, and return 2.
 
@@ -22,7 +25,7 @@ def check_command(path: Path, stdout: TextIO | None = None, stderr: TextIO | Non
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     try:
-        config = load_config(path)
+        config = load_config(path, checks)
     except ConfigError as error:
         print(format_issues(error.issues), file=err)
         return EXIT_INVALID

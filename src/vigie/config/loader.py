@@ -5,7 +5,7 @@ Reading is the only I/O here; the models' validators are pure. Nothing is ever w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +34,26 @@ def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
-def load_config(path: Path) -> VigieConfig:
+ExtraCheck = Callable[[VigieConfig], Iterable[tuple[Loc, str, str]]]
+"""A check that needs more than the configuration package knows (e.g. the event modules' own settings, which
+the analytics package validates): yields ``(location, message, hint)`` for each problem of a valid file."""
+
+
+def load_config(path: Path, checks: Sequence[ExtraCheck] = ()) -> VigieConfig:
     """Read and validate ``path``; raise :class:`ConfigError` listing every issue."""
-    return load_config_text(_read(path), str(path))
+    return load_config_text(_read(path), str(path), checks)
 
 
-def check_config(path: Path) -> list[ConfigIssue]:
+def check_config(path: Path, checks: Sequence[ExtraCheck] = ()) -> list[ConfigIssue]:
     """Every issue in ``path``, in file order; empty when the file is valid."""
     try:
-        load_config(path)
+        load_config(path, checks)
     except ConfigError as err:
         return err.issues
     return []
 
 
-def load_config_text(text: str, filename: str = "<config>") -> VigieConfig:
+def load_config_text(text: str, filename: str = "<config>", checks: Sequence[ExtraCheck] = ()) -> VigieConfig:
     """Validate configuration ``text``; ``filename`` is only used in issues."""
     root, data = _parse(text, filename)
     positions = DocumentPositions(root)
@@ -59,6 +64,12 @@ def load_config_text(text: str, filename: str = "<config>") -> VigieConfig:
     except ValidationError as err:
         issues.extend(_issue(filename, positions, error) for error in _relevant(err.errors()))
         issues.extend(_duplicate_id_issues(filename, positions, data))
+    if config is not None:
+        for check in checks:
+            for loc, message, hint in check(config):
+                located = positions.locate(loc)
+                pos = located.position
+                issues.append(ConfigIssue(filename, pos.line, pos.column, dotted(located.loc), message, hint))
     # Raised outside the `except`: a chained pydantic error would print input values (credentials).
     if issues or config is None:
         raise ConfigError(sorted_issues(issues))

@@ -10,23 +10,29 @@ from __future__ import annotations
 import os
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as StopEvent
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
 
 from vigie.analytics.detect.gating import MotionGateConfig, MotionGatedDetector
 from vigie.analytics.detect.motion import MotionConfig, MotionDetector
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
-from vigie.analytics.pipeline import DetectionPipeline, MotionPipeline
+from vigie.analytics.pipeline import BoxDetector, DetectionPipeline, MotionPipeline
+from vigie.analytics.rules.pipeline import RulePipeline
+from vigie.analytics.rules.registry import build_rule
 from vigie.analytics.track import ByteTracker
 from vigie.analytics.zones import PolygonZone
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
+from vigie.domain.detections import Detections
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
-from vigie.domain.ports import Gate
+from vigie.domain.ports import Frame, Gate
 from vigie.domain.redact import redact_text
 from vigie.governance.gate import GateTransition
 from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
@@ -69,6 +75,8 @@ class WorkerSpec:
     model: ModelSpec | None = None
     """None: motion detection only. Else detection + tracking with this model (frames must be BGR)."""
     analysis_zones: tuple[tuple[Point, ...], ...] = ()
+    rules: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    """Event modules configured on this camera: (module id, settings). Each runs only while its gate is open."""
 
 
 def _health(camera_id: str, state: HealthState, reason: str = "", fps: float = 0.0, dropped: int = 0) -> CameraHealth:
@@ -83,23 +91,39 @@ def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
     return True
 
 
+class _OncePerFrame:
+    """The detector in front of several pipelines of one camera: each analysed frame is detected once."""
+
+    def __init__(self, detector: BoxDetector) -> None:
+        self._detector = detector
+        self._last: tuple[int, Detections] | None = None
+
+    def detect(self, frame_bgr: Frame) -> Detections:
+        if self._last is None or self._last[0] != id(frame_bgr):
+            self._last = (id(frame_bgr), self._detector.detect(frame_bgr))
+        return self._last[1]
+
+
 def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Observation]]:
-    """The camera's analysis: motion only by default; motion-gated detection and tracking with a model."""
+    """The camera's analysis: motion only by default; motion-gated detection and tracking with a model; and the
+    event modules configured on the camera, each behind its own gate."""
     camera_id = spec.stream.camera_id
+    rules = _rules(spec, gate)
     if spec.model is None:
         motion = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate)
 
         def by_motion(sample: SampledFrame) -> list[Observation]:
-            observation = motion.process(sample.image, sample.at)
-            return [] if observation is None else [observation]
+            observation = motion.process(_grey(sample.image), sample.at)
+            found = [] if observation is None else [observation]
+            return found + rules(sample, None)
 
         return by_motion
     model = spec.model
     onnx = OnnxDetector(OnnxDetectorConfig(model_path=model.path, format=model.format))
-    gated = MotionGatedDetector(onnx, MotionDetector(spec.motion), MotionGateConfig())
+    detector = _OncePerFrame(MotionGatedDetector(onnx, MotionDetector(spec.motion), MotionGateConfig()))
     zones = [PolygonZone(polygon) for polygon in spec.analysis_zones]
     pipeline = DetectionPipeline(
-        camera_id, gated, ByteTracker(), gate, model_version=f"{model.name}@sha256:{model.sha256[:16]}", zones=zones
+        camera_id, detector, ByteTracker(), gate, model_version=_model_version(model), zones=zones
     )
     last: list[datetime] = []
 
@@ -107,9 +131,46 @@ def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Obs
         frame = apply_masks(sample.image, spec.privacy_masks) if spec.privacy_masks else sample.image
         period = (sample.at - last[0]).total_seconds() if last else 1.0 / spec.stream.analysis_fps
         last[:] = [sample.at]
-        return pipeline.process(frame, sample.at, period)
+        return pipeline.process(frame, sample.at, period) + rules(sample, detector, frame, period)
 
     return by_detection
+
+
+def _model_version(model: ModelSpec) -> str:
+    return f"{model.name}@sha256:{model.sha256[:16]}"
+
+
+def _grey(image: Frame) -> Frame:
+    return image if image.ndim == 2 else np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
+
+
+RulesStep = Callable[..., list[Observation]]
+
+
+def _rules(spec: WorkerSpec, gate: Gate) -> RulesStep:
+    """The event modules of the camera as one step (a no-op when none is configured)."""
+    if not spec.rules:
+        return lambda *_: []
+    built = [build_rule(module, settings) for module, settings in spec.rules]
+    state: dict[str, RulePipeline] = {}
+    last: list[datetime] = []
+
+    def step(
+        sample: SampledFrame, detector: BoxDetector | None, frame: Frame | None = None, period: float | None = None
+    ) -> list[Observation]:
+        if "pipeline" not in state:
+            version = "" if spec.model is None else _model_version(spec.model)
+            state["pipeline"] = RulePipeline(
+                spec.stream.camera_id, built, gate, detector=detector, model_version=version
+            )
+        if frame is None:
+            frame = apply_masks(sample.image, spec.privacy_masks) if spec.privacy_masks else sample.image
+        if period is None:
+            period = (sample.at - last[0]).total_seconds() if last else 1.0 / spec.stream.analysis_fps
+            last[:] = [sample.at]
+        return state["pipeline"].process(frame, sample.at, sample.at.timestamp(), period).observations
+
+    return step
 
 
 def _check_stream(alarms: StreamAlarms, sample: SampledFrame, out: MessageQueue) -> None:

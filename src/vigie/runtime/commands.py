@@ -47,10 +47,11 @@ def _times(*pairs: tuple[str, bool]) -> list[datetime] | None:
 
 def serve(args: argparse.Namespace) -> int:
     from vigie.config import ConfigError, format_issues, load_config
+    from vigie.runtime.module_settings import check_module_settings
     from vigie.runtime.service import ServiceError, VigieService
 
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, [check_module_settings])
     except ConfigError as err:
         print(format_issues(err.issues), file=sys.stderr)
         print("vigie: the configuration is invalid; nothing was started", file=sys.stderr)
@@ -78,8 +79,9 @@ def demo(args: argparse.Namespace) -> int:
 
 def config_check(args: argparse.Namespace) -> int:
     from vigie.config.check_command import check_command
+    from vigie.runtime.module_settings import check_module_settings
 
-    return check_command(args.file)
+    return check_command(args.file, checks=[check_module_settings])
 
 
 def sim_render(args: argparse.Namespace) -> int:
@@ -328,3 +330,27 @@ def calibrate(args: argparse.Namespace) -> int:
         fps=args.fps,
         json_out=args.json,
     )
+
+
+def alerts_list(args: argparse.Namespace) -> int:
+    from vigie.runtime.alert_commands import list_command
+
+    return list_command(args.config, args.state, args.camera, args.module, args.limit)
+
+
+def alerts_confirm(args: argparse.Namespace) -> int:
+    from vigie.runtime.alert_commands import decide_command
+
+    return decide_command(args.config, args.alert_id, "confirmed", args.by, args.role, args.note)
+
+
+def alerts_dismiss(args: argparse.Namespace) -> int:
+    from vigie.runtime.alert_commands import decide_command
+
+    return decide_command(args.config, args.alert_id, args.verdict, args.by, args.role, args.note)
+
+
+def alerts_stats(args: argparse.Namespace) -> int:
+    from vigie.runtime.alert_commands import stats_command
+
+    return stats_command(args.config)

@@ -36,10 +36,11 @@ from vigie.runtime.segment_upload import SegmentUploader
 from vigie.runtime.segment_wiring import is_remote, open_segment_store, spool_dir
 from vigie.runtime.sink import Periodic, WorkerMessageSink
 from vigie.runtime.supervisor import CameraSupervisor
+from vigie.services.alerts import AlertService
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.playback import PlaybackService
-from vigie.storage import SqlAuditStore, SqlSegmentIndex
+from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex
 from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 
@@ -66,19 +67,21 @@ def worker_spec(camera: Camera, gate: GateFactory, model: ModelSpec | None = Non
     when a detection model runs, grey for motion alone."""
     analysis = camera.analysis
     motion = analysis.motion
+    colour = model is not None or "fire_start" in analysis.modules  # flames are told by their colour
     return WorkerSpec(
         stream=StreamSpec(
             camera_id=camera.id,
             url=camera.analysis_stream,
             analysis_fps=analysis.fps,
             analysis_width=analysis.width,
-            pixel_format="gray" if model is None else "bgr24",
+            pixel_format="bgr24" if colour else "gray",
         ),
         motion=MotionConfig(min_area=motion.min_area, var_threshold=motion.threshold, history=motion.history),
         gate=gate,
         privacy_masks=_polygons(camera.privacy_masks),
         model=model,
         analysis_zones=_polygons(camera.analysis_zones),
+        rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items()),
     )
 
 
@@ -143,6 +146,7 @@ class VigieService:
         jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.flush))
+        self.alerts = AlertService(SqlAlertRepo(engine), self.audit, lambda: datetime.now(UTC))
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self.status,
@@ -150,6 +154,7 @@ class VigieService:
             jobs=jobs,
             segments=self.segments,
             uploader=self.uploader,
+            alerts=self.alerts,
         )
         self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras))
         playback = PlaybackService(

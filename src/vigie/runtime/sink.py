@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from vigie.analytics.rules.registry import MODULES, STATISTICS
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.observation import Observation
@@ -19,6 +20,7 @@ from vigie.governance.gate import GateTransition, transition_event
 from vigie.runtime.camera_worker import WorkerMessage
 from vigie.runtime.recorder_worker import RecorderMessage, RecordingHealth
 from vigie.runtime.segment_upload import SegmentUploader
+from vigie.services.alerts import AlertService
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,9 @@ HEALTH_LOG_RETENTION = timedelta(days=90)
 """Camera health history is operational data, not footage: kept 90 days for diagnosing flaky cameras."""
 PRUNE_EVERY_S = 3600.0
 
+
+ALERT_MODULES = frozenset(MODULES) - STATISTICS
+"""Modules whose observations are alerts for a person to decide (the statistics modules never alert)."""
 
 _SEVERITY = (HealthState.ONLINE, HealthState.STARTING, HealthState.DEGRADED, HealthState.OFFLINE)
 
@@ -69,6 +74,7 @@ class WorkerMessageSink:
         segments: SegmentIndex | None = None,
         *,
         uploader: SegmentUploader | None = None,
+        alerts: AlertService | None = None,
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
         segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
@@ -81,6 +87,7 @@ class WorkerMessageSink:
         self._open_gates: dict[tuple[str, str], GateTransition] = {}
         self._segments = segments
         self._uploader = uploader
+        self._alerts = alerts
         self._recording: dict[str, RecordingHealth] = {}
         self._analysis: dict[str, CameraHealth] = {}
         """Latest analysis-worker health per camera (bounded by the configured cameras)."""
@@ -92,13 +99,23 @@ class WorkerMessageSink:
         elif isinstance(msg, RecordingHealth):
             self._recorder_health(msg)
         elif isinstance(msg, Observation):
-            self._aggregator.observe(msg)
+            self._observation(msg)
         elif isinstance(msg, CameraHealth):
             self._analysis_health(msg)
         elif isinstance(msg, GateTransition):
             self._transition(msg)
         elif isinstance(msg, StreamAlarm):
             self._stream_alarm(msg)
+
+    def _observation(self, observation: Observation) -> None:
+        """Event modules raise alerts, pending until a person decides (L28); motion and tracking make events."""
+        if observation.module in ALERT_MODULES:
+            if self._alerts is None:
+                log.warning("alert of %s on %s dropped: no alert service", observation.module, observation.camera_id)
+                return
+            self._alerts.raise_alert(observation)
+            return
+        self._aggregator.observe(observation)
 
     def _transition(self, transition: GateTransition) -> None:
         key = (transition.module, transition.camera_id)

@@ -1,0 +1,86 @@
+"""``vigie alerts list | confirm | dismiss | stats``: the alert lifecycle from the command line (the console, #7,
+does the same through the API). A verdict needs the name and role of the person who gives it; every verdict is in
+the audit chain; ``stats`` prints the false-positive rate per module and camera (L31)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vigie.domain.alerts import Alert, AlertAlreadyDecidedError, AlertNotFoundError, AlertState, Verdict
+from vigie.runtime.command_context import Opened, run_opened
+from vigie.runtime.recording_commands import cli_person
+from vigie.services.alerts import AlertRefusedError, AlertService
+from vigie.storage import SqlAlertRepo
+
+EXIT_REFUSED = 1
+
+
+def _service(context: Opened) -> AlertService:
+    return AlertService(SqlAlertRepo(context.engine), context.audit, lambda: datetime.now(UTC))
+
+
+def _describe(alert: Alert) -> str:
+    r = alert.region
+    decided = ""
+    if alert.verdict is not None:
+        decided = f"  {alert.verdict.value} by {alert.decided_by} ({alert.decided_role})"
+    return (
+        f"#{alert.id}  {alert.at.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z  {alert.camera_id}  {alert.module}  "
+        f"score {alert.score:.2f}  region {r.x:.2f},{r.y:.2f} {r.w:.2f}×{r.h:.2f}  {alert.state.value}{decided}"
+    )
+
+
+def list_command(config_path: Path, state: str | None, camera: str | None, module: str | None, limit: int) -> int:
+    def run(context: Opened) -> int:
+        alerts = _service(context).search(
+            state=None if state is None else AlertState(state),
+            camera_ids=None if camera is None else [camera],
+            module=module,
+            limit=limit,
+        )
+        for alert in alerts:
+            print(_describe(alert))
+        if not alerts:
+            print("no alerts")
+        return 0
+
+    return run_opened(config_path, run)
+
+
+def decide_command(  # noqa: PLR0917 - mirrors the command line
+    config_path: Path, alert_id: int, verdict: str, by: str, role: str, note: str
+) -> int:
+    def run(context: Opened) -> int:
+        service = _service(context)
+        try:
+            if verdict == Verdict.CONFIRMED.value:
+                alert = service.confirm(alert_id, by=cli_person(by), role=role, note=note)
+            else:
+                alert = service.dismiss(alert_id, by=cli_person(by), role=role, verdict=Verdict(verdict), note=note)
+        except (AlertRefusedError, AlertAlreadyDecidedError, AlertNotFoundError, ValueError) as err:
+            print(f"refused: {err}", file=sys.stderr)
+            return EXIT_REFUSED
+        print(_describe(alert))
+        return 0
+
+    return run_opened(config_path, run)
+
+
+def stats_command(config_path: Path) -> int:
+    def run(context: Opened) -> int:
+        rows = _service(context).statistics()
+        if not rows:
+            print("no alerts")
+            return 0
+        print(f"{'module':20} {'camera':16} {'raised':>6} {'pending':>7} {'confirmed':>9} {'false+':>6} {'FP rate':>7}")
+        for s in rows:
+            rate = "—" if s.false_positive_rate is None else f"{100 * s.false_positive_rate:.0f} %"
+            print(
+                f"{s.module:20} {s.camera_id:16} {s.raised:6} {s.pending:7} {s.confirmed:9} {s.false_positives:6} "
+                f"{rate:>7}"
+            )
+        return 0
+
+    return run_opened(config_path, run)

@@ -1,0 +1,151 @@
+"""Event modules in the running platform: their settings are checked with the configuration (line numbers, what
+to do), a camera worker runs them behind the gate, and their observations become pending alerts."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import camera_yaml, config_yaml
+from vigie.analytics.detect.motion import MotionConfig
+from vigie.cli import main
+from vigie.domain.alerts import AlertState
+from vigie.domain.geometry import Box
+from vigie.domain.observation import Observation
+from vigie.events.aggregation import EventAggregator
+from vigie.governance.audit import AuditChain, AuditKeyring
+from vigie.governance.gate import ActivationGate, ClosedGate, GateRules, Window
+from vigie.ingest.reader import SampledFrame, StreamSpec
+from vigie.runtime.camera_worker import WorkerSpec, _pipeline
+from vigie.runtime.sink import WorkerMessageSink
+from vigie.services.alerts import AlertService
+from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlCameraStatusRepo, SqlEventRepo, create_engine_for, migrate
+
+ZONE = "[[0.6, 0.7], [0.9, 0.7], [0.9, 0.95], [0.6, 0.95]]"
+
+
+def write_config(tmp_path: Path, modules: str, detector: str = "") -> Path:
+    camera = camera_yaml("quai-1", "rtsp://cam.example/1", setting="transit")
+    camera += "            analysis:\n"
+    if detector:
+        camera += f"              detector: {detector}\n"
+    camera += "              modules:\n" + modules
+    path = tmp_path / "vigie.yaml"
+    path.write_text(config_yaml(tmp_path, camera))
+    return path
+
+
+def test_config_check_reports_module_settings_with_their_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    modules = (
+        f"                intrusion: {{zones: [{ZONE}], min_duration_s: -2}}\n"
+        "                teleport: {}\n"
+        "                weapon: {}\n"
+        f"                abandoned_object: {{min_duration_s: 30}}\n"
+    )
+    path = write_config(tmp_path, modules)
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    lines = path.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if "intrusion:" in line)
+    assert f"{path}:{number}:" in err and "min_duration_s" in err and "greater than or equal to 0" in err
+    assert "unknown event module 'teleport'" in err
+    assert "weapon: no approved model" in err
+    assert "abandoned_object reads objects" in err and "analysis.detector" in err
+
+
+def test_valid_module_settings_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, "                crowd_movement: {min_movers: 5}\n                fire_start: {}\n")
+    assert main(["config", "check", str(path)]) == 0
+
+
+T0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+
+class Open:
+    def __init__(self, *modules: str) -> None:
+        self._rules = GateRules(
+            windows={(m, "quai-1"): (Window(1, T0 - timedelta(hours=1), T0 + timedelta(hours=1)),) for m in modules}
+        )
+
+    def rules(self, now: datetime) -> GateRules:
+        return self._rules
+
+
+def flame_frames(count: int) -> list[np.ndarray]:
+    """A dark street with a flickering, growing orange flame at the bottom left (as fire_start expects)."""
+    rng = np.random.default_rng(4)
+    frames = []
+    for i in range(count):
+        frame = np.full((360, 640, 3), (60, 60, 70), np.uint8)
+        radius = 6 + i * 0.6
+        cy, cx = 300, 120
+        yy, xx = np.mgrid[0:360, 0:640]
+        wobble = rng.normal(0, radius * 0.25, (360, 640))
+        inside = (xx - cx) ** 2 + ((yy - cy) * 0.6) ** 2 < (radius + wobble) ** 2
+        frame[inside] = (30, 140, 250)
+        frames.append(frame)
+    return frames
+
+
+def test_a_worker_runs_a_pixel_module_behind_the_gate_and_its_alerts_stay_pending(tmp_path: Path) -> None:
+    spec = WorkerSpec(
+        stream=StreamSpec("quai-1", "file:///unused.mp4", 5.0, 640, pixel_format="bgr24"),
+        motion=MotionConfig(),
+        gate=lambda on_transition: None,  # type: ignore[arg-type,return-value]
+        rules=(("fire_start", {}),),
+    )
+    frames = flame_frames(50)
+    closed = _pipeline(spec, ClosedGate())
+    samples = [SampledFrame(f, T0 + timedelta(seconds=i / 5), 1, "h264", 640, 360) for i, f in enumerate(frames)]
+    assert [o for sample in samples for o in closed(sample)] == []
+    gate = ActivationGate(Open("fire_start"), lambda: T0, cache_ttl_s=0)
+    analyse = _pipeline(spec, gate)
+    found: list[Observation] = []
+    for sample in samples:
+        found += analyse(sample)
+    fires = [o for o in found if o.module == "fire_start"]
+    assert len(fires) == 1 and fires[0].regions[0].x < 0.4
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
+    migrate(engine)
+    audit = AuditChain(SqlAuditStore(engine), AuditKeyring(tmp_path / "keys"), checkpoint_every=1000)
+    alerts = AlertService(SqlAlertRepo(engine), audit, lambda: T0)
+    sink = WorkerMessageSink(EventAggregator(SqlEventRepo(engine)), SqlCameraStatusRepo(engine), audit, alerts=alerts)
+    for observation in found:
+        sink(observation)
+    pending = alerts.pending()
+    assert [(a.module, a.state) for a in pending] == [("fire_start", AlertState.PENDING)]
+    assert SqlEventRepo(engine).list() == []  # an event module's output is an alert, not a motion event
+
+
+def test_alert_commands_list_decide_and_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, "                crowd_movement: {}\n")
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
+    migrate(engine)
+    audit = AuditChain(SqlAuditStore(engine), AuditKeyring(tmp_path / "data" / "keys"), checkpoint_every=1000)
+    service = AlertService(SqlAlertRepo(engine), audit, lambda: T0)
+    ids = [
+        service.raise_alert(Observation("quai-1", "crowd_movement", "crowd_movement", T0, (Box(0, 0, 1, 1),), 0.7)).id
+        for _ in range(3)
+    ]
+    engine.dispose()
+    config = ["--config", str(path)]
+    assert main(["alerts", "list", "--state", "pending", *config]) == 0
+    assert capsys.readouterr().out.count("pending") == 3
+    assert main(["alerts", "confirm", str(ids[0]), "--by", "Léa Martin", "--role", "operator", *config]) == 0
+    assert "confirmed by cli:Léa Martin (operator)" in capsys.readouterr().out
+    assert main(["alerts", "dismiss", str(ids[1]), "--by", "Léa Martin", "--role", "operator", *config]) == 0
+    assert main(["alerts", "confirm", str(ids[1]), "--by", "Marc", "--role", "supervisor", *config]) == 1
+    assert "already decided" in capsys.readouterr().err
+    with pytest.raises((SystemExit, argparse.ArgumentError)):  # a DPO audits alerts, does not decide them
+        main(["alerts", "confirm", str(ids[2]), "--by", "Marc", "--role", "dpo", *config])
+    capsys.readouterr()
+    assert main(["alerts", "stats", *config]) == 0
+    out = capsys.readouterr().out
+    assert "crowd_movement" in out and "50 %" in out  # one confirmed, one false positive, one pending

@@ -149,3 +149,24 @@ def test_alert_commands_list_decide_and_count(tmp_path: Path, capsys: pytest.Cap
     assert main(["alerts", "stats", *config]) == 0
     out = capsys.readouterr().out
     assert "crowd_movement" in out and "50 %" in out  # one confirmed, one false positive, one pending
+
+
+def _request(path: Path, module: str) -> int:
+    now = datetime.now(UTC)
+    return main([
+        "activation", "request", "--config", str(path), "--tenant", "testville", "--module", module,
+        "--cameras", "quai-1", "--framework", "loi-2023-380-art10-prolongation-2027", "--decision", "2026-PREF-7",
+        "--decision-date", "2026-11-01", "--dpia", "AIPD-2026-09", "--purpose", "test",
+        "--start", now.isoformat(), "--end", (now + timedelta(days=1)).isoformat(),
+        "--by", "Alice Martin", "--role", "operator",
+    ])  # fmt: skip
+
+
+def test_an_activation_is_refused_where_the_module_could_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, "                crowd_movement: {}\n")
+    assert _request(path, "weapon") == 1
+    err = capsys.readouterr().err
+    assert "no settings for weapon" in err and "analysis.modules.weapon" in err
+    assert _request(path, "crowd_movement") == 0

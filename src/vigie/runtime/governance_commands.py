@@ -22,6 +22,7 @@ from vigie.governance.catalogue import Catalogue, CatalogueError, load_catalogue
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
 from vigie.governance.report import OpenGate, open_gates
 from vigie.runtime.command_context import Opened, Unusable, run_opened
+from vigie.runtime.module_settings import module_readiness
 from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStatus, Outcome
 from vigie.storage import SqlAuditStore, SqlGovernanceStore
 
@@ -52,7 +53,14 @@ def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
             catalogue = load_catalogue()
         except CatalogueError as err:
             raise Unusable(str(err)) from err
-        service = GovernanceService(SqlGovernanceStore(opened.engine), catalogue, opened.config, opened.audit, _now)
+        service = GovernanceService(
+            SqlGovernanceStore(opened.engine),
+            catalogue,
+            opened.config,
+            opened.audit,
+            _now,
+            readiness=module_readiness(opened.config),
+        )
         return action(_Context(opened.config, catalogue, service, SqlAuditStore(opened.engine)))
 
     return run_opened(config_path, with_service)

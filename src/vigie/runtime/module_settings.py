@@ -7,7 +7,7 @@ configuration issue: file, line, field, message, hint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +16,8 @@ from vigie.analytics.rules.registry import MODULES
 from vigie.analytics.rules.weapon import ModuleUnavailable, WeaponConfig, check_weapon_model
 from vigie.config.fields import Loc
 from vigie.config.models import VigieConfig
+from vigie.domain.activation import ActivationRequest
+from vigie.governance.activation import Refusal
 
 PIXEL_MODULES = frozenset({"crowd_movement", "fire_start"})
 """Modules that read the picture itself; every other one reads objects from a detection model."""
@@ -56,3 +58,37 @@ def _check(loc: Loc, module: str, params: dict[str, Any], detector: str | None) 
             f"{module} reads objects (people, vehicles, bags) but this camera has no detection model",
             "set analysis.detector to a model registered with `vigie models add` or `vigie models install`",
         )
+
+
+def module_readiness(config: VigieConfig) -> Callable[[ActivationRequest], list[Refusal]]:
+    """Refusals for an activation of an event module on cameras where it could not run as configured: no
+    settings (an intrusion needs its zones), invalid ones, no detection model, or — for ``weapon`` — no approved
+    model file. Built-in modules (motion, tracking) need no settings."""
+    cameras = {p.camera.id: p.camera for p in config.placements()}
+
+    def refusals(request: ActivationRequest) -> list[Refusal]:
+        if request.module not in MODULES:
+            return []
+        found: list[Refusal] = []
+        for camera_id in request.camera_ids:
+            camera = cameras.get(camera_id)
+            if camera is None:
+                continue  # the perimeter check names unknown cameras
+            params = camera.analysis.modules.get(request.module)
+            if params is None:
+                found.append(
+                    Refusal(
+                        "module_not_configured",
+                        f"camera {camera_id} has no settings for {request.module}: add "
+                        f"analysis.modules.{request.module} to its configuration (docs/event-modules.md) first",
+                    )
+                )
+                continue
+            problems = [message for _, message, _ in _check((), request.module, params, camera.analysis.detector)]
+            if problems:
+                found.append(
+                    Refusal("module_unavailable", f"{request.module} cannot run on {camera_id}: {'; '.join(problems)}")
+                )
+        return found
+
+    return refusals

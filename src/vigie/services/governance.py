@@ -93,18 +93,25 @@ class GovernanceService:
         config: VigieConfig,
         audit: AuditSink,
         clock: Callable[[], datetime],
+        *,
+        readiness: Callable[[ActivationRequest], list[Refusal]] | None = None,
     ) -> None:
+        """``readiness`` adds what the module itself needs on the perimeter's cameras (its settings, a detection
+        model, an approved model file): the runtime knows the modules, the governance layer does not."""
         self._store = store
         self._catalogue = catalogue
         self._config = config
         self._audit = audit
         self._clock = clock
+        self._readiness = readiness
 
     def request(self, request: ActivationRequest) -> Outcome:
         """Record a request if the catalogue, the configuration and the dates allow it; it then awaits two
         approvals."""
         now = self._clock()
         refusals = validate_request(request, self._catalogue, self._config, now)
+        if self._readiness is not None:
+            refusals.extend(self._readiness(request))
         details = _request_details(request)
         if refusals:
             self._refused(request.requested_by, f"activation-request:{request.module}", "request", refusals, details)

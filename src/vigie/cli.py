@@ -157,6 +157,12 @@ def _alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     _with_config(sub.add_parser("stats", help="verdicts and false-positive rate per module and camera")).set_defaults(
         handler="alerts_stats"
     )
+    stats = _with_config(
+        commands.add_parser("statistics", help="totals of the counting modules per time bucket, as CSV (L33)")
+    )
+    stats.add_argument("--camera", metavar="ID")
+    stats.add_argument("--module", choices=["line_count", "occupancy"])
+    stats.set_defaults(handler="statistics")
 
 
 def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

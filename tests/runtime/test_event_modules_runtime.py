@@ -16,6 +16,7 @@ from vigie.cli import main
 from vigie.domain.alerts import AlertState
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
+from vigie.domain.statistics import StatisticBucket
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.audit import AuditChain, AuditKeyring
 from vigie.governance.gate import ActivationGate, ClosedGate, GateRules, Window
@@ -23,7 +24,15 @@ from vigie.ingest.reader import SampledFrame, StreamSpec
 from vigie.runtime.camera_worker import WorkerSpec, _pipeline
 from vigie.runtime.sink import WorkerMessageSink
 from vigie.services.alerts import AlertService
-from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlCameraStatusRepo, SqlEventRepo, create_engine_for, migrate
+from vigie.storage import (
+    SqlAlertRepo,
+    SqlAuditStore,
+    SqlCameraStatusRepo,
+    SqlEventRepo,
+    SqlStatisticsRepo,
+    create_engine_for,
+    migrate,
+)
 
 ZONE = "[[0.6, 0.7], [0.9, 0.7], [0.9, 0.95], [0.6, 0.95]]"
 
@@ -170,3 +179,23 @@ def test_an_activation_is_refused_where_the_module_could_not_run(
     err = capsys.readouterr().err
     assert "no settings for weapon" in err and "analysis.modules.weapon" in err
     assert _request(path, "crowd_movement") == 0
+
+
+def test_statistics_buckets_are_stored_and_exported_without_small_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, "                crowd_movement: {}\n")
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
+    migrate(engine)
+    audit = AuditChain(SqlAuditStore(engine), AuditKeyring(tmp_path / "data" / "keys"), checkpoint_every=1000)
+    sink = WorkerMessageSink(
+        EventAggregator(SqlEventRepo(engine)), SqlCameraStatusRepo(engine), audit, statistics=SqlStatisticsRepo(engine)
+    )
+    quarter = timedelta(minutes=15)
+    sink(StatisticBucket("quai-1", "line_count", "line_count", T0, T0 + quarter, 128.0))
+    sink(StatisticBucket("quai-1", "line_count", "line_count", T0 + quarter, T0 + 2 * quarter, None))
+    engine.dispose()
+    assert main(["statistics", "--config", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "camera,module,start,end,value"
+    assert lines[1].endswith(",128") and lines[2].endswith(",")  # withheld: below the minimum count

@@ -12,7 +12,7 @@ from vigie.domain.alerts import Alert, AlertAlreadyDecidedError, AlertNotFoundEr
 from vigie.runtime.command_context import Opened, run_opened
 from vigie.runtime.recording_commands import cli_person
 from vigie.services.alerts import AlertRefusedError, AlertService
-from vigie.storage import SqlAlertRepo
+from vigie.storage import SqlAlertRepo, SqlStatisticsRepo
 
 EXIT_REFUSED = 1
 
@@ -80,6 +80,22 @@ def stats_command(config_path: Path) -> int:
             print(
                 f"{s.module:20} {s.camera_id:16} {s.raised:6} {s.pending:7} {s.confirmed:9} {s.false_positives:6} "
                 f"{rate:>7}"
+            )
+        return 0
+
+    return run_opened(config_path, run)
+
+
+def statistics_command(config_path: Path, camera: str | None, module: str | None) -> int:
+    """The statistics buckets (L33) as CSV on stdout: totals only, withheld ones empty."""
+
+    def run(context: Opened) -> int:
+        buckets = SqlStatisticsRepo(context.engine).list(camera_ids=None if camera is None else [camera], module=module)
+        print("camera,module,start,end,value")
+        for b in buckets:
+            value = "" if b.value is None else f"{b.value:g}"
+            print(
+                f"{b.camera_id},{b.module},{b.start.astimezone(UTC).isoformat()},{b.end.astimezone(UTC).isoformat()},{value}"
             )
         return 0
 

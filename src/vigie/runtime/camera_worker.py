@@ -34,6 +34,7 @@ from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
 from vigie.domain.ports import Frame, Gate
 from vigie.domain.redact import redact_text
+from vigie.domain.statistics import StatisticBucket
 from vigie.governance.gate import GateTransition
 from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
 from vigie.ingest.health import FrameRate, stream_state
@@ -43,7 +44,7 @@ from vigie.runtime.gates import GateFactory
 
 HEARTBEAT_S = 1.0
 
-WorkerMessage = CameraHealth | Observation | GateTransition | StreamAlarm
+WorkerMessage = CameraHealth | Observation | GateTransition | StreamAlarm | StatisticBucket
 AUDIT_PUT_TIMEOUT_S = 10.0
 
 
@@ -104,7 +105,7 @@ class _OncePerFrame:
         return self._last[1]
 
 
-def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Observation]]:
+def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Observation | StatisticBucket]]:
     """The camera's analysis: motion only by default; motion-gated detection and tracking with a model; and the
     event modules configured on the camera, each behind its own gate."""
     camera_id = spec.stream.camera_id
@@ -112,9 +113,9 @@ def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Obs
     if spec.model is None:
         motion = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate)
 
-        def by_motion(sample: SampledFrame) -> list[Observation]:
+        def by_motion(sample: SampledFrame) -> list[Observation | StatisticBucket]:
             observation = motion.process(_grey(sample.image), sample.at)
-            found = [] if observation is None else [observation]
+            found: list[Observation | StatisticBucket] = [] if observation is None else [observation]
             return found + rules(sample, None)
 
         return by_motion
@@ -127,11 +128,12 @@ def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Obs
     )
     last: list[datetime] = []
 
-    def by_detection(sample: SampledFrame) -> list[Observation]:
+    def by_detection(sample: SampledFrame) -> list[Observation | StatisticBucket]:
         frame = apply_masks(sample.image, spec.privacy_masks) if spec.privacy_masks else sample.image
         period = (sample.at - last[0]).total_seconds() if last else 1.0 / spec.stream.analysis_fps
         last[:] = [sample.at]
-        return pipeline.process(frame, sample.at, period) + rules(sample, detector, frame, period)
+        found: list[Observation | StatisticBucket] = list(pipeline.process(frame, sample.at, period))
+        return found + rules(sample, detector, frame, period)
 
     return by_detection
 
@@ -144,7 +146,7 @@ def _grey(image: Frame) -> Frame:
     return image if image.ndim == 2 else np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
 
 
-RulesStep = Callable[..., list[Observation]]
+RulesStep = Callable[..., list[Observation | StatisticBucket]]
 
 
 def _rules(spec: WorkerSpec, gate: Gate) -> RulesStep:
@@ -157,7 +159,7 @@ def _rules(spec: WorkerSpec, gate: Gate) -> RulesStep:
 
     def step(
         sample: SampledFrame, detector: BoxDetector | None, frame: Frame | None = None, period: float | None = None
-    ) -> list[Observation]:
+    ) -> list[Observation | StatisticBucket]:
         if "pipeline" not in state:
             version = "" if spec.model is None else _model_version(spec.model)
             state["pipeline"] = RulePipeline(
@@ -168,7 +170,19 @@ def _rules(spec: WorkerSpec, gate: Gate) -> RulesStep:
         if period is None:
             period = (sample.at - last[0]).total_seconds() if last else 1.0 / spec.stream.analysis_fps
             last[:] = [sample.at]
-        return state["pipeline"].process(frame, sample.at, sample.at.timestamp(), period).observations
+        output = state["pipeline"].process(frame, sample.at, sample.at.timestamp(), period)
+        buckets = [
+            StatisticBucket(
+                spec.stream.camera_id,
+                b.module,
+                b.kind,
+                datetime.fromtimestamp(b.start, UTC),
+                datetime.fromtimestamp(b.end, UTC),
+                b.value,
+            )
+            for b in output.buckets
+        ]
+        return [*output.observations, *buckets]
 
     return step
 

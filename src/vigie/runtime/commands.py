@@ -354,3 +354,9 @@ def alerts_stats(args: argparse.Namespace) -> int:
     from vigie.runtime.alert_commands import stats_command
 
     return stats_command(args.config)
+
+
+def statistics(args: argparse.Namespace) -> int:
+    from vigie.runtime.alert_commands import statistics_command
+
+    return statistics_command(args.config, args.camera, args.module)

@@ -40,7 +40,7 @@ from vigie.services.alerts import AlertService
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.playback import PlaybackService
-from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex
+from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo
 from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 
@@ -155,6 +155,7 @@ class VigieService:
             segments=self.segments,
             uploader=self.uploader,
             alerts=self.alerts,
+            statistics=SqlStatisticsRepo(engine),
         )
         self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras))
         playback = PlaybackService(

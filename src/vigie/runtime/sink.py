@@ -15,6 +15,7 @@ from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.observation import Observation
 from vigie.domain.ports import AuditSink, CameraStatusRepo
 from vigie.domain.recording import Segment, SegmentIndex
+from vigie.domain.statistics import StatisticBucket, StatisticsRepo
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.runtime.camera_worker import WorkerMessage
@@ -75,6 +76,7 @@ class WorkerMessageSink:
         *,
         uploader: SegmentUploader | None = None,
         alerts: AlertService | None = None,
+        statistics: StatisticsRepo | None = None,
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
         segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
@@ -88,6 +90,7 @@ class WorkerMessageSink:
         self._segments = segments
         self._uploader = uploader
         self._alerts = alerts
+        self._statistics = statistics
         self._recording: dict[str, RecordingHealth] = {}
         self._analysis: dict[str, CameraHealth] = {}
         """Latest analysis-worker health per camera (bounded by the configured cameras)."""
@@ -106,6 +109,11 @@ class WorkerMessageSink:
             self._transition(msg)
         elif isinstance(msg, StreamAlarm):
             self._stream_alarm(msg)
+        elif isinstance(msg, StatisticBucket):
+            if self._statistics is None:
+                log.warning("statistics of %s on %s dropped: no statistics store", msg.module, msg.camera_id)
+            else:
+                self._statistics.add(msg)
 
     def _observation(self, observation: Observation) -> None:
         """Event modules raise alerts, pending until a person decides (L28); motion and tracking make events."""

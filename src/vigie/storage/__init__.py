@@ -33,6 +33,7 @@ from vigie.storage.segment_store import (
     SegmentStoreError,
     check_key,
 )
+from vigie.storage.statistics import SqlStatisticsRepo
 
 __all__ = [
     "AuditAppendConflictError",
@@ -54,6 +55,7 @@ __all__ = [
     "SqlGovernanceStore",
     "SqlHoldRepo",
     "SqlSegmentIndex",
+    "SqlStatisticsRepo",
     "StorageError",
     "check_key",
     "create_engine_for",

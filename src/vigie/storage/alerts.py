@@ -68,9 +68,7 @@ class SqlAlertRepo:
             row = session.get(AlertRow, alert_id)
             return None if row is None else _to_alert(row)
 
-    def decide(
-        self, alert_id: int, verdict: Verdict, *, by: str, role: str, at: datetime, note: str = ""
-    ) -> Alert:
+    def decide(self, alert_id: int, verdict: Verdict, *, by: str, role: str, at: datetime, note: str = "") -> Alert:
         when = require_aware(at, "at")
         with storage_errors(self._engine, f"decide alert {alert_id}"), self._write.begin() as session:
             row = session.scalars(select(AlertRow).where(AlertRow.id == alert_id).with_for_update()).one_or_none()

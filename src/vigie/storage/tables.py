@@ -379,3 +379,21 @@ class AlertRow(Base):
     decided_role: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     decided_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(Text, server_default="")
+
+
+class StatisticRow(Base):
+    """One bucket of a statistics module (L33): a total or, when below the minimum count, nothing."""
+
+    __tablename__ = "statistics"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "module", "start", name="uq_statistics_camera_id_module_start"),
+        Index("ix_statistics_start", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    module: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    value: Mapped[float | None] = mapped_column(Float)

@@ -5,20 +5,31 @@ From colour and time, on a small picture (``process_width``):
 - **flame colour** (Chen, Wu & Chiou, ICIP 2004): red above ``min_red``, red ≥ green > blue, and saturation high
   enough for that red; connected blobs of at least ``min_area`` of the image are candidates;
 - **flicker**: a flame's outline never holds still — the fraction of a blob's pixels that change state from one
-  frame to the next stays above ``min_flicker`` — while a lit shop sign or a painted facade holds still;
+  frame to the next stays above ``min_flicker`` — while a lit shop sign or a painted facade holds still. Pixels
+  must go out as well as come in: a patch that only spreads (a street light warming up) does not flicker;
 - **presence**: the blob is there in at least ``min_presence`` of the frames of the window, which an emergency
   vehicle's flashing light (on, off, on…) is not;
-- **growth**: the blob's area at the end of the window is at least ``min_growth`` times its area at the start —
-  a reflection flickering on a wet road or a window does not grow.
+- **growth**: the blob's area grows at least ``min_growth`` times over a window — a reflection flickering on a
+  wet road or a window does not grow. The rate is the trend of the area over the last two windows (a least-squares
+  line through its logarithm), so one large or small frame does not make a growth, and a fire growing ×2 in 8 s
+  shows its growth within a window (comparing the first and last thirds of one window, it would not).
+
+A picture mostly flame-coloured (more than ``max_cover`` of it) says that the light is orange — sunset, sodium
+street lights — not that something burns: such a frame brings no candidate.
 
 Smoke without visible flame is not detected yet (docs/event-modules.md says so).
 
-A place (cell of a coarse grid) hits once, then re-arms after ``rearm_s`` without candidates.
+Places are the cells of a 4×4 grid. A blob belongs to the place whose last candidate it overlaps — a flame
+dancing across a cell border stays one place instead of two that each see it half of the time — else to the cell
+under its base, since a flame grows upwards from where it stands. A place hits once, then re-arms after
+``rearm_s`` without candidates. Memory is bounded: at most 16 places, each with a few numbers per frame over two
+windows and the pixels of its last candidate; a place without candidates for a window, and not waiting to
+re-arm, is forgotten.
 """
 
 from __future__ import annotations
 
-import itertools
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -45,13 +56,21 @@ class FireStartConfig(RuleConfig):
     min_area: float = Field(
         default=0.001, gt=0.0, le=0.5, title="Area", description="Smallest blob, as a fraction of the image."
     )
+    max_cover: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        title="Cover",
+        description="Above this fraction of the image flame-coloured, the light is orange (sunset, sodium lamps): "
+        "the frame brings no candidate.",
+    )
     window_s: float = Field(default=4.0, gt=0.5, le=60.0, title="Window", description="Seconds judged together.")
     min_flicker: float = Field(
         default=0.08,
         ge=0.0,
         le=1.0,
         title="Flicker",
-        description="Mean fraction of a blob's pixels changing between frames.",
+        description="Mean fraction of a blob's pixels changing between frames (as many going out as coming in).",
     )
     min_presence: float = Field(
         default=0.9,
@@ -65,7 +84,7 @@ class FireStartConfig(RuleConfig):
         ge=1.0,
         le=100.0,
         title="Growth",
-        description="Area at the end of the window over area at its start.",
+        description="Factor by which the blob's area grows over one window (trend of the last two windows).",
     )
     rearm_s: float = Field(
         default=60.0,
@@ -77,12 +96,38 @@ class FireStartConfig(RuleConfig):
 
 
 @dataclass(slots=True)
-class _Place:
-    """History of flame-coloured pixels around one place of the picture."""
+class _Sample:
+    """One frame at one place: the candidate's area (0: none) and how it flickered since the frame before."""
 
-    samples: deque[tuple[float, np.ndarray | None]] = field(default_factory=deque)
+    at: float
+    area: int
+    flicker: float | None
+    """Two-sided change from the previous frame (None unless the candidate is in both)."""
+
+
+@dataclass(slots=True)
+class _Place:
+    """What the module remembers of one place: numbers over two windows, and its last candidate's pixels only."""
+
+    samples: deque[_Sample] = field(default_factory=deque)
+    mask: np.ndarray | None = None
+    """The last candidate seen here: a blob that overlaps it is this place's, wherever its base now is."""
     fired: bool = False
     last_candidate: float = 0.0
+
+    def observe(self, at: float, blob: np.ndarray | None, keep_s: float) -> None:
+        flicker = None
+        if blob is not None and self.mask is not None and self.samples and self.samples[-1].area > 0:
+            union = int(np.count_nonzero(self.mask | blob))
+            came = int(np.count_nonzero(blob & ~self.mask))
+            went = int(np.count_nonzero(self.mask & ~blob))
+            flicker = 2.0 * min(came, went) / max(union, 1)
+        self.samples.append(_Sample(at, 0 if blob is None else int(np.count_nonzero(blob)), flicker))
+        if blob is not None:
+            self.mask = blob
+            self.last_candidate = at
+        while at - self.samples[0].at > keep_s:
+            self.samples.popleft()
 
 
 _GRID = 4
@@ -100,6 +145,7 @@ class FireStart:
 
     def reset(self) -> None:
         self._places: dict[tuple[int, int], _Place] = {}
+        self._shape: tuple[int, ...] = ()
 
     def flame_mask(self, frame: Frame) -> np.ndarray:
         """Flame-coloured pixels of a BGR frame at the processing size (grey frames have no flame colour)."""
@@ -121,58 +167,81 @@ class FireStart:
             raise ValueError("fire_start reads pixels: RuleInput.frame is required")
         cfg = self.config
         mask = self.flame_mask(data.frame)
+        if mask.shape != self._shape:  # another picture size: nothing remembered can be compared with it
+            self.reset()
+            self._shape = mask.shape
         h, w = mask.shape
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-        min_px = cfg.min_area * h * w
-        seen: dict[tuple[int, int], np.ndarray] = {}
-        for label in range(1, count):
-            x, y, bw, bh, area = (int(v) for v in stats[label])
-            if area < min_px:
-                continue
-            cell = (min(_GRID - 1, (x + bw // 2) * _GRID // w), min(_GRID - 1, (y + bh // 2) * _GRID // h))
-            blob = labels == label
-            seen[cell] = blob if cell not in seen else seen[cell] | blob
+        seen = self._candidates(mask)
         hits = []
         for cell in set(self._places) | set(seen):
-            place = self._places.setdefault(cell, _Place())
             blob = seen.get(cell)
-            place.samples.append((data.at, blob))
-            while place.samples and data.at - place.samples[0][0] > cfg.window_s:
-                place.samples.popleft()
-            if blob is not None:
-                place.last_candidate = data.at
-            elif data.at - place.last_candidate >= cfg.rearm_s:
+            place = self._places.setdefault(cell, _Place(last_candidate=data.at))
+            place.observe(data.at, blob, 2 * cfg.window_s)
+            if blob is None and data.at - place.last_candidate >= cfg.rearm_s:
                 place.fired = False
             if not place.fired and blob is not None and self._is_fire(place, data.at):
                 place.fired = True
-                region = _bounds(blob, w, h)
-                hits.append(RuleHit(self.kind, region, 0.8))
+                hits.append(RuleHit(self.kind, _bounds(blob, w, h), 0.8))
             if blob is None and not place.fired and data.at - place.last_candidate > cfg.window_s:
                 del self._places[cell]  # bounded: only places with recent candidates are kept
         return hits
 
+    def _candidates(self, mask: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        """Flame-coloured blobs large enough, merged per place: the place whose last candidate the blob overlaps
+        most, else the grid cell under the blob's base (bottom centre)."""
+        cfg = self.config
+        h, w = mask.shape
+        if np.count_nonzero(mask) > cfg.max_cover * h * w:
+            return {}
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+        kept = 1 + np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= cfg.min_area * h * w)
+        if not len(kept):
+            return {}
+        x, y = stats[kept, cv2.CC_STAT_LEFT], stats[kept, cv2.CC_STAT_TOP]
+        bw, bh = stats[kept, cv2.CC_STAT_WIDTH], stats[kept, cv2.CC_STAT_HEIGHT]
+        row, col = np.minimum(_GRID - 1, (y + bh - 1) * _GRID // h), np.minimum(_GRID - 1, (x + bw // 2) * _GRID // w)
+        target = row * _GRID + col
+        best = np.zeros(len(kept), np.int64)
+        for (c, r), place in self._places.items():
+            if place.mask is not None:
+                overlap = np.bincount(labels[place.mask], minlength=count)[kept]
+                target[overlap > best] = r * _GRID + c
+                best = np.maximum(best, overlap)
+        place_of = np.full(count, -1, np.int64)
+        place_of[kept] = target
+        places = place_of[labels]
+        return {(int(i) % _GRID, int(i) // _GRID): places == i for i in np.unique(target)}
+
     def _is_fire(self, place: _Place, now: float) -> bool:
         cfg = self.config
-        samples = list(place.samples)
-        if len(samples) < 4 or now - samples[0][0] < 0.75 * cfg.window_s:
+        if now - place.samples[0].at < 0.75 * cfg.window_s:
             return False
-        present = [blob for _, blob in samples if blob is not None]
-        if len(present) / len(samples) < cfg.min_presence:
+        window = [s for s in place.samples if now - s.at <= cfg.window_s]
+        if len(window) < 4 or sum(s.area > 0 for s in window) < cfg.min_presence * len(window):
             return False
-        changes = []
-        for (_, a), (_, b) in itertools.pairwise(samples):
-            if a is None or b is None:
-                continue
-            union = int((a | b).sum())
-            changes.append(int((a ^ b).sum()) / max(union, 1))
-        if not changes or float(np.mean(changes)) < cfg.min_flicker:
+        flickers = [s.flicker for s in window if s.flicker is not None]
+        if not flickers or sum(flickers) / len(flickers) < cfg.min_flicker:
             return False
-        third = max(1, len(present) // 3)
-        start = float(np.mean([blob.sum() for blob in present[:third]]))
-        end = float(np.mean([blob.sum() for blob in present[-third:]]))
-        return end >= cfg.min_growth * max(start, 1.0)
+        return _growth(place.samples, cfg.window_s) >= cfg.min_growth
+
+
+def _growth(samples: deque[_Sample], over_s: float) -> float:
+    """Factor by which the area grows in ``over_s`` — or in the time watched, when shorter: a trend is not
+    stretched past what was seen — from a least-squares line through log(area) against time."""
+    present = [(s.at, math.log(s.area)) for s in samples if s.area > 0]
+    if len(present) < 4:
+        return 1.0
+    t, a = np.array(present).T
+    span = float(t[-1] - t[0])
+    t = t - t.mean()
+    spread = float(np.dot(t, t))
+    if spread <= 0.0:
+        return 1.0
+    slope = float(np.dot(t, a - a.mean())) / spread
+    return math.exp(slope * min(span, over_s))
 
 
 def _bounds(blob: np.ndarray, w: int, h: int) -> Box:
     ys, xs = np.nonzero(blob)
-    return Box(xs.min() / w, ys.min() / h, (xs.max() - xs.min() + 1) / w, (ys.max() - ys.min() + 1) / h)
+    x0, y0 = int(xs.min()), int(ys.min())
+    return Box(x0 / w, y0 / h, (int(xs.max()) - x0 + 1) / w, (int(ys.max()) - y0 + 1) / h)

@@ -17,8 +17,10 @@ import yaml
 
 from vigie.config.models import VigieConfig
 from vigie.runtime.models import installed_models
+from vigie.runtime.module_settings import PIXEL_MODULES
 from vigie.runtime.service import VigieService
 from vigie.sim import builtin_scene_path, load_scene
+from vigie.sim.builtin import module_settings_path
 from vigie.sim.rtsp import RtspSimServer, RtspUnavailableError, cached_render
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,27 @@ def render_demo_scenes(data_dir: Path, count: int) -> dict[str, Path]:
     return out
 
 
-def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str], detector: str | None = None) -> VigieConfig:
+def demo_modules(scenes: dict[str, str], detector: str | None) -> dict[str, dict[str, Any]]:
+    """Event module settings of the demo cameras: the ``situations`` scene comes with the zones and flows drawn for
+    it (``sim/scenes/modules/situations.yaml``); without a detection model only the modules that read pixels."""
+    path = module_settings_path("situations")
+    settings: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    usable = {m: s for m, s in settings.items() if detector is not None or m in PIXEL_MODULES}
+    return {camera: dict(usable) for camera, scene in scenes.items() if scene == "situations"}
+
+
+def demo_config(
+    data_dir: Path,
+    host: str,
+    port: int,
+    urls: dict[str, str],
+    *,
+    detector: str | None = None,
+    modules: dict[str, dict[str, Any]] | None = None,
+) -> VigieConfig:
     """The demo's configuration: one commune, one site, the simulated cameras (with ``detector`` when a model is
-    installed in the demo's data folder, else motion detection)."""
+    installed in the demo's data folder, else motion detection; ``modules``: event module settings per camera)."""
+    modules = modules or {}
     cameras: list[dict[str, Any]] = [
         {
             "id": camera_id,
@@ -52,7 +72,7 @@ def demo_config(data_dir: Path, host: str, port: int, urls: dict[str, str], dete
                 "purposes": ["crime_prevention"],
                 "retention_days": 7,
             },
-            "analysis": {"fps": 5, "detector": detector},
+            "analysis": {"fps": 5, "detector": detector, "modules": modules.get(camera_id, {})},
         }
         for index, (camera_id, url) in enumerate(urls.items())
     ]
@@ -101,7 +121,8 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
         models = installed_models(data_dir / "models")
         detector = models[0].name if models else None
         log.info("analysis: %s", f"model {detector}" if detector else "motion detection (no model installed)")
-        config = demo_config(data_dir, host, port, urls, detector)
+        scenes = {f"sim{index + 1}": DEMO_SCENES[index % len(DEMO_SCENES)] for index in range(cameras)}
+        config = demo_config(data_dir, host, port, urls, detector=detector, modules=demo_modules(scenes, detector))
         config_path = data_dir / "vigie.yaml"
         write_config(config, config_path)
         log.info("demo configuration written to %s (use it with vigie audit/compliance --config)", config_path)

@@ -217,6 +217,24 @@ def warm_light(start_s: float, ramp_s: float, lamps: tuple[int, ...] = ()) -> Pa
     return paint
 
 
+def orange_coat(start: tuple[int, int], speed: tuple[float, float], grow: float) -> Painter:
+    """A pedestrian in an orange coat walking towards the camera: flame-coloured, its outline changing as it
+    walks (arms, legs), getting bigger as it comes closer — all a flame does, except staying in one place. The
+    simulator's ``situations`` scene fooled the module this way before the base-drift test."""
+
+    def paint(frame: np.ndarray, t: float, rng: np.random.Generator) -> None:
+        scale = 1.0 + grow * t
+        x, y = start[0] + speed[0] * t, start[1] + speed[1] * t
+        w, h = 14 * scale, 34 * scale
+        swing = rng.uniform(-0.25, 0.25) * w
+        body = np.array([[x - w / 2, y - h], [x + w / 2, y - h], [x + w / 2 + swing, y], [x - w / 2 + swing, y]])
+        cv2.fillPoly(frame, [np.round(body).astype(np.int32)], (40, 150, 245))
+        cv2.circle(frame, (round(x), round(y - h - 6 * scale)), round(6 * scale), (150, 170, 200), -1)
+        return None
+
+    return paint
+
+
 # --- scenes --------------------------------------------------------------------------------------------------
 
 
@@ -275,6 +293,7 @@ NEGATIVES = (
     Scene("sunset colour cast", (warm_light(0.0, 0.0),), 12.0, None, seed=16),
     Scene("street lights switching on", (warm_light(3.0, 1.5, (120, 480)),), 12.0, None, seed=17),
     Scene("grey camera, growing flame", (Flame((300, 300), (20, 30), 2.0),), 12.0, None, seed=18, grey=True),
+    Scene("orange coat walking closer", (orange_coat((120, 200), (22.0, 9.0), 0.12),), 12.0, None, seed=19),
 )
 SCENES = {scene.name: scene for scene in POSITIVES + NEGATIVES}
 

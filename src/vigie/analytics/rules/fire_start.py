@@ -86,6 +86,14 @@ class FireStartConfig(RuleConfig):
         title="Growth",
         description="Factor by which the blob's area grows over one window (trend of the last two windows).",
     )
+    max_base_drift: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=20.0,
+        title="Base drift",
+        description="How far the candidate's base may move over the window, in its own widths: a fire stays put, "
+        "an orange coat walking by does not.",
+    )
     rearm_s: float = Field(
         default=60.0,
         ge=0.0,
@@ -103,6 +111,8 @@ class _Sample:
     area: int
     flicker: float | None
     """Two-sided change from the previous frame (None unless the candidate is in both)."""
+    base: tuple[float, float, float] | None = None
+    """Bottom centre (x, y) and width of the candidate, in pixels of the processed picture."""
 
 
 @dataclass(slots=True)
@@ -122,7 +132,7 @@ class _Place:
             came = int(np.count_nonzero(blob & ~self.mask))
             went = int(np.count_nonzero(self.mask & ~blob))
             flicker = 2.0 * min(came, went) / max(union, 1)
-        self.samples.append(_Sample(at, 0 if blob is None else int(np.count_nonzero(blob)), flicker))
+        self.samples.append(_Sample(at, 0 if blob is None else int(np.count_nonzero(blob)), flicker, _base(blob)))
         if blob is not None:
             self.mask = blob
             self.last_candidate = at
@@ -222,7 +232,28 @@ class FireStart:
         flickers = [s.flicker for s in window if s.flicker is not None]
         if not flickers or sum(flickers) / len(flickers) < cfg.min_flicker:
             return False
+        if _drift(window) > cfg.max_base_drift:
+            return False
         return _growth(place.samples, cfg.window_s) >= cfg.min_growth
+
+
+def _base(blob: np.ndarray | None) -> tuple[float, float, float] | None:
+    if blob is None:
+        return None
+    ys, xs = np.nonzero(blob)
+    return float(xs.mean()), float(ys.max()), float(xs.max() - xs.min() + 1)
+
+
+def _drift(window: list[_Sample]) -> float:
+    """How far the candidate's base moved over the window, in its median widths (at least 3 pixels): a fire
+    stays where it started, while a person in orange clothes walking by — even towards the camera, growing — or
+    a car's orange paint travels."""
+    bases = [s.base for s in window if s.base is not None]
+    if len(bases) < 2:
+        return 0.0
+    xs, ys, widths = (np.array(v) for v in zip(*bases, strict=True))
+    travel = float(np.hypot(xs.max() - xs.min(), ys.max() - ys.min()))
+    return travel / max(3.0, float(np.median(widths)))
 
 
 def _growth(samples: deque[_Sample], over_s: float) -> float:

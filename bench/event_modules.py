@@ -1,0 +1,66 @@
+"""CPU cost of each event module per analysed frame, on the simulator's ``situations`` scene (60 s, 640×360, 5 fps
+analysed), objects from the scene's ground-truth boxes tracked by ByteTracker (the detector's cost is measured
+separately in bench/onnx_pipeline.py). One run; the CPU time of this process, module ``update`` only.
+
+    .venv/bin/python bench/event_modules.py
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from vigie.analytics.rules.base import RuleInput
+from vigie.analytics.rules.registry import build_rule
+from vigie.analytics.track import ByteTracker
+from vigie.domain.detections import Detections
+from vigie.runtime.event_eval import _frames, read_mot_boxes
+from vigie.sim.builtin import builtin_scene_path, module_settings_path
+from vigie.sim.render import render
+from vigie.sim.scene import load_scene
+
+MODULES = (
+    "intrusion",
+    "loitering",
+    "abandoned_object",
+    "person_on_ground",
+    "stationary_vehicle",
+    "wrong_way",
+    "density",
+    "crowd_movement",
+    "fire_start",
+)
+
+
+def main() -> None:
+    settings = yaml.safe_load(module_settings_path("situations").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="vigie-bench-") as tmp:
+        result = render(load_scene(builtin_scene_path("situations")), Path(tmp) / "s.mp4", Path(tmp) / "gt")
+        assert result.gt_dir is not None
+        boxes = read_mot_boxes(result.gt_dir / "gt" / "gt.txt")
+        frames = list(_frames(result.video_path, 5.0))
+        tracker = ByteTracker()
+        tracked: list[Detections] = []
+        start = time.process_time()
+        previous = None
+        for number, at, _ in frames:
+            tracked.append(tracker.update(boxes.get(number, Detections()), 0.2 if previous is None else at - previous))
+            previous = at
+        track_ms = 1000 * (time.process_time() - start) / len(frames)
+        print(f"situations scene: {len(frames)} analysed frames; tracker {track_ms:.3f} ms per frame")
+        print(f"{'module':20} {'ms CPU per frame':>16} {'hits':>5}")
+        for module in MODULES:
+            rule = build_rule(module, settings.get(module, {}))
+            hits = 0
+            start = time.process_time()
+            for (_, at, image), tracks in zip(frames, tracked, strict=True):
+                hits += len(rule.update(RuleInput(at, (image.shape[1], image.shape[0]), tracks, image)))
+            ms = 1000 * (time.process_time() - start) / len(frames)
+            print(f"{module:20} {ms:16.3f} {hits:5d}")
+
+
+if __name__ == "__main__":
+    main()

@@ -87,7 +87,8 @@ def test_nothing_in_the_scene_is_a_fire(situations: RenderResult, tmp_path: Path
     """People in orange and yellow clothes walk, gather and scatter, a facade light flickers: no fire."""
     assert situations.gt_dir is not None
     report = tmp_path / "report.json"
-    args = ["eval", "events", str(situations.video_path), str(situations.gt_dir / "events.json"), "--module", "fire_start", "--json", str(report)]  # fmt: skip
+    video, truth = str(situations.video_path), str(situations.gt_dir / "events.json")
+    args = ["eval", "events", video, truth, "--module", "fire_start", "--json", str(report)]
     assert main(args) == 0
     metrics = json.loads(report.read_text())["metrics"]
     assert metrics["events"] == 0 and metrics["hits"] == 0

@@ -84,9 +84,7 @@ class AlertRepo(Protocol):
 
     def get(self, alert_id: int) -> Alert | None: ...
 
-    def decide(
-        self, alert_id: int, verdict: Verdict, *, by: str, role: str, at: datetime, note: str = ""
-    ) -> Alert:
+    def decide(self, alert_id: int, verdict: Verdict, *, by: str, role: str, at: datetime, note: str = "") -> Alert:
         """Record the verdict of a pending alert (``AlertNotFoundError``, ``AlertAlreadyDecidedError``)."""
         ...
 

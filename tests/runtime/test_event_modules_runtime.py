@@ -69,7 +69,7 @@ def test_config_check_reports_module_settings_with_their_line(
 
 
 def test_valid_module_settings_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write_config(tmp_path, "                crowd_movement: {min_movers: 5}\n                fire_start: {}\n")
+    path = write_config(tmp_path, "                crowd_movement: {min_speed: 0.06}\n                fire_start: {}\n")
     assert main(["config", "check", str(path)]) == 0
 
 

@@ -4,6 +4,7 @@ to do), a camera worker runs them behind the gate, and their observations become
 from __future__ import annotations
 
 import argparse
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 
 from tests.conftest import camera_yaml, config_yaml
 from vigie.analytics.detect.motion import MotionConfig
+from vigie.analytics.rules.pipeline import RulePipeline
+from vigie.analytics.rules.registry import build_rule
 from vigie.cli import main
 from vigie.domain.alerts import AlertState
 from vigie.domain.geometry import Box
@@ -199,3 +202,17 @@ def test_statistics_buckets_are_stored_and_exported_without_small_counts(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "camera,module,start,end,value"
     assert lines[1].endswith(",128") and lines[2].endswith(",")  # withheld: below the minimum count
+
+
+def test_weapon_is_never_fed_the_camera_detector(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Even with an approved model file, the worker cannot yet run weapon's own model: refused, never mis-fed
+    with person detections (class 0 of the camera's detector)."""
+    model = tmp_path / "weapon.onnx"
+    model.write_bytes(b"approved weights")
+    digest = hashlib.sha256(b"approved weights").hexdigest()
+    path = write_config(tmp_path, f"                weapon: {{model_path: {model}, model_sha256: {digest}}}\n")
+    assert main(["config", "check", str(path)]) == 2
+    assert "own detection model" in capsys.readouterr().err
+    rule = build_rule("weapon", {"model_path": str(model), "model_sha256": digest})
+    with pytest.raises(ValueError, match="own approved model"):
+        RulePipeline("quai-1", [rule], ClosedGate())

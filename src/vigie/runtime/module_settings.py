@@ -51,6 +51,10 @@ def _check(loc: Loc, module: str, params: dict[str, Any], detector: str | None) 
             check_weapon_model(settings)
         except ModuleUnavailable as err:
             yield loc, str(err), "Vigie ships no weapon model"
+            return
+        # Its detections must come from its own model: the camera's object detector knows no weapons (its class
+        # 0 is a person). Until the worker runs a second model, the module is refused rather than mis-fed.
+        yield loc, "weapon needs its own detection model in the camera worker, which this version does not run", ""
         return
     if module not in PIXEL_MODULES and detector is None:
         yield (

@@ -47,6 +47,8 @@ class RulePipeline:
         modules = [rule.module for rule in rules]
         if len(set(modules)) != len(modules):
             raise ValueError(f"one instance per module and camera, got {modules}")
+        if "weapon" in modules:
+            raise ValueError("weapon reads the detections of its own approved model, not the camera's detector")
         needs_tracks = [rule.module for rule in rules if not rule.needs_frame]
         if needs_tracks and detector is None:
             raise ValueError(f"{', '.join(needs_tracks)} need an object detector (no model configured)")

@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.conftest import camera_yaml, config_yaml, free_port, get_json, start_vigie, stop_vigie
 from vigie.domain.audit import parse_time
@@ -98,7 +99,7 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
     assert verified.returncode == 0 and verified.stdout.startswith("OK"), verified.stdout
 
     report = tmp_path / "report.html"
-    day = datetime.now(UTC).date().isoformat()
+    day = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()  # bare dates are Paris days (a DPO's day)
     made = vigie("audit", "report", "--config", cfg, "--from", day, "--to", day, "-o", str(report))
     assert made.returncode == 0, made.stderr
     html = report.read_text(encoding="utf-8")

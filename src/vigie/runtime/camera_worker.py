@@ -26,6 +26,7 @@ from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
 from vigie.analytics.pipeline import BoxDetector, DetectionPipeline, MotionPipeline
 from vigie.analytics.rules.pipeline import RulePipeline
 from vigie.analytics.rules.registry import build_rule
+from vigie.analytics.rules.statistics import Bucket
 from vigie.analytics.track import ByteTracker
 from vigie.analytics.zones import PolygonZone
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
@@ -105,86 +106,61 @@ class _OncePerFrame:
         return self._last[1]
 
 
-def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Observation | StatisticBucket]]:
+Message = Observation | StatisticBucket
+
+
+def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Message]]:
     """The camera's analysis: motion only by default; motion-gated detection and tracking with a model; and the
-    event modules configured on the camera, each behind its own gate."""
+    event modules configured on the camera, each behind its own gate (detection runs once per frame for all)."""
     camera_id = spec.stream.camera_id
-    rules = _rules(spec, gate)
-    if spec.model is None:
-        motion = MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate)
-
-        def by_motion(sample: SampledFrame) -> list[Observation | StatisticBucket]:
-            observation = motion.process(_grey(sample.image), sample.at)
-            found: list[Observation | StatisticBucket] = [] if observation is None else [observation]
-            return found + rules(sample, None)
-
-        return by_motion
-    model = spec.model
-    onnx = OnnxDetector(OnnxDetectorConfig(model_path=model.path, format=model.format))
-    detector = _OncePerFrame(MotionGatedDetector(onnx, MotionDetector(spec.motion), MotionGateConfig()))
-    zones = [PolygonZone(polygon) for polygon in spec.analysis_zones]
-    pipeline = DetectionPipeline(
-        camera_id, detector, ByteTracker(), gate, model_version=_model_version(model), zones=zones
+    detector: _OncePerFrame | None = None
+    version = ""
+    if spec.model is not None:
+        onnx = OnnxDetector(OnnxDetectorConfig(model_path=spec.model.path, format=spec.model.format))
+        detector = _OncePerFrame(MotionGatedDetector(onnx, MotionDetector(spec.motion), MotionGateConfig()))
+        version = f"{spec.model.name}@sha256:{spec.model.sha256[:16]}"
+    motion = (
+        MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate) if detector is None else None
     )
+    tracking = None
+    if detector is not None:
+        zones = [PolygonZone(polygon) for polygon in spec.analysis_zones]
+        tracking = DetectionPipeline(camera_id, detector, ByteTracker(), gate, model_version=version, zones=zones)
+    rules = None
+    if spec.rules:
+        built = [build_rule(module, settings) for module, settings in spec.rules]
+        rules = RulePipeline(camera_id, built, gate, detector=detector, model_version=version)
     last: list[datetime] = []
 
-    def by_detection(sample: SampledFrame) -> list[Observation | StatisticBucket]:
-        frame = apply_masks(sample.image, spec.privacy_masks) if spec.privacy_masks else sample.image
+    def analyse(sample: SampledFrame) -> list[Message]:
         period = (sample.at - last[0]).total_seconds() if last else 1.0 / spec.stream.analysis_fps
         last[:] = [sample.at]
-        found: list[Observation | StatisticBucket] = list(pipeline.process(frame, sample.at, period))
-        return found + rules(sample, detector, frame, period)
+        found: list[Message] = []
+        if motion is not None:  # masks applied inside, on the grey frame
+            observation = motion.process(_grey(sample.image), sample.at)
+            found += [] if observation is None else [observation]
+        if tracking is None and rules is None:
+            return found
+        frame = apply_masks(sample.image, spec.privacy_masks) if spec.privacy_masks else sample.image
+        if tracking is not None:
+            found += tracking.process(frame, sample.at, period)
+        if rules is not None:
+            output = rules.process(frame, sample.at, sample.at.timestamp(), period)
+            found += output.observations
+            found += [_bucket(camera_id, b) for b in output.buckets]
+        return found
 
-    return by_detection
-
-
-def _model_version(model: ModelSpec) -> str:
-    return f"{model.name}@sha256:{model.sha256[:16]}"
+    return analyse
 
 
 def _grey(image: Frame) -> Frame:
     return image if image.ndim == 2 else np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
 
 
-RulesStep = Callable[..., list[Observation | StatisticBucket]]
-
-
-def _rules(spec: WorkerSpec, gate: Gate) -> RulesStep:
-    """The event modules of the camera as one step (a no-op when none is configured)."""
-    if not spec.rules:
-        return lambda *_: []
-    built = [build_rule(module, settings) for module, settings in spec.rules]
-    state: dict[str, RulePipeline] = {}
-    last: list[datetime] = []
-
-    def step(
-        sample: SampledFrame, detector: BoxDetector | None, frame: Frame | None = None, period: float | None = None
-    ) -> list[Observation | StatisticBucket]:
-        if "pipeline" not in state:
-            version = "" if spec.model is None else _model_version(spec.model)
-            state["pipeline"] = RulePipeline(
-                spec.stream.camera_id, built, gate, detector=detector, model_version=version
-            )
-        if frame is None:
-            frame = apply_masks(sample.image, spec.privacy_masks) if spec.privacy_masks else sample.image
-        if period is None:
-            period = (sample.at - last[0]).total_seconds() if last else 1.0 / spec.stream.analysis_fps
-            last[:] = [sample.at]
-        output = state["pipeline"].process(frame, sample.at, sample.at.timestamp(), period)
-        buckets = [
-            StatisticBucket(
-                spec.stream.camera_id,
-                b.module,
-                b.kind,
-                datetime.fromtimestamp(b.start, UTC),
-                datetime.fromtimestamp(b.end, UTC),
-                b.value,
-            )
-            for b in output.buckets
-        ]
-        return [*output.observations, *buckets]
-
-    return step
+def _bucket(camera_id: str, bucket: Bucket) -> StatisticBucket:
+    """A closed bucket of a statistics module (media seconds on the epoch clock) as the message stored (L33)."""
+    start, end = datetime.fromtimestamp(bucket.start, UTC), datetime.fromtimestamp(bucket.end, UTC)
+    return StatisticBucket(camera_id, bucket.module, bucket.kind, start, end, bucket.value)
 
 
 def _check_stream(alarms: StreamAlarms, sample: SampledFrame, out: MessageQueue) -> None:

@@ -19,7 +19,6 @@ from vigie.domain.alerts import (
     DISMISSALS,
     Alert,
     AlertDispatcher,
-    AlertNotFoundError,
     AlertRepo,
     AlertState,
     Verdict,
@@ -139,8 +138,6 @@ class AlertService:
             raise AlertRefusedError("a verdict needs the name of the person who gives it")
         if role not in DECIDING_ROLES:
             raise AlertRefusedError(f"role {role!r} cannot decide alerts; one of {', '.join(sorted(DECIDING_ROLES))}")
-        if self._repo.get(alert_id) is None:
-            raise AlertNotFoundError(f"no alert {alert_id}")
         now = self._clock()
         alert = self._repo.decide(alert_id, verdict, by=by.strip(), role=role, at=now, note=note.strip())
         self._audit.append(

@@ -1,14 +1,15 @@
 """Time spent by each track inside any of a set of zones, with a grace period for missed detections, firing
-once per stay. Shared by ``intrusion`` and ``loitering``."""
+once per stay: the mechanics of ``intrusion`` and ``loitering``, which differ only in their defaults."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 import numpy as np
 
-from vigie.analytics.rules.base import BoundedMemory, FrameSize, normalised
+from vigie.analytics.rules.base import BoundedMemory, ClassName, FrameSize, RuleHit, RuleInput, normalised, of_classes
 from vigie.analytics.zones import Anchor, PolygonZone
 from vigie.domain.detections import Detections
 from vigie.domain.geometry import Box, Point
@@ -49,3 +50,36 @@ class ZoneDwell:
 
     def reset(self) -> None:
         self._stays.clear()
+
+
+class DwellSettings(Protocol):
+    @property
+    def zones(self) -> tuple[tuple[Point, ...], ...]: ...
+    @property
+    def classes(self) -> frozenset[ClassName]: ...
+    @property
+    def min_duration_s(self) -> float: ...
+    @property
+    def grace_s(self) -> float: ...
+
+
+class DwellRule:
+    """A hit when an object of ``classes`` has stood in a zone for ``min_duration_s``; once per stay."""
+
+    module: ClassVar[str]
+    kind: ClassVar[str]
+    needs_frame: ClassVar[bool] = False
+
+    def __init__(self, config: DwellSettings) -> None:
+        self.config = config
+        self._dwell = ZoneDwell(config.zones, config.grace_s)
+
+    def update(self, data: RuleInput) -> list[RuleHit]:
+        tracks = of_classes(data.tracks, self.config.classes)
+        return [
+            RuleHit(self.kind, region, score)
+            for region, score in self._dwell.update(tracks, data.frame_size, data.at, self.config.min_duration_s)
+        ]
+
+    def reset(self) -> None:
+        self._dwell.reset()

@@ -12,8 +12,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from vigie.analytics.rules.base import PERSON_CLASSES, ClassName, RuleConfig, RuleHit, RuleInput, of_classes
-from vigie.analytics.rules.dwell import ZoneDwell
+from vigie.analytics.rules.base import PERSON_CLASSES, ClassName, RuleConfig
+from vigie.analytics.rules.dwell import DwellRule
 from vigie.config.zones import Polygon
 
 
@@ -32,21 +32,10 @@ class IntrusionConfig(RuleConfig):
     )
 
 
-class Intrusion:
+class Intrusion(DwellRule):
     module: ClassVar[str] = "intrusion"
-    needs_frame: ClassVar[bool] = False
     kind: ClassVar[str] = "intrusion"
 
     def __init__(self, config: IntrusionConfig) -> None:
-        self.config = config
-        self._dwell = ZoneDwell(config.zones, config.grace_s)
-
-    def update(self, data: RuleInput) -> list[RuleHit]:
-        tracks = of_classes(data.tracks, self.config.classes)
-        return [
-            RuleHit(self.kind, region, score)
-            for region, score in self._dwell.update(tracks, data.frame_size, data.at, self.config.min_duration_s)
-        ]
-
-    def reset(self) -> None:
-        self._dwell.reset()
+        super().__init__(config)
+        self.config: IntrusionConfig = config

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from vigie import __version__
@@ -165,6 +166,52 @@ def _alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     stats.set_defaults(handler="statistics")
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
+
+
+def _user_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    users = commands.add_parser("users", help="accounts: first administrator, agents, sharing agreements (L8-L10)")
+    sub = users.add_subparsers(metavar="COMMAND", required=True)
+    admin = _with_config(sub.add_parser("create-admin", help="create the first administrator (once)"))
+    add = _with_config(sub.add_parser("add", help="create an account (a named person)"))
+    for parser in (admin, add):
+        parser.add_argument("--username", required=True)
+        parser.add_argument("--name", required=True, help="first and last name of the person")
+        parser.add_argument("--commune", required=True, metavar="ID", help="tenant the person belongs to")
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+        )
+    admin.set_defaults(handler="users_create_admin")
+    add.add_argument("--roles", required=True, help="comma-separated: operator, supervisor, investigator, dpo, ...")
+    add.add_argument("--authorised-until", type=_day, metavar="DAY", help="end of the video authorisation (L8)")
+    add.add_argument("--trained-on", type=_day, metavar="DAY", help="data-protection training date (L9)")
+    add.add_argument("--by", required=True, metavar="NAME", help="who creates the account")
+    add.set_defaults(handler="users_add")
+    _with_config(sub.add_parser("list", help="accounts, their roles and dates")).set_defaults(handler="users_list")
+    update = _with_config(sub.add_parser("update", help="authorisation, training, disable, enable, unlock"))
+    update.add_argument("username")
+    update.add_argument("--authorised-until", type=_day, metavar="DAY")
+    update.add_argument("--trained-on", type=_day, metavar="DAY")
+    state = update.add_mutually_exclusive_group()
+    state.add_argument("--disable", dest="disabled", action="store_const", const=True, default=None)
+    state.add_argument("--enable", dest="disabled", action="store_const", const=False)
+    update.add_argument("--unlock", action="store_true", help="clear a lockout after failed logins")
+    update.add_argument("--by", required=True, metavar="NAME")
+    update.set_defaults(handler="users_update")
+    share = _with_config(sub.add_parser("share", help="record a sharing agreement between tenants (L10)"))
+    share.add_argument("--owner", required=True, metavar="ID", help="tenant whose cameras are shared")
+    share.add_argument("--partner", required=True, metavar="ID", help="tenant whose users will see them")
+    share.add_argument("--reference", required=True, help="reference of the signed agreement")
+    share.add_argument("--from", dest="starts_on", type=_day, required=True, metavar="DAY")
+    share.add_argument("--to", dest="ends_on", type=_day, required=True, metavar="DAY")
+    share.add_argument("--by", required=True, metavar="NAME")
+    share.set_defaults(handler="users_share")
+
+
 def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hold = commands.add_parser("hold", help="judicial holds that exempt recordings from deletion (L4)")
     holds = hold.add_subparsers(metavar="COMMAND", required=True)
@@ -276,6 +323,7 @@ def _parser() -> argparse.ArgumentParser:
     _model_commands(commands)
     _eval_commands(commands)
     _alert_commands(commands)
+    _user_commands(commands)
     return parser
 
 

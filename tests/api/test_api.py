@@ -2,41 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
-from vigie.api.app import ApiServices, create_app
-from vigie.domain.camera import CameraHealth, CameraInfo, CameraKind, HealthState
+from tests.api.world import T0, World, build_world
+from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Event
-from vigie.services.cameras import CameraService
-from vigie.services.events import EventService
-from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STATIC = Path(__file__).resolve().parents[2] / "src" / "vigie" / "web" / "static"
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> TestClient:
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'api.db'}")
-    migrate(engine)
-    events, status = SqlEventRepo(engine), SqlCameraStatusRepo(engine)
+def world(db: Engine) -> World:
+    world = build_world(db, static=STATIC)
+    events, status = SqlEventRepo(db), SqlCameraStatusRepo(db)
     for i in range(7):
-        cam = "cam1" if i % 2 == 0 else "cam2"
+        cam = "vil-1" if i % 2 == 0 else "vil-2"
         start = T0 + timedelta(minutes=i)
         events.add(Event(cam, "motion", "motion", start, start + timedelta(seconds=30), Box(0.1, 0.2, 0.3, 0.4), 0.5))
-    cameras = [
-        CameraInfo("cam1", "Place de la Mairie", "villeurbanne", "centre", CameraKind.FIXED, simulated=True),
-        CameraInfo("cam2", "Gare", "villeurbanne", "gare", CameraKind.PTZ),
-    ]
-    status.record(CameraHealth("cam2", HealthState.OFFLINE, T0, "camera cam2: cannot open rtsp://***@10.0.0.2/"))
-    services = ApiServices(EventService(events), CameraService(cameras, status))
-    return TestClient(create_app(services, STATIC))
+    status.record(CameraHealth("vil-2", HealthState.OFFLINE, T0, "camera vil-2: cannot open rtsp://***@10.0.0.2/"))
+    return world
+
+
+@pytest.fixture
+def client(world: World) -> TestClient:
+    return world.login("op.vil")
 
 
 def test_events_newest_first_with_pagination(client: TestClient) -> None:
@@ -53,8 +49,8 @@ def test_events_newest_first_with_pagination(client: TestClient) -> None:
 
 
 def test_events_filtered_by_camera_and_time(client: TestClient) -> None:
-    cam2 = client.get("/api/events", params={"camera_id": "cam2"}).json()["items"]
-    assert {e["camera_id"] for e in cam2} == {"cam2"} and len(cam2) == 3
+    cam2 = client.get("/api/events", params={"camera_id": "vil-2"}).json()["items"]
+    assert {e["camera_id"] for e in cam2} == {"vil-2"} and len(cam2) == 3
     since = (T0 + timedelta(minutes=4)).isoformat()
     recent = client.get("/api/events", params={"since": since}).json()["items"]
     assert len(recent) == 3  # minutes 4, 5, 6
@@ -93,10 +89,10 @@ def test_unknown_route_uses_the_error_format(client: TestClient) -> None:
 
 def test_cameras_show_health_without_credentials(client: TestClient) -> None:
     cameras = {c["id"]: c for c in client.get("/api/cameras").json()}
-    assert cameras["cam1"]["state"] == "starting" and cameras["cam1"]["simulated"] is True
-    assert cameras["cam2"]["state"] == "offline"
-    assert "***@" in cameras["cam2"]["reason"]
-    assert "main_stream" not in cameras["cam2"] and "url" not in cameras["cam2"]
+    assert cameras["vil-1"]["state"] == "starting" and cameras["vil-1"]["simulated"] is True
+    assert cameras["vil-2"]["state"] == "offline"
+    assert "***@" in cameras["vil-2"]["reason"]
+    assert "main_stream" not in cameras["vil-2"] and "url" not in cameras["vil-2"]
 
 
 def test_status_page_and_health(client: TestClient) -> None:

@@ -14,46 +14,34 @@ import av
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from tests.api.world import T0, Clock, World, build_world
 from tests.conftest import free_port
 from tests.recording.export_samples import FPS, ListAuditSink, record
-from vigie.api.app import ApiServices, create_app
 from vigie.domain.audit import AuditAction
-from vigie.services.cameras import CameraService
-from vigie.services.events import EventService
 from vigie.services.playback import PlaybackService
-from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.recording import SqlSegmentIndex
-from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_store import FileSegmentStore
-
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0 + timedelta(days=1)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Setup:
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
-    migrate(engine)
+def setup(db: Engine, tmp_path: Path) -> Setup:
     store = FileSegmentStore(tmp_path / "segments")
-    index = SqlSegmentIndex(engine)
-    for segment in record(store.root, "cam-001", [(T0, 4), (T0 + timedelta(seconds=10), 2)]):
+    index = SqlSegmentIndex(db)
+    for segment in record(store.root, "vil-1", [(T0, 4), (T0 + timedelta(seconds=10), 2)]):
         index.add(segment)
-    audit, clock = ListAuditSink(), Clock()
-    playback = PlaybackService(index, store, audit, ["cam-001", "cam-002"], clock)
-    events, status = SqlEventRepo(engine), SqlCameraStatusRepo(engine)
-    services = ApiServices(EventService(events), CameraService([], status), playback=playback)
-    return TestClient(create_app(services)), audit, store, clock
+
+    def playback(audit: ListAuditSink, clock: Clock) -> PlaybackService:
+        return PlaybackService(index, store, audit, ["vil-1", "vil-2", "bron-1"], clock)
+
+    world = build_world(db, playback=playback)
+    world.clock.now = T0 + timedelta(days=1)
+    world.audit.events.clear()
+    return world.login("op.vil"), world.audit, store, world.clock, world
 
 
-Setup = tuple[TestClient, ListAuditSink, FileSegmentStore, Clock]
+Setup = tuple[TestClient, ListAuditSink, FileSegmentStore, Clock, World]
 
 
 def playlist_params(start: float = 0, end: float = 60) -> dict[str, str]:
@@ -61,8 +49,9 @@ def playlist_params(start: float = 0, end: float = 60) -> dict[str, str]:
 
 
 def test_playlist_names_segments_that_serve_their_exact_bytes(setup: Setup) -> None:
-    client, audit, store, _ = setup
-    response = client.get("/api/cameras/cam-001/playback.m3u8", params=playlist_params())
+    client, audit, store, _, _ = setup
+    audit.events.clear()
+    response = client.get("/api/cameras/vil-1/playback.m3u8", params=playlist_params())
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/vnd.apple.mpegurl")
     lines = response.text.splitlines()
@@ -74,17 +63,17 @@ def test_playlist_names_segments_that_serve_their_exact_bytes(setup: Setup) -> N
         assert served.status_code == 200 and served.headers["content-type"] == "video/mp2t"
         key = parse_qs(urlsplit(uri).query)["k"][0]
         assert served.content == (store.root / key).read_bytes()
-    assert [(e.action, e.target, e.details["segments"]) for e in audit.events] == [(AuditAction.PLAYBACK, "cam-001", 3)]
-    assert audit.events[0].actor == "anonymous@testclient"
+    assert [(e.action, e.target, e.details["segments"]) for e in audit.events] == [(AuditAction.PLAYBACK, "vil-1", 3)]
+    assert audit.events[0].actor == "op.vil"
 
 
 def test_segment_urls_cannot_be_forged_or_reused_after_expiry(setup: Setup) -> None:
-    client, _, _, clock = setup
-    uri = client.get("/api/cameras/cam-001/playback.m3u8", params=playlist_params()).text.splitlines()[7]
+    client, _, _, clock, _ = setup
+    uri = client.get("/api/cameras/vil-1/playback.m3u8", params=playlist_params()).text.splitlines()[7]
     assert uri.startswith("/api/segments/")
     parts = urlsplit(uri)
     query = parse_qs(parts.query)
-    forged = {"k": "cam-001/other.ts", "e": query["e"][0], "s": query["s"][0]}
+    forged = {"k": "vil-1/other.ts", "e": query["e"][0], "s": query["s"][0]}
     response = client.get(parts.path, params=forged)
     assert response.status_code == 403 and response.json()["error"]["code"] == "http_error"
     other_id = parts.path.replace("/1.ts", "/2.ts")
@@ -95,30 +84,48 @@ def test_segment_urls_cannot_be_forged_or_reused_after_expiry(setup: Setup) -> N
 
 
 def test_unknown_cameras_empty_ranges_and_bad_queries(setup: Setup) -> None:
-    client, audit, _, _ = setup
+    client, audit, _, _, _ = setup
+    audit.events.clear()
     unknown = client.get("/api/cameras/cam-404/playback.m3u8", params=playlist_params())
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
-    empty = client.get("/api/cameras/cam-002/playback.m3u8", params=playlist_params())
+    empty = client.get("/api/cameras/vil-2/playback.m3u8", params=playlist_params())
     assert empty.status_code == 404 and "nothing recorded" in empty.json()["error"]["message"]
-    assert [(e.target, e.details["segments"]) for e in audit.events] == [("cam-002", 0)]  # looking is audited
-    backwards = client.get("/api/cameras/cam-001/playback.m3u8", params=playlist_params(10, 5))
+    assert [(e.target, e.details["segments"]) for e in audit.events] == [("vil-2", 0)]  # looking is audited
+    backwards = client.get("/api/cameras/vil-1/playback.m3u8", params=playlist_params(10, 5))
     assert backwards.status_code == 422 and backwards.json()["error"]["code"] == "invalid_request"
-    missing = client.get("/api/cameras/cam-001/playback.m3u8", params={"start": "2026-11-28T12:00:00Z"})
+    missing = client.get("/api/cameras/vil-1/playback.m3u8", params={"start": "2026-11-28T12:00:00Z"})
     assert missing.status_code == 422
 
 
-def test_playback_is_503_where_no_recordings_are_configured(tmp_path: Path) -> None:
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
-    migrate(engine)
-    status = SqlCameraStatusRepo(engine)
-    client = TestClient(create_app(ApiServices(EventService(SqlEventRepo(engine)), CameraService([], status))))
-    response = client.get("/api/cameras/cam-001/playback.m3u8", params=playlist_params())
-    assert response.status_code == 503 and response.json()["error"]["code"] == "http_error"
+def test_playback_needs_a_video_authorisation_a_training_and_the_tenant(setup: Setup) -> None:
+    _, audit, _, _, world = setup
+    audit.events.clear()
+    for username, status in [("op.untrained", 403), ("auditor.vil", 403), ("admin.vil", 403), ("op.bron", 404)]:
+        answer = world.login(username).get("/api/cameras/vil-1/playback.m3u8", params=playlist_params())
+        assert answer.status_code == status, username
+    untrained = world.login("op.untrained").get("/api/cameras/vil-1/playback.m3u8", params=playlist_params())
+    assert "training" in untrained.json()["error"]["message"]
+    assert not [e for e in audit.events if e.action is AuditAction.PLAYBACK], "nothing was shown"
+    denied = [e.actor for e in audit.events if e.action is AuditAction.ACCESS_DENIED]
+    assert {"op.untrained", "auditor.vil", "admin.vil"} <= set(denied)
+    world.clock.now += timedelta(days=2)  # op.expired's authorisation ended yesterday
+    expired = world.login("op.expired").get("/api/cameras/vil-1/playback.m3u8", params=playlist_params())
+    assert expired.status_code == 403 and "authorisation" in expired.json()["error"]["message"]
+    assert world.login("inv.vil").get("/api/cameras/vil-1/playback.m3u8", params=playlist_params()).status_code == 200
+
+
+def test_playback_is_503_where_no_recordings_are_configured(db: Engine) -> None:
+    response = build_world(db).login("op.vil").get("/api/cameras/vil-1/playback.m3u8", params=playlist_params())
+    assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"
 
 
 @pytest.fixture
-def server(setup: Setup) -> Iterator[str]:
-    client = setup[0]
+def server(setup: Setup) -> Iterator[tuple[str, str]]:
+    """A real HTTP server, and the session token of a person logged in now (a real player keeps real time)."""
+    world = setup[4]
+    world.clock.now = datetime.now(UTC)
+    client = world.login("op.vil")
+    token = client.cookies["vigie_session"]
     port = free_port()
     config = uvicorn.Config(client.app, host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
@@ -127,14 +134,16 @@ def server(setup: Setup) -> Iterator[str]:
     deadline = time.monotonic() + 10
     while not instance.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", token
     instance.should_exit = True
     thread.join(timeout=5)
 
 
-def test_a_standard_hls_player_plays_the_playlist(server: str) -> None:
+def test_a_standard_hls_player_plays_the_playlist(server: tuple[str, str]) -> None:
+    base, token = server
     query = "&".join(f"{k}={v.replace('+', '%2B')}" for k, v in playlist_params().items())
-    url = f"{server}/api/cameras/cam-001/playback.m3u8?{query}"
-    with av.open(url, format="hls", timeout=10) as container:
+    url = f"{base}/api/cameras/vil-1/playback.m3u8?{query}"
+    options = {"headers": f"Cookie: vigie_session={token}\r\n"}  # what a player sends from the browser
+    with av.open(url, format="hls", timeout=10, options=options) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames == 6 * FPS

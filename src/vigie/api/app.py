@@ -11,8 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from vigie import __version__
 from vigie.api.errors import install_error_handlers
-from vigie.api.routes import cameras, events, playback
+from vigie.api.routes import alerts, auth, cameras, communes, events, playback, public, users
 from vigie.api.schemas import HealthOut
+from vigie.api.security import LoginRateLimiter
+from vigie.services.alerts import AlertService
+from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.exports import ExportService
@@ -25,19 +28,30 @@ class ApiServices:
 
     events: EventService
     cameras: CameraService
+    auth: AuthService
+    alerts: AlertService | None = None
     playback: PlaybackService | None = None
     """Recorded footage as HLS; None where the server has no recordings (the routes answer 503)."""
     exports: ExportService | None = None
     """Signed exports; no route yet (the ``vigie export`` command uses the service directly)."""
 
 
-def create_app(services: ApiServices, static_dir: Path | None = None) -> FastAPI:
+def create_app(
+    services: ApiServices,
+    static_dir: Path | None = None,
+    *,
+    secure_cookies: bool | None = None,
+    login_limiter: LoginRateLimiter | None = None,
+) -> FastAPI:
+    """``secure_cookies``: mark the session cookie ``Secure`` always (True), never (False), or when the request
+    came over HTTPS (None)."""
     app = FastAPI(title="Vigie", version=__version__, description="Video protection under governance")
     app.state.services = services
+    app.state.secure_cookies = secure_cookies
+    app.state.login_limiter = login_limiter or LoginRateLimiter()
     install_error_handlers(app)
-    app.include_router(events.router)
-    app.include_router(cameras.router)
-    app.include_router(playback.router)
+    for module in (auth, communes, cameras, events, alerts, playback, users, public):
+        app.include_router(module.router)
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
     def healthz() -> HealthOut:

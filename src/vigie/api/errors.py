@@ -1,7 +1,13 @@
-"""One error format for the whole API: ``{"error": {"code", "message", "details"}}``."""
+"""One error format for the whole API: ``{"error": {"code", "message", "details"}}``.
+
+Refusals of the services map to statuses here, once: not logged in 401, not allowed 403 (audited), not among what
+the caller may see 404 (exactly like something that does not exist: another tenant's camera does not leak), a
+decision already taken 409, a request a person can fix 422, too many attempts 429.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,11 +15,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vigie.api.security import CsrfError, NotAuthenticatedError, TooManyAttemptsError, client_address
+from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
+from vigie.domain.users import UserNotFoundError
+from vigie.services.access import AccessDeniedError, NotVisibleError
+from vigie.services.alerts import AlertRefusedError
+from vigie.services.auth import AccountError, LoginRefusedError
 from vigie.services.events import InvalidQuery
+
+log = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content=error_body(code, message), headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -27,13 +45,66 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidQuery)
     async def _invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
-        return JSONResponse(status_code=422, content=error_body("invalid_request", str(exc)))
+        return _error(422, "invalid_request", str(exc))
+
+    @app.exception_handler(NotAuthenticatedError)
+    async def _not_authenticated(_: Request, exc: NotAuthenticatedError) -> JSONResponse:
+        return _error(401, "not_authenticated", str(exc))
+
+    @app.exception_handler(LoginRefusedError)
+    async def _login_refused(_: Request, exc: LoginRefusedError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+        return _error(401, exc.code, str(exc), headers)
+
+    @app.exception_handler(TooManyAttemptsError)
+    async def _too_many(_: Request, exc: TooManyAttemptsError) -> JSONResponse:
+        return _error(429, "too_many_attempts", str(exc), {"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(_: Request, exc: CsrfError) -> JSONResponse:
+        return _error(403, "csrf", str(exc))
+
+    @app.exception_handler(AccessDeniedError)
+    async def _denied(request: Request, exc: AccessDeniedError) -> JSONResponse:
+        principal = getattr(request.state, "principal", None)
+        try:
+            request.app.state.services.auth.denied(
+                principal, f"{request.method} {request.url.path}", str(exc), client_address(request)
+            )
+        except Exception:  # the refusal stands even if its trace cannot be written; the failure is logged
+            log.exception("could not audit a refused access")
+        return _error(403, "forbidden", str(exc))
+
+    @app.exception_handler(NotVisibleError)
+    async def _not_visible(_: Request, exc: NotVisibleError) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(AlertNotFoundError)
+    async def _no_alert(_: Request, exc: AlertNotFoundError) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(UserNotFoundError)
+    async def _no_user(_: Request, exc: UserNotFoundError) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(AlertAlreadyDecidedError)
+    async def _decided(_: Request, exc: AlertAlreadyDecidedError) -> JSONResponse:
+        return _error(409, "already_decided", str(exc))
+
+    @app.exception_handler(AlertRefusedError)
+    async def _alert_refused(_: Request, exc: AlertRefusedError) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc))
+
+    @app.exception_handler(AccountError)
+    async def _account(_: Request, exc: AccountError) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 503: "unavailable"}.get(exc.status_code, "http_error")
         return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=500, content=error_body("internal_error", "unexpected server error"))
+        log.error("unexpected server error: %s", type(exc).__name__, exc_info=exc)
+        return _error(500, "internal_error", "unexpected server error")

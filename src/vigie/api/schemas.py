@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -50,3 +51,147 @@ class CameraOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     version: str
+
+
+# --- Authentication and accounts (issue #7) --------------------------------------------------------------------
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    totp: str = Field(default="", max_length=16, description="6-digit code; required for administrators and DPOs")
+
+
+class MeOut(BaseModel):
+    username: str
+    display_name: str
+    commune_id: str
+    roles: list[str]
+    permissions: list[str]
+    communes: list[str] = Field(description="tenants whose cameras this person sees (own + shared)")
+    video_access: bool
+    video_refusal: str = Field(description="why video is not accessible (authorisation, training), or empty")
+    csrf_token: str = Field(description="send it back in the X-CSRF-Token header of every POST/PUT/PATCH/DELETE")
+
+
+class PasswordChangeIn(BaseModel):
+    current: str = Field(min_length=1, max_length=256)
+    new: str = Field(min_length=1, max_length=256)
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    commune_id: str
+    roles: list[str]
+    authorised_until: date | None
+    trained_on: date | None
+    second_factor: bool
+    disabled: bool
+    locked: bool
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+    display_name: str = Field(min_length=1, max_length=256)
+    roles: list[Literal["operator", "supervisor", "investigator", "dpo", "auditor", "authority", "administrator"]] = (
+        Field(min_length=1, max_length=7)
+    )
+    password: str = Field(min_length=1, max_length=256)
+    authorised_until: date | None = Field(default=None, description="end of the authorisation to view video (L8)")
+    trained_on: date | None = Field(default=None, description="date of the data-protection training (L9)")
+
+
+class NewUserOut(BaseModel):
+    user: UserOut
+    totp_uri: str | None = Field(description="otpauth:// URI of the second factor, shown only now")
+
+
+class UserPatchIn(BaseModel):
+    authorised_until: date | None = None
+    trained_on: date | None = None
+    disabled: bool | None = None
+    unlock: bool = False
+
+
+class AgreementIn(BaseModel):
+    partner_commune: str = Field(min_length=1, max_length=64)
+    reference: str = Field(min_length=1, max_length=256, description="reference of the signed agreement")
+    starts_on: date
+    ends_on: date
+
+
+class AgreementOut(BaseModel):
+    id: int
+    owner_commune: str
+    partner_commune: str
+    reference: str
+    starts_on: date
+    ends_on: date
+    recorded_by: str
+    revoked: bool
+    in_force: bool
+
+
+class CommuneOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    sites: list[str]
+    own: bool = Field(description="the caller's own tenant (otherwise shared with it by an agreement)")
+
+
+class PublicCameraOut(BaseModel):
+    id: str
+    name: str
+    commune_id: str
+    site_id: str
+    kind: str
+
+
+# --- Alerts ------------------------------------------------------------------------------------------------------
+
+
+class AlertOut(BaseModel):
+    id: int
+    camera_id: str
+    module: str
+    kind: str
+    at: datetime
+    region: RegionOut
+    score: float
+    model_version: str
+    state: str = Field(description="pending, confirmed or dismissed")
+    verdict: str | None
+    decided_by: str | None
+    decided_role: str | None
+    decided_at: datetime | None
+    note: str
+
+
+class AlertPageOut(BaseModel):
+    items: list[AlertOut]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class ConfirmIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+class DismissIn(BaseModel):
+    verdict: Literal["false_positive", "not_actionable", "duplicate"] = "false_positive"
+    note: str = Field(default="", max_length=2000)
+
+
+class ModuleStatisticsOut(BaseModel):
+    module: str
+    camera_id: str
+    raised: int
+    pending: int
+    confirmed: int
+    false_positives: int
+    not_actionable: int
+    duplicates: int
+    false_positive_rate: float | None

@@ -227,6 +227,12 @@ class ApiSettings(ConfigModel):
         description="Address the API listens on; the default only accepts local connections.",
     )
     port: int = Field(default=8080, ge=1, le=65535, title="Port", description="TCP port of the API (1..65535).")
+    secure_cookies: bool | None = Field(
+        default=None,
+        title="Secure cookies",
+        description="Mark the session cookie `Secure`: `true` always (behind a TLS proxy that does not say so), "
+        "`false` never (plain HTTP on a closed network only), unset: when the request came over HTTPS.",
+    )
 
 
 MIN_AUDIT_RETENTION_DAYS = 183

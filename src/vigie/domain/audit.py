@@ -28,6 +28,12 @@ class AuditAction(enum.StrEnum):
 
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
+    LOGOUT = "logout"
+    ACCESS_DENIED = "access.denied"
+    USER_CREATED = "user.created"
+    USER_CHANGED = "user.changed"
+    SHARING_RECORDED = "sharing.recorded"
+    SHARING_REVOKED = "sharing.revoked"
     LIVE_VIEWED = "video.live_viewed"
     PLAYBACK = "video.playback"
     SEARCH = "search"

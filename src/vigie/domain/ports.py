@@ -44,6 +44,7 @@ class EventRepo(Protocol):
         since: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        camera_ids: Sequence[str] | None = None,
     ) -> Sequence[Event]: ...
 
 

@@ -360,3 +360,61 @@ def statistics(args: argparse.Namespace) -> int:
     from vigie.runtime.alert_commands import statistics_command
 
     return statistics_command(args.config, args.camera, args.module)
+
+
+def users_create_admin(args: argparse.Namespace) -> int:
+    from vigie.runtime.user_commands import create_admin_command
+
+    return create_admin_command(
+        args.config, username=args.username, name=args.name, commune=args.commune, password_stdin=args.password_stdin
+    )
+
+
+def users_add(args: argparse.Namespace) -> int:
+    from vigie.runtime.user_commands import add_command
+
+    return add_command(
+        args.config,
+        username=args.username,
+        name=args.name,
+        commune=args.commune,
+        roles=args.roles,
+        authorised_until=args.authorised_until,
+        trained_on=args.trained_on,
+        by=args.by,
+        password_stdin=args.password_stdin,
+    )
+
+
+def users_list(args: argparse.Namespace) -> int:
+    from vigie.runtime.user_commands import list_command
+
+    return list_command(args.config)
+
+
+def users_update(args: argparse.Namespace) -> int:
+    from vigie.runtime.user_commands import update_command
+
+    return update_command(
+        args.config,
+        args.username,
+        authorised_until=args.authorised_until,
+        trained_on=args.trained_on,
+        disabled=args.disabled,
+        unlock=args.unlock,
+        by=args.by,
+    )
+
+
+def users_share(args: argparse.Namespace) -> int:
+    from vigie.runtime.user_commands import share_command
+
+    return share_command(
+        args.config,
+        owner=args.owner,
+        partner=args.partner,
+        reference=args.reference,
+        starts_on=args.starts_on,
+        ends_on=args.ends_on,
+        by=args.by,
+    )

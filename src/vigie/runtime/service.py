@@ -26,6 +26,7 @@ from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
 from vigie.recording.reconcile import reconcile_camera
 from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.auth_wiring import open_auth_service
 from vigie.runtime.camera_worker import ModelSpec, WorkerSpec
 from vigie.runtime.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.models import ModelRegistry
@@ -166,10 +167,15 @@ class VigieService:
             lambda: datetime.now(UTC),
             url_secret=secrets.token_bytes(32),
         )
+        self.accounts = open_auth_service(config, engine, self.audit)
         services = ApiServices(
-            events=EventService(self.events), cameras=CameraService(self.cameras, self.status), playback=playback
+            events=EventService(self.events),
+            cameras=CameraService(self.cameras, self.status),
+            auth=self.accounts,
+            alerts=self.alerts,
+            playback=playback,
         )
-        self.app = create_app(services, STATIC_DIR)
+        self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
 
     def _supervisor(self, gate: GateFactory) -> CameraSupervisor:
         authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}

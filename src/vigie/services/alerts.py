@@ -26,6 +26,8 @@ from vigie.domain.alerts import (
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.observation import Observation
 from vigie.domain.ports import AuditSink
+from vigie.domain.users import Permission
+from vigie.services.access import NotVisibleError, Principal
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +170,55 @@ class AlertService:
         return self._repo.list(
             state=state, camera_ids=camera_ids, module=module, since=since, limit=limit, offset=offset
         )
+
+    # --- on behalf of a logged-in person: permission and tenant checked here, for every route ---------------------
+
+    def list_for(
+        self,
+        viewer: Principal,
+        *,
+        state: AlertState | None = None,
+        camera_id: str | None = None,
+        module: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Sequence[Alert]:
+        """Alerts of the cameras ``viewer`` may see, newest first."""
+        viewer.require(Permission.READ_ALERTS)
+        if camera_id is not None:
+            viewer.require_camera(camera_id)
+        cameras = [camera_id] if camera_id is not None else viewer.visible_cameras()
+        return self.search(state=state, camera_ids=cameras, module=module, since=since, limit=limit, offset=offset)
+
+    def get_for(self, viewer: Principal, alert_id: int) -> Alert:
+        viewer.require(Permission.READ_ALERTS)
+        alert = self._repo.get(alert_id)
+        if alert is None or not viewer.sees_camera(alert.camera_id):
+            raise NotVisibleError(f"no alert {alert_id} among the alerts you may see")
+        return alert
+
+    def confirm_as(self, viewer: Principal, alert_id: int, *, note: str = "") -> Alert:
+        role = self._deciding_role(viewer, alert_id)
+        return self.confirm(alert_id, by=viewer.actor, role=role, note=note)
+
+    def dismiss_as(
+        self, viewer: Principal, alert_id: int, *, verdict: Verdict = Verdict.FALSE_POSITIVE, note: str = ""
+    ) -> Alert:
+        role = self._deciding_role(viewer, alert_id)
+        return self.dismiss(alert_id, by=viewer.actor, role=role, verdict=verdict, note=note)
+
+    def _deciding_role(self, viewer: Principal, alert_id: int) -> str:
+        viewer.require(Permission.DECIDE_ALERTS)
+        self.get_for(viewer, alert_id)
+        role = viewer.role_for(DECIDING_ROLES)
+        if role is None:  # DECIDE_ALERTS comes only with a deciding role; kept as a guard
+            raise AlertRefusedError("none of your roles can decide alerts")
+        return role
+
+    def statistics_for(self, viewer: Principal, since: datetime | None = None) -> list[ModuleStatistics]:
+        viewer.require(Permission.READ_ALERTS)
+        return [s for s in self.statistics(since) if viewer.sees_camera(s.camera_id)]
 
     def statistics(self, since: datetime | None = None) -> list[ModuleStatistics]:
         table: dict[tuple[str, str], dict[Verdict | None, int]] = {}

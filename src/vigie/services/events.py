@@ -1,7 +1,7 @@
 """Reading events: the use case behind ``GET /api/events``.
 
-Tenant scoping and audit of searches arrive with issues #3 and #7; this is where they will be enforced, so that
-no route can read events without going through it.
+A person reads the events of the cameras they may see (their tenant's, and those shared with it: L10), and
+nothing else: a camera of another tenant answers as if it did not exist.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from datetime import datetime
 
 from vigie.domain.observation import Event
 from vigie.domain.ports import EventRepo
+from vigie.domain.users import Permission
+from vigie.services.access import NotVisibleError, Principal
 
 MAX_PAGE = 500
 
@@ -34,6 +36,7 @@ class EventService:
 
     def list_events(
         self,
+        viewer: Principal,
         *,
         camera_id: str | None = None,
         since: datetime | None = None,
@@ -46,6 +49,10 @@ class EventService:
             raise InvalidQuery(f"offset must be 0 or more, got {offset}")
         if since is not None and since.tzinfo is None:
             raise InvalidQuery("since must carry a time zone, e.g. 2026-11-28T18:00:00Z")
-        items = self._repo.list(camera_id=camera_id, since=since, limit=limit, offset=offset)
+        viewer.require(Permission.VIEW_CAMERAS)
+        if camera_id is not None and not viewer.sees_camera(camera_id):
+            raise NotVisibleError(f"no camera {camera_id!r} among the cameras you may see")
+        visible = viewer.visible_cameras()
+        items = self._repo.list(camera_id=camera_id, since=since, limit=limit, offset=offset, camera_ids=visible)
         next_offset = offset + limit if len(items) == limit else None
         return EventPage(items=items, limit=limit, offset=offset, next_offset=next_offset)

@@ -4,8 +4,9 @@ segment files it names, served as files (never copied through a Python loop when
 Segment URLs are signed: ``/api/segments/<id>.ts?k=<key>&e=<expiry>&s=<hmac>``. A segment is served only through
 a URL written into a playlist that was audited, so nobody reads footage by guessing segment ids; the URL carries
 the store key so that serving a segment needs no database lookup. The HMAC key is per process unless the runtime
-passes one (several API workers must share it). Roles and tenants arrive with issue #7: ``requested_by`` is the
-seam.
+passes one (several API workers must share it). A person asking (a :class:`Principal`) needs the playback
+permission, a valid individual authorisation and training (L8, L9) and the camera in their tenant or shared with it
+(L10); a command on the server names its actor as a string.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from urllib.parse import urlencode
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import Segment, SegmentIndex, SegmentStore
+from vigie.domain.users import Permission
 from vigie.recording.playlist import MEDIA_TYPE, build_playlist
+from vigie.services.access import Principal
 from vigie.services.events import InvalidQuery
 
 MAX_RANGE: Final = timedelta(days=1)
@@ -77,10 +80,15 @@ class PlaybackService:
         self._lifetime = url_lifetime
 
     def playlist(
-        self, camera_id: str, start: datetime, end: datetime, *, requested_by: str, segment_base: str
+        self, camera_id: str, start: datetime, end: datetime, *, requested_by: Principal | str, segment_base: str
     ) -> Playlist:
         """The HLS VOD playlist of ``camera_id`` over [start, end); segment URLs start with ``segment_base``."""
         _check_range(start, end)
+        if isinstance(requested_by, Principal):
+            requested_by.require(Permission.PLAYBACK)
+            if not requested_by.sees_camera(camera_id):
+                raise UnknownCamera(f"no camera {camera_id!r} among the cameras you may see")
+            requested_by = requested_by.actor
         if camera_id not in self._cameras:
             raise UnknownCamera(f"camera {camera_id!r} is not in the configuration")
         segments = self._index.between(camera_id, start, end)

@@ -34,6 +34,7 @@ from vigie.storage.segment_store import (
     check_key,
 )
 from vigie.storage.statistics import SqlStatisticsRepo
+from vigie.storage.users import SqlUserRepo
 
 __all__ = [
     "AuditAppendConflictError",
@@ -56,6 +57,7 @@ __all__ = [
     "SqlHoldRepo",
     "SqlSegmentIndex",
     "SqlStatisticsRepo",
+    "SqlUserRepo",
     "StorageError",
     "check_key",
     "create_engine_for",

@@ -77,12 +77,14 @@ class SqlEventRepo(_Repo):
         since: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        camera_ids: Sequence[str] | None = None,
     ) -> Sequence[Event]:
-        """Events newest first (by start, then id); ``since`` keeps those that ended at or after it."""
+        """Events newest first (by start, then id); ``since`` keeps those that ended at or after it;
+        ``camera_ids`` keeps those of these cameras (the ones the caller may see)."""
         _check_page(limit, offset)
         query = (
             select(EventRow)
-            .where(*_event_filters(camera_id, since))
+            .where(*_event_filters(camera_id, since, camera_ids))
             .order_by(EventRow.started_at.desc(), EventRow.id.desc())
             .limit(limit)
             .offset(offset)
@@ -183,8 +185,12 @@ def _check_page(limit: int, offset: int) -> None:
         raise ValueError(f"offset must not be negative, got {offset}")
 
 
-def _event_filters(camera_id: str | None, since: datetime | None) -> builtins.list[ColumnElement[bool]]:
+def _event_filters(
+    camera_id: str | None, since: datetime | None, camera_ids: Sequence[str] | None = None
+) -> builtins.list[ColumnElement[bool]]:
     filters: builtins.list[ColumnElement[bool]] = []
+    if camera_ids is not None:
+        filters.append(EventRow.camera_id.in_(list(camera_ids)))
     if camera_id is not None:
         filters.append(EventRow.camera_id == camera_id)
     if since is not None:

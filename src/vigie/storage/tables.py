@@ -397,3 +397,66 @@ class StatisticRow(Base):
     start: Mapped[datetime]
     end: Mapped[datetime]
     value: Mapped[float | None] = mapped_column(Float)
+
+
+# --- Users, sessions and sharing agreements (issue #7; L8–L10, L17) ---------------------------------------------
+
+USERNAME_LENGTH = 64
+
+
+class UserRow(Base):
+    """A named person's account; ``roles`` is a comma-separated list of role names."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("username", name="uq_users_username"),
+        Index("ix_users_commune_id", "commune_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH))
+    display_name: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    roles: Mapped[str] = mapped_column(String(256))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    authorised_until: Mapped[date | None] = mapped_column(Date)
+    trained_on: Mapped[date | None] = mapped_column(Date)
+    totp_secret: Mapped[str | None] = mapped_column(String(512))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    disabled: Mapped[bool] = mapped_column(Boolean)
+    failed_logins: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+
+
+class SessionRow(Base):
+    """A logged-in browser, found by the SHA-256 of its token (the token itself is never stored)."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"), Index("ix_user_sessions_expires_at", "expires_at"))
+
+    token_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    client: Mapped[str] = mapped_column(String(128), server_default="")
+
+
+class SharingAgreementRow(Base):
+    """An inter-communal sharing agreement: the owner's cameras are visible to the partner's users (L10)."""
+
+    __tablename__ = "sharing_agreements"
+    __table_args__ = (Index("ix_sharing_agreements_partner", "partner_commune"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    owner_commune: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    partner_commune: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    reference: Mapped[str] = mapped_column(String(REFERENCE_LENGTH))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    recorded_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

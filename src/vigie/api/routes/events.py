@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from vigie.api.schemas import EventOut, EventPageOut, RegionOut
+from vigie.api.security import CurrentPrincipal
 from vigie.services.events import EventService
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -18,13 +19,15 @@ def _service(request: Request) -> EventService:
 
 @router.get("", response_model=EventPageOut, summary="List events, newest first")
 def list_events(
+    *,
     request: Request,
+    principal: CurrentPrincipal,
     camera_id: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[datetime | None, Query(description="only events still running at or after this time")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> EventPageOut:
-    page = _service(request).list_events(camera_id=camera_id, since=since, limit=limit, offset=offset)
+    page = _service(request).list_events(principal, camera_id=camera_id, since=since, limit=limit, offset=offset)
     return EventPageOut(
         items=[
             EventOut(

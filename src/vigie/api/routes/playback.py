@@ -13,6 +13,7 @@ from typing import Annotated, BinaryIO
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from vigie.api.security import CurrentPrincipal
 from vigie.services.playback import NoRecording, PlaybackService, SegmentAccessDenied, UnknownCamera
 
 router = APIRouter(tags=["playback"])
@@ -26,12 +27,6 @@ def _service(request: Request) -> PlaybackService:
     return service
 
 
-def _actor(request: Request) -> str:
-    """Who asks; until authentication (issue #7) the client's address is all there is."""
-    host = request.client.host if request.client else "unknown"
-    return f"anonymous@{host}"
-
-
 @router.get(
     "/api/cameras/{camera_id}/playback.m3u8",
     summary="HLS playlist of a camera's recordings over a time range (audited)",
@@ -40,13 +35,14 @@ def _actor(request: Request) -> str:
 )
 def playback_playlist(
     request: Request,
+    principal: CurrentPrincipal,
     camera_id: Annotated[str, Path(max_length=64)],
     start: Annotated[datetime, Query(description="start of the range, with a time zone")],
     end: Annotated[datetime, Query(description="end of the range (exclusive), with a time zone")],
 ) -> Response:
     service = _service(request)
     try:
-        playlist = service.playlist(camera_id, start, end, requested_by=_actor(request), segment_base="/api/segments")
+        playlist = service.playlist(camera_id, start, end, requested_by=principal, segment_base="/api/segments")
     except (UnknownCamera, NoRecording) as err:
         raise HTTPException(status_code=404, detail=str(err)) from None
     return Response(playlist.text, media_type=playlist.media_type, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,580 @@
+"""Accounts and logins (L8–L10, L11, L17): argon2id passwords, TOTP second factor, lockout, sessions, sharing.
+
+- No default credentials: the first administrator is created by a command on the server
+  (:meth:`AuthService.create_first_admin`, refused once an administrator exists); every other account by an
+  administrator of the same tenant. Passwords are checked against a short policy (length, not the username, not a
+  well-known default) and stored as argon2id hashes (argon2-cffi, rehashed on login when parameters change).
+- Administrators and DPOs need a TOTP second factor (RFC 6238, through ``cryptography``'s implementation): its
+  secret is created with the account, shown once as an ``otpauth://`` URI, and sealed at rest with a key the
+  runtime keeps outside the database; a code is accepted once (its time step is remembered).
+- ``LOCKOUT_AFTER`` failures in a row lock the account for ``LOCKOUT_FOR``; a success resets the count.
+- A login gives an opaque token (kept by the browser in an HttpOnly cookie; only its SHA-256 is stored) and a
+  CSRF token; sessions end after ``IDLE_TIMEOUT`` without a request or ``ABSOLUTE_TIMEOUT`` after login.
+- Every login success and failure is audited with the reason; the password, the code and the token never are.
+  A failure for a username that does not exist is audited without the name typed (it may be a password typed in
+  the wrong field).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Final
+from urllib.parse import quote
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+from vigie.domain.audit import AuditAction, AuditEvent
+from vigie.domain.ports import AuditSink
+from vigie.domain.redact import redact_text
+from vigie.domain.users import (
+    Permission,
+    Role,
+    Session,
+    SharingAgreement,
+    User,
+    UserExistsError,
+    UserNotFoundError,
+    UserRepo,
+    video_access_refusal,
+)
+from vigie.services.access import AccessDeniedError, Directory, Principal, visible_communes
+
+LOCKOUT_AFTER: Final = 5
+LOCKOUT_FOR: Final = timedelta(minutes=15)
+IDLE_TIMEOUT: Final = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT: Final = timedelta(hours=12)
+TOUCH_EVERY: Final = timedelta(seconds=60)
+"""A session's last activity is written at most this often (not on every request)."""
+MIN_PASSWORD_LENGTH: Final = 12
+MAX_PASSWORD_LENGTH: Final = 256
+TOTP_DIGITS: Final = 6
+TOTP_STEP_S: Final = 30
+TOTP_ISSUER: Final = "Vigie"
+WELL_KNOWN_PASSWORDS: Final = frozenset(
+    {
+        "admin",
+        "administrator",
+        "password",
+        "motdepasse",
+        "123456789012",
+        "azertyuiopqs",
+        "qwertyuiopas",
+        "changeme",
+        "vigie",
+        "root",
+        "default",
+        "passwordpassword",
+    }
+)
+
+
+class LoginRefusedError(Exception):
+    """A login that did not succeed. ``code`` is stable for clients; the message can be shown as is."""
+
+    def __init__(self, code: str, message: str, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after_s = retry_after_s
+
+
+class AccountError(ValueError):
+    """An account change cannot be made as asked; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    user: User
+    totp_uri: str | None
+    """``otpauth://`` URI to load in an authenticator app, shown once (None without a second factor)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    token: str
+    """Opaque session token, for the HttpOnly cookie only."""
+    principal: Principal
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """What is wrong with ``password`` for ``username`` (L17), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
+    lowered = password.lower()
+    if username and username.lower() in lowered:
+        return "the password must not contain the username"
+    if lowered in WELL_KNOWN_PASSWORDS or len(set(password)) < 4:
+        return "this password is a well-known default or too repetitive: choose another one"
+    return None
+
+
+def new_totp_secret() -> str:
+    return base64.b32encode(secrets.token_bytes(20)).decode("ascii")
+
+
+def totp_uri(secret: str, username: str) -> str:
+    label = quote(f"{TOTP_ISSUER}:{username}")
+    return f"otpauth://totp/{label}?secret={secret}&issuer={TOTP_ISSUER}&digits={TOTP_DIGITS}&period={TOTP_STEP_S}"
+
+
+def totp_code(secret: str, at: datetime) -> str:
+    """The code an authenticator app shows at ``at`` (for tests and the enrolment check)."""
+    return _totp(secret).generate(int(at.timestamp())).decode("ascii")
+
+
+def _totp(secret: str) -> TOTP:
+    return TOTP(base64.b32decode(secret), TOTP_DIGITS, SHA1(), TOTP_STEP_S, enforce_key_length=False)  # noqa: S303 - RFC 6238 authenticator apps use SHA-1
+
+
+def _token_key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class AuthService:
+    def __init__(
+        self,
+        users: UserRepo,
+        audit: AuditSink,
+        directory: Directory,
+        clock: Callable[[], datetime],
+        *,
+        sealing_key: bytes,
+        hasher: PasswordHasher | None = None,
+        today: Callable[[], date] | None = None,
+    ) -> None:
+        """``sealing_key``: a Fernet key (``Fernet.generate_key()``) kept outside the database, sealing TOTP
+        secrets at rest. ``today``: the local calendar day for authorisation and training dates (default: the
+        clock's date)."""
+        self._users = users
+        self._audit = audit
+        self._directory = directory
+        self._clock = clock
+        self._today = today or (lambda: clock().date())
+        self._fernet = Fernet(sealing_key)
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    # --- accounts ------------------------------------------------------------------------------------------------
+
+    def create_first_admin(self, *, username: str, display_name: str, commune_id: str, password: str) -> NewAccount:
+        """The first administrator, created from the server's command line; refused once one exists (L17)."""
+        if self._users.count_with_role(Role.ADMINISTRATOR) > 0:
+            raise AccountError(
+                "an administrator exists already: further accounts are created by an administrator "
+                "(`vigie users add` or the console)"
+            )
+        return self._create(
+            by="cli:first-admin",
+            username=username,
+            display_name=display_name,
+            commune_id=commune_id,
+            roles=frozenset({Role.ADMINISTRATOR}),
+            password=password,
+            authorised_until=None,
+            trained_on=None,
+        )
+
+    def add_user(
+        self,
+        by: Principal | str,
+        *,
+        username: str,
+        display_name: str,
+        commune_id: str,
+        roles: Iterable[Role],
+        password: str,
+        authorised_until: date | None = None,
+        trained_on: date | None = None,
+    ) -> NewAccount:
+        """An account created by an administrator of the same tenant (``by`` a principal), or from the server's
+        command line (``by`` a ``cli:<name>`` string)."""
+        if isinstance(by, Principal):
+            by.require(Permission.MANAGE_USERS)
+            if commune_id != by.user.commune_id:
+                raise AccessDeniedError(f"you manage the accounts of {by.user.commune_id} only, not of {commune_id}")
+        actor = by.actor if isinstance(by, Principal) else by
+        return self._create(
+            by=actor,
+            username=username,
+            display_name=display_name,
+            commune_id=commune_id,
+            roles=frozenset(roles),
+            password=password,
+            authorised_until=authorised_until,
+            trained_on=trained_on,
+        )
+
+    def _create(
+        self,
+        *,
+        by: str,
+        username: str,
+        display_name: str,
+        commune_id: str,
+        roles: frozenset[Role],
+        password: str,
+        authorised_until: date | None,
+        trained_on: date | None,
+    ) -> NewAccount:
+        username = username.strip().lower()
+        if not username or len(username) > 64 or not all(c.isalnum() or c in "._-@" for c in username):
+            raise AccountError("a username has 1 to 64 letters, digits, '.', '_', '-' or '@'")
+        if not display_name.strip():
+            raise AccountError("an account is a named person: give their first and last name (L8)")
+        if self._directory.commune(commune_id) is None:
+            known = ", ".join(c.id for c in self._directory.communes) or "none configured"
+            raise AccountError(f"no commune {commune_id!r} in the configuration (known: {known})")
+        if not roles:
+            raise AccountError(f"give at least one role: {', '.join(r.value for r in Role)}")
+        problem = password_problem(password, username)
+        if problem:
+            raise AccountError(problem)
+        if authorised_until is not None and authorised_until < self._today():
+            raise AccountError(f"the authorisation end {authorised_until.isoformat()} is in the past")
+        secret = new_totp_secret() if any(r in roles for r in (Role.ADMINISTRATOR, Role.DPO)) else None
+        now = self._clock()
+        try:
+            user = self._users.add(
+                User(
+                    username=username,
+                    display_name=display_name.strip(),
+                    commune_id=commune_id,
+                    roles=roles,
+                    password_hash=self._hasher.hash(password),
+                    authorised_until=authorised_until,
+                    trained_on=trained_on,
+                    totp_secret=None if secret is None else self._seal(secret),
+                    created_at=now,
+                    created_by=by,
+                )
+            )
+        except UserExistsError as err:
+            raise AccountError(str(err)) from None
+        self._audit.append(
+            AuditEvent(
+                actor=by,
+                action=AuditAction.USER_CREATED,
+                target=f"user:{username}",
+                details={
+                    "commune": commune_id,
+                    "roles": sorted(r.value for r in roles),
+                    "authorised_until": None if authorised_until is None else authorised_until.isoformat(),
+                    "trained_on": None if trained_on is None else trained_on.isoformat(),
+                    "second_factor": secret is not None,
+                },
+                at=now,
+            )
+        )
+        return NewAccount(user, None if secret is None else totp_uri(secret, username))
+
+    def today(self) -> date:
+        return self._today()
+
+    def is_locked(self, user: User) -> bool:
+        return user.locked_until is not None and user.locked_until > self._clock()
+
+    def users(self, by: Principal) -> Sequence[User]:
+        by.require(Permission.MANAGE_USERS)
+        return self._users.list([by.user.commune_id])
+
+    def update_user(
+        self,
+        by: Principal | str,
+        username: str,
+        *,
+        authorised_until: date | None = None,
+        trained_on: date | None = None,
+        disabled: bool | None = None,
+        unlock: bool = False,
+    ) -> User:
+        """Record a new authorisation end or training date, disable or enable, unlock; audited."""
+        user = self._users.by_username(username)
+        if user is None:
+            raise UserNotFoundError(f"no user {username!r}")
+        if isinstance(by, Principal):
+            by.require(Permission.MANAGE_USERS)
+            if user.commune_id != by.user.commune_id:
+                raise UserNotFoundError(f"no user {username!r} in {by.user.commune_id}")
+        changes: dict[str, object] = {}
+        if authorised_until is not None:
+            changes["authorised_until"] = authorised_until
+        if trained_on is not None:
+            changes["trained_on"] = trained_on
+        if disabled is not None:
+            changes["disabled"] = disabled
+        if unlock:
+            changes["failed_logins"], changes["locked_until"] = 0, None
+        if not changes:
+            raise AccountError("nothing to change")
+        updated = self._users.update(replace(user, **changes))  # type: ignore[arg-type]
+        if disabled and updated.id is not None:
+            self._users.drop_sessions_of(updated.id)
+        self._audit.append(
+            AuditEvent(
+                actor=by.actor if isinstance(by, Principal) else by,
+                action=AuditAction.USER_CHANGED,
+                target=f"user:{user.username}",
+                details={k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()},
+            )
+        )
+        return updated
+
+    def change_password(self, principal: Principal, *, current: str, new: str) -> None:
+        user = self._users.get(principal.user_id)
+        if user is None or not self._verify(user.password_hash, current):
+            raise AccountError("the current password is wrong")
+        problem = password_problem(new, user.username)
+        if problem:
+            raise AccountError(problem)
+        self._users.update(replace(user, password_hash=self._hasher.hash(new)))
+        self._users.drop_sessions_of(principal.user_id)
+        self._audit.append(
+            AuditEvent(user.username, AuditAction.USER_CHANGED, f"user:{user.username}", {"password": "changed"})
+        )
+
+    # --- sharing agreements (L10) ---------------------------------------------------------------------------------
+
+    def record_agreement(
+        self, by: Principal | str, *, partner_commune: str, reference: str, starts_on: date, ends_on: date
+    ) -> SharingAgreement:
+        """``by``'s tenant (or, from the command line, the owner named in ``by`` as ``cli:<name>@<owner>``) shares
+        its cameras with ``partner_commune``'s users between the two dates."""
+        if isinstance(by, Principal):
+            by.require(Permission.MANAGE_USERS)
+            owner, actor = by.user.commune_id, by.actor
+        else:
+            actor, _, owner = by.partition("@")
+        for commune in (owner, partner_commune):
+            if self._directory.commune(commune) is None:
+                raise AccountError(f"no commune {commune!r} in the configuration")
+        if owner == partner_commune:
+            raise AccountError("a tenant always sees its own cameras: name another partner")
+        if not reference.strip():
+            raise AccountError("a sharing agreement needs the reference of the signed agreement (L10)")
+        if ends_on < starts_on:
+            raise AccountError("the agreement ends before it starts")
+        now = self._clock()
+        agreement = self._users.add_agreement(
+            SharingAgreement(owner, partner_commune, reference.strip(), starts_on, ends_on, actor, now)
+        )
+        self._audit.append(
+            AuditEvent(
+                actor,
+                AuditAction.SHARING_RECORDED,
+                f"commune:{owner}",
+                {
+                    "agreement": agreement.id,
+                    "partner": partner_commune,
+                    "reference": redact_text(reference.strip()),
+                    "starts_on": starts_on.isoformat(),
+                    "ends_on": ends_on.isoformat(),
+                },
+                at=now,
+            )
+        )
+        return agreement
+
+    def agreements(self) -> Sequence[SharingAgreement]:
+        return self._users.agreements()
+
+    def revoke_agreement(self, by: Principal, agreement_id: int) -> SharingAgreement:
+        by.require(Permission.MANAGE_USERS)
+        mine = [a for a in self._users.agreements() if a.id == agreement_id and a.owner_commune == by.user.commune_id]
+        if not mine:
+            raise UserNotFoundError(f"no sharing agreement {agreement_id} of {by.user.commune_id}")
+        agreement = self._users.revoke_agreement(agreement_id, self._clock())
+        self._audit.append(
+            AuditEvent(
+                by.actor, AuditAction.SHARING_REVOKED, f"commune:{by.user.commune_id}", {"agreement": agreement_id}
+            )
+        )
+        return agreement
+
+    # --- login and sessions ---------------------------------------------------------------------------------------
+
+    def login(self, username: str, password: str, *, totp: str = "", client: str = "") -> LoggedIn:
+        now = self._clock()
+        user = self._users.by_username(username) if 0 < len(username) <= 64 else None
+        if user is None or user.id is None:
+            self._hasher_burn(password)  # same time as a wrong password: whether a name exists does not leak
+            self._fail(None, "unknown_user", client, now)
+            raise LoginRefusedError("invalid_credentials", "wrong username or password")
+        if user.locked_until is not None and user.locked_until > now:
+            self._fail(user, "locked", client, now)
+            wait = int((user.locked_until - now).total_seconds()) + 1
+            raise LoginRefusedError(
+                "locked",
+                f"too many failed attempts: try again in {wait // 60 + 1} min or ask an administrator to unlock",
+                retry_after_s=wait,
+            )
+        if not self._verify(user.password_hash, password):
+            self._count_failure(user, "wrong_password", client, now)
+            raise LoginRefusedError("invalid_credentials", "wrong username or password")
+        if user.disabled:
+            self._fail(user, "disabled", client, now)
+            raise LoginRefusedError("disabled", "this account is disabled: ask an administrator")
+        step = None
+        if user.needs_second_factor:
+            if user.totp_secret is None:
+                self._fail(user, "no_second_factor_enrolled", client, now)
+                raise LoginRefusedError(
+                    "second_factor_not_enrolled",
+                    "this account needs a second factor that is not enrolled: ask an administrator to reset it",
+                )
+            if not totp.strip():
+                self._fail(user, "second_factor_missing", client, now)
+                raise LoginRefusedError("second_factor_required", "enter the 6-digit code of your authenticator app")
+            step = self._check_totp(user, totp.strip(), now)
+            if step is None:
+                self._count_failure(user, "second_factor_wrong", client, now)
+                raise LoginRefusedError("second_factor_wrong", "the 6-digit code is wrong or was already used")
+        self._users.record_success(user.id, totp_last_step=step)
+        if self._hasher.check_needs_rehash(user.password_hash):
+            self._users.update(replace(user, password_hash=self._hasher.hash(password)))
+        token = secrets.token_urlsafe(32)
+        session = Session(
+            token_sha256=_token_key(token),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + ABSOLUTE_TIMEOUT,
+            client=client,
+        )
+        self._users.drop_expired_sessions(now)
+        self._users.add_session(session)
+        self._audit.append(
+            AuditEvent(
+                user.username,
+                AuditAction.LOGIN_SUCCEEDED,
+                f"user:{user.username}",
+                {"client": client, "second_factor": step is not None},
+                at=now,
+            )
+        )
+        return LoggedIn(token, self._principal(user, session))
+
+    def resolve(self, token: str) -> Principal | None:
+        """The person behind a session token, or None when the token is unknown, expired, idle too long, or
+        the account was disabled since."""
+        if not token or len(token) > 128:
+            return None
+        key = _token_key(token)
+        session = self._users.session(key)
+        if session is None:
+            return None
+        now = self._clock()
+        if now >= session.expires_at or now - session.last_seen_at >= IDLE_TIMEOUT:
+            self._users.drop_session(key)
+            return None
+        user = self._users.get(session.user_id)
+        if user is None or user.disabled:
+            self._users.drop_session(key)
+            return None
+        if now - session.last_seen_at >= TOUCH_EVERY:
+            self._users.touch_session(key, last_seen_at=now)
+        return self._principal(user, session)
+
+    def logout(self, principal: Principal) -> None:
+        self._users.drop_session(principal.session_key)
+        self._audit.append(AuditEvent(principal.actor, AuditAction.LOGOUT, f"user:{principal.actor}", {}))
+
+    def denied(self, principal: Principal | None, what: str, reason: str, client: str = "") -> None:
+        """Audit a refused access (a request for video or data the person may not have)."""
+        self._audit.append(
+            AuditEvent(
+                principal.actor if principal else "anonymous",
+                AuditAction.ACCESS_DENIED,
+                what,
+                {"reason": redact_text(reason), "client": client},
+            )
+        )
+
+    def principal_for(self, username: str) -> Principal:
+        """A principal for ``username`` without a session (commands run on the server on a person's behalf)."""
+        user = self._users.by_username(username)
+        if user is None:
+            raise UserNotFoundError(f"no user {username!r}")
+        return self._principal(user, None)
+
+    def _principal(self, user: User, session: Session | None) -> Principal:
+        today = self._today()
+        return Principal(
+            user=replace(user, password_hash="", totp_secret=None),
+            communes=visible_communes(user, self._users.agreements(), today),
+            directory=self._directory,
+            video_refusal=video_access_refusal(user, today),
+            csrf_token=session.csrf_token if session else "",
+            session_key=session.token_sha256 if session else "",
+        )
+
+    # --- helpers --------------------------------------------------------------------------------------------------
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return bool(self._hasher.verify(password_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _hasher_burn(self, password: str) -> None:
+        self._verify(self._dummy_hash, password)
+
+    def _check_totp(self, user: User, code: str, now: datetime) -> int | None:
+        """The time step of ``code`` when it is valid now (± one step of clock drift) and newer than the last
+        accepted one; None otherwise."""
+        if user.totp_secret is None or len(code) != TOTP_DIGITS or not code.isdigit():
+            return None
+        secret = self._unseal(user.totp_secret)
+        current = int(now.timestamp()) // TOTP_STEP_S
+        for step in (current - 1, current, current + 1):
+            expected = _totp(secret).generate(step * TOTP_STEP_S)
+            if hmac.compare_digest(expected, code.encode("ascii")):
+                if user.totp_last_step is not None and step <= user.totp_last_step:
+                    return None  # replayed code
+                return step
+        return None
+
+    def _count_failure(self, user: User, reason: str, client: str, now: datetime) -> None:
+        failures = user.failed_logins + 1
+        locked = now + LOCKOUT_FOR if failures >= LOCKOUT_AFTER else None
+        if user.id is not None:
+            self._users.record_failure(user.id, failed_logins=0 if locked else failures, locked_until=locked)
+        self._fail(user, reason, client, now, locked_until=locked)
+
+    def _fail(
+        self, user: User | None, reason: str, client: str, now: datetime, locked_until: datetime | None = None
+    ) -> None:
+        details: dict[str, object] = {"reason": reason, "client": client}
+        if locked_until is not None:
+            details["locked_until"] = locked_until.isoformat()
+        self._audit.append(
+            AuditEvent(
+                user.username if user else "anonymous",
+                AuditAction.LOGIN_FAILED,
+                f"user:{user.username}" if user else "user:unknown",
+                details,
+                at=now,
+            )
+        )
+
+    def _seal(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode("ascii")).decode("ascii")
+
+    def _unseal(self, sealed: str) -> str:
+        try:
+            return self._fernet.decrypt(sealed.encode("ascii")).decode("ascii")
+        except InvalidToken as err:
+            raise AccountError(
+                "the second-factor secret cannot be unsealed with this server's key (was the key file replaced?)"
+            ) from err

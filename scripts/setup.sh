@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by scripts/demo.sh and scripts/test.sh:
 #   Debian packages (apt-get, only those missing) and a virtualenv in .venv with Vigie installed.
-# Usage: scripts/setup.sh [--with-postgres]
+# Usage: scripts/setup.sh [--with-postgres] [--with-browser]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-bad)
-if [[ "${1:-}" == "--with-postgres" ]]; then packages+=(postgresql); fi
+for option in "$@"; do
+  case "$option" in
+    --with-postgres) packages+=(postgresql) ;;
+    --with-browser) packages+=(chromium) ;;  # the console's tests drive Debian's Chromium with Playwright
+    *) echo "setup: unknown option $option" >&2; exit 2 ;;
+  esac
+done
 
 PYTHON="${PYTHON:-}"
 if [[ -z "$PYTHON" ]]; then

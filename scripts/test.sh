@@ -3,7 +3,7 @@
 # and on a real PostgreSQL, RTSP tests against a real GStreamer RTSP server. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --with-postgres
+bash scripts/setup.sh --with-postgres --with-browser
 VIGIE_TEST_POSTGRES_URL="${VIGIE_TEST_POSTGRES_URL:-$(bash scripts/postgres.sh)}"
 export VIGIE_TEST_POSTGRES_URL
 

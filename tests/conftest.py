@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from fractions import Fraction
 from pathlib import Path
@@ -119,3 +120,58 @@ def write_moving_square_video(
 @pytest.fixture(scope="session")
 def moving_square_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_moving_square_video(tmp_path_factory.mktemp("video") / "square.mp4")
+
+
+class ApiSession:
+    """A logged-in client of a running Vigie (real HTTP, cookie jar, CSRF header), as the console is."""
+
+    def __init__(self, base: str) -> None:
+        import http.cookiejar
+
+        self.base = base.rstrip("/")
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf = ""
+
+    def login(self, username: str, password: str, timeout: float = 30) -> ApiSession:
+        """Log in, retrying while the server is still starting."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.csrf = self.send("POST", "/api/auth/login", {"username": username, "password": password})[
+                    "csrf_token"
+                ]
+                return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def get(self, path: str) -> Any:
+        return self.send("GET", path)
+
+    def send(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.csrf:
+            request.add_header("X-CSRF-Token", self.csrf)
+        with self.opener.open(request, timeout=5) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+
+
+TEST_PASSWORD = "test operator passphrase"
+
+
+def add_operator(config: Path, commune: str = "testville", username: str = "t.operator") -> str:
+    """Create an operator account on the configuration's database with ``vigie users add``; return its name."""
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "vigie.cli", "users", "add", "--config", str(config), "--username", username,
+            "--name", "Test Operator", "--commune", commune, "--roles", "operator,supervisor",
+            "--authorised-until", "2099-12-31", "--trained-on", "2026-01-01", "--by", "test", "--password-stdin",
+        ],
+        input=TEST_PASSWORD + "\n", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return username

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, get_json, start_vigie, stop_vigie
+from tests.conftest import ApiSession, free_port, start_vigie, stop_vigie
 
 DEADLINE_S = 30.0
 
@@ -37,12 +37,19 @@ def run_demo_until_events(tmp_path: Path, *extra: str) -> tuple[float, list[dict
     proc = start_vigie("demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), *extra)
     events: list[dict[str, Any]] = []
     cameras: list[dict[str, Any]] = []
+    api: ApiSession | None = None
+    login = tmp_path / "demo" / "demo-login.txt"
     try:
         while time.monotonic() - started < DEADLINE_S + 30 and proc.poll() is None:
             time.sleep(0.5)
             try:
-                events = get_json(f"http://127.0.0.1:{port}/api/events")["items"]
-                cameras = get_json(f"http://127.0.0.1:{port}/api/cameras")
+                if api is None:
+                    if not login.is_file():
+                        continue
+                    fields = dict(line.split(": ", 1) for line in login.read_text(encoding="utf-8").splitlines())
+                    api = ApiSession(f"http://127.0.0.1:{port}").login(fields["username"], fields["password"], 0)
+                events = api.get("/api/events")["items"]
+                cameras = api.get("/api/cameras")
             except OSError:
                 continue
             if events:
@@ -52,6 +59,9 @@ def run_demo_until_events(tmp_path: Path, *extra: str) -> tuple[float, list[dict
     finally:
         output = stop_vigie(proc, signal.SIGINT)
     assert proc.returncode == 0, output[-3000:]
+    password = login.read_text(encoding="utf-8").split("password: ")[1].strip()
+    assert "demo-login.txt" in output and password not in output, "the demo password is in its file, never in logs"
+    assert login.stat().st_mode & 0o077 == 0, "the password file is readable by its owner only"
     return elapsed, events, cameras
 
 

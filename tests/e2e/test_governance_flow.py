@@ -14,7 +14,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.conftest import camera_yaml, config_yaml, free_port, get_json, start_vigie, stop_vigie
+from tests.conftest import (
+    TEST_PASSWORD,
+    ApiSession,
+    add_operator,
+    camera_yaml,
+    config_yaml,
+    free_port,
+    start_vigie,
+    stop_vigie,
+)
 from vigie.domain.audit import parse_time
 
 
@@ -22,10 +31,10 @@ def vigie(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "vigie.cli", *args], capture_output=True, text=True, check=False)
 
 
-def wait_for_events(port: int, timeout: float) -> list[dict[str, object]]:
+def wait_for_events(api: ApiSession, timeout: float) -> list[dict[str, object]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        items: list[dict[str, object]] = get_json(f"http://127.0.0.1:{port}/api/events")["items"]
+        items: list[dict[str, object]] = api.get("/api/events")["items"]
         if items:
             return items
         time.sleep(0.3)
@@ -43,10 +52,12 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
     fresh = vigie("compliance", "status", "--config", cfg)
     assert fresh.returncode == 0 and "nothing" in fresh.stdout.lower(), fresh.stdout
 
+    operator = add_operator(config)
     proc = start_vigie("serve", "--config", cfg)
     try:
+        api = ApiSession(f"http://127.0.0.1:{port}").login(operator, TEST_PASSWORD)
         time.sleep(4)
-        assert get_json(f"http://127.0.0.1:{port}/api/events")["items"] == [], "nothing may run before approval"
+        assert api.get("/api/events")["items"] == [], "nothing may run before approval"
         now = datetime.now(UTC)
         request = vigie(
             "activation", "request", "--config", cfg, "--tenant", "testville", "--module", "motion",
@@ -61,11 +72,11 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
         same_role = vigie("activation", "approve", "1", "--config", cfg, "--by", "Chloé Autre", "--role", "dpo")
         assert same_role.returncode == 1, "two approvals must come from two different roles"
         time.sleep(2)
-        assert get_json(f"http://127.0.0.1:{port}/api/events")["items"] == [], "one approval is not enough"
+        assert api.get("/api/events")["items"] == [], "one approval is not enough"
 
         second = vigie("activation", "approve", "1", "--config", cfg, "--by", "Denise Maire", "--role", "authority")
         assert second.returncode == 0, second.stderr
-        assert wait_for_events(port, 15), "the approved module must run"
+        assert wait_for_events(api, 15), "the approved module must run"
         status = vigie("compliance", "status", "--config", cfg)
         assert "active: motion on quai-1" in status.stdout, status.stdout
         assert "running now: motion on quai-1" in status.stdout and "under #1" in status.stdout, status.stdout

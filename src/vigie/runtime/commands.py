@@ -418,3 +418,9 @@ def users_share(args: argparse.Namespace) -> int:
         ends_on=args.ends_on,
         by=args.by,
     )
+
+
+def users_reset_password(args: argparse.Namespace) -> int:
+    from vigie.runtime.user_commands import reset_password_command
+
+    return reset_password_command(args.config, args.username, by=args.by, password_stdin=args.password_stdin)

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from vigie.config.models import VigieConfig
+from vigie.domain.users import Role
+from vigie.runtime.auth_wiring import paris_today
 from vigie.runtime.models import installed_models
 from vigie.runtime.module_settings import PIXEL_MODULES
 from vigie.runtime.service import VigieService
+from vigie.services.auth import AuthService
 from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.builtin import module_settings_path
 from vigie.sim.rtsp import RtspSimServer, RtspUnavailableError, cached_render
@@ -126,4 +132,45 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
         config_path = data_dir / "vigie.yaml"
         write_config(config, config_path)
         log.info("demo configuration written to %s (use it with vigie audit/compliance --config)", config_path)
-        return VigieService(config, simulated_cameras=frozenset(urls)).run()
+        service = VigieService(config, simulated_cameras=frozenset(urls))
+        login = ensure_demo_account(service.accounts, data_dir)
+        log.info(
+            "console: http://%s:%d/ — log in as %r with the password in %s (created for this demo folder only)",
+            host,
+            port,
+            DEMO_USERNAME,
+            login,
+        )
+        return service.run()
+
+
+DEMO_USERNAME = "demo"
+DEMO_LOGIN_FILE = "demo-login.txt"
+
+
+def ensure_demo_account(accounts: AuthService, data_dir: Path) -> Path:
+    """The demo's own operator account (operator, supervisor, investigator): no default password — a random one,
+    made for this demo folder and written only to ``demo-login.txt`` (mode 0600), never to the logs."""
+    path = data_dir / DEMO_LOGIN_FILE
+    password = secrets.token_urlsafe(12)
+    today = paris_today()
+    if accounts.principal_exists(DEMO_USERNAME):
+        if path.is_file():
+            accounts.update_user("cli:demo", DEMO_USERNAME, authorised_until=today + timedelta(days=365))
+            return path
+        accounts.reset_password("cli:demo", DEMO_USERNAME, password)
+    else:
+        accounts.add_user(
+            "cli:demo",
+            username=DEMO_USERNAME,
+            display_name="Opératrice de démonstration",
+            commune_id="demo",
+            roles=[Role.OPERATOR, Role.SUPERVISOR, Role.INVESTIGATOR],
+            password=password,
+            authorised_until=today + timedelta(days=365),
+            trained_on=today,
+        )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"username: {DEMO_USERNAME}\npassword: {password}\n")
+    return path

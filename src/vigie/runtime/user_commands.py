@@ -184,3 +184,20 @@ def share_command(
         return 0
 
     return run_opened(config_path, run)
+
+
+def reset_password_command(config_path: Path, username: str, *, by: str, password_stdin: bool) -> int:
+    password = read_password(password_stdin)
+    if password is None:
+        return EXIT_REFUSED
+
+    def run(context: Opened) -> int:
+        try:
+            _service(context).reset_password(cli_person(by), username, password)
+        except (AccountError, UserNotFoundError) as err:
+            print(f"vigie: {err}; nothing was changed", file=sys.stderr)
+            return EXIT_REFUSED
+        print(f"new password set for {username}; their sessions are ended")
+        return 0
+
+    return run_opened(config_path, run)

@@ -330,6 +330,21 @@ class AuthService:
         )
         return updated
 
+    def reset_password(self, by: str, username: str, password: str) -> User:
+        """Set a new password from the server's command line (forgotten password); ends the user's sessions."""
+        user = self._users.by_username(username)
+        if user is None or user.id is None:
+            raise UserNotFoundError(f"no user {username!r}")
+        problem = password_problem(password, user.username)
+        if problem:
+            raise AccountError(problem)
+        updated = self._users.update(
+            replace(user, password_hash=self._hasher.hash(password), failed_logins=0, locked_until=None)
+        )
+        self._users.drop_sessions_of(user.id)
+        self._audit.append(AuditEvent(by, AuditAction.USER_CHANGED, f"user:{user.username}", {"password": "reset"}))
+        return updated
+
     def change_password(self, principal: Principal, *, current: str, new: str) -> None:
         user = self._users.get(principal.user_id)
         if user is None or not self._verify(user.password_hash, current):
@@ -500,6 +515,9 @@ class AuthService:
                 {"reason": redact_text(reason), "client": client},
             )
         )
+
+    def principal_exists(self, username: str) -> bool:
+        return self._users.by_username(username) is not None
 
     def principal_for(self, username: str) -> Principal:
         """A principal for ``username`` without a session (commands run on the server on a person's behalf)."""

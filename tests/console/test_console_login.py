@@ -29,7 +29,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
 if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium, or run scripts/test.sh)", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium, or run scripts/test.sh)", allow_module_level=True
+    )
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ class PlaybackService:
     def segment(self, segment_id: int, key: str, expires: int, signature: str) -> SegmentFile:
         """The bytes of a segment named in a playlist; raise :class:`SegmentAccessDenied` or :class:`NoRecording`."""
         expected = self._sign(segment_id, key, expires)
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
             raise SegmentAccessDenied("this segment URL was not issued by this server or was altered")
         if self._clock().timestamp() > expires:
             raise SegmentAccessDenied("this segment URL has expired: reload the playlist")

@@ -8,6 +8,7 @@ decision already taken 409, a request a person can fix 422, too many attempts 42
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -34,6 +35,27 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return JSONResponse(status_code=status, content=error_body(code, message), headers=headers)
 
 
+_PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
+    (InvalidQuery, 422, "invalid_request"),
+    (AlertRefusedError, 422, "invalid_request"),
+    (AccountError, 422, "invalid_request"),
+    (NotAuthenticatedError, 401, "not_authenticated"),
+    (CsrfError, 403, "csrf"),
+    (NotVisibleError, 404, "not_found"),
+    (AlertNotFoundError, 404, "not_found"),
+    (UserNotFoundError, 404, "not_found"),
+    (AlertAlreadyDecidedError, 409, "already_decided"),
+)
+"""Refusals answered with their own message, a status and a code, and nothing else."""
+
+
+def _plain(status: int, code: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return _error(status, code, str(exc))
+
+    return handler
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -43,13 +65,8 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse(status_code=422, content=error_body("invalid_request", "the request is invalid", details))
 
-    @app.exception_handler(InvalidQuery)
-    async def _invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
-        return _error(422, "invalid_request", str(exc))
-
-    @app.exception_handler(NotAuthenticatedError)
-    async def _not_authenticated(_: Request, exc: NotAuthenticatedError) -> JSONResponse:
-        return _error(401, "not_authenticated", str(exc))
+    for error, status, code in _PLAIN:
+        app.add_exception_handler(error, _plain(status, code))
 
     @app.exception_handler(LoginRefusedError)
     async def _login_refused(_: Request, exc: LoginRefusedError) -> JSONResponse:
@@ -59,10 +76,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TooManyAttemptsError)
     async def _too_many(_: Request, exc: TooManyAttemptsError) -> JSONResponse:
         return _error(429, "too_many_attempts", str(exc), {"Retry-After": str(exc.retry_after_s)})
-
-    @app.exception_handler(CsrfError)
-    async def _csrf(_: Request, exc: CsrfError) -> JSONResponse:
-        return _error(403, "csrf", str(exc))
 
     @app.exception_handler(AccessDeniedError)
     async def _denied(request: Request, exc: AccessDeniedError) -> JSONResponse:
@@ -74,30 +87,6 @@ def install_error_handlers(app: FastAPI) -> None:
         except Exception:  # the refusal stands even if its trace cannot be written; the failure is logged
             log.exception("could not audit a refused access")
         return _error(403, "forbidden", str(exc))
-
-    @app.exception_handler(NotVisibleError)
-    async def _not_visible(_: Request, exc: NotVisibleError) -> JSONResponse:
-        return _error(404, "not_found", str(exc))
-
-    @app.exception_handler(AlertNotFoundError)
-    async def _no_alert(_: Request, exc: AlertNotFoundError) -> JSONResponse:
-        return _error(404, "not_found", str(exc))
-
-    @app.exception_handler(UserNotFoundError)
-    async def _no_user(_: Request, exc: UserNotFoundError) -> JSONResponse:
-        return _error(404, "not_found", str(exc))
-
-    @app.exception_handler(AlertAlreadyDecidedError)
-    async def _decided(_: Request, exc: AlertAlreadyDecidedError) -> JSONResponse:
-        return _error(409, "already_decided", str(exc))
-
-    @app.exception_handler(AlertRefusedError)
-    async def _alert_refused(_: Request, exc: AlertRefusedError) -> JSONResponse:
-        return _error(422, "invalid_request", str(exc))
-
-    @app.exception_handler(AccountError)
-    async def _account(_: Request, exc: AccountError) -> JSONResponse:
-        return _error(422, "invalid_request", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

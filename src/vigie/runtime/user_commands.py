@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -36,13 +37,31 @@ def _service(context: Opened) -> AuthService:
     return open_auth_service(context.config, context.engine, context.audit)
 
 
-def _report(created: NewAccount) -> None:
+def _report(created: NewAccount) -> str:
     user = created.user
     roles = ", ".join(sorted(r.value for r in user.roles))
-    print(f"created {user.username} ({user.display_name}) in {user.commune_id}: {roles}")
+    lines = [f"created {user.username} ({user.display_name}) in {user.commune_id}: {roles}"]
     if created.totp_uri:
-        print("second factor (shown once): load this URI in an authenticator app, or type its secret:")
-        print(f"  {created.totp_uri}")
+        lines += [
+            "second factor (shown once): load this URI in an authenticator app, or type its secret:",
+            f"  {created.totp_uri}",
+        ]
+    return "\n".join(lines)
+
+
+def _run(config_path: Path, action: Callable[[AuthService], str], nothing: str) -> int:
+    """Run ``action`` on the account service; print what it says, or why it was refused (exit 1)."""
+
+    def run(context: Opened) -> int:
+        try:
+            message = action(_service(context))
+        except (AccountError, UserNotFoundError) as err:
+            print(f"vigie: {err}; nothing was {nothing}", file=sys.stderr)
+            return EXIT_REFUSED
+        print(message)
+        return 0
+
+    return run_opened(config_path, run)
 
 
 def _parse_roles(text: str) -> list[Role] | None:
@@ -58,18 +77,13 @@ def create_admin_command(config_path: Path, *, username: str, name: str, commune
     if password is None:
         return EXIT_REFUSED
 
-    def run(context: Opened) -> int:
-        try:
-            created = _service(context).create_first_admin(
-                username=username, display_name=name, commune_id=commune, password=password
-            )
-        except AccountError as err:
-            print(f"vigie: {err}; nothing was created", file=sys.stderr)
-            return EXIT_REFUSED
-        _report(created)
-        return 0
-
-    return run_opened(config_path, run)
+    return _run(
+        config_path,
+        lambda service: _report(
+            service.create_first_admin(username=username, display_name=name, commune_id=commune, password=password)
+        ),
+        "created",
+    )
 
 
 def add_command(
@@ -91,9 +105,10 @@ def add_command(
     if password is None:
         return EXIT_REFUSED
 
-    def run(context: Opened) -> int:
-        try:
-            created = _service(context).add_user(
+    return _run(
+        config_path,
+        lambda service: _report(
+            service.add_user(
                 cli_person(by),
                 username=username,
                 display_name=name,
@@ -103,13 +118,9 @@ def add_command(
                 authorised_until=authorised_until,
                 trained_on=trained_on,
             )
-        except AccountError as err:
-            print(f"vigie: {err}; nothing was created", file=sys.stderr)
-            return EXIT_REFUSED
-        _report(created)
-        return 0
-
-    return run_opened(config_path, run)
+        ),
+        "created",
+    )
 
 
 def list_command(config_path: Path) -> int:
@@ -143,47 +154,37 @@ def update_command(
     unlock: bool,
     by: str,
 ) -> int:
-    def run(context: Opened) -> int:
-        try:
-            user = _service(context).update_user(
-                cli_person(by),
-                username,
-                authorised_until=authorised_until,
-                trained_on=trained_on,
-                disabled=disabled,
-                unlock=unlock,
-            )
-        except (AccountError, UserNotFoundError) as err:
-            print(f"vigie: {err}; nothing was changed", file=sys.stderr)
-            return EXIT_REFUSED
-        print(f"updated {user.username}")
-        return 0
+    def update(service: AuthService) -> str:
+        user = service.update_user(
+            cli_person(by),
+            username,
+            authorised_until=authorised_until,
+            trained_on=trained_on,
+            disabled=disabled,
+            unlock=unlock,
+        )
+        return f"updated {user.username}"
 
-    return run_opened(config_path, run)
+    return _run(config_path, update, "changed")
 
 
 def share_command(
     config_path: Path, *, owner: str, partner: str, reference: str, starts_on: date, ends_on: date, by: str
 ) -> int:
-    def run(context: Opened) -> int:
-        try:
-            agreement = _service(context).record_agreement(
-                f"{cli_person(by)}@{owner}",
-                partner_commune=partner,
-                reference=reference,
-                starts_on=starts_on,
-                ends_on=ends_on,
-            )
-        except AccountError as err:
-            print(f"vigie: {err}; nothing was recorded", file=sys.stderr)
-            return EXIT_REFUSED
-        print(
+    def share(service: AuthService) -> str:
+        agreement = service.record_agreement(
+            f"{cli_person(by)}@{owner}",
+            partner_commune=partner,
+            reference=reference,
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
+        return (
             f"agreement #{agreement.id}: {partner} sees the cameras of {owner} "
             f"from {starts_on.isoformat()} to {ends_on.isoformat()} ({agreement.reference})"
         )
-        return 0
 
-    return run_opened(config_path, run)
+    return _run(config_path, share, "recorded")
 
 
 def reset_password_command(config_path: Path, username: str, *, by: str, password_stdin: bool) -> int:
@@ -191,13 +192,8 @@ def reset_password_command(config_path: Path, username: str, *, by: str, passwor
     if password is None:
         return EXIT_REFUSED
 
-    def run(context: Opened) -> int:
-        try:
-            _service(context).reset_password(cli_person(by), username, password)
-        except (AccountError, UserNotFoundError) as err:
-            print(f"vigie: {err}; nothing was changed", file=sys.stderr)
-            return EXIT_REFUSED
-        print(f"new password set for {username}; their sessions are ended")
-        return 0
+    def reset(service: AuthService) -> str:
+        service.reset_password(cli_person(by), username, password)
+        return f"new password set for {username}; their sessions are ended"
 
-    return run_opened(config_path, run)
+    return _run(config_path, reset, "changed")

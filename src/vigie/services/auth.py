@@ -163,7 +163,8 @@ class AuthService:
         self._today = today or (lambda: clock().date())
         self._fernet = Fernet(sealing_key)
         self._hasher = hasher or PasswordHasher()
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._dummy_hash = ""
+        """Checked for unknown usernames (same time as a wrong password); made at the first need, not at start."""
 
     # --- accounts ------------------------------------------------------------------------------------------------
 
@@ -546,6 +547,8 @@ class AuthService:
             return False
 
     def _hasher_burn(self, password: str) -> None:
+        if not self._dummy_hash:
+            self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         self._verify(self._dummy_hash, password)
 
     def _check_totp(self, user: User, code: str, now: datetime) -> int | None:

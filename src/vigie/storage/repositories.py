@@ -157,7 +157,7 @@ class SqlCameraStatusRepo(_Repo):
         with storage_errors(self._engine, "prune the camera health log"):
             while True:
                 with self._write.begin() as session:
-                    deleted = _rowcount(session.execute(prune_batch))
+                    deleted = rowcount(session.execute(prune_batch))
                 total += deleted
                 if deleted < PRUNE_BATCH:
                     return total
@@ -237,7 +237,8 @@ def _row_to_health(row: CameraStatusRow) -> CameraHealth:
     )
 
 
-def _rowcount(result: Result[Any]) -> int:
+def rowcount(result: Result[Any]) -> int:
+    """Rows touched by a DELETE or UPDATE (0 when the driver cannot say)."""
     count = cast(CursorResult[Any], result).rowcount
     return max(int(count), 0)
 

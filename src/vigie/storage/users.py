@@ -9,9 +9,8 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -24,6 +23,7 @@ from vigie.domain.users import (
     UserNotFoundError,
 )
 from vigie.storage.database import for_reading, storage_errors
+from vigie.storage.repositories import rowcount
 from vigie.storage.tables import SessionRow, SharingAgreementRow, UserRow, require_aware
 
 
@@ -169,11 +169,11 @@ class SqlUserRepo:
 
     def drop_sessions_of(self, user_id: int) -> int:
         with storage_errors(self._engine, f"end the sessions of user {user_id}"), self._write.begin() as s:
-            return _rowcount(s.execute(delete(SessionRow).where(SessionRow.user_id == user_id)))
+            return rowcount(s.execute(delete(SessionRow).where(SessionRow.user_id == user_id)))
 
     def drop_expired_sessions(self, now: datetime) -> int:
         with storage_errors(self._engine, "end expired sessions"), self._write.begin() as s:
-            return _rowcount(s.execute(delete(SessionRow).where(SessionRow.expires_at <= require_aware(now))))
+            return rowcount(s.execute(delete(SessionRow).where(SessionRow.expires_at <= require_aware(now))))
 
     def session_count(self) -> int:
         with storage_errors(self._engine, "count sessions"), self._read.begin() as s:
@@ -209,10 +209,6 @@ class SqlUserRepo:
             if row.revoked_at is None:
                 row.revoked_at = require_aware(at)
             return _to_agreement(row)
-
-
-def _rowcount(result: object) -> int:
-    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def _to_user(row: UserRow) -> User:

@@ -100,6 +100,6 @@ def test_status_page_and_health(client: TestClient) -> None:
     assert page.status_code == 200 and "Vigie" in page.text
     assert page.headers["x-content-type-options"] == "nosniff"
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    assert client.get("/static/status.js").status_code == 200
+    assert client.get("/static/app.js").status_code == 200
     assert client.get("/healthz").json()["status"] == "ok"
     assert "/api/events" in client.get("/openapi.json").json()["paths"]

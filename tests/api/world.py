@@ -13,20 +13,32 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from tests.api.audit_world import ChainedAuditSink, open_audit_service, open_test_chain
+from tests.api.export_world import open_test_exports
+from tests.api.governance_world import build_governance
 from tests.recording.export_samples import ListAuditSink
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
 from vigie.domain.alerts import AlertDispatcher
-from vigie.domain.camera import CameraInfo, CameraKind
+from vigie.domain.camera import CameraInfo, CameraKind, CameraLocation
 from vigie.domain.users import Role
+from vigie.governance.audit import AuditChain
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.alerts import AlertService
+from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService, totp_code
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
+from vigie.services.exports import ExportService
+from vigie.services.governance_access import GovernanceAccess
+from vigie.services.live import LiveService
 from vigie.services.playback import PlaybackService
+from vigie.services.recordings import RecordingService
+from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
+from vigie.services.snapshots import SnapshotService
 from vigie.storage import SqlAlertRepo, SqlUserRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
+from vigie.storage.segment_history import SqlSegmentHistory
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TODAY = T0.date()
@@ -35,9 +47,17 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 """Tests only: the service's default is argon2-cffi's RFC 9106 low-memory profile (64 MiB, 3 passes)."""
 
 CAMERAS = (
-    CameraInfo("vil-1", "Place Lazare-Goujon", "villeurbanne", "centre", CameraKind.FIXED, simulated=True),
+    CameraInfo(
+        "vil-1",
+        "Place Lazare-Goujon",
+        "villeurbanne",
+        "centre",
+        CameraKind.FIXED,
+        simulated=True,
+        location=CameraLocation(45.7663, 4.8795, "Place Lazare-Goujon, Villeurbanne"),
+    ),
     CameraInfo("vil-2", "Gratte-Ciel", "villeurbanne", "centre", CameraKind.PTZ),
-    CameraInfo("bron-1", "Parilly", "bron", "parilly", CameraKind.FIXED),
+    CameraInfo("bron-1", "Parilly", "bron", "parilly", CameraKind.FIXED, location=CameraLocation(45.7225, 4.9067)),
     CameraInfo("pn-1", "Commissariat", "police-nationale", "hotel-police", CameraKind.FIXED),
 )
 DIRECTORY = Directory(
@@ -48,6 +68,19 @@ DIRECTORY = Directory(
     ),
     camera_commune={c.id: c.commune_id for c in CAMERAS},
 )
+SITES = (
+    SiteInfo("centre", "villeurbanne", "Centre-ville", "Place Lazare-Goujon", ("vil-1", "vil-2")),
+    SiteInfo("parilly", "bron", "Parc de Parilly", None, ("bron-1",)),
+    SiteInfo("hotel-police", "police-nationale", "Hôtel de police", None, ("pn-1",)),
+)
+ZONES = {
+    "vil-1": [
+        ZoneInfo("parvis", "analysis", ((0.1, 0.5), (0.9, 0.5), (0.9, 0.95), (0.1, 0.95)), "parvis de la mairie"),
+        ZoneInfo("fenetres-12", "privacy_mask", ((0.7, 0.05), (0.95, 0.05), (0.95, 0.3)), "fenêtres du n° 12"),
+        ZoneInfo("sortie-metro", "directed_line", ((0.2, 0.6), (0.8, 0.6)), None, "left_to_right"),
+    ],
+    "bron-1": [ZoneInfo("allee", "analysis", ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0)))],
+}
 
 
 class Clock:
@@ -71,6 +104,13 @@ class World:
     app_factory: Callable[[], TestClient]
     totp: dict[str, str] = field(default_factory=dict)
     """Second-factor secret of each account that has one (read back from its otpauth URI)."""
+    governance: GovernanceAccess | None = None
+    """Activations and stop switches, on the world's database, audit sink and clock."""
+    audit_chain: AuditChain | None = None
+    """The real, signed audit chain on the world's database (everything traced lands in it with ``sql_audit``)."""
+    audit_log: AuditService | None = None
+    exports: ExportService | None = None
+    """Exports on the world's SQL segment index (close it at the end of a test that made some)."""
 
     def client(self) -> TestClient:
         return self.app_factory()
@@ -116,8 +156,21 @@ def build_world(
     playback: Callable[[ListAuditSink, Clock], PlaybackService] | None = None,
     login_attempts: int = 1000,
     dispatchers: Sequence[AlertDispatcher] = (),
+    live: Callable[[ListAuditSink, Clock], LiveService] | None = None,
+    snapshots: Callable[[AlertService, ListAuditSink, Clock], SnapshotService] | None = None,
+    sites: SiteService | None = None,
+    recordings: Callable[[ListAuditSink, Clock], RecordingService] | None = None,
+    sql_audit: bool = False,
+    clock: Clock | None = None,
+    exports: Callable[[ListAuditSink, Clock], ExportService] | None = None,
 ) -> World:
-    audit, clock = ListAuditSink(), Clock()
+    """``sites`` and ``recordings`` default to :data:`SITES` and :data:`ZONES` and the SQL segment index of
+    ``engine``, so that every route is served (schemathesis calls them all)."""
+    audit, clock = ListAuditSink(), clock or Clock()
+    chain = open_test_chain(engine, clock)
+    if sql_audit:  # what the services trace goes to the real chain as well as to the list
+        audit = ChainedAuditSink(chain)
+    audit_log = open_audit_service(chain, engine)
     auth = AuthService(
         SqlUserRepo(engine), audit, DIRECTORY, clock, sealing_key=Fernet.generate_key(), hasher=FAST_HASHER
     )
@@ -125,8 +178,23 @@ def build_world(
     events, status = SqlEventRepo(engine), SqlCameraStatusRepo(engine)
     play = playback(audit, clock) if playback else None
     limiter = LoginRateLimiter(attempts=login_attempts)
+    governance = build_governance(engine, audit, clock)
+    export_service = (
+        exports(audit, clock) if exports else open_test_exports(engine, audit, clock, chain.keyring, CAMERAS)
+    )
     services = ApiServices(
-        EventService(events), CameraService(CAMERAS, status), auth=auth, alerts=alerts, playback=play
+        EventService(events),
+        CameraService(CAMERAS, status),
+        auth=auth,
+        alerts=alerts,
+        playback=play,
+        live=live(audit, clock) if live else None,
+        snapshots=snapshots(alerts, audit, clock) if snapshots else None,
+        sites=sites or SiteService(SITES, ZONES),
+        recordings=recordings(audit, clock) if recordings else RecordingService(SqlSegmentHistory(engine), audit),
+        governance=governance,
+        audit=audit_log,
+        exports=export_service,
     )
 
     app = create_app(services, static, login_limiter=limiter)
@@ -134,7 +202,18 @@ def build_world(
     def factory() -> TestClient:
         return TestClient(app)
 
-    world = World(engine, auth, alerts, audit, clock, factory)
+    world = World(
+        engine,
+        auth,
+        alerts,
+        audit,
+        clock,
+        factory,
+        governance=governance,
+        audit_chain=chain,
+        audit_log=audit_log,
+        exports=export_service,
+    )
     world.add("op.vil", [Role.OPERATOR])
     world.add("sup.vil", [Role.SUPERVISOR])
     world.add("inv.vil", [Role.INVESTIGATOR])

@@ -1,15 +1,42 @@
-"""API tests run on a migrated SQLite file (the repositories themselves are tested on PostgreSQL too, in
-tests/storage)."""
+"""The console in a real browser: Debian's Chromium driven by Playwright (headless, ``--no-sandbox
+--disable-background-networking``), against the API world of tests/api served by a real HTTP server, with live
+frames, recordings, exports, governance and the audit chain. Screenshots of each page go to
+``test-artifacts/console/``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import uvicorn
 from sqlalchemy import Engine
 
+from tests.api.export_world import data_dir_of
+from tests.api.test_live_api import live_service
+from tests.api.world import PASSWORD, Clock, World, build_world
+from tests.conftest import free_port
+from tests.recording.export_samples import ListAuditSink, record
+from vigie.domain.users import Role
+from vigie.services.alerts import AlertService
+from vigie.services.auth import totp_code
+from vigie.services.playback import PlaybackService
+from vigie.services.snapshots import SnapshotService
 from vigie.storage import create_engine_for, migrate
+from vigie.storage.recording import SqlSegmentIndex
+from vigie.storage.segment_store import FileSegmentStore
+
+STATIC = Path(__file__).resolve().parents[2] / "src" / "vigie" / "web" / "static"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+RECORDED_S = 40
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
 
 
 @pytest.fixture
@@ -18,3 +45,106 @@ def db(tmp_path: Path) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+class RealClock(Clock):
+    def __call__(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@pytest.fixture
+def world(db: Engine) -> World:
+    """The API world in real time, with the last RECORDED_S seconds of vil-1 recorded."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = FileSegmentStore(data_dir_of(db) / "segments")
+    index = SqlSegmentIndex(db)
+    for segment in record(store.root, "vil-1", [(now - timedelta(seconds=RECORDED_S), RECORDED_S)]):
+        index.add(segment)
+
+    def playback(audit: ListAuditSink, clock: Clock) -> PlaybackService:
+        return PlaybackService(index, store, audit, ["vil-1", "vil-2", "bron-1", "pn-1"], clock)
+
+    def snapshots(alerts: AlertService, audit: ListAuditSink, clock: Clock) -> SnapshotService:
+        return SnapshotService(alerts, index, store, audit, clock=clock)
+
+    world = build_world(  # a real browser and a real server: sessions in real time
+        db, static=STATIC, playback=playback, live=live_service, snapshots=snapshots, sql_audit=True, clock=RealClock()
+    )
+    world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_until=None, trained_on=None)
+    return world
+
+
+@pytest.fixture
+def server(world: World) -> Iterator[str]:
+    port = free_port()
+    app = world.client().app
+    instance = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+    )
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=5)
+
+
+@dataclass
+class Browser:
+    """One Chromium; :meth:`page` opens a fresh context (its own cookie jar) per person."""
+
+    browser: sync_api.Browser
+    server: str
+    errors: list[str]
+
+    def page(self, locale: str = "fr-FR") -> sync_api.Page:
+        context = self.browser.new_context(
+            base_url=self.server, locale=locale, viewport={"width": 1400, "height": 900}, accept_downloads=True
+        )
+        page = context.new_page()
+        page.on("pageerror", lambda err: self.errors.append(str(err)))
+        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        return page
+
+
+@pytest.fixture
+def chromium(server: str) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium, or run scripts/test.sh)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        errors: list[str] = []
+        yield Browser(browser, server, errors)
+        browser.close()
+    # 401 is how a page learns it is logged out; anything else in the browser's console is a defect
+    assert not [e for e in errors if "401" not in e], f"errors in the browser: {errors}"
+
+
+def shot(page: sync_api.Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: sync_api.Page, username: str, password: str = PASSWORD, code: str = "") -> None:
+    page.goto("/")
+    page.locator("#login-form").wait_for()
+    page.fill("#username", username)
+    page.fill("#password", password)
+    if code:
+        page.fill("#totp", code)
+    page.click("#login-form button[type=submit]")
+
+
+def logged_in(chromium: Browser, world: World, username: str, locale: str = "fr-FR") -> sync_api.Page:
+    page = chromium.page(locale)
+    code = totp_code(world.totp[username], datetime.now(UTC)) if username in world.totp else ""
+    log_in(page, username, code=code)
+    page.locator("#who-name").wait_for()
+    return page
+
+
+Login = Callable[..., sync_api.Page]

@@ -11,15 +11,38 @@ from fastapi.staticfiles import StaticFiles
 
 from vigie import __version__
 from vigie.api.errors import install_error_handlers
-from vigie.api.routes import alerts, auth, cameras, communes, events, playback, public, users
+from vigie.api.routes import (
+    alerts,
+    audit,
+    auth,
+    cameras,
+    communes,
+    events,
+    exports,
+    feed,
+    governance,
+    live,
+    playback,
+    public,
+    recordings,
+    sites,
+    snapshots,
+    users,
+)
 from vigie.api.schemas import HealthOut
 from vigie.api.security import LoginRateLimiter
 from vigie.services.alerts import AlertService
+from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.exports import ExportService
+from vigie.services.governance_access import GovernanceAccess
+from vigie.services.live import LiveService
 from vigie.services.playback import PlaybackService
+from vigie.services.recordings import RecordingService
+from vigie.services.sites import SiteService
+from vigie.services.snapshots import SnapshotService
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +56,20 @@ class ApiServices:
     playback: PlaybackService | None = None
     """Recorded footage as HLS; None where the server has no recordings (the routes answer 503)."""
     exports: ExportService | None = None
-    """Signed exports; no route yet (the ``vigie export`` command uses the service directly)."""
+    """Exports for a requisition, run in the background (the ``vigie export`` command uses the service directly);
+    None: the routes answer 503."""
+    snapshots: SnapshotService | None = None
+    """Alert images from the recordings; None without recordings (the route answers 503)."""
+    live: LiveService | None = None
+    """Live view (MJPEG); None where the server reads no cameras (the routes answer 503)."""
+    sites: SiteService | None = None
+    """Sites and camera zones from the configuration; None: the routes answer 503."""
+    recordings: RecordingService | None = None
+    """The recordings timeline (segment index); None where the server has no recordings (503)."""
+    governance: GovernanceAccess | None = None
+    """Activations, approvals, stop switches and the legal catalogue; None: the routes answer 503."""
+    audit: AuditService | None = None
+    """Reading, verifying and exporting the audit log; None: the routes answer 503."""
 
 
 def create_app(
@@ -50,7 +86,24 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.login_limiter = login_limiter or LoginRateLimiter()
     install_error_handlers(app)
-    for module in (auth, communes, cameras, events, alerts, playback, users, public):
+    for module in (
+        auth,
+        communes,
+        cameras,
+        events,
+        alerts,
+        playback,
+        users,
+        public,
+        live,
+        feed,
+        snapshots,
+        sites,
+        recordings,
+        governance,
+        audit,
+        exports,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
@@ -61,9 +114,16 @@ def create_app(
         app.mount("/static", StaticFiles(directory=static_dir), name="static")
         index = static_dir / "index.html"
 
+        public_page = static_dir / "public.html"
+
         @app.get("/", include_in_schema=False)
         def status_page() -> FileResponse:
             return FileResponse(index, headers={"Cache-Control": "no-store"})
+
+        @app.get("/public", include_in_schema=False)
+        def public_information() -> FileResponse:
+            """The public information page (L36), open without login."""
+            return FileResponse(public_page, headers={"Cache-Control": "public, max-age=60"})
 
     @app.middleware("http")
     async def _security_headers(request, call_next):  # type: ignore[no-untyped-def]

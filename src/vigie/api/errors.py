@@ -21,8 +21,12 @@ from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
 from vigie.domain.users import UserNotFoundError
 from vigie.services.access import AccessDeniedError, NotVisibleError
 from vigie.services.alerts import AlertRefusedError
+from vigie.services.audit import AuditUnavailableError
 from vigie.services.auth import AccountError, LoginRefusedError
 from vigie.services.events import InvalidQuery
+from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
+from vigie.services.governance_access import GovernanceRefusedError
+from vigie.services.snapshots import NoSnapshotError
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +47,14 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (CsrfError, 403, "csrf"),
     (NotVisibleError, 404, "not_found"),
     (AlertNotFoundError, 404, "not_found"),
+    (NoSnapshotError, 404, "not_found"),
     (UserNotFoundError, 404, "not_found"),
     (AlertAlreadyDecidedError, 409, "already_decided"),
+    (AuditUnavailableError, 503, "unavailable"),
+    (ExportRefused, 422, "invalid_request"),
+    (ExportNotReadyError, 409, "not_ready"),
+    (ExportBusyError, 429, "too_many_exports"),
+    (ExportsUnavailableError, 503, "unavailable"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 
@@ -67,6 +77,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for error, status, code in _PLAIN:
         app.add_exception_handler(error, _plain(status, code))
+
+    @app.exception_handler(GovernanceRefusedError)
+    async def _governance_refused(_: Request, exc: GovernanceRefusedError) -> JSONResponse:
+        # one detail per reason the governance rules give (already audited by the service)
+        return JSONResponse(status_code=422, content=error_body("refused", str(exc), exc.details()))
 
     @app.exception_handler(LoginRefusedError)
     async def _login_refused(_: Request, exc: LoginRefusedError) -> JSONResponse:

@@ -35,6 +35,12 @@ class EventPageOut(BaseModel):
     next_offset: int | None = Field(description="offset of the next page, null on the last page")
 
 
+class LocationOut(BaseModel):
+    lat: float = Field(description="WGS84 latitude in degrees")
+    lon: float = Field(description="WGS84 longitude in degrees")
+    address: str | None = Field(default=None, description="street address, when configured")
+
+
 class CameraOut(BaseModel):
     id: str
     name: str
@@ -46,6 +52,7 @@ class CameraOut(BaseModel):
     reason: str = Field(description="why the camera is degraded or offline (credentials never shown)")
     since: datetime | None
     fps_in: float
+    location: LocationOut | None = Field(default=None, description="where the camera stands, for an offline map")
 
 
 class HealthOut(BaseModel):
@@ -147,6 +154,26 @@ class PublicCameraOut(BaseModel):
     commune_id: str
     site_id: str
     kind: str
+    address: str | None = Field(default=None, description="where the camera stands, when configured")
+
+
+class PublicActivationOut(BaseModel):
+    module: str
+    module_title: str
+    framework: str = Field(description="the legal framework that allows it")
+    commune_id: str
+    camera_ids: list[str]
+    purpose: str
+    decision_number: str
+    decision_date: date | None
+    starts_at: datetime
+    runs_until: datetime
+
+
+class PublicAnalysisOut(BaseModel):
+    at: datetime
+    stopped: bool = Field(description="the global stop switch is engaged: no analysis runs")
+    activations: list[PublicActivationOut] = Field(description="algorithmic analysis in force now")
 
 
 # --- Alerts ------------------------------------------------------------------------------------------------------
@@ -195,3 +222,62 @@ class ModuleStatisticsOut(BaseModel):
     not_actionable: int
     duplicates: int
     false_positive_rate: float | None
+
+
+# --- Sites, zones and the recordings timeline ---------------------------------------------------------------------
+
+
+class SiteOut(BaseModel):
+    id: str
+    commune_id: str
+    name: str
+    address: str | None
+    camera_ids: list[str] = Field(description="cameras of the site you may see, in configuration order")
+
+
+class SitePageOut(BaseModel):
+    items: list[SiteOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page, null on the last page")
+
+
+class ZoneOut(BaseModel):
+    id: str
+    kind: str = Field(description="analysis, privacy_mask (burnt out of every frame) or directed_line")
+    description: str | None
+    points: list[tuple[float, float]] = Field(
+        description="[x, y] normalised 0..1, origin top-left: a closed polygon, or a line's start and end"
+    )
+    direction: str | None = Field(description="directed lines only: left_to_right, right_to_left or both")
+
+
+class CameraZonesOut(BaseModel):
+    camera_id: str
+    zones: list[ZoneOut]
+
+
+class SpanOut(BaseModel):
+    start: datetime
+    end: datetime
+    segments: int = Field(description="segments merged into this span")
+
+
+class UnavailableSpanOut(SpanOut):
+    state: str = Field(
+        description="quarantined (after a crash), missing (from the store) or deleted (retention, disk pressure)"
+    )
+
+
+class GapOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class RecordingTimelineOut(BaseModel):
+    camera_id: str
+    start: datetime
+    end: datetime
+    recorded: list[SpanOut] = Field(description="playable spans, contiguous segments merged, clipped to the range")
+    gaps: list[GapOut] = Field(description="parts of the range with nothing playable")
+    unavailable: list[UnavailableSpanOut] = Field(description="recorded but not playable, and why")

@@ -66,6 +66,15 @@ class CameraHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class CameraLocation:
+    """Where a camera stands (WGS84), for a map drawn from coordinates alone (no tile server)."""
+
+    lat: float
+    lon: float
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CameraInfo:
     """What the platform shows about a camera (never its stream URL, which may carry credentials)."""
 
@@ -75,6 +84,7 @@ class CameraInfo:
     site_id: str
     kind: CameraKind
     simulated: bool = False
+    location: CameraLocation | None = None
 
 
 class StreamAlarmKind(enum.StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +15,9 @@ from vigie.domain.geometry import Box
 from vigie.domain.observation import Event
 
 Frame = npt.NDArray[np.uint8]
+
+LiveQuality = Literal["wall", "full"]
+"""``wall``: a camera's sub stream, small, for a wall of many cameras; ``full``: its main stream, for one view."""
 """A decoded frame: H×W×3 BGR or H×W gray, uint8."""
 
 

@@ -41,6 +41,8 @@ class StreamSpec:
     """Grey for motion and stream alarms (a third of the bytes); BGR for colour detectors (ONNX, fire)."""
     open_timeout_s: float = 10.0
     read_timeout_s: float = 10.0
+    upscale: bool = True
+    """False: a source narrower than ``analysis_width`` keeps its own width (live view never enlarges)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,7 @@ def _iterate(container: Any, live: bool, spec: StreamSpec) -> Iterator[SampledFr
             if t + 1e-6 < next_due:
                 continue
             next_due = max(next_due + period, t)
-            width = spec.analysis_width
+            width = spec.analysis_width if spec.upscale else min(spec.analysis_width, frame.width)
             height = max(2, round(frame.height * width / frame.width / 2) * 2)
             image = analysis_image(frame, width, height, spec.pixel_format)
             yield SampledFrame(image, datetime.now(UTC), decoded, codec, frame.width, frame.height)

@@ -21,7 +21,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -148,16 +148,26 @@ class VideoExporter:
         self._software_version = software_version
 
     def export(
-        self, request: ExportRequest, cameras: Mapping[str, CameraIdentity], out_dir: Path, now: datetime
+        self,
+        request: ExportRequest,
+        cameras: Mapping[str, CameraIdentity],
+        out_dir: Path,
+        now: datetime,
+        *,
+        progress: Progress | None = None,
     ) -> ExportResult:
-        """Write the export of ``request`` into ``out_dir`` (which must not exist, or be empty)."""
+        """Write the export of ``request`` into ``out_dir`` (which must not exist, or be empty).
+
+        ``progress(done, total)`` is called with the number of source segments copied and hashed so far, from
+        ``(0, total)`` to ``(total, total)``; an exception it raises stops the export and leaves nothing behind.
+        """
         request.check()
         unknown = [c for c in request.camera_ids if c not in cameras]
         if unknown:
             raise ExportRefused(f"export refused: unknown camera(s) {', '.join(unknown)}")
         staging = _staging_dir(out_dir)
         try:
-            result = self._build(request, cameras, staging, now)
+            result = self._build(request, cameras, staging, now, _Tally(progress))
             _publish(staging, out_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -167,15 +177,17 @@ class VideoExporter:
         )
 
     def _build(
-        self, request: ExportRequest, cameras: Mapping[str, CameraIdentity], staging: Path, now: datetime
+        self, request: ExportRequest, cameras: Mapping[str, CameraIdentity], staging: Path, now: datetime, tally: _Tally
     ) -> ExportResult:
         entries: list[dict[str, Any]] = []
         files: list[ExportedFile] = []
         empty: list[dict[str, Any]] = []
-        for camera_id in request.camera_ids:
+        plan = [(c, self._index.between(c, request.start, request.end)) for c in request.camera_ids]
+        tally.start(sum(len(segments) for _, segments in plan))
+        for camera_id, segments in plan:
             camera = cameras[camera_id]
-            segments = self._index.between(camera_id, request.start, request.end)
-            clip = self._export_camera(camera, segments, request, staging) if segments else None
+            clip = self._export_camera(camera, segments, request, staging, tally) if segments else None
+            tally.skip(segments)  # the segments after the end keyframe, not read: done all the same
             if clip is None:
                 empty.append({"camera": camera.to_json(), "note": "nothing recorded in the requested range"})
                 continue
@@ -203,7 +215,12 @@ class VideoExporter:
         return ExportResult(staging, tuple(files), no_footage, digest, self._signer.key_id)
 
     def _export_camera(
-        self, camera: CameraIdentity, segments: Sequence[Segment], request: ExportRequest, staging: Path
+        self,
+        camera: CameraIdentity,
+        segments: Sequence[Segment],
+        request: ExportRequest,
+        staging: Path,
+        tally: _Tally,
     ) -> tuple[ExportedFile, dict[str, Any]] | None:
         name = f"{camera.id}_{request.start.astimezone(UTC):%Y%m%dT%H%M%SZ}.mp4"
         path = staging / name
@@ -212,6 +229,7 @@ class VideoExporter:
             for segment in segments:
                 with self._open_verified(segment) as source:
                     writer.add_segment(segment, source)
+                tally.done_one(segment)
                 if writer.finished:
                     break
             span = writer.close()
@@ -253,6 +271,37 @@ class VideoExporter:
             )
         source.seek(0)
         return source
+
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: source segments copied and hashed so far, out of all those of the export."""
+
+
+class _Tally:
+    """Counts the source segments of one export as they are done and reports them to a :data:`Progress`."""
+
+    def __init__(self, report: Progress | None) -> None:
+        self._report = report
+        self._done: set[tuple[str, str]] = set()
+        self._total = 0
+
+    def start(self, total: int) -> None:
+        self._total = total
+        self._tell()
+
+    def done_one(self, segment: Segment) -> None:
+        self._done.add((segment.camera_id, segment.key))
+        self._tell()
+
+    def skip(self, segments: Sequence[Segment]) -> None:
+        before = len(self._done)
+        self._done.update((s.camera_id, s.key) for s in segments)
+        if len(self._done) != before:
+            self._tell()
+
+    def _tell(self) -> None:
+        if self._report is not None:
+            self._report(len(self._done), self._total)
 
 
 def _file_entry(

@@ -11,20 +11,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from vigie.config.models import VigieConfig
 from vigie.domain.activation import ActivationRequest
 from vigie.domain.audit import AuditAction
 from vigie.governance.activation import ActivationState, Actor
-from vigie.governance.catalogue import Catalogue, CatalogueError, load_catalogue
+from vigie.governance.catalogue import Catalogue, CatalogueError
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
 from vigie.governance.report import OpenGate, open_gates
 from vigie.runtime.command_context import Opened, Unusable, run_opened
-from vigie.runtime.module_settings import module_readiness
+from vigie.runtime.governance_wiring import open_governance
 from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStatus, Outcome
-from vigie.storage import SqlAuditStore, SqlGovernanceStore
+from vigie.storage import SqlAuditStore
 
 LIVE_STATES = (ActivationState.ACTIVE, ActivationState.APPROVED_PENDING_START)
 
@@ -43,25 +43,14 @@ def cli_actor(name: str, role: str) -> Actor:
     return Actor(name if name.startswith("cli:") else f"cli:{name}", role.strip())
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
     def with_service(opened: Opened) -> int:
         try:
-            catalogue = load_catalogue()
+            governance = open_governance(opened.config, opened.engine, opened.audit)
         except CatalogueError as err:
             raise Unusable(str(err)) from err
-        service = GovernanceService(
-            SqlGovernanceStore(opened.engine),
-            catalogue,
-            opened.config,
-            opened.audit,
-            _now,
-            readiness=module_readiness(opened.config),
-        )
-        return action(_Context(opened.config, catalogue, service, SqlAuditStore(opened.engine)))
+        context = _Context(opened.config, governance.catalogue, governance.service, SqlAuditStore(opened.engine))
+        return action(context)
 
     return run_opened(config_path, with_service)
 

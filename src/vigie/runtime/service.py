@@ -29,6 +29,8 @@ from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.runtime.auth_wiring import open_auth_service
 from vigie.runtime.camera_worker import ModelSpec, WorkerSpec
 from vigie.runtime.gates import DatabaseGateFactory, GateFactory
+from vigie.runtime.governance_wiring import open_governance
+from vigie.runtime.live_wiring import open_live_service
 from vigie.runtime.models import ModelRegistry
 from vigie.runtime.recorder_worker import RecorderSpec
 from vigie.runtime.recording_commands import build_purger
@@ -36,14 +38,20 @@ from vigie.runtime.retention import AuditRetention
 from vigie.runtime.segment_upload import SegmentUploader
 from vigie.runtime.segment_wiring import is_remote, open_segment_store, spool_dir
 from vigie.runtime.sink import Periodic, WorkerMessageSink
+from vigie.runtime.site_wiring import camera_location, open_site_service
 from vigie.runtime.supervisor import CameraSupervisor
 from vigie.services.alerts import AlertService
+from vigie.services.audit import AuditService
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
+from vigie.services.exports import ExportService, ExportWorkspace
 from vigie.services.playback import PlaybackService
-from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo
+from vigie.services.recordings import RecordingService
+from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
+from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
+from vigie.storage.segment_history import SqlSegmentHistory
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(vigie.web.__file__).parent / "static"
@@ -51,6 +59,7 @@ SERVICE_ACTOR = "system:service"
 PURGE_EVERY_S = 60.0
 """Retention purge and free-space check of recordings (a full disk must be noticed within a minute)."""
 AUDIT_RETENTION_EVERY_S = 3600.0
+SHUTDOWN_GRACE_S = 3
 UPLOAD_RETRY_EVERY_S = 30.0
 """With a remote store: how often spool files not yet uploaded (store down, lost messages) are tried again."""
 
@@ -129,7 +138,13 @@ class VigieService:
         self.entries = [p for p in config.placements() if p.camera.enabled]
         self.cameras = [
             CameraInfo(
-                p.camera.id, p.camera.name, p.commune.id, p.site.id, p.camera.kind, p.camera.id in simulated_cameras
+                p.camera.id,
+                p.camera.name,
+                p.commune.id,
+                p.site.id,
+                p.camera.kind,
+                p.camera.id in simulated_cameras,
+                location=camera_location(p.camera),
             )
             for p in self.entries
         ]
@@ -168,12 +183,28 @@ class VigieService:
             url_secret=secrets.token_bytes(32),
         )
         self.accounts = open_auth_service(config, engine, self.audit)
+        self.live = open_live_service([p.camera for p in self.entries], self.audit)
+        self.exports = ExportService(  # every configured camera: a disabled one may still have footage to export
+            self.segments,
+            store,
+            self.audit.signer(),
+            self.audit,
+            [p.camera for p in config.placements()],
+            lambda: datetime.now(UTC),
+            workspace=ExportWorkspace(config.storage.data_dir / "exports", self.audit.keyring.public_keys),
+        )
         services = ApiServices(
             events=EventService(self.events),
             cameras=CameraService(self.cameras, self.status),
             auth=self.accounts,
             alerts=self.alerts,
             playback=playback,
+            live=self.live,
+            sites=open_site_service(config, {c.id for c in self.cameras}),
+            recordings=RecordingService(SqlSegmentHistory(engine), self.audit),
+            governance=open_governance(config, engine, self.audit),
+            audit=AuditService(self.audit, SqlAuditReader(engine), SqlUserRepo(engine)),
+            exports=self.exports,
         )
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
 
@@ -205,7 +236,15 @@ class VigieService:
         sign a checkpoint of the audit chain."""
         api = self.config.api
         server = uvicorn.Server(
-            uvicorn.Config(self.app, host=api.host, port=api.port, log_level="info", access_log=False)
+            uvicorn.Config(
+                self.app,
+                host=api.host,
+                port=api.port,
+                log_level="info",
+                access_log=False,
+                # Live views never end by themselves: give open responses this long, then cut them.
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            )
         )
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         self.audit.append(
@@ -230,6 +269,8 @@ class VigieService:
             # uvicorn re-raises the signal it handled once it has shut down: that is the normal way out.
             log.info("stopping")
         finally:
+            self.live.shutdown()
+            self.exports.close()
             self.supervisor.stop()
             self.sink.close()
             self.audit.append(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}))

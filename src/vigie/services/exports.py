@@ -1,27 +1,131 @@
 """Exporting footage for a requisition: authorise → export → audit (L13, L14).
 
+Two ways in:
+
+- :meth:`ExportService.export`, synchronous, for ``vigie export create`` on the server (the actor is its ``--by``).
+- On behalf of a logged-in person (the API): :meth:`ExportService.submit_as` checks the export permission with
+  the person's authorisation and training (L8, L9), that every camera is one they may see (L10: otherwise the
+  answer is the one for a camera that does not exist), the reason and requisition reference (L13) and that
+  something was recorded, then queues a job. A few worker threads run the jobs; each ends as one zip package
+  (manifest, signature, MP4 files: :mod:`vigie.services.export_package`) with its SHA-256, under
+  ``<workspace>/<id>/``. Jobs are kept in memory under an unguessable id and only their owner sees them;
+  a download and a verification are audited.
+
 Every attempt is in the audit log, refusals included. An export whose audit entry cannot be written is removed:
-there is never an export without its trace. Roles and tenants arrive with issue #7; :meth:`ExportService._authorise`
-is where they will be checked, with ``requested_by`` becoming the authenticated user.
+there is never an export without its trace. Packages stay on disk until someone removes them (no automatic
+clean-up yet); the job list is in memory, so after a restart the packages are still there but no longer listed.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
+import secrets
 import shutil
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from vigie import __version__
 from vigie.config.camera import Camera
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import SegmentIndex, SegmentStore
+from vigie.domain.users import Permission
 from vigie.recording.export import ExportError, ExportRefused, ExportRequest, ExportResult, VideoExporter
 from vigie.recording.manifest import CameraIdentity, ManifestSigner
+from vigie.services.access import NotVisibleError, Principal
+from vigie.services.export_package import PackageFile, PackageVerification, verify_package, write_package
 
-__all__ = ["ExportError", "ExportRefused", "ExportResult", "ExportService"]
+__all__ = [
+    "ExportBusyError",
+    "ExportError",
+    "ExportJob",
+    "ExportNotReadyError",
+    "ExportRefused",
+    "ExportResult",
+    "ExportService",
+    "ExportState",
+    "ExportWorkspace",
+    "ExportsUnavailableError",
+    "PackageVerification",
+]
+
+log = logging.getLogger(__name__)
+
+
+class ExportState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ExportNotReadyError(Exception):
+    """The export has no package (yet, or ever): its state says which."""
+
+
+class ExportBusyError(Exception):
+    """Too many exports waiting: the person has to wait for theirs to finish."""
+
+
+class ExportsUnavailableError(Exception):
+    """This server makes no exports on behalf of people (no workspace was configured)."""
+
+
+class _Cancelled(Exception):
+    """The service is stopping: the export in progress is abandoned, and nothing of it is left."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportWorkspace:
+    """Where and how the exports asked through the API are made."""
+
+    root: Path
+    """``<data_dir>/exports``: one folder per export, holding its package."""
+    public_keys: Callable[[], Mapping[str, str]]
+    """Trusted public keys (PEM by key id) for verification: every key the installation ever signed with."""
+    workers: int = 1
+    """Exports made at the same time (each reads and hashes every source segment: disk-bound)."""
+    waiting_per_person: int = 3
+    """Queued or running exports one person may have."""
+    waiting: int = 20
+    """Queued or running exports in all."""
+    kept_jobs: int = 500
+    """Finished jobs remembered (the oldest are forgotten first; their packages stay on disk)."""
+    max_upload_bytes: int = 8 * 2**30
+    """Largest package accepted for verification, and most bytes one may unpack to."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportJob:
+    """One export asked by a person, as it stands."""
+
+    id: str
+    owner: str
+    camera_ids: tuple[str, ...]
+    start: datetime
+    end: datetime
+    reason: str
+    requisition_ref: str
+    created_at: datetime
+    state: ExportState = ExportState.QUEUED
+    progress: float = 0.0
+    """Fraction of the source segments copied and hashed, 0 to 1."""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: ExportResult | None = None
+    package: PackageFile | None = None
+    error: str | None = None
+
+    @property
+    def request(self) -> ExportRequest:
+        return ExportRequest(self.camera_ids, self.start, self.end, self.owner, self.reason, self.requisition_ref)
 
 
 class ExportService:
@@ -36,11 +140,19 @@ class ExportService:
         cameras: Iterable[Camera | CameraIdentity],
         clock: Callable[[], datetime],
         software_version: str = __version__,
+        *,
+        workspace: ExportWorkspace | None = None,
     ) -> None:
+        self._index = index
         self._exporter = VideoExporter(index, store, signer, software_version)
         self._audit = audit
         self._cameras = {c.id: CameraIdentity.of(c) for c in cameras}
         self._clock = clock
+        self._space = workspace
+        self._jobs: dict[str, ExportJob] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._workers = _Workers(self._run, workspace.workers if workspace else 1)
 
     def export(  # noqa: PLR0917 - the documented positional order: the fields of a requisition, all required (L13)
         self,
@@ -67,11 +179,246 @@ class ExportService:
             raise
         return result
 
+    # --- on behalf of a logged-in person: permission, tenant and ownership checked here, for every route ----------
+
+    def submit_as(
+        self,
+        principal: Principal,
+        *,
+        camera_ids: Sequence[str],
+        start: datetime,
+        end: datetime,
+        reason: str,
+        requisition_ref: str,
+    ) -> ExportJob:
+        """Queue an export by ``principal``; refusals raise (and are audited), the export itself runs later."""
+        principal.require(Permission.EXPORT)
+        space = self._workspace()
+        request = ExportRequest(tuple(camera_ids), start, end, principal.actor, reason.strip(), requisition_ref.strip())
+        try:
+            request.check()
+            for camera_id in request.camera_ids:
+                principal.require_camera(camera_id)
+            self._authorise(request)
+            self._check_footage(request)
+            job = self._enqueue(request, space)
+        except (ExportRefused, NotVisibleError, ExportBusyError) as err:
+            self._record(request, {"outcome": "refused", "error": str(err)})
+            raise
+        return job
+
+    def list_for(self, principal: Principal, *, limit: int = 100, offset: int = 0) -> list[ExportJob]:
+        """``principal``'s own exports, newest first."""
+        principal.require(Permission.EXPORT)
+        with self._lock:
+            mine = [j for j in reversed(self._jobs.values()) if self._owned(principal, j)]
+        return mine[offset : offset + limit]
+
+    def get_for(self, principal: Principal, export_id: str) -> ExportJob:
+        principal.require(Permission.EXPORT)
+        with self._lock:
+            job = self._jobs.get(export_id)
+        if job is None or not self._owned(principal, job):
+            raise NotVisibleError(f"no export {export_id!r} among your exports")
+        return job
+
+    def download_as(self, principal: Principal, export_id: str) -> PackageFile:
+        """The package of a finished export of ``principal``; the download is audited before anything is sent."""
+        job = self.get_for(principal, export_id)
+        package = _ready(job)
+        if not package.path.is_file():
+            raise NotVisibleError(f"the package of export {export_id} is no longer stored on this server")
+        self._audit.append(
+            AuditEvent(
+                actor=principal.actor,
+                action=AuditAction.EXPORT_DOWNLOADED,
+                target=",".join(job.camera_ids),
+                details={
+                    "export": job.id,
+                    "package": package.name,
+                    "package_sha256": package.sha256,
+                    "manifest_sha256": job.result.manifest_sha256 if job.result else None,
+                    "requisition_ref": job.requisition_ref,
+                },
+            )
+        )
+        return package
+
+    def verify_as(self, principal: Principal, export_id: str) -> PackageVerification:
+        """Check the stored package of an export of ``principal`` again (audited: a failure is a security event)."""
+        job = self.get_for(principal, export_id)
+        package = _ready(job)
+        report = self._verify(package.path, package.sha256, package.name)
+        self._record_verification(principal, ",".join(job.camera_ids), {"export": job.id}, report)
+        return report
+
+    def check_can_verify(self, principal: Principal) -> None:
+        """Investigators (export) and auditors or DPOs (audit log) may have any package checked by the server."""
+        if not (principal.can(Permission.EXPORT) or principal.can(Permission.READ_AUDIT)):
+            principal.require(Permission.EXPORT)  # raises, with why (role, or authorisation and training)
+
+    def verify_upload_as(self, principal: Principal, upload: IO[bytes]) -> PackageVerification:
+        """Check a package someone brings back (a copy given to a court, a USB key): the same verifier as
+        ``vigie export verify``, against every public key of this installation."""
+        self.check_can_verify(principal)
+        report = self._verify(upload, None, "package")
+        self._record_verification(principal, "upload", {}, report)
+        return report
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self._workspace().max_upload_bytes
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Stop: exports not started fail with a reason, the ones running stop at their next segment (nothing of
+        them is left) and their threads are joined."""
+        self._closing.set()
+        for job_id in self._workers.close(timeout):
+            self._fail(job_id, "the server stopped before this export started: ask again", "cancelled")
+
+    # --- the work ---------------------------------------------------------------------------------------------
+
+    def _workspace(self) -> ExportWorkspace:
+        if self._space is None:
+            raise ExportsUnavailableError("this server makes no exports through the API: use `vigie export create`")
+        return self._space
+
     def _authorise(self, request: ExportRequest) -> None:
         request.check()
         unknown = [c for c in request.camera_ids if c not in self._cameras]
         if unknown:
             raise ExportRefused(f"export refused: unknown camera(s) {', '.join(unknown)}")
+
+    def _check_footage(self, request: ExportRequest) -> None:
+        if not any(self._index.between(c, request.start, request.end) for c in request.camera_ids):
+            raise ExportRefused(
+                f"export refused: nothing recorded for {', '.join(request.camera_ids)} between "
+                f"{request.start.isoformat()} and {request.end.isoformat()}: choose another range"
+            )
+
+    def _owned(self, principal: Principal, job: ExportJob) -> bool:
+        """Only the person who asked sees an export, and only while they still see all of its cameras."""
+        return job.owner == principal.actor and all(principal.sees_camera(c) for c in job.camera_ids)
+
+    def _enqueue(self, request: ExportRequest, space: ExportWorkspace) -> ExportJob:
+        if self._closing.is_set():
+            raise ExportBusyError("the server is stopping: ask again in a moment")
+        job = ExportJob(
+            id=secrets.token_hex(16),
+            owner=request.requested_by,
+            camera_ids=request.camera_ids,
+            start=request.start,
+            end=request.end,
+            reason=request.reason,
+            requisition_ref=request.requisition_ref,
+            created_at=self._clock(),
+        )
+        with self._lock:
+            waiting = [j for j in self._jobs.values() if j.state in {ExportState.QUEUED, ExportState.RUNNING}]
+            if sum(j.owner == job.owner for j in waiting) >= space.waiting_per_person:
+                raise ExportBusyError(
+                    f"you already have {space.waiting_per_person} exports waiting or running: wait for one to finish"
+                )
+            if len(waiting) >= space.waiting:
+                raise ExportBusyError(f"{len(waiting)} exports are waiting or running: ask again in a few minutes")
+            self._jobs[job.id] = job
+            self._forget_old(space.kept_jobs)
+        try:
+            self._record(job.request, {"outcome": "queued", "export": job.id})
+            self._workers.submit(job.id)
+        except BaseException:
+            with self._lock:
+                self._jobs.pop(job.id, None)
+            raise
+        return job
+
+    def _forget_old(self, kept: int) -> None:
+        finished = [j.id for j in self._jobs.values() if j.state in {ExportState.DONE, ExportState.FAILED}]
+        for job_id in finished[: max(0, len(self._jobs) - kept)]:
+            del self._jobs[job_id]
+
+    def _run(self, job_id: str) -> None:
+        """One job, on a worker thread: export, package, audit; every way out leaves the job done or failed."""
+        space = self._workspace()
+        job = self._update(job_id, state=ExportState.RUNNING, started_at=self._clock())
+        folder = space.root / job.id
+        name = f"vigie-export-{job.start.astimezone(UTC):%Y%m%dT%H%M%SZ}-{job.id[:8]}"
+        try:
+            if self._closing.is_set():
+                raise _Cancelled("the server stopped before this export started: ask again")
+            report = partial(self._progress, job.id)
+            result = self._exporter.export(job.request, self._cameras, folder / name, self._clock(), progress=report)
+            package = write_package(folder / name, folder / f"{name}.zip")
+            shutil.rmtree(folder / name)
+        except _Cancelled as err:
+            self._fail(job_id, str(err), "cancelled", folder)
+            return
+        except ExportError as err:
+            self._fail(job_id, str(err), "refused", folder)
+            return
+        except Exception as err:
+            log.exception("export %s failed", job.id)
+            message = f"the export failed on the server ({type(err).__name__}): ask again, or ask an administrator"
+            self._fail(job_id, message, "failed", folder)
+            return
+        package_details = {"name": package.name, "sha256": package.sha256, "bytes": package.bytes}
+        try:
+            self._record(job.request, {**_success_details(result), "export": job.id, "package": package_details})
+        except Exception:
+            log.exception("export %s removed: its audit entry could not be written", job.id)
+            shutil.rmtree(folder, ignore_errors=True)
+            message = "the export was removed because its audit entry could not be written: ask again"
+            self._update(job_id, state=ExportState.FAILED, finished_at=self._clock(), error=message)
+            return
+        self._update(
+            job_id, state=ExportState.DONE, progress=1.0, finished_at=self._clock(), result=result, package=package
+        )
+
+    def _progress(self, job_id: str, done: int, total: int) -> None:
+        if self._closing.is_set():
+            raise _Cancelled("the server stopped during this export: ask again")
+        self._update(job_id, progress=done / total if total else 0.0)
+
+    def _fail(self, job_id: str, message: str, outcome: str, folder: Path | None = None) -> None:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        job = self._update(job_id, state=ExportState.FAILED, finished_at=self._clock(), error=message)
+        try:
+            self._record(job.request, {"outcome": outcome, "export": job_id, "error": message})
+        except Exception:  # the job has failed anyway; the missing trace is logged
+            log.exception("could not audit the failure of export %s", job_id)
+
+    def _update(self, job_id: str, **changes: Any) -> ExportJob:
+        with self._lock:
+            job = replace(self._jobs[job_id], **changes)
+            self._jobs[job_id] = job
+        return job
+
+    def _verify(self, source: Path | IO[bytes], expected: str | None, name: str) -> PackageVerification:
+        space = self._workspace()
+        space.root.mkdir(parents=True, exist_ok=True)
+        return verify_package(
+            source,
+            space.public_keys(),
+            scratch=space.root,
+            max_bytes=space.max_upload_bytes,
+            expected=expected,
+            name=name,
+        )
+
+    def _record_verification(
+        self, principal: Principal, target: str, details: dict[str, Any], report: PackageVerification
+    ) -> None:
+        details = {
+            **details,
+            "ok": report.ok,
+            "package_sha256": report.package_sha256,
+            "manifest_sha256": report.manifest_sha256,
+            "issues": [{"kind": i.kind, "name": i.name} for i in report.issues[:20]],
+        }
+        self._audit.append(
+            AuditEvent(actor=principal.actor, action=AuditAction.EXPORT_VERIFIED, target=target, details=details)
+        )
 
     def _record(self, request: ExportRequest, outcome: dict[str, Any]) -> None:
         details: dict[str, Any] = {
@@ -85,6 +432,62 @@ class ExportService:
         actor = request.requested_by.strip() or "unknown"
         target = ",".join(request.camera_ids) or "-"
         self._audit.append(AuditEvent(actor=actor, action=AuditAction.EXPORT, target=target, details=details))
+
+
+class _Workers:
+    """At most ``size`` threads run queued job ids through ``run``; a thread ends as soon as the queue is empty.
+
+    Not ``concurrent.futures.ThreadPoolExecutor``: its idle threads live until ``shutdown()``, so a service that
+    is never closed (a test, a failed start) would keep them; here no thread outlives the work, and :meth:`close`
+    hands back what never started so that it can fail with a reason."""
+
+    def __init__(self, run: Callable[[str], None], size: int) -> None:
+        self._run = run
+        self._size = max(1, size)
+        self._queue: deque[str] = deque()
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, job_id: str) -> None:
+        with self._lock:
+            if self._closed:
+                raise ExportBusyError("the server is stopping: ask again in a moment")
+            self._queue.append(job_id)
+            if len(self._threads) < self._size:
+                thread = threading.Thread(target=self._drain, name="vigie-export", daemon=True)
+                self._threads.add(thread)
+                thread.start()
+
+    def close(self, timeout: float | None) -> list[str]:
+        with self._lock:
+            self._closed = True
+            never_started = list(self._queue)
+            self._queue.clear()
+            running = list(self._threads)
+        for thread in running:
+            thread.join(timeout)
+        return never_started
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._threads.discard(threading.current_thread())
+                    return
+                job_id = self._queue.popleft()
+            try:
+                self._run(job_id)
+            except Exception:  # _run turns every failure into a failed job; this is the last guard of the thread
+                log.exception("export worker: job %s", job_id)
+
+
+def _ready(job: ExportJob) -> PackageFile:
+    if job.state is ExportState.DONE and job.package is not None:
+        return job.package
+    if job.state is ExportState.FAILED:
+        raise ExportNotReadyError(f"export {job.id} failed, it has no package: {job.error}")
+    raise ExportNotReadyError(f"export {job.id} is {job.state.value} ({job.progress:.0%}): its package is not ready")
 
 
 def _success_details(result: ExportResult) -> dict[str, Any]:

@@ -77,6 +77,9 @@ def check_rtsp_dependencies(python: Path = DEBIAN_PYTHON) -> None:
 class RtspSimServer:
     """An RTSP server with one mount per rendered MP4, e.g. ``{"cam1": Path("street.mp4")}``.
 
+    A mount may also be a UDP port number instead of a file: the caller already sends RTP/H.264 there (a live
+    encoder of its own, e.g. the clock camera of ``bench/live_latency.py``) and no feeder is started for it.
+
     Use as a context manager; ``port=0`` picks a free port (read it from ``port`` or ``url()``).  When
     ``start()`` returns, the server accepts connections and the feeders run; a client may still wait up to one
     GOP (two seconds) for the first keyframe.
@@ -84,7 +87,7 @@ class RtspSimServer:
 
     def __init__(
         self,
-        mounts: Mapping[str, Path],
+        mounts: Mapping[str, Path | int],
         port: int = 0,
         *,
         host: str = "127.0.0.1",
@@ -96,7 +99,9 @@ class RtspSimServer:
         for name in mounts:
             if not name or "/" in name.strip("/") or not name.strip("/").replace("-", "").replace("_", "").isalnum():
                 raise ValueError(f"invalid mount name {name!r}: use letters, digits, - and _")
-        self._mounts = {name.strip("/"): Path(path) for name, path in mounts.items()}
+        self._mounts = {
+            name.strip("/"): source if isinstance(source, int) else Path(source) for name, source in mounts.items()
+        }
         self._requested_port = port
         self._host = host
         self._python = python
@@ -137,13 +142,19 @@ class RtspSimServer:
         gets frames at once.
         """
         check_rtsp_dependencies(self._python)
-        for name, path in self._mounts.items():
+        files = {name: source for name, source in self._mounts.items() if isinstance(source, Path)}
+        for name, path in files.items():
             if not path.is_file():
                 raise FileNotFoundError(f"video for mount {name!r} not found: {path}")
         try:
-            udp_ports = _free_udp_ports(len(self._mounts))
-            for path, udp_port in zip(self._mounts.values(), udp_ports, strict=True):
-                self._feeders.append(self._spawn(_feeder_command(path, udp_port), stdin=subprocess.DEVNULL))
+            free = iter(free_udp_ports(len(files)))
+            udp_ports = []
+            for source in self._mounts.values():
+                if isinstance(source, int):
+                    udp_ports.append(source)
+                    continue
+                udp_ports.append(next(free))
+                self._feeders.append(self._spawn(_feeder_command(source, udp_ports[-1]), stdin=subprocess.DEVNULL))
             self._start_server(udp_ports)
             self._wait_accepting()
             self.check()
@@ -267,7 +278,7 @@ def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     return proc.stdout.readline().decode("utf-8", "replace").strip()
 
 
-def _free_udp_ports(count: int) -> list[int]:
+def free_udp_ports(count: int) -> list[int]:
     """Distinct free UDP ports ``p`` whose ``p + 1`` (where ffmpeg sends RTCP) is free and unused too."""
     chosen: list[int] = []
     while len(chosen) < count:

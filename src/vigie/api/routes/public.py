@@ -1,23 +1,62 @@
-"""The public information page's data, without login (R252-10, L36): which cameras exist, where.
+"""The public information page and its data, without login (R252-10, L36): which cameras exist, where, and which
+algorithmic analysis is in force on them, under which decision.
 
-Only what the public notice must say: camera name, commune, site and kind. No health, no video, no alert.
+Only what the public notice must say: camera name, commune, site, kind and address; module, legal framework,
+purpose, decision and period. No health, no video, no alert, no name of a person.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
-from vigie.api.schemas import PublicCameraOut
+from vigie.api.schemas import PublicActivationOut, PublicAnalysisOut, PublicCameraOut
 from vigie.services.cameras import CameraService
+from vigie.services.governance_access import GovernanceAccess
 
 router = APIRouter(prefix="/api/public", tags=["public"])
+CACHE = "public, max-age=60"
 
 
 @router.get("/cameras", response_model=list[PublicCameraOut], summary="Cameras in service (public, no login)")
 def public_cameras(request: Request, response: Response) -> list[PublicCameraOut]:
     service: CameraService = request.app.state.services.cameras
-    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers["Cache-Control"] = CACHE
     return [
-        PublicCameraOut(id=c.id, name=c.name, commune_id=c.commune_id, site_id=c.site_id, kind=c.kind.value)
+        PublicCameraOut(
+            id=c.id,
+            name=c.name,
+            commune_id=c.commune_id,
+            site_id=c.site_id,
+            kind=c.kind.value,
+            address=c.location.address if c.location else None,
+        )
         for c in service.public_list()
     ]
+
+
+@router.get("/analysis", response_model=PublicAnalysisOut, summary="Algorithmic analysis in force (public, no login)")
+def public_analysis(request: Request, response: Response) -> PublicAnalysisOut:
+    governance: GovernanceAccess | None = getattr(request.app.state.services, "governance", None)
+    if governance is None:
+        raise HTTPException(status_code=503, detail="governance is not available on this server")
+    response.headers["Cache-Control"] = CACHE
+    summary = governance.public_analysis()
+    return PublicAnalysisOut(
+        at=summary.at,
+        stopped=summary.stopped,
+        activations=[
+            PublicActivationOut(
+                module=a.module,
+                module_title=a.module_title,
+                framework=a.framework_title,
+                commune_id=a.tenant,
+                camera_ids=list(a.camera_ids),
+                purpose=a.purpose,
+                decision_number=a.decision_number,
+                decision_date=a.decision_date,
+                starts_at=a.starts_at,
+                runs_until=a.runs_until,
+            )
+            for a in summary.activations
+        ],
+    )

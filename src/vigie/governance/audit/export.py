@@ -72,7 +72,7 @@ def export_audit(
     seq_range = chain.store.seq_range(since, until)
     first, last = _bounds(chain, seq_range)
     signer = chain.signer()
-    header = _signed_header(signer, since=since, until=until, now=chain.clock(), first=first, last=last)
+    header = signed_header(signer, since=since, until=until, now=chain.clock(), first=first, last=last)
     digest = _write(chain, out, header, seq_range)
     summary = ExportSummary(
         out, header["count"], header["first_seq"], header["last_seq"], header["last_hash"], signer.key_id, digest
@@ -101,7 +101,7 @@ def _bounds(chain: AuditChain, seq_range: tuple[int, int] | None) -> tuple[Audit
     return first, last
 
 
-def _signed_header(
+def signed_header(
     signer: AuditSigner,
     *,
     since: datetime,
@@ -110,6 +110,7 @@ def _signed_header(
     first: AuditRecord | None,
     last: AuditRecord | None,
 ) -> dict[str, Any]:
+    """Line 1 of an export of ``first``..``last``; also what the live log is verified under (services.audit)."""
     header: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,

@@ -1,0 +1,91 @@
+"""A live feed for the console (Server-Sent Events): new alerts of the cameras one may see, and camera health when
+it changes. The workers run in other processes and write to the database, so the feed reads the services every
+``POLL_S`` seconds per connection (one indexed query for alerts, one for health): an operator learns of an alert
+within that delay without reloading anything. The session is checked again every ``RECHECK_S``; when it has
+ended the feed says so (``event: ended``) and closes.
+
+Why SSE and not a WebSocket: the feed only flows from the server, SSE reconnects by itself, passes proxies as
+plain HTTP, and carries the session cookie and its checks like any other request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from vigie.api.routes.alerts import alert_out
+from vigie.api.routes.cameras import cameras_for
+from vigie.api.security import SESSION_COOKIE, CurrentPrincipal
+from vigie.domain.users import Permission
+from vigie.services.access import Principal
+from vigie.services.alerts import AlertService
+
+router = APIRouter(prefix="/api", tags=["feed"])
+POLL_S: Final = 2.0
+RECHECK_S: Final = 30.0
+KEEPALIVE_S: Final = 15.0
+BACKLOG: Final = 50
+"""Alerts read per poll; more new alerts than this within one poll are left to the alert list."""
+
+
+@router.get(
+    "/feed",
+    summary="Server-Sent Events: `alert` (a new alert, as in /api/alerts), `cameras` (the camera list, on change)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def feed(request: Request, principal: CurrentPrincipal) -> StreamingResponse:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return StreamingResponse(
+        _events(request, principal, token),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _event(name: str, data: Any) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+async def _events(request: Request, principal: Principal, token: str) -> AsyncIterator[bytes]:
+    service: AlertService | None = getattr(request.app.state.services, "alerts", None)
+    alerts = service if service is not None and principal.can(Permission.READ_ALERTS) else None
+    last_alert = 0
+    if alerts is not None:
+        newest = await run_in_threadpool(alerts.list_for, principal, limit=1)
+        last_alert = (newest[0].id or 0) if newest else 0
+    cameras_sent = ""
+    recheck_at = time.monotonic() + RECHECK_S
+    keepalive_at = time.monotonic() + KEEPALIVE_S
+    yield b"retry: 3000\n\n"
+    while True:
+        if alerts is not None:
+            recent = await run_in_threadpool(alerts.list_for, principal, limit=BACKLOG)
+            for alert in sorted((a for a in recent if (a.id or 0) > last_alert), key=lambda a: a.id or 0):
+                last_alert = alert.id or 0
+                yield _event("alert", alert_out(alert).model_dump(mode="json"))
+        cameras = await run_in_threadpool(cameras_for, request, principal)
+        payload = [c.model_dump(mode="json") for c in cameras]
+        serialised = json.dumps(payload, sort_keys=True)
+        if serialised != cameras_sent:
+            cameras_sent = serialised
+            yield _event("cameras", payload)
+        now = time.monotonic()
+        if now >= keepalive_at:
+            keepalive_at = now + KEEPALIVE_S
+            yield b": keepalive\n\n"
+        if now >= recheck_at:
+            recheck_at = now + RECHECK_S
+            auth = request.app.state.services.auth
+            current = await run_in_threadpool(auth.resolve, token)
+            if current is None:
+                yield _event("ended", {"reason": "session ended"})
+                return
+            principal = current
+        await asyncio.sleep(POLL_S)

@@ -1,0 +1,272 @@
+// The operator console. Plain modules, no framework, no build step: what a commune's IT can read and audit.
+// Text is inserted with textContent only (never innerHTML). The session is an HttpOnly cookie this script never
+// sees; state-changing requests carry the CSRF token from /api/auth/me. Views are chosen by the URL's hash
+// (#/live, #/live/<camera>, #/alerts …) so a page can be bookmarked and the back button works.
+
+import { chooseLanguage, formatTime, setLanguage, t } from "./i18n.js";
+import { VIEWS } from "./views.js";
+
+export const state = { me: null, csrf: "", permissions: [], cameras: [], governance: null, view: null };
+let timer = null;
+let feed = null;
+
+export class NotLoggedIn extends Error {}
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details || [];
+  }
+}
+
+export async function api(method, path, body) {
+  const options = { method, headers: {}, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  if (method !== "GET") options.headers["X-CSRF-Token"] = state.csrf;
+  const response = await fetch(path, options);
+  if (response.status === 401 && path !== "/api/auth/login") throw new NotLoggedIn();
+  const data = response.status === 204 ? null : await response.json();
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    const details = (error.details || []).map((d) => d.message || d.msg || JSON.stringify(d));
+    const message = [error.message || response.statusText, ...details.filter((d) => d !== error.message)];
+    throw new ApiError(response.status, error.code, message.join(" — "), error.details);
+  }
+  return data;
+}
+
+export function can(permission) {
+  return state.permissions.includes(permission);
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+export function cell(row, text, cls) {
+  const td = el("td", { text, class: cls });
+  row.appendChild(td);
+  return td;
+}
+
+export function fill(tableId, rows, render) {
+  const body = document.querySelector(`#${tableId} tbody`);
+  body.replaceChildren();
+  for (const item of rows) {
+    const tr = document.createElement("tr");
+    render(tr, item);
+    body.appendChild(tr);
+  }
+}
+
+export function status(message) {
+  document.getElementById("updated").textContent = message;
+}
+
+export function cameraName(id) {
+  const camera = state.cameras.find((c) => c.id === id);
+  return camera ? camera.name : id;
+}
+
+export function failed(err) {
+  if (err instanceof NotLoggedIn) showLogin(t("login.ended"));
+  else status(t("unreachable", { message: err.message }));
+}
+
+function showLogin(message) {
+  if (timer) clearInterval(timer);
+  timer = null;
+  if (feed) feed.close();
+  feed = null;
+  leaveView();
+  state.me = null;
+  document.getElementById("app").hidden = true;
+  document.getElementById("nav").hidden = true;
+  document.getElementById("who").hidden = true;
+  document.getElementById("banner").hidden = true;
+  document.getElementById("login").hidden = false;
+  document.getElementById("login-error").textContent = message || "";
+  status("");
+}
+
+async function showApp(me) {
+  state.me = me;
+  state.csrf = me.csrf_token;
+  state.permissions = me.permissions;
+  document.getElementById("login").hidden = true;
+  document.getElementById("app").hidden = false;
+  document.getElementById("nav").hidden = false;
+  document.getElementById("who").hidden = false;
+  document.getElementById("who-name").textContent = `${me.display_name} (${me.roles.join(", ")}) · ${me.commune_id}`;
+  const refusal = document.getElementById("video-refusal");
+  const videoRoles = ["operator", "supervisor", "investigator"];
+  refusal.hidden = me.video_access || !me.video_refusal || !me.roles.some((r) => videoRoles.includes(r));
+  refusal.textContent = me.video_refusal ? t("video.refusal", { reason: me.video_refusal }) : "";
+  for (const link of document.querySelectorAll("[data-view-link]")) {
+    const view = VIEWS[link.dataset.viewLink];
+    link.hidden = !view || !view.allowed();
+  }
+  connectFeed();
+  if (timer) clearInterval(timer);
+  timer = setInterval(refresh, 5000);
+  await refresh(); // views start with the camera list and the governance state in hand
+  route();
+}
+
+// --- views ---------------------------------------------------------------------------------------------------
+
+function currentRoute() {
+  const hash = location.hash.replace(/^#\/?/, "");
+  const [path, query] = hash.split("?");
+  const [name, ...rest] = path.split("/");
+  return { name: name || "", args: rest.map(decodeURIComponent), query: new URLSearchParams(query || "") };
+}
+
+function defaultView() {
+  for (const name of ["live", "alerts", "governance", "audit", "cameras"]) {
+    if (VIEWS[name].allowed()) return name;
+  }
+  return "cameras";
+}
+
+function leaveView() {
+  if (state.view && VIEWS[state.view].leave) VIEWS[state.view].leave();
+  state.view = null;
+}
+
+export function route() {
+  if (!state.me) return;
+  let { name, args, query } = currentRoute();
+  if (!VIEWS[name] || !VIEWS[name].allowed()) name = defaultView();
+  if (state.view !== name) leaveView();
+  state.view = name;
+  for (const section of document.querySelectorAll("[data-view]")) section.hidden = section.dataset.view !== name;
+  for (const link of document.querySelectorAll("[data-view-link]")) {
+    link.classList.toggle("active", link.dataset.viewLink === name);
+  }
+  VIEWS[name].enter(args, query);
+}
+
+async function refresh() {
+  if (!state.me) return;
+  try {
+    state.cameras = await api("GET", "/api/cameras");
+    if (can("read_governance")) {
+      state.governance = await api("GET", "/api/governance");
+      showBanner(state.governance);
+    }
+    const view = state.view && VIEWS[state.view];
+    if (view && view.refresh) await view.refresh();
+    status(t("updated", { time: new Date().toLocaleTimeString() }));
+  } catch (err) {
+    failed(err);
+  }
+}
+
+export function refreshSoon() {
+  setTimeout(refresh, 50);
+}
+
+function showBanner(governance) {
+  const banner = document.getElementById("banner");
+  banner.hidden = false;
+  const stopped = Boolean(governance.global_stop);
+  const count = governance.active_count;
+  banner.className = stopped ? "banner stopped" : count > 0 ? "banner active" : "banner";
+  banner.dataset.active = String(count);
+  banner.textContent = stopped ? t("banner.stopped") : count > 0 ? t("banner.active", { count }) : t("banner.none");
+}
+
+// --- live feed of alerts and camera health (Server-Sent Events; the 5 s refresh is the fallback) --------------
+
+function connectFeed() {
+  if (feed || typeof EventSource === "undefined") return;
+  feed = new EventSource("/api/feed");
+  const note = () => document.getElementById("feed-state");
+  feed.addEventListener("open", () => {
+    note().textContent = t("alerts.live");
+  });
+  feed.addEventListener("error", () => {
+    note().textContent = t("alerts.polling");
+  });
+  feed.addEventListener("alert", (event) => {
+    const alert = JSON.parse(event.data);
+    status(t("alerts.new", { kind: alert.kind, camera: cameraName(alert.camera_id) }));
+    const view = state.view && VIEWS[state.view];
+    if (view && view.onAlert) view.onAlert(alert);
+  });
+  feed.addEventListener("cameras", (event) => {
+    state.cameras = JSON.parse(event.data);
+    const view = state.view && VIEWS[state.view];
+    if (view && view.onCameras) view.onCameras();
+  });
+  feed.addEventListener("ended", () => {
+    feed.close();
+    feed = null;
+    refresh();
+  });
+}
+
+// --- login, logout, language ---------------------------------------------------------------------------------
+
+async function start() {
+  const select = document.getElementById("lang");
+  select.value = chooseLanguage();
+  setLanguage(select.value);
+  select.addEventListener("change", () => {
+    setLanguage(select.value);
+    if (state.me) showApp(state.me);
+  });
+  try {
+    showApp(await api("GET", "/api/auth/me"));
+  } catch (err) {
+    showLogin(err instanceof NotLoggedIn ? "" : t("unreachable", { message: err.message }));
+  }
+}
+
+document.getElementById("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = {
+    username: document.getElementById("username").value,
+    password: document.getElementById("password").value,
+    totp: document.getElementById("totp").value,
+  };
+  try {
+    const me = await api("POST", "/api/auth/login", body);
+    document.getElementById("password").value = "";
+    document.getElementById("totp").value = "";
+    showApp(me);
+  } catch (err) {
+    document.getElementById("login-error").textContent = err.message;
+  }
+});
+
+document.getElementById("logout").addEventListener("click", async () => {
+  try {
+    await api("POST", "/api/auth/logout");
+  } catch (err) {
+    // the session may have ended already
+  }
+  showLogin("");
+});
+
+window.addEventListener("hashchange", route);
+
+export { formatTime, t };
+
+start();

@@ -1,0 +1,38 @@
+// The public information page (L36): no login, no cookie used, only public data.
+
+function row(values) {
+  const tr = document.createElement("tr");
+  for (const value of values) {
+    const td = document.createElement("td");
+    td.textContent = value;
+    tr.appendChild(td);
+  }
+  return tr;
+}
+
+function day(iso) {
+  return iso ? new Date(iso).toLocaleDateString("fr-FR", { timeZone: "Europe/Paris" }) : "";
+}
+
+async function load() {
+  const [cameras, analysis] = await Promise.all([
+    fetch("/api/public/cameras").then((r) => r.json()),
+    fetch("/api/public/analysis").then((r) => (r.ok ? r.json() : { activations: [], stopped: false })),
+  ]);
+  const names = new Map(cameras.map((c) => [c.id, c.name]));
+  document.querySelector("#public-cameras tbody").replaceChildren(
+    ...cameras.map((c) => row([c.name, c.commune_id, c.site_id, c.address || "", c.kind])),
+  );
+  document.querySelector("#public-analysis tbody").replaceChildren(
+    ...analysis.activations.map((a) => row([
+      a.module_title, a.commune_id, a.camera_ids.map((id) => names.get(id) || id).join(", "), a.purpose,
+      a.framework, `${a.decision_number} (${day(a.decision_date)})`, day(a.runs_until),
+    ])),
+  );
+  const state = document.getElementById("analysis-state");
+  if (analysis.stopped) state.textContent = "Arrêt d'urgence engagé : aucun traitement algorithmique ne tourne. · Stop switch engaged: no analysis runs.";
+  else if (!analysis.activations.length) state.textContent = "Aucun traitement algorithmique en service. · No algorithmic analysis in use.";
+  else state.textContent = "";
+}
+
+load();

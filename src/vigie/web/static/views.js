@@ -1,0 +1,689 @@
+// The console's views. Each has allowed() (from the person's permissions), enter(args, query), and optionally
+// refresh() (every few seconds while shown), leave(), onAlert(alert) and onCameras() (from the live feed).
+
+import { api, can, cameraName, cell, el, failed, fill, formatTime, refreshSoon, state, status, t } from "./app.js";
+
+const WALL_PAGE = 12;
+
+function stateCell(row, camera) {
+  cell(row, t(`state.${camera.state}`), `state state-${camera.state}`);
+}
+
+function option(value, text) {
+  return el("option", { value, text });
+}
+
+function fillCameraSelect(select, multiple = false) {
+  const chosen = new Set(Array.from(select.selectedOptions || []).map((o) => o.value));
+  select.replaceChildren(...state.cameras.map((c) => option(c.id, `${c.name} (${c.id})`)));
+  for (const o of select.options) o.selected = chosen.has(o.value) || (!multiple && o.value === select.value);
+}
+
+function localInput(date) {
+  // datetime-local wants the local wall-clock time without a zone
+  const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+  return shifted.toISOString().slice(0, 19);
+}
+
+function fromLocalInput(value) {
+  return new Date(value).toISOString();
+}
+
+// --- live: a wall of the cameras one may see, and a single view -------------------------------------------------
+
+let wallPage = 0;
+
+const live = {
+  allowed: () => can("view_live"),
+  enter(args, query) {
+    if (args[0]) this.single(args[0], query.get("quality") || "full");
+    else this.wall();
+  },
+  wall() {
+    this.stopSingle();
+    document.getElementById("wall-view").hidden = false;
+    document.getElementById("single-view").hidden = true;
+    this.drawWall();
+  },
+  drawWall() {
+    const wall = document.getElementById("wall");
+    const pages = Math.max(1, Math.ceil(state.cameras.length / WALL_PAGE));
+    wallPage = Math.min(wallPage, pages - 1);
+    const shown = state.cameras.slice(wallPage * WALL_PAGE, (wallPage + 1) * WALL_PAGE);
+    const current = new Map(Array.from(wall.children).map((tile) => [tile.dataset.camera, tile]));
+    const tiles = shown.map((camera) => {
+      let tile = current.get(camera.id);
+      if (!tile) {
+        const img = el("img", {
+          src: `/api/cameras/${encodeURIComponent(camera.id)}/live.mjpeg?quality=wall`,
+          alt: camera.name,
+          loading: "lazy",
+        });
+        tile = el("a", { class: "tile", href: `#/live/${encodeURIComponent(camera.id)}`, dataset: { camera: camera.id } },
+          img, el("span", { class: "tile-name" }), el("span", { class: "tile-state" }));
+      }
+      tile.querySelector(".tile-name").textContent = camera.name;
+      const badge = tile.querySelector(".tile-state");
+      badge.textContent = t(`state.${camera.state}`);
+      badge.className = `tile-state state-${camera.state}`;
+      return tile;
+    });
+    for (const [id, tile] of current) if (!shown.some((c) => c.id === id)) stopImage(tile.querySelector("img"));
+    wall.replaceChildren(...tiles);
+    document.getElementById("wall-page").textContent = t("live.page", {
+      page: wallPage + 1, pages, count: state.cameras.length,
+    });
+    document.getElementById("wall-prev").disabled = wallPage === 0;
+    document.getElementById("wall-next").disabled = wallPage >= pages - 1;
+  },
+  single(cameraId, quality) {
+    this.stopWall();
+    document.getElementById("wall-view").hidden = true;
+    document.getElementById("single-view").hidden = false;
+    const camera = state.cameras.find((c) => c.id === cameraId);
+    document.getElementById("single-title").textContent = camera ? `${camera.name} (${camera.id})` : cameraId;
+    const img = document.getElementById("single-video");
+    const src = `/api/cameras/${encodeURIComponent(cameraId)}/live.mjpeg?quality=${quality === "wall" ? "wall" : "full"}`;
+    if (img.getAttribute("src") !== src) img.src = src;
+    img.alt = camera ? camera.name : cameraId;
+    img.dataset.camera = cameraId;
+    document.getElementById("single-caption").textContent = camera ? `${t(`state.${camera.state}`)} · ${camera.reason || ""}` : "";
+    document.getElementById("single-playback").href = `#/playback/${encodeURIComponent(cameraId)}`;
+    const stop = document.getElementById("single-stop");
+    stop.hidden = !can("engage_stop");
+    stop.onclick = () => engageStop(cameraId);
+  },
+  onCameras() {
+    if (!document.getElementById("wall-view").hidden) this.drawWall();
+  },
+  refresh() {
+    this.onCameras();
+  },
+  stopWall() {
+    for (const img of document.querySelectorAll("#wall img")) stopImage(img);
+    document.getElementById("wall").replaceChildren();
+  },
+  stopSingle() {
+    stopImage(document.getElementById("single-video"));
+  },
+  leave() {
+    this.stopWall();
+    this.stopSingle();
+  },
+};
+
+function stopImage(img) {
+  // Removing the source closes the MJPEG connection: the server stops reading a camera nobody watches.
+  if (img && img.getAttribute("src")) {
+    img.removeAttribute("src");
+    img.src = "data:,";
+  }
+}
+
+async function engageStop(cameraId) {
+  const reason = prompt(t("live.stop_reason"));
+  if (!reason) return;
+  try {
+    await api("POST", "/api/stops", { camera_id: cameraId, reason });
+    status(t("live.stopped", { camera: cameraName(cameraId) }));
+  } catch (err) {
+    failed(err);
+  }
+  refreshSoon();
+}
+
+document.getElementById("wall-prev").addEventListener("click", () => { wallPage -= 1; live.drawWall(); });
+document.getElementById("wall-next").addEventListener("click", () => { wallPage += 1; live.drawWall(); });
+
+// --- alerts ------------------------------------------------------------------------------------------------------
+
+const alerts = {
+  allowed: () => can("read_alerts"),
+  enter() {
+    this.refresh();
+  },
+  async refresh() {
+    try {
+      const [pending, recent] = await Promise.all([
+        api("GET", "/api/alerts?state=pending&limit=50"),
+        api("GET", "/api/alerts?limit=50"),
+      ]);
+      const canDecide = can("decide_alerts");
+      fill("alerts", pending.items, (tr, a) => {
+        tr.dataset.alert = String(a.id);
+        cell(tr, String(a.id));
+        const snap = cell(tr, "");
+        if (can("view_live") || can("playback")) snap.appendChild(snapshot(a));
+        cell(tr, cameraName(a.camera_id));
+        cell(tr, a.kind);
+        cell(tr, formatTime(a.at));
+        cell(tr, a.score.toFixed(2));
+        decisionCell(tr, a, canDecide);
+      });
+      fill("decided", recent.items.filter((a) => a.state !== "pending").slice(0, 20), (tr, a) => {
+        tr.dataset.alert = String(a.id);
+        cell(tr, String(a.id));
+        cell(tr, cameraName(a.camera_id));
+        cell(tr, a.kind);
+        cell(tr, formatTime(a.at));
+        cell(tr, t(`verdict.${a.verdict}`), `verdict verdict-${a.verdict}`);
+        cell(tr, a.decided_by ? `${a.decided_by} (${a.decided_role})` : "");
+      });
+    } catch (err) {
+      failed(err);
+    }
+  },
+  onAlert() {
+    this.refresh();
+  },
+};
+
+function snapshot(alert) {
+  // The alert's image: the recorded frame at the alert's time, region drawn on top.
+  const url = `/api/alerts/${alert.id}/snapshot.jpg`;
+  const box = el("span", { class: "snapshot" }, el("img", { src: url, alt: alert.kind, loading: "lazy" }));
+  const r = alert.region;
+  const mark = el("span", { class: "region" });
+  mark.style.left = `${r.x * 100}%`;
+  mark.style.top = `${r.y * 100}%`;
+  mark.style.width = `${r.w * 100}%`;
+  mark.style.height = `${r.h * 100}%`;
+  box.appendChild(mark);
+  return box;
+}
+
+async function decide(alert, action, verdict) {
+  const body = action === "dismiss" ? { verdict } : {};
+  try {
+    await api("POST", `/api/alerts/${alert.id}/${action}`, body);
+  } catch (err) {
+    status(`#${alert.id}: ${err.message}`);
+  }
+  alerts.refresh();
+}
+
+function decisionCell(tr, alert, canDecide) {
+  const td = cell(tr, "");
+  if (!canDecide) return;
+  const buttons = [
+    ["alerts.confirm", "confirm", null],
+    ["alerts.false_positive", "dismiss", "false_positive"],
+    ["alerts.not_actionable", "dismiss", "not_actionable"],
+  ];
+  for (const [label, action, verdict] of buttons) {
+    td.appendChild(el("button", {
+      type: "button", text: t(label), dataset: { action, verdict: verdict || "" },
+      onclick: () => decide(alert, action, verdict),
+    }));
+  }
+}
+
+// --- map: cameras drawn from their coordinates, no tile server ------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  return node;
+}
+
+function hull(points) {
+  // Convex hull (monotone chain) of a site's cameras: its outline on the map. A dozen points at most per site;
+  // written here rather than pulling a geometry library into the browser.
+  const p = [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (p.length < 3) return p;
+  const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const lower = [];
+  for (const q of p) {
+    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], q) <= 0) lower.pop();
+    lower.push(q);
+  }
+  const upper = [];
+  for (const q of [...p].reverse()) {
+    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], q) <= 0) upper.pop();
+    upper.push(q);
+  }
+  return lower.slice(0, -1).concat(upper.slice(0, -1));
+}
+
+const map = {
+  allowed: () => can("view_cameras"),
+  enter() {
+    this.draw();
+  },
+  refresh() {
+    this.draw();
+  },
+  onCameras() {
+    this.draw();
+  },
+  draw() {
+    const box = document.getElementById("map");
+    const placed = state.cameras.filter((c) => c.location);
+    if (!placed.length) {
+      box.replaceChildren(el("p", { class: "note", text: t("map.none") }));
+      return;
+    }
+    const lats = placed.map((c) => c.location.lat);
+    const lons = placed.map((c) => c.location.lon);
+    const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
+    const kx = Math.cos((midLat * Math.PI) / 180); // equirectangular: fine at a city's scale
+    const xs = lons.map((lon) => lon * kx);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...lats), Math.max(...lats)];
+    const span = Math.max(x1 - x0, y1 - y0, 0.002);
+    const W = 1000, H = 700, pad = 60;
+    const scale = Math.min((W - 2 * pad) / span, (H - 2 * pad) / span);
+    const project = (c) => [pad + (c.location.lon * kx - x0) * scale, H - pad - (c.location.lat - y0) * scale];
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t("map.title") });
+    const sites = new Map();
+    for (const camera of placed) {
+      const key = `${camera.commune_id}/${camera.site_id}`;
+      if (!sites.has(key)) sites.set(key, []);
+      sites.get(key).push(project(camera));
+    }
+    for (const [key, points] of sites) {
+      const outline = hull(points);
+      if (outline.length >= 3) {
+        root.appendChild(svg("polygon", { points: outline.map((p) => p.join(",")).join(" "), class: "site" }));
+      }
+      const [sx, sy] = points[0];
+      const label = svg("text", { x: sx, y: sy - 18, class: "site-label" });
+      label.textContent = key;
+      root.appendChild(label);
+    }
+    for (const camera of placed) {
+      const [x, y] = project(camera);
+      const link = svg("a", { href: can("view_live") ? `#/live/${encodeURIComponent(camera.id)}` : "#/cameras" });
+      link.dataset.camera = camera.id;
+      const dot = svg("circle", { cx: x, cy: y, r: 9, class: `dot state-${camera.state}` });
+      const title = svg("title");
+      title.textContent = `${camera.name} (${camera.id}) · ${t(`state.${camera.state}`)}${camera.location.address ? ` · ${camera.location.address}` : ""}`;
+      dot.appendChild(title);
+      const label = svg("text", { x: x + 12, y: y + 4, class: "dot-label" });
+      label.textContent = camera.name;
+      link.append(dot, label);
+      root.appendChild(link);
+    }
+    box.replaceChildren(root);
+  },
+};
+
+// --- playback: timeline of a day's recordings, click to play --------------------------------------------------
+
+const playback = {
+  allowed: () => can("playback"),
+  enter(args) {
+    const select = document.getElementById("playback-camera");
+    fillCameraSelect(select);
+    if (args[0]) select.value = args[0];
+    const day = document.getElementById("playback-day");
+    if (!day.value) day.value = new Date().toLocaleDateString("sv-SE", { timeZone: "Europe/Paris" });
+    if (args[0]) this.show();
+  },
+  async show() {
+    const camera = document.getElementById("playback-camera").value;
+    const day = document.getElementById("playback-day").value;
+    const error = document.getElementById("playback-error");
+    error.textContent = "";
+    const start = new Date(`${day}T00:00:00`);
+    const end = new Date(start.getTime() + 86400000);
+    try {
+      const q = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
+      const timeline = await api("GET", `/api/cameras/${encodeURIComponent(camera)}/recordings?${q}`);
+      this.draw(camera, start, end, timeline);
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  },
+  draw(camera, start, end, timeline) {
+    const bar = document.getElementById("timeline");
+    bar.hidden = false;
+    const total = end - start;
+    const place = (node, from, to) => {
+      node.style.left = `${((new Date(from) - start) / total) * 100}%`;
+      node.style.width = `${Math.max(0.2, ((new Date(to) - new Date(from)) / total) * 100)}%`;
+      return node;
+    };
+    const spans = timeline.recorded.map((s) => {
+      const span = place(el("button", { type: "button", class: "span", title: `${formatTime(s.start)} – ${formatTime(s.end)}` }), s.start, s.end);
+      span.addEventListener("click", (event) => {
+        const rect = span.getBoundingClientRect();
+        const fraction = (event.clientX - rect.left) / rect.width;
+        const at = new Date(new Date(s.start).getTime() + fraction * (new Date(s.end) - new Date(s.start)));
+        this.play(camera, at, new Date(s.end));
+      });
+      return span;
+    });
+    const gone = (timeline.unavailable || []).map((s) => place(el("span", { class: "unavailable", title: s.reason || "" }), s.start, s.end));
+    const hours = [];
+    for (let h = 0; h <= 24; h += 3) {
+      const tick = el("span", { class: "tick", text: `${String(h).padStart(2, "0")}h` });
+      tick.style.left = `${(h / 24) * 100}%`;
+      hours.push(tick);
+    }
+    bar.replaceChildren(...spans, ...gone, ...hours);
+    document.getElementById("timeline-note").textContent = timeline.recorded.length
+      ? t("playback.spans", { spans: timeline.recorded.length, gaps: timeline.gaps.length })
+      : t("playback.none");
+  },
+  play(camera, from, to) {
+    const video = document.getElementById("playback-video");
+    const until = new Date(Math.min(to.getTime(), from.getTime() + 3600000));
+    const q = new URLSearchParams({ start: from.toISOString(), end: until.toISOString() });
+    video.hidden = false;
+    video.src = `/api/cameras/${encodeURIComponent(camera)}/playback.m3u8?${q}`;
+    video.dataset.camera = camera;
+    video.play().catch(() => {});
+  },
+  leave() {
+    const video = document.getElementById("playback-video");
+    video.pause();
+    video.removeAttribute("src");
+    video.load();
+  },
+};
+
+document.getElementById("playback-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  location.hash = `#/playback/${encodeURIComponent(document.getElementById("playback-camera").value)}`;
+  playback.show();
+});
+
+// --- exports -----------------------------------------------------------------------------------------------------
+
+const verifications = new Map();
+
+const exportsView = {
+  allowed: () => can("export"),
+  enter() {
+    fillCameraSelect(document.getElementById("export-camera"));
+    const start = document.getElementById("export-start");
+    const end = document.getElementById("export-end");
+    if (!end.value) end.value = localInput(new Date());
+    if (!start.value) start.value = localInput(new Date(Date.now() - 10 * 60000));
+    this.refresh();
+  },
+  async refresh() {
+    try {
+      const page = await api("GET", "/api/exports?limit=20");
+      fill("exports", page.items, (tr, job) => {
+        tr.dataset.export = job.id;
+        tr.dataset.state = job.state;
+        cell(tr, formatTime(job.created_at));
+        cell(tr, job.camera_ids.map(cameraName).join(", "));
+        cell(tr, job.requisition_ref);
+        const progress = el("progress", { max: "1", value: String(job.progress) });
+        cell(tr, "").append(progress, ` ${Math.round(job.progress * 100)} % · ${job.state}${job.error ? ` · ${job.error}` : ""}`);
+        const pkg = cell(tr, "");
+        if (job.state === "done" && job.package) {
+          pkg.appendChild(el("a", { href: job.package.url, download: job.package.name, text: t("exports.download"), class: "download" }));
+        }
+        const check = cell(tr, "", "verification");
+        if (job.state === "done") {
+          const result = verifications.get(job.id);
+          if (result) check.textContent = result;
+          else check.appendChild(el("button", { type: "button", text: t("exports.verify"), onclick: () => verifyExport(job.id) }));
+        }
+      });
+    } catch (err) {
+      failed(err);
+    }
+  },
+};
+
+async function verifyExport(id) {
+  try {
+    const result = await api("POST", `/api/exports/${id}/verify`);
+    const problems = (result.issues || []).map((i) => `${i.name}: ${i.message}`).join("; ");
+    verifications.set(id, result.ok ? t("exports.verified") : t("exports.not_verified", { problems }));
+  } catch (err) {
+    verifications.set(id, err.message);
+  }
+  exportsView.refresh();
+}
+
+document.getElementById("export-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = document.getElementById("export-error");
+  error.textContent = "";
+  try {
+    await api("POST", "/api/exports", {
+      camera_ids: [document.getElementById("export-camera").value],
+      start: fromLocalInput(document.getElementById("export-start").value),
+      end: fromLocalInput(document.getElementById("export-end").value),
+      reason: document.getElementById("export-reason").value,
+      requisition_ref: document.getElementById("export-requisition").value,
+    });
+    exportsView.refresh();
+  } catch (err) {
+    error.textContent = err.message;
+  }
+});
+
+// --- governance --------------------------------------------------------------------------------------------------
+
+let catalogue = null;
+
+const governance = {
+  allowed: () => can("read_governance"),
+  async enter() {
+    try {
+      catalogue = await api("GET", "/api/governance/catalogue");
+    } catch (err) {
+      failed(err);
+    }
+    this.fillForm();
+    this.refresh();
+  },
+  fillForm() {
+    const form = document.getElementById("activation-form");
+    form.hidden = !can("request_activation");
+    if (!catalogue) return;
+    fill("catalogue", catalogue.modules, (tr, m) => {
+      cell(tr, `${m.title} (${m.id})`);
+      cell(tr, m.frameworks.join(", "));
+      cell(tr, m.description);
+    });
+    const module = document.getElementById("act-module");
+    if (!module.options.length) {
+      module.replaceChildren(...catalogue.modules.filter((m) => m.approvable).map((m) => option(m.id, m.title)));
+      module.addEventListener("change", () => this.moduleChanged());
+    }
+    this.moduleChanged();
+    const start = document.getElementById("act-start");
+    const end = document.getElementById("act-end");
+    if (!start.value) start.value = localInput(new Date()).slice(0, 16);
+    if (!end.value) end.value = localInput(new Date(Date.now() + 30 * 86400000)).slice(0, 16);
+  },
+  moduleChanged() {
+    const chosen = catalogue.modules.find((m) => m.id === document.getElementById("act-module").value);
+    const cameras = document.getElementById("act-cameras");
+    const frameworks = document.getElementById("act-framework");
+    cameras.replaceChildren(...(chosen ? chosen.cameras : []).map((id) => option(id, `${cameraName(id)} (${id})`)));
+    const usable = catalogue.frameworks.filter((f) => chosen && chosen.frameworks.includes(f.id) && f.in_force);
+    frameworks.replaceChildren(...usable.map((f) => option(f.id, f.title)));
+  },
+  async refresh() {
+    const status = state.governance;
+    if (!status) return;
+    const stop = document.getElementById("stop-global");
+    stop.replaceChildren();
+    if (status.global_stop) {
+      stop.className = "stop engaged";
+      stop.append(t("gov.stop_engaged", { by: status.global_stop.by }), " ");
+      if (can("release_stop")) stop.appendChild(el("button", { type: "button", id: "stop-release", text: t("gov.stop_release"), onclick: () => setStop(false) }));
+    } else {
+      stop.className = "stop";
+      stop.append(t("gov.stop_off"), " ");
+      if (can("engage_stop")) stop.appendChild(el("button", { type: "button", id: "stop-engage", class: "danger", text: t("gov.stop_engage"), onclick: () => setStop(true) }));
+    }
+    fill("activations", status.activations.items, (tr, a) => {
+      tr.dataset.activation = String(a.id);
+      tr.dataset.state = a.state;
+      cell(tr, String(a.id));
+      cell(tr, a.module);
+      cell(tr, a.camera_ids.map(cameraName).join(", "));
+      cell(tr, a.state, `activation-state activation-${a.state}`);
+      cell(tr, `${formatTime(a.starts_at)} → ${formatTime(a.runs_until || a.ends_at)}`);
+      cell(tr, a.approvals.map((p) => `${p.by} (${p.role})`).join(", "));
+      const actions = cell(tr, "");
+      const open = a.state === "requested" || a.state === "approved_pending_start";
+      if (open && can("approve_activation")) {
+        actions.appendChild(el("button", { type: "button", text: t("gov.approve"), dataset: { action: "approve" }, onclick: () => activationAction(a.id, "approve") }));
+      }
+      if (a.state !== "revoked" && a.state !== "expired" && (can("approve_activation") || can("request_activation"))) {
+        actions.appendChild(el("button", { type: "button", text: t("gov.revoke"), dataset: { action: "revoke" }, onclick: () => activationAction(a.id, "revoke") }));
+      }
+    });
+  },
+};
+
+async function setStop(engage) {
+  const reason = prompt(t("gov.stop_reason"));
+  if (!reason) return;
+  try {
+    await api("POST", engage ? "/api/stops" : "/api/stops/release", { camera_id: null, reason });
+  } catch (err) {
+    status(err.message);
+  }
+  refreshSoon();
+}
+
+async function activationAction(id, action) {
+  let body = {};
+  if (action === "revoke") {
+    const reason = prompt(t("gov.revoke_reason"));
+    if (!reason) return;
+    body = { reason };
+  }
+  try {
+    await api("POST", `/api/activations/${id}/${action}`, body);
+  } catch (err) {
+    status(`#${id}: ${err.message}`);
+  }
+  refreshSoon();
+}
+
+document.getElementById("activation-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = document.getElementById("activation-error");
+  error.textContent = "";
+  const value = (id) => document.getElementById(id).value;
+  try {
+    const created = await api("POST", "/api/activations", {
+      module: value("act-module"),
+      camera_ids: Array.from(document.getElementById("act-cameras").selectedOptions).map((o) => o.value),
+      framework: value("act-framework"),
+      decision_number: value("act-decision"),
+      decision_date: value("act-decision-date"),
+      dpia_reference: value("act-dpia"),
+      purpose: value("act-purpose"),
+      starts_at: fromLocalInput(value("act-start")),
+      ends_at: fromLocalInput(value("act-end")),
+    });
+    status(t("gov.requested", { id: created.id }));
+  } catch (err) {
+    error.textContent = err.message;
+  }
+  refreshSoon();
+});
+
+// --- audit -------------------------------------------------------------------------------------------------------
+
+let auditOffset = 0;
+let auditMaxSeq = null; // pages after the first stay on the same entries (each read adds an entry)
+const AUDIT_PAGE = 50;
+
+const audit = {
+  allowed: () => can("read_audit"),
+  enter() {
+    this.load();
+  },
+  async load() {
+    const q = new URLSearchParams({ limit: String(AUDIT_PAGE), offset: String(auditOffset) });
+    const actor = document.getElementById("audit-actor").value.trim();
+    const action = document.getElementById("audit-action").value.trim();
+    if (actor) q.set("actor", actor);
+    if (action) q.set("action", action);
+    if (auditOffset > 0 && auditMaxSeq !== null) q.set("max_seq", String(auditMaxSeq));
+    try {
+      const page = await api("GET", `/api/audit?${q}`);
+      if (auditOffset === 0) auditMaxSeq = page.max_seq;
+      fill("audit", page.items, (tr, e) => {
+        cell(tr, String(e.seq));
+        cell(tr, formatTime(e.at));
+        cell(tr, e.actor);
+        cell(tr, e.action);
+        cell(tr, e.target);
+        cell(tr, JSON.stringify(e.details), "details");
+      });
+      document.getElementById("audit-page").textContent = t("audit.page", { from: auditOffset + 1, to: auditOffset + page.items.length });
+      document.getElementById("audit-prev").disabled = auditOffset === 0;
+      document.getElementById("audit-next").disabled = page.next_offset === null || page.next_offset === undefined;
+    } catch (err) {
+      failed(err);
+    }
+  },
+};
+
+document.getElementById("audit-verify").addEventListener("click", async () => {
+  const out = document.getElementById("audit-status");
+  out.textContent = "…";
+  try {
+    const result = await api("GET", "/api/audit/verify");
+    out.className = result.ok ? "status ok" : "status broken";
+    out.textContent = result.ok
+      ? t("audit.ok", { entries: result.entries })
+      : t("audit.broken", { seq: result.first_broken_seq, why: result.message || result.problem || "" });
+  } catch (err) {
+    out.className = "status broken";
+    out.textContent = err.message;
+  }
+});
+document.getElementById("audit-filter").addEventListener("submit", (event) => {
+  event.preventDefault();
+  auditOffset = 0;
+  audit.load();
+});
+document.getElementById("audit-prev").addEventListener("click", () => { auditOffset = Math.max(0, auditOffset - AUDIT_PAGE); audit.load(); });
+document.getElementById("audit-next").addEventListener("click", () => { auditOffset += AUDIT_PAGE; audit.load(); });
+
+// --- cameras and events ------------------------------------------------------------------------------------------
+
+const cameras = {
+  allowed: () => can("view_cameras"),
+  enter() {
+    this.refresh();
+  },
+  async refresh() {
+    fill("cameras", state.cameras, (tr, c) => {
+      tr.dataset.camera = c.id;
+      cell(tr, `${c.name} (${c.id})`);
+      cell(tr, c.commune_id);
+      cell(tr, c.kind + (c.simulated ? " · simulated" : ""));
+      stateCell(tr, c);
+      cell(tr, c.reason);
+      cell(tr, c.fps_in.toFixed(1));
+    });
+    try {
+      const events = await api("GET", "/api/events?limit=20");
+      fill("events", events.items, (tr, e) => {
+        const secs = (new Date(e.ended_at) - new Date(e.started_at)) / 1000;
+        cell(tr, String(e.id));
+        cell(tr, cameraName(e.camera_id));
+        cell(tr, e.kind);
+        cell(tr, formatTime(e.started_at));
+        cell(tr, `${secs.toFixed(1)} s`);
+        cell(tr, e.score.toFixed(2));
+      });
+    } catch (err) {
+      failed(err);
+    }
+  },
+  onCameras() {
+    this.refresh();
+  },
+};
+
+export const VIEWS = { live, alerts, map, playback, exports: exportsView, governance, audit, cameras };

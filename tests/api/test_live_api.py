@@ -1,0 +1,227 @@
+"""Live view through the API: who may watch which camera, masks in the pixels sent, and the trace a view leaves
+— from its start to its end, including the end forced by a logout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from tests.api.world import PASSWORD, Clock, World, build_world
+from tests.conftest import free_port
+from tests.ingest.test_live import LEFT_HALF, Camera
+from tests.recording.export_samples import ListAuditSink
+from vigie.api.routes import live as live_route
+from vigie.domain.audit import AuditAction
+from vigie.ingest.live import LiveHub, LiveSpec
+from vigie.services.live import LiveService
+
+CAMERA_IDS = ("vil-1", "vil-2", "bron-1", "pn-1")
+
+
+def live_service(audit: ListAuditSink, clock: Clock) -> LiveService:
+    specs = {}
+    for camera_id in CAMERA_IDS:
+        for quality in ("wall", "full"):
+            specs[camera_id, quality] = LiveSpec(camera_id, f"rtsp://cam/{camera_id}", masks=(LEFT_HALF,), idle_s=0.2)
+    return LiveService(LiveHub(specs, Camera(period=0.02)), audit, clock)
+
+
+@pytest.fixture
+def world(db: Engine) -> World:
+    return build_world(db, live=live_service)
+
+
+def actions(world: World, action: AuditAction) -> list[tuple[str, str, dict[str, object]]]:
+    return [(e.actor, e.target, dict(e.details)) for e in world.audit.events if e.action is action]
+
+
+def test_an_operator_gets_a_still_with_the_privacy_mask_burnt_in(world: World) -> None:
+    response = world.login("op.vil").get("/api/cameras/vil-1/live.jpg")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.headers["cache-control"] == "no-store"
+    image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image[:, : image.shape[1] * 4 // 10].max() < 20
+    assert image[:, image.shape[1] * 6 // 10 :].min() > 235
+    assert actions(world, AuditAction.LIVE_VIEWED) == [("op.vil", "vil-1", {"quality": "wall"})]
+    ended = actions(world, AuditAction.LIVE_ENDED)
+    assert [(actor, target, details["frames"], details["ended"]) for actor, target, details in ended] == [
+        ("op.vil", "vil-1", 1, "still")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("username", "camera", "status"),
+    [
+        ("sup.vil", "vil-2", 200),
+        ("op.vil", "bron-1", 404),  # another commune's camera: as if it did not exist
+        ("op.bron", "vil-1", 404),
+        ("op.vil", "nowhere", 404),
+        ("admin.vil", "vil-1", 403),  # administrators manage accounts, they watch no video
+        ("auditor.vil", "vil-1", 403),
+        ("dpo.vil", "vil-1", 403),
+        ("inv.vil", "vil-1", 403),  # investigators play back and export, they do not watch live
+        ("op.untrained", "vil-1", 403),  # no data-protection training recorded (L9)
+    ],
+)
+def test_who_may_watch_what(world: World, username: str, camera: str, status: int) -> None:
+    response = world.login(username).get(f"/api/cameras/{camera}/live.jpg", params={"quality": "full"})
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert response.json()["error"]["code"] == "forbidden"
+        assert any(actor == username for actor, _, _ in actions(world, AuditAction.ACCESS_DENIED))
+    if status != 200:
+        assert actions(world, AuditAction.LIVE_VIEWED) == []
+
+
+def test_no_session_no_picture(world: World) -> None:
+    assert world.client().get("/api/cameras/vil-1/live.mjpeg").status_code == 401
+    assert world.client().get("/api/cameras/vil-1/live.jpg", params={"quality": "hd"}).status_code in {401, 422}
+
+
+@pytest.fixture
+def server(world: World) -> Iterator[str]:
+    """The world's API on a real HTTP server: a live view is an endless response, which only a server streams."""
+    port = free_port()
+    app = world.client().app
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def login(base: str, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=5)
+    response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
+
+
+def jpeg_parts(response: httpx.Response, count: int, chunks: Iterator[bytes] | None = None) -> list[bytes]:
+    """The first ``count`` JPEG images of a multipart/x-mixed-replace body (read from ``chunks`` if given)."""
+    boundary = response.headers["content-type"].split("boundary=")[1].encode()
+    buffer, parts = b"", []
+    for chunk in chunks if chunks is not None else response.iter_bytes():
+        buffer += chunk
+        while True:
+            start = buffer.find(b"\r\n\r\n")
+            if not buffer.startswith(b"--" + boundary) or start < 0:
+                break
+            headers = buffer[:start].decode()
+            length = int(headers.split("Content-Length: ")[1].split("\r\n")[0])
+            if len(buffer) < start + 4 + length + 2:
+                break
+            parts.append(buffer[start + 4 : start + 4 + length])
+            buffer = buffer[start + 4 + length + 2 :]
+            if len(parts) == count:
+                return parts
+    return parts
+
+
+def wait_for(predicate: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.05)
+
+
+def test_mjpeg_stream_sends_masked_frames_and_its_end_is_recorded(world: World, server: str) -> None:
+    client = login(server, "op.vil")
+    with client.stream("GET", "/api/cameras/vil-1/live.mjpeg") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("multipart/x-mixed-replace")
+        parts = jpeg_parts(response, 5)
+    assert len(parts) == 5
+    for part in parts:
+        image = cv2.imdecode(np.frombuffer(part, np.uint8), cv2.IMREAD_COLOR)
+        assert image[:, : image.shape[1] * 4 // 10].max() < 20
+    wait_for(lambda: actions(world, AuditAction.LIVE_ENDED))
+    [(actor, target, details)] = actions(world, AuditAction.LIVE_ENDED)
+    assert (actor, target, details["ended"]) == ("op.vil", "vil-1", "left")
+    assert int(details["frames"]) >= 5  # type: ignore[call-overload]
+
+
+def test_logging_out_ends_the_live_view(world: World, server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live_route, "RECHECK_S", 0.2)
+    client = login(server, "op.vil")
+    started = time.monotonic()
+    with client.stream("GET", "/api/cameras/vil-1/live.mjpeg") as response:
+        chunks = response.iter_bytes()
+        assert len(jpeg_parts(response, 2, chunks)) == 2
+        other = httpx.Client(base_url=server, cookies=client.cookies, headers=client.headers, timeout=5)
+        assert other.post("/api/auth/logout").status_code == 204
+        for _ in chunks:  # the server ends the body by itself
+            assert time.monotonic() - started < 10, "the live view went on after logout"
+    wait_for(lambda: actions(world, AuditAction.LIVE_ENDED))
+    assert [d["ended"] for _, _, d in actions(world, AuditAction.LIVE_ENDED)] == ["session ended"]
+
+
+def sse_events(lines: Iterator[str], wanted: str, timeout: float) -> list[dict[str, object]]:
+    """Data of ``wanted`` events read from an SSE body until one arrives or ``timeout`` passes."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    name, found = "", []
+    for line in lines:
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: ") and name == wanted:
+            found.append(json.loads(line[6:]))
+            return found
+        if time.monotonic() > deadline:
+            break
+    return found
+
+
+def test_the_feed_pushes_new_alerts_of_ones_own_cameras_only(
+    world: World, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vigie.api.routes import feed as feed_route
+    from vigie.domain.geometry import Box
+    from vigie.domain.observation import Observation
+
+    monkeypatch.setattr(feed_route, "POLL_S", 0.1)
+    client = login(server, "op.vil")
+
+    def raise_alert(camera: str) -> None:
+        world.alerts.raise_alert(
+            Observation(camera, "intrusion", "intrusion", world.clock.now, (Box(0.1, 0.1, 0.2, 0.2),), 0.9, "m@1")
+        )
+
+    raise_alert("vil-1")  # before the feed opened: in the alert list, not pushed again
+    with client.stream("GET", "/api/feed") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        [cameras] = sse_events(lines, "cameras", 5)
+        assert {c["id"] for c in cameras} == {"vil-1", "vil-2"}  # type: ignore[union-attr]
+        raise_alert("bron-1")  # another commune's: never on this feed
+        raise_alert("vil-2")
+        [alert] = sse_events(lines, "alert", 5)
+    assert (alert["camera_id"], alert["state"]) == ("vil-2", "pending")
+
+
+def test_the_feed_ends_with_the_session(world: World, server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigie.api.routes import feed as feed_route
+
+    monkeypatch.setattr(feed_route, "POLL_S", 0.1)
+    monkeypatch.setattr(feed_route, "RECHECK_S", 0.2)
+    client = login(server, "auditor.vil")  # no alerts to read: the feed carries camera health only
+    with client.stream("GET", "/api/feed") as response:
+        lines = response.iter_lines()
+        assert sse_events(lines, "cameras", 5)
+        assert client.post("/api/auth/logout").status_code == 204
+        assert sse_events(lines, "ended", 5) == [{"reason": "session ended"}]
+    assert world.client().get("/api/feed").status_code == 401

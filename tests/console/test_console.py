@@ -1,0 +1,251 @@
+"""The console as its users work with it, in a real browser: an operator logs in, watches the wall and one camera
+live, receives an alert without reloading and confirms it, plays a recording back; an investigator exports
+footage for a requisition, downloads the signed package and has it verified; a supervisor requests an activation,
+a DPO and a mayor approve it, the banner counts it, a DPO stops everything; a DPO verifies the audit chain; the
+public reads the information page without logging in."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+from tests.api.test_governance_api import FRAMEWORK_2027
+from tests.api.world import World
+from tests.console.conftest import RECORDED_S, Browser, log_in, logged_in, shot, sync_api
+from vigie.domain.alerts import AlertState
+from vigie.domain.geometry import Box
+from vigie.domain.observation import Observation
+from vigie.storage import SqlAlertRepo
+
+expect = sync_api.expect
+
+
+def raise_alert(world: World, camera: str, seconds_ago: float = 10) -> int:
+    at = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    alert = world.alerts.raise_alert(
+        Observation(camera, "intrusion", "intrusion", at, (Box(0.2, 0.3, 0.3, 0.4),), 0.91, "m@1")
+    )
+    assert alert.id is not None
+    return alert.id
+
+
+def image_loaded(page: sync_api.Page, selector: str) -> None:
+    page.wait_for_function(
+        "s => { const i = document.querySelector(s); return i && i.complete !== undefined && i.naturalWidth > 0 }",
+        arg=selector,
+        timeout=10_000,
+    )
+
+
+def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, world: World) -> None:
+    page = chromium.page()
+    log_in(page, "wrong.user", "not a password at all")
+    expect(page.locator("#login-error")).to_have_text("wrong username or password")
+    expect(page.locator("[data-i18n='login.title']")).to_have_text("Connexion")  # a French browser: French
+    shot(page, "01-login-refused")
+
+    log_in(page, "op.vil")
+    expect(page.locator("#who-name")).to_contain_text("operator")
+    tiles = page.locator("#wall .tile")
+    expect(tiles).to_have_count(2)  # Villeurbanne's two cameras, not Bron's nor the state's
+    expect(page.locator("#wall")).not_to_contain_text("Parilly")
+    image_loaded(page, "#wall .tile[data-camera='vil-1'] img")
+    image_loaded(page, "#wall .tile[data-camera='vil-2'] img")
+    expect(page.locator("nav [data-view-link='exports']")).to_be_hidden()  # operators do not export
+    expect(page.locator("nav [data-view-link='audit']")).to_be_hidden()
+    shot(page, "02-live-wall")
+
+    tiles.first.click()
+    expect(page).to_have_url(f"{chromium.server}/#/live/vil-1")
+    image_loaded(page, "#single-video")
+    first = page.evaluate("document.querySelector('#single-video').naturalWidth")
+    assert first > 0
+    # The picture is live: the privacy mask (left half) is black, the rest is the camera's white frame.
+    pixels = page.evaluate(
+        """() => { const i = document.querySelector('#single-video'); const c = document.createElement('canvas');
+        c.width = i.naturalWidth; c.height = i.naturalHeight; const x = c.getContext('2d'); x.drawImage(i, 0, 0);
+        const d = x.getImageData(0, 0, c.width, c.height).data; const w = c.width, h = c.height;
+        const at = (px, py) => d[(py * w + px) * 4];
+        return [at(Math.floor(w * 0.2), Math.floor(h / 2)), at(Math.floor(w * 0.8), Math.floor(h / 2))]; }"""
+    )
+    assert pixels[0] < 30 and pixels[1] > 220, pixels
+    shot(page, "03-live-single")
+
+    page.select_option("#lang", "en")
+    expect(page.locator("nav [data-view-link='live']")).to_have_text("Live")
+    expect(page.locator("#logout")).to_have_text("Log out")
+    page.click("#logout")
+    expect(page.locator("#login")).to_be_visible()
+    views = [e for e in world.audit.events if e.actor == "op.vil" and str(e.action) == "video.live_viewed"]
+    assert {e.target for e in views} >= {"vil-1", "vil-2"}
+
+
+def test_an_alert_arrives_without_reload_and_is_confirmed(chromium: Browser, world: World) -> None:
+    raise_alert(world, "bron-1")  # Bron's: never shown to Villeurbanne
+    page = logged_in(chromium, world, "op.vil")
+    page.goto("/#/alerts")
+    expect(page.locator("#alerts tbody tr")).to_have_count(0)
+    alert_id = raise_alert(world, "vil-1")  # raised while the page is open
+    row = page.locator(f"#alerts tbody tr[data-alert='{alert_id}']")
+    expect(row).to_be_visible(timeout=10_000)  # pushed by the live feed (or the periodic refresh)
+    expect(page.locator("#feed-state")).to_have_text("Flux en direct connecté")
+    image_loaded(page, f"#alerts tr[data-alert='{alert_id}'] .snapshot img")  # the recorded frame of that moment
+    shot(page, "04-alert-pending")
+
+    row.locator("button[data-action=confirm]").click()
+    expect(page.locator("#alerts tbody tr")).to_have_count(0)
+    decided = page.locator(f"#decided tbody tr[data-alert='{alert_id}']")
+    expect(decided).to_contain_text("confirmée")
+    expect(decided).to_contain_text("op.vil")
+    shot(page, "05-alert-confirmed")
+    stored = SqlAlertRepo(world.engine).get(alert_id)
+    assert stored is not None and stored.state is AlertState.CONFIRMED and stored.decided_by == "op.vil"
+
+
+def test_a_dpo_reads_alerts_but_cannot_decide_or_watch(chromium: Browser, world: World) -> None:
+    raise_alert(world, "vil-1")
+    page = chromium.page()
+    log_in(page, "dpo.vil")
+    expect(page.locator("#login-error")).to_contain_text("6-digit code")
+    page.close()
+    page = logged_in(chromium, world, "dpo.vil")
+    expect(page.locator("nav [data-view-link='live']")).to_be_hidden()
+    page.goto("/#/alerts")
+    expect(page.locator("#alerts tbody tr")).to_have_count(1)
+    expect(page.locator("#alerts button")).to_have_count(0)
+    expect(page.locator("#alerts .snapshot")).to_have_count(0)  # no video for a DPO, not even a still
+
+
+def test_playback_from_the_timeline(chromium: Browser, world: World) -> None:
+    page = logged_in(chromium, world, "op.vil")
+    page.goto("/#/playback/vil-1")
+    spans = page.locator("#timeline .span")
+    expect(page.locator("#playback-error")).to_have_text("")
+    expect(spans).to_have_count(1)  # the last RECORDED_S seconds, merged into one span
+    expect(page.locator("#timeline-note")).to_contain_text("1 plage")
+    spans.first.click()
+    video = page.locator("#playback-video")
+    expect(video).to_be_visible()
+    src = video.get_attribute("src") or ""
+    assert src.startswith("/api/cameras/vil-1/playback.m3u8?")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#playback-video'); return v.readyState >= 2 || v.error; }",
+        timeout=15_000,
+    )
+    state = page.evaluate(
+        "() => { const v = document.querySelector('#playback-video'); "
+        "return {ready: v.readyState, error: v.error && v.error.message, width: v.videoWidth}; }"
+    )
+    assert state["error"] is None and state["width"] > 0, state
+    shot(page, "06-playback")
+    assert any(e.actor == "op.vil" and str(e.action) == "video.playback" for e in world.audit.events)
+
+
+def test_an_investigator_exports_downloads_and_verifies(chromium: Browser, world: World) -> None:
+    page = logged_in(chromium, world, "inv.vil")
+    expect(page.locator("nav [data-view-link='live']")).to_be_hidden()  # investigators do not watch live
+    page.goto("/#/exports")
+    now = datetime.now().astimezone()  # the browser's local time, as the form shows it
+    page.select_option("#export-camera", "vil-1")
+    page.fill("#export-start", (now - timedelta(seconds=RECORDED_S - 5)).strftime("%Y-%m-%dT%H:%M:%S"))
+    page.fill("#export-end", (now - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S"))
+    page.click("#export-form button[type=submit]")
+    expect(page.locator("#export-error")).to_have_text("")  # fields left blank are refused by the browser itself
+    page.fill("#export-reason", "vol à l'arraché, place Lazare-Goujon")
+    page.fill("#export-requisition", "PV 2026/1234 — OPJ Martin")
+    page.click("#export-form button[type=submit]")
+    row = page.locator("#exports tbody tr").first
+    expect(row).to_have_attribute("data-state", "done", timeout=30_000)
+    expect(row.locator("progress")).to_have_attribute("value", "1")
+    shot(page, "07-export-done")
+
+    with page.expect_download() as download:
+        row.locator("a.download").click()
+    path = download.value.path()
+    with zipfile.ZipFile(Path(path)) as package:
+        names = package.namelist()
+    assert any(name.endswith("manifest.json") for name in names), names
+    assert any(name.endswith(".ts") or name.endswith(".mp4") for name in names), names
+
+    row.locator(".verification button").click()
+    expect(row.locator(".verification")).to_contain_text("signature et fichiers vérifiés")
+    shot(page, "08-export-verified")
+    exports = [e for e in world.audit.events if e.actor == "inv.vil" and str(e.action) == "video.export"]
+    assert exports and exports[0].details["requisition_ref"] == "PV 2026/1234 — OPJ Martin"
+
+
+def test_an_activation_requested_approved_twice_counted_and_stopped(chromium: Browser, world: World) -> None:
+    supervisor = logged_in(chromium, world, "sup.vil")
+    supervisor.goto("/#/governance")
+    expect(supervisor.locator("#banner")).to_have_text("Aucun module d'analyse n'est actif.")
+    expect(supervisor.locator("#catalogue tbody tr").first).to_be_visible()
+    supervisor.select_option("#act-module", "intrusion")
+    supervisor.select_option("#act-cameras", ["vil-1"])
+    supervisor.select_option("#act-framework", FRAMEWORK_2027)
+    supervisor.fill("#act-decision", "2026-PREF-0042")
+    supervisor.fill("#act-decision-date", (datetime.now(UTC).date() - timedelta(days=10)).isoformat())
+    supervisor.fill("#act-dpia", "AIPD-2026-07")
+    supervisor.fill("#act-purpose", "marché de Noël")
+    supervisor.click("#activation-form button[type=submit]")
+    row = supervisor.locator("#activations tbody tr").first
+    expect(row).to_have_attribute("data-state", "requested")
+    expect(row.locator("button[data-action=approve]")).to_have_count(0)  # a supervisor requests, never approves
+    shot(supervisor, "09-activation-requested")
+
+    dpo = logged_in(chromium, world, "dpo.vil")  # a code is accepted once: the DPO keeps this page
+    dpo.goto("/#/governance")
+    dpo.locator("#activations tbody tr").first.locator("button[data-action=approve]").click()
+    expect(dpo.locator("#activations tbody tr").first.locator("td").nth(5)).to_contain_text("dpo.vil")
+    mayor = logged_in(chromium, world, "maire.vil")
+    mayor.goto("/#/governance")
+    mayor.locator("#activations tbody tr").first.locator("button[data-action=approve]").click()
+    expect(mayor.locator("#activations tbody tr").first).to_have_attribute("data-state", "active")
+    expect(mayor.locator("#banner")).to_have_attribute("data-active", "1")
+    expect(mayor.locator("#banner")).to_contain_text("1 module(s) d'analyse actif(s)")
+    shot(mayor, "10-activation-active")
+
+    bron = logged_in(chromium, world, "op.bron")
+    bron.goto("/#/governance")
+    expect(bron.locator("#activations tbody tr")).to_have_count(0)  # another commune's activation
+    expect(bron.locator("#banner")).to_have_attribute("data-active", "0")
+
+    dpo.reload()
+    dpo.on("dialog", lambda dialog: dialog.accept("incident en cours"))
+    dpo.click("#stop-engage")
+    expect(dpo.locator("#banner")).to_have_text("Arrêt d'urgence engagé : toutes les analyses sont arrêtées")
+    shot(dpo, "11-stop-engaged")
+    dpo.click("#stop-release")
+    expect(dpo.locator("#banner")).to_contain_text("1 module(s) d'analyse actif(s)")
+    supervisor.reload()
+    expect(supervisor.locator("#stop-engage")).to_have_count(0)  # the global switch is the DPO's and the mayor's
+
+
+def test_a_dpo_reads_and_verifies_the_audit_chain(chromium: Browser, world: World) -> None:
+    raise_alert(world, "vil-1")
+    page = logged_in(chromium, world, "dpo.vil")
+    page.goto("/#/audit")
+    expect(page.locator("#audit tbody tr").first).to_be_visible()
+    expect(page.locator("#audit")).to_contain_text("login.succeeded")
+    page.click("#audit-verify")
+    expect(page.locator("#audit-status")).to_contain_text("chaîne intacte")
+    shot(page, "12-audit-verified")
+
+    with world.engine.begin() as connection:  # someone edits the log behind the platform's back
+        connection.execute(text("UPDATE audit_entries SET actor = 'nobody' WHERE seq = 2"))
+    page.click("#audit-verify")
+    expect(page.locator("#audit-status")).to_contain_text("ROMPUE")
+    shot(page, "13-audit-broken")
+
+
+def test_the_public_page_without_login(chromium: Browser, world: World) -> None:
+    page = chromium.page()
+    page.goto("/public")
+    expect(page.locator("#public-cameras tbody tr")).to_have_count(4)
+    expect(page.locator("#analysis-state")).to_contain_text("Aucun traitement algorithmique en service")
+    shot(page, "14-public")
+    time.sleep(0)  # nothing else: the page needs no session and sets no cookie
+    assert page.context.cookies() == []

@@ -237,7 +237,7 @@ def browser_viewer(base: str, username: str, quality: str, width: int, seconds: 
         page.fill("#password", PASSWORD)
         page.click("#login-form button[type=submit]")
         page.goto(base + f"/#/live/clock?quality={quality}")
-        page.wait_for_function("document.querySelector('#single-video')?.naturalWidth > 0", timeout=30000)
+        page.wait_for_function("() => document.querySelector('#single-video')?.naturalWidth > 0", timeout=30000)
         values: list[int] = page.evaluate(BROWSER_PROBE, [BITS, BLOCK, width, seconds])
         browser.close()
     return values[1:]  # the first value is whatever frame was already there

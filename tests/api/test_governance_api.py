@@ -354,3 +354,24 @@ def test_the_runtime_builds_the_service_with_the_module_readiness_check(db: Engi
     )
     outcome = access.service.request(request)
     assert not outcome.accepted and [r.code for r in outcome.refusals] == ["module_not_configured"]
+
+
+def test_analysis_of_simulated_footage_is_shown_to_those_who_see_the_camera(world: World) -> None:
+    """``vigie demo`` analyses its generated footage without an activation: the banner must say so rather than
+    "no module is active", to whoever sees those cameras, and not while a stop switch holds them."""
+    from vigie.services.governance_access import GovernanceAccess
+    from vigie.storage.governance import SqlGovernanceStore
+
+    access = GovernanceAccess(
+        SqlGovernanceStore(world.engine),
+        catalogue=world.governance.catalogue,
+        config=world_config(),
+        audit=world.audit,
+        clock=world.clock,
+        simulated={"vil-1": ("motion", "fire_start")},
+    )
+    operator = world.auth.principal_for("op.vil")
+    assert access.status_for(operator).simulated == (("vil-1", ("motion", "fire_start")),)
+    assert access.status_for(world.auth.principal_for("op.bron")).simulated == ()
+    access.engage_stop_as(operator, "vil-1", "incident")
+    assert access.status_for(operator).simulated == ()

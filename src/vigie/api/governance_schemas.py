@@ -104,12 +104,20 @@ class StopOut(BaseModel):
     at: datetime
 
 
+class SimulatedOut(BaseModel):
+    camera_id: str
+    modules: list[str] = Field(description="modules analysing this camera's generated footage (no activation)")
+
+
 class GovernanceOut(BaseModel):
     at: datetime
     active_count: int = Field(description="activations in force on cameras you see: the console's banner")
     active_modules: list[str]
     global_stop: StopOut | None = Field(description="the global switch when engaged")
     camera_stops: list[StopOut] = Field(description="engaged switches of the cameras you see")
+    simulated_footage: list[SimulatedOut] = Field(
+        default_factory=list, description="analysis of generated footage (vigie demo) on cameras you see"
+    )
     activations: ActivationPageOut
 
 

@@ -44,12 +44,17 @@ def render_demo_scenes(data_dir: Path, count: int) -> dict[str, Path]:
 
 
 def demo_modules(scenes: dict[str, str], detector: str | None) -> dict[str, dict[str, Any]]:
-    """Event module settings of the demo cameras: the ``situations`` scene comes with the zones and flows drawn for
-    it (``sim/scenes/modules/situations.yaml``); without a detection model only the modules that read pixels."""
-    path = module_settings_path("situations")
-    settings: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    usable = {m: s for m, s in settings.items() if detector is not None or m in PIXEL_MODULES}
-    return {camera: dict(usable) for camera, scene in scenes.items() if scene == "situations"}
+    """Event module settings of the demo cameras, from the settings drawn for each built-in scene
+    (``sim/scenes/modules/<scene>.yaml``: the situations scene's zones and flows, the street's bin fire); without a
+    detection model only the modules that read pixels."""
+    out: dict[str, dict[str, Any]] = {}
+    for camera, scene in scenes.items():
+        path = module_settings_path(scene)
+        settings: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        usable = {m: s for m, s in settings.items() if detector is not None or m in PIXEL_MODULES}
+        if usable:
+            out[camera] = usable
+    return out
 
 
 def demo_config(

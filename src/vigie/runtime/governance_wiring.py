@@ -22,7 +22,12 @@ def _now() -> datetime:
 
 
 def open_governance(
-    config: VigieConfig, engine: Engine, audit: AuditSink, clock: Callable[[], datetime] = _now
+    config: VigieConfig,
+    engine: Engine,
+    audit: AuditSink,
+    clock: Callable[[], datetime] = _now,
+    *,
+    simulated_cameras: frozenset[str] = frozenset(),
 ) -> GovernanceAccess:
     """The governance use cases (``.service`` for the commands, the rest for logged-in people).
 
@@ -34,4 +39,9 @@ def open_governance(
         audit=audit,
         clock=clock,
         readiness=module_readiness(config),
+        simulated={
+            p.camera.id: ("motion", *p.camera.analysis.modules)
+            for p in config.placements()
+            if p.camera.id in simulated_cameras and p.camera.enabled
+        },
     )

@@ -202,7 +202,7 @@ class VigieService:
             live=self.live,
             sites=open_site_service(config, {c.id for c in self.cameras}),
             recordings=RecordingService(SqlSegmentHistory(engine), self.audit),
-            governance=open_governance(config, engine, self.audit),
+            governance=open_governance(config, engine, self.audit, simulated_cameras=simulated_cameras),
             audit=AuditService(self.audit, SqlAuditReader(engine), SqlUserRepo(engine)),
             exports=self.exports,
         )

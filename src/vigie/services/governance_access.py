@@ -19,7 +19,7 @@ cameras they see. What it promises:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Final
@@ -97,6 +97,9 @@ class GovernanceView:
     global_stop: StopSwitch | None
     camera_stops: tuple[StopSwitch, ...]
     """Engaged switches of the cameras the person sees."""
+    simulated: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Modules analysing generated footage (``vigie demo``) on the person's cameras, without an activation: the
+    footage shows nobody. Empty while the global stop is engaged; a camera's own stop removes it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +160,12 @@ class GovernanceAccess:
         audit: AuditSink,
         clock: Callable[[], datetime],
         readiness: Callable[[ActivationRequest], list[Refusal]] | None = None,
+        simulated: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        """``simulated``: camera → modules that analyse it because its footage is generated (decided by the
+        composition root, never by the configuration file)."""
         self.service = GovernanceService(store, catalogue, config, audit, clock, readiness=readiness)
+        self._simulated = {camera: tuple(modules) for camera, modules in (simulated or {}).items()}
         self.catalogue = catalogue
         self._store = store
         self._config = config
@@ -183,6 +190,19 @@ class GovernanceAccess:
             active_modules=tuple(sorted({s.activation.module for s in active})),
             global_stop=status.global_stop,
             camera_stops=tuple(s for s in status.camera_stops if s.camera_id and viewer.sees_camera(s.camera_id)),
+            simulated=self._simulated_for(viewer, status.global_stop is not None, status.camera_stops),
+        )
+
+    def _simulated_for(
+        self, viewer: Principal, stopped: bool, camera_stops: Sequence[StopSwitch]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        if stopped:
+            return ()
+        held = {s.camera_id for s in camera_stops}
+        return tuple(
+            (camera, modules)
+            for camera, modules in sorted(self._simulated.items())
+            if modules and camera not in held and viewer.sees_camera(camera)
         )
 
     def public_analysis(self) -> PublicAnalysis:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from vigie.sim.fire import Fire
 from vigie.sim.scene import ActorKind, NormBox, Scene, Size, SizeUnit
 
 DEFAULT_SIZES: dict[ActorKind, tuple[float, float]] = {
@@ -107,6 +108,7 @@ class Cast:
     tracks: tuple[Track, ...]
     events: tuple[EventSpec, ...]
     flickers: tuple[Flicker, ...]
+    fires: tuple[Fire, ...] = ()
 
 
 @dataclass(slots=True)
@@ -117,6 +119,7 @@ class CastBuilder:
     tracks: list[Track] = field(default_factory=list)
     events: list[EventSpec] = field(default_factory=list)
     flickers: list[Flicker] = field(default_factory=list)
+    fires: list[Fire] = field(default_factory=list)
 
     def next_id(self) -> int:
         return len(self.tracks) + 1
@@ -174,7 +177,7 @@ class CastBuilder:
         return track
 
     def build(self) -> Cast:
-        return Cast(tuple(self.tracks), tuple(self.events), tuple(self.flickers))
+        return Cast(tuple(self.tracks), tuple(self.events), tuple(self.flickers), tuple(self.fires))
 
 
 def _clamp(value: float) -> float:

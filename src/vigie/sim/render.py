@@ -120,6 +120,9 @@ class SceneRenderer:
         for track, (x, y, w, h), painted, label in placed:
             visible = int(np.count_nonzero(labels[y : y + h, x : x + w] == label))
             boxes.append(GroundTruthBox(track.id, track.kind, x, y, w, h, round(visible / painted, 3)))
+        t = self.time_of(index)
+        for number, fire in enumerate(self.cast.fires):
+            fire.paint(canvas, t, np.random.default_rng([self.scene.seed, 7, index, number]))
         self._light(canvas, index)
         image = np.clip(canvas, 0, 255).astype(np.uint8)
         return RenderedFrame(index, self.time_of(index), image, tuple(boxes))

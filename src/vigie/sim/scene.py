@@ -234,6 +234,19 @@ class LightFlicker(_Situation):
     frequency_hz: float = Field(default=3.0, gt=0.0, le=30.0, title="Frequency", description="Flicker frequency.")
 
 
+class FireStart(_Situation):
+    kind: Literal["fire_start"] = Field(
+        title="Kind", description="A flame appears, flickers and grows (a bin or a scooter catching fire)."
+    )
+    base: FramePoint = Field(title="Base", description="Where the flame stands (its bottom centre).")
+    size: tuple[float, float] = Field(
+        default=(0.03, 0.06), title="Size", description="Normalised width and height of the flame when it appears."
+    )
+    growth: float = Field(default=3.0, gt=1.0, le=20.0, title="Growth", description="Area multiplied by this.")
+    grow_s: Duration = Field(default=8.0, title="Growth time", description="Seconds over which the area grows.")
+    duration_s: Duration = Field(default=20.0, title="Duration", description="Seconds the fire burns.")
+
+
 class Traffic(_Situation):
     kind: Literal["traffic"] = Field(
         title="Kind", description="Background traffic: people or vehicles passing along a lane (no event)."
@@ -250,7 +263,7 @@ class Traffic(_Situation):
 
 
 Situation = Annotated[
-    EnterZone | BagLeft | PersonFalls | VehicleStops | WrongWay | Crowd | LightFlicker | Traffic,
+    EnterZone | BagLeft | PersonFalls | VehicleStops | WrongWay | Crowd | LightFlicker | FireStart | Traffic,
     Field(discriminator="kind"),
 ]
 

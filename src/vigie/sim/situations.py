@@ -13,12 +13,15 @@ import math
 import numpy as np
 
 from vigie.sim.cast import Cast, CastBuilder, EventSpec, Flicker
+from vigie.sim.fire import Fire
 from vigie.sim.scene import (
     ActorKind,
     BagLeft,
     Crowd,
     EnterZone,
+    FireStart,
     LightFlicker,
+    NormBox,
     PersonFalls,
     Scene,
     Traffic,
@@ -60,6 +63,8 @@ def build_cast(scene: Scene) -> Cast:
                 _crowd(builder, situation, index, rng)
             case LightFlicker():
                 _light_flicker(builder, situation, index)
+            case FireStart():
+                _fire_start(builder, situation, index)
             case Traffic():
                 _traffic(builder, situation, rng)
     return builder.build()
@@ -160,6 +165,17 @@ def _light_flicker(builder: CastBuilder, s: LightFlicker, index: int) -> None:
     builder.flickers.append(Flicker(s.region, s.start_s, end_s, s.amplitude, s.frequency_hz))
     builder.events.append(
         EventSpec("light_flicker", (), (), start_s=s.start_s, end_s=end_s, region=s.region, situation=index)
+    )
+
+
+def _fire_start(builder: CastBuilder, s: FireStart, index: int) -> None:
+    end_s = s.start_s + s.duration_s
+    fire = Fire((s.base[0], s.base[1]), (s.size[0], s.size[1]), s.start_s, end_s, s.growth, s.grow_s)
+    builder.fires.append(fire)
+    x, y, w, h = fire.extent()
+    region = NormBox(x=x, y=y, w=min(w, 1.0 - x), h=min(h, 1.0 - y))
+    builder.events.append(
+        EventSpec("fire_start", (), (), start_s=s.start_s, end_s=end_s, region=region, situation=index)
     )
 
 

@@ -9,6 +9,9 @@ From colour and time, on a small picture (``process_width``):
   must go out as well as come in: a patch that only spreads (a street light warming up) does not flicker;
 - **presence**: the blob is there in at least ``min_presence`` of the frames of the window, which an emergency
   vehicle's flashing light (on, off, on…) is not;
+- **persistence**: most of the blob's pixels of each second of the window are still flame-coloured now — a
+  flame burns where it burnt, while a red car driving by (or two red cars one after the other, which a place
+  would otherwise see as one blob that doubles) leaves the pixels it covered;
 - **growth**: the blob's area grows at least ``min_growth`` times over a window — a reflection flickering on a
   wet road or a window does not grow. The rate is the trend of the area over the last two windows (a least-squares
   line through its logarithm), so one large or small frame does not make a growth, and a fire growing ×2 in 8 s
@@ -94,6 +97,14 @@ class FireStartConfig(RuleConfig):
         description="How far the candidate's base may move over the window, in its own widths: a fire stays put, "
         "an orange coat walking by does not.",
     )
+    min_persistence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        title="Persistence",
+        description="Least fraction, over the window (masks a second apart), of the candidate's earlier pixels "
+        "still flame-coloured now: a flame burns where it burnt, red cars driving by do not.",
+    )
     rearm_s: float = Field(
         default=60.0,
         ge=0.0,
@@ -124,6 +135,8 @@ class _Place:
     """The last candidate seen here: a blob that overlaps it is this place's, wherever its base now is."""
     fired: bool = False
     last_candidate: float = 0.0
+    history: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
+    """Candidate masks about one second apart (bit-packed: ~2 kB each at 160 px), for persistence."""
 
     def observe(self, at: float, blob: np.ndarray | None, keep_s: float) -> None:
         flicker = None
@@ -136,11 +149,29 @@ class _Place:
         if blob is not None:
             self.mask = blob
             self.last_candidate = at
+            if not self.history or at - self.history[-1][0] >= _HISTORY_EVERY_S:
+                self.history.append((at, np.packbits(blob)))
         while at - self.samples[0].at > keep_s:
             self.samples.popleft()
+        while self.history and at - self.history[0][0] > keep_s:
+            self.history.popleft()
+
+    def persistence(self, now: float, over_s: float) -> float:
+        """The least fraction, over the candidate masks kept from the last ``over_s`` seconds (a second old at
+        least), of their pixels still in the candidate now. The least, not one: a stream of red cars at one car's
+        spacing puts a car now where another was a few seconds ago, never where one was every second before."""
+        if self.mask is None:
+            return 0.0
+        fractions = []
+        for at, packed in self.history:
+            if _HISTORY_EVERY_S <= now - at <= over_s:
+                before = np.unpackbits(packed, count=self.mask.size).reshape(self.mask.shape).astype(np.bool_)
+                fractions.append(int(np.count_nonzero(before & self.mask)) / max(1, int(np.count_nonzero(before))))
+        return min(fractions, default=0.0)
 
 
 _GRID = 4
+_HISTORY_EVERY_S = 1.0
 """Places are cells of a 4×4 grid: one fire per cell at a time is plenty for alerting."""
 
 
@@ -233,6 +264,8 @@ class FireStart:
         if not flickers or sum(flickers) / len(flickers) < cfg.min_flicker:
             return False
         if _drift(window) > cfg.max_base_drift:
+            return False
+        if place.persistence(now, cfg.window_s) < cfg.min_persistence:
             return False
         return _growth(place.samples, cfg.window_s) >= cfg.min_growth
 

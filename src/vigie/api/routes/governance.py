@@ -19,6 +19,7 @@ from vigie.api.governance_schemas import (
     ModuleOut,
     RevocationOut,
     RevokeIn,
+    SimulatedOut,
     StopIn,
     StopOut,
 )
@@ -85,6 +86,7 @@ def governance_status(
         active_modules=list(view.active_modules),
         global_stop=None if view.global_stop is None else stop_out(view.global_stop),
         camera_stops=[stop_out(s) for s in view.camera_stops],
+        simulated_footage=[SimulatedOut(camera_id=c, modules=list(m)) for c, m in view.simulated],
         activations=ActivationPageOut(
             items=[activation_out(a) for a in view.activations],
             total=view.total,

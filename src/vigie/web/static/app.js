@@ -187,9 +187,16 @@ function showBanner(governance) {
   banner.hidden = false;
   const stopped = Boolean(governance.global_stop);
   const count = governance.active_count;
-  banner.className = stopped ? "banner stopped" : count > 0 ? "banner active" : "banner";
+  const simulated = governance.simulated_footage || [];
+  const modules = [...new Set(simulated.flatMap((s) => s.modules))].sort().join(", ");
+  banner.className = stopped ? "banner stopped" : count > 0 || simulated.length ? "banner active" : "banner";
   banner.dataset.active = String(count);
-  banner.textContent = stopped ? t("banner.stopped") : count > 0 ? t("banner.active", { count }) : t("banner.none");
+  let text = stopped ? t("banner.stopped") : count > 0 ? t("banner.active", { count }) : "";
+  if (!stopped && simulated.length) {
+    const part = t("banner.simulated", { cameras: simulated.length, modules });
+    text = text ? `${text} · ${part}` : part;
+  }
+  banner.textContent = text || t("banner.none");
 }
 
 // --- live feed of alerts and camera health (Server-Sent Events; the 5 s refresh is the fallback) --------------

@@ -181,7 +181,17 @@ const alerts = {
 function snapshot(alert) {
   // The alert's image: the recorded frame at the alert's time, region drawn on top.
   const url = `/api/alerts/${alert.id}/snapshot.jpg`;
-  const box = el("span", { class: "snapshot" }, el("img", { src: url, alt: alert.kind, loading: "lazy" }));
+  const img = el("img", { src: url, alt: alert.kind, loading: "lazy" });
+  const box = el("span", { class: "snapshot" }, img);
+  // The segment holding that moment is indexed once written (a few seconds): until then, say so and try again.
+  let tries = 0;
+  img.addEventListener("error", () => {
+    box.classList.add("pending");
+    box.title = t("alerts.image_pending");
+    tries += 1;
+    if (tries < 6) setTimeout(() => { img.src = `${url}?retry=${tries}`; }, 5000);
+  });
+  img.addEventListener("load", () => box.classList.remove("pending"));
   const r = alert.region;
   const mark = el("span", { class: "region" });
   mark.style.left = `${r.x * 100}%`;

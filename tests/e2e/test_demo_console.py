@@ -1,0 +1,133 @@
+"""What the README promises a new user, in a real browser on ``vigie demo`` over the real RTSP server: log in with
+the demo's own account, see the simulated cameras live on the wall and in a single view (the picture moves),
+handle the alert the street camera's bin fire raises, play back what was just recorded, export it for a
+requisition, download the signed package and have it verified."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, start_vigie, stop_vigie
+from tests.e2e.test_demo import rtsp_stack_missing
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
+expect = sync_api.expect
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    missing = rtsp_stack_missing() or (None if Path(CHROMIUM).exists() else "Debian's chromium is not installed")
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must have the RTSP stack and chromium: {missing}")
+        pytest.skip(missing)
+    port = free_port()
+    data = tmp_path / "demo"
+    proc = start_vigie("demo", "--data-dir", str(data), "--port", str(port), "--rtsp-port", str(free_port()))
+    login = data / "demo-login.txt"
+    deadline = time.monotonic() + 90
+    while not login.is_file() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+    assert login.is_file(), "the demo wrote no login file"
+    fields = dict(line.split(": ", 1) for line in login.read_text(encoding="utf-8").splitlines())
+    try:
+        yield f"http://127.0.0.1:{port}", fields
+    finally:
+        output = stop_vigie(proc, signal.SIGINT)
+        assert proc.returncode == 0, output[-3000:]
+        assert fields["password"] not in output
+
+
+def moving(page: sync_api.Page, selector: str) -> bool:
+    """Two reads of the image a second apart differ: the picture is live, not a still."""
+    read = """s => { const i = document.querySelector(s); const c = document.createElement('canvas');
+      c.width = 64; c.height = 36; const x = c.getContext('2d'); x.drawImage(i, 0, 0, 64, 36);
+      return Array.from(x.getImageData(0, 0, 64, 36).data); }"""
+    first = page.evaluate(read, selector)
+    for _ in range(10):
+        page.wait_for_timeout(500)
+        if page.evaluate(read, selector) != first:
+            return True
+    return False
+
+
+@pytest.mark.rtsp
+@pytest.mark.slow
+def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str, dict[str, str]]) -> None:
+    base, login = demo
+    started = time.monotonic()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        page = browser.new_context(base_url=base, locale="en-GB", accept_downloads=True).new_page()
+        page.set_default_timeout(30_000)
+        for _ in range(60):  # the server may still be starting
+            try:
+                page.goto("/")
+                break
+            except sync_api.Error:
+                time.sleep(0.5)
+        page.fill("#username", login["username"])
+        page.fill("#password", login["password"])
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#wall .tile")).to_have_count(2)
+        # the demo analyses its generated footage without an activation: the banner says so
+        expect(page.locator("#banner")).to_contain_text("analysis of simulated footage")
+        for camera in ("sim1", "sim2"):
+            page.wait_for_function(
+                "s => document.querySelector(s)?.naturalWidth > 0", arg=f"#wall .tile[data-camera='{camera}'] img"
+            )
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo-01-wall.png"))
+        page.locator("#wall .tile[data-camera='sim1']").click()
+        page.wait_for_function("() => document.querySelector('#single-video')?.naturalWidth > 0")
+        assert moving(page, "#single-video"), "the single view shows a still picture"
+        page.screenshot(path=str(ARTIFACTS / "demo-02-single.png"))
+
+        # The street camera's bin catches fire 20 s into each loop: the fire_start module raises an alert.
+        page.goto("/#/alerts")
+        row = page.locator("#alerts tbody tr").first
+        expect(row).to_be_visible(timeout=90_000)
+        expect(row).to_contain_text("fire_start")
+        page.screenshot(path=str(ARTIFACTS / "demo-03-alert.png"))
+        row.locator("button[data-action=confirm]").click()
+        expect(page.locator("#decided tbody tr").first).to_contain_text("confirmed")
+
+        # Let a few segments be recorded, then play them back and export them.
+        page.wait_for_timeout(max(0, 25_000 - (time.monotonic() - started) * 1000))
+        page.goto("/#/playback/sim1")
+        expect(page.locator("#timeline .span").first).to_be_visible()
+        page.locator("#timeline .span").first.click()
+        page.wait_for_function("() => document.querySelector('#playback-video').readyState >= 2")
+        page.screenshot(path=str(ARTIFACTS / "demo-04-playback.png"))
+
+        page.goto("/#/exports")
+        now = datetime.now().astimezone()
+        page.select_option("#export-camera", "sim1")
+        page.fill("#export-start", (now - timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%S"))
+        page.fill("#export-end", (now - timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S"))
+        page.fill("#export-reason", "demonstration")
+        page.fill("#export-requisition", "DEMO-0001")
+        page.click("#export-form button[type=submit]")
+        row = page.locator("#exports tbody tr").first
+        expect(row).to_have_attribute("data-state", "done", timeout=60_000)
+        with page.expect_download() as download:
+            row.locator("a.download").click()
+        with zipfile.ZipFile(Path(download.value.path())) as package:
+            assert any(name.endswith("manifest.json") for name in package.namelist())
+        row.locator(".verification button").click()
+        expect(row.locator(".verification")).to_contain_text("signature and files verified")
+        page.screenshot(path=str(ARTIFACTS / "demo-05-export.png"), full_page=True)
+        browser.close()

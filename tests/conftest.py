@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,13 @@ def add_operator(config: Path, commune: str = "testville", username: str = "t.op
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return username
+
+
+@pytest.fixture(autouse=True)
+def _close_live_feeds() -> Iterator[None]:
+    """Live views opened by a test stop with it: a frame-reading thread left running at interpreter exit can abort
+    the process (OpenCV's encoder in a daemon thread during finalisation)."""
+    yield
+    from tests.api.live_world import close_all
+
+    close_all()

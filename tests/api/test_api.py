@@ -100,6 +100,11 @@ def test_status_page_and_health(client: TestClient) -> None:
     assert page.status_code == 200 and "Vigie" in page.text
     assert page.headers["x-content-type-options"] == "nosniff"
     assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "camera=()" in page.headers["permissions-policy"]
+    assert page.headers["cross-origin-opener-policy"] == "same-origin"
+    assert "strict-transport-security" not in page.headers  # plain HTTP here: HSTS only behind TLS
+    assert client.get("/docs").status_code == 404  # no CDN-loaded page: the description is /openapi.json
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/healthz").json()["status"] == "ok"
     assert "/api/events" in client.get("/openapi.json").json()["paths"]

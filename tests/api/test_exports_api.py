@@ -427,3 +427,23 @@ def test_anyone_who_checks_evidence_may_have_a_package_verified(world: World) ->
     assert operator.status_code == 403
     assert [e.actor for e in audited(world, AuditAction.ACCESS_DENIED)] == ["op.vil"]
     assert [(e.actor, e.target) for e in audited(world, AuditAction.EXPORT_VERIFIED)] == [("auditor.vil", "upload")]
+
+
+def test_the_servers_copy_of_a_package_is_deleted_after_its_days_and_the_deletion_is_traced(world: World) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    _, job = exported(world)
+    package = job["package"]
+    assert world.exports is not None
+    keep = timedelta(days=7)
+    world.clock.now = datetime.now(UTC) + timedelta(days=6)  # the package file was written in real time
+    assert world.exports.purge_packages(keep) == 0
+    client = world.login("inv.vil")  # days later: a new session
+    assert client.get(package["url"]).status_code == 200
+    world.clock.now = datetime.now(UTC) + timedelta(days=7, minutes=1)
+    assert world.exports.purge_packages(keep) == 1
+    gone = world.login("inv.vil").get(package["url"])
+    assert gone.status_code == 404 and "no longer stored" in gone.json()["error"]["message"]
+    [deleted] = audited(world, AuditAction.DELETION)
+    assert deleted.target == f"export:{job['id']}"
+    assert deleted.details["packages"][0]["sha256"] == package["sha256"]

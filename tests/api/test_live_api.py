@@ -14,24 +14,11 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
-from tests.api.world import PASSWORD, Clock, World, build_world
+from tests.api.live_world import live_service
+from tests.api.world import PASSWORD, World, build_world
 from tests.conftest import free_port
-from tests.ingest.test_live import LEFT_HALF, Camera
-from tests.recording.export_samples import ListAuditSink
 from vigie.api.routes import live as live_route
 from vigie.domain.audit import AuditAction
-from vigie.ingest.live import LiveHub, LiveSpec
-from vigie.services.live import LiveService
-
-CAMERA_IDS = ("vil-1", "vil-2", "bron-1", "pn-1")
-
-
-def live_service(audit: ListAuditSink, clock: Clock) -> LiveService:
-    specs = {}
-    for camera_id in CAMERA_IDS:
-        for quality in ("wall", "full"):
-            specs[camera_id, quality] = LiveSpec(camera_id, f"rtsp://cam/{camera_id}", masks=(LEFT_HALF,), idle_s=0.2)
-    return LiveService(LiveHub(specs, Camera(period=0.02)), audit, clock)
 
 
 @pytest.fixture
@@ -225,3 +212,72 @@ def test_the_feed_ends_with_the_session(world: World, server: str, monkeypatch: 
         assert client.post("/api/auth/logout").status_code == 204
         assert sse_events(lines, "ended", 5) == [{"reason": "session ended"}]
     assert world.client().get("/api/feed").status_code == 401
+
+
+def test_a_server_without_cameras_to_read_says_live_view_is_not_available(db: Engine) -> None:
+    world = build_world(db)  # no live service, no alert images
+    client = world.login("op.vil")
+    response = client.get("/api/cameras/vil-1/live.jpg")
+    assert response.status_code == 503
+    assert response.json()["error"]["message"] == "live view is not available on this server"
+    assert client.get("/api/alerts/1/snapshot.jpg").status_code == 503
+
+
+def wall_message(ws: object) -> tuple[str, bytes] | dict[str, object]:
+    """One message of the wall: (camera, JPEG) for a picture, the decoded JSON for a text message."""
+    import json
+
+    message = ws.receive()  # type: ignore[attr-defined]
+    if message.get("text") is not None:
+        return dict(json.loads(message["text"]))
+    data = message["bytes"]
+    return data[1 : 1 + data[0]].decode(), data[1 + data[0] :]
+
+
+def test_the_wall_carries_every_tile_on_one_socket_and_refuses_what_one_may_not_watch(world: World) -> None:
+    client = world.login("op.vil")
+    with client.websocket_connect("/api/live/wall") as ws:
+        ws.send_json({"cameras": ["vil-1", "vil-2", "bron-1"]})
+        seen: dict[str, bytes] = {}
+        refused: list[dict[str, object]] = []
+        for _ in range(40):
+            message = wall_message(ws)
+            if isinstance(message, dict):
+                refused.append(message)
+            else:
+                seen[message[0]] = message[1]
+            if set(seen) == {"vil-1", "vil-2"} and refused:
+                break
+        assert set(seen) == {"vil-1", "vil-2"}
+        image = cv2.imdecode(np.frombuffer(seen["vil-1"], np.uint8), cv2.IMREAD_COLOR)
+        assert image[:, : image.shape[1] * 4 // 10].max() < 20  # masks burnt in, as everywhere
+        assert refused == [{"camera": "bron-1", "error": "no camera 'bron-1' among the cameras you may see"}]
+        ws.send_json({"cameras": ["vil-2"]})  # the wall's next page
+        ws.send_text("not json")
+        for _ in range(40):
+            message = wall_message(ws)
+            if isinstance(message, dict):
+                assert "cameras" in str(message["error"])
+                break
+    viewed = [(e.target, e.details.get("ended")) for e in world.audit.events if e.action is AuditAction.LIVE_ENDED]
+    assert sorted(viewed) == [("vil-1", "left"), ("vil-2", "left")]
+    assert {e.target for e in world.audit.events if e.action is AuditAction.LIVE_VIEWED} == {"vil-1", "vil-2"}
+
+
+def test_the_wall_needs_a_session_and_a_page_of_this_server(world: World) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as anonymous, world.client().websocket_connect("/api/live/wall"):
+        pass
+    assert anonymous.value.code == 4401
+    client = world.login("op.vil")
+    with (
+        pytest.raises(WebSocketDisconnect) as foreign,
+        client.websocket_connect("/api/live/wall", headers={"Origin": "https://evil.example"}),
+    ):
+        pass
+    assert foreign.value.code == 1008
+    with pytest.raises(WebSocketDisconnect) as forbidden, world.login("admin.vil").websocket_connect("/api/live/wall"):
+        pass
+    assert forbidden.value.code == 4403  # administrators manage accounts, they watch no video
+    assert [e.target for e in world.audit.events if e.action is AuditAction.ACCESS_DENIED] == ["GET /api/live/wall"]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from sqlalchemy import Engine
 
-from tests.api.test_live_api import live_service
+from tests.api.live_world import live_service
 from tests.api.world import Clock, World, build_world
 from tests.recording.export_samples import ListAuditSink
 from vigie.domain.geometry import Box

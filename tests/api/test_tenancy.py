@@ -14,6 +14,7 @@ from vigie.domain.alerts import AlertState
 from vigie.domain.audit import AuditAction
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Event, Observation
+from vigie.domain.users import Role
 from vigie.storage import SqlAlertRepo
 from vigie.storage.repositories import SqlEventRepo
 
@@ -193,3 +194,13 @@ def test_the_public_page_lists_cameras_without_login_and_without_health(world: W
     cameras = world.client().get("/api/public/cameras").json()
     assert {c["id"] for c in cameras} == {"vil-1", "vil-2", "bron-1", "pn-1"}
     assert all(set(c) == {"id", "name", "commune_id", "site_id", "kind", "address"} for c in cameras)
+
+
+def test_the_roles_and_what_they_allow_are_readable_by_anyone_logged_in(world: World) -> None:
+    assert world.client().get("/api/roles").status_code == 401
+    roles = {r["role"]: r for r in world.login("op.vil").get("/api/roles").json()}
+    assert set(roles) == {r.value for r in Role}
+    assert "view_live" in roles["operator"]["permissions"] and roles["operator"]["video"] is True
+    assert "export" not in roles["operator"]["permissions"]
+    assert roles["dpo"]["second_factor"] is True and roles["dpo"]["video"] is False
+    assert roles["administrator"]["permissions"] == ["manage_users", "read_governance", "view_cameras"]

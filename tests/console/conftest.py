@@ -18,7 +18,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from tests.api.export_world import data_dir_of
-from tests.api.test_live_api import live_service
+from tests.api.live_world import live_service
 from tests.api.world import PASSWORD, Clock, World, build_world
 from tests.conftest import free_port
 from tests.recording.export_samples import ListAuditSink, record

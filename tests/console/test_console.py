@@ -48,6 +48,10 @@ def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, worl
     expect(page.locator("[data-i18n='login.title']")).to_have_text("Connexion")  # a French browser: French
     shot(page, "01-login-refused")
 
+    sockets: list[str] = []
+    streams: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("request", lambda request: streams.append(request.url) if "live.mjpeg" in request.url else None)
     log_in(page, "op.vil")
     expect(page.locator("#who-name")).to_contain_text("operator")
     tiles = page.locator("#wall .tile")
@@ -58,6 +62,8 @@ def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, worl
     expect(page.locator("nav [data-view-link='exports']")).to_be_hidden()  # operators do not export
     expect(page.locator("nav [data-view-link='audit']")).to_be_hidden()
     shot(page, "02-live-wall")
+    # Every tile on one WebSocket, none on an HTTP connection of its own (a browser holds six per server).
+    assert [url.split("/", 3)[3] for url in sockets] == ["api/live/wall"] and streams == []
 
     tiles.first.click()
     expect(page).to_have_url(f"{chromium.server}/#/live/vil-1")
@@ -74,6 +80,16 @@ def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, worl
     )
     assert pixels[0] < 30 and pixels[1] > 220, pixels
     shot(page, "03-live-single")
+
+    page.goto("/#/map")  # drawn from coordinates, offline: Villeurbanne's located camera, not Bron's
+    expect(page.locator("#map svg a[data-camera='vil-1'] circle")).to_have_count(1)
+    expect(page.locator("#map svg a[data-camera='bron-1']")).to_have_count(0)
+    shot(page, "03b-map")
+    page.locator("#map svg a[data-camera='vil-1'] circle").click()
+    expect(page).to_have_url(f"{chromium.server}/#/live/vil-1")
+    page.goto("/#/cameras")
+    expect(page.locator("#cameras tbody tr")).to_have_count(2)
+    shot(page, "03c-cameras")
 
     page.select_option("#lang", "en")
     expect(page.locator("nav [data-view-link='live']")).to_have_text("Live")

@@ -29,6 +29,7 @@ def street(background_seed: int | None = None, seconds: int = 30) -> list[np.nda
     """Grey analysis frames of the built-in street scene (continuous traffic) at 320×180, 5 fps."""
     data = yaml.safe_load(builtin_scene_path("street").read_text(encoding="utf-8"))
     data.update(width=320, height=180, fps=FPS, duration_s=seconds)
+    data["situations"] = [s for s in data["situations"] if s["kind"] == "traffic"]  # the traffic, not the bin fire
     if background_seed is not None:
         data["background"]["seed"] = background_seed
     renderer = SceneRenderer(Scene.model_validate(data))

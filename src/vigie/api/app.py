@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
@@ -28,6 +29,7 @@ from vigie.api.routes import (
     sites,
     snapshots,
     users,
+    wall,
 )
 from vigie.api.schemas import HealthOut
 from vigie.api.security import LoginRateLimiter
@@ -43,6 +45,20 @@ from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
+
+SECURITY_HEADERS: Final = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    # Scripts, styles, images, the live feed: from this server only; no inline script, no eval, no framing.
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +97,15 @@ def create_app(
 ) -> FastAPI:
     """``secure_cookies``: mark the session cookie ``Secure`` always (True), never (False), or when the request
     came over HTTPS (None)."""
-    app = FastAPI(title="Vigie", version=__version__, description="Video protection under governance")
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, which a commune's offline network and this
+    # API's Content Security Policy both refuse. The description is at /openapi.json, for any OpenAPI tool.
+    app = FastAPI(
+        title="Vigie",
+        version=__version__,
+        description="Video protection under governance",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.services = services
     app.state.secure_cookies = secure_cookies
     app.state.login_limiter = login_limiter or LoginRateLimiter()
@@ -98,6 +122,7 @@ def create_app(
         live,
         feed,
         snapshots,
+        wall,
         sites,
         recordings,
         governance,
@@ -128,12 +153,10 @@ def create_app(
     @app.middleware("http")
     async def _security_headers(request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'"
-        )
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.scheme == "https":  # behind TLS: browsers must never come back in clear
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     return app

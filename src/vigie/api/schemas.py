@@ -148,6 +148,13 @@ class CommuneOut(BaseModel):
     own: bool = Field(description="the caller's own tenant (otherwise shared with it by an agreement)")
 
 
+class RoleOut(BaseModel):
+    role: str
+    permissions: list[str]
+    second_factor: bool = Field(description="holders cannot log in without a TOTP code")
+    video: bool = Field(description="holders see video, so need an authorisation in force and a training (L8, L9)")
+
+
 class PublicCameraOut(BaseModel):
     id: str
     name: str

@@ -210,6 +210,15 @@ class StorageSettings(ConfigModel):
         "its real length is a multiple of the camera's keyframe interval. Shorter segments lose less on a crash "
         "and start playback sooner; longer ones make fewer files.",
     )
+    export_package_days: int = Field(
+        default=7,
+        ge=1,
+        le=30,
+        title="Export packages kept (days)",
+        description="Days the server keeps its copy of an export package made through the console or the API, "
+        "for the investigator to download it; then it is deleted (audited). The footage itself stays in the "
+        "recordings under their own retention.",
+    )
     segments: SegmentsSettings = Field(
         default_factory=FileSegmentsSettings,
         title="Segment store",

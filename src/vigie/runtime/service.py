@@ -60,6 +60,7 @@ PURGE_EVERY_S = 60.0
 """Retention purge and free-space check of recordings (a full disk must be noticed within a minute)."""
 AUDIT_RETENTION_EVERY_S = 3600.0
 SHUTDOWN_GRACE_S = 3
+EXPORT_PURGE_EVERY_S = 3600.0
 UPLOAD_RETRY_EVERY_S = 30.0
 """With a remote store: how often spool files not yet uploaded (store down, lost messages) are tried again."""
 
@@ -162,6 +163,17 @@ class VigieService:
         jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.flush))
+        self.exports = ExportService(  # every configured camera: a disabled one may still have footage to export
+            self.segments,
+            store,
+            self.audit.signer(),
+            self.audit,
+            [p.camera for p in config.placements()],
+            lambda: datetime.now(UTC),
+            workspace=ExportWorkspace(config.storage.data_dir / "exports", self.audit.keyring.public_keys),
+        )
+        keep_packages = timedelta(days=config.storage.export_package_days)
+        jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
         self.alerts = AlertService(SqlAlertRepo(engine), self.audit, lambda: datetime.now(UTC))
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
@@ -184,15 +196,6 @@ class VigieService:
         )
         self.accounts = open_auth_service(config, engine, self.audit)
         self.live = open_live_service([p.camera for p in self.entries], self.audit)
-        self.exports = ExportService(  # every configured camera: a disabled one may still have footage to export
-            self.segments,
-            store,
-            self.audit.signer(),
-            self.audit,
-            [p.camera for p in config.placements()],
-            lambda: datetime.now(UTC),
-            workspace=ExportWorkspace(config.storage.data_dir / "exports", self.audit.keyring.public_keys),
-        )
         services = ApiServices(
             events=EventService(self.events),
             cameras=CameraService(self.cameras, self.status),

@@ -26,7 +26,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -40,7 +40,13 @@ from vigie.domain.users import Permission
 from vigie.recording.export import ExportError, ExportRefused, ExportRequest, ExportResult, VideoExporter
 from vigie.recording.manifest import CameraIdentity, ManifestSigner
 from vigie.services.access import NotVisibleError, Principal
-from vigie.services.export_package import PackageFile, PackageVerification, verify_package, write_package
+from vigie.services.export_package import (
+    PackageFile,
+    PackageVerification,
+    sha256_of,
+    verify_package,
+    write_package,
+)
 
 __all__ = [
     "ExportBusyError",
@@ -268,6 +274,34 @@ class ExportService:
     @property
     def max_upload_bytes(self) -> int:
         return self._workspace().max_upload_bytes
+
+    def purge_packages(self, keep: timedelta) -> int:
+        """Delete the server's copies of export packages older than ``keep`` (the investigator has had them to
+        download; a copy of footage is kept no longer than needed, L3). Exports queued or running are never
+        touched. Each deletion is audited first (``video.deletion``, target ``export:<id>``, with the package's
+        SHA-256): a package whose trace cannot be written stays. Return how many were deleted."""
+        space = self._space
+        if space is None or not space.root.is_dir():
+            return 0
+        now = self._clock().timestamp()
+        with self._lock:
+            busy = {j.id for j in self._jobs.values() if j.state in {ExportState.QUEUED, ExportState.RUNNING}}
+        removed = 0
+        for folder in sorted(space.root.iterdir()):
+            if not folder.is_dir() or folder.name in busy:
+                continue
+            packages = sorted(folder.glob("*.zip"))
+            newest = max((p.stat().st_mtime for p in packages), default=folder.stat().st_mtime)
+            if now - newest < keep.total_seconds():
+                continue
+            details = {
+                "reason": f"export package kept {keep.days} days",
+                "packages": [_package_entry(p) for p in packages],
+            }
+            self._audit.append(AuditEvent("system:exports", AuditAction.DELETION, f"export:{folder.name}", details))
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+        return removed
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Stop: exports not started fail with a reason, the ones running stop at their next segment (nothing of
@@ -502,3 +536,8 @@ def _success_details(result: ExportResult) -> dict[str, Any]:
 
 def _time(at: datetime) -> str | None:
     return format_time(at) if at.tzinfo is not None else None
+
+
+def _package_entry(path: Path) -> dict[str, Any]:
+    digest, size = sha256_of(path)
+    return {"name": path.name, "sha256": digest, "bytes": size}

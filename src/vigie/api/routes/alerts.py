@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
+from vigie.api.deps import configured
 from vigie.api.schemas import AlertOut, AlertPageOut, ConfirmIn, DismissIn, ModuleStatisticsOut, RegionOut
 from vigie.api.security import CurrentPrincipal
 from vigie.domain.alerts import Alert, AlertState, Verdict
@@ -18,10 +19,7 @@ AlertId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def _service(request: Request) -> AlertService:
-    service: AlertService | None = getattr(request.app.state.services, "alerts", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="alerts are not configured on this server")
-    return service
+    return configured(request, "alerts", AlertService, "alerts are")
 
 
 def alert_out(a: Alert) -> AlertOut:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from vigie.api.deps import configured
 from vigie.api.security import CurrentPrincipal
 from vigie.domain.audit import AuditAction, AuditRecord
 from vigie.services.audit import AuditFilters, AuditService, ChainVerification
@@ -64,10 +65,7 @@ class VerificationOut(BaseModel):
 
 
 def _service(request: Request) -> AuditService:
-    service: AuditService | None = getattr(request.app.state.services, "audit", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="the audit log is not available on this server")
-    return service
+    return configured(request, "audit", AuditService, "the audit log is")
 
 
 def _entry(record: AuditRecord) -> AuditEntryOut:

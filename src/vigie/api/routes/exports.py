@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
+from vigie.api.deps import configured
 from vigie.api.security import CurrentPrincipal
 from vigie.services.exports import ExportJob, ExportService, PackageVerification
 
@@ -99,10 +100,7 @@ class VerificationOut(BaseModel):
 
 
 def _service(request: Request) -> ExportService:
-    service: ExportService | None = getattr(request.app.state.services, "exports", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="exports are not configured on this server")
-    return service
+    return configured(request, "exports", ExportService, "exports are")
 
 
 def export_out(job: ExportJob) -> ExportOut:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
+from vigie.api.deps import configured
 from vigie.api.governance_schemas import (
     ActivationIn,
     ActivationOut,
@@ -33,10 +34,7 @@ ActivationId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def _service(request: Request) -> GovernanceAccess:
-    service: GovernanceAccess | None = getattr(request.app.state.services, "governance", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="governance is not configured on this server")
-    return service
+    return configured(request, "governance", GovernanceAccess, "governance is")
 
 
 def activation_out(item: ActivationStatus) -> ActivationOut:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from vigie.api.deps import configured
 from vigie.api.security import SESSION_COOKIE, CurrentPrincipal
 from vigie.domain.users import Permission
 from vigie.services.live import LiveService, LiveView
@@ -31,10 +32,7 @@ _NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
 def _service(request: Request) -> LiveService:
-    service: LiveService | None = getattr(request.app.state.services, "live", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="live view is not configured on this server")
-    return service
+    return configured(request, "live", LiveService, "live view is")
 
 
 @router.get(

@@ -13,6 +13,7 @@ from typing import Annotated, BinaryIO
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from vigie.api.deps import configured
 from vigie.api.security import CurrentPrincipal
 from vigie.services.playback import NoRecording, PlaybackService, SegmentAccessDenied, UnknownCamera
 
@@ -21,10 +22,7 @@ SEGMENT_MEDIA_TYPE = "video/mp2t"
 
 
 def _service(request: Request) -> PlaybackService:
-    service: PlaybackService | None = getattr(request.app.state.services, "playback", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="playback is not configured on this server")
-    return service
+    return configured(request, "playback", PlaybackService, "playback is")
 
 
 @router.get(

@@ -7,8 +7,9 @@ purpose, decision and period. No health, no video, no alert, no name of a person
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
+from vigie.api.deps import configured
 from vigie.api.schemas import PublicActivationOut, PublicAnalysisOut, PublicCameraOut
 from vigie.services.cameras import CameraService
 from vigie.services.governance_access import GovernanceAccess
@@ -36,9 +37,7 @@ def public_cameras(request: Request, response: Response) -> list[PublicCameraOut
 
 @router.get("/analysis", response_model=PublicAnalysisOut, summary="Algorithmic analysis in force (public, no login)")
 def public_analysis(request: Request, response: Response) -> PublicAnalysisOut:
-    governance: GovernanceAccess | None = getattr(request.app.state.services, "governance", None)
-    if governance is None:
-        raise HTTPException(status_code=503, detail="governance is not available on this server")
+    governance = configured(request, "governance", GovernanceAccess, "governance is")
     response.headers["Cache-Control"] = CACHE
     summary = governance.public_analysis()
     return PublicAnalysisOut(

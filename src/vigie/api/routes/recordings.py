@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
+from vigie.api.deps import configured
 from vigie.api.schemas import GapOut, RecordingTimelineOut, SpanOut, UnavailableSpanOut
 from vigie.api.security import CurrentPrincipal
 from vigie.services.recordings import RecordingService
@@ -16,10 +17,7 @@ router = APIRouter(tags=["recordings"])
 
 
 def _service(request: Request) -> RecordingService:
-    service: RecordingService | None = getattr(request.app.state.services, "recordings", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="recordings are not configured on this server")
-    return service
+    return configured(request, "recordings", RecordingService, "recordings are")
 
 
 @router.get(

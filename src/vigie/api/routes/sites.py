@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
+from vigie.api.deps import configured
 from vigie.api.schemas import CameraZonesOut, SiteOut, SitePageOut, ZoneOut
 from vigie.api.security import CurrentPrincipal
 from vigie.services.sites import SiteService
@@ -15,10 +16,7 @@ router = APIRouter(tags=["sites"])
 
 
 def _service(request: Request) -> SiteService:
-    service: SiteService | None = getattr(request.app.state.services, "sites", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="sites are not configured on this server")
-    return service
+    return configured(request, "sites", SiteService, "sites are")
 
 
 @router.get("/api/sites", response_model=SitePageOut, summary="Sites of the communes you see, with their cameras")

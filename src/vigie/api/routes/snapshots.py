@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from vigie.api.deps import configured
 from vigie.api.security import CurrentPrincipal
 from vigie.services.snapshots import SnapshotService
 
@@ -23,8 +24,6 @@ router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 async def snapshot(
     request: Request, principal: CurrentPrincipal, alert_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> Response:
-    service: SnapshotService | None = getattr(request.app.state.services, "snapshots", None)
-    if service is None:
-        raise HTTPException(status_code=503, detail="alert images are not available on this server")
+    service = configured(request, "snapshots", SnapshotService, "alert images are")
     jpeg = await run_in_threadpool(service.for_alert, principal, alert_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})

@@ -10,9 +10,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from vigie.api.schemas import AgreementIn, AgreementOut, NewUserOut, UserIn, UserOut, UserPatchIn
+from vigie.api.schemas import AgreementIn, AgreementOut, NewUserOut, RoleOut, UserIn, UserOut, UserPatchIn
 from vigie.api.security import CurrentPrincipal, auth_service
-from vigie.domain.users import Permission, Role, SharingAgreement, User
+from vigie.domain.users import (
+    ROLE_PERMISSIONS,
+    SECOND_FACTOR_ROLES,
+    VIDEO_ROLES,
+    Permission,
+    Role,
+    SharingAgreement,
+    User,
+)
 
 router = APIRouter(tags=["users"])
 
@@ -120,3 +128,18 @@ def revoke_agreement(
 ) -> AgreementOut:
     service = auth_service(request)
     return agreement_out(service.revoke_agreement(principal, agreement_id), service.today())
+
+
+@router.get("/api/roles", response_model=list[RoleOut], summary="The roles and what each one allows")
+def list_roles(principal: CurrentPrincipal) -> list[RoleOut]:
+    """The closed vocabulary of roles (any logged-in person may read it: it is how the console explains why a
+    button is absent)."""
+    return [
+        RoleOut(
+            role=role.value,
+            permissions=sorted(p.value for p in ROLE_PERMISSIONS[role]),
+            second_factor=role in SECOND_FACTOR_ROLES,
+            video=role in VIDEO_ROLES,
+        )
+        for role in Role
+    ]

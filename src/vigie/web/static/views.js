@@ -33,6 +33,59 @@ function fromLocalInput(value) {
 
 let wallPage = 0;
 
+// The wall's images come over one WebSocket (a browser holds at most six HTTP connections to a server: one MJPEG
+// response per tile would starve the rest of the console). Each binary message is one JPEG of one camera:
+// [length of the camera id][camera id][JPEG]. The single view, one camera, uses MJPEG in an <img>.
+const wallSocket = {
+  ws: null,
+  wanted: [],
+  urls: new Map(),
+  open() {
+    if (this.ws && this.ws.readyState <= 1) return;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    this.ws = new WebSocket(`${scheme}://${location.host}/api/live/wall`);
+    this.ws.binaryType = "arraybuffer";
+    this.ws.addEventListener("open", () => this.send());
+    this.ws.addEventListener("message", (event) => this.received(event.data));
+    this.ws.addEventListener("close", () => {
+      if (this.wanted.length) setTimeout(() => { if (this.wanted.length) this.open(); }, 3000);
+    });
+  },
+  watch(cameras) {
+    this.wanted = cameras;
+    this.open();
+    this.send();
+  },
+  send() {
+    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify({ cameras: this.wanted }));
+  },
+  received(data) {
+    if (typeof data === "string") {
+      const message = JSON.parse(data);
+      const tile = message.camera && document.querySelector(`#wall .tile[data-camera="${CSS.escape(message.camera)}"]`);
+      if (tile) tile.querySelector(".tile-state").textContent = message.error;
+      else status(message.error);
+      return;
+    }
+    const bytes = new Uint8Array(data);
+    const camera = new TextDecoder().decode(bytes.subarray(1, 1 + bytes[0]));
+    const img = document.querySelector(`#wall .tile[data-camera="${CSS.escape(camera)}"] img`);
+    if (!img) return;
+    const url = URL.createObjectURL(new Blob([bytes.subarray(1 + bytes[0])], { type: "image/jpeg" }));
+    const previous = this.urls.get(camera);
+    this.urls.set(camera, url);
+    img.src = url;
+    if (previous) URL.revokeObjectURL(previous);
+  },
+  close() {
+    this.wanted = [];
+    if (this.ws) this.ws.close();
+    this.ws = null;
+    for (const url of this.urls.values()) URL.revokeObjectURL(url);
+    this.urls.clear();
+  },
+};
+
 const live = {
   allowed: () => can("view_live"),
   enter(args, query) {
@@ -54,13 +107,8 @@ const live = {
     const tiles = shown.map((camera) => {
       let tile = current.get(camera.id);
       if (!tile) {
-        const img = el("img", {
-          src: `/api/cameras/${encodeURIComponent(camera.id)}/live.mjpeg?quality=wall`,
-          alt: camera.name,
-          loading: "lazy",
-        });
         tile = el("a", { class: "tile", href: `#/live/${encodeURIComponent(camera.id)}`, dataset: { camera: camera.id } },
-          img, el("span", { class: "tile-name" }), el("span", { class: "tile-state" }));
+          el("img", { alt: camera.name }), el("span", { class: "tile-name" }), el("span", { class: "tile-state" }));
       }
       tile.querySelector(".tile-name").textContent = camera.name;
       const badge = tile.querySelector(".tile-state");
@@ -68,8 +116,9 @@ const live = {
       badge.className = `tile-state state-${camera.state}`;
       return tile;
     });
-    for (const [id, tile] of current) if (!shown.some((c) => c.id === id)) stopImage(tile.querySelector("img"));
     wall.replaceChildren(...tiles);
+    const ids = shown.map((c) => c.id);
+    if (ids.join() !== wallSocket.wanted.join()) wallSocket.watch(ids);
     document.getElementById("wall-page").textContent = t("live.page", {
       page: wallPage + 1, pages, count: state.cameras.length,
     });
@@ -100,7 +149,7 @@ const live = {
     this.onCameras();
   },
   stopWall() {
-    for (const img of document.querySelectorAll("#wall img")) stopImage(img);
+    wallSocket.close();
     document.getElementById("wall").replaceChildren();
   },
   stopSingle() {

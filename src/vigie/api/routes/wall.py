@@ -1,0 +1,170 @@
+"""The camera wall over one WebSocket: every tile's live images on a single connection.
+
+Why not one MJPEG response per tile: a browser opens at most six HTTP/1.1 connections to a server, and an MJPEG
+response holds one for as long as it is watched — a wall of twelve would show six tiles and then starve the
+console's own requests. One WebSocket carries them all: the console says which cameras it shows
+(``{"cameras": [...]}``, again whenever the page of the wall changes), and receives binary messages, each one
+JPEG of one camera: one byte giving the length of the camera id, the id in UTF-8, then the JPEG. A camera it may
+not watch comes back as a text message ``{"camera": id, "error": message}`` instead.
+
+The session cookie authenticates the connection like any request; the handshake's ``Origin`` must be this server
+(a page of another site cannot open it in the person's name). Each camera's view is opened and closed through
+:class:`~vigie.services.live.LiveService`, so the audit log has it like any live view; the session is checked
+again every ``RECHECK_S`` and the socket closes when it has ended. A slow client gets the newest image of each
+camera, never a backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Final
+from urllib.parse import urlsplit
+
+import anyio
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+
+from vigie.api.deps import configured
+from vigie.api.security import SESSION_COOKIE
+from vigie.domain.users import Permission
+from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
+from vigie.services.auth import AuthService
+from vigie.services.live import LiveService, LiveView
+
+router = APIRouter(tags=["live"])
+WALL_MAX: Final = 16
+"""Cameras one wall connection may show at once (a page of the wall is 12)."""
+RECHECK_S: Final = 30.0
+POLICY_VIOLATION: Final = 1008
+NOT_AUTHENTICATED: Final = 4401
+FORBIDDEN: Final = 4403
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None:  # not a browser (a command-line client): the cookie alone decides
+        return True
+    return urlsplit(origin).netloc == websocket.headers.get("host", "")
+
+
+@router.websocket("/api/live/wall")
+async def wall(websocket: WebSocket) -> None:
+    service = configured(websocket, "live", LiveService, "live view is")
+    auth = configured(websocket, "auth", AuthService, "accounts are")
+    token = websocket.cookies.get(SESSION_COOKIE, "")
+    if not _same_origin(websocket):
+        await websocket.close(code=POLICY_VIOLATION, reason="this page may not open the wall")
+        return
+    principal = await run_in_threadpool(auth.resolve, token)
+    if principal is None:
+        await websocket.close(code=NOT_AUTHENTICATED, reason="log in first")
+        return
+    try:
+        principal.require(Permission.VIEW_LIVE)
+    except AccessDeniedError as err:
+        client = websocket.client.host if websocket.client else "unknown"
+        await run_in_threadpool(auth.denied, principal, "GET /api/live/wall", str(err), client)
+        await websocket.close(code=FORBIDDEN, reason=str(err)[:120])
+        return
+    await websocket.accept()
+    await _Wall(websocket, service, auth, principal, token).run()
+
+
+class _Wall:
+    def __init__(
+        self, websocket: WebSocket, service: LiveService, auth: AuthService, principal: Principal, token: str
+    ) -> None:
+        self.ws = websocket
+        self.service = service
+        self.auth = auth
+        self.principal = principal
+        self.token = token
+        self.pumps: dict[str, tuple[asyncio.Task[None], LiveView]] = {}
+        self.sent: dict[str, int] = {}
+        self.send_lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        reason = "left"
+        try:
+            while True:
+                try:
+                    with anyio.fail_after(RECHECK_S):
+                        message = await self.ws.receive_text()
+                except TimeoutError:
+                    message = None
+                if not await self._still_allowed():
+                    reason = "session ended"
+                    await self.ws.close(code=NOT_AUTHENTICATED, reason="your session has ended")
+                    return
+                if message is not None:
+                    await self._watch(_cameras(message))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            with anyio.CancelScope(shield=True):
+                for camera in list(self.pumps):
+                    await self._stop(camera, reason)
+
+    async def _still_allowed(self) -> bool:
+        current = await run_in_threadpool(self.auth.resolve, self.token)
+        if current is None or not current.can(Permission.VIEW_LIVE):
+            return False
+        self.principal = current
+        return True
+
+    async def _watch(self, cameras: list[str] | str) -> None:
+        if isinstance(cameras, str):
+            await self.ws.send_text(json.dumps({"error": cameras}))
+            return
+        for camera in [c for c in self.pumps if c not in cameras]:
+            await self._stop(camera, "left")
+        for camera in cameras:
+            if camera in self.pumps:
+                continue
+            try:
+                view = await run_in_threadpool(self.service.open, self.principal, camera, "wall")
+            except (AccessDeniedError, NotVisibleError) as err:
+                await self.ws.send_text(json.dumps({"camera": camera, "error": str(err)}))
+                continue
+            self.sent[camera] = 0
+            self.pumps[camera] = (asyncio.create_task(self._pump(view)), view)
+
+    async def _pump(self, view: LiveView) -> None:
+        feed = view.feed
+        viewer = feed.subscribe()
+        prefix = bytes([len(view.camera_id.encode())]) + view.camera_id.encode()
+        seq = 0
+        try:
+            while True:
+                frame = await feed.next_frame(viewer, seq, 5.0)
+                if frame is None:
+                    continue
+                seq = frame.seq
+                async with self.send_lock:
+                    await self.ws.send_bytes(prefix + frame.jpeg)
+                self.sent[view.camera_id] += 1
+        finally:
+            feed.unsubscribe(viewer)
+
+    async def _stop(self, camera: str, reason: str) -> None:
+        task, view = self.pumps.pop(camera)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await run_in_threadpool(self.service.close, view, frames=self.sent.pop(camera, 0), reason=reason)
+
+
+def _cameras(message: str) -> list[str] | str:
+    """The cameras a ``{"cameras": [...]}`` message asks for, or what is wrong with it."""
+    try:
+        data = json.loads(message)
+    except ValueError:
+        return 'send {"cameras": ["camera-id", ...]} as JSON'
+    cameras = data.get("cameras") if isinstance(data, dict) else None
+    if not isinstance(cameras, list) or not all(isinstance(c, str) and 0 < len(c) <= 128 for c in cameras):
+        return 'send {"cameras": ["camera-id", ...]}: a list of camera ids'
+    if len(cameras) > WALL_MAX:
+        return f"a wall shows at most {WALL_MAX} cameras at once"
+    return list(dict.fromkeys(cameras))

@@ -204,3 +204,12 @@ def test_the_roles_and_what_they_allow_are_readable_by_anyone_logged_in(world: W
     assert "export" not in roles["operator"]["permissions"]
     assert roles["dpo"]["second_factor"] is True and roles["dpo"]["video"] is False
     assert roles["administrator"]["permissions"] == ["manage_users", "read_governance", "view_cameras"]
+
+
+def test_every_tenants_name_is_listed_for_agreements_but_only_ones_own_sites(world: World) -> None:
+    client = world.login("admin.vil")
+    own = client.get("/api/communes").json()
+    assert [c["id"] for c in own] == ["villeurbanne"]
+    every = {c["id"]: c for c in client.get("/api/communes", params={"all": "true"}).json()}
+    assert set(every) == {"villeurbanne", "bron", "police-nationale"}
+    assert every["bron"]["sites"] == [] and every["villeurbanne"]["sites"] == ["centre"]

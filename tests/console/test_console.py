@@ -265,3 +265,48 @@ def test_the_public_page_without_login(chromium: Browser, world: World) -> None:
     shot(page, "14-public")
     time.sleep(0)  # nothing else: the page needs no session and sets no cookie
     assert page.context.cookies() == []
+
+
+def test_an_administrator_manages_the_communes_accounts_and_sharing(chromium: Browser, world: World) -> None:
+    page = logged_in(chromium, world, "admin.vil")
+    expect(page.locator("nav [data-view-link='live']")).to_be_hidden()  # administrators watch no video
+    page.goto("/#/accounts")
+    expect(page.locator("#users tbody tr[data-user='op.vil']")).to_be_visible()
+    expect(page.locator("#users")).not_to_contain_text("op.bron")  # another commune's accounts
+
+    today = datetime.now(UTC).date()
+    page.fill("#user-username", "agent.nouveau")
+    page.fill("#user-name", "Agent Nouveau")
+    page.check("#user-roles input[value=operator]")
+    page.fill("#user-password", "un mot de passe assez long")
+    page.fill("#user-until", (today + timedelta(days=365)).isoformat())
+    page.fill("#user-trained", today.isoformat())
+    page.click("#user-form button[type=submit]")
+    expect(page.locator("#users tbody tr[data-user='agent.nouveau']")).to_contain_text("operator")
+    expect(page.locator("#user-totp")).to_be_hidden()  # operators have no second factor
+
+    page.fill("#user-username", "dpo.deux")
+    page.fill("#user-name", "Second DPO")
+    page.uncheck("#user-roles input[value=operator]")
+    page.check("#user-roles input[value=dpo]")
+    page.fill("#user-password", "un autre mot de passe long")
+    page.fill("#user-until", "")
+    page.fill("#user-trained", "")
+    page.click("#user-form button[type=submit]")
+    expect(page.locator("#user-totp")).to_contain_text("dpo.deux")  # the key, shown once
+
+    page.locator("#users tbody tr[data-user='op.vil'] button[data-action=disable]").click()
+    expect(page.locator("#users tbody tr[data-user='op.vil']")).to_contain_text("désactivé")
+    user = world.auth.users(world.auth.principal_for("admin.vil"))
+    assert next(u for u in user if u.username == "op.vil").disabled
+
+    page.select_option("#agreement-partner", "bron")
+    page.fill("#agreement-reference", "Convention 2026-07 Villeurbanne–Bron")
+    page.fill("#agreement-start", today.isoformat())
+    page.fill("#agreement-end", (today + timedelta(days=90)).isoformat())
+    page.click("#agreement-form button[type=submit]")
+    row = page.locator("#agreements tbody tr").first
+    expect(row).to_contain_text("en vigueur")
+    shot(page, "15-accounts")
+    row.locator("button[data-action=revoke]").click()
+    expect(page.locator("#agreements tbody tr").first).to_contain_text("hors vigueur")

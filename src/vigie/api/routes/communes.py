@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from vigie.api.schemas import CommuneOut
 from vigie.api.security import CurrentPrincipal
@@ -12,10 +14,26 @@ router = APIRouter(prefix="/api/communes", tags=["communes"])
 
 
 @router.get("", response_model=list[CommuneOut], summary="Your tenant and those sharing cameras with it")
-def list_communes(principal: CurrentPrincipal) -> list[CommuneOut]:
+def list_communes(
+    principal: CurrentPrincipal,
+    every: Annotated[
+        bool,
+        Query(
+            alias="all",
+            description="every tenant of the installation (names only for those you do not see): the partners an "
+            "agreement may name",
+        ),
+    ] = False,
+) -> list[CommuneOut]:
     principal.require(Permission.VIEW_CAMERAS)
     return [
-        CommuneOut(id=c.id, name=c.name, kind=c.kind, sites=list(c.sites), own=c.id == principal.user.commune_id)
+        CommuneOut(
+            id=c.id,
+            name=c.name,
+            kind=c.kind,
+            sites=list(c.sites) if principal.sees_commune(c.id) else [],
+            own=c.id == principal.user.commune_id,
+        )
         for c in principal.directory.communes
-        if principal.sees_commune(c.id)
+        if every or principal.sees_commune(c.id)
     ]

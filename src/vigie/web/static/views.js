@@ -708,6 +708,138 @@ document.getElementById("audit-filter").addEventListener("submit", (event) => {
 document.getElementById("audit-prev").addEventListener("click", () => { auditOffset = Math.max(0, auditOffset - AUDIT_PAGE); audit.load(); });
 document.getElementById("audit-next").addEventListener("click", () => { auditOffset += AUDIT_PAGE; audit.load(); });
 
+// --- accounts and sharing agreements (administrators of the commune) -------------------------------------------
+
+const ROLES = ["operator", "supervisor", "investigator", "dpo", "auditor", "authority", "administrator"];
+
+const accounts = {
+  allowed: () => can("manage_users"),
+  async enter() {
+    const box = document.getElementById("user-roles");
+    if (!box.querySelector("input")) {
+      for (const role of ROLES) {
+        box.appendChild(el("label", { class: "role" }, el("input", { type: "checkbox", value: role, name: "role" }), ` ${role}`));
+      }
+    }
+    try {
+      const communes = await api("GET", "/api/communes?all=true");
+      const partner = document.getElementById("agreement-partner");
+      partner.replaceChildren(...communes.filter((c) => c.id !== state.me.commune_id).map((c) => option(c.id, c.name)));
+    } catch (err) {
+      failed(err);
+    }
+    this.refresh();
+  },
+  async refresh() {
+    try {
+      const [users, agreements] = await Promise.all([api("GET", "/api/users"), api("GET", "/api/sharing-agreements")]);
+      fill("users", users, (tr, u) => {
+        tr.dataset.user = u.username;
+        cell(tr, u.username);
+        cell(tr, u.display_name);
+        cell(tr, u.roles.join(", ") + (u.second_factor ? " · 2FA" : ""));
+        const until = el("input", { type: "date", value: u.authorised_until || "", class: "until" });
+        const trained = el("input", { type: "date", value: u.trained_on || "", class: "trained" });
+        cell(tr, "").appendChild(until);
+        cell(tr, "").appendChild(trained);
+        const stateText = u.disabled ? t("accounts.disabled") : u.locked ? t("accounts.locked") : t("accounts.active");
+        cell(tr, stateText, u.disabled || u.locked ? "state state-offline" : "state state-online");
+        const actions = cell(tr, "");
+        actions.appendChild(el("button", { type: "button", text: t("accounts.save"), dataset: { action: "save" },
+          onclick: () => patchUser(u.username, { authorised_until: until.value || null, trained_on: trained.value || null }) }));
+        actions.appendChild(el("button", { type: "button", text: u.disabled ? t("accounts.enable") : t("accounts.disable"),
+          dataset: { action: u.disabled ? "enable" : "disable" }, onclick: () => patchUser(u.username, { disabled: !u.disabled }) }));
+        if (u.locked) {
+          actions.appendChild(el("button", { type: "button", text: t("accounts.unlock"), dataset: { action: "unlock" },
+            onclick: () => patchUser(u.username, { unlock: true }) }));
+        }
+      });
+      fill("agreements", agreements, (tr, a) => {
+        tr.dataset.agreement = String(a.id);
+        cell(tr, String(a.id));
+        cell(tr, a.owner_commune);
+        cell(tr, a.partner_commune);
+        cell(tr, a.reference);
+        cell(tr, `${a.starts_on} → ${a.ends_on}`);
+        cell(tr, a.in_force ? t("sharing.in_force") : t("sharing.ended"), a.in_force ? "state state-online" : "state");
+        const actions = cell(tr, "");
+        if (!a.revoked && a.owner_commune === state.me.commune_id) {
+          actions.appendChild(el("button", { type: "button", text: t("sharing.revoke"), dataset: { action: "revoke" },
+            onclick: () => revokeAgreement(a.id) }));
+        }
+      });
+    } catch (err) {
+      failed(err);
+    }
+  },
+};
+
+async function patchUser(username, body) {
+  try {
+    await api("PATCH", `/api/users/${encodeURIComponent(username)}`, body);
+  } catch (err) {
+    status(`${username}: ${err.message}`);
+  }
+  accounts.refresh();
+}
+
+async function revokeAgreement(id) {
+  try {
+    await api("POST", `/api/sharing-agreements/${id}/revoke`);
+  } catch (err) {
+    status(`#${id}: ${err.message}`);
+  }
+  accounts.refresh();
+}
+
+document.getElementById("user-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = document.getElementById("user-error");
+  const notice = document.getElementById("user-totp");
+  error.textContent = "";
+  notice.hidden = true;
+  const value = (id) => document.getElementById(id).value;
+  const roles = Array.from(document.querySelectorAll("#user-roles input:checked")).map((i) => i.value);
+  try {
+    const created = await api("POST", "/api/users", {
+      username: value("user-username"),
+      display_name: value("user-name"),
+      roles,
+      password: value("user-password"),
+      authorised_until: value("user-until") || null,
+      trained_on: value("user-trained") || null,
+    });
+    document.getElementById("user-password").value = "";
+    status(t("accounts.created", { user: created.user.username }));
+    if (created.totp_uri) {
+      const secret = new URL(created.totp_uri).searchParams.get("secret");
+      notice.textContent = t("accounts.totp", { user: created.user.username, secret });
+      notice.hidden = false;
+    }
+  } catch (err) {
+    error.textContent = err.message;
+  }
+  accounts.refresh();
+});
+
+document.getElementById("agreement-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = document.getElementById("agreement-error");
+  error.textContent = "";
+  const value = (id) => document.getElementById(id).value;
+  try {
+    await api("POST", "/api/sharing-agreements", {
+      partner_commune: value("agreement-partner"),
+      reference: value("agreement-reference"),
+      starts_on: value("agreement-start"),
+      ends_on: value("agreement-end"),
+    });
+  } catch (err) {
+    error.textContent = err.message;
+  }
+  accounts.refresh();
+});
+
 // --- cameras and events ------------------------------------------------------------------------------------------
 
 const cameras = {
@@ -745,4 +877,4 @@ const cameras = {
   },
 };
 
-export const VIEWS = { live, alerts, map, playback, exports: exportsView, governance, audit, cameras };
+export const VIEWS = { live, alerts, map, playback, exports: exportsView, governance, audit, cameras, accounts };

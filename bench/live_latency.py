@@ -243,6 +243,12 @@ def browser_viewer(base: str, username: str, quality: str, width: int, seconds: 
     return values[1:]  # the first value is whatever frame was already there
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (its threads included, not its children): /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(name: str, values: list[int]) -> dict[str, float]:
     values = [v for v in values if v < 10_000]  # a misread stamp (torn frame) is not a latency
     if not values:
@@ -309,8 +315,19 @@ def main() -> int:
             client.post("/api/auth/login", json={"username": "latency", "password": PASSWORD}).raise_for_status()
             cookies = client.cookies
         print(f"clock camera {width}x{height} @ {FPS} fps, quality={args.quality}, {args.seconds:.0f} s per viewer")
-        results = {"http": summary("HTTP client (MJPEG decoded)", http_viewer(base, cookies, args.quality, width,
-                                                                               args.seconds))}  # fmt: skip
+        idle = cpu_seconds(proc.pid)
+        time.sleep(5)
+        idle = (cpu_seconds(proc.pid) - idle) / 5
+        before, started = cpu_seconds(proc.pid), time.monotonic()
+        latencies = http_viewer(base, cookies, args.quality, width, args.seconds)
+        results: dict[str, dict[str, float]] = {"http": summary("HTTP client (MJPEG decoded)", latencies)}
+        busy = (cpu_seconds(proc.pid) - before) / (time.monotonic() - started)
+        frames = results["http"].get("frames", 0) / args.seconds
+        results["server_cpu"] = {"idle": round(idle, 3), "one_viewer": round(busy, 3), "fps": round(frames, 1)}
+        print(
+            f"API process CPU: {idle:.3f} core idle, {busy:.3f} core with one live viewer "
+            f"({(busy - idle) / max(frames, 1e-9) * 1000:.1f} ms of CPU per frame sent: decode + masks + JPEG)"
+        )
         if not args.no_browser:
             results["browser"] = summary(
                 "chromium (console single view)", browser_viewer(base, "latency", args.quality, width, args.seconds)

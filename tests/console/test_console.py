@@ -44,7 +44,7 @@ def image_loaded(page: sync_api.Page, selector: str) -> None:
 def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, world: World) -> None:
     page = chromium.page()
     log_in(page, "wrong.user", "not a password at all")
-    expect(page.locator("#login-error")).to_have_text("wrong username or password")
+    expect(page.locator("#login-error")).to_have_text("identifiant ou mot de passe incorrect")
     expect(page.locator("[data-i18n='login.title']")).to_have_text("Connexion")  # a French browser: French
     shot(page, "01-login-refused")
 
@@ -126,7 +126,7 @@ def test_a_dpo_reads_alerts_but_cannot_decide_or_watch(chromium: Browser, world:
     raise_alert(world, "vil-1")
     page = chromium.page()
     log_in(page, "dpo.vil")
-    expect(page.locator("#login-error")).to_contain_text("6-digit code")
+    expect(page.locator("#login-error")).to_contain_text("code à 6 chiffres")
     page.close()
     page = logged_in(chromium, world, "dpo.vil")
     expect(page.locator("nav [data-view-link='live']")).to_be_hidden()

@@ -3,7 +3,7 @@
 // sees; state-changing requests carry the CSRF token from /api/auth/me. Views are chosen by the URL's hash
 // (#/live, #/live/<camera>, #/alerts …) so a page can be bookmarked and the back button works.
 
-import { chooseLanguage, formatTime, setLanguage, t } from "./i18n.js";
+import { chooseLanguage, formatTime, has, setLanguage, t } from "./i18n.js";
 import { VIEWS } from "./views.js";
 
 export const state = { me: null, csrf: "", permissions: [], cameras: [], governance: null, view: null };
@@ -259,7 +259,9 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
     document.getElementById("totp").value = "";
     showApp(me);
   } catch (err) {
-    document.getElementById("login-error").textContent = err.message;
+    // The API's refusals have stable codes: say them in the console's language (the API's words otherwise).
+    const key = `error.${err.code}`;
+    document.getElementById("login-error").textContent = err.code && has(key) ? t(key) : err.message;
   }
 });
 

@@ -49,6 +49,11 @@ const EN = {
   "login.submit": "Log in",
   "login.note": "No account ships with Vigie: the first administrator is created with \"vigie users create-admin\". The demo writes its own login to var/demo/demo-login.txt.",
   "login.ended": "Your session has ended: log in again.",
+  "error.invalid_credentials": "wrong username or password",
+  "error.disabled": "this account is disabled: ask an administrator",
+  "error.second_factor_required": "enter the 6-digit code of your authenticator app",
+  "error.second_factor_wrong": "the 6-digit code is wrong or was already used",
+  "error.too_many_attempts": "too many login attempts from this computer: wait a minute",
   "public.link": "Cameras and analysis in service (public information)",
   "live.title": "Camera wall",
   "live.back": "Back to the wall",
@@ -209,6 +214,11 @@ const FR = {
   "login.submit": "Se connecter",
   "login.note": "Aucun compte n'est livré avec Vigie : le premier administrateur est créé par « vigie users create-admin ». La démo écrit son identifiant dans var/demo/demo-login.txt.",
   "login.ended": "Votre session a pris fin : reconnectez-vous.",
+  "error.invalid_credentials": "identifiant ou mot de passe incorrect",
+  "error.disabled": "ce compte est désactivé : adressez-vous à un administrateur",
+  "error.second_factor_required": "saisissez le code à 6 chiffres de votre application d'authentification",
+  "error.second_factor_wrong": "le code à 6 chiffres est faux ou a déjà servi",
+  "error.too_many_attempts": "trop de tentatives de connexion depuis cet ordinateur : patientez une minute",
   "public.link": "Caméras et analyses en service (information du public)",
   "live.title": "Mur d'images",
   "live.back": "Retour au mur",
@@ -348,9 +358,12 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 
+export function has(key) {
+  return key in DICTIONARIES[current] || key in EN;
+}
+
 export function formatTime(iso) {
   if (!iso) return "";
   return new Date(iso).toLocaleString(current === "fr" ? "fr-FR" : "en-GB", { timeZone: "Europe/Paris" });
 }
 
-export const KEYS = { en: Object.keys(EN), fr: Object.keys(FR) };

@@ -111,6 +111,9 @@ def test_an_alert_arrives_without_reload_and_is_confirmed(chromium: Browser, wor
     expect(page.locator("#feed-state")).to_have_text("Flux en direct connecté")
     image_loaded(page, f"#alerts tr[data-alert='{alert_id}'] .snapshot img")  # the recorded frame of that moment
     shot(page, "04-alert-pending")
+    page.wait_for_timeout(5500)  # the page refreshes every 5 s: the image is not fetched (and audited) again
+    stills = [e for e in world.audit.events if str(e.action) == "video.playback" and e.details.get("alert") == alert_id]
+    assert len(stills) == 1, stills
 
     row.locator("button[data-action=confirm]").click()
     expect(page.locator("#alerts tbody tr")).to_have_count(0)

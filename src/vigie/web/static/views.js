@@ -227,8 +227,13 @@ const alerts = {
   },
 };
 
+const snapshots = new Map();
+
 function snapshot(alert) {
-  // The alert's image: the recorded frame at the alert's time, region drawn on top.
+  // The alert's image: the recorded frame at the alert's time, region drawn on top. Each image shown is audited
+  // as a playback, so one element per alert is kept across refreshes and fetched once.
+  if (snapshots.has(alert.id)) return snapshots.get(alert.id);
+  if (snapshots.size > 200) snapshots.clear();
   const url = `/api/alerts/${alert.id}/snapshot.jpg`;
   const img = el("img", { src: url, alt: alert.kind, loading: "lazy" });
   const box = el("span", { class: "snapshot" }, img);
@@ -241,6 +246,7 @@ function snapshot(alert) {
     if (tries < 6) setTimeout(() => { img.src = `${url}?retry=${tries}`; }, 5000);
   });
   img.addEventListener("load", () => box.classList.remove("pending"));
+  snapshots.set(alert.id, box);
   const r = alert.region;
   const mark = el("span", { class: "region" });
   mark.style.left = `${r.x * 100}%`;

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by scripts/demo.sh and scripts/test.sh:
 #   Debian packages (apt-get, only those missing) and a virtualenv in .venv with Vigie installed.
-# Usage: scripts/setup.sh [--with-postgres] [--with-browser]
+# Usage: scripts/setup.sh [--with-postgres] [--with-browser] [--with-oidc]
+#   --with-oidc: node and npm, and the test OpenID provider (oidc-provider, pinned in tests/oidc/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+with_oidc=0
 packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-bad)
 for option in "$@"; do
   case "$option" in
     --with-postgres) packages+=(postgresql) ;;
     --with-browser) packages+=(chromium) ;;  # the console's tests drive Debian's Chromium with Playwright
+    --with-oidc)  # single sign-on tests run panva's oidc-provider under node (a node from elsewhere is kept)
+      with_oidc=1
+      if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi ;;
     *) echo "setup: unknown option $option" >&2; exit 2 ;;
   esac
 done
@@ -47,4 +52,15 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
+fi
+
+if (( with_oidc )); then
+  lock="tests/oidc/package-lock.json"
+  stamp="tests/oidc/node_modules/.vigie-installed"
+  want="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    echo "setup: installing the test OpenID provider (npm ci in tests/oidc)"
+    npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  fi
 fi

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from tests.api.world import PASSWORD, World, build_world
 from vigie.domain.audit import AuditAction
-from vigie.services.auth import LOCKOUT_AFTER, AccountError, totp_code
+from vigie.services.auth import LOCKOUT_AFTER, AccountError, LoginRefusedError, totp_code
 from vigie.storage import SqlUserRepo
 
 
@@ -219,3 +219,26 @@ def test_first_admin_on_an_empty_database(db: Engine) -> None:
         auth.add_user(
             "cli:chef", username="x", display_name="X Y", commune_id="lyon", roles=[], password="a long enough one"
         )
+
+
+def test_a_login_proven_elsewhere_follows_the_same_account_rules(world: World) -> None:
+    """``login_identified`` (single sign-on): the session and its audit are the password login's, the method
+    recorded; a locked account stays locked; refusals there never count towards the lockout."""
+    client = world.client()
+    assert client.post("/api/auth/login", json={"username": "op.vil", "password": PASSWORD}).status_code == 200
+    done = world.auth.login_identified(" OP.Vil ", method="oidc", second_factor=False, client="10.0.0.7")
+    assert done.principal.user.username == "op.vil" and world.auth.resolve(done.token) is not None
+    succeeded = [dict(e.details) for e in world.audit.events if e.action is AuditAction.LOGIN_SUCCEEDED]
+    assert [(d["method"], d["second_factor"]) for d in succeeded] == [("password", False), ("oidc", False)]
+
+    for _ in range(LOCKOUT_AFTER):
+        client.post("/api/auth/login", json={"username": "sup.vil", "password": "guess guess guess"})
+    with pytest.raises(LoginRefusedError) as locked:
+        world.auth.login_identified("sup.vil", method="oidc", second_factor=True)
+    assert locked.value.code == "locked"
+    for _ in range(LOCKOUT_AFTER + 1):
+        with pytest.raises(LoginRefusedError):
+            world.auth.login_identified("admin.vil", method="oidc", second_factor=False)
+    assert SqlUserRepo(world.engine).by_username("admin.vil").failed_logins == 0  # type: ignore[union-attr]
+    last = [dict(e.details) for e in world.audit.events if e.action is AuditAction.LOGIN_FAILED][-1]
+    assert last == {"reason": "second_factor_missing", "client": "", "method": "oidc"}

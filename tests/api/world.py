@@ -32,6 +32,7 @@ from vigie.services.events import EventService
 from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess
 from vigie.services.live import LiveService
+from vigie.services.oidc import OidcLogin
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
@@ -163,6 +164,7 @@ def build_world(
     sql_audit: bool = False,
     clock: Clock | None = None,
     exports: Callable[[ListAuditSink, Clock], ExportService] | None = None,
+    oidc: Callable[[AuthService, Clock], OidcLogin] | None = None,
 ) -> World:
     """``sites`` and ``recordings`` default to :data:`SITES` and :data:`ZONES` and the SQL segment index of
     ``engine``, so that every route is served (schemathesis calls them all)."""
@@ -195,6 +197,7 @@ def build_world(
         governance=governance,
         audit=audit_log,
         exports=export_service,
+        oidc=oidc(auth, clock) if oidc else None,
     )
 
     app = create_app(services, static, login_limiter=limiter)

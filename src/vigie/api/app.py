@@ -41,6 +41,7 @@ from vigie.services.events import EventService
 from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess
 from vigie.services.live import LiveService
+from vigie.services.oidc import OidcLogin
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteService
@@ -86,6 +87,8 @@ class ApiServices:
     """Activations, approvals, stop switches and the legal catalogue; None: the routes answer 503."""
     audit: AuditService | None = None
     """Reading, verifying and exporting the audit log; None: the routes answer 503."""
+    oidc: OidcLogin | None = None
+    """Single sign-on through an OpenID provider; None when not configured (its routes answer 404)."""
 
 
 def create_app(

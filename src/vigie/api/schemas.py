@@ -81,6 +81,16 @@ class MeOut(BaseModel):
     csrf_token: str = Field(description="send it back in the X-CSRF-Token header of every POST/PUT/PATCH/DELETE")
 
 
+class OidcMethodOut(BaseModel):
+    label: str = Field(description="the login button's label (e.g. Compte Grand Lyon)")
+    url: str = Field(description="where the button leads (a plain link: the browser navigates there)")
+
+
+class AuthMethodsOut(BaseModel):
+    password: bool = Field(description="local accounts with a password (and a code for admins and DPOs): always")
+    oidc: OidcMethodOut | None = Field(description="single sign-on through an OpenID provider; null when off")
+
+
 class PasswordChangeIn(BaseModel):
     current: str = Field(min_length=1, max_length=256)
     new: str = Field(min_length=1, max_length=256)

@@ -38,6 +38,7 @@ __all__ = [
     "AnalysisSettings",
     "AnalysisZone",
     "ApiSettings",
+    "AuthSettings",
     "Authorisation",
     "Camera",
     "CameraPlacement",
@@ -50,6 +51,7 @@ __all__ = [
     "LineDirection",
     "Location",
     "MotionSettings",
+    "OidcSettings",
     "PrivacyMaskZone",
     "S3SegmentsSettings",
     "SegmentsSettings",
@@ -244,6 +246,105 @@ class ApiSettings(ConfigModel):
     )
 
 
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+"""Hosts where an OpenID provider may be reached over plain HTTP (a provider on this machine, in tests)."""
+
+
+def _check_issuer(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid(f"not an https URL: {redact_url(url)}", "e.g. https://connexion.grandlyon.fr/realms/agents")
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise invalid(
+            f"an identity provider over plain HTTP: {redact_url(url)}",
+            "use https:// (http:// is accepted for 127.0.0.1 and localhost only)",
+        )
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise invalid(f"the issuer is a plain URL, without credentials, query or fragment: {redact_url(url)}")
+    return url
+
+
+def _check_redirect_uri(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+        raise invalid(
+            f"not an http(s) URL without fragment: {redact_url(url)}",
+            "e.g. https://vigie.example.fr/api/auth/oidc/callback",
+        )
+    return url
+
+
+def _check_scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    if "openid" not in scopes:
+        raise invalid("the scopes must include `openid`", "e.g. [openid, profile, email]")
+    return scopes
+
+
+class OidcSettings(ConfigModel):
+    """Single sign-on through a commune's OpenID Connect provider (authorization code flow with PKCE).
+
+    The provider proves who the person is; Vigie decides what they may do: only an existing Vigie account whose
+    username equals the provider's `username_claim` can log in (never created on the fly), and administrators and
+    DPOs only when the provider says a second factor was used (`amr`). The client secret is read from an
+    environment variable, never from this file.
+    """
+
+    issuer: Annotated[str, AfterValidator(_check_issuer)] = Field(
+        title="Issuer",
+        description="Issuer URL of the OpenID provider, exactly as in its `/.well-known/openid-configuration` "
+        "(e.g. `https://connexion.grandlyon.fr/realms/agents`); `https://` (`http://` only for 127.0.0.1 and "
+        "localhost).",
+    )
+    client_id: NonEmptyText = Field(title="Client id", description="Client id of Vigie, as registered at the provider.")
+    client_secret_env: str = Field(
+        default="VIGIE_OIDC_CLIENT_SECRET",
+        pattern=ENV_NAME_PATTERN,
+        title="Client secret variable",
+        description="Name of the environment variable holding the client secret (not the secret itself); the "
+        "secret never goes in this file.",
+    )
+    scopes: Annotated[tuple[NonEmptyText, ...], AfterValidator(_check_scopes)] = Field(
+        default=("openid", "profile", "email"),
+        title="Scopes",
+        description="Scopes asked of the provider; must include `openid` (default `openid profile email`).",
+    )
+    username_claim: NonEmptyText = Field(
+        default="preferred_username",
+        title="Username claim",
+        description="Claim of the ID token (or of the user info) that must equal a Vigie username (default "
+        "`preferred_username`).",
+    )
+    display_name: NonEmptyText = Field(
+        title="Button label",
+        description="Label of the login button in the console (e.g. `Compte Grand Lyon`).",
+    )
+    second_factor_amr: tuple[NonEmptyText, ...] = Field(
+        default=("mfa", "otp", "hwk", "swk"),
+        title="Second-factor `amr` values",
+        description="Values of the ID token's `amr` claim (RFC 8176) that prove a second factor; administrators "
+        "and DPOs are refused without one of them (default `mfa`, `otp`, `hwk`, `swk`).",
+    )
+    redirect_uri: Annotated[str | None, AfterValidator(_check_redirect_uri)] = Field(
+        default=None,
+        title="Redirect URI",
+        description="Public URL of Vigie's callback as registered at the provider (e.g. "
+        "`https://vigie.example.fr/api/auth/oidc/callback`); unset: taken from the request (behind a proxy that "
+        "rewrites the host, set it).",
+    )
+
+
+class AuthSettings(ConfigModel):
+    """How people log in besides local passwords (which always work)."""
+
+    oidc: OidcSettings | None = Field(
+        default=None,
+        title="OpenID Connect",
+        description="Single sign-on through an OpenID Connect provider; off when absent.",
+    )
+
+
 MIN_AUDIT_RETENTION_DAYS = 183
 """AI Act art. 26(6): logs of an AI system are kept at least six months (L12)."""
 
@@ -349,6 +450,11 @@ class VigieConfig(ConfigModel):
         default_factory=StorageSettings, title="Storage", description="Database and data directory."
     )
     api: ApiSettings = Field(default_factory=ApiSettings, title="API", description="Where the HTTP API listens.")
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        title="Authentication",
+        description="Single sign-on (OpenID Connect) besides local accounts; off by default.",
+    )
     governance: GovernanceSettings = Field(
         default_factory=GovernanceSettings,
         title="Governance",

@@ -1,11 +1,15 @@
-"""Building the account service from the configuration: the tenant directory, the sealing key, the clock."""
+"""Building the account service from the configuration: the tenant directory, the sealing key, the clock; and
+single sign-on (``auth.oidc``) with the client secret read from the environment."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Final
 
+import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 
@@ -15,9 +19,17 @@ from vigie.governance.catalogue import LEGAL_TIME_ZONE
 from vigie.runtime.audit_wiring import keys_dir
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.auth import AuthService
+from vigie.services.oidc import OidcClient, OidcLogin
 from vigie.storage import SqlUserRepo
 
 SEALING_KEY_FILE = "accounts.fernet"
+PROVIDER_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
+"""Calls to the OpenID provider happen while a person waits at the callback: a provider that does not answer
+fails the sign-on in seconds (the person can still log in with a password)."""
+
+
+class SignOnConfigError(ValueError):
+    """Single sign-on is configured but cannot be set up (the secret's variable is missing); no secret inside."""
 
 
 def directory(config: VigieConfig) -> Directory:
@@ -59,3 +71,24 @@ def open_auth_service(config: VigieConfig, engine: Engine, audit: AuditSink) -> 
         sealing_key=sealing_key(keys_dir(config)),
         today=paris_today,
     )
+
+
+def open_sign_on(config: VigieConfig, auth: AuthService, environ: Mapping[str, str] | None = None) -> OidcLogin | None:
+    """Single sign-on as configured in ``auth.oidc``, or None when the section is absent.
+
+    The provider is not contacted here: its discovery document is fetched at the first sign-on (a provider down
+    at start must not stop the cameras), then cached."""
+    settings = config.auth.oidc
+    if settings is None:
+        return None
+    env = os.environ if environ is None else environ
+    secret = env.get(settings.client_secret_env, "")
+    if not secret.strip():
+        raise SignOnConfigError(
+            f"auth.oidc: the environment variable {settings.client_secret_env} (the client secret given by the "
+            "identity provider) is not set or empty; set it before starting vigie, or name another variable in "
+            "`auth.oidc.client_secret_env`"
+        )
+    http = httpx.Client(timeout=PROVIDER_TIMEOUT, follow_redirects=False)
+    client = OidcClient(settings, client_secret=secret, http=http, clock=lambda: datetime.now(UTC))
+    return OidcLogin(client, auth, lambda: datetime.now(UTC))

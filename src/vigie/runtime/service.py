@@ -26,7 +26,7 @@ from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
 from vigie.recording.reconcile import reconcile_camera
 from vigie.runtime.audit_wiring import open_audit_sink
-from vigie.runtime.auth_wiring import open_auth_service
+from vigie.runtime.auth_wiring import SignOnConfigError, open_auth_service, open_sign_on
 from vigie.runtime.camera_worker import ModelSpec, WorkerSpec
 from vigie.runtime.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.governance_wiring import open_governance
@@ -195,6 +195,10 @@ class VigieService:
             url_secret=secrets.token_bytes(32),
         )
         self.accounts = open_auth_service(config, engine, self.audit)
+        try:
+            sign_on = open_sign_on(config, self.accounts)
+        except SignOnConfigError as err:
+            raise ServiceError(str(err)) from None
         self.live = open_live_service([p.camera for p in self.entries], self.audit)
         services = ApiServices(
             events=EventService(self.events),
@@ -208,6 +212,7 @@ class VigieService:
             governance=open_governance(config, engine, self.audit, simulated_cameras=simulated_cameras),
             audit=AuditService(self.audit, SqlAuditReader(engine), SqlUserRepo(engine)),
             exports=self.exports,
+            oidc=sign_on,
         )
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
 

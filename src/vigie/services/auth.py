@@ -458,10 +458,52 @@ class AuthService:
         self._users.record_success(user.id, totp_last_step=step)
         if self._hasher.check_needs_rehash(user.password_hash):
             self._users.update(replace(user, password_hash=self._hasher.hash(password)))
+        return self._open_session(user, user.id, method="password", second_factor=step is not None, client=client)
+
+    def login_identified(self, username: str, *, method: str, second_factor: bool, client: str = "") -> LoggedIn:
+        """A login whose identity an outside provider proved (``method``: ``oidc``), for an existing account only.
+
+        The provider says who the person is; Vigie decides what they may do: an unknown username is refused (an
+        account is never created here), so are a disabled or locked account, and an administrator or DPO
+        without a ``second_factor`` proven by the provider. Failures do not count towards the lockout (nothing is
+        guessed here). The identity of an unknown person is audited as the provider gave it (it was not typed)."""
+        now = self._clock()
+        username = username.strip().lower()
+        user = self._users.by_username(username) if 0 < len(username) <= 64 else None
+        if user is None or user.id is None:
+            self._fail(None, "unknown_user", client, now, method=method, identity=username[:64])
+            raise LoginRefusedError(
+                "unknown_user",
+                "no Vigie account has this identity: an administrator of your commune must create it first",
+            )
+        if user.disabled:
+            self._fail(user, "disabled", client, now, method=method)
+            raise LoginRefusedError("disabled", "this account is disabled: ask an administrator")
+        if user.locked_until is not None and user.locked_until > now:
+            self._fail(user, "locked", client, now, method=method)
+            raise LoginRefusedError("locked", "this account is locked after failed attempts: ask an administrator")
+        if user.needs_second_factor and not second_factor:
+            self._fail(user, "second_factor_missing", client, now, method=method)
+            raise LoginRefusedError(
+                "second_factor_required",
+                "administrators and DPOs need a second factor: log in with your password and code, or ask the "
+                "identity provider for a second factor",
+            )
+        self._users.record_success(user.id, totp_last_step=None)
+        return self._open_session(user, user.id, method=method, second_factor=second_factor, client=client)
+
+    def login_failed(self, reason: str, *, method: str, client: str = "", problem: str = "") -> None:
+        """Audit a login that failed before any account was known (a refused or broken sign-on flow); ``problem``
+        says what went wrong and must hold no token, code or secret."""
+        self._fail(None, reason, client, self._clock(), method=method, problem=problem)
+
+    def _open_session(self, user: User, user_id: int, *, method: str, second_factor: bool, client: str) -> LoggedIn:
+        """The one way a session starts, whatever proved the person: token, CSRF token, audit."""
+        now = self._clock()
         token = secrets.token_urlsafe(32)
         session = Session(
             token_sha256=_token_key(token),
-            user_id=user.id,
+            user_id=user_id,
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
             last_seen_at=now,
@@ -475,7 +517,7 @@ class AuthService:
                 user.username,
                 AuditAction.LOGIN_SUCCEEDED,
                 f"user:{user.username}",
-                {"client": client, "second_factor": step is not None},
+                {"client": client, "method": method, "second_factor": second_factor},
                 at=now,
             )
         )
@@ -574,11 +616,24 @@ class AuthService:
         self._fail(user, reason, client, now, locked_until=locked)
 
     def _fail(
-        self, user: User | None, reason: str, client: str, now: datetime, locked_until: datetime | None = None
+        self,
+        user: User | None,
+        reason: str,
+        client: str,
+        now: datetime,
+        locked_until: datetime | None = None,
+        *,
+        method: str = "password",
+        identity: str | None = None,
+        problem: str = "",
     ) -> None:
-        details: dict[str, object] = {"reason": reason, "client": client}
+        details: dict[str, object] = {"reason": reason, "client": client, "method": method}
         if locked_until is not None:
             details["locked_until"] = locked_until.isoformat()
+        if identity is not None:
+            details["identity"] = identity
+        if problem:
+            details["problem"] = redact_text(problem)
         self._audit.append(
             AuditEvent(
                 user.username if user else "anonymous",

@@ -1,15 +1,35 @@
-"""Log in, log out, who am I, change my password. Logins are audited by the service (L11)."""
+"""Log in (password, or single sign-on through an OpenID provider), log out, who am I, change my password.
+Logins are audited by the services (L11)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Final
+from urllib.parse import quote
 
-from vigie.api.schemas import LoginIn, MeOut, PasswordChangeIn
-from vigie.api.security import SESSION_COOKIE, CurrentPrincipal, auth_service, client_address
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+
+from vigie.api.schemas import AuthMethodsOut, LoginIn, MeOut, OidcMethodOut, PasswordChangeIn
+from vigie.api.security import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    TooManyAttemptsError,
+    auth_service,
+    client_address,
+)
 from vigie.services.access import Principal
-from vigie.services.auth import ABSOLUTE_TIMEOUT
+from vigie.services.auth import ABSOLUTE_TIMEOUT, LoginRefusedError
+from vigie.services.oidc import PENDING_FOR, OidcLogin, SignOnError
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+SIGN_ON_COOKIE: Final = "vigie_oidc"
+"""Holds the key of a sign-on in progress between the login redirect and the provider's callback.
+
+``SameSite=Lax``: the callback is a top-level navigation coming from the provider's site, which a ``Strict``
+cookie would not follow. It carries no session, only a random key to the server-side state, nonce and verifier."""
+SIGN_ON_PATH: Final = "/api/auth/oidc"
+OIDC_LOGIN_URL: Final = f"{SIGN_ON_PATH}/login"
 
 
 def me_out(principal: Principal) -> MeOut:
@@ -34,14 +54,10 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
 
 
-@router.post("/login", response_model=MeOut, summary="Log in (password, and TOTP code for admins and DPOs)")
-def login(request: Request, response: Response, body: LoginIn) -> MeOut:
-    client = client_address(request)
-    request.app.state.login_limiter.check(client)
-    done = auth_service(request).login(body.username, body.password, totp=body.totp, client=client)
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
-        done.token,
+        token,
         max_age=int(ABSOLUTE_TIMEOUT.total_seconds()),
         httponly=True,
         secure=_secure(request),
@@ -49,7 +65,109 @@ def login(request: Request, response: Response, body: LoginIn) -> MeOut:
         path="/",
     )
     response.headers["Cache-Control"] = "no-store"
+
+
+@router.post("/login", response_model=MeOut, summary="Log in (password, and TOTP code for admins and DPOs)")
+def login(request: Request, response: Response, body: LoginIn) -> MeOut:
+    client = client_address(request)
+    request.app.state.login_limiter.check(client)
+    done = auth_service(request).login(body.username, body.password, totp=body.totp, client=client)
+    _set_session_cookie(request, response, done.token)
     return me_out(done.principal)
+
+
+@router.get("/methods", response_model=AuthMethodsOut, summary="How one may log in here (no login needed)")
+def methods(request: Request) -> AuthMethodsOut:
+    sign_on = _sign_on(request)
+    return AuthMethodsOut(
+        password=True, oidc=None if sign_on is None else OidcMethodOut(label=sign_on.label, url=OIDC_LOGIN_URL)
+    )
+
+
+def _sign_on(request: Request) -> OidcLogin | None:
+    service: OidcLogin | None = getattr(request.app.state.services, "oidc", None)
+    return service
+
+
+def _configured_sign_on(request: Request) -> OidcLogin:
+    service = _sign_on(request)
+    if service is None:
+        raise HTTPException(status_code=404, detail="single sign-on (OpenID Connect) is not configured on this server")
+    return service
+
+
+def _to_console(request: Request, error: str | None = None) -> RedirectResponse:
+    """Back to the console: its home page, or its login page with a stable error code it explains."""
+    response = RedirectResponse("/" if error is None else f"/#/login?error={quote(error)}", status_code=302)
+    response.delete_cookie(SIGN_ON_COOKIE, path=SIGN_ON_PATH, httponly=True, samesite="lax", secure=_secure(request))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(
+    "/oidc/login",
+    response_class=RedirectResponse,
+    status_code=302,
+    summary="Single sign-on: go to the OpenID provider (a browser navigation, not an API call)",
+    responses={302: {"description": "to the provider, or back to the console's login page with `error`"}},
+)
+def oidc_login(request: Request) -> RedirectResponse:
+    sign_on = _configured_sign_on(request)
+    client = client_address(request)
+    try:
+        request.app.state.login_limiter.check(client)
+        redirect_uri = sign_on.redirect_uri or str(request.url_for("oidc_callback"))
+        start = sign_on.begin(redirect_uri=redirect_uri, client=client)
+    except TooManyAttemptsError:
+        return _to_console(request, "too_many_attempts")
+    except SignOnError as err:  # audited by the service
+        return _to_console(request, err.code)
+    response = RedirectResponse(start.url, status_code=302)
+    response.set_cookie(
+        SIGN_ON_COOKIE,
+        start.key,
+        max_age=int(PENDING_FOR.total_seconds()),
+        httponly=True,
+        secure=_secure(request),
+        samesite="lax",
+        path=SIGN_ON_PATH,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(
+    "/oidc/callback",
+    response_class=RedirectResponse,
+    status_code=302,
+    summary="Single sign-on: the OpenID provider's answer; opens a session and goes to the console",
+    responses={302: {"description": "to the console, or to its login page with `error` (audited)"}},
+)
+def oidc_callback(
+    request: Request,
+    *,
+    code: str = "",
+    state: str = "",
+    error: str = "",
+    error_description: str = "",
+    iss: str = "",
+) -> RedirectResponse:
+    del error_description  # the provider's text is not shown nor audited: the code in `error` is
+    sign_on = _configured_sign_on(request)
+    try:
+        done = sign_on.finish(
+            request.cookies.get(SIGN_ON_COOKIE, ""),
+            state=state[:512],
+            code=code[:2048],
+            error=error[:128],
+            issuer=iss[:2048],
+            client=client_address(request),
+        )
+    except (SignOnError, LoginRefusedError) as err:  # audited by the services
+        return _to_console(request, err.code)
+    response = _to_console(request)
+    _set_session_cookie(request, response, done.token)
+    return response
 
 
 @router.post("/logout", status_code=204, summary="End this session")

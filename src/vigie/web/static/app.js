@@ -88,6 +88,22 @@ export function failed(err) {
   else status(t("unreachable", { message: err.message }));
 }
 
+async function offerSingleSignOn() {
+  // A plain link, not a form: the page's form-action policy would stop a form's redirect to the provider.
+  try {
+    const methods = await api("GET", "/api/auth/methods");
+    const sso = document.getElementById("sso");
+    sso.hidden = !methods.oidc;
+    if (methods.oidc) {
+      const link = document.getElementById("sso-link");
+      link.href = methods.oidc.url;
+      link.textContent = t("login.sso", { provider: methods.oidc.label });
+    }
+  } catch (err) {
+    // an older server without the endpoint: passwords only
+  }
+}
+
 function showLogin(message) {
   if (timer) clearInterval(timer);
   timer = null;
@@ -102,6 +118,7 @@ function showLogin(message) {
   document.getElementById("login").hidden = false;
   document.getElementById("login-error").textContent = message || "";
   status("");
+  offerSingleSignOn();
 }
 
 async function showApp(me) {
@@ -239,10 +256,19 @@ async function start() {
     setLanguage(select.value);
     if (state.me) showApp(state.me);
   });
+  // Back from the identity provider with a refusal: #/login?error=CODE
+  const { name, query } = currentRoute();
+  const refused = name === "login" && query.get("error");
+  if (refused) history.replaceState(null, "", "/");
   try {
     showApp(await api("GET", "/api/auth/me"));
   } catch (err) {
-    showLogin(err instanceof NotLoggedIn ? "" : t("unreachable", { message: err.message }));
+    if (err instanceof NotLoggedIn) {
+      const key = `sso.${refused}`;
+      showLogin(refused ? (has(key) ? t(key) : t("sso.other", { code: refused })) : "");
+    } else {
+      showLogin(t("unreachable", { message: err.message }));
+    }
   }
 }
 

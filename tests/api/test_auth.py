@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 
 from tests.api.world import PASSWORD, World, build_world
 from vigie.domain.audit import AuditAction
-from vigie.services.auth import LOCKOUT_AFTER, AccountError, LoginRefusedError, totp_code
+from vigie.services.auth import LOCKOUT_AFTER, AccountError, LoginRefusedError
+from vigie.services.credentials import totp_code
 from vigie.storage import SqlUserRepo
 
 

@@ -26,8 +26,9 @@ from vigie.governance.audit import AuditChain
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
-from vigie.services.auth import AuthService, totp_code
+from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
+from vigie.services.credentials import totp_code
 from vigie.services.events import EventService
 from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess

@@ -24,7 +24,7 @@ from tests.conftest import free_port
 from tests.recording.export_samples import ListAuditSink, record
 from vigie.domain.users import Role
 from vigie.services.alerts import AlertService
-from vigie.services.auth import totp_code
+from vigie.services.credentials import totp_code
 from vigie.services.playback import PlaybackService
 from vigie.services.snapshots import SnapshotService
 from vigie.storage import create_engine_for, migrate
@@ -106,6 +106,10 @@ class Browser:
         page = context.new_page()
         page.on("pageerror", lambda err: self.errors.append(str(err)))
         page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        page.on(
+            "response",
+            lambda r: self.errors.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None,
+        )
         return page
 
 

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -25,13 +24,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Final
-from urllib.parse import quote
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.ports import AuditSink
@@ -48,6 +44,14 @@ from vigie.domain.users import (
     video_access_refusal,
 )
 from vigie.services.access import AccessDeniedError, Directory, Principal, visible_communes
+from vigie.services.credentials import (
+    TOTP_DIGITS,
+    TOTP_STEP_S,
+    new_totp_secret,
+    password_problem,
+    totp_uri,
+    totp_verifier,
+)
 
 LOCKOUT_AFTER: Final = 5
 LOCKOUT_FOR: Final = timedelta(minutes=15)
@@ -55,27 +59,6 @@ IDLE_TIMEOUT: Final = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT: Final = timedelta(hours=12)
 TOUCH_EVERY: Final = timedelta(seconds=60)
 """A session's last activity is written at most this often (not on every request)."""
-MIN_PASSWORD_LENGTH: Final = 12
-MAX_PASSWORD_LENGTH: Final = 256
-TOTP_DIGITS: Final = 6
-TOTP_STEP_S: Final = 30
-TOTP_ISSUER: Final = "Vigie"
-WELL_KNOWN_PASSWORDS: Final = frozenset(
-    {
-        "admin",
-        "administrator",
-        "password",
-        "motdepasse",
-        "123456789012",
-        "azertyuiopqs",
-        "qwertyuiopas",
-        "changeme",
-        "vigie",
-        "root",
-        "default",
-        "passwordpassword",
-    }
-)
 
 
 class LoginRefusedError(Exception):
@@ -103,38 +86,6 @@ class LoggedIn:
     token: str
     """Opaque session token, for the HttpOnly cookie only."""
     principal: Principal
-
-
-def password_problem(password: str, username: str) -> str | None:
-    """What is wrong with ``password`` for ``username`` (L17), or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
-    lowered = password.lower()
-    if username and username.lower() in lowered:
-        return "the password must not contain the username"
-    if lowered in WELL_KNOWN_PASSWORDS or len(set(password)) < 4:
-        return "this password is a well-known default or too repetitive: choose another one"
-    return None
-
-
-def new_totp_secret() -> str:
-    return base64.b32encode(secrets.token_bytes(20)).decode("ascii")
-
-
-def totp_uri(secret: str, username: str) -> str:
-    label = quote(f"{TOTP_ISSUER}:{username}")
-    return f"otpauth://totp/{label}?secret={secret}&issuer={TOTP_ISSUER}&digits={TOTP_DIGITS}&period={TOTP_STEP_S}"
-
-
-def totp_code(secret: str, at: datetime) -> str:
-    """The code an authenticator app shows at ``at`` (for tests and the enrolment check)."""
-    return _totp(secret).generate(int(at.timestamp())).decode("ascii")
-
-
-def _totp(secret: str) -> TOTP:
-    return TOTP(base64.b32decode(secret), TOTP_DIGITS, SHA1(), TOTP_STEP_S, enforce_key_length=False)  # noqa: S303 - RFC 6238 authenticator apps use SHA-1
 
 
 def _token_key(token: str) -> str:
@@ -601,7 +552,7 @@ class AuthService:
         secret = self._unseal(user.totp_secret)
         current = int(now.timestamp()) // TOTP_STEP_S
         for step in (current - 1, current, current + 1):
-            expected = _totp(secret).generate(step * TOTP_STEP_S)
+            expected = totp_verifier(secret).generate(step * TOTP_STEP_S)
             if hmac.compare_digest(expected, code.encode("ascii")):
                 if user.totp_last_step is not None and step <= user.totp_last_step:
                     return None  # replayed code

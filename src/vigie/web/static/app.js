@@ -6,7 +6,9 @@
 import { chooseLanguage, formatTime, has, setLanguage, t } from "./i18n.js";
 import { VIEWS } from "./views.js";
 
-export const state = { me: null, csrf: "", permissions: [], cameras: [], governance: null, view: null };
+export const state = {
+  me: null, csrf: "", permissions: [], cameras: [], governance: null, view: null, ready: Promise.resolve(),
+};
 let timer = null;
 let feed = null;
 
@@ -141,8 +143,8 @@ async function showApp(me) {
   connectFeed();
   if (timer) clearInterval(timer);
   timer = setInterval(refresh, 5000);
-  await refresh(); // views start with the camera list and the governance state in hand
-  route();
+  state.ready = refresh(); // views start with the camera list and the governance state in hand
+  await route();
 }
 
 // --- views ---------------------------------------------------------------------------------------------------
@@ -166,7 +168,8 @@ function leaveView() {
   state.view = null;
 }
 
-export function route() {
+export async function route() {
+  await state.ready; // a hash changed before the first camera list arrived waits for it
   if (!state.me) return;
   let { name, args, query } = currentRoute();
   if (!VIEWS[name] || !VIEWS[name].allowed()) name = defaultView();

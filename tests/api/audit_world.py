@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from tests.api.export_world import data_dir_of
 from tests.recording.export_samples import ListAuditSink
 from vigie.domain.audit import AuditEvent, AuditRecord
 from vigie.governance.audit import AuditChain, AuditKeyring
@@ -30,11 +30,8 @@ class ChainedAuditSink(ListAuditSink):
 
 
 def keys_dir_of(engine: Engine) -> Path:
-    """Beside the SQLite file of the test (a tmp_path), or a fresh temporary folder."""
-    database = engine.url.database
-    if database and database != ":memory:":
-        return Path(database).parent / "audit-keys"
-    return Path(tempfile.mkdtemp(prefix="vigie-test-audit-keys-"))
+    """Beside the SQLite file of the test (a tmp_path), or in a fresh temporary folder."""
+    return data_dir_of(engine) / "audit-keys"
 
 
 def open_test_chain(engine: Engine, clock: Callable[[], datetime]) -> AuditChain:

@@ -111,12 +111,14 @@ def test_an_alert_arrives_without_reload_and_is_confirmed(chromium: Browser, wor
     expect(page.locator("#feed-state")).to_have_text("Flux en direct connecté")
     image_loaded(page, f"#alerts tr[data-alert='{alert_id}'] .snapshot img")  # the recorded frame of that moment
     shot(page, "04-alert-pending")
-    page.wait_for_timeout(5500)  # the page refreshes every 5 s: the image is not fetched (and audited) again
+    second = raise_alert(world, "vil-1", seconds_ago=20)  # the table is drawn again for it
+    image_loaded(page, f"#alerts tr[data-alert='{second}'] .snapshot img")
+    # the first alert's image is not fetched (and audited as a playback) again
     stills = [e for e in world.audit.events if str(e.action) == "video.playback" and e.details.get("alert") == alert_id]
     assert len(stills) == 1, stills
 
     row.locator("button[data-action=confirm]").click()
-    expect(page.locator("#alerts tbody tr")).to_have_count(0)
+    expect(page.locator(f"#alerts tbody tr[data-alert='{alert_id}']")).to_have_count(0)
     decided = page.locator(f"#decided tbody tr[data-alert='{alert_id}']")
     expect(decided).to_contain_text("confirmée")
     expect(decided).to_contain_text("op.vil")

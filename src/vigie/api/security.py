@@ -19,7 +19,9 @@ from collections.abc import Callable
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
+from vigie.domain.users import Permission
 from vigie.services.access import Principal
 from vigie.services.auth import AuthService
 
@@ -103,3 +105,13 @@ def current_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def still_allowed(auth: AuthService, token: str, permission: Permission | None = None) -> Principal | None:
+    """The person behind ``token`` now, for responses that last (live view, the feed, the wall) and check again
+    from time to time: None once the session has ended (logout, expiry, account disabled) or, with
+    ``permission``, once they may no longer do it (authorisation or training expired)."""
+    principal = await run_in_threadpool(auth.resolve, token)
+    if principal is None or (permission is not None and not principal.can(permission)):
+        return None
+    return principal

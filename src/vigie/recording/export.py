@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, BinaryIO, Final, cast
+from typing import IO, Any, BinaryIO, Final, cast
 
 import av
 from av.container import InputContainer, OutputContainer
@@ -242,7 +242,7 @@ class VideoExporter:
             path.unlink(missing_ok=True)
             return None
         with path.open("rb") as file:
-            digest, size = _sha256_of(file)
+            digest, size = sha256_and_size(file)
         exported = ExportedFile(name, camera.id, span.start, span.end, digest, size, len(used))
         return exported, _file_entry(exported, camera, used, request, span.media)
 
@@ -261,7 +261,7 @@ class VideoExporter:
                 shutil.copyfileobj(source, spool)
             source = cast(BinaryIO, spool)
             source.seek(0)
-        digest, size = _sha256_of(source)
+        digest, size = sha256_and_size(source)
         if digest != segment.sha256 or size != segment.bytes:
             source.close()
             raise SegmentIntegrityError(
@@ -354,7 +354,8 @@ def find_gaps(
     return gaps
 
 
-def _sha256_of(source: BinaryIO) -> tuple[str, int]:
+def sha256_and_size(source: BinaryIO | IO[bytes]) -> tuple[str, int]:
+    """SHA-256 and length of what is left to read in ``source`` (read in 1 MiB chunks)."""
     digest = hashlib.sha256()
     size = 0
     while chunk := source.read(1 << 20):

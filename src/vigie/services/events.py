@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from vigie.domain.observation import Event
 from vigie.domain.ports import EventRepo
@@ -20,6 +20,21 @@ MAX_PAGE = 500
 
 class InvalidQuery(ValueError):
     """A query a person can fix: the message says how."""
+
+
+def check_range(start: datetime, end: datetime, longest: timedelta, too_long: str) -> None:
+    """Raise :class:`InvalidQuery` unless [start, end) is a range of at most ``longest`` with time zones, within
+    the years Python holds in UTC; ``too_long`` is the message when it is longer."""
+    if start.utcoffset() is None or end.utcoffset() is None:
+        raise InvalidQuery("start and end must carry a time zone, e.g. 2026-11-28T18:00:00Z")
+    try:
+        start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first instant Python can hold in UTC
+        raise InvalidQuery("start and end must be between years 1 and 9999 in UTC") from None
+    if not start < end:
+        raise InvalidQuery("start must be before end")
+    if end - start > longest:
+        raise InvalidQuery(too_long)
 
 
 @dataclass(frozen=True, slots=True)

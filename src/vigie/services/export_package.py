@@ -12,7 +12,6 @@ read is reported by name, never raised.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import zipfile
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
+from vigie.recording.export import sha256_and_size
 from vigie.recording.manifest import verify_export_dir
 
 MAX_MEMBERS: Final = 10_000
@@ -85,24 +85,15 @@ def write_package(directory: Path, path: Path) -> PackageFile:
 
 def sha256_of(path: Path) -> tuple[str, int]:
     with path.open("rb") as file:
-        return _sha256_of(file)
+        return sha256_and_size(file)
 
 
 def sha256_of_stream(source: IO[bytes]) -> tuple[str, int]:
     """SHA-256 and size of a seekable stream, read from its start; left at its start."""
     source.seek(0)
-    result = _sha256_of(source)
+    result = sha256_and_size(source)
     source.seek(0)
     return result
-
-
-def _sha256_of(source: IO[bytes]) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := source.read(_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
 
 
 class NotAPackageError(ValueError):

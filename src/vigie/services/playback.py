@@ -27,7 +27,7 @@ from vigie.domain.recording import Segment, SegmentIndex, SegmentStore
 from vigie.domain.users import Permission
 from vigie.recording.playlist import MEDIA_TYPE, build_playlist
 from vigie.services.access import Principal
-from vigie.services.events import InvalidQuery
+from vigie.services.events import check_range
 
 MAX_RANGE: Final = timedelta(days=1)
 URL_LIFETIME: Final = timedelta(hours=6)
@@ -131,9 +131,4 @@ class PlaybackService:
 
 
 def _check_range(start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidQuery("start and end must carry a time zone, e.g. 2026-11-28T18:00:00Z")
-    if not start < end:
-        raise InvalidQuery("start must be before end")
-    if end - start > MAX_RANGE:
-        raise InvalidQuery(f"a playback range is at most {MAX_RANGE}; ask for a shorter one")
+    check_range(start, end, MAX_RANGE, f"a playback range is at most {MAX_RANGE}; ask for a shorter one")

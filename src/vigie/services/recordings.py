@@ -21,7 +21,7 @@ from vigie.domain.recording import Segment, SegmentState
 from vigie.domain.users import Permission
 from vigie.recording.playlist import GAP_TOLERANCE
 from vigie.services.access import NotVisibleError, Principal
-from vigie.services.events import InvalidQuery
+from vigie.services.events import InvalidQuery, check_range
 
 MAX_TIMELINE_RANGE: Final = timedelta(days=7)
 """The longest range one timeline covers (a week of 10 s segments is ~60,000 index rows)."""
@@ -164,15 +164,7 @@ class RecordingService:
         return timeline
 
     def _check(self, start: datetime, end: datetime, min_gap: timedelta) -> None:
-        if start.utcoffset() is None or end.utcoffset() is None:
-            raise InvalidQuery("start and end must carry a time zone, e.g. 2026-11-28T18:00:00Z")
-        try:
-            start.astimezone(UTC), end.astimezone(UTC)
-        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first instant Python can hold in UTC
-            raise InvalidQuery("start and end must be between years 1 and 9999 in UTC") from None
-        if not start < end:
-            raise InvalidQuery("start must be before end")
-        if end - start > self._max_range:
-            raise InvalidQuery(f"a timeline covers at most {self._max_range.days} days; ask for a shorter range")
+        too_long = f"a timeline covers at most {self._max_range.days} days; ask for a shorter range"
+        check_range(start, end, self._max_range, too_long)
         if not timedelta(0) <= min_gap <= MAX_MIN_GAP:
             raise InvalidQuery(f"min_gap must be between 0 and {MAX_MIN_GAP.total_seconds():.0f} seconds")

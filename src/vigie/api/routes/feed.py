@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 
 from vigie.api.routes.alerts import alert_out
 from vigie.api.routes.cameras import cameras_for
-from vigie.api.security import SESSION_COOKIE, CurrentPrincipal
+from vigie.api.security import SESSION_COOKIE, CurrentPrincipal, still_allowed
 from vigie.domain.users import Permission
 from vigie.services.access import Principal
 from vigie.services.alerts import AlertService
@@ -82,8 +82,7 @@ async def _events(request: Request, principal: Principal, token: str) -> AsyncIt
             yield b": keepalive\n\n"
         if now >= recheck_at:
             recheck_at = now + RECHECK_S
-            auth = request.app.state.services.auth
-            current = await run_in_threadpool(auth.resolve, token)
+            current = await still_allowed(request.app.state.services.auth, token)
             if current is None:
                 yield _event("ended", {"reason": "session ended"})
                 return

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from vigie.api.deps import configured
-from vigie.api.security import SESSION_COOKIE, CurrentPrincipal
+from vigie.api.security import SESSION_COOKIE, CurrentPrincipal, still_allowed
 from vigie.domain.users import Permission
 from vigie.services.live import LiveService, LiveView
 
@@ -94,9 +94,7 @@ async def _frames(request: Request, service: LiveService, view: LiveView, token:
                 sent += 1
             if time.monotonic() >= recheck_at:
                 recheck_at = time.monotonic() + RECHECK_S
-                auth = request.app.state.services.auth
-                principal = await run_in_threadpool(auth.resolve, token)
-                if principal is None or not principal.can(Permission.VIEW_LIVE):
+                if await still_allowed(request.app.state.services.auth, token, Permission.VIEW_LIVE) is None:
                     reason = "session ended"
                     return
     finally:

@@ -27,7 +27,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from vigie.api.deps import configured
-from vigie.api.security import SESSION_COOKIE
+from vigie.api.security import SESSION_COOKIE, still_allowed
 from vigie.domain.users import Permission
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
 from vigie.services.auth import AuthService
@@ -108,8 +108,8 @@ class _Wall:
                     await self._stop(camera, reason)
 
     async def _still_allowed(self) -> bool:
-        current = await run_in_threadpool(self.auth.resolve, self.token)
-        if current is None or not current.can(Permission.VIEW_LIVE):
+        current = await still_allowed(self.auth, self.token, Permission.VIEW_LIVE)
+        if current is None:
             return False
         self.principal = current
         return True

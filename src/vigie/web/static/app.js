@@ -3,13 +3,20 @@
 // sees; state-changing requests carry the CSRF token from /api/auth/me. Views are chosen by the URL's hash
 // (#/live, #/live/<camera>, #/alerts …) so a page can be bookmarked and the back button works.
 
-import { chooseLanguage, formatTime, has, setLanguage, t } from "./i18n.js";
+import { chooseLanguage, has, setLanguage, t } from "./i18n.js";
 import { VIEWS } from "./views.js";
 
 export const state = {
   me: null, csrf: "", permissions: [], cameras: [], governance: null, view: null, ready: Promise.resolve(),
 };
 let timer = null;
+const REFRESH_S = 5;
+const REFRESH_WITH_FEED_S = 15; // the live feed brings new alerts and camera health; polling only catches the rest
+
+function refreshEvery(seconds) {
+  if (timer) clearInterval(timer);
+  timer = setInterval(refresh, seconds * 1000);
+}
 let feed = null;
 
 export class NotLoggedIn extends Error {}
@@ -141,8 +148,7 @@ async function showApp(me) {
     link.hidden = !view || !view.allowed();
   }
   connectFeed();
-  if (timer) clearInterval(timer);
-  timer = setInterval(refresh, 5000);
+  refreshEvery(REFRESH_S);
   state.ready = refresh(); // views start with the camera list and the governance state in hand
   await route();
 }
@@ -227,9 +233,11 @@ function connectFeed() {
   const note = () => document.getElementById("feed-state");
   feed.addEventListener("open", () => {
     note().textContent = t("alerts.live");
+    if (state.me) refreshEvery(REFRESH_WITH_FEED_S);
   });
   feed.addEventListener("error", () => {
     note().textContent = t("alerts.polling");
+    if (state.me) refreshEvery(REFRESH_S);
   });
   feed.addEventListener("alert", (event) => {
     const alert = JSON.parse(event.data);
@@ -304,7 +312,5 @@ document.getElementById("logout").addEventListener("click", async () => {
 });
 
 window.addEventListener("hashchange", route);
-
-export { formatTime, t };
 
 start();

@@ -1,7 +1,8 @@
 // The console's views. Each has allowed() (from the person's permissions), enter(args, query), and optionally
 // refresh() (every few seconds while shown), leave(), onAlert(alert) and onCameras() (from the live feed).
 
-import { api, can, cameraName, cell, el, failed, fill, formatTime, refreshSoon, state, status, t } from "./app.js";
+import { api, can, cameraName, cell, el, failed, fill, refreshSoon, state, status } from "./app.js";
+import { formatTime, t } from "./i18n.js";
 
 const WALL_PAGE = 12;
 
@@ -13,10 +14,10 @@ function option(value, text) {
   return el("option", { value, text });
 }
 
-function fillCameraSelect(select, multiple = false) {
-  const chosen = new Set(Array.from(select.selectedOptions || []).map((o) => o.value));
+function fillCameraSelect(select) {
+  const chosen = select.value;
   select.replaceChildren(...state.cameras.map((c) => option(c.id, `${c.name} (${c.id})`)));
-  for (const o of select.options) o.selected = chosen.has(o.value) || (!multiple && o.value === select.value);
+  if (chosen) select.value = chosen;
 }
 
 function localInput(date) {
@@ -470,8 +471,13 @@ const exportsView = {
     this.refresh();
   },
   async refresh() {
+    clearTimeout(this.soon);
     try {
       const page = await api("GET", "/api/exports?limit=20");
+      // The progress bars move every second while an export runs, whatever the page's own refresh.
+      if (page.items.some((job) => job.state === "queued" || job.state === "running")) {
+        this.soon = setTimeout(() => { if (state.view === "exports") this.refresh(); }, 1000);
+      }
       fill("exports", page.items, (tr, job) => {
         tr.dataset.export = job.id;
         tr.dataset.state = job.state;

@@ -41,19 +41,19 @@ fi
   echo "setup: Vigie needs Python 3.11 ($PYTHON is $("$PYTHON" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
   exit 1
 }
-if [[ ! -x .venv/bin/python ]]; then
-  echo "setup: creating .venv"
-  "$PYTHON" -m venv .venv
+# Python packages come from the committed lock file (uv.lock), never from whatever the registry serves today:
+# uv (pinned with hashes in scripts/uv-requirements.txt) installs exactly the locked versions and hashes into
+# .venv, and removes what the lock does not name. Re-locking is a deliberate commit (README, "Dependencies").
+if [[ ! -x .tools/uv/bin/uv ]] || ! cmp -s scripts/uv-requirements.txt .tools/uv/requirements.txt; then
+  echo "setup: installing uv (scripts/uv-requirements.txt) into .tools/uv"
+  rm -rf .tools/uv
+  "$PYTHON" -m venv .tools/uv
+  .tools/uv/bin/python -m pip install -q --no-deps --require-hashes -r scripts/uv-requirements.txt
+  cp scripts/uv-requirements.txt .tools/uv/requirements.txt
 fi
-stamp=".venv/.vigie-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-  echo "setup: installing Python dependencies into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
-  echo "$want" > "$stamp"
-fi
-
+export UV_PYTHON="$PYTHON" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=.venv UV_LINK_MODE=copy
+# --locked: stop if pyproject.toml and uv.lock disagree (someone changed a dependency without re-locking).
+.tools/uv/bin/uv sync --locked --extra dev --quiet
 if (( with_oidc )); then
   lock="tests/oidc/package-lock.json"
   stamp="tests/oidc/node_modules/.vigie-installed"

@@ -365,7 +365,7 @@ _BACK_KERNEL = np.ones((2 * _BACK_PX + 1, 2 * _BACK_PX + 1), np.uint8)
 def _find_movers(previous: np.ndarray, grey: np.ndarray, dt: float, min_speed: float) -> tuple[_Movers, BoolArray]:
     """The movers between two grey pictures ``dt`` seconds apart, and the moving mask (see the module docstring)."""
     width = grey.shape[1]
-    flow = cv2.calcOpticalFlowFarneback(previous, grey, None, 0.5, 2, 9, 2, 5, 1.1, 0)  # type: ignore[call-overload]
+    flow = cv2.calcOpticalFlowFarneback(previous, grey, None, 0.5, 2, 9, 2, 5, 1.1, 0)
     scale = 1.0 / (dt * width)  # pixels per frame → image widths per second
     fx, fy = np.asarray(flow[..., 0], np.float64) * scale, np.asarray(flow[..., 1], np.float64) * scale
     changed = cv2.dilate((cv2.absdiff(previous, grey) > _CHANGE).astype(np.uint8), _KERNEL) > 0

@@ -1,10 +1,15 @@
 """MOTChallenge sequence folders: ``img1/``, ``gt/gt.txt``, optional ``det/det.txt``, optional ``seqinfo.ini``.
 
-Rows are ``frame, id, bb_left, bb_top, bb_width, bb_height, conf[, class, visibility]`` (MOT15 ground truth stops
-at 7 columns, MOT16+ adds class and visibility). Persons are what is evaluated: a ground-truth row counts when its
-"consider" flag (column 7) is not 0 and, when there is a class column, its class is 1 (pedestrian). Rows of the
-classes MOTChallenge treats as distractors (person on vehicle, static person, distractor, reflection) become
-*ignore regions*: a detection on them is neither a true nor a false positive. Other classes are dropped.
+Files are read by :mod:`vigie.evaluation.motfile` in whichever MOTChallenge layout they use (MOT15's 10 columns,
+MOT16/17/20's 9-column ground truth, 7- or 6-column copies). Persons are what is evaluated: a ground-truth row counts
+when its "consider" flag (column 7, where there is one) is not 0 and its class is 1 (pedestrian; files without a class
+column hold pedestrians only). Rows of the classes MOTChallenge treats as distractors (person on vehicle, static
+person, distractor, reflection) and persons marked not to consider become *ignore regions*: a detection on them is
+neither a true nor a false positive. Other classes (vehicles, occluders) are dropped.
+
+MOT16+ folders carry ``seqinfo.ini``; MOT15 folders often do not. Without it the frames are the images of ``img1/``,
+or, with no images either (public detections need none), 1 to the last frame of the ground truth; the frame rate is
+then taken as 25.
 """
 
 from __future__ import annotations
@@ -13,21 +18,33 @@ import configparser
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from vigie.domain.detections import Detections, ObjectClass
+from vigie.evaluation.motfile import PEDESTRIAN, MotFile, MotLayout, SequenceError, read_mot_file
 
-PEDESTRIAN = 1
+__all__ = [
+    "DEFAULT_FRAME_RATE",
+    "DISTRACTOR_CLASSES",
+    "PEDESTRIAN",
+    "FrameTruth",
+    "MotLayout",
+    "MotSequence",
+    "SequenceError",
+    "SequenceInfo",
+    "read_sequence",
+]
+
+_Number = TypeVar("_Number", int, float)
 DISTRACTOR_CLASSES = frozenset({2, 7, 8, 12})
 DEFAULT_FRAME_RATE = 25.0
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
-
-
-class SequenceError(ValueError):
-    """A folder that is not a readable MOTChallenge sequence; the message says what is missing."""
+TRUTH_FILE = "gt/gt.txt"
+DETECTIONS_FILE = "det/det.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +52,13 @@ class SequenceInfo:
     name: str
     frame_rate: float
     width: int
+    """Image size in pixels; 0 when neither ``seqinfo.ini`` nor an image tells it."""
     height: int
     image_dir: str = "img1"
     from_seqinfo: bool = False
     """False when ``seqinfo.ini`` was absent and these values were guessed (frame rate defaults to 25)."""
+    frames_from: str = "images"
+    """What the frame list was read from: ``images``, ``seqinfo.ini`` (its seqLength) or ``gt/gt.txt``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +75,11 @@ class MotSequence:
     root: Path
     info: SequenceInfo
     frames: tuple[int, ...]
-    """Frame numbers (1-based), one per image, in order."""
+    """Frame numbers (1-based), in order: one per image when there are images."""
     images: tuple[Path, ...]
+    """Empty when the folder has no images (only public detections can then be scored)."""
+    truth: MotFile
+    """``gt/gt.txt``, read when the folder is opened so that a malformed file is refused before any work."""
 
     @property
     def period(self) -> float:
@@ -64,37 +87,51 @@ class MotSequence:
 
     @property
     def has_public_detections(self) -> bool:
-        return (self.root / "det" / "det.txt").is_file()
+        return (self.root / DETECTIONS_FILE).is_file()
 
     def ground_truth(self) -> dict[int, FrameTruth]:
         """Ground truth per frame (every frame present, possibly empty)."""
-        rows = _load_rows(self.root / "gt" / "gt.txt")
+        t = self.truth
+        considered = t.confidence != 0
+        pedestrian = t.classes == PEDESTRIAN
+        person = considered & pedestrian
+        ignore = np.isin(t.classes, list(DISTRACTOR_CLASSES)) | (pedestrian & ~considered)
         out: dict[int, FrameTruth] = {}
-        for frame in self.frames:
-            r = rows[rows[:, 0] == frame]
-            consider = r[:, 6] != 0
-            classes = r[:, 7] if r.shape[1] > 7 else np.full(len(r), PEDESTRIAN)
-            person = consider & (classes == PEDESTRIAN)
-            ignore = np.isin(classes, list(DISTRACTOR_CLASSES)) | ((classes == PEDESTRIAN) & ~consider)
-            out[frame] = FrameTruth(
-                r[person, 1].astype(np.int64), _xywh_to_xyxy(r[person, 2:6]), _xywh_to_xyxy(r[ignore, 2:6])
-            )
+        for frame, rows in t.rows_by_frame(self.frames).items():
+            counted, ignored = rows[person[rows]], rows[ignore[rows]]
+            out[frame] = FrameTruth(t.ids[counted], t.boxes[counted], t.boxes[ignored])
         return out
+
+    def read_public_detections(self) -> MotFile:
+        """``det/det.txt`` as read (its layout included); any layout, identities -1."""
+        if not self.has_public_detections:
+            raise SequenceError(f"{self.root} has no public detections ({DETECTIONS_FILE})")
+        return read_mot_file(self.root / DETECTIONS_FILE, truth=False)
 
     def public_detections(self) -> dict[int, Detections]:
         """``det/det.txt`` per frame, as person detections with the file's raw scores."""
-        path = self.root / "det" / "det.txt"
-        if not path.is_file():
-            raise SequenceError(f"{self.root} has no public detections (det/det.txt)")
-        rows = _load_rows(path)
+        det = self.read_public_detections()
         out: dict[int, Detections] = {}
-        for frame in self.frames:
-            r = rows[rows[:, 0] == frame]
-            out[frame] = Detections.create(_xywh_to_xyxy(r[:, 2:6]), r[:, 6], np.full(len(r), ObjectClass.PERSON))
+        for frame, rows in det.rows_by_frame(self.frames).items():
+            out[frame] = Detections.create(
+                det.boxes[rows], det.confidence[rows], np.full(len(rows), ObjectClass.PERSON)
+            )
         return out
+
+    def source_files(self, *, with_detections: bool) -> dict[str, MotFile]:
+        """The files an evaluation read, by their path in the folder: what reports name with their layouts."""
+        files = {TRUTH_FILE: self.truth}
+        if with_detections:
+            files[DETECTIONS_FILE] = self.read_public_detections()
+        return files
 
     def read_images(self) -> Iterator[tuple[int, npt.NDArray[np.uint8]]]:
         """(frame number, BGR image) in order."""
+        if not self.images:
+            raise SequenceError(
+                f"{self.root / self.info.image_dir} holds no images: a detector needs them "
+                f"(only public detections, {DETECTIONS_FILE}, can be scored without)"
+            )
         for frame, path in zip(self.frames, self.images, strict=True):
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
@@ -105,48 +142,94 @@ class MotSequence:
 def read_sequence(root: Path) -> MotSequence:
     """Open a sequence folder; ``seqinfo.ini`` is used when present, otherwise values are read from the images."""
     root = Path(root)
-    if not (root / "gt" / "gt.txt").is_file():
-        raise SequenceError(f"{root} is not a MOTChallenge sequence: gt/gt.txt is missing")
-    parser = configparser.ConfigParser()
-    has_ini = bool(parser.read(root / "seqinfo.ini"))
-    section = parser["Sequence"] if has_ini and parser.has_section("Sequence") else None
-    image_dir = section.get("imDir", "img1") if section else "img1"
-    images = sorted(p for p in (root / image_dir).glob("*") if p.suffix.lower() in _IMAGE_EXTENSIONS)
-    if not images:
-        raise SequenceError(f"{root / image_dir} holds no images")
-    try:
-        frames = tuple(int(p.stem) for p in images)
-    except ValueError as err:
-        raise SequenceError(f"image names in {root / image_dir} must be frame numbers (000001.jpg)") from err
-    if section is not None and section.get("imWidth") and section.get("imHeight"):
-        width, height = int(section["imWidth"]), int(section["imHeight"])
-    else:
-        first = cv2.imread(str(images[0]), cv2.IMREAD_COLOR)
-        if first is None:
-            raise SequenceError(f"cannot decode {images[0]}")
-        height, width = first.shape[:2]
-    frame_rate = float(section.get("frameRate", DEFAULT_FRAME_RATE)) if section else DEFAULT_FRAME_RATE
-    name = section.get("name", root.name) if section else root.name
-    info = SequenceInfo(name, frame_rate, width, height, image_dir, from_seqinfo=section is not None)
-    return MotSequence(root, info, frames, tuple(images))
+    if not (root / TRUTH_FILE).is_file():
+        raise SequenceError(f"{root} is not a MOTChallenge sequence: {TRUTH_FILE} is missing")
+    section = _read_seqinfo(root / "seqinfo.ini")
+    image_dir = section.get("imDir", "img1") if section is not None else "img1"
+    truth = read_mot_file(root / TRUTH_FILE, truth=True)
+    images = _images(root / image_dir)
+    length = _ini_number(section, "seqLength", int)
+    frames, frames_from = _frames(root, image_dir, images, length, truth)
+    _check_truth_frames(truth, frames, frames_from)
+    width, height = _ini_number(section, "imWidth", int), _ini_number(section, "imHeight", int)
+    if width is None or height is None:
+        height, width = _image_size(images)
+    frame_rate = _ini_number(section, "frameRate", float) or DEFAULT_FRAME_RATE
+    name = section.get("name", root.name) if section is not None else root.name
+    info = SequenceInfo(name, frame_rate, width, height, image_dir, section is not None, frames_from)
+    return MotSequence(root, info, frames, images, truth)
 
 
-def _load_rows(path: Path) -> npt.NDArray[np.float64]:
+def _read_seqinfo(path: Path) -> configparser.SectionProxy | None:
     if not path.is_file():
-        raise SequenceError(f"{path} is missing")
+        return None
+    parser = configparser.ConfigParser()
     try:
-        rows = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as err:
+        raise SequenceError(f"{path} is not a readable INI file: {err}") from err
+    if not parser.has_section("Sequence"):
+        raise SequenceError(f"{path} has no [Sequence] section")
+    return parser["Sequence"]
+
+
+def _ini_number(section: configparser.SectionProxy | None, key: str, kind: type[_Number]) -> _Number | None:
+    """A positive number from ``seqinfo.ini``, or None when the key (or the file) is absent."""
+    if section is None or not section.get(key, "").strip():
+        return None
+    text = section[key].strip()
+    try:
+        value = kind(text)
     except ValueError as err:
-        raise SequenceError(f"{path} is not comma-separated MOTChallenge rows: {err}") from err
-    if rows.size == 0:
-        return np.zeros((0, 7))
-    if rows.shape[1] < 7:
-        raise SequenceError(f"{path} needs at least 7 columns (frame, id, x, y, w, h, conf), has {rows.shape[1]}")
-    return rows
+        raise SequenceError(f"seqinfo.ini: {key}={text!r} is not a {kind.__name__}") from err
+    if value <= 0:
+        raise SequenceError(f"seqinfo.ini: {key}={text!r} must be positive")
+    return value
 
 
-def _xywh_to_xyxy(xywh: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    out = np.asarray(xywh, np.float64).reshape(-1, 4).copy()
-    out[:, 2] += out[:, 0]
-    out[:, 3] += out[:, 1]
-    return out
+def _images(image_dir: Path) -> tuple[Path, ...]:
+    return tuple(sorted(p for p in image_dir.glob("*") if p.suffix.lower() in _IMAGE_EXTENSIONS))
+
+
+def _frames(
+    root: Path, image_dir: str, images: tuple[Path, ...], length: int | None, truth: MotFile
+) -> tuple[tuple[int, ...], str]:
+    """The sequence's frames: its images' numbers, else seqinfo.ini's seqLength, else up to gt's last frame."""
+    if images:
+        try:
+            frames = tuple(int(p.stem) for p in images)
+        except ValueError as err:
+            raise SequenceError(f"image names in {root / image_dir} must be frame numbers (000001.jpg)") from err
+        if length is not None and length != len(images):
+            raise SequenceError(
+                f"{root}/seqinfo.ini says seqLength={length} but {root / image_dir} holds {len(images)}"
+            )
+        return frames, "images"
+    if length is not None:
+        return tuple(range(1, length + 1)), "seqinfo.ini"
+    if len(truth) == 0:
+        raise SequenceError(f"{root} has no images, no seqinfo.ini and an empty {TRUTH_FILE}: its length is unknown")
+    return tuple(range(1, int(truth.frames.max()) + 1)), TRUTH_FILE
+
+
+def _check_truth_frames(truth: MotFile, frames: tuple[int, ...], frames_from: str) -> None:
+    """A gt row outside the sequence would silently not be scored: refuse it instead."""
+    outside = ~np.isin(truth.frames, frames)
+    if outside.any():
+        number, text = truth.line_of(int(np.argmax(outside)))
+        span = f", {frames[0]}–{frames[-1]}" if frames else ""
+        raise SequenceError(
+            f"{truth.path}, line {number}: frame {truth.frames[outside][0]} is outside the sequence "
+            f"({len(frames)} frames from {frames_from}{span}): {text!r}"
+        )
+
+
+def _image_size(images: tuple[Path, ...]) -> tuple[int, int]:
+    """(height, width) of the first image; (0, 0) when there is none."""
+    if not images:
+        return 0, 0
+    first = cv2.imread(str(images[0]), cv2.IMREAD_COLOR)
+    if first is None:
+        raise SequenceError(f"cannot decode {images[0]}")
+    height, width = first.shape[:2]
+    return int(height), int(width)

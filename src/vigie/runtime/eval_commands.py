@@ -13,10 +13,11 @@ from vigie.analytics.track import ByteTracker
 from vigie.domain.detections import Detections, ObjectClass
 from vigie.evaluation.detection import evaluate_detection
 from vigie.evaluation.mot import evaluate_tracking, normalise_scores, track_sequence
-from vigie.evaluation.report import format_table, write_json
+from vigie.evaluation.report import files_json, format_files, format_table, write_json
 from vigie.evaluation.sequence import MotSequence, SequenceError, read_sequence
 
 DETECTORS = ("public", "motion", "onnx")
+PUBLIC_DETECTIONS = "public det.txt"
 
 
 class EvalUsageError(ValueError):
@@ -38,13 +39,16 @@ def eval_mot_command(
         truth = sequence.ground_truth()
         tracked = track_sequence(normalise_scores(detections), sequence.frames, sequence.period, ByteTracker())
         scores = evaluate_tracking(truth, tracked, sequence.frames)
+        files = sequence.source_files(with_detections=source == PUBLIC_DETECTIONS)
     except (SequenceError, EvalUsageError, FileNotFoundError) as err:
         print(f"vigie eval mot: {err}", file=sys.stderr)
         return 2
     values = scores.as_dict()
     print(format_table(f"{sequence.info.name} — tracking ({source}, persons)", values))
+    print(format_files(files, sequence.info))
     if json_out is not None:
-        write_json(json_out, {"sequence": sequence.info.name, "detections": source, "metrics": values})
+        report = {"sequence": sequence.info.name, "detections": source, "metrics": values}
+        write_json(json_out, report | files_json(files, sequence.info))
     return 0
 
 
@@ -54,13 +58,16 @@ def eval_detect_command(seq_dir: Path, *, model: Path | None, model_format: str 
         sequence = read_sequence(seq_dir)
         source, detections = _detections(sequence, "onnx" if model else None, model, model_format)
         scores = evaluate_detection(sequence.ground_truth(), detections, sequence.frames)
+        files = sequence.source_files(with_detections=source == PUBLIC_DETECTIONS)
     except (SequenceError, EvalUsageError, FileNotFoundError) as err:
         print(f"vigie eval detect: {err}", file=sys.stderr)
         return 2
     values = scores.as_dict()
     print(format_table(f"{sequence.info.name} — detection ({source}, persons)", values))
+    print(format_files(files, sequence.info))
     if json_out is not None:
-        write_json(json_out, {"sequence": sequence.info.name, "detections": source, "metrics": values})
+        report = {"sequence": sequence.info.name, "detections": source, "metrics": values}
+        write_json(json_out, report | files_json(files, sequence.info))
     return 0
 
 
@@ -77,7 +84,7 @@ def _detections(
             raise FileNotFoundError(f"model file {model} does not exist")
         return f"onnx:{model.name}", _run_detector(sequence, _onnx_detect(model, model_format))
     if detector == "public" or (detector is None and sequence.has_public_detections):
-        return "public det.txt", sequence.public_detections()
+        return PUBLIC_DETECTIONS, sequence.public_detections()
     return "motion", _run_detector(sequence, _motion_detect(sequence))
 
 

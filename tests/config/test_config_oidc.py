@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.support.clocks import StepClock
 
 from vigie.config import load_config_text
 from vigie.config.issues import ConfigError, format_issues
@@ -53,8 +54,8 @@ def test_refusals() -> None:
 def test_the_secret_comes_from_the_environment(tmp_path: Path) -> None:
     config = load(OIDC + LABEL + "    client_secret_env: GRAND_LYON_SECRET\n")
     with pytest.raises(SignOnConfigError, match="GRAND_LYON_SECRET") as missing:
-        open_sign_on(config, auth=None, environ={})  # type: ignore[arg-type]
+        open_sign_on(config, auth=None, clock=StepClock(), environ={})  # type: ignore[arg-type]
     assert "auth.oidc.client_secret_env" in str(missing.value)
-    sign_on = open_sign_on(config, auth=None, environ={"GRAND_LYON_SECRET": "s3cret"})  # type: ignore[arg-type]
+    sign_on = open_sign_on(config, auth=None, clock=StepClock(), environ={"GRAND_LYON_SECRET": "s3cret"})  # type: ignore[arg-type]
     assert isinstance(sign_on, OidcLogin) and sign_on.label == "Compte Grand Lyon"
-    assert open_sign_on(load(""), auth=None, environ={}) is None  # type: ignore[arg-type]
+    assert open_sign_on(load(""), auth=None, clock=StepClock(), environ={}) is None  # type: ignore[arg-type]

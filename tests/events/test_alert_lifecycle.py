@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clocks import StepClock
 from vigie.domain.alerts import Alert, AlertAlreadyDecidedError, AlertNotFoundError, AlertState, Verdict
 from vigie.domain.audit import AuditAction
 from vigie.domain.geometry import Box
@@ -45,7 +46,7 @@ def rig(tmp_path: Path) -> Rig:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     migrate(engine)
     store = SqlAuditStore(engine)
-    chain = AuditChain(store, AuditKeyring(tmp_path / "keys"), checkpoint_every=1000)
+    chain = AuditChain(store, AuditKeyring(tmp_path / "keys"), checkpoint_every=1000, clock=StepClock())
     speaker = Loudspeaker()
     return Rig(AlertService(SqlAlertRepo(engine), chain, lambda: T0 + timedelta(minutes=5), [speaker]), store, speaker)
 

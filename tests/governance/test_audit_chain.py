@@ -113,4 +113,4 @@ def test_rotation_records_both_keys_and_keeps_old_public_key(rig: AuditRig) -> N
 
 def test_checkpoint_every_must_be_positive(rig: AuditRig) -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        AuditChain(rig.store, rig.keyring, checkpoint_every=0)
+        AuditChain(rig.store, rig.keyring, checkpoint_every=0, clock=StepClock())

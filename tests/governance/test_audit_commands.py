@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clocks import StepClock
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.governance.audit import AuditChain, AuditKeyring
 from vigie.runtime.audit_commands import export_command, keys_command, rotate_key_command, verify_command
@@ -24,7 +25,9 @@ def config(tmp_path: Path) -> Path:
     )
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     migrate(engine)
-    chain = AuditChain(SqlAuditStore(engine), AuditKeyring(tmp_path / "var" / "keys"), checkpoint_every=5)
+    chain = AuditChain(
+        SqlAuditStore(engine), AuditKeyring(tmp_path / "var" / "keys"), checkpoint_every=5, clock=StepClock()
+    )
     for n in range(12):
         chain.append(AuditEvent("user:alice", AuditAction.PLAYBACK, f"camera:cam-{n}", {"n": n}))
     engine.dispose()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clocks import StepClock
 from vigie.config import load_config
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.governance.audit import load_public_key
@@ -36,7 +37,7 @@ def record_gate(config_file: Path, *events: tuple[float, AuditAction, str]) -> N
     config = load_config(config_file)
     engine = create_engine_for(config.storage.database_url)
     migrate(engine)
-    chain = open_audit_sink(config, engine)
+    chain = open_audit_sink(config, engine, StepClock())
     for minutes, action, camera in events:
         details = {"module": "intrusion", "camera_id": camera, "activation_id": "7", "reason": "test"}
         chain.append(AuditEvent("system:gate", action, f"camera:{camera}", details, T0 + timedelta(minutes=minutes)))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import camera_yaml, config_yaml
+from tests.support.clocks import StepClock
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.analytics.rules.pipeline import RulePipeline
 from vigie.analytics.rules.registry import build_rule
@@ -126,7 +127,7 @@ def test_a_worker_runs_a_pixel_module_behind_the_gate_and_its_alerts_stay_pendin
 
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     migrate(engine)
-    audit = AuditChain(SqlAuditStore(engine), AuditKeyring(tmp_path / "keys"), checkpoint_every=1000)
+    audit = AuditChain(SqlAuditStore(engine), AuditKeyring(tmp_path / "keys"), checkpoint_every=1000, clock=StepClock())
     alerts = AlertService(SqlAlertRepo(engine), audit, lambda: T0)
     sink = WorkerMessageSink(EventAggregator(SqlEventRepo(engine)), SqlCameraStatusRepo(engine), audit, alerts=alerts)
     for observation in found:
@@ -140,7 +141,9 @@ def test_alert_commands_list_decide_and_count(tmp_path: Path, capsys: pytest.Cap
     path = write_config(tmp_path, "                crowd_movement: {}\n")
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     migrate(engine)
-    audit = AuditChain(SqlAuditStore(engine), AuditKeyring(tmp_path / "data" / "keys"), checkpoint_every=1000)
+    audit = AuditChain(
+        SqlAuditStore(engine), AuditKeyring(tmp_path / "data" / "keys"), checkpoint_every=1000, clock=StepClock()
+    )
     service = AlertService(SqlAlertRepo(engine), audit, lambda: T0)
     ids = [
         service.raise_alert(Observation("quai-1", "crowd_movement", "crowd_movement", T0, (Box(0, 0, 1, 1),), 0.7)).id
@@ -190,7 +193,9 @@ def test_statistics_buckets_are_stored_and_exported_without_small_counts(
     path = write_config(tmp_path, "                crowd_movement: {}\n")
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     migrate(engine)
-    audit = AuditChain(SqlAuditStore(engine), AuditKeyring(tmp_path / "data" / "keys"), checkpoint_every=1000)
+    audit = AuditChain(
+        SqlAuditStore(engine), AuditKeyring(tmp_path / "data" / "keys"), checkpoint_every=1000, clock=StepClock()
+    )
     sink = WorkerMessageSink(
         EventAggregator(SqlEventRepo(engine)), SqlCameraStatusRepo(engine), audit, statistics=SqlStatisticsRepo(engine)
     )

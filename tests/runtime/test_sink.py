@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import config_yaml
+from tests.support.clocks import StepClock
 from vigie.config import load_config_text
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.events.aggregation import EventAggregator
@@ -23,7 +24,9 @@ def test_a_failing_recording_makes_the_camera_offline_with_both_reasons(tmp_path
     engine = create_engine_for(config.storage.database_url)
     migrate(engine)
     status = SqlCameraStatusRepo(engine)
-    sink = WorkerMessageSink(EventAggregator(SqlEventRepo(engine)), status, open_audit_sink(config, engine))
+    sink = WorkerMessageSink(
+        EventAggregator(SqlEventRepo(engine)), status, open_audit_sink(config, engine, StepClock())
+    )
 
     sink(CameraHealth("cam", HealthState.ONLINE, NOW, "", 5.0))
     sink(RecordingHealth("cam", HealthState.ONLINE, NOW))

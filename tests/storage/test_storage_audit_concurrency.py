@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import Engine
+from tests.support.clocks import T0
 
 from vigie.domain.audit import GENESIS_HASH, AuditAction, AuditEvent
 from vigie.storage import SqlAuditStore, create_engine_for, migrate
@@ -34,7 +35,7 @@ def append_many(url: str, worker: int, count: int, start: threading.Barrier | No
         if start is not None:
             start.wait()
         for i in range(count):
-            store.append(AuditEvent(f"worker:{worker}", AuditAction.LIVE_VIEWED, f"camera:{i}", {"i": i}))
+            store.append(AuditEvent(f"worker:{worker}", AuditAction.LIVE_VIEWED, f"camera:{i}", {"i": i}), now=T0)
     finally:
         engine.dispose()
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
+from tests.support.clocks import StepClock
 
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.governance.audit import AuditChain, AuditKeyring, export_audit, verify_export
@@ -18,7 +19,8 @@ T0 = datetime(2023, 1, 1, tzinfo=UTC)
 
 def fill(store: SqlAuditStore, days: list[int]) -> None:
     for day in days:
-        store.append(AuditEvent("cli:test", AuditAction.SEARCH, "events", {"day": day}, T0 + timedelta(days=day)))
+        at = T0 + timedelta(days=day)
+        store.append(AuditEvent("cli:test", AuditAction.SEARCH, "events", {"day": day}, at), now=at)
 
 
 def test_prune_deletes_only_an_old_prefix_and_never_the_head(db: Engine) -> None:
@@ -36,7 +38,7 @@ def test_prune_deletes_only_an_old_prefix_and_never_the_head(db: Engine) -> None
 def test_retention_job_records_the_pruning_and_the_rest_still_verifies(db: Engine, tmp_path: Path) -> None:
     store = SqlAuditStore(db)
     keyring = AuditKeyring(tmp_path / "keys")
-    chain = AuditChain(store, keyring, checkpoint_every=1000)
+    chain = AuditChain(store, keyring, checkpoint_every=1000, clock=StepClock())
     fill(store, [0, 1, 1200])
     now = T0 + timedelta(days=1300)
     assert AuditRetention(store, chain, retention_days=1095)(now) == 2

@@ -13,14 +13,13 @@ from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Final
-from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vigie.config.models import CameraSetting, CommuneKind
+from vigie.domain.clock import LEGAL_TIME_ZONE
 
-LEGAL_TIME_ZONE: Final = ZoneInfo("Europe/Paris")
 """Statutory end dates are French calendar days: a framework ending on 31 March ends at midnight, Paris time."""
 
 FORBIDDEN_CAPABILITIES: Final[Mapping[str, str]] = {

@@ -6,13 +6,13 @@ Jinja2 with autoescaping: every value from the audit chain is escaped, since det
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from vigie.domain.clock import LEGAL_TIME_ZONE
 from vigie.governance.report import ComplianceReport
 
-LOCAL = ZoneInfo("Europe/Paris")
+LOCAL = LEGAL_TIME_ZONE
 
 
 def _local(at: datetime) -> str:

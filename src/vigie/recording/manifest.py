@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
-from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -33,13 +32,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vigie.config.camera import Camera
 from vigie.domain.audit import canonical_json
+from vigie.domain.clock import LEGAL_TIME_ZONE
 
 MANIFEST_NAME: Final = "manifest.json"
 SIGNATURE_NAME: Final = "manifest.sig"
 MANIFEST_FORMAT: Final = "vigie-video-export"
 SIGNATURE_FORMAT: Final = "vigie-video-export-signature"
 MANIFEST_VERSION: Final = 1
-LOCAL_ZONE: Final = ZoneInfo("Europe/Paris")
+LOCAL_ZONE: Final = LEGAL_TIME_ZONE
 """Local time written beside UTC in every manifest: what the requisition and the operators speak in."""
 
 IssueKind = Literal["manifest", "signature", "missing", "extra", "size", "sha256"]

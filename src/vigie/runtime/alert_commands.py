@@ -5,7 +5,7 @@ the audit chain; ``stats`` prints the false-positive rate per module and camera 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from vigie.domain.alerts import Alert, AlertAlreadyDecidedError, AlertNotFoundError, AlertState, Verdict
@@ -18,7 +18,7 @@ EXIT_REFUSED = 1
 
 
 def _service(context: Opened) -> AlertService:
-    return AlertService(SqlAlertRepo(context.engine), context.audit, lambda: datetime.now(UTC))
+    return AlertService(SqlAlertRepo(context.engine), context.audit, context.clock)
 
 
 def _describe(alert: Alert) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
+from vigie.domain.clock import Clock
 from vigie.governance.audit import AuditChain, AuditKeyring
 from vigie.storage import SqlAuditStore
 
@@ -16,8 +17,11 @@ def keys_dir(config: VigieConfig) -> Path:
     return config.storage.data_dir / "keys"
 
 
-def open_audit_sink(config: VigieConfig, engine: Engine) -> AuditChain:
-    """The hash-chained, checkpoint-signed audit log over the configured database."""
+def open_audit_sink(config: VigieConfig, engine: Engine, clock: Clock) -> AuditChain:
+    """The hash-chained, checkpoint-signed audit log over the configured database, timed by ``clock``."""
     return AuditChain(
-        SqlAuditStore(engine), AuditKeyring(keys_dir(config)), checkpoint_every=config.governance.checkpoint_every
+        SqlAuditStore(engine),
+        AuditKeyring(keys_dir(config)),
+        checkpoint_every=config.governance.checkpoint_every,
+        clock=clock,
     )

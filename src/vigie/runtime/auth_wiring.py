@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Final
 
@@ -14,8 +13,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
+from vigie.domain.clock import Clock, legal_day
 from vigie.domain.ports import AuditSink
-from vigie.governance.catalogue import LEGAL_TIME_ZONE
 from vigie.runtime.audit_wiring import keys_dir
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.auth import AuthService
@@ -57,23 +56,21 @@ def sealing_key(keys: Path) -> bytes:
     return key
 
 
-def paris_today() -> date:
-    """Authorisation and training dates are French calendar days."""
-    return datetime.now(LEGAL_TIME_ZONE).date()
-
-
-def open_auth_service(config: VigieConfig, engine: Engine, audit: AuditSink) -> AuthService:
+def open_auth_service(config: VigieConfig, engine: Engine, audit: AuditSink, clock: Clock) -> AuthService:
+    """Accounts on ``clock``; authorisation and training dates are French calendar days of the same clock."""
     return AuthService(
         SqlUserRepo(engine),
         audit,
         directory(config),
-        lambda: datetime.now(UTC),
+        clock,
         sealing_key=sealing_key(keys_dir(config)),
-        today=paris_today,
+        today=lambda: legal_day(clock),
     )
 
 
-def open_sign_on(config: VigieConfig, auth: AuthService, environ: Mapping[str, str] | None = None) -> OidcLogin | None:
+def open_sign_on(
+    config: VigieConfig, auth: AuthService, clock: Clock, environ: Mapping[str, str] | None = None
+) -> OidcLogin | None:
     """Single sign-on as configured in ``auth.oidc``, or None when the section is absent.
 
     The provider is not contacted here: its discovery document is fetched at the first sign-on (a provider down
@@ -90,5 +87,5 @@ def open_sign_on(config: VigieConfig, auth: AuthService, environ: Mapping[str, s
             "`auth.oidc.client_secret_env`"
         )
     http = httpx.Client(timeout=PROVIDER_TIMEOUT, follow_redirects=False)
-    client = OidcClient(settings, client_secret=secret, http=http, clock=lambda: datetime.now(UTC))
-    return OidcLogin(client, auth, lambda: datetime.now(UTC))
+    client = OidcClient(settings, client_secret=secret, http=http, clock=clock)
+    return OidcLogin(client, auth, clock)

@@ -12,8 +12,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from vigie.config import ConfigError, VigieConfig, format_issues, load_config
+from vigie.domain.clock import Clock
 from vigie.governance.audit import AuditChain
 from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.clock import system_clock
 from vigie.storage import StorageError, create_engine_for, migrate
 
 EXIT_UNUSABLE = 2
@@ -28,11 +30,13 @@ class Opened:
     config: VigieConfig
     engine: Engine
     audit: AuditChain
+    clock: Clock
+    """The one clock of the command: everything it builds reads the time from here."""
 
 
 @contextmanager
-def opened(config_path: Path) -> Iterator[Opened]:
-    """Load and validate the configuration, open and migrate the database, open the audit chain."""
+def opened(config_path: Path, clock: Clock = system_clock) -> Iterator[Opened]:
+    """Load and validate the configuration, open and migrate the database, open the audit chain on ``clock``."""
     try:
         config = load_config(config_path)
     except ConfigError as err:
@@ -44,7 +48,7 @@ def opened(config_path: Path) -> Iterator[Opened]:
         raise Unusable(str(err)) from err
     try:
         migrate(engine)
-        yield Opened(config, engine, open_audit_sink(config, engine))
+        yield Opened(config, engine, open_audit_sink(config, engine, clock), clock)
     except StorageError as err:
         raise Unusable(str(err)) from err
     finally:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
 
-LOCAL = ZoneInfo("Europe/Paris")
+from vigie.domain.clock import LEGAL_TIME_ZONE
+
+LOCAL = LEGAL_TIME_ZONE
 
 
 class TimeArgumentError(ValueError):

@@ -12,15 +12,15 @@ import contextlib
 import logging
 import os
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from vigie.config.models import VigieConfig
+from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
-from vigie.runtime.auth_wiring import paris_today
 from vigie.runtime.models import installed_models
 from vigie.runtime.module_settings import PIXEL_MODULES
 from vigie.runtime.service import VigieService
@@ -138,7 +138,7 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
         write_config(config, config_path)
         log.info("demo configuration written to %s (use it with vigie audit/compliance --config)", config_path)
         service = VigieService(config, simulated_cameras=frozenset(urls))
-        login = ensure_demo_account(service.accounts, data_dir)
+        login = ensure_demo_account(service.accounts, data_dir, legal_day(service.clock))
         log.info(
             "console: http://%s:%d/ — log in as %r with the password in %s (created for this demo folder only)",
             host,
@@ -153,12 +153,11 @@ DEMO_USERNAME = "demo"
 DEMO_LOGIN_FILE = "demo-login.txt"
 
 
-def ensure_demo_account(accounts: AuthService, data_dir: Path) -> Path:
+def ensure_demo_account(accounts: AuthService, data_dir: Path, today: date) -> Path:
     """The demo's own operator account (operator, supervisor, investigator): no default password — a random one,
     made for this demo folder and written only to ``demo-login.txt`` (mode 0600), never to the logs."""
     path = data_dir / DEMO_LOGIN_FILE
     password = secrets.token_urlsafe(12)
-    today = paris_today()
     if accounts.principal_exists(DEMO_USERNAME):
         if path.is_file():
             accounts.update_user("cli:demo", DEMO_USERNAME, authorised_until=today + timedelta(days=365))

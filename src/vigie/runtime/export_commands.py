@@ -7,7 +7,7 @@ and the public keys given to it, never the configuration or the database.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from vigie.config.issues import ConfigError, format_issues
@@ -15,6 +15,7 @@ from vigie.config.loader import load_config
 from vigie.governance.audit import AuditKeyError, key_id_of, load_public_key
 from vigie.recording.manifest import ExportVerification, verify_export_dir
 from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.clock import system_clock
 from vigie.runtime.segment_wiring import open_segment_store
 from vigie.services.exports import ExportError, ExportService
 from vigie.storage import StorageError, create_engine_for, migrate
@@ -43,14 +44,14 @@ def export_create_command(  # noqa: PLR0917 - one argument per command-line opti
     engine = create_engine_for(config.storage.database_url)
     try:
         migrate(engine)
-        audit = open_audit_sink(config, engine)
+        audit = open_audit_sink(config, engine, system_clock)
         service = ExportService(
             SqlSegmentIndex(engine),
             open_segment_store(config),
             audit.signer(),
             audit,
             [placement.camera for placement in config.placements()],
-            lambda: datetime.now(UTC),
+            system_clock,
         )
         result = service.export(cameras, start, end, by, reason, requisition, out_dir)
     except (ExportError, StorageError, AuditKeyError, OSError) as err:

@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from vigie.config.models import VigieConfig
+from vigie.domain.clock import Clock
 from vigie.domain.ports import Gate
 from vigie.governance.catalogue import load_catalogue
 from vigie.governance.gate import ActivationGate, CheckedRules, GateRules, GateTransition, RulesSource, Window
+from vigie.runtime.clock import system_clock
 from vigie.storage import SqlGovernanceStore, create_engine_for
 
 SIMULATED_FOOTAGE_ACTIVATION = 0
@@ -60,6 +62,8 @@ class DatabaseGateFactory:
 
     config: VigieConfig
     simulated_cameras: frozenset[str] = frozenset()
+    clock: Clock = system_clock
+    """The service's clock (a module-level function: the factory is sent to worker processes)."""
 
     def __call__(self, on_transition: TransitionSink) -> Gate:
         engine = create_engine_for(self.config.storage.database_url)
@@ -68,4 +72,4 @@ class DatabaseGateFactory:
         if self.simulated_cameras:
             modules = [m.id for m in catalogue.modules]
             rules = SimulatedFootageRules(rules, self.simulated_cameras, modules)
-        return ActivationGate(rules, lambda: datetime.now(UTC), on_transition=on_transition)
+        return ActivationGate(rules, self.clock, on_transition=on_transition)

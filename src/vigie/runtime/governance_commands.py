@@ -46,7 +46,7 @@ def cli_actor(name: str, role: str) -> Actor:
 def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
     def with_service(opened: Opened) -> int:
         try:
-            governance = open_governance(opened.config, opened.engine, opened.audit)
+            governance = open_governance(opened.config, opened.engine, opened.audit, opened.clock)
         except CatalogueError as err:
             raise Unusable(str(err)) from err
         context = _Context(opened.config, governance.catalogue, governance.service, SqlAuditStore(opened.engine))

@@ -4,12 +4,10 @@ configured on the requested cameras (its settings, a detection model)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
+from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
 from vigie.governance.catalogue import load_catalogue
 from vigie.runtime.module_settings import module_readiness
@@ -17,15 +15,11 @@ from vigie.services.governance_access import GovernanceAccess
 from vigie.storage import SqlGovernanceStore
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def open_governance(
     config: VigieConfig,
     engine: Engine,
     audit: AuditSink,
-    clock: Callable[[], datetime] = _now,
+    clock: Clock,
     *,
     simulated_cameras: frozenset[str] = frozenset(),
 ) -> GovernanceAccess:

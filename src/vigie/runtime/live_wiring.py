@@ -4,9 +4,9 @@ the main stream; both with the camera's privacy masks (L6)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from vigie.config.camera import Camera
+from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink, LiveQuality
 from vigie.ingest.live import LiveHub, LiveSpec
 from vigie.ingest.masking import mask_polygons
@@ -27,5 +27,5 @@ def live_specs(cameras: Iterable[Camera]) -> dict[tuple[str, LiveQuality], LiveS
     return specs
 
 
-def open_live_service(cameras: Iterable[Camera], audit: AuditSink) -> LiveService:
-    return LiveService(LiveHub(live_specs(cameras)), audit, lambda: datetime.now(UTC))
+def open_live_service(cameras: Iterable[Camera], audit: AuditSink, clock: Clock) -> LiveService:
+    return LiveService(LiveHub(live_specs(cameras)), audit, clock)

@@ -18,12 +18,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from vigie.domain.audit import AuditAction, AuditEvent
+from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
+from vigie.runtime.clock import system_clock
 
 REGISTRY_FILE: Final = "registry.json"
 DOWNLOAD_TIMEOUT_S: Final = 30.0
@@ -106,8 +107,11 @@ def sha256_of(path: Path) -> str:
 
 
 class ModelRegistry:
-    def __init__(self, root: Path, audit: AuditSink, inspector: Inspector = _default_inspector) -> None:
+    def __init__(
+        self, root: Path, audit: AuditSink, inspector: Inspector = _default_inspector, clock: Clock = system_clock
+    ) -> None:
         self.root = root
+        self._clock = clock
         self._audit = audit
         self._inspect = inspector
 
@@ -138,7 +142,7 @@ class ModelRegistry:
             file=target.name,
             sha256=digest,
             bytes=target.stat().st_size,
-            added_at=datetime.now(UTC).isoformat(),
+            added_at=self._clock().isoformat(),
             source=origin or str(source),
             details=_plain(info),
         )
@@ -208,7 +212,10 @@ def _with_registry(config_path: Path, action: Callable[[ModelRegistry], int]) ->
     from vigie.runtime.command_context import run_opened
 
     return run_opened(
-        config_path, lambda opened: action(ModelRegistry(opened.config.storage.data_dir / "models", opened.audit))
+        config_path,
+        lambda opened: action(
+            ModelRegistry(opened.config.storage.data_dir / "models", opened.audit, clock=opened.clock)
+        ),
     )
 
 

@@ -14,18 +14,18 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
+from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
 from vigie.recording.purge import Purger
 from vigie.recording.retention import retention_for
-from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.runtime.command_context import Opened, run_opened
 from vigie.runtime.segment_wiring import is_remote, open_segment_store
 from vigie.services.holds import HoldNotFoundError, HoldRefusedError, HoldService
@@ -55,10 +55,7 @@ class _Context:
     holds: HoldService
     register: SqlDestructionRegister
     audit: AuditSink
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    clock: Clock
 
 
 def cli_person(name: str) -> str:
@@ -80,8 +77,10 @@ def parse_instant(value: datetime | str, what: str) -> datetime:
 def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
     def with_services(opened: Opened) -> int:
         engine = opened.engine
-        holds = HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), opened.audit, _now)
-        return action(_Context(opened.config, engine, holds, SqlDestructionRegister(engine), opened.audit))
+        holds = HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), opened.audit, opened.clock)
+        return action(
+            _Context(opened.config, engine, holds, SqlDestructionRegister(engine), opened.audit, opened.clock)
+        )
 
     return run_opened(config_path, with_services)
 
@@ -193,13 +192,13 @@ def build_purger(
     *,
     min_free_bytes: int,
     free_bytes: Callable[[], int] | None = None,
-    audit: AuditSink | None = None,
+    audit: AuditSink,
+    clock: Clock,
 ) -> Purger:
     """The purge job over the configured database and ``store`` (default: the configured segment store).
 
     Free space defaults to that of the data dir for the file store. With a remote store (S3) there is no
     low-space purge: deleting remote segments would free nothing on this disk (only the spool is local)."""
-    audit = audit or open_audit_sink(config, engine)
     data_dir = config.storage.data_dir
     if free_bytes is None and is_remote(config):
         free_bytes = _unlimited
@@ -210,7 +209,7 @@ def build_purger(
         register=SqlDestructionRegister(engine),
         audit=audit,
         retention_for_camera=retention_for(config),
-        clock=_now,
+        clock=clock,
         free_bytes=free_bytes or (lambda: shutil.disk_usage(data_dir).free),
         min_free_bytes=min_free_bytes,
     )
@@ -244,7 +243,9 @@ def purge_command(config_path: Path) -> int:
     def purge(context: _Context) -> int:
         config = context.config
         min_free = config.storage.min_free_mb * 1024 * 1024
-        report = build_purger(config, context.engine, min_free_bytes=min_free, audit=context.audit).run()
+        report = build_purger(
+            config, context.engine, min_free_bytes=min_free, audit=context.audit, clock=context.clock
+        ).run()
         print(
             f"destroyed {report.destroyed} segment(s), {report.freed_bytes} bytes; "
             f"{report.held_kept} held segment(s) kept"

@@ -10,7 +10,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from vigie.governance.catalogue import load_catalogue
 from vigie.governance.report import build_report
 from vigie.governance.report_html import render_report_html
 from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.clock import system_clock
 from vigie.storage import SqlAuditStore, StorageError, create_engine_for, migrate
 
 
@@ -54,9 +55,9 @@ def write_report(config: VigieConfig, since: datetime, until: datetime, out: Pat
     engine = create_engine_for(config.storage.database_url)
     try:
         migrate(engine)
-        chain = open_audit_sink(config, engine)
+        chain = open_audit_sink(config, engine, system_clock)
         modules = [m.id for m in load_catalogue().modules]
-        report = build_report(SqlAuditStore(engine).records(), modules, since, until, datetime.now(UTC))
+        report = build_report(SqlAuditStore(engine).records(), modules, since, until, chain.clock())
         html = render_report_html(
             report,
             controller=config.governance.controller or "",

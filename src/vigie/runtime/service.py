@@ -7,7 +7,7 @@ import logging
 import secrets
 import signal
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -19,6 +19,7 @@ from vigie.api.app import ApiServices, create_app
 from vigie.config.models import AnalysisZone, Camera, PrivacyMaskZone, VigieConfig
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo
+from vigie.domain.clock import Clock, legal_day
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.authorisation import check_authorisation
 from vigie.ingest.masking import mask_polygons
@@ -28,6 +29,7 @@ from vigie.recording.reconcile import reconcile_camera
 from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.runtime.auth_wiring import SignOnConfigError, open_auth_service, open_sign_on
 from vigie.runtime.camera_worker import ModelSpec, WorkerSpec
+from vigie.runtime.clock import system_clock
 from vigie.runtime.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.governance_wiring import open_governance
 from vigie.runtime.live_wiring import open_live_service
@@ -128,12 +130,16 @@ class VigieService:
     cameras in ``simulated_cameras`` show generated footage and are open to analysis under the same stop switches.
     """
 
-    def __init__(self, config: VigieConfig, *, simulated_cameras: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, config: VigieConfig, *, simulated_cameras: frozenset[str] = frozenset(), clock: Clock = system_clock
+    ) -> None:
+        """``clock`` is the one clock of the service: every part built here reads the time from it."""
         self.config = config
+        self.clock = clock
         self.simulated = simulated_cameras
         engine = create_engine_for(config.storage.database_url)
         migrate(engine)
-        self.audit = open_audit_sink(config, engine)
+        self.audit = open_audit_sink(config, engine, clock)
         self.events = SqlEventRepo(engine)
         self.status = SqlCameraStatusRepo(engine)
         self.entries = [p for p in config.placements() if p.camera.enabled]
@@ -159,7 +165,7 @@ class VigieService:
         self.store = store = open_segment_store(config)
         self.uploader = SegmentUploader(self.segments_root, store, self.segments) if is_remote(config) else None
         min_free = config.storage.min_free_mb * 1024 * 1024
-        purger = build_purger(config, engine, store, min_free_bytes=min_free, audit=self.audit)
+        purger = build_purger(config, engine, store, min_free_bytes=min_free, audit=self.audit, clock=clock)
         jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.flush))
@@ -169,12 +175,12 @@ class VigieService:
             self.audit.signer(),
             self.audit,
             [p.camera for p in config.placements()],
-            lambda: datetime.now(UTC),
+            clock,
             workspace=ExportWorkspace(config.storage.data_dir / "exports", self.audit.keyring.public_keys),
         )
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
-        self.alerts = AlertService(SqlAlertRepo(engine), self.audit, lambda: datetime.now(UTC))
+        self.alerts = AlertService(SqlAlertRepo(engine), self.audit, clock)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self.status,
@@ -184,22 +190,23 @@ class VigieService:
             uploader=self.uploader,
             alerts=self.alerts,
             statistics=SqlStatisticsRepo(engine),
+            clock=clock,
         )
-        self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras))
+        self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras, clock))
         playback = PlaybackService(
             self.segments,
             store,
             self.audit,
             [c.id for c in self.cameras],
-            lambda: datetime.now(UTC),
+            clock,
             url_secret=secrets.token_bytes(32),
         )
-        self.accounts = open_auth_service(config, engine, self.audit)
+        self.accounts = open_auth_service(config, engine, self.audit, clock)
         try:
-            sign_on = open_sign_on(config, self.accounts)
+            sign_on = open_sign_on(config, self.accounts, clock)
         except SignOnConfigError as err:
             raise ServiceError(str(err)) from None
-        self.live = open_live_service([p.camera for p in self.entries], self.audit)
+        self.live = open_live_service([p.camera for p in self.entries], self.audit, clock)
         services = ApiServices(
             events=EventService(self.events),
             cameras=CameraService(self.cameras, self.status),
@@ -209,7 +216,7 @@ class VigieService:
             live=self.live,
             sites=open_site_service(config, {c.id for c in self.cameras}),
             recordings=RecordingService(SqlSegmentHistory(engine), self.audit),
-            governance=open_governance(config, engine, self.audit, simulated_cameras=simulated_cameras),
+            governance=open_governance(config, engine, self.audit, clock, simulated_cameras=simulated_cameras),
             audit=AuditService(self.audit, SqlAuditReader(engine), SqlUserRepo(engine)),
             exports=self.exports,
             oidc=sign_on,
@@ -219,15 +226,15 @@ class VigieService:
     def _supervisor(self, gate: GateFactory) -> CameraSupervisor:
         authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}
         for camera_id, auth in authorisations.items():
-            message = check_authorisation(camera_id, auth, date.today()).message
+            message = check_authorisation(camera_id, auth, legal_day(self.clock)).message
             if message:
                 log.warning("%s", message)
 
         def refusal(camera_id: str) -> str | None:
-            verdict = check_authorisation(camera_id, authorisations[camera_id], date.today())
+            verdict = check_authorisation(camera_id, authorisations[camera_id], legal_day(self.clock))
             return None if verdict.usable else verdict.message
 
-        registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit)
+        registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
         analysis = [worker_spec(p.camera, gate, model_spec(p.camera, registry)) for p in self.entries]
         seconds = self.config.storage.segment_seconds
         recorders = [recorder_spec(p.camera, self.segments_root, seconds) for p in self.entries]
@@ -237,6 +244,7 @@ class VigieService:
             tick=self.sink.tick,
             refusal=refusal,
             on_exit=self.sink.worker_exited,
+            clock=self.clock,
         )
 
     def run(self) -> int:
@@ -300,7 +308,7 @@ class VigieService:
             try:
                 elsewhere = frozenset(self.store.keys(f"{camera_id}/")) if self.uploader is not None else frozenset()
                 report = reconcile_camera(
-                    self.segments_root, camera_id, self.segments, datetime.now(UTC), elsewhere=elsewhere
+                    self.segments_root, camera_id, self.segments, self.clock(), elsewhere=elsewhere
                 )
             except Exception:
                 log.exception("reconciling the segments of camera %s failed", camera_id)

@@ -7,11 +7,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from vigie.analytics.rules.registry import MODULES, STATISTICS
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
+from vigie.domain.clock import Clock
 from vigie.domain.observation import Observation
 from vigie.domain.ports import AuditSink, CameraStatusRepo
 from vigie.domain.recording import Segment, SegmentIndex
@@ -19,6 +20,7 @@ from vigie.domain.statistics import StatisticBucket, StatisticsRepo
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.runtime.camera_worker import WorkerMessage
+from vigie.runtime.clock import system_clock
 from vigie.runtime.recorder_worker import RecorderMessage, RecordingHealth
 from vigie.runtime.segment_upload import SegmentUploader
 from vigie.services.alerts import AlertService
@@ -77,6 +79,7 @@ class WorkerMessageSink:
         uploader: SegmentUploader | None = None,
         alerts: AlertService | None = None,
         statistics: StatisticsRepo | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
         segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
@@ -91,6 +94,7 @@ class WorkerMessageSink:
         self._uploader = uploader
         self._alerts = alerts
         self._statistics = statistics
+        self._clock = clock
         self._recording: dict[str, RecordingHealth] = {}
         self._analysis: dict[str, CameraHealth] = {}
         """Latest analysis-worker health per camera (bounded by the configured cameras)."""
@@ -168,7 +172,7 @@ class WorkerMessageSink:
 
     def worker_exited(self, camera_id: str, reason: str = "worker stopped") -> None:
         """Close, in the audit, every module still open on a camera whose worker has ended."""
-        now = datetime.now(UTC)
+        now = self._clock()
         for (module, camera), opened in list(self._open_gates.items()):
             if camera == camera_id:
                 self._transition(GateTransition(module, camera, False, opened.activation_id, reason, now))
@@ -182,7 +186,7 @@ class WorkerMessageSink:
         — a camera whose recording fails is not "online" because its sub stream still decodes."""
         analysis = self._analysis.get(camera_id)
         recording = self._recording.get(camera_id)
-        base = analysis or CameraHealth(camera_id, HealthState.STARTING, datetime.now(UTC))
+        base = analysis or CameraHealth(camera_id, HealthState.STARTING, self._clock())
         if recording is None or recording.state is HealthState.ONLINE:
             self._health(base)
             return
@@ -199,7 +203,7 @@ class WorkerMessageSink:
         self._last[health.camera_id] = (health.state, health.reason, now)
 
     def tick(self) -> None:
-        now = datetime.now(UTC)
+        now = self._clock()
         self._aggregator.close_idle(now)
         for job in self._jobs:
             job(now)

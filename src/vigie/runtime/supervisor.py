@@ -18,14 +18,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.clock import Clock
 from vigie.domain.recording import Segment
 from vigie.ingest.backoff import Backoff
 from vigie.runtime.camera_worker import WorkerMessage, WorkerSpec, run_worker
+from vigie.runtime.clock import system_clock
 from vigie.runtime.recorder_worker import RecorderMessage, RecorderSpec, RecordingHealth, run_recorder
 
 log = logging.getLogger(__name__)
@@ -50,10 +52,10 @@ def _message_slot(msg: SupervisedMessage) -> str:
     return f"{role}:{msg.camera_id}"
 
 
-def _offline_message(spec: SupervisedSpec, reason: str) -> SupervisedMessage:
+def _offline_message(spec: SupervisedSpec, reason: str, at: datetime) -> SupervisedMessage:
     if isinstance(spec, RecorderSpec):
-        return RecordingHealth(spec.camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
-    return CameraHealth(spec.stream.camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
+        return RecordingHealth(spec.camera_id, HealthState.OFFLINE, at, reason)
+    return CameraHealth(spec.stream.camera_id, HealthState.OFFLINE, at, reason)
 
 
 @dataclass(slots=True)
@@ -85,6 +87,7 @@ class CameraSupervisor:
         tick: Callable[[], None] | None = None,
         refusal: Callable[[str], str | None] | None = None,
         on_exit: Callable[[str], None] | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         """``refusal(camera_id)`` returns why a camera may not run now (e.g. its authorisation expired), or None;
         it is asked before every start and on every round, so a camera stops when its right to run ends (both its
@@ -97,6 +100,7 @@ class CameraSupervisor:
         self._tick = tick
         self._refusal = refusal or (lambda _camera_id: None)
         self._on_exit = on_exit or (lambda _camera_id: None)
+        self._clock = clock
         self._stall = stall_timeout_s
         self._backoff = backoff or Backoff()
         self._stopping = threading.Event()
@@ -175,7 +179,7 @@ class CameraSupervisor:
     def _refuse(self, name: str, slot: _Slot, reason: str) -> None:
         self._terminate(slot, 1.0)
         if slot.refused != reason:
-            health = _offline_message(slot.spec, reason)
+            health = _offline_message(slot.spec, reason, self._clock())
             self._safe(lambda: self._sink(health))
             log.warning("%s", reason)
         slot.refused = reason
@@ -187,7 +191,7 @@ class CameraSupervisor:
         slot.next_start = now + delay
         slot.online_since = None
         if not slot.reported_offline:
-            health = _offline_message(slot.spec, reason)
+            health = _offline_message(slot.spec, reason, self._clock())
             self._safe(lambda: self._sink(health))
         slot.reported_offline = True
         log.warning("%s offline, retry in %.1f s", name, delay)

@@ -34,7 +34,7 @@ def read_password(from_stdin: bool) -> str | None:
 
 
 def _service(context: Opened) -> AuthService:
-    return open_auth_service(context.config, context.engine, context.audit)
+    return open_auth_service(context.config, context.engine, context.audit, context.clock)
 
 
 def _report(created: NewAccount) -> str:

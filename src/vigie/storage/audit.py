@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import ColumnElement, Engine, delete, exc, func, select, text, update
@@ -48,13 +48,13 @@ class SqlAuditStore:
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read = sessionmaker(for_reading(engine), expire_on_commit=False)
 
-    def append(self, event: AuditEvent, now: datetime | None = None) -> AuditRecord:
+    def append(self, event: AuditEvent, now: datetime) -> AuditRecord:
         """Chain ``event`` after the current head and store it; return the stored record.
 
-        Its time is ``event.at`` when set, else ``now``, else the current time. Raises
+        Its time is ``event.at`` when set, else ``now`` (the caller's clock: the store never reads the host's). Raises
         :class:`~vigie.storage.errors.StorageError` if it could not be stored: an audit entry is never dropped.
         """
-        at = require_aware(event.at or now or datetime.now(UTC), "audit time")
+        at = require_aware(event.at or now, "audit time")
         for _attempt in range(APPEND_ATTEMPTS):
             try:
                 with storage_errors(self._engine, "append to the audit log"), self._write.begin() as session:

@@ -9,7 +9,7 @@ checkpoint vouches for the whole history up to ``covers_seq``: rewriting it woul
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from vigie.domain.audit import AuditAction, AuditEvent, AuditRecord
@@ -18,10 +18,6 @@ from vigie.governance.audit.store import AuditStore
 
 SYSTEM_ACTOR: Final = "system:audit"
 CHECKPOINT_TARGET: Final = "audit-log"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def checkpoint_payload(covers_seq: int, covers_hash: str, key_id: str) -> dict[str, object]:
@@ -47,7 +43,8 @@ class AuditChain:
         store: AuditStore,
         keyring: AuditKeyring,
         checkpoint_every: int = 100,
-        clock: Callable[[], datetime] = _utc_now,
+        *,
+        clock: Callable[[], datetime],
     ) -> None:
         if checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every}")

@@ -15,7 +15,7 @@ from vigie.domain.audit import AuditEvent, AuditRecord
 class AuditStore(Protocol):
     """An append-only, hash-chained log of audit records, plus the public keys that verify its signatures."""
 
-    def append(self, event: AuditEvent, now: datetime | None = None) -> AuditRecord:
+    def append(self, event: AuditEvent, now: datetime) -> AuditRecord:
         """Chain and store ``event`` after the head, atomically with respect to every other writer."""
         ...
 

@@ -1,0 +1,33 @@
+"""Clocks the tests inject: the code under test never reads the host's time, so no test depends on the day it runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+T0 = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
+"""A fixed instant for tests whose subject only compares times it is given (never "today")."""
+
+
+class FakeClock:
+    """Says the time it is set to until moved."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> None:
+        self.now += delta if delta is not None else timedelta(**kwargs)
+
+
+class StepClock:
+    """Each reading is ``step`` after the previous one: ordered, distinct instants without sleeping."""
+
+    def __init__(self, start: datetime = T0, step: timedelta = timedelta(seconds=1)) -> None:
+        self.now = start
+        self.step = step
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now

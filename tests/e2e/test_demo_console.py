@@ -101,6 +101,13 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
         row = page.locator("#alerts tbody tr").first
         expect(row).to_be_visible(timeout=90_000)
         expect(row).to_contain_text("fire_start")
+        # Its image is the recorded frame (once the segment holding that moment is written: the console retries).
+        page.wait_for_function(
+            "() => document.querySelector('#alerts tbody tr .snapshot img')?.naturalWidth > 0", timeout=60_000
+        )
+        image = page.request.get(f"/api/alerts/{row.get_attribute('data-alert')}/snapshot.jpg")
+        assert image.status == 200, f"alert image answered {image.status}: {image.text()[:200]}"
+        assert image.headers["content-type"] == "image/jpeg" and image.body()[:3] == b"\xff\xd8\xff"
         page.screenshot(path=str(ARTIFACTS / "demo-03-alert.png"))
         row.locator("button[data-action=confirm]").click()
         expect(page.locator("#decided tbody tr").first).to_contain_text("confirmed")

@@ -49,6 +49,7 @@ from vigie.services.events import EventService
 from vigie.services.exports import ExportService, ExportWorkspace
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
+from vigie.services.snapshots import SnapshotService
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate
@@ -219,20 +220,25 @@ class VigieService:
             governance=open_governance(config, engine, self.audit, clock, simulated_cameras=simulated_cameras),
             audit=AuditService(self.audit, SqlAuditReader(engine), SqlUserRepo(engine)),
             exports=self.exports,
+            snapshots=SnapshotService(self.alerts, self.segments, store, self.audit, clock=clock),
             oidc=sign_on,
         )
+        self.api_services = services
+        """What the API can reach: every part is wired here (a test checks none is left out)."""
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
 
+    def camera_refusal(self, camera_id: str) -> str | None:
+        """Why a camera may not record or stream today (its prefectoral authorisation, L1), or None; today is the
+        Paris day of the service's clock. The supervisor asks before every start and on every round."""
+        verdict = check_authorisation(camera_id, self._authorisations[camera_id], legal_day(self.clock))
+        return None if verdict.usable else verdict.message
+
     def _supervisor(self, gate: GateFactory) -> CameraSupervisor:
-        authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}
-        for camera_id, auth in authorisations.items():
+        self._authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}
+        for camera_id, auth in self._authorisations.items():
             message = check_authorisation(camera_id, auth, legal_day(self.clock)).message
             if message:
                 log.warning("%s", message)
-
-        def refusal(camera_id: str) -> str | None:
-            verdict = check_authorisation(camera_id, authorisations[camera_id], legal_day(self.clock))
-            return None if verdict.usable else verdict.message
 
         registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
         analysis = [worker_spec(p.camera, gate, model_spec(p.camera, registry)) for p in self.entries]
@@ -242,7 +248,7 @@ class VigieService:
             [*analysis, *recorders],
             self.sink,
             tick=self.sink.tick,
-            refusal=refusal,
+            refusal=self.camera_refusal,
             on_exit=self.sink.worker_exited,
             clock=self.clock,
         )

@@ -1,13 +1,17 @@
-"""Thermal hot-blob detection on synthetic frames whose truth is known."""
+"""Thermal hot-blob detection on synthetic frames whose truth is known, and the thermal picture an object
+detector reads (grey replicated to three channels)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from vigie.analytics.detect.thermal import ThermalConfig, ThermalDetector
-from vigie.domain.detections import ObjectClass
+from vigie.analytics.detect.thermal import ThermalConfig, ThermalDetector, ThermalPicture, grey_picture
+from vigie.config.detectors import HotBlobDetectorSettings
+from vigie.domain.detections import Detections, ObjectClass
 
 W, H = 320, 240
 
@@ -79,3 +83,39 @@ def test_bad_input_and_config_are_refused() -> None:
         ThermalDetector().detect(np.zeros((H, W), np.float32))  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         ThermalConfig(k_sigma=5, unknown=1)  # type: ignore[call-arg]
+
+
+def test_the_settings_are_the_camera_configurations_hot_blob_detector() -> None:
+    assert ThermalConfig is HotBlobDetectorSettings and ThermalConfig().kind == "hot_blob"
+
+
+class Recorder:
+    """An object detector that records what it is shown."""
+
+    def __init__(self) -> None:
+        self.frames: list[np.ndarray] = []
+
+    def detect(self, frame_bgr: np.ndarray) -> Detections:
+        self.frames.append(frame_bgr)
+        return Detections()
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        return [self.detect(f) for f in frames]
+
+
+def test_an_object_detector_reads_the_thermal_picture_as_grey_in_three_channels() -> None:
+    rng = np.random.default_rng(5)
+    grey = as_u8(with_person(scene(rng, 80, 3), 60))
+    palette = np.stack([grey // 3, grey, 255 - grey], axis=-1)  # a false-colour palette, decoded in colour
+    recorder = Recorder()
+    reader = ThermalPicture(recorder)
+    reader.detect(grey)
+    reader.detect_batch([palette])
+    shown_grey, shown_palette = recorder.frames
+    assert shown_grey.shape == (H, W, 3) and all((shown_grey[..., c] == grey).all() for c in range(3))
+    assert shown_palette.shape == (H, W, 3)
+    assert (shown_palette[..., 0] == shown_palette[..., 1]).all() and (
+        shown_palette[..., 1] == shown_palette[..., 2]
+    ).all()
+    with pytest.raises(ValueError):
+        grey_picture(np.zeros((H, W), np.uint16))  # radiometric frames are for the hot-blob detector

@@ -40,7 +40,8 @@ def properties(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]
 def test_every_model_is_reached() -> None:
     names = {model.__name__ for model in all_models()}
     assert {"Camera", "Authorisation", "AnalysisZone", "PrivacyMaskZone", "DirectedLineZone", "MotionSettings"} <= names
-    assert len(names) == 18  # with auth and auth.oidc
+    assert {"ModelDetectorSettings", "HotBlobDetectorSettings"} <= names
+    assert len(names) == 20  # with auth and auth.oidc, and one settings class per detector plugin
 
 
 @pytest.mark.parametrize("model", sorted(all_models(), key=lambda m: m.__name__), ids=lambda m: m.__name__)

@@ -12,10 +12,13 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic_core import InitErrorDetails
 
+from vigie.config.detectors import CameraDetector, HotBlobDetectorSettings
 from vigie.config.fields import (
     ConfigModel,
+    Loc,
     NonEmptyText,
     Slug,
     duplicate_error,
@@ -239,13 +242,22 @@ class AnalysisSettings(ConfigModel):
         "`stationary_vehicle`, `line_count`, `occupancy`; see docs/event-modules.md). Settings never switch a "
         "module on: it runs only while an approved activation covers this camera (L22).",
     )
-    detector: NonEmptyText | None = Field(
+    detector: CameraDetector = Field(
         default=None,
-        title="Detection model",
-        description="Name of a model registered with `vigie models add` or `vigie models install`: objects are "
-        "then detected (motion-gated) and tracked, as the `tracking` module, wherever an activation allows it. "
-        "Unset: the motion detector only (no model needed).",
+        title="Object detector",
+        description="What finds objects on this camera, which are then tracked (the `tracking` module) and read "
+        "by the event modules wherever an activation allows it: `{kind: model, name: NAME}` (a model registered "
+        "with `vigie models add|install`, motion-gated; on a thermal camera it reads the grey picture) or "
+        "`{kind: hot_blob}` (hot blobs, thermal cameras only). A bare name is short for `kind: model`. Unset: the "
+        "motion detector only (no model needed).",
     )
+
+
+def _error_at(loc: Loc, message: str, hint: str) -> ValidationError:
+    """An error located below the field being validated, so that `vigie config check` names the exact line (a
+    check on a camera that concerns its detector points at the detector, not at the camera's first line)."""
+    error = InitErrorDetails(type=invalid(message, hint), loc=loc, input=None)
+    return ValidationError.from_exception_data("Camera", [error])
 
 
 class Camera(ConfigModel):
@@ -300,6 +312,19 @@ class Camera(ConfigModel):
         if duplicates:
             raise duplicate_error("zone ids of a camera", duplicates)
         return zones
+
+    @field_validator("analysis")
+    @classmethod
+    def _detector_fits_the_camera(cls, analysis: AnalysisSettings, info: ValidationInfo) -> AnalysisSettings:
+        kind = info.data.get("kind")
+        if isinstance(analysis.detector, HotBlobDetectorSettings) and kind not in (None, CameraKind.THERMAL):
+            raise _error_at(
+                ("detector", "kind"),
+                f"the hot_blob detector reads heat, and this camera is `{kind}`, not `thermal`",
+                "use `kind: model` with a registered model on a visible-light camera, or set the camera's "
+                "`kind: thermal` if it is one",
+            )
+        return analysis
 
     @property
     def analysis_stream(self) -> str:

@@ -7,6 +7,7 @@ from outside. Messages are typed, versioned dataclasses; the queue is bounded, a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import time
@@ -15,20 +16,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as StopEvent
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
+from vigie.analytics.detect.gating import BoxDetector as ObjectDetector
 from vigie.analytics.detect.gating import MotionGateConfig, MotionGatedDetector
 from vigie.analytics.detect.motion import MotionConfig, MotionDetector
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.detect.thermal import ThermalDetector, ThermalPicture
 from vigie.analytics.pipeline import BoxDetector, DetectionPipeline, MotionPipeline
 from vigie.analytics.rules.pipeline import RulePipeline
 from vigie.analytics.rules.registry import build_rule
 from vigie.analytics.rules.statistics import Bucket
 from vigie.analytics.track import ByteTracker
 from vigie.analytics.zones import PolygonZone
+from vigie.config.detectors import HotBlobDetectorSettings
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.detections import Detections
 from vigie.domain.geometry import Point
@@ -61,6 +65,10 @@ class ModelSpec:
     path: Path
     format: str
     sha256: str
+    grey_picture: bool = False
+    """Thermal camera: the model reads the grey picture replicated to three channels, never a palette's colours."""
+    score_threshold: float | None = None
+    """None: the model format's default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +83,16 @@ class WorkerSpec:
     alarms: StreamAlarmConfig = field(default_factory=StreamAlarmConfig)
     """Thresholds of the stream integrity alarms (L18)."""
     model: ModelSpec | None = None
-    """None: motion detection only. Else detection + tracking with this model (frames must be BGR)."""
+    """Detection + tracking with this model (frames BGR, or grey on a thermal camera)."""
+    hot_blob: HotBlobDetectorSettings | None = None
+    """Thermal camera: detection + tracking of hot blobs. With neither this nor ``model``, motion detection only."""
     analysis_zones: tuple[tuple[Point, ...], ...] = ()
     rules: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     """Event modules configured on this camera: (module id, settings). Each runs only while its gate is open."""
+
+    def __post_init__(self) -> None:
+        if self.model is not None and self.hot_blob is not None:
+            raise ValueError(f"camera {self.stream.camera_id}: one object detector, a model or hot blobs, not both")
 
 
 def _health(camera_id: str, state: HealthState, reason: str = "", fps: float = 0.0, dropped: int = 0) -> CameraHealth:
@@ -93,32 +107,63 @@ def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
     return True
 
 
+@runtime_checkable
+class _Learning(Protocol):
+    def reset(self) -> None: ...
+
+
 class _OncePerFrame:
-    """The detector in front of several pipelines of one camera: each analysed frame is detected once."""
+    """The detector in front of several pipelines of one camera: each analysed frame is detected once.
+
+    A frame that no pipeline asked to detect means every gate of the camera is closed: a detector that learns
+    from the pixels (the hot-blob background) then forgets, so nothing learnt while analysis was authorised
+    outlives the authorisation."""
 
     def __init__(self, detector: BoxDetector) -> None:
         self._detector = detector
         self._last: tuple[int, Detections] | None = None
+        self._asked = False
 
     def detect(self, frame_bgr: Frame) -> Detections:
+        self._asked = True
         if self._last is None or self._last[0] != id(frame_bgr):
             self._last = (id(frame_bgr), self._detector.detect(frame_bgr))
         return self._last[1]
+
+    def frame_done(self) -> None:
+        if not self._asked and isinstance(self._detector, _Learning):
+            self._detector.reset()
+        self._asked = False
+        self._last = None
+
+
+def _detector(spec: WorkerSpec) -> tuple[_OncePerFrame | None, str]:
+    """The camera's object detector and the version recorded with its observations (L30), or None for motion
+    alone. A model is motion-gated (a deep detector is expensive and most scenes are still); hot blobs are not
+    (a fire start or a hot spot need not move)."""
+    if spec.hot_blob is not None:
+        digest = hashlib.sha256(spec.hot_blob.model_dump_json().encode()).hexdigest()
+        return _OncePerFrame(ThermalDetector(spec.hot_blob)), f"hot_blob@sha256:{digest[:16]}"
+    if spec.model is None:
+        return None, ""
+    model = spec.model
+    onnx = OnnxDetector(
+        OnnxDetectorConfig(model_path=model.path, format=model.format, score_threshold=model.score_threshold)
+    )
+    reader: ObjectDetector = ThermalPicture(onnx) if model.grey_picture else onnx
+    gated = MotionGatedDetector(reader, MotionDetector(spec.motion), MotionGateConfig())
+    return _OncePerFrame(gated), f"{model.name}@sha256:{model.sha256[:16]}"
 
 
 Message = Observation | StatisticBucket
 
 
 def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Message]]:
-    """The camera's analysis: motion only by default; motion-gated detection and tracking with a model; and the
-    event modules configured on the camera, each behind its own gate (detection runs once per frame for all)."""
+    """The camera's analysis: motion only by default; motion-gated detection and tracking with a model, or hot
+    blobs tracked on a thermal camera; and the event modules configured on the camera, each behind its own gate
+    (detection runs once per frame for all)."""
     camera_id = spec.stream.camera_id
-    detector: _OncePerFrame | None = None
-    version = ""
-    if spec.model is not None:
-        onnx = OnnxDetector(OnnxDetectorConfig(model_path=spec.model.path, format=spec.model.format))
-        detector = _OncePerFrame(MotionGatedDetector(onnx, MotionDetector(spec.motion), MotionGateConfig()))
-        version = f"{spec.model.name}@sha256:{spec.model.sha256[:16]}"
+    detector, version = _detector(spec)
     motion = (
         MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate) if detector is None else None
     )
@@ -148,6 +193,8 @@ def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Mes
             output = rules.process(frame, sample.at, sample.at.timestamp(), period)
             found += output.observations
             found += [_bucket(camera_id, b) for b in output.buckets]
+        if detector is not None:
+            detector.frame_done()
         return found
 
     return analyse

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from vigie.analytics.rules.registry import MODULES
 from vigie.analytics.rules.weapon import ModuleUnavailable, WeaponConfig, check_weapon_model
+from vigie.config.detectors import DetectorSettings
 from vigie.config.fields import Loc
 from vigie.config.models import VigieConfig
 from vigie.domain.activation import ActivationRequest
@@ -33,7 +34,9 @@ def check_module_settings(config: VigieConfig) -> Iterator[tuple[Loc, str, str]]
                     yield from _check((*base, module), module, params, camera.analysis.detector)
 
 
-def _check(loc: Loc, module: str, params: dict[str, Any], detector: str | None) -> Iterator[tuple[Loc, str, str]]:
+def _check(
+    loc: Loc, module: str, params: dict[str, Any], detector: DetectorSettings | None
+) -> Iterator[tuple[Loc, str, str]]:
     if module not in MODULES:
         known = ", ".join(sorted(MODULES))
         yield loc, f"unknown event module {module!r}", f"one of {known} (motion and tracking need no settings)"

@@ -16,9 +16,10 @@ import vigie.web
 from vigie import __version__
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.api.app import ApiServices, create_app
+from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
 from vigie.config.models import AnalysisZone, Camera, PrivacyMaskZone, VigieConfig
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
-from vigie.domain.camera import CameraInfo
+from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.authorisation import check_authorisation
@@ -78,10 +79,13 @@ def _polygons(zones: Sequence[AnalysisZone | PrivacyMaskZone]) -> tuple[tuple[tu
 
 def worker_spec(camera: Camera, gate: GateFactory, model: ModelSpec | None = None) -> WorkerSpec:
     """Analysis reads the sub stream when there is one (it is what it is for), else the main stream; in colour
-    when a detection model runs, grey for motion alone."""
+    when a detection model runs on a visible-light camera, grey for motion alone and on a thermal camera (its
+    picture is grey: hot blobs read it as is, a model as grey replicated to three channels)."""
     analysis = camera.analysis
     motion = analysis.motion
-    colour = model is not None or "fire_start" in analysis.modules  # flames are told by their colour
+    detector = analysis.detector
+    thermal = camera.kind == CameraKind.THERMAL
+    colour = (model is not None and not thermal) or "fire_start" in analysis.modules  # flames are told by colour
     return WorkerSpec(
         stream=StreamSpec(
             camera_id=camera.id,
@@ -94,24 +98,35 @@ def worker_spec(camera: Camera, gate: GateFactory, model: ModelSpec | None = Non
         gate=gate,
         privacy_masks=_polygons(camera.privacy_masks),
         model=model,
+        hot_blob=detector if isinstance(detector, HotBlobDetectorSettings) else None,
         analysis_zones=_polygons(camera.analysis_zones),
         rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items()),
     )
 
 
 def model_spec(camera: Camera, registry: ModelRegistry) -> ModelSpec | None:
-    """The registered model a camera's configuration names, or None; a name that is not installed stops the
-    start with what to run (a camera never silently falls back to another analysis)."""
-    name = camera.analysis.detector
-    if name is None:
+    """The registered model a camera's configuration names, or None (motion alone, or hot blobs); a name that is
+    not installed stops the start with what to run (a camera never silently falls back to another analysis)."""
+    detector = camera.analysis.detector
+    if not isinstance(detector, ModelDetectorSettings):
         return None
+    name = detector.name
     entry = registry.get(name)
     if entry is None:
+        installed = ", ".join(sorted(m.name for m in registry.models())) or "none"
         raise ServiceError(
-            f"camera {camera.id} asks for the detection model {name!r}, which is not installed: run "
-            f"`vigie models install {name}` or `vigie models add FILE --format F --name {name}`"
+            f"camera {camera.id} asks for the detection model {name!r} (analysis.detector), which is not installed "
+            f"(installed: {installed}): run `vigie models install {name}` or "
+            f"`vigie models add FILE --format F --name {name}`, or name an installed model"
         )
-    return ModelSpec(entry.name, registry.root / entry.file, entry.format, entry.sha256)
+    return ModelSpec(
+        entry.name,
+        registry.root / entry.file,
+        entry.format,
+        entry.sha256,
+        grey_picture=camera.kind == CameraKind.THERMAL,
+        score_threshold=detector.score_threshold,
+    )
 
 
 def recorder_spec(camera: Camera, root: Path, segment_seconds: float = 10.0) -> RecorderSpec:

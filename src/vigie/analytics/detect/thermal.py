@@ -10,16 +10,23 @@ even under a blob, so a parked car's warm engine fades into the background after
 
 Blobs are cleaned by morphology, filtered by area and reported as ``HOT_SPOT`` detections, or ``PERSON`` when
 their size and aspect ratio fit an upright person (configurable; off with ``classify_persons: false``).
+
+What it is for: heat itself — a fire start, a hot spot, a warm body on a cold, uniform scene. It finds persons
+only as warm blobs of a plausible shape, and a real night street (warm roads and walls, low contrast, small
+figures) defeats a threshold where a COCO detector reading the thermal picture still sees people: for persons
+on a thermal camera, ``ThermalPicture`` puts an object detector in front of that picture instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field
 
-from vigie.config.fields import ConfigModel
+from vigie.analytics.detect.gating import BoxDetector
+from vigie.config.detectors import HotBlobDetectorSettings
 from vigie.domain.detections import Detections, ObjectClass
 
 _MAD_TO_SIGMA = 1.4826
@@ -27,68 +34,9 @@ _FOREGROUND_LEARNING = 0.05
 """Background learning under a hot blob, relative to ``1 / background_frames``: slow, but not never."""
 
 
-class ThermalConfig(ConfigModel):
-    """Tuning of the thermal hot-blob detector."""
-
-    k_sigma: float = Field(
-        default=5.0,
-        gt=0,
-        title="Noise multiple",
-        description="A pixel is hot when it exceeds its background by this many times the frame's robust noise.",
-    )
-    min_contrast: float = Field(
-        default=12.0,
-        ge=0,
-        title="Minimum contrast (8-bit)",
-        description="Smallest excess over the background, in grey levels, for 8-bit frames.",
-    )
-    min_contrast_kelvin: float = Field(
-        default=2.0,
-        ge=0,
-        title="Minimum contrast (radiometric)",
-        description="Smallest excess over the background, in kelvin, for 16-bit radiometric frames.",
-    )
-    counts_per_kelvin: float = Field(
-        default=100.0,
-        gt=0,
-        title="Radiometric resolution",
-        description="Raw counts per kelvin of 16-bit radiometric frames (100 for cameras reporting 0.01 K).",
-    )
-    background_frames: int = Field(
-        default=100,
-        ge=1,
-        title="Background memory",
-        description="Frames over which the background adapts (a running mean with rate 1/background_frames).",
-    )
-    blur_size: int = Field(
-        default=5,
-        ge=1,
-        le=31,
-        title="Smoothing size",
-        description="Odd size in pixels of the Gaussian smoothing applied before thresholding (1: none).",
-    )
-    min_area: float = Field(
-        default=0.0015,
-        gt=0,
-        lt=1,
-        title="Minimum blob area",
-        description="Smallest hot blob kept, as a fraction of the frame area.",
-    )
-    classify_persons: bool = Field(
-        default=True,
-        title="Classify persons",
-        description="Report blobs whose size and aspect ratio fit an upright person as `PERSON` instead of `HOT_SPOT`.",
-    )
-    person_aspect: tuple[float, float] = Field(
-        default=(1.3, 4.5),
-        title="Person aspect ratio",
-        description="Range of box height / width of a blob reported as a person.",
-    )
-    person_height: tuple[float, float] = Field(
-        default=(0.06, 0.9),
-        title="Person height",
-        description="Range of box height, as a fraction of the frame height, of a blob reported as a person.",
-    )
+ThermalConfig = HotBlobDetectorSettings
+"""The hot-blob detector's settings: declared with the camera configuration (``analysis.detector`` with
+``kind: hot_blob``), which cannot import analytics; this name is the plugin's view of them."""
 
 
 Image = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
@@ -172,3 +120,28 @@ class ThermalDetector:
         if low_aspect <= h / w <= high_aspect and low_height <= h / frame_height <= high_height:
             return ObjectClass.PERSON
         return ObjectClass.HOT_SPOT
+
+
+def grey_picture(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """A thermal frame as the three-channel picture a detector trained on colour reads: grey replicated.
+
+    A palette (ironbow, rainbow) decoded in colour is brought back to its luminance first: the colours of a
+    palette mean temperature, not what a COCO model learnt colour to mean."""
+    if frame.dtype != np.uint8 or frame.ndim not in (2, 3):
+        raise ValueError(f"thermal pictures for an object detector must be 8-bit H×W or H×W×3, got {frame.shape}")
+    grey = frame if frame.ndim == 2 else np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), np.uint8)
+    return np.asarray(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), np.uint8)
+
+
+class ThermalPicture:
+    """An object detector (``OnnxDetector``) reading a thermal camera's picture, grey replicated to three
+    channels: the way to find persons on a thermal camera with the same COCO models as on the others."""
+
+    def __init__(self, detector: BoxDetector) -> None:
+        self.detector = detector
+
+    def detect(self, frame: npt.NDArray[np.uint8]) -> Detections:
+        return self.detector.detect(grey_picture(frame))
+
+    def detect_batch(self, frames: Sequence[npt.NDArray[np.uint8]]) -> list[Detections]:
+        return self.detector.detect_batch([grey_picture(f) for f in frames])

@@ -8,6 +8,7 @@ The camera, zone and field models live in :mod:`vigie.config.camera`, :mod:`vigi
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from vigie.config.camera import (
     MAX_RETENTION_DAYS,
@@ -67,17 +66,23 @@ INSEE_PATTERN = r"^(?:\d{5}|2[AB]\d{3})$"
 """Official code of a French commune (COG): five digits, or 2A/2B and three digits in Corsica."""
 
 
+_DATABASE_SCHEME = re.compile(r"^(?P<backend>[a-z][a-z0-9]*)(?:\+[a-z][a-z0-9_]*)?$")
+"""``dialect`` or ``dialect+driver``, as SQLAlchemy URLs begin."""
+
+
 def _check_database_url(url: str) -> str:
+    """Only the URL's shape and backend are checked here, by hand rather than with SQLAlchemy's ``make_url``: the
+    configuration layer does not depend on the database layer (import contracts), and the storage layer reports
+    anything else when it connects."""
     shown = redact_url(url)
     hint = "e.g. sqlite:///var/vigie.db or postgresql+psycopg://vigie@db.example.invalid/vigie"
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise invalid(f"not a SQLAlchemy database URL: {shown}", hint) from None
-    if parsed.get_backend_name() not in DATABASE_BACKENDS:
-        raise invalid(
-            f"unsupported database {parsed.get_backend_name()!r} in {shown}", f"use SQLite or PostgreSQL, {hint}"
-        )
+    scheme, separator, _rest = url.strip().partition("://")
+    match = _DATABASE_SCHEME.match(scheme)
+    if not separator or match is None:
+        raise invalid(f"not a SQLAlchemy database URL: {shown}", hint)
+    backend = match["backend"]
+    if backend not in DATABASE_BACKENDS:
+        raise invalid(f"unsupported database {backend!r} in {shown}", f"use SQLite or PostgreSQL, {hint}")
     return url
 
 

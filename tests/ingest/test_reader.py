@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.clocks import StepClock
 from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
 
 
 def test_frames_come_at_the_analysis_rate_size_and_format(moving_square_video: Path) -> None:
-    grey = list(islice(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 160)), 6))
+    grey = list(islice(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 160), StepClock()), 6))
     assert {f.image.shape for f in grey} == {(90, 160)}
     assert all(f.decoded_since_last in {1, 2, 3} for f in grey[1:])  # 10 fps source, 5 fps analysis
     assert grey[0].codec == "h264" and (grey[0].source_width, grey[0].source_height) == (320, 180)
-    bgr = next(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 160, pixel_format="bgr24")))
+    bgr = next(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 160, pixel_format="bgr24"), StepClock()))
     assert bgr.image.shape == (90, 160, 3)
 
 
@@ -29,14 +30,14 @@ def test_frames_come_at_the_analysis_rate_size_and_format(moving_square_video: P
 )
 def test_bad_sources_are_explained_without_credentials(url: str, words: str) -> None:
     with pytest.raises(CameraError, match=words) as err:
-        next(sampled_frames(StreamSpec("cam-9", url)))
+        next(sampled_frames(StreamSpec("cam-9", url), StepClock()))
     assert "pw" not in str(err.value) and "cam-9" in str(err.value)
 
 
 def test_grey_at_the_stream_size_is_its_luma_plane(moving_square_video: Path) -> None:
     import av
 
-    sample = next(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 320)))
+    sample = next(sampled_frames(StreamSpec("c", moving_square_video.as_uri(), 5, 320), StepClock()))
     with av.open(str(moving_square_video)) as container:
         reference = next(container.decode(video=0)).to_ndarray(format="gray")
     assert sample.image.shape == reference.shape == (180, 320)

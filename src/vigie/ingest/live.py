@@ -29,6 +29,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
+from vigie.domain.clock import Clock
 from vigie.domain.geometry import Point
 from vigie.domain.ports import LiveQuality
 from vigie.ingest.masking import mask_raster
@@ -74,7 +75,7 @@ class LiveViewer:
 FrameSource = Callable[[LiveSpec], Iterator[SampledFrame]]
 
 
-def camera_frames(spec: LiveSpec) -> Iterator[SampledFrame]:
+def camera_frames(spec: LiveSpec, clock: Clock) -> Iterator[SampledFrame]:
     """Decoded BGR frames of the stream at ``spec.max_fps``, at most ``spec.max_width`` wide (PyAV)."""
     stream = StreamSpec(
         camera_id=spec.camera_id,
@@ -84,7 +85,7 @@ def camera_frames(spec: LiveSpec) -> Iterator[SampledFrame]:
         pixel_format="bgr24",
         upscale=False,
     )
-    return sampled_frames(stream)
+    return sampled_frames(stream, clock)
 
 
 def encode_jpeg(image: np.ndarray, masks: Sequence[Sequence[Point]], quality: int) -> bytes:
@@ -105,7 +106,7 @@ class LiveFeed:
     def __init__(
         self,
         spec: LiveSpec,
-        frames: FrameSource = camera_frames,
+        frames: FrameSource,
         *,
         retry_s: tuple[float, float] = (1.0, 30.0),
         clock: Callable[[], float] = time.monotonic,
@@ -240,7 +241,8 @@ class LiveFeed:
 class LiveHub:
     """Every live feed of the server, created on first use from the camera's :class:`LiveSpec` per quality."""
 
-    def __init__(self, specs: Mapping[tuple[str, LiveQuality], LiveSpec], frames: FrameSource = camera_frames) -> None:
+    def __init__(self, specs: Mapping[tuple[str, LiveQuality], LiveSpec], frames: FrameSource) -> None:
+        """``frames`` reads a stream: :func:`camera_frames` on the service's clock, or a test's source."""
         self._specs = dict(specs)
         self._frames = frames
         self._feeds: dict[tuple[str, LiveQuality], LiveFeed] = {}

@@ -34,6 +34,7 @@ from vigie.analytics.track import ByteTracker
 from vigie.analytics.zones import PolygonZone
 from vigie.config.detectors import HotBlobDetectorSettings
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
+from vigie.domain.clock import Clock
 from vigie.domain.detections import Detections
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
@@ -45,6 +46,7 @@ from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
 from vigie.ingest.health import FrameRate, stream_state
 from vigie.ingest.masking import apply_masks
 from vigie.ingest.reader import CameraError, SampledFrame, StreamSpec, sampled_frames
+from vigie.runtime.clock import system_clock
 from vigie.runtime.gates import GateFactory
 
 HEARTBEAT_S = 1.0
@@ -89,14 +91,16 @@ class WorkerSpec:
     analysis_zones: tuple[tuple[Point, ...], ...] = ()
     rules: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     """Event modules configured on this camera: (module id, settings). Each runs only while its gate is open."""
+    clock: Clock = system_clock
+    """The service's clock (picklable: a module-level function, or a test's clock object)."""
 
     def __post_init__(self) -> None:
         if self.model is not None and self.hot_blob is not None:
             raise ValueError(f"camera {self.stream.camera_id}: one object detector, a model or hot blobs, not both")
 
 
-def _health(camera_id: str, state: HealthState, reason: str = "", fps: float = 0.0, dropped: int = 0) -> CameraHealth:
-    return CameraHealth(camera_id, state, datetime.now(UTC), reason, round(fps, 2), dropped)
+def _health(spec: WorkerSpec, state: HealthState, reason: str = "", fps: float = 0.0, dropped: int = 0) -> CameraHealth:
+    return CameraHealth(spec.stream.camera_id, state, spec.clock(), reason, round(fps, 2), dropped)
 
 
 def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
@@ -236,7 +240,7 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
     alarms = StreamAlarms(camera_id, spec.alarms)
     last_beat = float("-inf")
     try:
-        for sample in sampled_frames(spec.stream):
+        for sample in sampled_frames(spec.stream, spec.clock):
             if stop.is_set() or os.getppid() != parent:
                 return  # asked to stop, or the service died without stopping us: never run orphaned
             now = time.monotonic()
@@ -251,12 +255,12 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
                 if alarms.active:
                     state = HealthState.DEGRADED
                     why = "; ".join(sorted(str(kind) for kind in alarms.active)) + (f"; {why}" if why else "")
-                _send(out, _health(camera_id, state, why, fps=fps, dropped=dropped))
+                _send(out, _health(spec, state, why, fps=fps, dropped=dropped))
                 last_beat = now
     except CameraError as err:
-        _send(out, _health(camera_id, HealthState.OFFLINE, str(err)))
+        _send(out, _health(spec, HealthState.OFFLINE, str(err)))
         raise SystemExit(1) from None
     except Exception as err:  # contained: reported, then the supervisor restarts the worker
         reason = redact_text(f"camera {camera_id}: internal error {type(err).__name__}: {err}")
-        _send(out, _health(camera_id, HealthState.OFFLINE, reason))
+        _send(out, _health(spec, HealthState.OFFLINE, reason))
         raise SystemExit(2) from None

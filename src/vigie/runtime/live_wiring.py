@@ -4,11 +4,12 @@ the main stream; both with the camera's privacy masks (L6)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from vigie.config.camera import Camera
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink, LiveQuality
-from vigie.ingest.live import LiveHub, LiveSpec
+from vigie.ingest.live import LiveHub, LiveSpec, camera_frames
 from vigie.ingest.masking import mask_polygons
 from vigie.services.live import LiveService
 
@@ -28,4 +29,4 @@ def live_specs(cameras: Iterable[Camera]) -> dict[tuple[str, LiveQuality], LiveS
 
 
 def open_live_service(cameras: Iterable[Camera], audit: AuditSink, clock: Clock) -> LiveService:
-    return LiveService(LiveHub(live_specs(cameras)), audit, clock)
+    return LiveService(LiveHub(live_specs(cameras), partial(camera_frames, clock=clock)), audit, clock)

@@ -23,12 +23,13 @@ import queue
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from multiprocessing.synchronize import Event as StopEvent
 from pathlib import Path
 from typing import Any, Protocol
 
 from vigie.domain.camera import HealthState
+from vigie.domain.clock import Clock
 from vigie.domain.geometry import Point
 from vigie.domain.recording import Segment
 from vigie.domain.redact import redact_text
@@ -38,6 +39,7 @@ from vigie.ingest.packets import MainStream, PacketSpec, TimedPacket
 from vigie.ingest.reader import CameraError
 from vigie.recording.reconcile import recover_partials
 from vigie.recording.segment_writer import RecordingError, SegmentWriter
+from vigie.runtime.clock import system_clock
 
 HEARTBEAT_S = 1.0
 SEGMENT_PUT_TIMEOUT_S = 30.0
@@ -54,6 +56,8 @@ class RecorderSpec:
     segment_seconds: float = 10.0
     masks: tuple[tuple[Point, ...], ...] = ()
     """Privacy-mask polygons (normalised): empty = remux the stream as is; otherwise burn them in (L6)."""
+    clock: Clock = system_clock
+    """The service's clock, for health reports (segment times come from the stream's own timestamps)."""
 
     @property
     def camera_id(self) -> str:
@@ -105,8 +109,8 @@ def _send_segment(out: RecorderQueue, segment: Segment | None) -> None:
         out.put(segment, block=True, timeout=SEGMENT_PUT_TIMEOUT_S)
 
 
-def _offline(camera_id: str, reason: str) -> RecordingHealth:
-    return RecordingHealth(camera_id, HealthState.OFFLINE, datetime.now(UTC), reason)
+def _offline(spec: RecorderSpec, reason: str) -> RecordingHealth:
+    return RecordingHealth(spec.camera_id, HealthState.OFFLINE, spec.clock(), reason)
 
 
 def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> None:
@@ -122,18 +126,18 @@ def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> Non
             else:
                 _record(spec, stream, stream, out, stop)
     except CameraError as err:
-        _send_health(out, _offline(camera_id, f"recording stopped: {err}"))
+        _send_health(out, _offline(spec, f"recording stopped: {err}"))
         raise SystemExit(1) from None
     except MaskingError as err:  # never record this camera unmasked instead
-        _send_health(out, _offline(camera_id, redact_text(f"recording stopped: {err}")))
+        _send_health(out, _offline(spec, redact_text(f"recording stopped: {err}")))
         raise SystemExit(1) from None
     except (RecordingError, OSError) as err:
         reason = redact_text(f"camera {camera_id}: cannot write segments: {err}")
-        _send_health(out, _offline(camera_id, reason))
+        _send_health(out, _offline(spec, reason))
         raise SystemExit(3) from None
     except Exception as err:  # contained: reported, then the supervisor restarts the worker
         reason = redact_text(f"camera {camera_id}: recorder internal error {type(err).__name__}: {err}")
-        _send_health(out, _offline(camera_id, reason))
+        _send_health(out, _offline(spec, reason))
         raise SystemExit(2) from None
 
 
@@ -157,18 +161,18 @@ def _record(spec: RecorderSpec, stream: MainStream, source: PacketSource, out: R
             now = time.monotonic()
             rate.tick(now)
             if now - last_beat >= HEARTBEAT_S:
-                _send_health(out, _online(spec.camera_id, stream, writer, rate.fps(now)))
+                _send_health(out, _online(spec, stream, writer, rate.fps(now)))
                 last_beat = now
     finally:
         _send_segment(out, writer.close())
 
 
-def _online(camera_id: str, stream: MainStream, writer: SegmentWriter, fps: float) -> RecordingHealth:
+def _online(spec: RecorderSpec, stream: MainStream, writer: SegmentWriter, fps: float) -> RecordingHealth:
     check = stream.counters.timestamps
     return RecordingHealth(
-        camera_id,
+        spec.camera_id,
         HealthState.ONLINE,
-        datetime.now(UTC),
+        spec.clock(),
         packets_per_s=round(fps, 2),
         segments=writer.counters.segments,
         bytes_written=writer.counters.bytes,

@@ -77,7 +77,9 @@ def _polygons(zones: Sequence[AnalysisZone | PrivacyMaskZone]) -> tuple[tuple[tu
     return tuple(tuple((float(x), float(y)) for x, y in zone.points) for zone in zones)
 
 
-def worker_spec(camera: Camera, gate: GateFactory, model: ModelSpec | None = None) -> WorkerSpec:
+def worker_spec(
+    camera: Camera, gate: GateFactory, model: ModelSpec | None = None, clock: Clock = system_clock
+) -> WorkerSpec:
     """Analysis reads the sub stream when there is one (it is what it is for), else the main stream; in colour
     when a detection model runs on a visible-light camera, grey for motion alone and on a thermal camera (its
     picture is grey: hot blobs read it as is, a model as grey replicated to three channels)."""
@@ -101,6 +103,7 @@ def worker_spec(camera: Camera, gate: GateFactory, model: ModelSpec | None = Non
         hot_blob=detector if isinstance(detector, HotBlobDetectorSettings) else None,
         analysis_zones=_polygons(camera.analysis_zones),
         rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items()),
+        clock=clock,
     )
 
 
@@ -129,13 +132,16 @@ def model_spec(camera: Camera, registry: ModelRegistry) -> ModelSpec | None:
     )
 
 
-def recorder_spec(camera: Camera, root: Path, segment_seconds: float = 10.0) -> RecorderSpec:
+def recorder_spec(
+    camera: Camera, root: Path, segment_seconds: float = 10.0, clock: Clock = system_clock
+) -> RecorderSpec:
     """Recording always takes the main stream: as is (remuxed) without privacy masks, with them burnt in (L6)."""
     return RecorderSpec(
         stream=PacketSpec(camera_id=camera.id, url=camera.main_stream),
         root=root,
         segment_seconds=segment_seconds,
         masks=mask_polygons(camera),
+        clock=clock,
     )
 
 
@@ -256,9 +262,9 @@ class VigieService:
                 log.warning("%s", message)
 
         registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
-        analysis = [worker_spec(p.camera, gate, model_spec(p.camera, registry)) for p in self.entries]
+        analysis = [worker_spec(p.camera, gate, model_spec(p.camera, registry), self.clock) for p in self.entries]
         seconds = self.config.storage.segment_seconds
-        recorders = [recorder_spec(p.camera, self.segments_root, seconds) for p in self.entries]
+        recorders = [recorder_spec(p.camera, self.segments_root, seconds, self.clock) for p in self.entries]
         return CameraSupervisor(
             [*analysis, *recorders],
             self.sink,

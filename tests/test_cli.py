@@ -90,6 +90,5 @@ def test_serve_refuses_a_camera_whose_model_is_not_installed(tmp_path: Path) -> 
     config.write_text(config_yaml(tmp_path, camera), encoding="utf-8")
     result = run("serve", "--config", str(config))
     assert result.returncode == 2
-    assert (
-        "'yolox_nano', which is not installed" in result.stderr and "vigie models install yolox_nano" in result.stderr
-    )
+    assert "model 'yolox_nano' (analysis.detector), which is not installed" in result.stderr
+    assert "vigie models install yolox_nano" in result.stderr

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.api.world import PASSWORD, World, build_world
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.services.auth import LOCKOUT_AFTER, AccountError, LoginRefusedError
 from vigie.services.credentials import totp_code
@@ -218,7 +219,12 @@ def test_first_admin_on_an_empty_database(db: Engine) -> None:
     assert [e.action for e in audit.events] == [AuditAction.USER_CREATED]
     with pytest.raises(AccountError, match="no commune"):
         auth.add_user(
-            "cli:chef", username="x", display_name="X Y", commune_id="lyon", roles=[], password="a long enough one"
+            Actor.command_line("chef"),
+            username="x",
+            display_name="X Y",
+            commune_id="lyon",
+            roles=[],
+            password="a long enough one",
         )
 
 

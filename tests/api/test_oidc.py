@@ -26,6 +26,7 @@ from tests.api.world import Clock, World, build_world
 from tests.conftest import free_port
 from tests.oidc.provider import OpenIdProvider, RegisteredClient, provider_missing, signing_key
 from vigie.config.models import OidcSettings
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.services.auth import AuthService
 from vigie.services.oidc import OidcClient, OidcLogin, SignOnError
@@ -204,7 +205,7 @@ def test_an_identity_without_a_vigie_account_is_refused_never_created(world: Wor
 
 
 def test_a_disabled_account_is_refused(world: World, server: str, stack: Stack) -> None:
-    world.auth.update_user("cli:setup", "op.bron", disabled=True)
+    world.auth.update_user(Actor.command_line("setup"), "op.bron", disabled=True)
     client, location = sign_on(server, stack.provider.issuer, "op.bron")
     assert location == "/#/login?error=disabled"
     assert "vigie_session" not in client.cookies

@@ -19,6 +19,7 @@ from tests.api.governance_world import build_governance
 from tests.recording.export_samples import ListAuditSink
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
+from vigie.domain.actor import Actor
 from vigie.domain.alerts import AlertDispatcher
 from vigie.domain.camera import CameraInfo, CameraKind, CameraLocation
 from vigie.domain.users import Role
@@ -138,7 +139,7 @@ class World:
         trained_on: date | None = TODAY - timedelta(days=30),
     ) -> None:
         created = self.auth.add_user(
-            "cli:setup",
+            Actor.command_line("setup"),
             username=username,
             display_name=f"{username.title()} Test",
             commune_id=commune,

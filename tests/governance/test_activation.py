@@ -6,9 +6,9 @@ import pytest
 
 from tests.governance.test_activation_samples import NOW, make_request, sample_config
 from vigie.domain.activation import Activation, Approval
+from vigie.domain.actor import Actor
 from vigie.governance.activation import (
     ActivationState,
-    Actor,
     activation_state,
     approval_refusals,
     is_approved,

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.governance.test_activation_samples import FakeClock, RecordingSink, make_request, sample_config
-from vigie.governance.activation import ActivationState, Actor
+from vigie.domain.actor import Actor
+from vigie.governance.activation import ActivationState
 from vigie.governance.catalogue import load_catalogue
 from vigie.services.governance import GovernanceService
 from vigie.storage import SqlGovernanceStore, create_engine_for, migrate

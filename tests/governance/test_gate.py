@@ -17,7 +17,7 @@ from tests.governance.test_activation_samples import RecordingSink, make_request
 from vigie.analytics.detect.motion import MotionDetector
 from vigie.analytics.pipeline import MotionPipeline
 from vigie.config import ConfigError
-from vigie.governance.activation import Actor
+from vigie.domain.actor import Actor
 from vigie.governance.catalogue import load_catalogue
 from vigie.governance.gate import ActivationGate, CheckedRules, GateTransition, transition_event
 from vigie.services.governance import GovernanceService

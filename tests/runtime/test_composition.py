@@ -16,6 +16,7 @@ from tests.conftest import config_yaml
 from tests.support.clocks import FakeClock
 from vigie.api.app import ApiServices
 from vigie.config import load_config_text
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
@@ -93,7 +94,7 @@ def test_the_service_reads_its_own_clock_everywhere(tmp_path: Path, clock: FakeC
     # An authorisation that ends next week by the service's clock: refused if anything judged it by the host's day
     # (three years later), accepted by the service's own.
     created = service.accounts.add_user(
-        "cli:test",
+        Actor.command_line("test"),
         username="agent",
         display_name="Agent Test",
         commune_id="testville",

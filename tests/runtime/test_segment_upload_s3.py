@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from tests.recording.export_samples import CAMERAS, ListAuditSink, decoded_levels, record
 from tests.storage.conftest_seaweedfs import BUCKET, s3_store, seaweedfs  # noqa: F401 - fixtures
 from tests.storage.seaweedfs import SeaweedS3
+from vigie.domain.actor import Actor
 from vigie.domain.recording import Segment, SegmentState
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.audit import AuditKeyring
@@ -74,7 +75,7 @@ def test_reported_segments_are_uploaded_then_indexed_and_leave_the_spool_then_pl
             assert hashlib.sha256(stream.read()).hexdigest() == segment.sha256
 
     playback = PlaybackService(index, s3_store, ListAuditSink(), ["cam-001"], lambda: T0)
-    text = playback.playlist("cam-001", T0, T0 + timedelta(seconds=6), requested_by="op", segment_base="/s").text
+    text = playback.playlist("cam-001", T0, T0 + timedelta(seconds=6), requested_by=Actor("op"), segment_base="/s").text
     urls = [line for line in text.splitlines() if line.startswith("/s/")]
     assert len(urls) == len(segments)
     for url, segment in zip(urls, segments, strict=True):

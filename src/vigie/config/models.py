@@ -83,6 +83,10 @@ def _check_database_url(url: str) -> str:
     backend = match["backend"]
     if backend not in DATABASE_BACKENDS:
         raise invalid(f"unsupported database {backend!r} in {shown}", f"use SQLite or PostgreSQL, {hint}")
+    try:
+        urlsplit(url.strip()).port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise invalid(f"the port in {shown} is not a number", hint) from None
     return url
 
 

@@ -20,6 +20,7 @@ from typing import Final
 
 from vigie.config.models import CameraPlacement, CommuneKind, VigieConfig
 from vigie.domain.activation import Activation, ActivationRequest, Approval, StopSwitch
+from vigie.domain.actor import COMMAND_LINE_PREFIX, Actor
 from vigie.governance.catalogue import Catalogue, Framework, forbidden_reason
 
 APPROVER_ROLES: Final = frozenset({"dpo", "authority"})
@@ -39,15 +40,6 @@ class ActivationState(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Actor:
-    """A person acting, with the role they act in. Until authentication exists (issue #7) the CLI names them
-    ``cli:<name>``."""
-
-    name: str
-    role: str
-
-
-@dataclass(frozen=True, slots=True)
 class Refusal:
     """Why something was refused, worded for the person who must fix it. ``code`` is stable for programs."""
 
@@ -62,7 +54,7 @@ def same_person(a: str, b: str) -> bool:
 
 def _person(name: str) -> str:
     name = " ".join(name.split()).casefold()
-    return name.removeprefix("cli:")
+    return name.removeprefix(COMMAND_LINE_PREFIX)
 
 
 def validate_request(

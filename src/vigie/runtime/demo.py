@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from vigie.config.models import VigieConfig
+from vigie.domain.actor import Actor
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
 from vigie.runtime.models import installed_models
@@ -151,6 +152,7 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
 
 DEMO_USERNAME = "demo"
 DEMO_LOGIN_FILE = "demo-login.txt"
+DEMO_ACTOR = Actor.command_line("demo")
 
 
 def ensure_demo_account(accounts: AuthService, data_dir: Path, today: date) -> Path:
@@ -160,12 +162,12 @@ def ensure_demo_account(accounts: AuthService, data_dir: Path, today: date) -> P
     password = secrets.token_urlsafe(12)
     if accounts.principal_exists(DEMO_USERNAME):
         if path.is_file():
-            accounts.update_user("cli:demo", DEMO_USERNAME, authorised_until=today + timedelta(days=365))
+            accounts.update_user(DEMO_ACTOR, DEMO_USERNAME, authorised_until=today + timedelta(days=365))
             return path
-        accounts.reset_password("cli:demo", DEMO_USERNAME, password)
+        accounts.reset_password(DEMO_ACTOR, DEMO_USERNAME, password)
     else:
         accounts.add_user(
-            "cli:demo",
+            DEMO_ACTOR,
             username=DEMO_USERNAME,
             display_name="Opératrice de démonstration",
             commune_id="demo",

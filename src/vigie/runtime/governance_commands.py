@@ -16,8 +16,9 @@ from pathlib import Path
 
 from vigie.config.models import VigieConfig
 from vigie.domain.activation import ActivationRequest
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
-from vigie.governance.activation import ActivationState, Actor
+from vigie.governance.activation import ActivationState
 from vigie.governance.catalogue import Catalogue, CatalogueError
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
 from vigie.governance.report import OpenGate, open_gates
@@ -35,12 +36,6 @@ class _Context:
     catalogue: Catalogue
     service: GovernanceService
     audit_store: SqlAuditStore
-
-
-def cli_actor(name: str, role: str) -> Actor:
-    """The person acting from the command line, until authentication exists (issue #7)."""
-    name = name.strip()
-    return Actor(name if name.startswith("cli:") else f"cli:{name}", role.strip())
 
 
 def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
@@ -170,7 +165,7 @@ def activation_request_command(
     role: str,
     zones: Sequence[str] = (),
 ) -> int:
-    actor = cli_actor(by, role)
+    actor = Actor.command_line(by, role=role)
     request = ActivationRequest(
         tenant=tenant,
         module=module,
@@ -198,7 +193,7 @@ def activation_request_command(
 
 def activation_approve_command(config_path: Path, activation_id: int, by: str, role: str) -> int:
     def approve(context: _Context) -> int:
-        outcome = context.service.approve(activation_id, cli_actor(by, role))
+        outcome = context.service.approve(activation_id, Actor.command_line(by, role=role))
         state = outcome.state.value if outcome.state else "?"
         return _report(outcome, f"activation {activation_id} approved; it is now {state}")
 
@@ -207,7 +202,7 @@ def activation_approve_command(config_path: Path, activation_id: int, by: str, r
 
 def activation_revoke_command(config_path: Path, activation_id: int, by: str, role: str, reason: str) -> int:
     def revoke(context: _Context) -> int:
-        outcome = context.service.revoke(activation_id, cli_actor(by, role), reason)
+        outcome = context.service.revoke(activation_id, Actor.command_line(by, role=role), reason)
         return _report(outcome, f"activation {activation_id} revoked; the module stops within a second")
 
     return _run(config_path, revoke)
@@ -229,7 +224,7 @@ def stop_command(config_path: Path, camera: str | None, by: str, reason: str, ro
     """Engage the stop switch of ``camera``, or the global one (L29)."""
 
     def stop(context: _Context) -> int:
-        outcome = context.service.engage_stop(camera, cli_actor(by, role), reason)
+        outcome = context.service.engage_stop(camera, Actor.command_line(by, role=role), reason)
         return _report(outcome, f"stop engaged on {camera or 'every camera'}; analysis stops within a second")
 
     return _run(config_path, stop)
@@ -239,7 +234,7 @@ def resume_command(config_path: Path, camera: str | None, by: str, role: str, re
     """Release a stop switch (roles dpo or authority only)."""
 
     def resume(context: _Context) -> int:
-        outcome = context.service.release_stop(camera, cli_actor(by, role), reason)
+        outcome = context.service.release_stop(camera, Actor.command_line(by, role=role), reason)
         return _report(outcome, f"stop released on {camera or 'every camera'}")
 
     return _run(config_path, resume)

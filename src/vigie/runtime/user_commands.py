@@ -14,10 +14,10 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from vigie.domain.actor import Actor
 from vigie.domain.users import Role, UserNotFoundError
 from vigie.runtime.auth_wiring import open_auth_service
 from vigie.runtime.command_context import Opened, run_opened
-from vigie.runtime.recording_commands import cli_person
 from vigie.services.auth import AccountError, AuthService, NewAccount
 
 EXIT_REFUSED = 1
@@ -109,7 +109,7 @@ def add_command(
         config_path,
         lambda service: _report(
             service.add_user(
-                cli_person(by),
+                Actor.command_line(by),
                 username=username,
                 display_name=name,
                 commune_id=commune,
@@ -156,7 +156,7 @@ def update_command(
 ) -> int:
     def update(service: AuthService) -> str:
         user = service.update_user(
-            cli_person(by),
+            Actor.command_line(by),
             username,
             authorised_until=authorised_until,
             trained_on=trained_on,
@@ -173,7 +173,7 @@ def share_command(
 ) -> int:
     def share(service: AuthService) -> str:
         agreement = service.record_agreement(
-            f"{cli_person(by)}@{owner}",
+            Actor.command_line(by, commune_id=owner),
             partner_commune=partner,
             reference=reference,
             starts_on=starts_on,
@@ -193,7 +193,7 @@ def reset_password_command(config_path: Path, username: str, *, by: str, passwor
         return EXIT_REFUSED
 
     def reset(service: AuthService) -> str:
-        service.reset_password(cli_person(by), username, password)
+        service.reset_password(Actor.command_line(by), username, password)
         return f"new password set for {username}; their sessions are ended"
 
     return _run(config_path, reset, "changed")

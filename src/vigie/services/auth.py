@@ -29,6 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.ports import AuditSink
 from vigie.domain.redact import redact_text
@@ -139,7 +140,7 @@ class AuthService:
 
     def add_user(
         self,
-        by: Principal | str,
+        by: Principal | Actor,
         *,
         username: str,
         display_name: str,
@@ -150,12 +151,12 @@ class AuthService:
         trained_on: date | None = None,
     ) -> NewAccount:
         """An account created by an administrator of the same tenant (``by`` a principal), or from the server's
-        command line (``by`` a ``cli:<name>`` string)."""
+        command line (``by`` an :class:`Actor`)."""
         if isinstance(by, Principal):
             by.require(Permission.MANAGE_USERS)
             if commune_id != by.user.commune_id:
                 raise AccessDeniedError(f"you manage the accounts of {by.user.commune_id} only, not of {commune_id}")
-        actor = by.actor if isinstance(by, Principal) else by
+        actor = by.actor if isinstance(by, Principal) else by.name
         return self._create(
             by=actor,
             username=username,
@@ -242,7 +243,7 @@ class AuthService:
 
     def update_user(
         self,
-        by: Principal | str,
+        by: Principal | Actor,
         username: str,
         *,
         authorised_until: date | None = None,
@@ -274,7 +275,7 @@ class AuthService:
             self._users.drop_sessions_of(updated.id)
         self._audit.append(
             AuditEvent(
-                actor=by.actor if isinstance(by, Principal) else by,
+                actor=by.actor if isinstance(by, Principal) else by.name,
                 action=AuditAction.USER_CHANGED,
                 target=f"user:{user.username}",
                 details={k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()},
@@ -282,7 +283,7 @@ class AuthService:
         )
         return updated
 
-    def reset_password(self, by: str, username: str, password: str) -> User:
+    def reset_password(self, by: Actor, username: str, password: str) -> User:
         """Set a new password from the server's command line (forgotten password); ends the user's sessions."""
         user = self._users.by_username(username)
         if user is None or user.id is None:
@@ -294,7 +295,9 @@ class AuthService:
             replace(user, password_hash=self._hasher.hash(password), failed_logins=0, locked_until=None)
         )
         self._users.drop_sessions_of(user.id)
-        self._audit.append(AuditEvent(by, AuditAction.USER_CHANGED, f"user:{user.username}", {"password": "reset"}))
+        self._audit.append(
+            AuditEvent(by.name, AuditAction.USER_CHANGED, f"user:{user.username}", {"password": "reset"})
+        )
         return updated
 
     def change_password(self, principal: Principal, *, current: str, new: str) -> None:
@@ -313,15 +316,17 @@ class AuthService:
     # --- sharing agreements (L10) ---------------------------------------------------------------------------------
 
     def record_agreement(
-        self, by: Principal | str, *, partner_commune: str, reference: str, starts_on: date, ends_on: date
+        self, by: Principal | Actor, *, partner_commune: str, reference: str, starts_on: date, ends_on: date
     ) -> SharingAgreement:
-        """``by``'s tenant (or, from the command line, the owner named in ``by`` as ``cli:<name>@<owner>``) shares
-        its cameras with ``partner_commune``'s users between the two dates."""
+        """``by``'s tenant (a principal's own, or the one a command-line actor acts for) shares its cameras with
+        ``partner_commune``'s users between the two dates."""
         if isinstance(by, Principal):
             by.require(Permission.MANAGE_USERS)
             owner, actor = by.user.commune_id, by.actor
+        elif by.commune_id is None:
+            raise AccountError("name the commune that shares its cameras (the owner of the agreement)")
         else:
-            actor, _, owner = by.partition("@")
+            owner, actor = by.commune_id, by.name
         for commune in (owner, partner_commune):
             if self._directory.commune(commune) is None:
                 raise AccountError(f"no commune {commune!r} in the configuration")

@@ -15,13 +15,13 @@ from typing import Any, Protocol
 
 from vigie.config.models import VigieConfig
 from vigie.domain.activation import Activation, ActivationRequest, Approval, Revocation, StopSwitch
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.ports import AuditSink
 from vigie.domain.redact import redact_text
 from vigie.governance.activation import (
     APPROVER_ROLES,
     ActivationState,
-    Actor,
     Refusal,
     activation_state,
     approval_refusals,

@@ -26,11 +26,12 @@ from typing import Any, Final
 
 from vigie.config.models import VigieConfig
 from vigie.domain.activation import ActivationRequest, StopSwitch
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.ports import AuditSink
 from vigie.domain.redact import redact_text
 from vigie.domain.users import ROLE_PERMISSIONS, Permission
-from vigie.governance.activation import APPROVER_ROLES, ActivationState, Actor, Refusal
+from vigie.governance.activation import APPROVER_ROLES, ActivationState, Refusal
 from vigie.governance.catalogue import Catalogue, Framework, Module
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
 from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStore, Outcome

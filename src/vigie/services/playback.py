@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 from urllib.parse import urlencode
 
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import Segment, SegmentIndex, SegmentStore
@@ -80,7 +81,7 @@ class PlaybackService:
         self._lifetime = url_lifetime
 
     def playlist(
-        self, camera_id: str, start: datetime, end: datetime, *, requested_by: Principal | str, segment_base: str
+        self, camera_id: str, start: datetime, end: datetime, *, requested_by: Principal | Actor, segment_base: str
     ) -> Playlist:
         """The HLS VOD playlist of ``camera_id`` over [start, end); segment URLs start with ``segment_base``."""
         _check_range(start, end)
@@ -88,14 +89,14 @@ class PlaybackService:
             requested_by.require(Permission.PLAYBACK)
             if not requested_by.sees_camera(camera_id):
                 raise UnknownCamera(f"no camera {camera_id!r} among the cameras you may see")
-            requested_by = requested_by.actor
+            actor = requested_by.actor
+        else:
+            actor = requested_by.name
         if camera_id not in self._cameras:
             raise UnknownCamera(f"camera {camera_id!r} is not in the configuration")
         segments = self._index.between(camera_id, start, end)
         details = {"start": format_time(start), "end": format_time(end), "segments": len(segments)}
-        self._audit.append(
-            AuditEvent(actor=requested_by, action=AuditAction.PLAYBACK, target=camera_id, details=details)
-        )
+        self._audit.append(AuditEvent(actor=actor, action=AuditAction.PLAYBACK, target=camera_id, details=details))
         if not segments:
             raise NoRecording(
                 f"nothing recorded for camera {camera_id} between {start.isoformat()} and {end.isoformat()}"

@@ -1,0 +1,39 @@
+"""Who does something: the one type every use case takes for "by whom", whatever door the person came in by.
+
+A person logged in to the console or the API acts under their username, in their tenant; a person at the server's
+command line acts under ``cli:<name>`` and names the tenant when the action needs one. The audit log keeps
+:attr:`Actor.name`; nothing parses it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+COMMAND_LINE_PREFIX: Final = "cli:"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    name: str
+    """How the audit log names the person: a username, or ``cli:<name>`` at the server's command line."""
+    role: str = ""
+    """The role they act in, where the action needs one (approvals, verdicts, stop switches)."""
+    commune_id: str | None = None
+    """The tenant they act for; None where the action names no tenant."""
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("an actor needs a name (who does it is always recorded)")
+
+    @classmethod
+    def command_line(cls, name: str, *, role: str = "", commune_id: str | None = None) -> Actor:
+        """A person at the server's command line, named as they typed it (``cli:`` added once; an empty name is
+        left for the use case to refuse with its own words)."""
+        name = name.strip()
+        full = name if name.startswith(COMMAND_LINE_PREFIX) else f"{COMMAND_LINE_PREFIX}{name}"
+        return cls(full, role.strip(), commune_id)
+
+    @property
+    def at_command_line(self) -> bool:
+        return self.name.startswith(COMMAND_LINE_PREFIX)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.clocks import StepClock
+from vigie.domain.actor import Actor
 from vigie.domain.alerts import Alert, AlertAlreadyDecidedError, AlertNotFoundError, AlertState, Verdict
 from vigie.domain.audit import AuditAction
 from vigie.domain.geometry import Box
@@ -70,43 +71,43 @@ def test_a_raised_alert_is_pending_audited_and_not_dispatched(rig: Rig) -> None:
 def test_confirmation_is_recorded_audited_then_dispatched_once(rig: Rig) -> None:
     alert = rig.service.raise_alert(observation())
     assert alert.id is not None
-    confirmed = rig.service.confirm(alert.id, by="Léa Martin", role="operator", note="sac seul sur le quai")
+    confirmed = rig.service.confirm(alert.id, by=Actor("Léa Martin", "operator"), note="sac seul sur le quai")
     assert confirmed.state is AlertState.CONFIRMED and confirmed.decided_at == T0 + timedelta(minutes=5)
     assert [a.id for a in rig.speaker.played] == [alert.id]
     verdicts = [r for r in rig.store.records() if r.action == AuditAction.ALERT_VERDICT]
     assert verdicts[-1].actor == "Léa Martin" and verdicts[-1].details["verdict"] == "confirmed"
     with pytest.raises(AlertAlreadyDecidedError):
-        rig.service.dismiss(alert.id, by="Marc Petit", role="supervisor")
+        rig.service.dismiss(alert.id, by=Actor("Marc Petit", "supervisor"))
     assert len(rig.speaker.played) == 1
 
 
 def test_dismissed_alerts_are_never_dispatched(rig: Rig) -> None:
     for verdict in (Verdict.FALSE_POSITIVE, Verdict.NOT_ACTIONABLE, Verdict.DUPLICATE):
         alert = rig.service.raise_alert(observation())
-        dismissed = rig.service.dismiss(alert.id or 0, by="Léa Martin", role="operator", verdict=verdict)
+        dismissed = rig.service.dismiss(alert.id or 0, by=Actor("Léa Martin", "operator"), verdict=verdict)
         assert dismissed.state is AlertState.DISMISSED and dismissed.verdict is verdict
     assert rig.speaker.played == []
     with pytest.raises(AlertRefusedError, match="dismiss with one of"):
         rig.service.dismiss(
-            rig.service.raise_alert(observation()).id or 0, by="x", role="operator", verdict=Verdict.CONFIRMED
+            rig.service.raise_alert(observation()).id or 0, by=Actor("x", "operator"), verdict=Verdict.CONFIRMED
         )
 
 
 def test_only_named_operators_decide(rig: Rig) -> None:
     alert = rig.service.raise_alert(observation())
     with pytest.raises(AlertRefusedError, match="name"):
-        rig.service.confirm(alert.id or 0, by="  ", role="operator")
+        rig.service.confirm(alert.id or 0, by=Actor("  ", "operator"))
     with pytest.raises(AlertRefusedError, match="role 'dpo'"):
-        rig.service.confirm(alert.id or 0, by="Anne", role="dpo")
+        rig.service.confirm(alert.id or 0, by=Actor("Anne", "dpo"))
     with pytest.raises(AlertNotFoundError):
-        rig.service.confirm(12345, by="Anne", role="operator")
+        rig.service.confirm(12345, by=Actor("Anne", "operator"))
     assert rig.service.pending()[0].state is AlertState.PENDING and rig.speaker.played == []
 
 
 def test_a_failing_dispatcher_keeps_the_verdict_and_is_traced(rig: Rig) -> None:
     rig.speaker.broken = True
     alert = rig.service.raise_alert(observation())
-    confirmed = rig.service.confirm(alert.id or 0, by="Léa Martin", role="operator")
+    confirmed = rig.service.confirm(alert.id or 0, by=Actor("Léa Martin", "operator"))
     assert confirmed.state is AlertState.CONFIRMED
     failures = [r for r in rig.store.records() if r.details.get("dispatch_failed")]
     assert len(failures) == 1 and "unreachable" in failures[0].details["error"]
@@ -124,9 +125,9 @@ def test_false_positive_rate_per_module_and_camera(rig: Rig) -> None:
         for verdict in verdicts:
             alert = rig.service.raise_alert(observation(module, camera))
             if verdict is Verdict.CONFIRMED:
-                rig.service.confirm(alert.id or 0, by="Léa", role="operator")
+                rig.service.confirm(alert.id or 0, by=Actor("Léa", "operator"))
             else:
-                rig.service.dismiss(alert.id or 0, by="Léa", role="operator", verdict=verdict)
+                rig.service.dismiss(alert.id or 0, by=Actor("Léa", "operator"), verdict=verdict)
     rig.service.raise_alert(observation("intrusion", "quai-9"))
     stats = {(s.module, s.camera_id): s for s in rig.service.statistics()}
     bags = stats[("abandoned_object", "gare-3")]

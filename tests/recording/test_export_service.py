@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import camera_yaml, config_yaml
 from vigie.config.loader import load_config
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent, AuditRecord
 from vigie.governance.audit import AuditKeyring
 from vigie.runtime.audit_commands import keys_command
@@ -22,7 +23,7 @@ from .export_samples import CAMERAS, ListAuditSink, MemorySegmentIndex, record
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-FIELDS = {"requested_by": "agent 4521", "reason": "rixe", "requisition_ref": "PV 2026/77"}
+FIELDS = {"requested_by": Actor("agent 4521"), "reason": "rixe", "requisition_ref": "PV 2026/77"}
 
 
 def service(tmp_path: Path, audit: ListAuditSink) -> ExportService:
@@ -48,7 +49,7 @@ def test_refusals_are_audited_too(tmp_path: Path) -> None:
     audit = ListAuditSink()
     with pytest.raises(ExportRefused, match="requisition"):
         service(tmp_path, audit).export(
-            ["cam-001"], T0, T0 + timedelta(seconds=2), "agent 4521", "rixe", "", tmp_path / "out"
+            ["cam-001"], T0, T0 + timedelta(seconds=2), Actor("agent 4521"), "rixe", "", tmp_path / "out"
         )
     [event] = audit.events
     assert event.action == AuditAction.EXPORT and event.details["outcome"] == "refused"

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import camera_yaml, config_yaml
 from tests.recording.test_purge import ListAudit
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.domain.recording import Segment
 from vigie.runtime.recording_commands import (
@@ -46,7 +47,7 @@ def test_place_and_lift_are_audited(service: tuple[HoldService, ListAudit, SqlSe
     holds, audit, index = service
     index.add(Segment("cam-a", "cam-a/1.mp4", T0, T0 + HOUR, 10, "0" * 64))
     hold = holds.place(
-        "cam-a", T0, T0 + 2 * HOUR, requisition_ref=" REQ-1 ", case_number="PV-9", officer="OPJ Roux", by="alice"
+        "cam-a", T0, T0 + 2 * HOUR, requisition_ref=" REQ-1 ", case_number="PV-9", officer="OPJ Roux", by=Actor("alice")
     )
     assert (hold.requisition_ref, hold.placed_at, hold.placed_by) == ("REQ-1", T0 + 10 * HOUR, "alice")
     assert holds.active() == [hold]
@@ -54,17 +55,17 @@ def test_place_and_lift_are_audited(service: tuple[HoldService, ListAudit, SqlSe
     assert (placed.action, placed.actor, placed.target) == (AuditAction.HOLD_PLACED, "alice", f"hold:{hold.id}")
     assert placed.details["case_number"] == "PV-9" and placed.details["segments_covered"] == 1
 
-    lifted = holds.lift(hold.id or 0, "bob", "classement sans suite")
+    lifted = holds.lift(hold.id or 0, Actor("bob"), "classement sans suite")
     assert lifted.lifted_by == "bob" and holds.active() == []
     assert audit.events[-1].action is AuditAction.HOLD_LIFTED
     assert audit.events[-1].details["reason"] == "classement sans suite"
 
     with pytest.raises(HoldRefusedError, match="already lifted"):
-        holds.lift(hold.id or 0, "bob", "again")
+        holds.lift(hold.id or 0, Actor("bob"), "again")
     with pytest.raises(HoldNotFoundError):
-        holds.lift(12345, "bob", "x")
+        holds.lift(12345, Actor("bob"), "x")
     with pytest.raises(HoldRefusedError, match="missing reason"):
-        holds.lift(hold.id or 0, "bob", "  ")
+        holds.lift(hold.id or 0, Actor("bob"), "  ")
     assert len(audit.events) == 2  # refusals change nothing
 
 
@@ -81,13 +82,15 @@ def test_a_hold_without_its_references_is_refused(
 ) -> None:
     holds, audit, _ = service
     with pytest.raises(HoldRefusedError, match=f"refused: missing {missing}; a hold needs"):
-        holds.place("cam-a", T0, T0 + HOUR, requisition_ref=requisition, case_number=case, officer=officer, by="a")
+        holds.place(
+            "cam-a", T0, T0 + HOUR, requisition_ref=requisition, case_number=case, officer=officer, by=Actor("a")
+        )
     assert holds.all() == [] and audit.events == []
 
 
 def test_a_hold_needs_an_aware_non_empty_period(service: tuple[HoldService, ListAudit, SqlSegmentIndex]) -> None:
     holds, _, _ = service
-    refs = {"requisition_ref": "R", "case_number": "C", "officer": "O", "by": "a"}
+    refs = {"requisition_ref": "R", "case_number": "C", "officer": "O", "by": Actor("a")}
     with pytest.raises(HoldRefusedError, match="is not after the start"):
         holds.place("cam-a", T0, T0, **refs)
     with pytest.raises(HoldRefusedError, match="has no time zone"):

@@ -22,10 +22,6 @@ class Actor:
     commune_id: str | None = None
     """The tenant they act for; None where the action names no tenant."""
 
-    def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise ValueError("an actor needs a name (who does it is always recorded)")
-
     @classmethod
     def command_line(cls, name: str, *, role: str = "", commune_id: str | None = None) -> Actor:
         """A person at the server's command line, named as they typed it (``cli:`` added once; an empty name is
@@ -37,3 +33,8 @@ class Actor:
     @property
     def at_command_line(self) -> bool:
         return self.name.startswith(COMMAND_LINE_PREFIX)
+
+    @property
+    def person(self) -> str:
+        """The person's name without the ``cli:`` mark: empty when nobody was named (the use case refuses)."""
+        return self.name.removeprefix(COMMAND_LINE_PREFIX).strip()

@@ -8,9 +8,9 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
+from vigie.domain.actor import Actor
 from vigie.domain.alerts import Alert, AlertAlreadyDecidedError, AlertNotFoundError, AlertState, Verdict
 from vigie.runtime.command_context import Opened, run_opened
-from vigie.runtime.recording_commands import cli_person
 from vigie.services.alerts import AlertRefusedError, AlertService
 from vigie.storage import SqlAlertRepo, SqlStatisticsRepo
 
@@ -56,9 +56,11 @@ def decide_command(  # noqa: PLR0917 - mirrors the command line
         service = _service(context)
         try:
             if verdict == Verdict.CONFIRMED.value:
-                alert = service.confirm(alert_id, by=cli_person(by), role=role, note=note)
+                alert = service.confirm(alert_id, by=Actor.command_line(by, role=role), note=note)
             else:
-                alert = service.dismiss(alert_id, by=cli_person(by), role=role, verdict=Verdict(verdict), note=note)
+                alert = service.dismiss(
+                    alert_id, by=Actor.command_line(by, role=role), verdict=Verdict(verdict), note=note
+                )
         except (AlertRefusedError, AlertAlreadyDecidedError, AlertNotFoundError, ValueError) as err:
             print(f"refused: {err}", file=sys.stderr)
             return EXIT_REFUSED

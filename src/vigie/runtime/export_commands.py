@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vigie.config.issues import ConfigError, format_issues
 from vigie.config.loader import load_config
+from vigie.domain.actor import Actor
 from vigie.governance.audit import AuditKeyError, key_id_of, load_public_key
 from vigie.recording.manifest import ExportVerification, verify_export_dir
 from vigie.runtime.audit_wiring import open_audit_sink
@@ -53,7 +54,7 @@ def export_create_command(  # noqa: PLR0917 - one argument per command-line opti
             [placement.camera for placement in config.placements()],
             system_clock,
         )
-        result = service.export(cameras, start, end, by, reason, requisition, out_dir)
+        result = service.export(cameras, start, end, Actor.command_line(by), reason, requisition, out_dir)
     except (ExportError, StorageError, AuditKeyError, OSError) as err:
         return _fail(f"vigie export: {err}")
     finally:

@@ -21,6 +21,7 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
+from vigie.domain.actor import Actor
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
@@ -56,11 +57,6 @@ class _Context:
     register: SqlDestructionRegister
     audit: AuditSink
     clock: Clock
-
-
-def cli_person(name: str) -> str:
-    name = name.strip()
-    return name if not name or name.startswith("cli:") else f"cli:{name}"
 
 
 def parse_instant(value: datetime | str, what: str) -> datetime:
@@ -108,7 +104,13 @@ def hold_place_command(  # noqa: PLR0917 - the positional order is the documente
         try:
             first, last = parse_instant(start, "start"), parse_instant(end, "end")
             hold = context.holds.place(
-                camera, first, last, requisition_ref=requisition, case_number=case, officer=officer, by=cli_person(by)
+                camera,
+                first,
+                last,
+                requisition_ref=requisition,
+                case_number=case,
+                officer=officer,
+                by=Actor.command_line(by),
             )
         except (HoldRefusedError, ValueError) as err:
             return _refused(str(err) if str(err).startswith("refused") else f"refused: {err}")
@@ -123,7 +125,7 @@ def hold_lift_command(config_path: Path, hold_id: int, by: str, reason: str) -> 
 
     def lift(context: _Context) -> int:
         try:
-            hold = context.holds.lift(hold_id, cli_person(by), reason)
+            hold = context.holds.lift(hold_id, Actor.command_line(by), reason)
         except (HoldRefusedError, HoldNotFoundError) as err:
             return _refused(str(err) if str(err).startswith("refused") else f"refused: {err}")
         print(f"hold #{hold.id} lifted: {_describe(hold)}")

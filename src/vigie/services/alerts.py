@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from vigie.domain.actor import Actor
 from vigie.domain.alerts import (
     DISMISSALS,
     Alert,
@@ -107,9 +108,9 @@ class AlertService:
         )
         return alert
 
-    def confirm(self, alert_id: int, *, by: str, role: str, note: str = "") -> Alert:
+    def confirm(self, alert_id: int, *, by: Actor, note: str = "") -> Alert:
         """A person confirms the alert: recorded, audited, then dispatched."""
-        alert = self._decide(alert_id, Verdict.CONFIRMED, by=by, role=role, note=note)
+        alert = self._decide(alert_id, Verdict.CONFIRMED, by=by, note=note)
         for dispatcher in self._dispatchers:
             try:
                 dispatcher.dispatch(alert)
@@ -125,26 +126,25 @@ class AlertService:
                 )
         return alert
 
-    def dismiss(
-        self, alert_id: int, *, by: str, role: str, verdict: Verdict = Verdict.FALSE_POSITIVE, note: str = ""
-    ) -> Alert:
+    def dismiss(self, alert_id: int, *, by: Actor, verdict: Verdict = Verdict.FALSE_POSITIVE, note: str = "") -> Alert:
         """A person dismisses the alert with a verdict; nothing is dispatched."""
         if verdict not in DISMISSALS:
             raise AlertRefusedError(
                 f"dismiss with one of {', '.join(sorted(v.value for v in DISMISSALS))}, not {verdict.value}"
             )
-        return self._decide(alert_id, verdict, by=by, role=role, note=note)
+        return self._decide(alert_id, verdict, by=by, note=note)
 
-    def _decide(self, alert_id: int, verdict: Verdict, *, by: str, role: str, note: str) -> Alert:
-        if not by.strip():
+    def _decide(self, alert_id: int, verdict: Verdict, *, by: Actor, note: str) -> Alert:
+        name, role = by.name.strip(), by.role
+        if not by.person:
             raise AlertRefusedError("a verdict needs the name of the person who gives it")
         if role not in DECIDING_ROLES:
             raise AlertRefusedError(f"role {role!r} cannot decide alerts; one of {', '.join(sorted(DECIDING_ROLES))}")
         now = self._clock()
-        alert = self._repo.decide(alert_id, verdict, by=by.strip(), role=role, at=now, note=note.strip())
+        alert = self._repo.decide(alert_id, verdict, by=name, role=role, at=now, note=note.strip())
         self._audit.append(
             AuditEvent(
-                actor=by.strip(),
+                actor=name,
                 action=AuditAction.ALERT_VERDICT,
                 target=alert.camera_id,
                 details={"alert": alert_id, "verdict": verdict.value, "role": role, "module": alert.module},
@@ -200,13 +200,13 @@ class AlertService:
 
     def confirm_as(self, viewer: Principal, alert_id: int, *, note: str = "") -> Alert:
         role = self._deciding_role(viewer, alert_id)
-        return self.confirm(alert_id, by=viewer.actor, role=role, note=note)
+        return self.confirm(alert_id, by=Actor(viewer.actor, role, viewer.user.commune_id), note=note)
 
     def dismiss_as(
         self, viewer: Principal, alert_id: int, *, verdict: Verdict = Verdict.FALSE_POSITIVE, note: str = ""
     ) -> Alert:
         role = self._deciding_role(viewer, alert_id)
-        return self.dismiss(alert_id, by=viewer.actor, role=role, verdict=verdict, note=note)
+        return self.dismiss(alert_id, by=Actor(viewer.actor, role, viewer.user.commune_id), verdict=verdict, note=note)
 
     def _deciding_role(self, viewer: Principal, alert_id: int) -> str:
         viewer.require(Permission.DECIDE_ALERTS)

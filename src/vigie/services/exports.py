@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from vigie import __version__
 from vigie.config.camera import Camera
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import SegmentIndex, SegmentStore
@@ -165,13 +166,14 @@ class ExportService:
         camera_ids: Sequence[str],
         start: datetime,
         end: datetime,
-        requested_by: str,
+        requested_by: Actor,
         reason: str,
         requisition_ref: str,
         out_dir: Path,
     ) -> ExportResult:
         """Export ``camera_ids`` over [start, end) into ``out_dir``; raise :class:`ExportError` when refused."""
-        request = ExportRequest(tuple(camera_ids), start, end, requested_by, reason, requisition_ref)
+        who = requested_by.name if requested_by.person else ""  # nobody named: refused below (L13)
+        request = ExportRequest(tuple(camera_ids), start, end, who, reason, requisition_ref)
         try:
             self._authorise(request)
             result = self._exporter.export(request, self._cameras, out_dir, self._clock())

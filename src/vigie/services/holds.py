@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import Hold, HoldRepo, SegmentIndex
@@ -41,7 +42,7 @@ class HoldService:
         requisition_ref: str,
         case_number: str,
         officer: str,
-        by: str,
+        by: Actor,
     ) -> Hold:
         """Keep the segments of ``camera_id`` overlapping [start, end) until the hold is lifted.
 
@@ -52,7 +53,7 @@ class HoldService:
             "requisition reference": requisition_ref,
             "case number": case_number,
             "officer": officer,
-            "person placing the hold": by,
+            "person placing the hold": by.person,
         }
         _require(fields, "a hold needs a camera, a requisition reference, a case number and an officer (L4)")
         _check_period(start, end)
@@ -66,7 +67,7 @@ class HoldService:
                 case_number=case_number.strip(),
                 officer=officer.strip(),
                 placed_at=now,
-                placed_by=by.strip(),
+                placed_by=by.name.strip(),
             )
         )
         covered = self._index.between(hold.camera_id, hold.start, hold.end)
@@ -74,22 +75,22 @@ class HoldService:
         self._audit.append(AuditEvent(hold.placed_by, AuditAction.HOLD_PLACED, _target(hold), details, at=now))
         return hold
 
-    def lift(self, hold_id: int, by: str, reason: str) -> Hold:
+    def lift(self, hold_id: int, by: Actor, reason: str) -> Hold:
         """Lift a hold: its segments fall back under normal retention (and are purged if already expired).
 
         Raises :class:`HoldNotFoundError` for an unknown id, :class:`HoldRefusedError` when ``by`` or ``reason``
         is blank or the hold was already lifted.
         """
-        _require({"person lifting the hold": by, "reason": reason}, "lifting a hold needs a person and a reason")
+        _require({"person lifting the hold": by.person, "reason": reason}, "lifting a hold needs a person and a reason")
         now = self._clock()
         try:
-            hold = self._holds.lift(hold_id, now, by.strip(), reason.strip())
+            hold = self._holds.lift(hold_id, now, by.name.strip(), reason.strip())
         except ValueError as err:
             raise HoldRefusedError(str(err)) from err
         except LookupError as err:
             raise HoldNotFoundError(f"hold {hold_id} does not exist") from err
         details = {**_describe(hold), "reason": hold.lift_reason}
-        self._audit.append(AuditEvent(by.strip(), AuditAction.HOLD_LIFTED, _target(hold), details, at=now))
+        self._audit.append(AuditEvent(by.name.strip(), AuditAction.HOLD_LIFTED, _target(hold), details, at=now))
         return hold
 
     def active(self, now: datetime | None = None) -> list[Hold]:

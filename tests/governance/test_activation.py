@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.governance.test_activation_samples import NOW, make_request, sample_config
+from tests.support.activations import NOW, make_request, sample_config
 from vigie.domain.activation import Activation, Approval
 from vigie.domain.actor import Actor
 from vigie.governance.activation import (

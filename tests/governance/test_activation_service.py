@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.governance.test_activation_samples import FakeClock, RecordingSink, make_request, sample_config
+from tests.support.activations import NOW, make_request, sample_config
+from tests.support.audit_sinks import ListAudit
+from tests.support.clocks import FakeClock
 from vigie.domain.actor import Actor
 from vigie.governance.activation import ActivationState
 from vigie.governance.catalogue import load_catalogue
@@ -30,13 +32,13 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def parts(engine: Engine) -> tuple[GovernanceService, SqlGovernanceStore, RecordingSink, FakeClock]:
-    store, sink, clock = SqlGovernanceStore(engine), RecordingSink(), FakeClock()
+def parts(engine: Engine) -> tuple[GovernanceService, SqlGovernanceStore, ListAudit, FakeClock]:
+    store, sink, clock = SqlGovernanceStore(engine), ListAudit(), FakeClock(NOW)
     return GovernanceService(store, load_catalogue(), sample_config(), sink, clock), store, sink, clock
 
 
 def test_full_lifecycle_is_audited(
-    parts: tuple[GovernanceService, SqlGovernanceStore, RecordingSink, FakeClock],
+    parts: tuple[GovernanceService, SqlGovernanceStore, ListAudit, FakeClock],
 ) -> None:
     service, _store, sink, clock = parts
     outcome = service.request(make_request(starts_at=clock.now + timedelta(hours=1)))
@@ -58,7 +60,7 @@ def test_full_lifecycle_is_audited(
 
 
 def test_refusals_are_audited_with_their_reasons_and_nothing_is_stored(
-    parts: tuple[GovernanceService, SqlGovernanceStore, RecordingSink, FakeClock],
+    parts: tuple[GovernanceService, SqlGovernanceStore, ListAudit, FakeClock],
 ) -> None:
     service, store, sink, _clock = parts
     outcome = service.request(make_request(module="loitering", camera_ids=("cam-street",), dpia_reference=""))
@@ -73,7 +75,7 @@ def test_refusals_are_audited_with_their_reasons_and_nothing_is_stored(
 
 
 def test_two_person_rule_through_the_service(
-    parts: tuple[GovernanceService, SqlGovernanceStore, RecordingSink, FakeClock],
+    parts: tuple[GovernanceService, SqlGovernanceStore, ListAudit, FakeClock],
 ) -> None:
     service, _store, sink, _clock = parts
     service.request(make_request())
@@ -86,7 +88,7 @@ def test_two_person_rule_through_the_service(
 
 
 def test_stops_are_audited_and_unknown_cameras_refused(
-    parts: tuple[GovernanceService, SqlGovernanceStore, RecordingSink, FakeClock],
+    parts: tuple[GovernanceService, SqlGovernanceStore, ListAudit, FakeClock],
 ) -> None:
     service, _store, sink, _clock = parts
     assert service.engage_stop("cam-depot", Actor("cli:op", "operator"), "essai").accepted
@@ -105,7 +107,7 @@ def test_stops_are_audited_and_unknown_cameras_refused(
 
 
 def test_audit_details_never_carry_credentials(
-    parts: tuple[GovernanceService, SqlGovernanceStore, RecordingSink, FakeClock],
+    parts: tuple[GovernanceService, SqlGovernanceStore, ListAudit, FakeClock],
 ) -> None:
     service, _store, sink, _clock = parts
     secret = "rtsp://admin:hunter2@cam.example.invalid/s?token=abc123"

@@ -1,67 +1,20 @@
-"""The audit chain service, on a real chain: SqlAuditStore on a SQLite file, a keyring in a temp dir, a fake clock.
-
-The helpers here (``make_rig``, ``fill``) are shared by the other ``test_audit_*`` modules.
-"""
+"""The audit chain service, on a real chain: SqlAuditStore on a SQLite file, a keyring in a temp dir, a fake clock
+(the rig is in ``tests.support.audit_rig``, shared by the other ``test_audit_*`` modules)."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
-from vigie.domain.audit import GENESIS_HASH, AuditAction, AuditEvent
-from vigie.governance.audit import AuditChain, AuditKeyring
+from tests.support.audit_rig import AuditRig, fill, make_rig
+from tests.support.clocks import StepClock
+from vigie.domain.audit import GENESIS_HASH, AuditAction
+from vigie.governance.audit import AuditChain
 from vigie.governance.audit.chain import checkpoint_payload
 from vigie.governance.audit.signing import load_public_key, verify_signature
-from vigie.storage import SqlAuditStore, create_engine_for, migrate
-
-T0 = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
-
-
-class StepClock:
-    """Each call is one second after the previous one."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
-
-
-@dataclass
-class AuditRig:
-    engine: Engine
-    store: SqlAuditStore
-    keyring: AuditKeyring
-    chain: AuditChain
-    clock: StepClock
-    keys_dir: Path
-
-
-def make_rig(tmp: Path, checkpoint_every: int = 7) -> Iterator[AuditRig]:
-    engine = create_engine_for(f"sqlite:///{tmp / 'audit.db'}")
-    migrate(engine)
-    store = SqlAuditStore(engine)
-    keyring = AuditKeyring(tmp / "keys")
-    clock = StepClock()
-    chain = AuditChain(store, keyring, checkpoint_every=checkpoint_every, clock=clock)
-    try:
-        yield AuditRig(engine, store, keyring, chain, clock, tmp / "keys")
-    finally:
-        engine.dispose()
-
-
-def fill(chain: AuditChain, count: int, start: int = 0) -> None:
-    actions = [AuditAction.LIVE_VIEWED, AuditAction.PLAYBACK, AuditAction.SEARCH, AuditAction.ALERT_VERDICT]
-    for n in range(start, start + count):
-        details = {"n": n, "reason": f"réquisition {n}", "score": n / 7, "cams": [f"cam-{n % 5}"]}
-        chain.append(AuditEvent(f"user:{n % 3}", actions[n % len(actions)], f"camera:cam-{n % 5}", details))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.governance.test_audit_chain import T0, AuditRig, fill, make_rig
+from tests.support.audit_rig import T0, AuditRig, fill, make_rig
 from vigie.domain.audit import AuditAction
 from vigie.governance.audit import AuditKeyring, export_audit, verify_export
 

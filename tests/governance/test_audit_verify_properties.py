@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.governance.test_audit_chain import T0, fill, make_rig
+from tests.support.audit_rig import T0, fill, make_rig
 from vigie.domain.audit import canonical_json, entry_hash
 from vigie.governance.audit import VerificationReport, export_audit, verify_export
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import Engine, insert
 
-from tests.governance.test_activation_samples import RecordingSink, make_request, sample_config
+from tests.support.activations import NOW, make_request, sample_config
+from tests.support.audit_sinks import ListAudit
+from tests.support.clocks import Ticks
 from vigie.analytics.detect.motion import MotionDetector
 from vigie.analytics.pipeline import MotionPipeline
 from vigie.config import ConfigError
@@ -25,7 +27,7 @@ from vigie.storage import SqlGovernanceStore, create_engine_for, migrate
 from vigie.storage.tables import ActivationCameraRow, ActivationRow
 
 CATALOGUE = load_catalogue()
-CONFIG = sample_config()
+CONFIG = sample_config(today=datetime.now(UTC).date())  # the gate runs in real time here
 FRAME = np.zeros((120, 160), dtype=np.uint8)
 DPO = Actor("cli:bob", "dpo")
 MAYOR = Actor("cli:carol", "authority")
@@ -50,18 +52,23 @@ def store(engine: Engine) -> SqlGovernanceStore:
 
 @pytest.fixture
 def service(store: SqlGovernanceStore) -> GovernanceService:
-    return GovernanceService(store, CATALOGUE, CONFIG, RecordingSink(), real_now)
+    return GovernanceService(store, CATALOGUE, CONFIG, ListAudit(), real_now)
 
 
-def make_gate(store: SqlGovernanceStore, transitions: list[GateTransition] | None = None) -> ActivationGate:
+def make_gate(
+    store: SqlGovernanceStore,
+    transitions: list[GateTransition] | None = None,
+    clock: Callable[[], datetime] = real_now,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> ActivationGate:
     sink = transitions.append if transitions is not None else None
-    return ActivationGate(CheckedRules(store, CATALOGUE, CONFIG), real_now, on_transition=sink)
+    return ActivationGate(CheckedRules(store, CATALOGUE, CONFIG), clock, on_transition=sink, monotonic=monotonic)
 
 
 def activate(service: GovernanceService, **changes: object) -> int:
     now = real_now()
     outcome = service.request(
-        make_request(starts_at=now - timedelta(seconds=1), ends_at=now + timedelta(hours=1), **changes)
+        make_request(now, starts_at=now - timedelta(seconds=1), ends_at=now + timedelta(hours=1), **changes)
     )
     assert outcome.accepted, outcome.message
     assert outcome.activation_id is not None
@@ -85,19 +92,20 @@ def seconds_until_refused(pipeline: MotionPipeline, deadline_s: float = 3.0) -> 
 def test_no_frame_is_processed_without_a_valid_activation(
     store: SqlGovernanceStore, service: GovernanceService
 ) -> None:
-    pipeline = MotionPipeline("cam-depot", MotionDetector(), make_gate(store))
+    ticks = Ticks()  # the rules cache ages when told, not by sleeping
+    pipeline = MotionPipeline("cam-depot", MotionDetector(), make_gate(store, monotonic=ticks))
     for _ in range(5):
         pipeline.process(FRAME, real_now())
     assert (pipeline.frames_analysed, pipeline.frames_refused) == (0, 5)
     now = real_now()
-    outcome = service.request(make_request(starts_at=now - timedelta(seconds=1), ends_at=now + timedelta(hours=1)))
+    outcome = service.request(make_request(now, starts_at=now - timedelta(seconds=1), ends_at=now + timedelta(hours=1)))
     assert outcome.activation_id is not None
     assert service.approve(outcome.activation_id, DPO).accepted  # one approval is not enough
-    time.sleep(0.3)
+    ticks.advance(0.3)
     pipeline.process(FRAME, real_now())
     assert pipeline.frames_analysed == 0
     assert service.approve(outcome.activation_id, MAYOR).accepted
-    time.sleep(0.3)
+    ticks.advance(0.3)
     pipeline.process(FRAME, real_now())
     assert pipeline.frames_analysed == 1
     other = MotionPipeline("cam-depot-2", MotionDetector(), make_gate(store))  # not in the perimeter
@@ -109,7 +117,9 @@ def test_stops_within_a_second_of_expiry(store: SqlGovernanceStore, service: Gov
     transitions: list[GateTransition] = []
     pipeline = MotionPipeline("cam-depot", MotionDetector(), make_gate(store, transitions))
     now = real_now()
-    outcome = service.request(make_request(starts_at=now - timedelta(seconds=1), ends_at=now + timedelta(seconds=0.8)))
+    outcome = service.request(
+        make_request(now, starts_at=now - timedelta(seconds=1), ends_at=now + timedelta(seconds=0.8))
+    )
     assert outcome.activation_id is not None
     service.approve(outcome.activation_id, DPO)
     service.approve(outcome.activation_id, MAYOR)
@@ -213,8 +223,7 @@ def test_a_camera_cannot_force_its_analysis() -> None:
         type(sample_config()).model_validate(text)
 
 
-def _insert_raw_activation(engine: Engine, *, framework: str, module: str, ends_at: datetime) -> int:
-    now = real_now()
+def _insert_raw_activation(engine: Engine, *, framework: str, module: str, now: datetime, ends_at: datetime) -> int:
     with engine.begin() as conn:
         result = conn.execute(
             insert(ActivationRow).values(
@@ -222,7 +231,7 @@ def _insert_raw_activation(engine: Engine, *, framework: str, module: str, ends_
                 module=module,
                 framework=framework,
                 decision_number="x",
-                decision_date=date(2024, 1, 1),
+                decision_date=(now - timedelta(days=30)).date(),
                 dpia_reference="x",
                 purpose="x",
                 starts_at=now - timedelta(days=1),
@@ -240,8 +249,9 @@ def _insert_raw_activation(engine: Engine, *, framework: str, module: str, ends_
 def test_a_row_written_straight_into_the_database_without_approvals_opens_nothing(
     engine: Engine, store: SqlGovernanceStore
 ) -> None:
+    now = real_now()
     _insert_raw_activation(
-        engine, framework="detection-mouvement", module="motion", ends_at=real_now() + timedelta(days=1)
+        engine, framework="detection-mouvement", module="motion", now=now, ends_at=now + timedelta(days=1)
     )
     assert not make_gate(store).allows("motion", "cam-transit", real_now())
 
@@ -249,22 +259,24 @@ def test_a_row_written_straight_into_the_database_without_approvals_opens_nothin
 def test_a_framework_past_its_end_date_opens_nothing_even_if_an_activation_says_so(
     engine: Engine, store: SqlGovernanceStore
 ) -> None:
+    # At NOW the first experiment has ended and its prolongation is in force: a fixed clock, not the calendar's.
     activation_id = _insert_raw_activation(
-        engine, framework="loi-2023-380-art10", module="intrusion", ends_at=real_now() + timedelta(days=365)
+        engine, framework="loi-2023-380-art10", module="intrusion", now=NOW, ends_at=NOW + timedelta(days=365)
     )
-    store.add_approval(activation_id, "cli:bob", "dpo", real_now())
-    store.add_approval(activation_id, "cli:carol", "authority", real_now())
-    assert not make_gate(store).allows("intrusion", "cam-transit", real_now())
+    store.add_approval(activation_id, "cli:bob", "dpo", NOW)
+    store.add_approval(activation_id, "cli:carol", "authority", NOW)
+    assert not make_gate(store, clock=lambda: NOW).allows("intrusion", "cam-transit", NOW)
     # The same rows under a framework in force do open it: the framework's end is what closes it.
     other = _insert_raw_activation(
         engine,
         framework="loi-2023-380-art10-prolongation-2027",
         module="intrusion",
-        ends_at=real_now() + timedelta(days=1),
+        now=NOW,
+        ends_at=NOW + timedelta(days=1),
     )
-    store.add_approval(other, "cli:bob", "dpo", real_now())
-    store.add_approval(other, "cli:carol", "authority", real_now())
-    assert make_gate(store).allows("intrusion", "cam-transit", real_now())
+    store.add_approval(other, "cli:bob", "dpo", NOW)
+    store.add_approval(other, "cli:carol", "authority", NOW)
+    assert make_gate(store, clock=lambda: NOW).allows("intrusion", "cam-transit", NOW)
 
 
 def test_environment_variables_have_no_effect(monkeypatch: pytest.MonkeyPatch, store: SqlGovernanceStore) -> None:

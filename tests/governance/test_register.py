@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.governance.test_activation_samples import CONFIG_TEXT
+from tests.support.activations import config_text
 from vigie.runtime.governance_commands import (
     activation_approve_command,
     activation_list_command,
@@ -23,7 +23,8 @@ from vigie.runtime.governance_commands import (
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
     path = tmp_path / "vigie.yaml"
-    text = CONFIG_TEXT.replace(
+    today = datetime.now(UTC).date()  # the commands read the host's clock: cameras authorised around today
+    text = config_text(today).replace(
         "version: 1\n", f"version: 1\nstorage:\n  database_url: sqlite:///{tmp_path / 'v.db'}\n", 1
     )
     path.write_text(text, encoding="utf-8")
@@ -31,14 +32,14 @@ def config_path(tmp_path: Path) -> Path:
 
 
 def request(config_path: Path, **changes: object) -> int:
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # the commands read the host's clock
     values: dict[str, object] = {
         "tenant": "belvedere",
         "module": "motion",
         "cameras": ["cam-depot"],
         "framework": "site-prive",
         "decision": "2026-PREF-0042",
-        "decision_date": date(2026, 1, 5),
+        "decision_date": (now - timedelta(days=30)).date(),
         "dpia": "AIPD-2026-07",
         "purpose": "intrusions au dépôt",
         "start": now - timedelta(minutes=1),

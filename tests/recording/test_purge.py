@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from vigie.domain.audit import AuditAction, AuditEvent, AuditRecord, seal
+from tests.support.audit_sinks import ListAudit
+from vigie.domain.audit import AuditAction
 from vigie.domain.recording import Hold, Segment, SegmentState
 from vigie.recording.purge import Purger
 from vigie.storage import (
@@ -25,15 +26,6 @@ from vigie.storage.segment_store import FileSegmentStore
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 RETENTION = {"cam-a": 7 * DAY, "cam-b": 30 * DAY}
-
-
-@dataclass
-class ListAudit:
-    events: list[AuditEvent] = field(default_factory=list)
-
-    def append(self, event: AuditEvent) -> AuditRecord:
-        self.events.append(event)
-        return seal(len(self.events), event, event.at or NOW, "0" * 64)
 
 
 @dataclass

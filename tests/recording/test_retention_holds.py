@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import camera_yaml, config_yaml
-from tests.recording.test_purge import ListAudit
+from tests.support.audit_sinks import ListAudit
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.domain.recording import Segment

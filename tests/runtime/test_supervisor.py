@@ -6,13 +6,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import config_yaml, free_port, write_moving_square_video
+from tests.support.waiting import wait_for
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.config import VigieConfig, load_config_text
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm, StreamAlarmKind
@@ -42,15 +43,6 @@ class Collected:
     def observations(self, camera_id: str) -> list[Observation]:
         with self._lock:
             return [m for m in self.messages if isinstance(m, Observation) and m.camera_id == camera_id]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture
@@ -116,14 +108,18 @@ def test_good_camera_online_broken_camera_offline_with_redacted_reason(
     )
     supervisor.start()
     try:
-        assert wait_for(lambda: any(h.state is HealthState.ONLINE for h in sink.health("good")), 20)
-        assert wait_for(lambda: len(sink.observations("good")) > 0, 20), "motion in the video must be observed"
-        assert wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("broken")), 20)
-        assert wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("missing")), 20)
+        wait_for(lambda: any(h.state is HealthState.ONLINE for h in sink.health("good")), 20, "the good camera online")
+        wait_for(lambda: sink.observations("good"), 20, "motion in the video observed")
+        wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("broken")), 20, "broken offline")
+        wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("missing")), 20, "missing offline")
         # it keeps retrying the broken camera, and the good one keeps going
         retries_before = len(sink.health("broken"))
         observed_before = len(sink.observations("good")) + len(sink.health("good"))
-        assert wait_for(lambda: len(sink.observations("good")) + len(sink.health("good")) > observed_before, 10)
+        wait_for(
+            lambda: len(sink.observations("good")) + len(sink.health("good")) > observed_before,
+            10,
+            "the good camera still reporting",
+        )
     finally:
         supervisor.stop()
     broken = sink.health("broken")
@@ -145,7 +141,7 @@ def test_a_stuck_camera_is_killed_from_outside_and_reported(config: VigieConfig,
     started = time.monotonic()
     supervisor.start()
     try:
-        assert wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("stuck")), 15)
+        wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health("stuck")), 15, "stuck offline")
     finally:
         supervisor.stop()
     assert time.monotonic() - started < 15, "the supervisor must not wait for FFmpeg's own timeout (120 s)"
@@ -158,7 +154,11 @@ def test_no_observation_without_the_gate(config: VigieConfig, moving_square_vide
     supervisor = CameraSupervisor([spec(config, "real", moving_square_video.as_uri(), simulated=False)], sink)
     supervisor.start()
     try:
-        assert wait_for(lambda: len([h for h in sink.health("real") if h.state is HealthState.ONLINE]) >= 3, 20)
+        wait_for(
+            lambda: len([h for h in sink.health("real") if h.state is HealthState.ONLINE]) >= 3,
+            20,
+            "three online reports",
+        )
     finally:
         supervisor.stop()
     assert sink.observations("real") == []
@@ -173,7 +173,7 @@ def test_a_frozen_picture_raises_a_stream_alarm_and_degrades_the_camera(config: 
     supervisor = CameraSupervisor([frozen_spec], sink)
     supervisor.start()
     try:
-        assert wait_for(lambda: any(h.state is HealthState.DEGRADED for h in sink.health("frozen")), 20)
+        wait_for(lambda: any(h.state is HealthState.DEGRADED for h in sink.health("frozen")), 20, "frozen degraded")
         time.sleep(2.0)  # past no_packets_s: frames keep arriving, so no "no packets" alarm may appear
     finally:
         supervisor.stop()

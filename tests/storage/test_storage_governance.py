@@ -3,13 +3,13 @@ and the gate's snapshot query."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
-from tests.governance.test_activation_samples import NOW, make_request
+from tests.support.activations import NOW, make_request
 
 from vigie.storage import SqlGovernanceStore, StorageError
 from vigie.storage.tables import Base
@@ -94,6 +94,6 @@ def test_active_rules_snapshot(db: Engine) -> None:
 def test_naive_times_are_refused(db: Engine) -> None:
     store = SqlGovernanceStore(db)
     with pytest.raises(StorageError):
-        store.add_activation(make_request(), datetime(2026, 3, 1, 9, 0))
+        store.add_activation(make_request(), NOW.replace(tzinfo=None))
     with pytest.raises(StorageError):
-        store.active_rules(datetime.now(UTC).replace(tzinfo=None))
+        store.active_rules(NOW.replace(tzinfo=None))

@@ -31,3 +31,17 @@ class StepClock:
     def __call__(self) -> datetime:
         self.now += self.step
         return self.now
+
+
+class Ticks:
+    """A monotonic clock in seconds, in ``time.monotonic``'s place: moves only when told (no sleeping to let a
+    cache expire)."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

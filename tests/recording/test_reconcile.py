@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.recording.media import decoded, write_h264
+from tests.support.recorders import MemoryIndex
 from vigie.domain.recording import Segment, SegmentState
 from vigie.ingest.packets import MainStream, PacketSpec
 from vigie.recording.reconcile import (
@@ -26,32 +26,6 @@ from vigie.recording.segment_writer import SegmentWriter, segment_key
 from vigie.storage import SqlSegmentIndex, create_engine_for, migrate
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
-
-
-class MemoryIndex:
-    """The part of the segment index reconciliation uses, in memory."""
-
-    def __init__(self) -> None:
-        self.rows: dict[int, Segment] = {}
-
-    def add(self, segment: Segment) -> Segment:
-        if any(s.key == segment.key for s in self.rows.values()):
-            raise ValueError(f"duplicate key {segment.key}")
-        row = dataclasses.replace(segment, id=len(self.rows) + 1)
-        self.rows[row.id or 0] = row
-        return row
-
-    def set_state(self, segment_id: int, state: SegmentState, at: datetime) -> None:
-        self.rows[segment_id] = dataclasses.replace(self.rows[segment_id], state=state)
-
-    def ended_before(self, camera_id: str, before: datetime, limit: int, *, after_id: int = 0) -> list[Segment]:
-        stored = {SegmentState.COMPLETE, SegmentState.RECOVERED, SegmentState.QUARANTINED}
-        rows = [
-            s
-            for i, s in sorted(self.rows.items())
-            if i > after_id and s.camera_id == camera_id and s.end < before and s.state in stored
-        ]
-        return rows[:limit]
 
 
 def seg(key: str, state: SegmentState = SegmentState.COMPLETE, id: int | None = 1) -> Segment:

@@ -10,7 +10,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -20,52 +20,16 @@ import pytest
 
 from tests.conftest import free_port
 from tests.recording.media import SIZE, codec_parameters, decoded, write_h264
-from tests.recording.test_reconcile import MemoryIndex
+from tests.support.recorders import Collected, MemoryIndex, recorder, supervise
+from tests.support.waiting import wait_for
 from vigie.domain.camera import HealthState
-from vigie.domain.recording import Segment, SegmentState
+from vigie.domain.recording import SegmentState
 from vigie.ingest.backoff import Backoff
-from vigie.ingest.packets import PacketSpec
 from vigie.recording.reconcile import reconcile_camera, scan
-from vigie.runtime.recorder_worker import RecorderSpec, RecordingHealth
-from vigie.runtime.supervisor import CameraSupervisor, SupervisedMessage
+from vigie.runtime.supervisor import CameraSupervisor
 from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.slow]
-
-
-class Collected:
-    def __init__(self) -> None:
-        self.messages: list[SupervisedMessage] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, msg: SupervisedMessage) -> None:
-        with self._lock:
-            self.messages.append(msg)
-
-    def segments(self) -> list[Segment]:
-        with self._lock:
-            return sorted((m for m in self.messages if isinstance(m, Segment)), key=lambda s: s.start)
-
-    def health(self) -> list[RecordingHealth]:
-        with self._lock:
-            return [m for m in self.messages if isinstance(m, RecordingHealth)]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def recorder(url: str, root: Path, camera_id: str = "cam") -> RecorderSpec:
-    return RecorderSpec(PacketSpec(camera_id, url, open_timeout_s=5, read_timeout_s=3), root, segment_seconds=2.0)
-
-
-def supervise(spec: RecorderSpec, sink: Collected) -> CameraSupervisor:
-    return CameraSupervisor([spec], sink, stall_timeout_s=10.0, backoff=Backoff(base_s=0.3, cap_s=1.0))
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +43,7 @@ def camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def assert_consistent(root: Path, sink: Collected, camera_id: str = "cam") -> MemoryIndex:
     """Index what the recorder reported, then reconciliation must find nothing to do: disk and index agree."""
     index = MemoryIndex()
+    assert sink.segments(), "nothing was recorded"
     for segment in sink.segments():
         index.add(segment)
         path = root / segment.key
@@ -97,13 +62,13 @@ def test_kill_9_mid_segment_loses_at_most_that_segment(camera_video: Path, tmp_p
         supervisor = supervise(recorder(server.url("cam"), tmp_path), sink)
         supervisor.start()
         try:
-            assert wait_for(lambda: len(sink.segments()) >= 2, 30), sink.health()
+            wait_for(lambda: len(sink.segments()) >= 2, 30, "two segments recorded", context=sink.health)
             time.sleep(1.2)  # into the next segment
             writing = [h.writing for h in sink.health() if h.writing][-1]
             os.kill(supervisor.pids()["recorder:cam"], signal.SIGKILL)
             killed_at = datetime.now(UTC)
-            assert wait_for(lambda: any(s.state is not SegmentState.COMPLETE for s in sink.segments()), 30)
-            assert wait_for(lambda: sink.segments()[-1].start > killed_at, 30), "recording resumes"
+            wait_for(lambda: any(s.state is not SegmentState.COMPLETE for s in sink.segments()), 30, "the partial")
+            wait_for(lambda: sink.segments()[-1].start > killed_at, 30, "recording to resume")
         finally:
             supervisor.stop()
     segments = sink.segments()
@@ -122,6 +87,7 @@ def assert_frames_are_the_cameras(source: Path, paths: list[Path]) -> None:
     copied, nothing is re-encoded (a transcode would change the pixels)."""
     original = decoded(source)
     position = {digest: i for i, (_, _, digest) in enumerate(original)}
+    assert paths, "no recording to compare"
     for path in paths:
         assert codec_parameters(path) == codec_parameters(source)
         frames = decoded(path)
@@ -139,14 +105,14 @@ def test_server_killed_and_restarted_leaves_a_gap_and_recording_resumes(camera_v
     supervisor = supervise(recorder(server.url("cam"), tmp_path), sink)
     supervisor.start()
     try:
-        assert wait_for(lambda: len(sink.segments()) >= 1, 30), sink.health()
+        wait_for(sink.segments, 30, "a segment recorded", context=sink.health)
         server.stop()
         killed_at = datetime.now(UTC)
-        assert wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health()), 15)
+        wait_for(lambda: any(h.state is HealthState.OFFLINE for h in sink.health()), 15, "the recorder offline")
         time.sleep(1.0)
         restarted_at = datetime.now(UTC)
         server.start()
-        assert wait_for(lambda: sink.segments()[-1].start > restarted_at, 40), "recording resumes"
+        wait_for(lambda: sink.segments()[-1].start > restarted_at, 40, "recording to resume")
     finally:
         supervisor.stop()
         server.stop()
@@ -214,7 +180,7 @@ def test_garbage_and_truncated_streams_go_offline_with_a_reason_and_index_nothin
     supervisor.start()
     try:
         offline = lambda cam: [h for h in sink.health() if h.camera_id == cam and h.state is HealthState.OFFLINE]  # noqa: E731
-        assert wait_for(lambda: bool(offline("garbage")) and bool(offline("truncated")), 30)
+        wait_for(lambda: offline("garbage") and offline("truncated"), 30, "both cameras offline")
     finally:
         supervisor.stop()
     reason = offline("garbage")[0].reason
@@ -241,14 +207,15 @@ def test_the_service_records_every_camera_and_analysis_crashes_do_not_stop_recor
     service.supervisor.start()
     try:
         indexed = lambda: service.segments.count(camera_id="cam-1", state=SegmentState.COMPLETE)  # noqa: E731
-        assert wait_for(lambda: indexed() >= 1, 40), "segments of the main stream are indexed by the service"
+        wait_for(lambda: indexed() >= 1, 40, "segments of the main stream indexed by the service")
         os.kill(service.supervisor.pids()["analysis:cam-1"], signal.SIGKILL)
         before = indexed()
-        assert wait_for(lambda: indexed() > before, 30), "recording goes on while analysis restarts"
+        wait_for(lambda: indexed() > before, 30, "recording to go on while analysis restarts")
     finally:
         service.supervisor.stop()
         service.sink.close()
     root = config.storage.data_dir / "segments"
-    segments = service.segments.between("cam-1", datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
-    assert all((root / s.key).is_file() for s in segments)
+    now = datetime.now(UTC)  # the service records in real time
+    segments = service.segments.between("cam-1", now - timedelta(days=1), now + timedelta(days=1))
+    assert segments and all((root / s.key).is_file() for s in segments)
     assert reconcile_camera(root, "cam-1", service.segments, datetime.now(UTC)).summary() == {}

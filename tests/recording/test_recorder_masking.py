@@ -116,7 +116,8 @@ def test_the_service_gives_the_recorder_the_cameras_masks(tmp_path: Path) -> Non
 @pytest.mark.slow
 def test_a_masked_camera_over_rtsp_stores_only_masked_pixels(tmp_path: Path) -> None:
     """The real GStreamer RTSP server, the recorder under supervision: live timing, 90 kHz timestamps, a stop."""
-    from tests.recording.test_recorder_faults import Collected, supervise, wait_for
+    from tests.support.recorders import Collected, supervise
+    from tests.support.waiting import wait_for
     from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason
 
     reason = rtsp_unavailable_reason()
@@ -129,7 +130,7 @@ def test_a_masked_camera_over_rtsp_stores_only_masked_pixels(tmp_path: Path) -> 
         supervisor = supervise(RecorderSpec(stream, tmp_path, segment_seconds=2.0, masks=(MASK,)), sink)
         supervisor.start()
         try:
-            assert wait_for(lambda: len(sink.segments()) >= 2, 30), sink.health()
+            wait_for(lambda: len(sink.segments()) >= 2, 30, "two segments recorded", context=sink.health)
         finally:
             supervisor.stop()
     source = frames(video, "bgr24")

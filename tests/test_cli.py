@@ -81,7 +81,7 @@ def test_times_without_zone_are_paris_time_and_dates_cover_whole_days() -> None:
 
 
 def test_serve_refuses_a_camera_whose_model_is_not_installed(tmp_path: Path) -> None:
-    from tests.conftest import camera_yaml, config_yaml
+    from tests.support.configs import camera_yaml, config_yaml
 
     camera = camera_yaml("cam", "file:///nowhere.mp4").replace(
         "            authorisation:", "            analysis: {detector: yolox_nano}\n            authorisation:"

@@ -3,14 +3,14 @@ pipeline inside a supervised camera worker process."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
 
 from tests.analytics.onnx_models import MODELS, TUD, require
-from tests.conftest import config_yaml
+from tests.support.configs import authorised_around, config_yaml
+from tests.support.waiting import wait_for
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
 from vigie.analytics.pipeline import DETECTION_MODULE, DetectionPipeline
 from vigie.analytics.track import ByteTracker
@@ -71,6 +71,7 @@ def test_nothing_without_the_gate_and_nothing_outside_the_zones() -> None:
 def test_a_camera_worker_runs_the_model_it_is_given(tmp_path: Path) -> None:
     video = require(MODELS.parent / "video" / "one-by-one-person-detection.mp4")
     model = require(MODELS / "yolox_nano.onnx")
+    valid_from, valid_until = authorised_around()  # the worker runs in real time
     camera_yaml = f"""          - id: room
             name: Room
             kind: fixed
@@ -78,8 +79,8 @@ def test_a_camera_worker_runs_the_model_it_is_given(tmp_path: Path) -> None:
             location: {{lat: 45.76, lon: 4.83}}
             authorisation:
               reference: T
-              valid_from: 2026-01-01
-              valid_until: 2030-12-31
+              valid_from: {valid_from}
+              valid_until: {valid_until}
               purposes: [crime_prevention]
               retention_days: 7
             analysis: {{fps: 4, detector: yolox_nano}}
@@ -97,9 +98,12 @@ def test_a_camera_worker_runs_the_model_it_is_given(tmp_path: Path) -> None:
     supervisor = CameraSupervisor([spec], seen.append)
     supervisor.start()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(isinstance(m, Observation) for m in seen):
-            time.sleep(0.3)
+        wait_for(
+            lambda: any(isinstance(m, Observation) for m in seen),
+            30,
+            "the people entering the room observed",
+            every=0.3,
+        )
     finally:
         supervisor.stop()
     observations = [m for m in seen if isinstance(m, Observation)]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from tests.support.sign_on import stack  # noqa: F401 - the OpenID provider fixture, for this folder's tests
 from vigie.storage import create_engine_for, migrate
 
 

@@ -1,12 +1,12 @@
 """Live view for API and browser tests: every camera of the world with a privacy mask on its left half, fed by
-synthetic white frames (tests/ingest/test_live.py's ``Camera``); the services made are closed after each test
+synthetic white frames (``tests.support.live_camera.Camera``); the services made are closed after each test
 (tests/conftest.py), so no reading thread outlives its test."""
 
 from __future__ import annotations
 
 from tests.api.world import Clock
-from tests.ingest.test_live import LEFT_HALF, Camera
 from tests.recording.export_samples import ListAuditSink
+from tests.support.live_camera import LEFT_HALF, Camera
 from vigie.domain.ports import LiveQuality
 from vigie.ingest.live import LiveHub, LiveSpec
 from vigie.services.live import LiveService

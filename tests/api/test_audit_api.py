@@ -45,7 +45,7 @@ VILLEURBANNE_PEOPLE = {
 @pytest.fixture
 def world(db: Engine) -> World:
     world = build_world(db, sql_audit=True)
-    world.add("dpo.bron", [Role.DPO], "bron", authorised_until=None, trained_on=None)
+    world.add("dpo.bron", [Role.DPO], "bron", authorised_for=None, trained_ago=None)
     return world
 
 

@@ -10,7 +10,6 @@ import io
 import json
 import re
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -25,6 +24,7 @@ from tests.api.audit_world import keys_dir_of
 from tests.api.export_world import data_dir_of, open_test_exports
 from tests.api.world import CAMERAS, T0, World, build_world
 from tests.recording.export_samples import record
+from tests.support.waiting import wait_for
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditKeyring
@@ -46,7 +46,7 @@ BODY: dict[str, Any] = {
 def add_people_and_footage(world: World, engine: Engine) -> None:
     world.add("inv2.vil", [Role.INVESTIGATOR])
     world.add("inv.bron", [Role.INVESTIGATOR], "bron")
-    world.add("inv.untrained", [Role.INVESTIGATOR], trained_on=None)
+    world.add("inv.untrained", [Role.INVESTIGATOR], trained_ago=None)
     index = SqlSegmentIndex(engine)
     for camera in ("vil-1", "bron-1"):  # 3 segments of 2 s each
         for segment in record(data_dir_of(engine) / "segments", camera, [(T0, 6)]):
@@ -55,12 +55,9 @@ def add_people_and_footage(world: World, engine: Engine) -> None:
 
 
 def no_export_thread_left() -> bool:
-    deadline = time.monotonic() + 10
-    while any(t.name == "vigie-export" for t in threading.enumerate()):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+    return wait_for(
+        lambda: not any(t.name == "vigie-export" for t in threading.enumerate()), 10, "the export threads to end"
+    )
 
 
 @pytest.fixture
@@ -108,13 +105,11 @@ def gated(db: Engine) -> Iterator[tuple[World, GatedStore]]:
 
 
 def finished(client: TestClient, export_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while True:
+    def ended() -> dict[str, Any] | None:
         job: dict[str, Any] = client.get(f"/api/exports/{export_id}").json()
-        if job["state"] in {"done", "failed"}:
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.02)
+        return job if job["state"] in {"done", "failed"} else None
+
+    return wait_for(ended, 60, f"export {export_id} to end", every=0.02)
 
 
 def exported(world: World, username: str = "inv.vil", body: dict[str, Any] | None = None) -> tuple[TestClient, dict]:

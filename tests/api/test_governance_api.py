@@ -6,7 +6,6 @@ once, and stop switches halt analysis per camera or everywhere. Another commune'
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,56 +14,19 @@ from sqlalchemy import Engine
 from tests.api.governance_world import world_config
 from tests.api.world import T0, TODAY, World, build_world
 from tests.recording.export_samples import ListAuditSink
+from tests.support.governance_api import FRAMEWORK_2027, activated, activation_body, login, requested
 from vigie.domain.activation import ActivationRequest
 from vigie.domain.audit import AuditAction
 from vigie.domain.users import Role
 from vigie.runtime.governance_wiring import open_governance
 from vigie.services.access import NotVisibleError
 
-FRAMEWORK_2027 = "loi-2023-380-art10-prolongation-2027"
-
 
 @pytest.fixture
 def world(db: Engine) -> World:
     world = build_world(db)
-    world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_until=None, trained_on=None)
+    world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_for=None, trained_ago=None)
     return world
-
-
-def login(world: World, username: str) -> TestClient:
-    """Log in; a second-factor code is accepted once, so the clock moves on to the next one first."""
-    if username in world.totp:
-        world.clock.advance(seconds=30)
-    return world.login(username)
-
-
-def activation_body(**changes: Any) -> dict[str, Any]:
-    """Intrusion on a Villeurbanne street camera for a week from now, under the framework extended to 2027."""
-    body = {
-        "module": "intrusion",
-        "camera_ids": ["vil-1"],
-        "framework": FRAMEWORK_2027,
-        "decision_number": "2026-PREF-0042",
-        "decision_date": (TODAY - timedelta(days=10)).isoformat(),
-        "dpia_reference": "AIPD-2026-07",
-        "purpose": "marché de Noël, place Lazare-Goujon",
-        "starts_at": T0.isoformat(),
-        "ends_at": (T0 + timedelta(days=7)).isoformat(),
-    }
-    return {**body, **changes}
-
-
-def requested(world: World, by: str = "sup.vil", **changes: Any) -> int:
-    answer = login(world, by).post("/api/activations", json=activation_body(**changes))
-    assert answer.status_code == 201, answer.text
-    return int(answer.json()["id"])
-
-
-def activated(world: World) -> int:
-    activation = requested(world)
-    for approver in ("dpo.vil", "maire.vil"):
-        assert login(world, approver).post(f"/api/activations/{activation}/approve").status_code == 200
-    return activation
 
 
 def banner(client: TestClient) -> tuple[int, list[str]]:

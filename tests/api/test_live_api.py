@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -11,12 +10,12 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from tests.api.live_world import live_service
 from tests.api.world import PASSWORD, World, build_world
-from tests.conftest import free_port
+from tests.support.servers import serving
+from tests.support.waiting import wait_for
 from vigie.api.routes import live as live_route
 from vigie.domain.audit import AuditAction
 
@@ -77,17 +76,8 @@ def test_no_session_no_picture(world: World) -> None:
 @pytest.fixture
 def server(world: World) -> Iterator[str]:
     """The world's API on a real HTTP server: a live view is an endless response, which only a server streams."""
-    port = free_port()
-    app = world.client().app
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(world.client().app) as base:
+        yield base
 
 
 def login(base: str, username: str) -> httpx.Client:
@@ -119,12 +109,6 @@ def jpeg_parts(response: httpx.Response, count: int, chunks: Iterator[bytes] | N
     return parts
 
 
-def wait_for(predicate: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.05)
-
-
 def test_mjpeg_stream_sends_masked_frames_and_its_end_is_recorded(world: World, server: str) -> None:
     client = login(server, "op.vil")
     with client.stream("GET", "/api/cameras/vil-1/live.mjpeg") as response:
@@ -135,7 +119,7 @@ def test_mjpeg_stream_sends_masked_frames_and_its_end_is_recorded(world: World, 
     for part in parts:
         image = cv2.imdecode(np.frombuffer(part, np.uint8), cv2.IMREAD_COLOR)
         assert image[:, : image.shape[1] * 4 // 10].max() < 20
-    wait_for(lambda: actions(world, AuditAction.LIVE_ENDED))
+    wait_for(lambda: actions(world, AuditAction.LIVE_ENDED), 5, "the end of the live view audited")
     [(actor, target, details)] = actions(world, AuditAction.LIVE_ENDED)
     assert (actor, target, details["ended"]) == ("op.vil", "vil-1", "left")
     assert int(details["frames"]) >= 5  # type: ignore[call-overload]
@@ -152,7 +136,7 @@ def test_logging_out_ends_the_live_view(world: World, server: str, monkeypatch: 
         assert other.post("/api/auth/logout").status_code == 204
         for _ in chunks:  # the server ends the body by itself
             assert time.monotonic() - started < 10, "the live view went on after logout"
-    wait_for(lambda: actions(world, AuditAction.LIVE_ENDED))
+    wait_for(lambda: actions(world, AuditAction.LIVE_ENDED), 5, "the end of the live view audited")
     assert [d["ended"] for _, _, d in actions(world, AuditAction.LIVE_ENDED)] == ["session ended"]
 
 

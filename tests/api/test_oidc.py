@@ -7,73 +7,23 @@ the provider sends the client back to it."""
 from __future__ import annotations
 
 import json
-import os
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from joserfc import jwt
 from sqlalchemy import Engine
 
-from tests.api.world import Clock, World, build_world
-from tests.conftest import free_port
-from tests.oidc.provider import OpenIdProvider, RegisteredClient, provider_missing, signing_key
-from vigie.config.models import OidcSettings
+from tests.api.world import World, build_world
+from tests.oidc.provider import signing_key
+from tests.support.servers import free_port, serving
+from tests.support.sign_on import LABEL, SECRET, Stack, oidc_client, sign_on_factory
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
-from vigie.services.auth import AuthService
-from vigie.services.oidc import OidcClient, OidcLogin, SignOnError
-
-SECRET = "test-client-secret-7f3a"
-LABEL = "Compte Grand Lyon"
-
-
-@dataclass(frozen=True)
-class Stack:
-    provider: OpenIdProvider
-    vigie_port: int
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.vigie_port}"
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    missing = provider_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have the test OpenID provider: {missing}")
-        pytest.skip(missing)
-    vigie_port = free_port()
-    client = RegisteredClient("vigie", SECRET, f"http://127.0.0.1:{vigie_port}/api/auth/oidc/callback")
-    provider = OpenIdProvider(free_port(), [client], signing_key())
-    yield Stack(provider, vigie_port)
-    provider.close()
-
-
-def settings(issuer: str) -> OidcSettings:
-    return OidcSettings(issuer=issuer, client_id="vigie", display_name=LABEL)
-
-
-def oidc_client(issuer: str) -> OidcClient:
-    return OidcClient(
-        settings(issuer), client_secret=SECRET, http=httpx.Client(timeout=10), clock=lambda: datetime.now(UTC)
-    )
-
-
-def sign_on_factory(issuer: str) -> Callable[[AuthService, Clock], OidcLogin]:
-    def factory(auth: AuthService, clock: Clock) -> OidcLogin:
-        return OidcLogin(oidc_client(issuer), auth, clock)
-
-    return factory
+from vigie.services.oidc import SignOnError
 
 
 @pytest.fixture
@@ -83,16 +33,8 @@ def world(db: Engine, stack: Stack) -> World:
 
 @pytest.fixture
 def server(world: World, stack: Stack) -> Iterator[str]:
-    app = world.client().app
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=stack.vigie_port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield stack.base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(world.client().app, stack.vigie_port):
+        yield stack.base
 
 
 def browser() -> httpx.Client:

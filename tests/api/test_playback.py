@@ -3,8 +3,6 @@ with signed URLs, one audit entry per playlist request."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,13 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import av
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.api.world import T0, Clock, World, build_world
-from tests.conftest import free_port
 from tests.recording.export_samples import FPS, ListAuditSink, record
+from tests.support.servers import serving
 from vigie.domain.audit import AuditAction
 from vigie.services.playback import PlaybackService
 from vigie.storage.recording import SqlSegmentIndex
@@ -128,17 +125,8 @@ def server(setup: Setup) -> Iterator[tuple[str, str]]:
     world.clock.now = datetime.now(UTC)
     client = world.login("op.vil")
     token = client.cookies["vigie_session"]
-    port = free_port()
-    config = uvicorn.Config(client.app, host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", token
-    instance.should_exit = True
-    thread.join(timeout=5)
+    with serving(client.app) as base:
+        yield base, token
 
 
 def test_a_standard_hls_player_plays_the_playlist(server: tuple[str, str]) -> None:

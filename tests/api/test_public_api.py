@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.api.test_governance_api import activated, login, requested
 from tests.api.world import World, build_world
+from tests.support.governance_api import activated, login, requested
 from vigie.domain.users import Role
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "vigie" / "web" / "static"
@@ -18,7 +18,7 @@ STATIC = Path(__file__).resolve().parents[2] / "src" / "vigie" / "web" / "static
 @pytest.fixture
 def world(db: Engine) -> World:
     world = build_world(db, static=STATIC)
-    world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_until=None, trained_on=None)
+    world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_for=None, trained_ago=None)
     return world
 
 

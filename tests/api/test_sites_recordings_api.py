@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.api.world import T0, TODAY, World, build_world
-from tests.conftest import camera_yaml, config_yaml
+from tests.support.configs import camera_yaml, config_yaml
 from vigie.config.models import VigieConfig
 from vigie.domain.audit import AuditAction
 from vigie.domain.recording import Segment, SegmentState

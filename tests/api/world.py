@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -44,6 +44,7 @@ from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+"""The world's instant, unless it is given another clock (the browser tests run in real time)."""
 TODAY = T0.date()
 PASSWORD = "correct horse battery staple"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -135,9 +136,12 @@ class World:
         roles: Sequence[Role],
         commune: str = "villeurbanne",
         *,
-        authorised_until: date | None = TODAY + timedelta(days=365),
-        trained_on: date | None = TODAY - timedelta(days=30),
+        authorised_for: timedelta | None = timedelta(days=365),
+        trained_ago: timedelta | None = timedelta(days=30),
     ) -> None:
+        """An account authorised for ``authorised_for`` and trained ``trained_ago``, counted from the world's
+        clock (None: no authorisation end, never trained)."""
+        today = self.clock().date()
         created = self.auth.add_user(
             Actor.command_line("setup"),
             username=username,
@@ -145,8 +149,8 @@ class World:
             commune_id=commune,
             roles=roles,
             password=PASSWORD,
-            authorised_until=authorised_until,
-            trained_on=trained_on,
+            authorised_until=None if authorised_for is None else today + authorised_for,
+            trained_on=None if trained_ago is None else today - trained_ago,
         )
         if created.totp_uri:
             self.totp[username] = created.totp_uri.split("secret=")[1].split("&")[0]
@@ -222,12 +226,12 @@ def build_world(
     world.add("op.vil", [Role.OPERATOR])
     world.add("sup.vil", [Role.SUPERVISOR])
     world.add("inv.vil", [Role.INVESTIGATOR])
-    world.add("dpo.vil", [Role.DPO], authorised_until=None, trained_on=None)
-    world.add("auditor.vil", [Role.AUDITOR], authorised_until=None, trained_on=None)
-    world.add("maire.vil", [Role.AUTHORITY], authorised_until=None, trained_on=None)
-    world.add("admin.vil", [Role.ADMINISTRATOR], authorised_until=None, trained_on=None)
+    world.add("dpo.vil", [Role.DPO], authorised_for=None, trained_ago=None)
+    world.add("auditor.vil", [Role.AUDITOR], authorised_for=None, trained_ago=None)
+    world.add("maire.vil", [Role.AUTHORITY], authorised_for=None, trained_ago=None)
+    world.add("admin.vil", [Role.ADMINISTRATOR], authorised_for=None, trained_ago=None)
     world.add("op.bron", [Role.OPERATOR], "bron")
-    world.add("admin.bron", [Role.ADMINISTRATOR], "bron", authorised_until=None, trained_on=None)
-    world.add("op.untrained", [Role.OPERATOR], trained_on=None)
-    world.add("op.expired", [Role.OPERATOR], authorised_until=TODAY + timedelta(days=1))
+    world.add("admin.bron", [Role.ADMINISTRATOR], "bron", authorised_for=None, trained_ago=None)
+    world.add("op.untrained", [Role.OPERATOR], trained_ago=None)
+    world.add("op.expired", [Role.OPERATOR], authorised_for=timedelta(days=1))
     return world

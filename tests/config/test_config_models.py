@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from tests.support.configs import camera_data
 
 from vigie.config import (
     AnalysisSettings,
@@ -19,25 +19,6 @@ from vigie.config import (
 )
 from vigie.config.zones import polygon_area
 from vigie.domain.camera import Purpose
-
-
-def camera_data(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": "cam-001",
-        "name": "Parvis",
-        "kind": "fixed",
-        "main_stream": "rtsp://cam-001.example.invalid/s",
-        "location": {"lat": 45.0, "lon": 4.0},
-        "authorisation": {
-            "reference": "2024-DS-1",
-            "valid_from": "2024-01-01",
-            "valid_until": "2029-01-01",
-            "purposes": ["crime_prevention"],
-            "retention_days": 30,
-        },
-    }
-    data.update(changes)
-    return data
 
 
 def test_defaults_of_a_camera() -> None:

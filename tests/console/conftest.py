@@ -6,22 +6,20 @@ frames, recordings, exports, governance and the audit chain. Screenshots of each
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from tests.api.export_world import data_dir_of
 from tests.api.live_world import live_service
 from tests.api.world import PASSWORD, Clock, World, build_world
-from tests.conftest import free_port
 from tests.recording.export_samples import ListAuditSink, record
+from tests.support.servers import serving
+from tests.support.sign_on import stack  # noqa: F401 - the OpenID provider fixture, for this folder's tests
 from vigie.domain.users import Role
 from vigie.services.alerts import AlertService
 from vigie.services.credentials import totp_code
@@ -70,25 +68,14 @@ def world(db: Engine) -> World:
     world = build_world(  # a real browser and a real server: sessions in real time
         db, static=STATIC, playback=playback, live=live_service, snapshots=snapshots, sql_audit=True, clock=RealClock()
     )
-    world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_until=None, trained_on=None)
+    world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_for=None, trained_ago=None)
     return world
 
 
 @pytest.fixture
 def server(world: World) -> Iterator[str]:
-    port = free_port()
-    app = world.client().app
-    instance = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=5)
+    with serving(world.client().app, timeout_graceful_shutdown=1) as base:
+        yield base
 
 
 @dataclass

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from tests.api.test_governance_api import FRAMEWORK_2027
 from tests.api.world import World
 from tests.console.conftest import RECORDED_S, Browser, log_in, logged_in, shot, sync_api
 from vigie.domain.alerts import AlertState
@@ -204,9 +203,10 @@ def test_an_activation_requested_approved_twice_counted_and_stopped(chromium: Br
     supervisor.goto("/#/governance")
     expect(supervisor.locator("#banner")).to_have_text("Aucun module d'analyse n'est actif.")
     expect(supervisor.locator("#catalogue tbody tr").first).to_be_visible()
-    supervisor.select_option("#act-module", "intrusion")
+    # A framework with no statutory end: this test runs in real time, on any day (the JO law's ends in 2027).
+    supervisor.select_option("#act-module", "line_count")
     supervisor.select_option("#act-cameras", ["vil-1"])
-    supervisor.select_option("#act-framework", FRAMEWORK_2027)
+    supervisor.select_option("#act-framework", "cnil-statistiques-anonymes")
     supervisor.fill("#act-decision", "2026-PREF-0042")
     supervisor.fill("#act-decision-date", (datetime.now(UTC).date() - timedelta(days=10)).isoformat())
     supervisor.fill("#act-dpia", "AIPD-2026-07")

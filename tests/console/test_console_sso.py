@@ -4,48 +4,36 @@ without a Vigie account comes back to the login page with a message in the conso
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from tests.api.test_oidc import LABEL, Stack, sign_on_factory, stack  # noqa: F401 - stack is a fixture
 from tests.api.world import World, build_world
 from tests.console.conftest import CHROMIUM, STATIC, shot, sync_api
+from tests.support.servers import serving
+from tests.support.sign_on import LABEL, Stack, sign_on_factory
 
 expect = sync_api.expect
 
 
 @pytest.fixture
-def sso_world(db: Engine, stack: Stack) -> World:  # noqa: F811 - the imported fixture
+def sso_world(db: Engine, stack: Stack) -> World:
     return build_world(db, static=STATIC, oidc=sign_on_factory(stack.provider.issuer))
 
 
 @pytest.fixture
-def page(sso_world: World, stack: Stack) -> Iterator[sync_api.Page]:  # noqa: F811 - the imported fixture
+def page(sso_world: World, stack: Stack) -> Iterator[sync_api.Page]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium, or run scripts/test.sh)")
     app = sso_world.client().app
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=stack.vigie_port, log_level="warning", timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with sync_api.sync_playwright() as playwright:
+    with serving(app, stack.vigie_port, timeout_graceful_shutdown=1), sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
         )
         yield browser.new_context(base_url=stack.base, locale="fr-FR").new_page()
         browser.close()
-    server.should_exit = True
-    thread.join(timeout=5)
 
 
 def through_the_provider(page: sync_api.Page, login: str) -> None:

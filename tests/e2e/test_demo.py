@@ -4,56 +4,46 @@ of start (scene rendering included), through the real RTSP server or from files.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ApiSession, free_port, start_vigie, stop_vigie
+from tests.support.rtsp import rtsp_stack_missing
+from tests.support.servers import free_port
+from tests.support.vigie_cli import ApiSession, start_vigie, stop_vigie
+from tests.support.waiting import wait_for
 
 DEADLINE_S = 30.0
-
-
-def rtsp_stack_missing() -> str | None:
-    if shutil.which("ffmpeg") is None:
-        return "ffmpeg is not installed (apt-get install ffmpeg, or run scripts/test.sh)"
-    probe = subprocess.run(
-        ["/usr/bin/python3", "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
-        capture_output=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        return "GStreamer's RTSP server is not installed (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0)"
-    return None
 
 
 def run_demo_until_events(tmp_path: Path, *extra: str) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
     port = free_port()
     started = time.monotonic()
     proc = start_vigie("demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), *extra)
-    events: list[dict[str, Any]] = []
     cameras: list[dict[str, Any]] = []
     api: ApiSession | None = None
     login = tmp_path / "demo" / "demo-login.txt"
+
+    def first_events() -> list[dict[str, Any]]:
+        nonlocal api, cameras
+        assert proc.poll() is None, "the demo stopped by itself"
+        try:
+            if api is None:
+                if not login.is_file():
+                    return []
+                fields = dict(line.split(": ", 1) for line in login.read_text(encoding="utf-8").splitlines())
+                api = ApiSession(f"http://127.0.0.1:{port}").login(fields["username"], fields["password"], 0)
+            events: list[dict[str, Any]] = api.get("/api/events")["items"]
+            cameras = api.get("/api/cameras")
+        except OSError:
+            return []
+        return events
+
     try:
-        while time.monotonic() - started < DEADLINE_S + 30 and proc.poll() is None:
-            time.sleep(0.5)
-            try:
-                if api is None:
-                    if not login.is_file():
-                        continue
-                    fields = dict(line.split(": ", 1) for line in login.read_text(encoding="utf-8").splitlines())
-                    api = ApiSession(f"http://127.0.0.1:{port}").login(fields["username"], fields["password"], 0)
-                events = api.get("/api/events")["items"]
-                cameras = api.get("/api/cameras")
-            except OSError:
-                continue
-            if events:
-                break
+        events = wait_for(first_events, DEADLINE_S + 30, "a motion event in GET /api/events", every=0.5)
         elapsed = time.monotonic() - started
         assert proc.poll() is None, "the demo stopped by itself"
     finally:

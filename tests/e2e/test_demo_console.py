@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, start_vigie, stop_vigie
-from tests.e2e.test_demo import rtsp_stack_missing
+from tests.support.rtsp import rtsp_stack_missing
+from tests.support.servers import free_port
+from tests.support.vigie_cli import start_vigie, stop_vigie
+from tests.support.waiting import wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -36,10 +38,15 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     data = tmp_path / "demo"
     proc = start_vigie("demo", "--data-dir", str(data), "--port", str(port), "--rtsp-port", str(free_port()))
     login = data / "demo-login.txt"
-    deadline = time.monotonic() + 90
-    while not login.is_file() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.3)
-    assert login.is_file(), "the demo wrote no login file"
+
+    def written() -> bool:
+        assert proc.poll() is None, "the demo stopped by itself"
+        return login.is_file()
+
+    try:
+        wait_for(written, 90, "the demo's login file", every=0.3)
+    except AssertionError as err:  # stop it, and show what it said
+        raise AssertionError(f"{err}\n{stop_vigie(proc, signal.SIGINT)[-3000:]}") from None
     fields = dict(line.split(": ", 1) for line in login.read_text(encoding="utf-8").splitlines())
     try:
         yield f"http://127.0.0.1:{port}", fields
@@ -73,12 +80,15 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
         )
         page = browser.new_context(base_url=base, locale="en-GB", accept_downloads=True).new_page()
         page.set_default_timeout(30_000)
-        for _ in range(60):  # the server may still be starting
+
+        def opened() -> bool:  # the server may still be starting
             try:
                 page.goto("/")
-                break
             except sync_api.Error:
-                time.sleep(0.5)
+                return False
+            return True
+
+        wait_for(opened, 30, "the demo's console to answer", every=0.5)
         page.fill("#username", login["username"])
         page.fill("#password", login["password"])
         page.click("#login-form button[type=submit]")

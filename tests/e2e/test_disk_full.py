@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import camera_yaml, config_yaml, free_port, start_vigie, stop_vigie
-from tests.e2e.test_demo import rtsp_stack_missing
 from tests.recording.media import write_h264
+from tests.support.configs import camera_yaml, config_yaml
+from tests.support.rtsp import rtsp_stack_missing
+from tests.support.servers import free_port
+from tests.support.vigie_cli import start_vigie, stop_vigie
+from tests.support.waiting import wait_for
 from vigie.recording.segment_writer import start_from_key
 
 
@@ -27,15 +30,6 @@ def vigie(*args: str) -> subprocess.CompletedProcess[str]:
 
 def segments(root: Path) -> list[Path]:
     return sorted(root.glob("cam/**/*.ts"))
-
-
-def wait_for(predicate: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.3)
-    return False
 
 
 @pytest.fixture
@@ -66,7 +60,7 @@ def test_disk_full_purges_oldest_unheld_never_the_held_one(tmp_path: Path, rtsp_
     root = tmp_path / "data" / "segments"
     proc = start_vigie("serve", "--config", cfg)
     try:
-        assert wait_for(lambda: len(segments(root)) >= 4, 40), "the camera must be recorded"
+        wait_for(lambda: len(segments(root)) >= 4, 40, "four segments of the camera recorded", every=0.3)
         time.sleep(1)  # the writer indexes what the recorder reported
         first = segments(root)[0]
         start = start_from_key(first.relative_to(root).as_posix())
@@ -84,7 +78,7 @@ def test_disk_full_purges_oldest_unheld_never_the_held_one(tmp_path: Path, rtsp_
         assert first.exists(), "a held segment is never destroyed"
         gone = [p for p in before if not p.exists()]
         assert len(gone) >= 2, "the oldest unheld segments are destroyed"
-        assert wait_for(lambda: any(p not in before for p in segments(root)), 15), "recording goes on"
+        wait_for(lambda: any(p not in before for p in segments(root)), 15, "recording to go on", every=0.3)
         assert proc.poll() is None, "the service keeps running"
 
         register = vigie("recording", "register", "--config", cfg)

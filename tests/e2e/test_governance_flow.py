@@ -14,31 +14,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.conftest import (
-    TEST_PASSWORD,
-    ApiSession,
-    add_operator,
-    camera_yaml,
-    config_yaml,
-    free_port,
-    start_vigie,
-    stop_vigie,
-)
+from tests.support.configs import camera_yaml, config_yaml
+from tests.support.servers import free_port
+from tests.support.vigie_cli import TEST_PASSWORD, ApiSession, add_operator, start_vigie, stop_vigie
+from tests.support.waiting import wait_for
 from vigie.domain.audit import parse_time
 
 
 def vigie(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "vigie.cli", *args], capture_output=True, text=True, check=False)
-
-
-def wait_for_events(api: ApiSession, timeout: float) -> list[dict[str, object]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        items: list[dict[str, object]] = api.get("/api/events")["items"]
-        if items:
-            return items
-        time.sleep(0.3)
-    return []
 
 
 def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_square_video: Path) -> None:
@@ -58,11 +42,12 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
         api = ApiSession(f"http://127.0.0.1:{port}").login(operator, TEST_PASSWORD)
         time.sleep(4)
         assert api.get("/api/events")["items"] == [], "nothing may run before approval"
-        now = datetime.now(UTC)
+        now = datetime.now(UTC)  # the commands and the service read the host's clock
+        decided = (now - timedelta(days=30)).date().isoformat()
         request = vigie(
             "activation", "request", "--config", cfg, "--tenant", "testville", "--module", "motion",
             "--cameras", "quai-1", "--framework", "detection-mouvement", "--decision", "2026-PREF-0042",
-            "--decision-date", "2026-11-01", "--dpia", "AIPD-2026-07", "--purpose", "quai surveillance test",
+            "--decision-date", decided, "--dpia", "AIPD-2026-07", "--purpose", "quai surveillance test",
             "--start", (now - timedelta(minutes=1)).isoformat(), "--end", (now + timedelta(hours=2)).isoformat(),
             "--by", "Alice Martin", "--role", "operator",
         )  # fmt: skip
@@ -76,7 +61,7 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
 
         second = vigie("activation", "approve", "1", "--config", cfg, "--by", "Denise Maire", "--role", "authority")
         assert second.returncode == 0, second.stderr
-        assert wait_for_events(api, 15), "the approved module must run"
+        wait_for(lambda: api.get("/api/events")["items"], 15, "the approved module's first events", every=0.3)
         status = vigie("compliance", "status", "--config", cfg)
         assert "active: motion on quai-1" in status.stdout, status.stdout
         assert "running now: motion on quai-1" in status.stdout and "under #1" in status.stdout, status.stdout
@@ -90,8 +75,9 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
     assert proc.returncode == 0, output[-2000:]
 
     export = tmp_path / "audit.jsonl"
+    yesterday, tomorrow = (now.date() + timedelta(days=d) for d in (-1, 1))  # bare dates: whole Paris days
     exported = vigie(
-        "audit", "export", "--config", cfg, "--from", "2020-01-01", "--to", "2100-01-01", "-o", str(export)
+        "audit", "export", "--config", cfg, "--from", str(yesterday), "--to", str(tomorrow), "-o", str(export)
     )
     assert exported.returncode == 0, exported.stderr
     lines = export.read_text(encoding="utf-8")

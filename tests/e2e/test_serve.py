@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import (
-    TEST_PASSWORD,
-    ApiSession,
-    add_operator,
-    camera_yaml,
-    config_yaml,
-    free_port,
-    get_json,
-    start_vigie,
-    stop_vigie,
-)
+from tests.support.configs import camera_yaml, config_yaml
+from tests.support.servers import free_port
+from tests.support.vigie_cli import TEST_PASSWORD, ApiSession, add_operator, get_json, start_vigie, stop_vigie
+from tests.support.waiting import wait_for
 
 
 def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(
@@ -26,33 +20,36 @@ def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(
 ) -> None:
     port = free_port()
     config = tmp_path / "vigie.yaml"
+    today = datetime.now(UTC).date()  # the service reads the host's day
+    expired_on = (today - timedelta(days=30)).isoformat()
     cameras = (
         camera_yaml("replay", moving_square_video.as_uri(), setting="transit")
         + camera_yaml("broken", f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/live")
-        + camera_yaml("expired", moving_square_video.as_uri(), valid=("2020-01-01", "2024-12-31"))
+        + camera_yaml(
+            "expired", moving_square_video.as_uri(), valid=((today - timedelta(days=730)).isoformat(), expired_on)
+        )
     )
     config.write_text(config_yaml(tmp_path, cameras, port=port), encoding="utf-8")
     operator = add_operator(config)
     proc = start_vigie("serve", "--config", str(config))
     try:
         api = ApiSession(f"http://127.0.0.1:{port}").login(operator, TEST_PASSWORD, timeout=40)
-        deadline = time.monotonic() + 40
-        states: dict[str, dict[str, Any]] = {}
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            if proc.poll() is not None:
-                break
+
+        def settled() -> dict[str, dict[str, Any]]:
+            assert proc.poll() is None, "the service must keep running with a broken camera"
             try:
                 states = {c["id"]: c for c in api.get("/api/cameras")}
             except OSError:
-                continue
-            if states.get("replay", {}).get("state") == "online" and states.get("broken", {}).get("state") == "offline":
-                break
+                return {}
+            replay, broken = states.get("replay", {}), states.get("broken", {})
+            return states if replay.get("state") == "online" and broken.get("state") == "offline" else {}
+
+        states = wait_for(settled, 40, "the replayed camera online and the broken one offline", every=0.5)
         assert proc.poll() is None, "the service must keep running with a broken camera"
         assert states["replay"]["state"] == "online"
         assert states["broken"]["state"] == "offline"
         assert states["expired"]["state"] == "offline"
-        assert "expired on 2024-12-31" in states["expired"]["reason"]
+        assert f"expired on {expired_on}" in states["expired"]["reason"]
         assert "hunter2" not in states["broken"]["reason"] and "127.0.0.1" in states["broken"]["reason"]
         time.sleep(3)
         # real cameras and no activation: motion analysis must not have run (L22)

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.config.test_config_models import camera_data
 from tests.sim.sample_scenes import small_scene_data
+from tests.support.configs import camera_data
 from vigie.config.camera import Camera
 from vigie.ingest.masking import apply_masks, burn_masks, mask_polygons, mask_raster
 from vigie.sim.render import RenderResult, render

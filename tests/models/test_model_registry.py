@@ -85,7 +85,7 @@ def test_install_downloads_checks_the_hash_and_registers(tmp_path: Path, served:
 
 
 def test_install_offline_says_what_to_do(tmp_path: Path) -> None:
-    from tests.conftest import free_port
+    from tests.support.servers import free_port
 
     registry = ModelRegistry(tmp_path / "models", Recorder())
     unreachable = CatalogueModel("m", "yolox", f"http://127.0.0.1:{free_port()}/m.onnx", "a" * 64, "test")

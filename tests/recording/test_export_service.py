@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import camera_yaml, config_yaml
+from tests.support.configs import camera_yaml, config_yaml
 from vigie.config.loader import load_config
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent, AuditRecord

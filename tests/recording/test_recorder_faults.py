@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.recording.media import SIZE, codec_parameters, decoded, write_h264
 from tests.support.recorders import Collected, MemoryIndex, recorder, supervise
+from tests.support.servers import free_port
 from tests.support.waiting import wait_for
 from vigie.domain.camera import HealthState
 from vigie.domain.recording import SegmentState
@@ -196,7 +196,7 @@ def test_garbage_and_truncated_streams_go_offline_with_a_reason_and_index_nothin
 
 
 def test_the_service_records_every_camera_and_analysis_crashes_do_not_stop_recording(tmp_path: Path) -> None:
-    from tests.conftest import camera_yaml, config_yaml
+    from tests.support.configs import camera_yaml, config_yaml
     from vigie.config import load_config_text
     from vigie.runtime.service import VigieService
 

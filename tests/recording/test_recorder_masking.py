@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import camera_yaml, config_yaml
 from tests.recording.media import SIZE, codec_parameters, decoded, packet_bytes, write_h264
+from tests.support.configs import camera_yaml, config_yaml
 from vigie.domain.recording import Segment
 from vigie.ingest.masking import mask_raster
 from vigie.ingest.packets import PacketSpec

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import camera_yaml, config_yaml
 from tests.support.audit_sinks import ListAudit
+from tests.support.configs import camera_yaml, config_yaml
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.domain.recording import Segment

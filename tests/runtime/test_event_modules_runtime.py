@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import camera_yaml, config_yaml
 from tests.support.clocks import StepClock
+from tests.support.configs import camera_yaml, config_yaml
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.analytics.rules.pipeline import RulePipeline
 from vigie.analytics.rules.registry import build_rule

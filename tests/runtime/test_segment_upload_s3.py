@@ -132,7 +132,7 @@ def test_a_failed_upload_keeps_the_file_indexes_nothing_and_the_retry_uploads_it
 def test_the_service_reconciles_with_the_bucket_and_uploads_the_spool_at_start(
     tmp_path: Path, seaweedfs: SeaweedS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import camera_yaml, config_yaml
+    from tests.support.configs import camera_yaml, config_yaml
     from vigie.config import load_config_text
     from vigie.runtime.service import VigieService
 

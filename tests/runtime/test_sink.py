@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.conftest import config_yaml
 from tests.support.clocks import StepClock
+from tests.support.configs import config_yaml
 from vigie.config import load_config_text
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.events.aggregation import EventAggregator

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import config_yaml, free_port, write_moving_square_video
+from tests.support.configs import config_yaml
+from tests.support.servers import free_port
+from tests.support.videos import write_moving_square_video
 from tests.support.waiting import wait_for
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.config import VigieConfig, load_config_text

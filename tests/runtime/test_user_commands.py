@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import config_yaml
+from tests.support.configs import config_yaml
 from vigie.cli import main
 from vigie.domain.audit import AuditAction
 

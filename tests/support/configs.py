@@ -1,0 +1,75 @@
+"""Configuration files for tests that run Vigie as a user does (the CLI, ``vigie serve``, the service)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+
+def authorised_around(today: date | None = None) -> tuple[str, str]:
+    """A prefectoral authorisation in force: from a year before ``today`` (the host's day: what the service reads
+    when no clock is injected) to five years after."""
+    day = today or datetime.now(UTC).date()
+    return (day - timedelta(days=365)).isoformat(), (day + timedelta(days=5 * 365)).isoformat()
+
+
+def camera_yaml(
+    camera_id: str, url: str, *, setting: str = "public_street", valid: tuple[str, str] | None = None
+) -> str:
+    """One camera of a test configuration (under ``communes[0].sites[0].cameras``), authorised ``valid`` (from,
+    until), by default :func:`authorised_around` today."""
+    valid_from, valid_until = valid or authorised_around()
+    return f"""          - id: {camera_id}
+            name: Camera {camera_id}
+            kind: fixed
+            setting: {setting}
+            main_stream: {url}
+            location: {{lat: 45.76, lon: 4.83}}
+            authorisation:
+              reference: 2026-TEST-001
+              valid_from: {valid_from}
+              valid_until: {valid_until}
+              purposes: [crime_prevention]
+              retention_days: 15
+"""
+
+
+def config_yaml(tmp_path: Path, cameras: str, *, port: int = 8080, storage: str = "") -> str:
+    """A whole test configuration: SQLite and data under ``tmp_path``, one municipal commune, the given cameras;
+    ``storage`` adds lines to the storage section (indented by two spaces)."""
+    return f"""version: 1
+storage:
+  database_url: sqlite:///{tmp_path / "vigie.db"}
+  data_dir: {tmp_path / "data"}
+{storage}api: {{host: 127.0.0.1, port: {port}}}
+communes:
+  - id: testville
+    name: Testville
+    kind: municipal
+    sites:
+      - id: centre
+        name: Centre
+        cameras:{" []" if not cameras else ""}
+{cameras}"""
+
+
+def camera_data(**changes: Any) -> dict[str, Any]:
+    """One camera as the configuration models read it (authorised 2024-01-01 to 2029-01-01: for models checked
+    on given days, never against today), with ``changes`` applied."""
+    data: dict[str, Any] = {
+        "id": "cam-001",
+        "name": "Parvis",
+        "kind": "fixed",
+        "main_stream": "rtsp://cam-001.example.invalid/s",
+        "location": {"lat": 45.0, "lon": 4.0},
+        "authorisation": {
+            "reference": "2024-DS-1",
+            "valid_from": "2024-01-01",
+            "valid_until": "2029-01-01",
+            "purposes": ["crime_prevention"],
+            "retention_days": 30,
+        },
+    }
+    data.update(changes)
+    return data

@@ -1,0 +1,101 @@
+"""Vigie run as a user runs it: the ``vigie`` command in a child process, and a logged-in HTTP client of the
+server it starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+TEST_PASSWORD = "test operator passphrase"
+
+
+def start_vigie(*args: str) -> subprocess.Popen[str]:
+    """Start the ``vigie`` command as a user would, output captured (stdout and stderr together)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "vigie.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def stop_vigie(proc: subprocess.Popen[str], sig: signal.Signals, timeout: float = 30) -> str:
+    """Stop it the way an operator or a service manager does; return everything it printed."""
+    proc.send_signal(sig)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    return output
+
+
+def add_operator(config: Path, commune: str = "testville", username: str = "t.operator") -> str:
+    """Create an operator account on the configuration's database with ``vigie users add``, authorised for a year
+    and trained a month ago (the command reads the host's day); return its name."""
+    today = datetime.now(UTC).date()
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "vigie.cli", "users", "add", "--config", str(config), "--username", username,
+            "--name", "Test Operator", "--commune", commune, "--roles", "operator,supervisor",
+            "--authorised-until", (today + timedelta(days=365)).isoformat(),
+            "--trained-on", (today - timedelta(days=30)).isoformat(), "--by", "test", "--password-stdin",
+        ],
+        input=TEST_PASSWORD + "\n", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return username
+
+
+def get_json(url: str) -> Any:
+    """GET a JSON document from a server the test started on loopback."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+class ApiSession:
+    """A logged-in client of a running Vigie (real HTTP, cookie jar, CSRF header), as the console is."""
+
+    def __init__(self, base: str) -> None:
+        import http.cookiejar
+
+        self.base = base.rstrip("/")
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf = ""
+
+    def login(self, username: str, password: str, timeout: float = 30) -> ApiSession:
+        """Log in, retrying while the server is still starting (connection refused); the last error is raised
+        after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.csrf = self.send("POST", "/api/auth/login", {"username": username, "password": password})[
+                    "csrf_token"
+                ]
+                return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def get(self, path: str) -> Any:
+        return self.send("GET", path)
+
+    def send(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.csrf:
+            request.add_header("X-CSRF-Token", self.csrf)
+        with self.opener.open(request, timeout=5) as response:
+            text = response.read()
+            return json.loads(text) if text else None

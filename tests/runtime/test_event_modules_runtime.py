@@ -11,12 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.audit_sinks import ListAudit
 from tests.support.clocks import StepClock
 from tests.support.configs import camera_yaml, config_yaml
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.analytics.rules.pipeline import RulePipeline
 from vigie.analytics.rules.registry import build_rule
 from vigie.cli import main
+from vigie.config import load_config
+from vigie.domain.activation import ActivationRequest
 from vigie.domain.alerts import AlertState
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
@@ -26,8 +29,10 @@ from vigie.governance.audit import AuditChain, AuditKeyring
 from vigie.governance.gate import ActivationGate, ClosedGate, GateRules, Window
 from vigie.ingest.reader import SampledFrame, StreamSpec
 from vigie.runtime.camera_worker import WorkerSpec, _pipeline
+from vigie.runtime.governance_wiring import open_governance
 from vigie.runtime.sink import WorkerMessageSink
 from vigie.services.alerts import AlertService
+from vigie.services.governance import Outcome
 from vigie.storage import (
     SqlAlertRepo,
     SqlAuditStore,
@@ -166,25 +171,41 @@ def test_alert_commands_list_decide_and_count(tmp_path: Path, capsys: pytest.Cap
     assert "crowd_movement" in out and "50 %" in out  # one confirmed, one false positive, one pending
 
 
-def _request(path: Path, module: str) -> int:
-    now = datetime.now(UTC)
-    return main([
-        "activation", "request", "--config", str(path), "--tenant", "testville", "--module", module,
-        "--cameras", "quai-1", "--framework", "loi-2023-380-art10-prolongation-2027", "--decision", "2026-PREF-7",
-        "--decision-date", "2026-11-01", "--dpia", "AIPD-2026-09", "--purpose", "test",
-        "--start", now.isoformat(), "--end", (now + timedelta(days=1)).isoformat(),
-        "--by", "Alice Martin", "--role", "operator",
-    ])  # fmt: skip
+def _request(path: Path, module: str) -> Outcome:
+    """Ask for ``module`` on quai-1 through the governance the commands and the API open, at :data:`T0`: the
+    decree's events are authorised only until the JO law's extended experiment ends (2027-12-31), so this runs on a
+    fixed clock, not the host's (which the ``vigie activation`` command reads)."""
+    config = load_config(path)
+    engine = create_engine_for(config.storage.database_url)
+    migrate(engine)
+    try:
+        governance = open_governance(config, engine, ListAudit(), lambda: T0)
+        return governance.service.request(
+            ActivationRequest(
+                tenant="testville",
+                module=module,
+                camera_ids=("quai-1",),
+                framework="loi-2023-380-art10-prolongation-2027",
+                decision_number="2026-PREF-7",
+                decision_date=(T0 - timedelta(days=27)).date(),
+                dpia_reference="AIPD-2026-09",
+                purpose="test",
+                starts_at=T0,
+                ends_at=T0 + timedelta(days=1),
+                requested_by="cli:Alice Martin",
+                requested_role="operator",
+            )
+        )
+    finally:
+        engine.dispose()
 
 
-def test_an_activation_is_refused_where_the_module_could_not_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_activation_is_refused_where_the_module_could_not_run(tmp_path: Path) -> None:
     path = write_config(tmp_path, "                crowd_movement: {}\n")
-    assert _request(path, "weapon") == 1
-    err = capsys.readouterr().err
-    assert "no settings for weapon" in err and "analysis.modules.weapon" in err
-    assert _request(path, "crowd_movement") == 0
+    refused = _request(path, "weapon")
+    assert not refused.accepted
+    assert "no settings for weapon" in refused.message and "analysis.modules.weapon" in refused.message
+    assert _request(path, "crowd_movement").accepted, "the module configured on the camera can be activated"
 
 
 def test_statistics_buckets_are_stored_and_exported_without_small_counts(

@@ -4,6 +4,7 @@ password reset — refusals say why and change nothing; no password ever in the 
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,9 @@ def test_first_admin_agents_sharing_and_reset(
     assert code == 1 and "exists already" in err, "only one first administrator"
 
     add = ("users", "add", "--config", cfg, "--username", "l.martin", "--name", "Léa Martin", "--commune", "testville")
-    dates = ("--authorised-until", "2099-01-31", "--trained-on", "2026-10-01", "--by", "Camille Durand")
+    today = datetime.now(UTC).date()  # the commands read the host's day
+    until, trained = str(today + timedelta(days=365)), str(today - timedelta(days=60))
+    dates = ("--authorised-until", until, "--trained-on", trained, "--by", "Camille Durand")
     code, _, err = vigie(monkeypatch, capsys, *add, "--roles", "operator,king", *dates, "--password-stdin", stdin="x\n")
     assert code == 1 and "unknown role" in err
     code, _, err = vigie(monkeypatch, capsys, *add, "--roles", "operator", *dates, "--password-stdin", stdin="short\n")
@@ -58,7 +61,7 @@ def test_first_admin_agents_sharing_and_reset(
     assert code == 0 and "created l.martin" in out and "otpauth" not in out
 
     code, out, _ = vigie(monkeypatch, capsys, "users", "list", "--config", cfg)
-    assert code == 0 and "l.martin" in out and "authorised until 2099-01-31" in out and "trained 2026-10-01" in out
+    assert code == 0 and "l.martin" in out and f"authorised until {until}" in out and f"trained {trained}" in out
 
     code, out, _ = vigie(
         monkeypatch, capsys, "users", "update", "l.martin", "--config", cfg, "--disable", "--by", "C D"
@@ -69,10 +72,11 @@ def test_first_admin_agents_sharing_and_reset(
     assert code == 1 and "no user 'nobody'" in err
 
     share = ("users", "share", "--config", cfg, "--owner", "testville", "--partner", "testville", "--reference", "C-1")
-    code, _, err = vigie(monkeypatch, capsys, *share, "--from", "2026-01-01", "--to", "2026-12-31", "--by", "C D")
+    year = (str(today), str(today + timedelta(days=365)))
+    code, _, err = vigie(monkeypatch, capsys, *share, "--from", year[0], "--to", year[1], "--by", "C D")
     assert code == 1 and "its own cameras" in err
     with pytest.raises(SystemExit):
-        vigie(monkeypatch, capsys, *share, "--from", "tomorrow", "--to", "2026-12-31", "--by", "C D")
+        vigie(monkeypatch, capsys, *share, "--from", "tomorrow", "--to", year[1], "--by", "C D")
     assert "is not a date" in capsys.readouterr().err
 
     reset = ("users", "reset-password", "l.martin", "--config", cfg, "--by", "C D", "--password-stdin")

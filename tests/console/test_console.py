@@ -6,7 +6,6 @@ public reads the information page without logging in."""
 
 from __future__ import annotations
 
-import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -268,8 +267,7 @@ def test_the_public_page_without_login(chromium: Browser, world: World) -> None:
     expect(page.locator("#public-cameras tbody tr")).to_have_count(4)
     expect(page.locator("#analysis-state")).to_contain_text("Aucun traitement algorithmique en service")
     shot(page, "14-public")
-    time.sleep(0)  # nothing else: the page needs no session and sets no cookie
-    assert page.context.cookies() == []
+    assert page.context.cookies() == [], "the page needs no session and sets no cookie"
 
 
 def test_an_administrator_manages_the_communes_accounts_and_sharing(chromium: Browser, world: World) -> None:

@@ -72,6 +72,7 @@ def test_what_was_hidden_cannot_be_recovered_from_the_file(source: RenderResult,
     first, _ = decode(burn_masks(source.video_path, MASKS, tmp_path / "a.ts").output, "gray")
     second, _ = decode(burn_masks(other.video_path, MASKS, tmp_path / "b.ts").output, "gray")
     inside = well_inside(MASKS)
+    assert first, "no frame decoded"
     for a, b in zip(first, second, strict=True):
         assert np.abs(a[inside].astype(np.int16) - b[inside]).max() <= 3
 

@@ -55,6 +55,7 @@ def test_grey_at_another_size_matches_a_swscale_conversion(moving_square_video: 
 
     with av.open(str(moving_square_video)) as container:
         frames = list(islice(container.decode(video=0), 8))
+    assert len(frames) == 8
     for frame in frames:
         image = analysis_image(frame, width, height, "gray")
         reference = frame.to_ndarray(width=width, height=height, format="gray")

@@ -63,6 +63,7 @@ def regions() -> tuple[np.ndarray, np.ndarray]:
 
 def assert_masked(source: list[np.ndarray], stored_bgr: list[np.ndarray], stored_grey: list[np.ndarray]) -> None:
     inside, outside = regions()
+    assert source, "no frame to compare"
     for before, after, grey in zip(source, stored_bgr, stored_grey, strict=True):
         hidden = grey[inside].astype(np.int16)
         assert hidden.max() - hidden.min() <= 3 and hidden.max() <= 4, "masked pixels are solid black"

@@ -431,11 +431,14 @@ def test_the_servers_copy_of_a_package_is_deleted_after_its_days_and_the_deletio
     package = job["package"]
     assert world.exports is not None
     keep = timedelta(days=7)
-    world.clock.now = datetime.now(UTC) + timedelta(days=6)  # the package file was written in real time
+    # The service ages a package by its file's time, which the host's clock wrote: count the days from there.
+    [zipped] = (data_dir_of(world.engine) / "exports").glob("*/*.zip")
+    written = datetime.fromtimestamp(zipped.stat().st_mtime, UTC)
+    world.clock.now = written + timedelta(days=6)
     assert world.exports.purge_packages(keep) == 0
     client = world.login("inv.vil")  # days later: a new session
     assert client.get(package["url"]).status_code == 200
-    world.clock.now = datetime.now(UTC) + timedelta(days=7, minutes=1)
+    world.clock.now = written + timedelta(days=7, minutes=1)
     assert world.exports.purge_packages(keep) == 1
     gone = world.login("inv.vil").get(package["url"])
     assert gone.status_code == 404 and "no longer stored" in gone.json()["error"]["message"]

@@ -4,7 +4,7 @@ with signed URLs, one audit entry per playlist request."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -120,9 +120,8 @@ def test_playback_is_503_where_no_recordings_are_configured(db: Engine) -> None:
 
 @pytest.fixture
 def server(setup: Setup) -> Iterator[tuple[str, str]]:
-    """A real HTTP server, and the session token of a person logged in now (a real player keeps real time)."""
+    """A real HTTP server, and the session token of a person logged in (on the world's clock)."""
     world = setup[4]
-    world.clock.now = datetime.now(UTC)
     client = world.login("op.vil")
     token = client.cookies["vigie_session"]
     with serving(client.app) as base:

@@ -5,7 +5,6 @@ frames, recordings, exports, governance and the audit chain. Screenshots of each
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from tests.api.export_world import data_dir_of
 from tests.api.live_world import live_service
 from tests.api.world import PASSWORD, Clock, World, build_world
 from tests.recording.export_samples import ListAuditSink, record
+from tests.support.browser import CHROMIUM, chromium_options, new_context
 from tests.support.servers import serving
 from tests.support.sign_on import stack  # noqa: F401 - the OpenID provider fixture, for this folder's tests
 from vigie.domain.users import Role
@@ -31,7 +31,6 @@ from vigie.storage.segment_store import FileSegmentStore
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "vigie" / "web" / "static"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RECORDED_S = 40
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
@@ -87,8 +86,12 @@ class Browser:
     errors: list[str]
 
     def page(self, locale: str = "fr-FR") -> sync_api.Page:
-        context = self.browser.new_context(
-            base_url=self.server, locale=locale, viewport={"width": 1400, "height": 900}, accept_downloads=True
+        context = new_context(
+            self.browser,
+            base_url=self.server,
+            locale=locale,
+            viewport={"width": 1400, "height": 900},
+            accept_downloads=True,
         )
         page = context.new_page()
         page.on("pageerror", lambda err: self.errors.append(str(err)))
@@ -105,9 +108,7 @@ def chromium(server: str) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium, or run scripts/test.sh)")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
+        browser = playwright.chromium.launch(**chromium_options())
         errors: list[str] = []
         yield Browser(browser, server, errors)
         browser.close()

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.api.world import World, build_world
-from tests.console.conftest import CHROMIUM, STATIC, shot, sync_api
+from tests.console.conftest import STATIC, shot, sync_api
+from tests.support.browser import CHROMIUM, chromium_options, new_context
 from tests.support.servers import serving
 from tests.support.sign_on import LABEL, Stack, sign_on_factory
 
@@ -29,10 +30,8 @@ def page(sso_world: World, stack: Stack) -> Iterator[sync_api.Page]:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium, or run scripts/test.sh)")
     app = sso_world.client().app
     with serving(app, stack.vigie_port, timeout_graceful_shutdown=1), sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        yield browser.new_context(base_url=stack.base, locale="fr-FR").new_page()
+        browser = playwright.chromium.launch(**chromium_options())
+        yield new_context(browser, base_url=stack.base, locale="fr-FR").new_page()
         browser.close()
 
 

@@ -6,7 +6,6 @@ requisition, download the signed package and have it verified."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 import zipfile
@@ -16,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import CHROMIUM, chromium_options, new_context
 from tests.support.rtsp import rtsp_stack_missing
 from tests.support.servers import free_port
 from tests.support.vigie_cli import start_vigie, stop_vigie
 from tests.support.waiting import wait_for
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
 expect = sync_api.expect
@@ -75,10 +74,8 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
     base, login = demo
     started = time.monotonic()
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        page = browser.new_context(base_url=base, locale="en-GB", accept_downloads=True).new_page()
+        browser = playwright.chromium.launch(**chromium_options())
+        page = new_context(browser, base_url=base, locale="en-GB", accept_downloads=True).new_page()
         page.set_default_timeout(30_000)
 
         def opened() -> bool:  # the server may still be starting

@@ -7,31 +7,18 @@ import http.server
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from vigie.domain.audit import GENESIS_HASH, AuditEvent, AuditRecord, seal
+from tests.support.audit_sinks import ListAudit
+from tests.support.clocks import FakeClock
 from vigie.runtime.models import CatalogueModel, ModelError, ModelRegistry, sha256_of
 
 MODELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "models"
 YOLOX = MODELS / "yolox_nano.onnx"
 FASTEST = MODELS / "FastestDet.onnx"
 needs_models = pytest.mark.skipif(not YOLOX.exists(), reason=f"development models not found in {MODELS}")
-
-
-class Recorder:
-    """Keeps appended audit events (the chain itself is tested in tests/governance)."""
-
-    def __init__(self) -> None:
-        self.records: list[AuditRecord] = []
-
-    def append(self, event: AuditEvent) -> AuditRecord:
-        prev = self.records[-1].hash if self.records else GENESIS_HASH
-        record = seal(len(self.records) + 1, event, event.at or datetime.now(UTC), prev)
-        self.records.append(record)
-        return record
 
 
 @pytest.fixture
@@ -52,8 +39,8 @@ def served(tmp_path: Path) -> Iterator[str]:
 
 @needs_models
 def test_add_validates_copies_hashes_and_audits(tmp_path: Path) -> None:
-    audit = Recorder()
-    registry = ModelRegistry(tmp_path / "models", audit)
+    audit = ListAudit()
+    registry = ModelRegistry(tmp_path / "models", audit, clock=FakeClock())
     entry = registry.add(YOLOX, "yolox")
     assert entry.sha256 == sha256_of(YOLOX) and (tmp_path / "models" / "yolox_nano.onnx").exists()
     assert [m.name for m in registry.models()] == ["yolox_nano"]
@@ -62,7 +49,7 @@ def test_add_validates_copies_hashes_and_audits(tmp_path: Path) -> None:
 
 @needs_models
 def test_a_model_of_the_wrong_format_is_refused_at_add(tmp_path: Path) -> None:
-    registry = ModelRegistry(tmp_path / "models", Recorder())
+    registry = ModelRegistry(tmp_path / "models", ListAudit())
     with pytest.raises(ModelError, match="not a usable 'yolox' model"):
         registry.add(FASTEST, "yolox")
     assert registry.models() == []
@@ -72,13 +59,13 @@ def test_a_model_of_the_wrong_format_is_refused_at_add(tmp_path: Path) -> None:
 
 @needs_models
 def test_install_downloads_checks_the_hash_and_registers(tmp_path: Path, served: str) -> None:
-    registry = ModelRegistry(tmp_path / "models", Recorder())
+    registry = ModelRegistry(tmp_path / "models", ListAudit())
     good = CatalogueModel("yolox_nano", "yolox", f"{served}/yolox_nano.onnx", sha256_of(YOLOX), "test")
     entry = registry.install("yolox_nano", catalogue={"yolox_nano": good})
     assert entry.source == good.url and entry.sha256 == good.sha256
 
     tampered = CatalogueModel("yolox_nano", "yolox", good.url, "0" * 64, "test")
-    other = ModelRegistry(tmp_path / "other", Recorder())
+    other = ModelRegistry(tmp_path / "other", ListAudit())
     with pytest.raises(ModelError, match="expected 0000"):
         other.install("yolox_nano", catalogue={"yolox_nano": tampered})
     assert other.models() == []
@@ -87,7 +74,7 @@ def test_install_downloads_checks_the_hash_and_registers(tmp_path: Path, served:
 def test_install_offline_says_what_to_do(tmp_path: Path) -> None:
     from tests.support.servers import free_port
 
-    registry = ModelRegistry(tmp_path / "models", Recorder())
+    registry = ModelRegistry(tmp_path / "models", ListAudit())
     unreachable = CatalogueModel("m", "yolox", f"http://127.0.0.1:{free_port()}/m.onnx", "a" * 64, "test")
     with pytest.raises(ModelError) as err:
         registry.install("m", catalogue={"m": unreachable})

@@ -17,6 +17,7 @@ from tests.api.audit_world import ChainedAuditSink, open_audit_service, open_tes
 from tests.api.export_world import open_test_exports
 from tests.api.governance_world import build_governance
 from tests.recording.export_samples import ListAuditSink
+from tests.support.clocks import FakeClock
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
 from vigie.domain.actor import Actor
@@ -87,15 +88,11 @@ ZONES = {
 }
 
 
-class Clock:
+class Clock(FakeClock):
+    """The world's clock: :data:`T0` until moved."""
+
     def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+        super().__init__(now)
 
 
 @dataclass

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.configs import config_yaml  # noqa: F401 - still imported from here by test_composition.py
 from tests.support.videos import write_moving_square_video
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import config_yaml
 from tests.support.clocks import FakeClock
+from tests.support.configs import config_yaml
 from vigie.api.app import ApiServices
 from vigie.config import load_config_text
 from vigie.domain.actor import Actor

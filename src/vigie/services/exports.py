@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import secrets
 import shutil
 import threading
@@ -386,6 +387,8 @@ class ExportService:
             result = self._exporter.export(job.request, self._cameras, folder / name, self._clock(), progress=report)
             package = write_package(folder / name, folder / f"{name}.zip")
             shutil.rmtree(folder / name)
+            made = self._clock().timestamp()  # the package ages on the service's clock, like everything else
+            os.utime(folder / f"{name}.zip", (made, made))
         except _Cancelled as err:
             self._fail(job_id, str(err), "cancelled", folder)
             return

@@ -23,6 +23,7 @@ from vigie.recording.reconcile import (
     scan,
 )
 from vigie.recording.segment_writer import SegmentWriter, segment_key
+from vigie.runtime.clock import system_clock
 from vigie.storage import SqlSegmentIndex, create_engine_for, migrate
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -60,7 +61,7 @@ def whole_segment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One finished 6 s segment, as the writer makes it."""
     base = tmp_path_factory.mktemp("whole")
     source = write_h264(base / "source.ts")
-    with MainStream(PacketSpec("cam1", source.as_uri(), replay=False)) as stream:
+    with MainStream(PacketSpec("cam1", source.as_uri(), replay=False), system_clock) as stream:
         writer = SegmentWriter("cam1", base / "store", stream.video, segment_seconds=60)
         for item in stream.packets():
             writer.write(item.packet, item.at)

@@ -15,6 +15,7 @@ from vigie.domain.recording import Segment, SegmentState
 from vigie.ingest.packets import MainStream, PacketSpec, TimestampCheck, TimestampVerdict
 from vigie.ingest.reader import CameraError
 from vigie.recording.segment_writer import SegmentWriter, describe_segment, segment_key, start_from_key
+from vigie.runtime.clock import system_clock
 
 KEY = re.compile(r"^cam1/\d{4}/\d{2}/\d{2}/\d{8}T\d{6}\.\d{6}Z\.ts$")
 
@@ -26,7 +27,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def record(source: Path, root: Path, seconds: float, cut_after: float | None = None) -> list[Segment]:
     segments: list[Segment] = []
-    with MainStream(PacketSpec("cam1", source.as_uri(), replay=False)) as stream:
+    with MainStream(PacketSpec("cam1", source.as_uri(), replay=False), system_clock) as stream:
         writer = SegmentWriter("cam1", root, stream.video, segment_seconds=seconds)
         first: datetime | None = None
         for item in stream.packets():
@@ -113,10 +114,10 @@ def test_unreadable_sources_raise_camera_error_without_credentials(tmp_path: Pat
     garbage = tmp_path / "garbage.ts"
     garbage.write_bytes(bytes(range(256)) * 64)
     with pytest.raises(CameraError, match="cannot open"):
-        MainStream(PacketSpec("cam1", garbage.as_uri()))
+        MainStream(PacketSpec("cam1", garbage.as_uri()), system_clock)
     with pytest.raises(CameraError, match="no such file"):
-        MainStream(PacketSpec("cam1", (tmp_path / "none.ts").as_uri()))
+        MainStream(PacketSpec("cam1", (tmp_path / "none.ts").as_uri()), system_clock)
     with pytest.raises(CameraError) as err:
-        MainStream(PacketSpec("cam1", "rtsp://admin:hunter2@127.0.0.1:9/main", open_timeout_s=2))
+        MainStream(PacketSpec("cam1", "rtsp://admin:hunter2@127.0.0.1:9/main", open_timeout_s=2), system_clock)
     assert "hunter2" not in str(err.value) and "admin" not in str(err.value)
     assert "127.0.0.1:9" in str(err.value)

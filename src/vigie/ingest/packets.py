@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 import av
 
+from vigie.domain.clock import Clock
 from vigie.domain.redact import redact_text, redact_url
 from vigie.ingest.reader import LIVE_SCHEMES, CameraError
 
@@ -120,8 +121,10 @@ class MainStream:
     from), ``packets()`` yields timed video packets until the stream ends (then :class:`CameraError`, for a live
     source) or the caller stops. Use as a context manager."""
 
-    def __init__(self, spec: PacketSpec) -> None:
+    def __init__(self, spec: PacketSpec, clock: Clock) -> None:
+        """``clock`` (the service's) anchors the stream's timestamps to wall time."""
         self.spec = spec
+        self._clock = clock
         target, options, self.live = _target(spec)
         try:
             self._container: Any = av.open(target, options=options, timeout=(spec.open_timeout_s, spec.read_timeout_s))
@@ -194,7 +197,7 @@ class MainStream:
                 continue
             broke = verdict is TimestampVerdict.JUMP
             pts_s = float(packet.pts * tb)
-            seen = time.time() - pts_s
+            seen = self._clock().timestamp() - pts_s
             if offset is None or broke:
                 offset = seen
             elif self.live:

@@ -119,7 +119,7 @@ def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> Non
     try:
         for segment in recover_partials(spec.root, camera_id):
             _send_segment(out, segment)
-        with MainStream(spec.stream) as stream:
+        with MainStream(spec.stream, spec.clock) as stream:
             if spec.masks:
                 with MaskedPackets(stream, spec.masks) as masked:
                     _record(spec, stream, masked, out, stop)

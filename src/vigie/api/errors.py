@@ -69,11 +69,20 @@ def _plain(status: int, code: str) -> Callable[[Request, Exception], Awaitable[J
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
-            for err in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content=error_body("invalid_request", "the request is invalid", details))
+        details: list[dict[str, Any]] = []
+        unknown: list[str] = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ())]
+            message = err.get("msg", "")
+            if err.get("type") == "extra_forbidden":  # a key the schema does not know: refused, never dropped
+                name = ".".join(loc[1:] if loc[:1] == ["body"] else loc)
+                unknown.append(name)
+                message = f"unknown field {name!r}: not part of this request (check its spelling)"
+            details.append({"field": ".".join(loc), "message": message})
+        summary = "the request is invalid"
+        if unknown:
+            summary += f": unknown field(s) {', '.join(repr(n) for n in unknown)}"
+        return JSONResponse(status_code=422, content=error_body("invalid_request", summary, details))
 
     for error, status, code in _PLAIN:
         app.add_exception_handler(error, _plain(status, code))

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
+from vigie.api.schemas import RequestModel
+
 
 def _utc(value: datetime) -> datetime:
     # Written by hand because pydantic checks that a time zone is given but not that the instant exists in UTC:
@@ -23,7 +25,7 @@ CameraId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ZoneId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class ActivationIn(BaseModel):
+class ActivationIn(RequestModel):
     """A request to activate a module; the tenant is the requester's own, the requester the person logged in.
     Missing references (decision, DPIA, purpose) are refused by the governance rules, all at once."""
 
@@ -39,11 +41,11 @@ class ActivationIn(BaseModel):
     ends_at: Instant = Field(description="end (excluded), with a time zone; never after the framework's end (L23)")
 
 
-class RevokeIn(BaseModel):
+class RevokeIn(RequestModel):
     reason: str = Field(min_length=1, max_length=2000, description="why the activation is revoked")
 
 
-class StopIn(BaseModel):
+class StopIn(RequestModel):
     camera_id: CameraId | None = Field(
         description="the camera whose switch this is, or null for the global switch (to be given explicitly)"
     )

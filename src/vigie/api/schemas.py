@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: a key the schema does not know is refused (422 naming it), never dropped.
+
+    A misspelt field silently dropped changes the meaning of a request (``zones`` instead of ``zone_ids``
+    activated a module on the whole camera, issue 14 D4)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class RegionOut(BaseModel):
@@ -63,7 +72,7 @@ class HealthOut(BaseModel):
 # --- Authentication and accounts (issue #7) --------------------------------------------------------------------
 
 
-class LoginIn(BaseModel):
+class LoginIn(RequestModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
     totp: str = Field(default="", max_length=16, description="6-digit code; required for administrators and DPOs")
@@ -91,7 +100,7 @@ class AuthMethodsOut(BaseModel):
     oidc: OidcMethodOut | None = Field(description="single sign-on through an OpenID provider; null when off")
 
 
-class PasswordChangeIn(BaseModel):
+class PasswordChangeIn(RequestModel):
     current: str = Field(min_length=1, max_length=256)
     new: str = Field(min_length=1, max_length=256)
 
@@ -108,7 +117,7 @@ class UserOut(BaseModel):
     locked: bool
 
 
-class UserIn(BaseModel):
+class UserIn(RequestModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
     display_name: str = Field(min_length=1, max_length=256)
     roles: list[Literal["operator", "supervisor", "investigator", "dpo", "auditor", "authority", "administrator"]] = (
@@ -124,14 +133,14 @@ class NewUserOut(BaseModel):
     totp_uri: str | None = Field(description="otpauth:// URI of the second factor, shown only now")
 
 
-class UserPatchIn(BaseModel):
+class UserPatchIn(RequestModel):
     authorised_until: date | None = None
     trained_on: date | None = None
     disabled: bool | None = None
     unlock: bool = False
 
 
-class AgreementIn(BaseModel):
+class AgreementIn(RequestModel):
     partner_commune: str = Field(min_length=1, max_length=64)
     reference: str = Field(min_length=1, max_length=256, description="reference of the signed agreement")
     starts_on: date
@@ -220,11 +229,11 @@ class AlertPageOut(BaseModel):
     next_offset: int | None
 
 
-class ConfirmIn(BaseModel):
+class ConfirmIn(RequestModel):
     note: str = Field(default="", max_length=2000)
 
 
-class DismissIn(BaseModel):
+class DismissIn(RequestModel):
     verdict: Literal["false_positive", "not_actionable", "duplicate"] = "false_positive"
     note: str = Field(default="", max_length=2000)
 

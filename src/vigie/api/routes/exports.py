@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from vigie.api.deps import configured
+from vigie.api.schemas import RequestModel
 from vigie.api.security import CurrentPrincipal
 from vigie.services.exports import ExportJob, ExportService, PackageVerification
 
@@ -28,7 +29,7 @@ PACKAGE_MEDIA_TYPE: Final = "application/zip"
 _SPOOL_IN_MEMORY: Final = 1 << 20
 
 
-class ExportIn(BaseModel):
+class ExportIn(RequestModel):
     camera_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=64)
     start: AwareDatetime = Field(description="start of the range, with a time zone")
     end: AwareDatetime = Field(description="end of the range (exclusive), with a time zone; at most one day")

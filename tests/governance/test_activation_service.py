@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from tests.support.activations import NOW, make_request, sample_config
 from tests.support.audit_sinks import ListAudit
 from tests.support.clocks import FakeClock
+from tests.support.seals import governance_service
 from vigie.domain.actor import Actor
 from vigie.governance.activation import ActivationState
 from vigie.governance.catalogue import load_catalogue
@@ -34,7 +35,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def parts(engine: Engine) -> tuple[GovernanceService, SqlGovernanceStore, ListAudit, FakeClock]:
     store, sink, clock = SqlGovernanceStore(engine), ListAudit(), FakeClock(NOW)
-    return GovernanceService(store, load_catalogue(), sample_config(), sink, clock), store, sink, clock
+    return governance_service(store, load_catalogue(), sample_config(), sink, clock), store, sink, clock
 
 
 def test_full_lifecycle_is_audited(

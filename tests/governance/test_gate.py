@@ -16,12 +16,15 @@ from sqlalchemy import Engine, insert
 from tests.support.activations import NOW, make_request, sample_config
 from tests.support.audit_sinks import ListAudit
 from tests.support.clocks import Ticks
+from tests.support.seals import Seals, governance_service
 from vigie.analytics.detect.motion import MotionDetector
 from vigie.analytics.pipeline import MotionPipeline
 from vigie.config import ConfigError
+from vigie.domain.activation import Approval
 from vigie.domain.actor import Actor
 from vigie.governance.catalogue import load_catalogue
 from vigie.governance.gate import ActivationGate, CheckedRules, GateTransition, transition_event
+from vigie.governance.seal import activation_payload, approval_payload
 from vigie.services.governance import GovernanceService
 from vigie.storage import SqlGovernanceStore, create_engine_for, migrate
 from vigie.storage.tables import ActivationCameraRow, ActivationRow
@@ -29,6 +32,7 @@ from vigie.storage.tables import ActivationCameraRow, ActivationRow
 CATALOGUE = load_catalogue()
 CONFIG = sample_config(today=datetime.now(UTC).date())  # the gate runs in real time here
 FRAME = np.zeros((120, 160), dtype=np.uint8)
+SEALS = Seals()
 DPO = Actor("cli:bob", "dpo")
 MAYOR = Actor("cli:carol", "authority")
 
@@ -52,7 +56,7 @@ def store(engine: Engine) -> SqlGovernanceStore:
 
 @pytest.fixture
 def service(store: SqlGovernanceStore) -> GovernanceService:
-    return GovernanceService(store, CATALOGUE, CONFIG, ListAudit(), real_now)
+    return governance_service(store, CATALOGUE, CONFIG, ListAudit(), real_now, seals=SEALS)
 
 
 def make_gate(
@@ -62,7 +66,9 @@ def make_gate(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> ActivationGate:
     sink = transitions.append if transitions is not None else None
-    return ActivationGate(CheckedRules(store, CATALOGUE, CONFIG), clock, on_transition=sink, monotonic=monotonic)
+    return ActivationGate(
+        CheckedRules(store, CATALOGUE, CONFIG, SEALS.verifier), clock, on_transition=sink, monotonic=monotonic
+    )
 
 
 def activate(service: GovernanceService, **changes: object) -> int:
@@ -187,7 +193,7 @@ def test_stops_within_a_second_of_a_stop_switch(
 def test_expiry_is_exact_even_inside_the_cache(store: SqlGovernanceStore, service: GovernanceService) -> None:
     activation_id = activate(service)
     end = store.get_activation(activation_id).ends_at  # type: ignore[union-attr]
-    gate = ActivationGate(CheckedRules(store, CATALOGUE, CONFIG), real_now, cache_ttl_s=0.9)
+    gate = ActivationGate(CheckedRules(store, CATALOGUE, CONFIG, SEALS.verifier), real_now, cache_ttl_s=0.9)
     assert gate.allows("motion", "cam-depot", end - timedelta(microseconds=1))
     assert not gate.allows("motion", "cam-depot", end)
     assert not gate.allows("tracking", "cam-depot", real_now())
@@ -256,26 +262,29 @@ def test_a_row_written_straight_into_the_database_without_approvals_opens_nothin
     assert not make_gate(store).allows("motion", "cam-transit", real_now())
 
 
-def test_a_framework_past_its_end_date_opens_nothing_even_if_an_activation_says_so(
-    engine: Engine, store: SqlGovernanceStore
-) -> None:
-    # At NOW the first experiment has ended and its prolongation is in force: a fixed clock, not the calendar's.
-    activation_id = _insert_raw_activation(
-        engine, framework="loi-2023-380-art10", module="intrusion", now=NOW, ends_at=NOW + timedelta(days=365)
+def _sealed_rows(store: SqlGovernanceStore, *, framework: str, ends_at: datetime) -> int:
+    """Rows the service would have sealed, written without its checks (the framework's end is not checked)."""
+    request = make_request(
+        NOW,
+        module="intrusion",
+        camera_ids=("cam-transit",),
+        framework=framework,
+        starts_at=NOW - timedelta(days=1),
+        ends_at=ends_at,
     )
-    store.add_approval(activation_id, "cli:bob", "dpo", NOW)
-    store.add_approval(activation_id, "cli:carol", "authority", NOW)
+    activation = store.add_activation(request, NOW, lambda a: SEALS.sealer.seal(activation_payload(a)))
+    for by, role in (("cli:bob", "dpo"), ("cli:carol", "authority")):
+        seal = SEALS.sealer.seal(approval_payload(Approval(activation.id, by, role, NOW), activation.seal))
+        store.add_approval(activation.id, by, role, NOW, seal)
+    return activation.id
+
+
+def test_a_framework_past_its_end_date_opens_nothing_even_if_an_activation_says_so(store: SqlGovernanceStore) -> None:
+    # At NOW the first experiment has ended and its prolongation is in force: a fixed clock, not the calendar's.
+    _sealed_rows(store, framework="loi-2023-380-art10", ends_at=NOW + timedelta(days=365))
     assert not make_gate(store, clock=lambda: NOW).allows("intrusion", "cam-transit", NOW)
     # The same rows under a framework in force do open it: the framework's end is what closes it.
-    other = _insert_raw_activation(
-        engine,
-        framework="loi-2023-380-art10-prolongation-2027",
-        module="intrusion",
-        now=NOW,
-        ends_at=NOW + timedelta(days=1),
-    )
-    store.add_approval(other, "cli:bob", "dpo", NOW)
-    store.add_approval(other, "cli:carol", "authority", NOW)
+    _sealed_rows(store, framework="loi-2023-380-art10-prolongation-2027", ends_at=NOW + timedelta(days=1))
     assert make_gate(store, clock=lambda: NOW).allows("intrusion", "cam-transit", NOW)
 
 
@@ -296,4 +305,4 @@ def test_the_gate_fails_closed_when_the_rules_cannot_be_read() -> None:
 
 def test_cache_ttl_must_stay_under_a_second(store: SqlGovernanceStore) -> None:
     with pytest.raises(ValueError, match="within a second"):
-        ActivationGate(CheckedRules(store, CATALOGUE, CONFIG), real_now, cache_ttl_s=2)
+        ActivationGate(CheckedRules(store, CATALOGUE, CONFIG, SEALS.verifier), real_now, cache_ttl_s=2)

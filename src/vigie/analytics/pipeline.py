@@ -5,7 +5,7 @@ A plain object with no global state, so the same code runs in a local worker pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from vigie.analytics.detect.motion import MotionDetector
 from vigie.analytics.track import ByteTracker
-from vigie.analytics.zones import PolygonZone
+from vigie.analytics.zones import PolygonZone, ZoneLimit, zone_limit
 from vigie.domain.detections import Detections, ObjectClass
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
@@ -29,10 +29,19 @@ class MotionPipeline:
     learnt while the module was authorised outlives the authorisation.
     """
 
-    def __init__(self, camera_id: str, detector: MotionDetector, gate: Gate) -> None:
+    def __init__(
+        self,
+        camera_id: str,
+        detector: MotionDetector,
+        gate: Gate,
+        *,
+        zone_polygons: Mapping[str, PolygonZone] | None = None,
+    ) -> None:
+        """``zone_polygons``: the camera's analysis zones by id, for activations limited to some of them."""
         self.camera_id = camera_id
         self._detector = detector
         self._gate = gate
+        self._limits = _Limits(camera_id, gate, zone_polygons)
         self._was_allowed = False
         self.frames_analysed = 0
         self.frames_refused = 0
@@ -47,7 +56,8 @@ class MotionPipeline:
             return None
         self._was_allowed = True
         self.frames_analysed += 1
-        regions = self._detector.detect(frame)
+        limit = self._limits.of(MOTION_MODULE)
+        regions = self._detector.detect(frame if limit is None else limit.frame(frame))
         if not regions:
             return None
         union: Box = regions[0][0]
@@ -63,6 +73,22 @@ class MotionPipeline:
             score=round(score, 3),
             model_version="mog2",
         )
+
+
+class _Limits:
+    """The zone limit of each module's current activation on one camera, cached by zone ids."""
+
+    def __init__(self, camera_id: str, gate: Gate, polygons: Mapping[str, PolygonZone] | None) -> None:
+        self._camera_id = camera_id
+        self._gate = gate
+        self._polygons = dict(polygons or {})
+        self._cache: dict[tuple[str, ...], ZoneLimit | None] = {}
+
+    def of(self, module: str) -> ZoneLimit | None:
+        zone_ids = self._gate.zones(module, self._camera_id)
+        if zone_ids not in self._cache:
+            self._cache[zone_ids] = zone_limit(zone_ids, self._polygons)
+        return self._cache[zone_ids]
 
 
 DETECTION_MODULE = "tracking"
@@ -91,13 +117,17 @@ class DetectionPipeline:
         *,
         model_version: str,
         zones: Sequence[PolygonZone] = (),
+        zone_polygons: Mapping[str, PolygonZone] | None = None,
     ) -> None:
+        """``zones``: configured zones observations are kept to; ``zone_polygons``: the camera's analysis zones by
+        id, for activations limited to some of them."""
         self.camera_id = camera_id
         self._detector = detector
         self._tracker = tracker
         self._gate = gate
         self._model_version = model_version
         self._zones = tuple(zones)
+        self._limits = _Limits(camera_id, gate, zone_polygons)
         self.frames_analysed = 0
         self.frames_refused = 0
 
@@ -109,6 +139,9 @@ class DetectionPipeline:
         self.frames_analysed += 1
         tracked = self._tracker.update(self._detector.detect(frame), period)
         height, width = frame.shape[:2]
+        limit = self._limits.of(DETECTION_MODULE)
+        if limit is not None:
+            tracked = limit.detections(tracked, (width, height))
         if self._zones and len(tracked):
             inside = np.zeros(len(tracked), bool)
             for zone in self._zones:

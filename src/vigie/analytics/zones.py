@@ -11,7 +11,7 @@ no more than ``max_tracks`` tracks are remembered (the least recently seen go fi
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +20,8 @@ import numpy as np
 
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone
 from vigie.domain.detections import BoolArray, Detections, FloatArray, ObjectClass
-from vigie.domain.geometry import Point
+from vigie.domain.geometry import Box, Point
+from vigie.domain.ports import Frame
 
 FrameSize = tuple[int, int]
 """``(width, height)`` of the analysed frame, in pixels."""
@@ -353,3 +354,56 @@ class DwellTimer:
         while len(self._stays) > self.max_tracks:
             del self._stays[next(iter(self._stays))]
         return dwell
+
+
+class ZoneLimit:
+    """Where an activation limited to some zones lets a module look (issue #14, D5): pixels outside the union of
+    the zones are blanked before the module reads the frame, detections anchored outside are dropped before it
+    sees them, and a hit whose region's centre is outside is discarded. An empty limit (the activation's zones
+    are not on this camera) lets nothing through."""
+
+    def __init__(self, zones: Sequence[PolygonZone]) -> None:
+        self.zones = tuple(zones)
+        self._cached: tuple[FrameSize, BoolArray] | None = None
+
+    def mask(self, frame_size: FrameSize) -> BoolArray:
+        """H×W union of the zones at this size (cached; do not modify it)."""
+        if self._cached is not None and self._cached[0] == frame_size:
+            return self._cached[1]
+        width, height = frame_size
+        union = np.zeros((height, width), np.bool_)
+        for zone in self.zones:
+            union |= zone.mask(frame_size)
+        self._cached = (frame_size, union)
+        return union
+
+    def frame(self, frame: Frame) -> Frame:
+        """A copy of ``frame`` with every pixel outside the zones set to black."""
+        inside = self.mask((frame.shape[1], frame.shape[0]))
+        limited = np.zeros_like(frame)
+        limited[inside] = frame[inside]
+        return limited
+
+    def detections(self, detections: Detections, frame_size: FrameSize) -> Detections:
+        """The detections anchored inside one of the zones."""
+        if not len(detections):
+            return detections
+        inside = np.zeros(len(detections), np.bool_)
+        for zone in self.zones:
+            inside |= zone.trigger(detections, frame_size)
+        return detections[inside]
+
+    def contains(self, region: Box, frame_size: FrameSize) -> bool:
+        """Whether the centre of a normalised region lies inside the zones."""
+        width, height = frame_size
+        x = min(max(int((region.x + region.w / 2) * width), 0), width - 1)
+        y = min(max(int((region.y + region.h / 2) * height), 0), height - 1)
+        return bool(self.mask(frame_size)[y, x])
+
+
+def zone_limit(zone_ids: Sequence[str], polygons: Mapping[str, PolygonZone]) -> ZoneLimit | None:
+    """The limit of an activation's ``zone_ids`` on a camera whose analysis zones are ``polygons`` by id; None when
+    the activation names no zone (the whole image)."""
+    if not zone_ids:
+        return None
+    return ZoneLimit([polygons[z] for z in zone_ids if z in polygons])

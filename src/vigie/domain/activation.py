@@ -45,6 +45,9 @@ class Activation(ActivationRequest):
 
     id: int
     requested_at: datetime
+    seal: str = ""
+    """The governance service's signature over this record (``vigie.governance.seal``); empty or wrong on a row
+    not written by the service, which the gate then refuses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class Approval:
     by: str
     role: str
     at: datetime
+    seal: str = ""
+    """The governance service's signature over this approval and the activation's seal."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ class AuditAction(enum.StrEnum):
     ACTIVATION_REFUSED = "activation.refused"
     ACTIVATION_APPROVED = "activation.approved"
     ACTIVATION_REVOKED = "activation.revoked"
+    ACTIVATION_UNVERIFIED = "activation.unverified"
     STOP_ENGAGED = "stop.engaged"
     STOP_RELEASED = "stop.released"
     GATE_OPENED = "gate.opened"

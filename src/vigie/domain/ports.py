@@ -32,6 +32,11 @@ class Gate(Protocol):
 
     def allows(self, module: str, camera_id: str, at: datetime) -> bool: ...
 
+    def zones(self, module: str, camera_id: str) -> tuple[str, ...]:
+        """The analysis zones the module is limited to on that camera under the window open at the last
+        :meth:`allows` that returned True; empty: the whole image."""
+        ...
+
 
 class EventRepo(Protocol):
     """Where events are kept."""

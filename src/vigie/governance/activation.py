@@ -37,6 +37,9 @@ class ActivationState(enum.StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    UNVERIFIED = "unverified"
+    """Its record or an approval does not carry a valid seal of the governance service (written around it, e.g.
+    straight into the database): it never runs, whatever the rows say (``vigie.governance.seal``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final, Protocol
 
@@ -21,6 +21,7 @@ from vigie.domain.activation import GovernanceSnapshot
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.governance.activation import effective_end, engaged_stops, is_approved
 from vigie.governance.catalogue import Catalogue, Framework
+from vigie.governance.seal import SealVerifier
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ class ClosedGate:
 
     def allows(self, module: str, camera_id: str, at: datetime) -> bool:
         return False
+
+    def zones(self, module: str, camera_id: str) -> tuple[str, ...]:
+        return ()
 
 
 # --- Activations (issue #3) ---------------------------------------------------------------------------------
@@ -57,6 +61,8 @@ class Window:
     activation_id: int
     starts_at: datetime
     ends_at: datetime
+    zone_ids: tuple[str, ...] = ()
+    """The analysis zones the activation is limited to (empty: the whole image)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ class GateRules:
     stopped_cameras: frozenset[str] = frozenset()
     windows: Mapping[tuple[str, str], tuple[Window, ...]] = field(default_factory=dict)
     revoked: frozenset[int] = frozenset()
+    unverified: Mapping[int, GateRefusal] = field(default_factory=dict)
+    """Activations refused because their seals do not verify, by id (audited once per gate)."""
 
 
 class RulesSource(Protocol):
@@ -86,6 +94,31 @@ class GateTransition:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class GateRefusal:
+    """An activation the gate refuses because its records do not verify (forged or altered rows); the runtime
+    audits it (``activation.unverified``)."""
+
+    activation_id: int
+    module: str
+    camera_ids: tuple[str, ...]
+    reason: str
+    at: datetime
+    camera_id: str = ""
+    """The camera whose worker saw it (set by the worker: the gate serves any camera)."""
+
+
+def refusal_event(refusal: GateRefusal) -> AuditEvent:
+    """The audit event of a refused, unverified activation."""
+    return AuditEvent(
+        actor=GATE_ACTOR,
+        action=AuditAction.ACTIVATION_UNVERIFIED,
+        target=f"activation:{refusal.activation_id}",
+        details={"module": refusal.module, "cameras": list(refusal.camera_ids), "reason": refusal.reason},
+        at=refusal.at,
+    )
+
+
 def transition_event(transition: GateTransition) -> AuditEvent:
     """The audit event of a transition, in the shape the compliance report reads."""
     return AuditEvent(
@@ -102,15 +135,28 @@ def transition_event(transition: GateTransition) -> AuditEvent:
     )
 
 
-def compile_rules(snapshot: GovernanceSnapshot, catalogue: Catalogue, config: VigieConfig, now: datetime) -> GateRules:
-    """Check every activation again — approvals, revocation, framework and its end date, tenant, camera setting
-    — and keep only what may run. A row written straight into the database proves nothing by itself."""
+def compile_rules(
+    snapshot: GovernanceSnapshot, catalogue: Catalogue, config: VigieConfig, now: datetime, verifier: SealVerifier
+) -> GateRules:
+    """Check every activation again — its seals and its approvals' seals, approvals, revocation, framework and its
+    end date, tenant, camera setting — and keep only what may run. A row written straight into the database
+    proves nothing by itself: without the governance service's seals it is refused (``unverified``)."""
     global_stop, stopped = engaged_stops(snapshot.stops)
     revoked = frozenset(i for i, at in snapshot.revocations.items() if at <= now)
     cameras = {p.camera.id: p for p in config.placements()}
     windows: dict[tuple[str, str], list[Window]] = {}
+    unverified: dict[int, GateRefusal] = {}
     for activation in snapshot.activations:
-        if activation.id in revoked or not is_approved(activation, snapshot.approvals):
+        if activation.id in revoked:
+            continue
+        mine = [a for a in snapshot.approvals if a.activation_id == activation.id]
+        reason = verifier.unverified_reason(activation, mine)
+        if reason is not None:
+            unverified[activation.id] = GateRefusal(
+                activation.id, activation.module, activation.camera_ids, reason, now
+            )
+            continue
+        if not is_approved(activation, mine):
             continue
         module = catalogue.module(activation.module)
         framework = catalogue.framework(activation.framework)
@@ -121,9 +167,9 @@ def compile_rules(snapshot: GovernanceSnapshot, catalogue: Catalogue, config: Vi
             placement = cameras.get(camera_id)
             if placement is None or not _camera_may_run(placement, activation.tenant, framework, module.tenant_kinds):
                 continue
-            window = Window(activation.id, activation.starts_at, end)
+            window = Window(activation.id, activation.starts_at, end, activation.zone_ids)
             windows.setdefault((module.id, camera_id), []).append(window)
-    return GateRules(global_stop, stopped, {k: tuple(v) for k, v in windows.items()}, revoked)
+    return GateRules(global_stop, stopped, {k: tuple(v) for k, v in windows.items()}, revoked, unverified)
 
 
 def _camera_may_run(
@@ -142,10 +188,13 @@ class CheckedRules:
     """A :class:`RulesSource` over storage: reads the snapshot and compiles it against the catalogue and the
     configuration (recompiling only when the snapshot changed)."""
 
-    def __init__(self, source: SnapshotSource, catalogue: Catalogue, config: VigieConfig) -> None:
+    def __init__(
+        self, source: SnapshotSource, catalogue: Catalogue, config: VigieConfig, verifier: SealVerifier
+    ) -> None:
         self._source = source
         self._catalogue = catalogue
         self._config = config
+        self._verifier = verifier
         self._last: tuple[GovernanceSnapshot, datetime, GateRules] | None = None
 
     def rules(self, now: datetime) -> GateRules:
@@ -153,7 +202,7 @@ class CheckedRules:
         last = self._last
         if last is not None and last[0] == snapshot and not _revocation_between(snapshot, last[1], now):
             return last[2]
-        rules = compile_rules(snapshot, self._catalogue, self._config, now)
+        rules = compile_rules(snapshot, self._catalogue, self._config, now, self._verifier)
         self._last = (snapshot, now, rules)
         return rules
 
@@ -171,7 +220,7 @@ class ActivationGate:
         clock: Callable[[], datetime],
         *,
         cache_ttl_s: float = DEFAULT_CACHE_TTL_S,
-        on_transition: Callable[[GateTransition], None] | None = None,
+        on_transition: Callable[[GateTransition | GateRefusal], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 <= cache_ttl_s < 1:
@@ -187,6 +236,8 @@ class ActivationGate:
         self._unavailable = False
         self._open: dict[tuple[str, str], Window] = {}
         """Open (module, camera) pairs only: bounded by the activations' perimeters."""
+        self._refused: set[int] = set()
+        """Unverified activations already reported (bounded by the activations read)."""
 
     def allows(self, module: str, camera_id: str, at: datetime) -> bool:
         with self._lock:
@@ -205,6 +256,12 @@ class ActivationGate:
                 self._notify(GateTransition(module, camera_id, False, previous.activation_id, reason, at))
             return False
 
+    def zones(self, module: str, camera_id: str) -> tuple[str, ...]:
+        """The zones of the window open for (module, camera) at the last :meth:`allows`; empty: whole image."""
+        with self._lock:
+            window = self._open.get((module, camera_id))
+            return () if window is None else window.zone_ids
+
     def refresh(self) -> None:
         """Read the rules now, whatever the cache age (after a change made in this process)."""
         with self._lock:
@@ -218,6 +275,10 @@ class ActivationGate:
         try:
             self._rules = self._source.rules(self._clock())
             self._unavailable = False
+            for activation_id, refusal in self._rules.unverified.items():
+                if activation_id not in self._refused:
+                    self._refused.add(activation_id)
+                    self._notify(refusal)
         except Exception:
             # Fail closed: rules that cannot be read cannot prove a revocation or a stop did not happen.
             log.exception("governance rules unavailable; every module is stopped until they can be read")
@@ -237,16 +298,20 @@ class ActivationGate:
             return "expired"
         return "withdrawn"
 
-    def _notify(self, transition: GateTransition) -> None:
+    def _notify(self, transition: GateTransition | GateRefusal) -> None:
         if self._on_transition is not None:
             self._on_transition(transition)
 
 
 def _covering(rules: GateRules, module: str, camera_id: str, at: datetime) -> Window | None:
+    """The window that lets the module run (the one ending last), limited to the union of the covering
+    activations' zones — or to nothing less than the whole image when one of them has no zone."""
     if rules.global_stop or camera_id in rules.stopped_cameras:
         return None
-    best: Window | None = None
-    for window in rules.windows.get((module, camera_id), ()):
-        if window.starts_at <= at < window.ends_at and (best is None or window.ends_at > best.ends_at):
-            best = window
-    return best
+    covering = [w for w in rules.windows.get((module, camera_id), ()) if w.starts_at <= at < w.ends_at]
+    if not covering:
+        return None
+    best = max(covering, key=lambda w: w.ends_at)
+    if any(not w.zone_ids for w in covering):
+        return replace(best, zone_ids=())
+    return replace(best, zone_ids=tuple(sorted({z for w in covering for z in w.zone_ids})))

@@ -16,15 +16,24 @@ from vigie.config.models import VigieConfig
 from vigie.domain.clock import Clock
 from vigie.domain.ports import Gate
 from vigie.governance.catalogue import load_catalogue
-from vigie.governance.gate import ActivationGate, CheckedRules, GateRules, GateTransition, RulesSource, Window
+from vigie.governance.gate import (
+    ActivationGate,
+    CheckedRules,
+    GateRefusal,
+    GateRules,
+    GateTransition,
+    RulesSource,
+    Window,
+)
 from vigie.runtime.clock import system_clock
+from vigie.runtime.governance_wiring import seal_verifier
 from vigie.storage import SqlGovernanceStore, create_engine_for
 
 SIMULATED_FOOTAGE_ACTIVATION = 0
 """Activation id recorded for analysis of simulated footage (no real activation has id 0)."""
 _ALWAYS = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
-TransitionSink = Callable[[GateTransition], None]
+TransitionSink = Callable[[GateTransition | GateRefusal], None]
 
 
 class GateFactory(Protocol):
@@ -68,7 +77,8 @@ class DatabaseGateFactory:
     def __call__(self, on_transition: TransitionSink) -> Gate:
         engine = create_engine_for(self.config.storage.database_url)
         catalogue = load_catalogue()
-        rules: RulesSource = CheckedRules(SqlGovernanceStore(engine), catalogue, self.config)
+        verifier = seal_verifier(self.config)
+        rules: RulesSource = CheckedRules(SqlGovernanceStore(engine), catalogue, self.config, verifier)
         if self.simulated_cameras:
             modules = [m.id for m in catalogue.modules]
             rules = SimulatedFootageRules(rules, self.simulated_cameras, modules)

@@ -1,5 +1,6 @@
 """Building the governance service from the configuration, the same way for the API and the ``vigie governance``
-commands: the packaged legal catalogue, the governance tables, and the check that each module can run as
+commands: the packaged legal catalogue, the governance tables, the seals (signed with the installation's audit
+key, checked against its public keys), the accounts that may act, and the check that each module can run as
 configured on the requested cameras (its settings, a detection model)."""
 
 from __future__ import annotations
@@ -9,10 +10,32 @@ from sqlalchemy import Engine
 from vigie.config.models import VigieConfig
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
+from vigie.governance.audit import AuditKeyring
 from vigie.governance.catalogue import load_catalogue
+from vigie.governance.seal import KeySealer, SealVerifier, keys_in
+from vigie.runtime.audit_wiring import keys_dir
 from vigie.runtime.module_settings import module_readiness
+from vigie.services.governance import AccountRoles
 from vigie.services.governance_access import GovernanceAccess
-from vigie.storage import SqlGovernanceStore
+from vigie.storage import SqlGovernanceStore, SqlUserRepo
+
+
+def account_roles(engine: Engine) -> AccountRoles:
+    """Roles of the active (not disabled) account of a username, read from the accounts table at each call."""
+    users = SqlUserRepo(engine)
+
+    def roles(username: str) -> frozenset[str] | None:
+        user = users.by_username(username)
+        if user is None or user.disabled:
+            return None
+        return frozenset(str(role) for role in user.roles)
+
+    return roles
+
+
+def seal_verifier(config: VigieConfig) -> SealVerifier:
+    """Checks seals against the installation's public audit keys (files in the data folder, not the database)."""
+    return SealVerifier(keys_in(keys_dir(config)))
 
 
 def open_governance(
@@ -32,6 +55,9 @@ def open_governance(
         config=config,
         audit=audit,
         clock=clock,
+        sealer=KeySealer(AuditKeyring(keys_dir(config)).current_signer),
+        verifier=seal_verifier(config),
+        accounts=account_roles(engine),
         readiness=module_readiness(config),
         simulated={
             p.camera.id: ("motion", *p.camera.analysis.modules)

@@ -102,6 +102,7 @@ def worker_spec(
         model=model,
         hot_blob=detector if isinstance(detector, HotBlobDetectorSettings) else None,
         analysis_zones=_polygons(camera.analysis_zones),
+        zone_ids=tuple(zone.id for zone in camera.analysis_zones),
         rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items()),
         clock=clock,
     )

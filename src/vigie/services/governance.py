@@ -29,15 +29,21 @@ from vigie.governance.activation import (
     validate_request,
 )
 from vigie.governance.catalogue import Catalogue
+from vigie.governance.seal import Sealer, SealVerifier, activation_payload, approval_payload
+
+AccountRoles = Callable[[str], frozenset[str] | None]
+"""The roles of the active account of that name, or None when no such account can act (unknown, disabled)."""
 
 
 class GovernanceStore(Protocol):
     """What the service needs from storage (implemented by ``vigie.storage.SqlGovernanceStore``)."""
 
-    def add_activation(self, request: ActivationRequest, at: datetime) -> Activation: ...
+    def add_activation(
+        self, request: ActivationRequest, at: datetime, seal: Callable[[Activation], str] | None = None
+    ) -> Activation: ...
     def get_activation(self, activation_id: int) -> Activation | None: ...
     def list_activations(self, *, ending_after: datetime | None = None) -> Sequence[Activation]: ...
-    def add_approval(self, activation_id: int, by: str, role: str, at: datetime) -> Approval: ...
+    def add_approval(self, activation_id: int, by: str, role: str, at: datetime, seal: str = "") -> Approval: ...
     def approvals(self, activation_ids: Iterable[int]) -> Sequence[Approval]: ...
     def add_revocation(self, activation_id: int, by: str, role: str, reason: str, at: datetime) -> Revocation: ...
     def revocations(self, activation_ids: Iterable[int]) -> Mapping[int, Revocation]: ...
@@ -69,6 +75,8 @@ class ActivationStatus:
     revocation: Revocation | None
     runs_until: datetime | None
     """The activation's end cut at its framework's statutory end (None: unknown framework, never runs)."""
+    unverified: str | None = None
+    """Why its seals do not verify (state ``unverified``), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +102,24 @@ class GovernanceService:
         audit: AuditSink,
         clock: Callable[[], datetime],
         *,
+        sealer: Sealer,
+        verifier: SealVerifier,
+        accounts: AccountRoles,
         readiness: Callable[[ActivationRequest], list[Refusal]] | None = None,
     ) -> None:
-        """``readiness`` adds what the module itself needs on the perimeter's cameras (its settings, a detection
+        """``sealer`` signs each activation and approval recorded, ``verifier`` checks the seals of what is read
+        back (a row written around this service is ``unverified`` and never runs); ``accounts`` says which roles
+        an account holds, so that requesters and approvers are existing, active accounts in the role they act in.
+        ``readiness`` adds what the module itself needs on the perimeter's cameras (its settings, a detection
         model, an approved model file): the runtime knows the modules, the governance layer does not."""
         self._store = store
         self._catalogue = catalogue
         self._config = config
         self._audit = audit
         self._clock = clock
+        self._sealer = sealer
+        self._verifier = verifier
+        self._accounts = accounts
         self._readiness = readiness
 
     def request(self, request: ActivationRequest) -> Outcome:
@@ -110,13 +127,15 @@ class GovernanceService:
         approvals."""
         now = self._clock()
         refusals = validate_request(request, self._catalogue, self._config, now)
+        refusals.extend(self._account_refusals(request.requested_by, request.requested_role, "request"))
         if self._readiness is not None:
             refusals.extend(self._readiness(request))
         details = _request_details(request)
         if refusals:
             self._refused(request.requested_by, f"activation-request:{request.module}", "request", refusals, details)
             return Outcome(False, refusals=tuple(refusals))
-        record = self._store.add_activation(request, now)
+        record = self._store.add_activation(request, now, lambda a: self._sealer.seal(activation_payload(a)))
+        details["seal"] = record.seal
         self._record(request.requested_by, AuditAction.ACTIVATION_REQUESTED, f"activation:{record.id}", details, now)
         return Outcome(True, record.id, ActivationState.REQUESTED)
 
@@ -133,14 +152,20 @@ class GovernanceService:
         revocation = self._store.revocations([activation_id]).get(activation_id)
         revoked_at = None if revocation is None else revocation.at
         refusals = approval_refusals(activation, approvals, by, revoked_at, now)
+        refusals.extend(self._account_refusals(by.name, by.role, "approve"))
+        unverified = self._verifier.unverified_reason(activation, approvals)
+        if unverified is not None:
+            refusals.append(Refusal("unverified_activation", f"activation {activation_id}: {unverified}"))
         if refusals:
             self._refused(by.name, target, "approval", refusals, {"role": by.role})
             return Outcome(
                 False, activation_id, activation_state(activation, approvals, revoked_at, now), tuple(refusals)
             )
-        approvals.append(self._store.add_approval(activation_id, by.name, by.role, now))
+        approval = Approval(activation_id, by.name, by.role, now)
+        seal = self._sealer.seal(approval_payload(approval, activation.seal))
+        approvals.append(self._store.add_approval(activation_id, by.name, by.role, now, seal))
         state = activation_state(activation, approvals, revoked_at, now)
-        details = {"role": by.role, "approvals": len(approvals), "state": state.value}
+        details = {"role": by.role, "approvals": len(approvals), "state": state.value, "seal": seal}
         self._record(by.name, AuditAction.ACTIVATION_APPROVED, target, details, now)
         return Outcome(True, activation_id, state)
 
@@ -156,6 +181,8 @@ class GovernanceService:
             refusal = Refusal("missing_reason", "say why the activation is revoked")
         elif activation_id in self._store.revocations([activation_id]):
             refusal = Refusal("already_revoked", f"activation {activation_id} is already revoked")
+        elif account := self._account_refusals(by.name, by.role, "revoke"):
+            refusal = account[0]
         if refusal is not None or activation is None:
             refusals = (refusal,) if refusal is not None else ()
             self._refused(by.name, target, "revocation", list(refusals), {"role": by.role})
@@ -189,7 +216,10 @@ class GovernanceService:
             runs_until = effective_end(activation, self._catalogue)
             if state is ActivationState.ACTIVE and (runs_until is None or at >= runs_until):
                 state = ActivationState.EXPIRED
-            statuses.append(ActivationStatus(activation, state, mine, revocation, runs_until))
+            unverified = self._verifier.unverified_reason(activation, list(mine))
+            if unverified is not None and state is not ActivationState.REVOKED:
+                state = ActivationState.UNVERIFIED
+            statuses.append(ActivationStatus(activation, state, mine, revocation, runs_until, unverified))
         engaged = [s for s in self._store.stops() if s.engaged]
         global_stop = next((s for s in engaged if s.camera_id is None), None)
         return GovernanceStatus(at, tuple(statuses), global_stop, tuple(s for s in engaged if s.camera_id))
@@ -213,6 +243,8 @@ class GovernanceService:
             refusals.append(Refusal("unknown_camera", f"camera {camera_id!r} is not in the configuration"))
         if not by.name.strip() or not by.role.strip():
             refusals.append(Refusal("missing_actor", "name who acts and in which role"))
+        else:
+            refusals.extend(self._account_refusals(by.name, by.role, "set stop switches"))
         if not reason.strip():
             refusals.append(Refusal("missing_reason", "say why"))
         if not engaged and by.role not in APPROVER_ROLES:
@@ -220,6 +252,16 @@ class GovernanceService:
                 Refusal("role_cannot_release", f"only {', '.join(sorted(APPROVER_ROLES))} may release a stop switch")
             )
         return refusals
+
+    def _account_refusals(self, name: str, role: str, what: str) -> list[Refusal]:
+        """The person must be an existing, active account holding the role they act in (never a free name)."""
+        roles = self._accounts(name)
+        if roles is None:
+            return [Refusal("unknown_account", f"{name!r} is not an active account: only accounts may {what}")]
+        if role not in roles:
+            held = ", ".join(sorted(roles)) or "none"
+            return [Refusal("role_not_held", f"account {name!r} does not hold the role {role!r} (holds: {held})")]
+        return []
 
     def _refused(
         self, actor: str, target: str, stage: str, refusals: Sequence[Refusal], details: Mapping[str, Any]

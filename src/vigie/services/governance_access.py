@@ -33,8 +33,9 @@ from vigie.domain.redact import redact_text
 from vigie.domain.users import ROLE_PERMISSIONS, Permission
 from vigie.governance.activation import APPROVER_ROLES, ActivationState, Refusal
 from vigie.governance.catalogue import Catalogue, Framework, Module
+from vigie.governance.seal import Sealer, SealVerifier
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
-from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStore, Outcome
+from vigie.services.governance import AccountRoles, ActivationStatus, GovernanceService, GovernanceStore, Outcome
 
 __all__ = [
     "ActivationDraft",
@@ -160,12 +161,25 @@ class GovernanceAccess:
         config: VigieConfig,
         audit: AuditSink,
         clock: Callable[[], datetime],
+        sealer: Sealer,
+        verifier: SealVerifier,
+        accounts: AccountRoles,
         readiness: Callable[[ActivationRequest], list[Refusal]] | None = None,
         simulated: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """``simulated``: camera → modules that analyse it because its footage is generated (decided by the
-        composition root, never by the configuration file)."""
-        self.service = GovernanceService(store, catalogue, config, audit, clock, readiness=readiness)
+        composition root, never by the configuration file). The rest is :class:`GovernanceService`'s."""
+        self.service = GovernanceService(
+            store,
+            catalogue,
+            config,
+            audit,
+            clock,
+            sealer=sealer,
+            verifier=verifier,
+            accounts=accounts,
+            readiness=readiness,
+        )
         self._simulated = {camera: tuple(modules) for camera, modules in (simulated or {}).items()}
         self.catalogue = catalogue
         self._store = store

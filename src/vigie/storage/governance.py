@@ -9,7 +9,8 @@ by hand proves nothing. Each call is one short transaction; the store can be sha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
@@ -52,8 +53,11 @@ class SqlGovernanceStore:
 
     # -- activations ------------------------------------------------------------------------------------------
 
-    def add_activation(self, request: ActivationRequest, at: datetime) -> Activation:
-        """Record a request (validated by the caller) and return it with its id."""
+    def add_activation(
+        self, request: ActivationRequest, at: datetime, seal: Callable[[Activation], str] | None = None
+    ) -> Activation:
+        """Record a request (validated by the caller) and return it with its id, sealed by ``seal`` (which sees
+        the record as it will be read back, id included) in the same transaction."""
         row = ActivationRow(
             tenant=request.tenant,
             module=request.module,
@@ -74,7 +78,11 @@ class SqlGovernanceStore:
             cameras = dict.fromkeys(request.camera_ids)
             session.add_all(ActivationCameraRow(activation_id=row.id, camera_id=c) for c in cameras)
             session.add_all(ActivationZoneRow(activation_id=row.id, zone_id=z) for z in dict.fromkeys(request.zone_ids))
-            return _activations(session, [row])[0]
+            activation = _activations(session, [row])[0]
+            if seal is not None:
+                row.seal = seal(activation)
+                activation = replace(activation, seal=row.seal)
+            return activation
 
     def get_activation(self, activation_id: int) -> Activation | None:
         with storage_errors(self._engine, f"read activation {activation_id}"), self._read.begin() as session:
@@ -91,11 +99,11 @@ class SqlGovernanceStore:
 
     # -- approvals and revocations ----------------------------------------------------------------------------
 
-    def add_approval(self, activation_id: int, by: str, role: str, at: datetime) -> Approval:
-        row = ApprovalRow(activation_id=activation_id, approved_by=by, role=role, at=require_aware(at))
+    def add_approval(self, activation_id: int, by: str, role: str, at: datetime, seal: str = "") -> Approval:
+        row = ApprovalRow(activation_id=activation_id, approved_by=by, role=role, at=require_aware(at), seal=seal)
         with storage_errors(self._engine, f"approve activation {activation_id}"), self._write.begin() as session:
             session.add(row)
-        return Approval(activation_id, by, role, row.at)
+        return Approval(activation_id, by, role, row.at, seal)
 
     def approvals(self, activation_ids: Iterable[int]) -> Sequence[Approval]:
         ids = list(activation_ids)
@@ -199,13 +207,14 @@ def _activations(session: Session, rows: Sequence[ActivationRow]) -> list[Activa
             requested_by=row.requested_by,
             requested_role=row.requested_role,
             requested_at=row.requested_at,
+            seal=row.seal or "",
         )
         for row in rows
     ]
 
 
 def _approval(row: ApprovalRow) -> Approval:
-    return Approval(row.activation_id, row.approved_by, row.role, row.at)
+    return Approval(row.activation_id, row.approved_by, row.role, row.at, row.seal or "")
 
 
 def _revocation(row: RevocationRow) -> Revocation:

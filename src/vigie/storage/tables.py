@@ -35,6 +35,8 @@ ID = BigInteger().with_variant(Integer(), "sqlite")
 
 CAMERA_ID_LENGTH = 128
 NAME_LENGTH = 64
+SEAL_LENGTH = 255
+"""``<key id>:<base64 Ed25519 signature>`` (105 characters today), with room for another scheme."""
 
 
 def require_aware(value: datetime, what: str = "datetime") -> datetime:
@@ -199,6 +201,8 @@ class ActivationRow(Base):
     requested_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     requested_role: Mapped[str] = mapped_column(String(NAME_LENGTH))
     requested_at: Mapped[datetime]
+    seal: Mapped[str] = mapped_column(String(SEAL_LENGTH), server_default="")
+    """The governance service's signature over the row (``vigie.governance.seal``); the gate verifies it."""
 
 
 class ActivationCameraRow(Base):
@@ -233,6 +237,7 @@ class ApprovalRow(Base):
     approved_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     role: Mapped[str] = mapped_column(String(NAME_LENGTH))
     at: Mapped[datetime]
+    seal: Mapped[str] = mapped_column(String(SEAL_LENGTH), server_default="")
 
 
 class RevocationRow(Base):

@@ -9,7 +9,7 @@ version — nothing else (L28, L30).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -17,6 +17,7 @@ from typing import Protocol
 from vigie.analytics.rules.base import Rule, RuleHit, RuleInput
 from vigie.analytics.rules.statistics import Bucket
 from vigie.analytics.track import ByteTracker
+from vigie.analytics.zones import PolygonZone, ZoneLimit, zone_limit
 from vigie.domain.detections import Detections
 from vigie.domain.observation import Observation
 from vigie.domain.ports import Frame, Gate
@@ -43,7 +44,9 @@ class RulePipeline:
         detector: BoxDetector | None = None,
         tracker: ByteTracker | None = None,
         model_version: str = "",
+        zone_polygons: Mapping[str, PolygonZone] | None = None,
     ) -> None:
+        """``zone_polygons``: the camera's analysis zones by id, for activations limited to some of them."""
         modules = [rule.module for rule in rules]
         if len(set(modules)) != len(modules):
             raise ValueError(f"one instance per module and camera, got {modules}")
@@ -59,6 +62,8 @@ class RulePipeline:
         self._tracker = tracker or ByteTracker()
         self._model_version = model_version
         self._allowed: dict[str, bool] = {}
+        self._polygons = dict(zone_polygons or {})
+        self._limits: dict[tuple[str, ...], ZoneLimit | None] = {}
         self.frames_analysed = 0
 
     def process(self, frame: Frame, at: datetime, media_s: float, period: float) -> RuleOutput:
@@ -79,9 +84,19 @@ class RulePipeline:
         tracks = Detections()
         if self._detector is not None and any(not rule.needs_frame for rule in allowed):
             tracks = self._tracker.update(self._detector.detect(frame), period)
-        data = RuleInput(media_s, (frame.shape[1], frame.shape[0]), tracks, frame)
+        size = (frame.shape[1], frame.shape[0])
+        data = RuleInput(media_s, size, tracks, frame)
         for rule in allowed:
-            for hit in rule.update(data):
+            limit = self._limit(rule.module)
+            if limit is not None and not limit.zones:
+                continue  # limited to zones this camera does not have: nothing to look at
+            mine = data
+            if limit is not None:
+                pixels = limit.frame(frame) if rule.needs_frame else frame
+                mine = RuleInput(media_s, size, limit.detections(tracks, size), pixels)
+            for hit in rule.update(mine):
+                if limit is not None and not limit.contains(hit.region, size):
+                    continue
                 out.hits.append(hit)
                 out.observations.append(
                     Observation(
@@ -96,3 +111,10 @@ class RulePipeline:
                 )
             out.buckets.extend(getattr(rule, "closed", ()))
         return out
+
+    def _limit(self, module: str) -> ZoneLimit | None:
+        """The zones the module's activation limits it to on this camera (None: the whole image)."""
+        zone_ids = self._gate.zones(module, self.camera_id)
+        if zone_ids not in self._limits:
+            self._limits[zone_ids] = zone_limit(zone_ids, self._polygons)
+        return self._limits[zone_ids]

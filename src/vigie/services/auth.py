@@ -31,6 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent
+from vigie.domain.clock import legal_day
 from vigie.domain.ports import AuditSink
 from vigie.domain.redact import redact_text
 from vigie.domain.users import (
@@ -58,6 +59,9 @@ LOCKOUT_AFTER: Final = 5
 LOCKOUT_FOR: Final = timedelta(minutes=15)
 IDLE_TIMEOUT: Final = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT: Final = timedelta(hours=12)
+MAX_AUTHORISATION: Final = timedelta(days=5 * 365 + 1)
+"""An authorisation to view video (L8) ends at most five years after the day it is recorded: an end in 9999 would
+never be reviewed."""
 TOUCH_EVERY: Final = timedelta(seconds=60)
 """A session's last activity is written at most this often (not on every request)."""
 
@@ -106,13 +110,13 @@ class AuthService:
         today: Callable[[], date] | None = None,
     ) -> None:
         """``sealing_key``: a Fernet key (``Fernet.generate_key()``) kept outside the database, sealing TOTP
-        secrets at rest. ``today``: the local calendar day for authorisation and training dates (default: the
-        clock's date)."""
+        secrets at rest. ``today``: the calendar day for authorisation and training dates (default: the clock's
+        Paris day, :func:`vigie.domain.clock.legal_day`)."""
         self._users = users
         self._audit = audit
         self._directory = directory
         self._clock = clock
-        self._today = today or (lambda: clock().date())
+        self._today = today or (lambda: legal_day(clock))
         self._fernet = Fernet(sealing_key)
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = ""
@@ -195,6 +199,7 @@ class AuthService:
             raise AccountError(problem)
         if authorised_until is not None and authorised_until < self._today():
             raise AccountError(f"the authorisation end {authorised_until.isoformat()} is in the past")
+        self._check_dates(authorised_until, trained_on)
         secret = new_totp_secret() if any(r in roles for r in (Role.ADMINISTRATOR, Role.DPO)) else None
         now = self._clock()
         try:
@@ -234,6 +239,22 @@ class AuthService:
     def today(self) -> date:
         return self._today()
 
+    def _check_dates(self, authorised_until: date | None, trained_on: date | None) -> None:
+        """A training is a past event, and an authorisation ends within ``MAX_AUTHORISATION`` (L8, L9): a training
+        dated in the future would never need the three-year refresh, an end in 9999 never ends."""
+        today = self._today()
+        if trained_on is not None and trained_on > today:
+            raise AccountError(
+                f"the training date {trained_on.isoformat()} is in the future: record a training once it took place "
+                f"(today is {today.isoformat()})"
+            )
+        if authorised_until is not None and authorised_until > today + MAX_AUTHORISATION:
+            latest = today + MAX_AUTHORISATION
+            raise AccountError(
+                f"the authorisation end {authorised_until.isoformat()} is too far: an authorisation to view video is "
+                f"renewed at least every {MAX_AUTHORISATION.days} days (at the latest {latest.isoformat()})"
+            )
+
     def is_locked(self, user: User) -> bool:
         return user.locked_until is not None and user.locked_until > self._clock()
 
@@ -259,6 +280,7 @@ class AuthService:
             by.require(Permission.MANAGE_USERS)
             if user.commune_id != by.user.commune_id:
                 raise UserNotFoundError(f"no user {username!r} in {by.user.commune_id}")
+        self._check_dates(authorised_until, trained_on)
         changes: dict[str, object] = {}
         if authorised_until is not None:
             changes["authorised_until"] = authorised_until

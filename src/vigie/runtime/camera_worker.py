@@ -8,6 +8,7 @@ from outside. Messages are typed, versioned dataclasses; the queue is bounded, a
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import queue
 import time
@@ -24,11 +25,11 @@ import numpy as np
 from vigie.analytics.detect.gating import BoxDetector as ObjectDetector
 from vigie.analytics.detect.gating import MotionGateConfig, MotionGatedDetector
 from vigie.analytics.detect.motion import MotionConfig, MotionDetector
-from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
 from vigie.analytics.detect.thermal import ThermalDetector, ThermalPicture
 from vigie.analytics.pipeline import BoxDetector, DetectionPipeline, MotionPipeline
 from vigie.analytics.rules.pipeline import RulePipeline
-from vigie.analytics.rules.registry import build_rule
+from vigie.analytics.rules.registry import MODULES, build_rule
 from vigie.analytics.rules.statistics import Bucket
 from vigie.analytics.track import ByteTracker
 from vigie.analytics.zones import PolygonZone
@@ -49,9 +50,26 @@ from vigie.ingest.reader import CameraError, SampledFrame, StreamSpec, sampled_f
 from vigie.runtime.clock import system_clock
 from vigie.runtime.gates import GateFactory
 
+log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 
-WorkerMessage = CameraHealth | Observation | GateTransition | StreamAlarm | StatisticBucket
+
+@dataclass(frozen=True, slots=True)
+class ModelRefusal:
+    """A worker refused its detection model at load: the file's SHA-256 is not the one registered for it (L30).
+    The modules that need the model do not run on that worker; the service audits it (``model.refused``)."""
+
+    camera_id: str
+    model: str
+    file: str
+    expected_sha256: str
+    found_sha256: str
+    modules: tuple[str, ...]
+    """The modules not run for want of the model (``tracking`` and the event modules that read objects)."""
+    at: datetime
+
+
+WorkerMessage = CameraHealth | Observation | GateTransition | StreamAlarm | StatisticBucket | ModelRefusal
 AUDIT_PUT_TIMEOUT_S = 10.0
 
 
@@ -151,8 +169,10 @@ def _detector(spec: WorkerSpec) -> tuple[_OncePerFrame | None, str]:
     if spec.model is None:
         return None, ""
     model = spec.model
-    onnx = OnnxDetector(
-        OnnxDetectorConfig(model_path=model.path, format=model.format, score_threshold=model.score_threshold)
+    onnx = OnnxDetector(  # the file is hashed at every load: ModelIntegrityError when it changed (L30)
+        OnnxDetectorConfig(
+            model_path=model.path, format=model.format, score_threshold=model.score_threshold, sha256=model.sha256
+        )
     )
     reader: ObjectDetector = ThermalPicture(onnx) if model.grey_picture else onnx
     gated = MotionGatedDetector(reader, MotionDetector(spec.motion), MotionGateConfig())
@@ -162,14 +182,40 @@ def _detector(spec: WorkerSpec) -> tuple[_OncePerFrame | None, str]:
 Message = Observation | StatisticBucket
 
 
-def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Message]]:
+def _load_detector(
+    spec: WorkerSpec, report: Callable[[ModelRefusal], None] | None
+) -> tuple[_OncePerFrame | None, str, frozenset[str]]:
+    """:func:`_detector`, with the modules refused on this worker when the model file no longer has its registered
+    hash (L30): ``tracking`` and every configured module that reads objects. They do not run, nor does motion in
+    their place (a camera never silently falls back to another analysis); the modules that read the picture itself
+    still run behind their gates. The refusal is logged with what to do, and ``report``-ed to be audited."""
+    try:
+        detector, version = _detector(spec)
+    except ModelIntegrityError as err:
+        assert spec.model is not None
+        refused = ("tracking", *(m for m, _ in spec.rules if m in MODULES and not MODULES[m][1].needs_frame))
+        name, camera_id = spec.model.name, spec.stream.camera_id
+        log.error("camera %s: detection model %s refused: %s; not run: %s", camera_id, name, err, ", ".join(refused))
+        if report is not None:
+            found, expected = err.found, err.expected
+            at = spec.clock()
+            report(ModelRefusal(camera_id, name, str(err.path), expected, found, refused, at))
+        return None, "", frozenset(refused)
+    return detector, version, frozenset()
+
+
+def _pipeline(
+    spec: WorkerSpec, gate: Gate, on_model_refused: Callable[[ModelRefusal], None] | None = None
+) -> Callable[[SampledFrame], list[Message]]:
     """The camera's analysis: motion only by default; motion-gated detection and tracking with a model, or hot
     blobs tracked on a thermal camera; and the event modules configured on the camera, each behind its own gate
     (detection runs once per frame for all)."""
     camera_id = spec.stream.camera_id
-    detector, version = _detector(spec)
+    detector, version, refused = _load_detector(spec, on_model_refused)
     motion = (
-        MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate) if detector is None else None
+        MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate)
+        if detector is None and not refused
+        else None
     )
     tracking = None
     if detector is not None:
@@ -177,7 +223,7 @@ def _pipeline(spec: WorkerSpec, gate: Gate) -> Callable[[SampledFrame], list[Mes
         tracking = DetectionPipeline(camera_id, detector, ByteTracker(), gate, model_version=version, zones=zones)
     rules = None
     if spec.rules:
-        built = [build_rule(module, settings) for module, settings in spec.rules]
+        built = [build_rule(module, settings) for module, settings in spec.rules if module not in refused]
         rules = RulePipeline(camera_id, built, gate, detector=detector, model_version=version)
     last: list[datetime] = []
 
@@ -233,7 +279,7 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
     """Read the camera until ``stop`` is set; report health every second and observations as they come."""
     camera_id = spec.stream.camera_id
     gate = spec.gate(lambda transition: _send_audited(out, transition))
-    analyse = _pipeline(spec, gate)
+    analyse = _pipeline(spec, gate, lambda refusal: out.put(refusal, block=True, timeout=AUDIT_PUT_TIMEOUT_S))
     parent = os.getppid()
     dropped = 0
     rate = FrameRate()

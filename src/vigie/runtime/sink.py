@@ -19,7 +19,7 @@ from vigie.domain.recording import Segment, SegmentIndex
 from vigie.domain.statistics import StatisticBucket, StatisticsRepo
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.gate import GateTransition, transition_event
-from vigie.runtime.camera_worker import WorkerMessage
+from vigie.runtime.camera_worker import ModelRefusal, WorkerMessage
 from vigie.runtime.clock import system_clock
 from vigie.runtime.recorder_worker import RecorderMessage, RecordingHealth
 from vigie.runtime.segment_upload import SegmentUploader
@@ -113,6 +113,8 @@ class WorkerMessageSink:
             self._transition(msg)
         elif isinstance(msg, StreamAlarm):
             self._stream_alarm(msg)
+        elif isinstance(msg, ModelRefusal):
+            self._model_refused(msg)
         elif isinstance(msg, StatisticBucket):
             if self._statistics is None:
                 log.warning("statistics of %s on %s dropped: no statistics store", msg.module, msg.camera_id)
@@ -167,6 +169,37 @@ class WorkerMessageSink:
                 f"camera:{alarm.camera_id}",
                 {"kind": str(alarm.kind), "state": state, "detail": alarm.detail},
                 alarm.at,
+            )
+        )
+
+    def _model_refused(self, refusal: ModelRefusal) -> None:
+        """L30: a worker found its model file changed since it was registered, and did not load it."""
+        log.error(
+            "camera %s: detection model %s refused (%s has SHA-256 %s…, registered %s…); not run: %s. Put the "
+            "registered file back, or register this one with `vigie models add FILE --format F --name %s` (or "
+            "`vigie models install %s`), then restart",
+            refusal.camera_id,
+            refusal.model,
+            refusal.file,
+            refusal.found_sha256[:16],
+            refusal.expected_sha256[:16],
+            ", ".join(refusal.modules),
+            refusal.model,
+            refusal.model,
+        )
+        self._audit.append(
+            AuditEvent(
+                "system:worker",
+                AuditAction.MODEL_REFUSED,
+                f"camera:{refusal.camera_id}",
+                {
+                    "model": refusal.model,
+                    "file": refusal.file,
+                    "expected_sha256": refusal.expected_sha256,
+                    "found_sha256": refusal.found_sha256,
+                    "modules": list(refusal.modules),
+                },
+                refusal.at,
             )
         )
 

@@ -5,10 +5,16 @@ One ``OnnxDetector`` per model and process; it is stateless between frames, so m
 file is checked against its declared format when the detector is built — and by ``inspect_model``, which is what
 ``vigie models add`` calls — so a wrong file fails at configuration time with a message naming what was expected
 and what was found, never with an odd shape error on the first frame.
+
+With an approved ``sha256`` (the hash ``vigie models add`` registered), every load reads the file once, hashes those
+bytes and hands the very same bytes to onnxruntime: a file changed since its approval raises
+``ModelIntegrityError`` and nothing is loaded (L30: only approved model versions run), and nothing can swap the
+file between the check and the load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -32,6 +38,7 @@ __all__ = [
     "ModelFormat",
     "ModelFormatError",
     "ModelInfo",
+    "ModelIntegrityError",
     "OnnxDetector",
     "OnnxDetectorConfig",
     "inspect_model",
@@ -90,6 +97,13 @@ class OnnxDetectorConfig(BaseModel):
         title="Intra-op threads",
         description="onnxruntime threads per inference (0 = onnxruntime decides). 1 suits many cameras per host.",
     )
+    sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        title="Approved SHA-256",
+        description="The hash registered for the file (``vigie models add``); when given, the file is hashed at "
+        "every load and refused unless it still has it.",
+    )
     classes: frozenset[ObjectClass] | None = Field(
         default=None,
         title="Class filter",
@@ -142,15 +156,33 @@ def _describe(session: ort.InferenceSession, path: Path, fmt: ModelFormat, size:
     return ModelInfo(path, fmt, inputs[0].name, size, batch, classes, outputs, levels)
 
 
-def _session(path: Path, providers: Sequence[str], threads: int) -> ort.InferenceSession:
+class ModelIntegrityError(Exception):
+    """A model file whose SHA-256 is not the approved one (L30): it is not loaded. The message says what to do."""
+
+    def __init__(self, path: Path, expected: str, found: str) -> None:
+        self.path, self.expected, self.found = path, expected, found
+        super().__init__(
+            f"{path}: SHA-256 {found[:16]}…, not the approved {expected[:16]}… registered for it — the file changed "
+            "since it was registered, so it is refused; put the approved file back, or approve this one with "
+            "`vigie models add FILE --format F --name NAME` (or `vigie models install NAME`)"
+        )
+
+
+def _session(path: Path, providers: Sequence[str], threads: int, sha256: str | None = None) -> ort.InferenceSession:
     if not path.is_file():
         raise ModelFormatError(f"model file not found: {path}")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # the PicoDet export floods warnings about initializers listed as inputs
+    source: str | bytes = str(path)
+    if sha256 is not None:  # hash the bytes that are loaded, not the file a moment before
+        source = path.read_bytes()
+        found = hashlib.sha256(source).hexdigest()
+        if found != sha256:
+            raise ModelIntegrityError(path, sha256, found)
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
+        return ort.InferenceSession(source, sess_options=options, providers=list(providers))
     except Exception as err:  # onnxruntime raises its own untyped errors for unreadable files
         raise ModelFormatError(f"{path.name}: onnxruntime cannot load it ({err})") from err
 
@@ -185,7 +217,7 @@ class OnnxDetector:
     def __init__(self, config: OnnxDetectorConfig) -> None:
         self.config = config
         wanted = choose_providers(config.providers)
-        self._session = _session(config.model_path, wanted, config.intra_op_threads)
+        self._session = _session(config.model_path, wanted, config.intra_op_threads, config.sha256)
         self.info = _describe(self._session, config.model_path, config.format, config.input_size)
         self.provider = self._session.get_providers()[0]
         if self.provider != wanted[0] or self.provider != _ORT_PROVIDERS[config.providers[0]]:

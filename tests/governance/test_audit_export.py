@@ -27,7 +27,7 @@ def test_export_writes_a_signed_header_and_every_entry(rig: AuditRig, tmp_path: 
     summary = export_audit(rig.chain, T0, FAR, out)
     lines = out.read_text().splitlines()
     header = json.loads(lines[0])
-    assert header["format"] == "vigie-audit-export" and header["version"] == 1
+    assert header["format"] == "vigie-audit-export" and header["version"] == 2
     assert header["count"] == len(lines) - 1 == summary.count
     assert header["first_seq"] == 1 and header["last_seq"] == summary.last_seq
     assert header["first_prev_hash"] == "0" * 64

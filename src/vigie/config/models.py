@@ -366,7 +366,26 @@ class GovernanceSettings(ConfigModel):
         ge=1,
         le=100_000,
         title="Checkpoint every",
-        description="Audit entries between two signed checkpoints of the chain (1..100000).",
+        description="Audit entries between two signed checkpoints of the chain (1..100000); `vigie audit verify` "
+        "requires one after every multiple of it. Only ever raise it to a multiple of its previous value: a lower "
+        "value makes exports reaching back before the change report missing checkpoints.",
+    )
+    audit_heads_file: Path | None = Field(
+        default=None,
+        title="Audit heads file",
+        description="JSON Lines file to which every signed head of the audit chain is appended (at each checkpoint, "
+        "and at least every `audit_head_every_minutes` while entries are written), for the DPO to archive outside "
+        "the server; `vigie audit verify --head` detects rows cut or rewritten before an archived head. Default: "
+        "`audit-heads.jsonl` in the data directory.",
+    )
+    audit_head_every_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=1440,
+        title="Audit head every (minutes)",
+        description="Publish a signed head of the audit chain at the first entry written this long after the last "
+        "one (1..1440): rows written after the last published head are the ones a database administrator could "
+        "still cut unnoticed.",
     )
     audit_retention_days: int = Field(
         default=1095,

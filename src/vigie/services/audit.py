@@ -226,8 +226,10 @@ class AuditService:
         return result
 
     def verify(self) -> ChainVerification:
-        """Check the stored chain exactly as ``vigie audit verify`` checks an export of all of it: every hash,
-        every link, every checkpoint signature, against the public keys of the store and the keyring."""
+        """Check the stored chain exactly as ``vigie audit verify --head`` checks an export of all of it: every
+        hash, every link, every checkpoint signature, the checkpoint that must follow every ``checkpoint_every``-th
+        entry, against the public keys of the store and the keyring; and the chain must extend the latest head
+        published (the heads file), so rows cut or rewritten before it show."""
         store, now = self._chain.store, self._clock()
         try:
             keys = {**store.public_keys(), **self._chain.keyring.public_keys()}
@@ -235,19 +237,57 @@ class AuditService:
         except AuditKeyError as err:
             raise AuditUnavailableError(f"the audit log cannot be verified: {err}") from err
         key_ids = tuple(sorted(keys))
+        published = self._chain.latest_head()  # before the bounds: its entry is stored before it is published
         bounds = store.seq_range()
         if bounds is None:
+            if published is not None:
+                message = f"the log is empty, but a head was published for seq {published['seq']}: deleted"
+                issue = VerifiedIssue(published["seq"], "deleted", message)
+                return ChainVerification(
+                    False,
+                    0,
+                    None,
+                    None,
+                    0,
+                    key_ids,
+                    now,
+                    first_broken_seq=published["seq"],
+                    problem="deleted",
+                    message=message,
+                    issue_count=1,
+                    issues=(issue,),
+                )
             return ChainVerification(True, 0, None, None, 0, key_ids, now)
         try:
             first, last = (next(store.records(from_seq=s, to_seq=s), None) for s in bounds)
             if first is None or last is None:
                 raise AuditUnavailableError("the audit log changed during the verification (pruned?): try again")
-            until = last.at + timedelta(microseconds=1)
-            header = signed_header(signer, since=first.at, until=until, now=now, first=first, last=last)
-            report = verify_export(_export_lines(header, store.records(from_seq=first.seq, to_seq=last.seq)), keys)
+            until = max(last.at, now) + timedelta(microseconds=1)  # the whole log up to now: a head past it was cut
+            header = signed_header(
+                signer,
+                since=first.at,
+                until=until,
+                now=now,
+                first=first,
+                last=last,
+                checkpoint_every=self._chain.checkpoint_every,
+            )
+            lines = _export_lines(header, store.records(from_seq=first.seq, to_seq=last.seq))
+            heads = [] if published is None or published["seq"] < first.seq else [published]  # pruned: not in scope
+            report = verify_export(lines, keys, heads=heads)
         except ValueError as err:  # a row that no longer reads back as JSON data: changed in the database
             return _unreadable(bounds, key_ids, now, err)
         return _verdict(report, key_ids, now)
+
+    # --- published head ----------------------------------------------------------------------------------------
+
+    def published_head(self) -> dict[str, Any] | None:
+        """The latest signed head published (the heads file the DPO archives); when none was yet, one is signed and
+        published now. ``None`` only while the log is empty. Public: it names a seq, a hash, a time and a key id."""
+        try:
+            return self._chain.latest_head() or self._chain.publish_head()
+        except AuditKeyError as err:
+            raise AuditUnavailableError(f"the audit head cannot be signed: {err}") from err
 
     # --- export ------------------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ millions of entries keeps memory bounded and never holds a read snapshot open fo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Final
 
@@ -54,11 +54,28 @@ class SqlAuditStore:
         Its time is ``event.at`` when set, else ``now`` (the caller's clock: the store never reads the host's). Raises
         :class:`~vigie.storage.errors.StorageError` if it could not be stored: an audit entry is never dropped.
         """
+        return self.append_then(event, now)[0]
+
+    def append_then(
+        self,
+        event: AuditEvent,
+        now: datetime,
+        then: Callable[[AuditRecord], AuditEvent | None] | None = None,
+    ) -> tuple[AuditRecord, AuditRecord | None]:
+        """Append ``event`` and, in the same transaction, the event ``then(record)`` returns (if any) right after
+        it: no other writer can come between the two, and either both are stored or neither. The audit chain uses
+        it to put a signed checkpoint immediately after every ``checkpoint_every``-th entry. ``then`` may be
+        called more than once (once per attempt) and must not write to the database itself."""
         at = require_aware(event.at or now, "audit time")
         for _attempt in range(APPEND_ATTEMPTS):
             try:
                 with storage_errors(self._engine, "append to the audit log"), self._write.begin() as session:
-                    return self._append_locked(session, event, at)
+                    record = self._append_locked(session, event, at)
+                    follow = then(record) if then is not None else None
+                    if follow is None:
+                        return record, None
+                    after = self._append_locked(session, follow, require_aware(follow.at or now, "audit time"))
+                    return record, after
             except StorageError as err:
                 if not isinstance(err.__cause__, exc.IntegrityError):
                     raise

@@ -1,8 +1,9 @@
 """Export a range of the audit log as signed JSON Lines that an auditor verifies offline (``verify.py``).
 
 Line 1 is the header; its ``signature`` (Ed25519, current key, base64) covers the canonical JSON of every other
-header field. Then one line per entry, ``AuditRecord.to_json()`` in canonical JSON, in ``seq`` order, every line
-ending with ``\\n``. The exported range is the contiguous ``seq`` range from the first entry at or after ``from``
+header field, ``checkpoint_every`` (the chain's checkpoint interval, which the verifier enforces) among them.
+Then one line per entry, ``AuditRecord.to_json()`` in canonical JSON, in ``seq`` order, every line ending with
+``\\n``. The exported range is the contiguous ``seq`` range from the first entry at or after ``from``
 to the last entry before ``to``: a contiguous range is what lets a verifier detect a deleted entry.
 
 The export first checkpoints the head, then fixes the range, writes the file (through a temporary file renamed
@@ -23,8 +24,9 @@ from vigie.governance.audit.chain import SYSTEM_ACTOR, AuditChain
 from vigie.governance.audit.signing import AuditSigner
 
 EXPORT_FORMAT: Final = "vigie-audit-export"
-EXPORT_VERSION: Final = 1
-HEADER_FIELDS: Final = frozenset(
+EXPORT_VERSION: Final = 2
+"""Version 2 adds ``checkpoint_every`` to the header: the verifier requires the checkpoints the chain promises."""
+HEADER_FIELDS_V1: Final = frozenset(
     {
         "format",
         "version",
@@ -40,6 +42,7 @@ HEADER_FIELDS: Final = frozenset(
         "signature",
     }
 )
+HEADER_FIELDS: Final = HEADER_FIELDS_V1 | {"checkpoint_every"}
 
 
 class AuditExportError(Exception):
@@ -72,7 +75,15 @@ def export_audit(
     seq_range = chain.store.seq_range(since, until)
     first, last = _bounds(chain, seq_range)
     signer = chain.signer()
-    header = signed_header(signer, since=since, until=until, now=chain.clock(), first=first, last=last)
+    header = signed_header(
+        signer,
+        since=since,
+        until=until,
+        now=chain.clock(),
+        first=first,
+        last=last,
+        checkpoint_every=chain.checkpoint_every,
+    )
     digest = _write(chain, out, header, seq_range)
     summary = ExportSummary(
         out, header["count"], header["first_seq"], header["last_seq"], header["last_hash"], signer.key_id, digest
@@ -109,8 +120,11 @@ def signed_header(
     now: datetime,
     first: AuditRecord | None,
     last: AuditRecord | None,
+    checkpoint_every: int,
 ) -> dict[str, Any]:
-    """Line 1 of an export of ``first``..``last``; also what the live log is verified under (services.audit)."""
+    """Line 1 of an export of ``first``..``last``; also what the live log is verified under (services.audit).
+
+    ``checkpoint_every`` is the chain's interval: entry ``k`` (a multiple of it) is followed by its checkpoint."""
     header: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
@@ -122,6 +136,7 @@ def signed_header(
         "count": (last.seq - first.seq + 1) if first and last else 0,
         "first_prev_hash": first.prev_hash if first else None,
         "last_hash": last.hash if last else None,
+        "checkpoint_every": checkpoint_every,
         "key_id": signer.key_id,
     }
     header["signature"] = signer.sign(header)

@@ -5,7 +5,7 @@ Governance cannot import storage, so the contract is stated here and the composi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +17,16 @@ class AuditStore(Protocol):
 
     def append(self, event: AuditEvent, now: datetime) -> AuditRecord:
         """Chain and store ``event`` after the head, atomically with respect to every other writer."""
+        ...
+
+    def append_then(
+        self,
+        event: AuditEvent,
+        now: datetime,
+        then: Callable[[AuditRecord], AuditEvent | None] | None = None,
+    ) -> tuple[AuditRecord, AuditRecord | None]:
+        """Append ``event`` and, atomically with it, the event ``then(record)`` returns (``None``: nothing) right
+        after it, so that no other writer's entry comes between the two. ``then`` may be called once per attempt."""
         ...
 
     def head(self) -> AuditRecord | None: ...

@@ -7,7 +7,12 @@ rebuilds the chain by following ``prev_hash`` links from the header's ``first_pr
 - a gap in the chain (the next linked entry has a larger ``seq``) means entries were **deleted**;
 - a line that is not on the chain (a copy, a forged entry, one outside the range) was **inserted**;
 - chain entries whose lines are not in file order were **reordered** (the fewest lines that explain it);
-- checkpoints in the chain must carry a valid signature and name the hash the file has at ``covers_seq``.
+- checkpoints in the chain must carry a valid signature and name the hash the file has at ``covers_seq``;
+- every entry whose ``seq`` is a multiple of the header's ``checkpoint_every`` (and is not the last one) must be
+  covered by a valid checkpoint, as the chain writes one right after it: a missing one was **deleted**;
+- each signed **head** given (``head.py``, published before) must verify and name an entry of the file with the
+  same ``seq`` and hash: an export that does not reach it was cut (**deleted**), one whose entry differs was
+  rewritten (**modified**), one whose period does not include it is **uncovered** (export another period).
 
 Malformed lines, a truncated last line, an empty or non-JSON file become issues, never exceptions. Memory grows
 with the file (a few hundred bytes per entry): the whole chain is needed to tell an insertion from a reordering.
@@ -17,19 +22,26 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from vigie.domain.audit import AuditAction, entry_hash
+from vigie.domain.audit import AuditAction, entry_hash, parse_time
 from vigie.governance.audit.chain import checkpoint_payload, rotation_payload
-from vigie.governance.audit.export import EXPORT_FORMAT, EXPORT_VERSION, HEADER_FIELDS, header_payload
+from vigie.governance.audit.export import (
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    HEADER_FIELDS,
+    HEADER_FIELDS_V1,
+    header_payload,
+)
+from vigie.governance.audit.head import head_problem, head_signature_ok
 from vigie.governance.audit.signing import AuditKeyError, load_public_key, verify_signature
 
-IssueKind = Literal["modified", "deleted", "inserted", "reordered", "signature", "malformed", "truncated"]
+IssueKind = Literal["modified", "deleted", "inserted", "reordered", "signature", "malformed", "truncated", "uncovered"]
 ENTRY_FIELDS: Final = frozenset({"seq", "at", "actor", "action", "target", "details", "prev_hash", "hash"})
 MAX_ISSUES: Final = 1000
 """Issues listed at most; a damaged file of millions of lines would otherwise print millions of lines."""
@@ -62,6 +74,8 @@ class VerificationReport:
     key_id: str | None = None
     checkpoints: int = 0
     """Checkpoint signatures that verified."""
+    heads: int = 0
+    """Signed heads given that the export extends (same seq, same hash)."""
 
     def add(self, line: int | None, seq: int | None, kind: IssueKind, message: str) -> None:
         if len(self.issues) < MAX_ISSUES:
@@ -75,6 +89,10 @@ class _Header:
     first_prev_hash: str | None
     last_hash: str | None
     key_id: str
+    since: str
+    until: str
+    checkpoint_every: int | None
+    """``None`` in a version 1 export, which did not promise checkpoints."""
 
 
 @dataclass(slots=True)
@@ -98,8 +116,11 @@ class _Entry:
         return (self.hash,) if self.hash == self.computed else (self.hash, self.computed)
 
 
-def verify_export(source: Path | Iterable[str], public_keys: Mapping[str, str]) -> VerificationReport:
-    """Verify an export file (or its lines) against trusted public keys (PEM by key id)."""
+def verify_export(
+    source: Path | Iterable[str], public_keys: Mapping[str, str], heads: Sequence[Mapping[str, Any]] = ()
+) -> VerificationReport:
+    """Verify an export file (or its lines) against trusted public keys (PEM by key id) and, if given, signed
+    heads published earlier (which the export must extend)."""
     report = VerificationReport()
     keys = _load_keys(public_keys, report)
     header: _Header | None = None
@@ -117,7 +138,11 @@ def verify_export(source: Path | Iterable[str], public_keys: Mapping[str, str]) 
         report.add(1, None, "malformed", "the file is empty: it is not an audit export")
     report.entries = len(entries)
     path = _ChainWalk(entries, header, report).run()
-    _check_signed_entries(path, keys, report)
+    covered = _check_signed_entries(path, keys, report)
+    if header is not None and header.checkpoint_every is not None:
+        _check_required_checkpoints(path, header, header.checkpoint_every, covered, report)
+    for index, head in enumerate(heads, start=1):
+        _check_head(index, head=head, path=path, header=header, keys=keys, report=report)
     if path:
         report.first_seq, report.last_seq = path[0].seq, path[-1].seq
     elif header is not None:
@@ -179,8 +204,8 @@ def _check_header(
     value = _parse_json(1, text, complete, report)
     if value is None:
         return None
-    if value.get("format") != EXPORT_FORMAT or value.get("version") != EXPORT_VERSION:
-        report.add(1, None, "malformed", f"line 1 is not a {EXPORT_FORMAT} version {EXPORT_VERSION} header")
+    if value.get("format") != EXPORT_FORMAT or value.get("version") not in (1, EXPORT_VERSION):
+        report.add(1, None, "malformed", f"line 1 is not a {EXPORT_FORMAT} version 1 or {EXPORT_VERSION} header")
         return None
     problem = _header_problem(value)
     if problem:
@@ -200,14 +225,27 @@ def _check_header(
             f"line 1: the header's signature does not verify with key {key_id}: "
             "the header was modified or not signed by this key",
         )
-    return _Header(value["first_seq"], value["last_seq"], value["first_prev_hash"], value["last_hash"], key_id)
+    return _Header(
+        value["first_seq"],
+        value["last_seq"],
+        value["first_prev_hash"],
+        value["last_hash"],
+        key_id,
+        value["from"],
+        value["to"],
+        value.get("checkpoint_every"),
+    )
 
 
 def _header_problem(value: Mapping[str, Any]) -> str | None:  # noqa: PLR0911 - one return per rule
-    if set(value) != HEADER_FIELDS:
-        return f"fields must be exactly {', '.join(sorted(HEADER_FIELDS))}"
+    fields = HEADER_FIELDS_V1 if value["version"] == 1 else HEADER_FIELDS
+    if set(value) != fields:
+        return f"fields must be exactly {', '.join(sorted(fields))}"
     if not all(isinstance(value[name], str) for name in ("from", "to", "exported_at", "key_id", "signature")):
         return "from, to, exported_at, key_id and signature must be strings"
+    every = value.get("checkpoint_every", 1)
+    if not _is_int(every) or every < 1:
+        return "checkpoint_every must be a positive integer"
     count, first, last = value["count"], value["first_seq"], value["last_seq"]
     if not _is_int(count) or count < 0:
         return "count must be a non-negative integer"
@@ -421,15 +459,113 @@ def _seqs(first: int, last: int) -> str:
     return f"seq {first}" if first == last else f"seq {first}..{last}"
 
 
-def _check_signed_entries(path: list[_Entry], keys: Mapping[str, Ed25519PublicKey], report: VerificationReport) -> None:
+def _check_signed_entries(
+    path: list[_Entry], keys: Mapping[str, Ed25519PublicKey], report: VerificationReport
+) -> set[int]:
+    """Check the checkpoints and key rotations on the chain; return the seqs that valid checkpoints cover."""
     hashes = {entry.seq: entry.computed for entry in path}
+    covered: set[int] = set()
     for entry in path:
         if entry.details is None or entry.hash != entry.computed:
             continue
         if entry.action == AuditAction.AUDIT_CHECKPOINT:
-            _check_checkpoint(entry, entry.details, hashes, keys, report)
+            covers = _check_checkpoint(entry, entry.details, hashes, keys, report)
+            if covers is not None:
+                covered.add(covers)
         else:
             _check_rotation(entry, entry.details, keys, report)
+    return covered
+
+
+def _check_required_checkpoints(
+    path: list[_Entry], header: _Header, every: int, covered: set[int], report: VerificationReport
+) -> None:
+    """Entry ``k``, a multiple of ``every``, is followed by its checkpoint (the chain writes both in one
+    transaction), unless it is itself a checkpoint. Required for every such ``k`` of the range but the last entry
+    (its checkpoint comes after the export's end). A missing one was deleted, or the history before it rewritten."""
+    if header.first_seq is None or header.last_seq is None:
+        return
+    on_path = {entry.seq: entry for entry in path}
+    first = -(-header.first_seq // every) * every
+    for k in range(first, header.last_seq, every):
+        entry = on_path.get(k)
+        if entry is None or k in covered or entry.action == AuditAction.AUDIT_CHECKPOINT:
+            continue  # a deleted entry k is reported as such already
+        follower = on_path.get(k + 1)
+        where = follower.line if follower is not None else entry.line
+        report.add(
+            where,
+            k + 1,
+            "deleted",
+            f"no valid signed checkpoint of seq {k} (one follows every {every}th entry): "
+            "a checkpoint was deleted, or the history before it rewritten",
+        )
+
+
+def _check_head(
+    index: int,
+    *,
+    head: Mapping[str, Any],
+    path: list[_Entry],
+    header: _Header | None,
+    keys: Mapping[str, Ed25519PublicKey],
+    report: VerificationReport,
+) -> None:
+    """The export must contain the head's entry with the head's hash: it extends what was published."""
+    problem = head_problem(dict(head))
+    if problem is not None:
+        report.add(None, None, "malformed", f"head {index}: not a signed audit head: {problem}")
+        return
+    seq, digest, at, key_id = head["seq"], head["hash"], head["at"], head["key_id"]
+    name = f"head {index} (seq {seq}, published {at})"
+    verified = head_signature_ok(head, keys)
+    if verified is None:
+        how = HOW_TO_GET_KEYS.format(key_id=key_id)
+        report.add(None, seq, "signature", f"{name} is signed by key {key_id}, which was not given: {how}")
+        return
+    if not verified:
+        report.add(None, seq, "signature", f"{name}: its signature does not verify with key {key_id}: not a head")
+        return
+    entry = next((e for e in path if e.seq == seq), None)
+    if entry is not None:
+        if entry.computed == digest and entry.hash == digest:
+            report.heads += 1
+            return
+        report.add(
+            entry.line,
+            seq,
+            "modified",
+            f"line {entry.line} (seq {seq}) has hash {entry.computed}, but {name} vouched for hash {digest}: "
+            "the chain up to it was rewritten",
+        )
+        return
+    first, last = (header.first_seq, header.last_seq) if header is not None else (None, None)
+    if first is not None and last is not None and first <= seq <= last:
+        report.add(None, seq, "deleted", f"seq {seq}, vouched for by {name}, is missing from the chain: deleted")
+    elif header is not None and last is not None and seq > last and _within(at, header.since, header.until):
+        report.add(
+            None,
+            last + 1,
+            "deleted",
+            f"the export ends at seq {last}, but {name} vouches for seq {seq}, which the export's period includes: "
+            f"entries after seq {last} were cut",
+        )
+    else:
+        span = "no entries" if first is None or last is None else f"seq {first}..{last}"
+        advice = "from an earlier date" if first is not None and seq < first else "up to a later date"
+        report.add(
+            None,
+            seq,
+            "uncovered",
+            f"export does not cover head seq {seq} (it holds {span}); export {advice} (the head was published {at})",
+        )
+
+
+def _within(at: str, since: str, until: str) -> bool:
+    try:
+        return parse_time(since) <= parse_time(at) < parse_time(until)
+    except ValueError:
+        return False
 
 
 def _check_checkpoint(
@@ -438,7 +574,9 @@ def _check_checkpoint(
     hashes: Mapping[int, str],
     keys: Mapping[str, Ed25519PublicKey],
     report: VerificationReport,
-) -> None:
+) -> int | None:
+    """Check one checkpoint; return the seq it covers, or ``None`` when it is invalid (a checkpoint signed by a key
+    that was not given is reported as such, and still counts as present)."""
     where = f"line {entry.line} (seq {entry.seq}): checkpoint"
     covers_seq, covers_hash, key_id = details.get("covers_seq"), details.get("covers_hash"), details.get("key_id")
     signature = details.get("signature")
@@ -450,15 +588,15 @@ def _check_checkpoint(
         and isinstance(signature, str)
     ):
         report.add(entry.line, entry.seq, "signature", f"{where} lacks covers_seq, covers_hash, key_id or signature")
-        return
+        return None
     key = keys.get(key_id)
     if key is None:
         how = HOW_TO_GET_KEYS.format(key_id=key_id)
         report.add(entry.line, entry.seq, "signature", f"{where} is signed by key {key_id}, which was not given: {how}")
-        return
+        return covers_seq  # reported as a missing key, not as a missing checkpoint too
     if not verify_signature(key, checkpoint_payload(covers_seq, covers_hash, key_id), signature):
         report.add(entry.line, entry.seq, "signature", f"{where}: its signature does not verify with key {key_id}")
-        return
+        return None
     report.checkpoints += 1
     found = hashes.get(covers_seq)
     if found is not None and found != covers_hash:
@@ -469,6 +607,8 @@ def _check_checkpoint(
             f"{where} signed hash {covers_hash} for seq {covers_seq}, "
             f"but the file's seq {covers_seq} hashes to {found}: the history before it was rewritten",
         )
+        return None
+    return covers_seq
 
 
 def _check_rotation(

@@ -10,10 +10,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from tests.support.seals import Seals
 from vigie.config import load_config_text
 from vigie.config.models import VigieConfig
 from vigie.domain.ports import AuditSink
 from vigie.governance.catalogue import load_catalogue
+from vigie.runtime.governance_wiring import account_roles
 from vigie.services.governance_access import GovernanceAccess
 from vigie.storage import SqlGovernanceStore
 
@@ -80,6 +82,14 @@ def world_config() -> VigieConfig:
 
 
 def build_governance(engine: Engine, audit: AuditSink, clock: Callable[[], datetime]) -> GovernanceAccess:
+    seals = Seals()
     return GovernanceAccess(
-        SqlGovernanceStore(engine), catalogue=load_catalogue(), config=world_config(), audit=audit, clock=clock
+        SqlGovernanceStore(engine),
+        catalogue=load_catalogue(),
+        config=world_config(),
+        audit=audit,
+        clock=clock,
+        sealer=seals.sealer,
+        verifier=seals.verifier,
+        accounts=account_roles(engine),
     )

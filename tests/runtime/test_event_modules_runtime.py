@@ -3,7 +3,6 @@ to do), a camera worker runs them behind the gate, and their observations become
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,8 @@ import numpy as np
 import pytest
 
 from tests.support.audit_sinks import ListAudit
-from tests.support.clocks import StepClock
+from tests.support.cli_accounts import create_account, signed_in_world
+from tests.support.clocks import FakeClock, StepClock
 from tests.support.configs import camera_yaml, config_yaml
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.analytics.rules.pipeline import RulePipeline
@@ -142,7 +142,9 @@ def test_a_worker_runs_a_pixel_module_behind_the_gate_and_its_alerts_stay_pendin
     assert SqlEventRepo(engine).list() == []  # an event module's output is an alert, not a motion event
 
 
-def test_alert_commands_list_decide_and_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_alert_commands_list_decide_and_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_config(tmp_path, "                crowd_movement: {}\n")
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     migrate(engine)
@@ -156,19 +158,26 @@ def test_alert_commands_list_decide_and_count(tmp_path: Path, capsys: pytest.Cap
     ]
     engine.dispose()
     config = ["--config", str(path)]
-    assert main(["alerts", "list", "--state", "pending", *config]) == 0
-    assert capsys.readouterr().out.count("pending") == 3
-    assert main(["alerts", "confirm", str(ids[0]), "--by", "Léa Martin", "--role", "operator", *config]) == 0
-    assert "confirmed by cli:Léa Martin (operator)" in capsys.readouterr().out
-    assert main(["alerts", "dismiss", str(ids[1]), "--by", "Léa Martin", "--role", "operator", *config]) == 0
-    assert main(["alerts", "confirm", str(ids[1]), "--by", "Marc", "--role", "supervisor", *config]) == 1
-    assert "already decided" in capsys.readouterr().err
-    with pytest.raises((SystemExit, argparse.ArgumentError)):  # a DPO audits alerts, does not decide them
-        main(["alerts", "confirm", str(ids[2]), "--by", "Marc", "--role", "dpo", *config])
-    capsys.readouterr()
-    assert main(["alerts", "stats", *config]) == 0
-    out = capsys.readouterr().out
-    assert "crowd_movement" in out and "50 %" in out  # one confirmed, one false positive, one pending
+    with signed_in_world(path, tmp_path / "sessions", FakeClock(T0), monkeypatch) as accounts:
+        accounts.add("l.martin", "operator", "supervisor")
+        accounts.add("marc", "dpo")
+        assert main(["alerts", "list", "--state", "pending", *config]) == 0
+        assert capsys.readouterr().out.count("pending") == 3
+        accounts.sign_in("l.martin")
+        assert main(["alerts", "confirm", str(ids[0]), *config]) == 0
+        assert "confirmed by l.martin (operator)" in capsys.readouterr().out
+        assert main(["alerts", "dismiss", str(ids[1]), "--as", "supervisor", *config]) == 0
+        assert "false_positive by l.martin (supervisor)" in capsys.readouterr().out
+        assert main(["alerts", "confirm", str(ids[1]), *config]) == 1
+        assert "already decided" in capsys.readouterr().err
+        accounts.sign_in("marc")  # a DPO audits alerts, does not decide them
+        assert main(["alerts", "confirm", str(ids[2]), *config]) == 1
+        assert "do not allow decide alerts" in capsys.readouterr().err
+        assert main(["alerts", "confirm", str(ids[2]), "--as", "operator", *config]) == 1
+        assert "does not hold the role operator" in capsys.readouterr().err
+        assert main(["alerts", "stats", *config]) == 0
+        out = capsys.readouterr().out
+        assert "crowd_movement" in out and "50 %" in out  # one confirmed, one false positive, one pending
 
 
 def _request(path: Path, module: str) -> Outcome:
@@ -176,6 +185,10 @@ def _request(path: Path, module: str) -> Outcome:
     decree's events are authorised only until the JO law's extended experiment ends (2027-12-31), so this runs on a
     fixed clock, not the host's (which the ``vigie activation`` command reads)."""
     config = load_config(path)
+    folder = path.parent / "accounts"
+    if not folder.exists():
+        folder.mkdir()
+        create_account(path, "alice.martin", ["supervisor"], folder=folder, clock=lambda: T0)
     engine = create_engine_for(config.storage.database_url)
     migrate(engine)
     try:
@@ -192,8 +205,8 @@ def _request(path: Path, module: str) -> Outcome:
                 purpose="test",
                 starts_at=T0,
                 ends_at=T0 + timedelta(days=1),
-                requested_by="cli:Alice Martin",
-                requested_role="operator",
+                requested_by="alice.martin",
+                requested_role="supervisor",
             )
         )
     finally:

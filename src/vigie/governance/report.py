@@ -5,11 +5,17 @@ Intervals come from the gate's own transitions (``gate.opened`` / ``gate.closed`
 not only what was authorised. An interval still open when the service stopped is closed at the stop; one still
 open at the end of the period is cut there. Every catalogue module without an interval gets an explicit
 statement that it did not run.
+
+A run killed without a clean stop (``kill -9``, power cut) writes no ``gate.closed``: the next start closes what it
+left open at the last time it was seen alive (``gate.closed`` with reason ``unclean_stop``, then
+``service.unclean_stop``; see :func:`unclean_stop`). A chain written before that existed may still hold gates open
+at a ``service.started``: they are closed at the entry just before that start, the last trace the chain holds
+before the new run (the report no longer shows them running through the outage and into the next run).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -75,6 +81,9 @@ class ComplianceReport:
         return tuple(m for m in self.modules if not self.by_module.get(m))
 
 
+RESTART_WITHOUT_STOP = "service restarted without a clean stop (closed at the last entry before the restart)"
+
+
 @dataclass(slots=True)
 class _Open:
     start: datetime
@@ -92,6 +101,7 @@ def build_report(
     intervals: list[ActiveInterval] = []
     lifecycle: list[LifecycleEntry] = []
     head_seq, head_hash, count = 0, "", 0
+    previous: datetime | None = None
     for record in records:
         if record.at > until:
             break
@@ -101,7 +111,12 @@ def build_report(
             lifecycle.append(
                 LifecycleEntry(record.seq, record.at, record.action, record.actor, record.target, dict(record.details))
             )
+        if record.action == AuditAction.SERVICE_STARTED and open_ and previous is not None:
+            for key, running in list(open_.items()):  # a start means the previous run's workers are gone
+                _close(intervals, key, running, max(previous, running.start), why=RESTART_WITHOUT_STOP, since=since)
+            open_.clear()
         _apply(record, open_, intervals, since)
+        previous = record.at
     for (module, camera), running in open_.items():
         _close(intervals, (module, camera), running, until, why="still running at the end of the period", since=since)
     intervals.sort(key=lambda i: (i.module, i.camera_id, i.start))
@@ -155,11 +170,66 @@ def open_gates(records: Iterable[AuditRecord]) -> list[OpenGate]:
     according to the gate's own audit entries."""
     open_: dict[tuple[str, str], OpenGate] = {}
     for record in records:
-        key = (str(record.details.get("module", "?")), str(record.details.get("camera_id", "?")))
-        if record.action == AuditAction.GATE_OPENED:
-            open_.setdefault(key, OpenGate(*key, str(record.details.get("activation_id", "")), record.at))
-        elif record.action == AuditAction.GATE_CLOSED:
-            open_.pop(key, None)
-        elif record.action == AuditAction.SERVICE_STOPPED:
-            open_.clear()
+        if record.action in (AuditAction.SERVICE_STOPPED, AuditAction.SERVICE_STARTED):
+            open_.clear()  # a start means the workers of any earlier run are gone
+        _track(record, open_)
     return sorted(open_.values(), key=lambda g: (g.module, g.camera_id))
+
+
+def _track(record: AuditRecord, open_: dict[tuple[str, str], OpenGate]) -> None:
+    key = (str(record.details.get("module", "?")), str(record.details.get("camera_id", "?")))
+    if record.action == AuditAction.GATE_OPENED:
+        open_.setdefault(key, OpenGate(*key, str(record.details.get("activation_id", "")), record.at))
+    elif record.action == AuditAction.GATE_CLOSED:
+        open_.pop(key, None)
+
+
+UNCLEAN_STOP = "unclean_stop"
+"""``reason`` of the ``gate.closed`` entries written at start-up for a run that ended without a clean stop."""
+SIGNS_OF_LIFE = frozenset(
+    {
+        AuditAction.SERVICE_STARTED,
+        AuditAction.GATE_OPENED,
+        AuditAction.GATE_CLOSED,
+        AuditAction.STREAM_ALARM,
+        AuditAction.ALERT_RAISED,
+        AuditAction.MODEL_REFUSED,
+    }
+)
+"""Entries only the running service writes (its start, its workers' gates, alarms and alerts): each proves it was
+alive then. Entries a command can write while the service is down (``cli:…`` actors, checkpoints) prove nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class UncleanStop:
+    """A service run that ended without ``service.stopped``: what it left open, and the last time it was seen
+    alive (the later of its heartbeat and its own last entry)."""
+
+    started_seq: int
+    started_at: datetime
+    last_seen: datetime
+    last_seen_from: str
+    """``heartbeat`` or ``audit entry``: what the last sign of life was."""
+    gates: tuple[OpenGate, ...]
+
+
+def unclean_stop(records: Iterable[AuditRecord], heartbeat: datetime | None) -> UncleanStop | None:
+    """Whether the run whose ``service.started`` is the first of ``records`` ended without a clean stop, read from
+    that start to the head; ``heartbeat``: the last time that run said it was alive (ignored when before its
+    start: a heartbeat of an older run). None when it stopped cleanly, or was already closed as unclean."""
+    iterator: Iterator[AuditRecord] = iter(records)
+    started = next(iterator, None)
+    if started is None or started.action != AuditAction.SERVICE_STARTED:
+        return None
+    last_seen, source = started.at, "audit entry"
+    open_: dict[tuple[str, str], OpenGate] = {}
+    for record in iterator:
+        if record.action in (AuditAction.SERVICE_STOPPED, AuditAction.SERVICE_UNCLEAN_STOP):
+            return None
+        if record.action in SIGNS_OF_LIFE and record.at > last_seen:
+            last_seen = record.at
+        _track(record, open_)
+    if heartbeat is not None and heartbeat > last_seen:
+        last_seen, source = heartbeat, "heartbeat"
+    gates = sorted(open_.values(), key=lambda g: (g.module, g.camera_id))
+    return UncleanStop(started.seq, started.at, last_seen, source, tuple(gates))

@@ -1,0 +1,132 @@
+"""After ``kill -9`` of the service nothing writes ``gate.closed``: the next start closes what the dead run left open,
+at the last time it was seen alive, and says so (``service.unclean_stop``). The compliance report then shows the
+module stopping there, not running through the outage.
+
+The service runs for real in a child process (tests/runtime/service_child.py) on a clock far from the host's day;
+it is killed with SIGKILL, then started again here on a FakeClock two hours later."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tests.support.clocks import T0, FakeClock
+from tests.support.configs import camera_yaml, config_yaml
+from tests.support.waiting import wait_for
+from vigie.config import load_config
+from vigie.domain.audit import GENESIS_HASH, AuditAction, AuditEvent, AuditRecord, seal
+from vigie.governance.gate import GATE_ACTOR
+from vigie.governance.report import RESTART_WITHOUT_STOP, UNCLEAN_STOP, build_report, open_gates, unclean_stop
+from vigie.runtime.service import ALIVE_FILE, SERVICE_ACTOR, VigieService, read_alive
+from vigie.storage import SqlAuditStore, create_engine_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _records(store: SqlAuditStore, action: AuditAction, target: str = "") -> list[AuditRecord]:
+    try:
+        return [r for r in store.records() if r.action == action and target in r.target]
+    except Exception:  # the child has not created the database yet
+        return []
+
+
+def test_gates_left_open_by_a_killed_service_are_closed_at_its_last_sign_of_life(
+    tmp_path: Path, moving_square_video: Path
+) -> None:
+    valid = ((T0 - timedelta(days=365)).date().isoformat(), (T0 + timedelta(days=5 * 365)).date().isoformat())
+    config_path = tmp_path / "vigie.yaml"
+    config_path.write_text(config_yaml(tmp_path, camera_yaml("cam-1", moving_square_video.as_uri(), valid=valid)))
+    config = load_config(config_path)
+    store = SqlAuditStore(create_engine_for(config.storage.database_url))
+    alive = config.storage.data_dir / ALIVE_FILE
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.runtime.service_child", str(config_path), T0.isoformat(), "cam-1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        opened = wait_for(lambda: _records(store, AuditAction.GATE_OPENED, "motion@cam-1"), 90, "motion running")
+        wait_for(lambda: (read_alive(alive) or T0) > opened[0].at, 60, "a heartbeat after the gate opened")
+    finally:
+        child.kill()  # SIGKILL: no clean stop, nothing more written by that run
+        output, _ = child.communicate(timeout=30)
+    assert not _records(store, AuditAction.GATE_CLOSED), f"the killed run closed nothing:\n{output[-2000:]}"
+    heartbeat = read_alive(alive)
+    assert heartbeat is not None
+    assert open_gates(store.records(from_seq=opened[0].seq)), "before the restart the chain shows motion running"
+
+    restart = T0 + timedelta(hours=2)
+    service = VigieService(config, clock=FakeClock(restart))
+    service.start()
+    service.stop()
+
+    closed = _records(store, AuditAction.GATE_CLOSED, "motion@cam-1")[0]
+    notice = _records(store, AuditAction.SERVICE_UNCLEAN_STOP)[0]
+    second_start = _records(store, AuditAction.SERVICE_STARTED)[1]
+    assert closed.details["reason"] == UNCLEAN_STOP and closed.seq < notice.seq < second_start.seq
+    last_seen = datetime.fromisoformat(notice.details["last_seen"])
+    assert closed.at == last_seen and heartbeat <= last_seen < restart
+    assert notice.details["gates_closed"] == ["motion@cam-1"] and notice.at == restart
+    assert notice.details["previous_start_seq"] == _records(store, AuditAction.SERVICE_STARTED)[0].seq
+
+    report = build_report(store.records(), ["motion"], T0 - timedelta(hours=1), T0 + timedelta(hours=3), restart)
+    (interval,) = report.by_module["motion"]
+    assert interval.start == opened[0].at and interval.end == last_seen, "stopped at the last sign of life"
+    assert interval.closed_because == UNCLEAN_STOP
+    assert service.close_unclean_run() is None, "a clean stop leaves nothing to close at the next start"
+
+
+def _chain(events: list[AuditEvent]) -> list[AuditRecord]:
+    records: list[AuditRecord] = []
+    for event in events:
+        assert event.at is not None
+        records.append(seal(len(records) + 1, event, event.at, records[-1].hash if records else GENESIS_HASH))
+    return records
+
+
+def _gate(opened: bool, at: datetime) -> AuditEvent:
+    action = AuditAction.GATE_OPENED if opened else AuditAction.GATE_CLOSED
+    details = {"module": "motion", "camera_id": "cam-1", "activation_id": "7", "reason": "started"}
+    return AuditEvent(GATE_ACTOR, action, "motion@cam-1", details, at)
+
+
+def _service(action: AuditAction, at: datetime) -> AuditEvent:
+    return AuditEvent(SERVICE_ACTOR, action, "service", {}, at)
+
+
+def test_the_last_sign_of_life_is_the_later_of_the_heartbeat_and_the_runs_own_entries() -> None:
+    t = T0
+    run = _chain(
+        [
+            _service(AuditAction.SERVICE_STARTED, t),
+            _gate(True, t + timedelta(seconds=5)),
+            AuditEvent("cli:root", AuditAction.AUDIT_READ, "audit", {}, t + timedelta(hours=5)),  # service down
+        ]
+    )
+    found = unclean_stop(run, heartbeat=t + timedelta(minutes=3))
+    assert found is not None and found.last_seen == t + timedelta(minutes=3) and found.last_seen_from == "heartbeat"
+    assert [(g.module, g.camera_id, g.activation_id) for g in found.gates] == [("motion", "cam-1", "7")]
+    stale = unclean_stop(run, heartbeat=t - timedelta(days=1))  # an older run's heartbeat proves nothing
+    assert stale is not None and stale.last_seen == t + timedelta(seconds=5) and stale.last_seen_from == "audit entry"
+    clean = _chain([_service(AuditAction.SERVICE_STARTED, t), _service(AuditAction.SERVICE_STOPPED, t)])
+    assert unclean_stop(clean, heartbeat=None) is None
+
+
+def test_a_chain_from_before_the_fix_does_not_show_a_module_running_through_the_outage() -> None:
+    t = T0
+    records = _chain(
+        [
+            _service(AuditAction.SERVICE_STARTED, t),
+            _gate(True, t + timedelta(seconds=5)),
+            AuditEvent("system:stream", AuditAction.STREAM_ALARM, "camera:cam-1", {}, t + timedelta(minutes=10)),
+            _service(AuditAction.SERVICE_STARTED, t + timedelta(hours=6)),  # killed, restarted with no repair
+        ]
+    )
+    report = build_report(records, ["motion"], t, t + timedelta(days=1), t + timedelta(days=1))
+    (interval,) = report.by_module["motion"]
+    assert interval.end == t + timedelta(minutes=10) and interval.closed_because == RESTART_WITHOUT_STOP
+    assert open_gates(records) == []

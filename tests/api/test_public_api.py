@@ -27,7 +27,17 @@ def test_the_public_sees_every_authorised_camera_without_logging_in(world: World
     assert response.status_code == 200
     cameras = {c["id"]: c for c in response.json()}
     assert set(cameras) == {"vil-1", "vil-2", "bron-1", "pn-1"}
-    assert set(cameras["vil-1"]) == {"id", "name", "commune_id", "site_id", "kind", "address"}
+    assert set(cameras["vil-1"]) == {
+        "id",
+        "name",
+        "commune_id",
+        "site_id",
+        "kind",
+        "address",
+        "authorisation",
+        "authorisation_reference",
+        "authorised_until",
+    }
 
 
 def test_only_analysis_in_force_is_listed_and_no_person_is_named(world: World) -> None:

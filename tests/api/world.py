@@ -25,6 +25,7 @@ from vigie.domain.alerts import AlertDispatcher
 from vigie.domain.camera import CameraInfo, CameraKind, CameraLocation
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditChain
+from vigie.governance.authorisation import CameraAuthorisations
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
@@ -168,6 +169,7 @@ def build_world(
     clock: Clock | None = None,
     exports: Callable[[ListAuditSink, Clock], ExportService] | None = None,
     oidc: Callable[[AuthService, Clock], OidcLogin] | None = None,
+    authorisations: Callable[[Clock], CameraAuthorisations] | None = None,
 ) -> World:
     """``sites`` and ``recordings`` default to :data:`SITES` and :data:`ZONES` and the SQL segment index of
     ``engine``, so that every route is served (schemathesis calls them all)."""
@@ -189,7 +191,7 @@ def build_world(
     )
     services = ApiServices(
         EventService(events),
-        CameraService(CAMERAS, status),
+        CameraService(CAMERAS, status, authorisations=authorisations(clock) if authorisations else None),
         auth=auth,
         alerts=alerts,
         playback=play,

@@ -20,7 +20,11 @@ from tests.recording.export_samples import ListAuditSink, record
 from tests.support.browser import CHROMIUM, chromium_options, new_context
 from tests.support.servers import serving
 from tests.support.sign_on import stack  # noqa: F401 - the OpenID provider fixture, for this folder's tests
+from vigie.config.camera import Authorisation
+from vigie.domain.camera import Purpose
+from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
+from vigie.governance.authorisation import CameraAuthorisations
 from vigie.services.alerts import AlertService
 from vigie.services.credentials import totp_code
 from vigie.services.playback import PlaybackService
@@ -64,8 +68,32 @@ def world(db: Engine) -> World:
     def snapshots(alerts: AlertService, audit: ListAuditSink, clock: Clock) -> SnapshotService:
         return SnapshotService(alerts, index, store, audit, clock=clock)
 
+    def authorisations(clock: Clock) -> CameraAuthorisations:
+        """Every camera authorised for a year but the state's, whose authorisation expired (the public page)."""
+        today = legal_day(clock)
+        return CameraAuthorisations(
+            {
+                camera: Authorisation(
+                    reference=f"DS-{camera}",
+                    valid_from=today - timedelta(days=700),
+                    valid_until=today + timedelta(days=-10 if camera == "pn-1" else 365),
+                    purposes=(Purpose.CRIME_PREVENTION,),
+                    retention_days=15,
+                )
+                for camera in ("vil-1", "vil-2", "bron-1", "pn-1")
+            },
+            clock,
+        )
+
     world = build_world(  # a real browser and a real server: sessions in real time
-        db, static=STATIC, playback=playback, live=live_service, snapshots=snapshots, sql_audit=True, clock=RealClock()
+        db,
+        static=STATIC,
+        playback=playback,
+        live=live_service,
+        snapshots=snapshots,
+        sql_audit=True,
+        clock=RealClock(),
+        authorisations=authorisations,
     )
     world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_for=None, trained_ago=None)
     return world

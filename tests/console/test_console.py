@@ -265,6 +265,10 @@ def test_the_public_page_without_login(chromium: Browser, world: World) -> None:
     page = chromium.page()
     page.goto("/public")
     expect(page.locator("#public-cameras tbody tr")).to_have_count(4)
+    # an expired prefectoral authorisation is shown as such (L1), the others as in force
+    expect(page.locator("#public-cameras tr[data-camera='pn-1']")).to_contain_text("EXPIRÉE")
+    expect(page.locator("#public-cameras tr[data-camera='pn-1']")).to_have_class("unauthorised")
+    expect(page.locator("#public-cameras tr[data-camera='vil-1']")).to_contain_text("en vigueur")
     expect(page.locator("#analysis-state")).to_contain_text("Aucun traitement algorithmique en service")
     shot(page, "14-public")
     assert page.context.cookies() == [], "the page needs no session and sets no cookie"

@@ -2,6 +2,7 @@
 
 Refusals of the services map to statuses here, once: not logged in 401, not allowed 403 (audited), not among what
 the caller may see 404 (exactly like something that does not exist: another tenant's camera does not leak), a
+camera whose prefectoral authorisation is not in force 403 ``camera_not_authorised`` (audited, L1), a
 decision already taken 409, a request a person can fix 422, too many attempts 429.
 """
 
@@ -23,6 +24,7 @@ from vigie.services.access import AccessDeniedError, NotVisibleError
 from vigie.services.alerts import AlertRefusedError
 from vigie.services.audit import AuditUnavailableError
 from vigie.services.auth import AccountError, LoginRefusedError
+from vigie.services.cameras import CameraNotAuthorisedError
 from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
@@ -110,7 +112,8 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         except Exception:  # the refusal stands even if its trace cannot be written; the failure is logged
             log.exception("could not audit a refused access")
-        return _error(403, "forbidden", str(exc))
+        code = "camera_not_authorised" if isinstance(exc, CameraNotAuthorisedError) else "forbidden"
+        return _error(403, code, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -181,6 +181,13 @@ class PublicCameraOut(BaseModel):
     site_id: str
     kind: str
     address: str | None = Field(default=None, description="where the camera stands, when configured")
+    authorisation: Literal["valid", "expiring", "expired", "not_yet_valid", "missing"] | None = Field(
+        default=None,
+        description="its prefectoral authorisation today (L1): valid, expiring (within four months), expired or "
+        "not_yet_valid (then it neither records nor streams), missing; null where this server does not know",
+    )
+    authorisation_reference: str | None = Field(default=None, description="the prefectoral decision's reference")
+    authorised_until: date | None = Field(default=None, description="last day of the authorisation (Paris day)")
 
 
 class PublicActivationOut(BaseModel):

@@ -1,21 +1,45 @@
 """Prefectoral authorisations (CSI L252-1, L1): a camera without a valid one may not stream or record, and the
-deployer is warned four months before one expires."""
+deployer is warned four months before one expires.
+
+:class:`CameraAuthorisations` answers for every camera on the service's clock (the Paris day,
+:func:`vigie.domain.clock.legal_day`, never the host's date): the supervisor asks it before starting a camera's
+recorder and analysis worker and on every round (so both stop when the authorisation ends), the live view and
+alert images ask it before showing a picture, and the public page shows each camera's state.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from vigie.config.camera import Authorisation
+from vigie.config.camera import Authorisation, Camera
+from vigie.domain.clock import Clock, legal_day
 
 EXPIRY_WARNING = timedelta(days=122)
 """About four months: the time a prefecture needs to renew an authorisation."""
+
+
+class AuthorisationState(enum.StrEnum):
+    """Where a camera stands with its prefectoral authorisation today."""
+
+    VALID = "valid"
+    EXPIRING = "expiring"
+    """Valid, but ends within :data:`EXPIRY_WARNING`: the renewal must be asked for now."""
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    MISSING = "missing"
+    """No authorisation is known for this camera."""
 
 
 @dataclass(frozen=True, slots=True)
 class AuthorisationCheck:
     usable: bool
     message: str = ""
+    state: AuthorisationState = AuthorisationState.VALID
+    reference: str = ""
+    valid_until: date | None = None
 
 
 def check_authorisation(camera_id: str, auth: Authorisation, today: date) -> AuthorisationCheck:
@@ -25,12 +49,18 @@ def check_authorisation(camera_id: str, auth: Authorisation, today: date) -> Aut
             False,
             f"camera {camera_id}: prefectoral authorisation {auth.reference} starts on {auth.valid_from}; "
             "the camera stays off until then",
+            AuthorisationState.NOT_YET_VALID,
+            auth.reference,
+            auth.valid_until,
         )
     if today > auth.valid_until:
         return AuthorisationCheck(
             False,
             f"camera {camera_id}: prefectoral authorisation {auth.reference} expired on {auth.valid_until}; "
             "renew it with the prefecture and update `authorisation` in the configuration",
+            AuthorisationState.EXPIRED,
+            auth.reference,
+            auth.valid_until,
         )
     if auth.valid_until - today <= EXPIRY_WARNING:
         days = (auth.valid_until - today).days
@@ -38,5 +68,35 @@ def check_authorisation(camera_id: str, auth: Authorisation, today: date) -> Aut
             True,
             f"camera {camera_id}: prefectoral authorisation {auth.reference} expires on {auth.valid_until} "
             f"(in {days} days); ask the prefecture for its renewal now",
+            AuthorisationState.EXPIRING,
+            auth.reference,
+            auth.valid_until,
         )
-    return AuthorisationCheck(True)
+    return AuthorisationCheck(True, "", AuthorisationState.VALID, auth.reference, auth.valid_until)
+
+
+class CameraAuthorisations:
+    """The prefectoral authorisation of every camera, judged on the Paris day of one clock (the service's)."""
+
+    def __init__(self, authorisations: Mapping[str, Authorisation], clock: Clock) -> None:
+        self._authorisations = dict(authorisations)
+        self._clock = clock
+
+    @classmethod
+    def of(cls, cameras: Iterable[Camera], clock: Clock) -> CameraAuthorisations:
+        return cls({camera.id: camera.authorisation for camera in cameras}, clock)
+
+    def check(self, camera_id: str) -> AuthorisationCheck:
+        auth = self._authorisations.get(camera_id)
+        if auth is None:
+            return AuthorisationCheck(
+                False,
+                f"camera {camera_id}: no prefectoral authorisation is recorded for it",
+                AuthorisationState.MISSING,
+            )
+        return check_authorisation(camera_id, auth, legal_day(self._clock))
+
+    def refusal(self, camera_id: str) -> str | None:
+        """Why ``camera_id`` may not stream, record or be analysed today (L1), or None when it may."""
+        verdict = self.check(camera_id)
+        return None if verdict.usable else verdict.message

@@ -9,6 +9,7 @@ from functools import partial
 from vigie.config.camera import Camera
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink, LiveQuality
+from vigie.governance.authorisation import CameraAuthorisations
 from vigie.ingest.live import LiveHub, LiveSpec, camera_frames
 from vigie.ingest.masking import mask_polygons
 from vigie.services.live import LiveService
@@ -28,5 +29,8 @@ def live_specs(cameras: Iterable[Camera]) -> dict[tuple[str, LiveQuality], LiveS
     return specs
 
 
-def open_live_service(cameras: Iterable[Camera], audit: AuditSink, clock: Clock) -> LiveService:
-    return LiveService(LiveHub(live_specs(cameras), partial(camera_frames, clock=clock)), audit, clock)
+def open_live_service(
+    cameras: Iterable[Camera], audit: AuditSink, clock: Clock, authorisations: CameraAuthorisations | None = None
+) -> LiveService:
+    hub = LiveHub(live_specs(cameras), partial(camera_frames, clock=clock))
+    return LiveService(hub, audit, clock, authorisations=authorisations)

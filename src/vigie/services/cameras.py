@@ -1,4 +1,5 @@
-"""Cameras as operators see them: identity from the configuration, health from the workers."""
+"""Cameras as operators see them: identity from the configuration, health from the workers, and whether their
+prefectoral authorisation lets them be shown at all (L1)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,20 @@ from dataclasses import dataclass
 from vigie.domain.camera import CameraHealth, CameraInfo, HealthState
 from vigie.domain.ports import CameraStatusRepo
 from vigie.domain.users import Permission
-from vigie.services.access import Principal
+from vigie.governance.authorisation import AuthorisationCheck, CameraAuthorisations
+from vigie.services.access import AccessDeniedError, Principal
+
+
+class CameraNotAuthorisedError(AccessDeniedError):
+    """The camera's prefectoral authorisation is not in force today (expired, not yet valid): no live image, no
+    picture of it (L1). Answered 403 and audited like every refused access."""
+
+
+def require_authorised(authorisations: CameraAuthorisations | None, camera_id: str, what: str) -> None:
+    """Raise :class:`CameraNotAuthorisedError` when ``camera_id`` may not be shown today; ``what`` is refused."""
+    refusal = None if authorisations is None else authorisations.refusal(camera_id)
+    if refusal is not None:
+        raise CameraNotAuthorisedError(f"{what} refused: {refusal}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +36,18 @@ class CameraView:
 
 
 class CameraService:
-    def __init__(self, cameras: Sequence[CameraInfo], status: CameraStatusRepo) -> None:
+    def __init__(
+        self,
+        cameras: Sequence[CameraInfo],
+        status: CameraStatusRepo,
+        *,
+        authorisations: CameraAuthorisations | None = None,
+    ) -> None:
+        """``authorisations``: every camera's prefectoral authorisation on the service's clock (the runtime always
+        gives it; without it the public page says nothing of them)."""
         self._cameras = tuple(cameras)
         self._status = status
+        self._authorisations = authorisations
 
     def list_cameras(self, viewer: Principal) -> list[CameraView]:
         """The cameras ``viewer`` may see (their tenant's and those shared with it), with their health."""
@@ -35,3 +58,8 @@ class CameraService:
     def public_list(self) -> list[CameraInfo]:
         """Every camera, for the public page (R252-10, L36): identity and place only, no health, no video."""
         return list(self._cameras)
+
+    def authorisation(self, camera_id: str) -> AuthorisationCheck | None:
+        """The camera's prefectoral authorisation today (public: it is a published prefectoral decision), or None
+        where this service was given none."""
+        return None if self._authorisations is None else self._authorisations.check(camera_id)

@@ -3,7 +3,8 @@
 Nothing is stored for it: the image comes from the recording, so it lives exactly as long as the footage does
 (retention, L3–L5) and carries its privacy masks (L6). Seeing it is seeing recorded video: it needs the
 ``playback`` permission (authorisation and training, L8–L9) besides the alert's own visibility, and every image
-shown is in the audit log as a playback of one instant.
+shown is in the audit log as a playback of one instant. No image of a camera whose prefectoral authorisation is
+not in force today (L1): refused (403, audited).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import SegmentIndex, SegmentStore
 from vigie.domain.users import Permission
+from vigie.governance.authorisation import CameraAuthorisations
 from vigie.recording.snapshot import SnapshotError, still_at
 from vigie.services.access import Principal
 from vigie.services.alerts import AlertService
+from vigie.services.cameras import require_authorised
 
 __all__ = ["NoSnapshotError", "SnapshotService"]
 
@@ -29,8 +32,9 @@ class NoSnapshotError(LookupError):
 class SnapshotService:
     def __init__(
         self, alerts: AlertService, index: SegmentIndex, store: SegmentStore, audit: AuditSink, *,
-        clock: Callable[[], datetime],
+        clock: Callable[[], datetime], authorisations: CameraAuthorisations | None = None,
     ) -> None:  # fmt: skip
+        self._authorisations = authorisations
         self._alerts = alerts
         self._index = index
         self._store = store
@@ -41,6 +45,7 @@ class SnapshotService:
         """JPEG of the recorded frame at the alert's time; raise :class:`NoSnapshotError` when there is none."""
         alert = self._alerts.get_for(viewer, alert_id)
         viewer.require(Permission.PLAYBACK)
+        require_authorised(self._authorisations, alert.camera_id, f"the image of alert {alert_id}")
         self._audit.append(
             AuditEvent(
                 viewer.actor,

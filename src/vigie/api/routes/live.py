@@ -1,7 +1,8 @@
 """Live view as MJPEG (``multipart/x-mixed-replace``): an ``<img src>`` shows it, with no player (see
 :mod:`vigie.ingest.live` for why this format). The view ends when the viewer leaves, and also when their session
-ends (logout, expiry, account disabled) or they lose the right to watch: both are checked again every
-``RECHECK_S`` seconds while frames flow."""
+ends (logout, expiry, account disabled), they lose the right to watch, or the camera's prefectoral authorisation
+ends (L1): all are checked again every ``RECHECK_S`` seconds while frames flow. A camera whose authorisation is not
+in force answers 403 ``camera_not_authorised`` (audited) instead of a picture."""
 
 from __future__ import annotations
 
@@ -96,6 +97,9 @@ async def _frames(request: Request, service: LiveService, view: LiveView, token:
                 recheck_at = time.monotonic() + RECHECK_S
                 if await still_allowed(request.app.state.services.auth, token, Permission.VIEW_LIVE) is None:
                     reason = "session ended"
+                    return
+                if service.refusal(view.camera_id) is not None:  # the camera's authorisation ended (L1)
+                    reason = "camera authorisation ended"
                     return
     finally:
         feed.unsubscribe(viewer)

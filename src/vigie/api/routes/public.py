@@ -1,8 +1,9 @@
 """The public information page and its data, without login (R252-10, L36): which cameras exist, where, and which
 algorithmic analysis is in force on them, under which decision.
 
-Only what the public notice must say: camera name, commune, site, kind and address; module, legal framework,
-purpose, decision and period. No health, no video, no alert, no name of a person.
+Only what the public notice must say: camera name, commune, site, kind and address, and its prefectoral
+authorisation (reference, last day, and whether it is in force: an expired camera is listed as expired, L1); module,
+legal framework, purpose, decision and period. No health, no video, no alert, no name of a person.
 """
 
 from __future__ import annotations
@@ -22,17 +23,23 @@ CACHE = "public, max-age=60"
 def public_cameras(request: Request, response: Response) -> list[PublicCameraOut]:
     service: CameraService = request.app.state.services.cameras
     response.headers["Cache-Control"] = CACHE
-    return [
-        PublicCameraOut(
-            id=c.id,
-            name=c.name,
-            commune_id=c.commune_id,
-            site_id=c.site_id,
-            kind=c.kind.value,
-            address=c.location.address if c.location else None,
+    cameras = []
+    for c in service.public_list():
+        check = service.authorisation(c.id)
+        cameras.append(
+            PublicCameraOut(
+                id=c.id,
+                name=c.name,
+                commune_id=c.commune_id,
+                site_id=c.site_id,
+                kind=c.kind.value,
+                address=c.location.address if c.location else None,
+                authorisation=None if check is None else check.state.value,
+                authorisation_reference=check.reference or None if check else None,
+                authorised_until=None if check is None else check.valid_until,
+            )
         )
-        for c in service.public_list()
-    ]
+    return cameras
 
 
 @router.get("/analysis", response_model=PublicAnalysisOut, summary="Algorithmic analysis in force (public, no login)")

@@ -98,6 +98,7 @@ class _Wall:
                     reason = "session ended"
                     await self.ws.close(code=NOT_AUTHENTICATED, reason="your session has ended")
                     return
+                await self._drop_unauthorised()
                 if message is not None:
                     await self._watch(_cameras(message))
         except WebSocketDisconnect:
@@ -126,10 +127,21 @@ class _Wall:
             try:
                 view = await run_in_threadpool(self.service.open, self.principal, camera, "wall")
             except (AccessDeniedError, NotVisibleError) as err:
+                if isinstance(err, AccessDeniedError):  # audited like every refused access (404s are not)
+                    client = self.ws.client.host if self.ws.client else "unknown"
+                    await run_in_threadpool(self.auth.denied, self.principal, f"WALL {camera}", str(err), client)
                 await self.ws.send_text(json.dumps({"camera": camera, "error": str(err)}))
                 continue
             self.sent[camera] = 0
             self.pumps[camera] = (asyncio.create_task(self._pump(view)), view)
+
+    async def _drop_unauthorised(self) -> None:
+        """Stop the tiles of cameras whose prefectoral authorisation has ended since they were opened (L1)."""
+        for camera in list(self.pumps):
+            refusal = self.service.refusal(camera)
+            if refusal is not None:
+                await self._stop(camera, "camera authorisation ended")
+                await self.ws.send_text(json.dumps({"camera": camera, "error": f"live view ended: {refusal}"}))
 
     async def _pump(self, view: LiveView) -> None:
         feed = view.feed

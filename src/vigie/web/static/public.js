@@ -14,6 +14,31 @@ function day(iso) {
   return iso ? new Date(iso).toLocaleDateString("fr-FR", { timeZone: "Europe/Paris" }) : "";
 }
 
+const AUTHORISATION = {
+  valid: "en vigueur · valid",
+  expiring: "en vigueur, expire bientôt · valid, expiring soon",
+  expired: "EXPIRÉE · EXPIRED",
+  not_yet_valid: "pas encore en vigueur · not yet valid",
+  missing: "aucune · none",
+};
+
+// The camera's prefectoral authorisation (L1): its state, reference and last day; an expired one stands out.
+function authorisation(c) {
+  if (!c.authorisation) return "";
+  const parts = [AUTHORISATION[c.authorisation] || c.authorisation];
+  if (c.authorisation_reference) parts.push(c.authorisation_reference);
+  if (c.authorised_until) parts.push(`${c.authorisation === "expired" ? "expirée le" : "jusqu'au"} ${day(c.authorised_until)}`);
+  return parts.join(" — ");
+}
+
+function cameraRow(c) {
+  const tr = row([c.name, c.commune_id, c.site_id, c.address || "", c.kind, authorisation(c)]);
+  tr.dataset.camera = c.id;
+  tr.dataset.authorisation = c.authorisation || "";
+  if (c.authorisation === "expired" || c.authorisation === "not_yet_valid") tr.classList.add("unauthorised");
+  return tr;
+}
+
 async function load() {
   const [cameras, analysis] = await Promise.all([
     fetch("/api/public/cameras").then((r) => r.json()),
@@ -21,7 +46,7 @@ async function load() {
   ]);
   const names = new Map(cameras.map((c) => [c.id, c.name]));
   document.querySelector("#public-cameras tbody").replaceChildren(
-    ...cameras.map((c) => row([c.name, c.commune_id, c.site_id, c.address || "", c.kind])),
+    ...cameras.map(cameraRow),
   );
   document.querySelector("#public-analysis tbody").replaceChildren(
     ...analysis.activations.map((a) => row([

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import secrets
 import signal
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -23,6 +25,8 @@ from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
+from vigie.governance.gate import GateTransition, transition_event
+from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
@@ -67,6 +71,10 @@ SHUTDOWN_GRACE_S = 3
 EXPORT_PURGE_EVERY_S = 3600.0
 UPLOAD_RETRY_EVERY_S = 30.0
 """With a remote store: how often spool files not yet uploaded (store down, lost messages) are tried again."""
+ALIVE_FILE = "service-alive.json"
+ALIVE_EVERY_S = 10.0
+"""How often the running service rewrites ``<data_dir>/service-alive.json`` with its clock's time: after a ``kill -9``
+the next start closes the gates left open at that time (or at the service's own last audit entry, if later)."""
 
 
 class ServiceError(Exception):
@@ -163,6 +171,8 @@ class VigieService:
         engine = create_engine_for(config.storage.database_url)
         migrate(engine)
         self.audit = open_audit_sink(config, engine, clock)
+        self._audit_store = SqlAuditStore(engine)
+        self.alive_path = config.storage.data_dir / ALIVE_FILE
         self.events = SqlEventRepo(engine)
         self.status = SqlCameraStatusRepo(engine)
         self.entries = [p for p in config.placements() if p.camera.enabled]
@@ -192,6 +202,7 @@ class VigieService:
         jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.flush))
+        jobs.append(Periodic(ALIVE_EVERY_S, lambda now: write_alive(self.alive_path, now)))
         self.exports = ExportService(  # every configured camera: a disabled one may still have footage to export
             self.segments,
             store,
@@ -295,6 +306,22 @@ class VigieService:
             )
         )
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        self.start()
+        log.info("Vigie console on http://%s:%d/", api.host, api.port)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            # uvicorn re-raises the signal it handled once it has shut down: that is the normal way out.
+            log.info("stopping")
+        finally:
+            self.stop()
+            signal.signal(signal.SIGTERM, previous)
+        return 0
+
+    def start(self) -> None:
+        """Everything before serving: close what a killed previous run left open, record the start, reconcile the
+        recordings, start the workers (whose gates may then open)."""
+        self.close_unclean_run()
         self.audit.append(
             AuditEvent(
                 SERVICE_ACTOR,
@@ -310,21 +337,55 @@ class VigieService:
         )
         self.reconcile_recordings()
         self.supervisor.start()
-        log.info("Vigie console on http://%s:%d/", api.host, api.port)
-        try:
-            server.run()
-        except KeyboardInterrupt:
-            # uvicorn re-raises the signal it handled once it has shut down: that is the normal way out.
-            log.info("stopping")
-        finally:
-            self.live.shutdown()
-            self.exports.close()
-            self.supervisor.stop()
-            self.sink.close()
-            self.audit.append(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}))
-            self.audit.checkpoint()
-            signal.signal(signal.SIGTERM, previous)
-        return 0
+
+    def stop(self) -> None:
+        """A clean stop: workers stopped, open events and gates closed, ``service.stopped``, a signed checkpoint."""
+        self.live.shutdown()
+        self.exports.close()
+        self.supervisor.stop()
+        self.sink.close()
+        self.audit.append(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}))
+        self.audit.checkpoint()
+
+    def close_unclean_run(self) -> UncleanStop | None:
+        """If the last run ended without ``service.stopped`` (``kill -9``, power cut, OOM killer), close in the audit
+        what it left open, before any new gate opens: a ``gate.closed`` (reason ``unclean_stop``) for each gate at
+        the last time that run was seen alive — its heartbeat file or its own last entry, whichever is later — then
+        ``service.unclean_stop`` saying so. The compliance report then shows those modules stopping there, not
+        running through the outage. It died between that time and ``ALIVE_EVERY_S`` later."""
+        started = self._audit_store.last(AuditAction.SERVICE_STARTED)
+        if started is None:
+            return None
+        found = unclean_stop(self._audit_store.records(from_seq=started.seq), read_alive(self.alive_path))
+        if found is None:
+            return None
+        for gate in found.gates:
+            activation = int(gate.activation_id) if gate.activation_id.isdigit() else None
+            closing = GateTransition(gate.module, gate.camera_id, False, activation, UNCLEAN_STOP, found.last_seen)
+            self.audit.append(transition_event(closing))
+        closed = [f"{g.module}@{g.camera_id}" for g in found.gates]
+        self.audit.append(
+            AuditEvent(
+                SERVICE_ACTOR,
+                AuditAction.SERVICE_UNCLEAN_STOP,
+                "service",
+                {
+                    "previous_start_seq": found.started_seq,
+                    "last_seen": found.last_seen.isoformat(),
+                    "last_seen_from": found.last_seen_from,
+                    "alive_every_s": ALIVE_EVERY_S,
+                    "gates_closed": closed,
+                },
+            )
+        )
+        log.warning(
+            "the previous run (started %s) ended without a clean stop; last seen alive %s (%s); closed: %s",
+            found.started_at.isoformat(),
+            found.last_seen.isoformat(),
+            found.last_seen_from,
+            ", ".join(closed) or "no open gate",
+        )
+        return found
 
     def reconcile_recordings(self) -> None:
         """Before any recorder starts: recover or quarantine what a crash left, index stray segment files, mark
@@ -366,6 +427,23 @@ def config_fingerprint(config: VigieConfig) -> str:
     """SHA-256 of the configuration as validated (canonical JSON): recorded at every start, so an auditor sees
     when the configuration changed between two starts. Only the digest is stored, never the stream URLs."""
     return hashlib.sha256(canonical_json(config.model_dump(mode="json"))).hexdigest()
+
+
+def write_alive(path: Path, now: datetime) -> None:
+    """Say the service is alive at ``now`` (its clock): a small file rewritten in place, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps({"at": now.isoformat(), "pid": os.getpid()}) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+def read_alive(path: Path) -> datetime | None:
+    """When the service last said it was alive, or None (no file, or one that cannot be read as written)."""
+    try:
+        at = datetime.fromisoformat(str(json.loads(path.read_text(encoding="utf-8"))["at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return at if at.tzinfo is not None else None
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:

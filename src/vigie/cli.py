@@ -20,9 +20,37 @@ def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def _with_actor(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--by", required=True, metavar="NAME", help="who does it (named person)")
-    parser.add_argument("--role", required=True, help="their role, e.g. dpo, authority, administrator, operator")
+SIGNED_IN = "acts as the account signed in with `vigie login`"
+
+
+def _with_role(parser: argparse.ArgumentParser) -> None:
+    """``--as ROLE``: the role an account holding several acts in; never a name (the account is the one signed in)."""
+    parser.add_argument(
+        "--as",
+        dest="acting_as",
+        metavar="ROLE",
+        help="act in this role of the signed-in account (one it holds), e.g. dpo or authority; default: the first "
+        "of its roles that may do it",
+    )
+
+
+def _session_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    login = _with_config(
+        commands.add_parser(
+            "login",
+            help="sign in at the command line (password, and code for administrators and DPOs) for 15 minutes",
+            description="Asks the password (and the 6-digit code where the account has a second factor) at the "
+            "terminal, or reads them from the first two lines of standard input when it is not a terminal. The "
+            "session token is kept in a file of mode 0600 ($VIGIE_SESSION_FILE, else in $XDG_RUNTIME_DIR/vigie "
+            "or ~/.config/vigie/sessions) and ends after 15 minutes.",
+        )
+    )
+    login.add_argument("--user", metavar="NAME", help="the account's username (asked when omitted)")
+    login.set_defaults(handler="login")
+    _with_config(commands.add_parser("logout", help="end the command-line session")).set_defaults(handler="logout")
+    _with_config(commands.add_parser("whoami", help="the account signed in at the command line")).set_defaults(
+        handler="whoami"
+    )
 
 
 def _service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -97,9 +125,9 @@ def _governance_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 
     activation = commands.add_parser("activation", help="activations of analysis modules under a legal basis")
     act = activation.add_subparsers(metavar="COMMAND", required=True)
-    request = _with_config(act.add_parser("request", help="request the activation of a module"))
+    request = _with_config(act.add_parser("request", help=f"request the activation of a module ({SIGNED_IN})"))
+    request.add_argument("--tenant", help="commune (tenant) id: the signed-in account's own (the default)")
     for flag, helptext in [
-        ("--tenant", "commune (tenant) id"),
         ("--module", "module id from the legal catalogue"),
         ("--cameras", "comma-separated camera ids"),
         ("--framework", "legal framework id from the catalogue"),
@@ -111,27 +139,27 @@ def _governance_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         ("--end", TIME_HELP),
     ]:
         request.add_argument(flag, required=True, help=helptext)
-    _with_actor(request)
+    _with_role(request)
     request.set_defaults(handler="activation_request")
-    approve = _with_config(act.add_parser("approve", help="approve a requested activation"))
+    approve = _with_config(act.add_parser("approve", help=f"approve a requested activation ({SIGNED_IN})"))
     approve.add_argument("activation_id", metavar="ID")
-    _with_actor(approve)
+    _with_role(approve)
     approve.set_defaults(handler="activation_approve")
-    revoke = _with_config(act.add_parser("revoke", help="revoke an activation now"))
+    revoke = _with_config(act.add_parser("revoke", help=f"revoke an activation now ({SIGNED_IN})"))
     revoke.add_argument("activation_id", metavar="ID")
     revoke.add_argument("--reason", required=True)
-    _with_actor(revoke)
+    _with_role(revoke)
     revoke.set_defaults(handler="activation_revoke")
     _with_config(act.add_parser("list", help="list activations and their state")).set_defaults(
         handler="activation_list"
     )
     for name, helptext in [("stop", "engage the stop switch (L29)"), ("resume", "release the stop switch")]:
-        switch = _with_config(commands.add_parser(name, help=helptext))
+        switch = _with_config(commands.add_parser(name, help=f"{helptext} ({SIGNED_IN})"))
         target = switch.add_mutually_exclusive_group(required=True)
         target.add_argument("--camera", metavar="ID", help="one camera")
         target.add_argument("--all", action="store_true", help="every camera (global switch)")
         switch.add_argument("--reason", required=True)
-        _with_actor(switch)
+        _with_role(switch)
         switch.set_defaults(handler=name)
 
 
@@ -144,15 +172,16 @@ def _alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     listing.add_argument("--module", metavar="NAME")
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(handler="alerts_list")
-    confirm = _with_config(sub.add_parser("confirm", help="a real event: record it and dispatch it"))
-    dismiss = _with_config(sub.add_parser("dismiss", help="not to act on: record why; nothing is dispatched"))
+    confirm = _with_config(sub.add_parser("confirm", help=f"a real event: record it and dispatch it ({SIGNED_IN})"))
+    dismiss = _with_config(
+        sub.add_parser("dismiss", help=f"not to act on: record why; nothing is dispatched ({SIGNED_IN})")
+    )
     dismiss.add_argument(
         "--verdict", default="false_positive", choices=["false_positive", "not_actionable", "duplicate"]
     )
     for parser, handler in ((confirm, "alerts_confirm"), (dismiss, "alerts_dismiss")):
         parser.add_argument("alert_id", type=int, metavar="ID")
-        parser.add_argument("--by", required=True, metavar="NAME", help="who decides")
-        parser.add_argument("--role", required=True, choices=["operator", "supervisor"])
+        _with_role(parser)
         parser.add_argument("--note", default="", help="why (kept with the verdict)")
         parser.set_defaults(handler=handler)
     _with_config(sub.add_parser("stats", help="verdicts and false-positive rate per module and camera")).set_defaults(
@@ -176,12 +205,15 @@ def _day(text: str) -> date:
 def _user_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     users = commands.add_parser("users", help="accounts: first administrator, agents, sharing agreements (L8-L10)")
     sub = users.add_subparsers(metavar="COMMAND", required=True)
-    admin = _with_config(sub.add_parser("create-admin", help="create the first administrator (once)"))
-    add = _with_config(sub.add_parser("add", help="create an account (a named person)"))
+    admin = _with_config(
+        sub.add_parser("create-admin", help="create the first administrator (once, on an empty database; no sign-in)")
+    )
+    add = _with_config(sub.add_parser("add", help=f"create an account (a named person) ({SIGNED_IN})"))
+    admin.add_argument("--commune", required=True, metavar="ID", help="tenant the person belongs to")
+    add.add_argument("--commune", metavar="ID", help="tenant the person belongs to: the administrator's own (default)")
     for parser in (admin, add):
         parser.add_argument("--username", required=True)
         parser.add_argument("--name", required=True, help="first and last name of the person")
-        parser.add_argument("--commune", required=True, metavar="ID", help="tenant the person belongs to")
         parser.add_argument(
             "--password-stdin", action="store_true", help="read the password from the first line of standard input"
         )
@@ -189,15 +221,17 @@ def _user_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     add.add_argument("--roles", required=True, help="comma-separated: operator, supervisor, investigator, dpo, ...")
     add.add_argument("--authorised-until", type=_day, metavar="DAY", help="end of the video authorisation (L8)")
     add.add_argument("--trained-on", type=_day, metavar="DAY", help="data-protection training date (L9)")
-    add.add_argument("--by", required=True, metavar="NAME", help="who creates the account")
     add.set_defaults(handler="users_add")
     _with_config(sub.add_parser("list", help="accounts, their roles and dates")).set_defaults(handler="users_list")
-    reset = _with_config(sub.add_parser("reset-password", help="set a new password (ends the user's sessions)"))
+    reset = _with_config(
+        sub.add_parser("reset-password", help=f"set a new password (ends the user's sessions) ({SIGNED_IN})")
+    )
     reset.add_argument("username")
-    reset.add_argument("--by", required=True, metavar="NAME")
     reset.add_argument("--password-stdin", action="store_true", help="read it from the first line of standard input")
     reset.set_defaults(handler="users_reset_password")
-    update = _with_config(sub.add_parser("update", help="authorisation, training, disable, enable, unlock"))
+    update = _with_config(
+        sub.add_parser("update", help=f"authorisation, training, disable, enable, unlock ({SIGNED_IN})")
+    )
     update.add_argument("username")
     update.add_argument("--authorised-until", type=_day, metavar="DAY")
     update.add_argument("--trained-on", type=_day, metavar="DAY")
@@ -205,33 +239,33 @@ def _user_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     state.add_argument("--disable", dest="disabled", action="store_const", const=True, default=None)
     state.add_argument("--enable", dest="disabled", action="store_const", const=False)
     update.add_argument("--unlock", action="store_true", help="clear a lockout after failed logins")
-    update.add_argument("--by", required=True, metavar="NAME")
     update.set_defaults(handler="users_update")
-    share = _with_config(sub.add_parser("share", help="record a sharing agreement between tenants (L10)"))
-    share.add_argument("--owner", required=True, metavar="ID", help="tenant whose cameras are shared")
+    share = _with_config(
+        sub.add_parser("share", help=f"record a sharing agreement between tenants (L10) ({SIGNED_IN})")
+    )
+    share.add_argument("--owner", metavar="ID", help="tenant whose cameras are shared: the administrator's own")
     share.add_argument("--partner", required=True, metavar="ID", help="tenant whose users will see them")
     share.add_argument("--reference", required=True, help="reference of the signed agreement")
     share.add_argument("--from", dest="starts_on", type=_day, required=True, metavar="DAY")
     share.add_argument("--to", dest="ends_on", type=_day, required=True, metavar="DAY")
-    share.add_argument("--by", required=True, metavar="NAME")
     share.set_defaults(handler="users_share")
 
 
 def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hold = commands.add_parser("hold", help="judicial holds that exempt recordings from deletion (L4)")
     holds = hold.add_subparsers(metavar="COMMAND", required=True)
-    place = _with_config(holds.add_parser("place", help="place a hold on a camera's recordings over a period"))
+    place = _with_config(
+        holds.add_parser("place", help=f"place a hold on a camera's recordings over a period ({SIGNED_IN})")
+    )
     place.add_argument("--camera", required=True, metavar="ID")
     place.add_argument("--from", dest="since", required=True, metavar="WHEN", help=TIME_HELP)
     place.add_argument("--to", dest="until", required=True, metavar="WHEN", help=TIME_HELP)
     place.add_argument("--requisition", required=True, help="requisition reference")
     place.add_argument("--case", required=True, help="case number")
     place.add_argument("--officer", required=True, help="requesting officer")
-    place.add_argument("--by", required=True, metavar="NAME", help="who places the hold")
     place.set_defaults(handler="hold_place")
-    lift = _with_config(holds.add_parser("lift", help="lift a hold"))
+    lift = _with_config(holds.add_parser("lift", help=f"lift a hold ({SIGNED_IN})"))
     lift.add_argument("hold_id", metavar="ID")
-    lift.add_argument("--by", required=True, metavar="NAME")
     lift.add_argument("--reason", required=True)
     lift.set_defaults(handler="hold_lift")
     _with_config(holds.add_parser("list", help="list holds")).set_defaults(handler="hold_list")
@@ -247,12 +281,13 @@ def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
     export = commands.add_parser("export", help="signed exports of recordings (L13, L14)")
     exp = export.add_subparsers(metavar="COMMAND", required=True)
-    create = _with_config(exp.add_parser("create", help="export a time range of cameras as signed MP4 files"))
+    create = _with_config(
+        exp.add_parser("create", help=f"export a time range of cameras as signed MP4 files ({SIGNED_IN})")
+    )
     create.add_argument("--cameras", required=True, help="comma-separated camera ids")
     create.add_argument("--from", dest="since", required=True, metavar="WHEN", help=TIME_HELP)
     create.add_argument("--to", dest="until", required=True, metavar="WHEN", help=TIME_HELP)
     create.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    create.add_argument("--by", required=True, metavar="NAME", help="exporting person (L13)")
     create.add_argument("--reason", required=True, help="why (L13)")
     create.add_argument("--requisition", required=True, help="requisition reference (L13)")
     create.set_defaults(handler="export_create")
@@ -321,6 +356,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(metavar="COMMAND", required=True)
     _service_commands(commands)
+    _session_commands(commands)
     _sim_commands(commands)
     _audit_commands(commands)
     _governance_commands(commands)

@@ -16,16 +16,20 @@ from pathlib import Path
 import pytest
 
 from tests.recording.media import write_h264
+from tests.support.cli_accounts import create_account, login_env
 from tests.support.configs import camera_yaml, config_yaml
 from tests.support.rtsp import rtsp_stack_missing
 from tests.support.servers import free_port
 from tests.support.vigie_cli import start_vigie, stop_vigie
 from tests.support.waiting import wait_for
 from vigie.recording.segment_writer import start_from_key
+from vigie.runtime.clock import system_clock
 
 
-def vigie(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vigie.cli", *args], capture_output=True, text=True, check=False)
+def vigie(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vigie.cli", *args], capture_output=True, text=True, check=False, env=env
+    )
 
 
 def segments(root: Path) -> list[Path]:
@@ -58,6 +62,8 @@ def test_disk_full_purges_oldest_unheld_never_the_held_one(tmp_path: Path, rtsp_
     )
     cfg = str(config)
     root = tmp_path / "data" / "segments"
+    investigator = create_account(config, "agent.martin", ["investigator"], folder=tmp_path, clock=system_clock)
+    as_investigator = login_env(config, investigator)  # the child processes read the host's clock
     proc = start_vigie("serve", "--config", cfg)
     try:
         wait_for(lambda: len(segments(root)) >= 4, 40, "four segments of the camera recorded", every=0.3)
@@ -67,7 +73,7 @@ def test_disk_full_purges_oldest_unheld_never_the_held_one(tmp_path: Path, rtsp_
         held = vigie(
             "hold", "place", "--config", cfg, "--camera", "cam", "--from", start.isoformat(),
             "--to", (start + timedelta(seconds=1)).isoformat(), "--requisition", "REQ-2026-118",
-            "--case", "PV 2026/00042", "--officer", "OPJ Durand", "--by", "Agent Martin",
+            "--case", "PV 2026/00042", "--officer", "OPJ Durand", env=as_investigator,
         )  # fmt: skip
         assert held.returncode == 0, held.stderr
         before = segments(root)

@@ -14,15 +14,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tests.support.cli_accounts import CliAccount, create_account, login_env
 from tests.support.configs import camera_yaml, config_yaml
 from tests.support.servers import free_port
 from tests.support.vigie_cli import TEST_PASSWORD, ApiSession, add_operator, start_vigie, stop_vigie
 from tests.support.waiting import wait_for
 from vigie.domain.audit import parse_time
+from vigie.runtime.cli_session import SESSION_FILE_ENV
+from vigie.runtime.clock import system_clock
 
 
-def vigie(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vigie.cli", *args], capture_output=True, text=True, check=False)
+def vigie(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vigie.cli", *args], capture_output=True, text=True, check=False, env=env
+    )
 
 
 def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_square_video: Path) -> None:
@@ -37,6 +42,13 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
     assert fresh.returncode == 0 and "nothing" in fresh.stdout.lower(), fresh.stdout
 
     operator = add_operator(config)
+    sessions = tmp_path / "sessions"
+    people = {
+        name: create_account(config, name, roles, folder=sessions, clock=system_clock)
+        for name, roles in (("b.dpo", ["dpo"]), ("c.autre", ["dpo"]), ("d.maire", ["authority"]))
+    }
+    as_operator = login_env(config, CliAccount(operator, TEST_PASSWORD, None, sessions / "operator", "testville"))
+    as_ = {name: login_env(config, account) for name, account in people.items()}
     proc = start_vigie("serve", "--config", cfg)
     try:
         api = ApiSession(f"http://127.0.0.1:{port}").login(operator, TEST_PASSWORD)
@@ -49,25 +61,30 @@ def test_activation_two_approvals_stop_audit_and_report(tmp_path: Path, moving_s
             "--cameras", "quai-1", "--framework", "detection-mouvement", "--decision", "2026-PREF-0042",
             "--decision-date", decided, "--dpia", "AIPD-2026-07", "--purpose", "quai surveillance test",
             "--start", (now - timedelta(minutes=1)).isoformat(), "--end", (now + timedelta(hours=2)).isoformat(),
-            "--by", "Alice Martin", "--role", "operator",
+            env=as_operator,
         )  # fmt: skip
         assert request.returncode == 0, request.stderr
-        first = vigie("activation", "approve", "1", "--config", cfg, "--by", "Bruno DPO", "--role", "dpo")
+        unsigned = vigie("activation", "approve", "1", "--config", cfg, env={**as_operator, SESSION_FILE_ENV: "none"})
+        assert unsigned.returncode == 2 and "not signed in" in unsigned.stderr
+        operator_approves = vigie("activation", "approve", "1", "--config", cfg, env=as_operator)
+        assert operator_approves.returncode == 1, "an operator cannot approve"
+        first = vigie("activation", "approve", "1", "--config", cfg, env=as_["b.dpo"])
         assert first.returncode == 0, first.stderr
-        same_role = vigie("activation", "approve", "1", "--config", cfg, "--by", "Chloé Autre", "--role", "dpo")
+        same_role = vigie("activation", "approve", "1", "--config", cfg, env=as_["c.autre"])
         assert same_role.returncode == 1, "two approvals must come from two different roles"
         time.sleep(2)
         assert api.get("/api/events")["items"] == [], "one approval is not enough"
 
-        second = vigie("activation", "approve", "1", "--config", cfg, "--by", "Denise Maire", "--role", "authority")
+        second = vigie("activation", "approve", "1", "--config", cfg, env=as_["d.maire"])
         assert second.returncode == 0, second.stderr
         wait_for(lambda: api.get("/api/events")["items"], 15, "the approved module's first events", every=0.3)
         status = vigie("compliance", "status", "--config", cfg)
         assert "active: motion on quai-1" in status.stdout, status.stdout
         assert "running now: motion on quai-1" in status.stdout and "under #1" in status.stdout, status.stdout
 
-        stopped = vigie("stop", "--camera", "quai-1", "--config", cfg, "--by", "Eve Op", "--role", "operator",
-                        "--reason", "test du bouton d'arrêt")  # fmt: skip
+        stopped = vigie(
+            "stop", "--camera", "quai-1", "--config", cfg, "--reason", "test du bouton d'arrêt", env=as_operator
+        )
         assert stopped.returncode == 0, stopped.stderr
         time.sleep(2.5)
     finally:

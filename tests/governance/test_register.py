@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support.activations import config_text
+from tests.support.activations import NOW, config_text
+from tests.support.cli_accounts import CliAccounts, signed_in_world
+from tests.support.clocks import FakeClock
 from vigie.runtime.governance_commands import (
     activation_approve_command,
     activation_list_command,
@@ -23,16 +26,27 @@ from vigie.runtime.governance_commands import (
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
     path = tmp_path / "vigie.yaml"
-    today = datetime.now(UTC).date()  # the commands read the host's clock: cameras authorised around today
-    text = config_text(today).replace(
+    text = config_text(NOW.date()).replace(
         "version: 1\n", f"version: 1\nstorage:\n  database_url: sqlite:///{tmp_path / 'v.db'}\n", 1
     )
     path.write_text(text, encoding="utf-8")
     return path
 
 
+@pytest.fixture(autouse=True)
+def accounts(config_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliAccounts]:
+    """The commands run on the samples' clock, as accounts of Belvédère signed in with ``vigie login``."""
+    with signed_in_world(config_path, tmp_path / "sessions", FakeClock(NOW), monkeypatch) as world:
+        for name, roles in {"alice": ("supervisor",), "bob": ("dpo",), "dave": ("dpo",)}.items():
+            world.add(name, *roles, commune="belvedere")
+        world.add("carol", "authority", commune="belvedere")
+        world.add("erin", "operator", commune="belvedere")
+        world.sign_in("alice")
+        yield world
+
+
 def request(config_path: Path, **changes: object) -> int:
-    now = datetime.now(UTC)  # the commands read the host's clock
+    now = NOW
     values: dict[str, object] = {
         "tenant": "belvedere",
         "module": "motion",
@@ -44,8 +58,6 @@ def request(config_path: Path, **changes: object) -> int:
         "purpose": "intrusions au dépôt",
         "start": now - timedelta(minutes=1),
         "end": now + timedelta(days=1),
-        "by": "alice",
-        "role": "police-chief",
     }
     values.update(changes)
     return activation_request_command(config_path, **values)  # type: ignore[arg-type]
@@ -80,25 +92,39 @@ def test_register_of_a_fresh_install(config_path: Path, capsys: pytest.CaptureFi
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
 
 
-def test_activation_lifecycle_through_the_commands(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_activation_lifecycle_through_the_commands(
+    config_path: Path, accounts: CliAccounts, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert request(config_path) == 0
     assert "activation 1 requested" in capsys.readouterr().out
-    assert activation_approve_command(config_path, 1, "alice", "dpo") == 1  # the requester
-    assert "requester cannot approve" in capsys.readouterr().err
-    assert activation_approve_command(config_path, 1, "bob", "dpo") == 0
-    assert activation_approve_command(config_path, 1, "dave", "dpo") == 1  # same role twice
-    assert activation_approve_command(config_path, 1, "carol", "authority") == 0
+    assert activation_approve_command(config_path, 1) == 1  # the requester, a supervisor, cannot approve
+    assert "do not allow approve activation" in capsys.readouterr().err
+    accounts.sign_in("bob")
+    assert activation_approve_command(config_path, 1) == 0
+    accounts.sign_in("dave")
+    assert activation_approve_command(config_path, 1) == 1  # same role twice
+    accounts.sign_in("carol")
+    assert activation_approve_command(config_path, 1) == 0
     assert "now active" in capsys.readouterr().out
     assert compliance_status_command(config_path) == 0
     assert "#1 active: motion on cam-depot" in capsys.readouterr().out
     assert compliance_register_command(config_path, None) == 0
     assert "prefectoral decision 2026-PREF-0042" in capsys.readouterr().out
-    assert stop_command(config_path, None, "erin", "incident") == 0
+    accounts.sign_in("erin")
+    assert stop_command(config_path, "cam-depot", "incident") == 0
+    assert stop_command(config_path, None, "incident") == 1  # the global switch: approving roles only
+    accounts.sign_in("bob")
+    assert stop_command(config_path, None, "incident") == 0
     assert compliance_status_command(config_path) == 0
-    assert "GLOBAL STOP engaged by cli:erin" in capsys.readouterr().out
-    assert resume_command(config_path, None, "erin", "operator", "fini") == 1
-    assert resume_command(config_path, None, "bob", "dpo", "vérifié") == 0
-    assert activation_revoke_command(config_path, 1, "carol", "authority", "fin du besoin") == 0
+    out = capsys.readouterr().out
+    assert "GLOBAL STOP engaged by bob (dpo)" in out and "stop on cam-depot engaged by erin (operator)" in out
+    accounts.sign_in("erin")
+    assert resume_command(config_path, None, "fini") == 1
+    accounts.sign_in("bob")
+    assert resume_command(config_path, None, "vérifié") == 0
+    assert resume_command(config_path, "cam-depot", "vérifié") == 0
+    accounts.sign_in("carol")
+    assert activation_revoke_command(config_path, 1, "fin du besoin") == 0
     capsys.readouterr()
     assert compliance_status_command(config_path) == 0
     assert "Nothing is active" in capsys.readouterr().out

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.configs import camera_yaml, config_yaml
+from tests.support.cli_accounts import signed_in_world
+from tests.support.clocks import FakeClock
+from tests.support.configs import authorised_around, camera_yaml, config_yaml
 from vigie.config.loader import load_config
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent, AuditRecord
@@ -15,6 +17,7 @@ from vigie.governance.audit import AuditKeyring
 from vigie.runtime.audit_commands import keys_command
 from vigie.runtime.export_commands import export_create_command, export_verify_command
 from vigie.services.exports import ExportRefused, ExportService
+from vigie.storage import SqlAuditStore
 from vigie.storage.database import create_engine_for
 from vigie.storage.recording import SqlSegmentIndex
 from vigie.storage.segment_store import FileSegmentStore
@@ -69,9 +72,14 @@ def test_no_export_survives_without_its_audit_entry(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_commands_export_and_verify_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_commands_export_and_verify_offline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``vigie export create`` exports as the signed-in account (L13), never under a name typed on the command line;
+    an account without the export permission is refused, and the refusal is audited."""
     config_path = tmp_path / "vigie.yaml"
-    config_path.write_text(config_yaml(tmp_path, camera_yaml("cam-001", "rtsp://cam-001.example.invalid/s")))
+    camera = camera_yaml("cam-001", "rtsp://cam-001.example.invalid/s", valid=authorised_around(NOW.date()))
+    config_path.write_text(config_yaml(tmp_path, camera))
     config = load_config(config_path)
     assert keys_command(config_path, tmp_path / "pub") == 0  # creates the database and the signing key
     store = FileSegmentStore(config.storage.data_dir / "segments")
@@ -79,17 +87,30 @@ def test_commands_export_and_verify_offline(tmp_path: Path, capsys: pytest.Captu
     index = SqlSegmentIndex(engine)
     for segment in record(store.root, "cam-001", [(T0, 4)]):
         index.add(segment)
-    engine.dispose()
     out = tmp_path / "export"
     end = T0 + timedelta(seconds=3)
-    code = export_create_command(config_path, ["cam-001"], T0, end, out, "agent 4521", "rixe", "PV 2026/77")
-    assert code == 0, capsys.readouterr().err
-    assert "manifest sha256" in capsys.readouterr().out
-    assert export_verify_command(out, [tmp_path / "pub"]) == 0
-    assert capsys.readouterr().out.startswith("OK: 1 file(s)")
-    mp4 = next(out.glob("*.mp4"))
-    mp4.write_bytes(mp4.read_bytes()[:-1])
-    assert export_verify_command(out, [tmp_path / "pub"]) == 1
-    assert f"[size] {mp4.name}" in capsys.readouterr().out
-    refused = export_create_command(config_path, ["cam-001"], T0, end, tmp_path / "x", "agent", " ", "PV 1")
-    assert refused == 1 and "reason is required" in capsys.readouterr().err
+    with signed_in_world(config_path, tmp_path / "sessions", FakeClock(NOW), monkeypatch) as accounts:
+        accounts.add("erin", "operator")
+        accounts.add("ivan", "investigator")
+        accounts.sign_in("erin")
+        capsys.readouterr()
+        assert export_create_command(config_path, ["cam-001"], T0, end, out, "rixe", "PV 2026/77") == 1
+        assert "do not allow export" in capsys.readouterr().err and not out.exists()
+        accounts.sign_in("ivan")
+        code = export_create_command(config_path, ["cam-001"], T0, end, out, "rixe", "PV 2026/77")
+        assert code == 0, capsys.readouterr().err
+        assert "manifest sha256" in capsys.readouterr().out
+        assert export_verify_command(out, [tmp_path / "pub"]) == 0
+        assert capsys.readouterr().out.startswith("OK: 1 file(s)")
+        mp4 = next(out.glob("*.mp4"))
+        mp4.write_bytes(mp4.read_bytes()[:-1])
+        assert export_verify_command(out, [tmp_path / "pub"]) == 1
+        assert f"[size] {mp4.name}" in capsys.readouterr().out
+        refused = export_create_command(config_path, ["cam-001"], T0, end, tmp_path / "x", " ", "PV 1")
+        assert refused == 1 and "reason is required" in capsys.readouterr().err
+    records = list(SqlAuditStore(engine).records())
+    engine.dispose()
+    exports = [(r.actor, r.details["outcome"]) for r in records if r.action == AuditAction.EXPORT.value]
+    assert exports == [("ivan", "exported"), ("ivan", "refused")]
+    denied = [r.actor for r in records if r.action == AuditAction.ACCESS_DENIED.value]
+    assert denied == ["erin"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.support.audit_sinks import ListAudit
-from tests.support.configs import camera_yaml, config_yaml
+from tests.support.cli_accounts import CliAccounts, signed_in_world
+from tests.support.clocks import FakeClock
+from tests.support.configs import authorised_around, camera_yaml, config_yaml
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.domain.recording import Segment
@@ -97,9 +100,26 @@ def test_a_hold_needs_an_aware_non_empty_period(service: tuple[HoldService, List
         holds.place("cam-a", T0.replace(tzinfo=None), T0 + HOUR, **refs)
 
 
-def test_hold_and_register_commands_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliAccounts]:
+    """Two investigators (holds come with requisitions: the export permission) and an operator, signed in at the
+    command line on a clock the configuration's camera is authorised at."""
     config = tmp_path / "vigie.yaml"
-    config.write_text(config_yaml(tmp_path, camera_yaml("cam-001", "rtsp://cam.invalid/s")))
+    camera = camera_yaml("cam-001", "rtsp://cam.invalid/s", valid=authorised_around(T0.date()))
+    config.write_text(config_yaml(tmp_path, camera))
+    with signed_in_world(config, tmp_path / "sessions", FakeClock(T0 + 10 * HOUR), monkeypatch) as world:
+        for name in ("alice", "bob"):
+            world.add(name, "investigator")
+        world.add("erin", "operator")
+        world.sign_in("alice")
+        yield world
+
+
+def test_hold_and_register_commands_end_to_end(
+    tmp_path: Path, accounts: CliAccounts, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = accounts.config
+    capsys.readouterr()
     assert (
         hold_place_command(
             config,
@@ -109,7 +129,6 @@ def test_hold_and_register_commands_end_to_end(tmp_path: Path, capsys: pytest.Ca
             requisition="REQ-5",
             case="PV-5",
             officer="OPJ Blanc",
-            by="alice",
         )
         == 0
     )
@@ -123,7 +142,6 @@ def test_hold_and_register_commands_end_to_end(tmp_path: Path, capsys: pytest.Ca
             requisition="R",
             case="C",
             officer="O",
-            by="alice",
         )
         == 1
     )
@@ -137,7 +155,6 @@ def test_hold_and_register_commands_end_to_end(tmp_path: Path, capsys: pytest.Ca
             requisition="R",
             case="C",
             officer="O",
-            by="alice",
         )
         == 1
     )
@@ -151,23 +168,28 @@ def test_hold_and_register_commands_end_to_end(tmp_path: Path, capsys: pytest.Ca
             requisition="R",
             case="",
             officer="O",
-            by="alice",
         )
         == 1
     )
     assert "missing case number" in capsys.readouterr().err
 
-    assert hold_lift_command(config, 1, "bob", "affaire jugée") == 0
-    assert hold_lift_command(config, 1, "bob", "again") == 1
-    assert hold_lift_command(config, 7, "bob", "x") == 1
+    accounts.sign_in("erin")  # an operator handles no requisition
+    assert hold_lift_command(config, 1, "affaire jugée") == 1
+    assert "do not allow export" in capsys.readouterr().err
+    accounts.sign_in("bob")
+    assert hold_lift_command(config, 1, "affaire jugée") == 0
+    assert hold_lift_command(config, 1, "again") == 1
+    assert hold_lift_command(config, 7, "x") == 1
     capsys.readouterr()
     assert hold_list_command(config) == 0
     listing = capsys.readouterr().out
-    assert "#1 cam-001" in listing and "lifted" in listing and "by cli:bob: affaire jugée" in listing
+    assert "#1 cam-001" in listing and "lifted" in listing and "by bob: affaire jugée" in listing
+    assert "placed 2025-03-01T22:00:00+00:00 by alice" in listing
 
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     actions = [r.action for r in SqlAuditStore(engine).records(from_seq=1)]
     assert [a for a in actions if a.startswith("hold.")] == ["hold.placed", "hold.lifted"]
+    assert "access.denied" in actions
     segment = SqlSegmentIndex(engine).add(Segment("cam-001", "cam-001/a.mp4", T0, T0 + HOUR, 5, "ab" * 32))
     SqlDestructionRegister(engine).record_transmission(segment, T0 + 2 * HOUR)
     SqlDestructionRegister(engine).record_destruction(segment, T0 + 30 * 24 * HOUR, "retention")

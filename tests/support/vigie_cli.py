@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +39,21 @@ def stop_vigie(proc: subprocess.Popen[str], sig: signal.Signals, timeout: float 
 
 
 def add_operator(config: Path, commune: str = "testville", username: str = "t.operator") -> str:
-    """Create an operator account on the configuration's database with ``vigie users add``, authorised for a year
-    and trained a month ago (the command reads the host's day); return its name."""
-    today = datetime.now(UTC).date()
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "vigie.cli", "users", "add", "--config", str(config), "--username", username,
-            "--name", "Test Operator", "--commune", commune, "--roles", "operator,supervisor",
-            "--authorised-until", (today + timedelta(days=365)).isoformat(),
-            "--trained-on", (today - timedelta(days=30)).isoformat(), "--by", "test", "--password-stdin",
-        ],
-        input=TEST_PASSWORD + "\n", capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return username
+    """Create an operator (and supervisor) account on the configuration's database, authorised for a year and
+    trained a month ago by the host's clock (what ``vigie serve`` reads); return its name."""
+    from tests.support.cli_accounts import create_account
+    from vigie.runtime.clock import system_clock
+
+    account = create_account(
+        config,
+        username,
+        ["operator", "supervisor"],
+        folder=config.parent / "sessions",
+        clock=system_clock,
+        commune=commune,
+        password=TEST_PASSWORD,
+    )
+    return account.username
 
 
 def get_json(url: str) -> Any:

@@ -1,6 +1,7 @@
 """``vigie alerts list | confirm | dismiss | stats``: the alert lifecycle from the command line (the console, #7,
-does the same through the API). A verdict needs the name and role of the person who gives it; every verdict is in
-the audit chain; ``stats`` prints the false-positive rate per module and camera (L31)."""
+does the same through the API). A verdict is given by the account signed in with ``vigie login``, in its deciding
+role (operator or supervisor, ``--as`` to choose), on an alert of a camera it sees; every verdict is in the audit
+chain; ``stats`` prints the false-positive rate per module and camera (L31)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
-from vigie.domain.actor import Actor
 from vigie.domain.alerts import Alert, AlertAlreadyDecidedError, AlertNotFoundError, AlertState, Verdict
+from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened, run_opened
+from vigie.services.access import Principal
 from vigie.services.alerts import AlertRefusedError, AlertService
 from vigie.storage import SqlAlertRepo, SqlStatisticsRepo
 
@@ -49,25 +51,24 @@ def list_command(config_path: Path, state: str | None, camera: str | None, modul
     return run_opened(config_path, run)
 
 
-def decide_command(  # noqa: PLR0917 - mirrors the command line
-    config_path: Path, alert_id: int, verdict: str, by: str, role: str, note: str
-) -> int:
-    def run(context: Opened) -> int:
+def decide_command(config_path: Path, alert_id: int, verdict: str, note: str, role: str | None = None) -> int:
+    """Confirm or dismiss an alert as the signed-in account (an operator or supervisor who sees its camera)."""
+
+    def run(context: Opened, viewer: Principal) -> int:
         service = _service(context)
         try:
             if verdict == Verdict.CONFIRMED.value:
-                alert = service.confirm(alert_id, by=Actor.command_line(by, role=role), note=note)
+                alert = service.confirm_as(viewer, alert_id, note=note)
             else:
-                alert = service.dismiss(
-                    alert_id, by=Actor.command_line(by, role=role), verdict=Verdict(verdict), note=note
-                )
+                alert = service.dismiss_as(viewer, alert_id, verdict=Verdict(verdict), note=note)
         except (AlertRefusedError, AlertAlreadyDecidedError, AlertNotFoundError, ValueError) as err:
             print(f"refused: {err}", file=sys.stderr)
             return EXIT_REFUSED
         print(_describe(alert))
         return 0
 
-    return run_opened(config_path, run)
+    what = "vigie alerts confirm" if verdict == Verdict.CONFIRMED.value else "vigie alerts dismiss"
+    return run_signed_in(config_path, what, run, role=role)
 
 
 def stats_command(config_path: Path) -> int:

@@ -20,6 +20,24 @@ from vigie.storage import StorageError, create_engine_for, migrate
 
 EXIT_UNUSABLE = 2
 
+_clocks: list[Clock] = [system_clock]
+
+
+def command_clock() -> Clock:
+    """The clock the commands read: the host's, unless code running commands in its own process (the tests) set
+    another with :func:`commands_on`."""
+    return _clocks[-1]
+
+
+@contextmanager
+def commands_on(clock: Clock) -> Iterator[None]:
+    """Run the commands called inside on ``clock`` (sessions, TOTP codes, dates, audit times)."""
+    _clocks.append(clock)
+    try:
+        yield
+    finally:
+        _clocks.remove(clock)
+
 
 class Unusable(Exception):
     """The configuration, the catalogue or the database cannot be used; the message says why."""
@@ -32,11 +50,15 @@ class Opened:
     audit: AuditChain
     clock: Clock
     """The one clock of the command: everything it builds reads the time from here."""
+    config_path: Path
+    """The configuration file given to the command (the command-line session is kept per configuration)."""
 
 
 @contextmanager
-def opened(config_path: Path, clock: Clock = system_clock) -> Iterator[Opened]:
-    """Load and validate the configuration, open and migrate the database, open the audit chain on ``clock``."""
+def opened(config_path: Path, clock: Clock | None = None) -> Iterator[Opened]:
+    """Load and validate the configuration, open and migrate the database, open the audit chain on ``clock``
+    (default: :func:`command_clock`)."""
+    clock = command_clock() if clock is None else clock
     try:
         config = load_config(config_path)
     except ConfigError as err:
@@ -48,17 +70,18 @@ def opened(config_path: Path, clock: Clock = system_clock) -> Iterator[Opened]:
         raise Unusable(str(err)) from err
     try:
         migrate(engine)
-        yield Opened(config, engine, open_audit_sink(config, engine, clock), clock)
+        yield Opened(config, engine, open_audit_sink(config, engine, clock), clock, config_path)
     except StorageError as err:
         raise Unusable(str(err)) from err
     finally:
         engine.dispose()
 
 
-def run_opened(config_path: Path, action: Callable[[Opened], int]) -> int:
-    """Run ``action`` with everything opened; an unusable configuration or database gives exit code 2."""
+def run_opened(config_path: Path, action: Callable[[Opened], int], clock: Clock | None = None) -> int:
+    """Run ``action`` with everything opened; an unusable configuration or database, or no signed-in account
+    where one is needed (:mod:`vigie.runtime.cli_session`), gives exit code 2."""
     try:
-        with opened(config_path) as context:
+        with opened(config_path, clock) as context:
             return action(context)
     except Unusable as err:
         print(f"vigie: {err}; nothing was changed", file=sys.stderr)

@@ -165,8 +165,7 @@ def activation_request(args: argparse.Namespace) -> int:
         purpose=args.purpose,
         start=times[0],
         end=times[1],
-        by=args.by,
-        role=args.role,
+        role=args.acting_as,
     )
 
 
@@ -182,7 +181,7 @@ def activation_approve(args: argparse.Namespace) -> int:
     from vigie.runtime.governance_commands import activation_approve_command
 
     activation_id = _activation_id(args.activation_id)
-    return 2 if activation_id is None else activation_approve_command(args.config, activation_id, args.by, args.role)
+    return 2 if activation_id is None else activation_approve_command(args.config, activation_id, args.acting_as)
 
 
 def activation_revoke(args: argparse.Namespace) -> int:
@@ -191,7 +190,7 @@ def activation_revoke(args: argparse.Namespace) -> int:
     activation_id = _activation_id(args.activation_id)
     if activation_id is None:
         return 2
-    return activation_revoke_command(args.config, activation_id, args.by, args.role, args.reason)
+    return activation_revoke_command(args.config, activation_id, args.reason, args.acting_as)
 
 
 def activation_list(args: argparse.Namespace) -> int:
@@ -203,13 +202,13 @@ def activation_list(args: argparse.Namespace) -> int:
 def stop(args: argparse.Namespace) -> int:
     from vigie.runtime.governance_commands import stop_command
 
-    return stop_command(args.config, None if args.all else args.camera, args.by, args.reason, args.role)
+    return stop_command(args.config, None if args.all else args.camera, args.reason, args.acting_as)
 
 
 def resume(args: argparse.Namespace) -> int:
     from vigie.runtime.governance_commands import resume_command
 
-    return resume_command(args.config, None if args.all else args.camera, args.by, args.role, args.reason)
+    return resume_command(args.config, None if args.all else args.camera, args.reason, args.acting_as)
 
 
 def hold_place(args: argparse.Namespace) -> int:
@@ -218,9 +217,7 @@ def hold_place(args: argparse.Namespace) -> int:
     times = _times((args.since, False), (args.until, True))
     if times is None:
         return 2
-    return hold_place_command(
-        args.config, args.camera, times[0], times[1], args.requisition, args.case, args.officer, args.by
-    )
+    return hold_place_command(args.config, args.camera, times[0], times[1], args.requisition, args.case, args.officer)
 
 
 def hold_lift(args: argparse.Namespace) -> int:
@@ -231,7 +228,7 @@ def hold_lift(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"vigie: hold id {args.hold_id!r} is not a number; see `vigie hold list`", file=sys.stderr)
         return 2
-    return hold_lift_command(args.config, hold_id, args.by, args.reason)
+    return hold_lift_command(args.config, hold_id, args.reason)
 
 
 def hold_list(args: argparse.Namespace) -> int:
@@ -259,9 +256,7 @@ def export_create(args: argparse.Namespace) -> int:
     if times is None:
         return 2
     cameras = [c.strip() for c in args.cameras.split(",") if c.strip()]
-    return export_create_command(
-        args.config, cameras, times[0], times[1], args.output, args.by, args.reason, args.requisition
-    )
+    return export_create_command(args.config, cameras, times[0], times[1], args.output, args.reason, args.requisition)
 
 
 def export_verify(args: argparse.Namespace) -> int:
@@ -342,13 +337,13 @@ def alerts_list(args: argparse.Namespace) -> int:
 def alerts_confirm(args: argparse.Namespace) -> int:
     from vigie.runtime.alert_commands import decide_command
 
-    return decide_command(args.config, args.alert_id, "confirmed", args.by, args.role, args.note)
+    return decide_command(args.config, args.alert_id, "confirmed", args.note, args.acting_as)
 
 
 def alerts_dismiss(args: argparse.Namespace) -> int:
     from vigie.runtime.alert_commands import decide_command
 
-    return decide_command(args.config, args.alert_id, args.verdict, args.by, args.role, args.note)
+    return decide_command(args.config, args.alert_id, args.verdict, args.note, args.acting_as)
 
 
 def alerts_stats(args: argparse.Namespace) -> int:
@@ -382,7 +377,6 @@ def users_add(args: argparse.Namespace) -> int:
         roles=args.roles,
         authorised_until=args.authorised_until,
         trained_on=args.trained_on,
-        by=args.by,
         password_stdin=args.password_stdin,
     )
 
@@ -403,7 +397,6 @@ def users_update(args: argparse.Namespace) -> int:
         trained_on=args.trained_on,
         disabled=args.disabled,
         unlock=args.unlock,
-        by=args.by,
     )
 
 
@@ -417,11 +410,28 @@ def users_share(args: argparse.Namespace) -> int:
         reference=args.reference,
         starts_on=args.starts_on,
         ends_on=args.ends_on,
-        by=args.by,
     )
 
 
 def users_reset_password(args: argparse.Namespace) -> int:
     from vigie.runtime.user_commands import reset_password_command
 
-    return reset_password_command(args.config, args.username, by=args.by, password_stdin=args.password_stdin)
+    return reset_password_command(args.config, args.username, password_stdin=args.password_stdin)
+
+
+def login(args: argparse.Namespace) -> int:
+    from vigie.runtime.cli_session import login_command
+
+    return login_command(args.config, args.user)
+
+
+def logout(args: argparse.Namespace) -> int:
+    from vigie.runtime.cli_session import logout_command
+
+    return logout_command(args.config)
+
+
+def whoami(args: argparse.Namespace) -> int:
+    from vigie.runtime.cli_session import whoami_command
+
+    return whoami_command(args.config)

@@ -1,5 +1,9 @@
 """The ``vigie export`` commands: create (signed, audited export for a requisition) and verify (offline).
 
+``export_create_command`` acts as the account signed in with ``vigie login``: it needs the export permission
+(investigators, with a valid authorisation and training: L8, L9) and cameras the account sees, as in the API; the
+manifest and the audit log name the account as the requester (L13).
+
 ``export_verify_command`` is what a court, an investigator or the CNIL runs: it reads only the export directory
 and the public keys given to it, never the configuration or the database.
 """
@@ -10,16 +14,16 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from vigie.config.issues import ConfigError, format_issues
-from vigie.config.loader import load_config
 from vigie.domain.actor import Actor
+from vigie.domain.users import Permission
 from vigie.governance.audit import AuditKeyError, key_id_of, load_public_key
 from vigie.recording.manifest import ExportVerification, verify_export_dir
-from vigie.runtime.audit_wiring import open_audit_sink
-from vigie.runtime.clock import system_clock
+from vigie.runtime.cli_session import run_signed_in
+from vigie.runtime.command_context import Opened
 from vigie.runtime.segment_wiring import open_segment_store
+from vigie.services.access import Principal
 from vigie.services.exports import ExportError, ExportService
-from vigie.storage import StorageError, create_engine_for, migrate
+from vigie.storage import StorageError
 from vigie.storage.recording import SqlSegmentIndex
 
 EXIT_OK = 0
@@ -33,41 +37,44 @@ def export_create_command(  # noqa: PLR0917 - one argument per command-line opti
     start: datetime,
     end: datetime,
     out_dir: Path,
-    by: str,
     reason: str,
     requisition: str,
 ) -> int:
-    """Export ``cameras`` over [start, end) into ``out_dir``: one MP4 per camera, signed manifest, audited."""
-    try:
-        config = load_config(config_path)
-    except ConfigError as err:
-        return _fail(f"{format_issues(err.issues)}\nvigie: the configuration is invalid", EXIT_CONFIG)
-    engine = create_engine_for(config.storage.database_url)
-    try:
-        migrate(engine)
-        audit = open_audit_sink(config, engine, system_clock)
-        service = ExportService(
-            SqlSegmentIndex(engine),
-            open_segment_store(config),
-            audit.signer(),
-            audit,
-            [placement.camera for placement in config.placements()],
-            system_clock,
-        )
-        result = service.export(cameras, start, end, Actor.command_line(by), reason, requisition, out_dir)
-    except (ExportError, StorageError, AuditKeyError, OSError) as err:
-        return _fail(f"vigie export: {err}")
-    finally:
-        engine.dispose()
-    for file in result.files:
+    """Export ``cameras`` over [start, end) into ``out_dir`` as the signed-in account (L13: the requester is the
+    account, never a name typed here): one MP4 per camera, signed manifest, audited."""
+
+    def create(context: Opened, viewer: Principal) -> int:
+        viewer.require(Permission.EXPORT)  # with the account's authorisation and training (L8, L9)
+        for camera_id in cameras:
+            viewer.require_camera(camera_id)
+        try:
+            service = ExportService(
+                SqlSegmentIndex(context.engine),
+                open_segment_store(context.config),
+                context.audit.signer(),
+                context.audit,
+                [placement.camera for placement in context.config.placements()],
+                context.clock,
+            )
+            requester = Actor(viewer.actor, commune_id=viewer.user.commune_id)
+            result = service.export(cameras, start, end, requester, reason, requisition, out_dir)
+        except (ExportError, StorageError, AuditKeyError, OSError) as err:
+            return _fail(f"vigie export: {err}")
+        for file in result.files:
+            print(
+                f"{file.name}: {file.start.isoformat()} → {file.end.isoformat()}, {file.bytes} bytes, "
+                f"sha256 {file.sha256}"
+            )
+        for camera_id in result.cameras_without_footage:
+            print(f"{camera_id}: nothing recorded in the range (noted in the manifest)")
         print(
-            f"{file.name}: {file.start.isoformat()} → {file.end.isoformat()}, {file.bytes} bytes, sha256 {file.sha256}"
+            f"exported to {out_dir} for {viewer.actor}, manifest sha256 {result.manifest_sha256}, "
+            f"signed by key {result.key_id}"
         )
-    for camera_id in result.cameras_without_footage:
-        print(f"{camera_id}: nothing recorded in the range (noted in the manifest)")
-    print(f"exported to {out_dir}, manifest sha256 {result.manifest_sha256}, signed by key {result.key_id}")
-    print(f"check it with: vigie export verify {out_dir} --pubkey {result.key_id}.pem (from `vigie audit keys`)")
-    return EXIT_OK
+        print(f"check it with: vigie export verify {out_dir} --pubkey {result.key_id}.pem (from `vigie audit keys`)")
+        return EXIT_OK
+
+    return run_signed_in(config_path, "vigie export create", create)
 
 
 def export_verify_command(directory: Path, pubkeys: list[Path]) -> int:

@@ -2,8 +2,10 @@
 resume. ``vigie.cli`` wires them to argparse; each returns the process exit code (0 done, 1 refused, 2 the
 configuration, catalogue or database is unusable).
 
-Until authentication exists (issue #7) the person acting is named on the command line and recorded as
-``cli:<name>`` with the role given; the audit log keeps that name.
+The commands that change something act as the account signed in with ``vigie login`` (:mod:`vigie.runtime.cli_session`)
+through the same use cases as the API (:class:`GovernanceAccess`): the account's roles and tenant are checked,
+and the audit log names the account. ``--as ROLE`` picks the role of an account holding several (it must hold
+it): the two approvals of an activation come from two different accounts in two different approving roles.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from datetime import date, datetime
 from pathlib import Path
 
 from vigie.config.models import VigieConfig
-from vigie.domain.activation import ActivationRequest
-from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.governance.activation import ActivationState
 from vigie.governance.catalogue import Catalogue, CatalogueError
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
 from vigie.governance.report import OpenGate, open_gates
+from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened, Unusable, run_opened
 from vigie.runtime.governance_wiring import open_governance
-from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStatus, Outcome
+from vigie.services.access import AccessDeniedError, Principal
+from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStatus
+from vigie.services.governance_access import ActivationDraft, GovernanceAccess, GovernanceRefusedError
 from vigie.storage import SqlAuditStore
 
 LIVE_STATES = (ActivationState.ACTIVE, ActivationState.APPROVED_PENDING_START)
@@ -50,14 +53,26 @@ def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
     return run_opened(config_path, with_service)
 
 
-def _report(outcome: Outcome, done: str) -> int:
-    if outcome.accepted:
-        print(done)
-        return 0
-    print("vigie: refused:", file=sys.stderr)
-    for refusal in outcome.refusals:
-        print(f"  - {refusal.message} [{refusal.code}]", file=sys.stderr)
-    return 1
+def _run_as(
+    config_path: Path, what: str, action: Callable[[GovernanceAccess, Principal], int], role: str | None
+) -> int:
+    """Run ``action`` for the signed-in account (acting in ``role``) through the same governance use cases as the
+    API; the governance rules' refusals are listed (exit 1), as are permission refusals (audited)."""
+
+    def with_access(context: Opened, viewer: Principal) -> int:
+        try:
+            access = open_governance(context.config, context.engine, context.audit, context.clock)
+        except CatalogueError as err:
+            raise Unusable(str(err)) from err
+        try:
+            return action(access, viewer)
+        except GovernanceRefusedError as err:
+            print("vigie: refused:", file=sys.stderr)
+            for refusal in err.refusals:
+                print(f"  - {refusal.message} [{refusal.code}]", file=sys.stderr)
+            return 1
+
+    return run_signed_in(config_path, what, with_access, role=role)
 
 
 def _describe(item: ActivationStatus) -> str:
@@ -151,7 +166,7 @@ def _analysis_entry(item: ActivationStatus, catalogue: Catalogue) -> AnalysisEnt
 def activation_request_command(
     config_path: Path,
     *,
-    tenant: str,
+    tenant: str | None = None,
     module: str,
     cameras: Sequence[str],
     framework: str,
@@ -161,13 +176,11 @@ def activation_request_command(
     purpose: str,
     start: datetime,
     end: datetime,
-    by: str,
-    role: str,
+    role: str | None = None,
     zones: Sequence[str] = (),
 ) -> int:
-    actor = Actor.command_line(by, role=role)
-    request = ActivationRequest(
-        tenant=tenant,
+    """Request an activation as the signed-in account, for its own tenant (``tenant``, when given, must be it)."""
+    draft = ActivationDraft(
         module=module,
         camera_ids=tuple(cameras),
         framework=framework,
@@ -177,35 +190,39 @@ def activation_request_command(
         purpose=purpose,
         starts_at=start,
         ends_at=end,
-        requested_by=actor.name,
-        requested_role=actor.role,
         zone_ids=tuple(zones),
     )
 
-    def ask(context: _Context) -> int:
-        outcome = context.service.request(request)
-        return _report(
-            outcome, f"activation {outcome.activation_id} requested; it needs two approvals (dpo, authority)"
-        )
+    def ask(access: GovernanceAccess, viewer: Principal) -> int:
+        if tenant is not None and tenant != viewer.user.commune_id:
+            raise AccessDeniedError(
+                f"{viewer.actor} requests activations for {viewer.user.commune_id} only, not for {tenant}"
+            )
+        item = access.request_as(viewer, draft)
+        print(f"activation {item.activation.id} requested; it needs two approvals (dpo, authority)")
+        return 0
 
-    return _run(config_path, ask)
-
-
-def activation_approve_command(config_path: Path, activation_id: int, by: str, role: str) -> int:
-    def approve(context: _Context) -> int:
-        outcome = context.service.approve(activation_id, Actor.command_line(by, role=role))
-        state = outcome.state.value if outcome.state else "?"
-        return _report(outcome, f"activation {activation_id} approved; it is now {state}")
-
-    return _run(config_path, approve)
+    return _run_as(config_path, "vigie activation request", ask, role)
 
 
-def activation_revoke_command(config_path: Path, activation_id: int, by: str, role: str, reason: str) -> int:
-    def revoke(context: _Context) -> int:
-        outcome = context.service.revoke(activation_id, Actor.command_line(by, role=role), reason)
-        return _report(outcome, f"activation {activation_id} revoked; the module stops within a second")
+def activation_approve_command(config_path: Path, activation_id: int, role: str | None = None) -> int:
+    """Approve as the signed-in account, in its approving role (``role`` when it holds both dpo and authority)."""
 
-    return _run(config_path, revoke)
+    def approve(access: GovernanceAccess, viewer: Principal) -> int:
+        item = access.approve_as(viewer, activation_id)
+        print(f"activation {activation_id} approved; it is now {item.state.value}")
+        return 0
+
+    return _run_as(config_path, "vigie activation approve", approve, role)
+
+
+def activation_revoke_command(config_path: Path, activation_id: int, reason: str, role: str | None = None) -> int:
+    def revoke(access: GovernanceAccess, viewer: Principal) -> int:
+        access.revoke_as(viewer, activation_id, reason)
+        print(f"activation {activation_id} revoked; the module stops within a second")
+        return 0
+
+    return _run_as(config_path, "vigie activation revoke", revoke, role)
 
 
 def activation_list_command(config_path: Path) -> int:
@@ -220,21 +237,23 @@ def activation_list_command(config_path: Path) -> int:
     return _run(config_path, show)
 
 
-def stop_command(config_path: Path, camera: str | None, by: str, reason: str, role: str = "operator") -> int:
-    """Engage the stop switch of ``camera``, or the global one (L29)."""
+def stop_command(config_path: Path, camera: str | None, reason: str, role: str | None = None) -> int:
+    """Engage the stop switch of ``camera``, or the global one (L29), as the signed-in account."""
 
-    def stop(context: _Context) -> int:
-        outcome = context.service.engage_stop(camera, Actor.command_line(by, role=role), reason)
-        return _report(outcome, f"stop engaged on {camera or 'every camera'}; analysis stops within a second")
+    def stop(access: GovernanceAccess, viewer: Principal) -> int:
+        access.engage_stop_as(viewer, camera, reason)
+        print(f"stop engaged on {camera or 'every camera'}; analysis stops within a second")
+        return 0
 
-    return _run(config_path, stop)
+    return _run_as(config_path, "vigie stop", stop, role)
 
 
-def resume_command(config_path: Path, camera: str | None, by: str, role: str, reason: str) -> int:
-    """Release a stop switch (roles dpo or authority only)."""
+def resume_command(config_path: Path, camera: str | None, reason: str, role: str | None = None) -> int:
+    """Release a stop switch (approving roles only: dpo, authority), as the signed-in account."""
 
-    def resume(context: _Context) -> int:
-        outcome = context.service.release_stop(camera, Actor.command_line(by, role=role), reason)
-        return _report(outcome, f"stop released on {camera or 'every camera'}")
+    def resume(access: GovernanceAccess, viewer: Principal) -> int:
+        access.release_stop_as(viewer, camera, reason)
+        print(f"stop released on {camera or 'every camera'}")
+        return 0
 
-    return _run(config_path, resume)
+    return _run_as(config_path, "vigie resume", resume, role)

@@ -1,10 +1,11 @@
 """The recording commands: place, lift and list holds (L4), export the destruction register (L5). ``vigie.cli``
 wires them to argparse; each returns the process exit code (0 done, 1 refused, 2 the configuration or the
-database is unusable).
+database is unusable or nobody is signed in).
 
-Until authentication exists (issue #7) the person acting is named on the command line and recorded as
-``cli:<name>``; the audit log keeps that name. Times must carry a time zone (``2025-03-01T12:00+01:00``):
-a requisition period is a legal fact and is never guessed from the server's zone.
+Placing and lifting a hold act as the account signed in with ``vigie login`` (:mod:`vigie.runtime.cli_session`):
+it needs the export permission and must see the camera; the audit log names the account. Times must carry a time
+zone (``2025-03-01T12:00+01:00``): a requisition period is a legal fact and is never guessed from the server's
+zone.
 """
 
 from __future__ import annotations
@@ -25,16 +26,23 @@ from vigie.domain.actor import Actor
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
+from vigie.domain.users import Permission
 from vigie.recording.purge import Purger
 from vigie.recording.retention import retention_for
+from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened, run_opened
 from vigie.runtime.segment_wiring import is_remote, open_segment_store
+from vigie.services.access import NotVisibleError, Principal
 from vigie.services.holds import HoldNotFoundError, HoldRefusedError, HoldService
 from vigie.storage import (
     SqlDestructionRegister,
     SqlHoldRepo,
     SqlSegmentIndex,
 )
+
+HOLD_PERMISSION = Permission.EXPORT
+"""Placing and lifting a judicial hold is the work of whoever handles requisitions: the export permission
+(investigators), with a valid individual authorisation and training (L8, L9), on cameras the account sees."""
 
 REGISTER_COLUMNS = (
     "segment_id",
@@ -70,15 +78,23 @@ def parse_instant(value: datetime | str, what: str) -> datetime:
     return at
 
 
-def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
-    def with_services(opened: Opened) -> int:
-        engine = opened.engine
-        holds = HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), opened.audit, opened.clock)
-        return action(
-            _Context(opened.config, engine, holds, SqlDestructionRegister(engine), opened.audit, opened.clock)
-        )
+def _context(opened: Opened) -> _Context:
+    engine = opened.engine
+    holds = HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), opened.audit, opened.clock)
+    return _Context(opened.config, engine, holds, SqlDestructionRegister(engine), opened.audit, opened.clock)
 
-    return run_opened(config_path, with_services)
+
+def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
+    return run_opened(config_path, lambda opened: action(_context(opened)))
+
+
+def _run_as(config_path: Path, what: str, action: Callable[[_Context, Principal], int]) -> int:
+    """Run ``action`` for the account signed in at the command line (:mod:`vigie.runtime.cli_session`)."""
+
+    def with_services(opened: Opened, viewer: Principal) -> int:
+        return action(_context(opened), viewer)
+
+    return run_signed_in(config_path, what, with_services)
 
 
 def _refused(message: str) -> int:
@@ -94,13 +110,15 @@ def hold_place_command(  # noqa: PLR0917 - the positional order is the documente
     requisition: str,
     case: str,
     officer: str,
-    by: str,
 ) -> int:
-    """Place a hold on a camera's footage over [start, end) (L4): it will not be deleted until lifted."""
+    """Place a hold on a camera's footage over [start, end) (L4), as the signed-in account: it will not be deleted
+    until lifted."""
 
-    def place(context: _Context) -> int:
+    def place(context: _Context, viewer: Principal) -> int:
+        viewer.require(HOLD_PERMISSION)
         if context.config.find_camera(camera) is None:
             return _refused(f"refused: camera {camera!r} is not in the configuration")
+        viewer.require_camera(camera)
         try:
             first, last = parse_instant(start, "start"), parse_instant(end, "end")
             hold = context.holds.place(
@@ -110,28 +128,37 @@ def hold_place_command(  # noqa: PLR0917 - the positional order is the documente
                 requisition_ref=requisition,
                 case_number=case,
                 officer=officer,
-                by=Actor.command_line(by),
+                by=_actor(viewer),
             )
         except (HoldRefusedError, ValueError) as err:
             return _refused(str(err) if str(err).startswith("refused") else f"refused: {err}")
         print(f"hold #{hold.id} placed: {_describe(hold)}")
         return 0
 
-    return _run(config_path, place)
+    return _run_as(config_path, "vigie hold place", place)
 
 
-def hold_lift_command(config_path: Path, hold_id: int, by: str, reason: str) -> int:
-    """Lift a hold: its footage falls back under normal retention (and is purged if already expired)."""
+def hold_lift_command(config_path: Path, hold_id: int, reason: str) -> int:
+    """Lift a hold, as the signed-in account: its footage falls back under normal retention (and is purged if
+    already expired)."""
 
-    def lift(context: _Context) -> int:
+    def lift(context: _Context, viewer: Principal) -> int:
+        viewer.require(HOLD_PERMISSION)
+        held = next((h for h in context.holds.all() if h.id == hold_id), None)
+        if held is not None and not viewer.sees_camera(held.camera_id):
+            raise NotVisibleError(f"hold {hold_id} does not exist among the holds of the cameras you may see")
         try:
-            hold = context.holds.lift(hold_id, Actor.command_line(by), reason)
+            hold = context.holds.lift(hold_id, _actor(viewer), reason)
         except (HoldRefusedError, HoldNotFoundError) as err:
             return _refused(str(err) if str(err).startswith("refused") else f"refused: {err}")
         print(f"hold #{hold.id} lifted: {_describe(hold)}")
         return 0
 
-    return _run(config_path, lift)
+    return _run_as(config_path, "vigie hold lift", lift)
+
+
+def _actor(viewer: Principal) -> Actor:
+    return Actor(viewer.actor, commune_id=viewer.user.commune_id)
 
 
 def hold_list_command(config_path: Path) -> int:

@@ -1,7 +1,9 @@
 """``vigie users …``: accounts from the server's command line (L8–L10, L17).
 
 There is no default account: ``create-admin`` makes the first administrator (refused once one exists) and
-prints their second-factor URI once. Passwords are typed twice at a prompt, or read from the first line of
+prints their second-factor URI once. Every other command here acts as the administrator signed in with
+``vigie login`` (:mod:`vigie.runtime.cli_session`), on accounts of their own tenant, as in the API; the audit log
+names that administrator. Passwords are typed twice at a prompt, or read from the first line of
 standard input with ``--password-stdin`` (scripts); they are never taken from the command line, where they would
 land in the shell history and the process list.
 """
@@ -15,9 +17,11 @@ from datetime import date
 from pathlib import Path
 
 from vigie.domain.actor import Actor
-from vigie.domain.users import Role, UserNotFoundError
+from vigie.domain.users import Permission, Role, UserNotFoundError
 from vigie.runtime.auth_wiring import open_auth_service
+from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened, run_opened
+from vigie.services.access import AccessDeniedError, Principal
 from vigie.services.auth import AccountError, AuthService, NewAccount
 
 EXIT_REFUSED = 1
@@ -53,15 +57,34 @@ def _run(config_path: Path, action: Callable[[AuthService], str], nothing: str) 
     """Run ``action`` on the account service; print what it says, or why it was refused (exit 1)."""
 
     def run(context: Opened) -> int:
-        try:
-            message = action(_service(context))
-        except (AccountError, UserNotFoundError) as err:
-            print(f"vigie: {err}; nothing was {nothing}", file=sys.stderr)
-            return EXIT_REFUSED
-        print(message)
-        return 0
+        return _attempt(lambda: action(_service(context)), nothing)
 
     return run_opened(config_path, run)
+
+
+def _run_as(
+    config_path: Path, what: str, action: Callable[[AuthService, Principal, Opened], str | None], nothing: str
+) -> int:
+    """Run ``action`` for the administrator signed in with ``vigie login``; ``action`` returning None means it
+    already said why it stopped (exit 1). Permission refusals are printed and audited."""
+
+    def run(context: Opened, admin: Principal) -> int:
+        admin.require(Permission.MANAGE_USERS)
+        return _attempt(lambda: action(_service(context), admin, context), nothing)
+
+    return run_signed_in(config_path, what, run)
+
+
+def _attempt(action: Callable[[], str | None], nothing: str) -> int:
+    try:
+        message = action()
+    except (AccountError, UserNotFoundError) as err:
+        print(f"vigie: {err}; nothing was {nothing}", file=sys.stderr)
+        return EXIT_REFUSED
+    if message is None:
+        return EXIT_REFUSED
+    print(message)
+    return 0
 
 
 def _parse_roles(text: str) -> list[Role] | None:
@@ -91,36 +114,34 @@ def add_command(
     *,
     username: str,
     name: str,
-    commune: str,
+    commune: str | None,
     roles: str,
     authorised_until: date | None,
     trained_on: date | None,
-    by: str,
     password_stdin: bool,
 ) -> int:
+    """Create an account in the signed-in administrator's own tenant (``commune``, when given, must be it)."""
     parsed = _parse_roles(roles)
     if parsed is None:
         return EXIT_REFUSED
-    password = read_password(password_stdin)
-    if password is None:
-        return EXIT_REFUSED
 
-    return _run(
-        config_path,
-        lambda service: _report(
-            service.add_user(
-                Actor.command_line(by),
-                username=username,
-                display_name=name,
-                commune_id=commune,
-                roles=parsed,
-                password=password,
-                authorised_until=authorised_until,
-                trained_on=trained_on,
-            )
-        ),
-        "created",
-    )
+    def add(service: AuthService, admin: Principal, _: Opened) -> str | None:
+        password = read_password(password_stdin)
+        if password is None:
+            return None
+        created = service.add_user(
+            admin,
+            username=username,
+            display_name=name,
+            commune_id=commune or admin.user.commune_id,
+            roles=parsed,
+            password=password,
+            authorised_until=authorised_until,
+            trained_on=trained_on,
+        )
+        return _report(created)
+
+    return _run_as(config_path, "vigie users add", add, "created")
 
 
 def list_command(config_path: Path) -> int:
@@ -152,11 +173,12 @@ def update_command(
     trained_on: date | None,
     disabled: bool | None,
     unlock: bool,
-    by: str,
 ) -> int:
-    def update(service: AuthService) -> str:
+    """Change an account of the signed-in administrator's tenant."""
+
+    def update(service: AuthService, admin: Principal, _: Opened) -> str:
         user = service.update_user(
-            Actor.command_line(by),
+            admin,
             username,
             authorised_until=authorised_until,
             trained_on=trained_on,
@@ -165,35 +187,44 @@ def update_command(
         )
         return f"updated {user.username}"
 
-    return _run(config_path, update, "changed")
+    return _run_as(config_path, "vigie users update", update, "changed")
 
 
 def share_command(
-    config_path: Path, *, owner: str, partner: str, reference: str, starts_on: date, ends_on: date, by: str
+    config_path: Path, *, owner: str | None, partner: str, reference: str, starts_on: date, ends_on: date
 ) -> int:
-    def share(service: AuthService) -> str:
+    """The signed-in administrator's tenant shares its cameras with ``partner`` (``owner``, when given, must be
+    the administrator's own tenant: a tenant shares only its own cameras)."""
+
+    def share(service: AuthService, admin: Principal, _: Opened) -> str:
+        if owner is not None and owner != admin.user.commune_id:
+            raise AccessDeniedError(
+                f"{admin.actor} shares the cameras of {admin.user.commune_id} only, not those of {owner}"
+            )
         agreement = service.record_agreement(
-            Actor.command_line(by, commune_id=owner),
-            partner_commune=partner,
-            reference=reference,
-            starts_on=starts_on,
-            ends_on=ends_on,
+            admin, partner_commune=partner, reference=reference, starts_on=starts_on, ends_on=ends_on
         )
         return (
-            f"agreement #{agreement.id}: {partner} sees the cameras of {owner} "
+            f"agreement #{agreement.id}: {partner} sees the cameras of {agreement.owner_commune} "
             f"from {starts_on.isoformat()} to {ends_on.isoformat()} ({agreement.reference})"
         )
 
-    return _run(config_path, share, "recorded")
+    return _run_as(config_path, "vigie users share", share, "recorded")
 
 
-def reset_password_command(config_path: Path, username: str, *, by: str, password_stdin: bool) -> int:
-    password = read_password(password_stdin)
-    if password is None:
-        return EXIT_REFUSED
+def reset_password_command(config_path: Path, username: str, *, password_stdin: bool) -> int:
+    """Set a new password for an account of the signed-in administrator's tenant; ends that account's sessions."""
 
-    def reset(service: AuthService) -> str:
-        service.reset_password(Actor.command_line(by), username, password)
-        return f"new password set for {username}; their sessions are ended"
+    def reset(service: AuthService, admin: Principal, context: Opened) -> str | None:
+        from vigie.storage import SqlUserRepo
 
-    return _run(config_path, reset, "changed")
+        user = SqlUserRepo(context.engine).by_username(username.strip().lower())
+        if user is None or user.commune_id != admin.user.commune_id:
+            raise UserNotFoundError(f"no user {username!r} in {admin.user.commune_id}")
+        password = read_password(password_stdin)
+        if password is None:
+            return None
+        service.reset_password(Actor(admin.actor, commune_id=admin.user.commune_id), user.username, password)
+        return f"new password set for {user.username}; their sessions are ended"
+
+    return _run_as(config_path, "vigie users reset-password", reset, "changed")

@@ -59,6 +59,9 @@ LOCKOUT_AFTER: Final = 5
 LOCKOUT_FOR: Final = timedelta(minutes=15)
 IDLE_TIMEOUT: Final = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT: Final = timedelta(hours=12)
+CLI_SESSION_LIFETIME: Final = timedelta(minutes=15)
+"""A session opened by ``vigie login`` ends this long after login (or sooner when idle): the token sits in a file
+on the server, so it is kept short-lived."""
 MAX_AUTHORISATION: Final = timedelta(days=5 * 365 + 1)
 """An authorisation to view video (L8) ends at most five years after the day it is recorded: an end in 9999 would
 never be reviewed."""
@@ -397,7 +400,11 @@ class AuthService:
 
     # --- login and sessions ---------------------------------------------------------------------------------------
 
-    def login(self, username: str, password: str, *, totp: str = "", client: str = "") -> LoggedIn:
+    def login(
+        self, username: str, password: str, *, totp: str = "", client: str = "", lifetime: timedelta | None = None
+    ) -> LoggedIn:
+        """Check the password (and TOTP code where the account needs one) and open a session; ``lifetime`` shortens
+        the session below ``ABSOLUTE_TIMEOUT`` (``CLI_SESSION_LIFETIME`` for the command line)."""
         now = self._clock()
         user = self._users.by_username(username) if 0 < len(username) <= 64 else None
         if user is None or user.id is None:
@@ -436,7 +443,9 @@ class AuthService:
         self._users.record_success(user.id, totp_last_step=step)
         if self._hasher.check_needs_rehash(user.password_hash):
             self._users.update(replace(user, password_hash=self._hasher.hash(password)))
-        return self._open_session(user, user.id, method="password", second_factor=step is not None, client=client)
+        return self._open_session(
+            user, user.id, method="password", second_factor=step is not None, client=client, lifetime=lifetime
+        )
 
     def login_identified(self, username: str, *, method: str, second_factor: bool, client: str = "") -> LoggedIn:
         """A login whose identity an outside provider proved (``method``: ``oidc``), for an existing account only.
@@ -475,9 +484,19 @@ class AuthService:
         says what went wrong and must hold no token, code or secret."""
         self._fail(None, reason, client, self._clock(), method=method, problem=problem)
 
-    def _open_session(self, user: User, user_id: int, *, method: str, second_factor: bool, client: str) -> LoggedIn:
+    def _open_session(
+        self,
+        user: User,
+        user_id: int,
+        *,
+        method: str,
+        second_factor: bool,
+        client: str,
+        lifetime: timedelta | None = None,
+    ) -> LoggedIn:
         """The one way a session starts, whatever proved the person: token, CSRF token, audit."""
         now = self._clock()
+        length = ABSOLUTE_TIMEOUT if lifetime is None else min(lifetime, ABSOLUTE_TIMEOUT)
         token = secrets.token_urlsafe(32)
         session = Session(
             token_sha256=_token_key(token),
@@ -485,7 +504,7 @@ class AuthService:
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
             last_seen_at=now,
-            expires_at=now + ABSOLUTE_TIMEOUT,
+            expires_at=now + length,
             client=client,
         )
         self._users.drop_expired_sessions(now)

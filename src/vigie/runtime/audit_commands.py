@@ -1,12 +1,13 @@
-"""The ``vigie audit`` commands: export, verify (offline), keys and rotate-key. Each returns an exit status.
+"""The ``vigie audit`` commands: export, verify (offline), head, keys and rotate-key. Each returns an exit status.
 
-``verify_command`` is the auditor's tool: it reads only the export and the public keys given to it, and never
-opens the configuration or the database.
+``verify_command`` is the auditor's tool: it reads only the export, the public keys and the signed heads given to
+it, and never opens the configuration or the database. ``head_command`` gives the DPO a signed head to archive.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +18,12 @@ from vigie.governance.audit import (
     AuditChain,
     AuditExportError,
     AuditKeyError,
+    HeadError,
     VerificationReport,
     export_audit,
     key_id_of,
     load_public_key,
+    read_heads,
     verify_export,
 )
 from vigie.runtime.command_context import Unusable, opened
@@ -51,15 +54,39 @@ def export_command(config_path: Path, since: datetime, until: datetime, out: Pat
     return EXIT_OK
 
 
-def verify_command(path: Path, pubkeys: list[Path]) -> int:
-    """Verify an export offline against the given public key files (or directories of ``*.pem``)."""
+def verify_command(path: Path, pubkeys: list[Path], heads: list[Path] | None = None) -> int:
+    """Verify an export offline against the given public key files (or directories of ``*.pem``) and signed heads
+    published earlier (``vigie audit head -o`` files or the heads file): the export must extend each of them."""
     try:
         keys = _read_public_keys(pubkeys)
+        given = _read_heads(heads or [])
     except _CommandError as err:
         return _fail(str(err), EXIT_CONFIG)
-    report = verify_export(path, keys)
+    report = verify_export(path, keys, given)
     print(describe(report))
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def head_command(config_path: Path, out: Path) -> int:
+    """Checkpoint the chain if needed and write its signed head to ``out`` (also appended to the heads file)."""
+    try:
+        with _audit_chain(config_path) as chain:
+            head = chain.publish_head()
+            archive = chain.heads.path if chain.heads is not None else None
+    except _CommandError as err:
+        return _fail(str(err), EXIT_CONFIG)
+    except (StorageError, AuditKeyError, OSError) as err:
+        return _fail(f"vigie audit head: {err}")
+    if head is None:
+        return _fail("vigie audit head: the audit log is empty: there is no head to sign yet")
+    try:
+        out.write_text(json.dumps(head, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as err:
+        return _fail(f"vigie audit head: cannot write {out}: {err.strerror or err}")
+    print(f"head seq {head['seq']} hash {head['hash']} at {head['at']}, signed by key {head['key_id']}")
+    print(f"wrote {out}{f' (also appended to {archive})' if archive else ''}: archive it outside the server;")
+    print(f"an export must extend it: vigie audit verify EXPORT --pubkey KEYS --head {out.name}")
+    return EXIT_OK
 
 
 def keys_command(config_path: Path, out_dir: Path) -> int:
@@ -99,7 +126,8 @@ def describe(report: VerificationReport) -> str:
     """The verdict in words: one OK line, or one line per issue."""
     if report.ok:
         span = f"seq {report.first_seq}..{report.last_seq}" if report.entries else "no entries"
-        return f"OK: {report.entries} entries {span}, signed by key {report.key_id}"
+        heads = f"; extends {report.heads} published head(s)" if report.heads else ""
+        return f"OK: {report.entries} entries {span}, signed by key {report.key_id}{heads}"
     lines = [f"FAILED: {len(report.issues)} issue(s) in {report.entries} entries"]
     lines += [f"  [{issue.kind}] {issue.message}" for issue in report.issues]
     return "\n".join(lines)
@@ -126,6 +154,16 @@ def _read_public_keys(paths: list[Path]) -> dict[str, str]:
         except (OSError, UnicodeDecodeError, AuditKeyError) as err:
             raise _CommandError(f"vigie audit verify: cannot use public key {file}: {err}") from None
     return keys
+
+
+def _read_heads(paths: list[Path]) -> list[dict[str, object]]:
+    heads: list[dict[str, object]] = []
+    for path in paths:
+        try:
+            heads.extend(read_heads(path))
+        except HeadError as err:
+            raise _CommandError(f"vigie audit verify: {err}") from None
+    return heads
 
 
 def cli_actor() -> str:

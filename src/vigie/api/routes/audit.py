@@ -1,13 +1,16 @@
 """The audit log (L11) for DPOs and auditors: read their tenant's entries, verify the whole chain, download a signed
 export that ``vigie audit verify`` checks offline. The service checks the permission and the tenant and records
-every read, verification and export."""
+every read, verification and export.
+
+And, for everyone without login, ``GET /api/public/audit-head``: the latest signed head of the chain, which anyone
+may archive so that rows cut or rewritten later are detected by ``vigie audit verify --head`` (docs/audit.md)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
@@ -17,7 +20,9 @@ from vigie.api.security import CurrentPrincipal
 from vigie.domain.audit import AuditAction, AuditRecord
 from vigie.services.audit import AuditFilters, AuditService, ChainVerification
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+audit_router = APIRouter(prefix="/api/audit", tags=["audit"])
+public_router = APIRouter(prefix="/api/public", tags=["public"])
+HEAD_CACHE = "public, max-age=30"
 EXPORT_MEDIA_TYPE = "application/x-ndjson"
 
 Since = Annotated[datetime | None, Query(description="entries at or after this time, with a time zone")]
@@ -41,6 +46,19 @@ class AuditPageOut(BaseModel):
     offset: int
     next_offset: int | None = Field(description="offset of the next page, null on the last page")
     max_seq: int = Field(description="pass it back as max_seq for the next pages: later entries stay out of them")
+
+
+class AuditHeadOut(BaseModel):
+    """A signed head of the audit chain (docs/audit.md): keep it as is, byte for byte the JSON fields below."""
+
+    format: str = Field(description="always vigie-audit-head")
+    version: int
+    seq: int = Field(description="the entry the head vouches for, and so every entry before it")
+    hash: str = Field(description="that entry's hash")
+    at: str = Field(description="when the head was signed (UTC)")
+    checkpoint_every: int = Field(description="the chain's checkpoint interval")
+    key_id: str = Field(description="the audit key that signed it (public key: `vigie audit keys`)")
+    signature: str = Field(description="Ed25519, base64, over the canonical JSON of the other fields")
 
 
 class VerificationIssueOut(BaseModel):
@@ -98,7 +116,7 @@ def _verification(result: ChainVerification) -> VerificationOut:
     )
 
 
-@router.get("", response_model=AuditPageOut, summary="Audit entries of your tenant, newest first (audited)")
+@audit_router.get("", response_model=AuditPageOut, summary="Audit entries of your tenant, newest first (audited)")
 def list_entries(
     *,
     request: Request,
@@ -123,12 +141,12 @@ def list_entries(
     )
 
 
-@router.get("/verify", response_model=VerificationOut, summary="Verify the whole chain (audited)")
+@audit_router.get("/verify", response_model=VerificationOut, summary="Verify the whole chain (audited)")
 def verify(request: Request, principal: CurrentPrincipal) -> VerificationOut:
     return _verification(_service(request).verify_for(principal))
 
 
-@router.get(
+@audit_router.get(
     "/export",
     summary="Signed export of a period, for `vigie audit verify` (audited)",
     response_class=FileResponse,
@@ -144,3 +162,23 @@ def export(*, request: Request, principal: CurrentPrincipal, since: Since = None
         # The file holds personal data: it lives only until it has been sent.
         background=BackgroundTask(exported.discard),
     )
+
+
+@public_router.get(
+    "/audit-head",
+    response_model=AuditHeadOut,
+    summary="The latest signed head of the audit chain, to archive (public, no login)",
+    responses={404: {"description": "the audit log is empty: no head yet"}},
+)
+def audit_head(request: Request, response: Response) -> AuditHeadOut:
+    head = _service(request).published_head()
+    if head is None:
+        raise HTTPException(status_code=404, detail="the audit log is empty: no head yet")
+    response.headers["Cache-Control"] = HEAD_CACHE
+    return AuditHeadOut(**head)
+
+
+router = APIRouter()
+"""Both: the app includes ``router`` of each route module."""
+router.include_router(audit_router)
+router.include_router(public_router)

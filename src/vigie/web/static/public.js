@@ -60,4 +60,16 @@ async function load() {
   else state.textContent = "";
 }
 
+async function loadAuditHead() {
+  const answer = await fetch("/api/public/audit-head");
+  const head = answer.ok ? await answer.json() : null;
+  const shown = head
+    ? [String(head.seq), head.hash, new Date(head.at).toLocaleString("fr-FR", { timeZone: "Europe/Paris" }) + ` (${head.at})`, head.key_id]
+    : ["—", "aucune tête publiée · no head published yet", "", ""];
+  ["seq", "hash", "at", "key"].forEach((name, index) => {
+    document.getElementById(`audit-head-${name}`).textContent = shown[index];
+  });
+}
+
 load();
+loadAuditHead();

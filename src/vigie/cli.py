@@ -100,7 +100,19 @@ def _audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     verify = audit.add_parser("verify", help="verify an exported audit file offline, without the database")
     verify.add_argument("file", type=Path, metavar="FILE")
     verify.add_argument("--pubkey", type=Path, action="append", required=True, metavar="KEY", help="public key PEM")
+    verify.add_argument(
+        "--head",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="HEAD.json",
+        help="a signed head published earlier (`vigie audit head -o`, the public page, or the heads file): the "
+        "export must contain its entry with the same hash (repeatable)",
+    )
     verify.set_defaults(handler="audit_verify")
+    head = _with_config(audit.add_parser("head", help="sign the chain's current head, for the DPO to archive"))
+    head.add_argument("-o", "--output", type=Path, required=True, metavar="HEAD.json")
+    head.set_defaults(handler="audit_head")
     report = _with_config(audit.add_parser("report", help="compliance report: what ran, where, when, on what basis"))
     report.add_argument("--from", dest="since", required=True, metavar="WHEN", help=TIME_HELP)
     report.add_argument("--to", dest="until", required=True, metavar="WHEN", help=TIME_HELP)

@@ -107,7 +107,13 @@ def audit_export(args: argparse.Namespace) -> int:
 def audit_verify(args: argparse.Namespace) -> int:
     from vigie.runtime.audit_commands import verify_command
 
-    return verify_command(args.file, args.pubkey)
+    return verify_command(args.file, args.pubkey, args.head)
+
+
+def audit_head(args: argparse.Namespace) -> int:
+    from vigie.runtime.audit_commands import head_command
+
+    return head_command(args.config, args.output)
 
 
 def audit_report(args: argparse.Namespace) -> int:

@@ -1,9 +1,15 @@
 """``vigie demo``: the whole platform on simulated cameras, with zero set-up.
 
-Scenes from ``vigie.sim`` are rendered once into the data folder, published through the real RTSP server (or
+Scenes from ``vigie.sim`` are rendered into the data folder, published through the real RTSP server (or
 replayed from files with ``--no-rtsp``), and the service runs with embedded SQLite. Because the footage is
 generated, analysis may run on it (see :class:`vigie.runtime.gates.SimulatedFootageRules`); on real cameras
 nothing runs until an activation exists.
+
+That exemption holds only for footage proven simulated: at every start each scene is rendered again, in this
+process (:func:`vigie.sim.rtsp.proven_render`), and that render is what the cameras show. A file found in the scene
+cache that is not byte-identical to it (another video copied there) is discarded, with a warning; it is never
+analysed. Rendering is deterministic, so a warm start costs what a first start costs (the scenes render in
+parallel).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import contextlib
 import logging
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,20 +35,43 @@ from vigie.runtime.service import VigieService
 from vigie.services.auth import AuthService
 from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.builtin import module_settings_path
-from vigie.sim.rtsp import RtspSimServer, RtspUnavailableError, cached_render
+from vigie.sim.rtsp import ProvenRender, RtspSimServer, RtspUnavailableError, proven_render
 
 log = logging.getLogger(__name__)
 DEMO_SCENES = ("street", "situations")
 
 
 def render_demo_scenes(data_dir: Path, count: int) -> dict[str, Path]:
-    """Render (once, cached by scene content) the footage of ``count`` simulated cameras."""
+    """The footage of ``count`` simulated cameras, each scene rendered here and now (proven simulated: what the
+    scene cache held before is replaced, with a warning when it was not that render)."""
+    names = [DEMO_SCENES[index % len(DEMO_SCENES)] for index in range(count)]
+    distinct = list(dict.fromkeys(names))
+    cache = data_dir / "scenes"
+    with ThreadPoolExecutor(max_workers=max(1, min(len(distinct), os.cpu_count() or 1))) as pool:
+        proofs = pool.map(lambda name: proven_render(load_scene(builtin_scene_path(name)), cache), distinct)
+        renders = dict(zip(distinct, proofs, strict=True))
+    for name, proof in renders.items():
+        _log_proof(name, proof)
     out: dict[str, Path] = {}
-    for index in range(count):
-        name = DEMO_SCENES[index % len(DEMO_SCENES)]
+    for index, name in enumerate(names):
         log.info("simulated camera sim%d shows the scene %r", index + 1, name)
-        out[f"sim{index + 1}"] = cached_render(load_scene(builtin_scene_path(name)), data_dir / "scenes")
+        out[f"sim{index + 1}"] = renders[name].path
     return out
+
+
+def _log_proof(scene: str, proof: ProvenRender) -> None:
+    if proof.verdict == "replaced":
+        log.warning(
+            "scene %r: %s held a video that is not the render of the scene (SHA-256 %s…, the render is %s…): it is "
+            "not proven simulated footage, so it was discarded and replaced by the render; only renders made by "
+            "this start are analysed without an activation",
+            scene,
+            proof.path,
+            proof.found_sha256[:16],
+            proof.sha256[:16],
+        )
+    else:
+        log.info("scene %r %s: %s (SHA-256 %s…)", scene, proof.verdict, proof.path, proof.sha256[:16])
 
 
 def demo_modules(scenes: dict[str, str], detector: str | None) -> dict[str, dict[str, Any]]:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -323,15 +324,69 @@ def default_cache_dir() -> Path:
     return Path(base) / "vigie" / "sim"
 
 
-def cached_render(scene: Scene, cache_dir: Path | None = None) -> Path:
-    """The rendered MP4 of ``scene``, rendering it once per scene content (the cache key hashes the scene)."""
+def render_cache_path(scene: Scene, cache_dir: Path | None = None) -> Path:
+    """Where the render of ``scene`` is cached: ``<dir>/<scene name>-<hash of the scene>.mp4``."""
     directory = cache_dir if cache_dir is not None else default_cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256((RENDER_CACHE_VERSION + scene.model_dump_json()).encode()).hexdigest()[:16]
-    path = directory / f"{scene.name}-{key}.mp4"
+    return directory / f"{scene.name}-{key}.mp4"
+
+
+def cached_render(scene: Scene, cache_dir: Path | None = None) -> Path:
+    """The rendered MP4 of ``scene``, rendering it once per scene content (the cache key hashes the scene).
+
+    Whatever file sits at the cache path is trusted: fine to serve test footage, never enough to call footage
+    simulated (that needs :func:`proven_render`)."""
+    path = render_cache_path(scene, cache_dir)
     if not path.is_file():
         render(scene, path)
     return path
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenRender:
+    """A render of a scene made by this process, and what was found at its cache path before."""
+
+    path: Path
+    sha256: str
+    verdict: str
+    """``rendered`` (nothing cached), ``verified`` (the cached file was byte-identical to this render) or
+    ``replaced`` (it was not: it was discarded)."""
+    found_sha256: str = ""
+    """The discarded file's SHA-256 (``replaced`` only)."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def proven_render(scene: Scene, cache_dir: Path | None = None) -> ProvenRender:
+    """The MP4 of ``scene``, proven to be its render and nothing else: the scene is rendered now, in this process
+    (rendering is deterministic: the same scene gives the same bytes), and the result is what the cache path holds
+    afterwards. A file found there before is compared with it: byte-identical, the verdict is ``verified``;
+    anything else (other footage copied there, a render by another version or machine) is ``replaced``. No
+    signature or manifest is trusted: whoever can write the cache could write those too.
+
+    It costs one render per scene at every call (about 5 s for the built-in scenes on a shared 2-core VM), the same
+    as a first start."""
+    path = render_cache_path(scene, cache_dir)
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.proof.mp4")
+    try:
+        render(scene, fresh)
+        digest = file_sha256(fresh)
+        found = file_sha256(path) if path.is_file() else None
+        fresh.replace(path)  # always the file rendered here, even when the old one was identical
+    finally:
+        fresh.unlink(missing_ok=True)
+    if found is None:
+        return ProvenRender(path, digest, "rendered")
+    if found == digest:
+        return ProvenRender(path, digest, "verified")
+    return ProvenRender(path, digest, "replaced", found)
 
 
 def serve(

@@ -6,6 +6,7 @@ public reads the information page without logging in."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -270,6 +271,13 @@ def test_the_public_page_without_login(chromium: Browser, world: World) -> None:
     expect(page.locator("#public-cameras tr[data-camera='pn-1']")).to_have_class("unauthorised")
     expect(page.locator("#public-cameras tr[data-camera='vil-1']")).to_contain_text("en vigueur")
     expect(page.locator("#analysis-state")).to_contain_text("Aucun traitement algorithmique en service")
+    expect(page.locator("#audit-head-seq")).to_have_text(re.compile(r"^\d+$"))  # the audit chain's signed head
+    assert world.audit_chain is not None
+    head = world.audit_chain.latest_head()  # the page asked for it: signed and published then
+    assert head is not None
+    expect(page.locator("#audit-head-seq")).to_have_text(str(head["seq"]))
+    expect(page.locator("#audit-head-hash")).to_have_text(head["hash"])
+    expect(page.locator("#audit-head-key")).to_have_text(head["key_id"])
     shot(page, "14-public")
     assert page.context.cookies() == [], "the page needs no session and sets no cookie"
 

@@ -337,13 +337,16 @@ def _eval_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
     mot.set_defaults(handler="eval_mot")
     detect.set_defaults(handler="eval_detect")
-    events = sub.add_parser("events", help="per-event precision, recall and delay of one event module")
+    events = sub.add_parser(
+        "events", help="per-event precision, recall and delay of one event module (audited with --config)"
+    )
     events.add_argument("video", type=Path, metavar="VIDEO")
     events.add_argument("truth", type=Path, metavar="GT.json", help="events.json (format of `vigie sim render --gt`)")
     _module_run_arguments(events)
     events.set_defaults(handler="eval_events")
     calibrate = commands.add_parser(
-        "calibrate", help="what an event module would raise on recorded footage, without alerting (L32)"
+        "calibrate",
+        help="what an event module would raise on recorded footage, without alerting (L32; audited with --config)",
     )
     calibrate.add_argument("video", type=Path, metavar="VIDEO")
     _module_run_arguments(calibrate)
@@ -358,6 +361,15 @@ def _module_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["yolox", "gfl", "fastestdet", "yolov8"], help="model format")
     parser.add_argument("--fps", type=float, default=5.0, help="analysed frames per second (default 5)")
     parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the Vigie configuration whose footage this is: the run is for the account signed in with `vigie "
+        "login` (supervisor or dpo) and recorded in the audit log with the files' SHA-256; needed for footage "
+        "recorded or exported by Vigie",
+    )
+    parser.add_argument("--camera", metavar="ID", help="with --config: the camera the footage comes from")
 
 
 def _parser() -> argparse.ArgumentParser:

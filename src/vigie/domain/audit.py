@@ -68,6 +68,7 @@ class AuditAction(enum.StrEnum):
     AUDIT_PRUNED = "audit.pruned"
     HOLD_PLACED = "hold.placed"
     HOLD_LIFTED = "hold.lifted"
+    ANALYSIS_CALIBRATION = "analysis.calibration"
 
 
 @dataclass(frozen=True, slots=True)

@@ -316,6 +316,8 @@ def eval_events(args: argparse.Namespace) -> int:
         model_format=args.format,
         fps=args.fps,
         json_out=args.json,
+        config_path=args.config,
+        camera=args.camera,
     )
 
 
@@ -331,6 +333,8 @@ def calibrate(args: argparse.Namespace) -> int:
         model_format=args.format,
         fps=args.fps,
         json_out=args.json,
+        config_path=args.config,
+        camera=args.camera,
     )
 
 

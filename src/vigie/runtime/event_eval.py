@@ -7,13 +7,22 @@ the module *would* have raised, to tune thresholds on site before go-live.
 
 Objects come from an ONNX model (``--model``/``--format``) or from a MOTChallenge box file (``--boxes``: a
 detector's output, or the simulator's ground truth to judge a module's logic apart from detector errors).
+
+Neither is a side door around governance (issue 14). With ``--config FILE`` (a Vigie installation's footage) they
+run only for the account signed in with ``vigie login`` whose roles may request an activation (supervisor, dpo:
+a calibration run prepares a request, L32), on a camera it sees, and write ``analysis.calibration`` to the audit
+chain *before* running: who, in which role, which module, every input file's SHA-256, and the camera and recorded
+period when the video is a segment of the store. Without ``--config`` they run offline on public-format material
+(simulator renders, MOTChallenge folders, any clip) but refuse a file recognisably recorded or exported by Vigie
+(a segment named by the recorder, a file of an export folder): docs/evaluation.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +34,18 @@ import yaml
 from vigie.analytics.rules.base import Rule, RuleInput
 from vigie.analytics.rules.registry import MODULES, ModuleUnavailable, RuleConfigError, build_rule
 from vigie.analytics.track import ByteTracker
+from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.detections import Detections, ObjectClass
+from vigie.domain.users import ROLE_PERMISSIONS, Permission
 from vigie.evaluation.events import GroundTruthError, TimedHit, load_events, score_events
 from vigie.evaluation.report import format_table, write_json
+from vigie.recording.segment_writer import start_from_key
+from vigie.runtime.cli_session import run_signed_in
+from vigie.runtime.command_context import Opened
+from vigie.runtime.segment_wiring import spool_dir
+from vigie.services.access import AccessDeniedError, Principal
 from vigie.sim.builtin import module_settings_path
+from vigie.storage import SqlSegmentIndex
 
 MOT_TO_VIGIE = {1: ObjectClass.PERSON, 3: ObjectClass.CAR, 13: ObjectClass.BAG, -1: ObjectClass.PERSON}
 """MOTChallenge classes (as the simulator writes them; -1 = a det.txt without classes) → Vigie classes."""
@@ -169,6 +186,110 @@ def _build(module: str, config: Mapping[str, Any]) -> Rule:
         raise EventEvalError(str(err)) from None
 
 
+CALIBRATION_PERMISSION = Permission.REQUEST_ACTIVATION
+"""Who may run a module on an installation's footage outside an activation: those who may request one (supervisor,
+dpo), since a calibration run prepares the request (L32)."""
+
+
+def vigie_footage(video: Path) -> str | None:
+    """What ``video`` recognisably is when Vigie recorded or exported it (a segment named by the recorder, a file of
+    an export folder with its signed manifest); None for anything else (a copy renamed is not recognised)."""
+    if video.suffix == ".ts" and start_from_key(video.name) is not None:
+        return "a segment recorded by Vigie"
+    if (video.parent / "manifest.json").is_file() and (video.parent / "manifest.sig").is_file():
+        return "a file of a Vigie export"
+    return None
+
+
+def _file_entry(kind: str, path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return {"input": kind, "name": path.name, "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+
+
+def _media_seconds(video: Path) -> float | None:
+    try:
+        with av.open(str(video)) as container:
+            return None if container.duration is None else round(container.duration / av.time_base, 3)
+    except (av.FFmpegError, OSError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One calibration or evaluation run, as the audit records it."""
+
+    command: str
+    module: str
+    video: Path
+    inputs: Sequence[tuple[str, Path | None]]
+    fps: float
+    camera: str | None
+
+
+def _guarded(run: _Run, config_path: Path | None, action: Callable[[], int]) -> int:
+    """``action`` offline (no configuration, not Vigie footage), or for the signed-in account and audited first."""
+    if config_path is None:
+        what = vigie_footage(run.video)
+        if what is not None:
+            print(
+                f"{run.command}: {run.video} is {what}: run it with --config FILE, signed in with `vigie login` "
+                "(the run is recorded in the audit log); nothing was run",
+                file=sys.stderr,
+            )
+            return 2
+        return action()
+
+    def traced(context: Opened, viewer: Principal) -> int:
+        viewer.require(CALIBRATION_PERMISSION)
+        role = viewer.role_for(r.value for r, granted in ROLE_PERMISSIONS.items() if CALIBRATION_PERMISSION in granted)
+        details: dict[str, Any] = {"command": run.command, "module": run.module, "role": role, "fps": run.fps}
+        camera = run.camera
+        if run.video.is_file():
+            details.update(_recorded(context, run.video))
+            found = details.get("camera")
+            if camera is not None and found is not None and found != camera:
+                raise AccessDeniedError(f"{run.video.name} is a segment of camera {found}, not of {camera}")
+            camera = camera or found
+        if camera is not None:
+            if context.config.find_camera(camera) is None:
+                print(f"{run.command}: camera {camera!r} is not in the configuration; nothing was run", file=sys.stderr)
+                return 2
+            viewer.require_camera(camera)
+            details["camera"] = camera
+        try:
+            details["files"] = [_file_entry(kind, path) for kind, path in run.inputs if path is not None]
+        except OSError as err:
+            print(f"{run.command}: cannot read {err.filename}: {err.strerror}; nothing was run", file=sys.stderr)
+            return 2
+        details["media_seconds"] = _media_seconds(run.video)
+        target = f"camera:{camera}" if camera else f"file:{details['files'][0]['sha256']}"
+        context.audit.append(
+            AuditEvent(viewer.actor, AuditAction.ANALYSIS_CALIBRATION, target, details, at=context.clock())
+        )
+        return action()
+
+    return run_signed_in(config_path, run.command, traced)
+
+
+def _recorded(context: Opened, video: Path) -> dict[str, Any]:
+    """The camera and recorded period of ``video`` when it is a segment of the configuration's store."""
+    try:
+        key = video.resolve().relative_to(spool_dir(context.config).resolve()).as_posix()
+    except ValueError:
+        return {}
+    segment = SqlSegmentIndex(context.engine).by_key(key)
+    if segment is None:
+        return {"camera": key.split("/", 1)[0]} if start_from_key(key) is not None else {}
+    return {
+        "camera": segment.camera_id,
+        "recorded_from": format_time(segment.start),
+        "recorded_until": format_time(segment.end),
+    }
+
+
 def eval_events_command(
     video: Path,
     truth_path: Path,
@@ -180,8 +301,41 @@ def eval_events_command(
     model_format: str | None,
     fps: float,
     json_out: Path | None,
+    config_path: Path | None = None,
+    camera: str | None = None,
 ) -> int:
-    """Print precision, recall and delays of ``module`` on ``video`` against ``truth_path``; 0 on success."""
+    """Print precision, recall and delays of ``module`` on ``video`` against ``truth_path``; 0 on success. With
+    ``config_path``: only for a signed-in account that may calibrate, audited first."""
+    inputs = (
+        ("video", video),
+        ("ground_truth", truth_path),
+        ("boxes", boxes),
+        ("settings", config_file),
+        ("model", model),
+    )
+    run = _Run("vigie eval events", module, video, inputs, fps, camera)
+    return _guarded(
+        run,
+        config_path,
+        lambda: _eval_events(
+            video, truth_path, module=module, config_file=config_file, boxes=boxes, model=model,
+            model_format=model_format, fps=fps, json_out=json_out,
+        ),
+    )  # fmt: skip
+
+
+def _eval_events(
+    video: Path,
+    truth_path: Path,
+    *,
+    module: str,
+    config_file: Path | None,
+    boxes: Path | None,
+    model: Path | None,
+    model_format: str | None,
+    fps: float,
+    json_out: Path | None,
+) -> int:
     try:
         truth = load_events(truth_path)
         rule = _build(module, load_module_config(config_file, module))
@@ -214,8 +368,34 @@ def calibrate_command(
     model_format: str | None,
     fps: float,
     json_out: Path | None,
+    config_path: Path | None = None,
+    camera: str | None = None,
 ) -> int:
-    """L32: what ``module`` would have raised on ``video`` — no alert, nothing stored; 0 on success."""
+    """L32: what ``module`` would have raised on ``video`` — no alert, nothing stored; 0 on success. With
+    ``config_path``: only for a signed-in account that may calibrate, audited first."""
+    inputs = (("video", video), ("boxes", boxes), ("settings", config_file), ("model", model))
+    run = _Run("vigie calibrate", module, video, inputs, fps, camera)
+    return _guarded(
+        run,
+        config_path,
+        lambda: _calibrate(
+            video, module=module, config_file=config_file, boxes=boxes, model=model, model_format=model_format,
+            fps=fps, json_out=json_out,
+        ),
+    )  # fmt: skip
+
+
+def _calibrate(
+    video: Path,
+    *,
+    module: str,
+    config_file: Path | None,
+    boxes: Path | None,
+    model: Path | None,
+    model_format: str | None,
+    fps: float,
+    json_out: Path | None,
+) -> int:
     try:
         config = load_module_config(config_file, module)
         rule = _build(module, config)

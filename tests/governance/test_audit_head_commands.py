@@ -5,6 +5,7 @@ the database alone, fails the verification against a head published before."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,15 +14,23 @@ from tests.support.audit_tamper import delete_last_rows, rechain
 from tests.support.clocks import T0, StepClock
 from vigie.cli import main
 from vigie.domain.audit import AuditAction, AuditEvent
-from vigie.runtime.command_context import opened
+from vigie.runtime.command_context import commands_on, opened
 from vigie.storage import create_engine_for
 
 ACTIONS = (AuditAction.LIVE_VIEWED, AuditAction.PLAYBACK, AuditAction.SEARCH, AuditAction.ALERT_VERDICT)
 PERIOD = ["--from", "2000-01-01", "--to", "8999-12-31"]
 
 
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[StepClock]:
+    """The commands' clock: one second per reading from T0, never the host's."""
+    clock = StepClock(T0)
+    with commands_on(clock):
+        yield clock
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, clock: StepClock) -> Path:
     """An installation whose log holds 200 entries (and their checkpoints, one every 10)."""
     path = tmp_path / "vigie.yaml"
     path.write_text(
@@ -29,7 +38,7 @@ def config(tmp_path: Path) -> Path:
         f"storage:\n  database_url: sqlite:///{tmp_path / 'vigie.db'}\n  data_dir: {tmp_path / 'var'}\n"
         "governance:\n  checkpoint_every: 10\n"
     )
-    with opened(path, StepClock(T0)) as context:
+    with opened(path, clock) as context:
         for n in range(200):
             context.audit.append(AuditEvent(f"user:op{n % 3}", ACTIONS[n % 4], f"camera:cam-{n % 5}", {"n": n}))
     return path
@@ -51,6 +60,7 @@ def test_head_then_verify_round_trip(config: Path, tmp_path: Path, capsys: pytes
     assert vigie("audit", "head", "--config", config, "-o", head) == 0
     published = json.loads(head.read_text())
     assert published["format"] == "vigie-audit-head" and published["checkpoint_every"] == 10
+    assert published["at"].startswith("2025-05-01T08:")  # the injected clock's time
     assert f"head seq {published['seq']}" in capsys.readouterr().out
     out, keys = export_and_keys(config, tmp_path)
     capsys.readouterr()

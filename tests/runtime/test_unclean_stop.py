@@ -7,6 +7,8 @@ it is killed with SIGKILL, then started again here on a FakeClock two hours late
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -15,7 +17,7 @@ from pathlib import Path
 from tests.support.clocks import T0, FakeClock
 from tests.support.configs import camera_yaml, config_yaml
 from tests.support.waiting import wait_for
-from vigie.config import load_config
+from vigie.config import load_config, load_config_text
 from vigie.domain.audit import GENESIS_HASH, AuditAction, AuditEvent, AuditRecord, seal
 from vigie.governance.gate import GATE_ACTOR
 from vigie.governance.report import RESTART_WITHOUT_STOP, UNCLEAN_STOP, build_report, open_gates, unclean_stop
@@ -130,3 +132,19 @@ def test_a_chain_from_before_the_fix_does_not_show_a_module_running_through_the_
     (interval,) = report.by_module["motion"]
     assert interval.end == t + timedelta(minutes=10) and interval.closed_because == RESTART_WITHOUT_STOP
     assert open_gates(records) == []
+
+
+def test_a_run_that_is_still_alive_is_not_closed_by_a_second_start(tmp_path: Path) -> None:
+    """Two services on one data folder (an operator starting it twice): the second must not write that the first
+    stopped. Alive means a fresh heartbeat naming a process that exists."""
+    clock = FakeClock(T0)
+    service = VigieService(load_config_text(config_yaml(tmp_path, "")), clock=clock)
+    service.audit.append(_service(AuditAction.SERVICE_STARTED, T0))
+    service.audit.append(_gate(True, T0))
+    beat = {"at": T0.isoformat(), "pid": os.getppid()}  # a process that exists, not this one
+    service.alive_path.write_text(json.dumps(beat), encoding="utf-8")
+    assert service.close_unclean_run() is None
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    service.alive_path.write_text(json.dumps({**beat, "pid": int(gone.stdout)}), encoding="utf-8")
+    found = service.close_unclean_run()
+    assert found is not None and [g.module for g in found.gates] == ["motion"]

@@ -356,7 +356,17 @@ class VigieService:
         started = self._audit_store.last(AuditAction.SERVICE_STARTED)
         if started is None:
             return None
-        found = unclean_stop(self._audit_store.records(from_seq=started.seq), read_alive(self.alive_path))
+        heartbeat, pid = read_alive(self.alive_path), alive_pid(self.alive_path)
+        fresh = heartbeat is not None and self.clock() - heartbeat < timedelta(seconds=3 * ALIVE_EVERY_S)
+        if fresh and pid is not None and pid != os.getpid() and _process_exists(pid):
+            log.warning(
+                "the last run (pid %d, heartbeat %s) is still alive: a second service on the same data folder? "
+                "Nothing of it is closed",
+                pid,
+                self.alive_path,
+            )
+            return None
+        found = unclean_stop(self._audit_store.records(from_seq=started.seq), heartbeat)
         if found is None:
             return None
         for gate in found.gates:
@@ -444,6 +454,25 @@ def read_alive(path: Path) -> datetime | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return at if at.tzinfo is not None else None
+
+
+def alive_pid(path: Path) -> int | None:
+    """The process id the heartbeat names, or None."""
+    try:
+        pid = json.loads(path.read_text(encoding="utf-8"))["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid if isinstance(pid, int) and pid > 0 else None
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:

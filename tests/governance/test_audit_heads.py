@@ -205,3 +205,13 @@ def test_heads_are_read_from_one_json_or_json_lines(rig: AuditRig, tmp_path: Pat
     bad.write_text('{"format": "vigie-audit-head"}')
     with pytest.raises(HeadError, match="not a signed audit head"):
         read_heads(bad)
+
+
+def test_a_heads_file_that_cannot_be_written_never_loses_an_entry(rig: AuditRig, tmp_path: Path) -> None:
+    blocked = tmp_path / "heads-is-a-folder"
+    blocked.mkdir()
+    chain = AuditChain(rig.store, rig.keyring, checkpoint_every=7, clock=rig.clock, heads=HeadArchive(blocked))
+    fill(chain, 10)
+    assert len(list(rig.store.records())) == 11
+    latest = chain.latest_head()
+    assert latest is not None and latest["seq"] == 8, "kept in memory, served to the public page"

@@ -85,7 +85,10 @@ class AuditChain:
             self._publish(checkpoint)
         elif self._head_due(now) and self._publishing.acquire(blocking=False):
             try:  # one thread publishes; the others go on appending
+                self._last_head_at = now  # a failure is tried again after head_every, not at every entry
                 self.publish_head()
+            except Exception:  # the entry is stored: a head that could not be made is logged, and tried again later
+                log.exception("could not publish a head of the audit chain after seq %d", record.seq)
             finally:
                 self._publishing.release()
         return record

@@ -16,7 +16,8 @@ from vigie.domain.recording import SegmentStore
 from vigie.governance.audit import AuditKeyring
 from vigie.recording.manifest import CameraIdentity
 from vigie.services.exports import ExportService, ExportWorkspace
-from vigie.storage.recording import SqlSegmentIndex
+from vigie.storage.audit_query import SqlAuditReader
+from vigie.storage.recording import SqlDestructionRegister, SqlSegmentIndex
 from vigie.storage.segment_store import FileSegmentStore
 
 
@@ -46,7 +47,8 @@ def open_test_exports(
     store: SegmentStore | None = None,
 ) -> ExportService:
     """Segments under ``<data dir>/segments`` unless ``store`` is given (index them in the engine's SQL index),
-    packages under ``<data dir>/exports``."""
+    packages under ``<data dir>/exports``; transmissions into the engine's destruction register, earlier exports
+    found in its audit log."""
     root = data_dir_of(engine)
     workspace = ExportWorkspace(root / "exports", keyring.public_keys, waiting_per_person=waiting_per_person)
     return ExportService(
@@ -57,4 +59,6 @@ def open_test_exports(
         [camera_identity(c) for c in cameras],
         clock,
         workspace=workspace,
+        register=SqlDestructionRegister(engine),
+        history=SqlAuditReader(engine),
     )

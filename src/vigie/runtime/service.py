@@ -58,6 +58,7 @@ from vigie.services.snapshots import SnapshotService
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate
+from vigie.storage.recording import SqlDestructionRegister
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
 
@@ -211,6 +212,8 @@ class VigieService:
             [p.camera for p in config.placements()],
             clock,
             workspace=ExportWorkspace(config.storage.data_dir / "exports", self.audit.keyring.public_keys),
+            register=SqlDestructionRegister(engine),  # transmissions to the prosecutor (L5)
+            history=SqlAuditReader(engine),
         )
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))

@@ -11,6 +11,12 @@ Two ways in:
   ``<workspace>/<id>/``. Jobs are kept in memory under an unguessable id and only their owner sees them;
   a download and a verification are audited.
 
+Handing an export to the prosecutor is recorded afterwards (L5, R252-11): :meth:`ExportService.record_transmission_as`
+takes the day and the requisition reference, writes that day into the destruction register line of every recording
+the export was made from (still indexed), and audits it (``video.export`` with ``outcome: transmitted``). An export
+is found by the id the API gave it, or by its manifest's SHA-256 (``vigie export create`` prints it); after a
+restart, from its audit entry.
+
 Every attempt is in the audit log, refusals included. An export whose audit entry cannot be written is removed:
 there is never an export without its trace. Packages stay on disk until someone removes them (no automatic
 clean-up yet); the job list is in memory, so after a restart the packages are still there but no longer listed.
@@ -27,17 +33,19 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from vigie import __version__
 from vigie.config.camera import Camera
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
+from vigie.domain.audit_query import AuditLogReader, AuditQuery
+from vigie.domain.clock import LEGAL_TIME_ZONE, legal_day
 from vigie.domain.ports import AuditSink
-from vigie.domain.recording import SegmentIndex, SegmentStore
+from vigie.domain.recording import DestructionRegister, SegmentIndex, SegmentStore
 from vigie.domain.users import Permission
 from vigie.recording.export import ExportError, ExportRefused, ExportRequest, ExportResult, VideoExporter
 from vigie.recording.manifest import CameraIdentity, ManifestSigner
@@ -62,6 +70,7 @@ __all__ = [
     "ExportWorkspace",
     "ExportsUnavailableError",
     "PackageVerification",
+    "Transmission",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,10 +139,44 @@ class ExportJob:
     result: ExportResult | None = None
     package: PackageFile | None = None
     error: str | None = None
+    transmitted_on: date | None = None
+    """The day the package was handed to the prosecutor, once recorded (L5)."""
 
     @property
     def request(self) -> ExportRequest:
         return ExportRequest(self.camera_ids, self.start, self.end, self.owner, self.reason, self.requisition_ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Transmission:
+    """An export handed to the prosecutor (L5, R252-11), as recorded."""
+
+    export_id: str
+    camera_ids: tuple[str, ...]
+    start: datetime
+    end: datetime
+    requisition_ref: str
+    transmitted_on: date
+    recorded_by: str
+    recordings: int
+    """Register lines written: the recordings of the export's cameras and range still indexed."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Exported:
+    """What the transmission needs of an export made earlier: from the job in memory or from its audit entry."""
+
+    export_id: str
+    camera_ids: tuple[str, ...]
+    start: datetime
+    end: datetime
+    requisition_ref: str
+    made_at: datetime
+    manifest_sha256: str | None
+
+
+TRANSMISSION_NOON: Final = time(12, 0)
+"""A transmission is recorded for a day (R252-11 asks for the date): the register stores it as noon, Paris time."""
 
 
 class ExportService:
@@ -150,7 +193,14 @@ class ExportService:
         software_version: str = __version__,
         *,
         workspace: ExportWorkspace | None = None,
+        register: DestructionRegister | None = None,
+        history: AuditLogReader | None = None,
     ) -> None:
+        """``register``: the destruction register, where transmissions to the prosecutor are written (L5);
+        ``history``: the audit log, where an export made by another process (``vigie export create``, or before a
+        restart) is found by its id or manifest SHA-256. Without ``register`` transmissions are refused (503)."""
+        self._register = register
+        self._history = history
         self._index = index
         self._exporter = VideoExporter(index, store, signer, software_version)
         self._audit = audit
@@ -305,6 +355,132 @@ class ExportService:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
         return removed
+
+    def record_transmission_as(
+        self, principal: Principal, export_id: str, *, transmitted_on: date, requisition_ref: str
+    ) -> Transmission:
+        """Record that export ``export_id`` (the API's id, or the manifest's SHA-256) was handed to the prosecutor
+        on ``transmitted_on`` under ``requisition_ref`` (L5): anyone who may export and sees every camera of the
+        export (a colleague of the requester may be the one who hands it over). The day may not be in the future
+        nor before the export was made, and the reference must be the export's own. Audited, then written into
+        the destruction register line of every recording of the export still indexed."""
+        principal.require(Permission.EXPORT)
+        if self._register is None:
+            raise ExportsUnavailableError("this server keeps no destruction register: transmissions are not recorded")
+        exported = self._exported(export_id)
+        for camera_id in exported.camera_ids:
+            principal.require_camera(camera_id)
+        reference = " ".join(requisition_ref.split())
+        if not reference:
+            raise ExportRefused("give the reference of the requisition the footage was handed over for (L5)")
+        if reference.casefold() != " ".join(exported.requisition_ref.split()).casefold():
+            raise ExportRefused(
+                f"export {exported.export_id} was made for requisition {exported.requisition_ref!r}, not "
+                f"{reference!r}: check the export, or make a new one for that requisition"
+            )
+        today = legal_day(self._clock)
+        made_on = exported.made_at.astimezone(LEGAL_TIME_ZONE).date()
+        if transmitted_on > today:
+            raise ExportRefused(
+                f"the transmission day {transmitted_on.isoformat()} is in the future (today is {today.isoformat()}): "
+                "record it once the footage has been handed over"
+            )
+        if transmitted_on < made_on:
+            raise ExportRefused(
+                f"the transmission day {transmitted_on.isoformat()} is before the export was made "
+                f"({made_on.isoformat()})"
+            )
+        segments = [s for c in exported.camera_ids for s in self._index.between(c, exported.start, exported.end)]
+        at = datetime.combine(transmitted_on, TRANSMISSION_NOON, LEGAL_TIME_ZONE).astimezone(UTC)
+        self._audit.append(
+            AuditEvent(
+                actor=principal.actor,
+                action=AuditAction.EXPORT,
+                target=",".join(exported.camera_ids),
+                details={
+                    "outcome": "transmitted",
+                    "export": exported.export_id,
+                    "manifest_sha256": exported.manifest_sha256,
+                    "cameras": list(exported.camera_ids),
+                    "start": _time(exported.start),
+                    "end": _time(exported.end),
+                    "requisition_ref": exported.requisition_ref,
+                    "transmitted_on": transmitted_on.isoformat(),
+                    "recordings": len(segments),
+                },
+            )
+        )
+        for segment in segments:
+            self._register.record_transmission(segment, at)
+        with self._lock:
+            for job in self._jobs.values():
+                if exported.export_id in {job.id, job.result.manifest_sha256 if job.result else None}:
+                    self._jobs[job.id] = replace(job, transmitted_on=transmitted_on)
+        return Transmission(
+            exported.export_id,
+            exported.camera_ids,
+            exported.start,
+            exported.end,
+            exported.requisition_ref,
+            transmitted_on,
+            principal.actor,
+            len(segments),
+        )
+
+    def _exported(self, export_id: str) -> _Exported:
+        """The export made under ``export_id``: a finished job of this process, else its audit entry."""
+        wanted = export_id.strip().lower()
+        if len(wanted) not in {32, 64} or any(c not in "0123456789abcdef" for c in wanted):
+            raise NotVisibleError(f"no export {export_id!r}: give the export's id or its manifest's SHA-256")
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            manifest = job.result.manifest_sha256 if job.result else None
+            if wanted not in {job.id, manifest}:
+                continue
+            if job.state is not ExportState.DONE or job.result is None:
+                raise ExportNotReadyError(
+                    f"export {job.id} is {job.state.value}: only a finished export is handed over"
+                )
+            made = job.finished_at or job.created_at
+            return _Exported(
+                job.id, job.camera_ids, job.start, job.end, job.requisition_ref, made, job.result.manifest_sha256
+            )
+        found = self._exported_in_history(wanted)
+        if found is None:
+            raise NotVisibleError(f"no export {export_id!r} made on this installation")
+        return found
+
+    def _exported_in_history(self, wanted: str) -> _Exported | None:
+        if self._history is None:
+            return None
+        query, offset, page_size = AuditQuery(action=AuditAction.EXPORT.value), 0, 500
+        while True:
+            page = self._history.page(query, limit=page_size, offset=offset)
+            for record in page:
+                details = record.details
+                if details.get("outcome") != "exported":
+                    continue
+                if wanted not in {details.get("export"), details.get("manifest_sha256")}:
+                    continue
+                try:
+                    start = datetime.fromisoformat(str(details["start"]))
+                    end = datetime.fromisoformat(str(details["end"]))
+                    cameras = tuple(str(c) for c in details["cameras"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                return _Exported(
+                    str(details.get("export") or details.get("manifest_sha256")),
+                    cameras,
+                    start,
+                    end,
+                    str(details.get("requisition_ref", "")),
+                    record.at,
+                    str(details["manifest_sha256"]) if details.get("manifest_sha256") else None,
+                )
+            if len(page) < page_size:
+                return None
+            offset += page_size
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Stop: exports not started fail with a reason, the ones running stop at their next segment (nothing of

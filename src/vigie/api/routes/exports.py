@@ -3,14 +3,16 @@
 The service checks the export permission (with the authorisation and training, L8, L9), the cameras (another
 tenant's camera answers 404 like a missing one), the reason and requisition reference, and audits every request,
 refusal, download and verification. An export runs in the background: ``POST`` answers 202 with the job, to
-follow with ``GET /api/exports/{id}`` until its state is ``done`` or ``failed``.
+follow with ``GET /api/exports/{id}`` until its state is ``done`` or ``failed``. Once the package has been handed
+to the prosecutor, ``POST /api/exports/{id}/transmission`` records the day (L5): it lands in the destruction
+register of the recordings exported, and in the audit log.
 """
 
 from __future__ import annotations
 
 import base64
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -21,10 +23,17 @@ from pydantic import AwareDatetime, BaseModel, Field
 from vigie.api.deps import configured
 from vigie.api.schemas import RequestModel
 from vigie.api.security import CurrentPrincipal
-from vigie.services.exports import ExportJob, ExportService, PackageVerification
+from vigie.services.exports import ExportJob, ExportService, PackageVerification, Transmission
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
 ExportId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="the id answered when the export was asked")]
+ExportOrManifestId = Annotated[
+    str,
+    Path(
+        pattern=r"^([0-9a-f]{32}|[0-9a-f]{64})$",
+        description="the export's id, or the SHA-256 of its manifest (an export made with `vigie export create`)",
+    ),
+]
 PACKAGE_MEDIA_TYPE: Final = "application/zip"
 _SPOOL_IN_MEMORY: Final = 1 << 20
 
@@ -74,6 +83,27 @@ class ExportOut(BaseModel):
     key_id: str | None = Field(description="id of the key that signed the manifest")
     package: PackageOut | None = Field(description="the signed package, once the export is done")
     error: str | None = Field(description="why the export failed")
+    transmitted_on: date | None = Field(
+        default=None, description="the day the package was handed to the prosecutor, once recorded (L5)"
+    )
+
+
+class TransmissionIn(RequestModel):
+    transmitted_on: date = Field(description="the day the footage was handed to the prosecutor (Paris day; not future)")
+    requisition_ref: str = Field(
+        min_length=1, max_length=256, description="the requisition it was handed over for: the export's own reference"
+    )
+
+
+class TransmissionOut(BaseModel):
+    export_id: str
+    camera_ids: list[str]
+    start: datetime
+    end: datetime
+    requisition_ref: str
+    transmitted_on: date
+    recorded_by: str
+    recordings: int = Field(description="recordings whose register line now carries the transmission day")
 
 
 class ExportPageOut(BaseModel):
@@ -132,6 +162,20 @@ def export_out(job: ExportJob) -> ExportOut:
             name=package.name, sha256=package.sha256, bytes=package.bytes, url=f"{router.prefix}/{job.id}/package"
         ),
         error=job.error,
+        transmitted_on=job.transmitted_on,
+    )
+
+
+def transmission_out(done: Transmission) -> TransmissionOut:
+    return TransmissionOut(
+        export_id=done.export_id,
+        camera_ids=list(done.camera_ids),
+        start=done.start,
+        end=done.end,
+        requisition_ref=done.requisition_ref,
+        transmitted_on=done.transmitted_on,
+        recorded_by=done.recorded_by,
+        recordings=done.recordings,
     )
 
 
@@ -240,3 +284,17 @@ def download_package(*, request: Request, principal: CurrentPrincipal, export_id
 )
 def verify_export(*, request: Request, principal: CurrentPrincipal, export_id: ExportId) -> VerificationOut:
     return verification_out(_service(request).verify_as(principal, export_id))
+
+
+@router.post(
+    "/{export_id}/transmission",
+    response_model=TransmissionOut,
+    summary="Record the day an export was handed to the prosecutor (L5): into the destruction register, audited",
+)
+def record_transmission(
+    *, request: Request, principal: CurrentPrincipal, export_id: ExportOrManifestId, body: TransmissionIn
+) -> TransmissionOut:
+    done = _service(request).record_transmission_as(
+        principal, export_id, transmitted_on=body.transmitted_on, requisition_ref=body.requisition_ref
+    )
+    return transmission_out(done)

@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 
 from tests.analytics.onnx_models import constant_model
+from tests.support.audit_sinks import ListAudit
 from tests.support.clocks import FakeClock
 from tests.support.configs import config_yaml
 from tests.support.waiting import wait_for
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
+from vigie.cli import main
 from vigie.config import VigieConfig, load_config_text
 from vigie.domain.audit import AuditAction, AuditRecord
 from vigie.events.aggregation import EventAggregator
@@ -120,3 +122,23 @@ def test_a_model_file_changed_after_registration_is_refused_at_every_worker_star
     assert not entries(AuditAction.GATE_OPENED, "motion@bad"), "no silent fall-back to motion in its place"
     assert entries(AuditAction.GATE_OPENED, "fire_start@bad"), "modules that need no model still run"
     assert not entries(AuditAction.MODEL_REFUSED, "camera:good"), "an intact file loads"
+
+
+def test_models_list_says_which_registered_file_changed_and_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = tmp_path / "vigie.yaml"
+    config_path.write_text(config_yaml(tmp_path, ""), encoding="utf-8")
+    config = load_config_text(config_path.read_text(encoding="utf-8"))
+    migrate(create_engine_for(config.storage.database_url))
+    registry = ModelRegistry(config.storage.data_dir / "models", ListAudit(), clock=FakeClock())
+    intact = registry.add(yolov8(tmp_path / "intact.onnx", 0.9), "yolov8")
+    swapped = registry.add(yolov8(tmp_path / "swapped.onnx", 0.9), "yolov8")
+    assert registry.changed(intact) is None and registry.changed(swapped) is None
+    yolov8(registry.root / swapped.file, 0.7)
+    assert registry.changed(swapped) == sha256_of(registry.root / swapped.file)
+
+    assert main(["models", "list", "--config", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    changed = [line for line in out.splitlines() if "CHANGED" in line]
+    assert len(changed) == 1 and "swapped.onnx" in changed[0] and "vigie models add" in changed[0]

@@ -121,6 +121,15 @@ class ModelRegistry:
     def get(self, name: str) -> RegisteredModel | None:
         return next((m for m in self.models() if m.name == name), None)
 
+    def changed(self, model: RegisteredModel) -> str | None:
+        """The SHA-256 the model's file has now when it is not the registered one (``missing`` without a file), or
+        None when intact. Camera workers run the same check at every load and refuse a changed file (L30)."""
+        path = self.root / model.file
+        if not path.is_file():
+            return "missing"
+        found = sha256_of(path)
+        return None if found == model.sha256 else found
+
     def add(self, source: Path, model_format: str, name: str | None = None, origin: str = "") -> RegisteredModel:
         """Validate ``source`` as ``model_format``, copy it in and register it (replacing a same-named one)."""
         if not source.is_file():
@@ -226,6 +235,13 @@ def models_list_command(config_path: Path) -> int:
             print("No model installed: analysis uses the motion detector (no model needed).")
         for m in models:
             print(f"{m.name}\t{m.format}\t{m.bytes} bytes\tsha256 {m.sha256}\tfrom {m.source}")
+            found = registry.changed(m)
+            if found is not None:
+                now = "is missing" if found == "missing" else f"now has SHA-256 {found}"
+                print(
+                    f"  CHANGED: {registry.root / m.file} {now}: camera workers refuse it (L30); put the registered "
+                    f"file back, or register this one with `vigie models add FILE --format {m.format} --name {m.name}`"
+                )
         installable = ", ".join(f"{k} ({v.format})" for k, v in sorted(KNOWN_MODELS.items()))
         print(f"installable with `vigie models install NAME`: {installable}")
         return 0

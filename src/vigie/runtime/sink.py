@@ -90,6 +90,9 @@ class WorkerMessageSink:
         self._jobs = (Periodic(PRUNE_EVERY_S, self._prune_health), *jobs)
         self._last: dict[str, tuple[str, str, float]] = {}
         self._open_gates: dict[tuple[str, str], GateTransition] = {}
+        self._refused_models: set[tuple[str, str, str]] = set()
+        """(camera, model, file hash found) already audited this run: a worker restarting in a loop (camera
+        offline) re-hashes at each start, but the same refusal is audited once."""
         self._segments = segments
         self._uploader = uploader
         self._alerts = alerts
@@ -173,7 +176,8 @@ class WorkerMessageSink:
         )
 
     def _model_refused(self, refusal: ModelRefusal) -> None:
-        """L30: a worker found its model file changed since it was registered, and did not load it."""
+        """L30: a worker found its model file changed since it was registered, and did not load it. Logged at every
+        worker start; audited once per service run for each camera, model and file content found."""
         log.error(
             "camera %s: detection model %s refused (%s has SHA-256 %s…, registered %s…); not run: %s. Put the "
             "registered file back, or register this one with `vigie models add FILE --format F --name %s` (or "
@@ -187,6 +191,10 @@ class WorkerMessageSink:
             refusal.model,
             refusal.model,
         )
+        key = (refusal.camera_id, refusal.model, refusal.found_sha256)
+        if key in self._refused_models:
+            return
+        self._refused_models.add(key)
         self._audit.append(
             AuditEvent(
                 "system:worker",

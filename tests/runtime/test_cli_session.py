@@ -18,6 +18,7 @@ from tests.support.clocks import FakeClock
 from vigie.cli import main
 from vigie.config import load_config
 from vigie.domain.audit import AuditAction
+from vigie.runtime.cli_session import SESSION_FILE_ENV, session_file
 from vigie.storage import SqlAuditStore, create_engine_for
 
 
@@ -220,3 +221,25 @@ def test_a_disabled_account_loses_its_session_and_a_readable_session_file_is_ref
     accounts.use("erin")
     code, _, err = vigie(capsys, "stop", "--all", "--config", cfg, "--reason", "x")
     assert code == 2 and "has ended" in err
+
+
+def test_the_default_session_file_is_private_and_per_configuration(
+    accounts: CliAccounts,
+    config: Path,
+    tmp_path: Path,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    runtime = tmp_path / "run-user"
+    runtime.mkdir()
+    monkeypatch.delenv(SESSION_FILE_ENV, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    path = session_file(config)
+    assert path.parent == runtime / "vigie" and path.name.startswith("session-")
+    assert session_file(tmp_path / "other.yaml") != path, "one session per configuration"
+    monkeypatch.setattr("sys.stdin", io.StringIO(login_stdin(accounts["erin"], clock())))
+    assert vigie(capsys, "login", "--config", str(config), "--user", "erin")[0] == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    code, out, _ = vigie(capsys, "whoami", "--config", str(config))
+    assert code == 0 and out.startswith("erin ")

@@ -175,18 +175,17 @@ def _client() -> str:
         return f"cli:uid-{os.getuid()}" if hasattr(os, "getuid") else "cli"
 
 
-def _ask(prompt: str, stream_lines: list[str] | None) -> str:
-    if stream_lines is None:
+def _ask(prompt: str, interactive: bool) -> str:
+    """At a terminal, ask without echo; otherwise read the next line of standard input (only when needed: a
+    script's pipe may stay open)."""
+    if interactive:
         return getpass.getpass(prompt)
-    return stream_lines.pop(0) if stream_lines else ""
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def login_command(config_path: Path, username: str | None, *, clock: Clock | None = None) -> int:
     """Ask the password (and code), open a command-line session, write its token to the session file."""
     interactive = sys.stdin.isatty()
-    lines: list[str] | None = None
-    if not interactive:
-        lines = [line.rstrip("\r\n") for line in sys.stdin.readlines()[:2]]
     if not username:
         if not interactive:
             print("vigie: give the account with --user NAME; nothing was changed", file=sys.stderr)
@@ -195,11 +194,11 @@ def login_command(config_path: Path, username: str | None, *, clock: Clock | Non
     name = username.strip().lower()
     try:
         with opened(config_path, clock) as context:
-            password = _ask("password: ", lines)
+            password = _ask("password: ", interactive)
             stored = SqlUserRepo(context.engine).by_username(name)
             code = ""
             if stored is not None and stored.needs_second_factor:
-                code = _ask("6-digit code of your authenticator app: ", lines).strip()
+                code = _ask("6-digit code of your authenticator app: ", interactive).strip()
             auth = auth_service(context)
             try:
                 logged = auth.login(name, password, totp=code, client=_client(), lifetime=CLI_SESSION_LIFETIME)

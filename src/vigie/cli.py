@@ -303,6 +303,15 @@ def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     create.add_argument("--reason", required=True, help="why (L13)")
     create.add_argument("--requisition", required=True, help="requisition reference (L13)")
     create.set_defaults(handler="export_create")
+    transmitted = _with_config(
+        exp.add_parser("transmitted", help=f"record the day an export was handed to the prosecutor (L5) ({SIGNED_IN})")
+    )
+    transmitted.add_argument(
+        "export_id", metavar="EXPORT_ID", help="the export's id (API), or its manifest's SHA-256 (`export create`)"
+    )
+    transmitted.add_argument("--on", type=_day, required=True, metavar="DAY", help="the day it was handed over")
+    transmitted.add_argument("--requisition", required=True, help="the requisition reference (the export's own)")
+    transmitted.set_defaults(handler="export_transmitted")
     verify = exp.add_parser("verify", help="verify an export folder offline (files, manifest, signature)")
     verify.add_argument("directory", type=Path, metavar="DIR")
     verify.add_argument("--pubkey", type=Path, action="append", required=True, metavar="KEY", help="public key PEM")

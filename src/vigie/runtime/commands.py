@@ -265,6 +265,12 @@ def export_create(args: argparse.Namespace) -> int:
     return export_create_command(args.config, cameras, times[0], times[1], args.output, args.reason, args.requisition)
 
 
+def export_transmitted(args: argparse.Namespace) -> int:
+    from vigie.runtime.export_commands import export_transmitted_command
+
+    return export_transmitted_command(args.config, args.export_id, args.on, args.requisition)
+
+
 def export_verify(args: argparse.Namespace) -> int:
     from vigie.runtime.export_commands import export_verify_command
 

@@ -4,6 +4,9 @@
 (investigators, with a valid authorisation and training: L8, L9) and cameras the account sees, as in the API; the
 manifest and the audit log name the account as the requester (L13).
 
+``export_transmitted_command`` records, as the signed-in account, the day an export was handed to the prosecutor
+(L5): into the destruction register and the audit log, with the API's rules.
+
 ``export_verify_command`` is what a court, an investigator or the CNIL runs: it reads only the export directory
 and the public keys given to it, never the configuration or the database.
 """
@@ -11,10 +14,11 @@ and the public keys given to it, never the configuration or the database.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from vigie.domain.actor import Actor
+from vigie.domain.clock import Clock
 from vigie.domain.users import Permission
 from vigie.governance.audit import AuditKeyError, key_id_of, load_public_key
 from vigie.recording.manifest import ExportVerification, verify_export_dir
@@ -22,9 +26,10 @@ from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened
 from vigie.runtime.segment_wiring import open_segment_store
 from vigie.services.access import Principal
-from vigie.services.exports import ExportError, ExportService
+from vigie.services.exports import ExportError, ExportNotReadyError, ExportService, ExportsUnavailableError
 from vigie.storage import StorageError
-from vigie.storage.recording import SqlSegmentIndex
+from vigie.storage.audit_query import SqlAuditReader
+from vigie.storage.recording import SqlDestructionRegister, SqlSegmentIndex
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -75,6 +80,39 @@ def export_create_command(  # noqa: PLR0917 - one argument per command-line opti
         return EXIT_OK
 
     return run_signed_in(config_path, "vigie export create", create)
+
+
+def export_transmitted_command(
+    config_path: Path, export_id: str, on: date, requisition: str, *, clock: Clock | None = None
+) -> int:
+    """Record, as the signed-in account, that export ``export_id`` (its API id or its manifest's SHA-256) was handed
+    to the prosecutor on ``on`` under ``requisition`` (L5): the day goes into the destruction register line of every
+    recording exported (``vigie recording register``), audited; the same rules as the API."""
+
+    def record(context: Opened, viewer: Principal) -> int:
+        service = ExportService(
+            SqlSegmentIndex(context.engine),
+            open_segment_store(context.config),
+            context.audit.signer(),
+            context.audit,
+            [placement.camera for placement in context.config.placements()],
+            context.clock,
+            register=SqlDestructionRegister(context.engine),
+            history=SqlAuditReader(context.engine),
+        )
+        try:
+            done = service.record_transmission_as(viewer, export_id, transmitted_on=on, requisition_ref=requisition)
+        except (ExportError, ExportNotReadyError, ExportsUnavailableError, StorageError, AuditKeyError) as err:
+            return _fail(f"vigie export transmitted: {err}; nothing was recorded")
+        print(
+            f"export {done.export_id} ({', '.join(done.camera_ids)}, {done.start.isoformat()} → "
+            f"{done.end.isoformat()}): handed to the prosecutor on {done.transmitted_on.isoformat()} under "
+            f"requisition {done.requisition_ref}, recorded by {done.recorded_by} in the register of "
+            f"{done.recordings} recording(s)"
+        )
+        return EXIT_OK
+
+    return run_signed_in(config_path, "vigie export transmitted", record, clock=clock)
 
 
 def export_verify_command(directory: Path, pubkeys: list[Path]) -> int:

@@ -13,7 +13,7 @@ import os
 import queue
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as StopEvent
 from pathlib import Path
@@ -42,7 +42,7 @@ from vigie.domain.observation import Observation
 from vigie.domain.ports import Frame, Gate
 from vigie.domain.redact import redact_text
 from vigie.domain.statistics import StatisticBucket
-from vigie.governance.gate import GateTransition
+from vigie.governance.gate import GateRefusal, GateTransition
 from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
 from vigie.ingest.health import FrameRate, stream_state
 from vigie.ingest.masking import apply_masks
@@ -69,7 +69,7 @@ class ModelRefusal:
     at: datetime
 
 
-WorkerMessage = CameraHealth | Observation | GateTransition | StreamAlarm | StatisticBucket | ModelRefusal
+WorkerMessage = CameraHealth | Observation | GateTransition | GateRefusal | StreamAlarm | StatisticBucket | ModelRefusal
 AUDIT_PUT_TIMEOUT_S = 10.0
 
 
@@ -107,6 +107,8 @@ class WorkerSpec:
     hot_blob: HotBlobDetectorSettings | None = None
     """Thermal camera: detection + tracking of hot blobs. With neither this nor ``model``, motion detection only."""
     analysis_zones: tuple[tuple[Point, ...], ...] = ()
+    zone_ids: tuple[str, ...] = ()
+    """The id of each of ``analysis_zones``, same order: an activation limited to zones names them by id."""
     rules: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     """Event modules configured on this camera: (module id, settings). Each runs only while its gate is open."""
     clock: Clock = system_clock
@@ -212,19 +214,22 @@ def _pipeline(
     (detection runs once per frame for all)."""
     camera_id = spec.stream.camera_id
     detector, version, refused = _load_detector(spec, on_model_refused)
+    zones = [PolygonZone(polygon) for polygon in spec.analysis_zones]
+    by_id = dict(zip(spec.zone_ids, zones, strict=False))
     motion = (
-        MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate)
+        MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate, zone_polygons=by_id)
         if detector is None and not refused
         else None
     )
     tracking = None
     if detector is not None:
-        zones = [PolygonZone(polygon) for polygon in spec.analysis_zones]
-        tracking = DetectionPipeline(camera_id, detector, ByteTracker(), gate, model_version=version, zones=zones)
+        tracking = DetectionPipeline(
+            camera_id, detector, ByteTracker(), gate, model_version=version, zones=zones, zone_polygons=by_id
+        )
     rules = None
     if spec.rules:
         built = [build_rule(module, settings) for module, settings in spec.rules if module not in refused]
-        rules = RulePipeline(camera_id, built, gate, detector=detector, model_version=version)
+        rules = RulePipeline(camera_id, built, gate, detector=detector, model_version=version, zone_polygons=by_id)
     last: list[datetime] = []
 
     def analyse(sample: SampledFrame) -> list[Message]:
@@ -270,15 +275,19 @@ def _check_stream(alarms: StreamAlarms, sample: SampledFrame, out: MessageQueue)
         out.put(alarm, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
 
 
-def _send_audited(out: MessageQueue, transition: GateTransition) -> None:
+def _send_audited(out: MessageQueue, transition: GateTransition | GateRefusal) -> None:
     """Gate transitions are audit entries: they wait for room in the queue rather than being dropped."""
     out.put(transition, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
+
+
+def _from_camera(message: GateTransition | GateRefusal, camera_id: str) -> GateTransition | GateRefusal:
+    return replace(message, camera_id=camera_id) if isinstance(message, GateRefusal) else message
 
 
 def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
     """Read the camera until ``stop`` is set; report health every second and observations as they come."""
     camera_id = spec.stream.camera_id
-    gate = spec.gate(lambda transition: _send_audited(out, transition))
+    gate = spec.gate(lambda transition: _send_audited(out, _from_camera(transition, camera_id)))
     analyse = _pipeline(spec, gate, lambda refusal: out.put(refusal, block=True, timeout=AUDIT_PUT_TIMEOUT_S))
     parent = os.getppid()
     dropped = 0

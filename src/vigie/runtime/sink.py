@@ -18,7 +18,7 @@ from vigie.domain.ports import AuditSink, CameraStatusRepo
 from vigie.domain.recording import Segment, SegmentIndex
 from vigie.domain.statistics import StatisticBucket, StatisticsRepo
 from vigie.events.aggregation import EventAggregator
-from vigie.governance.gate import GateTransition, transition_event
+from vigie.governance.gate import GateRefusal, GateTransition, refusal_event, transition_event
 from vigie.runtime.camera_worker import ModelRefusal, WorkerMessage
 from vigie.runtime.clock import system_clock
 from vigie.runtime.recorder_worker import RecorderMessage, RecordingHealth
@@ -93,6 +93,7 @@ class WorkerMessageSink:
         self._refused_models: set[tuple[str, str, str]] = set()
         """(camera, model, file hash found) already audited this run: a worker restarting in a loop (camera
         offline) re-hashes at each start, but the same refusal is audited once."""
+        self._refused_activations: set[int] = set()
         self._segments = segments
         self._uploader = uploader
         self._alerts = alerts
@@ -114,6 +115,8 @@ class WorkerMessageSink:
             self._analysis_health(msg)
         elif isinstance(msg, GateTransition):
             self._transition(msg)
+        elif isinstance(msg, GateRefusal):
+            self._refusal(msg)
         elif isinstance(msg, StreamAlarm):
             self._stream_alarm(msg)
         elif isinstance(msg, ModelRefusal):
@@ -133,6 +136,12 @@ class WorkerMessageSink:
             self._alerts.raise_alert(observation)
             return
         self._aggregator.observe(observation)
+
+    def _refusal(self, refusal: GateRefusal) -> None:
+        """An unverified activation, audited once per service run however many workers saw it."""
+        if refusal.activation_id not in self._refused_activations:
+            self._refused_activations.add(refusal.activation_id)
+            self._audit.append(refusal_event(refusal))
 
     def _transition(self, transition: GateTransition) -> None:
         key = (transition.module, transition.camera_id)

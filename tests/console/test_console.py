@@ -197,6 +197,16 @@ def test_an_investigator_exports_downloads_and_verifies(chromium: Browser, world
     exports = [e for e in world.audit.events if e.actor == "inv.vil" and str(e.action) == "video.export"]
     assert exports and exports[0].details["requisition_ref"] == "PV 2026/1234 — OPJ Martin"
 
+    # handed to the prosecutor today (the form's default day): recorded, shown, in the register (L5)
+    row.locator(".transmission button").click()
+    expect(row.locator(".transmission")).to_contain_text("transmis le")
+    shot(page, "08-export-transmitted")
+    transmitted = [
+        e for e in world.audit.events if str(e.action) == "video.export" and e.details["outcome"] == "transmitted"
+    ]
+    assert [(e.actor, e.details["requisition_ref"]) for e in transmitted] == [("inv.vil", "PV 2026/1234 — OPJ Martin")]
+    assert transmitted[0].details["recordings"] >= 1
+
 
 def test_an_activation_requested_approved_twice_counted_and_stopped(chromium: Browser, world: World) -> None:
     supervisor = logged_in(chromium, world, "sup.vil")

@@ -496,12 +496,44 @@ const exportsView = {
           if (result) check.textContent = result;
           else check.appendChild(el("button", { type: "button", text: t("exports.verify"), onclick: () => verifyExport(job.id) }));
         }
+        transmissionCell(cell(tr, "", "transmission"), job);
       });
     } catch (err) {
       failed(err);
     }
   },
 };
+
+// The day the package was handed to the prosecutor (L5): recorded once it happened, into the destruction register.
+const transmissionErrors = new Map();
+
+function parisDay(date = new Date()) {
+  return date.toLocaleDateString("sv-SE", { timeZone: "Europe/Paris" }); // YYYY-MM-DD
+}
+
+function transmissionCell(td, job) {
+  if (job.transmitted_on) {
+    const day = new Date(job.transmitted_on).toLocaleDateString(undefined, { timeZone: "Europe/Paris" });
+    td.textContent = t("exports.transmitted_on", { day });
+    return;
+  }
+  if (job.state !== "done") return;
+  const today = parisDay();
+  const day = el("input", { type: "date", max: today, value: today, "aria-label": t("exports.transmitted_day") });
+  const record = el("button", { type: "button", text: t("exports.transmit"), onclick: () => recordTransmission(job, day.value) });
+  td.append(day, record);
+  if (transmissionErrors.has(job.id)) td.append(el("p", { class: "error", role: "alert", text: transmissionErrors.get(job.id) }));
+}
+
+async function recordTransmission(job, day) {
+  transmissionErrors.delete(job.id);
+  try {
+    await api("POST", `/api/exports/${job.id}/transmission`, { transmitted_on: day, requisition_ref: job.requisition_ref });
+  } catch (err) {
+    transmissionErrors.set(job.id, err.message);
+  }
+  exportsView.refresh();
+}
 
 async function verifyExport(id) {
   try {

@@ -1,6 +1,7 @@
 """The insider, against a running ``vigie serve`` (issue #14): with the database alone they forge activation rows
-and cut or rewrite the audit log. Every attempt is refused by the service or detected by ``vigie audit verify
---head`` against a head the DPO archived before the attempt."""
+and cut or rewrite the audit log; with a shell they seal rows with the stolen signing key. Every attempt is
+refused by the service, shown by the compliance report, or detected by ``vigie audit verify --head`` against a head
+the DPO archived before the attempt. (The demo's footage swap: ``tests/runtime/test_demo_footage.py``.)"""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.support.audit_tamper import delete_last_rows, rechain
 from tests.support.configs import camera_yaml, config_yaml
 from tests.support.servers import free_port
 from tests.support.vigie_cli import TEST_PASSWORD, ApiSession, add_operator, start_vigie, stop_vigie
 from tests.support.waiting import wait_for
+from vigie.domain.activation import ActivationRequest, Approval
 from vigie.domain.audit import AuditAction
-from vigie.storage import SqlAuditStore, create_engine_for
+from vigie.governance.audit import AuditKeyring
+from vigie.governance.seal import KeySealer, activation_payload, approval_payload
+from vigie.storage import SqlAuditStore, SqlGovernanceStore, create_engine_for
 
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -55,6 +60,35 @@ def forge_activation(database: Path, now: datetime) -> int:
                 (activation_id, by, role, start),
             )
     return activation_id
+
+
+def seal_with_the_stolen_key(keys: Path, database: Path, now: datetime) -> int:
+    """What an administrator with a shell can do: read the signing key and seal rows with it."""
+    sealer = KeySealer(AuditKeyring(keys).current_signer)
+    engine = create_engine_for(f"sqlite:///{database}")
+    try:
+        store = SqlGovernanceStore(engine)
+        request = ActivationRequest(
+            tenant="testville",
+            module="motion",
+            camera_ids=("quai-1",),
+            framework="detection-mouvement",
+            decision_number="2026-PREF-10",
+            decision_date=(now - timedelta(days=30)).date(),
+            dpia_reference="AIPD-10",
+            purpose="x",
+            starts_at=now - timedelta(minutes=5),
+            ends_at=now + timedelta(days=1),
+            requested_by="t.operator",
+            requested_role="supervisor",
+        )
+        activation = store.add_activation(request, now, lambda a: sealer.seal(activation_payload(a)))
+        for by, role in (("dpo.fictif", "dpo"), ("maire.fictif", "authority")):
+            seal = sealer.seal(approval_payload(Approval(activation.id, by, role, now), activation.seal))
+            store.add_approval(activation.id, by, role, now, seal)
+        return activation.id
+    finally:
+        engine.dispose()
 
 
 def export_and_verify(cfg: Path, tmp_path: Path, head: Path, name: str) -> subprocess.CompletedProcess[str]:
@@ -98,16 +132,27 @@ def test_the_insider_is_refused_or_detected(tmp_path: Path, moving_square_video:
             engine.dispose()
         listed = vigie("activation", "list", "--config", cfg)
         assert f"#{forged} unverified" in listed.stdout, listed.stdout
+
+        # 2. With a shell, the signing key can be read and rows sealed with it: the gate opens, but every opening
+        # is in the chain under an activation the chain never saw requested nor approved.
+        stolen = seal_with_the_stolen_key(tmp_path / "data" / "keys", database, datetime.now(UTC))
+        wait_for(lambda: api.get("/api/events")["items"], 20, "motion under the rows sealed with the stolen key")
     finally:
         output = stop_vigie(proc, signal.SIGTERM)
     assert proc.returncode == 0, output[-2000:]
+
+    day = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    report = vigie("audit", "report", "--config", cfg, "--from", day, "--to", day, "-o", tmp_path / "report.html")
+    assert report.returncode == 0, report.stderr
+    assert f"under activation #{stolen}, whose request and two approvals are not in the audit log" in report.stderr
+    assert "Openings without a traced authorisation" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
     intact = export_and_verify(cfg, tmp_path, head, "intact")
     assert intact.returncode == 0, intact.stdout + intact.stderr
     untouched = tmp_path / "untouched.db"
     shutil.copyfile(database, untouched)
 
-    # 2. Rewrite the trail: drop the operator's reads, renumber and re-hash the rest (database access only).
+    # 3. Rewrite the trail: drop the operator's reads, renumber and re-hash the rest (database access only).
     engine = create_engine_for(f"sqlite:///{database}")
     try:
         dropped = rechain(engine, lambda r: r.action not in {AuditAction.SEARCH, AuditAction.AUDIT_CHECKPOINT})
@@ -117,7 +162,7 @@ def test_the_insider_is_refused_or_detected(tmp_path: Path, moving_square_video:
     rewritten = export_and_verify(cfg, tmp_path, head, "rewritten")
     assert rewritten.returncode == 1 and "FAILED" in rewritten.stdout, rewritten.stdout
 
-    # 3. Cut the end of the trail, checkpoints included (from the untouched database).
+    # 4. Cut the end of the trail, checkpoints included (from the untouched database).
     shutil.copyfile(untouched, database)
     delete_last_rows(database, 30)
     cut = export_and_verify(cfg, tmp_path, head, "cut")

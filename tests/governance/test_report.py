@@ -110,3 +110,43 @@ def test_open_gates_after_a_service_start() -> None:
     )
     assert [(g.module, g.camera_id, g.activation_id) for g in open_gates(records)] == [("intrusion", "cam-2", "A1")]
     assert open_gates([*records, *chain((4, AuditAction.SERVICE_STOPPED, {}))]) == []
+
+
+def traced_chain(*events: tuple[float, AuditAction, str, dict[str, Any]]) -> list[AuditRecord]:
+    records: list[AuditRecord] = []
+    prev = GENESIS_HASH
+    for seq, (minutes, action, target, details) in enumerate(events, start=1):
+        record = seal(seq, AuditEvent("x", action, target, details), T0 + timedelta(minutes=minutes), prev)
+        records.append(record)
+        prev = record.hash
+    return records
+
+
+def opened(minutes: float, activation: str, camera: str = "cam-1") -> tuple[float, AuditAction, str, dict[str, Any]]:
+    details = {"module": "intrusion", "camera_id": camera, "activation_id": activation, "reason": "started"}
+    return (minutes, AuditAction.GATE_OPENED, f"intrusion@{camera}", details)
+
+
+def test_openings_under_activations_the_chain_never_saw_requested_and_approved_are_flagged() -> None:
+    """Rows sealed with a stolen key open the gate, but the chain holds no request or approvals for them: the
+    report shows those openings to the auditor (issue #14, threat model)."""
+    records = traced_chain(
+        (0, AuditAction.ACTIVATION_REQUESTED, "activation:5", {}),
+        (1, AuditAction.ACTIVATION_APPROVED, "activation:5", {"role": "dpo"}),
+        (2, AuditAction.ACTIVATION_APPROVED, "activation:5", {"role": "authority"}),
+        opened(10, "5"),
+        (11, AuditAction.ACTIVATION_REQUESTED, "activation:6", {}),
+        (12, AuditAction.ACTIVATION_APPROVED, "activation:6", {"role": "dpo"}),
+        opened(13, "6", "cam-2"),  # one approval only
+        opened(20, "9", "cam-3"),  # never requested
+        opened(30, "0", "cam-4"),  # the demo's simulated footage
+    )
+    report = build_report(records, MODULES, T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    assert [(u.activation_id, u.camera_id, u.requested, u.approvals) for u in report.untraced] == [
+        ("6", "cam-2", True, 1),
+        ("9", "cam-3", False, 0),
+    ]
+    html = render_report_html(report)
+    assert "Openings without a traced authorisation" in html and "absente / missing" in html
+    clean = build_report(records[:4], MODULES, T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    assert clean.untraced == () and "without a traced" not in render_report_html(clean)

@@ -64,6 +64,20 @@ class LifecycleEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class UntracedOpening:
+    """A gate that opened under an activation whose request and two approvals are not in the chain before it:
+    rows sealed outside the governance service (e.g. with a stolen key). An auditor must ask why."""
+
+    seq: int
+    at: datetime
+    module: str
+    camera_id: str
+    activation_id: str
+    requested: bool
+    approvals: int
+
+
+@dataclass(frozen=True, slots=True)
 class ComplianceReport:
     since: datetime
     until: datetime
@@ -75,6 +89,11 @@ class ComplianceReport:
     chain_head_hash: str
     records_read: int
     by_module: dict[str, list[ActiveInterval]] = field(default_factory=dict)
+    untraced: tuple[UntracedOpening, ...] = ()
+    """Openings in the period under activations the chain holds no request and two approvals for."""
+    chain_from_seq: int = 1
+    """The first entry read: above 1, older entries were pruned (retention) and an activation requested before
+    them cannot be traced: its openings are listed in ``untraced`` with that caveat."""
 
     @property
     def modules_never_active(self) -> tuple[str, ...]:
@@ -100,13 +119,17 @@ def build_report(
     open_: dict[tuple[str, str], _Open] = {}
     intervals: list[ActiveInterval] = []
     lifecycle: list[LifecycleEntry] = []
-    head_seq, head_hash, count = 0, "", 0
+    head_seq, head_hash, count, first_seq = 0, "", 0, 1
     previous: datetime | None = None
+    traced = _Traced()
     for record in records:
         if record.at > until:
             break
+        if count == 0:
+            first_seq = record.seq
         count += 1
         head_seq, head_hash = record.seq, record.hash
+        traced.read(record, since)
         if record.action in ACTIVATION_ACTIONS and record.at >= since:
             lifecycle.append(
                 LifecycleEntry(record.seq, record.at, record.action, record.actor, record.target, dict(record.details))
@@ -125,8 +148,55 @@ def build_report(
         by_module.setdefault(interval.module, []).append(interval)
     all_modules = tuple(dict.fromkeys([*modules, *by_module]))
     return ComplianceReport(
-        since, until, now, all_modules, tuple(intervals), tuple(lifecycle), head_seq, head_hash, count, by_module
+        since,
+        until,
+        now,
+        all_modules,
+        tuple(intervals),
+        tuple(lifecycle),
+        head_seq,
+        head_hash,
+        count,
+        by_module,
+        tuple(traced.untraced),
+        first_seq,
     )
+
+
+REQUIRED_APPROVALS = 2
+
+
+class _Traced:
+    """Which activations the chain shows requested and approved, and the openings under any other."""
+
+    def __init__(self) -> None:
+        self.requested: set[str] = set()
+        self.approvals: dict[str, int] = {}
+        self.untraced: list[UntracedOpening] = []
+
+    def read(self, record: AuditRecord, since: datetime) -> None:
+        if record.action == AuditAction.ACTIVATION_REQUESTED:
+            self.requested.add(record.target.removeprefix("activation:"))
+        elif record.action == AuditAction.ACTIVATION_APPROVED:
+            key = record.target.removeprefix("activation:")
+            self.approvals[key] = self.approvals.get(key, 0) + 1
+        elif record.action == AuditAction.GATE_OPENED and record.at >= since:
+            activation = str(record.details.get("activation_id", ""))
+            if activation == "0":
+                return  # the demo's simulated footage: no activation by design
+            approvals = self.approvals.get(activation, 0)
+            if activation not in self.requested or approvals < REQUIRED_APPROVALS:
+                self.untraced.append(
+                    UntracedOpening(
+                        record.seq,
+                        record.at,
+                        str(record.details.get("module", "?")),
+                        str(record.details.get("camera_id", "?")),
+                        activation,
+                        activation in self.requested,
+                        approvals,
+                    )
+                )
 
 
 def _apply(

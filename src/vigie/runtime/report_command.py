@@ -19,7 +19,7 @@ from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.governance.audit import AuditKeyError, load_public_key
 from vigie.governance.audit.signing import verify_signature
 from vigie.governance.catalogue import load_catalogue
-from vigie.governance.report import build_report
+from vigie.governance.report import ComplianceReport, build_report
 from vigie.governance.report_html import render_report_html
 from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.runtime.clock import system_clock
@@ -43,15 +43,22 @@ def report_command(config_path: Path, since: datetime, until: datetime, out: Pat
         )
         return 2
     try:
-        write_report(config, since, until, out, actor)
+        report = write_report(config, since, until, out, actor)
     except (StorageError, AuditKeyError, OSError) as err:
         print(f"vigie audit report: {err}", file=sys.stderr)
         return 1
     print(f"wrote {out} and its signature {signature_path(out)}")
+    for untraced in report.untraced:
+        print(
+            f"WARNING: {untraced.module} opened on {untraced.camera_id} at {untraced.at.isoformat()} (seq "
+            f"{untraced.seq}) under activation #{untraced.activation_id or '?'}, whose request and two approvals "
+            "are not in the audit log before it: ask why",
+            file=sys.stderr,
+        )
     return 0
 
 
-def write_report(config: VigieConfig, since: datetime, until: datetime, out: Path, actor: str) -> None:
+def write_report(config: VigieConfig, since: datetime, until: datetime, out: Path, actor: str) -> ComplianceReport:
     engine = create_engine_for(config.storage.database_url)
     try:
         migrate(engine)
@@ -80,6 +87,7 @@ def write_report(config: VigieConfig, since: datetime, until: datetime, out: Pat
         chain.append(
             AuditEvent(actor, AuditAction.AUDIT_EXPORTED, "audit:report", {"kind": "compliance_report", **payload})
         )
+        return report
     finally:
         engine.dispose()
 

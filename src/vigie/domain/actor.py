@@ -1,8 +1,10 @@
 """Who does something: the one type every use case takes for "by whom", whatever door the person came in by.
 
-A person logged in to the console or the API acts under their username, in their tenant; a person at the server's
-command line acts under ``cli:<name>`` and names the tenant when the action needs one. The audit log keeps
-:attr:`Actor.name`; nothing parses it back.
+A person logged in to the console, the API or the ``vigie`` command (``vigie login``) acts under their username, in
+their tenant. ``cli:<name>`` is left only for what the host itself does before or outside any account: the first
+administrator's creation, the demo's set-up, and the audit commands that need the server's key (named after the
+Unix user running them) — never a name typed on the command line. The audit log keeps :attr:`Actor.name`; nothing
+parses it back.
 """
 
 from __future__ import annotations

@@ -193,7 +193,9 @@ def test_every_resource_needs_a_session(world: World, name: str) -> None:
 def test_the_public_page_lists_cameras_without_login_and_without_health(world: World) -> None:
     cameras = world.client().get("/api/public/cameras").json()
     assert {c["id"] for c in cameras} == {"vil-1", "vil-2", "bron-1", "pn-1"}
-    assert all(set(c) == {"id", "name", "commune_id", "site_id", "kind", "address"} for c in cameras)
+    public = {"id", "name", "commune_id", "site_id", "kind", "address"}
+    authorisation = {"authorisation", "authorisation_reference", "authorised_until"}  # a published decision (L1)
+    assert all(set(c) == public | authorisation for c in cameras)
 
 
 def test_the_roles_and_what_they_allow_are_readable_by_anyone_logged_in(world: World) -> None:

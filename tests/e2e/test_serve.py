@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import signal
 import time
+import urllib.error
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.support.configs import camera_yaml, config_yaml
 from tests.support.servers import free_port
@@ -56,6 +59,12 @@ def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(
         assert api.get("/api/events")["items"] == []
         public = get_json(f"http://127.0.0.1:{port}/api/public/cameras")  # the public page needs no login (L36)
         assert {c["id"] for c in public} == {"replay", "broken", "expired"}
+        # an expired prefectoral authorisation: listed as such, and no live image of it (L1)
+        listed = {c["id"]: c["authorisation"] for c in public}
+        assert listed["expired"] == "expired" and listed["replay"] in {"valid", "expiring"}
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            api.get("/api/cameras/expired/live.jpg")
+        assert refused.value.code == 403 and b"camera_not_authorised" in refused.value.read()
     finally:
         output = stop_vigie(proc, signal.SIGTERM)
     assert "hunter2" not in output, "credentials must never reach the logs"

@@ -2,7 +2,8 @@
 
 Two ways in:
 
-- :meth:`ExportService.export`, synchronous, for ``vigie export create`` on the server (the actor is the account signed in with ``vigie login``).
+- :meth:`ExportService.export`, synchronous, for ``vigie export create`` on the server (the actor is the account
+  signed in with ``vigie login``).
 - On behalf of a logged-in person (the API): :meth:`ExportService.submit_as` checks the export permission with
   the person's authorisation and training (L8, L9), that every camera is one they may see (L10: otherwise the
   answer is the one for a camera that does not exist), the reason and requisition reference (L13) and that

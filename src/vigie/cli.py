@@ -151,6 +151,15 @@ def _governance_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         ("--end", TIME_HELP),
     ]:
         request.add_argument(flag, required=True, help=helptext)
+    request.add_argument(
+        "--zones", default="", help="comma-separated analysis zone ids the activation is limited to (default: none)"
+    )
+    request.add_argument(
+        "--calibration",
+        type=int,
+        metavar="SEQ",
+        help="audit entry of the on-site calibration run this request is based on, as `vigie calibrate` printed (L32)",
+    )
     _with_role(request)
     request.set_defaults(handler="activation_request")
     approve = _with_config(act.add_parser("approve", help=f"approve a requested activation ({SIGNED_IN})"))

@@ -151,6 +151,8 @@ def test_a_request_names_only_cameras_one_sees_and_follows_the_governance_rules(
     assert naive.status_code == 422 and naive.json()["error"]["code"] == "invalid_request"
     assert [d["field"] for d in naive.json()["error"]["details"]] == ["body.starts_at"]
     assert login(world, "op.vil").post("/api/activations", json=activation_body()).status_code == 403
+    no_run = supervisor.post("/api/activations", json=activation_body(calibration_seq=12))  # L32: no such run
+    assert [d["code"] for d in no_run.json()["error"]["details"]] == ["unknown_calibration"]
     assert supervisor.get("/api/governance").json()["activations"]["total"] == 0, "nothing refused was stored"
 
 
@@ -323,7 +325,7 @@ def test_analysis_of_simulated_footage_is_shown_to_those_who_see_the_camera(worl
     """``vigie demo`` analyses its generated footage without an activation: the banner must say so rather than
     "no module is active", to whoever sees those cameras, and not while a stop switch holds them."""
     from tests.support.seals import Seals
-    from vigie.runtime.governance_wiring import account_roles
+    from vigie.runtime.governance_wiring import account_roles, audit_entry
     from vigie.services.governance_access import GovernanceAccess
     from vigie.storage.governance import SqlGovernanceStore
 
@@ -337,6 +339,7 @@ def test_analysis_of_simulated_footage_is_shown_to_those_who_see_the_camera(worl
         sealer=SEALS.sealer,
         verifier=SEALS.verifier,
         accounts=account_roles(world.engine),
+        audit_entry=audit_entry(world.engine),
         simulated={"vil-1": ("motion", "fire_start")},
     )
     operator = world.auth.principal_for("op.vil")

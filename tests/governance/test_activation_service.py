@@ -118,3 +118,35 @@ def test_audit_details_never_carry_credentials(
     service.engage_stop(None, Actor("cli:op", "operator"), secret)
     dumped = json.dumps([r.to_json() for r in sink.records])
     assert "hunter2" not in dumped and "abc123" not in dumped
+
+
+def test_a_request_names_the_calibration_run_it_is_based_on(engine: Engine) -> None:
+    """L32: the on-site calibration run (``vigie calibrate``'s audit entry) can be attached to a request; it must be
+    a calibration of the same module, on a camera the request covers; it is sealed and audited with the request."""
+    from vigie.domain.audit import GENESIS_HASH, AuditAction, AuditEvent, seal
+
+    def calibration(seq: int, module: str, camera: str | None) -> object:
+        details = {"module": module, **({"camera": camera} if camera else {})}
+        return seal(seq, AuditEvent("sam", AuditAction.ANALYSIS_CALIBRATION, "x", details), NOW, GENESIS_HASH)
+
+    entries = {
+        3: calibration(3, "motion", "cam-depot"),
+        4: calibration(4, "intrusion", "cam-depot"),
+        5: calibration(5, "motion", "cam-street"),
+        6: seal(6, AuditEvent("x", AuditAction.PLAYBACK, "camera:cam-depot", {}), NOW, GENESIS_HASH),
+    }
+    store, sink, clock = SqlGovernanceStore(engine), ListAudit(), FakeClock(NOW)
+    service = governance_service(store, load_catalogue(), sample_config(), sink, clock, audit_entry=entries.get)
+    codes = {
+        seq: [r.code for r in service.request(make_request(calibration_seq=seq)).refusals] for seq in (4, 5, 6, 99)
+    }
+    assert codes == {
+        4: ["calibration_of_other_module"],
+        5: ["calibration_of_other_camera"],
+        6: ["unknown_calibration"],
+        99: ["unknown_calibration"],
+    }
+    outcome = service.request(make_request(calibration_seq=3))
+    assert outcome.accepted
+    assert store.get_activation(outcome.activation_id or 0).calibration_seq == 3  # type: ignore[union-attr]
+    assert sink.records[-1].details["calibration_seq"] == 3

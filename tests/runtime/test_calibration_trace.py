@@ -86,8 +86,10 @@ def test_a_recording_is_calibrated_only_signed_in_and_the_run_is_audited(
     accounts.sign_in("sam")
     capsys.readouterr()
     assert main([*calibrate, "--config", cfg]) == 0
-    assert "fire_start calibration run" in capsys.readouterr().out
+    run = capsys.readouterr()
+    assert "fire_start calibration run" in run.out
     [(actor, target, details)] = calibration_entries(accounts.config)
+    assert "--calibration " in run.err, "the run's audit entry is given, to attach to an activation request (L32)"
     assert (actor, target) == ("sam", "camera:cam-001")
     assert details["command"] == "vigie calibrate" and details["module"] == "fire_start"
     assert details["role"] == "supervisor" and details["camera"] == "cam-001"

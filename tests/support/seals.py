@@ -79,5 +79,6 @@ def governance_service(
         sealer=seals.sealer,
         verifier=seals.verifier,
         accounts=accounts(table),
+        audit_entry=kwargs.pop("audit_entry", lambda seq: None),
         **kwargs,
     )

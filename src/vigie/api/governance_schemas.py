@@ -39,6 +39,13 @@ class ActivationIn(RequestModel):
     purpose: str = Field(default="", max_length=2000)
     starts_at: Instant = Field(description="start (included), with a time zone")
     ends_at: Instant = Field(description="end (excluded), with a time zone; never after the framework's end (L23)")
+    calibration_seq: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**62,
+        description="audit entry of the on-site calibration run of this module the request is based on (L32), as "
+        "`vigie calibrate --config …` prints it",
+    )
 
 
 class RevokeIn(RequestModel):
@@ -81,7 +88,11 @@ class ActivationOut(BaseModel):
     requested_by: str
     requested_role: str
     requested_at: datetime
-    state: str = Field(description="requested, approved_pending_start, active, expired or revoked")
+    calibration_seq: int | None = Field(description="audit entry of the calibration run it is based on (L32)")
+    state: str = Field(
+        description="requested, approved_pending_start, active, expired, revoked, or unverified (its records do "
+        "not carry the governance service's valid seals: it never runs)"
+    )
     approvals: list[ApprovalOut]
     revocation: RevocationOut | None
     runs_until: datetime | None = Field(

@@ -32,6 +32,9 @@ class ActivationRequest:
     requested_by: str
     requested_role: str
     zone_ids: tuple[str, ...] = ()
+    calibration_seq: int | None = None
+    """The audit entry (``analysis.calibration``) of the on-site calibration run of this module the request is
+    based on (L32), or None."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,7 +11,7 @@ refused and audited (``activation.unverified``).
 A seal is ``<key_id>:<base64 signature>`` over the canonical JSON (``vigie.domain.audit.canonical_json``) of:
 
 - an activation: every field a person approved (``id``, tenant, module, cameras, zones, framework, decision,
-  DPIA, purpose, start, end, requester and role, when it was recorded);
+  DPIA, purpose, start, end, requester and role, when it was recorded, the calibration run it is based on);
 - an approval: the activation's id and seal (so an approval is bound to exactly what was approved), the
   approver's account name and role, and when.
 
@@ -84,6 +84,7 @@ def activation_payload(activation: Activation) -> dict[str, Any]:
         "requested_by": activation.requested_by,
         "requested_role": activation.requested_role,
         "requested_at": _instant(activation.requested_at),
+        "calibration_seq": activation.calibration_seq,
     }
 
 

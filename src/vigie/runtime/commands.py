@@ -172,6 +172,8 @@ def activation_request(args: argparse.Namespace) -> int:
         start=times[0],
         end=times[1],
         role=args.acting_as,
+        zones=[z.strip() for z in args.zones.split(",") if z.strip()],
+        calibration=args.calibration,
     )
 
 

@@ -266,8 +266,13 @@ def _guarded(run: _Run, config_path: Path | None, action: Callable[[], int]) -> 
             return 2
         details["media_seconds"] = _media_seconds(run.video)
         target = f"camera:{camera}" if camera else f"file:{details['files'][0]['sha256']}"
-        context.audit.append(
+        record = context.audit.append(
             AuditEvent(viewer.actor, AuditAction.ANALYSIS_CALIBRATION, target, details, at=context.clock())
+        )
+        print(
+            f"recorded as audit entry {record.seq}: attach it to the activation request with "
+            f"`vigie activation request … --calibration {record.seq}` (L32)",
+            file=sys.stderr,
         )
         return action()
 

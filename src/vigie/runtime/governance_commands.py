@@ -178,6 +178,7 @@ def activation_request_command(
     end: datetime,
     role: str | None = None,
     zones: Sequence[str] = (),
+    calibration: int | None = None,
 ) -> int:
     """Request an activation as the signed-in account, for its own tenant (``tenant``, when given, must be it)."""
     draft = ActivationDraft(
@@ -191,6 +192,7 @@ def activation_request_command(
         starts_at=start,
         ends_at=end,
         zone_ids=tuple(zones),
+        calibration_seq=calibration,
     )
 
     def ask(access: GovernanceAccess, viewer: Principal) -> int:

@@ -15,9 +15,9 @@ from vigie.governance.catalogue import load_catalogue
 from vigie.governance.seal import KeySealer, SealVerifier, keys_in
 from vigie.runtime.audit_wiring import keys_dir
 from vigie.runtime.module_settings import module_readiness
-from vigie.services.governance import AccountRoles
+from vigie.services.governance import AccountRoles, AuditEntry
 from vigie.services.governance_access import GovernanceAccess
-from vigie.storage import SqlGovernanceStore, SqlUserRepo
+from vigie.storage import SqlAuditStore, SqlGovernanceStore, SqlUserRepo
 
 
 def account_roles(engine: Engine) -> AccountRoles:
@@ -31,6 +31,12 @@ def account_roles(engine: Engine) -> AccountRoles:
         return frozenset(str(role) for role in user.roles)
 
     return roles
+
+
+def audit_entry(engine: Engine) -> AuditEntry:
+    """One audit entry by seq, read from the audit table at each call."""
+    store = SqlAuditStore(engine)
+    return lambda seq: next(store.records(from_seq=seq, to_seq=seq), None)
 
 
 def seal_verifier(config: VigieConfig) -> SealVerifier:
@@ -58,6 +64,7 @@ def open_governance(
         sealer=KeySealer(AuditKeyring(keys_dir(config)).current_signer),
         verifier=seal_verifier(config),
         accounts=account_roles(engine),
+        audit_entry=audit_entry(engine),
         readiness=module_readiness(config),
         simulated={
             p.camera.id: ("motion", *p.camera.analysis.modules)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from vigie.config.models import VigieConfig
 from vigie.domain.activation import Activation, ActivationRequest, Approval, Revocation, StopSwitch
 from vigie.domain.actor import Actor
-from vigie.domain.audit import AuditAction, AuditEvent
+from vigie.domain.audit import AuditAction, AuditEvent, AuditRecord
 from vigie.domain.ports import AuditSink
 from vigie.domain.redact import redact_text
 from vigie.governance.activation import (
@@ -31,6 +31,8 @@ from vigie.governance.activation import (
 from vigie.governance.catalogue import Catalogue
 from vigie.governance.seal import Sealer, SealVerifier, activation_payload, approval_payload
 
+AuditEntry = Callable[[int], AuditRecord | None]
+"""The audit entry of that seq, or None."""
 AccountRoles = Callable[[str], frozenset[str] | None]
 """The roles of the active account of that name, or None when no such account can act (unknown, disabled)."""
 
@@ -105,11 +107,13 @@ class GovernanceService:
         sealer: Sealer,
         verifier: SealVerifier,
         accounts: AccountRoles,
+        audit_entry: AuditEntry,
         readiness: Callable[[ActivationRequest], list[Refusal]] | None = None,
     ) -> None:
         """``sealer`` signs each activation and approval recorded, ``verifier`` checks the seals of what is read
         back (a row written around this service is ``unverified`` and never runs); ``accounts`` says which roles
-        an account holds, so that requesters and approvers are existing, active accounts in the role they act in.
+        an account holds, so that requesters and approvers are existing, active accounts in the role they act in;
+        ``audit_entry`` reads the calibration run a request names (L32).
         ``readiness`` adds what the module itself needs on the perimeter's cameras (its settings, a detection
         model, an approved model file): the runtime knows the modules, the governance layer does not."""
         self._store = store
@@ -120,6 +124,7 @@ class GovernanceService:
         self._sealer = sealer
         self._verifier = verifier
         self._accounts = accounts
+        self._audit_entry = audit_entry
         self._readiness = readiness
 
     def request(self, request: ActivationRequest) -> Outcome:
@@ -128,6 +133,7 @@ class GovernanceService:
         now = self._clock()
         refusals = validate_request(request, self._catalogue, self._config, now)
         refusals.extend(self._account_refusals(request.requested_by, request.requested_role, "request"))
+        refusals.extend(self._calibration_refusals(request))
         if self._readiness is not None:
             refusals.extend(self._readiness(request))
         details = _request_details(request)
@@ -253,6 +259,32 @@ class GovernanceService:
             )
         return refusals
 
+    def _calibration_refusals(self, request: ActivationRequest) -> list[Refusal]:
+        """The calibration run a request names must be one, of this module, on one of its cameras (L32)."""
+        seq = request.calibration_seq
+        if seq is None:
+            return []
+        record = self._audit_entry(seq)
+        if record is None or record.action != AuditAction.ANALYSIS_CALIBRATION:
+            return [
+                Refusal(
+                    "unknown_calibration",
+                    f"audit entry {seq} is not a calibration run: give the number `vigie calibrate --config …` printed",
+                )
+            ]
+        module, camera = record.details.get("module"), record.details.get("camera")
+        if module != request.module:
+            return [
+                Refusal(
+                    "calibration_of_other_module", f"calibration run {seq} is of {module!r}, not {request.module!r}"
+                )
+            ]
+        if camera is not None and camera not in request.camera_ids:
+            return [
+                Refusal("calibration_of_other_camera", f"calibration run {seq} was on camera {camera!r}, not covered")
+            ]
+        return []
+
     def _account_refusals(self, name: str, role: str, what: str) -> list[Refusal]:
         """The person must be an existing, active account holding the role they act in (never a free name)."""
         roles = self._accounts(name)
@@ -291,6 +323,7 @@ def _request_details(request: ActivationRequest) -> dict[str, Any]:
         "starts_at": _iso(request.starts_at),
         "ends_at": _iso(request.ends_at),
         "requested_role": request.requested_role,
+        "calibration_seq": request.calibration_seq,
     }
 
 

@@ -35,7 +35,14 @@ from vigie.governance.activation import APPROVER_ROLES, ActivationState, Refusal
 from vigie.governance.catalogue import Catalogue, Framework, Module
 from vigie.governance.seal import Sealer, SealVerifier
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
-from vigie.services.governance import AccountRoles, ActivationStatus, GovernanceService, GovernanceStore, Outcome
+from vigie.services.governance import (
+    AccountRoles,
+    ActivationStatus,
+    AuditEntry,
+    GovernanceService,
+    GovernanceStore,
+    Outcome,
+)
 
 __all__ = [
     "ActivationDraft",
@@ -81,6 +88,8 @@ class ActivationDraft:
     starts_at: datetime
     ends_at: datetime
     zone_ids: tuple[str, ...] = ()
+    calibration_seq: int | None = None
+    """The audit entry of the calibration run the request is based on (L32)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +173,7 @@ class GovernanceAccess:
         sealer: Sealer,
         verifier: SealVerifier,
         accounts: AccountRoles,
+        audit_entry: AuditEntry,
         readiness: Callable[[ActivationRequest], list[Refusal]] | None = None,
         simulated: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
@@ -178,6 +188,7 @@ class GovernanceAccess:
             sealer=sealer,
             verifier=verifier,
             accounts=accounts,
+            audit_entry=audit_entry,
             readiness=readiness,
         )
         self._simulated = {camera: tuple(modules) for camera, modules in (simulated or {}).items()}
@@ -301,6 +312,7 @@ class GovernanceAccess:
             requested_by=viewer.actor,
             requested_role=role,
             zone_ids=draft.zone_ids,
+            calibration_seq=draft.calibration_seq,
         )
         return self._result(self.service.request(request))
 

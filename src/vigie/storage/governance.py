@@ -71,6 +71,7 @@ class SqlGovernanceStore:
             requested_by=request.requested_by,
             requested_role=request.requested_role,
             requested_at=require_aware(at, "request time"),
+            calibration_seq=request.calibration_seq,
         )
         with storage_errors(self._engine, "record an activation"), self._write.begin() as session:
             session.add(row)
@@ -207,6 +208,7 @@ def _activations(session: Session, rows: Sequence[ActivationRow]) -> list[Activa
             requested_by=row.requested_by,
             requested_role=row.requested_role,
             requested_at=row.requested_at,
+            calibration_seq=row.calibration_seq,
             seal=row.seal or "",
         )
         for row in rows

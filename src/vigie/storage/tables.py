@@ -201,6 +201,8 @@ class ActivationRow(Base):
     requested_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     requested_role: Mapped[str] = mapped_column(String(NAME_LENGTH))
     requested_at: Mapped[datetime]
+    calibration_seq: Mapped[int | None] = mapped_column(ID, nullable=True)
+    """The audit entry of the on-site calibration run the request is based on (L32)."""
     seal: Mapped[str] = mapped_column(String(SEAL_LENGTH), server_default="")
     """The governance service's signature over the row (``vigie.governance.seal``); the gate verifies it."""
 

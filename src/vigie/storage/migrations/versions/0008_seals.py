@@ -1,4 +1,5 @@
-"""Seals on activations and approvals (issue #14, D2): the governance service's signature beside each row.
+"""Seals on activations and approvals (issue #14, D2): the governance service's signature beside each row; and the
+calibration run an activation request is based on (L32).
 
 Revision ID: 0008
 Revises: 0007
@@ -21,15 +22,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SEAL_LENGTH = 255
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     for table in ("governance_activations", "governance_approvals"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("seal", sa.String(SEAL_LENGTH), nullable=False, server_default=""))
+    with op.batch_alter_table("governance_activations") as batch:
+        batch.add_column(sa.Column("calibration_seq", _ID, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("governance_activations") as batch:
+        batch.drop_column("calibration_seq")
     for table in ("governance_activations", "governance_approvals"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("seal")

@@ -33,6 +33,8 @@ from vigie.runtime.recorder_worker import RecorderMessage, RecorderSpec, Recordi
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 STABLE_AFTER_S = 60.0
+RESTART_AT_ONCE_AFTER_S = 5.0
+"""A worker online at least this long restarts at once when it ends; one that dies sooner (a crash loop) backs off."""
 
 SupervisedSpec = WorkerSpec | RecorderSpec
 SupervisedMessage = WorkerMessage | RecorderMessage
@@ -186,8 +188,15 @@ class CameraSupervisor:
         slot.reported_offline = True
 
     def _offline(self, name: str, slot: _Slot, now: float, reason: str) -> None:
-        delay = self._backoff.delay(slot.attempt, slot.rng)
-        slot.attempt += 1
+        if slot.online_since is not None and now - slot.online_since >= RESTART_AT_ONCE_AFTER_S:
+            # it was working: its end (kill -9, a stream that dropped) is news, not a camera that keeps failing, so
+            # it restarts at once (spread over base·jitter) and backs off only if the new one cannot get online;
+            # each second of delay here is a second of video lost (docs/recording.md, bench/worker_kill.py)
+            slot.attempt = 0
+            delay = self._backoff.base_s * self._backoff.jitter * slot.rng.random()
+        else:
+            delay = self._backoff.delay(slot.attempt, slot.rng)
+            slot.attempt += 1
         slot.next_start = now + delay
         slot.online_since = None
         if not slot.reported_offline:

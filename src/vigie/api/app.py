@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
 from vigie import __version__
 from vigie.api.errors import install_error_handlers
@@ -40,6 +41,7 @@ from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess
+from vigie.services.health import HealthService
 from vigie.services.live import LiveService
 from vigie.services.oidc import OidcLogin
 from vigie.services.playback import PlaybackService
@@ -89,6 +91,19 @@ class ApiServices:
     """Reading, verifying and exporting the audit log; None: the routes answer 503."""
     oidc: OidcLogin | None = None
     """Single sign-on through an OpenID provider; None when not configured (its routes answer 404)."""
+    health: HealthService | None = None
+    """Readiness (database written, storage usable); None: ``/readyz`` answers 503, it cannot tell."""
+
+
+class ReadinessCheckOut(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+
+
+class ReadinessOut(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: list[ReadinessCheckOut]
 
 
 def create_app(
@@ -137,6 +152,23 @@ def create_app(
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
     def healthz() -> HealthOut:
         return HealthOut(status="ok", version=__version__)
+
+    @app.get("/readyz", response_model=ReadinessOut, tags=["health"], responses={503: {"model": ReadinessOut}})
+    def readyz() -> JSONResponse:
+        """Readiness, for load balancers and supervisors: 200 when the database takes writes and the recordings'
+        storage is usable, 503 with the failing checks otherwise (``/healthz`` only says the process answers)."""
+        health = services.health
+        if health is None:
+            body = ReadinessOut(
+                status="not_ready", checks=[ReadinessCheckOut(name="readiness", ok=False, detail="not wired")]
+            )
+            return JSONResponse(body.model_dump(), status_code=503, headers={"Cache-Control": "no-store"})
+        found = health.readiness()
+        checks = [ReadinessCheckOut(name=c.name, ok=c.ok, detail=c.detail) for c in found.checks]
+        body = ReadinessOut(status="ready" if found.ready else "not_ready", checks=checks)
+        return JSONResponse(
+            body.model_dump(), status_code=200 if found.ready else 503, headers={"Cache-Control": "no-store"}
+        )
 
     if static_dir is not None:
         app.mount("/static", StaticFiles(directory=static_dir), name="static")

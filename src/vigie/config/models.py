@@ -8,10 +8,11 @@ The camera, zone and field models live in :mod:`vigie.config.camera`, :mod:`vigi
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -53,9 +54,11 @@ __all__ = [
     "OidcSettings",
     "PrivacyMaskZone",
     "S3SegmentsSettings",
+    "SecuritySettings",
     "SegmentsSettings",
     "Site",
     "StorageSettings",
+    "TlsSettings",
     "VigieConfig",
     "Zone",
 ]
@@ -238,6 +241,27 @@ class StorageSettings(ConfigModel):
     )
 
 
+class TlsSettings(ConfigModel):
+    """HTTPS served by Vigie itself: a certificate and its private key, in PEM files read at start (L15)."""
+
+    certificate_file: Path = Field(
+        title="Certificate file",
+        description="PEM file with the server's certificate followed by its intermediate certificates (the full "
+        "chain, e.g. Let's Encrypt's `fullchain.pem`).",
+    )
+    private_key_file: Path = Field(
+        title="Private key file",
+        description="PEM file with the certificate's private key (e.g. `privkey.pem`); readable by the user running "
+        "vigie, never by every user.",
+    )
+    private_key_passphrase_file: Path | None = Field(
+        default=None,
+        title="Private key passphrase file",
+        description="File whose first line is the passphrase of an encrypted private key; unset: the key is not "
+        "encrypted.",
+    )
+
+
 class ApiSettings(ConfigModel):
     """Where the HTTP API (and the operator console behind it) listens."""
 
@@ -252,6 +276,12 @@ class ApiSettings(ConfigModel):
         title="Secure cookies",
         description="Mark the session cookie `Secure`: `true` always (behind a TLS proxy that does not say so), "
         "`false` never (plain HTTP on a closed network only), unset: when the request came over HTTPS.",
+    )
+    tls: TlsSettings | None = Field(
+        default=None,
+        title="TLS",
+        description="Serve HTTPS with this certificate; unset: plain HTTP, for the loopback address or behind a "
+        "reverse proxy that terminates TLS (docs/deployment.md).",
     )
 
 
@@ -351,6 +381,39 @@ class AuthSettings(ConfigModel):
         default=None,
         title="OpenID Connect",
         description="Single sign-on through an OpenID Connect provider; off when absent.",
+    )
+
+
+MIN_SECRETS_PASSPHRASE_LENGTH = 16
+
+
+class SecuritySettings(ConfigModel):
+    """How the private keys of the data folder (the audit signing key, the accounts key) are kept at rest (L15).
+
+    With a secrets passphrase both are encrypted on disk; it is given by a key file kept outside the data folder, or
+    by an environment variable. Every `vigie` process that needs a key (the service, the commands) reads it the
+    same way, from this section."""
+
+    secrets_key_file: Path | None = Field(
+        default=None,
+        title="Secrets key file",
+        description="File whose first line is the passphrase encrypting the private keys at rest (at least "
+        f"{MIN_SECRETS_PASSPHRASE_LENGTH} characters, e.g. `openssl rand -base64 32`); outside the data directory, "
+        "owned by the user running vigie, mode 0600 or 0400. Unset: the variable named by `passphrase_env`.",
+    )
+    passphrase_env: str = Field(
+        default="VIGIE_SECRETS_PASSPHRASE",
+        pattern=ENV_NAME_PATTERN,
+        title="Passphrase variable",
+        description="Name of the environment variable holding the secrets passphrase when `secrets_key_file` is "
+        "unset (not the passphrase itself). Neither given: the keys are stored unencrypted, with a warning at "
+        "every start.",
+    )
+    fix_key_permissions: bool = Field(
+        default=False,
+        title="Fix key permissions",
+        description="Remove group and other permissions from the keys folder, the private key files and the "
+        "secrets key file at start, instead of refusing to start; owners are never changed.",
     )
 
 
@@ -461,6 +524,13 @@ class Commune(ConfigModel):
         return sites
 
 
+def _lexically_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or under it, comparing the paths as written (both absolute or both relative)."""
+    if path.is_absolute() != folder.is_absolute():
+        return False
+    return PurePath(os.path.normpath(path)).is_relative_to(os.path.normpath(folder))
+
+
 @dataclass(frozen=True, slots=True)
 class CameraPlacement:
     """A camera with the tenant and site it belongs to: what the runtime iterates over."""
@@ -488,6 +558,11 @@ class VigieConfig(ConfigModel):
         title="Governance",
         description="Audit log checkpoints and retention, controller and DPO of the record of processing.",
     )
+    security: SecuritySettings = Field(
+        default_factory=SecuritySettings,
+        title="Security",
+        description="Encryption at rest of the private keys (secrets passphrase) and the check of their permissions.",
+    )
     communes: tuple[Commune, ...] = Field(
         default=(),
         title="Communes",
@@ -507,6 +582,18 @@ class VigieConfig(ConfigModel):
         )
         if cameras:
             raise duplicate_error("camera ids", cameras)
+        return self
+
+    @model_validator(mode="after")
+    def _secrets_key_outside_data(self) -> VigieConfig:
+        """The secrets key file kept with the keys it opens protects nothing: refused when its path (as written,
+        nothing is read here) lies in the data directory; the runtime checks the resolved paths again."""
+        key_file = self.security.secrets_key_file
+        if key_file is not None and _lexically_inside(key_file, self.storage.data_dir):
+            raise invalid(
+                f"security.secrets_key_file {key_file} is inside the data directory {self.storage.data_dir}",
+                "keep it elsewhere (e.g. /etc/vigie/secrets.key): whoever copies the data folder must not get it",
+            )
         return self
 
     def placements(self) -> Iterator[CameraPlacement]:

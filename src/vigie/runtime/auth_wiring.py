@@ -1,11 +1,12 @@
-"""Building the account service from the configuration: the tenant directory, the sealing key, the clock; and
-single sign-on (``auth.oidc``) with the client secret read from the environment."""
+"""Building the account service from the configuration: the tenant directory, the sealing key (encrypted at rest
+with the secrets passphrase, :mod:`vigie.runtime.audit_wiring`), the clock; and single sign-on (``auth.oidc``) with
+the client secret read from the environment."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Final
 
 import httpx
@@ -15,13 +16,24 @@ from sqlalchemy import Engine
 from vigie.config.models import VigieConfig
 from vigie.domain.clock import Clock, legal_day
 from vigie.domain.ports import AuditSink
-from vigie.runtime.audit_wiring import keys_dir
+from vigie.governance.keys_folder import (
+    KeysFolder,
+    KeyStorageError,
+    SealedSecretError,
+    WrongPassphraseError,
+    is_sealed,
+    open_sealed,
+    seal_secret,
+)
+from vigie.runtime.audit_wiring import keys_folder
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.auth import AuthService
 from vigie.services.oidc import OidcClient, OidcLogin
 from vigie.storage import SqlUserRepo
 
+log = logging.getLogger(__name__)
 SEALING_KEY_FILE = "accounts.fernet"
+ACCOUNTS_KEY = "the accounts key"
 PROVIDER_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 """Calls to the OpenID provider happen while a person waits at the callback: a provider that does not answer
 fails the sign-on in seconds (the person can still log in with a password)."""
@@ -39,20 +51,42 @@ def directory(config: VigieConfig) -> Directory:
     )
 
 
-def sealing_key(keys: Path) -> bytes:
+def sealing_key(keys: KeysFolder) -> bytes:
     """The key sealing second-factor secrets at rest, created on first use (mode 0600, beside the audit key).
 
-    Losing it means re-enrolling every second factor; it is never stored in the database."""
-    path = keys / SEALING_KEY_FILE
-    if path.is_file():
-        return path.read_bytes().strip()
-    keys.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
-    temp = path.with_suffix(".tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
-    os.replace(temp, path)
+    With a secrets passphrase it is stored sealed under it (:func:`~vigie.governance.keys_folder.seal_secret`), and a
+    key found in clear is sealed in place; without one it is stored in clear, with a warning. Losing it means
+    re-enrolling every second factor; it is never stored in the database."""
+    path = keys.path / SEALING_KEY_FILE
+    passphrase = keys.passphrase
+    data = keys.read_private(SEALING_KEY_FILE, ACCOUNTS_KEY)
+    if data is None:
+        key = Fernet.generate_key()
+        stored = key if passphrase is None else seal_secret(key, passphrase)
+        if not keys.write_private(SEALING_KEY_FILE, stored, replace=False):
+            return sealing_key(keys)  # another process created it meanwhile: use theirs
+        if passphrase is None:
+            keys.warn_unencrypted(path, ACCOUNTS_KEY)
+        return key
+    if is_sealed(data):
+        if passphrase is None:
+            raise keys.missing_passphrase(path, ACCOUNTS_KEY)
+        try:
+            return open_sealed(data, passphrase)
+        except WrongPassphraseError:
+            raise keys.wrong_passphrase(path, ACCOUNTS_KEY) from None
+        except SealedSecretError as err:
+            raise KeyStorageError(f"{ACCOUNTS_KEY} {path} is damaged ({err}): restore it from a backup") from None
+    key = data.strip()
+    try:
+        Fernet(key)
+    except ValueError:
+        raise KeyStorageError(f"{ACCOUNTS_KEY} {path} is not a key Vigie wrote: restore it from a backup") from None
+    if passphrase is None:
+        keys.warn_unencrypted(path, ACCOUNTS_KEY)
+    else:
+        keys.write_private(SEALING_KEY_FILE, seal_secret(key, passphrase), replace=True)
+        log.warning("%s %s was stored unencrypted: sealed now with %s", ACCOUNTS_KEY, path, passphrase.source)
     return key
 
 
@@ -63,7 +97,7 @@ def open_auth_service(config: VigieConfig, engine: Engine, audit: AuditSink, clo
         audit,
         directory(config),
         clock,
-        sealing_key=sealing_key(keys_dir(config)),
+        sealing_key=sealing_key(keys_folder(config)),
         today=lambda: legal_day(clock),
     )
 

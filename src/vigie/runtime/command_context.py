@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from vigie.config import ConfigError, VigieConfig, format_issues, load_config
 from vigie.domain.clock import Clock
 from vigie.governance.audit import AuditChain
+from vigie.governance.keys_folder import KeyStorageError
 from vigie.runtime.audit_wiring import open_audit_sink
 from vigie.runtime.clock import system_clock
 from vigie.storage import StorageError, create_engine_for, migrate
@@ -71,7 +72,7 @@ def opened(config_path: Path, clock: Clock | None = None) -> Iterator[Opened]:
     try:
         migrate(engine)
         yield Opened(config, engine, open_audit_sink(config, engine, clock), clock, config_path)
-    except StorageError as err:
+    except (StorageError, KeyStorageError) as err:  # KeyStorageError: the private keys as stored or given (L15)
         raise Unusable(str(err)) from err
     finally:
         engine.dispose()

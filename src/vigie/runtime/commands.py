@@ -48,6 +48,7 @@ def _times(*pairs: tuple[str, bool]) -> list[datetime] | None:
 
 def serve(args: argparse.Namespace) -> int:
     from vigie.config import ConfigError, format_issues, load_config
+    from vigie.governance.keys_folder import KeyStorageError
     from vigie.runtime.module_settings import check_module_settings
     from vigie.runtime.service import ServiceError, VigieService
 
@@ -59,7 +60,7 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     try:
         service = VigieService(config)
-    except ServiceError as err:
+    except (ServiceError, KeyStorageError) as err:  # KeyStorageError: the private keys as stored or given (L15)
         print(f"vigie: {err}; nothing was started", file=sys.stderr)
         return 2
     return service.run()

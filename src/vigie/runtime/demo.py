@@ -29,6 +29,7 @@ from vigie.config.models import VigieConfig
 from vigie.domain.actor import Actor
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
+from vigie.governance.keys_folder import KeyStorageError
 from vigie.runtime.models import installed_models
 from vigie.runtime.module_settings import PIXEL_MODULES
 from vigie.runtime.service import VigieService
@@ -96,9 +97,11 @@ def demo_config(
     *,
     detector: str | None = None,
     modules: dict[str, dict[str, Any]] | None = None,
+    secrets_key_file: Path | None = None,
 ) -> VigieConfig:
     """The demo's configuration: one commune, one site, the simulated cameras (with ``detector`` when a model is
-    installed in the demo's data folder, else motion detection; ``modules``: event module settings per camera)."""
+    installed in the demo's data folder, else motion detection; ``modules``: event module settings per camera;
+    ``secrets_key_file``: the passphrase file encrypting the demo's private keys, :func:`demo_secrets_key`)."""
     modules = modules or {}
     cameras: list[dict[str, Any]] = [
         {
@@ -126,6 +129,7 @@ def demo_config(
                 "data_dir": str(data_dir.resolve()),
             },
             "api": {"host": host, "port": port},
+            "security": {"secrets_key_file": None if secrets_key_file is None else str(secrets_key_file.resolve())},
             "communes": [
                 {
                     "id": "demo",
@@ -164,11 +168,23 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
         detector = models[0].name if models else None
         log.info("analysis: %s", f"model {detector}" if detector else "motion detection (no model installed)")
         scenes = {f"sim{index + 1}": DEMO_SCENES[index % len(DEMO_SCENES)] for index in range(cameras)}
-        config = demo_config(data_dir, host, port, urls, detector=detector, modules=demo_modules(scenes, detector))
+        config = demo_config(
+            data_dir,
+            host,
+            port,
+            urls,
+            detector=detector,
+            modules=demo_modules(scenes, detector),
+            secrets_key_file=demo_secrets_key(data_dir),
+        )
         config_path = data_dir / "vigie.yaml"
         write_config(config, config_path)
         log.info("demo configuration written to %s (use it with vigie audit/compliance --config)", config_path)
-        service = VigieService(config, simulated_cameras=frozenset(urls))
+        try:
+            service = VigieService(config, simulated_cameras=frozenset(urls))
+        except KeyStorageError as err:
+            log.error("%s; the demo was not started", err)
+            return 2
         login = ensure_demo_account(service.accounts, data_dir, legal_day(service.clock))
         log.info(
             "console: http://%s:%d/ — log in as %r with the password in %s (created for this demo folder only)",
@@ -181,6 +197,28 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
 
 
 DEMO_USERNAME = "demo"
+DEMO_SECRETS_SUFFIX = ".secrets-key"
+
+
+def demo_secrets_key(data_dir: Path) -> Path:
+    """The demo's secrets key file, created once with a random passphrase (mode 0600) beside its data folder, never
+    inside it: ``var/demo`` has ``var/demo.secrets-key``. The demo's private keys (audit signing key, accounts key)
+    are encrypted at rest with it, as an installation's are with its own (docs/deployment.md); losing it means a new
+    demo folder."""
+    folder = data_dir.resolve()
+    path = folder.with_name(folder.name + DEMO_SECRETS_SUFFIX)
+    if path.exists():
+        return path
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another demo start made it meanwhile
+        return path
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secrets.token_urlsafe(32) + "\n")
+    log.info("created the demo's secrets key file %s (it encrypts the demo's private keys)", path)
+    return path
+
+
 DEMO_LOGIN_FILE = "demo-login.txt"
 DEMO_ACTOR = Actor.command_line("demo")
 

@@ -10,10 +10,9 @@ from sqlalchemy import Engine
 from vigie.config.models import VigieConfig
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
-from vigie.governance.audit import AuditKeyring
 from vigie.governance.catalogue import load_catalogue
 from vigie.governance.seal import KeySealer, SealVerifier, keys_in
-from vigie.runtime.audit_wiring import keys_dir
+from vigie.runtime.audit_wiring import audit_keyring, keys_dir
 from vigie.runtime.module_settings import module_readiness
 from vigie.services.governance import AccountRoles, AuditEntry
 from vigie.services.governance_access import GovernanceAccess
@@ -61,7 +60,7 @@ def open_governance(
         config=config,
         audit=audit,
         clock=clock,
-        sealer=KeySealer(AuditKeyring(keys_dir(config)).current_signer),
+        sealer=KeySealer(audit_keyring(config).current_signer),
         verifier=seal_verifier(config),
         accounts=account_roles(engine),
         audit_entry=audit_entry(engine),

@@ -47,6 +47,7 @@ from vigie.runtime.segment_wiring import is_remote, open_segment_store, spool_di
 from vigie.runtime.sink import Periodic, WorkerMessageSink
 from vigie.runtime.site_wiring import camera_location, open_site_service
 from vigie.runtime.supervisor import CameraSupervisor
+from vigie.runtime.tls_wiring import TlsSetupError, uvicorn_tls
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.cameras import CameraService
@@ -297,6 +298,11 @@ class VigieService:
         """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers, close open events and gates, and
         sign a checkpoint of the audit chain."""
         api = self.config.api
+        try:
+            tls = uvicorn_tls(api.tls)  # HTTPS served directly (L15): checked before anything starts
+        except TlsSetupError as err:
+            log.error("%s; nothing was started", err)
+            return 2
         server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
@@ -304,13 +310,14 @@ class VigieService:
                 port=api.port,
                 log_level="info",
                 access_log=False,
+                **tls,
                 # Live views never end by themselves: give open responses this long, then cut them.
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
             )
         )
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         self.start()
-        log.info("Vigie console on http://%s:%d/", api.host, api.port)
+        log.info("Vigie console on %s://%s:%d/", "https" if tls else "http", api.host, api.port)
         try:
             server.run()
         except KeyboardInterrupt:

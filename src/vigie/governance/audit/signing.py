@@ -6,6 +6,11 @@ Layout of the keys directory (mode 0700):
   replaces it atomically, so the old private key is gone: what it signed can still be verified, never re-signed.
 - ``public/<key_id>.pem``: the public key of every key this directory ever used, kept forever.
 
+Given a secrets passphrase (:class:`~vigie.governance.keys_folder.SecretsPassphrase`), the private key is stored as
+encrypted PKCS#8 (``BestAvailableEncryption``); a key found unencrypted is encrypted in place at its first load, with
+the same key (and key id). Without one it stays in clear, with a warning at every load. The folder and the file are
+checked on every load (:class:`~vigie.governance.keys_folder.KeysFolder`): a key other users could read is refused.
+
 A key id is the first 16 hex characters of the SHA-256 of the raw 32-byte public key. A signature is the
 standard base64 of the 64-byte Ed25519 signature over the canonical JSON (``vigie.domain.audit.canonical_json``)
 of the signed mapping. Private key material is never logged nor put in an error message.
@@ -17,8 +22,6 @@ import base64
 import binascii
 import hashlib
 import logging
-import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -28,15 +31,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from vigie.domain.audit import canonical_json
+from vigie.governance.keys_folder import KeysFolder, KeyStorageError, SecretsPassphrase
 
 log = logging.getLogger(__name__)
 
 PRIVATE_KEY_FILE: Final = "signing-key.pem"
 PUBLIC_DIR: Final = "public"
+WHAT: Final = "the audit signing key"
+ENCRYPTED_PEM: Final = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
 
-class AuditKeyError(Exception):
-    """A signing or public key is missing, unreadable or not an Ed25519 key."""
+class AuditKeyError(KeyStorageError):
+    """A signing or public key is missing, unreadable, not an Ed25519 key, or not usable as stored (permissions, a
+    missing or wrong passphrase)."""
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
@@ -88,10 +95,17 @@ class AuditSigner:
 
 
 class AuditKeyring:
-    """The signing key of this installation and the public keys of all its past keys, in ``keys_dir``."""
+    """The signing key of this installation and the public keys of all its past keys, in ``keys_dir``.
 
-    def __init__(self, keys_dir: Path) -> None:
+    ``passphrase``: the secrets passphrase the private key is encrypted with at rest (none: stored in clear, with a
+    warning); ``fix_permissions``: remove group and other permissions from the folder and the key instead of
+    refusing them."""
+
+    def __init__(
+        self, keys_dir: Path, *, passphrase: SecretsPassphrase | None = None, fix_permissions: bool = False
+    ) -> None:
         self.keys_dir = keys_dir
+        self.folder = KeysFolder(keys_dir, passphrase=passphrase, fix_permissions=fix_permissions)
         self._signer: AuditSigner | None = None
 
     @property
@@ -99,15 +113,22 @@ class AuditKeyring:
         return self.keys_dir / PRIVATE_KEY_FILE
 
     def load_or_create(self) -> str:
-        """Load the signing key, creating one the first time; return its key id."""
+        """Load the signing key, creating one the first time; return its key id. Raises :class:`AuditKeyError`
+        when the key cannot be used as stored (its message says what to set or run)."""
         if self._signer is None:
-            if self._private_path.exists():
-                self._signer = AuditSigner(self._read_private_key())
-            else:
-                self._prepare_dirs()
-                self._signer = self._install(Ed25519PrivateKey.generate(), replace=False)
-                log.info("created audit signing key %s in %s", self._signer.key_id, self.keys_dir)
-            self._write_public(self._signer)
+            try:
+                key = self._read_private_key()
+                if key is None:
+                    signer = self._install(Ed25519PrivateKey.generate(), replace=False)
+                    log.info("created audit signing key %s in %s", signer.key_id, self.keys_dir)
+                else:
+                    signer = AuditSigner(key)
+            except AuditKeyError:
+                raise
+            except KeyStorageError as err:
+                raise AuditKeyError(str(err)) from None
+            self._write_public(signer)
+            self._signer = signer
         return self._signer.key_id
 
     def current_signer(self) -> AuditSigner:
@@ -119,7 +140,12 @@ class AuditKeyring:
     def rotate(self) -> str:
         """Replace the signing key by a new one (the old private key is destroyed); return the new key id."""
         old = self.current_signer()
-        new = self._install(Ed25519PrivateKey.generate(), replace=True)
+        try:
+            new = self._install(Ed25519PrivateKey.generate(), replace=True)
+        except AuditKeyError:
+            raise
+        except KeyStorageError as err:
+            raise AuditKeyError(str(err)) from None
         self._write_public(new)
         self._signer = new
         log.info("rotated audit signing key %s -> %s", old.key_id, new.key_id)
@@ -144,46 +170,57 @@ class AuditKeyring:
             written.append(path)
         return written
 
-    def _prepare_dirs(self) -> None:
-        self.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        (self.keys_dir / PUBLIC_DIR).mkdir(exist_ok=True)
-
-    def _read_private_key(self) -> Ed25519PrivateKey:
+    def _read_private_key(self) -> Ed25519PrivateKey | None:
+        """The private key on disk, or None when there is none; an unencrypted key is encrypted in place when a
+        passphrase is given."""
+        data = self.folder.read_private(PRIVATE_KEY_FILE, WHAT)
+        if data is None:
+            return None
         path = self._private_path
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning("audit signing key %s is readable by others (mode %o): chmod 600 it", path, mode)
+        passphrase = self.folder.passphrase
+        encrypted = ENCRYPTED_PEM in data
+        if encrypted and passphrase is None:
+            raise self.folder.missing_passphrase(path, WHAT)
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (ValueError, TypeError, OSError) as err:
+            key = serialization.load_pem_private_key(
+                data, password=passphrase.value if encrypted and passphrase is not None else None
+            )
+        except (ValueError, TypeError) as err:
+            if encrypted:
+                raise self.folder.wrong_passphrase(path, WHAT) from None
             # The message of a key parsing error never contains key material, but keep it short anyway.
             raise AuditKeyError(f"cannot read the audit signing key {path}: {type(err).__name__}") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise AuditKeyError(f"{path} is not an Ed25519 private key")
+        if not encrypted:
+            if passphrase is None:
+                self.folder.warn_unencrypted(path, WHAT)
+            else:
+                self._install(key, replace=True)
+                log.warning("%s %s was stored unencrypted: encrypted now with %s", WHAT, path, passphrase.source)
         return key
 
     def _install(self, key: Ed25519PrivateKey, *, replace: bool) -> AuditSigner:
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        passphrase = self.folder.passphrase
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.NoEncryption()
+            if passphrase is None
+            else serialization.BestAvailableEncryption(passphrase.value)
         )
-        target = self._private_path
-        temp = target.with_name(target.name + ".new")
-        temp.unlink(missing_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-            out.flush()
-            os.fsync(out.fileno())
-        if replace:
-            os.replace(temp, target)
-        else:
-            try:
-                os.link(temp, target)  # fails if another process created the key meanwhile: use theirs
-            except FileExistsError:
-                return AuditSigner(self._read_private_key())
-            finally:
-                temp.unlink()
-        return AuditSigner(key)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        self._prepare_dirs()
+        if self.folder.write_private(PRIVATE_KEY_FILE, pem, replace=replace):
+            if passphrase is None:
+                self.folder.warn_unencrypted(self._private_path, WHAT)
+            return AuditSigner(key)
+        theirs = self._read_private_key()  # another process created it meanwhile: use theirs
+        if theirs is None:  # pragma: no cover - it was just there
+            raise AuditKeyError(f"the audit signing key {self._private_path} vanished while it was created")
+        return AuditSigner(theirs)
+
+    def _prepare_dirs(self) -> None:
+        self.folder.prepare()
+        (self.keys_dir / PUBLIC_DIR).mkdir(exist_ok=True)
 
     def _write_public(self, signer: AuditSigner) -> None:
         public_dir = self.keys_dir / PUBLIC_DIR

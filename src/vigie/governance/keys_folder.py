@@ -60,15 +60,15 @@ class SecretsPassphrase:
 
 def folder_problem(path: Path, *, fix: bool) -> str | None:
     """What is wrong with the keys folder ``path`` (mode 0700, owned by this process's user), or None."""
-    return _problem(path, "the keys folder", 0o700, "chmod 700", fix=fix)
+    return _problem(path, "the keys folder", "chmod 700", fix=fix)
 
 
 def file_problem(path: Path, what: str, *, fix: bool) -> str | None:
     """What is wrong with the private file ``path`` (no group or other permission, owned by this process's user)."""
-    return _problem(path, what, 0o600, "chmod 600", fix=fix)
+    return _problem(path, what, "chmod 600", fix=fix)
 
 
-def _problem(path: Path, what: str, wanted: int, command: str, *, fix: bool) -> str | None:
+def _problem(path: Path, what: str, command: str, *, fix: bool) -> str | None:
     info = path.stat()
     user = os.geteuid()
     if info.st_uid != user:

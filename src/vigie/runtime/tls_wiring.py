@@ -27,6 +27,10 @@ def uvicorn_tls(settings: TlsSettings | None) -> dict[str, Any]:
     checking that the certificate and its key load together."""
     if settings is None:
         return {}
+    files = {"certificate_file": settings.certificate_file, "private_key_file": settings.private_key_file}
+    for name, path in files.items():
+        if not path.is_file():
+            raise TlsSetupError(f"api.tls.{name}: {path} does not exist or is not a file")
     password = _passphrase(settings.private_key_passphrase_file)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:

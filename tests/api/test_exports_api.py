@@ -275,8 +275,9 @@ def test_reason_and_requisition_are_required_and_the_range_must_be_sound(world: 
 
     assert client.get("/api/exports").json()["items"] == []
     refusals = audited(world, AuditAction.EXPORT)
-    assert [e.details["outcome"] for e in refusals] == ["refused"] * 4, "refusals that reached the service"
-    assert "requisition reference is required" in refusals[0].details["error"]
+    assert [e.details["outcome"] for e in refusals] == ["refused"] * 6, "every refusal, the API's checks' too"
+    assert "body.requisition_ref" in refusals[0].details["error"], "missing: refused before the service, audited"
+    assert "requisition reference is required" in refusals[1].details["error"]
 
 
 WHO_MAY_EXPORT = [

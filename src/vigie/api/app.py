@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from starlette.types import ASGIApp
 
 from vigie import __version__
-from vigie.api.errors import install_error_handlers
+from vigie.api.errors import RefusalRecorder, TooLargeInOneFormat, install_error_handlers
+from vigie.api.limits import (
+    ACTIVATION_BODY_MAX_BYTES,
+    JSON_BODY_MAX_BYTES,
+    SIGN_IN_BODY_MAX_BYTES,
+    refuse_announced_oversize,
+)
 from vigie.api.routes import (
     alerts,
     audit,
@@ -34,6 +41,7 @@ from vigie.api.routes import (
 )
 from vigie.api.schemas import HealthOut
 from vigie.api.security import LoginRateLimiter
+from vigie.services.access import Principal
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
@@ -62,6 +70,34 @@ SECURITY_HEADERS: Final = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+
+# --- Request limits and refusals recorded (issue 15, D6 and D13) --------------------------------------------------
+
+BODY_CAPS: Final = {auth: SIGN_IN_BODY_MAX_BYTES, governance: ACTIVATION_BODY_MAX_BYTES}
+"""Routers whose bodies are capped otherwise than :data:`JSON_BODY_MAX_BYTES` (a route may set its own: the
+package upload of ``POST /api/exports/verify``). See :mod:`vigie.api.limits`."""
+
+
+def _refused_export(request: Request, principal: Principal, body: Any, error: str) -> None:
+    service: ExportService | None = request.app.state.services.exports
+    if service is not None:
+        service.record_refused_request(principal, body if isinstance(body, dict) else {}, error)
+
+
+AUDITED_REFUSALS: Final[dict[Any, RefusalRecorder]] = {exports.create_export: _refused_export}
+"""Routes whose service audits every refusal: the requests the API refuses before they reach it are recorded too
+(an export request with a date out of range, or a field missing, is in the audit log like one the service refused)."""
+
+
+class VigieApi(FastAPI):
+    """FastAPI, with one more layer outside all of its own: :class:`TooLargeInOneFormat`."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return TooLargeInOneFormat(super().build_middleware_stack())
+
+
+# ----------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,17 +153,19 @@ def create_app(
     came over HTTPS (None)."""
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, which a commune's offline network and this
     # API's Content Security Policy both refuse. The description is at /openapi.json, for any OpenAPI tool.
-    app = FastAPI(
+    app = VigieApi(
         title="Vigie",
         version=__version__,
         description="Video protection under governance",
         docs_url=None,
         redoc_url=None,
+        max_body_size=JSON_BODY_MAX_BYTES,  # every route has a cap (vigie.api.limits)
+        dependencies=[Depends(refuse_announced_oversize)],
     )
     app.state.services = services
     app.state.secure_cookies = secure_cookies
     app.state.login_limiter = login_limiter or LoginRateLimiter()
-    install_error_handlers(app)
+    install_error_handlers(app, audited_refusals=AUDITED_REFUSALS)
     for module in (
         auth,
         communes,
@@ -147,7 +185,7 @@ def create_app(
         audit,
         exports,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"])
     def healthz() -> HealthOut:

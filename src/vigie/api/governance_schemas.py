@@ -3,24 +3,13 @@ legal catalogue (L21–L24, L29)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from vigie.api.schemas import RequestModel
+from vigie.api.schemas import Day, Instant, RequestModel
 
-
-def _utc(value: datetime) -> datetime:
-    # Written by hand because pydantic checks that a time zone is given but not that the instant exists in UTC:
-    # 9999-12-31T23:00-05:00 is past the last datetime Python can hold once converted, and storage converts.
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as err:
-        raise ValueError("this time is out of range once converted to UTC") from err
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
 CameraId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ZoneId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -34,7 +23,7 @@ class ActivationIn(RequestModel):
     zone_ids: list[ZoneId] = Field(default_factory=list, max_length=100, description="analysis zones, optional")
     framework: str = Field(min_length=1, max_length=64, description="legal framework id of the catalogue")
     decision_number: str = Field(default="", max_length=256, description="number of the prefectoral decision (L22)")
-    decision_date: date | None = Field(default=None, description="date of the prefectoral decision")
+    decision_date: Day | None = Field(default=None, description="date of the prefectoral decision")
     dpia_reference: str = Field(default="", max_length=256, description="reference of the impact assessment (L21)")
     purpose: str = Field(default="", max_length=2000)
     starts_at: Instant = Field(description="start (included), with a time zone")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 
 class RequestModel(BaseModel):
@@ -15,6 +16,53 @@ class RequestModel(BaseModel):
     activated a module on the whole camera, issue 14 D4)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# --- Dates given by clients: one type for every route, in queries and bodies (issue 15, D13) -----------------------
+
+FIRST_INSTANT: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""No footage, audit entry, decision or account of Vigie is older than the Unix epoch."""
+END_INSTANT: Final = datetime(9999, 12, 31, tzinfo=UTC)
+"""Excluded: a day before the last instant Python can hold, so that any time zone (UTC±14:00) and the services'
+arithmetic of hours around a given instant stay representable. 9999-12-31T23:59:59-14:00 is past it once in UTC."""
+FIRST_DAY: Final = FIRST_INSTANT.date()
+LAST_DAY: Final = date(9999, 12, 31)
+DATE_ERRORS: Final = frozenset({"time_zone_missing", "instant_out_of_range", "day_out_of_range"})
+"""Error types of :data:`Instant` and :data:`Day`: the 422's message names the field with them."""
+
+
+def _instant(value: datetime) -> datetime:
+    # Written by hand because pydantic checks neither that a time zone is given in a form we can explain, nor that
+    # the instant exists in UTC: 0001-01-01T00:00:00+14:00 parses, then overflows wherever it is converted (storage,
+    # comparisons with stored times, the audit's UTC spelling): a 500 before (issue 15, D13).
+    if value.utcoffset() is None:
+        raise PydanticCustomError(
+            "time_zone_missing", "must carry a time zone, e.g. 2026-11-28T18:00:00Z or 2026-11-28T19:00:00+01:00"
+        )
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not FIRST_INSTANT <= utc < END_INSTANT:
+        raise PydanticCustomError(
+            "instant_out_of_range",
+            "must be between 1970 and 9999 in UTC: from 1970-01-01T00:00:00Z, before 9999-12-31T00:00:00Z",
+        )
+    return utc
+
+
+def _day(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise PydanticCustomError("day_out_of_range", "must be a day between 1970-01-01 and 9999-12-31")
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_instant)]
+"""An instant a client gives (query parameter or body field): with a time zone, between 1970 and 9999 in UTC;
+answered in UTC (one spelling per instant). Anything else is a 422 naming the field."""
+Day = Annotated[date, AfterValidator(_day)]
+"""A calendar day a client gives (a training, a decision, an agreement's end): between 1970-01-01 and
+9999-12-31; the services refuse what their rules do not allow within that (a training in the future…)."""
 
 
 class RegionOut(BaseModel):
@@ -124,8 +172,8 @@ class UserIn(RequestModel):
         Field(min_length=1, max_length=7)
     )
     password: str = Field(min_length=1, max_length=256)
-    authorised_until: date | None = Field(default=None, description="end of the authorisation to view video (L8)")
-    trained_on: date | None = Field(default=None, description="date of the data-protection training (L9)")
+    authorised_until: Day | None = Field(default=None, description="end of the authorisation to view video (L8)")
+    trained_on: Day | None = Field(default=None, description="date of the data-protection training (L9)")
 
 
 class NewUserOut(BaseModel):
@@ -134,8 +182,8 @@ class NewUserOut(BaseModel):
 
 
 class UserPatchIn(RequestModel):
-    authorised_until: date | None = None
-    trained_on: date | None = None
+    authorised_until: Day | None = None
+    trained_on: Day | None = None
     disabled: bool | None = None
     unlock: bool = False
 
@@ -143,8 +191,8 @@ class UserPatchIn(RequestModel):
 class AgreementIn(RequestModel):
     partner_commune: str = Field(min_length=1, max_length=64)
     reference: str = Field(min_length=1, max_length=256, description="reference of the signed agreement")
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
 
 class AgreementOut(BaseModel):

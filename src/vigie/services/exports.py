@@ -267,6 +267,21 @@ class ExportService:
             raise
         return job
 
+    def record_refused_request(self, principal: Principal, fields: Mapping[str, Any], error: str) -> None:
+        """Audit an export request refused before :meth:`submit_as` could read it (the API's 422: a date out of
+        range, a missing field) like any other refusal: every attempt is in the audit log (L13, issue 15 D13).
+        ``fields``: the request's raw JSON, recorded as text cut to each field's longest valid length."""
+        cameras = fields.get("camera_ids")
+        listed = [str(c)[:64] for c in cameras[:64]] if isinstance(cameras, list) else []
+        details: dict[str, Any] = {
+            "cameras": listed,
+            **{name: _raw_text(fields.get(name), longest) for name, longest in _REQUEST_FIELDS},
+            "outcome": "refused",
+            "error": error[:4000],
+        }
+        target = ",".join(listed) or "-"
+        self._audit.append(AuditEvent(actor=principal.actor, action=AuditAction.EXPORT, target=target, details=details))
+
     def list_for(self, principal: Principal, *, limit: int = 100, offset: int = 0) -> list[ExportJob]:
         """``principal``'s own exports, newest first."""
         principal.require(Permission.EXPORT)
@@ -714,6 +729,13 @@ def _success_details(result: ExportResult) -> dict[str, Any]:
         "files": [{"name": f.name, "sha256": f.sha256, "bytes": f.bytes} for f in result.files],
         "cameras_without_footage": list(result.cameras_without_footage),
     }
+
+
+_REQUEST_FIELDS: Final = (("start", 64), ("end", 64), ("reason", 2000), ("requisition_ref", 256))
+
+
+def _raw_text(value: Any, longest: int) -> str | None:
+    return None if value is None else str(value)[:longest]
 
 
 def _time(at: datetime) -> str | None:

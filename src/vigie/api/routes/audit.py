@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from vigie.api.deps import configured
+from vigie.api.schemas import Instant
 from vigie.api.security import CurrentPrincipal
 from vigie.domain.audit import AuditAction, AuditRecord
 from vigie.services.audit import AuditFilters, AuditService, ChainVerification
@@ -25,8 +26,8 @@ public_router = APIRouter(prefix="/api/public", tags=["public"])
 HEAD_CACHE = "public, max-age=30"
 EXPORT_MEDIA_TYPE = "application/x-ndjson"
 
-Since = Annotated[datetime | None, Query(description="entries at or after this time, with a time zone")]
-Until = Annotated[datetime | None, Query(description="entries strictly before this time, with a time zone")]
+Since = Annotated[Instant | None, Query(description="entries at or after this time, with a time zone")]
+Until = Annotated[Instant | None, Query(description="entries strictly before this time, with a time zone")]
 
 
 class AuditEntryOut(BaseModel):

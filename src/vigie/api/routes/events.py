@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from vigie.api.schemas import EventOut, EventPageOut, RegionOut
+from vigie.api.schemas import EventOut, EventPageOut, Instant, RegionOut
 from vigie.api.security import CurrentPrincipal
 from vigie.services.events import EventService
 
@@ -23,7 +22,7 @@ def list_events(
     request: Request,
     principal: CurrentPrincipal,
     camera_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[datetime | None, Query(description="only events still running at or after this time")] = None,
+    since: Annotated[Instant | None, Query(description="only events still running at or after this time")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> EventPageOut:

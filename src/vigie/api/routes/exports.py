@@ -18,10 +18,11 @@ from typing import Annotated, Final, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from vigie.api.deps import configured
-from vigie.api.schemas import RequestModel
+from vigie.api.limits import PACKAGE_UPLOAD_MAX_BYTES
+from vigie.api.schemas import Day, Instant, RequestModel
 from vigie.api.security import CurrentPrincipal
 from vigie.services.exports import ExportJob, ExportService, PackageVerification, Transmission
 
@@ -40,8 +41,8 @@ _SPOOL_IN_MEMORY: Final = 1 << 20
 
 class ExportIn(RequestModel):
     camera_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=64)
-    start: AwareDatetime = Field(description="start of the range, with a time zone")
-    end: AwareDatetime = Field(description="end of the range (exclusive), with a time zone; at most one day")
+    start: Instant = Field(description="start of the range, with a time zone")
+    end: Instant = Field(description="end of the range (exclusive), with a time zone; at most one day")
     reason: str = Field(max_length=2000, description="why the footage is exported (L13); must not be blank")
     requisition_ref: str = Field(
         max_length=256, description="reference of the requisition or judicial request (L13); must not be blank"
@@ -89,7 +90,7 @@ class ExportOut(BaseModel):
 
 
 class TransmissionIn(RequestModel):
-    transmitted_on: date = Field(description="the day the footage was handed to the prosecutor (Paris day; not future)")
+    transmitted_on: Day = Field(description="the day the footage was handed to the prosecutor (Paris day; not future)")
     requisition_ref: str = Field(
         min_length=1, max_length=256, description="the requisition it was handed over for: the export's own reference"
     )
@@ -232,6 +233,7 @@ def list_exports(
     "/verify",
     response_model=VerificationOut,
     summary="Verify a package brought back (the zip as the request body), against this server's keys",
+    max_body_size=PACKAGE_UPLOAD_MAX_BYTES,
     openapi_extra={
         "requestBody": {
             "required": True,

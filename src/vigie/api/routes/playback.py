@@ -7,13 +7,13 @@ Python loop over the bytes) when the store is local.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from vigie.api.deps import configured
+from vigie.api.schemas import Instant
 from vigie.api.security import CurrentPrincipal
 from vigie.services.playback import NoRecording, PlaybackService, SegmentAccessDenied, UnknownCamera
 
@@ -35,8 +35,8 @@ def playback_playlist(
     request: Request,
     principal: CurrentPrincipal,
     camera_id: Annotated[str, Path(max_length=64)],
-    start: Annotated[datetime, Query(description="start of the range, with a time zone")],
-    end: Annotated[datetime, Query(description="end of the range (exclusive), with a time zone")],
+    start: Annotated[Instant, Query(description="start of the range, with a time zone")],
+    end: Annotated[Instant, Query(description="end of the range (exclusive), with a time zone")],
 ) -> Response:
     service = _service(request)
     try:

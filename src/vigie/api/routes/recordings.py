@@ -3,13 +3,13 @@ service checks the playback permission and the tenant and audits every reading."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
 from vigie.api.deps import configured
-from vigie.api.schemas import GapOut, RecordingTimelineOut, SpanOut, UnavailableSpanOut
+from vigie.api.schemas import GapOut, Instant, RecordingTimelineOut, SpanOut, UnavailableSpanOut
 from vigie.api.security import CurrentPrincipal
 from vigie.services.recordings import RecordingService
 
@@ -30,8 +30,8 @@ def recordings_timeline(
     request: Request,
     principal: CurrentPrincipal,
     camera_id: Annotated[str, Path(max_length=128)],
-    start: Annotated[datetime, Query(description="start of the range, with a time zone")],
-    end: Annotated[datetime, Query(description="end of the range (exclusive), with a time zone")],
+    start: Annotated[Instant, Query(description="start of the range, with a time zone")],
+    end: Annotated[Instant, Query(description="end of the range (exclusive), with a time zone")],
     min_gap_s: Annotated[
         float, Query(ge=0, le=3600, description="gaps up to this long are not shown (a zoomed-out view)")
     ] = 0.5,

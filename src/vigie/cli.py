@@ -65,9 +65,14 @@ def _service_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     demo.add_argument("--no-rtsp", action="store_true", help="replay the simulated footage from files instead of RTSP")
     demo.set_defaults(handler="demo")
 
-    _with_config(commands.add_parser("serve", help="run the service from a configuration file")).set_defaults(
-        handler="serve"
+    serve = _with_config(commands.add_parser("serve", help="run the service from a configuration file"))
+    serve.add_argument(
+        "--new-database",
+        action="store_true",
+        help="start on an empty database even though the data folder shows a previous life (audit keys, "
+        "recordings, published heads): a new audit chain, whose first entry names the previous one's last head",
     )
+    serve.set_defaults(handler="serve")
 
     config = commands.add_parser("config", help="configuration tools").add_subparsers(metavar="COMMAND", required=True)
     check = config.add_parser("check", help="validate a configuration file and report every error")

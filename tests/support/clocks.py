@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 T0 = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
@@ -45,3 +46,16 @@ class Ticks:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class RunningClock:
+    """The instant ``start``, moving on with the monotonic clock, which every process of the host shares: a service
+    and its spawned workers agree on the time, far from the host's day, still moving (segments get distinct
+    names). Picklable: workers receive it."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.start = start
+        self.origin = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.origin)

@@ -11,6 +11,10 @@ What a crash can leave, and what becomes of it:
 - an index row whose file is gone: marked ``missing`` (reported, never silently dropped).
 
 :func:`plan` decides from listings (pure, tested without files); the rest does the file work.
+
+While recorders run (the database came back after an outage), only the third kind of repair is safe — a ``.partial``
+is the segment being written — and only recent days need a look: :func:`index_recent` indexes the finished segment
+files of a time window the index does not know (a message lost, or refused and never kept).
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ RECOVER_SUFFIX = ".recover"
 QUARANTINE_DIR = "quarantine"
 _PAGE = 1000
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+class RecentIndex(Protocol):
+    """What :func:`index_recent` needs of the segment index."""
+
+    def add(self, segment: Segment) -> Segment: ...
+
+    def by_key(self, key: str) -> Segment | None: ...
 
 
 class ReconcileIndex(Protocol):
@@ -256,3 +268,39 @@ def _indexed(index: ReconcileIndex, camera_id: str) -> Sequence[Segment]:
         if len(page) < _PAGE:
             return rows
         after = max(s.id or 0 for s in page)
+
+
+def recent_keys(root: Path, camera_id: str, since: datetime, until: datetime) -> list[str]:
+    """Finished segment keys of a camera whose start (from the key) is in [since, until], from the day folders
+    covering that window only (keys are ``<camera>/<YYYY>/<MM>/<DD>/...``, UTC), by start."""
+    base = Path(root)
+    found: list[str] = []
+    day = since.astimezone(UTC).date()
+    last = until.astimezone(UTC).date()
+    while day <= last:
+        folder = base / camera_id / f"{day:%Y/%m/%d}"
+        if folder.is_dir():
+            for path in folder.iterdir():
+                key = path.relative_to(base).as_posix()
+                start = start_from_key(key) if path.name.endswith(SEGMENT_SUFFIX) else None
+                if start is not None and since <= start <= until:
+                    found.append(key)
+        day += timedelta(days=1)
+    return sorted(found)
+
+
+def index_recent(root: Path, camera_id: str, index: RecentIndex, since: datetime, until: datetime) -> list[Segment]:
+    """Index the finished segments of ``camera_id`` started in [since, until] that the index does not know (safe
+    while the recorder runs: partials are never touched, nothing is marked missing); return those indexed. A file
+    that cannot be read back is left for the next start's reconciliation to quarantine."""
+    indexed: list[Segment] = []
+    for key in recent_keys(root, camera_id, since, until):
+        if index.by_key(key) is not None:
+            continue
+        found = describe_segment(root, key, SegmentState.COMPLETE, camera_id)
+        if found is None:
+            log.warning("segment %s cannot be read back: left for reconciliation at the next start", key)
+            continue
+        if index.by_key(key) is None:  # its recorder's message may have been written meanwhile
+            indexed.append(index.add(found))
+    return indexed

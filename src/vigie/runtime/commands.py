@@ -59,7 +59,7 @@ def serve(args: argparse.Namespace) -> int:
         print("vigie: the configuration is invalid; nothing was started", file=sys.stderr)
         return 2
     try:
-        service = VigieService(config)
+        service = VigieService(config, new_database=args.new_database)
     except (ServiceError, KeyStorageError) as err:  # KeyStorageError: the private keys as stored or given (L15)
         print(f"vigie: {err}; nothing was started", file=sys.stderr)
         return 2

@@ -30,13 +30,16 @@ from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
-from vigie.recording.reconcile import reconcile_camera
-from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.recording.reconcile import index_recent, reconcile_camera
+from vigie.runtime.audit_wiring import heads_file, keys_dir, open_audit_sink
 from vigie.runtime.auth_wiring import SignOnConfigError, open_auth_service, open_sign_on
 from vigie.runtime.camera_worker import ModelSpec, WorkerSpec
 from vigie.runtime.clock import system_clock
+from vigie.runtime.database_life import PreviousLife, new_database_event, previous_life, refusal_message
+from vigie.runtime.database_watch import DatabaseWatch, database_check, storage_check
 from vigie.runtime.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.governance_wiring import open_governance
+from vigie.runtime.journal import WriteJournal, journal_dir
 from vigie.runtime.live_wiring import open_live_service
 from vigie.runtime.models import ModelRegistry
 from vigie.runtime.recorder_worker import RecorderSpec
@@ -53,12 +56,13 @@ from vigie.services.audit import AuditService
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.exports import ExportService, ExportWorkspace
+from vigie.services.health import Check, HealthService
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.snapshots import SnapshotService
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
-from vigie.storage.database import create_engine_for, migrate
+from vigie.storage.database import create_engine_for, migrate, sqlite_file
 from vigie.storage.recording import SqlDestructionRegister
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
@@ -164,16 +168,28 @@ class VigieService:
     """
 
     def __init__(
-        self, config: VigieConfig, *, simulated_cameras: frozenset[str] = frozenset(), clock: Clock = system_clock
+        self,
+        config: VigieConfig,
+        *,
+        simulated_cameras: frozenset[str] = frozenset(),
+        clock: Clock = system_clock,
+        new_database: bool = False,
     ) -> None:
-        """``clock`` is the one clock of the service: every part built here reads the time from it."""
+        """``clock`` is the one clock of the service: every part built here reads the time from it.
+        ``new_database``: start even if the database is empty where the data folder shows a previous life
+        (``vigie serve --new-database``), recorded as ``database.new`` in the new chain."""
         self.config = config
         self.clock = clock
         self.simulated = simulated_cameras
         engine = create_engine_for(config.storage.database_url)
+        database_file = sqlite_file(engine)
+        existed = database_file is None or (database_file.is_file() and database_file.stat().st_size > 0)
         migrate(engine)
-        self.audit = open_audit_sink(config, engine, clock)
+        self.watch = DatabaseWatch(engine)
+        self.journal = WriteJournal(journal_dir(config.storage.data_dir))
         self._audit_store = SqlAuditStore(engine)
+        self._new_database = self._check_previous_life(database_file, existed, new_database)
+        self.audit = open_audit_sink(config, engine, clock)
         self.alive_path = config.storage.data_dir / ALIVE_FILE
         self.events = SqlEventRepo(engine)
         self.status = SqlCameraStatusRepo(engine)
@@ -204,7 +220,7 @@ class VigieService:
         jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.flush))
-        jobs.append(Periodic(ALIVE_EVERY_S, lambda now: write_alive(self.alive_path, now)))
+        jobs.append(Periodic(ALIVE_EVERY_S, lambda now: write_alive(self.alive_path, now), writes=False))
         self.exports = ExportService(  # every configured camera: a disabled one may still have footage to export
             self.segments,
             store,
@@ -229,6 +245,9 @@ class VigieService:
             alerts=self.alerts,
             statistics=SqlStatisticsRepo(engine),
             clock=clock,
+            journal=self.journal,
+            watch=self.watch,
+            reconcile=self.index_recent_recordings,
         )
         self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras, clock))
         playback = PlaybackService(
@@ -263,6 +282,7 @@ class VigieService:
                 self.alerts, self.segments, store, self.audit, clock=clock, authorisations=self.authorisations
             ),
             oidc=sign_on,
+            health=HealthService([("database", self._database_ready), ("storage", self._storage_ready)]),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
@@ -330,7 +350,10 @@ class VigieService:
 
     def start(self) -> None:
         """Everything before serving: close what a killed previous run left open, record the start, reconcile the
-        recordings, start the workers (whose gates may then open)."""
+        recordings, start the workers (whose gates may then open). A new database (``--new-database``) first says
+        so in its chain; writes a previous run kept in the journal (a database outage) are written before all."""
+        self._begin_new_database()
+        self._replay_journal()
         self.close_unclean_run()
         self.audit.append(
             AuditEvent(
@@ -354,8 +377,77 @@ class VigieService:
         self.exports.close()
         self.supervisor.stop()
         self.sink.close()
-        self.audit.append(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}))
-        self.audit.checkpoint()
+        self.sink.flush_kept()  # an outage that ended: its entries (and its end) before the stop
+        self.sink.keep(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}, self.clock()))
+        if self.sink.flush_kept():
+            self.audit.checkpoint()
+        else:
+            log.error(
+                "the database refuses writes: %d write(s) stay in %s, written at the next start",
+                len(self.journal),
+                self.journal.path,
+            )
+
+    def _check_previous_life(
+        self, database_file: Path | None, existed: bool, new_database: bool
+    ) -> PreviousLife | None:
+        """D10: refuse an empty database where the data folder shows a previous life, unless ``new_database``."""
+        if self._audit_store.head() is not None:
+            if new_database:
+                log.warning("--new-database ignored: the database already holds an audit chain")
+            return None
+        life = previous_life(
+            keys_dir=keys_dir(self.config),
+            heads_file=heads_file(self.config),
+            segments_root=spool_dir(self.config),
+            journal_file=self.journal.path,
+            database_file=database_file,
+            database_existed=existed,
+        )
+        if life and not new_database:
+            where = str(database_file) if database_file is not None else "configured in storage.database_url"
+            raise ServiceError(refusal_message(where, life))
+        return life or None
+
+    def _begin_new_database(self) -> None:
+        """The first entry of a chain started on purpose on a new database: what came before, as far as known."""
+        life, self._new_database = self._new_database, None
+        if life is not None:
+            self.audit.append(new_database_event(life, SERVICE_ACTOR))
+
+    def _replay_journal(self) -> None:
+        """Write what a previous run kept for the database (it stopped during an outage, or lost its database)."""
+        writer = self.sink.writer
+        if writer is None or len(self.journal) == 0:
+            return
+        kept = len(self.journal)
+        written = writer.replay_all()
+        log.warning("%d of %d write(s) kept by a previous run in %s written", written, kept, self.journal.path)
+
+    def index_recent_recordings(self, since: datetime) -> dict[str, int]:
+        """After a database outage: index the segment files recorded since it began that the index lacks (their
+        message was lost or refused). Recorders keep running: partial files are not touched. Counts by camera."""
+        if self.uploader is not None:
+            return {}  # the spool and the uploader's own retries keep every file until it is indexed
+        margin = timedelta(seconds=2 * self.config.storage.segment_seconds)
+        counts: dict[str, int] = {}
+        for entry in self.entries:
+            camera_id = entry.camera.id
+            found = index_recent(self.segments_root, camera_id, self.segments, since - margin, self.clock())
+            if found:
+                counts[camera_id] = len(found)
+                log.warning("%d segment(s) of camera %s indexed from disk after the outage", len(found), camera_id)
+        return counts
+
+    def _database_ready(self) -> Check:
+        writer = self.sink.writer
+        outage = writer.outage if writer is not None else None
+        return database_check(self.watch, lambda: None if outage is None else outage.error, lambda: len(self.journal))
+
+    def _storage_ready(self) -> Check:
+        pending = len(self.uploader.pending) if self.uploader is not None else 0
+        min_free = self.config.storage.min_free_mb * 1024 * 1024
+        return storage_check(self.segments_root, self.config.storage.data_dir, min_free, pending)
 
     def close_unclean_run(self) -> UncleanStop | None:
         """If the last run ended without ``service.stopped`` (``kill -9``, power cut, OOM killer), close in the audit

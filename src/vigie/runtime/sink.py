@@ -1,5 +1,12 @@
 """Where worker messages land in the parent process: events, camera health, audit and the segment index, all
-written by one thread (the supervisor's), so SQLite never sees two writers."""
+written by one thread (the supervisor's), so SQLite never sees two writers.
+
+What must never be lost — segment index rows, audit entries (gate transitions, stream alarms, refusals), alerts and
+statistics — goes through a :class:`~vigie.runtime.journal.DurableWriter`: written, or kept in the journal while the
+database refuses writes and written in order when it takes them again (then the segment index is reconciled with
+the disk, in case a message never came). What is refreshed anyway (camera health) or merged from many observations
+(motion events) is not tried while the database refuses writes: it is counted, and health is written again after.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +28,12 @@ from vigie.events.aggregation import EventAggregator
 from vigie.governance.gate import GateRefusal, GateTransition, refusal_event, transition_event
 from vigie.runtime.camera_worker import ModelRefusal, WorkerMessage
 from vigie.runtime.clock import system_clock
+from vigie.runtime.database_watch import DatabaseWatch
+from vigie.runtime.journal import DurableWriter, Outage, Write, WriteJournal
 from vigie.runtime.recorder_worker import RecorderMessage, RecordingHealth
 from vigie.runtime.segment_upload import SegmentUploader
 from vigie.services.alerts import AlertService
+from vigie.storage.database import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +49,20 @@ ALERT_MODULES = frozenset(MODULES) - STATISTICS
 _SEVERITY = (HealthState.ONLINE, HealthState.STARTING, HealthState.DEGRADED, HealthState.OFFLINE)
 
 
+SYSTEM_STORAGE = "system:storage"
+"""The actor of the database's own audit entries (unavailable, recovered, lost)."""
+
+
 class Periodic:
     """A job run at most every ``period_s`` seconds (first at the first call), errors logged, never raised:
-    a failing purge must not stop events and audit from being written."""
+    a failing purge must not stop events and audit from being written. A job that writes to the database
+    (``writes``, the default) waits while the database refuses writes."""
 
-    def __init__(self, period_s: float, job: Callable[[datetime], object]) -> None:
+    def __init__(self, period_s: float, job: Callable[[datetime], object], *, writes: bool = True) -> None:
         self._period = period_s
         self._job = job
         self._last = float("-inf")
+        self.writes = writes
 
     def __call__(self, now: datetime) -> None:
         tick = time.monotonic()
@@ -80,10 +96,18 @@ class WorkerMessageSink:
         alerts: AlertService | None = None,
         statistics: StatisticsRepo | None = None,
         clock: Clock = system_clock,
+        journal: WriteJournal | None = None,
+        watch: DatabaseWatch | None = None,
+        reconcile: Callable[[datetime], dict[str, int]] | None = None,
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
         segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
-        handed to it instead, which indexes each once it is uploaded."""
+        handed to it instead, which indexes each once it is uploaded.
+
+        With a ``journal``, what must not be lost is kept there while the database refuses writes (the ``watch``
+        probes it, and finds it lost); ``reconcile(since)`` indexes segment files started since then that the index
+        lacks, after an outage, and returns counts for the audit. Without one (tests of the sink alone), a refused
+        write raises."""
         self._aggregator = aggregator
         self._status = status
         self._audit = audit
@@ -100,9 +124,19 @@ class WorkerMessageSink:
         self._statistics = statistics
         self._clock = clock
         self._recording: dict[str, RecordingHealth] = {}
+        """Latest recorder health per camera (bounded by the configured cameras)."""
         self._analysis: dict[str, CameraHealth] = {}
         """Latest analysis-worker health per camera (bounded by the configured cameras)."""
-        """Latest recorder health per camera (bounded by the configured cameras)."""
+        self._watch = watch
+        self._reconcile = reconcile
+        self.writer: DurableWriter | None = None
+        if journal is not None:
+            probe = watch.probe if watch is not None else (lambda: None)
+            self.writer = DurableWriter(journal, self._store, probe=probe, clock=clock)
+            self.writer.on_recovered = self._recovered
+            self.writer.on_unavailable = self._unavailable
+        self.not_stored: dict[str, int] = {}
+        """What was not written while the database refused writes, by kind (``motion events``): counted, logged."""
 
     def __call__(self, msg: WorkerMessage | RecorderMessage) -> None:
         if isinstance(msg, Segment):
@@ -125,7 +159,38 @@ class WorkerMessageSink:
             if self._statistics is None:
                 log.warning("statistics of %s on %s dropped: no statistics store", msg.module, msg.camera_id)
             else:
-                self._statistics.add(msg)
+                self._keep(msg)
+
+    def _keep(self, item: Write) -> None:
+        """Write ``item`` now, or keep it until the database takes it (never dropped)."""
+        if self.writer is None:
+            self._store(item)
+        else:
+            self.writer.submit(item)
+
+    def _store(self, item: Write) -> None:
+        """Write one kept item to the database (the journal's writer calls it again for replays)."""
+        if isinstance(item, Segment):
+            if self._segments is None:
+                log.warning("segment %s recorded but no index is configured", item.key)
+            elif self.writer is None or not _indexed(self._segments, item.key):  # a replay may find it indexed
+                self._segments.add(item)
+        elif isinstance(item, AuditEvent):
+            self._audit.append(item)
+        elif isinstance(item, Observation):
+            if self._alerts is not None:
+                self._alerts.raise_alert(item)
+        elif self._statistics is not None:
+            self._statistics.add(item)
+
+    def _writable(self) -> bool:
+        return self.writer is None or self.writer.writable()
+
+    def _refused(self, what: str, err: DatabaseUnavailableError | None = None) -> None:
+        """Something not kept could not be written: counted (and the writer told, when the database said no)."""
+        if err is not None and self.writer is not None:
+            self.writer.unavailable(err)
+        self.not_stored[what] = self.not_stored.get(what, 0) + 1
 
     def _observation(self, observation: Observation) -> None:
         """Event modules raise alerts, pending until a person decides (L28); motion and tracking make events."""
@@ -133,15 +198,23 @@ class WorkerMessageSink:
             if self._alerts is None:
                 log.warning("alert of %s on %s dropped: no alert service", observation.module, observation.camera_id)
                 return
-            self._alerts.raise_alert(observation)
+            self._keep(observation)
             return
-        self._aggregator.observe(observation)
+        if not self._writable():
+            self._refused("motion observations")
+            return
+        try:
+            self._aggregator.observe(observation)
+        except DatabaseUnavailableError as err:
+            if self.writer is None:
+                raise
+            self._refused("motion observations", err)
 
     def _refusal(self, refusal: GateRefusal) -> None:
         """An unverified activation, audited once per service run however many workers saw it."""
         if refusal.activation_id not in self._refused_activations:
             self._refused_activations.add(refusal.activation_id)
-            self._audit.append(refusal_event(refusal))
+            self._keep(refusal_event(refusal))
 
     def _transition(self, transition: GateTransition) -> None:
         key = (transition.module, transition.camera_id)
@@ -149,16 +222,13 @@ class WorkerMessageSink:
             self._open_gates[key] = transition
         else:
             self._open_gates.pop(key, None)
-        self._audit.append(transition_event(transition))
+        self._keep(transition_event(transition))
 
     def _segment(self, segment: Segment) -> None:
         if self._uploader is not None:
-            self._uploader.segment(segment)
+            self._uploader.segment(segment)  # kept in the spool until stored and indexed (its own retries)
             return
-        if self._segments is None:
-            log.warning("segment %s recorded but no index is configured", segment.key)
-            return
-        self._segments.add(segment)
+        self._keep(segment)
 
     def _recorder_health(self, health: RecordingHealth) -> None:
         previous = self._recording.get(health.camera_id)
@@ -174,7 +244,7 @@ class WorkerMessageSink:
         it as ``degraded`` while it lasts)."""
         state = "cleared" if alarm.cleared else "raised"
         log.warning("camera %s: stream alarm %s %s: %s", alarm.camera_id, alarm.kind, state, alarm.detail)
-        self._audit.append(
+        self._keep(
             AuditEvent(
                 "system:stream",
                 AuditAction.STREAM_ALARM,
@@ -204,7 +274,7 @@ class WorkerMessageSink:
         if key in self._refused_models:
             return
         self._refused_models.add(key)
-        self._audit.append(
+        self._keep(
             AuditEvent(
                 "system:worker",
                 AuditAction.MODEL_REFUSED,
@@ -249,20 +319,116 @@ class WorkerMessageSink:
         previous = self._last.get(health.camera_id)
         if previous and previous[:2] == (health.state, health.reason) and now - previous[2] < HEALTH_REFRESH_S:
             return
-        self._status.record(health)
+        if not self._writable():
+            return  # not remembered as written: the next report after the outage writes it
+        try:
+            self._status.record(health)
+        except DatabaseUnavailableError as err:
+            if self.writer is None:
+                raise
+            self._refused("camera health", err)
+            return
         self._last[health.camera_id] = (health.state, health.reason, now)
 
     def tick(self) -> None:
         now = self._clock()
-        self._aggregator.close_idle(now)
+        self._watch_database()
+        if self._writable():
+            try:
+                self._aggregator.close_idle(now)
+            except DatabaseUnavailableError as err:
+                if self.writer is None:
+                    raise
+                self._refused("motion events", err)
         for job in self._jobs:
-            job(now)
+            if not job.writes or self._writable():
+                job(now)
+
+    def _watch_database(self) -> None:
+        """Lost (its file gone), refusing writes (a probe, when nothing else wrote), back (the journal written)."""
+        writer, watch = self.writer, self._watch
+        if writer is None:
+            return
+        if watch is not None:
+            lost = watch.identity_changed()
+            if lost is not None:
+                writer.lost(lost)
+                details = {"reason": lost, "path": str(watch.path), "opened": str(watch.opened)}
+                self._keep(AuditEvent(SYSTEM_STORAGE, AuditAction.DATABASE_LOST, "database", details, self._clock()))
+                return
+            if writer.writable() and watch.probe_due():
+                try:
+                    watch.probe()
+                except DatabaseUnavailableError as err:
+                    writer.unavailable(err)
+        writer.retry()
+
+    def _unavailable(self, outage: Outage) -> AuditEvent | None:
+        """The first entry kept in an outage: when it began and why (a lost database has its own entry)."""
+        if outage.lost:
+            return None
+        journal = self.writer.journal.path if self.writer is not None else None
+        details = {"error": outage.error, "journal": str(journal)}
+        return AuditEvent(SYSTEM_STORAGE, AuditAction.DATABASE_UNAVAILABLE, "database", details, outage.since)
+
+    def _recovered(self, outage: Outage, replayed: int) -> None:
+        """The journal is written: index segment files whose message never came, then audit the outage's end."""
+        reconciled: dict[str, int] = {}
+        if self._reconcile is not None:
+            try:
+                reconciled = self._reconcile(outage.since)
+            except Exception:
+                log.exception("reconciling the segment index after the database came back failed")
+        not_stored, self.not_stored = self.not_stored, {}
+        if not_stored:
+            log.warning("while the database refused writes, not stored: %s", not_stored)
+        details = {
+            "since": outage.since.isoformat(),
+            "error": outage.error,
+            "replayed": replayed,
+            "reconciled": reconciled,
+            "not_stored": not_stored,
+        }
+        self._keep(AuditEvent(SYSTEM_STORAGE, AuditAction.DATABASE_RECOVERED, "database", details, self._clock()))
 
     def _prune_health(self, now: datetime) -> None:
         self._status.prune_health_log(now - HEALTH_LOG_RETENTION)
 
     def close(self) -> None:
-        """On shutdown: write open events, and close every gate still open."""
-        self._aggregator.close_all()
+        """On shutdown: write open events, and close every gate still open (kept, if the database refuses)."""
+        if self._writable():
+            try:
+                self._aggregator.close_all()
+            except DatabaseUnavailableError as err:
+                if self.writer is None:
+                    raise
+                self._refused("motion events", err)
         for camera_id in {camera for _, camera in self._open_gates}:
             self.worker_exited(camera_id, "service stopped")
+
+    def keep(self, event: AuditEvent) -> None:
+        """Audit ``event`` now, or keep it in the journal until the database takes it (the service's own entries
+        at stop go this way: a stop during an outage loses none)."""
+        self._keep(event)
+
+    def flush_kept(self) -> bool:
+        """Write what waits in the journal now, if the database takes it (at stop); True when nothing waits."""
+        writer = self.writer
+        if writer is None or len(writer.journal) == 0:
+            return True
+        if writer.outage is not None and writer.outage.lost:
+            return False
+        try:
+            if self._watch is not None:
+                self._watch.probe()
+        except DatabaseUnavailableError as err:
+            writer.unavailable(err)
+            return False
+        writer.replay_all()
+        return len(writer.journal) == 0
+
+
+def _indexed(index: SegmentIndex, key: str) -> bool:
+    """Whether ``key`` is indexed already (an index that cannot look keys up says no)."""
+    by_key = getattr(index, "by_key", None)
+    return by_key is not None and by_key(key) is not None

@@ -32,6 +32,7 @@ from vigie.runtime.recorder_worker import RecorderMessage, RecorderSpec, Recordi
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
+FAILURE_LOG_EVERY_S = 60.0
 STABLE_AFTER_S = 60.0
 RESTART_AT_ONCE_AFTER_S = 5.0
 """A worker online at least this long restarts at once when it ends; one that dies sooner (a crash loop) backs off."""
@@ -106,6 +107,8 @@ class CameraSupervisor:
         self._stall = stall_timeout_s
         self._backoff = backoff or Backoff()
         self._stopping = threading.Event()
+        self._failures: dict[str, tuple[float, int]] = {}
+        """Handler failures by message: when last logged, and how many times since (bounded: 100 kinds)."""
         self._thread = threading.Thread(target=self._loop, name="camera-supervisor", daemon=True)
 
     def start(self) -> None:
@@ -239,12 +242,24 @@ class CameraSupervisor:
         camera_id = slot.spec.stream.camera_id
         self._safe(lambda: self._on_exit(camera_id))
 
-    @staticmethod
-    def _safe(fn: Callable[[], None]) -> None:
+    def _safe(self, fn: Callable[[], None]) -> None:
+        """Run one handler; a failure is logged, never raised (one bad message must not stop the others). The same
+        failure repeated (a fault that lasts) is logged with its traceback once per ``FAILURE_LOG_EVERY_S``, then
+        counted: a lasting fault must not bury the log."""
         try:
             fn()
-        except Exception:
-            log.exception("handling a worker message failed")
+        except Exception as err:
+            key = f"{type(err).__name__}: {err}"[:200]
+            now = time.monotonic()
+            last = self._failures.get(key)
+            if last is not None and now - last[0] < FAILURE_LOG_EVERY_S:
+                self._failures[key] = (last[0], last[1] + 1)
+                return
+            repeated = f" (and {last[1]} times more since it was last logged)" if last and last[1] else ""
+            if len(self._failures) >= 100:
+                self._failures.clear()
+            self._failures[key] = (now, 0)
+            log.exception("handling a worker message failed%s", repeated)
 
 
 def _camera(spec: SupervisedSpec) -> str:

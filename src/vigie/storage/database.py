@@ -12,8 +12,11 @@ passes it to the repositories.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,6 +43,122 @@ POSTGRES_CONNECT_TIMEOUT_S: Final = 10
 _BEGIN_OPTION: Final = "vigie_sqlite_begin"
 _MIGRATION_LOCK_KEY: Final = 0x76696769  # "vigi": the PostgreSQL advisory lock held while migrating
 _SUPPORTED: Final = ("sqlite", "postgresql")
+PROBE_BUSY_TIMEOUT_MS: Final = 250
+"""How long a write probe waits for the SQLite write lock: a probe tells, it must not hold the writer up."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database cannot be reached or written now (locked, read-only, disk error, connection lost): the same
+    write may succeed later, so what must not be lost is kept and tried again, never dropped."""
+
+
+class DatabaseLostError(DatabaseUnavailableError):
+    """The database this process opened is gone (its file deleted or replaced): nothing more is written to it,
+    since what would be written there would vanish with the last open handle."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """Which file a path names: device and inode. A file deleted and created again has another identity."""
+
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity | None:
+        """The identity of the file at ``path`` now, or None when there is none."""
+        try:
+            found = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return cls(found.st_dev, found.st_ino)
+
+    def __str__(self) -> str:
+        return f"device {self.device}, inode {self.inode}"
+
+
+class WriteGuard:
+    """Refuses every write transaction on an engine once :meth:`block` is called (reads go on): installed by the
+    service so that after the database is found lost, no part of it writes into a deleted file."""
+
+    def __init__(self) -> None:
+        self._reason: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def reason(self) -> str | None:
+        """Why writes are refused, or None while they are allowed."""
+        return self._reason
+
+    def block(self, reason: str) -> None:
+        with self._lock:
+            if self._reason is None:
+                self._reason = reason
+
+    def check(self, conn: Connection) -> None:
+        """Called as a transaction begins: raise :class:`DatabaseLostError` for a write when blocked."""
+        reason = self._reason
+        if reason is not None and conn.get_execution_options().get(_BEGIN_OPTION) != "DEFERRED":
+            raise DatabaseLostError(f"writes to the database are stopped: {reason}")
+
+
+def guard_writes(engine: Engine) -> WriteGuard:
+    """Install a :class:`WriteGuard` on ``engine``, checked before any other ``begin`` hook (so a refused write
+    never takes the SQLite write lock)."""
+    guard = WriteGuard()
+    event.listen(engine, "begin", guard.check, insert=True)
+    return guard
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite engine (None for PostgreSQL, in-memory and URI databases)."""
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser().resolve()
+
+
+def probe_write(engine: Engine) -> None:
+    """Write to the database and commit (the schema revision row, set to itself): raise
+    :class:`DatabaseUnavailableError` when it cannot be written now. On SQLite the probe waits at most
+    ``PROBE_BUSY_TIMEOUT_MS`` for the write lock (a locked database is found in a quarter of a second, not five)."""
+    statement = "UPDATE alembic_version SET version_num = version_num"
+    if engine.url.get_backend_name() != "sqlite":
+        with storage_errors(engine, "write to the database"), engine.begin() as conn:
+            conn.execute(text(statement))
+        return
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        raw = engine.raw_connection()
+    except exc.SQLAlchemyError as err:
+        raise DatabaseUnavailableError(f"cannot open the database ({where}): {_first_line(err)}") from err
+    try:
+        cursor = raw.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={PROBE_BUSY_TIMEOUT_MS}")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                cursor.execute(statement)
+                cursor.execute("COMMIT")
+            except Exception:
+                with suppress(Exception):  # SQLite may have rolled back already (an I/O error)
+                    cursor.execute("ROLLBACK")
+                raise
+        finally:
+            with suppress(Exception):
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()
+    except Exception as err:  # the driver's own errors (sqlite3.OperationalError): not wrapped by SQLAlchemy here
+        raise DatabaseUnavailableError(f"cannot write to the database ({where}): {_first_line(err)}") from err
+    finally:
+        raw.close()
+
+
+def _first_line(err: BaseException) -> str:
+    lines = redact_text(str(err)).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
 
 
 def create_engine_for(url: str, *, echo: bool = False) -> Engine:
@@ -118,7 +237,19 @@ def storage_errors(engine: Engine, doing: str) -> Iterator[None]:
         lines = str(cause).strip().splitlines()
         detail = lines[0] if lines else type(cause).__name__
         where = engine.url.render_as_string(hide_password=True)
-        raise StorageError(f"cannot {doing} ({where}): {_scrub(detail, engine.url)}") from err
+        kind = DatabaseUnavailableError if _unavailable(err) else StorageError
+        raise kind(f"cannot {doing} ({where}): {_scrub(detail, engine.url)}") from err
+
+
+def _unavailable(err: Exception) -> bool:
+    """Whether a driver error says the database cannot be used now (locked, read-only, I/O, connection), rather
+    than that the statement is wrong (a constraint, a missing table): the former passes, the latter does not."""
+    if isinstance(err, exc.IntegrityError | exc.ProgrammingError | exc.DataError):
+        return False
+    if isinstance(err, exc.OperationalError | exc.InterfaceError):
+        text_ = str(err.orig if err.orig is not None else err).lower()
+        return "no such table" not in text_ and "no such column" not in text_ and "syntax error" not in text_
+    return isinstance(err, exc.DisconnectionError | exc.TimeoutError)
 
 
 def _parse(url: str) -> URL:

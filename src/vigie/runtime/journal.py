@@ -1,0 +1,371 @@
+"""Writes that must never be lost — segment index rows, audit entries, alerts, statistics — kept while the database
+cannot take them, and written in their order when it can again (DESIGN: "retried or journalled until written").
+
+:class:`WriteJournal` is an append-only file of JSON lines under the data folder (``<data_dir>/journal/``), each
+line flushed and fsynced before the write counts as kept: a service killed during a database outage replays it at
+its next start. A second small file counts the lines already written, so a replay cut short goes on where it
+stopped (at most the entry being written when the process died is written twice; a segment row never is, its key is
+looked up first).
+
+:class:`DurableWriter` is the policy: a write goes to the database; when the database cannot take it
+(:class:`~vigie.storage.database.DatabaseUnavailableError`), or while older writes wait in the journal, it goes to
+the journal; the journal is tried again every ``retry_every_s``, after a cheap probe says the database takes writes.
+A write the database refuses for another reason (a bug, a constraint) would block the journal forever: it is moved
+to ``rejected.jsonl`` with the error, logged, and never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from vigie.domain.audit import AuditAction, AuditEvent
+from vigie.domain.clock import Clock
+from vigie.domain.geometry import Box
+from vigie.domain.observation import Observation
+from vigie.domain.recording import Segment, SegmentState
+from vigie.domain.statistics import StatisticBucket
+from vigie.storage.database import DatabaseLostError, DatabaseUnavailableError
+
+log = logging.getLogger(__name__)
+
+JOURNAL_DIR: Final = "journal"
+JOURNAL_FILE: Final = "writes.jsonl"
+DONE_FILE: Final = "writes.done"
+REJECTED_FILE: Final = "rejected.jsonl"
+RETRY_EVERY_S: Final = 2.0
+"""How often the journal is tried again while the database is unavailable (a cheap probe first)."""
+REPLAY_BATCH: Final = 500
+"""The most journalled writes replayed in one go: the writer thread has workers to listen to meanwhile."""
+
+Write = Segment | AuditEvent | Observation | StatisticBucket
+"""What is never dropped."""
+
+
+def journal_dir(data_dir: Path) -> Path:
+    return data_dir / JOURNAL_DIR
+
+
+def encode(write: Write) -> dict[str, Any]:
+    """One journal line's data: the kind and the fields, times in ISO 8601 with their offset."""
+    if isinstance(write, Segment):
+        return {
+            "kind": "segment",
+            "camera_id": write.camera_id,
+            "key": write.key,
+            "start": write.start.isoformat(),
+            "end": write.end.isoformat(),
+            "bytes": write.bytes,
+            "sha256": write.sha256,
+            "state": write.state.value,
+        }
+    if isinstance(write, AuditEvent):
+        return {
+            "kind": "audit",
+            "actor": write.actor,
+            "action": str(write.action),
+            "target": write.target,
+            "details": dict(write.details),
+            "at": None if write.at is None else write.at.isoformat(),
+        }
+    if isinstance(write, Observation):
+        return {
+            "kind": "alert",
+            "camera_id": write.camera_id,
+            "module": write.module,
+            "alert_kind": write.kind,
+            "at": write.at.isoformat(),
+            "regions": [[r.x, r.y, r.w, r.h] for r in write.regions],
+            "score": write.score,
+            "model_version": write.model_version,
+        }
+    return {
+        "kind": "statistic",
+        "camera_id": write.camera_id,
+        "module": write.module,
+        "statistic_kind": write.kind,
+        "start": write.start.isoformat(),
+        "end": write.end.isoformat(),
+        "value": write.value,
+    }
+
+
+def decode(data: dict[str, Any]) -> Write:
+    """The write a journal line holds; ``ValueError`` (or ``KeyError``) for a line that is not one."""
+    kind = data["kind"]
+    if kind == "segment":
+        return Segment(
+            data["camera_id"],
+            data["key"],
+            datetime.fromisoformat(data["start"]),
+            datetime.fromisoformat(data["end"]),
+            int(data["bytes"]),
+            data["sha256"],
+            SegmentState(data["state"]),
+        )
+    if kind == "audit":
+        at = data["at"]
+        return AuditEvent(
+            data["actor"],
+            AuditAction(data["action"]),
+            data["target"],
+            data["details"],
+            None if at is None else datetime.fromisoformat(at),
+        )
+    if kind == "alert":
+        return Observation(
+            data["camera_id"],
+            data["module"],
+            data["alert_kind"],
+            datetime.fromisoformat(data["at"]),
+            tuple(Box(*map(float, r)) for r in data["regions"]),
+            float(data["score"]),
+            data["model_version"],
+        )
+    if kind == "statistic":
+        value = data["value"]
+        return StatisticBucket(
+            data["camera_id"],
+            data["module"],
+            data["statistic_kind"],
+            datetime.fromisoformat(data["start"]),
+            datetime.fromisoformat(data["end"]),
+            None if value is None else float(value),
+        )
+    raise ValueError(f"unknown journal entry kind {kind!r}")
+
+
+class WriteJournal:
+    """The append-only file of writes waiting for the database (see the module docstring). One writer thread."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / JOURNAL_FILE
+        self._done_path = self.folder / DONE_FILE
+        self._lock = threading.Lock()
+        self._lines = self._count_lines()
+        self._done = min(self._read_done(), self._lines)
+
+    def __len__(self) -> int:
+        """Writes kept and not yet written to the database."""
+        return self._lines - self._done
+
+    def append(self, write: Write) -> None:
+        """Keep ``write``: on disk (fsynced) when this returns. ``OSError`` when the file cannot be written."""
+        line = json.dumps(encode(write), ensure_ascii=False, separators=(",", ":")) + "\n"
+        with self._lock:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(line)
+                out.flush()
+                os.fsync(out.fileno())
+            self._lines += 1
+
+    def pending(self, limit: int) -> Iterator[Write | Exception]:
+        """The oldest writes not yet written, at most ``limit``, in order; a line that cannot be read is yielded as
+        the error (the caller sets it aside, the rest goes on)."""
+        if len(self) == 0:
+            return
+        first = self._done
+        with self.path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines):
+                if number < first:
+                    continue
+                if number >= first + limit:
+                    return
+                try:
+                    yield decode(json.loads(line))
+                except (ValueError, KeyError, TypeError) as err:
+                    yield err
+
+    def written(self) -> None:
+        """The oldest pending write is in the database now. Once none is left, the journal's files are removed."""
+        with self._lock:
+            self._done += 1
+            if self._done >= self._lines:
+                self.path.unlink(missing_ok=True)
+                self._done_path.unlink(missing_ok=True)
+                self._lines = self._done = 0
+                return
+            partial = self._done_path.with_name(f".{DONE_FILE}.partial")
+            partial.write_text(f"{self._done}\n", encoding="utf-8")
+            partial.replace(self._done_path)
+
+    def reject(self, line: Write | Exception, error: BaseException) -> None:
+        """Set the oldest pending write aside, in ``rejected.jsonl`` with why, for a person to look at."""
+        write = encode(line) if not isinstance(line, Exception) else {"unreadable": str(line)}
+        entry = {"error": f"{type(error).__name__}: {error}", "write": write}
+        with (self.folder / REJECTED_FILE).open("a", encoding="utf-8") as out:
+            out.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        self.written()
+
+    def _count_lines(self) -> int:
+        try:
+            with self.path.open("rb") as lines:
+                return sum(1 for _ in lines)
+        except FileNotFoundError:
+            return 0
+
+    def _read_done(self) -> int:
+        try:
+            return max(0, int(self._done_path.read_text(encoding="utf-8").strip() or 0))
+        except (FileNotFoundError, ValueError):
+            return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """The database refusing writes, as the writer saw it."""
+
+    since: datetime
+    error: str
+    lost: bool = False
+    """The database file was deleted or replaced: nothing is written until a restart."""
+
+
+class DurableWriter:
+    """Writes to the database through ``write``, or keeps in the journal (see the module docstring).
+
+    ``write(item)`` stores one item (raising :class:`DatabaseUnavailableError` when the database cannot take it
+    now); ``probe()`` raises the same when the database does not take writes (a small write, quick to fail)."""
+
+    def __init__(
+        self,
+        journal: WriteJournal,
+        write: Callable[[Write], None],
+        *,
+        probe: Callable[[], None],
+        clock: Clock,
+        retry_every_s: float = RETRY_EVERY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.journal = journal
+        self._write = write
+        self._probe = probe
+        self._clock = clock
+        self._retry_every = retry_every_s
+        self._monotonic = monotonic
+        self._next_try = float("-inf")
+        self._outage: Outage | None = None
+        self.replayed = 0
+        """Writes taken from the journal into the database since this writer was built."""
+        self._replayed_in_outage = 0
+        self.journalled = 0
+        """Writes sent to the journal since this writer was built."""
+        self.on_recovered: Callable[[Outage, int], None] | None = None
+        """Called once the journal is empty again after an outage, with the outage and how many were replayed."""
+        self.on_unavailable: Callable[[Outage], Write | None] | None = None
+        """Called when an outage begins: what it returns is journalled first, before the write that found it (the
+        audit's ``database.unavailable``, so the chain shows the outage before what was kept during it)."""
+
+    @property
+    def outage(self) -> Outage | None:
+        """The database refusing writes now (as last seen), or None."""
+        return self._outage
+
+    def writable(self) -> bool:
+        """Whether writes go to the database now (no outage seen, nothing waiting in the journal)."""
+        return self._outage is None and len(self.journal) == 0
+
+    def submit(self, item: Write) -> None:
+        """Store ``item`` now, or keep it in the journal until the database takes it. Raises only if neither the
+        database nor the journal's file can take it (``OSError``): then nothing is left to keep it."""
+        if self.writable():
+            try:
+                self._write(item)
+                return
+            except DatabaseUnavailableError as err:
+                self.unavailable(err)
+        self.journal.append(item)
+        self.journalled += 1
+
+    def unavailable(self, err: BaseException) -> None:
+        """The database refused a write (here or elsewhere): from now on, writes go to the journal."""
+        lost = isinstance(err, DatabaseLostError) or (self._outage is not None and self._outage.lost)
+        if self._outage is None:
+            log.error(
+                "the database cannot be written (%s); writes that must not be lost are kept in %s and written when "
+                "it can be again",
+                err,
+                self.journal.path,
+            )
+            self._outage = Outage(self._clock(), str(err), lost)
+            self._replayed_in_outage = 0
+            first = self.on_unavailable(self._outage) if self.on_unavailable is not None else None
+            if first is not None:
+                self.journal.append(first)
+                self.journalled += 1
+        elif lost and not self._outage.lost:
+            self._outage = Outage(self._outage.since, str(err), lost=True)
+        self._next_try = self._monotonic() + self._retry_every
+
+    def lost(self, reason: str) -> None:
+        """The database is gone: nothing more is tried until a restart (which replays the journal)."""
+        self.unavailable(DatabaseLostError(reason))
+
+    def retry(self) -> int:
+        """If due, write what waits in the journal, in order, up to ``REPLAY_BATCH``; stop at the first refusal.
+        Return how many were written. Called on every round of the writer thread."""
+        if self._outage is not None and self._outage.lost:
+            return 0
+        if self._outage is None and len(self.journal) == 0:
+            return 0
+        if self._monotonic() < self._next_try:
+            return 0
+        self._next_try = self._monotonic() + self._retry_every
+        try:
+            self._probe()
+        except DatabaseUnavailableError as err:
+            self.unavailable(err)
+            return 0
+        return self.replay()
+
+    def replay(self, limit: int = REPLAY_BATCH) -> int:
+        """Write journalled writes in order (at start, before any worker: all of them, in batches)."""
+        written = 0
+        for item in self.journal.pending(limit):
+            if isinstance(item, Exception):
+                log.error("journal %s: an unreadable entry set aside in %s: %s", self.journal.path, REJECTED_FILE, item)
+                self.journal.reject(item, item)
+                continue
+            try:
+                self._write(item)
+            except DatabaseUnavailableError as err:
+                self.unavailable(err)
+                break
+            except Exception as err:  # refused for good: never blocks what follows, never silently dropped
+                log.exception("a journalled %s was refused; set aside in %s", type(item).__name__, REJECTED_FILE)
+                self.journal.reject(item, err)
+                continue
+            self.journal.written()
+            written += 1
+        self.replayed += written
+        self._replayed_in_outage += written
+        if len(self.journal) == 0 and self._outage is not None and not self._outage.lost:
+            outage, self._outage = self._outage, None
+            log.warning(
+                "the database can be written again (refused writes since %s); %d kept write(s) written",
+                outage.since.isoformat(),
+                self._replayed_in_outage,
+            )
+            if self.on_recovered is not None:
+                self.on_recovered(outage, self._replayed_in_outage)
+        return written
+
+    def replay_all(self) -> int:
+        """Everything the journal holds, at start (before any worker runs)."""
+        total = 0
+        while len(self.journal) > 0:
+            written = self.replay()
+            total += written
+            if self._outage is not None:
+                break
+        return total

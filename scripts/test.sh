@@ -12,7 +12,8 @@ echo "== ruff"; .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 echo "== mypy"; .venv/bin/mypy
 echo "== import contracts"; .venv/bin/lint-imports
-echo "== pytest"; .venv/bin/pytest "$@"
+# --durations: the slowest tests are printed, to keep the whole run well under 30 minutes on 2 cores.
+echo "== pytest"; .venv/bin/pytest --durations=15 "$@"
 
 # No test depends on the day it runs: the suite again with the host's clock 400 days ahead (Debian's faketime),
 # past the end of the 2027 experiment framework. Left out: PostgreSQL and SeaweedFS keep the real clock (started
@@ -20,6 +21,6 @@ echo "== pytest"; .venv/bin/pytest "$@"
 # the slowest under libfaketime). Skipped when arguments select tests, or with VIGIE_TEST_CLOCK_AHEAD=0.
 if [[ $# -eq 0 && "${VIGIE_TEST_CLOCK_AHEAD:-1}" != 0 ]]; then
   echo "== pytest, the clock 400 days ahead"
-  bash scripts/faketime.sh +400d .venv/bin/pytest -q -p no:cacheprovider -m "not postgres" \
+  bash scripts/faketime.sh +400d .venv/bin/pytest -q -p no:cacheprovider --durations=15 -m "not postgres" \
     --ignore=tests/sim --ignore=tests/analytics --ignore=tests/evaluation
 fi

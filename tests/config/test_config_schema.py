@@ -41,7 +41,8 @@ def test_every_model_is_reached() -> None:
     names = {model.__name__ for model in all_models()}
     assert {"Camera", "Authorisation", "AnalysisZone", "PrivacyMaskZone", "DirectedLineZone", "MotionSettings"} <= names
     assert {"ModelDetectorSettings", "HotBlobDetectorSettings"} <= names
-    assert len(names) == 20  # with auth and auth.oidc, and one settings class per detector plugin
+    assert {"TlsSettings", "SecuritySettings"} <= names
+    assert len(names) == 22  # with auth and auth.oidc, api.tls and security, and one settings class per detector
 
 
 @pytest.mark.parametrize("model", sorted(all_models(), key=lambda m: m.__name__), ids=lambda m: m.__name__)

@@ -58,8 +58,9 @@ def test_rotate_deletes_old_private_key_and_keeps_public_keys(tmp_path: Path) ->
 
 
 def test_unreadable_key_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys").mkdir(mode=0o700)
     (tmp_path / "keys" / "signing-key.pem").write_text("garbage")
+    (tmp_path / "keys" / "signing-key.pem").chmod(0o600)
     with pytest.raises(AuditKeyError, match="cannot read the audit signing key"):
         AuditKeyring(tmp_path / "keys").load_or_create()
     with pytest.raises(AuditKeyError, match="not a PEM public key"):

@@ -1,5 +1,6 @@
-"""Logging in (L8, L11, L17): argon2id passwords, TOTP for administrators and DPOs, lockout, rate limit, session
-cookies, CSRF, logout — every success and failure audited, never a password, code or token in the audit log."""
+"""Logging in (L8, L11, L17): argon2id passwords, TOTP for administrators and DPOs, throttling (more in
+test_login_throttling.py), session cookies, CSRF, logout — every success and failure audited, never a password,
+code or token in the audit log."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from sqlalchemy import Engine
 from tests.api.world import PASSWORD, World, build_world
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
-from vigie.services.auth import LOCKOUT_AFTER, AccountError, LoginRefusedError
+from vigie.services.auth import AccountError, LoginRefusedError
 from vigie.services.credentials import totp_code
+from vigie.services.login_throttle import THROTTLE_AFTER
 from vigie.storage import SqlUserRepo
 
 
@@ -59,25 +61,26 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(world: World) -> No
     assert "set-cookie" not in wrong.headers
 
 
-def test_lockout_after_repeated_failures_then_unlock_by_time(world: World) -> None:
+def test_repeated_failures_delay_the_name_then_it_may_log_in_again(world: World) -> None:
     client = world.client()
-    for _ in range(LOCKOUT_AFTER):
+    for _ in range(THROTTLE_AFTER):
         assert (
             client.post("/api/auth/login", json={"username": "op.vil", "password": "guess guess guess"}).status_code
             == 401
         )
-    locked = client.post("/api/auth/login", json={"username": "op.vil", "password": PASSWORD})
-    assert locked.status_code == 401 and locked.json()["error"]["code"] == "locked"
-    assert int(locked.headers["retry-after"]) > 0
-    assert any(e.details.get("locked_until") for e in world.audit.events if e.action is AuditAction.LOGIN_FAILED)
-    world.clock.advance(minutes=16)
+    delayed = client.post("/api/auth/login", json={"username": "op.vil", "password": PASSWORD})
+    assert delayed.status_code == 429 and delayed.json()["error"]["code"] == "too_many_attempts"
+    assert int(delayed.headers["retry-after"]) == 30
+    assert any(e.details.get("throttled_until") for e in world.audit.events if e.action is AuditAction.LOGIN_FAILED)
+    world.clock.advance(seconds=31)
     assert client.post("/api/auth/login", json={"username": "op.vil", "password": PASSWORD}).status_code == 200
 
 
 def test_an_administrator_can_unlock_an_account(world: World) -> None:
     client = world.client()
-    for _ in range(LOCKOUT_AFTER):
+    for _ in range(THROTTLE_AFTER):
         client.post("/api/auth/login", json={"username": "op.vil", "password": "guess guess guess"})
+    assert client.post("/api/auth/login", json={"username": "op.vil", "password": PASSWORD}).status_code == 429
     admin = world.login("admin.vil")
     users = {u["username"]: u for u in admin.get("/api/users").json()}
     assert users["op.vil"]["locked"] is True
@@ -230,7 +233,8 @@ def test_first_admin_on_an_empty_database(db: Engine) -> None:
 
 def test_a_login_proven_elsewhere_follows_the_same_account_rules(world: World) -> None:
     """``login_identified`` (single sign-on): the session and its audit are the password login's, the method
-    recorded; a locked account stays locked; refusals there never count towards the lockout."""
+    recorded; failed password logins do not delay it (the provider proved the person); refusals there never count
+    towards the delay."""
     client = world.client()
     assert client.post("/api/auth/login", json={"username": "op.vil", "password": PASSWORD}).status_code == 200
     done = world.auth.login_identified(" OP.Vil ", method="oidc", second_factor=False, client="10.0.0.7")
@@ -238,12 +242,11 @@ def test_a_login_proven_elsewhere_follows_the_same_account_rules(world: World) -
     succeeded = [dict(e.details) for e in world.audit.events if e.action is AuditAction.LOGIN_SUCCEEDED]
     assert [(d["method"], d["second_factor"]) for d in succeeded] == [("password", False), ("oidc", False)]
 
-    for _ in range(LOCKOUT_AFTER):
+    for _ in range(THROTTLE_AFTER):
         client.post("/api/auth/login", json={"username": "sup.vil", "password": "guess guess guess"})
-    with pytest.raises(LoginRefusedError) as locked:
-        world.auth.login_identified("sup.vil", method="oidc", second_factor=True)
-    assert locked.value.code == "locked"
-    for _ in range(LOCKOUT_AFTER + 1):
+    assert client.post("/api/auth/login", json={"username": "sup.vil", "password": PASSWORD}).status_code == 429
+    assert world.auth.login_identified("sup.vil", method="oidc", second_factor=True).principal.actor == "sup.vil"
+    for _ in range(THROTTLE_AFTER + 1):
         with pytest.raises(LoginRefusedError):
             world.auth.login_identified("admin.vil", method="oidc", second_factor=False)
     assert SqlUserRepo(world.engine).by_username("admin.vil").failed_logins == 0  # type: ignore[union-attr]

@@ -5,8 +5,14 @@
 - Every state-changing request (POST, PUT, PATCH, DELETE) of a logged-in person must carry the session's CSRF
   token in the ``X-CSRF-Token`` header (synchroniser token, compared in constant time); the console reads it from
   ``GET /api/auth/me``.
-- Login attempts are limited per client address (sliding window, in the API process) on top of the per-account
-  lockout of :mod:`vigie.services.auth`, so guessing across many accounts is slowed too.
+- Login attempts are limited per client address (sliding window, in the API process) on top of the per-name delay
+  of :mod:`vigie.services.login_throttle`, so guessing across many accounts is slowed too. The address limit is
+  checked before the request's body is read (:class:`AddressLimitedRoute`): a flood of bodies, well-formed or
+  not, is refused for what it is.
+- The client address is the connection's peer. ``X-Forwarded-For`` and ``X-Forwarded-Proto`` count only when the
+  peer is one of the configured ``api.trusted_proxies``: the server (the composition root) applies them before the
+  application sees the request, so ``request.client`` and ``request.url.scheme`` are already the real ones, and
+  nothing here reads those headers from anyone.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ import hmac
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Annotated, Final
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Final
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 
 from vigie.domain.users import Permission
 from vigie.services.access import Principal
@@ -39,8 +46,8 @@ class CsrfError(Exception):
 
 
 class TooManyAttemptsError(Exception):
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many login attempts from this address: wait {retry_after_s} s")
+    def __init__(self, retry_after_s: int, message: str = "") -> None:
+        super().__init__(message or f"too many login attempts from this address: wait {retry_after_s} s")
         self.retry_after_s = retry_after_s
 
 
@@ -82,7 +89,25 @@ class LoginRateLimiter:
 
 
 def client_address(request: Request) -> str:
+    """The client as the audit and the limits know it: the connection's peer, or the address a trusted proxy
+    forwarded (resolved by the server before the request gets here)."""
     return request.client.host if request.client else "unknown"
+
+
+class AddressLimitedRoute(APIRoute):
+    """A route whose calls count towards the client address's login limit before anything else: before the body
+    is read and validated, before the dependencies, so that a refused client costs no parsing (issue 15, D6) and
+    malformed attempts count like the others."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            limiter: LoginRateLimiter = request.app.state.login_limiter
+            limiter.check(client_address(request))
+            return await handler(request)
+
+        return limited
 
 
 def auth_service(request: Request) -> AuthService:

@@ -262,6 +262,26 @@ class TlsSettings(ConfigModel):
     )
 
 
+def _trusted_proxy(value: str) -> str:
+    """One address or network (CIDR) of a reverse proxy, written in its canonical form; never everyone."""
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=True)
+    except ValueError:
+        raise invalid(
+            f"not an IP address or network: {value!r}",
+            "give the proxy's address (e.g. 10.0.0.5) or network in CIDR form (e.g. 10.0.0.0/24)",
+        ) from None
+    if network.prefixlen == 0:
+        raise invalid(
+            f"{value} would trust forwarded addresses from everyone",
+            "name the reverse proxies' own addresses or network",
+        )
+    return str(network.network_address) if network.num_addresses == 1 else str(network)
+
+
+TrustedProxy = Annotated[str, AfterValidator(_trusted_proxy)]
+
+
 class ApiSettings(ConfigModel):
     """Where the HTTP API (and the operator console behind it) listens."""
 
@@ -276,6 +296,14 @@ class ApiSettings(ConfigModel):
         title="Secure cookies",
         description="Mark the session cookie `Secure`: `true` always (behind a TLS proxy that does not say so), "
         "`false` never (plain HTTP on a closed network only), unset: when the request came over HTTPS.",
+    )
+    trusted_proxies: list[TrustedProxy] = Field(
+        default_factory=list,
+        title="Trusted proxies",
+        description="Addresses or networks (CIDR) of the reverse proxies in front of the API. Only a request "
+        "coming from one of them has its `X-Forwarded-For` (the client address the login limits and the audit "
+        "use) and `X-Forwarded-Proto` (HTTPS, for the `Secure` cookie) believed; from anyone else these headers "
+        "are ignored. Empty (the default): the client is the connection's peer.",
     )
     tls: TlsSettings | None = Field(
         default=None,

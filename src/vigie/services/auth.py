@@ -7,7 +7,11 @@
 - Administrators and DPOs need a TOTP second factor (RFC 6238, through ``cryptography``'s implementation): its
   secret is created with the account, shown once as an ``otpauth://`` URI, and sealed at rest with a key the
   runtime keeps outside the database; a code is accepted once (its time step is remembered).
-- ``LOCKOUT_AFTER`` failures in a row lock the account for ``LOCKOUT_FOR``; a success resets the count.
+- Failed logins delay further attempts with the same name (:mod:`vigie.services.login_throttle`: after
+  ``THROTTLE_AFTER`` failures, an exponential delay), whether the name is an account or not: the answers, their
+  order and their cost are the same, so names cannot be enumerated; someone else's guesses delay an account at
+  most ``THROTTLE_LONGEST`` after the last one, a correct password with a valid second factor passes the delay, and
+  an administrator clears it.
 - A login gives an opaque token (kept by the browser in an HttpOnly cookie; only its SHA-256 is stored) and a
   CSRF token; sessions end after ``IDLE_TIMEOUT`` without a request or ``ABSOLUTE_TIMEOUT`` after login.
 - Every login success and failure is audited with the reason; the password, the code and the token never are.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -54,9 +59,8 @@ from vigie.services.credentials import (
     totp_uri,
     totp_verifier,
 )
+from vigie.services.login_throttle import FailureRecord, LoginAttempts
 
-LOCKOUT_AFTER: Final = 5
-LOCKOUT_FOR: Final = timedelta(minutes=15)
 IDLE_TIMEOUT: Final = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT: Final = timedelta(hours=12)
 CLI_SESSION_LIFETIME: Final = timedelta(minutes=15)
@@ -76,6 +80,19 @@ class LoginRefusedError(Exception):
         super().__init__(message)
         self.code = code
         self.retry_after_s = retry_after_s
+
+
+class LoginThrottledError(LoginRefusedError):
+    """Too many failed logins with this name: wait ``retry_after_s`` seconds. The same for every name typed,
+    account or not."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            "too_many_attempts",
+            f"too many failed attempts with this username: try again in {retry_after_s} s (or log in with your "
+            "password and second factor, or ask an administrator)",
+            retry_after_s=retry_after_s,
+        )
 
 
 class AccountError(ValueError):
@@ -124,6 +141,11 @@ class AuthService:
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = ""
         """Checked for unknown usernames (same time as a wrong password); made at the first need, not at start."""
+        self._attempts = LoginAttempts()
+        """Failed logins with names that are no account (accounts keep theirs in their row), and the checks in
+        flight for every name."""
+        self._failure_lock = threading.Lock()
+        """Counts an account's failures one at a time (read, add one, write) in this process."""
 
     # --- accounts ------------------------------------------------------------------------------------------------
 
@@ -259,6 +281,8 @@ class AuthService:
             )
 
     def is_locked(self, user: User) -> bool:
+        """Whether logins with this account's name are delayed now after failures (an administrator may clear it
+        with ``unlock``)."""
         return user.locked_until is not None and user.locked_until > self._clock()
 
     def users(self, by: Principal) -> Sequence[User]:
@@ -406,19 +430,35 @@ class AuthService:
         """Check the password (and TOTP code where the account needs one) and open a session; ``lifetime`` shortens
         the session below ``ABSOLUTE_TIMEOUT`` (``CLI_SESSION_LIFETIME`` for the command line)."""
         now = self._clock()
-        user = self._users.by_username(username) if 0 < len(username) <= 64 else None
-        if user is None or user.id is None:
+        found = self._users.by_username(username) if 0 < len(username) <= 64 else None
+        user = found if found is not None and found.id is not None else None
+        with self._attempts.checking(username, lambda: self._failures_of(user, username, now), now) as check:
+            if not check.held:  # as many checks of this name in flight as it may still fail: a parallel guess
+                self._fail(user, "throttled", client, now)
+                raise LoginThrottledError(max(1, check.wait))
+            if check.wait:
+                return self._login_while_throttled(
+                    user, password, totp=totp, client=client, now=now, wait=check.wait, lifetime=lifetime
+                )
+            return self._check_login(user, username, password, totp=totp, client=client, now=now, lifetime=lifetime)
+
+    def _check_login(
+        self,
+        user: User | None,
+        username: str,
+        password: str,
+        *,
+        totp: str,
+        client: str,
+        now: datetime,
+        lifetime: timedelta | None,
+    ) -> LoggedIn:
+        """A login with a name that is not delayed: the password, then the account's state and second factor."""
+        if user is None:
             self._hasher_burn(password)  # same time as a wrong password: whether a name exists does not leak
+            self._attempts.fail_unknown(username, now)
             self._fail(None, "unknown_user", client, now)
             raise LoginRefusedError("invalid_credentials", "wrong username or password")
-        if user.locked_until is not None and user.locked_until > now:
-            self._fail(user, "locked", client, now)
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            raise LoginRefusedError(
-                "locked",
-                f"too many failed attempts: try again in {wait // 60 + 1} min or ask an administrator to unlock",
-                retry_after_s=wait,
-            )
         if not self._verify(user.password_hash, password):
             self._count_failure(user, "wrong_password", client, now)
             raise LoginRefusedError("invalid_credentials", "wrong username or password")
@@ -440,20 +480,76 @@ class AuthService:
             if step is None:
                 self._count_failure(user, "second_factor_wrong", client, now)
                 raise LoginRefusedError("second_factor_wrong", "the 6-digit code is wrong or was already used")
+        return self._password_login(user, password, step, client, lifetime)
+
+    def _password_login(
+        self,
+        user: User,
+        password: str,
+        step: int | None,
+        client: str,
+        lifetime: timedelta | None,
+        *,
+        throttle_lifted: bool = False,
+    ) -> LoggedIn:
+        """Open the session of a person whose password (and code) were right; their failures are cleared."""
+        if user.id is None:
+            raise UserNotFoundError(f"no stored user {user.username!r}")
         self._users.record_success(user.id, totp_last_step=step)
         if self._hasher.check_needs_rehash(user.password_hash):
             self._users.update(replace(user, password_hash=self._hasher.hash(password)))
         return self._open_session(
-            user, user.id, method="password", second_factor=step is not None, client=client, lifetime=lifetime
+            user,
+            user.id,
+            method="password",
+            second_factor=step is not None,
+            client=client,
+            lifetime=lifetime,
+            throttle_lifted=throttle_lifted,
         )
+
+    def _failures_of(self, user: User | None, username: str, now: datetime) -> FailureRecord:
+        """The failed logins that count now for the name typed: the account's (read again), or the unknown name's."""
+        if user is not None:
+            stored = self._users.get(user.id) if user.id is not None else None
+            user = stored or user
+            return FailureRecord(user.failed_logins, user.locked_until).current(now)
+        return self._attempts.unknown(username).current(now)
+
+    def _login_while_throttled(
+        self,
+        user: User | None,
+        password: str,
+        *,
+        totp: str,
+        client: str,
+        now: datetime,
+        wait: int,
+        lifetime: timedelta | None,
+    ) -> LoggedIn:
+        """A login with a name whose failures delay it: refused (429) unless the account has a second factor and
+        both the password and a fresh code are right, which proves the rightful person (the delay is then
+        cleared). Every refusal costs one password check and says the same, whatever the name: no way to tell an
+        account, or one with a second factor, from a name that is none. Refusals here are not counted."""
+        step = None
+        if user is not None and user.totp_secret is not None:
+            if self._verify(user.password_hash, password) and not user.disabled:
+                step = self._check_totp(user, totp.strip(), now)
+        else:
+            self._hasher_burn(password)
+        if user is None or step is None:
+            self._fail(user, "throttled", client, now)
+            raise LoginThrottledError(wait)
+        return self._password_login(user, password, step, client, lifetime, throttle_lifted=True)
 
     def login_identified(self, username: str, *, method: str, second_factor: bool, client: str = "") -> LoggedIn:
         """A login whose identity an outside provider proved (``method``: ``oidc``), for an existing account only.
 
         The provider says who the person is; Vigie decides what they may do: an unknown username is refused (an
-        account is never created here), so are a disabled or locked account, and an administrator or DPO
-        without a ``second_factor`` proven by the provider. Failures do not count towards the lockout (nothing is
-        guessed here). The identity of an unknown person is audited as the provider gave it (it was not typed)."""
+        account is never created here), so are a disabled account, and an administrator or DPO without a
+        ``second_factor`` proven by the provider. Failed password logins do not delay it (the provider proved who
+        the person is: nothing is guessed here), and its refusals do not count towards that delay. The identity of
+        an unknown person is audited as the provider gave it (it was not typed)."""
         now = self._clock()
         username = username.strip().lower()
         user = self._users.by_username(username) if 0 < len(username) <= 64 else None
@@ -466,9 +562,6 @@ class AuthService:
         if user.disabled:
             self._fail(user, "disabled", client, now, method=method)
             raise LoginRefusedError("disabled", "this account is disabled: ask an administrator")
-        if user.locked_until is not None and user.locked_until > now:
-            self._fail(user, "locked", client, now, method=method)
-            raise LoginRefusedError("locked", "this account is locked after failed attempts: ask an administrator")
         if user.needs_second_factor and not second_factor:
             self._fail(user, "second_factor_missing", client, now, method=method)
             raise LoginRefusedError(
@@ -493,6 +586,7 @@ class AuthService:
         second_factor: bool,
         client: str,
         lifetime: timedelta | None = None,
+        throttle_lifted: bool = False,
     ) -> LoggedIn:
         """The one way a session starts, whatever proved the person: token, CSRF token, audit."""
         now = self._clock()
@@ -514,7 +608,8 @@ class AuthService:
                 user.username,
                 AuditAction.LOGIN_SUCCEEDED,
                 f"user:{user.username}",
-                {"client": client, "method": method, "second_factor": second_factor},
+                {"client": client, "method": method, "second_factor": second_factor}
+                | ({"throttle_lifted": True} if throttle_lifted else {}),
                 at=now,
             )
         )
@@ -606,11 +701,16 @@ class AuthService:
         return None
 
     def _count_failure(self, user: User, reason: str, client: str, now: datetime) -> None:
-        failures = user.failed_logins + 1
-        locked = now + LOCKOUT_FOR if failures >= LOCKOUT_AFTER else None
-        if user.id is not None:
-            self._users.record_failure(user.id, failed_logins=0 if locked else failures, locked_until=locked)
-        self._fail(user, reason, client, now, locked_until=locked)
+        """One more failure of the account, counted on its row as it is now (parallel failures in this process are
+        counted one after the other, none lost)."""
+        with self._failure_lock:
+            stored = self._users.get(user.id) if user.id is not None else None
+            base = user if stored is None else stored
+            after = FailureRecord(base.failed_logins, base.locked_until).after_failure(now)
+            if user.id is not None:
+                self._users.record_failure(user.id, failed_logins=after.failures, locked_until=after.until)
+        delayed = after.until is not None and after.until > now
+        self._fail(user, reason, client, now, throttled_until=after.until if delayed else None)
 
     def _fail(
         self,
@@ -618,15 +718,15 @@ class AuthService:
         reason: str,
         client: str,
         now: datetime,
-        locked_until: datetime | None = None,
+        throttled_until: datetime | None = None,
         *,
         method: str = "password",
         identity: str | None = None,
         problem: str = "",
     ) -> None:
         details: dict[str, object] = {"reason": reason, "client": client, "method": method}
-        if locked_until is not None:
-            details["locked_until"] = locked_until.isoformat()
+        if throttled_until is not None:
+            details["throttled_until"] = throttled_until.isoformat()
         if identity is not None:
             details["identity"] = identity
         if problem:

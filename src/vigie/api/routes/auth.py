@@ -12,13 +12,14 @@ from fastapi.responses import RedirectResponse
 from vigie.api.schemas import AuthMethodsOut, LoginIn, MeOut, OidcMethodOut, PasswordChangeIn
 from vigie.api.security import (
     SESSION_COOKIE,
+    AddressLimitedRoute,
     CurrentPrincipal,
     TooManyAttemptsError,
     auth_service,
     client_address,
 )
 from vigie.services.access import Principal
-from vigie.services.auth import ABSOLUTE_TIMEOUT, LoginRefusedError
+from vigie.services.auth import ABSOLUTE_TIMEOUT, LoginRefusedError, LoginThrottledError
 from vigie.services.oidc import PENDING_FOR, OidcLogin, SignOnError
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -48,10 +49,12 @@ def me_out(principal: Principal) -> MeOut:
 
 
 def _secure(request: Request) -> bool:
+    """Whether the session cookie is marked ``Secure``: as configured, else when the request came over HTTPS (the
+    scheme a trusted proxy forwarded counts, resolved by the server: a header sent by anyone else does not)."""
     configured: bool | None = getattr(request.app.state, "secure_cookies", None)
     if configured is not None:
         return configured
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
+    return request.url.scheme == "https"
 
 
 def _set_session_cookie(request: Request, response: Response, token: str) -> None:
@@ -67,13 +70,25 @@ def _set_session_cookie(request: Request, response: Response, token: str) -> Non
     response.headers["Cache-Control"] = "no-store"
 
 
-@router.post("/login", response_model=MeOut, summary="Log in (password, and TOTP code for admins and DPOs)")
 def login(request: Request, response: Response, body: LoginIn) -> MeOut:
-    client = client_address(request)
-    request.app.state.login_limiter.check(client)
-    done = auth_service(request).login(body.username, body.password, totp=body.totp, client=client)
+    """The client address's limit was counted before the body was read (:class:`AddressLimitedRoute`); a name
+    delayed after failed logins answers 429 like an address over its limit, whether it is an account or not."""
+    try:
+        done = auth_service(request).login(body.username, body.password, totp=body.totp, client=client_address(request))
+    except LoginThrottledError as err:  # audited by the service
+        raise TooManyAttemptsError(err.retry_after_s or 1, str(err)) from None
     _set_session_cookie(request, response, done.token)
     return me_out(done.principal)
+
+
+router.add_api_route(
+    "/login",
+    login,
+    methods=["POST"],
+    response_model=MeOut,
+    summary="Log in (password, and TOTP code for admins and DPOs)",
+    route_class_override=AddressLimitedRoute,
+)
 
 
 @router.get("/methods", response_model=AuthMethodsOut, summary="How one may log in here (no login needed)")

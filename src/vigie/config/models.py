@@ -8,6 +8,7 @@ The camera, zone and field models live in :mod:`vigie.config.camera`, :mod:`vigi
 from __future__ import annotations
 
 import enum
+import ipaddress
 import os
 import re
 from collections.abc import Iterator
@@ -241,6 +242,26 @@ class StorageSettings(ConfigModel):
     )
 
 
+def _trusted_proxy(value: str) -> str:
+    """One address or network (CIDR) of a reverse proxy, written in its canonical form; never everyone."""
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=True)
+    except ValueError:
+        raise invalid(
+            f"not an IP address or network: {value!r}",
+            "give the proxy's address (e.g. 10.0.0.5) or network in CIDR form (e.g. 10.0.0.0/24)",
+        ) from None
+    if network.prefixlen == 0:
+        raise invalid(
+            f"{value} would trust forwarded addresses from everyone",
+            "name the reverse proxies' own addresses or network",
+        )
+    return str(network.network_address) if network.num_addresses == 1 else str(network)
+
+
+TrustedProxy = Annotated[str, AfterValidator(_trusted_proxy)]
+
+
 class TlsSettings(ConfigModel):
     """HTTPS served by Vigie itself: a certificate and its private key, in PEM files read at start (L15)."""
 
@@ -262,26 +283,6 @@ class TlsSettings(ConfigModel):
     )
 
 
-def _trusted_proxy(value: str) -> str:
-    """One address or network (CIDR) of a reverse proxy, written in its canonical form; never everyone."""
-    try:
-        network = ipaddress.ip_network(value.strip(), strict=True)
-    except ValueError:
-        raise invalid(
-            f"not an IP address or network: {value!r}",
-            "give the proxy's address (e.g. 10.0.0.5) or network in CIDR form (e.g. 10.0.0.0/24)",
-        ) from None
-    if network.prefixlen == 0:
-        raise invalid(
-            f"{value} would trust forwarded addresses from everyone",
-            "name the reverse proxies' own addresses or network",
-        )
-    return str(network.network_address) if network.num_addresses == 1 else str(network)
-
-
-TrustedProxy = Annotated[str, AfterValidator(_trusted_proxy)]
-
-
 class ApiSettings(ConfigModel):
     """Where the HTTP API (and the operator console behind it) listens."""
 
@@ -297,6 +298,12 @@ class ApiSettings(ConfigModel):
         description="Mark the session cookie `Secure`: `true` always (behind a TLS proxy that does not say so), "
         "`false` never (plain HTTP on a closed network only), unset: when the request came over HTTPS.",
     )
+    tls: TlsSettings | None = Field(
+        default=None,
+        title="TLS",
+        description="Serve HTTPS with this certificate; unset: plain HTTP, for the loopback address or behind a "
+        "reverse proxy that terminates TLS (docs/deployment.md).",
+    )
     trusted_proxies: list[TrustedProxy] = Field(
         default_factory=list,
         title="Trusted proxies",
@@ -304,12 +311,6 @@ class ApiSettings(ConfigModel):
         "coming from one of them has its `X-Forwarded-For` (the client address the login limits and the audit "
         "use) and `X-Forwarded-Proto` (HTTPS, for the `Secure` cookie) believed; from anyone else these headers "
         "are ignored. Empty (the default): the client is the connection's peer.",
-    )
-    tls: TlsSettings | None = Field(
-        default=None,
-        title="TLS",
-        description="Serve HTTPS with this certificate; unset: plain HTTP, for the loopback address or behind a "
-        "reverse proxy that terminates TLS (docs/deployment.md).",
     )
 
 

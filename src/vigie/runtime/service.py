@@ -330,10 +330,10 @@ class VigieService:
                 port=api.port,
                 log_level="info",
                 access_log=False,
+                **tls,
                 # X-Forwarded-For/-Proto from the configured proxies only (uvicorn trusts 127.0.0.1 by default).
                 proxy_headers=bool(api.trusted_proxies),
                 forwarded_allow_ips=list(api.trusted_proxies) or None,
-                **tls,
                 # Live views never end by themselves: give open responses this long, then cut them.
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
             )

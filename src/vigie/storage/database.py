@@ -151,9 +151,18 @@ def probe_write(engine: Engine) -> None:
                 cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
     except Exception as err:  # the driver's own errors (sqlite3.OperationalError): not wrapped by SQLAlchemy here
+        if _needs_reopen(err):  # see _configure_sqlite: fresh connections once the file can be written again
+            raw.invalidate()
+            engine.dispose()
         raise DatabaseUnavailableError(f"cannot write to the database ({where}): {_first_line(err)}") from err
     finally:
         raw.close()
+
+
+def _needs_reopen(err: BaseException | None) -> bool:
+    """Whether a SQLite error leaves the connection unusable for writes even after the cause is gone."""
+    text_ = str(err).lower()
+    return any(sign in text_ for sign in ("readonly database", "disk i/o error", "unable to open database file"))
 
 
 def _first_line(err: BaseException) -> str:
@@ -300,6 +309,14 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
         conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        # A connection opened while the file could not be written is read-only for good (SQLite falls back to
+        # O_RDONLY), and one that saw an I/O error may be stale: drop them all, so the pool opens fresh ones once
+        # the database can be written again. "database is locked" is not one of these: it passes by itself.
+        if _needs_reopen(context.original_exception):
+            context.is_disconnect = True
 
 
 def _alembic_config(connection: Connection | None) -> Config:

@@ -326,8 +326,10 @@ def _recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     transmitted.add_argument("--on", type=_day, required=True, metavar="DAY", help="the day it was handed over")
     transmitted.add_argument("--requisition", required=True, help="the requisition reference (the export's own)")
     transmitted.set_defaults(handler="export_transmitted")
-    verify = exp.add_parser("verify", help="verify an export folder offline (files, manifest, signature)")
-    verify.add_argument("directory", type=Path, metavar="DIR")
+    verify = exp.add_parser(
+        "verify", help="verify an export offline, its folder or its zip package (files, manifest, signature)"
+    )
+    verify.add_argument("directory", type=Path, metavar="FOLDER_OR_ZIP")
     verify.add_argument("--pubkey", type=Path, action="append", required=True, metavar="KEY", help="public key PEM")
     verify.set_defaults(handler="export_verify")
 

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import re
+import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from tests.api.export_world import data_dir_of, open_test_exports
 from tests.api.world import CAMERAS, T0, World, build_world
 from tests.recording.export_samples import record
 from tests.support.waiting import wait_for
+from tests.support.zip_bombs import lying_bomb, zeros_bomb
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditKeyring
@@ -446,3 +448,38 @@ def test_the_servers_copy_of_a_package_is_deleted_after_its_days_and_the_deletio
     [deleted] = audited(world, AuditAction.DELETION)
     assert deleted.target == f"export:{job['id']}"
     assert deleted.details["packages"][0]["sha256"] == package["sha256"]
+
+
+def data_folder_listing(world: World) -> set[str]:
+    """Every file and folder under the data folder, but the SQLite database's own files."""
+    root = data_dir_of(world.engine)
+    return {str(p.relative_to(root)) for p in root.rglob("*") if ".db" not in p.name}
+
+
+def test_a_zip_bomb_brought_back_is_refused_unchecked_and_writes_nothing(world: World) -> None:
+    # Issue 15 D7: a 1 MB upload wrote 1016 MiB under the data folder before its verdict.
+    before = data_folder_listing(world)
+    client = world.login("inv.vil")
+    for bomb in (zeros_bomb(32), lying_bomb(64)):  # honest headers at 1000:1; a header claiming 1:1
+        answer = client.post("/api/exports/verify", content=bomb, headers={"Content-Type": "application/zip"})
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "invalid_request" and error["message"].startswith("refused: export/vil-1.mp4")
+        assert "zip bomb" in error["message"]
+        assert str(data_dir_of(world.engine)) not in answer.text and tempfile.gettempdir() not in answer.text
+    assert data_folder_listing(world) == before, "nothing was written under the data folder"
+    verifications = audited(world, AuditAction.EXPORT_VERIFIED)
+    assert [(e.actor, e.target, e.details["ok"]) for e in verifications] == [("inv.vil", "upload", False)] * 2
+    assert all(e.details["refused"].startswith("refused: ") for e in verifications)
+
+
+def test_what_is_wrong_with_an_upload_is_said_without_a_path_of_the_server(world: World) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("export/vil-1.mp4", b"\x00" * 1000)  # no manifest, no signature
+    answer = world.login("inv.vil").post(
+        "/api/exports/verify", content=buffer.getvalue(), headers={"Content-Type": "application/zip"}
+    )
+    assert answer.status_code == 200 and answer.json()["ok"] is False
+    assert ("missing", "manifest.json") in {(i["kind"], i["name"]) for i in answer.json()["issues"]}
+    assert str(data_dir_of(world.engine)) not in answer.text and tempfile.gettempdir() not in answer.text

@@ -11,7 +11,9 @@ An export directory holds the MP4 files, ``manifest.json`` and ``manifest.sig``:
   characters of the SHA-256 of the raw public key).
 
 :func:`verify_export_dir` needs only the directory and trusted public keys: no configuration, no database, no
-server. Any altered, missing or added byte or file is reported.
+server. Any altered, missing or added byte or file is reported. The checks themselves
+(:func:`verify_export_contents`) work on what was read of an export, so that a zip package is checked as a stream
+(``vigie.services.export_package``) with the very same rules as a folder.
 """
 
 from __future__ import annotations
@@ -126,27 +128,76 @@ class ExportVerification:
         self.issues.append(ExportIssue(kind, name, message))
 
 
+@dataclass(frozen=True, slots=True)
+class FileDigest:
+    """What the verifier needs of one file of an export: its SHA-256 and its size in bytes."""
+
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExportContents:
+    """An export as read, wherever it was read from (a folder, a zip package read as a stream): the exact bytes of
+    ``manifest.json`` and ``manifest.sig`` (None when absent or unreadable) and the digest of every other file
+    (None for a file that is there but cannot be read)."""
+
+    manifest: bytes | None
+    signature: bytes | None
+    files: Mapping[str, FileDigest | None]
+
+
 def verify_export_dir(directory: Path, public_keys: Mapping[str, str]) -> ExportVerification:
     """Verify an export offline against trusted public keys (PEM by key id). Never raises on bad content."""
+    return verify_export_contents(read_export_dir(directory), public_keys)
+
+
+def verify_export_contents(contents: ExportContents, public_keys: Mapping[str, str]) -> ExportVerification:
+    """The checks of an export: canonical manifest, its signature by one of ``public_keys``, every listed file
+    present with its size and SHA-256, nothing else. Never raises on bad content; messages name files, never a
+    path on the machine that checks."""
     report = ExportVerification()
-    manifest = _read_manifest(directory, report)
+    manifest = _read_manifest(contents.manifest, report)
     if manifest is not None:
-        _check_signature(directory, manifest, public_keys, report)
-        listed = _check_files(directory, manifest, report)
-        _check_extra(directory, listed, report)
+        _check_signature(contents.signature, manifest, public_keys, report)
+        listed = _check_files(contents.files, manifest, report)
+        _check_extra(contents.files, listed, report)
     report.ok = not report.issues
     return report
 
 
-def _read_manifest(directory: Path, report: ExportVerification) -> dict[str, Any] | None:
-    path = directory / MANIFEST_NAME
+def read_export_dir(directory: Path) -> ExportContents:
+    """Read an export folder: the manifest and its signature, and the SHA-256 of every other entry."""
+    files: dict[str, FileDigest | None] = {}
+    for path in sorted(directory.iterdir()):
+        if path.name not in {MANIFEST_NAME, SIGNATURE_NAME}:
+            files[path.name] = _digest(path)
+    return ExportContents(_bytes_or_none(directory / MANIFEST_NAME), _bytes_or_none(directory / SIGNATURE_NAME), files)
+
+
+def _bytes_or_none(path: Path) -> bytes | None:
     try:
-        data = path.read_bytes()
-        manifest = json.loads(data)
-    except OSError as err:
-        report.add("missing", MANIFEST_NAME, f"cannot read {path}: {err.strerror or err}")
+        return path.read_bytes()
+    except OSError:
         return None
-    except (UnicodeDecodeError, ValueError):
+
+
+def _digest(path: Path) -> FileDigest | None:
+    try:
+        with path.open("rb") as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+            return FileDigest(digest, file.tell())
+    except OSError:
+        return None
+
+
+def _read_manifest(data: bytes | None, report: ExportVerification) -> dict[str, Any] | None:
+    if data is None:
+        report.add("missing", MANIFEST_NAME, f"{MANIFEST_NAME} is missing: this is not an export, or it is incomplete")
+        return None
+    try:
+        manifest = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         report.add("manifest", MANIFEST_NAME, f"{MANIFEST_NAME} is not JSON: it was altered or truncated")
         return None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
@@ -159,15 +210,15 @@ def _read_manifest(directory: Path, report: ExportVerification) -> dict[str, Any
 
 
 def _check_signature(
-    directory: Path, manifest: dict[str, Any], public_keys: Mapping[str, str], report: ExportVerification
+    data: bytes | None, manifest: dict[str, Any], public_keys: Mapping[str, str], report: ExportVerification
 ) -> None:
-    try:
-        signature = json.loads((directory / SIGNATURE_NAME).read_bytes())
-        key_id, value = str(signature["key_id"]), str(signature["signature"])
-    except OSError:
+    if data is None:
         report.add("missing", SIGNATURE_NAME, f"{SIGNATURE_NAME} is missing: the export cannot be authenticated")
         return
-    except (ValueError, KeyError, TypeError):
+    try:
+        signature = json.loads(data)
+        key_id, value = str(signature["key_id"]), str(signature["signature"])
+    except (ValueError, KeyError, TypeError, RecursionError):
         report.add("signature", SIGNATURE_NAME, f"{SIGNATURE_NAME} is unreadable: it was altered or truncated")
         return
     report.key_id = key_id
@@ -195,43 +246,39 @@ def _signature_valid(pem: str, manifest: dict[str, Any], signature: str) -> bool
     return True
 
 
-def _check_files(directory: Path, manifest: dict[str, Any], report: ExportVerification) -> set[str]:
+def _check_files(
+    files: Mapping[str, FileDigest | None], manifest: dict[str, Any], report: ExportVerification
+) -> set[str]:
     listed: set[str] = set()
-    files = manifest.get("files")
-    if not isinstance(files, list):
+    entries = manifest.get("files")
+    if not isinstance(entries, list):
         report.add("manifest", MANIFEST_NAME, f"{MANIFEST_NAME} lists no files")
         return listed
-    for entry in files:
+    for entry in entries:
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not _plain_name(name):
             report.add("manifest", MANIFEST_NAME, f"{MANIFEST_NAME} lists a file with an unsafe name: {name!r}")
             continue
         listed.add(name)
-        _check_file(directory / name, entry, report)
+        _check_file(name, files.get(name), entry, report)
     return listed
 
 
-def _check_file(path: Path, entry: dict[str, Any], report: ExportVerification) -> None:
-    name = path.name
-    try:
-        with path.open("rb") as file:
-            digest = hashlib.file_digest(file, "sha256").hexdigest()
-            size = file.tell()
-    except OSError:
+def _check_file(name: str, found: FileDigest | None, entry: dict[str, Any], report: ExportVerification) -> None:
+    if found is None:
         report.add("missing", name, f"{name} is listed in the manifest but missing")
         return
     report.files_checked += 1
-    if size != entry.get("bytes"):
-        report.add("size", name, f"{name} has {size} bytes, the manifest says {entry.get('bytes')}")
-    if digest != entry.get("sha256"):
+    if found.bytes != entry.get("bytes"):
+        report.add("size", name, f"{name} has {found.bytes} bytes, the manifest says {entry.get('bytes')}")
+    if found.sha256 != entry.get("sha256"):
         report.add("sha256", name, f"{name} does not match its SHA-256 in the manifest: it was altered")
 
 
-def _check_extra(directory: Path, listed: set[str], report: ExportVerification) -> None:
-    expected = listed | {MANIFEST_NAME, SIGNATURE_NAME}
-    for path in sorted(directory.iterdir()):
-        if path.name not in expected:
-            report.add("extra", path.name, f"{path.name} is not part of the export (not in the manifest)")
+def _check_extra(files: Mapping[str, FileDigest | None], listed: set[str], report: ExportVerification) -> None:
+    for name in sorted(files):
+        if name not in listed:
+            report.add("extra", name, f"{name} is not part of the export (not in the manifest)")
 
 
 def _plain_name(name: str) -> bool:

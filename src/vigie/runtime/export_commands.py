@@ -7,8 +7,9 @@ manifest and the audit log name the account as the requester (L13).
 ``export_transmitted_command`` records, as the signed-in account, the day an export was handed to the prosecutor
 (L5): into the destruction register and the audit log, with the API's rules.
 
-``export_verify_command`` is what a court, an investigator or the CNIL runs: it reads only the export directory
-and the public keys given to it, never the configuration or the database.
+``export_verify_command`` is what a court, an investigator or the CNIL runs: it reads only the export (its folder,
+or the zip package as downloaded, read as a stream with the server's own checks and bounds, never unpacked) and the
+public keys given to it, never the configuration or the database.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened
 from vigie.runtime.segment_wiring import open_segment_store
 from vigie.services.access import Principal
+from vigie.services.export_package import PackageRefused, PackageVerification, verify_package
 from vigie.services.exports import ExportError, ExportNotReadyError, ExportService, ExportsUnavailableError
 from vigie.storage import StorageError
 from vigie.storage.audit_query import SqlAuditReader
@@ -116,7 +118,8 @@ def export_transmitted_command(
 
 
 def export_verify_command(directory: Path, pubkeys: list[Path]) -> int:
-    """Verify an export directory offline against public key files (or directories of ``*.pem``)."""
+    """Verify an export offline against public key files (or directories of ``*.pem``): ``directory`` is the
+    export folder, or its zip package (checked as the server checks one brought back: ``POST /api/exports/verify``)."""
     keys: dict[str, str] = {}
     for path in pubkeys:
         for file in sorted(path.glob("*.pem")) if path.is_dir() else [path]:
@@ -125,18 +128,27 @@ def export_verify_command(directory: Path, pubkeys: list[Path]) -> int:
                 keys[key_id_of(load_public_key(pem))] = pem
             except (OSError, UnicodeDecodeError, AuditKeyError) as err:
                 return _fail(f"vigie export verify: cannot use public key {file}: {err}", EXIT_CONFIG)
-    if not directory.is_dir():
-        return _fail(f"vigie export verify: {directory} is not a directory", EXIT_CONFIG)
-    report = verify_export_dir(directory, keys)
+    report: ExportVerification | PackageVerification
+    if directory.is_file():
+        try:
+            report = verify_package(directory, keys, name=directory.name)
+        except PackageRefused as refused:
+            print(f"FAILED: {refused}")
+            return EXIT_FAILED
+    elif directory.is_dir():
+        report = verify_export_dir(directory, keys)
+    else:
+        return _fail(f"vigie export verify: {directory} is neither an export folder nor a package", EXIT_CONFIG)
     print(describe(report))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def describe(report: ExportVerification) -> str:
+def describe(report: ExportVerification | PackageVerification) -> str:
     """The verdict in words: one OK line, or one line per issue."""
     if report.ok:
+        package = f"package sha256 {report.package_sha256}: " if isinstance(report, PackageVerification) else ""
         return (
-            f"OK: {report.files_checked} file(s) match the manifest (sha256 {report.manifest_sha256}), "
+            f"OK: {package}{report.files_checked} file(s) match the manifest (sha256 {report.manifest_sha256}), "
             f"signed by key {report.key_id}"
         )
     lines = [f"FAILED: {len(report.issues)} issue(s)"]

@@ -53,6 +53,7 @@ from vigie.recording.manifest import CameraIdentity, ManifestSigner
 from vigie.services.access import NotVisibleError, Principal
 from vigie.services.export_package import (
     PackageFile,
+    PackageRefused,
     PackageVerification,
     sha256_of,
     verify_package,
@@ -70,6 +71,7 @@ __all__ = [
     "ExportState",
     "ExportWorkspace",
     "ExportsUnavailableError",
+    "PackageRefused",
     "PackageVerification",
     "Transmission",
 ]
@@ -117,7 +119,8 @@ class ExportWorkspace:
     kept_jobs: int = 500
     """Finished jobs remembered (the oldest are forgotten first; their packages stay on disk)."""
     max_upload_bytes: int = 8 * 2**30
-    """Largest package accepted for verification, and most bytes one may unpack to."""
+    """Largest package accepted for verification, and most bytes one may inflate to when checked (read as a
+    stream, never unpacked: see :mod:`vigie.services.export_package` for the ratio bound)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,8 +326,13 @@ class ExportService:
         """Check the stored package of an export of ``principal`` again (audited: a failure is a security event)."""
         job = self.get_for(principal, export_id)
         package = _ready(job)
-        report = self._verify(package.path, package.sha256, package.name)
-        self._record_verification(principal, ",".join(job.camera_ids), {"export": job.id}, report)
+        target, details = ",".join(job.camera_ids), {"export": job.id}
+        try:
+            report = self._verify(package.path, package.sha256, package.name)
+        except PackageRefused as refused:
+            self._record_refused_verification(principal, target, details, refused)
+            raise
+        self._record_verification(principal, target, details, report)
         return report
 
     def check_can_verify(self, principal: Principal) -> None:
@@ -334,9 +342,15 @@ class ExportService:
 
     def verify_upload_as(self, principal: Principal, upload: IO[bytes]) -> PackageVerification:
         """Check a package someone brings back (a copy given to a court, a USB key): the same verifier as
-        ``vigie export verify``, against every public key of this installation."""
+        ``vigie export verify``, against every public key of this installation. The upload is read as a stream,
+        never unpacked; one that would inflate beyond the bounds of :mod:`vigie.services.export_package` (a zip
+        bomb) raises :class:`PackageRefused`, audited as a failed verification."""
         self.check_can_verify(principal)
-        report = self._verify(upload, None, "package")
+        try:
+            report = self._verify(upload, None, "package")
+        except PackageRefused as refused:
+            self._record_refused_verification(principal, "upload", {}, refused)
+            raise
         self._record_verification(principal, "upload", {}, report)
         return report
 
@@ -627,14 +641,16 @@ class ExportService:
 
     def _verify(self, source: Path | IO[bytes], expected: str | None, name: str) -> PackageVerification:
         space = self._workspace()
-        space.root.mkdir(parents=True, exist_ok=True)
         return verify_package(
-            source,
-            space.public_keys(),
-            scratch=space.root,
-            max_bytes=space.max_upload_bytes,
-            expected=expected,
-            name=name,
+            source, space.public_keys(), max_expanded_bytes=space.max_upload_bytes, expected=expected, name=name
+        )
+
+    def _record_refused_verification(
+        self, principal: Principal, target: str, details: dict[str, Any], refused: PackageRefused
+    ) -> None:
+        details = {**details, "ok": False, "refused": str(refused)}
+        self._audit.append(
+            AuditEvent(actor=principal.actor, action=AuditAction.EXPORT_VERIFIED, target=target, details=details)
         )
 
     def _record_verification(

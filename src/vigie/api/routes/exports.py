@@ -234,6 +234,10 @@ def list_exports(
     response_model=VerificationOut,
     summary="Verify a package brought back (the zip as the request body), against this server's keys",
     max_body_size=PACKAGE_UPLOAD_MAX_BYTES,
+    responses={
+        413: {"description": "the package is larger than the upload limit"},
+        422: {"description": "refused unchecked: the package would inflate beyond 100:1 or the limit (a zip bomb)"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -244,7 +248,9 @@ def list_exports(
 )
 async def verify_upload(request: Request, principal: CurrentPrincipal) -> VerificationOut:
     # The raw body, not a multipart form: one file, sent as is (fetch(url, {body: file}) or curl --data-binary),
-    # without the python-multipart dependency a form upload would need.
+    # without the python-multipart dependency a form upload would need. It is spooled in memory, then in the
+    # system's temporary folder (never the data folder, which holds the recordings), at most the upload limit, and
+    # deleted on the way out; the package is then read as a stream, never unpacked (services.export_package).
     service = _service(request)
     service.check_can_verify(principal)  # refused before reading a byte (audited)
     limit = service.max_upload_bytes

@@ -1,5 +1,5 @@
 """Playback over HTTP on real storage: an HLS playlist from the SQL index, segment files served from the store
-with signed URLs, one audit entry per playlist request."""
+with signed URLs bound to the viewer's session, one audit entry per playlist request."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def setup(db: Engine, tmp_path: Path) -> Setup:
         index.add(segment)
 
     def playback(audit: ListAuditSink, clock: Clock) -> PlaybackService:
-        return PlaybackService(index, store, audit, ["vil-1", "vil-2", "bron-1"], clock)
+        return PlaybackService(index, store, audit, ["vil-1", "vil-2", "bron-1"], clock, url_lifetime=URL_LIFETIME)
 
     world = build_world(db, playback=playback)
     world.clock.now = T0 + timedelta(days=1)
@@ -39,6 +39,8 @@ def setup(db: Engine, tmp_path: Path) -> Setup:
 
 
 Setup = tuple[TestClient, ListAuditSink, FileSegmentStore, Clock, World]
+URL_LIFETIME = timedelta(minutes=10)
+"""Shorter than a session's idle timeout, so that a URL can expire while its session lives."""
 
 
 def playlist_params(start: float = 0, end: float = 60) -> dict[str, str]:
@@ -70,16 +72,62 @@ def test_segment_urls_cannot_be_forged_or_reused_after_expiry(setup: Setup) -> N
     assert uri.startswith("/api/segments/")
     parts = urlsplit(uri)
     query = parse_qs(parts.query)
-    forged = {"k": "vil-1/other.ts", "e": query["e"][0], "s": query["s"][0]}
+    signed = {k: v[0] for k, v in query.items()}
+    forged = {**signed, "k": "vil-1/other.ts"}
     response = client.get(parts.path, params=forged)
     assert response.status_code == 403 and response.json()["error"]["code"] == "http_error"
-    odd = client.get(parts.path, params={"k": query["k"][0], "e": query["e"][0], "s": "é" * 32})
+    assert client.get(parts.path, params={**signed, "c": "vil-2"}).status_code == 403
+    odd = client.get(parts.path, params={**signed, "s": "é" * 32})
     assert odd.status_code == 403, "a non-ASCII signature is a wrong signature (found by schemathesis: was a 500)"
     other_id = parts.path.replace("/1.ts", "/2.ts")
-    assert client.get(other_id, params={k: v[0] for k, v in query.items()}).status_code == 403
-    clock.now += timedelta(hours=7)
+    assert client.get(other_id, params=signed).status_code == 403
+    clock.now += URL_LIFETIME + timedelta(minutes=1)  # the session lives on (idle less than its timeout)
     expired = client.get(uri)
     assert expired.status_code == 403 and "expired" in expired.json()["error"]["message"]
+
+
+def segment_uris(client: TestClient) -> list[str]:
+    playlist = client.get("/api/cameras/vil-1/playback.m3u8", params=playlist_params())
+    assert playlist.status_code == 200, playlist.text
+    return [line for line in playlist.text.splitlines() if line and not line.startswith("#")]
+
+
+def test_segment_urls_serve_only_the_session_they_were_written_for_and_end_with_it(setup: Setup) -> None:
+    # Issue 15 D16: a segment URL fetched with no cookie after logout gave 200 and the video, for 6 hours.
+    client, audit, _, _, world = setup
+    audit.events.clear()
+    token = client.cookies["vigie_session"]
+    uris = segment_uris(client)
+    assert all(client.get(uri).status_code == 200 for uri in uris)
+
+    anonymous = world.client().get(uris[0])
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "not_authenticated"
+    assert not anonymous.content.startswith(b"G"), "no MPEG-TS byte (sync 0x47) goes out without a session"
+    for other in (world.login("inv.vil"), world.login("op.vil")):  # another person; the same person elsewhere
+        refused = other.get(uris[0])
+        assert refused.status_code == 403 and "not issued to this session" in refused.json()["error"]["message"]
+
+    assert client.post("/api/auth/logout").status_code == 204
+    assert client.get(uris[1]).status_code == 401
+    replayed = world.client()
+    replayed.cookies.set("vigie_session", token)  # the cookie kept from before the logout
+    assert replayed.get(uris[1]).status_code == 401
+
+    playbacks = [e for e in audit.events if e.action is AuditAction.PLAYBACK]
+    assert [(e.actor, e.target) for e in playbacks] == [("op.vil", "vil-1")], "one entry per playback, not per segment"
+
+
+def test_segment_urls_end_when_the_session_times_out(setup: Setup) -> None:
+    client, _, _, clock, _ = setup
+    [first, *_] = segment_uris(client)
+    clock.now += timedelta(minutes=31)  # idle longer than a session may be (and longer than the URL lives)
+    assert client.get(first).status_code == 401
+
+
+def test_segments_are_not_kept_by_the_browser_cache(setup: Setup) -> None:
+    client = setup[0]
+    served = client.get(segment_uris(client)[0])
+    assert served.status_code == 200 and served.headers["cache-control"] == "no-store"
 
 
 def test_unknown_cameras_empty_ranges_and_bad_queries(setup: Setup) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from tests.recording.export_samples import CAMERAS, ListAuditSink, decoded_levels, record
 from tests.storage.conftest_seaweedfs import BUCKET, s3_store, seaweedfs  # noqa: F401 - fixtures
 from tests.storage.seaweedfs import SeaweedS3
-from vigie.domain.actor import Actor
+from tests.support.viewers import signed_in_viewer
 from vigie.domain.recording import Segment, SegmentState
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.audit import AuditKeyring
@@ -75,13 +75,16 @@ def test_reported_segments_are_uploaded_then_indexed_and_leave_the_spool_then_pl
             assert hashlib.sha256(stream.read()).hexdigest() == segment.sha256
 
     playback = PlaybackService(index, s3_store, ListAuditSink(), ["cam-001"], lambda: T0)
-    text = playback.playlist("cam-001", T0, T0 + timedelta(seconds=6), requested_by=Actor("op"), segment_base="/s").text
+    viewer = signed_in_viewer(["cam-001"])
+    text = playback.playlist("cam-001", T0, T0 + timedelta(seconds=6), requested_by=viewer, segment_base="/s").text
     urls = [line for line in text.splitlines() if line.startswith("/s/")]
     assert len(urls) == len(segments)
     for url, segment in zip(urls, segments, strict=True):
         parts = urlsplit(url)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        found = playback.segment(int(Path(parts.path).stem), query["k"], int(query["e"]), query["s"])
+        found = playback.segment(
+            int(Path(parts.path).stem), query["c"], query["k"], int(query["e"]), query["s"], viewer=viewer
+        )
         assert found.path is None  # no local file: streamed from the bucket
         with found.open() as stream:
             assert hashlib.sha256(stream.read()).hexdigest() == segment.sha256

@@ -1,12 +1,18 @@
 """Playing recorded footage back: an HLS playlist per camera and range, audited once per request (L11), and the
 segment files it names, served as files (never copied through a Python loop when the store is local).
 
-Segment URLs are signed: ``/api/segments/<id>.ts?k=<key>&e=<expiry>&s=<hmac>``. A segment is served only through
-a URL written into a playlist that was audited, so nobody reads footage by guessing segment ids; the URL carries
-the store key so that serving a segment needs no database lookup. The HMAC key is per process unless the runtime
-passes one (several API workers must share it). A person asking (a :class:`Principal`) needs the playback
-permission, a valid individual authorisation and training (L8, L9) and the camera in their tenant or shared with it
-(L10); a command on the server names its actor as a string.
+Segment URLs are signed and bound to the viewer's session: ``/api/segments/<id>.ts?c=<camera>&k=<key>&e=<expiry>
+&s=<hmac>``, the HMAC covering the segment, its camera and store key, the expiry and the session the playlist was
+audited for (its key, never the session token itself). A segment is served only to that same session, still
+open, of a person who may still play back that camera: so nobody reads footage by guessing segment ids, a URL
+copied out of a playlist is worth nothing without the session cookie, another person's session cannot use it,
+and it ends with the session (logout, expiry, account disabled) or the person's authorisation (issue 15 D16).
+Every segment served thus belongs to one audited playback, which stays one audit entry (the playlist), not one
+per segment. The URL carries the store key so that serving a segment needs no database lookup beyond the
+session's. The HMAC key is per process unless the runtime passes one (several API workers must share it). A
+person asking (a :class:`Principal`) needs the playback permission, a valid individual authorisation and training
+(L8, L9) and the camera in their tenant or shared with it (L10); a command on the server names its actor as a
+string, and the URLs of its playlists are served to no session.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ class NoRecording(LookupError):
 
 
 class SegmentAccessDenied(PermissionError):
-    """The segment URL was not issued by this server, was altered, or has expired."""
+    """The segment URL was not issued by this server to this session, was altered, or has expired; or the person
+    may no longer play back its camera."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +96,9 @@ class PlaybackService:
             requested_by.require(Permission.PLAYBACK)
             if not requested_by.sees_camera(camera_id):
                 raise UnknownCamera(f"no camera {camera_id!r} among the cameras you may see")
-            actor = requested_by.actor
+            actor, session = requested_by.actor, requested_by.session_key
         else:
-            actor = requested_by.name
+            actor, session = requested_by.name, ""
         if camera_id not in self._cameras:
             raise UnknownCamera(f"camera {camera_id!r} is not in the configuration")
         segments = self._index.between(camera_id, start, end)
@@ -103,16 +110,27 @@ class PlaybackService:
             )
         expires = int((self._clock() + self._lifetime).timestamp())
         base = segment_base.rstrip("/")
-        text = build_playlist(segments, lambda s: f"{base}/{s.id}.ts?{self._query(s, expires)}")
+        text = build_playlist(segments, lambda s: f"{base}/{s.id}.ts?{self._query(s, expires, session)}")
         return Playlist(text, len(segments))
 
-    def segment(self, segment_id: int, key: str, expires: int, signature: str) -> SegmentFile:
-        """The bytes of a segment named in a playlist; raise :class:`SegmentAccessDenied` or :class:`NoRecording`."""
-        expected = self._sign(segment_id, key, expires)
+    def segment(
+        self, segment_id: int, camera_id: str, key: str, expires: int, signature: str, *, viewer: Principal
+    ) -> SegmentFile:
+        """The bytes of a segment named in a playlist audited for ``viewer``'s session; raise
+        :class:`SegmentAccessDenied` or :class:`NoRecording`."""
+        if not viewer.session_key:
+            raise SegmentAccessDenied("segments are served to the session that asked for their playlist only")
+        expected = self._sign(segment_id, camera_id, key, expires, viewer.session_key)
         if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
-            raise SegmentAccessDenied("this segment URL was not issued by this server or was altered")
+            raise SegmentAccessDenied(
+                "this segment URL was not issued to this session by this server, or was altered: reload the playlist"
+            )
         if self._clock().timestamp() > expires:
             raise SegmentAccessDenied("this segment URL has expired: reload the playlist")
+        if not (viewer.can(Permission.PLAYBACK) and viewer.sees_camera(camera_id)):
+            # Not the audited refusal of Principal.require: a player asks for each segment, the refusal would be
+            # audited once per segment. The playlist's refusal is the audited one.
+            raise SegmentAccessDenied(f"you may no longer play back camera {camera_id}")
         path = self._store.local_path(key)
         if path is not None:
             if not path.is_file():
@@ -122,12 +140,12 @@ class PlaybackService:
             raise NoRecording(f"segment {segment_id} is no longer stored")
         return SegmentFile(None, lambda: self._store.open(key))
 
-    def _query(self, segment: Segment, expires: int) -> str:
-        segment_id = segment.id or 0
-        return urlencode({"k": segment.key, "e": expires, "s": self._sign(segment_id, segment.key, expires)})
+    def _query(self, segment: Segment, expires: int, session: str) -> str:
+        signature = self._sign(segment.id or 0, segment.camera_id, segment.key, expires, session)
+        return urlencode({"c": segment.camera_id, "k": segment.key, "e": expires, "s": signature})
 
-    def _sign(self, segment_id: int, key: str, expires: int) -> str:
-        message = f"{segment_id}\n{key}\n{expires}".encode()
+    def _sign(self, segment_id: int, camera_id: str, key: str, expires: int, session: str) -> str:
+        message = f"{segment_id}\n{camera_id}\n{key}\n{expires}\n{session}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
 
 

@@ -1,7 +1,9 @@
 """Playback of recordings: an HLS playlist per camera and range, and the segment files it names.
 
-The playlist request is audited by the service; segment files go out as files (``FileResponse``: sendfile, no
-Python loop over the bytes) when the store is local.
+The playlist request is audited by the service (one entry per playback); segment files go out as files
+(``FileResponse``: sendfile, no Python loop over the bytes) when the store is local, only to the session the
+playlist was made for (its cookie, which an HLS player sends like the page's own requests: 401 without it, 403
+for another session's URL), and are never kept by the browser's cache (``no-store``: nothing plays after logout).
 """
 
 from __future__ import annotations
@@ -48,25 +50,31 @@ def playback_playlist(
 
 @router.get(
     "/api/segments/{segment_id}.ts",
-    summary="One recorded MPEG-TS segment, through a signed URL from a playlist",
+    summary="One recorded MPEG-TS segment, through a signed URL from a playlist, for the session it was made for",
     response_class=Response,
-    responses={200: {"content": {SEGMENT_MEDIA_TYPE: {}}}},
+    responses={
+        200: {"content": {SEGMENT_MEDIA_TYPE: {}}},
+        401: {"description": "no session (logged out, expired): the URL ended with it"},
+        403: {"description": "a URL of another session, altered or expired, or playback no longer allowed"},
+    },
 )
-def segment_file(
+def segment_file(  # noqa: PLR0917 - the parts of the signed URL
     request: Request,
+    principal: CurrentPrincipal,
     segment_id: Annotated[int, Path(ge=1)],
+    c: Annotated[str, Query(max_length=64, description="camera of the segment, as written in the playlist")],
     k: Annotated[str, Query(max_length=512, description="segment key, as written in the playlist")],
     e: Annotated[int, Query(description="expiry of the URL (Unix time)")],
     s: Annotated[str, Query(max_length=64, description="signature of the URL")],
 ) -> Response:
     service = _service(request)
     try:
-        found = service.segment(segment_id, k, e, s)
+        found = service.segment(segment_id, c, k, e, s, viewer=principal)
     except SegmentAccessDenied as err:
         raise HTTPException(status_code=403, detail=str(err)) from None
     except NoRecording as err:
         raise HTTPException(status_code=404, detail=str(err)) from None
-    headers = {"Cache-Control": "private, max-age=3600"}
+    headers = {"Cache-Control": "no-store"}
     if found.path is not None:
         return FileResponse(found.path, media_type=SEGMENT_MEDIA_TYPE, headers=headers)
     return StreamingResponse(_chunks(found.open()), media_type=SEGMENT_MEDIA_TYPE, headers=headers)

@@ -27,7 +27,9 @@ from vigie.runtime.governance_commands import (
 def config_path(tmp_path: Path) -> Path:
     path = tmp_path / "vigie.yaml"
     text = config_text(NOW.date()).replace(
-        "version: 1\n", f"version: 1\nstorage:\n  database_url: sqlite:///{tmp_path / 'v.db'}\n", 1
+        "version: 1\n",
+        f"version: 1\nstorage:\n  database_url: sqlite:///{tmp_path / 'v.db'}\n  data_dir: {tmp_path / 'data'}\n",
+        1,
     )
     path.write_text(text, encoding="utf-8")
     return path

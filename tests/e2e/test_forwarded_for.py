@@ -5,14 +5,14 @@ proxies listed in ``api.trusted_proxies``."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.support.configs import config_yaml
 from tests.support.servers import free_port
@@ -48,19 +48,18 @@ def serving(tmp_path: Path, api: str = "") -> Iterator[tuple[str, Path, str]]:
         stop_vigie(proc, signal.SIGTERM)
 
 
-def login(base: str, username: str, password: str, headers: dict[str, str]) -> tuple[int, Any]:
-    """POST a login with ``headers``; the status and the response's headers."""
-    body = json.dumps({"username": username, "password": password}).encode()
-    request = urllib.request.Request(
-        f"{base}/api/auth/login", data=body, method="POST", headers={"Content-Type": "application/json", **headers}
-    )
+def login(base: str, username: str, password: str, headers: dict[str, str], source: str = "127.0.0.1") -> Any:
+    """POST a login with ``headers`` from the loopback address ``source``; the response (status, headers)."""
+    url = urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10, source_address=(source, 0))
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
-            return response.status, response.headers
-    except urllib.error.HTTPError as err:
-        err.read()
-        return err.code, err.headers
+        body = json.dumps({"username": username, "password": password})
+        connection.request("POST", "/api/auth/login", body, {"Content-Type": "application/json", **headers})
+        response = connection.getresponse()
+        response.read()
+        return response
+    finally:
+        connection.close()
 
 
 def login_clients(config: Path) -> list[str]:
@@ -76,30 +75,35 @@ def login_clients(config: Path) -> list[str]:
         engine.dispose()
 
 
-def test_forwarded_headers_from_anyone_are_ignored(tmp_path: Path) -> None:
+def test_forwarded_headers_from_anyone_are_ignored_by_default(tmp_path: Path) -> None:
     with serving(tmp_path) as (base, config, operator):
         forged = {"X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https"}
-        status, headers = login(base, operator, TEST_PASSWORD, forged)
-        assert status == 200
-        assert "; secure" not in headers["set-cookie"].lower(), "a forged X-Forwarded-Proto does not make it HTTPS"
+        direct = login(base, operator, TEST_PASSWORD, forged)
+        assert direct.status == 200
+        assert "; secure" not in direct.getheader("set-cookie", "").lower(), "forged X-Forwarded-Proto: not HTTPS"
         statuses = [
-            login(base, f"guess{n}", "wrong guess", {"X-Forwarded-For": f"198.51.100.{n + 2}"})[0] for n in range(11)
+            login(base, f"guess{n}", "wrong", {"X-Forwarded-For": f"198.51.100.{n + 2}"}).status for n in range(11)
         ]
     assert statuses == [401] * 9 + [429, 429], "the address limit counts the real client, whatever it claims"
-    clients = login_clients(config)
-    assert len(clients) == 10 and set(clients) == {"127.0.0.1"}, "the audit records the real client"
+    assert login_clients(config) == ["127.0.0.1"] * 10, "the audit records the real client"
 
 
-def test_forwarded_headers_from_a_trusted_proxy_are_used(tmp_path: Path) -> None:
-    with serving(tmp_path, ", trusted_proxies: ['127.0.0.1']") as (base, config, operator):
+PROXY = "127.0.0.2"
+"""The trusted reverse proxy: another loopback address of this machine (Linux answers on all of 127.0.0.0/8)."""
+
+
+def test_forwarded_headers_count_from_a_trusted_proxy_only(tmp_path: Path) -> None:
+    with serving(tmp_path, f", trusted_proxies: ['{PROXY}']") as (base, config, operator):
         forwarded = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7", "X-Forwarded-Proto": "https"}
-        status, headers = login(base, operator, TEST_PASSWORD, forwarded)
-        assert status == 200 and "; secure" in headers["set-cookie"].lower()
+        direct = login(base, operator, TEST_PASSWORD, forwarded)  # from 127.0.0.1: not the proxy
+        assert direct.status == 200 and "; secure" not in direct.getheader("set-cookie", "").lower()
+        proxied = login(base, operator, TEST_PASSWORD, forwarded, source=PROXY)
+        assert proxied.status == 200 and "; secure" in proxied.getheader("set-cookie", "").lower()
         statuses = [
-            login(base, f"guess{n}", "wrong guess", {"X-Forwarded-For": f"198.51.100.{n + 2}"})[0] for n in range(11)
+            login(base, f"other{n}", "wrong", {"X-Forwarded-For": f"192.0.2.{n + 1}"}, source=PROXY).status
+            for n in range(11)
         ]
-    assert statuses == [401] * 11, "each client behind the proxy has its own limit"
-    clients = login_clients(config)
-    assert clients == ["203.0.113.7"] + [f"198.51.100.{n + 2}" for n in range(11)], (
-        "the audit records the client the proxy saw (the last address before it)"
+    assert statuses == [401] * 11, "behind the trusted proxy, each client has its own limit"
+    assert login_clients(config) == ["127.0.0.1", "203.0.113.7"] + [f"192.0.2.{n + 1}" for n in range(11)], (
+        "the audit records the real client: the peer, or the last address before the trusted proxy"
     )

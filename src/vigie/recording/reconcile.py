@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -289,13 +290,17 @@ def recent_keys(root: Path, camera_id: str, since: datetime, until: datetime) ->
     return sorted(found)
 
 
-def index_recent(root: Path, camera_id: str, index: RecentIndex, since: datetime, until: datetime) -> list[Segment]:
+def index_recent(
+    root: Path, camera_id: str, index: RecentIndex, since: datetime, until: datetime, *, settle_s: float = 0.0
+) -> list[Segment]:
     """Index the finished segments of ``camera_id`` started in [since, until] that the index does not know (safe
     while the recorder runs: partials are never touched, nothing is marked missing); return those indexed. A file
-    that cannot be read back is left for the next start's reconciliation to quarantine."""
+    finished less than ``settle_s`` ago is left alone (its recorder's message may be on its way), and a file that
+    cannot be read back is left for the next start's reconciliation to quarantine."""
     indexed: list[Segment] = []
+    settled = time.time() - settle_s
     for key in recent_keys(root, camera_id, since, until):
-        if index.by_key(key) is not None:
+        if index.by_key(key) is not None or _modified_after(Path(root) / key, settled):
             continue
         found = describe_segment(root, key, SegmentState.COMPLETE, camera_id)
         if found is None:
@@ -304,3 +309,10 @@ def index_recent(root: Path, camera_id: str, index: RecentIndex, since: datetime
         if index.by_key(key) is None:  # its recorder's message may have been written meanwhile
             indexed.append(index.add(found))
     return indexed
+
+
+def _modified_after(path: Path, when: float) -> bool:
+    try:
+        return path.stat().st_mtime > when
+    except FileNotFoundError:
+        return True  # gone meanwhile (purged, uploaded): nothing to index

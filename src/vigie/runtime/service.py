@@ -77,6 +77,9 @@ SHUTDOWN_GRACE_S = 3
 EXPORT_PURGE_EVERY_S = 3600.0
 UPLOAD_RETRY_EVERY_S = 30.0
 """With a remote store: how often spool files not yet uploaded (store down, lost messages) are tried again."""
+SETTLE_S = 10.0
+"""After a database outage, segment files finished this recently are not indexed from disk: their recorder's
+message is probably on its way (the sink indexes it)."""
 ALIVE_FILE = "service-alive.json"
 ALIVE_EVERY_S = 10.0
 """How often the running service rewrites ``<data_dir>/service-alive.json`` with its clock's time: after a ``kill -9``
@@ -436,7 +439,9 @@ class VigieService:
         counts: dict[str, int] = {}
         for entry in self.entries:
             camera_id = entry.camera.id
-            found = index_recent(self.segments_root, camera_id, self.segments, since - margin, self.clock())
+            found = index_recent(
+                self.segments_root, camera_id, self.segments, since - margin, self.clock(), settle_s=SETTLE_S
+            )
             if found:
                 counts[camera_id] = len(found)
                 log.warning("%d segment(s) of camera %s indexed from disk after the outage", len(found), camera_id)

@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from tests.support.cli_accounts import create_account, login_env
 from tests.support.configs import config_yaml
 from tests.support.servers import free_port
 from tests.support.tls import LoopbackCertificate, loopback_certificate
@@ -29,6 +30,7 @@ from vigie.governance.audit import key_id_of
 from vigie.governance.audit.head import head_signature_ok, read_heads
 from vigie.governance.keys_folder import is_sealed
 from vigie.runtime.audit_wiring import audit_keyring
+from vigie.runtime.clock import system_clock
 
 PASSPHRASE_ENV = "VIGIE_SECRETS_PASSPHRASE"
 
@@ -139,6 +141,10 @@ def test_serve_over_https_with_keys_encrypted_at_rest(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert head_signature_ok(json.loads(out.read_text(encoding="utf-8")), public) is True
+    # `vigie login` in its own process opens the sealed accounts key too: a DPO's second factor is checked with it
+    dpo = create_account(config, "d.dpo", ["dpo"], folder=tmp_path / "sessions", clock=system_clock)
+    assert dpo.totp_secret is not None
+    login_env(config, dpo)
 
 
 @pytest.mark.usefixtures("no_passphrase_in_env")

@@ -46,3 +46,10 @@ def test_a_missing_file_or_a_key_of_another_certificate_is_refused(tmp_path: Pat
         uvicorn_tls(TlsSettings(certificate_file=tmp_path / "none.pem", private_key_file=pair.private_key_file))
     with pytest.raises(TlsSetupError, match="cannot be used together"):
         uvicorn_tls(TlsSettings(certificate_file=pair.certificate_file, private_key_file=other.private_key_file))
+
+
+def test_a_key_every_user_can_read_is_started_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pair = loopback_certificate(tmp_path)
+    pair.private_key_file.chmod(0o644)
+    uvicorn_tls(TlsSettings(certificate_file=pair.certificate_file, private_key_file=pair.private_key_file))
+    assert f"the TLS private key {pair.private_key_file} is readable by every user" in caplog.text

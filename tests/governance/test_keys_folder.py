@@ -121,3 +121,18 @@ def test_a_sealed_secret_opens_with_its_passphrase_only() -> None:
 
 def test_storage_errors_are_audit_key_errors_for_the_commands() -> None:
     assert issubclass(AuditKeyError, KeyStorageError)
+
+
+def test_a_clear_key_in_a_folder_that_cannot_be_written_is_used_and_said_to_stay_clear(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An auditor's command on a read-only copy: the key still signs; the log says it could not be encrypted."""
+    key_id = AuditKeyring(tmp_path / "keys").load_or_create()
+
+    def read_only(*_args: object, **_kwargs: object) -> bool:
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(KeysFolder, "write_private", read_only)
+    assert AuditKeyring(tmp_path / "keys", passphrase=PASSPHRASE).load_or_create() == key_id
+    assert "is stored unencrypted and cannot be encrypted now: Read-only file system" in caplog.text
+    assert b"BEGIN PRIVATE KEY" in (tmp_path / "keys" / "signing-key.pem").read_bytes()

@@ -85,8 +85,12 @@ def sealing_key(keys: KeysFolder) -> bytes:
     if passphrase is None:
         keys.warn_unencrypted(path, ACCOUNTS_KEY)
     else:
-        keys.write_private(SEALING_KEY_FILE, seal_secret(key, passphrase), replace=True)
-        log.warning("%s %s was stored unencrypted: sealed now with %s", ACCOUNTS_KEY, path, passphrase.source)
+        try:
+            keys.write_private(SEALING_KEY_FILE, seal_secret(key, passphrase), replace=True)
+        except OSError as err:  # a read-only data folder: use the key, say it stays in clear
+            log.warning("%s %s is stored unencrypted and cannot be sealed now: %s", ACCOUNTS_KEY, path, err.strerror)
+        else:
+            log.warning("%s %s was stored unencrypted: sealed now with %s", ACCOUNTS_KEY, path, passphrase.source)
     return key
 
 

@@ -196,8 +196,12 @@ class AuditKeyring:
             if passphrase is None:
                 self.folder.warn_unencrypted(path, WHAT)
             else:
-                self._install(key, replace=True)
-                log.warning("%s %s was stored unencrypted: encrypted now with %s", WHAT, path, passphrase.source)
+                try:
+                    self._install(key, replace=True)
+                except OSError as err:  # a read-only data folder (an auditor's copy): use the key, say it stays
+                    log.warning("%s %s is stored unencrypted and cannot be encrypted now: %s", WHAT, path, err.strerror)
+                else:
+                    log.warning("%s %s was stored unencrypted: encrypted now with %s", WHAT, path, passphrase.source)
         return key
 
     def _install(self, key: Ed25519PrivateKey, *, replace: bool) -> AuditSigner:

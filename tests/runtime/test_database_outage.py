@@ -47,7 +47,9 @@ def _ready(api: TestClient) -> int:
 
 
 @pytest.mark.parametrize("mode", [IMMUTABLE, LOCKED])
-def test_what_is_recorded_while_the_database_refuses_writes_reaches_it_after(tmp_path: Path, mode: str) -> None:
+def test_what_is_recorded_while_the_database_refuses_writes_reaches_it_after(
+    tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
     if mode == IMMUTABLE and not immutable_possible(tmp_path):
         pytest.skip("files cannot be made immutable here (chattr +i needs root and a filesystem that supports it)")
     video = write_moving_square_video(tmp_path / "cam.mp4", seconds=20.0)
@@ -105,3 +107,4 @@ def test_what_is_recorded_while_the_database_refuses_writes_reaches_it_after(tmp
     assert began - timedelta(seconds=15) <= unavailable.at <= ended
     assert recovered.details["replayed"] >= len(closed) + len(reopened) + 1
     assert len(service.journal) == 0 and not service.journal.path.exists()
+    assert "handling a worker message failed" not in caplog.text, "a refused write is kept, not a failure"

@@ -134,5 +134,5 @@ def test_a_clear_key_in_a_folder_that_cannot_be_written_is_used_and_said_to_stay
 
     monkeypatch.setattr(KeysFolder, "write_private", read_only)
     assert AuditKeyring(tmp_path / "keys", passphrase=PASSPHRASE).load_or_create() == key_id
-    assert "is stored unencrypted and cannot be encrypted now: Read-only file system" in caplog.text
+    assert "cannot be encrypted again now: Read-only file system" in caplog.text
     assert b"BEGIN PRIVATE KEY" in (tmp_path / "keys" / "signing-key.pem").read_bytes()

@@ -111,3 +111,35 @@ def test_the_demo_keeps_its_key_file_beside_its_data_folder(tmp_path: Path) -> N
     assert demo.security.secrets_key_file == path
     passphrase = secrets_passphrase(demo, {})
     assert passphrase is not None and os.fsdecode(path) in passphrase.source
+
+
+def test_an_empty_key_file_is_refused_not_read_as_no_encryption(tmp_path: Path) -> None:
+    empty = key_file(tmp_path / "etc" / "secrets.key", "\n")
+    with pytest.raises(KeyStorageError, match="shorter than 16 characters"):
+        secrets_passphrase(config(tmp_path, secrets_key_file=str(empty)), {})
+
+
+def test_changing_the_passphrase_re_encrypts_both_keys_with_the_new_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old_env = {"VIGIE_SECRETS_PASSPHRASE": PASSPHRASE}
+    key_id = audit_keyring(config(tmp_path), old_env).load_or_create()
+    accounts = sealing_key(keys_folder(config(tmp_path), old_env))
+    new = "the new passphrase, also long enough"
+    changing = {"VIGIE_SECRETS_PASSPHRASE": new, "VIGIE_SECRETS_PREVIOUS_PASSPHRASE": PASSPHRASE}
+    assert audit_keyring(config(tmp_path), changing).load_or_create() == key_id
+    assert sealing_key(keys_folder(config(tmp_path), changing)) == accounts
+    assert "re-encrypted with $VIGIE_SECRETS_PASSPHRASE" in caplog.text
+    assert "sealed now with $VIGIE_SECRETS_PASSPHRASE" in caplog.text
+    done = {"VIGIE_SECRETS_PASSPHRASE": new}  # the previous one removed: the new one alone opens both
+    assert audit_keyring(config(tmp_path), done).load_or_create() == key_id
+    assert sealing_key(keys_folder(config(tmp_path), done)) == accounts
+    with pytest.raises(AuditKeyError, match="does not open it"):
+        audit_keyring(config(tmp_path), old_env).load_or_create()
+    with pytest.raises(KeyStorageError, match="no new passphrase is given"):
+        secrets_passphrase(config(tmp_path), {"VIGIE_SECRETS_PREVIOUS_PASSPHRASE": PASSPHRASE})
+    wrong_both = {"VIGIE_SECRETS_PASSPHRASE": "x" * 20, "VIGIE_SECRETS_PREVIOUS_PASSPHRASE": "y" * 20}
+    with pytest.raises(AuditKeyError, match=r"nor the previous one given by \$VIGIE_SECRETS_PREVIOUS_PASSPHRASE"):
+        audit_keyring(config(tmp_path), wrong_both).load_or_create()
+    for text in (new, PASSPHRASE):
+        assert text not in caplog.text

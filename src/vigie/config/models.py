@@ -438,6 +438,14 @@ class SecuritySettings(ConfigModel):
         "unset (not the passphrase itself). Neither given: the keys are stored unencrypted, with a warning at "
         "every start.",
     )
+    previous_passphrase_env: str = Field(
+        default="VIGIE_SECRETS_PREVIOUS_PASSPHRASE",
+        pattern=ENV_NAME_PATTERN,
+        title="Previous passphrase variable",
+        description="Name of the environment variable holding the passphrase being replaced, while changing it: a "
+        "key that only this one opens is encrypted again with the new passphrase at its next load. Unset the "
+        "variable once every key has been re-encrypted.",
+    )
     fix_key_permissions: bool = Field(
         default=False,
         title="Fix key permissions",

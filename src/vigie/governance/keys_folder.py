@@ -56,6 +56,9 @@ class SecretsPassphrase:
     value: bytes = field(repr=False)
     source: str
     """Where it was read, as a person would set it: ``$VIGIE_SECRETS_PASSPHRASE`` or ``the key file /etc/...``."""
+    previous: SecretsPassphrase | None = None
+    """While the passphrase is being changed: the one it replaces. A key that only it opens is encrypted again
+    with this one at its next load."""
 
 
 def folder_problem(path: Path, *, fix: bool) -> str | None:
@@ -161,9 +164,11 @@ class KeysFolder:
     def wrong_passphrase(self, path: Path, what: str) -> KeyStorageError:
         """The error for a passphrase that does not open ``path``."""
         source = self.passphrase.source if self.passphrase is not None else "nothing"
+        previous = self.passphrase.previous if self.passphrase is not None else None
+        also = f" (nor the previous one given by {previous.source})" if previous is not None else ""
         return KeyStorageError(
-            f"{what} {path} is encrypted and the secrets passphrase given by {source} does not open it: give the "
-            "passphrase it was encrypted with (`security.secrets_key_file` or the variable named by "
+            f"{what} {path} is encrypted and the secrets passphrase given by {source}{also} does not open it: give "
+            "the passphrase it was encrypted with (`security.secrets_key_file` or the variable named by "
             "`security.passphrase_env`, default VIGIE_SECRETS_PASSPHRASE)"
         )
 

@@ -37,25 +37,40 @@ def secrets_passphrase(config: VigieConfig, environ: Mapping[str, str] | None = 
     """The passphrase encrypting the private keys at rest, or None when none is given (the keys stay in clear).
 
     From ``security.secrets_key_file`` when set (its first line; the file must lie outside the data folder and be
-    private to this user), else from the environment variable ``security.passphrase_env``. Surrounding spaces are
-    ignored. Raises :class:`KeyStorageError` saying what to fix; the passphrase is never in a message."""
+    private to this user), else from the environment variable ``security.passphrase_env``; while it is being
+    changed, the one it replaces from ``security.previous_passphrase_env``. Surrounding spaces are ignored. Raises
+    :class:`KeyStorageError` saying what to fix; a passphrase is never in a message."""
     security = config.security
+    env = os.environ if environ is None else environ
     if security.secrets_key_file is not None:
         path = security.secrets_key_file
         value = _read_key_file(path, config.storage.data_dir, fix=security.fix_key_permissions)
         source = f"{SECRETS_KEY_FILE} {path} (security.secrets_key_file)"
+        _check_length(value, source)  # an empty key file is a mistake, never "no encryption"
     else:
-        env = os.environ if environ is None else environ
         value = env.get(security.passphrase_env, "").strip()
-        if not value:
-            return None
         source = f"${security.passphrase_env}"
+    previous = env.get(security.previous_passphrase_env, "").strip()
+    if not value:
+        if previous:
+            raise KeyStorageError(
+                f"${security.previous_passphrase_env} (the passphrase being replaced) is set but no new passphrase "
+                f"is given: set `security.secrets_key_file` or ${security.passphrase_env}"
+            )
+        return None
+    _check_length(value, source)
+    if not previous:
+        return SecretsPassphrase(value.encode("utf-8"), source)
+    old = SecretsPassphrase(previous.encode("utf-8"), f"${security.previous_passphrase_env}")
+    return SecretsPassphrase(value.encode("utf-8"), source, previous=old)
+
+
+def _check_length(value: str, source: str) -> None:
     if len(value) < MIN_SECRETS_PASSPHRASE_LENGTH:
         raise KeyStorageError(
             f"the secrets passphrase given by {source} is shorter than {MIN_SECRETS_PASSPHRASE_LENGTH} characters: "
             "use a longer one (e.g. `openssl rand -base64 32`)"
         )
-    return SecretsPassphrase(value.encode("utf-8"), source)
 
 
 def _read_key_file(path: Path, data_dir: Path, *, fix: bool) -> str:

@@ -20,6 +20,7 @@ from vigie.governance.keys_folder import (
     KeysFolder,
     KeyStorageError,
     SealedSecretError,
+    SecretsPassphrase,
     WrongPassphraseError,
     is_sealed,
     open_sealed,
@@ -71,12 +72,7 @@ def sealing_key(keys: KeysFolder) -> bytes:
     if is_sealed(data):
         if passphrase is None:
             raise keys.missing_passphrase(path, ACCOUNTS_KEY)
-        try:
-            return open_sealed(data, passphrase)
-        except WrongPassphraseError:
-            raise keys.wrong_passphrase(path, ACCOUNTS_KEY) from None
-        except SealedSecretError as err:
-            raise KeyStorageError(f"{ACCOUNTS_KEY} {path} is damaged ({err}): restore it from a backup") from None
+        return _unseal(keys, data, passphrase)
     key = data.strip()
     try:
         Fernet(key)
@@ -85,13 +81,37 @@ def sealing_key(keys: KeysFolder) -> bytes:
     if passphrase is None:
         keys.warn_unencrypted(path, ACCOUNTS_KEY)
     else:
-        try:
-            keys.write_private(SEALING_KEY_FILE, seal_secret(key, passphrase), replace=True)
-        except OSError as err:  # a read-only data folder: use the key, say it stays in clear
-            log.warning("%s %s is stored unencrypted and cannot be sealed now: %s", ACCOUNTS_KEY, path, err.strerror)
-        else:
-            log.warning("%s %s was stored unencrypted: sealed now with %s", ACCOUNTS_KEY, path, passphrase.source)
+        _reseal(keys, key, passphrase, f"was stored unencrypted: sealed now with {passphrase.source}")
     return key
+
+
+def _unseal(keys: KeysFolder, data: bytes, passphrase: SecretsPassphrase) -> bytes:
+    """The sealed accounts key, opened with the passphrase, or with the previous one (then sealed again)."""
+    path = keys.path / SEALING_KEY_FILE
+    for candidate in (passphrase, passphrase.previous):
+        if candidate is None:
+            continue
+        try:
+            key = open_sealed(data, candidate)
+        except WrongPassphraseError:
+            continue
+        except SealedSecretError as err:
+            raise KeyStorageError(f"{ACCOUNTS_KEY} {path} is damaged ({err}): restore it from a backup") from None
+        if candidate is not passphrase:
+            done = f"was sealed with the previous passphrase ({candidate.source}): sealed now with {passphrase.source}"
+            _reseal(keys, key, passphrase, done)
+        return key
+    raise keys.wrong_passphrase(path, ACCOUNTS_KEY)
+
+
+def _reseal(keys: KeysFolder, key: bytes, passphrase: SecretsPassphrase, done: str) -> None:
+    path = keys.path / SEALING_KEY_FILE
+    try:
+        keys.write_private(SEALING_KEY_FILE, seal_secret(key, passphrase), replace=True)
+    except OSError as err:  # a read-only data folder: use the key, say it stays as it is
+        log.warning("%s %s cannot be sealed again now: %s", ACCOUNTS_KEY, path, err.strerror)
+    else:
+        log.warning("%s %s %s", ACCOUNTS_KEY, path, done)
 
 
 def open_auth_service(config: VigieConfig, engine: Engine, audit: AuditSink, clock: Clock) -> AuthService:

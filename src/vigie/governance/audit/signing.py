@@ -78,6 +78,10 @@ def verify_signature(public_key: Ed25519PublicKey, payload: Mapping[str, Any], s
     return True
 
 
+class _WrongPassword(Exception):
+    """The passphrase tried does not open the key (or the encrypted file is damaged)."""
+
+
 class AuditSigner:
     """Signs with one private key; holds the key in memory only."""
 
@@ -171,38 +175,60 @@ class AuditKeyring:
         return written
 
     def _read_private_key(self) -> Ed25519PrivateKey | None:
-        """The private key on disk, or None when there is none; an unencrypted key is encrypted in place when a
-        passphrase is given."""
+        """The private key on disk, or None when there is none. A key in clear is encrypted in place when a
+        passphrase is given; a key encrypted with the previous passphrase (``SecretsPassphrase.previous``) is
+        re-encrypted with the current one."""
         data = self.folder.read_private(PRIVATE_KEY_FILE, WHAT)
         if data is None:
             return None
         path = self._private_path
         passphrase = self.folder.passphrase
-        encrypted = ENCRYPTED_PEM in data
-        if encrypted and passphrase is None:
-            raise self.folder.missing_passphrase(path, WHAT)
-        try:
-            key = serialization.load_pem_private_key(
-                data, password=passphrase.value if encrypted and passphrase is not None else None
-            )
-        except (ValueError, TypeError) as err:
-            if encrypted:
-                raise self.folder.wrong_passphrase(path, WHAT) from None
-            # The message of a key parsing error never contains key material, but keep it short anyway.
-            raise AuditKeyError(f"cannot read the audit signing key {path}: {type(err).__name__}") from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise AuditKeyError(f"{path} is not an Ed25519 private key")
-        if not encrypted:
+        if ENCRYPTED_PEM not in data:
+            key = self._parse(data, None)
             if passphrase is None:
                 self.folder.warn_unencrypted(path, WHAT)
             else:
-                try:
-                    self._install(key, replace=True)
-                except OSError as err:  # a read-only data folder (an auditor's copy): use the key, say it stays
-                    log.warning("%s %s is stored unencrypted and cannot be encrypted now: %s", WHAT, path, err.strerror)
-                else:
-                    log.warning("%s %s was stored unencrypted: encrypted now with %s", WHAT, path, passphrase.source)
+                self._reencrypt(key, f"was stored unencrypted: encrypted now with {passphrase.source}")
+            return key
+        if passphrase is None:
+            raise self.folder.missing_passphrase(path, WHAT)
+        for candidate in (passphrase, passphrase.previous):
+            if candidate is None:
+                continue
+            try:
+                key = self._parse(data, candidate.value)
+            except _WrongPassword:
+                continue
+            if candidate is not passphrase:
+                self._reencrypt(
+                    key,
+                    f"was encrypted with the previous passphrase ({candidate.source}): re-encrypted with "
+                    f"{passphrase.source}; the previous one is no longer needed",
+                )
+            return key
+        raise self.folder.wrong_passphrase(path, WHAT)
+
+    def _parse(self, data: bytes, password: bytes | None) -> Ed25519PrivateKey:
+        try:
+            key = serialization.load_pem_private_key(data, password=password)
+        except (ValueError, TypeError) as err:
+            if password is not None:
+                raise _WrongPassword from None
+            # The message of a key parsing error never contains key material, but keep it short anyway.
+            raise AuditKeyError(
+                f"cannot read the audit signing key {self._private_path}: {type(err).__name__}"
+            ) from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise AuditKeyError(f"{self._private_path} is not an Ed25519 private key")
         return key
+
+    def _reencrypt(self, key: Ed25519PrivateKey, done: str) -> None:
+        try:
+            self._install(key, replace=True)
+        except OSError as err:  # a read-only data folder (an auditor's copy): use the key, say it stays as it is
+            log.warning("%s %s cannot be encrypted again now: %s", WHAT, self._private_path, err.strerror)
+        else:
+            log.warning("%s %s %s", WHAT, self._private_path, done)
 
     def _install(self, key: Ed25519PrivateKey, *, replace: bool) -> AuditSigner:
         passphrase = self.folder.passphrase

@@ -1,6 +1,7 @@
 """``vigie serve`` with TLS and encrypted keys, as an integrator runs it (L15): a real process serving HTTPS on
 loopback with a certificate made here, its private keys encrypted at rest under a passphrase kept in a key file
-outside the data folder, and the starts it must refuse (a key other users can read, no passphrase, a wrong one)."""
+outside the data folder, and the starts it must refuse (a key other users can read, no passphrase, a wrong one, a
+TLS key that is not the certificate's)."""
 
 from __future__ import annotations
 
@@ -148,7 +149,7 @@ def test_serve_over_https_with_keys_encrypted_at_rest(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("no_passphrase_in_env")
-def test_serve_refuses_open_keys_and_a_missing_or_wrong_passphrase(tmp_path: Path) -> None:
+def test_serve_refuses_open_keys_a_missing_or_wrong_passphrase_and_a_foreign_tls_key(tmp_path: Path) -> None:
     port = free_port()
     certificate = loopback_certificate(tmp_path / "tls")
     key_file, passphrase = secrets_key_file(tmp_path / "etc")
@@ -177,3 +178,11 @@ def test_serve_refuses_open_keys_and_a_missing_or_wrong_passphrase(tmp_path: Pat
     assert f"given by ${PASSPHRASE_ENV} does not open it" in refused.stderr
     assert wrong not in refused.stdout + refused.stderr
     assert passphrase not in refused.stdout + refused.stderr
+
+    other = loopback_certificate(tmp_path / "other-tls")  # a key that is not the certificate's
+    pair = LoopbackCertificate(certificate.certificate_file, other.private_key_file)
+    mismatched = https_config(tmp_path, port, pair, key_file)
+    refused = run_serve(mismatched)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "api.tls: the certificate" in refused.stderr and "cannot be used together" in refused.stderr
+    assert "nothing was started" in refused.stderr

@@ -21,7 +21,7 @@ import contextlib
 import os
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.synchronize import Event as StopEvent
@@ -34,7 +34,6 @@ from vigie.domain.geometry import Point
 from vigie.domain.recording import Segment
 from vigie.domain.redact import redact_text
 from vigie.ingest.health import FrameRate
-from vigie.ingest.masking import MaskedPackets, MaskingError
 from vigie.ingest.packets import MainStream, PacketSpec, TimedPacket
 from vigie.ingest.reader import CameraError
 from vigie.recording.reconcile import recover_partials
@@ -113,22 +112,30 @@ def _offline(spec: RecorderSpec, reason: str) -> RecordingHealth:
     return RecordingHealth(spec.camera_id, HealthState.OFFLINE, spec.clock(), reason)
 
 
+class _MaskingStoppedError(Exception):
+    """Masks could not be burnt in: recording of the camera stops (never unmasked instead)."""
+
+
 def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> None:
-    """Recover what a predecessor left, then record until ``stop`` is set or the stream fails."""
+    """Recover what a predecessor left, then record until ``stop`` is set or the stream fails.
+
+    A restart after a crash, a ``kill -9`` or a dropped stream is video lost until the first keyframe is written
+    again, so this start does little before opening the stream: the partial left by a killed predecessor is
+    recovered (a quick remux of one segment at most, sent to be indexed before anything new), and the masking
+    module (with the configuration models it reads, ≈ 0.15 s of imports) is loaded only by cameras with masks."""
     camera_id = spec.camera_id
     try:
         for segment in recover_partials(spec.root, camera_id):
             _send_segment(out, segment)
         with MainStream(spec.stream, spec.clock) as stream:
             if spec.masks:
-                with MaskedPackets(stream, spec.masks) as masked:
-                    _record(spec, stream, masked, out, stop)
+                _record_masked(spec, stream, out, stop)
             else:
                 _record(spec, stream, stream, out, stop)
     except CameraError as err:
         _send_health(out, _offline(spec, f"recording stopped: {err}"))
         raise SystemExit(1) from None
-    except MaskingError as err:  # never record this camera unmasked instead
+    except _MaskingStoppedError as err:  # never record this camera unmasked instead
         _send_health(out, _offline(spec, redact_text(f"recording stopped: {err}")))
         raise SystemExit(1) from None
     except (RecordingError, OSError) as err:
@@ -141,8 +148,27 @@ def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> Non
         raise SystemExit(2) from None
 
 
-def _record(spec: RecorderSpec, stream: MainStream, source: PacketSource, out: RecorderQueue, stop: StopEvent) -> None:
-    """``source`` is the stream itself (remux) or its :class:`MaskedPackets` (whose ``video`` is the encoder's)."""
+def _record_masked(spec: RecorderSpec, stream: MainStream, out: RecorderQueue, stop: StopEvent) -> None:
+    from vigie.ingest.masking import MaskedPackets, MaskingError
+
+    try:
+        with MaskedPackets(stream, spec.masks) as masked:
+            _record(spec, stream, masked, out, stop, held=masked.drain)
+    except MaskingError as err:
+        raise _MaskingStoppedError(str(err)) from err
+
+
+def _record(
+    spec: RecorderSpec,
+    stream: MainStream,
+    source: PacketSource,
+    out: RecorderQueue,
+    stop: StopEvent,
+    *,
+    held: Callable[[], Iterable[TimedPacket]] | None = None,
+) -> None:
+    """``source`` is the stream itself (remux) or its ``MaskedPackets`` (whose ``video`` is the encoder's);
+    ``held`` hands over the packets an encoder still holds when told to stop."""
     writer = SegmentWriter(spec.camera_id, spec.root, source.video, spec.segment_seconds)
     parent = os.getppid()
     rate = FrameRate()
@@ -150,10 +176,10 @@ def _record(spec: RecorderSpec, stream: MainStream, source: PacketSource, out: R
     try:
         for item in source.packets():
             if stop.is_set() or os.getppid() != parent:
-                if isinstance(source, MaskedPackets):
+                if held is not None:
                     # this packet and those the encoder still holds end the segment: later frames reference them
-                    for held in (item, *source.drain()):
-                        _send_segment(out, writer.write(held.packet, held.at))
+                    for last in (item, *held()):
+                        _send_segment(out, writer.write(last.packet, last.at))
                 return  # asked to stop, or the service died without stopping us: never run orphaned
             if item.discontinuity:
                 _send_segment(out, writer.cut())

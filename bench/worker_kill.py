@@ -5,8 +5,9 @@ Goal (issue 15): every killed worker is restarted, and a recorder kill loses at 
 Each round kills the recorder at a random point of the segment it is writing (``--min-online`` s or more after it
 got online, plus a uniform fraction of a segment), waits until a new segment is being written, then kills the
 analysis worker (``--min-online`` s after the camera reports online) and waits until it reports analysed frames
-again. Workers killed sooner after getting online are treated by the supervisor as a crash loop (backoff). The service is the real composition
-(``service_rig.py``): production supervisor, segment writer, partial recovery at restart, SQLite index.
+again. Workers killed sooner after getting online are treated by the supervisor as a crash loop (backoff). The
+service is the real composition (``service_rig.py``): production supervisor, segment writer, partial recovery at
+restart, SQLite index.
 
 Measured, from the segment index once the service has stopped:
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -13,9 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.api.world import T0, World, build_world
+from tests.api.world import T0, Clock, World, build_world
+from tests.recording.export_samples import ListAuditSink
 from tests.support.governance_api import activation_body
 from vigie.domain.audit import AuditAction
+from vigie.services.playback import PlaybackService
+from vigie.storage.recording import SqlSegmentIndex
+from vigie.storage.segment_store import FileSegmentStore
 
 BEFORE_UTC = "0001-01-01T00:00:00+14:00"  # before the first instant Python holds, once in UTC
 AFTER_UTC = "9999-12-31T23:59:59-14:00"  # after the last one
@@ -24,8 +29,13 @@ FIRST, LAST = "1970-01-01T00:00:00Z", "9999-12-30T23:59:59Z"  # the edges of wha
 
 
 @pytest.fixture
-def world(db: Engine) -> Iterator[World]:
-    world = build_world(db)
+def world(db: Engine, tmp_path: Path) -> Iterator[World]:
+    store = FileSegmentStore(tmp_path / "segments")
+
+    def playback(audit: ListAuditSink, clock: Clock) -> PlaybackService:
+        return PlaybackService(SqlSegmentIndex(db), store, audit, ["vil-1", "vil-2", "bron-1", "pn-1"], clock)
+
+    world = build_world(db, playback=playback)
     yield world
     if world.exports is not None:
         world.exports.close()
@@ -143,7 +153,8 @@ def test_every_date_input_of_every_route_refuses_what_is_out_of_range(world: Wor
 
 def requests_at_the_edges(world: World) -> Iterator[tuple[TestClient, str, str, dict[str, Any] | None]]:
     """Whole requests, well-formed but for dates at the edges of the accepted range: they reach the services."""
-    op, inv, sup, admin = (world.login(u) for u in ("op.vil", "inv.vil", "sup.vil", "admin.vil"))
+    # (each logged in once: a second factor's code is accepted once)
+    op, inv, sup, admin, dpo = (world.login(u) for u in ("op.vil", "inv.vil", "sup.vil", "admin.vil", "dpo.vil"))
     for first, last in [(FIRST, LAST), ("1970-01-01T14:00:00+14:00", "9999-12-30T09:59:59-14:00")]:
         for edge in (first, last):
             yield op, "GET", f"/api/events?since={quote(edge)}", None
@@ -155,7 +166,7 @@ def requests_at_the_edges(world: World) -> Iterator[tuple[TestClient, str, str, 
         yield op, "GET", f"/api/cameras/vil-1/recordings?start={near_last}&end={quote(last)}", None
         yield op, "GET", f"/api/cameras/vil-1/playback.m3u8?start={quote(first)}&end={near_first}", None
         yield op, "GET", f"/api/cameras/vil-1/playback.m3u8?start={near_last}&end={quote(last)}", None
-        yield world.login("dpo.vil"), "GET", f"/api/audit?since={quote(first)}&until={quote(last)}", None
+        yield dpo, "GET", f"/api/audit?since={quote(first)}&until={quote(last)}", None
         for start, end in [(first, near_first), (near_last, last)]:
             body = {"camera_ids": ["vil-1"], "start": start, "end": end, "reason": "r", "requisition_ref": "PV 1"}
             yield inv, "POST", "/api/exports", body

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from starlette.routing import Mount
 
 from tests.api.world import World, build_world
-from tests.support.bodies import asgi_call, endless, stream_http
+from tests.support.bodies import asgi_call, pieces, stream_http
 from tests.support.configs import config_yaml
 from tests.support.servers import free_port
 from tests.support.vigie_cli import get_json, start_vigie, stop_vigie
@@ -30,6 +30,8 @@ from vigie.domain.audit import AuditAction
 
 CHUNK = b"x" * 4096
 MIB = 1 << 20
+BODY = 8 * MIB
+"""What a client streams in process: 32 times the largest JSON cap."""
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def test_every_route_refuses_an_announced_oversized_body_before_reading_it(world
     for method, path in routes:
         cap = expected_cap(method, path)
         announced = {**headers, "content-type": "application/json", "content-length": str(cap + 1)}
-        answer = asgi_call(app, method, concrete(path), headers=announced, chunks=endless(CHUNK))
+        answer = asgi_call(app, method, concrete(path), headers=announced, chunks=pieces(CHUNK, BODY))
         if answer.status != 413 or answer.pulled:
             unrefused.append((method, path, answer.status, answer.pulled))
             continue
@@ -132,7 +134,7 @@ def test_a_body_streamed_without_length_is_cut_at_the_cap(world: World, path: st
     app = app_of(world)
     headers = {**(session_headers(world, who) if who else {}), "content-type": "application/json"}
     # no Content-Length: the body is a stream the client could make endless
-    answer = asgi_call(app, "POST", path, headers=headers, chunks=endless(CHUNK))
+    answer = asgi_call(app, "POST", path, headers=headers, chunks=pieces(CHUNK, BODY))
     assert answer.status == 413, answer.body[:300]
     error = answer.json()["error"]
     assert error["code"] == "too_large" and str(cap) in error["message"]
@@ -145,7 +147,7 @@ def test_a_route_refuses_before_it_runs(world: World) -> None:
     app = app_of(world)
     headers = session_headers(world, "op.vil")
     announced = {**headers, "content-length": str(SIGN_IN_BODY_MAX_BYTES + 1)}
-    answer = asgi_call(app, "POST", "/api/auth/logout", headers=announced, chunks=endless(CHUNK))
+    answer = asgi_call(app, "POST", "/api/auth/logout", headers=announced, chunks=pieces(CHUNK, BODY))
     assert answer.status == 413 and answer.pulled == 0
     assert asgi_call(app, "GET", "/api/auth/me", headers=headers).status == 200, "the logout did not run"
 
@@ -158,7 +160,7 @@ def test_a_package_upload_has_its_own_cap(world: World) -> None:
         "POST",
         "/api/exports/verify",
         headers={**headers, "content-length": str(PACKAGE_UPLOAD_MAX_BYTES + 1)},
-        chunks=endless(CHUNK),
+        chunks=pieces(CHUNK, BODY),
     )
     assert too_big.status == 413 and too_big.pulled == 0
     assert "8 GiB" in too_big.json()["error"]["message"]

@@ -39,8 +39,8 @@ def asgi_call(
     headers: Mapping[str, str] | None = None,
     chunks: Iterable[bytes] = (),
 ) -> AsgiAnswer:
-    """One HTTP request to the ASGI ``app``; ``chunks`` are handed out one per ``receive`` call, lazily (an
-    endless generator is fine: only what the application pulls is produced)."""
+    """One HTTP request to the ASGI ``app``; ``chunks`` are handed out one per ``receive`` call, lazily (only what
+    the application pulls is produced: see :func:`pieces`)."""
     return asyncio.run(_call(app, method, url, dict(headers or {}), iter(chunks)))
 
 
@@ -92,8 +92,10 @@ async def _call(app: Any, method: str, url: str, headers: dict[str, str], chunks
     return AsgiAnswer(int(start["status"]), answer_headers, bytes(body), pulled)
 
 
-def endless(chunk: bytes) -> Iterator[bytes]:
-    while True:
+def pieces(chunk: bytes, total: int) -> Iterator[bytes]:
+    """A body of ``total`` bytes handed out ``chunk`` by ``chunk``, lazily: far more than a cap, yet finite, so that
+    a server without the cap reads it whole and answers (the test then fails) rather than reading forever."""
+    for _ in range(total // len(chunk)):
         yield chunk
 
 

@@ -75,6 +75,20 @@ def test_an_export_asked_out_of_range_is_refused_and_audited(world: World, field
     assert client.get("/api/exports").json()["items"] == [], "nothing was queued"
 
 
+def test_an_activation_asked_out_of_range_is_refused_and_audited(world: World) -> None:
+    client = world.login("sup.vil")
+    world.audit.events.clear()
+    answer = client.post("/api/activations", json=activation_body(starts_at=BEFORE_UTC, ends_at=AFTER_UTC))
+    assert answer.status_code == 422, answer.text
+    message = answer.json()["error"]["message"]
+    assert "starts_at must be between 1970 and 9999" in message and "ends_at must be between" in message
+    (refusal,) = [e for e in world.audit.events if e.action is AuditAction.ACTIVATION_REFUSED]
+    assert refusal.actor == "sup.vil" and refusal.target == "activation-request:intrusion"
+    assert refusal.details["cameras"] == ["vil-1"] and refusal.details["stage"] == "request"
+    assert "body.starts_at" in refusal.details["refusals"][0]["message"]
+    assert client.get("/api/governance").json()["activations"]["total"] == 0, "nothing was stored"
+
+
 def date_inputs(world: World) -> list[tuple[str, str, str, str, str]]:
     """(method, path, where, name, format) of every date and date-time input the OpenAPI description has."""
     document = world.client().get("/openapi.json").json()

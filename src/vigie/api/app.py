@@ -85,9 +85,19 @@ def _refused_export(request: Request, principal: Principal, body: Any, error: st
         service.record_refused_request(principal, body if isinstance(body, dict) else {}, error)
 
 
-AUDITED_REFUSALS: Final[dict[Any, RefusalRecorder]] = {exports.create_export: _refused_export}
+def _refused_activation(request: Request, principal: Principal, body: Any, error: str) -> None:
+    service: GovernanceAccess | None = request.app.state.services.governance
+    if service is not None:
+        service.record_refused_request(principal, body if isinstance(body, dict) else {}, error)
+
+
+AUDITED_REFUSALS: Final[dict[Any, RefusalRecorder]] = {
+    exports.create_export: _refused_export,
+    governance.request_activation: _refused_activation,
+}
 """Routes whose service audits every refusal: the requests the API refuses before they reach it are recorded too
-(an export request with a date out of range, or a field missing, is in the audit log like one the service refused)."""
+(an export or activation request with a date out of range, or a field missing, is in the audit log like one the
+service refused)."""
 
 
 class VigieApi(FastAPI):

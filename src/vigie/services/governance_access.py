@@ -316,6 +316,16 @@ class GovernanceAccess:
         )
         return self._result(self.service.request(request))
 
+    def record_refused_request(self, viewer: Principal, fields: Mapping[str, Any], error: str) -> None:
+        """Audit an activation request refused before :meth:`request_as` could read it (the API's 422: a date out
+        of range, a missing field) like the rules' refusals (issue 15 D13). ``fields``: the request's raw JSON."""
+        module = str(fields.get("module", ""))[:64] or "-"
+        cameras = fields.get("camera_ids")
+        listed = [str(c)[:128] for c in cameras[:1000]] if isinstance(cameras, list) else []
+        refusal = {"code": "invalid_request", "message": redact_text(error[:4000])}
+        details = {"cameras": listed, "stage": "request", "refusals": [refusal]}
+        self._record(viewer.actor, AuditAction.ACTIVATION_REFUSED, f"activation-request:{module}", details)
+
     def approve_as(self, viewer: Principal, activation_id: int) -> ActivationStatus:
         viewer.require(Permission.APPROVE_ACTIVATION)
         self._own_activation(viewer, activation_id, "approval")

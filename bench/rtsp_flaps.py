@@ -24,7 +24,7 @@ Measured per flap, from the segment index once the service has stopped (``t_gone
 Also: no segment spans an outage (a hole is a hole in the index, never hidden inside a segment).
 
     .venv/bin/python bench/rtsp_flaps.py                 # 10 flaps (quick)
-    .venv/bin/python bench/rtsp_flaps.py --flaps 100     # full size
+    .venv/bin/python bench/rtsp_flaps.py --flaps 100     # full size (≈ 16 min)
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flaps", type=int, default=10, help="number of flaps (default 10; 100 for the record)")
     parser.add_argument("--down", type=float, default=1.0, help="s the server stays stopped (plus its start)")
-    parser.add_argument("--up", type=float, default=6.0, help="s recorded after each resume")
+    parser.add_argument("--up", type=float, default=5.5, help="s recorded after each resume (default 5.5)")
     parser.add_argument("--segment-seconds", type=float, default=10.0, help="storage.segment_seconds (default 10)")
     parser.add_argument("--gop", type=float, default=2.0, help="the camera's keyframe interval, s (default 2)")
     args = parser.parse_args()

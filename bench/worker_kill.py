@@ -21,7 +21,7 @@ Measured, from the segment index once the service has stopped:
   and the recording's holes across those kills (should be none: analysis and recording are separate processes).
 
     .venv/bin/python bench/worker_kill.py                 # 5 rounds (quick)
-    .venv/bin/python bench/worker_kill.py --rounds 30     # full size
+    .venv/bin/python bench/worker_kill.py --rounds 25     # full size (≈ 8 min)
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _measured(kills: list[Kill], name: str) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="kills of each worker (default 5; 30 for the record)")
+    parser.add_argument("--rounds", type=int, default=5, help="kills of each worker (default 5; 25 for the record)")
     parser.add_argument("--segment-seconds", type=float, default=10.0, help="storage.segment_seconds (default 10)")
     parser.add_argument("--gop", type=float, default=2.0, help="the camera's keyframe interval, s (default 2)")
     parser.add_argument("--min-online", type=float, default=5.0, help="s a recorder is online before its kill")

@@ -29,6 +29,7 @@ from vigie.api.limits import BodyTooLargeError, body_limit
 from vigie.api.schemas import DATE_ERRORS
 from vigie.api.security import CsrfError, NotAuthenticatedError, TooManyAttemptsError, client_address
 from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
+from vigie.domain.errors import StoreUnavailableError
 from vigie.domain.users import UserNotFoundError
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
 from vigie.services.alerts import AlertRefusedError
@@ -54,6 +55,9 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content=error_body(code, message), headers=headers)
 
+
+STORE_UNAVAILABLE = "the database cannot be read or written just now; nothing was changed, try again in a few seconds"
+STORE_RETRY_AFTER_S = 5
 
 _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidQuery, 422, "invalid_request"),
@@ -203,6 +207,12 @@ def install_error_handlers(
             return _too_large(body_limit(request), None if detail in _GENERIC_TOO_LARGE else detail)
         code = {404: "not_found", 405: "method_not_allowed", 503: "unavailable"}.get(exc.status_code, "http_error")
         return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)))
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_unavailable(_: Request, exc: StoreUnavailableError) -> JSONResponse:
+        # The message names the server's database: logged, never shown (issue #15: an outage is not a 500).
+        log.warning("request refused, the database is unavailable: %s", exc)
+        return _error(503, "unavailable", STORE_UNAVAILABLE, {"Retry-After": str(STORE_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -28,6 +28,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 
+from vigie.domain.errors import StoreUnavailableError
 from vigie.domain.redact import redact_text, redact_url
 from vigie.storage.errors import StorageError
 
@@ -47,7 +48,7 @@ PROBE_BUSY_TIMEOUT_MS: Final = 250
 """How long a write probe waits for the SQLite write lock: a probe tells, it must not hold the writer up."""
 
 
-class DatabaseUnavailableError(StorageError):
+class DatabaseUnavailableError(StorageError, StoreUnavailableError):
     """The database cannot be reached or written now (locked, read-only, disk error, connection lost): the same
     write may succeed later, so what must not be lost is kept and tried again, never dropped."""
 

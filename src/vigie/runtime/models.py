@@ -9,7 +9,6 @@ Every registration is audited with the model's hash (L30: only known model versi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sys
@@ -23,6 +22,7 @@ from typing import Any, Final
 
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.clock import Clock
+from vigie.domain.digest import file_sha256 as sha256_of
 from vigie.domain.ports import AuditSink
 from vigie.runtime.clock import system_clock
 
@@ -96,14 +96,6 @@ def _default_inspector(path: Path, model_format: str) -> Any:
     from vigie.analytics.detect.onnx import inspect_model
 
     return inspect_model(path, model_format)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class ModelRegistry:

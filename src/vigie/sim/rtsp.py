@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from vigie.domain.digest import file_sha256
 from vigie.sim.render import render
 from vigie.sim.scene import Scene, load_scene
 
@@ -354,14 +355,6 @@ class ProvenRender:
     ``replaced`` (it was not: it was discarded)."""
     found_sha256: str = ""
     """The discarded file's SHA-256 (``replaced`` only)."""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def proven_render(scene: Scene, cache_dir: Path | None = None) -> ProvenRender:

@@ -8,13 +8,13 @@ it. Detections of the model's weapon class are reported as they come, one hit pe
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
 
 from vigie.analytics.rules.base import BoundedMemory, RuleConfig, RuleHit, RuleInput, normalised
+from vigie.domain.digest import file_sha256
 
 
 class ModuleUnavailable(RuntimeError):
@@ -28,14 +28,6 @@ class WeaponConfig(RuleConfig):
     )
     class_id: int = Field(default=0, ge=0, title="Weapon class", description="Class id of weapons in the model.")
     min_score: float = Field(default=0.6, ge=0.0, le=1.0, title="Score", description="Least score reported.")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_weapon_model(config: WeaponConfig) -> None:

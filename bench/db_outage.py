@@ -46,7 +46,7 @@ def main() -> int:
     from vigie.config import load_config_text
     from vigie.domain.audit import AuditAction
     from vigie.recording.segment_writer import start_from_key
-    from vigie.runtime.service import VigieService
+    from vigie.runtime.assembly.service import VigieService
     from vigie.storage import SqlAuditStore, create_engine_for
 
     with tempfile.TemporaryDirectory(prefix="vigie-db-outage-") as folder:

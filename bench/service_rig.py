@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from vigie.domain.camera import CameraHealth
     from vigie.domain.recording import Segment
-    from vigie.runtime.service import VigieService
+    from vigie.runtime.assembly.service import VigieService
     from vigie.sim.rtsp import RtspSimServer
 
 CAMERA = "cam"
@@ -190,7 +190,7 @@ def running_service(segment_seconds: float, gop_s: float, fps: int = 25) -> Iter
     """A clip served over RTSP and the service recording it. ``rig.stop()`` stops both cleanly (the segment being
     written is then finished and indexed); the index stays readable until the block ends."""
     from vigie.config import load_config_text
-    from vigie.runtime.service import VigieService
+    from vigie.runtime.assembly.service import VigieService
     from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason
 
     reason = rtsp_unavailable_reason()

@@ -18,11 +18,11 @@ from vigie.analytics.zones import PolygonZone
 from vigie.config import load_config_text
 from vigie.domain.observation import Observation
 from vigie.governance.gate import ActivationGate, ClosedGate, GateRules, Window
-from vigie.runtime.camera_worker import ModelSpec
-from vigie.runtime.gates import DatabaseGateFactory
-from vigie.runtime.models import sha256_of
-from vigie.runtime.service import worker_spec
-from vigie.runtime.supervisor import CameraSupervisor
+from vigie.runtime.assembly.gates import DatabaseGateFactory
+from vigie.runtime.assembly.models import sha256_of
+from vigie.runtime.assembly.service import worker_spec
+from vigie.runtime.workers.analysis import ModelSpec
+from vigie.runtime.workers.supervisor import CameraSupervisor
 from vigie.storage import create_engine_for, migrate
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

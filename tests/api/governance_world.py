@@ -15,7 +15,7 @@ from vigie.config import load_config_text
 from vigie.config.models import VigieConfig
 from vigie.domain.ports import AuditSink
 from vigie.governance.catalogue import load_catalogue
-from vigie.runtime.governance_wiring import account_roles, audit_entry
+from vigie.runtime.assembly.governance import account_roles, audit_entry
 from vigie.services.governance_access import GovernanceAccess
 from vigie.storage import SqlGovernanceStore
 

@@ -18,7 +18,7 @@ from tests.support.governance_api import FRAMEWORK_2027, activated, activation_b
 from vigie.domain.activation import ActivationRequest
 from vigie.domain.audit import AuditAction
 from vigie.domain.users import Role
-from vigie.runtime.governance_wiring import open_governance
+from vigie.runtime.assembly.governance import open_governance
 from vigie.services.access import NotVisibleError
 
 
@@ -325,7 +325,7 @@ def test_analysis_of_simulated_footage_is_shown_to_those_who_see_the_camera(worl
     """``vigie demo`` analyses its generated footage without an activation: the banner must say so rather than
     "no module is active", to whoever sees those cameras, and not while a stop switch holds them."""
     from tests.support.seals import Seals
-    from vigie.runtime.governance_wiring import account_roles, audit_entry
+    from vigie.runtime.assembly.governance import account_roles, audit_entry
     from vigie.services.governance_access import GovernanceAccess
     from vigie.storage.governance import SqlGovernanceStore
 

@@ -19,8 +19,8 @@ from vigie.config.models import VigieConfig
 from vigie.domain.audit import AuditAction
 from vigie.domain.recording import Segment, SegmentState
 from vigie.domain.users import Role, User
-from vigie.runtime.auth_wiring import directory
-from vigie.runtime.site_wiring import camera_location, open_site_service
+from vigie.runtime.assembly.auth import directory
+from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.services.access import Principal
 from vigie.storage.recording import SqlSegmentIndex
 

@@ -11,7 +11,7 @@ from tests.support.clocks import StepClock
 from vigie.config import load_config_text
 from vigie.config.issues import ConfigError, format_issues
 from vigie.config.models import VigieConfig
-from vigie.runtime.auth_wiring import SignOnConfigError, open_sign_on
+from vigie.runtime.assembly.auth import SignOnConfigError, open_sign_on
 from vigie.services.oidc import OidcLogin
 
 OIDC = "auth:\n  oidc:\n    issuer: https://connexion.grandlyon.example/realms/agents\n    client_id: vigie\n"

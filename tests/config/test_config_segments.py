@@ -9,7 +9,7 @@ import pytest
 from vigie.config import load_config_text
 from vigie.config.issues import ConfigError, format_issues
 from vigie.config.models import FileSegmentsSettings, S3SegmentsSettings, VigieConfig
-from vigie.runtime.segment_wiring import SegmentStoreConfigError, open_segment_store, spool_dir
+from vigie.runtime.assembly.segments import SegmentStoreConfigError, open_segment_store, spool_dir
 from vigie.storage import FileSegmentStore, S3SegmentStore
 
 S3 = "  segments:\n    kind: s3\n    endpoint_url: https://s3.example.invalid:8333\n    bucket: vigie-segments\n"

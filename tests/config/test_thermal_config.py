@@ -10,7 +10,7 @@ import pytest
 from vigie.cli import main
 from vigie.config import ConfigError, load_config_text
 from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
-from vigie.runtime.demo import demo_config
+from vigie.runtime.assembly.demo import demo_config
 
 HEAD = """version: 1
 communes:

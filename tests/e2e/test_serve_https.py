@@ -30,7 +30,7 @@ from vigie.config import load_config
 from vigie.governance.audit import key_id_of
 from vigie.governance.audit.head import head_signature_ok, read_heads
 from vigie.governance.keys_folder import is_sealed
-from vigie.runtime.audit_wiring import audit_keyring
+from vigie.runtime.assembly.audit import audit_keyring
 from vigie.runtime.clock import system_clock
 
 PASSPHRASE_ENV = "VIGIE_SECRETS_PASSPHRASE"

@@ -15,7 +15,7 @@ from vigie.config import load_config
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.governance.audit import load_public_key
 from vigie.governance.audit.signing import key_id_of
-from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.assembly.audit import open_audit_sink
 from vigie.runtime.report_command import signature_path, verify_report
 from vigie.storage import create_engine_for, migrate
 

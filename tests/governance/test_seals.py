@@ -30,8 +30,8 @@ from vigie.domain.users import Role, User
 from vigie.governance.activation import ActivationState
 from vigie.governance.gate import GateRefusal, GateTransition, refusal_event
 from vigie.governance.seal import activation_payload, approval_payload
-from vigie.runtime.gates import DatabaseGateFactory
-from vigie.runtime.governance_wiring import open_governance
+from vigie.runtime.assembly.gates import DatabaseGateFactory
+from vigie.runtime.assembly.governance import open_governance
 from vigie.services.governance_access import GovernanceAccess
 from vigie.storage import SqlGovernanceStore, SqlUserRepo, create_engine_for, migrate
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.audit_sinks import ListAudit
 from tests.support.clocks import FakeClock
-from vigie.runtime.models import CatalogueModel, ModelError, ModelRegistry, sha256_of
+from vigie.runtime.assembly.models import CatalogueModel, ModelError, ModelRegistry, sha256_of
 
 MODELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "models"
 YOLOX = MODELS / "yolox_nano.onnx"

@@ -22,10 +22,10 @@ from vigie.domain.camera import CameraHealth, HealthState, Purpose
 from vigie.governance.authorisation import CameraAuthorisations
 from vigie.ingest.backoff import Backoff
 from vigie.ingest.reader import StreamSpec
-from vigie.runtime.camera_worker import WorkerSpec
-from vigie.runtime.gates import DatabaseGateFactory
-from vigie.runtime.recorder_worker import RecordingHealth
-from vigie.runtime.supervisor import CameraSupervisor
+from vigie.runtime.assembly.gates import DatabaseGateFactory
+from vigie.runtime.workers.analysis import WorkerSpec
+from vigie.runtime.workers.recorder import RecordingHealth
+from vigie.runtime.workers.supervisor import CameraSupervisor
 from vigie.storage import create_engine_for, migrate
 
 LAST_DAY = date(2026, 6, 30)

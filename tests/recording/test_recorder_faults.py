@@ -26,7 +26,7 @@ from vigie.domain.camera import HealthState
 from vigie.domain.recording import SegmentState
 from vigie.ingest.backoff import Backoff
 from vigie.recording.reconcile import reconcile_camera, scan
-from vigie.runtime.supervisor import CameraSupervisor
+from vigie.runtime.workers.supervisor import CameraSupervisor
 from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.slow]
@@ -198,7 +198,7 @@ def test_garbage_and_truncated_streams_go_offline_with_a_reason_and_index_nothin
 def test_the_service_records_every_camera_and_analysis_crashes_do_not_stop_recording(tmp_path: Path) -> None:
     from tests.support.configs import camera_yaml, config_yaml
     from vigie.config import load_config_text
-    from vigie.runtime.service import VigieService
+    from vigie.runtime.assembly.service import VigieService
 
     video = write_h264(tmp_path / "cam.mp4", seconds=4.0)
     config = load_config_text(config_yaml(tmp_path, camera_yaml("cam-1", video.as_uri())))

@@ -20,7 +20,7 @@ from tests.support.recorders import Collected, recorder
 from tests.support.waiting import wait_for
 from vigie.domain.recording import SegmentState
 from vigie.recording.reconcile import scan
-from vigie.runtime.supervisor import RESTART_AT_ONCE_AFTER_S, CameraSupervisor
+from vigie.runtime.workers.supervisor import RESTART_AT_ONCE_AFTER_S, CameraSupervisor
 from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.slow]

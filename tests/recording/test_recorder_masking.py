@@ -17,8 +17,8 @@ from tests.support.configs import camera_yaml, config_yaml
 from vigie.domain.recording import Segment
 from vigie.ingest.masking import mask_raster
 from vigie.ingest.packets import PacketSpec
-from vigie.runtime.recorder_worker import RecorderMessage, RecorderSpec, run_recorder
-from vigie.runtime.service import recorder_spec
+from vigie.runtime.assembly.service import recorder_spec
+from vigie.runtime.workers.recorder import RecorderMessage, RecorderSpec, run_recorder
 
 MASK = ((0.10, 0.10), (0.50, 0.10), (0.50, 0.65), (0.10, 0.65))
 """A 64×52 px block of the 160×96 test video."""

@@ -24,7 +24,7 @@ class RunningClock:
 
 def main(config_path: str, start: str, camera_id: str) -> None:
     from vigie.config import load_config
-    from vigie.runtime.service import VigieService
+    from vigie.runtime.assembly.service import VigieService
 
     clock = RunningClock(datetime.fromisoformat(start))
     service = VigieService(load_config(Path(config_path)), simulated_cameras=frozenset({camera_id}), clock=clock)

@@ -20,7 +20,7 @@ from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
-from vigie.runtime.service import VigieService
+from vigie.runtime.assembly.service import VigieService
 
 OPTIONAL_BY_CONFIGURATION = {"oidc": "auth.oidc"}
 """Parts that exist only when a configuration section asks for them (None otherwise, by design)."""

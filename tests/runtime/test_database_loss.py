@@ -19,7 +19,7 @@ from tests.support.configs import config_yaml
 from tests.support.waiting import wait_for
 from vigie.config import load_config_text
 from vigie.domain.audit import AuditAction, AuditEvent
-from vigie.runtime.service import ServiceError, VigieService
+from vigie.runtime.assembly.service import ServiceError, VigieService
 from vigie.storage import SqlAuditStore, StorageError, create_engine_for
 
 

@@ -26,7 +26,7 @@ from vigie.config import load_config_text
 from vigie.domain.audit import GENESIS_HASH, AuditAction, AuditRecord
 from vigie.domain.recording import SegmentState
 from vigie.recording.segment_writer import start_from_key
-from vigie.runtime.service import VigieService
+from vigie.runtime.assembly.service import VigieService
 from vigie.storage import SqlAuditStore, create_engine_for
 
 VALID = ((T0 - timedelta(days=365)).date().isoformat(), (T0 + timedelta(days=5 * 365)).date().isoformat())

@@ -28,9 +28,9 @@ from vigie.events.aggregation import EventAggregator
 from vigie.governance.audit import AuditChain, AuditKeyring
 from vigie.governance.gate import ActivationGate, ClosedGate, GateRules, Window
 from vigie.ingest.reader import SampledFrame, StreamSpec
-from vigie.runtime.camera_worker import WorkerSpec, _pipeline
-from vigie.runtime.governance_wiring import open_governance
-from vigie.runtime.sink import WorkerMessageSink
+from vigie.runtime.assembly.governance import open_governance
+from vigie.runtime.workers.analysis import WorkerSpec, _pipeline
+from vigie.runtime.workers.sink import WorkerMessageSink
 from vigie.services.alerts import AlertService
 from vigie.services.governance import Outcome
 from vigie.storage import (

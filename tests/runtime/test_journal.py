@@ -14,7 +14,7 @@ from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
 from vigie.domain.recording import Segment, SegmentState
 from vigie.domain.statistics import StatisticBucket
-from vigie.runtime.journal import REJECTED_FILE, DurableWriter, Outage, Write, WriteJournal, decode, encode
+from vigie.runtime.workers.journal import REJECTED_FILE, DurableWriter, Outage, Write, WriteJournal, decode, encode
 from vigie.storage.database import DatabaseUnavailableError
 
 

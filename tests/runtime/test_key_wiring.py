@@ -14,9 +14,9 @@ import pytest
 from vigie.config.models import VigieConfig
 from vigie.governance.audit import AuditKeyError
 from vigie.governance.keys_folder import KeysFolder, KeyStorageError, SecretsPassphrase, is_sealed
-from vigie.runtime.audit_wiring import audit_keyring, keys_folder, secrets_passphrase
-from vigie.runtime.auth_wiring import SEALING_KEY_FILE, sealing_key
-from vigie.runtime.demo import demo_config, demo_secrets_key
+from vigie.runtime.assembly.audit import audit_keyring, keys_folder, secrets_passphrase
+from vigie.runtime.assembly.auth import SEALING_KEY_FILE, sealing_key
+from vigie.runtime.assembly.demo import demo_config, demo_secrets_key
 
 PASSPHRASE = "a passphrase of thirty-two chars"
 

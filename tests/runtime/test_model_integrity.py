@@ -26,12 +26,12 @@ from vigie.domain.audit import AuditAction, AuditRecord
 from vigie.events.aggregation import EventAggregator
 from vigie.ingest.backoff import Backoff
 from vigie.ingest.reader import StreamSpec
-from vigie.runtime.audit_wiring import open_audit_sink
-from vigie.runtime.camera_worker import ModelRefusal, ModelSpec, WorkerSpec
-from vigie.runtime.gates import DatabaseGateFactory
-from vigie.runtime.models import ModelRegistry, sha256_of
-from vigie.runtime.sink import WorkerMessageSink
-from vigie.runtime.supervisor import CameraSupervisor
+from vigie.runtime.assembly.audit import open_audit_sink
+from vigie.runtime.assembly.gates import DatabaseGateFactory
+from vigie.runtime.assembly.models import ModelRegistry, sha256_of
+from vigie.runtime.workers.analysis import ModelRefusal, ModelSpec, WorkerSpec
+from vigie.runtime.workers.sink import WorkerMessageSink
+from vigie.runtime.workers.supervisor import CameraSupervisor
 from vigie.storage import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 

@@ -28,7 +28,7 @@ from vigie.events.aggregation import EventAggregator
 from vigie.governance.audit import AuditKeyring
 from vigie.recording.export import ExportRequest, VideoExporter
 from vigie.runtime.segment_upload import SegmentUploader
-from vigie.runtime.sink import WorkerMessageSink
+from vigie.runtime.workers.sink import WorkerMessageSink
 from vigie.services.playback import PlaybackService
 from vigie.storage import S3SegmentStore, SqlSegmentIndex, create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
@@ -137,7 +137,7 @@ def test_the_service_reconciles_with_the_bucket_and_uploads_the_spool_at_start(
 ) -> None:
     from tests.support.configs import camera_yaml, config_yaml
     from vigie.config import load_config_text
-    from vigie.runtime.service import VigieService
+    from vigie.runtime.assembly.service import VigieService
 
     prefix = f"t-{uuid.uuid4().hex[:12]}/"
     monkeypatch.setenv("TEST_S3_ACCESS", seaweedfs.access_key)

@@ -10,9 +10,9 @@ from tests.support.configs import config_yaml
 from vigie.config import load_config_text
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.events.aggregation import EventAggregator
-from vigie.runtime.audit_wiring import open_audit_sink
-from vigie.runtime.recorder_worker import RecordingHealth
-from vigie.runtime.sink import WorkerMessageSink
+from vigie.runtime.assembly.audit import open_audit_sink
+from vigie.runtime.workers.recorder import RecordingHealth
+from vigie.runtime.workers.sink import WorkerMessageSink
 from vigie.storage import create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 

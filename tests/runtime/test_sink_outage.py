@@ -17,9 +17,9 @@ from vigie.events.aggregation import EventAggregator
 from vigie.governance.audit import AuditChain, AuditKeyring
 from vigie.governance.gate import GateTransition
 from vigie.recording.reconcile import index_recent
-from vigie.runtime.database_watch import DatabaseWatch
-from vigie.runtime.journal import WriteJournal
-from vigie.runtime.sink import WorkerMessageSink
+from vigie.runtime.workers.database_watch import DatabaseWatch
+from vigie.runtime.workers.journal import WriteJournal
+from vigie.runtime.workers.sink import WorkerMessageSink
 from vigie.storage import SqlAuditStore, SqlSegmentIndex, create_engine_for, migrate
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 

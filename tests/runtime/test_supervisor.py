@@ -23,9 +23,9 @@ from vigie.domain.observation import Observation
 from vigie.ingest.alarms import StreamAlarmConfig
 from vigie.ingest.backoff import Backoff
 from vigie.ingest.reader import StreamSpec
-from vigie.runtime.camera_worker import WorkerMessage, WorkerSpec
-from vigie.runtime.gates import DatabaseGateFactory
-from vigie.runtime.supervisor import CameraSupervisor
+from vigie.runtime.assembly.gates import DatabaseGateFactory
+from vigie.runtime.workers.analysis import WorkerMessage, WorkerSpec
+from vigie.runtime.workers.supervisor import CameraSupervisor
 from vigie.storage import create_engine_for, migrate
 
 

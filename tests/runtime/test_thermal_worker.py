@@ -26,9 +26,9 @@ from vigie.domain.observation import Observation
 from vigie.domain.ports import Gate
 from vigie.governance.gate import ActivationGate, GateRules, Window
 from vigie.ingest.reader import SampledFrame
-from vigie.runtime.camera_worker import WorkerSpec, _detector, _pipeline
-from vigie.runtime.models import ModelRegistry
-from vigie.runtime.service import ServiceError, model_spec, worker_spec
+from vigie.runtime.assembly.models import ModelRegistry
+from vigie.runtime.assembly.service import ServiceError, model_spec, worker_spec
+from vigie.runtime.workers.analysis import WorkerSpec, _detector, _pipeline
 
 T0 = datetime(2026, 12, 4, 22, tzinfo=UTC)
 W, H = 640, 480

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.tls import loopback_certificate
 from vigie.config.models import TlsSettings
-from vigie.runtime.tls_wiring import TlsSetupError, uvicorn_tls
+from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
 
 
 def test_a_usable_pair_becomes_uvicorn_arguments_and_no_tls_none(tmp_path: Path) -> None:

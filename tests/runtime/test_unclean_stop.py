@@ -21,7 +21,7 @@ from vigie.config import load_config, load_config_text
 from vigie.domain.audit import GENESIS_HASH, AuditAction, AuditEvent, AuditRecord, seal
 from vigie.governance.gate import GATE_ACTOR
 from vigie.governance.report import RESTART_WITHOUT_STOP, UNCLEAN_STOP, build_report, open_gates, unclean_stop
-from vigie.runtime.service import ALIVE_FILE, SERVICE_ACTOR, VigieService, read_alive
+from vigie.runtime.assembly.service import ALIVE_FILE, SERVICE_ACTOR, VigieService, read_alive
 from vigie.storage import SqlAuditStore, create_engine_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ import pytest
 from vigie.domain.actor import Actor
 from vigie.domain.clock import Clock, legal_day
 from vigie.domain.users import Role
-from vigie.runtime.auth_wiring import open_auth_service
+from vigie.runtime.assembly.auth import open_auth_service
 from vigie.runtime.cli_session import SESSION_FILE_ENV
 from vigie.runtime.command_context import commands_on, opened
 from vigie.services.credentials import TOTP_STEP_S, totp_verifier

@@ -11,8 +11,8 @@ from pathlib import Path
 from vigie.domain.recording import Segment, SegmentState
 from vigie.ingest.backoff import Backoff
 from vigie.ingest.packets import PacketSpec
-from vigie.runtime.recorder_worker import RecorderSpec, RecordingHealth
-from vigie.runtime.supervisor import CameraSupervisor, SupervisedMessage
+from vigie.runtime.workers.recorder import RecorderSpec, RecordingHealth
+from vigie.runtime.workers.supervisor import CameraSupervisor, SupervisedMessage
 
 
 class Collected:

@@ -1,6 +1,6 @@
 """Seals and accounts for governance services built by hand in tests.
 
-Production builds them in ``vigie.runtime.governance_wiring`` (the installation's audit key, the accounts table);
+Production builds them in ``vigie.runtime.assembly.governance`` (the installation's audit key, the accounts table);
 unit tests of the service and the gate use an in-memory key and a table of who holds which role.
 """
 

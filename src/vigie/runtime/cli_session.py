@@ -39,7 +39,7 @@ from typing import Final
 
 from vigie.domain.clock import Clock
 from vigie.domain.users import VIDEO_PERMISSIONS, Role
-from vigie.runtime.auth_wiring import open_auth_service
+from vigie.runtime.assembly.auth import open_auth_service
 from vigie.runtime.command_context import EXIT_UNUSABLE, Opened, Unusable, opened, run_opened
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
 from vigie.services.auth import CLI_SESSION_LIFETIME, AccountError, AuthService, LoginRefusedError

@@ -15,7 +15,7 @@ from vigie.config import ConfigError, VigieConfig, format_issues, load_config
 from vigie.domain.clock import Clock
 from vigie.governance.audit import AuditChain
 from vigie.governance.keys_folder import KeyStorageError
-from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.assembly.audit import open_audit_sink
 from vigie.runtime.clock import system_clock
 from vigie.storage import StorageError, create_engine_for, migrate
 

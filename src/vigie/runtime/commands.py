@@ -49,8 +49,8 @@ def _times(*pairs: tuple[str, bool]) -> list[datetime] | None:
 def serve(args: argparse.Namespace) -> int:
     from vigie.config import ConfigError, format_issues, load_config
     from vigie.governance.keys_folder import KeyStorageError
-    from vigie.runtime.module_settings import check_module_settings
-    from vigie.runtime.service import ServiceError, VigieService
+    from vigie.runtime.assembly.module_settings import check_module_settings
+    from vigie.runtime.assembly.service import ServiceError, VigieService
 
     try:
         config = load_config(args.config, [check_module_settings])
@@ -67,7 +67,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from vigie.runtime.demo import run_demo
+    from vigie.runtime.assembly.demo import run_demo
 
     return run_demo(
         data_dir=args.data_dir,
@@ -81,7 +81,7 @@ def demo(args: argparse.Namespace) -> int:
 
 def config_check(args: argparse.Namespace) -> int:
     from vigie.config.check_command import check_command
-    from vigie.runtime.module_settings import check_module_settings
+    from vigie.runtime.assembly.module_settings import check_module_settings
 
     return check_command(args.file, checks=[check_module_settings])
 
@@ -281,19 +281,19 @@ def export_verify(args: argparse.Namespace) -> int:
 
 
 def models_list(args: argparse.Namespace) -> int:
-    from vigie.runtime.models import models_list_command
+    from vigie.runtime.assembly.models import models_list_command
 
     return models_list_command(args.config)
 
 
 def models_add(args: argparse.Namespace) -> int:
-    from vigie.runtime.models import models_add_command
+    from vigie.runtime.assembly.models import models_add_command
 
     return models_add_command(args.config, args.file, args.format, args.name)
 
 
 def models_install(args: argparse.Namespace) -> int:
-    from vigie.runtime.models import models_install_command
+    from vigie.runtime.assembly.models import models_install_command
 
     return models_install_command(args.config, args.name)
 

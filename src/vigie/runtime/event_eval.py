@@ -40,9 +40,9 @@ from vigie.domain.users import ROLE_PERMISSIONS, Permission
 from vigie.evaluation.events import GroundTruthError, TimedHit, load_events, score_events
 from vigie.evaluation.report import format_table, write_json
 from vigie.recording.segment_writer import start_from_key
+from vigie.runtime.assembly.segments import spool_dir
 from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened
-from vigie.runtime.segment_wiring import spool_dir
 from vigie.services.access import AccessDeniedError, Principal
 from vigie.sim.builtin import module_settings_path
 from vigie.storage import SqlSegmentIndex

@@ -23,9 +23,9 @@ from vigie.domain.clock import Clock
 from vigie.domain.users import Permission
 from vigie.governance.audit import AuditKeyError, key_id_of, load_public_key
 from vigie.recording.manifest import ExportVerification, verify_export_dir
+from vigie.runtime.assembly.segments import open_segment_store
 from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened
-from vigie.runtime.segment_wiring import open_segment_store
 from vigie.services.access import Principal
 from vigie.services.export_package import PackageRefused, PackageVerification, verify_package
 from vigie.services.exports import ExportError, ExportNotReadyError, ExportService, ExportsUnavailableError

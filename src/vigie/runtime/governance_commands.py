@@ -22,9 +22,9 @@ from vigie.governance.activation import ActivationState
 from vigie.governance.catalogue import Catalogue, CatalogueError
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
 from vigie.governance.report import OpenGate, open_gates
+from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened, Unusable, run_opened
-from vigie.runtime.governance_wiring import open_governance
 from vigie.services.access import AccessDeniedError, Principal
 from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStatus
 from vigie.services.governance_access import ActivationDraft, GovernanceAccess, GovernanceRefusedError

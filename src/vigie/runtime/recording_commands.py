@@ -29,9 +29,9 @@ from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
 from vigie.domain.users import Permission
 from vigie.recording.purge import Purger
 from vigie.recording.retention import retention_for
+from vigie.runtime.assembly.segments import is_remote, open_segment_store
 from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened, run_opened
-from vigie.runtime.segment_wiring import is_remote, open_segment_store
 from vigie.services.access import NotVisibleError, Principal
 from vigie.services.holds import HoldNotFoundError, HoldRefusedError, HoldService
 from vigie.storage import (

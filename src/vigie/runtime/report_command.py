@@ -21,7 +21,7 @@ from vigie.governance.audit.signing import verify_signature
 from vigie.governance.catalogue import load_catalogue
 from vigie.governance.report import ComplianceReport, build_report
 from vigie.governance.report_html import render_report_html
-from vigie.runtime.audit_wiring import open_audit_sink
+from vigie.runtime.assembly.audit import open_audit_sink
 from vigie.runtime.clock import system_clock
 from vigie.storage import SqlAuditStore, StorageError, create_engine_for, migrate
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vigie.domain.actor import Actor
 from vigie.domain.users import Permission, Role, UserNotFoundError
-from vigie.runtime.auth_wiring import open_auth_service
+from vigie.runtime.assembly.auth import open_auth_service
 from vigie.runtime.cli_session import run_signed_in
 from vigie.runtime.command_context import Opened, run_opened
 from vigie.services.access import AccessDeniedError, Principal

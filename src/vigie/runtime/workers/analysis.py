@@ -47,8 +47,8 @@ from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
 from vigie.ingest.health import FrameRate, stream_state
 from vigie.ingest.masking import apply_masks
 from vigie.ingest.reader import CameraError, SampledFrame, StreamSpec, sampled_frames
+from vigie.runtime.assembly.gates import GateFactory
 from vigie.runtime.clock import system_clock
-from vigie.runtime.gates import GateFactory
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0

@@ -25,8 +25,8 @@ from vigie.governance.gate import (
     RulesSource,
     Window,
 )
+from vigie.runtime.assembly.governance import seal_verifier
 from vigie.runtime.clock import system_clock
-from vigie.runtime.governance_wiring import seal_verifier
 from vigie.storage import SqlGovernanceStore, create_engine_for
 
 SIMULATED_FOOTAGE_ACTIVATION = 0

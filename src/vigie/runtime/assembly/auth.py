@@ -1,5 +1,5 @@
 """Building the account service from the configuration: the tenant directory, the sealing key (encrypted at rest
-with the secrets passphrase, :mod:`vigie.runtime.audit_wiring`), the clock; and single sign-on (``auth.oidc``) with
+with the secrets passphrase, :mod:`vigie.runtime.assembly.audit`), the clock; and single sign-on (``auth.oidc``) with
 the client secret read from the environment."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from vigie.governance.keys_folder import (
     open_sealed,
     seal_secret,
 )
-from vigie.runtime.audit_wiring import keys_folder
+from vigie.runtime.assembly.audit import keys_folder
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.auth import AuthService
 from vigie.services.oidc import OidcClient, OidcLogin

@@ -26,9 +26,9 @@ from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.clock import Clock
 from vigie.domain.recording import Segment
 from vigie.ingest.backoff import Backoff
-from vigie.runtime.camera_worker import WorkerMessage, WorkerSpec, run_worker
 from vigie.runtime.clock import system_clock
-from vigie.runtime.recorder_worker import RecorderMessage, RecorderSpec, RecordingHealth, run_recorder
+from vigie.runtime.workers.analysis import WorkerMessage, WorkerSpec, run_worker
+from vigie.runtime.workers.recorder import RecorderMessage, RecorderSpec, RecordingHealth, run_recorder
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000

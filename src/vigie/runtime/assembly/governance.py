@@ -12,8 +12,8 @@ from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
 from vigie.governance.catalogue import load_catalogue
 from vigie.governance.seal import KeySealer, SealVerifier, keys_in
-from vigie.runtime.audit_wiring import audit_keyring, keys_dir
-from vigie.runtime.module_settings import module_readiness
+from vigie.runtime.assembly.audit import audit_keyring, keys_dir
+from vigie.runtime.assembly.module_settings import module_readiness
 from vigie.services.governance import AccountRoles, AuditEntry
 from vigie.services.governance_access import GovernanceAccess
 from vigie.storage import SqlAuditStore, SqlGovernanceStore, SqlUserRepo

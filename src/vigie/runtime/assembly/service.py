@@ -31,26 +31,26 @@ from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
 from vigie.recording.reconcile import index_recent, reconcile_camera
-from vigie.runtime.audit_wiring import heads_file, keys_dir, open_audit_sink
-from vigie.runtime.auth_wiring import SignOnConfigError, open_auth_service, open_sign_on
-from vigie.runtime.camera_worker import ModelSpec, WorkerSpec
+from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
+from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on
+from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
+from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
+from vigie.runtime.assembly.governance import open_governance
+from vigie.runtime.assembly.live import open_live_service
+from vigie.runtime.assembly.models import ModelRegistry
+from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
+from vigie.runtime.assembly.site import camera_location, open_site_service
+from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
 from vigie.runtime.clock import system_clock
-from vigie.runtime.database_life import PreviousLife, new_database_event, previous_life, refusal_message
-from vigie.runtime.database_watch import DatabaseWatch, database_check, storage_check
-from vigie.runtime.gates import DatabaseGateFactory, GateFactory
-from vigie.runtime.governance_wiring import open_governance
-from vigie.runtime.journal import WriteJournal, journal_dir
-from vigie.runtime.live_wiring import open_live_service
-from vigie.runtime.models import ModelRegistry
-from vigie.runtime.recorder_worker import RecorderSpec
 from vigie.runtime.recording_commands import build_purger
 from vigie.runtime.retention import AuditRetention
 from vigie.runtime.segment_upload import SegmentUploader
-from vigie.runtime.segment_wiring import is_remote, open_segment_store, spool_dir
-from vigie.runtime.sink import Periodic, WorkerMessageSink
-from vigie.runtime.site_wiring import camera_location, open_site_service
-from vigie.runtime.supervisor import CameraSupervisor
-from vigie.runtime.tls_wiring import TlsSetupError, uvicorn_tls
+from vigie.runtime.workers.analysis import ModelSpec, WorkerSpec
+from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, storage_check
+from vigie.runtime.workers.journal import WriteJournal, journal_dir
+from vigie.runtime.workers.recorder import RecorderSpec
+from vigie.runtime.workers.sink import Periodic, WorkerMessageSink
+from vigie.runtime.workers.supervisor import CameraSupervisor
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.cameras import CameraService

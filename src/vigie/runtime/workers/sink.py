@@ -2,10 +2,11 @@
 written by one thread (the supervisor's), so SQLite never sees two writers.
 
 What must never be lost — segment index rows, audit entries (gate transitions, stream alarms, refusals), alerts and
-statistics — goes through a :class:`~vigie.runtime.journal.DurableWriter`: written, or kept in the journal while the
-database refuses writes and written in order when it takes them again (then the segment index is reconciled with
-the disk, in case a message never came). What is refreshed anyway (camera health) or merged from many observations
-(motion events) is not tried while the database refuses writes: it is counted, and health is written again after.
+statistics — goes through a :class:`~vigie.runtime.workers.journal.DurableWriter`: written, or kept in the journal
+while the database refuses writes and written in order when it takes them again (then the segment index is
+reconciled with the disk, in case a message never came). What is refreshed anyway (camera health) or merged from
+many observations (motion events) is not tried while the database refuses writes: it is counted,
+and health is written again after.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from vigie.domain.recording import Segment, SegmentIndex
 from vigie.domain.statistics import StatisticBucket, StatisticsRepo
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.gate import GateRefusal, GateTransition, refusal_event, transition_event
-from vigie.runtime.camera_worker import ModelRefusal, WorkerMessage
 from vigie.runtime.clock import system_clock
-from vigie.runtime.database_watch import DatabaseWatch
-from vigie.runtime.journal import DurableWriter, Outage, Write, WriteJournal
-from vigie.runtime.recorder_worker import RecorderMessage, RecordingHealth
 from vigie.runtime.segment_upload import SegmentUploader
+from vigie.runtime.workers.analysis import ModelRefusal, WorkerMessage
+from vigie.runtime.workers.database_watch import DatabaseWatch
+from vigie.runtime.workers.journal import DurableWriter, Outage, Write, WriteJournal
+from vigie.runtime.workers.recorder import RecorderMessage, RecordingHealth
 from vigie.services.alerts import AlertService
 from vigie.storage.database import DatabaseUnavailableError
 

@@ -2,7 +2,7 @@
 
 Scenes from ``vigie.sim`` are rendered into the data folder, published through the real RTSP server (or
 replayed from files with ``--no-rtsp``), and the service runs with embedded SQLite. Because the footage is
-generated, analysis may run on it (see :class:`vigie.runtime.gates.SimulatedFootageRules`); on real cameras
+generated, analysis may run on it (see :class:`vigie.runtime.assembly.gates.SimulatedFootageRules`); on real cameras
 nothing runs until an activation exists.
 
 That exemption holds only for footage proven simulated: at every start each scene is rendered again, in this
@@ -30,9 +30,9 @@ from vigie.domain.actor import Actor
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
 from vigie.governance.keys_folder import KeyStorageError
-from vigie.runtime.models import installed_models
-from vigie.runtime.module_settings import PIXEL_MODULES
-from vigie.runtime.service import VigieService
+from vigie.runtime.assembly.models import installed_models
+from vigie.runtime.assembly.module_settings import PIXEL_MODULES
+from vigie.runtime.assembly.service import VigieService
 from vigie.services.auth import AuthService
 from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.builtin import module_settings_path

@@ -40,11 +40,25 @@ class ClosedGate:
 #
 # ActivationGate is the gate of real cameras: a module runs on a camera at ``at`` only when no stop switch is
 # engaged (global or on that camera) and an approved, non-revoked activation covers (module, camera, at), with
-# ``at`` before the activation's end and before its framework's statutory end. Rules are read from storage at
-# most every ``cache_ttl_s`` seconds (one gate is shared by every pipeline of a process), and compiled into end
-# times that ``at`` is compared with exactly: expiry is exact, revocation and stops are seen within the TTL.
+# ``at`` before the activation's end and before its framework's statutory end. Rules are compiled into end times
+# that ``at`` is compared with exactly, at every ``allows`` and without the database: expiry is exact.
+#
+# Rules are pushed, not polled (issue 16). The database keeps a governance version that its own triggers bump on
+# every change to the governance tables; the gate confirms it at least every ``cache_ttl_s`` seconds (one
+# single-row query) and re-reads the full snapshot only when it moved (CheckedRules with ``versions``). On
+# PostgreSQL a LISTEN connection wakes the gate at once (``wake``); the periodic check stays as the heartbeat.
+# Fail-closed: a check that fails closes every module at once, and so does a check that has not succeeded for
+# CONFIRM_DEADLINE_S (a database that hangs rather than answers). One gate is shared by every camera thread of a
+# process: one thread checks at a time, the others answer from the confirmed rules meanwhile.
 
 DEFAULT_CACHE_TTL_S: Final = 0.25
+"""How often the gate confirms its rules (the version check, or the full read without a version source)."""
+CONFIRM_DEADLINE_S: Final = 1.0
+"""Every module closes when the rules have not been confirmed for this long (a database that hangs rather than
+fails); a check that fails closes them at once."""
+DEFAULT_RESYNC_S: Final = 60.0
+"""Even when the version has not moved, the full snapshot is read again this often: a backstop against triggers
+dropped by hand (a change they would have announced is then seen within this time, and re-checked as always)."""
 GATE_ACTOR: Final = "vigie:gate"
 
 
@@ -52,6 +66,15 @@ class SnapshotSource(Protocol):
     """Where the gate reads its records (implemented by ``vigie.storage.SqlGovernanceStore``)."""
 
     def active_rules(self, now: datetime) -> GovernanceSnapshot: ...
+
+
+class VersionSource(Protocol):
+    """The database's governance version (implemented by ``vigie.storage.SqlGovernanceStore``): a counter that
+    moves on every change to what :meth:`SnapshotSource.active_rules` reads."""
+
+    def governance_version(self) -> int:
+        """One cheap query; raises when the version cannot be read."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,25 +209,55 @@ def _camera_may_run(
 
 class CheckedRules:
     """A :class:`RulesSource` over storage: reads the snapshot and compiles it against the catalogue and the
-    configuration (recompiling only when the snapshot changed)."""
+    configuration (recompiling only when the snapshot changed, or when a revocation's time has come).
+
+    With ``versions``, each call first reads the database's governance version and reads the snapshot again only
+    when it moved (or every ``resync_s``, :data:`DEFAULT_RESYNC_S`); without, every call reads the snapshot. The
+    version is read before the snapshot, so a change committed between the two is read again at the next call,
+    never missed. Not thread-safe by itself: the gate calls it from one thread at a time."""
 
     def __init__(
-        self, source: SnapshotSource, catalogue: Catalogue, config: VigieConfig, verifier: SealVerifier
+        self,
+        source: SnapshotSource,
+        catalogue: Catalogue,
+        config: VigieConfig,
+        verifier: SealVerifier,
+        *,
+        versions: VersionSource | None = None,
+        resync_s: float = DEFAULT_RESYNC_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._catalogue = catalogue
         self._config = config
         self._verifier = verifier
+        self._versions = versions
+        self._resync_s = resync_s
+        self._monotonic = monotonic
         self._last: tuple[GovernanceSnapshot, datetime, GateRules] | None = None
+        self._read: tuple[int, float] | None = None
+        """The version the last snapshot was read under, and when (monotonic)."""
 
     def rules(self, now: datetime) -> GateRules:
-        snapshot = self._source.active_rules(now)
+        snapshot = self._snapshot(now)
         last = self._last
         if last is not None and last[0] == snapshot and not _revocation_between(snapshot, last[1], now):
             return last[2]
         rules = compile_rules(snapshot, self._catalogue, self._config, now, self._verifier)
         self._last = (snapshot, now, rules)
         return rules
+
+    def _snapshot(self, now: datetime) -> GovernanceSnapshot:
+        if self._versions is None:
+            return self._source.active_rules(now)
+        version = self._versions.governance_version()
+        tick = self._monotonic()
+        read, last = self._read, self._last
+        if last is not None and read is not None and read[0] == version and tick - read[1] < self._resync_s:
+            return last[0]
+        snapshot = self._source.active_rules(now)
+        self._read = (version, tick)
+        return snapshot
 
 
 def _revocation_between(snapshot: GovernanceSnapshot, before: datetime, now: datetime) -> bool:
@@ -223,7 +276,7 @@ class ActivationGate:
         on_transition: Callable[[GateTransition | GateRefusal], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not 0 <= cache_ttl_s < 1:
+        if not 0 <= cache_ttl_s < CONFIRM_DEADLINE_S:
             raise ValueError(f"cache_ttl_s must be in [0, 1) so that a stop is seen within a second: {cache_ttl_s}")
         self._source = rules_source
         self._clock = clock
@@ -231,18 +284,26 @@ class ActivationGate:
         self._on_transition = on_transition
         self._monotonic = monotonic
         self._lock = threading.Lock()
+        """Guards the state below; never held while the database is read."""
+        self._checking = threading.Lock()
+        """Held by the one thread that confirms the rules (reads the database)."""
         self._rules = GateRules()
-        self._loaded_at: float | None = None
-        self._unavailable = False
+        self._checked_at: float | None = None
+        """When the rules were last checked, successfully or not (monotonic); None: never."""
+        self._confirmed_at: float | None = None
+        """When the rules were last confirmed (monotonic); None: never, or the last check failed."""
+        self._woken = False
         self._open: dict[tuple[str, str], Window] = {}
         """Open (module, camera) pairs only: bounded by the activations' perimeters."""
         self._refused: set[int] = set()
         """Unverified activations already reported (bounded by the activations read)."""
 
     def allows(self, module: str, camera_id: str, at: datetime) -> bool:
+        self._confirm_if_due()
         with self._lock:
-            rules = self._current_rules()
-            window = None if self._unavailable else _covering(rules, module, camera_id, at)
+            unavailable = not self._confirmed(self._monotonic())
+            rules = GateRules() if unavailable else self._rules
+            window = _covering(rules, module, camera_id, at)
             key = (module, camera_id)
             previous = self._open.get(key)
             if window is not None:
@@ -252,7 +313,7 @@ class ActivationGate:
                 return True
             if previous is not None:
                 del self._open[key]
-                reason = self._close_reason(rules, camera_id, previous, at)
+                reason = "rules_unavailable" if unavailable else self._close_reason(rules, camera_id, previous, at)
                 self._notify(GateTransition(module, camera_id, False, previous.activation_id, reason, at))
             return False
 
@@ -263,33 +324,57 @@ class ActivationGate:
             return () if window is None else window.zone_ids
 
     def refresh(self) -> None:
-        """Read the rules now, whatever the cache age (after a change made in this process)."""
-        with self._lock:
-            self._loaded_at = None
-            self._current_rules()
+        """Confirm the rules now, whatever their age (after a change made in this process); waits for a check
+        another thread is making."""
+        with self._checking:
+            self._check()
 
-    def _current_rules(self) -> GateRules:
-        tick = self._monotonic()
-        if self._loaded_at is not None and tick - self._loaded_at < self._ttl:
-            return self._rules
+    def wake(self) -> None:
+        """Something changed (a PostgreSQL notification): the next :meth:`allows` confirms the rules first.
+        Cheap and safe from any thread; a stray call only costs one version check."""
+        with self._lock:
+            self._woken = True
+
+    def _confirmed(self, tick: float) -> bool:
+        return self._confirmed_at is not None and tick - self._confirmed_at < CONFIRM_DEADLINE_S
+
+    def _confirm_if_due(self) -> None:
+        with self._lock:
+            checked_at = self._checked_at
+            due = self._woken or checked_at is None or self._monotonic() - checked_at >= self._ttl
+        if not due:
+            return
+        # One thread checks; the others answer from the confirmed rules meanwhile (closed once they are older
+        # than CONFIRM_DEADLINE_S) — except before the first check, when they wait for it.
+        if not self._checking.acquire(blocking=checked_at is None):
+            return
         try:
-            self._rules = self._source.rules(self._clock())
-            self._unavailable = False
-            for activation_id, refusal in self._rules.unverified.items():
+            self._check()
+        finally:
+            self._checking.release()
+
+    def _check(self) -> None:
+        with self._lock:
+            self._woken = False
+        try:
+            rules = self._source.rules(self._clock())
+        except Exception:
+            # Fail closed: rules that cannot be confirmed cannot prove a revocation or a stop did not happen.
+            log.exception("governance rules unavailable; every module is stopped until they can be read")
+            with self._lock:
+                self._rules = GateRules()
+                self._checked_at = self._monotonic()
+                self._confirmed_at = None
+            return
+        with self._lock:
+            self._rules = rules
+            self._checked_at = self._confirmed_at = self._monotonic()
+            for activation_id, refusal in rules.unverified.items():
                 if activation_id not in self._refused:
                     self._refused.add(activation_id)
                     self._notify(refusal)
-        except Exception:
-            # Fail closed: rules that cannot be read cannot prove a revocation or a stop did not happen.
-            log.exception("governance rules unavailable; every module is stopped until they can be read")
-            self._rules = GateRules()
-            self._unavailable = True
-        self._loaded_at = tick
-        return self._rules
 
     def _close_reason(self, rules: GateRules, camera_id: str, previous: Window, at: datetime) -> str:
-        if self._unavailable:
-            return "rules_unavailable"
         if rules.global_stop or camera_id in rules.stopped_cameras:
             return "stopped"
         if previous.activation_id in rules.revoked:

@@ -5,14 +5,20 @@ Records go in and come back as the values of ``vigie.domain.activation`` (``Acti
 ``Revocation``, ``StopSwitch``, ``GovernanceSnapshot``). Nothing here decides anything: the service validates
 before writing, and the gate re-checks what it reads (:meth:`SqlGovernanceStore.active_rules`), so a row written
 by hand proves nothing. Each call is one short transaction; the store can be shared by threads.
+
+The database keeps a governance version (migration 0009: a one-row counter its triggers bump on every change to
+the tables below, and on PostgreSQL a ``NOTIFY vigie_governance``): :meth:`SqlGovernanceStore.governance_version`
+reads it in one short query, and :class:`GovernanceNotifications` calls back when PostgreSQL says it moved.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,13 +32,16 @@ from vigie.domain.activation import (
     Revocation,
     StopSwitch,
 )
+from vigie.domain.redact import redact_text
 from vigie.storage.database import for_reading, storage_errors
+from vigie.storage.errors import StorageError
 from vigie.storage.tables import (
     GLOBAL_STOP_SCOPE,
     ActivationCameraRow,
     ActivationRow,
     ActivationZoneRow,
     ApprovalRow,
+    GovernanceVersionRow,
     RevocationRow,
     StopSwitchLogRow,
     StopSwitchRow,
@@ -41,6 +50,14 @@ from vigie.storage.tables import (
 
 MAX_ACTIVATIONS: Final = 10_000
 """The most activations one listing returns."""
+GOVERNANCE_CHANNEL: Final = "vigie_governance"
+"""The PostgreSQL notification channel the governance triggers notify (migration 0009)."""
+LISTEN_WAIT_S: Final = 0.5
+"""How long the listener waits for a notification before checking whether it was closed."""
+LISTEN_RETRY_S: Final = 1.0
+"""How long the listener waits before connecting again after losing its connection."""
+
+log = logging.getLogger(__name__)
 
 
 class SqlGovernanceStore:
@@ -49,7 +66,8 @@ class SqlGovernanceStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._write = sessionmaker(engine, expire_on_commit=False)
-        self._read = sessionmaker(for_reading(engine), expire_on_commit=False)
+        self._reader = for_reading(engine)
+        self._read = sessionmaker(self._reader, expire_on_commit=False)
 
     # -- activations ------------------------------------------------------------------------------------------
 
@@ -180,6 +198,83 @@ class SqlGovernanceStore:
                 revocations={r.activation_id: r.at for r in revoked},
                 stops=tuple(_stops(session)),
             )
+
+    def governance_version(self) -> int:
+        """The database's governance version: one single-row query. Raises :class:`StorageError` when it cannot be
+        read — including when the row is gone, which no legitimate change does."""
+        query = select(GovernanceVersionRow.version).where(GovernanceVersionRow.id == 1)
+        with storage_errors(self._engine, "read the governance version"), self._reader.connect() as conn:
+            version = conn.execute(query).scalar_one_or_none()
+        if version is None:
+            raise StorageError("cannot read the governance version: its row is missing (migration 0009)")
+        return int(version)
+
+
+class GovernanceNotifications:
+    """Calls ``on_change`` whenever PostgreSQL notifies a governance change (its triggers, migration 0009).
+
+    A daemon thread holds one connection of its own, listening; when the connection is lost it connects again
+    (every :data:`LISTEN_RETRY_S`). A notification only says "check now": whoever is called checks the version and
+    the rules itself, so a stray ``NOTIFY`` changes nothing, and a lost one costs only the delay of the next
+    periodic check. Does nothing on SQLite (there is nothing to listen to): :attr:`listening` stays False.
+    """
+
+    def __init__(self, engine: Engine, on_change: Callable[[], None]) -> None:
+        self._engine = engine
+        self._on_change = on_change
+        self._closed = threading.Event()
+        self._connected = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def supported(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
+    @property
+    def listening(self) -> bool:
+        """Whether the listener holds a connection that has run ``LISTEN`` (it may be lost at any time)."""
+        return self._connected.is_set()
+
+    def start(self) -> GovernanceNotifications:
+        if self.supported and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="vigie-governance-listen", daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            try:
+                self._listen()
+            except Exception as err:  # any driver error: connect again; the periodic check goes on meanwhile
+                where = self._engine.url.render_as_string(hide_password=True)
+                log.warning("governance notifications lost on %s (%s); connecting again", where, _first_line(err))
+            self._connected.clear()
+            self._closed.wait(LISTEN_RETRY_S)
+
+    def _listen(self) -> None:
+        raw = self._engine.raw_connection()
+        raw.detach()  # ours alone, never back to the pool in autocommit mode
+        try:
+            driver: Any = raw.driver_connection
+            driver.autocommit = True
+            driver.execute(f"LISTEN {GOVERNANCE_CHANNEL}")
+            self._connected.set()
+            self._on_change()  # anything committed while not listening
+            while not self._closed.is_set():
+                for _ in driver.notifies(timeout=LISTEN_WAIT_S, stop_after=1):
+                    self._on_change()
+        finally:
+            raw.close()
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return redact_text(lines[0]) if lines else type(err).__name__
 
 
 def _activations(session: Session, rows: Sequence[ActivationRow]) -> list[Activation]:

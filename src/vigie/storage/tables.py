@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Dialect,
@@ -280,6 +281,17 @@ class StopSwitchLogRow(Base):
     role: Mapped[str] = mapped_column(String(NAME_LENGTH))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+class GovernanceVersionRow(Base):
+    """One row (``id`` 1): a counter the database's own triggers bump on every change to the tables the gate's
+    rules come from (migration 0009); workers re-read their rules only when it moved."""
+
+    __tablename__ = "governance_version"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_governance_version_one_row"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 # --- Recording (issue #4): segment index, holds, destruction register (L3–L5) ---------------------------------

@@ -2,7 +2,8 @@
 
 A worker cannot receive a live gate object (it holds a database engine and locks), so it receives a picklable
 *factory* and builds its gate after start. Production uses :class:`DatabaseGateFactory`: the activation gate over
-the governance tables, re-checked against the legal catalogue and the configuration at every refresh.
+the governance tables, re-checked against the legal catalogue and the configuration whenever the database's
+governance version moves (and woken at once by PostgreSQL's notifications).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from vigie.governance.gate import (
 from vigie.runtime.assembly.governance import seal_verifier
 from vigie.runtime.clock import system_clock
 from vigie.storage import SqlGovernanceStore, create_engine_for
+from vigie.storage.governance import GovernanceNotifications
 
 SIMULATED_FOOTAGE_ACTIVATION = 0
 """Activation id recorded for analysis of simulated footage (no real activation has id 0)."""
@@ -54,20 +56,29 @@ class SimulatedFootageRules:
         self._inner = inner
         self._cameras = cameras
         self._modules = tuple(modules)
+        self._last: tuple[GateRules, GateRules] | None = None
+        """The inner rules last seen and what they became (unchanged rules are the same object)."""
 
     def rules(self, now: datetime) -> GateRules:
         base = self._inner.rules(now)
+        last = self._last
+        if last is not None and last[0] is base:
+            return last[1]
         windows = dict(base.windows)
         always = Window(SIMULATED_FOOTAGE_ACTIVATION, *_ALWAYS)
         for camera in self._cameras:
             for module in self._modules:
                 windows[(module, camera)] = (*windows.get((module, camera), ()), always)
-        return replace(base, windows=windows)
+        rules = replace(base, windows=windows)
+        self._last = (base, rules)
+        return rules
 
 
 @dataclass(frozen=True, slots=True)
 class DatabaseGateFactory:
-    """The activation gate of a worker: rules read from the configured database at most 4 times a second."""
+    """The activation gate of a worker process (one, shared by its camera threads): the database's governance
+    version confirmed 4 times a second, the rules read again only when it moved; on PostgreSQL a listener wakes
+    the gate as soon as a change is committed."""
 
     config: VigieConfig
     simulated_cameras: frozenset[str] = frozenset()
@@ -78,8 +89,12 @@ class DatabaseGateFactory:
         engine = create_engine_for(self.config.storage.database_url)
         catalogue = load_catalogue()
         verifier = seal_verifier(self.config)
-        rules: RulesSource = CheckedRules(SqlGovernanceStore(engine), catalogue, self.config, verifier)
+        store = SqlGovernanceStore(engine)
+        rules: RulesSource = CheckedRules(store, catalogue, self.config, verifier, versions=store)
         if self.simulated_cameras:
             modules = [m.id for m in catalogue.modules]
             rules = SimulatedFootageRules(rules, self.simulated_cameras, modules)
-        return ActivationGate(rules, self.clock, on_transition=on_transition)
+        gate = ActivationGate(rules, self.clock, on_transition=on_transition)
+        # A daemon thread for the life of the worker process (PostgreSQL only; nothing on SQLite).
+        GovernanceNotifications(engine, gate.wake).start()
+        return gate

@@ -236,6 +236,7 @@ def test_statistics_buckets_are_stored_and_exported_without_small_counts(
     quarter = timedelta(minutes=15)
     sink(StatisticBucket("quai-1", "line_count", "line_count", T0, T0 + quarter, 128.0))
     sink(StatisticBucket("quai-1", "line_count", "line_count", T0 + quarter, T0 + 2 * quarter, None))
+    sink.flush()  # buffered: written in one transaction at the supervisor's next round
     engine.dispose()
     assert main(["statistics", "--config", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()

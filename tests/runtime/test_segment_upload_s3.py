@@ -1,8 +1,9 @@
 """Recording into S3: the spool in front of the bucket, against a real SeaweedFS (tests/storage/seaweedfs.py).
 
-Segments reported to the sink end up in the bucket and the index and leave the spool; an upload failure (the
-bucket is missing) keeps the file and indexes nothing, and the retry uploads it once the bucket exists; the
-service's start-up reconciliation counts objects in the bucket as present; playback and export read from S3.
+Segments reported to the sink are uploaded by the uploader's threads, indexed by the sink at its next round, and
+leave the spool; an upload failure (the bucket is missing) keeps the file and indexes nothing, and the retry
+uploads it once the bucket exists; the service's start-up reconciliation counts objects in the bucket as present;
+playback and export read from S3.
 """
 
 # ruff: noqa: F811 - the seaweedfs and s3_store fixtures are imported, then named as arguments
@@ -23,11 +24,12 @@ from tests.recording.export_samples import CAMERAS, ListAuditSink, decoded_level
 from tests.storage.conftest_seaweedfs import BUCKET, s3_store, seaweedfs  # noqa: F401 - fixtures
 from tests.storage.seaweedfs import SeaweedS3
 from tests.support.viewers import signed_in_viewer
+from tests.support.waiting import wait_for
 from vigie.domain.recording import Segment, SegmentState
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.audit import AuditKeyring
 from vigie.recording.export import ExportRequest, VideoExporter
-from vigie.runtime.segment_upload import SegmentUploader
+from vigie.recording.upload import SegmentUploader
 from vigie.runtime.workers.sink import WorkerMessageSink
 from vigie.services.playback import PlaybackService
 from vigie.storage import S3SegmentStore, SqlSegmentIndex, create_engine_for, migrate
@@ -66,7 +68,7 @@ def test_reported_segments_are_uploaded_then_indexed_and_leave_the_spool_then_pl
     sink = sink_for(engine, SegmentUploader(spool, s3_store, index))
     for segment in segments:
         sink(segment)
-    assert spool_files(spool) == []
+    wait_for(lambda: (sink.tick(), spool_files(spool) == [])[1], 30, "uploaded, indexed at a round, then deleted")
     assert sorted(s3_store.keys("cam-001/")) == [s.key for s in segments]
     for segment in segments:
         row = index.by_key(segment.key)
@@ -107,10 +109,12 @@ def test_a_failed_upload_keeps_the_file_indexes_nothing_and_the_retry_uploads_it
     uploader = SegmentUploader(spool, store, index)
     sink = sink_for(engine, uploader)
 
-    sink(segments[0])  # the bucket does not exist: the upload fails
     started = time.monotonic()
-    sink(segments[1])  # while failing, not even tried inline: the writer thread does not wait
-    assert time.monotonic() - started < 0.05
+    sink(segments[0])  # the bucket does not exist: the upload (on the uploader's threads) fails
+    sink(segments[1])
+    assert time.monotonic() - started < 0.05, "the writer thread never waits for the store"
+    assert uploader.wait(), "the uploads were tried"
+    sink.tick()  # the failure collected: nothing to index
     assert len(spool_files(spool)) == 2
     assert index.by_key(segments[0].key) is None and index.by_key(segments[1].key) is None
     assert set(uploader.pending) == {s.key for s in segments}
@@ -175,4 +179,5 @@ def test_file_store_keeps_indexing_in_place(tmp_path: Path, engine: Engine) -> N
         segments=SqlSegmentIndex(engine),
     )
     sink(segment)
+    sink.tick()  # the supervisor's round writes the buffered row
     assert SqlSegmentIndex(engine).by_key(segment.key) is not None and (spool / segment.key).is_file()

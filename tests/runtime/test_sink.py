@@ -30,13 +30,16 @@ def test_a_failing_recording_makes_the_camera_offline_with_both_reasons(tmp_path
 
     sink(CameraHealth("cam", HealthState.ONLINE, NOW, "", 5.0))
     sink(RecordingHealth("cam", HealthState.ONLINE, NOW))
+    sink.tick()
     assert [(h.state, h.reason) for h in status.latest()] == [(HealthState.ONLINE, "")]
 
     sink(RecordingHealth("cam", HealthState.OFFLINE, NOW, "camera cam: cannot open rtsp://***@10.0.0.9/main"))
+    sink.tick()
     latest = status.latest()[0]
     assert latest.state is HealthState.OFFLINE
     assert latest.reason == "recording offline: camera cam: cannot open rtsp://***@10.0.0.9/main"
     assert latest.fps_in == 5.0, "the analysis figures stay"
 
     sink(RecordingHealth("cam", HealthState.ONLINE, NOW))
+    sink.tick()
     assert status.latest()[0].state is HealthState.ONLINE

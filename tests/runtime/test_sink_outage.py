@@ -45,6 +45,8 @@ def test_the_sink_keeps_what_workers_report_during_an_outage_and_indexes_what_ne
     )
     assert sink.writer is not None
     sink(segments[0])
+    sink.tick()  # the supervisor's round: the buffered row is written
+    assert index.by_key(segments[0].key) is not None
     with unwritable_database(tmp_path / "vigie.db", LOCKED):
         clock.advance(seconds=2)
         sink(segments[1])  # waits for the lock (busy timeout), then kept

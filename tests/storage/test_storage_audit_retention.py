@@ -11,7 +11,7 @@ from tests.support.clocks import StepClock
 
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.governance.audit import AuditChain, AuditKeyring, export_audit, verify_export
-from vigie.runtime.retention import AuditRetention
+from vigie.governance.audit.retention import AuditRetention
 from vigie.storage import SqlAuditStore
 
 T0 = datetime(2023, 1, 1, tzinfo=UTC)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import Engine, Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigie.domain.recording import DestructionRecord, Hold, Segment, SegmentState
@@ -73,6 +74,25 @@ class SqlSegmentIndex(_Repo):
             session.add(row)
             session.flush()
             return _row_to_segment(row)
+
+    def add_many(self, segments: Iterable[Segment]) -> int:
+        """Index many new segments in one transaction (one multi-row statement); return how many rows were added.
+
+        A key already indexed is skipped, not an error: the writer thread indexes in batches, and a batch written
+        again (a journal replay after an outage, an upload confirmed twice) must neither fail nor duplicate rows.
+        Ids are not returned: callers that need one read the segment back with :meth:`by_key`."""
+        rows = [_segment_values(segment) for segment in segments]
+        if not rows:
+            return 0
+        dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
+        insert = dialect.insert(SegmentRow).on_conflict_do_nothing(index_elements=[SegmentRow.key])
+        doing = f"index {len(rows)} segments"
+        with storage_errors(self._engine, doing), self._write.begin() as session:
+            before = session.scalar(
+                select(func.count()).select_from(SegmentRow).where(SegmentRow.key.in_([row["key"] for row in rows]))
+            )
+            session.connection().execute(insert, rows)
+            return len({row["key"] for row in rows}) - int(before or 0)
 
     def set_state(self, segment_id: int, state: SegmentState, at: datetime) -> None:
         """Move a segment to ``state``; raise :class:`SegmentNotFoundError` when there is no such segment."""
@@ -285,6 +305,24 @@ class SqlDestructionRegister(_Repo):
             )
             session.add(row)
         return row
+
+
+def _segment_values(segment: Segment) -> dict[str, object]:
+    """A new segment's row, checked as :meth:`SqlSegmentIndex.add` checks it."""
+    if segment.id is not None:
+        raise ValueError(f"segment {segment.id} is already indexed")
+    if segment.end < segment.start:
+        raise ValueError(f"segment {segment.key} ends ({segment.end}) before it starts ({segment.start})")
+    return {
+        "camera_id": segment.camera_id,
+        "key": segment.key,
+        "start": require_aware(segment.start, "segment.start"),
+        "end": require_aware(segment.end, "segment.end"),
+        "bytes": segment.bytes,
+        "sha256": segment.sha256,
+        "state": segment.state.value,
+        "state_changed_at": None,
+    }
 
 
 def _check_batch(limit: int, offset: int) -> None:

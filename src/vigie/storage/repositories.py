@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, Executable, Result, delete, func, select
+from sqlalchemy import ColumnElement, CursorResult, Engine, Executable, Result, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
@@ -123,6 +123,40 @@ class SqlCameraStatusRepo(_Repo):
             if changed:
                 session.add(HealthLogRow(camera_id=health.camera_id, state=new[0], reason=new[1], at=at))
 
+    def record_many(self, reports: Iterable[CameraHealth]) -> int:
+        """Keep many reports, of many cameras, in one transaction: what :meth:`record` does for each, in the given
+        order, with one multi-row upsert of the latest row per camera and one multi-row insert into the log.
+
+        Per camera, a report older than what is stored (or than an earlier report of the batch) changes nothing,
+        and a change of state or reason is logged — several reports of one camera in a batch log each change.
+        Return how many changes were logged."""
+        batch = [(health, require_aware(health.at, "health.at")) for health in reports]
+        if not batch:
+            return 0
+        cameras = sorted({health.camera_id for health, _ in batch})
+        doing = f"record the health of {len(cameras)} cameras"
+        with storage_errors(self._engine, doing), self._write.begin() as session:
+            query = select(CameraStatusRow).where(CameraStatusRow.camera_id.in_(cameras)).with_for_update()
+            current: dict[str, tuple[str, str, datetime]] = {
+                row.camera_id: (row.state, row.reason, row.at) for row in session.scalars(query)
+            }
+            latest: dict[str, dict[str, Any]] = {}
+            changes: builtins.list[dict[str, Any]] = []
+            for health, at in batch:
+                stored = current.get(health.camera_id)
+                if stored is not None and stored[2] > at:
+                    continue
+                new = (health.state.value, health.reason)
+                if stored is None or stored[:2] != new:
+                    changes.append({"camera_id": health.camera_id, "state": new[0], "reason": new[1], "at": at})
+                current[health.camera_id] = (new[0], new[1], at)
+                latest[health.camera_id] = _status_values(health, at)
+            if latest:
+                session.connection().execute(self._upsert_statement(), builtins.list(latest.values()))
+            if changes:
+                session.connection().execute(insert(HealthLogRow), changes)
+        return len(changes)
+
     def latest(self) -> Sequence[CameraHealth]:
         """The latest report of every camera that ever reported, by camera id."""
         query = select(CameraStatusRow).order_by(CameraStatusRow.camera_id)
@@ -162,20 +196,33 @@ class SqlCameraStatusRepo(_Repo):
                 if deleted < PRUNE_BATCH:
                     return total
 
+    def _upsert_statement(self) -> Executable:
+        """The upsert of ``camera_status`` rows, for many rows at once (executemany)."""
+        dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
+        insert_ = dialect.insert(CameraStatusRow)
+        columns = ("state", "reason", "at", "fps_in", "frames_dropped")
+        updated = {key: insert_.excluded[key] for key in columns}
+        upsert: Executable = insert_.on_conflict_do_update(index_elements=[CameraStatusRow.camera_id], set_=updated)
+        return upsert
+
     def _upsert(self, health: CameraHealth, at: datetime) -> Executable:
-        values = {
-            "camera_id": health.camera_id,
-            "state": health.state.value,
-            "reason": health.reason,
-            "at": at,
-            "fps_in": health.fps_in,
-            "frames_dropped": health.frames_dropped,
-        }
+        values = _status_values(health, at)
         dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
         insert = dialect.insert(CameraStatusRow).values(values)
         updated = {key: insert.excluded[key] for key in values if key != "camera_id"}
         upsert: Executable = insert.on_conflict_do_update(index_elements=[CameraStatusRow.camera_id], set_=updated)
         return upsert
+
+
+def _status_values(health: CameraHealth, at: datetime) -> dict[str, Any]:
+    return {
+        "camera_id": health.camera_id,
+        "state": health.state.value,
+        "reason": health.reason,
+        "at": at,
+        "fps_in": health.fps_in,
+        "frames_dropped": health.frames_dropped,
+    }
 
 
 def _check_page(limit: int, offset: int) -> None:

@@ -4,10 +4,11 @@ worker restarted mid-bucket reports it again) keeps its first value: totals are 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -46,6 +47,32 @@ class SqlStatisticsRepo:
         )
         with storage_errors(self._engine, "read a bucket"), self._read.begin() as session:
             return _to_bucket(session.scalars(query).one())
+
+    def add_many(self, buckets: Iterable[StatisticBucket]) -> int:
+        """Store many buckets in one transaction (one multi-row statement); return how many were new. A bucket
+        already stored keeps its first value, as with :meth:`add`."""
+        rows = [
+            {
+                "camera_id": b.camera_id,
+                "module": b.module,
+                "kind": b.kind,
+                "start": require_aware(b.start, "bucket.start"),
+                "end": require_aware(b.end, "bucket.end"),
+                "value": b.value,
+            }
+            for b in buckets
+        ]
+        if not rows:
+            return 0
+        dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
+        unique = [StatisticRow.camera_id, StatisticRow.module, StatisticRow.start]
+        statement = dialect.insert(StatisticRow).on_conflict_do_nothing(index_elements=unique)
+        keys = {(r["camera_id"], r["module"], r["start"]) for r in rows}
+        stored = select(func.count()).select_from(StatisticRow).where(tuple_(*unique).in_(builtins.list(keys)))
+        with storage_errors(self._engine, f"store {len(rows)} statistic buckets"), self._write.begin() as session:
+            before = int(session.scalar(stored) or 0)
+            session.connection().execute(statement, rows)
+        return len(keys) - before
 
     def list(
         self,

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -160,14 +160,20 @@ class WriteJournal:
 
     def append(self, write: Write) -> None:
         """Keep ``write``: on disk (fsynced) when this returns. ``OSError`` when the file cannot be written."""
-        line = json.dumps(encode(write), ensure_ascii=False, separators=(",", ":")) + "\n"
+        self.append_many((write,))
+
+    def append_many(self, writes: Sequence[Write]) -> None:
+        """Keep ``writes``, in their order, with one fsync (a batch the database refused)."""
+        if not writes:
+            return
+        text = "".join(json.dumps(encode(w), ensure_ascii=False, separators=(",", ":")) + "\n" for w in writes)
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as out:
-                out.write(line)
+                out.write(text)
                 out.flush()
                 os.fsync(out.fileno())
-            self._lines += 1
+            self._lines += len(writes)
 
     def pending(self, limit: int) -> Iterator[Write | Exception]:
         """The oldest writes not yet written, at most ``limit``, in order; a line that cannot be read is yielded as
@@ -206,6 +212,14 @@ class WriteJournal:
         with (self.folder / REJECTED_FILE).open("a", encoding="utf-8") as out:
             out.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
         self.written()
+
+    def set_aside(self, write: Write, error: BaseException) -> None:
+        """Put a write that never was in the journal in ``rejected.jsonl`` with why (a batch item refused for good)."""
+        entry = {"error": f"{type(error).__name__}: {error}", "write": encode(write)}
+        with self._lock:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with (self.folder / REJECTED_FILE).open("a", encoding="utf-8") as out:
+                out.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
     def _count_lines(self) -> int:
         try:
@@ -286,6 +300,39 @@ class DurableWriter:
                 self.unavailable(err)
         self.journal.append(item)
         self.journalled += 1
+
+    def submit_many(self, items: Sequence[Write], write_many: Callable[[Sequence[Write]], None]) -> None:
+        """Store ``items`` with ``write_many`` (one transaction: all or none), or keep them all in the journal, in
+        their order, until the database takes them. A batch the database refuses for another reason (one bad item)
+        is written item by item, so that only the bad item is set aside (in ``rejected.jsonl``, logged)."""
+        if not items:
+            return
+        if self.writable():
+            try:
+                write_many(items)
+                return
+            except DatabaseUnavailableError as err:
+                self.unavailable(err)
+            except Exception:
+                log.warning("a batch of %d write(s) was refused; writing them one by one", len(items), exc_info=True)
+                self._one_by_one(items)
+                return
+        self.journal.append_many(items)
+        self.journalled += len(items)
+
+    def _one_by_one(self, items: Sequence[Write]) -> None:
+        for index, item in enumerate(items):
+            if not self.writable():
+                self.journal.append_many(items[index:])
+                self.journalled += len(items) - index
+                return
+            try:
+                self.submit(item)
+            except OSError:
+                raise
+            except Exception as err:  # refused for good: set aside, never silently dropped
+                log.exception("a %s was refused; set aside in %s", type(item).__name__, REJECTED_FILE)
+                self.journal.set_aside(item, err)
 
     def unavailable(self, err: BaseException) -> None:
         """The database refused a write (here or elsewhere): from now on, writes go to the journal."""

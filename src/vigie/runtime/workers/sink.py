@@ -1,6 +1,12 @@
 """Where worker messages land in the parent process: events, camera health, audit and the segment index, all
 written by one thread (the supervisor's), so SQLite never sees two writers.
 
+Hundreds of cameras report to this one thread (a health report per worker per second, a segment every few seconds
+per camera): segment-index rows, statistics and camera health are buffered and written at :meth:`~WorkerMessageSink.
+flush` — every supervisor round (``tick``), when ``flush_at`` items wait, and at close — one transaction per kind.
+Health is coalesced per camera (the latest report wins; each change of state is still logged). Audit entries and
+alerts are rare and chained: written as they come, in their order.
+
 What must never be lost — segment index rows, audit entries (gate transitions, stream alarms, refusals), alerts and
 statistics — goes through a :class:`~vigie.runtime.workers.journal.DurableWriter`: written, or kept in the journal
 while the database refuses writes and written in order when it takes them again (then the segment index is
@@ -27,8 +33,8 @@ from vigie.domain.recording import Segment, SegmentIndex
 from vigie.domain.statistics import StatisticBucket, StatisticsRepo
 from vigie.events.aggregation import EventAggregator
 from vigie.governance.gate import GateRefusal, GateTransition, refusal_event, transition_event
+from vigie.recording.upload import SegmentUploader
 from vigie.runtime.clock import system_clock
-from vigie.runtime.segment_upload import SegmentUploader
 from vigie.runtime.workers.analysis import ModelRefusal, WorkerMessage
 from vigie.runtime.workers.database_watch import DatabaseWatch
 from vigie.runtime.workers.journal import DurableWriter, Outage, Write, WriteJournal
@@ -42,6 +48,8 @@ HEALTH_REFRESH_S = 10.0
 HEALTH_LOG_RETENTION = timedelta(days=90)
 """Camera health history is operational data, not footage: kept 90 days for diagnosing flaky cameras."""
 PRUNE_EVERY_S = 3600.0
+FLUSH_AT = 500
+"""Buffered writes (segments, statistics, health reports) that trigger a flush before the next tick."""
 
 
 ALERT_MODULES = frozenset(MODULES) - STATISTICS
@@ -100,6 +108,8 @@ class WorkerMessageSink:
         journal: WriteJournal | None = None,
         watch: DatabaseWatch | None = None,
         reconcile: Callable[[datetime], dict[str, int]] | None = None,
+        flush_at: int = FLUSH_AT,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
         segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
@@ -108,7 +118,10 @@ class WorkerMessageSink:
         With a ``journal``, what must not be lost is kept there while the database refuses writes (the ``watch``
         probes it, and finds it lost); ``reconcile(since)`` indexes segment files started since then that the index
         lacks, after an outage, and returns counts for the audit. Without one (tests of the sink alone), a refused
-        write raises."""
+        write raises.
+
+        Buffered writes are written at each ``tick``, at ``close``, or once ``flush_at`` of them wait (1: every
+        message written as it comes, as before batching)."""
         self._aggregator = aggregator
         self._status = status
         self._audit = audit
@@ -138,6 +151,15 @@ class WorkerMessageSink:
             self.writer.on_unavailable = self._unavailable
         self.not_stored: dict[str, int] = {}
         """What was not written while the database refused writes, by kind (``motion events``): counted, logged."""
+        self._flush_at = max(1, flush_at)
+        self._monotonic = monotonic
+        self._segments_due: list[Segment] = []
+        self._uploaded_due: list[Segment] = []
+        """Segments the uploader stored, to index at the next flush (then their spool files go)."""
+        self._statistics_due: list[StatisticBucket] = []
+        self._health_due: dict[str, list[CameraHealth]] = {}
+        """Health reports to write per camera: the latest of each state (a change of state starts a new one)."""
+        self._buffered = 0
 
     def __call__(self, msg: WorkerMessage | RecorderMessage) -> None:
         if isinstance(msg, Segment):
@@ -160,7 +182,93 @@ class WorkerMessageSink:
             if self._statistics is None:
                 log.warning("statistics of %s on %s dropped: no statistics store", msg.module, msg.camera_id)
             else:
-                self._keep(msg)
+                self._statistics_due.append(msg)
+                self._buffered += 1
+        if self._buffered >= self._flush_at:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered: one transaction for the segment rows (uploaded ones included), one for the
+        statistics, one for the health reports. Segments and statistics the database refuses go to the journal
+        (never dropped); refused health is counted and written again at the next report."""
+        self._buffered = 0
+        if self._uploader is not None:
+            self._uploaded_due.extend(self._uploader.completed())
+        if self._segments_due or self._uploaded_due:
+            self._flush_segments()
+        if self._statistics_due:
+            items, self._statistics_due = self._statistics_due, []
+            self._keep_many(items, self._add_statistics)
+        if self._health_due:
+            self._flush_health()
+
+    def _flush_segments(self) -> None:
+        reported, self._segments_due = self._segments_due, []
+        uploaded, self._uploaded_due = self._uploaded_due, []
+        if self._segments is None:
+            log.warning("%d segment(s) recorded but no index is configured", len(reported) + len(uploaded))
+            return
+        try:
+            self._keep_many([*reported, *uploaded], self._index_segments)
+        except BaseException:
+            if self._uploader is not None:
+                self._uploader.not_indexed(uploaded)  # stored, not indexed: the uploader tries them again
+            raise
+        if self._uploader is not None and uploaded:
+            self._uploader.indexed(uploaded)  # indexed or journalled: their spool files can go
+
+    def _flush_health(self) -> None:
+        due, self._health_due = self._health_due, {}
+        if not self._writable():
+            return  # not remembered as written: the next report after the outage writes it
+        reports = [health for per_camera in due.values() for health in per_camera]
+        try:
+            record_many = getattr(self._status, "record_many", None)
+            if record_many is not None:
+                record_many(reports)
+            else:
+                for health in reports:
+                    self._status.record(health)
+        except DatabaseUnavailableError as err:
+            if self.writer is None:
+                raise
+            self._refused("camera health", err)
+            return
+        now = self._monotonic()
+        for camera_id, per_camera in due.items():
+            self._last[camera_id] = (per_camera[-1].state, per_camera[-1].reason, now)
+
+    def _keep_many(self, items: Sequence[Write], write_many: Callable[[Sequence[Write]], None]) -> None:
+        """Write ``items`` in one transaction now, or keep them all until the database takes them."""
+        if self.writer is None:
+            write_many(items)
+        else:
+            self.writer.submit_many(items, write_many)
+
+    def _index_segments(self, items: Sequence[Write]) -> None:
+        """Index segments in one transaction; a key already indexed (a replay, a second report) is skipped."""
+        index = self._segments
+        segments = [item for item in items if isinstance(item, Segment) and item.id is None]  # with an id: indexed
+        if index is None or not segments:
+            return
+        add_many = getattr(index, "add_many", None)
+        if add_many is not None:
+            add_many(segments)
+            return
+        for segment in segments:
+            if not _indexed(index, segment.key):
+                index.add(segment)
+
+    def _add_statistics(self, items: Sequence[Write]) -> None:
+        buckets = [item for item in items if isinstance(item, StatisticBucket)]
+        if self._statistics is None or not buckets:
+            return
+        add_many = getattr(self._statistics, "add_many", None)
+        if add_many is not None:
+            add_many(buckets)
+            return
+        for bucket in buckets:
+            self._statistics.add(bucket)
 
     def _keep(self, item: Write) -> None:
         """Write ``item`` now, or keep it until the database takes it (never dropped)."""
@@ -174,15 +282,15 @@ class WorkerMessageSink:
         if isinstance(item, Segment):
             if self._segments is None:
                 log.warning("segment %s recorded but no index is configured", item.key)
-            elif self.writer is None or not _indexed(self._segments, item.key):  # a replay may find it indexed
-                self._segments.add(item)
+            else:
+                self._index_segments((item,))  # a replay may find it indexed: skipped
         elif isinstance(item, AuditEvent):
             self._audit.append(item)
         elif isinstance(item, Observation):
             if self._alerts is not None:
                 self._alerts.raise_alert(item)
-        elif self._statistics is not None:
-            self._statistics.add(item)
+        else:
+            self._add_statistics((item,))
 
     def _writable(self) -> bool:
         return self.writer is None or self.writer.writable()
@@ -229,7 +337,11 @@ class WorkerMessageSink:
         if self._uploader is not None:
             self._uploader.segment(segment)  # kept in the spool until stored and indexed (its own retries)
             return
-        self._keep(segment)
+        if self._segments is None:
+            log.warning("segment %s recorded but no index is configured", segment.key)
+            return
+        self._segments_due.append(segment)
+        self._buffered += 1
 
     def _recorder_health(self, health: RecordingHealth) -> None:
         previous = self._recording.get(health.camera_id)
@@ -316,24 +428,29 @@ class WorkerMessageSink:
         self._health(replace(base, state=worst, reason=reason, at=max(base.at, recording.at)))
 
     def _health(self, health: CameraHealth) -> None:
-        now = time.monotonic()
+        """Buffered for the next flush: the latest report of a state replaces the one waiting; a new state waits
+        after it (the log keeps every change). Unchanged and recently written: nothing to write."""
+        due = self._health_due.get(health.camera_id)
+        if due:
+            if (due[-1].state, due[-1].reason) == (health.state, health.reason):
+                due[-1] = health
+                return
+            due.append(health)
+            self._buffered += 1
+            return
         previous = self._last.get(health.camera_id)
-        if previous and previous[:2] == (health.state, health.reason) and now - previous[2] < HEALTH_REFRESH_S:
+        same = previous is not None and previous[:2] == (health.state, health.reason)
+        if same and previous is not None and self._monotonic() - previous[2] < HEALTH_REFRESH_S:
             return
         if not self._writable():
             return  # not remembered as written: the next report after the outage writes it
-        try:
-            self._status.record(health)
-        except DatabaseUnavailableError as err:
-            if self.writer is None:
-                raise
-            self._refused("camera health", err)
-            return
-        self._last[health.camera_id] = (health.state, health.reason, now)
+        self._health_due[health.camera_id] = [health]
+        self._buffered += 1
 
     def tick(self) -> None:
         now = self._clock()
         self._watch_database()
+        self.flush()
         if self._writable():
             try:
                 self._aggregator.close_idle(now)
@@ -396,7 +513,11 @@ class WorkerMessageSink:
         self._status.prune_health_log(now - HEALTH_LOG_RETENTION)
 
     def close(self) -> None:
-        """On shutdown: write open events, and close every gate still open (kept, if the database refuses)."""
+        """On shutdown: write what is buffered (uploads under way first), open events, and close every gate still
+        open (kept, if the database refuses)."""
+        if self._uploader is not None:
+            self._uploader.wait()
+        self.flush()
         if self._writable():
             try:
                 self._aggregator.close_all()
@@ -414,6 +535,7 @@ class WorkerMessageSink:
 
     def flush_kept(self) -> bool:
         """Write what waits in the journal now, if the database takes it (at stop); True when nothing waits."""
+        self.flush()
         writer = self.writer
         if writer is None or len(writer.journal) == 0:
             return True

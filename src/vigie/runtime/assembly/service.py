@@ -24,6 +24,7 @@ from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
+from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
@@ -31,6 +32,7 @@ from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
 from vigie.recording.reconcile import index_recent, reconcile_camera
+from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
 from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
@@ -43,8 +45,6 @@ from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
 from vigie.runtime.clock import system_clock
 from vigie.runtime.recording_commands import build_purger
-from vigie.runtime.retention import AuditRetention
-from vigie.runtime.segment_upload import SegmentUploader
 from vigie.runtime.workers.analysis import ModelSpec, WorkerSpec
 from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, storage_check
 from vigie.runtime.workers.journal import WriteJournal, journal_dir
@@ -222,7 +222,7 @@ class VigieService:
         purger = build_purger(config, engine, store, min_free_bytes=min_free, audit=self.audit, clock=clock)
         jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
         if self.uploader is not None:
-            jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.flush))
+            jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.requeue))
         jobs.append(Periodic(ALIVE_EVERY_S, lambda now: write_alive(self.alive_path, now), writes=False))
         self.exports = ExportService(  # every configured camera: a disabled one may still have footage to export
             self.segments,

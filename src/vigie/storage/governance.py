@@ -258,9 +258,9 @@ class GovernanceNotifications:
 
     def _listen(self) -> None:
         raw = self._engine.raw_connection()
-        raw.detach()  # ours alone, never back to the pool in autocommit mode
+        driver: Any = raw.driver_connection
+        raw.detach()  # ours alone, never back to the pool in autocommit mode; closed with ``raw``
         try:
-            driver: Any = raw.driver_connection
             driver.autocommit = True
             driver.execute(f"LISTEN {GOVERNANCE_CHANNEL}")
             self._connected.set()

@@ -61,6 +61,7 @@ __all__ = [
     "StorageSettings",
     "TlsSettings",
     "VigieConfig",
+    "WorkerSettings",
     "Zone",
 ]
 
@@ -416,6 +417,38 @@ class AuthSettings(ConfigModel):
 MIN_SECRETS_PASSPHRASE_LENGTH = 16
 
 
+class WorkerSettings(ConfigModel):
+    """How cameras share worker processes. A process hosts many cameras of one kind, each in its own thread:
+    recording (remux of the main streams) and analysis (sub-streams, with one shared detector per model) never
+    share a process, so a crash of analysis never stops recording. A process that crashes restarts with its own
+    cameras only; a stuck stream is restarted alone by its process's watchdog."""
+
+    recording_cameras_per_process: int = Field(
+        default=64,
+        ge=1,
+        le=1000,
+        title="Recorded cameras per process",
+        description="Main streams remuxed by one recorder process (about 10-20 MB of memory each). Smaller: a "
+        "crash loses fewer cameras' seconds; larger: less memory per camera.",
+    )
+    analysis_cameras_per_process: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        title="Analysed cameras per process",
+        description="Sub-streams analysed by one analysis process, sharing one batched detector per model (loaded "
+        "once per process).",
+    )
+    stall_timeout_s: float = Field(
+        default=20.0,
+        ge=2.0,
+        le=600.0,
+        title="Stall timeout (s)",
+        description="A stream that delivers nothing for this long is restarted by its process's watchdog; a "
+        "process that does not report for this long is killed and restarted.",
+    )
+
+
 class SecuritySettings(ConfigModel):
     """How the private keys of the data folder (the audit signing key, the accounts key) are kept at rest (L15).
 
@@ -599,6 +632,11 @@ class VigieConfig(ConfigModel):
         default_factory=SecuritySettings,
         title="Security",
         description="Encryption at rest of the private keys (secrets passphrase) and the check of their permissions.",
+    )
+    workers: WorkerSettings = Field(
+        default_factory=WorkerSettings,
+        title="Workers",
+        description="How many cameras one worker process hosts, for recording and for analysis.",
     )
     communes: tuple[Commune, ...] = Field(
         default=(),

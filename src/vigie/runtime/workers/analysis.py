@@ -1,21 +1,23 @@
-"""The body of a camera worker process: ingest → analysis, reporting to the supervisor through a queue.
+"""The body of an analysis process: ingest → analysis for a group of cameras, reporting to the supervisor through
+a queue.
 
-One process per camera, so a stuck FFmpeg read or a crash in one camera's analysis is contained and can be killed
-from outside. Messages are typed, versioned dataclasses; the queue is bounded, and analysis messages are dropped
-(and counted) rather than ever blocking the stream.
+One thread per camera in a process that hosts a group (:mod:`vigie.runtime.workers.group`): a stuck FFmpeg read is
+given up on by the group's watchdog and the camera restarted, a crash in one camera's analysis ends only its
+thread, and the supervisor kills the whole process from outside when it stops beating. Messages are typed,
+versioned dataclasses; the queue is bounded, and analysis messages are dropped (and counted) rather than ever
+blocking the stream.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from multiprocessing.synchronize import Event as StopEvent
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -44,11 +46,13 @@ from vigie.domain.redact import redact_text
 from vigie.domain.statistics import StatisticBucket
 from vigie.governance.gate import GateRefusal, GateTransition
 from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
+from vigie.ingest.backoff import Backoff
 from vigie.ingest.health import FrameRate, stream_state
 from vigie.ingest.masking import apply_masks
 from vigie.ingest.reader import CameraError, SampledFrame, StreamSpec, sampled_frames
 from vigie.runtime.assembly.gates import GateFactory
 from vigie.runtime.clock import system_clock
+from vigie.runtime.workers.group import ControlQueue, StopFlag, StreamBody, StreamHost, host_streams
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
@@ -284,20 +288,84 @@ def _from_camera(message: GateTransition | GateRefusal, camera_id: str) -> GateT
     return replace(message, camera_id=camera_id) if isinstance(message, GateRefusal) else message
 
 
-def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
-    """Read the camera until ``stop`` is set; report health every second and observations as they come."""
+@dataclass(frozen=True, slots=True)
+class AnalysisGroupSpec:
+    """The cameras one analysis process hosts (:mod:`vigie.runtime.workers.group`); picklable."""
+
+    name: str
+    cameras: tuple[WorkerSpec, ...]
+    gate: GateFactory
+    """One gate for the whole process, shared by its cameras' threads."""
+    stall_s: float = 20.0
+    """A stream without a frame for this long is given up on and restarted (its thread abandoned)."""
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+def run_analysis_group(
+    spec: AnalysisGroupSpec, out: MessageQueue, control: ControlQueue, stop: StopFlag, stopped: frozenset[str]
+) -> None:
+    """The body of an analysis process: one gate for all its cameras, each camera's sub-stream decoded and
+    analysed in its own thread (PyAV and OpenCV release the GIL), watched by the group (:func:`host_streams`)."""
+    gate = spec.gate(lambda transition: _send_audited(out, _from_camera(transition, spec.name)))
+    by_camera = {camera.stream.camera_id: camera for camera in spec.cameras}
+
+    def stalled(camera_id: str, reason: str) -> None:
+        _send(out, _health(by_camera[camera_id], HealthState.OFFLINE, reason))
+
+    bodies: dict[str, StreamBody] = {camera_id: _body(camera, gate, out) for camera_id, camera in by_camera.items()}
+    host = StreamHost(
+        spec.name,
+        bodies,
+        stall_s=spec.stall_s,
+        backoff=spec.backoff,
+        on_stalled=stalled,
+        stopped=stopped,
+        unit="frames",
+    )
+    raise SystemExit(host_streams(host, out, control, stop))
+
+
+def _body(spec: WorkerSpec, gate: Gate, out: MessageQueue) -> StreamBody:
+    def body(stop: threading.Event, progress: Callable[[], None]) -> None:
+        analyse_camera(spec, gate, out, stop, progress)
+
+    return body
+
+
+def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopFlag) -> None:
+    """One camera analysed in the calling thread with its own gate, until ``stop`` is set (tests, tools)."""
     camera_id = spec.stream.camera_id
     gate = spec.gate(lambda transition: _send_audited(out, _from_camera(transition, camera_id)))
+    try:
+        analyse_camera(spec, gate, out, stop, lambda: None)
+    except AnalysisStopped as stopped:
+        raise SystemExit(stopped.code) from None
+
+
+class AnalysisStopped(Exception):
+    """A camera's analysis ended on a failure, already reported; ``code``: 1 stream, 2 internal."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def analyse_camera(
+    spec: WorkerSpec, gate: Gate, out: MessageQueue, stop: StopFlag, progress: Callable[[], None]
+) -> None:
+    """Read the camera until ``stop`` is set; report health every second and observations as they come. A
+    failure is reported (offline, with its reason) and raised as :class:`AnalysisStopped`."""
+    camera_id = spec.stream.camera_id
     analyse = _pipeline(spec, gate, lambda refusal: out.put(refusal, block=True, timeout=AUDIT_PUT_TIMEOUT_S))
-    parent = os.getppid()
     dropped = 0
     rate = FrameRate()
     alarms = StreamAlarms(camera_id, spec.alarms)
     last_beat = float("-inf")
     try:
         for sample in sampled_frames(spec.stream, spec.clock):
-            if stop.is_set() or os.getppid() != parent:
-                return  # asked to stop, or the service died without stopping us: never run orphaned
+            if stop.is_set():
+                return  # asked to stop (the group stops its cameras when the service dies: never orphaned)
+            progress()
             now = time.monotonic()
             rate.tick(now)
             _check_stream(alarms, sample, out)
@@ -314,8 +382,8 @@ def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopEvent) -> None:
                 last_beat = now
     except CameraError as err:
         _send(out, _health(spec, HealthState.OFFLINE, str(err)))
-        raise SystemExit(1) from None
-    except Exception as err:  # contained: reported, then the supervisor restarts the worker
+        raise AnalysisStopped(1) from None
+    except Exception as err:  # contained: reported, then the group restarts the stream
         reason = redact_text(f"camera {camera_id}: internal error {type(err).__name__}: {err}")
         _send(out, _health(spec, HealthState.OFFLINE, reason))
-        raise SystemExit(2) from None
+        raise AnalysisStopped(2) from None

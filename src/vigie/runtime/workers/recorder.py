@@ -4,10 +4,12 @@ A camera with privacy masks (L6) is not remuxed: its frames are decoded, the mas
 re-encoded (:class:`vigie.ingest.masking.MaskedPackets`) before the segment writer sees a byte, so no stored
 segment holds what the masks hide.
 
-One process per camera, beside (never inside) the camera's analysis worker: a crash or a stall of analysis never
-stops recording, and the other way round. The supervisor watches this process's heartbeats and kills it from
-outside when FFmpeg blocks; whatever it was writing stays on disk as a ``.partial`` that the next recorder of the
-camera recovers or quarantines before it records (:func:`vigie.recording.reconcile.recover_partials`).
+One thread per camera in a recorder process that hosts a group of cameras (:mod:`vigie.runtime.workers.group`),
+beside (never inside) the analysis processes: a crash or a stall of analysis never stops recording, and the other
+way round. The group's watchdog gives up on a stream that blocks in FFmpeg and starts it again; the supervisor
+kills the whole process from outside when it stops beating. Whatever a stream was writing stays on disk as a
+``.partial`` that the next recorder of the camera recovers or quarantines before it records
+(:func:`vigie.recording.reconcile.recover_partials`).
 
 The worker writes files and never touches the database: each finished segment travels to the parent as a
 ``Segment`` message and is indexed there by the single writer thread. Segment messages wait for room in the queue
@@ -18,13 +20,12 @@ the send) is a ``.ts`` on disk without an index row, which reconciliation indexe
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.synchronize import Event as StopEvent
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,12 +34,14 @@ from vigie.domain.clock import Clock
 from vigie.domain.geometry import Point
 from vigie.domain.recording import Segment
 from vigie.domain.redact import redact_text
+from vigie.ingest.backoff import Backoff
 from vigie.ingest.health import FrameRate
 from vigie.ingest.packets import MainStream, PacketSpec, TimedPacket
 from vigie.ingest.reader import CameraError
 from vigie.recording.reconcile import recover_partials
 from vigie.recording.segment_writer import RecordingError, SegmentWriter
 from vigie.runtime.clock import system_clock
+from vigie.runtime.workers.group import ControlQueue, StopFlag, StreamBody, StreamHost, host_streams
 
 HEARTBEAT_S = 1.0
 SEGMENT_PUT_TIMEOUT_S = 30.0
@@ -116,8 +119,63 @@ class _MaskingStoppedError(Exception):
     """Masks could not be burnt in: recording of the camera stops (never unmasked instead)."""
 
 
-def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> None:
-    """Recover what a predecessor left, then record until ``stop`` is set or the stream fails.
+@dataclass(frozen=True, slots=True)
+class RecorderGroupSpec:
+    """The cameras one recorder process hosts (:mod:`vigie.runtime.workers.group`); picklable."""
+
+    name: str
+    cameras: tuple[RecorderSpec, ...]
+    stall_s: float = 20.0
+    """A stream without a packet for this long is given up on and restarted (its thread abandoned)."""
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+def run_recorder_group(
+    spec: RecorderGroupSpec, out: RecorderQueue, control: ControlQueue, stop: StopFlag, stopped: frozenset[str]
+) -> None:
+    """The body of a recorder process: each camera remuxed in its own thread (PyAV releases the GIL while it
+    demuxes and muxes), watched by the group (:func:`host_streams`); ``stopped`` are cameras not to start (their
+    authorisation ended) until the supervisor switches them on."""
+    by_camera = {camera.camera_id: camera for camera in spec.cameras}
+
+    def stalled(camera_id: str, reason: str) -> None:
+        _send_health(out, _offline(by_camera[camera_id], reason))
+
+    bodies = {camera_id: _body(camera, out) for camera_id, camera in by_camera.items()}
+    host = StreamHost(
+        spec.name,
+        bodies,
+        stall_s=spec.stall_s,
+        backoff=spec.backoff,
+        on_stalled=stalled,
+        stopped=stopped,
+        unit="packets",
+    )
+    raise SystemExit(host_streams(host, out, control, stop))
+
+
+def _body(spec: RecorderSpec, out: RecorderQueue) -> StreamBody:
+    """Partials are recovered at the camera's first start in the process only: later, the only partial is the one
+    an abandoned (stuck) thread still holds open, which it closes itself when its read returns."""
+    starts = [0]
+
+    def body(stop: threading.Event, progress: Callable[[], None]) -> None:
+        starts[0] += 1
+        record_camera(spec, out, stop, progress, recover=starts[0] == 1)
+
+    return body
+
+
+def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopFlag) -> None:
+    """One camera recorded in the calling thread until ``stop`` is set or the stream fails (tests, tools)."""
+    record_camera(spec, out, stop, lambda: None)
+
+
+def record_camera(
+    spec: RecorderSpec, out: RecorderQueue, stop: StopFlag, progress: Callable[[], None], *, recover: bool = True
+) -> None:
+    """Recover what a predecessor left, then record until ``stop`` is set or the stream fails; a failure is
+    reported (offline, with its reason) and raised as :class:`RecorderStopped`, for the group to restart it.
 
     A restart after a crash, a ``kill -9`` or a dropped stream is video lost until the first keyframe is written
     again, so this start does little before opening the stream: the partial left by a killed predecessor is
@@ -125,35 +183,46 @@ def run_recorder(spec: RecorderSpec, out: RecorderQueue, stop: StopEvent) -> Non
     module (with the configuration models it reads, ≈ 0.15 s of imports) is loaded only by cameras with masks."""
     camera_id = spec.camera_id
     try:
-        for segment in recover_partials(spec.root, camera_id):
+        for segment in recover_partials(spec.root, camera_id) if recover else ():
             _send_segment(out, segment)
         with MainStream(spec.stream, spec.clock) as stream:
             if spec.masks:
-                _record_masked(spec, stream, out, stop)
+                _record_masked(spec, stream, out, stop, progress)
             else:
-                _record(spec, stream, stream, out, stop)
+                _record(spec, stream, stream, out, stop, progress=progress)
     except CameraError as err:
         _send_health(out, _offline(spec, f"recording stopped: {err}"))
-        raise SystemExit(1) from None
+        raise RecorderStopped(1) from None
     except _MaskingStoppedError as err:  # never record this camera unmasked instead
         _send_health(out, _offline(spec, redact_text(f"recording stopped: {err}")))
-        raise SystemExit(1) from None
+        raise RecorderStopped(1) from None
     except (RecordingError, OSError) as err:
         reason = redact_text(f"camera {camera_id}: cannot write segments: {err}")
         _send_health(out, _offline(spec, reason))
-        raise SystemExit(3) from None
-    except Exception as err:  # contained: reported, then the supervisor restarts the worker
+        raise RecorderStopped(3) from None
+    except Exception as err:  # contained: reported, then the group restarts the stream
         reason = redact_text(f"camera {camera_id}: recorder internal error {type(err).__name__}: {err}")
         _send_health(out, _offline(spec, reason))
-        raise SystemExit(2) from None
+        raise RecorderStopped(2) from None
 
 
-def _record_masked(spec: RecorderSpec, stream: MainStream, out: RecorderQueue, stop: StopEvent) -> None:
+class RecorderStopped(Exception):
+    """A camera's recording ended on a failure, already reported; ``code`` says which kind (1 stream, 2 internal,
+    3 storage)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _record_masked(
+    spec: RecorderSpec, stream: MainStream, out: RecorderQueue, stop: StopFlag, progress: Callable[[], None]
+) -> None:
     from vigie.ingest.masking import MaskedPackets, MaskingError
 
     try:
         with MaskedPackets(stream, spec.masks) as masked:
-            _record(spec, stream, masked, out, stop, held=masked.drain)
+            _record(spec, stream, masked, out, stop, progress=progress, held=masked.drain)
     except MaskingError as err:
         raise _MaskingStoppedError(str(err)) from err
 
@@ -163,24 +232,25 @@ def _record(
     stream: MainStream,
     source: PacketSource,
     out: RecorderQueue,
-    stop: StopEvent,
+    stop: StopFlag,
     *,
+    progress: Callable[[], None],
     held: Callable[[], Iterable[TimedPacket]] | None = None,
 ) -> None:
     """``source`` is the stream itself (remux) or its ``MaskedPackets`` (whose ``video`` is the encoder's);
     ``held`` hands over the packets an encoder still holds when told to stop."""
     writer = SegmentWriter(spec.camera_id, spec.root, source.video, spec.segment_seconds)
-    parent = os.getppid()
     rate = FrameRate()
     last_beat = float("-inf")
     try:
         for item in source.packets():
-            if stop.is_set() or os.getppid() != parent:
+            if stop.is_set():
                 if held is not None:
                     # this packet and those the encoder still holds end the segment: later frames reference them
                     for last in (item, *held()):
                         _send_segment(out, writer.write(last.packet, last.at))
-                return  # asked to stop, or the service died without stopping us: never run orphaned
+                return  # asked to stop (the group stops its cameras when the service dies: never orphaned)
+            progress()
             if item.discontinuity:
                 _send_segment(out, writer.cut())
             _send_segment(out, writer.write(item.packet, item.at))

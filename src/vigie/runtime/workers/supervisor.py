@@ -1,11 +1,15 @@
-"""Supervision of camera workers from outside: start, watch heartbeats, kill stuck ones, restart with backoff.
+"""Supervision of the worker processes from outside: start, watch their beats, kill silent ones, restart with
+backoff.
 
-Two kinds of workers per camera, each its own process and slot: analysis (``camera_worker``, the sub stream) and
-recording (``recorder_worker``, the main stream). A crash, stall or refusal of one never touches the other.
+A worker process hosts a group of cameras of one kind (:mod:`vigie.runtime.workers.group`): recording (the main
+streams, :mod:`~vigie.runtime.workers.recorder`) or analysis (the sub-streams, :mod:`~vigie.runtime.workers.analysis`),
+never both, so a crash or stall of analysis never touches recording. How many cameras a process hosts is
+:class:`Grouping` (the ``workers`` section of the configuration). Inside a group, a stuck stream is restarted by the
+group's own watchdog; a process that stops beating for ``stall_timeout`` is killed and restarted with its cameras
+only. A camera whose right to run ends (L1) is switched off in its group, the others go on.
 
-PyAV's in-library timeouts hang on some RTSP failures, so the supervisor never waits on a worker: a worker that
-sends nothing for ``stall_timeout`` is killed and restarted. All messages from workers are handed to one sink on
-one thread, which makes it the single database writer (no "database is locked" on SQLite).
+All messages from workers are handed to one sink on one thread, which makes it the single database writer (no
+"database is locked" on SQLite).
 """
 
 from __future__ import annotations
@@ -26,9 +30,17 @@ from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.clock import Clock
 from vigie.domain.recording import Segment
 from vigie.ingest.backoff import Backoff
+from vigie.runtime.assembly.gates import GateFactory
 from vigie.runtime.clock import system_clock
-from vigie.runtime.workers.analysis import WorkerMessage, WorkerSpec, run_worker
-from vigie.runtime.workers.recorder import RecorderMessage, RecorderSpec, RecordingHealth, run_recorder
+from vigie.runtime.workers.analysis import AnalysisGroupSpec, WorkerMessage, WorkerSpec, run_analysis_group
+from vigie.runtime.workers.group import CameraSwitch, GroupBeat
+from vigie.runtime.workers.recorder import (
+    RecorderGroupSpec,
+    RecorderMessage,
+    RecorderSpec,
+    RecordingHealth,
+    run_recorder_group,
+)
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
@@ -39,12 +51,25 @@ RESTART_AT_ONCE_AFTER_S = 5.0
 
 SupervisedSpec = WorkerSpec | RecorderSpec
 SupervisedMessage = WorkerMessage | RecorderMessage
+GroupSpec = AnalysisGroupSpec | RecorderGroupSpec
 ANALYSIS = "analysis"
 RECORDER = "recorder"
 
 
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """How many cameras one worker process hosts, per kind (``workers`` in the configuration)."""
+
+    recording_per_process: int = 64
+    analysis_per_process: int = 16
+
+    def __post_init__(self) -> None:
+        if self.recording_per_process < 1 or self.analysis_per_process < 1:
+            raise ValueError("a worker process hosts at least one camera")
+
+
 def slot_name(spec: SupervisedSpec) -> str:
-    """``analysis:<camera>`` or ``recorder:<camera>``: one slot, one process."""
+    """``analysis:<camera>`` or ``recorder:<camera>``: a camera's place in its group's process."""
     if isinstance(spec, RecorderSpec):
         return f"{RECORDER}:{spec.camera_id}"
     return f"{ANALYSIS}:{spec.stream.camera_id}"
@@ -61,24 +86,71 @@ def _offline_message(spec: SupervisedSpec, reason: str, at: datetime) -> Supervi
     return CameraHealth(spec.stream.camera_id, HealthState.OFFLINE, at, reason)
 
 
+def _camera(spec: SupervisedSpec) -> str:
+    return spec.camera_id if isinstance(spec, RecorderSpec) else spec.stream.camera_id
+
+
+def plan_groups(
+    specs: Sequence[SupervisedSpec], grouping: Grouping, *, stall_s: float, backoff: Backoff
+) -> list[GroupSpec]:
+    """The worker processes for these cameras: recorders and analysis never share a process (a crash or a stall
+    of analysis never stops recording), each kind cut into groups of at most the configured size, in the order
+    given (a camera keeps its group, and so its process, from one start to the next)."""
+    recorders = [s for s in specs if isinstance(s, RecorderSpec)]
+    analysis = [s for s in specs if isinstance(s, WorkerSpec)]
+    groups: list[GroupSpec] = []
+    size = grouping.recording_per_process
+    for n, at in enumerate(range(0, len(recorders), size)):
+        chunk = tuple(recorders[at : at + size])
+        groups.append(RecorderGroupSpec(f"{RECORDER}-{n}", chunk, stall_s=stall_s, backoff=backoff))
+    by_gate: list[tuple[GateFactory, list[WorkerSpec]]] = []  # factories compare equal, need not hash
+    for camera in analysis:  # a process has one gate: cameras whose gates are built differently never share one
+        same = next((cameras for gate, cameras in by_gate if gate == camera.gate), None)
+        if same is None:
+            by_gate.append((camera.gate, [camera]))
+        else:
+            same.append(camera)
+    size = grouping.analysis_per_process
+    chunks = [tuple(same[at : at + size]) for _, same in by_gate for at in range(0, len(same), size)]
+    for n, cameras in enumerate(chunks):
+        groups.append(AnalysisGroupSpec(f"{ANALYSIS}-{n}", cameras, cameras[0].gate, stall_s=stall_s, backoff=backoff))
+    return groups
+
+
+@dataclass(slots=True)
+class _Member:
+    """One camera of a group, as the supervisor sees it."""
+
+    spec: SupervisedSpec
+    last_seen: float = 0.0
+    reported_offline: bool = False
+    refused: str | None = None
+
+
 @dataclass(slots=True)
 class _Slot:
-    spec: SupervisedSpec
+    """One worker process and the cameras it hosts."""
+
+    spec: GroupSpec
+    members: dict[str, _Member]
     process: BaseProcess | None = None
     stop: Any = None
+    control: Any = None
     last_seen: float = 0.0
     started: float = 0.0
     attempt: int = 0
     next_start: float = 0.0
-    reported_offline: bool = False
     online_since: float | None = None
-    refused: str | None = None
     rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def analysis(self) -> bool:
+        return isinstance(self.spec, AnalysisGroupSpec)
 
 
 class CameraSupervisor:
-    """Owns the worker processes (analysis and recording, one of each per camera at most) and forwards their
-    messages to ``sink``, on one thread."""
+    """Owns the worker processes — each hosting a group of cameras, recording and analysis apart — and forwards
+    their messages to ``sink``, on one thread."""
 
     def __init__(
         self,
@@ -91,21 +163,31 @@ class CameraSupervisor:
         refusal: Callable[[str], str | None] | None = None,
         on_exit: Callable[[str], None] | None = None,
         clock: Clock = system_clock,
+        grouping: Grouping | None = None,
     ) -> None:
         """``refusal(camera_id)`` returns why a camera may not run now (e.g. its authorisation expired), or None;
-        it is asked before every start and on every round, so a camera stops when its right to run ends (both its
-        analysis and its recording: L1). ``on_exit(camera_id)`` is called on this thread whenever an analysis
-        worker has ended (crashed, killed, stopped); a recorder's end does not call it."""
+        it is asked on every round, so a camera stops when its right to run ends (both its analysis and its
+        recording: L1) — its group is told, the other cameras of the group go on. ``on_exit(camera_id)`` is called
+        on this thread for each camera of an analysis process that ended (crashed, killed, stopped); a recorder's
+        end does not call it. ``stall_timeout_s``: a stream without data for this long is restarted by its group;
+        a group that does not beat for this long is killed and restarted."""
         self._ctx = mp.get_context("spawn")
         self._queue: Any = self._ctx.Queue(QUEUE_SIZE)
-        self._slots = {slot_name(s): _Slot(spec=s) for s in specs}
+        self._backoff = backoff or Backoff()
+        self._stall = stall_timeout_s
+        groups = plan_groups(specs, grouping or Grouping(), stall_s=stall_timeout_s, backoff=self._backoff)
+        self._slots: dict[str, _Slot] = {}
+        self._camera_slot: dict[str, str] = {}
+        for group in groups:
+            members = {slot_name(m): _Member(m) for m in group.cameras}
+            self._slots[group.name] = _Slot(group, members)
+            for name in members:
+                self._camera_slot[name] = group.name
         self._sink = sink
         self._tick = tick
         self._refusal = refusal or (lambda _camera_id: None)
         self._on_exit = on_exit or (lambda _camera_id: None)
         self._clock = clock
-        self._stall = stall_timeout_s
-        self._backoff = backoff or Backoff()
         self._stopping = threading.Event()
         self._failures: dict[str, tuple[float, int]] = {}
         """Handler failures by message: when last logged, and how many times since (bounded: 100 kinds)."""
@@ -114,13 +196,21 @@ class CameraSupervisor:
     def start(self) -> None:
         self._thread.start()
 
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """The cameras of each worker process by group name (``recorder-0``), for diagnosis and tests."""
+        return {name: tuple(_camera(m.spec) for m in slot.members.values()) for name, slot in self._slots.items()}
+
     def pids(self) -> dict[str, int]:
-        """Process id of every running worker by slot name (``recorder:cam1``), for diagnosis and tests."""
-        return {
-            name: slot.process.pid
-            for name, slot in list(self._slots.items())
-            if slot.process is not None and slot.process.pid is not None
-        }
+        """Process id of every running worker, by group name (``recorder-0``) and by camera slot (``recorder:cam1``:
+        the process that runs it; a camera switched off is not listed), for diagnosis and tests."""
+        found: dict[str, int] = {}
+        for name, slot in list(self._slots.items()):
+            if slot.process is not None and slot.process.pid is not None:
+                found[name] = slot.process.pid
+                for member_name, member in list(slot.members.items()):
+                    if member.refused is None:
+                        found[member_name] = slot.process.pid
+        return found
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping.set()
@@ -135,7 +225,7 @@ class CameraSupervisor:
             for name, slot in self._slots.items():
                 try:
                     self._check(name, slot, now)
-                except Exception:  # one camera's trouble never stops the others
+                except Exception:  # one group's trouble never stops the others
                     log.exception("supervising %s failed", name)
             if self._tick is not None:
                 self._safe(self._tick)
@@ -145,35 +235,48 @@ class CameraSupervisor:
         while True:
             remaining = deadline - time.monotonic()
             try:
-                msg: SupervisedMessage = self._queue.get(timeout=max(0.0, remaining))
+                msg: SupervisedMessage | GroupBeat = self._queue.get(timeout=max(0.0, remaining))
             except queue.Empty:
                 return
-            slot = self._slots.get(_message_slot(msg))
+            if isinstance(msg, GroupBeat):
+                self._beat(msg)
+                continue
+            slot_id = self._camera_slot.get(_message_slot(msg))
+            slot = self._slots.get(slot_id) if slot_id is not None else None
             if slot is not None:
-                slot.last_seen = time.monotonic()
+                seen = time.monotonic()
+                slot.last_seen = seen
+                member = slot.members[_message_slot(msg)]
+                member.last_seen = seen
                 if isinstance(msg, CameraHealth | RecordingHealth):
-                    slot.reported_offline = msg.state is HealthState.OFFLINE
-                    if msg.state is HealthState.ONLINE and slot.online_since is None:
-                        slot.online_since = slot.last_seen
+                    member.reported_offline = msg.state is HealthState.OFFLINE
             self._safe(lambda m=msg: self._sink(m))  # type: ignore[misc]
 
+    def _beat(self, beat: GroupBeat) -> None:
+        slot = self._slots.get(beat.group)
+        if slot is None or slot.process is None or slot.process.pid != beat.pid:
+            return  # a beat of a process that was replaced
+        slot.last_seen = time.monotonic()
+        if beat.running and slot.online_since is None:
+            slot.online_since = slot.last_seen
+
     def _check(self, name: str, slot: _Slot, now: float) -> None:
-        refused = self._refusal(_camera(slot.spec))
-        if refused is not None:
-            self._refuse(name, slot, refused)
-            return
-        slot.refused = None
+        stopped = self._switch(slot)
         proc = slot.process
         if proc is None:
-            if now >= slot.next_start:
-                self._spawn(slot, now)
+            if now >= slot.next_start and len(stopped) < len(slot.members):
+                self._spawn(slot, now, stopped)
+            return
+        if len(stopped) == len(slot.members):  # every camera of the group refused: no process for nothing
+            self._terminate(slot, 1.0)
+            slot.next_start = now
             return
         if slot.online_since is not None and now - slot.online_since > STABLE_AFTER_S:
             slot.attempt = 0
         if proc.is_alive():
             if now - max(slot.last_seen, slot.started) > self._stall:
                 self._terminate(slot, 1.0)
-                self._offline(name, slot, now, f"no frames for {self._stall:.0f} s; reconnecting")
+                self._offline(name, slot, now, f"worker process silent for {self._stall:.0f} s; restarting")
             return
         code = proc.exitcode
         slot.process = None
@@ -181,20 +284,31 @@ class CameraSupervisor:
         self._exited(slot)
         self._offline(name, slot, now, f"worker stopped (exit code {code}); reconnecting")
 
-    def _refuse(self, name: str, slot: _Slot, reason: str) -> None:
-        self._terminate(slot, 1.0)
-        if slot.refused != reason:
-            health = _offline_message(slot.spec, reason, self._clock())
-            self._safe(lambda: self._sink(health))
-            log.warning("%s", reason)
-        slot.refused = reason
-        slot.reported_offline = True
+    def _switch(self, slot: _Slot) -> frozenset[str]:
+        """Ask each camera's refusal; tell the running process of every change. Returns the cameras refused."""
+        refused: set[str] = set()
+        for member in slot.members.values():
+            camera_id = _camera(member.spec)
+            reason = self._refusal(camera_id)
+            if reason is not None:
+                refused.add(camera_id)
+            if reason == member.refused:
+                continue
+            member.refused = reason
+            if slot.control is not None:
+                slot.control.put(CameraSwitch(camera_id, reason is None, reason or ""))
+            if reason is not None:
+                health = _offline_message(member.spec, reason, self._clock())
+                self._safe(lambda h=health: self._sink(h))  # type: ignore[misc]
+                member.reported_offline = True
+                log.warning("%s", reason)
+        return frozenset(refused)
 
     def _offline(self, name: str, slot: _Slot, now: float, reason: str) -> None:
         if slot.online_since is not None and now - slot.online_since >= RESTART_AT_ONCE_AFTER_S:
-            # it was working: its end (kill -9, a stream that dropped) is news, not a camera that keeps failing, so
-            # it restarts at once (spread over base·jitter) and backs off only if the new one cannot get online;
-            # each second of delay here is a second of video lost (docs/recording.md, bench/worker_kill.py)
+            # it was working: its end (kill -9, a crash) is news, not a process that keeps failing, so it restarts
+            # at once (spread over base·jitter) and backs off only if the new one cannot get online; each second
+            # of delay here is a second of video lost for every camera of the group (bench/worker_kill.py)
             slot.attempt = 0
             delay = self._backoff.base_s * self._backoff.jitter * slot.rng.random()
         else:
@@ -202,20 +316,23 @@ class CameraSupervisor:
             slot.attempt += 1
         slot.next_start = now + delay
         slot.online_since = None
-        if not slot.reported_offline:
-            health = _offline_message(slot.spec, reason, self._clock())
-            self._safe(lambda: self._sink(health))
-        slot.reported_offline = True
-        log.warning("%s offline, retry in %.1f s", name, delay)
+        at = self._clock()
+        for member in slot.members.values():
+            if not member.reported_offline and member.refused is None:
+                health = _offline_message(member.spec, reason, at)
+                self._safe(lambda h=health: self._sink(h))  # type: ignore[misc]
+            member.reported_offline = True
+        log.warning("%s offline (%d cameras), retry in %.1f s", name, len(slot.members), delay)
 
-    def _spawn(self, slot: _Slot, now: float) -> None:
+    def _spawn(self, slot: _Slot, now: float, stopped: frozenset[str]) -> None:
         slot.stop = self._ctx.Event()
+        slot.control = self._ctx.Queue()
         spec = slot.spec
-        target: Callable[..., None] = run_recorder if isinstance(spec, RecorderSpec) else run_worker
+        target: Callable[..., None] = run_analysis_group if isinstance(spec, AnalysisGroupSpec) else run_recorder_group
         slot.process = self._ctx.Process(
             target=target,
-            args=(spec, self._queue, slot.stop),
-            name=slot_name(spec).replace(":", "-"),
+            args=(spec, self._queue, slot.control, slot.stop, stopped),
+            name=spec.name,
             daemon=True,
         )
         slot.process.start()
@@ -228,19 +345,22 @@ class CameraSupervisor:
             return
         if slot.stop is not None:
             slot.stop.set()
-        proc.join(min(timeout_s, 1.0))
+        proc.join(min(timeout_s, 3.0))  # the group stops its streams (closing segments) within 2 s
         if proc.is_alive():
             proc.kill()
             proc.join(timeout_s)
         slot.process = None
+        slot.control = None
         self._drain(0.0)  # what the worker said before it ended is handled before its end is
         self._exited(slot)
 
     def _exited(self, slot: _Slot) -> None:
-        if isinstance(slot.spec, RecorderSpec):
+        slot.control = None
+        if not slot.analysis:
             return  # gates and events belong to analysis; a recorder leaves partial files, recovered at restart
-        camera_id = slot.spec.stream.camera_id
-        self._safe(lambda: self._on_exit(camera_id))
+        for member in slot.members.values():
+            camera_id = _camera(member.spec)
+            self._safe(lambda c=camera_id: self._on_exit(c))  # type: ignore[misc]
 
     def _safe(self, fn: Callable[[], None]) -> None:
         """Run one handler; a failure is logged, never raised (one bad message must not stop the others). The same
@@ -260,7 +380,3 @@ class CameraSupervisor:
                 self._failures.clear()
             self._failures[key] = (now, 0)
             log.exception("handling a worker message failed%s", repeated)
-
-
-def _camera(spec: SupervisedSpec) -> str:
-    return spec.camera_id if isinstance(spec, RecorderSpec) else spec.stream.camera_id

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
 
+import av
 import cv2
 import httpx
 import numpy as np
@@ -14,6 +19,7 @@ from sqlalchemy import Engine
 
 from tests.api.live_world import live_service
 from tests.api.world import PASSWORD, World, build_world
+from tests.recording.media import write_h264
 from tests.support.servers import serving
 from tests.support.waiting import wait_for
 from vigie.api.routes import live as live_route
@@ -265,3 +271,140 @@ def test_the_wall_needs_a_session_and_a_page_of_this_server(world: World) -> Non
         pass
     assert forbidden.value.code == 4403  # administrators manage accounts, they watch no video
     assert [e.target for e in world.audit.events if e.action is AuditAction.ACCESS_DENIED] == ["GET /api/live/wall"]
+
+
+# --- The camera's own H.264 as fragmented MP4 over a WebSocket (issue 16) -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def h264(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 s of real H.264 (160×96, 10 fps, a keyframe a second): what vil-2 sends when passed through."""
+    return write_h264(tmp_path_factory.mktemp("fmp4") / "vil-2.ts", seconds=4.0)
+
+
+@pytest.fixture
+def fmp4_world(db: Engine, h264: Path) -> World:
+    return build_world(db, live=partial(live_service, passthrough=h264))
+
+
+def fmp4_messages(ws: object, fragments: int) -> tuple[list[dict[str, object]], list[bytes]]:
+    """Text messages (decoded) and binary messages of a live.fmp4 socket until ``fragments`` binary messages after
+    the init segment arrived (a binary message may hold several fragments)."""
+    texts: list[dict[str, object]] = []
+    binaries: list[bytes] = []
+    while len(binaries) < fragments + 1:
+        message = ws.receive()  # type: ignore[attr-defined]
+        if message.get("text") is not None:
+            texts.append(json.loads(message["text"]))
+        elif message.get("bytes") is not None:
+            binaries.append(message["bytes"])
+        else:
+            break
+    return texts, binaries
+
+
+def test_a_viewer_gets_the_cameras_own_h264_as_fragmented_mp4_and_the_view_is_audited(fmp4_world: World) -> None:
+    world = fmp4_world
+    client = world.login("op.vil")
+    assert client.get("/api/cameras/live.fmp4").json() == {"cameras": ["vil-2"]}
+    with client.websocket_connect("/api/cameras/vil-2/live.fmp4?quality=full") as ws:
+        texts, binaries = fmp4_messages(ws, 12)
+    assert texts[0]["codec"] == "avc1.42c00a"  # Constrained Baseline, level 1.0: read from the stream's SPS
+    assert (texts[0]["mime"], texts[0]["width"], texts[0]["height"]) == ('video/mp4; codecs="avc1.42c00a"', 160, 96)
+    assert binaries[0][4:8] == b"ftyp" and b"moov" in binaries[0]  # the init segment first
+    assert all(b[4:8] == b"moof" for b in binaries[1:])
+    with av.open(io.BytesIO(b"".join(binaries))) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert len(frames) >= 12  # decodable from the first fragment on: it starts at a keyframe
+    assert {frame.shape for frame in frames} == {(96, 160, 3)}
+    assert float(np.std(frames[-1])) > 20  # the camera's picture (a gradient), not a blank
+    viewed = actions(world, AuditAction.LIVE_VIEWED)
+    assert viewed == [("op.vil", "vil-2", {"quality": "full", "transport": "fmp4"})]
+    wait_for(lambda: actions(world, AuditAction.LIVE_ENDED), 5, "the end of the fMP4 view audited")
+    [(actor, target, details)] = actions(world, AuditAction.LIVE_ENDED)
+    assert (actor, target, details["ended"], details["transport"]) == ("op.vil", "vil-2", "left", "fmp4")
+    assert int(details["frames"]) >= 12  # type: ignore[call-overload]
+    assert details["dropped"] == 0
+
+
+def test_a_masked_camera_is_never_passed_through(fmp4_world: World) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    world = fmp4_world
+    binaries: list[bytes] = []
+    with world.login("op.vil").websocket_connect("/api/cameras/vil-1/live.fmp4") as ws:
+        refusal = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                binaries.append(ws.receive_bytes())
+    assert refusal["code"] == "mjpeg_only"
+    assert "privacy masks" in refusal["error"]
+    assert closed.value.code == 4406 and binaries == []
+    assert actions(world, AuditAction.LIVE_VIEWED) == []  # no view opened: the console shows it as MJPEG instead
+    response = world.login("op.vil").get("/api/cameras/vil-1/live.jpg")
+    assert response.status_code == 200  # the masked MJPEG fallback
+
+
+@pytest.mark.parametrize(
+    ("username", "camera", "code", "close"),
+    [
+        ("op.bron", "vil-2", "not_found", 4404),  # another commune's camera: as if it did not exist
+        ("op.vil", "nowhere", "not_found", 4404),
+        ("admin.vil", "vil-2", "forbidden", 4403),  # administrators watch no video
+        ("op.untrained", "vil-2", "forbidden", 4403),  # no data-protection training recorded (L9)
+    ],
+)
+def test_who_may_watch_the_passed_through_stream(
+    fmp4_world: World, username: str, camera: str, code: str, close: int
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    world = fmp4_world
+    with world.login(username).websocket_connect(f"/api/cameras/{camera}/live.fmp4") as ws:
+        refusal = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_bytes()
+    assert (refusal["code"], closed.value.code) == (code, close)
+    assert actions(world, AuditAction.LIVE_VIEWED) == []
+    denied = [actor for actor, _, _ in actions(world, AuditAction.ACCESS_DENIED)]
+    assert denied == ([username] if close == 4403 else [])
+
+
+def test_the_passed_through_stream_needs_a_session_and_a_page_of_this_server(fmp4_world: World) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    world = fmp4_world
+    with (
+        pytest.raises(WebSocketDisconnect) as anonymous,
+        world.client().websocket_connect("/api/cameras/vil-2/live.fmp4"),
+    ):
+        pass
+    assert anonymous.value.code == 4401
+    with (
+        pytest.raises(WebSocketDisconnect) as foreign,
+        world.login("op.vil").websocket_connect(
+            "/api/cameras/vil-2/live.fmp4", headers={"Origin": "https://evil.example"}
+        ),
+    ):
+        pass
+    assert foreign.value.code == 1008
+    assert world.client().get("/api/cameras/live.fmp4").status_code == 401
+    assert world.login("admin.vil").get("/api/cameras/live.fmp4").status_code == 403
+    assert actions(world, AuditAction.LIVE_VIEWED) == []
+
+
+def test_logging_out_ends_the_passed_through_view(fmp4_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live_route, "RECHECK_S", 0.2)
+    world = fmp4_world
+    client = world.login("op.vil")
+    started = time.monotonic()
+    with client.websocket_connect("/api/cameras/vil-2/live.fmp4") as ws:
+        fmp4_messages(ws, 2)
+        assert client.post("/api/auth/logout").status_code == 204
+        message = ws.receive()
+        while message["type"] != "websocket.close":  # fragments until the server ends the view by itself
+            assert time.monotonic() - started < 10, "the live view went on after logout"
+            message = ws.receive()
+    assert message["code"] == 4401
+    wait_for(lambda: actions(world, AuditAction.LIVE_ENDED), 5, "the end of the fMP4 view audited")
+    assert [d["ended"] for _, _, d in actions(world, AuditAction.LIVE_ENDED)] == ["session ended"]

@@ -1,0 +1,193 @@
+"""Live view passed through as fragmented MP4: the camera's H.264 cut into an init segment and one fragment per
+frame, never decoded; one reader shared by every viewer, started by the first and stopped after the last; a new
+viewer starts at a keyframe; a slow viewer loses its queue and resumes at the next keyframe instead of queueing
+without bound; and through a real RTSP server, what a browser would receive decodes into the camera's frames."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import av
+import pytest
+
+from tests.recording.media import SIZE, write_h264
+from vigie.ingest.live_fmp4 import (
+    Fmp4Feed,
+    Fmp4Fragment,
+    Fmp4Hub,
+    Fmp4Init,
+    Fmp4Item,
+    Fmp4Spec,
+    Fmp4Viewer,
+    camera_packets,
+    codec_string,
+    parameter_sets,
+    sample_bytes,
+)
+from vigie.ingest.packets import MainStream, PacketSpec
+from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason
+
+SPS = bytes.fromhex("6764001facd9405005bb0110")
+PPS = bytes.fromhex("68ebe3cb22c0")
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 s of H.264 in MPEG-TS (Annex B, SPS/PPS before each keyframe, one a second at 10 fps)."""
+    return write_h264(tmp_path_factory.mktemp("fmp4") / "camera.ts", seconds=4.0)
+
+
+def file_packets(spec: Fmp4Spec) -> MainStream:
+    return MainStream(PacketSpec(spec.camera_id, spec.url), lambda: datetime.now(UTC))
+
+
+class Counting:
+    """A packet source that counts how often it was opened."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+
+    def __call__(self, spec: Fmp4Spec) -> MainStream:
+        self.opened += 1
+        return file_packets(spec)
+
+
+def decode(items: list[bytes]) -> list[tuple[int, int, bool]]:
+    """(width, height, keyframe) of every frame a player decodes from the bytes sent."""
+    with av.open(io.BytesIO(b"".join(items))) as container:
+        return [(f.width, f.height, f.key_frame) for f in container.decode(video=0)]
+
+
+async def collect(feed: Fmp4Feed, viewer: Fmp4Viewer, fragments: int, timeout: float = 5.0) -> list[Fmp4Item]:
+    got: list[Fmp4Item] = []
+    deadline = time.monotonic() + timeout
+    while sum(isinstance(i, Fmp4Fragment) for i in got) < fragments and time.monotonic() < deadline:
+        got += await feed.next_items(viewer, 1.0)
+    return got
+
+
+def test_parameter_sets_and_codec_come_from_avcc_or_annex_b() -> None:
+    avcc = b"\x01" + SPS[1:4] + b"\xff\xe1" + len(SPS).to_bytes(2, "big") + SPS + b"\x01"
+    avcc += len(PPS).to_bytes(2, "big") + PPS
+    annexb = b"\x00\x00\x00\x01" + SPS + b"\x00\x00\x01" + PPS + b"\x00\x00\x01\x65\x88"
+    assert parameter_sets(avcc) == parameter_sets(annexb) == (SPS, PPS)
+    assert codec_string(SPS) == "avc1.64001f"  # High profile, level 3.1
+    assert parameter_sets(b"\x00\x00\x01\x65\x88") is None  # a keyframe without them
+    # Samples are length-prefixed, access unit delimiters dropped, whatever the source's framing.
+    aud, idr = b"\x09\xf0", b"\x65\x88\x84"
+    assert sample_bytes(b"\x00\x00\x01" + aud + b"\x00\x00\x00\x01" + idr, 0) == b"\x00\x00\x00\x03" + idr
+    assert sample_bytes(b"\x00\x03" + idr, 2) == b"\x00\x00\x00\x03" + idr
+
+
+def test_viewers_share_one_reader_get_decodable_fragments_and_it_stops_after_the_last(video: Path) -> None:
+    source = Counting()
+    feed = Fmp4Feed(Fmp4Spec("cam", video.as_uri(), idle_s=0.2), source)
+
+    async def watch() -> tuple[list[Fmp4Item], list[Fmp4Item]]:
+        a = feed.subscribe()
+        first = await collect(feed, a, 15)
+        b = feed.subscribe()  # mid-stream: the current GOP, from its keyframe
+        second = await collect(feed, b, 3)
+        feed.unsubscribe(a)
+        feed.unsubscribe(b)
+        return first, second
+
+    first, second = asyncio.run(watch())
+    assert source.opened == 1  # two viewers, one stream read
+    for items in (first, second):
+        assert isinstance(items[0], Fmp4Init)
+        assert items[0].codec.startswith("avc1.42") and (items[0].width, items[0].height) == SIZE
+        assert isinstance(items[1], Fmp4Fragment) and items[1].keyframe
+        frames = decode([i.data for i in items])
+        assert frames and {(w, h) for w, h, _ in frames} == {SIZE}
+        assert frames[0][2], "the first frame decoded is a keyframe"
+    feed.join(timeout=3.0)
+    assert not feed.running  # the camera is released once nobody watches
+
+
+def test_without_the_gop_kept_a_new_viewer_waits_for_the_next_keyframe(video: Path) -> None:
+    feed = Fmp4Feed(Fmp4Spec("cam", video.as_uri(), idle_s=0.1, keep_gop=False), file_packets)
+
+    async def watch() -> list[Fmp4Item]:
+        a = feed.subscribe()
+        await collect(feed, a, 4)  # mid-GOP now (a keyframe every 10 frames)
+        b = feed.subscribe()
+        got = await collect(feed, b, 1, timeout=3)
+        feed.unsubscribe(a)
+        feed.unsubscribe(b)
+        return got
+
+    got = asyncio.run(watch())
+    assert isinstance(got[0], Fmp4Init)
+    assert all(i.keyframe for i in got[1:2] if isinstance(i, Fmp4Fragment))
+    feed.close()
+    feed.join(timeout=3.0)
+
+
+def test_a_slow_viewer_loses_its_queue_and_resumes_at_a_keyframe_without_slowing_the_others(video: Path) -> None:
+    feed = Fmp4Feed(Fmp4Spec("cam", video.as_uri(), idle_s=0.1, viewer_buffer_bytes=6_000), file_packets)
+
+    async def watch() -> tuple[Fmp4Viewer, list[Fmp4Item], int]:
+        slow, fast = feed.subscribe(), feed.subscribe()
+        fast_got = []
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:  # the fast one takes everything; the slow one nothing
+            fast_got += await feed.next_items(fast, 0.5)
+            assert slow.queued_bytes <= 6_000
+        resumed = await collect(feed, slow, 3)
+        feed.unsubscribe(slow)
+        feed.unsubscribe(fast)
+        return slow, resumed, sum(isinstance(i, Fmp4Fragment) for i in fast_got)
+
+    slow, resumed, fast_count = asyncio.run(watch())
+    assert fast_count >= 20  # ~2.5 s at 10 fps: the other viewer was not held up
+    assert slow.dropped > 0
+    fragments = [i for i in resumed if isinstance(i, Fmp4Fragment)]
+    assert fragments[0].keyframe  # what it holds now starts at a keyframe, and decodes after its init segment
+    assert slow.init is not None
+    frames = decode([slow.init.data] + [f.data for f in fragments])
+    assert frames and frames[0][2]
+    feed.close()
+    feed.join(timeout=3.0)
+
+
+def test_the_hub_passes_through_only_the_cameras_it_was_given(video: Path) -> None:
+    hub = Fmp4Hub({("cam", "wall"): Fmp4Spec("cam", video.as_uri())}, file_packets)
+    assert hub.cameras() == frozenset({"cam"})
+    assert hub.available("cam", "wall") and not hub.available("cam", "full")
+    assert not hub.available("masked", "wall")  # a masked camera is never given to it (L6)
+    with pytest.raises(KeyError):
+        hub.feed("masked")
+    assert hub.feed("cam") is hub.feed("cam", "wall")
+    hub.close()
+
+
+@pytest.mark.rtsp
+@pytest.mark.slow
+def test_through_a_real_rtsp_server_the_fragments_decode_into_the_cameras_frames(tmp_path: Path) -> None:
+    reason = rtsp_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    clip = write_h264(tmp_path / "camera.mp4", seconds=4.0)
+    with RtspSimServer({"cam": clip}) as server:
+        source = partial(camera_packets, clock=lambda: datetime.now(UTC))
+        feed = Fmp4Feed(Fmp4Spec("cam", server.url("cam"), idle_s=0.1), source)
+
+        async def watch() -> list[Fmp4Item]:
+            viewer = feed.subscribe()
+            got = await collect(feed, viewer, 25, timeout=15)
+            feed.unsubscribe(viewer)
+            return got
+
+        items = asyncio.run(watch())
+        feed.close()
+        feed.join(timeout=5.0)
+    assert isinstance(items[0], Fmp4Init), feed.error
+    frames = decode([i.data for i in items])
+    assert len(frames) >= 25
+    assert {(w, h) for w, h, _ in frames} == {SIZE} and frames[0][2]

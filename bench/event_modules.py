@@ -17,7 +17,8 @@ from vigie.analytics.rules.base import RuleInput
 from vigie.analytics.rules.registry import build_rule
 from vigie.analytics.track import ByteTracker
 from vigie.domain.detections import Detections
-from vigie.runtime.event_eval import _frames, read_mot_boxes
+from vigie.evaluation.module_run import read_mot_boxes
+from vigie.evaluation.module_run import sample_frames as _frames
 from vigie.sim.builtin import builtin_scene_path, module_settings_path
 from vigie.sim.render import render
 from vigie.sim.scene import load_scene

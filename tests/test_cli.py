@@ -51,26 +51,65 @@ def test_serve_refuses_an_invalid_config_and_writes_nothing(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
 
 
-def _handlers(parser: argparse.ArgumentParser) -> set[str]:
-    found = {parser.get_default("handler")} - {None}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                found |= _handlers(sub)
+COMMANDS = [
+    "demo", "serve", "config check", "login", "logout", "whoami", "sim render", "sim serve",
+    "audit export", "audit verify", "audit head", "audit report", "audit keys", "audit rotate-key",
+    "compliance status", "compliance register",
+    "activation request", "activation approve", "activation revoke", "activation list", "stop", "resume",
+    "hold place", "hold lift", "hold list", "recording register", "recording purge",
+    "export create", "export transmitted", "export verify", "models list", "models add", "models install",
+    "eval mot", "eval detect", "eval events", "calibrate",
+    "alerts list", "alerts confirm", "alerts dismiss", "alerts stats", "statistics",
+    "users create-admin", "users add", "users list", "users reset-password", "users update", "users share",
+]  # fmt: skip
+"""Every command the README and docs name, in the order ``vigie --help`` lists them (issue 16 moved the parsers
+into one module per family: none may be lost, renamed or reordered)."""
+
+
+def _leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[str, argparse.ArgumentParser]:
+    """Every runnable command (a parser without subcommands) by its words after ``vigie``."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return {" ".join(path): parser}
+    found: dict[str, argparse.ArgumentParser] = {}
+    for group in groups:
+        for name, sub in group.choices.items():
+            found |= _leaves(sub, (*path, name))
     return found
 
 
-def test_every_command_has_a_handler() -> None:
-    from vigie.cli import _parser
-    from vigie.runtime import commands
+def test_help_lists_every_command_in_order() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ") and line[4] != " "]
+    assert listed == list(dict.fromkeys(c.split()[0] for c in COMMANDS))
 
-    handlers = _handlers(_parser())
-    assert len(handlers) > 20
-    assert [h for h in sorted(handlers) if not callable(getattr(commands, h, None))] == []
+
+def test_every_command_runs_a_function_of_its_family_module() -> None:
+    from vigie.cli import FAMILIES, build_parser
+
+    leaves = _leaves(build_parser())
+    assert list(leaves) == COMMANDS
+    families = {family.__name__ for family in FAMILIES}
+    for command, parser in leaves.items():
+        handler = parser.get_default("handler")
+        assert callable(handler) and not isinstance(handler, str), command
+        assert handler.__module__ in families, (command, handler.__module__)
+
+
+def test_the_parsers_load_no_database_video_or_web_library() -> None:
+    """``vigie --help`` stays instant: the handlers import what a command needs when it runs."""
+    heavy = ["sqlalchemy", "av", "numpy", "cv2", "pydantic", "fastapi", "yaml", "cryptography", "onnxruntime"]
+    probe = (
+        "import sys; from vigie.cli import build_parser; build_parser(); "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]"
 
 
 def test_times_without_zone_are_paris_time_and_dates_cover_whole_days() -> None:
-    from vigie.runtime.commands import TimeArgumentError, parse_when
+    from vigie.cli.arguments import TimeArgumentError, parse_when
 
     assert parse_when("2026-06-01").isoformat() == "2026-05-31T22:00:00+00:00"
     assert parse_when("2026-06-01", end_of_day=True).isoformat() == "2026-06-01T22:00:00+00:00"

@@ -16,12 +16,12 @@ from sqlalchemy import Engine, text
 
 from tests.api.world import CAMERAS, PASSWORD, World, build_world
 from vigie.api.app import ApiServices, create_app
+from vigie.cli.commands.audit import verify_command
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditChain, verify_export
-from vigie.runtime.audit_commands import verify_command
 from vigie.services.access import AccessDeniedError
 from vigie.services.audit import AuditFilters
 from vigie.services.cameras import CameraService

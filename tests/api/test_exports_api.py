@@ -27,12 +27,12 @@ from tests.api.world import CAMERAS, T0, World, build_world
 from tests.recording.export_samples import record
 from tests.support.waiting import wait_for
 from tests.support.zip_bombs import lying_bomb, zeros_bomb
+from vigie.cli.commands.exports import export_verify_command
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditKeyring
 from vigie.recording.export import ExportRequest, VideoExporter
 from vigie.recording.manifest import CameraIdentity
-from vigie.runtime.export_commands import export_verify_command
 from vigie.storage.recording import SqlSegmentIndex
 from vigie.storage.segment_store import FileSegmentStore
 

@@ -19,8 +19,8 @@ from tests.support.configs import camera_yaml, config_yaml
 from tests.support.servers import free_port
 from tests.support.vigie_cli import TEST_PASSWORD, ApiSession, add_operator, start_vigie, stop_vigie
 from tests.support.waiting import wait_for
+from vigie.cli.commands.session import SESSION_FILE_ENV
 from vigie.domain.audit import parse_time
-from vigie.runtime.cli_session import SESSION_FILE_ENV
 from vigie.runtime.clock import system_clock
 
 

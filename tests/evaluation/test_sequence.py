@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from vigie.cli.commands.evaluation import eval_detect_command, eval_mot_command
 from vigie.evaluation.sequence import SequenceError, read_sequence
-from vigie.runtime.eval_commands import eval_detect_command, eval_mot_command
 
 TUD_CAMPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "tracking" / "tud-campus"
 NO_TUD_CAMPUS = "TUD-Campus is not in ../shared/data/tracking (development data, not redistributable)"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.clocks import StepClock
+from vigie.cli.commands.audit import export_command, keys_command, rotate_key_command, verify_command
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.governance.audit import AuditChain, AuditKeyring
-from vigie.runtime.audit_commands import export_command, keys_command, rotate_key_command, verify_command
 from vigie.storage import SqlAuditStore, create_engine_for, migrate
 
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)

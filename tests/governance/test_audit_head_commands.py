@@ -13,8 +13,8 @@ import pytest
 from tests.support.audit_tamper import delete_last_rows, rechain
 from tests.support.clocks import T0, StepClock
 from vigie.cli import main
+from vigie.cli.commands.context import commands_on, opened
 from vigie.domain.audit import AuditAction, AuditEvent
-from vigie.runtime.command_context import commands_on, opened
 from vigie.storage import create_engine_for
 
 ACTIONS = (AuditAction.LIVE_VIEWED, AuditAction.PLAYBACK, AuditAction.SEARCH, AuditAction.ALERT_VERDICT)

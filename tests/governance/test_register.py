@@ -11,7 +11,7 @@ import pytest
 from tests.support.activations import NOW, config_text
 from tests.support.cli_accounts import CliAccounts, signed_in_world
 from tests.support.clocks import FakeClock
-from vigie.runtime.governance_commands import (
+from vigie.cli.commands.governance import (
     activation_approve_command,
     activation_list_command,
     activation_request_command,

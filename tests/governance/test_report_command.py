@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.clocks import StepClock
+from vigie.cli.commands.audit_report import signature_path, verify_report
 from vigie.config import load_config
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.governance.audit import load_public_key
 from vigie.governance.audit.signing import key_id_of
 from vigie.runtime.assembly.audit import open_audit_sink
-from vigie.runtime.report_command import signature_path, verify_report
 from vigie.storage import create_engine_for, migrate
 
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)

@@ -10,12 +10,12 @@ import pytest
 from tests.support.cli_accounts import signed_in_world
 from tests.support.clocks import FakeClock
 from tests.support.configs import authorised_around, camera_yaml, config_yaml
+from vigie.cli.commands.audit import keys_command
+from vigie.cli.commands.exports import export_create_command, export_verify_command
 from vigie.config.loader import load_config
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent, AuditRecord
 from vigie.governance.audit import AuditKeyring
-from vigie.runtime.audit_commands import keys_command
-from vigie.runtime.export_commands import export_create_command, export_verify_command
 from vigie.services.exports import ExportRefused, ExportService
 from vigie.storage import SqlAuditStore
 from vigie.storage.database import create_engine_for

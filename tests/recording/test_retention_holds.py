@@ -14,15 +14,15 @@ from tests.support.audit_sinks import ListAudit
 from tests.support.cli_accounts import CliAccounts, signed_in_world
 from tests.support.clocks import FakeClock
 from tests.support.configs import authorised_around, camera_yaml, config_yaml
-from vigie.domain.actor import Actor
-from vigie.domain.audit import AuditAction
-from vigie.domain.recording import Segment
-from vigie.runtime.recording_commands import (
+from vigie.cli.commands.recording import (
     hold_lift_command,
     hold_list_command,
     hold_place_command,
     register_command,
 )
+from vigie.domain.actor import Actor
+from vigie.domain.audit import AuditAction
+from vigie.domain.recording import Segment
 from vigie.services.holds import HoldNotFoundError, HoldRefusedError, HoldService
 from vigie.storage import (
     SqlAuditStore,

@@ -18,11 +18,11 @@ from tests.support.cli_accounts import CliAccounts, signed_in_world
 from tests.support.clocks import FakeClock
 from tests.support.configs import authorised_around, camera_yaml, config_yaml
 from vigie.cli import main
+from vigie.cli.commands.context import opened
 from vigie.config import load_config
 from vigie.domain.audit import AuditAction
 from vigie.domain.recording import Segment
 from vigie.recording.segment_writer import segment_key
-from vigie.runtime.command_context import opened
 from vigie.storage import SqlAuditStore, SqlSegmentIndex, create_engine_for
 
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)

@@ -16,9 +16,9 @@ from tests.support.activations import NOW, config_text
 from tests.support.cli_accounts import CliAccounts, login_stdin, signed_in_world
 from tests.support.clocks import FakeClock
 from vigie.cli import main
+from vigie.cli.commands.session import SESSION_FILE_ENV, session_file
 from vigie.config import load_config
 from vigie.domain.audit import AuditAction
-from vigie.runtime.cli_session import SESSION_FILE_ENV, session_file
 from vigie.storage import SqlAuditStore, create_engine_for
 
 

@@ -14,9 +14,9 @@ from tests.support.cli_accounts import totp_code
 from tests.support.clocks import T0, FakeClock
 from tests.support.configs import config_yaml
 from vigie.cli import main
+from vigie.cli.commands.context import commands_on
+from vigie.cli.commands.session import SESSION_FILE_ENV
 from vigie.domain.audit import AuditAction
-from vigie.runtime.cli_session import SESSION_FILE_ENV
-from vigie.runtime.command_context import commands_on
 
 PASSWORD = "an administrator passphrase"
 

@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support.zip_bombs import lying_bomb, rezipped, signed_export, zeros_bomb
+from vigie.cli.commands.exports import export_verify_command
 from vigie.governance.audit import AuditSigner
-from vigie.runtime.export_commands import export_verify_command
 from vigie.services.export_package import MAX_RATIO, PackageRefused, verify_package, write_package
 
 VIDEO = random.Random(15).randbytes(1 << 20)  # 1 MiB that deflate cannot shrink, like H.264

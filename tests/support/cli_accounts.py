@@ -2,7 +2,7 @@
 second-factor secrets, then signed in with ``vigie login`` as a person would (password and code on standard input),
 each with its own session file.
 
-In the tests' own process the commands run on an injected clock (:func:`vigie.runtime.command_context.commands_on`):
+In the tests' own process the commands run on an injected clock (:func:`vigie.cli.commands.context.commands_on`):
 :class:`CliAccounts` takes that clock and computes the TOTP codes from it. :func:`login_env` does the same for a
 ``vigie`` child process, which reads the host's clock (the codes are computed from it there)."""
 
@@ -22,12 +22,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from vigie.cli.commands.context import commands_on, opened
+from vigie.cli.commands.session import SESSION_FILE_ENV
 from vigie.domain.actor import Actor
 from vigie.domain.clock import Clock, legal_day
 from vigie.domain.users import Role
 from vigie.runtime.assembly.auth import open_auth_service
-from vigie.runtime.cli_session import SESSION_FILE_ENV
-from vigie.runtime.command_context import commands_on, opened
 from vigie.services.credentials import TOTP_STEP_S, totp_verifier
 
 DEFAULT_PASSWORD = "a long test passphrase"

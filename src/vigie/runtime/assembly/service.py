@@ -36,15 +36,16 @@ from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
 from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
+from vigie.runtime.assembly.exports import build_export_service
 from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
+from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
 from vigie.runtime.clock import system_clock
-from vigie.runtime.recording_commands import build_purger
 from vigie.runtime.workers.analysis import ModelSpec, WorkerSpec
 from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, storage_check
 from vigie.runtime.workers.journal import WriteJournal, journal_dir
@@ -55,7 +56,6 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
-from vigie.services.exports import ExportService, ExportWorkspace
 from vigie.services.health import Check, HealthService
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
@@ -63,7 +63,6 @@ from vigie.services.snapshots import SnapshotService
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
-from vigie.storage.recording import SqlDestructionRegister
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
 
@@ -224,17 +223,7 @@ class VigieService:
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.requeue))
         jobs.append(Periodic(ALIVE_EVERY_S, lambda now: write_alive(self.alive_path, now), writes=False))
-        self.exports = ExportService(  # every configured camera: a disabled one may still have footage to export
-            self.segments,
-            store,
-            self.audit.signer(),
-            self.audit,
-            [p.camera for p in config.placements()],
-            clock,
-            workspace=ExportWorkspace(config.storage.data_dir / "exports", self.audit.keyring.public_keys),
-            register=SqlDestructionRegister(engine),  # transmissions to the prosecutor (L5)
-            history=SqlAuditReader(engine),
-        )
+        self.exports = build_export_service(config, engine, self.audit, clock, store=store, index=self.segments)
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
         self.alerts = AlertService(SqlAlertRepo(engine), self.audit, clock)

@@ -2,7 +2,7 @@
 
 There is no default account: ``create-admin`` makes the first administrator (refused once one exists) and
 prints their second-factor URI once. Every other command here acts as the administrator signed in with
-``vigie login`` (:mod:`vigie.runtime.cli_session`), on accounts of their own tenant, as in the API; the audit log
+``vigie login`` (:mod:`vigie.cli.commands.session`), on accounts of their own tenant, as in the API; the audit log
 names that administrator. Passwords are typed twice at a prompt, or read from the first line of
 standard input with ``--password-stdin`` (scripts); they are never taken from the command line, where they would
 land in the shell history and the process list.
@@ -16,11 +16,11 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from vigie.cli.commands.context import Opened, run_opened
+from vigie.cli.commands.session import run_signed_in
 from vigie.domain.actor import Actor
 from vigie.domain.users import Permission, Role, UserNotFoundError
 from vigie.runtime.assembly.auth import open_auth_service
-from vigie.runtime.cli_session import run_signed_in
-from vigie.runtime.command_context import Opened, run_opened
 from vigie.services.access import AccessDeniedError, Principal
 from vigie.services.auth import AccountError, AuthService, NewAccount
 

@@ -37,10 +37,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from vigie.cli.commands.context import EXIT_UNUSABLE, Opened, Unusable, opened, run_opened
 from vigie.domain.clock import Clock
 from vigie.domain.users import VIDEO_PERMISSIONS, Role
 from vigie.runtime.assembly.auth import open_auth_service
-from vigie.runtime.command_context import EXIT_UNUSABLE, Opened, Unusable, opened, run_opened
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
 from vigie.services.auth import CLI_SESSION_LIFETIME, AccountError, AuthService, LoginRefusedError
 from vigie.storage import SqlUserRepo

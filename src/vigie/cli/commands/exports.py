@@ -18,20 +18,18 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from vigie.cli.commands.context import Opened
+from vigie.cli.commands.session import run_signed_in
 from vigie.domain.actor import Actor
 from vigie.domain.clock import Clock
 from vigie.domain.users import Permission
 from vigie.governance.audit import AuditKeyError, key_id_of, load_public_key
 from vigie.recording.manifest import ExportVerification, verify_export_dir
-from vigie.runtime.assembly.segments import open_segment_store
-from vigie.runtime.cli_session import run_signed_in
-from vigie.runtime.command_context import Opened
+from vigie.runtime.assembly.exports import build_export_service
 from vigie.services.access import Principal
 from vigie.services.export_package import PackageRefused, PackageVerification, verify_package
-from vigie.services.exports import ExportError, ExportNotReadyError, ExportService, ExportsUnavailableError
+from vigie.services.exports import ExportError, ExportNotReadyError, ExportsUnavailableError
 from vigie.storage import StorageError
-from vigie.storage.audit_query import SqlAuditReader
-from vigie.storage.recording import SqlDestructionRegister, SqlSegmentIndex
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -55,14 +53,7 @@ def export_create_command(  # noqa: PLR0917 - one argument per command-line opti
         for camera_id in cameras:
             viewer.require_camera(camera_id)
         try:
-            service = ExportService(
-                SqlSegmentIndex(context.engine),
-                open_segment_store(context.config),
-                context.audit.signer(),
-                context.audit,
-                [placement.camera for placement in context.config.placements()],
-                context.clock,
-            )
+            service = build_export_service(context.config, context.engine, context.audit, context.clock)
             requester = Actor(viewer.actor, commune_id=viewer.user.commune_id)
             result = service.export(cameras, start, end, requester, reason, requisition, out_dir)
         except (ExportError, StorageError, AuditKeyError, OSError) as err:
@@ -92,16 +83,7 @@ def export_transmitted_command(
     recording exported (``vigie recording register``), audited; the same rules as the API."""
 
     def record(context: Opened, viewer: Principal) -> int:
-        service = ExportService(
-            SqlSegmentIndex(context.engine),
-            open_segment_store(context.config),
-            context.audit.signer(),
-            context.audit,
-            [placement.camera for placement in context.config.placements()],
-            context.clock,
-            register=SqlDestructionRegister(context.engine),
-            history=SqlAuditReader(context.engine),
-        )
+        service = build_export_service(context.config, context.engine, context.audit, context.clock)
         try:
             done = service.record_transmission_as(viewer, export_id, transmitted_on=on, requisition_ref=requisition)
         except (ExportError, ExportNotReadyError, ExportsUnavailableError, StorageError, AuditKeyError) as err:

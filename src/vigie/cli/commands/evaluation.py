@@ -1,12 +1,10 @@
-"""``vigie eval events`` and ``vigie calibrate``: run one event module over recorded footage.
+"""``vigie eval mot | detect | events`` and ``vigie calibrate``: score the detector + tracker on a MOTChallenge-format
+folder, or run one event module over recorded footage (:mod:`vigie.evaluation.module_run`).
 
 ``eval events VIDEO GT.json --module NAME`` scores the module's hits against event ground truth (the format of
 ``vigie sim render --gt``): per-event precision, recall and detection delay. ``calibrate VIDEO --module NAME``
 (L32) runs the same thing without ground truth: no alert is raised, nothing is stored, and the report lists what
 the module *would* have raised, to tune thresholds on site before go-live.
-
-Objects come from an ONNX model (``--model``/``--format``) or from a MOTChallenge box file (``--boxes``: a
-detector's output, or the simulator's ground truth to judge a module's logic apart from detector errors).
 
 Neither is a side door around governance (issue 14). With ``--config FILE`` (a Vigie installation's footage) they
 run only for the account signed in with ``vigie login`` whose roles may request an activation (supervisor, dpo:
@@ -19,171 +17,86 @@ period when the video is a segment of the store. Without ``--config`` they run o
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
-import numpy as np
-import yaml
-
-from vigie.analytics.rules.base import Rule, RuleInput
-from vigie.analytics.rules.registry import MODULES, ModuleUnavailable, RuleConfigError, build_rule
 from vigie.analytics.track import ByteTracker
+from vigie.cli.commands.context import Opened
+from vigie.cli.commands.session import run_signed_in
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
-from vigie.domain.detections import Detections, ObjectClass
+from vigie.domain.digest import file_sha256
 from vigie.domain.users import ROLE_PERMISSIONS, Permission
-from vigie.evaluation.events import GroundTruthError, TimedHit, load_events, score_events
-from vigie.evaluation.report import format_table, write_json
+from vigie.evaluation.detection import evaluate_detection
+from vigie.evaluation.detection_source import PUBLIC_DETECTIONS, EvalUsageError, choose_detections
+from vigie.evaluation.events import GroundTruthError, load_events, score_events
+from vigie.evaluation.module_run import (
+    DWELL_MODULES,
+    EventEvalError,
+    build_module,
+    load_module_config,
+    media_seconds,
+    onnx_detector,
+    run_module,
+    vigie_footage,
+)
+from vigie.evaluation.mot import evaluate_tracking, normalise_scores, track_sequence
+from vigie.evaluation.report import files_json, format_files, format_table, write_json
+from vigie.evaluation.sequence import SequenceError, read_sequence
 from vigie.recording.segment_writer import start_from_key
 from vigie.runtime.assembly.segments import spool_dir
-from vigie.runtime.cli_session import run_signed_in
-from vigie.runtime.command_context import Opened
 from vigie.services.access import AccessDeniedError, Principal
-from vigie.sim.builtin import module_settings_path
 from vigie.storage import SqlSegmentIndex
 
-MOT_TO_VIGIE = {1: ObjectClass.PERSON, 3: ObjectClass.CAR, 13: ObjectClass.BAG, -1: ObjectClass.PERSON}
-"""MOTChallenge classes (as the simulator writes them; -1 = a det.txt without classes) → Vigie classes."""
 
-
-DWELL_MODULES = frozenset({"intrusion", "loitering"})
-
-
-class EventEvalError(ValueError):
-    """Arguments or inputs that cannot be used; the message says what to change."""
-
-
-@dataclass(frozen=True, slots=True)
-class ModuleRun:
-    hits: list[TimedHit]
-    frames: int
-    seconds: float
-    source: str
-
-
-def load_module_config(path: Path | None, module: str) -> dict[str, Any]:
-    """The module's settings from a YAML file: either the settings themselves or a mapping keyed by module id."""
-    if path is None:
-        return {}
-    path = module_settings_path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise EventEvalError(f"{path}: cannot read ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        raise EventEvalError(f"{path}: not valid YAML ({err})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise EventEvalError(f"{path}: expected a mapping of settings (or of module ids to settings)")
-    if set(data) & set(MODULES):
-        section = data.get(module)
-        if section is None:
-            raise EventEvalError(f"{path} has settings for {', '.join(sorted(set(data) & set(MODULES)))}, not {module}")
-        if not isinstance(section, dict):
-            raise EventEvalError(f"{path}: {module} must be a mapping of settings")
-        return dict(section)
-    return dict(data)
-
-
-def read_mot_boxes(path: Path) -> dict[int, Detections]:
-    """``frame,id,x,y,w,h,conf[,class,visibility]`` rows → Vigie detections per 1-based frame."""
-    try:
-        rows = np.loadtxt(path, delimiter=",", ndmin=2)
-    except (OSError, ValueError) as err:
-        raise EventEvalError(f"{path}: not a MOTChallenge box file ({err})") from None
-    if rows.size and rows.shape[1] < 7:
-        raise EventEvalError(f"{path}: expected at least 7 columns (frame,id,x,y,w,h,conf), got {rows.shape[1]}")
-    out: dict[int, Detections] = {}
-    for frame in np.unique(rows[:, 0]).astype(int).tolist() if rows.size else []:
-        part = rows[rows[:, 0] == frame]
-        mot_classes = part[:, 7].astype(int) if part.shape[1] > 7 else np.full(len(part), -1)
-        known = np.array([c in MOT_TO_VIGIE for c in mot_classes.tolist()], bool)
-        part, mot_classes = part[known], mot_classes[known]
-        boxes = np.stack([part[:, 2], part[:, 3], part[:, 2] + part[:, 4], part[:, 3] + part[:, 5]], 1)
-        scores = np.clip(np.where(part[:, 6] > 0, part[:, 6], 1.0), 0, 1)
-        classes = [int(MOT_TO_VIGIE[c]) for c in mot_classes.tolist()]
-        out[frame] = Detections.create(boxes.reshape(-1, 4), scores, classes)
-    return out
-
-
-def _frames(video: Path, fps: float) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(1-based frame number, media seconds, BGR image) every 1/fps seconds of the video."""
-    try:
-        container = av.open(str(video))
-    except (av.FFmpegError, OSError) as err:
-        raise EventEvalError(f"{video}: cannot open the video ({err})") from None
-    with container:
-        stream = container.streams.video[0]
-        rate = float(stream.average_rate or 25)
-        period, next_due = 1.0 / fps, 0.0
-        for index, frame in enumerate(container.decode(stream)):
-            at = float(frame.time) if frame.time is not None else index / rate
-            if at + 1e-6 < next_due:
-                continue
-            next_due = max(next_due + period, at)
-            yield index + 1, at, frame.to_ndarray(format="bgr24")
-
-
-def run_module(
-    video: Path,
-    rule: Rule,
+def eval_mot_command(
+    seq_dir: Path,
     *,
-    fps: float = 5.0,
-    boxes: Path | None = None,
-    detect: Callable[[np.ndarray], Detections] | None = None,
-) -> ModuleRun:
-    """Feed the module every analysed frame of ``video``; return its hits in media time."""
-    if not rule.needs_frame and boxes is None and detect is None:
-        raise EventEvalError(
-            f"{rule.module} needs objects: give --boxes FILE (MOTChallenge boxes) or --model FILE --format F"
-        )
-    table = read_mot_boxes(boxes) if boxes is not None else None
-    source = f"boxes:{boxes.name}" if boxes is not None else ("model" if detect is not None else "pixels")
-    tracker = ByteTracker()
-    hits: list[TimedHit] = []
-    frames, last_at, previous = 0, 0.0, None
-    for number, at, image in _frames(video, fps):
-        frames += 1
-        period = at - previous if previous is not None else 1.0 / fps
-        previous, last_at = at, at
-        tracks = Detections()
-        if not rule.needs_frame:
-            if table is not None:
-                found = table.get(number, Detections())
-            else:
-                assert detect is not None  # checked above
-                found = detect(image)
-            tracks = tracker.update(found, period)
-        data = RuleInput(at, (image.shape[1], image.shape[0]), tracks, image)
-        hits.extend(TimedHit(at, hit.region, hit.score) for hit in rule.update(data))
-    if frames == 0:
-        raise EventEvalError(f"{video}: no video frame could be decoded")
-    return ModuleRun(hits, frames, last_at, source)
-
-
-def _detector(model: Path | None, model_format: str | None) -> Callable[[np.ndarray], Detections] | None:
-    if model is None:
-        return None
-    if model_format is None:
-        raise EventEvalError("--model needs --format (yolox, gfl, fastestdet, yolov8)")
-    if not model.is_file():
-        raise EventEvalError(f"model file {model} does not exist")
-    from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig  # heavy: load lazily
-
-    return OnnxDetector(OnnxDetectorConfig.model_validate({"model_path": model, "format": model_format})).detect
-
-
-def _build(module: str, config: Mapping[str, Any]) -> Rule:
+    detector: str | None,
+    model: Path | None,
+    model_format: str | None,
+    json_out: Path | None,
+) -> int:
+    """Detect (public det.txt, motion or ONNX), track with ByteTracker, print MOTA/IDF1/HOTA; 0 on success."""
     try:
-        return build_rule(module, config)
-    except (RuleConfigError, ModuleUnavailable) as err:
-        raise EventEvalError(str(err)) from None
+        sequence = read_sequence(seq_dir)
+        source, detections = choose_detections(sequence, detector, model, model_format)
+        truth = sequence.ground_truth()
+        tracked = track_sequence(normalise_scores(detections), sequence.frames, sequence.period, ByteTracker())
+        scores = evaluate_tracking(truth, tracked, sequence.frames)
+        files = sequence.source_files(with_detections=source == PUBLIC_DETECTIONS)
+    except (SequenceError, EvalUsageError, FileNotFoundError) as err:
+        print(f"vigie eval mot: {err}", file=sys.stderr)
+        return 2
+    values = scores.as_dict()
+    print(format_table(f"{sequence.info.name} — tracking ({source}, persons)", values))
+    print(format_files(files, sequence.info))
+    if json_out is not None:
+        report = {"sequence": sequence.info.name, "detections": source, "metrics": values}
+        write_json(json_out, report | files_json(files, sequence.info))
+    return 0
+
+
+def eval_detect_command(seq_dir: Path, *, model: Path | None, model_format: str | None, json_out: Path | None) -> int:
+    """Person precision, recall and AP@0.5 of an ONNX model (or of det/det.txt when no model is given)."""
+    try:
+        sequence = read_sequence(seq_dir)
+        source, detections = choose_detections(sequence, "onnx" if model else None, model, model_format)
+        scores = evaluate_detection(sequence.ground_truth(), detections, sequence.frames)
+        files = sequence.source_files(with_detections=source == PUBLIC_DETECTIONS)
+    except (SequenceError, EvalUsageError, FileNotFoundError) as err:
+        print(f"vigie eval detect: {err}", file=sys.stderr)
+        return 2
+    values = scores.as_dict()
+    print(format_table(f"{sequence.info.name} — detection ({source}, persons)", values))
+    print(format_files(files, sequence.info))
+    if json_out is not None:
+        report = {"sequence": sequence.info.name, "detections": source, "metrics": values}
+        write_json(json_out, report | files_json(files, sequence.info))
+    return 0
 
 
 CALIBRATION_PERMISSION = Permission.REQUEST_ACTIVATION
@@ -191,30 +104,8 @@ CALIBRATION_PERMISSION = Permission.REQUEST_ACTIVATION
 dpo), since a calibration run prepares the request (L32)."""
 
 
-def vigie_footage(video: Path) -> str | None:
-    """What ``video`` recognisably is when Vigie recorded or exported it (a segment named by the recorder, a file of
-    an export folder with its signed manifest); None for anything else (a copy renamed is not recognised)."""
-    if video.suffix == ".ts" and start_from_key(video.name) is not None:
-        return "a segment recorded by Vigie"
-    if (video.parent / "manifest.json").is_file() and (video.parent / "manifest.sig").is_file():
-        return "a file of a Vigie export"
-    return None
-
-
 def _file_entry(kind: str, path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return {"input": kind, "name": path.name, "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
-
-
-def _media_seconds(video: Path) -> float | None:
-    try:
-        with av.open(str(video)) as container:
-            return None if container.duration is None else round(container.duration / av.time_base, 3)
-    except (av.FFmpegError, OSError):
-        return None
+    return {"input": kind, "name": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size}
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +155,7 @@ def _guarded(run: _Run, config_path: Path | None, action: Callable[[], int]) -> 
         except OSError as err:
             print(f"{run.command}: cannot read {err.filename}: {err.strerror}; nothing was run", file=sys.stderr)
             return 2
-        details["media_seconds"] = _media_seconds(run.video)
+        details["media_seconds"] = media_seconds(run.video)
         target = f"camera:{camera}" if camera else f"file:{details['files'][0]['sha256']}"
         record = context.audit.append(
             AuditEvent(viewer.actor, AuditAction.ANALYSIS_CALIBRATION, target, details, at=context.clock())
@@ -343,8 +234,8 @@ def _eval_events(
 ) -> int:
     try:
         truth = load_events(truth_path)
-        rule = _build(module, load_module_config(config_file, module))
-        run = run_module(video, rule, fps=fps, boxes=boxes, detect=_detector(model, model_format))
+        rule = build_module(module, load_module_config(config_file, module))
+        run = run_module(video, rule, fps=fps, boxes=boxes, detect=onnx_detector(model, model_format))
     except (EventEvalError, GroundTruthError) as err:
         print(f"vigie eval events: {err}", file=sys.stderr)
         return 2
@@ -403,8 +294,8 @@ def _calibrate(
 ) -> int:
     try:
         config = load_module_config(config_file, module)
-        rule = _build(module, config)
-        run = run_module(video, rule, fps=fps, boxes=boxes, detect=_detector(model, model_format))
+        rule = build_module(module, config)
+        run = run_module(video, rule, fps=fps, boxes=boxes, detect=onnx_detector(model, model_format))
     except EventEvalError as err:
         print(f"vigie calibrate: {err}", file=sys.stderr)
         return 2

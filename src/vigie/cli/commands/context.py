@@ -80,7 +80,7 @@ def opened(config_path: Path, clock: Clock | None = None) -> Iterator[Opened]:
 
 def run_opened(config_path: Path, action: Callable[[Opened], int], clock: Clock | None = None) -> int:
     """Run ``action`` with everything opened; an unusable configuration or database, or no signed-in account
-    where one is needed (:mod:`vigie.runtime.cli_session`), gives exit code 2."""
+    where one is needed (:mod:`vigie.cli.commands.session`), gives exit code 2."""
     try:
         with opened(config_path, clock) as context:
             return action(context)

@@ -1,8 +1,8 @@
-"""The recording commands: place, lift and list holds (L4), export the destruction register (L5). ``vigie.cli``
-wires them to argparse; each returns the process exit code (0 done, 1 refused, 2 the configuration or the
-database is unusable or nobody is signed in).
+"""The recording commands: place, lift and list holds (L4), export the destruction register (L5), purge now.
+:mod:`vigie.cli.recording` wires them to argparse; each returns the process exit code (0 done, 1 refused, 2 the
+configuration or the database is unusable or nobody is signed in).
 
-Placing and lifting a hold act as the account signed in with ``vigie login`` (:mod:`vigie.runtime.cli_session`):
+Placing and lifting a hold act as the account signed in with ``vigie login`` (:mod:`vigie.cli.commands.session`):
 it needs the export permission and must see the camera; the audit log names the account. Times must carry a time
 zone (``2025-03-01T12:00+01:00``): a requisition period is a legal fact and is never guessed from the server's
 zone.
@@ -11,7 +11,6 @@ zone.
 from __future__ import annotations
 
 import csv
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,17 +20,15 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 
+from vigie.cli.commands.context import Opened, run_opened
+from vigie.cli.commands.session import run_signed_in
 from vigie.config.models import VigieConfig
 from vigie.domain.actor import Actor
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
-from vigie.domain.recording import DestructionRecord, Hold, SegmentStore
+from vigie.domain.recording import DestructionRecord, Hold
 from vigie.domain.users import Permission
-from vigie.recording.purge import Purger
-from vigie.recording.retention import retention_for
-from vigie.runtime.assembly.segments import is_remote, open_segment_store
-from vigie.runtime.cli_session import run_signed_in
-from vigie.runtime.command_context import Opened, run_opened
+from vigie.runtime.assembly.purge import build_purger
 from vigie.services.access import NotVisibleError, Principal
 from vigie.services.holds import HoldNotFoundError, HoldRefusedError, HoldService
 from vigie.storage import (
@@ -89,7 +86,7 @@ def _run(config_path: Path, action: Callable[[_Context], int]) -> int:
 
 
 def _run_as(config_path: Path, what: str, action: Callable[[_Context, Principal], int]) -> int:
-    """Run ``action`` for the account signed in at the command line (:mod:`vigie.runtime.cli_session`)."""
+    """Run ``action`` for the account signed in at the command line (:mod:`vigie.cli.commands.session`)."""
 
     def with_services(opened: Opened, viewer: Principal) -> int:
         return action(_context(opened), viewer)
@@ -212,40 +209,6 @@ def write_register_csv(lines: list[DestructionRecord], stream: TextIO) -> None:
                 r.reason,
             )
         )
-
-
-def build_purger(
-    config: VigieConfig,
-    engine: Engine,
-    store: SegmentStore | None = None,
-    *,
-    min_free_bytes: int,
-    free_bytes: Callable[[], int] | None = None,
-    audit: AuditSink,
-    clock: Clock,
-) -> Purger:
-    """The purge job over the configured database and ``store`` (default: the configured segment store).
-
-    Free space defaults to that of the data dir for the file store. With a remote store (S3) there is no
-    low-space purge: deleting remote segments would free nothing on this disk (only the spool is local)."""
-    data_dir = config.storage.data_dir
-    if free_bytes is None and is_remote(config):
-        free_bytes = _unlimited
-    return Purger(
-        SqlSegmentIndex(engine),
-        open_segment_store(config) if store is None else store,
-        holds_source=SqlHoldRepo(engine),
-        register=SqlDestructionRegister(engine),
-        audit=audit,
-        retention_for_camera=retention_for(config),
-        clock=clock,
-        free_bytes=free_bytes or (lambda: shutil.disk_usage(data_dir).free),
-        min_free_bytes=min_free_bytes,
-    )
-
-
-def _unlimited() -> int:
-    return 2**62
 
 
 def _iso(at: datetime | None) -> str:

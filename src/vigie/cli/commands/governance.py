@@ -1,11 +1,12 @@
 """The governance commands: compliance status and register, activation request/approve/revoke/list, stop and
-resume. ``vigie.cli`` wires them to argparse; each returns the process exit code (0 done, 1 refused, 2 the
-configuration, catalogue or database is unusable).
+resume. :mod:`vigie.cli.governance` wires them to argparse; each returns the process exit code (0 done, 1 refused,
+2 the configuration, catalogue or database is unusable).
 
-The commands that change something act as the account signed in with ``vigie login`` (:mod:`vigie.runtime.cli_session`)
-through the same use cases as the API (:class:`GovernanceAccess`): the account's roles and tenant are checked,
-and the audit log names the account. ``--as ROLE`` picks the role of an account holding several (it must hold
-it): the two approvals of an activation come from two different accounts in two different approving roles.
+The commands that change something act as the account signed in with ``vigie login``
+(:mod:`vigie.cli.commands.session`) through the same use cases as the API (:class:`GovernanceAccess`): the
+account's roles and tenant are checked, and the audit log names the account. ``--as ROLE`` picks the role of an
+account holding several (it must hold it): the two approvals of an activation come from two different accounts in
+two different approving roles.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from vigie.cli.commands.context import Opened, Unusable, run_opened
+from vigie.cli.commands.session import run_signed_in
 from vigie.config.models import VigieConfig
 from vigie.domain.audit import AuditAction
 from vigie.governance.activation import ActivationState
@@ -23,8 +26,6 @@ from vigie.governance.catalogue import Catalogue, CatalogueError
 from vigie.governance.register import AnalysisEntry, build_register, render_html, render_markdown
 from vigie.governance.report import OpenGate, open_gates
 from vigie.runtime.assembly.governance import open_governance
-from vigie.runtime.cli_session import run_signed_in
-from vigie.runtime.command_context import Opened, Unusable, run_opened
 from vigie.services.access import AccessDeniedError, Principal
 from vigie.services.governance import ActivationStatus, GovernanceService, GovernanceStatus
 from vigie.services.governance_access import ActivationDraft, GovernanceAccess, GovernanceRefusedError

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from vigie.cli.commands.context import Unusable, opened
 from vigie.governance.audit import (
     AuditChain,
     AuditExportError,
@@ -26,7 +27,6 @@ from vigie.governance.audit import (
     read_heads,
     verify_export,
 )
-from vigie.runtime.command_context import Unusable, opened
 from vigie.storage import StorageError
 
 EXIT_OK = 0

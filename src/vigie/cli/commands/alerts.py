@@ -9,9 +9,9 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
+from vigie.cli.commands.context import Opened, run_opened
+from vigie.cli.commands.session import run_signed_in
 from vigie.domain.alerts import Alert, AlertAlreadyDecidedError, AlertNotFoundError, AlertState, Verdict
-from vigie.runtime.cli_session import run_signed_in
-from vigie.runtime.command_context import Opened, run_opened
 from vigie.services.access import Principal
 from vigie.services.alerts import AlertRefusedError, AlertService
 from vigie.storage import SqlAlertRepo, SqlStatisticsRepo

@@ -1,20 +1,16 @@
-"""``vigie eval mot`` and ``vigie eval detect``: score the detector + tracker on a MOTChallenge-format folder."""
+"""Where the detections of a MOTChallenge sequence come from when it is scored: an ONNX model, the sequence's own
+public ``det/det.txt``, or the motion detector as a baseline (``vigie eval mot | detect``)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from vigie.analytics.detect.motion import MotionDetector
-from vigie.analytics.track import ByteTracker
 from vigie.domain.detections import Detections, ObjectClass
-from vigie.evaluation.detection import evaluate_detection
-from vigie.evaluation.mot import evaluate_tracking, normalise_scores, track_sequence
-from vigie.evaluation.report import files_json, format_files, format_table, write_json
-from vigie.evaluation.sequence import MotSequence, SequenceError, read_sequence
+from vigie.evaluation.sequence import MotSequence
 
 DETECTORS = ("public", "motion", "onnx")
 PUBLIC_DETECTIONS = "public det.txt"
@@ -24,54 +20,7 @@ class EvalUsageError(ValueError):
     """Arguments that do not name a usable detector."""
 
 
-def eval_mot_command(
-    seq_dir: Path,
-    *,
-    detector: str | None,
-    model: Path | None,
-    model_format: str | None,
-    json_out: Path | None,
-) -> int:
-    """Detect (public det.txt, motion or ONNX), track with ByteTracker, print MOTA/IDF1/HOTA; 0 on success."""
-    try:
-        sequence = read_sequence(seq_dir)
-        source, detections = _detections(sequence, detector, model, model_format)
-        truth = sequence.ground_truth()
-        tracked = track_sequence(normalise_scores(detections), sequence.frames, sequence.period, ByteTracker())
-        scores = evaluate_tracking(truth, tracked, sequence.frames)
-        files = sequence.source_files(with_detections=source == PUBLIC_DETECTIONS)
-    except (SequenceError, EvalUsageError, FileNotFoundError) as err:
-        print(f"vigie eval mot: {err}", file=sys.stderr)
-        return 2
-    values = scores.as_dict()
-    print(format_table(f"{sequence.info.name} — tracking ({source}, persons)", values))
-    print(format_files(files, sequence.info))
-    if json_out is not None:
-        report = {"sequence": sequence.info.name, "detections": source, "metrics": values}
-        write_json(json_out, report | files_json(files, sequence.info))
-    return 0
-
-
-def eval_detect_command(seq_dir: Path, *, model: Path | None, model_format: str | None, json_out: Path | None) -> int:
-    """Person precision, recall and AP@0.5 of an ONNX model (or of det/det.txt when no model is given)."""
-    try:
-        sequence = read_sequence(seq_dir)
-        source, detections = _detections(sequence, "onnx" if model else None, model, model_format)
-        scores = evaluate_detection(sequence.ground_truth(), detections, sequence.frames)
-        files = sequence.source_files(with_detections=source == PUBLIC_DETECTIONS)
-    except (SequenceError, EvalUsageError, FileNotFoundError) as err:
-        print(f"vigie eval detect: {err}", file=sys.stderr)
-        return 2
-    values = scores.as_dict()
-    print(format_table(f"{sequence.info.name} — detection ({source}, persons)", values))
-    print(format_files(files, sequence.info))
-    if json_out is not None:
-        report = {"sequence": sequence.info.name, "detections": source, "metrics": values}
-        write_json(json_out, report | files_json(files, sequence.info))
-    return 0
-
-
-def _detections(
+def choose_detections(
     sequence: MotSequence, detector: str | None, model: Path | None, model_format: str | None
 ) -> tuple[str, dict[int, Detections]]:
     """Choose the detection source: an ONNX model when given, else det.txt when present, else motion."""

@@ -1,0 +1,109 @@
+"""``vigie eval mot | detect | events`` and ``vigie calibrate``: score detection, tracking and event modules, and
+run a module on recorded footage without alerting (L32) (:mod:`vigie.cli.commands.evaluation`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vigie.cli.arguments import MODEL_FORMATS, Subparsers
+
+
+def register(commands: Subparsers) -> None:
+    evaluate = commands.add_parser("eval", help="evaluate detection and tracking on MOTChallenge-format folders")
+    sub = evaluate.add_subparsers(metavar="COMMAND", required=True)
+    mot_parser = sub.add_parser("mot", help="MOTA, IDF1, HOTA for persons (detector + tracker)")
+    mot_parser.add_argument("sequence", type=Path, metavar="SEQ_DIR", help="folder with img1/ and gt/gt.txt")
+    mot_parser.add_argument("--detector", choices=["public", "motion", "onnx"], help="default: det/det.txt if present")
+    detect_parser = sub.add_parser("detect", help="precision, recall and AP@0.5 for persons")
+    detect_parser.add_argument("sequence", type=Path, metavar="SEQ_DIR")
+    for parser in (mot_parser, detect_parser):
+        parser.add_argument("--model", type=Path, help="ONNX model file")
+        parser.add_argument("--format", choices=MODEL_FORMATS, help="model format")
+        parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
+    mot_parser.set_defaults(handler=mot)
+    detect_parser.set_defaults(handler=detect)
+    events_parser = sub.add_parser(
+        "events", help="per-event precision, recall and delay of one event module (audited with --config)"
+    )
+    events_parser.add_argument("video", type=Path, metavar="VIDEO")
+    events_parser.add_argument(
+        "truth", type=Path, metavar="GT.json", help="events.json (format of `vigie sim render --gt`)"
+    )
+    _module_run_arguments(events_parser)
+    events_parser.set_defaults(handler=events)
+    calibrate_parser = commands.add_parser(
+        "calibrate",
+        help="what an event module would raise on recorded footage, without alerting (L32; audited with --config)",
+    )
+    calibrate_parser.add_argument("video", type=Path, metavar="VIDEO")
+    _module_run_arguments(calibrate_parser)
+    calibrate_parser.set_defaults(handler=calibrate)
+
+
+def _module_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--module", required=True, metavar="NAME", help="event module id, e.g. intrusion")
+    parser.add_argument("--settings", type=Path, metavar="FILE.yaml", help="module settings (or {module: settings})")
+    parser.add_argument("--boxes", type=Path, metavar="BOXES.txt", help="objects from a MOTChallenge box file")
+    parser.add_argument("--model", type=Path, help="objects from this ONNX model")
+    parser.add_argument("--format", choices=MODEL_FORMATS, help="model format")
+    parser.add_argument("--fps", type=float, default=5.0, help="analysed frames per second (default 5)")
+    parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the Vigie configuration whose footage this is: the run is for the account signed in with `vigie "
+        "login` (supervisor or dpo) and recorded in the audit log with the files' SHA-256; needed for footage "
+        "recorded or exported by Vigie",
+    )
+    parser.add_argument("--camera", metavar="ID", help="with --config: the camera the footage comes from")
+
+
+def mot(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.evaluation import eval_mot_command
+
+    return eval_mot_command(
+        args.sequence, detector=args.detector, model=args.model, model_format=args.format, json_out=args.json
+    )
+
+
+def detect(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.evaluation import eval_detect_command
+
+    return eval_detect_command(args.sequence, model=args.model, model_format=args.format, json_out=args.json)
+
+
+def events(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.evaluation import eval_events_command
+
+    return eval_events_command(
+        args.video,
+        args.truth,
+        module=args.module,
+        config_file=args.settings,
+        boxes=args.boxes,
+        model=args.model,
+        model_format=args.format,
+        fps=args.fps,
+        json_out=args.json,
+        config_path=args.config,
+        camera=args.camera,
+    )
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.evaluation import calibrate_command
+
+    return calibrate_command(
+        args.video,
+        module=args.module,
+        config_file=args.settings,
+        boxes=args.boxes,
+        model=args.model,
+        model_format=args.format,
+        fps=args.fps,
+        json_out=args.json,
+        config_path=args.config,
+        camera=args.camera,
+    )

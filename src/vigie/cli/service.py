@@ -1,0 +1,78 @@
+"""``vigie serve``, ``vigie demo`` and ``vigie config check``: run the service, or check its configuration."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vigie.cli.arguments import Subparsers, with_config
+
+
+def register(commands: Subparsers) -> None:
+    demo_parser = commands.add_parser("demo", help="run the service on simulated cameras (SQLite, local storage)")
+    demo_parser.add_argument("--data-dir", type=Path, default=Path("var/demo"), help="where the demo keeps its data")
+    demo_parser.add_argument("--host", default="127.0.0.1", help="address of the web console and API")
+    demo_parser.add_argument("--port", type=int, default=8080, help="port of the web console and API")
+    demo_parser.add_argument(
+        "--cameras", type=int, default=2, choices=range(1, 9), metavar="N", help="simulated cameras (1-8)"
+    )
+    demo_parser.add_argument("--rtsp-port", type=int, default=8554, help="port of the simulated cameras' RTSP server")
+    demo_parser.add_argument(
+        "--no-rtsp", action="store_true", help="replay the simulated footage from files instead of RTSP"
+    )
+    demo_parser.set_defaults(handler=demo)
+
+    serve_parser = with_config(commands.add_parser("serve", help="run the service from a configuration file"))
+    serve_parser.add_argument(
+        "--new-database",
+        action="store_true",
+        help="start on an empty database even though the data folder shows a previous life (audit keys, "
+        "recordings, published heads): a new audit chain, whose first entry names the previous one's last head",
+    )
+    serve_parser.set_defaults(handler=serve)
+
+    config = commands.add_parser("config", help="configuration tools").add_subparsers(metavar="COMMAND", required=True)
+    check = config.add_parser("check", help="validate a configuration file and report every error")
+    check.add_argument("file", type=Path, metavar="FILE")
+    check.set_defaults(handler=config_check)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from vigie.config import ConfigError, format_issues, load_config
+    from vigie.governance.keys_folder import KeyStorageError
+    from vigie.runtime.assembly.module_settings import check_module_settings
+    from vigie.runtime.assembly.service import ServiceError, VigieService
+
+    try:
+        config = load_config(args.config, [check_module_settings])
+    except ConfigError as err:
+        print(format_issues(err.issues), file=sys.stderr)
+        print("vigie: the configuration is invalid; nothing was started", file=sys.stderr)
+        return 2
+    try:
+        service = VigieService(config, new_database=args.new_database)
+    except (ServiceError, KeyStorageError) as err:  # KeyStorageError: the private keys as stored or given (L15)
+        print(f"vigie: {err}; nothing was started", file=sys.stderr)
+        return 2
+    return service.run()
+
+
+def demo(args: argparse.Namespace) -> int:
+    from vigie.runtime.assembly.demo import run_demo
+
+    return run_demo(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        cameras=args.cameras,
+        rtsp_port=args.rtsp_port,
+        use_rtsp=not args.no_rtsp,
+    )
+
+
+def config_check(args: argparse.Namespace) -> int:
+    from vigie.config.check_command import check_command
+    from vigie.runtime.assembly.module_settings import check_module_settings
+
+    return check_command(args.file, checks=[check_module_settings])

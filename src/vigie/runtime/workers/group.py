@@ -199,7 +199,7 @@ class StreamHost:
         self._abandoned.append(stream.thread)
         stream.thread = None
         self._stalled_since_beat.append(stream.camera_id)
-        reason = f"no {self._unit} for {self._stall:.0f} s; reconnecting"
+        reason = f"no {self._unit} for {self._stall:g} s; reconnecting"
         log.warning("group %s: camera %s stuck (%s)", self.group, stream.camera_id, reason)
         self._on_stalled(stream.camera_id, reason)
         self._schedule(stream, now)

@@ -17,6 +17,8 @@ from tests.recording.export_samples import ListAuditSink
 from tests.support.clocks import T0, FakeClock
 from vigie.domain.audit import AuditAction
 from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.geometry import Box
+from vigie.domain.observation import Observation
 from vigie.domain.recording import Segment, SegmentState
 from vigie.domain.statistics import StatisticBucket
 from vigie.events.aggregation import EventAggregator
@@ -180,3 +182,21 @@ def test_a_batch_refused_half_way_is_kept_and_written_in_order_after(tmp_path: P
     ]
     recovered = SqlAuditStore(engine).last(AuditAction.DATABASE_RECOVERED)
     assert recovered is not None and recovered.details["replayed"] == 1 + len(first) + 1 + len(later) + 1
+
+
+def test_motion_observations_of_a_round_become_events_in_one_transaction(tmp_path: Path) -> None:
+    engine = database(tmp_path)
+    events = SqlEventRepo(engine)
+    sink = WorkerMessageSink(
+        EventAggregator(events), SqlCameraStatusRepo(engine), ListAuditSink(), events_batch=events.batch
+    )
+    counted = Commits(engine)
+    for camera_id in CAMERAS[:50]:
+        for k in range(3):  # three observations of one movement: one event
+            region = (Box(0.1 * k, 0.1, 0.2, 0.2),)
+            sink(Observation(camera_id, "motion", "motion", T0 + timedelta(seconds=k), region, 0.5 + 0.1 * k))
+    sink.flush()
+    assert counted.commits == 1, "fifty cameras' events in one transaction"
+    stored = events.list(limit=100)
+    assert len(stored) == 50 and {e.camera_id for e in stored} == set(CAMERAS[:50])
+    assert all(e.ended_at == T0 + timedelta(seconds=2) and e.observations == 3 for e in stored)

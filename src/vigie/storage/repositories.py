@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, Executable, Result, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.geometry import Box
@@ -42,13 +44,43 @@ class _Repo:
 class SqlEventRepo(_Repo):
     """Events in the ``events`` table (implements ``vigie.domain.ports.EventRepo``)."""
 
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._batch = threading.local()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes (``add``, ``update``) made by this thread inside the block share one transaction, committed at
+        its end: the writer thread's round writes many cameras' events at once. An error inside the block undoes
+        them all; other threads' calls keep their own transactions. Nested blocks join the outer one."""
+        if getattr(self._batch, "session", None) is not None:
+            yield
+            return
+        with storage_errors(self._engine, "write a batch of events"), self._write.begin() as session:
+            self._batch.session = session
+            try:
+                yield
+            finally:
+                self._batch.session = None
+
+    @contextmanager
+    def _writing(self, doing: str) -> Iterator[Session]:
+        """The batch's session (this thread is in :meth:`batch`), or a transaction of its own."""
+        session: Session | None = getattr(self._batch, "session", None)
+        if session is not None:
+            with storage_errors(self._engine, doing):
+                yield session
+            return
+        with storage_errors(self._engine, doing), self._write.begin() as own:
+            yield own
+
     def add(self, event: Event) -> Event:
         """Store a new event and return a copy carrying its id (the given event is left untouched)."""
         if event.id is not None:
             raise ValueError(f"event {event.id} is already stored: use update()")
         row = EventRow()
         _event_to_row(event, row)
-        with storage_errors(self._engine, "add an event"), self._write.begin() as session:
+        with self._writing("add an event") as session:
             session.add(row)
             session.flush()
             new_id = row.id
@@ -58,7 +90,7 @@ class SqlEventRepo(_Repo):
         """Overwrite every field of a stored event (typically a longer interval, a better score)."""
         if event.id is None:
             raise ValueError("cannot update an event that has no id: use add()")
-        with storage_errors(self._engine, f"update event {event.id}"), self._write.begin() as session:
+        with self._writing(f"update event {event.id}") as session:
             row = session.get(EventRow, event.id)
             if row is None:
                 raise EventNotFoundError(f"event {event.id} does not exist")

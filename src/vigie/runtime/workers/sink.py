@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -41,6 +42,7 @@ from vigie.runtime.workers.journal import DurableWriter, Outage, Write, WriteJou
 from vigie.runtime.workers.recorder import RecorderMessage, RecordingHealth
 from vigie.services.alerts import AlertService
 from vigie.storage.database import DatabaseUnavailableError
+from vigie.storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ class WorkerMessageSink:
         reconcile: Callable[[datetime], dict[str, int]] | None = None,
         flush_at: int = FLUSH_AT,
         monotonic: Callable[[], float] = time.monotonic,
+        events_batch: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
         segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
@@ -121,7 +124,8 @@ class WorkerMessageSink:
         write raises.
 
         Buffered writes are written at each ``tick``, at ``close``, or once ``flush_at`` of them wait (1: every
-        message written as it comes, as before batching)."""
+        message written as it comes, as before batching). ``events_batch()`` (``SqlEventRepo.batch``) makes the
+        event writes of a round one transaction; without it each event write is its own."""
         self._aggregator = aggregator
         self._status = status
         self._audit = audit
@@ -158,6 +162,9 @@ class WorkerMessageSink:
         """Segments the uploader stored, to index at the next flush (then their spool files go)."""
         self._statistics_due: list[StatisticBucket] = []
         self._health_due: dict[str, list[CameraHealth]] = {}
+        self._observations_due: list[Observation] = []
+        """Motion observations for the event aggregator, merged into events at the next flush."""
+        self._events_batch = events_batch or nullcontext
         """Health reports to write per camera: the latest of each state (a change of state starts a new one)."""
         self._buffered = 0
 
@@ -201,6 +208,35 @@ class WorkerMessageSink:
             self._keep_many(items, self._add_statistics)
         if self._health_due:
             self._flush_health()
+        self._flush_observations()
+
+    def _flush_observations(self) -> None:
+        """Merge the round's motion observations into events and close the idle ones: one transaction."""
+        due, self._observations_due = self._observations_due, []
+        if not self._writable():
+            if due:
+                self._refused("motion observations", count=len(due))
+            return
+        try:
+            with self._events_batch():
+                for observation in due:
+                    self._merge(observation)
+                self._aggregator.close_idle(self._clock())
+        except DatabaseUnavailableError as err:
+            if self.writer is None:
+                raise
+            self._refused("motion observations", err, count=max(1, len(due)))
+        except StorageError:
+            log.exception("closing idle motion events failed; tried again at the next round")
+
+    def _merge(self, observation: Observation) -> None:
+        try:
+            self._aggregator.observe(observation)
+        except DatabaseUnavailableError:
+            raise
+        except StorageError as err:  # an event of a batch the database refused: dropped with it, counted
+            log.warning("motion observation of %s not merged: %s", observation.camera_id, err)
+            self.not_stored["motion observations"] = self.not_stored.get("motion observations", 0) + 1
 
     def _flush_segments(self) -> None:
         reported, self._segments_due = self._segments_due, []
@@ -295,11 +331,11 @@ class WorkerMessageSink:
     def _writable(self) -> bool:
         return self.writer is None or self.writer.writable()
 
-    def _refused(self, what: str, err: DatabaseUnavailableError | None = None) -> None:
+    def _refused(self, what: str, err: DatabaseUnavailableError | None = None, *, count: int = 1) -> None:
         """Something not kept could not be written: counted (and the writer told, when the database said no)."""
         if err is not None and self.writer is not None:
             self.writer.unavailable(err)
-        self.not_stored[what] = self.not_stored.get(what, 0) + 1
+        self.not_stored[what] = self.not_stored.get(what, 0) + count
 
     def _observation(self, observation: Observation) -> None:
         """Event modules raise alerts, pending until a person decides (L28); motion and tracking make events."""
@@ -312,12 +348,8 @@ class WorkerMessageSink:
         if not self._writable():
             self._refused("motion observations")
             return
-        try:
-            self._aggregator.observe(observation)
-        except DatabaseUnavailableError as err:
-            if self.writer is None:
-                raise
-            self._refused("motion observations", err)
+        self._observations_due.append(observation)
+        self._buffered += 1
 
     def _refusal(self, refusal: GateRefusal) -> None:
         """An unverified activation, audited once per service run however many workers saw it."""
@@ -450,14 +482,7 @@ class WorkerMessageSink:
     def tick(self) -> None:
         now = self._clock()
         self._watch_database()
-        self.flush()
-        if self._writable():
-            try:
-                self._aggregator.close_idle(now)
-            except DatabaseUnavailableError as err:
-                if self.writer is None:
-                    raise
-                self._refused("motion events", err)
+        self.flush()  # idle events closed there, in the round's transaction
         for job in self._jobs:
             if not job.writes or self._writable():
                 job(now)

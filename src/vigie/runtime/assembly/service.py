@@ -240,6 +240,7 @@ class VigieService:
             journal=self.journal,
             watch=self.watch,
             reconcile=self.index_recent_recordings,
+            events_batch=self.events.batch,
         )
         self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras, clock))
         playback = PlaybackService(

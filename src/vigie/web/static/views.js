@@ -3,6 +3,7 @@
 
 import { api, can, cameraName, cell, el, failed, fill, refreshSoon, state, status } from "./app.js";
 import { formatTime, t } from "./i18n.js";
+import { MsePlayer, mseSupported } from "./mse.js";
 
 const WALL_PAGE = 12;
 
@@ -34,9 +35,31 @@ function fromLocalInput(value) {
 
 let wallPage = 0;
 
+// A camera without privacy masks is shown as its own H.264 (fragmented MP4 over a WebSocket of its own, played by
+// Media Source Extensions: mse.js); the others, and any whose codec this browser cannot play, as JPEG images.
 // The wall's images come over one WebSocket (a browser holds at most six HTTP connections to a server: one MJPEG
 // response per tile would starve the rest of the console). Each binary message is one JPEG of one camera:
 // [length of the camera id][camera id][JPEG]. The single view, one camera, uses MJPEG in an <img>.
+const passthrough = {
+  cameras: null, // the cameras one may watch as H.264 (GET /api/cameras/live.fmp4), once known
+  failed: new Set(), // cameras whose H.264 did not play in this page: JPEG from now on
+  loading: null,
+  load() {
+    if (!this.loading) {
+      this.loading = (mseSupported() ? api("GET", "/api/cameras/live.fmp4") : Promise.resolve({ cameras: [] }))
+        .then((body) => { this.cameras = new Set(body.cameras); })
+        .catch(() => { this.cameras = new Set(); })
+        .finally(() => { this.loading = null; });
+    }
+    return this.loading;
+  },
+  has(cameraId) {
+    return this.cameras !== null && this.cameras.has(cameraId) && !this.failed.has(cameraId);
+  },
+};
+const tilePlayers = new Map();
+let singlePlayer = null;
+
 const wallSocket = {
   ws: null,
   wanted: [],
@@ -53,6 +76,10 @@ const wallSocket = {
     });
   },
   watch(cameras) {
+    if (!cameras.length) {
+      this.close();
+      return;
+    }
     this.wanted = cameras;
     this.open();
     this.send();
@@ -97,6 +124,7 @@ const live = {
     this.stopSingle();
     document.getElementById("wall-view").hidden = false;
     document.getElementById("single-view").hidden = true;
+    passthrough.cameras = null; // asked again each time the wall is shown
     this.drawWall();
   },
   drawWall() {
@@ -109,7 +137,8 @@ const live = {
       let tile = current.get(camera.id);
       if (!tile) {
         tile = el("a", { class: "tile", href: `#/live/${encodeURIComponent(camera.id)}`, dataset: { camera: camera.id } },
-          el("img", { alt: camera.name }), el("span", { class: "tile-name" }), el("span", { class: "tile-state" }));
+          el("img", { alt: camera.name }), el("video", { hidden: true, "aria-label": camera.name }),
+          el("span", { class: "tile-name" }), el("span", { class: "tile-state" }));
       }
       tile.querySelector(".tile-name").textContent = camera.name;
       const badge = tile.querySelector(".tile-state");
@@ -118,13 +147,42 @@ const live = {
       return tile;
     });
     wall.replaceChildren(...tiles);
-    const ids = shown.map((c) => c.id);
-    if (ids.join() !== wallSocket.wanted.join()) wallSocket.watch(ids);
+    this.playWall(shown.map((c) => c.id));
     document.getElementById("wall-page").textContent = t("live.page", {
       page: wallPage + 1, pages, count: state.cameras.length,
     });
     document.getElementById("wall-prev").disabled = wallPage === 0;
     document.getElementById("wall-next").disabled = wallPage >= pages - 1;
+  },
+  playWall(ids) {
+    // Each shown camera either plays its H.264 in its tile's <video>, or comes as JPEG over the wall's socket.
+    if (passthrough.cameras === null) {
+      passthrough.load().then(() => { if (!document.getElementById("wall-view").hidden) this.drawWall(); });
+      return;
+    }
+    const wall = document.getElementById("wall");
+    for (const [camera, player] of tilePlayers) {
+      if (!ids.includes(camera) || !passthrough.has(camera)) { player.stop(); tilePlayers.delete(camera); }
+    }
+    for (const camera of ids.filter((id) => passthrough.has(id) && !tilePlayers.has(id))) {
+      const tile = wall.querySelector(`.tile[data-camera="${CSS.escape(camera)}"]`);
+      const video = tile.querySelector("video");
+      tilePlayers.set(camera, new MsePlayer(video, camera, "wall", {
+        onFallback: () => {
+          passthrough.failed.add(camera);
+          tilePlayers.delete(camera);
+          if (!document.getElementById("wall-view").hidden) this.drawWall();
+        },
+        onError: (message) => { tile.querySelector(".tile-state").textContent = message; },
+      }).start());
+    }
+    for (const tile of wall.children) {
+      const mse = tilePlayers.has(tile.dataset.camera);
+      tile.querySelector("video").hidden = !mse;
+      tile.querySelector("img").hidden = mse;
+    }
+    const jpeg = ids.filter((id) => !tilePlayers.has(id));
+    if (jpeg.join() !== wallSocket.wanted.join()) wallSocket.watch(jpeg);
   },
   single(cameraId, quality) {
     this.stopWall();
@@ -133,11 +191,10 @@ const live = {
     const camera = state.cameras.find((c) => c.id === cameraId);
     document.getElementById("single-title").textContent = camera ? `${camera.name} (${camera.id})` : cameraId;
     const img = document.getElementById("single-video");
-    const src = `/api/cameras/${encodeURIComponent(cameraId)}/live.mjpeg?quality=${quality === "wall" ? "wall" : "full"}`;
-    if (img.getAttribute("src") !== src) img.src = src;
     img.alt = camera ? camera.name : cameraId;
     img.dataset.camera = cameraId;
     document.getElementById("single-caption").textContent = camera ? `${t(`state.${camera.state}`)} · ${camera.reason || ""}` : "";
+    this.playSingle(cameraId, quality === "wall" ? "wall" : "full");
     document.getElementById("single-playback").href = `#/playback/${encodeURIComponent(cameraId)}`;
     const stop = document.getElementById("single-stop");
     stop.hidden = !can("engage_stop");
@@ -151,10 +208,48 @@ const live = {
   },
   stopWall() {
     wallSocket.close();
+    for (const player of tilePlayers.values()) player.stop();
+    tilePlayers.clear();
     document.getElementById("wall").replaceChildren();
   },
+  playSingle(cameraId, quality) {
+    const img = document.getElementById("single-video");
+    const video = document.getElementById("single-mse");
+    if (passthrough.cameras === null) {
+      passthrough.load().then(() => { if (img.dataset.camera === cameraId) this.playSingle(cameraId, quality); });
+      return;
+    }
+    if (passthrough.has(cameraId)) {
+      if (!singlePlayer || singlePlayer.cameraId !== cameraId || singlePlayer.quality !== quality) {
+        if (singlePlayer) singlePlayer.stop();
+        singlePlayer = new MsePlayer(video, cameraId, quality, {
+          onFallback: () => {
+            passthrough.failed.add(cameraId);
+            singlePlayer = null;
+            if (img.dataset.camera === cameraId) this.playSingle(cameraId, quality);
+          },
+          onError: (message) => { document.getElementById("single-caption").textContent = message; },
+        }).start();
+      }
+      stopImage(img);
+      img.hidden = true;
+      video.hidden = false;
+      return;
+    }
+    if (singlePlayer) singlePlayer.stop();
+    singlePlayer = null;
+    video.hidden = true;
+    img.hidden = false;
+    const src = `/api/cameras/${encodeURIComponent(cameraId)}/live.mjpeg?quality=${quality}`;
+    if (img.getAttribute("src") !== src) img.src = src;
+  },
   stopSingle() {
-    stopImage(document.getElementById("single-video"));
+    const img = document.getElementById("single-video");
+    stopImage(img);
+    delete img.dataset.camera;
+    if (singlePlayer) singlePlayer.stop();
+    singlePlayer = null;
+    document.getElementById("single-mse").hidden = true;
   },
   leave() {
     this.stopWall();

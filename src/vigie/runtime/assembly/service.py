@@ -51,7 +51,7 @@ from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, 
 from vigie.runtime.workers.journal import WriteJournal, journal_dir
 from vigie.runtime.workers.recorder import RecorderSpec
 from vigie.runtime.workers.sink import Periodic, WorkerMessageSink
-from vigie.runtime.workers.supervisor import CameraSupervisor
+from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.cameras import CameraService
@@ -305,6 +305,10 @@ class VigieService:
             refusal=self.camera_refusal,
             on_exit=self.sink.worker_exited,
             clock=self.clock,
+            stall_timeout_s=self.config.workers.stall_timeout_s,
+            grouping=Grouping(
+                self.config.workers.recording_cameras_per_process, self.config.workers.analysis_cameras_per_process
+            ),
         )
 
     def run(self) -> int:

@@ -31,6 +31,7 @@ from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
+from vigie.ingest.tap import tap_path
 from vigie.recording.reconcile import index_recent, reconcile_camera
 from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
@@ -150,15 +151,24 @@ def model_spec(camera: Camera, registry: ModelRegistry) -> ModelSpec | None:
 
 
 def recorder_spec(
-    camera: Camera, root: Path, segment_seconds: float = 10.0, clock: Clock = system_clock
+    camera: Camera,
+    root: Path,
+    segment_seconds: float = 10.0,
+    clock: Clock = system_clock,
+    *,
+    data_dir: Path | None = None,
 ) -> RecorderSpec:
-    """Recording always takes the main stream: as is (remuxed) without privacy masks, with them burnt in (L6)."""
+    """Recording always takes the main stream: as is (remuxed) without privacy masks, with them burnt in (L6).
+    A masked camera's recorder offers its masked packets to the live view on a socket under ``data_dir``: its live
+    view never shows the raw stream, and the stream is not encoded twice."""
+    masks = mask_polygons(camera)
     return RecorderSpec(
         stream=PacketSpec(camera_id=camera.id, url=camera.main_stream),
         root=root,
         segment_seconds=segment_seconds,
-        masks=mask_polygons(camera),
+        masks=masks,
         clock=clock,
+        live_tap=tap_path(data_dir, camera.id) if masks and data_dir is not None else None,
     )
 
 
@@ -297,7 +307,10 @@ class VigieService:
         registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
         analysis = [worker_spec(p.camera, gate, model_spec(p.camera, registry), self.clock) for p in self.entries]
         seconds = self.config.storage.segment_seconds
-        recorders = [recorder_spec(p.camera, self.segments_root, seconds, self.clock) for p in self.entries]
+        data_dir = self.config.storage.data_dir
+        recorders = [
+            recorder_spec(p.camera, self.segments_root, seconds, self.clock, data_dir=data_dir) for p in self.entries
+        ]
         return CameraSupervisor(
             [*analysis, *recorders],
             self.sink,

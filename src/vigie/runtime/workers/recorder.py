@@ -20,6 +20,7 @@ the send) is a ``.ts`` on disk without an index row, which reconciliation indexe
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vigie.domain.camera import HealthState
 from vigie.domain.clock import Clock
@@ -43,6 +44,10 @@ from vigie.recording.segment_writer import RecordingError, SegmentWriter
 from vigie.runtime.clock import system_clock
 from vigie.runtime.workers.group import ControlQueue, StopFlag, StreamBody, StreamHost, host_streams
 
+if TYPE_CHECKING:
+    from vigie.ingest.tap import PacketTap
+
+log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 SEGMENT_PUT_TIMEOUT_S = 30.0
 RECORDING_HEALTH_VERSION = 1
@@ -60,6 +65,9 @@ class RecorderSpec:
     """Privacy-mask polygons (normalised): empty = remux the stream as is; otherwise burn them in (L6)."""
     clock: Clock = system_clock
     """The service's clock, for health reports (segment times come from the stream's own timestamps)."""
+    live_tap: Path | None = None
+    """A camera with masks: the Unix socket where its masked packets are offered to the live view
+    (:class:`vigie.ingest.tap.PacketTap`), which must never show the raw stream. None: no tap."""
 
     @property
     def camera_id(self) -> str:
@@ -221,10 +229,30 @@ def _record_masked(
     from vigie.ingest.masking import MaskedPackets, MaskingError
 
     try:
-        with MaskedPackets(stream, spec.masks) as masked:
-            _record(spec, stream, masked, out, stop, progress=progress, held=masked.drain)
+        with MaskedPackets(stream, spec.masks) as masked, _tap(spec, masked.video) as tap:
+            publish = tap.publish if tap is not None else None
+            _record(spec, stream, masked, out, stop, progress=progress, held=masked.drain, publish=publish)
     except MaskingError as err:
         raise _MaskingStoppedError(str(err)) from err
+
+
+@contextlib.contextmanager
+def _tap(spec: RecorderSpec, template: Any) -> Iterator[PacketTap | None]:
+    """The live tap of a masked camera; one that cannot listen (folder not ours) costs the live view, never the
+    recording."""
+    if spec.live_tap is None:
+        yield None
+        return
+    from vigie.ingest.tap import PacketTap
+
+    try:
+        tap = PacketTap(spec.live_tap, template)
+    except OSError as err:
+        log.warning("camera %s: no live view of the masked stream: %s", spec.camera_id, err)
+        yield None
+        return
+    with tap:
+        yield tap
 
 
 def _record(
@@ -236,9 +264,11 @@ def _record(
     *,
     progress: Callable[[], None],
     held: Callable[[], Iterable[TimedPacket]] | None = None,
+    publish: Callable[[Any], None] | None = None,
 ) -> None:
     """``source`` is the stream itself (remux) or its ``MaskedPackets`` (whose ``video`` is the encoder's);
-    ``held`` hands over the packets an encoder still holds when told to stop."""
+    ``held`` hands over the packets an encoder still holds when told to stop; ``publish`` offers each packet
+    written to the live view (a masked camera's tap)."""
     writer = SegmentWriter(spec.camera_id, spec.root, source.video, spec.segment_seconds)
     rate = FrameRate()
     last_beat = float("-inf")
@@ -254,6 +284,8 @@ def _record(
             if item.discontinuity:
                 _send_segment(out, writer.cut())
             _send_segment(out, writer.write(item.packet, item.at))
+            if publish is not None:
+                publish(item.packet)
             now = time.monotonic()
             rate.tick(now)
             if now - last_beat >= HEARTBEAT_S:

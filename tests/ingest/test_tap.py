@@ -1,0 +1,101 @@
+"""A masked camera's live view comes from the recorder's masked stream (issue 16, L6): the recorder offers the
+packets it writes on a private Unix socket; a reader gets H.264 in which the masks are burnt in, starting at a
+keyframe, and a reader that does not read never holds the recording back."""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import stat
+import threading
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.recording.media import SIZE, write_h264
+from tests.support.waiting import wait_for
+from vigie.domain.recording import Segment
+from vigie.ingest.masking import mask_raster
+from vigie.ingest.packets import PacketSpec
+from vigie.ingest.tap import MAX_SOCKET_PATH, tap_path, tap_url
+from vigie.runtime.workers.recorder import RecorderMessage, RecorderSpec, run_recorder
+
+MASK = ((0.10, 0.10), (0.50, 0.10), (0.50, 0.65), (0.10, 0.65))
+WIDTH, HEIGHT = SIZE
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_h264(tmp_path_factory.mktemp("tap") / "camera.ts", seconds=4.0)
+
+
+class Recording:
+    """The recorder body on a looped, real-time file source with masks and a tap, in a thread."""
+
+    def __init__(self, video: Path, root: Path, path: Path) -> None:
+        self.spec = RecorderSpec(PacketSpec("cam", video.as_uri()), root, 1.0, masks=(MASK,), live_tap=path)
+        self.out: queue.Queue[RecorderMessage] = queue.Queue()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=run_recorder, args=(self.spec, self.out, self.stop), daemon=True)
+
+    def __enter__(self) -> Recording:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+    def segments(self) -> list[Segment]:
+        return [m for m in list(self.out.queue) if isinstance(m, Segment)]
+
+
+def inside_mask() -> np.ndarray:
+    raster = mask_raster([MASK], WIDTH, HEIGHT).astype(np.uint8)
+    import cv2
+
+    return cv2.erode(raster, np.ones((17, 17), np.uint8)).astype(bool)
+
+
+def test_the_live_reader_gets_the_masked_stream_from_a_keyframe(video: Path, tmp_path: Path) -> None:
+    path = tmp_path / "live" / "cam.sock"
+    with Recording(video, tmp_path / "segments", path):
+        wait_for(path.exists, 10, "the tap listening")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, "only the service's user may read the live stream"
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        with av.open(tap_url(path), format="mpegts", timeout=10) as container:
+            frames = []
+            for frame in container.decode(video=0):
+                frames.append((frame.key_frame, frame.to_ndarray(format="gray")))
+                if len(frames) >= 25:
+                    break
+    assert frames[0][0], "a reader starts at a keyframe (nothing to show before it)"
+    for _, grey in frames:
+        assert grey.shape == (HEIGHT, WIDTH)
+        hidden = grey[inside_mask()].astype(np.int16)
+        assert hidden.max() <= 4, "the live view shows the masks burnt in, never the raw stream"
+    assert not path.exists(), "the socket is removed when recording stops"
+
+
+def test_a_reader_that_does_not_read_never_holds_the_recording_back(video: Path, tmp_path: Path) -> None:
+    path = tmp_path / "live" / "cam.sock"
+    with Recording(video, tmp_path / "segments", path) as recording:
+        wait_for(path.exists, 10, "the tap listening")
+        stuck = socket.socket(socket.AF_UNIX)
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(str(path))  # connects, never reads
+        try:
+            wait_for(lambda: len(recording.segments()) >= 4, 20, "segments written while a reader is stuck")
+        finally:
+            stuck.close()
+
+
+def test_a_data_folder_too_deep_for_a_unix_socket_uses_a_short_private_path(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 120)
+    path = tap_path(deep, "cam-1")
+    assert len(os.fsencode(path)) <= MAX_SOCKET_PATH
+    assert path != tap_path(deep, "cam-2") and path == tap_path(deep, "cam-1")
+    assert tap_path(Path("/srv/vigie"), "cam-1") == Path("/srv/vigie/live/cam-1.sock")

@@ -237,6 +237,26 @@ def test_the_gate_sees_an_approval_and_a_revocation_without_reading_the_rules_in
     engine.dispose()
 
 
+def test_changes_hidden_by_dropped_triggers_are_still_read_within_the_resync_period(tmp_path: Path) -> None:
+    """Someone with the database's keys drops the triggers: the full read every minute still catches up."""
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
+    migrate(engine)
+    store = SqlGovernanceStore(engine)
+    service = service_on(store)
+    activation_id = requested(service)
+    spy, ticks = SpyStore(store), Ticks()
+    gate = pushed_gate(spy, monotonic=ticks)
+    assert not gate.allows("motion", "cam-depot", real_now())
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER governance_approvals_version_insert"))
+    assert service.approve(activation_id, MAYOR).accepted
+    ticks.advance(0.25)
+    assert not gate.allows("motion", "cam-depot", real_now())  # the version did not move
+    ticks.advance(60)
+    assert gate.allows("motion", "cam-depot", real_now())
+    engine.dispose()
+
+
 def test_an_unreadable_database_closes_every_module_at_once(tmp_path: Path) -> None:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     migrate(engine)

@@ -239,25 +239,27 @@ class CheckedRules:
         """The version the last snapshot was read under, and when (monotonic)."""
 
     def rules(self, now: datetime) -> GateRules:
-        snapshot = self._snapshot(now)
+        snapshot, read = self._snapshot(now)
         last = self._last
         if last is not None and last[0] == snapshot and not _revocation_between(snapshot, last[1], now):
-            return last[2]
-        rules = compile_rules(snapshot, self._catalogue, self._config, now, self._verifier)
-        self._last = (snapshot, now, rules)
+            rules = last[2]
+        else:
+            rules = compile_rules(snapshot, self._catalogue, self._config, now, self._verifier)
+            self._last = (snapshot, now, rules)
+        if read is not None:
+            self._read = read
         return rules
 
-    def _snapshot(self, now: datetime) -> GovernanceSnapshot:
+    def _snapshot(self, now: datetime) -> tuple[GovernanceSnapshot, tuple[int, float] | None]:
+        """The snapshot to compile, and (version, when) when it was read just now under a version."""
         if self._versions is None:
-            return self._source.active_rules(now)
+            return self._source.active_rules(now), None
         version = self._versions.governance_version()
         tick = self._monotonic()
         read, last = self._read, self._last
         if last is not None and read is not None and read[0] == version and tick - read[1] < self._resync_s:
-            return last[0]
-        snapshot = self._source.active_rules(now)
-        self._read = (version, tick)
-        return snapshot
+            return last[0], None
+        return self._source.active_rules(now), (version, tick)
 
 
 def _revocation_between(snapshot: GovernanceSnapshot, before: datetime, now: datetime) -> bool:

@@ -5,6 +5,7 @@ and never blocking the others."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,3 +115,50 @@ def test_a_write_refused_for_good_is_set_aside_and_does_not_block_the_others(tmp
     assert database.written == [_event(1), _event(3)]
     (rejected,) = (tmp_path / REJECTED_FILE).read_text().splitlines()
     assert "refused for good" in rejected and "motion@cam-2" in rejected
+
+
+class BatchDatabase(Database):
+    """Also takes runs of one kind in one transaction (all or none), and notes each run's size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[int] = []
+
+    def write_many(self, items: Sequence[Write]) -> None:
+        if self.down:
+            raise DatabaseUnavailableError("cannot index segments: database is locked")
+        if any(isinstance(i, Segment) and i.key in self.poison for i in items):
+            raise ValueError("refused for good")
+        self.runs.append(len(items))
+        self.written.extend(items)
+
+    def write(self, item: Write) -> None:
+        if isinstance(item, Segment) and item.key in self.poison:
+            raise ValueError("refused for good")
+        super().write(item)
+
+
+def test_a_replay_writes_runs_of_segments_in_one_go_and_keeps_the_order(tmp_path: Path) -> None:
+    database, ticks = BatchDatabase(), Ticks()
+    writer = DurableWriter(
+        WriteJournal(tmp_path),
+        database.write,
+        probe=database.probe,
+        clock=FakeClock(),
+        monotonic=ticks,
+        write_many=database.write_many,
+    )
+    database.down = True
+    kept: list[Write] = [*map(_segment, range(100)), _event(100), *map(_segment, range(101, 151))]
+    writer.submit_many(kept[:100], database.write_many)  # a round's batch refused: kept whole
+    writer.submit(kept[100])
+    writer.submit_many(kept[101:], database.write_many)
+    assert len(writer.journal) == 151
+    database.down, database.poison = False, {"cam-1/120.ts"}
+    ticks.advance(5)
+
+    assert writer.retry() == 150
+    assert database.runs == [100], "a run of segments in one go; the run with a bad row one by one"
+    assert database.written == [item for item in kept if getattr(item, "key", "") != "cam-1/120.ts"]
+    assert "cam-1/120.ts" in (tmp_path / REJECTED_FILE).read_text()
+    assert len(writer.journal) == 0

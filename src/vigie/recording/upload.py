@@ -182,13 +182,22 @@ class SegmentUploader:
                     break
         return moved
 
-    def close(self) -> None:
-        """Stop the upload threads once the queue is empty (what is left stays in the spool)."""
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop the upload threads: what is still queued is not uploaded (it stays in the spool, pending, for the
+        next ``flush`` or start), the uploads under way finish (at most ``timeout_s``)."""
+        while True:
+            try:
+                item = self._work.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self._queued.discard(item[0])
+                with self._idle:
+                    self._unfinished -= 1
+        for _thread in self._threads:
+            self._work.put(None)  # the queue was emptied: room for one per thread
         for thread in self._threads:
-            if thread.is_alive():
-                self._work.put(None)
-        for thread in self._threads:
-            thread.join(timeout=30.0)
+            thread.join(timeout=timeout_s)
         self._threads = []
 
     def _offer(self, key: str, segment: Segment) -> bool:

@@ -12,6 +12,11 @@ looked up first).
 the journal; the journal is tried again every ``retry_every_s``, after a cheap probe says the database takes writes.
 A write the database refuses for another reason (a bug, a constraint) would block the journal forever: it is moved
 to ``rejected.jsonl`` with the error, logged, and never silently dropped.
+
+Batches (issue 16): the writer thread writes a round's segment rows (or statistics) in one transaction
+(:meth:`DurableWriter.submit_many`); a batch the database cannot take goes to the journal whole, in its order, with
+one fsync. A replay writes consecutive segment rows (or statistics) in one transaction too; audit entries and alerts
+one by one, in their place.
 """
 
 from __future__ import annotations
@@ -192,10 +197,11 @@ class WriteJournal:
                 except (ValueError, KeyError, TypeError) as err:
                     yield err
 
-    def written(self) -> None:
-        """The oldest pending write is in the database now. Once none is left, the journal's files are removed."""
+    def written(self, count: int = 1) -> None:
+        """The ``count`` oldest pending writes are in the database now. Once none is left, the journal's files are
+        removed."""
         with self._lock:
-            self._done += 1
+            self._done += count
             if self._done >= self._lines:
                 self.path.unlink(missing_ok=True)
                 self._done_path.unlink(missing_ok=True)
@@ -235,6 +241,24 @@ class WriteJournal:
             return 0
 
 
+BATCHED_KINDS: Final = (Segment, StatisticBucket)
+"""What a replay writes in runs of one kind (order within the run kept); audit entries and alerts one by one."""
+
+
+def _same_kind_run(pending: Sequence[Write | Exception], at: int) -> list[Write]:
+    """The consecutive writes from ``at`` of the same batched kind as ``pending[at]`` (empty for other kinds)."""
+    first = pending[at]
+    kind = next((k for k in BATCHED_KINDS if isinstance(first, k)), None)
+    if kind is None:
+        return []
+    run: list[Write] = []
+    for item in pending[at:]:
+        if not isinstance(item, kind):
+            break
+        run.append(item)
+    return run
+
+
 @dataclass(frozen=True, slots=True)
 class Outage:
     """The database refusing writes, as the writer saw it."""
@@ -260,9 +284,12 @@ class DurableWriter:
         clock: Clock,
         retry_every_s: float = RETRY_EVERY_S,
         monotonic: Callable[[], float] = time.monotonic,
+        write_many: Callable[[Sequence[Write]], None] | None = None,
     ) -> None:
         self.journal = journal
         self._write = write
+        self._write_many = write_many
+        """Writes many of one kind (segment rows, statistics) in one transaction: a replay's consecutive runs."""
         self._probe = probe
         self._clock = clock
         self._retry_every = retry_every_s
@@ -378,22 +405,33 @@ class DurableWriter:
     def replay(self, limit: int = REPLAY_BATCH) -> int:
         """Write journalled writes in order (at start, before any worker: all of them, in batches)."""
         written = 0
-        for item in self.journal.pending(limit):
-            if isinstance(item, Exception):
-                log.error("journal %s: an unreadable entry set aside in %s: %s", self.journal.path, REJECTED_FILE, item)
-                self.journal.reject(item, item)
-                continue
-            try:
-                self._write(item)
-            except DatabaseUnavailableError as err:
-                self.unavailable(err)
+        pending = list(self.journal.pending(limit))
+        at = 0
+        while at < len(pending):
+            run = _same_kind_run(pending, at) if self._write_many is not None else []
+            if len(run) > 1 and self._write_many is not None:
+                try:
+                    self._write_many(run)  # consecutive segment rows (or statistics): one transaction
+                except DatabaseUnavailableError as err:
+                    self.unavailable(err)
+                    break
+                except Exception:  # one of them refused for good: each on its own, the bad one set aside
+                    log.warning("a journalled batch of %d was refused; written one by one", len(run), exc_info=True)
+                else:
+                    self.journal.written(len(run))
+                    written += len(run)
+                    at += len(run)
+                    continue
+            stopped = False
+            for item in run or pending[at : at + 1]:
+                done = self._replay_one(item)
+                if done is None:
+                    stopped = True
+                    break
+                written += done
+                at += 1
+            if stopped:
                 break
-            except Exception as err:  # refused for good: never blocks what follows, never silently dropped
-                log.exception("a journalled %s was refused; set aside in %s", type(item).__name__, REJECTED_FILE)
-                self.journal.reject(item, err)
-                continue
-            self.journal.written()
-            written += 1
         self.replayed += written
         self._replayed_in_outage += written
         if len(self.journal) == 0 and self._outage is not None and not self._outage.lost:
@@ -406,6 +444,24 @@ class DurableWriter:
             if self.on_recovered is not None:
                 self.on_recovered(outage, self._replayed_in_outage)
         return written
+
+    def _replay_one(self, item: Write | Exception) -> int | None:
+        """Write the oldest journalled item: 1 when written, 0 when set aside, None when the database refused."""
+        if isinstance(item, Exception):
+            log.error("journal %s: an unreadable entry set aside in %s: %s", self.journal.path, REJECTED_FILE, item)
+            self.journal.reject(item, item)
+            return 0
+        try:
+            self._write(item)
+        except DatabaseUnavailableError as err:
+            self.unavailable(err)
+            return None
+        except Exception as err:  # refused for good: never blocks what follows, never silently dropped
+            log.exception("a journalled %s was refused; set aside in %s", type(item).__name__, REJECTED_FILE)
+            self.journal.reject(item, err)
+            return 0
+        self.journal.written()
+        return 1
 
     def replay_all(self) -> int:
         """Everything the journal holds, at start (before any worker runs)."""

@@ -52,6 +52,8 @@ HEALTH_LOG_RETENTION = timedelta(days=90)
 PRUNE_EVERY_S = 3600.0
 FLUSH_AT = 500
 """Buffered writes (segments, statistics, health reports) that trigger a flush before the next tick."""
+STOP_UPLOADS_S = 10.0
+"""At stop, how long uploads under way may take to finish (and be indexed) before the sink closes."""
 
 
 ALERT_MODULES = frozenset(MODULES) - STATISTICS
@@ -150,7 +152,7 @@ class WorkerMessageSink:
         self.writer: DurableWriter | None = None
         if journal is not None:
             probe = watch.probe if watch is not None else (lambda: None)
-            self.writer = DurableWriter(journal, self._store, probe=probe, clock=clock)
+            self.writer = DurableWriter(journal, self._store, probe=probe, clock=clock, write_many=self._store_many)
             self.writer.on_recovered = self._recovered
             self.writer.on_unavailable = self._unavailable
         self.not_stored: dict[str, int] = {}
@@ -327,6 +329,16 @@ class WorkerMessageSink:
                 self._alerts.raise_alert(item)
         else:
             self._add_statistics((item,))
+
+    def _store_many(self, items: Sequence[Write]) -> None:
+        """Write kept items of one kind in one transaction (a journal replay's runs of segments or statistics)."""
+        if all(isinstance(item, Segment) for item in items):
+            self._index_segments(items)
+        elif all(isinstance(item, StatisticBucket) for item in items):
+            self._add_statistics(items)
+        else:
+            for item in items:
+                self._store(item)
 
     def _writable(self) -> bool:
         return self.writer is None or self.writer.writable()
@@ -541,7 +553,7 @@ class WorkerMessageSink:
         """On shutdown: write what is buffered (uploads under way first), open events, and close every gate still
         open (kept, if the database refuses)."""
         if self._uploader is not None:
-            self._uploader.wait()
+            self._uploader.wait(STOP_UPLOADS_S)  # what is not stored by then stays in the spool for the next start
         self.flush()
         if self._writable():
             try:

@@ -66,23 +66,19 @@ def make_clip(
     return path
 
 
-def config_text(work: Path, url: str, segment_seconds: float) -> str:
-    return f"""version: 1
-storage:
-  database_url: sqlite:///{work / "vigie.db"}
-  data_dir: {work / "data"}
-  segment_seconds: {segment_seconds}
-api: {{host: 127.0.0.1, port: 8080}}
-communes:
-  - id: bench
-    name: Bench
-    kind: municipal
-    sites:
-      - id: lab
-        name: Lab
-        cameras:
-          - id: {CAMERA}
-            name: Bench camera
+def config_text(
+    work: Path,
+    url: str,
+    segment_seconds: float,
+    cameras: tuple[str, ...] = (CAMERA,),
+    recording_per_process: int | None = None,
+) -> str:
+    """The service's configuration: every camera reads ``url`` (its own RTSP sessions); ``recording_per_process``
+    sets ``workers.recording_cameras_per_process`` (cameras per recorder process), the default when None."""
+    entries = "".join(
+        f"""
+          - id: {camera}
+            name: Bench camera {camera}
             kind: fixed
             setting: public_street
             main_stream: {url}
@@ -92,7 +88,28 @@ communes:
               valid_from: "2026-01-01"
               valid_until: "2030-12-31"
               purposes: [crime_prevention]
-              retention_days: 1
+              retention_days: 1"""
+        for camera in cameras
+    )
+    workers = (
+        ""
+        if recording_per_process is None
+        else f"workers: {{recording_cameras_per_process: {recording_per_process}}}\n"
+    )
+    return f"""version: 1
+storage:
+  database_url: sqlite:///{work / "vigie.db"}
+  data_dir: {work / "data"}
+  segment_seconds: {segment_seconds}
+api: {{host: 127.0.0.1, port: 8080}}
+{workers}communes:
+  - id: bench
+    name: Bench
+    kind: municipal
+    sites:
+      - id: lab
+        name: Lab
+        cameras:{entries}
 """
 
 
@@ -112,55 +129,65 @@ class Rig:
     server: RtspSimServer
     segment_seconds: float
     stopped: bool = False
+    cameras: tuple[str, ...] = (CAMERA,)
 
     @staticmethod
     def now() -> datetime:
         return datetime.now(UTC)
 
-    @property
-    def camera_dir(self) -> Path:
-        return self.service.segments_root / CAMERA
+    def camera_dir(self, camera: str = CAMERA) -> Path:
+        return self.service.segments_root / camera
 
-    def writing(self) -> datetime | None:
+    def writing(self, camera: str = CAMERA) -> datetime | None:
         """Start of the latest segment being written (its ``.partial``), None when nothing is being written."""
         from vigie.recording.segment_writer import start_from_key
 
-        starts = [start_from_key(p.name.removesuffix(".partial")) for p in self.camera_dir.rglob("*.ts.partial")]
+        partials = self.camera_dir(camera).rglob("*.ts.partial")
+        starts = [start_from_key(p.name.removesuffix(".partial")) for p in partials]
         found = [s for s in starts if s is not None]
         return max(found) if found else None
 
-    def recording_since(self, after: datetime) -> datetime | None:
+    def recording_since(self, after: datetime, camera: str = CAMERA) -> datetime | None:
         """Start of a segment begun after ``after`` (being written, or already finished), or None."""
         from vigie.recording.segment_writer import start_from_key
 
-        writing = self.writing()
+        writing = self.writing(camera)
         if writing is not None and writing > after:
             return writing
-        day = self.camera_dir / f"{after:%Y/%m/%d}"
+        day = self.camera_dir(camera) / f"{after:%Y/%m/%d}"
         done = [start_from_key(p.name) for p in day.glob("*.ts")] if day.is_dir() else []
         later = [s for s in done if s is not None and s > after]
         return min(later) if later else None
 
-    def pid(self, role: str) -> int | None:
-        return self.service.supervisor.pids().get(f"{role}:{CAMERA}")
+    def pid(self, role: str, camera: str = CAMERA) -> int | None:
+        """The process running ``camera``'s ``role`` (``recorder``/``analysis``): its group's process."""
+        return self.service.supervisor.pids().get(f"{role}:{camera}")
 
-    def health(self) -> CameraHealth | None:
+    def group_of(self, role: str, camera: str = CAMERA) -> tuple[str, tuple[str, ...]]:
+        """The name of the group (worker process) running ``camera``'s ``role``, and the cameras it hosts."""
+        for name, cameras in self.service.supervisor.groups().items():
+            if name.startswith(f"{role}-") and camera in cameras:
+                return name, cameras
+        raise KeyError(f"no {role} group hosts {camera}")
+
+    def health(self, camera: str = CAMERA) -> CameraHealth | None:
         """The camera's latest published health (status table): analysis, made worse by a failing recording."""
         for health in self.service.status.latest():
-            if health.camera_id == CAMERA:
+            if health.camera_id == camera:
                 return health
         return None
 
-    def kill(self, role: str) -> tuple[int, datetime]:
-        pid = self.pid(role)
+    def kill(self, role: str, camera: str = CAMERA) -> tuple[int, datetime]:
+        """``kill -9`` of the process running ``camera``'s ``role``: its whole group of cameras."""
+        pid = self.pid(role, camera)
         if pid is None:
             raise RuntimeError(f"no {role} worker running")
         os.kill(pid, signal.SIGKILL)
         return pid, self.now()
 
-    def segments(self) -> list[Segment]:
+    def segments(self, camera: str = CAMERA) -> list[Segment]:
         """Every playable segment of the camera, by start (the service's SQLite index)."""
-        return self.service.segments.between(CAMERA, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+        return self.service.segments.between(camera, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
     def stop(self) -> None:
         if not self.stopped:
@@ -186,8 +213,16 @@ def wait(condition: Callable[[], Any], timeout_s: float) -> Any:
 
 
 @contextmanager
-def running_service(segment_seconds: float, gop_s: float, fps: int = 25) -> Iterator[Rig]:
-    """A clip served over RTSP and the service recording it. ``rig.stop()`` stops both cleanly (the segment being
+def running_service(
+    segment_seconds: float,
+    gop_s: float,
+    fps: int = 25,
+    *,
+    cameras: tuple[str, ...] = (CAMERA,),
+    recording_per_process: int | None = None,
+) -> Iterator[Rig]:
+    """A clip served over RTSP and the service recording it as ``cameras`` (each its own RTSP sessions), their
+    recorders ``recording_per_process`` to a process. ``rig.stop()`` stops both cleanly (the segment being
     written is then finished and indexed); the index stays readable until the block ends."""
     from vigie.config import load_config_text
     from vigie.runtime.assembly.service import VigieService
@@ -201,13 +236,14 @@ def running_service(segment_seconds: float, gop_s: float, fps: int = 25) -> Iter
         clip = make_clip(work / "camera.ts", fps=fps, gop_s=gop_s)
         server = RtspSimServer({CAMERA: clip}, port=free_port())
         server.start()
-        config = load_config_text(config_text(work, server.url(CAMERA), segment_seconds))
-        service = VigieService(config, simulated_cameras=frozenset({CAMERA}))
+        text = config_text(work, server.url(CAMERA), segment_seconds, cameras, recording_per_process)
+        config = load_config_text(text)
+        service = VigieService(config, simulated_cameras=frozenset(cameras))
         service.start()
-        rig = Rig(service, server, segment_seconds)
+        rig = Rig(service, server, segment_seconds, cameras=cameras)
         try:
-            if wait(rig.writing, 60) is None:
-                raise SystemExit("the service never started recording the camera")
+            if wait(lambda: all(rig.writing(c) for c in cameras), 60) is None:
+                raise SystemExit("the service never started recording every camera")
             yield rig
         finally:
             rig.stop()

@@ -1,6 +1,11 @@
 """``kill -9`` of a camera's recorder worker and of its analysis worker, many times, in the running service.
 
 Goal (issue 15): every killed worker is restarted, and a recorder kill loses at most one segment of video.
+Issue 16: a worker process hosts a group of cameras. The service records ``--cameras`` cameras (default 4), their
+recorders ``--per-recorder`` to a process (default 2: two recorder groups, ``recorder-0`` and ``recorder-1``), all
+analysed by one analysis process; each recorder kill is a ``kill -9`` of the process hosting the first camera
+(``recorder-0``): every camera of that group loses video, and the cameras of the other group must not be
+interrupted (no hole in their timelines).
 
 Each round kills the recorder at a random point of the segment it is writing (``--min-online`` s or more after it
 got online, plus a uniform fraction of a segment), waits until a new segment is being written, then kills the
@@ -19,22 +24,27 @@ Measured, from the segment index once the service has stopped:
   **resume s**: kill → first packet recorded (adds imports, partial recovery, RTSP open, waiting for a keyframe).
 - **analysis gap s** per analysis kill: kill → first health report of the new analysis worker (its first frame);
   and the recording's holes across those kills (should be none: analysis and recording are separate processes).
+- **other group**: holes (> 0.5 s between one segment's end and the next one's start) in the timelines of the
+  cameras whose recorders run in the other group, over the whole run (goal 0).
 
     .venv/bin/python bench/worker_kill.py                 # 5 rounds (quick)
     .venv/bin/python bench/worker_kill.py --rounds 25     # full size (≈ 8 min)
+    .venv/bin/python bench/worker_kill.py --cameras 1 --per-recorder 1   # one camera, as in issue 15
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from service_rig import Rig, describe, running_service, stats, wait
+from service_rig import CAMERA, Rig, describe, running_service, stats, wait
 
 RESUME_TIMEOUT_S = 90.0
+HOLE_S = 0.5
 
 
 @dataclass
@@ -103,10 +113,10 @@ class Loss:
     lost_s: float | None
 
 
-def recorder_losses(rig: Rig, kills: list[Kill]) -> list[Loss]:
+def recorder_losses(rig: Rig, kills: list[Kill], camera: str = CAMERA) -> list[Loss]:
     from vigie.domain.recording import SegmentState
 
-    segments = rig.segments()
+    segments = rig.segments(camera)
     out = []
     for kill in kills:
         before = [s for s in segments if s.start < kill.at]
@@ -119,9 +129,17 @@ def recorder_losses(rig: Rig, kills: list[Kill]) -> list[Loss]:
     return out
 
 
-def recording_holes_around(rig: Rig, kills: list[Kill]) -> float:
+def timeline_holes(rig: Rig, camera: str) -> tuple[int, float]:
+    """Holes in a camera's indexed timeline (gaps > ``HOLE_S`` between consecutive segments): count, seconds."""
+    segments = rig.segments(camera)
+    gaps = [(b.start - a.end).total_seconds() for a, b in itertools.pairwise(segments)]
+    holes = [g for g in gaps if g > HOLE_S]
+    return len(holes), sum(holes)
+
+
+def recording_holes_around(rig: Rig, kills: list[Kill], camera: str = CAMERA) -> float:
     """Seconds of recording missing while each analysis worker was down (kill → back), summed."""
-    segments = rig.segments()
+    segments = rig.segments(camera)
     missing = 0.0
     for kill in kills:
         lo, hi = kill.at, kill.at + timedelta(seconds=kill.resume_s if kill.resume_s is not None else 10.0)
@@ -145,11 +163,20 @@ def main() -> None:
     parser.add_argument("--gop", type=float, default=2.0, help="the camera's keyframe interval, s (default 2)")
     parser.add_argument("--min-online", type=float, default=5.0, help="s a recorder is online before its kill")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--cameras", type=int, default=4, help="cameras recorded (default 4)")
+    parser.add_argument("--per-recorder", type=int, default=2, help="cameras per recorder process (default 2)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     run = Run()
-    with running_service(args.segment_seconds, args.gop) as rig:
+    cameras = (CAMERA, *(f"{CAMERA}{i}" for i in range(1, args.cameras)))
+    with running_service(
+        args.segment_seconds, args.gop, cameras=cameras, recording_per_process=args.per_recorder
+    ) as rig:
         print(describe(args.gop, args.segment_seconds))
+        groups = rig.service.supervisor.groups()
+        print("worker processes: " + "; ".join(f"{name}: {', '.join(cams)}" for name, cams in groups.items()))
+        killed_group, victims = rig.group_of("recorder")
+        others = tuple(c for c in cameras if c not in victims)
         for i in range(args.rounds):
             recorder = kill_recorder(rig, rng, args.min_online)
             analysis = kill_analysis(rig, args.min_online)
@@ -164,24 +191,37 @@ def main() -> None:
         alive = rig.supervisor_alive()
         rig.stop()  # every segment, the one being written included, is now in the index
         recorders, analyses = run.of("recorder"), run.of("analysis")
-        losses = recorder_losses(rig, recorders)
-        holes = recording_holes_around(rig, analyses)
+        by_victim = {camera: recorder_losses(rig, recorders, camera) for camera in victims}
+        losses = [loss for camera_losses in by_victim.values() for loss in camera_losses]
+        holes = sum(recording_holes_around(rig, analyses, camera) for camera in cameras)
+        other_holes = {camera: timeline_holes(rig, camera) for camera in others}
+        other_segments = {camera: len(rig.segments(camera)) for camera in others}
     lost = [loss.lost_s for loss in losses if loss.lost_s is not None]
     within = sum(1 for s in lost if s <= args.segment_seconds)
+    for camera, camera_losses in by_victim.items():
+        camera_lost = [loss.lost_s for loss in camera_losses if loss.lost_s is not None]
+        kept = sum(1 for loss in camera_losses if loss.kept_partial)
+        print(f"  {killed_group} {camera}: lost s {stats(camera_lost)}; partial kept {kept}/{len(camera_losses)}")
+    for camera in others:
+        count, seconds = other_holes[camera]
+        print(f"  other group {camera}: {other_segments[camera]} segments, {count} holes ({seconds:.2f} s)")
     print(f"supervisor alive at the end: {alive}")
     print(f"recorder restart s (kill -> new pid): {stats(_measured(recorders, 'restart_s'))}")
     print(f"recorder resume s (kill -> first packet recorded): {stats(_measured(recorders, 'resume_s'))}")
     print(f"analysis restart s (kill -> new pid): {stats(_measured(analyses, 'restart_s'))}")
     print(f"recording lost during analysis kills s: {holes:.2f}")
+    print(f"recorder group killed: {killed_group} ({len(victims)} cameras: {', '.join(victims)})")
     print(f"recorder kills: {len(recorders)}")
     print(f"recorder restarted: {sum(1 for k in recorders if k.restart_s is not None)}/{len(recorders)}")
-    print(f"recorder partial kept: {sum(1 for loss in losses if loss.kept_partial)}/{len(recorders)}")
-    print(f"recorder lost s: {stats(lost)}")
+    print(f"recorder partial kept: {sum(1 for loss in losses if loss.kept_partial)}/{len(losses)}")
+    print(f"recorder lost s per camera of the killed group: {stats(lost)}")
     print(f"segment s: {args.segment_seconds:g}")
     print(f"analysis kills: {len(analyses)}")
     print(f"analysis restarted: {sum(1 for k in analyses if k.resume_s is not None)}/{len(analyses)}")
     print(f"analysis gap s: {stats(_measured(analyses, 'resume_s'))}")
-    print(f"recorder_lost_within_one_segment: {within}/{len(recorders)}")
+    print(f"other_group_cameras: {len(others)}")
+    print(f"other_group_holes: {sum(count for count, _ in other_holes.values())}")
+    print(f"recorder_lost_within_one_segment: {within}/{len(losses)} (kills x cameras of the group)")
 
 
 if __name__ == "__main__":

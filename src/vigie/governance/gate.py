@@ -340,24 +340,28 @@ class ActivationGate:
     def _confirmed(self, tick: float) -> bool:
         return self._confirmed_at is not None and tick - self._confirmed_at < CONFIRM_DEADLINE_S
 
-    def _confirm_if_due(self) -> None:
+    def _due(self) -> bool:
         with self._lock:
             checked_at = self._checked_at
-            due = self._woken or checked_at is None or self._monotonic() - checked_at >= self._ttl
-        if not due:
+            return self._woken or checked_at is None or self._monotonic() - checked_at >= self._ttl
+
+    def _confirm_if_due(self) -> None:
+        if not self._due():
             return
         # One thread checks; the others answer from the confirmed rules meanwhile (closed once they are older
-        # than CONFIRM_DEADLINE_S) — except before the first check, when they wait for it.
-        if not self._checking.acquire(blocking=checked_at is None):
+        # than CONFIRM_DEADLINE_S) — except before the first check, when they wait for it (and then use it).
+        if not self._checking.acquire(blocking=self._checked_at is None):
             return
         try:
-            self._check()
+            if self._due():
+                self._check()
         finally:
             self._checking.release()
 
     def _check(self) -> None:
         with self._lock:
             self._woken = False
+        started = self._monotonic()  # the rules read hold from here: what their age is counted from
         try:
             rules = self._source.rules(self._clock())
         except Exception:
@@ -370,7 +374,8 @@ class ActivationGate:
             return
         with self._lock:
             self._rules = rules
-            self._checked_at = self._confirmed_at = self._monotonic()
+            self._confirmed_at = started
+            self._checked_at = self._monotonic()
             for activation_id, refusal in rules.unverified.items():
                 if activation_id not in self._refused:
                     self._refused.add(activation_id)

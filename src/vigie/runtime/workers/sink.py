@@ -3,9 +3,11 @@ written by one thread (the supervisor's), so SQLite never sees two writers.
 
 Hundreds of cameras report to this one thread (a health report per worker per second, a segment every few seconds
 per camera): segment-index rows, statistics and camera health are buffered and written at :meth:`~WorkerMessageSink.
-flush` — every supervisor round (``tick``), when ``flush_at`` items wait, and at close — one transaction per kind.
+flush` — every supervisor round (``tick``), when ``flush_at`` items wait, and at close — one transaction per kind;
+motion observations are merged into events at the flush, their writes one transaction too (``events_batch``).
 Health is coalesced per camera (the latest report wins; each change of state is still logged). Audit entries and
-alerts are rare and chained: written as they come, in their order.
+alerts are rare and chained: written as they come, in their order. A service killed between two rounds loses no
+segment: its file is on disk (reconciled at start) or in the spool (uploaded at start).
 
 What must never be lost — segment index rows, audit entries (gate transitions, stream alarms, refusals), alerts and
 statistics — goes through a :class:`~vigie.runtime.workers.journal.DurableWriter`: written, or kept in the journal
@@ -37,6 +39,7 @@ from vigie.governance.gate import GateRefusal, GateTransition, refusal_event, tr
 from vigie.recording.upload import SegmentUploader
 from vigie.runtime.clock import system_clock
 from vigie.runtime.workers.analysis import ModelRefusal, WorkerMessage
+from vigie.runtime.workers.batches import HealthBatch, add_statistics, index_segments, record_health
 from vigie.runtime.workers.database_watch import DatabaseWatch
 from vigie.runtime.workers.journal import DurableWriter, Outage, Write, WriteJournal
 from vigie.runtime.workers.recorder import RecorderMessage, RecordingHealth
@@ -132,7 +135,6 @@ class WorkerMessageSink:
         self._status = status
         self._audit = audit
         self._jobs = (Periodic(PRUNE_EVERY_S, self._prune_health), *jobs)
-        self._last: dict[str, tuple[str, str, float]] = {}
         self._open_gates: dict[tuple[str, str], GateTransition] = {}
         self._refused_models: set[tuple[str, str, str]] = set()
         """(camera, model, file hash found) already audited this run: a worker restarting in a loop (camera
@@ -158,16 +160,14 @@ class WorkerMessageSink:
         self.not_stored: dict[str, int] = {}
         """What was not written while the database refused writes, by kind (``motion events``): counted, logged."""
         self._flush_at = max(1, flush_at)
-        self._monotonic = monotonic
         self._segments_due: list[Segment] = []
         self._uploaded_due: list[Segment] = []
         """Segments the uploader stored, to index at the next flush (then their spool files go)."""
         self._statistics_due: list[StatisticBucket] = []
-        self._health_due: dict[str, list[CameraHealth]] = {}
+        self._health_due = HealthBatch(HEALTH_REFRESH_S, monotonic)
         self._observations_due: list[Observation] = []
         """Motion observations for the event aggregator, merged into events at the next flush."""
         self._events_batch = events_batch or nullcontext
-        """Health reports to write per camera: the latest of each state (a change of state starts a new one)."""
         self._buffered = 0
 
     def __call__(self, msg: WorkerMessage | RecorderMessage) -> None:
@@ -256,25 +256,17 @@ class WorkerMessageSink:
             self._uploader.indexed(uploaded)  # indexed or journalled: their spool files can go
 
     def _flush_health(self) -> None:
-        due, self._health_due = self._health_due, {}
+        due = self._health_due.take()
         if not self._writable():
             return  # not remembered as written: the next report after the outage writes it
-        reports = [health for per_camera in due.values() for health in per_camera]
         try:
-            record_many = getattr(self._status, "record_many", None)
-            if record_many is not None:
-                record_many(reports)
-            else:
-                for health in reports:
-                    self._status.record(health)
+            record_health(self._status, due)
         except DatabaseUnavailableError as err:
             if self.writer is None:
                 raise
             self._refused("camera health", err)
             return
-        now = self._monotonic()
-        for camera_id, per_camera in due.items():
-            self._last[camera_id] = (per_camera[-1].state, per_camera[-1].reason, now)
+        self._health_due.written(due)
 
     def _keep_many(self, items: Sequence[Write], write_many: Callable[[Sequence[Write]], None]) -> None:
         """Write ``items`` in one transaction now, or keep them all until the database takes them."""
@@ -284,29 +276,12 @@ class WorkerMessageSink:
             self.writer.submit_many(items, write_many)
 
     def _index_segments(self, items: Sequence[Write]) -> None:
-        """Index segments in one transaction; a key already indexed (a replay, a second report) is skipped."""
-        index = self._segments
-        segments = [item for item in items if isinstance(item, Segment) and item.id is None]  # with an id: indexed
-        if index is None or not segments:
-            return
-        add_many = getattr(index, "add_many", None)
-        if add_many is not None:
-            add_many(segments)
-            return
-        for segment in segments:
-            if not _indexed(index, segment.key):
-                index.add(segment)
+        if self._segments is not None:
+            index_segments(self._segments, items)
 
     def _add_statistics(self, items: Sequence[Write]) -> None:
-        buckets = [item for item in items if isinstance(item, StatisticBucket)]
-        if self._statistics is None or not buckets:
-            return
-        add_many = getattr(self._statistics, "add_many", None)
-        if add_many is not None:
-            add_many(buckets)
-            return
-        for bucket in buckets:
-            self._statistics.add(bucket)
+        if self._statistics is not None:
+            add_statistics(self._statistics, items)
 
     def _keep(self, item: Write) -> None:
         """Write ``item`` now, or keep it until the database takes it (never dropped)."""
@@ -472,24 +447,9 @@ class WorkerMessageSink:
         self._health(replace(base, state=worst, reason=reason, at=max(base.at, recording.at)))
 
     def _health(self, health: CameraHealth) -> None:
-        """Buffered for the next flush: the latest report of a state replaces the one waiting; a new state waits
-        after it (the log keeps every change). Unchanged and recently written: nothing to write."""
-        due = self._health_due.get(health.camera_id)
-        if due:
-            if (due[-1].state, due[-1].reason) == (health.state, health.reason):
-                due[-1] = health
-                return
-            due.append(health)
+        """Buffered for the next flush, coalesced per camera (see :class:`HealthBatch`)."""
+        if self._health_due.offer(health, self._writable()):
             self._buffered += 1
-            return
-        previous = self._last.get(health.camera_id)
-        same = previous is not None and previous[:2] == (health.state, health.reason)
-        if same and previous is not None and self._monotonic() - previous[2] < HEALTH_REFRESH_S:
-            return
-        if not self._writable():
-            return  # not remembered as written: the next report after the outage writes it
-        self._health_due[health.camera_id] = [health]
-        self._buffered += 1
 
     def tick(self) -> None:
         now = self._clock()
@@ -557,7 +517,8 @@ class WorkerMessageSink:
         self.flush()
         if self._writable():
             try:
-                self._aggregator.close_all()
+                with self._events_batch():
+                    self._aggregator.close_all()
             except DatabaseUnavailableError as err:
                 if self.writer is None:
                     raise
@@ -586,9 +547,3 @@ class WorkerMessageSink:
             return False
         writer.replay_all()
         return len(writer.journal) == 0
-
-
-def _indexed(index: SegmentIndex, key: str) -> bool:
-    """Whether ``key`` is indexed already (an index that cannot look keys up says no)."""
-    by_key = getattr(index, "by_key", None)
-    return by_key is not None and by_key(key) is not None

@@ -301,11 +301,17 @@ class AnalysisGroupSpec:
     backoff: Backoff = field(default_factory=Backoff)
 
 
-def run_analysis_group(
-    spec: AnalysisGroupSpec, out: MessageQueue, control: ControlQueue, stop: StopFlag, stopped: frozenset[str]
+def run_analysis_group(  # noqa: PLR0917 (the process's arguments, given by the supervisor)
+    spec: AnalysisGroupSpec,
+    out: MessageQueue,
+    control: ControlQueue,
+    stop: StopFlag,
+    stopped: frozenset[str],
+    parent: int | None = None,
 ) -> None:
     """The body of an analysis process: one gate for all its cameras, each camera's sub-stream decoded and
-    analysed in its own thread (PyAV and OpenCV release the GIL), watched by the group (:func:`host_streams`)."""
+    analysed in its own thread (PyAV and OpenCV release the GIL), watched by the group (:func:`host_streams`).
+    ``parent``: the supervisor's process; the group ends when it is gone (never run orphaned)."""
     gate = spec.gate(lambda transition: _send_audited(out, _from_camera(transition, spec.name)))
     by_camera = {camera.stream.camera_id: camera for camera in spec.cameras}
 
@@ -322,7 +328,7 @@ def run_analysis_group(
         stopped=stopped,
         unit="frames",
     )
-    raise SystemExit(host_streams(host, out, control, stop))
+    raise SystemExit(host_streams(host, out, control, stop, parent=parent))
 
 
 def _body(spec: WorkerSpec, gate: Gate, out: MessageQueue) -> StreamBody:

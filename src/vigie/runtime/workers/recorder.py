@@ -138,12 +138,18 @@ class RecorderGroupSpec:
     backoff: Backoff = field(default_factory=Backoff)
 
 
-def run_recorder_group(
-    spec: RecorderGroupSpec, out: RecorderQueue, control: ControlQueue, stop: StopFlag, stopped: frozenset[str]
+def run_recorder_group(  # noqa: PLR0917 (the process's arguments, given by the supervisor)
+    spec: RecorderGroupSpec,
+    out: RecorderQueue,
+    control: ControlQueue,
+    stop: StopFlag,
+    stopped: frozenset[str],
+    parent: int | None = None,
 ) -> None:
     """The body of a recorder process: each camera remuxed in its own thread (PyAV releases the GIL while it
     demuxes and muxes), watched by the group (:func:`host_streams`); ``stopped`` are cameras not to start (their
-    authorisation ended) until the supervisor switches them on."""
+    authorisation ended) until the supervisor switches them on; ``parent``: the supervisor's process, the group ends
+    when it is gone (never run orphaned, even when it died while this process was starting)."""
     by_camera = {camera.camera_id: camera for camera in spec.cameras}
 
     def stalled(camera_id: str, reason: str) -> None:
@@ -159,7 +165,7 @@ def run_recorder_group(
         stopped=stopped,
         unit="packets",
     )
-    raise SystemExit(host_streams(host, out, control, stop))
+    raise SystemExit(host_streams(host, out, control, stop, parent=parent))
 
 
 def _body(spec: RecorderSpec, out: RecorderQueue) -> StreamBody:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import random
 import threading
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 FAILURE_LOG_EVERY_S = 60.0
 STABLE_AFTER_S = 60.0
+START_TIMEOUT_S = 60.0
+"""A process that has not beaten yet (imports, the gate, the models) is given this long, or the stall timeout."""
 RESTART_AT_ONCE_AFTER_S = 5.0
 """A worker online at least this long restarts at once when it ends; one that dies sooner (a crash loop) backs off."""
 
@@ -141,6 +144,8 @@ class _Slot:
     attempt: int = 0
     next_start: float = 0.0
     online_since: float | None = None
+    beaten: bool = False
+    """The process has sent its first beat: it is started (imports, gate, models loaded)."""
     rng: random.Random = field(default_factory=random.Random)
 
     @property
@@ -257,6 +262,7 @@ class CameraSupervisor:
         if slot is None or slot.process is None or slot.process.pid != beat.pid:
             return  # a beat of a process that was replaced
         slot.last_seen = time.monotonic()
+        slot.beaten = True
         if beat.running and slot.online_since is None:
             slot.online_since = slot.last_seen
 
@@ -274,9 +280,10 @@ class CameraSupervisor:
         if slot.online_since is not None and now - slot.online_since > STABLE_AFTER_S:
             slot.attempt = 0
         if proc.is_alive():
-            if now - max(slot.last_seen, slot.started) > self._stall:
+            allowed = self._stall if slot.beaten else max(self._stall, START_TIMEOUT_S)
+            if now - max(slot.last_seen, slot.started) > allowed:
                 self._terminate(slot, 1.0)
-                self._offline(name, slot, now, f"worker process silent for {self._stall:.0f} s; restarting")
+                self._offline(name, slot, now, f"worker process silent for {allowed:g} s; restarting")
             return
         code = proc.exitcode
         slot.process = None
@@ -331,13 +338,14 @@ class CameraSupervisor:
         target: Callable[..., None] = run_analysis_group if isinstance(spec, AnalysisGroupSpec) else run_recorder_group
         slot.process = self._ctx.Process(
             target=target,
-            args=(spec, self._queue, slot.control, slot.stop, stopped),
+            args=(spec, self._queue, slot.control, slot.stop, stopped, os.getpid()),
             name=spec.name,
             daemon=True,
         )
         slot.process.start()
         slot.started = now
         slot.last_seen = now
+        slot.beaten = False
 
     def _terminate(self, slot: _Slot, timeout_s: float) -> None:
         proc = slot.process

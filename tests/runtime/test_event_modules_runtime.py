@@ -29,7 +29,7 @@ from vigie.governance.audit import AuditChain, AuditKeyring
 from vigie.governance.gate import ActivationGate, ClosedGate, GateRules, Window
 from vigie.ingest.reader import SampledFrame, StreamSpec
 from vigie.runtime.assembly.governance import open_governance
-from vigie.runtime.workers.analysis import WorkerSpec, _pipeline
+from vigie.runtime.workers.analysis import WorkerSpec, camera_analysis
 from vigie.runtime.workers.sink import WorkerMessageSink
 from vigie.services.alerts import AlertService
 from vigie.services.governance import Outcome
@@ -119,14 +119,14 @@ def test_a_worker_runs_a_pixel_module_behind_the_gate_and_its_alerts_stay_pendin
         rules=(("fire_start", {}),),
     )
     frames = flame_frames(50)
-    closed = _pipeline(spec, ClosedGate())
+    closed = camera_analysis(spec, ClosedGate())
     samples = [SampledFrame(f, T0 + timedelta(seconds=i / 5), 1, "h264", 640, 360) for i, f in enumerate(frames)]
-    assert [o for sample in samples for o in closed(sample)] == []
+    assert [o for sample in samples for o in closed.process(sample.image, sample.at)] == []
     gate = ActivationGate(Open("fire_start"), lambda: T0, cache_ttl_s=0)
-    analyse = _pipeline(spec, gate)
-    found: list[Observation] = []
+    analysis = camera_analysis(spec, gate)
+    found: list[Observation | StatisticBucket] = []
     for sample in samples:
-        found += analyse(sample)
+        found += analysis.process(sample.image, sample.at)
     fires = [o for o in found if o.module == "fire_start"]
     assert len(fires) == 1 and fires[0].regions[0].x < 0.4
 

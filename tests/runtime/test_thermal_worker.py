@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.analytics.onnx_models import MODELS, REAL_MODELS, require
+from vigie.analytics.camera import OncePerFrame, object_detector
 from vigie.analytics.detect.gating import MotionGatedDetector
 from vigie.analytics.detect.onnx import OnnxDetector
 from vigie.analytics.detect.thermal import ThermalDetector, ThermalPicture
@@ -28,7 +29,7 @@ from vigie.governance.gate import ActivationGate, GateRules, Window
 from vigie.ingest.reader import SampledFrame
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.service import ServiceError, model_spec, worker_spec
-from vigie.runtime.workers.analysis import WorkerSpec, _detector, _pipeline
+from vigie.runtime.workers.analysis import WorkerSpec, camera_analysis, camera_settings
 
 T0 = datetime(2026, 12, 4, 22, tzinfo=UTC)
 W, H = 640, 480
@@ -131,11 +132,15 @@ def samples(frames: Sequence[np.ndarray]) -> list[SampledFrame]:
 
 
 def run(spec: WorkerSpec, gate: Gate, frames: Sequence[np.ndarray]) -> list[Observation]:
-    analyse = _pipeline(spec, gate)
+    analysis = camera_analysis(spec, gate)
     found: list[Observation] = []
     for sample in samples(frames):
-        found += [o for o in analyse(sample) if isinstance(o, Observation)]
+        found += [o for o in analysis.process(sample.image, sample.at) if isinstance(o, Observation)]
     return found
+
+
+def _detector_of(spec: WorkerSpec) -> tuple[OncePerFrame | None, str]:
+    return object_detector(camera_settings(spec))
 
 
 # --- hot blobs -------------------------------------------------------------------------------------------------
@@ -146,7 +151,7 @@ def test_a_thermal_camera_runs_the_hot_blob_detector_its_configuration_names() -
     spec = worker_spec(cam, no_gate_factory, model_spec(cam, ModelRegistry(Path("/nonexistent"), Audit())))
     assert spec.model is None and spec.stream.pixel_format == "gray"
     assert spec.hot_blob == HotBlobDetectorSettings(k_sigma=4, min_area=0.002)
-    detector, version = _detector(spec)
+    detector, version = _detector_of(spec)
     assert detector is not None and version.startswith("hot_blob@sha256:")
 
     hot_spot = night_scene(7, people=())
@@ -179,9 +184,9 @@ def test_without_an_activation_the_hot_blob_detector_neither_detects_nor_learns(
 
 def test_closing_the_gate_makes_the_hot_blob_detector_forget_its_background() -> None:
     spec = worker_spec(camera("thermal", "{kind: hot_blob}"), no_gate_factory)
-    detector, _ = _detector(spec)
+    detector, _ = _detector_of(spec)
     assert detector is not None
-    inner = detector._detector
+    inner = detector.detector
     assert isinstance(inner, ThermalDetector)
     detector.detect(night_scene(1))
     detector.frame_done()
@@ -218,9 +223,9 @@ def test_a_thermal_camera_with_a_model_runs_it_on_the_grey_picture_in_three_chan
     assert model is not None and model.grey_picture and model.name == "yolox_nano"
     spec = worker_spec(cam, no_gate_factory, model)
     assert spec.stream.pixel_format == "gray" and spec.hot_blob is None
-    detector, version = _detector(spec)
+    detector, version = _detector_of(spec)
     assert detector is not None and version.startswith("yolox_nano@sha256:")
-    gated = detector._detector
+    gated = detector.detector
     assert isinstance(gated, MotionGatedDetector) and isinstance(gated.detector, ThermalPicture)
     assert isinstance(gated.detector.detector, OnnxDetector)
 
@@ -249,9 +254,9 @@ def test_a_visible_light_camera_keeps_its_colour_picture(registry: ModelRegistry
     assert model is not None and not model.grey_picture
     spec = worker_spec(cam, no_gate_factory, model)
     assert spec.stream.pixel_format == "bgr24"
-    detector, _ = _detector(spec)
-    assert detector is not None and isinstance(detector._detector, MotionGatedDetector)
-    assert isinstance(detector._detector.detector, OnnxDetector)
+    detector, _ = _detector_of(spec)
+    assert detector is not None and isinstance(detector.detector, MotionGatedDetector)
+    assert isinstance(detector.detector.detector, OnnxDetector)
 
 
 def test_a_model_that_is_not_installed_stops_the_start_with_what_to_run(tmp_path: Path) -> None:

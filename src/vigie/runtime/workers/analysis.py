@@ -10,35 +10,24 @@ blocking the stream.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
-import cv2
-import numpy as np
-
-from vigie.analytics.detect.gating import BoxDetector as ObjectDetector
-from vigie.analytics.detect.gating import MotionGateConfig, MotionGatedDetector
-from vigie.analytics.detect.motion import MotionConfig, MotionDetector
-from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
-from vigie.analytics.detect.thermal import ThermalDetector, ThermalPicture
-from vigie.analytics.pipeline import BoxDetector, DetectionPipeline, MotionPipeline
-from vigie.analytics.rules.pipeline import RulePipeline
-from vigie.analytics.rules.registry import MODULES, build_rule
-from vigie.analytics.rules.statistics import Bucket
-from vigie.analytics.track import ByteTracker
-from vigie.analytics.zones import PolygonZone
+from vigie.analytics.camera import CameraAnalysis, CameraSettings, ModelRefused, ObjectModel
+from vigie.analytics.detect.batching import SharedDetectors, SharedDetectorSettings
+from vigie.analytics.detect.letterbox import ModelFormat
+from vigie.analytics.detect.motion import MotionConfig
+from vigie.analytics.detect.onnx import FORMATS
 from vigie.config.detectors import HotBlobDetectorSettings
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.clock import Clock
-from vigie.domain.detections import Detections
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
 from vigie.domain.ports import Frame, Gate
@@ -135,138 +124,59 @@ def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
     return True
 
 
-@runtime_checkable
-class _Learning(Protocol):
-    def reset(self) -> None: ...
+def _format(spec: ModelSpec) -> ModelFormat:
+    fmt = next((f for f in FORMATS if f == spec.format), None)
+    if fmt is None:
+        raise ValueError(f"model {spec.name}: unknown format {spec.format!r}; expected one of {', '.join(FORMATS)}")
+    return fmt
 
 
-class _OncePerFrame:
-    """The detector in front of several pipelines of one camera: each analysed frame is detected once.
-
-    A frame that no pipeline asked to detect means every gate of the camera is closed: a detector that learns
-    from the pixels (the hot-blob background) then forgets, so nothing learnt while analysis was authorised
-    outlives the authorisation."""
-
-    def __init__(self, detector: BoxDetector) -> None:
-        self._detector = detector
-        self._last: tuple[int, Detections] | None = None
-        self._asked = False
-
-    def detect(self, frame_bgr: Frame) -> Detections:
-        self._asked = True
-        if self._last is None or self._last[0] != id(frame_bgr):
-            self._last = (id(frame_bgr), self._detector.detect(frame_bgr))
-        return self._last[1]
-
-    def frame_done(self) -> None:
-        if not self._asked and isinstance(self._detector, _Learning):
-            self._detector.reset()
-        self._asked = False
-        self._last = None
-
-
-def _detector(spec: WorkerSpec) -> tuple[_OncePerFrame | None, str]:
-    """The camera's object detector and the version recorded with its observations (L30), or None for motion
-    alone. A model is motion-gated (a deep detector is expensive and most scenes are still); hot blobs are not
-    (a fire start or a hot spot need not move)."""
-    if spec.hot_blob is not None:
-        digest = hashlib.sha256(spec.hot_blob.model_dump_json().encode()).hexdigest()
-        return _OncePerFrame(ThermalDetector(spec.hot_blob)), f"hot_blob@sha256:{digest[:16]}"
-    if spec.model is None:
-        return None, ""
-    model = spec.model
-    onnx = OnnxDetector(  # the file is hashed at every load: ModelIntegrityError when it changed (L30)
-        OnnxDetectorConfig(
-            model_path=model.path, format=model.format, score_threshold=model.score_threshold, sha256=model.sha256
-        )
+def camera_settings(spec: WorkerSpec) -> CameraSettings:
+    """The camera's analysis settings in analytics' terms (the model by file and hash, L30)."""
+    model = None
+    if spec.model is not None:
+        m = spec.model
+        model = ObjectModel(m.name, m.path, _format(m), m.sha256, m.grey_picture, m.score_threshold)
+    return CameraSettings(
+        camera_id=spec.stream.camera_id,
+        motion=spec.motion,
+        analysis_fps=spec.stream.analysis_fps,
+        privacy_masks=spec.privacy_masks,
+        model=model,
+        hot_blob=spec.hot_blob,
+        analysis_zones=spec.analysis_zones,
+        zone_ids=spec.zone_ids,
+        rules=spec.rules,
     )
-    reader: ObjectDetector = ThermalPicture(onnx) if model.grey_picture else onnx
-    gated = MotionGatedDetector(reader, MotionDetector(spec.motion), MotionGateConfig())
-    return _OncePerFrame(gated), f"{model.name}@sha256:{model.sha256[:16]}"
 
 
-Message = Observation | StatisticBucket
+def camera_analysis(
+    spec: WorkerSpec,
+    gate: Gate,
+    *,
+    detectors: SharedDetectors | None = None,
+    on_model_refused: Callable[[ModelRefusal], None] | None = None,
+) -> CameraAnalysis:
+    """The camera's analysis step (:class:`~vigie.analytics.camera.CameraAnalysis`): its inference shared through
+    ``detectors`` (the process's) when given; a refused model (L30) is handed to ``on_model_refused`` stamped with
+    the service's clock, to be audited."""
+    masks = spec.privacy_masks
 
+    def masker(image: Frame) -> Frame:
+        masked: Frame = apply_masks(image, masks)
+        return masked
 
-def _load_detector(
-    spec: WorkerSpec, report: Callable[[ModelRefusal], None] | None
-) -> tuple[_OncePerFrame | None, str, frozenset[str]]:
-    """:func:`_detector`, with the modules refused on this worker when the model file no longer has its registered
-    hash (L30): ``tracking`` and every configured module that reads objects. They do not run, nor does motion in
-    their place (a camera never silently falls back to another analysis); the modules that read the picture itself
-    still run behind their gates. The refusal is logged with what to do, and ``report``-ed to be audited."""
-    try:
-        detector, version = _detector(spec)
-    except ModelIntegrityError as err:
-        assert spec.model is not None
-        refused = ("tracking", *(m for m, _ in spec.rules if m in MODULES and not MODULES[m][1].needs_frame))
-        name, camera_id = spec.model.name, spec.stream.camera_id
-        log.error("camera %s: detection model %s refused: %s; not run: %s", camera_id, name, err, ", ".join(refused))
-        if report is not None:
-            found, expected = err.found, err.expected
+    def refused(refusal: ModelRefused) -> None:
+        if on_model_refused is not None:
+            r = refusal
             at = spec.clock()
-            report(ModelRefusal(camera_id, name, str(err.path), expected, found, refused, at))
-        return None, "", frozenset(refused)
-    return detector, version, frozenset()
+            on_model_refused(
+                ModelRefusal(r.camera_id, r.model, r.file, r.expected_sha256, r.found_sha256, r.modules, at)
+            )
 
-
-def _pipeline(
-    spec: WorkerSpec, gate: Gate, on_model_refused: Callable[[ModelRefusal], None] | None = None
-) -> Callable[[SampledFrame], list[Message]]:
-    """The camera's analysis: motion only by default; motion-gated detection and tracking with a model, or hot
-    blobs tracked on a thermal camera; and the event modules configured on the camera, each behind its own gate
-    (detection runs once per frame for all)."""
-    camera_id = spec.stream.camera_id
-    detector, version, refused = _load_detector(spec, on_model_refused)
-    zones = [PolygonZone(polygon) for polygon in spec.analysis_zones]
-    by_id = dict(zip(spec.zone_ids, zones, strict=False))
-    motion = (
-        MotionPipeline(camera_id, MotionDetector(spec.motion, spec.privacy_masks), gate, zone_polygons=by_id)
-        if detector is None and not refused
-        else None
+    return CameraAnalysis(
+        camera_settings(spec), gate, detectors=detectors, masker=masker if masks else None, on_refused=refused
     )
-    tracking = None
-    if detector is not None:
-        tracking = DetectionPipeline(
-            camera_id, detector, ByteTracker(), gate, model_version=version, zones=zones, zone_polygons=by_id
-        )
-    rules = None
-    if spec.rules:
-        built = [build_rule(module, settings) for module, settings in spec.rules if module not in refused]
-        rules = RulePipeline(camera_id, built, gate, detector=detector, model_version=version, zone_polygons=by_id)
-    last: list[datetime] = []
-
-    def analyse(sample: SampledFrame) -> list[Message]:
-        period = (sample.at - last[0]).total_seconds() if last else 1.0 / spec.stream.analysis_fps
-        last[:] = [sample.at]
-        found: list[Message] = []
-        if motion is not None:  # masks applied inside, on the grey frame
-            observation = motion.process(_grey(sample.image), sample.at)
-            found += [] if observation is None else [observation]
-        if tracking is None and rules is None:
-            return found
-        frame = apply_masks(sample.image, spec.privacy_masks) if spec.privacy_masks else sample.image
-        if tracking is not None:
-            found += tracking.process(frame, sample.at, period)
-        if rules is not None:
-            output = rules.process(frame, sample.at, sample.at.timestamp(), period)
-            found += output.observations
-            found += [_bucket(camera_id, b) for b in output.buckets]
-        if detector is not None:
-            detector.frame_done()
-        return found
-
-    return analyse
-
-
-def _grey(image: Frame) -> Frame:
-    return image if image.ndim == 2 else np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
-
-
-def _bucket(camera_id: str, bucket: Bucket) -> StatisticBucket:
-    """A closed bucket of a statistics module (media seconds on the epoch clock) as the message stored (L33)."""
-    start, end = datetime.fromtimestamp(bucket.start, UTC), datetime.fromtimestamp(bucket.end, UTC)
-    return StatisticBucket(camera_id, bucket.module, bucket.kind, start, end, bucket.value)
 
 
 def _check_stream(alarms: StreamAlarms, sample: SampledFrame, out: MessageQueue) -> None:
@@ -299,6 +209,8 @@ class AnalysisGroupSpec:
     stall_s: float = 20.0
     """A stream without a frame for this long is given up on and restarted (its thread abandoned)."""
     backoff: Backoff = field(default_factory=Backoff)
+    detectors: SharedDetectorSettings = field(default_factory=SharedDetectorSettings)
+    """How the process's shared detectors run: one session per model for all its cameras, batched."""
 
 
 def run_analysis_group(  # noqa: PLR0917 (the process's arguments, given by the supervisor)
@@ -309,16 +221,34 @@ def run_analysis_group(  # noqa: PLR0917 (the process's arguments, given by the 
     stopped: frozenset[str],
     parent: int | None = None,
 ) -> None:
-    """The body of an analysis process: one gate for all its cameras, each camera's sub-stream decoded and
-    analysed in its own thread (PyAV and OpenCV release the GIL), watched by the group (:func:`host_streams`).
-    ``parent``: the supervisor's process; the group ends when it is gone (never run orphaned)."""
+    """The body of an analysis process: one gate and one shared, batched detector per model for all its cameras,
+    each camera's sub-stream decoded and analysed in its own thread (PyAV, OpenCV and onnxruntime release the
+    GIL), watched by the group (:func:`host_streams`). ``parent``: the supervisor's process; the group ends when
+    it is gone (never run orphaned, even when it died while this process was starting)."""
+    raise SystemExit(analysis_group(spec, out, control, stop, stopped, parent=parent))
+
+
+def analysis_group(
+    spec: AnalysisGroupSpec,
+    out: MessageQueue,
+    control: ControlQueue,
+    stop: StopFlag,
+    stopped: frozenset[str] = frozenset(),
+    *,
+    parent: int | None = None,
+) -> int:
+    """:func:`run_analysis_group` returning its exit code (tests run it in a thread)."""
     gate = spec.gate(lambda transition: _send_audited(out, _from_camera(transition, spec.name)))
     by_camera = {camera.stream.camera_id: camera for camera in spec.cameras}
+    detectors = SharedDetectors(spec.detectors)
+    _preload(detectors, spec.cameras)
 
     def stalled(camera_id: str, reason: str) -> None:
         _send(out, _health(by_camera[camera_id], HealthState.OFFLINE, reason))
 
-    bodies: dict[str, StreamBody] = {camera_id: _body(camera, gate, out) for camera_id, camera in by_camera.items()}
+    bodies: dict[str, StreamBody] = {
+        camera_id: _body(camera, gate, out, detectors) for camera_id, camera in by_camera.items()
+    }
     host = StreamHost(
         spec.name,
         bodies,
@@ -328,18 +258,34 @@ def run_analysis_group(  # noqa: PLR0917 (the process's arguments, given by the 
         stopped=stopped,
         unit="frames",
     )
-    raise SystemExit(host_streams(host, out, control, stop, parent=parent))
+    try:
+        return host_streams(host, out, control, stop, parent=parent)
+    finally:
+        detectors.close()
 
 
-def _body(spec: WorkerSpec, gate: Gate, out: MessageQueue) -> StreamBody:
+def _preload(detectors: SharedDetectors, cameras: tuple[WorkerSpec, ...]) -> None:
+    """Load each model the group's cameras use once, before their threads start (so the first frames do not wait
+    for a load, and the process's memory holds each model once). A model that cannot be loaded is left for each
+    camera to report (a refused file, L30, is audited per camera)."""
+    for model in dict.fromkeys(camera_settings(c).model for c in cameras if c.model is not None):
+        assert model is not None
+        try:
+            detectors.get(model.key)
+        except Exception as err:  # each camera that uses it reports it when it starts
+            log.warning("model %s not loaded for the group: %s", model.name, redact_text(str(err)))
+
+
+def _body(spec: WorkerSpec, gate: Gate, out: MessageQueue, detectors: SharedDetectors) -> StreamBody:
     def body(stop: threading.Event, progress: Callable[[], None]) -> None:
-        analyse_camera(spec, gate, out, stop, progress)
+        analyse_camera(spec, gate, out, stop, progress, detectors=detectors)
 
     return body
 
 
 def run_worker(spec: WorkerSpec, out: MessageQueue, stop: StopFlag) -> None:
-    """One camera analysed in the calling thread with its own gate, until ``stop`` is set (tests, tools)."""
+    """One camera analysed in the calling thread with its own gate and model session, until ``stop`` is set
+    (tests, tools)."""
     camera_id = spec.stream.camera_id
     gate = spec.gate(lambda transition: _send_audited(out, _from_camera(transition, camera_id)))
     try:
@@ -357,17 +303,27 @@ class AnalysisStopped(Exception):
 
 
 def analyse_camera(
-    spec: WorkerSpec, gate: Gate, out: MessageQueue, stop: StopFlag, progress: Callable[[], None]
+    spec: WorkerSpec,
+    gate: Gate,
+    out: MessageQueue,
+    stop: StopFlag,
+    progress: Callable[[], None],
+    *,
+    detectors: SharedDetectors | None = None,
 ) -> None:
-    """Read the camera until ``stop`` is set; report health every second and observations as they come. A
-    failure is reported (offline, with its reason) and raised as :class:`AnalysisStopped`."""
+    """Read the camera until ``stop`` is set; report health every second (analysed frames per second, and the
+    frames dropped: observations the queue could not take, and analysis frames the shared detector could not take
+    in time) and observations as they come. A failure is reported (offline, with its reason) and raised as
+    :class:`AnalysisStopped`."""
     camera_id = spec.stream.camera_id
-    analyse = _pipeline(spec, gate, lambda refusal: out.put(refusal, block=True, timeout=AUDIT_PUT_TIMEOUT_S))
+    refused = lambda refusal: out.put(refusal, block=True, timeout=AUDIT_PUT_TIMEOUT_S)  # noqa: E731
     dropped = 0
     rate = FrameRate()
     alarms = StreamAlarms(camera_id, spec.alarms)
     last_beat = float("-inf")
+    analysis: CameraAnalysis | None = None
     try:
+        analysis = camera_analysis(spec, gate, detectors=detectors, on_model_refused=refused)
         for sample in sampled_frames(spec.stream, spec.clock):
             if stop.is_set():
                 return  # asked to stop (the group stops its cameras when the service dies: never orphaned)
@@ -375,7 +331,7 @@ def analyse_camera(
             now = time.monotonic()
             rate.tick(now)
             _check_stream(alarms, sample, out)
-            for observation in analyse(sample):
+            for observation in analysis.process(sample.image, sample.at):
                 if not _send(out, observation):
                     dropped += 1
             if now - last_beat >= HEARTBEAT_S:
@@ -384,7 +340,7 @@ def analyse_camera(
                 if alarms.active:
                     state = HealthState.DEGRADED
                     why = "; ".join(sorted(str(kind) for kind in alarms.active)) + (f"; {why}" if why else "")
-                _send(out, _health(spec, state, why, fps=fps, dropped=dropped))
+                _send(out, _health(spec, state, why, fps=fps, dropped=dropped + analysis.dropped))
                 last_beat = now
     except CameraError as err:
         _send(out, _health(spec, HealthState.OFFLINE, str(err)))
@@ -393,3 +349,6 @@ def analyse_camera(
         reason = redact_text(f"camera {camera_id}: internal error {type(err).__name__}: {err}")
         _send(out, _health(spec, HealthState.OFFLINE, reason))
         raise AnalysisStopped(2) from None
+    finally:
+        if analysis is not None:
+            analysis.close()

@@ -32,7 +32,7 @@ from vigie.runtime.workers.group import (
     host_streams,
 )
 from vigie.runtime.workers.recorder import RecorderSpec
-from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping, plan_groups
+from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping, cpu_ticks, plan_groups
 
 NO_BACKOFF = Backoff(base_s=0.0, cap_s=0.0, jitter=0.0)
 
@@ -70,7 +70,8 @@ def test_a_stuck_stream_is_given_up_on_and_restarted_alone_its_neighbour_untouch
     )
     try:
         host.round(time.monotonic())
-        started(good), started(stuck)
+        started(good)
+        started(stuck)
         host.round(time.monotonic())
         assert stalled == [] and stuck.starts == 1, "not stuck before the stall timeout"
 
@@ -153,7 +154,11 @@ def test_groups_are_planned_by_kind_and_size(tmp_path: Path) -> None:
     recorders = [recorder(f"rtsp://127.0.0.1:1/{n}", tmp_path, f"cam{n}") for n in range(5)]
     groups = plan_groups(recorders, Grouping(recording_per_process=2), stall_s=20.0, backoff=Backoff())
     assert [g.name for g in groups] == ["recorder-0", "recorder-1", "recorder-2"]
-    assert [[c.camera_id for c in g.cameras] for g in groups] == [["cam0", "cam1"], ["cam2", "cam3"], ["cam4"]]
+    assert [[c.camera_id for c in g.cameras if isinstance(c, RecorderSpec)] for g in groups] == [
+        ["cam0", "cam1"],
+        ["cam2", "cam3"],
+        ["cam4"],
+    ]
     with pytest.raises(ValueError, match="at least one camera"):
         Grouping(analysis_per_process=0)
 
@@ -261,3 +266,25 @@ def test_a_killed_process_restarts_only_its_own_cameras(camera_video: Path, tmp_
     assert max(gaps) < 0.5, f"camera b lost video when camera a's process was killed: {gaps}"
     offline = [h for h in sink.health() if h.state is HealthState.OFFLINE]
     assert offline and {h.camera_id for h in offline} == {"a"}, "only the killed process's camera went offline"
+
+
+def test_a_late_process_is_told_busy_from_hung_by_its_cpu_time() -> None:
+    """The supervisor kills a silent process only when it is hung (no CPU used), or late beyond 3× its timeout:
+    on an overloaded host, killing busy processes only adds the cost of restarting them."""
+    import subprocess
+    import sys
+
+    spinning = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    sleeping = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.5)  # both started (imports done)
+        before = {p.pid: cpu_ticks(p.pid) for p in (spinning, sleeping)}
+        time.sleep(1.0)
+        after = {p.pid: cpu_ticks(p.pid) for p in (spinning, sleeping)}
+    finally:
+        for proc in (spinning, sleeping):
+            proc.kill()
+            proc.wait()
+    assert after[spinning.pid] > before[spinning.pid], "a computing process's CPU time moves"  # type: ignore[operator]
+    assert after[sleeping.pid] == before[sleeping.pid], "a blocked one's does not"
+    assert cpu_ticks(spinning.pid) is None, "a process that is gone has none"

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from vigie.domain.camera import CameraHealth, HealthState
@@ -47,6 +48,11 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 FAILURE_LOG_EVERY_S = 60.0
 STABLE_AFTER_S = 60.0
+LATE_FACTOR = 3.0
+"""A process silent past its stall timeout that keeps using CPU (an overloaded host, not a hang) is given up to
+this many times the timeout before it is killed: killing busy processes on a saturated host only adds the cost of
+restarting them (a restart storm, seen at 200 cameras on 2 cores)."""
+BUSY_WINDOW_S = 2.0
 START_TIMEOUT_S = 60.0
 """A process that has not beaten yet (imports, the gate, the models) is given this long, or the stall timeout."""
 RESTART_AT_ONCE_AFTER_S = 5.0
@@ -146,6 +152,9 @@ class _Slot:
     online_since: float | None = None
     beaten: bool = False
     """The process has sent its first beat: it is started (imports, gate, models loaded)."""
+    cpu_ticks: int | None = None
+    """The process's CPU time when last looked at while it was late (``/proc``), to tell busy from hung."""
+    late_since: float | None = None
     rng: random.Random = field(default_factory=random.Random)
 
     @property
@@ -281,15 +290,37 @@ class CameraSupervisor:
             slot.attempt = 0
         if proc.is_alive():
             allowed = self._stall if slot.beaten else max(self._stall, START_TIMEOUT_S)
-            if now - max(slot.last_seen, slot.started) > allowed:
-                self._terminate(slot, 1.0)
-                self._offline(name, slot, now, f"worker process silent for {allowed:g} s; restarting")
+            silent = now - max(slot.last_seen, slot.started)
+            if silent <= allowed:
+                slot.late_since = slot.cpu_ticks = None
+                return
+            if silent <= allowed * LATE_FACTOR and self._busy(name, slot, now):
+                return  # late but computing: an overloaded host; a restart would only add its cost
+            self._terminate(slot, 1.0)
+            self._offline(name, slot, now, f"worker process silent for {silent:.0f} s; restarting")
             return
         code = proc.exitcode
         slot.process = None
         self._drain(0.0)
         self._exited(slot)
         self._offline(name, slot, now, f"worker stopped (exit code {code}); reconnecting")
+
+    def _busy(self, name: str, slot: _Slot, now: float) -> bool:
+        """Whether a late process is using CPU (starved on an overloaded host, not hung): its CPU time moved
+        during each window of ``BUSY_WINDOW_S`` since it became late. Unknown (no ``/proc``): not busy."""
+        assert slot.process is not None and slot.process.pid is not None
+        ticks = cpu_ticks(slot.process.pid)
+        if ticks is None:
+            return False
+        if slot.late_since is None or slot.cpu_ticks is None:
+            slot.late_since, slot.cpu_ticks = now, ticks
+            log.warning("%s has not reported for %.0f s; watching whether it is busy or hung", name, self._stall)
+            return True
+        if now - slot.late_since < BUSY_WINDOW_S:
+            return True  # measuring
+        busy = ticks > slot.cpu_ticks
+        slot.late_since, slot.cpu_ticks = now, ticks
+        return busy
 
     def _switch(self, slot: _Slot) -> frozenset[str]:
         """Ask each camera's refusal; tell the running process of every change. Returns the cameras refused."""
@@ -346,6 +377,8 @@ class CameraSupervisor:
         slot.started = now
         slot.last_seen = now
         slot.beaten = False
+        slot.late_since = None
+        slot.cpu_ticks = None
 
     def _terminate(self, slot: _Slot, timeout_s: float) -> None:
         proc = slot.process
@@ -388,3 +421,17 @@ class CameraSupervisor:
                 self._failures.clear()
             self._failures[key] = (now, 0)
             log.exception("handling a worker message failed%s", repeated)
+
+
+def cpu_ticks(pid: int) -> int | None:
+    """CPU time (user + system, clock ticks) a process has used, from Linux's ``/proc/<pid>/stat``; None
+    elsewhere or when it is gone. Read by hand: one line of the kernel's, no library needed for it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # after the command name, which may hold spaces
+    try:
+        return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of the line
+    except (IndexError, ValueError):
+        return None

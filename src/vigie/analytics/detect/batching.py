@@ -20,6 +20,7 @@ never failing the others' — and it must run inside the embedded single-host de
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -168,9 +169,11 @@ class BatchingDetector:
         try:
             return [p.result.result(max(0.0, deadline - time.monotonic())) for p in pending]
         except FutureTimeout:
-            for p in pending:
-                p.result.cancel()  # still waiting: never inferred; already in a batch: its result is discarded
             with self._cond:
+                for p in pending:  # still waiting: leaves the room, never inferred; in a batch: result discarded
+                    if p.result.cancel():
+                        with contextlib.suppress(ValueError):
+                            self._queue.remove(p)
                 self.stats.timed_out += len(pending)
             raise DetectorOverloaded(
                 f"no detections from the shared detector within {limit:g} s; frame dropped"

@@ -10,6 +10,7 @@ blocking the stream.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -278,7 +279,8 @@ def _preload(detectors: SharedDetectors, cameras: tuple[WorkerSpec, ...]) -> Non
 
 def _body(spec: WorkerSpec, gate: Gate, out: MessageQueue, detectors: SharedDetectors) -> StreamBody:
     def body(stop: threading.Event, progress: Callable[[], None]) -> None:
-        analyse_camera(spec, gate, out, stop, progress, detectors=detectors)
+        with contextlib.suppress(AnalysisStopped):  # reported (offline, why); the group restarts the camera
+            analyse_camera(spec, gate, out, stop, progress, detectors=detectors)
 
     return body
 

@@ -383,7 +383,8 @@ class Fmp4Feed:
         if not viewer.queue:
             viewer.ready.clear()
             try:
-                await asyncio.wait_for(viewer.ready.wait(), timeout)
+                async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for: this runs per frame
+                    await viewer.ready.wait()
             except TimeoutError:
                 return []
         return viewer.take()

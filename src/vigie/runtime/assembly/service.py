@@ -346,6 +346,8 @@ class VigieService:
                 forwarded_allow_ips=list(api.trusted_proxies) or None,
                 # Live views never end by themselves: give open responses this long, then cut them.
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+                # WebSockets carry H.264 and JPEG, which do not compress: deflating them per viewer cost CPU only.
+                ws_per_message_deflate=False,
             )
         )
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

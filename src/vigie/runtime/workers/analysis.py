@@ -180,14 +180,30 @@ def camera_analysis(
     )
 
 
-def _check_stream(alarms: StreamAlarms, sample: SampledFrame, out: MessageQueue) -> None:
+class _StreamChecks:
     """Stream integrity alarms (L18: frozen, changed or substituted picture). They look at the stream, not at
-    people, so they run on every camera whatever the governance gate says; each transition is reported."""
-    raised = alarms.packet(sample.at)  # a decoded frame means packets arrive
-    raised += alarms.stream(sample.codec, sample.source_width, sample.source_height, sample.at)
-    raised += alarms.frame(sample.image, sample.at)
-    for alarm in raised:
-        out.put(alarm, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
+    people, so they run on every camera whatever the governance gate says; each transition is reported.
+
+    Packets and stream parameters are checked on every analysis frame; the picture (thumbnails compared with the
+    last still one and with the learnt view, a third of the analysis cost of a motion camera) once per
+    ``picture_every_s``: at most a second, and at least five looks within the shortest alarm delay, so a frozen or
+    changed picture is raised at most that late (its reference learns by elapsed time, not per frame)."""
+
+    def __init__(self, alarms: StreamAlarms, config: StreamAlarmConfig) -> None:
+        self.alarms = alarms
+        self.picture_every_s = min(1.0, config.frozen_s / 5, config.scene_change_s / 5)
+        self._last_picture: datetime | None = None
+
+    def check(self, sample: SampledFrame, out: MessageQueue) -> None:
+        alarms = self.alarms
+        raised = alarms.packet(sample.at)  # a decoded frame means packets arrive
+        raised += alarms.stream(sample.codec, sample.source_width, sample.source_height, sample.at)
+        last = self._last_picture
+        if last is None or (sample.at - last).total_seconds() >= self.picture_every_s or sample.at < last:
+            raised += alarms.frame(sample.image, sample.at)
+            self._last_picture = sample.at
+        for alarm in raised:
+            out.put(alarm, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
 
 
 def _send_audited(out: MessageQueue, transition: GateTransition | GateRefusal) -> None:
@@ -322,6 +338,7 @@ def analyse_camera(
     dropped = 0
     rate = FrameRate()
     alarms = StreamAlarms(camera_id, spec.alarms)
+    checks = _StreamChecks(alarms, spec.alarms)
     last_beat = float("-inf")
     analysis: CameraAnalysis | None = None
     try:
@@ -332,7 +349,7 @@ def analyse_camera(
             progress()
             now = time.monotonic()
             rate.tick(now)
-            _check_stream(alarms, sample, out)
+            checks.check(sample, out)
             for observation in analysis.process(sample.image, sample.at):
                 if not _send(out, observation):
                     dropped += 1

@@ -154,3 +154,16 @@ def test_privacy_masks_without_a_masker_are_refused() -> None:
     masked = CameraSettings("cam", privacy_masks=(((0.0, 0.0), (0.5, 0.0), (0.5, 0.5)),))
     with pytest.raises(ValueError, match="privacy masks need a masker"):
         CameraAnalysis(masked, Open())
+
+
+def test_a_model_with_a_fixed_batch_gets_that_many_frames_at_a_time() -> None:
+    class FixedBatch(Person):
+        batch_size = 1
+
+    fixed, dynamic = SharedDetectors(load=lambda _: FixedBatch()), SharedDetectors(load=lambda _: Person())
+    try:
+        assert fixed.get(model().key).config.max_batch == 1, "each camera's result as soon as its frame is inferred"
+        assert dynamic.get(model().key).config.max_batch == 64
+    finally:
+        fixed.close()
+        dynamic.close()

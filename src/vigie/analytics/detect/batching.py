@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -309,7 +309,14 @@ class SharedDetectors:
                     providers=self.settings.providers,
                     intra_op_threads=self.settings.intra_op_threads,
                 )
-                shared = BatchingDetector(self._load(config), self.settings.batching)
+                detector = self._load(config)
+                batching = self.settings.batching
+                fixed = getattr(detector, "batch_size", None)
+                if isinstance(fixed, int) and 0 < fixed < batching.max_batch:
+                    # The model runs a fixed batch at a time anyway: handing it that many frames at once gives each
+                    # camera its result as soon as its own frame is inferred, and keeps frames waiting behind it.
+                    batching = replace(batching, max_batch=fixed)
+                shared = BatchingDetector(detector, batching)
                 self.sessions_built += 1
                 self._detectors[key] = shared
             return shared

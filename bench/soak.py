@@ -35,6 +35,7 @@ Measured:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import logging
 import math
@@ -109,6 +110,8 @@ class Sample:
     load: float
     status_rows: int
     online: int
+    index_lag_s: float
+    """Now minus the end of the latest indexed segment, for the camera whose index is furthest behind."""
 
 
 @dataclass
@@ -132,7 +135,9 @@ def render_footage(work: Path, width: int, height: int, fps: int) -> dict[str, P
     return clips
 
 
-def soak_config(work: Path, urls: list[str], segment_seconds: float, analysis_width: int) -> Any:
+def soak_config(
+    work: Path, urls: list[str], segment_seconds: float, analysis_width: int, workers: dict[str, int]
+) -> Any:
     from vigie.config.models import VigieConfig
 
     cameras = [
@@ -162,6 +167,7 @@ def soak_config(work: Path, urls: list[str], segment_seconds: float, analysis_wi
                 "segment_seconds": segment_seconds,
             },
             "api": {"host": "127.0.0.1", "port": 8080},
+            "workers": workers,
             "communes": [
                 {
                     "id": "soak",
@@ -174,13 +180,18 @@ def soak_config(work: Path, urls: list[str], segment_seconds: float, analysis_wi
     )
 
 
-def sample(service: VigieService, start: float, server_pids: set[int], run: Run) -> Sample:
+def sample(service: VigieService, db: Path, start: float, server_pids: set[int], run: Run) -> Sample:
     from vigie.domain.camera import HealthState
 
     me = os.getpid()
     pids = descendants(me, server_pids)
     statuses = service.status.latest()
     now = datetime.now(UTC)
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        ends = [row[0] for row in conn.execute('SELECT MAX("end") FROM segments GROUP BY camera_id')]
+    oldest = min((datetime.fromisoformat(e).replace(tzinfo=UTC) for e in ends), default=None)
+    every = oldest is not None and len(ends) == len(service.entries)  # lag only once every camera has a row
+    lag = (now - oldest).total_seconds() if every and oldest is not None else float("nan")
     online = sum(1 for h in statuses if h.state is HealthState.ONLINE and (now - h.at).total_seconds() < STALE_S)
     return Sample(
         time.monotonic() - start,
@@ -192,6 +203,7 @@ def sample(service: VigieService, start: float, server_pids: set[int], run: Run)
         os.getloadavg()[0],
         len(statuses),
         online,
+        lag,
     )
 
 
@@ -240,7 +252,7 @@ def recording_check(service: VigieService, ids: list[str], started: datetime, st
 
 
 def count_events(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         return dict(conn.execute("SELECT camera_id, COUNT(*) FROM events GROUP BY camera_id").fetchall())
 
 
@@ -266,6 +278,9 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=12)
     parser.add_argument("--segment-seconds", type=float, default=10.0)
     parser.add_argument("--sample", type=float, default=10.0, help="s between memory samples (default 10)")
+    parser.add_argument("--recording-per-process", type=int, help="workers.recording_cameras_per_process")
+    parser.add_argument("--analysis-per-process", type=int, help="workers.analysis_cameras_per_process")
+    parser.add_argument("--keep", type=Path, help="work in this (new) folder and keep it (database, segments)")
     parser.add_argument("--log", type=Path, default=Path("/tmp/vigie-soak.log"), help="the service's log")
     args = parser.parse_args()
     warmup_s = min(args.warmup * 60, args.minutes * 60 / 2)
@@ -279,8 +294,12 @@ def main() -> None:
     if reason is not None:
         raise SystemExit(f"the RTSP simulator cannot run here: {reason}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start (shared)", flush=True)
-    with tempfile.TemporaryDirectory(prefix="vigie-soak-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True)
+            work = args.keep.resolve()
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vigie-soak-")))
         t = time.monotonic()
         clips = render_footage(work, args.width, args.height, args.fps)
         print(f"footage: vigie.sim scenes {', '.join(clips)} at {args.width}x{args.height} {args.fps} fps, "
@@ -292,7 +311,12 @@ def main() -> None:
             mount_names = list(mounts)
             urls = [server.url(mount_names[i % len(mount_names)]) for i in range(args.cameras)]
             ids = [f"soak{i:03d}" for i in range(args.cameras)]
-            config = soak_config(work, urls, args.segment_seconds, args.width)
+            workers = {}
+            if args.recording_per_process:
+                workers["recording_cameras_per_process"] = args.recording_per_process
+            if args.analysis_per_process:
+                workers["analysis_cameras_per_process"] = args.analysis_per_process
+            config = soak_config(work, urls, args.segment_seconds, args.width, workers)
             service = VigieService(config, simulated_cameras=frozenset(ids))
             groups = service.supervisor.groups()
             print(f"service: {args.cameras} cameras on {args.mounts} RTSP mounts, {len(groups)} worker processes "
@@ -307,15 +331,16 @@ def main() -> None:
             try:
                 while time.monotonic() < end:
                     if time.monotonic() >= next_at:
-                        s = sample(service, start, server_pids, run)
+                        s = sample(service, work / "vigie.db", start, server_pids, run)
                         run.samples.append(s)
                         print(f"t={s.t:5.0f} s: RSS {s.total_rss / 2**20:7.1f} MiB ({s.workers} workers, service "
                               f"{s.main_rss / 2**20:.0f} MiB), status rows {s.status_rows}, online {s.online}, "
-                              f"service CPU {s.service_cpu:7.1f} s, server CPU {s.server_cpu:6.1f} s, "
+                              f"index lag {s.index_lag_s:5.0f} s, service CPU {s.service_cpu:7.1f} s, "
+                              f"server CPU {s.server_cpu:6.1f} s, "
                               f"load {s.load:.2f}", flush=True)  # fmt: skip
                         next_at += args.sample
                     time.sleep(max(0.0, min(next_at, end) - time.monotonic()))
-                final = sample(service, start, server_pids, run)
+                final = sample(service, work / "vigie.db", start, server_pids, run)
                 statuses = service.status.latest()
                 read_at = datetime.now(UTC)
                 recording = dict(getattr(service.sink, "_recording", {}))  # what the recorders last reported
@@ -407,6 +432,8 @@ def report(
     print(f"cameras_without_status: {len(missing)}")
     print(f"recorder_health_online: {rec_online}/{n}")
     print(f"cameras_with_motion_events: {with_events}/{n} ({sum(events.values())} events)")
+    lags = [s.index_lag_s for s in run.samples if s.index_lag_s == s.index_lag_s]
+    print(f"index_lag_max_s: {max(lags, default=float('nan')):.0f} (now - latest indexed segment end, worst camera)")
     print(f"service_cpu_cores: {service_cores:.2f}")
     print(f"rtsp_server_cpu_cores: {server_cores:.2f}")
     print(f"segments_lost: {short + holes + len(never) + unindexed}")

@@ -99,8 +99,11 @@ class ClockCamera:
         self.thread.start()
 
     def run(self) -> None:
-        rng = np.random.default_rng(1)
-        background = rng.integers(60, 200, (self.height, self.width), dtype=np.uint8)
+        # A scene-like background (gradients and texture), not white noise: a keyframe of noise is ~1 MB, more
+        # than the RTP/UDP hop to the RTSP server carries in a burst, so every keyframe was lost on the way (the
+        # MJPEG path decoded on from P-frames; a browser's decoder cannot start without a keyframe).
+        ys, xs = np.mgrid[0 : self.height, 0 : self.width]
+        background = (60 + (xs * 140 // self.width) + 30 * ((xs // 40 + ys // 40) % 2)).astype(np.uint8)
         start = time.monotonic()
         n = 0
         while not self.stop.is_set():
@@ -239,13 +242,13 @@ def http_viewer(base: str, cookies: httpx.Cookies, quality: str, width: int, sec
 
 
 def fmp4_viewer(base: str, cookies: httpx.Cookies, quality: str, width: int, seconds: float) -> list[int]:
-    """Latency (ms) of every frame of the fMP4 WebSocket, decoded as it arrives (PyAV, the samples of each
-    fragment as Annex B), after the same warm-up as the MJPEG client."""
+    """Latency (ms) of every frame of the fMP4 WebSocket, decoded as it arrives (PyAV, the decoder set up from the
+    init segment's ``avcC``, fed each fragment's sample), after the same warm-up as the MJPEG client."""
     import av
     from websockets.sync.client import connect
 
     out: list[int] = []
-    decoder = av.CodecContext.create("h264", "r")
+    decoder = None
     warm = time.monotonic() + WARMUP_S
     deadline = warm + seconds
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
@@ -253,10 +256,15 @@ def fmp4_viewer(base: str, cookies: httpx.Cookies, quality: str, width: int, sec
     with connect(url, additional_headers={"Cookie": cookie}, max_size=None) as ws:
         while time.monotonic() < deadline:
             message = ws.recv(timeout=10)
-            if not isinstance(message, bytes) or message[4:8] != b"moof":
+            if not isinstance(message, bytes):
+                continue
+            if message[4:8] == b"ftyp":
+                at = message.find(b"avcC")
+                decoder = av.CodecContext.create("h264", "r")
+                decoder.extradata = message[at + 4 : at - 4 + int.from_bytes(message[at - 4 : at], "big")]
                 continue
             received = now_ms()
-            for sample in _samples(message):
+            for sample in _samples(message) if decoder is not None else ():
                 for frame in decoder.decode(av.Packet(sample)):
                     if time.monotonic() >= warm:
                         out.append(latency(received, read_stamp(frame.to_ndarray(format="gray"), width)))
@@ -264,17 +272,12 @@ def fmp4_viewer(base: str, cookies: httpx.Cookies, quality: str, width: int, sec
 
 
 def _samples(data: bytes) -> list[bytes]:
-    """The samples of the moof+mdat pairs in ``data`` (one per fragment here), as Annex B."""
+    """The ``mdat`` payloads (one sample each here) of the moof+mdat pairs in ``data``."""
     samples, pos = [], 0
     while pos + 8 <= len(data):
         size = int.from_bytes(data[pos : pos + 4], "big")
         if data[pos + 4 : pos + 8] == b"mdat":
-            body, annexb, at = data[pos + 8 : pos + size], [], 0
-            while at + 4 <= len(body):
-                n = int.from_bytes(body[at : at + 4], "big")
-                annexb.append(b"\x00\x00\x00\x01" + body[at + 4 : at + 4 + n])
-                at += 4 + n
-            samples.append(b"".join(annexb))
+            samples.append(data[pos + 8 : pos + size])
         pos += max(size, 8)
     return samples
 

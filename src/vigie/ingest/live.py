@@ -1,11 +1,13 @@
-"""Live view: one reader per camera stream, shared by every person watching it, as a series of JPEG images.
+"""Live view as MJPEG: one reader per camera stream, shared by every person watching it, as a series of JPEG images.
 
-Why MJPEG (``multipart/x-mixed-replace``) and not WebRTC or LL-HLS: every browser shows it in a plain ``<img>``
-with no player, no codec negotiation and no ICE/STUN through a commune's firewalls; there is no buffer on the
-client, so the delay is decode + JPEG + network (measured in ``bench/live_latency.py``, docs/live-view.md);
-and privacy masks are burnt into the pixels before anything leaves the server (L6), which a pass-through of the
-camera's H.264 (WebRTC, HLS) could not do without re-encoding anyway. The price is bandwidth (a JPEG per frame,
-several times H.264's), paid on the supervision centre's LAN, and bounded by a frame-rate cap.
+MJPEG is the live view of a camera with privacy masks, and the fallback of every other one: a camera without masks
+is shown as its own H.264 passed through as fragmented MP4 (:mod:`vigie.ingest.live_fmp4`, docs/live-view.md),
+which costs no decode; a browser without Media Source Extensions or without the camera's codec gets MJPEG. Every
+browser shows MJPEG (``multipart/x-mixed-replace``) in a plain ``<img>`` with no player and no codec; there is no
+buffer on the client, so the delay is decode + JPEG + network (``bench/live_latency.py``); and privacy masks are
+burnt into the pixels before anything leaves the server (L6), which a pass-through of the camera's H.264 cannot
+do. The price is CPU (a decode and a JPEG per frame, 5 ms at 720p) and bandwidth (a JPEG per frame, several times
+H.264's), bounded by a frame-rate cap.
 
 A feed starts when its first viewer arrives and stops ``idle_s`` after its last one leaves, so a camera nobody
 watches costs nothing. Viewers never queue frames: each takes the latest one when it is ready for it, so a slow

@@ -39,6 +39,7 @@ import av
 
 from vigie.domain.clock import Clock
 from vigie.domain.ports import LiveQuality
+from vigie.domain.redact import redact_text
 from vigie.ingest.packets import MainStream, PacketSpec
 from vigie.ingest.reader import CameraError
 
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 
 TIMESCALE = 90_000
 """Ticks per second of the MP4 track (RTP's video clock)."""
+MAX_STEP = TIMESCALE
+"""A step between two frames' decode times longer than this (1 s), or backwards, is a break in the camera's
+timeline: the fragments go on from the previous one instead of leaving a gap the player would stall in."""
 _START = b"\x00\x00\x01"
 _AUD, _SPS, _PPS, _IDR = 9, 7, 8, 5
 
@@ -298,9 +302,24 @@ class PacketStream(Protocol):
 PacketSource = Callable[[Fmp4Spec], AbstractContextManager[PacketStream]]
 
 
-def camera_packets(spec: Fmp4Spec, clock: Clock) -> MainStream:
+class PassThroughStream(MainStream):
+    """A camera stream opened like the recorder's (:class:`~vigie.ingest.packets.MainStream`: timeouts, ``file://``
+    paced and looped), whose :meth:`packets` are every demuxed packet: a live view must not lose one the recorder
+    would set aside (an RTSP session's first keyframe often comes without a timestamp; without it the browser's
+    decoder has nothing to start from); :class:`Fmp4Feed` times them itself."""
+
+    def packets(self) -> Iterator[Any]:
+        try:
+            yield from self._raw()
+        except av.FFmpegError as err:
+            raise CameraError(f"camera {self.spec.camera_id}: stream error: {redact_text(str(err))}") from err
+        if self.live:
+            raise CameraError(f"camera {self.spec.camera_id}: stream ended")
+
+
+def camera_packets(spec: Fmp4Spec, clock: Clock) -> PassThroughStream:
     """The stream's demuxed packets, by PyAV (``file://`` sources are paced and looped like a camera)."""
-    return MainStream(
+    return PassThroughStream(
         PacketSpec(spec.camera_id, spec.url, open_timeout_s=spec.open_timeout_s, read_timeout_s=spec.read_timeout_s),
         clock,
     )
@@ -449,12 +468,17 @@ class Fmp4Feed:
                     raise CameraError(f"camera {self.spec.camera_id}: no H.264 parameter sets (SPS/PPS) in the stream")
                 self._publish_init(params, context.width, context.height)
                 started = True
-            dts = round(packet.dts * tb * TIMESCALE)
-            pts = round(packet.pts * tb * TIMESCALE)
-            if last_in is None or getattr(timed, "discontinuity", False) or dts <= last_in:
-                shift = self._next_dts - dts  # a new opening or a break: the output timeline goes on
-            elif dts - last_in > 0:
-                duration = dts - last_in if dts - last_in < TIMESCALE else duration
+            stamp = packet.dts if packet.dts is not None else packet.pts
+            if stamp is None:  # untimed (an RTSP session's first packets): right after the previous one
+                dts = pts = (last_in + duration) if last_in is not None else 0
+            else:
+                dts = round(stamp * tb * TIMESCALE)
+                pts = dts if packet.pts is None else round(packet.pts * tb * TIMESCALE)
+            step = None if last_in is None else dts - last_in
+            if step is None or getattr(timed, "discontinuity", False) or not 0 < step <= MAX_STEP:
+                shift = self._next_dts - dts  # a new opening or a break: the output timeline goes on, no gap
+            else:
+                duration = step
             last_in = dts
             out = dts + shift
             self._next_dts = out + duration

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -191,3 +193,57 @@ def test_through_a_real_rtsp_server_the_fragments_decode_into_the_cameras_frames
     frames = decode([i.data for i in items])
     assert len(frames) >= 25
     assert {(w, h) for w, h, _ in frames} == {SIZE} and frames[0][2]
+
+
+class Scripted:
+    """The packets of a real H.264 file as a camera might send them: the first keyframe without a timestamp (as
+    an RTSP session's often is), then the camera's clock jumping 10 s ahead halfway."""
+
+    def __init__(self, spec: Fmp4Spec) -> None:
+        self.container = av.open(spec.url.removeprefix("file://"))
+        self.video = self.container.streams.video[0]
+
+    def __enter__(self) -> Scripted:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.container.close()
+
+    def close(self) -> None:
+        self.container.close()
+
+    def packets(self) -> Iterator[av.Packet]:
+        for n, packet in enumerate(p for p in self.container.demux(self.video) if p.size):
+            if n == 0:
+                packet.pts = packet.dts = None
+            elif n >= 15:
+                jump = int(10 / self.video.time_base)
+                packet.pts, packet.dts = packet.pts + jump, packet.dts + jump
+            time.sleep(0.01)
+            yield packet
+        time.sleep(5)  # the camera goes quiet; the test has what it needs
+
+
+def decode_times(fragment: bytes) -> int:
+    at = fragment.find(b"tfdt")
+    return int.from_bytes(fragment[at + 8 : at + 16], "big")
+
+
+def test_an_untimed_first_keyframe_is_kept_and_a_jump_in_the_cameras_clock_leaves_no_gap(video: Path) -> None:
+    feed = Fmp4Feed(Fmp4Spec("cam", video.as_uri(), idle_s=0.1), Scripted)
+
+    async def watch() -> list[Fmp4Item]:
+        viewer = feed.subscribe()
+        got = await collect(feed, viewer, 25)
+        feed.unsubscribe(viewer)
+        return got
+
+    items = asyncio.run(watch())
+    feed.close()
+    fragments = [i for i in items if isinstance(i, Fmp4Fragment)]
+    assert fragments[0].keyframe  # the untimed keyframe: without it nothing could be decoded before the next
+    times = [decode_times(f.data) for f in fragments]
+    steps = {b - a for a, b in itertools.pairwise(times)}
+    assert steps == {9000}  # 10 fps in 90 kHz ticks, across the jump too: no gap for the player to stall in
+    frames = decode([items[0].data] + [f.data for f in fragments])
+    assert len(frames) == len(fragments) and frames[0][2]

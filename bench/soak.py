@@ -220,7 +220,8 @@ class CameraRecord:
     covered_s: float = 0.0
     longest_s: float = 0.0
     tail_s: float = 0.0
-    """Stop of the service to the end of the camera's last segment."""
+    """Start of the service's stop to the end of the camera's last indexed segment (negative: recorded during the
+    stop, which ends the groups one after the other)."""
     events: int = 0
 
 
@@ -346,10 +347,9 @@ def main() -> None:
                 recording = dict(getattr(service.sink, "_recording", {}))  # what the recorders last reported
                 pids = service.supervisor.pids()
             finally:
-                stopping = time.monotonic()
+                stopping, stopped = time.monotonic(), datetime.now(UTC)
                 service.stop()
                 stop_s = time.monotonic() - stopping
-            stopped = datetime.now(UTC)
         records = recording_check(service, ids, run.started, stopped)
         events = count_events(work / "vigie.db")
     report(args, run, final, (statuses, read_at), recording, pids, records, events, warmup_s, stop_s)
@@ -420,7 +420,7 @@ def report(
     print(f"segment_s: configured {args.segment_seconds:g}, mean {sum(lengths) / max(1, len(lengths)):.2f}, "
           f"longest {max((r.longest_s for r in records), default=0.0):.2f}")  # fmt: skip
     print(f"recorded_over_spans_s: {covered:.0f}/{spans:.0f}")
-    print(f"last_segment_end_before_stop_s: max {max(tails, default=float('nan')):.1f}")
+    print(f"last_indexed_end_before_stop_s: max {max(tails, default=float('nan')):.1f}")
     print(f"timeline_holes: {holes} ({hole_s:.1f} s over {len(with_holes)} cameras)")
     print(f"cameras_never_recorded: {len(never)}")
     print(f"slowest_camera_first_segment_s: {late:.1f}")

@@ -163,6 +163,8 @@ class SegmentWriter:
         self.segment_seconds = segment_seconds
         self.counters = WriterCounters()
         self._current: _Open | None = None
+        self._tick_s: float | None = None
+        """Seconds per tick of the packets' time base, read from the first packet with a duration."""
 
     @property
     def writing(self) -> str | None:
@@ -201,15 +203,20 @@ class SegmentWriter:
         file = SegmentFile(final, final.with_name(final.name + PARTIAL_SUFFIX), self.template)
         return _Open(file, key, at, at, at, timedelta(0))
 
-    @staticmethod
-    def _extend(current: _Open, packet: Any, at: datetime) -> None:
+    def _extend(self, current: _Open, packet: Any, at: datetime) -> None:
         """The end is the latest presentation time plus one frame (the packet's duration, else the last step)."""
         if at > current.latest:
             current.step = at - current.latest
             current.latest = at
         duration = packet.duration or 0
-        tb: Fraction | None = packet.time_base
-        step = timedelta(seconds=float(duration * tb)) if duration > 0 and tb is not None else current.step
+        step = current.step
+        if duration > 0:
+            tick = self._tick_s
+            if tick is None:  # the stream's time base, read once (PyAV builds a Fraction at every read)
+                tb: Fraction | None = packet.time_base
+                tick = self._tick_s = None if tb is None else float(tb)
+            if tick is not None:
+                step = timedelta(seconds=duration * tick)
         current.end = max(current.end, at + step)
 
     def _finish(self, until: datetime | None = None) -> Segment | None:

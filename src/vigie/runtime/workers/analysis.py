@@ -3,7 +3,9 @@ a queue.
 
 One thread per camera in a process that hosts a group (:mod:`vigie.runtime.workers.group`): a stuck FFmpeg read is
 given up on by the group's watchdog and the camera restarted, a crash in one camera's analysis ends only its
-thread, and the supervisor kills the whole process from outside when it stops beating. Messages are typed,
+thread, and the supervisor kills the whole process from outside when it stops beating. What a camera runs on its
+frames is :class:`vigie.analytics.camera.CameraAnalysis`; the process loads each model once and its cameras share
+its inference, batched (:class:`vigie.analytics.detect.batching.SharedDetectors`). Messages are typed,
 versioned dataclasses; the queue is bounded, and analysis messages are dropped (and counted) rather than ever
 blocking the stream.
 """

@@ -9,6 +9,7 @@ import queue
 import socket
 import stat
 import threading
+import time
 from pathlib import Path
 
 import av
@@ -99,3 +100,57 @@ def test_a_data_folder_too_deep_for_a_unix_socket_uses_a_short_private_path(tmp_
     assert len(os.fsencode(path)) <= MAX_SOCKET_PATH
     assert path != tap_path(deep, "cam-2") and path == tap_path(deep, "cam-1")
     assert tap_path(Path("/srv/vigie"), "cam-1") == Path("/srv/vigie/live/cam-1.sock")
+
+
+def test_the_fmp4_live_view_of_a_masked_camera_is_the_tapped_masked_stream(video: Path, tmp_path: Path) -> None:
+    """What the browser of a masked camera receives: the recorder's masked H.264 as fragmented MP4, decodable,
+    the masked area black on every frame."""
+    import asyncio
+    import io
+    from datetime import UTC, datetime
+    from functools import partial
+
+    from vigie.ingest.live_fmp4 import Fmp4Feed, Fmp4Fragment, Fmp4Item, Fmp4Spec, camera_packets
+
+    path = tmp_path / "live" / "cam.sock"
+    with Recording(video, tmp_path / "segments", path):
+        wait_for(path.exists, 10, "the tap listening")
+        source = partial(camera_packets, clock=lambda: datetime.now(UTC))
+        feed = Fmp4Feed(Fmp4Spec("cam", tap_url(path), idle_s=0.1), source)
+
+        async def watch() -> list[Fmp4Item]:
+            viewer = feed.subscribe()
+            got: list[Fmp4Item] = []
+            deadline = time.monotonic() + 15
+            while sum(isinstance(i, Fmp4Fragment) for i in got) < 20 and time.monotonic() < deadline:
+                got += await feed.next_items(viewer, 1.0)
+            feed.unsubscribe(viewer)
+            return got
+
+        items = asyncio.run(watch())
+        feed.close()
+        feed.join(timeout=5.0)
+    with av.open(io.BytesIO(b"".join(i.data for i in items))) as container:
+        frames = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+    assert len(frames) >= 20, feed.error
+    for grey in frames:
+        assert grey.shape == (HEIGHT, WIDTH)
+        assert grey[inside_mask()].max() <= 4, "the browser gets the masked stream, never the raw one"
+
+
+def test_a_masked_cameras_passthrough_reads_its_recorders_tap_never_the_camera(tmp_path: Path) -> None:
+    from tests.support.configs import camera_yaml, config_yaml
+    from vigie.config import load_config_text
+    from vigie.runtime.assembly.live import passthrough_specs
+
+    masked = camera_yaml("masked", "rtsp://127.0.0.1:1/main") + (
+        "            zones:\n"
+        "              - {kind: privacy_mask, id: m, points: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.65]]}\n"
+    )
+    config = load_config_text(config_yaml(tmp_path, masked + camera_yaml("plain", "rtsp://127.0.0.1:1/plain")))
+    cameras = [p.camera for p in config.placements()]
+    specs = passthrough_specs(cameras, tmp_path)
+    tap = tap_url(tap_path(tmp_path, "masked"))
+    assert specs["masked", "wall"].url == specs["masked", "full"].url == tap
+    assert specs["plain", "full"].url == "rtsp://127.0.0.1:1/plain"
+    assert ("masked", "full") not in passthrough_specs(cameras), "no tap known: a masked camera is MJPEG only"

@@ -109,6 +109,8 @@ def _target(spec: PacketSpec) -> tuple[str, dict[str, str], bool]:
         return path, {}, False
     if scheme in LIVE_SCHEMES:
         return spec.url, ({"rtsp_transport": "tcp"} if scheme.startswith("rtsp") else {}), True
+    if scheme == "unix":  # a recorder's live tap (vigie.ingest.tap): the masked stream, local; never from config
+        return spec.url, {}, True
     raise CameraError(
         f"camera {spec.camera_id}: unsupported stream URL scheme {scheme!r} in {redact_url(spec.url)}; "
         "use rtsp://, rtsps://, http(s):// or file://"

@@ -268,7 +268,9 @@ class VigieService:
             raise ServiceError(str(err)) from None
         # every configured camera's authorisation (L1): live, alert images and the public page ask it
         self.authorisations = CameraAuthorisations.of([p.camera for p in config.placements()], clock)
-        self.live = open_live_service([p.camera for p in self.entries], self.audit, clock, self.authorisations)
+        self.live = open_live_service(
+            [p.camera for p in self.entries], self.audit, clock, self.authorisations, data_dir=config.storage.data_dir
+        )
         services = ApiServices(
             events=EventService(self.events),
             cameras=CameraService(self.cameras, self.status, authorisations=self.authorisations),

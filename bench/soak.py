@@ -18,7 +18,8 @@ Measured:
 - **segments lost**: after the service stopped (every segment being written is then finished and indexed), per
   camera: the segment index rows against the files on disk, holes in its timeline (a gap > 0.5 s between one
   segment's end and the next one's start), and the expected count from its recording span / segment length;
-  when each camera's recording started (from the service's start);
+  when each camera's recording started (from the service's start); while it runs, every ``--sample`` s, the
+  **index lag**: now minus the end of the latest indexed segment of the camera furthest behind;
 - **memory**: RSS of the service (this process: the sink, the writer, the supervisor) plus every worker process,
   every ``--sample`` s; growth = mean of the last three samples against the mean of the first three after the
   warm-up (``--warmup`` minutes), in %; per camera = total / cameras;
@@ -29,7 +30,8 @@ Measured:
   load average (the machine is shared with other work: said in the output).
 
     .venv/bin/python bench/soak.py --minutes 1 --cameras 40     # quick check
-    .venv/bin/python bench/soak.py                              # 200 cameras, 10 minutes (the record)
+    .venv/bin/python bench/soak.py --fps 5                      # 200 cameras, 10 minutes (the record in
+                                                                # docs/benchmarks.md; 12 fps needs ~2.6 cores)
 """
 
 from __future__ import annotations

@@ -12,14 +12,14 @@ ffmpeg in real time) serving the ~4 Mbit/s 1080p clip of ``bench/recording.py`` 
 - **ffmpeg**: N ``ffmpeg -c copy -f segment`` processes, one per stream.
 
 CPU is read from ``/proc/PID/stat`` (user + system, the whole process: every thread) at three moments: start,
-beginning of the steady window (every stream has written its first packets, plus ``--warmup`` s) and its end.
-``CPU s per stream-second`` is the window's CPU / (N × window s); start-up (interpreter, imports, RTSP handshakes,
-first keyframe) is reported apart. Streams per core = 1 / that. RSS of the Vigie process is sampled every 0.5 s in
-the window (mean); a group of 0 cameras (same process, same imports) gives the baseline:
-``RSS per stream = (RSS(N) - RSS(0)) / N``. Segments: those written (``Segment`` messages for Vigie, files for
-ffmpeg) against those expected from the span each camera recorded; holes between consecutive Vigie segments of a
-camera (> 0.1 s) are counted as lost. The server's CPU (server + feeders) over each window is printed: when it
-uses most of the machine, the streams arrive late and the figure is server-bound (said in the output).
+beginning of the steady window (every stream has written its first packets, plus ``--warmup`` s) and its end. ``CPU
+s per stream-second`` is the window's CPU / (N × window s); what came before the window (interpreter, imports, RTSP
+handshakes, first keyframe, the warm-up) is reported apart as start-up. Streams per core = 1 / that. RSS of the
+Vigie process is sampled every 0.5 s in the window (mean); a group of 0 cameras (same process, same imports) gives
+the baseline: ``RSS per stream = (RSS(N) - RSS(0)) / N``. Segments: those written (``Segment`` messages for Vigie,
+files for ffmpeg; for ffmpeg against those expected from the time it ran); holes between consecutive Vigie
+segments of a camera (> 0.1 s) are counted as lost. The server's CPU (server + feeders) over each window is printed:
+when it uses most of the machine, the streams arrive late and the figure is server-bound (said in the output).
 
     .venv/bin/python bench/recording_density.py                     # 8 and 16 streams, 20 s windows
     .venv/bin/python bench/recording_density.py --streams 8 16 32 --window 30

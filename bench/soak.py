@@ -15,11 +15,11 @@ analysis under the usual stop switches), with SQLite and local storage, its defa
 
 Measured:
 
-- **segments lost**: after the service stopped (every segment being written is then finished and indexed), per
-  camera: the segment index rows against the files on disk, holes in its timeline (a gap > 0.5 s between one
-  segment's end and the next one's start), and the expected count from its recording span / segment length;
-  when each camera's recording started (from the service's start); while it runs, every ``--sample`` s, the
-  **index lag**: now minus the end of the latest indexed segment of the camera furthest behind;
+- **segments lost**: after the service's clean stop (which is meant to finish and index the segment being written),
+  per camera: the segment index rows against the files on disk, holes in its timeline (a gap > 0.5 s between one
+  segment's end and the next one's start), and the expected count from its recording span / segment length; when
+  each camera's recording started (from the service's start); while it runs, every ``--sample`` s, the **index
+  lag**: now minus the end of the latest indexed segment of the camera furthest behind;
 - **memory**: RSS of the service (this process: the sink, the writer, the supervisor) plus every worker process,
   every ``--sample`` s; growth = mean of the last three samples against the mean of the first three after the
   warm-up (``--warmup`` minutes), in %; per camera = total / cameras;

@@ -137,6 +137,8 @@ class PacketTap:
 
     def publish(self, packet: Any) -> None:
         """Mux one packet (a copy: the packet is the recorder's) and hand its bytes to every reader."""
+        if not self._readers:
+            return  # nobody watches: nothing muxed (a reader that comes starts at the next keyframe anyway)
         if packet.size == 0 or packet.pts is None or packet.time_base is None:
             return
         keyframe = bool(packet.is_keyframe)

@@ -121,3 +121,18 @@ def test_unreadable_sources_raise_camera_error_without_credentials(tmp_path: Pat
         MainStream(PacketSpec("cam1", "rtsp://admin:hunter2@127.0.0.1:9/main", open_timeout_s=2), system_clock)
     assert "hunter2" not in str(err.value) and "admin" not in str(err.value)
     assert "127.0.0.1:9" in str(err.value)
+
+
+def test_a_keyframe_a_microsecond_short_of_the_length_still_cuts(source: Path, tmp_path: Path) -> None:
+    """Packet times are floats made µs datetimes: a keyframe exactly one length after the start can read a
+    microsecond short, and was skipped (the segment then lasted a GOP more: 4-s segments averaged 4.6 s)."""
+    with MainStream(PacketSpec("cam1", source.as_uri(), replay=False), system_clock) as stream:
+        items = list(itertools.islice(stream.packets(), 35))
+        writer = SegmentWriter("cam1", tmp_path, stream.video, segment_seconds=2.0)
+        start = items[0].at
+        segments = []
+        for n, item in enumerate(items):
+            at = start + timedelta(seconds=n / 10) - (timedelta(microseconds=1) if n == 20 else timedelta(0))
+            segments += [s for s in [writer.write(item.packet, at)] if s]
+    assert items[20].packet.is_keyframe, "one keyframe a second at 10 fps: frame 20 starts the third second"
+    assert len(segments) == 1 and segments[0].seconds == pytest.approx(2.0, abs=0.001)

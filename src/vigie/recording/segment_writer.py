@@ -147,6 +147,10 @@ class _Open:
     step: timedelta
 
 
+CUT_TOLERANCE_S = 0.001
+"""A keyframe this close before the segment length still ends the segment (rounding of packet times)."""
+
+
 class SegmentWriter:
     """Cuts a stream of timed packets into segments under ``root`` (the local segment store directory).
 
@@ -175,7 +179,10 @@ class SegmentWriter:
         """Add one packet (an ``av.Packet`` of the template stream) whose wall-clock time is ``at``."""
         finished = None
         current = self._current
-        if current is not None and packet.is_keyframe and (at - current.start).total_seconds() >= self.segment_seconds:
+        # a keyframe exactly one length after the start cuts: packet times are floats turned into µs datetimes, so
+        # "exactly" may read a microsecond short (it missed a third of such keyframes: 4-s segments of 4.6 s)
+        elapsed = (at - current.start).total_seconds() if current is not None else 0.0
+        if current is not None and packet.is_keyframe and elapsed >= self.segment_seconds - CUT_TOLERANCE_S:
             finished = self._finish(until=at)  # an unbroken stream: the segment lasts until the next one starts
             current = None
         if current is None:

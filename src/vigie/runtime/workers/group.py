@@ -46,6 +46,8 @@ RESTART_AT_ONCE_AFTER_S = 5.0
 """A stream that worked at least this long restarts at once when it ends; one that fails sooner backs off."""
 EXIT_ABANDONED = 4
 """Exit code of a group that had to be restarted to reclaim stuck threads."""
+STOP_S = 10.0
+"""At stop, how long the streams get to end (a recorder finishes and fsyncs the segment it was writing)."""
 GROUP_MESSAGE_VERSION = 1
 
 
@@ -264,7 +266,7 @@ def host_streams(
                 break
             time.sleep(ROUND_S)
     finally:
-        host.stop_all(2.0)
+        host.stop_all(STOP_S)
     return code
 
 

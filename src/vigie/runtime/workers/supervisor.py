@@ -226,11 +226,23 @@ class CameraSupervisor:
                         found[member_name] = slot.process.pid
         return found
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Stop every process at once and keep forwarding what they send while they close their streams (the
+        segments being written are finished and sent to be indexed), for up to ``timeout_s``; then kill what is
+        left. Stopping them one after the other without reading their messages left the last segment of most
+        cameras unindexed (their processes blocked on a full pipe; measured at 200 cameras)."""
         self._stopping.set()
-        self._thread.join(timeout_s + 2)
+        self._thread.join(5.0)
         for slot in self._slots.values():
-            self._terminate(slot, timeout_s)
+            if slot.stop is not None:
+                slot.stop.set()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and any(
+            slot.process is not None and slot.process.is_alive() for slot in self._slots.values()
+        ):
+            self._drain(0.1)
+        for slot in self._slots.values():
+            self._terminate(slot, 1.0)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

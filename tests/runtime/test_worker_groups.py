@@ -259,6 +259,8 @@ def test_a_killed_process_restarts_only_its_own_cameras(camera_video: Path, tmp_
         a_before = recorded("a")
         wait_for(lambda: recorded("a") >= a_before + 2, 30, "camera a recording again")
         assert supervisor.pids()["recorder-1"] == pids["recorder-1"], "the other process was not touched"
+        delays = supervisor.delays()
+        assert set(delays) == {"recorder-0", "recorder-1"} and max(delays.values()) < 5, "messages delivered on time"
     finally:
         supervisor.stop()
     b_segments = [s for s in sink.segments() if s.camera_id == "b"]

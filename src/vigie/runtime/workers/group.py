@@ -73,6 +73,9 @@ class GroupBeat:
     abandoned: int = 0
     """Threads stuck in a read, abandoned, and still alive."""
     max_rss_bytes: int = 0
+    sent: float = 0.0
+    """``time.monotonic()`` when it was sent (one clock for every process of the host): the supervisor reads the
+    delay of the group's messages from it."""
     version: int = GROUP_MESSAGE_VERSION
 
 
@@ -170,7 +173,8 @@ class StreamHost:
 
     def beat(self) -> GroupBeat:
         stalled, self._stalled_since_beat = tuple(self._stalled_since_beat), []
-        return GroupBeat(self.group, os.getpid(), self.running(), stalled, self.abandoned, _max_rss_bytes())
+        pid, rss = os.getpid(), _max_rss_bytes()
+        return GroupBeat(self.group, pid, self.running(), stalled, self.abandoned, rss, sent=time.monotonic())
 
     def stop_all(self, timeout_s: float) -> None:
         for stream in self._streams.values():

@@ -53,6 +53,8 @@ LATE_FACTOR = 3.0
 this many times the timeout before it is killed: killing busy processes on a saturated host only adds the cost of
 restarting them (a restart storm, seen at 200 cameras on 2 cores)."""
 BUSY_WINDOW_S = 2.0
+DELAY_WARN_S = 10.0
+"""A process whose messages arrive later than this is logged (at most once a minute)."""
 START_TIMEOUT_S = 60.0
 """A process that has not beaten yet (imports, the gate, the models) is given this long, or the stall timeout."""
 RESTART_AT_ONCE_AFTER_S = 5.0
@@ -152,6 +154,9 @@ class _Slot:
     online_since: float | None = None
     beaten: bool = False
     """The process has sent its first beat: it is started (imports, gate, models loaded)."""
+    delay_s: float = 0.0
+    """How late the process's last beat arrived (its messages queue behind one another)."""
+    delay_logged: float = float("-inf")
     cpu_ticks: int | None = None
     """The process's CPU time when last looked at while it was late (``/proc``), to tell busy from hung."""
     late_since: float | None = None
@@ -286,6 +291,20 @@ class CameraSupervisor:
         slot.beaten = True
         if beat.running and slot.online_since is None:
             slot.online_since = slot.last_seen
+        slot.delay_s = max(0.0, slot.last_seen - beat.sent) if beat.sent else 0.0
+        if slot.delay_s > DELAY_WARN_S and slot.last_seen - slot.delay_logged >= FAILURE_LOG_EVERY_S:
+            slot.delay_logged = slot.last_seen
+            log.warning(
+                "%s: its messages arrive %.0f s late (segment index, health and audit of %d cameras behind): the "
+                "host is overloaded; smaller groups (workers section) or fewer cameras per host",
+                beat.group,
+                slot.delay_s,
+                len(slot.members),
+            )
+
+    def delays(self) -> dict[str, float]:
+        """How late each process's messages arrived at its last beat (seconds), for diagnosis and tests."""
+        return {name: slot.delay_s for name, slot in self._slots.items()}
 
     def _check(self, name: str, slot: _Slot, now: float) -> None:
         stopped = self._switch(slot)

@@ -3,10 +3,8 @@ killed from outside, and none of this takes the others down. Real processes, rea
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,34 +43,6 @@ class Collected:
     def observations(self, camera_id: str) -> list[Observation]:
         with self._lock:
             return [m for m in self.messages if isinstance(m, Observation) and m.camera_id == camera_id]
-
-
-@pytest.fixture
-def silent_tcp_server() -> Iterator[int]:
-    """Accepts connections and never answers: what a hung camera looks like to FFmpeg."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                held.append(conn)
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield int(server.getsockname()[1])
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
 
 
 @pytest.fixture

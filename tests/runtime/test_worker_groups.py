@@ -9,10 +9,9 @@ import itertools
 import os
 import queue
 import signal
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -161,33 +160,6 @@ def test_groups_are_planned_by_kind_and_size(tmp_path: Path) -> None:
     ]
     with pytest.raises(ValueError, match="at least one camera"):
         Grouping(analysis_per_process=0)
-
-
-@pytest.fixture
-def silent_tcp_server() -> Iterator[int]:
-    """Accepts connections and never answers: a camera that hangs FFmpeg's read."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    held: list[socket.socket] = []
-    done = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not done.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield int(server.getsockname()[1])
-    done.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,15 @@ echo "== pytest"; .venv/bin/pytest --durations=15 "$@"
 
 # No test depends on the day it runs: the suite again with the host's clock 400 days ahead (Debian's faketime),
 # past the end of the 2027 experiment framework. Left out: PostgreSQL and SeaweedFS keep the real clock (started
-# outside), and the simulator, the detectors and the evaluation are pure computations on pixels (no date, and
-# the slowest under libfaketime). Skipped when arguments select tests, or with VIGIE_TEST_CLOCK_AHEAD=0.
+# outside), and the simulator, the detectors, the evaluation, the stream readers and live feeds (ingest, but its alarms) and the worker processes'
+# isolation (threads, watchdogs, shared detector) are computations on pixels and packets timed by the monotonic
+# clock, which faketime leaves real (no date, and the slowest under libfaketime). Skipped when arguments select
+# tests, or with VIGIE_TEST_CLOCK_AHEAD=0.
 if [[ $# -eq 0 && "${VIGIE_TEST_CLOCK_AHEAD:-1}" != 0 ]]; then
   echo "== pytest, the clock 400 days ahead"
   bash scripts/faketime.sh +400d .venv/bin/pytest -q -p no:cacheprovider --durations=15 -m "not postgres" \
-    --ignore=tests/sim --ignore=tests/analytics --ignore=tests/evaluation
+    --ignore=tests/sim --ignore=tests/analytics --ignore=tests/evaluation \
+    --ignore=tests/ingest/test_live.py --ignore=tests/ingest/test_live_fmp4.py --ignore=tests/ingest/test_masking.py \
+    --ignore=tests/ingest/test_reader.py --ignore=tests/ingest/test_tap.py \
+    --ignore=tests/runtime/test_worker_groups.py --ignore=tests/runtime/test_analysis_group.py
 fi

@@ -47,6 +47,8 @@ RESTART_AT_ONCE_AFTER_S = 5.0
 EXIT_ABANDONED = 4
 """Exit code of a group that had to be restarted to reclaim stuck threads."""
 STOP_S = 10.0
+STOP_FLOWING_S = 2.0
+"""At stop, a stream that delivered something within this long is waited for (it answers at its next packet)."""
 """At stop, how long the streams get to end (a recorder finishes and fsyncs the segment it was writing)."""
 GROUP_MESSAGE_VERSION = 1
 
@@ -177,12 +179,20 @@ class StreamHost:
         return GroupBeat(self.group, pid, self.running(), stalled, self.abandoned, rss, sent=time.monotonic())
 
     def stop_all(self, timeout_s: float) -> None:
+        """Tell every stream to stop and wait (up to ``timeout_s``) for those that are flowing: they finish what
+        they write at their next packet. A stream blocked in a read or still opening would not answer before its
+        own timeout (minutes, for a hung camera): it is not waited for — its partial is recovered at next start."""
+        now = time.monotonic()
         for stream in self._streams.values():
             stream.stop.set()
-        deadline = time.monotonic() + timeout_s
-        for stream in self._streams.values():
-            if stream.thread is not None:
-                stream.thread.join(max(0.0, deadline - time.monotonic()))
+        flowing = [
+            s.thread
+            for s in self._streams.values()
+            if s.thread is not None and s.progressed and now - s.last_progress < STOP_FLOWING_S
+        ]
+        deadline = now + timeout_s
+        for thread in flowing:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _check(self, stream: _Stream, now: float) -> None:
         thread = stream.thread

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from vigie.cli.arguments import MODEL_FORMATS, Subparsers
 
@@ -74,36 +75,28 @@ def detect(args: argparse.Namespace) -> int:
     return eval_detect_command(args.sequence, model=args.model, model_format=args.format, json_out=args.json)
 
 
+def _module_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The options ``eval events`` and ``calibrate`` share: the module, its settings, the detector, the camera."""
+    return {
+        "module": args.module,
+        "config_file": args.settings,
+        "boxes": args.boxes,
+        "model": args.model,
+        "model_format": args.format,
+        "fps": args.fps,
+        "json_out": args.json,
+        "config_path": args.config,
+        "camera": args.camera,
+    }
+
+
 def events(args: argparse.Namespace) -> int:
     from vigie.cli.commands.evaluation import eval_events_command
 
-    return eval_events_command(
-        args.video,
-        args.truth,
-        module=args.module,
-        config_file=args.settings,
-        boxes=args.boxes,
-        model=args.model,
-        model_format=args.format,
-        fps=args.fps,
-        json_out=args.json,
-        config_path=args.config,
-        camera=args.camera,
-    )
+    return eval_events_command(args.video, args.truth, **_module_run(args))
 
 
 def calibrate(args: argparse.Namespace) -> int:
     from vigie.cli.commands.evaluation import calibrate_command
 
-    return calibrate_command(
-        args.video,
-        module=args.module,
-        config_file=args.settings,
-        boxes=args.boxes,
-        model=args.model,
-        model_format=args.format,
-        fps=args.fps,
-        json_out=args.json,
-        config_path=args.config,
-        camera=args.camera,
-    )
+    return calibrate_command(args.video, **_module_run(args))

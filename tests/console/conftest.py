@@ -36,6 +36,7 @@ from vigie.storage.segment_store import FileSegmentStore
 STATIC = Path(__file__).resolve().parents[2] / "src" / "vigie" / "web" / "static"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 RECORDED_S = 40
+BROWSER_ZONE = "America/Cayenne"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
 
@@ -118,6 +119,9 @@ class Browser:
             self.browser,
             base_url=self.server,
             locale=locale,
+            # a browser whose machine is not on Paris time (UTC-3 all year): the console must still show and take
+            # times on the Paris clock, as the server counts its days
+            timezone_id=BROWSER_ZONE,
             viewport={"width": 1400, "height": 900},
             accept_downloads=True,
         )

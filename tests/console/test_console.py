@@ -16,6 +16,7 @@ from sqlalchemy import text
 from tests.api.world import World
 from tests.console.conftest import RECORDED_S, Browser, log_in, logged_in, shot, sync_api
 from vigie.domain.alerts import AlertState
+from vigie.domain.clock import LEGAL_TIME_ZONE
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
 from vigie.storage import SqlAlertRepo
@@ -169,7 +170,7 @@ def test_an_investigator_exports_downloads_and_verifies(chromium: Browser, world
     page = logged_in(chromium, world, "inv.vil")
     expect(page.locator("nav [data-view-link='live']")).to_be_hidden()  # investigators do not watch live
     page.goto("/#/exports")
-    now = datetime.now().astimezone()  # the browser's local time, as the form shows it
+    now = datetime.now(LEGAL_TIME_ZONE)  # the form takes Paris time, whatever the browser's zone (BROWSER_ZONE)
     page.select_option("#export-camera", "vil-1")
     page.fill("#export-start", (now - timedelta(seconds=RECORDED_S - 5)).strftime("%Y-%m-%dT%H:%M:%S"))
     page.fill("#export-end", (now - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S"))

@@ -20,6 +20,7 @@ from tests.support.rtsp import rtsp_stack_missing
 from tests.support.servers import free_port
 from tests.support.vigie_cli import start_vigie, stop_vigie
 from tests.support.waiting import wait_for
+from vigie.domain.clock import LEGAL_TIME_ZONE
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
@@ -141,7 +142,7 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
         page.screenshot(path=str(ARTIFACTS / "demo-04-playback.png"))
 
         page.goto("/#/exports")
-        now = datetime.now().astimezone()
+        now = datetime.now(LEGAL_TIME_ZONE)  # the console's forms take Paris time
         page.select_option("#export-camera", "sim1")
         page.fill("#export-start", (now - timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%S"))
         page.fill("#export-end", (now - timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S"))

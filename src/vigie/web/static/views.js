@@ -3,6 +3,7 @@
 
 import { api, can, cameraName, cell, el, failed, fill, refreshSoon, state, status } from "./app.js";
 import { formatTime, t } from "./i18n.js";
+import { fromParisWallClock, parisDay, parisDayBounds, parisWallClock } from "./time.js";
 import { MsePlayer, mseSupported } from "./mse.js";
 
 const WALL_PAGE = 12;
@@ -21,14 +22,13 @@ function fillCameraSelect(select) {
   if (chosen) select.value = chosen;
 }
 
+// datetime-local inputs hold a wall-clock time without a zone: the console's is Paris's (time.js)
 function localInput(date) {
-  // datetime-local wants the local wall-clock time without a zone
-  const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
-  return shifted.toISOString().slice(0, 19);
+  return parisWallClock(date);
 }
 
 function fromLocalInput(value) {
-  return new Date(value).toISOString();
+  return fromParisWallClock(value).toISOString();
 }
 
 // --- live: a wall of the cameras one may see, and a single view -------------------------------------------------
@@ -479,7 +479,7 @@ const playback = {
     fillCameraSelect(select);
     if (args[0]) select.value = args[0];
     const day = document.getElementById("playback-day");
-    if (!day.value) day.value = new Date().toLocaleDateString("sv-SE", { timeZone: "Europe/Paris" });
+    if (!day.value) day.value = parisDay();
     if (args[0]) this.show();
   },
   async show() {
@@ -487,17 +487,16 @@ const playback = {
     const day = document.getElementById("playback-day").value;
     const error = document.getElementById("playback-error");
     error.textContent = "";
-    const start = new Date(`${day}T00:00:00`);
-    const end = new Date(start.getTime() + 86400000);
+    const { start, end } = parisDayBounds(day); // a Paris day, whatever the browser's zone: 23 to 25 hours
     try {
       const q = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
       const timeline = await api("GET", `/api/cameras/${encodeURIComponent(camera)}/recordings?${q}`);
-      this.draw(camera, start, end, timeline);
+      this.draw(camera, day, start, end, timeline);
     } catch (err) {
       error.textContent = err.message;
     }
   },
-  draw(camera, start, end, timeline) {
+  draw(camera, day, start, end, timeline) {
     const bar = document.getElementById("timeline");
     bar.hidden = false;
     const total = end - start;
@@ -520,7 +519,8 @@ const playback = {
     const hours = [];
     for (let h = 0; h <= 24; h += 3) {
       const tick = el("span", { class: "tick", text: `${String(h).padStart(2, "0")}h` });
-      tick.style.left = `${(h / 24) * 100}%`;
+      const at = h === 24 ? end : fromParisWallClock(`${day}T${String(h).padStart(2, "0")}:00`);
+      tick.style.left = `${((at - start) / total) * 100}%`;
       hours.push(tick);
     }
     bar.replaceChildren(...spans, ...gone, ...hours);
@@ -601,10 +601,6 @@ const exportsView = {
 
 // The day the package was handed to the prosecutor (L5): recorded once it happened, into the destruction register.
 const transmissionErrors = new Map();
-
-function parisDay(date = new Date()) {
-  return date.toLocaleDateString("sv-SE", { timeZone: "Europe/Paris" }); // YYYY-MM-DD
-}
 
 function transmissionCell(td, job) {
   if (job.transmitted_on) {

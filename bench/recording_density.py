@@ -9,7 +9,10 @@ ffmpeg in real time) serving the ~4 Mbit/s 1080p clip of ``bench/recording.py`` 
   ``vigie.runtime.workers.recorder.run_recorder_group`` (one thread per camera, the group's watchdog, segment
   files written by ``SegmentWriter`` with their SHA-256, ``Segment``/health/beat messages to the parent), started
   with ``spawn`` as the supervisor starts it;
-- **ffmpeg**: N ``ffmpeg -c copy -f segment`` processes, one per stream.
+- **ffmpeg**: N ``ffmpeg -c copy -f segment`` processes, one per stream;
+- **pyav** (the floor of an in-process remux): ONE process (``spawn``) with N threads running bare PyAV, no Vigie
+  code: ``demux`` of the RTSP stream, ``mux`` into 4-s MPEG-TS files (cut at the first keyframe after 4 s) written
+  by FFmpeg's own file I/O, nothing hashed, counted or reported.
 
 CPU is read from ``/proc/PID/stat`` (user + system, the whole process: every thread) at three moments: start,
 beginning of the steady window (every stream has written its first packets, plus ``--warmup`` s) and its end. ``CPU
@@ -28,6 +31,7 @@ when it uses most of the machine, the streams arrive late and the figure is serv
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import math
 import multiprocessing as mp
@@ -251,6 +255,84 @@ def run_ffmpeg(urls: list[str], work: Path, warmup: float, window: float, server
     return result
 
 
+def bare_worker(urls: list[str], out_dir: str, stop: Any, ready: Any) -> None:
+    """The floor: N threads of bare PyAV demux + mux in one process (runs with ``spawn``)."""
+    import av
+
+    halt = threading.Event()  # read per packet: a plain flag, not the cross-process event's lock
+
+    def record(index: int, url: str) -> None:
+        with av.open(url, options={"rtsp_transport": "tcp"}, timeout=(10.0, 10.0)) as source:
+            video = source.streams.video[0]
+            tb = float(video.time_base)
+            output: Any = None
+            out_stream: Any = None
+            start = 0.0
+            files = 0
+            for packet in source.demux(video):
+                if halt.is_set():
+                    break
+                if packet.dts is None:
+                    continue
+                t = packet.pts * tb
+                if packet.is_keyframe and (output is None or t - start >= SEGMENT_S - 0.001):
+                    if output is not None:
+                        output.close()
+                    output = av.open(f"{out_dir}/{index:03d}-{files:05d}.ts", "w", format="mpegts")
+                    out_stream = output.add_stream_from_template(video)
+                    start, files = t, files + 1
+                    if files == 1:
+                        ready.put(index)
+                if output is not None:
+                    packet.stream = out_stream
+                    output.mux(packet)
+            if output is not None:
+                output.close()
+
+    threads = [threading.Thread(target=record, args=(i, url), daemon=True) for i, url in enumerate(urls)]
+    for thread in threads:
+        thread.start()
+    stop.wait()
+    halt.set()
+    for thread in threads:
+        thread.join(10)
+
+
+def run_bare(urls: list[str], work: Path, warmup: float, window: float, server_pids: list[int]) -> Result:
+    out_dir = work / "pyav"
+    out_dir.mkdir()
+    ctx = mp.get_context("spawn")
+    stop, ready = ctx.Event(), ctx.Queue()
+    result = Result("pyav", len(urls))
+    started = time.monotonic()
+    proc = ctx.Process(target=bare_worker, args=(urls, str(out_dir), stop, ready), daemon=True)
+    proc.start()
+    assert proc.pid is not None
+    pid = proc.pid
+    up: set[int] = set()
+    deadline = started + 60 + 2 * len(urls)
+    while len(up) < len(urls) and time.monotonic() < deadline and proc.is_alive():
+        with contextlib.suppress(queue.Empty):
+            up.add(ready.get(timeout=0.2))
+    result.ready_s = time.monotonic() - started
+    if len(up) < len(urls):
+        print(f"  warning: only {len(up)}/{len(urls)} bare PyAV streams up after {result.ready_s:.0f} s")
+    time.sleep(warmup)
+    c0, s0, t0 = cpu_s(pid), cpu_of(server_pids), time.monotonic()
+    result.startup_cpu = c0
+    time.sleep(window)
+    c1, s1, t1 = cpu_s(pid), cpu_of(server_pids), time.monotonic()
+    result.window_cpu, result.window_s, result.server_cpu = c1 - c0, t1 - t0, s1 - s0
+    result.span_s = t1 - started
+    stop.set()
+    proc.join(15)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    result.segments = len(list(out_dir.glob("*.ts")))
+    return result
+
+
 def baseline_rss(work: Path) -> int:
     """RSS of a recorder group process hosting no camera (same imports, same threads but the streams')."""
     result = run_vigie([], work / "baseline", warmup=1.0, window=2.0, server_pids=[])
@@ -263,8 +345,10 @@ def describe(r: Result) -> str:
             f"segments {r.segments} (mean {r.covered_s / max(1, r.segments):.1f} s), {r.covered_s:.0f} s recorded "
             f"over spans of {r.recorded_span_s:.0f} s, holes {r.holes}, cameras without a segment {r.never}"
         )
-    else:
+    elif r.name == "ffmpeg":
         written = f"segment files {r.segments}, about {r.expected} expected from the time they ran"
+    else:
+        written = f"segment files {r.segments}"
     return (
         f"  {r.name:6s} N={r.streams:3d}: ready {r.ready_s:5.1f} s, start-up {r.startup_cpu:6.2f} CPU s, "
         f"window {r.window_cpu:6.2f} CPU s / {r.window_s:.1f} s -> {r.per_stream_s:.4f} CPU s per stream-second "
@@ -288,7 +372,7 @@ def main() -> None:
         raise SystemExit(f"the RTSP simulator cannot run here: {reason}")
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} at the start (shared with other work)")
-    results: list[tuple[Result, Result]] = []
+    results: list[tuple[Result, Result, Result]] = []
     with tempfile.TemporaryDirectory(prefix="vigie-density-") as tmp:
         work = Path(tmp)
         t = time.monotonic()
@@ -310,9 +394,11 @@ def main() -> None:
                 print(describe(vigie) + f"; RSS {vigie.mean_rss / 2**20:.1f} MiB", flush=True)
                 ffmpeg = run_ffmpeg(urls, run, args.warmup, args.window, server_pids)
                 print(describe(ffmpeg), flush=True)
-                results.append((vigie, ffmpeg))
+                bare = run_bare(urls, run, args.warmup, args.window, server_pids)
+                print(describe(bare), flush=True)
+                results.append((vigie, ffmpeg, bare))
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-    for vigie, ffmpeg in results:
+    for vigie, ffmpeg, bare in results:
         n = vigie.streams
         bound = " (server above 1.5 cores: server-bound)" if max(vigie.server_cores, ffmpeg.server_cores) > 1.5 else ""
         print(
@@ -322,13 +408,15 @@ def main() -> None:
             f"start-up CPU s vigie {vigie.startup_cpu:.2f} "
             f"(one process) vs ffmpeg {ffmpeg.startup_cpu:.2f} ({n} processes); RSS per stream "
             f"{(vigie.mean_rss - base) / n / 2**20:.1f} MiB above the empty group, {vigie.mean_rss / n / 2**20:.1f} "
-            f"MiB RSS/N{bound}"
+            f"MiB RSS/N{bound}; bare PyAV {1 / bare.per_stream_s:.0f} streams/core, "
+            f"vigie / bare PyAV CPU {vigie.per_stream_s / bare.per_stream_s:.2f}"
         )
-    vigie, ffmpeg = results[-1]
+    vigie, ffmpeg, bare = results[-1]
     n = vigie.streams
     print(f"streams: {n}")
     print(f"vigie_cpu_s_per_stream_s: {vigie.per_stream_s:.5f}")
     print(f"ffmpeg_cpu_s_per_stream_s: {ffmpeg.per_stream_s:.5f}")
+    print(f"pyav_cpu_s_per_stream_s: {bare.per_stream_s:.5f}")
     print(f"vigie_streams_per_core: {1 / vigie.per_stream_s:.0f}")
     print(f"ffmpeg_streams_per_core: {1 / ffmpeg.per_stream_s:.0f}")
     print(f"vigie_streams_per_core_with_startup: {1 / vigie.whole_per_stream_s:.0f}")
@@ -346,6 +434,11 @@ def main() -> None:
     print(f"rss_over_n_mib: {vigie.mean_rss / n / 2**20:.1f}")
     print(f"vigie_vs_ffmpeg_with_startup: {ffmpeg.whole_per_stream_s / vigie.whole_per_stream_s:.2f}")
     print(f"vigie_vs_ffmpeg_streams_per_core: {ffmpeg.per_stream_s / vigie.per_stream_s:.2f}")
+    for vigie, ffmpeg, bare in results:
+        print(f"vigie_over_ffmpeg_cpu_n{vigie.streams}: {vigie.per_stream_s / ffmpeg.per_stream_s:.2f}")
+        print(f"vigie_over_pyav_cpu_n{vigie.streams}: {vigie.per_stream_s / bare.per_stream_s:.2f}")
+    print(f"vigie_over_ffmpeg_cpu: {vigie.per_stream_s / ffmpeg.per_stream_s:.2f}")
+    print(f"vigie_over_pyav_cpu: {vigie.per_stream_s / bare.per_stream_s:.2f}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import io
 import itertools
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -32,6 +33,7 @@ from vigie.ingest.live_fmp4 import (
     sample_bytes,
 )
 from vigie.ingest.packets import MainStream, PacketSpec
+from vigie.ingest.reader import CameraError
 from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason
 
 SPS = bytes.fromhex("6764001facd9405005bb0110")
@@ -247,3 +249,93 @@ def test_an_untimed_first_keyframe_is_kept_and_a_jump_in_the_cameras_clock_leave
     assert steps == {9000}  # 10 fps in 90 kHz ticks, across the jump too: no gap for the player to stall in
     frames = decode([items[0].data] + [f.data for f in fragments])
     assert len(frames) == len(fragments) and frames[0][2]
+
+
+class Tapped:
+    """A tap that listens or not as the test says (``reachable``); each opening of either URL is counted, and
+    an opened tap ends when the test says its recorder went away."""
+
+    def __init__(self, video: Path) -> None:
+        self.video = video.as_uri()
+        self.listening = False
+        self.opened: list[str] = []
+
+    def reachable(self, url: str) -> bool:
+        return url.startswith("file:") or self.listening
+
+    def __call__(self, spec: Fmp4Spec) -> PassThroughLike:
+        self.opened.append("tap" if spec.url.startswith("unix:") else "camera")
+        if spec.url.startswith("unix:") and not self.listening:
+            raise CameraError("camera cam: cannot open the tap")
+        return PassThroughLike(file_packets(replace(spec, url=self.video)), self, spec.url.startswith("unix:"))
+
+
+class PassThroughLike:
+    """A file's packets that stop (as a tap's socket closing) when the tap stops listening."""
+
+    def __init__(self, stream: MainStream, tapped: Tapped, tap: bool) -> None:
+        self.stream, self.tapped, self.tap = stream, tapped, tap
+        self.video = stream.video
+
+    def __enter__(self) -> PassThroughLike:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.close()
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def packets(self) -> Iterator[object]:
+        for packet in self.stream.packets():
+            if self.tap and not self.tapped.listening:
+                raise CameraError("camera cam: stream ended")
+            yield packet
+
+
+def test_a_tapped_feed_reads_the_camera_while_its_recorder_is_away_and_goes_back_to_the_tap(video: Path) -> None:
+    """The single view of an unmasked camera reads its recorder's tap; the recorder absent or restarting, the
+    viewer keeps getting the camera's own stream, and the tap again once it listens — never a dead view."""
+    tapped = Tapped(video)
+    spec = Fmp4Spec("cam", "unix:/nowhere/cam.sock", idle_s=0.1, fallback_url=video.as_uri(), tap_probe_s=0.2)
+    feed = Fmp4Feed(spec, tapped, reachable=tapped.reachable, retry_s=(5.0, 5.0))
+
+    async def watch() -> list[Fmp4Item]:
+        viewer = feed.subscribe()
+        got = await collect(feed, viewer, 5)  # no recorder: from the camera
+        assert feed.on_fallback and tapped.opened == ["camera"]
+        tapped.listening = True  # the recorder (re)starts
+        got += await collect(feed, viewer, 12)
+        assert not feed.on_fallback and tapped.opened == ["camera", "tap"], "back to one camera session"
+        tapped.listening = False  # the recorder restarts: its tap ends
+        got += await collect(feed, viewer, 12)  # at once from the camera, not after retry_s
+        assert feed.on_fallback and tapped.opened[2:] == ["camera"]
+        feed.unsubscribe(viewer)
+        return got
+
+    items = asyncio.run(watch())
+    feed.close()
+    feed.join(timeout=3.0)
+    assert sum(isinstance(i, Fmp4Init) for i in items) == 1, "the same stream again: the player goes on"
+    fragments = [i for i in items if isinstance(i, Fmp4Fragment)]
+    times = [decode_times(f.data) for f in fragments]
+    assert all(b > a for a, b in itertools.pairwise(times)), "the timeline goes on across the switches"
+    frames = decode([items[0].data] + [f.data for f in fragments])
+    assert len(frames) == len(fragments) and frames[0][2]
+
+
+def test_a_feed_without_fallback_never_reads_anything_but_its_url(video: Path) -> None:
+    """A masked camera's feed (no fallback: its own streams are raw, L6) waits for its tap."""
+    tapped = Tapped(video)
+    feed = Fmp4Feed(Fmp4Spec("masked", "unix:/nowhere/m.sock", idle_s=0.1), tapped, retry_s=(0.05, 0.05))
+
+    async def watch() -> list[Fmp4Item]:
+        viewer = feed.subscribe()
+        got = await feed.next_items(viewer, 0.5)
+        feed.unsubscribe(viewer)
+        return got
+
+    assert asyncio.run(watch()) == []
+    feed.close()
+    feed.join(timeout=3.0)
+    assert tapped.opened and set(tapped.opened) == {"tap"} and "cannot open the tap" in feed.error

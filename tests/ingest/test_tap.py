@@ -21,7 +21,7 @@ from tests.support.waiting import wait_for
 from vigie.domain.recording import Segment
 from vigie.ingest.masking import mask_raster
 from vigie.ingest.packets import PacketSpec
-from vigie.ingest.tap import MAX_SOCKET_PATH, tap_path, tap_url
+from vigie.ingest.tap import MAX_SOCKET_PATH, tap_listening, tap_path, tap_url
 from vigie.runtime.workers.recorder import RecorderMessage, RecorderSpec, run_recorder
 
 MASK = ((0.10, 0.10), (0.50, 0.10), (0.50, 0.65), (0.10, 0.65))
@@ -36,8 +36,9 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Recording:
     """The recorder body on a looped, real-time file source with masks and a tap, in a thread."""
 
-    def __init__(self, video: Path, root: Path, path: Path) -> None:
-        self.spec = RecorderSpec(PacketSpec("cam", video.as_uri()), root, 1.0, masks=(MASK,), live_tap=path)
+    def __init__(self, video: Path, root: Path, path: Path, *, masked: bool = True) -> None:
+        masks = (MASK,) if masked else ()
+        self.spec = RecorderSpec(PacketSpec("cam", video.as_uri()), root, 1.0, masks=masks, live_tap=path)
         self.out: queue.Queue[RecorderMessage] = queue.Queue()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=run_recorder, args=(self.spec, self.out, self.stop), daemon=True)
@@ -152,5 +153,70 @@ def test_a_masked_cameras_passthrough_reads_its_recorders_tap_never_the_camera(t
     specs = passthrough_specs(cameras, tmp_path)
     tap = tap_url(tap_path(tmp_path, "masked"))
     assert specs["masked", "wall"].url == specs["masked", "full"].url == tap
-    assert specs["plain", "full"].url == "rtsp://127.0.0.1:1/plain"
+    assert specs["masked", "full"].fallback_url is None, "never the raw stream, even when the tap is down"
+    # an unmasked camera's single view reads its recorder too (one camera session), the camera when it cannot
+    assert specs["plain", "full"].url == tap_url(tap_path(tmp_path, "plain"))
+    assert specs["plain", "full"].fallback_url == "rtsp://127.0.0.1:1/plain"
     assert ("masked", "full") not in passthrough_specs(cameras), "no tap known: a masked camera is MJPEG only"
+    assert passthrough_specs(cameras)["plain", "full"].url == "rtsp://127.0.0.1:1/plain"
+
+
+def test_the_wall_reads_the_sub_stream_from_the_camera_and_the_tap_when_there_is_none(tmp_path: Path) -> None:
+    from tests.support.configs import camera_yaml, config_yaml
+    from vigie.config import load_config_text
+    from vigie.runtime.assembly.live import passthrough_specs
+
+    with_sub = camera_yaml("sub", "rtsp://127.0.0.1:1/main") + "            sub_stream: rtsp://127.0.0.1:1/sub\n"
+    config = load_config_text(config_yaml(tmp_path, with_sub + camera_yaml("one", "rtsp://127.0.0.1:1/one")))
+    specs = passthrough_specs([p.camera for p in config.placements()], tmp_path)
+    assert specs["sub", "wall"].url == "rtsp://127.0.0.1:1/sub" and specs["sub", "wall"].fallback_url is None
+    assert specs["one", "wall"] == specs["one", "full"], "one stream: the wall shares the single view's feed"
+
+
+def test_a_stale_socket_of_a_killed_recorder_is_not_listening(tmp_path: Path) -> None:
+    path = tmp_path / "dead.sock"
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(str(path))
+    dead.close()  # the file stays, as after a kill -9
+    assert path.exists() and not tap_listening(path)
+    assert not tap_listening(tmp_path / "none.sock")
+
+
+def test_an_unmasked_cameras_live_view_survives_its_recorder_restarting(video: Path, tmp_path: Path) -> None:
+    """The single view of an unmasked camera reads the recorder's tap; the recorder stopped, the viewer goes on
+    with the camera's own stream at once, and is back on the tap when the recorder listens again."""
+    import asyncio
+    from datetime import UTC, datetime
+    from functools import partial
+
+    from vigie.ingest.live_fmp4 import Fmp4Feed, Fmp4Fragment, Fmp4Spec, Fmp4Viewer, camera_packets
+
+    path = tmp_path / "live" / "cam.sock"
+    source = partial(camera_packets, clock=lambda: datetime.now(UTC))
+    spec = Fmp4Spec("cam", tap_url(path), idle_s=0.1, fallback_url=video.as_uri(), tap_probe_s=0.3)
+    feed = Fmp4Feed(spec, source, retry_s=(30.0, 30.0))  # a retry pause would show: the view must not wait it
+    got: list[int] = []
+
+    async def fragments(viewer: Fmp4Viewer, count: int) -> None:
+        deadline = time.monotonic() + 15
+        start = len(got)
+        while len(got) - start < count and time.monotonic() < deadline:
+            got.extend(i.seq for i in await feed.next_items(viewer, 1.0) if isinstance(i, Fmp4Fragment))
+        assert len(got) - start >= count, feed.error
+
+    async def watch() -> None:
+        viewer = feed.subscribe()
+        await fragments(viewer, 5)
+        assert feed.on_fallback, "no recorder yet: the camera's own stream"
+        for _ in range(2):  # the recorder starts, then restarts
+            with Recording(video, tmp_path / "segments", path, masked=False):
+                await asyncio.to_thread(wait_for, lambda: not feed.on_fallback, 10, "the feed on the tap")
+                await fragments(viewer, 10)
+            await asyncio.to_thread(wait_for, lambda: feed.on_fallback, 10, "the feed back on the camera")
+            await fragments(viewer, 5)
+        feed.unsubscribe(viewer)
+
+    asyncio.run(watch())
+    feed.close()
+    feed.join(timeout=5.0)
+    assert feed.opened >= 5  # camera, tap, camera, tap, camera

@@ -113,7 +113,8 @@ def test_the_service_gives_the_recorder_the_cameras_masks(tmp_path: Path) -> Non
     assert specs["plain"].masks == ()
     served = {p.camera.id: recorder_spec(p.camera, tmp_path, data_dir=tmp_path) for p in config.placements()}
     assert served["masked"].live_tap == tmp_path / "live" / "masked.sock", "live view from the masked stream"
-    assert served["plain"].live_tap is None, "an unmasked camera's live view reads the camera itself"
+    assert served["plain"].live_tap == tmp_path / "live" / "plain.sock", "one camera session: recording and live"
+    assert specs["plain"].live_tap is None, "no data folder, no tap"
 
 
 @pytest.mark.rtsp

@@ -15,9 +15,17 @@ jumps to the live edge (``keep_gop=False``: it waits for the next keyframe inste
 queue (``viewer_buffer_bytes``): a viewer too slow to take what arrives loses its queue and resumes at the next
 keyframe, never holding the others nor queueing without bound; what it lost is counted (:attr:`Fmp4Viewer.dropped`).
 
-Privacy masks (L6) cannot be applied to a stream that is not decoded: a camera with masks has no feed here (the
-live view shows it as masked MJPEG, :mod:`vigie.ingest.live`). The hub is built only with unmasked cameras'
-specs, and :meth:`Fmp4Hub.feed` refuses any other camera.
+Where the stream is read: a recorded camera's main stream from its recorder's live tap (:mod:`vigie.ingest.tap`,
+``unix:``), so one camera session serves recording and live; a camera's sub stream (the wall) from the camera.
+A feed with a ``fallback_url`` (an unmasked camera's own main stream) reads it whenever the tap cannot be read
+(the recorder restarting, stuck or not running: a live view never stays dead because of its recorder), looks
+every ``tap_probe_s`` whether the tap listens again and goes back to it; the viewer's timeline goes on across the
+switch (a freeze of at most one GOP, while the new source reaches a keyframe).
+
+Privacy masks (L6) cannot be applied to a stream that is not decoded: a camera with masks is passed through only
+from its recorder's tap, where the masks are burnt in, never with a fallback to its own streams (without a tap
+the live view shows it as masked MJPEG, :mod:`vigie.ingest.live`). :meth:`Fmp4Hub.feed` refuses any camera it
+was not given a spec for.
 """
 
 from __future__ import annotations
@@ -31,8 +39,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Protocol
 
 import av
@@ -42,6 +51,7 @@ from vigie.domain.ports import LiveQuality
 from vigie.domain.redact import redact_text
 from vigie.ingest.packets import MainStream, PacketSpec
 from vigie.ingest.reader import CameraError
+from vigie.ingest.tap import tap_listening
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +80,19 @@ class Fmp4Spec:
     """A GOP larger than this is not kept (a new viewer then waits for the next keyframe)."""
     open_timeout_s: float = 10.0
     read_timeout_s: float = 10.0
+    fallback_url: str | None = None
+    """Read instead of ``url`` (a recorder's tap) while the tap cannot be read: the camera's own stream. Never set
+    for a masked camera (its own streams are raw, L6)."""
+    tap_probe_s: float = 5.0
+    """While reading the fallback, how often to look whether the tap listens again."""
+
+
+def listening(url: str) -> bool:
+    """Whether ``url`` may be opened now: a tap (``unix:``) only while its recorder listens; anything else is
+    tried (its failures are the camera's own)."""
+    if url.startswith("unix:"):
+        return tap_listening(Path(url.removeprefix("unix:")))
+    return True
 
 
 # --- H.264 parameter sets and the MP4 boxes -----------------------------------------------------------------------
@@ -335,11 +358,20 @@ class Fmp4Feed:
         *,
         retry_s: tuple[float, float] = (1.0, 30.0),
         clock: Callable[[], float] = time.monotonic,
+        reachable: Callable[[str], bool] = listening,
     ) -> None:
+        """``reachable(url)``: whether the tap listens (:func:`listening`), asked before opening it and, while on
+        the fallback, every ``spec.tap_probe_s``."""
         self.spec = spec
         self._source = source
         self._retry = retry_s
         self._clock = clock
+        self._reachable = reachable
+        self._fallback = None if spec.fallback_url is None else replace(spec, url=spec.fallback_url)
+        self._tap_after = float("-inf")
+        """Not before this (clock) is the tap tried again after it failed."""
+        self.on_fallback = False
+        """Whether the stream is read from the fallback (the camera) rather than the tap right now."""
         self._lock = threading.Lock()
         self._viewers: set[Fmp4Viewer] = set()
         self._init: Fmp4Init | None = None
@@ -420,17 +452,40 @@ class Fmp4Feed:
             self._thread = None
             return True
 
+    def _choose(self) -> Fmp4Spec:
+        """The tap when it may be read, else the fallback (when there is one)."""
+        if self._fallback is None:
+            return self.spec
+        if self._clock() >= self._tap_after and self._reachable(self.spec.url):
+            return self.spec
+        return self._fallback
+
+    def _tap_back(self, probed: list[float]) -> bool:
+        """On the fallback: whether the tap listens again (asked every ``tap_probe_s``)."""
+        now = self._clock()
+        if now - probed[0] < self.spec.tap_probe_s or now < self._tap_after:
+            return False
+        probed[0] = now
+        return self._reachable(self.spec.url)
+
     def _run(self) -> None:
         pause = self._retry[0]
         while not self._stop.is_set():
+            spec = self._choose()
+            self.on_fallback = spec is self._fallback
+            probed = [self._clock()]
             try:
-                with self._source(self.spec) as stream:
+                with self._source(spec) as stream:
                     self.opened += 1
                     for _ in self._fragments(stream):
                         pause = self._retry[0]
                         if self._stop.is_set() or self._idle():
                             return
-                raise CameraError(f"camera {self.spec.camera_id}: stream ended")
+                        if self.on_fallback and self._tap_back(probed):
+                            break  # back to the tap: one camera session again
+                    else:
+                        raise CameraError(f"camera {self.spec.camera_id}: stream ended")
+                continue
             except CameraError as err:
                 self._error = str(err)
             except Exception as err:  # a bad packet or a muxer bug must not end live view for good
@@ -438,6 +493,10 @@ class Fmp4Feed:
                 self._error = f"camera {self.spec.camera_id}: live view failed ({type(err).__name__})"
             with self._lock:
                 self._gop = None
+            if self._fallback is not None and not self.on_fallback:
+                # the tap failed (its recorder restarts or is stuck): the camera at once, the tap again later
+                self._tap_after = self._clock() + self.spec.tap_probe_s
+                continue
             if self._stop.wait(pause) or self._idle():
                 return
             pause = min(pause * 2, self._retry[1])

@@ -1,11 +1,17 @@
 """A camera's recorded stream offered to local readers — the live view — over a Unix socket, as MPEG-TS.
 
+The recorder already holds every packet of a camera's main stream; the live view of that stream reads them from
+the recorder instead of opening a second session on the camera: the recorder *taps* the packets it writes, a
+:class:`PacketTap` muxes them into MPEG-TS once and fans the bytes out to every local reader connected to its
+socket. The live view opens ``unix:<path>`` with PyAV like any camera URL (:func:`tap_url`) and passes the H.264
+on to the browser without decoding it. One camera session then serves recording and live (cameras accept few
+sessions, and an RTSP session costs the API process more to demux than the tap's MPEG-TS: bench/live_viewers.py).
+
 A camera with privacy masks (L6) is recorded from a stream in which the masks are already burnt in and encoded
-(:class:`vigie.ingest.masking.MaskedPackets`). The live view of such a camera must never show the raw stream, and
-encoding it a second time for live would double the cost of the most expensive cameras, so the recorder *taps* the
-masked packets it writes: a :class:`PacketTap` muxes them into MPEG-TS once and fans the bytes out to every local
-reader connected to its socket. The live view opens ``unix:<path>`` with PyAV like any camera URL
-(:func:`tap_url`) and passes the H.264 on to the browser without decoding it.
+(:class:`vigie.ingest.masking.MaskedPackets`): its live view must never show the raw stream, and encoding it a
+second time for live would double the cost of the most expensive cameras, so its tap is the *only* way it is
+passed through. An unmasked camera's live view falls back to the camera's own stream when its tap cannot be read
+(recorder restarting, :mod:`vigie.ingest.live_fmp4`).
 
 Why MPEG-TS: it is made for joining mid-stream (a reader syncs on the packets, PAT/PMT are repeated at every
 frame here, ``pat_pmt_at_frames``), and carries the timestamps. A reader starts at the next keyframe; a reader
@@ -54,6 +60,17 @@ def tap_path(data_dir: Path, camera_id: str) -> Path:
 def tap_url(path: Path) -> str:
     """The URL FFmpeg (PyAV) reads a tap from."""
     return f"unix:{path}"
+
+
+def tap_listening(path: Path, timeout_s: float = 0.5) -> bool:
+    """Whether a tap accepts readers at ``path`` now (a socket file left by a killed recorder does not)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout_s)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def _private_folder(folder: Path) -> None:

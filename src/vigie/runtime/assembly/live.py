@@ -1,7 +1,8 @@
 """Live view settings per camera: the wall reads the sub stream (small, cheap, what it is for), the single view
 the main stream; both with the camera's privacy masks (L6). The H.264 is also passed through in fragmented MP4 (no
-decoding): a camera's own streams when it has no masks, the stream its recorder encodes with the masks burnt in
-when it has (never the raw one)."""
+decoding): the main stream from the recorder's live tap (the recorder already reads it: one camera session serves
+recording and live), the sub stream from the camera; a masked camera only from its recorder's tap, where the masks
+are burnt in (never its raw streams)."""
 
 from __future__ import annotations
 
@@ -37,20 +38,28 @@ def live_specs(cameras: Iterable[Camera]) -> dict[tuple[str, LiveQuality], LiveS
 def passthrough_specs(
     cameras: Iterable[Camera], data_dir: Path | None = None
 ) -> dict[tuple[str, LiveQuality], Fmp4Spec]:
-    """The H.264 streams passed to the browser without decoding: a camera's own streams when it has no privacy
-    masks; for a camera with masks (L6), never its own streams but the one its recorder encodes with the masks
-    burnt in, read from the recorder's live tap under ``data_dir`` (:mod:`vigie.ingest.tap`) — the main stream's
-    size on the wall too (it is the only masked stream there is). Without ``data_dir``, masked cameras are MJPEG
-    only."""
+    """The H.264 streams passed to the browser without decoding, with every recorder's live tap under ``data_dir``
+    (:mod:`vigie.ingest.tap`; every enabled camera is recorded):
+
+    - a camera without privacy masks: its main stream (the single view) from its recorder's tap, the camera's own
+      main stream as the fallback while the tap cannot be read; its sub stream (the wall) from the camera, or the
+      same tapped feed when it has no sub stream. Without ``data_dir``, both from the camera.
+    - a camera with masks (L6): never its own streams but the one its recorder encodes with the masks burnt in,
+      from the tap, with no fallback — the main stream's size on the wall too (it is the only masked stream there
+      is). Without ``data_dir``, masked cameras are MJPEG only."""
     specs: dict[tuple[str, LiveQuality], Fmp4Spec] = {}
     for camera in cameras:
+        tap = None if data_dir is None else tap_url(tap_path(data_dir, camera.id))
         if mask_polygons(camera):
-            if data_dir is not None:
-                tapped = Fmp4Spec(camera.id, tap_url(tap_path(data_dir, camera.id)))
-                specs[camera.id, "wall"] = specs[camera.id, "full"] = tapped
+            if tap is not None:
+                specs[camera.id, "wall"] = specs[camera.id, "full"] = Fmp4Spec(camera.id, tap)
             continue
-        specs[camera.id, "wall"] = Fmp4Spec(camera.id, camera.analysis_stream)
-        specs[camera.id, "full"] = Fmp4Spec(camera.id, camera.main_stream)
+        full = Fmp4Spec(camera.id, camera.main_stream)
+        if tap is not None:
+            full = Fmp4Spec(camera.id, tap, fallback_url=camera.main_stream)
+        specs[camera.id, "full"] = full
+        sub = camera.analysis_stream
+        specs[camera.id, "wall"] = full if sub == camera.main_stream else Fmp4Spec(camera.id, sub)
     return specs
 
 

@@ -159,8 +159,8 @@ def recorder_spec(
     data_dir: Path | None = None,
 ) -> RecorderSpec:
     """Recording always takes the main stream: as is (remuxed) without privacy masks, with them burnt in (L6).
-    A masked camera's recorder offers its masked packets to the live view on a socket under ``data_dir``: its live
-    view never shows the raw stream, and the stream is not encoded twice."""
+    The recorder offers the packets it writes to the live view on a socket under ``data_dir``: one camera session
+    serves recording and live; a masked camera's live view never shows the raw stream, nor is it encoded twice."""
     masks = mask_polygons(camera)
     return RecorderSpec(
         stream=PacketSpec(camera_id=camera.id, url=camera.main_stream),
@@ -168,7 +168,7 @@ def recorder_spec(
         segment_seconds=segment_seconds,
         masks=masks,
         clock=clock,
-        live_tap=tap_path(data_dir, camera.id) if masks and data_dir is not None else None,
+        live_tap=tap_path(data_dir, camera.id) if data_dir is not None else None,
     )
 
 

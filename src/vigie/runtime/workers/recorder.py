@@ -66,8 +66,8 @@ class RecorderSpec:
     clock: Clock = system_clock
     """The service's clock, for health reports (segment times come from the stream's own timestamps)."""
     live_tap: Path | None = None
-    """A camera with masks: the Unix socket where its masked packets are offered to the live view
-    (:class:`vigie.ingest.tap.PacketTap`), which must never show the raw stream. None: no tap."""
+    """The Unix socket where the packets written are offered to the live view (:class:`vigie.ingest.tap.PacketTap`):
+    the masked ones for a camera with masks (its live view must never show the raw stream). None: no tap."""
 
     @property
     def camera_id(self) -> str:
@@ -203,7 +203,9 @@ def record_camera(
             if spec.masks:
                 _record_masked(spec, stream, out, stop, progress)
             else:
-                _record(spec, stream, stream, out, stop, progress=progress)
+                with _tap(spec, stream.video) as tap:  # the live view of the main stream reads it (one session)
+                    publish = tap.publish if tap is not None else None
+                    _record(spec, stream, stream, out, stop, progress=progress, publish=publish)
     except CameraError as err:
         _send_health(out, _offline(spec, f"recording stopped: {err}"))
         raise RecorderStopped(1) from None
@@ -244,7 +246,7 @@ def _record_masked(
 
 @contextlib.contextmanager
 def _tap(spec: RecorderSpec, template: Any) -> Iterator[PacketTap | None]:
-    """The live tap of a masked camera; one that cannot listen (folder not ours) costs the live view, never the
+    """The camera's live tap; one that cannot listen (folder not ours) costs the live view, never the
     recording."""
     if spec.live_tap is None:
         yield None
@@ -254,7 +256,7 @@ def _tap(spec: RecorderSpec, template: Any) -> Iterator[PacketTap | None]:
     try:
         tap = PacketTap(spec.live_tap, template)
     except OSError as err:
-        log.warning("camera %s: no live view of the masked stream: %s", spec.camera_id, err)
+        log.warning("camera %s: no live tap of the recorded stream: %s", spec.camera_id, err)
         yield None
         return
     with tap:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -60,6 +60,10 @@ class CameraStatusRepo(Protocol):
     """Latest known health of each camera."""
 
     def record(self, health: CameraHealth) -> None: ...
+
+    def record_many(self, reports: Iterable[CameraHealth]) -> int:
+        """What :meth:`record` does for each report, in order, in one transaction (the sink's rounds)."""
+        ...
 
     def latest(self) -> Sequence[CameraHealth]: ...
 

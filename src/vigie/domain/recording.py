@@ -6,7 +6,7 @@ Pure types and ports; the segment writer lives in ``recording/``, the SQL index 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -103,6 +103,13 @@ class SegmentIndex(Protocol):
     """The database index of segments (camera, start, end, bytes, SHA-256, state)."""
 
     def add(self, segment: Segment) -> Segment: ...
+
+    def add_many(self, segments: Iterable[Segment]) -> int:
+        """Index new segments in one transaction; a key already indexed is skipped (a batch written again after
+        an outage neither fails nor duplicates). Returns how many were added."""
+        ...
+
+    def by_key(self, key: str) -> Segment | None: ...
 
     def set_state(self, segment_id: int, state: SegmentState, at: datetime) -> None: ...
 

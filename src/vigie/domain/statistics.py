@@ -7,7 +7,7 @@ no track, no box is kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -27,6 +27,11 @@ class StatisticBucket:
 
 class StatisticsRepo(Protocol):
     def add(self, bucket: StatisticBucket) -> StatisticBucket: ...
+
+    def add_many(self, buckets: Iterable[StatisticBucket]) -> int:
+        """Store buckets in one transaction; a bucket already stored keeps its first value. Returns how many were
+        new."""
+        ...
 
     def list(
         self,

@@ -9,8 +9,7 @@ multi-row methods when they have them (``add_many``), one row at a time otherwis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from vigie.domain.camera import CameraHealth
 from vigie.domain.ports import CameraStatusRepo
@@ -66,40 +65,20 @@ class HealthBatch:
 
 
 def record_health(status: CameraStatusRepo, due: dict[str, list[CameraHealth]]) -> None:
-    """Write a round's health reports: one transaction with ``record_many``, else one per report."""
-    reports = [health for per_camera in due.values() for health in per_camera]
-    record_many: Callable[[Iterable[CameraHealth]], Any] | None = getattr(status, "record_many", None)
-    if record_many is not None:
-        record_many(reports)
-        return
-    for health in reports:
-        status.record(health)
+    """Write a round's health reports in one transaction."""
+    status.record_many([health for per_camera in due.values() for health in per_camera])
 
 
 def index_segments(index: SegmentIndex, items: Sequence[object]) -> None:
-    """Index new segments in one transaction (``add_many``: a key already indexed — a replay, a second report — is
-    skipped); a segment that carries an id is indexed already."""
+    """Index new segments in one transaction (a key already indexed — a replay, a second report — is skipped); a
+    segment that carries an id is indexed already."""
     segments = [item for item in items if isinstance(item, Segment) and item.id is None]
-    if not segments:
-        return
-    add_many: Callable[[Iterable[Segment]], Any] | None = getattr(index, "add_many", None)
-    if add_many is not None:
-        add_many(segments)
-        return
-    by_key: Callable[[str], Segment | None] | None = getattr(index, "by_key", None)
-    for segment in segments:
-        if by_key is None or by_key(segment.key) is None:
-            index.add(segment)
+    if segments:
+        index.add_many(segments)
 
 
 def add_statistics(repo: StatisticsRepo, items: Sequence[object]) -> None:
-    """Store statistics buckets in one transaction (``add_many``); a bucket already stored keeps its value."""
+    """Store statistics buckets in one transaction; a bucket already stored keeps its value."""
     buckets = [item for item in items if isinstance(item, StatisticBucket)]
-    if not buckets:
-        return
-    add_many: Callable[[Iterable[StatisticBucket]], Any] | None = getattr(repo, "add_many", None)
-    if add_many is not None:
-        add_many(buckets)
-        return
-    for bucket in buckets:
-        repo.add(bucket)
+    if buckets:
+        repo.add_many(buckets)

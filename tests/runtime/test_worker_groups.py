@@ -12,16 +12,23 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from tests.recording.media import write_h264
 from tests.support.recorders import Collected, recorder
 from tests.support.waiting import wait_for
+from vigie.analytics.detect.motion import MotionConfig
+from vigie.config.models import WorkerSettings
 from vigie.domain.camera import HealthState
 from vigie.ingest.backoff import Backoff
 from vigie.ingest.packets import PacketSpec
+from vigie.ingest.reader import StreamSpec
+from vigie.runtime.assembly.service import grouping
+from vigie.runtime.workers.analysis import AnalysisGroupSpec, WorkerSpec
 from vigie.runtime.workers.group import (
     EXIT_ABANDONED,
     MAX_ABANDONED,
@@ -160,6 +167,41 @@ def test_groups_are_planned_by_kind_and_size(tmp_path: Path) -> None:
     ]
     with pytest.raises(ValueError, match="at least one camera"):
         Grouping(analysis_per_process=0)
+
+
+def test_the_workers_section_sizes_groups_and_their_shared_detectors(tmp_path: Path) -> None:
+    """An integrator on a GPU host sets the detector's providers and batching in the configuration; every
+    analysis process the service plans runs its shared detectors that way."""
+    config = WorkerSettings.model_validate(
+        {
+            "analysis_cameras_per_process": 2,
+            "detector": {"providers": ["tensorrt", "cpu"], "inference_workers": 2, "max_batch": 8, "max_wait_ms": 4},
+        }
+    )
+    cameras = [
+        WorkerSpec(StreamSpec(f"cam{n}", f"rtsp://127.0.0.1:1/{n}", 5.0, 320), MotionConfig(), gate=NoGate())
+        for n in range(3)
+    ]
+    groups = plan_groups(cameras, grouping(config), stall_s=20.0, backoff=Backoff())
+    assert [g.name for g in groups] == ["analysis-0", "analysis-1"]
+    for group in groups:
+        assert isinstance(group, AnalysisGroupSpec)
+        assert group.detectors.providers == ("tensorrt", "cpu")
+        assert group.detectors.intra_op_threads == 1
+        assert (group.detectors.batching.workers, group.detectors.batching.max_batch) == (2, 8)
+        assert group.detectors.batching.max_wait_s == pytest.approx(0.004)
+    with pytest.raises(ValidationError, match=r"detector\.providers\.0"):
+        WorkerSettings.model_validate({"detector": {"providers": ["opencl"]}})
+    with pytest.raises(ValidationError, match="inference_workrs"):
+        WorkerSettings.model_validate({"detector": {"inference_workrs": 2}})
+
+
+@dataclass(frozen=True)
+class NoGate:
+    """A gate factory that is never called: planning only compares factories."""
+
+    def __call__(self, on_transition: object) -> None:
+        raise AssertionError("planning builds no gate")
 
 
 @pytest.fixture(scope="module")

@@ -417,6 +417,49 @@ class AuthSettings(ConfigModel):
 MIN_SECRETS_PASSPHRASE_LENGTH = 16
 
 
+class DetectorSettings(ConfigModel):
+    """How an analysis process runs its shared object detectors (one per model, whatever the number of its
+    cameras). The defaults suit a CPU host; on a GPU host list `cuda` (or `tensorrt`) first and let batches grow."""
+
+    providers: list[Literal["tensorrt", "cuda", "cpu"]] = Field(
+        default=["cuda", "cpu"],
+        min_length=1,
+        max_length=3,
+        title="Execution providers",
+        description="onnxruntime providers tried in order; one that this machine's onnxruntime lacks is skipped "
+        "(the CPU is always there).",
+    )
+    intra_op_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        title="Threads per inference",
+        description="onnxruntime threads per run. 1 is fastest per image on a CPU already busy decoding streams.",
+    )
+    inference_workers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        title="Inferences at once",
+        description="Batches run at the same time. 1 suits a GPU; on CPU with free cores, more.",
+    )
+    max_batch: int = Field(
+        default=64,
+        ge=1,
+        le=256,
+        title="Largest batch",
+        description="Most frames (of several cameras) in one inference, for a model with a dynamic batch axis; a "
+        "fixed-batch model gets its own batch size.",
+    )
+    max_wait_ms: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=200.0,
+        title="Batch wait (ms)",
+        description="Longest the first frame of a batch waits for other cameras' frames (added latency).",
+    )
+
+
 class WorkerSettings(ConfigModel):
     """How cameras share worker processes. A process hosts many cameras of one kind, each in its own thread:
     recording (remux of the main streams) and analysis (sub-streams, with one shared detector per model) never
@@ -446,6 +489,11 @@ class WorkerSettings(ConfigModel):
         title="Stall timeout (s)",
         description="A stream that delivers nothing for this long is restarted by its process's watchdog; a "
         "process that does not report for this long is killed and restarted.",
+    )
+    detector: DetectorSettings = Field(
+        default_factory=DetectorSettings,
+        title="Shared detectors",
+        description="How each analysis process runs its object detectors.",
     )
 
 

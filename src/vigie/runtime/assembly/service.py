@@ -16,10 +16,11 @@ import uvicorn
 
 import vigie.web
 from vigie import __version__
+from vigie.analytics.detect.batching import BatchingConfig, SharedDetectorSettings
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.api.app import ApiServices, create_app
 from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
-from vigie.config.models import AnalysisZone, Camera, PrivacyMaskZone, VigieConfig
+from vigie.config.models import AnalysisZone, Camera, PrivacyMaskZone, VigieConfig, WorkerSettings
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
@@ -321,9 +322,7 @@ class VigieService:
             on_exit=self.sink.worker_exited,
             clock=self.clock,
             stall_timeout_s=self.config.workers.stall_timeout_s,
-            grouping=Grouping(
-                self.config.workers.recording_cameras_per_process, self.config.workers.analysis_cameras_per_process
-            ),
+            grouping=grouping(self.config.workers),
         )
 
     def run(self) -> int:
@@ -599,3 +598,21 @@ def _process_exists(pid: int) -> bool:
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     """SIGTERM (systemd, docker stop) shuts down like Ctrl-C: workers stopped, open events closed."""
     raise KeyboardInterrupt
+
+
+def grouping(workers: WorkerSettings) -> Grouping:
+    """How the configuration's ``workers`` section groups cameras into processes and runs their detectors."""
+    detector = workers.detector
+    return Grouping(
+        workers.recording_cameras_per_process,
+        workers.analysis_cameras_per_process,
+        SharedDetectorSettings(
+            BatchingConfig(
+                max_batch=detector.max_batch,
+                max_wait_s=detector.max_wait_ms / 1000,
+                workers=detector.inference_workers,
+            ),
+            intra_op_threads=detector.intra_op_threads,
+            providers=tuple(detector.providers),
+        ),
+    )

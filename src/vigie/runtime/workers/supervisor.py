@@ -28,6 +28,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from vigie.analytics.detect.batching import SharedDetectorSettings
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.clock import Clock
 from vigie.domain.recording import Segment
@@ -73,6 +74,8 @@ class Grouping:
 
     recording_per_process: int = 64
     analysis_per_process: int = 16
+    detectors: SharedDetectorSettings = field(default_factory=SharedDetectorSettings)
+    """How each analysis process runs its shared detectors (``workers.detector``)."""
 
     def __post_init__(self) -> None:
         if self.recording_per_process < 1 or self.analysis_per_process < 1:
@@ -124,7 +127,16 @@ def plan_groups(
     size = grouping.analysis_per_process
     chunks = [tuple(same[at : at + size]) for _, same in by_gate for at in range(0, len(same), size)]
     for n, cameras in enumerate(chunks):
-        groups.append(AnalysisGroupSpec(f"{ANALYSIS}-{n}", cameras, cameras[0].gate, stall_s=stall_s, backoff=backoff))
+        groups.append(
+            AnalysisGroupSpec(
+                f"{ANALYSIS}-{n}",
+                cameras,
+                cameras[0].gate,
+                stall_s=stall_s,
+                backoff=backoff,
+                detectors=grouping.detectors,
+            )
+        )
     return groups
 
 

@@ -1,12 +1,21 @@
-"""Concurrent live viewers per core: the API process's CPU per viewer-second, MJPEG against fMP4 pass-through.
+"""Concurrent live viewers per core: the CPU per viewer-second that live view adds, MJPEG against fMP4.
 
 ``vigie serve`` runs as a user runs it, on ``--cameras`` cameras without privacy masks, each a 1280×720 25-fps
-H.264 stream (2 Mbit/s, a keyframe a second) from the real RTSP server of the simulator. The same viewers, in
-this process, watch every camera ``--viewers`` times, first as MJPEG (``live.mjpeg?quality=full``: decode,
-JPEG, HTTP), then as fragmented MP4 (``live.fmp4?quality=full``: demux, remux, WebSocket); between the two the
-feeds go idle and stop. The CPU of the serving process (its threads, not its worker processes, not the viewers)
-is read from /proc over the measured window, minus its idle CPU before the viewers came. Viewers read and
-discard (they do not decode): what is measured is the server.
+H.264 stream (2 Mbit/s, a keyframe a second) from the real RTSP server of the simulator; each camera's sub stream
+is the same 720p stream under another RTSP path, so the wall's fMP4 is exactly the pass-through of a camera's
+stream read from the camera. The same viewers, in this process, watch every camera ``--viewers`` times, one
+transport after the other (between two the feeds go idle and stop):
+
+- ``mjpeg``: ``live.mjpeg?quality=full`` (the API process reads the camera, decodes, JPEG, HTTP);
+- ``fmp4-rtsp``: ``live.fmp4?quality=wall`` (the API process opens its own RTSP session on the camera, demuxes,
+  fragments, WebSocket) — the path every fMP4 view took before the recorder's tap;
+- ``fmp4-tap``: ``live.fmp4?quality=full`` (the recorder muxes the packets it records into MPEG-TS on its tap
+  while someone reads it; the API process demuxes that, fragments, WebSocket): what the single view does now.
+
+The CPU counted is the serving process's (its threads) *and* the recorder processes' (the workers holding a
+segment file open), each minus its own idle CPU in the same run (measured before the first viewer and after the
+last), from /proc over the measured window: every CPU second that live view adds. The other workers (analysis)
+and the viewers are not counted. Viewers read and discard (they do not decode): what is measured is the server.
 
     .venv/bin/python bench/live_viewers.py [--cameras 2] [--viewers 4] [--seconds 20]
 
@@ -41,9 +50,11 @@ from live_latency import add_operator, cpu_seconds, login_body  # noqa: E402
 from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason  # noqa: E402
 
 WARMUP_S = 4.0
-NOMINAL_FPS = {"mjpeg": 15.0, "fmp4": 25.0}
+NOMINAL_FPS = {"mjpeg": 15.0, "fmp4-rtsp": 25.0, "fmp4-tap": 25.0}
 """What a viewer of ``quality=full`` should receive: MJPEG is capped at 15 fps (runtime/assembly/live.py), fMP4
 passes every frame of the 25-fps stream."""
+TRANSPORTS = {"mjpeg": ("mjpeg", "full"), "fmp4-rtsp": ("fmp4", "wall"), "fmp4-tap": ("fmp4", "full")}
+"""What each measured transport asks: (endpoint, quality)."""
 
 
 def render(path: Path, width: int, height: int, seconds: int) -> Path:
@@ -67,6 +78,7 @@ def config(tmp: Path, urls: list[str], port: int) -> Path:
             kind: fixed
             setting: public_street
             main_stream: {url}
+            sub_stream: {url}-sub
             location: {{lat: 45.76, lon: 4.83}}
             authorisation:
               reference: BENCH-{i}
@@ -102,7 +114,8 @@ class Viewers:
     """``count`` viewers of each camera, on threads, counting what they receive until :meth:`stop`."""
 
     def __init__(self, base: str, cookie: str, cameras: int, count: int, transport: str) -> None:
-        self.base, self.cookie, self.transport = base, cookie, transport
+        self.base, self.cookie = base, cookie
+        self.transport, self.quality = TRANSPORTS[transport]
         self.bytes = 0
         self.messages = 0
         self.errors: list[str] = []
@@ -131,7 +144,7 @@ class Viewers:
             self.errors.append(f"{camera}: {type(err).__name__}: {err}")
 
     def mjpeg(self, camera: str) -> None:
-        url = f"{self.base}/api/cameras/{camera}/live.mjpeg?quality=full"
+        url = f"{self.base}/api/cameras/{camera}/live.mjpeg?quality={self.quality}"
         headers = {"Cookie": self.cookie}
         with httpx.Client(timeout=10) as client, client.stream("GET", url, headers=headers) as response:
             response.raise_for_status()
@@ -143,7 +156,7 @@ class Viewers:
     def fmp4(self, camera: str) -> None:
         from websockets.sync.client import connect
 
-        url = f"{self.base.replace('http', 'ws', 1)}/api/cameras/{camera}/live.fmp4?quality=full"
+        url = f"{self.base.replace('http', 'ws', 1)}/api/cameras/{camera}/live.fmp4?quality={self.quality}"
         with connect(url, additional_headers={"Cookie": self.cookie}, max_size=None) as ws:
             while not self.done.is_set():
                 try:
@@ -159,20 +172,68 @@ class Viewers:
             thread.join(timeout=5)
 
 
-def measure(proc: subprocess.Popen[bytes], base: str, cookie: str, args: argparse.Namespace, transport: str) -> dict:
+def children(pid: int) -> list[int]:
+    """Every process below ``pid`` (the service's workers), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        found += kids
+        todo += kids
+    return found
+
+
+def recorders(pid: int, segments: Path) -> list[int]:
+    """The service's recorder processes: those holding a file under the segment folder open."""
+    found = []
+    for child in children(pid):
+        try:
+            fds = list(Path(f"/proc/{child}/fd").iterdir())
+            if any(str(segments) in os.readlink(fd) for fd in fds):
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
+class Cpu:
+    """CPU seconds of the API process and of the recorder processes, read together."""
+
+    def __init__(self, api: int, recorder_pids: list[int]) -> None:
+        self.api, self.recorders = api, recorder_pids
+
+    def read(self) -> tuple[float, float]:
+        return cpu_seconds(self.api), sum(cpu_seconds(p) for p in self.recorders)
+
+    def over(self, seconds: float) -> tuple[float, float]:
+        """Cores used by (API, recorders) over the next ``seconds``."""
+        (api, rec), started = self.read(), time.monotonic()
+        time.sleep(seconds)
+        elapsed = time.monotonic() - started
+        api2, rec2 = self.read()
+        return (api2 - api) / elapsed, (rec2 - rec) / elapsed
+
+
+def measure(cpu: Cpu, base: str, cookie: str, args: argparse.Namespace, transport: str) -> dict:
     viewers = Viewers(base, cookie, args.cameras, args.viewers, transport)
     time.sleep(WARMUP_S)  # the feeds open, the first GOP arrives
-    cpu, started = cpu_seconds(proc.pid), time.monotonic()
+    started = time.monotonic()
     before_bytes, before_messages = viewers.bytes, viewers.messages
-    time.sleep(args.seconds)
+    api, rec = cpu.over(args.seconds)
     elapsed = time.monotonic() - started
-    busy = (cpu_seconds(proc.pid) - cpu) / elapsed
     received = (viewers.bytes - before_bytes) / elapsed
     frames = (viewers.messages - before_messages) / elapsed
     viewers.stop()
     if viewers.errors:
         print(f"{transport}: viewer errors: {viewers.errors[:3]}")
-    return {"cpu": busy, "bytes_s": received, "frames_s": frames}
+    return {"api": api, "recorders": rec, "bytes_s": received, "frames_s": frames}
 
 
 def main() -> int:
@@ -189,7 +250,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="vigie-live-viewers-"))
     width, height = args.width, args.width * 9 // 16
     clip = render(tmp / "camera.mp4", width, height, 20)
-    server = RtspSimServer({f"cam{i}": clip for i in range(args.cameras)})
+    server = RtspSimServer({f"cam{i}{sub}": clip for i in range(args.cameras) for sub in ("", "-sub")})
     proc = None
     try:
         server.start()
@@ -218,33 +279,49 @@ def main() -> int:
             client.post("/api/auth/login", json=login_body("viewers", secret)).raise_for_status()
             cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
         time.sleep(5)  # the service's start is over
-        idle = cpu_seconds(proc.pid)
-        time.sleep(5)
-        idle = (cpu_seconds(proc.pid) - idle) / 5
+        segments = tmp / "data" / "segments"
+        deadline = time.monotonic() + 30
+        while not (found := recorders(proc.pid, segments)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        cpu = Cpu(proc.pid, found)
+        idle_before = cpu.over(5)
         n = args.cameras * args.viewers
         print(
             f"{args.cameras} cameras {width}x{height} 25 fps, {args.viewers} viewers each ({n}), {args.seconds:.0f} s"
         )
-        print(f"API process idle: {idle:.3f} core")
-        results = {}
-        for transport in ("mjpeg", "fmp4"):
-            result = measure(proc, base, cookie, args, transport)
-            per_viewer = (result["cpu"] - idle) / n  # cores per viewer = CPU seconds per viewer-second
+        print(f"recorder processes: {len(found)}")
+        results, measured = {}, {}
+        for transport in TRANSPORTS:
+            measured[transport] = measure(cpu, base, cookie, args, transport)
+            time.sleep(8)  # idle_s: the feeds of this transport stop before the next
+        idle_after = cpu.over(5)
+        idle = [(a + b) / 2 for a, b in zip(idle_before, idle_after, strict=True)]
+        print(
+            f"idle: API process {idle_before[0]:.3f} / {idle_after[0]:.3f} core (before / after), "
+            f"recorders {idle_before[1]:.3f} / {idle_after[1]:.3f} core"
+        )
+        for transport, result in measured.items():
+            api, rec = (result["api"] - idle[0]) / n, (result["recorders"] - idle[1]) / n
+            per_viewer = api + rec  # cores per viewer = CPU seconds per viewer-second
             fps = result["frames_s"] / n
             # On a loaded host a starved feed sends fewer frames and so uses less CPU: per viewer-second at the
             # rate a viewer should get (MJPEG full: 15 fps cap; fMP4: every frame, 25 fps).
             nominal = NOMINAL_FPS[transport]
-            results[transport] = per_viewer * nominal / max(fps, 1e-6)
+            scale = nominal / max(fps, 1e-6)
+            results[transport] = per_viewer * scale
             print(
-                f"{transport}: {result['cpu']:.3f} core with {n} viewers, {per_viewer * 1000:.1f} ms CPU per "
-                f"viewer-second at {fps:.1f} frames/s and {result['bytes_s'] / n / 1e6:.2f} MB/s per viewer, "
-                f"{results[transport] * 1000:.1f} ms at {nominal:.0f} frames/s"
+                f"{transport}: API {result['api']:.3f} core, recorders {result['recorders']:.3f} core with {n} "
+                f"viewers; per viewer-second {api * 1000:.1f} ms API + {rec * 1000:.1f} ms recorder = "
+                f"{per_viewer * 1000:.1f} ms at {fps:.1f} frames/s and {result['bytes_s'] / n / 1e6:.2f} MB/s, "
+                f"{results[transport] * 1000:.1f} ms at {nominal:.0f} frames/s "
+                f"({api * scale * 1000:.1f} API + {rec * scale * 1000:.1f} recorder)"
             )
-            time.sleep(8)  # idle_s: the feeds of this transport stop before the next
-        mjpeg, fmp4 = (max(results[t], 1e-6) for t in ("mjpeg", "fmp4"))
+        mjpeg, rtsp, tap = (max(results[t], 1e-6) for t in TRANSPORTS)
         print(f"mjpeg_viewers_per_core: {1 / mjpeg:.1f}")
-        print(f"fmp4_viewers_per_core: {1 / fmp4:.1f}")
-        print(f"fmp4_vs_mjpeg_viewers_per_core: {mjpeg / fmp4:.1f}")
+        print(f"fmp4_rtsp_viewers_per_core: {1 / rtsp:.1f}")
+        print(f"fmp4_tap_viewers_per_core: {1 / tap:.1f}")
+        print(f"fmp4_rtsp_vs_mjpeg_viewers_per_core: {mjpeg / rtsp:.1f}")
+        print(f"fmp4_vs_mjpeg_viewers_per_core: {mjpeg / tap:.1f}")
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)

@@ -4,6 +4,8 @@ keyframe, and a reader that does not read never holds the recording back."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import queue
 import socket
@@ -220,3 +222,37 @@ def test_an_unmasked_cameras_live_view_survives_its_recorder_restarting(video: P
     feed.close()
     feed.join(timeout=5.0)
     assert feed.opened >= 5  # camera, tap, camera, tap, camera
+
+
+def test_a_reader_that_falls_behind_still_gets_whole_ts_packets_from_a_keyframe(video: Path, tmp_path: Path) -> None:
+    """Packets are written at once while a reader keeps up and queued when its socket is full; what a late
+    reader loses are whole chunks, so the stream it reads stays whole MPEG-TS packets and decodes."""
+    from vigie.ingest.tap import PacketTap
+
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.size]
+        path = tmp_path / "live" / "cam.sock"
+        with PacketTap(path, stream, max_chunks=4) as tap:
+            late = socket.socket(socket.AF_UNIX)
+            late.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            late.connect(str(path))
+            wait_for(lambda: tap.counters.readers == 1, 5, "the reader accepted")
+            span = packets[-1].dts - packets[0].dts + packets[1].dts - packets[0].dts
+            for _ in range(200):  # the video over and over, until the socket's buffers are full and then some
+                for packet in packets:
+                    packet.pts, packet.dts = packet.pts + span, packet.dts + span
+                    tap.publish(packet)
+                if tap.counters.dropped > 8:
+                    break
+            assert tap.counters.dropped > 8, "the late reader lost packets (the recording went on)"
+            late.settimeout(1.0)
+            data = bytearray()
+            with contextlib.suppress(TimeoutError):
+                while chunk := late.recv(1 << 16):
+                    data += chunk
+            late.close()
+    assert data and len(data) % 188 == 0 and set(data[::188]) == {0x47}, "whole TS packets"
+    with av.open(io.BytesIO(bytes(data)), format="mpegts") as read:
+        frames = list(read.decode(video=0))
+    assert frames and frames[0].key_frame

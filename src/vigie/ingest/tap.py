@@ -29,11 +29,11 @@ import contextlib
 import hashlib
 import logging
 import os
+import select
 import socket
 import threading
 from collections import deque
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,11 @@ class _Reader:
         self.waiting_keyframe = True
         self.ready = threading.Condition()
         self.closed = False
+        self.sending = False
+        """The sending thread holds a chunk it is writing: nothing else may be written before it."""
+        self.partial = False
+        """The queue's first chunk is the rest of one written in part: it is never dropped (the stream stays whole
+        TS packets)."""
 
 
 class PacketTap:
@@ -161,7 +166,7 @@ class PacketTap:
         keyframe = bool(packet.is_keyframe)
         copy = av.Packet(bytes(packet))
         copy.pts, copy.dts = packet.pts, packet.dts
-        copy.time_base = Fraction(packet.time_base)
+        copy.time_base = packet.time_base  # a Fraction already (PyAV makes one at each read)
         copy.is_keyframe = keyframe
         if self._output is None:
             self._output = av.open(self._chunks, "w", format="mpegts", options={"mpegts_flags": "pat_pmt_at_frames"})
@@ -197,14 +202,33 @@ class PacketTap:
                 self._output.close()
 
     def _offer(self, reader: _Reader, data: bytes, keyframe: bool) -> None:
+        """Written at once, without blocking, while the reader keeps up (waking its sending thread for every
+        packet cost the recorder more than the muxing: ≈ 0.1 ms a packet); what the socket cannot take now is
+        queued for the sending thread."""
         with reader.ready:
+            if reader.closed:
+                return
             if reader.waiting_keyframe:
                 if not keyframe:
                     return
                 reader.waiting_keyframe = False
+            if not reader.queue and not reader.sending:
+                try:
+                    sent = reader.conn.send(data, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:  # the reader left: its sending thread drops it
+                    reader.closed = True
+                    reader.ready.notify()
+                    return
+                if sent == len(data):
+                    return
+                data, reader.partial = data[sent:], sent > 0
             if len(reader.queue) >= reader.max_chunks:
-                self.counters.dropped += len(reader.queue)
+                kept = [reader.queue[0]] if reader.partial else []
+                self.counters.dropped += len(reader.queue) - len(kept)
                 reader.queue.clear()
+                reader.queue.extend(kept)
                 reader.waiting_keyframe = not keyframe
                 if not keyframe:
                     return
@@ -223,6 +247,7 @@ class PacketTap:
                 if len(self._readers) >= self._max_readers:
                     conn.close()
                     continue
+                conn.setblocking(False)  # the recording thread writes to it and must never wait (``_offer``)
                 reader = _Reader(conn, self._max_chunks)
                 self._readers.append(reader)
                 self.counters.readers += 1
@@ -231,16 +256,17 @@ class PacketTap:
             ).start()
 
     def _send(self, reader: _Reader) -> None:
-        reader.conn.settimeout(SEND_TIMEOUT_S)
         try:
             while not self._closed.is_set() and not reader.closed:
                 with reader.ready:
+                    reader.sending = False
                     while not reader.queue and not self._closed.is_set() and not reader.closed:
                         reader.ready.wait(0.5)
                     if not reader.queue:
                         continue
                     data = reader.queue.popleft()
-                reader.conn.sendall(data)
+                    reader.sending, reader.partial = True, False
+                _send_all(reader.conn, data)
         except OSError:
             pass  # the reader left, or stopped reading for SEND_TIMEOUT_S
         finally:
@@ -256,3 +282,14 @@ class PacketTap:
             reader.ready.notify_all()
         with contextlib.suppress(OSError):
             reader.conn.close()
+
+
+def _send_all(conn: socket.socket, data: bytes) -> None:
+    """Write all of ``data`` to a non-blocking socket, waiting up to SEND_TIMEOUT_S at a time for room."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[conn.send(view) :]
+        except BlockingIOError:
+            if not select.select([], [conn], [], SEND_TIMEOUT_S)[1]:
+                raise TimeoutError("the reader stopped reading") from None

@@ -21,9 +21,14 @@ echo "== pytest"; .venv/bin/pytest --durations=15 "$@"
 # isolation (threads, watchdogs, shared detector) are computations on pixels and packets timed by the monotonic
 # clock, which faketime leaves real (no date, and the slowest under libfaketime). Skipped when arguments select
 # tests, or with VIGIE_TEST_CLOCK_AHEAD=0.
+# The moved clock lands at 23:05 UTC that day: already the next day in Paris (the legal calendar) while UTC is still
+# on the previous one, so that a day counted in the wrong zone shows on every run, not only on runs that happen to
+# fall near midnight (the console once asked a UTC browser for the wrong day there).
 if [[ $# -eq 0 && "${VIGIE_TEST_CLOCK_AHEAD:-1}" != 0 ]]; then
-  echo "== pytest, the clock 400 days ahead"
-  bash scripts/faketime.sh +400d .venv/bin/pytest -q -p no:cacheprovider --durations=15 -m "not postgres" \
+  ahead_day="$(date -u -d '+400 days' +%Y-%m-%d)"
+  ahead_s=$(( $(date -u -d "$ahead_day 23:05:00" +%s) - $(date -u +%s) ))
+  echo "== pytest, the clock 400 days ahead ($ahead_day 23:05 UTC, 00:05 or 01:05 in Paris)"
+  bash scripts/faketime.sh "+${ahead_s}s" .venv/bin/pytest -q -p no:cacheprovider --durations=15 -m "not postgres" \
     --ignore=tests/sim --ignore=tests/analytics --ignore=tests/evaluation \
     --ignore=tests/ingest/test_live.py --ignore=tests/ingest/test_live_fmp4.py --ignore=tests/ingest/test_masking.py \
     --ignore=tests/ingest/test_reader.py --ignore=tests/ingest/test_tap.py \

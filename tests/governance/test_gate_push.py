@@ -312,6 +312,39 @@ def test_a_database_that_does_not_answer_closes_every_module_within_a_second(tmp
     engine.dispose()
 
 
+def test_a_check_under_way_on_a_busy_host_is_waited_for_instead_of_closing_and_reopening(tmp_path: Path) -> None:
+    """A thread finds the rules a second old while another thread's check is on its way (a busy host): it waits
+    for that check rather than close the module and open it again at the next frame (two audit entries each time,
+    for every module of every camera of the process)."""
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
+    migrate(engine)
+    store = SqlGovernanceStore(engine)
+    service = service_on(store)
+    assert service.approve(requested(service), MAYOR).accepted
+    spy, ticks = SpyStore(store), Ticks()
+    transitions: list[GateTransition | GateRefusal] = []
+    gate = pushed_gate(spy, transitions, monotonic=ticks)
+    assert gate.allows("motion", "cam-depot", real_now())
+    spy.hang.set()
+    ticks.advance(0.9)  # a check is due: the checking thread starts it, and is held up
+    checking = threading.Thread(target=gate.allows, args=("motion", "cam-street", real_now()))
+    checking.start()
+    wait_for(lambda: spy.versions == 2, 5, "the check to start")
+    ticks.advance(0.15)  # 1.05 s since the last confirmation; the check under way started 0.15 s ago
+    answer: list[bool] = []
+    waiting = threading.Thread(target=lambda: answer.append(gate.allows("motion", "cam-depot", real_now())))
+    waiting.start()
+    waiting.join(0.1)
+    assert waiting.is_alive(), "the stale thread waits for the check under way"
+    spy.hang.clear()
+    spy.release.set()  # the check ends: rules read 0.15 s ago
+    waiting.join(5)
+    checking.join(5)
+    assert answer == [True]
+    assert [(t.opened, t.reason) for t in transitions if isinstance(t, GateTransition)] == [(True, "started")]
+    engine.dispose()
+
+
 def test_sixteen_camera_threads_share_one_gate_while_rules_change(tmp_path: Path) -> None:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
     migrate(engine)

@@ -295,6 +295,8 @@ class ActivationGate:
         self._confirmed_at: float | None = None
         """When the rules were last confirmed (monotonic); None: never, or the last check failed."""
         self._woken = False
+        self._check_started: float | None = None
+        """When the check under way started (monotonic); None: no check under way."""
         self._open: dict[tuple[str, str], Window] = {}
         """Open (module, camera) pairs only: bounded by the activations' perimeters."""
         self._refused: set[int] = set()
@@ -302,6 +304,7 @@ class ActivationGate:
 
     def allows(self, module: str, camera_id: str, at: datetime) -> bool:
         self._confirm_if_due()
+        self._await_check_under_way()
         with self._lock:
             unavailable = not self._confirmed(self._monotonic())
             rules = GateRules() if unavailable else self._rules
@@ -358,10 +361,24 @@ class ActivationGate:
         finally:
             self._checking.release()
 
+    def _await_check_under_way(self) -> None:
+        """Rules that went stale while another thread's check is under way (on a busy host that thread may just
+        not have been scheduled): wait for that check, but only as long as what it confirms would still be under
+        CONFIRM_DEADLINE_S old — rather than close every module for a moment and open it again, each closing and
+        opening an audit entry. A check that does not end in time leaves the modules to close as before."""
+        with self._lock:
+            started, now = self._check_started, self._monotonic()
+            if started is None or self._confirmed(now):
+                return
+            budget = CONFIRM_DEADLINE_S - (now - started)
+        if budget > 0 and self._checking.acquire(timeout=budget):
+            self._checking.release()
+
     def _check(self) -> None:
+        started = self._monotonic()  # the rules read hold from here: what their age is counted from
         with self._lock:
             self._woken = False
-        started = self._monotonic()  # the rules read hold from here: what their age is counted from
+            self._check_started = started
         try:
             rules = self._source.rules(self._clock())
         except Exception:
@@ -371,11 +388,13 @@ class ActivationGate:
                 self._rules = GateRules()
                 self._checked_at = self._monotonic()
                 self._confirmed_at = None
+                self._check_started = None
             return
         with self._lock:
             self._rules = rules
             self._confirmed_at = started
             self._checked_at = self._monotonic()
+            self._check_started = None
             for activation_id, refusal in rules.unverified.items():
                 if activation_id not in self._refused:
                     self._refused.add(activation_id)

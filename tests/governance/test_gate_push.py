@@ -280,11 +280,8 @@ def test_an_unreadable_database_closes_every_module_at_once(tmp_path: Path) -> N
     engine.dispose()
 
 
-def test_a_database_that_does_not_answer_closes_every_module_within_a_second(tmp_path: Path) -> None:
-    """A version check that hangs holds one thread; the other cameras go on with the confirmed rules, then close
-    once they have gone a second unconfirmed."""
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
-    migrate(engine)
+def open_gate(engine: Engine) -> tuple[SpyStore, Ticks, list[GateTransition | GateRefusal], ActivationGate]:
+    """A gate on a fake monotonic clock over ``engine``, open for motion on cam-depot (approved by both)."""
     store = SqlGovernanceStore(engine)
     service = service_on(store)
     assert service.approve(requested(service), MAYOR).accepted
@@ -292,6 +289,19 @@ def test_a_database_that_does_not_answer_closes_every_module_within_a_second(tmp
     transitions: list[GateTransition | GateRefusal] = []
     gate = pushed_gate(spy, transitions, monotonic=ticks)
     assert gate.allows("motion", "cam-depot", real_now())
+    return spy, ticks, transitions, gate
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path) -> Iterator[Engine]:
+    with migrated("sqlite", tmp_path) as eng:
+        yield eng
+
+
+def test_a_database_that_does_not_answer_closes_every_module_within_a_second(sqlite: Engine) -> None:
+    """A version check that hangs holds one thread; the other cameras go on with the confirmed rules, then close
+    once they have gone a second unconfirmed."""
+    spy, ticks, transitions, gate = open_gate(sqlite)
     spy.hang.set()
     ticks.advance(0.25)
     stuck = threading.Thread(target=gate.allows, args=("motion", "cam-street", real_now()))
@@ -309,22 +319,13 @@ def test_a_database_that_does_not_answer_closes_every_module_within_a_second(tmp
     assert not stuck.is_alive()
     ticks.advance(0.25)
     assert gate.allows("motion", "cam-depot", real_now())
-    engine.dispose()
 
 
-def test_a_check_under_way_on_a_busy_host_is_waited_for_instead_of_closing_and_reopening(tmp_path: Path) -> None:
+def test_a_check_under_way_on_a_busy_host_is_waited_for_instead_of_closing_and_reopening(sqlite: Engine) -> None:
     """A thread finds the rules a second old while another thread's check is on its way (a busy host): it waits
     for that check rather than close the module and open it again at the next frame (two audit entries each time,
     for every module of every camera of the process)."""
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
-    migrate(engine)
-    store = SqlGovernanceStore(engine)
-    service = service_on(store)
-    assert service.approve(requested(service), MAYOR).accepted
-    spy, ticks = SpyStore(store), Ticks()
-    transitions: list[GateTransition | GateRefusal] = []
-    gate = pushed_gate(spy, transitions, monotonic=ticks)
-    assert gate.allows("motion", "cam-depot", real_now())
+    spy, ticks, transitions, gate = open_gate(sqlite)
     spy.hang.set()
     ticks.advance(0.9)  # a check is due: the checking thread starts it, and is held up
     checking = threading.Thread(target=gate.allows, args=("motion", "cam-street", real_now()))
@@ -342,7 +343,6 @@ def test_a_check_under_way_on_a_busy_host_is_waited_for_instead_of_closing_and_r
     checking.join(5)
     assert answer == [True]
     assert [(t.opened, t.reason) for t in transitions if isinstance(t, GateTransition)] == [(True, "started")]
-    engine.dispose()
 
 
 def test_sixteen_camera_threads_share_one_gate_while_rules_change(tmp_path: Path) -> None:

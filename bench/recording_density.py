@@ -11,8 +11,9 @@ ffmpeg in real time) serving the ~4 Mbit/s 1080p clip of ``bench/recording.py`` 
   with ``spawn`` as the supervisor starts it;
 - **ffmpeg**: N ``ffmpeg -c copy -f segment`` processes, one per stream;
 - **pyav** (the floor of an in-process remux): ONE process (``spawn``) with N threads running bare PyAV, no Vigie
-  code: ``demux`` of the RTSP stream, ``mux`` into 4-s MPEG-TS files (cut at the first keyframe after 4 s) written
-  by FFmpeg's own file I/O, nothing hashed, counted or reported.
+  code: ``demux`` of the RTSP stream (read timeout by FFmpeg's socket timeout, as Vigie), ``mux`` into 4-s MPEG-TS
+  files (cut at the first keyframe after 4 s) written by FFmpeg's own file I/O, nothing hashed, synced, counted or
+  reported.
 
 CPU is read from ``/proc/PID/stat`` (user + system, the whole process: every thread) at three moments: start,
 beginning of the steady window (every stream has written its first packets, plus ``--warmup`` s) and its end. ``CPU
@@ -262,7 +263,9 @@ def bare_worker(urls: list[str], out_dir: str, stop: Any, ready: Any) -> None:
     halt = threading.Event()  # read per packet: a plain flag, not the cross-process event's lock
 
     def record(index: int, url: str) -> None:
-        with av.open(url, options={"rtsp_transport": "tcp"}, timeout=(10.0, 10.0)) as source:
+        # read timeout as Vigie reads RTSP: FFmpeg's socket timeout (µs), not PyAV's GIL-taking read callback
+        options = {"rtsp_transport": "tcp", "timeout": "10000000"}
+        with av.open(url, options=options, timeout=(10.0, None)) as source:
             video = source.streams.video[0]
             tb = float(video.time_base)
             output: Any = None

@@ -14,7 +14,13 @@ from tests.recording.media import SIZE, codec_parameters, decoded, packet_bytes,
 from vigie.domain.recording import Segment, SegmentState
 from vigie.ingest.packets import MainStream, PacketSpec, TimestampCheck, TimestampVerdict
 from vigie.ingest.reader import CameraError
-from vigie.recording.segment_writer import SegmentWriter, describe_segment, segment_key, start_from_key
+from vigie.recording.segment_writer import (
+    RecordingError,
+    SegmentWriter,
+    describe_segment,
+    segment_key,
+    start_from_key,
+)
 from vigie.runtime.clock import system_clock
 
 KEY = re.compile(r"^cam1/\d{4}/\d{2}/\d{2}/\d{8}T\d{6}\.\d{6}Z\.ts$")
@@ -136,3 +142,38 @@ def test_a_keyframe_a_microsecond_short_of_the_length_still_cuts(source: Path, t
             segments += [s for s in [writer.write(item.packet, at)] if s]
     assert items[20].packet.is_keyframe, "one keyframe a second at 10 fps: frame 20 starts the third second"
     assert len(segments) == 1 and segments[0].seconds == pytest.approx(2.0, abs=0.001)
+
+
+def test_epoch_seconds_path_writes_the_same_segments_as_datetimes(source: Path, tmp_path: Path) -> None:
+    """The recorder's per-packet path (``MainStream.timed`` + ``write_at``, no datetime per packet) names, cuts,
+    times and hashes segments exactly as ``packets`` + ``write`` do."""
+    by_datetime = record(source, tmp_path / "a", seconds=2.0)
+    fast: list[Segment] = []
+    with MainStream(PacketSpec("cam1", source.as_uri(), replay=False), system_clock) as stream:
+        writer = SegmentWriter("cam1", tmp_path / "b", stream.video, segment_seconds=2.0)
+        for packet, at, broke in stream.timed():
+            assert not broke
+            fast += [s for s in [writer.write_at(packet, at)] if s]
+        fast += [s for s in [writer.close()] if s]
+    assert len(fast) == len(by_datetime) == 3
+    for a, b in zip(by_datetime, fast, strict=True):
+        assert b.seconds == pytest.approx(a.seconds, abs=1e-6) and b.bytes == a.bytes and b.sha256 == a.sha256
+        assert start_from_key(b.key) == b.start
+        assert b.sha256 == hashlib.sha256((tmp_path / "b" / b.key).read_bytes()).hexdigest()
+    for before, after in itertools.pairwise(fast):
+        assert after.start == before.end
+
+
+def test_a_segment_that_cannot_be_stored_is_an_error_not_a_dropped_packet(source: Path, tmp_path: Path) -> None:
+    """Disk full (the partial file is /dev/full): a recording error for the recorder to report, never packets
+    silently counted as refused by the muxer."""
+    with MainStream(PacketSpec("cam1", source.as_uri(), replay=False), system_clock) as stream:
+        packet, at, _ = next(stream.timed())
+        assert packet.is_keyframe
+        writer = SegmentWriter("cam1", tmp_path, stream.video, segment_seconds=2.0)
+        partial = tmp_path / (segment_key("cam1", datetime.fromtimestamp(at, UTC)) + ".partial")
+        partial.parent.mkdir(parents=True)
+        partial.symlink_to("/dev/full")
+        with pytest.raises(RecordingError, match="cannot write segment"):
+            writer.write_at(packet, at)
+    assert writer.counters.mux_errors == 0

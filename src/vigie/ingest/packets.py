@@ -107,8 +107,11 @@ def _target(spec: PacketSpec) -> tuple[str, dict[str, str], bool]:
         if not Path(path).is_file():
             raise CameraError(f"camera {spec.camera_id}: no such file {path!r}; check the main stream URL")
         return path, {}, False
+    if scheme.startswith("rtsp") and scheme in LIVE_SCHEMES:
+        # the read timeout is FFmpeg's own socket timeout (µs), not PyAV's: see MainStream
+        return spec.url, {"rtsp_transport": "tcp", "timeout": str(round(spec.read_timeout_s * 1e6))}, True
     if scheme in LIVE_SCHEMES:
-        return spec.url, ({"rtsp_transport": "tcp"} if scheme.startswith("rtsp") else {}), True
+        return spec.url, {}, True
     if scheme == "unix":  # a recorder's live tap (vigie.ingest.tap): the masked stream, local; never from config
         return spec.url, {}, True
     raise CameraError(
@@ -127,8 +130,12 @@ class MainStream:
         self.spec = spec
         self._clock = clock
         target, options, self.live = _target(spec)
+        # An RTSP read times out in FFmpeg (its socket timeout, in the options), not by PyAV's read timeout: that
+        # one is checked by a callback that takes the GIL, which FFmpeg calls at every socket read (tens per video
+        # packet): with dozens of streams in one process, most of the CPU went to passing the GIL around.
+        read_timeout = None if "timeout" in options else spec.read_timeout_s
         try:
-            self._container: Any = av.open(target, options=options, timeout=(spec.open_timeout_s, spec.read_timeout_s))
+            self._container: Any = av.open(target, options=options, timeout=(spec.open_timeout_s, read_timeout))
         except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
             raise CameraError(f"camera {spec.camera_id}: cannot open {redact_url(spec.url)}: {_why(err)}") from err
         if not self._container.streams.video:
@@ -150,8 +157,14 @@ class MainStream:
 
     def packets(self) -> Iterator[TimedPacket]:
         """Timed, checked video packets; a live source that ends raises :class:`CameraError` ("stream ended")."""
+        for packet, at, broke in self.timed():
+            yield TimedPacket(packet, datetime.fromtimestamp(at, UTC), discontinuity=broke)
+
+    def timed(self) -> Iterator[tuple[Any, float, bool]]:
+        """:meth:`packets` as ``(packet, wall-clock epoch seconds, discontinuity)``: the recorder's per-packet path,
+        with no object built per packet."""
         try:
-            yield from self._timed(self._raw())
+            yield from self._timed(self._container.demux(self.video) if self.live else self._raw())
         except av.FFmpegError as err:
             raise CameraError(f"camera {self.spec.camera_id}: stream error: {_why(err)}") from err
         if self.live:
@@ -183,32 +196,40 @@ class MainStream:
             shift = end
             self._container.seek(0)
 
-    def _timed(self, packets: Iterator[Any]) -> Iterator[TimedPacket]:
+    def _timed(self, packets: Iterator[Any]) -> Iterator[tuple[Any, float, bool]]:
         counters, check = self.counters, self.counters.timestamps
+        clock, live, max_jump = self._clock, self.live, check.max_jump_s
         offset: float | None = None  # wall-clock seconds minus PTS seconds
         tb = float(self.video.time_base)  # a float, not a Fraction: per packet, Fraction arithmetic was a third of
         # the Python cost of recording (exact enough: a 90 kHz PTS of 2^33 is < 2^53)
         for packet in packets:
             pts = packet.pts
             if pts is None:
-                counters.untimed += 1
+                if packet.dts is not None:  # (both None: the demuxer's end-of-stream flush packet)
+                    counters.untimed += 1
                 continue
             dts = packet.dts
             if dts is None:
                 packet.dts = dts = pts
-            verdict = check.check(dts * tb)
-            if verdict is TimestampVerdict.NON_MONOTONIC:
-                continue
-            broke = verdict is TimestampVerdict.JUMP
+            dts_s = dts * tb
+            last = check.last_dts
+            if last is not None and 0 < dts_s - last <= max_jump:  # the common case, inline
+                check.last_dts = dts_s
+                broke = False
+            else:
+                verdict = check.check(dts_s)
+                if verdict is TimestampVerdict.NON_MONOTONIC:
+                    continue
+                broke = verdict is TimestampVerdict.JUMP
             pts_s = pts * tb
-            seen = self._clock().timestamp() - pts_s
+            seen = clock().timestamp() - pts_s
             if offset is None or broke:
                 offset = seen
-            elif self.live:
-                offset = min(offset, seen)  # the least delayed packet so far says best when frames were taken
+            elif live and seen < offset:
+                offset = seen  # the least delayed packet so far says best when frames were taken
             counters.packets += 1
             counters.bytes += packet.size
-            yield TimedPacket(packet, datetime.fromtimestamp(offset + pts_s, UTC), discontinuity=broke)
+            yield packet, offset + pts_s, broke
 
 
 def _why(err: BaseException) -> str:

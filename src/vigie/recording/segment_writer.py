@@ -6,9 +6,9 @@ Why MPEG-TS (see ``docs/recording.md``): every segment is self-contained (no sha
 Promises:
 
 - a segment starts on a keyframe and is cut on the first keyframe after ``segment_seconds``;
-- it is written as ``<key>.partial``, hashed (SHA-256) as its bytes are written, fsynced and renamed to ``<key>``
-  on close: a ``.ts`` file in the store is always complete, a ``.partial`` is what a crash left (see
-  :mod:`vigie.recording.reconcile`);
+- it is written as ``<key>.partial``, each packet reaching the kernel as soon as it is muxed; on close it is
+  hashed (SHA-256 of the bytes stored), fsynced and renamed to ``<key>``: a ``.ts`` file in the store is always
+  complete, a ``.partial`` is what a crash left (see :mod:`vigie.recording.reconcile`);
 - a discontinuity (``cut()``: reconnect, timestamp jump) ends the current segment; the next starts at the next
   keyframe, so a hole in the stream is a hole in the index, never hidden inside a segment.
 """
@@ -54,69 +54,56 @@ def start_from_key(key: str) -> datetime | None:
         return None
 
 
-class _HashingFile:
-    """The file FFmpeg writes through: every byte is hashed and counted on its way to disk."""
-
-    def __init__(self, path: Path) -> None:
-        self._file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed in close(); unbuffered, see SegmentFile
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.size += len(data)
-        return self._file.write(data)
-
-    def flush(self) -> None:
-        self._file.flush()
-
-    def sync_and_close(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-
-    def close(self) -> None:
-        self._file.close()
-
-
 class SegmentFile:
-    """One MPEG-TS file being written at ``temp`` and renamed to ``final`` when finished."""
+    """One MPEG-TS file being written at ``temp`` and renamed to ``final`` when finished.
+
+    FFmpeg writes the file itself (its own file I/O, no Python callback per write: with many streams in one process,
+    each callback was a GIL round trip inside every mux) and flushes every packet to the kernel as soon as it is
+    muxed, so a ``kill -9`` loses at most the packet being written, never seconds of buffered video. The SHA-256 is
+    taken when the segment is finished, over the bytes stored (read back from the page cache in large chunks)."""
 
     def __init__(self, final: Path, temp: Path, template: Any) -> None:
         self.final, self.temp = final, temp
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            self._raw = _HashingFile(temp)
-        except OSError as err:
+            # "file:" so that no part of the path is read as a protocol name
+            self._output: Any = av.open(f"file:{temp}", "w", format=MUXER, container_options={"flush_packets": "1"})
+            self._stream: Any = self._output.add_stream_from_template(template)
+            self._output.start_encoding()  # creates the file and writes the header now, not at the first packet
+        except (OSError, av.FFmpegError) as err:
             raise RecordingError(f"cannot write segment {temp}: {err}") from err
-        # every packet reaches the kernel as soon as it is muxed (FFmpeg flushes, our file is unbuffered): a
-        # kill -9 loses at most the packet being written, never seconds of buffered video
-        self._output: Any = av.open(self._raw, "w", format=MUXER, container_options={"flush_packets": "1"})
-        self._stream: Any = self._output.add_stream_from_template(template)
         self.packets = 0
 
     def mux(self, packet: Any) -> None:
         packet.stream = self._stream
-        self._output.mux(packet)
+        self._output.mux_one(packet)
         self.packets += 1
 
     def finish(self) -> tuple[int, str]:
-        """Write the trailer, fsync, rename into place (fsyncing the directory); return (bytes, sha256)."""
+        """Write the trailer, hash and fsync, rename into place (fsyncing the directory); return (bytes, sha256)."""
         try:
             self._output.close()
-            self._raw.sync_and_close()
+            size, sha = _hash_and_sync(self.temp)
             os.replace(self.temp, self.final)
             _fsync_dir(self.final.parent)
         except (OSError, av.FFmpegError) as err:
             raise RecordingError(f"cannot finish segment {self.final}: {err}") from err
-        return self._raw.size, self._raw.sha256.hexdigest()
+        return size, sha
 
     def abandon(self) -> None:
         """Drop an empty or unusable file."""
         with contextlib.suppress(av.FFmpegError, OSError):
             self._output.close()
-        self._raw.close()
         self.temp.unlink(missing_ok=True)
+
+
+def _hash_and_sync(path: Path) -> tuple[int, str]:
+    """(bytes, SHA-256) of a file just written, fsynced before it is renamed."""
+    with open(path, "rb", buffering=0) as file:
+        digest = hashlib.file_digest(file, "sha256")
+        size = file.tell()
+        os.fsync(file.fileno())
+    return size, digest.hexdigest()
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -139,12 +126,15 @@ class WriterCounters:
 
 @dataclass(slots=True)
 class _Open:
+    """The segment being written; times are epoch seconds (floats: no datetime per packet), ``start`` exact."""
+
     file: SegmentFile
     key: str
     start: datetime
-    end: datetime
-    latest: datetime
-    step: timedelta
+    start_s: float
+    end_s: float
+    latest_s: float
+    step_s: float
 
 
 CUT_TOLERANCE_S = 0.001
@@ -155,7 +145,8 @@ class SegmentWriter:
     """Cuts a stream of timed packets into segments under ``root`` (the local segment store directory).
 
     ``template`` is the input video stream: its codec parameters are copied to every segment, never re-encoded.
-    ``write``, ``cut`` and ``close`` return the segment they finished, if any, to be indexed by the caller.
+    ``write``, ``write_at``, ``cut`` and ``close`` return the segment they finished, if any, to be indexed by the
+    caller.
     """
 
     def __init__(self, camera_id: str, root: Path, template: Any, segment_seconds: float = 10.0) -> None:
@@ -167,6 +158,7 @@ class SegmentWriter:
         self.segment_seconds = segment_seconds
         self.counters = WriterCounters()
         self._current: _Open | None = None
+        self._cut_after_s = segment_seconds - CUT_TOLERANCE_S
         self._tick_s: float | None = None
         """Seconds per tick of the packets' time base, read from the first packet with a duration."""
 
@@ -177,24 +169,47 @@ class SegmentWriter:
 
     def write(self, packet: Any, at: datetime) -> Segment | None:
         """Add one packet (an ``av.Packet`` of the template stream) whose wall-clock time is ``at``."""
+        return self._write(packet, at.timestamp(), at)
+
+    def write_at(self, packet: Any, at_s: float) -> Segment | None:
+        """:meth:`write` with the wall-clock time as epoch seconds (the recorder's per-packet path: a segment's
+        times become datetimes once, when it opens and ends, not at every packet)."""
+        return self._write(packet, at_s, None)
+
+    def _write(self, packet: Any, at_s: float, at: datetime | None) -> Segment | None:
         finished = None
         current = self._current
-        # a keyframe exactly one length after the start cuts: packet times are floats turned into µs datetimes, so
-        # "exactly" may read a microsecond short (it missed a third of such keyframes: 4-s segments of 4.6 s)
-        elapsed = (at - current.start).total_seconds() if current is not None else 0.0
-        if current is not None and packet.is_keyframe and elapsed >= self.segment_seconds - CUT_TOLERANCE_S:
-            finished = self._finish(until=at)  # an unbroken stream: the segment lasts until the next one starts
+        is_keyframe = packet.is_keyframe
+        # a keyframe exactly one length after the start cuts, whatever the rounding of packet times (a µs short
+        # missed a third of such keyframes: 4-s segments of 4.6 s)
+        if current is not None and is_keyframe and at_s - current.start_s >= self._cut_after_s:
+            finished = self._finish(at_s, at)  # an unbroken stream: the segment lasts until the next one starts
             current = None
         if current is None:
-            if not packet.is_keyframe:
+            if not is_keyframe:
                 self.counters.skipped_before_keyframe += 1
                 return finished
-            current = self._current = self._open(at)
-        self._extend(current, packet, at)
+            current = self._current = self._open(at_s, at)
+        # the end is the latest presentation time plus one frame (the packet's duration, else the last step)
+        if at_s > current.latest_s:
+            current.step_s = at_s - current.latest_s
+            current.latest_s = at_s
+        duration = packet.duration
+        if duration:
+            tick = self._tick_s
+            if tick is None:  # the stream's time base, read once (PyAV builds a Fraction at every read)
+                tb: Fraction | None = packet.time_base
+                tick = self._tick_s = None if tb is None else float(tb)
+            end_s = at_s + (duration * tick if duration > 0 and tick is not None else current.step_s)
+        else:
+            end_s = at_s + current.step_s
+        current.end_s = max(current.end_s, end_s)
         try:
             current.file.mux(packet)
-        except av.FFmpegError:
-            self.counters.mux_errors += 1
+        except av.FFmpegError as err:
+            if isinstance(err, OSError):  # the file, not the packet: disk full, I/O error
+                raise RecordingError(f"cannot write segment {current.file.temp}: {err}") from err
+            self.counters.mux_errors += 1  # the muxer refused this packet
         return finished
 
     def cut(self) -> Segment | None:
@@ -204,29 +219,14 @@ class SegmentWriter:
     def close(self) -> Segment | None:
         return self.cut()
 
-    def _open(self, at: datetime) -> _Open:
-        key = segment_key(self.camera_id, at)
+    def _open(self, at_s: float, at: datetime | None) -> _Open:
+        start = datetime.fromtimestamp(at_s, UTC) if at is None else at
+        key = segment_key(self.camera_id, start)
         final = self.root / key
         file = SegmentFile(final, final.with_name(final.name + PARTIAL_SUFFIX), self.template)
-        return _Open(file, key, at, at, at, timedelta(0))
+        return _Open(file, key, start, at_s, at_s, at_s, 0.0)
 
-    def _extend(self, current: _Open, packet: Any, at: datetime) -> None:
-        """The end is the latest presentation time plus one frame (the packet's duration, else the last step)."""
-        if at > current.latest:
-            current.step = at - current.latest
-            current.latest = at
-        duration = packet.duration or 0
-        step = current.step
-        if duration > 0:
-            tick = self._tick_s
-            if tick is None:  # the stream's time base, read once (PyAV builds a Fraction at every read)
-                tb: Fraction | None = packet.time_base
-                tick = self._tick_s = None if tb is None else float(tb)
-            if tick is not None:
-                step = timedelta(seconds=duration * tick)
-        current.end = max(current.end, at + step)
-
-    def _finish(self, until: datetime | None = None) -> Segment | None:
+    def _finish(self, until_s: float | None = None, until: datetime | None = None) -> Segment | None:
         current, self._current = self._current, None
         if current is None:
             return None
@@ -236,7 +236,12 @@ class SegmentWriter:
         size, sha = current.file.finish()
         self.counters.segments += 1
         self.counters.bytes += size
-        end = until if until is not None and until > current.start else max(current.end, current.start)
+        if until_s is not None and until_s > current.start_s:
+            end = datetime.fromtimestamp(until_s, UTC) if until is None else until
+        elif current.end_s > current.start_s:
+            end = datetime.fromtimestamp(current.end_s, UTC)
+        else:
+            end = current.start
         return Segment(self.camera_id, current.key, current.start, end, size, sha)
 
 

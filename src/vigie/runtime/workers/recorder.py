@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
+PROGRESS_EVERY_S = 0.25
+"""How often a flowing stream tells the group's watchdog it is alive (its stall limit is tens of seconds)."""
 SEGMENT_PUT_TIMEOUT_S = 30.0
 RECORDING_HEALTH_VERSION = 1
 
@@ -276,31 +278,51 @@ def _record(
 ) -> None:
     """``source`` is the stream itself (remux) or its ``MaskedPackets`` (whose ``video`` is the encoder's);
     ``held`` hands over the packets an encoder still holds when told to stop; ``publish`` offers each packet
-    written to the live view (a masked camera's tap)."""
+    written to the live view (a masked camera's tap).
+
+    The per-packet path is kept to what a remux needs (the streams of a group share one interpreter): times stay
+    epoch seconds (:meth:`MainStream.timed`), and the group's watchdog is told of progress a few times a second
+    rather than at every packet (it gives up after ``stall_s``, seconds)."""
     writer = SegmentWriter(spec.camera_id, spec.root, source.video, spec.segment_seconds)
+    write = writer.write_at
     rate = FrameRate()
-    last_beat = float("-inf")
+    tick = rate.tick
+    monotonic = time.monotonic
+    last_beat = last_progress = float("-inf")
+    items = stream.timed() if source is stream else _epoch_seconds(source.packets())
     try:
-        for item in source.packets():
+        for packet, at, broke in items:
             if stop.is_set():
                 if held is not None:
                     # this packet and those the encoder still holds end the segment: later frames reference them
-                    for last in (item, *held()):
+                    _send_segment(out, write(packet, at))
+                    for last in held():
                         _send_segment(out, writer.write(last.packet, last.at))
                 return  # asked to stop (the group stops its cameras when the service dies: never orphaned)
-            progress()
-            if item.discontinuity:
+            now = monotonic()
+            if now - last_progress >= PROGRESS_EVERY_S:
+                progress()
+                last_progress = now
+            if broke:
                 _send_segment(out, writer.cut())
-            _send_segment(out, writer.write(item.packet, item.at))
+            finished = write(packet, at)
+            if finished is not None:
+                _send_segment(out, finished)
             if publish is not None:
-                publish(item.packet)
-            now = time.monotonic()
-            rate.tick(now)
+                publish(packet)
+            tick(now)
             if now - last_beat >= HEARTBEAT_S:
                 _send_health(out, _online(spec, stream, writer, rate.fps(now)))
                 last_beat = now
     finally:
         _send_segment(out, writer.close())
+
+
+def _epoch_seconds(packets: Iterable[TimedPacket]) -> Iterator[tuple[Any, float, bool]]:
+    """A masked camera's packets in the form of :meth:`MainStream.timed` (its datetimes are exact µs: they come
+    back unchanged from epoch seconds)."""
+    for item in packets:
+        yield item.packet, item.at.timestamp(), item.discontinuity
 
 
 def _online(spec: RecorderSpec, stream: MainStream, writer: SegmentWriter, fps: float) -> RecordingHealth:

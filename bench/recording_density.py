@@ -152,11 +152,24 @@ class Collector:
         self._thread.join(5)
 
 
-def run_vigie(urls: list[str], work: Path, warmup: float, window: float, server_pids: list[int]) -> Result:
+def run_group_without_sync_and_hash(*args: Any) -> None:
+    """Diagnostic (``--diagnose``): the recorder group with no fsync and no SHA-256 of its segments, to tell what
+    those two promises cost from what the rest of Vigie's path costs. Never how Vigie records."""
+    import vigie.recording.segment_writer as writer
+    from vigie.runtime.workers.recorder import run_recorder_group
+
+    writer._hash_and_sync = lambda path: (path.stat().st_size, "0" * 64)  # type: ignore[attr-defined]
+    writer._fsync_dir = lambda directory: None  # type: ignore[attr-defined]
+    run_recorder_group(*args)
+
+
+def run_vigie(
+    urls: list[str], work: Path, warmup: float, window: float, server_pids: list[int], *, stripped: bool = False
+) -> Result:
     from vigie.ingest.packets import PacketSpec
     from vigie.runtime.workers.recorder import RecorderGroupSpec, RecorderSpec, run_recorder_group
 
-    root = work / "vigie"
+    root = work / ("vigie-stripped" if stripped else "vigie")
     root.mkdir(parents=True)
     cameras = tuple(
         RecorderSpec(PacketSpec(f"cam{i:03d}", url), root, segment_seconds=SEGMENT_S) for i, url in enumerate(urls)
@@ -165,8 +178,9 @@ def run_vigie(urls: list[str], work: Path, warmup: float, window: float, server_
     out, control, stop = ctx.Queue(10_000), ctx.Queue(), ctx.Event()
     collector = Collector(out)
     spec = RecorderGroupSpec(f"density-{len(urls)}", cameras)
-    proc = ctx.Process(target=run_recorder_group, args=(spec, out, control, stop, frozenset()), daemon=True)
-    result = Result("vigie", len(urls))
+    target = run_group_without_sync_and_hash if stripped else run_recorder_group
+    proc = ctx.Process(target=target, args=(spec, out, control, stop, frozenset()), daemon=True)
+    result = Result("vigie-" if stripped else "vigie", len(urls))
     started = time.monotonic()
     proc.start()
     assert proc.pid is not None
@@ -343,7 +357,7 @@ def baseline_rss(work: Path) -> int:
 
 
 def describe(r: Result) -> str:
-    if r.name == "vigie":
+    if r.name.startswith("vigie"):
         written = (
             f"segments {r.segments} (mean {r.covered_s / max(1, r.segments):.1f} s), {r.covered_s:.0f} s recorded "
             f"over spans of {r.recorded_span_s:.0f} s, holes {r.holes}, cameras without a segment {r.never}"
@@ -365,6 +379,9 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=20.0, help="steady window, s (default 20)")
     parser.add_argument("--warmup", type=float, default=4.0, help="s after every stream is up (default 4)")
     parser.add_argument("--mounts", type=int, default=4, help="RTSP mounts the N clients share (default 4)")
+    parser.add_argument(
+        "--diagnose", action="store_true", help="also run Vigie without fsync and SHA-256 (what those cost)"
+    )
     args = parser.parse_args()
 
     from recording import make_clip
@@ -376,6 +393,7 @@ def main() -> None:
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} at the start (shared with other work)")
     results: list[tuple[Result, Result, Result]] = []
+    diagnosed: list[tuple[Result, Result]] = []
     with tempfile.TemporaryDirectory(prefix="vigie-density-") as tmp:
         work = Path(tmp)
         t = time.monotonic()
@@ -400,6 +418,10 @@ def main() -> None:
                 bare = run_bare(urls, run, args.warmup, args.window, server_pids)
                 print(describe(bare), flush=True)
                 results.append((vigie, ffmpeg, bare))
+                if args.diagnose:
+                    stripped = run_vigie(urls, run, args.warmup, args.window, server_pids, stripped=True)
+                    print(describe(stripped) + " (diagnostic: no fsync, no SHA-256)", flush=True)
+                    diagnosed.append((vigie, stripped))
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     for vigie, ffmpeg, bare in results:
         n = vigie.streams
@@ -440,6 +462,11 @@ def main() -> None:
     for vigie, ffmpeg, bare in results:
         print(f"vigie_over_ffmpeg_cpu_n{vigie.streams}: {vigie.per_stream_s / ffmpeg.per_stream_s:.2f}")
         print(f"vigie_over_pyav_cpu_n{vigie.streams}: {vigie.per_stream_s / bare.per_stream_s:.2f}")
+    for vigie_n, stripped in diagnosed:
+        print(
+            f"fsync_and_sha256_cpu_s_per_stream_s_n{vigie_n.streams}: "
+            f"{vigie_n.per_stream_s - stripped.per_stream_s:.5f} (vigie without them {stripped.per_stream_s:.5f})"
+        )
     print(f"vigie_over_ffmpeg_cpu: {vigie.per_stream_s / ffmpeg.per_stream_s:.2f}")
     print(f"vigie_over_pyav_cpu: {vigie.per_stream_s / bare.per_stream_s:.2f}")
 

@@ -139,7 +139,9 @@ def bare_phase(urls: list[str], warmup: float, window: float) -> dict[str, float
     stop = threading.Event()
 
     def decode(i: int, url: str) -> None:
-        with av.open(url, options={"rtsp_transport": "tcp"}, timeout=(10.0, 10.0)) as container:
+        # opened as vigie.ingest.reader opens a sub stream: FFmpeg's socket timeout, not PyAV's read callback
+        options = {"rtsp_transport": "tcp", "timeout": str(10_000_000)}
+        with av.open(url, options=options, timeout=(10.0, None)) as container:
             stream = container.streams.video[0]
             stream.thread_count = 1
             for _ in container.decode(stream):

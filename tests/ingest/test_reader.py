@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.recording.media import write_h264
 from tests.support.clocks import StepClock
 from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
+from vigie.sim.rtsp import RtspSimServer, rtsp_unavailable_reason
 
 
 def test_frames_come_at_the_analysis_rate_size_and_format(moving_square_video: Path) -> None:
@@ -67,3 +72,31 @@ def test_grey_at_another_size_matches_a_swscale_conversion(moving_square_video: 
         shifted = np.abs(ours[:, 1:] - theirs[:, :-1]).mean()
         assert aligned < 4.0 and aligned < 0.75 * shifted, (aligned, shifted)
         assert abs(ours.mean() - theirs.mean()) < 1.0  # same range: limited-range luma expanded to 0–255
+
+
+@pytest.mark.rtsp
+@pytest.mark.slow
+def test_a_sub_stream_that_goes_silent_times_out(tmp_path: Path) -> None:
+    """The analysis reader's RTSP read times out by FFmpeg's socket timeout (not PyAV's GIL-taking read callback):
+    a camera that stops sending ends its frames with a CameraError instead of blocking its thread."""
+    reason = rtsp_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    video = write_h264(tmp_path / "camera.mp4", seconds=4.0)
+    with RtspSimServer({"cam": video}) as server:
+        spec = StreamSpec("cam", server.url("cam"), analysis_fps=5, analysis_width=160, read_timeout_s=3.0)
+        frames = sampled_frames(spec, StepClock())
+        assert next(frames).image.shape[1] == 160
+        for pid in server.pids:
+            os.kill(pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        try:
+            with pytest.raises(CameraError, match="cam"):
+                for _ in frames:
+                    pass
+            waited = time.monotonic() - frozen
+        finally:
+            for pid in server.pids:
+                os.kill(pid, signal.SIGCONT)
+    # frames already buffered are read first, then the 3-s timeout
+    assert waited < 15, f"the read timeout (3 s) took {waited:.1f} s"

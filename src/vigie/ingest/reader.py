@@ -72,14 +72,18 @@ def _open(spec: StreamSpec) -> tuple[Any, bool]:
         target = spec.url
         live = True
         if scheme.startswith("rtsp"):
-            options = {"rtsp_transport": "tcp"}
+            # The read timeout is FFmpeg's own socket timeout (µs), not PyAV's: PyAV checks its read timeout in a
+            # callback that takes the GIL, which FFmpeg calls at every socket read (tens per frame); with many
+            # cameras in one process most of that CPU went to passing the GIL around (as in ingest/packets.py).
+            options = {"rtsp_transport": "tcp", "timeout": str(round(spec.read_timeout_s * 1e6))}
     else:
         raise CameraError(
             f"camera {spec.camera_id}: unsupported stream URL scheme {scheme!r} in {redact_url(spec.url)}; "
             "use rtsp://, rtsps://, http(s):// or file://"
         )
     try:
-        container = av.open(target, options=options, timeout=(spec.open_timeout_s, spec.read_timeout_s))
+        read_timeout = None if "timeout" in options else spec.read_timeout_s
+        container = av.open(target, options=options, timeout=(spec.open_timeout_s, read_timeout))
     except (av.FFmpegError, OSError) as err:
         raise CameraError(
             f"camera {spec.camera_id}: cannot open {redact_url(spec.url)}: {redact_text(str(err))}"

@@ -152,6 +152,29 @@ class Collector:
         self._thread.join(5)
 
 
+def measure_window(
+    result: Result, pid: int, server_pids: list[int], window: float, started: float, *, sample_rss: bool
+) -> None:
+    """CPU of ``pid`` (all its threads) and of the RTSP server over ``window`` seconds from now, RSS every 0.5 s."""
+    c0, s0, t0 = cpu_s(pid), cpu_of(server_pids), time.monotonic()
+    result.startup_cpu = c0
+    while time.monotonic() - t0 < window:
+        if sample_rss:
+            result.rss.append(rss_bytes(pid))
+        time.sleep(min(0.5, max(0.0, window - (time.monotonic() - t0))))
+    c1, s1, t1 = cpu_s(pid), cpu_of(server_pids), time.monotonic()
+    result.window_cpu, result.window_s, result.server_cpu = c1 - c0, t1 - t0, s1 - s0
+    result.span_s = t1 - started
+
+
+def stop_process(proc: Any, stop: Any, wait_s: float) -> None:
+    stop.set()
+    proc.join(wait_s)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+
+
 def run_group_without_sync_and_hash(*args: Any) -> None:
     """Diagnostic (``--diagnose``): the recorder group with no fsync and no SHA-256 of its segments, to tell what
     those two promises cost from what the rest of Vigie's path costs. Never how Vigie records."""
@@ -197,19 +220,8 @@ def run_vigie(
     if not want <= collector.online:
         print(f"  warning: only {len(collector.online)}/{len(want)} cameras online after {result.ready_s:.0f} s")
     time.sleep(warmup)
-    c0, s0, t0 = cpu_s(pid), cpu_of(server_pids), time.monotonic()
-    result.startup_cpu = c0
-    while time.monotonic() - t0 < window:
-        result.rss.append(rss_bytes(pid))
-        time.sleep(0.5)
-    c1, s1, t1 = cpu_s(pid), cpu_of(server_pids), time.monotonic()
-    result.window_cpu, result.window_s, result.server_cpu = c1 - c0, t1 - t0, s1 - s0
-    result.span_s = t1 - started
-    stop.set()
-    proc.join(10)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
+    measure_window(result, pid, server_pids, window, started, sample_rss=True)
+    stop_process(proc, stop, 10)
     collector.drain_and_stop()
     for camera in cameras:
         segments = sorted(collector.segments.get(camera.camera_id, []), key=lambda s: s.start)
@@ -335,17 +347,8 @@ def run_bare(urls: list[str], work: Path, warmup: float, window: float, server_p
     if len(up) < len(urls):
         print(f"  warning: only {len(up)}/{len(urls)} bare PyAV streams up after {result.ready_s:.0f} s")
     time.sleep(warmup)
-    c0, s0, t0 = cpu_s(pid), cpu_of(server_pids), time.monotonic()
-    result.startup_cpu = c0
-    time.sleep(window)
-    c1, s1, t1 = cpu_s(pid), cpu_of(server_pids), time.monotonic()
-    result.window_cpu, result.window_s, result.server_cpu = c1 - c0, t1 - t0, s1 - s0
-    result.span_s = t1 - started
-    stop.set()
-    proc.join(15)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
+    measure_window(result, pid, server_pids, window, started, sample_rss=False)
+    stop_process(proc, stop, 15)
     result.segments = len(list(out_dir.glob("*.ts")))
     return result
 

@@ -129,19 +129,30 @@ def test_unreadable_sources_raise_camera_error_without_credentials(tmp_path: Pat
     assert "127.0.0.1:9" in str(err.value)
 
 
-def test_a_keyframe_a_microsecond_short_of_the_length_still_cuts(source: Path, tmp_path: Path) -> None:
-    """Packet times are floats made µs datetimes: a keyframe exactly one length after the start can read a
-    microsecond short, and was skipped (the segment then lasted a GOP more: 4-s segments averaged 4.6 s)."""
+@pytest.mark.parametrize(
+    ("short", "cut"),
+    [(timedelta(microseconds=1), True), (timedelta(milliseconds=30), True), (timedelta(seconds=0.3), False)],
+)
+def test_a_keyframe_read_a_little_short_of_the_length_still_cuts(
+    source: Path, tmp_path: Path, short: timedelta, cut: bool
+) -> None:
+    """A live stream's packet times move back by a few ms as its anchor (the least delayed packet) improves, and
+    floats become µs datetimes: a keyframe one length after the start can read a little short, and was skipped (the
+    segment then lasted a GOP more: 4-s segments averaged 4.2–4.8 s). A keyframe well short of it does not cut."""
     with MainStream(PacketSpec("cam1", source.as_uri(), replay=False), system_clock) as stream:
         items = list(itertools.islice(stream.packets(), 35))
         writer = SegmentWriter("cam1", tmp_path, stream.video, segment_seconds=2.0)
         start = items[0].at
         segments = []
         for n, item in enumerate(items):
-            at = start + timedelta(seconds=n / 10) - (timedelta(microseconds=1) if n == 20 else timedelta(0))
+            at = start + timedelta(seconds=n / 10) - (short if n >= 20 else timedelta(0))
             segments += [s for s in [writer.write(item.packet, at)] if s]
     assert items[20].packet.is_keyframe, "one keyframe a second at 10 fps: frame 20 starts the third second"
-    assert len(segments) == 1 and segments[0].seconds == pytest.approx(2.0, abs=0.001)
+    if cut:
+        assert len(segments) == 1 and segments[0].seconds == pytest.approx(2.0 - short.total_seconds(), abs=0.001)
+    else:
+        # a keyframe 0.3 s short of the length is left inside the segment, which ends at the next one (3 s - 0.3)
+        assert len(segments) == 1 and segments[0].seconds == pytest.approx(2.7, abs=0.001)
 
 
 def test_epoch_seconds_path_writes_the_same_segments_as_datetimes(source: Path, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ import av
 
 from vigie.domain.clock import Clock
 from vigie.domain.redact import redact_text, redact_url
-from vigie.ingest.reader import LIVE_SCHEMES, CameraError
+from vigie.ingest.reader import LIVE_SCHEMES, CameraError, pyav_timeouts, rtsp_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +108,7 @@ def _target(spec: PacketSpec) -> tuple[str, dict[str, str], bool]:
             raise CameraError(f"camera {spec.camera_id}: no such file {path!r}; check the main stream URL")
         return path, {}, False
     if scheme.startswith("rtsp") and scheme in LIVE_SCHEMES:
-        # the read timeout is FFmpeg's own socket timeout (µs), not PyAV's: see MainStream
-        return spec.url, {"rtsp_transport": "tcp", "timeout": str(round(spec.read_timeout_s * 1e6))}, True
+        return spec.url, rtsp_options(spec.read_timeout_s), True
     if scheme in LIVE_SCHEMES:
         return spec.url, {}, True
     if scheme == "unix":  # a recorder's live tap (vigie.ingest.tap): the masked stream, local; never from config
@@ -130,12 +129,9 @@ class MainStream:
         self.spec = spec
         self._clock = clock
         target, options, self.live = _target(spec)
-        # An RTSP read times out in FFmpeg (its socket timeout, in the options), not by PyAV's read timeout: that
-        # one is checked by a callback that takes the GIL, which FFmpeg calls at every socket read (tens per video
-        # packet): with dozens of streams in one process, most of the CPU went to passing the GIL around.
-        read_timeout = None if "timeout" in options else spec.read_timeout_s
+        timeout = pyav_timeouts(options, spec.open_timeout_s, spec.read_timeout_s)  # FFmpeg's own on RTSP
         try:
-            self._container: Any = av.open(target, options=options, timeout=(spec.open_timeout_s, read_timeout))
+            self._container: Any = av.open(target, options=options, timeout=timeout)
         except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
             raise CameraError(f"camera {spec.camera_id}: cannot open {redact_url(spec.url)}: {_why(err)}") from err
         if not self._container.streams.video:

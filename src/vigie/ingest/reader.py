@@ -59,6 +59,19 @@ class SampledFrame:
     source_height: int = 0
 
 
+def rtsp_options(read_timeout_s: float) -> dict[str, str]:
+    """FFmpeg options of an RTSP camera: over TCP, reads timed out by FFmpeg's own socket timeout (µs). Not PyAV's
+    read timeout: PyAV checks it in a callback that takes the GIL, which FFmpeg calls at every socket read (tens per
+    frame); with many cameras in one process most of the CPU went to passing the GIL around (docs/benchmarks.md,
+    Dense recording)."""
+    return {"rtsp_transport": "tcp", "timeout": str(round(read_timeout_s * 1e6))}
+
+
+def pyav_timeouts(options: dict[str, str], open_s: float, read_s: float) -> tuple[float, float | None]:
+    """``av.open``'s ``timeout``: PyAV's read timeout only where FFmpeg's own is not set (:func:`rtsp_options`)."""
+    return open_s, None if "timeout" in options else read_s
+
+
 def _open(spec: StreamSpec) -> tuple[Any, bool]:
     parts = urlsplit(spec.url)
     scheme = parts.scheme.lower()
@@ -72,18 +85,15 @@ def _open(spec: StreamSpec) -> tuple[Any, bool]:
         target = spec.url
         live = True
         if scheme.startswith("rtsp"):
-            # The read timeout is FFmpeg's own socket timeout (µs), not PyAV's: PyAV checks its read timeout in a
-            # callback that takes the GIL, which FFmpeg calls at every socket read (tens per frame); with many
-            # cameras in one process most of that CPU went to passing the GIL around (as in ingest/packets.py).
-            options = {"rtsp_transport": "tcp", "timeout": str(round(spec.read_timeout_s * 1e6))}
+            options = rtsp_options(spec.read_timeout_s)
     else:
         raise CameraError(
             f"camera {spec.camera_id}: unsupported stream URL scheme {scheme!r} in {redact_url(spec.url)}; "
             "use rtsp://, rtsps://, http(s):// or file://"
         )
+    timeout = pyav_timeouts(options, spec.open_timeout_s, spec.read_timeout_s)
     try:
-        read_timeout = None if "timeout" in options else spec.read_timeout_s
-        container = av.open(target, options=options, timeout=(spec.open_timeout_s, read_timeout))
+        container = av.open(target, options=options, timeout=timeout)
     except (av.FFmpegError, OSError) as err:
         raise CameraError(
             f"camera {spec.camera_id}: cannot open {redact_url(spec.url)}: {redact_text(str(err))}"

@@ -278,7 +278,7 @@ def _record(
 ) -> None:
     """``source`` is the stream itself (remux) or its ``MaskedPackets`` (whose ``video`` is the encoder's);
     ``held`` hands over the packets an encoder still holds when told to stop; ``publish`` offers each packet
-    written to the live view (a masked camera's tap).
+    written to the live view (the camera's tap: the masked packets for a camera with masks).
 
     The per-packet path is kept to what a remux needs (the streams of a group share one interpreter): times stay
     epoch seconds (:meth:`MainStream.timed`), and the group's watchdog is told of progress a few times a second

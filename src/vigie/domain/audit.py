@@ -46,6 +46,8 @@ class AuditAction(enum.StrEnum):
     SERVICE_STARTED = "service.started"
     SERVICE_STOPPED = "service.stopped"
     SERVICE_UNCLEAN_STOP = "service.unclean_stop"
+    ANALYSIS_PLACED = "analysis.placed"
+    """A camera's analysis started on, or moved to, another node of a cluster (its gate follows it)."""
     DATABASE_UNAVAILABLE = "database.unavailable"
     DATABASE_RECOVERED = "database.recovered"
     DATABASE_LOST = "database.lost"
@@ -73,6 +75,8 @@ class AuditAction(enum.StrEnum):
     HOLD_PLACED = "hold.placed"
     HOLD_LIFTED = "hold.lifted"
     ANALYSIS_CALIBRATION = "analysis.calibration"
+    BACKUP_CREATED = "backup.created"
+    BACKUP_RESTORED = "backup.restored"
 
 
 @dataclass(frozen=True, slots=True)

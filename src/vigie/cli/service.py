@@ -32,6 +32,15 @@ def register(commands: Subparsers) -> None:
     )
     serve_parser.set_defaults(handler=serve)
 
+    api_parser = with_config(
+        commands.add_parser(
+            "api",
+            help="run one more API process (no cameras, no periodic jobs) beside `vigie serve`, behind a load balancer",
+        )
+    )
+    api_parser.add_argument("--port", type=int, help="listen on this port instead of the configuration's api.port")
+    api_parser.set_defaults(handler=api)
+
     config = commands.add_parser("config", help="configuration tools").add_subparsers(metavar="COMMAND", required=True)
     check = config.add_parser("check", help="validate a configuration file and report every error")
     check.add_argument("file", type=Path, metavar="FILE")
@@ -39,6 +48,16 @@ def register(commands: Subparsers) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    return _run(args, api_only=False)
+
+
+def api(args: argparse.Namespace) -> int:
+    """One of several stateless API processes: the database, the keys folder and the exports folder are shared
+    with `vigie serve` (docs/deployment.md, "several API processes behind a load balancer")."""
+    return _run(args, api_only=True)
+
+
+def _run(args: argparse.Namespace, *, api_only: bool) -> int:
     from vigie.config import ConfigError, format_issues, load_config
     from vigie.governance.keys_folder import KeyStorageError
     from vigie.runtime.assembly.module_settings import check_module_settings
@@ -50,12 +69,14 @@ def serve(args: argparse.Namespace) -> int:
         print(format_issues(err.issues), file=sys.stderr)
         print("vigie: the configuration is invalid; nothing was started", file=sys.stderr)
         return 2
+    if api_only and args.port is not None:
+        config = config.model_copy(update={"api": config.api.model_copy(update={"port": args.port})})
     try:
-        service = VigieService(config, new_database=args.new_database)
+        service = VigieService(config, new_database=getattr(args, "new_database", False))
     except (ServiceError, KeyStorageError) as err:  # KeyStorageError: the private keys as stored or given (L15)
         print(f"vigie: {err}; nothing was started", file=sys.stderr)
         return 2
-    return service.run()
+    return service.run(api_only=api_only)
 
 
 def demo(args: argparse.Namespace) -> int:

@@ -9,8 +9,10 @@ Two ways in:
   answer is the one for a camera that does not exist), the reason and requisition reference (L13) and that
   something was recorded, then queues a job. A few worker threads run the jobs; each ends as one zip package
   (manifest, signature, MP4 files: :mod:`vigie.services.export_package`) with its SHA-256, under
-  ``<workspace>/<id>/``. Jobs are kept in memory under an unguessable id and only their owner sees them;
-  a download and a verification are audited.
+  ``<workspace>/<id>/``. Jobs are kept under an unguessable id in a store every API process shares (the
+  database: an export asked on one process is listed, cancelled and downloaded through any other, issue 17) and
+  only their owner sees them; a download, a verification and a cancellation are audited. A job whose process
+  stopped saying it is alive for ``STALE_AFTER`` is failed, with that reason, by the next process that looks.
 
 Handing an export to the prosecutor is recorded afterwards (L5, R252-11): :meth:`ExportService.record_transmission_as`
 takes the day and the requisition reference, writes that day into the destruction register line of every recording
@@ -19,17 +21,17 @@ is found by the id the API gave it, or by its manifest's SHA-256 (``vigie export
 restart, from its audit entry.
 
 Every attempt is in the audit log, refusals included. An export whose audit entry cannot be written is removed:
-there is never an export without its trace. Packages stay on disk until someone removes them (no automatic
-clean-up yet); the job list is in memory, so after a restart the packages are still there but no longer listed.
+there is never an export without its trace. Packages stay in the workspace until the periodic purge
+(``storage.export_package_days``) removes them, audited.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import secrets
 import shutil
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -45,12 +47,14 @@ from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.audit_query import AuditLogReader, AuditQuery
 from vigie.domain.clock import LEGAL_TIME_ZONE, legal_day
+from vigie.domain.export_jobs import ACTIVE_STATES, ExportJobStore
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import DestructionRegister, SegmentIndex, SegmentStore
 from vigie.domain.users import Permission
 from vigie.recording.export import ExportError, ExportRefused, ExportRequest, ExportResult, VideoExporter
 from vigie.recording.manifest import CameraIdentity, ManifestSigner
 from vigie.services.access import NotVisibleError, Principal
+from vigie.services.export_jobs import ExportJob, ExportState, MemoryExportJobs, job_of, stored
 from vigie.services.export_package import (
     PackageFile,
     PackageRefused,
@@ -79,11 +83,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class ExportState(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+HEARTBEAT_EVERY_S: Final = 5.0
+"""How often a process making exports says so in the store (and reads whether they were cancelled meanwhile)."""
+STALE_AFTER: Final = timedelta(seconds=60)
+"""An export whose process has not said it is alive for this long is failed by the next process that looks."""
 
 
 class ExportNotReadyError(Exception):
@@ -121,34 +124,6 @@ class ExportWorkspace:
     max_upload_bytes: int = 8 * 2**30
     """Largest package accepted for verification, and most bytes one may inflate to when checked (read as a
     stream, never unpacked: see :mod:`vigie.services.export_package` for the ratio bound)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ExportJob:
-    """One export asked by a person, as it stands."""
-
-    id: str
-    owner: str
-    camera_ids: tuple[str, ...]
-    start: datetime
-    end: datetime
-    reason: str
-    requisition_ref: str
-    created_at: datetime
-    state: ExportState = ExportState.QUEUED
-    progress: float = 0.0
-    """Fraction of the source segments copied and hashed, 0 to 1."""
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    result: ExportResult | None = None
-    package: PackageFile | None = None
-    error: str | None = None
-    transmitted_on: date | None = None
-    """The day the package was handed to the prosecutor, once recorded (L5)."""
-
-    @property
-    def request(self) -> ExportRequest:
-        return ExportRequest(self.camera_ids, self.start, self.end, self.owner, self.reason, self.requisition_ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +174,13 @@ class ExportService:
         workspace: ExportWorkspace | None = None,
         register: DestructionRegister | None = None,
         history: AuditLogReader | None = None,
+        jobs: ExportJobStore | None = None,
     ) -> None:
         """``register``: the destruction register, where transmissions to the prosecutor are written (L5);
         ``history``: the audit log, where an export made by another process (``vigie export create``, or before a
-        restart) is found by its id or manifest SHA-256. Without ``register`` transmissions are refused (503)."""
+        restart) is found by its id or manifest SHA-256. Without ``register`` transmissions are refused (503).
+        ``jobs``: where the jobs asked through the API are kept (the runtime gives the database's table, shared by
+        every API process; default: this process's memory)."""
         self._register = register
         self._history = history
         self._index = index
@@ -211,10 +189,12 @@ class ExportService:
         self._cameras = {c.id: CameraIdentity.of(c) for c in cameras}
         self._clock = clock
         self._space = workspace
-        self._jobs: dict[str, ExportJob] = {}
-        self._lock = threading.Lock()
+        self._jobs: ExportJobStore = MemoryExportJobs() if jobs is None else jobs
+        self._runner = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+        """This process's name in the store: the host and process make a stale job readable, the token makes it
+        unique across restarts."""
         self._closing = threading.Event()
-        self._workers = _Workers(self._run, workspace.workers if workspace else 1)
+        self._workers = _Workers(self._run, workspace.workers if workspace else 1, beat=self._beat)
 
     def export(  # noqa: PLR0917 - the documented positional order: the fields of a requisition, all required (L13)
         self,
@@ -288,17 +268,35 @@ class ExportService:
     def list_for(self, principal: Principal, *, limit: int = 100, offset: int = 0) -> list[ExportJob]:
         """``principal``'s own exports, newest first."""
         principal.require(Permission.EXPORT)
-        with self._lock:
-            mine = [j for j in reversed(self._jobs.values()) if self._owned(principal, j)]
+        root = self._root()
+        jobs = [self._alive_or_failed(job_of(r, root)) for r in self._jobs.owned_by(principal.actor)]
+        mine = [j for j in jobs if self._owned(principal, j)]
         return mine[offset : offset + limit]
 
     def get_for(self, principal: Principal, export_id: str) -> ExportJob:
         principal.require(Permission.EXPORT)
-        with self._lock:
-            job = self._jobs.get(export_id)
+        job = self._job(export_id)
         if job is None or not self._owned(principal, job):
             raise NotVisibleError(f"no export {export_id!r} among your exports")
         return job
+
+    def cancel_as(self, principal: Principal, export_id: str) -> ExportJob:
+        """Cancel an export of ``principal`` that is queued or running, on whichever process makes it: that
+        process stops at its next segment and leaves nothing of it (the job then fails as cancelled, audited).
+        The cancellation request itself is audited here. Returns the job as it stands."""
+        job = self.get_for(principal, export_id)
+        if not job.active or not self._jobs.request_cancel(job.id):
+            now = self._job(job.id) or job
+            raise ExportNotReadyError(f"export {job.id} is {now.state.value}: there is nothing left to cancel")
+        self._audit.append(
+            AuditEvent(
+                actor=principal.actor,
+                action=AuditAction.EXPORT,
+                target=",".join(job.camera_ids),
+                details={"outcome": "cancel_requested", "export": job.id, "requisition_ref": job.requisition_ref},
+            )
+        )
+        return replace(job, cancel_requested=True)
 
     def download_as(self, principal: Principal, export_id: str) -> PackageFile:
         """The package of a finished export of ``principal``; the download is audited before anything is sent."""
@@ -367,8 +365,7 @@ class ExportService:
         if space is None or not space.root.is_dir():
             return 0
         now = self._clock().timestamp()
-        with self._lock:
-            busy = {j.id for j in self._jobs.values() if j.state in {ExportState.QUEUED, ExportState.RUNNING}}
+        busy = {j.id for j in self._jobs.active()}
         removed = 0
         for folder in sorted(space.root.iterdir()):
             if not folder.is_dir() or folder.name in busy:
@@ -442,10 +439,9 @@ class ExportService:
         )
         for segment in segments:
             self._register.record_transmission(segment, at)
-        with self._lock:
-            for job in self._jobs.values():
-                if exported.export_id in {job.id, job.result.manifest_sha256 if job.result else None}:
-                    self._jobs[job.id] = replace(job, transmitted_on=transmitted_on)
+        made = self._job(exported.export_id)
+        if made is not None:
+            self._write(replace(made, transmitted_on=transmitted_on), if_state=())
         return Transmission(
             exported.export_id,
             exported.camera_ids,
@@ -462,12 +458,8 @@ class ExportService:
         wanted = export_id.strip().lower()
         if len(wanted) not in {32, 64} or any(c not in "0123456789abcdef" for c in wanted):
             raise NotVisibleError(f"no export {export_id!r}: give the export's id or its manifest's SHA-256")
-        with self._lock:
-            jobs = list(self._jobs.values())
-        for job in jobs:
-            manifest = job.result.manifest_sha256 if job.result else None
-            if wanted not in {job.id, manifest}:
-                continue
+        job = self._job(wanted) if len(wanted) == 32 else None
+        if job is not None:
             if job.state is not ExportState.DONE or job.result is None:
                 raise ExportNotReadyError(
                     f"export {job.id} is {job.state.value}: only a finished export is handed over"
@@ -519,6 +511,57 @@ class ExportService:
         for job_id in self._workers.close(timeout):
             self._fail(job_id, "the server stopped before this export started: ask again", "cancelled")
 
+    # --- the shared store ---------------------------------------------------------------------------------------
+
+    def _root(self) -> Path:
+        return self._space.root if self._space is not None else Path(".")
+
+    def _job(self, job_id: str) -> ExportJob | None:
+        record = self._jobs.get(job_id)
+        return None if record is None else self._alive_or_failed(job_of(record, self._root()))
+
+    def _alive_or_failed(self, job: ExportJob) -> ExportJob:
+        """``job``, or, when the process making it has not said it is alive for ``STALE_AFTER`` (it died, or
+        lost the database), the job failed with that reason (audited, once: only one process writes it)."""
+        record = self._jobs.get(job.id) if job.active else None
+        if record is None or record.runner == self._runner:
+            return job
+        if self._clock() - record.heartbeat_at <= STALE_AFTER:
+            return job
+        message = (
+            f"the server process making this export ({record.runner}) stopped before it finished (last seen "
+            f"{format_time(record.heartbeat_at)}): ask again"
+        )
+        failed = replace(job, state=ExportState.FAILED, finished_at=self._clock(), error=message)
+        if self._jobs.save(
+            stored(failed, runner=record.runner, heartbeat_at=record.heartbeat_at, root=self._root()),
+            if_state=[record.state],
+        ):
+            log.warning(
+                "export %s failed: its process %s was last seen %s",
+                job.id,
+                record.runner,
+                record.heartbeat_at.isoformat(),
+            )
+            try:
+                self._record(job.request, {"outcome": "failed", "export": job.id, "error": message})
+            except Exception:
+                log.exception("could not audit the failure of export %s", job.id)
+            return failed
+        return self._job(job.id) or job
+
+    def _write(self, job: ExportJob, *, if_state: Sequence[str] = tuple(ACTIVE_STATES)) -> bool:
+        return self._jobs.save(
+            stored(job, runner=self._runner, heartbeat_at=self._clock(), root=self._root()), if_state=if_state
+        )
+
+    def _beat(self) -> None:
+        """Say in the store that this process is alive, with its jobs (called by the worker pool while busy)."""
+        try:
+            self._jobs.beat(self._runner, self._clock())
+        except Exception:  # the database is away: the jobs go stale, and fail, if it stays away
+            log.warning("export jobs: could not say this process is alive", exc_info=True)
+
     # --- the work ---------------------------------------------------------------------------------------------
 
     def _workspace(self) -> ExportWorkspace:
@@ -556,39 +599,44 @@ class ExportService:
             requisition_ref=request.requisition_ref,
             created_at=self._clock(),
         )
-        with self._lock:
-            waiting = [j for j in self._jobs.values() if j.state in {ExportState.QUEUED, ExportState.RUNNING}]
-            if sum(j.owner == job.owner for j in waiting) >= space.waiting_per_person:
-                raise ExportBusyError(
-                    f"you already have {space.waiting_per_person} exports waiting or running: wait for one to finish"
-                )
-            if len(waiting) >= space.waiting:
-                raise ExportBusyError(f"{len(waiting)} exports are waiting or running: ask again in a few minutes")
-            self._jobs[job.id] = job
-            self._forget_old(space.kept_jobs)
+        # Counted across every API process (a race between two may let one more in: a bound, not an exact quota).
+        root = self._root()
+        waiting = [self._alive_or_failed(job_of(r, root)) for r in self._jobs.active()]
+        waiting = [j for j in waiting if j.active]
+        if sum(j.owner == job.owner for j in waiting) >= space.waiting_per_person:
+            raise ExportBusyError(
+                f"you already have {space.waiting_per_person} exports waiting or running: wait for one to finish"
+            )
+        if len(waiting) >= space.waiting:
+            raise ExportBusyError(f"{len(waiting)} exports are waiting or running: ask again in a few minutes")
+        self._jobs.add(stored(job, runner=self._runner, heartbeat_at=self._clock(), root=root))
+        self._forget_old(space.kept_jobs, len(waiting) + 1)
         try:
             self._record(job.request, {"outcome": "queued", "export": job.id})
             self._workers.submit(job.id)
         except BaseException:
-            with self._lock:
-                self._jobs.pop(job.id, None)
+            self._jobs.forget([job.id])
             raise
         return job
 
-    def _forget_old(self, kept: int) -> None:
-        finished = [j.id for j in self._jobs.values() if j.state in {ExportState.DONE, ExportState.FAILED}]
-        for job_id in finished[: max(0, len(self._jobs) - kept)]:
-            del self._jobs[job_id]
+    def _forget_old(self, kept: int, active: int) -> None:
+        finished = self._jobs.finished_ids()
+        self._jobs.forget(finished[: max(0, len(finished) + active - kept)])
 
     def _run(self, job_id: str) -> None:
         """One job, on a worker thread: export, package, audit; every way out leaves the job done or failed."""
         space = self._workspace()
-        job = self._update(job_id, state=ExportState.RUNNING, started_at=self._clock())
+        try:
+            job = self._update(job_id, state=ExportState.RUNNING, started_at=self._clock())
+        except _Cancelled:
+            return  # failed meanwhile by another process (it took this one for dead): nothing was made
         folder = space.root / job.id
         name = f"vigie-export-{job.start.astimezone(UTC):%Y%m%dT%H%M%SZ}-{job.id[:8]}"
         try:
             if self._closing.is_set():
                 raise _Cancelled("the server stopped before this export started: ask again")
+            if job.cancel_requested:
+                raise _Cancelled("cancelled by its owner before it started")
             report = partial(self._progress, job.id)
             result = self._exporter.export(job.request, self._cameras, folder / name, self._clock(), progress=report)
             package = write_package(folder / name, folder / f"{name}.zip")
@@ -613,30 +661,47 @@ class ExportService:
             log.exception("export %s removed: its audit entry could not be written", job.id)
             shutil.rmtree(folder, ignore_errors=True)
             message = "the export was removed because its audit entry could not be written: ask again"
-            self._update(job_id, state=ExportState.FAILED, finished_at=self._clock(), error=message)
+            self._fail(job_id, message, "", None)
             return
-        self._update(
-            job_id, state=ExportState.DONE, progress=1.0, finished_at=self._clock(), result=result, package=package
-        )
+        try:
+            self._update(
+                job_id, state=ExportState.DONE, progress=1.0, finished_at=self._clock(), result=result, package=package
+            )
+        except _Cancelled:  # another process failed it meanwhile, taking this one for dead: its package goes too
+            log.warning("export %s was failed by another process while it finished: its package is removed", job_id)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _progress(self, job_id: str, done: int, total: int) -> None:
         if self._closing.is_set():
             raise _Cancelled("the server stopped during this export: ask again")
-        self._update(job_id, progress=done / total if total else 0.0)
+        job = self._update(job_id, progress=done / total if total else 0.0)
+        if job.cancel_requested:
+            raise _Cancelled("cancelled by its owner")
 
     def _fail(self, job_id: str, message: str, outcome: str, folder: Path | None = None) -> None:
+        """Fail a job this process makes, and audit it with ``outcome`` (none: already audited)."""
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-        job = self._update(job_id, state=ExportState.FAILED, finished_at=self._clock(), error=message)
+        try:
+            job = self._update(job_id, state=ExportState.FAILED, finished_at=self._clock(), error=message)
+        except _Cancelled:
+            return  # already failed by another process, which audited it
+        if not outcome:
+            return
         try:
             self._record(job.request, {"outcome": outcome, "export": job_id, "error": message})
         except Exception:  # the job has failed anyway; the missing trace is logged
             log.exception("could not audit the failure of export %s", job_id)
 
     def _update(self, job_id: str, **changes: Any) -> ExportJob:
-        with self._lock:
-            job = replace(self._jobs[job_id], **changes)
-            self._jobs[job_id] = job
+        """Change a job this process makes; raise :class:`_Cancelled` when it is no longer active (another
+        process failed it, thinking this one dead: what is left of it is removed)."""
+        record = self._jobs.get(job_id)
+        if record is None:
+            raise _Cancelled("this export was forgotten meanwhile")
+        job = replace(job_of(record, self._root()), **changes)
+        if not self._write(job):
+            raise _Cancelled("this export was failed meanwhile by another server process")
         return job
 
     def _verify(self, source: Path | IO[bytes], expected: str | None, name: str) -> PackageVerification:
@@ -688,13 +753,18 @@ class _Workers:
     is never closed (a test, a failed start) would keep them; here no thread outlives the work, and :meth:`close`
     hands back what never started so that it can fail with a reason."""
 
-    def __init__(self, run: Callable[[str], None], size: int) -> None:
+    def __init__(self, run: Callable[[str], None], size: int, *, beat: Callable[[], None] = lambda: None) -> None:
+        """``beat`` is called every ``HEARTBEAT_EVERY_S`` while there is work (queued or running), on a thread of
+        its own: the store hears that this process is alive even while a long export holds every worker."""
         self._run = run
         self._size = max(1, size)
         self._queue: deque[str] = deque()
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._beat = beat
+        self._beating: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def submit(self, job_id: str) -> None:
         with self._lock:
@@ -705,10 +775,22 @@ class _Workers:
                 thread = threading.Thread(target=self._drain, name="vigie-export", daemon=True)
                 self._threads.add(thread)
                 thread.start()
+            if self._beating is None:
+                self._beating = threading.Thread(target=self._heartbeat, name="vigie-export-beat", daemon=True)
+                self._beating.start()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_EVERY_S):
+            with self._lock:
+                if not self._threads and not self._queue:
+                    self._beating = None
+                    return
+            self._beat()
 
     def close(self, timeout: float | None) -> list[str]:
         with self._lock:
             self._closed = True
+            self._stop.set()
             never_started = list(self._queue)
             self._queue.clear()
             running = list(self._threads)

@@ -5,8 +5,10 @@ The provider proves who the person is; Vigie decides what they may do. A sign-on
 neither disabled nor locked, and for administrators and DPOs only when the ID token's ``amr`` names a second
 factor. Promises:
 
-- ``state``, ``nonce`` and the PKCE verifier never leave the server: they are kept here, keyed by the SHA-256 of a
-  random value that the browser holds in a short-lived cookie, for ``PENDING_FOR`` at most, used once.
+- ``state``, ``nonce`` and the PKCE verifier never leave the server: they are kept in the database (shared by every
+  API process: the provider's answer may reach another one than the process that sent the person there; issue 17),
+  keyed by the SHA-256 of a random value that the browser holds in a short-lived cookie, for ``PENDING_FOR`` at
+  most, used once.
 - The ID token is checked with joserfc against the provider's published keys (JWKS, refetched when a new key id
   appears): signature with an asymmetric algorithm, ``iss``, ``aud`` (and ``azp``), ``exp``, ``iat``, ``nonce``.
 - The discovery document must name the configured issuer; it is cached for ``DISCOVERY_TTL``.
@@ -36,6 +38,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from vigie.config.models import OidcSettings
+from vigie.domain.sign_on import PendingSignOn, PendingSignOns
 from vigie.services.auth import AuthService, LoggedIn
 
 log = logging.getLogger(__name__)
@@ -277,13 +280,30 @@ class OidcClient:
         return body
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    state: str
-    nonce: str
-    verifier: str
-    redirect_uri: str
-    started_at: datetime
+class MemoryPendingSignOns:
+    """Pending sign-ons in this process's memory (at most ``MAX_PENDING``, the oldest forgotten first): for a
+    single process without a database (tests, tools). The service keeps them in the database instead."""
+
+    def __init__(self) -> None:
+        self._pending: OrderedDict[str, PendingSignOn] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, key_sha256: str, pending: PendingSignOn) -> None:
+        with self._lock:
+            while len(self._pending) >= MAX_PENDING:
+                self._pending.popitem(last=False)
+            self._pending[key_sha256] = pending
+
+    def take(self, key_sha256: str) -> PendingSignOn | None:
+        with self._lock:
+            return self._pending.pop(key_sha256, None)
+
+    def forget_before(self, started_before: datetime) -> int:
+        with self._lock:
+            old = [k for k, p in self._pending.items() if p.started_at < started_before]
+            for key in old:
+                del self._pending[key]
+        return len(old)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,12 +318,19 @@ class OidcLogin:
     """The sign-on use case: :meth:`begin` sends the person to the provider, :meth:`finish` turns the provider's
     answer into a Vigie session (or a refusal, audited)."""
 
-    def __init__(self, client: OidcClient, auth: AuthService, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        client: OidcClient,
+        auth: AuthService,
+        clock: Callable[[], datetime],
+        pending: PendingSignOns | None = None,
+    ) -> None:
+        """``pending``: where sign-ons wait for the provider's answer (the runtime gives the database's table, shared
+        by every API process; default: this process's memory)."""
         self._client = client
         self._auth = auth
         self._clock = clock
-        self._pending: OrderedDict[str, _Pending] = OrderedDict()
-        self._lock = threading.Lock()
+        self._pending: PendingSignOns = MemoryPendingSignOns() if pending is None else pending
 
     @property
     def label(self) -> str:
@@ -317,7 +344,9 @@ class OidcLogin:
 
     def begin(self, *, redirect_uri: str, client: str = "") -> SignOnStart:
         key, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
-        pending = _Pending(secrets.token_urlsafe(24), secrets.token_urlsafe(24), verifier, redirect_uri, self._clock())
+        pending = PendingSignOn(
+            secrets.token_urlsafe(24), secrets.token_urlsafe(24), verifier, redirect_uri, self._clock()
+        )
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
         try:
             url = self._client.authorization_url(
@@ -326,11 +355,8 @@ class OidcLogin:
         except SignOnError as err:
             self._auth.login_failed(err.code, method=METHOD, client=client, problem=err.problem)
             raise
-        with self._lock:
-            self._forget_expired(pending.started_at)
-            while len(self._pending) >= MAX_PENDING:
-                self._pending.popitem(last=False)
-            self._pending[_key(key)] = pending
+        self._pending.forget_before(pending.started_at - PENDING_FOR)
+        self._pending.put(_key(key), pending)
         return SignOnStart(url, key)
 
     def finish(
@@ -353,8 +379,7 @@ class OidcLogin:
         return self._auth.login_identified(identity, method=METHOD, second_factor=second_factor, client=client)
 
     def _identity(self, key: str, *, state: str, code: str, error: str, issuer: str) -> tuple[str, bool]:
-        with self._lock:
-            pending = self._pending.pop(_key(key), None) if key else None  # used once, whatever follows
+        pending = self._pending.take(_key(key)) if key else None  # used once, whatever follows
         if pending is None or self._clock() - pending.started_at > PENDING_FOR:
             raise SignOnError(
                 "expired", "this sign-on has expired or was already used: start again", "no pending sign-on"
@@ -390,13 +415,6 @@ class OidcLogin:
         amr = claims.get("amr")
         methods = {m for m in amr if isinstance(m, str)} if isinstance(amr, list) else set()
         return username, bool(methods & set(settings.second_factor_amr))
-
-    def _forget_expired(self, now: datetime) -> None:
-        while self._pending:
-            oldest = next(iter(self._pending.values()))
-            if now - oldest.started_at <= PENDING_FOR:
-                break
-            self._pending.popitem(last=False)
 
 
 def _key(value: str) -> str:
@@ -437,4 +455,13 @@ def _unreachable(what: str, err: httpx.HTTPError) -> SignOnError:
     )
 
 
-__all__ = ["METHOD", "OidcClient", "OidcLogin", "ProviderMetadata", "SignOnError", "SignOnStart", "TokenResponse"]
+__all__ = [
+    "METHOD",
+    "MemoryPendingSignOns",
+    "OidcClient",
+    "OidcLogin",
+    "ProviderMetadata",
+    "SignOnError",
+    "SignOnStart",
+    "TokenResponse",
+]

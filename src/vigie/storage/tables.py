@@ -479,3 +479,42 @@ class SharingAgreementRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     recorded_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+# --- What API processes share (issue 17): pending sign-ons, export jobs --------------------------------------------
+
+
+class PendingSignOnRow(Base):
+    """A single sign-on begun and not yet finished, found by the SHA-256 of the browser's cookie value; taken (and
+    deleted) by whichever API process receives the provider's answer."""
+
+    __tablename__ = "pending_sign_ons"
+    __table_args__ = (Index("ix_pending_sign_ons_started_at", "started_at"),)
+
+    key_sha256: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    state: Mapped[str] = mapped_column(String(128))
+    nonce: Mapped[str] = mapped_column(String(128))
+    verifier: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    started_at: Mapped[datetime]
+
+
+class ExportJobRow(Base):
+    """An export asked through the API: the columns a query needs, the rest of the job as JSON (``document``).
+    ``runner`` names the API process making it; ``heartbeat_at`` is when that process last said it was alive."""
+
+    __tablename__ = "export_jobs"
+    __table_args__ = (
+        Index("ix_export_jobs_owner_created_at", "owner", "created_at"),
+        Index("ix_export_jobs_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    state: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    runner: Mapped[str] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime]
+    cancel_requested: Mapped[bool] = mapped_column(Boolean)
+    document: Mapped[str] = mapped_column(Text)

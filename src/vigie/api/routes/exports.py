@@ -87,6 +87,9 @@ class ExportOut(BaseModel):
     transmitted_on: date | None = Field(
         default=None, description="the day the package was handed to the prosecutor, once recorded (L5)"
     )
+    cancel_requested: bool = Field(
+        default=False, description="its owner asked to cancel it: it stops at its next segment and then fails"
+    )
 
 
 class TransmissionIn(RequestModel):
@@ -164,6 +167,7 @@ def export_out(job: ExportJob) -> ExportOut:
         ),
         error=job.error,
         transmitted_on=job.transmitted_on,
+        cancel_requested=job.cancel_requested,
     )
 
 
@@ -285,6 +289,16 @@ def download_package(*, request: Request, principal: CurrentPrincipal, export_id
         filename=package.name,
         headers={"Cache-Control": "no-store", "Repr-Digest": f"sha-256=:{digest}:"},
     )
+
+
+@router.post(
+    "/{export_id}/cancel",
+    status_code=202,
+    response_model=ExportOut,
+    summary="Cancel one of your exports still queued or running (audited); 409 once it is finished",
+)
+def cancel_export(*, request: Request, principal: CurrentPrincipal, export_id: ExportId) -> ExportOut:
+    return export_out(_service(request).cancel_as(principal, export_id))
 
 
 @router.post(

@@ -11,11 +11,14 @@ from typing import Final
 
 import httpx
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
 from vigie.domain.clock import Clock, legal_day
 from vigie.domain.ports import AuditSink
+from vigie.domain.sign_on import PendingSignOns
 from vigie.governance.keys_folder import (
     KeysFolder,
     KeyStorageError,
@@ -127,9 +130,16 @@ def open_auth_service(config: VigieConfig, engine: Engine, audit: AuditSink, clo
 
 
 def open_sign_on(
-    config: VigieConfig, auth: AuthService, clock: Clock, environ: Mapping[str, str] | None = None
+    config: VigieConfig,
+    auth: AuthService,
+    clock: Clock,
+    environ: Mapping[str, str] | None = None,
+    *,
+    pending: PendingSignOns | None = None,
 ) -> OidcLogin | None:
-    """Single sign-on as configured in ``auth.oidc``, or None when the section is absent.
+    """Single sign-on as configured in ``auth.oidc``, or None when the section is absent. ``pending``: where
+    sign-ons wait for the provider's answer (the service gives the database's table, so that any API process may
+    receive it).
 
     The provider is not contacted here: its discovery document is fetched at the first sign-on (a provider down
     at start must not stop the cameras), then cached."""
@@ -146,4 +156,13 @@ def open_sign_on(
         )
     http = httpx.Client(timeout=PROVIDER_TIMEOUT, follow_redirects=False)
     client = OidcClient(settings, client_secret=secret, http=http, clock=clock)
-    return OidcLogin(client, auth, clock)
+    return OidcLogin(client, auth, clock, pending)
+
+
+def shared_key(config: VigieConfig, purpose: str) -> bytes:
+    """A 32-byte key for ``purpose`` that every process of the installation derives alike (HKDF-SHA256 over the
+    accounts key of the keys folder, the purpose as ``info``): what one API process signs (a playback URL),
+    another checks, with nothing stored or sent between them. Processes must share the keys folder and the secrets
+    passphrase; the key is never logged nor stored."""
+    master = sealing_key(keys_folder(config))
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"vigie:{purpose}".encode()).derive(master)

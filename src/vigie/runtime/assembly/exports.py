@@ -13,6 +13,7 @@ from vigie.governance.audit import AuditChain
 from vigie.runtime.assembly.segments import open_segment_store
 from vigie.services.exports import ExportService, ExportWorkspace
 from vigie.storage.audit_query import SqlAuditReader
+from vigie.storage.export_jobs import SqlExportJobs
 from vigie.storage.recording import SqlDestructionRegister, SqlSegmentIndex
 
 
@@ -30,7 +31,9 @@ def build_export_service(
 
     Every configured camera, enabled or not: a disabled one may still have footage to export. Exports asked
     through the API are made in ``<data_dir>/exports``; transmissions to the prosecutor go into the destruction
-    register (L5); an export made by another process is found by its id or manifest SHA-256 in the audit log."""
+    register (L5); an export made by another process is found by its id or manifest SHA-256 in the audit log. The
+    jobs are kept in the database, so that every API process lists, cancels and serves them (issue 17): in cluster
+    mode the API processes share the data folder's ``exports`` (a shared mount), where the packages are."""
     return ExportService(
         SqlSegmentIndex(engine) if index is None else index,
         open_segment_store(config) if store is None else store,
@@ -41,4 +44,5 @@ def build_export_service(
         workspace=ExportWorkspace(config.storage.data_dir / "exports", audit.keyring.public_keys),
         register=SqlDestructionRegister(engine),
         history=SqlAuditReader(engine),
+        jobs=SqlExportJobs(engine),
     )

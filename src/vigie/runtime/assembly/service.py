@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import signal
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -36,7 +35,7 @@ from vigie.ingest.tap import tap_path
 from vigie.recording.reconcile import index_recent, reconcile_camera
 from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
-from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on
+from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on, shared_key
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
 from vigie.runtime.assembly.exports import build_export_service
 from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
@@ -67,10 +66,13 @@ from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
+from vigie.storage.sign_ons import SqlPendingSignOns
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(vigie.web.__file__).parent / "static"
 SERVICE_ACTOR = "system:service"
+PLAYBACK_URLS = "playback-urls"
+"""The purpose the key signing playback segment URLs is derived for (:func:`shared_key`)."""
 PURGE_EVERY_S = 60.0
 """Retention purge and free-space check of recordings (a full disk must be noticed within a minute)."""
 AUDIT_RETENTION_EVERY_S = 3600.0
@@ -260,11 +262,11 @@ class VigieService:
             self.audit,
             [c.id for c in self.cameras],
             clock,
-            url_secret=secrets.token_bytes(32),
+            url_secret=shared_key(config, PLAYBACK_URLS),  # a URL signed by one API process plays on any
         )
         self.accounts = open_auth_service(config, engine, self.audit, clock)
         try:
-            sign_on = open_sign_on(config, self.accounts, clock)
+            sign_on = open_sign_on(config, self.accounts, clock, pending=SqlPendingSignOns(engine))
         except SignOnConfigError as err:
             raise ServiceError(str(err)) from None
         # every configured camera's authorisation (L1): live, alert images and the public page ask it
@@ -325,9 +327,10 @@ class VigieService:
             grouping=grouping(self.config.workers),
         )
 
-    def run(self) -> int:
+    def run(self, *, api_only: bool = False) -> int:
         """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers, close open events and gates, and
-        sign a checkpoint of the audit chain."""
+        sign a checkpoint of the audit chain. ``api_only`` (``vigie api``): serve the API alone, one of several
+        stateless API processes beside the one ``vigie serve`` that runs cameras and the periodic jobs."""
         api = self.config.api
         try:
             tls = uvicorn_tls(api.tls)  # HTTPS served directly (L15): checked before anything starts
@@ -352,7 +355,10 @@ class VigieService:
             )
         )
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        self.start()
+        if api_only:
+            self.start_api()
+        else:
+            self.start()
         log.info("Vigie console on %s://%s:%d/", "https" if tls else "http", api.host, api.port)
         try:
             server.run()
@@ -360,9 +366,22 @@ class VigieService:
             # uvicorn re-raises the signal it handled once it has shut down: that is the normal way out.
             log.info("stopping")
         finally:
-            self.stop()
+            if api_only:
+                self.stop_api()
+            else:
+                self.stop()
             signal.signal(signal.SIGTERM, previous)
         return 0
+
+    def start_api(self) -> None:
+        """An API process alone: nothing to close or reconcile, no camera, no periodic job (``vigie serve`` runs
+        those, once for the installation); what it shares with the others is in the database and the keys folder."""
+        log.info("API process only: cameras, purges and heartbeats are left to `vigie serve`")
+
+    def stop_api(self) -> None:
+        """Stop an API process: live views closed, its exports stopped (those not started fail with a reason)."""
+        self.live.shutdown()
+        self.exports.close()
 
     def start(self) -> None:
         """Everything before serving: close what a killed previous run left open, record the start, reconcile the

@@ -36,6 +36,7 @@ from vigie.api.routes import (
     recordings,
     sites,
     snapshots,
+    system,
     users,
     wall,
 )
@@ -56,6 +57,7 @@ from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
+from vigie.services.system_health import MetricsAccess, SystemHealthService
 
 SECURITY_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
@@ -139,6 +141,10 @@ class ApiServices:
     """Single sign-on through an OpenID provider; None when not configured (its routes answer 404)."""
     health: HealthService | None = None
     """Readiness (database written, storage usable); None: no check, ``/readyz`` answers ready."""
+    system_health: SystemHealthService | None = None
+    """The console's health view (nodes, disks, cameras offline, recording gaps); None: the route answers 503."""
+    metrics: MetricsAccess | None = None
+    """``/metrics`` for a Prometheus scraper with the token; None (no ``api.metrics_token_file``): 404."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -194,6 +200,7 @@ def create_app(
         governance,
         audit,
         exports,
+        system,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

@@ -62,7 +62,14 @@ class CameraHealth:
     at: datetime
     reason: str = ""
     fps_in: float = 0.0
+    """Frames analysed per second."""
     frames_dropped: int = 0
+    fps_decoded: float = 0.0
+    """Frames decoded per second: what the stream delivers (analysis takes ``fps_in`` of them)."""
+    decode_s: float = 0.0
+    """CPU seconds spent reading and decoding, per analysed frame, since the last report."""
+    inference_s: float = 0.0
+    """Seconds the analysis of one frame took (detection, tracking, modules), on average since the last report."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,3 +173,21 @@ class DestructionRegister(Protocol):
     def all(self) -> list[DestructionRecord]:
         """Every line, by segment start."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingGap:
+    """A stretch of time without footage on a camera that should have recorded. ``end`` None: still open."""
+
+    camera_id: str
+    start: datetime
+    end: datetime | None
+    noticed: datetime
+    """When it was found (the arrival of the next segment, or a check that found the camera silent)."""
+
+    @property
+    def open(self) -> bool:
+        return self.end is None
+
+    def seconds(self, now: datetime) -> float:
+        return ((self.end or now) - self.start).total_seconds()

@@ -58,6 +58,8 @@ class Permission(enum.StrEnum):
     RELEASE_STOP = "release_stop"
     READ_AUDIT = "read_audit"
     MANAGE_USERS = "manage_users"
+    VIEW_SYSTEM_HEALTH = "view_system_health"
+    """Nodes, disks, cameras offline and recording gaps (no pixels, no personal data)."""
 
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
@@ -70,6 +72,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.DECIDE_ALERTS,
             Permission.READ_GOVERNANCE,
             Permission.ENGAGE_STOP,
+            Permission.VIEW_SYSTEM_HEALTH,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -82,6 +85,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.READ_GOVERNANCE,
             Permission.REQUEST_ACTIVATION,
             Permission.ENGAGE_STOP,
+            Permission.VIEW_SYSTEM_HEALTH,
         }
     ),
     Role.INVESTIGATOR: frozenset(

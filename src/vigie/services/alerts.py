@@ -71,11 +71,14 @@ class AlertService:
         audit: AuditSink,
         clock: Callable[[], datetime],
         dispatchers: Sequence[AlertDispatcher] = (),
+        on_verdict: Callable[[Alert], None] | None = None,
     ) -> None:
+        """``on_verdict(alert)`` is told of each verdict recorded (the metrics count them per module)."""
         self._repo = repo
         self._audit = audit
         self._clock = clock
         self._dispatchers = tuple(dispatchers)
+        self._on_verdict = on_verdict
 
     def raise_alert(self, observation: Observation) -> Alert:
         """Store ``observation`` as a pending alert (one region: the observation's first) and audit it."""
@@ -151,6 +154,11 @@ class AlertService:
                 at=now,
             )
         )
+        if self._on_verdict is not None:
+            try:
+                self._on_verdict(alert)
+            except Exception:  # counting a verdict never undoes it
+                log.exception("counting the verdict of alert %s failed", alert_id)
         return alert
 
     def pending(self, camera_ids: Sequence[str] | None = None, limit: int = 100) -> Sequence[Alert]:

@@ -119,6 +119,34 @@ def _health(spec: WorkerSpec, state: HealthState, reason: str = "", fps: float =
     return CameraHealth(spec.stream.camera_id, state, spec.clock(), reason, round(fps, 2), dropped)
 
 
+@dataclass(slots=True)
+class _FrameCosts:
+    """What analysed frames cost since the last health report (issue 17, metrics): frames decoded, CPU time in
+    the reader (read and decode: the thread's CPU clock, so waiting for the camera is not counted; PyAV decodes in
+    the calling thread, one decoder thread per stream) and time in the analysis step (wall clock: a frame waiting
+    for the shared detector's batch waits for real). Two clock reads per frame."""
+
+    decoded: int = 0
+    frames: int = 0
+    decode_s: float = 0.0
+    inference_s: float = 0.0
+    since: float = 0.0
+
+    def report(self, health: CameraHealth, now: float) -> CameraHealth:
+        """``health`` with the costs since the last report; the counts start again."""
+        span, frames = now - self.since, max(1, self.frames)
+        costed = replace(
+            health,
+            fps_decoded=round(self.decoded / span, 2) if span > 0 else 0.0,
+            decode_s=self.decode_s / frames,
+            inference_s=self.inference_s / frames,
+        )
+        self.decoded = self.frames = 0
+        self.decode_s = self.inference_s = 0.0
+        self.since = now
+        return costed
+
+
 def _send(out: MessageQueue, msg: WorkerMessage) -> bool:
     try:
         out.put(msg, block=False)
@@ -343,26 +371,36 @@ def analyse_camera(
     checks = _StreamChecks(alarms, spec.alarms)
     last_beat = float("-inf")
     analysis: CameraAnalysis | None = None
+    costs = _FrameCosts(since=time.monotonic())
+    cpu = time.thread_time
     try:
         analysis = camera_analysis(spec, gate, detectors=detectors, on_model_refused=refused)
+        reading = cpu()
         for sample in sampled_frames(spec.stream, spec.clock):
+            costs.decode_s += cpu() - reading
             if stop.is_set():
                 return  # asked to stop (the group stops its cameras when the service dies: never orphaned)
             progress()
             now = time.monotonic()
             rate.tick(now)
             checks.check(sample, out)
+            analysing = time.monotonic()
             for observation in analysis.process(sample.image, sample.at):
                 if not _send(out, observation):
                     dropped += 1
+            costs.inference_s += time.monotonic() - analysing
+            costs.frames += 1
+            costs.decoded += sample.decoded_since_last
             if now - last_beat >= HEARTBEAT_S:
                 fps = rate.fps(now)
                 state, why = stream_state(fps, spec.stream.analysis_fps, rate.observed_for(now), rate.window_s)
                 if alarms.active:
                     state = HealthState.DEGRADED
                     why = "; ".join(sorted(str(kind) for kind in alarms.active)) + (f"; {why}" if why else "")
-                _send(out, _health(spec, state, why, fps=fps, dropped=dropped + analysis.dropped))
+                health = _health(spec, state, why, fps=fps, dropped=dropped + analysis.dropped)
+                _send(out, costs.report(health, now))
                 last_beat = now
+            reading = cpu()
     except CameraError as err:
         _send(out, _health(spec, HealthState.OFFLINE, str(err)))
         raise AnalysisStopped(1) from None

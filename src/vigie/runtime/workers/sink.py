@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from vigie.analytics.rules.registry import MODULES, STATISTICS
 from vigie.domain.audit import AuditAction, AuditEvent
@@ -91,6 +92,18 @@ class Periodic:
             log.exception("periodic job %r failed; it will run again in %.0f s", self._job, self._period)
 
 
+class MessageObserver(Protocol):
+    """Reads the messages as they pass (metrics, recording gaps: :class:`~vigie.runtime.workers.monitor.
+    ServiceMonitor`), on the sink's thread; it stores nothing and must be quick. Its failures are logged, never
+    raised: a message is written whatever an observer does with it."""
+
+    def observe(self, msg: object) -> None: ...
+
+    def indexed(self, segments: Sequence[Segment]) -> None: ...
+
+    def tick(self, now: datetime) -> None: ...
+
+
 class WorkerMessageSink:
     """Observations go to the event aggregator; gate transitions to the audit chain; health to the status
     repository when it changes (or every ``HEALTH_REFRESH_S`` so "since" and fps stay fresh without a write per
@@ -118,6 +131,7 @@ class WorkerMessageSink:
         flush_at: int = FLUSH_AT,
         monotonic: Callable[[], float] = time.monotonic,
         events_batch: Callable[[], AbstractContextManager[object]] | None = None,
+        observers: Sequence[MessageObserver] = (),
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
         segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
@@ -130,7 +144,8 @@ class WorkerMessageSink:
 
         Buffered writes are written at each ``tick``, at ``close``, or once ``flush_at`` of them wait (1: every
         message written as it comes, as before batching). ``events_batch()`` (``SqlEventRepo.batch``) makes the
-        event writes of a round one transaction; without it each event write is its own."""
+        event writes of a round one transaction; without it each event write is its own. ``observers`` see every
+        message, the segments indexed, and every round."""
         self._aggregator = aggregator
         self._status = status
         self._audit = audit
@@ -169,8 +184,10 @@ class WorkerMessageSink:
         """Motion observations for the event aggregator, merged into events at the next flush."""
         self._events_batch = events_batch or nullcontext
         self._buffered = 0
+        self._observers = tuple(observers)
 
     def __call__(self, msg: WorkerMessage | RecorderMessage) -> None:
+        self._observe(msg)
         if isinstance(msg, Segment):
             self._segment(msg)
         elif isinstance(msg, RecordingHealth):
@@ -195,6 +212,10 @@ class WorkerMessageSink:
                 self._buffered += 1
         if self._buffered >= self._flush_at:
             self.flush()
+
+    def _observe(self, msg: WorkerMessage | RecorderMessage) -> None:
+        for observer in self._observers:
+            _observed(observer.observe, msg)
 
     def flush(self) -> None:
         """Write what is buffered: one transaction for the segment rows (uploaded ones included), one for the
@@ -278,6 +299,9 @@ class WorkerMessageSink:
     def _index_segments(self, items: Sequence[Write]) -> None:
         if self._segments is not None:
             index_segments(self._segments, items)
+            segments = [item for item in items if isinstance(item, Segment)]
+            for observer in self._observers:
+                _observed(observer.indexed, segments)
 
     def _add_statistics(self, items: Sequence[Write]) -> None:
         if self._statistics is not None:
@@ -453,6 +477,8 @@ class WorkerMessageSink:
 
     def tick(self) -> None:
         now = self._clock()
+        for observer in self._observers:
+            _observed(observer.tick, now)
         self._watch_database()
         self.flush()  # idle events closed there, in the round's transaction
         for job in self._jobs:
@@ -547,3 +573,10 @@ class WorkerMessageSink:
             return False
         writer.replay_all()
         return len(writer.journal) == 0
+
+
+def _observed(call: Callable[[Any], None], arg: object) -> None:
+    try:
+        call(arg)
+    except Exception:  # an observer's fault never costs a message its write
+        log.exception("an observer of the worker messages failed")

@@ -19,6 +19,7 @@ import multiprocessing as mp
 import os
 import queue
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from typing import Any
 from vigie.analytics.detect.batching import SharedDetectorSettings
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.clock import Clock
+from vigie.domain.cluster import NodeStatus
 from vigie.domain.recording import Segment
 from vigie.ingest.backoff import Backoff
 from vigie.runtime.assembly.gates import GateFactory
@@ -223,13 +225,35 @@ class CameraSupervisor:
         self._failures: dict[str, tuple[float, int]] = {}
         """Handler failures by message: when last logged, and how many times since (bounded: 100 kinds)."""
         self._thread = threading.Thread(target=self._loop, name="camera-supervisor", daemon=True)
+        self._started_at: datetime | None = None
 
     def start(self) -> None:
+        self._started_at = self._clock()
         self._thread.start()
 
     def groups(self) -> dict[str, tuple[str, ...]]:
         """The cameras of each worker process by group name (``recorder-0``), for diagnosis and tests."""
         return {name: tuple(_camera(m.spec) for m in slot.members.values()) for name, slot in self._slots.items()}
+
+    def nodes(self) -> list[NodeStatus]:
+        """Where the groups run: on a single host, this one node — named ``VIGIE_NODE`` from the environment, or
+        the host name — alive while the supervisor runs, with every group placed here and the cameras they host
+        (a camera recorded and analysed counts once). The Ray supervisor answers the same for each node."""
+        name = os.environ.get("VIGIE_NODE") or socket.gethostname()
+        cameras = {_camera(m.spec) for slot in list(self._slots.values()) for m in slot.members.values()}
+        alive = self._thread.is_alive() and not self._stopping.is_set()
+        cpus = float(os.cpu_count() or 1)
+        return [
+            NodeStatus(
+                node_id=name,
+                address=socket.gethostname(),
+                alive=alive,
+                groups=tuple(self._slots),
+                cameras=len(cameras),
+                resources=(("CPU", cpus),),
+                since=self._started_at,
+            )
+        ]
 
     def pids(self) -> dict[str, int]:
         """Process id of every running worker, by group name (``recorder-0``) and by camera slot (``recorder:cam1``:

@@ -1,0 +1,123 @@
+"""The platform's health (issue 17): the console's health view (nodes, disks, cameras offline, recording gaps) for
+operators and supervisors, and ``/metrics`` for a Prometheus scraper that presents the configured bearer token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from vigie.api.deps import configured
+from vigie.api.errors import error_body
+from vigie.api.routes.cameras import camera_out
+from vigie.api.schemas import CameraOut
+from vigie.api.security import CurrentPrincipal
+from vigie.domain.recording import RecordingGap
+from vigie.services.system_health import MetricsAccess, MetricsRefusedError, SystemHealthService
+
+router = APIRouter(tags=["health"])
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class NodeOut(BaseModel):
+    node_id: str = Field(description="the host name on a single host (or VIGIE_NODE), Ray's node id on a cluster")
+    address: str
+    alive: bool
+    groups: list[str] = Field(description="worker groups placed on the node (recorder-0, analysis-1)")
+    cameras: int = Field(description="cameras those groups host (recorded and analysed counts once)")
+    since: datetime | None
+
+
+class DiskOut(BaseModel):
+    name: str = Field(description="recordings (the segment folder) or data (the data folder)")
+    free_bytes: int
+    total_bytes: int
+    min_free_bytes: int = Field(description="below this the purge deletes the oldest recordings it may")
+    ok: bool
+    error: str
+
+
+class GapOut(BaseModel):
+    camera_id: str
+    start: datetime = Field(description="end of the last footage before the gap")
+    end: datetime | None = Field(description="start of the footage after it; null while the gap lasts (an alarm)")
+    seconds: float
+    noticed: datetime
+
+
+class SystemHealthOut(BaseModel):
+    at: datetime
+    nodes: list[NodeOut]
+    disks: list[DiskOut]
+    offline: list[CameraOut] = Field(description="cameras you may see whose last report says offline")
+    alarms: list[GapOut] = Field(description="recording-gap alarms raised now: cameras that should record and do not")
+    gaps: list[GapOut] = Field(description="recording gaps of the last 24 h (since the start), newest first")
+    gap_count: int
+    gap_seconds: float
+
+
+def _gap(gap: RecordingGap, now: datetime) -> GapOut:
+    return GapOut(camera_id=gap.camera_id, start=gap.start, end=gap.end, seconds=gap.seconds(now), noticed=gap.noticed)
+
+
+@router.get(
+    "/api/system/health",
+    response_model=SystemHealthOut,
+    summary="Nodes, disks, cameras offline and recording gaps (operators and supervisors)",
+)
+def system_health(request: Request, principal: CurrentPrincipal) -> SystemHealthOut:
+    service = configured(request, "system_health", SystemHealthService, "the health view is")
+    view = service.overview_for(principal)
+    return SystemHealthOut(
+        at=view.at,
+        nodes=[
+            NodeOut(
+                node_id=n.node_id,
+                address=n.address,
+                alive=n.alive,
+                groups=list(n.groups),
+                cameras=n.cameras,
+                since=n.since,
+            )
+            for n in view.nodes
+        ],
+        disks=[
+            DiskOut(
+                name=d.name,
+                free_bytes=d.free_bytes,
+                total_bytes=d.total_bytes,
+                min_free_bytes=d.min_free_bytes,
+                ok=d.ok,
+                error=d.error,
+            )
+            for d in view.disks
+        ],
+        offline=[camera_out(v) for v in view.offline],
+        alarms=[_gap(g, view.at) for g in view.alarms],
+        gaps=[_gap(g, view.at) for g in view.gaps],
+        gap_count=view.gap_count,
+        gap_seconds=view.gap_seconds,
+    )
+
+
+@router.get(
+    "/metrics",
+    include_in_schema=False,
+    responses={401: {"description": "no or wrong bearer token"}, 404: {"description": "metrics not configured"}},
+)
+def metrics(request: Request) -> Response:
+    """Prometheus exposition; only with ``Authorization: Bearer <token>`` (``api.metrics_token_file``)."""
+    access: MetricsAccess | None = getattr(request.app.state.services, "metrics", None)
+    if access is None:
+        return JSONResponse(
+            error_body("not_found", "metrics are not enabled on this server (api.metrics_token_file)"), 404
+        )
+    try:
+        body = access.render_for(request.headers.get("authorization"))
+    except MetricsRefusedError as err:
+        headers = {"WWW-Authenticate": 'Bearer realm="vigie-metrics"', "Cache-Control": "no-store"}
+        return JSONResponse(error_body("not_authenticated", str(err)), 401, headers=headers)
+    return Response(body, media_type=PROMETHEUS_TEXT, headers={"Cache-Control": "no-store"})

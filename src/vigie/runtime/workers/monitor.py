@@ -1,0 +1,228 @@
+"""What the service knows of its cameras while it runs, read from the worker messages: the figures of the metrics
+(issue 17) and the recording-gap alarms.
+
+The sink (:class:`~vigie.runtime.workers.sink.WorkerMessageSink`) hands every message to :meth:`ServiceMonitor.
+observe` on its one thread, the segments it indexed to :meth:`~ServiceMonitor.indexed`, and calls :meth:`~
+ServiceMonitor.tick` every round; the metrics endpoint and the health view read copies from other threads, under
+one lock held only to copy. Memory: one entry per configured camera and per alert module, and the gap watch's
+bounded history.
+
+A recording gap is a system alarm, not an analysis alert: no module, no legal basis, nothing about people — it says
+a camera that should record has no footage. It is logged when raised and when cleared, counted in the metrics and
+listed in the console's health view while it lasts (it clears when the next segment arrives).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from vigie.analytics.rules.registry import MODULES, STATISTICS
+from vigie.domain.alerts import Alert
+from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.clock import Clock
+from vigie.domain.observation import Observation
+from vigie.domain.recording import RecordingGap, Segment
+from vigie.recording.gaps import GapChange, GapWatch
+from vigie.runtime.workers.recorder import RecordingHealth
+
+log = logging.getLogger(__name__)
+
+ALERT_MODULES = frozenset(MODULES) - STATISTICS
+CHECK_EVERY = timedelta(seconds=1)
+"""How often cameras are checked for an open gap (and asked whether they should record)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraFigures:
+    """A camera's latest figures (copied for a reader). Counters are the workers' own, since their stream started:
+    they go back to zero when it restarts (Prometheus's ``rate`` reads that as a reset)."""
+
+    camera_id: str
+    recording: HealthState | None = None
+    analysis: HealthState | None = None
+    packets_per_s: float = 0.0
+    """Main stream, recorded: packets per second (video frames, for a video-only stream)."""
+    recording_dropped: int = 0
+    """Main-stream packets dropped by the recorder (timestamps going back)."""
+    decoded_fps: float = 0.0
+    analysed_fps: float = 0.0
+    analysis_dropped: int = 0
+    decode_s: float = 0.0
+    inference_s: float = 0.0
+    last_indexed_end: datetime | None = None
+    gaps: int = 0
+    gap_seconds: float = 0.0
+    open_gap_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSnapshot:
+    at: datetime
+    cameras: tuple[CameraFigures, ...]
+    alerts_raised: tuple[tuple[str, int], ...]
+    """Per alert module: alerts raised since the service started."""
+    verdicts: tuple[tuple[str, str, int], ...]
+    """Per module and verdict: verdicts given since the service started."""
+
+
+class ServiceMonitor:
+    """See the module docstring. ``refusal(camera_id)`` says why a camera may not record now (None: it should);
+    a refused camera is not in a gap."""
+
+    def __init__(
+        self,
+        cameras: Sequence[str],
+        gaps: GapWatch,
+        *,
+        clock: Clock,
+        refusal: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._refusal = refusal or (lambda _camera_id: None)
+        self._gaps = gaps
+        self._figures = {camera_id: CameraFigures(camera_id) for camera_id in cameras}
+        self._raised: dict[str, int] = {}
+        self._verdicts: dict[tuple[str, str], int] = {}
+        self._checked: datetime | None = None
+        self.started = clock()
+
+    def observe(self, msg: object) -> None:
+        """One worker message (the sink's thread)."""
+        if isinstance(msg, Segment):
+            self._segment(msg)
+        elif isinstance(msg, RecordingHealth):
+            self._update(
+                msg.camera_id,
+                recording=msg.state,
+                packets_per_s=msg.packets_per_s,
+                recording_dropped=msg.non_monotonic,
+            )
+        elif isinstance(msg, CameraHealth):
+            self._analysis(msg)
+        elif isinstance(msg, Observation) and msg.module in ALERT_MODULES:
+            with self._lock:
+                self._raised[msg.module] = self._raised.get(msg.module, 0) + 1
+
+    def indexed(self, segments: Iterable[Segment]) -> None:
+        """Segments written to the index (the sink's thread): the segment lag is read from the last one's end."""
+        with self._lock:
+            for segment in segments:
+                figures = self._figures.get(segment.camera_id)
+                if figures is not None and (figures.last_indexed_end is None or segment.end > figures.last_indexed_end):
+                    self._figures[segment.camera_id] = replace(figures, last_indexed_end=segment.end)
+
+    def verdict(self, alert: Alert) -> None:
+        """A person decided an alert (the API's threads)."""
+        if alert.verdict is None:
+            return
+        key = (alert.module, alert.verdict.value)
+        with self._lock:
+            self._verdicts[key] = self._verdicts.get(key, 0) + 1
+
+    def tick(self, now: datetime) -> None:
+        """Every supervisor round: at most every :data:`CHECK_EVERY`, which cameras should record, and which of
+        those are silent for too long (an alarm raised)."""
+        if self._checked is not None and now - self._checked < CHECK_EVERY:
+            return
+        self._checked = now
+        changes: list[GapChange] = []
+        should = {camera_id: self._refusal(camera_id) is None for camera_id in self._figures}
+        with self._lock:
+            for camera_id, records in should.items():
+                if records:
+                    self._gaps.expect(camera_id, now)
+                else:
+                    changes += self._gaps.release(camera_id, now)
+            changes += self._gaps.check(now)
+            self._count(changes, now)
+        self._log(changes, now)
+
+    def snapshot(self) -> MonitorSnapshot:
+        with self._lock:
+            return MonitorSnapshot(
+                self._clock(),
+                tuple(self._figures.values()),
+                tuple(sorted(self._raised.items())),
+                tuple(sorted((module, verdict, n) for (module, verdict), n in self._verdicts.items())),
+            )
+
+    def open_gaps(self) -> list[RecordingGap]:
+        """The recording-gap alarms raised now (cameras that should record and have not for too long)."""
+        with self._lock:
+            return self._gaps.open_gaps()
+
+    def recent_gaps(self, camera_ids: Iterable[str] | None = None) -> list[RecordingGap]:
+        """Recording gaps of the last 24 hours (since the service started), open ones included, newest first."""
+        with self._lock:
+            return self._gaps.recent(self._clock(), camera_ids)
+
+    def _segment(self, segment: Segment) -> None:
+        now = self._clock()
+        with self._lock:
+            changes = self._gaps.segment(segment, now)
+            self._count(changes, now)
+        self._log(changes, now)
+
+    def _analysis(self, health: CameraHealth) -> None:
+        self._update(
+            health.camera_id,
+            analysis=health.state,
+            decoded_fps=health.fps_decoded,
+            analysed_fps=health.fps_in,
+            analysis_dropped=health.frames_dropped,
+            decode_s=health.decode_s,
+            inference_s=health.inference_s,
+        )
+
+    def _update(self, camera_id: str, **figures: object) -> None:
+        with self._lock:
+            current = self._figures.get(camera_id)
+            if current is not None:  # a camera not configured here: not ours to count
+                self._figures[camera_id] = replace(current, **figures)  # type: ignore[arg-type]
+
+    def _count(self, changes: Sequence[GapChange], now: datetime) -> None:
+        """Under the lock: each gap ended (closed, found) counted once, with its seconds."""
+        for change in changes:
+            figures = self._figures.get(change.gap.camera_id)
+            if figures is None:
+                continue
+            if change.kind == "opened":
+                figures = replace(figures, open_gap_since=change.gap.start)
+            elif change.kind in ("closed", "found"):
+                figures = replace(
+                    figures, gaps=figures.gaps + 1, gap_seconds=figures.gap_seconds + change.gap.seconds(now)
+                )
+            if change.kind in ("closed", "withdrawn"):
+                figures = replace(figures, open_gap_since=None)
+            self._figures[change.gap.camera_id] = figures
+
+    @staticmethod
+    def _log(changes: Sequence[GapChange], now: datetime) -> None:
+        for change in changes:
+            gap = change.gap
+            seconds = gap.seconds(now)
+            start = gap.start.isoformat()
+            if change.kind == "opened":
+                log.warning(
+                    "camera %s: recording gap alarm raised: no segment since %s (%.0f s); check the camera and its "
+                    "recorder (the console's health view lists it until recording resumes)",
+                    gap.camera_id,
+                    start,
+                    seconds,
+                )
+            elif change.kind == "closed":
+                log.warning(
+                    "camera %s: recording gap alarm cleared: recording resumed; %.1f s without footage from %s",
+                    gap.camera_id,
+                    seconds,
+                    start,
+                )
+            elif change.kind == "found":
+                log.warning("camera %s: recording gap of %.1f s from %s", gap.camera_id, seconds, start)
+            else:
+                log.info("camera %s: recording gap alarm cleared: late segments cover it", gap.camera_id)

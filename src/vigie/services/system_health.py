@@ -1,0 +1,149 @@
+"""The health of the platform as operators see it (issue 17): nodes, disks, cameras offline, recording gaps — and
+the Prometheus metrics, for a scraper holding the token.
+
+The parts come from the runtime: the nodes from whatever supervises the workers (one host, or a Ray cluster: only
+:class:`NodeSource` is asked), the recording gaps from the service's monitor, the disks from the storage folders.
+An operator or a supervisor reads the view (``view_system_health``); cameras and gaps are limited to the cameras
+the person may see (L10); nodes and disks are the platform's, shown to every reader.
+"""
+
+from __future__ import annotations
+
+import hmac
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from vigie.domain.camera import HealthState
+from vigie.domain.clock import Clock
+from vigie.domain.cluster import NodeStatus
+from vigie.domain.recording import RecordingGap
+from vigie.domain.users import Permission
+from vigie.services.access import Principal
+from vigie.services.cameras import CameraService, CameraView
+
+GAPS_LISTED = 500
+"""Recording gaps of the last 24 hours listed at most (newest first); the count says how many there were."""
+
+
+class NodeSource(Protocol):
+    """What hosts the camera groups: :class:`~vigie.runtime.workers.supervisor.CameraSupervisor` on one host, the
+    Ray supervisor on a cluster."""
+
+    def nodes(self) -> Sequence[NodeStatus]: ...
+
+
+class GapSource(Protocol):
+    def open_gaps(self) -> Sequence[RecordingGap]:
+        """Recording-gap alarms raised now."""
+        ...
+
+    def recent_gaps(self, camera_ids: Iterable[str] | None = None) -> Sequence[RecordingGap]:
+        """Gaps of the last 24 hours, open ones included, newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Disk:
+    """Free space of one storage folder (the recordings' or the data folder)."""
+
+    name: str
+    free_bytes: int
+    total_bytes: int
+    min_free_bytes: int
+    """Below this the purge deletes the oldest recordings it may (``storage.min_free_mb``); 0: no limit here."""
+    error: str = ""
+    """Why the space could not be read (then the sizes are 0)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.free_bytes >= self.min_free_bytes
+
+
+def disk_space(name: str, folder: Path, min_free_bytes: int) -> Disk:
+    """The free space of the disk holding ``folder``, or why it cannot be read."""
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError as err:
+        return Disk(name, 0, 0, min_free_bytes, err.strerror or type(err).__name__)
+    return Disk(name, usage.free, usage.total, min_free_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthOverview:
+    at: datetime
+    nodes: tuple[NodeStatus, ...]
+    disks: tuple[Disk, ...]
+    offline: tuple[CameraView, ...]
+    """Cameras (of those the reader sees) whose last report says offline."""
+    alarms: tuple[RecordingGap, ...]
+    """Recording-gap alarms raised now (the reader's cameras)."""
+    gaps: tuple[RecordingGap, ...]
+    """Recording gaps of the last 24 hours, newest first, at most :data:`GAPS_LISTED`."""
+    gap_count: int
+    gap_seconds: float
+
+
+class SystemHealthService:
+    def __init__(
+        self,
+        cameras: CameraService,
+        nodes: NodeSource,
+        gaps: GapSource,
+        disks: Callable[[], Sequence[Disk]],
+        clock: Clock,
+    ) -> None:
+        self._cameras = cameras
+        self._nodes = nodes
+        self._gaps = gaps
+        self._disks = disks
+        self._clock = clock
+
+    def overview_for(self, viewer: Principal) -> HealthOverview:
+        viewer.require(Permission.VIEW_SYSTEM_HEALTH)
+        now = self._clock()
+        views = self._cameras.list_cameras(viewer)
+        visible = {v.info.id for v in views}
+        recent = list(self._gaps.recent_gaps(visible))
+        return HealthOverview(
+            at=now,
+            nodes=tuple(self._nodes.nodes()),
+            disks=tuple(self._disks()),
+            offline=tuple(v for v in views if v.state is HealthState.OFFLINE),
+            alarms=tuple(g for g in self._gaps.open_gaps() if g.camera_id in visible),
+            gaps=tuple(recent[:GAPS_LISTED]),
+            gap_count=len(recent),
+            gap_seconds=sum(g.seconds(now) for g in recent),
+        )
+
+
+class MetricsRefusedError(Exception):
+    """The scraper did not present the metrics token."""
+
+
+class MetricsAccess:
+    """The Prometheus exposition, for whoever presents the bearer token configured (``api.metrics_token_file``).
+    The metrics hold no personal data (camera ids, module names, counts and times), but they show which cameras
+    fail and when: not for anyone who can reach the port."""
+
+    MIN_TOKEN_LENGTH = 32
+
+    def __init__(self, token: str, render: Callable[[], bytes]) -> None:
+        token = token.strip()
+        if len(token) < self.MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"the metrics token is {len(token)} characters long; use at least {self.MIN_TOKEN_LENGTH} random "
+                "characters (e.g. `openssl rand -hex 32 > FILE`)"
+            )
+        self._token = token.encode()
+        self._render = render
+
+    def render_for(self, authorization: str | None) -> bytes:
+        """The exposition text, if ``authorization`` (the request's header) is ``Bearer <token>``."""
+        scheme, _, presented = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self._token):
+            raise MetricsRefusedError("send the metrics token: `Authorization: Bearer <token>`")
+        return self._render()

@@ -7,6 +7,7 @@ demo, while the API tests built their own services); this test builds the real t
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
 from vigie.runtime.assembly.service import VigieService
 
-OPTIONAL_BY_CONFIGURATION = {"oidc": "auth.oidc"}
+OPTIONAL_BY_CONFIGURATION = {"oidc": "auth.oidc", "metrics": "api.metrics_token_file"}
 """Parts that exist only when a configuration section asks for them (None otherwise, by design)."""
 
 OIDC = """auth:
@@ -51,8 +52,11 @@ def camera(camera_id: str, clock: FakeClock) -> str:
 """
 
 
-def build(tmp_path: Path, clock: FakeClock, extra: str = "") -> VigieService:
+def build(tmp_path: Path, clock: FakeClock, extra: str = "", api: str = "") -> VigieService:
+    """``api``: more settings of the api section (``key: value, …``)."""
     text = config_yaml(tmp_path, camera("cam-1", clock) + camera("cam-2", clock))
+    if api:
+        text = text.replace("port: 8080}", f"port: 8080, {api}}}")
     return VigieService(load_config_text(extra + text), clock=clock)
 
 
@@ -81,7 +85,9 @@ def test_optional_parts_are_wired_when_configured(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VIGIE_OIDC_CLIENT_SECRET", "not-a-real-secret")
-    service = build(tmp_path, clock, OIDC)
+    token = tmp_path / "metrics.token"
+    token.write_text(secrets.token_hex(32))
+    service = build(tmp_path, clock, OIDC, api=f"metrics_token_file: {token}")
     for name in OPTIONAL_BY_CONFIGURATION:
         assert getattr(service.api_services, name) is not None, f"{name} is configured but not wired"
 

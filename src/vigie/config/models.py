@@ -313,6 +313,13 @@ class ApiSettings(ConfigModel):
         "use) and `X-Forwarded-Proto` (HTTPS, for the `Secure` cookie) believed; from anyone else these headers "
         "are ignored. Empty (the default): the client is the connection's peer.",
     )
+    metrics_token_file: Path | None = Field(
+        default=None,
+        title="Metrics token file",
+        description="File holding the bearer token a Prometheus scraper must send to read `/metrics` "
+        "(`Authorization: Bearer <token>`, at least 32 characters, e.g. `openssl rand -hex 32`); read at start. "
+        "Unset (the default): `/metrics` answers 404. See docs/metrics.md.",
+    )
 
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -32,6 +32,7 @@ from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
 from vigie.ingest.tap import tap_path
+from vigie.recording.gaps import GapWatch
 from vigie.recording.reconcile import index_recent, reconcile_camera
 from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
@@ -47,9 +48,11 @@ from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool
 from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
 from vigie.runtime.clock import system_clock
+from vigie.runtime.metrics import exposition, metrics_registry
 from vigie.runtime.workers.analysis import ModelSpec, WorkerSpec
 from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, storage_check
 from vigie.runtime.workers.journal import WriteJournal, journal_dir
+from vigie.runtime.workers.monitor import ServiceMonitor
 from vigie.runtime.workers.recorder import RecorderSpec
 from vigie.runtime.workers.sink import Periodic, WorkerMessageSink
 from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping
@@ -61,6 +64,7 @@ from vigie.services.health import Check, HealthService
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.snapshots import SnapshotService
+from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
@@ -239,7 +243,8 @@ class VigieService:
         self.exports = build_export_service(config, engine, self.audit, clock, store=store, index=self.segments)
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
-        self.alerts = AlertService(SqlAlertRepo(engine), self.audit, clock)
+        self.monitor = self._monitor()
+        self.alerts = AlertService(SqlAlertRepo(engine), self.audit, clock, on_verdict=self.monitor.verdict)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self.status,
@@ -254,6 +259,7 @@ class VigieService:
             watch=self.watch,
             reconcile=self.index_recent_recordings,
             events_batch=self.events.batch,
+            observers=(self.monitor,),
         )
         self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras, clock))
         playback = PlaybackService(
@@ -291,6 +297,14 @@ class VigieService:
             ),
             oidc=sign_on,
             health=HealthService([("database", self._database_ready), ("storage", self._storage_ready)]),
+            system_health=SystemHealthService(
+                CameraService(self.cameras, self.status, authorisations=self.authorisations),
+                self.supervisor,
+                self.monitor,
+                self._disks,
+                clock,
+            ),
+            metrics=self._metrics_access(),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
@@ -485,6 +499,34 @@ class VigieService:
         pending = len(self.uploader.pending) if self.uploader is not None else 0
         min_free = self.config.storage.min_free_mb * 1024 * 1024
         return storage_check(self.segments_root, self.config.storage.data_dir, min_free, pending)
+
+    def _monitor(self) -> ServiceMonitor:
+        """Metrics and recording-gap alarms (issue 17), read from every worker message by the sink."""
+        gaps = GapWatch(self.config.storage.segment_seconds)
+        return ServiceMonitor([c.id for c in self.cameras], gaps, clock=self.clock, refusal=self.camera_refusal)
+
+    def _disks(self) -> list[Disk]:
+        """Free space of the recordings' folder (the spool, with a remote store) and of the data folder."""
+        min_free = self.config.storage.min_free_mb * 1024 * 1024
+        return [
+            disk_space("recordings", self.segments_root, min_free),
+            disk_space("data", self.config.storage.data_dir, 0),
+        ]
+
+    def _metrics_access(self) -> MetricsAccess | None:
+        """``/metrics`` for whoever holds the token of ``api.metrics_token_file``; None when it is not set."""
+        token_file = self.config.api.metrics_token_file
+        if token_file is None:
+            return None
+        try:
+            token = token_file.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ServiceError(f"api.metrics_token_file {token_file}: cannot read it ({err.strerror})") from None
+        registry = metrics_registry(self.monitor, self.supervisor)
+        try:
+            return MetricsAccess(token, lambda: exposition(registry))
+        except ValueError as err:
+            raise ServiceError(f"api.metrics_token_file {token_file}: {err}") from None
 
     def close_unclean_run(self) -> UncleanStop | None:
         """If the last run ended without ``service.stopped`` (``kill -9``, power cut, OOM killer), close in the audit

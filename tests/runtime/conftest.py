@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.sign_on import stack  # noqa: F401 - the OpenID provider fixture, for this folder's tests
+
 
 @pytest.fixture
 def silent_tcp_server() -> Iterator[int]:

@@ -14,7 +14,20 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from vigie import __version__
-from vigie.cli import alerts, audit, evaluation, exports, governance, models, recording, service, session, sim, users
+from vigie.cli import (
+    alerts,
+    audit,
+    backup,
+    evaluation,
+    exports,
+    governance,
+    models,
+    recording,
+    service,
+    session,
+    sim,
+    users,
+)
 
 FAMILIES: tuple[ModuleType, ...] = (
     service,
@@ -28,6 +41,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     evaluation,
     alerts,
     users,
+    backup,
 )
 """The command families, in the order ``vigie --help`` lists their commands."""
 

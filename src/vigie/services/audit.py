@@ -42,6 +42,8 @@ PLATFORM_ACTIONS: Final = frozenset(
         AuditAction.AUDIT_PRUNED.value,
         AuditAction.SERVICE_STARTED.value,
         AuditAction.SERVICE_STOPPED.value,
+        AuditAction.BACKUP_CREATED.value,
+        AuditAction.BACKUP_RESTORED.value,
     }
 )
 """Entries about the platform itself, naming no tenant's people or things: every tenant's readers see them."""

@@ -58,6 +58,7 @@ from vigie.runtime.workers.sink import Periodic, WorkerMessageSink
 from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
+from vigie.services.backup import pending_restore
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.health import Check, HealthService
@@ -177,6 +178,14 @@ def recorder_spec(
         clock=clock,
         live_tap=tap_path(data_dir, camera.id) if data_dir is not None else None,
     )
+
+
+def _refuse_unsettled_restore(data_dir: Path) -> None:
+    """A restore that lacks entries a published head vouches for, or whose chain did not verify, is settled by the
+    operator first (``vigie backup restore``, docs/backup.md): the service never starts on it silently."""
+    unsettled = pending_restore(data_dir)
+    if unsettled is not None:
+        raise ServiceError(unsettled)
 
 
 class VigieService:
@@ -440,7 +449,9 @@ class VigieService:
     def _check_previous_life(
         self, database_file: Path | None, existed: bool, new_database: bool
     ) -> PreviousLife | None:
-        """D10: refuse an empty database where the data folder shows a previous life, unless ``new_database``."""
+        """D10: refuse an empty database where the data folder shows a previous life, unless ``new_database``; and
+        a restore not settled (docs/backup.md)."""
+        _refuse_unsettled_restore(self.config.storage.data_dir)
         if self._audit_store.head() is not None:
             if new_database:
                 log.warning("--new-database ignored: the database already holds an audit chain")

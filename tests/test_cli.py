@@ -52,7 +52,7 @@ def test_serve_refuses_an_invalid_config_and_writes_nothing(tmp_path: Path) -> N
 
 
 COMMANDS = [
-    "demo", "serve", "config check", "login", "logout", "whoami", "sim render", "sim serve",
+    "demo", "serve", "api", "config check", "login", "logout", "whoami", "sim render", "sim serve",
     "audit export", "audit verify", "audit head", "audit report", "audit keys", "audit rotate-key",
     "compliance status", "compliance register",
     "activation request", "activation approve", "activation revoke", "activation list", "stop", "resume",

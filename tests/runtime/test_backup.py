@@ -335,3 +335,28 @@ def test_the_backup_configuration_is_written_where_the_node_has_none(
         assert code == 0, err
     assert f"wrote the backup's configuration to {old.config}" in out
     assert old.config.read_bytes() == (backup / "config" / "vigie.yaml").read_bytes()
+
+
+def test_a_head_of_another_installation_is_refused_before_anything_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = FakeClock(T0)
+    old, other, new = make_node(tmp_path / "old"), make_node(tmp_path / "other"), make_node(tmp_path / "new")
+    with commands_on(clock):
+        write_entries(old, clock, 5)
+        write_entries(other, clock, 5)
+        publish_head(capsys, other, tmp_path / "other-head.json")
+        backup = tmp_path / "backup"
+        assert vigie(capsys, "backup", "create", "--config", str(old.config), "-o", str(backup))[0] == 0
+        code, _, err = vigie(
+            capsys,
+            "backup",
+            "restore",
+            str(backup),
+            "--config",
+            str(new.config),
+            "--head",
+            str(tmp_path / "other-head.json"),
+        )
+    assert code == 2 and "which the backup does not hold" in err and "--pubkey" in err
+    assert not new.data_dir.exists() and not (new.root / "vigie.db").exists(), "nothing was changed"

@@ -22,7 +22,7 @@ from vigie.cli.commands.context import Unusable, command_clock, opened
 from vigie.config import ConfigError, format_issues, load_config
 from vigie.config.models import VigieConfig
 from vigie.governance.audit import AuditKeyError, HeadError, key_id_of, load_public_key, read_heads
-from vigie.governance.audit.head import HeadArchive
+from vigie.governance.audit.head import HeadArchive, head_signature_ok
 from vigie.governance.keys_folder import KeyStorageError
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
 from vigie.services.backup import (
@@ -35,8 +35,8 @@ from vigie.services.backup import (
     create_backup,
     restore_files,
     settle,
-    verify_restored,
 )
+from vigie.services.restored_chain import RestoredChainChanged, verify_restored
 from vigie.storage import StorageError, create_engine_for, migrate
 from vigie.storage.database_copy import DatabaseCopier
 
@@ -91,6 +91,7 @@ def restore_command(request: RestoreRequest) -> int:
     try:
         given = [head for path in request.heads for head in read_heads(path)]
         extra_keys = _public_keys(request.pubkeys)
+        _check_heads(given, {**backup.public_keys(), **extra_keys})
     except (HeadError, ValueError) as err:
         return _fail(f"vigie backup restore: {err}; nothing was changed", EXIT_UNCHANGED)
     if not request.config_path.exists():
@@ -152,7 +153,7 @@ def _restore(
         )
     except BackupError as err:
         return _fail(f"vigie backup restore: {err}", EXIT_UNCHANGED)
-    except (StorageError, KeyStorageError, OSError) as err:  # KeyStorageError: AuditKeyError's family
+    except (StorageError, KeyStorageError, RestoredChainChanged, OSError) as err:  # AuditKeyError: a KeyStorageError
         return _fail(f"vigie backup restore: {err}")
     return _report(outcome, copier.describe())
 
@@ -205,6 +206,22 @@ def _report(outcome: RestoreOutcome, database: str) -> int:
         print(f"ACCEPTED and recorded in the audit log: {verdict.missing.describe()}")
     print("recorded as backup.restored; the service may start (`vigie serve --config FILE`)")
     return EXIT_OK
+
+
+def _check_heads(heads: list[dict[str, Any]], keys: dict[str, str]) -> None:
+    """Each head given must verify with an audit key of the backup or given with --pubkey: checked before anything
+    changes (a head of another installation, or of a key rotated in after the backup, is said as such)."""
+    loaded = {key_id: load_public_key(pem) for key_id, pem in keys.items()}
+    for head in heads:
+        verified = head_signature_ok(head, loaded)
+        if verified is None:
+            raise ValueError(
+                f"the head of seq {head['seq']} is signed by key {head['key_id']}, which the backup does not hold: if "
+                "it was rotated in after the backup, give its public key with --pubkey (`vigie audit keys`); "
+                "otherwise the head is another installation's"
+            )
+        if not verified:
+            raise ValueError(f"the head of seq {head['seq']} does not verify with key {head['key_id']}: not a head")
 
 
 def _public_keys(paths: list[Path]) -> dict[str, str]:

@@ -180,12 +180,14 @@ def recorder_spec(
     )
 
 
-def _refuse_unsettled_restore(data_dir: Path) -> None:
-    """A restore that lacks entries a published head vouches for, or whose chain did not verify, is settled by the
-    operator first (``vigie backup restore``, docs/backup.md): the service never starts on it silently."""
-    unsettled = pending_restore(data_dir)
+def settled(config: VigieConfig) -> VigieConfig:
+    """``config``, unless a restore on its data folder lacks entries a published head vouches for, or its chain did
+    not verify: the operator settles it first (``vigie backup restore``, docs/backup.md), before the database is
+    even opened; the service never starts on it silently."""
+    unsettled = pending_restore(config.storage.data_dir)
     if unsettled is not None:
         raise ServiceError(unsettled)
+    return config
 
 
 class VigieService:
@@ -206,7 +208,7 @@ class VigieService:
         """``clock`` is the one clock of the service: every part built here reads the time from it.
         ``new_database``: start even if the database is empty where the data folder shows a previous life
         (``vigie serve --new-database``), recorded as ``database.new`` in the new chain."""
-        self.config = config
+        self.config = settled(config)
         self.clock = clock
         self.simulated = simulated_cameras
         engine = create_engine_for(config.storage.database_url)
@@ -449,9 +451,7 @@ class VigieService:
     def _check_previous_life(
         self, database_file: Path | None, existed: bool, new_database: bool
     ) -> PreviousLife | None:
-        """D10: refuse an empty database where the data folder shows a previous life, unless ``new_database``; and
-        a restore not settled (docs/backup.md)."""
-        _refuse_unsettled_restore(self.config.storage.data_dir)
+        """D10: refuse an empty database where the data folder shows a previous life, unless ``new_database``."""
         if self._audit_store.head() is not None:
             if new_database:
                 log.warning("--new-database ignored: the database already holds an audit chain")

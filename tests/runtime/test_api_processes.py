@@ -336,3 +336,22 @@ def test_a_sign_on_begun_on_one_process_is_finished_on_the_other(
     finally:
         for service in (first, second):
             service.watch.engine.dispose()
+
+
+# --- login throttle ---------------------------------------------------------------------------------------------
+
+
+def test_failed_logins_are_counted_across_processes_for_accounts_and_unknown_names_alike(
+    installation: Installation, servers: tuple[str, str]
+) -> None:
+    one, two = servers
+    browser = httpx.Client(timeout=10)
+    for name in ("inv.test", "nobody.here"):  # an account, and a name that is none
+        for attempt in range(5):  # the load balancer alternates
+            base = (one, two)[attempt % 2]
+            refused = browser.post(f"{base}/api/auth/login", json={"username": name, "password": "wrong guess 1"})
+            assert refused.status_code == 401, (name, attempt, refused.text)
+        for base in (one, two):
+            delayed = browser.post(f"{base}/api/auth/login", json={"username": name, "password": "wrong guess 2"})
+            assert delayed.status_code == 429, (name, base, delayed.text)
+            assert delayed.headers["retry-after"] == "30"

@@ -128,10 +128,12 @@ class AuthService:
         sealing_key: bytes,
         hasher: PasswordHasher | None = None,
         today: Callable[[], date] | None = None,
+        attempts: LoginAttempts | None = None,
     ) -> None:
         """``sealing_key``: a Fernet key (``Fernet.generate_key()``) kept outside the database, sealing TOTP
         secrets at rest. ``today``: the calendar day for authorisation and training dates (default: the clock's
-        Paris day, :func:`vigie.domain.clock.legal_day`)."""
+        Paris day, :func:`vigie.domain.clock.legal_day`). ``attempts``: the throttle's table of names (the runtime
+        gives one shared by every API process; default: this process's own)."""
         self._users = users
         self._audit = audit
         self._directory = directory
@@ -141,7 +143,7 @@ class AuthService:
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = ""
         """Checked for unknown usernames (same time as a wrong password); made at the first need, not at start."""
-        self._attempts = LoginAttempts()
+        self._attempts = attempts or LoginAttempts()
         """Failed logins with names that are no account (accounts keep theirs in their row), and the checks in
         flight for every name."""
         self._failure_lock = threading.Lock()

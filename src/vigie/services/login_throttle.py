@@ -9,8 +9,10 @@ which answered ``locked`` for real accounts only, so that names could be enumera
   ``THROTTLE_LONGEST``, never more);
 - failures are forgotten ``FORGET_AFTER`` after the last one (or after the end of the delay it started);
 - a name that is no account is throttled exactly like an account: same count, same delay, same answer. Accounts
-  keep their count in their row (shared by every API process); other names in a bounded table of this process,
-  keyed by a keyed hash (the name typed may be a password typed in the wrong field);
+  keep their count in their row, other names in a table keyed by a keyed hash (the name typed may be a password
+  typed in the wrong field); both in the database, shared by every API process (issue 17: behind a load balancer a
+  name must not be delayed later than an account, which would tell it is none). The hash key is derived from the
+  keys folder, the same in every process;
 - parallel attempts cannot outrun the count: a name has at most as many checks in flight as failures it may still
   make before its delay (:meth:`LoginAttempts.checking`).
 
@@ -30,6 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
+
+from vigie.domain.login_failures import NameFailures
 
 THROTTLE_AFTER: Final = 5
 """Failures in a row for one name before attempts with it are delayed."""
@@ -94,10 +98,17 @@ class LoginAttempts:
 
     Checks in flight are bounded so that parallel guesses cannot outrun the count: a name may have as many checks
     in flight as failures it may still make before its delay (one once delayed), the others are refused at once.
-    Names are kept under a keyed hash made at start, never as typed."""
+    Names are kept under a keyed hash, never as typed.
 
-    def __init__(self, max_names: int = 10_000) -> None:
-        self._key = secrets.token_bytes(32)
+    ``key``: the hash key (the runtime derives it from the keys folder, so that every process hashes alike; default:
+    a random one). ``shared``: where failures of unknown names are counted (the runtime gives the database's table,
+    shared by every API process; default: this process's bounded table). Checks in flight stay per process."""
+
+    def __init__(
+        self, max_names: int = 10_000, *, key: bytes | None = None, shared: NameFailures | None = None
+    ) -> None:
+        self._key = key or secrets.token_bytes(32)
+        self._shared = shared
         self._max = max_names
         self._records: dict[bytes, FailureRecord] = {}
         self._in_flight: dict[bytes, int] = {}
@@ -109,11 +120,19 @@ class LoginAttempts:
 
     def unknown(self, name: str) -> FailureRecord:
         """The failures of a name that is no account."""
+        if self._shared is not None:
+            found = self._shared.get(self._name_key(name).hex())
+            return FailureRecord() if found is None else FailureRecord(*found)
         with self._lock:
             return self._records.get(self._name_key(name), FailureRecord())
 
     def fail_unknown(self, name: str, now: datetime) -> FailureRecord:
         """Count one more failure of a name that is no account; its record afterwards."""
+        if self._shared is not None:
+            record = self.unknown(name).after_failure(now)
+            self._shared.put(self._name_key(name).hex(), record.failures, record.until or now)
+            self._shared.forget_before(now - FORGET_AFTER)
+            return record
         key = self._name_key(name)
         with self._lock:
             record = self._records.pop(key, FailureRecord()).after_failure(now)  # re-inserted last: the table is

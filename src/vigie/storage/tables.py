@@ -518,3 +518,14 @@ class ExportJobRow(Base):
     heartbeat_at: Mapped[datetime]
     cancel_requested: Mapped[bool] = mapped_column(Boolean)
     document: Mapped[str] = mapped_column(Text)
+
+
+class LoginNameFailureRow(Base):
+    """Failed logins in a row with a name that is no account, by keyed hash of the name (never the name)."""
+
+    __tablename__ = "login_name_failures"
+    __table_args__ = (Index("ix_login_name_failures_until", "until"),)
+
+    name_key: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    until: Mapped[datetime]

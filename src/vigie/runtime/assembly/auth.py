@@ -32,12 +32,16 @@ from vigie.governance.keys_folder import (
 from vigie.runtime.assembly.audit import keys_folder
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.auth import AuthService
+from vigie.services.login_throttle import LoginAttempts
 from vigie.services.oidc import OidcClient, OidcLogin
 from vigie.storage import SqlUserRepo
+from vigie.storage.login_failures import SqlNameFailures
 
 log = logging.getLogger(__name__)
 SEALING_KEY_FILE = "accounts.fernet"
 ACCOUNTS_KEY = "the accounts key"
+LOGIN_NAMES = "login-throttle-names"
+"""The purpose the key hashing the names of failed logins is derived for (:func:`shared_key`)."""
 PROVIDER_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 """Calls to the OpenID provider happen while a person waits at the callback: a provider that does not answer
 fails the sign-on in seconds (the person can still log in with a password)."""
@@ -118,14 +122,19 @@ def _reseal(keys: KeysFolder, key: bytes, passphrase: SecretsPassphrase, done: s
 
 
 def open_auth_service(config: VigieConfig, engine: Engine, audit: AuditSink, clock: Clock) -> AuthService:
-    """Accounts on ``clock``; authorisation and training dates are French calendar days of the same clock."""
+    """Accounts on ``clock``; authorisation and training dates are French calendar days of the same clock. Failed
+    logins with unknown names are counted in the database under a key derived from the keys folder: every API
+    process throttles them alike (issue 17)."""
+    key = sealing_key(keys_folder(config))
+    names = LoginAttempts(key=_derive(key, LOGIN_NAMES), shared=SqlNameFailures(engine))
     return AuthService(
         SqlUserRepo(engine),
         audit,
         directory(config),
         clock,
-        sealing_key=sealing_key(keys_folder(config)),
+        sealing_key=key,
         today=lambda: legal_day(clock),
+        attempts=names,
     )
 
 
@@ -164,5 +173,8 @@ def shared_key(config: VigieConfig, purpose: str) -> bytes:
     accounts key of the keys folder, the purpose as ``info``): what one API process signs (a playback URL),
     another checks, with nothing stored or sent between them. Processes must share the keys folder and the secrets
     passphrase; the key is never logged nor stored."""
-    master = sealing_key(keys_folder(config))
+    return _derive(sealing_key(keys_folder(config)), purpose)
+
+
+def _derive(master: bytes, purpose: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"vigie:{purpose}".encode()).derive(master)

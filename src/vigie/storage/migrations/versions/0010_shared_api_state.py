@@ -1,5 +1,6 @@
 """What API processes share (issue 17): several stateless API processes behind a load balancer find here the
-single sign-ons begun on another process and the export jobs another process runs.
+single sign-ons begun on another process, the export jobs another process runs, and the failed logins with names
+that are no account (throttled alike on every process).
 
 Revision ID: 0010
 Revises: 0009
@@ -48,9 +49,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_export_jobs_owner_created_at", "export_jobs", ["owner", "created_at"])
     op.create_index("ix_export_jobs_state", "export_jobs", ["state"])
+    op.create_table(
+        "login_name_failures",
+        sa.Column("name_key", sa.String(64), primary_key=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("until", _INSTANT, nullable=False),
+    )
+    op.create_index("ix_login_name_failures_until", "login_name_failures", ["until"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_login_name_failures_until", table_name="login_name_failures")
+    op.drop_table("login_name_failures")
     op.drop_index("ix_export_jobs_state", table_name="export_jobs")
     op.drop_index("ix_export_jobs_owner_created_at", table_name="export_jobs")
     op.drop_table("export_jobs")

@@ -42,10 +42,10 @@ def test_every_model_is_reached() -> None:
     assert {"Camera", "Authorisation", "AnalysisZone", "PrivacyMaskZone", "DirectedLineZone", "MotionSettings"} <= names
     assert {"ModelDetectorSettings", "HotBlobDetectorSettings"} <= names
     assert {"TlsSettings", "SecuritySettings"} <= names
-    assert {"WorkerSettings", "DetectorSettings"} <= names
+    assert {"WorkerSettings", "DetectorSettings", "ClusterSettings"} <= names
     assert (
-        len(names) == 24
-    )  # with auth and auth.oidc, api.tls, security, workers and workers.detector, one settings class per detector
+        len(names) == 25
+    )  # with auth and auth.oidc, api.tls, security, workers, workers.detector and cluster, one class per detector
 
 
 @pytest.mark.parametrize("model", sorted(all_models(), key=lambda m: m.__name__), ids=lambda m: m.__name__)

@@ -504,6 +504,64 @@ class WorkerSettings(ConfigModel):
     )
 
 
+RESOURCE_NAME = r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$"
+ZONE_MEMBER = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:/[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)?$"
+"""A commune id, or `commune/site`."""
+
+
+class ClusterSettings(ConfigModel):
+    """Scale-out on a Ray cluster (``docs/cluster.md``): camera groups run as Ray actors on the nodes, placed by the
+    resources nodes declare (``ray start --resources``); the service that reads this file is the control plane
+    (database writer, audit chain, API). Needs PostgreSQL and an S3 segment store: every node reaches both."""
+
+    address: str = Field(
+        min_length=1,
+        max_length=300,
+        title="Ray address",
+        description="Address of the Ray cluster's head node (`host:6379`, as printed by `ray start --head`).",
+    )
+    namespace: Slug = Field(
+        default="vigie",
+        title="Namespace",
+        description="Ray namespace of this Vigie's actors (two Vigie installations never share a namespace).",
+    )
+    recorder_resources: dict[Annotated[str, Field(pattern=RESOURCE_NAME)], Annotated[float, Field(ge=0, le=1e6)]] = (
+        Field(
+            default_factory=lambda: {"CPU": 1.0},
+            max_length=16,
+            title="Resources of a recording group",
+            description="What one recording group (``workers.recording_cameras_per_process`` cameras) needs of a "
+            "node (Ray resources: `CPU`, `memory` in bytes, custom ones a node declares such as `recording_disk`).",
+        )
+    )
+    analysis_resources: dict[Annotated[str, Field(pattern=RESOURCE_NAME)], Annotated[float, Field(ge=0, le=1e6)]] = (
+        Field(
+            default_factory=lambda: {"CPU": 1.0},
+            max_length=16,
+            title="Resources of an analysis group",
+            description="What one analysis group needs of a node (e.g. `{CPU: 2, GPU: 0.25}` to share a GPU node's "
+            "card between four groups).",
+        )
+    )
+    zones: dict[Slug, tuple[Annotated[str, Field(pattern=ZONE_MEMBER)], ...]] = Field(
+        default_factory=dict,
+        max_length=200,
+        title="Zones",
+        description="Network or site zones: zone name -> commune ids or `commune/site` ids. Cameras of a zone are "
+        "grouped apart and run only on nodes started with the resource `zone_<name>` (`ray start --resources "
+        "'{\"zone_<name>\": 1}'`), e.g. the nodes of a transit operator's own network. Cameras in no zone run "
+        "on any node.",
+    )
+    poll_s: float = Field(
+        default=0.25,
+        ge=0.05,
+        le=5.0,
+        title="Drain interval (s)",
+        description="How often the control plane collects each group's messages (segment index, health, "
+        "observations).",
+    )
+
+
 class SecuritySettings(ConfigModel):
     """How the private keys of the data folder (the audit signing key, the accounts key) are kept at rest (L15).
 
@@ -693,6 +751,12 @@ class VigieConfig(ConfigModel):
         title="Workers",
         description="How many cameras one worker process hosts, for recording and for analysis.",
     )
+    cluster: ClusterSettings | None = Field(
+        default=None,
+        title="Cluster",
+        description="Run the camera groups on a Ray cluster (`docs/cluster.md`); absent: worker processes on this "
+        "host.",
+    )
     communes: tuple[Commune, ...] = Field(
         default=(),
         title="Communes",
@@ -724,6 +788,33 @@ class VigieConfig(ConfigModel):
                 f"security.secrets_key_file {key_file} is inside the data directory {self.storage.data_dir}",
                 "keep it elsewhere (e.g. /etc/vigie/secrets.key): whoever copies the data folder must not get it",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _cluster_shares(self) -> VigieConfig:
+        """A cluster's nodes write into one database and one segment store: SQLite and a local folder are one
+        host's; a zone names communes and sites of this file."""
+        cluster = self.cluster
+        if cluster is None:
+            return self
+        if not self.storage.database_url.startswith("postgresql"):
+            raise invalid(
+                "cluster mode needs PostgreSQL (storage.database_url is not a postgresql URL)",
+                "give a `postgresql+psycopg://...` URL every node can reach",
+            )
+        if not isinstance(self.storage.segments, S3SegmentsSettings):
+            raise invalid(
+                "cluster mode needs an S3 segment store (storage.segments.kind is not s3)",
+                "set `storage.segments.kind: s3` with a bucket every node can reach",
+            )
+        known = {c.id for c in self.communes} | {f"{c.id}/{s.id}" for c in self.communes for s in c.sites}
+        for zone, members in cluster.zones.items():
+            unknown = sorted(set(members) - known)
+            if unknown:
+                raise invalid(
+                    f"cluster.zones.{zone} names {', '.join(unknown)}: no such commune or commune/site",
+                    "use commune ids or `commune/site` ids of this file",
+                )
         return self
 
     def placements(self) -> Iterator[CameraPlacement]:

@@ -18,11 +18,13 @@ from vigie import __version__
 from vigie.analytics.detect.batching import BatchingConfig, SharedDetectorSettings
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.api.app import ApiServices, create_app
+from vigie.cluster.supervisor import ClusterSupervisor
 from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
 from vigie.config.models import AnalysisZone, Camera, PrivacyMaskZone, VigieConfig, WorkerSettings
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
+from vigie.domain.cluster import PlacementChange
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
@@ -244,7 +246,9 @@ class VigieService:
         self.segments_root = spool_dir(config)
         self.segments = SqlSegmentIndex(engine)
         self.store = store = open_segment_store(config)
-        self.uploader = SegmentUploader(self.segments_root, store, self.segments) if is_remote(config) else None
+        # on a cluster the node that wrote a segment uploads it (vigie.cluster.host): reports arrive stored
+        uploads_here = is_remote(config) and config.cluster is None
+        self.uploader = SegmentUploader(self.segments_root, store, self.segments) if uploads_here else None
         min_free = config.storage.min_free_mb * 1024 * 1024
         purger = build_purger(config, engine, store, min_free_bytes=min_free, audit=self.audit, clock=clock)
         jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
@@ -327,7 +331,7 @@ class VigieService:
         verdict = check_authorisation(camera_id, self._authorisations[camera_id], legal_day(self.clock))
         return None if verdict.usable else verdict.message
 
-    def _supervisor(self, gate: GateFactory) -> CameraSupervisor:
+    def _supervisor(self, gate: GateFactory) -> CameraSupervisor | ClusterSupervisor:
         self._authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}
         for camera_id, auth in self._authorisations.items():
             message = check_authorisation(camera_id, auth, legal_day(self.clock)).message
@@ -341,6 +345,20 @@ class VigieService:
         recorders = [
             recorder_spec(p.camera, self.segments_root, seconds, self.clock, data_dir=data_dir) for p in self.entries
         ]
+        if self.config.cluster is not None:
+            return ClusterSupervisor(
+                [*analysis, *recorders],
+                self.sink,
+                config=self.config,
+                settings=self.config.cluster,
+                tick=self.sink.tick,
+                refusal=self.camera_refusal,
+                on_exit=self.sink.worker_exited,
+                on_placement=self._placed,
+                clock=self.clock,
+                stall_timeout_s=self.config.workers.stall_timeout_s,
+                grouping=grouping(self.config.workers),
+            )
         return CameraSupervisor(
             [*analysis, *recorders],
             self.sink,
@@ -351,6 +369,28 @@ class VigieService:
             stall_timeout_s=self.config.workers.stall_timeout_s,
             grouping=grouping(self.config.workers),
         )
+
+    def _placed(self, change: PlacementChange) -> None:
+        """A camera group started on, or moved to, a node of the cluster: logged by the supervisor; for analysis,
+        audited per camera (where a camera's analysis ran is part of what a DPO answers for)."""
+        if not change.analysis:
+            return
+        for camera_id in change.cameras:
+            self.sink.keep(
+                AuditEvent(
+                    SERVICE_ACTOR,
+                    AuditAction.ANALYSIS_PLACED,
+                    camera_id,
+                    {
+                        "camera_id": camera_id,
+                        "group": change.group,
+                        "from_node": change.from_node or "",
+                        "to_node": change.to_node or "",
+                        "reason": change.reason,
+                    },
+                    change.at,
+                )
+            )
 
     def run(self, *, api_only: bool = False) -> int:
         """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers, close open events and gates, and

@@ -360,3 +360,22 @@ def test_a_head_of_another_installation_is_refused_before_anything_changes(
         )
     assert code == 2 and "which the backup does not hold" in err and "--pubkey" in err
     assert not new.data_dir.exists() and not (new.root / "vigie.db").exists(), "nothing was changed"
+
+
+def test_encrypted_keys_without_a_passphrase_are_refused_before_anything_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIGIE_SECRETS_PASSPHRASE", raising=False)
+    clock = FakeClock(T0)
+    old, new = make_node(tmp_path / "old"), make_node(tmp_path / "new")
+    new.config.write_text(new.config.read_text(encoding="utf-8").split("security:")[0], encoding="utf-8")
+    with commands_on(clock):
+        write_entries(old, clock, 5)
+        publish_head(capsys, old, tmp_path / "head.json")
+        backup = tmp_path / "backup"
+        assert vigie(capsys, "backup", "create", "--config", str(old.config), "-o", str(backup))[0] == 0
+        code, _, err = vigie(
+            capsys, "backup", "restore", str(backup), "--config", str(new.config), "--head", str(tmp_path / "head.json")
+        )
+    assert code == 2 and "encrypted and no passphrase is given" in err and "secrets_key_file" in err
+    assert not new.data_dir.exists() and not (new.root / "vigie.db").exists(), "nothing was changed"

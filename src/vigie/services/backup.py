@@ -28,7 +28,7 @@ from typing import Any, Final, Protocol
 from vigie import __version__
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.governance.audit import AuditChain, AuditKeyError, key_id_of, load_public_key
-from vigie.governance.audit.signing import PUBLIC_DIR, verify_signature
+from vigie.governance.audit.signing import ENCRYPTED_PEM, PRIVATE_KEY_FILE, PUBLIC_DIR, verify_signature
 from vigie.services.restored_chain import RestoredChain
 
 MANIFEST: Final = "manifest.json"
@@ -324,15 +324,26 @@ class RestoreOutcome:
     marker: Path | None
 
 
-def restore_files(backup: CheckedBackup, where: Installation, *, replace: bool) -> None:
-    """Put the keys and the heads file of ``backup`` in place. Refuses (nothing changed) a keys folder that holds
-    files unless ``replace``. A heads file already on the node is kept: it is evidence of heads published since."""
-    source = backup.folder / KEYS_DIR
+def refuse_used_keys(where: Installation, *, replace: bool) -> None:
+    """:class:`BackupError` when the node's keys folder holds files and ``replace`` was not asked."""
     if where.keys_dir.is_dir() and any(where.keys_dir.iterdir()) and not replace:
         raise BackupError(
             f"the keys folder {where.keys_dir} is not empty: this is not a fresh node. Restore with --replace to "
             "replace its keys with the backup's, after making sure they are the same installation's"
         )
+
+
+def encrypted_keys(backup: CheckedBackup) -> bool:
+    """Whether the backup's audit signing key is encrypted at rest (then the node needs the passphrase)."""
+    key = backup.folder / KEYS_DIR / PRIVATE_KEY_FILE
+    return key.is_file() and key.read_bytes().lstrip().startswith(ENCRYPTED_PEM)
+
+
+def restore_files(backup: CheckedBackup, where: Installation, *, replace: bool) -> None:
+    """Put the keys and the heads file of ``backup`` in place. Refuses (nothing changed) a keys folder that holds
+    files unless ``replace``. A heads file already on the node is kept: it is evidence of heads published since."""
+    refuse_used_keys(where, replace=replace)
+    source = backup.folder / KEYS_DIR
     try:
         if source.is_dir():
             where.keys_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,8 @@ from vigie.config import ConfigError, format_issues, load_config
 from vigie.config.models import VigieConfig
 from vigie.governance.audit import AuditKeyError, HeadError, key_id_of, load_public_key, read_heads
 from vigie.governance.audit.head import HeadArchive, head_signature_ok
-from vigie.governance.keys_folder import KeyStorageError
-from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
+from vigie.governance.keys_folder import HOW_TO_GIVE, KeyStorageError
+from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink, secrets_passphrase
 from vigie.services.backup import (
     BackupError,
     BackupRefused,
@@ -33,6 +33,9 @@ from vigie.services.backup import (
     RestoreOutcome,
     check_backup,
     create_backup,
+    encrypted_keys,
+    mark_pending,
+    refuse_used_keys,
     restore_files,
     settle,
 )
@@ -129,13 +132,18 @@ def _restore(
     """Not migrated before: the backup's schema is put back as it was, then brought up to this version."""
     where = installation(config, request.config_path)
     copier = DatabaseCopier(engine)
-    try:
+    try:  # what can be checked before anything changes
+        if encrypted_keys(backup) and secrets_passphrase(config) is None:
+            raise BackupError(f"the backup's private keys are encrypted and no passphrase is given: {HOW_TO_GIVE}")
         if copier.holds_data() and not request.replace:
-            return _fail(
-                f"vigie backup restore: the database {copier.describe()} holds data: this is not a fresh node. "
-                "Restore with --replace to replace it with the backup's; nothing was changed",
-                EXIT_UNCHANGED,
+            raise BackupError(
+                f"the database {copier.describe()} holds data: this is not a fresh node. Restore with --replace to "
+                "replace it with the backup's"
             )
+        refuse_used_keys(where, replace=request.replace)
+    except (BackupError, StorageError, KeyStorageError) as err:
+        return _fail(f"vigie backup restore: {err}; nothing was changed", EXIT_UNCHANGED)
+    try:
         restore_files(backup, where, replace=request.replace)
         copier.restore(backup.database_copy, backup.database_kind)
         migrate(engine)  # a backup of an earlier version: its schema brought up to this one
@@ -151,10 +159,15 @@ def _restore(
             database=copier.describe(),
             accept_missing=request.accept_missing,
         )
-    except BackupError as err:
-        return _fail(f"vigie backup restore: {err}", EXIT_UNCHANGED)
-    except (StorageError, KeyStorageError, RestoredChainChanged, OSError) as err:  # AuditKeyError: a KeyStorageError
-        return _fail(f"vigie backup restore: {err}")
+    except (BackupError, StorageError, KeyStorageError, RestoredChainChanged, OSError) as err:
+        # AuditKeyError is a KeyStorageError. Part of the backup is in place: the service must not start on it.
+        marker = mark_pending(
+            where.data_dir, f"a restore stopped half-way: {err}", {"backup": str(backup.folder), "problems": [str(err)]}
+        )
+        return _fail(
+            f"vigie backup restore: {err}\nthe restore stopped half-way; the service will not start on it ({marker}): "
+            "fix what is said and restore again with --replace"
+        )
     return _report(outcome, copier.describe())
 
 

@@ -225,6 +225,7 @@ def test_a_joining_node_takes_a_share_and_a_lost_node_s_cameras_record_again_on_
             print(stop_vigie(proc, signal.SIGTERM, timeout=60)[-8000:])  # the service's side of the failure
             raise
         output = stop_vigie(proc, signal.SIGTERM, timeout=60)
+        print(output[-6000:])  # the service's account of the moves (shown with pytest -s)
         assert proc.returncode == 0, output[-3000:]
         assert seaweedfs.secret_key not in output, "credentials never in the logs"
 

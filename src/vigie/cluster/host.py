@@ -34,13 +34,15 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vigie.domain.recording import Segment, SegmentStore
 from vigie.recording.upload import SegmentUploader
-from vigie.runtime.workers.analysis import AnalysisGroupSpec, analysis_group
 from vigie.runtime.workers.group import CameraSwitch
 from vigie.runtime.workers.recorder import RecorderGroupSpec, run_recorder_group
+
+if TYPE_CHECKING:
+    from vigie.runtime.workers.analysis import AnalysisGroupSpec
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,8 @@ class GroupHost:
                 except SystemExit as ended:
                     code = int(ended.code or 0)
             else:
+                from vigie.runtime.workers.analysis import analysis_group  # only analysis groups load analytics
+
                 code = analysis_group(self.spec, self._out, self._control, self._stop, stopped, parent=self._parent)
         except Exception:
             log.exception("group %s failed", self.spec.name)

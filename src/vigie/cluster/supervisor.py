@@ -22,27 +22,25 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from vigie.cluster.host import Drained, GroupHost
+from vigie.cluster.actor import GroupActor, NodeStore
+from vigie.cluster.host import Drained
 from vigie.config.models import ClusterSettings, VigieConfig
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.clock import Clock
 from vigie.domain.cluster import NodeStatus, PlacementChange
 from vigie.ingest.backoff import Backoff
-from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.clock import system_clock
 from vigie.runtime.workers.analysis import AnalysisGroupSpec
 from vigie.runtime.workers.group import GroupBeat
-from vigie.runtime.workers.recorder import RecorderGroupSpec, RecorderSpec, RecordingHealth
+from vigie.runtime.workers.recorder import RecorderSpec, RecordingHealth
 from vigie.runtime.workers.supervisor import (
     Grouping,
     GroupSpec,
@@ -58,8 +56,6 @@ JOIN_SETTLE_S = 3.0
 """A node seen alive this long is given groups (a node that flaps is not rebalanced onto)."""
 STOP_S = 15.0
 MOVING = "moving"
-NODE_SPOOL_ENV = "VIGIE_NODE_SPOOL"
-"""A node's own folder for the segments it records before upload (default: ``<data_dir>/segments``)."""
 ZONE_RESOURCE = "zone_{}"
 ZONE_SHARE = 0.001
 """What a group asks of its zone's resource: a node that declares the zone (1) takes up to a thousand groups."""
@@ -211,6 +207,7 @@ class ClusterSupervisor:
         grouping: Grouping | None = None,
     ) -> None:
         self._config = config
+        self._store = NodeStore.of(config)
         self._settings = settings
         self._sink = sink
         self._tick = tick
@@ -507,7 +504,7 @@ class ClusterSupervisor:
         else:
             options["scheduling_strategy"] = "SPREAD"
         slot.started_with = self._refused(slot)
-        slot.handle = self._actor_class.options(**options).remote(slot.plan.spec, slot.started_with, self._config)
+        slot.handle = self._actor_class.options(**options).remote(slot.plan.spec, slot.started_with, self._store)
         slot.generation += 1
         slot.inflight = None
         slot.ack = 0
@@ -596,50 +593,3 @@ class ClusterSupervisor:
         for group, node_id in moves.items():
             log.info("rebalancing: %s moves to node %s", group, node_id[:12])
             self._slots[group].target = node_id
-
-
-class GroupActor:
-    """The Ray actor around a :class:`GroupHost` (``ray.remote(GroupActor)``): builds the store from the
-    configuration on the node (its credentials come from the node's environment, never through Ray), and ends its
-    process when the group ends by itself, for Ray to restart it."""
-
-    def __init__(self, spec: RecorderGroupSpec | AnalysisGroupSpec, stopped: frozenset[str], config: VigieConfig):
-        import ray
-
-        remote = is_remote(config) and isinstance(spec, RecorderGroupSpec)
-        spool = spool_dir(config)
-        node_spool = os.environ.get(NODE_SPOOL_ENV, "").strip()
-        if node_spool and isinstance(spec, RecorderGroupSpec):  # this node's own disk for its recordings
-            spool = Path(node_spool)
-            spec = replace(spec, cameras=tuple(replace(camera, root=spool) for camera in spec.cameras))
-        context = ray.get_runtime_context()
-        self.host = GroupHost(
-            spec,
-            stopped,
-            store=open_segment_store(config) if remote else None,
-            spool=spool,
-            node_id=context.get_node_id(),
-            address=str(ray.util.get_node_ip_address()),  # type: ignore[no-untyped-call]
-        )
-        self._stopping = False
-        threading.Thread(target=self._watch, name="group-exit", daemon=True).start()
-
-    def _watch(self) -> None:
-        """A group that ended by itself (threads stuck in reads to reclaim) ends the process once its messages are
-        collected (or after a minute): Ray starts a new one."""
-        while self.host.exit_code is None or self._stopping:
-            time.sleep(0.5)
-        deadline = time.monotonic() + 60.0
-        while self.host.pending() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        os._exit(self.host.exit_code or 1)
-
-    def drain(self, ack: int) -> Drained:
-        return self.host.drain(ack)
-
-    def switch(self, camera_id: str, run: bool, reason: str) -> None:
-        self.host.switch(camera_id, run, reason)
-
-    def stop(self, timeout_s: float) -> bool:
-        self._stopping = True
-        return self.host.stop(timeout_s)

@@ -1,0 +1,121 @@
+"""The Ray actor of a camera group, kept light: a node restarting a lost node's groups pays for what this module and
+its arguments import before the first camera reconnects (the whole control plane's imports cost about 3 s of a
+busy node; a recorder's, about 1.4 s: measured with a real Ray node). So analysis modules are imported only by
+analysis groups, and the actor receives the few facts it needs of the configuration (:class:`NodeStore`), not the
+configuration itself."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vigie.cluster.host import Drained
+    from vigie.config.models import VigieConfig
+    from vigie.domain.recording import SegmentStore
+
+NODE_SPOOL_ENV = "VIGIE_NODE_SPOOL"
+"""A node's own folder for the segments it records before upload (default: ``<data_dir>/segments``)."""
+EXIT_AFTER_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStore:
+    """Where a node's recorders write (``spool``) and the S3 bucket they upload to; credentials are read from the
+    node's own environment under the names given (never sent through Ray)."""
+
+    spool: Path
+    endpoint_url: str | None = None
+    bucket: str = ""
+    region: str = ""
+    prefix: str = ""
+    access_key_env: str = ""
+    secret_key_env: str = ""
+
+    @classmethod
+    def of(cls, config: VigieConfig) -> NodeStore:
+        from vigie.config.models import S3SegmentsSettings
+        from vigie.runtime.assembly.segments import spool_dir
+
+        settings = config.storage.segments
+        if not isinstance(settings, S3SegmentsSettings):
+            return cls(spool_dir(config))
+        return cls(
+            spool_dir(config),
+            settings.endpoint_url,
+            settings.bucket,
+            settings.region,
+            settings.prefix,
+            settings.access_key_env,
+            settings.secret_key_env,
+        )
+
+    def open(self) -> SegmentStore | None:
+        """The S3 store, or None for a local folder (a single host's: nothing to upload)."""
+        if self.endpoint_url is None:
+            return None
+        from vigie.storage.segment_store import S3SegmentStore
+
+        def credential(name: str, what: str) -> str:
+            value = os.environ.get(name, "").strip()
+            if not value:
+                raise RuntimeError(
+                    f"this node's environment lacks {name} (the S3 {what}): set it where `ray start` runs on this "
+                    "node (docs/cluster.md)"
+                )
+            return value
+
+        access = credential(self.access_key_env, "access key id")
+        secret = credential(self.secret_key_env, "secret key")
+        return S3SegmentStore(self.endpoint_url, self.bucket, access, secret, self.region, self.prefix)
+
+
+class GroupActor:
+    """The Ray actor around a :class:`~vigie.cluster.host.GroupHost` (``ray.remote(GroupActor)``); ends its process
+    when the group ends by itself (threads stuck in reads to reclaim), for Ray to start a new one."""
+
+    def __init__(self, spec: Any, stopped: frozenset[str], store: NodeStore) -> None:
+        import ray
+
+        from vigie.cluster.host import GroupHost
+        from vigie.runtime.workers.recorder import RecorderGroupSpec
+
+        recorder = isinstance(spec, RecorderGroupSpec)
+        spool = store.spool
+        node_spool = os.environ.get(NODE_SPOOL_ENV, "").strip()
+        if node_spool and recorder:  # this node's own disk for its recordings
+            spool = Path(node_spool)
+            spec = replace(spec, cameras=tuple(replace(camera, root=spool) for camera in spec.cameras))
+        context = ray.get_runtime_context()
+        self.host = GroupHost(
+            spec,
+            stopped,
+            store=store.open() if recorder else None,
+            spool=spool,
+            node_id=context.get_node_id(),
+            address=str(ray.util.get_node_ip_address()),  # type: ignore[no-untyped-call]
+        )
+        self._stopping = False
+        threading.Thread(target=self._watch, name="group-exit", daemon=True).start()
+
+    def _watch(self) -> None:
+        while self.host.exit_code is None or self._stopping:
+            time.sleep(0.5)
+        deadline = time.monotonic() + EXIT_AFTER_S
+        while self.host.pending() and time.monotonic() < deadline:
+            time.sleep(0.5)  # its last messages collected first (or after a minute)
+        os._exit(self.host.exit_code or 1)
+
+    def drain(self, ack: int) -> Drained:
+        return self.host.drain(ack)
+
+    def switch(self, camera_id: str, run: bool, reason: str) -> None:
+        self.host.switch(camera_id, run, reason)
+
+    def stop(self, timeout_s: float) -> bool:
+        self._stopping = True
+        return self.host.stop(timeout_s)

@@ -84,7 +84,7 @@ log = logging.getLogger(__name__)
 
 
 HEARTBEAT_EVERY_S: Final = 5.0
-"""How often a process making exports says so in the store (and reads whether they were cancelled meanwhile)."""
+"""How often a process making exports says so in the store."""
 STALE_AFTER: Final = timedelta(seconds=60)
 """An export whose process has not said it is alive for this long is failed by the next process that looks."""
 
@@ -637,7 +637,7 @@ class ExportService:
                 raise _Cancelled("the server stopped before this export started: ask again")
             if job.cancel_requested:
                 raise _Cancelled("cancelled by its owner before it started")
-            report = partial(self._progress, job.id)
+            report = partial(self._progress, job.id, [-1])
             result = self._exporter.export(job.request, self._cameras, folder / name, self._clock(), progress=report)
             package = write_package(folder / name, folder / f"{name}.zip")
             shutil.rmtree(folder / name)
@@ -671,9 +671,16 @@ class ExportService:
             log.warning("export %s was failed by another process while it finished: its package is removed", job_id)
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _progress(self, job_id: str, done: int, total: int) -> None:
+    def _progress(self, job_id: str, written: list[int], done: int, total: int) -> None:
+        """After each source segment: stop if the service is closing; when the progress reaches a new whole
+        percent, write it to the shared store and read whether the job was cancelled (at most 101 writes, where an
+        hour of 2-s segments would make 1,800 to the database the workers write to)."""
         if self._closing.is_set():
             raise _Cancelled("the server stopped during this export: ask again")
+        percent = 100 * done // total if total else 0
+        if percent <= written[0]:
+            return
+        written[0] = percent
         job = self._update(job_id, progress=done / total if total else 0.0)
         if job.cancel_requested:
             raise _Cancelled("cancelled by its owner")

@@ -18,6 +18,7 @@ from tests.api.export_world import open_test_exports
 from tests.api.governance_world import build_governance
 from tests.recording.export_samples import ListAuditSink
 from tests.support.clocks import FakeClock
+from tests.support.system_health import HealthParts
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
 from vigie.domain.actor import Actor
@@ -41,6 +42,7 @@ from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
+from vigie.services.system_health import SystemHealthService
 from vigie.storage import SqlAlertRepo, SqlUserRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
@@ -154,6 +156,12 @@ class World:
             self.totp[username] = created.totp_uri.split("secret=")[1].split("&")[0]
 
 
+def _health_parts(engine: Engine) -> Callable[[CameraService, Clock], SystemHealthService]:
+    """The health view's real parts, the disks being the database's folder's."""
+    folder = Path(engine.url.database or ".").resolve().parent
+    return HealthParts().factory(folder, [c.id for c in CAMERAS])
+
+
 def build_world(
     engine: Engine,
     *,
@@ -170,9 +178,11 @@ def build_world(
     exports: Callable[[ListAuditSink, Clock], ExportService] | None = None,
     oidc: Callable[[AuthService, Clock], OidcLogin] | None = None,
     authorisations: Callable[[Clock], CameraAuthorisations] | None = None,
+    system_health: Callable[[CameraService, Clock], SystemHealthService] | None = None,
 ) -> World:
-    """``sites`` and ``recordings`` default to :data:`SITES` and :data:`ZONES` and the SQL segment index of
-    ``engine``, so that every route is served (schemathesis calls them all)."""
+    """``sites``, ``recordings`` and ``system_health`` default to :data:`SITES` and :data:`ZONES`, the SQL segment
+    index of ``engine`` and the health view's real parts, so that every route is served (schemathesis calls them
+    all)."""
     audit, clock = ListAuditSink(), clock or Clock()
     chain = open_test_chain(engine, clock)
     if sql_audit:  # what the services trace goes to the real chain as well as to the list
@@ -189,9 +199,10 @@ def build_world(
     export_service = (
         exports(audit, clock) if exports else open_test_exports(engine, audit, clock, chain.keyring, CAMERAS)
     )
+    cameras = CameraService(CAMERAS, status, authorisations=authorisations(clock) if authorisations else None)
     services = ApiServices(
         EventService(events),
-        CameraService(CAMERAS, status, authorisations=authorisations(clock) if authorisations else None),
+        cameras,
         auth=auth,
         alerts=alerts,
         playback=play,
@@ -203,6 +214,7 @@ def build_world(
         audit=audit_log,
         exports=export_service,
         oidc=oidc(auth, clock) if oidc else None,
+        system_health=(system_health or _health_parts(engine))(cameras, clock),
     )
 
     app = create_app(services, static, login_limiter=limiter)

@@ -20,6 +20,7 @@ from tests.recording.export_samples import ListAuditSink, record
 from tests.support.browser import CHROMIUM, chromium_options, new_context
 from tests.support.servers import serving
 from tests.support.sign_on import stack  # noqa: F401 - the OpenID provider fixture, for this folder's tests
+from tests.support.system_health import HealthParts
 from vigie.config.camera import Authorisation
 from vigie.domain.camera import Purpose
 from vigie.domain.clock import legal_day
@@ -55,7 +56,13 @@ class RealClock(Clock):
 
 
 @pytest.fixture
-def world(db: Engine) -> World:
+def health() -> HealthParts:
+    """The health view's monitor and supervisor, which a test feeds (issue 17)."""
+    return HealthParts()
+
+
+@pytest.fixture
+def world(db: Engine, health: HealthParts, tmp_path: Path) -> World:
     """The API world in real time, with the last RECORDED_S seconds of vil-1 recorded."""
     now = datetime.now(UTC).replace(microsecond=0)
     store = FileSegmentStore(data_dir_of(db) / "segments")
@@ -95,6 +102,7 @@ def world(db: Engine) -> World:
         sql_audit=True,
         clock=RealClock(),
         authorisations=authorisations,
+        system_health=health.factory(tmp_path, ["vil-1", "vil-2", "bron-1", "pn-1"]),
     )
     world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_for=None, trained_ago=None)
     return world

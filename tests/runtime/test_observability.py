@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -198,3 +199,15 @@ def test_a_recording_gap_raises_an_alarm_that_clears_when_recording_resumes(
     assert all(d["free_bytes"] > 0 and d["ok"] for d in view["disks"]), view["disks"]
     assert [n["cameras"] for n in view["nodes"]] == [2]
     assert investigator.get("/api/system/health").status_code == 403, "operators and supervisors only"
+
+
+def test_the_single_host_is_one_node_named_by_vigie_node_or_the_host(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIGIE_NODE", "poste-central-1")
+    service = build(tmp_path, clock)
+    [node] = service.supervisor.nodes()
+    assert (node.node_id, node.cameras, node.alive) == ("poste-central-1", 2, False)
+    assert set(node.groups) == set(service.supervisor.groups())
+    monkeypatch.delenv("VIGIE_NODE")
+    assert service.supervisor.nodes()[0].node_id == socket.gethostname()

@@ -36,9 +36,9 @@ CHECK_EVERY = timedelta(seconds=1)
 """How often cameras are checked for an open gap (and asked whether they should record)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CameraFigures:
-    """A camera's latest figures (copied for a reader). Counters are the workers' own, since their stream started:
+    """A camera's latest figures (a reader gets copies). Counters are the workers' own, since their stream started:
     they go back to zero when it restarts (Prometheus's ``rate`` reads that as a reset)."""
 
     camera_id: str
@@ -96,12 +96,12 @@ class ServiceMonitor:
         if isinstance(msg, Segment):
             self._segment(msg)
         elif isinstance(msg, RecordingHealth):
-            self._update(
-                msg.camera_id,
-                recording=msg.state,
-                packets_per_s=msg.packets_per_s,
-                recording_dropped=msg.non_monotonic,
-            )
+            with self._lock:
+                figures = self._figures.get(msg.camera_id)
+                if figures is not None:  # a camera not configured here is not ours to count
+                    figures.recording = msg.state
+                    figures.packets_per_s = msg.packets_per_s
+                    figures.recording_dropped = msg.non_monotonic
         elif isinstance(msg, CameraHealth):
             self._analysis(msg)
         elif isinstance(msg, Observation) and msg.module in ALERT_MODULES:
@@ -114,7 +114,7 @@ class ServiceMonitor:
             for segment in segments:
                 figures = self._figures.get(segment.camera_id)
                 if figures is not None and (figures.last_indexed_end is None or segment.end > figures.last_indexed_end):
-                    self._figures[segment.camera_id] = replace(figures, last_indexed_end=segment.end)
+                    figures.last_indexed_end = segment.end
 
     def verdict(self, alert: Alert) -> None:
         """A person decided an alert (the API's threads)."""
@@ -146,7 +146,7 @@ class ServiceMonitor:
         with self._lock:
             return MonitorSnapshot(
                 self._clock(),
-                tuple(self._figures.values()),
+                tuple(replace(figures) for figures in self._figures.values()),
                 tuple(sorted(self._raised.items())),
                 tuple(sorted((module, verdict, n) for (module, verdict), n in self._verdicts.items())),
             )
@@ -169,21 +169,16 @@ class ServiceMonitor:
         self._log(changes, now)
 
     def _analysis(self, health: CameraHealth) -> None:
-        self._update(
-            health.camera_id,
-            analysis=health.state,
-            decoded_fps=health.fps_decoded,
-            analysed_fps=health.fps_in,
-            analysis_dropped=health.frames_dropped,
-            decode_s=health.decode_s,
-            inference_s=health.inference_s,
-        )
-
-    def _update(self, camera_id: str, **figures: object) -> None:
         with self._lock:
-            current = self._figures.get(camera_id)
-            if current is not None:  # a camera not configured here: not ours to count
-                self._figures[camera_id] = replace(current, **figures)  # type: ignore[arg-type]
+            figures = self._figures.get(health.camera_id)
+            if figures is None:
+                return
+            figures.analysis = health.state
+            figures.decoded_fps = health.fps_decoded
+            figures.analysed_fps = health.fps_in
+            figures.analysis_dropped = health.frames_dropped
+            figures.decode_s = health.decode_s
+            figures.inference_s = health.inference_s
 
     def _count(self, changes: Sequence[GapChange], now: datetime) -> None:
         """Under the lock: each gap ended (closed, found) counted once, with its seconds."""
@@ -192,14 +187,12 @@ class ServiceMonitor:
             if figures is None:
                 continue
             if change.kind == "opened":
-                figures = replace(figures, open_gap_since=change.gap.start)
+                figures.open_gap_since = change.gap.start
             elif change.kind in ("closed", "found"):
-                figures = replace(
-                    figures, gaps=figures.gaps + 1, gap_seconds=figures.gap_seconds + change.gap.seconds(now)
-                )
+                figures.gaps += 1
+                figures.gap_seconds += change.gap.seconds(now)
             if change.kind in ("closed", "withdrawn"):
-                figures = replace(figures, open_gap_since=None)
-            self._figures[change.gap.camera_id] = figures
+                figures.open_gap_since = None
 
     @staticmethod
     def _log(changes: Sequence[GapChange], now: datetime) -> None:

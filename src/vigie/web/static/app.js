@@ -4,6 +4,7 @@
 // (#/live, #/live/<camera>, #/alerts …) so a page can be bookmarked and the back button works.
 
 import { chooseLanguage, has, setLanguage, t } from "./i18n.js";
+import { refreshAlarms } from "./health.js";
 import { VIEWS } from "./views.js";
 
 export const state = {
@@ -198,6 +199,7 @@ async function refresh() {
     }
     const view = state.view && VIEWS[state.view];
     if (view && view.refresh) await view.refresh();
+    if (state.view !== "health") await refreshAlarms(); // the alarm count in the menu, from any view
     status(t("updated", { time: new Date().toLocaleTimeString() }));
   } catch (err) {
     failed(err);

@@ -5,6 +5,7 @@ import { api, can, cameraName, cell, el, failed, fill, refreshSoon, state, statu
 import { formatTime, t } from "./i18n.js";
 import { fromParisWallClock, parisDay, parisDayBounds, parisWallClock } from "./time.js";
 import { MsePlayer, mseSupported } from "./mse.js";
+import { health } from "./health.js";
 
 const WALL_PAGE = 12;
 
@@ -1012,4 +1013,15 @@ const cameras = {
   },
 };
 
-export const VIEWS = { live, alerts, map, playback, exports: exportsView, governance, audit, cameras, accounts };
+export const VIEWS = {
+  live,
+  alerts,
+  map,
+  playback,
+  exports: exportsView,
+  governance,
+  audit,
+  cameras,
+  health,
+  accounts,
+};

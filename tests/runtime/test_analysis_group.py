@@ -206,3 +206,29 @@ def test_a_refused_model_is_reported_for_each_camera_that_uses_it_and_the_others
     assert (refusal.model, refusal.file, refusal.expected_sha256) == ("swapped", str(swapped), approved)
     assert refusal.found_sha256 == file_sha256(swapped) and refusal.modules == ("tracking",)
     assert not [o for o in group.of(Observation) if o.camera_id.startswith("bad")], "no analysis in its place"
+
+
+def test_the_health_reports_say_what_frames_cost(tmp_path: Path, moving_square_video: Path) -> None:
+    """Issue 17's metrics: frames decoded per second (the stream's rate, above the analysis rate), CPU to read and
+    decode and time to analyse, per analysed frame."""
+    path = person_model(tmp_path / "person.onnx")
+    model = ModelSpec("person", path, "yolov8", file_sha256(path))
+    spec = AnalysisGroupSpec(
+        "analysis-0",
+        (camera("cam", moving_square_video.as_uri(), model),),
+        open_gate,
+        detectors=SharedDetectorSettings(providers=("cpu",)),
+    )
+    with Group(spec) as group:
+
+        def costed() -> list[CameraHealth]:
+            return [
+                h
+                for h in group.of(CameraHealth)
+                if h.state == HealthState.ONLINE and h.fps_in > 0 and h.fps_decoded > 1.5 * h.fps_in
+            ]
+
+        wait_for(lambda: len(costed()) >= 2, 30, "health reports with the stream's rate above the analysis rate")
+    report = costed()[-1]
+    assert 0 < report.decode_s < 0.5, report
+    assert 0 < report.inference_s < 5, report

@@ -11,9 +11,7 @@ SQLite (one host).
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +26,7 @@ from tests.recording.export_samples import record
 from tests.support.clocks import FakeClock
 from tests.support.configs import camera_yaml, config_yaml
 from tests.support.databases import fresh_database
+from tests.support.held_segments import held, release
 from tests.support.servers import free_port, serving
 from tests.support.sign_on import LABEL, SECRET, Stack
 from tests.support.vigie_cli import start_vigie, stop_vigie
@@ -145,24 +144,6 @@ def ended(client: httpx.Client, base: str, export_id: str) -> dict[str, Any]:
         return now if now["state"] in {"done", "failed"} else None
 
     return wait_for(finished, 60, f"export {export_id} to end", every=0.05)
-
-
-def held(segment: Path) -> bytes:
-    """Turn ``segment`` into a named pipe: the export that reads it waits there until :func:`release` writes."""
-    data = segment.read_bytes()
-    segment.unlink()
-    os.mkfifo(segment)
-    return data
-
-
-def release(segment: Path, data: bytes) -> threading.Thread:
-    def write() -> None:
-        with segment.open("wb") as pipe:  # blocks until the export opens it
-            pipe.write(data)
-
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
-    return thread
 
 
 def audited(service: VigieService, action: AuditAction) -> list[dict[str, Any]]:

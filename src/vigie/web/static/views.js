@@ -585,6 +585,10 @@ const exportsView = {
         const pkg = cell(tr, "");
         if (job.state === "done" && job.package) {
           pkg.appendChild(el("a", { href: job.package.url, download: job.package.name, text: t("exports.download"), class: "download" }));
+        } else if (job.cancel_requested && (job.state === "queued" || job.state === "running")) {
+          pkg.textContent = t("exports.cancelling");
+        } else if (job.state === "queued" || job.state === "running") {
+          pkg.appendChild(el("button", { type: "button", class: "cancel", text: t("exports.cancel"), onclick: () => cancelExport(job.id) }));
         }
         const check = cell(tr, "", "verification");
         if (job.state === "done") {
@@ -623,6 +627,16 @@ async function recordTransmission(job, day) {
     await api("POST", `/api/exports/${job.id}/transmission`, { transmitted_on: day, requisition_ref: job.requisition_ref });
   } catch (err) {
     transmissionErrors.set(job.id, err.message);
+  }
+  exportsView.refresh();
+}
+
+// Cancelling stops the export at its next segment, on whichever server process makes it; it then fails as cancelled.
+async function cancelExport(id) {
+  try {
+    await api("POST", `/api/exports/${id}/cancel`);
+  } catch (err) {
+    failed(err);
   }
   exportsView.refresh();
 }

@@ -18,6 +18,7 @@ from vigie.cli import (
     alerts,
     audit,
     backup,
+    cluster,
     evaluation,
     exports,
     governance,
@@ -42,6 +43,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     alerts,
     users,
     backup,
+    cluster,
 )
 """The command families, in the order ``vigie --help`` lists their commands."""
 

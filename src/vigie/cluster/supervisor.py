@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from vigie.cluster.actor import GroupActor, NodeStore
+from vigie.cluster.drains import drain_path, is_draining, read_drains
 from vigie.cluster.host import Drained
 from vigie.config.models import ClusterSettings, VigieConfig
 from vigie.domain.camera import CameraHealth, HealthState
@@ -227,7 +228,11 @@ class ClusterSupervisor:
         self._slots = {p.spec.name: _Slot(p, {_camera(m): _Member(m) for m in p.spec.cameras}) for p in planned}
         self._nodes: dict[str, _Node] = {}
         self._nodes_read = float("-inf")
+        self._drains_read = float("-inf")
         self._pending_join = False
+        self._drain_file = drain_path(config.storage.data_dir)
+        self._drains: frozenset[str] = frozenset()
+        self._drain_stuck_logged: set[str] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="cluster-supervisor", daemon=True)
@@ -312,6 +317,7 @@ class ClusterSupervisor:
                 cameras=sum(len(s.members) for s in placed.get(node.node_id, [])),
                 resources=tuple(sorted(node.resources.items())),
                 since=node.since,
+                draining=is_draining(node.node_id, self._drains),
             )
             for node in sorted(nodes, key=lambda n: n.node_id)
         ]
@@ -335,6 +341,7 @@ class ClusterSupervisor:
         now = time.monotonic()
         if self._read_nodes():
             self._plan_moves()
+        self._plan_drains()
         for slot in self._slots.values():
             self._switch(slot)
             if slot.target is not None:
@@ -570,12 +577,45 @@ class ClusterSupervisor:
         return self._pending_join and all(now - n.seen_at >= JOIN_SETTLE_S for n in seen.values() if n.alive)
 
     def _workers(self) -> list[str]:
-        """Alive nodes that can host groups (they have CPU or a zone: the head started with no CPU hosts none)."""
+        """Alive nodes that can host groups (they have CPU or a zone: the head started with no CPU hosts none), but
+        those being drained."""
         return [
             n.node_id
             for n in self._nodes.values()
-            if n.alive and (n.resources.get("CPU", 0) > 0 or any(k.startswith("zone_") for k in n.resources))
+            if n.alive
+            and (n.resources.get("CPU", 0) > 0 or any(k.startswith("zone_") for k in n.resources))
+            and not is_draining(n.node_id, self._drains)
         ]
+
+    def _plan_drains(self) -> None:
+        """Groups on a node being drained go to the least loaded node that may take them (read every second)."""
+        if self._nodes_read != self._drains_read:
+            self._drains_read = self._nodes_read
+            drains = read_drains(self._drain_file)
+            if drains != self._drains:
+                log.info("nodes being drained: %s", ", ".join(sorted(drains)) or "none")
+                self._drains = drains
+                self._drain_stuck_logged.clear()
+        if not self._drains:
+            return
+        load: dict[str, int] = {node: 0 for node in self._workers()}
+        for slot in self._slots.values():
+            if slot.node_id in load and slot.unavailable_since is None:
+                load[slot.node_id] += 1
+        for slot in self._slots.values():
+            if slot.target is not None or slot.incarnation == MOVING or slot.node_id is None:
+                continue  # being moved already (its next answer, from the target, records where it runs)
+            if not is_draining(slot.node_id, self._drains):
+                continue
+            targets = sorted((n for n in load if self._eligible(slot.name, n)), key=load.__getitem__)
+            if not targets:
+                if slot.name not in self._drain_stuck_logged:
+                    self._drain_stuck_logged.add(slot.name)
+                    log.warning("%s cannot leave node %s: no other node may take it", slot.name, slot.node_id[:12])
+                continue
+            slot.target = targets[0]
+            load[targets[0]] += 1
+            log.info("draining: %s moves to node %s", slot.name, targets[0][:12])
 
     def _eligible(self, group: str, node_id: str) -> bool:
         slot = self._slots[group]
@@ -587,7 +627,10 @@ class ClusterSupervisor:
         placed = {
             name: slot.node_id
             for name, slot in self._slots.items()
-            if slot.node_id is not None and slot.unavailable_since is None and slot.handle is not None
+            if slot.node_id is not None
+            and slot.unavailable_since is None
+            and slot.handle is not None
+            and slot.incarnation != MOVING
         }
         moves = rebalance(placed, self._workers(), self._eligible)
         for group, node_id in moves.items():

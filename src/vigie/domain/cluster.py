@@ -24,6 +24,8 @@ class NodeStatus:
     """Declared resources of the node (CPU, GPU, custom ones such as a site), sorted by name."""
     since: datetime | None = None
     """When it was first seen alive by this service (None: not known)."""
+    draining: bool = False
+    """An operator is taking it out of service (``vigie cluster drain``): its groups move elsewhere."""
 
 
 @dataclass(frozen=True, slots=True)

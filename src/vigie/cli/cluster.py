@@ -1,0 +1,38 @@
+"""``vigie cluster nodes | drain | undrain``: see where camera groups run on a Ray cluster, and take a node out of
+service for a rolling restart (docs/cluster.md; :mod:`vigie.cli.commands.cluster`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from vigie.cli.arguments import Subparsers, with_config
+
+
+def register(commands: Subparsers) -> None:
+    cluster = commands.add_parser(
+        "cluster", help="cluster mode: the nodes and their camera groups; drain a node before restarting it"
+    ).add_subparsers(metavar="COMMAND", required=True)
+    nodes = with_config(cluster.add_parser("nodes", help="list the Ray nodes and the camera groups each runs"))
+    nodes.set_defaults(handler=list_nodes)
+    drain = with_config(
+        cluster.add_parser(
+            "drain", help="move a node's camera groups to other nodes (each stopped cleanly first), to restart it"
+        )
+    )
+    drain.add_argument("node", metavar="NODE", help="the node's id, or a unique prefix of 6 characters or more")
+    drain.set_defaults(handler=drain_node, drain=True)
+    undrain = with_config(cluster.add_parser("undrain", help="let a drained node take camera groups again"))
+    undrain.add_argument("node", metavar="NODE", help="the node's id or the prefix given to `drain`")
+    undrain.set_defaults(handler=drain_node, drain=False)
+
+
+def list_nodes(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.cluster import nodes_command
+
+    return nodes_command(args.config)
+
+
+def drain_node(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.cluster import drain_command
+
+    return drain_command(args.config, args.node, drain=args.drain)

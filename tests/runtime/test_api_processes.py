@@ -213,6 +213,7 @@ def test_an_export_whose_process_died_is_failed_with_the_reason_on_the_next_look
     try:
         one = f"http://127.0.0.1:{port}"
         wait_for(lambda: _answers(one), 60, "`vigie api` to serve")
+        assert httpx.get(f"{one}/readyz", timeout=5).status_code == 200, "its database and storage are usable"
         with serving(installation.second.app) as two:
             browser = log_in(one)
             export_id = browser.post(f"{one}/api/exports", json=export_body(clock)).json()["id"]
@@ -229,6 +230,9 @@ def test_an_export_whose_process_died_is_failed_with_the_reason_on_the_next_look
             assert browser.get(f"{two}/api/exports").json()["items"][0]["state"] == "failed"
             outcomes = [d["outcome"] for d in audited(installation.second, AuditAction.EXPORT)]
             assert outcomes[-1] == "failed", "the failure is audited once, by the process that found it"
+        # an API process runs none of the installation's own duties: no start recorded, no heartbeat file
+        assert audited(installation.second, AuditAction.SERVICE_STARTED) == []
+        assert not (installation.first.alive_path).exists()
     finally:
         if process.poll() is None:
             stop_vigie(process, signal.SIGTERM)

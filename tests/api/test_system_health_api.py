@@ -26,11 +26,14 @@ def world(db: Engine, tmp_path: Path, parts: HealthParts) -> World:
 
 def test_operators_see_the_gaps_and_offline_cameras_of_their_cameras_only(world: World, parts: HealthParts) -> None:
     assert parts.monitor is not None
+    unwatched = world.login("op.vil").get("/api/system/health").json()
+    assert unwatched["watching"] is False, "nothing checked the recordings yet: no all-clear"
     silence(parts.monitor, world.clock())
     SqlCameraStatusRepo(world.engine).record(
         CameraHealth("vil-2", HealthState.OFFLINE, world.clock(), "camera vil-2: stream error")
     )
     view = world.login("op.vil").get("/api/system/health").json()
+    assert view["watching"] is True
     assert [a["camera_id"] for a in view["alarms"]] == ["vil-1"], "bron-1 and pn-1 are not Villeurbanne's"
     assert view["alarms"][0]["seconds"] == 50 and view["alarms"][0]["end"] is None
     gaps = {g["camera_id"]: g["seconds"] for g in view["gaps"]}

@@ -19,9 +19,9 @@ def test_an_operator_sees_the_recording_gap_alarm_and_the_platforms_health(
     chromium: Browser, world: World, health: HealthParts
 ) -> None:
     assert health.monitor is not None and health.supervisor is not None
-    health.supervisor.start()
+    silence(health.monitor, datetime.now(UTC))
+    health.supervisor.start()  # from now on it checks the cameras every round, as the service's does
     try:
-        silence(health.monitor, datetime.now(UTC))
         SqlCameraStatusRepo(world.engine).record(
             CameraHealth("vil-2", HealthState.OFFLINE, datetime.now(UTC), "camera vil-2: stream error")
         )

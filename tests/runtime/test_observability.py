@@ -164,12 +164,15 @@ def test_a_recording_gap_raises_an_alarm_that_clears_when_recording_resumes(
     operator = person(service, "agent", Role.OPERATOR)
     investigator = person(service, "enqueteur", Role.INVESTIGATOR)
     sink = service.sink
+    unwatched = operator.get("/api/system/health").json()
+    assert unwatched["watching"] is False and unwatched["alarms"] == [], "before its first round (or in `vigie api`)"
     sink.tick()  # the service watches its cameras from its first round
     start = clock()
     clock.advance(seconds=SEGMENT_S)
     sink(segment("cam-1", start))
     sink.tick()
-    assert operator.get("/api/system/health").json()["alarms"] == []
+    watched = operator.get("/api/system/health").json()
+    assert watched["alarms"] == [] and watched["watching"] is True
 
     caplog.set_level(logging.WARNING)
     clock.advance(seconds=2 * SEGMENT_S + 1)  # no segment for more than two segment lengths

@@ -29,7 +29,8 @@ class HealthParts:
     def factory(self, folder: Path, camera_ids: Sequence[str]) -> Callable[[CameraService, Clock], SystemHealthService]:
         def build(cameras: CameraService, clock: Clock) -> SystemHealthService:
             self.monitor = ServiceMonitor(camera_ids, GapWatch(SEGMENT_S), clock=clock)
-            self.supervisor = CameraSupervisor([], lambda _msg: None, clock=clock)
+            monitor = self.monitor
+            self.supervisor = CameraSupervisor([], lambda _msg: None, clock=clock, tick=lambda: monitor.tick(clock()))
             return SystemHealthService(
                 cameras,
                 self.supervisor,

@@ -37,6 +37,10 @@ class NodeSource(Protocol):
 
 
 class GapSource(Protocol):
+    def watching(self) -> bool:
+        """Whether the recordings are watched by this process now (the one that runs the cameras, and not stuck)."""
+        ...
+
     def open_gaps(self) -> Sequence[RecordingGap]:
         """Recording-gap alarms raised now."""
         ...
@@ -85,6 +89,9 @@ class HealthOverview:
     """Recording gaps of the last 24 hours, newest first, at most :data:`GAPS_LISTED`."""
     gap_count: int
     gap_seconds: float
+    watching: bool
+    """False: this process does not watch the recordings (an API process alone, or its supervisor stuck): no alarm
+    listed does not mean every camera records."""
 
 
 class SystemHealthService:
@@ -117,6 +124,7 @@ class SystemHealthService:
             gaps=tuple(recent[:GAPS_LISTED]),
             gap_count=len(recent),
             gap_seconds=sum(g.seconds(now) for g in recent),
+            watching=self._gaps.watching(),
         )
 
 

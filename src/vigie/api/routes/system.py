@@ -57,6 +57,10 @@ class SystemHealthOut(BaseModel):
     gaps: list[GapOut] = Field(description="recording gaps of the last 24 h (since the start), newest first")
     gap_count: int
     gap_seconds: float
+    watching: bool = Field(
+        description="false: this server does not watch the recordings now (an API process beside `vigie serve`, or "
+        "its supervisor stuck); the alarms and gaps are known to the server that runs the cameras"
+    )
 
 
 def _gap(gap: RecordingGap, now: datetime) -> GapOut:
@@ -100,6 +104,7 @@ def system_health(request: Request, principal: CurrentPrincipal) -> SystemHealth
         gaps=[_gap(g, view.at) for g in view.gaps],
         gap_count=view.gap_count,
         gap_seconds=view.gap_seconds,
+        watching=view.watching,
     )
 
 

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 ALERT_MODULES = frozenset(MODULES) - STATISTICS
 CHECK_EVERY = timedelta(seconds=1)
 """How often cameras are checked for an open gap (and asked whether they should record)."""
+WATCHING_WITHIN = timedelta(seconds=10)
+"""The monitor watches the recordings while its last check is at most this old: an API process alone (``vigie
+api``) never checks, and a stuck supervisor stops checking; neither may show "every camera records"."""
 
 
 @dataclass(slots=True)
@@ -150,6 +153,11 @@ class ServiceMonitor:
                 tuple(sorted(self._raised.items())),
                 tuple(sorted((module, verdict, n) for (module, verdict), n in self._verdicts.items())),
             )
+
+    def watching(self) -> bool:
+        """Whether this process watches the recordings now (see :data:`WATCHING_WITHIN`)."""
+        checked = self._checked
+        return checked is not None and self._clock() - checked <= WATCHING_WITHIN
 
     def open_gaps(self) -> list[RecordingGap]:
         """The recording-gap alarms raised now (cameras that should record and have not for too long)."""

@@ -19,8 +19,9 @@ function bytes(n) {
 
 function render(view) {
   const raised = document.getElementById("health-alarm-note");
-  raised.textContent = view.alarms.length ? t("health.raised", { count: view.alarms.length }) : t("health.no_alarm");
-  raised.className = view.alarms.length ? "error" : "note";
+  if (!view.watching) raised.textContent = t("health.not_watching");
+  else raised.textContent = view.alarms.length ? t("health.raised", { count: view.alarms.length }) : t("health.no_alarm");
+  raised.className = view.alarms.length || !view.watching ? "error" : "note";
   fill("health-alarms", view.alarms, (tr, g) => {
     tr.dataset.camera = g.camera_id;
     cell(tr, `${cameraName(g.camera_id)} (${g.camera_id})`);
@@ -63,9 +64,9 @@ function render(view) {
 
 export function showAlarmCount(view) {
   const badge = document.getElementById("health-alarm-count");
-  badge.hidden = !view.alarms.length;
-  badge.textContent = String(view.alarms.length);
-  badge.title = t("health.raised", { count: view.alarms.length });
+  badge.hidden = view.watching && !view.alarms.length;
+  badge.textContent = view.watching ? String(view.alarms.length) : "?";
+  badge.title = view.watching ? t("health.raised", { count: view.alarms.length }) : t("health.not_watching");
 }
 
 // Called by the console's periodic refresh: the alarm count beside the menu link, whatever view is shown.

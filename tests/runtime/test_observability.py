@@ -24,8 +24,10 @@ from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
 from vigie.domain.recording import Segment
 from vigie.domain.users import Role
+from vigie.events.aggregation import EventAggregator
 from vigie.runtime.assembly.service import ServiceError, VigieService
 from vigie.runtime.workers.recorder import RecordingHealth
+from vigie.runtime.workers.sink import WorkerMessageSink
 
 PASSWORD = "correct horse battery staple 1"
 SEGMENT_S = 10
@@ -214,3 +216,31 @@ def test_the_single_host_is_one_node_named_by_vigie_node_or_the_host(
     assert set(node.groups) == set(service.supervisor.groups())
     monkeypatch.delenv("VIGIE_NODE")
     assert service.supervisor.nodes()[0].node_id == socket.gethostname()
+
+
+class Broken:
+    """An observer with a bug."""
+
+    def observe(self, msg: object) -> None:
+        raise RuntimeError("observer bug")
+
+    def indexed(self, segments: object) -> None:
+        raise RuntimeError("observer bug")
+
+    def tick(self, now: datetime) -> None:
+        raise RuntimeError("observer bug")
+
+
+def test_a_failing_observer_costs_no_segment_and_does_not_flood_the_log(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = build(tmp_path, clock)
+    sink = WorkerMessageSink(
+        EventAggregator(service.events), service.status, service.audit, segments=service.segments, observers=[Broken()]
+    )
+    start = clock()
+    for n in range(3):
+        sink(segment("cam-1", start + timedelta(seconds=n * SEGMENT_S)))
+        sink.tick()
+    assert service.segments.count(camera_id="cam-1") == 3
+    assert caplog.text.count("an observer of the worker messages failed") == 1

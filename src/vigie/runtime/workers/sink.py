@@ -56,6 +56,7 @@ HEALTH_LOG_RETENTION = timedelta(days=90)
 PRUNE_EVERY_S = 3600.0
 FLUSH_AT = 500
 """Buffered writes (segments, statistics, health reports) that trigger a flush before the next tick."""
+OBSERVER_LOG_EVERY_S = 60.0
 STOP_UPLOADS_S = 10.0
 """At stop, how long uploads under way may take to finish (and be indexed) before the sink closes."""
 
@@ -185,6 +186,7 @@ class WorkerMessageSink:
         self._events_batch = events_batch or nullcontext
         self._buffered = 0
         self._observers = tuple(observers)
+        self._observer_logged = float("-inf")
 
     def __call__(self, msg: WorkerMessage | RecorderMessage) -> None:
         self._observe(msg)
@@ -213,9 +215,18 @@ class WorkerMessageSink:
         if self._buffered >= self._flush_at:
             self.flush()
 
+    def _observed(self, call: Callable[[Any], None], arg: object) -> None:
+        try:
+            call(arg)
+        except Exception:  # an observer's fault never costs a message its write; a lasting one never floods the log
+            now = time.monotonic()
+            if now - self._observer_logged >= OBSERVER_LOG_EVERY_S:
+                self._observer_logged = now
+                log.exception("an observer of the worker messages failed (logged at most once a minute)")
+
     def _observe(self, msg: WorkerMessage | RecorderMessage) -> None:
         for observer in self._observers:
-            _observed(observer.observe, msg)
+            self._observed(observer.observe, msg)
 
     def flush(self) -> None:
         """Write what is buffered: one transaction for the segment rows (uploaded ones included), one for the
@@ -301,7 +312,7 @@ class WorkerMessageSink:
             index_segments(self._segments, items)
             segments = [item for item in items if isinstance(item, Segment)]
             for observer in self._observers:
-                _observed(observer.indexed, segments)
+                self._observed(observer.indexed, segments)
 
     def _add_statistics(self, items: Sequence[Write]) -> None:
         if self._statistics is not None:
@@ -478,7 +489,7 @@ class WorkerMessageSink:
     def tick(self) -> None:
         now = self._clock()
         for observer in self._observers:
-            _observed(observer.tick, now)
+            self._observed(observer.tick, now)
         self._watch_database()
         self.flush()  # idle events closed there, in the round's transaction
         for job in self._jobs:
@@ -573,10 +584,3 @@ class WorkerMessageSink:
             return False
         writer.replay_all()
         return len(writer.journal) == 0
-
-
-def _observed(call: Callable[[Any], None], arg: object) -> None:
-    try:
-        call(arg)
-    except Exception:  # an observer's fault never costs a message its write
-        log.exception("an observer of the worker messages failed")

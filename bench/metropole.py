@@ -21,8 +21,9 @@ real workers send, at their rates:
   (and their gates' version reads) are not generated.
 
 Operators (``--operators``, 20) poll the console's calls at the console's intervals (app.js and views.js): the
-live feed (Server-Sent Events) held open, and every 15 s the camera list, the governance banner and one view's
-calls in turn (wall page, alerts, health and events, a day's timeline of one of their cameras, a commune's sites).
+live feed (Server-Sent Events) held open, and every 15 s the camera list, the governance banner, the system
+health (the alarm count beside the menu) and one view's calls in turn (wall page, alerts, health and events, a
+day's timeline of one of their cameras, a commune's sites).
 
 Printed last, ``name: value``: index rows generated and written (equal: none lost), the PostgreSQL write load over
 the measured window (transactions, rows and WAL bytes per second), API p50/p95/p99 per console call, the control
@@ -66,6 +67,7 @@ ANALYSIS_PER_GATE = 16
 STREET_BPS, TRANSIT_BPS = 4_000_000, 2_000_000
 REFRESH_S = 15.0
 """The console's refresh period while its live feed is connected (app.js REFRESH_WITH_FEED_S)."""
+TABLES = ("segments", "camera_health_log", "camera_status", "audit_entries", "events", "alerts")
 LAG_BIN_S = 0.01
 LAG_BINS = 12_000
 """Sink lag histogram: 10 ms bins up to 120 s (the last bin holds everything later)."""
@@ -221,6 +223,9 @@ def generate(
     for n, plan in enumerate(plans):
         by_slot[n * slots // len(plans)].append(plan)
     written: dict[str, int] = {p.id: 0 for p in plans}
+    last_end: dict[str, datetime] = {}
+    """Where each camera's last segment ended: a recorder's segments follow one another without a hole, however
+    late this process runs."""
 
     def put_waiting(message: Any) -> None:
         try:
@@ -263,9 +268,11 @@ def generate(
                     counts.health += 1
                 except queue.Full:
                     counts.health_dropped += 1
-        for plan in by_slot[n_round % slots]:  # segments finished in this round
-            begun = now - timedelta(seconds=settings.segment_seconds)
-            size = int(plan.bitrate_bps * settings.segment_seconds / 8 * rng.uniform(0.9, 1.1))
+        for plan in by_slot[n_round % slots]:  # segments finished in this round, each where the last one ended
+            begun = last_end.get(plan.id, now - timedelta(seconds=settings.segment_seconds))
+            last_end[plan.id] = now
+            seconds = (now - begun).total_seconds()
+            size = int(plan.bitrate_bps * seconds / 8 * rng.uniform(0.9, 1.1))
             digest = f"{rng.getrandbits(256):064x}"
             segment = Segment(plan.id, segment_key(plan.id, begun), begun, now, size, digest, SegmentState.COMPLETE)
             put_waiting(segment)  # never dropped, as the recorder's
@@ -410,7 +417,8 @@ def control_plane(settings_json: str, plans_json: str, accounts: list[tuple[str,
         server.should_exit = True
 
     threading.Thread(target=until_stopped, daemon=True).start()
-    pipe.send({"started_s": started_s})
+    writer = service.supervisor._thread.native_id  # the supervisor's thread: the sink, the single writer
+    pipe.send({"started_s": started_s, "writer_tid": writer})
     server.run()
     supervisor: GeneratedWorkers = service.supervisor  # type: ignore[assignment]
     service.stop()
@@ -436,6 +444,8 @@ def operators(
     latencies: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
     feed_events = [0]
+    failures: list[str] = []
+    throttled = [0]
 
     async def call(client: httpx.AsyncClient, name: str, path: str) -> None:
         began = time.perf_counter()
@@ -467,8 +477,21 @@ def operators(
         rng = random.Random(n)
         own = cameras[tenant]
         async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
-            response = await client.post("/api/auth/login", json={"username": username, "password": password})
-            response.raise_for_status()
+            while True:
+                began = time.perf_counter()
+                response = await client.post("/api/auth/login", json={"username": username, "password": password})
+                latencies.setdefault("login", []).append(time.perf_counter() - began)
+                if response.status_code == 429 and not stop.is_set():
+                    # the per-address login throttle (all operators come from 127.0.0.1): wait as told, as a
+                    # person would, and count it
+                    throttled[0] += 1
+                    await pause(float(response.headers.get("Retry-After", "60")))
+                    continue
+                break
+            if response.status_code != 200:
+                errors["login"] = errors.get("login", 0) + 1
+                failures.append(f"{username}: {response.status_code} {response.text[:200]}")
+                return
             await call(client, "me", "/api/auth/me")
             listener = asyncio.ensure_future(listen(client)) if feed else None
             await pause(rng.uniform(0, refresh_s))
@@ -478,6 +501,7 @@ def operators(
                 began = time.monotonic()
                 await call(client, "cameras", "/api/cameras")
                 await call(client, "governance", "/api/governance")
+                await call(client, "system_health", "/api/system/health")  # health.js: the alarm count, every view
                 view = views[k % len(views)]
                 k += 1
                 if view == "wall":
@@ -509,7 +533,15 @@ def operators(
             task.cancel()
 
     asyncio.run(main())
-    report.put({"latencies": latencies, "errors": errors, "feed_events": feed_events[0]})
+    report.put(
+        {
+            "latencies": latencies,
+            "errors": errors,
+            "feed_events": feed_events[0],
+            "failures": failures[:5],
+            "throttled": throttled[0],
+        }
+    )
 
 
 # --- the orchestrator: one run, measured from outside ---------------------------------------------------------------
@@ -523,9 +555,10 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its waited-for children (``/proc/<pid>/stat``)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU of a process (``/proc/<pid>/stat``), or of one of its threads."""
+    where = f"/proc/{pid}/task/{thread}/stat" if thread is not None else f"/proc/{pid}/stat"
+    stat = Path(where).read_text()
     fields = stat[stat.rfind(")") + 2 :].split()
     return sum(int(f) for f in fields[11:13]) / os.sysconf("SC_CLK_TCK")
 
@@ -581,13 +614,18 @@ class RunResult:
     rss_steady: int
     cpu_control: float
     cpu_generator: float
+    cpu_writer: float
     window_s: float
     pg: dict[str, float] = field(default_factory=dict)
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     feed_events: int = 0
+    failures: list[str] = field(default_factory=list)
+    logins_throttled: int = 0
     lags: list[int] = field(default_factory=list)
     lag_timeline: dict[int, float] = field(default_factory=dict)
+    tables: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Rows and bytes on disk (PostgreSQL: with indexes and TOAST) of the tables that grow with cameras and time."""
 
 
 @contextmanager
@@ -666,7 +704,8 @@ def run_once(
         plane.start()
         if not ours.poll(900):
             raise RuntimeError("the control plane did not start within 15 minutes")
-        started_s = ours.recv()["started_s"]
+        started = ours.recv()
+        started_s, writer_tid = started["started_s"], started["writer_tid"]
         wait_http(port, 60)
         say(f"{cameras} cameras: service built and started in {started_s:.1f} s; measuring for {seconds:.0f} s")
         stop, report = ctx.Event(), ctx.Queue()
@@ -684,10 +723,12 @@ def run_once(
             if window is None and elapsed >= min(warmup_s, seconds / 2):
                 gen = descendants(plane.pid)
                 window = (pg_sample(pg), time.monotonic(), cpu_seconds(plane.pid), sum(map(cpu_seconds, gen)))
+                writer_began = cpu_seconds(plane.pid, writer_tid)
             time.sleep(min(10.0, max(0.5, seconds / 60)))
         assert window is not None
         end_pg, end_at = pg_sample(pg), time.monotonic()
         end_cpu, end_gen = cpu_seconds(plane.pid), sum(map(cpu_seconds, descendants(plane.pid)))
+        writer_cpu = cpu_seconds(plane.pid, writer_tid) - writer_began
         stop.set()
         console_report = report.get(timeout=REFRESH_S + 120)
         console.join(10)
@@ -700,6 +741,15 @@ def run_once(
         with count_engine.connect() as conn:
             index_rows = int(conn.execute(text("SELECT count(*) FROM segments")).scalar_one())
             alerts_stored = int(conn.execute(text("SELECT count(*) FROM alerts")).scalar_one())
+            tables = {}
+            for table in TABLES:
+                rows = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+                size = (
+                    int(conn.execute(text(f"SELECT pg_total_relation_size('{table}')")).scalar_one())
+                    if pg is not None
+                    else 0
+                )
+                tables[table] = (rows, size)
         count_engine.dispose()
         start_pg, start_at, start_cpu, start_gen = window
         window_s = end_at - start_at
@@ -724,13 +774,17 @@ def run_once(
             rss_steady=sorted(steady)[len(steady) // 2],
             cpu_control=(end_cpu - start_cpu) / window_s,
             cpu_generator=(end_gen - start_gen) / window_s,
+            cpu_writer=writer_cpu / window_s,
             window_s=window_s,
             pg=pg_rates,
             latencies=console_report["latencies"],
             errors=console_report["errors"],
             feed_events=console_report["feed_events"],
+            failures=console_report["failures"],
+            logins_throttled=console_report["throttled"],
             lags=final["lags"],
             lag_timeline={int(k): v for k, v in final["lag_timeline"].items()},
+            tables=tables,
         )
 
 
@@ -763,8 +817,13 @@ def describe(result: RunResult, say: Any = print) -> None:
     )
     say(f"  index rows {result.index_rows}, alerts stored {result.alerts_stored}")
     say(
+        "  tables (rows, bytes per row): "
+        + ", ".join(f"{t} {r} ({b / max(1, r):.0f})" for t, (r, b) in result.tables.items())
+    )
+    say(
         f"  control plane RSS steady {result.rss_steady / 2**20:.0f} MiB "
-        f"(max {max(v for _, v in result.rss) / 2**20:.0f}), CPU {result.cpu_control:.2f} cores, "
+        f"(max {max(v for _, v in result.rss) / 2**20:.0f}), CPU {result.cpu_control:.2f} cores "
+        f"(of which the supervisor's thread, the sink: {result.cpu_writer:.2f}), "
         f"generator {result.cpu_generator:.2f} cores"
     )
     if result.pg:
@@ -775,7 +834,9 @@ def describe(result: RunResult, say: Any = print) -> None:
             f"p95 {percentile(values, 0.95) * 1000:7.1f} ms  p99 {percentile(values, 0.99) * 1000:7.1f} ms  "
             f"errors {result.errors.get(name, 0)}"
         )
-    say(f"  feed events received {result.feed_events}")
+    say(f"  feed events received {result.feed_events}; logins told to wait (429) {result.logins_throttled}")
+    for failure in result.failures:
+        say(f"  login refused: {failure}")
     say(
         f"  sink lag (segment end to its row committed): p50 {lag_percentile(result.lags, 0.5):.2f} s, "
         f"p99 {lag_percentile(result.lags, 0.99):.2f} s, max {lag_percentile(result.lags, 1.0):.2f} s"
@@ -833,12 +894,16 @@ def main() -> int:
     for name, values in sorted(big.latencies.items()):
         for q in (0.5, 0.95, 0.99):
             print(f"api_{name}_p{round(q * 100)}_ms: {percentile(values, q) * 1000:.1f}")
-    worst = max((percentile(v, 0.95) for v in big.latencies.values() if v), default=float("nan"))
-    print(f"api_worst_p95_ms: {worst * 1000:.1f}")
+    polled = {name: v for name, v in big.latencies.items() if name not in {"login", "me"} and v}
+    worst = max(polled, key=lambda name: percentile(polled[name], 0.95), default="")
+    if worst:
+        print(f"api_worst_p95: {worst}")
+        print(f"api_worst_p95_ms: {percentile(polled[worst], 0.95) * 1000:.1f}")
     print(f"api_errors: {sum(big.errors.values())}")
     for result in results:
         print(f"control_plane_rss_mib_at_{result.cameras}: {result.rss_steady / 2**20:.0f}")
         print(f"control_plane_cpu_cores_at_{result.cameras}: {result.cpu_control:.2f}")
+        print(f"sink_thread_cpu_cores_at_{result.cameras}: {result.cpu_writer:.2f}")
     if len(results) >= 2:
         a, b = results[0], results[-1]
         slope = (b.rss_steady - a.rss_steady) / (b.cameras - a.cameras)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vigie.cluster.host import Drained
+    from vigie.cluster.host import Drained, GroupHost
     from vigie.config.models import VigieConfig
     from vigie.domain.recording import SegmentStore
 
@@ -78,7 +78,9 @@ class GroupActor:
     """The Ray actor around a :class:`~vigie.cluster.host.GroupHost` (``ray.remote(GroupActor)``); ends its process
     when the group ends by itself (threads stuck in reads to reclaim), for Ray to start a new one."""
 
-    def __init__(self, spec: Any, stopped: frozenset[str], store: NodeStore) -> None:
+    def __init__(self, spec: Any, stopped: frozenset[str], store: NodeStore, standby: bool = False) -> None:
+        """``standby``: load everything (this process, the group's modules) but start the cameras only at
+        :meth:`begin` (a move: the group still runs on its old node until then)."""
         import ray
 
         from vigie.cluster.host import GroupHost
@@ -90,19 +92,30 @@ class GroupActor:
         if node_spool and recorder:  # this node's own disk for its recordings
             spool = Path(node_spool)
             spec = replace(spec, cameras=tuple(replace(camera, root=spool) for camera in spec.cameras))
+        if not recorder:
+            import vigie.runtime.workers.analysis  # noqa: F401 - loaded now, not when the cameras start
         context = ray.get_runtime_context()
-        self.host = GroupHost(
-            spec,
-            stopped,
-            store=store.open() if recorder else None,
-            spool=spool,
-            node_id=context.get_node_id(),
-            address=str(ray.util.get_node_ip_address()),  # type: ignore[no-untyped-call]
-        )
+        self._args = (spec, stopped, store.open() if recorder else None, spool)
+        self._address = str(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
+        self._host_class = GroupHost
+        self._node_id = context.get_node_id()
+        self._group = spec.name
+        self.host: GroupHost | None = None
         self._stopping = False
-        threading.Thread(target=self._watch, name="group-exit", daemon=True).start()
+        if not standby:
+            self.begin()
+
+    def begin(self) -> None:
+        """Start the group's cameras (once)."""
+        if self.host is None:
+            spec, stopped, store, spool = self._args
+            self.host = self._host_class(
+                spec, stopped, store=store, spool=spool, node_id=self._node_id, address=self._address
+            )
+            threading.Thread(target=self._watch, name="group-exit", daemon=True).start()
 
     def _watch(self) -> None:
+        assert self.host is not None
         while self.host.exit_code is None or self._stopping:
             time.sleep(0.5)
         deadline = time.monotonic() + EXIT_AFTER_S
@@ -111,11 +124,16 @@ class GroupActor:
         os._exit(self.host.exit_code or 1)
 
     def drain(self, ack: int) -> Drained:
+        if self.host is None:
+            from vigie.cluster.host import Drained
+
+            return Drained(self._group, self._node_id, "", os.getpid(), "", ack + 1, (), False, standby=True)
         return self.host.drain(ack)
 
     def switch(self, camera_id: str, run: bool, reason: str) -> None:
-        self.host.switch(camera_id, run, reason)
+        if self.host is not None:
+            self.host.switch(camera_id, run, reason)
 
     def stop(self, timeout_s: float) -> bool:
         self._stopping = True
-        return self.host.stop(timeout_s)
+        return self.host.stop(timeout_s) if self.host is not None else True

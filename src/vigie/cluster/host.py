@@ -70,6 +70,8 @@ class Drained:
     messages: tuple[Any, ...]
     running: bool
     """The group's thread is alive (False once it ended: the actor is about to exit and be restarted)."""
+    standby: bool = False
+    """Loaded for a move, cameras not started yet (:meth:`vigie.cluster.actor.GroupActor.begin`)."""
     version: int = CLUSTER_MESSAGE_VERSION
 
     @property

@@ -57,6 +57,8 @@ JOIN_SETTLE_S = 3.0
 """A node seen alive this long is given groups (a node that flaps is not rebalanced onto)."""
 STOP_S = 15.0
 MOVING = "moving"
+START_S = 60.0
+"""How long a group's new node may take to load it (a move) before the move is given up."""
 ZONE_RESOURCE = "zone_{}"
 ZONE_SHARE = 0.001
 """What a group asks of its zone's resource: a node that declares the zone (1) takes up to a thousand groups."""
@@ -314,7 +316,7 @@ class ClusterSupervisor:
                 address=node.address,
                 alive=node.alive,
                 groups=tuple(sorted(s.name for s in placed.get(node.node_id, []))),
-                cameras=sum(len(s.members) for s in placed.get(node.node_id, [])),
+                cameras=len({camera for s in placed.get(node.node_id, []) for camera in s.members}),
                 resources=tuple(sorted(node.resources.items())),
                 since=node.since,
                 draining=is_draining(node.node_id, self._drains),
@@ -342,10 +344,11 @@ class ClusterSupervisor:
         if self._read_nodes():
             self._plan_moves()
         self._plan_drains()
+        moving = [slot for slot in self._slots.values() if slot.target is not None]
+        if moving:
+            self._move(moving)
         for slot in self._slots.values():
             self._switch(slot)
-            if slot.target is not None:
-                self._move(slot)
             if slot.handle is None and len(self._refused(slot)) < len(slot.members):
                 self._create(slot, target=None)
             if slot.handle is not None and slot.inflight is None:
@@ -378,6 +381,8 @@ class ClusterSupervisor:
     def _handle(self, slot: _Slot, drained: Drained) -> None:
         now = time.monotonic()
         slot.last_seen = now
+        if drained.standby:  # loaded for a move, then restarted by Ray (its node lost): it must run
+            slot.handle.begin.remote()
         if drained.incarnation != slot.incarnation or drained.node_id != slot.node_id:
             self._placed(slot, drained)
         slot.unavailable_since = None
@@ -491,7 +496,10 @@ class ClusterSupervisor:
 
     # --- actors -----------------------------------------------------------------------------------------------
 
-    def _create(self, slot: _Slot, target: str | None) -> None:
+    def _create(self, slot: _Slot, target: str | None, *, standby: bool = False) -> Any:
+        """A new actor for the group (on ``target`` if it can, else where Ray's SPREAD puts it); ``standby``: loaded
+        but not started (a move starts it once the old one stopped). Returns its handle; a started one becomes
+        the slot's."""
         resources = dict(slot.plan.resources)
         options: dict[str, Any] = {
             "name": f"{slot.name}.{slot.generation}",
@@ -511,10 +519,13 @@ class ClusterSupervisor:
         else:
             options["scheduling_strategy"] = "SPREAD"
         slot.started_with = self._refused(slot)
-        slot.handle = self._actor_class.options(**options).remote(slot.plan.spec, slot.started_with, self._store)
+        handle = self._actor_class.options(**options).remote(slot.plan.spec, slot.started_with, self._store, standby)
         slot.generation += 1
-        slot.inflight = None
-        slot.ack = 0
+        if not standby:
+            slot.handle = handle
+            slot.inflight = None
+            slot.ack = 0
+        return handle
 
     def _end(self, slot: _Slot) -> None:
         try:
@@ -529,15 +540,36 @@ class ClusterSupervisor:
         if slot.plan.analysis:
             self._exited(slot)
 
-    def _move(self, slot: _Slot) -> None:
-        """Stop the group where it runs (its recorders finish their segments), start it on its target node."""
-        target, slot.target = slot.target, None
-        if slot.handle is not None:
-            self._end(slot)
-        before = slot.node_id
-        self._create(slot, target=target)
-        slot.node_id = before  # the next answer, from the target, records the move
-        slot.incarnation = MOVING
+    def _move(self, slots: list[_Slot]) -> None:
+        """Make before break: each group is first loaded on its target, idle (its process started, its modules
+        imported: most of a start), then stopped where it runs (its recorders finish and report their segments) and
+        started at once on the target. A camera loses only the stop and its reconnection. A target that cannot
+        load it in time keeps the group where it is (tried again at the next rebalance or drain round)."""
+        ready: dict[str, Any] = {}
+        for slot in slots:
+            target, slot.target = slot.target, None
+            ready[slot.name] = (slot, self._create(slot, target=target, standby=True))
+        refs = {handle.drain.remote(0): name for name, (_, handle) in ready.items()}
+        done, late = self._ray.wait(list(refs), num_returns=len(refs), timeout=START_S)
+        for ref in late:
+            slot, handle = ready.pop(refs[ref])
+            log.warning("%s: its new node did not load it within %.0f s; it stays where it runs", slot.name, START_S)
+            self._ray.kill(handle, no_restart=True)
+        for ref in done:
+            slot, handle = ready[refs[ref]]
+            try:
+                self._ray.get(ref)
+            except Exception as err:
+                log.warning("%s could not be loaded on its new node (%s); it stays", slot.name, type(err).__name__)
+                self._ray.kill(handle, no_restart=True)
+                continue
+            before = slot.node_id
+            if slot.handle is not None:
+                self._end(slot)
+            handle.begin.remote()
+            slot.handle, slot.inflight, slot.ack = handle, None, 0
+            slot.node_id = before  # the next answer, from the target, records the move
+            slot.incarnation = MOVING
 
     # --- nodes ------------------------------------------------------------------------------------------------
 

@@ -109,11 +109,15 @@ class VigieCollector(Collector):
         up = GaugeMetricFamily("vigie_node_up", "1 while the node is alive", labels=["node"])
         groups = GaugeMetricFamily("vigie_node_groups", "Worker groups placed on the node", labels=["node"])
         cameras = GaugeMetricFamily("vigie_node_cameras", "Cameras hosted by the node's groups", labels=["node"])
+        draining = GaugeMetricFamily(
+            "vigie_node_draining", "1 while the node is being drained (`vigie cluster drain`)", labels=["node"]
+        )
         for node in self._nodes.nodes():
             up.add_metric([node.node_id], 1.0 if node.alive else 0.0)
             groups.add_metric([node.node_id], float(len(node.groups)))
             cameras.add_metric([node.node_id], float(node.cameras))
-        yield from (up, groups, cameras)
+            draining.add_metric([node.node_id], 1.0 if node.draining else 0.0)
+        yield from (up, groups, cameras, draining)
 
     def _modules(self) -> Iterator[Metric]:
         snap = self._monitor.snapshot()

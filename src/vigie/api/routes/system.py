@@ -29,6 +29,7 @@ class NodeOut(BaseModel):
     groups: list[str] = Field(description="worker groups placed on the node (recorder-0, analysis-1)")
     cameras: int = Field(description="cameras those groups host (recorded and analysed counts once)")
     since: datetime | None
+    draining: bool = Field(description="being taken out of service (`vigie cluster drain`): its groups move away")
 
 
 class DiskOut(BaseModel):
@@ -85,6 +86,7 @@ def system_health(request: Request, principal: CurrentPrincipal) -> SystemHealth
                 groups=list(n.groups),
                 cameras=n.cameras,
                 since=n.since,
+                draining=n.draining,
             )
             for n in view.nodes
         ],

@@ -31,7 +31,8 @@ function render(view) {
   fill("health-nodes", view.nodes, (tr, n) => {
     tr.dataset.node = n.node_id;
     cell(tr, n.node_id);
-    cell(tr, n.alive ? t("health.alive") : t("health.down"), n.alive ? "state state-online" : "state state-offline");
+    const state = !n.alive ? "health.down" : n.draining ? "health.draining" : "health.alive";
+    cell(tr, t(state), n.alive && !n.draining ? "state state-online" : "state state-offline");
     cell(tr, n.groups.join(", "));
     cell(tr, String(n.cameras));
     cell(tr, n.since ? formatTime(n.since) : "");

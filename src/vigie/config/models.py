@@ -557,8 +557,7 @@ class ClusterSettings(ConfigModel):
         ge=0.05,
         le=5.0,
         title="Drain interval (s)",
-        description="How often the control plane collects each group's messages (segment index, health, "
-        "observations).",
+        description="How often the control plane collects each group's messages (segment index, health, observations).",
     )
 
 

@@ -22,16 +22,15 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from tests.recording.media import write_h264
-from tests.storage.conftest import postgres_base_url
 from tests.storage.conftest_seaweedfs import BUCKET, seaweedfs  # noqa: F401 - fixture
 from tests.storage.seaweedfs import SeaweedS3
 from tests.support.configs import camera_yaml
+from tests.support.databases import fresh_database
 from tests.support.ray_cluster import RayCluster, running_ray_cluster
-from tests.support.rtsp import rtsp_stack_missing
+from tests.support.rtsp import rtsp_cameras
 from tests.support.servers import free_port
 from tests.support.vigie_cli import TEST_PASSWORD, ApiSession, add_operator, start_vigie, stop_vigie
 from tests.support.waiting import wait_for
@@ -49,32 +48,16 @@ the stop and its reconnection (a keyframe every second here)."""
 
 
 @pytest.fixture
-def postgres_db() -> Iterator[str]:
-    base = make_url(postgres_base_url())
-    name = f"vigie_cluster_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def postgres_db(tmp_path: Path) -> Iterator[str]:
+    with fresh_database("postgres", tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
-def rtsp_cameras(tmp_path: Path) -> Iterator[dict[str, str]]:
-    from vigie.sim.rtsp import RtspSimServer
-
-    missing = rtsp_stack_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have the RTSP stack: {missing}")
-        pytest.skip(missing)
+def cameras(tmp_path: Path) -> Iterator[dict[str, str]]:
     clip = write_h264(tmp_path / "clip.mp4", seconds=6, fmt="mp4")
-    with RtspSimServer(dict.fromkeys(CAMERAS, clip), port=free_port()) as server:
-        yield {camera: server.url(camera) for camera in CAMERAS}
+    with rtsp_cameras(dict.fromkeys(CAMERAS, clip)) as urls:
+        yield urls
 
 
 def cluster_config(tmp_path: Path, database_url: str, s3: SeaweedS3, address: str, urls: dict[str, str]) -> Path:
@@ -164,13 +147,13 @@ print(json.dumps(found))
 
 
 def test_a_joining_node_takes_a_share_a_lost_node_s_cameras_record_again_within_30_s_a_drain_loses_no_segment(
-    tmp_path: Path, postgres_db: str, seaweedfs: SeaweedS3, rtsp_cameras: dict[str, str]
+    tmp_path: Path, postgres_db: str, seaweedfs: SeaweedS3, cameras: dict[str, str]
 ) -> None:
     credentials = {"VIGIE_TEST_S3_KEY": seaweedfs.access_key, "VIGIE_TEST_S3_SECRET": seaweedfs.secret_key}
     with running_ray_cluster(tmp_path / "ray", env=credentials) as cluster:
         # each node its own spool, as each has its own disk: the lost node's unfinished segment is lost with it
         cluster.add_node("a", cpus=2, env={"VIGIE_NODE_SPOOL": str(tmp_path / "spool-a")})
-        config = cluster_config(tmp_path, postgres_db, seaweedfs, cluster.address, rtsp_cameras)
+        config = cluster_config(tmp_path, postgres_db, seaweedfs, cluster.address, cameras)
         namespace = next(line.split()[-1] for line in config.read_text().splitlines() if "namespace:" in line)
         os.environ.update(credentials)  # the control plane reads (plays back) the same bucket
         operator = add_operator(config)

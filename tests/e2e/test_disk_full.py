@@ -18,7 +18,7 @@ import pytest
 from tests.recording.media import write_h264
 from tests.support.cli_accounts import create_account, login_env
 from tests.support.configs import camera_yaml, config_yaml
-from tests.support.rtsp import rtsp_stack_missing
+from tests.support.rtsp import rtsp_cameras
 from tests.support.servers import free_port
 from tests.support.vigie_cli import start_vigie, stop_vigie
 from tests.support.waiting import wait_for
@@ -38,18 +38,9 @@ def segments(root: Path) -> list[Path]:
 
 @pytest.fixture
 def rtsp_camera(tmp_path: Path) -> Iterator[str]:
-    import os
-
-    from vigie.sim.rtsp import RtspSimServer
-
-    missing = rtsp_stack_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have the RTSP stack: {missing}")
-        pytest.skip(missing)
     clip = write_h264(tmp_path / "clip.mp4", seconds=6, fmt="mp4")
-    with RtspSimServer({"cam": clip}, port=free_port()) as server:
-        yield server.url("cam")
+    with rtsp_cameras({"cam": clip}) as urls:
+        yield urls["cam"]
 
 
 @pytest.mark.rtsp

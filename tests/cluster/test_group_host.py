@@ -13,6 +13,7 @@ from tests.support.waiting import wait_for
 from vigie.cluster.host import GroupHost
 from vigie.domain.recording import Segment
 from vigie.ingest.packets import PacketSpec
+from vigie.runtime.workers.group import unpacked
 from vigie.runtime.workers.recorder import RecorderGroupSpec, RecorderSpec, RecordingHealth
 from vigie.storage import S3SegmentStore
 
@@ -44,7 +45,9 @@ def test_segments_are_reported_once_stored_again_until_acknowledged_and_leave_th
         assert again.node_id == "node-x" and again.address == "10.0.0.7" and again.group == "recorder-0"
         assert [m for m in again.messages if isinstance(m, Segment)][:2] == first, "not acknowledged: handed again"
         assert all((spool / s.key).exists() for s in first), "the spool copy stays until the report is acknowledged"
-        assert any(isinstance(m, RecordingHealth) for m in again.messages), "health goes to the control plane too"
+        assert any(isinstance(m, RecordingHealth) for m in unpacked(again.messages)), (
+            "health goes to the control plane too"
+        )
 
         upto = again.first + list(again.messages).index(first[1])
         after = host.drain(upto)

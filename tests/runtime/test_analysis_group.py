@@ -31,6 +31,7 @@ from vigie.domain.ports import Gate
 from vigie.ingest.backoff import Backoff
 from vigie.ingest.reader import StreamSpec
 from vigie.runtime.workers.analysis import AnalysisGroupSpec, ModelRefusal, ModelSpec, WorkerSpec, analysis_group
+from vigie.runtime.workers.group import HealthReports
 
 
 class Open:
@@ -85,11 +86,13 @@ class Group:
         assert not self._thread.is_alive(), "the group stops when asked"
 
     def received(self) -> list[Any]:
+        """What the group sent, its batches of health reports opened as the supervisor opens them."""
         while True:
             try:
-                self.messages.append(self.out.get_nowait())
+                message = self.out.get_nowait()
             except queue.Empty:
                 return self.messages
+            self.messages.extend(message.reports if isinstance(message, HealthReports) else [message])
 
     def of(self, kind: type) -> list[Any]:
         return [m for m in self.received() if isinstance(m, kind)]

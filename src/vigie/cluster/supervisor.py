@@ -40,7 +40,7 @@ from vigie.domain.cluster import NodeStatus, PlacementChange
 from vigie.ingest.backoff import Backoff
 from vigie.runtime.clock import system_clock
 from vigie.runtime.workers.analysis import AnalysisGroupSpec
-from vigie.runtime.workers.group import GroupBeat
+from vigie.runtime.workers.group import GroupBeat, unpacked
 from vigie.runtime.workers.recorder import RecorderSpec, RecordingHealth
 from vigie.runtime.workers.supervisor import (
     Grouping,
@@ -388,7 +388,7 @@ class ClusterSupervisor:
         slot.unavailable_since = None
         if drained.messages:
             slot.ack = drained.last
-        for message in drained.messages:
+        for message in unpacked(drained.messages):
             if isinstance(message, GroupBeat):
                 continue
             member = slot.members.get(message.camera_id)

@@ -44,7 +44,14 @@ from vigie.ingest.masking import apply_masks
 from vigie.ingest.reader import CameraError, SampledFrame, StreamSpec, sampled_frames
 from vigie.runtime.assembly.gates import GateFactory
 from vigie.runtime.clock import system_clock
-from vigie.runtime.workers.group import ControlQueue, StopFlag, StreamBody, StreamHost, host_streams
+from vigie.runtime.workers.group import (
+    ControlQueue,
+    HealthOutbox,
+    StopFlag,
+    StreamBody,
+    StreamHost,
+    host_streams,
+)
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
@@ -289,12 +296,14 @@ def analysis_group(
     by_camera = {camera.stream.camera_id: camera for camera in spec.cameras}
     detectors = SharedDetectors(spec.detectors)
     _preload(detectors, spec.cameras)
+    health = HealthOutbox(out, spec.name, (CameraHealth,))
+    outbox: MessageQueue = health
 
     def stalled(camera_id: str, reason: str) -> None:
-        _send(out, _health(by_camera[camera_id], HealthState.OFFLINE, reason))
+        _send(outbox, _health(by_camera[camera_id], HealthState.OFFLINE, reason))
 
     bodies: dict[str, StreamBody] = {
-        camera_id: _body(camera, gate, out, detectors) for camera_id, camera in by_camera.items()
+        camera_id: _body(camera, gate, outbox, detectors) for camera_id, camera in by_camera.items()
     }
     host = StreamHost(
         spec.name,
@@ -306,7 +315,7 @@ def analysis_group(
         unit="frames",
     )
     try:
-        return host_streams(host, out, control, stop, parent=parent)
+        return host_streams(host, out, control, stop, parent=parent, health=health)
     finally:
         detectors.close()
 

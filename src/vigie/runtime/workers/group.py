@@ -16,7 +16,9 @@ What isolated cameras when each had its process now comes from :func:`host_strea
   backoff as a process was (quick after a stream that was working, growing while it keeps failing);
 - **a crashed process** restarts only its own cameras (the supervisor, :mod:`vigie.runtime.workers.supervisor`);
 - the supervisor switches single cameras on and off (an authorisation that ends, L1) with :class:`CameraSwitch`
-  messages, and sees the group alive through a :class:`GroupBeat` every second, sent from the main thread.
+  messages, and sees the group alive through a :class:`GroupBeat` every second, sent from the main thread;
+- the cameras' health reports (one a second per camera) leave the group together with its beat, in one
+  :class:`HealthReports` (:class:`HealthOutbox`): one message a second per group instead of one per camera.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,6 +53,7 @@ STOP_FLOWING_S = 2.0
 """At stop, a stream that delivered something within this long is waited for (it answers at its next packet)."""
 """At stop, how long the streams get to end (a recorder finishes and fsyncs the segment it was writing)."""
 GROUP_MESSAGE_VERSION = 1
+HELD_PER_CAMERA = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,72 @@ class GroupBeat:
     """``time.monotonic()`` when it was sent (one clock for every process of the host): the supervisor reads the
     delay of the group's messages from it."""
     version: int = GROUP_MESSAGE_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReports:
+    """Group → supervisor, with each beat: the health reports its cameras made since the last one — of a camera's
+    heartbeats in one state, the latest; every change of state and every failure (offline, with its reason) as it
+    came, in order (the last :data:`HELD_PER_CAMERA` while the queue stays full). Health was 89 % of the messages
+    on the supervisor's queue, which the single writer takes one at a time (9,782 of 11,000 a second at 4,891
+    cameras); batched, one message a second per group (docs/sizing.md, bench/metropole.py)."""
+
+    group: str
+    reports: tuple[Any, ...]
+    version: int = GROUP_MESSAGE_VERSION
+
+
+def unpacked(messages: Iterable[Any]) -> Iterator[Any]:
+    """A group's messages with its :class:`HealthReports` opened: one report at a time, in order."""
+    for message in messages:
+        if isinstance(message, HealthReports):
+            yield from message.reports
+        else:
+            yield message
+
+
+class HealthOutbox:
+    """The group's queue as its camera threads see it: health reports (``kinds``, each with a ``camera_id`` and a
+    ``state``) are held and sent together by :meth:`send` (the group's main thread, with each beat); every other
+    message goes to the queue as it comes, with the caller's blocking. A report never waits: the queue being full
+    only delays the batch to the next beat, where newer reports replace those of the same state."""
+
+    def __init__(self, out: GroupQueue, group: str, kinds: tuple[type, ...]) -> None:
+        self._out, self._group, self._kinds = out, group, kinds
+        self._held: dict[tuple[type, str], list[Any]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if not isinstance(item, self._kinds):
+            self._out.put(item, block, timeout)
+            return
+        with self._lock:
+            self._hold(item)
+
+    def _hold(self, item: Any) -> None:
+        held = self._held.setdefault((type(item), item.camera_id), [])
+        if held and held[-1].state == item.state and item.state.value != "offline":
+            held[-1] = item  # a heartbeat of the same state: only the latest figures matter
+        else:
+            held.append(item)  # a change of state, or a failure (each with its reason), is kept, in order
+            del held[:-HELD_PER_CAMERA]
+
+    def send(self) -> None:
+        with self._lock:
+            reports = tuple(item for held in self._held.values() for item in held)
+            self._held.clear()
+        if not reports:
+            return
+        try:
+            self._out.put(HealthReports(self._group, reports), block=False)
+        except queue.Full:
+            with self._lock:  # kept for the next beat, before anything reported since
+                newer, self._held = self._held, {}
+                for item in reports:
+                    self._hold(item)
+                for held in newer.values():
+                    for item in held:
+                        self._hold(item)
 
 
 class StreamBody(Protocol):
@@ -259,9 +328,11 @@ def host_streams(
     stop: StopFlag,
     *,
     parent: int | None = None,
+    health: HealthOutbox | None = None,
 ) -> int:
     """Run the group until ``stop`` is set or the service died (never run orphaned); returns the process's exit
-    code: 0, or :data:`EXIT_ABANDONED` when too many threads got stuck and the process must be restarted."""
+    code: 0, or :data:`EXIT_ABANDONED` when too many threads got stuck and the process must be restarted.
+    ``health``: the cameras' held health reports, sent after each beat and once more when the streams ended."""
     parent = os.getppid() if parent is None else parent
     last_beat = float("-inf")
     code = 0
@@ -273,6 +344,8 @@ def host_streams(
             if now - last_beat >= BEAT_S:
                 with contextlib.suppress(queue.Full):  # a lost beat is replaced by the next one
                     out.put(host.beat(), block=False)
+                if health is not None:
+                    health.send()
                 last_beat = now
             if host.abandoned > MAX_ABANDONED:
                 log.error("group %s: %d threads stuck in reads; restarting the process", host.group, host.abandoned)
@@ -281,6 +354,8 @@ def host_streams(
             time.sleep(ROUND_S)
     finally:
         host.stop_all(STOP_S)
+        if health is not None:
+            health.send()  # the streams' last reports (recording stopped: offline, with the reason)
     return code
 
 

@@ -42,7 +42,14 @@ from vigie.ingest.reader import CameraError
 from vigie.recording.reconcile import recover_partials
 from vigie.recording.segment_writer import RecordingError, SegmentWriter
 from vigie.runtime.clock import system_clock
-from vigie.runtime.workers.group import ControlQueue, StopFlag, StreamBody, StreamHost, host_streams
+from vigie.runtime.workers.group import (
+    ControlQueue,
+    HealthOutbox,
+    StopFlag,
+    StreamBody,
+    StreamHost,
+    host_streams,
+)
 
 if TYPE_CHECKING:
     from vigie.ingest.tap import PacketTap
@@ -153,11 +160,13 @@ def run_recorder_group(  # noqa: PLR0917 (the process's arguments, given by the 
     authorisation ended) until the supervisor switches them on; ``parent``: the supervisor's process, the group ends
     when it is gone (never run orphaned, even when it died while this process was starting)."""
     by_camera = {camera.camera_id: camera for camera in spec.cameras}
+    health = HealthOutbox(out, spec.name, (RecordingHealth,))
+    outbox: RecorderQueue = health
 
     def stalled(camera_id: str, reason: str) -> None:
-        _send_health(out, _offline(by_camera[camera_id], reason))
+        _send_health(outbox, _offline(by_camera[camera_id], reason))
 
-    bodies = {camera_id: _body(camera, out) for camera_id, camera in by_camera.items()}
+    bodies = {camera_id: _body(camera, outbox) for camera_id, camera in by_camera.items()}
     host = StreamHost(
         spec.name,
         bodies,
@@ -167,7 +176,7 @@ def run_recorder_group(  # noqa: PLR0917 (the process's arguments, given by the 
         stopped=stopped,
         unit="packets",
     )
-    raise SystemExit(host_streams(host, out, control, stop, parent=parent))
+    raise SystemExit(host_streams(host, out, control, stop, parent=parent, health=health))
 
 
 def _body(spec: RecorderSpec, out: RecorderQueue) -> StreamBody:

@@ -38,7 +38,7 @@ from vigie.ingest.backoff import Backoff
 from vigie.runtime.assembly.gates import GateFactory
 from vigie.runtime.clock import system_clock
 from vigie.runtime.workers.analysis import AnalysisGroupSpec, WorkerMessage, WorkerSpec, run_analysis_group
-from vigie.runtime.workers.group import CameraSwitch, GroupBeat
+from vigie.runtime.workers.group import CameraSwitch, GroupBeat, HealthReports
 from vigie.runtime.workers.recorder import (
     RecorderGroupSpec,
     RecorderMessage,
@@ -302,22 +302,29 @@ class CameraSupervisor:
         while True:
             remaining = deadline - time.monotonic()
             try:
-                msg: SupervisedMessage | GroupBeat = self._queue.get(timeout=max(0.0, remaining))
+                msg: SupervisedMessage | GroupBeat | HealthReports = self._queue.get(timeout=max(0.0, remaining))
             except queue.Empty:
                 return
             if isinstance(msg, GroupBeat):
                 self._beat(msg)
                 continue
-            slot_id = self._camera_slot.get(_message_slot(msg))
-            slot = self._slots.get(slot_id) if slot_id is not None else None
-            if slot is not None:
-                seen = time.monotonic()
-                slot.last_seen = seen
-                member = slot.members[_message_slot(msg)]
-                member.last_seen = seen
-                if isinstance(msg, CameraHealth | RecordingHealth):
-                    member.reported_offline = msg.state is HealthState.OFFLINE
-            self._safe(lambda m=msg: self._sink(m))  # type: ignore[misc]
+            if isinstance(msg, HealthReports):
+                for report in msg.reports:
+                    self._message(report)
+                continue
+            self._message(msg)
+
+    def _message(self, msg: SupervisedMessage) -> None:
+        slot_id = self._camera_slot.get(_message_slot(msg))
+        slot = self._slots.get(slot_id) if slot_id is not None else None
+        if slot is not None:
+            seen = time.monotonic()
+            slot.last_seen = seen
+            member = slot.members[_message_slot(msg)]
+            member.last_seen = seen
+            if isinstance(msg, CameraHealth | RecordingHealth):
+                member.reported_offline = msg.state is HealthState.OFFLINE
+        self._safe(lambda m=msg: self._sink(m))  # type: ignore[misc]
 
     def _beat(self, beat: GroupBeat) -> None:
         slot = self._slots.get(beat.group)

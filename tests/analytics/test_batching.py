@@ -120,3 +120,29 @@ def test_overload_refuses_at_once_instead_of_queueing(tmp_path: Path) -> None:
     shared.close()
     with pytest.raises(DetectorClosed):
         shared.detect(frame)
+
+
+class _Refusing:
+    """A detector that is itself out of capacity (a node's inference service answering too late): it refuses."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        self.calls.append(len(frames))
+        raise DetectorOverloaded("no answer from the service in time")
+
+
+def test_a_refusing_detector_drops_the_whole_batch_without_retrying_frame_by_frame() -> None:
+    refusing = _Refusing()
+    frame = np.zeros((100, 100, 3), np.uint8)
+    with (
+        BatchingDetector(refusing, BatchingConfig(max_batch=8, max_wait_s=0.2)) as shared,
+        ThreadPoolExecutor(4) as pool,
+    ):
+        futures = [pool.submit(shared.detect, frame) for _ in range(4)]
+        for future in futures:
+            with pytest.raises(DetectorOverloaded):
+                future.result(10)
+    assert sum(refusing.calls) == 4, f"each frame asked once, in batches, never again alone: {refusing.calls}"
+    assert shared.stats.fallbacks == 0

@@ -233,8 +233,11 @@ class BatchingDetector:
             results = self.detector.detect_batch([p.frame for p in batch])
         except Exception as err:
             self._busy(started)
-            if len(batch) == 1:
-                batch[0].result.set_exception(err)
+            if len(batch) == 1 or isinstance(err, DetectorOverloaded):
+                # A detector that is itself overloaded (a remote service refusing, out of time) refuses the whole
+                # batch: retrying it frame by frame would only wait longer for the same answer.
+                for pending in batch:
+                    pending.result.set_exception(err)
                 return
             # One frame may have broken the batch: retry one by one so only its own caller gets the error.
             with self._cond:

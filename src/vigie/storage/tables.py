@@ -529,3 +529,16 @@ class LoginNameFailureRow(Base):
     name_key: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     until: Mapped[datetime]
+
+
+class LiveEndpointRow(Base):
+    """The node relay serving each camera's live tap in cluster mode, written by the control plane on placement
+    changes and read by every API process (issue 17)."""
+
+    __tablename__ = "live_endpoints"
+
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    recorder_group: Mapped[str] = mapped_column(String(NAME_LENGTH * 2))
+    since: Mapped[datetime]

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from tests.support.configs import camera_data
+from vigie.cluster.inference import NodeInference
 from vigie.cluster.supervisor import ZONE_RESOURCE, plan_cluster, rebalance, zone_lookup
 from vigie.config.models import VigieConfig
 from vigie.ingest.backoff import Backoff
@@ -117,3 +118,19 @@ def test_cluster_mode_refuses_what_one_host_only_has(tmp_path: Path) -> None:
     typo["cluster"]["adress"] = "x:1"
     with pytest.raises(ValidationError, match="adress"):
         VigieConfig.model_validate(typo)
+
+
+def test_analysis_groups_load_their_models_through_their_nodes_service_unless_configured_per_group(
+    tmp_path: Path,
+) -> None:
+    config = cluster_config(tmp_path, namespace="metropole")
+    assert config.cluster is not None and config.cluster.inference == "node", "the node's service by default"
+    analysis = [g.spec for g in planned(config) if g.analysis]
+    assert analysis
+    for spec in analysis:
+        assert isinstance(spec.load, NodeInference)
+        assert spec.load.namespace == "metropole", "the service is found in this installation's namespace"
+        assert spec.load.settings == spec.detectors, "it runs the models as workers.detector says"
+    assert all(g.spec.load is None for g in planned(cluster_config(tmp_path, inference="group")) if g.analysis)
+    with pytest.raises(ValidationError, match="inference"):
+        cluster_config(tmp_path, inference="gpu")

@@ -10,6 +10,9 @@ doing what the local supervisor does by hand:
   scheduler places it (``SPREAD``), nothing is hand-scheduled;
 - **re-placement** when a node dies: every actor is created with ``max_restarts=-1``, so Ray restarts it on a node
   that has the resources as soon as the node is declared dead (health checks of the head: ``docs/cluster.md``);
+- **one inference service per node** (``cluster.inference: node``): the analysis groups of a node load their models
+  through its :class:`~vigie.cluster.inference.InferenceService`, one copy of each model batching every group's
+  frames; the services end with the control plane;
 - **rebalancing** when a node joins: groups beyond a fair share of the busiest nodes are moved to it (stopped
   cleanly, then started there); the others are not touched;
 - every move is logged, kept for the health view (:meth:`ClusterSupervisor.nodes`) and given to ``on_placement``
@@ -33,6 +36,7 @@ from typing import Any
 from vigie.cluster.actor import GroupActor, NodeStore
 from vigie.cluster.drains import drain_path, is_draining, read_drains
 from vigie.cluster.host import Drained
+from vigie.cluster.inference import NodeInference, end_services
 from vigie.config.models import ClusterSettings, VigieConfig
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.clock import Clock
@@ -104,6 +108,8 @@ def plan_cluster(
         for group in plan_groups(members, grouping, stall_s=stall_s, backoff=backoff):
             analysis = isinstance(group, AnalysisGroupSpec)
             resources = dict(settings.analysis_resources if analysis else settings.recorder_resources)
+            if isinstance(group, AnalysisGroupSpec) and settings.inference == "node":
+                group = replace(group, load=NodeInference(settings.namespace, group.detectors))  # noqa: PLW2901
             if zone is not None:
                 group = replace(group, name=f"{zone}-{group.name}")  # noqa: PLW2901 (renamed copy)
                 resources[ZONE_RESOURCE.format(zone)] = ZONE_SHARE
@@ -282,6 +288,8 @@ class ClusterSupervisor:
             self._final_drain(slot)
             ray.kill(slot.handle, no_restart=True)
             slot.handle = None
+        if self._settings.inference == "node":
+            end_services(self._settings.namespace)  # detached (see vigie.cluster.inference): ended with their groups
 
     def _final_drain(self, slot: _Slot) -> None:
         for _ in range(100):

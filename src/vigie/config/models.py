@@ -559,6 +559,13 @@ class ClusterSettings(ConfigModel):
         title="Drain interval (s)",
         description="How often the control plane collects each group's messages (segment index, health, observations).",
     )
+    inference: Literal["node", "group"] = Field(
+        default="node",
+        title="Where models run",
+        description="`node`: one inference service per node, shared by all its analysis groups (one copy of each "
+        "model, the frames of every group batched together; docs/cluster.md). `group`: each analysis group loads "
+        "its own session, as on one host.",
+    )
 
 
 class SecuritySettings(ConfigModel):

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vigie.analytics.camera import CameraAnalysis, CameraSettings, ModelRefused, ObjectModel
-from vigie.analytics.detect.batching import SharedDetectors, SharedDetectorSettings
+from vigie.analytics.detect.batching import Loader, SharedDetectors, SharedDetectorSettings
 from vigie.analytics.detect.letterbox import ModelFormat
 from vigie.analytics.detect.motion import MotionConfig
-from vigie.analytics.detect.onnx import FORMATS
+from vigie.analytics.detect.onnx import FORMATS, OnnxDetector
 from vigie.config.detectors import HotBlobDetectorSettings
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.clock import Clock
@@ -265,6 +265,9 @@ class AnalysisGroupSpec:
     backoff: Backoff = field(default_factory=Backoff)
     detectors: SharedDetectorSettings = field(default_factory=SharedDetectorSettings)
     """How the process's shared detectors run: one session per model for all its cameras, batched."""
+    load: Loader | None = None
+    """What loads a model for the group's shared detectors: None, a session in this process; in cluster mode, the
+    node's inference service (:class:`vigie.cluster.inference.NodeInference`, shared by the node's groups)."""
 
 
 def run_analysis_group(  # noqa: PLR0917 (the process's arguments, given by the supervisor)
@@ -294,7 +297,7 @@ def analysis_group(
     """:func:`run_analysis_group` returning its exit code (tests run it in a thread)."""
     gate = spec.gate(lambda transition: _send_audited(out, _from_camera(transition, spec.name)))
     by_camera = {camera.stream.camera_id: camera for camera in spec.cameras}
-    detectors = SharedDetectors(spec.detectors)
+    detectors = SharedDetectors(spec.detectors, load=spec.load or OnnxDetector)
     _preload(detectors, spec.cameras)
     health = HealthOutbox(out, spec.name, (CameraHealth,))
     outbox: MessageQueue = health

@@ -1,5 +1,6 @@
-"""``vigie cluster nodes | drain | undrain``: see where camera groups run on a Ray cluster, and take a node out of
-service for a rolling restart (docs/cluster.md; :mod:`vigie.cli.commands.cluster`)."""
+"""``vigie cluster nodes | drain | undrain | live-key``: see where camera groups run on a Ray cluster, take a node out
+of service for a rolling restart, give the nodes the key of their live relays (docs/cluster.md;
+:mod:`vigie.cli.commands.cluster`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ def register(commands: Subparsers) -> None:
     undrain = with_config(cluster.add_parser("undrain", help="let a drained node take camera groups again"))
     undrain.add_argument("node", metavar="NODE", help="the node's id or the prefix given to `drain`")
     undrain.set_defaults(handler=drain_node, drain=False)
+    live_key = with_config(
+        cluster.add_parser(
+            "live-key",
+            help="print the live tap key each node needs in its environment as VIGIE_LIVE_TAP_KEY (a secret: "
+            "keep it out of logs and shell history)",
+        )
+    )
+    live_key.set_defaults(handler=print_live_key)
 
 
 def list_nodes(args: argparse.Namespace) -> int:
@@ -36,3 +45,9 @@ def drain_node(args: argparse.Namespace) -> int:
     from vigie.cli.commands.cluster import drain_command
 
     return drain_command(args.config, args.node, drain=args.drain)
+
+
+def print_live_key(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.cluster import live_key_command
+
+    return live_key_command(args.config)

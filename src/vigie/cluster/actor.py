@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from vigie.cluster.host import Drained, GroupHost
     from vigie.config.models import VigieConfig
     from vigie.domain.recording import SegmentStore
+    from vigie.ingest.tap_relay import RelayPlan, TapRelay
 
 NODE_SPOOL_ENV = "VIGIE_NODE_SPOOL"
 """A node's own folder for the segments it records before upload (default: ``<data_dir>/segments``)."""
@@ -35,15 +36,20 @@ class NodeStore:
     prefix: str = ""
     access_key_env: str = ""
     secret_key_env: str = ""
+    relay: RelayPlan | None = None
+    """How a recording group serves its live taps to the API processes (:mod:`vigie.ingest.tap_relay`); None: not."""
 
     @classmethod
     def of(cls, config: VigieConfig) -> NodeStore:
         from vigie.config.models import S3SegmentsSettings
+        from vigie.ingest.tap_relay import RelayPlan
         from vigie.runtime.assembly.segments import spool_dir
 
+        cluster = config.cluster
+        relay = None if cluster is None else RelayPlan(cluster.live_port, cluster.live_ports, cluster.live_readers)
         settings = config.storage.segments
         if not isinstance(settings, S3SegmentsSettings):
-            return cls(spool_dir(config))
+            return cls(spool_dir(config), relay=relay)
         return cls(
             spool_dir(config),
             settings.endpoint_url,
@@ -52,6 +58,7 @@ class NodeStore:
             settings.prefix,
             settings.access_key_env,
             settings.secret_key_env,
+            relay,
         )
 
     def open(self) -> SegmentStore | None:
@@ -96,6 +103,7 @@ class GroupActor:
             import vigie.runtime.workers.analysis  # noqa: F401 - loaded now, not when the cameras start
         context = ray.get_runtime_context()
         self._args = (spec, stopped, store.open() if recorder else None, spool)
+        self._relay_plan = store.relay if recorder else None
         self._address = str(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
         self._host_class = GroupHost
         self._node_id = context.get_node_id()
@@ -110,9 +118,34 @@ class GroupActor:
         if self.host is None:
             spec, stopped, store, spool = self._args
             self.host = self._host_class(
-                spec, stopped, store=store, spool=spool, node_id=self._node_id, address=self._address
+                spec,
+                stopped,
+                store=store,
+                spool=spool,
+                node_id=self._node_id,
+                address=self._address,
+                relay=self._relay(spec),
             )
             threading.Thread(target=self._watch, name="group-exit", daemon=True).start()
+
+    def _relay(self, spec: Any) -> TapRelay | None:
+        """The group's live relay, with the key from this node's environment; None (logged) without one."""
+        if self._relay_plan is None:
+            return None
+        import logging
+
+        from vigie.ingest.tap_relay import KEY_ENV, RelayError, TapRelay, node_key, taps_of
+
+        log = logging.getLogger(__name__)
+        try:
+            key = node_key(os.environ)
+            if key is None:
+                log.warning("%s: no live view from this node: %s unset where `ray start` ran", self._group, KEY_ENV)
+                return None
+            return TapRelay(taps_of(spec.cameras), key, self._relay_plan)
+        except (ValueError, RelayError) as err:
+            log.error("%s: no live view from this node: %s", self._group, err)
+            return None
 
     def _watch(self) -> None:
         assert self.host is not None

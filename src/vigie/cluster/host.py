@@ -42,6 +42,7 @@ from vigie.runtime.workers.group import CameraSwitch
 from vigie.runtime.workers.recorder import RecorderGroupSpec, run_recorder_group
 
 if TYPE_CHECKING:
+    from vigie.ingest.tap_relay import TapRelay
     from vigie.runtime.workers.analysis import AnalysisGroupSpec
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Drained:
     standby: bool = False
     """Loaded for a move, cameras not started yet (:meth:`vigie.cluster.actor.GroupActor.begin`)."""
     version: int = CLUSTER_MESSAGE_VERSION
+    live_port: int = 0
+    """The port of the group's live relay on ``address`` (:mod:`vigie.ingest.tap_relay`); 0: none."""
 
     @property
     def last(self) -> int:
@@ -111,10 +114,14 @@ class GroupHost:
         spool: Path | None = None,
         node_id: str | None = None,
         address: str | None = None,
+        relay: TapRelay | None = None,
     ) -> None:
         """``store`` and ``spool``: with a remote store, recorded segments are uploaded from ``spool`` before they
-        are reported. ``stopped``: cameras not to start (their authorisation ended) until switched on."""
+        are reported. ``stopped``: cameras not to start (their authorisation ended) until switched on. ``relay``:
+        the group's taps served to the API processes (its port is told to the control plane), closed with the
+        group."""
         self.spec = spec
+        self.relay = relay
         self.node_id = node_id or os.environ.get("VIGIE_NODE") or socket.gethostname()
         self.address = address or socket.gethostname()
         self.incarnation = uuid.uuid4().hex
@@ -217,6 +224,7 @@ class GroupHost:
             first=first,
             messages=tuple(message for _, message in batch),
             running=self.exit_code is None,
+            live_port=self.relay.port if self.relay is not None else 0,
         )
 
     def switch(self, camera_id: str, run: bool, reason: str = "") -> None:
@@ -228,6 +236,8 @@ class GroupHost:
         it reported; returns whether it ended in time. Messages stay in the outbox for the last drains."""
         self._stop.set()
         self._thread.join(timeout_s)
+        if self.relay is not None:
+            self.relay.close()
         deadline = time.monotonic() + timeout_s
         self._pump.join(max(0.0, deadline - time.monotonic()))
         if self._uploader is not None:

@@ -212,6 +212,7 @@ class ClusterSupervisor:
         refusal: Callable[[str], str | None] | None = None,
         on_exit: Callable[[str], None] | None = None,
         on_placement: Callable[[PlacementChange], None] | None = None,
+        on_live: Callable[[str, tuple[str, ...], str | None, int], None] | None = None,
         clock: Clock = system_clock,
         grouping: Grouping | None = None,
     ) -> None:
@@ -223,6 +224,8 @@ class ClusterSupervisor:
         self._refusal = refusal or (lambda _camera_id: None)
         self._on_exit = on_exit or (lambda _camera_id: None)
         self._on_placement = on_placement or (lambda _change: None)
+        self._on_live = on_live
+        """``(group, cameras, host or None, port)``: where a recording group's live relay is (None: nowhere now)."""
         self._clock = clock
         self._stall = stall_timeout_s
         planned = plan_cluster(
@@ -288,6 +291,7 @@ class ClusterSupervisor:
             self._final_drain(slot)
             ray.kill(slot.handle, no_restart=True)
             slot.handle = None
+            self._live(slot, None, 0)
         if self._settings.inference == "node":
             end_services(self._settings.namespace)  # detached (see vigie.cluster.inference): ended with their groups
 
@@ -444,10 +448,19 @@ class ClusterSupervisor:
             self._on_placement(change)
         except Exception:
             log.exception("recording the placement of %s failed", slot.name)
+        self._live(slot, drained.address if drained.live_port else None, drained.live_port)
         for camera_id, member in slot.members.items():  # the new actor started with its creation's stopped set
             stopped_now = member.refused is not None
             if stopped_now != (camera_id in slot.started_with):
                 slot.handle.switch.remote(camera_id, not stopped_now, member.refused or "")
+
+    def _live(self, slot: _Slot, host: str | None, port: int) -> None:
+        if self._on_live is None or slot.plan.analysis:
+            return
+        try:
+            self._on_live(slot.name, slot.plan.cameras, host, port)
+        except Exception:
+            log.exception("recording where %s's live views are served failed", slot.name)
 
     def _alive(self, node_id: str | None) -> bool:
         node = self._nodes.get(node_id or "")
@@ -458,6 +471,7 @@ class ClusterSupervisor:
             return
         slot.unavailable_since = time.monotonic()
         log.warning("%s (%d cameras) unavailable: %s", slot.name, len(slot.members), reason)
+        self._live(slot, None, 0)
         at = self._clock()
         for member in slot.members.values():
             if member.refused is None and not member.reported_offline:

@@ -559,6 +559,31 @@ class ClusterSettings(ConfigModel):
         title="Drain interval (s)",
         description="How often the control plane collects each group's messages (segment index, health, observations).",
     )
+    live_port: int = Field(
+        default=7460,
+        ge=1024,
+        le=65000,
+        title="First live relay port",
+        description="Each recording group serves its cameras' live taps to the API processes on a port of its node, "
+        "the first free one from this (docs/cluster.md: open them to the API hosts only). The node needs "
+        "`VIGIE_LIVE_TAP_KEY` in its environment (`vigie cluster live-key`).",
+    )
+    live_ports: int = Field(
+        default=16,
+        ge=1,
+        le=500,
+        title="Live relay ports",
+        description="How many ports from `live_port` a node's recording groups may take: at least the number of "
+        "recording groups a node runs.",
+    )
+    live_readers: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        title="Live readers per camera",
+        description="Connections a node's relay accepts per camera: each API process opens one per camera watched; "
+        "at least the number of API processes.",
+    )
     inference: Literal["node", "group"] = Field(
         default="node",
         title="Where models run",

@@ -598,9 +598,18 @@ class Fmp4Hub:
     """Every pass-through feed of the server, made on first use from the (unmasked) camera's spec per quality;
     feeds of the same URL are one (the wall and the single view of a camera without a sub stream)."""
 
-    def __init__(self, specs: Mapping[tuple[str, LiveQuality], Fmp4Spec], source: PacketSource) -> None:
+    def __init__(
+        self,
+        specs: Mapping[tuple[str, LiveQuality], Fmp4Spec],
+        source: PacketSource,
+        *,
+        reachable: Callable[[str], bool] = listening,
+    ) -> None:
+        """``reachable``: whether a tap may be read now (:class:`Fmp4Feed`; a cluster's relayed taps are asked
+        their node, :class:`vigie.ingest.tap_relay.RelayedTaps`)."""
         self._specs = dict(specs)
         self._source = source
+        self._reachable = reachable
         self._feeds: dict[tuple[str, str], Fmp4Feed] = {}
         self._lock = threading.Lock()
 
@@ -618,7 +627,7 @@ class Fmp4Hub:
         with self._lock:
             feed = self._feeds.get(key)
             if feed is None:
-                feed = self._feeds[key] = Fmp4Feed(spec, self._source)
+                feed = self._feeds[key] = Fmp4Feed(spec, self._source, reachable=self._reachable)
             return feed
 
     def close(self) -> None:

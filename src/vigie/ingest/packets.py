@@ -43,6 +43,8 @@ class PacketSpec:
     """A DTS step larger than this (either way) is a discontinuity rather than a late or early packet."""
     replay: bool = True
     """``file://`` sources only: paced to real time and looped like a live camera (False: read once, fast)."""
+    options: tuple[tuple[str, str], ...] = ()
+    """FFmpeg options of an ``http://`` source (a node's tap relay: its ``Authorization`` header, never in the URL)."""
 
 
 class TimestampVerdict(enum.Enum):
@@ -110,7 +112,7 @@ def _target(spec: PacketSpec) -> tuple[str, dict[str, str], bool]:
     if scheme.startswith("rtsp") and scheme in LIVE_SCHEMES:
         return spec.url, rtsp_options(spec.read_timeout_s), True
     if scheme in LIVE_SCHEMES:
-        return spec.url, {}, True
+        return spec.url, dict(spec.options), True
     if scheme == "unix":  # a recorder's live tap (vigie.ingest.tap): the masked stream, local; never from config
         return spec.url, {}, True
     raise CameraError(

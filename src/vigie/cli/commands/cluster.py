@@ -55,6 +55,26 @@ def drain_command(path: Path, node: str, *, drain: bool) -> int:
     return 0
 
 
+def live_key_command(path: Path) -> int:
+    """Print the live tap key (HKDF of the keys folder's accounts key, :mod:`vigie.ingest.tap_relay`) for the nodes'
+    environment; the same on every run and every process sharing the keys folder."""
+    from vigie.governance.keys_folder import KeyStorageError, SealedSecretError, WrongPassphraseError
+    from vigie.ingest.tap_relay import KEY_ENV, KEY_PURPOSE
+    from vigie.runtime.assembly.auth import shared_key
+
+    config = _cluster_config(path)
+    if config is None:
+        return 2
+    try:
+        key = shared_key(config, KEY_PURPOSE)
+    except (KeyStorageError, SealedSecretError, WrongPassphraseError) as err:
+        print(f"the keys folder cannot give the live tap key: {err}", file=sys.stderr)
+        return 2
+    print(key.hex())
+    print(f"set it as {KEY_ENV} in the environment of `ray start` on every node (docs/cluster.md)", file=sys.stderr)
+    return 0
+
+
 def nodes_command(path: Path) -> int:
     config = _cluster_config(path)
     if config is None:

@@ -12,12 +12,14 @@ from pathlib import Path
 
 from vigie.config.camera import Camera
 from vigie.domain.clock import Clock
+from vigie.domain.live_endpoint import LiveEndpointReader
 from vigie.domain.ports import AuditSink, LiveQuality
 from vigie.governance.authorisation import CameraAuthorisations
 from vigie.ingest.live import LiveHub, LiveSpec, camera_frames
 from vigie.ingest.live_fmp4 import Fmp4Hub, Fmp4Spec, camera_packets
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.tap import tap_path, tap_url
+from vigie.ingest.tap_relay import RelayedTaps, relayed_url
 from vigie.services.live import LiveService
 
 WALL_WIDTH = 640
@@ -36,10 +38,11 @@ def live_specs(cameras: Iterable[Camera]) -> dict[tuple[str, LiveQuality], LiveS
 
 
 def passthrough_specs(
-    cameras: Iterable[Camera], data_dir: Path | None = None
+    cameras: Iterable[Camera], data_dir: Path | None = None, *, relayed: bool = False
 ) -> dict[tuple[str, LiveQuality], Fmp4Spec]:
     """The H.264 streams passed to the browser without decoding, with every recorder's live tap under ``data_dir``
-    (:mod:`vigie.ingest.tap`; every enabled camera is recorded):
+    (:mod:`vigie.ingest.tap`; every enabled camera is recorded), or, ``relayed`` (cluster mode), each tap read
+    through the relay of the node that records the camera (:mod:`vigie.ingest.tap_relay`):
 
     - a camera without privacy masks: its main stream (the single view) from its recorder's tap, the camera's own
       main stream as the fallback while the tap cannot be read; its sub stream (the wall) from the camera, or the
@@ -50,6 +53,8 @@ def passthrough_specs(
     specs: dict[tuple[str, LiveQuality], Fmp4Spec] = {}
     for camera in cameras:
         tap = None if data_dir is None else tap_url(tap_path(data_dir, camera.id))
+        if relayed:
+            tap = relayed_url(camera.id)
         if mask_polygons(camera):
             if tap is not None:
                 specs[camera.id, "wall"] = specs[camera.id, "full"] = Fmp4Spec(camera.id, tap)
@@ -70,9 +75,17 @@ def open_live_service(
     authorisations: CameraAuthorisations | None = None,
     *,
     data_dir: Path | None = None,
+    relayed: tuple[LiveEndpointReader, bytes] | None = None,
 ) -> LiveService:
-    """``data_dir``: where the recorders' live taps are (masked cameras' live view as fMP4)."""
+    """``data_dir``: where the recorders' live taps are (masked cameras' live view as fMP4); ``relayed`` (cluster
+    mode): the taps are on the nodes, read through their relays instead — where each camera's relay is, and the
+    live tap key (:mod:`vigie.ingest.tap_relay`)."""
     cameras = list(cameras)
     hub = LiveHub(live_specs(cameras), partial(camera_frames, clock=clock))
-    passthrough = Fmp4Hub(passthrough_specs(cameras, data_dir), partial(camera_packets, clock=clock))
+    if relayed is not None:
+        endpoints, key = relayed
+        relay = RelayedTaps(endpoints, key, clock, partial(camera_packets, clock=clock))
+        passthrough = Fmp4Hub(passthrough_specs(cameras, relayed=True), relay, reachable=relay.reachable)
+    else:
+        passthrough = Fmp4Hub(passthrough_specs(cameras, data_dir), partial(camera_packets, clock=clock))
     return LiveService(hub, audit, clock, authorisations=authorisations, passthrough=passthrough)

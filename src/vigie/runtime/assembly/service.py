@@ -34,6 +34,7 @@ from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
 from vigie.ingest.tap import tap_path
+from vigie.ingest.tap_relay import KEY_PURPOSE as LIVE_TAPS
 from vigie.recording.gaps import GapWatch
 from vigie.recording.reconcile import index_recent, reconcile_camera
 from vigie.recording.upload import SegmentUploader
@@ -71,6 +72,7 @@ from vigie.services.system_health import Disk, MetricsAccess, SystemHealthServic
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
+from vigie.storage.live_endpoints import SqlLiveEndpoints
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
 from vigie.storage.sign_ons import SqlPendingSignOns
@@ -276,7 +278,9 @@ class VigieService:
             events_batch=self.events.batch,
             observers=(self.monitor,),
         )
-        self.supervisor = self._supervisor(DatabaseGateFactory(config, simulated_cameras, clock))
+        self.supervisor = self._supervisor(
+            DatabaseGateFactory(config, simulated_cameras, clock), SqlLiveEndpoints(engine)
+        )
         playback = PlaybackService(
             self.segments,
             store,
@@ -293,7 +297,13 @@ class VigieService:
         # every configured camera's authorisation (L1): live, alert images and the public page ask it
         self.authorisations = CameraAuthorisations.of([p.camera for p in config.placements()], clock)
         self.live = open_live_service(
-            [p.camera for p in self.entries], self.audit, clock, self.authorisations, data_dir=config.storage.data_dir
+            [p.camera for p in self.entries],
+            self.audit,
+            clock,
+            self.authorisations,
+            data_dir=config.storage.data_dir,
+            # cluster mode: the recorders' taps are on the nodes, read through their relays (issue 17)
+            relayed=None if config.cluster is None else (self.live_endpoints, shared_key(config, LIVE_TAPS)),
         )
         services = ApiServices(
             events=EventService(self.events),
@@ -331,7 +341,9 @@ class VigieService:
         verdict = check_authorisation(camera_id, self._authorisations[camera_id], legal_day(self.clock))
         return None if verdict.usable else verdict.message
 
-    def _supervisor(self, gate: GateFactory) -> CameraSupervisor | ClusterSupervisor:
+    def _supervisor(self, gate: GateFactory, live_endpoints: SqlLiveEndpoints) -> CameraSupervisor | ClusterSupervisor:
+        self.live_endpoints = live_endpoints
+        """Where each camera's live tap is served in cluster mode (written here, read by every API process)."""
         self._authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}
         for camera_id, auth in self._authorisations.items():
             message = check_authorisation(camera_id, auth, legal_day(self.clock)).message
@@ -355,6 +367,7 @@ class VigieService:
                 refusal=self.camera_refusal,
                 on_exit=self.sink.worker_exited,
                 on_placement=self._placed,
+                on_live=self._live_served,
                 clock=self.clock,
                 stall_timeout_s=self.config.workers.stall_timeout_s,
                 grouping=grouping(self.config.workers),
@@ -391,6 +404,13 @@ class VigieService:
                     change.at,
                 )
             )
+
+    def _live_served(self, group: str, cameras: tuple[str, ...], host: str | None, port: int) -> None:
+        """Where a recording group's live relay is now, for every API process (None: nowhere, its readers wait)."""
+        if host is None:
+            self.live_endpoints.clear(cameras, group)
+        else:
+            self.live_endpoints.put(group, cameras, host, port, self.clock())
 
     def run(self, *, api_only: bool = False) -> int:
         """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers, close open events and gates, and

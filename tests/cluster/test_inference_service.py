@@ -30,7 +30,14 @@ from vigie.analytics.detect.batching import (
     SharedDetectorSettings,
 )
 from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
-from vigie.cluster.inference import NodeInference, ServiceDetector, ServiceStats, end_services, service_name
+from vigie.cluster.inference import (
+    NodeInference,
+    ServiceDetector,
+    ServiceStats,
+    end_services,
+    node_has_gpu,
+    service_name,
+)
 from vigie.domain.detections import Detections
 
 ray = pytest.importorskip("ray")
@@ -186,6 +193,17 @@ def test_a_model_file_changed_since_its_approval_is_refused_through_the_service(
     finally:
         camera.close()
         detectors.close()
+
+
+def test_on_a_node_without_a_gpu_auto_keeps_a_session_in_the_group(namespace: str) -> None:
+    key = yolox_key()
+    node = str(ray.get_runtime_context().get_node_id())
+    assert not node_has_gpu(node), "this local node declares no GPU"
+    detector = NodeInference(namespace, SETTINGS, gpu_nodes_only=True)(
+        OnnxDetectorConfig(model_path=key.path, format="yolox", sha256=key.sha256, providers=("cpu",))
+    )
+    assert isinstance(detector, OnnxDetector), "no service on a CPU node under auto: the group's own session"
+    assert len(detector.detect_batch(tud_frames()[:1])[0]) > 0
 
 
 class Open:

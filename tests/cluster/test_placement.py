@@ -120,17 +120,17 @@ def test_cluster_mode_refuses_what_one_host_only_has(tmp_path: Path) -> None:
         VigieConfig.model_validate(typo)
 
 
-def test_analysis_groups_load_their_models_through_their_nodes_service_unless_configured_per_group(
-    tmp_path: Path,
-) -> None:
-    config = cluster_config(tmp_path, namespace="metropole")
-    assert config.cluster is not None and config.cluster.inference == "node", "the node's service by default"
-    analysis = [g.spec for g in planned(config) if g.analysis]
-    assert analysis
-    for spec in analysis:
-        assert isinstance(spec.load, NodeInference)
-        assert spec.load.namespace == "metropole", "the service is found in this installation's namespace"
-        assert spec.load.settings == spec.detectors, "it runs the models as workers.detector says"
-    assert all(g.spec.load is None for g in planned(cluster_config(tmp_path, inference="group")) if g.analysis)
+def test_analysis_groups_load_their_models_through_their_nodes_service_as_configured(tmp_path: Path) -> None:
+    def loaders(**cluster: Any) -> list[Any]:
+        return [g.spec.load for g in planned(cluster_config(tmp_path, namespace="metropole", **cluster)) if g.analysis]
+
+    by_default = loaders()
+    assert by_default and all(isinstance(load, NodeInference) for load in by_default)
+    assert all(load.gpu_nodes_only for load in by_default), "by default the service on GPU nodes only"
+    for load, spec in zip(loaders(inference="node"), (g.spec for g in planned(cluster_config(tmp_path)) if g.analysis)):
+        assert isinstance(load, NodeInference) and not load.gpu_nodes_only
+        assert load.namespace == "metropole", "the service is found in this installation's namespace"
+        assert load.settings == spec.detectors, "it runs the models as workers.detector says"
+    assert loaders(inference="group") == [None] * len(by_default), "a session per group, as on one host"
     with pytest.raises(ValidationError, match="inference"):
         cluster_config(tmp_path, inference="gpu")

@@ -1,5 +1,5 @@
-"""One inference service per cluster node, shared by every analysis group that runs there (``cluster.inference:
-node``, the default).
+"""One inference service per cluster node, shared by every analysis group that runs there (``cluster.inference``:
+``auto``, the default, on nodes with a GPU; ``node`` on every node).
 
 On one host an analysis process holds one session per model for all its cameras
 (:class:`~vigie.analytics.detect.batching.SharedDetectors`). On a cluster node with several analysis groups (each
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ from vigie.analytics.detect.batching import (
     SharedDetectors,
     SharedDetectorSettings,
 )
-from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetectorConfig
+from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
 from vigie.domain.detections import Detections
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class ServiceStats:
     """What a node's service has done since it (re)started."""
 
     node_id: str
+    pid: int
+    """The service's process on its node."""
     sessions_built: int
     """Models loaded (one per :class:`ModelKey`, whatever the number of groups)."""
     frames: int
@@ -142,6 +145,7 @@ class InferenceService:
         batching = [detector.stats for detector in self._detectors.detectors().values()]
         return ServiceStats(
             node_id=self._node_id,
+            pid=os.getpid(),
             sessions_built=self._detectors.sessions_built,
             frames=sum(s.frames for s in batching),
             calls=sum(s.calls for s in batching),
@@ -199,15 +203,22 @@ class NodeInference:
     settings: SharedDetectorSettings = field(default_factory=SharedDetectorSettings)
     """How the service runs its sessions (the configuration's ``workers.detector``)."""
     max_concurrency: int = MAX_CONCURRENCY
+    gpu_nodes_only: bool = False
+    """``cluster.inference: auto``: the node's service only on a node with a GPU; on a CPU-only node the group loads
+    its own session (on CPU, the service is slower: frames cross processes and one process's GIL serialises the
+    pre- and post-processing the groups would run in parallel; docs/cluster.md)."""
 
     def __call__(self, config: OnnxDetectorConfig) -> BatchDetector:
-        """Raises ``ModelIntegrityError`` when the service refused the file (L30), ``DetectorOverloaded`` when the
-        service could not be reached in time (the camera retries at its restart)."""
+        """Raises ``ModelIntegrityError`` when the file is not the approved one (L30), ``DetectorOverloaded`` when
+        the service could not be reached in time (the camera retries at its restart)."""
         import ray
         from ray.exceptions import GetTimeoutError, RayError
 
+        node = str(ray.get_runtime_context().get_node_id())
+        if self.gpu_nodes_only and not node_has_gpu(node):
+            return OnnxDetector(config)
         key = ModelKey(config.model_path, config.format, config.score_threshold, config.sha256)
-        service = self.service()
+        service = self.service(node)
         try:
             refusal: Refusal | None = ray.get(service.load.remote(key), timeout=LOAD_TIMEOUT_S)
         except (GetTimeoutError, RayError) as err:
@@ -243,6 +254,16 @@ class NodeInference:
             )
             .remote(self.settings)
         )
+
+
+def node_has_gpu(node_id: str) -> bool:
+    """Whether Ray counts a GPU on the node (``ray start --num-gpus``, or found at start)."""
+    import ray
+
+    for info in ray.nodes():
+        if info.get("NodeID") == node_id:
+            return float(info.get("Resources", {}).get("GPU", 0.0)) > 0
+    return False
 
 
 def end_services(namespace: str) -> int:

@@ -10,7 +10,7 @@ doing what the local supervisor does by hand:
   scheduler places it (``SPREAD``), nothing is hand-scheduled;
 - **re-placement** when a node dies: every actor is created with ``max_restarts=-1``, so Ray restarts it on a node
   that has the resources as soon as the node is declared dead (health checks of the head: ``docs/cluster.md``);
-- **one inference service per node** (``cluster.inference: node``): the analysis groups of a node load their models
+- **one inference service per GPU node** (``cluster.inference``): the analysis groups of a node load their models
   through its :class:`~vigie.cluster.inference.InferenceService`, one copy of each model batching every group's
   frames; the services end with the control plane;
 - **rebalancing** when a node joins: groups beyond a fair share of the busiest nodes are moved to it (stopped
@@ -108,8 +108,9 @@ def plan_cluster(
         for group in plan_groups(members, grouping, stall_s=stall_s, backoff=backoff):
             analysis = isinstance(group, AnalysisGroupSpec)
             resources = dict(settings.analysis_resources if analysis else settings.recorder_resources)
-            if isinstance(group, AnalysisGroupSpec) and settings.inference == "node":
-                group = replace(group, load=NodeInference(settings.namespace, group.detectors))  # noqa: PLW2901
+            if isinstance(group, AnalysisGroupSpec) and settings.inference != "group":
+                load = NodeInference(settings.namespace, group.detectors, gpu_nodes_only=settings.inference == "auto")
+                group = replace(group, load=load)  # noqa: PLW2901
             if zone is not None:
                 group = replace(group, name=f"{zone}-{group.name}")  # noqa: PLW2901 (renamed copy)
                 resources[ZONE_RESOURCE.format(zone)] = ZONE_SHARE
@@ -292,7 +293,7 @@ class ClusterSupervisor:
             ray.kill(slot.handle, no_restart=True)
             slot.handle = None
             self._live(slot, None, 0)
-        if self._settings.inference == "node":
+        if self._settings.inference != "group":
             end_services(self._settings.namespace)  # detached (see vigie.cluster.inference): ended with their groups
 
     def _final_drain(self, slot: _Slot) -> None:

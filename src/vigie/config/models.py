@@ -584,12 +584,13 @@ class ClusterSettings(ConfigModel):
         description="Connections a node's relay accepts per camera: each API process opens one per camera watched; "
         "at least the number of API processes.",
     )
-    inference: Literal["node", "group"] = Field(
-        default="node",
+    inference: Literal["auto", "node", "group"] = Field(
+        default="auto",
         title="Where models run",
         description="`node`: one inference service per node, shared by all its analysis groups (one copy of each "
         "model, the frames of every group batched together; docs/cluster.md). `group`: each analysis group loads "
-        "its own session, as on one host.",
+        "its own session, as on one host. `auto`: `node` on nodes with a GPU, `group` on the others (on a CPU the "
+        "shared service was measured slower).",
     )
 
 

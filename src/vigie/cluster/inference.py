@@ -260,7 +260,7 @@ def node_has_gpu(node_id: str) -> bool:
     """Whether Ray counts a GPU on the node (``ray start --num-gpus``, or found at start)."""
     import ray
 
-    for info in ray.nodes():
+    for info in ray.nodes():  # type: ignore[no-untyped-call]
         if info.get("NodeID") == node_id:
             return float(info.get("Resources", {}).get("GPU", 0.0)) > 0
     return False

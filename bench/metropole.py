@@ -8,7 +8,8 @@ real accounts logged in with their passwords), and its :class:`~vigie.runtime.wo
 process instead of the recorder and analysis groups. The generator sends, through that queue, the typed messages
 real workers send, at their rates:
 
-- every camera: a ``RecordingHealth`` and a ``CameraHealth`` a second (put without blocking, as the workers do:
+- every camera: a ``RecordingHealth`` and a ``CameraHealth`` a second, sent by its group once a second for all its
+  cameras (``HealthReports``, put without blocking, as the groups do:
   one lost in a full queue is counted), a domain ``Segment`` every ``segment_seconds`` (put blocking), sized from
   the camera's bitrate (street 1080p H.264 4 Mbit/s, transit 2 Mbit/s, ±10 %), cameras spread over the period;
 - the analysed share of cameras (``--analysed``, 10 %): the gate asked for ``motion`` and ``intrusion`` at 5 fps,
@@ -99,6 +100,8 @@ class Settings:
     feed: bool = True
     refresh_s: float = REFRESH_S
     seed: int = 17
+    api_processes: int = 0
+    """``vigie api`` processes serving the operators (0: the control plane's own API serves them)."""
 
 
 def metropole(cameras: int, analysed_share: float) -> list[CameraPlan]:
@@ -204,15 +207,24 @@ class Generated:
 
 
 def generate(
-    plans: list[CameraPlan], settings: Settings, gate_factory: Any, out: Any, stop: Any, ready: Any, report: Any
+    plans: list[CameraPlan],
+    settings: Settings,
+    gate_factory: Any,
+    out: Any,
+    stop: Any,
+    ready: Any,
+    report: Any,
+    groups: list[tuple[str, bool, tuple[str, ...]]],
 ) -> None:
     """The body of the generator process: every round, the messages the cameras' workers would send in it;
-    ``ready`` is set once its gates are built."""
+    ``ready`` is set once its gates are built. ``groups``: the supervisor's worker groups (name, analysis or not,
+    cameras), whose health reports leave together once a second, as a group's do (``HealthReports``)."""
     from vigie.domain.camera import CameraHealth, HealthState
     from vigie.domain.geometry import Box
     from vigie.domain.observation import Observation
     from vigie.domain.recording import Segment, SegmentState
     from vigie.recording.segment_writer import segment_key
+    from vigie.runtime.workers.group import HealthReports
     from vigie.runtime.workers.recorder import RecordingHealth
 
     rng = random.Random(settings.seed)
@@ -256,18 +268,20 @@ def generate(
         elif lateness > ROUND_S:
             counts.late_rounds += 1
         now = datetime.now(UTC)
-        for plan in plans[n_round % per_s :: per_s]:  # each camera's two heartbeats, once a second
-            for message in (
-                RecordingHealth(
-                    plan.id, HealthState.ONLINE, now, packets_per_s=25.0, segments=written[plan.id], writing=True
-                ),
-                CameraHealth(plan.id, HealthState.ONLINE, now, "", 5.0, 0),
-            ):
-                try:
-                    out.put(message, block=False)
-                    counts.health += 1
-                except queue.Full:
-                    counts.health_dropped += 1
+        for name, analysis, cameras in groups[n_round % per_s :: per_s]:  # each group's beat, once a second
+            reports = tuple(
+                CameraHealth(camera, HealthState.ONLINE, now, "", 5.0, 0)
+                if analysis
+                else RecordingHealth(
+                    camera, HealthState.ONLINE, now, packets_per_s=25.0, segments=written[camera], writing=True
+                )
+                for camera in cameras
+            )
+            try:
+                out.put(HealthReports(name, reports), block=False)
+                counts.health += len(reports)
+            except queue.Full:
+                counts.health_dropped += len(reports)
         for plan in by_slot[n_round % slots]:  # segments finished in this round, each where the last one ended
             begun = last_end.get(plan.id, now - timedelta(seconds=settings.segment_seconds))
             last_end[plan.id] = now
@@ -310,8 +324,9 @@ def control_plane(settings_json: str, plans_json: str, accounts: list[tuple[str,
     from vigie.domain.clock import legal_day
     from vigie.domain.recording import Segment
     from vigie.domain.users import Role
-    from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
+    from vigie.runtime.assembly.gates import DatabaseGateFactory
     from vigie.runtime.assembly.service import VigieService
+    from vigie.runtime.workers.analysis import AnalysisGroupSpec
     from vigie.runtime.workers.supervisor import CameraSupervisor
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -337,9 +352,13 @@ def control_plane(settings_json: str, plans_json: str, accounts: list[tuple[str,
             self.generator_stop = self._ctx.Event()
             self.generator_report = self._ctx.Queue()
             ready = self._ctx.Event()
+            groups = [
+                (name, isinstance(self._slots[name].spec, AnalysisGroupSpec), cameras)
+                for name, cameras in self.groups().items()
+            ]
             self.generator = self._ctx.Process(
                 target=generate,
-                args=(plans, settings, factory, self._queue, self.generator_stop, ready, self.generator_report),
+                args=(plans, settings, factory, self._queue, self.generator_stop, ready, self.generator_report, groups),
                 name="generator",
                 daemon=True,
             )
@@ -382,18 +401,14 @@ def control_plane(settings_json: str, plans_json: str, accounts: list[tuple[str,
             if self._tick is not None:
                 self._tick()
 
-    class Metropole(VigieService):
-        def _supervisor(self, gate: GateFactory) -> CameraSupervisor:
-            supervisor = super()._supervisor(gate)
-            # The real supervisor, built from every camera's specs as in production (its memory counted), with
-            # process spawning replaced: the class is changed rather than the service's code given a seam.
-            supervisor.__class__ = GeneratedWorkers
-            return supervisor
-
-    config = VigieConfig.model_validate(config_data(plans, settings, date.today()))
+    data = config_data(plans, settings, date.today())
+    config = VigieConfig.model_validate(data)
+    config_file = Path(settings.data_dir).parent / "vigie.yaml"  # JSON is YAML: for the `vigie api` processes
+    config_file.write_text(json.dumps(data), encoding="utf-8")
     began = time.monotonic()
     built = time.monotonic()
-    service = Metropole(config, simulated_cameras=frozenset(p.id for p in plans if p.analysed))
+    simulated = frozenset(p.id for p in plans if p.analysed)
+    service = VigieService(config, simulated_cameras=simulated, supervisor_type=GeneratedWorkers)
     today = legal_day(service.clock)
     for username, password, tenant in accounts:
         service.accounts.add_user(
@@ -418,7 +433,7 @@ def control_plane(settings_json: str, plans_json: str, accounts: list[tuple[str,
 
     threading.Thread(target=until_stopped, daemon=True).start()
     writer = service.supervisor._thread.native_id  # the supervisor's thread: the sink, the single writer
-    pipe.send({"started_s": started_s, "writer_tid": writer})
+    pipe.send({"started_s": started_s, "writer_tid": writer, "config_file": str(config_file)})
     server.run()
     supervisor: GeneratedWorkers = service.supervisor  # type: ignore[assignment]
     service.stop()
@@ -430,17 +445,17 @@ def control_plane(settings_json: str, plans_json: str, accounts: list[tuple[str,
 
 
 def operators(
-    port: int, accounts: list[tuple[str, str, str]], cameras: dict[str, list[str]], settings: Settings, stop: Any,
-    report: Any,
+    ports: list[int], accounts: list[tuple[str, str, str]], cameras: dict[str, list[str]], settings: Settings,
+    stop: Any, report: Any,
 ) -> None:  # fmt: skip
     """The body of the operators' process: each operator logs in, keeps the live feed open and refreshes the
-    console every ``refresh_s`` (15 s), one view's calls in turn; latencies by call."""
+    console every ``refresh_s`` (15 s), one view's calls in turn; latencies by call. Operator ``n`` uses the API
+    at ``ports[n % len(ports)]`` (a load balancer keeping each person on one process)."""
     feed, refresh_s = settings.feed, settings.refresh_s
     import asyncio
 
     import httpx
 
-    base = f"http://127.0.0.1:{port}"
     latencies: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
     feed_events = [0]
@@ -476,6 +491,7 @@ def operators(
     async def operator(n: int, username: str, password: str, tenant: str) -> None:
         rng = random.Random(n)
         own = cameras[tenant]
+        base = f"http://127.0.0.1:{ports[n % len(ports)]}"
         async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
             while True:
                 began = time.perf_counter()
@@ -613,6 +629,10 @@ class RunResult:
     rss: list[tuple[float, int]]
     rss_steady: int
     cpu_control: float
+    api_processes: int
+    cpu_api: float
+    """CPU of the ``vigie api`` processes together (cores), when they serve the operators."""
+    rss_api: int
     cpu_generator: float
     cpu_writer: float
     window_s: float
@@ -675,10 +695,37 @@ def wait_http(port: int, timeout_s: float) -> None:
     raise RuntimeError(f"the service did not answer on port {port} within {timeout_s:.0f} s")
 
 
+@contextmanager
+def api_processes(config_file: str, count: int, say: Any) -> Iterator[list[Any]]:
+    """``count`` ``vigie api`` processes (the production command, docs/deployment.md) on the control plane's
+    configuration, each on its own port; ended (SIGTERM, as a service manager does) on leaving."""
+    import subprocess
+
+    vigie = Path(sys.executable).with_name("vigie")
+    started: list[tuple[Any, int]] = []
+    try:
+        for _ in range(count):
+            port = free_port()
+            command = [str(vigie), "api", "--config", config_file, "--port", str(port)]
+            started.append((subprocess.Popen(command, stdin=subprocess.DEVNULL), port))
+        for process, port in started:
+            wait_http(port, 300)
+            say(f"  vigie api on port {port} (pid {process.pid})")
+        yield [process for process, _ in started]
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def run_once(
     cameras: int, seconds: float, *, database_url: str | None, warmup_s: float = 60.0, operators_n: int = 20,
     analysed: float = 0.10, feed: bool = True, refresh_s: float = REFRESH_S, segment_seconds: float = 10.0,
-    say: Any = print,
+    api_n: int = 0, say: Any = print,
 ) -> RunResult:  # fmt: skip
     """One run at ``cameras`` cameras for ``seconds``: measured over the window after ``warmup_s``."""
     from sqlalchemy import create_engine, text
@@ -689,7 +736,7 @@ def run_once(
         port = free_port()
         settings = Settings(cameras, seconds, warmup_s, url, str(Path(tmp) / "data"), port, analysed=analysed,
                             operators=operators_n, feed=feed, refresh_s=refresh_s,
-                            segment_seconds=segment_seconds)  # fmt: skip
+                            segment_seconds=segment_seconds, api_processes=api_n)  # fmt: skip
         key = Path(tmp) / "secrets-key"  # the private keys encrypted at rest, as an installation's are
         key.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
         key.chmod(0o600)
@@ -708,30 +755,45 @@ def run_once(
         started_s, writer_tid = started["started_s"], started["writer_tid"]
         wait_http(port, 60)
         say(f"{cameras} cameras: service built and started in {started_s:.1f} s; measuring for {seconds:.0f} s")
-        stop, report = ctx.Event(), ctx.Queue()
-        by_tenant: dict[str, list[str]] = {}
-        for plan in plans:
-            by_tenant.setdefault(plan.commune, []).append(plan.id)
-        console = ctx.Process(target=operators, args=(port, accounts, by_tenant, settings, stop, report), name="ops")
-        console.start()
-        assert plane.pid is not None
-        began = time.monotonic()
-        rss: list[tuple[float, int]] = []
-        window: tuple[PgSample | None, float, float, float] | None = None
-        while (elapsed := time.monotonic() - began) < seconds:
-            rss.append((elapsed, rss_bytes(plane.pid)))
-            if window is None and elapsed >= min(warmup_s, seconds / 2):
-                gen = descendants(plane.pid)
-                window = (pg_sample(pg), time.monotonic(), cpu_seconds(plane.pid), sum(map(cpu_seconds, gen)))
-                writer_began = cpu_seconds(plane.pid, writer_tid)
-            time.sleep(min(10.0, max(0.5, seconds / 60)))
-        assert window is not None
-        end_pg, end_at = pg_sample(pg), time.monotonic()
-        end_cpu, end_gen = cpu_seconds(plane.pid), sum(map(cpu_seconds, descendants(plane.pid)))
-        writer_cpu = cpu_seconds(plane.pid, writer_tid) - writer_began
-        stop.set()
-        console_report = report.get(timeout=REFRESH_S + 120)
-        console.join(10)
+        with api_processes(started["config_file"], api_n, say) as apis:
+            api_ports = [int(p.args[-1]) for p in apis] or [port]
+            stop, report = ctx.Event(), ctx.Queue()
+            by_tenant: dict[str, list[str]] = {}
+            for plan in plans:
+                by_tenant.setdefault(plan.commune, []).append(plan.id)
+            console = ctx.Process(
+                target=operators, args=(api_ports, accounts, by_tenant, settings, stop, report), name="ops"
+            )
+            console.start()
+            assert plane.pid is not None
+            began = time.monotonic()
+            rss: list[tuple[float, int]] = []
+            api_rss: list[int] = []
+            window: tuple[PgSample | None, float, float, float, float] | None = None
+            while (elapsed := time.monotonic() - began) < seconds:
+                rss.append((elapsed, rss_bytes(plane.pid)))
+                if window is None and elapsed >= min(warmup_s, seconds / 2):
+                    gen = descendants(plane.pid)
+                    api_cpu = sum(cpu_seconds(p.pid) for p in apis)
+                    window = (
+                        pg_sample(pg),
+                        time.monotonic(),
+                        cpu_seconds(plane.pid),
+                        sum(map(cpu_seconds, gen)),
+                        api_cpu,
+                    )
+                    writer_began = cpu_seconds(plane.pid, writer_tid)
+                if window is not None and apis:
+                    api_rss.append(sum(rss_bytes(p.pid) for p in apis))
+                time.sleep(min(10.0, max(0.5, seconds / 60)))
+            assert window is not None
+            end_pg, end_at = pg_sample(pg), time.monotonic()
+            end_cpu, end_gen = cpu_seconds(plane.pid), sum(map(cpu_seconds, descendants(plane.pid)))
+            end_api = sum(cpu_seconds(p.pid) for p in apis)
+            writer_cpu = cpu_seconds(plane.pid, writer_tid) - writer_began
+            stop.set()
+            console_report = report.get(timeout=REFRESH_S + 120)
+            console.join(10)
         ours.send("stop")
         final = ours.recv() if ours.poll(900) else None
         plane.join(60)
@@ -751,7 +813,7 @@ def run_once(
                 )
                 tables[table] = (rows, size)
         count_engine.dispose()
-        start_pg, start_at, start_cpu, start_gen = window
+        start_pg, start_at, start_cpu, start_gen, start_api = window
         window_s = end_at - start_at
         pg_rates: dict[str, float] = {}
         if start_pg is not None and end_pg is not None:
@@ -773,6 +835,9 @@ def run_once(
             rss=rss,
             rss_steady=sorted(steady)[len(steady) // 2],
             cpu_control=(end_cpu - start_cpu) / window_s,
+            api_processes=api_n,
+            cpu_api=(end_api - start_api) / window_s,
+            rss_api=sorted(api_rss)[len(api_rss) // 2] if api_rss else 0,
             cpu_generator=(end_gen - start_gen) / window_s,
             cpu_writer=writer_cpu / window_s,
             window_s=window_s,
@@ -857,6 +922,12 @@ def main() -> int:
     parser.add_argument("--analysed", type=float, default=0.10, help="share of cameras with analysis modules")
     parser.add_argument("--segment-seconds", type=float, default=10.0)
     parser.add_argument("--no-feed", action="store_true", help="operators without the live feed")
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=0,
+        help="operators served by this many `vigie api` processes (0: by the control plane's own API)",
+    )
     args = parser.parse_args()
     counts = sorted(set(args.cameras))
     print(f"host: {os.cpu_count()} CPUs (shared with other work), load average {os.getloadavg()}", flush=True)
@@ -872,6 +943,7 @@ def main() -> int:
             analysed=args.analysed,
             feed=not args.no_feed,
             segment_seconds=args.segment_seconds,
+            api_n=args.api_processes,
             say=lambda line: print(line, flush=True),
         )
         describe(result, lambda line: print(line, flush=True))
@@ -904,6 +976,9 @@ def main() -> int:
         print(f"control_plane_rss_mib_at_{result.cameras}: {result.rss_steady / 2**20:.0f}")
         print(f"control_plane_cpu_cores_at_{result.cameras}: {result.cpu_control:.2f}")
         print(f"sink_thread_cpu_cores_at_{result.cameras}: {result.cpu_writer:.2f}")
+        if result.api_processes:
+            print(f"api_processes_cpu_cores_at_{result.cameras}: {result.cpu_api:.2f}")
+            print(f"api_processes_rss_mib_at_{result.cameras}: {result.rss_api / 2**20:.0f}")
     if len(results) >= 2:
         a, b = results[0], results[-1]
         slope = (b.rss_steady - a.rss_steady) / (b.cameras - a.cameras)

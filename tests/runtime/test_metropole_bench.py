@@ -1,6 +1,7 @@
 """The métropole benchmark's core (``bench/metropole.py``), small: the real service on SQLite with 50 cameras fed by
-the generator, two operators polling the console over HTTP. What it measures must stay true at full size: every
-segment the cameras report is indexed, every alert stored, every console call answered."""
+the generator, two operators polling the console over HTTP through a `vigie api` process. What it measures must
+stay true at full size: every segment the cameras report is indexed, every alert stored, every console call
+answered."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def test_fifty_cameras_lose_no_index_row_and_every_console_call_answers(metropol
         analysed=0.2,
         refresh_s=1.0,
         segment_seconds=2.0,
+        api_n=1,  # the operators on a `vigie api` process, the writer alone in the control plane
         say=lambda _line: None,
     )
 

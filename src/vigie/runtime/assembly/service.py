@@ -208,11 +208,14 @@ class VigieService:
         simulated_cameras: frozenset[str] = frozenset(),
         clock: Clock = system_clock,
         new_database: bool = False,
+        supervisor_type: type[CameraSupervisor] = CameraSupervisor,
     ) -> None:
         """``clock`` is the one clock of the service: every part built here reads the time from it.
         ``new_database``: start even if the database is empty where the data folder shows a previous life
-        (``vigie serve --new-database``), recorded as ``database.new`` in the new chain."""
-        self.config = settled(config)
+        (``vigie serve --new-database``), recorded as ``database.new`` in the new chain. ``supervisor_type``: the
+        single host's supervisor, built with every camera's specs as in production (``bench/metropole.py`` gives
+        one that starts a generator of the workers' messages instead of their processes)."""
+        self.config, self._supervisor_type = settled(config), supervisor_type
         self.clock = clock
         self.simulated = simulated_cameras
         engine = create_engine_for(config.storage.database_url)
@@ -372,7 +375,7 @@ class VigieService:
                 stall_timeout_s=self.config.workers.stall_timeout_s,
                 grouping=grouping(self.config.workers),
             )
-        return CameraSupervisor(
+        return self._supervisor_type(
             [*analysis, *recorders],
             self.sink,
             tick=self.sink.tick,

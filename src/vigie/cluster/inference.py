@@ -63,7 +63,7 @@ from vigie.domain.detections import Detections
 log = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "vigie-inference-"
-LOAD_TIMEOUT_S = 120.0
+LOAD_TIMEOUT_S = 60.0
 """Longest a group waits for its node's service to start and load a model (a first start imports onnxruntime and
 reads the file; a GPU session takes seconds to build)."""
 MAX_CONCURRENCY = 64

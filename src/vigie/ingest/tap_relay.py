@@ -68,6 +68,7 @@ SEND_TIMEOUT_S = 10.0
 TAP_IDLE_S = 30.0
 """A tap silent this long (its camera sends nothing) ends the relayed stream; the reader opens it again."""
 PATH = "/tap/"
+REFUSALS_LOGGED_EVERY_S = 60.0
 RELAYED = "vigie-tap:"
 """Prefix of the URL a pass-through spec names a relayed tap by (``vigie-tap:<camera>``): resolved to the node's
 relay each time it is opened (:class:`RelayedTaps`), so a reader follows its camera when it moves."""
@@ -186,6 +187,7 @@ class TapRelay:
         self._readers: dict[str, int] = {}
         self._open: set[socket.socket] = set()
         self.refused = 0
+        self._logged_at = float("-inf")
         """Requests refused (bad token, unknown camera, over a bound) since start."""
         self.server = self._bind(host)
         self.server.relay = self
@@ -221,7 +223,16 @@ class TapRelay:
 
     def _refuse(self, request: _Handler, status: int, camera_id: str, why: str) -> None:
         self.refused += 1
-        log.warning("live relay: refused camera %r to %s: %s", camera_id[:128], request.client_address[0], why)
+        now = time.monotonic()
+        if now - self._logged_at >= REFUSALS_LOGGED_EVERY_S:  # a flood of bad requests is one line a minute
+            self._logged_at = now
+            log.warning(
+                "live relay: refused camera %r to %s: %s (%d refused since start)",
+                camera_id[:128],
+                request.client_address[0],
+                why,
+                self.refused,
+            )
         request.send_error(status, why)
 
     def _serve(self, request: _Handler) -> None:

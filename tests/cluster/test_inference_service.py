@@ -6,6 +6,7 @@ changed since its approval is refused through the service (L30) and no session i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import threading
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.analytics.onnx_models import MODELS, REAL_MODELS, TUD, require
+from tests.analytics.onnx_models import DATA, MODELS, REAL_MODELS, TUD, require
 from tests.support.waiting import wait_for
 from vigie.analytics.camera import CameraAnalysis, CameraSettings, ObjectModel
 from vigie.analytics.detect.batching import (
@@ -29,7 +30,9 @@ from vigie.analytics.detect.batching import (
     SharedDetectors,
     SharedDetectorSettings,
 )
+from vigie.analytics.detect.motion import MotionConfig
 from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
+from vigie.cluster.actor import GroupActor, NodeStore
 from vigie.cluster.inference import (
     NodeInference,
     ServiceDetector,
@@ -39,6 +42,10 @@ from vigie.cluster.inference import (
     service_name,
 )
 from vigie.domain.detections import Detections
+from vigie.domain.observation import Observation
+from vigie.domain.ports import Gate
+from vigie.ingest.reader import StreamSpec
+from vigie.runtime.workers.analysis import AnalysisGroupSpec, ModelRefusal, ModelSpec, WorkerSpec
 
 ray = pytest.importorskip("ray")
 cv2 = pytest.importorskip("cv2")
@@ -125,6 +132,59 @@ def test_two_groups_of_a_node_share_one_service_and_find_what_a_local_session_fi
     assert stats.frames == 2 * len(frames) and stats.requests >= 2
     for group in groups:
         ray.kill(group)
+
+
+def open_gate(on_transition: object) -> Gate:
+    return Open()
+
+
+def test_analysis_groups_hosted_as_on_a_node_track_people_through_the_nodes_one_session(
+    namespace: str, tmp_path: Path
+) -> None:
+    """The production actor of an analysis group (``GroupActor``, the group body as ``analysis_group`` runs it)
+    with the loader the supervisor gives it in ``node`` mode: the cameras of two groups, a real clip of people
+    walking in, are tracked with YOLOX-Nano loaded once for the node."""
+    key = yolox_key()
+    clip = require(DATA / "video" / "one-by-one-person-detection.mp4")
+    model = ModelSpec("yolox", key.path, "yolox", str(key.sha256))
+
+    def camera(camera_id: str) -> WorkerSpec:
+        stream = StreamSpec(camera_id, clip.as_uri(), analysis_fps=5, analysis_width=640, pixel_format="bgr24")
+        return WorkerSpec(stream=stream, motion=MotionConfig(warmup_frames=3), gate=open_gate, model=model)
+
+    def group(name: str, *cameras: str) -> AnalysisGroupSpec:
+        spec = AnalysisGroupSpec(name, tuple(camera(c) for c in cameras), open_gate, detectors=SETTINGS)
+        return dataclasses.replace(spec, load=NodeInference(namespace, SETTINGS))
+
+    actor = ray.remote(GroupActor).options(num_cpus=0.5, max_restarts=0)
+    store = NodeStore(tmp_path / "spool")
+    actors = [
+        actor.remote(group("analysis-0", "cam-a1", "cam-a2"), frozenset(), store),
+        actor.remote(group("analysis-1", "cam-b1"), frozenset(), store),
+    ]
+    try:
+
+        def messages() -> list[Any]:
+            drained = ray.get([a.drain.remote(0) for a in actors], timeout=30)
+            return [m for d in drained for m in d.messages]
+
+        def tracked() -> set[str]:
+            return {o.camera_id for o in messages() if isinstance(o, Observation) and o.module == "tracking"}
+
+        wait_for(
+            lambda: tracked() == {"cam-a1", "cam-a2", "cam-b1"}, 120, "people tracked on the 3 cameras", context=tracked
+        )
+        assert not [m for m in messages() if isinstance(m, ModelRefusal)]
+        node = str(ray.get_runtime_context().get_node_id())
+        stats = service_stats(namespace, node)
+        assert stats.sessions_built == 1, "one session for the node's two groups"
+        assert stats.frames > 0
+        versions = {o.model_version for o in messages() if isinstance(o, Observation) and o.module == "tracking"}
+        assert versions == {f"yolox@sha256:{str(key.sha256)[:16]}"}, "observations name the approved model (L30)"
+    finally:
+        ray.get([a.stop.remote(10.0) for a in actors], timeout=30)
+        for a in actors:
+            ray.kill(a)
 
 
 def test_a_dead_service_drops_the_frames_then_serves_again_once_restarted(namespace: str) -> None:

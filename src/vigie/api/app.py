@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp
 
 from vigie import __version__
+from vigie.api.camera_lists import CameraLists
 from vigie.api.errors import RefusalRecorder, TooLargeInOneFormat, error_body, install_error_handlers
 from vigie.api.limits import (
     ACTIVATION_BODY_MAX_BYTES,
@@ -179,6 +180,7 @@ def create_app(
         dependencies=[Depends(refuse_announced_oversize)],
     )
     app.state.services = services
+    app.state.camera_lists = CameraLists()
     app.state.secure_cookies = secure_cookies
     app.state.login_limiter = login_limiter or LoginRateLimiter()
     install_error_handlers(app, audited_refusals=AUDITED_REFUSALS)

@@ -3,7 +3,9 @@ prefectoral authorisation lets them be shown at all (L1)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vigie.domain.camera import CameraHealth, CameraInfo, HealthState
@@ -42,18 +44,35 @@ class CameraService:
         status: CameraStatusRepo,
         *,
         authorisations: CameraAuthorisations | None = None,
+        status_max_age_s: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``authorisations``: every camera's prefectoral authorisation on the service's clock (the runtime always
-        gives it; without it the public page says nothing of them)."""
+        gives it; without it the public page says nothing of them). ``status_max_age_s``: the cameras' health read
+        from the database at most this often for every caller of the process (the camera lists, the health view):
+        4,891 rows a read at the métropole's size; the sink writes them every few seconds anyway."""
         self._cameras = tuple(cameras)
         self._status = status
         self._authorisations = authorisations
+        self._max_age_s, self._monotonic = status_max_age_s, monotonic
+        self._latest: tuple[float, dict[str, CameraHealth]] | None = None
+        self._lock = threading.Lock()
 
     def list_cameras(self, viewer: Principal) -> list[CameraView]:
         """The cameras ``viewer`` may see (their tenant's and those shared with it), with their health."""
         viewer.require(Permission.VIEW_CAMERAS)
-        latest = {h.camera_id: h for h in self._status.latest()}
+        latest = self._latest_health()
         return [CameraView(info=c, health=latest.get(c.id)) for c in self._cameras if viewer.sees_camera(c.id)]
+
+    def _latest_health(self) -> dict[str, CameraHealth]:
+        if self._max_age_s <= 0:
+            return {h.camera_id: h for h in self._status.latest()}
+        with self._lock:  # one read at a time: callers meanwhile wait and share it
+            if self._latest is not None and self._monotonic() - self._latest[0] < self._max_age_s:
+                return self._latest[1]
+            latest = {h.camera_id: h for h in self._status.latest()}
+            self._latest = (self._monotonic(), latest)
+            return latest
 
     def public_list(self) -> list[CameraInfo]:
         """Every camera, for the public page (R252-10, L36): identity and place only, no health, no video."""

@@ -1,7 +1,8 @@
-"""A live feed for the console (Server-Sent Events): new alerts of the cameras one may see, and camera health when
-it changes. The workers run in other processes and write to the database, so the feed reads the services every
-``POLL_S`` seconds per connection (one indexed query for alerts, one for health): an operator learns of an alert
-within that delay without reloading anything. The session is checked again every ``RECHECK_S``; when it has
+"""A live feed for the console (Server-Sent Events): new alerts of the cameras one may see, and the camera list
+when a camera's state or reason changes. The workers run in other processes and write to the database, so the
+feed reads the services every ``POLL_S`` seconds per connection (one indexed query for alerts; the camera list
+shared by the process, :mod:`vigie.api.camera_lists`): an operator learns of an alert within that delay without
+reloading anything. The session is checked again every ``RECHECK_S``; when it has
 ended the feed says so (``event: ended``) and closes.
 
 Why SSE and not a WebSocket: the feed only flows from the server, SSE reconnects by itself, passes proxies as
@@ -20,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from vigie.api.routes.alerts import alert_out
-from vigie.api.routes.cameras import cameras_for
+from vigie.api.routes.cameras import camera_listing
 from vigie.api.security import SESSION_COOKIE, CurrentPrincipal, still_allowed
 from vigie.domain.users import Permission
 from vigie.services.access import Principal
@@ -36,7 +37,8 @@ BACKLOG: Final = 50
 
 @router.get(
     "/feed",
-    summary="Server-Sent Events: `alert` (a new alert, as in /api/alerts), `cameras` (the camera list, on change)",
+    summary="Server-Sent Events: `alert` (a new alert, as in /api/alerts), `cameras` (the camera list, when a camera "
+    "appears, goes, or changes state or reason)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
@@ -70,12 +72,10 @@ async def _events(request: Request, principal: Principal, token: str) -> AsyncIt
             for alert in sorted((a for a in recent if (a.id or 0) > last_alert), key=lambda a: a.id or 0):
                 last_alert = alert.id or 0
                 yield _event("alert", alert_out(alert).model_dump(mode="json"))
-        cameras = await run_in_threadpool(cameras_for, request, principal)
-        payload = [c.model_dump(mode="json") for c in cameras]
-        serialised = json.dumps(payload, sort_keys=True)
-        if serialised != cameras_sent:
-            cameras_sent = serialised
-            yield _event("cameras", payload)
+        listing = await run_in_threadpool(camera_listing, request, principal)
+        if listing.signature != cameras_sent:
+            cameras_sent = listing.signature
+            yield b"event: cameras\ndata: " + listing.body + b"\n\n"
         now = time.monotonic()
         if now >= keepalive_at:
             keepalive_at = now + KEEPALIVE_S

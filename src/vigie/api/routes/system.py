@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from vigie.api.camera_lists import camera_out
 from vigie.api.deps import configured
 from vigie.api.errors import error_body
-from vigie.api.routes.cameras import camera_out
 from vigie.api.schemas import CameraOut
 from vigie.api.security import CurrentPrincipal
 from vigie.domain.recording import RecordingGap

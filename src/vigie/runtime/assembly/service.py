@@ -310,7 +310,12 @@ class VigieService:
         )
         services = ApiServices(
             events=EventService(self.events),
-            cameras=CameraService(self.cameras, self.status, authorisations=self.authorisations),
+            # one health read a second for the process's camera lists and health view (vigie.api.camera_lists)
+            cameras=(
+                cameras := CameraService(
+                    self.cameras, self.status, authorisations=self.authorisations, status_max_age_s=1.0
+                )
+            ),
             auth=self.accounts,
             alerts=self.alerts,
             playback=playback,
@@ -326,7 +331,7 @@ class VigieService:
             oidc=sign_on,
             health=HealthService([("database", self._database_ready), ("storage", self._storage_ready)]),
             system_health=SystemHealthService(
-                CameraService(self.cameras, self.status, authorisations=self.authorisations),
+                cameras,
                 self.supervisor,
                 self.monitor,
                 self._disks,

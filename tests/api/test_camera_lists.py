@@ -1,0 +1,103 @@
+"""The camera list shared by an API process (``vigie.api.camera_lists``): one build per set of visible tenants and
+per second, the permission checked per person, the feed told of a change of state or reason and not of every new
+frame rate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.api.test_live_api import login, sse_events
+from tests.api.world import CAMERAS, DIRECTORY, World, build_world
+from tests.support.clocks import FakeClock, Ticks
+from tests.support.servers import serving
+from vigie.api.camera_lists import CameraLists
+from vigie.domain.camera import CameraHealth, HealthState
+from vigie.domain.users import Role, User
+from vigie.services.access import AccessDeniedError, Principal
+from vigie.services.cameras import CameraService
+from vigie.storage.repositories import SqlCameraStatusRepo
+
+
+def person(username: str, commune: str, roles: frozenset[Role] = frozenset({Role.OPERATOR})) -> Principal:
+    user = User(username, username, commune, roles, password_hash="")
+    return Principal(user, frozenset({commune}), DIRECTORY, video_refusal=None)
+
+
+def ids(body: bytes) -> list[str]:
+    return [c["id"] for c in json.loads(body)]
+
+
+def test_people_who_see_the_same_cameras_share_one_list_for_a_second(db: Engine) -> None:
+    status, clock = SqlCameraStatusRepo(db), FakeClock()
+    service, ticks = CameraService(CAMERAS, status), Ticks(100.0)
+    lists = CameraLists(max_age_s=1.0, monotonic=ticks)
+    first = lists.listing(service, person("op.a", "villeurbanne"))
+    status.record(CameraHealth("vil-1", HealthState.OFFLINE, clock(), "no answer from the camera"))
+    same = lists.listing(service, person("op.b", "villeurbanne"))
+    assert same is first, "one build shared by the tenant's people within the second"
+    other = lists.listing(service, person("op.c", "bron"))
+    assert set(ids(other.body)).isdisjoint(ids(first.body)), "another tenant's list is its own"
+    ticks.advance(1.0)
+    fresh = json.loads(lists.listing(service, person("op.a", "villeurbanne")).body)
+    assert {c["id"]: (c["state"], c["reason"]) for c in fresh}["vil-1"] == ("offline", "no answer from the camera")
+
+
+def test_the_permission_is_checked_for_each_person_even_on_a_shared_list(db: Engine) -> None:
+    service, lists = CameraService(CAMERAS, SqlCameraStatusRepo(db)), CameraLists(monotonic=Ticks(100.0))
+    lists.listing(service, person("op.a", "villeurbanne"))
+    with pytest.raises(AccessDeniedError):
+        lists.listing(service, person("someone", "villeurbanne", frozenset()))
+
+
+def test_the_signature_changes_with_a_state_or_reason_not_with_the_frame_rate(db: Engine) -> None:
+    status, clock = SqlCameraStatusRepo(db), FakeClock()
+    service, ticks = CameraService(CAMERAS, status), Ticks(100.0)
+    lists, viewer = CameraLists(monotonic=ticks), person("op.a", "villeurbanne")
+
+    def signature_after(health: CameraHealth) -> str:
+        status.record(health)
+        ticks.advance(2.0)
+        return lists.listing(service, viewer).signature
+
+    online = signature_after(CameraHealth("vil-1", HealthState.ONLINE, clock(), "", 25.0))
+    clock.advance(seconds=5)
+    assert signature_after(CameraHealth("vil-1", HealthState.ONLINE, clock(), "", 24.0)) == online
+    clock.advance(seconds=5)
+    offline = signature_after(CameraHealth("vil-1", HealthState.OFFLINE, clock(), "stream ended"))
+    assert offline != online
+    clock.advance(seconds=5)
+    assert signature_after(CameraHealth("vil-1", HealthState.OFFLINE, clock(), "no answer")) != offline
+
+
+@pytest.fixture
+def world(db: Engine) -> World:
+    return build_world(db)
+
+
+@pytest.fixture
+def server(world: World) -> Iterator[str]:
+    with serving(world.client().app) as base:  # the feed is an endless response: a real server streams it
+        yield base
+
+
+def test_the_feed_sends_the_list_again_when_a_camera_goes_offline(
+    world: World, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vigie.api.routes import feed as feed_route
+
+    monkeypatch.setattr(feed_route, "POLL_S", 0.1)
+    world.client().app.state.camera_lists = CameraLists(max_age_s=0.0)  # every poll reads the status afresh
+    client = login(server, "op.vil")
+    status = SqlCameraStatusRepo(world.engine)
+    with client.stream("GET", "/api/feed") as response:
+        lines = response.iter_lines()
+        [cameras] = sse_events(lines, "cameras", 5)
+        assert {c["id"] for c in cameras} == {"vil-1", "vil-2"}  # type: ignore[union-attr]
+        status.record(CameraHealth("vil-2", HealthState.OFFLINE, world.clock(), "no answer from the camera"))
+        [again] = sse_events(lines, "cameras", 5)
+    by_id = {c["id"]: c for c in again}  # type: ignore[union-attr]
+    assert (by_id["vil-2"]["state"], by_id["vil-2"]["reason"]) == ("offline", "no answer from the camera")

@@ -8,8 +8,8 @@ real accounts logged in with their passwords), and its :class:`~vigie.runtime.wo
 process instead of the recorder and analysis groups. The generator sends, through that queue, the typed messages
 real workers send, at their rates:
 
-- every camera: a ``RecordingHealth`` and a ``CameraHealth`` a second, sent by its group once a second for all its
-  cameras (``HealthReports``, put without blocking, as the groups do:
+- every camera: a ``RecordingHealth`` and a ``CameraHealth`` every 5 s (``HEARTBEAT_EVERY_S``: an unchanged
+  camera's), sent by its group with its beat once a second (``HealthReports``, put without blocking, as the groups do:
   one lost in a full queue is counted), a domain ``Segment`` every ``segment_seconds`` (put blocking), sized from
   the camera's bitrate (street 1080p H.264 4 Mbit/s, transit 2 Mbit/s, ±10 %), cameras spread over the period;
 - the analysed share of cameras (``--analysed``, 10 %): the gate asked for ``motion`` and ``intrusion`` at 5 fps,
@@ -224,10 +224,11 @@ def generate(
     from vigie.domain.observation import Observation
     from vigie.domain.recording import Segment, SegmentState
     from vigie.recording.segment_writer import segment_key
-    from vigie.runtime.workers.group import HealthReports
+    from vigie.runtime.workers.group import HEARTBEAT_EVERY_S, HealthReports
     from vigie.runtime.workers.recorder import RecordingHealth
 
     rng = random.Random(settings.seed)
+    heartbeat_every = round(HEARTBEAT_EVERY_S)
     counts = Generated()
     per_s = round(1 / ROUND_S)
     slots = max(1, round(settings.segment_seconds / ROUND_S))
@@ -268,6 +269,7 @@ def generate(
         elif lateness > ROUND_S:
             counts.late_rounds += 1
         now = datetime.now(UTC)
+        beat = (n_round // per_s) % heartbeat_every
         for name, analysis, cameras in groups[n_round % per_s :: per_s]:  # each group's beat, once a second
             reports = tuple(
                 CameraHealth(camera, HealthState.ONLINE, now, "", 5.0, 0)
@@ -275,7 +277,7 @@ def generate(
                 else RecordingHealth(
                     camera, HealthState.ONLINE, now, packets_per_s=25.0, segments=written[camera], writing=True
                 )
-                for camera in cameras
+                for camera in cameras[beat::heartbeat_every]  # an unchanged camera's heartbeat, every 5 s
             )
             try:
                 out.put(HealthReports(name, reports), block=False)

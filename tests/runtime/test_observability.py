@@ -39,11 +39,13 @@ def clock() -> FakeClock:
     return FakeClock(datetime.now().astimezone().replace(microsecond=0) - timedelta(days=3 * 365))
 
 
-def build(tmp_path: Path, clock: FakeClock, token: str | None = None) -> VigieService:
+def build(
+    tmp_path: Path, clock: FakeClock, token: str | None = None, names: tuple[str, ...] = ("cam-1", "cam-2")
+) -> VigieService:
     tmp_path.mkdir(parents=True, exist_ok=True)
     day = legal_day(clock)
     valid = ((day - timedelta(days=30)).isoformat(), (day + timedelta(days=365)).isoformat())
-    cameras = "".join(camera_yaml(c, f"rtsp://127.0.0.1:9/{c}", valid=valid) for c in ("cam-1", "cam-2"))
+    cameras = "".join(camera_yaml(c, f"rtsp://127.0.0.1:9/{c}", valid=valid) for c in names)
     text = config_yaml(tmp_path, cameras, storage=f"  segment_seconds: {SEGMENT_S}\n")
     if token is not None:
         token_file = tmp_path / "metrics.token"
@@ -204,6 +206,23 @@ def test_a_recording_gap_raises_an_alarm_that_clears_when_recording_resumes(
     assert all(d["free_bytes"] > 0 and d["ok"] for d in view["disks"]), view["disks"]
     assert [n["cameras"] for n in view["nodes"]] == [2]
     assert investigator.get("/api/system/health").status_code == 403, "operators and supervisors only"
+
+
+def test_many_alarms_in_one_round_are_one_line_of_the_log(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    names = tuple(f"cam-{n}" for n in range(1, 9))
+    service = build(tmp_path, clock, names=names)
+    operator = person(service, "agent", Role.OPERATOR)
+    service.sink.tick()
+    caplog.set_level(logging.WARNING)
+    clock.advance(seconds=2 * SEGMENT_S + 1)  # a site's network down: none of its 8 cameras records
+    service.sink.tick()
+    raised = [r.getMessage() for r in caplog.records if "recording gap alarm" in r.getMessage()]
+    assert len(raised) == 1, raised
+    assert raised[0].startswith("recording gap alarms raised for 8 cameras (cam-1, cam-2, cam-3, cam-4, cam-5, and 3")
+    alarms = operator.get("/api/system/health").json()["alarms"]
+    assert sorted(a["camera_id"] for a in alarms) == sorted(names), "each camera's alarm is still listed"
 
 
 def test_the_single_host_is_one_node_named_by_vigie_node_or_the_host(

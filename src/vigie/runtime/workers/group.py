@@ -54,6 +54,9 @@ STOP_FLOWING_S = 2.0
 """At stop, how long the streams get to end (a recorder finishes and fsyncs the segment it was writing)."""
 GROUP_MESSAGE_VERSION = 1
 HELD_PER_CAMERA = 16
+HEARTBEAT_EVERY_S = 5.0
+"""A camera's heartbeats in an unchanged state leave its group at most this often (the sink writes one per camera
+every 10 s; the metrics show figures at most this old)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +91,10 @@ class GroupBeat:
 class HealthReports:
     """Group → supervisor, with each beat: the health reports its cameras made since the last one — of a camera's
     heartbeats in one state, the latest; every change of state and every failure (offline, with its reason) as it
-    came, in order (the last :data:`HELD_PER_CAMERA` while the queue stays full). Health was 89 % of the messages
-    on the supervisor's queue, which the single writer takes one at a time (9,782 of 11,000 a second at 4,891
-    cameras); batched, one message a second per group (docs/sizing.md, bench/metropole.py)."""
+    came, in order (the last :data:`HELD_PER_CAMERA` while the queue stays full); an unchanged camera's heartbeat
+    at most every :data:`HEARTBEAT_EVERY_S`. Health was 89 % of the messages on the supervisor's queue, which the
+    single writer takes one at a time (9,782 of 11,000 a second at 4,891 cameras); now one message a second per
+    group, with a fifth of the reports (docs/sizing.md, bench/metropole.py)."""
 
     group: str
     reports: tuple[Any, ...]
@@ -109,12 +113,26 @@ def unpacked(messages: Iterable[Any]) -> Iterator[Any]:
 class HealthOutbox:
     """The group's queue as its camera threads see it: health reports (``kinds``, each with a ``camera_id`` and a
     ``state``) are held and sent together by :meth:`send` (the group's main thread, with each beat); every other
-    message goes to the queue as it comes, with the caller's blocking. A report never waits: the queue being full
-    only delays the batch to the next beat, where newer reports replace those of the same state."""
+    message goes to the queue as it comes, with the caller's blocking.
 
-    def __init__(self, out: GroupQueue, group: str, kinds: tuple[type, ...]) -> None:
+    A camera's heartbeats in an unchanged state leave at most every ``every_s`` (its latest figures; their counters
+    are totals, nothing is lost between two); a change of state or a failure leaves with the next beat. A report
+    never waits: the queue being full only delays the batch to the next beat, where newer reports replace those
+    of the same state."""
+
+    def __init__(
+        self,
+        out: GroupQueue,
+        group: str,
+        kinds: tuple[type, ...],
+        every_s: float = HEARTBEAT_EVERY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._out, self._group, self._kinds = out, group, kinds
+        self._every_s, self._monotonic = every_s, monotonic
         self._held: dict[tuple[type, str], list[Any]] = {}
+        self._sent: dict[tuple[type, str], tuple[float, Any]] = {}
+        """Per camera: when its last report left, and its state."""
         self._lock = threading.Lock()
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
@@ -132,22 +150,36 @@ class HealthOutbox:
             held.append(item)  # a change of state, or a failure (each with its reason), is kept, in order
             del held[:-HELD_PER_CAMERA]
 
+    def _due(self, key: tuple[type, str], held: list[Any], now: float) -> bool:
+        sent = self._sent.get(key)
+        if sent is None or len(held) > 1 or held[0].state != sent[1] or held[0].state.value == "offline":
+            return True
+        return now - sent[0] >= self._every_s
+
     def send(self) -> None:
+        now = self._monotonic()
         with self._lock:
-            reports = tuple(item for held in self._held.values() for item in held)
-            self._held.clear()
+            due = {key: held for key, held in self._held.items() if self._due(key, held, now)}
+            for key in due:
+                del self._held[key]
+        reports = tuple(item for held in due.values() for item in held)
         if not reports:
             return
         try:
             self._out.put(HealthReports(self._group, reports), block=False)
         except queue.Full:
             with self._lock:  # kept for the next beat, before anything reported since
-                newer, self._held = self._held, {}
+                newer = self._held
+                self._held = {}
                 for item in reports:
                     self._hold(item)
                 for held in newer.values():
                     for item in held:
                         self._hold(item)
+            return
+        with self._lock:
+            for key, held in due.items():
+                self._sent[key] = (now, held[-1].state)
 
 
 class StreamBody(Protocol):

@@ -30,6 +30,8 @@ from vigie.recording.gaps import GapChange, GapWatch
 from vigie.runtime.workers.recorder import RecordingHealth
 
 log = logging.getLogger(__name__)
+LINES_PER_ROUND = 5
+"""Gap changes of one kind logged one line each per round; beyond, one line for them all."""
 
 ALERT_MODULES = frozenset(MODULES) - STATISTICS
 CHECK_EVERY = timedelta(seconds=1)
@@ -204,6 +206,17 @@ class ServiceMonitor:
 
     @staticmethod
     def _log(changes: Sequence[GapChange], now: datetime) -> None:
+        """One line per camera, or, for more than :data:`LINES_PER_ROUND` changes of a kind in one round (a
+        network or a node down, the index late), one line for them all: thousands of lines a round from the
+        writer's thread cost it more than the round (230,333 raises in 30 minutes at 4,891 cameras when the index
+        was late, docs/sizing.md) and hide the cause in the log."""
+        by_kind: dict[str, list[GapChange]] = {}
+        for change in changes:
+            by_kind.setdefault(change.kind, []).append(change)
+        for kind, some in by_kind.items():
+            if len(some) > LINES_PER_ROUND:
+                _summary(kind, some, now)
+                changes = [c for c in changes if c.kind != kind]
         for change in changes:
             gap = change.gap
             seconds = gap.seconds(now)
@@ -227,3 +240,22 @@ class ServiceMonitor:
                 log.warning("camera %s: recording gap of %.1f s from %s", gap.camera_id, seconds, start)
             else:
                 log.info("camera %s: recording gap alarm cleared: late segments cover it", gap.camera_id)
+
+
+def _summary(kind: str, changes: Sequence[GapChange], now: datetime) -> None:
+    named = ", ".join(c.gap.camera_id for c in changes[:LINES_PER_ROUND])
+    cameras = f"{len(changes)} cameras ({named}, and {len(changes) - LINES_PER_ROUND} more)"
+    if kind == "opened":
+        oldest = min(c.gap.start for c in changes)
+        log.warning(
+            "recording gap alarms raised for %s: no segment for up to %.0f s; if they share a node, a network or a "
+            "site, look there first (the console's health view lists each)",
+            cameras,
+            (now - oldest).total_seconds(),
+        )
+    elif kind == "closed":
+        log.warning("recording gap alarms cleared for %s: recording resumed", cameras)
+    elif kind == "found":
+        log.warning("recording gaps found for %s (the console's health view lists each)", cameras)
+    else:
+        log.info("recording gap alarms withdrawn for %s: late segments cover them", cameras)

@@ -187,7 +187,7 @@ def test_analysis_groups_hosted_as_on_a_node_track_people_through_the_nodes_one_
             ray.kill(a)
 
 
-def test_a_dead_service_drops_the_frames_then_serves_again_once_restarted(namespace: str) -> None:
+def test_a_dead_service_drops_the_frames_then_serves_again_restarted_or_replaced(namespace: str) -> None:
     key = yolox_key()
     frame = tud_frames()[0]
     quick = SharedDetectorSettings(BatchingConfig(max_batch=8, max_wait_s=0.0, timeout_s=1.0), providers=("cpu",))
@@ -215,12 +215,16 @@ def test_a_dead_service_drops_the_frames_then_serves_again_once_restarted(namesp
         killed_at = len(outcomes)
         wait_for(lambda: "dropped" in outcomes[killed_at:], 30, "frames dropped while the service is down")
         wait_for(lambda: outcomes[-3:] == ["found"] * 3, 90, "frames analysed again once the service restarted")
+        ray.kill(service, no_restart=True)  # ended for good (killed by hand): the group starts a new one
+        killed_at = len(outcomes)
+        wait_for(lambda: "dropped" in outcomes[killed_at:], 30, "frames dropped while the node has no service")
+        wait_for(lambda: outcomes[-3:] == ["found"] * 3, 90, "frames analysed again by a new service")
         stop.set()
         reader.join(30)
         assert not reader.is_alive(), "the camera's thread went on through the service's death"
         assert "empty" not in outcomes
         stats = service_stats(namespace, node)
-        assert stats.sessions_built == 1, "the restarted service loaded the model again, once"
+        assert stats.sessions_built == 1, "the new service loaded the model again, once"
     finally:
         detectors.close()
 

@@ -25,6 +25,8 @@ Promises:
   each camera counts them as dropped, as with a full waiting room on one host; the camera's stream goes on.
 - **The service dies, Ray restarts it** (``max_restarts=-1``, on the same node): frames in flight meanwhile are
   dropped; the restarted service loads each model again at the first frame that needs it, with the same hash check.
+  A service ended for good (killed by hand) is looked up again once a second by its groups, and the first one to
+  look starts a new one.
 - **L30 holds through the service.** A model is asked for by its approved SHA-256 (:class:`ModelKey`); the service
   hashes the file at every group's load (and loads the very bytes it hashed): a changed file is refused to that group
   — ``ModelIntegrityError`` in the group, audited per camera as ``model.refused`` — and no session is built for it.
@@ -42,7 +44,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +72,10 @@ reads the file; a GPU session takes seconds to build)."""
 MAX_CONCURRENCY = 64
 """Calls the service runs at once (threads of the actor): every group's batches of a node in flight together, merged
 by the service's batching detector. Beyond, a call waits in Ray's queue until the caller's timeout refuses it."""
+
+
+RECONNECT_EVERY_S = 1.0
+"""After the service was seen dead, how often a group looks it up again (frames are refused meanwhile)."""
 
 
 def service_name(node_id: str) -> str:
@@ -160,17 +167,31 @@ class ServiceDetector:
 
     No ``batch_size``: the group sends whole batches of its cameras' frames, the service cuts them to the model's."""
 
-    def __init__(self, service: Any, key: ModelKey, timeout_s: float) -> None:
+    def __init__(
+        self, service: Any, key: ModelKey, timeout_s: float, reconnect: Callable[[], Any] | None = None
+    ) -> None:
+        """``reconnect``: finds the node's service again (or starts one) after it was lost for good."""
         self._service = service
         self.key = key
         self._timeout_s = timeout_s
+        self._reconnect = reconnect
+        self._lost_at: float | None = None
 
     def detect_batch(self, frames: Sequence[Image]) -> list[Detections]:
         """Raises ``DetectorOverloaded`` when the service does not answer in time or is unavailable (restarting,
         lost): the frames are dropped, never retried one by one."""
         import ray
-        from ray.exceptions import GetTimeoutError, RayError, RayTaskError
+        from ray.exceptions import ActorDiedError, GetTimeoutError, RayError, RayTaskError
 
+        if self._lost_at is not None and self._reconnect is not None:
+            if time.monotonic() - self._lost_at < RECONNECT_EVERY_S:
+                raise DetectorOverloaded("the node's inference service was lost; frames dropped until it is back")
+            self._lost_at = None
+            try:  # the same service while Ray restarts it; a new one if it ended for good (killed, restarts spent)
+                self._service = self._reconnect()
+            except RayError as err:
+                self._lost_at = time.monotonic()
+                raise DetectorOverloaded(f"the node's inference service cannot be reached ({err})") from None
         ref = self._service.detect_batch.remote(self.key, [np.asarray(f) for f in frames])
         try:
             result: list[Detections] = ray.get(ref, timeout=self._timeout_s)
@@ -188,6 +209,8 @@ class ServiceDetector:
                 raise cause from None  # the service's own verdict on these frames (overloaded, unreadable frame)
             raise DetectorOverloaded(f"the node's inference service failed ({type(cause).__name__})") from None
         except RayError as err:  # dead, restarting, unreachable
+            if isinstance(err, ActorDiedError):
+                self._lost_at = time.monotonic()
             raise DetectorOverloaded(
                 f"the node's inference service is unavailable ({type(err).__name__}); frames dropped"
             ) from None
@@ -227,7 +250,7 @@ class NodeInference:
             ) from None
         if refusal is not None:
             raise ModelIntegrityError(key.path, refusal.expected, refusal.found)
-        return ServiceDetector(service, key, self.settings.batching.timeout_s)
+        return ServiceDetector(service, key, self.settings.batching.timeout_s, lambda: self.service(node))
 
     def service(self, node_id: str | None = None) -> Any:
         """The handle of the service of ``node_id`` (default: the caller's node), started if it has none."""

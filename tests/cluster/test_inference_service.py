@@ -130,8 +130,28 @@ def test_two_groups_of_a_node_share_one_service_and_find_what_a_local_session_fi
     stats = service_stats(namespace, nodes.pop())
     assert stats.sessions_built == 1, "one copy of the model for the node's two groups"
     assert stats.frames == 2 * len(frames) and stats.requests >= 2
+    environ = Path(f"/proc/{stats.pid}/environ").read_bytes().split(b"\0")
+    assert b"RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES=1" in environ, "Ray leaves the node's GPUs visible to it"
     for group in groups:
         ray.kill(group)
+
+
+def test_the_control_plane_ends_the_services_of_its_namespace_only(namespace: str) -> None:
+    other = f"{namespace}-other"
+    NodeInference(namespace, SETTINGS).service()
+    NodeInference(other, SETTINGS).service()
+    node = str(ray.get_runtime_context().get_node_id())
+    service_stats(other, node)  # both started
+    mine = service_stats(namespace, node).pid
+    assert end_services(other) == 1
+    wait_for(
+        lambda: (
+            service_name(node) not in {a["name"] for a in ray.util.list_named_actors(True) if a["namespace"] == other}
+        ),
+        30,
+        "the other namespace's service gone",
+    )
+    assert service_stats(namespace, node).pid == mine, "another installation's service is not touched"
 
 
 def open_gate(on_transition: object) -> Gate:

@@ -8,13 +8,16 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from pydantic import TypeAdapter
 from sqlalchemy import Engine
 
 from tests.api.test_live_api import login, sse_events
 from tests.api.world import CAMERAS, DIRECTORY, World, build_world
 from tests.support.clocks import FakeClock, Ticks
 from tests.support.servers import serving
+from tests.support.waiting import wait_for
 from vigie.api.camera_lists import CameraLists
+from vigie.api.schemas import CameraOut
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.users import Role, User
 from vigie.services.access import AccessDeniedError, Principal
@@ -42,8 +45,25 @@ def test_people_who_see_the_same_cameras_share_one_list_for_a_second(db: Engine)
     other = lists.listing(service, person("op.c", "bron"))
     assert set(ids(other.body)).isdisjoint(ids(first.body)), "another tenant's list is its own"
     ticks.advance(1.0)
-    fresh = json.loads(lists.listing(service, person("op.a", "villeurbanne")).body)
-    assert {c["id"]: (c["state"], c["reason"]) for c in fresh}["vil-1"] == ("offline", "no answer from the camera")
+    stale = lists.listing(service, person("op.a", "villeurbanne"))
+    assert stale is first, "a list past its second is served while the next one is built, in the background"
+
+    def vil_1() -> tuple[str, str]:
+        fresh = json.loads(lists.listing(service, person("op.a", "villeurbanne")).body)
+        return {c["id"]: (c["state"], c["reason"]) for c in fresh}["vil-1"]
+
+    wait_for(lambda: vil_1() == ("offline", "no answer from the camera"), 5, "the list rebuilt with vil-1 offline")
+
+
+def test_the_list_has_the_shape_of_camera_out(db: Engine) -> None:
+    status, clock = SqlCameraStatusRepo(db), FakeClock()
+    status.record(CameraHealth("vil-1", HealthState.ONLINE, clock(), "", 12.5))
+    body = CameraLists().listing(CameraService(CAMERAS, status), person("op.a", "villeurbanne")).body
+    cameras = TypeAdapter(list[CameraOut]).validate_json(body)
+    by_id = {c.id: c for c in cameras}
+    assert by_id["vil-1"].since == clock() and by_id["vil-1"].fps_in == 12.5 and by_id["vil-1"].state == "online"
+    assert by_id["vil-1"].location is not None and by_id["vil-1"].name == "Place Lazare-Goujon"
+    assert by_id["vil-2"].since is None and by_id["vil-2"].state == "starting"
 
 
 def test_the_permission_is_checked_for_each_person_even_on_a_shared_list(db: Engine) -> None:
@@ -55,13 +75,11 @@ def test_the_permission_is_checked_for_each_person_even_on_a_shared_list(db: Eng
 
 def test_the_signature_changes_with_a_state_or_reason_not_with_the_frame_rate(db: Engine) -> None:
     status, clock = SqlCameraStatusRepo(db), FakeClock()
-    service, ticks = CameraService(CAMERAS, status), Ticks(100.0)
-    lists, viewer = CameraLists(monotonic=ticks), person("op.a", "villeurbanne")
+    service, viewer = CameraService(CAMERAS, status), person("op.a", "villeurbanne")
 
     def signature_after(health: CameraHealth) -> str:
         status.record(health)
-        ticks.advance(2.0)
-        return lists.listing(service, viewer).signature
+        return CameraLists().listing(service, viewer).signature  # a process's first list: built for the caller
 
     online = signature_after(CameraHealth("vil-1", HealthState.ONLINE, clock(), "", 25.0))
     clock.advance(seconds=5)

@@ -4,10 +4,10 @@ The console reads the list of its cameras at every refresh (``GET /api/cameras``
 watches it for changes (``/api/feed``, every 2 s per connection). A transport network's operator sees 4,241
 cameras: built per request and per connection — the health of every camera read, a model and a dict per camera,
 the JSON written — the lists took most of an API process's interpreter at the métropole's size and its console
-calls waited behind them (docs/sizing.md). So a process builds each list at most once every ``max_age_s`` for
-each set of visible tenants (people of one tenant see the same cameras: :meth:`Principal.sees_camera`), and
-every request and feed connection of that set shares the JSON. The permission is checked per person, before the
-shared list is handed over.
+calls waited behind them (docs/sizing.md). So a process keeps one list per set of visible tenants (people of one
+tenant see the same cameras: :meth:`Principal.sees_camera`), rebuilt in the background once it is ``max_age_s``
+old, and every request and feed connection of that set shares its JSON. The permission is checked per person,
+before the shared list is handed over.
 
 The feed sends the list when what an operator acts on changes — a camera's state or its reason — not at every new
 frame rate: :attr:`CameraListing.signature` covers only those; the figures (``fps_in``, ``since``) are refreshed
@@ -17,15 +17,23 @@ with the console's own refresh.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from vigie.api.schemas import CameraOut, LocationOut
 from vigie.domain.users import Permission
 from vigie.services.access import Principal
 from vigie.services.cameras import CameraService, CameraView
+
+log = logging.getLogger(__name__)
 
 MAX_AGE_S = 1.0
 """How old a shared list may be: health is written by the sink every few seconds per camera anyway."""
@@ -57,32 +65,83 @@ def camera_out(v: CameraView) -> CameraOut:
 
 class CameraLists:
     """This process's shared camera lists, by set of visible tenants (a few dozen at most: the tenants and their
-    sharing agreements)."""
+    sharing agreements).
+
+    A list older than ``max_age_s`` is rebuilt in the background while its callers get the one they had (at most
+    one build more old): no console call waits for a build but the first of its set. Each camera's identity is
+    written as JSON once (it comes from the configuration); a build writes only its health."""
 
     def __init__(self, max_age_s: float = MAX_AGE_S, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._max_age_s, self._monotonic = max_age_s, monotonic
         self._lists: dict[frozenset[str], tuple[float, CameraListing]] = {}
+        self._building: set[frozenset[str]] = set()
+        self._identities: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        """One build at a time: the requests that arrive during a build wait for it and share it."""
+        self._first = threading.Lock()
+        """One first build at a time: the requests that arrive during it wait for it and share it."""
 
     def listing(self, service: CameraService, principal: Principal) -> CameraListing:
         principal.require(Permission.VIEW_CAMERAS)  # per person, whoever built the shared list
         key = principal.communes
         with self._lock:
             kept = self._lists.get(key)
-            now = self._monotonic()
-            if kept is not None and now - kept[0] < self._max_age_s:
-                return kept[1]
-            views = service.list_cameras(principal)
-            listing = _listing(views)
-            self._lists[key] = (self._monotonic(), listing)
-            return listing
+            stale = kept is None or self._monotonic() - kept[0] >= self._max_age_s
+            refresh = kept is not None and stale and key not in self._building
+            if refresh:
+                self._building.add(key)
+        if kept is None:
+            with self._first:
+                with self._lock:
+                    kept = self._lists.get(key)
+                if kept is None:
+                    return self._build(key, service, principal)
+            return kept[1]
+        if refresh:
+            threading.Thread(target=self._refresh, args=(key, service, principal), daemon=True).start()
+        return kept[1]
+
+    def _refresh(self, key: frozenset[str], service: CameraService, principal: Principal) -> None:
+        try:
+            self._build(key, service, principal)
+        except Exception:  # the database away: the list kept is served until a build succeeds
+            log.warning("the camera list could not be refreshed; the last one is served", exc_info=True)
+        finally:
+            with self._lock:
+                self._building.discard(key)
+
+    def _build(self, key: frozenset[str], service: CameraService, principal: Principal) -> CameraListing:
+        began = self._monotonic()
+        listing = self._listing(service.list_cameras(principal))
+        with self._lock:
+            self._lists[key] = (began, listing)
+        return listing
+
+    def _listing(self, views: list[CameraView]) -> CameraListing:
+        # Written with the standard json module from each camera's identity dumped once by pydantic (CameraOut's
+        # own serialisation), rather than one CameraOut per camera per build: 4,241 models a second for one
+        # transport tenant were most of a build's cost.
+        items = []
+        signature = hashlib.sha256()
+        for v in views:
+            health = v.health
+            identity = self._identities.get(v.info.id)
+            if identity is None:
+                identity = camera_out(CameraView(v.info, None)).model_dump(mode="json", exclude=set(HEALTH_FIELDS))
+                self._identities[v.info.id] = identity
+            reason = health.reason if health else ""
+            items.append(
+                {
+                    **identity,
+                    "state": v.state.value,
+                    "reason": reason,
+                    "since": _SINCE.dump_python(health.at if health else None, mode="json"),
+                    "fps_in": health.fps_in if health else 0.0,
+                }
+            )
+            signature.update(f"{v.info.id}\x00{v.state.value}\x00{reason}\x01".encode())
+        body = json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode()
+        return CameraListing(body, signature.hexdigest())
 
 
-def _listing(views: list[CameraView]) -> CameraListing:
-    # One pydantic pass for the whole list (TypeAdapter would validate it again; the models are built valid).
-    body = b"[" + b",".join(camera_out(v).model_dump_json().encode() for v in views) + b"]"
-    signature = hashlib.sha256()
-    for v in views:
-        signature.update(f"{v.info.id}\x00{v.state.value}\x00{v.health.reason if v.health else ''}\x01".encode())
-    return CameraListing(body, signature.hexdigest())
+HEALTH_FIELDS = ("state", "reason", "since", "fps_in")
+_SINCE: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)

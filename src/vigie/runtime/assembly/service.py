@@ -256,7 +256,10 @@ class VigieService:
         self.uploader = SegmentUploader(self.segments_root, store, self.segments) if uploads_here else None
         min_free = config.storage.min_free_mb * 1024 * 1024
         purger = build_purger(config, engine, store, min_free_bytes=min_free, audit=self.audit, clock=clock)
-        jobs = [Periodic(AUDIT_RETENTION_EVERY_S, retention), Periodic(PURGE_EVERY_S, lambda _now: purger.run())]
+        jobs = [
+            Periodic(AUDIT_RETENTION_EVERY_S, retention),
+            Periodic(PURGE_EVERY_S, lambda _now: purger.run(), apart=True),  # not in the writer's round
+        ]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.requeue))
         jobs.append(Periodic(ALIVE_EVERY_S, lambda now: write_alive(self.alive_path, now), writes=False))

@@ -20,6 +20,7 @@ and health is written again after.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -58,6 +59,8 @@ FLUSH_AT = 500
 """Buffered writes (segments, statistics, health reports) that trigger a flush before the next tick."""
 OBSERVER_LOG_EVERY_S = 60.0
 STOP_UPLOADS_S = 10.0
+STOP_JOBS_S = 10.0
+"""At stop, how long a periodic job running apart (the purge) may take to end."""
 """At stop, how long uploads under way may take to finish (and be indexed) before the sink closes."""
 
 
@@ -74,23 +77,46 @@ SYSTEM_STORAGE = "system:storage"
 class Periodic:
     """A job run at most every ``period_s`` seconds (first at the first call), errors logged, never raised:
     a failing purge must not stop events and audit from being written. A job that writes to the database
-    (``writes``, the default) waits while the database refuses writes."""
+    (``writes``, the default) waits while the database refuses writes.
 
-    def __init__(self, period_s: float, job: Callable[[datetime], object], *, writes: bool = True) -> None:
+    ``apart``: the job runs in its own thread, started by the call, and is not started again while a run is under
+    way. For long jobs that must not hold the single writer's round — the retention purge reads every camera's
+    expired segments each minute: 4,891 queries, about 10 s of the writer's thread at the métropole's size, which
+    held every segment's index row back as long (bench/metropole.py, docs/sizing.md)."""
+
+    def __init__(
+        self, period_s: float, job: Callable[[datetime], object], *, writes: bool = True, apart: bool = False
+    ) -> None:
         self._period = period_s
         self._job = job
         self._last = float("-inf")
         self.writes = writes
+        self._apart = apart
+        self._running: threading.Thread | None = None
 
     def __call__(self, now: datetime) -> None:
         tick = time.monotonic()
-        if tick - self._last < self._period:
+        if tick - self._last < self._period or (self._running is not None and self._running.is_alive()):
             return
         self._last = tick
+        if not self._apart:
+            self._run(now)
+            return
+        self._running = threading.Thread(
+            target=self._run, args=(now,), name=f"periodic-{self._period:.0f}s", daemon=True
+        )
+        self._running.start()
+
+    def _run(self, now: datetime) -> None:
         try:
             self._job(now)
         except Exception:
             log.exception("periodic job %r failed; it will run again in %.0f s", self._job, self._period)
+
+    def wait(self, timeout_s: float) -> None:
+        """Let a run under way end (the service stopping), for at most ``timeout_s``."""
+        if self._running is not None:
+            self._running.join(timeout_s)
 
 
 class MessageObserver(Protocol):
@@ -551,6 +577,8 @@ class WorkerMessageSink:
         open (kept, if the database refuses)."""
         if self._uploader is not None:
             self._uploader.wait(STOP_UPLOADS_S)  # what is not stored by then stays in the spool for the next start
+        for job in self._jobs:
+            job.wait(STOP_JOBS_S)  # a purge under way ends its segment (a purge cut short finds the rest next time)
         self.flush()
         if self._writable():
             try:

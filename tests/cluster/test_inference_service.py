@@ -290,6 +290,33 @@ def test_on_a_node_without_a_gpu_auto_keeps_a_session_in_the_group(namespace: st
     assert len(detector.detect_batch(tud_frames()[:1])[0]) > 0
 
 
+def test_a_model_file_changed_while_the_service_restarts_is_not_run(namespace: str, tmp_path: Path) -> None:
+    approved = yolox_key()
+    copy = tmp_path / "yolox_nano.onnx"
+    shutil.copyfile(approved.path, copy)
+    other = f"{namespace}-restart"  # a service of its own, not the other tests'
+    detector = NodeInference(other, SETTINGS)(
+        OnnxDetectorConfig(model_path=copy, format="yolox", sha256=approved.sha256, providers=("cpu",))
+    )
+    frame = tud_frames()[0]
+    assert len(detector.detect_batch([frame])[0]) > 0
+    with copy.open("ab") as file:
+        file.write(b"\0")  # changed after the group loaded it
+    node = str(ray.get_runtime_context().get_node_id())
+    ray.kill(ray.get_actor(service_name(node), namespace=other), no_restart=False)
+
+    def refused() -> str:
+        try:
+            detector.detect_batch([frame])
+        except DetectorOverloaded as err:
+            return str(err) if "not the approved" in str(err) else ""
+        raise AssertionError("frames inferred with a model file that is no longer the approved one")
+
+    wait_for(refused, 60, "the restarted service refusing the changed file")
+    assert service_stats(other, node).sessions_built == 0
+    end_services(other)
+
+
 class Open:
     """A gate open for every module (what governance allows is not under test here)."""
 

@@ -24,7 +24,8 @@ Promises:
   ``timeout_s`` (default 2 s), a service restarting or gone: the frames are refused (``DetectorOverloaded``) and
   each camera counts them as dropped, as with a full waiting room on one host; the camera's stream goes on.
 - **The service dies, Ray restarts it** (``max_restarts=-1``, on the same node): frames in flight meanwhile are
-  dropped; the restarted service loads each model again at the first frame that needs it, with the same hash check.
+  dropped; the restarted service loads each model again at the first frame that needs it, with the same hash check
+  (a file changed meanwhile is refused: logged there, the frames dropped, never inferred with it).
   A service ended for good (killed by hand) is looked up again once a second by its groups, and the first one to
   look starts a new one.
 - **L30 holds through the service.** A model is asked for by its approved SHA-256 (:class:`ModelKey`); the service
@@ -146,7 +147,12 @@ class InferenceService:
         """The detections of a group's frames, in batches with the other groups' frames of the node. A model not
         loaded yet (the service restarted) is loaded first, hash checked."""
         self._requests += 1  # a racy count is good enough for a statistic
-        return self._detectors.get(key).detect_batch(frames)
+        try:
+            shared = self._detectors.get(key)
+        except ModelIntegrityError as err:  # changed since the group's load, found at a reload (restart): L30
+            log.error("inference service: %s", err)
+            raise DetectorOverloaded(f"model refused by the node's inference service: {err}") from None
+        return shared.detect_batch(frames)
 
     def stats(self) -> ServiceStats:
         batching = [detector.stats for detector in self._detectors.detectors().values()]

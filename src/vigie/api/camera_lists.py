@@ -35,8 +35,9 @@ from vigie.services.cameras import CameraService, CameraView
 
 log = logging.getLogger(__name__)
 
-MAX_AGE_S = 1.0
-"""How old a shared list may be: health is written by the sink every few seconds per camera anyway."""
+MAX_AGE_S = 2.0
+"""How old a shared list may be before it is rebuilt: the feed polls every 2 s, and the sink writes a camera's
+health when it changes or every 10 s."""
 
 
 @dataclass(frozen=True, slots=True)

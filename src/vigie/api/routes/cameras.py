@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 @router.get(
     "",
     response_model=list[CameraOut],
-    summary="Cameras you may see, and their health (shared by everyone who sees the same cameras, at most a few seconds old)",
+    summary="Cameras you may see, and their health (shared by all who see the same cameras, a few seconds old at most)",
 )
 def list_cameras(request: Request, principal: CurrentPrincipal) -> Response:
     return Response(camera_listing(request, principal).body, media_type="application/json")

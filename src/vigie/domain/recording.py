@@ -191,3 +191,20 @@ class RecordingGap:
 
     def seconds(self, now: datetime) -> float:
         return ((self.end or now) - self.start).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class GapReport:
+    """What the recording-gap watch of ``vigie serve`` last recorded for some cameras (issue 17), as every API
+    process reads it."""
+
+    watched_at: datetime | None
+    """When the watch last said it was checking the cameras (None: never)."""
+    alarms: tuple[RecordingGap, ...]
+    """Gaps open now (the alarms), oldest first."""
+    listed: tuple[RecordingGap, ...]
+    """Gaps of the period asked, open ones included, newest first, at most the number asked."""
+    count: int
+    """Gaps of the period, listed or not."""
+    closed_seconds: float
+    """Seconds without footage of the period's closed gaps (the open ones grow with the time: add them)."""

@@ -542,3 +542,31 @@ class LiveEndpointRow(Base):
     port: Mapped[int] = mapped_column(Integer)
     recorder_group: Mapped[str] = mapped_column(String(NAME_LENGTH * 2))
     since: Mapped[datetime]
+
+
+class RecordingGapRow(Base):
+    """A recording gap (issue 17), written by ``vigie serve``'s gap watch when it opens, closes or is found, read
+    by every API process's health view. ``ended_at`` NULL: open (an alarm); ``seconds`` is set once it is closed.
+    Kept 24 hours after it ended."""
+
+    __tablename__ = "recording_gaps"
+    __table_args__ = (
+        Index("ix_recording_gaps_ended_at", "ended_at"),
+        Index("ix_recording_gaps_started_at", "started_at"),
+    )
+
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(primary_key=True)
+    ended_at: Mapped[datetime | None]
+    noticed_at: Mapped[datetime]
+    seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class RecordingWatchRow(Base):
+    """One row (``id`` 1): when ``vigie serve``'s gap watch last checked the cameras; API processes say the
+    recordings are watched while it is recent (issue 17)."""
+
+    __tablename__ = "recording_watch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    checked_at: Mapped[datetime]

@@ -21,7 +21,7 @@ def parts() -> HealthParts:
 
 @pytest.fixture
 def world(db: Engine, tmp_path: Path, parts: HealthParts) -> World:
-    return build_world(db, system_health=parts.factory(tmp_path, ["vil-1", "vil-2", "bron-1", "pn-1"]))
+    return build_world(db, system_health=parts.factory(tmp_path, ["vil-1", "vil-2", "bron-1", "pn-1"], db))
 
 
 def test_operators_see_the_gaps_and_offline_cameras_of_their_cameras_only(world: World, parts: HealthParts) -> None:

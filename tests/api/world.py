@@ -159,7 +159,7 @@ class World:
 def _health_parts(engine: Engine) -> Callable[[CameraService, Clock], SystemHealthService]:
     """The health view's real parts, the disks being the database's folder's."""
     folder = Path(engine.url.database or ".").resolve().parent
-    return HealthParts().factory(folder, [c.id for c in CAMERAS])
+    return HealthParts().factory(folder, [c.id for c in CAMERAS], engine)
 
 
 def build_world(

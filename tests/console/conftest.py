@@ -102,7 +102,7 @@ def world(db: Engine, health: HealthParts, tmp_path: Path) -> World:
         sql_audit=True,
         clock=RealClock(),
         authorisations=authorisations,
-        system_health=health.factory(tmp_path, ["vil-1", "vil-2", "bron-1", "pn-1"]),
+        system_health=health.factory(tmp_path, ["vil-1", "vil-2", "bron-1", "pn-1"], db),
     )
     world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_for=None, trained_ago=None)
     return world

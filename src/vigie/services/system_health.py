@@ -2,7 +2,8 @@
 the Prometheus metrics, for a scraper holding the token.
 
 The parts come from the runtime: the nodes from whatever supervises the workers (one host, or a Ray cluster: only
-:class:`NodeSource` is asked), the recording gaps from the service's monitor, the disks from the storage folders.
+:class:`NodeSource` is asked), the recording gaps from the database, where ``vigie serve``'s monitor writes them
+each round (so every API process beside it shows the same alarms), the disks from the storage folders.
 An operator or a supervisor reads the view (``view_system_health``); cameras and gaps are limited to the cameras
 the person may see (L10); nodes and disks are the platform's, shown to every reader.
 """
@@ -11,22 +12,27 @@ from __future__ import annotations
 
 import hmac
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from vigie.domain.camera import HealthState
 from vigie.domain.clock import Clock
 from vigie.domain.cluster import NodeStatus
-from vigie.domain.recording import RecordingGap
+from vigie.domain.recording import GapReport, RecordingGap
 from vigie.domain.users import Permission
 from vigie.services.access import Principal
 from vigie.services.cameras import CameraService, CameraView
 
 GAPS_LISTED = 500
 """Recording gaps of the last 24 hours listed at most (newest first); the count says how many there were."""
+GAPS_SINCE = timedelta(hours=24)
+WATCHED_WITHIN = timedelta(seconds=15)
+"""The recordings are watched while the watch's last check written is at most this old: ``vigie serve`` writes it
+every 5 s (:data:`vigie.runtime.workers.monitor.RECORD_EVERY`); stopped, stuck, or its database writes refused, it
+no longer does, and no process may then show "every camera records". The hosts' clocks are assumed in step (NTP)."""
 
 
 class NodeSource(Protocol):
@@ -37,17 +43,9 @@ class NodeSource(Protocol):
 
 
 class GapSource(Protocol):
-    def watching(self) -> bool:
-        """Whether the recordings are watched by this process now (the one that runs the cameras, and not stuck)."""
-        ...
+    """The recording gaps ``vigie serve``'s monitor wrote (:class:`~vigie.storage.recording_gaps.SqlRecordingGaps`)."""
 
-    def open_gaps(self) -> Sequence[RecordingGap]:
-        """Recording-gap alarms raised now."""
-        ...
-
-    def recent_gaps(self, camera_ids: Iterable[str] | None = None) -> Sequence[RecordingGap]:
-        """Gaps of the last 24 hours, open ones included, newest first."""
-        ...
+    def report(self, camera_ids: Collection[str], since: datetime, listed: int) -> GapReport: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +88,8 @@ class HealthOverview:
     gap_count: int
     gap_seconds: float
     watching: bool
-    """False: this process does not watch the recordings (an API process alone, or its supervisor stuck): no alarm
-    listed does not mean every camera records."""
+    """False: nothing watches the recordings now (``vigie serve`` stopped or stuck, or the database refuses its
+    writes): no alarm listed does not mean every camera records, and those listed are the last ones written."""
 
 
 class SystemHealthService:
@@ -113,18 +111,18 @@ class SystemHealthService:
         viewer.require(Permission.VIEW_SYSTEM_HEALTH)
         now = self._clock()
         views = self._cameras.list_cameras(viewer)
-        visible = {v.info.id for v in views}
-        recent = list(self._gaps.recent_gaps(visible))
+        report = self._gaps.report({v.info.id for v in views}, now - GAPS_SINCE, GAPS_LISTED)
+        watched_at = report.watched_at
         return HealthOverview(
             at=now,
             nodes=tuple(self._nodes.nodes()),
             disks=tuple(self._disks()),
             offline=tuple(v for v in views if v.state is HealthState.OFFLINE),
-            alarms=tuple(g for g in self._gaps.open_gaps() if g.camera_id in visible),
-            gaps=tuple(recent[:GAPS_LISTED]),
-            gap_count=len(recent),
-            gap_seconds=sum(g.seconds(now) for g in recent),
-            watching=self._gaps.watching(),
+            alarms=report.alarms,
+            gaps=report.listed,
+            gap_count=report.count,
+            gap_seconds=report.closed_seconds + sum(g.seconds(now) for g in report.alarms),
+            watching=watched_at is not None and now - watched_at <= WATCHED_WITHIN,
         )
 
 

@@ -73,6 +73,7 @@ from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStati
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
 from vigie.storage.live_endpoints import SqlLiveEndpoints
+from vigie.storage.recording_gaps import SqlRecordingGaps
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
 from vigie.storage.sign_ons import SqlPendingSignOns
@@ -266,7 +267,7 @@ class VigieService:
         self.exports = build_export_service(config, engine, self.audit, clock, store=store, index=self.segments)
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
-        self.monitor = self._monitor()
+        self.monitor = self._monitor(SqlRecordingGaps(engine))
         self.alerts = AlertService(SqlAlertRepo(engine), self.audit, clock, on_verdict=self.monitor.verdict)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
@@ -336,7 +337,7 @@ class VigieService:
             system_health=SystemHealthService(
                 cameras,
                 self.supervisor,
-                self.monitor,
+                self.recording_gaps,  # what `vigie serve`'s monitor wrote: the same in every process
                 self._disks,
                 clock,
             ),
@@ -582,10 +583,21 @@ class VigieService:
         min_free = self.config.storage.min_free_mb * 1024 * 1024
         return storage_check(self.segments_root, self.config.storage.data_dir, min_free, pending)
 
-    def _monitor(self) -> ServiceMonitor:
-        """Metrics and recording-gap alarms (issue 17), read from every worker message by the sink."""
+    def _monitor(self, ledger: SqlRecordingGaps) -> ServiceMonitor:
+        """Metrics and recording-gap alarms (issue 17), read from every worker message by the sink; the alarms
+        written to the database for every process's health view (only by `vigie serve`: an API process's sink
+        never runs), not tried while the sink's writes are refused."""
+        self.recording_gaps = ledger
+        """The recording-gap alarms `vigie serve` writes and every process's health view reads (issue 17)."""
         gaps = GapWatch(self.config.storage.segment_seconds)
-        return ServiceMonitor([c.id for c in self.cameras], gaps, clock=self.clock, refusal=self.camera_refusal)
+        return ServiceMonitor(
+            [c.id for c in self.cameras],
+            gaps,
+            clock=self.clock,
+            refusal=self.camera_refusal,
+            ledger=ledger,
+            writable=lambda: (writer := self.sink.writer) is None or writer.writable(),
+        )
 
     def _disks(self) -> list[Disk]:
         """Free space of the recordings' folder (the spool, with a remote store) and of the data folder."""

@@ -10,6 +10,14 @@ bounded history.
 A recording gap is a system alarm, not an analysis alert: no module, no legal basis, nothing about people — it says
 a camera that should record has no footage. It is logged when raised and when cleared, counted in the metrics and
 listed in the console's health view while it lasts (it clears when the next segment arrives).
+
+The health view of every process — ``vigie serve`` and each ``vigie api`` beside it — reads the alarms from the
+database, not from this memory: the monitor writes what changed in the gap watch (an alarm opened, closed or
+withdrawn, a gap found) to its :class:`GapLedger` once per round, from :meth:`~ServiceMonitor.tick`, with the time of
+its check (every :data:`RECORD_EVERY` when nothing changed: the API processes' sign that the recordings are
+watched). Never per segment: the sink's thread is the single writer and must stay cheap at thousands of cameras. A
+refused write is logged and tried again :data:`RETRY_AFTER` later, the changes kept (at most :data:`MAX_PENDING`);
+nothing is tried while the database refuses the sink's own writes.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from vigie.analytics.rules.registry import MODULES, STATISTICS
 from vigie.domain.alerts import Alert
@@ -26,7 +35,7 @@ from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.clock import Clock
 from vigie.domain.observation import Observation
 from vigie.domain.recording import RecordingGap, Segment
-from vigie.recording.gaps import GapChange, GapWatch
+from vigie.recording.gaps import KEEP, GapChange, GapWatch
 from vigie.runtime.workers.recorder import RecordingHealth
 
 log = logging.getLogger(__name__)
@@ -39,6 +48,35 @@ CHECK_EVERY = timedelta(seconds=1)
 WATCHING_WITHIN = timedelta(seconds=10)
 """The monitor watches the recordings while its last check is at most this old: an API process alone (``vigie
 api``) never checks, and a stuck supervisor stops checking; neither may show "every camera records"."""
+RECORD_EVERY = timedelta(seconds=5)
+"""The check time is written at least this often, changes or not (API processes read it to know the recordings are
+watched: :data:`vigie.services.system_health.WATCHED_WITHIN`)."""
+RETRY_AFTER = timedelta(seconds=10)
+"""After a refused write, the next try (the changes are kept meanwhile)."""
+PRUNE_EVERY = timedelta(minutes=10)
+"""Gaps ended more than :data:`~vigie.recording.gaps.KEEP` ago are deleted from the ledger this often."""
+MAX_PENDING = 20_000
+"""Gap changes kept for the ledger while it refuses writes, at most (the oldest dropped beyond, and logged)."""
+LOG_REFUSED_EVERY = 30
+"""Refused writes in a row logged once every this many tries (five minutes at :data:`RETRY_AFTER`)."""
+
+
+class GapLedger(Protocol):
+    """Where the gap watch's alarms and recent gaps are kept for every process's health view
+    (:class:`~vigie.storage.recording_gaps.SqlRecordingGaps`)."""
+
+    def begin(self, at: datetime) -> int:
+        """A new run: close what a previous one left open; how many."""
+        ...
+
+    def write(
+        self,
+        gaps: Iterable[RecordingGap],
+        withdrawn: Iterable[RecordingGap],
+        checked: datetime,
+        *,
+        prune_before: datetime | None = None,
+    ) -> None: ...
 
 
 @dataclass(slots=True)
@@ -85,7 +123,11 @@ class ServiceMonitor:
         *,
         clock: Clock,
         refusal: Callable[[str], str | None] | None = None,
+        ledger: GapLedger | None = None,
+        writable: Callable[[], bool] = lambda: True,
     ) -> None:
+        """``ledger``: where the alarms are written for the health views (none: memory only); ``writable()``
+        says whether the database takes writes now (the sink's outage watch)."""
         self._lock = threading.Lock()
         self._clock = clock
         self._refusal = refusal or (lambda _camera_id: None)
@@ -95,6 +137,17 @@ class ServiceMonitor:
         self._verdicts: dict[tuple[str, str], int] = {}
         self._checked: datetime | None = None
         self.started = clock()
+        self._ledger = ledger
+        self._writable = writable
+        self._pending: dict[tuple[str, datetime], GapChange] = {}
+        """Latest change of each gap not yet in the ledger (changed under the lock)."""
+        self._begun = False
+        self._recorded: datetime | None = None
+        self._pruned: datetime | None = None
+        self._retry_at: datetime | None = None
+        self._dropped = 0
+        self._refused = 0
+        """Rounds refused in a row (logged at the first, then every :data:`LOG_REFUSED_EVERY`)."""
 
     def observe(self, msg: object) -> None:
         """One worker message (the sink's thread)."""
@@ -131,8 +184,9 @@ class ServiceMonitor:
 
     def tick(self, now: datetime) -> None:
         """Every supervisor round: at most every :data:`CHECK_EVERY`, which cameras should record, and which of
-        those are silent for too long (an alarm raised)."""
+        those are silent for too long (an alarm raised); then the round's changes to the ledger."""
         if self._checked is not None and now - self._checked < CHECK_EVERY:
+            self._record(now)  # what the segments of the round changed
             return
         self._checked = now
         changes: list[GapChange] = []
@@ -146,6 +200,7 @@ class ServiceMonitor:
             changes += self._gaps.check(now)
             self._count(changes, now)
         self._log(changes, now)
+        self._record(now)
 
     def snapshot(self) -> MonitorSnapshot:
         with self._lock:
@@ -190,9 +245,59 @@ class ServiceMonitor:
             figures.decode_s = health.decode_s
             figures.inference_s = health.inference_s
 
+    def _record(self, now: datetime) -> None:
+        """This round's changes to the ledger, in one write (see the module docstring). Never raises: the sink's
+        thread writes the segment index and the audit, whatever happens here."""
+        ledger = self._ledger
+        if ledger is None:
+            return
+        due = self._pending or self._recorded is None or now - self._recorded >= RECORD_EVERY
+        if not due or (self._retry_at is not None and now < self._retry_at) or not self._writable():
+            return
+        prune = self._pruned is None or now - self._pruned >= PRUNE_EVERY
+        with self._lock:  # the sink's thread alone changes them in the service; a copy costs nothing when quiet
+            taken = dict(self._pending)
+        changes = taken.values()
+        try:
+            if not self._begun:
+                closed = ledger.begin(now)
+                self._begun = True
+                if closed:
+                    log.info("%d recording gap alarm(s) left open by the previous run closed at its last check", closed)
+            ledger.write(
+                [c.gap for c in changes if c.kind != "withdrawn"],
+                [c.gap for c in changes if c.kind == "withdrawn"],
+                now,
+                prune_before=now - KEEP if prune else None,
+            )
+        except Exception as err:  # the database refused: kept, tried again; the writer's round goes on
+            self._retry_at = now + RETRY_AFTER
+            if self._refused % LOG_REFUSED_EVERY == 0:
+                log.warning(
+                    "recording gap alarms not written to the database (%s): %d change(s) kept, tried again every "
+                    "%.0f s; meanwhile the health views show the last ones written, as not watched",
+                    err,
+                    len(self._pending),
+                    RETRY_AFTER.total_seconds(),
+                )
+            self._refused += 1
+            return
+        if self._refused:
+            log.info("recording gap alarms written to the database again (%d change(s))", len(taken))
+        with self._lock:
+            for key, change in taken.items():
+                if self._pending.get(key) is change:
+                    del self._pending[key]
+        self._refused, self._dropped, self._retry_at, self._recorded = 0, 0, None, now
+        if prune:
+            self._pruned = now
+
     def _count(self, changes: Sequence[GapChange], now: datetime) -> None:
-        """Under the lock: each gap ended (closed, found) counted once, with its seconds."""
+        """Under the lock: each gap ended (closed, found) counted once, with its seconds; each change kept for the
+        ledger (its latest state per gap)."""
         for change in changes:
+            if self._ledger is not None:
+                self._keep(change)
             figures = self._figures.get(change.gap.camera_id)
             if figures is None:
                 continue
@@ -203,6 +308,22 @@ class ServiceMonitor:
                 figures.gap_seconds += change.gap.seconds(now)
             if change.kind in ("closed", "withdrawn"):
                 figures.open_gap_since = None
+
+    def _keep(self, change: GapChange) -> None:
+        key = (change.gap.camera_id, change.gap.start)
+        self._pending.pop(key, None)  # the latest change last: the oldest are dropped first
+        self._pending[key] = change
+        if len(self._pending) > MAX_PENDING:
+            dropped = self._pending.pop(next(iter(self._pending)))
+            self._dropped += 1
+            if self._dropped == 1:  # once until a write succeeds: an outage must not flood the log
+                log.warning(
+                    "recording gap of camera %s from %s, and any older change beyond %d waiting, will not be written "
+                    "to the database: the health views may miss them (the log above has each)",
+                    dropped.gap.camera_id,
+                    dropped.gap.start.isoformat(),
+                    MAX_PENDING,
+                )
 
     @staticmethod
     def _log(changes: Sequence[GapChange], now: datetime) -> None:

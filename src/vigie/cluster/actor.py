@@ -85,9 +85,13 @@ class GroupActor:
     """The Ray actor around a :class:`~vigie.cluster.host.GroupHost` (``ray.remote(GroupActor)``); ends its process
     when the group ends by itself (threads stuck in reads to reclaim), for Ray to start a new one."""
 
-    def __init__(self, spec: Any, stopped: frozenset[str], store: NodeStore, standby: bool = False) -> None:
+    def __init__(
+        self, spec: Any, stopped: frozenset[str], store: NodeStore, standby: bool = False, fingerprint: str = ""
+    ) -> None:
         """``standby``: load everything (this process, the group's modules) but start the cameras only at
-        :meth:`begin` (a move: the group still runs on its old node until then)."""
+        :meth:`begin` (a move: the group still runs on its old node until then). ``fingerprint``: the control
+        plane's digest of the group's plan, handed back with each drain (a later control plane adopting this actor
+        compares it with its own plan)."""
         import ray
 
         from vigie.cluster.host import GroupHost
@@ -108,6 +112,7 @@ class GroupActor:
         self._host_class = GroupHost
         self._node_id = context.get_node_id()
         self._group = spec.name
+        self._fingerprint = fingerprint
         self.host: GroupHost | None = None
         self._stopping = False
         if not standby:
@@ -125,6 +130,7 @@ class GroupActor:
                 node_id=self._node_id,
                 address=self._address,
                 relay=self._relay(spec),
+                fingerprint=self._fingerprint,
             )
             threading.Thread(target=self._watch, name="group-exit", daemon=True).start()
 
@@ -160,8 +166,23 @@ class GroupActor:
         if self.host is None:
             from vigie.cluster.host import Drained
 
-            return Drained(self._group, self._node_id, "", os.getpid(), "", ack + 1, (), False, standby=True)
+            return Drained(
+                self._group,
+                self._node_id,
+                "",
+                os.getpid(),
+                "",
+                ack + 1,
+                (),
+                False,
+                standby=True,
+                fingerprint=self._fingerprint,
+            )
         return self.host.drain(ack)
+
+    def fingerprint(self) -> str:
+        """The plan this actor was created with (:func:`vigie.cluster.adoption.fingerprint`): cheap, no messages."""
+        return self._fingerprint
 
     def switch(self, camera_id: str, run: bool, reason: str) -> None:
         if self.host is not None:

@@ -16,6 +16,11 @@ What changes from a single host, and why:
 - **The group's exit is the actor's.** A group that must be restarted to reclaim threads stuck in FFmpeg ends the
   actor's process (:meth:`GroupHost.exit_code`): Ray restarts the actor, on this node or another.
 - Only metadata leaves the node (segment reports, health, observations, audit-bearing transitions); never frames.
+- **The outbox outlives an absent control plane, bounded.** A recording group keeps running while ``vigie serve``
+  restarts (its actor is detached: :mod:`vigie.cluster.supervisor`); its outbox then grows until the next control
+  plane drains it. Past :data:`COALESCE_AT` messages, health is coalesced (:func:`coalesced`): the group's beats and
+  its cameras' health reports are replaced by the latest of each; segment reports and every other message are
+  kept, in order.
 
 This module does not import Ray: the actor class is made by :mod:`vigie.cluster.supervisor` with ``ray.remote``,
 and tests run a host in-process.
@@ -32,13 +37,14 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigie.domain.recording import Segment, SegmentStore
 from vigie.recording.upload import SegmentUploader
-from vigie.runtime.workers.group import CameraSwitch
+from vigie.runtime.workers.group import CameraSwitch, GroupBeat, HealthReports
 from vigie.runtime.workers.recorder import RecorderGroupSpec, run_recorder_group
 
 if TYPE_CHECKING:
@@ -53,6 +59,9 @@ DRAIN_LIMIT = 5_000
 PUMP_S = 0.05
 REQUEUE_EVERY_S = 30.0
 """How often spool files not yet uploaded (store down, queue full) are offered again."""
+COALESCE_AT = 2_000
+"""Messages waiting in an outbox beyond which health is coalesced (two a second per group: ~17 minutes without a
+control plane); segment reports are never dropped, so an outbox of segments alone grows without this bound."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +85,44 @@ class Drained:
     version: int = CLUSTER_MESSAGE_VERSION
     live_port: int = 0
     """The port of the group's live relay on ``address`` (:mod:`vigie.ingest.tap_relay`); 0: none."""
+    fingerprint: str = ""
+    """The control plane's digest of the group's plan the actor was created with (:mod:`vigie.cluster.adoption`):
+    a control plane adopting a running group compares it with its own plan."""
+    last_seq: int = 0
+    """Sequence number of the last message (numbers have gaps where health was coalesced); 0: counted from
+    ``first``."""
 
     @property
     def last(self) -> int:
-        return self.first + len(self.messages) - 1
+        return self.last_seq if self.last_seq else self.first + len(self.messages) - 1
+
+
+def coalesced(outbox: Iterable[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """The outbox with its health coalesced: of the group's beats (:class:`GroupBeat`), the latest; of its health
+    reports (:class:`HealthReports`), one message holding each camera's latest report, at the place (and sequence
+    number) of the latest; everything else (segment reports, observations, audit-bearing messages) kept, in order.
+    The sink keeps only a camera's latest health anyway; what is lost is the history of health changes while no
+    control plane read them (the log lines of those changes)."""
+    items = list(outbox)
+    last_beat = max((seq for seq, m in items if isinstance(m, GroupBeat)), default=None)
+    reports = [(seq, m) for seq, m in items if isinstance(m, HealthReports)]
+    latest: dict[str, Any] = {}
+    for _, message in reports:
+        for report in message.reports:
+            latest.pop(report.camera_id, None)  # re-inserted last: the order of the latest reports is kept
+            latest[report.camera_id] = report
+    last_reports = reports[-1][0] if reports else None
+    kept: list[tuple[int, Any]] = []
+    for seq, message in items:
+        if isinstance(message, GroupBeat):
+            if seq == last_beat:
+                kept.append((seq, message))
+        elif isinstance(message, HealthReports):
+            if seq == last_reports:
+                kept.append((seq, HealthReports(message.group, tuple(latest.values()))))
+        else:
+            kept.append((seq, message))
+    return kept
 
 
 class _Out:
@@ -115,13 +158,19 @@ class GroupHost:
         node_id: str | None = None,
         address: str | None = None,
         relay: TapRelay | None = None,
+        fingerprint: str = "",
+        coalesce_at: int = COALESCE_AT,
     ) -> None:
         """``store`` and ``spool``: with a remote store, recorded segments are uploaded from ``spool`` before they
         are reported. ``stopped``: cameras not to start (their authorisation ended) until switched on. ``relay``:
         the group's taps served to the API processes (its port is told to the control plane), closed with the
-        group."""
+        group. ``fingerprint``: the plan's digest, handed back with every drain. ``coalesce_at``: see
+        :data:`COALESCE_AT`."""
         self.spec = spec
         self.relay = relay
+        self.fingerprint = fingerprint
+        self._coalesce_at = coalesce_at
+        self._coalesce_next = coalesce_at
         self.node_id = node_id or os.environ.get("VIGIE_NODE") or socket.gethostname()
         self.address = address or socket.gethostname()
         self.incarnation = uuid.uuid4().hex
@@ -168,6 +217,17 @@ class GroupHost:
             seq = self._next_seq
             self._next_seq += 1
             self._outbox.append((seq, message))
+            if len(self._outbox) > self._coalesce_next:
+                before = len(self._outbox)
+                self._outbox = deque(coalesced(self._outbox))
+                # what cannot be coalesced (segments) stays: the next pass waits for as many new messages again
+                self._coalesce_next = max(self._coalesce_at, 2 * len(self._outbox))
+                log.warning(
+                    "group %s: %d messages not collected by a control plane; health coalesced (%d kept)",
+                    self.spec.name,
+                    before,
+                    len(self._outbox),
+                )
             return seq
 
     def _pump_loop(self) -> None:
@@ -212,6 +272,8 @@ class GroupHost:
                 if segment is not None:
                     done.append(segment)
             batch = [item for _, item in zip(range(limit), self._outbox, strict=False)]
+            if len(self._outbox) < self._coalesce_at:
+                self._coalesce_next = self._coalesce_at
         if done and self._uploader is not None:
             self._uploader.indexed(done)  # reported and acknowledged: the spool copy goes
         first = batch[0][0] if batch else ack + 1
@@ -225,6 +287,8 @@ class GroupHost:
             messages=tuple(message for _, message in batch),
             running=self.exit_code is None,
             live_port=self.relay.port if self.relay is not None else 0,
+            fingerprint=self.fingerprint,
+            last_seq=batch[-1][0] if batch else ack,
         )
 
     def switch(self, camera_id: str, run: bool, reason: str = "") -> None:

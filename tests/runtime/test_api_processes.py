@@ -4,7 +4,8 @@ Two services built by the production composition (``VigieService``, as ``vigie s
 it) on one database and one data folder, each served by its own uvicorn; one of them, where a process must die,
 is a real ``vigie api`` process. A person's requests alternate between them as a load balancer would send them: a
 single sign-on begun on one is finished on the other, an export asked on one is followed, cancelled and downloaded
-on the other, a playback URL signed by one plays on the other. On PostgreSQL (the cluster's control plane) and on
+on the other, a playback URL signed by one plays on the other, a recording-gap alarm the cameras' process raises
+shows and clears on the other. On PostgreSQL (the cluster's control plane) and on
 SQLite (one host).
 """
 
@@ -35,6 +36,7 @@ from vigie.config import load_config_text
 from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.domain.clock import legal_day
+from vigie.domain.recording import Segment
 from vigie.domain.users import Role
 from vigie.runtime.assembly.service import VigieService
 from vigie.services.exports import STALE_AFTER
@@ -340,3 +342,51 @@ def test_failed_logins_are_counted_across_processes_for_accounts_and_unknown_nam
             delayed = browser.post(f"{base}/api/auth/login", json={"username": name, "password": "wrong guess 2"})
             assert delayed.status_code == 429, (name, base, delayed.text)
             assert delayed.headers["retry-after"] == "30"
+
+
+def test_a_recording_gap_alarm_raised_by_the_service_shows_and_clears_in_an_api_process(
+    installation: Installation, servers: tuple[str, str]
+) -> None:
+    """The operators of a large installation are on `vigie api` processes (docs/sizing.md): the alarm the cameras'
+    process raises must reach them, and clear there when recording resumes."""
+    _, two = servers
+    serve, clock = installation.first.sink, installation.clock
+    seconds = installation.first.config.storage.segment_seconds
+    operator = log_in(two)
+
+    def health() -> dict[str, Any]:
+        answer = operator.get(f"{two}/api/system/health")
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    assert health()["watching"] is False, "`vigie serve` has not checked the recordings yet"
+    serve.tick()  # its first round
+    start = clock()
+    clock.advance(seconds=seconds)
+    serve(recorded_segment(start, seconds))
+    serve.tick()
+    view = health()
+    assert view["watching"] is True and view["alarms"] == []
+
+    clock.advance(seconds=2 * seconds + 1)  # no segment for more than two segment lengths
+    serve.tick()
+    [alarm] = health()["alarms"]
+    assert (alarm["camera_id"], alarm["end"], alarm["seconds"]) == (CAMERA, None, 2 * seconds + 1)
+
+    resumed = clock() + timedelta(seconds=3)  # the recorder reconnects
+    clock.advance(seconds=3 + seconds)
+    serve(recorded_segment(resumed, seconds))
+    serve.tick()
+    view = health()
+    assert view["alarms"] == [] and view["watching"] is True, "cleared in the API process too"
+    [gap] = [g for g in view["gaps"] if g["camera_id"] == CAMERA]
+    assert gap["end"] is not None and gap["seconds"] == 2 * seconds + 1 + 3
+    assert (view["gap_count"], view["gap_seconds"]) == (1, gap["seconds"])
+
+    clock.advance(seconds=16)  # the service stopped or stuck: its rounds no longer come
+    assert health()["watching"] is False, "no all-clear once nothing watches the recordings"
+
+
+def recorded_segment(start: datetime, seconds: float) -> Segment:
+    end = start + timedelta(seconds=seconds)
+    return Segment(CAMERA, f"{CAMERA}/{start.timestamp():.0f}.ts", start, end, 100_000, "0" * 64)

@@ -55,12 +55,13 @@ class SystemHealthOut(BaseModel):
     disks: list[DiskOut]
     offline: list[CameraOut] = Field(description="cameras you may see whose last report says offline")
     alarms: list[GapOut] = Field(description="recording-gap alarms raised now: cameras that should record and do not")
-    gaps: list[GapOut] = Field(description="recording gaps of the last 24 h (since the start), newest first")
+    gaps: list[GapOut] = Field(description="recording gaps of the last 24 h, newest first (at most 500: see gap_count)")
     gap_count: int
     gap_seconds: float
     watching: bool = Field(
-        description="false: this server does not watch the recordings now (an API process beside `vigie serve`, or "
-        "its supervisor stuck); the alarms and gaps are known to the server that runs the cameras"
+        description="false: the recordings are not watched now (`vigie serve`, which writes the alarms to the "
+        "database for every process, has not for 15 s: stopped, stuck or its writes refused); the alarms listed are "
+        "the last ones written"
     )
 
 

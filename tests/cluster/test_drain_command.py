@@ -1,5 +1,6 @@
-"""``vigie cluster drain | undrain`` as an integrator runs them on the control plane's host: the drain file the
-control plane reads every second, refusals that say what to do, and a damaged file that never stops the loop."""
+"""``vigie cluster drain | undrain | stop-recording`` as an integrator runs them on the control plane's host: the
+drain file the control plane reads every second, refusals that say what to do, and a damaged file that never stops
+the loop."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import yaml
 
 from tests.cluster.test_placement import cluster_config
 from vigie.cluster.drains import drain_path, is_draining, read_drains
+from vigie.runtime.assembly.service import ALIVE_FILE, write_alive
+from vigie.runtime.clock import system_clock
 
 
 def vigie(*args: str) -> subprocess.CompletedProcess[str]:
@@ -58,3 +61,13 @@ def test_a_damaged_drain_file_drains_nothing(tmp_path: Path) -> None:
     path.write_text('{"nodes": ["ab", 3, "abcdef12"]}', encoding="utf-8")
     assert read_drains(path) == {"abcdef12"}, "too short or not text: ignored"
     assert read_drains(tmp_path / "missing.json") == frozenset()
+
+
+def test_recording_is_not_stopped_behind_a_running_control_plane(tmp_path: Path) -> None:
+    config = write(tmp_path)
+    write_alive(tmp_path / "data" / ALIVE_FILE, system_clock())  # this process: a `vigie serve` alive right now
+    refused = vigie("cluster", "stop-recording", "--config", str(config))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "`vigie serve` is running" in refused.stderr and "Stop it first" in refused.stderr
+    single = vigie("cluster", "stop-recording", "--config", str(write(tmp_path / "one", cluster=False)))
+    assert single.returncode == 2 and "no `cluster` section" in single.stderr

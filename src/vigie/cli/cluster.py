@@ -1,5 +1,6 @@
-"""``vigie cluster nodes | drain | undrain | live-key``: see where camera groups run on a Ray cluster, take a node out
-of service for a rolling restart, give the nodes the key of their live relays (docs/cluster.md;
+"""``vigie cluster nodes | drain | undrain | live-key | stop-recording``: see where camera groups run on a Ray
+cluster, take a node out of service for a rolling restart, give the nodes the key of their live relays, stop the
+recording that goes on without the control plane (docs/cluster.md;
 :mod:`vigie.cli.commands.cluster`)."""
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ def register(commands: Subparsers) -> None:
         )
     )
     live_key.set_defaults(handler=print_live_key)
+    stop_recording = with_config(
+        cluster.add_parser(
+            "stop-recording",
+            help="stop the recording groups that go on while `vigie serve` is stopped (maintenance): each finishes "
+            "and uploads its last segments, which are indexed, then its actor ends",
+        )
+    )
+    stop_recording.set_defaults(handler=stop_recording_groups)
 
 
 def list_nodes(args: argparse.Namespace) -> int:
@@ -51,3 +60,9 @@ def print_live_key(args: argparse.Namespace) -> int:
     from vigie.cli.commands.cluster import live_key_command
 
     return live_key_command(args.config)
+
+
+def stop_recording_groups(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.cluster import stop_recording_command
+
+    return stop_recording_command(args.config)

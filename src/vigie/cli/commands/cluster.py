@@ -1,9 +1,12 @@
-"""Handlers of ``vigie cluster``: the node table read from Ray and the actors themselves, and the drain file."""
+"""Handlers of ``vigie cluster``: the node table read from Ray and the actors themselves, the drain file, and the
+end of the recording that goes on while the control plane is stopped."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +119,105 @@ def nodes_command(path: Path) -> int:
     finally:
         ray.shutdown()
     return 0
+
+
+STOP_S = 15.0
+
+
+def stop_recording_command(path: Path) -> int:
+    """Stop every recording group of the installation's namespace (a maintenance: an upgrade of the nodes): each
+    finishes the segment it was writing and uploads it; its reports are indexed here, batch by batch, before the
+    actor is told they are handled (so its spool copies go only once indexed), then the actor ends. Refused while
+    ``vigie serve`` runs (it would start them again: stop it first). Not written to the audit chain, as a drain is
+    not (an act on the cluster by whoever runs it, touching no footage); the recording gap shows in each camera's
+    history, and the next ``vigie serve`` records ``service.started``."""
+    from vigie.cluster.adoption import actor_name, generations, is_recorder
+    from vigie.runtime.assembly.service import ALIVE_EVERY_S, ALIVE_FILE, alive_pid, read_alive
+    from vigie.storage.database import create_engine_for
+    from vigie.storage.recording import SqlSegmentIndex
+
+    config = _cluster_config(path)
+    if config is None:
+        return 2
+    assert config.cluster is not None
+    alive_file = config.storage.data_dir / ALIVE_FILE
+    heartbeat, pid = read_alive(alive_file), alive_pid(alive_file)
+    fresh = heartbeat is not None and datetime.now(UTC) - heartbeat < timedelta(seconds=3 * ALIVE_EVERY_S)
+    if fresh and pid is not None and _process_exists(pid):
+        print(
+            f"`vigie serve` is running (pid {pid}, {alive_file}): it would start the recording groups again. "
+            "Stop it first, then run this again",
+            file=sys.stderr,
+        )
+        return 2
+    import ray
+
+    namespace = config.cluster.namespace
+    ray.init(
+        address=config.cluster.address,
+        namespace=namespace,
+        logging_level=logging.ERROR,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    index = SqlSegmentIndex(create_engine_for(config.storage.database_url))
+    try:
+        recorders: list[tuple[str, Any]] = []
+        names = [e["name"] for e in ray.util.list_named_actors(all_namespaces=True) if e["namespace"] == namespace]
+        for group, gens in sorted(generations(names).items()):
+            for generation in gens:
+                name = actor_name(group, generation)
+                try:
+                    handle = ray.get_actor(name, namespace=namespace)
+                    if is_recorder(str(ray.get(handle.fingerprint.remote(), timeout=10))):
+                        recorders.append((name, handle))
+                except Exception as err:  # ended meanwhile, or restarting (its node was lost)
+                    print(f"{name}: no answer now ({type(err).__name__}); not stopped", file=sys.stderr)
+        if not recorders:
+            print(f"no recording group runs in namespace {namespace}")
+            return 0
+        print(f"stopping {len(recorders)} recording group(s): {', '.join(n for n, _ in recorders)}")
+        stops = [handle.stop.remote(STOP_S) for _, handle in recorders]
+        ray.wait(stops, num_returns=len(stops), timeout=STOP_S + 10)
+        failed = 0
+        indexed = 0
+        for name, handle in recorders:
+            try:
+                indexed += _index_reports(ray, handle, index)
+            except Exception as err:
+                failed += 1
+                print(
+                    f"{name}: its last reports could not be indexed ({type(err).__name__}: {err}); its actor is left "
+                    "stopped with them (the next `vigie serve` collects them and starts it again)",
+                    file=sys.stderr,
+                )
+                continue
+            ray.kill(handle, no_restart=True)
+        print(f"{indexed} segment(s) indexed; recording starts again with `vigie serve`")
+        return 1 if failed else 0
+    finally:
+        ray.shutdown()
+
+
+def _index_reports(ray: Any, handle: Any, index: Any) -> int:
+    """Index a stopped group's segment reports, each batch before it is acknowledged; the number indexed anew."""
+    from vigie.domain.recording import Segment
+
+    ack, added = 0, 0
+    for _ in range(1000):
+        drained: Drained = ray.get(handle.drain.remote(ack), timeout=30)
+        if not drained.messages:
+            return added
+        added += index.add_many([m for m in drained.messages if isinstance(m, Segment)])
+        ack = drained.last
+    return added
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

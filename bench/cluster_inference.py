@@ -140,6 +140,10 @@ def main() -> None:
     if not MODEL.is_file() or not FRAMES.is_dir():
         sys.exit(f"development data not found at {DATA} (see ../shared/data/README.md)")
     import cv2
+
+    # A local Ray 2.60 turns token authentication on and writes ~/.ray/auth_token, which later `ray start --head` of
+    # the same user then demand (the tests' clusters among them): this private, throw-away cluster goes without.
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
     frames = [np.asarray(cv2.imread(str(FRAMES / f"{i:06d}.jpg")), np.uint8) for i in range(1, 71, 7)]

@@ -31,7 +31,7 @@ from vigie.analytics.detect.batching import (
     SharedDetectorSettings,
 )
 from vigie.analytics.detect.motion import MotionConfig
-from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.detect.onnx import ModelFormatError, ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
 from vigie.cluster.actor import GroupActor, NodeStore
 from vigie.cluster.inference import (
     NodeInference,
@@ -261,6 +261,9 @@ def test_a_model_file_changed_since_its_approval_is_refused_through_the_service(
     before = service_stats(namespace, node).sessions_built
     with pytest.raises(ModelIntegrityError, match="not the approved"):
         loader(OnnxDetectorConfig(model_path=copy, format="yolox", sha256=approved.sha256))
+
+    with pytest.raises(ModelFormatError, match="not found"):  # as a local load says it
+        loader(OnnxDetectorConfig(model_path=tmp_path / "absent.onnx", format="yolox", sha256=approved.sha256))
 
     refused: list[Any] = []
     detectors = SharedDetectors(SETTINGS, load=loader)

@@ -241,7 +241,7 @@ class NodeInference:
         """Raises ``ModelIntegrityError`` when the file is not the approved one (L30), ``DetectorOverloaded`` when
         the service could not be reached in time (the camera retries at its restart)."""
         import ray
-        from ray.exceptions import GetTimeoutError, RayError
+        from ray.exceptions import GetTimeoutError, RayError, RayTaskError
 
         node = str(ray.get_runtime_context().get_node_id())
         if self.gpu_nodes_only and not node_has_gpu(node):
@@ -250,6 +250,10 @@ class NodeInference:
         service = self.service(node)
         try:
             refusal: Refusal | None = ray.get(service.load.remote(key), timeout=LOAD_TIMEOUT_S)
+        except RayTaskError as err:
+            if isinstance(err.cause, Exception) and not isinstance(err.cause, RayError):
+                raise err.cause from None  # as a local load would raise it (a missing or malformed file)
+            raise DetectorOverloaded(f"the node's inference service did not load {key.path.name}") from None
         except (GetTimeoutError, RayError) as err:
             raise DetectorOverloaded(
                 f"the node's inference service did not load {key.path.name} ({type(err).__name__})"

@@ -68,6 +68,7 @@ def test_an_open_event_is_visible_while_it_grows(repo: SqlEventRepo) -> None:
     agg.observe(obs("cam1", 0))
     assert len(repo.list()) == 1  # written as soon as it opens
     agg.observe(obs("cam1", 2))
+    agg.close_idle(T0 + timedelta(seconds=2.2))  # the end of the service's round
     assert repo.list()[0].ended_at == T0 + timedelta(seconds=2)  # flushed while open
 
 

@@ -45,6 +45,19 @@ def test_update_overwrites_the_stored_event(db: Engine) -> None:
     assert repo.count() == 1
 
 
+def test_update_many_overwrites_each_event_in_one_call_and_leaves_the_others(db: Engine) -> None:
+    repo = SqlEventRepo(db)
+    first, second, untouched = (repo.add(make_event(camera_id=c)) for c in ("cam-1", "cam-2", "cam-3"))
+    grown = [
+        dataclasses.replace(e, ended_at=e.ended_at + timedelta(seconds=n + 1), observations=n + 5, score=0.9)
+        for n, e in enumerate((first, second))
+    ]
+    repo.update_many(grown)
+    assert [repo.get(e.id or 0) for e in (*grown, untouched)] == [*grown, untouched]
+    with pytest.raises(ValueError, match="no id"):
+        repo.update_many([make_event()])
+
+
 def test_update_needs_a_stored_event(db: Engine) -> None:
     repo = SqlEventRepo(db)
     with pytest.raises(ValueError, match="no id"):

@@ -45,6 +45,10 @@ class EventRepo(Protocol):
 
     def update(self, event: Event) -> None: ...
 
+    def update_many(self, events: Sequence[Event]) -> None:
+        """What :meth:`update` does for each, in one statement (ids of stored events)."""
+        ...
+
     def list(
         self,
         *,

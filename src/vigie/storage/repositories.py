@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, Executable, Result, Row, delete, func, insert, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -90,11 +91,34 @@ class SqlEventRepo(_Repo):
         """Overwrite every field of a stored event (typically a longer interval, a better score)."""
         if event.id is None:
             raise ValueError("cannot update an event that has no id: use add()")
+        row = EventRow()
+        _event_to_row(event, row)
+        values = {column.key: getattr(row, column.key) for column in EventRow.__table__.columns if column.key != "id"}
+        # one UPDATE by id, not a read of the row first: the single writer updates every growing event every 2 s
+        # (hundreds a second at the métropole's size), and the read doubled each one's cost
         with self._writing(f"update event {event.id}") as session:
-            row = session.get(EventRow, event.id)
-            if row is None:
+            done = session.execute(
+                sql_update(EventRow).where(EventRow.id == event.id).values(**values),
+                execution_options={"synchronize_session": False},
+            )
+            if rowcount(done) == 0:
                 raise EventNotFoundError(f"event {event.id} does not exist")
+
+    def update_many(self, events: Sequence[Event]) -> None:
+        """Overwrite many stored events in one executemany (an UPDATE by id each): the single writer's round."""
+        if not events:
+            return
+        rows = []
+        for event in events:
+            if event.id is None:
+                raise ValueError("cannot update an event that has no id: use add()")
+            row = EventRow()
             _event_to_row(event, row)
+            rows.append(
+                {column.key: getattr(row, column.key) for column in EventRow.__table__.columns} | {"id": event.id}
+            )
+        with self._writing(f"update {len(rows)} events") as session:
+            session.execute(sql_update(EventRow), rows)  # SQLAlchemy's bulk UPDATE by primary key
 
     def get(self, event_id: int) -> Event | None:
         """The event with this id, or ``None``."""

@@ -2,7 +2,7 @@
 (real PostgreSQL, real SeaweedFS, the camera from the real RTSP server), the camera recorded on a worker node. Its
 fMP4 live view through the API is the recorder's masked stream read on that node through its relay: the control
 plane recorded where, the node took the key from its own environment (``vigie cluster live-key``), refuses a reader
-without a token, and the record goes when the service stops.
+without a token, and the record stays when the service stops (the group records on, its relay serves on).
 
 Kept small (one node, one camera, no loss): tests/cluster/test_node_loss.py covers moves; the relay following a
 camera to another node is tested without Ray in tests/ingest/test_tap_relay.py.
@@ -178,7 +178,11 @@ def test_a_masked_cameras_live_view_is_read_on_the_node_that_records_it(
             binaries = live_fmp4(base, session, 15)
         finally:
             output = stop_vigie(proc, signal.SIGTERM, timeout=60)
-        assert endpoint(postgres_db) is None, f"the record goes with the service: {output[-2000:]}"
+        # recording, and its relay, go on without the control plane (the next one adopts the group): the record stays
+        assert endpoint(postgres_db) == (host, relay_port), f"the relay serves on: {output[-2000:]}"
+        still = http.client.HTTPConnection(host, relay_port, timeout=10)
+        still.request("GET", f"/tap/{CAMERA}")
+        assert still.getresponse().status == 403, "the relay still answers (and still refuses a reader without token)"
     assert binaries[0][4:8] == b"ftyp"
     with av.open(io.BytesIO(b"".join(binaries))) as container:
         frames = [f.to_ndarray(format="gray") for f in container.decode(video=0)]

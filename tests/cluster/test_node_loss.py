@@ -1,7 +1,8 @@
 """``vigie serve`` as a cluster's control plane on a real Ray cluster (a head and two worker nodes started with their
 own ``--resources``), real PostgreSQL, real SeaweedFS, cameras from the real RTSP server: a worker node is killed
 (``kill -9`` of its raylet and actors) and its cameras must record again on the other node within 30 s, losing at
-most one segment beyond the one being written on the lost node; the move of analysis is audited.
+most one segment beyond the one being written on the lost node; the move of analysis is audited. Then the control
+plane itself restarts: the cameras record on through it, and the next ``vigie serve`` adopts their groups.
 """
 
 # ruff: noqa: F811 - the seaweedfs fixture is imported, then named as an argument
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -125,25 +126,31 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def actor_nodes(cluster: RayCluster, namespace: str) -> dict[str, tuple[str, int]]:
-    """Group name → (node id, process id) of each live actor of the namespace, asked of the actors themselves
-    (``drain(0)`` acknowledges nothing), from a separate driver process."""
+def actor_table(cluster: RayCluster, namespace: str) -> list[tuple[str, str, str, int]]:
+    """(actor name, group, node id, process id) of each live group actor of the namespace, asked of the actors
+    themselves (``drain(0)`` acknowledges nothing), from a separate driver process."""
     code = f"""
 import json, ray
 ray.init(address={cluster.address!r}, namespace={namespace!r}, logging_level="ERROR")
-found = {{}}
+found = []
 for entry in ray.util.list_named_actors(all_namespaces=False):
     try:
         drained = ray.get(ray.get_actor(entry).drain.remote(0), timeout=20)
     except Exception:
         continue
-    found[drained.group] = (drained.node_id, drained.pid)
+    if hasattr(drained, "group"):
+        found.append((entry, drained.group, drained.node_id, drained.pid))
 print(json.dumps(found))
 """
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, env=cluster.env, check=True
     ).stdout
-    return {g: (n, p) for g, (n, p) in json.loads(out.strip().splitlines()[-1]).items()}
+    return [(name, g, n, p) for name, g, n, p in json.loads(out.strip().splitlines()[-1])]
+
+
+def actor_nodes(cluster: RayCluster, namespace: str) -> dict[str, tuple[str, int]]:
+    """Group name → (node id, process id) of each live actor of the namespace."""
+    return {group: (node, pid) for _, group, node, pid in actor_table(cluster, namespace)}
 
 
 def test_a_joining_node_takes_a_share_a_lost_node_s_cameras_record_again_within_30_s_a_drain_loses_no_segment(
@@ -270,13 +277,68 @@ def test_a_joining_node_takes_a_share_a_lost_node_s_cameras_record_again_within_
             assert nodes[node_b]["alive"] and nodes[node_b]["draining"] and nodes[node_b]["groups"] == []
             assert nodes[node_c]["alive"] and set(nodes[node_c]["groups"]) == set(alone)
             assert nodes[node_c]["cameras"] == len(CAMERAS), "each camera (recorded and analysed) counted once"
+
+            # the control plane restarts (an upgrade): its cameras record on through it, the next start adopts them
+            recorders = {g: v for g, v in actor_nodes(cluster, namespace).items() if g.startswith("recorder")}
+            stopped_at = datetime.now(UTC)
+            output = stop_vigie(proc, signal.SIGTERM, timeout=60)
+            print(output[-6000:])  # the service's account of the moves (shown with pytest -s)
+            assert proc.returncode == 0, output[-3000:]
+            assert seaweedfs.secret_key not in output, "credentials never in the logs"
+            assert "recording goes on on the nodes" in output, output[-3000:]
+            away = actor_table(cluster, namespace)
+            assert {g: (n, p) for _, g, n, p in away} == recorders, "recording goes on, analysis ended with it"
+            spool_c = tmp_path / "spool-c"
+            wait_for(
+                lambda: all(
+                    any(f.stat().st_mtime > stopped_at.timestamp() + 1 for f in (spool_c / c).rglob("*") if f.is_file())
+                    for c in CAMERAS
+                ),
+                20,
+                "every camera writing on node c while no control plane runs",
+            )
+            restarted_at = datetime.now(UTC)
+            proc = start_vigie("serve", "--config", str(config))
+
+            def through_restart() -> dict[str, list[tuple[datetime, datetime]]]:
+                if proc.poll() is not None:
+                    raise AssertionError(f"vigie serve ended: {proc.communicate()[0][-3000:]}")
+                spans = segments(postgres_db)
+                done = all(any(end > restarted_at for _, end in spans.get(c, [])) for c in CAMERAS)
+                return spans if done else {}
+
+            spans = wait_for(through_restart, SEGMENT_S + 60, "every camera's recording indexed past the restart")
+            for camera in CAMERAS:
+                around = sorted(span for span in spans[camera] if span[1] > stopped_at - timedelta(seconds=SEGMENT_S))
+                holes = [(nxt[0] - prev[1]).total_seconds() for prev, nxt in pairwise(around)]
+                gap_s = max([0.0, *holes])
+                away_s = (restarted_at - stopped_at).total_seconds()
+                print(f"{camera}: control plane away {away_s:.1f} s (and restarting), {gap_s:.1f} s not recorded")
+                assert gap_s <= RECONNECT_S, f"{camera}: {gap_s:.1f} s lost across the control plane's restart"
+            after = actor_table(cluster, namespace)
+            adopted = {g: (n, p) for _, g, n, p in after if g.startswith("recorder")}
+            assert adopted == recorders, "each recording group adopted: same node, same process"
+            assert len([name for name, g, _, _ in after if g.startswith("recorder")]) == len(recorders), (
+                "no second recorder on a camera"
+            )
         except BaseException:
-            print(stop_vigie(proc, signal.SIGTERM, timeout=60)[-8000:])  # the service's side of the failure
+            if proc.poll() is None:
+                print(stop_vigie(proc, signal.SIGTERM, timeout=60)[-8000:])  # the service's side of the failure
             raise
         output = stop_vigie(proc, signal.SIGTERM, timeout=60)
-        print(output[-6000:])  # the service's account of the moves (shown with pytest -s)
         assert proc.returncode == 0, output[-3000:]
-        assert seaweedfs.secret_key not in output, "credentials never in the logs"
+        adoptions = [line for line in output.splitlines() if " adopted on node " in line]
+        print("\n".join(adoptions))  # when each group was adopted (shown with pytest -s)
+        assert len(adoptions) == len(recorders), output[-3000:]
+
+        # maintenance: recording really stopped, the segments being written finished, uploaded and indexed
+        stopping_at = datetime.now(UTC)
+        stop = run_vigie("cluster", "stop-recording", "--config", str(config))
+        print(stop.stdout, stop.stderr)
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert actor_table(cluster, namespace) == [], "no recording group left"
+        last = segments(postgres_db)
+        assert all(max(end for _, end in last[c]) > stopping_at for c in CAMERAS), "the last segments indexed"
 
 
 def _audit_actions(database_url: str) -> list[tuple[str, dict[str, str]]]:

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from tests.support.configs import camera_data
+from vigie.cluster.adoption import actor_name, generations, is_recorder, verdict
 from vigie.cluster.inference import NodeInference
 from vigie.cluster.supervisor import ZONE_RESOURCE, plan_cluster, rebalance, zone_lookup
 from vigie.config.models import VigieConfig
@@ -134,3 +135,45 @@ def test_analysis_groups_load_their_models_through_their_nodes_service_as_config
     assert loaders(inference="group") == [None] * len(by_default), "a session per group, as on one host"
     with pytest.raises(ValidationError, match="inference"):
         cluster_config(tmp_path, inference="gpu")
+
+
+def test_a_restarting_control_plane_adopts_a_group_running_its_plan_and_only_that(tmp_path: Path) -> None:
+    base = cluster_config(tmp_path, recorder_resources={"CPU": 0.5}).model_dump(mode="json")
+
+    def fingerprints(data: dict[str, Any]) -> dict[str, str]:
+        return {g.spec.name: g.fingerprint for g in planned(VigieConfig.model_validate(data))}
+
+    def changed(edit: Any) -> dict[str, str]:
+        data = yaml.safe_load(yaml.safe_dump(base))
+        edit(data)
+        return fingerprints(data)
+
+    running = fingerprints(base)
+    assert fingerprints(yaml.safe_load(yaml.safe_dump(base))) == running, "the same plan, the same fingerprint"
+    assert all(verdict(f, f) == "adopt" for f in running.values())
+    assert all(is_recorder(f) == name.startswith("recorder") for name, f in running.items())
+    assert all("example.invalid" not in f and "rtsp" not in f for f in running.values()), "digests, never URLs"
+
+    def new_url(data: dict[str, Any]) -> None:
+        data["communes"][0]["sites"][0]["cameras"][0]["main_stream"] = "rtsp://g1-new.example.invalid/s"
+
+    after_url = changed(new_url)  # g1 and g2 share recorder-0
+    assert verdict(running["recorder-0"], after_url["recorder-0"]) == "replace", "same cameras: make before break"
+    assert all(after_url[g] == running[g] for g in running if g not in {"recorder-0", "analysis-0"})
+
+    def more_cpu(data: dict[str, Any]) -> None:
+        data["cluster"]["recorder_resources"] = {"CPU": 1.0}
+
+    assert verdict(running["recorder-1"], changed(more_cpu)["recorder-1"]) == "replace", "it holds the old share"
+
+    def camera_removed(data: dict[str, Any]) -> None:
+        del data["communes"][0]["sites"][0]["cameras"][0]
+
+    regrouped = changed(camera_removed)  # g2 g3 | p1 p2 | m1 m2 | m3: every group's cameras change
+    assert verdict(running["recorder-0"], regrouped["recorder-0"]) == "restart", "other cameras: stop, then start"
+
+
+def test_actor_names_give_each_group_its_running_generations() -> None:
+    names = ["recorder-0.3", "recorder-0.12", "transit-recorder-1.0", "vigie-inference-3f9c0a12", "analysis-0.2"]
+    assert generations(names) == {"recorder-0": [3, 12], "transit-recorder-1": [0], "analysis-0": [2]}
+    assert actor_name("recorder-0", 13) == "recorder-0.13"

@@ -16,7 +16,12 @@ doing what the local supervisor does by hand:
 - **rebalancing** when a node joins: groups beyond a fair share of the busiest nodes are moved to it (stopped
   cleanly, then started there); the others are not touched;
 - every move is logged, kept for the health view (:meth:`ClusterSupervisor.nodes`) and given to ``on_placement``
-  (the service audits moves of analysis: the gate follows the camera).
+  (the service audits moves of analysis: the gate follows the camera);
+- **recording outlives the control plane**: recorder actors are detached (named ``<group>.<generation>`` in the
+  cluster's namespace). At stop they are not stopped: their outbox is drained and acknowledged one last time and
+  their live endpoints stay recorded; at start each planned recording group adopts its running actor
+  (:mod:`vigie.cluster.adoption`), drained from 0, switched by the refusals of the day (L1) before anything else.
+  Analysis groups stay owned by this driver: analysis never runs without its audit writer.
 
 Messages are pulled by :meth:`GroupHost.drain` calls, acknowledged by the next call (see :mod:`vigie.cluster.host`).
 """
@@ -34,6 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from vigie.cluster.actor import GroupActor, NodeStore
+from vigie.cluster.adoption import ANALYSIS, RECORDER, actor_name, fingerprint, generations, is_recorder, verdict
 from vigie.cluster.drains import drain_path, is_draining, read_drains
 from vigie.cluster.host import Drained
 from vigie.cluster.inference import NodeInference, end_services
@@ -41,6 +47,7 @@ from vigie.config.models import ClusterSettings, VigieConfig
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.clock import Clock
 from vigie.domain.cluster import NodeStatus, PlacementChange
+from vigie.domain.recording import Segment
 from vigie.ingest.backoff import Backoff
 from vigie.runtime.clock import system_clock
 from vigie.runtime.workers.analysis import AnalysisGroupSpec
@@ -87,6 +94,11 @@ class PlannedGroup:
     @property
     def cameras(self) -> tuple[str, ...]:
         return tuple(_camera(c) for c in self.spec.cameras)
+
+    @property
+    def fingerprint(self) -> str:
+        kind = ANALYSIS if self.analysis else RECORDER
+        return fingerprint(kind, self.cameras, self.spec, self.resources, self.zone)
 
 
 def plan_cluster(
@@ -179,6 +191,11 @@ class _Slot:
     unavailable_since: float | None = None
     target: str | None = None
     """A node the group should move to (rebalance), or None."""
+    adopted: bool = False
+    """The actor was found running at start (a previous control plane's): its first answer is checked."""
+    stale: str | None = None
+    """``replace`` or ``restart``: an adopted actor runs another plan (:func:`vigie.cluster.adoption.verdict`)."""
+    fingerprint: str = ""
 
     @property
     def name(self) -> str:
@@ -237,7 +254,10 @@ class ClusterSupervisor:
             stall_s=stall_timeout_s,
             backoff=backoff or Backoff(),
         )
-        self._slots = {p.spec.name: _Slot(p, {_camera(m): _Member(m) for m in p.spec.cameras}) for p in planned}
+        self._slots = {
+            p.spec.name: _Slot(p, {_camera(m): _Member(m) for m in p.spec.cameras}, fingerprint=p.fingerprint)
+            for p in planned
+        }
         self._nodes: dict[str, _Node] = {}
         self._nodes_read = float("-inf")
         self._drains_read = float("-inf")
@@ -274,25 +294,37 @@ class ClusterSupervisor:
             signal.signal(signal.SIGTERM, kept)
         self._actor_class = ray.remote(GroupActor)
         self._read_nodes(force=True)
+        self._adopt()
         self._thread.start()
 
     def stop(self, timeout_s: float = STOP_S) -> None:
-        """Stop every group at once (recorders finish their segments), collect their last messages, end the actors."""
+        """Stop every analysis group at once, collect their last messages, end the actors. Recording groups go on
+        (detached actors): their messages are collected and acknowledged one last time, their live endpoints stay
+        recorded (their relays keep serving); the next control plane adopts them."""
         self._stopping.set()
         self._thread.join(5.0)
         if self._ray is None:
             return
         ray = self._ray
-        stops = {name: slot.handle.stop.remote(timeout_s) for name, slot in self._slots.items() if slot.handle}
+        ending = [slot for slot in self._slots.values() if slot.handle is not None and slot.plan.analysis]
+        going_on = [slot for slot in self._slots.values() if slot.handle is not None and not slot.plan.analysis]
+        stops = [slot.handle.stop.remote(timeout_s) for slot in ending]
         if stops:
-            ray.wait(list(stops.values()), num_returns=len(stops), timeout=timeout_s + 5)
-        for slot in self._slots.values():
-            if slot.handle is None:
-                continue
+            ray.wait(stops, num_returns=len(stops), timeout=timeout_s + 5)
+        for slot in ending:
             self._final_drain(slot)
             ray.kill(slot.handle, no_restart=True)
             slot.handle = None
-            self._live(slot, None, 0)
+        for slot in going_on:
+            self._final_drain(slot)  # acknowledged: what the service indexed is forgotten on the node
+        if going_on:
+            log.warning(
+                "recording goes on on the nodes: %d recording group(s), %d camera(s), left running without a control "
+                "plane; their reports wait on the nodes for the next `vigie serve` (`vigie cluster stop-recording` "
+                "stops them)",
+                len(going_on),
+                sum(len(slot.members) for slot in going_on),
+            )
         if self._settings.inference != "group":
             end_services(self._settings.namespace)  # detached (see vigie.cluster.inference): ended with their groups
 
@@ -306,6 +338,69 @@ class ClusterSupervisor:
             self._handle(slot, drained)
             if not drained.messages:
                 return
+
+    # --- adoption (recording groups a previous control plane left running) --------------------------------------
+
+    def _adopt(self) -> None:
+        """Take over the recording groups found running in the namespace: each planned group its highest generation
+        (checked at its first answer, :meth:`_placed`); older generations, and recording groups the plan no longer
+        has, stopped cleanly (their last segments reported and indexed) and ended."""
+        ray = self._ray
+        namespace = self._settings.namespace
+        names = [e["name"] for e in ray.util.list_named_actors(all_namespaces=True) if e["namespace"] == namespace]
+        ending: list[tuple[str, Any]] = []
+        for group, gens in generations(names).items():
+            slot = self._slots.get(group)
+            if slot is not None and slot.plan.analysis:
+                continue  # owned by the previous control plane's driver: ended with it
+            handles = []
+            for generation in gens:
+                try:
+                    handles.append((generation, ray.get_actor(actor_name(group, generation), namespace=namespace)))
+                except ValueError:
+                    continue  # ended meanwhile
+            if not handles:
+                continue
+            if slot is None:
+                ending.extend((actor_name(group, g), h) for g, h in handles if self._recorder(h))
+                continue
+            generation, handle = handles[-1]
+            slot.handle, slot.adopted, slot.generation = handle, True, generation + 1
+            log.info("%s (%d cameras): adopting its running actor", actor_name(group, generation), len(slot.members))
+            ending.extend((actor_name(group, g), h) for g, h in handles[:-1])
+        if ending:
+            log.info("stopping %d recording actor(s) the plan no longer runs: %s", len(ending), [n for n, _ in ending])
+            stops = [handle.stop.remote(STOP_S) for _, handle in ending]
+            ray.wait(stops, num_returns=len(stops), timeout=STOP_S + 5)
+            for name, handle in ending:
+                self._collect(name, handle)
+                ray.kill(handle, no_restart=True)
+
+    def _recorder(self, handle: Any) -> bool:
+        try:
+            return is_recorder(self._ray.get(handle.fingerprint.remote(), timeout=10.0))
+        except Exception:
+            return False  # not answering (restarting, ending): left alone
+
+    def _collect(self, name: str, handle: Any) -> None:
+        """The messages of an actor being ended that no slot owns: its segments indexed (health of cameras this
+        plan may not have is left out)."""
+        ack = 0
+        for _ in range(100):
+            try:
+                drained: Drained = self._ray.get(handle.drain.remote(ack), timeout=10.0)
+            except Exception as err:
+                log.warning("%s: its last messages could not be collected (%s)", name, type(err).__name__)
+                return
+            for message in drained.messages:
+                if isinstance(message, Segment):
+                    try:
+                        self._sink(message)
+                    except Exception:
+                        log.exception("indexing a segment of %s failed", name)
+            if not drained.messages:
+                return
+            ack = drained.last
 
     # --- views ------------------------------------------------------------------------------------------------
 
@@ -357,6 +452,7 @@ class ClusterSupervisor:
         if self._read_nodes():
             self._plan_moves()
         self._plan_drains()
+        self._replace_stale()
         moving = [slot for slot in self._slots.values() if slot.target is not None]
         if moving:
             self._move(moving)
@@ -412,10 +508,30 @@ class ClusterSupervisor:
             except Exception:
                 log.exception("handling a message of %s failed", slot.name)
 
+    def _replace_stale(self) -> None:
+        """Adopted actors that run another plan: replaced like a move (same cameras), or stopped to start anew."""
+        for slot in self._slots.values():
+            if slot.stale is None or slot.handle is None or slot.incarnation is None:
+                continue
+            stale, slot.stale = slot.stale, None
+            if stale == "replace" and slot.node_id is not None:
+                log.info("%s: its configuration changed while it ran; replaced (make before break)", slot.name)
+                slot.target = slot.node_id
+            else:
+                log.info("%s: its cameras changed while it ran; stopped, started again", slot.name)
+                self._end(slot)  # the next round creates it with the plan
+
     def _placed(self, slot: _Slot, drained: Drained) -> None:
-        """The group answered from a new actor (first start, restart, move): record where, re-send switches."""
+        """The group answered from a new actor (first start, restart, move, adoption): record where, re-send
+        switches."""
         before = slot.node_id if slot.incarnation is not None else None
         was_restart = slot.incarnation is not None
+        adopted, slot.adopted = slot.adopted and not was_restart, False
+        if adopted:
+            found = verdict(drained.fingerprint, slot.fingerprint)
+            if not drained.running and not drained.standby:
+                found = "restart"  # stopped (`vigie cluster stop-recording` that could not finish): started anew
+            slot.stale = None if found == "adopt" else found
         if was_restart:
             slot.ack = 0  # a new actor numbers its messages from 1
             if slot.plan.analysis and slot.incarnation != MOVING and slot.unavailable_since is None:
@@ -424,6 +540,8 @@ class ClusterSupervisor:
         slot.node_id = drained.node_id
         slot.address = drained.address
         reason = "started" if not was_restart else ("moved" if before != drained.node_id else "restarted")
+        if adopted:
+            reason = "adopted"
         if slot.unavailable_since is not None and before != drained.node_id:
             reason = "node lost" if not self._alive(before) else "restarted elsewhere"
         change = PlacementChange(
@@ -452,7 +570,8 @@ class ClusterSupervisor:
         self._live(slot, drained.address if drained.live_port else None, drained.live_port)
         for camera_id, member in slot.members.items():  # the new actor started with its creation's stopped set
             stopped_now = member.refused is not None
-            if stopped_now != (camera_id in slot.started_with):
+            if adopted or stopped_now != (camera_id in slot.started_with):
+                # adopted: switched as this control plane's refusals say (L1), whatever the previous one sent
                 slot.handle.switch.remote(camera_id, not stopped_now, member.refused or "")
 
     def _live(self, slot: _Slot, host: str | None, port: int) -> None:
@@ -535,6 +654,9 @@ class ClusterSupervisor:
         memory = resources.pop("memory", None)
         if memory:
             options["memory"] = memory
+        if not slot.plan.analysis:  # recording goes on without the control plane (adopted by the next one)
+            options["lifetime"] = "detached"
+            options["namespace"] = self._settings.namespace
         if target is not None:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -542,7 +664,9 @@ class ClusterSupervisor:
         else:
             options["scheduling_strategy"] = "SPREAD"
         slot.started_with = self._refused(slot)
-        handle = self._actor_class.options(**options).remote(slot.plan.spec, slot.started_with, self._store, standby)
+        handle = self._actor_class.options(**options).remote(
+            slot.plan.spec, slot.started_with, self._store, standby, slot.fingerprint
+        )
         slot.generation += 1
         if not standby:
             slot.handle = handle

@@ -66,6 +66,17 @@ def test_the_list_has_the_shape_of_camera_out(db: Engine) -> None:
     assert by_id["vil-2"].since is None and by_id["vil-2"].state == "starting"
 
 
+def test_a_list_nobody_asked_for_a_while_is_built_for_the_next_caller(db: Engine) -> None:
+    status, clock = SqlCameraStatusRepo(db), FakeClock()
+    service, ticks = CameraService(CAMERAS, status), Ticks(100.0)
+    lists = CameraLists(max_age_s=1.0, monotonic=ticks)
+    lists.listing(service, person("op.a", "villeurbanne"))
+    status.record(CameraHealth("vil-1", HealthState.ONLINE, clock(), "", 25.0))
+    ticks.advance(3.0)  # no console asked for 3 s: what it would be served is too old
+    fresh = json.loads(lists.listing(service, person("op.a", "villeurbanne")).body)
+    assert {c["id"]: c["state"] for c in fresh}["vil-1"] == "online"
+
+
 def test_the_permission_is_checked_for_each_person_even_on_a_shared_list(db: Engine) -> None:
     service, lists = CameraService(CAMERAS, SqlCameraStatusRepo(db)), CameraLists(monotonic=Ticks(100.0))
     lists.listing(service, person("op.a", "villeurbanne"))

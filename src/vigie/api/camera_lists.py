@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from vigie.services.access import Principal
 from vigie.services.cameras import CameraService, CameraView
 
 log = logging.getLogger(__name__)
+TOO_OLD = 3
+"""A list older than this many ``max_age_s`` is not served while the next is built: the caller waits for it."""
 
 MAX_AGE_S = 2.0
 """How old a shared list may be before it is rebuilt: the feed polls every 2 s, and the sink writes a camera's
@@ -69,7 +72,8 @@ class CameraLists:
     sharing agreements).
 
     A list older than ``max_age_s`` is rebuilt in the background while its callers get the one they had (at most
-    one build more old): no console call waits for a build but the first of its set. Each camera's identity is
+    one build more old): while the consoles poll, none waits for a build. A list nobody asked for in
+    ``TOO_OLD × max_age_s`` is built for its next caller, who waits. Each camera's identity is
     written as JSON once (it comes from the configuration); a build writes only its health."""
 
     def __init__(self, max_age_s: float = MAX_AGE_S, monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -86,15 +90,17 @@ class CameraLists:
         key = principal.communes
         with self._lock:
             kept = self._lists.get(key)
-            stale = kept is None or self._monotonic() - kept[0] >= self._max_age_s
-            refresh = kept is not None and stale and key not in self._building
+            age = math.inf if kept is None else self._monotonic() - kept[0]
+            if age >= self._max_age_s * TOO_OLD:
+                kept = None  # nobody asked for a while: built for this caller, never that old a list served
+            refresh = kept is not None and age >= self._max_age_s and key not in self._building
             if refresh:
                 self._building.add(key)
         if kept is None:
             with self._first:
                 with self._lock:
                     kept = self._lists.get(key)
-                if kept is None:
+                if kept is None or self._monotonic() - kept[0] >= self._max_age_s * TOO_OLD:
                     return self._build(key, service, principal)
             return kept[1]
         if refresh:

@@ -4,7 +4,6 @@ end of the recording that goes on while the control plane is stopped."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,7 +131,7 @@ def stop_recording_command(path: Path) -> int:
     not (an act on the cluster by whoever runs it, touching no footage); the recording gap shows in each camera's
     history, and the next ``vigie serve`` records ``service.started``."""
     from vigie.cluster.adoption import actor_name, generations, is_recorder
-    from vigie.runtime.assembly.service import ALIVE_EVERY_S, ALIVE_FILE, alive_pid, read_alive
+    from vigie.runtime.assembly.service import ALIVE_EVERY_S, ALIVE_FILE, alive_pid, process_exists, read_alive
     from vigie.storage.database import create_engine_for
     from vigie.storage.recording import SqlSegmentIndex
 
@@ -143,7 +142,7 @@ def stop_recording_command(path: Path) -> int:
     alive_file = config.storage.data_dir / ALIVE_FILE
     heartbeat, pid = read_alive(alive_file), alive_pid(alive_file)
     fresh = heartbeat is not None and datetime.now(UTC) - heartbeat < timedelta(seconds=3 * ALIVE_EVERY_S)
-    if fresh and pid is not None and _process_exists(pid):
+    if fresh and pid is not None and process_exists(pid):
         print(
             f"`vigie serve` is running (pid {pid}, {alive_file}): it would start the recording groups again. "
             "Stop it first, then run this again",
@@ -211,13 +210,3 @@ def _index_reports(ray: Any, handle: Any, index: Any) -> int:
         added += index.add_many([m for m in drained.messages if isinstance(m, Segment)])
         ack = drained.last
     return added
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -633,7 +633,7 @@ class VigieService:
             return None
         heartbeat, pid = read_alive(self.alive_path), alive_pid(self.alive_path)
         fresh = heartbeat is not None and self.clock() - heartbeat < timedelta(seconds=3 * ALIVE_EVERY_S)
-        if fresh and pid is not None and pid != os.getpid() and _process_exists(pid):
+        if fresh and pid is not None and pid != os.getpid() and process_exists(pid):
             log.warning(
                 "the last run (pid %d, heartbeat %s) is still alive: a second service on the same data folder? "
                 "Nothing of it is closed",
@@ -740,7 +740,7 @@ def alive_pid(path: Path) -> int | None:
     return pid if isinstance(pid, int) and pid > 0 else None
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
     except ProcessLookupError:

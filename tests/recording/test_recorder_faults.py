@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -59,12 +60,20 @@ def assert_consistent(root: Path, sink: Collected, camera_id: str = "cam") -> Me
 def test_kill_9_mid_segment_loses_at_most_that_segment(camera_video: Path, tmp_path: Path) -> None:
     sink = Collected()
     with RtspSimServer({"cam": camera_video}) as server:
-        supervisor = supervise(recorder(server.url("cam"), tmp_path), sink)
+        # 4-s segments: the recorder names the segment it writes in its heartbeat, which reaches the supervisor
+        # with its group's next beat (up to 2 s later); the kill must fall inside the segment it named
+        supervisor = supervise(replace(recorder(server.url("cam"), tmp_path), segment_seconds=4.0), sink)
         supervisor.start()
         try:
             wait_for(lambda: len(sink.segments()) >= 2, 30, "two segments recorded", context=sink.health)
-            time.sleep(1.2)  # into the next segment
-            writing = [h.writing for h in sink.health() if h.writing][-1]
+
+            def writing_now() -> str | None:
+                done = {s.key for s in sink.segments()}
+                named = [h.writing for h in sink.health() if h.writing]
+                return named[-1] if named and named[-1] not in done else None
+
+            writing = wait_for(writing_now, 10, "the segment being written named by the recorder")
+            time.sleep(0.8)  # into that segment, well before its end
             os.kill(supervisor.pids()["recorder:cam"], signal.SIGKILL)
             killed_at = datetime.now(UTC)
             wait_for(lambda: any(s.state is not SegmentState.COMPLETE for s in sink.segments()), 30, "the partial")

@@ -10,6 +10,7 @@ from tests.support.clocks import FakeClock, Ticks
 from vigie.domain.camera import CameraHealth, HealthState
 from vigie.domain.recording import Segment, SegmentState
 from vigie.runtime.workers.group import HealthOutbox, HealthReports, unpacked
+from vigie.runtime.workers.recorder import RecordingHealth
 
 ONLINE, OFFLINE = HealthState.ONLINE, HealthState.OFFLINE
 
@@ -19,12 +20,16 @@ def health(clock: FakeClock, camera: str, state: HealthState, reason: str = "", 
     return CameraHealth(camera, state, clock(), reason, fps)
 
 
-def sent(out: queue.Queue[Any]) -> list[Any]:
+def drain(out: queue.Queue[Any]) -> list[Any]:
     items = []
     while not out.empty():
         items.append(out.get_nowait())
-    assert all(isinstance(i, HealthReports) and i.group == "analysis-0" for i in items)
-    return list(unpacked(items))
+    assert all(isinstance(i, HealthReports) for i in items)
+    return items
+
+
+def sent(out: queue.Queue[Any]) -> list[Any]:
+    return list(unpacked(drain(out)))
 
 
 def test_heartbeats_leave_every_few_seconds_with_their_latest_figures() -> None:
@@ -80,3 +85,24 @@ def test_a_full_queue_keeps_the_reports_for_the_next_beat_and_other_messages_pas
     ticks.advance(1.0)
     box.send()
     assert [(h.state, h.reason, h.fps_in) for h in sent(out)] == [(OFFLINE, "stream ended", 5.0), (ONLINE, "", 3.0)]
+
+
+def test_a_recorders_new_segment_leaves_with_the_next_beat() -> None:
+    out: queue.Queue[Any] = queue.Queue()
+    ticks, clock = Ticks(), FakeClock()
+    box = HealthOutbox(out, "recorder-0", (RecordingHealth,), every_s=5.0, monotonic=ticks)
+
+    def writing(key: str) -> RecordingHealth:
+        clock.advance(seconds=0.2)
+        return RecordingHealth("a", ONLINE, clock(), packets_per_s=25.0, writing=key)
+
+    box.put(writing("a/1.ts"))
+    box.send()
+    ticks.advance(1.0)
+    box.put(writing("a/1.ts"))
+    box.send()
+    assert [h.writing for h in list(unpacked(drain(out)))] == ["a/1.ts"], "the same segment: a heartbeat, held"
+    ticks.advance(1.0)
+    box.put(writing("a/2.ts"))
+    box.send()
+    assert [h.writing for h in unpacked(drain(out))][-1] == "a/2.ts", "the segment a kill -9 would leave partial"

@@ -115,8 +115,9 @@ class HealthOutbox:
     ``state``) are held and sent together by :meth:`send` (the group's main thread, with each beat); every other
     message goes to the queue as it comes, with the caller's blocking.
 
-    A camera's heartbeats in an unchanged state leave at most every ``every_s`` (its latest figures; their counters
-    are totals, nothing is lost between two); a change of state or a failure leaves with the next beat. A report
+    A camera's heartbeats that say nothing new leave at most every ``every_s`` (its latest figures; their counters
+    are totals, nothing is lost between two); a change of state or reason, a recorder's new segment, or a failure
+    leaves with the next beat. A report
     never waits: the queue being full only delays the batch to the next beat, where newer reports replace those
     of the same state."""
 
@@ -132,7 +133,7 @@ class HealthOutbox:
         self._every_s, self._monotonic = every_s, monotonic
         self._held: dict[tuple[type, str], list[Any]] = {}
         self._sent: dict[tuple[type, str], tuple[float, Any]] = {}
-        """Per camera: when its last report left, and its state."""
+        """Per camera: when its last report left, and what it said (:func:`_mark`)."""
         self._lock = threading.Lock()
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
@@ -144,15 +145,15 @@ class HealthOutbox:
 
     def _hold(self, item: Any) -> None:
         held = self._held.setdefault((type(item), item.camera_id), [])
-        if held and held[-1].state == item.state and item.state.value != "offline":
-            held[-1] = item  # a heartbeat of the same state: only the latest figures matter
+        if held and _mark(held[-1]) == _mark(item) and item.state.value != "offline":
+            held[-1] = item  # a heartbeat that says nothing new: only the latest figures matter
         else:
-            held.append(item)  # a change of state, or a failure (each with its reason), is kept, in order
+            held.append(item)  # a change (state, reason, segment written), or a failure, is kept, in order
             del held[:-HELD_PER_CAMERA]
 
     def _due(self, key: tuple[type, str], held: list[Any], now: float) -> bool:
         sent = self._sent.get(key)
-        if sent is None or len(held) > 1 or held[0].state != sent[1] or held[0].state.value == "offline":
+        if sent is None or len(held) > 1 or _mark(held[0]) != sent[1] or held[0].state.value == "offline":
             return True
         return now - sent[0] >= self._every_s
 
@@ -179,7 +180,13 @@ class HealthOutbox:
             return
         with self._lock:
             for key, held in due.items():
-                self._sent[key] = (now, held[-1].state)
+                self._sent[key] = (now, _mark(held[-1]))
+
+
+def _mark(report: Any) -> tuple[Any, str, str | None]:
+    """What makes a report news rather than a heartbeat: its state, its reason, and, for a recorder, the segment it
+    writes (the one a ``kill -9`` would leave partial: the control plane learns it when it starts, not 5 s later)."""
+    return report.state, report.reason, getattr(report, "writing", None)
 
 
 class StreamBody(Protocol):

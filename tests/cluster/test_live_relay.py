@@ -18,7 +18,6 @@ import json
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from sqlalchemy.exc import ProgrammingError
 from tests.recording.media import SIZE, write_h264
 from tests.storage.conftest_seaweedfs import BUCKET, seaweedfs  # noqa: F401 - fixture
 from tests.storage.seaweedfs import SeaweedS3
-from tests.support.configs import camera_yaml
+from tests.support.configs import camera_yaml, cluster_yaml
 from tests.support.databases import fresh_database
 from tests.support.ray_cluster import running_ray_cluster
 from tests.support.rtsp import rtsp_cameras
@@ -69,34 +68,17 @@ def cluster_config(tmp_path: Path, database_url: str, s3: SeaweedS3, address: st
     )
     config = tmp_path / "vigie.yaml"
     config.write_text(
-        f"""version: 1
-storage:
-  database_url: {database_url}
-  data_dir: {tmp_path / "data"}
-  segment_seconds: 4
-  segments:
-    kind: s3
-    endpoint_url: {s3.endpoint_url}
-    bucket: {BUCKET}
-    prefix: live-{uuid.uuid4().hex[:8]}/
-    access_key_env: VIGIE_TEST_S3_KEY
-    secret_key_env: VIGIE_TEST_S3_SECRET
-api: {{host: 127.0.0.1, port: {free_port()}}}
-cluster:
-  address: "{address}"
-  namespace: t{uuid.uuid4().hex[:10]}
-  recorder_resources: {{CPU: 0.25}}
-  analysis_resources: {{CPU: 0.25}}
-  live_port: {free_port()}
-communes:
-  - id: testville
-    name: Testville
-    kind: municipal
-    sites:
-      - id: centre
-        name: Centre
-        cameras:
-{masked}""",
+        cluster_yaml(
+            tmp_path,
+            database_url,
+            s3.endpoint_url,
+            BUCKET,
+            address,
+            masked,
+            port=free_port(),
+            segment_seconds=4,
+            cluster=f"  live_port: {free_port()}\n",
+        ),
         encoding="utf-8",
     )
     return config

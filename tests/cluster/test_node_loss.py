@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -28,7 +27,7 @@ from sqlalchemy.exc import ProgrammingError
 from tests.recording.media import write_h264
 from tests.storage.conftest_seaweedfs import BUCKET, seaweedfs  # noqa: F401 - fixture
 from tests.storage.seaweedfs import SeaweedS3
-from tests.support.configs import camera_yaml
+from tests.support.configs import camera_yaml, cluster_yaml
 from tests.support.databases import fresh_database
 from tests.support.ray_cluster import RayCluster, running_ray_cluster
 from tests.support.rtsp import rtsp_cameras
@@ -65,37 +64,18 @@ def cluster_config(tmp_path: Path, database_url: str, s3: SeaweedS3, address: st
     cameras = "".join(camera_yaml(camera, url) for camera, url in urls.items())
     config = tmp_path / "vigie.yaml"
     config.write_text(
-        f"""version: 1
-storage:
-  database_url: {database_url}
-  data_dir: {tmp_path / "data"}
-  segment_seconds: {SEGMENT_S}
-  segments:
-    kind: s3
-    endpoint_url: {s3.endpoint_url}
-    bucket: {BUCKET}
-    prefix: cluster-{uuid.uuid4().hex[:8]}/
-    access_key_env: VIGIE_TEST_S3_KEY
-    secret_key_env: VIGIE_TEST_S3_SECRET
-api: {{host: 127.0.0.1, port: {free_port()}}}
-workers:
-  recording_cameras_per_process: 1
-  analysis_cameras_per_process: 4
-cluster:
-  address: "{address}"
-  namespace: t{uuid.uuid4().hex[:10]}
-  recorder_resources: {{CPU: 0.25}}
-  analysis_resources: {{CPU: 0.25}}
-  poll_s: 0.25
-communes:
-  - id: testville
-    name: Testville
-    kind: municipal
-    sites:
-      - id: centre
-        name: Centre
-        cameras:
-{cameras}""",
+        cluster_yaml(
+            tmp_path,
+            database_url,
+            s3.endpoint_url,
+            BUCKET,
+            address,
+            cameras,
+            port=free_port(),
+            segment_seconds=SEGMENT_S,
+            cluster="  poll_s: 0.25\n",
+            workers="  recording_cameras_per_process: 1\n  analysis_cameras_per_process: 4\n",
+        ),
         encoding="utf-8",
     )
     return config

@@ -73,3 +73,51 @@ def camera_data(**changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
+
+
+def cluster_yaml(
+    tmp_path: Path,
+    database_url: str,
+    s3_endpoint: str,
+    bucket: str,
+    address: str,
+    cameras: str,
+    *,
+    port: int,
+    segment_seconds: float,
+    cluster: str = "",
+    workers: str = "",
+) -> str:
+    """A cluster-mode configuration (docs/cluster.md): PostgreSQL at ``database_url``, segments in the S3 bucket of
+    ``s3_endpoint`` (its credentials in the nodes' environment, as ``VIGIE_TEST_S3_KEY``/``..._SECRET``) under a
+    prefix of its own, the Ray cluster at ``address`` in a namespace of its own, the given cameras; ``cluster`` and
+    ``workers`` add lines to those sections (indented by two spaces)."""
+    import uuid
+
+    return f"""version: 1
+storage:
+  database_url: {database_url}
+  data_dir: {tmp_path / "data"}
+  segment_seconds: {segment_seconds}
+  segments:
+    kind: s3
+    endpoint_url: {s3_endpoint}
+    bucket: {bucket}
+    prefix: t-{uuid.uuid4().hex[:8]}/
+    access_key_env: VIGIE_TEST_S3_KEY
+    secret_key_env: VIGIE_TEST_S3_SECRET
+api: {{host: 127.0.0.1, port: {port}}}
+{"workers:" + chr(10) + workers if workers else ""}cluster:
+  address: "{address}"
+  namespace: t{uuid.uuid4().hex[:10]}
+  recorder_resources: {{CPU: 0.25}}
+  analysis_resources: {{CPU: 0.25}}
+{cluster}communes:
+  - id: testville
+    name: Testville
+    kind: municipal
+    sites:
+      - id: centre
+        name: Centre
+        cameras:
+{cameras}"""

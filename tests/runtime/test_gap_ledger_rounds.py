@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from tests.support.clocks import T0
 from vigie.domain.recording import RecordingGap, Segment
 from vigie.recording.gaps import GapWatch
 from vigie.runtime.workers.monitor import RETRY_AFTER, ServiceMonitor
@@ -20,7 +21,6 @@ from vigie.storage.errors import StorageError
 from vigie.storage.recording_gaps import SqlRecordingGaps
 
 SEGMENT_S = 10.0
-T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
 
 class CountedLedger(SqlRecordingGaps):

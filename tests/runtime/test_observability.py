@@ -26,6 +26,7 @@ from vigie.domain.recording import Segment
 from vigie.domain.users import Role
 from vigie.events.aggregation import EventAggregator
 from vigie.runtime.assembly.service import ServiceError, VigieService
+from vigie.runtime.workers.monitor import LINES_PER_WINDOW, LOG_WINDOW
 from vigie.runtime.workers.recorder import RecordingHealth
 from vigie.runtime.workers.sink import WorkerMessageSink
 
@@ -223,6 +224,32 @@ def test_many_alarms_in_one_round_are_one_line_of_the_log(
     assert raised[0].startswith("recording gap alarms raised for 8 cameras (cam-1, cam-2, cam-3, cam-4, cam-5, and 3")
     alarms = operator.get("/api/system/health").json()["alarms"]
     assert sorted(a["camera_id"] for a in alarms) == sorted(names), "each camera's alarm is still listed"
+
+
+def test_cameras_recovering_a_few_at_a_time_are_a_bounded_number_of_lines(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a node came back its cameras resume a few per round: at most LINES_PER_WINDOW lines of a kind per
+    window, the rest one line at the window's end, every camera's alarm cleared in the health view at once."""
+    names = tuple(f"cam-{n}" for n in range(1, 41))
+    service = build(tmp_path, clock, names=names)
+    operator = person(service, "agent", Role.OPERATOR)
+    service.sink.tick()
+    clock.advance(seconds=2 * SEGMENT_S + 1)
+    service.sink.tick()
+    assert len(operator.get("/api/system/health").json()["alarms"]) == 40
+    caplog.set_level(logging.WARNING)
+    for pair in range(20):  # two cameras a round, a round every 0.25 s: 5 s for all 40
+        clock.advance(seconds=0.25)
+        for name in names[2 * pair : 2 * pair + 2]:
+            service.sink(segment(name, clock() - timedelta(seconds=SEGMENT_S)))
+        service.sink.tick()
+    assert operator.get("/api/system/health").json()["alarms"] == [], "every alarm cleared as its camera resumed"
+    clock.advance(seconds=LOG_WINDOW.total_seconds())
+    service.sink.tick()
+    cleared = [r.getMessage() for r in caplog.records if "cleared" in r.getMessage()]
+    assert len(cleared) == LINES_PER_WINDOW + 1, cleared
+    assert cleared[-1].startswith(f"recording gap alarms cleared for {40 - LINES_PER_WINDOW} cameras (cam-21, ")
 
 
 def test_the_single_host_is_one_node_named_by_vigie_node_or_the_host(

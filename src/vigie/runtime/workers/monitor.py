@@ -41,6 +41,10 @@ from vigie.runtime.workers.recorder import RecordingHealth
 log = logging.getLogger(__name__)
 LINES_PER_ROUND = 5
 """Gap changes of one kind logged one line each per round; beyond, one line for them all."""
+LINES_PER_WINDOW = 20
+"""Lines of one kind of gap change per :data:`LOG_WINDOW`, at most: the rest wait for the window's end and are one
+line for them all (cameras recovering a few per round after a node came back are not thousands of lines)."""
+LOG_WINDOW = timedelta(seconds=10)
 
 ALERT_MODULES = frozenset(MODULES) - STATISTICS
 CHECK_EVERY = timedelta(seconds=1)
@@ -131,6 +135,8 @@ class ServiceMonitor:
         self._lock = threading.Lock()
         self._clock = clock
         self._refusal = refusal or (lambda _camera_id: None)
+        self._window: tuple[datetime, dict[str, int], dict[str, list[GapChange]]] | None = None
+        """The log's current window: when it began, lines written per kind, changes held for its summary."""
         self._gaps = gaps
         self._figures = {camera_id: CameraFigures(camera_id) for camera_id in cameras}
         self._raised: dict[str, int] = {}
@@ -325,47 +331,70 @@ class ServiceMonitor:
                     MAX_PENDING,
                 )
 
-    @staticmethod
-    def _log(changes: Sequence[GapChange], now: datetime) -> None:
+    def _log(self, changes: Sequence[GapChange], now: datetime) -> None:
         """One line per camera, or, for more than :data:`LINES_PER_ROUND` changes of a kind in one round (a
         network or a node down, the index late), one line for them all: thousands of lines a round from the
         writer's thread cost it more than the round (230,333 raises in 30 minutes at 4,891 cameras when the index
-        was late, docs/sizing.md) and hide the cause in the log."""
+        was late, docs/sizing.md) and hide the cause in the log. Beyond :data:`LINES_PER_WINDOW` lines of a kind
+        in a :data:`LOG_WINDOW`, the changes wait for the window's end and are one line (the alarms themselves are
+        in the health view and the metrics at once)."""
+        window = self._window
+        if window is None or now - window[0] >= LOG_WINDOW:
+            if window is not None:
+                for kind, held in window[2].items():
+                    _summary(kind, held, now)
+            window = self._window = (now, {}, {})
+        _began, lines, held = window
         by_kind: dict[str, list[GapChange]] = {}
         for change in changes:
             by_kind.setdefault(change.kind, []).append(change)
+        single: list[GapChange] = []
         for kind, some in by_kind.items():
-            if len(some) > LINES_PER_ROUND:
+            room = LINES_PER_WINDOW - lines.get(kind, 0)
+            if room <= 0:
+                held.setdefault(kind, []).extend(some)
+            elif len(some) > LINES_PER_ROUND:
                 _summary(kind, some, now)
-                changes = [c for c in changes if c.kind != kind]
-        for change in changes:
-            gap = change.gap
-            seconds = gap.seconds(now)
-            start = gap.start.isoformat()
-            if change.kind == "opened":
-                log.warning(
-                    "camera %s: recording gap alarm raised: no segment since %s (%.0f s); check the camera and its "
-                    "recorder (the console's health view lists it until recording resumes)",
-                    gap.camera_id,
-                    start,
-                    seconds,
-                )
-            elif change.kind == "closed":
-                log.warning(
-                    "camera %s: recording gap alarm cleared: recording resumed; %.1f s without footage from %s",
-                    gap.camera_id,
-                    seconds,
-                    start,
-                )
-            elif change.kind == "found":
-                log.warning("camera %s: recording gap of %.1f s from %s", gap.camera_id, seconds, start)
+                lines[kind] = lines.get(kind, 0) + 1
             else:
-                log.info("camera %s: recording gap alarm cleared: late segments cover it", gap.camera_id)
+                single += some[:room]
+                lines[kind] = lines.get(kind, 0) + min(room, len(some))
+                if len(some) > room:
+                    held.setdefault(kind, []).extend(some[room:])
+        for change in single:
+            _line(change, now)
+
+
+def _line(change: GapChange, now: datetime) -> None:
+    gap = change.gap
+    seconds = gap.seconds(now)
+    start = gap.start.isoformat()
+    if change.kind == "opened":
+        log.warning(
+            "camera %s: recording gap alarm raised: no segment since %s (%.0f s); check the camera and its "
+            "recorder (the console's health view lists it until recording resumes)",
+            gap.camera_id,
+            start,
+            seconds,
+        )
+    elif change.kind == "closed":
+        log.warning(
+            "camera %s: recording gap alarm cleared: recording resumed; %.1f s without footage from %s",
+            gap.camera_id,
+            seconds,
+            start,
+        )
+    elif change.kind == "found":
+        log.warning("camera %s: recording gap of %.1f s from %s", gap.camera_id, seconds, start)
+    else:
+        log.info("camera %s: recording gap alarm cleared: late segments cover it", gap.camera_id)
 
 
 def _summary(kind: str, changes: Sequence[GapChange], now: datetime) -> None:
-    named = ", ".join(c.gap.camera_id for c in changes[:LINES_PER_ROUND])
-    cameras = f"{len(changes)} cameras ({named}, and {len(changes) - LINES_PER_ROUND} more)"
+    ids = list(dict.fromkeys(c.gap.camera_id for c in changes))
+    named = ", ".join(ids[:LINES_PER_ROUND])
+    more = len(ids) - LINES_PER_ROUND
+    cameras = f"{len(ids)} cameras ({named}, and {more} more)" if more > 0 else f"{len(ids)} cameras ({named})"
     if kind == "opened":
         oldest = min(c.gap.start for c in changes)
         log.warning(

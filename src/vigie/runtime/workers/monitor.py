@@ -341,8 +341,8 @@ class ServiceMonitor:
         window = self._window
         if window is None or now - window[0] >= LOG_WINDOW:
             if window is not None:
-                for kind, held in window[2].items():
-                    _summary(kind, held, now)
+                for kind, waiting in window[2].items():
+                    _summary(kind, waiting, now)
             window = self._window = (now, {}, {})
         _began, lines, held = window
         by_kind: dict[str, list[GapChange]] = {}

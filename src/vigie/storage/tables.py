@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -570,3 +571,101 @@ class RecordingWatchRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     checked_at: Mapped[datetime]
+
+
+PLATE_LENGTH = 16
+"""A normalised plate (``vigie.domain.plates.PLATE_PATTERN``)."""
+
+
+class PlateReadRow(Base):
+    """One plate read (LAPI, issue 18): the plate crop only, kept until ``expires_at`` (15 days, or a month once it
+    matched a hit list, L35) unless a match on it is held. Never returned to anyone unless it matched."""
+
+    __tablename__ = "plate_reads"
+    __table_args__ = (
+        Index("ix_plate_reads_expires_at", "expires_at"),
+        Index("ix_plate_reads_camera_id_at", "camera_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    at: Mapped[datetime]
+    plate: Mapped[str] = mapped_column(String(PLATE_LENGTH))
+    display: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    plate_format: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    confidence: Mapped[float] = mapped_column(Float)
+    frames: Mapped[int] = mapped_column(Integer)
+    crop_jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    activation_id: Mapped[int] = mapped_column(BigInteger)
+    model_version: Mapped[str] = mapped_column(String(NAME_LENGTH * 2))
+    expires_at: Mapped[datetime]
+
+
+class PlateReadCountRow(Base):
+    """Plates read and matched per camera per Paris day: all that is ever shown of reads that matched nothing."""
+
+    __tablename__ = "plate_read_counts"
+
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reads: Mapped[int] = mapped_column(BigInteger)
+    matches: Mapped[int] = mapped_column(BigInteger)
+
+
+class HitListImportRow(Base):
+    """One import of a hit-list file: its SHA-256, how it was vouched for, who imported it and when."""
+
+    __tablename__ = "hit_list_imports"
+    __table_args__ = (Index("ix_hit_list_imports_commune_id", "commune_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    list_names: Mapped[str] = mapped_column(Text)
+    entries: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    verified_by: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    imported_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    imported_at: Mapped[datetime]
+
+
+class HitListEntryRow(Base):
+    """A plate a tenant's list seeks; a list's entries are replaced whole by each import naming it."""
+
+    __tablename__ = "hit_list_entries"
+    __table_args__ = (
+        UniqueConstraint("commune_id", "list_name", "plate", name="uq_hit_list_entries_list_plate"),
+        Index("ix_hit_list_entries_commune_id_plate", "commune_id", "plate"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    list_name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    plate: Mapped[str] = mapped_column(String(PLATE_LENGTH))
+    reason: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    import_id: Mapped[int] = mapped_column(ID, ForeignKey("hit_list_imports.id"))
+
+
+class PlateMatchRow(Base):
+    """A read that matched a list entry (the list's name and reason copied: a later import does not rewrite what
+    was matched). Kept until ``expires_at`` unless held for a procedure (``hold_reference``)."""
+
+    __tablename__ = "plate_matches"
+    __table_args__ = (
+        Index("ix_plate_matches_camera_id_at", "camera_id", "at"),
+        Index("ix_plate_matches_expires_at", "expires_at"),
+        Index("ix_plate_matches_alert_id", "alert_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    read_id: Mapped[int] = mapped_column(ID, ForeignKey("plate_reads.id", ondelete="CASCADE"))
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    at: Mapped[datetime]
+    list_name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    reason: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    expires_at: Mapped[datetime]
+    alert_id: Mapped[int | None] = mapped_column(BigInteger)
+    hold_reference: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    hold_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    hold_at: Mapped[datetime | None]

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 with_oidc=0
 packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-          gstreamer1.0-plugins-bad)
+          gstreamer1.0-plugins-bad fonts-dejavu-core)  # the font of the simulated number plates
 for option in "$@"; do
   case "$option" in
     --with-postgres) packages+=(postgresql) ;;

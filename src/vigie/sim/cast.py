@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 
 from vigie.sim.fire import Fire
-from vigie.sim.scene import ActorKind, NormBox, Scene, Size, SizeUnit
+from vigie.sim.scene import ActorKind, NormBox, Scene, Size, SizeUnit, VehicleView
+from vigie.sim.siv import random_siv
 
 DEFAULT_SIZES: dict[ActorKind, tuple[float, float]] = {
     ActorKind.PERSON: (0.03, 0.16),
@@ -48,6 +49,9 @@ class Track:
     appear_s: float
     disappear_s: float | None = None
     fall_s: float | None = None
+    view: VehicleView = VehicleView.SIDE
+    plate: str | None = None
+    """The SIV number on the plate of a vehicle seen from the rear (``AB-123-CD``), else None."""
 
     def present(self, t: float) -> bool:
         """Whether the actor exists at time ``t`` (it may still be outside the frame)."""
@@ -156,9 +160,14 @@ class CastBuilder:
         appear_s: float | None = None,
         disappear_s: float | None = None,
         fall_s: float | None = None,
+        view: VehicleView = VehicleView.SIDE,
+        plate: str | None = None,
     ) -> Track:
-        """Add an actor whose path is ``[(t, x, y), ...]`` (strictly increasing t) and return it."""
+        """Add an actor whose path is ``[(t, x, y), ...]`` (strictly increasing t) and return it. A vehicle seen
+        from the rear carries ``plate``, or a valid SIV number drawn from the scene seed and its id."""
         actor_id = self.next_id()
+        if view is VehicleView.REAR and plate is None:
+            plate = random_siv(np.random.default_rng([self.scene.seed, 8, actor_id]))
         w, h = self.size_px(kind, size)
         track = Track(
             id=actor_id,
@@ -172,6 +181,8 @@ class CastBuilder:
             appear_s=appear_s if appear_s is not None else path[0][0],
             disappear_s=disappear_s,
             fall_s=fall_s,
+            view=view,
+            plate=plate,
         )
         self.tracks.append(track)
         return track

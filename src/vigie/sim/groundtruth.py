@@ -7,6 +7,9 @@ Files written under ``gt_dir`` (the layout of a MOTChallenge sequence, so TrackE
   visibility is the fraction of the actor's painted pixels not covered by nearer actors.  Classes follow
   MOT17 where it has one: 1 = person (pedestrian, upright or fallen), 3 = vehicle (car); 13 = bag is a Vigie
   extension (MOT17 stops at 12).
+* ``gt/plates.txt`` — only for scenes with vehicles seen from the rear: ``frame,id,x,y,w,h,visibility,PLATE`` per
+  plate drawn and frame (the box of the plate itself, clipped to the frame; visibility as above; the plate as
+  printed, ``AB-123-CD``).
 * ``seqinfo.ini`` — name, imDir, frameRate, seqLength, imWidth, imHeight, imExt.  The frames themselves are in
   the video, not in ``imDir``; extract them with ffmpeg if a tool insists on images.
 * ``events.json`` — the scripted situations as a list of ``{kind, start_s, end_s, start_frame, end_frame,
@@ -37,6 +40,20 @@ class GroundTruthBox:
 
     actor_id: int
     kind: ActorKind
+    x: int
+    y: int
+    w: int
+    h: int
+    visibility: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroundTruthPlate:
+    """The number plate of one vehicle in one frame: its text as printed (``AB-123-CD``) and where it was drawn
+    (integer pixels, clipped to the frame); ``visibility``: the fraction of the plate in the frame and not hidden."""
+
+    actor_id: int
+    text: str
     x: int
     y: int
     w: int
@@ -193,6 +210,15 @@ def mot_lines(boxes: Sequence[Sequence[GroundTruthBox]]) -> list[str]:
     return lines
 
 
+def plate_lines(plates: Sequence[Sequence[GroundTruthPlate]]) -> list[str]:
+    """``gt/plates.txt`` lines, frame by frame then by actor id."""
+    lines = []
+    for index, frame in enumerate(plates, start=1):
+        for p in sorted(frame, key=lambda p: p.actor_id):
+            lines.append(f"{index},{p.actor_id},{p.x},{p.y},{p.w},{p.h},{p.visibility:.3f},{p.text}")
+    return lines
+
+
 def seqinfo(scene: Scene, length: int) -> str:
     return (
         "[Sequence]\n"
@@ -211,13 +237,17 @@ def write_ground_truth(
     scene: Scene,
     boxes: Sequence[Sequence[GroundTruthBox]],
     events: Sequence[GroundTruthEvent],
+    plates: Sequence[Sequence[GroundTruthPlate]] = (),
 ) -> None:
-    """Write ``gt/gt.txt``, ``seqinfo.ini`` and ``events.json``; on failure remove what this call created."""
+    """Write ``gt/gt.txt``, ``seqinfo.ini``, ``events.json`` and, when plates were drawn, ``gt/plates.txt``; on
+    failure remove what this call created."""
     files = {
         gt_dir / "gt" / "gt.txt": "\n".join(mot_lines(boxes)) + "\n",
         gt_dir / "seqinfo.ini": seqinfo(scene, len(boxes)),
         gt_dir / "events.json": json.dumps([event.to_json() for event in events], indent=2) + "\n",
     }
+    if any(plates):
+        files[gt_dir / "gt" / "plates.txt"] = "\n".join(plate_lines(plates)) + "\n"
     created_dirs = [d for d in (gt_dir, gt_dir / "gt") if not d.exists()]
     written: list[Path] = []
     try:

@@ -21,7 +21,13 @@ import numpy.typing as npt
 from vigie.domain.ports import Frame
 from vigie.sim.background import Image16, make_background
 from vigie.sim.cast import Cast, Track
-from vigie.sim.groundtruth import GroundTruthBox, GroundTruthEvent, resolve_events, write_ground_truth
+from vigie.sim.groundtruth import (
+    GroundTruthBox,
+    GroundTruthEvent,
+    GroundTruthPlate,
+    resolve_events,
+    write_ground_truth,
+)
 from vigie.sim.scene import Scene
 from vigie.sim.situations import build_cast
 from vigie.sim.sprites import Sprite, draw_sprite
@@ -40,6 +46,8 @@ class RenderedFrame:
     time_s: float
     image: Frame
     boxes: tuple[GroundTruthBox, ...]
+    plates: tuple[GroundTruthPlate, ...] = ()
+    """The number plates drawn in this frame (vehicles seen from the rear), with their text."""
 
     @property
     def number(self) -> int:
@@ -99,7 +107,14 @@ class SceneRenderer:
             step = int(t * _STEPS_PER_S) % 2 + 1 if track.moving(t) else 0
             foot = (round(x * self.scene.width), round(y * self.scene.height))
             sprite = draw_sprite(
-                track.kind, (track.width_px, track.height_px), foot, track.colour, step=step, fallen=track.fallen(t)
+                track.kind,
+                (track.width_px, track.height_px),
+                foot,
+                track.colour,
+                step=step,
+                fallen=track.fallen(t),
+                view=track.view,
+                plate=track.plate,
             )
             drawn.append((track, sprite))
         drawn.sort(key=lambda item: (item[1].top + item[1].mask.shape[0], item[0].id))
@@ -111,21 +126,26 @@ class SceneRenderer:
             raise IndexError(f"frame {index} outside 0..{self.frame_count - 1}")
         canvas = self.background.copy()
         labels = np.zeros(canvas.shape[:2], dtype=np.int32)
-        placed: list[tuple[Track, tuple[int, int, int, int], int, int]] = []
+        placed: list[tuple[Track, Sprite, tuple[int, int, int, int], int, int]] = []
         for label, (track, sprite) in enumerate(self.sprites(index, only), start=1):
             drawn = _paint(canvas, labels, sprite, label)
             if drawn is not None:
-                placed.append((track, drawn[0], drawn[1], label))
+                placed.append((track, sprite, drawn[0], drawn[1], label))
         boxes = []
-        for track, (x, y, w, h), painted, label in placed:
+        plates = []
+        for track, sprite, (x, y, w, h), painted, label in placed:
             visible = int(np.count_nonzero(labels[y : y + h, x : x + w] == label))
             boxes.append(GroundTruthBox(track.id, track.kind, x, y, w, h, round(visible / painted, 3)))
+            if sprite.plate_box is not None and track.plate is not None:
+                plate = _plate_truth(labels, track, sprite, label)
+                if plate is not None:
+                    plates.append(plate)
         t = self.time_of(index)
         for number, fire in enumerate(self.cast.fires):
             fire.paint(canvas, t, np.random.default_rng([self.scene.seed, 7, index, number]))
         self._light(canvas, index)
         image = np.clip(canvas, 0, 255).astype(np.uint8)
-        return RenderedFrame(index, self.time_of(index), image, tuple(boxes))
+        return RenderedFrame(index, self.time_of(index), image, tuple(boxes), tuple(plates))
 
     def _light(self, canvas: Image16, index: int) -> None:
         """Global slow drift, sensor noise and flickering regions, applied to the whole picture."""
@@ -142,6 +162,20 @@ class SceneRenderer:
                 x0, y0 = round(r.x * self.scene.width), round(r.y * self.scene.height)
                 x1, y1 = round((r.x + r.w) * self.scene.width), round((r.y + r.h) * self.scene.height)
                 canvas[y0:y1, x0:x1] += round(amount)
+
+
+def _plate_truth(labels: npt.NDArray[np.int32], track: Track, sprite: Sprite, label: int) -> GroundTruthPlate | None:
+    """The plate of ``track`` as drawn: its box clipped to the frame, and the fraction of it left visible (in the
+    frame, not hidden by a nearer actor)."""
+    assert sprite.plate_box is not None and track.plate is not None
+    height, width = labels.shape
+    px, py, pw, ph = sprite.plate_box
+    x0, y0 = max(0, sprite.left + px), max(0, sprite.top + py)
+    x1, y1 = min(width, sprite.left + px + pw), min(height, sprite.top + py + ph)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    shown = int(np.count_nonzero(labels[y0:y1, x0:x1] == label))
+    return GroundTruthPlate(track.id, track.plate, x0, y0, x1 - x0, y1 - y0, round(shown / (pw * ph), 3))
 
 
 def _paint(
@@ -185,11 +219,12 @@ def render(scene: Scene, out_path: Path, gt_dir: Path | None = None) -> RenderRe
     out_path = Path(out_path)
     partial = out_path.with_name(f".{out_path.name}.partial")
     boxes: list[tuple[GroundTruthBox, ...]] = []
+    plates: list[tuple[GroundTruthPlate, ...]] = []
     try:
-        _encode(renderer, partial, boxes)
+        _encode(renderer, partial, boxes, plates)
         events = resolve_events(renderer.cast, boxes, scene)
         if gt_dir is not None:
-            write_ground_truth(Path(gt_dir), scene, boxes, events)
+            write_ground_truth(Path(gt_dir), scene, boxes, events, plates)
         partial.replace(out_path)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -206,7 +241,12 @@ def render(scene: Scene, out_path: Path, gt_dir: Path | None = None) -> RenderRe
     )
 
 
-def _encode(renderer: SceneRenderer, path: Path, boxes: list[tuple[GroundTruthBox, ...]]) -> None:
+def _encode(
+    renderer: SceneRenderer,
+    path: Path,
+    boxes: list[tuple[GroundTruthBox, ...]],
+    plates: list[tuple[GroundTruthPlate, ...]],
+) -> None:
     scene = renderer.scene
     gop = 2 * scene.fps
     options = {
@@ -226,4 +266,5 @@ def _encode(renderer: SceneRenderer, path: Path, boxes: list[tuple[GroundTruthBo
             video_frame.time_base = Fraction(1, scene.fps)
             container.mux(stream.encode(video_frame))
             boxes.append(rendered.boxes)
+            plates.append(rendered.plates)
         container.mux(stream.encode(None))

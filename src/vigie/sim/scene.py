@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vigie.sim.siv import siv_problem
+
 Coord = Annotated[float, Field(ge=-0.5, le=1.5)]
 """A normalised coordinate of a path; slightly outside the frame is allowed so actors can enter and leave."""
 InFrame = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -54,6 +56,14 @@ class ActorKind(enum.StrEnum):
     PERSON = "person"
     VEHICLE = "vehicle"
     BAG = "bag"
+
+
+class VehicleView(enum.StrEnum):
+    """How a vehicle is seen: from the side (a street camera across the road) or from behind (a plate-reading
+    camera looking along a lane, the plate in the middle of the bumper)."""
+
+    SIDE = "side"
+    REAR = "rear"
 
 
 class SizeUnit(enum.StrEnum):
@@ -126,6 +136,18 @@ class Actor(_Model):
         title="Falls at",
         description="Persons only: from this time the person lies on the ground (wide, low box).",
     )
+    view: VehicleView = Field(
+        default=VehicleView.SIDE,
+        title="View",
+        description="Vehicles only: 'side' or 'rear' (seen from behind, with its number plate).",
+    )
+    plate: str | None = Field(
+        default=None,
+        max_length=9,
+        title="Plate",
+        description="Vehicles seen from the rear: the SIV number on their plate (AB-123-CD); drawn from the scene "
+        "seed if absent.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Actor:
@@ -137,6 +159,12 @@ class Actor(_Model):
             raise ValueError("disappear_s must be after the appearance time")
         if self.fall_s is not None and self.kind is not ActorKind.PERSON:
             raise ValueError("only a person can fall (fall_s)")
+        if self.kind is not ActorKind.VEHICLE and (self.view is not VehicleView.SIDE or self.plate is not None):
+            raise ValueError("only a vehicle has a view and a plate")
+        if self.plate is not None and self.view is not VehicleView.REAR:
+            raise ValueError("a plate is drawn on a vehicle seen from the rear only: set view: rear")
+        if self.plate is not None and (problem := siv_problem(self.plate)) is not None:
+            raise ValueError(problem)
         return self
 
 
@@ -260,6 +288,18 @@ class Traffic(_Situation):
     end_s: Seconds | None = Field(
         default=None, title="End", description="Seconds after which nobody new starts; the scene end if absent."
     )
+    view: VehicleView = Field(
+        default=VehicleView.SIDE,
+        title="View",
+        description="Vehicles only: 'side', or 'rear' (seen from behind, each with an SIV plate drawn from the seed).",
+    )
+    size: Size | None = Field(default=None, title="Size", description="Box size; a default per kind if absent.")
+
+    @model_validator(mode="after")
+    def _vehicle_view(self) -> Traffic:
+        if self.view is not VehicleView.SIDE and self.actor is not ActorKind.VEHICLE:
+            raise ValueError("only vehicles have a view")
+        return self
 
 
 Situation = Annotated[

@@ -45,6 +45,8 @@ def build_cast(scene: Scene) -> Cast:
             appear_s=actor.appear_s,
             disappear_s=actor.disappear_s,
             fall_s=actor.fall_s,
+            view=actor.view,
+            plate=actor.plate,
         )
     for index, situation in enumerate(scene.situations):
         rng = np.random.default_rng([scene.seed, 3, index])
@@ -190,7 +192,7 @@ def _traffic(builder: CastBuilder, s: Traffic, rng: np.random.Generator) -> None
             (t0, s.start[0] + off * px, s.start[1] + off * py),
             (t0 + cross, s.end[0] + off * px, s.end[1] + off * py),
         ]
-        builder.add(s.actor, path, disappear_s=t0 + cross)
+        builder.add(s.actor, path, disappear_s=t0 + cross, size=s.size, view=s.view)
         t0 += s.every_s * float(rng.uniform(0.6, 1.4))
 
 

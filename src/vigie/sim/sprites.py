@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from vigie.sim.scene import ActorKind
+from vigie.sim.plates import plate_picture
+from vigie.sim.scene import ActorKind, VehicleView
 
 Mask = npt.NDArray[np.bool_]
 Pixels = npt.NDArray[np.int16]
@@ -33,6 +34,8 @@ class Sprite:
     top: int
     image: Pixels
     mask: Mask
+    plate_box: tuple[int, int, int, int] | None = None
+    """Where the number plate is drawn (x, y, w, h in the sprite's pixels), for a vehicle seen from the rear."""
 
 
 def draw_sprite(
@@ -43,11 +46,14 @@ def draw_sprite(
     *,
     step: int = 0,
     fallen: bool = False,
+    view: VehicleView = VehicleView.SIDE,
+    plate: str | None = None,
 ) -> Sprite:
     """Draw one actor whose foot point (bottom-centre) is at pixel ``foot``.
 
     ``step`` alternates the legs of a walking person (0 = standing); ``fallen`` lays a person down, turning a
-    w×h box into a wide, low one that keeps the same foot point.
+    w×h box into a wide, low one that keeps the same foot point. A vehicle seen from the ``rear`` carries its
+    ``plate`` (an SIV number) in the middle of its bumper.
     """
     w, h = size
     if kind is ActorKind.PERSON and fallen:
@@ -56,6 +62,9 @@ def draw_sprite(
     mask = np.zeros((h, w), dtype=np.uint8)
     if kind is ActorKind.PERSON:
         _lying(canvas, mask, colour) if fallen else _person(canvas, mask, colour, step)
+    elif kind is ActorKind.VEHICLE and view is VehicleView.REAR:
+        plate_box = _vehicle_rear(canvas, mask, colour, plate)
+        return Sprite(foot[0] - w // 2, foot[1] - h, canvas.astype(np.int16), mask.astype(bool), plate_box)
     elif kind is ActorKind.VEHICLE:
         _vehicle(canvas, mask, colour)
     else:
@@ -109,6 +118,34 @@ def _vehicle(canvas: Canvas, mask: Canvas, colour: BGR) -> None:
     _rect(canvas, mask, (0.0, 0.45, 0.05, 0.58), (80, 220, 230))
     _ellipse(canvas, mask, (0.22, 0.83, 0.09, 0.17), _DARK)
     _ellipse(canvas, mask, (0.78, 0.83, 0.09, 0.17), _DARK)
+
+
+_TAIL_LIGHT = (30, 30, 200)
+_BUMPER = (60, 60, 62)
+PLATE_WIDTH = 0.3
+"""A plate's width as a fraction of the vehicle's (52 cm on a car about 1.75 m wide)."""
+
+
+def _vehicle_rear(canvas: Canvas, mask: Canvas, colour: BGR, plate: str | None) -> tuple[int, int, int, int] | None:
+    """A car seen from behind: cabin and rear window, body, tail lights, bumper, wheels, and the plate."""
+    _rect(canvas, mask, (0.12, 0.0, 0.88, 0.42), colour)
+    _rect(canvas, mask, (0.17, 0.05, 0.83, 0.37), _WINDOW)
+    _rect(canvas, mask, (0.0, 0.38, 1.0, 0.86), colour)
+    _rect(canvas, mask, (0.04, 0.46, 0.2, 0.56), _TAIL_LIGHT)
+    _rect(canvas, mask, (0.8, 0.46, 0.96, 0.56), _TAIL_LIGHT)
+    _rect(canvas, mask, (0.02, 0.78, 0.98, 0.88), _BUMPER)
+    _rect(canvas, mask, (0.06, 0.86, 0.22, 1.0), _DARK)
+    _rect(canvas, mask, (0.78, 0.86, 0.94, 1.0), _DARK)
+    if plate is None:
+        return None
+    h, w = mask.shape
+    picture = plate_picture(plate, max(8, round(PLATE_WIDTH * w)))
+    ph, pw = picture.shape[:2]
+    x, y = (w - pw) // 2, max(0, round(0.67 * h) - ph // 2)
+    ph, pw = min(ph, h - y), min(pw, w - x)
+    canvas[y : y + ph, x : x + pw] = picture[:ph, :pw]
+    mask[y : y + ph, x : x + pw] = 1
+    return x, y, pw, ph
 
 
 def _bag(canvas: Canvas, mask: Canvas, colour: BGR) -> None:

@@ -35,6 +35,9 @@ class ClosedGate:
     def zones(self, module: str, camera_id: str) -> tuple[str, ...]:
         return ()
 
+    def activation_id(self, module: str, camera_id: str) -> int | None:
+        return None
+
 
 # --- Activations (issue #3) ---------------------------------------------------------------------------------
 #
@@ -327,6 +330,13 @@ class ActivationGate:
         with self._lock:
             window = self._open.get((module, camera_id))
             return () if window is None else window.zone_ids
+
+    def activation_id(self, module: str, camera_id: str) -> int | None:
+        """The activation of the window open for (module, camera) at the last :meth:`allows`; None: closed. What a
+        module's results carry to name the authority they were made under (plate reads, L35)."""
+        with self._lock:
+            window = self._open.get((module, camera_id))
+            return None if window is None else window.activation_id
 
     def refresh(self) -> None:
         """Confirm the rules now, whatever their age (after a change made in this process); waits for a check

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from vigie.config.models import VigieConfig
+from vigie.config.models import CommuneKind, VigieConfig
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
-from vigie.governance.catalogue import load_catalogue
+from vigie.governance.catalogue import Catalogue, load_catalogue
 from vigie.governance.seal import KeySealer, SealVerifier, keys_in
 from vigie.runtime.assembly.audit import audit_keyring, keys_dir
 from vigie.runtime.assembly.module_settings import module_readiness
@@ -43,6 +43,12 @@ def seal_verifier(config: VigieConfig) -> SealVerifier:
     return SealVerifier(keys_in(keys_dir(config)))
 
 
+def exemptible_modules(catalogue: Catalogue) -> list[str]:
+    """The modules simulated footage may run without an activation: those every kind of tenant may use at all."""
+    every_kind = set(CommuneKind)
+    return [m.id for m in catalogue.modules if set(m.tenant_kinds) >= every_kind]
+
+
 def open_governance(
     config: VigieConfig,
     engine: Engine,
@@ -54,9 +60,11 @@ def open_governance(
     """The governance use cases (``.service`` for the commands, the rest for logged-in people).
 
     Raises :class:`~vigie.governance.catalogue.CatalogueError` when the packaged catalogue cannot be loaded."""
+    catalogue = load_catalogue()
+    exempt = set(exemptible_modules(catalogue))  # plate reading runs under a real activation only, even simulated
     return GovernanceAccess(
         SqlGovernanceStore(engine),
-        catalogue=load_catalogue(),
+        catalogue=catalogue,
         config=config,
         audit=audit,
         clock=clock,
@@ -66,7 +74,7 @@ def open_governance(
         audit_entry=audit_entry(engine),
         readiness=module_readiness(config),
         simulated={
-            p.camera.id: ("motion", *p.camera.analysis.modules)
+            p.camera.id: ("motion", *(m for m in p.camera.analysis.modules if m in exempt))
             for p in config.placements()
             if p.camera.id in simulated_cameras and p.camera.enabled
         },

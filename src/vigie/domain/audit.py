@@ -77,6 +77,15 @@ class AuditAction(enum.StrEnum):
     ANALYSIS_CALIBRATION = "analysis.calibration"
     BACKUP_CREATED = "backup.created"
     BACKUP_RESTORED = "backup.restored"
+    PLATE_READ_REFUSED = "plates.read_refused"
+    """A plate read handed over where none may exist (a municipal tenant, no activation): dropped (L34)."""
+    PLATE_MATCHES_READ = "plates.matches_read"
+    PLATE_CROP_VIEWED = "plates.crop_viewed"
+    PLATE_COUNTS_READ = "plates.counts_read"
+    HIT_LIST_IMPORTED = "plates.hit_list_imported"
+    PLATE_MATCH_HELD = "plates.match_held"
+    PLATE_MATCH_RELEASED = "plates.match_released"
+    PLATES_PURGED = "plates.purged"
 
 
 @dataclass(frozen=True, slots=True)

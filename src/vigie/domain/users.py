@@ -60,6 +60,12 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     VIEW_SYSTEM_HEALTH = "view_system_health"
     """Nodes, disks, cameras offline and recording gaps (no pixels, no personal data)."""
+    READ_PLATE_MATCHES = "read_plate_matches"
+    """Plate reads of one's own state tenant that matched its hit lists, and their crops (LAPI, L35); audited."""
+    MANAGE_HIT_LISTS = "manage_hit_lists"
+    """Import one's own state tenant's hit lists (LAPI); audited with the file's SHA-256."""
+    HOLD_PLATE_MATCHES = "hold_plate_matches"
+    """Keep a match past its month for a procedure, and lift that hold (L35); audited."""
 
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
@@ -73,6 +79,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.READ_GOVERNANCE,
             Permission.ENGAGE_STOP,
             Permission.VIEW_SYSTEM_HEALTH,
+            Permission.READ_PLATE_MATCHES,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -86,10 +93,19 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.REQUEST_ACTIVATION,
             Permission.ENGAGE_STOP,
             Permission.VIEW_SYSTEM_HEALTH,
+            Permission.READ_PLATE_MATCHES,
+            Permission.MANAGE_HIT_LISTS,
         }
     ),
     Role.INVESTIGATOR: frozenset(
-        {Permission.VIEW_CAMERAS, Permission.PLAYBACK, Permission.EXPORT, Permission.READ_GOVERNANCE}
+        {
+            Permission.VIEW_CAMERAS,
+            Permission.PLAYBACK,
+            Permission.EXPORT,
+            Permission.READ_GOVERNANCE,
+            Permission.READ_PLATE_MATCHES,
+            Permission.HOLD_PLATE_MATCHES,
+        }
     ),
     Role.DPO: frozenset(
         {

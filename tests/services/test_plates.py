@@ -24,12 +24,11 @@ from vigie.domain.plates import MATCH_KIND, MODULE, NON_MATCH_RETENTION, PlateRe
 from vigie.domain.users import Role, User
 from vigie.governance.catalogue import load_catalogue
 from vigie.governance.gate import ActivationGate, CheckedRules
-from vigie.lpr.hitlists import HitListError
 from vigie.runtime.assembly.auth import directory
 from vigie.runtime.assembly.gates import SimulatedFootageRules
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
 from vigie.services.alerts import AlertService
-from vigie.services.plates import HoldRefusedError, PlateService
+from vigie.services.plates import HitListRefusedError, HoldRefusedError, PlateService
 from vigie.storage import SqlAlertRepo, SqlGovernanceStore, create_engine_for, migrate
 from vigie.storage.plates import SqlPlateRepo
 
@@ -176,7 +175,7 @@ def test_a_municipal_tenant_can_neither_activate_nor_store_nor_see_plates(rig: R
         make_request(module=MODULE, framework="lapi-csi-l233-1", camera_ids=("cam-street",), zone_ids=())
     )
     assert not refused.accepted and "L34" in refused.message
-    # even where the gate is open (simulated footage opens every module), a commune's read is not stored
+    # even through a gate that were open to it on a commune's camera, a commune's read is not stored
     everything_open = SimulatedFootageRules(
         CheckedRules(SqlGovernanceStore(rig.engine), CATALOGUE, CONFIG, SEALS.verifier),
         frozenset({"cam-street"}),
@@ -217,7 +216,7 @@ def test_an_import_is_audited_with_its_checksum_and_a_refused_one_with_why(rig: 
     [done] = rig.audited(AuditAction.HIT_LIST_IMPORTED)
     assert done["sha256"] == hashlib.sha256(LIST).hexdigest() and done["verified_by"] == "checksum"
     assert (done["lists"], done["entries"]) == (["voles"], 1)
-    with pytest.raises(HitListError, match="not the"):
+    with pytest.raises(HitListRefusedError, match="not the"):
         rig.plates.import_as(CHIEF, LIST + b"EF456GH\tvol\tvoles\n", checksum=hashlib.sha256(LIST).hexdigest())
     assert "not the" in str(rig.audited(AuditAction.HIT_LIST_IMPORTED)[-1]["refused"])
     assert [i.sha256 for i in rig.plates.imports_for(CHIEF)] == [done["sha256"]]

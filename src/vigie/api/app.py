@@ -32,6 +32,7 @@ from vigie.api.routes import (
     feed,
     governance,
     live,
+    plates,
     playback,
     public,
     recordings,
@@ -54,6 +55,7 @@ from vigie.services.governance_access import GovernanceAccess
 from vigie.services.health import HealthService
 from vigie.services.live import LiveService
 from vigie.services.oidc import OidcLogin
+from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteService
@@ -146,6 +148,8 @@ class ApiServices:
     """The console's health view (nodes, disks, cameras offline, recording gaps); None: the route answers 503."""
     metrics: MetricsAccess | None = None
     """``/metrics`` for a Prometheus scraper with the token; None (no ``api.metrics_token_file``): 404."""
+    plates: PlateService | None = None
+    """Plate reading (LAPI) for state tenants: matches, counts, hit lists; None: the routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -203,6 +207,7 @@ def create_app(
         audit,
         exports,
         system,
+        plates,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

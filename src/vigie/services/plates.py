@@ -46,9 +46,10 @@ from vigie.domain.plates import (
 )
 from vigie.domain.ports import AuditSink, Gate
 from vigie.domain.users import Permission
-from vigie.lpr.hitlists import HitListError, read_hit_list
+from vigie.lpr.hitlists import MAX_FILE_BYTES, HitListError, read_hit_list
 from vigie.services.access import AccessDeniedError, Directory, NotVisibleError, Principal
 from vigie.services.alerts import AlertService
+from vigie.services.events import InvalidQuery
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ STATE: Final = "state"
 PLATES_ACTOR: Final = f"vigie:{MODULE}"
 PURGE_EVERY_S: Final = 300.0
 """The L35 purge runs every 5 minutes: a read is gone at most that long after its 15 days (or its month)."""
+MAX_HIT_LIST_BYTES: Final = MAX_FILE_BYTES
+"""The largest hit-list file imported (the API's body cap for an import)."""
 MAX_COUNT_DAYS: Final = 366
 MAX_REFUSALS_REMEMBERED: Final = 1024
 """Refused (camera, reason) pairs audited once each; beyond this many the memory starts over."""
@@ -69,8 +72,16 @@ def no_keys(commune_id: str) -> Mapping[str, Ed25519PublicKey]:
     return {}
 
 
-class HoldRefusedError(ValueError):
+class PlateRequestError(InvalidQuery):
+    """A request about plates a person can fix (the API answers 422 with the message)."""
+
+
+class HoldRefusedError(PlateRequestError):
     """The hold cannot be placed or lifted as asked; the message says what to fix."""
+
+
+class HitListRefusedError(PlateRequestError):
+    """The hit-list file is not imported; the message names the line or the check that failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +293,7 @@ class PlateService:
     ) -> Sequence[ReadCount]:
         """Plates read and matched per camera per Paris day (numbers only); audited."""
         if until < since or (until - since).days >= MAX_COUNT_DAYS:
-            raise ValueError(f"ask for 1 to {MAX_COUNT_DAYS} days, the first not after the last")
+            raise PlateRequestError(f"ask for 1 to {MAX_COUNT_DAYS} days, the first not after the last")
         cameras = self._state_cameras(viewer, Permission.VIEW_CAMERAS, camera_id)
         found = self._repo.counts(cameras, since, until) if cameras else []
         self._audit.append(
@@ -300,7 +311,7 @@ class PlateService:
         self, viewer: Principal, data: bytes, *, checksum: str | None = None, signature: bytes | None = None
     ) -> HitListImport:
         """Verify and import a hit-list file for the viewer's tenant, replacing the lists it names; audited with
-        the file's SHA-256 and how it was vouched for (:class:`~vigie.lpr.hitlists.HitListError` when refused)."""
+        the file's SHA-256 and how it was vouched for (:class:`HitListRefusedError` when refused)."""
         self._state_cameras(viewer, Permission.MANAGE_HIT_LISTS, None)
         commune = viewer.user.commune_id
         try:
@@ -315,7 +326,7 @@ class PlateService:
                     at=self._clock(),
                 )
             )
-            raise
+            raise HitListRefusedError(str(err)) from err
         now = self._clock()
         record = HitListImport(
             commune, parsed.list_names, len(parsed.entries), parsed.sha256, parsed.verified_by, viewer.actor, now
@@ -337,6 +348,10 @@ class PlateService:
             )
         )
         return stored
+
+    def check_can_import(self, viewer: Principal) -> None:
+        """Refuse before a file is even read: the person may not import their tenant's hit lists."""
+        self._state_cameras(viewer, Permission.MANAGE_HIT_LISTS, None)
 
     def imports_for(self, viewer: Principal) -> Sequence[HitListImport]:
         """The tenant's imports, newest first (digests and counts, no plate)."""

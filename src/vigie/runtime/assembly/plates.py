@@ -3,7 +3,9 @@ its L35 purge every :data:`~vigie.services.plates.PURGE_EVERY_S`) and by the ``v
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -50,25 +52,49 @@ def _answer_only(change: GateTransition | GateRefusal) -> None:
     ``plate_reading`` opens and closes; auditing here too would write every transition twice."""
 
 
+class _GateOnFirstRead:
+    """Builds its gate (an engine, and a listener on PostgreSQL) at the first read: an API process, which never
+    stores reads, never opens them."""
+
+    def __init__(self, build: Callable[[], Gate]) -> None:
+        self._build = build
+        self._gate: Gate | None = None
+        self._lock = threading.Lock()
+
+    def _built(self) -> Gate:
+        with self._lock:
+            if self._gate is None:
+                self._gate = self._build()
+            return self._gate
+
+    def allows(self, module: str, camera_id: str, at: datetime) -> bool:
+        return self._built().allows(module, camera_id, at)
+
+    def zones(self, module: str, camera_id: str) -> tuple[str, ...]:
+        return self._built().zones(module, camera_id)
+
+
 def service_gate(config: VigieConfig, simulated_cameras: frozenset[str], clock: Clock) -> Gate:
     """The activation gate of the process that stores reads, built like a worker's (the database's governance
-    version, re-checked seals): a read is stored only if ``plate_reading`` is open on its camera at its time."""
-    return DatabaseGateFactory(config, simulated_cameras, clock)(_answer_only)
+    version, re-checked seals) at the first read: a read is stored only if ``plate_reading`` is open on its camera
+    at its time."""
+    factory = DatabaseGateFactory(config, simulated_cameras, clock)
+    return _GateOnFirstRead(lambda: factory(_answer_only))
 
 
 def open_plate_service(
     config: VigieConfig,
-    engine: Engine,
+    store: Engine | SqlPlateRepo,
     audit: AuditSink,
     clock: Clock,
     alerts: AlertService,
     *,
     gate: Gate | None = None,
 ) -> PlateService:
-    """The plate store over ``engine``. Without ``gate`` (the ``vigie lapi`` commands, which only query and
-    import) every read handed to it is refused."""
+    """The plate store over ``store`` (a database, or its repository). Without ``gate`` (the ``vigie lapi``
+    commands, which only query and import) every read handed to it is refused."""
     return PlateService(
-        SqlPlateRepo(engine),
+        store if isinstance(store, SqlPlateRepo) else SqlPlateRepo(store),
         alerts,
         audit,
         clock,

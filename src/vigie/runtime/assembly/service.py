@@ -46,6 +46,7 @@ from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
+from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
@@ -65,6 +66,8 @@ from vigie.services.backup import pending_restore
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.health import Check, HealthService
+from vigie.services.plates import PURGE_EVERY_S as PLATES_PURGE_EVERY_S
+from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.snapshots import SnapshotService
@@ -73,6 +76,7 @@ from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStati
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
 from vigie.storage.live_endpoints import SqlLiveEndpoints
+from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.recording_gaps import SqlRecordingGaps
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
@@ -268,7 +272,7 @@ class VigieService:
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
         self.monitor = self._monitor(SqlRecordingGaps(engine))
-        self.alerts = AlertService(SqlAlertRepo(engine), self.audit, clock, on_verdict=self.monitor.verdict)
+        self.alerts, self.plates = self._alerts_and_plates(SqlAlertRepo(engine), SqlPlateRepo(engine), jobs)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self.status,
@@ -342,10 +346,22 @@ class VigieService:
                 clock,
             ),
             metrics=self._metrics_access(),
+            plates=self.plates,
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
+
+    def _alerts_and_plates(
+        self, alerts: SqlAlertRepo, plates: SqlPlateRepo, jobs: list[Periodic]
+    ) -> tuple[AlertService, PlateService]:
+        """The alerts, and the plate-read store (LAPI, issue 18): reads stored and matched for state tenants under
+        an activation, a match raising an alert; its L35 purge joins the service's periodic jobs."""
+        alert_service = AlertService(alerts, self.audit, self.clock, on_verdict=self.monitor.verdict)
+        gate = service_gate(self.config, self.simulated, self.clock)
+        plate_service = open_plate_service(self.config, plates, self.audit, self.clock, alert_service, gate=gate)
+        jobs.append(Periodic(PLATES_PURGE_EVERY_S, plate_service.purge, apart=True))
+        return alert_service, plate_service
 
     def camera_refusal(self, camera_id: str) -> str | None:
         """Why a camera may not record or stream today (its prefectoral authorisation, L1), or None; today is the

@@ -120,7 +120,7 @@ def test_every_plate_of_the_lane_scene_is_read_on_the_whole_vehicle() -> None:
     expected = {t.id: t.plate for t in renderer.cast.tracks}
     assert expected[1] == "GE-042-ZR" and all(expected.values())
     seen: dict[int, GroundTruthPlate] = {}
-    for index in range(0, renderer.frame_count, 5):
+    for index in range(0, renderer.frame_count, 2):
         frame = renderer.frame(index)
         for plate in frame.plates:
             if plate.visibility == 1.0 and plate.actor_id not in seen:

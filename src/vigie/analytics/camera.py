@@ -33,6 +33,7 @@ from vigie.analytics.detect.motion import MotionConfig, MotionDetector
 from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
 from vigie.analytics.detect.thermal import ThermalDetector, ThermalPicture
 from vigie.analytics.pipeline import BoxDetector, DetectionPipeline, MotionPipeline
+from vigie.analytics.plates import PLATE_MODULE, PlateReading, PlateReadingConfig, PlateTools
 from vigie.analytics.rules.pipeline import RulePipeline
 from vigie.analytics.rules.registry import MODULES, build_rule
 from vigie.analytics.rules.statistics import Bucket
@@ -42,13 +43,14 @@ from vigie.config.detectors import HotBlobDetectorSettings
 from vigie.domain.detections import Detections
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
+from vigie.domain.plates import PlateRead
 from vigie.domain.ports import Frame, Gate
 from vigie.domain.statistics import StatisticBucket
 
 log = logging.getLogger(__name__)
 
 Polygon = tuple[Point, ...]
-Found = Observation | StatisticBucket
+Found = Observation | StatisticBucket | PlateRead
 Masker = Callable[[Frame], Frame]
 """Fills a camera's privacy masks in an analysis frame (L6); the runtime hands the one recordings use."""
 
@@ -108,6 +110,8 @@ class CameraSettings:
     """Event modules configured on this camera: (module id, settings). Each runs only while its gate is open."""
     gating: MotionGateConfig = field(default_factory=MotionGateConfig)
     """When a model runs on this camera's frames (motion-gated: most scenes are still)."""
+    commune_id: str = ""
+    """The tenant owning the camera: plate reads name it (only a state tenant can have them, L34)."""
 
     def __post_init__(self) -> None:
         if self.model is not None and self.hot_blob is not None:
@@ -197,9 +201,11 @@ class CameraAnalysis:
         detectors: SharedDetectors | None = None,
         masker: Masker | None = None,
         on_refused: Callable[[ModelRefused], None] | None = None,
+        plate_tools: Callable[[], PlateTools] | None = None,
     ) -> None:
         """``detectors``: the process's shared detectors (None: a session of this camera's own); ``masker``:
-        required when the camera has privacy masks; ``on_refused``: told when the model is refused (L30)."""
+        required when the camera has privacy masks; ``on_refused``: told when the model is refused (L30);
+        ``plate_tools``: makes the plate reader and voter when ``plate_reading`` is configured on the camera."""
         if settings.privacy_masks and masker is None:
             raise ValueError(f"camera {settings.camera_id}: privacy masks need a masker (L6)")
         self.settings = settings
@@ -230,13 +236,38 @@ class CameraAnalysis:
             self._tracking = DetectionPipeline(
                 camera_id, detector, ByteTracker(), gate, model_version=version, zones=zones, zone_polygons=by_id
             )
+        self.plates = self._plate_reading(gate, detector, refused, plate_tools)
         self._rules = None
-        if settings.rules:
-            built = [build_rule(module, params) for module, params in settings.rules if module not in refused]
+        rules = [(module, params) for module, params in settings.rules if module != PLATE_MODULE]
+        if rules:
+            built = [build_rule(module, params) for module, params in rules if module not in refused]
             self._rules = RulePipeline(
                 camera_id, built, gate, detector=detector, model_version=version, zone_polygons=by_id
             )
         self._last: datetime | None = None
+
+    def _plate_reading(
+        self,
+        gate: Gate,
+        detector: OncePerFrame | None,
+        refused: frozenset[str],
+        tools: Callable[[], PlateTools] | None,
+    ) -> PlateReading | None:
+        """Plate reading when configured: on a dedicated LPR camera by motion, else on the detector's vehicles (not
+        run when the model was refused, L30)."""
+        params = dict(self.settings.rules).get(PLATE_MODULE)
+        if params is None or PLATE_MODULE in refused:
+            return None
+        config = PlateReadingConfig.model_validate(dict(params))
+        if not config.lpr_camera and detector is None:
+            raise ValueError(
+                f"camera {self.camera_id}: plate_reading reads the vehicles of a detection model; set "
+                "analysis.detector, or lpr_camera: true for a camera dedicated to one lane"
+            )
+        if tools is None:
+            raise ValueError(f"camera {self.camera_id}: plate_reading is configured but no plate reader was given")
+        motion = self.settings.motion
+        return PlateReading(self.camera_id, self.settings.commune_id, config, tools(), gate, motion=motion)
 
     def _load(
         self, detectors: SharedDetectors | None, on_refused: Callable[[ModelRefused], None] | None
@@ -247,7 +278,8 @@ class CameraAnalysis:
         except ModelIntegrityError as err:
             assert settings.model is not None
             needs_objects = (m for m, _ in settings.rules if m in MODULES and not MODULES[m][1].needs_frame)
-            refused = ("tracking", *needs_objects)
+            plates = (m for m, p in settings.rules if m == PLATE_MODULE and not dict(p).get("lpr_camera"))
+            refused = ("tracking", *needs_objects, *plates)
             name = settings.model.name
             log.error(
                 "camera %s: detection model %s refused: %s; not run: %s", self.camera_id, name, err, ", ".join(refused)
@@ -269,7 +301,7 @@ class CameraAnalysis:
         if self._motion is not None:  # masks applied inside, on the grey frame
             observation = self._motion.process(grey(image), at)
             found += [] if observation is None else [observation]
-        if self._tracking is None and self._rules is None:
+        if self._tracking is None and self._rules is None and self.plates is None:
             return found
         frame = self._masker(image) if self._masker is not None and self.settings.privacy_masks else image
         try:
@@ -279,6 +311,8 @@ class CameraAnalysis:
                 output = self._rules.process(frame, at, at.timestamp(), period)
                 found += output.observations
                 found += [statistic_bucket(self.camera_id, b) for b in output.buckets]
+            if self.plates is not None:
+                found += self._read_plates(frame, at, period)
         except DetectorOverloaded as err:
             self.dropped += 1
             log.debug("camera %s: analysis frame dropped: %s", self.camera_id, err)
@@ -286,6 +320,15 @@ class CameraAnalysis:
             if self.detector is not None:
                 self.detector.frame_done()
         return found
+
+    def _read_plates(self, frame: Frame, at: datetime, period: float) -> list[PlateRead]:
+        """Plate reads of the tracks that ended; the detector is asked only while the module's gate is open (the
+        reading pipeline asks the gate first, and detects nothing on an LPR camera)."""
+        assert self.plates is not None
+        plates = self.plates
+        detector = self.detector
+        detect = None if detector is None or not plates.needs_detector else (lambda: detector.detect(frame))
+        return plates.process(frame, at, period, detect)
 
     def close(self) -> None:
         """This camera no longer uses the shared detector (its batches stop waiting for it)."""

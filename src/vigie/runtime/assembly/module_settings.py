@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from vigie.analytics.plates import PLATE_MODULE, PlateReadingConfig
 from vigie.analytics.rules.registry import MODULES
 from vigie.analytics.rules.weapon import ModuleUnavailable, WeaponConfig, check_weapon_model
 from vigie.config.detectors import DetectorSettings
@@ -37,8 +38,11 @@ def check_module_settings(config: VigieConfig) -> Iterator[tuple[Loc, str, str]]
 def _check(
     loc: Loc, module: str, params: dict[str, Any], detector: DetectorSettings | None
 ) -> Iterator[tuple[Loc, str, str]]:
+    if module == PLATE_MODULE:
+        yield from _check_plates(loc, params, detector)
+        return
     if module not in MODULES:
-        known = ", ".join(sorted(MODULES))
+        known = ", ".join(sorted([*MODULES, PLATE_MODULE]))
         yield loc, f"unknown event module {module!r}", f"one of {known} (motion and tracking need no settings)"
         return
     config_class, _ = MODULES[module]
@@ -67,6 +71,23 @@ def _check(
         )
 
 
+def _check_plates(
+    loc: Loc, params: dict[str, Any], detector: DetectorSettings | None
+) -> Iterator[tuple[Loc, str, str]]:
+    try:
+        settings = PlateReadingConfig.model_validate(params)
+    except ValidationError as err:
+        for error in err.errors(include_url=False, include_input=False):
+            yield (*loc, *error["loc"]), error["msg"], "see docs/lpr-pipeline.md"
+        return
+    if not settings.lpr_camera and detector is None:
+        yield (
+            loc,
+            "plate_reading reads the plates of the vehicles a detection model finds, and this camera has none",
+            "set analysis.detector to a registered model, or lpr_camera: true on a camera dedicated to one lane",
+        )
+
+
 def module_readiness(config: VigieConfig) -> Callable[[ActivationRequest], list[Refusal]]:
     """Refusals for an activation of an event module on cameras where it could not run as configured: no
     settings (an intrusion needs its zones), invalid ones, no detection model, or — for ``weapon`` — no approved
@@ -74,7 +95,7 @@ def module_readiness(config: VigieConfig) -> Callable[[ActivationRequest], list[
     cameras = {p.camera.id: p.camera for p in config.placements()}
 
     def refusals(request: ActivationRequest) -> list[Refusal]:
-        if request.module not in MODULES:
+        if request.module not in MODULES and request.module != PLATE_MODULE:
             return []
         found: list[Refusal] = []
         for camera_id in request.camera_ids:

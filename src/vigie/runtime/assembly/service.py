@@ -112,16 +112,22 @@ def _polygons(zones: Sequence[AnalysisZone | PrivacyMaskZone]) -> tuple[tuple[tu
 
 
 def worker_spec(
-    camera: Camera, gate: GateFactory, model: ModelSpec | None = None, clock: Clock = system_clock
+    camera: Camera,
+    gate: GateFactory,
+    model: ModelSpec | None = None,
+    clock: Clock = system_clock,
+    commune_id: str = "",
 ) -> WorkerSpec:
     """Analysis reads the sub stream when there is one (it is what it is for), else the main stream; in colour
-    when a detection model runs on a visible-light camera, grey for motion alone and on a thermal camera (its
-    picture is grey: hot blobs read it as is, a model as grey replicated to three channels)."""
+    when a detection model runs on a visible-light camera, or plates are read, grey for motion alone and on a
+    thermal camera (its picture is grey: hot blobs read it as is, a model as grey replicated to three channels).
+    ``commune_id``: the camera's tenant, named by its plate reads."""
     analysis = camera.analysis
     motion = analysis.motion
     detector = analysis.detector
     thermal = camera.kind == CameraKind.THERMAL
     colour = (model is not None and not thermal) or "fire_start" in analysis.modules  # flames are told by colour
+    colour = colour or "plate_reading" in analysis.modules  # the plate's blue band is cut by its colour
     return WorkerSpec(
         stream=StreamSpec(
             camera_id=camera.id,
@@ -139,6 +145,7 @@ def worker_spec(
         zone_ids=tuple(zone.id for zone in camera.analysis_zones),
         rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items()),
         clock=clock,
+        commune_id=commune_id,
     )
 
 
@@ -288,6 +295,7 @@ class VigieService:
             reconcile=self.index_recent_recordings,
             events_batch=self.events.batch,
             observers=(self.monitor,),
+            plates=self.plates,
         )
         self.supervisor = self._supervisor(
             DatabaseGateFactory(config, simulated_cameras, clock), SqlLiveEndpoints(engine)
@@ -379,7 +387,9 @@ class VigieService:
                 log.warning("%s", message)
 
         registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
-        analysis = [worker_spec(p.camera, gate, model_spec(p.camera, registry), self.clock) for p in self.entries]
+        analysis = [
+            worker_spec(p.camera, gate, model_spec(p.camera, registry), self.clock, p.commune.id) for p in self.entries
+        ]
         seconds = self.config.storage.segment_seconds
         data_dir = self.config.storage.data_dir
         recorders = [

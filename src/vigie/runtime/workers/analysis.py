@@ -33,6 +33,7 @@ from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.clock import Clock
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
+from vigie.domain.plates import PlateRead
 from vigie.domain.ports import Frame, Gate
 from vigie.domain.redact import redact_text
 from vigie.domain.statistics import StatisticBucket
@@ -52,6 +53,7 @@ from vigie.runtime.workers.group import (
     StreamHost,
     host_streams,
 )
+from vigie.runtime.workers.plates import plate_tools
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
@@ -72,7 +74,9 @@ class ModelRefusal:
     at: datetime
 
 
-WorkerMessage = CameraHealth | Observation | GateTransition | GateRefusal | StreamAlarm | StatisticBucket | ModelRefusal
+WorkerMessage = (
+    CameraHealth | Observation | GateTransition | GateRefusal | StreamAlarm | StatisticBucket | ModelRefusal | PlateRead
+)
 AUDIT_PUT_TIMEOUT_S = 10.0
 
 
@@ -116,6 +120,8 @@ class WorkerSpec:
     """Event modules configured on this camera: (module id, settings). Each runs only while its gate is open."""
     clock: Clock = system_clock
     """The service's clock (picklable: a module-level function, or a test's clock object)."""
+    commune_id: str = ""
+    """The tenant owning the camera (plate reads name it)."""
 
     def __post_init__(self) -> None:
         if self.model is not None and self.hot_blob is not None:
@@ -185,6 +191,7 @@ def camera_settings(spec: WorkerSpec) -> CameraSettings:
         analysis_zones=spec.analysis_zones,
         zone_ids=spec.zone_ids,
         rules=spec.rules,
+        commune_id=spec.commune_id,
     )
 
 
@@ -213,7 +220,12 @@ def camera_analysis(
             )
 
     return CameraAnalysis(
-        camera_settings(spec), gate, detectors=detectors, masker=masker if masks else None, on_refused=refused
+        camera_settings(spec),
+        gate,
+        detectors=detectors,
+        masker=masker if masks else None,
+        on_refused=refused,
+        plate_tools=plate_tools,
     )
 
 
@@ -398,7 +410,9 @@ def analyse_camera(
             checks.check(sample, out)
             analysing = time.monotonic()
             for observation in analysis.process(sample.image, sample.at):
-                if not _send(out, observation):
+                if isinstance(observation, PlateRead):  # one per vehicle, and what a hit list is matched against
+                    out.put(observation, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
+                elif not _send(out, observation):
                     dropped += 1
             costs.inference_s += time.monotonic() - analysing
             costs.frames += 1

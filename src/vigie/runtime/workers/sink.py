@@ -33,6 +33,7 @@ from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.clock import Clock
 from vigie.domain.observation import Observation
+from vigie.domain.plates import PlateRead, PlateReadRefusedError, PlateReadSink
 from vigie.domain.ports import AuditSink, CameraStatusRepo
 from vigie.domain.recording import Segment, SegmentIndex
 from vigie.domain.statistics import StatisticBucket, StatisticsRepo
@@ -159,6 +160,7 @@ class WorkerMessageSink:
         monotonic: Callable[[], float] = time.monotonic,
         events_batch: Callable[[], AbstractContextManager[object]] | None = None,
         observers: Sequence[MessageObserver] = (),
+        plates: PlateReadSink | None = None,
     ) -> None:
         """``jobs`` (retention, purge) run on this thread, the single writer, each at its own period. Finished
         segments reported by recorders are added to ``segments``; with an ``uploader`` (remote store) they are
@@ -172,8 +174,9 @@ class WorkerMessageSink:
         Buffered writes are written at each ``tick``, at ``close``, or once ``flush_at`` of them wait (1: every
         message written as it comes, as before batching). ``events_batch()`` (``SqlEventRepo.batch``) makes the
         event writes of a round one transaction; without it each event write is its own. ``observers`` see every
-        message, the segments indexed, and every round."""
+        message, the segments indexed, and every round. ``plates`` takes the plate reads (LAPI) as they come."""
         self._aggregator = aggregator
+        self._plates = plates
         self._status = status
         self._audit = audit
         self._jobs = (Periodic(PRUNE_EVERY_S, self._prune_health), *jobs)
@@ -232,14 +235,19 @@ class WorkerMessageSink:
             self._stream_alarm(msg)
         elif isinstance(msg, ModelRefusal):
             self._model_refused(msg)
+        elif isinstance(msg, PlateRead):
+            self._plate_read(msg)
         elif isinstance(msg, StatisticBucket):
-            if self._statistics is None:
-                log.warning("statistics of %s on %s dropped: no statistics store", msg.module, msg.camera_id)
-            else:
-                self._statistics_due.append(msg)
-                self._buffered += 1
+            self._statistic(msg)
         if self._buffered >= self._flush_at:
             self.flush()
+
+    def _statistic(self, bucket: StatisticBucket) -> None:
+        if self._statistics is None:
+            log.warning("statistics of %s on %s dropped: no statistics store", bucket.module, bucket.camera_id)
+        else:
+            self._statistics_due.append(bucket)
+            self._buffered += 1
 
     def _observed(self, call: Callable[[Any], None], arg: object) -> None:
         try:
@@ -398,6 +406,27 @@ class WorkerMessageSink:
             return
         self._observations_due.append(observation)
         self._buffered += 1
+
+    def _plate_read(self, read: PlateRead) -> None:
+        """A plate read goes to its own store (which matches it against the tenant's hit lists) as it comes, or is
+        dropped and counted: never journalled, as a read must not be kept anywhere its retention (L35) does not
+        reach — a database outage costs the reads made meanwhile, not their purge."""
+        if self._plates is None:
+            log.warning("plate read on %s dropped: no plate-read store", read.camera_id)
+            self.not_stored["plate reads"] = self.not_stored.get("plate reads", 0) + 1
+            return
+        if not self._writable():
+            self._refused("plate reads")
+            return
+        try:
+            self._plates.record(read)
+        except PlateReadRefusedError as err:
+            log.warning("plate read on %s refused: %s", read.camera_id, err)
+            self.not_stored["plate reads refused"] = self.not_stored.get("plate reads refused", 0) + 1
+        except DatabaseUnavailableError as err:
+            if self.writer is None:
+                raise
+            self._refused("plate reads", err)
 
     def _refusal(self, refusal: GateRefusal) -> None:
         """An unverified activation, audited once per service run however many workers saw it."""

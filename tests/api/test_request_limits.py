@@ -27,6 +27,7 @@ from vigie.api.limits import (
     SIGN_IN_BODY_MAX_BYTES,
 )
 from vigie.domain.audit import AuditAction
+from vigie.services.plates import MAX_HIT_LIST_BYTES
 
 CHUNK = b"x" * 4096
 MIB = 1 << 20
@@ -61,6 +62,8 @@ def expected_cap(method: str, path: str) -> int:
     """The caps docs/access.md promises ("Limits")."""
     if (method, path) == ("POST", "/api/exports/verify"):
         return PACKAGE_UPLOAD_MAX_BYTES
+    if (method, path) == ("POST", "/api/plates/lists"):
+        return MAX_HIT_LIST_BYTES
     if path.startswith("/api/auth/"):
         return SIGN_IN_BODY_MAX_BYTES
     if path.startswith(("/api/governance", "/api/activations", "/api/stops")):

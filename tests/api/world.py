@@ -27,6 +27,7 @@ from vigie.domain.camera import CameraInfo, CameraKind, CameraLocation
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditChain
 from vigie.governance.authorisation import CameraAuthorisations
+from vigie.governance.gate import ClosedGate
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
@@ -38,12 +39,14 @@ from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess
 from vigie.services.live import LiveService
 from vigie.services.oidc import OidcLogin
+from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
 from vigie.services.system_health import SystemHealthService
 from vigie.storage import SqlAlertRepo, SqlUserRepo
+from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
 
@@ -162,6 +165,13 @@ def _health_parts(engine: Engine) -> Callable[[CameraService, Clock], SystemHeal
     return HealthParts().factory(folder, [c.id for c in CAMERAS], engine)
 
 
+def _no_reads(engine: Engine) -> Callable[[AlertService, ListAuditSink, Clock], PlateService]:
+    """The plate routes on the world's database, behind a closed gate: no read is ever stored."""
+    return lambda alerts, audit, clock: PlateService(
+        SqlPlateRepo(engine), alerts, audit, clock, directory=DIRECTORY, gate=ClosedGate()
+    )
+
+
 def build_world(
     engine: Engine,
     *,
@@ -179,10 +189,11 @@ def build_world(
     oidc: Callable[[AuthService, Clock], OidcLogin] | None = None,
     authorisations: Callable[[Clock], CameraAuthorisations] | None = None,
     system_health: Callable[[CameraService, Clock], SystemHealthService] | None = None,
+    plates: Callable[[AlertService, ListAuditSink, Clock], PlateService] | None = None,
 ) -> World:
-    """``sites``, ``recordings`` and ``system_health`` default to :data:`SITES` and :data:`ZONES`, the SQL segment
-    index of ``engine`` and the health view's real parts, so that every route is served (schemathesis calls them
-    all)."""
+    """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
+    SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
+    every route is served (schemathesis calls them all)."""
     audit, clock = ListAuditSink(), clock or Clock()
     chain = open_test_chain(engine, clock)
     if sql_audit:  # what the services trace goes to the real chain as well as to the list
@@ -215,6 +226,7 @@ def build_world(
         exports=export_service,
         oidc=oidc(auth, clock) if oidc else None,
         system_health=(system_health or _health_parts(engine))(cameras, clock),
+        plates=(plates or _no_reads(engine))(alerts, audit, clock),
     )
 
     app = create_app(services, static, login_limiter=limiter)

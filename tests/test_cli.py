@@ -63,6 +63,7 @@ COMMANDS = [
     "users create-admin", "users add", "users list", "users reset-password", "users update", "users share",
     "backup create", "backup restore", "cluster nodes", "cluster drain", "cluster undrain", "cluster live-key",
     "cluster stop-recording",
+    "lapi lists import", "lapi lists history", "lapi matches", "lapi crop", "lapi counts", "lapi hold", "lapi release",
 ]  # fmt: skip
 """Every command the README and docs name, in the order ``vigie --help`` lists them (issue 16 moved the parsers
 into one module per family: none may be lost, renamed or reordered)."""

@@ -22,6 +22,7 @@ from vigie.cli import (
     evaluation,
     exports,
     governance,
+    lapi,
     models,
     recording,
     service,
@@ -44,6 +45,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     users,
     backup,
     cluster,
+    lapi,
 )
 """The command families, in the order ``vigie --help`` lists their commands."""
 

@@ -4,22 +4,26 @@ the reason."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support.activations import NOW, config_text
 from tests.support.cli_accounts import CliAccounts, signed_in_world
 from tests.support.clocks import FakeClock
 from vigie.cli import main
 from vigie.cli.commands.context import opened
+from vigie.config import load_config
 from vigie.domain.audit import AuditAction
 from vigie.domain.plates import MODULE, PlateRead
 from vigie.governance.gate import ActivationGate, GateRules, Window
-from vigie.runtime.assembly.plates import open_plate_service
+from vigie.runtime.assembly.plates import hit_list_key_folder, open_plate_service
 from vigie.services.alerts import AlertService
 from vigie.storage import SqlAlertRepo, SqlAuditStore
 
@@ -99,3 +103,25 @@ def test_a_communes_supervisor_is_refused(
     capsys.readouterr()
     assert main(["lapi", "matches", "--config", str(config_path)]) == 1
     assert "L34" in capsys.readouterr().err
+
+
+def test_a_list_signed_by_a_key_the_tenant_registered_is_imported(
+    accounts: CliAccounts, config_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    issuer, stranger = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    folder = hit_list_key_folder(load_config(config_path), "police")
+    folder.mkdir(parents=True)
+    pem = issuer.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (folder / "issuer.pem").write_bytes(pem)
+    file, signature = tmp_path / "voles.tsv", tmp_path / "voles.tsv.sig"
+    file.write_bytes(LIST)
+    accounts.sign_in("sup.pn")
+    config = ["--config", str(config_path)]
+    signature.write_bytes(base64.b64encode(stranger.sign(LIST)))
+    assert main(["lapi", "lists", "import", str(file), "--signature", str(signature), *config]) == 1
+    assert "verifies with none of the 1 registered key(s)" in capsys.readouterr().err
+    signature.write_bytes(base64.b64encode(issuer.sign(LIST)))
+    assert main(["lapi", "lists", "import", str(file), "--signature", str(signature), *config]) == 0
+    assert "signature:" in capsys.readouterr().out
+    assert main(["lapi", "lists", "history", *config]) == 0
+    assert "1 plate(s)" in capsys.readouterr().out

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vigie.domain.plates import PLATE_PATTERN, HitListEntry
+from vigie.lpr.formats import normalise
 
 MAX_FILE_BYTES: Final = 16 * 1024 * 1024
 """A national stolen-vehicle export is a few hundred thousand lines (~10 MB); more is not a hit list."""
@@ -49,7 +50,6 @@ LIST_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 COLUMNS: Final = ("plate", "reason", "list")
 SEPARATORS: Final = ("\t", ";", ",")
 _SEPARATOR_NAMES: Final = {"\t": "tab", ";": "semicolon", ",": "comma"}
-_NOT_PLATE: Final = re.compile(r"[^0-9A-Z]+")
 SIGNATURE_BYTES: Final = 64
 
 
@@ -76,9 +76,10 @@ class HitListFile:
 
 
 def normalise_plate(raw: str) -> str:
-    """Capitals and digits only (``ab-123 cd`` -> ``AB123CD``), as ``vigie.lpr.formats.normalise`` spells a read:
-    a list's plate and a read compare equal when they are the same plate."""
-    return _NOT_PLATE.sub("", raw.upper())
+    """Capitals and digits only (``ab-123 cd`` -> ``AB123CD``), spelt by the grammar that spells reads
+    (:func:`vigie.lpr.formats.normalise`): a list's plate and a read compare equal when they are the same plate.
+    No look-alike correction: a list is typed, not read."""
+    return normalise(raw)
 
 
 def sha256_hex(data: bytes) -> str:

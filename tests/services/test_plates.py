@@ -167,6 +167,12 @@ def test_without_an_activation_in_force_a_read_is_dropped_and_audited_once(rig: 
     assert rig.plates.counts_for(OFFICER, *rig.plates.default_period()) == []
 
 
+def test_a_read_naming_another_activation_than_the_cameras_is_dropped(rig: Rig) -> None:
+    with pytest.raises(PlateReadRefusedError, match=f"runs on camera cam-lapi under activation {rig.activation_id}"):
+        rig.plates.record(replace(rig.read(), activation_id=rig.activation_id + 1))
+    assert [d["code"] for d in rig.audited(AuditAction.PLATE_READ_REFUSED)] == ["other_activation"]
+
+
 def test_a_municipal_tenant_can_neither_activate_nor_store_nor_see_plates(rig: Rig) -> None:
     governance = governance_service(
         SqlGovernanceStore(rig.engine), CATALOGUE, CONFIG, rig.audit, rig.clock, seals=SEALS

@@ -28,6 +28,14 @@ from vigie.storage.database import create_engine_for
 CROP = b"\xff\xd8\xff\xe0 plate"
 
 
+def lapi_camera(camera: str) -> str:
+    """A camera dedicated to one lane, configured for plate reading (an activation needs its settings)."""
+    return camera.replace(
+        "            authorisation:",
+        "            analysis: {modules: {plate_reading: {lpr_camera: true}}}\n            authorisation:",
+    )
+
+
 def state_tenant(valid: tuple[str, str]) -> str:
     return f"""  - id: gendarmerie
     name: Gendarmerie nationale
@@ -36,7 +44,7 @@ def state_tenant(valid: tuple[str, str]) -> str:
       - id: rocade
         name: Rocade
         cameras:
-{camera_yaml("cam-lapi", "rtsp://127.0.0.1:9/lapi", valid=valid).rstrip()}
+{lapi_camera(camera_yaml("cam-lapi", "rtsp://127.0.0.1:9/lapi", valid=valid)).rstrip()}
 """
 
 
@@ -70,8 +78,10 @@ def service(tmp_path: Path, clock: FakeClock) -> VigieService:
     return built
 
 
-def read(service: VigieService, camera: str, tenant: str = "gendarmerie", text: str = "AB123CD") -> PlateRead:
-    return PlateRead(camera, tenant, service.clock(), text, text, "FR-SIV", 0.9, 4, CROP, 1)
+def read(
+    service: VigieService, camera: str, tenant: str = "gendarmerie", text: str = "AB123CD", activation: int = 1
+) -> PlateRead:
+    return PlateRead(camera, tenant, service.clock(), text, text, "FR-SIV", 0.9, 4, CROP, activation)
 
 
 def request(service: VigieService, tenant: str, camera: str, by: str) -> ActivationRequest:
@@ -96,7 +106,7 @@ def test_the_api_and_the_workers_share_one_plate_service(service: VigieService) 
     assert service.plates is service.api_services.plates
 
 
-def activate(service: VigieService, clock: FakeClock) -> None:
+def activate(service: VigieService, clock: FakeClock) -> int:
     governance = service.api_services.governance
     assert governance is not None
     outcome = governance.service.request(request(service, "gendarmerie", "cam-lapi", "sup.gn"))
@@ -104,16 +114,17 @@ def activate(service: VigieService, clock: FakeClock) -> None:
     for approver in (Actor("dpo.gn", "dpo"), Actor("prefet", "authority")):
         assert governance.service.approve(outcome.activation_id, approver).accepted
     clock.advance(seconds=1)
+    return outcome.activation_id
 
 
 def test_a_state_read_is_stored_only_under_an_approved_activation(service: VigieService, clock: FakeClock) -> None:
     with pytest.raises(PlateReadRefusedError, match="no plate_reading activation"):
         service.plates.record(read(service, "cam-lapi"))
-    activate(service, clock)
+    activation = activate(service, clock)
 
     def stored() -> int | None:
         try:
-            return service.plates.store(read(service, "cam-lapi")).read_id
+            return service.plates.store(read(service, "cam-lapi", activation=activation)).read_id
         except PlateReadRefusedError:
             return None
 
@@ -131,8 +142,8 @@ def test_a_commune_can_neither_activate_nor_store_plate_reads(service: VigieServ
 
 
 def test_the_purge_runs_among_the_services_jobs_on_its_clock(service: VigieService, clock: FakeClock) -> None:
-    activate(service, clock)
-    service.plates.store(read(service, "cam-lapi", text="EF456GH"))
+    activation = activate(service, clock)
+    service.plates.store(read(service, "cam-lapi", text="EF456GH", activation=activation))
     data = b"plate\treason\tlist\nAB123CD\tvol\tvoles\n"
     principal = service.accounts.principal_for("sup.gn")
     service.plates.import_as(principal, data, checksum=hashlib.sha256(data).hexdigest())

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -72,6 +72,13 @@ def no_keys(commune_id: str) -> Mapping[str, Ed25519PublicKey]:
     return {}
 
 
+class PlateGate(Gate, Protocol):
+    """The governance gate, which also names the activation a module runs under
+    (:class:`vigie.governance.gate.ActivationGate`)."""
+
+    def activation_id(self, module: str, camera_id: str) -> int | None: ...
+
+
 class PlateRequestError(InvalidQuery):
     """A request about plates a person can fix (the API answers 422 with the message)."""
 
@@ -102,11 +109,12 @@ class PlateService:
         clock: Clock,
         *,
         directory: Directory,
-        gate: Gate,
+        gate: PlateGate,
         keys: HitListKeys = no_keys,
     ) -> None:
         """``gate``: the governance gate of this process (``plate_reading`` must be open on the read's camera at
-        its time); ``keys``: the public keys each tenant registered for signed hit lists."""
+        its time, under the activation the read names); ``keys``: the public keys each tenant registered for
+        signed hit lists."""
         self._repo = repo
         self._alerts = alerts
         self._audit = audit
@@ -165,6 +173,13 @@ class PlateService:
             return (
                 "no_activation",
                 f"no {MODULE} activation in force on camera {read.camera_id} at {read.at.isoformat()}",
+            )
+        running = self._gate.activation_id(MODULE, read.camera_id)
+        if running != read.activation_id:
+            return (
+                "other_activation",
+                f"the read names activation {read.activation_id}, but {MODULE} runs on camera {read.camera_id} "
+                f"under activation {running} at {read.at.isoformat()}",
             )
         return None
 

@@ -13,14 +13,14 @@ from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
 from vigie.domain.clock import Clock
-from vigie.domain.ports import AuditSink, Gate
-from vigie.governance.gate import ClosedGate, GateRefusal, GateTransition
+from vigie.domain.ports import AuditSink
+from vigie.governance.gate import ActivationGate, ClosedGate, GateRefusal, GateTransition
 from vigie.lpr.hitlists import key_id, load_public_key
 from vigie.runtime.assembly.audit import keys_dir
 from vigie.runtime.assembly.auth import directory
 from vigie.runtime.assembly.gates import DatabaseGateFactory
 from vigie.services.alerts import AlertService
-from vigie.services.plates import HitListKeys, PlateService
+from vigie.services.plates import HitListKeys, PlateGate, PlateService
 from vigie.storage.plates import SqlPlateRepo
 
 HIT_LIST_KEYS_DIR = "hit-lists"
@@ -56,12 +56,12 @@ class _GateOnFirstRead:
     """Builds its gate (an engine, and a listener on PostgreSQL) at the first read: an API process, which never
     stores reads, never opens them."""
 
-    def __init__(self, build: Callable[[], Gate]) -> None:
+    def __init__(self, build: Callable[[], ActivationGate]) -> None:
         self._build = build
-        self._gate: Gate | None = None
+        self._gate: ActivationGate | None = None
         self._lock = threading.Lock()
 
-    def _built(self) -> Gate:
+    def _built(self) -> ActivationGate:
         with self._lock:
             if self._gate is None:
                 self._gate = self._build()
@@ -73,13 +73,23 @@ class _GateOnFirstRead:
     def zones(self, module: str, camera_id: str) -> tuple[str, ...]:
         return self._built().zones(module, camera_id)
 
+    def activation_id(self, module: str, camera_id: str) -> int | None:
+        return self._built().activation_id(module, camera_id)
 
-def service_gate(config: VigieConfig, simulated_cameras: frozenset[str], clock: Clock) -> Gate:
+
+def service_gate(config: VigieConfig, simulated_cameras: frozenset[str], clock: Clock) -> PlateGate:
     """The activation gate of the process that stores reads, built like a worker's (the database's governance
     version, re-checked seals) at the first read: a read is stored only if ``plate_reading`` is open on its camera
     at its time."""
     factory = DatabaseGateFactory(config, simulated_cameras, clock)
-    return _GateOnFirstRead(lambda: factory(_answer_only))
+
+    def build() -> ActivationGate:
+        gate = factory(_answer_only)
+        if not isinstance(gate, ActivationGate):  # pragma: no cover - a wiring mistake, not a read's
+            raise TypeError(f"the database gate is a {type(gate).__name__}, which does not name activations")
+        return gate
+
+    return _GateOnFirstRead(build)
 
 
 def open_plate_service(
@@ -89,7 +99,7 @@ def open_plate_service(
     clock: Clock,
     alerts: AlertService,
     *,
-    gate: Gate | None = None,
+    gate: PlateGate | None = None,
 ) -> PlateService:
     """The plate store over ``store`` (a database, or its repository). Without ``gate`` (the ``vigie lapi``
     commands, which only query and import) every read handed to it is refused."""

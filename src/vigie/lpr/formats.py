@@ -60,6 +60,10 @@ LOOKALIKES: Final[dict[str, frozenset[str]]] = {
 does not allow: a digit where a letter belongs, or a letter the format never issues (O, I, U on a SIV plate are Q or
 D, J or L, V); a letter the format allows is never changed (M/N, V/Y would need the image)."""
 
+MAX_CORRECTIONS: Final = 2
+"""More swapped characters than this and the string is not read as that plate: a grammar that may rewrite a third of
+a string finds a plate in anything."""
+
 _SEPARATORS = re.compile(r"[^0-9A-Z]+")
 
 FNI_DEPARTMENTS: Final = frozenset(
@@ -227,16 +231,19 @@ def classify(text: str) -> str | None:
 
 def read(raw: str, formats: Iterable[str] | None = None) -> Reading | None:
     """``raw`` as a plate: as read when it matches a format, else the one look-alike correction the specific formats
-    allow, else the generic format; ``None`` when it is no plate or when corrections disagree (two different plates
-    would be equally good readings, so the image must decide, not the grammar)."""
+    allow with the fewest characters swapped (at most :data:`MAX_CORRECTIONS`), else the generic format; ``None``
+    when it is no plate or when corrections disagree (two different plates would be equally good readings, so the
+    image must decide, not the grammar)."""
     text = normalise(raw)
     allowed = tuple(_BY_NAME[n] for n in formats) if formats is not None else FORMATS
     for fmt in allowed:
         if fmt.corrects and fmt.match(text):
             return Reading(text, fmt.name, corrected=False)
     corrections = _corrections(text, tuple(f.name for f in allowed))
-    if len(corrections) == 1:
-        ((fixed, name),) = corrections.items()
+    fewest = min((_swaps(text, fixed) for fixed in corrections), default=0)
+    closest = [(fixed, name) for fixed, name in corrections.items() if _swaps(text, fixed) == fewest]
+    if len(closest) == 1:
+        ((fixed, name),) = closest
         return Reading(fixed, name, corrected=True)
     generic = _BY_NAME["EU-generic"]
     if not corrections and generic in allowed and generic.match(text):
@@ -252,15 +259,21 @@ def candidates(raw: str, formats: Iterable[str] | None = None) -> list[Reading]:
     return [Reading(fixed, name, corrected=fixed != text) for fixed, name in _corrections(text, names).items()]
 
 
+def _swaps(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=True))
+
+
 @cache
 def _corrections(text: str, names: tuple[str, ...]) -> dict[str, str]:
-    """Corrected text → the first format giving it, over the specific formats."""
+    """Corrected text → the first format giving it, over the specific formats, with at most
+    :data:`MAX_CORRECTIONS` characters swapped."""
     found: dict[str, str] = {}
     for name in names:
         fmt = _BY_NAME[name]
         if fmt.corrects:
             for fixed in sorted(fmt.corrected(text)):
-                found.setdefault(fixed, name)
+                if _swaps(text, fixed) <= MAX_CORRECTIONS:
+                    found.setdefault(fixed, name)
     return found
 
 

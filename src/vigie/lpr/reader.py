@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -45,6 +45,10 @@ is far more likely a plate than one that only has letters and digits."""
 
 LOOKALIKE_WEIGHT: Final = 0.6
 """What a grammar-corrected character is worth, relative to the probability of the character it was read as."""
+FOREIGN_WITH_FRENCH_BAND: Final = 0.7
+"""A plate with the blue right band of French plates is French: other formats' readings of it count for less."""
+BAND_SATURATION: Final = 100
+STICKER_SATURATION: Final = 110
 TRIM_WEIGHT: Final = 0.8
 """What each character read but left out of the plate costs (the band's F, the department): a plate is the longest
 format reading, not a shorter one that skips an uncertain last character."""
@@ -76,6 +80,7 @@ class _Line:
     digits, and the probability of each as read."""
 
     chars: str
+    gaps: frozenset[int]
     rows: np.ndarray
     probs: np.ndarray
     raw: str
@@ -96,6 +101,7 @@ class PlateReader:
         detect_side: int = 1024,
         min_confidence: float = 0.3,
         pad: float = 0.7,
+        second_looks: int = 3,
         formats_allowed: Sequence[str] | None = None,
         model_dir: Path | None = None,
     ) -> None:
@@ -129,6 +135,7 @@ class PlateReader:
         self._post = DBPostProcess(thresh=0.3, box_thresh=0.5, unclip_ratio=1.6, use_dilation=True)
         self.detect_side = detect_side
         self.pad = pad
+        self.second_looks = second_looks
         self.min_confidence = min_confidence
         self.formats_allowed = tuple(formats_allowed) if formats_allowed else formats.FORMAT_NAMES
 
@@ -148,32 +155,62 @@ class PlateReader:
         found: list[PlateCandidate] = []
         for quad in self._lines(image):
             crop = _rectify(image, quad, self.pad)
-            candidate = self._recognise(crop, quad + np.array([ox, oy], dtype=np.float32))
-            if candidate is not None and candidate.confidence >= self.min_confidence:
+            candidate = self._recognise(crop, quad)
+            if candidate is not None and candidate.confidence >= self.min_confidence / 2:
                 found.append(candidate)
-        return _distinct(sorted(found, key=lambda c: -c.confidence))
+        # Second look at the best lines: the detector, run on the whole picture, often cuts a plate's line short
+        # (an oblique plate, a dash read as the end); around the line, at a scale where the plate is a few text
+        # lines high, it sees the whole of it.
+        found.sort(key=lambda c: -c.confidence)
+        for i, first in enumerate(found[: self.second_looks]):
+            better = self._around(image, first.box)
+            if better is not None and better.confidence > first.confidence:
+                found[i] = better
+        kept = [c for c in found if c.confidence >= self.min_confidence]
+        if ox or oy:
+            kept = [replace(c, box=(c.box[0] + ox, c.box[1] + oy, c.box[2], c.box[3])) for c in kept]
+        return _distinct(sorted(kept, key=lambda c: -c.confidence))
+
+    def _around(self, image: np.ndarray, box: Box) -> PlateCandidate | None:
+        """:meth:`recognise` on the neighbourhood of ``box`` (a third of its width and its height on each side)."""
+        x, y, w, h = box
+        x0, y0 = max(0, x - w // 3), max(0, y - h)
+        x1, y1 = min(image.shape[1], x + w + w // 3), min(image.shape[0], y + 2 * h)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        found = self._plate_area(image[y0:y1, x0:x1], h, whole=False)
+        if found is None:
+            return None
+        return replace(found, box=(found.box[0] + x0, found.box[1] + y0, found.box[2], found.box[3]))
 
     def recognise(self, plate_bgr: np.ndarray) -> PlateCandidate | None:
         """Recognition alone, on an image of the plate (the box of an annotation, a crop from another localiser)."""
         crop = _bgr(plate_bgr)
+        return self._plate_area(crop, crop.shape[0], whole=True)
+
+    def _plate_area(self, crop: np.ndarray, plate_height: int, *, whole: bool) -> PlateCandidate | None:
+        """The best plate of an area about ``plate_height`` px high; ``whole``: the area may be the plate itself,
+        so it is also read as one line."""
         h, w = crop.shape[:2]
+        # The whole plate is one line: look for it inside (margins, screws and frame are not text), at a scale
+        # where the plate is about 4 lines of text high rather than the full-image detection side.
+        side = max(64, min(self.detect_side, round(max(h, w) * 96 / max(plate_height, 1))))
+        inner = [q for q in self._lines(crop, side) if _plate_shaped(q)]
         quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-        # The whole plate is one line: look for it inside (margins, screws and frame are not text).
-        inner = [q for q in self._lines(crop) if _plate_shaped(q)]
         best: PlateCandidate | None = None
-        for q in [*_merged(inner), quad]:
-            candidate = self._recognise(_rectify(crop, q), q)
+        for q in [*inner, quad] if whole else inner:
+            candidate = self._recognise(_rectify(crop, q, self.pad if q is not quad else 0.0), q, padded=q is not quad)
             if candidate is not None and (best is None or candidate.confidence > best.confidence):
                 best = candidate
         return best
 
     # -- detection --------------------------------------------------------------------------------------------------
 
-    def _lines(self, image: np.ndarray) -> list[np.ndarray]:
-        """Quadrilaterals (4×2, clockwise from top-left) of the plate-shaped text lines, merged lines included."""
+    def _lines(self, image: np.ndarray, side: int | None = None) -> list[np.ndarray]:
+        """Quadrilaterals (4×2, clockwise from top-left) of the plate-shaped text lines, merged lines included; the
+        image is scaled so that its longer side is ``side`` (default :attr:`detect_side`) for the detector."""
         h, w = image.shape[:2]
-        scale = min(1.0, self.detect_side / max(h, w)) if max(h, w) > self.detect_side else self.detect_side / max(h, w)
-        scale = min(scale, 4.0)
+        scale = min((side or self.detect_side) / max(h, w), 4.0)
         nh, nw = max(32, round(h * scale / 32) * 32), max(32, round(w * scale / 32) * 32)
         resized = cv2.resize(image, (nw, nh))
         blob = ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[np.newaxis]
@@ -185,17 +222,26 @@ class PlateReader:
 
     # -- recognition ------------------------------------------------------------------------------------------------
 
-    def _recognise(self, crop: np.ndarray, quad: np.ndarray) -> PlateCandidate | None:
-        trimmed = _cut_bands(crop)
+    def _recognise(self, crop: np.ndarray, quad: np.ndarray, *, padded: bool = True) -> PlateCandidate | None:
+        trimmed, french = _cut_bands(crop, round(self.pad * _REC_HEIGHT / 1.2) if padded else 0)
         line = self._line(trimmed)
         best: tuple[float, formats.Reading] | None = None
+        generic: tuple[float, formats.Reading] | None = None
         for left, right, text in formats.windows(line.chars):
             if best is not None and best[0] >= 0.9:
                 break
             for reading in self._readings(text):
                 score = self._score(line, left, reading) * (TRIM_WEIGHT ** (left + right))
-                if best is None or score > best[0]:
+                siv_dashes = {left + 2, left + 5} <= line.gaps
+                if (french or siv_dashes) and not reading.plate_format.startswith("FR-"):
+                    score *= FOREIGN_WITH_FRENCH_BAND
+                if not reading.specific:
+                    if generic is None or score > generic[0]:
+                        generic = (score, reading)
+                elif best is None or score > best[0]:
                     best = (score, reading)
+        # The generic format is the fallback of a line no named format can read, not a rival to them.
+        best = best or generic
         if best is None:
             return None
         score, reading = best
@@ -211,12 +257,14 @@ class PlateReader:
         )
 
     def _readings(self, text: str) -> list[formats.Reading]:
-        """What the grammar allows for ``text``: its one reading, or — when look-alike corrections disagree — every
-        corrected reading, for the recogniser's probabilities to choose."""
+        """What the grammar allows for ``text``: its reading as it stands, plus every look-alike correction the
+        formats allow — for the recogniser's probabilities and the plate's French marks to choose (a SIV plate read
+        ``BO-360-YO`` is a Croatian plate as read, and ``BQ-360-YQ`` once the Os no SIV plate has are corrected)."""
+        found = formats.candidates(text, self.formats_allowed)
         single = formats.read(text, self.formats_allowed)
-        if single is not None:
-            return [single]
-        return formats.candidates(text, self.formats_allowed)
+        if single is not None and all(r.text != single.text for r in found):
+            found.append(single)
+        return found
 
     def _score(self, line: _Line, start: int, reading: formats.Reading) -> float:
         """Geometric mean over the characters of how well the image supports the reading, times the format's prior.
@@ -253,10 +301,13 @@ def _decode(probs: np.ndarray, chars: Sequence[str], alnum: np.ndarray) -> _Line
     rows: list[np.ndarray] = []
     peaks: list[float] = []
     raw: list[str] = []
+    gaps: set[int] = set()
     previous = -1
     for t, index in enumerate(best):
         if index not in (previous, 0):
             raw.append(chars[index])
+            if chars[index] in _SEPARATORS:
+                gaps.add(len(kept))
             if chars[index] in formats.ALNUM:
                 row = probs[t, alnum]
                 kept.append(chars[index])
@@ -269,7 +320,7 @@ def _decode(probs: np.ndarray, chars: Sequence[str], alnum: np.ndarray) -> _Line
                 peaks[-1] = float(probs[t, index])
         previous = int(index)
     matrix = np.stack(rows) if rows else np.zeros((0, len(alnum)), dtype=np.float32)
-    return _Line("".join(kept), matrix, np.array(peaks, dtype=np.float32), "".join(raw))
+    return _Line("".join(kept), frozenset(gaps), matrix, np.array(peaks, dtype=np.float32), "".join(raw))
 
 
 # -- geometry --------------------------------------------------------------------------------------------------------
@@ -347,27 +398,47 @@ def _rectify(image: np.ndarray, quad: np.ndarray, pad_x: float = 0.1) -> np.ndar
     return cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _cut_bands(crop: np.ndarray) -> np.ndarray:
-    """Cut the blue EU band (left) and the blue department band (right of a SIV plate): columns of the outer fifths
-    that are mostly saturated blue."""
+def _cut_bands(crop: np.ndarray, margin: int = 0) -> tuple[np.ndarray, bool]:
+    """Cut the blue EU band (left) and the blue department band (right of a French SIV plate): the columns near
+    either end (the ``margin`` added around the text line, plus a fifth of the line) that are mostly blue and far
+    more saturated than the plate itself (a plate in blue light is not a band). Returns the crop and whether a right
+    band was found (a French plate's mark: other EU plates have none)."""
     h, w = crop.shape[:2]
-    if w < 4 * h // 2:
-        return crop
+    if w < 2 * h:
+        return crop, False
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
-    blue = (hsv[:, :, 0] >= 95) & (hsv[:, :, 0] <= 130) & (hsv[:, :, 1] >= 90) & (hsv[:, :, 2] >= 40)
-    column = blue.mean(axis=0)
-    limit = w // 5
+    saturation = hsv[:, :, 1].astype(np.int16)
+    plate = float(np.median(saturation[h // 4 : h - h // 4, w // 3 : w - w // 3]))
+    strong = saturation >= max(BAND_SATURATION, plate + 60)
+    blue = (hsv[:, :, 0] >= 95) & (hsv[:, :, 0] <= 130) & strong & (hsv[:, :, 2] >= 80)
+    column = blue[h // 6 : h - h // 6].mean(axis=0)
+    limit = min(w // 2 - 1, margin + (w - 2 * margin) // 5)
     left = 0
     for x in range(limit):
-        if column[x] >= 0.35:
+        if column[x] >= 0.4:
             left = x + 1
     right = w
     for x in range(w - 1, w - 1 - limit, -1):
-        if column[x] >= 0.35:
+        if column[x] >= 0.4:
             right = x
     if right - left < w // 2:
+        return crop, False
+    band_right = right < w and column[right : min(w, right + h // 2)].mean() >= 0.5
+    return _whiten_stickers(crop[:, left:right], plate), bool(band_right)
+
+
+def _whiten_stickers(crop: np.ndarray, plate_saturation: float) -> np.ndarray:
+    """Paint what is far more saturated than the plate (what is left of a band, a sticker, a coloured frame) in the
+    plate's background colour: plate characters are dark, and a coloured blob next to them reads as a character."""
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    coloured = (hsv[:, :, 1] >= max(STICKER_SATURATION, plate_saturation + 80)) & (hsv[:, :, 2] >= 90)
+    if not coloured.any():
         return crop
-    return crop[:, left:right]
+    out = crop.copy()
+    bright = hsv[:, :, 2] >= np.percentile(hsv[:, :, 2], 75)
+    background = np.median(crop[bright & ~coloured], axis=0) if (bright & ~coloured).any() else (255, 255, 255)
+    out[coloured] = np.asarray(background, dtype=np.uint8)
+    return out
 
 
 def _plate_box(quad: np.ndarray) -> Box:

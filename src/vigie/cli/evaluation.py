@@ -1,5 +1,6 @@
-"""``vigie eval mot | detect | events`` and ``vigie calibrate``: score detection, tracking and event modules, and
-run a module on recorded footage without alerting (L32) (:mod:`vigie.cli.commands.evaluation`)."""
+"""``vigie eval mot | detect | plates | events`` and ``vigie calibrate``: score detection, tracking, plate reading
+and event modules, and run a module on recorded footage without alerting (L32)
+(:mod:`vigie.cli.commands.evaluation`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,18 @@ def register(commands: Subparsers) -> None:
         parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
     mot_parser.set_defaults(handler=mot)
     detect_parser.set_defaults(handler=detect)
+    plates_parser = sub.add_parser(
+        "plates",
+        help="plate localisation and reading on folders of annotated photos (file, x, y, w, h, TEXT per line)",
+    )
+    plates_parser.add_argument("folders", type=Path, nargs="+", metavar="DIR", help="images with one .txt each")
+    plates_parser.add_argument(
+        "--split", choices=["all", "tune", "held-out"], default="all", help="which half (docs/plates.md)"
+    )
+    plates_parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1: one core)")
+    plates_parser.add_argument("--misses", action="store_true", help="also list the plates not read exactly")
+    plates_parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
+    plates_parser.set_defaults(handler=plates)
     events_parser = sub.add_parser(
         "events", help="per-event precision, recall and delay of one event module (audited with --config)"
     )
@@ -73,6 +86,14 @@ def detect(args: argparse.Namespace) -> int:
     from vigie.cli.commands.evaluation import eval_detect_command
 
     return eval_detect_command(args.sequence, model=args.model, model_format=args.format, json_out=args.json)
+
+
+def plates(args: argparse.Namespace) -> int:
+    from vigie.cli.commands.evaluation import eval_plates_command
+
+    return eval_plates_command(
+        args.folders, split=args.split, threads=args.threads, misses=args.misses, json_out=args.json
+    )
 
 
 def _module_run(args: argparse.Namespace) -> dict[str, Any]:

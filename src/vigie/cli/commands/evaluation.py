@@ -1,5 +1,6 @@
-"""``vigie eval mot | detect | events`` and ``vigie calibrate``: score the detector + tracker on a MOTChallenge-format
-folder, or run one event module over recorded footage (:mod:`vigie.evaluation.module_run`).
+"""``vigie eval mot | detect | plates | events`` and ``vigie calibrate``: score the detector + tracker on a
+MOTChallenge-format folder, the plate reader on folders of annotated photos (:mod:`vigie.evaluation.plates`), or run
+one event module over recorded footage (:mod:`vigie.evaluation.module_run`).
 
 ``eval events VIDEO GT.json --module NAME`` scores the module's hits against event ground truth (the format of
 ``vigie sim render --gt``): per-event precision, recall and detection delay. ``calibrate VIDEO --module NAME``
@@ -96,6 +97,52 @@ def eval_detect_command(seq_dir: Path, *, model: Path | None, model_format: str 
     if json_out is not None:
         report = {"sequence": sequence.info.name, "detections": source, "metrics": values}
         write_json(json_out, report | files_json(files, sequence.info))
+    return 0
+
+
+def eval_plates_command(
+    folders: Sequence[Path], *, split: str, threads: int, misses: bool, json_out: Path | None
+) -> int:
+    """Plate localisation and reading on folders of annotated photos, one figure a line (``name value``); 0 on
+    success. Offline only: a folder of a Vigie export (plate crops are footage, L35) is refused."""
+    from vigie.evaluation.plates import PlateLabelError, evaluate, read_folder
+    from vigie.evaluation.plates import split as halves
+    from vigie.lpr.reader import PlateReader, PlateReaderError
+
+    for folder in folders:
+        what = vigie_footage(folder / "manifest.json")
+        if what is not None:
+            print(f"vigie eval plates: {folder} is {what}; plates are evaluated offline on public-format photos "
+                  "only; nothing was run", file=sys.stderr)  # fmt: skip
+            return 2
+    try:
+        reader = PlateReader(threads=threads)
+        report: dict[str, Any] = {"split": split, "sets": {}}
+        for folder in folders:
+            scores = evaluate(reader, halves(read_folder(folder), split))
+            values = scores.as_dict()
+            if len(folders) > 1:
+                print(f"# {folder.name} ({split})")
+            for name, value in values.items():
+                print(f"{name} {value}")
+            if misses:
+                for r in scores.misses():
+                    print(
+                        f"  miss {r.image}: {r.truth} read {r.read or '-'} (crop {r.crop_read or '-'}, IoU {r.iou:.2f})"
+                    )
+            report["sets"][folder.name] = {
+                "metrics": values,
+                "plates": [
+                    {"image": r.image, "truth": r.truth, "read": r.read, "crop_read": r.crop_read,
+                     "iou": round(r.iou, 3)}
+                    for r in scores.results
+                ],
+            }  # fmt: skip
+    except (PlateLabelError, PlateReaderError, ValueError) as err:
+        print(f"vigie eval plates: {err}", file=sys.stderr)
+        return 2
+    if json_out is not None:
+        write_json(json_out, report)
     return 0
 
 

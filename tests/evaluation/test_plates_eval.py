@@ -1,0 +1,136 @@
+"""``vigie eval plates``: the label format (several plates a file, clear errors), the split, the figures end to end
+on a folder of rendered plates, the refusal of Vigie exports, and the accuracy floor on the held-out development half
+(skipped without ../shared/data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vigie.cli import main
+from vigie.evaluation.plates import PlateLabelError, evaluate, read_folder, read_labels, split
+from vigie.lpr.reader import PlateReader
+from vigie.sim.plates import font_path, plate_picture
+from vigie.sim.scene import SceneError
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def _write(folder: Path, name: str, lines: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(folder / name), np.full((60, 80, 3), 128, np.uint8))
+    label = folder / (Path(name).stem + ".txt")
+    label.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return label
+
+
+def test_several_lines_are_several_plates_of_one_image(tmp_path: Path) -> None:
+    label = _write(tmp_path, "a.jpg", ["a.jpg\t1\t2\t30\t10\tAB-123-CD", "a.jpg\t40\t2\t30\t10\t1234AB56", ""])
+    item = read_labels(label)
+    assert item.image == tmp_path / "a.jpg"
+    assert [(p.box, p.text) for p in item.plates] == [((1, 2, 30, 10), "AB123CD"), ((40, 2, 30, 10), "1234AB56")]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("a.jpg\t1\t2\t30\tAB123CD", r"a\.txt:2: expected 6 tab-separated fields"),
+        ("a.jpg\t1\t2\tthirty\t10\tAB123CD", r"a\.txt:2: x, y, w, h must be numbers"),
+        ("a.jpg\t1\t2\t0\t10\tAB123CD", r"a\.txt:2: the plate box has width 0"),
+        ("a.jpg\t1\t2\t30\t10\t--", r"a\.txt:2: the plate text '--' has no letter or digit"),
+        ("b.jpg\t1\t2\t30\t10\tAB123CD", r"a\.txt:2: names image 'b\.jpg'"),
+    ],
+)
+def test_a_malformed_line_is_named_with_its_file_and_line(tmp_path: Path, line: str, message: str) -> None:
+    label = _write(tmp_path, "a.jpg", ["a.jpg\t1\t2\t30\t10\tEF456GH", line])
+    with pytest.raises(PlateLabelError, match=message):
+        read_labels(label)
+
+
+def test_a_missing_image_or_empty_folder_is_explained(tmp_path: Path) -> None:
+    label = _write(tmp_path, "a.jpg", ["missing.jpg\t1\t2\t30\t10\tAB123CD"])
+    with pytest.raises(PlateLabelError, match=r"the image 'missing\.jpg' is not in"):
+        read_labels(label)
+    with pytest.raises(PlateLabelError, match="is not a folder of images"):
+        read_folder(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PlateLabelError, match=r"has no \.txt label file"):
+        read_folder(tmp_path / "empty")
+
+
+def test_the_split_is_fixed_by_file_name_and_covers_everything(tmp_path: Path) -> None:
+    for i in range(12):
+        _write(tmp_path, f"p{i}.jpg", [f"p{i}.jpg\t1\t2\t30\t10\tAB{i:03d}CD"])
+    images = read_folder(tmp_path)
+    tune, held = split(images, "tune"), split(images, "held-out")
+    assert sorted(i.image.name for i in tune + held) == sorted(i.image.name for i in images)
+    assert not {i.image for i in tune} & {i.image for i in held}
+    assert tune and held
+    assert [i.image.name for i in split(list(reversed(images)), "tune")] == [i.image.name for i in reversed(tune)]
+
+
+def _rendered_folder(folder: Path) -> dict[str, str]:
+    try:
+        font_path()
+    except SceneError as err:
+        pytest.skip(str(err))
+    truth = {"one.jpg": "AB-123-CD", "two.jpg": "GE-042-ZR", "three.jpg": "FS-066-SR"}
+    folder.mkdir()
+    for i, (name, text) in enumerate(truth.items()):
+        image = np.full((480, 720, 3), 110 + 10 * i, np.uint8)
+        plate = plate_picture(text, 200)
+        h, w = plate.shape[:2]
+        image[300 : 300 + h, 260 : 260 + w] = plate
+        cv2.imwrite(str(folder / name), image)
+        (folder / name).with_suffix(".txt").write_text(f"{name}\t260\t300\t{w}\t{h}\t{text.replace('-', '')}\n")
+    return truth
+
+
+def test_eval_plates_prints_one_figure_a_line_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _rendered_folder(tmp_path / "set")
+    out = tmp_path / "report.json"
+    assert main(["eval", "plates", str(tmp_path / "set"), "--json", str(out)]) == 0
+    lines = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["plates"] == "3"
+    assert float(lines["localised_rate"]) == 1.0
+    assert lines["exact_reads"] == "3"
+    assert float(lines["exact_rate"]) == 1.0
+    assert float(lines["crop_exact_rate"]) == 1.0
+    assert float(lines["ms_per_image"]) > 0
+    report = json.loads(out.read_text())
+    assert {p["truth"] for p in report["sets"]["set"]["plates"]} == {"AB123CD", "GE042ZR", "FS066SR"}
+
+
+def test_eval_plates_refuses_a_vigie_export_and_bad_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = tmp_path / "export"
+    _write(export, "a.jpg", ["a.jpg\t1\t2\t30\t10\tAB123CD"])
+    (export / "manifest.json").write_text("{}")
+    (export / "manifest.sig").write_text("sig")
+    assert main(["eval", "plates", str(export)]) == 2
+    assert "a file of a Vigie export" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    _write(broken, "a.jpg", ["a.jpg\t1\t2\tAB123CD"])
+    assert main(["eval", "plates", str(broken)]) == 2
+    assert "a.txt:1: expected 6 tab-separated fields" in capsys.readouterr().err
+
+
+HELD_OUT_FLOORS = {"plates-fr-dev": 0.85, "plates-dev": 0.60}
+"""Measured on the held-out halves (docs/plates.md: 0.93 and 0.70 at this version) minus a margin for onnxruntime
+builds; the reader's settings were chosen on the other half only."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(HELD_OUT_FLOORS))
+def test_held_out_half_is_read_at_least_at_the_measured_floor(name: str) -> None:
+    folder = DATA / name
+    if not folder.is_dir():
+        pytest.skip(f"development data not found at {folder} (see ../shared/data/README.md)")
+    scores = evaluate(PlateReader(threads=1), split(read_folder(folder), "held-out"), crops=False)
+    figures = scores.as_dict()
+    assert figures["exact_rate"] >= HELD_OUT_FLOORS[name], scores.misses()

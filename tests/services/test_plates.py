@@ -225,6 +225,14 @@ def test_an_import_is_audited_with_its_checksum_and_a_refused_one_with_why(rig: 
     with pytest.raises(HitListRefusedError, match="not the"):
         rig.plates.import_as(CHIEF, LIST + b"EF456GH\tvol\tvoles\n", checksum=hashlib.sha256(LIST).hexdigest())
     assert "not the" in str(rig.audited(AuditAction.HIT_LIST_IMPORTED)[-1]["refused"])
+    duplicate = LIST + b"ab 123 cd\tvol\tvoles\n"
+    with pytest.raises(HitListRefusedError, match="line 3: plate AB123CD is already"):
+        rig.plates.import_as(CHIEF, duplicate, checksum=hashlib.sha256(duplicate).hexdigest())
+    assert rig.audited(AuditAction.HIT_LIST_IMPORTED)[-1] == {
+        "refused": "malformed file",
+        "line": 3,
+        "bytes": len(duplicate),
+    }, "the line, never the plate it quotes"
     assert [i.sha256 for i in rig.plates.imports_for(CHIEF)] == [done["sha256"]]
 
 

@@ -54,7 +54,15 @@ SIGNATURE_BYTES: Final = 64
 
 
 class HitListError(ValueError):
-    """The file cannot be imported as it is; the message names the line and what to change."""
+    """The file cannot be imported as it is; the message names the line and what to change.
+
+    ``line`` is the line the message names (None: the file as a whole), for a trace that must not copy the message
+    (which may quote a plate)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        named = re.match(r"line (\d+):", message)
+        self.line = int(named.group(1)) if named else None
 
 
 class HitListVerificationError(HitListError):

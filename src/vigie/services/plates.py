@@ -46,7 +46,7 @@ from vigie.domain.plates import (
 )
 from vigie.domain.ports import AuditSink, Gate
 from vigie.domain.users import Permission
-from vigie.lpr.hitlists import MAX_FILE_BYTES, HitListError, read_hit_list
+from vigie.lpr.hitlists import MAX_FILE_BYTES, HitListError, HitListVerificationError, read_hit_list
 from vigie.services.access import AccessDeniedError, Directory, NotVisibleError, Principal
 from vigie.services.alerts import AlertService
 from vigie.services.events import InvalidQuery
@@ -337,7 +337,7 @@ class PlateService:
                     viewer.actor,
                     AuditAction.HIT_LIST_IMPORTED,
                     commune,
-                    {"refused": str(err)[:300], "bytes": len(data)},
+                    _refusal_details(err, len(data)),
                     at=self._clock(),
                 )
             )
@@ -422,3 +422,11 @@ class PlateService:
         """The last ``days`` Paris days, today included."""
         today = self.today()
         return today - timedelta(days=days - 1), today
+
+
+def _refusal_details(err: HitListError, size: int) -> dict[str, object]:
+    """How a refused import is traced: why it did not verify (digests and key ids only), or which line was
+    malformed — never the message of a malformed line, which may quote a plate."""
+    if isinstance(err, HitListVerificationError):
+        return {"refused": str(err)[:500], "bytes": size}
+    return {"refused": "malformed file", "line": err.line, "bytes": size}

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from tests.support.activations import NOW, make_request, sample_config
 from tests.support.audit_sinks import ListAudit
 from tests.support.clocks import FakeClock
+from tests.support.databases import fresh_database
 from tests.support.seals import Seals, governance_service
 from vigie.domain.actor import Actor
 from vigie.domain.alerts import AlertState
@@ -80,9 +81,14 @@ class Rig:
         return [dict(e.details) for e in self.audit.events if e.action == action]
 
 
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    engine = create_engine_for(f"sqlite:///{tmp_path / 'vigie.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
+    with fresh_database(request.param, tmp_path) as url:
+        yield from _rig(url)
+
+
+def _rig(url: str) -> Iterator[Rig]:
+    engine = create_engine_for(url)
     migrate(engine)
     clock, audit = FakeClock(NOW), ListAudit()
     store = SqlGovernanceStore(engine)

@@ -61,14 +61,18 @@ class PlateReadingConfig(RuleConfig):
         description="A track's voted read below this confidence (agreement of its frames) is not reported.",
     )
     min_frames: int = Field(
-        default=2, ge=1, le=100, title="Minimum frames", description="Frames that must have read the plate."
+        default=2,
+        ge=1,
+        le=100,
+        title="Minimum frames",
+        description="Frames of the track that must agree on the plate for it to be reported.",
     )
     track_end_s: float = Field(
         default=1.0,
         gt=0.0,
         le=30.0,
         title="Track end",
-        description="Seconds without its vehicle after which a track's vote is closed and its read reported.",
+        description="Seconds without a read of its plate after which a track's vote is closed and reported.",
     )
     min_vehicle_width: float = Field(
         default=0.08,
@@ -109,23 +113,30 @@ class Voted(Protocol):
     def confidence(self) -> float: ...
     @property
     def frames(self) -> int: ...
+    @property
+    def votes(self) -> int: ...
+    @property
+    def crop(self) -> np.ndarray: ...
 
 
 class PlateVoter(Protocol):
-    """Votes the reads of each track (``vigie.lpr.vote.TrackVoter``)."""
+    """Votes the reads of each track, its memory bounded (``vigie.lpr.vote.TrackVoter``)."""
 
     def add(self, track_id: int, candidate: Any, t: float) -> None: ...
 
-    def finish(self, track_id: int) -> Any: ...
+    def expire(self, now: float) -> Sequence[tuple[int, Voted]]:
+        """The votes of the tracks not read for the voter's age (and of those it had to finish early)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class PlateTools:
-    """What the runtime hands a camera's plate reading: its reader and a new voter (one per camera), and the
-    reader's identity recorded with every read (L30)."""
+    """What the runtime hands a camera's plate reading: its reader, a voter factory (one voter per camera, its
+    tracks ended after the given seconds without a read), and the reader's identity recorded with every read
+    (L30)."""
 
     reader: PlateLocaliser
-    voter: Callable[[], PlateVoter]
+    voter: Callable[[float], PlateVoter]
     model_version: str
 
 
@@ -165,12 +176,13 @@ class PlateReading:
         self.config = config
         self._reader = tools.reader
         self._new_voter = tools.voter
-        self._voter = tools.voter()
+        self._voter = tools.voter(config.track_end_s)
         self._model_version = tools.model_version
         self._gate = gate
         self._tracker = tracker or ByteTracker()
         self._motion = MotionDetector(motion or MotionConfig()) if config.lpr_camera else None
-        self._tracks: BoundedMemory[_Track] = BoundedMemory(forget_after_s=config.track_end_s, max_keys=64)
+        self._tracks: BoundedMemory[_Track] = BoundedMemory(forget_after_s=4 * config.track_end_s, max_keys=256)
+        """What each track's read will carry, kept a while longer than the voter keeps the track's reads."""
         self._allowed = False
         self.frames_analysed = 0
         self.reads = 0
@@ -236,19 +248,20 @@ class PlateReading:
         return Detections.create([(x1, y1, x2, y2)], [1.0], [int(ObjectClass.CAR)])
 
     def _ended(self, now: float) -> list[PlateRead]:
-        """The reads of the tracks not seen for ``track_end_s`` (their vote closed)."""
+        """The reads of the tracks the voter closed (no read for ``track_end_s``)."""
         reads = []
-        for track in self._tracks.expire(now):
-            read = self._finish(track)
+        for track_id, voted in self._voter.expire(now):
+            track = self._tracks.pop(track_id)
+            read = None if track is None else self._read(track, voted)
             if read is not None:
                 reads.append(read)
+        self._tracks.expire(now)
         return reads
 
-    def _finish(self, track: _Track) -> PlateRead | None:
-        voted = self._voter.finish(track.track_id)
-        if voted is None or voted.confidence < self.config.min_confidence or voted.frames < self.config.min_frames:
+    def _read(self, track: _Track, voted: Voted) -> PlateRead | None:
+        if voted.confidence < self.config.min_confidence or voted.votes < self.config.min_frames:
             return None
-        crop = _jpeg(_best_crop(voted))
+        crop = _jpeg(voted.crop)
         if crop is None:
             return None
         self.reads += 1
@@ -272,7 +285,7 @@ class PlateReading:
         self._allowed = False
         self._tracker.reset()
         self._tracks.clear()
-        self._voter = self._new_voter()
+        self._voter = self._new_voter(self.config.track_end_s)
         if self._motion is not None:
             self._motion.reset()
 
@@ -282,15 +295,8 @@ def _activation(gate: Gate, camera_id: str) -> int | None:
     return None if attributing is None else attributing(PLATE_MODULE, camera_id)
 
 
-def _best_crop(voted: Any) -> np.ndarray | None:
-    crop = getattr(voted, "crop", None)
-    if crop is None:
-        crop = getattr(voted, "best_crop", None)
-    return crop if isinstance(crop, np.ndarray) and crop.size else None
-
-
-def _jpeg(crop: np.ndarray | None) -> bytes | None:
-    if crop is None:
+def _jpeg(crop: np.ndarray) -> bytes | None:
+    if crop.size == 0:
         return None
     ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     return bytes(data.tobytes()) if ok else None

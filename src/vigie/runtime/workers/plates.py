@@ -29,8 +29,9 @@ def plate_tools() -> PlateTools:
     """A reader and a voter factory for one camera. Imported here: only the processes of cameras that read plates
     load the OCR's modules."""
     from vigie.lpr.reader import PlateReader
-    from vigie.lpr.vote import TrackVoter  # type: ignore[import-not-found]
+    from vigie.lpr.vote import TrackVoter
 
-    return PlateTools(
-        reader=PlateReader(threads=1, detect_side=DETECT_SIDE), voter=TrackVoter, model_version=model_version()
-    )
+    def voter(track_end_s: float) -> TrackVoter:
+        return TrackVoter(max_age_s=track_end_s)
+
+    return PlateTools(PlateReader(threads=1, detect_side=DETECT_SIDE), voter, model_version())

@@ -134,3 +134,45 @@ def test_held_out_half_is_read_at_least_at_the_measured_floor(name: str) -> None
     scores = evaluate(PlateReader(threads=1), split(read_folder(folder), "held-out"), crops=False)
     figures = scores.as_dict()
     assert figures["exact_rate"] >= HELD_OUT_FLOORS[name], scores.misses()
+
+
+def _clip(path: Path, plates: list[str], frames_each: int = 6) -> None:
+    """Plates driving up a 640×360 lane one after the other, 5 frames a second (H.264)."""
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for text in plates:
+            picture = plate_picture(text, 150)
+            h, w = picture.shape[:2]
+            for i in range(frames_each):
+                image = np.full((360, 640, 3), 90, np.uint8)
+                y = 300 - i * 45
+                image[y : y + h, 245 : 245 + w] = picture
+                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+                container.mux(stream.encode(frame))
+            for _ in range(12):  # an empty lane between two vehicles
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((360, 640, 3), 90, np.uint8), "bgr24")))
+        container.mux(stream.encode(None))
+
+
+def test_eval_plates_video_reads_one_plate_per_passing_vehicle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        font_path()
+    except SceneError as err:
+        pytest.skip(str(err))
+    clip = tmp_path / "lane.mp4"
+    _clip(clip, ["AB-123-CD", "GE-042-ZR"])
+    truth = tmp_path / "plates.txt"
+    truth.write_text("1,1,245,300,150,32,1.000,AB-123-CD\n19,2,245,300,150,32,1.000,GE-042-ZR\n")
+    assert main(["eval", "plates", "--video", str(clip), "--truth", str(truth)]) == 0
+    out = capsys.readouterr().out
+    lines = dict(line.split(" ", 1) for line in out.splitlines() if not line.startswith(" "))
+    assert lines["truth_plates"] == "2"
+    assert lines["plates_found"] == "2"
+    assert lines["false_tracks"] == "0"
+    assert "AB123CD confidence" in out and "GE042ZR confidence" in out
+    assert float(lines["reads_per_track"]) >= 4  # each vehicle read on most of its 6 frames, then voted once

@@ -5,6 +5,7 @@ and event modules, and run a module on recorded footage without alerting (L32)
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,16 @@ def register(commands: Subparsers) -> None:
         "plates",
         help="plate localisation and reading on folders of annotated photos (file, x, y, w, h, TEXT per line)",
     )
-    plates_parser.add_argument("folders", type=Path, nargs="+", metavar="DIR", help="images with one .txt each")
+    plates_parser.add_argument("folders", type=Path, nargs="*", metavar="DIR", help="images with one .txt each")
+    plates_parser.add_argument(
+        "--video", type=Path, metavar="CLIP", help="instead of folders: read the plates of a clip track by track"
+    )
+    plates_parser.add_argument(
+        "--truth", type=Path, metavar="PLATES.txt", help="with --video: gt/plates.txt of `vigie sim render --gt`"
+    )
+    plates_parser.add_argument("--model", type=Path, help="with --video: vehicles from this ONNX model")
+    plates_parser.add_argument("--format", choices=MODEL_FORMATS, help="model format")
+    plates_parser.add_argument("--fps", type=float, default=5.0, help="with --video: frames read a second")
     plates_parser.add_argument(
         "--split", choices=["all", "tune", "held-out"], default="all", help="which half (docs/plates.md)"
     )
@@ -91,6 +101,16 @@ def detect(args: argparse.Namespace) -> int:
 def plates(args: argparse.Namespace) -> int:
     from vigie.cli.commands.evaluation import eval_plates_command
 
+    if args.video is not None:
+        from vigie.cli.commands.evaluation import eval_plates_video_command
+
+        return eval_plates_video_command(
+            args.video, truth=args.truth, model=args.model, model_format=args.format, fps=args.fps,
+            threads=args.threads, json_out=args.json,
+        )  # fmt: skip
+    if not args.folders:
+        print("vigie eval plates: give folders of annotated photos, or --video CLIP", file=sys.stderr)
+        return 2
     return eval_plates_command(
         args.folders, split=args.split, threads=args.threads, misses=args.misses, json_out=args.json
     )

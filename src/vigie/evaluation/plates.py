@@ -148,13 +148,6 @@ class PlateScores:
         return [r for r in self.results if r.read != r.truth]
 
 
-class Reader:
-    """What the evaluation needs of a reader (:class:`vigie.lpr.reader.PlateReader`)."""
-
-    read: Callable[[np.ndarray], list[PlateCandidate]]
-    recognise: Callable[[np.ndarray], PlateCandidate | None]
-
-
 def evaluate(reader: Any, images: Iterable[LabelledImage], *, crops: bool = True) -> PlateScores:
     """Run ``reader`` on each image (end to end) and on each annotated box (recognition alone)."""
     scores = PlateScores()
@@ -186,3 +179,125 @@ def evaluate(reader: Any, images: Iterable[LabelledImage], *, crops: bool = True
             )
         scores.false_reads += len(found) - len(matched)
     return scores
+
+
+@dataclass(slots=True)
+class TrackRead:
+    track_id: int
+    text: str
+    confidence: float
+    frames: int
+    votes: int
+
+
+@dataclass(slots=True)
+class VideoScores:
+    """Plates of a clip read track by track: the chain a camera runs (detector → tracker → reader → voter)."""
+
+    tracks: list[TrackRead]
+    truth: set[str] | None
+    frames: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        values: dict[str, float | int] = {
+            "frames": self.frames,
+            "tracks_read": len(self.tracks),
+            "reads_per_track": round(sum(t.frames for t in self.tracks) / max(1, len(self.tracks)), 2),
+            "ms_per_frame": round(1000 * self.seconds / max(1, self.frames), 1),
+        }
+        if self.truth is not None:
+            texts = {t.text for t in self.tracks}
+            values["truth_plates"] = len(self.truth)
+            values["plates_found"] = len(self.truth & texts)
+            values["found_rate"] = round(len(self.truth & texts) / max(1, len(self.truth)), 4)
+            values["false_tracks"] = sum(t.text not in self.truth for t in self.tracks)
+        return values
+
+
+def read_plate_truth(path: Path) -> set[str]:
+    """The plates of a simulator's ``gt/plates.txt`` (``frame,id,x,y,w,h,visibility,PLATE``) seen at least
+    half-visible on some frame."""
+    plates: set[str] = set()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise PlateLabelError(f"{path}: cannot read: {err}") from err
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.split(",")
+        if len(fields) != 8:
+            raise PlateLabelError(f"{path}:{number}: expected frame,id,x,y,w,h,visibility,PLATE; found {len(fields)}")
+        try:
+            visibility = float(fields[6])
+        except ValueError as err:
+            raise PlateLabelError(f"{path}:{number}: visibility {fields[6]!r} is not a number") from err
+        if visibility >= 0.5:
+            plates.add(normalise(fields[7]))
+    return plates
+
+
+def evaluate_video(
+    reader: Any,
+    frames: Iterable[tuple[int, float, np.ndarray]],
+    *,
+    detect: Callable[[np.ndarray], Any] | None = None,
+    truth: set[str] | None = None,
+    track_end_s: float = 2.0,
+) -> VideoScores:
+    """Read the plates of a clip: vehicles from ``detect`` (tracked, each read in its box), or — a plate-reading
+    camera without a detector — plates read on the whole frame and tracked themselves; one voted read per track."""
+    from vigie.analytics.rules.base import VEHICLE_CLASSES
+    from vigie.analytics.track.bytetrack import ByteTracker
+    from vigie.lpr.vote import TrackVoter
+
+    vehicles = np.array(sorted(int(c) for c in VEHICLE_CLASSES), np.int32)
+    tracker, voter = ByteTracker(), TrackVoter(max_age_s=track_end_s)
+    texts = _TextTracks(track_end_s)
+    voted: list[tuple[int, Any]] = []
+    count, seconds, previous, last = 0, 0.0, None, 0.0
+    for _number, at, image in frames:
+        started = time.perf_counter()
+        period = at - previous if previous is not None else 0.2
+        previous, last = at, at
+        if detect is not None:
+            found = detect(image)
+            tracks = tracker.update(found[np.isin(found.class_ids, vehicles)], period)
+            for box, track_id in zip(tracks.boxes, tracks.track_ids, strict=True):
+                x1, y1, x2, y2 = (int(v) for v in box)
+                plates = reader.read(image, region=(x1, y1, x2 - x1, y2 - y1))
+                if plates:
+                    voter.add(int(track_id), plates[0], at)
+        else:
+            for candidate in reader.read(image):
+                voter.add(texts.track(candidate.text, at), candidate, at)
+        voted.extend(voter.expire(at))
+        seconds += time.perf_counter() - started
+        count += 1
+    voted.extend(voter.expire(last + track_end_s + 1.0))
+    reads = [TrackRead(tid, v.text, v.confidence, v.frames, v.votes) for tid, v in sorted(voted, key=lambda t: t[0])]
+    return VideoScores(reads, truth, count, seconds)
+
+
+class _TextTracks:
+    """Tracks of plates without a vehicle detector (a plate-reading camera): a read joins the track read last within
+    ``track_end_s`` whose text is within two edits, else starts one. A box tracker does not do here: at a few frames
+    a second a passing plate moves more than its own height between frames, so its boxes never overlap."""
+
+    def __init__(self, track_end_s: float) -> None:
+        self.track_end_s = track_end_s
+        self._recent: dict[int, tuple[float, str]] = {}
+        self._next = 1
+
+    def track(self, text: str, at: float) -> int:
+        from vigie.lpr.vote import edit_distance
+
+        self._recent = {k: v for k, v in self._recent.items() if at - v[0] < self.track_end_s}
+        near = [(at - t, k) for k, (t, last) in self._recent.items() if edit_distance(text, last) <= 2]
+        if near:
+            track_id = min(near)[1]
+        else:
+            track_id, self._next = self._next, self._next + 1
+        self._recent[track_id] = (at, text)
+        return track_id

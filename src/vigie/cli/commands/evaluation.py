@@ -146,6 +146,52 @@ def eval_plates_command(
     return 0
 
 
+def eval_plates_video_command(
+    video: Path,
+    *,
+    truth: Path | None,
+    model: Path | None,
+    model_format: str | None,
+    fps: float,
+    threads: int,
+    json_out: Path | None,
+) -> int:
+    """The plates of a clip, one voted read per track (detector → tracker → reader → voter, or plates tracked
+    themselves without a model), scored against a simulator's ``gt/plates.txt`` when given; offline only."""
+    from vigie.evaluation.module_run import sample_frames
+    from vigie.evaluation.plates import PlateLabelError, evaluate_video, read_plate_truth
+    from vigie.lpr.reader import PlateReader, PlateReaderError
+
+    what = vigie_footage(video)
+    if what is not None:
+        print(f"vigie eval plates: {video} is {what}; plates are evaluated offline on public-format clips only; "
+              "nothing was run", file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        expected = read_plate_truth(truth) if truth is not None else None
+        scores = evaluate_video(
+            PlateReader(threads=threads),
+            sample_frames(video, fps),
+            detect=onnx_detector(model, model_format),
+            truth=expected,
+        )
+    except (PlateLabelError, PlateReaderError, EventEvalError, ValueError) as err:
+        print(f"vigie eval plates: {err}", file=sys.stderr)
+        return 2
+    values = scores.as_dict()
+    for name, value in values.items():
+        print(f"{name} {value}")
+    for t in scores.tracks:
+        print(f"  track {t.track_id}: {t.text} confidence {t.confidence:.2f}, {t.votes} of {t.frames} reads")
+    if json_out is not None:
+        tracks = [
+            {"track": t.track_id, "text": t.text, "confidence": t.confidence, "frames": t.frames, "votes": t.votes}
+            for t in scores.tracks
+        ]
+        write_json(json_out, {"video": video.name, "metrics": values, "tracks": tracks})
+    return 0
+
+
 CALIBRATION_PERMISSION = Permission.REQUEST_ACTIVATION
 """Who may run a module on an installation's footage outside an activation: those who may request one (supervisor,
 dpo), since a calibration run prepares the request (L32)."""

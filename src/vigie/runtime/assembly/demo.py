@@ -30,6 +30,18 @@ from vigie.domain.actor import Actor
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
 from vigie.governance.keys_folder import KeyStorageError
+from vigie.runtime.assembly.demo_lapi import (
+    ACCOUNTS,
+    LAPI_CAMERA,
+    LAPI_SCENE,
+    LAPI_TENANT,
+    WANTED_PLATE,
+    ensure_hit_list,
+    ensure_lapi_accounts,
+    ensure_lapi_activation,
+    lapi_commune,
+)
+from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.models import installed_models
 from vigie.runtime.assembly.module_settings import PIXEL_MODULES
 from vigie.runtime.assembly.service import VigieService
@@ -37,16 +49,18 @@ from vigie.services.auth import AuthService
 from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.builtin import module_settings_path
 from vigie.sim.rtsp import ProvenRender, RtspSimServer, RtspUnavailableError, proven_render
+from vigie.storage.database import create_engine_for
 
 log = logging.getLogger(__name__)
 DEMO_SCENES = ("street", "situations")
 
 
-def render_demo_scenes(data_dir: Path, count: int) -> dict[str, Path]:
+def render_demo_scenes(data_dir: Path, count: int, extra: dict[str, str] | None = None) -> dict[str, Path]:
     """The footage of ``count`` simulated cameras, each scene rendered here and now (proven simulated: what the
-    scene cache held before is replaced, with a warning when it was not that render)."""
+    scene cache held before is replaced, with a warning when it was not that render); ``extra``: more cameras by
+    id and the scene each shows (the LAPI camera)."""
     names = [DEMO_SCENES[index % len(DEMO_SCENES)] for index in range(count)]
-    distinct = list(dict.fromkeys(names))
+    distinct = list(dict.fromkeys([*names, *(extra or {}).values()]))
     cache = data_dir / "scenes"
     with ThreadPoolExecutor(max_workers=max(1, min(len(distinct), os.cpu_count() or 1))) as pool:
         proofs = pool.map(lambda name: proven_render(load_scene(builtin_scene_path(name)), cache), distinct)
@@ -57,7 +71,36 @@ def render_demo_scenes(data_dir: Path, count: int) -> dict[str, Path]:
     for index, name in enumerate(names):
         log.info("simulated camera sim%d shows the scene %r", index + 1, name)
         out[f"sim{index + 1}"] = renders[name].path
+    for camera_id, name in (extra or {}).items():
+        log.info("simulated camera %s shows the scene %r", camera_id, name)
+        out[camera_id] = renders[name].path
     return out
+
+
+def start_lapi(service: VigieService, config: VigieConfig, data_dir: Path) -> None:
+    """The state tenant's accounts, its activation of plate reading (through the governance service, like any
+    installation's) and its hit list; a refusal is logged and the demo runs on without plate reading."""
+    login = ensure_lapi_accounts(service.accounts, data_dir, legal_day(service.clock))
+    engine = create_engine_for(config.storage.database_url)
+    try:
+        governance = open_governance(config, engine, service.audit, service.clock).service
+        activation = ensure_lapi_activation(governance, service.clock())
+        ensure_hit_list(service.plates, service.accounts, data_dir)
+    except RuntimeError as err:
+        log.error("%s; the demo runs without plate reading", err)
+        return
+    finally:
+        engine.dispose()
+    log.info(
+        "plate reading (LAPI) on %s under activation #%d for the state tenant %s; its matches are visible to %s "
+        "(password in %s); the car %s of the scene is on its hit list",
+        LAPI_CAMERA,
+        activation,
+        LAPI_TENANT,
+        ACCOUNTS.supervisor,
+        login,
+        WANTED_PLATE,
+    )
 
 
 def _log_proof(scene: str, proof: ProvenRender) -> None:
@@ -98,10 +141,12 @@ def demo_config(
     detector: str | None = None,
     modules: dict[str, dict[str, Any]] | None = None,
     secrets_key_file: Path | None = None,
+    lapi_url: str | None = None,
 ) -> VigieConfig:
     """The demo's configuration: one commune, one site, the simulated cameras (with ``detector`` when a model is
     installed in the demo's data folder, else motion detection; ``modules``: event module settings per camera;
-    ``secrets_key_file``: the passphrase file encrypting the demo's private keys, :func:`demo_secrets_key`)."""
+    ``secrets_key_file``: the passphrase file encrypting the demo's private keys, :func:`demo_secrets_key`); with
+    ``lapi_url``, a state tenant and its plate-reading camera showing it (:mod:`~vigie.runtime.assembly.demo_lapi`)."""
     modules = modules or {}
     cameras: list[dict[str, Any]] = [
         {
@@ -136,7 +181,8 @@ def demo_config(
                     "name": "Commune de démonstration",
                     "kind": "municipal",
                     "sites": [{"id": "centre", "name": "Centre-ville", "cameras": cameras}],
-                }
+                },
+                *([] if lapi_url is None else [lapi_commune(lapi_url)]),
             ],
         }
     )
@@ -153,7 +199,7 @@ def write_config(config: VigieConfig, path: Path) -> None:
 
 def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: int, use_rtsp: bool) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
-    footage = render_demo_scenes(data_dir, cameras)
+    footage = render_demo_scenes(data_dir, cameras, {LAPI_CAMERA: LAPI_SCENE})
     with contextlib.ExitStack() as stack:
         urls = {cid: path.resolve().as_uri() for cid, path in footage.items()}
         if use_rtsp:
@@ -168,14 +214,16 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
         detector = models[0].name if models else None
         log.info("analysis: %s", f"model {detector}" if detector else "motion detection (no model installed)")
         scenes = {f"sim{index + 1}": DEMO_SCENES[index % len(DEMO_SCENES)] for index in range(cameras)}
+        street = {cid: url for cid, url in urls.items() if cid != LAPI_CAMERA}
         config = demo_config(
             data_dir,
             host,
             port,
-            urls,
+            street,
             detector=detector,
             modules=demo_modules(scenes, detector),
             secrets_key_file=demo_secrets_key(data_dir),
+            lapi_url=urls[LAPI_CAMERA],
         )
         config_path = data_dir / "vigie.yaml"
         write_config(config, config_path)
@@ -186,6 +234,7 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
             log.error("%s; the demo was not started", err)
             return 2
         login = ensure_demo_account(service.accounts, data_dir, legal_day(service.clock))
+        start_lapi(service, config, data_dir)
         log.info(
             "console: http://%s:%d/ — log in as %r with the password in %s (created for this demo folder only)",
             host,

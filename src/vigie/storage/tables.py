@@ -634,8 +634,9 @@ class HitListEntryRow(Base):
 
     __tablename__ = "hit_list_entries"
     __table_args__ = (
-        UniqueConstraint("commune_id", "list_name", "plate", name="uq_hit_list_entries_list_plate"),
-        Index("ix_hit_list_entries_commune_id_plate", "commune_id", "plate"),
+        # (tenant, plate) first: the one lookup made for every read; a second index (tenant, plate) was ignored by
+        # SQLite's planner in favour of this one when it began with the list, and scanned the tenant's lists.
+        UniqueConstraint("commune_id", "plate", "list_name", name="uq_hit_list_entries_plate_list"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)

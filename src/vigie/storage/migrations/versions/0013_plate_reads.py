@@ -70,9 +70,8 @@ def upgrade() -> None:
         sa.Column("plate", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(256), nullable=False),
         sa.Column("import_id", _ID, sa.ForeignKey("hit_list_imports.id"), nullable=False),
-        sa.UniqueConstraint("commune_id", "list_name", "plate", name="uq_hit_list_entries_list_plate"),
+        sa.UniqueConstraint("commune_id", "plate", "list_name", name="uq_hit_list_entries_plate_list"),
     )
-    op.create_index("ix_hit_list_entries_commune_id_plate", "hit_list_entries", ["commune_id", "plate"])
     op.create_table(
         "plate_matches",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),

@@ -4,20 +4,22 @@ come in as a raw body vouched for by a checksum, bounded, with errors that name 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
-from tests.api.governance_world import world_config
-from tests.api.world import T0, World, build_world
+from tests.api.world import DIRECTORY, T0, Clock, World, build_world
 from tests.recording.export_samples import ListAuditSink
 from vigie.domain.audit import AuditAction
 from vigie.domain.plates import MODULE, PlateRead
 from vigie.domain.users import Role
 from vigie.governance.gate import ActivationGate, GateRules, Window
-from vigie.runtime.assembly.auth import directory
+from vigie.lpr.hitlists import key_id
 from vigie.services.alerts import AlertService
 from vigie.services.plates import MAX_HIT_LIST_BYTES, PlateService
 from vigie.storage.plates import SqlPlateRepo
@@ -36,16 +38,9 @@ class LapiActivation:
 
 @pytest.fixture
 def world(db: Engine) -> World:
-    def plates(alerts: AlertService, audit: ListAuditSink, clock: object) -> PlateService:
-        gate = ActivationGate(LapiActivation(), clock, cache_ttl_s=0)  # type: ignore[arg-type]
-        return PlateService(
-            SqlPlateRepo(db),
-            alerts,
-            audit,
-            clock,
-            directory=directory(world_config()),
-            gate=gate,  # type: ignore[arg-type]
-        )
+    def plates(alerts: AlertService, audit: ListAuditSink, clock: Clock) -> PlateService:
+        gate = ActivationGate(LapiActivation(), clock, cache_ttl_s=0)
+        return PlateService(SqlPlateRepo(db), alerts, audit, clock, directory=DIRECTORY, gate=gate)
 
     built = build_world(db, plates=plates)
     built.add("op.pn", [Role.OPERATOR], "police-nationale")
@@ -127,6 +122,28 @@ def test_a_hit_list_that_does_not_verify_or_parse_is_refused_with_the_fix(world:
     assert too_big.status_code == 413
     assert [d.get("refused") is not None for d in audited(world, AuditAction.HIT_LIST_IMPORTED)] == [True] * 3
     assert world.login("op.pn").post(f"/api/plates/lists?checksum={'0' * 64}", content=LIST).status_code == 403
+
+
+def test_a_list_signed_by_a_registered_key_is_imported_with_the_signature_in_the_query(db: Engine) -> None:
+    issuer = Ed25519PrivateKey.generate()
+    public = issuer.public_key()
+
+    def plates(alerts: AlertService, audit: ListAuditSink, clock: Clock) -> PlateService:
+        gate = ActivationGate(LapiActivation(), clock, cache_ttl_s=0)
+        keys = {"police-nationale": {key_id(public): public}}
+        return PlateService(
+            SqlPlateRepo(db), alerts, audit, clock, directory=DIRECTORY, gate=gate, keys=lambda c: keys.get(c, {})
+        )
+
+    world = build_world(db, plates=plates)
+    world.add("sup.pn", [Role.SUPERVISOR], "police-nationale")
+    chief = world.login("sup.pn")
+    signature = quote(base64.b64encode(issuer.sign(LIST)).decode())
+    answer = chief.post(f"/api/plates/lists?signature={signature}", content=LIST)
+    assert answer.status_code == 200 and answer.json()["verified_by"] == f"signature:{key_id(public)}"
+    tampered = chief.post(f"/api/plates/lists?signature={signature}", content=LIST + b"EF456GH\tvol\tvoles\n")
+    assert tampered.status_code == 422 and "verifies with none" in tampered.text
+    assert chief.post("/api/plates/lists?signature=not-base64!", content=LIST).status_code == 422
 
 
 def test_an_investigator_holds_a_match_for_a_procedure_with_a_strict_body(world: World) -> None:

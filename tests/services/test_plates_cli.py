@@ -85,7 +85,9 @@ def test_a_state_supervisor_imports_and_reads_matches_and_counts(
     assert "AB123CD" in out and "list voles: vol déclaré" in out and "EF456GH" not in out
     assert main(["lapi", "counts", *config]) == 0
     assert f"{NOW.date().isoformat()}  cam-lapi               2       1" in capsys.readouterr().out
-    match_id = actions(config_path, clock, AuditAction.PLATE_MATCHES_READ)[0]["matches"][0]  # type: ignore[index]
+    [seen] = [d["matches"] for d in actions(config_path, clock, AuditAction.PLATE_MATCHES_READ)]
+    assert isinstance(seen, list) and len(seen) == 1, "the list of matches shown is audited with their ids"
+    match_id = seen[0]
     crop = tmp_path / "crop.jpg"
     assert main(["lapi", "crop", str(match_id), "--output", str(crop), *config]) == 0
     assert crop.read_bytes() == CROP and len(actions(config_path, clock, AuditAction.PLATE_CROP_VIEWED)) == 1

@@ -9,9 +9,11 @@ puts the separators back the way the plate prints them (``AB-123-CD``). The form
 - ``FR-W`` (garage plates of the SIV): ``W-123-AA``; ``FR-WW`` (provisional): ``WW-123-AA``.
 - ``FR-FNI`` (before 2009, still on the road): ``1234 AB 56`` — 1 to 4 digits, 1 to 3 letters (no I, no O), then
   the department: 01–95 (2A, 2B for Corsica since 1976) or 971–976 overseas.
-- European formats seen on the road in France: ``HR`` (Croatia, ``RK 755-AJ``: 2 letters, 3–4 digits, 1–2 letters),
-  ``SK`` (Slovakia, ``BA-268IM``, same shape), ``CZ`` (Czechia, ``1B8 0338``), and ``EU-generic`` (4 to 8 letters and
-  digits with at least one of each) for the rest. The generic format never corrects anything.
+- European formats seen on the road in France: ``HR`` (Croatia, ``RK 755-AJ``: 2 letters, 3–4 digits, 1–2 letters;
+  Slovak plates, ``BA-268IM``, have the same shape and read as it), ``CZ`` (Czechia, ``1B8 0338``), ``CS``
+  (Czechoslovak plates of before 1993, still on old vehicles: a district of 2 or 3 letters, then digits,
+  ``BSE 55-79``), and ``EU-generic`` (4 to 8 letters and digits with at least one of each) for the rest. The generic
+  format never corrects anything.
 
 Look-alike correction (0/O, 1/I, 8/B, 5/S, 2/Z, 6/G, 4/A, 7/T, 0/D/Q) is position-aware: a digit read where the format
 wants a letter becomes the letter it looks like, and the other way round — and only when exactly one reading
@@ -150,6 +152,10 @@ def _cz_display(text: str) -> str:
     return f"{text[:3]} {text[3:]}"
 
 
+def _cs_display(text: str) -> str:
+    return f"{text[:-4]} {text[-4:-2]}-{text[-2:]}"
+
+
 def _hr_display(text: str) -> str:
     match = re.fullmatch(r"([A-Z]{2})(\d{3,4})([A-Z]{1,2})", text)
     return f"{match.group(1)} {match.group(2)}-{match.group(3)}" if match else text
@@ -189,6 +195,7 @@ FORMATS: Final[tuple[PlateFormat, ...]] = (
         _hr_display,
     ),
     PlateFormat("CZ", ((D, L, ALNUM, D, D, D, D),), lambda t: True, _cz_display),
+    PlateFormat("CS", ((L, L, D, D, D, D, D), (L, L, L, D, D, D, D)), lambda t: True, _cs_display),
     PlateFormat(
         "EU-generic",
         tuple((ALNUM,) * n for n in range(4, 9)),
@@ -200,6 +207,12 @@ FORMATS: Final[tuple[PlateFormat, ...]] = (
 """In order of preference when one text is a plate of several formats (a French system: French formats first)."""
 
 FORMAT_NAMES: Final = tuple(f.name for f in FORMATS)
+
+EMBLEM_GAPS: Final = (2, 3)
+"""Where plates carry an emblem a recogniser may read as a character: after the city code of a Croatian plate (its
+coat of arms, ``RK [arms] 755-AJ``) and after the first group of a Czech plate (the inspection stickers,
+``3B2 [stickers] 9485``)."""
+EMBLEM_FORMATS: Final = frozenset({"HR", "CZ"})
 _BY_NAME = {f.name: f for f in FORMATS}
 
 

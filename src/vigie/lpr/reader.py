@@ -230,16 +230,28 @@ class PlateReader:
         for left, right, text in formats.windows(line.chars):
             if best is not None and best[0] >= 0.9:
                 break
-            for reading in self._readings(text):
-                score = self._score(line, left, reading) * (TRIM_WEIGHT ** (left + right))
-                siv_dashes = {left + 2, left + 5} <= line.gaps
-                if (french or siv_dashes) and not reading.plate_format.startswith("FR-"):
-                    score *= FOREIGN_WITH_FRENCH_BAND
-                if not reading.specific:
-                    if generic is None or score > generic[0]:
-                        generic = (score, reading)
-                elif best is None or score > best[0]:
-                    best = (score, reading)
+            positions = list(range(left, left + len(text)))
+            options = [(text, positions, left + right)]
+            # An emblem or sticker between a plate's groups (a Croatian city's coat of arms, a Czech plate's
+            # inspection stickers) is read as one more character: the same window without it, at the cost of a trim.
+            for gap in formats.EMBLEM_GAPS:
+                if len(text) > gap + 4:
+                    options.append(
+                        (text[:gap] + text[gap + 1 :], positions[:gap] + positions[gap + 1 :], left + right + 1)
+                    )
+            for option, kept, trims in options:
+                for reading in self._readings(option):
+                    if reading.plate_format not in formats.EMBLEM_FORMATS and option is not text:
+                        continue
+                    score = self._score(line, kept, reading) * (TRIM_WEIGHT**trims)
+                    siv_dashes = {left + 2, left + 5} <= line.gaps
+                    if (french or siv_dashes) and not reading.plate_format.startswith("FR-"):
+                        score *= FOREIGN_WITH_FRENCH_BAND
+                    if not reading.specific:
+                        if generic is None or score > generic[0]:
+                            generic = (score, reading)
+                    elif best is None or score > best[0]:
+                        best = (score, reading)
         # The generic format is the fallback of a line no named format can read, not a rival to them.
         best = best or generic
         if best is None:
@@ -266,7 +278,7 @@ class PlateReader:
             found.append(single)
         return found
 
-    def _score(self, line: _Line, start: int, reading: formats.Reading) -> float:
+    def _score(self, line: _Line, kept: Sequence[int], reading: formats.Reading) -> float:
         """Geometric mean over the characters of how well the image supports the reading, times the format's prior.
 
         A character kept as read counts its probability; one the grammar swapped counts the larger of its own
@@ -274,10 +286,10 @@ class PlateReader:
         shape, the grammar says which side of the look-alike pair it is), so that among several corrections the
         recogniser's own second choice decides."""
         logs = 0.0
-        for i, c in enumerate(reading.text):
-            row = line.rows[start + i]
+        for i, c in zip(kept, reading.text, strict=True):
+            row = line.rows[i]
             p = float(row[self._index[c]])
-            read_as = line.chars[start + i]
+            read_as = line.chars[i]
             if read_as != c:
                 p = max(p, LOOKALIKE_WEIGHT * float(row[self._index[read_as]])) + 1e-3 * p
             logs += math.log(max(p, 1e-6))

@@ -184,10 +184,12 @@ class PlateService:
         return None
 
     def _refuse(self, read: PlateRead, code: str, reason: str) -> None:
-        log.warning("plate read dropped: %s", reason)
+        """Audit (and log) the first refusal of each camera and code; the caller counts every one."""
         key = (read.camera_id, code)
         if key in self._refused:
+            log.debug("plate read dropped: %s", reason)
             return
+        log.warning("plate read dropped: %s (further reads dropped for this reason are counted, not logged)", reason)
         if len(self._refused) >= MAX_REFUSALS_REMEMBERED:
             self._refused.clear()
         self._refused.add(key)

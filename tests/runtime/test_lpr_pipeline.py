@@ -15,12 +15,15 @@ import numpy as np
 
 from tests.support.clocks import T0
 from vigie.analytics.detect.motion import MotionConfig
+from vigie.analytics.plates import PlateReading, PlateReadingConfig
+from vigie.domain.detections import Detections, ObjectClass
 from vigie.domain.plates import PlateRead
 from vigie.governance.gate import ActivationGate, GateRules, Window
 from vigie.ingest.reader import StreamSpec
 from vigie.runtime.assembly.demo import demo_config
 from vigie.runtime.assembly.gates import DatabaseGateFactory
 from vigie.runtime.workers.analysis import WorkerSpec, camera_analysis
+from vigie.runtime.workers.plates import plate_tools
 from vigie.sim import SceneRenderer, builtin_scene_path, load_scene
 from vigie.sim.render import RenderedFrame
 from vigie.sim.siv import normalised
@@ -136,3 +139,22 @@ def test_a_municipal_demo_camera_never_reads_even_configured_to(tmp_path: Path) 
     assert not gate.allows("plate_reading", "sim1", T0)
     reads = _run(_spec("sim1", "demo"), gate, iter(_lane()[50:90]))
     assert reads == []
+
+
+def test_on_a_street_camera_only_the_detectors_vehicles_are_read() -> None:
+    """Without ``lpr_camera`` the vehicles come from the camera's detector: its cars are read, while the same
+    region reported as a person is never looked at (occupants are not analysed)."""
+    frames = _lane()[55:85]  # 11-17 s: GE-042-ZR drives through, alone
+
+    def run(cls: ObjectClass) -> list[PlateRead]:
+        reading = PlateReading(CAMERA, "pn-test", PlateReadingConfig(), plate_tools(), _gate((T0, T0 + timedelta(1))))
+        reads: list[PlateRead] = []
+        for frame in frames:
+            boxes = [(b.x, b.y, b.x + b.w, b.y + b.h) for b in frame.boxes]
+            found = Detections.create(boxes, [0.9] * len(boxes), [int(cls)] * len(boxes))
+            reads += reading.process(frame.image, T0 + timedelta(seconds=frame.time_s), 0.2, lambda f=found: f)
+        reads += reading.process(frames[0].image, T0 + timedelta(seconds=30), 0.2, Detections)
+        return reads
+
+    assert [read.text for read in run(ObjectClass.CAR)] == ["GE042ZR"]
+    assert run(ObjectClass.PERSON) == []

@@ -14,6 +14,7 @@ from vigie.domain.plates import (
     HitListImport,
     MatchHold,
     PlateRead,
+    PurgeResult,
     legal_day_of,
     match_expiry,
     non_match_expiry,
@@ -119,3 +120,17 @@ def test_matches_are_filtered_by_camera_time_and_alert(db: Engine) -> None:
     assert [m.id for m in repo.matches(["lapi-1", "lapi-2"], alert_id=100)] == [made[0]]
     match = repo.match(made[0])
     assert match is not None and (match.alert_id, match.list_name, match.expires_at) == (100, "voles", match_expiry(T0))
+
+
+def test_a_read_and_its_matches_are_stored_together_and_counted(db: Engine) -> None:
+    repo = SqlPlateRepo(db)
+    read = plate_read()
+    hits = [HitListEntry(read.text, "vol", "voles"), HitListEntry(read.text, "recherche", "recherches")]
+    read_id, match_ids = repo.add_read_with_matches(read, hits, expires_at=match_expiry(read.at))
+    assert len(match_ids) == 2
+    assert {(m.read_id, m.list_name) for m in repo.matches(["lapi-1"])} == {(read_id, "voles"), (read_id, "recherches")}
+    day = legal_day_of(read.at)
+    [count] = repo.counts(["lapi-1"], day, day)
+    assert (count.reads, count.matches) == (1, 2)
+    assert repo.purge(match_expiry(read.at) - timedelta(seconds=1)).reads == 0
+    assert repo.purge(match_expiry(read.at)) == PurgeResult(reads=1, matches=2)

@@ -138,10 +138,9 @@ class PlateService:
             raise PlateReadRefusedError(f"plate read on camera {read.camera_id} dropped: {refusal[1]}")
         hits = self._repo.hits(read.commune_id, read.text)
         expires = match_expiry(read.at) if hits else non_match_expiry(read.at)
-        read_id = self._repo.add_read(read, expires_at=expires)
+        read_id, match_ids = self._repo.add_read_with_matches(read, hits, expires_at=expires)
         if not hits:
             return Recorded(read_id, (), None)
-        match_ids = tuple(self._repo.add_match(read_id, hit, expires_at=match_expiry(read.at)) for hit in hits)
         alert = self._alerts.raise_alert(
             Observation(
                 camera_id=read.camera_id,

@@ -56,6 +56,14 @@ class SqlPlateRepo:
 
     def add_read(self, read: PlateRead, *, expires_at: datetime) -> int:
         """Store ``read`` and count it for its camera's Paris day; returns its id."""
+        return self.add_read_with_matches(read, (), expires_at=expires_at)[0]
+
+    def add_read_with_matches(
+        self, read: PlateRead, hits: Sequence[HitListEntry], *, expires_at: datetime
+    ) -> tuple[int, tuple[int, ...]]:
+        """Store ``read``, a match for each of ``hits``, and their counts, in one transaction (a read is never
+        kept a month without the match that justifies it, nor a match without its read); returns the ids."""
+        expires_at = require_aware(expires_at, "expires_at")
         values = {
             "camera_id": read.camera_id,
             "commune_id": read.commune_id,
@@ -68,15 +76,17 @@ class SqlPlateRepo:
             "crop_jpeg": read.crop_jpeg,
             "activation_id": read.activation_id,
             "model_version": read.model_version,
-            "expires_at": require_aware(expires_at, "expires_at"),
+            "expires_at": expires_at,
         }
         with storage_errors(self._engine, "store a plate read"), self._write.begin() as session:
             row = PlateReadRow(**values)
             session.add(row)
             session.flush()
-            read_id = row.id
-            self._count(session, read.camera_id, legal_day_of(read.at), reads=1, matches=0)
-        return read_id
+            matches = [_match_row(row, hit, expires_at) for hit in hits]
+            session.add_all(matches)
+            session.flush()
+            self._count(session, read.camera_id, legal_day_of(read.at), reads=1, matches=len(matches))
+            return row.id, tuple(m.id for m in matches)
 
     def _count(self, session: Session, camera_id: str, day: date, *, reads: int, matches: int) -> None:
         dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
@@ -181,15 +191,7 @@ class SqlPlateRepo:
             if read is None:
                 raise LookupError(f"no plate read {read_id}")
             read.expires_at = max(read.expires_at, expires_at)
-            match = PlateMatchRow(
-                read_id=read_id,
-                commune_id=read.commune_id,
-                camera_id=read.camera_id,
-                at=read.at,
-                list_name=entry.list_name,
-                reason=entry.reason,
-                expires_at=expires_at,
-            )
+            match = _match_row(read, entry, expires_at)
             session.add(match)
             session.flush()
             match_id = match.id
@@ -285,6 +287,18 @@ class SqlPlateRepo:
                 delete(PlateReadRow).where(PlateReadRow.expires_at <= now, PlateReadRow.id.not_in(held))
             )
         return PurgeResult(reads=int(getattr(reads, "rowcount", 0)), matches=int(getattr(matches, "rowcount", 0)))
+
+
+def _match_row(read: PlateReadRow, entry: HitListEntry, expires_at: datetime) -> PlateMatchRow:
+    return PlateMatchRow(
+        read_id=read.id,
+        commune_id=read.commune_id,
+        camera_id=read.camera_id,
+        at=read.at,
+        list_name=entry.list_name,
+        reason=entry.reason,
+        expires_at=expires_at,
+    )
 
 
 def _match_query() -> Select[PlateMatchRow, str, str, str, float]:

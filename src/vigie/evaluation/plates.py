@@ -198,10 +198,13 @@ class VideoScores:
     truth: set[str] | None
     frames: int
     seconds: float
+    vehicles: int = 0
+    """Vehicle tracks the detector and tracker gave (with a detector), read or not."""
 
     def as_dict(self) -> dict[str, float | int]:
         values: dict[str, float | int] = {
             "frames": self.frames,
+            "vehicle_tracks": self.vehicles,
             "tracks_read": len(self.tracks),
             "reads_per_track": round(sum(t.frames for t in self.tracks) / max(1, len(self.tracks)), 2),
             "ms_per_frame": round(1000 * self.seconds / max(1, self.frames), 1),
@@ -255,6 +258,7 @@ def evaluate_video(
     vehicles = np.array(sorted(int(c) for c in VEHICLE_CLASSES), np.int32)
     tracker, voter = ByteTracker(), TrackVoter(max_age_s=track_end_s)
     texts = _TextTracks(track_end_s)
+    seen: set[int] = set()
     voted: list[tuple[int, Any]] = []
     count, seconds, previous, last = 0, 0.0, None, 0.0
     for _number, at, image in frames:
@@ -265,6 +269,7 @@ def evaluate_video(
             found = detect(image)
             tracks = tracker.update(found[np.isin(found.class_ids, vehicles)], period)
             for box, track_id in zip(tracks.boxes, tracks.track_ids, strict=True):
+                seen.add(int(track_id))
                 x1, y1, x2, y2 = (int(v) for v in box)
                 plates = reader.read(image, region=(x1, y1, x2 - x1, y2 - y1))
                 if plates:
@@ -277,7 +282,7 @@ def evaluate_video(
         count += 1
     voted.extend(voter.expire(last + track_end_s + 1.0))
     reads = [TrackRead(tid, v.text, v.confidence, v.frames, v.votes) for tid, v in sorted(voted, key=lambda t: t[0])]
-    return VideoScores(reads, truth, count, seconds)
+    return VideoScores(reads, truth, count, seconds, len(seen))
 
 
 class _TextTracks:

@@ -152,12 +152,7 @@ class PlateReader:
             if x1 - x0 < 8 or y1 - y0 < 8:
                 return []
             image, ox, oy = image[y0:y1, x0:x1], x0, y0
-        found: list[PlateCandidate] = []
-        for quad in self._lines(image):
-            crop = _rectify(image, quad, self.pad)
-            candidate = self._recognise(crop, quad)
-            if candidate is not None and candidate.confidence >= self.min_confidence / 2:
-                found.append(candidate)
+        found = self._candidates(image, None)
         # Second look at the best lines: the detector, run on the whole picture, often cuts a plate's line short
         # (an oblique plate, a dash read as the end); around the line, at a scale where the plate is a few text
         # lines high, it sees the whole of it.
@@ -170,6 +165,14 @@ class PlateReader:
         if ox or oy:
             kept = [replace(c, box=(c.box[0] + ox, c.box[1] + oy, c.box[2], c.box[3])) for c in kept]
         return _distinct(sorted(kept, key=lambda c: -c.confidence))
+
+    def _candidates(self, image: np.ndarray, side: int | None) -> list[PlateCandidate]:
+        found: list[PlateCandidate] = []
+        for quad in self._lines(image, side):
+            candidate = self._recognise(_rectify(image, quad, self.pad), quad)
+            if candidate is not None and candidate.confidence >= self.min_confidence / 2:
+                found.append(candidate)
+        return found
 
     def _around(self, image: np.ndarray, box: Box) -> PlateCandidate | None:
         """:meth:`recognise` on the neighbourhood of ``box`` (a third of its width and its height on each side)."""

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -140,6 +140,7 @@ class PlateTools:
     model_version: str
 
 
+@runtime_checkable
 class ActivationAware(Protocol):
     """A gate that also says which activation let a module run (``vigie.governance.gate.ActivationGate``)."""
 
@@ -291,8 +292,9 @@ class PlateReading:
 
 
 def _activation(gate: Gate, camera_id: str) -> int | None:
-    attributing = getattr(gate, "activation_id", None)
-    return None if attributing is None else attributing(PLATE_MODULE, camera_id)
+    """The activation the gate opened the module under; None from a gate that cannot say (no read is attributed
+    to nothing: such a gate reads no plate)."""
+    return gate.activation_id(PLATE_MODULE, camera_id) if isinstance(gate, ActivationAware) else None
 
 
 def _jpeg(crop: np.ndarray) -> bytes | None:

@@ -13,7 +13,9 @@ a calibration run prepares a request, L32), on a camera it sees, and write ``ana
 chain *before* running: who, in which role, which module, every input file's SHA-256, and the camera and recorded
 period when the video is a segment of the store. Without ``--config`` they run offline on public-format material
 (simulator renders, MOTChallenge folders, any clip) but refuse a file recognisably recorded or exported by Vigie
-(a segment named by the recorder, a file of an export folder): docs/evaluation.md.
+(a segment named by the recorder, a file of an export folder): docs/evaluation.md. ``eval plates`` is offline only
+(plate reading runs for a state tenant under an activation, L34): it refuses an export folder or a recorded segment
+and has no ``--config``: docs/plates.md.
 """
 
 from __future__ import annotations

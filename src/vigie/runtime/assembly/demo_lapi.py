@@ -97,11 +97,16 @@ def ensure_lapi_accounts(accounts: AuthService, data_dir: Path, today: date) -> 
         ACCOUNTS.authority: ("Délégué du préfet (démonstration)", [Role.AUTHORITY]),
     }
     for username, (name, held) in roles.items():
-        if accounts.principal_exists(username):
-            if Role.OPERATOR in held:
-                accounts.update_user(_ACTOR, username, authorised_until=today + timedelta(days=365))
-            continue
         password = secrets.token_urlsafe(12)
+        if accounts.principal_exists(username):
+            if username != ACCOUNTS.supervisor:
+                continue
+            if login.is_file():
+                accounts.update_user(_ACTOR, username, authorised_until=today + timedelta(days=365))
+                continue
+            accounts.reset_password(_ACTOR, username, password)  # its file was removed: a new password in it
+            _write_login(login, username, password)
+            continue
         accounts.add_user(
             _ACTOR,
             username=username,
@@ -113,10 +118,14 @@ def ensure_lapi_accounts(accounts: AuthService, data_dir: Path, today: date) -> 
             trained_on=today if Role.OPERATOR in held else None,
         )
         if username == ACCOUNTS.supervisor:
-            fd = os.open(login, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(f"username: {username}\npassword: {password}\n")
+            _write_login(login, username, password)
     return login
+
+
+def _write_login(path: Path, username: str, password: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"username: {username}\npassword: {password}\n")
 
 
 def ensure_lapi_activation(governance: GovernanceService, now: datetime) -> int:

@@ -47,6 +47,9 @@ LOOKALIKE_WEIGHT: Final = 0.6
 """What a grammar-corrected character is worth, relative to the probability of the character it was read as."""
 FOREIGN_WITH_FRENCH_BAND: Final = 0.7
 """A plate with the blue right band of French plates is French: other formats' readings of it count for less."""
+PLATE_DETECT_HEIGHT: Final = 96
+"""How high (px) a plate is made for the detector when its area is known (an annotated box, a second look); 128
+and 160 gave nothing more on the tuning half and cost more."""
 BAND_SATURATION: Final = 100
 STICKER_SATURATION: Final = 110
 TRIM_WEIGHT: Final = 0.8
@@ -197,7 +200,7 @@ class PlateReader:
         h, w = crop.shape[:2]
         # The whole plate is one line: look for it inside (margins, screws and frame are not text), at a scale
         # where the plate is about 4 lines of text high rather than the full-image detection side.
-        side = max(64, min(self.detect_side, round(max(h, w) * 96 / max(plate_height, 1))))
+        side = max(64, min(self.detect_side, round(max(h, w) * PLATE_DETECT_HEIGHT / max(plate_height, 1))))
         inner = [q for q in self._lines(crop, side) if _plate_shaped(q)]
         quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
         best: PlateCandidate | None = None

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from vigie.cli import main
-from vigie.evaluation.plates import PlateLabelError, evaluate, read_folder, read_labels, split
-from vigie.lpr.reader import PlateReader
+from vigie.evaluation.plates import PlateLabelError, evaluate, photo_reader, read_folder, read_labels, split
 from vigie.sim.plates import font_path, plate_picture
 from vigie.sim.scene import SceneError
 
@@ -131,7 +130,7 @@ def test_held_out_half_is_read_at_least_at_the_measured_floor(name: str) -> None
     folder = DATA / name
     if not folder.is_dir():
         pytest.skip(f"development data not found at {folder} (see ../shared/data/README.md)")
-    scores = evaluate(PlateReader(threads=1), split(read_folder(folder), "held-out"), crops=False)
+    scores = evaluate(photo_reader(threads=1), split(read_folder(folder), "held-out"), crops=False)
     figures = scores.as_dict()
     assert figures["exact_rate"] >= HELD_OUT_FLOORS[name], scores.misses()
 

@@ -93,8 +93,10 @@ class PlateReader:
     """Localise and read plates. One instance per worker thread (the onnxruntime sessions are shared by its calls).
 
     ``threads``: intra-op threads of each session (1 = one core). ``detect_side``: the longer side the image (or the
-    region) is scaled to for text detection — a plate 60 px wide in a 1500 px photo needs about 1000. ``min_confidence``
-    drops weaker candidates; ``formats`` restricts the grammar (names of :data:`vigie.lpr.formats.FORMAT_NAMES`).
+    region) is scaled to for text detection — a plate 60 px wide in a 1500 px photo needs about 1000;
+    ``detect_max_side`` (default: ``detect_side``): a larger image is detected at its own size up to this side instead
+    (small plates in large photos; the cost grows with the area). ``min_confidence`` drops weaker candidates;
+    ``formats_allowed`` restricts the grammar (names of :data:`vigie.lpr.formats.FORMAT_NAMES`).
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class PlateReader:
         *,
         threads: int = 1,
         detect_side: int = 1024,
+        detect_max_side: int | None = None,
         min_confidence: float = 0.3,
         pad: float = 0.7,
         second_looks: int = 3,
@@ -137,6 +140,7 @@ class PlateReader:
         self._chars = chars
         self._post = DBPostProcess(thresh=0.3, box_thresh=0.5, unclip_ratio=1.6, use_dilation=True)
         self.detect_side = detect_side
+        self.detect_max_side = detect_max_side or detect_side
         self.pad = pad
         self.second_looks = second_looks
         self.min_confidence = min_confidence
@@ -214,9 +218,12 @@ class PlateReader:
 
     def _lines(self, image: np.ndarray, side: int | None = None) -> list[np.ndarray]:
         """Quadrilaterals (4×2, clockwise from top-left) of the plate-shaped text lines, merged lines included; the
-        image is scaled so that its longer side is ``side`` (default :attr:`detect_side`) for the detector."""
+        image is scaled so that its longer side is ``side`` — by default its own size, enlarged to :attr:`detect_side`
+        and reduced to :attr:`detect_max_side`."""
         h, w = image.shape[:2]
-        scale = min((side or self.detect_side) / max(h, w), 4.0)
+        longest = max(h, w)
+        target = side or min(max(longest, self.detect_side), max(self.detect_max_side, self.detect_side))
+        scale = min(target / longest, 4.0)
         nh, nw = max(32, round(h * scale / 32) * 32), max(32, round(w * scale / 32) * 32)
         resized = cv2.resize(image, (nw, nh))
         blob = ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[np.newaxis]

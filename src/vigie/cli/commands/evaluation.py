@@ -107,9 +107,9 @@ def eval_plates_command(
 ) -> int:
     """Plate localisation and reading on folders of annotated photos, one figure a line (``name value``); 0 on
     success. Offline only: a folder of a Vigie export (plate crops are footage, L35) is refused."""
-    from vigie.evaluation.plates import PlateLabelError, evaluate, read_folder
+    from vigie.evaluation.plates import PlateLabelError, evaluate, photo_reader, read_folder
     from vigie.evaluation.plates import split as halves
-    from vigie.lpr.reader import PlateReader, PlateReaderError
+    from vigie.lpr.reader import PlateReaderError
 
     for folder in folders:
         what = vigie_footage(folder / "manifest.json")
@@ -118,7 +118,7 @@ def eval_plates_command(
                   "only; nothing was run", file=sys.stderr)  # fmt: skip
             return 2
     try:
-        reader = PlateReader(threads=threads)
+        reader = photo_reader(threads)
         report: dict[str, Any] = {"split": split, "sets": {}}
         for folder in folders:
             scores = evaluate(reader, halves(read_folder(folder), split))

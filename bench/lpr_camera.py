@@ -1,5 +1,5 @@
-"""A dedicated plate-reading camera's analysis, end to end (issue 18): the built-in ``lane`` scene (960×540, four cars
-in 30 s, plates ~140 px wide) through ``camera_analysis`` as ``vigie serve`` builds it — motion, the lane's moving
+"""A dedicated plate-reading camera's analysis, end to end (issue 18): the built-in ``lane`` scene (640×360, four cars
+in 30 s, plates ~105 px wide) through ``camera_analysis`` as ``vigie serve`` builds it — motion, the lane's moving
 region tracked, the plate read in it (PP-OCRv4, one intra-op thread), voted per track — under an open gate.
 
 Prints CPU ms of the calling thread per analysed frame (all frames, and frames with a car in view), the same camera
@@ -8,7 +8,7 @@ car, and with a car always in view: a busy lane), and the reads: cars, exact, wr
 scene's 5 fps are taken for other rates (tracking and voting cost little beside the reader). ``--loops N`` runs the
 scene N times (steadier; the first loop includes the motion detector's warm-up).
 
-    .venv/bin/python bench/lpr_camera.py [--loops 2]
+    .venv/bin/python bench/lpr_camera.py [--loops 2] [--detect-side 480]
 """
 
 from __future__ import annotations
@@ -42,20 +42,22 @@ def _spec(modules: tuple[tuple[str, dict[str, object]], ...]) -> WorkerSpec:
     def unused(_: object) -> ActivationGate:
         raise AssertionError("the bench hands its own gate")
 
-    stream = StreamSpec("lapi1", "file:///unused", analysis_fps=5, analysis_width=960, pixel_format="bgr24")
+    stream = StreamSpec("lapi1", "file:///unused", analysis_fps=5, analysis_width=640, pixel_format="bgr24")
     return WorkerSpec(stream=stream, motion=MotionConfig(), gate=unused, rules=modules, commune_id="pn")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loops", type=int, default=2)
+    parser.add_argument("--detect-side", type=int, default=480, help="the module's detect_side (the demo's: 480)")
     args = parser.parse_args()
     renderer = SceneRenderer(load_scene(builtin_scene_path("lane")))
     frames = list(renderer.frames())
     window = Window(1, T0 - timedelta(days=1), T0 + timedelta(days=365))
     windows = {(m, "lapi1"): (window,) for m in ("plate_reading", "motion")}
     gate = ActivationGate(_Rules(GateRules(windows=windows)), lambda: T0)
-    lpr = camera_analysis(_spec((("plate_reading", {"lpr_camera": True}),)), gate)
+    settings = {"lpr_camera": True, "detect_side": args.detect_side}
+    lpr = camera_analysis(_spec((("plate_reading", settings),)), gate)
     motion = camera_analysis(_spec(()), gate)
     duration = renderer.scene.duration_s
     costs: dict[str, list[float]] = {"lpr": [], "lpr_car": [], "motion": []}
@@ -87,6 +89,7 @@ def main() -> None:
     motion_ms = 1000 * float(np.mean(costs["motion"]))
     texts = [r.text for r in reads]
     exact = sum(min(texts.count(t), expected.count(t)) for t in set(expected))
+    print(f"detect_side: {args.detect_side}")
     print(f"frames: {len(costs['lpr'])}")
     print(f"frames_with_car_share: {len(costs['lpr_car']) / len(costs['lpr']):.2f}")
     print(f"lpr_ms_per_frame: {lpr_ms:.1f}")

@@ -202,11 +202,12 @@ class CameraAnalysis:
         detectors: SharedDetectors | None = None,
         masker: Masker | None = None,
         on_refused: Callable[[ModelRefused], None] | None = None,
-        plate_tools: Callable[[], PlateTools] | None = None,
+        plate_tools: Callable[[int], PlateTools] | None = None,
     ) -> None:
         """``detectors``: the process's shared detectors (None: a session of this camera's own); ``masker``:
         required when the camera has privacy masks; ``on_refused``: told when the model is refused (L30);
-        ``plate_tools``: makes the plate reader and voter when ``plate_reading`` is configured on the camera."""
+        ``plate_tools``: makes the plate reader (at the module's ``detect_side``) and voter when ``plate_reading``
+        is configured on the camera."""
         if settings.privacy_masks and masker is None:
             raise ValueError(f"camera {settings.camera_id}: privacy masks need a masker (L6)")
         self.settings = settings
@@ -252,7 +253,7 @@ class CameraAnalysis:
         gate: Gate,
         detector: OncePerFrame | None,
         refused: frozenset[str],
-        tools: Callable[[], PlateTools] | None,
+        tools: Callable[[int], PlateTools] | None,
     ) -> PlateReading | None:
         """Plate reading when configured: on a dedicated LPR camera by motion, else on the detector's vehicles (not
         run when the model was refused, L30)."""
@@ -268,7 +269,8 @@ class CameraAnalysis:
         if tools is None:
             raise ValueError(f"camera {self.camera_id}: plate_reading is configured but no plate reader was given")
         motion = self.settings.motion
-        return PlateReading(self.camera_id, self.settings.commune_id, config, tools(), gate, motion=motion)
+        built = tools(config.detect_side)
+        return PlateReading(self.camera_id, self.settings.commune_id, config, built, gate, motion=motion)
 
     def _load(
         self, detectors: SharedDetectors | None, on_refused: Callable[[ModelRefused], None] | None

@@ -74,6 +74,14 @@ class PlateReadingConfig(RuleConfig):
         title="Track end",
         description="Seconds without a read of its plate after which a track's vote is closed and reported.",
     )
+    detect_side: int = Field(
+        default=640,
+        ge=160,
+        le=2048,
+        title="Detection size",
+        description="Pixels the longer side of a vehicle's box is scaled to for finding the plate: the plate should "
+        "be 100 px wide or more there (bigger costs more: 480 reads the demo's lane at two thirds the cost of 640).",
+    )
     min_vehicle_width: float = Field(
         default=0.08,
         gt=0.0,

@@ -43,8 +43,11 @@ HIT_LIST_FILE = "hit-list-demo.tsv"
 LAPI_LOGIN_FILE = "demo-lapi-login.txt"
 ACTIVATION_DAYS = 30
 """An activation for a month from the demo's start; a later start finds it in force and records no other."""
-ANALYSIS_WIDTH = 960
-"""The lane camera is analysed at its full width: its plates are about 140 px wide there."""
+ANALYSIS_WIDTH = 640
+"""The lane camera is analysed at its full width: its plates are about 105 px wide there."""
+DETECT_SIDE = 480
+"""A car's box (about 350 px wide) scaled to 480 px for finding its plate: every plate of the scene read, at 0.66
+the reader's cost at 640 (bench/lpr_camera.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,11 @@ def lapi_commune(url: str) -> dict[str, Any]:
             "purposes": ["crime_prevention"],
             "retention_days": 7,
         },
-        "analysis": {"fps": 3, "width": ANALYSIS_WIDTH, "modules": {MODULE: {"lpr_camera": True}}},
+        "analysis": {
+            "fps": 3,
+            "width": ANALYSIS_WIDTH,
+            "modules": {MODULE: {"lpr_camera": True, "detect_side": DETECT_SIDE}},
+        },
     }
     return {
         "id": LAPI_TENANT,

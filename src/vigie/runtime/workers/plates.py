@@ -11,11 +11,6 @@ from importlib import metadata
 
 from vigie.analytics.plates import PlateTools
 
-DETECT_SIDE = 640
-"""The longer side a vehicle's box is scaled to for the text detector: a plate a third of a car's width is then
-about 200 px wide, plenty for the recogniser, at less than half the cost of 1024 (measured on the lane scene: the
-same 34/34 plates read, 284 against 667 ms a read on a loaded 2-core machine)."""
-
 
 def model_version() -> str:
     """The reader's models as recorded with each read: the wheel that ships them, and its version."""
@@ -25,13 +20,13 @@ def model_version() -> str:
         return "pp-ocrv4@rapidocr-onnxruntime"
 
 
-def plate_tools() -> PlateTools:
-    """A reader and a voter factory for one camera. Imported here: only the processes of cameras that read plates
-    load the OCR's modules."""
+def plate_tools(detect_side: int = 640) -> PlateTools:
+    """A reader (text detection on vehicle boxes scaled to ``detect_side``, the module's setting) and a voter factory
+    for one camera. Imported here: only the processes of cameras that read plates load the OCR's modules."""
     from vigie.lpr.reader import PlateReader
     from vigie.lpr.vote import TrackVoter
 
     def voter(track_end_s: float) -> TrackVoter:
         return TrackVoter(max_age_s=track_end_s)
 
-    return PlateTools(PlateReader(threads=1, detect_side=DETECT_SIDE), voter, model_version())
+    return PlateTools(PlateReader(threads=1, detect_side=detect_side), voter, model_version())

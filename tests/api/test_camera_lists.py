@@ -102,6 +102,29 @@ def test_the_signature_changes_with_a_state_or_reason_not_with_the_frame_rate(db
     assert signature_after(CameraHealth("vil-1", HealthState.OFFLINE, clock(), "no answer")) != offline
 
 
+def test_a_rebuild_that_changed_no_state_keeps_its_json_until_its_figures_are_ten_seconds_old(db: Engine) -> None:
+    status, clock = SqlCameraStatusRepo(db), FakeClock()
+    service, viewer, ticks = CameraService(CAMERAS, status), person("op.a", "villeurbanne"), Ticks(100.0)
+    lists = CameraLists(max_age_s=2.0, monotonic=ticks, figures_max_age_s=10.0)
+
+    def fps() -> float:
+        return {c["id"]: c["fps_in"] for c in json.loads(lists.listing(service, viewer).body)}["vil-1"]
+
+    status.record(CameraHealth("vil-1", HealthState.ONLINE, clock(), "", 25.0))
+    first = lists.listing(service, viewer)
+    status.record(CameraHealth("vil-1", HealthState.ONLINE, clock(), "", 12.0))  # a new frame rate only
+    ticks.advance(7.0)  # past TOO_OLD x 2 s: built for this caller, same states: the JSON of 7 s ago
+    kept = lists.listing(service, viewer)
+    assert kept.body is first.body and fps() == 25.0
+    ticks.advance(3.5)  # the figures 10.5 s old: written again
+    lists.listing(service, viewer)  # starts the background rebuild
+    wait_for(lambda: fps() == 12.0, 5, "the frame rate refreshed once the figures were 10 s old")
+    status.record(CameraHealth("vil-1", HealthState.OFFLINE, clock(), "stream ended"))
+    ticks.advance(7.0)
+    states = {c["id"]: c["state"] for c in json.loads(lists.listing(service, viewer).body)}
+    assert states["vil-1"] == "offline", "a change of state written at once"
+
+
 @pytest.fixture
 def world(db: Engine) -> World:
     return build_world(db)

@@ -42,6 +42,12 @@ MAX_AGE_S = 2.0
 """How old a shared list may be before it is rebuilt: the feed polls every 2 s, and the sink writes a camera's
 health when it changes or every 10 s."""
 
+FIGURES_MAX_AGE_S = 10.0
+"""How old the list's figures (``fps_in``, ``since``) may be: a rebuild whose cameras' states and reasons are those
+of the last one keeps its JSON until it is this old (the console refreshes its figures every 15 s). Writing 4,241
+cameras' JSON every 2 s for one transport tenant held an API process's interpreter 50–100 ms each time, which
+the console's other calls waited behind (docs/sizing.md)."""
+
 
 @dataclass(frozen=True, slots=True)
 class CameraListing:
@@ -76,9 +82,16 @@ class CameraLists:
     ``TOO_OLD × max_age_s`` is built for its next caller, who waits. Each camera's identity is
     written as JSON once (it comes from the configuration); a build writes only its health."""
 
-    def __init__(self, max_age_s: float = MAX_AGE_S, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._max_age_s, self._monotonic = max_age_s, monotonic
+    def __init__(
+        self,
+        max_age_s: float = MAX_AGE_S,
+        monotonic: Callable[[], float] = time.monotonic,
+        figures_max_age_s: float = FIGURES_MAX_AGE_S,
+    ) -> None:
+        self._max_age_s, self._monotonic, self._figures_max_age_s = max_age_s, monotonic, figures_max_age_s
         self._lists: dict[frozenset[str], tuple[float, CameraListing]] = {}
+        self._written: dict[frozenset[str], float] = {}
+        """When each list's JSON was last written (a build that changed no state or reason keeps it)."""
         self._building: set[frozenset[str]] = set()
         self._identities: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -118,17 +131,25 @@ class CameraLists:
 
     def _build(self, key: frozenset[str], service: CameraService, principal: Principal) -> CameraListing:
         began = self._monotonic()
-        listing = self._listing(service.list_cameras(principal))
+        views = service.list_cameras(principal)
+        signature = _signature(views)
+        with self._lock:
+            kept, written = self._lists.get(key), self._written.get(key, -math.inf)
+        if kept is not None and kept[1].signature == signature and began - written < self._figures_max_age_s:
+            listing = kept[1]  # no state or reason changed: the JSON kept, its figures up to 10 s old
+        else:
+            listing = CameraListing(self._body(views), signature)
+            written = began
         with self._lock:
             self._lists[key] = (began, listing)
+            self._written[key] = written
         return listing
 
-    def _listing(self, views: list[CameraView]) -> CameraListing:
+    def _body(self, views: list[CameraView]) -> bytes:
         # Written with the standard json module from each camera's identity dumped once by pydantic (CameraOut's
         # own serialisation), rather than one CameraOut per camera per build: 4,241 models a second for one
         # transport tenant were most of a build's cost.
         items = []
-        signature = hashlib.sha256()
         for v in views:
             health = v.health
             identity = self._identities.get(v.info.id)
@@ -145,9 +166,15 @@ class CameraLists:
                     "fps_in": health.fps_in if health else 0.0,
                 }
             )
-            signature.update(f"{v.info.id}\x00{v.state.value}\x00{reason}\x01".encode())
-        body = json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode()
-        return CameraListing(body, signature.hexdigest())
+        return json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _signature(views: list[CameraView]) -> str:
+    signature = hashlib.sha256()
+    for v in views:
+        reason = v.health.reason if v.health else ""
+        signature.update(f"{v.info.id}\x00{v.state.value}\x00{reason}\x01".encode())
+    return signature.hexdigest()
 
 
 HEALTH_FIELDS = ("state", "reason", "since", "fps_in")

@@ -45,7 +45,7 @@ health when it changes or every 10 s."""
 FIGURES_MAX_AGE_S = 10.0
 """How old the list's figures (``fps_in``, ``since``) may be: a rebuild whose cameras' states and reasons are those
 of the last one keeps its JSON until it is this old (the console refreshes its figures every 15 s). Writing 4,241
-cameras' JSON every 2 s for one transport tenant held an API process's interpreter 50–100 ms each time, which
+X
 the console's other calls waited behind (docs/sizing.md)."""
 
 

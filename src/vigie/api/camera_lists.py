@@ -45,8 +45,8 @@ health when it changes or every 10 s."""
 FIGURES_MAX_AGE_S = 10.0
 """How old the list's figures (``fps_in``, ``since``) may be: a rebuild whose cameras' states and reasons are those
 of the last one keeps its JSON until it is this old (the console refreshes its figures every 15 s). Writing 4,241
-X
-the console's other calls waited behind (docs/sizing.md)."""
+cameras' JSON every 2 s for one transport tenant (1.2 MB) held an API process's interpreter about 50 ms each time
+(48–55 ms measured on the 2-core development host), which the console's other calls waited behind."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from vigie.runtime.assembly.gates import DatabaseGateFactory
 from vigie.runtime.workers.analysis import WorkerSpec, camera_analysis
 from vigie.runtime.workers.plates import plate_tools
 from vigie.sim import SceneRenderer, builtin_scene_path, load_scene
+from vigie.sim.plates import plate_picture
 from vigie.sim.render import RenderedFrame
 from vigie.sim.siv import normalised
 from vigie.storage import create_engine_for, migrate
@@ -158,3 +159,24 @@ def test_on_a_street_camera_only_the_detectors_vehicles_are_read() -> None:
 
     assert [read.text for read in run(ObjectClass.CAR)] == ["GE042ZR"]
     assert run(ObjectClass.PERSON) == []
+
+
+def test_nothing_behind_a_vehicles_windows_is_read() -> None:
+    """A plate held up behind the rear window (where occupants sit) is never read: only the lower part of a detected
+    vehicle is looked at; the bumper's plate is."""
+    reading = PlateReading(CAMERA, "pn-test", PlateReadingConfig(), plate_tools(), _gate((T0, T0 + timedelta(1))))
+    reads: list[PlateRead] = []
+    for frame in _lane()[55:85]:
+        image = frame.image.copy()
+        boxes = []
+        for b in frame.boxes:
+            sign = plate_picture("AB-123-CD", b.w // 3)
+            top, left = b.y + b.h // 10, b.x + b.w // 3
+            rows = slice(max(0, top), min(image.shape[0], top + sign.shape[0]))
+            if rows.stop > rows.start:
+                image[rows, left : left + sign.shape[1]] = sign[rows.start - top : rows.stop - top]
+            boxes.append((b.x, b.y, b.x + b.w, b.y + b.h))
+        found = Detections.create(boxes, [0.9] * len(boxes), [int(ObjectClass.CAR)] * len(boxes))
+        reads += reading.process(image, T0 + timedelta(seconds=frame.time_s), 0.2, lambda f=found: f)
+    reads += reading.process(_lane()[0].image, T0 + timedelta(seconds=30), 0.2, Detections)
+    assert [read.text for read in reads] == ["GE042ZR"]

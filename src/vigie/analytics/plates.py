@@ -7,8 +7,9 @@ nothing read under an authorisation outlives it, and no read is made of frames a
 Vehicles come from the camera's detector (cars, trucks, buses, motorcycles), tracked here by a tracker of this
 module's own, as each module of a camera tracks for itself. A dedicated LPR camera (``lpr_camera``: a narrow view on
 one lane, where a vehicle fills much of the picture) has no detection model: vehicles are the moving regions of the
-motion detector, tracked the same way. Either way the plate is looked for inside the vehicle's box only, and the
-only image kept is the plate's own crop (L35: occupants are never analysed nor kept).
+motion detector, tracked the same way. The plate is looked for in the vehicle's box only — for a detector's vehicle,
+never in its top :data:`CABIN`, its windows (a moving region is no vehicle outline: it is read whole) — and the only
+image kept is the plate's own crop (L35: occupants are never analysed nor kept).
 
 The reader and the voter are injected (:class:`PlateLocaliser`, :class:`PlateVoter`): this package does not import
 ``vigie.lpr`` (both sit in the same layer); the runtime hands ``vigie.lpr.reader.PlateReader`` and
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 
 PLATE_MODULE = MODULE
 _VEHICLE_IDS = np.array(sorted(int(c) for c in VEHICLE_CLASSES), np.int32)
+CABIN = 0.4
+"""The top of a vehicle's box never read: its windows, and whoever is behind them (L35: occupants are never
+analysed). Plates are on the bumpers, in the lower half of a car, a van, a truck or a motorcycle seen from the front
+or the back."""
 LPR_PAD = 0.1
 """On an LPR camera, the moving region is grown by this fraction of its size on each side."""
 JPEG_QUALITY = 85
@@ -223,8 +228,8 @@ class PlateReading:
             x1, y1, x2, y2 = (float(v) for v in box)
             if x2 - x1 < self.config.min_vehicle_width * width:
                 continue
-            region = (round(x1), round(y1), round(x2 - x1), round(y2 - y1))
-            found = self._reader.read(frame, region)
+            whole = (round(x1), round(y1), round(x2 - x1), round(y2 - y1))
+            found = self._reader.read(frame, whole if self._motion is not None else _below_windows(x1, y1, x2, y2))
             if not found:
                 continue
             best = found[0]
@@ -303,6 +308,12 @@ def _activation(gate: Gate, camera_id: str) -> int | None:
     """The activation the gate opened the module under; None from a gate that cannot say (no read is attributed
     to nothing: such a gate reads no plate)."""
     return gate.activation_id(PLATE_MODULE, camera_id) if isinstance(gate, ActivationAware) else None
+
+
+def _below_windows(x1: float, y1: float, x2: float, y2: float) -> tuple[int, int, int, int]:
+    """The part of a vehicle's box (pixels) where its plate is looked for: all but its top :data:`CABIN`."""
+    top = y1 + CABIN * (y2 - y1)
+    return round(x1), round(top), round(x2 - x1), round(y2 - top)
 
 
 def _jpeg(crop: np.ndarray) -> bytes | None:

@@ -30,3 +30,22 @@ def _close_live_feeds() -> Iterator[None]:
     from tests.api.live_world import close_all
 
     close_all()
+
+
+SERIAL = ("cluster", "e2e")
+"""Test folders whose tests run one after another on one worker of ``pytest -n 2`` (with the ``slow`` ones)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With ``pytest -n 2`` (scripts/test.sh runs the suite on both cores with pytest-xdist, ``--dist loadgroup``):
+    the heavy tests — the Ray clusters, the end-to-end runs of ``vigie serve``/``vigie demo``, the ones marked
+    ``slow`` — run one after the other on one worker while the other takes the rest. Two Ray clusters on one machine
+    would share Ray's fixed default ports (its dashboard, its client server) and ``~/.ray``; two end-to-end runs at
+    once would each get half of a 2-core machine, and their promises are timed (the demo's first event within
+    30 s)."""
+    root = Path(__file__).parent
+    serial = tuple(root / name for name in SERIAL)
+    for item in items:
+        path = Path(str(item.fspath))
+        if item.get_closest_marker("slow") or any(folder in path.parents for folder in serial):
+            item.add_marker(pytest.mark.xdist_group("serial"))

@@ -84,6 +84,18 @@ def cluster_config(tmp_path: Path, database_url: str, s3: SeaweedS3, address: st
     return config
 
 
+def recorded(database_url: str) -> bool:
+    """Whether a segment of the camera is indexed: its recorder runs, and so does its tap."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM segments WHERE camera_id = :c"), {"c": CAMERA}).first() is not None
+    except ProgrammingError:  # the service has not created its tables yet
+        return False
+    finally:
+        engine.dispose()
+
+
 def endpoint(database_url: str) -> tuple[str, int] | None:
     engine = create_engine(database_url)
     try:
@@ -147,8 +159,10 @@ def test_a_masked_cameras_live_view_is_read_on_the_node_that_records_it(
             def served() -> tuple[str, int] | None:
                 if proc.poll() is not None:
                     raise AssertionError(f"vigie serve ended: {proc.communicate()[0][-3000:]}")
-                return endpoint(postgres_db)
+                return endpoint(postgres_db) if recorded(postgres_db) else None
 
+            # a segment indexed first: the live view is asked of a camera that records (a loaded machine can take
+            # longer between the relay's record and the recorder's tap than between the record and this request)
             host, relay_port = wait_for(served, 120, "the control plane recording where the camera is served")
             assert relay_port != port, "the node's relay, not the API"
             refused = http.client.HTTPConnection(host, relay_port, timeout=10)

@@ -58,7 +58,7 @@ COMMANDS = [
     "activation request", "activation approve", "activation revoke", "activation list", "stop", "resume",
     "hold place", "hold lift", "hold list", "recording register", "recording purge",
     "export create", "export transmitted", "export verify", "models list", "models add", "models install",
-    "eval mot", "eval detect", "eval events", "calibrate",
+    "eval mot", "eval detect", "eval plates", "eval events", "calibrate",
     "alerts list", "alerts confirm", "alerts dismiss", "alerts stats", "statistics",
     "users create-admin", "users add", "users list", "users reset-password", "users update", "users share",
     "backup create", "backup restore", "cluster nodes", "cluster drain", "cluster undrain", "cluster live-key",

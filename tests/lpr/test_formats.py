@@ -32,8 +32,10 @@ def siv_plates(draw: st.DrawFn) -> str:
         ("456 AZ 974", "456AZ974", "FR-FNI", "456 AZ 974"),
         ("W-304-JF", "W304JF", "FR-W", "W-304-JF"),
         ("WW-123-AB", "WW123AB", "FR-WW", "WW-123-AB"),
-        ("RK 755-AJ", "RK755AJ", "FR-SIV", "RK-755-AJ"),  # a Croatian plate is also a valid SIV string
-        ("RK 340-AO", "RK340AO", "HR", "RK 340-AO"),  # O is never issued in France
+        ("RK 755-AJ", "RK755AJ", "FR-SIV", "RK-755-AJ"),  # a Slovak plate is also a valid SIV string
+        ("RK 340-AO", "RK340AO", "SK", "RK-340AO"),  # O is never issued in France
+        ("ZG 1234-AB", "ZG1234AB", "HR", "ZG 1234-AB"),
+        ("ST 567-K", "ST567K", "HR", "ST 567-K"),
         ("1B8 0338", "1B80338", "CZ", "1B8 0338"),
         ("BSE 55-79", "BSE5579", "CS", "BSE 55-79"),
         ("M5XSX", "M5XSX", "EU-generic", "M5XSX"),
@@ -107,6 +109,19 @@ def test_ambiguous_corrections_are_all_offered_to_the_reader() -> None:
     # Czech as read, Czechoslovak with the 8 a B: the grammar keeps what was read, the reader's image decides.
     assert read("8SE5579") == formats.Reading("8SE5579", "CZ", corrected=False)
     assert formats.Reading("BSE5579", "CS", corrected=True) in candidates("8SE5579")
+
+
+def test_a_slovak_plate_is_not_taken_for_a_croatian_one() -> None:
+    """Slovak plates have exactly 3 digits and 2 letters; Croatian ones 3–4 digits, 1–2 letters, and a closed list of
+    area codes. A Slovak ``BA-302OZ`` whose O was read 0 is no Croatian ``BA 3020-Z`` (no area BA): the grammar
+    offers the letters a 0 can be where a Slovak plate has a letter, and no Croatian reading."""
+    offered = candidates("BA3020Z")
+    assert formats.Reading("BA302OZ", "SK", corrected=True) in offered
+    assert all(r.plate_format != "HR" for r in offered)
+    assert formats.Reading("BA268IM", "SK", corrected=True) in candidates("BA2681M")
+    # A Croatian area code keeps the Croatian reading of 4 digits and a letter.
+    assert read("ZG3020Z") == formats.Reading("ZG3020Z", "HR", corrected=False)
+    assert classify("BA3020Z") == "EU-generic"
 
 
 @given(siv_plates())

@@ -45,6 +45,13 @@ is far more likely a plate than one that only has letters and digits."""
 
 LOOKALIKE_WEIGHT: Final = 0.6
 """What a grammar-corrected character is worth, relative to the probability of the character it was read as."""
+WIDER_PADS: Final = (1.4, 2.0)
+"""Margins (in line heights, each side) a line is read again with when no named format reads it at the reader's own
+``pad``: the text detector's line often ends a character short of the plate (``FN-979-X`` for ``FN-979-XC``)."""
+CLOSENESS_SPREAD: Final = 0.1
+"""How far the look-alikes' closeness moves a correction's worth: from :data:`LOOKALIKE_WEIGHT` (drawn alike) down to
+0.9 times it (the least alike pair). Enough to rank corrections the recogniser has no opinion on, too little to
+overrule the probability of a character it did see."""
 FOREIGN_WITH_FRENCH_BAND: Final = 0.7
 """A plate with the blue right band of French plates is French: other formats' readings of it count for less."""
 PLATE_DETECT_HEIGHT: Final = 96
@@ -176,7 +183,7 @@ class PlateReader:
     def _candidates(self, image: np.ndarray, side: int | None) -> list[PlateCandidate]:
         found: list[PlateCandidate] = []
         for quad in self._lines(image, side):
-            candidate = self._recognise(_rectify(image, quad, self.pad), quad)
+            candidate = self._read_line(image, quad)
             if candidate is not None and candidate.confidence >= self.min_confidence / 2:
                 found.append(candidate)
         return found
@@ -209,7 +216,9 @@ class PlateReader:
         quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
         best: PlateCandidate | None = None
         for q in [*inner, quad] if whole else inner:
-            candidate = self._recognise(_rectify(crop, q, self.pad if q is not quad else 0.0), q, padded=q is not quad)
+            candidate = (
+                self._read_line(crop, q) if q is not quad else self._recognise(_rectify(crop, q, 0.0), q, pad=0.0)
+            )
             if candidate is not None and (best is None or candidate.confidence > best.confidence):
                 best = candidate
         return best
@@ -235,8 +244,20 @@ class PlateReader:
 
     # -- recognition ------------------------------------------------------------------------------------------------
 
-    def _recognise(self, crop: np.ndarray, quad: np.ndarray, *, padded: bool = True) -> PlateCandidate | None:
-        trimmed, french = _cut_bands(crop, round(self.pad * _REC_HEIGHT / 1.2) if padded else 0)
+    def _read_line(self, image: np.ndarray, quad: np.ndarray) -> PlateCandidate | None:
+        """A text line read with the reader's margin, and again with wider ones (:data:`WIDER_PADS`) while no named
+        format reads it: a detector's line often stops short of a plate's last character."""
+        best: PlateCandidate | None = None
+        for pad in (self.pad, *(p for p in WIDER_PADS if p > self.pad)):
+            candidate = self._recognise(_rectify(image, quad, pad), quad, pad=pad)
+            if candidate is not None and (best is None or candidate.confidence > best.confidence):
+                best = candidate
+            if best is not None and best.plate_format != "EU-generic":
+                break
+        return best
+
+    def _recognise(self, crop: np.ndarray, quad: np.ndarray, *, pad: float) -> PlateCandidate | None:
+        trimmed, french = _cut_bands(crop, round(pad * _REC_HEIGHT / 1.2))
         line = self._line(trimmed)
         best: tuple[float, formats.Reading] | None = None
         generic: tuple[float, formats.Reading] | None = None
@@ -295,16 +316,18 @@ class PlateReader:
         """Geometric mean over the characters of how well the image supports the reading, times the format's prior.
 
         A character kept as read counts its probability; one the grammar swapped counts the larger of its own
-        probability and :data:`LOOKALIKE_WEIGHT` times that of the character read (the recogniser is sure of the
-        shape, the grammar says which side of the look-alike pair it is), so that among several corrections the
-        recogniser's own second choice decides."""
+        probability and :data:`LOOKALIKE_WEIGHT` times that of the character read, a little less for pairs drawn
+        less alike (:func:`formats.closeness`, :data:`CLOSENESS_SPREAD`): the recogniser is sure of the shape, the
+        grammar says which side of the look-alike pair it is, and among several corrections the recogniser's own
+        second choice decides, or when it has none (a 0 read for certain: an O, a D or a Q?) the closest look-alike."""
         logs = 0.0
         for i, c in zip(kept, reading.text, strict=True):
             row = line.rows[i]
             p = float(row[self._index[c]])
             read_as = line.chars[i]
             if read_as != c:
-                p = max(p, LOOKALIKE_WEIGHT * float(row[self._index[read_as]])) + 1e-3 * p
+                alike = LOOKALIKE_WEIGHT * (1.0 - CLOSENESS_SPREAD * (1.0 - formats.closeness(read_as, c)))
+                p = max(p, alike * float(row[self._index[read_as]])) + 1e-3 * p
             logs += math.log(max(p, 1e-6))
         mean = math.exp(logs / max(1, len(reading.text)))
         return mean * FORMAT_PRIOR.get(reading.plate_format, 1.0)

@@ -74,6 +74,28 @@ def test_vanished_tracks_are_finished_by_age_and_forgotten() -> None:
     assert voter.finish(1) is None  # already finished
 
 
+def test_reads_without_a_vehicle_track_are_tracked_by_their_text() -> None:
+    """A plate-reading camera: two cars side by side in one moving region, read on the same frames, stay two tracks;
+    a misread frame joins its car's track; a car read again after the track ended is a new passage."""
+    voter = TrackVoter(max_age_s=1.0)
+    tracks: dict[str, set[int]] = {"AB123CD": set(), "EF456GH": set()}
+    for step, (left, right) in enumerate(
+        [("AB123CD", "EF456GH"), ("AB123CO", "EF456GH"), ("AB123CD", "EF456GK"), ("AB123CD", "EF456GH")]
+    ):
+        t = step * 0.2
+        tracks["AB123CD"].add(voter.add_by_text(candidate(left), t))
+        tracks["EF456GH"].add(voter.add_by_text(candidate(right), t))
+    assert len(tracks["AB123CD"]) == 1 and len(tracks["EF456GH"]) == 1
+    assert tracks["AB123CD"] != tracks["EF456GH"]
+    # Two plates within two edits of each other on one frame are still two vehicles.
+    twins = {voter.add_by_text(candidate("XY123ZA"), 5.0), voter.add_by_text(candidate("XY123ZB"), 5.0)}
+    assert len(twins) == 2
+    done = {v.text: (v.frames, v.votes) for _, v in voter.expire(10.0)}
+    assert done == {"AB123CD": (4, 3), "EF456GH": (4, 3), "XY123ZA": (1, 1), "XY123ZB": (1, 1)}
+    later = voter.add_by_text(candidate("AB123CD"), 20.0)
+    assert later not in tracks["AB123CD"]
+
+
 def test_memory_is_bounded_in_tracks_and_reads() -> None:
     voter = TrackVoter(max_tracks=3, max_reads=4, max_age_s=1000.0)
     finished: list[int] = []

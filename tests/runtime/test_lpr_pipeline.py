@@ -180,3 +180,36 @@ def test_nothing_behind_a_vehicles_windows_is_read() -> None:
         reads += reading.process(image, T0 + timedelta(seconds=frame.time_s), 0.2, lambda f=found: f)
     reads += reading.process(_lane()[0].image, T0 + timedelta(seconds=30), 0.2, Detections)
     assert [read.text for read in reads] == ["GE042ZR"]
+
+
+def _two_cars_side_by_side() -> list[np.ndarray]:
+    """Two cars driving up two lanes side by side, in view together (960×540, 5 fps): two seconds of empty road for
+    the motion detector's background, 14 frames of both cars, two seconds of empty road."""
+    road = np.full((540, 960, 3), 110, np.uint8)
+    cars = [(110, "GE-042-ZR", (120, 40, 30)), (560, "AB-123-CD", (40, 40, 140))]
+    frames = [road.copy() for _ in range(10)]
+    for step in range(14):
+        image = road.copy()
+        top = 300 - 14 * step
+        for left, text, colour in cars:
+            image[top : top + 220, left : left + 300] = colour
+            plate = plate_picture(text, 150)
+            y, x = top + 220 - plate.shape[0] - 20, left + 75
+            image[y : y + plate.shape[0], x : x + plate.shape[1]] = plate
+        frames.append(image)
+    return frames + [road.copy() for _ in range(10)]
+
+
+def test_an_lpr_camera_reads_two_cars_in_view_together() -> None:
+    """The moving region holds both cars: each plate found is a read of its own text's track, so both are read,
+    once each (one region, one vehicle track, would vote one plate and lose the other)."""
+    config = PlateReadingConfig(lpr_camera=True)
+    reading = PlateReading(CAMERA, "pn-test", config, plate_tools(), _gate((T0, T0 + timedelta(days=1))))
+    reads: list[PlateRead] = []
+    for number, image in enumerate(_two_cars_side_by_side()):
+        reads += reading.process(image, T0 + timedelta(seconds=0.2 * number), 0.2)
+    reads += reading.process(np.full((540, 960, 3), 110, np.uint8), T0 + timedelta(seconds=30), 0.2)
+    assert sorted(read.text for read in reads) == ["AB123CD", "GE042ZR"]
+    assert all(read.frames >= 2 and read.activation_id == ACTIVATION for read in reads)
+    left = next(read for read in reads if read.text == "GE042ZR")
+    assert left.box is not None and left.box.x < 0.5, "each read carries its own plate's box"

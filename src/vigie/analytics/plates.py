@@ -5,11 +5,13 @@ lets only state tenants have one (L34). When the gate closes, every track and ev
 nothing read under an authorisation outlives it, and no read is made of frames analysed without one.
 
 Vehicles come from the camera's detector (cars, trucks, buses, motorcycles), tracked here by a tracker of this
-module's own, as each module of a camera tracks for itself. A dedicated LPR camera (``lpr_camera``: a narrow view on
-one lane, where a vehicle fills much of the picture) has no detection model: vehicles are the moving regions of the
-motion detector, tracked the same way. The plate is looked for in the vehicle's box only — for a detector's vehicle,
-never in its top :data:`CABIN`, its windows (a moving region is no vehicle outline: it is read whole) — and the only
-image kept is the plate's own crop (L35: occupants are never analysed nor kept).
+module's own, as each module of a camera tracks for itself; each vehicle's best plate is one read of its track. A
+dedicated LPR camera (``lpr_camera``: a narrow view on a lane or two, where a vehicle fills much of the picture) has
+no detection model: plates are looked for in what moves (the union of the motion detector's regions), and each plate
+found is a read of the track of its own text (:meth:`PlateVoter.add_by_text`): two vehicles in view at once, side by
+side or one behind the other, are two tracks. The plate is looked for in the vehicle's box only — for a detector's
+vehicle, never in its top :data:`CABIN`, its windows (a moving region is no vehicle outline: it is read whole) — and
+the only image kept is the plate's own crop (L35: occupants are never analysed nor kept).
 
 The reader and the voter are injected (:class:`PlateLocaliser`, :class:`PlateVoter`): this package does not import
 ``vigie.lpr`` (both sit in the same layer); the runtime hands ``vigie.lpr.reader.PlateReader`` and
@@ -31,7 +33,7 @@ from pydantic import Field
 from vigie.analytics.detect.motion import MotionConfig, MotionDetector
 from vigie.analytics.rules.base import VEHICLE_CLASSES, BoundedMemory, RuleConfig
 from vigie.analytics.track import ByteTracker
-from vigie.domain.detections import Detections, ObjectClass
+from vigie.domain.detections import Detections
 from vigie.domain.geometry import Box
 from vigie.domain.plates import MODULE, PlateRead
 from vigie.domain.ports import Frame, Gate
@@ -46,6 +48,9 @@ analysed). Plates are on the bumpers, in the lower half of a car, a van, a truck
 or the back."""
 LPR_PAD = 0.1
 """On an LPR camera, the moving region is grown by this fraction of its size on each side."""
+MAX_PLATES_PER_FRAME = 4
+"""On an LPR camera, the plates of one frame that are read into tracks (the most confident first): a lane or two in
+view holds a few vehicles at most, and anything more is text in the scene, not plates."""
 JPEG_QUALITY = 85
 """Quality of the stored plate crop: a few kB, legible."""
 
@@ -137,6 +142,11 @@ class PlateVoter(Protocol):
 
     def add(self, track_id: int, candidate: Any, t: float) -> None: ...
 
+    def add_by_text(self, candidate: Any, t: float) -> int:
+        """A read without a vehicle track: it joins the recent track of a text within two edits, or starts one;
+        returns the track's id."""
+        ...
+
     def expire(self, now: float) -> Sequence[tuple[int, Voted]]:
         """The votes of the tracks not read for the voter's age (and of those it had to finish early)."""
         ...
@@ -219,47 +229,57 @@ class PlateReading:
         if activation is None:  # a gate that cannot say under which activation: no read can be attributed
             return []
         self.frames_analysed += 1
-        tracked = self._tracker.update(self._vehicles(frame, detect), period)
-        height, width = frame.shape[:2]
+        width = frame.shape[1]
         now = at.timestamp()
+        if self._motion is not None:
+            region = self._moving_region(frame)
+            found = self._reader.read(frame, region) if region is not None else []
+            for candidate in found[:MAX_PLATES_PER_FRAME]:
+                self._remember(self._voter.add_by_text(candidate, now), candidate, activation, at, frame)
+            return self._ended(now)
+        tracked = self._tracker.update(self._vehicles(detect), period)
         for box, track_id in zip(tracked.boxes, tracked.track_ids, strict=True):
             if track_id < 0:
                 continue
             x1, y1, x2, y2 = (float(v) for v in box)
             if x2 - x1 < self.config.min_vehicle_width * width:
                 continue
-            whole = (round(x1), round(y1), round(x2 - x1), round(y2 - y1))
-            found = self._reader.read(frame, whole if self._motion is not None else _below_windows(x1, y1, x2, y2))
+            found = self._reader.read(frame, _below_windows(x1, y1, x2, y2))
             if not found:
                 continue
-            best = found[0]
-            self._voter.add(int(track_id), best, now)
-            px, py, pw, ph = (float(v) for v in best.box)
-            plate_box = Box(max(0.0, px / width), max(0.0, py / height), pw / width, ph / height)
-            self._tracks.put(int(track_id), _Track(int(track_id), activation, at, plate_box), now)
+            self._voter.add(int(track_id), found[0], now)
+            self._remember(int(track_id), found[0], activation, at, frame)
         return self._ended(now)
 
-    def _vehicles(self, frame: Frame, detect: Callable[[], Detections] | None) -> Detections:
-        if self._motion is None:
-            found = detect() if detect is not None else Detections()
-            return found[np.isin(found.class_ids, _VEHICLE_IDS)]
-        regions = self._motion.detect(_grey(frame))
+    def _remember(self, track_id: int, candidate: Any, activation: int, at: datetime, frame: Frame) -> None:
+        """What the track's read will carry: the activation, the time and the plate's normalised box."""
+        height, width = frame.shape[:2]
+        px, py, pw, ph = (float(v) for v in candidate.box)
+        plate_box = Box(max(0.0, px / width), max(0.0, py / height), pw / width, ph / height)
+        self._tracks.put(track_id, _Track(track_id, activation, at, plate_box), at.timestamp())
+
+    def _vehicles(self, detect: Callable[[], Detections] | None) -> Detections:
+        found = detect() if detect is not None else Detections()
+        return found[np.isin(found.class_ids, _VEHICLE_IDS)]
+
+    def _moving_region(self, frame: Frame) -> tuple[int, int, int, int] | None:
+        """An LPR camera's area to read (pixels x, y, w, h): the union of the moving regions, grown by
+        :data:`LPR_PAD` of its size so that a plate at its edge is inside (background subtraction splits a uniformly
+        painted body into its edges and finds the plate apart); None when nothing moves or it is too narrow."""
+        regions = self._motion.detect(_grey(frame)) if self._motion is not None else []
         if not regions:
-            return Detections()
-        # One lane, one vehicle at a time: the moving regions are the pieces of one vehicle (background subtraction
-        # splits a uniformly painted body into its edges, and finds the plate apart), so their union is its box,
-        # grown by LPR_PAD of its size so that a plate at its edge is inside.
+            return None
         union = regions[0][0]
         for box, _ in regions[1:]:
             union = union.union(box)
         if union.w < self.config.min_vehicle_width:
-            return Detections()
+            return None
         height, width = frame.shape[:2]
         pad_w, pad_h = union.w * LPR_PAD, union.h * LPR_PAD
         x1, y1 = max(0.0, union.x - pad_w) * width, max(0.0, union.y - pad_h) * height
         x2 = min(1.0, union.x + union.w + pad_w) * width
         y2 = min(1.0, union.y + union.h + pad_h) * height
-        return Detections.create([(x1, y1, x2, y2)], [1.0], [int(ObjectClass.CAR)])
+        return round(x1), round(y1), round(x2 - x1), round(y2 - y1)
 
     def _ended(self, now: float) -> list[PlateRead]:
         """The reads of the tracks the voter closed (no read for ``track_end_s``)."""

@@ -267,7 +267,6 @@ def evaluate_video(
 
     vehicles = np.array(sorted(int(c) for c in VEHICLE_CLASSES), np.int32)
     tracker, voter = ByteTracker(), TrackVoter(max_age_s=track_end_s)
-    texts = _TextTracks(track_end_s)
     seen: set[int] = set()
     voted: list[tuple[int, Any]] = []
     count, seconds, previous, last = 0, 0.0, None, 0.0
@@ -286,33 +285,10 @@ def evaluate_video(
                     voter.add(int(track_id), plates[0], at)
         else:
             for candidate in reader.read(image):
-                voter.add(texts.track(candidate.text, at), candidate, at)
+                voter.add_by_text(candidate, at)
         voted.extend(voter.expire(at))
         seconds += time.perf_counter() - started
         count += 1
     voted.extend(voter.expire(last + track_end_s + 1.0))
     reads = [TrackRead(tid, v.text, v.confidence, v.frames, v.votes) for tid, v in sorted(voted, key=lambda t: t[0])]
     return VideoScores(reads, truth, count, seconds, len(seen))
-
-
-class _TextTracks:
-    """Tracks of plates without a vehicle detector (a plate-reading camera): a read joins the track read last within
-    ``track_end_s`` whose text is within two edits, else starts one. A box tracker does not do here: at a few frames
-    a second a passing plate moves more than its own height between frames, so its boxes never overlap."""
-
-    def __init__(self, track_end_s: float) -> None:
-        self.track_end_s = track_end_s
-        self._recent: dict[int, tuple[float, str]] = {}
-        self._next = 1
-
-    def track(self, text: str, at: float) -> int:
-        from vigie.lpr.vote import edit_distance
-
-        self._recent = {k: v for k, v in self._recent.items() if at - v[0] < self.track_end_s}
-        near = [(at - t, k) for k, (t, last) in self._recent.items() if edit_distance(text, last) <= 2]
-        if near:
-            track_id = min(near)[1]
-        else:
-            track_id, self._next = self._next, self._next + 1
-        self._recent[track_id] = (at, text)
-        return track_id

@@ -46,6 +46,8 @@ class _Track:
     first: float = 0.0
     last: float = 0.0
     total: int = 0
+    latest: str = ""
+    """The text of the track's last read (:meth:`TrackVoter.add_by_text` joins reads to it)."""
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -74,6 +76,7 @@ class TrackVoter:
         self.max_age_s = max_age_s
         self.max_distance = max_distance
         self._tracks: OrderedDict[int, _Track] = OrderedDict()
+        self._next_text_track = 1
         self._evicted: list[tuple[int, VotedPlate]] = []
         self.dropped = 0
         """Plates voted for tracks finished early and lost because :meth:`expire` was not called for ``max_tracks``
@@ -97,11 +100,32 @@ class TrackVoter:
             track = self._tracks[track_id] = _Track(first=t, last=t)
         self._tracks.move_to_end(track_id)
         track.last = max(track.last, t)
+        track.latest = candidate.text
         track.total += 1
         track.reads.append((candidate, t))
         if len(track.reads) > self.max_reads:
             weakest = min(range(len(track.reads)), key=lambda i: track.reads[i][0].confidence)
             del track.reads[weakest]
+
+    def add_by_text(self, candidate: PlateCandidate, t: float, max_edits: int = 2) -> int:
+        """One read without a vehicle track (a plate-reading camera, where motion finds regions, not vehicles): it
+        joins the track read most recently, within ``max_age_s``, whose last text is within ``max_edits`` of its own
+        and that has no read at ``t`` yet (two plates of one frame are two vehicles), else it starts a track.
+        Returns the track's id (these ids are the voter's own: do not mix them with a tracker's on one voter).
+
+        A box tracker does not do here: at a few frames a second a passing plate moves more than its own height
+        between frames, so its boxes never overlap; and two vehicles side by side in one moving region are two
+        plates, not one vehicle."""
+        for track_id in reversed(self._tracks):
+            track = self._tracks[track_id]
+            if t - track.last >= self.max_age_s or track.last == t:
+                continue
+            if edit_distance(track.latest, candidate.text) <= max_edits:
+                self.add(track_id, candidate, t)
+                return track_id
+        track_id, self._next_text_track = self._next_text_track, self._next_text_track + 1
+        self.add(track_id, candidate, t)
+        return track_id
 
     def finish(self, track_id: int) -> VotedPlate | None:
         """The voted plate of ``track_id`` (forgotten afterwards); ``None`` for a track without reads."""

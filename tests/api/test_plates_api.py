@@ -108,6 +108,11 @@ def test_a_communes_people_are_refused_whatever_their_role(world: World) -> None
             assert answer.status_code == 403, (username, path, answer.text)
             assert username != "sup.vil" or "L34" in answer.text, "a supervisor's roles allow it: the tenant does not"
         assert client.post("/api/plates/lists?checksum=" + "0" * 64, content=LIST).status_code == 403
+        plate_permissions = {"read_plate_matches", "hold_plate_matches", "manage_hit_lists"}
+        assert not plate_permissions & set(client.get("/api/auth/me").json()["permissions"]), "no plate view offered"
+    assert {"read_plate_matches", "manage_hit_lists"} <= set(
+        world.login("sup.pn").get("/api/auth/me").json()["permissions"]
+    )
 
 
 def test_a_hit_list_that_does_not_verify_or_parse_is_refused_with_the_fix(world: World) -> None:

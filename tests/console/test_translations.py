@@ -26,6 +26,8 @@ def test_every_text_asked_for_is_translated() -> None:
     english = dictionary("EN")
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     marked = set(re.findall(r'data-i18n="([\w.]+)"', page))
-    scripts = "".join((STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "views.js", "health.js"))
+    scripts = "".join(
+        (STATIC / name).read_text(encoding="utf-8") for name in ("app.js", "views.js", "health.js", "plates.js")
+    )
     asked = set(re.findall(r'\bt\("([\w.]+)"', scripts))
     assert marked - english == set() and asked - english == set()

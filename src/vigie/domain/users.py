@@ -134,6 +134,10 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
 }
 
 VIDEO_PERMISSIONS: Final = frozenset({Permission.VIEW_LIVE, Permission.PLAYBACK, Permission.EXPORT})
+STATE_SERVICE_PERMISSIONS: Final = frozenset(
+    {Permission.READ_PLATE_MATCHES, Permission.MANAGE_HIT_LISTS, Permission.HOLD_PLATE_MATCHES}
+)
+"""Plate reading's permissions: roles carry them, but only the people of a state tenant can use them (L34)."""
 
 TRAINING_VALID_DAYS: Final = 3 * 365
 """A data-protection training older than this must be refreshed before video access again (L9, R252-12)."""

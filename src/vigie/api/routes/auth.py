@@ -18,9 +18,11 @@ from vigie.api.security import (
     auth_service,
     client_address,
 )
+from vigie.domain.users import STATE_SERVICE_PERMISSIONS
 from vigie.services.access import Principal
 from vigie.services.auth import ABSOLUTE_TIMEOUT, LoginRefusedError, LoginThrottledError
 from vigie.services.oidc import PENDING_FOR, OidcLogin, SignOnError
+from vigie.services.plates import STATE
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -33,6 +35,19 @@ SIGN_ON_PATH: Final = "/api/auth/oidc"
 OIDC_LOGIN_URL: Final = f"{SIGN_ON_PATH}/login"
 
 
+def _usable_permissions(principal: Principal) -> list[str]:
+    """What the console may offer this person: their roles' permissions, less video without an authorisation, and
+    less plate reading outside a state tenant (a commune's supervisor holds the role's permission, never its use:
+    the plate routes refuse it, L34, so the console shows no plate view)."""
+    tenant = principal.directory.commune(principal.user.commune_id)
+    state_service = tenant is not None and tenant.kind == STATE
+    return sorted(
+        p.value
+        for p in principal.user.permissions()
+        if principal.can(p) and (state_service or p not in STATE_SERVICE_PERMISSIONS)
+    )
+
+
 def me_out(principal: Principal) -> MeOut:
     user = principal.user
     return MeOut(
@@ -40,7 +55,7 @@ def me_out(principal: Principal) -> MeOut:
         display_name=user.display_name,
         commune_id=user.commune_id,
         roles=sorted(r.value for r in user.roles),
-        permissions=sorted(p.value for p in user.permissions() if principal.can(p)),
+        permissions=_usable_permissions(principal),
         communes=sorted(principal.communes),
         video_access=principal.video_refusal is None,
         video_refusal=principal.video_refusal or "",

@@ -6,6 +6,7 @@ import { formatTime, t } from "./i18n.js";
 import { fromParisWallClock, parisDay, parisDayBounds, parisWallClock } from "./time.js";
 import { MsePlayer, mseSupported } from "./mse.js";
 import { health } from "./health.js";
+import { plates } from "./plates.js";
 
 const WALL_PAGE = 12;
 
@@ -301,7 +302,11 @@ const alerts = {
         const snap = cell(tr, "");
         if (can("view_live") || can("playback")) snap.appendChild(snapshot(a));
         cell(tr, cameraName(a.camera_id));
-        cell(tr, a.kind);
+        const kind = cell(tr, a.kind);
+        if (a.module === "plate_reading" && can("read_plate_matches")) {
+          // the alert carries no plate: the match behind it is asked for (and audited) in the plates view, on a click
+          kind.append(" ", el("a", { href: `#/plates?alert=${a.id}`, class: "plate-link", text: t("plates.open_alert") }));
+        }
         cell(tr, formatTime(a.at));
         cell(tr, a.score.toFixed(2));
         decisionCell(tr, a, canDecide);
@@ -1030,6 +1035,7 @@ const cameras = {
 export const VIEWS = {
   live,
   alerts,
+  plates,
   map,
   playback,
   exports: exportsView,

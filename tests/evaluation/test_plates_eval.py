@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from vigie.cli import main
+from vigie.domain.detections import Detections, ObjectClass
 from vigie.evaluation.plates import PlateLabelError, evaluate, photo_reader, read_folder, read_labels, split
+from vigie.lpr.formats import normalise
+from vigie.lpr.reader import PlateReader
 from vigie.sim.plates import font_path, plate_picture
 from vigie.sim.scene import SceneError
 
@@ -175,3 +178,35 @@ def test_eval_plates_video_reads_one_plate_per_passing_vehicle(
     assert lines["false_tracks"] == "0"
     assert "AB123CD confidence" in out and "GE042ZR confidence" in out
     assert float(lines["reads_per_track"]) >= 4  # each vehicle read on most of its 6 frames, then voted once
+
+
+def test_the_street_cameras_path_reads_only_below_a_vehicles_windows(tmp_path: Path) -> None:
+    """With a detector, each vehicle's plate is looked for in the lower 60 % of its box, as ``plate_reading`` does
+    on a street camera: a plate in a car's lower part is read, one in the top of a car's box (its windows) or in a
+    person's box is not; photos wider than ``width`` are scaled down, their annotations with them."""
+    truth = _rendered_folder(tmp_path / "set")  # plates at x 260-460, y 300-344 of 720×480 pictures
+    boxes = {
+        110: ((200, 100, 520, 380), ObjectClass.CAR),  # plate at 71-87 % of the box's height: read
+        120: ((200, 280, 520, 600), ObjectClass.CAR),  # plate at 6-20 %: behind the windows, never looked at
+        130: ((200, 100, 520, 380), ObjectClass.PERSON),  # not a vehicle
+    }
+
+    def detect(image: np.ndarray) -> Detections:
+        grey = int(image[0, 0, 0])
+        (x1, y1, x2, y2), cls = min(boxes.items(), key=lambda kv: abs(kv[0] - grey))[1]
+        scale = image.shape[1] / 720
+        return Detections.create([(x1 * scale, y1 * scale, x2 * scale, y2 * scale)], [0.9], [int(cls)])
+
+    images = read_folder(tmp_path / "set")
+    for width in (None, 540):
+        scores = evaluate(PlateReader(detect_side=640), images, crops=False, detect=detect, width=width)
+        reads = {r.image: r.read for r in scores.results}
+        assert reads == {"one.jpg": normalise(truth["one.jpg"]), "two.jpg": None, "three.jpg": None}, width
+        assert scores.vehicles == 2 and scores.as_dict()["vehicles"] == 2
+        assert [r.localised for r in scores.results if r.image == "one.jpg"] == [True]
+
+
+def test_eval_plates_refuses_a_width_too_small_to_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path / "set", "a.jpg", ["a.jpg\t1\t2\t30\t10\tAB123CD"])
+    assert main(["eval", "plates", str(tmp_path / "set"), "--width", "100"]) == 2
+    assert "--width 100 is too small" in capsys.readouterr().err

@@ -244,7 +244,7 @@ class PlateReading:
             x1, y1, x2, y2 = (float(v) for v in box)
             if x2 - x1 < self.config.min_vehicle_width * width:
                 continue
-            found = self._reader.read(frame, _below_windows(x1, y1, x2, y2))
+            found = self._reader.read(frame, plate_search_area(x1, y1, x2, y2))
             if not found:
                 continue
             self._voter.add(int(track_id), found[0], now)
@@ -330,8 +330,9 @@ def _activation(gate: Gate, camera_id: str) -> int | None:
     return gate.activation_id(PLATE_MODULE, camera_id) if isinstance(gate, ActivationAware) else None
 
 
-def _below_windows(x1: float, y1: float, x2: float, y2: float) -> tuple[int, int, int, int]:
-    """The part of a vehicle's box (pixels) where its plate is looked for: all but its top :data:`CABIN`."""
+def plate_search_area(x1: float, y1: float, x2: float, y2: float) -> tuple[int, int, int, int]:
+    """The part of a vehicle's box (pixels, corners) where its plate is looked for, as x, y, w, h: all but its top
+    :data:`CABIN`."""
     top = y1 + CABIN * (y2 - y1)
     return round(x1), round(top), round(x2 - x1), round(y2 - top)
 

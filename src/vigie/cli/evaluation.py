@@ -37,7 +37,25 @@ def register(commands: Subparsers) -> None:
     plates_parser.add_argument(
         "--truth", type=Path, metavar="PLATES.txt", help="with --video: gt/plates.txt of `vigie sim render --gt`"
     )
-    plates_parser.add_argument("--model", type=Path, help="with --video: vehicles from this ONNX model")
+    plates_parser.add_argument(
+        "--model",
+        type=Path,
+        help="vehicles from this ONNX model: with --video, tracked; with folders, the street camera's path (each "
+        "vehicle's plate looked for below its windows, detection at --detect-side) instead of the whole photo",
+    )
+    plates_parser.add_argument(
+        "--width",
+        type=int,
+        metavar="PX",
+        help="with folders: scale wider photos down to this (a camera's analysis.width)",
+    )
+    plates_parser.add_argument(
+        "--detect-side",
+        type=int,
+        default=640,
+        metavar="PX",
+        help="with folders and --model: the reader's detection size on a vehicle (plate_reading's detect_side, 640)",
+    )
     plates_parser.add_argument("--format", choices=MODEL_FORMATS, help="model format")
     plates_parser.add_argument("--fps", type=float, default=5.0, help="with --video: frames read a second")
     plates_parser.add_argument(
@@ -112,8 +130,9 @@ def plates(args: argparse.Namespace) -> int:
         print("vigie eval plates: give folders of annotated photos, or --video CLIP", file=sys.stderr)
         return 2
     return eval_plates_command(
-        args.folders, split=args.split, threads=args.threads, misses=args.misses, json_out=args.json
-    )
+        args.folders, split=args.split, threads=args.threads, misses=args.misses, json_out=args.json,
+        model=args.model, model_format=args.format, width=args.width, detect_side=args.detect_side,
+    )  # fmt: skip
 
 
 def _module_run(args: argparse.Namespace) -> dict[str, Any]:

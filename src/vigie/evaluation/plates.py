@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -139,6 +139,8 @@ class PlateScores:
     images: int = 0
     seconds_images: float = 0.0
     seconds_crops: float = 0.0
+    vehicles: int = 0
+    """Vehicles the detector found (the street camera's path only)."""
 
     def as_dict(self) -> dict[str, float | int]:
         n = max(1, len(self.results))
@@ -152,25 +154,57 @@ class PlateScores:
             "false_reads": self.false_reads,
             "ms_per_image": round(1000 * self.seconds_images / max(1, self.images), 1),
             "ms_per_crop": round(1000 * self.seconds_crops / n, 1),
-        }
+        } | ({"vehicles": self.vehicles} if self.vehicles else {})
 
     def misses(self) -> list[PlateResult]:
         return [r for r in self.results if r.read != r.truth]
 
 
-def evaluate(reader: Any, images: Iterable[LabelledImage], *, crops: bool = True) -> PlateScores:
-    """Run ``reader`` on each image (end to end) and on each annotated box (recognition alone)."""
+def evaluate(
+    reader: Any,
+    images: Iterable[LabelledImage],
+    *,
+    crops: bool = True,
+    detect: Callable[[np.ndarray], Any] | None = None,
+    width: int | None = None,
+) -> PlateScores:
+    """Run ``reader`` on each image (end to end) and on each annotated box (recognition alone).
+
+    With ``detect`` (a vehicle detector), the street camera's path instead of the whole picture: the detector's
+    cars, trucks, buses and motorcycles, each vehicle's best plate read in its :func:`plate_search_area` (never its
+    windows), as ``plate_reading`` does on one frame. ``width``: photos wider than this are first scaled down to it
+    (a camera's ``analysis.width``), their annotated boxes with them."""
+    from vigie.analytics.plates import plate_search_area
+    from vigie.analytics.rules.base import VEHICLE_CLASSES
+
+    vehicle_ids = np.array(sorted(int(c) for c in VEHICLE_CLASSES), np.int32)
     scores = PlateScores()
     for item in images:
         image = cv2.imread(str(item.image), cv2.IMREAD_COLOR)
         if image is None:
             raise PlateLabelError(f"{item.image}: not an image OpenCV can decode")
+        scale = 1.0
+        if width is not None and image.shape[1] > width:
+            scale = width / image.shape[1]
+            image = cv2.resize(image, (width, round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
         started = time.perf_counter()
-        found: list[PlateCandidate] = reader.read(image)
+        found: list[PlateCandidate] = []
+        if detect is None:
+            found = reader.read(image)
+        else:
+            vehicles = detect(image)
+            vehicles = vehicles[np.isin(vehicles.class_ids, vehicle_ids)]
+            scores.vehicles += len(vehicles.boxes)
+            for x1, y1, x2, y2 in (tuple(float(v) for v in box) for box in vehicles.boxes):
+                plates = reader.read(image, plate_search_area(x1, y1, x2, y2))
+                if plates:
+                    found.append(plates[0])
         scores.seconds_images += time.perf_counter() - started
         scores.images += 1
         matched: set[int] = set()
-        for plate in item.plates:
+        for truth in item.plates:
+            x, y, w, h = truth.box
+            plate = replace(truth, box=(round(x * scale), round(y * scale), round(w * scale), round(h * scale)))
             overlaps = [(iou(c.box, plate.box), i, c) for i, c in enumerate(found)]
             touching = [(o, i, c) for o, i, c in overlaps if o > 0.0]
             matched.update(i for _, i, _ in touching)

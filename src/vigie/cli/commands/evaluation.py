@@ -103,13 +103,24 @@ def eval_detect_command(seq_dir: Path, *, model: Path | None, model_format: str 
 
 
 def eval_plates_command(
-    folders: Sequence[Path], *, split: str, threads: int, misses: bool, json_out: Path | None
+    folders: Sequence[Path],
+    *,
+    split: str,
+    threads: int,
+    misses: bool,
+    json_out: Path | None,
+    model: Path | None = None,
+    model_format: str | None = None,
+    width: int | None = None,
+    detect_side: int = 640,
 ) -> int:
     """Plate localisation and reading on folders of annotated photos, one figure a line (``name value``); 0 on
-    success. Offline only: a folder of a Vigie export (plate crops are footage, L35) is refused."""
+    success. Offline only: a folder of a Vigie export (plate crops are footage, L35) is refused. With ``model``,
+    the street camera's path: vehicles from the model, each read below its windows by the camera's reader
+    (``detect_side``), on photos scaled down to ``width``."""
     from vigie.evaluation.plates import PlateLabelError, evaluate, photo_reader, read_folder
     from vigie.evaluation.plates import split as halves
-    from vigie.lpr.reader import PlateReaderError
+    from vigie.lpr.reader import PlateReader, PlateReaderError
 
     for folder in folders:
         what = vigie_footage(folder / "manifest.json")
@@ -117,11 +128,15 @@ def eval_plates_command(
             print(f"vigie eval plates: {folder} is {what}; plates are evaluated offline on public-format photos "
                   "only; nothing was run", file=sys.stderr)  # fmt: skip
             return 2
+    if width is not None and width < 160:
+        print(f"vigie eval plates: --width {width} is too small to read a plate; give 160 px or more", file=sys.stderr)
+        return 2
     try:
-        reader = photo_reader(threads)
-        report: dict[str, Any] = {"split": split, "sets": {}}
+        detect = onnx_detector(model, model_format)
+        reader = photo_reader(threads) if detect is None else PlateReader(threads=threads, detect_side=detect_side)
+        report: dict[str, Any] = {"split": split, "sets": {}, "model": model.name if model else None, "width": width}
         for folder in folders:
-            scores = evaluate(reader, halves(read_folder(folder), split))
+            scores = evaluate(reader, halves(read_folder(folder), split), detect=detect, width=width)
             values = scores.as_dict()
             if len(folders) > 1:
                 print(f"# {folder.name} ({split})")
@@ -140,7 +155,7 @@ def eval_plates_command(
                     for r in scores.results
                 ],
             }  # fmt: skip
-    except (PlateLabelError, PlateReaderError, ValueError) as err:
+    except (PlateLabelError, PlateReaderError, EventEvalError, ValueError) as err:
         print(f"vigie eval plates: {err}", file=sys.stderr)
         return 2
     if json_out is not None:

@@ -58,6 +58,7 @@ def run_demo_until_events(tmp_path: Path, *extra: str) -> tuple[float, list[dict
 
 def check(elapsed: float, events: list[dict[str, Any]], cameras: list[dict[str, Any]]) -> None:
     assert events, "no motion event reached the API"
+    print(f"first event after {elapsed:.1f} s")
     assert elapsed <= DEADLINE_S, f"first event after {elapsed:.1f} s (promised within {DEADLINE_S:.0f} s)"
     assert {e["camera_id"] for e in events} <= {"sim1", "sim2"}
     assert all(e["kind"] == "motion" and e["module"] == "motion" for e in events)

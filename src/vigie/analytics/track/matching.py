@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
 Array = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
@@ -33,6 +32,10 @@ def assign(similarity: Array, min_similarity: float) -> tuple[IndexArray, IndexA
     if similarity.size == 0:
         empty = np.zeros(0, np.intp)
         return empty, empty
+    # Imported at the first assignment, not with the module: scipy.optimize costs about a second to import, on the
+    # start-up path of every process that imports a tracker (vigie serve, vigie demo) though few cameras track.
+    from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
+
     rows, cols = linear_sum_assignment(-similarity)
     keep = similarity[rows, cols] >= min_similarity
     return rows[keep].astype(np.intp), cols[keep].astype(np.intp)

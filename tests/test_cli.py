@@ -64,6 +64,7 @@ COMMANDS = [
     "backup create", "backup restore", "cluster nodes", "cluster drain", "cluster undrain", "cluster live-key",
     "cluster stop-recording",
     "lapi lists import", "lapi lists history", "lapi matches", "lapi crop", "lapi counts", "lapi hold", "lapi release",
+    "cameras credentials set", "cameras credentials list", "cameras credentials remove",
 ]  # fmt: skip
 """Every command the README and docs name, in the order ``vigie --help`` lists them (issue 16 moved the parsers
 into one module per family: none may be lost, renamed or reordered)."""

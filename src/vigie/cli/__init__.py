@@ -18,6 +18,7 @@ from vigie.cli import (
     alerts,
     audit,
     backup,
+    cameras,
     cluster,
     evaluation,
     exports,
@@ -46,6 +47,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     backup,
     cluster,
     lapi,
+    cameras,
 )
 """The command families, in the order ``vigie --help`` lists their commands."""
 

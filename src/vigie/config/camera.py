@@ -283,6 +283,13 @@ class Camera(ConfigModel):
         description="URL of the low-resolution stream used for live thumbnails and analysis; "
         "the main stream is used when absent.",
     )
+    credentials: Slug | None = Field(
+        default=None,
+        title="Camera account",
+        description="Name of the camera's account in the credentials store (`vigie cameras credentials set NAME "
+        "--username USER`, the password asked there): the service adds it to the stream URLs, which then carry no "
+        "`user:password@` themselves. Keeps passwords out of this file.",
+    )
     location: Location = Field(title="Camera location", description="Where the camera is (WGS84).")
     setting: CameraSetting = Field(
         default=CameraSetting.PUBLIC_STREET,
@@ -304,6 +311,21 @@ class Camera(ConfigModel):
         title="Analysis frames",
         description="Frame rate, size and motion settings of the frames handed to analysis.",
     )
+
+    @field_validator("credentials")
+    @classmethod
+    def _no_account_in_urls_too(cls, credentials: str | None, info: ValidationInfo) -> str | None:
+        if credentials is None:
+            return None
+        for name in ("main_stream", "sub_stream"):
+            url = info.data.get(name)
+            if isinstance(url, str) and urlsplit(url).username is not None:
+                raise _error_at(
+                    (),
+                    f"the camera names its account ({credentials}) and its {name} URL carries one too",
+                    "remove `user:password@` from the URL: the account comes from the credentials store",
+                )
+        return credentials
 
     @field_validator("zones")
     @classmethod

@@ -18,12 +18,17 @@ Protocol with the parent process (promised, relied upon by ``vigie.sim.rtsp``):
   shared media stays prepared: clients then join a running stream immediately, and two clients connecting at
   the same moment never race on preparing the same media (a race that otherwise stalls one of them);
 * the server stops when stdin reaches end of file (so it dies with its parent), or on SIGTERM/SIGINT;
-* exit code 3 with a message on stderr naming the missing Debian package when a GStreamer element is missing.
+* exit code 3 with a message on stderr naming the missing Debian package when a GStreamer element is missing;
+* when the environment variable ``VIGIE_SIM_RTSP_ACCOUNT`` holds ``user:password`` (an environment variable, never an
+  argument: arguments show in ``ps``), every mount asks for that account (RTSP Basic authentication: the binding cannot
+  offer Basic and Digest together), and the warm-up connection gives it.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import os
 import signal
 import socket
 import sys
@@ -85,15 +90,39 @@ def check_elements() -> None:
             sys.exit(3)
 
 
+ACCOUNT_VARIABLE = "VIGIE_SIM_RTSP_ACCOUNT"
+ROLE = "viewer"
+
+
+def account() -> tuple[str, str] | None:
+    """The account every mount asks for (``user:password`` in :data:`ACCOUNT_VARIABLE`), or None: no account."""
+    value = os.environ.get(ACCOUNT_VARIABLE, "")
+    user, sep, password = value.partition(":")
+    return (user, password) if sep and user else None
+
+
 def build_server(host: str, port: int, mounts: dict[str, int]) -> GstRtspServer.RTSPServer:
     server = GstRtspServer.RTSPServer()
     server.set_address(host)
     server.set_service(str(port))
     points = server.get_mount_points()
+    required = account()
+    if required is not None:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(*required), token)
+        server.set_auth(auth)
     for name, udp_port in mounts.items():
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch_line(udp_port))
         factory.set_shared(True)
+        if required is not None:
+            factory.add_role_from_structure(
+                Gst.Structure.from_string(
+                    f"{ROLE}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+                )[0]
+            )
         points.add_factory(f"/{name}", factory)
     return server
 
@@ -101,8 +130,13 @@ def build_server(host: str, port: int, mounts: dict[str, int]) -> GstRtspServer.
 def warm_up(port: int, name: str, timeout: float) -> socket.socket:
     """DESCRIBE a mount on our own server and keep the connection: the media is prepared and stays so."""
     conn = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    required = account()
+    authorization = ""
+    if required is not None:
+        basic = base64.b64encode(f"{required[0]}:{required[1]}".encode()).decode("ascii")
+        authorization = f"Authorization: Basic {basic}\r\n"
     request = (
-        f"DESCRIBE rtsp://127.0.0.1:{port}/{name} RTSP/1.0\r\nCSeq: 1\r\n"
+        f"DESCRIBE rtsp://127.0.0.1:{port}/{name} RTSP/1.0\r\nCSeq: 1\r\n{authorization}"
         "Accept: application/sdp\r\nUser-Agent: vigie-sim-warmup\r\n\r\n"
     )
     conn.sendall(request.encode("ascii"))

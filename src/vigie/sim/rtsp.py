@@ -95,7 +95,10 @@ class RtspSimServer:
         host: str = "127.0.0.1",
         python: Path = DEBIAN_PYTHON,
         start_timeout_s: float = 25.0,
+        account: tuple[str, str] | None = None,
     ) -> None:
+        """``account``: (user, password) every mount asks for, as a real camera does (RTSP Basic authentication);
+        given to the server process in its environment, never on its command line."""
         if not mounts:
             raise ValueError("RtspSimServer needs at least one mount")
         for name in mounts:
@@ -108,6 +111,7 @@ class RtspSimServer:
         self._host = host
         self._python = python
         self._timeout = start_timeout_s
+        self._account = account
         self._server: subprocess.Popen[bytes] | None = None
         self._feeders: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
@@ -190,7 +194,14 @@ class RtspSimServer:
             log.close()
         self._server, self._feeders, self._logs = None, [], []
 
-    def _spawn(self, command: list[str], *, stdin: int, stdout: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self,
+        command: list[str],
+        *,
+        stdin: int,
+        stdout: int = subprocess.DEVNULL,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._logs.append(log)
         return subprocess.Popen(
@@ -198,6 +209,7 @@ class RtspSimServer:
             stdin=stdin,
             stdout=stdout,
             stderr=log,
+            env=env,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls a pre-resolved prctl
             close_fds=True,
         )
@@ -207,7 +219,10 @@ class RtspSimServer:
         command += ["--warmup-timeout", str(max(1.0, self._timeout - 2.0))]
         for name, udp_port in zip(self._mounts, udp_ports, strict=True):
             command += ["--mount", f"{name}={udp_port}"]
-        self._server = self._spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        env = None
+        if self._account is not None:
+            env = {**os.environ, "VIGIE_SIM_RTSP_ACCOUNT": f"{self._account[0]}:{self._account[1]}"}
+        self._server = self._spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         line = _read_line(self._server, self._timeout)
         if not line.startswith("READY "):
             code = self._server.poll()

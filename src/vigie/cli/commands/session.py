@@ -143,7 +143,7 @@ def acting_as(principal: Principal, role: str | None) -> Principal:
 def refuse(context: Opened, principal: Principal | None, what: str, err: Exception) -> int:
     """Report a permission refusal (exit 1) and audit it as ``access.denied``, as the API does."""
     print(f"vigie: refused: {err}; nothing was changed", file=sys.stderr)
-    auth_service(context).denied(principal, what, str(err), client=_client())
+    auth_service(context).denied(principal, what, str(err), client=client_name())
     return EXIT_REFUSED
 
 
@@ -168,7 +168,7 @@ def run_signed_in(
     return run_opened(config_path, run, clock)
 
 
-def _client() -> str:
+def client_name() -> str:
     try:
         return f"cli:{getpass.getuser()}"
     except (OSError, KeyError):  # no name for this uid (a container)
@@ -201,7 +201,7 @@ def login_command(config_path: Path, username: str | None, *, clock: Clock | Non
                 code = _ask("6-digit code of your authenticator app: ", interactive).strip()
             auth = auth_service(context)
             try:
-                logged = auth.login(name, password, totp=code, client=_client(), lifetime=CLI_SESSION_LIFETIME)
+                logged = auth.login(name, password, totp=code, client=client_name(), lifetime=CLI_SESSION_LIFETIME)
             except (LoginRefusedError, AccountError) as err:
                 print(f"vigie: login refused: {err}", file=sys.stderr)
                 return EXIT_REFUSED

@@ -20,7 +20,7 @@ from vigie.analytics.detect.motion import MotionConfig
 from vigie.api.app import ApiServices, create_app
 from vigie.cluster.supervisor import ClusterSupervisor
 from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
-from vigie.config.models import AnalysisZone, Camera, PrivacyMaskZone, VigieConfig, WorkerSettings
+from vigie.config.models import AnalysisZone, Camera, CameraPlacement, PrivacyMaskZone, VigieConfig, WorkerSettings
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
@@ -29,6 +29,7 @@ from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
 from vigie.governance.gate import GateTransition, transition_event
+from vigie.governance.keys_folder import KeyStorageError
 from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
@@ -40,6 +41,7 @@ from vigie.recording.reconcile import index_recent, reconcile_camera
 from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
 from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on, shared_key
+from vigie.runtime.assembly.camera_accounts import CameraAccountError, with_camera_accounts
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
 from vigie.runtime.assembly.exports import build_export_service
 from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
@@ -206,6 +208,15 @@ def settled(config: VigieConfig) -> VigieConfig:
     return config
 
 
+def enabled_cameras(config: VigieConfig) -> list[CameraPlacement]:
+    """The enabled cameras, each named account put into its stream URLs from the credentials store (never from the
+    configuration file); a missing account or an unusable store stops the start with what to do."""
+    try:
+        return with_camera_accounts(config, [p for p in config.placements() if p.camera.enabled])
+    except (CameraAccountError, KeyStorageError) as err:
+        raise ServiceError(str(err)) from None
+
+
 class VigieService:
     """The running platform: camera workers under a supervisor, one writer thread, the audit chain, the HTTP API.
 
@@ -242,7 +253,7 @@ class VigieService:
         self.alive_path = config.storage.data_dir / ALIVE_FILE
         self.events = SqlEventRepo(engine)
         self.status = SqlCameraStatusRepo(engine)
-        self.entries = [p for p in config.placements() if p.camera.enabled]
+        self.entries = enabled_cameras(config)
         self.cameras = [
             CameraInfo(
                 p.camera.id,

@@ -1,0 +1,45 @@
+"""Camera accounts from the credentials store into the stream URLs the service opens
+(:mod:`vigie.governance.camera_credentials`): the configuration names an account, the password never is in it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from vigie.config.models import CameraPlacement, VigieConfig
+from vigie.governance.camera_credentials import CameraCredentialStore, with_account
+from vigie.runtime.assembly.audit import keys_folder
+
+
+class CameraAccountError(Exception):
+    """Cameras name accounts the store does not hold; the message names them and the command that adds them."""
+
+
+def with_camera_accounts(config: VigieConfig, placements: Sequence[CameraPlacement]) -> list[CameraPlacement]:
+    """``placements`` with each named account put into its camera's stream URLs (the store is read once, only when
+    a camera names an account)."""
+    named = {p.camera.credentials for p in placements if p.camera.credentials}
+    if not named:
+        return list(placements)
+    accounts = CameraCredentialStore(keys_folder(config)).accounts()
+    missing = sorted(str(name) for name in named - accounts.keys())
+    if missing:
+        raise CameraAccountError(
+            f"the configuration names camera accounts the credentials store does not hold: {', '.join(missing)}; "
+            "add each with `vigie cameras credentials set NAME --username USER --config FILE` (the password is asked)"
+        )
+    out = []
+    for p in placements:
+        name = p.camera.credentials
+        if name:
+            account = accounts[name]
+            sub = p.camera.sub_stream
+            camera = p.camera.model_copy(
+                update={
+                    "main_stream": with_account(p.camera.main_stream, account),
+                    "sub_stream": with_account(sub, account) if sub else None,
+                }
+            )
+            p = replace(p, camera=camera)  # noqa: PLW2901 (the placement with the account in its URLs)
+        out.append(p)
+    return out

@@ -1,0 +1,516 @@
+"""ONVIF cameras through onvif-zeep-async (the client Home Assistant and Frigate use): what a device is
+(:func:`describe`), a PTZ dome driven over ONVIF (:class:`OnvifPtz`), and the camera's own events through a
+PullPoint subscription (:func:`camera_events`).
+
+Every failure reaches the caller as one :class:`OnvifError` naming the device (``host:port``) and the cause a
+person can act on (unreachable, wrong username or password, not an ONVIF device, no answer in time). The password
+is never in a message, a log line or a returned value: stream URIs lose any ``user:password@`` the device put in
+them, and the runtime adds the account from the credentials store (``Camera.credentials``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Awaitable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import zeep.exceptions
+from onvif import ONVIFCamera  # type: ignore[import-untyped]  # the package ships no py.typed
+
+from vigie.domain.ptz import PresetLimitError, PtzError, PtzPreset, PtzStatus, PtzVector, UnknownPresetError
+from vigie.domain.redact import redact_text
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_PTZ_NAMESPACE = "http://www.onvif.org/ver20/ptz/wsdl"
+
+
+class OnvifError(Exception):
+    """A device that could not be described or driven: ``str()`` names it and the cause, never its password."""
+
+    def __init__(self, device: str, cause: str) -> None:
+        super().__init__(f"{device}: {cause}")
+        self.device = device
+        self.cause = cause
+
+
+@dataclass(frozen=True, slots=True)
+class MediaProfile:
+    """One media profile: its video encoding, resolution and frame rate, and its RTSP stream URI without
+    credentials (``None`` when the device gave none)."""
+
+    token: str
+    name: str
+    encoding: str | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    stream_uri: str | None
+    ptz_configuration: str | None = None
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PtzCapabilities:
+    """A dome's PTZ node: the coordinate spaces it supports (URIs), how many presets it keeps, whether it has a
+    home position."""
+
+    node_token: str
+    spaces: tuple[str, ...]
+    max_presets: int
+    home_supported: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceDescription:
+    """What a device says of itself: identity, media profiles and, for a dome, its PTZ capabilities (``None`` for
+    a fixed camera)."""
+
+    host: str
+    port: int
+    manufacturer: str
+    model: str
+    firmware: str
+    serial: str
+    hardware_id: str
+    profiles: tuple[MediaProfile, ...]
+    ptz: PtzCapabilities | None
+
+    @property
+    def main_profile(self) -> MediaProfile | None:
+        """The profile with a stream and the most pixels (the one recorded)."""
+        streams = [p for p in self.profiles if p.stream_uri]
+        return max(streams, key=lambda p: p.pixels) if streams else None
+
+    @property
+    def sub_profile(self) -> MediaProfile | None:
+        """The profile with a stream and the fewest pixels (live thumbnails and analysis); ``None`` when the
+        device has only one stream."""
+        streams = [p for p in self.profiles if p.stream_uri]
+        if len(streams) < 2:
+            return None
+        smallest = min(streams, key=lambda p: p.pixels)
+        return None if smallest is self.main_profile else smallest
+
+
+def without_credentials(uri: str) -> str:
+    """``uri`` without ``user:password@``: some devices put the account in the stream URIs they return."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return redact_text(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _fault_names(fault: zeep.exceptions.Fault) -> str:
+    codes = [str(fault.code or "")] + [str(code) for code in (fault.subcodes or [])]
+    return " ".join(codes) + " " + str(fault.message or "")
+
+
+def _cause(err: BaseException, timeout_s: float) -> str:  # noqa: PLR0911 - one return per cause
+    """What a person can act on, from whatever the library raised (following ``__cause__``)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, TimeoutError):
+            return f"no answer within {timeout_s:g} s (is it an ONVIF device, and is this its ONVIF port?)"
+        if isinstance(seen, zeep.exceptions.Fault):
+            names = _fault_names(seen)
+            if "NotAuthorized" in names or "FailedAuthentication" in names:
+                return "wrong username or password (the device refused them: NotAuthorized)"
+            if seen.code is None:  # zeep's reading of an error answer with no SOAP fault in it
+                return "not an ONVIF device service (an HTTP error without a SOAP fault at /onvif/device_service)"
+            return f"the device answered a SOAP fault: {seen.message or names.strip()}"
+        if isinstance(seen, zeep.exceptions.TransportError):
+            if seen.status_code == 401:
+                return "wrong username or password (HTTP 401)"
+            return f"not an ONVIF device service (HTTP {seen.status_code} at /onvif/device_service)"
+        if isinstance(seen, zeep.exceptions.XMLSyntaxError | zeep.exceptions.XMLParseError):
+            return "not an ONVIF device (its answer is not SOAP)"
+        if isinstance(seen, aiohttp.ClientConnectorError):
+            error = seen.os_error
+            return f"unreachable ({os.strerror(error.errno).lower() if error.errno else error})"
+        if isinstance(seen, ConnectionError):
+            return f"unreachable ({seen.strerror or seen})"
+        if isinstance(seen, aiohttp.ClientError | OSError):
+            return f"unreachable ({seen})"
+        seen = seen.__cause__ or seen.__context__
+    return f"{type(err).__name__}: {err}"
+
+
+def _scrub(text: str, password: str | None) -> str:
+    """Defence in depth: nothing from a device's answer or a library message may carry the password."""
+    text = redact_text(text)
+    return text.replace(password, "***") if password else text
+
+
+def _error(host: str, port: int, err: BaseException, timeout_s: float, password: str | None) -> OnvifError:
+    return OnvifError(f"{host}:{port}", _scrub(_cause(err, timeout_s), password))
+
+
+def _camera(host: str, port: int, username: str, password: str) -> ONVIFCamera:
+    # no_cache: the WSDLs are the package's own files; zeep's SQLite cache would only add a file in $HOME.
+    return ONVIFCamera(host, port, username, password, no_cache=True)
+
+
+def _value(obj: Any, *path: str) -> Any:
+    """``obj.a.b.c`` or ``None`` where any step is missing (devices leave out optional elements)."""
+    for name in path:
+        if obj is None:
+            return None
+        obj = getattr(obj, name, None)
+    return obj
+
+
+async def _profiles(camera: ONVIFCamera) -> tuple[MediaProfile, ...]:
+    media = await camera.create_media_service()
+    profiles: list[MediaProfile] = []
+    for profile in await media.GetProfiles():
+        uri = await media.GetStreamUri(
+            {
+                "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}},
+                "ProfileToken": profile.token,
+            }
+        )
+        encoder = profile.VideoEncoderConfiguration
+        rate = _value(encoder, "RateControl", "FrameRateLimit")
+        stream = _value(uri, "Uri")
+        profiles.append(
+            MediaProfile(
+                token=str(profile.token),
+                name=str(profile.Name or profile.token),
+                encoding=str(_value(encoder, "Encoding")) if _value(encoder, "Encoding") else None,
+                width=_value(encoder, "Resolution", "Width"),
+                height=_value(encoder, "Resolution", "Height"),
+                fps=float(rate) if rate is not None else None,
+                stream_uri=without_credentials(str(stream)) if stream else None,
+                ptz_configuration=_value(profile, "PTZConfiguration", "token"),
+            )
+        )
+    return tuple(profiles)
+
+
+async def _ptz_capabilities(camera: ONVIFCamera) -> PtzCapabilities | None:
+    if _PTZ_NAMESPACE not in camera.xaddrs:
+        return None
+    ptz = await camera.create_ptz_service()
+    nodes = await ptz.GetNodes()
+    if not nodes:
+        return None
+    node = nodes[0]
+    spaces = _value(node, "SupportedPTZSpaces")
+    uris: list[str] = []
+    if spaces is not None:
+        for name in spaces:
+            for space in spaces[name] or []:
+                uri = _value(space, "URI")
+                if uri:
+                    uris.append(str(uri))
+    return PtzCapabilities(
+        node_token=str(node.token),
+        spaces=tuple(dict.fromkeys(uris)),
+        max_presets=int(_value(node, "MaximumNumberOfPresets") or 0),
+        home_supported=bool(_value(node, "HomeSupported")),
+    )
+
+
+async def _describe(host: str, port: int, username: str, password: str) -> DeviceDescription:
+    camera = _camera(host, port, username, password)
+    try:
+        await camera.update_xaddrs()
+        device = await camera.create_devicemgmt_service()
+        info = await device.GetDeviceInformation()
+        return DeviceDescription(
+            host=host,
+            port=port,
+            manufacturer=str(info.Manufacturer or ""),
+            model=str(info.Model or ""),
+            firmware=str(info.FirmwareVersion or ""),
+            serial=str(info.SerialNumber or ""),
+            hardware_id=str(info.HardwareId or ""),
+            profiles=await _profiles(camera),
+            ptz=await _ptz_capabilities(camera),
+        )
+    finally:
+        await camera.close()
+
+
+async def describe(host: str, port: int, username: str, password: str, *, timeout_s: float = 10.0) -> DeviceDescription:
+    """Read a device's identity, media profiles (with their RTSP URIs) and PTZ node, in at most ``timeout_s``."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _describe(host, port, username, password)
+    except (Exception, TimeoutError) as err:
+        raise _error(host, port, err, timeout_s, password) from None
+
+
+class OnvifPtz:
+    """A dome driven over ONVIF, as a :class:`vigie.domain.ptz.PtzDevice`.
+
+    ``PtzDevice`` is synchronous (the API's handlers and the auto-tracker call it from threads) and the ONVIF
+    client is asyncio: each controller owns one event loop in a daemon thread, where its ONVIF session lives, and
+    each method submits a coroutine there and waits for it (``timeout_s`` at most). One session per dome keeps its
+    HTTP connections warm (a move costs one round trip). :meth:`close` ends the session and the thread.
+    Positions and speeds are in the generic spaces, which every ONVIF dome supports and uses when a request names
+    no space.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        *,
+        profile_token: str | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        """Open the dome's PTZ service; ``profile_token`` defaults to the first profile with a PTZ configuration.
+        OnvifError when the device cannot be reached or has no PTZ."""
+        self._host, self._port = host, port
+        self._device = f"{host}:{port}"
+        self._timeout_s = timeout_s
+        self._password = password
+        self._camera: ONVIFCamera | None = None
+        self._ptz: Any = None
+        self._profile = profile_token or ""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"onvif-ptz {host}:{port}", daemon=True)
+        self._thread.start()
+        try:
+            self._run(self._open(username, profile_token))
+        except BaseException:
+            self.close()
+            raise
+
+    async def _open(self, username: str, profile_token: str | None) -> None:
+        # The client's aiohttp sessions belong to the loop they were made in: made here, in the controller's.
+        self._camera = camera = _camera(self._host, self._port, username, self._password)
+        await camera.update_xaddrs()
+        if _PTZ_NAMESPACE not in camera.xaddrs:
+            raise OnvifError(self._device, "the device has no PTZ service (a fixed camera?)")
+        if profile_token is None:
+            media = await camera.create_media_service()
+            with_ptz = [p for p in await media.GetProfiles() if _value(p, "PTZConfiguration") is not None]
+            if not with_ptz:
+                raise OnvifError(self._device, "no media profile has a PTZ configuration")
+            self._profile = str(with_ptz[0].token)
+        self._ptz = await camera.create_ptz_service()
+
+    def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        future = asyncio.run_coroutine_threadsafe(self._guard(coroutine), self._loop)
+        return future.result()
+
+    async def _guard(self, coroutine: Awaitable[_T]) -> _T:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await coroutine
+        except (OnvifError, PtzError):
+            raise
+        except zeep.exceptions.Fault as fault:
+            names = _fault_names(fault)
+            if "NoToken" in names:
+                raise UnknownPresetError(f"no preset with this token on {self._device}") from None
+            if "TooManyPresets" in names:
+                raise PresetLimitError(f"{self._device} holds as many presets as it can") from None
+            if "InvalidPosition" in names or "InvalidSpeed" in names or "InvalidTranslation" in names:
+                raise PtzError(
+                    f"{self._device} refused the move: {_scrub(str(fault.message), self._password)}"
+                ) from None
+            raise _error(self._host, self._port, fault, self._timeout_s, self._password) from None
+        except (Exception, TimeoutError) as err:
+            raise _error(self._host, self._port, err, self._timeout_s, self._password) from None
+
+    def _call(self, operation: str, request: dict[str, Any]) -> Any:
+        async def call() -> Any:
+            return await getattr(self._ptz, operation)({"ProfileToken": self._profile, **request})
+
+        return self._run(call())
+
+    @staticmethod
+    def _vector(vector: PtzVector) -> dict[str, Any]:
+        return {"PanTilt": {"x": vector.pan, "y": vector.tilt}, "Zoom": {"x": vector.zoom}}
+
+    def _speed(self, speed: PtzVector | None) -> dict[str, Any]:
+        return {} if speed is None else {"Speed": self._vector(speed)}
+
+    def continuous_move(self, velocity: PtzVector, timeout_s: float | None = None) -> None:
+        request: dict[str, Any] = {"Velocity": self._vector(velocity)}
+        if timeout_s is not None:
+            request["Timeout"] = dt.timedelta(seconds=timeout_s)
+        self._call("ContinuousMove", request)
+
+    def absolute_move(self, position: PtzVector, speed: PtzVector | None = None) -> None:
+        self._call("AbsoluteMove", {"Position": self._vector(position), **self._speed(speed)})
+
+    def relative_move(self, translation: PtzVector, speed: PtzVector | None = None) -> None:
+        self._call("RelativeMove", {"Translation": self._vector(translation), **self._speed(speed)})
+
+    def stop(self) -> None:
+        self._call("Stop", {"PanTilt": True, "Zoom": True})
+
+    def status(self) -> PtzStatus:
+        status = self._call("GetStatus", {})
+        moving = {str(_value(status, "MoveStatus", "PanTilt")), str(_value(status, "MoveStatus", "Zoom"))}
+        when = _value(status, "UtcTime")
+        return PtzStatus(
+            position=_position(_value(status, "Position")),
+            moving="MOVING" in moving,
+            at=when.timestamp() if isinstance(when, dt.datetime) else self._loop.time(),
+        )
+
+    def presets(self) -> list[PtzPreset]:
+        return [
+            PtzPreset(token=str(p.token), name=str(p.Name or p.token), position=_position(_value(p, "PTZPosition")))
+            for p in self._call("GetPresets", {}) or []
+        ]
+
+    def set_preset(self, name: str, token: str | None = None) -> str:
+        request: dict[str, Any] = {"PresetName": name}
+        if token is not None:
+            request["PresetToken"] = token
+        return str(self._call("SetPreset", request))
+
+    def goto_preset(self, token: str, speed: PtzVector | None = None) -> None:
+        self._call("GotoPreset", {"PresetToken": token, **self._speed(speed)})
+
+    def remove_preset(self, token: str) -> None:
+        self._call("RemovePreset", {"PresetToken": token})
+
+    def goto_home(self, speed: PtzVector | None = None) -> None:
+        self._call("GotoHomePosition", self._speed(speed))
+
+    def set_home(self) -> None:
+        self._call("SetHomePosition", {})
+
+    def close(self) -> None:
+        """End the ONVIF session and the controller's thread (idempotent)."""
+        if self._loop.is_closed():
+            return
+        if self._camera is not None and self._loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._camera.close(), self._loop).result(timeout=self._timeout_s)
+            except Exception as err:  # closing is best effort: the session dies with the loop anyway
+                log.debug("closing the ONVIF session of %s: %s", self._device, type(err).__name__)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=self._timeout_s)
+        self._loop.close()
+
+    def __enter__(self) -> OnvifPtz:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _position(vector: Any) -> PtzVector:
+    return PtzVector(
+        pan=float(_value(vector, "PanTilt", "x") or 0.0),
+        tilt=float(_value(vector, "PanTilt", "y") or 0.0),
+        zoom=float(_value(vector, "Zoom", "x") or 0.0),
+    )
+
+
+EVENT_KINDS: dict[str, str] = {
+    "CellMotionDetector/Motion": "motion",
+    "MotionRegionDetector/Motion": "motion",
+    "VideoSource/MotionAlarm": "motion",
+    "VideoSource/GlobalSceneChange": "scene_change",
+    "VideoSource/ImageTooBlurry": "image_too_blurry",
+    "VideoSource/ImageTooDark": "image_too_dark",
+    "TamperDetector/Tamper": "tamper",
+}
+"""The camera-side events Vigie listens to, by a part of their ONVIF topic: motion, and tampering (the scene
+changed, the picture blurred or went dark: a camera turned, sprayed or covered)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraEvent:
+    """A camera-side event: its kind (a value of :data:`EVENT_KINDS`), whether the condition starts (``True``) or
+    ends, its ONVIF topic and the entity onvif-parsers names (device, topic and video source)."""
+
+    kind: str
+    active: bool
+    topic: str
+    source: str
+
+
+def event_kind(topic: str) -> str | None:
+    """The kind of an ONVIF topic (``tns1:VideoSource/GlobalSceneChange/ImagingService`` → ``scene_change``), or
+    ``None`` for a topic Vigie does not listen to."""
+    return next((kind for part, kind in EVENT_KINDS.items() if part in topic), None)
+
+
+async def parse_notification(device: str, message: Any) -> list[CameraEvent]:
+    """The events in one PullMessages ``NotificationMessage`` (onvif-parsers reads the vendor's payload); an
+    unknown topic or a payload it cannot read gives none."""
+    import onvif_parsers
+
+    # Devices write the topic with trailing "/" or "//." (Home Assistant strips them the same way).
+    topic = str(_value(message, "Topic", "_value_1") or "").rstrip("/.")
+    kind = event_kind(topic)
+    if kind is None:
+        return []
+    try:
+        entities = await onvif_parsers.parse(topic, device, message)
+    except (onvif_parsers.errors.UnknownTopicError, AttributeError, KeyError, IndexError, TypeError) as err:
+        log.debug("%s: unreadable %s event: %s", device, topic, type(err).__name__)
+        return []
+    return [CameraEvent(kind=kind, active=bool(e.value), topic=topic, source=e.uid) for e in entities]
+
+
+async def camera_events(
+    host: str,
+    port: int,
+    username: str,
+    password: str,
+    *,
+    pull_timeout_s: float = 5.0,
+    timeout_s: float = 10.0,
+    subscription: dt.timedelta = dt.timedelta(minutes=1),
+) -> AsyncIterator[CameraEvent]:
+    """The camera's motion and tamper events as they come, through a PullPoint subscription (renewed by the
+    library before it ends). Each pull waits up to ``pull_timeout_s`` on the device; OnvifError when the device
+    cannot be reached, refuses the account or drops the subscription. Closing the iterator unsubscribes."""
+    device = f"{host}:{port}"
+    camera = _camera(host, port, username, password)
+    lost = asyncio.Event()
+    manager: Any = None
+    try:
+        async with asyncio.timeout(timeout_s):
+            await camera.update_xaddrs()
+            manager = await camera.create_pullpoint_manager(subscription, lost.set)
+        service = manager.get_service()
+        while not lost.is_set():
+            async with asyncio.timeout(pull_timeout_s + timeout_s):
+                result = await service.PullMessages(
+                    {"MessageLimit": 100, "Timeout": dt.timedelta(seconds=pull_timeout_s)}
+                )
+            for message in _value(result, "NotificationMessage") or []:
+                for event in await parse_notification(device, message):
+                    yield event
+        raise OnvifError(device, "the device ended the event subscription")
+    except (OnvifError, GeneratorExit, asyncio.CancelledError):
+        raise
+    except (Exception, TimeoutError) as err:
+        raise _error(host, port, err, timeout_s, password) from None
+    finally:
+        if manager is not None:
+            try:
+                await manager.shutdown()
+            except Exception as err:  # unsubscribing is a courtesy: the subscription expires on the device
+                log.debug("%s: unsubscribing: %s", device, type(err).__name__)
+        await camera.close()

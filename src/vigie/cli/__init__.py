@@ -20,6 +20,7 @@ from vigie.cli import (
     backup,
     cameras,
     cluster,
+    devices,
     evaluation,
     exports,
     governance,
@@ -48,6 +49,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     cluster,
     lapi,
     cameras,
+    devices,
 )
 """The command families, in the order ``vigie --help`` lists their commands."""
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from tests.support.clocks import Ticks
+from tests.support.onvif_sim import device_specs
 from vigie.devices.discovery import (
     NS,
     DiscoveredDevice,
@@ -20,6 +22,7 @@ from vigie.devices.discovery import (
     probe,
     probe_message,
 )
+from vigie.sim.onvif import OnvifSimulator
 
 # A ProbeMatches in the shape a Hikvision-style dome sends it (SOAP 1.2, WS-Addressing 2004/08, ONVIF scopes).
 MATCHES = """<?xml version="1.0" encoding="UTF-8"?>
@@ -150,3 +153,16 @@ def test_a_discovery_result_written_as_json_reads_back(tmp_path: Path) -> None:
     path.write_text(json.dumps({"devices": [{"xaddrs": []}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="not a discovery result"):
         load_result(path)
+
+
+def test_probe_finds_every_simulated_camera_once_by_its_responder() -> None:
+    specs = device_specs(40, dome_every=10, clock=Ticks())
+    with OnvifSimulator(specs, discovery_port=0) as sim:
+        result = probe(target=sim.discovery_address, timeout_s=1.0)
+        addresses = {spec.name: sim.address(spec.name) for spec in specs}
+    assert result.malformed == 0
+    assert sorted(d.name or "" for d in result.devices) == sorted(addresses)
+    assert all(d.host_port == addresses[d.name or ""] for d in result.devices)
+    domes = {d.name for d in result.devices if "onvif://www.onvif.org/type/ptz" in d.scopes}
+    assert domes == {f"cam-{i:03d}" for i in (9, 19, 29, 39)}
+    assert {d.hardware for d in result.devices} == {"SimCam", "SimDome"}

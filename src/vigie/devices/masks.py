@@ -132,7 +132,8 @@ def mask_raster(masks: Sequence[PtzMask], view: View, margin_px: float = 1.0) ->
         cv2.fillPoly(canvas, [points], 255, cv2.LINE_8, shift=4)
     if margin_px >= 0.5:
         size = 2 * math.ceil(margin_px) + 1
-        canvas = cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        canvas = np.asarray(cv2.dilate(canvas, kernel), dtype=np.uint8)
     blocks = canvas.reshape(canvas.shape[0] // 2, 2, canvas.shape[1] // 2, 2).any(axis=(1, 3))
     return np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1)[:height, :width]
 

@@ -4,22 +4,35 @@ are refused before any connection (L17), a device that fails is reported and doe
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.support.clocks import Ticks
+from tests.support.configs import authorised_around, config_yaml
+from tests.support.onvif_sim import PASSWORD as SIM_PASSWORD
+from tests.support.onvif_sim import USERNAME, device_specs
 from vigie.config.camera import Authorisation
-from vigie.devices.discovery import DiscoveredDevice, DiscoveryResult
+from vigie.config.loader import load_config_text
+from vigie.devices.discovery import DiscoveredDevice, DiscoveryResult, probe
 from vigie.devices.onboarding import (
     OnboardingInputError,
     OnboardingTemplate,
+    load_template,
+    merge_into,
     onboard,
     parse_csv,
     rows_from_discovery,
 )
 from vigie.domain.camera import Purpose
+from vigie.sim.onvif import OnvifSimulator
 
 TEMPLATE = OnboardingTemplate(
     commune="belvedere",
@@ -32,6 +45,17 @@ TEMPLATE = OnboardingTemplate(
         retention_days=15,
     ),
 )
+
+
+def run_vigie(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vigie.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def closed_port() -> int:
@@ -120,3 +144,86 @@ def test_discovered_devices_take_the_account_the_template_names() -> None:
         "ONVIF_PASSWORD",
         "Quai 1",
     )
+
+
+# --- against simulated ONVIF cameras
+
+
+@pytest.fixture
+def twenty() -> Iterator[OnvifSimulator]:
+    with OnvifSimulator(device_specs(20, dome_every=5, clock=Ticks()), discovery_port=0) as sim:
+        yield sim
+
+
+def template_yaml(tmp_path: Path) -> Path:
+    valid_from, valid_until = authorised_around()
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        f"""commune: testville
+site: gare
+authorisation:
+  reference: 2026-DS-0042
+  valid_from: {valid_from}
+  valid_until: {valid_until}
+  purposes: [crime_prevention, traffic_regulation]
+  retention_days: 15
+setting: transit
+location: {{lat: 45.7601, lon: 4.8590}}
+username: {USERNAME}
+password_env: VIGIE_TEST_ONVIF_PASSWORD
+credentials: onvif-gare
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_twenty_discovered_cameras_become_entries_the_configuration_accepts(
+    twenty: OnvifSimulator, tmp_path: Path
+) -> None:
+    found = probe(target=twenty.discovery_address, timeout_s=1.0)
+    template = load_template(template_yaml(tmp_path))
+    rows = rows_from_discovery(found, template)
+    report = asyncio.run(onboard(rows, template, environ={"VIGIE_TEST_ONVIF_PASSWORD": SIM_PASSWORD}))
+    assert report.failures == ()
+    text = report.to_yaml()
+    assert SIM_PASSWORD not in text
+    assert "vigie cameras credentials set onvif-gare --username vigie-onvif" in text
+    config = yaml.safe_load(config_yaml(tmp_path, ""))
+    loaded = load_config_text(yaml.safe_dump(merge_into(config, yaml.safe_load(text))), "merged.yaml")
+    cameras = {p.camera.name: p.camera for p in loaded.placements() if p.site.id == "gare"}
+    assert sorted(cameras) == [f"cam-{i:03d}" for i in range(20)]
+    domes = {name for name, camera in cameras.items() if camera.kind == "ptz"}
+    assert domes == {"cam-004", "cam-009", "cam-014", "cam-019"}
+    first = cameras["cam-000"]
+    assert (first.main_stream, first.sub_stream) == (
+        "rtsp://127.0.0.1:8554/cam-000",
+        "rtsp://127.0.0.1:8554/cam-000-sub",
+    )
+    assert first.credentials == "onvif-gare" and first.setting == "transit"
+    assert first.authorisation.reference == "2026-DS-0042"
+
+
+def test_the_cli_discovers_then_onboards_into_a_configuration(twenty: OnvifSimulator, tmp_path: Path) -> None:
+    found = tmp_path / "found.json"
+    host, port = twenty.discovery_address
+    discover = run_vigie("devices", "discover", "--to", f"{host}:{port}", "--timeout", "1", "--json", str(found))
+    assert discover.returncode == 0, discover.stderr
+    assert "20 device(s) answered" in discover.stdout
+    config = tmp_path / "vigie.yaml"
+    config.write_text(config_yaml(tmp_path, ""), encoding="utf-8")
+    out = tmp_path / "cameras.yaml"
+    onboard_run = run_vigie(
+        "devices", "onboard", "--discovery", str(found), "--template", str(template_yaml(tmp_path)),
+        "-o", str(out), "--config", str(config),
+        env={"VIGIE_TEST_ONVIF_PASSWORD": SIM_PASSWORD},
+    )  # fmt: skip
+    assert onboard_run.returncode == 0, onboard_run.stderr
+    assert f"wrote {out}: 20 camera(s); 0 device(s) failed" in onboard_run.stdout
+    assert SIM_PASSWORD not in out.read_text(encoding="utf-8") + onboard_run.stdout + onboard_run.stderr
+    device = "{}:{}".format(*twenty.address("cam-000"))
+    wrong = run_vigie(
+        "devices", "describe", device, "--username", USERNAME, "--password-env", "VIGIE_TEST_ONVIF_PASSWORD",
+        env={"VIGIE_TEST_ONVIF_PASSWORD": "nope-nope"},
+    )  # fmt: skip
+    assert wrong.returncode == 1 and "wrong username or password" in wrong.stderr

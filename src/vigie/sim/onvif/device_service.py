@@ -89,7 +89,7 @@ async def get_capabilities(device: SimDevice, request: etree._Element) -> etree.
             "ActionNotSupported", "NoSuchService", reason=f"{device.spec.name} has no {', '.join(missing)} service"
         )
     wanted = available if "All" in asked else asked
-    capabilities = TT_.Capabilities()
+    capabilities = TDS_.Capabilities()  # a tds element of type tt:Capabilities
     if "Device" in wanted:
         capabilities.append(
             TT_.Device(

@@ -121,21 +121,40 @@ def mask_raster(masks: Sequence[PtzMask], view: View, margin_px: float = 1.0) ->
     """Pixels of ``view`` hidden by ``masks`` (True = hidden): each polygon filled at 1/16 pixel precision, grown
     by ``margin_px`` (a margin for the position's rounding and the picture's interpolation), widened to whole
     2×2 blocks."""
-    height, width = view.height, view.width
-    canvas = np.zeros((height + height % 2, width + width % 2), np.uint8)
-    for mask in masks:
-        polygon = project_mask(mask, view, margin_px=margin_px + 2.0)
-        if polygon is None:
-            continue
+    raster = np.zeros((view.height, view.width), bool)
+    hidden = _hidden(masks, view, margin_px)
+    if hidden is not None:
+        (rows, cols), block = hidden
+        raster[rows, cols] = block
+    return raster
+
+
+def _hidden(masks: Sequence[PtzMask], view: View, margin_px: float) -> tuple[tuple[slice, slice], Raster] | None:
+    """The hidden pixels within their bounding box (aligned on 2×2 blocks), or None when no mask is in view:
+    only that box is rasterised, dilated and widened, so a small window costs little on a large frame."""
+    polygons = [p for p in (project_mask(mask, view, margin_px=margin_px + 2.0) for mask in masks) if p is not None]
+    if not polygons:
+        return None
+    grow = math.ceil(margin_px) + 2
+    points = np.concatenate(polygons)
+    x0 = max(0, (math.floor(points[:, 0].min()) - grow) // 2 * 2)
+    y0 = max(0, (math.floor(points[:, 1].min()) - grow) // 2 * 2)
+    x1 = min(view.width + view.width % 2, math.ceil(points[:, 0].max()) + grow + 1)
+    y1 = min(view.height + view.height % 2, math.ceil(points[:, 1].max()) + grow + 1)
+    x1, y1 = x0 + (x1 - x0 + 1) // 2 * 2, y0 + (y1 - y0 + 1) // 2 * 2
+    canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for polygon in polygons:
         # fillPoly's integer coordinates are pixel centres, at +0.5 in image coordinates
-        points = np.round((polygon - 0.5) * 16.0).astype(np.int32)
-        cv2.fillPoly(canvas, [points], 255, cv2.LINE_8, shift=4)
+        corners = np.round((polygon - (x0 + 0.5, y0 + 0.5)) * 16.0).astype(np.int32)
+        cv2.fillPoly(canvas, [corners], 255, cv2.LINE_8, shift=4)
     if margin_px >= 0.5:
         size = 2 * math.ceil(margin_px) + 1
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
         canvas = np.asarray(cv2.dilate(canvas, kernel), dtype=np.uint8)
-    blocks = canvas.reshape(canvas.shape[0] // 2, 2, canvas.shape[1] // 2, 2).any(axis=(1, 3))
-    return np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1)[:height, :width]
+    blocks = canvas.reshape(canvas.shape[0] // 2, 2, canvas.shape[1] // 2, 2).max(axis=(1, 3))
+    whole = np.asarray(cv2.resize(blocks, (canvas.shape[1], canvas.shape[0]), interpolation=cv2.INTER_NEAREST))
+    rows, cols = slice(y0, min(y1, view.height)), slice(x0, min(x1, view.width))
+    return (rows, cols), whole[: rows.stop - y0, : cols.stop - x0] > 0
 
 
 def apply_ptz_masks(frame: npt.NDArray[np.uint8], masks: Sequence[PtzMask], view: View) -> npt.NDArray[np.uint8]:
@@ -144,7 +163,10 @@ def apply_ptz_masks(frame: npt.NDArray[np.uint8], masks: Sequence[PtzMask], view
     if (width, height) != (view.width, view.height):
         raise ValueError(f"frame {width}×{height} is not the view's {view.width}×{view.height}: project at its size")
     out = frame.copy()
-    out[mask_raster(masks, view)] = FILL_BGR if frame.ndim == 3 else FILL_BGR[0]
+    hidden = _hidden(masks, view, 1.0)
+    if hidden is not None:
+        (rows, cols), block = hidden
+        out[rows, cols][block] = FILL_BGR if frame.ndim == 3 else FILL_BGR[0]
     return out
 
 

@@ -37,7 +37,6 @@ from vigie.domain.ptz import (
     View,
     check_position,
     check_velocity,
-    rays,
 )
 from vigie.sim.panorama import WRAP_PAD, Panorama, draw_walkers, walkers_at
 
@@ -316,23 +315,45 @@ def render(panorama: Panorama, view: View) -> Image:
 @lru_cache(maxsize=8)
 def _maps(width: int, height: int, top_deg: float, view: View) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Remap tables of a view into a panorama level ``width``×``height`` whose top edge is at ``top_deg``
-    (cached: a still dome renders every frame from the same tables)."""
-    world = _rays(view.width, view.height, view.hfov_deg) @ view.basis().astype(np.float32)
-    pan = np.degrees(np.arctan2(world[..., 0], world[..., 2]))
-    tilt = np.degrees(np.arcsin(np.clip(world[..., 1], -1.0, 1.0)))
-    # continuous panorama coordinates; remap's integer coordinates are pixel centres, hence the -0.5
-    map_x = np.mod(pan + 180.0, 360.0) * (width / 360.0) - 0.5 + WRAP_PAD
-    map_y = (top_deg - tilt) * (height / (top_deg + 90.0)) - 0.5
-    fixed: tuple[npt.NDArray[Any], npt.NDArray[Any]] = cv2.convertMaps(
-        map_x.astype(np.float32), map_y.astype(np.float32), cv2.CV_16SC2
-    )
+    (cached: a still dome renders every frame from the same tables).
+
+    Written for speed in float32 with in-place operations (a moving dome computes them for every frame): rays
+    are not normalised (``arctan2`` needs no unit vectors), and pan from ``arctan2`` is already in [-180, 180].
+    """
+    u, v = _grid(view.width, view.height)
+    t = math.tan(math.radians(view.hfov_deg) / 2.0)
+    # world = (u·t, v·t, 1) @ basis: one row of coefficients per world axis
+    right, up, forward = view.basis()
+    components = []
+    for axis in range(3):
+        world = u * np.float32(right[axis] * t)
+        world += v * np.float32(up[axis] * t)
+        world += np.float32(forward[axis])
+        components.append(world)
+    wx, wy, wz = components
+    map_x = np.arctan2(wx, wz)
+    map_x *= np.float32(width / (2.0 * math.pi))
+    map_x += np.float32(width / 2.0 - 0.5 + WRAP_PAD)  # remap's integer coordinates are pixel centres
+    np.multiply(wx, wx, out=wx)
+    np.multiply(wz, wz, out=wz)
+    wx += wz
+    np.sqrt(wx, out=wx)
+    map_y = np.arctan2(wy, wx)
+    rows_per_rad = height / math.radians(top_deg + 90.0)
+    map_y *= np.float32(-rows_per_rad)
+    map_y += np.float32(math.radians(top_deg) * rows_per_rad - 0.5)
+    fixed: tuple[npt.NDArray[Any], npt.NDArray[Any]] = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
     return fixed
 
 
 @lru_cache(maxsize=4)
-def _rays(width: int, height: int, hfov_deg: float) -> npt.NDArray[np.float32]:
-    """Unit camera-space rays through every pixel centre of a view of this size and field of view."""
-    xs, ys = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
-    directions = rays(View(0.0, 0.0, hfov_deg, width, height), xs, ys)
-    directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
-    return directions.astype(np.float32)
+def _grid(width: int, height: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Pixel centres of a picture in units of half its width from the centre (x right, y up): a ray through a
+    pixel is ``(u·tan(hfov/2), v·tan(hfov/2), 1)`` in camera coordinates."""
+    half = width / 2.0
+    u = ((np.arange(width, dtype=np.float64) + 0.5 - half) / half).astype(np.float32)
+    v = ((height / 2.0 - (np.arange(height, dtype=np.float64) + 0.5)) / half).astype(np.float32)
+    us, vs = np.meshgrid(u, v)
+    us.setflags(write=False)
+    vs.setflags(write=False)
+    return us, vs

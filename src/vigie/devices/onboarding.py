@@ -22,7 +22,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from pydantic import Field, ValidationError
 from vigie.config.camera import DEFAULT_CREDENTIALS, Authorisation, Camera, CameraSetting
 from vigie.config.fields import ConfigModel, Slug
 from vigie.devices.discovery import DiscoveryResult
-from vigie.devices.onvif import DeviceDescription, OnvifError, describe
+from vigie.devices.onvif import DeviceDescription, OnvifError, describe, prepare
 
 CONCURRENCY = 16
 """Devices described at once: enough to onboard hundreds in seconds, few enough for a camera network's switches
@@ -59,8 +59,6 @@ CSV_COLUMNS = frozenset(
     }
 )
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
-
-Describe = Callable[..., Awaitable[DeviceDescription]]
 
 
 class OnboardingInputError(ValueError):
@@ -353,7 +351,6 @@ async def onboard(
     environ: Mapping[str, str] | None = None,
     timeout_s: float = 10.0,
     concurrency: int = CONCURRENCY,
-    describe_device: Describe = describe,
 ) -> OnboardingReport:
     """Describe every device (``concurrency`` at once) and make its camera entry; failures are collected, in the
     rows' order, never raised."""
@@ -372,7 +369,7 @@ async def onboard(
             )
         async with gate:
             try:
-                description = await describe_device(row.host, row.port, row.username, password, timeout_s=timeout_s)
+                description = await describe(row.host, row.port, row.username, password, timeout_s=timeout_s)
             except OnvifError as err:
                 return err.cause
         try:
@@ -381,6 +378,8 @@ async def onboard(
             return str(err)
         return Onboarded(commune, site, entry, account, row.username, source)
 
+    if len(rows) > 1:
+        await prepare()
     outcomes = await asyncio.gather(*(one(row) for row in rows))
     cameras = [o for o in outcomes if isinstance(o, Onboarded)]
     failures = [(row.device, o) for row, o in zip(rows, outcomes, strict=True) if isinstance(o, str)]

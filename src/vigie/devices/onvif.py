@@ -17,12 +17,14 @@ import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import onvif  # type: ignore[import-untyped]  # the package ships no py.typed
 import zeep.exceptions
-from onvif import ONVIFCamera  # type: ignore[import-untyped]  # the package ships no py.typed
+from onvif import SERVICES, ONVIFCamera, ONVIFService
 
 from vigie.domain.ptz import PresetLimitError, PtzError, PtzPreset, PtzStatus, PtzVector, UnknownPresetError
 from vigie.domain.redact import redact_text
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _PTZ_NAMESPACE = "http://www.onvif.org/ver20/ptz/wsdl"
+WSDL_DIR = str(Path(onvif.__file__).parent / "wsdl")
+"""The ONVIF WSDLs onvif-zeep-async ships (its ONVIFCamera's default)."""
 
 
 class OnvifError(Exception):
@@ -246,6 +250,22 @@ async def _describe(host: str, port: int, username: str, password: str) -> Devic
         )
     finally:
         await camera.close()
+
+
+async def prepare(services: tuple[str, ...] = ("devicemgmt", "media", "ptz")) -> None:
+    """Parse the WSDLs of ``services`` once, before describing many devices at once: onvif-zeep-async caches a
+    parsed WSDL per process, but N first calls at the same moment each parse it (0.1-0.15 s of CPU apiece, 16 at
+    once made a cold onboarding of 100 cameras 3x slower). No device is contacted."""
+    for name in services:
+        definition = SERVICES[name]
+        service = ONVIFService(
+            "http://127.0.0.1/onvif/prepare", None, None, str(Path(WSDL_DIR) / definition["wsdl"]), no_cache=True,
+            binding_name=f"{{{definition['ns']}}}{definition['binding']}",
+        )  # fmt: skip
+        try:
+            await service.setup()
+        finally:
+            await service.close()
 
 
 async def describe(host: str, port: int, username: str, password: str, *, timeout_s: float = 10.0) -> DeviceDescription:

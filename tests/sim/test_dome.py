@@ -11,7 +11,7 @@ import pytest
 
 from vigie.domain.ptz import DomeOptics, PresetLimitError, PtzError, PtzVector, UnknownPresetError, View, project
 from vigie.sim.dome import SimulatedDome, render
-from vigie.sim.panorama import Panorama, panorama, walkers_at
+from vigie.sim.panorama import Panorama, PanoramaSpec, panorama, walkers_at
 
 WIDTH, HEIGHT = 640, 360
 
@@ -312,3 +312,14 @@ def test_moves_and_frames_from_several_threads(dome: SimulatedDome) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_the_panorama_is_the_same_for_a_seed_and_differs_between_seeds() -> None:
+    small = PanoramaSpec(width=1024, height=384, seed=7)
+    first, again = Panorama(small), Panorama(small)
+    other = Panorama(PanoramaSpec(width=1024, height=384, seed=8))
+    assert np.array_equal(first.image, again.image)
+    assert np.abs(first.image.astype(np.int16) - other.image).mean() > 10
+    assert panorama(small) is panorama(small)  # drawn once per process
+    with pytest.raises(ValueError, match="more than 180° of tilt"):
+        PanoramaSpec(width=1024, height=600)

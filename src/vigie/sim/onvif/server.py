@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE: Final = "application/soap+xml; charset=utf-8"
 START_TIMEOUT_S: Final = 30.0
+SHUTDOWN_TIMEOUT_S: Final = 1.0
+"""How long stop() lets requests in flight finish (a PullMessages may wait minutes for an event)."""
 
 _T = TypeVar("_T")
 
@@ -217,7 +219,7 @@ class OnvifSimulator:
             device = SimDevice(spec, self._host, port, self._clock, broker)
             app = web.Application(client_max_size=MAX_BODY_BYTES)
             app.router.add_route("POST", "/{tail:.*}", _handler(device))
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
             await runner.setup()
             await web.SockSite(runner, sock).start()
             self._runners.append(runner)

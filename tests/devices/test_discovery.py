@@ -14,8 +14,10 @@ from lxml import etree
 from tests.support.clocks import Ticks
 from tests.support.onvif_sim import device_specs
 from vigie.devices.discovery import (
+    DISCOVERY_PORT,
     NS,
     DiscoveredDevice,
+    DiscoveryError,
     DiscoveryResult,
     load_result,
     parse_probe_matches,
@@ -166,3 +168,18 @@ def test_probe_finds_every_simulated_camera_once_by_its_responder() -> None:
     domes = {d.name for d in result.devices if "onvif://www.onvif.org/type/ptz" in d.scopes}
     assert domes == {f"cam-{i:03d}" for i in (9, 19, 29, 39)}
     assert {d.hardware for d in result.devices} == {"SimCam", "SimDome"}
+
+
+def test_probe_reaches_the_multicast_group_out_of_the_interface_given() -> None:
+    specs = device_specs(3)
+    with OnvifSimulator(specs, discovery_port=DISCOVERY_PORT, discovery_multicast=True) as sim:
+        result = probe(interface="127.0.0.1", timeout_s=1.0)
+        mine = {sim.device_url(spec.name) for spec in specs}
+    assert result.target == "239.255.255.250:3702"
+    # another test's responder may share the group: ours must all be there
+    assert mine <= {xaddr for device in result.devices for xaddr in device.xaddrs}
+
+
+def test_an_interface_this_host_does_not_have_is_named() -> None:
+    with pytest.raises(DiscoveryError, match=r"interface 192\.0\.2\.250.*--interface"):
+        probe(interface="192.0.2.250", timeout_s=0.2)

@@ -204,6 +204,8 @@ class OnvifSimulator:
     def _call(self, coroutine: Awaitable[_T]) -> _T:
         if self._loop is None:
             raise RuntimeError("the simulator is not started")
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("call the simulator from another thread than its own (it would wait on itself)")
 
         async def run() -> _T:
             return await coroutine

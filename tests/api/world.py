@@ -41,6 +41,7 @@ from vigie.services.live import LiveService
 from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
+from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
@@ -172,6 +173,16 @@ def _no_reads(engine: Engine) -> Callable[[AlertService, ListAuditSink, Clock], 
     )
 
 
+def a_dome(audit: ListAuditSink, clock: Clock) -> PtzService:
+    """The PTZ routes with one simulated dome, camera ``vil-1`` (its clock the world's)."""
+    from vigie.domain.ptz import DomeOptics
+    from vigie.sim.dome import SimulatedDome
+    from vigie.sim.panorama import panorama
+
+    dome = SimulatedDome(DomeOptics(), panorama(), lambda: clock().timestamp(), walkers=False)
+    return PtzService({"vil-1": dome}, audit, clock)
+
+
 def build_world(
     engine: Engine,
     *,
@@ -190,6 +201,7 @@ def build_world(
     authorisations: Callable[[Clock], CameraAuthorisations] | None = None,
     system_health: Callable[[CameraService, Clock], SystemHealthService] | None = None,
     plates: Callable[[AlertService, ListAuditSink, Clock], PlateService] | None = None,
+    ptz: Callable[[ListAuditSink, Clock], PtzService] = a_dome,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
     SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
@@ -227,6 +239,7 @@ def build_world(
         oidc=oidc(auth, clock) if oidc else None,
         system_health=(system_health or _health_parts(engine))(cameras, clock),
         plates=(plates or _no_reads(engine))(alerts, audit, clock),
+        ptz=ptz(audit, clock),
     )
 
     app = create_app(services, static, login_limiter=limiter)

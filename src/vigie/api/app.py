@@ -34,6 +34,7 @@ from vigie.api.routes import (
     live,
     plates,
     playback,
+    ptz,
     public,
     recordings,
     sites,
@@ -57,6 +58,7 @@ from vigie.services.live import LiveService
 from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
+from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
@@ -150,6 +152,8 @@ class ApiServices:
     """``/metrics`` for a Prometheus scraper with the token; None (no ``api.metrics_token_file``): 404."""
     plates: PlateService | None = None
     """Plate reading (LAPI) for state tenants: matches, counts, hit lists; None: the routes answer 503."""
+    ptz: PtzService | None = None
+    """Driving domes (moves, presets, tours); None: the routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -208,6 +212,7 @@ def create_app(
         exports,
         system,
         plates,
+        ptz,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

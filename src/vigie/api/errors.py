@@ -30,6 +30,7 @@ from vigie.api.schemas import DATE_ERRORS
 from vigie.api.security import CsrfError, NotAuthenticatedError, TooManyAttemptsError, client_address
 from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
 from vigie.domain.errors import StoreUnavailableError
+from vigie.domain.ptz import PtzError
 from vigie.domain.users import UserNotFoundError
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
 from vigie.services.alerts import AlertRefusedError
@@ -39,6 +40,7 @@ from vigie.services.cameras import CameraNotAuthorisedError
 from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
+from vigie.services.ptz import PtzLockedError, PtzUnavailableError
 from vigie.services.snapshots import NoSnapshotError
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,9 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (ExportNotReadyError, 409, "not_ready"),
     (ExportBusyError, 429, "too_many_exports"),
     (ExportsUnavailableError, 503, "unavailable"),
+    (PtzError, 422, "invalid_request"),
+    (PtzLockedError, 409, "locked"),
+    (PtzUnavailableError, 404, "not_found"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

@@ -65,6 +65,10 @@ class Permission(enum.StrEnum):
     MANAGE_HIT_LISTS = "manage_hit_lists"
     """Import one's own state tenant's hit lists (LAPI); audited with the file's SHA-256."""
     HOLD_PLATE_MATCHES = "hold_plate_matches"
+    CONTROL_PTZ = "control_ptz"
+    """Drive a dome (move, zoom, recall presets, run a tour); a video permission: it needs what live view needs."""
+    MANAGE_PTZ = "manage_ptz"
+    """Store and remove a dome's presets and its home position."""
     """Keep a match past its month for a procedure, and lift that hold (L35); audited."""
 
 
@@ -80,6 +84,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.ENGAGE_STOP,
             Permission.VIEW_SYSTEM_HEALTH,
             Permission.READ_PLATE_MATCHES,
+            Permission.CONTROL_PTZ,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -95,6 +100,8 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.VIEW_SYSTEM_HEALTH,
             Permission.READ_PLATE_MATCHES,
             Permission.MANAGE_HIT_LISTS,
+            Permission.CONTROL_PTZ,
+            Permission.MANAGE_PTZ,
         }
     ),
     Role.INVESTIGATOR: frozenset(
@@ -133,7 +140,9 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.ADMINISTRATOR: frozenset({Permission.VIEW_CAMERAS, Permission.READ_GOVERNANCE, Permission.MANAGE_USERS}),
 }
 
-VIDEO_PERMISSIONS: Final = frozenset({Permission.VIEW_LIVE, Permission.PLAYBACK, Permission.EXPORT})
+VIDEO_PERMISSIONS: Final = frozenset(
+    {Permission.VIEW_LIVE, Permission.PLAYBACK, Permission.EXPORT, Permission.CONTROL_PTZ}
+)
 STATE_SERVICE_PERMISSIONS: Final = frozenset(
     {Permission.READ_PLATE_MATCHES, Permission.MANAGE_HIT_LISTS, Permission.HOLD_PLATE_MATCHES}
 )

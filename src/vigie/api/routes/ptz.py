@@ -1,0 +1,177 @@
+"""Driving a dome from the console: where it is, moves, presets, tours (:class:`vigie.services.ptz.PtzService`).
+
+Every move is audited by the service (``ptz.moved``); a dome held by someone of equal or higher priority answers
+409 ``locked`` naming who and until when; a camera that is no dome answers 404."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from vigie.api.deps import configured
+from vigie.api.schemas import RequestModel
+from vigie.api.security import CurrentPrincipal
+from vigie.domain.ptz import PtzStatus, PtzVector
+from vigie.services.ptz import PtzCommand, PtzCommandKind, PtzService, PtzView
+
+router = APIRouter(prefix="/api/cameras", tags=["ptz"])
+CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
+PresetToken = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Axis = Annotated[float, Field(ge=-2.0, le=2.0, allow_inf_nan=False)]
+Speed = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+def _service(request: Request) -> PtzService:
+    return configured(request, "ptz", PtzService, "PTZ control is")
+
+
+class VectorIn(RequestModel):
+    pan: Axis = 0.0
+    tilt: Axis = 0.0
+    zoom: Axis = 0.0
+
+    def vector(self) -> PtzVector:
+        return PtzVector(self.pan, self.tilt, self.zoom)
+
+
+class SpeedIn(RequestModel):
+    pan: Speed = 1.0
+    tilt: Speed = 1.0
+    zoom: Speed = 1.0
+
+
+class MoveIn(RequestModel):
+    """``continuous``: ``vector`` is a velocity in [-1, 1] (``timeout_s`` stops it, default: until ``stop``);
+    ``absolute``: a position (pan, tilt in [-1, 1], zoom in [0, 1]); ``relative``: a translation."""
+
+    kind: Literal["continuous", "absolute", "relative"]
+    vector: VectorIn
+    speed: SpeedIn | None = None
+    timeout_s: Annotated[float, Field(gt=0.0, le=60.0)] | None = None
+
+
+class PresetIn(RequestModel):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TourIn(RequestModel):
+    presets: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=2, max_length=32)]
+    dwell_s: Annotated[float, Field(ge=2.0, le=3600.0)] = 10.0
+
+
+class VectorOut(BaseModel):
+    pan: float
+    tilt: float
+    zoom: float
+
+
+class StatusOut(BaseModel):
+    position: VectorOut
+    moving: bool
+
+
+class PresetOut(BaseModel):
+    token: str
+    name: str
+    position: VectorOut
+
+
+class LockOut(BaseModel):
+    holder: str
+    role: str
+    until: str
+
+
+class PtzOut(BaseModel):
+    camera_id: str
+    status: StatusOut
+    presets: list[PresetOut]
+    lock: LockOut | None
+    tour: list[str] | None
+    tour_dwell_s: float | None
+
+
+def _vector(v: PtzVector) -> VectorOut:
+    return VectorOut(pan=v.pan, tilt=v.tilt, zoom=v.zoom)
+
+
+def _status(s: PtzStatus) -> StatusOut:
+    return StatusOut(position=_vector(s.position), moving=s.moving)
+
+
+def _view(v: PtzView) -> PtzOut:
+    return PtzOut(
+        camera_id=v.camera_id,
+        status=_status(v.status),
+        presets=[PresetOut(token=p.token, name=p.name, position=_vector(p.position)) for p in v.presets],
+        lock=LockOut(holder=v.lock.holder, role=v.lock.role, until=v.lock.until.isoformat()) if v.lock else None,
+        tour=list(v.tour) if v.tour else None,
+        tour_dwell_s=v.tour_dwell_s,
+    )
+
+
+@router.get("/{camera_id}/ptz", response_model=PtzOut, summary="A dome: position, presets, who holds it")
+async def ptz_view(request: Request, principal: CurrentPrincipal, camera_id: CameraId) -> PtzOut:
+    return _view(await run_in_threadpool(_service(request).view, principal, camera_id))
+
+
+async def _command(request: Request, principal: CurrentPrincipal, camera_id: str, command: PtzCommand) -> StatusOut:
+    return _status(await run_in_threadpool(_service(request).command, principal, camera_id, command))
+
+
+@router.post("/{camera_id}/ptz/move", response_model=StatusOut, summary="Move the dome (audited)")
+async def ptz_move(request: Request, principal: CurrentPrincipal, camera_id: CameraId, body: MoveIn) -> StatusOut:
+    speed = PtzVector(body.speed.pan, body.speed.tilt, body.speed.zoom) if body.speed else None
+    command = PtzCommand(PtzCommandKind(body.kind), body.vector.vector(), speed, timeout_s=body.timeout_s)
+    return await _command(request, principal, camera_id, command)
+
+
+@router.post("/{camera_id}/ptz/stop", response_model=StatusOut, summary="Stop the dome (audited)")
+async def ptz_stop(request: Request, principal: CurrentPrincipal, camera_id: CameraId) -> StatusOut:
+    return await _command(request, principal, camera_id, PtzCommand(PtzCommandKind.STOP))
+
+
+@router.post("/{camera_id}/ptz/home", response_model=StatusOut, summary="Send the dome home (audited)")
+async def ptz_home(request: Request, principal: CurrentPrincipal, camera_id: CameraId) -> StatusOut:
+    return await _command(request, principal, camera_id, PtzCommand(PtzCommandKind.HOME))
+
+
+@router.post("/{camera_id}/ptz/presets/{token}/goto", response_model=StatusOut, summary="Recall a preset (audited)")
+async def ptz_goto(request: Request, principal: CurrentPrincipal, camera_id: CameraId, token: PresetToken) -> StatusOut:
+    return await _command(request, principal, camera_id, PtzCommand(PtzCommandKind.PRESET, preset=token))
+
+
+@router.post("/{camera_id}/ptz/release", status_code=204, summary="Give the dome back before the lock lapses")
+async def ptz_release(request: Request, principal: CurrentPrincipal, camera_id: CameraId) -> None:
+    await run_in_threadpool(_service(request).release, principal, camera_id)
+
+
+@router.post("/{camera_id}/ptz/presets", response_model=PresetOut, summary="Store the position as a preset")
+async def ptz_store_preset(
+    request: Request, principal: CurrentPrincipal, camera_id: CameraId, body: PresetIn
+) -> PresetOut:
+    service = _service(request)
+    token = await run_in_threadpool(service.set_preset, principal, camera_id, body.name)
+    view = await run_in_threadpool(service.view, principal, camera_id)
+    preset = next(p for p in view.presets if p.token == token)
+    return PresetOut(token=preset.token, name=preset.name, position=_vector(preset.position))
+
+
+@router.delete("/{camera_id}/ptz/presets/{token}", status_code=204, summary="Remove a preset")
+async def ptz_remove_preset(
+    request: Request, principal: CurrentPrincipal, camera_id: CameraId, token: PresetToken
+) -> None:
+    await run_in_threadpool(_service(request).remove_preset, principal, camera_id, token)
+
+
+@router.post("/{camera_id}/ptz/tour", status_code=204, summary="Patrol between presets (audited)")
+async def ptz_start_tour(request: Request, principal: CurrentPrincipal, camera_id: CameraId, body: TourIn) -> None:
+    await run_in_threadpool(_service(request).start_tour, principal, camera_id, body.presets, body.dwell_s)
+
+
+@router.delete("/{camera_id}/ptz/tour", status_code=204, summary="Stop the tour (audited)")
+async def ptz_stop_tour(request: Request, principal: CurrentPrincipal, camera_id: CameraId) -> None:
+    await run_in_threadpool(_service(request).stop_tour, principal, camera_id)

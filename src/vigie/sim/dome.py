@@ -6,7 +6,8 @@ absolute or relative move at ``speed × top speed`` (full speed when absent or 0
 so every move ends in finite time. Pan turns without end on a 360° dome (an absolute move takes the short way
 round, a relative move the way it was told); tilt and zoom stop at their limits. Pan/tilt speed does not
 depend on zoom. The position is computed from the clock when asked (piecewise linear, exact), never integrated
-in steps, so a test that moves its clock sees exactly the commanded speeds.
+in steps, so a test that moves its clock sees exactly the commanded speeds (a clock that goes back holds the
+dome still until it catches up).
 
 :meth:`frame` renders the rectilinear view at the current position from the panorama (``cv2.remap`` with maps
 computed in numpy, from the pyramid level closest to the view's scale) and draws the walkers at their place.
@@ -46,7 +47,8 @@ MAX_PRESETS = 64
 
 @dataclass(slots=True)
 class _Axis:
-    """One axis's motion since ``the dome's last update``: a continuous velocity or a move toward ``target``."""
+    """One axis: its position at the dome's last update and its motion since, a continuous velocity or a move
+    toward ``target``."""
 
     position: float
     low: float

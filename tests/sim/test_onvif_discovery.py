@@ -96,3 +96,18 @@ def test_types_and_scopes_filter_the_matches(sim: OnvifSimulator) -> None:
     assert len(no_type) == 5
     assert printers == []
     assert not_a_probe == []
+
+
+def test_the_responder_joined_to_the_multicast_group_answers_a_probe_sent_to_the_group() -> None:
+    with OnvifSimulator([camera_spec("cam-m")], discovery_port=0, discovery_multicast=True) as simulator:
+        port = simulator.discovery_address[1]  # the group's usual port is 3702; any port works for the test
+        xaddr = simulator.device_url("cam-m")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            sock.settimeout(2.0)
+            sock.sendto(probe("uuid:multicast"), ("239.255.255.250", port))
+            reply = etree.fromstring(sock.recvfrom(65536)[0])
+
+    assert reply.findtext(f"{{{ENV}}}Header/{{{WSA}}}RelatesTo") == "uuid:multicast"
+    assert reply.findtext(f".//{{{WSD}}}XAddrs") == xaddr

@@ -227,3 +227,32 @@ def test_the_cli_discovers_then_onboards_into_a_configuration(twenty: OnvifSimul
         env={"VIGIE_TEST_ONVIF_PASSWORD": "nope-nope"},
     )  # fmt: skip
     assert wrong.returncode == 1 and "wrong username or password" in wrong.stderr
+
+
+def test_a_csv_of_simulated_cameras_keeps_its_names_and_places_and_reports_who_failed(
+    twenty: OnvifSimulator, tmp_path: Path
+) -> None:
+    secret = tmp_path / "onvif.pass"
+    secret.write_text(SIM_PASSWORD + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    (h0, p0), (h1, p1), (h4, p4) = (twenty.address(n) for n in ("cam-000", "cam-001", "cam-004"))
+    rows = parse_csv(
+        "host,port,username,password_env,password_file,id,name,site,lat,lon,credentials\n"
+        f"{h0},{p0},{USERNAME},,{secret},parvis-nord,Parvis nord,mairie,45.7790,4.8610,onvif-mairie\n"
+        f"{h1},{p1},{USERNAME},WRONG_PASSWORD,,,,,,,\n"
+        f"{h4},{p4},{USERNAME},,{secret},dome-rue,Dôme rue Centrale,mairie,45.7794,4.8618,onvif-mairie\n"
+        f"127.0.0.1,{closed_port()},{USERNAME},,{secret},,,,,,\n"
+    )
+    report = asyncio.run(onboard(rows, TEMPLATE, environ={"WRONG_PASSWORD": "not-the-one"}, timeout_s=5))
+    assert [(c.camera["id"], c.camera["name"], c.camera["kind"], c.site) for c in report.cameras] == [
+        ("parvis-nord", "Parvis nord", "fixed", "mairie"),
+        ("dome-rue", "Dôme rue Centrale", "ptz", "mairie"),
+    ]
+    assert report.cameras[1].camera["location"] == {"lat": 45.7794, "lon": 4.8618}
+    assert [reason for _, reason in report.failures] == [
+        "wrong username or password (the device refused them: NotAuthorized)",
+        "unreachable (connection refused)",
+    ]
+    text = report.to_yaml()
+    assert SIM_PASSWORD not in text and "not-the-one" not in text
+    assert text.count("vigie cameras credentials set onvif-mairie") == 1

@@ -14,15 +14,8 @@ import pytest
 from tests.support.clocks import Ticks
 from tests.support.onvif_sim import PASSWORD as SIM_PASSWORD
 from tests.support.onvif_sim import USERNAME, device_specs
-from vigie.devices.onvif import (
-    CameraEvent,
-    OnvifError,
-    OnvifPtz,
-    camera_events,
-    describe,
-    event_kind,
-    without_credentials,
-)
+from vigie.devices.onvif import OnvifError, OnvifPtz, describe, without_credentials
+from vigie.devices.onvif_events import CameraEvent, camera_events, event_kind
 from vigie.domain.ptz import PtzVector, UnknownPresetError
 from vigie.sim.onvif import OnvifSimulator, SimTopic
 

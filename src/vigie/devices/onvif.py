@@ -1,6 +1,6 @@
 """ONVIF cameras through onvif-zeep-async (the client Home Assistant and Frigate use): what a device is
-(:func:`describe`), a PTZ dome driven over ONVIF (:class:`OnvifPtz`), and the camera's own events through a
-PullPoint subscription (:func:`camera_events`).
+(:func:`describe`) and a PTZ dome driven over ONVIF (:class:`OnvifPtz`); the camera's own events are in
+:mod:`vigie.devices.onvif_events`.
 
 Every failure reaches the caller as one :class:`OnvifError` naming the device (``host:port``) and the cause a
 person can act on (unreachable, wrong username or password, not an ONVIF device, no answer in time). The password
@@ -15,7 +15,8 @@ import datetime as dt
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+import time
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +27,16 @@ import onvif  # type: ignore[import-untyped]  # the package ships no py.typed
 import zeep.exceptions
 from onvif import SERVICES, ONVIFCamera, ONVIFService
 
-from vigie.domain.ptz import PresetLimitError, PtzError, PtzPreset, PtzStatus, PtzVector, UnknownPresetError
+from vigie.domain.ptz import (
+    PresetLimitError,
+    PtzError,
+    PtzPreset,
+    PtzStatus,
+    PtzVector,
+    UnknownPresetError,
+    check_position,
+    check_velocity,
+)
 from vigie.domain.redact import redact_text
 
 log = logging.getLogger(__name__)
@@ -161,16 +171,18 @@ def _scrub(text: str, password: str | None) -> str:
     return text.replace(password, "***") if password else text
 
 
-def _error(host: str, port: int, err: BaseException, timeout_s: float, password: str | None) -> OnvifError:
+def error_for(host: str, port: int, err: BaseException, timeout_s: float, password: str | None) -> OnvifError:
+    """The OnvifError for whatever the library raised while talking to ``host:port``, with the password scrubbed."""
     return OnvifError(f"{host}:{port}", _scrub(_cause(err, timeout_s), password))
 
 
-def _camera(host: str, port: int, username: str, password: str) -> ONVIFCamera:
+def onvif_camera(host: str, port: int, username: str, password: str) -> ONVIFCamera:
+    """The library's device object (no request yet): WS-Security digests, the WSDLs it ships."""
     # no_cache: the WSDLs are the package's own files; zeep's SQLite cache would only add a file in $HOME.
     return ONVIFCamera(host, port, username, password, no_cache=True)
 
 
-def _value(obj: Any, *path: str) -> Any:
+def value_at(obj: Any, *path: str) -> Any:
     """``obj.a.b.c`` or ``None`` where any step is missing (devices leave out optional elements)."""
     for name in path:
         if obj is None:
@@ -190,18 +202,18 @@ async def _profiles(camera: ONVIFCamera) -> tuple[MediaProfile, ...]:
             }
         )
         encoder = profile.VideoEncoderConfiguration
-        rate = _value(encoder, "RateControl", "FrameRateLimit")
-        stream = _value(uri, "Uri")
+        rate = value_at(encoder, "RateControl", "FrameRateLimit")
+        stream = value_at(uri, "Uri")
         profiles.append(
             MediaProfile(
                 token=str(profile.token),
                 name=str(profile.Name or profile.token),
-                encoding=str(_value(encoder, "Encoding")) if _value(encoder, "Encoding") else None,
-                width=_value(encoder, "Resolution", "Width"),
-                height=_value(encoder, "Resolution", "Height"),
+                encoding=str(value_at(encoder, "Encoding")) if value_at(encoder, "Encoding") else None,
+                width=value_at(encoder, "Resolution", "Width"),
+                height=value_at(encoder, "Resolution", "Height"),
                 fps=float(rate) if rate is not None else None,
                 stream_uri=without_credentials(str(stream)) if stream else None,
-                ptz_configuration=_value(profile, "PTZConfiguration", "token"),
+                ptz_configuration=value_at(profile, "PTZConfiguration", "token"),
             )
         )
     return tuple(profiles)
@@ -215,24 +227,24 @@ async def _ptz_capabilities(camera: ONVIFCamera) -> PtzCapabilities | None:
     if not nodes:
         return None
     node = nodes[0]
-    spaces = _value(node, "SupportedPTZSpaces")
+    spaces = value_at(node, "SupportedPTZSpaces")
     uris: list[str] = []
     if spaces is not None:
         for name in spaces:
             for space in spaces[name] or []:
-                uri = _value(space, "URI")
+                uri = value_at(space, "URI")
                 if uri:
                     uris.append(str(uri))
     return PtzCapabilities(
         node_token=str(node.token),
         spaces=tuple(dict.fromkeys(uris)),
-        max_presets=int(_value(node, "MaximumNumberOfPresets") or 0),
-        home_supported=bool(_value(node, "HomeSupported")),
+        max_presets=int(value_at(node, "MaximumNumberOfPresets") or 0),
+        home_supported=bool(value_at(node, "HomeSupported")),
     )
 
 
 async def _describe(host: str, port: int, username: str, password: str) -> DeviceDescription:
-    camera = _camera(host, port, username, password)
+    camera = onvif_camera(host, port, username, password)
     try:
         await camera.update_xaddrs()
         device = await camera.create_devicemgmt_service()
@@ -274,7 +286,7 @@ async def describe(host: str, port: int, username: str, password: str, *, timeou
         async with asyncio.timeout(timeout_s):
             return await _describe(host, port, username, password)
     except (Exception, TimeoutError) as err:
-        raise _error(host, port, err, timeout_s, password) from None
+        raise error_for(host, port, err, timeout_s, password) from None
 
 
 class OnvifPtz:
@@ -318,13 +330,13 @@ class OnvifPtz:
 
     async def _open(self, username: str, profile_token: str | None) -> None:
         # The client's aiohttp sessions belong to the loop they were made in: made here, in the controller's.
-        self._camera = camera = _camera(self._host, self._port, username, self._password)
+        self._camera = camera = onvif_camera(self._host, self._port, username, self._password)
         await camera.update_xaddrs()
         if _PTZ_NAMESPACE not in camera.xaddrs:
             raise OnvifError(self._device, "the device has no PTZ service (a fixed camera?)")
         if profile_token is None:
             media = await camera.create_media_service()
-            with_ptz = [p for p in await media.GetProfiles() if _value(p, "PTZConfiguration") is not None]
+            with_ptz = [p for p in await media.GetProfiles() if value_at(p, "PTZConfiguration") is not None]
             if not with_ptz:
                 raise OnvifError(self._device, "no media profile has a PTZ configuration")
             self._profile = str(with_ptz[0].token)
@@ -350,9 +362,9 @@ class OnvifPtz:
                 raise PtzError(
                     f"{self._device} refused the move: {_scrub(str(fault.message), self._password)}"
                 ) from None
-            raise _error(self._host, self._port, fault, self._timeout_s, self._password) from None
+            raise error_for(self._host, self._port, fault, self._timeout_s, self._password) from None
         except (Exception, TimeoutError) as err:
-            raise _error(self._host, self._port, err, self._timeout_s, self._password) from None
+            raise error_for(self._host, self._port, err, self._timeout_s, self._password) from None
 
     def _call(self, operation: str, request: dict[str, Any]) -> Any:
         async def call() -> Any:
@@ -368,12 +380,14 @@ class OnvifPtz:
         return {} if speed is None else {"Speed": self._vector(speed)}
 
     def continuous_move(self, velocity: PtzVector, timeout_s: float | None = None) -> None:
+        check_velocity(velocity)
         request: dict[str, Any] = {"Velocity": self._vector(velocity)}
         if timeout_s is not None:
             request["Timeout"] = dt.timedelta(seconds=timeout_s)
         self._call("ContinuousMove", request)
 
     def absolute_move(self, position: PtzVector, speed: PtzVector | None = None) -> None:
+        check_position(position)
         self._call("AbsoluteMove", {"Position": self._vector(position), **self._speed(speed)})
 
     def relative_move(self, translation: PtzVector, speed: PtzVector | None = None) -> None:
@@ -384,17 +398,18 @@ class OnvifPtz:
 
     def status(self) -> PtzStatus:
         status = self._call("GetStatus", {})
-        moving = {str(_value(status, "MoveStatus", "PanTilt")), str(_value(status, "MoveStatus", "Zoom"))}
-        when = _value(status, "UtcTime")
+        moving = {str(value_at(status, "MoveStatus", "PanTilt")), str(value_at(status, "MoveStatus", "Zoom"))}
+        when = value_at(status, "UtcTime")
         return PtzStatus(
-            position=_position(_value(status, "Position")),
+            position=_position(value_at(status, "Position")),
             moving="MOVING" in moving,
-            at=when.timestamp() if isinstance(when, dt.datetime) else self._loop.time(),
+            # The dome's UtcTime when it gives one (its clock, as PtzStatus asks); else this host's, in the same scale.
+            at=when.timestamp() if isinstance(when, dt.datetime) else time.time(),
         )
 
     def presets(self) -> list[PtzPreset]:
         return [
-            PtzPreset(token=str(p.token), name=str(p.Name or p.token), position=_position(_value(p, "PTZPosition")))
+            PtzPreset(token=str(p.token), name=str(p.Name or p.token), position=_position(value_at(p, "PTZPosition")))
             for p in self._call("GetPresets", {}) or []
         ]
 
@@ -438,99 +453,7 @@ class OnvifPtz:
 
 def _position(vector: Any) -> PtzVector:
     return PtzVector(
-        pan=float(_value(vector, "PanTilt", "x") or 0.0),
-        tilt=float(_value(vector, "PanTilt", "y") or 0.0),
-        zoom=float(_value(vector, "Zoom", "x") or 0.0),
+        pan=float(value_at(vector, "PanTilt", "x") or 0.0),
+        tilt=float(value_at(vector, "PanTilt", "y") or 0.0),
+        zoom=float(value_at(vector, "Zoom", "x") or 0.0),
     )
-
-
-EVENT_KINDS: dict[str, str] = {
-    "CellMotionDetector/Motion": "motion",
-    "MotionRegionDetector/Motion": "motion",
-    "VideoSource/MotionAlarm": "motion",
-    "VideoSource/GlobalSceneChange": "scene_change",
-    "VideoSource/ImageTooBlurry": "image_too_blurry",
-    "VideoSource/ImageTooDark": "image_too_dark",
-    "TamperDetector/Tamper": "tamper",
-}
-"""The camera-side events Vigie listens to, by a part of their ONVIF topic: motion, and tampering (the scene
-changed, the picture blurred or went dark: a camera turned, sprayed or covered)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CameraEvent:
-    """A camera-side event: its kind (a value of :data:`EVENT_KINDS`), whether the condition starts (``True``) or
-    ends, its ONVIF topic and the entity onvif-parsers names (device, topic and video source)."""
-
-    kind: str
-    active: bool
-    topic: str
-    source: str
-
-
-def event_kind(topic: str) -> str | None:
-    """The kind of an ONVIF topic (``tns1:VideoSource/GlobalSceneChange/ImagingService`` → ``scene_change``), or
-    ``None`` for a topic Vigie does not listen to."""
-    return next((kind for part, kind in EVENT_KINDS.items() if part in topic), None)
-
-
-async def parse_notification(device: str, message: Any) -> list[CameraEvent]:
-    """The events in one PullMessages ``NotificationMessage`` (onvif-parsers reads the vendor's payload); an
-    unknown topic or a payload it cannot read gives none."""
-    import onvif_parsers
-
-    # Devices write the topic with trailing "/" or "//." (Home Assistant strips them the same way).
-    topic = str(_value(message, "Topic", "_value_1") or "").rstrip("/.")
-    kind = event_kind(topic)
-    if kind is None:
-        return []
-    try:
-        entities = await onvif_parsers.parse(topic, device, message)
-    except (onvif_parsers.errors.UnknownTopicError, AttributeError, KeyError, IndexError, TypeError) as err:
-        log.debug("%s: unreadable %s event: %s", device, topic, type(err).__name__)
-        return []
-    return [CameraEvent(kind=kind, active=bool(e.value), topic=topic, source=e.uid) for e in entities]
-
-
-async def camera_events(
-    host: str,
-    port: int,
-    username: str,
-    password: str,
-    *,
-    pull_timeout_s: float = 5.0,
-    timeout_s: float = 10.0,
-    subscription: dt.timedelta = dt.timedelta(minutes=1),
-) -> AsyncIterator[CameraEvent]:
-    """The camera's motion and tamper events as they come, through a PullPoint subscription (renewed by the
-    library before it ends). Each pull waits up to ``pull_timeout_s`` on the device; OnvifError when the device
-    cannot be reached, refuses the account or drops the subscription. Closing the iterator unsubscribes."""
-    device = f"{host}:{port}"
-    camera = _camera(host, port, username, password)
-    lost = asyncio.Event()
-    manager: Any = None
-    try:
-        async with asyncio.timeout(timeout_s):
-            await camera.update_xaddrs()
-            manager = await camera.create_pullpoint_manager(subscription, lost.set)
-        service = manager.get_service()
-        while not lost.is_set():
-            async with asyncio.timeout(pull_timeout_s + timeout_s):
-                result = await service.PullMessages(
-                    {"MessageLimit": 100, "Timeout": dt.timedelta(seconds=pull_timeout_s)}
-                )
-            for message in _value(result, "NotificationMessage") or []:
-                for event in await parse_notification(device, message):
-                    yield event
-        raise OnvifError(device, "the device ended the event subscription")
-    except (OnvifError, GeneratorExit, asyncio.CancelledError):
-        raise
-    except (Exception, TimeoutError) as err:
-        raise _error(host, port, err, timeout_s, password) from None
-    finally:
-        if manager is not None:
-            try:
-                await manager.shutdown()
-            except Exception as err:  # unsubscribing is a courtesy: the subscription expires on the device
-                log.debug("%s: unsubscribing: %s", device, type(err).__name__)
-        await camera.close()

@@ -136,7 +136,8 @@ def test_discovered_devices_take_the_account_the_template_names() -> None:
     with pytest.raises(OnboardingInputError, match="username"):
         rows_from_discovery(found, TEMPLATE)
     template = TEMPLATE.model_copy(update={"username": "vigie", "password_env": "ONVIF_PASSWORD"})
-    [row] = rows_from_discovery(found, template)
+    row, odd = rows_from_discovery(found, template)
+    assert (odd.device, odd.problem) == ("urn:uuid:b", "no http(s) address among its XAddrs (urn:not-http)")
     assert (row.host, row.port, row.username, row.password_env, row.discovered_name) == (
         "192.0.2.9",
         8000,

@@ -115,10 +115,12 @@ class DeviceRow:
     password_file: Path | None = None
     fields: tuple[tuple[str, str], ...] = ()
     discovered_name: str | None = None
+    problem: str | None = None
+    """Why this device cannot be onboarded, known before connecting (reported as its failure)."""
 
     @property
     def device(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"{self.host}:{self.port}" if self.port else self.host
 
     def get(self, name: str) -> str:
         return dict(self.fields).get(name, "")
@@ -264,6 +266,15 @@ def rows_from_discovery(result: DiscoveryResult, template: OnboardingTemplate) -
     for index, device in enumerate(result.devices, start=1):
         address = device.host_port
         if address is None:
+            rows.append(
+                DeviceRow(
+                    line=index,
+                    host=device.endpoint,
+                    port=0,
+                    username=template.username,
+                    problem=f"no http(s) address among its XAddrs ({' '.join(device.xaddrs)[:200]})",
+                )
+            )
             continue
         rows.append(
             DeviceRow(
@@ -358,6 +369,8 @@ async def onboard(
     gate = asyncio.Semaphore(concurrency)
 
     async def one(row: DeviceRow) -> Onboarded | str:
+        if row.problem is not None:
+            return row.problem
         try:
             password, source = read_password(row, env)
         except ValueError as err:

@@ -115,6 +115,7 @@ def describe_command(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
+    from vigie.config.camera import DEFAULT_CREDENTIALS
     from vigie.devices.onboarding import DeviceRow, read_password
     from vigie.devices.onvif import OnvifError, describe
 
@@ -125,6 +126,12 @@ def describe_command(args: argparse.Namespace) -> int:
     except ValueError as err:
         _error("describe", err)
         return EXIT_BAD_INPUT
+    if (args.username, password) in DEFAULT_CREDENTIALS:
+        print(
+            f"vigie devices describe: warning: {args.username!r} with that password is a factory account; "
+            "`vigie devices onboard` refuses this camera until it has a unique account (L17)",
+            file=sys.stderr,
+        )
     try:
         found = asyncio.run(describe(host, port, args.username, password, timeout_s=args.timeout))
     except OnvifError as err:

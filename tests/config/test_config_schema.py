@@ -42,10 +42,11 @@ def test_every_model_is_reached() -> None:
     assert {"Camera", "Authorisation", "AnalysisZone", "PrivacyMaskZone", "DirectedLineZone", "MotionSettings"} <= names
     assert {"ModelDetectorSettings", "HotBlobDetectorSettings"} <= names
     assert {"TlsSettings", "SecuritySettings"} <= names
-    assert {"WorkerSettings", "DetectorSettings", "ClusterSettings"} <= names
+    assert {"WorkerSettings", "DetectorSettings", "ClusterSettings", "OnvifSettings"} <= names
     assert (
-        len(names) == 25
-    )  # with auth and auth.oidc, api.tls, security, workers, workers.detector and cluster, one class per detector
+        len(names) == 26
+    )  # with auth and auth.oidc, api.tls, security, workers, workers.detector, cluster and a camera's onvif, one class
+    # per detector
 
 
 @pytest.mark.parametrize("model", sorted(all_models(), key=lambda m: m.__name__), ids=lambda m: m.__name__)

@@ -40,7 +40,7 @@ from vigie.services.cameras import CameraNotAuthorisedError
 from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
-from vigie.services.ptz import PtzLockedError, PtzUnavailableError
+from vigie.services.ptz import DomeUnreachableError, PtzLockedError, PtzUnavailableError
 from vigie.services.snapshots import NoSnapshotError
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (PtzError, 422, "invalid_request"),
     (PtzLockedError, 409, "locked"),
     (PtzUnavailableError, 404, "not_found"),
+    (DomeUnreachableError, 503, "unavailable"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

@@ -104,6 +104,28 @@ class CameraSetting(enum.StrEnum):
     """A private site or a place not open to the public (depot, technical premises)."""
 
 
+class OnvifSettings(ConfigModel):
+    """Where the camera's ONVIF services answer (PTZ, camera-side events); its account is the camera's
+    ``credentials``."""
+
+    host: Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:\[\]-]+$")] = Field(
+        title="Host", description="The device's address or name, without scheme or path (e.g. `10.20.3.41`)."
+    )
+    port: int = Field(default=80, ge=1, le=65535, title="Port", description="The device's HTTP port (80 mostly).")
+    ptz_profile: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        title="PTZ profile",
+        description="Media profile token whose PTZ configuration drives the dome (default: the first with one).",
+    )
+    home_after_s: float = Field(
+        default=300.0,
+        ge=10.0,
+        le=86400.0,
+        title="Return home after",
+        description="Seconds without a command or tour after which the dome goes back to its home position.",
+    )
+
+
 class Location(ConfigModel):
     """Where the camera is, for the map, the public list of cameras (L36) and export metadata (L14)."""
 
@@ -290,6 +312,11 @@ class Camera(ConfigModel):
         "--username USER`, the password asked there): the service adds it to the stream URLs, which then carry no "
         "`user:password@` themselves. Keeps passwords out of this file.",
     )
+    onvif: OnvifSettings | None = Field(
+        default=None,
+        title="ONVIF device",
+        description="The camera's ONVIF services (a dome is driven through them); needs `credentials`.",
+    )
     location: Location = Field(title="Camera location", description="Where the camera is (WGS84).")
     setting: CameraSetting = Field(
         default=CameraSetting.PUBLIC_STREET,
@@ -326,6 +353,17 @@ class Camera(ConfigModel):
                     "remove `user:password@` from the URL: the account comes from the credentials store",
                 )
         return credentials
+
+    @field_validator("onvif")
+    @classmethod
+    def _onvif_needs_an_account(cls, onvif: OnvifSettings | None, info: ValidationInfo) -> OnvifSettings | None:
+        if onvif is not None and not info.data.get("credentials"):
+            raise _error_at(
+                (),
+                "an ONVIF device is reached with an account, and the camera names none",
+                "set `credentials: NAME` (`vigie cameras credentials set NAME --username USER`)",
+            )
+        return onvif
 
     @field_validator("zones")
     @classmethod

@@ -84,6 +84,10 @@ class PtzUnavailableError(LookupError):
     """The camera is no dome Vigie drives (not a PTZ camera, or its dome is not reachable now)."""
 
 
+class DomeUnreachableError(RuntimeError):
+    """The dome did not answer (network, its ONVIF service, its account); the message names the camera and why."""
+
+
 class PtzLockedError(RuntimeError):
     """Someone of equal or higher priority holds the dome; the message says who and until when."""
 
@@ -265,7 +269,7 @@ class PtzService:
         for camera_id, dome in self._domes.items():
             try:
                 self._tick_dome(camera_id, dome, now)
-            except (PtzError, OSError, RuntimeError) as err:  # one dome's failure never stops the others
+            except (PtzError, OSError, RuntimeError) as err:  # one dome's failure never stops the others (unreachable)
                 log.warning("ptz: %s: %s", camera_id, err)
 
     def _tick_dome(self, camera_id: str, dome: _Dome, now: datetime) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from vigie.config.models import CameraPlacement, VigieConfig
-from vigie.governance.camera_credentials import CameraCredentialStore, with_account
+from vigie.governance.camera_credentials import CameraAccount, CameraCredentialStore, with_account
 from vigie.runtime.assembly.audit import keys_folder
 
 
@@ -15,12 +15,12 @@ class CameraAccountError(Exception):
     """Cameras name accounts the store does not hold; the message names them and the command that adds them."""
 
 
-def with_camera_accounts(config: VigieConfig, placements: Sequence[CameraPlacement]) -> list[CameraPlacement]:
-    """``placements`` with each named account put into its camera's stream URLs (the store is read once, only when
-    a camera names an account)."""
+def camera_accounts(config: VigieConfig, placements: Sequence[CameraPlacement]) -> dict[str, CameraAccount]:
+    """The accounts the cameras of ``placements`` name, by name (the store is read only when one names an account);
+    :class:`CameraAccountError` naming those the store lacks."""
     named = {p.camera.credentials for p in placements if p.camera.credentials}
     if not named:
-        return list(placements)
+        return {}
     accounts = CameraCredentialStore(keys_folder(config)).accounts()
     missing = sorted(str(name) for name in named - accounts.keys())
     if missing:
@@ -28,6 +28,14 @@ def with_camera_accounts(config: VigieConfig, placements: Sequence[CameraPlaceme
             f"the configuration names camera accounts the credentials store does not hold: {', '.join(missing)}; "
             "add each with `vigie cameras credentials set NAME --username USER --config FILE` (the password is asked)"
         )
+    return {name: accounts[name] for name in named if name}
+
+
+def with_camera_accounts(config: VigieConfig, placements: Sequence[CameraPlacement]) -> list[CameraPlacement]:
+    """``placements`` with each named account put into its camera's stream URLs."""
+    accounts = camera_accounts(config, placements)
+    if not accounts:
+        return list(placements)
     out = []
     for p in placements:
         name = p.camera.credentials

@@ -28,6 +28,7 @@ from vigie.domain.cluster import PlacementChange
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
+from vigie.governance.camera_credentials import CameraAccount
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.governance.keys_folder import KeyStorageError
 from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
@@ -41,7 +42,7 @@ from vigie.recording.reconcile import index_recent, reconcile_camera
 from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
 from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on, shared_key
-from vigie.runtime.assembly.camera_accounts import CameraAccountError, with_camera_accounts
+from vigie.runtime.assembly.camera_accounts import CameraAccountError, camera_accounts, with_camera_accounts
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
 from vigie.runtime.assembly.exports import build_export_service
 from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
@@ -49,6 +50,7 @@ from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
+from vigie.runtime.assembly.ptz import open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
@@ -71,6 +73,7 @@ from vigie.services.health import Check, HealthService
 from vigie.services.plates import PURGE_EVERY_S as PLATES_PURGE_EVERY_S
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
+from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
 from vigie.services.snapshots import SnapshotService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
@@ -94,6 +97,8 @@ PURGE_EVERY_S = 60.0
 AUDIT_RETENTION_EVERY_S = 3600.0
 SHUTDOWN_GRACE_S = 3
 EXPORT_PURGE_EVERY_S = 3600.0
+PTZ_TICK_EVERY_S = 1.0
+"""Tours and returns home are checked this often."""
 UPLOAD_RETRY_EVERY_S = 30.0
 """With a remote store: how often spool files not yet uploaded (store down, lost messages) are tried again."""
 SETTLE_S = 10.0
@@ -208,6 +213,14 @@ def settled(config: VigieConfig) -> VigieConfig:
     return config
 
 
+def enabled_accounts(config: VigieConfig, placements: Sequence[CameraPlacement]) -> dict[str, CameraAccount]:
+    """The accounts the enabled cameras name (for their ONVIF services), by name."""
+    try:
+        return camera_accounts(config, placements)
+    except (CameraAccountError, KeyStorageError) as err:
+        raise ServiceError(str(err)) from None
+
+
 def enabled_cameras(config: VigieConfig) -> list[CameraPlacement]:
     """The enabled cameras, each named account put into its stream URLs from the credentials store (never from the
     configuration file); a missing account or an unusable store stops the start with what to do."""
@@ -251,8 +264,7 @@ class VigieService:
         self._new_database = self._check_previous_life(database_file, existed, new_database)
         self.audit = open_audit_sink(config, engine, clock)
         self.alive_path = config.storage.data_dir / ALIVE_FILE
-        self.events = SqlEventRepo(engine)
-        self.status = SqlCameraStatusRepo(engine)
+        self.events, self.status = SqlEventRepo(engine), SqlCameraStatusRepo(engine)
         self.entries = enabled_cameras(config)
         self.cameras = [
             CameraInfo(
@@ -291,6 +303,7 @@ class VigieService:
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
         self.monitor = self._monitor(SqlRecordingGaps(engine))
         self.alerts, self.plates = self._alerts_and_plates(SqlAlertRepo(engine), SqlPlateRepo(engine), jobs)
+        self.ptz = self._ptz(jobs)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self.status,
@@ -366,10 +379,24 @@ class VigieService:
             ),
             metrics=self._metrics_access(),
             plates=self.plates,
+            ptz=self.ptz,
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
+
+    def close_domes(self) -> None:
+        """End the ONVIF sessions of the domes opened so far."""
+        for dome in self._domes:
+            dome.close()
+
+    def _ptz(self, jobs: list[Periodic]) -> PtzService:
+        """The domes of the cameras with ONVIF settings, opened at their first command; tours and returns home
+        checked every :data:`PTZ_TICK_EVERY_S` in a thread of their own (a dome's answer never holds the writer)."""
+        accounts = enabled_accounts(self.config, self.entries)
+        service, self._domes = open_ptz_service(self.entries, accounts, self.audit, self.clock)
+        jobs.append(Periodic(PTZ_TICK_EVERY_S, service.tick, apart=True))
+        return service
 
     def _alerts_and_plates(
         self, alerts: SqlAlertRepo, plates: SqlPlateRepo, jobs: list[Periodic]
@@ -543,6 +570,7 @@ class VigieService:
     def stop(self) -> None:
         """A clean stop: workers stopped, open events and gates closed, ``service.stopped``, a signed checkpoint."""
         self.live.shutdown()
+        self.close_domes()
         self.exports.close()
         self.supervisor.stop()
         self.sink.close()

@@ -1,0 +1,160 @@
+"""The domes ``vigie serve`` drives: every camera with ``onvif:`` settings, over ONVIF with its account
+(:class:`vigie.devices.onvif.OnvifPtz`), handed to :class:`vigie.services.ptz.PtzService`.
+
+A dome is opened at its first command, not at start: 650 street domes must not delay the start, and a dome that is
+unreachable at start may answer later. A dome that cannot be reached answers :class:`DomeUnreachableError` (503),
+and is tried again at the next command, at most every :data:`RETRY_AFTER_S` seconds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final
+
+from vigie.config.camera import OnvifSettings
+from vigie.config.models import CameraPlacement
+from vigie.devices.onvif import OnvifError, OnvifPtz
+from vigie.domain.clock import Clock
+from vigie.domain.ports import AuditSink
+from vigie.domain.ptz import PtzDevice, PtzPreset, PtzStatus, PtzVector
+from vigie.governance.camera_credentials import CameraAccount
+from vigie.services.ptz import DomeUnreachableError, PtzService
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S: Final = 10.0
+
+Opener = Callable[[OnvifSettings, CameraAccount], PtzDevice]
+
+
+def _open_onvif(settings: OnvifSettings, account: CameraAccount) -> PtzDevice:
+    return OnvifPtz(
+        settings.host, settings.port, account.username, account.password, profile_token=settings.ptz_profile
+    )
+
+
+class LazyDome:
+    """A :class:`PtzDevice` that opens its ONVIF session at the first call and says plainly when it cannot."""
+
+    def __init__(
+        self, camera_id: str, settings: OnvifSettings, account: CameraAccount, opener: Opener = _open_onvif
+    ) -> None:
+        self.camera_id = camera_id
+        self._settings, self._account, self._opener = settings, account, opener
+        self._device: PtzDevice | None = None
+        self._failed_at: float | None = None
+        self._why = ""
+        self._lock = threading.Lock()
+
+    def _open(self) -> PtzDevice:
+        with self._lock:
+            if self._device is not None:
+                return self._device
+            if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_AFTER_S:
+                raise DomeUnreachableError(f"camera {self.camera_id}: {self._why} (tried again in a few seconds)")
+            try:
+                self._device = self._opener(self._settings, self._account)
+            except OnvifError as err:
+                self._failed_at, self._why = time.monotonic(), str(err)
+                log.warning("ptz: camera %s: %s", self.camera_id, err)
+                raise DomeUnreachableError(f"camera {self.camera_id}: {err}") from None
+            self._failed_at = None
+            return self._device
+
+    def _forget(self, err: OnvifError) -> DomeUnreachableError:
+        """A session that failed is dropped: the next command opens a new one."""
+        with self._lock:
+            self._device, self._failed_at, self._why = None, time.monotonic(), str(err)
+        return DomeUnreachableError(f"camera {self.camera_id}: {err}")
+
+    def continuous_move(self, velocity: PtzVector, timeout_s: float | None = None) -> None:
+        try:
+            self._open().continuous_move(velocity, timeout_s)
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def absolute_move(self, position: PtzVector, speed: PtzVector | None = None) -> None:
+        try:
+            self._open().absolute_move(position, speed)
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def relative_move(self, translation: PtzVector, speed: PtzVector | None = None) -> None:
+        try:
+            self._open().relative_move(translation, speed)
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def stop(self) -> None:
+        try:
+            self._open().stop()
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def status(self) -> PtzStatus:
+        try:
+            return self._open().status()
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def presets(self) -> list[PtzPreset]:
+        try:
+            return self._open().presets()
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def set_preset(self, name: str, token: str | None = None) -> str:
+        try:
+            return self._open().set_preset(name, token)
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def goto_preset(self, token: str, speed: PtzVector | None = None) -> None:
+        try:
+            self._open().goto_preset(token, speed)
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def remove_preset(self, token: str) -> None:
+        try:
+            self._open().remove_preset(token)
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def goto_home(self, speed: PtzVector | None = None) -> None:
+        try:
+            self._open().goto_home(speed)
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def set_home(self) -> None:
+        try:
+            self._open().set_home()
+        except OnvifError as err:
+            raise self._forget(err) from None
+
+    def close(self) -> None:
+        with self._lock:
+            device, self._device = self._device, None
+        close = getattr(device, "close", None)
+        if callable(close):
+            close()
+
+
+def open_ptz_service(
+    placements: Sequence[CameraPlacement],
+    accounts: Mapping[str, CameraAccount],
+    audit: AuditSink,
+    clock: Clock,
+    opener: Opener = _open_onvif,
+) -> tuple[PtzService, list[LazyDome]]:
+    """The PTZ service over every camera with ONVIF settings (none: a service that knows no dome)."""
+    domes = [
+        LazyDome(p.camera.id, p.camera.onvif, accounts[p.camera.credentials], opener)
+        for p in placements
+        if p.camera.onvif is not None and p.camera.credentials
+    ]
+    homes = {p.camera.id: p.camera.onvif.home_after_s for p in placements if p.camera.onvif is not None}
+    return PtzService({d.camera_id: d for d in domes}, audit, clock, home_after_s=homes), domes

@@ -1,0 +1,116 @@
+"""`vigie serve` drives the domes of its configuration over ONVIF: a camera with `onvif:` settings and an account
+in the credentials store is a dome of the API's PTZ routes (here the simulated ONVIF camera with the simulated
+dome); a dome that does not answer is a 503 naming it, and never stops the service."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support.clocks import FakeClock
+from tests.support.configs import camera_yaml, config_yaml
+from tests.support.servers import free_port
+from vigie.config import load_config_text
+from vigie.domain.actor import Actor
+from vigie.domain.audit import AuditAction
+from vigie.domain.clock import legal_day
+from vigie.domain.ptz import DomeOptics
+from vigie.domain.users import Role
+from vigie.governance.camera_credentials import CameraCredentialStore
+from vigie.runtime.assembly.audit import keys_folder
+from vigie.runtime.assembly.service import VigieService
+from vigie.sim.dome import SimulatedDome
+from vigie.sim.onvif import OnvifSimulator, SimDeviceSpec, SimProfile
+from vigie.sim.panorama import PanoramaSpec, panorama
+
+PASSWORD = "correct horse battery staple 1"
+DOME_PASSWORD = "Dome-acc0unt-pw"
+
+
+class Seconds:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ptz_camera(camera_id: str, port: int, valid: tuple[str, str]) -> str:
+    url = f"rtsp://127.0.0.1:9/{camera_id}"
+    text = camera_yaml(camera_id, url, valid=valid).replace("kind: fixed", "kind: ptz")
+    return text.replace(
+        f"main_stream: {url}\n",
+        f"main_stream: {url}\n            credentials: {camera_id}\n"
+        f"            onvif: {{host: 127.0.0.1, port: {port}, home_after_s: 60}}\n",
+    )
+
+
+@pytest.fixture
+def dome_clock() -> Seconds:
+    return Seconds()
+
+
+@pytest.fixture
+def simulator(dome_clock: Seconds) -> Iterator[OnvifSimulator]:
+    dome = SimulatedDome(DomeOptics(), panorama(PanoramaSpec(width=1024, height=384)), dome_clock, walkers=False)
+    spec = SimDeviceSpec(
+        name="dome-1",
+        username="vigie-ptz",
+        password=DOME_PASSWORD,
+        profiles=(SimProfile("main", "Main", "rtsp://127.0.0.1:9/dome-1", width=1280, height=720, fps=15),),
+        ptz=dome,
+    )
+    with OnvifSimulator([spec], host="127.0.0.1") as sim:
+        yield sim
+
+
+def test_the_service_drives_its_domes_over_onvif(
+    tmp_path: Path, simulator: OnvifSimulator, dome_clock: Seconds
+) -> None:
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    day = legal_day(clock)
+    valid = ((day - timedelta(days=30)).isoformat(), (day + timedelta(days=365)).isoformat())
+    _, port = simulator.address("dome-1")
+    cameras = ptz_camera("dome-1", port, valid) + ptz_camera("dome-2", free_port(), valid)  # dome-2 answers nothing
+    config = load_config_text(config_yaml(tmp_path, cameras))
+    store = CameraCredentialStore(keys_folder(config))
+    store.set("dome-1", "vigie-ptz", DOME_PASSWORD)
+    store.set("dome-2", "vigie-ptz", "another-pw-2")
+    service = VigieService(config, clock=clock)
+    assert service.ptz is service.api_services.ptz and service.ptz.cameras == ["dome-1", "dome-2"]
+    service.accounts.add_user(
+        Actor.command_line("setup"),
+        username="op",
+        display_name="Op",
+        commune_id="testville",
+        roles=[Role.OPERATOR],
+        password=PASSWORD,
+        authorised_until=day + timedelta(days=365),
+        trained_on=day,
+    )
+    api = TestClient(service.app)
+    login = api.post("/api/auth/login", json={"username": "op", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    api.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    moved = api.post(
+        "/api/cameras/dome-1/ptz/move", json={"kind": "absolute", "vector": {"pan": -0.4, "tilt": -0.1, "zoom": 0.2}}
+    )
+    assert moved.status_code == 200, moved.text
+    dome_clock.now += 10
+    position = api.get("/api/cameras/dome-1/ptz").json()["status"]["position"]
+    assert position == pytest.approx({"pan": -0.4, "tilt": -0.1, "zoom": 0.2}, abs=1e-3)
+    unreachable = api.post("/api/cameras/dome-2/ptz/stop")
+    assert unreachable.status_code == 503 and "camera dome-2" in unreachable.json()["error"]["message"]
+    assert "another-pw-2" not in unreachable.text
+    service.close_domes()
+    with sqlite3.connect(tmp_path / "vigie.db") as db:
+        query = "SELECT actor, target, details FROM audit_entries WHERE action = ?"
+        moves = db.execute(query, (AuditAction.PTZ_MOVED.value,))
+        (actor, target, details), *_ = list(moves)
+    assert (actor, target) == ("op", "camera:dome-1") and json.loads(details)["command"] == "absolute"

@@ -85,18 +85,20 @@ def test_a_csv_with_passwords_in_clear_is_refused_whole() -> None:
 def test_every_bad_row_is_reported_with_its_line() -> None:
     with pytest.raises(OnboardingInputError) as caught:
         parse_csv(
-            "host,port,username,password_env,password_file,lat\n"
-            "192.0.2.1,80,vigie,A,,45.7\n"
-            ",80,vigie,A,,\n"
-            "192.0.2.3,99999,vigie,A,,\n"
-            "192.0.2.4,80,vigie,A,/tmp/p,\n"
-            "192.0.2.5,80,,A,,north\n"
+            "host,port,username,password_env,password_file,lat,lon\n"
+            "192.0.2.1,80,vigie,A,,45.7,4.8\n"
+            ",80,vigie,A,,,\n"
+            "192.0.2.3,99999,vigie,A,,,\n"
+            "192.0.2.4,80,vigie,A,/tmp/p,,\n"
+            "192.0.2.5,80,,A,,north,4.8\n"
+            "192.0.2.6,80,vigie,A,,45.7,\n"
         )
     message = str(caught.value)
     assert "line 3: no host" in message
     assert "line 4: port '99999' is not a TCP port" in message
     assert "line 5: give exactly one of password_env" in message
     assert "line 6: no username" in message and "line 6: lat 'north' is not a number" in message
+    assert "line 7: give both lat and lon, or neither" in message
     assert "line 2" not in message
 
 
@@ -257,3 +259,20 @@ def test_a_csv_of_simulated_cameras_keeps_its_names_and_places_and_reports_who_f
     text = report.to_yaml()
     assert SIM_PASSWORD not in text and "not-the-one" not in text
     assert text.count("vigie cameras credentials set onvif-mairie") == 1
+
+
+def test_the_cli_reads_a_spreadsheets_csv_export(twenty: OnvifSimulator, tmp_path: Path) -> None:
+    host, port = twenty.address("cam-004")
+    table = tmp_path / "cameras.csv"
+    table.write_text(  # "CSV UTF-8" as spreadsheets export it: a byte-order mark, CRLF line ends
+        f"host,port,username,password_env,id,name,lat,lon\r\n{host},{port},{USERNAME},ONVIF_PW,dome-1,Dôme,45.7,4.8\r\n",
+        encoding="utf-8-sig",
+    )
+    out = tmp_path / "cameras.yaml"
+    result = run_vigie(
+        "devices", "onboard", "--csv", str(table), "--template", str(template_yaml(tmp_path)), "-o", str(out),
+        env={"ONVIF_PW": SIM_PASSWORD},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [camera] = yaml.safe_load(out.read_text(encoding="utf-8"))["communes"][0]["sites"][0]["cameras"]
+    assert (camera["id"], camera["name"], camera["kind"]) == ("dome-1", "Dôme", "ptz")

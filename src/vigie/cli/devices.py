@@ -162,7 +162,8 @@ def onboard_command(args: argparse.Namespace) -> int:
     try:
         template = load_template(args.template)
         if args.csv is not None:
-            rows = parse_csv(args.csv.read_text(encoding="utf-8"), str(args.csv))
+            # utf-8-sig: a spreadsheet's "CSV UTF-8" export starts with a byte-order mark
+            rows = parse_csv(args.csv.read_text(encoding="utf-8-sig"), str(args.csv))
         else:
             rows = rows_from_discovery(load_result(args.discovery), template)
     except (OnboardingInputError, ValueError, OSError) as err:

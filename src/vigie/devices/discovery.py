@@ -275,7 +275,10 @@ def probe(
             ready, _, _ = select.select([sock], [], [], max(0.0, wait))
             if not ready:
                 continue
-            datagram, _sender = sock.recvfrom(MAX_DATAGRAM)
+            try:
+                datagram, _sender = sock.recvfrom(MAX_DATAGRAM)
+            except OSError:  # an ICMP error reported on the socket: nothing to read, the window goes on
+                continue
             try:
                 devices = parse_probe_matches(datagram, message_id)
             except ValueError:

@@ -195,6 +195,8 @@ def _check_row(line: int, row: Mapping[str, str]) -> tuple[DeviceRow | None, lis
     port = int(port_text) if port_text.isdigit() else 0
     if not 0 < port < 65536:
         problems.append(_problem(line, f"port {port_text!r} is not a TCP port (1..65535)"))
+    if bool(row.get("lat", "").strip()) != bool(row.get("lon", "").strip()):
+        problems.append(_problem(line, "give both lat and lon, or neither (the template's location is used)"))
     for axis in ("lat", "lon"):
         value = row.get(axis, "").strip()
         if value:

@@ -203,7 +203,9 @@ def test_twenty_discovered_cameras_become_entries_the_configuration_accepts(
         "rtsp://127.0.0.1:8554/cam-000",
         "rtsp://127.0.0.1:8554/cam-000-sub",
     )
-    assert first.credentials == "onvif-gare" and first.setting == "transit"
+    assert first.credentials == "onvif-gare" and first.setting == "transit" and first.onvif is None
+    dome = cameras["cam-004"].onvif
+    assert dome is not None and (dome.host, dome.port, dome.ptz_profile) == (*twenty.address("cam-004"), "main")
     assert first.authorisation.reference == "2026-DS-0042"
 
 

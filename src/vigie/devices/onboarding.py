@@ -2,7 +2,8 @@
 
 Each device is described over ONVIF (:func:`vigie.devices.onvif.describe`, at most :data:`CONCURRENCY` at once):
 its largest profile is the main stream (recorded), its smallest the sub stream (analysis, thumbnails), and a PTZ
-node makes it a ``ptz`` camera. A device that fails is reported with its cause and does not stop the others.
+node makes it a ``ptz`` camera with ``onvif:`` settings (its address and the profile driving the dome: what
+``vigie serve`` opens it with). A device that fails is reported with its cause and does not stop the others.
 
 Passwords never reach the YAML, nor the CSV: a row names the environment variable or the file holding its
 password (``password_env``, ``password_file``), the password is read to describe the device and forgotten, stream
@@ -345,6 +346,12 @@ def camera_entry(
     if sub is not None and sub.stream_uri:
         entry["sub_stream"] = sub.stream_uri
     entry["credentials"] = account
+    if description.ptz is not None:
+        # Only domes: `vigie serve` drives every camera with `onvif:` settings as a dome (PtzService).
+        with_ptz = [p for p in (main, *description.profiles) if p.ptz_configuration is not None]
+        entry["onvif"] = {"host": row.host, "port": row.port}
+        if with_ptz:
+            entry["onvif"]["ptz_profile"] = with_ptz[0].token
     entry["location"] = location
     entry["setting"] = row.get("setting") or template.setting.value
     entry["authorisation"] = template.authorisation.model_dump(mode="json")

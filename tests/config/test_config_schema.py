@@ -42,11 +42,10 @@ def test_every_model_is_reached() -> None:
     assert {"Camera", "Authorisation", "AnalysisZone", "PrivacyMaskZone", "DirectedLineZone", "MotionSettings"} <= names
     assert {"ModelDetectorSettings", "HotBlobDetectorSettings"} <= names
     assert {"TlsSettings", "SecuritySettings"} <= names
-    assert {"WorkerSettings", "DetectorSettings", "ClusterSettings", "OnvifSettings"} <= names
-    assert (
-        len(names) == 26
-    )  # with auth and auth.oidc, api.tls, security, workers, workers.detector, cluster and a camera's onvif, one class
-    # per detector
+    assert {"WorkerSettings", "DetectorSettings", "ClusterSettings", "OnvifSettings", "PtzPrivacyMask"} <= names
+    # with auth and auth.oidc, api.tls, security, workers, workers.detector, cluster, a camera's onvif and dome
+    # masks, one class per detector
+    assert len(names) == 27
 
 
 @pytest.mark.parametrize("model", sorted(all_models(), key=lambda m: m.__name__), ids=lambda m: m.__name__)

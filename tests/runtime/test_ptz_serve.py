@@ -114,3 +114,25 @@ def test_the_service_drives_its_domes_over_onvif(
         moves = db.execute(query, (AuditAction.PTZ_MOVED.value,))
         (actor, target, details), *_ = list(moves)
     assert (actor, target) == ("op", "camera:dome-1") and json.loads(details)["command"] == "absolute"
+
+
+def test_a_dome_whose_masks_cannot_follow_it_is_not_recorded_nor_shown(tmp_path: Path) -> None:
+    """Masks in pan/tilt need the dome's position on every frame; until the recorder follows it, such a dome is
+    refused — no recording, no live view, no analysis — rather than shown or stored unmasked (L6)."""
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    day = legal_day(clock)
+    valid = ((day - timedelta(days=30)).isoformat(), (day + timedelta(days=365)).isoformat())
+    masked = ptz_camera("dome-1", free_port(), valid) + (
+        "            ptz_privacy_masks:\n"
+        "              - {id: fenetres, points: [[-10.0, 5.0], [10.0, 5.0], [10.0, -5.0], [-10.0, -5.0]]}\n"
+    )
+    config = load_config_text(config_yaml(tmp_path, masked + ptz_camera("dome-2", free_port(), valid)))
+    store = CameraCredentialStore(keys_folder(config))
+    store.set("dome-1", "vigie-ptz", DOME_PASSWORD)
+    store.set("dome-2", "vigie-ptz", DOME_PASSWORD)
+    service = VigieService(config, clock=clock)
+    reason = service.camera_refusal("dome-1")
+    assert reason is not None and "privacy mask(s) on a PTZ dome that does not report its position" in reason
+    assert service.authorisations.refusal("dome-1") == reason  # what live view, the wall and the camera list ask
+    assert service.live.refusal("dome-1") == reason
+    assert service.camera_refusal("dome-2") is None

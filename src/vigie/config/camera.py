@@ -104,6 +104,27 @@ class CameraSetting(enum.StrEnum):
     """A private site or a place not open to the public (depot, technical premises)."""
 
 
+WorldAngle = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+
+
+class PtzPrivacyMask(ConfigModel):
+    """A private window as a dome sees it, fixed in the world: a polygon of (pan, tilt) directions in degrees, which
+    follows the picture wherever the dome points (L6). A mask drawn on a dome's picture is wrong as soon as it
+    moves."""
+
+    id: Slug = Field(title="Mask id", description="Identifier of the mask, unique within its camera.")
+    description: str | None = Field(
+        default=None, title="Description", description="What the mask hides, for the register and auditors."
+    )
+    points: tuple[tuple[WorldAngle, Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]], ...] = Field(
+        min_length=3,
+        max_length=64,
+        title="Polygon",
+        description="At least 3 directions [pan, tilt] in degrees (pan as the dome reports it, -180..180; tilt "
+        "above the horizon, -90..90), in order around the window.",
+    )
+
+
 class OnvifSettings(ConfigModel):
     """Where the camera's ONVIF services answer (PTZ, camera-side events); its account is the camera's
     ``credentials``."""
@@ -317,6 +338,12 @@ class Camera(ConfigModel):
         title="ONVIF device",
         description="The camera's ONVIF services (a dome is driven through them); needs `credentials`.",
     )
+    ptz_privacy_masks: tuple[PtzPrivacyMask, ...] = Field(
+        default=(),
+        title="Dome privacy masks",
+        description="Privacy masks of a PTZ dome in pan/tilt degrees, projected into each frame from the dome's "
+        "position; a dome with such masks and no position feedback is not recorded (never unmasked).",
+    )
     location: Location = Field(title="Camera location", description="Where the camera is (WGS84).")
     setting: CameraSetting = Field(
         default=CameraSetting.PUBLIC_STREET,
@@ -365,12 +392,36 @@ class Camera(ConfigModel):
             )
         return onvif
 
+    @field_validator("ptz_privacy_masks")
+    @classmethod
+    def _dome_masks_on_domes(
+        cls, masks: tuple[PtzPrivacyMask, ...], info: ValidationInfo
+    ) -> tuple[PtzPrivacyMask, ...]:
+        if masks and info.data.get("kind") not in (None, CameraKind.PTZ):
+            raise _error_at(
+                (),
+                f"pan/tilt masks are for PTZ domes, and this camera is `{info.data.get('kind')}`",
+                "draw its masks on the picture under `zones` (kind: privacy_mask)",
+            )
+        duplicates = find_duplicates((mask.id, (index, "id")) for index, mask in enumerate(masks))
+        if duplicates:
+            raise duplicate_error("dome mask ids of a camera", duplicates)
+        return masks
+
     @field_validator("zones")
     @classmethod
-    def _unique_zone_ids(cls, zones: tuple[Zone, ...]) -> tuple[Zone, ...]:
+    def _unique_zone_ids(cls, zones: tuple[Zone, ...], info: ValidationInfo) -> tuple[Zone, ...]:
         duplicates = find_duplicates((zone.id, (index, "id")) for index, zone in enumerate(zones))
         if duplicates:
             raise duplicate_error("zone ids of a camera", duplicates)
+        drawn = [zone.id for zone in zones if isinstance(zone, PrivacyMaskZone)]
+        if drawn and info.data.get("kind") == CameraKind.PTZ:
+            raise _error_at(
+                (),
+                f"privacy mask(s) {', '.join(drawn)} drawn on the picture of a PTZ dome: they stay in place on the "
+                "screen while the dome moves, and the private window slides out from under them",
+                "give them in pan/tilt degrees under `ptz_privacy_masks` (projected from the dome's position)",
+            )
         return zones
 
     @field_validator("analysis")

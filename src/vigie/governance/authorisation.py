@@ -78,13 +78,20 @@ def check_authorisation(camera_id: str, auth: Authorisation, today: date) -> Aut
 class CameraAuthorisations:
     """The prefectoral authorisation of every camera, judged on the Paris day of one clock (the service's)."""
 
-    def __init__(self, authorisations: Mapping[str, Authorisation], clock: Clock) -> None:
+    def __init__(
+        self, authorisations: Mapping[str, Authorisation], clock: Clock, standing: Mapping[str, str] | None = None
+    ) -> None:
+        """``standing``: camera id → a refusal that holds whatever the day (a dome whose privacy masks cannot
+        follow it, L6)."""
         self._authorisations = dict(authorisations)
         self._clock = clock
+        self._standing = dict(standing or {})
 
     @classmethod
-    def of(cls, cameras: Iterable[Camera], clock: Clock) -> CameraAuthorisations:
-        return cls({camera.id: camera.authorisation for camera in cameras}, clock)
+    def of(
+        cls, cameras: Iterable[Camera], clock: Clock, standing: Mapping[str, str] | None = None
+    ) -> CameraAuthorisations:
+        return cls({camera.id: camera.authorisation for camera in cameras}, clock, standing)
 
     def check(self, camera_id: str) -> AuthorisationCheck:
         auth = self._authorisations.get(camera_id)
@@ -97,6 +104,6 @@ class CameraAuthorisations:
         return check_authorisation(camera_id, auth, legal_day(self._clock))
 
     def refusal(self, camera_id: str) -> str | None:
-        """Why ``camera_id`` may not stream, record or be analysed today (L1), or None when it may."""
+        """Why ``camera_id`` may not stream, record or be analysed today (L1, or a standing refusal), or None."""
         verdict = self.check(camera_id)
-        return None if verdict.usable else verdict.message
+        return self._standing.get(camera_id) if verdict.usable else verdict.message

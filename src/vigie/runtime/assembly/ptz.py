@@ -15,7 +15,9 @@ from typing import Final
 
 from vigie.config.camera import OnvifSettings
 from vigie.config.models import CameraPlacement
+from vigie.devices.masks import PtzMask, masking_refusal
 from vigie.devices.onvif import OnvifError, OnvifPtz
+from vigie.domain.camera import CameraKind
 from vigie.domain.clock import Clock
 from vigie.domain.ports import AuditSink
 from vigie.domain.ptz import PtzDevice, PtzPreset, PtzStatus, PtzVector
@@ -143,6 +145,18 @@ class LazyDome:
             close()
 
 
+def dome_mask_refusals(placements: Sequence[CameraPlacement]) -> dict[str, str]:
+    """Camera id → why it may not record, stream nor be analysed: a dome with pan/tilt privacy masks, whose
+    recorder does not follow its position yet — refused rather than recorded unmasked (L6)."""
+    refusals: dict[str, str] = {}
+    for p in placements:
+        masks = [PtzMask(m.id, tuple(m.points)) for m in p.camera.ptz_privacy_masks]
+        reason = masking_refusal(p.camera.id, p.camera.kind, masks, position_feedback=False)
+        if reason is not None:
+            refusals[p.camera.id] = reason
+    return refusals
+
+
 def open_ptz_service(
     placements: Sequence[CameraPlacement],
     accounts: Mapping[str, CameraAccount],
@@ -150,11 +164,12 @@ def open_ptz_service(
     clock: Clock,
     opener: Opener = _open_onvif,
 ) -> tuple[PtzService, list[LazyDome]]:
-    """The PTZ service over every camera with ONVIF settings (none: a service that knows no dome)."""
+    """The PTZ service over every PTZ camera with ONVIF settings (none: a service that knows no dome); a fixed
+    camera's ONVIF settings serve its events, not PTZ."""
     domes = [
         LazyDome(p.camera.id, p.camera.onvif, accounts[p.camera.credentials], opener)
         for p in placements
-        if p.camera.onvif is not None and p.camera.credentials
+        if p.camera.kind is CameraKind.PTZ and p.camera.onvif is not None and p.camera.credentials
     ]
     homes = {p.camera.id: p.camera.onvif.home_after_s for p in placements if p.camera.onvif is not None}
     return PtzService({d.camera_id: d for d in domes}, audit, clock, home_after_s=homes), domes

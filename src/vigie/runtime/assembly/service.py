@@ -50,7 +50,7 @@ from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
-from vigie.runtime.assembly.ptz import open_ptz_service
+from vigie.runtime.assembly.ptz import dome_mask_refusals, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
@@ -338,7 +338,9 @@ class VigieService:
         except SignOnConfigError as err:
             raise ServiceError(str(err)) from None
         # every configured camera's authorisation (L1): live, alert images and the public page ask it
-        self.authorisations = CameraAuthorisations.of([p.camera for p in config.placements()], clock)
+        self.authorisations = CameraAuthorisations.of(
+            [p.camera for p in config.placements()], clock, standing=self._mask_refusals
+        )
         self.live = open_live_service(
             [p.camera for p in self.entries],
             self.audit,
@@ -410,15 +412,19 @@ class VigieService:
         return alert_service, plate_service
 
     def camera_refusal(self, camera_id: str) -> str | None:
-        """Why a camera may not record or stream today (its prefectoral authorisation, L1), or None; today is the
-        Paris day of the service's clock. The supervisor asks before every start and on every round."""
+        """Why a camera may not record or stream today (its prefectoral authorisation, L1; a dome whose privacy
+        masks cannot follow it, L6), or None; today is the Paris day of the service's clock. The supervisor asks
+        before every start and on every round."""
         verdict = check_authorisation(camera_id, self._authorisations[camera_id], legal_day(self.clock))
-        return None if verdict.usable else verdict.message
+        return self._mask_refusals.get(camera_id) if verdict.usable else verdict.message
 
     def _supervisor(self, gate: GateFactory, live_endpoints: SqlLiveEndpoints) -> CameraSupervisor | ClusterSupervisor:
         self.live_endpoints = live_endpoints
         """Where each camera's live tap is served in cluster mode (written here, read by every API process)."""
         self._authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}
+        self._mask_refusals = dome_mask_refusals(self.entries)
+        for reason in self._mask_refusals.values():
+            log.warning("%s", reason)
         for camera_id, auth in self._authorisations.items():
             message = check_authorisation(camera_id, auth, legal_day(self.clock)).message
             if message:

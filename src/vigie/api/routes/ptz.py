@@ -15,6 +15,7 @@ from vigie.api.deps import configured
 from vigie.api.schemas import RequestModel
 from vigie.api.security import CurrentPrincipal
 from vigie.domain.ptz import PtzStatus, PtzVector
+from vigie.domain.users import Permission
 from vigie.services.ptz import PtzCommand, PtzCommandKind, PtzService, PtzView
 
 router = APIRouter(prefix="/api/cameras", tags=["ptz"])
@@ -111,6 +112,20 @@ def _view(v: PtzView) -> PtzOut:
         tour=list(v.tour) if v.tour else None,
         tour_dwell_s=v.tour_dwell_s,
     )
+
+
+class DomesOut(BaseModel):
+    cameras: list[str]
+
+
+@router.get("/ptz", response_model=DomesOut, summary="The domes Vigie drives that you may control")
+async def ptz_domes(request: Request, principal: CurrentPrincipal) -> DomesOut:
+    """What the console asks before showing a camera's dome controls, instead of probing each camera (a PTZ camera
+    Vigie does not drive would be a 404 in the browser for every look); empty without ``control_ptz``."""
+    service = _service(request)
+    if not principal.can(Permission.CONTROL_PTZ):
+        return DomesOut(cameras=[])
+    return DomesOut(cameras=principal.visible_cameras(service.cameras))
 
 
 @router.get("/{camera_id}/ptz", response_model=PtzOut, summary="A dome: position, presets, who holds it")

@@ -7,6 +7,7 @@ import { fromParisWallClock, parisDay, parisDayBounds, parisWallClock } from "./
 import { MsePlayer, mseSupported } from "./mse.js";
 import { health } from "./health.js";
 import { plates } from "./plates.js";
+import { ptz } from "./ptz.js";
 
 const WALL_PAGE = 12;
 
@@ -201,6 +202,7 @@ const live = {
     const stop = document.getElementById("single-stop");
     stop.hidden = !can("engage_stop");
     stop.onclick = () => engageStop(cameraId);
+    ptz.show(cameraId); // a dome's controls, when it is one Vigie drives and one may control it
   },
   onCameras() {
     if (!document.getElementById("wall-view").hidden) this.drawWall();
@@ -252,6 +254,7 @@ const live = {
     if (singlePlayer) singlePlayer.stop();
     singlePlayer = null;
     document.getElementById("single-mse").hidden = true;
+    ptz.hide();
   },
   leave() {
     this.stopWall();

@@ -1,0 +1,262 @@
+"""Driving the demo's dome from the console's single view, in a real browser on ``vigie demo`` (the simulated dome
+behind the simulated ONVIF camera, driven over ONVIF like an installation's): the demo's operator holds "right" and
+the dome turns right while the button is held — longer than one move's timeout, so the console renewed it — and
+stops at the release; the arrow keys turn it back; home recalls the home position; as supervisor (the demo's account
+is both) they store two presets, run a tour between them, see it shown and stop it. Every command is in the audit
+log as ``ptz.moved`` under their name. A camera that is no dome shows no controls."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.browser import CHROMIUM, chromium_options, new_context
+from tests.support.cli_accounts import create_account
+from tests.support.rtsp import rtsp_stack_missing
+from tests.support.servers import free_port
+from tests.support.vigie_cli import start_vigie, stop_vigie
+from tests.support.waiting import wait_for
+from vigie.runtime.clock import system_clock
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
+expect = sync_api.expect
+
+DOME = "dome1"
+MOVE_TIMEOUT_S = 1.2
+"""The console's continuous moves stop by themselves this long after their last renewal (ptz.js)."""
+HOLD_S = 2.5
+"""Held past two timeouts: without renewals the dome would stop after 1.2 s."""
+FULL_SPEED_DEG_S = 120.0
+SPEED = 0.5
+"""The console's speed slider at its default; the simulated dome's top speed (DomeOptics)."""
+PAN_PER_S = SPEED * FULL_SPEED_DEG_S / 180.0
+"""Generic pan units per second held (a 360° range is 2 units)."""
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """``vigie demo`` over its RTSP server (the dome needs it): its URL, its login and its data folder."""
+    missing = rtsp_stack_missing() or (None if Path(CHROMIUM).exists() else "Debian's chromium is not installed")
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must have the RTSP stack and chromium: {missing}")
+        pytest.skip(missing)
+    port = free_port()
+    data = tmp_path / "demo"
+    proc = start_vigie("demo", "--data-dir", str(data), "--port", str(port), "--rtsp-port", str(free_port()))
+    login = data / "demo-login.txt"
+
+    def written() -> bool:
+        assert proc.poll() is None, "the demo stopped by itself"
+        return login.is_file()
+
+    try:
+        wait_for(written, 90, "the demo's login file", every=0.3)
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{stop_vigie(proc, signal.SIGINT)[-3000:]}") from None
+    fields = dict(line.split(": ", 1) for line in login.read_text(encoding="utf-8").splitlines())
+    try:
+        yield f"http://127.0.0.1:{port}", fields, data
+    finally:
+        output = stop_vigie(proc, signal.SIGINT)
+        assert proc.returncode == 0, output[-3000:]
+        assert fields["password"] not in output
+
+
+def dome_state(page: Any) -> dict[str, Any]:
+    """What GET /api/cameras/dome1/ptz says now (the page's session; not a page request, not audited)."""
+    response = page.request.get(f"/api/cameras/{DOME}/ptz")
+    assert response.status == 200, response.text()[:300]
+    state: dict[str, Any] = response.json()
+    return state
+
+
+def still(page: Any) -> dict[str, Any]:
+    """The dome once it has stopped, and stays stopped (two reads half a second apart, the same position)."""
+
+    def settled() -> dict[str, Any]:  # empty: not yet
+        first = dome_state(page)
+        time.sleep(0.5)
+        second = dome_state(page)
+        same = first["status"]["position"] == second["status"]["position"]
+        return second if same and not second["status"]["moving"] else {}
+
+    return wait_for(settled, 10, "the dome to stop", every=0.2)
+
+
+def hold(page: Any, selector: str, seconds: float) -> None:
+    """Press the mouse on ``selector``, keep it pressed ``seconds``, release."""
+    page.locator(selector).hover()
+    page.mouse.down()
+    page.wait_for_timeout(int(seconds * 1000))
+    page.mouse.up()
+
+
+def logged_in(browser: Any, base: str, username: str, password: str) -> Any:
+    page = new_context(browser, base_url=base, locale="en-GB").new_page()
+    page.set_default_timeout(30_000)
+
+    def opened() -> bool:  # the server may still be starting
+        try:
+            page.goto("/")
+        except sync_api.Error:
+            return False
+        return True
+
+    wait_for(opened, 30, "the demo's console to answer", every=0.5)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#nav")).to_be_visible()
+    return page
+
+
+def pan_gained(before: float, after: float) -> float:
+    """How far right the dome turned, in generic units, across the ±1 seam of an endless pan."""
+    return (after - before) % 2.0
+
+
+@pytest.mark.rtsp
+@pytest.mark.slow
+def test_an_operator_drives_the_dome_and_a_supervisor_runs_a_tour(demo: tuple[str, dict[str, str], Path]) -> None:
+    base, login, data = demo
+    # A second person of the commune, an operator only (below the demo's supervisor in who may take a dome).
+    other = create_account(
+        data / "vigie.yaml", "agent.deux", ["operator"], folder=data / "sessions", clock=system_clock, commune="demo"
+    )
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium_options())
+        page = logged_in(browser, base, login["username"], login["password"])
+
+        # A fixed camera has no dome controls: the console does not even ask.
+        looks: list[str] = []
+        page.on("request", lambda r: looks.append(r.url) if r.url.endswith("/sim1/ptz") else None)
+        page.goto("/#/live/sim1")
+        expect(page.locator("#single-title")).to_contain_text("sim1")
+        page.wait_for_timeout(4_000)  # past the panel's refresh period
+        expect(page.locator("#ptz")).to_be_hidden()
+        assert looks == [], looks
+
+        page.goto(f"/#/live/{DOME}")
+        panel = page.locator("#ptz")
+        expect(panel).to_be_visible(timeout=45_000)  # the dome is opened over ONVIF at the first look
+        expect(panel.locator("#ptz-holder")).to_have_text("Nobody holds the dome.")
+        start = still(page)["status"]["position"]
+
+        # Hold "right" past two move timeouts: the dome turns right all along, and stops at the release.
+        hold(page, "#ptz button[data-ptz=right]", HOLD_S)
+        turned = still(page)["status"]["position"]
+        gained = pan_gained(start["pan"], turned["pan"])
+        assert gained > PAN_PER_S * MOVE_TIMEOUT_S * 1.3, f"the move was not renewed while held: {start} -> {turned}"
+        assert gained < PAN_PER_S * (HOLD_S + 1.5), f"the dome went on after the release: {start} -> {turned}"
+        assert abs(turned["tilt"] - start["tilt"]) < 1e-3 and abs(turned["zoom"] - start["zoom"]) < 1e-3
+        expect(panel.locator("#ptz-holder")).to_contain_text("You hold the dome until")
+        expect(panel.locator("#ptz-position")).to_contain_text(f"pan {turned['pan']:.3f}")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "ptz-01-turned.png"), full_page=True)
+
+        # The operator sees who holds the dome; their move is refused with the server's words, and nothing moves.
+        second = logged_in(browser, base, other.username, other.password)
+        second.goto(f"/#/live/{DOME}")
+        theirs = second.locator("#ptz")
+        expect(theirs.locator("#ptz-holder")).to_contain_text(f"Held by {login['username']} (supervisor) until")
+        hold(second, "#ptz button[data-ptz=left]", 0.5)
+        expect(theirs.locator("#ptz-message")).to_contain_text(
+            f"The dome is held by someone else: {login['username']} (supervisor) drives this dome until"
+        )
+        second.screenshot(path=str(ARTIFACTS / "ptz-02-locked.png"), full_page=True)
+        second.context.close()
+        assert still(page)["status"]["position"] == turned
+
+        # The arrow keys, while the picture has the focus: left turns it back.
+        page.locator("#single-view figure.single").focus()
+        page.keyboard.down("ArrowLeft")
+        page.wait_for_timeout(800)
+        page.keyboard.up("ArrowLeft")
+        back = still(page)["status"]["position"]
+        assert 0.05 < pan_gained(back["pan"], turned["pan"]) < 1.0, f"the left arrow: {turned} -> {back}"
+
+        # Home: pan 0, the horizon, widest.
+        panel.locator("#ptz-home").click()
+
+        def at_home() -> dict[str, Any]:
+            position: dict[str, Any] = still(page)["status"]["position"]
+            return position if abs(position["pan"]) < 0.01 else {}
+
+        home = wait_for(at_home, 15, "the dome home")
+        assert abs(home["zoom"]) < 0.01
+
+        # As supervisor: two presets (home, and a quarter turn right), a tour between them, shown, then stopped.
+        panel.locator("#ptz-preset-name").fill("Square")
+        panel.locator("#ptz-store-button").click()
+        expect(panel.locator("#ptz-presets li", has_text="Square")).to_be_visible()
+        hold(page, "#ptz button[data-ptz=right]", 1.5)
+        street_pan = still(page)["status"]["position"]["pan"]
+        panel.locator("#ptz-preset-name").fill("Street")
+        panel.locator("#ptz-store-button").click()
+        expect(panel.locator("#ptz-presets li", has_text="Street")).to_be_visible()
+        presets = {p["name"]: p for p in dome_state(page)["presets"]}
+        assert (
+            abs(presets["Street"]["position"]["pan"] - street_pan) < 1e-3
+            and abs(presets["Square"]["position"]["pan"]) < 0.01
+        )
+
+        for name in ("Square", "Street"):
+            panel.locator("#ptz-tour-presets label", has_text=name).locator("input").check()
+        panel.locator("#ptz-dwell").fill("2")
+        panel.locator("#ptz-tour-start").click()
+        expect(panel.locator("#ptz-tour")).to_have_text("Tour running: Square → Street, 2 s at each.")
+        expect(panel.locator("#ptz-holder")).to_have_text("Nobody holds the dome.")  # a tour runs as the system
+        # The tour goes to Square, dwells, then on to Street.
+        wait_for(lambda: abs(dome_state(page)["status"]["position"]["pan"]) < 0.01, 15, "the tour at Square")
+        wait_for(
+            lambda: abs(dome_state(page)["status"]["position"]["pan"] - street_pan) < 0.01, 20, "the tour at Street"
+        )
+        page.screenshot(path=str(ARTIFACTS / "ptz-03-tour.png"), full_page=True)
+        panel.locator("#ptz-tour-stop").click()
+        expect(panel.locator("#ptz-tour")).to_have_text("No tour running.")
+        assert dome_state(page)["tour"] is None
+
+        # Removing a preset asks first.
+        page.once("dialog", lambda dialog: dialog.accept())
+        panel.locator("#ptz-presets li", has_text="Street").locator("button.ptz-remove").click()
+        expect(panel.locator("#ptz-presets li", has_text="Street")).to_have_count(0)
+
+        # Leaving the view stops asking.
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url) if "/ptz" in r.url else None)
+        page.goto("/#/live")
+        expect(panel).to_be_hidden()
+        page.wait_for_timeout(4_000)
+        assert asked == [], asked
+        browser.close()
+
+    def audited() -> list[tuple[str, str, str]]:
+        with sqlite3.connect(data / "vigie.db") as db:
+            query = "SELECT actor, target, details FROM audit_entries WHERE action = ? ORDER BY seq"
+            found: list[tuple[str, str, str]] = db.execute(query, ("ptz.moved",)).fetchall()
+        return found if any('"tour stopped"' in details for _, _, details in found) else []
+
+    rows = wait_for(audited, 10, "the tour's stop in the audit log")
+    with sqlite3.connect(data / "vigie.db") as db:
+        changes = db.execute("SELECT details FROM audit_entries WHERE action = 'config.changed'").fetchall()
+    mine = [json.loads(details) for actor, target, details in rows if actor == login["username"]]
+    assert {target for _, target, _ in rows} == {f"camera:{DOME}"}
+    commands = [d["command"] for d in mine]
+    assert {"continuous", "stop", "home", "tour started", "tour stopped"} <= set(commands), commands
+    continuous = [d for d in mine if d["command"] == "continuous"]
+    assert any(d["pan"] > 0 for d in continuous) and any(d["pan"] < 0 for d in continuous)
+    assert all(d["timeout_s"] == MOVE_TIMEOUT_S for d in continuous), "every move stops by itself"
+    assert len(continuous) >= 4, "the held moves were renewed"
+    assert any(actor == "system:ptz" and json.loads(d)["command"] == "tour" for actor, _, d in rows)
+    stored = [json.loads(d) for (d,) in changes if json.loads(d).get("change") == "preset stored"]
+    assert sorted(d["name"] for d in stored) == ["Square", "Street"]

@@ -6,15 +6,24 @@ own"), so RTSP clients see the dome move the moment its PTZ position changes, as
 One thread renders :meth:`vigie.sim.dome.SimulatedDome.frame` every ``1/fps`` s of the real clock, converts it to
 I420 and encodes it with PyAV (libx264 ``ultrafast``/``zerolatency``: no frame held back, one keyframe a second so a
 client joining waits one second at most, SPS/PPS repeated before each keyframe as the server learns them from the
-stream), and PyAV's ``rtp`` muxer sends the packets (RTP/H.264, payload type 96: ``RTP_CAPS`` of
-``gst_rtsp_server.py``) to ``127.0.0.1:PORT``. A frame late because the machine is busy is skipped, never caught up
-in a burst (the timestamps carry the frame's slot, so the stream's clock stays real time). Memory is bounded: the
-encoder holds no queue (``zerolatency``) and the thread keeps no frames.
+stream), and PyAV's ``rtp`` muxer packetises it (RTP/H.264, payload type 96: ``RTP_CAPS`` of
+``gst_rtsp_server.py``; 1,200-byte packets). The packets are sent to ``127.0.0.1:PORT`` by this module rather than by
+ffmpeg's ``rtp://`` output, because ffmpeg sends a frame's packets at once: a 960x540 keyframe of the panorama is
+about 110 packets (126 kB), more than the receiver's default socket buffer holds (212,992 bytes, each loopback
+datagram counting about twice its size), so on a busy machine the RTSP server lost parts of keyframes (green bands
+at the bottom of the picture, seen in the demo's end-to-end test). Here a frame's packets are spread over half its
+period, 8 at a time. RTCP goes to ``PORT + 1``, as ffmpeg sends it.
+
+A frame late because the machine is busy is skipped, never caught up in a burst (the timestamps carry the frame's
+slot, so the stream's clock stays real time). Memory is bounded: the encoder holds no queue (``zerolatency``), one
+frame's packets are held until sent, and the thread keeps no frames.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +43,8 @@ DEFAULT_HEIGHT = 540
 DEFAULT_FPS = 12
 PACKET_SIZE = 1200
 """Bytes per RTP packet (as the RTSP simulator's ffmpeg feeders send: below any loopback or LAN MTU)."""
+BURST = 8
+"""Packets sent back to back; a frame's bursts are spread over half its period."""
 
 
 class FrameSource(Protocol):
@@ -44,6 +55,33 @@ class FrameSource(Protocol):
 
 class DomeStreamError(RuntimeError):
     """The feed cannot start (encoder or destination), or its thread died; the message names the cause."""
+
+
+class _PacedRtp:
+    """The RTP muxer's output: PyAV writes each RTP or RTCP packet with one ``write`` (the muxer flushes after
+    each); :meth:`send` sends a frame's packets over a given time, RTP to ``port`` and RTCP to ``port + 1``."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp, self.rtcp = (host, port), (host, port + 1)
+        self.pending: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.pending.append(bytes(data))
+        return len(data)
+
+    def send(self, within_s: float) -> None:
+        packets, self.pending = self.pending, []
+        bursts = math.ceil(len(packets) / BURST)
+        for index in range(bursts):
+            if index:
+                time.sleep(within_s / bursts)
+            for packet in packets[index * BURST : (index + 1) * BURST]:
+                rtcp = len(packet) > 1 and 200 <= packet[1] <= 204  # RTCP packet types (RFC 3550)
+                self.socket.sendto(packet, self.rtcp if rtcp else self.rtp)
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 class DomeStream:
@@ -98,12 +136,14 @@ class DomeStream:
             raise RuntimeError("the dome stream is already started")
         self._stop.clear()
         self._error = None
+        output = _PacedRtp(self.host, self.port)
         try:
-            container, stream = self._open()
+            container, stream = self._open(output)
         except (av.FFmpegError, OSError, ValueError) as err:
+            output.close()
             raise DomeStreamError(f"dome stream to udp {self.host}:{self.port} cannot start: {err}") from err
         self._thread = threading.Thread(
-            target=self._run, args=(container, stream), name=f"dome-stream-{self.port}", daemon=True
+            target=self._run, args=(container, stream, output), name=f"dome-stream-{self.port}", daemon=True
         )
         self._thread.start()
 
@@ -122,8 +162,9 @@ class DomeStream:
         if self._error is not None:
             raise DomeStreamError(f"dome stream to udp {self.host}:{self.port} stopped: {self._error}")
 
-    def _open(self) -> tuple[av.container.OutputContainer, av.VideoStream]:
-        container = av.open(f"rtp://{self.host}:{self.port}?pkt_size={PACKET_SIZE}", mode="w", format="rtp")
+    def _open(self, output: _PacedRtp) -> tuple[av.container.OutputContainer, av.VideoStream]:
+        # the I/O buffer's size is the muxer's largest packet
+        container = av.open(output, mode="w", format="rtp", buffer_size=PACKET_SIZE)
         try:
             stream = container.add_stream(
                 "libx264",
@@ -144,20 +185,21 @@ class DomeStream:
             raise
         return container, stream
 
-    def _run(self, container: av.container.OutputContainer, stream: av.VideoStream) -> None:
+    def _run(self, container: av.container.OutputContainer, stream: av.VideoStream, output: _PacedRtp) -> None:
         period = 1.0 / self.fps
         start = self._clock()
         slot = 0
         try:
             while not self._stop.is_set():
                 image = self.source.frame(self.width, self.height)
-                # cv2's BGR to I420 is several times cheaper than swscale's bgr24 -> yuv420p on this machine
+                # cv2's BGR to I420: 0.7 ms at 960x540 here, swscale's bgr24 -> yuv420p (PyAV reformat) 3.3 ms
                 i420 = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
                 frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
                 frame.pts = slot
                 frame.time_base = Fraction(1, self.fps)
                 for packet in stream.encode(frame):
                     container.mux(packet)
+                output.send(within_s=period / 2)
                 self.frames_sent += 1
                 now = self._clock()
                 late = int((now - start) / period) + 1
@@ -170,3 +212,4 @@ class DomeStream:
             log.error("dome stream to udp %s:%d stopped: %s", self.host, self.port, err)
         finally:
             container.close()
+            output.close()

@@ -30,6 +30,7 @@ from vigie.domain.actor import Actor
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
 from vigie.governance.keys_folder import KeyStorageError
+from vigie.runtime.assembly.demo_dome import DOME_CAMERA, DemoDome, draw_panorama
 from vigie.runtime.assembly.demo_lapi import (
     ACCOUNTS,
     LAPI_CAMERA,
@@ -142,11 +143,13 @@ def demo_config(
     modules: dict[str, dict[str, Any]] | None = None,
     secrets_key_file: Path | None = None,
     lapi_url: str | None = None,
+    dome: dict[str, Any] | None = None,
 ) -> VigieConfig:
     """The demo's configuration: one commune, one site, the simulated cameras (with ``detector`` when a model is
     installed in the demo's data folder, else motion detection; ``modules``: event module settings per camera;
     ``secrets_key_file``: the passphrase file encrypting the demo's private keys, :func:`demo_secrets_key`); with
-    ``lapi_url``, a state tenant and its plate-reading camera showing it (:mod:`~vigie.runtime.assembly.demo_lapi`)."""
+    ``lapi_url``, a state tenant and its plate-reading camera showing it (:mod:`~vigie.runtime.assembly.demo_lapi`);
+    ``dome``: the PTZ dome's entry on the site (:mod:`~vigie.runtime.assembly.demo_dome`)."""
     modules = modules or {}
     cameras: list[dict[str, Any]] = [
         {
@@ -166,6 +169,8 @@ def demo_config(
         }
         for index, (camera_id, url) in enumerate(urls.items())
     ]
+    if dome is not None:
+        cameras.append(dome)
     return VigieConfig.model_validate(
         {
             "version": 1,
@@ -199,15 +204,24 @@ def write_config(config: VigieConfig, path: Path) -> None:
 
 def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: int, use_rtsp: bool) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
+    drawn = draw_panorama() if use_rtsp else None  # the dome's, while the scenes render
     footage = render_demo_scenes(data_dir, cameras, {LAPI_CAMERA: LAPI_SCENE})
     with contextlib.ExitStack() as stack:
         urls = {cid: path.resolve().as_uri() for cid, path in footage.items()}
+        dome: DemoDome | None = None
         if use_rtsp:
             try:
-                server = stack.enter_context(RtspSimServer(footage, port=rtsp_port))
+                dome = stack.enter_context(DemoDome(drawn))  # its live feed must flow before the server prepares mounts
+                server = stack.enter_context(RtspSimServer({**footage, DOME_CAMERA: dome.udp_port}, port=rtsp_port))
                 urls = {cid: server.url(cid) for cid in footage}
+                dome.start_device(server.url(DOME_CAMERA))
             except RtspUnavailableError as err:
-                log.warning("RTSP server unavailable (%s); replaying the footage from files instead", err)
+                log.warning("RTSP server unavailable (%s); replaying the footage from files instead, no PTZ dome", err)
+                if dome is not None:
+                    dome.close()
+                    dome = None
+        else:
+            log.info("no PTZ dome without RTSP: its picture is a live stream, not a file (start without --no-rtsp)")
         for cid, url in urls.items():
             log.info("simulated camera %s: %s", cid, url)
         models = installed_models(data_dir / "models")
@@ -224,7 +238,10 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
             modules=demo_modules(scenes, detector),
             secrets_key_file=demo_secrets_key(data_dir),
             lapi_url=urls[LAPI_CAMERA],
+            dome=dome.camera() if dome is not None else None,
         )
+        if dome is not None:
+            dome.store_account(config)
         config_path = data_dir / "vigie.yaml"
         write_config(config, config_path)
         log.info("demo configuration written to %s (use it with vigie audit/compliance --config)", config_path)

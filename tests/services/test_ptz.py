@@ -160,3 +160,23 @@ def test_an_idle_dome_goes_home(world: tuple[PtzService, SimulatedDome, Time, Au
     time.advance(500)
     service.tick()
     assert len(audit.events) == 2, "home once, not again and again"
+
+
+def test_a_held_joystick_is_audited_once_with_its_renewals(
+    world: tuple[PtzService, SimulatedDome, Time, Audit],
+) -> None:
+    """The console renews a held move about every second (so that a lost release stops the dome): the renewals are
+    counted in the next entry, not written one by one; a changed move is a new entry."""
+    service, _, time, audit = world
+    right = PtzCommand(PtzCommandKind.CONTINUOUS, PtzVector(0.5, 0.0, 0.0), timeout_s=1.2)
+    for _ in range(6):
+        service.command(operator(), "dome-1", right)
+        time.advance(0.7)
+    service.command(operator(), "dome-1", PtzCommand(PtzCommandKind.CONTINUOUS, PtzVector(0.5, 0.3, 0.0)))
+    service.command(operator(), "dome-1", PtzCommand(PtzCommandKind.STOP))
+    assert [e.details["command"] for e in audit.events] == ["continuous", "continuous", "stop"]
+    assert audit.events[1].details["renewals_before"] == 5 and "renewals_before" not in audit.events[2].details
+    time.advance(10)  # the same move long after is a new move
+    service.command(operator(), "dome-1", right)
+    service.command(operator(), "dome-1", right)
+    assert len(audit.events) == 4

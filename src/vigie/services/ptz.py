@@ -117,6 +117,9 @@ class _Dome:
     tour: _Tour | None = None
     last_command: datetime | None = None
     at_home: bool = True
+    last_audited: tuple[str, dict[str, Any], datetime] | None = None
+    renewals: int = 0
+    """Continuous moves renewed unchanged since the last audited command (a held joystick renews its move)."""
     mutex: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -183,11 +186,19 @@ class PtzService:
             self._apply(dome.device, command)
             dome.last_command, dome.at_home = now, command.kind is PtzCommandKind.HOME
             details = command.details()
+            renewal = _is_renewal(dome.last_audited, viewer.actor, details, now)
             if taken is not None:
                 details["taken_from"] = taken
             if stopped_tour:
                 details["tour_stopped"] = True
-            self._audit.append(AuditEvent(viewer.actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
+            if renewal:
+                dome.renewals += 1
+            else:
+                if dome.renewals:
+                    details["renewals_before"] = dome.renewals
+                dome.renewals = 0
+                self._audit.append(AuditEvent(viewer.actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
+            dome.last_audited = (viewer.actor, command.details(), now)
             return dome.device.status()
 
     def release(self, viewer: Principal, camera_id: str) -> None:
@@ -348,6 +359,21 @@ class PtzService:
             device.goto_preset(command.preset, command.speed)
         else:
             device.goto_home(command.speed)
+
+
+RENEWAL_WITHIN_S: Final = 5.0
+"""A continuous move repeated unchanged by the same person within this time renews the one under way (a console
+holding a joystick button renews its move about every second, so that a lost release never leaves the dome
+turning): it is counted, not audited again; the next command audited says how many renewals came before it."""
+
+
+def _is_renewal(
+    last: tuple[str, dict[str, Any], datetime] | None, actor: str, details: dict[str, Any], now: datetime
+) -> bool:
+    if last is None or details.get("command") != PtzCommandKind.CONTINUOUS.value:
+        return False
+    last_actor, last_details, at = last
+    return last_actor == actor and last_details == details and (now - at).total_seconds() <= RENEWAL_WITHIN_S
 
 
 def _priority(viewer: Principal) -> tuple[int, str]:

@@ -17,7 +17,10 @@ camera. Without RTSP (``vigie demo --no-rtsp``) there is no dome: its picture ex
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import sys
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
@@ -44,11 +47,19 @@ HOST = "127.0.0.1"
 
 
 def draw_panorama() -> Future[Panorama]:
-    """Draw the dome's panorama in a thread (1–3 s here), while the demo renders its scenes: it is off the path to
-    the demo's first event."""
+    """Draw the dome's panorama in a thread (1–3 s of CPU here) while the demo renders its scenes, at the lowest
+    priority on Linux (a thread's own nice value), so the scenes, on the path to the demo's first event, go first."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dome-panorama")
-    drawn = pool.submit(panorama)
+    drawn = pool.submit(_draw_last)
     pool.shutdown(wait=False)  # the thread ends with the drawing
+    return drawn
+
+
+def _draw_last() -> Panorama:
+    if sys.platform == "linux":  # nice values are per thread there (a thread id is a task id)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    drawn = panorama()
+    drawn.level(0)  # its pyramid too, built at the first frame otherwise
     return drawn
 
 

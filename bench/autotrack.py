@@ -229,7 +229,7 @@ def main() -> None:
             f"{r['offset_mean']:.3f} (p95 {r['offset_p95']:.3f}) of the frame, tracked {r['tracked_s']:.1f} s "
             f"(ended: {r['ended']}), {r['commands_per_s']:.1f} commands/s, target height median "
             f"{r['height_median']:.2f} of the frame, process {r['cpu_ms']:.2f} ms (p95 {r['cpu_ms_p95']:.2f}), "
-            f"render {r['render_ms']:.2f} ms; calibrated pan {r['pan_rate']:.3f} generic/s, latency "
+            f"render {r['render_ms']:.2f} ms; model: pan {r['pan_rate']:.3f} generic/s, latency "
             f"{r['pan_latency']:.3f} s, zoom {r['zoom_rate']:.3f}/s",
             flush=True,
         )

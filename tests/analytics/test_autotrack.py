@@ -4,7 +4,9 @@ sleeps)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 import pytest
@@ -20,7 +22,7 @@ from vigie.analytics.autotrack import (
 from vigie.analytics.autotrack_control import DomeCommand, MoveModel, calibrate
 from vigie.config.models import CameraSetting, CommuneKind
 from vigie.domain.geometry import Box
-from vigie.domain.ptz import DomeOptics, PtzVector, View, project
+from vigie.domain.ptz import DomeOptics, PtzStatus, PtzVector, View, project
 from vigie.governance.catalogue import load_catalogue
 from vigie.sim.dome import SimulatedDome
 from vigie.sim.panorama import Panorama, Walker, panorama, walkers_at
@@ -248,6 +250,37 @@ def test_calibration_measures_the_dome_instead_of_assuming_it(world: Panorama, c
         assert not dome.status().moving
         assert (after.pan, after.tilt, after.zoom) == pytest.approx((before.pan, before.tilt, before.zoom), abs=1e-9)
     assert MoveModel.nominal(DomeOptics()).pan.rate == pytest.approx(DomeOptics().pan_speed_generic())
+
+
+class LateDome:
+    """The simulated dome carrying out each command ``delay_s`` late, as a dome on a network does; it says IDLE
+    until then."""
+
+    def __init__(self, dome: SimulatedDome, clock: ManualClock, delay_s: float) -> None:
+        self.dome, self.clock, self.delay_s = dome, clock, delay_s
+        self.pending: list[tuple[float, Callable[[], None]]] = []
+
+    def relative_move(self, translation: PtzVector, speed: PtzVector | None = None) -> None:
+        self.pending.append((self.clock.now + self.delay_s, partial(self.dome.relative_move, translation, speed)))
+
+    def absolute_move(self, position: PtzVector, speed: PtzVector | None = None) -> None:
+        self.pending.append((self.clock.now + self.delay_s, partial(self.dome.absolute_move, position, speed)))
+
+    def status(self) -> PtzStatus:
+        now = self.clock.now
+        while self.pending and self.pending[0][0] <= now:
+            self.clock.now, action = self.pending.pop(0)  # carried out at its due instant
+            action()
+        self.clock.now = now
+        return self.dome.status()
+
+
+def test_calibration_measures_a_dome_that_answers_late(world: Panorama, clock: ManualClock) -> None:
+    optics = DomeOptics()
+    model = calibrate(LateDome(dome_beside_walker(world, clock), clock, 0.3), clock, clock.sleep, poll_s=0.01)  # type: ignore[arg-type]
+    assert model.pan.latency_s == pytest.approx(0.3, abs=0.02)
+    assert model.pan.rate == pytest.approx(optics.pan_speed_generic(), rel=0.05)
+    assert model.move_time(PtzVector(0.5, 0.0, 0.0)) == pytest.approx(0.3 + 90.0 / 120.0, rel=0.05)
 
 
 def test_a_box_too_small_to_follow_is_refused_with_the_reason(world: Panorama, clock: ManualClock) -> None:

@@ -25,6 +25,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
+import cv2
+import numpy as np
 from pydantic import Field, model_validator
 
 from vigie.analytics.autotrack_control import DomeCommand, MoveModel, Pursuit, PursuitSettings
@@ -92,6 +94,14 @@ class AutoTrackingConfig(RuleConfig):
         le=2.0,
         title="Command interval",
         description="Least time between two commands sent to the dome.",
+    )
+    analysis_width: int = Field(
+        default=640,
+        ge=160,
+        le=3840,
+        title="Analysis width",
+        description="Frames wider than this are scaled down to it before the target is looked for (the cost grows "
+        "with the target's size in pixels, its precision hardly).",
     )
     move_timeout_s: float = Field(
         default=1.0,
@@ -198,6 +208,7 @@ class AutoTracking:
         if not (0.0 <= box.x < 1.0 and 0.0 <= box.y < 1.0 and 0.0 < box.w <= 1.0 and 0.0 < box.h <= 1.0):
             raise ValueError(f"box {box} is not a box of the picture (normalised x, y in [0, 1), w, h in (0, 1])")
         self._end(at, StopReason.REDESIGNATED)
+        frame = self._scaled(frame)
         height, width = frame.shape[:2]
         view = self._view(position, width, height)
         tracker = TargetTracker(min_score=self.config.min_match, lost_after=self.config.lost_after_frames)
@@ -229,6 +240,7 @@ class AutoTracking:
         if (at - session.started).total_seconds() >= self.config.max_duration_s:
             return self._forget(at, StopReason.TIMEOUT)
         session.frames += 1
+        frame = self._scaled(frame)
         height, width = frame.shape[:2]
         view = self._view(position, width, height)
         now = at.timestamp()
@@ -289,6 +301,14 @@ class AutoTracking:
     def _activation(self) -> int | None:
         gate = self._gate
         return gate.activation_id(MODULE, self.camera_id) if isinstance(gate, ActivationAware) else None
+
+    def _scaled(self, frame: Image) -> Image:
+        height, width = frame.shape[:2]
+        target = self.config.analysis_width
+        if width <= target:
+            return frame
+        size = (target, max(1, round(height * target / width)))
+        return np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), np.uint8)
 
     def _view(self, position: PtzVector, width: int, height: int) -> View:
         pan, tilt, hfov = self.optics.to_angles(position)

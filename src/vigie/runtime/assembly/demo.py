@@ -9,7 +9,8 @@ That exemption holds only for footage proven simulated: at every start each scen
 process (:func:`vigie.sim.rtsp.proven_render`), and that render is what the cameras show. A file found in the scene
 cache that is not byte-identical to it (another video copied there) is discarded, with a warning; it is never
 analysed. Rendering is deterministic, so a warm start costs what a first start costs (the scenes render in
-parallel).
+parallel). The PTZ dome the demo adds over RTSP (:mod:`~vigie.runtime.assembly.demo_dome`) is rendered live, not
+a proven render: it is not exempted, and nothing analyses it without an activation.
 """
 
 from __future__ import annotations

@@ -32,6 +32,11 @@ STILL_POLLS = 3
 its position has not changed for this many polls."""
 
 
+IDLE_VELOCITY = 0.003
+"""A velocity below this on every axis (0.36°/s of pan on the default optics) is a stop: a still target in the centre
+does not keep the dome ticking between stop and crawl."""
+
+
 class CalibrationError(RuntimeError):
     """The dome's moves could not be timed; the message says which axis and why."""
 
@@ -276,7 +281,7 @@ class Pursuit:
         settings = self.settings
         if at - self._sent_at < settings.command_interval_s:
             return None
-        idle = max(abs(velocity.pan), abs(velocity.tilt), abs(velocity.zoom)) < 1e-3
+        idle = max(abs(velocity.pan), abs(velocity.tilt), abs(velocity.zoom)) < IDLE_VELOCITY
         previous = self._sent
         if idle:
             if previous is None:

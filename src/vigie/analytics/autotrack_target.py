@@ -149,7 +149,7 @@ class TargetTracker:
         r_pan, r_tilt = wrap_deg(pan_m - pan_pred), tilt_m - tilt_pred
         self._pan = wrap_deg(pan_pred + ALPHA * r_pan)
         self._tilt = tilt_pred + ALPHA * r_tilt
-        gain = BETA / max(dt, 1e-3)
+        gain = BETA / max(dt, 0.01)  # two frames stamped (almost) alike must not swing the velocity
         self._pan_rate += gain * r_pan
         self._tilt_rate += gain * r_tilt
         self._at = at

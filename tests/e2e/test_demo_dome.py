@@ -100,7 +100,10 @@ def test_an_operator_moves_the_demo_dome_over_onvif_and_the_live_picture_follows
         [dome] = [p.camera for p in config.placements() if p.camera.id == "dome1"]
         assert dome.kind == "ptz" and dome.onvif is not None and dome.credentials == "dome1"
         assert dome.onvif.host == "127.0.0.1"
-        assert "dome1" in {c["id"] for c in operator.get("/api/cameras")}
+        cameras = {c["id"]: c for c in operator.get("/api/cameras")}
+        assert cameras["dome1"]["simulated"] is False and cameras["sim1"]["simulated"] is True, (
+            "rendered live, the dome is not in the simulated-footage exemption"
+        )
 
         home = operator.get("/api/cameras/dome1/ptz")
         assert home["camera_id"] == "dome1" and not home["status"]["moving"]
@@ -126,6 +129,8 @@ def test_an_operator_moves_the_demo_dome_over_onvif_and_the_live_picture_follows
         assert cv2.PSNR(after, expected) > MATCH_DB, "the live picture shows the panorama at the new position"
         assert cv2.PSNR(after, before) < cv2.PSNR(after, expected) - 6, "the picture changed with the move"
         assert there["lock"]["holder"] == "demo", "the operator holds the dome after moving it"
+        events = operator.get("/api/events")["items"]
+        assert all(e["camera_id"] != "dome1" for e in events), "its walkers are not analysed without an activation"
     finally:
         output = stop_vigie(proc, signal.SIGINT)
     assert proc.returncode == 0, output[-3000:]

@@ -6,17 +6,14 @@ The commune's operator is offered no plate view, even by its address (L34)."""
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.browser import CHROMIUM, chromium_options, new_context
-from tests.support.servers import free_port
-from tests.support.vigie_cli import start_vigie, stop_vigie
+from tests.support.browser import chromium_options
+from tests.support.demo_console import logged_in, running_demo
 from tests.support.waiting import wait_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -27,56 +24,12 @@ MATCH_DEADLINE_S = 150.0
 """Scenes rendered, then the scripted car passes 12 s into each 30-s loop of the lane scene (test_demo_lapi.py)."""
 
 
-def _login(path: Path) -> dict[str, str]:
-    return dict(line.split(": ", 1) for line in path.read_text(encoding="utf-8").splitlines())
-
-
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
     """``vigie demo`` replaying its footage from files; its URL, the commune's login and the state officer's."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must have chromium")
-        pytest.skip("Debian's chromium is not installed")
-    port = free_port()
-    data = tmp_path / "demo"
-    proc = start_vigie("demo", "--data-dir", str(data), "--port", str(port), "--no-rtsp")
-    files = (data / "demo-login.txt", data / "demo-lapi-login.txt")
-
-    def written() -> bool:
-        assert proc.poll() is None, "the demo stopped by itself"
-        return all(f.is_file() for f in files)
-
-    try:
-        wait_for(written, 90, "the demo's login files", every=0.3)
-    except AssertionError as err:
-        raise AssertionError(f"{err}\n{stop_vigie(proc, signal.SIGINT)[-3000:]}") from None
-    commune, officer = (_login(f) for f in files)
-    try:
-        yield f"http://127.0.0.1:{port}", commune, officer
-    finally:
-        output = stop_vigie(proc, signal.SIGINT)
-        assert proc.returncode == 0, output[-3000:]
-        assert officer["password"] not in output and commune["password"] not in output
-
-
-def logged_in(browser: Any, base: str, login: dict[str, str], locale: str) -> Any:
-    page = new_context(browser, base_url=base, locale=locale).new_page()
-    page.set_default_timeout(30_000)
-
-    def opened() -> bool:  # the server may still be starting
-        try:
-            page.goto("/")
-        except sync_api.Error:
-            return False
-        return True
-
-    wait_for(opened, 30, "the demo's console to answer", every=0.5)
-    page.fill("#username", login["username"])
-    page.fill("#password", login["password"])
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#nav")).to_be_visible()
-    return page
+    logins = ("demo-login.txt", "demo-lapi-login.txt")
+    with running_demo(tmp_path, rtsp=False, logins=logins) as (base, (commune, officer), _data):
+        yield base, commune, officer
 
 
 @pytest.mark.slow
@@ -88,7 +41,7 @@ def test_plate_matches_are_loaded_only_on_request_and_held_for_a_procedure(
         browser = playwright.chromium.launch(**chromium_options())
 
         # The commune's operator (a supervisor too, whose role carries the permission): no plate view at all.
-        town = logged_in(browser, base, commune, "en-GB")
+        town = logged_in(browser, base, commune["username"], commune["password"], "en-GB")
         town_asked: list[str] = []
         town.on("request", lambda r: town_asked.append(r.url) if "/api/plates" in r.url else None)
         expect(town.locator("a[data-view-link=live]")).to_be_visible()
@@ -99,7 +52,7 @@ def test_plate_matches_are_loaded_only_on_request_and_held_for_a_procedure(
         town.context.close()
 
         # The state officer, in French (the console's language for a French browser).
-        page = logged_in(browser, base, officer, "fr-FR")
+        page = logged_in(browser, base, officer["username"], officer["password"], "fr-FR")
         asked: list[str] = []
         refreshes: list[str] = []
         page.on("request", lambda r: asked.append(r.url) if "/api/plates" in r.url else None)

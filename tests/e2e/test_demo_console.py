@@ -5,8 +5,6 @@ requisition, download the signed package and have it verified."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 import zipfile
 from collections.abc import Iterator
@@ -15,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM, chromium_options, new_context
-from tests.support.rtsp import rtsp_stack_missing
-from tests.support.servers import free_port
-from tests.support.vigie_cli import start_vigie, stop_vigie
-from tests.support.waiting import wait_for
+from tests.support.browser import chromium_options
+from tests.support.demo_console import logged_in, running_demo
 from vigie.domain.clock import LEGAL_TIME_ZONE
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -29,31 +24,8 @@ expect = sync_api.expect
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    missing = rtsp_stack_missing() or (None if Path(CHROMIUM).exists() else "Debian's chromium is not installed")
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have the RTSP stack and chromium: {missing}")
-        pytest.skip(missing)
-    port = free_port()
-    data = tmp_path / "demo"
-    proc = start_vigie("demo", "--data-dir", str(data), "--port", str(port), "--rtsp-port", str(free_port()))
-    login = data / "demo-login.txt"
-
-    def written() -> bool:
-        assert proc.poll() is None, "the demo stopped by itself"
-        return login.is_file()
-
-    try:
-        wait_for(written, 90, "the demo's login file", every=0.3)
-    except AssertionError as err:  # stop it, and show what it said
-        raise AssertionError(f"{err}\n{stop_vigie(proc, signal.SIGINT)[-3000:]}") from None
-    fields = dict(line.split(": ", 1) for line in login.read_text(encoding="utf-8").splitlines())
-    try:
-        yield f"http://127.0.0.1:{port}", fields
-    finally:
-        output = stop_vigie(proc, signal.SIGINT)
-        assert proc.returncode == 0, output[-3000:]
-        assert fields["password"] not in output
+    with running_demo(tmp_path) as (base, (login,), _data):
+        yield base, login
 
 
 def playing(page: sync_api.Page, selector: str) -> None:
@@ -89,25 +61,12 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
     started = time.monotonic()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(**chromium_options())
-        page = new_context(browser, base_url=base, locale="en-GB", accept_downloads=True).new_page()
-        page.set_default_timeout(30_000)
-
-        def opened() -> bool:  # the server may still be starting
-            try:
-                page.goto("/")
-            except sync_api.Error:
-                return False
-            return True
-
-        wait_for(opened, 30, "the demo's console to answer", every=0.5)
-        page.fill("#username", login["username"])
-        page.fill("#password", login["password"])
-        page.click("#login-form button[type=submit]")
-        expect(page.locator("#wall .tile")).to_have_count(2)
+        page = logged_in(browser, base, login["username"], login["password"], accept_downloads=True)
+        expect(page.locator("#wall .tile")).to_have_count(3)  # sim1, sim2 and the dome (docs/devices.md)
         # the demo analyses its generated footage without an activation: the banner says so
         expect(page.locator("#banner")).to_contain_text("analysis of simulated footage")
         # the wall and the single view play the cameras' own H.264 (fMP4 into Media Source Extensions, issue 16)
-        for camera in ("sim1", "sim2"):
+        for camera in ("sim1", "sim2", "dome1"):
             playing(page, f"#wall .tile[data-camera='{camera}'] video")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "demo-01-wall.png"))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from vigie.config.models import CameraPlacement, VigieConfig
@@ -31,11 +31,10 @@ def camera_accounts(config: VigieConfig, placements: Sequence[CameraPlacement]) 
     return {name: accounts[name] for name in named if name}
 
 
-def with_camera_accounts(config: VigieConfig, placements: Sequence[CameraPlacement]) -> list[CameraPlacement]:
-    """``placements`` with each named account put into its camera's stream URLs."""
-    accounts = camera_accounts(config, placements)
-    if not accounts:
-        return list(placements)
+def with_camera_accounts(
+    placements: Sequence[CameraPlacement], accounts: Mapping[str, CameraAccount]
+) -> list[CameraPlacement]:
+    """``placements`` with each named account (of :func:`camera_accounts`) put into its camera's stream URLs."""
     out = []
     for p in placements:
         name = p.camera.credentials

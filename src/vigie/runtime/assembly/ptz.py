@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Final, TypeVar
 
 from vigie.config.camera import OnvifSettings
 from vigie.config.models import CameraPlacement
@@ -27,6 +27,7 @@ from vigie.services.ptz import DomeUnreachableError, PtzService
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S: Final = 10.0
+_T = TypeVar("_T")
 
 Opener = Callable[[OnvifSettings, CameraAccount], PtzDevice]
 
@@ -65,77 +66,48 @@ class LazyDome:
             self._failed_at = None
             return self._device
 
-    def _forget(self, err: OnvifError) -> DomeUnreachableError:
-        """A session that failed is dropped: the next command opens a new one."""
-        with self._lock:
-            self._device, self._failed_at, self._why = None, time.monotonic(), str(err)
-        return DomeUnreachableError(f"camera {self.camera_id}: {err}")
+    def _call(self, action: Callable[[PtzDevice], _T]) -> _T:
+        """``action`` on the open session; a failing session is dropped (the next command opens a new one) and the
+        failure said as :class:`DomeUnreachableError`."""
+        try:
+            return action(self._open())
+        except OnvifError as err:
+            with self._lock:
+                self._device, self._failed_at, self._why = None, time.monotonic(), str(err)
+            raise DomeUnreachableError(f"camera {self.camera_id}: {err}") from None
 
     def continuous_move(self, velocity: PtzVector, timeout_s: float | None = None) -> None:
-        try:
-            self._open().continuous_move(velocity, timeout_s)
-        except OnvifError as err:
-            raise self._forget(err) from None
+        self._call(lambda d: d.continuous_move(velocity, timeout_s))
 
     def absolute_move(self, position: PtzVector, speed: PtzVector | None = None) -> None:
-        try:
-            self._open().absolute_move(position, speed)
-        except OnvifError as err:
-            raise self._forget(err) from None
+        self._call(lambda d: d.absolute_move(position, speed))
 
     def relative_move(self, translation: PtzVector, speed: PtzVector | None = None) -> None:
-        try:
-            self._open().relative_move(translation, speed)
-        except OnvifError as err:
-            raise self._forget(err) from None
+        self._call(lambda d: d.relative_move(translation, speed))
 
     def stop(self) -> None:
-        try:
-            self._open().stop()
-        except OnvifError as err:
-            raise self._forget(err) from None
+        self._call(lambda d: d.stop())
 
     def status(self) -> PtzStatus:
-        try:
-            return self._open().status()
-        except OnvifError as err:
-            raise self._forget(err) from None
+        return self._call(lambda d: d.status())
 
     def presets(self) -> list[PtzPreset]:
-        try:
-            return self._open().presets()
-        except OnvifError as err:
-            raise self._forget(err) from None
+        return self._call(lambda d: d.presets())
 
     def set_preset(self, name: str, token: str | None = None) -> str:
-        try:
-            return self._open().set_preset(name, token)
-        except OnvifError as err:
-            raise self._forget(err) from None
+        return self._call(lambda d: d.set_preset(name, token))
 
     def goto_preset(self, token: str, speed: PtzVector | None = None) -> None:
-        try:
-            self._open().goto_preset(token, speed)
-        except OnvifError as err:
-            raise self._forget(err) from None
+        self._call(lambda d: d.goto_preset(token, speed))
 
     def remove_preset(self, token: str) -> None:
-        try:
-            self._open().remove_preset(token)
-        except OnvifError as err:
-            raise self._forget(err) from None
+        self._call(lambda d: d.remove_preset(token))
 
     def goto_home(self, speed: PtzVector | None = None) -> None:
-        try:
-            self._open().goto_home(speed)
-        except OnvifError as err:
-            raise self._forget(err) from None
+        self._call(lambda d: d.goto_home(speed))
 
     def set_home(self) -> None:
-        try:
-            self._open().set_home()
-        except OnvifError as err:
-            raise self._forget(err) from None
+        self._call(lambda d: d.set_home())
 
     def close(self) -> None:
         with self._lock:

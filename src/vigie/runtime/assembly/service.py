@@ -213,21 +213,16 @@ def settled(config: VigieConfig) -> VigieConfig:
     return config
 
 
-def enabled_accounts(config: VigieConfig, placements: Sequence[CameraPlacement]) -> dict[str, CameraAccount]:
-    """The accounts the enabled cameras name (for their ONVIF services), by name."""
-    try:
-        return camera_accounts(config, placements)
-    except (CameraAccountError, KeyStorageError) as err:
-        raise ServiceError(str(err)) from None
-
-
-def enabled_cameras(config: VigieConfig) -> list[CameraPlacement]:
+def enabled_cameras(config: VigieConfig) -> tuple[list[CameraPlacement], dict[str, CameraAccount]]:
     """The enabled cameras, each named account put into its stream URLs from the credentials store (never from the
-    configuration file); a missing account or an unusable store stops the start with what to do."""
+    configuration file), and those accounts by name (for the domes' ONVIF services); the store is read once. A
+    missing account or an unusable store stops the start with what to do."""
+    placements = [p for p in config.placements() if p.camera.enabled]
     try:
-        return with_camera_accounts(config, [p for p in config.placements() if p.camera.enabled])
+        accounts = camera_accounts(config, placements)
     except (CameraAccountError, KeyStorageError) as err:
         raise ServiceError(str(err)) from None
+    return with_camera_accounts(placements, accounts), accounts
 
 
 class VigieService:
@@ -265,7 +260,7 @@ class VigieService:
         self.audit = open_audit_sink(config, engine, clock)
         self.alive_path = config.storage.data_dir / ALIVE_FILE
         self.events, self.status = SqlEventRepo(engine), SqlCameraStatusRepo(engine)
-        self.entries = enabled_cameras(config)
+        self.entries, self._accounts = enabled_cameras(config)
         self.cameras = [
             CameraInfo(
                 p.camera.id,
@@ -395,8 +390,7 @@ class VigieService:
     def _ptz(self, jobs: list[Periodic]) -> PtzService:
         """The domes of the cameras with ONVIF settings, opened at their first command; tours and returns home
         checked every :data:`PTZ_TICK_EVERY_S` in a thread of their own (a dome's answer never holds the writer)."""
-        accounts = enabled_accounts(self.config, self.entries)
-        service, self._domes = open_ptz_service(self.entries, accounts, self.audit, self.clock)
+        service, self._domes = open_ptz_service(self.entries, self._accounts, self.audit, self.clock)
         jobs.append(Periodic(PTZ_TICK_EVERY_S, service.tick, apart=True))
         return service
 

@@ -12,7 +12,15 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails
 
 from vigie.config.detectors import CameraDetector, HotBlobDetectorSettings
@@ -28,6 +36,7 @@ from vigie.config.fields import (
 )
 from vigie.config.zones import AnalysisZone, DirectedLineZone, PrivacyMaskZone, Zone
 from vigie.domain.camera import CameraKind, Purpose
+from vigie.domain.ptz import DomeOptics
 from vigie.domain.redact import redact_url
 
 MAX_RETENTION_DAYS = 30
@@ -125,6 +134,72 @@ class PtzPrivacyMask(ConfigModel):
     )
 
 
+class DomeOpticsSettings(ConfigModel):
+    """A dome's mechanics and lens, to turn the positions it reports (ONVIF generic spaces) into directions and a field
+    of view: what projects its pan/tilt privacy masks into the picture. From the dome's data sheet."""
+
+    pan_range_deg: float = Field(
+        default=360.0,
+        gt=0.0,
+        le=360.0,
+        title="Pan range",
+        description="Degrees covered by the generic pan -1..1 (360: an endless dome, ±1 the same direction).",
+    )
+    tilt_min_deg: float = Field(
+        default=-90.0,
+        ge=-90.0,
+        le=90.0,
+        title="Lowest tilt",
+        description="Degrees above the horizon at generic tilt -1 (negative: below; -90 looks straight down).",
+    )
+    tilt_max_deg: float = Field(
+        default=10.0,
+        ge=-90.0,
+        le=90.0,
+        title="Highest tilt",
+        description="Degrees above the horizon at generic tilt 1.",
+    )
+    hfov_wide_deg: float = Field(
+        default=60.0,
+        gt=0.0,
+        lt=180.0,
+        title="Widest field of view",
+        description="Horizontal field of view at zoom 0 (the data sheet's wide end), degrees.",
+    )
+    hfov_tele_deg: float = Field(
+        default=3.0,
+        gt=0.0,
+        lt=180.0,
+        title="Narrowest field of view",
+        description="Horizontal field of view at zoom 1 (the data sheet's tele end), degrees.",
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> DomeOpticsSettings:
+        if self.tilt_min_deg >= self.tilt_max_deg:
+            raise _error_at(
+                ("tilt_max_deg",),
+                f"the tilt range {self.tilt_min_deg}..{self.tilt_max_deg}° is empty",
+                "give the lowest tilt in `tilt_min_deg` and the highest in `tilt_max_deg`",
+            )
+        if self.hfov_tele_deg > self.hfov_wide_deg:
+            raise _error_at(
+                ("hfov_tele_deg",),
+                f"the tele field of view {self.hfov_tele_deg}° is wider than the wide one {self.hfov_wide_deg}°",
+                "`hfov_wide_deg` is the field of view at zoom 0 (widest), `hfov_tele_deg` at zoom 1 (narrowest)",
+            )
+        return self
+
+    def to_domain(self) -> DomeOptics:
+        return DomeOptics(
+            pan_range_deg=self.pan_range_deg,
+            tilt_min_deg=self.tilt_min_deg,
+            tilt_max_deg=self.tilt_max_deg,
+            hfov_wide_deg=self.hfov_wide_deg,
+            hfov_tele_deg=self.hfov_tele_deg,
+        )
+
+
 class OnvifSettings(ConfigModel):
     """Where the camera's ONVIF services answer (PTZ, camera-side events); its account is the camera's
     ``credentials``."""
@@ -144,6 +219,30 @@ class OnvifSettings(ConfigModel):
         le=86400.0,
         title="Return home after",
         description="Seconds without a command or tour after which the dome goes back to its home position.",
+    )
+    optics: DomeOpticsSettings = Field(
+        default_factory=DomeOpticsSettings,
+        title="Dome optics",
+        description="Pan/tilt ranges and fields of view of a dome, which project its `ptz_privacy_masks` into "
+        "the picture from the position it reports.",
+    )
+    position_poll_s: float = Field(
+        default=0.1,
+        ge=0.02,
+        le=1.0,
+        title="Position polling period",
+        description="How often the recorder of a dome with `ptz_privacy_masks` asks the dome where it is "
+        "(ONVIF GetStatus), seconds. Each frame waits for a position read after it, so this is also the delay "
+        "the masks add to the recording and the live view.",
+    )
+    video_delay_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=5.0,
+        title="Video delay",
+        description="The longest time, seconds, between a picture's exposure in the dome and its arrival: the "
+        "masks of a frame cover every position the dome reported during this time before the frame arrived, "
+        "so a moving dome's masks are widened rather than late.",
     )
 
 

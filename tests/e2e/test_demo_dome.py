@@ -24,10 +24,11 @@ from tests.support.servers import free_port
 from tests.support.vigie_cli import ApiSession, start_vigie, stop_vigie
 from tests.support.waiting import wait_for
 from vigie.config.loader import load_config
-from vigie.domain.ptz import DomeOptics, PtzVector
+from vigie.devices.masks import PtzMask, mask_raster
+from vigie.domain.ptz import DomeOptics, PtzVector, View
 from vigie.governance.camera_credentials import CameraCredentialStore
 from vigie.runtime.assembly.audit import keys_folder
-from vigie.runtime.assembly.demo_dome import FPS, HEIGHT, WIDTH
+from vigie.runtime.assembly.demo_dome import COURTYARD, COURTYARD_MASK, FPS, HEIGHT, WIDTH
 from vigie.sim.dome import SimulatedDome
 from vigie.sim.panorama import panorama
 
@@ -129,6 +130,28 @@ def test_an_operator_moves_the_demo_dome_over_onvif_and_the_live_picture_follows
         assert cv2.PSNR(after, expected) > MATCH_DB, "the live picture shows the panorama at the new position"
         assert cv2.PSNR(after, before) < cv2.PSNR(after, expected) - 6, "the picture changed with the move"
         assert there["lock"]["holder"] == "demo", "the operator holds the dome after moving it"
+
+        # the courtyard is in view: the camera's own stream shows it, Vigie's live picture hides it (L6)
+        view = View(*DomeOptics().to_angles(position(there)), WIDTH, HEIGHT)
+        courtyard = mask_raster([PtzMask(COURTYARD_MASK, COURTYARD)], view, margin_px=0.0)
+        inner = cv2.erode(courtyard.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+        outside = ~cv2.dilate(courtyard.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+        assert 0.05 < courtyard.mean() < 0.5, "the courtyard is well inside the picture at this position"
+        assert after[inner].mean() > 40, "the camera's own stream shows the courtyard"
+
+        def masked_live() -> list[npt.NDArray[np.uint8]] | None:
+            with operator.opener.open(f"{operator.base}/api/cameras/dome1/live.jpg?quality=full", timeout=20) as r:
+                image = cv2.imdecode(np.frombuffer(r.read(), np.uint8), cv2.IMREAD_COLOR)
+            if image is None or image.shape != (HEIGHT, WIDTH, 3):
+                return None
+            return [image] if image[inner].mean() < 12 else None
+
+        shown = wait_for(masked_live, 30, "the live picture of the dome with the courtyard masked", every=0.5)
+        assert shown is not None
+        [live] = shown
+        kept = cv2.PSNR(live[outside], expected[outside])
+        print(f"PSNR of the masked live picture outside the courtyard: {kept:.1f} dB")
+        assert kept > MATCH_DB, "the rest of the picture is shown"
         events = operator.get("/api/events")["items"]
         assert all(e["camera_id"] != "dome1" for e in events), "its walkers are not analysed without an activation"
     finally:

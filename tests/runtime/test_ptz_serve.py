@@ -25,6 +25,8 @@ from vigie.domain.users import Role
 from vigie.governance.camera_credentials import CameraCredentialStore
 from vigie.runtime.assembly.audit import keys_folder
 from vigie.runtime.assembly.service import VigieService
+from vigie.runtime.workers.analysis import WorkerSpec
+from vigie.runtime.workers.recorder import RecorderSpec
 from vigie.sim.dome import SimulatedDome
 from vigie.sim.onvif import OnvifSimulator, SimDeviceSpec, SimProfile
 from vigie.sim.panorama import PanoramaSpec, panorama
@@ -49,6 +51,10 @@ def ptz_camera(camera_id: str, port: int, valid: tuple[str, str]) -> str:
         f"main_stream: {url}\n            credentials: {camera_id}\n"
         f"            onvif: {{host: 127.0.0.1, port: {port}, home_after_s: 60}}\n",
     )
+
+
+def camera_id(spec: RecorderSpec | WorkerSpec) -> str:
+    return spec.camera_id if isinstance(spec, RecorderSpec) else spec.stream.camera_id
 
 
 @pytest.fixture
@@ -117,22 +123,37 @@ def test_the_service_drives_its_domes_over_onvif(
 
 
 def test_a_dome_whose_masks_cannot_follow_it_is_not_recorded_nor_shown(tmp_path: Path) -> None:
-    """Masks in pan/tilt need the dome's position on every frame; until the recorder follows it, such a dome is
-    refused — no recording, no live view, no analysis — rather than shown or stored unmasked (L6)."""
+    """Masks in pan/tilt need the dome's position on every frame: a dome with masks and no ONVIF device to read it
+    from is refused — no recording, no live view, no analysis — rather than shown or stored unmasked (L6); a dome
+    with one records, is shown and analysed with its masks following it, its position read by the recorder and
+    the analysis with its account."""
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
     day = legal_day(clock)
     valid = ((day - timedelta(days=30)).isoformat(), (day + timedelta(days=365)).isoformat())
-    masked = ptz_camera("dome-1", free_port(), valid) + (
+    masks = (
         "            ptz_privacy_masks:\n"
         "              - {id: fenetres, points: [[-10.0, 5.0], [10.0, 5.0], [10.0, -5.0], [-10.0, -5.0]]}\n"
     )
-    config = load_config_text(config_yaml(tmp_path, masked + ptz_camera("dome-2", free_port(), valid)))
+    blind = camera_yaml("dome-0", "rtsp://127.0.0.1:9/dome-0", valid=valid).replace("kind: fixed", "kind: ptz")
+    followed = ptz_camera("dome-1", free_port(), valid) + masks
+    config = load_config_text(
+        config_yaml(tmp_path, blind + masks + followed + ptz_camera("dome-2", free_port(), valid))
+    )
     store = CameraCredentialStore(keys_folder(config))
     store.set("dome-1", "vigie-ptz", DOME_PASSWORD)
     store.set("dome-2", "vigie-ptz", DOME_PASSWORD)
     service = VigieService(config, clock=clock)
-    reason = service.camera_refusal("dome-1")
+    reason = service.camera_refusal("dome-0")
     assert reason is not None and "privacy mask(s) on a PTZ dome that does not report its position" in reason
-    assert service.authorisations.refusal("dome-1") == reason  # what live view, the wall and the camera list ask
-    assert service.live.refusal("dome-1") == reason
-    assert service.camera_refusal("dome-2") is None
+    assert service.authorisations.refusal("dome-0") == reason  # what live view, the wall and the camera list ask
+    assert service.live.refusal("dome-0") == reason
+    assert service.camera_refusal("dome-1") is None and service.camera_refusal("dome-2") is None
+
+    hosted = [spec for slot in service.supervisor._slots.values() for spec in slot.spec.cameras]  # type: ignore[union-attr]
+    specs = {(type(spec).__name__, camera_id(spec)): spec for spec in hosted}
+    recorder, analysis = specs["RecorderSpec", "dome-1"], specs["WorkerSpec", "dome-1"]
+    assert recorder.dome is not None and recorder.dome == analysis.dome
+    assert [m.name for m in recorder.dome.masks] == ["fenetres"]
+    assert (recorder.dome.username, recorder.dome.password) == ("vigie-ptz", DOME_PASSWORD)
+    assert DOME_PASSWORD not in repr(recorder.dome)
+    assert specs["RecorderSpec", "dome-2"].dome is None, "no masks: remuxed, its position never read"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import av
 import cv2
@@ -113,8 +113,23 @@ def apply_masks(frame: Any, polygons: Sequence[Polygon], pixel_format: PixelForm
 
 def _fill_yuv420p(planar: npt.NDArray[np.uint8], polygons: Sequence[Polygon]) -> npt.NDArray[np.uint8]:
     rows, width = planar.shape
+    return _fill_yuv420p_raster(planar, mask_raster(polygons, width, rows * 2 // 3))
+
+
+def fill_raster(frame: Any, raster: Raster) -> Any:
+    """``frame`` (an ``av.VideoFrame``) as a yuv420p frame with the pixels of ``raster`` (its size, whole 2×2 blocks)
+    filled black, same timestamps."""
+    planar = np.asarray(frame.to_ndarray(format="yuv420p"), dtype=np.uint8)
+    out = av.VideoFrame.from_ndarray(_fill_yuv420p_raster(planar, raster), format="yuv420p")
+    out.pts = frame.pts
+    if frame.time_base is not None:
+        out.time_base = frame.time_base
+    return out
+
+
+def _fill_yuv420p_raster(planar: npt.NDArray[np.uint8], raster: Raster) -> npt.NDArray[np.uint8]:
+    rows, width = planar.shape
     height = rows * 2 // 3
-    raster = mask_raster(polygons, width, height)
     out = planar.copy()
     out[:height][raster] = FILL_YUV[0]
     chroma = raster[::2, ::2]
@@ -202,6 +217,14 @@ def _x264_options(encoding: Encoding, gop: int) -> dict[str, str]:
     }
 
 
+class MovingMasks(Protocol):
+    """Masks that change from frame to frame (a dome's, :class:`vigie.devices.dome_masking.DomeMasker`)."""
+
+    def raster(self, at: float, width: int, height: int) -> Raster:
+        """The pixels to hide (True) in a ``width``×``height`` frame arriving at ``at`` (epoch seconds)."""
+        ...
+
+
 class MaskedPackets:
     """A camera's main stream with its privacy masks burnt in, as timed H.264 packets for the segment writer.
 
@@ -212,11 +235,22 @@ class MaskedPackets:
     (shifted across a discontinuity so the encoder's timeline only moves forward) and each frame's wall-clock time
     and discontinuity flag, the frame after a discontinuity being forced to a keyframe so the next segment starts
     there. Frames the encoder still holds come out when the stream ends or on :meth:`drain`.
+
+    ``moving``: masks that follow a dome, asked for each frame at its wall-clock time (they may hold the frame until
+    the dome's position after it is known), added to ``masks``.
     """
 
-    def __init__(self, stream: MainStream, masks: Sequence[Polygon], encoding: Encoding | None = None) -> None:
-        if not masks:
+    def __init__(
+        self,
+        stream: MainStream,
+        masks: Sequence[Polygon],
+        encoding: Encoding | None = None,
+        *,
+        moving: MovingMasks | None = None,
+    ) -> None:
+        if not masks and moving is None:
             raise ValueError("no privacy mask: record this stream by remuxing")
+        self.moving = moving
         self.stream = stream
         self.masks = tuple(tuple((float(x), float(y)) for x, y in polygon) for polygon in masks)
         self.counters = stream.counters
@@ -319,7 +353,13 @@ class MaskedPackets:
         self._last_pts = enc_pts
         if (frame.width, frame.height) != (self.width, self.height):
             frame = frame.reformat(width=self.width, height=self.height)
-        masked = apply_masks(frame, self.masks)
+        if self.moving is None:
+            masked = apply_masks(frame, self.masks)
+        else:
+            hidden = self.moving.raster(at.timestamp(), self.width, self.height)
+            if self.masks:
+                hidden = hidden | mask_raster(self.masks, self.width, self.height)
+            masked = fill_raster(frame, hidden)
         masked.pts = enc_pts
         masked.time_base = self.time_base
         if broke:

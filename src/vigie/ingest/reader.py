@@ -86,6 +86,8 @@ def _open(spec: StreamSpec) -> tuple[Any, bool]:
         live = True
         if scheme.startswith("rtsp"):
             options = rtsp_options(spec.read_timeout_s)
+    elif scheme == "unix":  # a recorder's live tap (vigie.ingest.tap): a dome's masked stream; never from config
+        target, live = spec.url, True
     else:
         raise CameraError(
             f"camera {spec.camera_id}: unsupported stream URL scheme {scheme!r} in {redact_url(spec.url)}; "

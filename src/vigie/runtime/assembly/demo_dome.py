@@ -44,6 +44,12 @@ DOME_USERNAME = "vigie-demo"
 WIDTH, HEIGHT, FPS = 960, 540, 12
 """960x540 at 12 fps: about a fifth of a core here to render and encode (docs/devices.md, "The demo's dome")."""
 HOST = "127.0.0.1"
+COURTYARD_MASK = "cour-privee"
+COURTYARD = ((85.0, -48.0), (95.0, -48.0), (95.0, -42.0), (85.0, -42.0))
+"""A private courtyard (pan, tilt degrees) below the dome, east: masked in its recordings, live view and analysis
+wherever the dome points (L6)."""
+VIDEO_DELAY_S = 0.3
+"""The longest delay of the dome's picture: its glass-to-glass latency is 165–175 ms here (docs/devices.md)."""
 
 
 def draw_panorama() -> Future[Panorama]:
@@ -132,7 +138,14 @@ class DemoDome:
             "kind": "ptz",
             "main_stream": self.stream_url,
             "credentials": DOME_CREDENTIALS,
-            "onvif": {"host": HOST, "port": self.onvif_port},
+            "onvif": {"host": HOST, "port": self.onvif_port, "video_delay_s": VIDEO_DELAY_S},
+            "ptz_privacy_masks": [
+                {
+                    "id": COURTYARD_MASK,
+                    "description": "Cour privée d'un immeuble, visible quand le dôme regarde vers l'est",
+                    "points": [list(point) for point in COURTYARD],
+                }
+            ],
             "location": {"lat": 45.7635, "lon": 4.8362, "address": "Demo square"},
             "authorisation": {
                 "reference": "DEMO-SIMULATION",

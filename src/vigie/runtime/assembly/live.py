@@ -28,10 +28,19 @@ FULL_WIDTH = 1920
 FULL_FPS = 15.0
 
 
-def live_specs(cameras: Iterable[Camera]) -> dict[tuple[str, LiveQuality], LiveSpec]:
+def live_specs(cameras: Iterable[Camera], data_dir: Path | None = None) -> dict[tuple[str, LiveQuality], LiveSpec]:
+    """The decoded (MJPEG) live view of each camera, its picture masks filled on the way. A dome with pan/tilt
+    masks is decoded from its recorder's tap, where they are burnt in as it moves (never from its own streams);
+    without taps (``data_dir`` None, or cluster mode where the taps are on the nodes) it has no MJPEG view."""
     specs: dict[tuple[str, LiveQuality], LiveSpec] = {}
     for camera in cameras:
         masks = mask_polygons(camera)
+        if camera.ptz_privacy_masks:
+            if data_dir is not None:
+                tap = tap_url(tap_path(data_dir, camera.id))
+                specs[camera.id, "wall"] = LiveSpec(camera.id, tap, WALL_FPS, WALL_WIDTH, masks)
+                specs[camera.id, "full"] = LiveSpec(camera.id, tap, FULL_FPS, FULL_WIDTH, masks)
+            continue
         specs[camera.id, "wall"] = LiveSpec(camera.id, camera.analysis_stream, WALL_FPS, WALL_WIDTH, masks)
         specs[camera.id, "full"] = LiveSpec(camera.id, camera.main_stream, FULL_FPS, FULL_WIDTH, masks)
     return specs
@@ -49,13 +58,13 @@ def passthrough_specs(
       same tapped feed when it has no sub stream. Without ``data_dir``, both from the camera.
     - a camera with masks (L6): never its own streams but the one its recorder encodes with the masks burnt in,
       from the tap, with no fallback — the main stream's size on the wall too (it is the only masked stream there
-      is). Without ``data_dir``, masked cameras are MJPEG only."""
+      is). A dome with pan/tilt masks likewise. Without ``data_dir``, masked cameras are MJPEG only."""
     specs: dict[tuple[str, LiveQuality], Fmp4Spec] = {}
     for camera in cameras:
         tap = None if data_dir is None else tap_url(tap_path(data_dir, camera.id))
         if relayed:
             tap = relayed_url(camera.id)
-        if mask_polygons(camera):
+        if mask_polygons(camera) or camera.ptz_privacy_masks:
             if tap is not None:
                 specs[camera.id, "wall"] = specs[camera.id, "full"] = Fmp4Spec(camera.id, tap)
             continue
@@ -81,7 +90,7 @@ def open_live_service(
     mode): the taps are on the nodes, read through their relays instead — where each camera's relay is, and the
     live tap key (:mod:`vigie.ingest.tap_relay`)."""
     cameras = list(cameras)
-    hub = LiveHub(live_specs(cameras), partial(camera_frames, clock=clock))
+    hub = LiveHub(live_specs(cameras, None if relayed is not None else data_dir), partial(camera_frames, clock=clock))
     if relayed is not None:
         endpoints, key = relayed
         relay = RelayedTaps(endpoints, key, clock, partial(camera_packets, clock=clock))

@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, TypeVar
 
-from vigie.config.camera import OnvifSettings
+from vigie.config.camera import Camera, OnvifSettings
 from vigie.config.models import CameraPlacement
+from vigie.devices.dome_masking import DomeMaskSpec
 from vigie.devices.masks import PtzMask, masking_refusal
 from vigie.devices.onvif import OnvifError, OnvifPtz
 from vigie.domain.camera import CameraKind
@@ -117,15 +118,39 @@ class LazyDome:
             close()
 
 
+def dome_mask_spec(camera: Camera, accounts: Mapping[str, CameraAccount]) -> DomeMaskSpec | None:
+    """What the recorder and the analysis of a dome with pan/tilt privacy masks need to mask each frame from the
+    dome's position (its ONVIF services, account, optics), or None for a camera without such masks or without an
+    ONVIF device to read the position from (:func:`dome_mask_refusals` refuses those)."""
+    onvif = camera.onvif
+    if not camera.ptz_privacy_masks or onvif is None or not camera.credentials:
+        return None
+    account = accounts[camera.credentials]
+    return DomeMaskSpec(
+        camera.id,
+        tuple(PtzMask(m.id, tuple(m.points)) for m in camera.ptz_privacy_masks),
+        onvif.optics.to_domain(),
+        onvif.host,
+        onvif.port,
+        account.username,
+        account.password,
+        profile=onvif.ptz_profile,
+        poll_s=onvif.position_poll_s,
+        video_delay_s=onvif.video_delay_s,
+    )
+
+
 def dome_mask_refusals(placements: Sequence[CameraPlacement]) -> dict[str, str]:
-    """Camera id → why it may not record, stream nor be analysed: a dome with pan/tilt privacy masks, whose
-    recorder does not follow its position yet — refused rather than recorded unmasked (L6)."""
+    """Camera id → why it may not record, stream nor be analysed: a dome with pan/tilt privacy masks and no ONVIF
+    device to read its position from — refused rather than recorded unmasked (L6)."""
     refusals: dict[str, str] = {}
     for p in placements:
-        masks = [PtzMask(m.id, tuple(m.points)) for m in p.camera.ptz_privacy_masks]
-        reason = masking_refusal(p.camera.id, p.camera.kind, masks, position_feedback=False)
+        camera = p.camera
+        masks = [PtzMask(m.id, tuple(m.points)) for m in camera.ptz_privacy_masks]
+        feedback = camera.onvif is not None and bool(camera.credentials)
+        reason = masking_refusal(camera.id, camera.kind, masks, position_feedback=feedback)
         if reason is not None:
-            refusals[p.camera.id] = reason
+            refusals[camera.id] = reason
     return refusals
 
 

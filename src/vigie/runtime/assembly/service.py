@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from vigie.api.app import ApiServices, create_app
 from vigie.cluster.supervisor import ClusterSupervisor
 from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
 from vigie.config.models import AnalysisZone, Camera, CameraPlacement, PrivacyMaskZone, VigieConfig, WorkerSettings
+from vigie.devices.dome_masking import DomeMaskSpec
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
@@ -50,7 +52,7 @@ from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
-from vigie.runtime.assembly.ptz import dome_mask_refusals, open_ptz_service
+from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
@@ -188,6 +190,7 @@ def recorder_spec(
     clock: Clock = system_clock,
     *,
     data_dir: Path | None = None,
+    dome: DomeMaskSpec | None = None,
 ) -> RecorderSpec:
     """Recording always takes the main stream: as is (remuxed) without privacy masks, with them burnt in (L6).
     The recorder offers the packets it writes to the live view on a socket under ``data_dir``: one camera session
@@ -200,6 +203,7 @@ def recorder_spec(
         masks=masks,
         clock=clock,
         live_tap=tap_path(data_dir, camera.id) if data_dir is not None else None,
+        dome=dome,
     )
 
 
@@ -425,13 +429,19 @@ class VigieService:
                 log.warning("%s", message)
 
         registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
+        domes = {p.camera.id: dome_mask_spec(p.camera, self._accounts) for p in self.entries}
         analysis = [
-            worker_spec(p.camera, gate, model_spec(p.camera, registry), self.clock, p.commune.id) for p in self.entries
+            replace(
+                worker_spec(p.camera, gate, model_spec(p.camera, registry), self.clock, p.commune.id),
+                dome=domes[p.camera.id],
+            )
+            for p in self.entries
         ]
         seconds = self.config.storage.segment_seconds
         data_dir = self.config.storage.data_dir
         recorders = [
-            recorder_spec(p.camera, self.segments_root, seconds, self.clock, data_dir=data_dir) for p in self.entries
+            recorder_spec(p.camera, self.segments_root, seconds, self.clock, data_dir=data_dir, dome=domes[p.camera.id])
+            for p in self.entries
         ]
         if self.config.cluster is not None:
             return ClusterSupervisor(

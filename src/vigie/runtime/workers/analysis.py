@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from vigie.analytics.detect.letterbox import ModelFormat
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.analytics.detect.onnx import FORMATS, OnnxDetector
 from vigie.config.detectors import HotBlobDetectorSettings
+from vigie.devices.dome_masking import DomeMasker, DomeMaskSpec, open_position_track
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.clock import Clock
 from vigie.domain.geometry import Point
@@ -122,6 +123,8 @@ class WorkerSpec:
     """The service's clock (picklable: a module-level function, or a test's clock object)."""
     commune_id: str = ""
     """The tenant owning the camera (plate reads name it)."""
+    dome: DomeMaskSpec | None = None
+    """A dome's pan/tilt privacy masks: each frame is masked from the dome's position before anything reads it."""
 
     def __post_init__(self) -> None:
         if self.model is not None and self.hot_blob is not None:
@@ -397,10 +400,11 @@ def analyse_camera(
     analysis: CameraAnalysis | None = None
     costs = _FrameCosts(since=time.monotonic())
     cpu = time.thread_time
+    frames = contextlib.ExitStack()
     try:
         analysis = camera_analysis(spec, gate, detectors=detectors, on_model_refused=refused)
         reading = cpu()
-        for sample in sampled_frames(spec.stream, spec.clock):
+        for sample in frames.enter_context(_frames(spec)):
             costs.decode_s += cpu() - reading
             if stop.is_set():
                 return  # asked to stop (the group stops its cameras when the service dies: never orphaned)
@@ -418,13 +422,7 @@ def analyse_camera(
             costs.frames += 1
             costs.decoded += sample.decoded_since_last
             if now - last_beat >= HEARTBEAT_S:
-                fps = rate.fps(now)
-                state, why = stream_state(fps, spec.stream.analysis_fps, rate.observed_for(now), rate.window_s)
-                if alarms.active:
-                    state = HealthState.DEGRADED
-                    why = "; ".join(sorted(str(kind) for kind in alarms.active)) + (f"; {why}" if why else "")
-                health = _health(spec, state, why, fps=fps, dropped=dropped + analysis.dropped)
-                _send(out, costs.report(health, now))
+                _send(out, costs.report(_beat(spec, rate, alarms, dropped + analysis.dropped, now), now))
                 last_beat = now
             reading = cpu()
     except CameraError as err:
@@ -435,5 +433,36 @@ def analyse_camera(
         _send(out, _health(spec, HealthState.OFFLINE, reason))
         raise AnalysisStopped(2) from None
     finally:
+        frames.close()
         if analysis is not None:
             analysis.close()
+
+
+def _beat(spec: WorkerSpec, rate: FrameRate, alarms: StreamAlarms, dropped: int, now: float) -> CameraHealth:
+    """The camera's health now: degraded while a stream alarm is raised, else as its frame rate says."""
+    fps = rate.fps(now)
+    state, why = stream_state(fps, spec.stream.analysis_fps, rate.observed_for(now), rate.window_s)
+    if alarms.active:
+        state = HealthState.DEGRADED
+        why = "; ".join(sorted(str(kind) for kind in alarms.active)) + (f"; {why}" if why else "")
+    return _health(spec, state, why, fps=fps, dropped=dropped)
+
+
+@contextlib.contextmanager
+def _frames(spec: WorkerSpec) -> Iterator[Iterator[SampledFrame]]:
+    """The camera's analysis frames; a dome's masked from its position, read by this process meanwhile (L6)."""
+    frames = sampled_frames(spec.stream, spec.clock)
+    if spec.dome is None:
+        yield frames
+        return
+    with open_position_track(spec.dome, lambda: spec.clock().timestamp()) as track:
+        masker = DomeMasker(spec.dome, track)
+        yield (_dome_masked(sample, masker) for sample in frames)
+
+
+def _dome_masked(sample: SampledFrame, dome: DomeMasker) -> SampledFrame:
+    """The frame with the dome's masks filled black, as they were when it was taken (it waits for the position)."""
+    height, width = sample.image.shape[:2]
+    image = sample.image.copy()
+    image[dome.raster(sample.at.timestamp(), width, height)] = 0
+    return replace(sample, image=image)

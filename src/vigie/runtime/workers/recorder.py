@@ -52,6 +52,7 @@ from vigie.runtime.workers.group import (
 )
 
 if TYPE_CHECKING:
+    from vigie.devices.dome_masking import DomeMaskSpec
     from vigie.ingest.tap import PacketTap
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class RecorderSpec:
     live_tap: Path | None = None
     """The Unix socket where the packets written are offered to the live view (:class:`vigie.ingest.tap.PacketTap`):
     the masked ones for a camera with masks (its live view must never show the raw stream). None: no tap."""
+    dome: DomeMaskSpec | None = None
+    """A dome's pan/tilt privacy masks and how to read its position: burnt in as the dome moves (L6)."""
 
     @property
     def camera_id(self) -> str:
@@ -211,7 +214,7 @@ def record_camera(
         for segment in recover_partials(spec.root, camera_id) if recover else ():
             _send_segment(out, segment)
         with MainStream(spec.stream, spec.clock) as stream:
-            if spec.masks:
+            if spec.masks or spec.dome is not None:
                 _record_masked(spec, stream, out, stop, progress)
             else:
                 with _tap(spec, stream.video) as tap:  # the live view of the main stream reads it (one session)
@@ -247,12 +250,20 @@ def _record_masked(
 ) -> None:
     from vigie.ingest.masking import MaskedPackets, MaskingError
 
-    try:
-        with MaskedPackets(stream, spec.masks) as masked, _tap(spec, masked.video) as tap:
+    with contextlib.ExitStack() as stack:
+        moving = None
+        if spec.dome is not None:  # the dome's position, read by this process while it records (L6)
+            from vigie.devices.dome_masking import DomeMasker, open_position_track
+
+            track = stack.enter_context(open_position_track(spec.dome, lambda: spec.clock().timestamp()))
+            moving = DomeMasker(spec.dome, track)
+        try:
+            masked = stack.enter_context(MaskedPackets(stream, spec.masks, moving=moving))
+            tap = stack.enter_context(_tap(spec, masked.video))
             publish = tap.publish if tap is not None else None
             _record(spec, stream, masked, out, stop, progress=progress, held=masked.drain, publish=publish)
-    except MaskingError as err:
-        raise _MaskingStoppedError(str(err)) from err
+        except MaskingError as err:
+            raise _MaskingStoppedError(str(err)) from err
 
 
 @contextlib.contextmanager

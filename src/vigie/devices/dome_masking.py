@@ -289,26 +289,41 @@ def swept_raster(masks: Sequence[PtzMask], views: Sequence[View]) -> Raster:
     """Pixels hidden by ``masks`` at any of ``views`` (one frame size), the motion between consecutive views swept:
     the convex hull of each mask's projections at two neighbouring views is filled (a conservative sweep: exact for
     a convex mask moved in a straight line, wider for a concave one). Widened by :data:`MARGIN_PX` and to whole
-    2×2 blocks."""
+    2×2 blocks. Only the bounding box of what is hidden is rasterised."""
     width, height = views[0].width, views[0].height
-    canvas = np.zeros((height + height % 2, width + width % 2), np.uint8)
+    raster = np.zeros((height, width), bool)
     grow = width / 4.0  # projected beyond the frame, so that a mask entering it between two views is swept in
+    shapes: list[npt.NDArray[np.float64]] = []
     for mask in masks:
         projected = [project_mask(mask, view, margin_px=grow) for view in views]
         if len(projected) == 1:  # a still dome: the polygon itself, concave or not
-            if projected[0] is not None:
-                cv2.fillPoly(canvas, [_fixed(projected[0])], 255, cv2.LINE_8, shift=4)
+            shapes += [projected[0]] if projected[0] is not None else []
             continue
         for a, b in itertools.pairwise(projected):
             parts = [p for p in (a, b) if p is not None]
             if parts:
-                cv2.fillConvexPoly(canvas, cv2.convexHull(_fixed(np.concatenate(parts))), 255, cv2.LINE_8, shift=4)
-    if not canvas.any():
-        return np.zeros((height, width), bool)
+                points = np.concatenate(parts)
+                shapes.append(points[cv2.convexHull(points.astype(np.float32), returnPoints=False).ravel()])
+    if not shapes:
+        return raster
+    pad = math.ceil(MARGIN_PX) + 2
+    points = np.concatenate(shapes)
+    x0 = max(0, (math.floor(points[:, 0].min()) - pad) // 2 * 2)
+    y0 = max(0, (math.floor(points[:, 1].min()) - pad) // 2 * 2)
+    x1 = min(width + width % 2, math.ceil(points[:, 0].max()) + pad + 1)
+    y1 = min(height + height % 2, math.ceil(points[:, 1].max()) + pad + 1)
+    if x1 <= x0 or y1 <= y0:
+        return raster
+    x1, y1 = x0 + (x1 - x0 + 1) // 2 * 2, y0 + (y1 - y0 + 1) // 2 * 2
+    canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for shape in shapes:  # one at a time: fillPoly given several contours leaves their overlaps as holes
+        cv2.fillPoly(canvas, [_fixed(shape - (x0, y0))], 255, cv2.LINE_8, shift=4)
     size = 2 * math.ceil(MARGIN_PX) + 1
     canvas = np.asarray(cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))), np.uint8)
     blocks = canvas.reshape(canvas.shape[0] // 2, 2, canvas.shape[1] // 2, 2).max(axis=(1, 3)) > 0
-    return np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1)[:height, :width]
+    whole = np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1)
+    raster[y0:y1, x0:x1] = whole[: min(y1, height) - y0, : min(x1, width) - x0]
+    return raster
 
 
 def _fixed(polygon: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:

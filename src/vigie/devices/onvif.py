@@ -303,13 +303,24 @@ async def _ptz_capabilities(camera: ONVIFCamera) -> PtzCapabilities | None:
     )
 
 
+def thermal_error(host: str, port: int, err: BaseException, password: str | None) -> OnvifError:
+    """The OnvifError for a Thermal service that did not say which sources are thermal (the device is not
+    onboarded rather than onboarded with a thermal sensor taken for a visible one)."""
+    if isinstance(err, zeep.exceptions.TransportError) and err.status_code != 401:
+        cause = f"HTTP {err.status_code} without a SOAP fault"
+    else:
+        cause = _cause(err, 0.0)
+    return OnvifError(
+        f"{host}:{port}",
+        f"its Thermal service (listed by GetServices) did not say which sources are thermal: {_scrub(cause, password)}",
+    )
+
+
 async def _thermal_sources(camera: ONVIFCamera, host: str, port: int, username: str, password: str) -> tuple[str, ...]:
     try:
         return await thermal_sources(camera, username, password)
     except (zeep.exceptions.Error, aiohttp.ClientError, OSError) as err:
-        cause = _scrub(_cause(err, 0.0), password)
-        raise OnvifError(f"{host}:{port}", f"its Thermal service (listed by GetServices) did not say which sources "
-                         f"are thermal: {cause}") from None  # fmt: skip
+        raise thermal_error(host, port, err, password) from None
 
 
 async def _describe(host: str, port: int, username: str, password: str) -> DeviceDescription:

@@ -47,7 +47,7 @@ def _fault(fault: etree._Element) -> zeep.exceptions.Fault:
 def read_reply(status: int, payload: bytes) -> tuple[str, ...]:
     """The thermal source tokens of a GetConfigurations reply, or the zeep exception a client would raise."""
     if len(payload) > MAX_REPLY_BYTES:
-        raise zeep.exceptions.TransportError(f"reply over {MAX_REPLY_BYTES} bytes", status_code=status)  # type: ignore[no-untyped-call]
+        raise zeep.exceptions.XMLSyntaxError(f"reply over {MAX_REPLY_BYTES} bytes")  # type: ignore[no-untyped-call]
     try:
         root = etree.fromstring(payload, _PARSER)
     except etree.XMLSyntaxError as err:

@@ -69,6 +69,7 @@ def device_specs(
     ``dome_every`` divides ``i + 1``, else a multi-sensor housing when ``multisensor_every`` does (alternately 4
     fixed sensors around a dome, and 3 visible sensors beside a thermal one)."""
     specs = []
+    housings = 0
     for index in range(count):
         name = f"cam-{index:03d}"
         if (
@@ -76,7 +77,8 @@ def device_specs(
             and (index + 1) % multisensor_every == 0
             and not (dome_every > 0 and (index + 1) % dome_every == 0)
         ):
-            with_dome = (index + 1) // multisensor_every % 2 == 1
+            with_dome = housings % 2 == 0
+            housings += 1
             if with_dome and clock is None:
                 raise ValueError("domes need a clock")
             specs.append(

@@ -5,6 +5,9 @@ and a plain fixed camera, each becoming one Vigie camera per video source that t
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,3 +172,41 @@ def test_the_thermal_reply_names_each_thermal_source_once() -> None:
         b'<tth:Configurations token="Thermal"/></tth:GetConfigurationsResponse>'
     )
     assert read_reply(200, body) == ("Thermal", "IR2")
+
+
+def vigie(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "vigie.cli", *args]
+    return subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+    )
+
+
+def test_the_cli_shows_the_sensors_and_onboards_them_into_a_file_config_check_accepts(
+    housings: OnvifSimulator, tmp_path: Path
+) -> None:
+    env = {"ONVIF_PW": PASSWORD}
+    address = "{}:{}".format(*housings.address("parking"))
+    described = vigie("devices", "describe", address, "--username", USERNAME, "--password-env", "ONVIF_PW", env=env)
+    assert described.returncode == 0, described.stderr
+    assert "4 video source(s), one camera each when onboarded:" in described.stdout
+    assert "    Thermal (thermal): Thermal-main, Thermal-sub" in described.stdout
+    host, port = housings.address("quai")
+    table = tmp_path / "cameras.csv"
+    table.write_text(f"host,port,username,password_env,id,name\n{host},{port},{USERNAME},ONVIF_PW,quai-1,Quai 1\n")
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(TEMPLATE_FIELDS | {"location": {"lat": 45.76, "lon": 4.86}}))
+    config = tmp_path / "vigie.yaml"
+    config.write_text(config_yaml(tmp_path, ""), encoding="utf-8")
+    out = tmp_path / "new.yaml"
+    made = vigie(
+        "devices", "onboard", "--csv", str(table), "--template", str(template), "-o", str(out), "--config", str(config),
+        env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert f"wrote {out}: 5 camera(s); 0 device(s) failed" in made.stdout
+    assert out.read_text(encoding="utf-8").count("vigie cameras credentials set onvif-gare") == 1
+    merged = tmp_path / "merged.yaml"
+    fragment = yaml.safe_load(out.read_text(encoding="utf-8"))
+    merged.write_text(yaml.safe_dump(merge_into(yaml.safe_load(config.read_text()), fragment), allow_unicode=True))
+    checked = vigie("config", "check", str(merged))
+    assert checked.returncode == 0, checked.stdout + checked.stderr

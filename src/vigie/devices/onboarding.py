@@ -3,7 +3,10 @@
 Each device is described over ONVIF (:func:`vigie.devices.onvif.describe`, at most :data:`CONCURRENCY` at once):
 its largest profile is the main stream (recorded), its smallest the sub stream (analysis, thumbnails), and a PTZ
 node makes it a ``ptz`` camera with ``onvif:`` settings (its address and the profile driving the dome: what
-``vigie serve`` opens it with). A device that fails is reported with its cause and does not stop the others.
+``vigie serve`` opens it with). A multi-sensor device (several video sources) becomes one camera per sensor,
+``<id>-s1``, ``-s2``…, each ``fixed``, ``ptz`` (the sensor behind the head) or ``thermal`` (listed by the device's
+Thermal service; written with the ``hot_blob`` detector) and naming the housing as its ``device``. A device that
+fails is reported with its cause and does not stop the others.
 
 Passwords never reach the YAML, nor the CSV: a row names the environment variable or the file holding its
 password (``password_env``, ``password_file``), the password is read to describe the device and forgotten, stream

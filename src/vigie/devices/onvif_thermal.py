@@ -70,12 +70,17 @@ async def thermal_sources(camera: ONVIFCamera, username: str, password: str) -> 
     xaddr = camera.xaddrs.get(THERMAL_NAMESPACE)
     if xaddr is None:
         return ()
-    headers = {
-        "Content-Type": 'application/soap+xml; charset=utf-8; action="http://www.onvif.org/ver10/thermal/wsdl/GetConfigurations"'
-    }
+    action = f"{THERMAL_NAMESPACE}/GetConfigurations"
+    headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
+    # ssl=False: the device's certificate is checked no more than onvif-zeep-async checks it for every other
+    # service of the same device (cameras' certificates are self-signed); the password travels only as a digest.
     async with (
         aiohttp.ClientSession() as session,
-        session.post(xaddr, data=_request(username, password, camera), headers=headers) as response,
+        session.post(xaddr, data=_request(username, password, camera), headers=headers, ssl=False) as response,
     ):
-        payload = await response.content.read(MAX_REPLY_BYTES + 1)
+        payload = b""
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            payload += chunk
+            if len(payload) > MAX_REPLY_BYTES:
+                break
         return read_reply(response.status, payload)

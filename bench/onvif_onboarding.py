@@ -2,13 +2,16 @@
 
 The cameras are simulated (``vigie.sim.onvif.OnvifSimulator``: one HTTP port per device, SOAP 1.2, WS-Security
 digests checked, a WS-Discovery responder on a UDP port), every ``--dome-every``-th a PTZ dome
-(``vigie.sim.dome.SimulatedDome``), served by a separate ``spawn``-ed process so that the client's time is its own.
+(``vigie.sim.dome.SimulatedDome``) and, with ``--multisensor-every``, every N-th other one a multi-sensor housing
+(alternately four fixed sensors around a dome, and three visible sensors beside a thermal one, each sensor a camera),
+served by a separate ``spawn``-ed process so that the client's time is its own.
 The client side is the production path of ``vigie devices discover`` then ``vigie devices onboard --discovery``:
 
 1. **discover**: one WS-Discovery probe to the responder, replies collected for ``--discovery-timeout`` s (the whole
    window counts: a probe cannot know the last camera has answered);
 2. **onboard**: every discovered device described over ONVIF (GetServices, GetDeviceInformation, GetProfiles,
-   GetStreamUri per profile, GetNodes for domes) ``--concurrency`` at once, its camera entry made and validated;
+   GetStreamUri per profile, GetNodes for domes, the Thermal service's GetConfigurations for thermal housings)
+   ``--concurrency`` at once, its camera entries (one per video source) made and validated;
 3. **check**: the entries merged into a configuration and loaded by ``vigie.config`` (what ``--config`` does).
 
 ``onboarded_100_s`` = discover + onboard + check, cold (the first onboarding of the process parses the ONVIF WSDLs,
@@ -18,6 +21,7 @@ network, little: it is there for real cameras' round trips).
 
     .venv/bin/python bench/onvif_onboarding.py
     .venv/bin/python bench/onvif_onboarding.py --cameras 200 --concurrency 32
+    .venv/bin/python bench/onvif_onboarding.py --multisensor-every 3    # a mixed set: domes, housings, fixed
 """
 
 from __future__ import annotations
@@ -35,13 +39,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def serve(count: int, dome_every: int, conn: Connection) -> None:
+def serve(count: int, dome_every: int, multisensor_every: int, conn: Connection) -> None:
     """The simulated cameras, in their own process until told to stop."""
     from tests.support.onvif_sim import device_specs
 
     from vigie.sim.onvif import OnvifSimulator
 
-    specs = device_specs(count, dome_every=dome_every, clock=time.monotonic)
+    specs = device_specs(count, dome_every=dome_every, multisensor_every=multisensor_every, clock=time.monotonic)
     with OnvifSimulator(specs, discovery_port=0) as sim:
         conn.send(sim.discovery_address)
         conn.recv()
@@ -51,6 +55,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cameras", type=int, default=100)
     parser.add_argument("--dome-every", type=int, default=4, help="every N-th device is a PTZ dome")
+    parser.add_argument(
+        "--multisensor-every",
+        type=int,
+        default=0,
+        help="every N-th other device is a multi-sensor housing (4 fixed + a dome, or 3 visible + a thermal)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--discovery-timeout", type=float, default=2.0)
     args = parser.parse_args()
@@ -84,7 +94,9 @@ def main() -> int:
     environ = {"BENCH_ONVIF_PASSWORD": PASSWORD}
     context = mp.get_context("spawn")
     here, there = context.Pipe()
-    server = context.Process(target=serve, args=(args.cameras, args.dome_every, there), daemon=True)
+    server = context.Process(
+        target=serve, args=(args.cameras, args.dome_every, args.multisensor_every, there), daemon=True
+    )
     server.start()
     try:
         if not here.poll(120):
@@ -112,11 +124,29 @@ def main() -> int:
     finally:
         here.send("stop")
         server.join(30)
+    from tests.support.onvif_sim import device_specs
+
+    specs = device_specs(
+        args.cameras, dome_every=args.dome_every, multisensor_every=args.multisensor_every, clock=time.monotonic
+    )  # what the server serves, for the counts expected
+    expected = {
+        "cameras": sum(len(spec.sources) for spec in specs),
+        "ptz": sum(1 for spec in specs if spec.ptz is not None),
+        "thermal": sum(1 for spec in specs for source in spec.sources if source.thermal),
+        "housings": sum(1 for spec in specs if len(spec.sources) > 1),
+    }
     cameras = [p.camera for p in config.placements() if p.site.id == "gare"]
-    domes = sum(1 for camera in cameras if camera.kind == "ptz")
-    expected_domes = args.cameras // args.dome_every if args.dome_every else 0
+    got = {
+        "cameras": len(cameras),
+        "ptz": sum(1 for camera in cameras if camera.kind == "ptz"),
+        "thermal": sum(1 for c in cameras if c.kind == "thermal" and c.analysis.detector is not None),
+        "housings": len({camera.device for camera in cameras if camera.device is not None}),
+    }
     print(f"discovered {len(found.devices)}/{args.cameras} devices ({found.malformed} unreadable replies)")
-    print(f"onboarded {len(report.cameras)} cameras ({domes} ptz, {expected_domes} expected)")
+    print(
+        f"onboarded {got['cameras']} cameras from {args.cameras} devices: {got['ptz']} ptz, {got['thermal']} thermal "
+        f"with hot_blob, {got['housings']} multi-sensor housings (expected {expected})"
+    )
     print(f"failed: {len(report.failures)} device(s)")
     for device, reason in report.failures[:5]:
         print(f"  {device}: {reason}")
@@ -127,7 +157,7 @@ def main() -> int:
     print(f"onboard_again_s (warm, concurrency {args.concurrency}): {warm:.2f}")
     print(f"onboard_again_one_at_a_time_s: {one_by_one:.2f} ({len(sequential.cameras)} cameras)")
     print(f"concurrency_speedup_warm: {one_by_one / warm:.2f}")
-    ok = len(cameras) == args.cameras and domes == expected_domes and not report.failures
+    ok = got == expected and not report.failures
     print(f"all_right: {ok}")
     print(f"onboarded_{args.cameras}_s: {total:.2f}")
     return 0 if ok else 1

@@ -1,7 +1,8 @@
-"""The simulated camera's replies validated against the ONVIF specification's own schemas (the WSDLs and
-onvif.xsd that onvif-zeep-async ships), not against the client that reads them: every required element present,
-in order, with values of the declared types. The one known departure is an H.265 profile's ``Encoding``
-(outside Media 1.0's enumeration, as on real H.265 cameras), so the device here streams H.264."""
+"""The simulated camera's replies (a dome's, and a multi-sensor housing's) validated against the ONVIF
+specification's own schemas (the WSDLs and onvif.xsd that onvif-zeep-async ships), not against the client that
+reads them: every required element present, in order, with values of the declared types. The one known departure
+is an H.265 profile's ``Encoding`` (outside Media 1.0's enumeration, as on real H.265 cameras), so the device here
+streams H.264."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
 from tests.sim.onvif_rig import PASSWORD, USERNAME, WSDL_DIR, Seconds, dome, element, envelope, payload, post
-from vigie.sim.onvif import OnvifSimulator, SimDeviceSpec, SimProfile, SimTopic
+from vigie.sim.onvif import OnvifSimulator, SimDeviceSpec, SimProfile, SimTopic, SimVideoSource
 
 TDS = "http://www.onvif.org/ver10/device/wsdl"
 TRT = "http://www.onvif.org/ver10/media/wsdl"
@@ -124,3 +125,47 @@ def test_stream_uri_presets_and_pullpoint_replies_are_valid(sim: OnvifSimulator)
     for reply in (stream, stored, presets, created, pulled, renewed):
         assert_valid(reply)
     assert len(payload(pulled).findall(f"{{{WSNT}}}NotificationMessage")) == 5  # 4 initial states + the motion
+
+
+def test_a_multi_sensor_housings_replies_are_valid(sim: OnvifSimulator) -> None:
+    """Several video sources, a PTZ configuration on the dome's profiles only, a Thermal service in GetServices
+    (its own replies are not validated: onvif-zeep-async ships no thermal schema)."""
+    dome_head = dome(Seconds())
+    sources = tuple(
+        SimVideoSource(
+            token,
+            (
+                SimProfile(f"{token}-main", "Main", f"rtsp://127.0.0.1:8554/{token}"),
+                SimProfile(f"{token}-sub", "Sub", f"rtsp://127.0.0.1:8554/{token}-sub", width=640, height=360),
+            ),
+            ptz=token == "Dome",
+            thermal=token == "Thermal",
+        )
+        for token in ("Sensor1", "Sensor2", "Thermal", "Dome")
+    )
+    spec = SimDeviceSpec(name="multi", username=USERNAME, password=PASSWORD, sources=sources, ptz=dome_head)
+    with OnvifSimulator([spec]) as multi:
+        base = multi.device_url("multi").removesuffix("/onvif/device_service")
+        replies = [
+            post(base + path, envelope(body))
+            for path, body in (
+                ("/onvif/media_service", element(TRT, "GetProfiles")),
+                ("/onvif/media_service", element(TRT, "GetProfile", ProfileToken="Thermal-sub")),
+                ("/onvif/media_service", element(TRT, "GetVideoSources")),
+                ("/onvif/device_service", element(TDS, "GetServices", IncludeCapability="true")),
+                ("/onvif/ptz_service", element(TPTZ, "GetConfigurations")),
+            )
+        ]
+    for status, reply in replies:
+        assert status == 200
+        assert_valid(reply)
+    profiles = payload(replies[0][1]).findall(f"{{{TRT}}}Profiles")
+    assert [p.findtext(f"{{{TT}}}VideoSourceConfiguration/{{{TT}}}SourceToken") for p in profiles] == [
+        "Sensor1", "Sensor1", "Sensor2", "Sensor2", "Thermal", "Thermal", "Dome", "Dome"
+    ]  # fmt: skip
+    assert [p.get("token") for p in profiles if p.find(f"{{{TT}}}PTZConfiguration") is not None] == [
+        "Dome-main",
+        "Dome-sub",
+    ]
+    namespaces = [s.findtext(f"{{{TDS}}}Namespace") for s in payload(replies[3][1]).findall(f"{{{TDS}}}Service")]
+    assert "http://www.onvif.org/ver10/thermal/wsdl" in namespaces

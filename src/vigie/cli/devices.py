@@ -143,6 +143,12 @@ def describe_command(args: argparse.Namespace) -> int:
         print(
             f"  profile {profile.token}: {profile.encoding or '?'} {size} {profile.fps or '?'} fps {profile.stream_uri}"
         )
+    if len(found.sources) > 1 or found.thermal_sources:  # a multi-sensor or thermal device: what onboarding makes
+        print(f"  {len(found.sources)} video source(s), one camera each when onboarded:")
+        for source in found.sources:
+            marks = [m for m, on in (("thermal", source.thermal), ("PTZ", source.ptz_profile)) if on]
+            profiles = ", ".join(p.token for p in source.profiles)
+            print(f"    {source.token}{' (' + ', '.join(marks) + ')' if marks else ''}: {profiles}")
     if found.ptz is None:
         print("  no PTZ")
     else:

@@ -437,6 +437,13 @@ class Camera(ConfigModel):
         title="ONVIF device",
         description="The camera's ONVIF services (a dome is driven through them); needs `credentials`.",
     )
+    device: Slug | None = Field(
+        default=None,
+        title="Device",
+        description="The device (one housing, one address, one account) this camera is a video source of, for a "
+        "multi-sensor camera: one camera per sensor, each naming the same `device`. Cameras of one device name the "
+        "same `credentials` and the same `onvif` host and port. Absent: the camera is a device of its own.",
+    )
     ptz_privacy_masks: tuple[PtzPrivacyMask, ...] = Field(
         default=(),
         title="Dome privacy masks",

@@ -811,6 +811,26 @@ class VigieConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _one_account_and_address_per_device(self) -> VigieConfig:
+        """The cameras of one multi-sensor device (``device``) are one housing: one account, one ONVIF address."""
+        devices: dict[str, list[Camera]] = {}
+        for placement in self.placements():
+            if placement.camera.device is not None:
+                devices.setdefault(placement.camera.device, []).append(placement.camera)
+        for device, cameras in devices.items():
+            accounts = {c.id: c.credentials or "(none)" for c in cameras}
+            addresses = {c.id: f"{c.onvif.host}:{c.onvif.port}" for c in cameras if c.onvif is not None}
+            for what, values in (("accounts (`credentials`)", accounts), ("ONVIF addresses (`onvif`)", addresses)):
+                if len(set(values.values())) > 1:
+                    listed = ", ".join(f"{camera}: {value}" for camera, value in values.items())
+                    raise invalid(
+                        f"the cameras of device {device} name different {what}: {listed}",
+                        "a device has one address and one account: give its cameras the same, or give cameras "
+                        "of different devices different `device` ids",
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _secrets_key_outside_data(self) -> VigieConfig:
         """The secrets key file kept with the keys it opens protects nothing: refused when its path (as written,
         nothing is read here) lies in the data directory; the runtime checks the resolved paths again."""

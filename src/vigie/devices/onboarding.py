@@ -3,7 +3,10 @@
 Each device is described over ONVIF (:func:`vigie.devices.onvif.describe`, at most :data:`CONCURRENCY` at once):
 its largest profile is the main stream (recorded), its smallest the sub stream (analysis, thumbnails), and a PTZ
 node makes it a ``ptz`` camera with ``onvif:`` settings (its address and the profile driving the dome: what
-``vigie serve`` opens it with). A device that fails is reported with its cause and does not stop the others.
+``vigie serve`` opens it with). A multi-sensor device (several video sources) becomes one camera per sensor,
+``<id>-s1``, ``-s2``…, each ``fixed``, ``ptz`` (the sensor behind the head) or ``thermal`` (listed by the device's
+Thermal service; written with the ``hot_blob`` detector) and naming the housing as its ``device``. A device that
+fails is reported with its cause and does not stop the others.
 
 Passwords never reach the YAML, nor the CSV: a row names the environment variable or the file holding its
 password (``password_env``, ``password_file``), the password is read to describe the device and forgotten, stream
@@ -34,7 +37,8 @@ from pydantic import Field, ValidationError
 from vigie.config.camera import DEFAULT_CREDENTIALS, Authorisation, Camera, CameraSetting
 from vigie.config.fields import ConfigModel, Slug
 from vigie.devices.discovery import DiscoveryResult
-from vigie.devices.onvif import DeviceDescription, OnvifError, describe, prepare
+from vigie.devices.onvif import DeviceDescription, OnvifError, VideoSource, describe, prepare
+from vigie.domain.camera import CameraKind
 
 CONCURRENCY = 16
 """Devices described at once: enough to onboard hundreds in seconds, few enough for a camera network's switches
@@ -316,14 +320,52 @@ def _slug(text: str) -> str:
     return _SLUG_CHARS.sub("-", text.lower()).strip("-")[:64].strip("-")
 
 
-def camera_entry(
-    row: DeviceRow, description: DeviceDescription, template: OnboardingTemplate
-) -> tuple[str, str, str, dict[str, Any]]:
-    """(commune, site, account name, camera mapping) for a described device; ValueError when the device offers
-    no stream or the entry does not validate as a camera."""
-    main, sub = description.main_profile, description.sub_profile
+def _kind(description: DeviceDescription, source: VideoSource, single: bool) -> CameraKind:
+    """What a sensor is for Vigie: ``thermal`` when the Thermal service lists it (its detector reads heat, even on
+    a head), ``ptz`` when it is behind the PTZ head (a single-sensor device with a PTZ node, or the source whose
+    profiles carry the PTZ configuration), ``fixed`` otherwise."""
+    if source.thermal:
+        return CameraKind.THERMAL
+    if description.ptz is not None and (single or source.ptz_profile is not None):
+        return CameraKind.PTZ
+    return CameraKind.FIXED
+
+
+_LABELS = {CameraKind.FIXED: "sensor", CameraKind.PTZ: "dome", CameraKind.THERMAL: "thermal"}
+
+
+def _source_entry(description: DeviceDescription, source: VideoSource, single: bool, row: DeviceRow) -> dict[str, Any]:
+    """The fields one sensor decides: kind, streams, ONVIF settings, detector (id and name are the caller's)."""
+    main, sub = source.main_profile, source.sub_profile
     if main is None or main.stream_uri is None:
-        raise ValueError("the device gives no RTSP stream URI for any media profile")
+        what = "any media profile" if single else f"the video source {source.token}"
+        raise ValueError(f"the device gives no RTSP stream URI for {what}")
+    kind = _kind(description, source, single)
+    entry: dict[str, Any] = {"kind": kind.value, "main_stream": main.stream_uri}
+    if sub is not None and sub.stream_uri:
+        entry["sub_stream"] = sub.stream_uri
+    if kind is CameraKind.PTZ or not single:
+        # A dome's settings drive it (`vigie serve` drives `kind: ptz` cameras with them); every sensor of a
+        # multi-sensor device names the housing's address, which the register and the events share.
+        entry["onvif"] = {"host": row.host, "port": row.port}
+        with_ptz = source.ptz_profile if kind is CameraKind.PTZ else None
+        if with_ptz is None and kind is CameraKind.PTZ:
+            with_ptz = next((p for p in description.profiles if p.ptz_configuration is not None), None)
+        if with_ptz is not None:
+            entry["onvif"]["ptz_profile"] = with_ptz.token
+    if kind is CameraKind.THERMAL:
+        # The detector that reads heat; like every detector it runs only under an activation (L22).
+        entry["analysis"] = {"detector": {"kind": "hot_blob"}}
+    return entry
+
+
+def camera_entries(
+    row: DeviceRow, description: DeviceDescription, template: OnboardingTemplate
+) -> tuple[str, str, str, list[dict[str, Any]]]:
+    """(commune, site, account name, camera mappings) for a described device: one camera per video source (a
+    single-sensor device keeps the row's id and name; the sensors of a multi-sensor one are ``<id>-s1``, ``-s2``…
+    in the order of its profiles, named after the device, each naming it as ``device``). ValueError when a sensor
+    offers no stream or an entry does not validate as a camera."""
     camera_id = row.get("id") or _slug(f"cam-{row.host}-{row.port}")
     name = (
         row.get("name") or row.discovered_name or f"{description.manufacturer} {description.model} ({row.host})".strip()
@@ -337,31 +379,37 @@ def camera_entry(
         raise ValueError("no location: give lat and lon in its row, or a default `location` in the template")
     if row.get("address"):
         location["address"] = row.get("address")
-    entry: dict[str, Any] = {
-        "id": camera_id,
-        "name": name,
-        "kind": "ptz" if description.ptz is not None else "fixed",
-        "main_stream": main.stream_uri,
-    }
-    if sub is not None and sub.stream_uri:
-        entry["sub_stream"] = sub.stream_uri
-    entry["credentials"] = account
-    if description.ptz is not None:
-        # Only domes: `vigie serve` drives every camera with `onvif:` settings as a dome (PtzService).
-        with_ptz = [p for p in (main, *description.profiles) if p.ptz_configuration is not None]
-        entry["onvif"] = {"host": row.host, "port": row.port}
-        if with_ptz:
-            entry["onvif"]["ptz_profile"] = with_ptz[0].token
-    entry["location"] = location
-    entry["setting"] = row.get("setting") or template.setting.value
-    entry["authorisation"] = template.authorisation.model_dump(mode="json")
+    sources = description.sources
+    single = len(sources) == 1
+    entries: list[dict[str, Any]] = []
+    for number, source in enumerate(sources, start=1):
+        fields = _source_entry(description, source, single, row)
+        entry: dict[str, Any] = {"id": camera_id, "name": name}
+        if not single:
+            label = _LABELS[CameraKind(fields["kind"])]
+            entry = {"id": f"{camera_id}-s{number}", "name": f"{name} · {label} {number}", "device": camera_id}
+        onvif, analysis = fields.pop("onvif", None), fields.pop("analysis", None)
+        entry |= fields
+        entry["credentials"] = account
+        if onvif is not None:
+            entry["onvif"] = onvif
+        entry["location"] = dict(location)
+        entry["setting"] = row.get("setting") or template.setting.value
+        entry["authorisation"] = template.authorisation.model_dump(mode="json")
+        if analysis is not None:
+            entry["analysis"] = analysis
+        _validate(entry)
+        entries.append(entry)
+    return row.get("commune") or template.commune, row.get("site") or template.site, account, entries
+
+
+def _validate(entry: dict[str, Any]) -> None:
     try:
         Camera.model_validate(entry)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"the camera entry does not validate: {where}: {first['msg']}") from None
-    return row.get("commune") or template.commune, row.get("site") or template.site, account, entry
+        raise ValueError(f"the camera entry {entry['id']} does not validate: {where}: {first['msg']}") from None
 
 
 async def onboard(
@@ -377,7 +425,7 @@ async def onboard(
     env = os.environ if environ is None else environ
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(row: DeviceRow) -> Onboarded | str:
+    async def one(row: DeviceRow) -> list[Onboarded] | str:
         if row.problem is not None:
             return row.problem
         try:
@@ -395,15 +443,15 @@ async def onboard(
             except OnvifError as err:
                 return err.cause
         try:
-            commune, site, account, entry = camera_entry(row, description, template)
+            commune, site, account, entries = camera_entries(row, description, template)
         except ValueError as err:
             return str(err)
-        return Onboarded(commune, site, entry, account, row.username, source)
+        return [Onboarded(commune, site, entry, account, row.username, source) for entry in entries]
 
     if len(rows) > 1:
         await prepare()
     outcomes = await asyncio.gather(*(one(row) for row in rows))
-    cameras = [o for o in outcomes if isinstance(o, Onboarded)]
+    cameras = [camera for o in outcomes if isinstance(o, list) for camera in o]
     failures = [(row.device, o) for row, o in zip(rows, outcomes, strict=True) if isinstance(o, str)]
     duplicates = _duplicate_ids(cameras)
     if duplicates:

@@ -27,6 +27,7 @@ import onvif  # type: ignore[import-untyped]  # the package ships no py.typed
 import zeep.exceptions
 from onvif import SERVICES, ONVIFCamera, ONVIFService
 
+from vigie.devices.onvif_thermal import thermal_sources
 from vigie.domain.ptz import (
     PresetLimitError,
     PtzError,
@@ -69,10 +70,53 @@ class MediaProfile:
     fps: float | None
     stream_uri: str | None
     ptz_configuration: str | None = None
+    video_source: str | None = None
+    """The token of the video source (sensor) the profile encodes (its VideoSourceConfiguration's SourceToken)."""
 
     @property
     def pixels(self) -> int:
         return (self.width or 0) * (self.height or 0)
+
+
+def main_of(profiles: tuple[MediaProfile, ...]) -> MediaProfile | None:
+    """The profile with a stream and the most pixels (the one recorded)."""
+    streams = [p for p in profiles if p.stream_uri]
+    return max(streams, key=lambda p: p.pixels) if streams else None
+
+
+def sub_of(profiles: tuple[MediaProfile, ...]) -> MediaProfile | None:
+    """The profile with a stream and the fewest pixels (live thumbnails and analysis); ``None`` when there is only
+    one stream."""
+    streams = [p for p in profiles if p.stream_uri]
+    if len(streams) < 2:
+        return None
+    smallest = min(streams, key=lambda p: p.pixels)
+    return None if smallest is main_of(profiles) else smallest
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSource:
+    """One sensor of a device and the profiles encoding it: a multi-sensor camera has several, each a camera of
+    its own for Vigie. ``thermal``: the device's Thermal service lists it; ``ptz``: its profiles drive the head."""
+
+    token: str | None
+    profiles: tuple[MediaProfile, ...]
+    thermal: bool = False
+
+    @property
+    def ptz_profile(self) -> MediaProfile | None:
+        """Its first profile with a PTZ configuration (the main one when it has one), or None for a fixed sensor."""
+        main = main_of(self.profiles)
+        with_ptz = [p for p in (*((main,) if main else ()), *self.profiles) if p.ptz_configuration is not None]
+        return with_ptz[0] if with_ptz else None
+
+    @property
+    def main_profile(self) -> MediaProfile | None:
+        return main_of(self.profiles)
+
+    @property
+    def sub_profile(self) -> MediaProfile | None:
+        return sub_of(self.profiles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,22 +144,33 @@ class DeviceDescription:
     hardware_id: str
     profiles: tuple[MediaProfile, ...]
     ptz: PtzCapabilities | None
+    thermal_sources: tuple[str, ...] = ()
+    """Tokens of the video sources the device's Thermal service lists (``tth:GetConfigurations``)."""
 
     @property
     def main_profile(self) -> MediaProfile | None:
         """The profile with a stream and the most pixels (the one recorded)."""
-        streams = [p for p in self.profiles if p.stream_uri]
-        return max(streams, key=lambda p: p.pixels) if streams else None
+        return main_of(self.profiles)
 
     @property
     def sub_profile(self) -> MediaProfile | None:
         """The profile with a stream and the fewest pixels (live thumbnails and analysis); ``None`` when the
         device has only one stream."""
-        streams = [p for p in self.profiles if p.stream_uri]
-        if len(streams) < 2:
-            return None
-        smallest = min(streams, key=lambda p: p.pixels)
-        return None if smallest is self.main_profile else smallest
+        return sub_of(self.profiles)
+
+    @property
+    def sources(self) -> tuple[VideoSource, ...]:
+        """The device's sensors in the order its profiles name them first. A device whose profiles all encode
+        one source (or name none) has one; in a multi-sensor device, a profile naming no video source (audio,
+        metadata) belongs to no sensor and is left out."""
+        tokens = list(dict.fromkeys(p.video_source for p in self.profiles if p.video_source is not None))
+        if len(tokens) <= 1:
+            token = tokens[0] if tokens else None
+            return (VideoSource(token, self.profiles, thermal=token in self.thermal_sources),)
+        return tuple(
+            VideoSource(t, tuple(p for p in self.profiles if p.video_source == t), thermal=t in self.thermal_sources)
+            for t in tokens
+        )
 
 
 def without_credentials(uri: str) -> str:
@@ -191,6 +246,10 @@ def value_at(obj: Any, *path: str) -> Any:
     return obj
 
 
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value is not None and str(value) else None
+
+
 async def _profiles(camera: ONVIFCamera) -> tuple[MediaProfile, ...]:
     media = await camera.create_media_service()
     profiles: list[MediaProfile] = []
@@ -214,6 +273,7 @@ async def _profiles(camera: ONVIFCamera) -> tuple[MediaProfile, ...]:
                 fps=float(rate) if rate is not None else None,
                 stream_uri=without_credentials(str(stream)) if stream else None,
                 ptz_configuration=value_at(profile, "PTZConfiguration", "token"),
+                video_source=_text_or_none(value_at(profile, "VideoSourceConfiguration", "SourceToken")),
             )
         )
     return tuple(profiles)
@@ -243,6 +303,26 @@ async def _ptz_capabilities(camera: ONVIFCamera) -> PtzCapabilities | None:
     )
 
 
+def thermal_error(host: str, port: int, err: BaseException, password: str | None) -> OnvifError:
+    """The OnvifError for a Thermal service that did not say which sources are thermal (the device is not
+    onboarded rather than onboarded with a thermal sensor taken for a visible one)."""
+    if isinstance(err, zeep.exceptions.TransportError) and err.status_code != 401:
+        cause = f"HTTP {err.status_code} without a SOAP fault"
+    else:
+        cause = _cause(err, 0.0)
+    return OnvifError(
+        f"{host}:{port}",
+        f"its Thermal service (listed by GetServices) did not say which sources are thermal: {_scrub(cause, password)}",
+    )
+
+
+async def _thermal_sources(camera: ONVIFCamera, host: str, port: int, username: str, password: str) -> tuple[str, ...]:
+    try:
+        return await thermal_sources(camera, username, password)
+    except (zeep.exceptions.Error, aiohttp.ClientError, OSError) as err:
+        raise thermal_error(host, port, err, password) from None
+
+
 async def _describe(host: str, port: int, username: str, password: str) -> DeviceDescription:
     camera = onvif_camera(host, port, username, password)
     try:
@@ -259,6 +339,7 @@ async def _describe(host: str, port: int, username: str, password: str) -> Devic
             hardware_id=str(info.HardwareId or ""),
             profiles=await _profiles(camera),
             ptz=await _ptz_capabilities(camera),
+            thermal_sources=await _thermal_sources(camera, host, port, username, password),
         )
     finally:
         await camera.close()
@@ -285,6 +366,8 @@ async def describe(host: str, port: int, username: str, password: str, *, timeou
     try:
         async with asyncio.timeout(timeout_s):
             return await _describe(host, port, username, password)
+    except OnvifError:
+        raise
     except (Exception, TimeoutError) as err:
         raise error_for(host, port, err, timeout_s, password) from None
 

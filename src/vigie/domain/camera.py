@@ -13,6 +13,9 @@ class CameraKind(enum.StrEnum):
     FIXED = "fixed"
     PTZ = "ptz"
     MULTISENSOR = "multisensor"
+    """One stream showing several sensors at once (a quad view or a stitched panorama the housing composes).
+    A housing whose sensors are separate video sources is one camera per sensor instead, each `fixed`, `ptz` or
+    `thermal` and naming the housing as its `device` (what `vigie devices onboard` writes)."""
     THERMAL = "thermal"
 
 

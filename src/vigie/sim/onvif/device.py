@@ -13,16 +13,15 @@ from vigie.domain.ptz import PtzDevice
 from vigie.sim.onvif.broker import EventBroker
 from vigie.sim.onvif.security import NonceCache
 from vigie.sim.onvif.soap import TT, sender_fault
-from vigie.sim.onvif.spec import SimDeviceSpec, SimProfile
+from vigie.sim.onvif.spec import SimDeviceSpec, SimProfile, SimVideoSource
 
 DEVICE_PATH: Final = "/onvif/device_service"
 MEDIA_PATH: Final = "/onvif/media_service"
 PTZ_PATH: Final = "/onvif/ptz_service"
 EVENTS_PATH: Final = "/onvif/events_service"
+THERMAL_PATH: Final = "/onvif/thermal_service"
 SUBSCRIPTION_PATH: Final = "/onvif/subscription/"
 
-VIDEO_SOURCE_TOKEN: Final = "VideoSource_1"  # noqa: S105 - an ONVIF entity token, not a secret
-VIDEO_SOURCE_CONFIGURATION_TOKEN: Final = "VideoSourceConfig_1"  # noqa: S105 - an ONVIF entity token, not a secret
 PTZ_NODE_TOKEN: Final = "PTZNode_1"  # noqa: S105 - an ONVIF entity token, not a secret
 PTZ_CONFIGURATION_TOKEN: Final = "PTZConfig_1"  # noqa: S105 - an ONVIF entity token, not a secret
 
@@ -56,6 +55,16 @@ class SimDevice:
             raise sender_fault("InvalidArgVal", "NoPTZProfile", reason=f"{self.spec.name} is a fixed camera (no PTZ)")
         return self.spec.ptz
 
+    def ptz_profile_of(self, request: etree._Element) -> SimProfile:
+        """The request's profile, which must encode the source behind the PTZ head (``ter:NoPTZProfile`` for a
+        fixed sensor's profile of a multi-sensor device)."""
+        profile = self.profile_of(request)
+        if not self.spec.source_of(profile).ptz:
+            raise sender_fault(
+                "InvalidArgVal", "NoPTZProfile", reason=f"profile {profile.token} encodes a fixed sensor (no PTZ)"
+            )
+        return profile
+
     def profile(self, token: str | None) -> SimProfile:
         """The profile ``token`` or the ``ter:NoProfile`` fault."""
         for profile in self.spec.profiles:
@@ -68,6 +77,11 @@ class SimDevice:
         namespace = etree.QName(request).namespace
         token = request.findtext(f"{{{namespace}}}ProfileToken")
         return self.profile(token.strip() if token else None)
+
+
+def source_configuration_token(spec: SimDeviceSpec, source: SimVideoSource) -> str:
+    """The token of a source's one video source configuration (``VideoSourceConfig_1`` for the first source)."""
+    return f"VideoSourceConfig_{spec.sources.index(source) + 1}"
 
 
 def tt(name: str) -> str:

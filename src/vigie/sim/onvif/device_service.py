@@ -8,8 +8,8 @@ from typing import Final
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the lock
 from lxml.builder import ElementMaker  # type: ignore[import-untyped]
 
-from vigie.sim.onvif.device import EVENTS_PATH, MEDIA_PATH, PTZ_PATH, Handler, SimDevice
-from vigie.sim.onvif.soap import NSMAP, TDS, TDS_, TEV, TPTZ, TRT, TT_, receiver_fault
+from vigie.sim.onvif.device import EVENTS_PATH, MEDIA_PATH, PTZ_PATH, THERMAL_PATH, Handler, SimDevice
+from vigie.sim.onvif.soap import NSMAP, TDS, TDS_, TEV, TPTZ, TRT, TT_, TTH, receiver_fault
 
 ONVIF_VERSION: Final = (2, 40)
 """The ONVIF release the shipped WSDLs describe (schema 2.4.2)."""
@@ -38,6 +38,8 @@ def service_capabilities(device: SimDevice, namespace: str) -> etree._Element:
             TDS_.Security({"UsernameToken": "true", "HttpDigest": "false", "TLS1.2": "false"}),
             TDS_.System(DiscoveryResolve="false", DiscoveryBye="false", RemoteDiscovery="false"),
         )
+    if namespace == TTH:
+        return ElementMaker(namespace=TTH, nsmap={"tth": TTH}).Capabilities(Radiometry="false")
     maker = ElementMaker(namespace=namespace, nsmap=NSMAP)
     if namespace == TRT:
         return maker.Capabilities(
@@ -61,6 +63,8 @@ def _services(device: SimDevice) -> list[tuple[str, str]]:
     if device.ptz is not None:
         services.append((TPTZ, device.base_url + PTZ_PATH))
     services.append((TEV, device.base_url + EVENTS_PATH))
+    if device.spec.thermal:  # listed only here: GetCapabilities has no category for it (Thermal Service spec)
+        services.append((TTH, device.base_url + THERMAL_PATH))
     return services
 
 

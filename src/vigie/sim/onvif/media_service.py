@@ -11,30 +11,30 @@ from typing import Final
 
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the lock
 
-from vigie.sim.onvif.device import VIDEO_SOURCE_CONFIGURATION_TOKEN, VIDEO_SOURCE_TOKEN, Handler, SimDevice
+from vigie.sim.onvif.device import Handler, SimDevice, source_configuration_token
 from vigie.sim.onvif.device_service import service_capabilities
 from vigie.sim.onvif.ptz_service import ptz_configuration
 from vigie.sim.onvif.soap import NSMAP, TRT, TRT_, TT, TT_, receiver_fault, sender_fault
-from vigie.sim.onvif.spec import SimProfile
+from vigie.sim.onvif.spec import SimProfile, SimVideoSource
 
 STREAM_URI_TIMEOUT: Final = "PT60S"
 """How long a stream URI stays valid once handed out without being used (the device re-issues the same one)."""
 
 
-def _sensor(device: SimDevice) -> tuple[int, int, int]:
-    """The video source's width, height and frame rate: those of its largest profile."""
-    largest = max(device.spec.profiles, key=lambda p: p.width * p.height)
-    return largest.width, largest.height, max(p.fps for p in device.spec.profiles)
+def _sensor(source: SimVideoSource) -> tuple[int, int, int]:
+    """A video source's width, height and frame rate: those of its largest profile."""
+    largest = source.largest
+    return largest.width, largest.height, max(p.fps for p in source.profiles)
 
 
-def _video_source_configuration(device: SimDevice) -> etree._Element:
-    width, height, _ = _sensor(device)
+def _video_source_configuration(device: SimDevice, source: SimVideoSource) -> etree._Element:
+    width, height, _ = _sensor(source)
     return TT_.VideoSourceConfiguration(
-        TT_.Name("VideoSourceConfig"),
-        TT_.UseCount(str(len(device.spec.profiles))),
-        TT_.SourceToken(VIDEO_SOURCE_TOKEN),
+        TT_.Name(f"VideoSourceConfig {source.token}"),
+        TT_.UseCount(str(len(source.profiles))),
+        TT_.SourceToken(source.token),
         TT_.Bounds(x="0", y="0", width=str(width), height=str(height)),
-        token=VIDEO_SOURCE_CONFIGURATION_TOKEN,
+        token=source_configuration_token(device.spec, source),
     )
 
 
@@ -77,15 +77,16 @@ def _video_encoder_configuration(
 
 
 def _profile(device: SimDevice, profile: SimProfile, tag: str) -> etree._Element:
+    source = device.spec.source_of(profile)
     element = etree.Element(f"{{{TRT}}}{tag}", token=profile.token, fixed="true", nsmap=NSMAP)
     element.extend(
         [
             TT_.Name(profile.name),
-            _video_source_configuration(device),
+            _video_source_configuration(device, source),
             _video_encoder_configuration(profile, f"{{{TT}}}VideoEncoderConfiguration"),
         ]
     )
-    if device.ptz is not None:
+    if device.ptz is not None and source.ptz:  # a multi-sensor device's fixed sensors have no PTZ configuration
         element.append(ptz_configuration(device, f"{{{TT}}}PTZConfiguration"))
     return element
 
@@ -125,15 +126,17 @@ async def get_snapshot_uri(device: SimDevice, request: etree._Element) -> etree.
     return TRT_.GetSnapshotUriResponse(_media_uri(profile.snapshot_uri))
 
 
-async def get_video_sources(device: SimDevice, request: etree._Element) -> etree._Element:
-    width, height, fps = _sensor(device)
-    return TRT_.GetVideoSourcesResponse(
-        TRT_.VideoSources(
-            TT_.Framerate(str(fps)),
-            TT_.Resolution(TT_.Width(str(width)), TT_.Height(str(height))),
-            token=VIDEO_SOURCE_TOKEN,
-        )
+def _video_source(source: SimVideoSource) -> etree._Element:
+    width, height, fps = _sensor(source)
+    return TRT_.VideoSources(
+        TT_.Framerate(str(fps)),
+        TT_.Resolution(TT_.Width(str(width)), TT_.Height(str(height))),
+        token=source.token,
     )
+
+
+async def get_video_sources(device: SimDevice, request: etree._Element) -> etree._Element:
+    return TRT_.GetVideoSourcesResponse(*(_video_source(source) for source in device.spec.sources))
 
 
 async def get_video_encoder_configurations(device: SimDevice, request: etree._Element) -> etree._Element:

@@ -29,6 +29,7 @@ from vigie.sim.onvif.soap import (
     sender_fault,
     xs_datetime,
 )
+from vigie.sim.onvif.spec import SimProfile
 
 _PT: Final = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/"
 _Z: Final = "http://www.onvif.org/ver10/tptz/ZoomSpaces/"
@@ -77,13 +78,19 @@ def _spaces(tag: str) -> etree._Element:
     return spaces
 
 
+def _dome_profiles(device: SimDevice) -> tuple[SimProfile, ...]:
+    """The profiles of the source behind the head (all of a single-sensor dome's)."""
+    source = device.spec.ptz_source
+    return source.profiles if source is not None else device.spec.profiles
+
+
 def ptz_configuration(device: SimDevice, tag: str) -> etree._Element:
     """The dome's one PTZ configuration (shared by all its profiles), as ``tag``."""
     element = etree.Element(tag, token=PTZ_CONFIGURATION_TOKEN, nsmap=NSMAP)
     element.extend(
         [
             TT_.Name("PTZConfig"),
-            TT_.UseCount(str(len(device.spec.profiles))),
+            TT_.UseCount(str(len(_dome_profiles(device)))),
             TT_.NodeToken(PTZ_NODE_TOKEN),
             # "Pant" is the schema's own spelling of this element (ONVIF 2.4 onvif.xsd).
             TT_.DefaultAbsolutePantTiltPositionSpace(PT_POSITION),
@@ -168,7 +175,7 @@ def _ptz_fault(error: PtzError, subcode: str) -> SoapFault:
 
 def _dome(device: SimDevice, request: etree._Element) -> PtzDevice:
     ptz = device.require_ptz()
-    device.profile_of(request)
+    device.ptz_profile_of(request)
     return ptz
 
 
@@ -205,7 +212,7 @@ def fov_translation(device: SimDevice, current: PtzVector, x: float, y: float) -
     if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
         raise sender_fault("InvalidArgVal", "InvalidTranslation", reason=f"FOV translation ({x}, {y}) not in [-1, 1]")
     optics = device.spec.optics
-    largest = max(device.spec.profiles, key=lambda p: p.width * p.height)
+    largest = max(_dome_profiles(device), key=lambda p: p.width * p.height)
     pan_deg, tilt_deg, hfov = optics.to_angles(current)
     view = View(pan_deg, tilt_deg, hfov, largest.width, largest.height)
     target_pan, target_tilt = unproject(view, largest.width / 2.0 * (1.0 + x), largest.height / 2.0 * (1.0 - y))

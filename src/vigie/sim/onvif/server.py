@@ -22,7 +22,7 @@ from aiohttp import web
 from lxml import etree  # type: ignore[import-untyped]  # no stubs in the lock
 
 from vigie.domain.clock import Clock
-from vigie.sim.onvif import device_service, events_service, media_service, ptz_service
+from vigie.sim.onvif import device_service, events_service, media_service, ptz_service, thermal_service
 from vigie.sim.onvif.broker import EventBroker, SimTopic
 from vigie.sim.onvif.device import (
     DEVICE_PATH,
@@ -30,10 +30,10 @@ from vigie.sim.onvif.device import (
     MEDIA_PATH,
     PTZ_PATH,
     SUBSCRIPTION_PATH,
-    VIDEO_SOURCE_CONFIGURATION_TOKEN,
-    VIDEO_SOURCE_TOKEN,
+    THERMAL_PATH,
     Handler,
     SimDevice,
+    source_configuration_token,
 )
 from vigie.sim.onvif.discovery import DiscoveryResponder, discovery_socket
 from vigie.sim.onvif.security import check_username_token
@@ -43,6 +43,7 @@ from vigie.sim.onvif.soap import (
     TEV,
     TPTZ,
     TRT,
+    TTH,
     SoapFault,
     action_not_supported,
     envelope,
@@ -75,6 +76,8 @@ def _services(device: SimDevice) -> dict[str, tuple[str, dict[str, Handler]]]:
     }
     if device.ptz is not None:
         services[PTZ_PATH] = (TPTZ, ptz_service.OPERATIONS)
+    if device.spec.thermal:
+        services[THERMAL_PATH] = (TTH, thermal_service.OPERATIONS)
     return services
 
 
@@ -217,7 +220,8 @@ class OnvifSimulator:
         for spec in self._specs:
             sock = socket.create_server((self._host, spec.port), backlog=128)
             port = sock.getsockname()[1]
-            broker = EventBroker(self._clock, VIDEO_SOURCE_TOKEN, VIDEO_SOURCE_CONFIGURATION_TOKEN)
+            first = spec.sources[0]  # the tamper topics' VideoSourceConfigurationToken (a device's first sensor)
+            broker = EventBroker(self._clock, first.token, source_configuration_token(spec, first))
             device = SimDevice(spec, self._host, port, self._clock, broker)
             app = web.Application(client_max_size=MAX_BODY_BYTES)
             app.router.add_route("POST", "/{tail:.*}", _handler(device))

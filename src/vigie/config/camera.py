@@ -145,6 +145,12 @@ class OnvifSettings(ConfigModel):
         title="Return home after",
         description="Seconds without a command or tour after which the dome goes back to its home position.",
     )
+    events: bool = Field(
+        default=True,
+        title="Camera-side events",
+        description="Subscribe to the device's events (PullPoint): tampering (scene changed, picture blurred or dark) "
+        "shows on the camera as a stream alarm; its motion is used only under an activation of `motion`.",
+    )
 
 
 class Location(ConfigModel):

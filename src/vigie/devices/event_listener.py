@@ -20,6 +20,7 @@ import enum
 import logging
 import random
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -36,6 +37,8 @@ RETRY_FIRST_S: Final = 2.0
 RETRY_MAX_S: Final = 300.0
 """A failing camera is tried again after 2, 4, 8… seconds, at most five minutes apart (each wait jittered by up
 to half, so that cameras lost together do not all come back in the same second)."""
+IO_THREADS: Final = 4
+"""Threads of the loop's executor (what asyncio runs off the loop: name resolution, files)."""
 STOP_TIMEOUT_S: Final = 5.0
 """At stop, how long the subscriptions may take to unsubscribe (a courtesy: they expire on the devices anyway)."""
 
@@ -169,10 +172,13 @@ class CameraEventListener:
 
     def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         asyncio.set_event_loop(loop)
+        # the loop's blocking helpers (name resolution, the library's WSDL files): a few named threads, ended below
+        loop.set_default_executor(ThreadPoolExecutor(IO_THREADS, thread_name_prefix="camera-events-io"))
         try:
             loop.run_until_complete(self._main())
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     async def _main(self) -> None:

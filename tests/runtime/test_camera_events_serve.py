@@ -171,9 +171,7 @@ def test_camera_side_motion_is_used_where_the_gate_allows_motion(tmp_path: Path,
     listener = service.camera_events.listener
     service.start()
     try:
-        wait_for(
-            lambda: listener.subscriptions()[0].state is SubscriptionState.SUBSCRIBED, 15, "cam-a subscribed"
-        )
+        wait_for(lambda: listener.subscriptions()[0].state is SubscriptionState.SUBSCRIBED, 15, "cam-a subscribed")
         simulator.raise_event("cam-a", SimTopic.MOTION, True)
         events = wait_for(lambda: service.events.list(camera_id="cam-a"), 10, "a motion event stored")
         assert [(e.module, e.kind, e.model_version) for e in events] == [("motion", "motion", "onvif-camera")]

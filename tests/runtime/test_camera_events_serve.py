@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 
 from tests.support.clocks import T0, FakeClock
 from tests.support.configs import camera_yaml, config_yaml
@@ -31,6 +32,7 @@ from vigie.domain.users import Role
 from vigie.governance.camera_credentials import CameraCredentialStore
 from vigie.runtime.assembly.audit import keys_folder
 from vigie.runtime.assembly.service import VigieService
+from vigie.runtime.metrics import exposition
 from vigie.sim.onvif import OnvifSimulator, SimDeviceSpec, SimProfile, SimTopic
 
 LOGIN_PASSWORD = "correct horse battery staple 1"
@@ -147,6 +149,12 @@ def test_camera_side_events_reach_the_operator_through_vigie_serve(
         simulator.raise_event("cam-a", SimTopic.MOTION, True)  # no activation of motion on cam-a
         wait_for(lambda: service.camera_events.router.counts()[1].get("cam-a") == 1, 5, "the motion counted dropped")
         assert service.events.list(camera_id="cam-a") == []
+        registry = CollectorRegistry()
+        registry.register(service.camera_events.collector)  # what /metrics adds (service._metrics_access)
+        scraped = exposition(registry).decode()
+        assert 'vigie_camera_motion_dropped_total{camera="cam-a"} 1.0' in scraped
+        assert 'vigie_camera_events_subscribed{camera="cam-a"} 1.0' in scraped
+        assert 'vigie_camera_events_subscribed{camera="cam-b"} 0.0' in scraped
         assert states()["cam-a"] is SubscriptionState.SUBSCRIBED, "the failing cameras never held it"
     finally:
         service.stop()

@@ -141,3 +141,12 @@ def test_stopping_does_not_wait_for_cameras_that_never_answered(simulator: Onvif
         assert not [t for t in threading.enumerate() if t.name.startswith("camera-events")]
     finally:
         silent.close()
+
+
+def test_a_stop_right_after_the_start_ends_the_thread(simulator: OnvifSimulator) -> None:
+    listener = CameraEventListener(sources(simulator, 3), Received())
+    listener.start()
+    began = time.monotonic()
+    listener.stop()
+    assert time.monotonic() - began < 6
+    assert not [t for t in threading.enumerate() if t.name.startswith("camera-events")]

@@ -151,7 +151,7 @@ class CameraEventListener:
         if not self._sources:
             return
         loop = asyncio.new_event_loop()
-        self._loop = loop
+        self._loop, self._stopping = loop, asyncio.Event()  # bound to the loop at its first use, in the thread
         self._thread = threading.Thread(target=self._run, args=(loop,), name="camera-events", daemon=True)
         self._thread.start()
 
@@ -162,8 +162,8 @@ class CameraEventListener:
         if loop is None or thread is None:
             return
         stopping = self._stopping
-        if stopping is not None and loop.is_running():
-            loop.call_soon_threadsafe(stopping.set)
+        if stopping is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stopping.set)  # run as soon as the loop runs, if it has not started yet
         thread.join(timeout_s + 2.0)
         if thread.is_alive():  # pragma: no cover - a library that ignores cancellation
             log.error("camera events: the listener's thread did not end within %.0f s", timeout_s + 2.0)
@@ -182,7 +182,8 @@ class CameraEventListener:
             loop.close()
 
     async def _main(self) -> None:
-        self._stopping = asyncio.Event()
+        if self._stopping is None:  # pragma: no cover - set by start()
+            return
         slots = asyncio.Semaphore(self._max_connecting)
         self._tasks = [
             asyncio.create_task(self._listen(source, slots), name=f"events-{source.camera_id}")

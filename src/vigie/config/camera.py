@@ -244,6 +244,12 @@ class OnvifSettings(ConfigModel):
         "masks of a frame cover every position the dome reported during this time before the frame arrived, "
         "so a moving dome's masks are widened rather than late.",
     )
+    events: bool = Field(
+        default=True,
+        title="Camera-side events",
+        description="Subscribe to the device's events (PullPoint): tampering (scene changed, picture blurred or dark) "
+        "shows on the camera as a stream alarm; its motion is used only under an activation of `motion`.",
+    )
 
 
 class Location(ConfigModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,10 +72,12 @@ async def camera_events(
     pull_timeout_s: float = 5.0,
     timeout_s: float = 10.0,
     subscription: dt.timedelta = dt.timedelta(minutes=1),
+    on_subscribed: Callable[[], object] | None = None,
 ) -> AsyncIterator[CameraEvent]:
     """The camera's motion and tamper events as they come, through a PullPoint subscription (renewed by the
     library before it ends). Each pull waits up to ``pull_timeout_s`` on the device; OnvifError when the device
-    cannot be reached, refuses the account or drops the subscription. Closing the iterator unsubscribes."""
+    cannot be reached, refuses the account or drops the subscription. Closing the iterator unsubscribes.
+    ``on_subscribed()`` is called once the subscription is made, before the first pull (which may wait)."""
     device = f"{host}:{port}"
     camera = onvif_camera(host, port, username, password)
     lost = asyncio.Event()
@@ -84,6 +86,8 @@ async def camera_events(
         async with asyncio.timeout(timeout_s):
             await camera.update_xaddrs()
             manager = await camera.create_pullpoint_manager(subscription, lost.set)
+        if on_subscribed is not None:
+            on_subscribed()
         service = manager.get_service()
         while not lost.is_set():
             async with asyncio.timeout(pull_timeout_s + timeout_s):

@@ -108,6 +108,12 @@ class StreamAlarmKind(enum.StrEnum):
     """The codec or the resolution changed: the camera was reconfigured or replaced."""
     SCENE_CHANGED = "scene_changed"
     """The whole view changed and stayed changed: the camera was moved, covered or substituted."""
+    IMAGE_TOO_BLURRY = "image_too_blurry"
+    """The camera itself reports its picture too blurred (ONVIF ``ImageTooBlurry``): sprayed, defocused."""
+    IMAGE_TOO_DARK = "image_too_dark"
+    """The camera itself reports its picture too dark (ONVIF ``ImageTooDark``): covered, its lighting cut."""
+    TAMPERED = "tampered"
+    """The camera itself reports tampering (ONVIF ``TamperDetector/Tamper``): its housing opened or hit."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
 from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on, shared_key
 from vigie.runtime.assembly.camera_accounts import CameraAccountError, camera_accounts, with_camera_accounts
+from vigie.runtime.assembly.camera_events import CameraEvents, open_camera_events
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
 from vigie.runtime.assembly.exports import build_export_service
 from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
@@ -305,7 +306,7 @@ class VigieService:
         self.ptz = self._ptz(jobs)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
-            self.status,
+            self._camera_events(jobs).status(self.status),
             self.audit,
             jobs=jobs,
             segments=self.segments,
@@ -397,6 +398,14 @@ class VigieService:
         service, self._domes = open_ptz_service(self.entries, self._accounts, self.audit, self.clock)
         jobs.append(Periodic(PTZ_TICK_EVERY_S, service.tick, apart=True))
         return service
+
+    def _camera_events(self, jobs: list[Periodic]) -> CameraEvents:
+        """The cameras' own events (ONVIF): tampering a stream alarm (L18), motion only under an activation (L22);
+        routed on the sink's thread at its rounds, subscribed to at :meth:`start`."""
+        gate = service_gate(self.config, self.simulated, self.clock)
+        emit = lambda message: self.sink(message)  # noqa: E731, PLW0108 (the sink is built after this)
+        self.camera_events = open_camera_events(self.entries, self._accounts, self.clock, gate, jobs, emit=emit)
+        return self.camera_events
 
     def _alerts_and_plates(
         self, alerts: SqlAlertRepo, plates: SqlPlateRepo, jobs: list[Periodic]
@@ -576,11 +585,13 @@ class VigieService:
         )
         self.reconcile_recordings()
         self.supervisor.start()
+        self.camera_events.start()
 
     def stop(self) -> None:
         """A clean stop: workers stopped, open events and gates closed, ``service.stopped``, a signed checkpoint."""
         self.live.shutdown()
         self.close_domes()
+        self.camera_events.stop()
         self.exports.close()
         self.supervisor.stop()
         self.sink.close()
@@ -692,6 +703,7 @@ class VigieService:
         except OSError as err:
             raise ServiceError(f"api.metrics_token_file {token_file}: cannot read it ({err.strerror})") from None
         registry = metrics_registry(self.monitor, self.supervisor)
+        registry.register(self.camera_events.collector)
         try:
             return MetricsAccess(token, lambda: exposition(registry))
         except ValueError as err:

@@ -128,7 +128,11 @@ class EventBroker:
         return self._subscriptions.get(ident)
 
     def unsubscribe(self, ident: str) -> bool:
-        return self._subscriptions.pop(ident, None) is not None
+        subscription = self._subscriptions.pop(ident, None)
+        if subscription is None:
+            return False
+        subscription.arrived.set()  # a pull waiting on it answers now (nothing), not at the end of its timeout
+        return True
 
     def publish(self, topic: SimTopic, value: bool) -> None:
         """Set a property and notify every live subscription to it (``Changed``), even when the value is the

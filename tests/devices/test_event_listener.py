@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.onvif_sim import PASSWORD, USERNAME, device_specs
+from tests.support.onvif_sim import PASSWORD, USERNAME, device_specs, multisensor_spec
 from tests.support.waiting import wait_for
 from vigie.devices.event_listener import (
     CameraEventListener,
@@ -150,3 +150,38 @@ def test_a_stop_right_after_the_start_ends_the_thread(simulator: OnvifSimulator)
     listener.stop()
     assert time.monotonic() - began < 6
     assert not [t for t in threading.enumerate() if t.name.startswith("camera-events")]
+
+
+def test_a_housing_is_one_subscription_and_each_event_goes_to_the_sensor_it_names() -> None:
+    """A multi-sensor camera is one device: one subscription for its sensors (a device holds a few), a scene change
+    on sensor 2 marks sensor 2, a motion (named by its video source configuration) the sensor whose token it names
+    or, when it names no sensor Vigie knows, every sensor of the housing."""
+    with OnvifSimulator([multisensor_spec("quai", fixed=3)]) as sim:
+        sensors = (("quai-s1", "Sensor1"), ("quai-s2", "Sensor2"), ("quai-s3", "Sensor3"))
+        housing = EventSource("device:quai", *sim.address("quai"), USERNAME, PASSWORD, sensors)
+        assert housing.cameras == ("quai-s1", "quai-s2", "quai-s3")
+        received = Received()
+        calls = 0
+        real = onvif_subscribe(pull_timeout_s=1.0)
+
+        def counted(source: EventSource, on_subscribed: Callable[[], object]) -> AsyncIterator[CameraEvent]:
+            nonlocal calls
+            calls += 1
+            return real(source, on_subscribed)
+
+        listener = CameraEventListener([housing], received, subscribe=counted)
+        listener.start()
+        try:
+            wait_for(subscribed(listener), 20, "the housing's subscription")
+            sim.raise_event("quai", SimTopic.GLOBAL_SCENE_CHANGE, True, source="Sensor2")
+            wait_for(lambda: received.active("quai-s2", "scene_change"), 10, "sensor 2's scene change")
+            sim.raise_event("quai", SimTopic.MOTION, True, source="Sensor3")
+            wait_for(lambda: any(e.kind == "motion" and e.active for _, e in received.events), 10, "the motion")
+        finally:
+            listener.stop()
+        assert calls == 1, "one subscription for the housing"
+        assert not received.active("quai-s1", "scene_change") and not received.active("quai-s3", "scene_change")
+        motion = sorted(camera for camera, e in received.events if e.kind == "motion" and e.active)
+        # the motion names the sensor's video source *configuration* token, not its source token: Vigie cannot tell
+        # which sensor it is about, and marks the housing's every sensor rather than none
+        assert motion == ["quai-s1", "quai-s2", "quai-s3"]

@@ -105,13 +105,15 @@ def test_a_housing_becomes_one_camera_per_sensor_with_its_kind_streams_and_detec
         assert (camera["device"], camera["credentials"]) == ("quai-1", "onvif-gare")
         assert (camera["onvif"]["host"], camera["onvif"]["port"]) == (host, port)
         assert ("ptz_profile" in camera["onvif"]) == (n == 5)
+        assert camera["onvif"]["video_source"] == ["Sensor1", "Sensor2", "Sensor3", "Sensor4", "Dome"][n - 1]
     assert cameras["quai-1-s5"]["onvif"]["ptz_profile"] == "Dome-main"
     # The thermal sensor reads heat; the others keep the default (motion) detector.
     assert cameras["parking-s4"]["analysis"] == {"detector": {"kind": "hot_blob"}}
     assert all("analysis" not in c for i, c in cameras.items() if i != "parking-s4")
-    # A single-sensor camera is written as before: its own id, no device, no ONVIF settings for a fixed one.
+    # A single-sensor camera: its own id, no device; its ONVIF services named for its events, no video source.
     parvis = cameras["parvis"]
-    assert (parvis["kind"], parvis["name"], "device" in parvis, "onvif" in parvis) == ("fixed", "Parvis", False, False)
+    assert (parvis["kind"], parvis["name"], "device" in parvis) == ("fixed", "Parvis", False)
+    assert parvis["onvif"] == dict(zip(("host", "port"), housings.address("cam-000"), strict=True))
 
 
 def test_the_written_cameras_load_into_the_configuration(housings: OnvifSimulator, tmp_path: Path) -> None:

@@ -203,7 +203,10 @@ def test_twenty_discovered_cameras_become_entries_the_configuration_accepts(
         "rtsp://127.0.0.1:8554/cam-000",
         "rtsp://127.0.0.1:8554/cam-000-sub",
     )
-    assert first.credentials == "onvif-gare" and first.setting == "transit" and first.onvif is None
+    assert first.credentials == "onvif-gare" and first.setting == "transit"
+    # a fixed camera names its ONVIF services too: `vigie serve` listens to its tamper events there
+    assert first.onvif is not None and (first.onvif.host, first.onvif.port) == twenty.address("cam-000")
+    assert first.onvif.ptz_profile is None and first.onvif.video_source is None and first.onvif.events
     dome = cameras["cam-004"].onvif
     assert dome is not None and (dome.host, dome.port, dome.ptz_profile) == (*twenty.address("cam-004"), "main")
     assert first.authorisation.reference == "2026-DS-0042"

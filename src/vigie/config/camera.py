@@ -244,6 +244,12 @@ class OnvifSettings(ConfigModel):
         "masks of a frame cover every position the dome reported during this time before the frame arrived, "
         "so a moving dome's masks are widened rather than late.",
     )
+    video_source: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        title="Video source",
+        description="Token of the device's video source (sensor) this camera shows, for a multi-sensor device "
+        "(`vigie devices onboard` writes it): the device's events are sent to the sensor they name.",
+    )
     events: bool = Field(
         default=True,
         title="Camera-side events",

@@ -45,13 +45,30 @@ STOP_TIMEOUT_S: Final = 5.0
 
 @dataclass(frozen=True, slots=True)
 class EventSource:
-    """A camera whose events are listened to: where its ONVIF services answer and its account."""
+    """A device whose events are listened to: where its ONVIF services answer and its account. ``camera_id`` names
+    the subscription (the camera, or the multi-sensor device); ``sensors``, for a device several cameras show,
+    each camera's id and its video source token (None: unknown), to send each event to the sensor it is about."""
 
     camera_id: str
     host: str
     port: int
     username: str
     password: str = field(repr=False)
+    sensors: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """The cameras this device's events go to."""
+        return tuple(camera for camera, _ in self.sensors) if self.sensors else (self.camera_id,)
+
+    def targets(self, event: CameraEvent) -> tuple[str, ...]:
+        """The cameras ``event`` is about: those whose video source token the event's source items name; when it
+        names none of them (a device-wide event, or a token Vigie does not know), every camera of the device."""
+        if not self.sensors:
+            return (self.camera_id,)
+        named = set(event.tokens)
+        matched = tuple(camera for camera, token in self.sensors if token is not None and token in named)
+        return matched or self.cameras
 
 
 class SubscriptionState(enum.StrEnum):
@@ -238,7 +255,8 @@ class CameraEventListener:
         events = self._subscribe(source, on_subscribed)
         try:
             async for event in events:
-                self._on_event(camera_id, event)
+                for target in source.targets(event):
+                    self._on_event(target, event)
             error = f"camera {camera_id}: the event subscription ended"
         except OnvifError as err:
             error = f"camera {camera_id}: {err}"

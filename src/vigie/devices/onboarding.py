@@ -344,15 +344,17 @@ def _source_entry(description: DeviceDescription, source: VideoSource, single: b
     entry: dict[str, Any] = {"kind": kind.value, "main_stream": main.stream_uri}
     if sub is not None and sub.stream_uri:
         entry["sub_stream"] = sub.stream_uri
-    if kind is CameraKind.PTZ or not single:
-        # A dome's settings drive it (`vigie serve` drives `kind: ptz` cameras with them); every sensor of a
-        # multi-sensor device names the housing's address, which the register and the events share.
-        entry["onvif"] = {"host": row.host, "port": row.port}
-        with_ptz = source.ptz_profile if kind is CameraKind.PTZ else None
-        if with_ptz is None and kind is CameraKind.PTZ:
-            with_ptz = next((p for p in description.profiles if p.ptz_configuration is not None), None)
-        if with_ptz is not None:
-            entry["onvif"]["ptz_profile"] = with_ptz.token
+    # Every camera names its device's ONVIF services: `vigie serve` listens to its tamper events there, and drives
+    # it when it is a dome; every sensor of a multi-sensor device names the housing's address (one subscription for
+    # the housing) and its video source (the events about it go to it).
+    entry["onvif"] = {"host": row.host, "port": row.port}
+    if not single and source.token is not None:
+        entry["onvif"]["video_source"] = source.token
+    with_ptz = source.ptz_profile if kind is CameraKind.PTZ else None
+    if with_ptz is None and kind is CameraKind.PTZ:
+        with_ptz = next((p for p in description.profiles if p.ptz_configuration is not None), None)
+    if with_ptz is not None:
+        entry["onvif"]["ptz_profile"] = with_ptz.token
     if kind is CameraKind.THERMAL:
         # The detector that reads heat; like every detector it runs only under an activation (L22).
         entry["analysis"] = {"detector": {"kind": "hot_blob"}}

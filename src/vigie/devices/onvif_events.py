@@ -37,6 +37,9 @@ class CameraEvent:
     active: bool
     topic: str
     source: str
+    tokens: tuple[str, ...] = ()
+    """The values of the message's source items (video source, video source configuration, rule tokens): which
+    sensor of a multi-sensor camera the event is about."""
 
 
 def event_kind(topic: str) -> str | None:
@@ -60,7 +63,16 @@ async def parse_notification(device: str, message: Any) -> list[CameraEvent]:
     except (onvif_parsers.errors.UnknownTopicError, AttributeError, KeyError, IndexError, TypeError) as err:
         log.debug("%s: unreadable %s event: %s", device, topic, type(err).__name__)
         return []
-    return [CameraEvent(kind=kind, active=bool(e.value), topic=topic, source=e.uid) for e in entities]
+    tokens = source_tokens(message)
+    return [CameraEvent(kind=kind, active=bool(e.value), topic=topic, source=e.uid, tokens=tokens) for e in entities]
+
+
+def source_tokens(message: Any) -> tuple[str, ...]:
+    """The values of a notification's ``Source`` simple items (``tt:Message/tt:Source/tt:SimpleItem/@Value``)."""
+    items = value_at(message, "Message", "_value_1", "Source", "SimpleItem") or []
+    if not isinstance(items, list):
+        items = [items]
+    return tuple(str(value) for item in items if (value := value_at(item, "Value")) is not None)
 
 
 async def camera_events(

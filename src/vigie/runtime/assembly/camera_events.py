@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from vigie.config.camera import OnvifSettings
 from vigie.config.models import CameraPlacement
 from vigie.devices.event_listener import CameraEventListener, EventSource, Subscribe, SubscriptionState
 from vigie.domain.camera import StreamAlarm
@@ -35,14 +36,26 @@ DELIVER_EVERY_S: Final = 0.5
 
 
 def event_sources(placements: Sequence[CameraPlacement], accounts: Mapping[str, CameraAccount]) -> list[EventSource]:
-    """The cameras to listen to: enabled ones with ``onvif:`` settings whose ``events`` is on, and an account."""
-    sources = []
+    """The devices to listen to: enabled cameras with ``onvif:`` settings whose ``events`` is on, and an account;
+    the cameras of one multi-sensor device (``device:``) share one subscription (a device holds a few), its events
+    sent to the sensor they name (``onvif.video_source``)."""
+    sources: list[EventSource] = []
+    devices: dict[str, list[tuple[str, OnvifSettings, CameraAccount]]] = {}
     for p in placements:
         onvif, name = p.camera.onvif, p.camera.credentials
         if onvif is None or not onvif.events or not name:
             continue
         account = accounts[name]
+        if p.camera.device is not None:
+            devices.setdefault(p.camera.device, []).append((p.camera.id, onvif, account))
+            continue
         sources.append(EventSource(p.camera.id, onvif.host, onvif.port, account.username, account.password))
+    for device, members in devices.items():
+        _, onvif, account = members[0]  # the configuration checks that a device's cameras share both
+        sensors = tuple((camera_id, settings.video_source) for camera_id, settings, _ in members)
+        sources.append(
+            EventSource(f"device:{device}", onvif.host, onvif.port, account.username, account.password, sensors)
+        )
     return sources
 
 
@@ -59,7 +72,7 @@ class CameraEvents:
         *,
         subscribe: Subscribe | None = None,
     ) -> None:
-        self.router = CameraEventRouter([s.camera_id for s in sources], gate, clock, emit)
+        self.router = CameraEventRouter([c for s in sources for c in s.cameras], gate, clock, emit)
         self.listener = CameraEventListener(sources, self.router.offer, subscribe=subscribe)
         self.job = Periodic(DELIVER_EVERY_S, lambda _now: self.router.deliver(), writes=False)
         """Routes the events on the sink's thread (``writes=False``: an alarm is journalled during an outage)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -80,31 +81,38 @@ class SubscriptionLimitError(Exception):
 
 
 class EventBroker:
-    """A device's property topics and subscriptions (one per device)."""
+    """A device's property topics and subscriptions (one per device). Each sensor (video source) has its own
+    properties: a multi-sensor camera's events say which sensor they are about (their source items)."""
 
-    def __init__(self, clock: Clock, video_source_token: str, video_source_configuration_token: str) -> None:
+    def __init__(self, clock: Clock, sources: Sequence[tuple[str, str]]) -> None:
+        """``sources``: each sensor's (video source token, video source configuration token), the first one the
+        sensor an event is about when none is named."""
+        if not sources:
+            raise ValueError("a device has at least one video source")
         self._clock = clock
-        self._source_token = video_source_token
-        self._vsc_token = video_source_configuration_token
-        self._state: dict[SimTopic, bool] = dict.fromkeys(SimTopic, False)
-        self._state_at: dict[SimTopic, datetime] = {}
+        self._sources = dict(sources)
+        self._first = sources[0][0]
+        self._state: dict[tuple[SimTopic, str], bool] = {(t, s): False for t in SimTopic for s, _ in sources}
+        self._state_at: dict[tuple[SimTopic, str], datetime] = {}
         self._subscriptions: dict[str, Subscription] = {}
         self._ids = itertools.count(1)
 
-    def source_items(self, topic: SimTopic) -> tuple[tuple[str, str], ...]:
-        """The source items of ``topic``'s messages (what the ONVIF topic set describes for it)."""
+    def source_items(self, topic: SimTopic, source: str | None = None) -> tuple[tuple[str, str], ...]:
+        """The source items of ``topic``'s messages about sensor ``source`` (the first by default): what the ONVIF
+        topic set describes for it."""
+        token = source or self._first
         if topic is SimTopic.MOTION:
             return (
-                ("VideoSourceConfigurationToken", self._vsc_token),
+                ("VideoSourceConfigurationToken", self._sources[token]),
                 ("VideoAnalyticsConfigurationToken", "VideoAnalyticsToken"),
                 ("Rule", "MyMotionDetectorRule"),
             )
-        return (("Source", self._source_token),)
+        return (("Source", token),)
 
-    def _message(self, topic: SimTopic, operation: str) -> EventMessage:
-        at = self._state_at.get(topic) or self._clock()
-        value = "true" if self._state[topic] else "false"
-        return EventMessage(topic, at, operation, self.source_items(topic), ((topic.data_name, value),))
+    def _message(self, topic: SimTopic, source: str, operation: str) -> EventMessage:
+        at = self._state_at.get((topic, source)) or self._clock()
+        value = "true" if self._state[topic, source] else "false"
+        return EventMessage(topic, at, operation, self.source_items(topic, source), ((topic.data_name, value),))
 
     def subscribe(self, termination: datetime, topics: frozenset[SimTopic]) -> Subscription:
         """A new subscription, holding the current state of each of its topics (``Initialized``)."""
@@ -120,7 +128,8 @@ class EventBroker:
         """Queue the current state of each of the subscription's topics (SetSynchronizationPoint)."""
         for topic in SimTopic:
             if topic in subscription.topics:
-                subscription.push(self._message(topic, "Initialized"))
+                for source in self._sources:
+                    subscription.push(self._message(topic, source, "Initialized"))
 
     def get(self, ident: str) -> Subscription | None:
         """The live subscription ``ident``, or None (unknown, unsubscribed or expired)."""
@@ -134,13 +143,16 @@ class EventBroker:
         subscription.arrived.set()  # a pull waiting on it answers now (nothing), not at the end of its timeout
         return True
 
-    def publish(self, topic: SimTopic, value: bool) -> None:
-        """Set a property and notify every live subscription to it (``Changed``), even when the value is the
-        same (a camera re-announces a motion it sees again)."""
+    def publish(self, topic: SimTopic, value: bool, source: str | None = None) -> None:
+        """Set a property of sensor ``source`` (the first by default) and notify every live subscription to it
+        (``Changed``), even when the value is the same (a camera re-announces a motion it sees again)."""
+        token = source or self._first
+        if token not in self._sources:
+            raise KeyError(f"no video source {token!r}; the device's are {', '.join(self._sources)}")
         self._purge()
-        self._state[topic] = value
-        self._state_at[topic] = self._clock()
-        message = self._message(topic, "Changed")
+        self._state[topic, token] = value
+        self._state_at[topic, token] = self._clock()
+        message = self._message(topic, token, "Changed")
         for subscription in self._subscriptions.values():
             if topic in subscription.topics:
                 subscription.push(message)

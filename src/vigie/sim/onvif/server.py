@@ -220,8 +220,8 @@ class OnvifSimulator:
         for spec in self._specs:
             sock = socket.create_server((self._host, spec.port), backlog=128)
             port = sock.getsockname()[1]
-            first = spec.sources[0]  # the tamper topics' VideoSourceConfigurationToken (a device's first sensor)
-            broker = EventBroker(self._clock, first.token, source_configuration_token(spec, first))
+            sensors = [(source.token, source_configuration_token(spec, source)) for source in spec.sources]
+            broker = EventBroker(self._clock, sensors)
             device = SimDevice(spec, self._host, port, self._clock, broker)
             app = web.Application(client_max_size=MAX_BODY_BYTES)
             app.router.add_route("POST", "/{tail:.*}", _handler(device))
@@ -269,12 +269,13 @@ class OnvifSimulator:
             raise RuntimeError("the simulator was started without a discovery responder (discovery_port=None)")
         return self._discovery_address
 
-    def raise_event(self, name: str, topic: SimTopic, value: bool) -> None:
-        """Set a property topic of device ``name`` (motion seen, scene changed…) and notify its subscribers;
-        returns once every subscription holds the message."""
+    def raise_event(self, name: str, topic: SimTopic, value: bool, source: str | None = None) -> None:
+        """Set a property topic of device ``name`` (motion seen, scene changed…) about its sensor ``source`` (a
+        video source token; the first by default) and notify its subscribers; returns once every subscription
+        holds the message."""
         device = self._device(name)
 
         async def publish() -> None:
-            device.broker.publish(topic, value)
+            device.broker.publish(topic, value, source)
 
         self._call(publish())

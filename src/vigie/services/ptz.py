@@ -11,6 +11,13 @@ preset is ``config.changed``.
 The service drives :class:`vigie.domain.ptz.PtzDevice` objects (the ONVIF client for cameras, the simulated dome
 for the demo and tests) and keeps its state in memory: locks and tours do not survive a restart (a dome returns
 home after its inactivity delay anyway). :meth:`PtzService.tick` is called by the service's periodic jobs.
+
+Auto-tracking (``ptz_autotracking``) drives a dome through the same service, as the system and below every person:
+a person designates the target (:meth:`PtzService.track`, which the :class:`TrackingRunner` the runtime attaches
+carries out under the governance gate), the runner's moves go through :meth:`PtzService.tracking_move` while the
+session is the dome's current one, and any person's command ends the session first (``autotracking.ended``,
+reason ``person_command``) and takes the dome at once. A session's start and end are audited
+(``autotracking.started``/``autotracking.ended``); its moves, several a second, are counted in the end entry.
 """
 
 from __future__ import annotations
@@ -21,10 +28,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.clock import Clock
+from vigie.domain.geometry import Box
 from vigie.domain.ports import AuditSink
 from vigie.domain.ptz import PtzDevice, PtzError, PtzPreset, PtzStatus, PtzVector, check_position, check_velocity
 from vigie.domain.users import Permission, Role
@@ -40,9 +48,14 @@ MAX_TOUR_PRESETS: Final = 32
 MIN_DWELL_S: Final = 2.0
 MAX_DWELL_S: Final = 3600.0
 SYSTEM: Final = "system:ptz"
+SYSTEM_TRACKING: Final = "system:autotracking"
+"""The actor of a tracking session's end that no person caused (target lost, time up, activation closed)."""
 ROLE_PRIORITY: Final[dict[Role, int]] = {Role.SUPERVISOR: 30, Role.OPERATOR: 20, Role.INVESTIGATOR: 20}
 """Who may take a dome from whom: a higher number takes it from a lower one; equals wait for the lock to lapse."""
 SYSTEM_PRIORITY: Final = 0
+TRACKING_MODULE: Final = "ptz_autotracking"
+PERSON_COMMAND: Final = "person_command"
+"""Why a tracking session ended when a person commanded its dome."""
 
 
 class PtzCommandKind(StrEnum):
@@ -92,6 +105,51 @@ class PtzLockedError(RuntimeError):
     """Someone of equal or higher priority holds the dome; the message says who and until when."""
 
 
+class TrackingRefusedError(PermissionError):
+    """Auto-tracking may not start on this dome now (no activation of ``ptz_autotracking`` covering it, a stop
+    switch, no picture); the message says why and what to do."""
+
+
+class TrackingBusyError(RuntimeError):
+    """The service already follows as many targets as it may at once; the message says how to free one."""
+
+
+class TrackingRunner(Protocol):
+    """What carries out auto-tracking for the service (built by the runtime: it reads the dome's picture and asks
+    the governance gate). ``start`` designates the target boxed (normalised) on the dome's picture for ``by``, or
+    raises :class:`TrackingRefusedError` / :class:`TrackingBusyError`; ``stop`` ends it for ``by`` (the dome
+    stops); ``person_took`` says a person's command already ended it (the dome is theirs: nothing is sent)."""
+
+    def start(self, camera_id: str, box: Box, by: str) -> None: ...
+
+    def stop(self, camera_id: str, by: str) -> bool: ...
+
+    def person_took(self, camera_id: str, actor: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingView:
+    """A dome's auto-tracking as the console shows it: the session running (who designated, since when, under
+    which activation), else how the last one ended."""
+
+    active: bool
+    designated_by: str | None = None
+    since: datetime | None = None
+    activation_id: int | None = None
+    ended_reason: str | None = None
+    ended_by: str | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Tracking:
+    session: int
+    designated_by: str
+    activation_id: int | None
+    started: datetime
+    moves: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class PtzLock:
     holder: str
@@ -120,6 +178,8 @@ class _Dome:
     last_audited: tuple[str, dict[str, Any], datetime] | None = None
     renewals: int = 0
     """Continuous moves renewed unchanged since the last audited command (a held joystick renews its move)."""
+    tracking: _Tracking | None = None
+    tracking_ended: TrackingView | None = None
     mutex: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -133,6 +193,7 @@ class PtzView:
     lock: PtzLock | None
     tour: tuple[str, ...] | None
     tour_dwell_s: float | None
+    tracking: TrackingView = TrackingView(active=False)
 
 
 class PtzService:
@@ -152,6 +213,13 @@ class PtzService:
         self._lock_s = lock_s
         homes = home_after_s or {}
         self._domes = {cid: _Dome(device, homes.get(cid, HOME_AFTER_S)) for cid, device in devices.items()}
+        self._runner: TrackingRunner | None = None
+        self._sessions = 0
+        self._sessions_lock = threading.Lock()
+
+    def attach_tracking(self, runner: TrackingRunner) -> None:
+        """The runtime's auto-tracking (without one, designating a target is refused as not available here)."""
+        self._runner = runner
 
     @property
     def cameras(self) -> list[str]:
@@ -172,6 +240,7 @@ class PtzService:
                 lock,
                 tour.tokens if tour else None,
                 tour.dwell_s if tour else None,
+                _tracking_view(dome),
             )
 
     def command(self, viewer: Principal, camera_id: str, command: PtzCommand) -> PtzStatus:
@@ -183,6 +252,7 @@ class PtzService:
             taken = self._take(dome, viewer, now)
             stopped_tour = dome.tour is not None
             dome.tour = None
+            tracked = self._end_tracking_for(dome, camera_id, viewer.actor, now)
             self._apply(dome.device, command)
             dome.last_command, dome.at_home = now, command.kind is PtzCommandKind.HOME
             details = command.details()
@@ -199,7 +269,10 @@ class PtzService:
                 dome.renewals = 0
                 self._audit.append(AuditEvent(viewer.actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
             dome.last_audited = (viewer.actor, command.details(), now)
-            return dome.device.status()
+            status = dome.device.status()
+        if tracked:
+            self._person_took(camera_id, viewer.actor)
+        return status
 
     def release(self, viewer: Principal, camera_id: str) -> None:
         """Give the dome back before the lock lapses (only its holder does)."""
@@ -253,10 +326,13 @@ class PtzService:
             if unknown:
                 raise PtzError(f"no preset {', '.join(unknown)} on {camera_id}: store it first")
             self._take(dome, viewer, now)
+            tracked = self._end_tracking_for(dome, camera_id, viewer.actor, now)
             dome.lock = None  # the tour runs as the system: anyone may take the dome from it
             dome.tour = _Tour(tuple(tokens), dwell_s, viewer.actor)
             dome.device.goto_preset(tokens[0])
             dome.last_command, dome.at_home = now, False
+        if tracked:
+            self._person_took(camera_id, viewer.actor)
         details = {"command": "tour started", "presets": list(tokens), "dwell_s": dwell_s}
         self._audit.append(AuditEvent(viewer.actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
 
@@ -270,6 +346,152 @@ class PtzService:
             details = {"command": "tour stopped"}
             self._audit.append(AuditEvent(viewer.actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
         return running
+
+    # --- auto-tracking ----------------------------------------------------------------------------------------------
+
+    def track(self, viewer: Principal, camera_id: str, box: Box) -> TrackingView:
+        """Have the dome follow what ``box`` (normalised, on its picture now) holds, designated by ``viewer``: as
+        for a move, ``control_ptz`` on the camera and no one of equal or higher priority holding the dome. The
+        runner refuses without an activation of ``ptz_autotracking`` covering the camera."""
+        dome = self._dome(viewer, camera_id, Permission.CONTROL_PTZ)
+        runner = self._runner
+        if runner is None:
+            raise TrackingRefusedError(
+                f"auto-tracking is not available in this process: it runs in `vigie serve`, which reads the dome's "
+                f"picture (camera {camera_id})"
+            )
+        with dome.mutex:
+            self._holder_above(dome, viewer, self._clock())  # refused while someone of higher priority drives it
+        runner.start(camera_id, box, viewer.actor)
+        with dome.mutex:
+            return _tracking_view(dome)
+
+    def untrack(self, viewer: Principal, camera_id: str) -> bool:
+        """End the dome's tracking session (the dome stops where it is); False when none ran."""
+        self._dome(viewer, camera_id, Permission.CONTROL_PTZ)
+        runner = self._runner
+        return runner.stop(camera_id, viewer.actor) if runner is not None else False
+
+    def position_of(self, camera_id: str) -> PtzStatus:
+        """The dome's status, for the runtime's tracker (a system read: no person, not audited)."""
+        return self._domes[camera_id].device.status()
+
+    def begin_tracking(
+        self, camera_id: str, designated_by: str, activation_id: int | None, box: Box, at: datetime | None = None
+    ) -> int:
+        """The runner starts a session: the dome is driven by the system for it from now (a tour stops, the
+        designator's lock is given up, a session before it ends as ``new_target``); audited. Its session number,
+        which :meth:`tracking_move` and :meth:`end_tracking` name."""
+        dome = self._domes[camera_id]
+        now = self._clock() if at is None else at
+        with self._sessions_lock:
+            self._sessions += 1
+            session = self._sessions
+        with dome.mutex:
+            previous = dome.tracking
+            if previous is not None:
+                self._close_tracking(dome, camera_id, previous, "new_target", by=designated_by, now=now)
+            stopped_tour, dome.tour = dome.tour is not None, None
+            dome.lock = None  # the system drives: any person's command takes the dome back at once
+            dome.tracking = _Tracking(session, designated_by, activation_id, now)
+            dome.last_command, dome.at_home = now, False
+        details: dict[str, Any] = {
+            "module": TRACKING_MODULE,
+            "activation": activation_id,
+            "box": {k: round(v, 4) for k, v in (("x", box.x), ("y", box.y), ("w", box.w), ("h", box.h))},
+            "session": session,
+        }
+        if stopped_tour:
+            details["tour_stopped"] = True
+        self._audit.append(
+            AuditEvent(designated_by, AuditAction.AUTOTRACKING_STARTED, f"camera:{camera_id}", details, now)
+        )
+        return session
+
+    def tracking_move(self, camera_id: str, session: int, command: PtzCommand) -> bool:
+        """Carry out the tracker's ``command`` (a continuous move or a stop) as the system, only while ``session``
+        is the dome's current one: False when it is not (a person took the dome; nothing was sent). Counted in the
+        session's end entry, not audited one by one (several a second)."""
+        dome = self._domes[camera_id]
+        if command.kind not in (PtzCommandKind.CONTINUOUS, PtzCommandKind.STOP):
+            raise PtzError(f"the tracker sends continuous moves and stops, not {command.kind.value}")
+        _check(command)
+        with dome.mutex:
+            tracking = dome.tracking
+            if tracking is None or tracking.session != session:
+                return False
+            self._apply(dome.device, command)
+            tracking.moves += 1
+            dome.last_command, dome.at_home = self._clock(), False
+            return True
+
+    def end_tracking(
+        self,
+        camera_id: str,
+        session: int,
+        reason: str,
+        *,
+        by: str | None = None,
+        frames: int | None = None,
+        at: datetime | None = None,
+    ) -> bool:
+        """The runner ended ``session`` (lost target, operator's stop, closed gate, …): audited once; False when it
+        had already ended (a person's command ended it first, and said so)."""
+        dome = self._domes[camera_id]
+        now = self._clock() if at is None else at
+        with dome.mutex:
+            tracking = dome.tracking
+            if tracking is None or tracking.session != session:
+                return False
+            self._close_tracking(dome, camera_id, tracking, reason, by=by, now=now, frames=frames)
+            return True
+
+    def _end_tracking_for(self, dome: _Dome, camera_id: str, actor: str, now: datetime) -> bool:
+        """A person commands the dome (under its mutex): its tracking session, if any, ends first."""
+        tracking = dome.tracking
+        if tracking is None:
+            return False
+        self._close_tracking(dome, camera_id, tracking, PERSON_COMMAND, by=actor, now=now)
+        return True
+
+    def _close_tracking(
+        self,
+        dome: _Dome,
+        camera_id: str,
+        tracking: _Tracking,
+        reason: str,
+        *,
+        by: str | None,
+        now: datetime,
+        frames: int | None = None,
+    ) -> None:
+        dome.tracking = None
+        dome.tracking_ended = TrackingView(
+            False, tracking.designated_by, tracking.started, tracking.activation_id, reason, by, now
+        )
+        details: dict[str, Any] = {
+            "module": TRACKING_MODULE,
+            "activation": tracking.activation_id,
+            "designated_by": tracking.designated_by,
+            "reason": reason,
+            "moves": tracking.moves,
+            "duration_s": round((now - tracking.started).total_seconds(), 3),
+            "session": tracking.session,
+        }
+        if by is not None:
+            details["by"] = by
+        if frames is not None:
+            details["frames"] = frames
+        actor = by or SYSTEM_TRACKING
+        self._audit.append(AuditEvent(actor, AuditAction.AUTOTRACKING_ENDED, f"camera:{camera_id}", details, now))
+
+    def _person_took(self, camera_id: str, actor: str) -> None:
+        runner = self._runner
+        if runner is not None:
+            try:
+                runner.person_took(camera_id, actor)
+            except Exception:  # the person's command is done; the runner's own session ends at its next frame
+                log.exception("ptz: %s: the tracker could not be told that %s took the dome", camera_id, actor)
 
     # --- the system ------------------------------------------------------------------------------------------------
 
@@ -304,6 +526,7 @@ class PtzService:
                 details: dict[str, Any] = {"command": "tour", "preset": token}
             elif (
                 dome.lock is None
+                and dome.tracking is None
                 and not dome.at_home
                 and dome.last_command is not None
                 and (now - dome.last_command).total_seconds() >= dome.home_after_s
@@ -327,18 +550,25 @@ class PtzService:
 
     def _take(self, dome: _Dome, viewer: Principal, now: datetime) -> str | None:
         """Give ``viewer`` the dome (or refuse); the holder it was taken from, if any."""
+        taken = self._holder_above(dome, viewer, now)
         priority, role = _priority(viewer)
-        held = dome.lock
-        taken = None
-        if held is not None and held.until > now and held.holder != viewer.actor:
-            if priority <= held.priority:
-                raise PtzLockedError(
-                    f"{held.holder} ({held.role}) drives this dome until {held.until.strftime('%H:%M:%S')} UTC; "
-                    "wait, or ask a supervisor"
-                )
-            taken = held.holder
         dome.lock = PtzLock(viewer.actor, role, priority, now + timedelta(seconds=self._lock_s))
         return taken
+
+    @staticmethod
+    def _holder_above(dome: _Dome, viewer: Principal, now: datetime) -> str | None:
+        """Refuse ``viewer`` the dome while someone else of equal or higher priority holds it; the holder of lower
+        priority ``viewer`` would take it from, if any."""
+        priority, _ = _priority(viewer)
+        held = dome.lock
+        if held is None or held.until <= now or held.holder == viewer.actor:
+            return None
+        if priority <= held.priority:
+            raise PtzLockedError(
+                f"{held.holder} ({held.role}) drives this dome until {held.until.strftime('%H:%M:%S')} UTC; "
+                "wait, or ask a supervisor"
+            )
+        return held.holder
 
     @staticmethod
     def _apply(device: PtzDevice, command: PtzCommand) -> None:
@@ -374,6 +604,13 @@ def _is_renewal(
         return False
     last_actor, last_details, at = last
     return last_actor == actor and last_details == details and (now - at).total_seconds() <= RENEWAL_WITHIN_S
+
+
+def _tracking_view(dome: _Dome) -> TrackingView:
+    tracking = dome.tracking
+    if tracking is not None:
+        return TrackingView(True, tracking.designated_by, tracking.started, tracking.activation_id)
+    return dome.tracking_ended or TrackingView(False)
 
 
 def _priority(viewer: Principal) -> tuple[int, str]:

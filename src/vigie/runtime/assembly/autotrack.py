@@ -340,7 +340,10 @@ class AutoTrackingRunner:
         except AutoTrackingRefused as err:
             session._close_frames()
             raise TrackingRefusedError(str(err)) from None
-        except (ValueError, DomeUnreachableError):
+        except ValueError as err:  # a box the tracker cannot follow (too small, off the picture)
+            session._close_frames()
+            raise PtzError(f"camera {dome.camera_id}: {err}") from None
+        except DomeUnreachableError:
             session._close_frames()
             raise
         [started] = [e for e in tracking.events() if e.kind == "autotracking.started"]

@@ -277,29 +277,28 @@ function picture() {
 }
 
 function startDrawing() {
-  // A layer over the picture where the operator drags the target's box (pointer down, drag, up).
+  // A layer over the picture where the operator drags the target's box (pointer down, drag, up); the box is
+  // measured against the picture's place at each event (it may load, or the page scroll, while one draws).
   stopDrawing();
-  const media = picture();
   const figure = focusTarget();
   const layer = el("div", { id: "ptz-follow-layer", class: "ptz-follow-layer", title: t("ptz.follow_draw") });
-  const place = () => {
-    const outer = figure.getBoundingClientRect();
-    const inner = media.getBoundingClientRect();
-    Object.assign(layer.style, { left: `${inner.left - outer.left}px`, top: `${inner.top - outer.top}px`, width: `${inner.width}px`, height: `${inner.height}px` });
-  };
-  place();
   const box = el("div", { class: "ptz-follow-box" });
   layer.append(box);
   figure.append(layer);
   dome.drawing = { layer, box, start: null, end: null };
   const at = (event) => {
-    const r = layer.getBoundingClientRect();
+    const r = picture().getBoundingClientRect();
     return { x: Math.min(1, Math.max(0, (event.clientX - r.left) / r.width)), y: Math.min(1, Math.max(0, (event.clientY - r.top) / r.height)) };
   };
   const draw = () => {
     const { start, end } = dome.drawing;
+    const media = picture().getBoundingClientRect();
+    const outer = layer.getBoundingClientRect();
     const x = Math.min(start.x, end.x), y = Math.min(start.y, end.y);
-    Object.assign(box.style, { left: `${x * 100}%`, top: `${y * 100}%`, width: `${Math.abs(end.x - start.x) * 100}%`, height: `${Math.abs(end.y - start.y) * 100}%` });
+    Object.assign(box.style, {
+      left: `${media.left - outer.left + x * media.width}px`, top: `${media.top - outer.top + y * media.height}px`,
+      width: `${Math.abs(end.x - start.x) * media.width}px`, height: `${Math.abs(end.y - start.y) * media.height}px`,
+    });
   };
   layer.addEventListener("pointerdown", (event) => {
     if (event.button !== 0) return;

@@ -241,3 +241,20 @@ def test_autotracking_is_never_exempted_on_simulated_footage() -> None:
     assert MODULE in {m.id for m in catalogue.modules}
     exempt = exemptible_modules(catalogue)
     assert MODULE not in exempt and "motion" in exempt
+
+
+def test_a_dome_that_may_not_be_streamed_cannot_follow(world: Panorama) -> None:
+    """Its authorisation lapsed (L1): the same refusal as its live view, even under an activation."""
+    rig = Rig(world)
+    try:
+        rig.rules.activate(rig.clock.at() - timedelta(hours=1), rig.clock.at() + timedelta(hours=1))
+        lapsed = "camera cam-dome: its prefectoral authorisation 2024-DS-0142 ended on 2025-12-31"
+        runner = AutoTrackingRunner(
+            rig.ptz, rig.gate, rig.runner.domes, rig.clock.at, frames=rig.feed, refusal=lambda _: lapsed
+        )
+        rig.ptz.attach_tracking(runner)
+        with pytest.raises(TrackingRefusedError, match="may not be streamed now, so it cannot follow: camera cam-dome"):
+            rig.ptz.track(ALICE, DOME, rig.box())
+        assert rig.feed.opened == 0 and rig.audit.events == []
+    finally:
+        rig.close()

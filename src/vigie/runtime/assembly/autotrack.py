@@ -284,8 +284,12 @@ class AutoTrackingRunner:
         *,
         frames: FrameSource | None = None,
         max_sessions: int = MAX_SESSIONS,
+        refusal: Callable[[str], str | None] | None = None,
     ) -> None:
+        """``refusal``: why a camera may not be streamed today (its authorisation, L1; masks it cannot follow, L6),
+        asked at each designation (``VigieService.camera_refusal``)."""
         self.ptz, self.gate, self.domes, self.clock = ptz, gate, dict(domes), clock
+        self._refusal = refusal
         self._frames = frames or stream_frames(clock)
         self._max = max_sessions
         self._sessions: dict[str, _Session] = {}
@@ -303,6 +307,9 @@ class AutoTrackingRunner:
             raise TrackingRefusedError(f"camera {camera_id} is no dome this service drives: it cannot follow a target")
         if not self.gate.allows(MODULE, camera_id, self.clock()):
             raise TrackingRefusedError(refusal(camera_id))
+        standing = self._refusal(camera_id) if self._refusal is not None else None
+        if standing is not None:
+            raise TrackingRefusedError(f"camera {camera_id} may not be streamed now, so it cannot follow: {standing}")
         with self._lock:
             if self._closed:
                 raise TrackingRefusedError("the service is stopping: auto-tracking is not available")
@@ -392,9 +399,13 @@ def refusal(camera_id: str) -> str:
 
 
 def open_autotracking(
-    ptz: PtzService, placements: Sequence[CameraPlacement], gate: Gate, clock: Clock
+    ptz: PtzService,
+    placements: Sequence[CameraPlacement],
+    gate: Gate,
+    clock: Clock,
+    refusal: Callable[[str], str | None] | None = None,
 ) -> AutoTrackingRunner:
     """The service's auto-tracking over its domes, attached to its PTZ service (what ``vigie serve`` runs)."""
-    runner = AutoTrackingRunner(ptz, gate, tracked_domes(placements), clock)
+    runner = AutoTrackingRunner(ptz, gate, tracked_domes(placements), clock, refusal=refusal)
     ptz.attach_tracking(runner)
     return runner

@@ -394,7 +394,7 @@ class VigieService:
         checked every :data:`PTZ_TICK_EVERY_S` in a thread of their own (a dome's answer never holds the writer)."""
         service, self._domes = open_ptz_service(self.entries, self._accounts, self.audit, self.clock)
         gate = service_gate(self.config, self.simulated, self.clock)  # built at the first designation
-        self.tracking = open_autotracking(service, self.entries, gate, self.clock)
+        self.tracking = open_autotracking(service, self.entries, gate, self.clock, refusal=self.camera_refusal)
         jobs.append(Periodic(PTZ_TICK_EVERY_S, service.tick, apart=True))
         return service
 

@@ -111,8 +111,7 @@ def stream_frames(clock: Clock) -> FrameSource:
 
 
 def tracked_domes(placements: Sequence[CameraPlacement]) -> dict[str, TrackedDome]:
-    """Every dome Vigie drives (``kind: ptz`` with ``onvif:`` settings), with its optics and pan/tilt masks; its
-    ``analysis.modules.ptz_autotracking`` settings when given, else the module's defaults."""
+    """Every dome Vigie drives (``kind: ptz`` with ``onvif:`` settings), with its optics and pan/tilt masks."""
     domes: dict[str, TrackedDome] = {}
     for p in placements:
         camera, onvif = p.camera, p.camera.onvif
@@ -123,7 +122,9 @@ def tracked_domes(placements: Sequence[CameraPlacement]) -> dict[str, TrackedDom
             camera.analysis_stream,
             onvif.optics.to_domain(),
             tuple(PtzMask(m.id, tuple(m.points)) for m in camera.ptz_privacy_masks),
-            AutoTrackingConfig.model_validate(camera.analysis.modules.get(MODULE, {})),
+            # the module's defaults: ``analysis.modules`` feeds the analysis workers' event rules, which do not know
+            # this module (a per-dome setting needs a section of its own)
+            AutoTrackingConfig(),
             onvif.video_delay_s,
         )
     return domes

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -386,8 +387,10 @@ class AutoTrackingRunner:
             with session.lock:
                 if not session.done:
                     session.finish(StopReason.SERVICE_STOPPED)
+        deadline = time.monotonic() + timeout_s  # one wait for all: a thread may be inside a stream read
         for session in sessions:
-            session.thread.join(timeout_s)
+            if session.thread.is_alive():
+                session.thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def refusal(camera_id: str) -> str:

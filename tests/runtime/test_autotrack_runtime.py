@@ -36,7 +36,8 @@ from vigie.governance.catalogue import load_catalogue
 from vigie.governance.gate import ActivationGate, GateRules, Window
 from vigie.runtime.assembly.autotrack import AutoTrackingRunner, TrackedDome, masked
 from vigie.runtime.assembly.governance import exemptible_modules
-from vigie.services.ptz import PtzCommand, PtzCommandKind, PtzService, TrackingBusyError, TrackingRefusedError
+from vigie.services.ptz import PtzCommand, PtzCommandKind, PtzService
+from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 from vigie.sim.dome import SimulatedDome
 from vigie.sim.panorama import Panorama, panorama, walkers_at
 

@@ -40,13 +40,8 @@ from vigie.services.cameras import CameraNotAuthorisedError
 from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
-from vigie.services.ptz import (
-    DomeUnreachableError,
-    PtzLockedError,
-    PtzUnavailableError,
-    TrackingBusyError,
-    TrackingRefusedError,
-)
+from vigie.services.ptz import DomeUnreachableError, PtzLockedError, PtzUnavailableError
+from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 from vigie.services.snapshots import NoSnapshotError
 
 log = logging.getLogger(__name__)

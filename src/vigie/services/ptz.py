@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.clock import Clock
@@ -37,6 +37,13 @@ from vigie.domain.ports import AuditSink
 from vigie.domain.ptz import PtzDevice, PtzError, PtzPreset, PtzStatus, PtzVector, check_position, check_velocity
 from vigie.domain.users import Permission, Role
 from vigie.services.access import Principal
+from vigie.services.ptz_tracking import (
+    PERSON_COMMAND,
+    DomeTracking,
+    TrackingRefusedError,
+    TrackingRunner,
+    TrackingView,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +55,9 @@ MAX_TOUR_PRESETS: Final = 32
 MIN_DWELL_S: Final = 2.0
 MAX_DWELL_S: Final = 3600.0
 SYSTEM: Final = "system:ptz"
-SYSTEM_TRACKING: Final = "system:autotracking"
-"""The actor of a tracking session's end that no person caused (target lost, time up, activation closed)."""
 ROLE_PRIORITY: Final[dict[Role, int]] = {Role.SUPERVISOR: 30, Role.OPERATOR: 20, Role.INVESTIGATOR: 20}
 """Who may take a dome from whom: a higher number takes it from a lower one; equals wait for the lock to lapse."""
 SYSTEM_PRIORITY: Final = 0
-TRACKING_MODULE: Final = "ptz_autotracking"
-PERSON_COMMAND: Final = "person_command"
-"""Why a tracking session ended when a person commanded its dome."""
 
 
 class PtzCommandKind(StrEnum):
@@ -105,51 +107,6 @@ class PtzLockedError(RuntimeError):
     """Someone of equal or higher priority holds the dome; the message says who and until when."""
 
 
-class TrackingRefusedError(PermissionError):
-    """Auto-tracking may not start on this dome now (no activation of ``ptz_autotracking`` covering it, a stop
-    switch, no picture); the message says why and what to do."""
-
-
-class TrackingBusyError(RuntimeError):
-    """The service already follows as many targets as it may at once; the message says how to free one."""
-
-
-class TrackingRunner(Protocol):
-    """What carries out auto-tracking for the service (built by the runtime: it reads the dome's picture and asks
-    the governance gate). ``start`` designates the target boxed (normalised) on the dome's picture for ``by``, or
-    raises :class:`TrackingRefusedError` / :class:`TrackingBusyError`; ``stop`` ends it for ``by`` (the dome
-    stops); ``person_took`` says a person's command already ended it (the dome is theirs: nothing is sent)."""
-
-    def start(self, camera_id: str, box: Box, by: str) -> None: ...
-
-    def stop(self, camera_id: str, by: str) -> bool: ...
-
-    def person_took(self, camera_id: str, actor: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class TrackingView:
-    """A dome's auto-tracking as the console shows it: the session running (who designated, since when, under
-    which activation), else how the last one ended."""
-
-    active: bool
-    designated_by: str | None = None
-    since: datetime | None = None
-    activation_id: int | None = None
-    ended_reason: str | None = None
-    ended_by: str | None = None
-    ended_at: datetime | None = None
-
-
-@dataclass(slots=True)
-class _Tracking:
-    session: int
-    designated_by: str
-    activation_id: int | None
-    started: datetime
-    moves: int = 0
-
-
 @dataclass(frozen=True, slots=True)
 class PtzLock:
     holder: str
@@ -178,8 +135,7 @@ class _Dome:
     last_audited: tuple[str, dict[str, Any], datetime] | None = None
     renewals: int = 0
     """Continuous moves renewed unchanged since the last audited command (a held joystick renews its move)."""
-    tracking: _Tracking | None = None
-    tracking_ended: TrackingView | None = None
+    tracking: DomeTracking = field(default_factory=lambda: DomeTracking(""))
     mutex: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -193,7 +149,7 @@ class PtzView:
     lock: PtzLock | None
     tour: tuple[str, ...] | None
     tour_dwell_s: float | None
-    tracking: TrackingView = TrackingView(active=False)
+    tracking: TrackingView
 
 
 class PtzService:
@@ -212,7 +168,10 @@ class PtzService:
         self._clock = clock
         self._lock_s = lock_s
         homes = home_after_s or {}
-        self._domes = {cid: _Dome(device, homes.get(cid, HOME_AFTER_S)) for cid, device in devices.items()}
+        self._domes = {
+            cid: _Dome(device, homes.get(cid, HOME_AFTER_S), tracking=DomeTracking(cid))
+            for cid, device in devices.items()
+        }
         self._runner: TrackingRunner | None = None
         self._sessions = 0
         self._sessions_lock = threading.Lock()
@@ -240,7 +199,7 @@ class PtzService:
                 lock,
                 tour.tokens if tour else None,
                 tour.dwell_s if tour else None,
-                _tracking_view(dome),
+                dome.tracking.view(),
             )
 
     def command(self, viewer: Principal, camera_id: str, command: PtzCommand) -> PtzStatus:
@@ -252,7 +211,7 @@ class PtzService:
             taken = self._take(dome, viewer, now)
             stopped_tour = dome.tour is not None
             dome.tour = None
-            tracked = self._end_tracking_for(dome, camera_id, viewer.actor, now)
+            tracked = self._end_tracking_for(dome, viewer.actor, now)
             self._apply(dome.device, command)
             dome.last_command, dome.at_home = now, command.kind is PtzCommandKind.HOME
             details = command.details()
@@ -326,7 +285,7 @@ class PtzService:
             if unknown:
                 raise PtzError(f"no preset {', '.join(unknown)} on {camera_id}: store it first")
             self._take(dome, viewer, now)
-            tracked = self._end_tracking_for(dome, camera_id, viewer.actor, now)
+            tracked = self._end_tracking_for(dome, viewer.actor, now)
             dome.lock = None  # the tour runs as the system: anyone may take the dome from it
             dome.tour = _Tour(tuple(tokens), dwell_s, viewer.actor)
             dome.device.goto_preset(tokens[0])
@@ -364,7 +323,7 @@ class PtzService:
             self._holder_above(dome, viewer, self._clock())  # refused while someone of higher priority drives it
         runner.start(camera_id, box, viewer.actor)
         with dome.mutex:
-            return _tracking_view(dome)
+            return dome.tracking.view()
 
     def untrack(self, viewer: Principal, camera_id: str) -> bool:
         """End the dome's tracking session (the dome stops where it is); False when none ran."""
@@ -388,24 +347,13 @@ class PtzService:
             self._sessions += 1
             session = self._sessions
         with dome.mutex:
-            previous = dome.tracking
-            if previous is not None:
-                self._close_tracking(dome, camera_id, previous, "new_target", by=designated_by, now=now)
             stopped_tour, dome.tour = dome.tour is not None, None
             dome.lock = None  # the system drives: any person's command takes the dome back at once
-            dome.tracking = _Tracking(session, designated_by, activation_id, now)
+            extra = {"tour_stopped": True} if stopped_tour else {}
+            entries = dome.tracking.begin(session, designated_by, activation_id, box, now, **extra)
             dome.last_command, dome.at_home = now, False
-        details: dict[str, Any] = {
-            "module": TRACKING_MODULE,
-            "activation": activation_id,
-            "box": {k: round(v, 4) for k, v in (("x", box.x), ("y", box.y), ("w", box.w), ("h", box.h))},
-            "session": session,
-        }
-        if stopped_tour:
-            details["tour_stopped"] = True
-        self._audit.append(
-            AuditEvent(designated_by, AuditAction.AUTOTRACKING_STARTED, f"camera:{camera_id}", details, now)
-        )
+        for entry in entries:
+            self._audit.append(entry)
         return session
 
     def tracking_move(self, camera_id: str, session: int, command: PtzCommand) -> bool:
@@ -417,11 +365,10 @@ class PtzService:
             raise PtzError(f"the tracker sends continuous moves and stops, not {command.kind.value}")
         _check(command)
         with dome.mutex:
-            tracking = dome.tracking
-            if tracking is None or tracking.session != session:
+            if not dome.tracking.is_current(session):
                 return False
             self._apply(dome.device, command)
-            tracking.moves += 1
+            dome.tracking.moved()
             dome.last_command, dome.at_home = self._clock(), False
             return True
 
@@ -440,50 +387,19 @@ class PtzService:
         dome = self._domes[camera_id]
         now = self._clock() if at is None else at
         with dome.mutex:
-            tracking = dome.tracking
-            if tracking is None or tracking.session != session:
+            if not dome.tracking.is_current(session):
                 return False
-            self._close_tracking(dome, camera_id, tracking, reason, by=by, now=now, frames=frames)
-            return True
-
-    def _end_tracking_for(self, dome: _Dome, camera_id: str, actor: str, now: datetime) -> bool:
-        """A person commands the dome (under its mutex): its tracking session, if any, ends first."""
-        tracking = dome.tracking
-        if tracking is None:
-            return False
-        self._close_tracking(dome, camera_id, tracking, PERSON_COMMAND, by=actor, now=now)
+            entries = dome.tracking.end(reason, by, now, frames)
+        for entry in entries:
+            self._audit.append(entry)
         return True
 
-    def _close_tracking(
-        self,
-        dome: _Dome,
-        camera_id: str,
-        tracking: _Tracking,
-        reason: str,
-        *,
-        by: str | None,
-        now: datetime,
-        frames: int | None = None,
-    ) -> None:
-        dome.tracking = None
-        dome.tracking_ended = TrackingView(
-            False, tracking.designated_by, tracking.started, tracking.activation_id, reason, by, now
-        )
-        details: dict[str, Any] = {
-            "module": TRACKING_MODULE,
-            "activation": tracking.activation_id,
-            "designated_by": tracking.designated_by,
-            "reason": reason,
-            "moves": tracking.moves,
-            "duration_s": round((now - tracking.started).total_seconds(), 3),
-            "session": tracking.session,
-        }
-        if by is not None:
-            details["by"] = by
-        if frames is not None:
-            details["frames"] = frames
-        actor = by or SYSTEM_TRACKING
-        self._audit.append(AuditEvent(actor, AuditAction.AUTOTRACKING_ENDED, f"camera:{camera_id}", details, now))
+    def _end_tracking_for(self, dome: _Dome, actor: str, now: datetime) -> bool:
+        """A person commands the dome (under its mutex): its tracking session, if any, ends first (audited)."""
+        entries = dome.tracking.end(PERSON_COMMAND, actor, now)
+        for entry in entries:
+            self._audit.append(entry)
+        return bool(entries)
 
     def _person_took(self, camera_id: str, actor: str) -> None:
         runner = self._runner
@@ -526,7 +442,7 @@ class PtzService:
                 details: dict[str, Any] = {"command": "tour", "preset": token}
             elif (
                 dome.lock is None
-                and dome.tracking is None
+                and not dome.tracking.active
                 and not dome.at_home
                 and dome.last_command is not None
                 and (now - dome.last_command).total_seconds() >= dome.home_after_s
@@ -604,13 +520,6 @@ def _is_renewal(
         return False
     last_actor, last_details, at = last
     return last_actor == actor and last_details == details and (now - at).total_seconds() <= RENEWAL_WITHIN_S
-
-
-def _tracking_view(dome: _Dome) -> TrackingView:
-    tracking = dome.tracking
-    if tracking is not None:
-        return TrackingView(True, tracking.designated_by, tracking.started, tracking.activation_id)
-    return dome.tracking_ended or TrackingView(False)
 
 
 def _priority(viewer: Principal) -> tuple[int, str]:

@@ -20,7 +20,8 @@ from vigie.api.security import CurrentPrincipal
 from vigie.domain.geometry import Box
 from vigie.domain.ptz import PtzStatus, PtzVector
 from vigie.domain.users import Permission
-from vigie.services.ptz import PtzCommand, PtzCommandKind, PtzService, PtzView, TrackingView
+from vigie.services.ptz import PtzCommand, PtzCommandKind, PtzService, PtzView
+from vigie.services.ptz_tracking import TrackingView
 
 router = APIRouter(prefix="/api/cameras", tags=["ptz"])
 CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]

@@ -45,14 +45,8 @@ from vigie.domain.geometry import Box
 from vigie.domain.ports import Gate
 from vigie.domain.ptz import DomeOptics, PtzError, PtzVector, View
 from vigie.ingest.reader import CameraError, StreamSpec, sampled_frames
-from vigie.services.ptz import (
-    DomeUnreachableError,
-    PtzCommand,
-    PtzCommandKind,
-    PtzService,
-    TrackingBusyError,
-    TrackingRefusedError,
-)
+from vigie.services.ptz import DomeUnreachableError, PtzCommand, PtzCommandKind, PtzService
+from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 
 log = logging.getLogger(__name__)
 

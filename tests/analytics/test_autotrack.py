@@ -206,7 +206,7 @@ def test_a_person_commanding_the_dome_takes_it_back_at_once(world: Panorama, clo
     assert not tracking.tracking and step(tracking, dome, clock) == []
     assert [(e.kind, e.by) for e in tracking.events()] == [
         ("autotracking.started", None),
-        ("autotracking.stopped", "user:carol"),
+        ("autotracking.ended", "user:carol"),
     ]
 
 

@@ -3,7 +3,10 @@ behind the simulated ONVIF camera, driven over ONVIF like an installation's): th
 the dome turns right while the button is held — longer than one move's timeout, so the console renewed it — and
 stops at the release; the arrow keys turn it back; home recalls the home position; as supervisor (the demo's account
 is both) they store two presets, run a tour between them, see it shown and stop it. Every command is in the audit
-log as ``ptz.moved`` under their name. A camera that is no dome shows no controls."""
+log as ``ptz.moved`` under their name. A camera that is no dome shows no controls. Following a target (a box
+drawn on the picture) is refused with the server's words until an activation of ``ptz_autotracking`` covers the
+dome (requested by the supervisor, approved by a DPO and the mayor through the API); under it the dome follows, "Stop
+following" ends it and a touch of the joystick gives the dome back; starts and ends are in the audit log."""
 
 from __future__ import annotations
 
@@ -11,14 +14,16 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.browser import chromium_options
-from tests.support.cli_accounts import create_account
+from tests.support.cli_accounts import create_account, totp_code
 from tests.support.demo_console import logged_in, running_demo
+from tests.support.vigie_cli import ApiSession
 from tests.support.waiting import wait_for
 from vigie.runtime.clock import system_clock
 
@@ -215,3 +220,114 @@ def test_an_operator_drives_the_dome_and_a_supervisor_runs_a_tour(demo: tuple[st
     assert any(actor == "system:ptz" and json.loads(d)["command"] == "tour" for actor, _, d in rows)
     stored = [json.loads(d) for (d,) in changes if json.loads(d).get("change") == "preset stored"]
     assert sorted(d["name"] for d in stored) == ["Square", "Street"]
+
+
+def follow_box(page: Any) -> None:
+    """Follow…, then drag a box around the middle of the dome's picture (a patch of the square's buildings)."""
+    page.locator("#ptz-follow").click()
+    expect(page.locator("#ptz-follow-layer")).to_be_visible()
+    shown = page.locator("#single-mse:visible, #single-video:visible").first
+    shown.scroll_into_view_if_needed()
+
+    def picture() -> dict[str, float]:  # the live picture, once it has its size (16:9, not the empty frame)
+        area: dict[str, float] | None = shown.bounding_box()
+        return area if area is not None and area["height"] > 0.5 * area["width"] else {}
+
+    area = wait_for(picture, 30, "the dome's live picture")
+    page.mouse.move(area["x"] + 0.42 * area["width"], area["y"] + 0.35 * area["height"])
+    page.mouse.down()
+    page.mouse.move(area["x"] + 0.58 * area["width"], area["y"] + 0.65 * area["height"], steps=5)
+    page.mouse.up()
+
+
+def activate_autotracking(base: str, login: dict[str, str], data: Path) -> int:
+    """The demo's supervisor requests ``ptz_autotracking`` on dome1 (a private site) and a DPO and the mayor approve
+    it, through the API as the console's governance view does."""
+    approvers = {
+        name: create_account(
+            data / "vigie.yaml", name, [role], folder=data / "sessions", clock=system_clock, commune="demo"
+        )
+        for name, role in (("dpo.demo", "dpo"), ("maire.demo", "authority"))
+    }
+    now = datetime.now(UTC)  # the demo runs on the host's clock
+    body = {
+        "module": "ptz_autotracking",
+        "camera_ids": [DOME],
+        "framework": "site-prive",
+        "decision_number": "2026-DEMO-PTZ",
+        "decision_date": (now - timedelta(days=3)).date().isoformat(),
+        "dpia_reference": "AIPD-DEMO-PTZ",
+        "purpose": "suivi d'un intrus sur le parvis privé",
+        "starts_at": (now - timedelta(minutes=1)).isoformat(),
+        "ends_at": (now + timedelta(hours=1)).isoformat(),
+    }
+    supervisor = ApiSession(base).login(login["username"], login["password"])
+    activation = int(supervisor.send("POST", "/api/activations", body)["id"])
+    for account in approvers.values():
+        session = ApiSession(base)
+        code = totp_code(account.totp_secret, datetime.now(UTC)) if account.totp_secret else ""
+        answer = session.send(
+            "POST", "/api/auth/login", {"username": account.username, "password": account.password, "totp": code}
+        )
+        session.csrf = answer["csrf_token"]
+        session.send("POST", f"/api/activations/{activation}/approve")
+    return activation
+
+
+@pytest.mark.rtsp
+@pytest.mark.slow
+def test_following_a_target_is_refused_without_an_activation_and_runs_under_one(
+    demo: tuple[str, dict[str, str], Path],
+) -> None:
+    base, login, data = demo
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium_options())
+        page = logged_in(browser, base, login["username"], login["password"])
+        page.goto(f"/#/live/{DOME}")
+        panel = page.locator("#ptz")
+        expect(panel).to_be_visible(timeout=45_000)
+        expect(panel.locator("#ptz-tracking")).to_have_text("No target followed.")
+
+        # No activation: refused with the server's words, and nothing follows.
+        follow_box(page)
+        expect(panel.locator("#ptz-message")).to_contain_text(
+            "Tracking refused: auto-tracking is not activated on camera dome1: the analysis module ptz_autotracking "
+            "needs an activation covering this camera",
+            timeout=20_000,
+        )
+        expect(panel.locator("#ptz-follow-stop")).to_be_hidden()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "ptz-04-follow-refused.png"), full_page=True)
+
+        # Under an activation the dome follows; "Stop following" ends it.
+        activation = activate_autotracking(base, login, data)
+        follow_box(page)
+        expect(panel.locator("#ptz-tracking")).to_contain_text(
+            f"Following the target designated by {login['username']} since", timeout=20_000
+        )
+        assert dome_state(page)["tracking"]["activation_id"] == activation
+        page.screenshot(path=str(ARTIFACTS / "ptz-05-following.png"), full_page=True)
+        page.wait_for_timeout(2_000)
+        assert dome_state(page)["tracking"]["active"], "the session went on"
+        panel.locator("#ptz-follow-stop").click()
+        expect(panel.locator("#ptz-tracking")).to_contain_text(f"stopped by {login['username']}")
+
+        # Again; a touch of the joystick gives the dome back at once.
+        follow_box(page)
+        expect(panel.locator("#ptz-tracking")).to_contain_text("Following the target", timeout=20_000)
+        hold(page, "#ptz button[data-ptz=right]", 0.5)
+        expect(panel.locator("#ptz-tracking")).to_contain_text(f"{login['username']} took the dome")
+        page.screenshot(path=str(ARTIFACTS / "ptz-06-given-back.png"), full_page=True)
+        browser.close()
+
+    with sqlite3.connect(data / "vigie.db") as db:
+        query = "SELECT actor, action, details FROM audit_entries WHERE action LIKE 'autotracking.%' ORDER BY seq"
+        rows = [(actor, action, json.loads(details)) for actor, action, details in db.execute(query)]
+    assert [(a, d.get("reason")) for _, a, d in rows] == [
+        ("autotracking.started", None),
+        ("autotracking.ended", "ended_by_operator"),
+        ("autotracking.started", None),
+        ("autotracking.ended", "person_command"),
+    ], rows
+    assert {actor for actor, _, _ in rows} == {login["username"]}
+    assert all(d["activation"] == activation for _, _, d in rows)

@@ -114,6 +114,12 @@ def test_the_service_drives_its_domes_over_onvif(
     unreachable = api.post("/api/cameras/dome-2/ptz/stop")
     assert unreachable.status_code == 503 and "camera dome-2" in unreachable.json()["error"]["message"]
     assert "another-pw-2" not in unreachable.text
+    # auto-tracking is wired on every dome, behind the database's gate: no activation, no tracking (nor a look)
+    assert sorted(service.tracking.domes) == ["dome-1", "dome-2"]
+    follow = api.post("/api/cameras/dome-1/ptz/track", json={"x": 0.4, "y": 0.4, "w": 0.1, "h": 0.2})
+    assert follow.status_code == 403 and follow.json()["error"]["code"] == "not_activated", follow.text
+    assert "ptz_autotracking needs an activation covering this camera" in follow.json()["error"]["message"]
+    assert api.get("/api/cameras/dome-1/ptz").json()["tracking"]["active"] is False
     service.close_domes()
     with sqlite3.connect(tmp_path / "vigie.db") as db:
         query = "SELECT actor, target, details FROM audit_entries WHERE action = ?"

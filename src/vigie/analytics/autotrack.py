@@ -128,6 +128,10 @@ class StopReason(StrEnum):
     GATE_CLOSED = "gate_closed"
     ENDED = "ended_by_operator"
     REDESIGNATED = "new_target"
+    NO_PICTURE = "no_picture"
+    """The dome's stream could not be read (the runtime ends the session)."""
+    DOME_UNREACHABLE = "dome_unreachable"
+    SERVICE_STOPPED = "service_stopped"
 
 
 class AutoTrackingRefused(PermissionError):
@@ -140,7 +144,7 @@ class AutoTrackingEvent:
     activation, and for an end why and after how long. No picture, no description of the target."""
 
     kind: str
-    """``autotracking.started`` or ``autotracking.stopped``"""
+    """``autotracking.started`` or ``autotracking.ended`` (the audit actions of the session)"""
     camera_id: str
     at: datetime
     designated_by: str
@@ -285,7 +289,7 @@ class AutoTracking:
         if session is None:
             return
         event = AutoTrackingEvent(
-            "autotracking.stopped",
+            "autotracking.ended",
             self.camera_id,
             at,
             session.designated_by,

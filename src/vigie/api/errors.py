@@ -41,6 +41,7 @@ from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
 from vigie.services.ptz import DomeUnreachableError, PtzLockedError, PtzUnavailableError
+from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 from vigie.services.snapshots import NoSnapshotError
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (PtzLockedError, 409, "locked"),
     (PtzUnavailableError, 404, "not_found"),
     (DomeUnreachableError, 503, "unavailable"),
+    (TrackingRefusedError, 403, "not_activated"),
+    (TrackingBusyError, 409, "busy"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

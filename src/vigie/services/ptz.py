@@ -11,6 +11,13 @@ preset is ``config.changed``.
 The service drives :class:`vigie.domain.ptz.PtzDevice` objects (the ONVIF client for cameras, the simulated dome
 for the demo and tests) and keeps its state in memory: locks and tours do not survive a restart (a dome returns
 home after its inactivity delay anyway). :meth:`PtzService.tick` is called by the service's periodic jobs.
+
+Auto-tracking (``ptz_autotracking``) drives a dome through the same service, as the system and below every person:
+a person designates the target (:meth:`PtzService.track`, which the :class:`TrackingRunner` the runtime attaches
+carries out under the governance gate), the runner's moves go through :meth:`PtzService.tracking_move` while the
+session is the dome's current one, and any person's command ends the session first (``autotracking.ended``,
+reason ``person_command``) and takes the dome at once. A session's start and end are audited
+(``autotracking.started``/``autotracking.ended``); its moves, several a second, are counted in the end entry.
 """
 
 from __future__ import annotations
@@ -25,10 +32,18 @@ from typing import Any, Final
 
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.clock import Clock
+from vigie.domain.geometry import Box
 from vigie.domain.ports import AuditSink
 from vigie.domain.ptz import PtzDevice, PtzError, PtzPreset, PtzStatus, PtzVector, check_position, check_velocity
 from vigie.domain.users import Permission, Role
 from vigie.services.access import Principal
+from vigie.services.ptz_tracking import (
+    PERSON_COMMAND,
+    DomeTracking,
+    TrackingRefusedError,
+    TrackingRunner,
+    TrackingView,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +135,7 @@ class _Dome:
     last_audited: tuple[str, dict[str, Any], datetime] | None = None
     renewals: int = 0
     """Continuous moves renewed unchanged since the last audited command (a held joystick renews its move)."""
+    tracking: DomeTracking = field(default_factory=lambda: DomeTracking(""))
     mutex: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -133,6 +149,7 @@ class PtzView:
     lock: PtzLock | None
     tour: tuple[str, ...] | None
     tour_dwell_s: float | None
+    tracking: TrackingView
 
 
 class PtzService:
@@ -151,7 +168,17 @@ class PtzService:
         self._clock = clock
         self._lock_s = lock_s
         homes = home_after_s or {}
-        self._domes = {cid: _Dome(device, homes.get(cid, HOME_AFTER_S)) for cid, device in devices.items()}
+        self._domes = {
+            cid: _Dome(device, homes.get(cid, HOME_AFTER_S), tracking=DomeTracking(cid))
+            for cid, device in devices.items()
+        }
+        self._runner: TrackingRunner | None = None
+        self._sessions = 0
+        self._sessions_lock = threading.Lock()
+
+    def attach_tracking(self, runner: TrackingRunner) -> None:
+        """The runtime's auto-tracking (without one, designating a target is refused as not available here)."""
+        self._runner = runner
 
     @property
     def cameras(self) -> list[str]:
@@ -172,6 +199,7 @@ class PtzService:
                 lock,
                 tour.tokens if tour else None,
                 tour.dwell_s if tour else None,
+                dome.tracking.view(),
             )
 
     def command(self, viewer: Principal, camera_id: str, command: PtzCommand) -> PtzStatus:
@@ -183,6 +211,7 @@ class PtzService:
             taken = self._take(dome, viewer, now)
             stopped_tour = dome.tour is not None
             dome.tour = None
+            tracked = self._end_tracking_for(dome, viewer.actor, now)
             self._apply(dome.device, command)
             dome.last_command, dome.at_home = now, command.kind is PtzCommandKind.HOME
             details = command.details()
@@ -199,7 +228,10 @@ class PtzService:
                 dome.renewals = 0
                 self._audit.append(AuditEvent(viewer.actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
             dome.last_audited = (viewer.actor, command.details(), now)
-            return dome.device.status()
+            status = dome.device.status()
+        if tracked:
+            self._person_took(camera_id, viewer.actor)
+        return status
 
     def release(self, viewer: Principal, camera_id: str) -> None:
         """Give the dome back before the lock lapses (only its holder does)."""
@@ -253,10 +285,13 @@ class PtzService:
             if unknown:
                 raise PtzError(f"no preset {', '.join(unknown)} on {camera_id}: store it first")
             self._take(dome, viewer, now)
+            tracked = self._end_tracking_for(dome, viewer.actor, now)
             dome.lock = None  # the tour runs as the system: anyone may take the dome from it
             dome.tour = _Tour(tuple(tokens), dwell_s, viewer.actor)
             dome.device.goto_preset(tokens[0])
             dome.last_command, dome.at_home = now, False
+        if tracked:
+            self._person_took(camera_id, viewer.actor)
         details = {"command": "tour started", "presets": list(tokens), "dwell_s": dwell_s}
         self._audit.append(AuditEvent(viewer.actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
 
@@ -270,6 +305,109 @@ class PtzService:
             details = {"command": "tour stopped"}
             self._audit.append(AuditEvent(viewer.actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
         return running
+
+    # --- auto-tracking ----------------------------------------------------------------------------------------------
+
+    def track(self, viewer: Principal, camera_id: str, box: Box) -> TrackingView:
+        """Have the dome follow what ``box`` (normalised, on its picture now) holds, designated by ``viewer``: as
+        for a move, ``control_ptz`` on the camera and no one of equal or higher priority holding the dome. The
+        runner refuses without an activation of ``ptz_autotracking`` covering the camera."""
+        dome = self._dome(viewer, camera_id, Permission.CONTROL_PTZ)
+        runner = self._runner
+        if runner is None:
+            raise TrackingRefusedError(
+                f"auto-tracking is not available in this process: it runs in `vigie serve`, which reads the dome's "
+                f"picture (camera {camera_id})"
+            )
+        with dome.mutex:
+            self._holder_above(dome, viewer, self._clock())  # refused while someone of higher priority drives it
+        runner.start(camera_id, box, viewer.actor)
+        with dome.mutex:
+            return dome.tracking.view()
+
+    def untrack(self, viewer: Principal, camera_id: str) -> bool:
+        """End the dome's tracking session (the dome stops where it is); False when none ran."""
+        self._dome(viewer, camera_id, Permission.CONTROL_PTZ)
+        runner = self._runner
+        return runner.stop(camera_id, viewer.actor) if runner is not None else False
+
+    def position_of(self, camera_id: str) -> PtzStatus:
+        """The dome's status, for the runtime's tracker (a system read: no person, not audited)."""
+        return self._domes[camera_id].device.status()
+
+    def begin_tracking(
+        self, camera_id: str, designated_by: str, activation_id: int | None, box: Box, at: datetime | None = None
+    ) -> int:
+        """The runner starts a session: the dome is driven by the system for it from now (a tour stops, the
+        designator's lock is given up, a session before it ends as ``new_target``); audited. Its session number,
+        which :meth:`tracking_move` and :meth:`end_tracking` name."""
+        dome = self._domes[camera_id]
+        now = self._clock() if at is None else at
+        with self._sessions_lock:
+            self._sessions += 1
+            session = self._sessions
+        with dome.mutex:
+            stopped_tour, dome.tour = dome.tour is not None, None
+            dome.lock = None  # the system drives: any person's command takes the dome back at once
+            extra = {"tour_stopped": True} if stopped_tour else {}
+            entries = dome.tracking.begin(session, designated_by, activation_id, box, now, **extra)
+            dome.last_command, dome.at_home = now, False
+        for entry in entries:
+            self._audit.append(entry)
+        return session
+
+    def tracking_move(self, camera_id: str, session: int, command: PtzCommand) -> bool:
+        """Carry out the tracker's ``command`` (a continuous move or a stop) as the system, only while ``session``
+        is the dome's current one: False when it is not (a person took the dome; nothing was sent). Counted in the
+        session's end entry, not audited one by one (several a second)."""
+        dome = self._domes[camera_id]
+        if command.kind not in (PtzCommandKind.CONTINUOUS, PtzCommandKind.STOP):
+            raise PtzError(f"the tracker sends continuous moves and stops, not {command.kind.value}")
+        _check(command)
+        with dome.mutex:
+            if not dome.tracking.is_current(session):
+                return False
+            self._apply(dome.device, command)
+            dome.tracking.moved()
+            dome.last_command, dome.at_home = self._clock(), False
+            return True
+
+    def end_tracking(
+        self,
+        camera_id: str,
+        session: int,
+        reason: str,
+        *,
+        by: str | None = None,
+        frames: int | None = None,
+        at: datetime | None = None,
+    ) -> bool:
+        """The runner ended ``session`` (lost target, operator's stop, closed gate, …): audited once; False when it
+        had already ended (a person's command ended it first, and said so)."""
+        dome = self._domes[camera_id]
+        now = self._clock() if at is None else at
+        with dome.mutex:
+            if not dome.tracking.is_current(session):
+                return False
+            entries = dome.tracking.end(reason, by, now, frames)
+        for entry in entries:
+            self._audit.append(entry)
+        return True
+
+    def _end_tracking_for(self, dome: _Dome, actor: str, now: datetime) -> bool:
+        """A person commands the dome (under its mutex): its tracking session, if any, ends first (audited)."""
+        entries = dome.tracking.end(PERSON_COMMAND, actor, now)
+        for entry in entries:
+            self._audit.append(entry)
+        return bool(entries)
+
+    def _person_took(self, camera_id: str, actor: str) -> None:
+        runner = self._runner
+        if runner is not None:
+            try:
+                runner.person_took(camera_id, actor)
+            except Exception:  # the person's command is done; the runner's own session ends at its next frame
+                log.exception("ptz: %s: the tracker could not be told that %s took the dome", camera_id, actor)
 
     # --- the system ------------------------------------------------------------------------------------------------
 
@@ -304,6 +442,7 @@ class PtzService:
                 details: dict[str, Any] = {"command": "tour", "preset": token}
             elif (
                 dome.lock is None
+                and not dome.tracking.active
                 and not dome.at_home
                 and dome.last_command is not None
                 and (now - dome.last_command).total_seconds() >= dome.home_after_s
@@ -327,18 +466,25 @@ class PtzService:
 
     def _take(self, dome: _Dome, viewer: Principal, now: datetime) -> str | None:
         """Give ``viewer`` the dome (or refuse); the holder it was taken from, if any."""
+        taken = self._holder_above(dome, viewer, now)
         priority, role = _priority(viewer)
-        held = dome.lock
-        taken = None
-        if held is not None and held.until > now and held.holder != viewer.actor:
-            if priority <= held.priority:
-                raise PtzLockedError(
-                    f"{held.holder} ({held.role}) drives this dome until {held.until.strftime('%H:%M:%S')} UTC; "
-                    "wait, or ask a supervisor"
-                )
-            taken = held.holder
         dome.lock = PtzLock(viewer.actor, role, priority, now + timedelta(seconds=self._lock_s))
         return taken
+
+    @staticmethod
+    def _holder_above(dome: _Dome, viewer: Principal, now: datetime) -> str | None:
+        """Refuse ``viewer`` the dome while someone else of equal or higher priority holds it; the holder of lower
+        priority ``viewer`` would take it from, if any."""
+        priority, _ = _priority(viewer)
+        held = dome.lock
+        if held is None or held.until <= now or held.holder == viewer.actor:
+            return None
+        if priority <= held.priority:
+            raise PtzLockedError(
+                f"{held.holder} ({held.role}) drives this dome until {held.until.strftime('%H:%M:%S')} UTC; "
+                "wait, or ask a supervisor"
+            )
+        return held.holder
 
     @staticmethod
     def _apply(device: PtzDevice, command: PtzCommand) -> None:

@@ -1,7 +1,10 @@
 """Driving a dome from the console: where it is, moves, presets, tours (:class:`vigie.services.ptz.PtzService`).
 
 Every move is audited by the service (``ptz.moved``); a dome held by someone of equal or higher priority answers
-409 ``locked`` naming who and until when; a camera that is no dome answers 404."""
+409 ``locked`` naming who and until when; a camera that is no dome answers 404. ``…/ptz/track`` has the dome
+follow a target boxed on its picture (auto-tracking, the analysis module ``ptz_autotracking``): 403
+``not_activated`` without an activation covering the camera, 409 ``busy`` when the service follows as many targets
+as it may; started and ended are audited (``autotracking.started``/``autotracking.ended``)."""
 
 from __future__ import annotations
 
@@ -9,14 +12,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from vigie.api.deps import configured
 from vigie.api.schemas import RequestModel
 from vigie.api.security import CurrentPrincipal
+from vigie.domain.geometry import Box
 from vigie.domain.ptz import PtzStatus, PtzVector
 from vigie.domain.users import Permission
 from vigie.services.ptz import PtzCommand, PtzCommandKind, PtzService, PtzView
+from vigie.services.ptz_tracking import TrackingView
 
 router = APIRouter(prefix="/api/cameras", tags=["ptz"])
 CameraId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
@@ -63,6 +68,34 @@ class TourIn(RequestModel):
     dwell_s: Annotated[float, Field(ge=2.0, le=3600.0)] = 10.0
 
 
+class TrackIn(RequestModel):
+    """The target's box on the dome's picture, normalised (0..1 from the left and top edges)."""
+
+    x: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
+    y: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
+    w: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+    h: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+
+    @model_validator(mode="after")
+    def _inside(self) -> TrackIn:
+        if self.x + self.w > 1.0 + 1e-6 or self.y + self.h > 1.0 + 1e-6:
+            raise ValueError("the box must lie within the picture: x + w and y + h at most 1")
+        return self
+
+    def box(self) -> Box:
+        return Box(self.x, self.y, self.w, self.h)
+
+
+class TrackingOut(BaseModel):
+    active: bool
+    designated_by: str | None
+    since: str | None
+    activation_id: int | None
+    ended_reason: str | None
+    ended_by: str | None
+    ended_at: str | None
+
+
 class VectorOut(BaseModel):
     pan: float
     tilt: float
@@ -93,6 +126,19 @@ class PtzOut(BaseModel):
     lock: LockOut | None
     tour: list[str] | None
     tour_dwell_s: float | None
+    tracking: TrackingOut
+
+
+def _tracking(t: TrackingView) -> TrackingOut:
+    return TrackingOut(
+        active=t.active,
+        designated_by=t.designated_by,
+        since=t.since.isoformat() if t.since else None,
+        activation_id=t.activation_id,
+        ended_reason=t.ended_reason,
+        ended_by=t.ended_by,
+        ended_at=t.ended_at.isoformat() if t.ended_at else None,
+    )
 
 
 def _vector(v: PtzVector) -> VectorOut:
@@ -111,6 +157,7 @@ def _view(v: PtzView) -> PtzOut:
         lock=LockOut(holder=v.lock.holder, role=v.lock.role, until=v.lock.until.isoformat()) if v.lock else None,
         tour=list(v.tour) if v.tour else None,
         tour_dwell_s=v.tour_dwell_s,
+        tracking=_tracking(v.tracking),
     )
 
 
@@ -190,3 +237,15 @@ async def ptz_start_tour(request: Request, principal: CurrentPrincipal, camera_i
 @router.delete("/{camera_id}/ptz/tour", status_code=204, summary="Stop the tour (audited)")
 async def ptz_stop_tour(request: Request, principal: CurrentPrincipal, camera_id: CameraId) -> None:
     await run_in_threadpool(_service(request).stop_tour, principal, camera_id)
+
+
+@router.post("/{camera_id}/ptz/track", response_model=TrackingOut, summary="Follow a target with the dome (audited)")
+async def ptz_track(request: Request, principal: CurrentPrincipal, camera_id: CameraId, body: TrackIn) -> TrackingOut:
+    """The dome follows what the box holds on its picture (``ptz_autotracking``, under an activation covering the
+    camera) until it loses it, the session's time is up, the activation ends, someone moves the dome or stops it."""
+    return _tracking(await run_in_threadpool(_service(request).track, principal, camera_id, body.box()))
+
+
+@router.delete("/{camera_id}/ptz/track", status_code=204, summary="Stop following the target (audited)")
+async def ptz_untrack(request: Request, principal: CurrentPrincipal, camera_id: CameraId) -> None:
+    await run_in_threadpool(_service(request).untrack, principal, camera_id)

@@ -136,6 +136,9 @@ class DemoDome:
             "id": DOME_CAMERA,
             "name": "Dôme PTZ de la place (simulé)",
             "kind": "ptz",
+            # a private forecourt: the one setting where auto-tracking (ptz_autotracking, framework site-prive) can
+            # be activated, so the demo can show it under an activation (docs/devices.md)
+            "setting": "private_site",
             "main_stream": self.stream_url,
             "credentials": DOME_CREDENTIALS,
             "onvif": {"host": HOST, "port": self.onvif_port, "video_delay_s": VIDEO_DELAY_S},

@@ -43,10 +43,20 @@ def seal_verifier(config: VigieConfig) -> SealVerifier:
     return SealVerifier(keys_in(keys_dir(config)))
 
 
+DEVICE_CAPABILITIES = frozenset({"ptz_control"})
+"""Capabilities that act on a physical device (auto-tracking drives a dome): a module with one is never exempted on
+simulated footage — what it moves is real, and it runs under a real activation only."""
+
+
 def exemptible_modules(catalogue: Catalogue) -> list[str]:
-    """The modules simulated footage may run without an activation: those every kind of tenant may use at all."""
+    """The modules simulated footage may run without an activation: those every kind of tenant may use at all, and
+    that drive no device (:data:`DEVICE_CAPABILITIES`)."""
     every_kind = set(CommuneKind)
-    return [m.id for m in catalogue.modules if set(m.tenant_kinds) >= every_kind]
+    return [
+        m.id
+        for m in catalogue.modules
+        if set(m.tenant_kinds) >= every_kind and not DEVICE_CAPABILITIES & set(m.capabilities)
+    ]
 
 
 def open_governance(

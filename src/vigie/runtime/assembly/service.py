@@ -44,6 +44,7 @@ from vigie.recording.reconcile import index_recent, reconcile_camera
 from vigie.recording.upload import SegmentUploader
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
 from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on, shared_key
+from vigie.runtime.assembly.autotrack import open_autotracking
 from vigie.runtime.assembly.camera_accounts import CameraAccountError, camera_accounts, with_camera_accounts
 from vigie.runtime.assembly.camera_events import CameraEvents, open_camera_events
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
@@ -389,6 +390,7 @@ class VigieService:
 
     def close_domes(self) -> None:
         """End the ONVIF sessions of the domes opened so far."""
+        self.tracking.close()  # each session ends (audited) and its dome is stopped
         for dome in self._domes:
             dome.close()
 
@@ -396,6 +398,8 @@ class VigieService:
         """The domes of the cameras with ONVIF settings, opened at their first command; tours and returns home
         checked every :data:`PTZ_TICK_EVERY_S` in a thread of their own (a dome's answer never holds the writer)."""
         service, self._domes = open_ptz_service(self.entries, self._accounts, self.audit, self.clock)
+        gate = service_gate(self.config, self.simulated, self.clock)  # built at the first designation
+        self.tracking = open_autotracking(service, self.entries, gate, self.clock, refusal=self.camera_refusal)
         jobs.append(Periodic(PTZ_TICK_EVERY_S, service.tick, apart=True))
         return service
 

@@ -6,9 +6,14 @@
 // A continuous move is a velocity with a short timeout, renewed while the button or key is held, and a stop on
 // release: a release the page never sees (a lost connection, a closed tab) leaves the dome still within about a
 // second, never spinning. Commands go out one after the other (a stop never overtakes the move it ends).
+//
+// "Follow": the operator draws a box on the picture and the dome follows what it holds (POST …/ptz/track, the
+// analysis module ptz_autotracking: refused with the server's words without an activation covering the dome). The
+// panel says whether a target is followed and why the last session ended; "Stop following" ends it (DELETE), and any
+// move of the joystick ends it too (the server gives the dome to the person at once).
 
 import { api, can, el, failed, NotLoggedIn, state, status } from "./app.js";
-import { language, t } from "./i18n.js";
+import { has, language, t } from "./i18n.js";
 
 const MOVE_TIMEOUT_S = 1.2; // the dome stops by itself this long after the last renewal
 const RENEW_MS = 700; // renewed well inside the timeout, with room for a slow answer
@@ -31,6 +36,7 @@ const dome = {
   queue: Promise.resolve(),
   keys: new Set(),
   unreachable: false, // the last look found the dome not answering
+  drawing: null, // follow mode: {layer, start, box} while the operator draws the target's box
 };
 
 const panel = () => document.getElementById("ptz");
@@ -147,6 +153,7 @@ function keyDirection() {
 
 function onKey(event) {
   // The arrows (and + / −) while the picture has the focus; auto-repeat is ignored: the renewal does that.
+  if (event.key === "Escape" && dome.drawing) { stopDrawing(); say("", "note"); return; }
   if (!(event.key in KEYS) || !dome.camera || panel().hidden) return;
   event.preventDefault();
   const down = event.type === "keydown";
@@ -190,6 +197,13 @@ function build() {
     el("p", { id: "ptz-message", class: "note", role: "alert" }),
     el("div", { class: "ptz-controls" }, pad, zoom, slider),
     el("p", { class: "note", text: t("ptz.keys") }),
+    el("h4", { text: t("ptz.follow") }),
+    el("p", { id: "ptz-tracking", class: "status", role: "status" }),
+    el("p", { class: "toolbar" },
+      el("button", { type: "button", id: "ptz-follow", text: t("ptz.follow_start"), onclick: startDrawing }),
+      el("button", { type: "button", id: "ptz-follow-cancel", text: t("ptz.follow_cancel"), hidden: true, onclick: stopDrawing }),
+      el("button", { type: "button", id: "ptz-follow-stop", text: t("ptz.follow_stop"), hidden: true, onclick: stopFollowing })),
+    el("p", { class: "note", text: t("ptz.follow_note") }),
     el("h4", { text: t("ptz.presets") }),
     el("ul", { id: "ptz-presets", class: "ptz-presets" }),
     store,
@@ -225,6 +239,7 @@ function render() {
     el("button", { type: "button", class: "ptz-goto", text: t("ptz.goto"), onclick: () => send("POST", `/presets/${encodeURIComponent(preset.token)}/goto`, undefined, () => refreshSoon()) }),
     can("manage_ptz") ? el("button", { type: "button", class: "ptz-remove", text: t("ptz.remove"), onclick: () => removePreset(preset) }) : null)));
   if (!view.presets.length) list.append(el("li", { class: "note", text: t("ptz.no_presets") }));
+  renderTracking(view.tracking);
   const touring = view.tour && view.tour.length;
   document.getElementById("ptz-tour").textContent = touring
     ? t("ptz.tour_running", { presets: view.tour.map((token) => names.get(token) || token).join(" → "), dwell: view.tour_dwell_s })
@@ -236,6 +251,110 @@ function render() {
   boxes.replaceChildren(legend, ...view.presets.map((preset) => el("label", {},
     el("input", { type: "checkbox", value: preset.token, checked: chosen.has(preset.token) }), ` ${preset.name}`)));
   document.getElementById("ptz-tour-form").hidden = view.presets.length < 2;
+}
+
+function reasonText(tracking) {
+  const key = `ptz.reason.${tracking.ended_reason}`;
+  return has(key) ? t(key, { by: tracking.ended_by || "" }) : tracking.ended_reason;
+}
+
+function renderTracking(tracking) {
+  const line = document.getElementById("ptz-tracking");
+  if (!line || !tracking) return;
+  line.dataset.active = String(tracking.active);
+  line.dataset.reason = tracking.ended_reason || "";
+  line.textContent = tracking.active
+    ? t("ptz.follow_active", { by: tracking.designated_by, since: clockTime(tracking.since) })
+    : tracking.ended_reason ? t("ptz.follow_ended", { at: clockTime(tracking.ended_at), reason: reasonText(tracking) })
+      : t("ptz.follow_none");
+  document.getElementById("ptz-follow-stop").hidden = !tracking.active;
+}
+
+function picture() {
+  // The picture shown: the video (fMP4) when it plays, else the image (MJPEG).
+  const video = document.getElementById("single-mse");
+  return video && !video.hidden ? video : document.getElementById("single-video");
+}
+
+function startDrawing() {
+  // A layer over the picture where the operator drags the target's box (pointer down, drag, up); the box is
+  // measured against the picture's place at each event (it may load, or the page scroll, while one draws).
+  stopDrawing();
+  const figure = focusTarget();
+  const layer = el("div", { id: "ptz-follow-layer", class: "ptz-follow-layer", title: t("ptz.follow_draw") });
+  const box = el("div", { class: "ptz-follow-box" });
+  layer.append(box);
+  figure.append(layer);
+  dome.drawing = { layer, box, start: null, end: null };
+  const at = (event) => {
+    const r = picture().getBoundingClientRect();
+    return { x: Math.min(1, Math.max(0, (event.clientX - r.left) / r.width)), y: Math.min(1, Math.max(0, (event.clientY - r.top) / r.height)) };
+  };
+  const draw = () => {
+    const { start, end } = dome.drawing;
+    const media = picture().getBoundingClientRect();
+    const outer = layer.getBoundingClientRect();
+    const x = Math.min(start.x, end.x), y = Math.min(start.y, end.y);
+    Object.assign(box.style, {
+      left: `${media.left - outer.left + x * media.width}px`, top: `${media.top - outer.top + y * media.height}px`,
+      width: `${Math.abs(end.x - start.x) * media.width}px`, height: `${Math.abs(end.y - start.y) * media.height}px`,
+    });
+  };
+  layer.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    event.preventDefault();
+    layer.setPointerCapture?.(event.pointerId);
+    dome.drawing.start = dome.drawing.end = at(event);
+    draw();
+  });
+  layer.addEventListener("pointermove", (event) => {
+    if (!dome.drawing || !dome.drawing.start) return;
+    dome.drawing.end = at(event);
+    draw();
+  });
+  layer.addEventListener("pointerup", (event) => {
+    if (!dome.drawing || !dome.drawing.start) return;
+    dome.drawing.end = at(event);
+    const { start, end } = dome.drawing;
+    const target = { x: Math.min(start.x, end.x), y: Math.min(start.y, end.y), w: Math.abs(end.x - start.x), h: Math.abs(end.y - start.y) };
+    stopDrawing();
+    if (target.w < 0.01 || target.h < 0.01) return; // a click, not a box
+    follow(target);
+  });
+  document.getElementById("ptz-follow").hidden = true;
+  document.getElementById("ptz-follow-cancel").hidden = false;
+  say(t("ptz.follow_draw"), "note");
+}
+
+function stopDrawing() {
+  if (dome.drawing) dome.drawing.layer.remove();
+  dome.drawing = null;
+  const start = document.getElementById("ptz-follow");
+  if (start) start.hidden = false;
+  const cancel = document.getElementById("ptz-follow-cancel");
+  if (cancel) cancel.hidden = true;
+}
+
+function follow(target) {
+  const round = (v) => Math.round(v * 10000) / 10000;
+  const body = { x: round(target.x), y: round(target.y), w: round(Math.min(target.w, 1 - target.x)), h: round(Math.min(target.h, 1 - target.y)) };
+  const camera = dome.camera;
+  dome.queue = dome.queue.then(async () => {
+    try {
+      const tracking = await api("POST", path(camera, "/track"), body);
+      say("", "note");
+      renderTracking(tracking);
+      refreshSoon();
+    } catch (err) {
+      if (err instanceof NotLoggedIn) failed(err);
+      else if (err.status === 403 || err.status === 409) say(t("ptz.follow_refused", { message: err.message }));
+      else refused(err);
+    }
+  });
+}
+
+function stopFollowing() {
+  send("DELETE", "/track", undefined, () => refreshSoon());
 }
 
 async function refresh() {
@@ -326,6 +445,7 @@ export const ptz = {
       .catch((err) => { if (err instanceof NotLoggedIn) failed(err); });
   },
   hide() {
+    stopDrawing();
     if (dome.camera && dome.moved) stopHolding(); // leaving while a button is held stops the dome
     stopHolding(false);
     clearInterval(dome.timer);

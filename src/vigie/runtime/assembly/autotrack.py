@@ -117,9 +117,9 @@ def tracked_domes(placements: Sequence[CameraPlacement]) -> dict[str, TrackedDom
             camera.analysis_stream,
             onvif.optics.to_domain(),
             tuple(PtzMask(m.id, tuple(m.points)) for m in camera.ptz_privacy_masks),
-            # the module's defaults: ``analysis.modules`` feeds the analysis workers' event rules, which do not know
-            # this module (a per-dome setting needs a section of its own)
-            AutoTrackingConfig(),
+            # ``analysis.modules.ptz_autotracking`` (checked by `vigie config check`; kept out of the analysis
+            # workers' event rules: this module runs here), else the module's defaults
+            AutoTrackingConfig.model_validate(camera.analysis.modules.get(MODULE, {})),
             onvif.video_delay_s,
         )
     return domes

@@ -134,7 +134,7 @@ class DemoDome:
             raise RuntimeError("the dome's ONVIF device is not started")
         return {
             "id": DOME_CAMERA,
-            "name": "Dôme PTZ de la place (simulé)",
+            "name": "Dôme PTZ du parvis privé (simulé)",
             "kind": "ptz",
             # a private forecourt: the one setting where auto-tracking (ptz_autotracking, framework site-prive) can
             # be activated, so the demo can show it under an activation (docs/devices.md)
@@ -149,7 +149,7 @@ class DemoDome:
                     "points": [list(point) for point in COURTYARD],
                 }
             ],
-            "location": {"lat": 45.7635, "lon": 4.8362, "address": "Demo square"},
+            "location": {"lat": 45.7635, "lon": 4.8362, "address": "Demo private forecourt"},
             "authorisation": {
                 "reference": "DEMO-SIMULATION",
                 "valid_from": "2026-01-01",

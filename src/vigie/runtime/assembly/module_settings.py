@@ -12,13 +12,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from vigie.analytics.autotrack import MODULE as AUTOTRACK
+from vigie.analytics.autotrack import AutoTrackingConfig
 from vigie.analytics.plates import PLATE_MODULE, PlateReadingConfig
 from vigie.analytics.rules.registry import MODULES
 from vigie.analytics.rules.weapon import ModuleUnavailable, WeaponConfig, check_weapon_model
+from vigie.config.camera import Camera
 from vigie.config.detectors import DetectorSettings
 from vigie.config.fields import Loc
 from vigie.config.models import VigieConfig
 from vigie.domain.activation import ActivationRequest
+from vigie.domain.camera import CameraKind
 from vigie.governance.activation import Refusal
 
 PIXEL_MODULES = frozenset({"crowd_movement", "fire_start"})
@@ -32,7 +36,26 @@ def check_module_settings(config: VigieConfig) -> Iterator[tuple[Loc, str, str]]
             for k, camera in enumerate(site.cameras):
                 base: Loc = ("communes", c, "sites", s, "cameras", k, "analysis", "modules")
                 for module, params in camera.analysis.modules.items():
+                    if module == AUTOTRACK:
+                        yield from _check_autotracking((*base, module), params, camera)
+                        continue
                     yield from _check((*base, module), module, params, camera.analysis.detector)
+
+
+def _check_autotracking(loc: Loc, params: dict[str, Any], camera: Camera) -> Iterator[tuple[Loc, str, str]]:
+    """Auto-tracking's settings, on a dome Vigie drives (it moves the dome: nothing else can run it)."""
+    try:
+        AutoTrackingConfig.model_validate(params)
+    except ValidationError as err:
+        for error in err.errors(include_url=False, include_input=False):
+            yield (*loc, *error["loc"]), error["msg"], "see docs/devices.md, Auto-tracking"
+        return
+    if camera.kind is not CameraKind.PTZ or camera.onvif is None:
+        yield (
+            loc,
+            f"{AUTOTRACK} moves a dome, and camera {camera.id} is not a dome Vigie drives",
+            "set `kind: ptz` and its `onvif:` device (with `credentials`), or remove the module's settings",
+        )
 
 
 def _check(
@@ -42,7 +65,7 @@ def _check(
         yield from _check_plates(loc, params, detector)
         return
     if module not in MODULES:
-        known = ", ".join(sorted([*MODULES, PLATE_MODULE]))
+        known = ", ".join(sorted([*MODULES, PLATE_MODULE, AUTOTRACK]))
         yield loc, f"unknown event module {module!r}", f"one of {known} (motion and tracking need no settings)"
         return
     config_class, _ = MODULES[module]

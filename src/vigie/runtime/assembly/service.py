@@ -16,6 +16,7 @@ import uvicorn
 
 import vigie.web
 from vigie import __version__
+from vigie.analytics.autotrack import MODULE as AUTOTRACK
 from vigie.analytics.detect.batching import BatchingConfig, SharedDetectorSettings
 from vigie.analytics.detect.motion import MotionConfig
 from vigie.api.app import ApiServices, create_app
@@ -154,7 +155,8 @@ def worker_spec(
         hot_blob=detector if isinstance(detector, HotBlobDetectorSettings) else None,
         analysis_zones=_polygons(camera.analysis_zones),
         zone_ids=tuple(zone.id for zone in camera.analysis_zones),
-        rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items()),
+        # every event module but auto-tracking, which runs beside the dome's PTZ service (runtime.assembly.autotrack)
+        rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items() if module != AUTOTRACK),
         clock=clock,
         commune_id=commune_id,
     )

@@ -163,3 +163,43 @@ def test_a_dome_whose_masks_cannot_follow_it_is_not_recorded_nor_shown(tmp_path:
     assert (recorder.dome.username, recorder.dome.password) == ("vigie-ptz", DOME_PASSWORD)
     assert DOME_PASSWORD not in repr(recorder.dome)
     assert specs["RecorderSpec", "dome-2"].dome is None, "no masks: remuxed, its position never read"
+
+
+def test_an_api_process_leaves_the_domes_to_vigie_serve(tmp_path: Path, simulator: OnvifSimulator) -> None:
+    """`vigie api` processes run beside `vigie serve` behind a balancer: a dome's lock, tours and auto-tracking live
+    in `vigie serve`, so an API process does not drive domes (two processes would fight over one); its PTZ routes
+    say where to route them, and nothing moves."""
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    day = legal_day(clock)
+    valid = ((day - timedelta(days=30)).isoformat(), (day + timedelta(days=365)).isoformat())
+    config = load_config_text(config_yaml(tmp_path, ptz_camera("dome-1", simulator.address("dome-1")[1], valid)))
+    CameraCredentialStore(keys_folder(config)).set("dome-1", "vigie-ptz", DOME_PASSWORD)
+    service = VigieService(config, clock=clock)
+    service.accounts.add_user(
+        Actor.command_line("setup"),
+        username="op",
+        display_name="Op",
+        commune_id="testville",
+        roles=[Role.OPERATOR],
+        password=PASSWORD,
+        authorised_until=day + timedelta(days=365),
+        trained_on=day,
+    )
+    service.start_api()
+    try:
+        api = TestClient(service.app)
+        login = api.post("/api/auth/login", json={"username": "op", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        api.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        for answer in (
+            api.get("/api/cameras/ptz"),
+            api.post("/api/cameras/dome-1/ptz/move", json={"kind": "continuous", "vector": {"pan": 0.5}}),
+        ):
+            assert answer.status_code == 503, answer.text
+            message = answer.json()["error"]["message"]
+            assert "driven by `vigie serve` alone" in message and "load balancer" in message
+    finally:
+        service.stop_api()
+    with sqlite3.connect(tmp_path / "vigie.db") as db:
+        moves = db.execute("SELECT COUNT(*) FROM audit_entries WHERE action = ?", (AuditAction.PTZ_MOVED.value,))
+        assert moves.fetchone() == (0,)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, model_validator
 
@@ -30,7 +30,16 @@ Axis = Annotated[float, Field(ge=-2.0, le=2.0, allow_inf_nan=False)]
 Speed = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
+PTZ_ELSEWHERE = (
+    "PTZ control is not available on this server: the domes are driven by `vigie serve` alone (their locks, tours "
+    "and auto-tracking live there); route /api/cameras/ptz and /api/cameras/<id>/ptz… to it at the load balancer "
+    "(docs/deployment.md, several API processes)"
+)
+
+
 def _service(request: Request) -> PtzService:
+    if getattr(request.app.state.services, "ptz", None) is None:
+        raise HTTPException(status_code=503, detail=PTZ_ELSEWHERE)
     return configured(request, "ptz", PtzService, "PTZ control is")
 
 

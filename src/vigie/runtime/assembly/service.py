@@ -561,8 +561,13 @@ class VigieService:
 
     def start_api(self) -> None:
         """An API process alone: nothing to close or reconcile, no camera, no periodic job (``vigie serve`` runs
-        those, once for the installation); what it shares with the others is in the database and the keys folder."""
-        log.info("API process only: cameras, purges and heartbeats are left to `vigie serve`")
+        those, once for the installation); what it shares with the others is in the database and the keys folder.
+        No dome either: a dome's lock, tours, return home and auto-tracking live in ``vigie serve``, so two
+        processes driving one dome would fight; its PTZ routes answer 503 naming where to route them."""
+        self.api_services = replace(self.api_services, ptz=None)
+        self.app.state.services = self.api_services
+        self.close_domes()
+        log.info("API process only: cameras, domes, purges and heartbeats are left to `vigie serve`")
 
     def stop_api(self) -> None:
         """Stop an API process: live views closed, its exports stopped (those not started fail with a reason)."""

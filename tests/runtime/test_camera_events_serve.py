@@ -21,14 +21,13 @@ from prometheus_client import CollectorRegistry
 
 from tests.support.clocks import T0, FakeClock
 from tests.support.configs import camera_yaml, config_yaml
+from tests.support.operators import operator_client
 from tests.support.servers import free_port
 from tests.support.waiting import wait_for
 from vigie.config import load_config_text
 from vigie.devices.event_listener import SubscriptionState
-from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.domain.clock import legal_day
-from vigie.domain.users import Role
 from vigie.governance.camera_credentials import CameraCredentialStore
 from vigie.runtime.assembly.audit import keys_folder
 from vigie.runtime.assembly.service import VigieService
@@ -65,21 +64,7 @@ def simulator() -> Iterator[OnvifSimulator]:
 
 
 def _operator(service: VigieService, clock: FakeClock) -> TestClient:
-    day = legal_day(clock)
-    service.accounts.add_user(
-        Actor.command_line("setup"),
-        username="op",
-        display_name="Op",
-        commune_id="testville",
-        roles=[Role.OPERATOR],
-        password=LOGIN_PASSWORD,
-        authorised_until=day + timedelta(days=365),
-        trained_on=day,
-    )
-    api = TestClient(service.app)
-    login = api.post("/api/auth/login", json={"username": "op", "password": LOGIN_PASSWORD})
-    assert login.status_code == 200, login.text
-    return api
+    return operator_client(service, clock, LOGIN_PASSWORD)
 
 
 def _camera(api: TestClient, camera_id: str) -> dict[str, Any]:

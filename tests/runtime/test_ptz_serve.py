@@ -11,17 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.support.clocks import FakeClock
 from tests.support.configs import camera_yaml, config_yaml
+from tests.support.operators import operator_client
 from tests.support.servers import free_port
 from vigie.config import load_config_text
-from vigie.domain.actor import Actor
 from vigie.domain.audit import AuditAction
 from vigie.domain.clock import legal_day
 from vigie.domain.ptz import DomeOptics
-from vigie.domain.users import Role
 from vigie.governance.camera_credentials import CameraCredentialStore
 from vigie.runtime.assembly.audit import keys_folder
 from vigie.runtime.assembly.service import VigieService
@@ -90,20 +88,7 @@ def test_the_service_drives_its_domes_over_onvif(
     store.set("dome-2", "vigie-ptz", "another-pw-2")
     service = VigieService(config, clock=clock)
     assert service.ptz is service.api_services.ptz and service.ptz.cameras == ["dome-1", "dome-2"]
-    service.accounts.add_user(
-        Actor.command_line("setup"),
-        username="op",
-        display_name="Op",
-        commune_id="testville",
-        roles=[Role.OPERATOR],
-        password=PASSWORD,
-        authorised_until=day + timedelta(days=365),
-        trained_on=day,
-    )
-    api = TestClient(service.app)
-    login = api.post("/api/auth/login", json={"username": "op", "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    api.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    api = operator_client(service, clock, PASSWORD)
     moved = api.post(
         "/api/cameras/dome-1/ptz/move", json={"kind": "absolute", "vector": {"pan": -0.4, "tilt": -0.1, "zoom": 0.2}}
     )
@@ -175,22 +160,9 @@ def test_an_api_process_leaves_the_domes_to_vigie_serve(tmp_path: Path, simulato
     config = load_config_text(config_yaml(tmp_path, ptz_camera("dome-1", simulator.address("dome-1")[1], valid)))
     CameraCredentialStore(keys_folder(config)).set("dome-1", "vigie-ptz", DOME_PASSWORD)
     service = VigieService(config, clock=clock)
-    service.accounts.add_user(
-        Actor.command_line("setup"),
-        username="op",
-        display_name="Op",
-        commune_id="testville",
-        roles=[Role.OPERATOR],
-        password=PASSWORD,
-        authorised_until=day + timedelta(days=365),
-        trained_on=day,
-    )
+    api = operator_client(service, clock, PASSWORD)
     service.start_api()
     try:
-        api = TestClient(service.app)
-        login = api.post("/api/auth/login", json={"username": "op", "password": PASSWORD})
-        assert login.status_code == 200, login.text
-        api.headers["X-CSRF-Token"] = login.json()["csrf_token"]
         for answer in (
             api.get("/api/cameras/ptz"),
             api.post("/api/cameras/dome-1/ptz/move", json={"kind": "continuous", "vector": {"pan": 0.5}}),

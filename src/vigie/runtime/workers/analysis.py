@@ -233,7 +233,7 @@ def camera_analysis(
 
 
 class _StreamChecks:
-    """Stream integrity alarms (L18: frozen, changed or substituted picture). They look at the stream, not at
+    """Stream integrity alarms (L18: frozen, changed, substituted or blurred picture). They look at the stream, not at
     people, so they run on every camera whatever the governance gate says; each transition is reported.
 
     Packets and stream parameters are checked on every analysis frame; the picture (thumbnails compared with the
@@ -243,7 +243,7 @@ class _StreamChecks:
 
     def __init__(self, alarms: StreamAlarms, config: StreamAlarmConfig) -> None:
         self.alarms = alarms
-        self.picture_every_s = min(1.0, config.frozen_s / 5, config.scene_change_s / 5)
+        self.picture_every_s = min(1.0, config.frozen_s / 5, config.scene_change_s / 5, config.focus_s / 5)
         self._last_picture: datetime | None = None
 
     def check(self, sample: SampledFrame, out: MessageQueue) -> None:

@@ -22,12 +22,13 @@ How each alarm decides:
   episode, which ends when the view comes back or an operator accepts the new view (:meth:`StreamAlarms.accept`).
 - ``image_too_blurry``: the picture lost its fine detail against the camera's own learnt sharpness (a defocused,
   sprayed or fogged lens; :mod:`vigie.ingest.sharpness`) for ``focus_s``: its sharpness fell under
-  ``focus_raise_below`` of the reference's, and the alarm clears above ``focus_clear_above`` (hysteresis). The
-  picture is judged only while its view is the reference's (a scene similarity of at least ``scene_raise_below``):
-  a dome on its way to another view, or a moved or covered camera, is ``scene_changed``'s business, and a look
-  taken then neither starts nor ends an episode. Its reference learns like the scene's (by elapsed time, only from
-  sharp looks of the reference view) and starts again with the scene's when an operator accepts a new view. The
-  kind is the one a camera reports over ONVIF (``ImageTooBlurry``) for the same condition.
+  ``focus_raise_below`` of the reference's, and the alarm clears above ``focus_clear_above`` (hysteresis). Its
+  reference learns like the scene's (by elapsed time, only from sharp looks that match the scene reference) and
+  starts again with the scene's when an operator accepts a new view. A covered lens is both ``scene_changed`` and
+  ``image_too_blurry`` (no view, no detail). On a dome (``view_moves``) the picture is judged only while its view
+  is the reference's (scene similarity at least ``scene_raise_below``): a dome on its way to another view, or
+  parked on one, is not judged, and a look taken then neither starts nor ends an episode. The kind is the one a
+  camera reports over ONVIF (``ImageTooBlurry``) for the same condition.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ class StreamAlarmConfig:
     """Textured cells (of 144) the reference needs for the picture to be judged at all (night, fog: fewer)."""
     focus_learn_s: float = 120.0
     """Time constant of the sharpness reference."""
+    view_moves: bool = False
+    """A dome (camera kind ``ptz``): its view moves, so sharpness is judged only on the view of its reference. A
+    fixed camera is judged whatever its view: a blur strong enough to change the view's structure (20 px on a
+    low-texture view) must still be called a blur."""
 
     def __post_init__(self) -> None:
         durations = (self.no_packets_s, self.frozen_s, self.scene_change_s, self.scene_learn_s, self.focus_s)
@@ -311,16 +316,8 @@ class StreamAlarms:
         kind = StreamAlarmKind.IMAGE_TOO_BLURRY
         config = self.config
         current = look(grey, config.focus_min_texture)
-        reference = self._focus_reference
-        if reference is None:
-            self._focus_reference, self._blurred_since, self._last_sharpness = current, None, 1.0
-            return []
-        if self._last_similarity < config.scene_raise_below or StreamAlarmKind.SCENE_CHANGED in self._active:
-            return []  # not the reference's view (a dome moving, a moved camera): not judged
-        sharpness = relative_sharpness(reference, current, config.focus_min_texture, config.focus_min_cells)
-        self._last_sharpness = sharpness
+        sharpness = self._judge_focus(current)
         if sharpness is None:
-            self._blurred_since = None
             return []
         if kind in self._active:
             if sharpness >= config.focus_clear_above:
@@ -329,14 +326,30 @@ class StreamAlarms:
         if sharpness < config.focus_raise_below:
             self._blurred_since = self._blurred_since or at
             lasted = (at - self._blurred_since).total_seconds()
-            if lasted >= config.focus_s:
-                self._blurred_since = None
-                detail = f"picture blurred for {lasted:.0f} s ({sharpness:.0%} of its reference sharpness)"
-                return [self._raise(kind, at, detail)]
-            return []
+            if lasted < config.focus_s:
+                return []
+            self._blurred_since = None
+            detail = f"picture blurred for {lasted:.0f} s ({sharpness:.0%} of its reference sharpness)"
+            return [self._raise(kind, at, detail)]
         self._blurred_since = None
         sharp = sharpness >= config.focus_clear_above and self._last_similarity >= config.scene_clear_above
-        if sharp and self._last_frame_at is not None:
+        if sharp and self._last_frame_at is not None and self._focus_reference is not None:
             dt = (at - self._last_frame_at).total_seconds()
-            self._focus_reference = learn(reference, current, min(1.0, max(0.0, dt) / config.focus_learn_s))
+            rate = min(1.0, max(0.0, dt) / config.focus_learn_s)
+            self._focus_reference = learn(self._focus_reference, current, rate)
         return []
+
+    def _judge_focus(self, current: SharpnessLook) -> float | None:
+        """The look's sharpness against the reference, or None when it is not judged: the first look (it becomes
+        the reference), a dome elsewhere than its reference's view, a reference with too little texture."""
+        config = self.config
+        if self._focus_reference is None:
+            self._focus_reference, self._blurred_since, self._last_sharpness = current, None, 1.0
+            return None
+        if config.view_moves and self._last_similarity < config.scene_raise_below:
+            return None  # a dome moving, or on another view than its reference's: a look that decides nothing
+        sharpness = relative_sharpness(self._focus_reference, current, config.focus_min_texture, config.focus_min_cells)
+        self._last_sharpness = sharpness
+        if sharpness is None:
+            self._blurred_since = None
+        return sharpness

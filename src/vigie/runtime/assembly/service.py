@@ -35,6 +35,7 @@ from vigie.governance.camera_credentials import CameraAccount
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.governance.keys_folder import KeyStorageError
 from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
+from vigie.ingest.alarms import StreamAlarmConfig
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
@@ -159,6 +160,7 @@ def worker_spec(
         rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items() if module != AUTOTRACK),
         clock=clock,
         commune_id=commune_id,
+        alarms=StreamAlarmConfig(view_moves=camera.kind == CameraKind.PTZ),  # a dome's view moves (ingest.alarms)
     )
 
 

@@ -9,6 +9,9 @@ walking) are replayed to :class:`vigie.ingest.alarms.StreamAlarms` as the analys
 - **Delay**: after ``--warm`` seconds of normal footage, the source frames (768×432 or 640×480) are blurred by a
   Gaussian of σ px from that instant on; delay = stream seconds until ``image_too_blurry`` is raised (misses: not
   raised within 30 s). Five onsets per clip, 37 s apart.
+- **Re-encoded**: the same with the blurred frames (and the normal ones before) encoded by libx264 at CRF 23 and
+  32 and decoded back, as a camera encodes the picture it blurs (its block edges are detail the blur did not take);
+  one onset.
 - **False alarms**: ``image_too_blurry`` raised over 30 minutes of each clip, normal, then with the gain ×0.5 and
   ×1.5 for 10 minutes each; the other stream alarms raised meanwhile are counted too, for information.
 - **Cost**: CPU time of one look (``StreamAlarms.frame`` on a 640×360 frame) with the sharpness check, and of the
@@ -31,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.support.camera_footage import NAMES, Footage, footage, looks, missing, replay  # noqa: E402
+from tests.support.camera_footage import NAMES, Footage, footage, looks, missing, replay, through_h264  # noqa: E402
 
 from vigie.domain.camera import StreamAlarmKind  # noqa: E402
 from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms  # noqa: E402
@@ -55,6 +58,17 @@ def delays(clip: Footage, blur_px: float, warm_s: int) -> list[float | None]:
         raised = [r for r in replay(alarms, looks(clip, start, blur_px=blur_px), onset, WAIT_S) if r.kind is BLURRY]
         out.append((raised[0].at - onset).total_seconds() if raised else None)
     return out
+
+
+def encoded_delay(clip: Footage, blur_px: float, crf: int, warm_s: int) -> float | None:
+    """Seconds to the alarm with the frames through H.264 at ``crf`` (None: not raised within WAIT_S)."""
+    alarms = StreamAlarms("cam")
+    normal = through_h264([clip.analysis(i) for i in range(warm_s)], crf)
+    blurred = through_h264([clip.analysis(warm_s + i, blur_px=blur_px) for i in range(WAIT_S)], crf)
+    replay(alarms, iter(normal), T0, warm_s)
+    onset = T0 + timedelta(seconds=warm_s)
+    raised = [r for r in replay(alarms, iter(blurred), onset, WAIT_S) if r.kind is BLURRY]
+    return (raised[0].at - onset).total_seconds() if raised else None
 
 
 def false_alarms(clip: Footage, minutes: int) -> tuple[int, Counter[str]]:
@@ -108,6 +122,7 @@ def main() -> None:
     worst: dict[float, float] = {}
     missed: Counter[float] = Counter()
     false_total = 0
+    encoded_missed: Counter[int] = Counter()
     costs = []
     for clip in clips:
         print(f"{clip.name} ({clip.frames[0].shape[1]}×{clip.frames[0].shape[0]}, {len(clip.frames)} looks a loop):")
@@ -119,6 +134,11 @@ def main() -> None:
                 worst[blur] = max(worst.get(blur, 0.0), *hits)
             shown = ", ".join("miss" if d is None else f"{d:.0f}" for d in found)
             print(f"  blur σ {blur:g} px: delay s [{shown}]")
+        for crf in (23, 32):
+            found = {blur: encoded_delay(clip, blur, crf, args.warm) for blur in (2.0, 3.0, 5.0)}
+            encoded_missed[crf] += found[3.0] is None
+            shown = ", ".join(f"σ {b:g}: {'miss' if d is None else f'{d:.0f} s'}" for b, d in found.items())
+            print(f"  through H.264 CRF {crf}: {shown}")
         count, kinds = false_alarms(clip, args.minutes)
         false_total += count
         print(
@@ -136,6 +156,8 @@ def main() -> None:
         name = f"blur_{blur:g}px".replace(".", "_")
         value = f"{worst[blur]:.0f}" if blur in worst else "none"
         print(f"{name}_worst_delay_s: {value} (missed {missed[blur]}/{ONSETS * len(clips)})")
+    for crf in (23, 32):
+        print(f"h264_crf{crf}_blur_3px_missed: {encoded_missed[crf]}/{len(clips)}")
     print(f"false_alarms_{args.minutes}min_plus_lighting: {false_total}")
     print(f"check_cpu_ms: {part:.3f}")
     print(f"look_cpu_ratio_with_to_without: {full / before:.2f}")

@@ -2,9 +2,9 @@
 
 A blur keeps the view's structure (the scene check, :func:`vigie.ingest.alarms.scene_similarity`, still finds a
 real frame blurred by 3 to 20 px 93 % to 52 % similar) but takes away its fine detail. Each look is a 320×180 grey
-thumbnail (measured: at 160×90 a 3-px blur of a 768-px frame keeps twice as much of its sharpness, which brings it
-within reach of what a car crossing the view does; 320 is the smallest that separates them on the shared clips),
-cut into 16×9 cells. A cell's sharpness is its Laplacian energy over its variance: the share of its contrast that is
+thumbnail (measured on the shared footage: a 3-px blur keeps 16–26 % of the reference's sharpness at 160×90, within
+reach of what a car crossing the parking lot does, and 3–8 % at 320×180; docs/stream-alarms.md), cut into 16×9
+cells. A cell's sharpness is its Laplacian energy over its variance: the share of its contrast that is
 fine detail, which a gain or an offset of the lighting leaves unchanged. It is compared with the same cell of the
 reference (a slow average of the camera's own past looks, in logarithms), and the picture's sharpness is the upper
 quartile of the cells' ratios: a blur lowers every cell, a person or a car passing lowers only those it covers (a

@@ -162,7 +162,7 @@ def scene_similarity(reference: Thumb, current: Thumb, match: float = 0.6, min_t
 
 
 class StreamAlarms:
-    """The stream alarms of one camera session. Holds two small thumbnails; memory does not grow."""
+    """The stream alarms of one camera session. Holds three small thumbnails and 16×9 cells; memory does not grow."""
 
     def __init__(self, camera_id: str, config: StreamAlarmConfig | None = None) -> None:
         self.camera_id = camera_id

@@ -11,11 +11,17 @@ from tests.support.clocks import T0, FakeClock
 from vigie.devices.onvif_events import CameraEvent
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm, StreamAlarmKind
 from vigie.domain.observation import Observation
-from vigie.services.camera_events import CameraEventRouter, DeviceAlarmStatus, with_device_alarms
+from vigie.services.camera_events import (
+    CameraEventRouter,
+    DeviceAlarmStatus,
+    merged_stream_alarms,
+    with_device_alarms,
+)
 from vigie.storage import SqlCameraStatusRepo, create_engine_for, migrate
 
 SCENE = "tns1:VideoSource/GlobalSceneChange/ImagingService"
 MOTION = "tns1:RuleEngine/CellMotionDetector/Motion"
+BLURRY_TOPIC = "tns1:VideoSource/ImageTooBlurry/ImagingService"
 
 
 class MotionAllowedOn:
@@ -66,6 +72,55 @@ def test_an_alarm_is_raised_once_and_cleared_when_the_last_source_stops_reportin
     cleared = emitted[-1]
     assert isinstance(cleared, StreamAlarm) and cleared.cleared and cleared.at == T0 + timedelta(seconds=30)
     assert SCENE in cleared.detail and events.active("cam-1") == []
+
+
+def blurred(active: bool) -> CameraEvent:
+    return CameraEvent("image_too_blurry", active, BLURRY_TOPIC, "src-1")
+
+
+def picture(kind: StreamAlarmKind, cleared: bool, at: datetime, camera: str = "cam-1") -> StreamAlarm:
+    """A transition Vigie's own picture check sends (ingest.alarms, through the analysis worker)."""
+    return StreamAlarm(kind, camera, at, "picture blurred for 5 s (20% of its reference sharpness)", cleared)
+
+
+def test_a_blur_seen_by_the_camera_and_by_the_picture_check_is_one_alarm() -> None:
+    clock = FakeClock(T0)
+    events, emitted = router(MotionAllowedOn(), clock)
+    sink: list[object] = []
+    workers = merged_stream_alarms(events, sink.append)
+    blurry = StreamAlarmKind.IMAGE_TOO_BLURRY
+    events.offer("cam-1", blurred(True))
+    events.deliver()
+    assert [(a.kind, a.cleared) for a in emitted if isinstance(a, StreamAlarm)] == [(blurry, False)]
+    workers(picture(blurry, False, T0 + timedelta(seconds=6)))
+    assert sink == [], "the camera's report holds the episode: not raised twice"
+    events.offer("cam-1", blurred(False))
+    events.deliver()
+    assert len(emitted) == 1, "the picture is still blurred: the episode goes on"
+    assert events.active("cam-1") == [], "the camera no longer reports it (its health says what the camera says)"
+    cleared = picture(blurry, True, T0 + timedelta(seconds=60))
+    workers(cleared)
+    assert sink == [cleared], "the last source stops: cleared once"
+
+
+def test_the_picture_check_first_then_the_camera_is_one_alarm_and_other_alarms_pass() -> None:
+    clock = FakeClock(T0)
+    events, emitted = router(MotionAllowedOn(), clock)
+    sink: list[object] = []
+    workers = merged_stream_alarms(events, sink.append)
+    blurry = StreamAlarmKind.IMAGE_TOO_BLURRY
+    raised = picture(blurry, False, T0)
+    workers(raised)
+    events.offer("cam-1", blurred(True))
+    events.offer("cam-1", blurred(False))
+    events.deliver()
+    assert sink == [raised] and emitted == [], "the camera's report joins the picture check's episode"
+    frozen = StreamAlarm(StreamAlarmKind.FROZEN_PICTURE, "cam-1", T0, "picture unchanged for 60 s")
+    elsewhere = picture(blurry, False, T0, camera="cam-9")  # a camera not listened to
+    health = CameraHealth("cam-1", HealthState.ONLINE, T0)
+    for message in (frozen, elsewhere, health):
+        workers(message)
+    assert sink == [raised, frozen, elsewhere, health], "what cameras cannot report, and the rest, pass as sent"
 
 
 def test_camera_side_motion_needs_the_gate_and_is_otherwise_counted_not_kept() -> None:

@@ -20,6 +20,15 @@ How each alarm decides:
   and people or vehicles passing change only a few cells. When most textured cells stop matching for
   ``scene_change_s``, the camera was moved, covered or substituted. The reference stops learning during an
   episode, which ends when the view comes back or an operator accepts the new view (:meth:`StreamAlarms.accept`).
+- ``image_too_blurry``: the picture lost its fine detail against the camera's own learnt sharpness (a defocused,
+  sprayed or fogged lens; :mod:`vigie.ingest.sharpness`) for ``focus_s``: its sharpness fell under
+  ``focus_raise_below`` of the reference's, and the alarm clears above ``focus_clear_above`` (hysteresis). Its
+  reference learns like the scene's (by elapsed time, only from sharp looks that match the scene reference) and
+  starts again with the scene's when an operator accepts a new view. A covered lens is both ``scene_changed`` and
+  ``image_too_blurry`` (no view, no detail). On a dome (``view_moves``) the picture is judged only while its view
+  is the reference's (scene similarity at least ``scene_raise_below``): a dome on its way to another view, or
+  parked on one, is not judged, and a look taken then neither starts nor ends an episode. The kind is the one a
+  camera reports over ONVIF (``ImageTooBlurry``) for the same condition.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import numpy.typing as npt
 
 from vigie.domain.camera import StreamAlarm, StreamAlarmKind
 from vigie.domain.ports import Frame
+from vigie.ingest.sharpness import SharpnessLook, learn, look, relative_sharpness
 
 Thumb = npt.NDArray[np.float32]
 
@@ -66,12 +76,33 @@ class StreamAlarmConfig:
     """Fraction of matching cells above which the view is the reference again (hysteresis)."""
     scene_learn_s: float = 60.0
     """Time constant of the reference: slow enough that passing traffic averages out."""
+    focus_s: float = 5.0
+    """Seconds the picture must stay blurred before ``image_too_blurry`` is raised."""
+    focus_raise_below: float = 0.35
+    """Sharpness, as a fraction of the reference's, under which the picture is blurred (a 3-px blur: ≤ 0.25)."""
+    focus_clear_above: float = 0.5
+    """Sharpness above which the picture is sharp again (hysteresis; normal footage: ≥ 0.45)."""
+    focus_min_texture: float = 3.0
+    """Standard deviation (grey levels, 320×180 thumbnail) under which a cell has no detail to judge by."""
+    focus_min_cells: int = 8
+    """Textured cells (of 144) the reference needs for the picture to be judged at all (night, fog: fewer)."""
+    focus_learn_s: float = 120.0
+    """Time constant of the sharpness reference."""
+    view_moves: bool = False
+    """A dome (camera kind ``ptz``): its view moves, so sharpness is judged only on the view of its reference. A
+    fixed camera is judged whatever its view: a blur strong enough to change the view's structure (20 px on a
+    low-texture view) must still be called a blur."""
 
     def __post_init__(self) -> None:
-        if min(self.no_packets_s, self.frozen_s, self.scene_change_s, self.scene_learn_s) <= 0:
+        durations = (self.no_packets_s, self.frozen_s, self.scene_change_s, self.scene_learn_s, self.focus_s)
+        if min(*durations, self.focus_learn_s) <= 0:
             raise ValueError("stream alarm durations must be positive")
         if not 0 < self.scene_raise_below <= self.scene_clear_above <= 1:
             raise ValueError("need 0 < scene_raise_below <= scene_clear_above <= 1")
+        if not 0 < self.focus_raise_below <= self.focus_clear_above <= 1:
+            raise ValueError("need 0 < focus_raise_below <= focus_clear_above <= 1")
+        if self.focus_min_texture <= 0 or self.focus_min_cells < 1:
+            raise ValueError("need focus_min_texture > 0 and focus_min_cells >= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +162,7 @@ def scene_similarity(reference: Thumb, current: Thumb, match: float = 0.6, min_t
 
 
 class StreamAlarms:
-    """The stream alarms of one camera session. Holds two small thumbnails; memory does not grow."""
+    """The stream alarms of one camera session. Holds three small thumbnails and 16×9 cells; memory does not grow."""
 
     def __init__(self, camera_id: str, config: StreamAlarmConfig | None = None) -> None:
         self.camera_id = camera_id
@@ -147,6 +178,9 @@ class StreamAlarms:
         self._last_frame_at: datetime | None = None
         self._differs_since: datetime | None = None
         self._last_similarity = 1.0
+        self._focus_reference: SharpnessLook | None = None
+        self._blurred_since: datetime | None = None
+        self._last_sharpness: float | None = None
 
     @property
     def active(self) -> frozenset[StreamAlarmKind]:
@@ -157,6 +191,12 @@ class StreamAlarms:
     def scene_similarity(self) -> float:
         """Similarity of the last frame to the scene reference (0..1), for metrics and tuning."""
         return self._last_similarity
+
+    @property
+    def sharpness(self) -> float | None:
+        """Sharpness of the last judged frame as a fraction of its reference's (None: too little texture to
+        judge), for metrics and tuning."""
+        return self._last_sharpness
 
     def packet(self, at: datetime) -> list[StreamAlarm]:
         """A packet of the stream arrived at ``at``."""
@@ -190,6 +230,7 @@ class StreamAlarms:
         grey = _grey(image)
         out.extend(self._check_frozen(_thumb(grey, _FROZEN_SIZE), at))
         out.extend(self._check_scene(_thumb(grey, _SCENE_SIZE), at))
+        out.extend(self._check_focus(grey, at))
         self._last_frame_at = at
         return out
 
@@ -201,6 +242,9 @@ class StreamAlarms:
         elif kind is StreamAlarmKind.SCENE_CHANGED:
             self._reference = None
             self._differs_since = None
+            self._focus_reference, self._blurred_since = None, None  # another view: its sharpness is learnt anew
+        elif kind is StreamAlarmKind.IMAGE_TOO_BLURRY:
+            self._focus_reference, self._blurred_since = None, None
         else:
             raise ValueError(f"{kind} cannot be accepted: it ends when the stream recovers")
         if kind in self._active:
@@ -267,3 +311,45 @@ class StreamAlarms:
             rate = min(1.0, max(0.0, dt) / config.scene_learn_s)
             self._reference += rate * (thumb - self._reference)
         return []
+
+    def _check_focus(self, grey: Frame, at: datetime) -> list[StreamAlarm]:
+        kind = StreamAlarmKind.IMAGE_TOO_BLURRY
+        config = self.config
+        current = look(grey, config.focus_min_texture)
+        sharpness = self._judge_focus(current)
+        if sharpness is None:
+            return []
+        if kind in self._active:
+            if sharpness >= config.focus_clear_above:
+                return [self._clear(kind, at, f"picture sharp again ({sharpness:.0%} of its reference)")]
+            return []
+        if sharpness < config.focus_raise_below:
+            self._blurred_since = self._blurred_since or at
+            lasted = (at - self._blurred_since).total_seconds()
+            if lasted < config.focus_s:
+                return []
+            self._blurred_since = None
+            detail = f"picture blurred for {lasted:.0f} s ({sharpness:.0%} of its reference sharpness)"
+            return [self._raise(kind, at, detail)]
+        self._blurred_since = None
+        sharp = sharpness >= config.focus_clear_above and self._last_similarity >= config.scene_clear_above
+        if sharp and self._last_frame_at is not None and self._focus_reference is not None:
+            dt = (at - self._last_frame_at).total_seconds()
+            rate = min(1.0, max(0.0, dt) / config.focus_learn_s)
+            self._focus_reference = learn(self._focus_reference, current, rate)
+        return []
+
+    def _judge_focus(self, current: SharpnessLook) -> float | None:
+        """The look's sharpness against the reference, or None when it is not judged: the first look (it becomes
+        the reference), a dome elsewhere than its reference's view, a reference with too little texture."""
+        config = self.config
+        if self._focus_reference is None:
+            self._focus_reference, self._blurred_since, self._last_sharpness = current, None, 1.0
+            return None
+        if config.view_moves and self._last_similarity < config.scene_raise_below:
+            return None  # a dome moving, or on another view than its reference's: a look that decides nothing
+        sharpness = relative_sharpness(self._focus_reference, current, config.focus_min_texture, config.focus_min_cells)
+        self._last_sharpness = sharpness
+        if sharpness is None:
+            self._blurred_since = None
+        return sharpness

@@ -8,6 +8,13 @@ sink, which logs it and writes ``stream.alarm`` to the audit chain (L11: the DPO
 while it lasts the camera's health, as operators see it in their camera lists and live feed, is ``degraded`` with
 the reason (:class:`DeviceAlarmStatus`). No activation is needed: nobody is analysed.
 
+**One episode per condition.** Vigie's own picture checks find two of these conditions too (``scene_changed``,
+``image_too_blurry``). When a camera reports one and the picture check finds it, that is one alarm, not two: the
+picture check is one more source of the camera's alarm (:meth:`CameraEventRouter.merge`, put in front of the
+workers' messages by :func:`merged_stream_alarms`), raised by whichever sees it first and cleared when the last one
+stops; the records name who saw it. The picture check keeps running (a camera's own detector may be off, or
+fooled), so nothing waits for the camera to speak.
+
 **Motion** detected by the camera is algorithmic processing of the picture, done by the camera instead of by
 Vigie. It is the ``motion`` module of the catalogue and is used only where the governance gate allows that module
 on that camera at that time (L22, L23: off by default, under an activation); it then becomes an observation like
@@ -26,7 +33,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
 
 from vigie.devices.onvif_events import CameraEvent
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm, StreamAlarmKind
@@ -45,6 +52,9 @@ TAMPER_ALARMS: Final[dict[str, StreamAlarmKind]] = {
     "tamper": StreamAlarmKind.TAMPERED,
 }
 """Camera-side event kinds (:data:`vigie.devices.onvif_events.EVENT_KINDS`) that are the device's integrity."""
+PICTURE: Final = "vigie-picture"
+"""The source name, among a camera's video sources, of the alarms Vigie finds in its picture (:mod:`vigie.ingest.
+alarms`)."""
 CAMERA_SIDE_MODEL: Final = "onvif-camera"
 """The model version an observation of camera-side motion carries: the camera's own detector, not a Vigie model."""
 WHOLE_PICTURE: Final = Box(0.0, 0.0, 1.0, 1.0)
@@ -53,6 +63,8 @@ INBOX_SIZE: Final = 20_000
 """Events waiting for the sink's next round, at most (the oldest dropped first, counted)."""
 MAX_SOURCES: Final = 16
 """Video sources of one camera an alarm remembers as active (a multi-sensor camera has a few)."""
+_REPORTED = frozenset(TAMPER_ALARMS.values())
+M = TypeVar("M")
 _SEVERITY = (HealthState.ONLINE, HealthState.STARTING, HealthState.DEGRADED, HealthState.OFFLINE)
 
 
@@ -111,7 +123,26 @@ class CameraEventRouter:
     def active(self, camera_id: str) -> list[StreamAlarmKind]:
         """The alarms the camera reports now, sorted."""
         with self._lock:
-            return sorted(kind for (camera, kind), sources in self._active.items() if camera == camera_id and sources)
+            return sorted(
+                kind for (camera, kind), sources in self._active.items() if camera == camera_id and sources - {PICTURE}
+            )
+
+    def merge(self, alarm: StreamAlarm) -> StreamAlarm | None:
+        """A transition Vigie's picture check found (the analysis workers'), merged with what the camera reports of
+        the same condition: ``alarm`` when it starts or ends the camera's episode of that kind, None when the
+        camera's own report already holds it (or still does). Kinds a camera does not report, and cameras not
+        listened to, pass as they are."""
+        if alarm.camera_id not in self._cameras or alarm.kind not in _REPORTED:
+            return alarm
+        with self._lock:
+            sources = self._active.setdefault((alarm.camera_id, alarm.kind), set())
+            was = bool(sources)
+            if alarm.cleared:
+                sources.discard(PICTURE)
+            else:
+                sources.add(PICTURE)
+            now = bool(sources)
+        return alarm if was != now else None
 
     def deliver(self) -> int:
         """Route what came in since the last call (the sink's thread); returns how many events."""
@@ -165,6 +196,21 @@ class CameraEventRouter:
         self._emit(
             Observation(item.camera_id, MOTION_MODULE, MOTION_MODULE, item.at, (WHOLE_PICTURE,), 1.0, CAMERA_SIDE_MODEL)
         )
+
+
+def merged_stream_alarms(router: CameraEventRouter, sink: Callable[[M], None]) -> Callable[[M], None]:
+    """``sink`` with the stream alarms among its messages merged with the cameras' own (:meth:`CameraEventRouter.
+    merge`): what the workers' messages go through."""
+
+    def handle(message: M) -> None:
+        if isinstance(message, StreamAlarm):
+            merged = router.merge(message)
+            if merged is None:  # the camera's own report holds the episode: one alarm, not two
+                log.info("camera %s: %s (the camera reports it too)", message.camera_id, message.detail)
+                return
+        sink(message)
+
+    return handle
 
 
 def with_device_alarms(health: CameraHealth, alarms: Sequence[StreamAlarmKind]) -> CameraHealth:

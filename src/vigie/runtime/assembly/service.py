@@ -35,6 +35,7 @@ from vigie.governance.camera_credentials import CameraAccount
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.governance.keys_folder import KeyStorageError
 from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
+from vigie.ingest.alarms import StreamAlarmConfig
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
 from vigie.ingest.reader import StreamSpec
@@ -72,6 +73,7 @@ from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.backup import pending_restore
+from vigie.services.camera_events import merged_stream_alarms
 from vigie.services.cameras import CameraService
 from vigie.services.events import EventService
 from vigie.services.health import Check, HealthService
@@ -159,6 +161,7 @@ def worker_spec(
         rules=tuple((module, dict(settings)) for module, settings in analysis.modules.items() if module != AUTOTRACK),
         clock=clock,
         commune_id=commune_id,
+        alarms=StreamAlarmConfig(view_moves=camera.kind == CameraKind.PTZ),  # a dome's view moves (ingest.alarms)
     )
 
 
@@ -458,10 +461,12 @@ class VigieService:
             recorder_spec(p.camera, self.segments_root, seconds, self.clock, data_dir=data_dir, dome=domes[p.camera.id])
             for p in self.entries
         ]
+        # the workers' stream alarms merged with what the cameras report of the same condition: one episode each
+        workers = merged_stream_alarms(self.camera_events.router, self.sink)
         if self.config.cluster is not None:
             return ClusterSupervisor(
                 [*analysis, *recorders],
-                self.sink,
+                workers,
                 config=self.config,
                 settings=self.config.cluster,
                 tick=self.sink.tick,
@@ -475,7 +480,7 @@ class VigieService:
             )
         return self._supervisor_type(
             [*analysis, *recorders],
-            self.sink,
+            workers,
             tick=self.sink.tick,
             refusal=self.camera_refusal,
             on_exit=self.sink.worker_exited,

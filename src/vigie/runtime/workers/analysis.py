@@ -233,17 +233,17 @@ def camera_analysis(
 
 
 class _StreamChecks:
-    """Stream integrity alarms (L18: frozen, changed or substituted picture). They look at the stream, not at
+    """Stream integrity alarms (L18: frozen, changed, substituted or blurred picture). They look at the stream, not at
     people, so they run on every camera whatever the governance gate says; each transition is reported.
 
     Packets and stream parameters are checked on every analysis frame; the picture (thumbnails compared with the
-    last still one and with the learnt view, a third of the analysis cost of a motion camera) once per
-    ``picture_every_s``: at most a second, and at least five looks within the shortest alarm delay, so a frozen or
-    changed picture is raised at most that late (its reference learns by elapsed time, not per frame)."""
+    last still one, with the learnt view and with the learnt sharpness: 0.74 ms of CPU, docs/stream-alarms.md) once
+    per ``picture_every_s``: at most a second, and at least five looks within the shortest alarm delay, so a frozen,
+    changed or blurred picture is raised at most that late (its references learn by elapsed time, not per frame)."""
 
     def __init__(self, alarms: StreamAlarms, config: StreamAlarmConfig) -> None:
         self.alarms = alarms
-        self.picture_every_s = min(1.0, config.frozen_s / 5, config.scene_change_s / 5)
+        self.picture_every_s = min(1.0, config.frozen_s / 5, config.scene_change_s / 5, config.focus_s / 5)
         self._last_picture: datetime | None = None
 
     def check(self, sample: SampledFrame, out: MessageQueue) -> None:

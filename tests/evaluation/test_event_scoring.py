@@ -31,6 +31,15 @@ def test_hits_elsewhere_in_time_or_place_are_false_positives_and_hard_negatives_
     assert score.precision == 0.0 and score.recall == 0.0 and score.missed == [BAG]
 
 
+def test_a_hit_between_two_neighbouring_events_detects_the_one_it_covers() -> None:
+    # Two cars passing each other, 0.02 apart: within the margin of both; the hit is on the right-hand one.
+    left = TruthEvent("enter_zone", 14.6, 18.2, Box(0.05, 0.0, 0.31, 1.0))
+    right = TruthEvent("enter_zone", 15.0, 18.9, Box(0.38, 0.0, 0.29, 1.0))
+    on_right = TimedHit(18.0, Box(0.40, 0.0, 0.17, 0.36), 0.8)
+    score = score_events("intrusion", [on_right], [left, right])
+    assert score.missed == [left] and score.delays_s == [pytest.approx(3.0)]
+
+
 def test_events_shorter_than_the_module_promise_are_not_expected() -> None:
     short_visit = TruthEvent("enter_zone", 10.0, 11.0, Box(0.7, 0.8, 0.1, 0.1))
     assert score_events("loitering", [], [short_visit], min_event_s=30).events == 0

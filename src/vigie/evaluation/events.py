@@ -4,8 +4,9 @@ A ground-truth event is ``{kind, start_s, end_s, region: {x, y, w, h}, ...}`` (n
 hit *detects* an event of a matching kind when it comes between ``start_s − before_s`` and ``end_s + after_s``
 and its region overlaps the event's region grown by ``margin``. Each event counts once (its earliest matching
 hit gives the detection delay, ``hit time − start_s``); further hits on an already detected event are repeats
-(counted, neither right nor wrong); hits that detect nothing are false positives, and those that fall on a
-hard negative (e.g. ``light_flicker``) are also counted as such.
+(counted, neither right nor wrong); a hit within reach of two undetected events detects the one whose region it
+overlaps most; hits that detect nothing are false positives, and those that fall on a hard negative (e.g.
+``light_flicker``) are also counted as such.
 """
 
 from __future__ import annotations
@@ -138,6 +139,12 @@ def _overlaps(a: Box, b: Box, margin: float) -> bool:
     )
 
 
+def _intersection(a: Box, b: Box) -> float:
+    width = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    height = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    return max(width, 0.0) * max(height, 0.0)
+
+
 def score_events(
     module: str,
     hits: Sequence[TimedHit],
@@ -167,7 +174,9 @@ def score_events(
         ]
         fresh = [k for k in matched if k not in first_hit]
         if fresh:
-            first_hit[fresh[0]] = hit.at_s
+            # Two events side by side (two cars passing each other) are both within the margin of one hit: it
+            # detects the one it covers most, not the one listed first.
+            first_hit[max(fresh, key=lambda k: _intersection(hit.region, positives[k].region))] = hit.at_s
         elif matched:
             score.repeats += 1
         else:

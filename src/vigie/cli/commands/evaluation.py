@@ -357,7 +357,10 @@ def _eval_events(
     for event in score.missed:
         print(f"  missed: {event.kind} {event.start_s:.1f}–{event.end_s:.1f} s")
     if json_out is not None:
-        hits = [{"at_s": round(h.at_s, 3), "score": h.score} for h in run.hits]
+        hits = [
+            {"at_s": round(h.at_s, 3), "score": h.score, "region": [h.region.x, h.region.y, h.region.w, h.region.h]}
+            for h in run.hits
+        ]
         write_json(
             json_out, {"video": video.name, "module": module, "source": run.source, "metrics": values, "hits": hits}
         )

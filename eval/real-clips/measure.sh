@@ -17,7 +17,9 @@ run() {  # clip module detector
         2>/dev/null | grep -v '^-'
 }
 for detector in yolox picodet; do
-    for module in intrusion loitering person_on_ground density; do run one-by-one-person-detection $module $detector; done
+    for module in intrusion loitering line_count occupancy person_on_ground density; do
+        run one-by-one-person-detection $module $detector
+    done
     for module in intrusion wrong_way stationary_vehicle; do run car-detection $module $detector; done
 done
 for module in crowd_movement fire_start; do

@@ -69,3 +69,9 @@ def test_wrong_way_on_the_car_park_flags_a_car_against_the_aisle_and_none_that_k
     [hit] = result["hits"]
     x, _, w, _ = hit["region"]
     assert 0.38 <= x + w / 2 <= 0.67  # on the red car's side of the picture, not the silver car's
+
+
+def test_line_count_counts_each_visitor_leaving_in_the_minute_they_leave(tmp_path: Path) -> None:
+    result = evaluate("one-by-one-person-detection", "line_count", tmp_path)
+    # Visitors leave across the line at 19, 44 | 69, 86, 119 | 135 s: 2, 3 and 1 per minute; measured exactly.
+    assert [(b["annotated"], b["measured"]) for b in result["buckets"]] == [(2, 2), (3, 3), (1, 1)]

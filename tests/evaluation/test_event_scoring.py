@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from vigie.domain.geometry import Box
-from vigie.evaluation.events import GroundTruthError, TimedHit, TruthEvent, load_events, score_events
+from vigie.evaluation.events import (
+    GroundTruthError,
+    TimedHit,
+    TruthEvent,
+    load_events,
+    score_events,
+    score_totals,
+)
 
 BAG = TruthEvent("bag_left", 12.0, 60.0, Box(0.3, 0.4, 0.02, 0.08))
 FLICKER = TruthEvent("light_flicker", 33.0, 38.0, Box(0.05, 0.05, 0.15, 0.2))
@@ -31,6 +38,15 @@ def test_hits_elsewhere_in_time_or_place_are_false_positives_and_hard_negatives_
     assert score.precision == 0.0 and score.recall == 0.0 and score.missed == [BAG]
 
 
+def test_a_hit_between_two_neighbouring_events_detects_the_one_it_covers() -> None:
+    # Two cars passing each other, 0.02 apart: within the margin of both; the hit is on the right-hand one.
+    left = TruthEvent("enter_zone", 14.6, 18.2, Box(0.05, 0.0, 0.31, 1.0))
+    right = TruthEvent("enter_zone", 15.0, 18.9, Box(0.38, 0.0, 0.29, 1.0))
+    on_right = TimedHit(18.0, Box(0.40, 0.0, 0.17, 0.36), 0.8)
+    score = score_events("intrusion", [on_right], [left, right])
+    assert score.missed == [left] and score.delays_s == [pytest.approx(3.0)]
+
+
 def test_events_shorter_than_the_module_promise_are_not_expected() -> None:
     short_visit = TruthEvent("enter_zone", 10.0, 11.0, Box(0.7, 0.8, 0.1, 0.1))
     assert score_events("loitering", [], [short_visit], min_event_s=30).events == 0
@@ -48,3 +64,16 @@ def test_events_file_errors_name_the_entry(tmp_path: Path) -> None:
     path.write_text(json.dumps({"events": [{"kind": "x", "start_s": 5, "end_s": 1}]}))
     with pytest.raises(GroundTruthError, match="ends"):
         load_events(path)
+
+
+def test_statistics_totals_are_set_beside_the_annotated_ones_bucket_by_bucket() -> None:
+    zone = Box(0.4, 0.0, 0.4, 1.0)
+    visits = [TruthEvent("enter_zone", 10.0, 40.0, zone), TruthEvent("enter_zone", 50.0, 80.0, zone)]
+    crossings = [TruthEvent("line_cross", t, t, zone) for t in (40.0, 59.9, 80.0)]
+    buckets = [(0.0, 60.0, 2.0), (60.0, 120.0, None)]
+    counts = score_totals("line_count", buckets, [*visits, *crossings], video_s=90.0)
+    assert [(c.annotated, c.measured) for c in counts] == [(2.0, 2.0), (1.0, None)]  # None: withheld
+    # Occupancy is the mean number present: 30 + 10 s of presence in the first minute; 20 s in the 30 s seen of
+    # the second (the module's mean is over the frames it had).
+    means = score_totals("occupancy", [(0.0, 60.0, 0.6), (60.0, 120.0, 0.7)], visits, video_s=90.0)
+    assert [c.annotated for c in means] == [pytest.approx(40 / 60, abs=1e-3), pytest.approx(20 / 30, abs=1e-3)]

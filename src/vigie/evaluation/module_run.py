@@ -11,7 +11,7 @@ it on an installation's footage, and the audit of that run, are the command's bu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ import numpy as np
 import yaml
 
 from vigie.analytics.rules.base import Rule, RuleInput
-from vigie.analytics.rules.registry import MODULES, ModuleUnavailable, RuleConfigError, build_rule
+from vigie.analytics.rules.registry import MODULES, STATISTICS, ModuleUnavailable, RuleConfigError, build_rule
+from vigie.analytics.rules.statistics import Bucket
 from vigie.analytics.track import ByteTracker
 from vigie.domain.detections import Detections, ObjectClass
 from vigie.evaluation.events import TimedHit
@@ -46,6 +47,8 @@ class ModuleRun:
     frames: int
     seconds: float
     source: str
+    totals: list[Bucket] = field(default_factory=list)
+    """The buckets a statistics module closed (the last one closed at the end of the video)."""
 
 
 def load_module_config(path: Path | None, module: str) -> dict[str, Any]:
@@ -129,6 +132,7 @@ def run_module(
     source = f"boxes:{boxes.name}" if boxes is not None else ("model" if detect is not None else "pixels")
     tracker = ByteTracker()
     hits: list[TimedHit] = []
+    totals: list[Bucket] = []
     frames, last_at, previous = 0, 0.0, None
     for number, at, image in sample_frames(video, fps):
         frames += 1
@@ -144,9 +148,16 @@ def run_module(
             tracks = tracker.update(found, period)
         data = RuleInput(at, (image.shape[1], image.shape[0]), tracks, image)
         hits.extend(TimedHit(at, hit.region, hit.score) for hit in rule.update(data))
+        totals.extend(getattr(rule, "closed", ()))
     if frames == 0:
         raise EventEvalError(f"{video}: no video frame could be decoded")
-    return ModuleRun(hits, frames, last_at, source)
+    if rule.module in STATISTICS:
+        # Time passing closes a bucket, live as here: one frame with nothing in it, one bucket later, closes the
+        # bucket the video ends in (and counts nothing in the next, which is never closed).
+        later = last_at + float(getattr(getattr(rule, "config", None), "bucket_s", 900.0))
+        rule.update(RuleInput(later, (image.shape[1], image.shape[0]), Detections(), image))
+        totals.extend(getattr(rule, "closed", ()))
+    return ModuleRun(hits, frames, last_at, source, totals)
 
 
 def onnx_detector(model: Path | None, model_format: str | None) -> Callable[[np.ndarray], Detections] | None:

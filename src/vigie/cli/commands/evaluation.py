@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vigie.analytics.rules.registry import STATISTICS
 from vigie.analytics.track import ByteTracker
 from vigie.cli.commands.context import Opened
 from vigie.cli.commands.session import run_signed_in
@@ -35,10 +36,11 @@ from vigie.domain.digest import file_sha256
 from vigie.domain.users import ROLE_PERMISSIONS, Permission
 from vigie.evaluation.detection import evaluate_detection
 from vigie.evaluation.detection_source import PUBLIC_DETECTIONS, EvalUsageError, choose_detections
-from vigie.evaluation.events import GroundTruthError, load_events, score_events
+from vigie.evaluation.events import GroundTruthError, TruthEvent, load_events, score_events, score_totals
 from vigie.evaluation.module_run import (
     DWELL_MODULES,
     EventEvalError,
+    ModuleRun,
     build_module,
     load_module_config,
     media_seconds,
@@ -349,6 +351,8 @@ def _eval_events(
     except (EventEvalError, GroundTruthError) as err:
         print(f"vigie eval events: {err}", file=sys.stderr)
         return 2
+    if module in STATISTICS:
+        return _report_totals(video, module, run, truth, fps=fps, json_out=json_out)
     # Zone modules promise "in the zone for at least min_duration_s": shorter visits are not expected of them.
     stay = float(getattr(getattr(rule, "config", None), "min_duration_s", 0.0)) if module in DWELL_MODULES else 0.0
     score = score_events(module, run.hits, truth, min_event_s=stay)
@@ -357,9 +361,44 @@ def _eval_events(
     for event in score.missed:
         print(f"  missed: {event.kind} {event.start_s:.1f}–{event.end_s:.1f} s")
     if json_out is not None:
-        hits = [{"at_s": round(h.at_s, 3), "score": h.score} for h in run.hits]
+        hits = [
+            {"at_s": round(h.at_s, 3), "score": h.score, "region": [h.region.x, h.region.y, h.region.w, h.region.h]}
+            for h in run.hits
+        ]
         write_json(
             json_out, {"video": video.name, "module": module, "source": run.source, "metrics": values, "hits": hits}
+        )
+    return 0
+
+
+def _report_totals(
+    video: Path, module: str, run: ModuleRun, truth: list[TruthEvent], *, fps: float, json_out: Path | None
+) -> int:
+    """A statistics module raises nothing: its totals per bucket beside the ground truth's."""
+    buckets = [(b.start, b.end, b.value) for b in run.totals]
+    scores = score_totals(module, buckets, truth, video_s=run.seconds)
+    print(f"{video.name} — {module} ({run.source}, {run.frames} frames at {fps:g} fps): totals per bucket")
+    for b in scores:
+        shown = "withheld (below min_count)" if b.measured is None else f"{b.measured:g}"
+        print(f"  {b.start_s:g}–{b.end_s:g} s: annotated {b.annotated:g}, measured {shown}")
+    judged = [b for b in scores if b.measured is not None]
+    annotated = sum(b.annotated for b in judged)
+    error = sum(abs((b.measured or 0.0) - b.annotated) for b in judged)
+    values: dict[str, float | int] = {
+        "buckets": len(scores),
+        "withheld": len(scores) - len(judged),
+        "annotated": round(annotated, 3),
+        "measured": round(sum(b.measured or 0.0 for b in judged), 3),
+        "absolute_error": round(error, 3),
+    }
+    print(format_table("all buckets", values))
+    if json_out is not None:
+        rows = [
+            {"start_s": b.start_s, "end_s": b.end_s, "annotated": b.annotated, "measured": b.measured} for b in scores
+        ]
+        write_json(
+            json_out,
+            {"video": video.name, "module": module, "source": run.source, "metrics": values, "buckets": rows},
         )
     return 0
 

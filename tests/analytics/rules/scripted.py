@@ -37,6 +37,8 @@ class Walker:
     sizes: Sequence[tuple[float, float, float]] = ()
     """Optional (t, w, h) key frames of the size (a person falling, sitting down)."""
     missing: Sequence[tuple[float, float]] = ()
+    undetected: Sequence[tuple[float, float]] = ()
+    """Intervals during which the detector misses the object though it is in the picture (``missing``: hidden)."""
     score: float = 0.9
 
     def at(self, t: float) -> tuple[float, float, float, float] | None:
@@ -96,7 +98,7 @@ def detections_at(
     boxes, scores, classes = [], [], []
     for walker in walkers:
         state = walker.at(t)
-        if state is None or walker.cls in unseen:
+        if state is None or walker.cls in unseen or any(a <= t < b for a, b in walker.undetected):
             continue
         x, y, w, h = state
         box = np.array([(x - w / 2) * width, (y - h) * height, (x + w / 2) * width, y * height])

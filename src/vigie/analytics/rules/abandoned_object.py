@@ -23,14 +23,14 @@ lying taken for parcels) is designed out here rather than tuned away:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from vigie.analytics.rules.base import PERSON_CLASSES, ClassName, RuleConfig, RuleHit, RuleInput, normalised, of_classes
-from vigie.analytics.rules.left_objects import SELF_IOU, Blob, People, PeopleHistory, StaticForeground
+from vigie.analytics.rules.left_objects import SELF_IOU, TRACE_S, Blob, People, PeopleHistory, StaticForeground
 from vigie.analytics.rules.still import Still, StillObjects
 from vigie.analytics.track.matching import box_iou
 from vigie.analytics.zones import Anchor, PolygonZone
@@ -90,9 +90,9 @@ class AbandonedObjectConfig(RuleConfig):
     )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Left:
-    """An object found in the picture, brought by ``owner`` (a track id)."""
+    """An object found in the picture, brought by ``owner`` (a track id; -1 while still looked for)."""
 
     box: np.ndarray
     onset: float
@@ -100,6 +100,10 @@ class _Left:
     seen: float
     unattended_since: float | None
     fired: bool = False
+    blob: Blob | None = None
+    """Its latest blob in the picture."""
+    owner_box: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    """The owner's box when they were found (pixels)."""
 
 
 class AbandonedObject:
@@ -153,9 +157,15 @@ class AbandonedObject:
                 continue
             known = next((left for left in self._left if _same_place(left.box, blob.box)), None)
             if known is None:
-                known = self._candidate(blob, people)
+                known = self._candidate(blob)
             if known is not None:
-                known.box, known.seen = blob.box, at
+                known.box, known.seen, known.blob = blob.box, at, blob
+                if known.owner < 0 and not self._find_owner(known, at):
+                    continue
+                if not _carried(known.box, known.owner_box):  # it grew: more than a person could carry
+                    self._scene.forget(blob)
+                    self._left.remove(known)
+                    continue
                 seen.append(known)
         hits = []
         for left in seen:
@@ -170,19 +180,37 @@ class AbandonedObject:
                     hits.append(RuleHit(self.kind, normalised(left.box, data.frame_size), 1.0))
         return hits
 
-    def _candidate(self, blob: Blob, people: Detections) -> _Left | None:
-        """A new blob as an object left by someone, or None (then forgotten: learnt into the background)."""
+    def _candidate(self, blob: Blob) -> _Left | None:
+        """A new blob as a candidate object, or None (then forgotten: learnt into the background) when it is a
+        ghost or the person themselves; its owner is looked for by :meth:`_find_owner`."""
         now, before = self._scene.edges_now_and_before(blob)
         owner = self._history.owner(blob.box, blob.onset, self.config.owner_margin)
-        if now < before or owner is None or _iou(blob.box, owner[1]) >= SELF_IOU:
-            self._scene.forget(blob)  # a ghost, nobody's, or the person themselves
+        if now < before or (owner is not None and _iou(blob.box, owner[1]) >= SELF_IOU):
+            self._scene.forget(blob)  # an object taken away, or a person the detector lost for a while
             return None
+        if owner is not None and not _carried(blob.box, owner[1]):
+            owner = None
         if len(self._left) >= 256:
             return None
         near = self._history.last_near(blob.box, blob.onset, self.config.owner_margin)
-        left = _Left(blob.box, blob.onset, owner[0], blob.onset, near if near is not None else blob.onset)
+        owner_id, owner_box = (-1, np.zeros(4)) if owner is None else owner
+        unattended = near if near is not None else blob.onset
+        left = _Left(blob.box, blob.onset, owner_id, blob.onset, unattended, blob=blob, owner_box=owner_box)
         self._left.append(left)
         return left
+
+    def _find_owner(self, left: _Left, at: float) -> bool:
+        """Back-trace by movement a candidate nobody held when it appeared: whoever carried it away from its place,
+        once the detector sees them (``TRACE_S`` at most). Nobody by then: not an object, forgotten."""
+        assert left.blob is not None
+        traced = self._scene.trace(left.blob, self._history)
+        if traced is not None and _carried(left.box, traced[1]):
+            left.owner, left.owner_box = traced
+            return True
+        if at > left.onset + TRACE_S:
+            self._scene.forget(left.blob)  # nobody brought it: a lighting patch, a shadow, a parked car
+            self._left.remove(left)
+        return False
 
     def _in_zones(self, box: np.ndarray, frame_size: tuple[int, int]) -> bool:
         if not self._zones:
@@ -217,6 +245,15 @@ class AbandonedObject:
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(box_iou(a[None, :], b[None, :])[0, 0])
+
+
+def _carried(thing: np.ndarray, person: np.ndarray) -> bool:
+    """Whether a person of this box could have brought the thing: it is smaller than them (a parked car is not)."""
+    area = float((thing[2] - thing[0]) * (thing[3] - thing[1]))
+    return (
+        area <= float((person[2] - person[0]) * (person[3] - person[1]))
+        and thing[3] - thing[1] <= person[3] - person[1]
+    )
 
 
 def _same_place(a: np.ndarray, b: np.ndarray) -> bool:

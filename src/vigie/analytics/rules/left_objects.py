@@ -62,6 +62,12 @@ COVER_HOLD_S = 1.0
 """Seconds after a person's or vehicle's box last covered a pixel during which it cannot be a candidate."""
 SELF_IOU = 0.4
 """A blob that overlaps its back-traced person's box this much is that person, not something they left."""
+TRAIL_S = 12.0
+"""Seconds of moving-foreground masks (half the work scale) kept for back-tracing by movement."""
+TRACE_S = 8.0
+"""How long after an object appeared its carrier is followed, by movement, to a tracked person."""
+TRACE_GAP_S = 1.0
+"""The carrier's movement, followed frame after frame, may vanish this long (a frame or two at 5 fps), no more."""
 HISTORY_S = 30.0
 """How far back the people's boxes are kept for back-tracing."""
 
@@ -103,6 +109,8 @@ class StaticForeground:
         """Seconds each pixel was seen free of people and vehicles, up to the warm-up."""
         self._last = 0.0
         self._scale = 1.0
+        self._trail: deque[tuple[float, np.ndarray]] = deque()
+        """(time, moving foreground) of the last ``TRAIL_S`` seconds, for back-tracing by movement."""
         self.relearnt = 0
         """Times a lighting change made the backgrounds learn again (for tests and diagnostics)."""
 
@@ -148,7 +156,47 @@ class StaticForeground:
         evidence += np.where(static, np.float32(dt), np.float32(-dt))
         np.clip(evidence, 0, 10 * self.stable_s, out=evidence)
         evidence[background] = 0
+        moving = foreground & ~still
+        self._trail.append((at, moving[::2, ::2].copy()))
+        while self._trail and self._trail[0][0] < at - TRAIL_S:
+            self._trail.popleft()
         return self._blobs(evidence >= self.stable_s, picture)
+
+    def trace(self, blob: Blob, people: PeopleHistory) -> tuple[int, np.ndarray] | None:
+        """Who carried the blob's object away from it when it appeared, when the detector did not see them at its
+        place (a weak detector sees a walking person more easily than one bending down): the moving foreground
+        touching the blob at its onset, followed frame after frame while it moves off, until a tracked person's
+        box meets it. Returns that track id and its box then, or None."""
+        if not self._trail:
+            return None
+        height, width = self._trail[0][1].shape
+        scale = self._scale / 2
+        x1, y1, x2, y2 = (blob.box * scale).tolist()
+        grow = max(2.0, (y2 - y1) / 2)
+        region = np.zeros((height, width), np.uint8)
+        region[max(0, int(y1 - grow)) : math.ceil(y2 + grow), max(0, int(x1 - grow)) : math.ceil(x2 + grow)] = 1
+        kernel = np.ones((5, 5), np.uint8)
+        touched = blob.onset - 0.5
+        for at, moving in self._trail:
+            if at < blob.onset - 0.5:
+                continue
+            if at > blob.onset + TRACE_S or at - touched > TRACE_GAP_S:
+                break  # the movement stopped: whoever comes by later did not carry it
+            _, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
+            touching = np.unique(labels[(region > 0) & moving])
+            touching = touching[touching > 0]
+            if not len(touching):
+                continue  # nothing moving there in this frame: keep the region for the next one
+            touched = at
+            region = np.asarray(cv2.dilate(np.isin(labels, touching).astype(np.uint8), kernel), np.uint8)
+            frame = people.at_time(at)
+            if frame is None or not len(frame.boxes):
+                continue
+            for k, box in enumerate(frame.boxes * scale):
+                c1, r1 = max(0, int(box[0])), max(0, int(box[1]))
+                if region[r1 : math.ceil(box[3]), c1 : math.ceil(box[2])].any():
+                    return int(frame.track_ids[k]), frame.boxes[k]
+        return None
 
     def forget(self, blob: Blob) -> None:
         """Learn the blob's pixels into both backgrounds: it is not an object (nobody brought it, a ghost)."""
@@ -179,6 +227,7 @@ class StaticForeground:
 
     def reset(self) -> None:
         self._long = None
+        self._trail.clear()
 
     def _prepare(self, frame: Frame) -> np.ndarray:
         image = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -195,6 +244,7 @@ class StaticForeground:
         self._fg_since = np.full(picture.shape, np.inf)
         self._covered = np.full(picture.shape, -np.inf)
         self._learnt = np.zeros(picture.shape, np.float32)
+        self._trail.clear()
         self._last = at
 
     def _cover(self, boxes: np.ndarray, at: float) -> None:
@@ -254,6 +304,14 @@ class PeopleHistory:
             if best is None or gap < best[0]:
                 best = (gap, int(frame.track_ids[k]), frame.boxes[k])
         return None if best is None else (best[1], best[2])
+
+    def at_time(self, at: float) -> People | None:
+        for frame in reversed(self._frames):
+            if frame.at == at:
+                return frame
+            if frame.at < at:
+                return None
+        return None
 
     def last_near(self, box: np.ndarray, since: float, margin: float) -> float | None:
         """The last time since ``since`` someone's box (grown by ``margin``) held the centre of ``box``."""

@@ -77,10 +77,20 @@ def background(seed: int = 1) -> np.ndarray:
     return np.asarray(160 + 12 * texture, np.float64)
 
 
-def picture_at(walkers: Sequence[Walker], t: float, ground: np.ndarray, gain: float) -> np.ndarray:
+Light = tuple[float, tuple[float, float, float, float], float]
+"""From ``t`` on, the normalised region ``(x, y, w, h)`` is lit ×gain (a shop window, a street light's pool)."""
+
+
+def picture_at(
+    walkers: Sequence[Walker], t: float, ground: np.ndarray, gain: float, lights: Sequence[Light] = ()
+) -> np.ndarray:
     """The scene at ``t``: every walker present drawn as a filled box on ``ground``, times ``gain``, grey uint8."""
     width, height = SIZE
     image = ground.copy()
+    for since, (x, y, w, h), local in lights:
+        if t >= since:
+            rows = slice(round(y * height), round((y + h) * height))
+            image[rows, round(x * width) : round((x + w) * width)] *= local
     for walker in walkers:
         state = walker.at(t)
         if state is None:
@@ -120,6 +130,7 @@ def run_scene(
     picture: bool = False,
     unseen: Collection[ObjectClass] = (),
     gain: Callable[[float], float] = lambda t: 1.0,
+    lights: Sequence[Light] = (),
 ) -> Run:
     """Feed ``rule`` the tracked detections of the scene at 5 fps (and its picture with ``picture``); return its
     hits with their times."""
@@ -131,7 +142,7 @@ def run_scene(
     for step in range(steps + 1):
         t = start + step / FPS
         tracks = tracker.update(detections_at(walkers, t, rng, jitter, unseen), 1.0 / FPS)
-        frame = picture_at(walkers, t, ground, gain(t)) if picture else None
+        frame = picture_at(walkers, t, ground, gain(t), lights) if picture else None
         for hit in rule.update(RuleInput(t, SIZE, tracks, frame)):
             run.hits.append((t, hit))
     return run

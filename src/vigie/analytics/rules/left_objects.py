@@ -13,17 +13,19 @@ verification", IEEE TIFS 2015) — and lets the detector say what it is *not*:
   moving. Evidence accumulates per pixel; pixels static for ``stable_s`` are joined into blobs, kept when their area
   is within the frame-relative limits;
 - **lighting**: the picture is divided by its global gain against the long-term background (the median ratio over
-  its background pixels) before anything is compared, so a cloud or a street light switching on everywhere changes
-  nothing; when most of the picture still differs (a local change too large to be an object), both backgrounds are
-  learnt again from the current picture and the evidence is dropped;
+  the pixels free of people) before anything is compared, so a cloud or a street light switching on everywhere
+  changes nothing; when more than ``RELEARN_FRACTION`` of the picture free of people still differs (a change too
+  large to be an object), both backgrounds are learnt again from the current picture and the evidence is dropped; a
+  local change (a lit shop window) is a blob nobody brought;
 - **people and vehicles**: pixels inside a detected person's or vehicle's box (grown by a tenth of its size) in the
   last ``COVER_HOLD_S`` are never candidates: a person standing still for a minute, sitting or lying is a person;
 - **back-tracing**: a blob is an object only if a tracked person brought it — the person whose box, grown by the
-  module's ``owner_margin``, held the blob's place when it appeared (the pixels' first foreground time). A blob
-  nobody brought (a lighting patch, a shadow, something moved by the wind) and a blob that *is* that person (its
-  box overlaps theirs by ``SELF_IOU``: someone the detector lost for a while) are learnt into the long-term
-  background and forgotten; so is a *ghost* (an object taken away: the outline has edges in the background and
-  none in the picture).
+  module's ``owner_margin``, held the blob's place when it appeared (the pixels' first foreground time), or, when
+  the detector missed them there, the one the movement leaving that place leads to (:meth:`StaticForeground.trace`)
+  — and only if it is smaller than them. A blob nobody brought (a lighting patch, a shadow, a car parking), a blob
+  that *is* that person (its box overlaps theirs by ``SELF_IOU``: someone the detector lost for a while) and a
+  *ghost* (an object taken away: the outline has edges in the background and none in the picture) are learnt into
+  the long-term background and forgotten. (The decisions are the module's: ``abandoned_object``.)
 
 Why running averages rather than OpenCV's MOG2/KNN subtractors: those learn at a per-frame rate with no mask, so a
 bag left long enough is learnt into the long-term model whatever one does, their rate depends on the analysis fps,

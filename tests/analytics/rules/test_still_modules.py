@@ -9,6 +9,7 @@ import pytest
 
 from tests.analytics.rules.scripted import Run, Walker, run_scene
 from vigie.analytics.rules.abandoned_object import AbandonedObject, AbandonedObjectConfig
+from vigie.analytics.rules.registry import RuleConfigError, parse_config
 from vigie.analytics.rules.stationary_vehicle import StationaryVehicle, StationaryVehicleConfig
 from vigie.domain.detections import ObjectClass
 
@@ -167,6 +168,13 @@ def test_a_bag_taken_away_leaves_no_ghost() -> None:
     bag = Walker(BAG, [(0, 0.52, 0.8), (10, 0.52, 0.8), (17, 1.0, 0.8)], size=BAG_SIZE)
     taker = Walker(P, [(0, 0.1, 0.8), (9, 0.5, 0.8), (10, 0.5, 0.8), (17, 0.98, 0.8)])
     assert no_bags(abandoned(10), [bag, taker], 50).hits == []
+
+
+def test_object_size_limits_that_cannot_hold_anything_are_refused_with_the_reason() -> None:
+    with pytest.raises(RuleConfigError, match=r"min_area \(0.1\) must be smaller than max_area \(0.05\)"):
+        parse_config("abandoned_object", {"min_area": 0.1})
+    with pytest.raises(RuleConfigError, match="method"):
+        parse_config("abandoned_object", {"method": "magic"})
 
 
 def test_a_car_stopped_longer_than_the_threshold_is_reported_once() -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from vigie.analytics.rules.base import PERSON_CLASSES, ClassName, RuleConfig, RuleHit, RuleInput, normalised, of_classes
 from vigie.analytics.rules.left_objects import SELF_IOU, TRACE_S, Blob, People, PeopleHistory, StaticForeground
@@ -88,6 +88,15 @@ class AbandonedObjectConfig(RuleConfig):
         title="Largest object (scene)",
         description="Largest candidate object, as a fraction of the picture's area.",
     )
+
+    @model_validator(mode="after")
+    def _sizes(self) -> AbandonedObjectConfig:
+        if self.min_area >= self.max_area:
+            raise ValueError(
+                f"min_area ({self.min_area}) must be smaller than max_area ({self.max_area}): they bound the size of "
+                "an object found in the picture, as fractions of its area"
+            )
+        return self
 
 
 @dataclass(slots=True, eq=False)

@@ -1,6 +1,8 @@
 """CPU cost of each event module per analysed frame, on the simulator's ``situations`` scene (60 s, 640×360, 5 fps
 analysed), objects from the scene's ground-truth boxes tracked by ByteTracker (the detector's cost is measured
 separately in bench/onnx_pipeline.py). One run; the CPU time of this process, module ``update`` only.
+``abandoned_object`` runs twice: as configured (``method: scene``, the picture's static foreground at 320 px plus
+the detector's bags) and with ``method: detector``; the last lines are the scene method's cost and their ratio.
 
     .venv/bin/python bench/event_modules.py
 """
@@ -52,15 +54,22 @@ def main() -> None:
             previous = at
         track_ms = 1000 * (time.process_time() - start) / len(frames)
         print(f"situations scene: {len(frames)} analysed frames; tracker {track_ms:.3f} ms per frame")
-        print(f"{'module':20} {'ms CPU per frame':>16} {'hits':>5}")
-        for module in MODULES:
-            rule = build_rule(module, settings.get(module, {}))
+        print(f"{'module':28} {'ms CPU per frame':>16} {'hits':>5}")
+        cost: dict[str, float] = {}
+        runs = [(module, module, settings.get(module, {})) for module in MODULES]
+        scene = settings.get("abandoned_object", {})
+        runs.insert(3, ("abandoned_object (detector)", "abandoned_object", {**scene, "method": "detector"}))
+        for name, module, params in runs:
+            rule = build_rule(module, params)
             hits = 0
             start = time.process_time()
             for (_, at, image), tracks in zip(frames, tracked, strict=True):
                 hits += len(rule.update(RuleInput(at, (image.shape[1], image.shape[0]), tracks, image)))
-            ms = 1000 * (time.process_time() - start) / len(frames)
-            print(f"{module:20} {ms:16.3f} {hits:5d}")
+            cost[name] = ms = 1000 * (time.process_time() - start) / len(frames)
+            print(f"{name:28} {ms:16.3f} {hits:5d}")
+        print(f"abandoned_object_scene_ms_per_frame: {cost['abandoned_object']:.3f}")
+        ratio = cost["abandoned_object"] / cost["abandoned_object (detector)"]
+        print(f"abandoned_object_scene_over_detector: {ratio:.1f}")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,15 @@ normalised coordinates (linear in between), present from the first to the last k
 intervals during which the detector misses the object (occlusion, a dip in score), ``jitter`` adds pixel noise.
 This exercises the modules' logic on the boxes a detector produces, apart from detector errors; the rendered
 simulator scenes (``test_situations_scene``) do the same on video.
+
+With ``picture=True`` the module also gets the frame: the walkers drawn as filled rectangles (a grey level per
+class) on a fixed textured background, optionally under a global ``gain(t)``; ``unseen`` lists classes the
+detector never reports (a real COCO detector and a bag on the ground, issue 20) while they are still drawn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +37,8 @@ class Walker:
     sizes: Sequence[tuple[float, float, float]] = ()
     """Optional (t, w, h) key frames of the size (a person falling, sitting down)."""
     missing: Sequence[tuple[float, float]] = ()
+    undetected: Sequence[tuple[float, float]] = ()
+    """Intervals during which the detector misses the object though it is in the picture (``missing``: hidden)."""
     score: float = 0.9
 
     def at(self, t: float) -> tuple[float, float, float, float] | None:
@@ -60,12 +66,49 @@ class Run:
         return [t for t, _ in self.hits]
 
 
-def detections_at(walkers: Sequence[Walker], t: float, rng: np.random.Generator, jitter: float) -> Detections:
+SHADE = {ObjectClass.PERSON: 55.0, ObjectClass.BAG: 95.0, ObjectClass.BICYCLE: 120.0}
+"""Grey level each class is drawn with (others: 80) on a background around 160."""
+
+
+def background(seed: int = 1) -> np.ndarray:
+    """A textured pavement: smoothed noise around grey 160 (float, 0..255)."""
+    noise = np.random.default_rng(seed).normal(0, 1, (SIZE[1] // 8, SIZE[0] // 8))
+    texture = np.kron(noise, np.ones((8, 8)))
+    return np.asarray(160 + 12 * texture, np.float64)
+
+
+Light = tuple[float, tuple[float, float, float, float], float]
+"""From ``t`` on, the normalised region ``(x, y, w, h)`` is lit ×gain (a shop window, a street light's pool)."""
+
+
+def picture_at(
+    walkers: Sequence[Walker], t: float, ground: np.ndarray, gain: float, lights: Sequence[Light] = ()
+) -> np.ndarray:
+    """The scene at ``t``: every walker present drawn as a filled box on ``ground``, times ``gain``, grey uint8."""
+    width, height = SIZE
+    image = ground.copy()
+    for since, (x, y, w, h), local in lights:
+        if t >= since:
+            rows = slice(round(y * height), round((y + h) * height))
+            image[rows, round(x * width) : round((x + w) * width)] *= local
+    for walker in walkers:
+        state = walker.at(t)
+        if state is None:
+            continue
+        x, y, w, h = state
+        x1, x2 = round((x - w / 2) * width), round((x + w / 2) * width)
+        image[max(0, round((y - h) * height)) : round(y * height), max(0, x1) : x2] = SHADE.get(walker.cls, 80.0)
+    return np.clip(image * gain, 0, 255).astype(np.uint8)
+
+
+def detections_at(
+    walkers: Sequence[Walker], t: float, rng: np.random.Generator, jitter: float, unseen: Collection[ObjectClass] = ()
+) -> Detections:
     width, height = SIZE
     boxes, scores, classes = [], [], []
     for walker in walkers:
         state = walker.at(t)
-        if state is None:
+        if state is None or walker.cls in unseen or any(a <= t < b for a, b in walker.undetected):
             continue
         x, y, w, h = state
         box = np.array([(x - w / 2) * width, (y - h) * height, (x + w / 2) * width, y * height])
@@ -77,16 +120,29 @@ def detections_at(walkers: Sequence[Walker], t: float, rng: np.random.Generator,
 
 
 def run_scene(
-    rule: Rule, walkers: Sequence[Walker], duration: float, *, jitter: float = 1.0, seed: int = 0, start: float = 0.0
+    rule: Rule,
+    walkers: Sequence[Walker],
+    duration: float,
+    *,
+    jitter: float = 1.0,
+    seed: int = 0,
+    start: float = 0.0,
+    picture: bool = False,
+    unseen: Collection[ObjectClass] = (),
+    gain: Callable[[float], float] = lambda t: 1.0,
+    lights: Sequence[Light] = (),
 ) -> Run:
-    """Feed ``rule`` the tracked detections of the scene at 5 fps; return its hits with their times."""
+    """Feed ``rule`` the tracked detections of the scene at 5 fps (and its picture with ``picture``); return its
+    hits with their times."""
     rng = np.random.default_rng(seed)
     tracker = ByteTracker()
+    ground = background()
     run = Run()
     steps = round(duration * FPS)
     for step in range(steps + 1):
         t = start + step / FPS
-        tracks = tracker.update(detections_at(walkers, t, rng, jitter), 1.0 / FPS)
-        for hit in rule.update(RuleInput(t, SIZE, tracks)):
+        tracks = tracker.update(detections_at(walkers, t, rng, jitter, unseen), 1.0 / FPS)
+        frame = picture_at(walkers, t, ground, gain(t), lights) if picture else None
+        for hit in rule.update(RuleInput(t, SIZE, tracks, frame)):
             run.hits.append((t, hit))
     return run

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from tests.analytics.rules.scripted import SIZE, Walker, detections_at
+from tests.analytics.rules.scripted import SIZE, Walker, background, detections_at, picture_at
+from tests.analytics.rules.test_still_modules import left_bag
+from vigie.analytics.rules.abandoned_object import AbandonedObject, AbandonedObjectConfig
 from vigie.analytics.rules.intrusion import Intrusion, IntrusionConfig
 from vigie.analytics.rules.pipeline import RulePipeline
 from vigie.analytics.rules.wrong_way import WrongWay, WrongWayConfig
@@ -117,3 +119,20 @@ def test_observations_carry_only_what_the_law_allows() -> None:
 def test_a_module_reading_objects_needs_a_detector() -> None:
     with pytest.raises(ValueError, match="intrusion, wrong_way need an object detector"):
         RulePipeline("cam-1", modules(), ClosedGate())
+
+
+def test_the_pipeline_gives_abandoned_object_the_picture_and_a_bag_no_detector_sees_is_raised_once() -> None:
+    """Through the camera's rule pipeline (as ``vigie serve`` runs it): the detector reports only the person, the
+    module reads the bag from the analysed picture; one observation, after the owner left."""
+    walkers = left_bag(until=60.0)
+    person_only = Replay([w for w in walkers if w.cls is not ObjectClass.BAG])
+    rules = Rules("abandoned_object")
+    rule = AbandonedObject(AbandonedObjectConfig(min_duration_s=10))
+    pipeline = RulePipeline("cam-1", [rule], ActivationGate(rules, lambda: T0, cache_ttl_s=0), detector=person_only)
+    ground, out = background(), []
+    for step in range(40 * 5 + 1):
+        person_only.t = t = step / 5
+        frame = np.repeat(picture_at(walkers, t, ground, 1.0)[:, :, None], 3, axis=2)  # BGR, as decoded
+        out += pipeline.process(frame, T0 + timedelta(seconds=t), t, 0.2).observations
+    assert [o.module for o in out] == ["abandoned_object"]
+    assert 17 <= (out[0].at - T0).total_seconds() <= 19.5

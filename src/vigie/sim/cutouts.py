@@ -76,7 +76,8 @@ def median_background(frames: Sequence[Image]) -> Image:
     """The per-pixel median of frames: what stays when whatever moves is removed."""
     if not frames:
         raise CutoutDataError("no frames to take a median background from")
-    return np.median(np.stack(frames), axis=0).astype(np.uint8)
+    median: Image = np.median(np.stack(frames), axis=0).astype(np.uint8)
+    return median
 
 
 def read_clip(path: Path, *, step: int = 1, limit: int | None = None) -> list[Image]:
@@ -122,7 +123,8 @@ def _largest_blob_filled(mask: Mask) -> Mask:
     contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     filled = np.zeros_like(blob)
     cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
-    return filled.astype(bool)
+    result: Mask = filled.astype(bool)
+    return result
 
 
 def _rgba(pixels: Image, mask: Mask) -> Image:
@@ -268,9 +270,9 @@ def composite(
     interpolation = cv2.INTER_AREA if height < src_h else cv2.INTER_LINEAR
     scaled = cv2.resize(cutout.rgba, (width, height), interpolation=interpolation)
     pixels = scaled[:, :, :3].astype(np.float32)
-    alpha = scaled[:, :, 3].astype(np.float32) / 255.0
+    alpha = scaled[:, :, 3].astype(np.float32) / np.float32(255.0)
     if feather > 0:
-        alpha = cv2.GaussianBlur(alpha, (0, 0), feather / 2) * (alpha > 0.02)
+        alpha = (cv2.GaussianBlur(alpha, (0, 0), feather / 2) * (alpha > 0.02)).astype(np.float32)
     out = frame.astype(np.float32)
     frame_h, frame_w = frame.shape[:2]
     left, top = foot[0] - width // 2, foot[1] - height
@@ -303,11 +305,12 @@ def composite(
 
 
 def _shadow(out: npt.NDArray[np.float32], foot: tuple[int, int], width: int, opacity: float) -> None:
-    """Darken a blurred ellipse as wide as the object and a fifth as high, centred on the foot point."""
-    layer = np.zeros(out.shape[:2], np.float32)
+    """Darken a blurred ellipse a little wider than the object and about a fifth as tall as wide, centred on the
+    foot point."""
+    layer: npt.NDArray[np.float32] = np.zeros(out.shape[:2], np.float32)
     axes = (max(2, round(width * 0.55)), max(1, round(width * 0.12)))
     cv2.ellipse(layer, foot, axes, 0, 0, 360, 1.0, thickness=cv2.FILLED)
-    layer = cv2.GaussianBlur(layer, (0, 0), max(1.0, axes[1] * 0.8))
+    layer = cv2.GaussianBlur(layer, (0, 0), max(1.0, axes[1] * 0.8)).astype(np.float32)
     out *= (1.0 - opacity * layer)[:, :, None]
 
 
@@ -321,3 +324,23 @@ def placements(
         x = int(rng.integers(half, max(half + 1, width - half)))
         y = int(rng.integers(h + 2, max(h + 3, height - 2)))
         yield (x, y), h
+
+
+def write_mot_sequence(
+    folder: Path, frames: Sequence[Image], boxes: Sequence[Sequence[tuple[int, int, int, int]]]
+) -> Path:
+    """Write frames and their boxes as a MOTChallenge folder (``img1/000001.jpg…``, 7-column ``gt/gt.txt``, 1-based
+    pixels, one identity per box) that ``vigie eval detect`` reads."""
+    if len(frames) != len(boxes):
+        raise ValueError(f"{len(frames)} frames but boxes for {len(boxes)}")
+    (folder / "img1").mkdir(parents=True, exist_ok=True)
+    (folder / "gt").mkdir(parents=True, exist_ok=True)
+    rows: list[str] = []
+    identity = 0
+    for index, (frame, frame_boxes) in enumerate(zip(frames, boxes, strict=True), start=1):
+        cv2.imwrite(str(folder / "img1" / f"{index:06d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        for x, y, w, h in frame_boxes:
+            identity += 1
+            rows.append(f"{index},{identity},{x + 1},{y + 1},{w},{h},1")
+    (folder / "gt" / "gt.txt").write_text("\n".join(rows) + "\n")
+    return folder

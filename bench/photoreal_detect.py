@@ -1,0 +1,150 @@
+"""Do the shared COCO models see the simulator's objects? Cut-outs of real people and cars (vigie.sim.cutouts)
+versus the drawn sprites (vigie.sim.sprites), pasted at the same places and sizes over three real backgrounds: the
+median frames of the parking-lot clip, of the room clip and of TUD-Campus. One object per frame.
+
+People: each (style, background, height) is written as a MOTChallenge folder and scored by ``vigie eval detect``
+(YOLOX-Nano and PicoDet-S, their default thresholds). Vehicles: ``vigie eval detect`` scores persons only, so the
+same folders are scored with the same code (``read_sequence`` + ``evaluate_detection``, IoU ≥ 0.5) on the model's
+car/bus/truck detections. Needs the shared data folder (VIGIE_DATA, default /work/shared/data).
+
+    .venv/bin/python bench/photoreal_detect.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.cli import main as vigie
+from vigie.domain.detections import ObjectClass
+from vigie.evaluation.detection import evaluate_detection
+from vigie.evaluation.sequence import read_sequence
+from vigie.sim.cutouts import (
+    PERSON,
+    Cutout,
+    composite,
+    median_background,
+    person_cutouts,
+    placements,
+    read_clip,
+    vehicle_cutouts,
+    write_mot_sequence,
+)
+from vigie.sim.scene import ActorKind, VehicleView
+from vigie.sim.sprites import draw_sprite
+
+DATA = Path(os.environ.get("VIGIE_DATA", "/work/shared/data"))
+MODELS = {"yolox_nano": ("yolox_nano.onnx", "yolox"), "picodet_s": ("picodet_s_320_coco.onnx", "gfl")}
+HEIGHTS = {"person": (60, 90, 120, 180), "vehicle": (80, 120, 180, 260)}
+PER_CELL = 12
+VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.BUS, ObjectClass.TRUCK)
+
+
+def backgrounds() -> dict[str, np.ndarray]:
+    tud = sorted((DATA / "tracking/tud-campus/img1").glob("*.jpg"))
+    return {
+        "parking": median_background(read_clip(DATA / "video/car-detection.mp4", step=6)),
+        # Someone stands at the room's table for most of the clip: its first 4 s, before anyone comes in.
+        "room": median_background(read_clip(DATA / "video/one-by-one-person-detection.mp4", limit=40)),
+        "tud": median_background([np.asarray(cv2.imread(str(p)), np.uint8) for p in tud]),
+    }
+
+
+def sprite_frame(background: np.ndarray, kind: str, box: tuple[int, int, int, int], seed: int) -> np.ndarray:
+    x, y, w, h = box
+    b, g, r = (int(c) for c in np.random.default_rng(seed).integers(40, 220, 3))
+    colour = (b, g, r)
+    actor = ActorKind.PERSON if kind == PERSON else ActorKind.VEHICLE
+    sprite = draw_sprite(actor, (w, h), (x + w // 2, y + h), colour, view=VehicleView.REAR)
+    out = background.copy()
+    sub = out[sprite.top : sprite.top + sprite.mask.shape[0], sprite.left : sprite.left + sprite.mask.shape[1]]
+    sub[sprite.mask[: sub.shape[0], : sub.shape[1]]] = np.clip(sprite.image, 0, 255).astype(np.uint8)[
+        : sub.shape[0], : sub.shape[1]
+    ][sprite.mask[: sub.shape[0], : sub.shape[1]]]
+    return out
+
+
+def build(root: Path, bank: dict[str, list[Cutout]], bgs: dict[str, np.ndarray]) -> list[tuple[str, str, int, Path]]:
+    """Write one folder per (kind, style, background, height); return (kind, style, height, folder)."""
+    cells = []
+    rng = np.random.default_rng(20)
+    for kind, cutouts in bank.items():
+        for bg_name, bg in bgs.items():
+            for height in HEIGHTS[kind]:
+                if height > bg.shape[0] - 8:
+                    continue
+                photo, drawn, boxes = [], [], []
+                picks = rng.integers(0, len(cutouts), PER_CELL)
+                aspect = max(c.size[0] / c.size[1] for c in cutouts)
+                for k, (foot, h) in enumerate(placements(rng, (bg.shape[1], bg.shape[0]), [height] * PER_CELL, aspect)):
+                    done = composite(bg, cutouts[int(picks[k])], foot, h)
+                    photo.append(done.frame)
+                    boxes.append([done.box])
+                    drawn.append(sprite_frame(bg, kind, done.box, k))
+                for style, frames in (("photoreal", photo), ("sprite", drawn)):
+                    folder = write_mot_sequence(root / f"{kind}-{style}-{bg_name}-{height}", frames, boxes)
+                    cells.append((kind, style, height, folder))
+    return cells
+
+
+def person_scores(folder: Path, model: str) -> tuple[int, int]:
+    path, fmt = MODELS[model]
+    out = folder / f"{model}.json"
+    code = vigie(["eval", "detect", str(folder), "--model", str(DATA / "models" / path), "--format", fmt,
+                  "--json", str(out)])  # fmt: skip
+    if code != 0:
+        raise SystemExit(f"vigie eval detect failed on {folder}")
+    metrics = json.loads(out.read_text())["metrics"]
+    return int(metrics["true_positives"]), int(metrics["ground_truth"])
+
+
+def vehicle_scores(folder: Path, detector: OnnxDetector) -> tuple[int, int]:
+    sequence = read_sequence(folder)
+    found = {}
+    for frame, image in sequence.read_images():
+        dets = detector.detect(image)
+        found[frame] = dets[np.isin(dets.class_ids, VEHICLE_CLASSES)]
+    scores = evaluate_detection(sequence.ground_truth(), found, sequence.frames)
+    return scores.true_positives, scores.ground_truth
+
+
+def main() -> None:
+    bank = {
+        "person": person_cutouts(DATA / "tracking/tud-campus"),
+        "vehicle": vehicle_cutouts(DATA / "video/car-detection.mp4"),
+    }
+    print(f"cut-outs: {len(bank['person'])} people (TUD-Campus), {len(bank['vehicle'])} vehicles (parking clip)")
+    bgs = backgrounds()
+    detectors = {
+        m: OnnxDetector(OnnxDetectorConfig.model_validate({"model_path": DATA / "models" / p, "format": f}))
+        for m, (p, f) in MODELS.items()
+    }
+    totals: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    by_height: dict[tuple[str, str, str, int], list[int]] = defaultdict(lambda: [0, 0])
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, style, height, folder in build(Path(tmp), bank, bgs):
+            for model in MODELS:
+                tp, n = person_scores(folder, model) if kind == "person" else vehicle_scores(folder, detectors[model])
+                for cell in (totals[(kind, style, model)], by_height[(kind, style, model, height)]):
+                    cell[0] += tp
+                    cell[1] += n
+    print(f"\n{PER_CELL} objects per (background, height); backgrounds: {', '.join(bgs)}")
+    print(f"{'kind':8} {'style':10} {'model':11} " + " ".join(f"h={h:>4}" for h in HEIGHTS["person"]) + "  (vehicles: "
+          + ", ".join(str(h) for h in HEIGHTS["vehicle"]) + ")")  # fmt: skip
+    for kind, style, model in sorted(totals):
+        cells = [by_height[(kind, style, model, h)] for h in HEIGHTS[kind]]
+        print(f"{kind:8} {style:10} {model:11} " + " ".join(f"{tp / n if n else 0:6.2f}" for tp, n in cells))
+    print()
+    for (kind, style, model), (tp, n) in sorted(totals.items()):
+        print(f"recall_{kind}_{style}_{model}: {tp / n:.3f}")
+
+
+if __name__ == "__main__":
+    main()

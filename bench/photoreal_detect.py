@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.track.matching import box_iou
 from vigie.cli import main as vigie
 from vigie.domain.detections import ObjectClass
 from vigie.evaluation.detection import evaluate_detection
@@ -43,7 +44,7 @@ from vigie.sim.sprites import draw_sprite
 DATA = Path(os.environ.get("VIGIE_DATA", "/work/shared/data"))
 MODELS = {"yolox_nano": ("yolox_nano.onnx", "yolox"), "picodet_s": ("picodet_s_320_coco.onnx", "gfl")}
 HEIGHTS = {"person": (60, 90, 120, 180), "vehicle": (80, 120, 180, 260)}
-PER_CELL = 12
+PER_CELL = 24
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.BUS, ObjectClass.TRUCK)
 
 
@@ -71,8 +72,10 @@ def sprite_frame(background: np.ndarray, kind: str, box: tuple[int, int, int, in
     return out
 
 
-def build(root: Path, bank: dict[str, list[Cutout]], bgs: dict[str, np.ndarray]) -> list[tuple[str, str, int, Path]]:
-    """Write one folder per (kind, style, background, height); return (kind, style, height, folder)."""
+def build(
+    root: Path, bank: dict[str, list[Cutout]], bgs: dict[str, np.ndarray]
+) -> list[tuple[str, str, str, int, Path]]:
+    """Write one folder per (kind, style, background, height); return (kind, style, background, height, folder)."""
     cells = []
     rng = np.random.default_rng(20)
     for kind, cutouts in bank.items():
@@ -90,7 +93,7 @@ def build(root: Path, bank: dict[str, list[Cutout]], bgs: dict[str, np.ndarray])
                     drawn.append(sprite_frame(bg, kind, done.box, k))
                 for style, frames in (("photoreal", photo), ("sprite", drawn)):
                     folder = write_mot_sequence(root / f"{kind}-{style}-{bg_name}-{height}", frames, boxes)
-                    cells.append((kind, style, height, folder))
+                    cells.append((kind, style, bg_name, height, folder))
     return cells
 
 
@@ -115,6 +118,18 @@ def vehicle_scores(folder: Path, detector: OnnxDetector) -> tuple[int, int]:
     return scores.true_positives, scores.ground_truth
 
 
+def in_own_footage(cutouts: list[Cutout], frames: list[np.ndarray], detector: OnnxDetector) -> float:
+    """Recall of the detector on the cut-outs' objects in the frames they were cut from (IoU ≥ 0.5, same kind)."""
+    classes = (ObjectClass.PERSON,) if cutouts[0].kind == PERSON else VEHICLE_CLASSES
+    hits = 0
+    for cutout in cutouts:
+        dets = detector.detect(frames[cutout.frame])
+        boxes = dets.boxes[np.isin(dets.class_ids, classes)]
+        x, y, w, h = cutout.box
+        hits += bool(len(boxes)) and float(box_iou(boxes, np.array([[x, y, x + w, y + h]])).max()) >= 0.5
+    return hits / len(cutouts)
+
+
 def main() -> None:
     bank = {
         "person": person_cutouts(DATA / "tracking/tud-campus"),
@@ -128,22 +143,43 @@ def main() -> None:
     }
     totals: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     by_height: dict[tuple[str, str, str, int], list[int]] = defaultdict(lambda: [0, 0])
+    by_background: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, style, height, folder in build(Path(tmp), bank, bgs):
+        for kind, style, bg_name, height, folder in build(Path(tmp), bank, bgs):
             for model in MODELS:
                 tp, n = person_scores(folder, model) if kind == "person" else vehicle_scores(folder, detectors[model])
+                by_background[(kind, style, model, bg_name)][0] += tp
+                by_background[(kind, style, model, bg_name)][1] += n
                 for cell in (totals[(kind, style, model)], by_height[(kind, style, model, height)]):
                     cell[0] += tp
                     cell[1] += n
+    tud_frames = [np.zeros((1, 1, 3), np.uint8)] + [
+        np.asarray(cv2.imread(str(p)), np.uint8) for p in sorted((DATA / "tracking/tud-campus/img1").glob("*.jpg"))
+    ]
+    clip_frames = read_clip(DATA / "video/car-detection.mp4")
+    own = {
+        (kind, model): in_own_footage(bank[kind], tud_frames if kind == PERSON else clip_frames, detectors[model])
+        for kind in bank
+        for model in MODELS
+    }
     print(f"\n{PER_CELL} objects per (background, height); backgrounds: {', '.join(bgs)}")
     print(f"{'kind':8} {'style':10} {'model':11} " + " ".join(f"h={h:>4}" for h in HEIGHTS["person"]) + "  (vehicles: "
           + ", ".join(str(h) for h in HEIGHTS["vehicle"]) + ")")  # fmt: skip
     for kind, style, model in sorted(totals):
         cells = [by_height[(kind, style, model, h)] for h in HEIGHTS[kind]]
         print(f"{kind:8} {style:10} {model:11} " + " ".join(f"{tp / n if n else 0:6.2f}" for tp, n in cells))
+    print(f"\n{'kind':8} {'style':10} {'model':11} " + " ".join(f"{name:>8}" for name in bgs) + "  (all heights)")
+    for kind, style, model in sorted(totals):
+        cells = [by_background[(kind, style, model, name)] for name in bgs]
+        print(f"{kind:8} {style:10} {model:11} " + " ".join(f"{tp / n if n else 0:8.2f}" for tp, n in cells))
     print()
     for (kind, style, model), (tp, n) in sorted(totals.items()):
         print(f"recall_{kind}_{style}_{model}: {tp / n:.3f}")
+    for kind, style, model in sorted(totals):
+        tall = [by_height[(kind, style, model, h)] for h in HEIGHTS[kind] if h >= 120]
+        print(f"recall_{kind}_{style}_{model}_120px_up: {sum(t for t, _ in tall) / sum(n for _, n in tall):.3f}")
+    for (kind, model), value in sorted(own.items()):
+        print(f"recall_{kind}_in_own_footage_{model}: {value:.3f}")
 
 
 if __name__ == "__main__":

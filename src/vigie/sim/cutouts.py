@@ -56,6 +56,10 @@ class Cutout:
     rgba: Image
     source: str
     """Where it was cut from (file and frame), for a report."""
+    frame: int = 0
+    """The frame it was cut from: 1-based image number of a sequence, 0-based frame index of a clip."""
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """Its box in that frame (x, y, w, h, pixels): the same object in its own footage, for comparison."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -193,6 +197,8 @@ def person_cutouts(
                     PERSON,
                     _rgba(crop[top:bottom, left:right], mask[top:bottom, left:right]),
                     f"{images[index - 1].name} box {x + 1},{y + 1},{w},{h}",
+                    index,
+                    (int(x + left), int(y + top), int(right - left), int(bottom - top)),
                 )
             )
     return _pick(bank, limit, seed)
@@ -234,7 +240,8 @@ def vehicle_cutouts(
             blob = _largest_blob_filled(labels[y : y + h, x : x + w] == label)
             if not 0.45 <= float(blob.mean()) <= 0.95:
                 continue
-            bank.append(Cutout(VEHICLE, _rgba(frame[y : y + h, x : x + w], blob), f"{clip.name} frame {index}"))
+            rgba = _rgba(frame[y : y + h, x : x + w], blob)
+            bank.append(Cutout(VEHICLE, rgba, f"{clip.name} frame {index}", index, (x, y, w, h)))
     return _pick(bank, limit, seed)
 
 

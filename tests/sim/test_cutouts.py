@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.sim.test_render import _check_boxes_match_pixels
+from vigie.sim.cli_commands import EXIT_INVALID_SCENE, EXIT_OK, render_command
 from vigie.sim.cutouts import (
     ALPHA_CUT,
     MAX_FILL,
@@ -17,12 +19,15 @@ from vigie.sim.cutouts import (
     VEHICLE,
     Cutout,
     CutoutDataError,
+    PhotoBank,
     composite,
     median_background,
     person_cutouts,
     read_clip,
     vehicle_cutouts,
 )
+from vigie.sim.render import SceneRenderer
+from vigie.sim.scene import ActorKind, Scene
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 TUD_CAMPUS = DATA / "tracking" / "tud-campus"
@@ -86,8 +91,13 @@ def test_bank_refuses_a_folder_that_is_not_a_sequence(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def people() -> list[Cutout]:
-    return person_cutouts(TUD_CAMPUS)
+def bank() -> PhotoBank:
+    return PhotoBank.from_data(DATA)
+
+
+@pytest.fixture(scope="module")
+def people(bank: PhotoBank) -> list[Cutout]:
+    return list(bank.people)
 
 
 @needs_data
@@ -147,3 +157,37 @@ def test_yolox_nano_finds_composited_people(people: list[Cutout]) -> None:
         x, y, w, h = done.box
         found += bool(len(persons)) and float(box_iou(persons, np.array([[x, y, x + w, y + h]])).max()) >= 0.5
     assert found >= 0.8 * trials
+
+
+@needs_data
+def test_photoreal_render_wears_cut_outs_and_keeps_exact_ground_truth(small_scene: Scene, bank: PhotoBank) -> None:
+    drawn = SceneRenderer(small_scene)
+    photo = SceneRenderer(small_scene, bank)
+    assert _check_boxes_match_pixels(photo, range(0, photo.frame_count, 4)) > 10
+    index = 10
+    assert [b.actor_id for b in photo.frame(index).boxes] == [b.actor_id for b in drawn.frame(index).boxes]
+    assert not np.array_equal(photo.frame(index, only=()).image, drawn.frame(index, only=()).image)  # real backdrop
+    kinds = {track.id: track.kind for track in photo.cast.tracks}
+    for track, sprite in photo.sprites(index):
+        if kinds[track.id] is ActorKind.PERSON and not track.fallen(photo.time_of(index)):
+            cutout = bank.cutout_for(ActorKind.PERSON, track.id, small_scene.seed)
+            assert cutout is not None and sprite.mask.shape[0] == track.height_px  # the person is a cut-out
+    assert photo.frame(index).image.tobytes() == SceneRenderer(small_scene, bank).frame(index).image.tobytes()
+
+
+@needs_data
+def test_render_command_photoreal(tmp_path: Path, write_scene) -> None:  # type: ignore[no-untyped-def]
+    from tests.sim.sample_scenes import small_scene_data
+
+    scene = write_scene(small_scene_data())
+    assert render_command(scene, tmp_path / "out.mp4", tmp_path / "gt", photoreal=DATA) == EXIT_OK
+    assert (tmp_path / "out.mp4").stat().st_size > 0 and (tmp_path / "gt" / "gt" / "gt.txt").is_file()
+
+
+def test_render_command_photoreal_refuses_a_folder_without_the_footage(tmp_path: Path, write_scene, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.sim.sample_scenes import small_scene_data
+
+    scene = write_scene(small_scene_data())
+    code = render_command(scene, tmp_path / "out.mp4", None, photoreal=tmp_path / "nothing")
+    assert code == EXIT_INVALID_SCENE
+    assert "--photoreal" in capsys.readouterr().err and not (tmp_path / "out.mp4").exists()

@@ -30,6 +30,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vigie.sim.scene import ActorKind
+from vigie.sim.sprites import Sprite
+
 Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
 
@@ -351,3 +354,63 @@ def write_mot_sequence(
             rows.append(f"{index},{identity},{x + 1},{y + 1},{w},{h},1")
     (folder / "gt" / "gt.txt").write_text("\n".join(rows) + "\n")
     return folder
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoBank:
+    """What a photo-real render takes from the user's data folder: cut-outs of people and vehicles, and a real
+    background (the median frame of TUD-Campus, a street in front of a building)."""
+
+    people: tuple[Cutout, ...]
+    vehicles: tuple[Cutout, ...]
+    background: Image
+
+    @classmethod
+    def from_data(cls, folder: Path) -> PhotoBank:
+        """Build the bank from a data folder holding ``tracking/tud-campus`` and ``video/car-detection.mp4``."""
+        sequence = folder / "tracking" / "tud-campus"
+        people = person_cutouts(sequence)
+        vehicles = vehicle_cutouts(folder / "video" / "car-detection.mp4")
+        if not people or not vehicles:
+            raise CutoutDataError(f"{folder} gave {len(people)} people and {len(vehicles)} vehicles; need both")
+        frames = [np.asarray(cv2.imread(str(p)), np.uint8) for p in sorted((sequence / "img1").glob("*.jpg"))]
+        return cls(tuple(people), tuple(vehicles), median_background(frames))
+
+    def backdrop(self, width: int, height: int) -> Image:
+        """The background cropped to the aspect of ``width``×``height`` (centred) and resized to it."""
+        src_h, src_w = self.background.shape[:2]
+        if src_w * height > width * src_h:
+            crop_w = round(src_h * width / height)
+            x0 = (src_w - crop_w) // 2
+            cropped = self.background[:, x0 : x0 + crop_w]
+        else:
+            crop_h = round(src_w * height / width)
+            y0 = (src_h - crop_h) // 2
+            cropped = self.background[y0 : y0 + crop_h]
+        resized: Image = np.asarray(cv2.resize(cropped, (width, height), interpolation=cv2.INTER_AREA), np.uint8)
+        return resized
+
+    def cutout_for(self, kind: ActorKind, actor_id: int, seed: int) -> Cutout | None:
+        """The cut-out an actor wears for the whole scene (a function of the scene seed and its id), or None for a
+        kind the bank has none of (bags)."""
+        choices = {ActorKind.PERSON: self.people, ActorKind.VEHICLE: self.vehicles}.get(kind)
+        if not choices:
+            return None
+        index = int(np.random.default_rng([seed, 20, actor_id]).integers(len(choices)))
+        return choices[index]
+
+
+def cutout_sprite(cutout: Cutout, size: tuple[int, int], foot: tuple[int, int]) -> Sprite:
+    """The cut-out as a renderer sprite for an actor of box ``size`` (w, h): scaled to its height, its bottom-centre
+    at ``foot``, its mask the pixels of alpha ≥ ``ALPHA_CUT`` (hard-edged, so the ground truth stays the exact set of
+    painted pixels). A vehicle seen from above lengthwise is turned a quarter for a wide box (and back)."""
+    rgba = cutout.rgba
+    if cutout.kind == VEHICLE and (size[0] > size[1]) != (rgba.shape[1] > rgba.shape[0]):
+        rgba = np.ascontiguousarray(np.rot90(rgba))
+    src_h, src_w = rgba.shape[:2]
+    height = max(4, size[1])
+    width = max(2, round(src_w * height / src_h))
+    interpolation = cv2.INTER_AREA if height < src_h else cv2.INTER_LINEAR
+    scaled = cv2.resize(rgba, (width, height), interpolation=interpolation)
+    mask: Mask = scaled[:, :, 3] >= round(ALPHA_CUT * 255)
+    return Sprite(foot[0] - width // 2, foot[1] - height, scaled[:, :, :3].astype(np.int16), mask)

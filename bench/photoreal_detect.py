@@ -1,6 +1,7 @@
 """Do the shared COCO models see the simulator's objects? Cut-outs of real people and cars (vigie.sim.cutouts)
 versus the drawn sprites (vigie.sim.sprites), pasted at the same places and sizes over three real backgrounds: the
-median frames of the parking-lot clip, of the room clip and of TUD-Campus. One object per frame.
+median frames of the parking-lot clip, of the room clip and of TUD-Campus. One object per frame. Then the built-in
+situations scene rendered drawn and ``--photoreal`` (people's recall).
 
 People: each (style, background, height) is written as a MOTChallenge folder and scored by ``vigie eval detect``
 (YOLOX-Nano and PicoDet-S, their default thresholds). Vehicles: ``vigie eval detect`` scores persons only, so the
@@ -27,9 +28,11 @@ from vigie.cli import main as vigie
 from vigie.domain.detections import ObjectClass
 from vigie.evaluation.detection import evaluate_detection
 from vigie.evaluation.sequence import read_sequence
+from vigie.sim.builtin import builtin_scene_path
 from vigie.sim.cutouts import (
     PERSON,
     Cutout,
+    PhotoBank,
     composite,
     median_background,
     person_cutouts,
@@ -38,7 +41,8 @@ from vigie.sim.cutouts import (
     vehicle_cutouts,
     write_mot_sequence,
 )
-from vigie.sim.scene import ActorKind, VehicleView
+from vigie.sim.render import SceneRenderer
+from vigie.sim.scene import ActorKind, VehicleView, load_scene
 from vigie.sim.sprites import draw_sprite
 
 DATA = Path(os.environ.get("VIGIE_DATA", "/work/shared/data"))
@@ -130,6 +134,26 @@ def in_own_footage(cutouts: list[Cutout], frames: list[np.ndarray], detector: On
     return hits / len(cutouts)
 
 
+def situations_scene(root: Path, bank: PhotoBank) -> dict[tuple[str, str], float]:
+    """Person recall on the built-in situations scene (every 10th frame, people at least half visible), drawn and
+    ``--photoreal``, through ``vigie eval detect``."""
+    scene = load_scene(builtin_scene_path("situations"))
+    out: dict[tuple[str, str], float] = {}
+    for style, renderer in (("sprite", SceneRenderer(scene)), ("photoreal", SceneRenderer(scene, bank))):
+        frames, boxes = [], []
+        for index in range(0, renderer.frame_count, 10):
+            rendered = renderer.frame(index)
+            frames.append(np.asarray(rendered.image, np.uint8))
+            boxes.append(
+                [(b.x, b.y, b.w, b.h) for b in rendered.boxes if b.kind is ActorKind.PERSON and b.visibility >= 0.5]
+            )
+        folder = write_mot_sequence(root / f"situations-{style}", frames, boxes)
+        for model in MODELS:
+            tp, n = person_scores(folder, model)
+            out[(style, model)] = tp / n
+    return out
+
+
 def main() -> None:
     bank = {
         "person": person_cutouts(DATA / "tracking/tud-campus"),
@@ -137,6 +161,8 @@ def main() -> None:
     }
     print(f"cut-outs: {len(bank['person'])} people (TUD-Campus), {len(bank['vehicle'])} vehicles (parking clip)")
     bgs = backgrounds()
+    with tempfile.TemporaryDirectory() as tmp:
+        scene_recall = situations_scene(Path(tmp), PhotoBank(tuple(bank["person"]), tuple(bank["vehicle"]), bgs["tud"]))
     detectors = {
         m: OnnxDetector(OnnxDetectorConfig.model_validate({"model_path": DATA / "models" / p, "format": f}))
         for m, (p, f) in MODELS.items()
@@ -178,6 +204,8 @@ def main() -> None:
     for kind, style, model in sorted(totals):
         tall = [by_height[(kind, style, model, h)] for h in HEIGHTS[kind] if h >= 120]
         print(f"recall_{kind}_{style}_{model}_120px_up: {sum(t for t, _ in tall) / sum(n for _, n in tall):.3f}")
+    for (style, model), value in sorted(scene_recall.items()):
+        print(f"recall_person_situations_scene_{style}_{model}: {value:.3f}")
     for (kind, model), value in sorted(own.items()):
         print(f"recall_{kind}_in_own_footage_{model}: {value:.3f}")
 

@@ -42,7 +42,7 @@ def render_command(scene: Path, out: Path, gt: Path | None, photoreal: Path | No
         _error("render", err)
         return EXIT_INVALID_SCENE
     except CutoutDataError as err:
-        _error("render", f"--photoreal: {err}")
+        _error("render", f"--photoreal: {err} (DATA_DIR must hold tracking/tud-campus and video/car-detection.mp4)")
         return EXIT_INVALID_SCENE
     except (OSError, av.FFmpegError) as err:
         _error("render", f"cannot write {out}: {err}")

@@ -14,6 +14,13 @@ def register(commands: Subparsers) -> None:
     render_parser.add_argument("scene", type=Path, metavar="SCENE.yaml", help="scene file or built-in scene name")
     render_parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mp4")
     render_parser.add_argument("--gt", type=Path, metavar="DIR", help="write MOTChallenge ground truth and events here")
+    render_parser.add_argument(
+        "--photoreal",
+        type=Path,
+        metavar="DATA_DIR",
+        help="people and vehicles cut out of the footage in DATA_DIR (tracking/tud-campus, video/car-detection.mp4) "
+        "over a real background, instead of drawn sprites",
+    )
     render_parser.set_defaults(handler=render)
     serve_parser = sim.add_parser("serve", help="publish scenes as live RTSP streams")
     serve_parser.add_argument("scenes", type=Path, nargs="+", metavar="SCENE.yaml")
@@ -24,7 +31,7 @@ def register(commands: Subparsers) -> None:
 def render(args: argparse.Namespace) -> int:
     from vigie.sim.cli_commands import render_command
 
-    return render_command(args.scene, args.output, args.gt)
+    return render_command(args.scene, args.output, args.gt, args.photoreal)
 
 
 def serve(args: argparse.Namespace) -> int:

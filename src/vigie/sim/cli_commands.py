@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 
 from vigie.sim.builtin import resolve_scene_path
+from vigie.sim.cutouts import CutoutDataError, PhotoBank
 from vigie.sim.render import render
 from vigie.sim.rtsp import RtspServerError, RtspUnavailableError, serve
 from vigie.sim.scene import SceneError, load_scene
@@ -28,13 +29,20 @@ def _error(command: str, message: object) -> None:
     print(f"vigie sim {command}: error: {message}", file=sys.stderr)
 
 
-def render_command(scene: Path, out: Path, gt: Path | None) -> int:
-    """Render ``scene`` to ``out`` (H.264 MP4) and its ground truth to ``gt``; never leaves partial output."""
+def render_command(scene: Path, out: Path, gt: Path | None, photoreal: Path | None = None) -> int:
+    """Render ``scene`` to ``out`` (H.264 MP4) and its ground truth to ``gt``; never leaves partial output.
+    With ``photoreal`` (a data folder), people and vehicles are cut out of its footage (:mod:`vigie.sim.cutouts`)."""
     try:
         loaded = load_scene(resolve_scene_path(scene))
-        result = render(loaded, out, gt)
+        if photoreal is None:
+            result = render(loaded, out, gt)
+        else:
+            result = render(loaded, out, gt, PhotoBank.from_data(photoreal))
     except SceneError as err:
         _error("render", err)
+        return EXIT_INVALID_SCENE
+    except CutoutDataError as err:
+        _error("render", f"--photoreal: {err} (DATA_DIR must hold tracking/tud-campus and video/car-detection.mp4)")
         return EXIT_INVALID_SCENE
     except (OSError, av.FFmpegError) as err:
         _error("render", f"cannot write {out}: {err}")

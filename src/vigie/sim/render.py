@@ -21,6 +21,7 @@ import numpy.typing as npt
 from vigie.domain.ports import Frame
 from vigie.sim.background import Image16, make_background
 from vigie.sim.cast import Cast, Track
+from vigie.sim.cutouts import PhotoBank, cutout_sprite
 from vigie.sim.groundtruth import (
     GroundTruthBox,
     GroundTruthEvent,
@@ -72,10 +73,15 @@ class RenderResult:
 class SceneRenderer:
     """Renders any frame of one scene on demand; holds the background and noise, no per-frame state."""
 
-    def __init__(self, scene: Scene) -> None:
+    def __init__(self, scene: Scene, photo: PhotoBank | None = None) -> None:
         self.scene = scene
         self.cast: Cast = build_cast(scene)
-        self.background = make_background(scene.background, scene.seed, scene.width, scene.height)
+        self.photo = photo
+        """With a bank, people and vehicles are cut-outs of real footage over a real background (photo-real)."""
+        if photo is None:
+            self.background = make_background(scene.background, scene.seed, scene.width, scene.height)
+        else:
+            self.background = photo.backdrop(scene.width, scene.height).astype(np.int16)
         rng = np.random.default_rng([scene.seed, 5])
         sigma = scene.background.lighting_noise
         self._noise = np.clip(
@@ -106,6 +112,13 @@ class SceneRenderer:
             x, y = track.position(t)
             step = int(t * _STEPS_PER_S) % 2 + 1 if track.moving(t) else 0
             foot = (round(x * self.scene.width), round(y * self.scene.height))
+            cutout = None
+            # Fallen people and plate-carrying vehicles have no cut-out yet (and a plate must be readable): drawn.
+            if self.photo is not None and not track.fallen(t) and track.plate is None:
+                cutout = self.photo.cutout_for(track.kind, track.id, self.scene.seed)
+            if cutout is not None:
+                drawn.append((track, cutout_sprite(cutout, (track.width_px, track.height_px), foot)))
+                continue
             sprite = draw_sprite(
                 track.kind,
                 (track.width_px, track.height_px),
@@ -206,16 +219,17 @@ def frames(scene: Scene) -> Iterator[RenderedFrame]:
     return SceneRenderer(scene).frames()
 
 
-def render(scene: Scene, out_path: Path, gt_dir: Path | None = None) -> RenderResult:
+def render(scene: Scene, out_path: Path, gt_dir: Path | None = None, photo: PhotoBank | None = None) -> RenderResult:
     """Encode ``scene`` to H.264 in MP4 at ``out_path`` and, if ``gt_dir`` is given, write its ground truth.
 
     The video is written under a temporary name and moved into place only when everything (ground truth
     included) succeeded, so a failure never leaves a partial file behind.  The encoding has a fixed GOP of two
     seconds with SPS/PPS repeated before every keyframe, so an RTSP client joining a looped live feed starts
-    decoding within two seconds.
+    decoding within two seconds. With ``photo``, people and vehicles are cut-outs of real footage over a real
+    background (:mod:`vigie.sim.cutouts`).
     """
     started = time.monotonic()
-    renderer = SceneRenderer(scene)
+    renderer = SceneRenderer(scene, photo)
     out_path = Path(out_path)
     partial = out_path.with_name(f".{out_path.name}.partial")
     boxes: list[tuple[GroundTruthBox, ...]] = []

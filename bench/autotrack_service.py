@@ -18,23 +18,29 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
-from vigie.analytics.autotrack import MODULE, AutoTrackingConfig
-from vigie.devices.masks import PtzMask
-from vigie.domain.audit import AuditAction, AuditEvent
-from vigie.domain.geometry import Box
-from vigie.domain.ptz import DomeOptics, View, project
-from vigie.governance.gate import ActivationGate, GateRules, Window
-from vigie.runtime.assembly.autotrack import AutoTrackingRunner, TrackedDome, TrackedFrame
-from vigie.services.ptz import PtzService
-from vigie.sim.dome import SimulatedDome
-from vigie.sim.panorama import Panorama, Walker, panorama, walkers_at
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # the walker's box and centre as the tests draw them
+
+from tests.support.dome_walk import in_central_third, operator_box  # noqa: E402
+
+from vigie.analytics.autotrack import MODULE, AutoTrackingConfig  # noqa: E402
+from vigie.devices.masks import PtzMask  # noqa: E402
+from vigie.domain.audit import AuditAction, AuditEvent  # noqa: E402
+from vigie.domain.ptz import DomeOptics  # noqa: E402
+from vigie.governance.gate import ActivationGate, GateRules, Window  # noqa: E402
+from vigie.runtime.assembly.autotrack import AutoTrackingRunner, TrackedDome, TrackedFrame  # noqa: E402
+from vigie.services.ptz import PtzService  # noqa: E402
+from vigie.sim.dome import SimulatedDome  # noqa: E402
+from vigie.sim.panorama import Panorama, Walker, panorama, walkers_at  # noqa: E402
 
 WIDTH, HEIGHT = 640, 360
 ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -81,7 +87,7 @@ class Feed:
             if i:
                 self.clock.now += 1.0 / self.fps
                 view = self.dome.view(WIDTH, HEIGHT)
-                self.inside.append(centred(walkers_at(self.clock.now)[self.walker], view))
+                self.inside.append(in_central_third(walkers_at(self.clock.now)[self.walker], view))
             began = time.thread_time()
             frame = self.dome.frame(WIDTH, HEIGHT)
             self.render_cpu.append(time.thread_time() - began)
@@ -91,19 +97,6 @@ class Feed:
                 self.step_cpu.append(time.thread_time() - handed)
         self.done.set()
         time.sleep(3600)  # a live stream with nothing new: the bench stops the session
-
-
-def box_of(walker: Walker, view: View) -> Box:
-    h = walker.height_deg
-    half_w = 0.14 * h / np.cos(np.radians(walker.tilt_deg))
-    x, y, _ = project(view, walker.pan_deg + np.array([-half_w, half_w] * 2), walker.tilt_deg + np.array([0, 0, h, h]))
-    x0, x1, y0, y1 = x.min() - 3, x.max() + 3, y.min() - 3, y.max() + 3
-    return Box(x0 / WIDTH, y0 / HEIGHT, (x1 - x0) / WIDTH, (y1 - y0) / HEIGHT)
-
-
-def centred(walker: Walker, view: View) -> bool:
-    x, y, front = project(view, walker.pan_deg, walker.tilt_deg + walker.height_deg / 2)
-    return bool(front) and abs(float(x) - WIDTH / 2) <= WIDTH / 6 and abs(float(y) - HEIGHT / 2) <= HEIGHT / 6
 
 
 def windows_above(walker: Walker, seconds: float, rate_deg_s: float) -> tuple[PtzMask, ...]:
@@ -136,7 +129,7 @@ def run(world: Panorama, walker_index: int, seconds: float, fps: float, masks: b
     )
     runner = AutoTrackingRunner(ptz, gate, {DOME: tracked}, clock.at, frames=feed)
     ptz.attach_tracking(runner)
-    runner.start(DOME, box_of(walker, dome.view(WIDTH, HEIGHT)), "user:bench")
+    runner.start(DOME, operator_box(walker, dome.view(WIDTH, HEIGHT)), "user:bench")
     feed.done.wait(600)
     ended_early = [e for e in audit.events if e.action is AuditAction.AUTOTRACKING_ENDED]
     runner.stop(DOME, "user:bench")

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from tests.support.dome_walk import in_central_third, operator_box
 from vigie.analytics.autotrack import (
     MODULE,
     AutoTracking,
@@ -22,10 +22,10 @@ from vigie.analytics.autotrack import (
 from vigie.analytics.autotrack_control import DomeCommand, MoveModel, calibrate
 from vigie.config.models import CameraSetting, CommuneKind
 from vigie.domain.geometry import Box
-from vigie.domain.ptz import DomeOptics, PtzStatus, PtzVector, View, project
+from vigie.domain.ptz import DomeOptics, PtzStatus, PtzVector, View
 from vigie.governance.catalogue import load_catalogue
 from vigie.sim.dome import SimulatedDome
-from vigie.sim.panorama import Panorama, Walker, panorama, walkers_at
+from vigie.sim.panorama import Panorama, panorama, walkers_at
 
 WIDTH, HEIGHT = 640, 360
 FPS = 10.0
@@ -85,20 +85,6 @@ def dome_beside_walker(world: Panorama, clock: ManualClock, optics: DomeOptics |
 
 def view_of(dome: SimulatedDome) -> View:
     return dome.view(WIDTH, HEIGHT)
-
-
-def operator_box(walker: Walker, view: View) -> Box:
-    """The box an operator draws around the walker (its outline projected, with a small margin)."""
-    h = walker.height_deg
-    half_w = 0.14 * h / np.cos(np.radians(walker.tilt_deg))
-    x, y, _ = project(view, walker.pan_deg + np.array([-half_w, half_w] * 2), walker.tilt_deg + np.array([0, 0, h, h]))
-    x0, x1, y0, y1 = x.min() - 3, x.max() + 3, y.min() - 3, y.max() + 3
-    return Box(x0 / WIDTH, y0 / HEIGHT, (x1 - x0) / WIDTH, (y1 - y0) / HEIGHT)
-
-
-def in_central_third(walker: Walker, view: View) -> bool:
-    x, y, front = project(view, walker.pan_deg, walker.tilt_deg + walker.height_deg / 2)
-    return bool(front) and abs(float(x) - WIDTH / 2) <= WIDTH / 6 and abs(float(y) - HEIGHT / 2) <= HEIGHT / 6
 
 
 def tracker(gate: SwitchGate, clock: ManualClock, **settings: float) -> AutoTracking:

@@ -38,7 +38,8 @@ from vigie.analytics.autotrack import (
 )
 from vigie.analytics.autotrack_control import DomeCommand
 from vigie.config.models import CameraPlacement
-from vigie.devices.masks import PtzMask, apply_ptz_masks
+from vigie.devices.dome_masking import swept_raster
+from vigie.devices.masks import PtzMask
 from vigie.domain.camera import CameraKind
 from vigie.domain.clock import Clock
 from vigie.domain.geometry import Box
@@ -127,14 +128,14 @@ def tracked_domes(placements: Sequence[CameraPlacement]) -> dict[str, TrackedDom
 
 def masked(image: Image, masks: Sequence[PtzMask], optics: DomeOptics, positions: Sequence[PtzVector]) -> Image:
     """``image`` with ``masks`` blacked out as seen from each of ``positions`` (the dome's reported positions over
-    the picture's delay: a moving dome's masks are widened rather than late)."""
+    the picture's delay: a moving dome's masks are widened rather than late), the motion between them swept as
+    the recorder's masks are (:func:`vigie.devices.dome_masking.swept_raster`)."""
     if not masks:
         return image
     height, width = image.shape[:2]
-    out = image
-    for position in dict.fromkeys(positions):  # each distinct position once
-        pan, tilt, hfov = optics.to_angles(position)
-        out = apply_ptz_masks(out, masks, View(pan, tilt, hfov, width, height))
+    views = [View(*optics.to_angles(position), width, height) for position in dict.fromkeys(positions)]
+    out = image.copy()
+    out[swept_raster(masks, views)] = 0
     return out
 
 

@@ -130,15 +130,19 @@ class CastBuilder:
 
     def size_px(self, kind: ActorKind, size: Size | None) -> tuple[int, int]:
         if size is None:
+            size = getattr(self.scene.sizes, kind.value)
+        if size is None:
             w, h = DEFAULT_SIZES[kind]
             size = Size(w=w, h=h)
         if size.unit is SizeUnit.PX:
             return max(2, round(size.w)), max(2, round(size.h))
         return max(2, round(size.w * self.scene.width)), max(2, round(size.h * self.scene.height))
 
-    def size_norm(self, kind: ActorKind, size: Size | None = None) -> tuple[float, float]:
+    def size_norm(self, kind: ActorKind, size: Size | None = None, at_y: float | None = None) -> tuple[float, float]:
+        """Normalised size; with ``at_y``, as the perspective draws it with its foot point on that row."""
         w, h = self.size_px(kind, size)
-        return w / self.scene.width, h / self.scene.height
+        scale = 1.0 if at_y is None else scale_at(self.scene, at_y)
+        return scale * w / self.scene.width, scale * h / self.scene.height
 
     def colour(self, kind: ActorKind, actor_id: int) -> tuple[int, int, int]:
         rng = np.random.default_rng([self.scene.seed, 2, actor_id])
@@ -189,6 +193,11 @@ class CastBuilder:
 
     def build(self) -> Cast:
         return Cast(tuple(self.tracks), tuple(self.events), tuple(self.flickers), tuple(self.fires))
+
+
+def scale_at(scene: Scene, y: float) -> float:
+    """Size factor of an actor whose foot point is on normalised row ``y`` (1 without a perspective)."""
+    return 1.0 if scene.perspective is None else scene.perspective.scale(y)
 
 
 def _clamp(value: float) -> float:

@@ -22,7 +22,10 @@ background; it returns the ground truth as the composited alpha's mask and box.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +66,8 @@ class Cutout:
     """The frame it was cut from: 1-based image number of a sequence, 0-based frame index of a clip."""
     box: tuple[int, int, int, int] = (0, 0, 0, 0)
     """Its box in that frame (x, y, w, h, pixels): the same object in its own footage, for comparison."""
+    from_above: bool = False
+    """Seen from overhead (the parking clip's cars): turned a quarter to fit a box of the other orientation."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -244,8 +249,120 @@ def vehicle_cutouts(
             if not 0.45 <= float(blob.mean()) <= 0.95:
                 continue
             rgba = _rgba(frame[y : y + h, x : x + w], blob)
-            bank.append(Cutout(VEHICLE, rgba, f"{clip.name} frame {index}", index, (x, y, w, h)))
+            bank.append(Cutout(VEHICLE, rgba, f"{clip.name} frame {index}", index, (x, y, w, h), from_above=True))
     return _pick(bank, limit, seed)
+
+
+def _read_plate_boxes(folder: Path) -> list[tuple[Path, tuple[int, int, int, int]]]:
+    """The photos of a plate folder (``file<TAB>x<TAB>y<TAB>w<TAB>h<TAB>TEXT`` per ``.txt``, the format of
+    ``vigie eval plates``) with their plate box; the text is not read."""
+    rows: list[tuple[Path, tuple[int, int, int, int]]] = []
+    for label in sorted(folder.glob("*.txt")):
+        for line in label.read_text(errors="replace").splitlines():
+            fields = line.split("\t")
+            if len(fields) < 5 or not fields[0].strip():
+                continue
+            try:
+                x, y, w, h = (round(float(v)) for v in fields[1:5])
+            except ValueError:
+                continue
+            image = folder / fields[0].strip()
+            if image.is_file() and w > 0 and h > 0:
+                rows.append((image, (x, y, w, h)))
+    return rows
+
+
+def photo_vehicle_cutouts(
+    folder: Path, *, side: int = 280, iterations: int = 3, limit: int | None = None, seed: int = 0
+) -> list[Cutout]:
+    """Vehicles cut out of photos of cars with an annotated plate (a folder in the plate format, e.g.
+    ``plates-fr-dev``: cars from the front, the rear and three-quarter views, as a street camera sees them).
+
+    Each photo is scaled to ``side`` pixels on its long side and segmented by GrabCut initialised from a mask: the
+    plate box is the vehicle for sure, a car-sized region around it (two plate widths each side, 2.2 above, 0.6 below)
+    probably the vehicle, a thin frame of the photo surely not, the rest probably not. The blob
+    holding the plate, holes filled, is the vehicle; it is kept when it touches neither side nor the bottom of the
+    photo (a cut vehicle), fills 50–95 % of its box, is 0.7 to 3.5 times as wide as tall, at least 2.6 plate widths
+    wide and 1.8 tall with the plate in its lower half and its bottom (the wheels) at least a third of a plate width
+    below the plate (a whole vehicle, not a part of one). The plate itself is
+    blurred in the cut-out: a simulated scene's plates are drawn with their ground truth, and a real plate read
+    off a pasted car would be a reading no scene knows of.
+
+    Why GrabCut here (unlike people and the parking clip's cars): a photo is one frame, no moving object to take a
+    background from; its colour models are seeded from OpenCV's RNG, which is per thread and re-seeded
+    (``cv2.setRNGSeed``) before each photo, so the same photos always give the same cut-outs.
+    """
+    rows = _read_plate_boxes(folder)
+    if not rows:
+        raise CutoutDataError(f"{folder} holds no photo with a plate box (file, x, y, w, h, TEXT per .txt line)")
+
+    def cut(row: tuple[Path, tuple[int, int, int, int]]) -> Cutout | None:
+        image_path, plate = row
+        image = cv2.imread(str(image_path))
+        if image is None:
+            return None
+        segmented = _segment_vehicle(np.ascontiguousarray(image), plate, side, iterations)
+        if segmented is None:
+            return None
+        return Cutout(VEHICLE, segmented[0], f"{image_path.name} plate {plate}", 0, segmented[1])
+
+    # GrabCut releases the GIL and OpenCV's RNG is per thread (seeded in each call): threads, same cut-outs.
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        bank = [cutout for cutout in pool.map(cut, rows) if cutout is not None]
+    return _pick(bank, limit, seed)
+
+
+def _segment_vehicle(
+    image: Image, plate: tuple[int, int, int, int], side: int, iterations: int
+) -> tuple[Image, tuple[int, int, int, int]] | None:
+    full_h, full_w = image.shape[:2]
+    scale = min(1.0, side / max(full_h, full_w))
+    small = cv2.resize(image, (round(full_w * scale), round(full_h * scale)), interpolation=cv2.INTER_AREA)
+    height, width = small.shape[:2]
+    px, py, pw, ph = (round(v * scale) for v in plate)
+    px, py = max(0, min(width - 1, px)), max(0, min(height - 1, py))
+    pw, ph = max(1, min(width - px, pw)), max(1, min(height - py, ph))
+    mask = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
+    centre = px + pw / 2
+    x0, x1 = int(max(0, centre - 2 * pw)), int(min(width, centre + 2 * pw))
+    y0, y1 = int(max(0, py - 2.2 * pw)), int(min(height, py + ph + 0.6 * pw))
+    mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
+    mask[py : py + ph, px : px + pw] = cv2.GC_FGD
+    border = max(2, round(0.02 * max(height, width)))
+    mask[:border] = cv2.GC_BGD
+    mask[:, :border] = cv2.GC_BGD
+    mask[:, -border:] = cv2.GC_BGD
+    background_model = np.zeros((1, 65), np.float64)
+    foreground_model = np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)
+    cv2.grabCut(small, mask, None, background_model, foreground_model, iterations, cv2.GC_INIT_WITH_MASK)
+    vehicle = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
+    vehicle = cv2.morphologyEx(vehicle, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    _, labels = cv2.connectedComponents(vehicle, connectivity=8)
+    label = labels[py + ph // 2, px + pw // 2]
+    if label == 0:
+        return None
+    blob = _largest_blob_filled(labels == label)
+    ys, xs = np.nonzero(blob)
+    left, right, top, bottom = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+    if left <= border + 1 or right >= width - border - 1 or bottom >= height - 2:
+        return None
+    fill = float(blob[top:bottom, left:right].mean())
+    if not 0.5 <= fill <= 0.95 or not 0.7 <= (right - left) / (bottom - top) <= 3.5:
+        return None
+    # A whole vehicle, not a part of one (a tail light, the back of a trailer): a plate is 0.52 m wide, a car seen
+    # from the front is about 3.4 plate widths wide and 2.8 tall, with its plate in its lower half.
+    # Its wheels reach the ground a third of a plate width or more below the plate.
+    if right - left < 2.6 * pw or bottom - top < 1.8 * pw or py + ph / 2 < top + 0.45 * (bottom - top):
+        return None
+    if bottom < py + ph + 0.35 * pw:
+        return None
+    pixels = small.copy()
+    plate_region = pixels[py : py + ph, px : px + pw]
+    pixels[py : py + ph, px : px + pw] = cv2.GaussianBlur(plate_region, (0, 0), max(2.0, ph / 3))
+    rgba = _rgba(pixels[top:bottom, left:right], blob[top:bottom, left:right])
+    box = (round(left / scale), round(top / scale), round((right - left) / scale), round((bottom - top) / scale))
+    return rgba, box
 
 
 def _pick(bank: list[Cutout], limit: int | None, seed: int) -> list[Cutout]:
@@ -356,25 +473,44 @@ def write_mot_sequence(
     return folder
 
 
+PHOTO_VEHICLE_FOLDERS = ("plates-fr-dev", "plates-dev")
+"""Folders of the data folder whose photos of cars (plate format) give the street-level vehicles, in this order."""
+
+
 @dataclass(frozen=True, slots=True)
 class PhotoBank:
-    """What a photo-real render takes from the user's data folder: cut-outs of people and vehicles, and a real
-    background (the median frame of TUD-Campus, a street in front of a building)."""
+    """What a photo-real render takes from the user's data folder: cut-outs of people and vehicles, a real
+    background (the median frame of TUD-Campus, a car park in front of a building), and the footage it came from."""
 
     people: tuple[Cutout, ...]
     vehicles: tuple[Cutout, ...]
     background: Image
+    sources: tuple[tuple[str, str], ...] = ()
+    """Every file the bank was made from: (path in the data folder, SHA-256), sorted. What a render shows is a
+    function of these files and the scene, so they say which footage a photo-real render contains."""
 
     @classmethod
     def from_data(cls, folder: Path) -> PhotoBank:
-        """Build the bank from a data folder holding ``tracking/tud-campus`` and ``video/car-detection.mp4``."""
+        """Build the bank from a data folder holding ``tracking/tud-campus`` (people, background) and photos of
+        cars with an annotated plate (``plates-fr-dev``, ``plates-dev``: street-level vehicles), or else the
+        parking-lot clip ``video/car-detection.mp4`` (cars seen from above)."""
         sequence = folder / "tracking" / "tud-campus"
         people = person_cutouts(sequence)
-        vehicles = vehicle_cutouts(folder / "video" / "car-detection.mp4")
+        vehicles: list[Cutout] = []
+        used = [*sorted((sequence / "img1").glob("*.jpg")), sequence / "gt" / "gt.txt"]
+        for name in PHOTO_VEHICLE_FOLDERS:
+            if (folder / name).is_dir():
+                vehicles += photo_vehicle_cutouts(folder / name)
+                used += [p for p in sorted((folder / name).iterdir()) if p.suffix.lower() in (".jpg", ".txt")]
+        if not vehicles:
+            clip = folder / "video" / "car-detection.mp4"
+            vehicles = vehicle_cutouts(clip)
+            used.append(clip)
         if not people or not vehicles:
             raise CutoutDataError(f"{folder} gave {len(people)} people and {len(vehicles)} vehicles; need both")
         frames = [np.asarray(cv2.imread(str(p)), np.uint8) for p in sorted((sequence / "img1").glob("*.jpg"))]
-        return cls(tuple(people), tuple(vehicles), median_background(frames))
+        sources = tuple(sorted((p.relative_to(folder).as_posix(), _sha256(p)) for p in used))
+        return cls(tuple(people), tuple(vehicles), median_background(frames), sources)
 
     def backdrop(self, width: int, height: int) -> Image:
         """The background cropped to the aspect of ``width``×``height`` (centred) and resized to it."""
@@ -400,17 +536,38 @@ class PhotoBank:
         return choices[index]
 
 
-def cutout_sprite(cutout: Cutout, size: tuple[int, int], foot: tuple[int, int]) -> Sprite:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cutout_sprite(
+    cutout: Cutout, size: tuple[int, int], foot: tuple[int, int], *, fallen: bool = False, feather: float = 1.0
+) -> Sprite:
     """The cut-out as a renderer sprite for an actor of box ``size`` (w, h): scaled to its height, its bottom-centre
-    at ``foot``, its mask the pixels of alpha ≥ ``ALPHA_CUT`` (hard-edged, so the ground truth stays the exact set of
-    painted pixels). A vehicle seen from above lengthwise is turned a quarter for a wide box (and back)."""
+    at ``foot``, its mask the pixels of alpha ≥ ``ALPHA_CUT`` (the ground truth stays the exact set of pixels that
+    are mostly the object) and its opacity feathered over about ``feather`` pixels (the renderer blends the edges
+    and lays a contact shadow). A vehicle seen from above lengthwise is turned a quarter for a wide box (and back);
+    a ``fallen`` person is the standing cut-out laid on its side, as long as the person was tall."""
     rgba = cutout.rgba
-    if cutout.kind == VEHICLE and (size[0] > size[1]) != (rgba.shape[1] > rgba.shape[0]):
+    if cutout.from_above and (size[0] > size[1]) != (rgba.shape[1] > rgba.shape[0]):
+        rgba = np.ascontiguousarray(np.rot90(rgba))
+    if fallen:
         rgba = np.ascontiguousarray(np.rot90(rgba))
     src_h, src_w = rgba.shape[:2]
-    height = max(4, size[1])
-    width = max(2, round(src_w * height / src_h))
+    if fallen:
+        width = max(4, size[1])
+        height = max(2, round(src_h * width / src_w))
+    else:
+        height = max(4, size[1])
+        width = max(2, round(src_w * height / src_h))
     interpolation = cv2.INTER_AREA if height < src_h else cv2.INTER_LINEAR
     scaled = cv2.resize(rgba, (width, height), interpolation=interpolation)
-    mask: Mask = scaled[:, :, 3] >= round(ALPHA_CUT * 255)
-    return Sprite(foot[0] - width // 2, foot[1] - height, scaled[:, :, :3].astype(np.int16), mask)
+    alpha = scaled[:, :, 3].astype(np.float32) / np.float32(255.0)
+    mask: Mask = alpha >= ALPHA_CUT
+    if feather > 0:
+        alpha = (cv2.GaussianBlur(alpha, (0, 0), feather / 2) * (alpha > 0.02)).astype(np.float32)
+    return Sprite(foot[0] - width // 2, foot[1] - height, scaled[:, :, :3].astype(np.int16), mask, alpha=alpha)

@@ -15,12 +15,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from vigie.domain.ports import Frame
 from vigie.sim.background import Image16, make_background
-from vigie.sim.cast import Cast, Track
+from vigie.sim.cast import Cast, Track, scale_at
 from vigie.sim.cutouts import PhotoBank, cutout_sprite
 from vigie.sim.groundtruth import (
     GroundTruthBox,
@@ -29,7 +30,7 @@ from vigie.sim.groundtruth import (
     resolve_events,
     write_ground_truth,
 )
-from vigie.sim.scene import Scene
+from vigie.sim.scene import Scene, Style
 from vigie.sim.situations import build_cast
 from vigie.sim.sprites import Sprite, draw_sprite
 
@@ -37,6 +38,10 @@ _NOISE_BANK = 8
 """Number of precomputed sensor-noise fields cycled through (cheaper than fresh noise for every frame)."""
 _STEPS_PER_S = 4.0
 """Walking cadence: how often a walking person's legs change pose."""
+
+
+class PhotorealNeeded(ValueError):
+    """A ``style: photoreal`` scene was asked to render without the cut-out bank it needs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,12 @@ class SceneRenderer:
         self.cast: Cast = build_cast(scene)
         self.photo = photo
         """With a bank, people and vehicles are cut-outs of real footage over a real background (photo-real)."""
+        if photo is None and scene.background.style is Style.PHOTOREAL:
+            raise PhotorealNeeded(
+                f"scene {scene.name!r} is laid out for a real background (background.style: photoreal): render it "
+                "with the data folder its people and vehicles are cut from (vigie sim render/serve --photoreal "
+                "DATA_DIR, the folder holding tracking/tud-campus)"
+            )
         if photo is None:
             self.background = make_background(scene.background, scene.seed, scene.width, scene.height)
         else:
@@ -112,16 +123,18 @@ class SceneRenderer:
             x, y = track.position(t)
             step = int(t * _STEPS_PER_S) % 2 + 1 if track.moving(t) else 0
             foot = (round(x * self.scene.width), round(y * self.scene.height))
+            scale = scale_at(self.scene, y)
+            size = (max(2, round(track.width_px * scale)), max(2, round(track.height_px * scale)))
             cutout = None
-            # Fallen people and plate-carrying vehicles have no cut-out yet (and a plate must be readable): drawn.
-            if self.photo is not None and not track.fallen(t) and track.plate is None:
+            # Plate-carrying vehicles stay drawn: their plate must be readable, and its text is the ground truth.
+            if self.photo is not None and track.plate is None:
                 cutout = self.photo.cutout_for(track.kind, track.id, self.scene.seed)
             if cutout is not None:
-                drawn.append((track, cutout_sprite(cutout, (track.width_px, track.height_px), foot)))
+                drawn.append((track, cutout_sprite(cutout, size, foot, fallen=track.fallen(t))))
                 continue
             sprite = draw_sprite(
                 track.kind,
-                (track.width_px, track.height_px),
+                size,
                 foot,
                 track.colour,
                 step=step,
@@ -206,12 +219,35 @@ def _paint(
     if painted == 0:
         return None
     region = canvas[y0:y1, x0:x1]
-    region[mask] = sprite.image[y0 - sprite.top : y1 - sprite.top, x0 - sprite.left : x1 - sprite.left][mask]
+    pixels = sprite.image[y0 - sprite.top : y1 - sprite.top, x0 - sprite.left : x1 - sprite.left]
+    if sprite.alpha is None:
+        region[mask] = pixels[mask]
+    else:
+        _contact_shadow(canvas, (sprite.left + sw // 2, sprite.top + sh), sw)
+        alpha = sprite.alpha[y0 - sprite.top : y1 - sprite.top, x0 - sprite.left : x1 - sprite.left, None]
+        region[:] = np.rint(region * (1.0 - alpha) + pixels * alpha).astype(np.int16)
     labels[y0:y1, x0:x1][mask] = label
     cols = np.flatnonzero(mask.any(axis=0))
     rows = np.flatnonzero(mask.any(axis=1))
     box = (x0 + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1)
     return box, painted
+
+
+def _contact_shadow(canvas: Image16, foot: tuple[int, int], width: int, opacity: float = 0.35) -> None:
+    """Darken a soft ellipse a little wider than a cut-out and a fifth as tall, centred on its foot point: the
+    shadow that grounds a pasted object (only the rows and columns it covers are touched)."""
+    height, frame_w = canvas.shape[:2]
+    ax, ay = max(2, round(width * 0.55)), max(1, round(width * 0.12))
+    pad = 2 * ay
+    x0, x1 = max(0, foot[0] - ax - pad), min(frame_w, foot[0] + ax + pad + 1)
+    y0, y1 = max(0, foot[1] - ay - pad), min(height, foot[1] + ay + pad + 1)
+    if x0 >= x1 or y0 >= y1:
+        return
+    layer = np.zeros((y1 - y0, x1 - x0), np.float32)
+    cv2.ellipse(layer, (foot[0] - x0, foot[1] - y0), (ax, ay), 0, 0, 360, 1.0, thickness=cv2.FILLED)
+    layer = cv2.GaussianBlur(layer, (0, 0), max(1.0, ay * 0.8))
+    region = canvas[y0:y1, x0:x1]
+    region[:] = np.rint(region * (1.0 - opacity * layer)[:, :, None]).astype(np.int16)
 
 
 def frames(scene: Scene) -> Iterator[RenderedFrame]:

@@ -71,9 +71,25 @@ class SizeUnit(enum.StrEnum):
     PX = "px"
 
 
+class Style(enum.StrEnum):
+    """How people and vehicles are rendered."""
+
+    DRAWN = "drawn"
+    """Drawn sprites over a generated background (no data needed)."""
+    PHOTOREAL = "photoreal"
+    """Cut-outs of real people and vehicles over a real background (``vigie.sim.cutouts``): the scene is laid out
+    for that background and cannot be rendered without the data folder the cut-outs come from."""
+
+
 class Background(_Model):
     texture: TextureKind = Field(
         default=TextureKind.STREET, title="Texture", description="Kind of static background to generate."
+    )
+    style: Style = Field(
+        default=Style.DRAWN,
+        title="Style",
+        description="'drawn' (sprites; any scene may still be rendered photo-real with --photoreal DATA_DIR) or "
+        "'photoreal' (laid out for a real background: rendering it needs --photoreal DATA_DIR).",
     )
     seed: int | None = Field(
         default=None,
@@ -103,6 +119,39 @@ class Size(_Model):
     unit: SizeUnit = Field(
         default=SizeUnit.NORM, title="Unit", description="'norm' (fraction of the frame) or 'px' (pixels)."
     )
+
+
+class Sizes(_Model):
+    """The scene's default size of each kind of actor (at the perspective's reference line when there is one)."""
+
+    person: Size | None = Field(default=None, title="Person", description="Default size of a person.")
+    vehicle: Size | None = Field(default=None, title="Vehicle", description="Default size of a vehicle.")
+    bag: Size | None = Field(default=None, title="Bag", description="Default size of a bag.")
+
+
+class Perspective(_Model):
+    """A ground plane seen from a camera above it: an actor's size shrinks linearly with the height of its foot
+    point in the picture, to nothing at the horizon (how a person's height in pixels goes with the row of their
+    feet on a flat ground; e.g. TUD-Campus: 129 px at row 338, 308 px at row 459 of 480 → horizon 0.52)."""
+
+    horizon_y: InFrame = Field(
+        le=0.95, title="Horizon", description="Normalised row where actors would shrink to nothing (the horizon)."
+    )
+    reference_y: InFrame = Field(
+        default=1.0,
+        title="Reference row",
+        description="Normalised row where an actor has its given size (default the bottom of the picture).",
+    )
+
+    @model_validator(mode="after")
+    def _reference_below_horizon(self) -> Perspective:
+        if self.reference_y <= self.horizon_y + 0.05:
+            raise ValueError("reference_y must lie at least 0.05 below horizon_y")
+        return self
+
+    def scale(self, y: float) -> float:
+        """The size factor of an actor whose foot point is at normalised row ``y`` (never below 0.05)."""
+        return max(0.05, (y - self.horizon_y) / (self.reference_y - self.horizon_y))
 
 
 class Waypoint(_Model):
@@ -321,6 +370,14 @@ class Scene(_Model):
     duration_s: Duration = Field(title="Duration", description="Seconds of video.")
     background: Background = Field(
         default_factory=Background, title="Background", description="Static background and lighting."
+    )
+    sizes: Sizes = Field(
+        default_factory=Sizes, title="Sizes", description="Default actor sizes of the scene (else the built-in ones)."
+    )
+    perspective: Perspective | None = Field(
+        default=None,
+        title="Perspective",
+        description="Actors shrink towards a horizon (a ground plane); without it every actor keeps its size.",
     )
     actors: list[Actor] = Field(
         default_factory=list, title="Actors", description="Explicitly scripted actors (ids 1..n in order)."

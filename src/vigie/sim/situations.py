@@ -92,7 +92,7 @@ def _bag_left(builder: CastBuilder, s: BagLeft, index: int) -> None:
         _dedupe([(s.start_s, *s.start), (t_arrive, *s.drop), (t_drop, *s.drop), (t_gone, *s.exit)]),
         disappear_s=t_gone,
     )
-    pw, ph = builder.size_norm(ActorKind.PERSON)
+    pw, ph = builder.size_norm(ActorKind.PERSON, at_y=s.drop[1])
     dx, hand = 0.75 * pw, -0.3 * ph
     carried = [
         (s.start_s, s.start[0] + dx, s.start[1] + hand),

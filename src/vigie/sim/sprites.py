@@ -36,6 +36,10 @@ class Sprite:
     mask: Mask
     plate_box: tuple[int, int, int, int] | None = None
     """Where the number plate is drawn (x, y, w, h in the sprite's pixels), for a vehicle seen from the rear."""
+    alpha: npt.NDArray[np.float32] | None = None
+    """Opacity (0–1, h×w) of a cut-out of real footage: its edges are blended into the background and a soft
+    contact shadow is laid under it; the ground truth stays ``mask`` (the pixels of opacity ≥ 0.5). None: a
+    drawn sprite, painted hard-edged where ``mask`` is set."""
 
 
 def draw_sprite(

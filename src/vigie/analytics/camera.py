@@ -168,9 +168,11 @@ class BuiltDetector:
     version: str
     """The detector's identity: ``model@sha256:…``, ``hot_blob@sha256:…``, or both joined by ``+`` on a thermal
     camera running hot spots beside its model (what an event module's observation carries: it may read either)."""
+    objects_version: str = ""
+    """The identity of the part that finds objects (the model's; or the hot blobs' alone); unset: ``version``."""
     class_versions: Mapping[ObjectClass, str] = field(default_factory=dict)
-    """The identity of the part that finds a class, where it is not ``version``: each tracking observation names
-    the detector that produced it (hot spots: the hot-blob detector's; persons, vehicles: the model's)."""
+    """The identity of the part that finds a class, where it is not ``objects_version``: each tracking observation
+    names the detector that produced it (hot spots: the hot-blob detector's; persons, vehicles: the model's)."""
     shared: BatchingDetector | None = None
 
 
@@ -211,7 +213,7 @@ def build_detector(settings: CameraSettings, detectors: SharedDetectors | None) 
     spots = hot_blob_version(hot)
     both = HotSpotsBeside(gated, ThermalDetector(hot))
     classes = {ObjectClass.HOT_SPOT: spots}
-    return BuiltDetector(OncePerFrame(both), f"{model.version}+{spots}", classes, shared)
+    return BuiltDetector(OncePerFrame(both), f"{model.version}+{spots}", model.version, classes, shared)
 
 
 class CameraAnalysis:
@@ -267,7 +269,7 @@ class CameraAnalysis:
                 detector,
                 ByteTracker(),
                 gate,
-                model_version=version,
+                model_version=built.objects_version or version,
                 class_versions=built.class_versions,
                 zones=zones,
                 zone_polygons=by_id,

@@ -174,22 +174,24 @@ class HotSpotsBeside:
         self.hot_blobs = hot_blobs
 
     def detect(self, frame: npt.NDArray[np.uint8]) -> Detections:
-        found = self.objects.detect(frame)
-        blobs = self.hot_blobs.detect(frame)
-        blobs = blobs[~explained(blobs.boxes, found.boxes)]
-        if not len(blobs):
-            return found
-        if not len(found):
-            return blobs
-        return Detections.create(
-            np.concatenate([found.boxes, blobs.boxes]),
-            np.concatenate([found.scores, blobs.scores]),
-            np.concatenate([found.class_ids, blobs.class_ids]),
-        )
+        return with_hot_spots(self.objects.detect(frame), self.hot_blobs.detect(frame))
 
     def reset(self) -> None:
         """Forget the hot-blob background (analysis switched off: nothing learnt under it outlives it)."""
         self.hot_blobs.reset()
+
+
+def with_hot_spots(objects: Detections, blobs: Detections) -> Detections:
+    """The model's objects and the hot blobs none of them explains (``explained``), as hot spots."""
+    blobs = blobs[~explained(blobs.boxes, objects.boxes)]
+    if not len(blobs):
+        return objects
+    spots = np.full(len(blobs), int(ObjectClass.HOT_SPOT))
+    return Detections.create(
+        np.concatenate([objects.boxes, blobs.boxes]),
+        np.concatenate([objects.scores, blobs.scores]),
+        np.concatenate([objects.class_ids, spots]),
+    )
 
 
 def explained(blobs: npt.NDArray[np.float32], objects: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:

@@ -3,9 +3,10 @@
 Everything a camera runs on its frames, whatever process or thread hosts it: motion alone by default; motion-gated
 object detection and tracking with a model (the inference itself shared by every camera of the process that uses
 the same model: :class:`~vigie.analytics.detect.batching.SharedDetectors`), or hot blobs tracked on a thermal
-camera; and the event modules configured on the camera, each behind its own gate, detection running once per
-frame for all; and plate reading (:mod:`vigie.analytics.plates`, state tenants) with the reader the runtime hands
-it. A plain object built from plain settings: the runtime decodes the stream and sends what comes out.
+camera, or both there (the model's persons and vehicles, the hot blobs' hot spots); and the event modules
+configured on the camera, each behind its own gate, detection running once per frame for all; and plate reading
+(:mod:`vigie.analytics.plates`, state tenants) with the reader the runtime hands it. A plain object built from
+plain settings: the runtime decodes the stream and sends what comes out.
 
 A model file whose SHA-256 is not the approved one is refused at build (L30): ``tracking`` and the modules that
 read objects do not run — nor motion in their place, a camera never silently falls back to another analysis —

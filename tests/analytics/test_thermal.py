@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from vigie.analytics.detect.thermal import ThermalConfig, ThermalDetector, ThermalPicture, grey_picture
+from vigie.analytics.detect.thermal import (
+    HotSpotsBeside,
+    ThermalConfig,
+    ThermalDetector,
+    ThermalPicture,
+    explained,
+    grey_picture,
+)
 from vigie.config.detectors import HotBlobDetectorSettings
 from vigie.domain.detections import Detections, ObjectClass
 
@@ -119,3 +126,51 @@ def test_an_object_detector_reads_the_thermal_picture_as_grey_in_three_channels(
     ).all()
     with pytest.raises(ValueError):
         grey_picture(np.zeros((H, W), np.uint16))  # radiometric frames are for the hot-blob detector
+
+
+class Fixed:
+    """An object detector that finds the same boxes on every frame."""
+
+    def __init__(self, dets: Detections) -> None:
+        self.dets = dets
+
+    def detect(self, frame: np.ndarray) -> Detections:
+        return self.dets
+
+
+def test_beside_a_model_a_hot_blob_inside_its_object_is_that_objects_warmth_not_a_hot_spot() -> None:
+    rng = np.random.default_rng(4)
+    frame = scene(rng, 80, 3)
+    frame[90:150, 150:170] += 60  # a warm walker…
+    frame[30:50, 30:70] += 90  # …and a fire start nobody stands in
+    walker = Detections.create([[146, 86, 174, 154]], [0.8], [ObjectClass.PERSON])
+    both = HotSpotsBeside(Fixed(walker), ThermalDetector(ThermalConfig(classify_persons=False)))
+    found = both.detect(as_u8(frame))
+    assert sorted(ObjectClass(int(c)).name for c in found.class_ids) == ["HOT_SPOT", "PERSON"]
+    [spot] = found.boxes[found.class_ids == ObjectClass.HOT_SPOT]
+    assert 25 <= spot[0] <= 35 and 25 <= spot[1] <= 35  # the fire's box
+    nobody = HotSpotsBeside(Fixed(Detections()), ThermalDetector(ThermalConfig(classify_persons=False)))
+    assert (nobody.detect(as_u8(frame)).class_ids == ObjectClass.HOT_SPOT).sum() == 2  # a missed person stays heat
+
+
+def test_explained_is_the_share_of_the_blob_not_an_iou() -> None:
+    person = np.array([[100, 100, 140, 220]], np.float32)
+    head = np.array([[110, 100, 130, 120]], np.float32)  # a small part of the person: IoU 0.08, all of it inside
+    half_out = np.array([[120, 100, 160, 120]], np.float32)
+    away = np.array([[300, 100, 320, 120]], np.float32)
+    assert explained(np.concatenate([head, half_out, away]), person).tolist() == [True, True, False]
+    assert explained(head, np.zeros((0, 4), np.float32)).tolist() == [False]
+
+
+def test_hot_blobs_beside_a_model_must_not_classify_persons() -> None:
+    with pytest.raises(ValueError, match="must not classify persons"):
+        HotSpotsBeside(Fixed(Detections()), ThermalDetector(ThermalConfig()))
+
+
+def test_hot_spots_beside_a_model_forget_their_background_when_reset() -> None:
+    blobs = ThermalDetector(ThermalConfig(classify_persons=False))
+    both = HotSpotsBeside(Fixed(Detections()), blobs)
+    both.detect(as_u8(scene(np.random.default_rng(2), 80, 3)))
+    assert blobs._background is not None
+    both.reset()
+    assert blobs._background is None

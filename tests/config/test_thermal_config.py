@@ -112,3 +112,39 @@ def test_config_check_names_the_file_and_line(tmp_path: Path, capsys: pytest.Cap
     assert f"{path}:{line_of(text, 'kind: hot_blob')}:" in err and "hot_blob detector reads heat" in err
     path.write_text(text.replace("kind: fixed", "kind: thermal"), encoding="utf-8")
     assert main(["config", "check", str(path)]) == 0
+
+
+def test_a_thermal_camera_runs_a_model_with_hot_spots_beside_it() -> None:
+    text = HEAD
+    text += camera("thermique-1", "thermal", "                kind: model\n                name: yolox_nano\n"
+                   "                hot_spots: true\n")  # fmt: skip
+    text += camera("thermique-2", "thermal", "                kind: model\n                name: yolox_nano\n"
+                   "                hot_spots: {k_sigma: 4, min_area: 0.002}\n")  # fmt: skip
+    text += camera("thermique-3", "thermal", "                kind: model\n                name: yolox_nano\n")
+    first, second, third = (c.analysis.detector for c in load_config_text(text).communes[0].sites[0].cameras)
+    assert isinstance(first, ModelDetectorSettings) and isinstance(second, ModelDetectorSettings)
+    # beside a model, hot blobs are never persons: the same settings as `kind: hot_blob, classify_persons: false`
+    assert first.hot_spots == HotBlobDetectorSettings(classify_persons=False)
+    assert second.hot_spots == HotBlobDetectorSettings(k_sigma=4, min_area=0.002, classify_persons=False)
+    assert third == ModelDetectorSettings(name="yolox_nano") and third.hot_spots is None  # earlier files unchanged
+
+
+def test_bad_hot_spots_are_refused_at_their_line_with_what_to_do() -> None:
+    text = HEAD
+    text += camera("visible-1", "fixed", "                kind: model\n                name: yolox_nano\n"
+                   "                hot_spots: true\n")  # fmt: skip
+    text += camera("thermique-1", "thermal", "                kind: model\n                name: yolox_nano\n"
+                   "                hot_spots: {classify_persons: true}\n")  # fmt: skip
+    text += camera("thermique-2", "thermal", "                kind: model\n                name: yolox_nano\n"
+                   "                hot_spots: {kind: hot_blob}\n")  # fmt: skip
+    text += camera("thermique-3", "thermal", "                kind: hot_blob\n                hot_spots: true\n")
+    found = issues(text)
+    assert len(found) == 4
+    visible, persons, kind, alone = found
+    assert visible[0] == line_of(text, "hot_spots: true") and visible[1].endswith("analysis.detector.hot_spots")
+    assert "`fixed`, not `thermal`" in visible[2] and "remove `hot_spots`" in visible[3]
+    assert persons[0] == line_of(text, "classify_persons: true") and "never classified as persons" in persons[2]
+    assert "`kind: hot_blob` alone" in persons[3]
+    assert kind[0] == line_of(text, "hot_spots: {kind") and "no `kind` here" in kind[2]
+    assert alone[0] == line_of(text, "hot_spots: true", after=line_of(text, "thermique-3"))
+    assert alone[1].endswith("analysis.detector.hot_spots")

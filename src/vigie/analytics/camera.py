@@ -3,9 +3,10 @@
 Everything a camera runs on its frames, whatever process or thread hosts it: motion alone by default; motion-gated
 object detection and tracking with a model (the inference itself shared by every camera of the process that uses
 the same model: :class:`~vigie.analytics.detect.batching.SharedDetectors`), or hot blobs tracked on a thermal
-camera; and the event modules configured on the camera, each behind its own gate, detection running once per
-frame for all; and plate reading (:mod:`vigie.analytics.plates`, state tenants) with the reader the runtime hands
-it. A plain object built from plain settings: the runtime decodes the stream and sends what comes out.
+camera, or both there (the model's persons and vehicles, the hot blobs' hot spots); and the event modules
+configured on the camera, each behind its own gate, detection running once per frame for all; and plate reading
+(:mod:`vigie.analytics.plates`, state tenants) with the reader the runtime hands it. A plain object built from
+plain settings: the runtime decodes the stream and sends what comes out.
 
 A model file whose SHA-256 is not the approved one is refused at build (L30): ``tracking`` and the modules that
 read objects do not run — nor motion in their place, a camera never silently falls back to another analysis —
@@ -32,7 +33,7 @@ from vigie.analytics.detect.gating import MotionGateConfig, MotionGatedDetector
 from vigie.analytics.detect.letterbox import ModelFormat
 from vigie.analytics.detect.motion import MotionConfig, MotionDetector
 from vigie.analytics.detect.onnx import ModelIntegrityError, OnnxDetector, OnnxDetectorConfig
-from vigie.analytics.detect.thermal import ThermalDetector, ThermalPicture
+from vigie.analytics.detect.thermal import HotSpotsBeside, ThermalDetector, ThermalPicture
 from vigie.analytics.pipeline import BoxDetector, DetectionPipeline, MotionPipeline
 from vigie.analytics.plates import PLATE_MODULE, PlateReading, PlateReadingConfig, PlateTools
 from vigie.analytics.rules.pipeline import RulePipeline
@@ -41,7 +42,7 @@ from vigie.analytics.rules.statistics import Bucket
 from vigie.analytics.track import ByteTracker
 from vigie.analytics.zones import PolygonZone
 from vigie.config.detectors import HotBlobDetectorSettings
-from vigie.domain.detections import Detections
+from vigie.domain.detections import Detections, ObjectClass
 from vigie.domain.geometry import Point
 from vigie.domain.observation import Observation
 from vigie.domain.plates import PlateRead
@@ -103,7 +104,8 @@ class CameraSettings:
     model: ObjectModel | None = None
     """Detection + tracking with this model (frames BGR, or grey on a thermal camera)."""
     hot_blob: HotBlobDetectorSettings | None = None
-    """Thermal camera: detection + tracking of hot blobs. With neither this nor ``model``, motion detection only."""
+    """Thermal camera: detection + tracking of hot blobs; beside ``model``, its hot spots only (persons and vehicles
+    from the model). With neither this nor ``model``, motion detection only."""
     analysis_zones: tuple[Polygon, ...] = ()
     zone_ids: tuple[str, ...] = ()
     """The id of each of ``analysis_zones``, same order: an activation limited to zones names them by id."""
@@ -115,8 +117,11 @@ class CameraSettings:
     """The tenant owning the camera: plate reads name it (only a state tenant can have them, L34)."""
 
     def __post_init__(self) -> None:
-        if self.model is not None and self.hot_blob is not None:
-            raise ValueError(f"camera {self.camera_id}: one object detector, a model or hot blobs, not both")
+        if self.model is not None and self.hot_blob is not None and self.hot_blob.classify_persons:
+            raise ValueError(
+                f"camera {self.camera_id}: hot blobs beside a model are hot spots only (classify_persons false): "
+                "the model finds the persons"
+            )
         if self.analysis_fps <= 0:
             raise ValueError(f"camera {self.camera_id}: analysis_fps must be > 0")
 
@@ -156,25 +161,42 @@ def hot_blob_version(settings: HotBlobDetectorSettings) -> str:
     return f"hot_blob@sha256:{digest[:16]}"
 
 
+@dataclass(frozen=True, slots=True)
+class BuiltDetector:
+    """A camera's object detector and the identities its observations carry (L30)."""
+
+    detector: OncePerFrame
+    version: str
+    """The detector's identity: ``model@sha256:…``, ``hot_blob@sha256:…``, or both joined by ``+`` on a thermal
+    camera running hot spots beside its model (what an event module's observation carries: it may read either)."""
+    objects_version: str = ""
+    """The identity of the part that finds objects (the model's; or the hot blobs' alone); unset: ``version``."""
+    class_versions: Mapping[ObjectClass, str] = field(default_factory=dict)
+    """The identity of the part that finds a class, where it is not ``objects_version``: each tracking observation
+    names the detector that produced it (hot spots: the hot-blob detector's; persons, vehicles: the model's)."""
+    shared: BatchingDetector | None = None
+
+
 def object_detector(
     settings: CameraSettings, detectors: SharedDetectors | None = None
 ) -> tuple[OncePerFrame | None, str]:
     """The camera's object detector and the version recorded with its observations (L30), or None for motion
     alone. A model is motion-gated (a deep detector is expensive and most scenes are still), its inference shared
     through ``detectors`` when given (else a session of its own); hot blobs are not gated (a fire start or a hot
-    spot need not move). Raises ``ModelIntegrityError`` when the model file is not the approved one."""
-    detector, version, _ = _object_detector(settings, detectors)
-    return detector, version
+    spot need not move), beside a model as in its place. Raises ``ModelIntegrityError`` when the model file is not
+    the approved one."""
+    built = build_detector(settings, detectors)
+    return (None, "") if built is None else (built.detector, built.version)
 
 
-def _object_detector(
-    settings: CameraSettings, detectors: SharedDetectors | None
-) -> tuple[OncePerFrame | None, str, BatchingDetector | None]:
-    if settings.hot_blob is not None:
-        return OncePerFrame(ThermalDetector(settings.hot_blob)), hot_blob_version(settings.hot_blob), None
+def build_detector(settings: CameraSettings, detectors: SharedDetectors | None) -> BuiltDetector | None:
+    """:func:`object_detector`, with each class's identity and the shared inference it attached to."""
+    hot = settings.hot_blob
     model = settings.model
     if model is None:
-        return None, "", None
+        if hot is None:
+            return None
+        return BuiltDetector(OncePerFrame(ThermalDetector(hot)), hot_blob_version(hot))
     shared: BatchingDetector | None = None
     inference: ObjectDetector
     if detectors is not None:
@@ -187,7 +209,12 @@ def _object_detector(
         )
     reader: ObjectDetector = ThermalPicture(inference) if model.grey_picture else inference
     gated = MotionGatedDetector(reader, MotionDetector(settings.motion), settings.gating)
-    return OncePerFrame(gated), model.version, shared
+    if hot is None:
+        return BuiltDetector(OncePerFrame(gated), model.version, shared=shared)
+    spots = hot_blob_version(hot)
+    both = HotSpotsBeside(gated, ThermalDetector(hot))
+    classes = {ObjectClass.HOT_SPOT: spots}
+    return BuiltDetector(OncePerFrame(both), f"{model.version}+{spots}", model.version, classes, shared)
 
 
 class CameraAnalysis:
@@ -218,7 +245,9 @@ class CameraAnalysis:
         self.frames = 0
         self._masker = masker
         self._shared: BatchingDetector | None = None
-        detector, version, refused = self._load(detectors, on_refused)
+        built, refused = self._load(detectors, on_refused)
+        detector = None if built is None else built.detector
+        version = "" if built is None else built.version
         self.detector = detector
         self.model_version = version
         self.refused = refused
@@ -235,16 +264,24 @@ class CameraAnalysis:
         )
         self._tracking = None
         if detector is not None:
+            assert built is not None
             self._tracking = DetectionPipeline(
-                camera_id, detector, ByteTracker(), gate, model_version=version, zones=zones, zone_polygons=by_id
+                camera_id,
+                detector,
+                ByteTracker(),
+                gate,
+                model_version=built.objects_version or version,
+                class_versions=built.class_versions,
+                zones=zones,
+                zone_polygons=by_id,
             )
         self.plates = self._plate_reading(gate, detector, refused, plate_tools)
         self._rules = None
         rules = [(module, params) for module, params in settings.rules if module != PLATE_MODULE]
         if rules:
-            built = [build_rule(module, params) for module, params in rules if module not in refused]
+            modules = [build_rule(module, params) for module, params in rules if module not in refused]
             self._rules = RulePipeline(
-                camera_id, built, gate, detector=detector, model_version=version, zone_polygons=by_id
+                camera_id, modules, gate, detector=detector, model_version=version, zone_polygons=by_id
             )
         self._last: datetime | None = None
 
@@ -274,10 +311,10 @@ class CameraAnalysis:
 
     def _load(
         self, detectors: SharedDetectors | None, on_refused: Callable[[ModelRefused], None] | None
-    ) -> tuple[OncePerFrame | None, str, frozenset[str]]:
+    ) -> tuple[BuiltDetector | None, frozenset[str]]:
         settings = self.settings
         try:
-            detector, version, self._shared = _object_detector(settings, detectors)
+            built = build_detector(settings, detectors)
         except ModelIntegrityError as err:
             assert settings.model is not None
             needs_objects = (m for m, _ in settings.rules if m in MODULES and not MODULES[m][1].needs_frame)
@@ -290,8 +327,9 @@ class CameraAnalysis:
             self.refusal = ModelRefused(self.camera_id, name, str(err.path), err.expected, err.found, refused)
             if on_refused is not None:
                 on_refused(self.refusal)
-            return None, "", frozenset(refused)
-        return detector, version, frozenset()
+            return None, frozenset(refused)
+        self._shared = None if built is None else built.shared
+        return built, frozenset()
 
     def process(self, image: Frame, at: datetime, period: float | None = None) -> list[Found]:
         """Analyse one frame taken at ``at`` (``period``: seconds since the previous one; by default measured from
@@ -351,12 +389,14 @@ def statistic_bucket(camera_id: str, bucket: Bucket) -> StatisticBucket:
 
 
 __all__ = [
+    "BuiltDetector",
     "CameraAnalysis",
     "CameraSettings",
     "Masker",
     "ModelRefused",
     "ObjectModel",
     "OncePerFrame",
+    "build_detector",
     "object_detector",
     "statistic_bucket",
 ]

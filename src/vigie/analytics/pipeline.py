@@ -116,16 +116,19 @@ class DetectionPipeline:
         gate: Gate,
         *,
         model_version: str,
+        class_versions: Mapping[ObjectClass, str] | None = None,
         zones: Sequence[PolygonZone] = (),
         zone_polygons: Mapping[str, PolygonZone] | None = None,
     ) -> None:
-        """``zones``: configured zones observations are kept to; ``zone_polygons``: the camera's analysis zones by
-        id, for activations limited to some of them."""
+        """``class_versions``: the identity of the detector that finds a class when it is not ``model_version``'s
+        (a thermal camera's hot spots beside its model, L30); ``zones``: configured zones observations are kept to;
+        ``zone_polygons``: the camera's analysis zones by id, for activations limited to some of them."""
         self.camera_id = camera_id
         self._detector = detector
         self._tracker = tracker
         self._gate = gate
         self._model_version = model_version
+        self._class_versions = dict(class_versions or {})
         self._zones = tuple(zones)
         self._limits = _Limits(camera_id, gate, zone_polygons)
         self.frames_analysed = 0
@@ -165,5 +168,5 @@ class DetectionPipeline:
             at=at,
             regions=regions,
             score=round(float(dets.scores.max()), 3),
-            model_version=self._model_version,
+            model_version=self._class_versions.get(cls, self._model_version),
         )

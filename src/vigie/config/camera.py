@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
-from vigie.config.detectors import CameraDetector, HotBlobDetectorSettings
+from vigie.config.detectors import CameraDetector, HotBlobDetectorSettings, ModelDetectorSettings
 from vigie.config.fields import (
     ConfigModel,
     Loc,
@@ -402,7 +402,8 @@ class AnalysisSettings(ConfigModel):
         description="What finds objects on this camera, which are then tracked (the `tracking` module) and read "
         "by the event modules wherever an activation allows it: `{kind: model, name: NAME}` (a model registered "
         "with `vigie models add|install`, motion-gated; on a thermal camera it reads the grey picture) or "
-        "`{kind: hot_blob}` (hot blobs, thermal cameras only). A bare name is short for `kind: model`. Unset: the "
+        "`{kind: hot_blob}` (hot blobs, thermal cameras only), or on a thermal camera both: a model with "
+        "`hot_spots: true` (or hot-blob settings). A bare name is short for `kind: model`. Unset: the "
         "motion detector only (no model needed).",
     )
 
@@ -552,6 +553,14 @@ class Camera(ConfigModel):
                 f"the hot_blob detector reads heat, and this camera is `{kind}`, not `thermal`",
                 "use `kind: model` with a registered model on a visible-light camera, or set the camera's "
                 "`kind: thermal` if it is one",
+            )
+        detector = analysis.detector
+        spots = isinstance(detector, ModelDetectorSettings) and detector.hot_spots is not None
+        if spots and kind not in (None, CameraKind.THERMAL):
+            raise _error_at(
+                ("detector", "hot_spots"),
+                f"hot_spots read heat, and this camera is `{kind}`, not `thermal`",
+                "remove `hot_spots` on a visible-light camera, or set the camera's `kind: thermal` if it is one",
             )
         return analysis
 

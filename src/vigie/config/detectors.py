@@ -5,6 +5,9 @@
   people on a thermal camera.
 * ``hot_blob`` — hot blobs against a learnt background (thermal cameras only): heat itself, fire starts and hot
   spots, with a size/shape guess at persons.
+* both on a thermal camera: ``{kind: model, name: NAME, hot_spots: {...hot_blob settings...}}`` (or
+  ``hot_spots: true`` for the defaults) — persons and vehicles from the model, hot spots from the hot-blob detector,
+  which then never classifies a blob as a person (the model does; one person is not reported twice).
 
 The plugins live in ``vigie.analytics.detect``; their settings are declared here because the configuration
 package cannot import analytics, and a single declaration serves both ``vigie config check`` and the worker.
@@ -22,27 +25,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag
 from vigie.config.fields import ConfigModel, NonEmptyText, invalid
 
 _KIND_HINT = "write `kind: model` with `name: NAME` (a registered model), or `kind: hot_blob` on a thermal camera"
-
-
-class ModelDetectorSettings(ConfigModel):
-    """A registered ONNX object detector (YOLOX, PicoDet, FastestDet, YOLOv8 exports), motion-gated."""
-
-    kind: Literal["model"] = Field(
-        default="model", title="Kind", description="`model`: objects found by a registered ONNX detection model."
-    )
-    name: NonEmptyText = Field(
-        title="Model name",
-        description="Name of a model registered with `vigie models add` or `vigie models install` (see "
-        "`vigie models list`); a name that is not installed stops the start with what to run.",
-    )
-    score_threshold: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=1.0,
-        title="Score threshold",
-        description="Minimum detection score; unset, the model format's default (0.3 yolox, 0.4 gfl, 0.5 "
-        "fastestdet, 0.25 yolov8).",
-    )
+_PERSON_SHAPE = ("classify_persons", "person_aspect", "person_height")
 
 
 class HotBlobDetectorSettings(ConfigModel):
@@ -112,6 +95,69 @@ class HotBlobDetectorSettings(ConfigModel):
         default=(0.06, 0.9),
         title="Person height",
         description="Range of box height, as a fraction of the frame height, of a blob reported as a person.",
+    )
+
+
+def _hot_spots(value: Any) -> Any:
+    """``hot_spots``: ``true`` for the defaults, ``false``/unset for none, or hot-blob settings minus what would make
+    a second person detector beside the model (the identity hash then matches the same settings under
+    ``kind: hot_blob, classify_persons: false``)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        value = {}
+    if isinstance(value, HotBlobDetectorSettings):
+        value = value.model_dump(exclude={"kind"})
+    if not isinstance(value, dict):
+        raise invalid("hot_spots must be `true` or a mapping of hot-blob settings", "write `hot_spots: true`")
+    if "kind" in value:
+        raise invalid(
+            "hot_spots are always the hot_blob detector: no `kind` here",
+            "remove `kind:` under hot_spots (its settings are those of `kind: hot_blob`)",
+        )
+    shaped = [key for key in _PERSON_SHAPE if key in value and not (key == "classify_persons" and not value[key])]
+    if shaped:
+        raise invalid(
+            f"beside a model, hot blobs are never classified as persons ({', '.join(shaped)}): the model finds the "
+            "persons, and one person must not be reported twice",
+            f"remove {', '.join(f'`{key}`' for key in shaped)} under hot_spots, or use `kind: hot_blob` alone",
+        )
+    return {**value, "classify_persons": False}
+
+
+HotSpots = Annotated[
+    HotBlobDetectorSettings | None,
+    BeforeValidator(_hot_spots, json_schema_input_type=bool | HotBlobDetectorSettings | None),
+]
+"""A model's ``hot_spots``: the hot-blob detector beside it, persons never classified by shape."""
+
+
+class ModelDetectorSettings(ConfigModel):
+    """A registered ONNX object detector (YOLOX, PicoDet, FastestDet, YOLOv8 exports), motion-gated."""
+
+    kind: Literal["model"] = Field(
+        default="model", title="Kind", description="`model`: objects found by a registered ONNX detection model."
+    )
+    name: NonEmptyText = Field(
+        title="Model name",
+        description="Name of a model registered with `vigie models add` or `vigie models install` (see "
+        "`vigie models list`); a name that is not installed stops the start with what to run.",
+    )
+    score_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        title="Score threshold",
+        description="Minimum detection score; unset, the model format's default (0.3 yolox, 0.4 gfl, 0.5 "
+        "fastestdet, 0.25 yolov8).",
+    )
+    hot_spots: HotSpots = Field(
+        default=None,
+        title="Hot spots beside the model",
+        description="Thermal cameras only: also run the hot-blob detector on every frame and report its blobs as "
+        "hot spots (`true`: its default settings; or the settings of `kind: hot_blob`, without `kind` and the "
+        "person-shape ones: persons come from the model). A hot blob inside a box the model found is that "
+        "object's warmth, not a hot spot. Unset: the model alone.",
     )
 
 

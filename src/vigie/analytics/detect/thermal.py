@@ -11,6 +11,9 @@ even under a blob, so a parked car's warm engine fades into the background after
 Blobs are cleaned by morphology, filtered by area and reported as ``HOT_SPOT`` detections, or ``PERSON`` when
 their size and aspect ratio fit an upright person (configurable; off with ``classify_persons: false``).
 
+Beside an object detector on the same camera (:class:`HotSpotsBeside`), its blobs are hot spots only: persons and
+vehicles come from the model, and a blob inside a box the model found is that object's warmth.
+
 What it is for: heat itself — a fire start, a hot spot, a warm body on a cold, uniform scene. It finds persons
 only as warm blobs of a plausible shape, and a real night street (warm roads and walls, low contrast, small
 figures) defeats a threshold where a COCO detector reading the thermal picture still sees people: for persons
@@ -20,6 +23,7 @@ on a thermal camera, ``ThermalPicture`` puts an object detector in front of that
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -145,3 +149,62 @@ class ThermalPicture:
 
     def detect_batch(self, frames: Sequence[npt.NDArray[np.uint8]]) -> list[Detections]:
         return self.detector.detect_batch([grey_picture(f) for f in frames])
+
+
+class _FindsObjects(Protocol):
+    def detect(self, frame: npt.NDArray[np.uint8]) -> Detections: ...
+
+
+EXPLAINED_OVERLAP = 0.5
+"""A hot blob is explained by an object the model found when at least this share of its box lies in that box."""
+
+
+class HotSpotsBeside:
+    """Persons and vehicles from an object detector, hot spots from the hot-blob detector, on one thermal camera.
+
+    The object detector (the model on the grey picture, motion-gated) answers for persons and vehicles; the hot-blob
+    detector runs on every frame (a fire start or a hot spot need not move) with ``classify_persons`` off, and a
+    blob whose box lies mostly in a box of the model's (``EXPLAINED_OVERLAP``) is dropped: a walker's body or a
+    car's engine is that object's warmth, and one person is not reported twice, as a person and as a hot spot."""
+
+    def __init__(self, objects: _FindsObjects, hot_blobs: ThermalDetector) -> None:
+        if hot_blobs.config.classify_persons:
+            raise ValueError("beside an object detector, the hot-blob detector must not classify persons")
+        self.objects = objects
+        self.hot_blobs = hot_blobs
+
+    def detect(self, frame: npt.NDArray[np.uint8]) -> Detections:
+        return with_hot_spots(self.objects.detect(frame), self.hot_blobs.detect(frame))
+
+    def reset(self) -> None:
+        """Forget the hot-blob background (analysis switched off: nothing learnt under it outlives it)."""
+        self.hot_blobs.reset()
+
+
+def with_hot_spots(objects: Detections, blobs: Detections) -> Detections:
+    """The model's objects and the hot blobs none of them explains (``explained``), as hot spots."""
+    blobs = blobs[~explained(blobs.boxes, objects.boxes)]
+    if not len(blobs):
+        return objects
+    spots = np.full(len(blobs), int(ObjectClass.HOT_SPOT))
+    return Detections.create(
+        np.concatenate([objects.boxes, blobs.boxes]),
+        np.concatenate([objects.scores, blobs.scores]),
+        np.concatenate([objects.class_ids, spots]),
+    )
+
+
+def explained(blobs: npt.NDArray[np.float32], objects: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """For each blob box (x1, y1, x2, y2), whether an object box covers ``EXPLAINED_OVERLAP`` of its area or more.
+
+    Intersection over the blob's own area, not IoU: a warm head or engine is a small part of its person or car."""
+    if not len(blobs) or not len(objects):
+        return np.zeros(len(blobs), bool)
+    x1 = np.maximum(blobs[:, None, 0], objects[None, :, 0])
+    y1 = np.maximum(blobs[:, None, 1], objects[None, :, 1])
+    x2 = np.minimum(blobs[:, None, 2], objects[None, :, 2])
+    y2 = np.minimum(blobs[:, None, 3], objects[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = np.maximum((blobs[:, 2] - blobs[:, 0]) * (blobs[:, 3] - blobs[:, 1]), 1e-6)
+    covered: npt.NDArray[np.bool_] = (inter / area[:, None]).max(axis=1) >= EXPLAINED_OVERLAP
+    return covered

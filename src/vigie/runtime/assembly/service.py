@@ -142,6 +142,9 @@ def worker_spec(
     thermal = camera.kind == CameraKind.THERMAL
     colour = (model is not None and not thermal) or "fire_start" in analysis.modules  # flames are told by colour
     colour = colour or "plate_reading" in analysis.modules  # the plate's blue band is cut by its colour
+    hot_blob = detector if isinstance(detector, HotBlobDetectorSettings) else None
+    if isinstance(detector, ModelDetectorSettings) and model is not None:
+        hot_blob = detector.hot_spots  # beside the model, never in its place
     return WorkerSpec(
         stream=StreamSpec(
             camera_id=camera.id,
@@ -154,7 +157,7 @@ def worker_spec(
         gate=gate,
         privacy_masks=_polygons(camera.privacy_masks),
         model=model,
-        hot_blob=detector if isinstance(detector, HotBlobDetectorSettings) else None,
+        hot_blob=hot_blob,
         analysis_zones=_polygons(camera.analysis_zones),
         zone_ids=tuple(zone.id for zone in camera.analysis_zones),
         # every event module but auto-tracking, which runs beside the dome's PTZ service (runtime.assembly.autotrack)

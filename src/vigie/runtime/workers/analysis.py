@@ -113,7 +113,8 @@ class WorkerSpec:
     model: ModelSpec | None = None
     """Detection + tracking with this model (frames BGR, or grey on a thermal camera)."""
     hot_blob: HotBlobDetectorSettings | None = None
-    """Thermal camera: detection + tracking of hot blobs. With neither this nor ``model``, motion detection only."""
+    """Thermal camera: detection + tracking of hot blobs; beside ``model``, its hot spots only (persons and vehicles
+    from the model). With neither this nor ``model``, motion detection only."""
     analysis_zones: tuple[tuple[Point, ...], ...] = ()
     zone_ids: tuple[str, ...] = ()
     """The id of each of ``analysis_zones``, same order: an activation limited to zones names them by id."""
@@ -127,8 +128,11 @@ class WorkerSpec:
     """A dome's pan/tilt privacy masks: each frame is masked from the dome's position before anything reads it."""
 
     def __post_init__(self) -> None:
-        if self.model is not None and self.hot_blob is not None:
-            raise ValueError(f"camera {self.stream.camera_id}: one object detector, a model or hot blobs, not both")
+        if self.model is not None and self.hot_blob is not None and self.hot_blob.classify_persons:
+            raise ValueError(
+                f"camera {self.stream.camera_id}: hot blobs beside a model are hot spots only "
+                "(classify_persons false): the model finds the persons"
+            )
 
 
 def _health(spec: WorkerSpec, state: HealthState, reason: str = "", fps: float = 0.0, dropped: int = 0) -> CameraHealth:

@@ -59,7 +59,7 @@ def test_render_command_accepts_a_builtin_name(tmp_path: Path, monkeypatch: pyte
 
     seen = {}
 
-    def fake_render(scene, out, gt):  # type: ignore[no-untyped-def]
+    def fake_render(scene, out, gt, photo=None, *, images=False):  # type: ignore[no-untyped-def]
         seen["scene"] = scene
         raise OSError("disk full")
 

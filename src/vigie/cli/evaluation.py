@@ -18,8 +18,14 @@ def register(commands: Subparsers) -> None:
     mot_parser = sub.add_parser("mot", help="MOTA, IDF1, HOTA for persons (detector + tracker)")
     mot_parser.add_argument("sequence", type=Path, metavar="SEQ_DIR", help="folder with img1/ and gt/gt.txt")
     mot_parser.add_argument("--detector", choices=["public", "motion", "onnx"], help="default: det/det.txt if present")
-    detect_parser = sub.add_parser("detect", help="precision, recall and AP@0.5 for persons")
+    detect_parser = sub.add_parser("detect", help="precision, recall and AP@0.5 for persons or vehicles")
     detect_parser.add_argument("sequence", type=Path, metavar="SEQ_DIR")
+    detect_parser.add_argument(
+        "--objects",
+        choices=["person", "vehicle"],
+        default="person",
+        help="what to score: persons (default) or vehicles (MOTChallenge class 3 against the model's car, bus, truck)",
+    )
     for parser in (mot_parser, detect_parser):
         parser.add_argument("--model", type=Path, help="ONNX model file")
         parser.add_argument("--format", choices=MODEL_FORMATS, help="model format")
@@ -113,7 +119,9 @@ def mot(args: argparse.Namespace) -> int:
 def detect(args: argparse.Namespace) -> int:
     from vigie.cli.commands.evaluation import eval_detect_command
 
-    return eval_detect_command(args.sequence, model=args.model, model_format=args.format, json_out=args.json)
+    return eval_detect_command(
+        args.sequence, model=args.model, model_format=args.format, json_out=args.json, objects=args.objects
+    )
 
 
 def plates(args: argparse.Namespace) -> int:

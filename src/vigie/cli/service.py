@@ -19,6 +19,13 @@ def register(commands: Subparsers) -> None:
     )
     demo_parser.add_argument("--rtsp-port", type=int, default=8554, help="port of the simulated cameras' RTSP server")
     demo_parser.add_argument(
+        "--photoreal",
+        type=Path,
+        metavar="DATA_DIR",
+        help="photo-real scenes: people and vehicles cut out of the public footage in DATA_DIR (TUD-Campus, the "
+        "plate photos; pinned by SHA-256), which an installed COCO model sees, instead of drawn sprites",
+    )
+    demo_parser.add_argument(
         "--no-rtsp", action="store_true", help="replay the simulated footage from files instead of RTSP"
     )
     demo_parser.set_defaults(handler=demo)
@@ -89,6 +96,7 @@ def demo(args: argparse.Namespace) -> int:
         cameras=args.cameras,
         rtsp_port=args.rtsp_port,
         use_rtsp=not args.no_rtsp,
+        photoreal=args.photoreal,
     )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from vigie.analytics.detect.motion import MotionDetector
 from vigie.domain.detections import Detections, ObjectClass
-from vigie.evaluation.sequence import MotSequence
+from vigie.evaluation.sequence import PERSONS, VEHICLES, MotSequence
 
 DETECTORS = ("public", "motion", "onnx")
 PUBLIC_DETECTIONS = "public det.txt"
@@ -20,10 +20,21 @@ class EvalUsageError(ValueError):
     """Arguments that do not name a usable detector."""
 
 
+VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.BUS, ObjectClass.TRUCK)
+"""The COCO classes a model's vehicle is found as, against MOTChallenge's cars."""
+
+
 def choose_detections(
-    sequence: MotSequence, detector: str | None, model: Path | None, model_format: str | None
+    sequence: MotSequence,
+    detector: str | None,
+    model: Path | None,
+    model_format: str | None,
+    objects: str = PERSONS,
 ) -> tuple[str, dict[int, Detections]]:
-    """Choose the detection source: an ONNX model when given, else det.txt when present, else motion."""
+    """Choose the detection source: an ONNX model when given, else det.txt when present, else motion. ``objects``:
+    the model's persons, or its cars, buses and trucks (``vehicle``: a model only)."""
+    if objects == VEHICLES and model is None:
+        raise EvalUsageError("vehicles are scored on a model's detections: give --model PATH and --format")
     if detector is not None and detector not in DETECTORS:
         raise EvalUsageError(f"unknown detector {detector!r}; choose one of {', '.join(DETECTORS)}")
     if model is not None or detector == "onnx":
@@ -31,17 +42,22 @@ def choose_detections(
             raise EvalUsageError("an ONNX detector needs --model PATH and --format (yolox, gfl, fastestdet, yolov8)")
         if not model.is_file():
             raise FileNotFoundError(f"model file {model} does not exist")
-        return f"onnx:{model.name}", _run_detector(sequence, _onnx_detect(model, model_format))
+        classes = VEHICLE_CLASSES if objects == VEHICLES else (ObjectClass.PERSON,)
+        return f"onnx:{model.name}", _run_detector(sequence, _onnx_detect(model, model_format), classes)
     if detector == "public" or (detector is None and sequence.has_public_detections):
         return PUBLIC_DETECTIONS, sequence.public_detections()
     return "motion", _run_detector(sequence, _motion_detect(sequence))
 
 
-def _run_detector(sequence: MotSequence, detect: Callable[[np.ndarray], Detections]) -> dict[int, Detections]:
+def _run_detector(
+    sequence: MotSequence,
+    detect: Callable[[np.ndarray], Detections],
+    classes: tuple[ObjectClass, ...] = (ObjectClass.PERSON,),
+) -> dict[int, Detections]:
     out: dict[int, Detections] = {}
     for frame, image in sequence.read_images():
         found = detect(image)
-        out[frame] = found[found.class_ids == ObjectClass.PERSON]
+        out[frame] = found[np.isin(found.class_ids, classes)]
     return out
 
 

@@ -30,7 +30,10 @@ from vigie.evaluation.motfile import PEDESTRIAN, MotFile, MotLayout, SequenceErr
 __all__ = [
     "DEFAULT_FRAME_RATE",
     "DISTRACTOR_CLASSES",
+    "OBJECTS",
     "PEDESTRIAN",
+    "PERSONS",
+    "VEHICLES",
     "FrameTruth",
     "MotLayout",
     "MotSequence",
@@ -41,6 +44,14 @@ __all__ = [
 
 _Number = TypeVar("_Number", int, float)
 DISTRACTOR_CLASSES = frozenset({2, 7, 8, 12})
+CAR = 3
+"""MOTChallenge's class of cars (the simulator's vehicles)."""
+OTHER_VEHICLE_CLASSES = frozenset({4, 5, 6})
+"""Bicycles, motorbikes, other vehicles: ignore regions when cars are scored."""
+PERSONS = "person"
+VEHICLES = "vehicle"
+OBJECTS = (PERSONS, VEHICLES)
+"""What ``vigie eval detect`` can score."""
 DEFAULT_FRAME_RATE = 25.0
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 TRUTH_FILE = "gt/gt.txt"
@@ -89,13 +100,26 @@ class MotSequence:
     def has_public_detections(self) -> bool:
         return (self.root / DETECTIONS_FILE).is_file()
 
-    def ground_truth(self) -> dict[int, FrameTruth]:
-        """Ground truth per frame (every frame present, possibly empty)."""
+    def ground_truth(self, objects: str = PERSONS) -> dict[int, FrameTruth]:
+        """Ground truth per frame (every frame present, possibly empty): persons, or with ``objects="vehicle"``
+        MOTChallenge's cars (class 3; bicycles, motorbikes and other vehicles become ignore regions)."""
         t = self.truth
         considered = t.confidence != 0
-        pedestrian = t.classes == PEDESTRIAN
-        person = considered & pedestrian
-        ignore = np.isin(t.classes, list(DISTRACTOR_CLASSES)) | (pedestrian & ~considered)
+        if objects == VEHICLES:
+            if self.truth.layout is not MotLayout.MOT16:
+                raise SequenceError(
+                    f"{self.root / TRUTH_FILE}: this ground truth has no class column (MOT15 layout: persons only), "
+                    "so it cannot score vehicles; give a MOT16+ layout file (frame,id,x,y,w,h,conf,class,visibility)"
+                )
+            car = t.classes == CAR
+            person = considered & car
+            ignore = np.isin(t.classes, list(OTHER_VEHICLE_CLASSES)) | (car & ~considered)
+        elif objects == PERSONS:
+            pedestrian = t.classes == PEDESTRIAN
+            person = considered & pedestrian
+            ignore = np.isin(t.classes, list(DISTRACTOR_CLASSES)) | (pedestrian & ~considered)
+        else:
+            raise ValueError(f"objects must be {PERSONS!r} or {VEHICLES!r}, not {objects!r}")
         out: dict[int, FrameTruth] = {}
         for frame, rows in t.rows_by_frame(self.frames).items():
             counted, ignored = rows[person[rows]], rows[ignore[rows]]

@@ -29,20 +29,30 @@ def _error(command: str, message: object) -> None:
     print(f"vigie sim {command}: error: {message}", file=sys.stderr)
 
 
-def render_command(scene: Path, out: Path, gt: Path | None, photoreal: Path | None = None) -> int:
-    """Render ``scene`` to ``out`` (H.264 MP4) and its ground truth to ``gt``; never leaves partial output.
-    With ``photoreal`` (a data folder), people and vehicles are cut out of its footage (:mod:`vigie.sim.cutouts`)."""
+PHOTOREAL_HELP = (
+    "DATA_DIR must hold tracking/tud-campus (people, background) and plates-fr-dev or plates-dev (photos of cars "
+    "with their plate box) or video/car-detection.mp4 (cars from above)"
+)
+
+
+def render_command(
+    scene: Path, out: Path, gt: Path | None, photoreal: Path | None = None, *, images: bool = False
+) -> int:
+    """Render ``scene`` to ``out`` (H.264 MP4) and its ground truth to ``gt`` (with ``images``, its frames too);
+    never leaves a partial video. With ``photoreal`` (a data folder), people and vehicles are cut out of its
+    footage (:mod:`vigie.sim.cutouts`)."""
+    if images and gt is None:
+        _error("render", "--images writes the frames beside the ground truth: give --gt DIR too")
+        return EXIT_INVALID_SCENE
     try:
         loaded = load_scene(resolve_scene_path(scene))
-        if photoreal is None:
-            result = render(loaded, out, gt)
-        else:
-            result = render(loaded, out, gt, PhotoBank.from_data(photoreal))
+        photo = None if photoreal is None else PhotoBank.from_data(photoreal)
+        result = render(loaded, out, gt, photo, images=images)
     except SceneError as err:
         _error("render", err)
         return EXIT_INVALID_SCENE
     except CutoutDataError as err:
-        _error("render", f"--photoreal: {err} (DATA_DIR must hold tracking/tud-campus and video/car-detection.mp4)")
+        _error("render", f"--photoreal: {err} ({PHOTOREAL_HELP})")
         return EXIT_INVALID_SCENE
     except (OSError, av.FFmpegError) as err:
         _error("render", f"cannot write {out}: {err}")
@@ -56,8 +66,9 @@ def render_command(scene: Path, out: Path, gt: Path | None, photoreal: Path | No
     return EXIT_OK
 
 
-def serve_command(scenes: list[Path], port: int) -> int:
-    """Serve the scenes over RTSP on ``port`` until Ctrl-C, printing one URL per scene."""
+def serve_command(scenes: list[Path], port: int, photoreal: Path | None = None) -> int:
+    """Serve the scenes over RTSP on ``port`` until Ctrl-C, printing one URL per scene (photo-real with a data
+    folder)."""
     if not scenes:
         _error("serve", "give at least one scene file")
         return EXIT_INVALID_SCENE
@@ -65,9 +76,13 @@ def serve_command(scenes: list[Path], port: int) -> int:
     try:
         for path in paths:
             load_scene(path)  # report every invalid file before rendering anything
-        serve(paths, port)
+        photo = None if photoreal is None else PhotoBank.from_data(photoreal)
+        serve(paths, port, photo=photo)
     except SceneError as err:
         _error("serve", err)
+        return EXIT_INVALID_SCENE
+    except CutoutDataError as err:
+        _error("serve", f"--photoreal: {err} ({PHOTOREAL_HELP})")
         return EXIT_INVALID_SCENE
     except RtspUnavailableError as err:
         _error("serve", err)

@@ -23,6 +23,7 @@ background; it returns the ground truth as the composited alpha's mask and box.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -317,7 +318,9 @@ def _segment_vehicle(
 ) -> tuple[Image, tuple[int, int, int, int]] | None:
     full_h, full_w = image.shape[:2]
     scale = min(1.0, side / max(full_h, full_w))
-    small = cv2.resize(image, (round(full_w * scale), round(full_h * scale)), interpolation=cv2.INTER_AREA)
+    small: Image = np.asarray(
+        cv2.resize(image, (round(full_w * scale), round(full_h * scale)), interpolation=cv2.INTER_AREA), np.uint8
+    )
     height, width = small.shape[:2]
     px, py, pw, ph = (round(v * scale) for v in plate)
     px, py = max(0, min(width - 1, px)), max(0, min(height - 1, py))
@@ -335,7 +338,7 @@ def _segment_vehicle(
     background_model = np.zeros((1, 65), np.float64)
     foreground_model = np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(0)
-    cv2.grabCut(small, mask, None, background_model, foreground_model, iterations, cv2.GC_INIT_WITH_MASK)
+    cv2.grabCut(small, mask, None, background_model, foreground_model, iterations, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
     vehicle = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
     vehicle = cv2.morphologyEx(vehicle, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     _, labels = cv2.connectedComponents(vehicle, connectivity=8)
@@ -473,6 +476,22 @@ def write_mot_sequence(
     return folder
 
 
+GLASS_FRONT_ROWS = (0.25, 0.56)
+"""Rows (fractions of the height) of TUD-Campus's glass front, behind which people sit all through the sequence."""
+
+
+def quiet_glass_front(background: Image) -> Image:
+    """TUD-Campus's background with the band behind its glass front blurred: the people seated inside are in every
+    frame of the sequence, so they are in its median, and a detector finds them (about two persons a frame that no
+    ground truth knows: they are not actors of the scene). Blurred, they are shapes behind glass; the façade's
+    lines, lights and colours stay."""
+    height = background.shape[0]
+    top, bottom = round(GLASS_FRONT_ROWS[0] * height), round(GLASS_FRONT_ROWS[1] * height)
+    out = background.copy()
+    out[top:bottom] = cv2.GaussianBlur(background, (0, 0), max(2.0, height / 80))[top:bottom]
+    return out
+
+
 PHOTO_VEHICLE_FOLDERS = ("plates-fr-dev", "plates-dev")
 """Folders of the data folder whose photos of cars (plate format) give the street-level vehicles, in this order."""
 
@@ -510,7 +529,7 @@ class PhotoBank:
             raise CutoutDataError(f"{folder} gave {len(people)} people and {len(vehicles)} vehicles; need both")
         frames = [np.asarray(cv2.imread(str(p)), np.uint8) for p in sorted((sequence / "img1").glob("*.jpg"))]
         sources = tuple(sorted((p.relative_to(folder).as_posix(), _sha256(p)) for p in used))
-        return cls(tuple(people), tuple(vehicles), median_background(frames), sources)
+        return cls(tuple(people), tuple(vehicles), quiet_glass_front(median_background(frames)), sources)
 
     def backdrop(self, width: int, height: int) -> Image:
         """The background cropped to the aspect of ``width``×``height`` (centred) and resized to it."""
@@ -534,6 +553,19 @@ class PhotoBank:
             return None
         index = int(np.random.default_rng([seed, 20, actor_id]).integers(len(choices)))
         return choices[index]
+
+
+PINNED_SOURCES = Path(__file__).with_name("photo-sources.json")
+"""The SHA-256 of the public footage whose cut-outs the demo may show on cameras it analyses without an activation
+(TUD-Campus, the parking-lot clip, the development plate photos). Anything else can be rendered (``vigie sim``),
+never passed off as simulated footage: real people of one's own cameras composited over a background are real
+footage."""
+
+
+def unpinned_sources(bank: PhotoBank) -> list[str]:
+    """The bank's source files that are not the pinned public footage (by path in the data folder and SHA-256)."""
+    pinned: dict[str, str] = json.loads(PINNED_SOURCES.read_text(encoding="utf-8"))["files"]
+    return [name for name, digest in bank.sources if pinned.get(name) != digest]
 
 
 def _sha256(path: Path) -> str:

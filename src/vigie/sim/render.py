@@ -30,7 +30,7 @@ from vigie.sim.groundtruth import (
     resolve_events,
     write_ground_truth,
 )
-from vigie.sim.scene import Scene, Style
+from vigie.sim.scene import Scene, SceneError, Style
 from vigie.sim.situations import build_cast
 from vigie.sim.sprites import Sprite, draw_sprite
 
@@ -40,7 +40,7 @@ _STEPS_PER_S = 4.0
 """Walking cadence: how often a walking person's legs change pose."""
 
 
-class PhotorealNeeded(ValueError):
+class PhotorealNeeded(SceneError):
     """A ``style: photoreal`` scene was asked to render without the cut-out bank it needs."""
 
 
@@ -255,15 +255,25 @@ def frames(scene: Scene) -> Iterator[RenderedFrame]:
     return SceneRenderer(scene).frames()
 
 
-def render(scene: Scene, out_path: Path, gt_dir: Path | None = None, photo: PhotoBank | None = None) -> RenderResult:
+def render(
+    scene: Scene,
+    out_path: Path,
+    gt_dir: Path | None = None,
+    photo: PhotoBank | None = None,
+    *,
+    images: bool = False,
+) -> RenderResult:
     """Encode ``scene`` to H.264 in MP4 at ``out_path`` and, if ``gt_dir`` is given, write its ground truth.
 
     The video is written under a temporary name and moved into place only when everything (ground truth
     included) succeeded, so a failure never leaves a partial file behind.  The encoding has a fixed GOP of two
     seconds with SPS/PPS repeated before every keyframe, so an RTSP client joining a looped live feed starts
     decoding within two seconds. With ``photo``, people and vehicles are cut-outs of real footage over a real
-    background (:mod:`vigie.sim.cutouts`).
+    background (:mod:`vigie.sim.cutouts`). With ``images`` (and ``gt_dir``), every frame is also written as
+    ``gt_dir/img1/000001.jpg…`` so the ground truth is a complete MOTChallenge sequence (``vigie eval detect``).
     """
+    if images and gt_dir is None:
+        raise ValueError("images are written beside the ground truth: give gt_dir too")
     started = time.monotonic()
     renderer = SceneRenderer(scene, photo)
     out_path = Path(out_path)
@@ -271,7 +281,7 @@ def render(scene: Scene, out_path: Path, gt_dir: Path | None = None, photo: Phot
     boxes: list[tuple[GroundTruthBox, ...]] = []
     plates: list[tuple[GroundTruthPlate, ...]] = []
     try:
-        _encode(renderer, partial, boxes, plates)
+        _encode(renderer, partial, boxes, plates, Path(gt_dir) / "img1" if images and gt_dir is not None else None)
         events = resolve_events(renderer.cast, boxes, scene)
         if gt_dir is not None:
             write_ground_truth(Path(gt_dir), scene, boxes, events, plates)
@@ -296,8 +306,11 @@ def _encode(
     path: Path,
     boxes: list[tuple[GroundTruthBox, ...]],
     plates: list[tuple[GroundTruthPlate, ...]],
+    image_dir: Path | None = None,
 ) -> None:
     scene = renderer.scene
+    if image_dir is not None:
+        image_dir.mkdir(parents=True, exist_ok=True)
     gop = 2 * scene.fps
     options = {
         "preset": "veryfast",
@@ -315,6 +328,10 @@ def _encode(
             video_frame.pts = rendered.index
             video_frame.time_base = Fraction(1, scene.fps)
             container.mux(stream.encode(video_frame))
+            if image_dir is not None:
+                name = str(image_dir / f"{rendered.number:06d}.jpg")
+                if not cv2.imwrite(name, rendered.image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                    raise OSError(f"cannot write {name}")
             boxes.append(rendered.boxes)
             plates.append(rendered.plates)
         container.mux(stream.encode(None))

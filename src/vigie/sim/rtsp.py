@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import IO
 
 from vigie.domain.digest import file_sha256
+from vigie.sim.cutouts import PhotoBank
 from vigie.sim.render import render
 from vigie.sim.scene import Scene, load_scene
 
@@ -340,22 +341,26 @@ def default_cache_dir() -> Path:
     return Path(base) / "vigie" / "sim"
 
 
-def render_cache_path(scene: Scene, cache_dir: Path | None = None) -> Path:
-    """Where the render of ``scene`` is cached: ``<dir>/<scene name>-<hash of the scene>.mp4``."""
+def render_cache_path(scene: Scene, cache_dir: Path | None = None, photo: PhotoBank | None = None) -> Path:
+    """Where the render of ``scene`` is cached: ``<dir>/<scene name>-<hash of the scene>.mp4`` (the hash also
+    covers the footage a photo-real render's cut-outs come from: ``-photo`` is added to the name)."""
     directory = cache_dir if cache_dir is not None else default_cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256((RENDER_CACHE_VERSION + scene.model_dump_json()).encode()).hexdigest()[:16]
-    return directory / f"{scene.name}-{key}.mp4"
+    material = RENDER_CACHE_VERSION + scene.model_dump_json()
+    if photo is not None:
+        material += "".join(f"{name}:{digest};" for name, digest in photo.sources)
+    key = hashlib.sha256(material.encode()).hexdigest()[:16]
+    return directory / f"{scene.name}{'-photo' if photo is not None else ''}-{key}.mp4"
 
 
-def cached_render(scene: Scene, cache_dir: Path | None = None) -> Path:
+def cached_render(scene: Scene, cache_dir: Path | None = None, photo: PhotoBank | None = None) -> Path:
     """The rendered MP4 of ``scene``, rendering it once per scene content (the cache key hashes the scene).
 
     Whatever file sits at the cache path is trusted: fine to serve test footage, never enough to call footage
     simulated (that needs :func:`proven_render`)."""
-    path = render_cache_path(scene, cache_dir)
+    path = render_cache_path(scene, cache_dir, photo)
     if not path.is_file():
-        render(scene, path)
+        render(scene, path, photo=photo)
     return path
 
 
@@ -372,7 +377,7 @@ class ProvenRender:
     """The discarded file's SHA-256 (``replaced`` only)."""
 
 
-def proven_render(scene: Scene, cache_dir: Path | None = None) -> ProvenRender:
+def proven_render(scene: Scene, cache_dir: Path | None = None, photo: PhotoBank | None = None) -> ProvenRender:
     """The MP4 of ``scene``, proven to be its render and nothing else: the scene is rendered now, in this process
     (rendering is deterministic: the same scene gives the same bytes), and the result is what the cache path holds
     afterwards. A file found there before is compared with it: byte-identical, the verdict is ``verified``;
@@ -381,10 +386,10 @@ def proven_render(scene: Scene, cache_dir: Path | None = None) -> ProvenRender:
 
     It costs one render per scene at every call (about 5 s for the built-in scenes on a shared 2-core VM), the same
     as a first start."""
-    path = render_cache_path(scene, cache_dir)
+    path = render_cache_path(scene, cache_dir, photo)
     fresh = path.with_name(f".{path.name}.{os.getpid()}.proof.mp4")
     try:
-        render(scene, fresh)
+        render(scene, fresh, photo=photo)
         digest = file_sha256(fresh)
         found = file_sha256(path) if path.is_file() else None
         fresh.replace(path)  # always the file rendered here, even when the old one was identical
@@ -398,7 +403,12 @@ def proven_render(scene: Scene, cache_dir: Path | None = None) -> ProvenRender:
 
 
 def serve(
-    scene_paths: Sequence[Path], port: int = 8554, *, host: str = "127.0.0.1", cache_dir: Path | None = None
+    scene_paths: Sequence[Path],
+    port: int = 8554,
+    *,
+    host: str = "127.0.0.1",
+    cache_dir: Path | None = None,
+    photo: PhotoBank | None = None,
 ) -> None:
     """Render the scenes if needed, serve them (one mount per scene name) and block until Ctrl-C."""
     mounts: dict[str, Path] = {}
@@ -408,7 +418,7 @@ def serve(
         while name in mounts:
             name, suffix = f"{scene.name}-{suffix}", suffix + 1
         print(f"rendering {path} ...", flush=True)
-        mounts[name] = cached_render(scene, cache_dir)
+        mounts[name] = cached_render(scene, cache_dir, photo)
     with RtspSimServer(mounts, port, host=host) as server:
         for name in mounts:
             print(f"{name}: {server.url(name)}", flush=True)

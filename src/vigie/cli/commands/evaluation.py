@@ -85,21 +85,24 @@ def eval_mot_command(
     return 0
 
 
-def eval_detect_command(seq_dir: Path, *, model: Path | None, model_format: str | None, json_out: Path | None) -> int:
-    """Person precision, recall and AP@0.5 of an ONNX model (or of det/det.txt when no model is given)."""
+def eval_detect_command(
+    seq_dir: Path, *, model: Path | None, model_format: str | None, json_out: Path | None, objects: str = "person"
+) -> int:
+    """Person (or vehicle) precision, recall and AP@0.5 of an ONNX model (or of det/det.txt when no model is
+    given; vehicles need a model)."""
     try:
         sequence = read_sequence(seq_dir)
-        source, detections = choose_detections(sequence, "onnx" if model else None, model, model_format)
-        scores = evaluate_detection(sequence.ground_truth(), detections, sequence.frames)
+        source, detections = choose_detections(sequence, "onnx" if model else None, model, model_format, objects)
+        scores = evaluate_detection(sequence.ground_truth(objects), detections, sequence.frames)
         files = sequence.source_files(with_detections=source == PUBLIC_DETECTIONS)
     except (SequenceError, EvalUsageError, FileNotFoundError) as err:
         print(f"vigie eval detect: {err}", file=sys.stderr)
         return 2
     values = scores.as_dict()
-    print(format_table(f"{sequence.info.name} — detection ({source}, persons)", values))
+    print(format_table(f"{sequence.info.name} — detection ({source}, {objects}s)", values))
     print(format_files(files, sequence.info))
     if json_out is not None:
-        report = {"sequence": sequence.info.name, "detections": source, "metrics": values}
+        report = {"sequence": sequence.info.name, "detections": source, "objects": objects, "metrics": values}
         write_json(json_out, report | files_json(files, sequence.info))
     return 0
 

@@ -50,32 +50,44 @@ from vigie.runtime.assembly.service import VigieService
 from vigie.services.auth import AuthService
 from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.builtin import module_settings_path
+from vigie.sim.cutouts import CutoutDataError, PhotoBank, unpinned_sources
 from vigie.sim.rtsp import ProvenRender, RtspSimServer, RtspUnavailableError, proven_render
 from vigie.storage.database import create_engine_for
 
 log = logging.getLogger(__name__)
 DEMO_SCENES = ("street", "situations")
+PHOTOREAL_SCENES = ("plaza", "situations", "street")
+"""The scenes of the demo's cameras with ``--photoreal``: the plaza (laid out for its real background) first."""
 
 
-def render_demo_scenes(data_dir: Path, count: int, extra: dict[str, str] | None = None) -> dict[str, Path]:
+def demo_scene_names(count: int, photo: bool) -> list[str]:
+    """The scene each of ``count`` simulated cameras shows (sim1, sim2, …)."""
+    scenes = PHOTOREAL_SCENES if photo else DEMO_SCENES
+    return [scenes[index % len(scenes)] for index in range(count)]
+
+
+def render_demo_scenes(
+    data_dir: Path, count: int, extra: dict[str, str] | None = None, photo: PhotoBank | None = None
+) -> dict[str, Path]:
     """The footage of ``count`` simulated cameras, each scene rendered here and now (proven simulated: what the
     scene cache held before is replaced, with a warning when it was not that render); ``extra``: more cameras by
-    id and the scene each shows (the LAPI camera)."""
-    names = [DEMO_SCENES[index % len(DEMO_SCENES)] for index in range(count)]
-    distinct = list(dict.fromkeys([*names, *(extra or {}).values()]))
+    id and the scene each shows (the LAPI camera, always drawn: its plates are the ground truth). With ``photo``
+    the cameras' scenes are photo-real (cut-outs of the pinned public footage)."""
+    names = demo_scene_names(count, photo is not None)
     cache = data_dir / "scenes"
-    with ThreadPoolExecutor(max_workers=max(1, min(len(distinct), os.cpu_count() or 1))) as pool:
-        proofs = pool.map(lambda name: proven_render(load_scene(builtin_scene_path(name)), cache), distinct)
-        renders = dict(zip(distinct, proofs, strict=True))
-    for name, proof in renders.items():
-        _log_proof(name, proof)
+    jobs = {(name, photo): None for name in names} | {(name, None): None for name in (extra or {}).values()}
+    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+        proofs = pool.map(lambda job: proven_render(load_scene(builtin_scene_path(job[0])), cache, job[1]), jobs)
+        rendered = dict(zip(jobs, proofs, strict=True))
+    for (name, bank), proof in rendered.items():
+        _log_proof(name if bank is None else f"{name} (photo-real)", proof)
     out: dict[str, Path] = {}
     for index, name in enumerate(names):
         log.info("simulated camera sim%d shows the scene %r", index + 1, name)
-        out[f"sim{index + 1}"] = renders[name].path
+        out[f"sim{index + 1}"] = rendered[(name, photo)].path
     for camera_id, name in (extra or {}).items():
         log.info("simulated camera %s shows the scene %r", camera_id, name)
-        out[camera_id] = renders[name].path
+        out[camera_id] = rendered[(name, None)].path
     return out
 
 
@@ -203,10 +215,47 @@ def write_config(config: VigieConfig, path: Path) -> None:
     partial.replace(path)
 
 
-def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: int, use_rtsp: bool) -> int:
+def demo_photo_bank(folder: Path) -> PhotoBank | None:
+    """The cut-out bank of ``vigie demo --photoreal``, or None (logged) when the folder cannot give one or holds
+    anything but the pinned public footage: the demo analyses its cameras without an activation because their
+    footage is simulated, and people cut out of one's own recordings are real people."""
+    log.info("photo-real scenes: cutting people and vehicles out of %s (about a minute)", folder)
+    try:
+        bank = PhotoBank.from_data(folder)
+    except (CutoutDataError, OSError) as err:
+        log.error("--photoreal %s: %s; the demo was not started", folder, err)
+        return None
+    strangers = unpinned_sources(bank)
+    if strangers:
+        log.error(
+            "--photoreal %s: %d file(s) are not the pinned public footage (e.g. %s): the demo analyses its cameras "
+            "without an activation, so it composites only the footage it knows (sim/photo-sources.json); render other "
+            "footage with `vigie sim render --photoreal` and analyse it under an activation. The demo was not started",
+            folder,
+            len(strangers),
+            ", ".join(strangers[:3]),
+        )
+        return None
+    log.info("photo-real scenes: %d people and %d vehicles cut out", len(bank.people), len(bank.vehicles))
+    return bank
+
+
+def run_demo(
+    *,
+    data_dir: Path,
+    host: str,
+    port: int,
+    cameras: int,
+    rtsp_port: int,
+    use_rtsp: bool,
+    photoreal: Path | None = None,
+) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
+    photo = None if photoreal is None else demo_photo_bank(photoreal)
+    if photoreal is not None and photo is None:
+        return 2
     drawn = draw_panorama() if use_rtsp else None  # the dome's, while the scenes render
-    footage = render_demo_scenes(data_dir, cameras, {LAPI_CAMERA: LAPI_SCENE})
+    footage = render_demo_scenes(data_dir, cameras, {LAPI_CAMERA: LAPI_SCENE}, photo)
     with contextlib.ExitStack() as stack:
         urls = {cid: path.resolve().as_uri() for cid, path in footage.items()}
         dome: DemoDome | None = None
@@ -228,7 +277,12 @@ def run_demo(*, data_dir: Path, host: str, port: int, cameras: int, rtsp_port: i
         models = installed_models(data_dir / "models")
         detector = models[0].name if models else None
         log.info("analysis: %s", f"model {detector}" if detector else "motion detection (no model installed)")
-        scenes = {f"sim{index + 1}": DEMO_SCENES[index % len(DEMO_SCENES)] for index in range(cameras)}
+        if detector is not None and photo is None:
+            log.warning(
+                "the COCO model barely sees the drawn scenes' people and cars (docs/simulator.md): start with "
+                "--photoreal DATA_DIR (the folder holding tracking/tud-campus and the plate photos) for scenes it sees"
+            )
+        scenes = {f"sim{index + 1}": name for index, name in enumerate(demo_scene_names(cameras, photo is not None))}
         street = {cid: url for cid, url in urls.items() if cid != LAPI_CAMERA}
         config = demo_config(
             data_dir,

@@ -1,12 +1,14 @@
 """Do the shared COCO models see the simulator's objects? Cut-outs of real people and cars (vigie.sim.cutouts)
 versus the drawn sprites (vigie.sim.sprites), pasted at the same places and sizes over three real backgrounds: the
 median frames of the parking-lot clip, of the room clip and of TUD-Campus. One object per frame. Then the built-in
-situations scene rendered drawn and ``--photoreal`` (people's recall).
+situations scene rendered drawn and ``--photoreal`` (people's recall), and the photo-real plaza scene scored by
+``vigie eval detect --objects person|vehicle`` on its rendered frames.
 
 People: each (style, background, height) is written as a MOTChallenge folder and scored by ``vigie eval detect``
-(YOLOX-Nano and PicoDet-S, their default thresholds). Vehicles: ``vigie eval detect`` scores persons only, so the
-same folders are scored with the same code (``read_sequence`` + ``evaluate_detection``, IoU ≥ 0.5) on the model's
-car/bus/truck detections. Needs the shared data folder (VIGIE_DATA, default /work/shared/data).
+(YOLOX-Nano and PicoDet-S, their default thresholds). Vehicles (street-level cars cut out of the plate photos, on
+the parking-lot and TUD-Campus backgrounds): the same folders scored with the same code (``read_sequence`` +
+``evaluate_detection``, IoU ≥ 0.5) on the model's car/bus/truck detections. Needs the shared data folder
+(VIGIE_DATA, default /work/shared/data).
 
     .venv/bin/python bench/photoreal_detect.py
 """
@@ -31,23 +33,22 @@ from vigie.evaluation.sequence import read_sequence
 from vigie.sim.builtin import builtin_scene_path
 from vigie.sim.cutouts import (
     PERSON,
+    PHOTO_VEHICLE_FOLDERS,
     Cutout,
     PhotoBank,
     composite,
     median_background,
-    person_cutouts,
     placements,
     read_clip,
-    vehicle_cutouts,
     write_mot_sequence,
 )
-from vigie.sim.render import SceneRenderer
+from vigie.sim.render import SceneRenderer, render
 from vigie.sim.scene import ActorKind, VehicleView, load_scene
 from vigie.sim.sprites import draw_sprite
 
 DATA = Path(os.environ.get("VIGIE_DATA", "/work/shared/data"))
 MODELS = {"yolox_nano": ("yolox_nano.onnx", "yolox"), "picodet_s": ("picodet_s_320_coco.onnx", "gfl")}
-HEIGHTS = {"person": (60, 90, 120, 180), "vehicle": (80, 120, 180, 260)}
+HEIGHTS = {"person": (60, 90, 120, 180), "vehicle": (60, 90, 120, 180)}
 PER_CELL = 24
 VEHICLE_CLASSES = (ObjectClass.CAR, ObjectClass.BUS, ObjectClass.TRUCK)
 
@@ -84,6 +85,8 @@ def build(
     rng = np.random.default_rng(20)
     for kind, cutouts in bank.items():
         for bg_name, bg in bgs.items():
+            if kind == "vehicle" and bg_name == "room":
+                continue  # no car drives through a room
             for height in HEIGHTS[kind]:
                 if height > bg.shape[0] - 8:
                     continue
@@ -134,6 +137,59 @@ def in_own_footage(cutouts: list[Cutout], frames: list[np.ndarray], detector: On
     return hits / len(cutouts)
 
 
+def plaza_scene(root: Path, bank: PhotoBank) -> dict[tuple[str, str], float]:
+    """The photo-real plaza scene rendered with its frames (``vigie sim render plaza --gt G --images
+    --photoreal``), scored by ``vigie eval detect`` for persons and vehicles (every object of the ground truth,
+    occluded or lying), and the same persons split: standing and at least half visible, or lying."""
+    gt = root / "plaza"
+    render_result = render(load_scene(builtin_scene_path("plaza")), root / "plaza.mp4", gt, bank, images=True)
+    assert render_result.frames > 0
+    out: dict[tuple[str, str], float] = {}
+    for model, (path, fmt) in MODELS.items():
+        for objects in ("person", "vehicle"):
+            report = root / f"plaza-{model}-{objects}.json"
+            code = vigie(["eval", "detect", str(gt), "--model", str(DATA / "models" / path), "--format", fmt,
+                          "--objects", objects, "--json", str(report)])  # fmt: skip
+            if code != 0:
+                raise SystemExit(f"vigie eval detect failed on {gt}")
+            out[(objects, model)] = float(json.loads(report.read_text())["metrics"]["recall"])
+    rows = [line.split(",") for line in (gt / "gt" / "gt.txt").read_text().splitlines()]
+    standing: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
+    lying: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
+    for row in rows:
+        frame, x, y, w, h, cls, visibility = int(row[0]), *(int(v) for v in row[2:6]), row[7], float(row[8])
+        if cls == "1" and visibility >= 0.5:
+            (lying if w > h else standing)[frame].append((x - 1, y - 1, w, h))
+    for model, (path, fmt) in MODELS.items():
+        config = OnnxDetectorConfig.model_validate({"model_path": DATA / "models" / path, "format": fmt})
+        detector = OnnxDetector(config)
+        hits = {"standing": [0, 0], "lying": [0, 0]}
+        for frame in range(1, render_result.frames + 1, 5):
+            dets = detector.detect(np.asarray(cv2.imread(str(gt / "img1" / f"{frame:06d}.jpg")), np.uint8))
+            boxes = dets.boxes[dets.class_ids == ObjectClass.PERSON]
+            for name, truth in (("standing", standing[frame]), ("lying", lying[frame])):
+                for x, y, w, h in truth:
+                    found = len(boxes) and float(box_iou(boxes, np.array([[x, y, x + w, y + h]])).max()) >= 0.5
+                    hits[name][0] += bool(found)
+                    hits[name][1] += 1
+        for name, (tp, n) in hits.items():
+            out[(f"person_{name}_half_visible", model)] = tp / n if n else 0.0
+    return out
+
+
+def in_own_photo(cutouts: list[Cutout], detector: OnnxDetector) -> float:
+    """Recall of the detector on the vehicles in the photos they were cut from (IoU ≥ 0.5, car/bus/truck)."""
+    hits = 0
+    for cutout in cutouts:
+        name = cutout.source.split()[0]
+        folder = next(DATA / f for f in PHOTO_VEHICLE_FOLDERS if (DATA / f / name).is_file())
+        dets = detector.detect(np.asarray(cv2.imread(str(folder / name)), np.uint8))
+        boxes = dets.boxes[np.isin(dets.class_ids, VEHICLE_CLASSES)]
+        x, y, w, h = cutout.box
+        hits += bool(len(boxes)) and float(box_iou(boxes, np.array([[x, y, x + w, y + h]])).max()) >= 0.5
+    return hits / len(cutouts)
+
+
 def situations_scene(root: Path, bank: PhotoBank) -> dict[tuple[str, str], float]:
     """Person recall on the built-in situations scene (every 10th frame, people at least half visible), drawn and
     ``--photoreal``, through ``vigie eval detect``."""
@@ -155,14 +211,13 @@ def situations_scene(root: Path, bank: PhotoBank) -> dict[tuple[str, str], float
 
 
 def main() -> None:
-    bank = {
-        "person": person_cutouts(DATA / "tracking/tud-campus"),
-        "vehicle": vehicle_cutouts(DATA / "video/car-detection.mp4"),
-    }
-    print(f"cut-outs: {len(bank['person'])} people (TUD-Campus), {len(bank['vehicle'])} vehicles (parking clip)")
+    photo_bank = PhotoBank.from_data(DATA)
+    bank = {"person": list(photo_bank.people), "vehicle": list(photo_bank.vehicles)}
+    print(f"cut-outs: {len(bank['person'])} people (TUD-Campus), {len(bank['vehicle'])} vehicles (plate photos)")
     bgs = backgrounds()
     with tempfile.TemporaryDirectory() as tmp:
-        scene_recall = situations_scene(Path(tmp), PhotoBank(tuple(bank["person"]), tuple(bank["vehicle"]), bgs["tud"]))
+        scene_recall = situations_scene(Path(tmp), photo_bank)
+        plaza_recall = plaza_scene(Path(tmp), photo_bank)
     detectors = {
         m: OnnxDetector(OnnxDetectorConfig.model_validate({"model_path": DATA / "models" / p, "format": f}))
         for m, (p, f) in MODELS.items()
@@ -182,12 +237,8 @@ def main() -> None:
     tud_frames = [np.zeros((1, 1, 3), np.uint8)] + [
         np.asarray(cv2.imread(str(p)), np.uint8) for p in sorted((DATA / "tracking/tud-campus/img1").glob("*.jpg"))
     ]
-    clip_frames = read_clip(DATA / "video/car-detection.mp4")
-    own = {
-        (kind, model): in_own_footage(bank[kind], tud_frames if kind == PERSON else clip_frames, detectors[model])
-        for kind in bank
-        for model in MODELS
-    }
+    own = {(PERSON, model): in_own_footage(bank[PERSON], tud_frames, detectors[model]) for model in MODELS}
+    own |= {("vehicle", model): in_own_photo(bank["vehicle"], detectors[model]) for model in MODELS}
     print(f"\n{PER_CELL} objects per (background, height); backgrounds: {', '.join(bgs)}")
     print(f"{'kind':8} {'style':10} {'model':11} " + " ".join(f"h={h:>4}" for h in HEIGHTS["person"]) + "  (vehicles: "
           + ", ".join(str(h) for h in HEIGHTS["vehicle"]) + ")")  # fmt: skip
@@ -206,6 +257,8 @@ def main() -> None:
         print(f"recall_{kind}_{style}_{model}_120px_up: {sum(t for t, _ in tall) / sum(n for _, n in tall):.3f}")
     for (style, model), value in sorted(scene_recall.items()):
         print(f"recall_person_situations_scene_{style}_{model}: {value:.3f}")
+    for (what, model), value in sorted(plaza_recall.items()):
+        print(f"recall_{what}_plaza_photoreal_{model}: {value:.3f}")
     for (kind, model), value in sorted(own.items()):
         print(f"recall_{kind}_in_own_footage_{model}: {value:.3f}")
 

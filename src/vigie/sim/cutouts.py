@@ -514,22 +514,28 @@ class PhotoBank:
         cars with an annotated plate (``plates-fr-dev``, ``plates-dev``: street-level vehicles), or else the
         parking-lot clip ``video/car-detection.mp4`` (cars seen from above)."""
         sequence = folder / "tracking" / "tud-campus"
+        clip = folder / "video" / "car-detection.mp4"
+        photo_folders = [folder / name for name in PHOTO_VEHICLE_FOLDERS if (folder / name).is_dir()]
+        tud = [*sorted((sequence / "img1").glob("*.jpg")), sequence / "gt" / "gt.txt"]
+        photos = [p for d in photo_folders for p in sorted(d.iterdir()) if p.suffix.lower() in (".jpg", ".txt")]
+        candidates = [p for p in [*tud, *photos, clip] if p.is_file()]
+        digests = {p: _sha256(p) for p in candidates}
+        key = tuple(sorted((p.relative_to(folder).as_posix(), d) for p, d in digests.items()))
+        if key in _BANKS:  # the same footage, byte for byte: the same bank (building it costs about a minute)
+            return _BANKS[key]
         people = person_cutouts(sequence)
-        vehicles: list[Cutout] = []
-        used = [*sorted((sequence / "img1").glob("*.jpg")), sequence / "gt" / "gt.txt"]
-        for name in PHOTO_VEHICLE_FOLDERS:
-            if (folder / name).is_dir():
-                vehicles += photo_vehicle_cutouts(folder / name)
-                used += [p for p in sorted((folder / name).iterdir()) if p.suffix.lower() in (".jpg", ".txt")]
+        vehicles = [cutout for d in photo_folders for cutout in photo_vehicle_cutouts(d)]
+        used = [*tud, *photos]
         if not vehicles:
-            clip = folder / "video" / "car-detection.mp4"
             vehicles = vehicle_cutouts(clip)
             used.append(clip)
         if not people or not vehicles:
             raise CutoutDataError(f"{folder} gave {len(people)} people and {len(vehicles)} vehicles; need both")
         frames = [np.asarray(cv2.imread(str(p)), np.uint8) for p in sorted((sequence / "img1").glob("*.jpg"))]
-        sources = tuple(sorted((p.relative_to(folder).as_posix(), _sha256(p)) for p in used))
-        return cls(tuple(people), tuple(vehicles), quiet_glass_front(median_background(frames)), sources)
+        sources = tuple(sorted((p.relative_to(folder).as_posix(), digests[p]) for p in used))
+        bank = cls(tuple(people), tuple(vehicles), quiet_glass_front(median_background(frames)), sources)
+        _BANKS[key] = bank
+        return bank
 
     def backdrop(self, width: int, height: int) -> Image:
         """The background cropped to the aspect of ``width``×``height`` (centred) and resized to it."""
@@ -560,6 +566,10 @@ PINNED_SOURCES = Path(__file__).with_name("photo-sources.json")
 (TUD-Campus, the parking-lot clip, the development plate photos). Anything else can be rendered (``vigie sim``),
 never passed off as simulated footage: real people of one's own cameras composited over a background are real
 footage."""
+
+
+_BANKS: dict[tuple[tuple[str, str], ...], PhotoBank] = {}
+"""Banks built in this process, by the path and SHA-256 of every file they may be made from."""
 
 
 def unpinned_sources(bank: PhotoBank) -> list[str]:

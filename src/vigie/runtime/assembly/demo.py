@@ -75,19 +75,23 @@ def render_demo_scenes(
     the cameras' scenes are photo-real (cut-outs of the pinned public footage)."""
     names = demo_scene_names(count, photo is not None)
     cache = data_dir / "scenes"
-    jobs = {(name, photo): None for name in names} | {(name, None): None for name in (extra or {}).values()}
+    real = photo is not None
+    jobs = {(name, real): None for name in names} | {(name, False): None for name in (extra or {}).values()}
+
+    def prove(job: tuple[str, bool]) -> ProvenRender:
+        return proven_render(load_scene(builtin_scene_path(job[0])), cache, photo if job[1] else None)
+
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
-        proofs = pool.map(lambda job: proven_render(load_scene(builtin_scene_path(job[0])), cache, job[1]), jobs)
-        rendered = dict(zip(jobs, proofs, strict=True))
-    for (name, bank), proof in rendered.items():
-        _log_proof(name if bank is None else f"{name} (photo-real)", proof)
+        rendered = dict(zip(jobs, pool.map(prove, jobs), strict=True))
+    for (name, photoreal), proof in rendered.items():
+        _log_proof(f"{name} (photo-real)" if photoreal else name, proof)
     out: dict[str, Path] = {}
     for index, name in enumerate(names):
         log.info("simulated camera sim%d shows the scene %r", index + 1, name)
-        out[f"sim{index + 1}"] = rendered[(name, photo)].path
+        out[f"sim{index + 1}"] = rendered[(name, real)].path
     for camera_id, name in (extra or {}).items():
         log.info("simulated camera %s shows the scene %r", camera_id, name)
-        out[camera_id] = rendered[(name, None)].path
+        out[camera_id] = rendered[(name, False)].path
     return out
 
 

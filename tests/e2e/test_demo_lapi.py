@@ -13,16 +13,11 @@ from typing import Any
 import pytest
 
 from tests.support.servers import free_port
-from tests.support.vigie_cli import ApiSession, start_vigie, stop_vigie
+from tests.support.vigie_cli import ApiSession, read_login, start_vigie, stop_vigie
 from tests.support.waiting import wait_for
 
 DEADLINE_S = 150.0
 """Scenes rendered, then the scripted car passes 12 s into each 30-s loop of the lane scene."""
-
-
-def _login(path: Path) -> tuple[str, str]:
-    fields = dict(line.split(": ", 1) for line in path.read_text(encoding="utf-8").splitlines())
-    return fields["username"], fields["password"]
 
 
 @pytest.mark.slow
@@ -40,7 +35,7 @@ def test_the_demo_reads_plates_and_shows_only_the_listed_one(tmp_path: Path) -> 
             if officer is None:
                 if not login.is_file():
                     return []
-                officer = ApiSession(f"http://127.0.0.1:{port}").login(*_login(login), 0)
+                officer = ApiSession(f"http://127.0.0.1:{port}").login(*read_login(login), 0)
             matches: list[dict[str, Any]] = officer.get("/api/plates/matches")
         except OSError:
             return []
@@ -57,7 +52,7 @@ def test_the_demo_reads_plates_and_shows_only_the_listed_one(tmp_path: Path) -> 
         )
         matches = officer.get("/api/plates/matches")
         alerts = officer.get("/api/alerts")
-        commune = ApiSession(f"http://127.0.0.1:{port}").login(*_login(data / "demo-login.txt"))
+        commune = ApiSession(f"http://127.0.0.1:{port}").login(*read_login(data / "demo-login.txt"))
         with pytest.raises(urllib.error.HTTPError) as refused:
             commune.get("/api/plates/matches")
         commune_cameras = {c["id"] for c in commune.get("/api/cameras")}
@@ -73,6 +68,6 @@ def test_the_demo_reads_plates_and_shows_only_the_listed_one(tmp_path: Path) -> 
     assert refused.value.code in (403, 404), "a commune's operator has no plate reads to see"
     assert "lapi1" not in commune_cameras
     assert "activation #" in output and "GE-042-ZR" in output
-    password = _login(data / "demo-lapi-login.txt")[1]
+    password = read_login(data / "demo-lapi-login.txt")[1]
     assert password not in output, "the password is in its file, never in the logs"
     assert (data / "demo-lapi-login.txt").stat().st_mode & 0o077 == 0

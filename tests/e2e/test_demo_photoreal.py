@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.servers import free_port
 from tests.support.thermal_camera import Audit
-from tests.support.vigie_cli import ApiSession, start_vigie, stop_vigie
+from tests.support.vigie_cli import ApiSession, demo_session, start_vigie, stop_vigie
 from tests.support.waiting import wait_for
 from vigie.runtime.assembly.models import ModelRegistry
 
@@ -39,13 +39,10 @@ def test_the_photoreal_demo_raises_alerts_from_a_real_detector(tmp_path: Path) -
     def an_alert() -> list[dict[str, Any]]:
         nonlocal api
         assert proc.poll() is None, "the demo stopped by itself"
-        login = data / "demo-login.txt"
         try:
+            api = api or demo_session(port, data / "demo-login.txt")
             if api is None:
-                if not login.is_file():
-                    return []
-                fields = dict(line.split(": ", 1) for line in login.read_text(encoding="utf-8").splitlines())
-                api = ApiSession(f"http://127.0.0.1:{port}").login(fields["username"], fields["password"], 0)
+                return []
             items: list[dict[str, Any]] = api.get("/api/alerts")["items"]
         except OSError:
             return []

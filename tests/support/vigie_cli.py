@@ -99,3 +99,16 @@ class ApiSession:
         with self.opener.open(request, timeout=5) as response:
             text = response.read()
             return json.loads(text) if text else None
+
+
+def read_login(path: Path) -> tuple[str, str]:
+    """The user name and password of a demo's login file (``username: …`` / ``password: …`` lines)."""
+    fields = dict(line.split(": ", 1) for line in path.read_text(encoding="utf-8").splitlines())
+    return fields["username"], fields["password"]
+
+
+def demo_session(port: int, login: Path) -> ApiSession | None:
+    """A session of the demo's account once its login file is written (None before)."""
+    if not login.is_file():
+        return None
+    return ApiSession(f"http://127.0.0.1:{port}").login(*read_login(login), 0)

@@ -27,7 +27,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -69,6 +69,11 @@ class Cutout:
     """Its box in that frame (x, y, w, h, pixels): the same object in its own footage, for comparison."""
     from_above: bool = False
     """Seen from overhead (the parking clip's cars): turned a quarter to fit a box of the other orientation."""
+    track: int = 0
+    """The identity of the person in their sequence's ground truth (0: none): a track's cut-outs, frame by frame,
+    are the successive poses of one walk."""
+    facing: int = 0
+    """Which way the person walks in their footage: 1 right, -1 left, 0 unknown."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -144,16 +149,31 @@ def _rgba(pixels: Image, mask: Mask) -> Image:
     return np.dstack([pixels, mask.astype(np.uint8) * 255])
 
 
-def _read_gt(path: Path) -> dict[int, list[tuple[int, int, int, int]]]:
-    rows: dict[int, list[tuple[int, int, int, int]]] = {}
+def _read_gt(path: Path) -> dict[int, list[tuple[int, tuple[int, int, int, int]]]]:
+    """Per frame, each ground-truth row's identity and box (0-based pixels)."""
+    rows: dict[int, list[tuple[int, tuple[int, int, int, int]]]] = {}
     for line in path.read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.split(",")
-        frame = int(float(fields[0]))
+        frame, identity = int(float(fields[0])), int(float(fields[1]))
         x, y, w, h = (round(float(v)) for v in fields[2:6])
-        rows.setdefault(frame, []).append((x - 1, y - 1, w, h))  # MOTChallenge is 1-based
+        rows.setdefault(frame, []).append((identity, (x - 1, y - 1, w, h)))  # MOTChallenge is 1-based
     return rows
+
+
+def _headings(rows: dict[int, list[tuple[int, tuple[int, int, int, int]]]]) -> dict[int, int]:
+    """Which way each identity walks over the sequence: 1 right, -1 left, 0 (hardly moves)."""
+    centres: dict[int, list[tuple[int, float]]] = {}
+    for frame, entries in rows.items():
+        for identity, (x, _, w, _) in entries:
+            centres.setdefault(identity, []).append((frame, x + w / 2))
+    out: dict[int, int] = {}
+    for identity, points in centres.items():
+        points.sort()
+        shift = points[-1][1] - points[0][1]
+        out[identity] = 0 if abs(shift) < 10 else (1 if shift > 0 else -1)
+    return out
 
 
 def _overlaps(box: tuple[int, int, int, int], others: Sequence[tuple[int, int, int, int]]) -> bool:
@@ -182,11 +202,12 @@ def person_cutouts(
     frames = [np.ascontiguousarray(cv2.imread(str(p))) for p in images]
     background = median_background(frames)
     height, width = background.shape[:2]
-    boxes = _read_gt(gt_path)
+    rows = _read_gt(gt_path)
+    headings = _headings(rows)
     bank: list[Cutout] = []
     for index, frame in enumerate(frames, start=1):
-        frame_boxes = boxes.get(index, [])
-        for box in frame_boxes:
+        frame_boxes = [box for _, box in rows.get(index, [])]
+        for identity, box in rows.get(index, []):
             x, y, w, h = box
             if h < min_height or x < 0 or y < 0 or x + w > width or y + h > height or _overlaps(box, frame_boxes):
                 continue
@@ -208,6 +229,8 @@ def person_cutouts(
                     f"{images[index - 1].name} box {x + 1},{y + 1},{w},{h}",
                     index,
                     (int(x + left), int(y + top), int(right - left), int(bottom - top)),
+                    track=identity,
+                    facing=headings.get(identity, 0),
                 )
             )
     return _pick(bank, limit, seed)
@@ -492,6 +515,9 @@ def quiet_glass_front(background: Image) -> Image:
     return out
 
 
+POSE_RATE = 25.0
+"""Poses a second of a walking cut-out: TUD-Campus's frame rate, so a walk plays at its own pace."""
+
 PHOTO_VEHICLE_FOLDERS = ("plates-fr-dev", "plates-dev")
 """Folders of the data folder whose photos of cars (plate format) give the street-level vehicles, in this order."""
 
@@ -550,6 +576,21 @@ class PhotoBank:
             cropped = self.background[y0 : y0 + crop_h]
         resized: Image = np.asarray(cv2.resize(cropped, (width, height), interpolation=cv2.INTER_AREA), np.uint8)
         return resized
+
+    def pose(self, still: Cutout, t: float, heading: int) -> Cutout:
+        """The pose of a walking person at time ``t`` (seconds) who wears ``still``: the cut-outs of the same
+        track of the same sequence, frame after frame from ``still``'s, at the footage's 25 frames a second (so a
+        walk is a real walk, legs and arms moving, repeated), turned to face ``heading`` (1 right, -1 left) when
+        the person walked the other way in their footage. ``still`` itself when it has no track."""
+        walk = sorted((c for c in self.people if c.track == still.track and still.track > 0), key=lambda c: c.frame)
+        if len(walk) < 2:
+            chosen = still
+        else:
+            start = next(i for i, c in enumerate(walk) if c.frame == still.frame)
+            chosen = walk[(start + int(t * POSE_RATE)) % len(walk)]
+        if heading and chosen.facing and heading != chosen.facing:
+            return replace(chosen, rgba=np.ascontiguousarray(chosen.rgba[:, ::-1]), facing=heading)
+        return chosen
 
     def cutout_for(self, kind: ActorKind, actor_id: int, seed: int) -> Cutout | None:
         """The cut-out an actor wears for the whole scene (a function of the scene seed and its id), or None for a

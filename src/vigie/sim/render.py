@@ -30,7 +30,7 @@ from vigie.sim.groundtruth import (
     resolve_events,
     write_ground_truth,
 )
-from vigie.sim.scene import Scene, SceneError, Style
+from vigie.sim.scene import ActorKind, Scene, SceneError, Style
 from vigie.sim.situations import build_cast
 from vigie.sim.sprites import Sprite, draw_sprite
 
@@ -130,7 +130,11 @@ class SceneRenderer:
             if self.photo is not None and track.plate is None:
                 cutout = self.photo.cutout_for(track.kind, track.id, self.scene.seed)
             if cutout is not None:
-                drawn.append((track, cutout_sprite(cutout, size, foot, fallen=track.fallen(t))))
+                fallen = track.fallen(t)
+                if self.photo is not None and track.kind is ActorKind.PERSON and not fallen and track.moving(t):
+                    ahead, behind = track.position(t + 0.05)[0], track.position(t - 0.05)[0]
+                    cutout = self.photo.pose(cutout, t, 0 if ahead == behind else (1 if ahead > behind else -1))
+                drawn.append((track, cutout_sprite(cutout, size, foot, fallen=fallen)))
                 continue
             sprite = draw_sprite(
                 track.kind,

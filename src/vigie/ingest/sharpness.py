@@ -25,35 +25,73 @@ import numpy as np
 import numpy.typing as npt
 
 Cells = npt.NDArray[np.float32]
+Grey = npt.NDArray[np.uint8]
 
-SHARPNESS_SIZE = (320, 180)
-"""Thumbnail the sharpness is measured on (width, height)."""
 SHARPNESS_GRID = (16, 9)
-"""Columns × rows of cells: 20×20 pixels per cell."""
+"""Columns × rows of cells over the picture."""
+CELL_PX = 40
+"""Side of a cell, in measuring pixels, at most (less on a picture under 640×360)."""
+MAX_BIN = 3
+"""Source pixels per measuring pixel, at most: a 3-px blur of the source must stay a blur of a measuring pixel."""
 QUANTILE = 0.75
 """The cells' ratio that stands for the picture: the upper quartile (see the module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SharpnessLook:
-    """One look at the picture, cell by cell: log sharpness and contrast (standard deviation, grey levels)."""
+    """One look at the picture, cell by cell: log sharpness and contrast (standard deviation, grey levels), and the
+    size of the picture it was taken from (a reference is only compared with looks at the same picture)."""
 
     log_sharpness: Cells
     contrast: Cells
+    picture: tuple[int, int] = (0, 0)
 
 
-def look(grey: npt.NDArray[np.uint8], min_texture: float) -> SharpnessLook:
-    """Measure a grey analysis frame (any size). Block averages are taken by ``cv2.resize`` with area
-    interpolation, which is exactly a mean over each cell and several times faster than numpy reshapes."""
-    thumb = np.asarray(cv2.resize(grey, SHARPNESS_SIZE, interpolation=cv2.INTER_AREA), dtype=np.float32)
-    laplacian = cv2.Laplacian(thumb, cv2.CV_32F)
-    mean = cv2.resize(thumb, SHARPNESS_GRID, interpolation=cv2.INTER_AREA)
-    square = cv2.resize(thumb * thumb, SHARPNESS_GRID, interpolation=cv2.INTER_AREA)
-    energy = cv2.resize(laplacian * laplacian, SHARPNESS_GRID, interpolation=cv2.INTER_AREA)
+def binning(width: int) -> int:
+    """Picture pixels per measuring pixel for a picture ``width`` pixels wide: one per 320 pixels, 1 to
+    :data:`MAX_BIN` (a 640-px analysis frame: 2, a 1280 or 1920-px source: 3)."""
+    return max(1, min(MAX_BIN, width // 320))
+
+
+def cells(picture: Grey) -> tuple[Cells, int, bool]:
+    """The measuring cells of ``picture`` laid side by side: one square tile of up to ``CELL_PX`` measuring pixels
+    in the centre of each of the 16×9 parts of the picture, each measuring pixel the mean of ``binning``² picture
+    pixels; the tile's side; and whether the tiles cover the picture (each is then beside its true neighbours)."""
+    height, width = picture.shape
+    cols, rows = SHARPNESS_GRID
+    pitch_y, pitch_x = height // rows, width // cols
+    step = binning(width)
+    side = min(CELL_PX, pitch_y // step, pitch_x // step)
+    if side < 4:
+        raise ValueError(f"a picture of {width}×{height} is too small to judge its sharpness (64×36 at least)")
+    span = side * step
+    region = picture[: rows * pitch_y, : cols * pitch_x]
+    whole = span == pitch_y and span == pitch_x
+    if not whole:
+        oy, ox = (pitch_y - span) // 2, (pitch_x - span) // 2
+        tiles = region.reshape(rows, pitch_y, cols, pitch_x)[:, oy : oy + span, :, ox : ox + span]
+        region = np.ascontiguousarray(tiles).reshape(rows * span, cols * span)
+    if step > 1:  # exact step×step block means: area interpolation at an integer factor
+        region = np.asarray(cv2.resize(region, (cols * side, rows * side), interpolation=cv2.INTER_AREA), np.uint8)
+    return np.asarray(region, dtype=np.float32), side, whole
+
+
+def look(picture: Grey, min_texture: float) -> SharpnessLook:
+    """Measure a grey picture (the source's luma, or the analysis frame: see :func:`binning`)."""
+    mosaic, side, whole = cells(picture)
+    cols, rows = SHARPNESS_GRID
+    laplacian = cv2.Laplacian(mosaic, cv2.CV_32F)
+    squared = (laplacian * laplacian).reshape(rows, side, cols, side)
+    if not whole:  # a tile's border pixels see the next tile, which is not their neighbour in the picture
+        squared = squared[:, 1:-1, :, 1:-1]
+    energy = squared.mean(axis=(1, 3))
+    blocks = mosaic.reshape(rows, side, cols, side)
+    mean = blocks.mean(axis=(1, 3))
+    square = (blocks * blocks).mean(axis=(1, 3))
     contrast = np.sqrt(np.maximum(square - mean * mean, 0.0)).astype(np.float32)
     # a cell flatter than the floor (a covered part, or detail blurred away) is measured against the floor
     log_sharpness = np.log(energy + 1e-3) - 2.0 * np.log(np.maximum(contrast, min_texture))
-    return SharpnessLook(log_sharpness.astype(np.float32), contrast)
+    return SharpnessLook(log_sharpness.astype(np.float32), contrast, (picture.shape[1], picture.shape[0]))
 
 
 def relative_sharpness(
@@ -73,4 +111,5 @@ def learn(reference: SharpnessLook, current: SharpnessLook, rate: float) -> Shar
     return SharpnessLook(
         reference.log_sharpness + np.float32(rate) * (current.log_sharpness - reference.log_sharpness),
         reference.contrast + np.float32(rate) * (current.contrast - reference.contrast),
+        reference.picture,
     )

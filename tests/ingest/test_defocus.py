@@ -204,3 +204,14 @@ def test_inconsistent_focus_thresholds_are_refused() -> None:
         StreamAlarmConfig(focus_s=0)
     with pytest.raises(ValueError, match="focus_min_cells"):
         StreamAlarmConfig(focus_min_cells=0)
+
+
+def test_a_picture_too_small_for_cells_is_not_judged_rather_than_failing() -> None:
+    """A very wide picture's thin strip (160×30): no cell to judge by, so no sharpness and no alarm."""
+    alarms = StreamAlarms("cam-1")
+    strip = np.random.default_rng(1).integers(0, 255, (30, 160), dtype=np.uint8)
+    for second in range(12):
+        at = T0 + timedelta(seconds=second)
+        image = strip if second < 4 else cv2.GaussianBlur(strip, (0, 0), 5)
+        assert blurry(alarms.packet(at) + alarms.frame(image, at)) == []
+    assert alarms.sharpness is None

@@ -23,7 +23,8 @@ How each alarm decides:
   learning while the view differs and during an episode, which ends when the view comes back or an operator
   accepts the new view (:meth:`StreamAlarms.accept`).
 - ``image_too_blurry``: the picture lost its fine detail against the camera's own learnt sharpness (a defocused,
-  sprayed or fogged lens; :mod:`vigie.ingest.sharpness`) for ``focus_s``: its sharpness fell under
+  sprayed or fogged lens; :mod:`vigie.ingest.sharpness`, on the source's own luma when the reader gives it and the
+  analysis frame has lost its detail) for ``focus_s``: its sharpness fell under
   ``focus_raise_below`` of the reference's, and the alarm clears above ``focus_clear_above`` (hysteresis). Its
   reference learns like the scene's (by elapsed time, only from sharp looks that match the scene reference) and
   starts again with the scene's when an operator accepts a new view. A covered lens is both ``scene_changed`` and
@@ -86,7 +87,8 @@ class StreamAlarmConfig:
     focus_clear_above: float = 0.5
     """Sharpness above which the picture is sharp again (hysteresis; normal footage: ≥ 0.45)."""
     focus_min_texture: float = 3.0
-    """Standard deviation (grey levels, 320×180 thumbnail) under which a cell has no detail to judge by."""
+    """Standard deviation (grey levels, in measuring pixels: :mod:`vigie.ingest.sharpness`) under which a cell has no
+    detail to judge by."""
     focus_min_cells: int = 8
     """Textured cells (of 144) the reference needs for the picture to be judged at all (night, fog: fewer)."""
     focus_learn_s: float = 120.0

@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from vigie.domain.camera import StreamAlarm, StreamAlarmKind
 from vigie.domain.ports import Frame
-from vigie.ingest.sharpness import SharpnessLook, learn, look, relative_sharpness
+from vigie.ingest.sharpness import DETAIL_FACTOR, SharpnessLook, learn, look, relative_sharpness
 
 Thumb = npt.NDArray[np.float32]
 
@@ -139,7 +139,7 @@ def sharpness_picture(analysis: Frame, native: Frame | None) -> Frame:
     (:func:`vigie.ingest.sharpness.binning`), the analysis frame of a 768-px source is judged at 2.4 source pixels,
     close enough; its own pixels would be too fine (a soft or enlarged stream has no detail there, only rounding
     and the encoder's blocks: a 5-px blur of the parking lot through H.264 was missed that way)."""
-    if native is None or native.shape[1] < 2 * analysis.shape[1]:
+    if native is None or native.shape[1] < DETAIL_FACTOR * analysis.shape[1]:
         return analysis
     return _grey(native)
 

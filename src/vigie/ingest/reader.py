@@ -22,6 +22,7 @@ import numpy as np
 from vigie.domain.clock import Clock
 from vigie.domain.ports import Frame
 from vigie.domain.redact import redact_text, redact_url
+from vigie.ingest.sharpness import DETAIL_FACTOR
 
 LIVE_SCHEMES = {"rtsp", "rtsps", "http", "https", "rtmp"}
 
@@ -60,8 +61,10 @@ class SampledFrame:
     luma: Frame | None = None
     """The decoded picture's luma plane at the source's own resolution, read in place (a view of the decoder's
     buffer, no copy; video range, 16–235), for what needs the detail the analysis frame's down-scaling takes away:
-    the sharpness check of the stream alarms (a 3-px blur of a 1080p picture is a 1-px one at 640 px). None when
-    the decoder's output is not planar YUV. Holding it keeps that one decoded frame alive: do not keep it."""
+    the sharpness check of the stream alarms (a 3-px blur of a 1080p picture is a 1-px one at 640 px). Given only
+    where that check uses it, a source at least :data:`~vigie.ingest.sharpness.DETAIL_FACTOR` times wider than the
+    analysis frame, and the decoder's output is planar YUV; else None. Holding it keeps that decoded frame alive
+    (a 1080p one: 3 MB) while the next ones are decoded: do not keep it longer."""
 
 
 def rtsp_options(read_timeout_s: float) -> dict[str, str]:
@@ -187,7 +190,7 @@ def _iterate(container: Any, live: bool, spec: StreamSpec, clock: Clock) -> Iter
             width = spec.analysis_width if spec.upscale else min(spec.analysis_width, frame.width)
             height = max(2, round(frame.height * width / frame.width / 2) * 2)
             image = analysis_image(frame, width, height, spec.pixel_format)
-            luma = source_luma(frame)
+            luma = source_luma(frame) if frame.width >= DETAIL_FACTOR * width else None
             yield SampledFrame(image, clock(), decoded, codec, frame.width, frame.height, luma)
             decoded = 0
         if live:

@@ -37,6 +37,10 @@ CELL_PX = 40
 """Side of a cell, in measuring pixels, at most (less on a picture under 640×360)."""
 MAX_BIN = 3
 """Source pixels per measuring pixel, at most: a 3-px blur of the source must stay a blur of a measuring pixel."""
+DETAIL_FACTOR = 2
+"""How many times wider than the analysis frame the source must be for its own luma to be judged: below, the
+analysis frame, measured at 2×2 of its pixels, is within a factor of 2.4 of the source's pixels (a 768-px source),
+and the source's own pixels are too fine (see :func:`vigie.ingest.alarms.sharpness_picture`)."""
 QUANTILE = 0.75
 """The cells' ratio that stands for the picture: the upper quartile (see the module docstring)."""
 

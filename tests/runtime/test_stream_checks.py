@@ -7,13 +7,14 @@ from __future__ import annotations
 import queue
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from tests.support.camera_footage import STILLS, StillCamera, missing
 from vigie.domain.camera import StreamAlarm, StreamAlarmKind
 from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
 from vigie.ingest.reader import SampledFrame
-from vigie.runtime.workers.analysis import _StreamChecks
+from vigie.runtime.workers.analysis import _dome_masked, _StreamChecks
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 FPS = 5
@@ -49,3 +50,23 @@ def test_a_3_px_blur_of_a_1080p_camera_is_raised_only_from_its_own_luma(luma: bo
         assert len(blurry) == 1 and blurry[0].at - (T0 + timedelta(seconds=30)) <= timedelta(seconds=10)
     else:
         assert blurry == [], "scaled to 640 px, a 3-px blur of 1080p is a 1-px one: what the luma is for"
+
+
+class _OneMask:
+    """A dome's masks at any position: the top rows of the picture (a window in the view)."""
+
+    def raster(self, at: float, width: int, height: int) -> np.ndarray:
+        mask = np.zeros((height, width), bool)
+        mask[: height // 4] = True
+        return mask
+
+
+def test_a_domes_masked_frame_carries_no_unmasked_source_luma() -> None:
+    """L6: what the worker looks at is masked; the source's luma is not, so it goes no further (the dome's
+    sharpness is judged on its masked analysis frame)."""
+    sample = SampledFrame(
+        np.full((360, 640), 200, np.uint8), T0, 1, "h264", 1920, 1080, np.full((1080, 1920), 200, np.uint8)
+    )
+    masked = _dome_masked(sample, _OneMask())  # type: ignore[arg-type]
+    assert masked.luma is None
+    assert (masked.image[:90] == 0).all() and (masked.image[90:] == 200).all()

@@ -1,5 +1,6 @@
 """``image_too_blurry`` (L18) on real footage: the shared clips and TUD-Campus replayed on a fake clock, blurred
-or relit from some instant. Skipped, with the reason, where the development data is absent."""
+or relit from some instant, and 1080p cameras made of real photos (tests/support/camera_footage.py). Skipped, with
+the reason, where the development data is absent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,19 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.support.camera_footage import NAMES, Footage, Grey, footage, looks, missing, replay, through_h264
+from tests.support.camera_footage import (
+    NAMES,
+    STILLS,
+    Footage,
+    Grey,
+    StillCamera,
+    encoded_looks,
+    footage,
+    looks,
+    missing,
+    replay,
+    through_h264,
+)
 from vigie.domain.camera import StreamAlarm, StreamAlarmKind
 from vigie.ingest.alarms import StreamAlarmConfig, StreamAlarms
 
@@ -29,8 +42,63 @@ def clip(request: pytest.FixtureRequest) -> Footage:
     return footage(request.param)
 
 
+@pytest.fixture(scope="module", params=list(STILLS))
+def camera_1080p(request: pytest.FixtureRequest) -> StillCamera:
+    why = missing(request.param)
+    if why is not None:
+        pytest.skip(why)
+    return StillCamera(request.param)
+
+
 def blurry(records: Sequence[StreamAlarm]) -> list[StreamAlarm]:
     return [r for r in records if r.kind is BLURRY]
+
+
+# --- a 1080p camera analysed at 640 px ------------------------------------------------------------------------
+
+
+def test_a_3_px_blur_of_a_1080p_picture_is_raised_within_10_s_and_cleared_when_sharp(camera_1080p: StillCamera) -> None:
+    """The issue's goal on a 1080p picture: the alarms judge the source's own luma, where the blur is 3 px."""
+    alarms = StreamAlarms("cam-1")
+    assert replay(alarms, looks(camera_1080p), T0, WARM_S) == []
+    onset = T0 + timedelta(seconds=WARM_S)
+    raised = blurry(replay(alarms, looks(camera_1080p, WARM_S, blur_px=3), onset, 20))
+    assert [(r.kind, r.cleared) for r in raised] == [(BLURRY, False)]
+    assert raised[0].at - onset <= timedelta(seconds=10), f"raised {raised[0].at - onset} after the blur"
+    cleared = blurry(replay(alarms, looks(camera_1080p, WARM_S + 20), onset + timedelta(seconds=20), 10))
+    assert [(r.kind, r.cleared) for r in cleared] == [(BLURRY, True)]
+
+
+def test_the_analysis_frame_alone_keeps_too_much_of_a_1080p_picture_blurred_by_3_px(camera_1080p: StillCamera) -> None:
+    """Why the worker hands the alarms the decoded luma: scaled to 640 px, a 3-px blur is a 1-px one, and the
+    picture keeps over a third of its sharpness (0.38–0.46 measured): no alarm from the analysis frame alone."""
+    alarms = StreamAlarms("cam-1")
+    replay(alarms, (image for image, _ in looks(camera_1080p)), T0, WARM_S)
+    onset = T0 + timedelta(seconds=WARM_S)
+    assert blurry(replay(alarms, (image for image, _ in looks(camera_1080p, WARM_S, blur_px=3)), onset, 20)) == []
+    assert alarms.sharpness is not None and alarms.sharpness > 0.35
+
+
+def test_a_3_px_blur_a_1080p_camera_encodes_itself_is_raised_too(camera_1080p: StillCamera) -> None:
+    """Through H.264 at a starved CRF 32: the encoder's block edges are not mistaken for the detail the blur took."""
+    alarms = StreamAlarms("cam-1")
+    warm = 20
+    assert replay(alarms, encoded_looks([camera_1080p.source(i) for i in range(warm)], crf=32), T0, warm) == []
+    onset = T0 + timedelta(seconds=warm)
+    blurred = encoded_looks([camera_1080p.source(warm + i, blur_px=3) for i in range(12)], crf=32)
+    raised = blurry(replay(alarms, blurred, onset, 12))
+    assert [(r.kind, r.cleared) for r in raised] == [(BLURRY, False)]
+    assert raised[0].at - onset <= timedelta(seconds=10)
+
+
+def test_five_minutes_of_a_1080p_camera_raise_no_alarm(camera_1080p: StillCamera) -> None:
+    """A new sensor noise each look, the view shaking by up to 2 px, the light drifting by ±15 %: nothing raised."""
+    alarms = StreamAlarms("cam-1")
+    assert replay(alarms, looks(camera_1080p), T0, 5 * 60) == []
+    assert alarms.sharpness is not None and alarms.sharpness > 0.8
+
+
+# --- the shared clips -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("blur_px", [3, 5, 10, 20])
@@ -136,3 +204,14 @@ def test_inconsistent_focus_thresholds_are_refused() -> None:
         StreamAlarmConfig(focus_s=0)
     with pytest.raises(ValueError, match="focus_min_cells"):
         StreamAlarmConfig(focus_min_cells=0)
+
+
+def test_a_picture_too_small_for_cells_is_not_judged_rather_than_failing() -> None:
+    """A very wide picture's thin strip (160×30): no cell to judge by, so no sharpness and no alarm."""
+    alarms = StreamAlarms("cam-1")
+    strip = np.random.default_rng(1).integers(0, 255, (30, 160), dtype=np.uint8)
+    for second in range(12):
+        at = T0 + timedelta(seconds=second)
+        image = strip if second < 4 else cv2.GaussianBlur(strip, (0, 0), 5)
+        assert blurry(alarms.packet(at) + alarms.frame(image, at)) == []
+    assert alarms.sharpness is None

@@ -50,6 +50,25 @@ def test_grey_at_the_stream_size_is_its_luma_plane(moving_square_video: Path) ->
     assert np.abs(sample.image.astype(int) - reference.astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize("pixel_format", ["gray", "bgr24"])
+def test_each_frame_carries_the_source_luma_at_its_own_resolution(moving_square_video: Path, pixel_format: str) -> None:
+    """What the sharpness check judges when the source is at least twice as wide as the analysis frame (a 3-px blur
+    of the source is a 1-px one at a third of its width): the decoded luma plane, read in place, whatever the
+    analysis frame's format; not given below twice the width (it would only keep the decoded frame alive)."""
+    import av
+
+    spec = StreamSpec("c", moving_square_video.as_uri(), 5, 160, pixel_format=pixel_format)  # type: ignore[arg-type]
+    sample = next(sampled_frames(spec, StepClock()))
+    with av.open(str(moving_square_video)) as container:
+        reference = next(container.decode(video=0)).to_ndarray(format="gray")  # range-expanded by swscale
+    assert sample.luma is not None and sample.luma.shape == (180, 320) == (sample.source_height, sample.source_width)
+    assert sample.luma.base is not None, "read in place, not copied"
+    expanded = np.clip(np.round((sample.luma.astype(float) - 16) * 255 / 219), 0, 255)
+    assert np.abs(expanded - reference.astype(float)).max() <= 1
+    narrow = StreamSpec("c", moving_square_video.as_uri(), 5, 200, pixel_format=pixel_format)  # type: ignore[arg-type]
+    assert next(sampled_frames(narrow, StepClock())).luma is None, "under twice the analysis width it is not used"
+
+
 @pytest.mark.parametrize(("width", "height"), [(160, 90), (200, 112), (480, 270)])
 def test_grey_at_another_size_matches_a_swscale_conversion(moving_square_video: Path, width: int, height: int) -> None:
     """Scaled grey frames are read from the luma plane and scaled with OpenCV: the picture must be the one swscale

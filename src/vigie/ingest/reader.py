@@ -22,6 +22,7 @@ import numpy as np
 from vigie.domain.clock import Clock
 from vigie.domain.ports import Frame
 from vigie.domain.redact import redact_text, redact_url
+from vigie.ingest.sharpness import DETAIL_FACTOR
 
 LIVE_SCHEMES = {"rtsp", "rtsps", "http", "https", "rtmp"}
 
@@ -57,6 +58,13 @@ class SampledFrame:
     """Codec of the source stream (for stream-change alarms, L18)."""
     source_width: int = 0
     source_height: int = 0
+    luma: Frame | None = None
+    """The decoded picture's luma plane at the source's own resolution, read in place (a view of the decoder's
+    buffer, no copy; video range, 16–235), for what needs the detail the analysis frame's down-scaling takes away:
+    the sharpness check of the stream alarms (a 3-px blur of a 1080p picture is a 1-px one at 640 px). Given only
+    where that check uses it, a source at least :data:`~vigie.ingest.sharpness.DETAIL_FACTOR` times wider than the
+    analysis frame, and the decoder's output is planar YUV; else None. Holding it keeps that decoded frame alive
+    (a 1080p one: 3 MB) while the next ones are decoded: do not keep it longer."""
 
 
 def rtsp_options(read_timeout_s: float) -> dict[str, str]:
@@ -128,13 +136,23 @@ _LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).
 """Video luma is 16–235 ("limited range"); grey images are 0–255, as swscale would give."""
 
 
+def source_luma(frame: Any) -> Frame | None:
+    """The frame's luma plane as an array without copying it (see :attr:`SampledFrame.luma`), or None."""
+    if frame.format.name not in _PLANAR_LUMA:
+        return None
+    plane = frame.planes[0]
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(frame.height, plane.line_size)
+    luma: Frame = rows[:, : frame.width]
+    return luma
+
+
 def analysis_image(frame: Any, width: int, height: int, pixel_format: str) -> Frame:
     """The analysis image. Grey is the luma plane, read as is (scaled with OpenCV when the analysis size differs,
     range-expanded after scaling so the lookup touches the fewest pixels): no swscale pass, which was most of the
     per-frame cost of motion analysis on sub streams (docs/benchmarks.md)."""
-    if pixel_format == "gray" and frame.format.name in _PLANAR_LUMA:
-        plane = frame.planes[0]
-        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(frame.height, plane.line_size)[:, : frame.width]
+    luma = source_luma(frame) if pixel_format == "gray" else None
+    if luma is not None:
+        rows = luma
         if (frame.width, frame.height) != (width, height):
             shrink = width < frame.width and height < frame.height
             interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
@@ -172,7 +190,8 @@ def _iterate(container: Any, live: bool, spec: StreamSpec, clock: Clock) -> Iter
             width = spec.analysis_width if spec.upscale else min(spec.analysis_width, frame.width)
             height = max(2, round(frame.height * width / frame.width / 2) * 2)
             image = analysis_image(frame, width, height, spec.pixel_format)
-            yield SampledFrame(image, clock(), decoded, codec, frame.width, frame.height)
+            luma = source_luma(frame) if frame.width >= DETAIL_FACTOR * width else None
+            yield SampledFrame(image, clock(), decoded, codec, frame.width, frame.height, luma)
             decoded = 0
         if live:
             raise CameraError(f"camera {spec.camera_id}: stream ended")

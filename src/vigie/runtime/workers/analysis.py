@@ -241,7 +241,7 @@ class _StreamChecks:
     people, so they run on every camera whatever the governance gate says; each transition is reported.
 
     Packets and stream parameters are checked on every analysis frame; the picture (thumbnails compared with the
-    last still one, with the learnt view and with the learnt sharpness: 0.74 ms of CPU, docs/stream-alarms.md) once
+    last still one, with the learnt view, and the source's luma with the learnt sharpness; docs/stream-alarms.md) once
     per ``picture_every_s``: at most a second, and at least five looks within the shortest alarm delay, so a frozen,
     changed or blurred picture is raised at most that late (its references learn by elapsed time, not per frame)."""
 
@@ -256,7 +256,7 @@ class _StreamChecks:
         raised += alarms.stream(sample.codec, sample.source_width, sample.source_height, sample.at)
         last = self._last_picture
         if last is None or (sample.at - last).total_seconds() >= self.picture_every_s or sample.at < last:
-            raised += alarms.frame(sample.image, sample.at)
+            raised += alarms.frame(sample.image, sample.at, sample.luma)
             self._last_picture = sample.at
         for alarm in raised:
             out.put(alarm, block=True, timeout=AUDIT_PUT_TIMEOUT_S)
@@ -469,4 +469,4 @@ def _dome_masked(sample: SampledFrame, dome: DomeMasker) -> SampledFrame:
     height, width = sample.image.shape[:2]
     image = sample.image.copy()
     image[dome.raster(sample.at.timestamp(), width, height)] = 0
-    return replace(sample, image=image)
+    return replace(sample, image=image, luma=None)  # the source picture is not masked: it goes no further

@@ -190,3 +190,23 @@ def test_a_photoreal_plaza_frame_has_real_people_and_cars_at_the_perspective_s_s
         expected = 0.7 * (row - 0.52) / 0.48 * renderer.scene.height
         assert 0.8 * expected <= box.h <= 1.2 * expected or box.w > box.h  # standing at their row's size, or lying
     assert all(not c.from_above for c in bank.vehicles)  # street-level cars from the plate photos
+
+
+@needs_data
+def test_photoreal_walkers_walk_through_their_own_poses_and_face_their_way() -> None:
+    bank = PhotoBank.from_data(DATA)
+    still = next(c for c in bank.people if c.facing == 1)
+    walk = [c for c in bank.people if c.track == still.track]
+    assert len(walk) >= 5
+    assert bank.pose(still, 0.0, 1) is still  # at its own frame, facing its own way
+    later = bank.pose(still, 0.2, 1)  # five frames of the footage later
+    assert later.track == still.track and later.frame != still.frame
+    turned = bank.pose(still, 0.0, -1)
+    assert turned.facing == -1 and np.array_equal(turned.rgba, still.rgba[:, ::-1])
+    renderer = SceneRenderer(load_scene(builtin_scene_path("plaza")), bank)
+    index = int(30 * renderer.scene.fps)  # the flow along the building
+    first = {t.id: s for t, s in renderer.sprites(index) if t.kind is ActorKind.PERSON and t.moving(30.0)}
+    second = {t.id: s for t, s in renderer.sprites(index + 2) if t.kind is ActorKind.PERSON}
+    moving = [i for i in first if i in second]
+    assert moving
+    assert any(first[i].mask.shape != second[i].mask.shape or (first[i].mask != second[i].mask).any() for i in moving)

@@ -71,3 +71,14 @@ def test_render_command_accepts_a_builtin_name(tmp_path: Path, monkeypatch: pyte
 def test_serve_command_rejects_invalid_scene_before_serving(write_scene, capsys) -> None:  # type: ignore[no-untyped-def]
     assert serve_command([write_scene("name: X\nseed: -1\n", "bad.yaml")], 0) == 2
     assert "bad.yaml" in capsys.readouterr().err
+
+
+def test_serve_command_photoreal_refuses_a_folder_without_the_footage(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert serve_command([Path("plaza")], 0, photoreal=tmp_path / "nothing") == 2
+    err = capsys.readouterr().err
+    assert "--photoreal" in err and "tracking/tud-campus" in err
+
+
+def test_serve_command_refuses_a_photoreal_scene_without_footage(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert serve_command([Path("plaza")], 0) == 2
+    assert "background.style: photoreal" in capsys.readouterr().err

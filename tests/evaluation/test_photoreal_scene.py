@@ -47,11 +47,12 @@ def evaluate(plaza: Path, module: str) -> dict[str, Any]:
 def test_abandoned_object_finds_the_left_bag_about_ten_seconds_after_its_owner_walks_off(plaza: Path) -> None:
     result = evaluate(plaza, "abandoned_object")
     metrics = result["metrics"]
-    # Measured: the bag, 12 s after the drop (the owner is out of reach at ~14 s, then 10 s unattended); one more
-    # hit on the fallen person's cut-out, which the detector does not see as a person (documented).
+    # Measured: the bag, 12 s after the drop (the owner is out of reach at ~14 s, then 10 s unattended); nothing on
+    # the fallen person, whom the detector does not see once lying (a piece of them, cut off by a passer-by's box,
+    # raised an alert until candidates inside a foreground region larger than any object were dropped).
     assert (metrics["events"], metrics["detected"]) == (1, 1)
     assert metrics["mean_delay_s"] == pytest.approx(12.0, abs=1.5)
-    assert metrics["false_positives"] <= 1
+    assert metrics["false_positives"] == 0
     x, y, w, h = result["hits"][0]["region"]
     assert 0.10 <= x + w / 2 <= 0.25 and 0.6 <= y + h <= 0.8  # where the bag was put down, on the left
 

@@ -25,7 +25,9 @@ verification", IEEE TIFS 2015) — and lets the detector say what it is *not*:
   — and only if it is smaller than them. A blob nobody brought (a lighting patch, a shadow, a car parking), a blob
   that *is* that person (its box overlaps theirs by ``SELF_IOU``: someone the detector lost for a while) and a
   *ghost* (an object taken away: the outline has edges in the background and none in the picture) are learnt into
-  the long-term background and forgotten. (The decisions are the module's: ``abandoned_object``.)
+  the long-term background and forgotten. (The decisions are the module's: ``abandoned_object``.) A blob inside a
+  foreground region larger than ``max_area`` is no candidate either: a piece of a lying person the detector does not
+  see, cut off by a passer-by's box (seen on the photo-real plaza, issue 20), is not an object.
 
 Why running averages rather than OpenCV's MOG2/KNN subtractors: those learn at a per-frame rate with no mask, so a
 bag left long enough is learnt into the long-term model whatever one does, their rate depends on the analysis fps,
@@ -162,7 +164,7 @@ class StaticForeground:
         self._trail.append((at, moving[::2, ::2].copy()))
         while self._trail and self._trail[0][0] < at - TRAIL_S:
             self._trail.popleft()
-        return self._blobs(evidence >= self.stable_s, picture)
+        return self._blobs(evidence >= self.stable_s, picture, foreground)
 
     def trace(self, blob: Blob, people: PeopleHistory) -> tuple[int, np.ndarray] | None:
         """Who carried the blob's object away from it when it appeared, when the detector did not see them at its
@@ -257,15 +259,22 @@ class StaticForeground:
             r1, r2 = max(0, int(y1 - gy)), min(height, math.ceil(y2 + gy))
             self._covered[r1:r2, c1:c2] = at
 
-    def _blobs(self, candidates: np.ndarray, picture: np.ndarray) -> list[Blob]:
+    def _blobs(self, candidates: np.ndarray, picture: np.ndarray, foreground: np.ndarray) -> list[Blob]:
         if not candidates.any():
             return []
         count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
         area = picture.size
+        # The whole foreground region each candidate lies in, people and passers-by included: a piece of something
+        # larger than an object (a lying person the detector does not see, cut in two by someone walking past and
+        # by the hold on their box) is not an object, however small the piece.
+        _, regions, region_stats, _ = cv2.connectedComponentsWithStats(foreground.astype(np.uint8), connectivity=8)
         blobs = []
         for label in range(1, count):
             x, y, w, h, pixels = (int(v) for v in stats[label])
             if not self.min_area * area <= pixels <= self.max_area * area:
+                continue
+            inside = regions[y : y + h, x : x + w][labels[y : y + h, x : x + w] == label]
+            if int(region_stats[int(np.bincount(inside).argmax()), cv2.CC_STAT_AREA]) > self.max_area * area:
                 continue
             rows, cols = slice(y, y + h), slice(x, x + w)
             mask = labels[rows, cols] == label

@@ -100,6 +100,7 @@ def people(bank: PhotoBank) -> list[Cutout]:
 
 
 @needs_data
+@pytest.mark.slow
 def test_people_bank_holds_person_shaped_masks(people: list[Cutout]) -> None:
     assert len(people) >= 30
     for cutout in people:
@@ -122,6 +123,7 @@ def test_vehicle_bank_holds_car_sized_blobs() -> None:
 
 
 @needs_data
+@pytest.mark.slow
 def test_same_seed_same_pixels(people: list[Cutout]) -> None:
     first = person_cutouts(TUD_CAMPUS, limit=5, seed=7)
     again = person_cutouts(TUD_CAMPUS, limit=5, seed=7)
@@ -135,6 +137,7 @@ def test_same_seed_same_pixels(people: list[Cutout]) -> None:
 
 
 @needs_data
+@pytest.mark.slow
 @pytest.mark.skipif(not YOLOX.is_file(), reason=NO_DATA)
 def test_yolox_nano_finds_composited_people(people: list[Cutout]) -> None:
     """The goal of the photo-real simulator: a COCO detector sees the pasted people (≥ 80 %, people ≥ 120 px)."""
@@ -158,7 +161,6 @@ def test_yolox_nano_finds_composited_people(people: list[Cutout]) -> None:
     assert found >= 0.8 * trials
 
 
-@needs_data
 def _check_opaque_boxes(renderer: SceneRenderer, indices: range) -> int:
     """A photo-real box is the extent of the cut-out's opaque pixels (alpha ≥ 0.5) in the frame: its feathered edge
     and its contact shadow change the picture around it but are not the object. Returns the boxes checked."""
@@ -181,6 +183,8 @@ def _check_opaque_boxes(renderer: SceneRenderer, indices: range) -> int:
     return checked
 
 
+@needs_data
+@pytest.mark.slow  # builds the cut-out bank (GrabCut on the plate photos, both cores for ~40 s): the serial worker
 def test_photoreal_render_wears_cut_outs_and_keeps_exact_ground_truth(small_scene: Scene, bank: PhotoBank) -> None:
     drawn = SceneRenderer(small_scene)
     photo = SceneRenderer(small_scene, bank)
@@ -197,6 +201,7 @@ def test_photoreal_render_wears_cut_outs_and_keeps_exact_ground_truth(small_scen
 
 
 @needs_data
+@pytest.mark.slow
 def test_render_command_photoreal(tmp_path: Path, write_scene) -> None:  # type: ignore[no-untyped-def]
     from tests.sim.sample_scenes import small_scene_data
 

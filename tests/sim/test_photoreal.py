@@ -31,6 +31,9 @@ PLATES_FR = DATA / "plates-fr-dev"
 PARKING = DATA / "video" / "car-detection.mp4"
 NO_DATA = "development data not in ../shared/data (TUD-Campus, plates-fr-dev; not redistributable)"
 needs_data = pytest.mark.skipif(not (TUD_CAMPUS.is_dir() and PLATES_FR.is_dir()), reason=NO_DATA)
+heavy = pytest.mark.slow
+"""Builds a cut-out bank (GrabCut over the plate photos on every core for about a minute): run on the serial worker
+(tests/conftest.py), not beside the timed end-to-end tests."""
 
 
 def _walker(y: float, **extra: object) -> Scene:
@@ -111,6 +114,7 @@ def photo_vehicles() -> list:  # type: ignore[type-arg]
 
 
 @needs_data
+@heavy
 def test_vehicles_from_plate_photos_are_whole_street_level_cars_with_the_plate_blurred(photo_vehicles) -> None:  # type: ignore[no-untyped-def]
     assert len(photo_vehicles) >= 15
     labels = {line.split("\t")[0]: line.split("\t") for line in _plate_lines(PLATES_FR)}
@@ -143,6 +147,7 @@ def _plate_lines(folder: Path) -> list[str]:
 
 
 @needs_data
+@heavy
 def test_the_shared_footage_is_pinned_and_a_changed_frame_is_not(tmp_path: Path) -> None:
     # Cars from the parking clip (no plate photos here): quick to build, same pinning.
     data = tmp_path / "data"
@@ -160,6 +165,7 @@ def test_the_shared_footage_is_pinned_and_a_changed_frame_is_not(tmp_path: Path)
 
 
 @needs_data
+@heavy
 def test_the_demo_refuses_to_composite_footage_it_does_not_know(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -178,6 +184,7 @@ def test_the_demo_refuses_to_composite_footage_it_does_not_know(
 
 
 @needs_data
+@heavy
 def test_a_photoreal_plaza_frame_has_real_people_and_cars_at_the_perspective_s_sizes() -> None:
     bank = PhotoBank.from_data(DATA)
     renderer = SceneRenderer(load_scene(builtin_scene_path("plaza")), bank)
@@ -193,6 +200,7 @@ def test_a_photoreal_plaza_frame_has_real_people_and_cars_at_the_perspective_s_s
 
 
 @needs_data
+@heavy
 def test_photoreal_walkers_walk_through_their_own_poses_and_face_their_way() -> None:
     bank = PhotoBank.from_data(DATA)
     still = next(c for c in bank.people if c.facing == 1)

@@ -104,9 +104,8 @@ class _Wall:
         except WebSocketDisconnect:
             pass
         finally:
-            with anyio.CancelScope(shield=True):
-                for camera in list(self.pumps):
-                    await self._stop(camera, reason)
+            for camera in list(self.pumps):
+                await self._stop(camera, reason)
 
     async def _still_allowed(self) -> bool:
         current = await still_allowed(self.auth, self.token, Permission.VIEW_LIVE)
@@ -125,15 +124,17 @@ class _Wall:
             if camera in self.pumps:
                 continue
             try:
-                view = await run_in_threadpool(self.service.open, self.principal, camera, "wall")
+                # shielded: a view whose opening is audited is registered, so that its end is audited too, even
+                # when the socket is torn down meanwhile
+                with anyio.CancelScope(shield=True):
+                    view = await run_in_threadpool(self.service.open, self.principal, camera, "wall")
+                    self.sent[camera] = 0
+                    self.pumps[camera] = (asyncio.create_task(self._pump(view)), view)
             except (AccessDeniedError, NotVisibleError) as err:
                 if isinstance(err, AccessDeniedError):  # audited like every refused access (404s are not)
                     client = self.ws.client.host if self.ws.client else "unknown"
                     await run_in_threadpool(self.auth.denied, self.principal, f"WALL {camera}", str(err), client)
                 await self.ws.send_text(json.dumps({"camera": camera, "error": str(err)}))
-                continue
-            self.sent[camera] = 0
-            self.pumps[camera] = (asyncio.create_task(self._pump(view)), view)
 
     async def _drop_unauthorised(self) -> None:
         """Stop the tiles of cameras whose prefectoral authorisation has ended since they were opened (L1)."""
@@ -161,11 +162,15 @@ class _Wall:
             feed.unsubscribe(viewer)
 
     async def _stop(self, camera: str, reason: str) -> None:
-        task, view = self.pumps.pop(camera)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        await run_in_threadpool(self.service.close, view, frames=self.sent.pop(camera, 0), reason=reason)
+        """End one tile's view and audit its end. Shielded from the socket's own cancellation: a tile taken off
+        the wall just as the socket is torn down was once neither still open (for the final clean-up) nor recorded
+        as ended — a view seen in the audit log with no end."""
+        with anyio.CancelScope(shield=True):
+            task, view = self.pumps.pop(camera)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            await run_in_threadpool(self.service.close, view, frames=self.sent.pop(camera, 0), reason=reason)
 
 
 def _cameras(message: str) -> list[str] | str:

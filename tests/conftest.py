@@ -33,19 +33,27 @@ def _close_live_feeds() -> Iterator[None]:
 
 
 SERIAL = ("cluster", "e2e")
-"""Test folders whose tests run one after another on one worker of ``pytest -n 2`` (with the ``slow`` ones)."""
+"""Test folders whose tests run one after another on one worker of ``pytest -n 2``."""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With ``pytest -n 2`` (scripts/test.sh runs the suite on both cores with pytest-xdist, ``--dist loadgroup``):
-    the heavy tests — the Ray clusters, the end-to-end runs of ``vigie serve``/``vigie demo``, the ones marked
-    ``slow`` — run one after the other on one worker while the other takes the rest. Two Ray clusters on one machine
-    would share Ray's fixed default ports (its dashboard, its client server) and ``~/.ray``; two end-to-end runs at
-    once would each get half of a 2-core machine, and their promises are timed (the demo's first event within
-    30 s)."""
-    root = Path(__file__).parent
-    serial = tuple(root / name for name in SERIAL)
-    for item in items:
-        path = Path(str(item.fspath))
-        if item.get_closest_marker("slow") or any(folder in path.parents for folder in serial):
-            item.add_marker(pytest.mark.xdist_group("serial"))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """With ``pytest -n 2 --dist loadgroup`` (scripts/test.sh, pytest-xdist on both cores): the Ray clusters and the
+    end-to-end runs of ``vigie serve``/``vigie demo`` (the ``SERIAL`` folders) run one after the other on one
+    worker, while the other takes the rest; then both take what is left. Two Ray clusters on one machine would share
+    ``~/.ray`` and Ray's default ports; two end-to-end runs at once would each get half of a 2-core machine, and
+    their promises are timed.
+
+    Why a scheduler and not the ``xdist_group`` marker: pytest-xdist 3.8 groups marked tests by rewriting their
+    node id, which pytest 9.2 no longer reads (a node's id is no longer that attribute) — the marker this suite gave
+    until 2026-12-05 grouped nothing, and every test was spread over both workers. Here the grouping is xdist's own
+    load-scope scheduling, with the scope of a test its folder's group or the test itself."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialFolders(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            parts = nodeid.split("/")
+            return "serial" if len(parts) > 2 and parts[0] == "tests" and parts[1] in SERIAL else nodeid
+
+    return SerialFolders(config, log)

@@ -1,7 +1,7 @@
 """``vigie serve`` as a cluster's control plane on a real Ray cluster (a head and two worker nodes started with their
 own ``--resources``), real PostgreSQL, real SeaweedFS, cameras from the real RTSP server: a worker node is killed
 (``kill -9`` of its raylet and actors) and its cameras must record again on the other node within 30 s, losing at
-most one segment beyond the one being written on the lost node; the move of analysis is audited. Then the control
+most the segment being written on the lost node and that time; the move of analysis is audited. Then the control
 plane itself restarts: the cameras record on through it, and the next ``vigie serve`` adopts their groups.
 """
 
@@ -38,9 +38,11 @@ from tests.support.waiting import wait_for
 pytestmark = [pytest.mark.postgres, pytest.mark.rtsp, pytest.mark.slow, pytest.mark.timeout(900)]
 
 CAMERAS = ("c1", "c2", "c3", "c4")
-SEGMENT_S = 30.0
-"""Segments of 30 s: re-placed within 30 s, a camera then loses at most one segment beyond the one being written on
-the lost node (with the default 10-s segments, a loss costs that one and two more: docs/cluster.md)."""
+SEGMENT_S = 10.0
+"""The default segment length. A camera on the lost node loses the segment being written there and the time until
+it records again elsewhere (docs/cluster.md): at most ``SEGMENT_S + REPLACED_WITHIN_S`` (and a GOP). The test once
+ran with 30-s segments, where that bound is "one segment beyond the one being written"; it took 5 minutes of CI,
+most of them waiting for segments to end."""
 REPLACED_WITHIN_S = 30.0
 RECONNECT_S = 10.0
 """A group moved by a drain is loaded on its new node first, then stopped and started there: a camera loses only
@@ -197,8 +199,8 @@ def test_a_joining_node_takes_a_share_a_lost_node_s_cameras_record_again_within_
                 gap_s = (firsts[camera] - max(before)).total_seconds()
                 print(f"{camera}: recording again {resumed_s:.1f} s after the kill; gap {gap_s:.1f} s")
                 assert resumed_s <= REPLACED_WITHIN_S, f"{camera} recorded again only {resumed_s:.1f} s after"
-                # lost: the segment being written on the lost node (up to a segment and a GOP) + at most one more
-                assert gap_s <= 2 * SEGMENT_S + 1.0, f"{camera}: {gap_s:.1f} s not recorded"
+                # lost: the segment being written on the lost node (up to a segment and a GOP) + the re-placement
+                assert gap_s <= SEGMENT_S + REPLACED_WITHIN_S + 1.0, f"{camera}: {gap_s:.1f} s not recorded"
             audit = _audit_actions(postgres_db)
             placed_analysis = [d for a, d in audit if a == "analysis.placed"]
             assert {d["camera_id"] for d in placed_analysis} == set(CAMERAS), "where analysis runs is audited"

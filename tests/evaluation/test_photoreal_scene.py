@@ -21,9 +21,11 @@ from vigie.cli import main
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def plaza(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The plaza scene rendered photo-real once for the module (≈ 70 s: the cut-out bank, then 600 frames)."""
+    """The plaza scene rendered photo-real once (≈ 45 s: the cut-out bank, then 600 frames). For the session, not
+    the module: a pytest-xdist worker that ran another module's test between two of these tore a module fixture
+    down and rendered it all again."""
     require(MODELS / REAL_MODELS["yolox"])
     require(TUD)
     folder = tmp_path_factory.mktemp("plaza")

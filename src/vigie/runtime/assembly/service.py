@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import Engine
 
 import vigie.web
 from vigie import __version__
@@ -23,6 +24,8 @@ from vigie.api.app import ApiServices, create_app
 from vigie.cluster.supervisor import ClusterSupervisor
 from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
 from vigie.config.models import AnalysisZone, Camera, CameraPlacement, PrivacyMaskZone, VigieConfig, WorkerSettings
+from vigie.devices.mqtt.bridge import MqttBridge
+from vigie.devices.mqtt.publisher import MqttSetupError
 from vigie.devices.dome_masking import DomeMaskSpec
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
@@ -55,6 +58,7 @@ from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
+from vigie.runtime.assembly.mqtt import open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
@@ -68,7 +72,7 @@ from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, 
 from vigie.runtime.workers.journal import WriteJournal, journal_dir
 from vigie.runtime.workers.monitor import ServiceMonitor
 from vigie.runtime.workers.recorder import RecorderSpec
-from vigie.runtime.workers.sink import Periodic, WorkerMessageSink
+from vigie.runtime.workers.sink import MessageObserver, Periodic, WorkerMessageSink
 from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
@@ -310,12 +314,17 @@ class VigieService:
         self.exports = build_export_service(config, engine, self.audit, clock, store=store, index=self.segments)
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
+        self.mqtt = self._mqtt(engine)
         self.monitor = self._monitor(SqlRecordingGaps(engine))
-        self.alerts, self.plates = self._alerts_and_plates(SqlAlertRepo(engine), SqlPlateRepo(engine), jobs)
+        confirmed = None if self.mqtt is None else self.mqtt.confirmed  # in the confirmation's transaction (L28)
+        self.alerts, self.plates = self._alerts_and_plates(
+            SqlAlertRepo(engine, on_confirmed=confirmed), SqlPlateRepo(engine), jobs
+        )
+        status = self.status if self.mqtt is None else self.mqtt.camera_status(self.status)
         self.ptz = self._ptz(jobs)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
-            self._camera_events(jobs).status(self.status),
+            self._camera_events(jobs).status(status),
             self.audit,
             jobs=jobs,
             segments=self.segments,
@@ -327,7 +336,7 @@ class VigieService:
             watch=self.watch,
             reconcile=self.index_recent_recordings,
             events_batch=self.events.batch,
-            observers=(self.monitor,),
+            observers=self._observers(),
             plates=self.plates,
         )
         self.supervisor = self._supervisor(
@@ -396,6 +405,18 @@ class VigieService:
         """What the API can reach: every part is wired here (a test checks none is left out)."""
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
 
+    def _mqtt(self, engine: Engine) -> MqttBridge | None:
+        """The MQTT bridge (``mqtt.enabled``, issue 21), started by :meth:`start`; API processes build it too: their
+        confirmations write the outbox, which ``vigie serve``'s publisher reads."""
+        try:
+            return open_mqtt(self.config, engine, self.clock)
+        except MqttSetupError as err:
+            raise ServiceError(str(err)) from None
+
+    def _observers(self) -> tuple[MessageObserver, ...]:
+        """What reads the worker messages as they pass: the monitor, and MQTT's stream alarms when enabled."""
+        return (self.monitor,) if self.mqtt is None else (self.monitor, self.mqtt)
+
     def close_domes(self) -> None:
         """End the ONVIF sessions of the domes opened so far."""
         self.tracking.close()  # each session ends (audited) and its dome is stopped
@@ -424,7 +445,10 @@ class VigieService:
     ) -> tuple[AlertService, PlateService]:
         """The alerts, and the plate-read store (LAPI, issue 18): reads stored and matched for state tenants under
         an activation, a match raising an alert; its L35 purge joins the service's periodic jobs."""
-        alert_service = AlertService(alerts, self.audit, self.clock, on_verdict=self.monitor.verdict)
+        dispatchers = () if self.mqtt is None else (self.mqtt,)  # wakes the publisher after a confirmation
+        alert_service = AlertService(
+            alerts, self.audit, self.clock, dispatchers=dispatchers, on_verdict=self.monitor.verdict
+        )
         gate = service_gate(self.config, self.simulated, self.clock)
         plate_service = open_plate_service(self.config, plates, self.audit, self.clock, alert_service, gate=gate)
         jobs.append(Periodic(PLATES_PURGE_EVERY_S, plate_service.purge, apart=True))
@@ -603,6 +627,8 @@ class VigieService:
             )
         )
         self.reconcile_recordings()
+        if self.mqtt is not None:
+            self.mqtt.start()  # connects in the background: a broker away delays nothing
         self.supervisor.start()
         self.camera_events.start()
 
@@ -614,6 +640,8 @@ class VigieService:
         self.exports.close()
         self.supervisor.stop()
         self.sink.close()
+        if self.mqtt is not None:
+            self.mqtt.stop()  # what is in flight gets a few seconds; the rest waits in the outbox
         self.sink.flush_kept()  # an outage that ended: its entries (and its end) before the stop
         self.sink.keep(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}, self.clock()))
         if self.sink.flush_kept():
@@ -700,7 +728,7 @@ class VigieService:
             gaps,
             clock=self.clock,
             refusal=self.camera_refusal,
-            ledger=ledger,
+            ledger=ledger if self.mqtt is None else self.mqtt.gap_ledger(ledger),
             writable=lambda: (writer := self.sink.writer) is None or writer.writable(),
         )
 

@@ -46,6 +46,9 @@ class ListOutbox:
     def sent_since(self, since: datetime, limit: int) -> Sequence[OutboxMessage]:
         return []
 
+    def count_unsent(self) -> int:
+        return len(self.messages)
+
     def purge(self, sent_before: datetime) -> int:
         return 0
 

@@ -121,7 +121,7 @@ def raise_alert(service: VigieService, camera_id: str) -> int:
 
 def unsent(service: VigieService) -> int:
     assert service.mqtt is not None
-    return int(service.mqtt.outbox.count_unsent())  # type: ignore[attr-defined]
+    return service.mqtt.outbox.count_unsent()
 
 
 def test_confirmed_alerts_reach_their_commune_only(
@@ -177,7 +177,8 @@ def test_camera_states_are_retained_and_stream_alarms_are_health(
         service.sink(CameraHealth("cam-t1", HealthState.ONLINE, now, fps_in=5.0))
         service.sink(StreamAlarm(StreamAlarmKind.FROZEN_PICTURE, "cam-t1", now, "the picture no longer changes"))
         service.sink.flush()
-        wait_for(lambda: unsent(service) == 0 and len(service.mqtt.outbox.sent_since(now - timedelta(minutes=1), 10)), 10, "the stream alarm acknowledged")  # type: ignore[union-attr]
+        outbox = service.mqtt.outbox
+        wait_for(lambda: outbox.count_unsent() == 0 and outbox.sent_since(now - timedelta(minutes=1), 10), 10, "acks")
         # a commune's system that connects later gets the camera's state at once (retained)
         late = Subscriber(broker, "testville", COMMUNES["testville"], ["vigie/testville/#"], client_id="late")
         try:
@@ -189,7 +190,7 @@ def test_camera_states_are_retained_and_stream_alarms_are_health(
             assert state[-1].payload["state"] in ("online", "degraded")
         finally:
             late.close()
-        health = service.mqtt.outbox.sent_since(now - timedelta(minutes=1), 10)
+        health = outbox.sent_since(now - timedelta(minutes=1), 10)
         notices = [json.loads(m.payload) for m in health if m.topic == "vigie/testville/health"]
         assert [n["event"] for n in notices] == ["stream_alarm_raised"]
         assert notices[0]["alarm"] == "frozen_picture"
@@ -208,7 +209,8 @@ def test_messages_written_while_the_broker_is_down_arrive_after_its_restart(
     try:
         wait_for(service.mqtt.publisher.connected.is_set, 10, "vigie connected to the broker")
         broker.stop()  # SIGTERM: the broker saves its sessions (the consumer's) and exits
-        wait_for(lambda: not service.mqtt.publisher.connected.is_set(), 10, "vigie sees the broker gone")  # type: ignore[union-attr]
+        connected = service.mqtt.publisher.connected
+        wait_for(lambda: not connected.is_set(), 10, "vigie sees the broker gone")
         ids = [raise_alert(service, "cam-t1") for _ in range(30)]
         for alert_id in ids:
             service.alerts.confirm(alert_id, by=OPERATOR)
@@ -259,7 +261,8 @@ def test_a_wrong_password_is_refused_without_being_shown(
     assert service.mqtt is not None
     service.mqtt.start()
     try:
-        error = wait_for(lambda: service.mqtt.publisher.last_error, 10, "the broker's refusal")  # type: ignore[union-attr]
+        publisher = service.mqtt.publisher
+        error = wait_for(lambda: publisher.last_error, 10, "the broker's refusal")
         assert "refused" in error
         assert not service.mqtt.publisher.connected.is_set()
         assert "a-wrong-secret-value" not in caplog.text and "a-wrong-secret-value" not in error

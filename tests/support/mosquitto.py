@@ -113,8 +113,8 @@ class MosquittoBroker:
 
     def start(self) -> None:
         conf = self.write_config()
-        log = (self.folder / "mosquitto.log").open("ab")
-        self.process = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log)
+        with (self.folder / "mosquitto.log").open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log)
         wait_for(self._listening, 10, f"mosquitto listening on {self.port}", context=self.log_tail)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -48,6 +48,10 @@ class Outbox(Protocol):
         lost them: Mosquitto acknowledges before it writes its database)."""
         ...
 
+    def count_unsent(self) -> int:
+        """Messages waiting for the broker."""
+        ...
+
     def purge(self, sent_before: datetime) -> int:
         """Forget messages acknowledged before ``sent_before``; how many."""
         ...

@@ -29,6 +29,7 @@ from vigie.devices.mqtt.payloads import (
     AlertFacts,
     CameraRef,
     CameraState,
+    CameraStateValue,
     Decision,
     HealthEvent,
     HealthNotice,
@@ -47,7 +48,11 @@ from vigie.domain.recording import RecordingGap, Segment
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_STATES = frozenset({HealthState.ONLINE, HealthState.DEGRADED, HealthState.OFFLINE})
+PUBLISHED_STATES: dict[HealthState, CameraStateValue] = {
+    HealthState.ONLINE: "online",
+    HealthState.DEGRADED: "degraded",
+    HealthState.OFFLINE: "offline",
+}
 """``starting`` is not published: the retained state stays the last one known until the stream says more."""
 MAX_TEXT = 500
 
@@ -150,7 +155,8 @@ class MqttBridge:
     def camera_health(self, health: CameraHealth) -> None:
         """A camera's health as recorded: its state published (retained) when it changed."""
         place = self._places.get(health.camera_id)
-        if place is None or health.state not in PUBLISHED_STATES or self._states.get(health.camera_id) is health.state:
+        state = PUBLISHED_STATES.get(health.state)
+        if place is None or state is None or self._states.get(health.camera_id) is health.state:
             return
         self._states[health.camera_id] = health.state
         payload = CameraState(
@@ -159,7 +165,7 @@ class MqttBridge:
             version=1,
             commune=place.commune,
             camera=place.camera,
-            state=health.state.value,  # type: ignore[arg-type]  # one of PUBLISHED_STATES
+            state=state,
             since=health.at,
             reason=health.reason[:MAX_TEXT],
             written_at=self._clock(),

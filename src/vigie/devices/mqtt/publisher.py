@@ -22,6 +22,7 @@ Credentials: the password is handed to paho and never logged; errors name the br
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import socket
@@ -192,10 +193,10 @@ class MqttPublisher:
                 log.error("MQTT: %s (check mqtt.username and the variable named by mqtt.password_env)", error)
             self.last_error = error
             return
-        try:
-            client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
-        except (AttributeError, OSError):
-            pass
+        sock = client.socket()
+        if isinstance(sock, socket.socket):  # paho does not set it: each message would wait for the previous ack
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.last_error is not None:
             log.info("MQTT: connected to %s again", self._where)
         self.last_error = None

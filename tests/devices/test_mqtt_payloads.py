@@ -26,7 +26,7 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 T0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
 REGENERATE = (
     "python -c 'import pathlib; from vigie.devices.mqtt.payloads import write_schemas; "
-    "write_schemas(pathlib.Path(\"docs/schemas\"))'"
+    'write_schemas(pathlib.Path("docs/schemas"))\''
 )
 
 

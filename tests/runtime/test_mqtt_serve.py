@@ -103,7 +103,9 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
         yield running
 
 
-def build(tmp_path: Path, broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch, *, tls: bool = False) -> VigieService:
+def build(
+    tmp_path: Path, broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch, *, tls: bool = False
+) -> VigieService:
     monkeypatch.setenv("VIGIE_TEST_MQTT_PASSWORD", SERVICE_PASSWORD)
     service = VigieService(load_config_text(config_text(tmp_path, mqtt_section(broker, tls=tls))))
     assert service.mqtt is not None, "mqtt.enabled builds the bridge"

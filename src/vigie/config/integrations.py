@@ -52,7 +52,7 @@ class MqttTlsSettings(ConfigModel):
     def _certificate_with_key(self) -> MqttTlsSettings:
         if (self.client_certificate_file is None) != (self.client_key_file is None):
             raise invalid(
-                "a client certificate needs its key, and a key its certificate",
+                "mqtt.tls.client_certificate_file needs mqtt.tls.client_key_file, and the key its certificate",
                 "set both `client_certificate_file` and `client_key_file`, or neither",
             )
         return self
@@ -67,8 +67,7 @@ class MqttSettings(ConfigModel):
     enabled: bool = Field(
         default=False,
         title="Enabled",
-        description="Publish to the broker; `false` (the default): nothing is published and no outbox row is "
-        "written.",
+        description="Publish to the broker; `false` (the default): nothing is published and no outbox row is written.",
     )
     host: NonEmptyText | None = Field(
         default=None,

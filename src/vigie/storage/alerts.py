@@ -95,10 +95,10 @@ class SqlAlertRepo:
             row.state = (AlertState.CONFIRMED if verdict is Verdict.CONFIRMED else AlertState.DISMISSED).value
             row.verdict, row.decided_by, row.decided_role = verdict.value, by, role
             row.decided_at, row.note = when, note
-            decided = _to_alert(row)
+            recorded = _to_alert(row)
             if verdict is Verdict.CONFIRMED and self._on_confirmed is not None:
-                session.add_all(outbox_rows(self._on_confirmed(decided)))
-            return decided
+                session.add_all(outbox_rows(self._on_confirmed(recorded)))
+            return recorded
 
     def list(
         self,

@@ -241,7 +241,9 @@ class MqttBridge:
             detail=detail[:MAX_TEXT],
             written_at=now,
         )
-        return [OutboxMessage(payload.id, health_topic(self.settings.topic_prefix, place.commune), encoded(payload), now)]
+        return [
+            OutboxMessage(payload.id, health_topic(self.settings.topic_prefix, place.commune), encoded(payload), now)
+        ]
 
     def _keep(self, messages: Sequence[OutboxMessage]) -> None:
         if messages:

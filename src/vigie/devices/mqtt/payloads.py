@@ -1,17 +1,17 @@
 """What Vigie publishes over MQTT: the topics and the JSON payloads (issue 21).
 
-Three kinds of message, per commune (``<prefix>`` is ``mqtt.topic_prefix``, ``vigie`` by default):
+Three kinds of message, per commune (`<prefix>` is `mqtt.topic_prefix`, `vigie` by default):
 
-* ``<prefix>/<commune>/alerts`` — an alert a person **confirmed**, and nothing else: never a pending or a
+* `<prefix>/<commune>/alerts` — an alert a person **confirmed**, and nothing else: never a pending or a
   dismissed alert, never an image, never a person's name (L27, L28). It says what the module saw (event type,
   camera, time, image region) and the decision (the verdict, the deciding role, when).
-* ``<prefix>/<commune>/cameras/<camera>/state`` — retained: ``online``, ``degraded`` or ``offline``, as operators see
+* `<prefix>/<commune>/cameras/<camera>/state` — retained: `online`, `degraded` or `offline`, as operators see
   it in the console.
-* ``<prefix>/<commune>/health`` — recording gaps (a camera that should record has no footage) and stream alarms
+* `<prefix>/<commune>/health` — recording gaps (a camera that should record has no footage) and stream alarms
   (frozen, lost or substituted streams, L18).
 
-The pydantic models below are the source of the JSON Schemas published in ``docs/schemas/`` (a test checks that
-the committed files are the generated ones). Every payload has an ``id`` (a UUID): QoS 1 delivers at least once,
+The pydantic models below are the source of the JSON Schemas published in `docs/schemas/` (a test checks that
+the committed files are the generated ones). Every payload has an `id` (a UUID): QoS 1 delivers at least once,
 consumers drop an id they have seen.
 """
 
@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_BASE = "https://vigie.invalid/schemas/"
-"""Base of the schemas' ``$id`` (a name, not a place to fetch them from: they are in docs/schemas/)."""
+"""Base of the schemas' `$id` (a name, not a place to fetch them from: they are in docs/schemas/)."""
 
 
 class _Payload(BaseModel):
@@ -68,7 +68,7 @@ class Decision(_Payload):
 
 
 class AlertConfirmed(_Payload):
-    """An alert a person confirmed: published on ``<prefix>/<commune>/alerts``, QoS 1, not retained."""
+    """An alert a person confirmed: published on `<prefix>/<commune>/alerts`, QoS 1, not retained."""
 
     model_config = ConfigDict(
         json_schema_extra={"$id": f"{SCHEMA_BASE}mqtt-alert-confirmed.json"}, extra="forbid", frozen=True
@@ -88,7 +88,7 @@ CameraStateValue = Literal["online", "degraded", "offline"]
 
 
 class CameraState(_Payload):
-    """A camera's state: published on ``<prefix>/<commune>/cameras/<camera>/state``, QoS 1, **retained** (a new
+    """A camera's state: published on `<prefix>/<commune>/cameras/<camera>/state`, QoS 1, **retained** (a new
     subscriber gets the latest at once)."""
 
     model_config = ConfigDict(
@@ -120,7 +120,7 @@ HealthEvent = Literal[
 
 
 class HealthNotice(_Payload):
-    """A recording gap or a stream alarm (L18): published on ``<prefix>/<commune>/health``, QoS 1, not retained."""
+    """A recording gap or a stream alarm (L18): published on `<prefix>/<commune>/health`, QoS 1, not retained."""
 
     model_config = ConfigDict(json_schema_extra={"$id": f"{SCHEMA_BASE}mqtt-health.json"}, extra="forbid", frozen=True)
 
@@ -169,8 +169,8 @@ def schema_text(document: dict[str, Any]) -> str:
 
 
 def write_schemas(folder: Path) -> list[Path]:
-    """Write the schema files (``python -c 'from vigie.devices.mqtt.payloads import write_schemas as w;
-    w(__import__("pathlib").Path("docs/schemas"))'``); the paths written."""
+    """Write the schema files (`python -c 'from vigie.devices.mqtt.payloads import write_schemas as w;
+    w(__import__("pathlib").Path("docs/schemas"))'`); the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, document in schema_documents().items():

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -145,7 +146,7 @@ class MqttPublisher:
     def start(self) -> None:
         if self._thread is not None:
             return
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.settings.session_expiry_s
         self._client.connect_async(
             str(self.settings.host),
@@ -320,7 +321,7 @@ class MqttPublisher:
 
     def _new_client(self, settings: MqttSettings, password: str | None, tls: ssl.SSLContext | None) -> mqtt.Client:
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             protocol=mqtt.MQTTv5,
         )

@@ -24,13 +24,14 @@ from vigie.api.app import ApiServices, create_app
 from vigie.cluster.supervisor import ClusterSupervisor
 from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
 from vigie.config.models import AnalysisZone, Camera, CameraPlacement, PrivacyMaskZone, VigieConfig, WorkerSettings
+from vigie.devices.dome_masking import DomeMaskSpec
 from vigie.devices.mqtt.bridge import MqttBridge
 from vigie.devices.mqtt.publisher import MqttSetupError
-from vigie.devices.dome_masking import DomeMaskSpec
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
 from vigie.domain.cluster import PlacementChange
+from vigie.domain.ports import CameraStatusRepo
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
@@ -314,17 +315,12 @@ class VigieService:
         self.exports = build_export_service(config, engine, self.audit, clock, store=store, index=self.segments)
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
-        self.mqtt = self._mqtt(engine)
-        self.monitor = self._monitor(SqlRecordingGaps(engine))
-        confirmed = None if self.mqtt is None else self.mqtt.confirmed  # in the confirmation's transaction (L28)
-        self.alerts, self.plates = self._alerts_and_plates(
-            SqlAlertRepo(engine, on_confirmed=confirmed), SqlPlateRepo(engine), jobs
-        )
-        status = self.status if self.mqtt is None else self.mqtt.camera_status(self.status)
+        self.monitor = self._monitor(engine)
+        self.alerts, self.plates = self._alerts_and_plates(engine, jobs)
         self.ptz = self._ptz(jobs)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
-            self._camera_events(jobs).status(status),
+            self._camera_events(jobs).status(self._published(self.status)),
             self.audit,
             jobs=jobs,
             segments=self.segments,
@@ -413,6 +409,10 @@ class VigieService:
         except MqttSetupError as err:
             raise ServiceError(str(err)) from None
 
+    def _published(self, status: SqlCameraStatusRepo) -> CameraStatusRepo:
+        """The cameras' health store, each state it records published over MQTT when enabled."""
+        return status if self.mqtt is None else self.mqtt.camera_status(status)
+
     def _observers(self) -> tuple[MessageObserver, ...]:
         """What reads the worker messages as they pass: the monitor, and MQTT's stream alarms when enabled."""
         return (self.monitor,) if self.mqtt is None else (self.monitor, self.mqtt)
@@ -440,12 +440,13 @@ class VigieService:
         self.camera_events = open_camera_events(self.entries, self._accounts, self.clock, gate, jobs, emit=emit)
         return self.camera_events
 
-    def _alerts_and_plates(
-        self, alerts: SqlAlertRepo, plates: SqlPlateRepo, jobs: list[Periodic]
-    ) -> tuple[AlertService, PlateService]:
+    def _alerts_and_plates(self, engine: Engine, jobs: list[Periodic]) -> tuple[AlertService, PlateService]:
         """The alerts, and the plate-read store (LAPI, issue 18): reads stored and matched for state tenants under
-        an activation, a match raising an alert; its L35 purge joins the service's periodic jobs."""
-        dispatchers = () if self.mqtt is None else (self.mqtt,)  # wakes the publisher after a confirmation
+        an activation, a match raising an alert; its L35 purge joins the service's periodic jobs. With MQTT, a
+        confirmation writes its message to the outbox in its own transaction (L28), and wakes the publisher."""
+        confirmed = None if self.mqtt is None else self.mqtt.confirmed
+        alerts, plates = SqlAlertRepo(engine, on_confirmed=confirmed), SqlPlateRepo(engine)
+        dispatchers = () if self.mqtt is None else (self.mqtt,)
         alert_service = AlertService(
             alerts, self.audit, self.clock, dispatchers=dispatchers, on_verdict=self.monitor.verdict
         )
@@ -716,11 +717,13 @@ class VigieService:
         min_free = self.config.storage.min_free_mb * 1024 * 1024
         return storage_check(self.segments_root, self.config.storage.data_dir, min_free, pending)
 
-    def _monitor(self, ledger: SqlRecordingGaps) -> ServiceMonitor:
+    def _monitor(self, engine: Engine) -> ServiceMonitor:
         """Metrics and recording-gap alarms (issue 17), read from every worker message by the sink; the alarms
         written to the database for every process's health view (only by `vigie serve`: an API process's sink
-        never runs), not tried while the sink's writes are refused."""
-        self.recording_gaps = ledger
+        never runs), not tried while the sink's writes are refused. The MQTT bridge is built first (None unless
+        `mqtt.enabled`): the gap changes written go to its outbox too."""
+        self.mqtt = self._mqtt(engine)
+        self.recording_gaps = ledger = SqlRecordingGaps(engine)
         """The recording-gap alarms `vigie serve` writes and every process's health view reads (issue 17)."""
         gaps = GapWatch(self.config.storage.segment_seconds)
         return ServiceMonitor(

@@ -270,3 +270,23 @@ def test_a_wrong_password_is_refused_without_being_shown(
         assert "a-wrong-secret-value" not in caplog.text and "a-wrong-secret-value" not in error
     finally:
         service.mqtt.stop()
+
+
+def test_a_message_the_broker_refuses_stays_unsent(
+    tmp_path: Path, broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Vigie's account may write under `vigie/` only: with another prefix the broker's ACL refuses the message, and
+    MQTT v5 says so in the PUBACK (reason 135) — never taken for a delivery."""
+    monkeypatch.setenv("VIGIE_TEST_MQTT_PASSWORD", SERVICE_PASSWORD)
+    section = mqtt_section(broker) + "  topic_prefix: elsewhere\n"
+    service = VigieService(load_config_text(config_text(tmp_path, section)))
+    assert service.mqtt is not None
+    service.mqtt.start()
+    try:
+        wait_for(service.mqtt.publisher.connected.is_set, 10, "vigie connected to the broker")
+        alert_id = raise_alert(service, "cam-t1")
+        service.alerts.confirm(alert_id, by=OPERATOR)
+        wait_for(lambda: "refused message" in caplog.text, 10, "the broker's refusal logged")
+        assert unsent(service) == 1, "a refused message is kept, not marked sent"
+    finally:
+        service.mqtt.stop()

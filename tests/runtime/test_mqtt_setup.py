@@ -3,6 +3,8 @@ outbox row), and what cannot be used stops the start with the field named and no
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,20 @@ def test_the_alert_store_writes_the_outbox_only_when_enabled(tmp_path: Path, mon
     assert service.mqtt.outbox.count_unsent() == 0, "a pending alert writes nothing (L28)"
     service.alerts.confirm(alert.id, by=Actor("agent", "operator", "testville"))
     assert service.mqtt.outbox.count_unsent() == 1
+
+
+def test_a_recording_gap_alarm_goes_to_the_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The monitor's gap ledger is the one wrapped: an alarm written for the health views is a health message."""
+    monkeypatch.setenv("VIGIE_TEST_MQTT_SETUP_PASSWORD", "secret-never-shown")
+    clock = FakeClock(datetime.now(UTC))  # the camera's authorisation runs around today: it should record
+    service = VigieService(
+        load_config_text(MQTT + config_yaml(tmp_path, camera_yaml("cam-1", "rtsp://127.0.0.1:9/cam-1"))), clock=clock
+    )
+    assert service.mqtt is not None
+    service.monitor.tick(clock())
+    clock.advance(minutes=5)  # no segment of cam-1 for five minutes: the alarm
+    service.monitor.tick(clock())
+    events = [json.loads(m.payload) for m in service.mqtt.outbox.unsent(10)]
+    assert [(e["event"], e["camera"]["id"], e["commune"]) for e in events] == [
+        ("recording_gap_opened", "cam-1", "testville")
+    ]

@@ -263,14 +263,21 @@ class _PublishedStatus:
 
     def record(self, health: CameraHealth) -> None:
         self._inner.record(health)
-        self._bridge.camera_health(health)
+        self._published([health])
 
     def record_many(self, reports: Iterable[CameraHealth]) -> int:
         batch = list(reports)
         changed = self._inner.record_many(batch)
-        for health in batch:
-            self._bridge.camera_health(health)
+        self._published(batch)
         return changed
+
+    def _published(self, reports: Sequence[CameraHealth]) -> None:
+        """After the write: a failure here must not make the sink write the health again."""
+        try:
+            for health in reports:
+                self._bridge.camera_health(health)
+        except Exception:
+            log.exception("MQTT: camera states not published")
 
     def latest(self) -> Sequence[CameraHealth]:
         return self._inner.latest()

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from vigie.config import ConfigError, load_config_text
+from vigie.config import ConfigError, load_config, load_config_text
 from vigie.config.models import MqttSettings, MqttTlsSettings, VigieConfig
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "configuration.md"
 
 
 def load(**sections: object) -> VigieConfig:
@@ -76,3 +77,9 @@ def test_every_field_is_in_the_configuration_guide(model: type[BaseModel]) -> No
     text = DOC.read_text(encoding="utf-8")
     missing = [name for name in model.model_fields if f"`{name}`" not in text]
     assert not missing, f"docs/configuration.md does not describe {model.__name__} fields {missing}"
+
+
+def test_the_example_shows_a_tls_broker_switched_off() -> None:
+    mqtt = load_config(ROOT / "examples" / "metropole.yaml").mqtt
+    assert not mqtt.enabled and mqtt.tls is not None and mqtt.password_env == "VIGIE_MQTT_PASSWORD"
+    assert mqtt.model_copy(update={"enabled": True}).broker_port == 8883

@@ -80,3 +80,20 @@ def test_a_recording_gap_alarm_goes_to_the_outbox(tmp_path: Path, monkeypatch: p
     assert [(e["event"], e["camera"]["id"], e["commune"]) for e in events] == [
         ("recording_gap_opened", "cam-1", "testville")
     ]
+
+
+def test_the_metrics_say_what_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIE_TEST_MQTT_SETUP_PASSWORD", "secret-never-shown")
+    token = "t" * 40
+    (tmp_path / "metrics.token").write_text(token)
+    text = config_yaml(tmp_path, camera_yaml("cam-1", "rtsp://127.0.0.1:9/cam-1"))
+    text = text.replace("port: 8080}", f"port: 8080, metrics_token_file: {tmp_path / 'metrics.token'}}}")
+    clock = FakeClock()
+    service = VigieService(load_config_text(MQTT + text), clock=clock)
+    alert = service.alerts.raise_alert(Observation("cam-1", "intrusion", "intrusion", clock(), (Box(0, 0, 1, 1),), 0.8))
+    assert alert.id is not None and service.api_services.metrics is not None
+    service.alerts.confirm(alert.id, by=Actor("agent", "operator", "testville"))
+    exposition = service.api_services.metrics.render_for(f"Bearer {token}").decode()
+    assert "vigie_mqtt_connected 0.0" in exposition
+    assert "vigie_mqtt_outbox_waiting 1.0" in exposition
+    assert "vigie_mqtt_messages_refused_total 0.0" in exposition

@@ -135,6 +135,10 @@ class MqttPublisher:
         self._in_flight: set[str] = set()
         self._refused: set[str] = set()
         self._cursor = 0
+        self.acknowledged = 0
+        """Outbox messages the broker acknowledged since the start (the metrics)."""
+        self.refused = 0
+        """Outbox messages the broker refused since the start (the metrics)."""
         self._purged = float("-inf")
         self._flush_until = 0.0
         # camera states: the latest per camera (bounded by the configured cameras), under a lock
@@ -265,6 +269,7 @@ class MqttPublisher:
                 self._cursor = 0  # read again from the start at the next round
             elif item.failed:
                 self._refused.add(message_id)
+                self.refused += 1
                 log.error(
                     "MQTT: the broker refused message %s (%s): check its ACL for the user in mqtt.username; the "
                     "message stays in the outbox (tried again at the next start)",
@@ -275,6 +280,7 @@ class MqttPublisher:
                 sent.append(message_id)
         if sent:
             self._outbox.mark_sent(sent, self._clock())
+            self.acknowledged += len(sent)
         return reconnected
 
     def _after_connect(self) -> None:

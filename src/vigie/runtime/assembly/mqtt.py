@@ -4,9 +4,11 @@ broker's password, from the environment variable the file names."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
 from vigie.config.models import VigieConfig
@@ -40,3 +42,25 @@ def open_mqtt(
     outbox = SqlOutbox(engine)
     publisher = MqttPublisher(settings, outbox, clock, password=password)
     return MqttBridge(settings, config.placements(), outbox, publisher, clock)
+
+
+class MqttCollector(Collector):
+    """``vigie_mqtt_*``: the connection to the broker, the messages waiting in the outbox, the messages the broker
+    acknowledged and refused since the start (docs/metrics.md)."""
+
+    def __init__(self, bridge: MqttBridge) -> None:
+        self._bridge = bridge
+
+    def collect(self) -> Iterator[Metric]:
+        publisher = self._bridge.publisher
+        connected = GaugeMetricFamily("vigie_mqtt_connected", "1 while connected to the MQTT broker, else 0")
+        connected.add_metric([], 1.0 if publisher.connected.is_set() else 0.0)
+        waiting = GaugeMetricFamily("vigie_mqtt_outbox_waiting", "Messages in the outbox not yet acknowledged")
+        waiting.add_metric([], float(self._bridge.outbox.count_unsent()))
+        acknowledged = CounterMetricFamily(
+            "vigie_mqtt_messages_acknowledged", "Outbox messages the broker acknowledged (PUBACK)"
+        )
+        acknowledged.add_metric([], publisher.acknowledged)
+        refused = CounterMetricFamily("vigie_mqtt_messages_refused", "Outbox messages the broker refused (its ACL)")
+        refused.add_metric([], publisher.refused)
+        yield from (connected, waiting, acknowledged, refused)

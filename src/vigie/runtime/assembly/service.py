@@ -59,7 +59,7 @@ from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
-from vigie.runtime.assembly.mqtt import open_mqtt
+from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
@@ -754,6 +754,8 @@ class VigieService:
             raise ServiceError(f"api.metrics_token_file {token_file}: cannot read it ({err.strerror})") from None
         registry = metrics_registry(self.monitor, self.supervisor)
         registry.register(self.camera_events.collector)
+        if self.mqtt is not None:
+            registry.register(MqttCollector(self.mqtt))
         try:
             return MetricsAccess(token, lambda: exposition(registry))
         except ValueError as err:

@@ -61,10 +61,12 @@ def password_line(username: str, password: str) -> str:
     return f"{username}:$7${PASSWORD_ITERATIONS}${encode(salt).decode()}${encode(digest).decode()}"
 
 
-def acl_text(prefix: str = "vigie") -> str:
+def acl_text(prefix: str = "vigie", *, anonymous: bool = False) -> str:
     """Vigie's account writes everything under the prefix; each commune's account (username = the commune's id) reads
-    its own subtree only."""
-    return f"user {SERVICE_USER}\ntopic readwrite {prefix}/#\n\npattern read {prefix}/%u/#\n"
+    its own subtree only. ``anonymous``: clients without an account read and write the whole prefix (a demo's
+    broker on this machine; topic lines before any ``user`` line are the anonymous clients')."""
+    open_lines = f"topic readwrite {prefix}/#\n\n" if anonymous else ""
+    return f"{open_lines}user {SERVICE_USER}\ntopic readwrite {prefix}/#\n\npattern read {prefix}/%u/#\n"
 
 
 @dataclass
@@ -74,6 +76,8 @@ class MosquittoBroker:
     folder: Path
     users: Mapping[str, str]
     certificate: LoopbackCertificate
+    anonymous: bool = False
+    """Accept clients without an account (``vigie demo --mqtt``)."""
     port: int = field(default_factory=free_port)
     tls_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -85,11 +89,11 @@ class MosquittoBroker:
         passwd.write_text("".join(password_line(u, p) + "\n" for u, p in self.users.items()))
         passwd.chmod(0o600)
         acl = self.folder / "acl"
-        acl.write_text(acl_text())
+        acl.write_text(acl_text(anonymous=self.anonymous))
         acl.chmod(0o600)
         lines = [
             "per_listener_settings false",
-            "allow_anonymous false",
+            f"allow_anonymous {'true' if self.anonymous else 'false'}",
             f"password_file {passwd}",
             f"acl_file {acl}",
             "persistence true",
@@ -150,10 +154,10 @@ class MosquittoBroker:
 
 
 @contextmanager
-def mosquitto(folder: Path, users: Mapping[str, str]) -> Iterator[MosquittoBroker]:
+def mosquitto(folder: Path, users: Mapping[str, str], *, anonymous: bool = False) -> Iterator[MosquittoBroker]:
     """A running broker with these accounts (``vigie`` writes under ``vigie/``; the others are communes)."""
     mosquitto_binary()
-    broker = MosquittoBroker(folder, users, loopback_certificate(folder / "tls"))
+    broker = MosquittoBroker(folder, users, loopback_certificate(folder / "tls"), anonymous=anonymous)
     broker.start()
     try:
         yield broker
@@ -175,8 +179,8 @@ class Subscriber:
     def __init__(
         self,
         broker: MosquittoBroker,
-        username: str,
-        password: str,
+        username: str | None,
+        password: str | None,
         topics: Sequence[str],
         *,
         client_id: str | None = None,
@@ -190,7 +194,8 @@ class Subscriber:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"test-{username}", protocol=mqtt.MQTTv5
         )
-        self.client.username_pw_set(username, password)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         if tls is not None:
             self.client.tls_set_context(tls)
         self.client.on_connect = self._on_connect

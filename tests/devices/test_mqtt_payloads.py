@@ -18,6 +18,7 @@ from vigie.devices.mqtt.bridge import MqttBridge
 from vigie.devices.mqtt.payloads import schema_documents, schema_text
 from vigie.devices.mqtt.publisher import MqttPublisher
 from vigie.domain.alerts import Alert, AlertState, Verdict
+from vigie.domain.camera import StreamAlarm, StreamAlarmKind
 from vigie.domain.geometry import Box
 from vigie.domain.outbox import OutboxMessage
 from vigie.domain.recording import RecordingGap
@@ -155,4 +156,17 @@ def test_recording_gaps_become_health_notices() -> None:
     assert [p["event"] for p in payloads] == ["recording_gap_opened", "recording_gap_closed", "recording_gap_found"]
     assert {m.topic for m in outbox.messages} == {"metropole/villeurbanne/health"}
     for payload in payloads:
+        jsonschema.validate(payload, schema("mqtt-health.json"))
+
+
+def test_a_cleared_stream_alarm_says_when_it_began() -> None:
+    made, outbox = bridge()
+    raised = StreamAlarm(StreamAlarmKind.NO_PACKETS, "cam-001", T0, "no packet for 10 s")
+    made.observe(raised)
+    made.observe(StreamAlarm(StreamAlarmKind.NO_PACKETS, "cam-001", T0 + timedelta(minutes=3), "back", cleared=True))
+    first, second = (json.loads(m.payload) for m in outbox.messages)
+    assert (first["event"], first["ended_at"]) == ("stream_alarm_raised", None)
+    assert second["event"] == "stream_alarm_cleared" and second["alarm"] == "no_packets"
+    assert second["started_at"] == first["started_at"] and second["ended_at"] is not None
+    for payload in (first, second):
         jsonschema.validate(payload, schema("mqtt-health.json"))

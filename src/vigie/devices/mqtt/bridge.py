@@ -101,6 +101,8 @@ class MqttBridge:
         """The last state published per camera (bounded by the configured cameras)."""
         self._open_gaps: set[tuple[str, datetime]] = set()
         """Gaps published as opened and not yet as closed (at most one per camera)."""
+        self._alarms: dict[tuple[str, str], datetime] = {}
+        """When each stream alarm raised now began, by camera and kind (bounded: cameras times alarm kinds)."""
 
     # --- life ----------------------------------------------------------------------------------------------------
 
@@ -204,9 +206,15 @@ class MqttBridge:
         """A worker message (the sink's thread): a stream alarm's transition is written to the outbox."""
         if not isinstance(msg, StreamAlarm):
             return
-        event: HealthEvent = "stream_alarm_cleared" if msg.cleared else "stream_alarm_raised"
-        ended = msg.at if msg.cleared else None
-        self._keep(self._health(msg.camera_id, event, msg.at, ended, msg.detail, alarm=msg.kind.value))
+        key = (msg.camera_id, msg.kind.value)
+        if msg.cleared:
+            started = self._alarms.pop(key, msg.at)  # raised before this run: its start is not known here
+            event: HealthEvent = "stream_alarm_cleared"
+            ended: datetime | None = msg.at
+        else:
+            started = self._alarms.setdefault(key, msg.at)
+            event, ended = "stream_alarm_raised", None
+        self._keep(self._health(msg.camera_id, event, started, ended, msg.detail, alarm=msg.kind.value))
 
     def indexed(self, segments: Sequence[Segment]) -> None:
         """Nothing: recording gaps come from the ledger."""

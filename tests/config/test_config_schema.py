@@ -43,9 +43,10 @@ def test_every_model_is_reached() -> None:
     assert {"ModelDetectorSettings", "HotBlobDetectorSettings"} <= names
     assert {"TlsSettings", "SecuritySettings"} <= names
     assert {"WorkerSettings", "DetectorSettings", "ClusterSettings", "OnvifSettings", "PtzPrivacyMask"} <= names
+    assert {"MqttSettings", "MqttTlsSettings"} <= names
     # with auth and auth.oidc, api.tls, security, workers, workers.detector, cluster, a camera's onvif and its dome
-    # optics, dome masks, one class per detector
-    assert len(names) == 28
+    # optics, dome masks, one class per detector, mqtt and mqtt.tls
+    assert len(names) == 30
 
 
 @pytest.mark.parametrize("model", sorted(all_models(), key=lambda m: m.__name__), ids=lambda m: m.__name__)

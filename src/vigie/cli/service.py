@@ -28,6 +28,13 @@ def register(commands: Subparsers) -> None:
     demo_parser.add_argument(
         "--no-rtsp", action="store_true", help="replay the simulated footage from files instead of RTSP"
     )
+    demo_parser.add_argument(
+        "--mqtt",
+        type=_local_broker,
+        metavar="HOST:PORT",
+        help="publish confirmed alerts, camera states and health to this MQTT broker on this machine (anonymous, "
+        "plain MQTT; topics vigie/demo/..., docs/integrations.md)",
+    )
     demo_parser.set_defaults(handler=demo)
 
     serve_parser = with_config(commands.add_parser("serve", help="run the service from a configuration file"))
@@ -97,7 +104,22 @@ def demo(args: argparse.Namespace) -> int:
         rtsp_port=args.rtsp_port,
         use_rtsp=not args.no_rtsp,
         photoreal=args.photoreal,
+        mqtt=args.mqtt,
     )
+
+
+LOCAL_BROKER_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def _local_broker(value: str) -> str:
+    """``host:port`` of a broker on this machine: the demo speaks plain MQTT, which never leaves the machine."""
+    host, _, port = value.rpartition(":")
+    if host not in LOCAL_BROKER_HOSTS or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: give HOST:PORT of a broker on this machine (e.g. 127.0.0.1:1883); a broker elsewhere needs "
+            "TLS and an account: use `vigie serve` with an mqtt section (docs/integrations.md)"
+        )
+    return value
 
 
 def config_check(args: argparse.Namespace) -> int:

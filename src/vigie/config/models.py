@@ -30,6 +30,7 @@ from vigie.config.camera import (
     MotionSettings,
 )
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
+from vigie.config.integrations import MqttSettings, MqttTlsSettings
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone, Zone
 from vigie.domain.redact import redact_url
 
@@ -52,6 +53,8 @@ __all__ = [
     "LineDirection",
     "Location",
     "MotionSettings",
+    "MqttSettings",
+    "MqttTlsSettings",
     "OidcSettings",
     "PrivacyMaskZone",
     "S3SegmentsSettings",
@@ -788,6 +791,12 @@ class VigieConfig(ConfigModel):
         title="Cluster",
         description="Run the camera groups on a Ray cluster (`docs/cluster.md`); absent: worker processes on this "
         "host.",
+    )
+    mqtt: MqttSettings = Field(
+        default_factory=MqttSettings,
+        title="MQTT",
+        description="Publish confirmed alerts, camera states and health events to an MQTT broker "
+        "(docs/integrations.md); off by default.",
     )
     communes: tuple[Commune, ...] = Field(
         default=(),

@@ -3,12 +3,16 @@
 Same habits as the other repositories: one short transaction per call, writes ``BEGIN IMMEDIATE`` on SQLite, the
 row locked (``SELECT … FOR UPDATE`` on PostgreSQL) while a verdict is written, so two operators deciding the same
 alert at once cannot both succeed: the second is told who decided first.
+
+With ``on_confirmed`` (MQTT enabled, issue 21), a confirmation writes the messages that report it to the outbox in
+the same transaction: the verdict and its messages commit together, or neither does (L28: only a confirmation ever
+writes one).
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select
@@ -23,15 +27,24 @@ from vigie.domain.alerts import (
     Verdict,
 )
 from vigie.domain.geometry import Box
+from vigie.domain.outbox import OutboxMessage
 from vigie.storage.database import for_reading, storage_errors
+from vigie.storage.outbox import outbox_rows
 from vigie.storage.tables import AlertRow, require_aware
 
 MAX_PAGE = 1000
 
 
+ConfirmedMessages = Callable[[Alert], Sequence[OutboxMessage]]
+"""The messages reporting a confirmed alert (:meth:`vigie.devices.mqtt.bridge.MqttBridge.confirmed`)."""
+
+
 class SqlAlertRepo:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, on_confirmed: ConfirmedMessages | None = None) -> None:
+        """``on_confirmed(alert)``: messages written to the outbox in the transaction of the alert's confirmation
+        (never for a pending or dismissed alert)."""
         self._engine = engine
+        self._on_confirmed = on_confirmed
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read = sessionmaker(for_reading(engine), expire_on_commit=False)
 
@@ -82,7 +95,10 @@ class SqlAlertRepo:
             row.state = (AlertState.CONFIRMED if verdict is Verdict.CONFIRMED else AlertState.DISMISSED).value
             row.verdict, row.decided_by, row.decided_role = verdict.value, by, role
             row.decided_at, row.note = when, note
-            return _to_alert(row)
+            recorded = _to_alert(row)
+            if verdict is Verdict.CONFIRMED and self._on_confirmed is not None:
+                session.add_all(outbox_rows(self._on_confirmed(recorded)))
+            return recorded
 
     def list(
         self,

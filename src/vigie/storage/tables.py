@@ -670,3 +670,28 @@ class PlateMatchRow(Base):
     hold_reference: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
     hold_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
     hold_at: Mapped[datetime | None]
+
+
+# --- Integration bus (issue 21): messages kept until the MQTT broker acknowledged them -------------------------
+
+TOPIC_LENGTH = 512
+
+
+class MqttOutboxRow(Base):
+    """One message for the MQTT broker: written with what it reports (a confirmed alert's verdict, a health
+    event), published in ``seq`` order, ``sent_at`` set at its PUBACK. Unsent rows are published again after a
+    reconnection or a restart; sent ones are kept a week, then purged."""
+
+    __tablename__ = "mqtt_outbox"
+    __table_args__ = (
+        Index("ix_mqtt_outbox_sent_at_seq", "sent_at", "seq"),
+        UniqueConstraint("message_id", name="uq_mqtt_outbox_message_id"),
+    )
+
+    seq: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(36))
+    topic: Mapped[str] = mapped_column(String(TOPIC_LENGTH))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    retain: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -161,12 +161,14 @@ def demo_config(
     secrets_key_file: Path | None = None,
     lapi_url: str | None = None,
     dome: dict[str, Any] | None = None,
+    mqtt: str | None = None,
 ) -> VigieConfig:
     """The demo's configuration: one commune, one site, the simulated cameras (with ``detector`` when a model is
     installed in the demo's data folder, else motion detection; ``modules``: event module settings per camera;
     ``secrets_key_file``: the passphrase file encrypting the demo's private keys, :func:`demo_secrets_key`); with
     ``lapi_url``, a state tenant and its plate-reading camera showing it (:mod:`~vigie.runtime.assembly.demo_lapi`);
-    ``dome``: the PTZ dome's entry on the site (:mod:`~vigie.runtime.assembly.demo_dome`)."""
+    ``dome``: the PTZ dome's entry on the site (:mod:`~vigie.runtime.assembly.demo_dome`); ``mqtt``: ``host:port``
+    of a broker on this machine to publish to (:func:`demo_mqtt`), off when None."""
     modules = modules or {}
     cameras: list[dict[str, Any]] = [
         {
@@ -197,6 +199,7 @@ def demo_config(
             },
             "api": {"host": host, "port": port},
             "security": {"secrets_key_file": None if secrets_key_file is None else str(secrets_key_file.resolve())},
+            "mqtt": {} if mqtt is None else demo_mqtt(mqtt),
             "communes": [
                 {
                     "id": "demo",
@@ -208,6 +211,13 @@ def demo_config(
             ],
         }
     )
+
+
+def demo_mqtt(address: str) -> dict[str, Any]:
+    """The demo's ``mqtt`` section for ``host:port`` (``vigie demo --mqtt``): a broker on this machine, anonymous, plain
+    MQTT (a local ``mosquitto`` as Debian starts it); the topics are ``vigie/demo/...`` (docs/integrations.md)."""
+    host, _, port = address.rpartition(":")
+    return {"enabled": True, "host": host.strip("[]"), "port": int(port), "client_id": "vigie-demo"}
 
 
 def write_config(config: VigieConfig, path: Path) -> None:
@@ -253,6 +263,7 @@ def run_demo(
     rtsp_port: int,
     use_rtsp: bool,
     photoreal: Path | None = None,
+    mqtt: str | None = None,
 ) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     photo = None if photoreal is None else demo_photo_bank(photoreal)
@@ -298,6 +309,7 @@ def run_demo(
             secrets_key_file=demo_secrets_key(data_dir),
             lapi_url=urls[LAPI_CAMERA],
             dome=dome.camera() if dome is not None else None,
+            mqtt=mqtt,
         )
         if dome is not None:
             dome.store_account(config)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import Engine
 
 import vigie.web
 from vigie import __version__
@@ -24,10 +25,13 @@ from vigie.cluster.supervisor import ClusterSupervisor
 from vigie.config.detectors import HotBlobDetectorSettings, ModelDetectorSettings
 from vigie.config.models import AnalysisZone, Camera, CameraPlacement, PrivacyMaskZone, VigieConfig, WorkerSettings
 from vigie.devices.dome_masking import DomeMaskSpec
+from vigie.devices.mqtt.bridge import MqttBridge
+from vigie.devices.mqtt.publisher import MqttSetupError
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
 from vigie.domain.cluster import PlacementChange
+from vigie.domain.ports import CameraStatusRepo
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
@@ -55,6 +59,7 @@ from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
+from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
@@ -68,7 +73,7 @@ from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, 
 from vigie.runtime.workers.journal import WriteJournal, journal_dir
 from vigie.runtime.workers.monitor import ServiceMonitor
 from vigie.runtime.workers.recorder import RecorderSpec
-from vigie.runtime.workers.sink import Periodic, WorkerMessageSink
+from vigie.runtime.workers.sink import MessageObserver, Periodic, WorkerMessageSink
 from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
@@ -310,12 +315,12 @@ class VigieService:
         self.exports = build_export_service(config, engine, self.audit, clock, store=store, index=self.segments)
         keep_packages = timedelta(days=config.storage.export_package_days)
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
-        self.monitor = self._monitor(SqlRecordingGaps(engine))
-        self.alerts, self.plates = self._alerts_and_plates(SqlAlertRepo(engine), SqlPlateRepo(engine), jobs)
+        self.monitor = self._monitor(engine)
+        self.alerts, self.plates = self._alerts_and_plates(engine, jobs)
         self.ptz = self._ptz(jobs)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
-            self._camera_events(jobs).status(self.status),
+            self._camera_events(jobs).status(self._published(self.status)),
             self.audit,
             jobs=jobs,
             segments=self.segments,
@@ -327,7 +332,7 @@ class VigieService:
             watch=self.watch,
             reconcile=self.index_recent_recordings,
             events_batch=self.events.batch,
-            observers=(self.monitor,),
+            observers=self._observers(),
             plates=self.plates,
         )
         self.supervisor = self._supervisor(
@@ -396,6 +401,22 @@ class VigieService:
         """What the API can reach: every part is wired here (a test checks none is left out)."""
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
 
+    def _mqtt(self, engine: Engine) -> MqttBridge | None:
+        """The MQTT bridge (``mqtt.enabled``, issue 21), started by :meth:`start`; API processes build it too: their
+        confirmations write the outbox, which ``vigie serve``'s publisher reads."""
+        try:
+            return open_mqtt(self.config, engine, self.clock)
+        except MqttSetupError as err:
+            raise ServiceError(str(err)) from None
+
+    def _published(self, status: SqlCameraStatusRepo) -> CameraStatusRepo:
+        """The cameras' health store, each state it records published over MQTT when enabled."""
+        return status if self.mqtt is None else self.mqtt.camera_status(status)
+
+    def _observers(self) -> tuple[MessageObserver, ...]:
+        """What reads the worker messages as they pass: the monitor, and MQTT's stream alarms when enabled."""
+        return (self.monitor,) if self.mqtt is None else (self.monitor, self.mqtt)
+
     def close_domes(self) -> None:
         """End the ONVIF sessions of the domes opened so far."""
         self.tracking.close()  # each session ends (audited) and its dome is stopped
@@ -419,12 +440,16 @@ class VigieService:
         self.camera_events = open_camera_events(self.entries, self._accounts, self.clock, gate, jobs, emit=emit)
         return self.camera_events
 
-    def _alerts_and_plates(
-        self, alerts: SqlAlertRepo, plates: SqlPlateRepo, jobs: list[Periodic]
-    ) -> tuple[AlertService, PlateService]:
+    def _alerts_and_plates(self, engine: Engine, jobs: list[Periodic]) -> tuple[AlertService, PlateService]:
         """The alerts, and the plate-read store (LAPI, issue 18): reads stored and matched for state tenants under
-        an activation, a match raising an alert; its L35 purge joins the service's periodic jobs."""
-        alert_service = AlertService(alerts, self.audit, self.clock, on_verdict=self.monitor.verdict)
+        an activation, a match raising an alert; its L35 purge joins the service's periodic jobs. With MQTT, a
+        confirmation writes its message to the outbox in its own transaction (L28), and wakes the publisher."""
+        confirmed = None if self.mqtt is None else self.mqtt.confirmed
+        alerts, plates = SqlAlertRepo(engine, on_confirmed=confirmed), SqlPlateRepo(engine)
+        dispatchers = () if self.mqtt is None else (self.mqtt,)
+        alert_service = AlertService(
+            alerts, self.audit, self.clock, dispatchers=dispatchers, on_verdict=self.monitor.verdict
+        )
         gate = service_gate(self.config, self.simulated, self.clock)
         plate_service = open_plate_service(self.config, plates, self.audit, self.clock, alert_service, gate=gate)
         jobs.append(Periodic(PLATES_PURGE_EVERY_S, plate_service.purge, apart=True))
@@ -603,6 +628,8 @@ class VigieService:
             )
         )
         self.reconcile_recordings()
+        if self.mqtt is not None:
+            self.mqtt.start()  # connects in the background: a broker away delays nothing
         self.supervisor.start()
         self.camera_events.start()
 
@@ -614,6 +641,8 @@ class VigieService:
         self.exports.close()
         self.supervisor.stop()
         self.sink.close()
+        if self.mqtt is not None:
+            self.mqtt.stop()  # what is in flight gets a few seconds; the rest waits in the outbox
         self.sink.flush_kept()  # an outage that ended: its entries (and its end) before the stop
         self.sink.keep(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}, self.clock()))
         if self.sink.flush_kept():
@@ -688,11 +717,13 @@ class VigieService:
         min_free = self.config.storage.min_free_mb * 1024 * 1024
         return storage_check(self.segments_root, self.config.storage.data_dir, min_free, pending)
 
-    def _monitor(self, ledger: SqlRecordingGaps) -> ServiceMonitor:
+    def _monitor(self, engine: Engine) -> ServiceMonitor:
         """Metrics and recording-gap alarms (issue 17), read from every worker message by the sink; the alarms
         written to the database for every process's health view (only by `vigie serve`: an API process's sink
-        never runs), not tried while the sink's writes are refused."""
-        self.recording_gaps = ledger
+        never runs), not tried while the sink's writes are refused. The MQTT bridge is built first (None unless
+        `mqtt.enabled`): the gap changes written go to its outbox too."""
+        self.mqtt = self._mqtt(engine)
+        self.recording_gaps = ledger = SqlRecordingGaps(engine)
         """The recording-gap alarms `vigie serve` writes and every process's health view reads (issue 17)."""
         gaps = GapWatch(self.config.storage.segment_seconds)
         return ServiceMonitor(
@@ -700,7 +731,7 @@ class VigieService:
             gaps,
             clock=self.clock,
             refusal=self.camera_refusal,
-            ledger=ledger,
+            ledger=ledger if self.mqtt is None else self.mqtt.gap_ledger(ledger),
             writable=lambda: (writer := self.sink.writer) is None or writer.writable(),
         )
 
@@ -723,6 +754,8 @@ class VigieService:
             raise ServiceError(f"api.metrics_token_file {token_file}: cannot read it ({err.strerror})") from None
         registry = metrics_registry(self.monitor, self.supervisor)
         registry.register(self.camera_events.collector)
+        if self.mqtt is not None:
+            registry.register(MqttCollector(self.mqtt))
         try:
             return MetricsAccess(token, lambda: exposition(registry))
         except ValueError as err:

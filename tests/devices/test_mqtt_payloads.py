@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from tests.support.clocks import FakeClock
+from tests.support.configs import camera_data
 from vigie.config.models import VigieConfig
 from vigie.devices.mqtt.bridge import MqttBridge
 from vigie.devices.mqtt.payloads import schema_documents, schema_text
@@ -55,20 +56,7 @@ class ListOutbox:
 
 
 def config() -> VigieConfig:
-    camera = {
-        "id": "cam-001",
-        "name": "Parvis",
-        "kind": "fixed",
-        "main_stream": "rtsp://cam-001.example.invalid/s",
-        "location": {"lat": 45.0, "lon": 4.0},
-        "authorisation": {
-            "reference": "2024-DS-1",
-            "valid_from": "2024-01-01",
-            "valid_until": "2029-01-01",
-            "purposes": ["crime_prevention"],
-            "retention_days": 30,
-        },
-    }
+    camera = camera_data()
     return VigieConfig.model_validate(
         {
             "version": 1,

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.support.configs import authorised_around
+from tests.support.configs import camera_yaml
 from tests.support.mosquitto import SERVICE_USER, MosquittoBroker, Subscriber, mosquitto, settle
 from tests.support.waiting import wait_for
 from vigie.config import load_config_text
@@ -40,20 +40,8 @@ def schema(name: str) -> dict[str, Any]:
 
 
 def camera(camera_id: str) -> str:
-    valid_from, valid_until = authorised_around()
-    return f"""          - id: {camera_id}
-            name: Camera {camera_id}
-            kind: fixed
-            enabled: false
-            main_stream: rtsp://127.0.0.1:9/{camera_id}
-            location: {{lat: 45.76, lon: 4.83}}
-            authorisation:
-              reference: 2026-TEST-001
-              valid_from: {valid_from}
-              valid_until: {valid_until}
-              purposes: [crime_prevention]
-              retention_days: 15
-"""
+    """A camera that is not enabled: nothing is recorded, the service starts at once."""
+    return camera_yaml(camera_id, f"rtsp://127.0.0.1:9/{camera_id}", enabled=False)
 
 
 def config_text(tmp_path: Path, mqtt: str) -> str:

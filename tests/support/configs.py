@@ -15,15 +15,21 @@ def authorised_around(today: date | None = None) -> tuple[str, str]:
 
 
 def camera_yaml(
-    camera_id: str, url: str, *, setting: str = "public_street", valid: tuple[str, str] | None = None
+    camera_id: str,
+    url: str,
+    *,
+    setting: str = "public_street",
+    valid: tuple[str, str] | None = None,
+    enabled: bool = True,
 ) -> str:
     """One camera of a test configuration (under ``communes[0].sites[0].cameras``), authorised ``valid`` (from,
     until), by default :func:`authorised_around` today."""
     valid_from, valid_until = valid or authorised_around()
+    switched_off = "" if enabled else "\n            enabled: false"
     return f"""          - id: {camera_id}
             name: Camera {camera_id}
             kind: fixed
-            setting: {setting}
+            setting: {setting}{switched_off}
             main_stream: {url}
             location: {{lat: 45.76, lon: 4.83}}
             authorisation:

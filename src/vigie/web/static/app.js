@@ -189,12 +189,23 @@ export async function route() {
   VIEWS[name].enter(args, query);
 }
 
+// Refreshes overlap (the timer's, and the one an action asks for): under load an answer read before an action can
+// arrive after the answer read after it. Each refresh is numbered when it starts, and an answer older than one
+// already shown is dropped, so a request the operator just made never vanishes from the page until the next tick.
+let refreshStarted = 0;
+let refreshShown = 0;
+
 async function refresh() {
   if (!state.me) return;
+  const mine = ++refreshStarted;
   try {
-    state.cameras = await api("GET", "/api/cameras");
-    if (can("read_governance")) {
-      state.governance = await api("GET", "/api/governance");
+    const cameras = await api("GET", "/api/cameras");
+    const governance = can("read_governance") ? await api("GET", "/api/governance") : null;
+    if (mine < refreshShown) return;
+    refreshShown = mine;
+    state.cameras = cameras;
+    if (governance) {
+      state.governance = governance;
       showBanner(state.governance);
     }
     const view = state.view && VIEWS[state.view];

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, Row, delete, func, insert, select, update
 from sqlalchemy.orm import sessionmaker
 
 from vigie.domain.outbox import OutboxMessage
@@ -19,6 +19,32 @@ from vigie.storage.tables import MqttOutboxRow, require_aware
 
 MARK_CHUNK = 500
 """Message ids per ``UPDATE … WHERE message_id IN (…)``: well under SQLite's limit of bound parameters."""
+
+
+def outbox_values(messages: Sequence[OutboxMessage]) -> list[dict[str, object]]:
+    """The columns of ``messages``, for one bulk ``INSERT`` (no ORM object per message: a burst of health events —
+    every camera of a métropole losing its recording at once — is thousands of rows, ``bench/mqtt_throughput.py``)."""
+    return [
+        {
+            "message_id": m.id,
+            "topic": m.topic,
+            "payload": m.payload,
+            "retain": m.retain,
+            "created_at": require_aware(m.created_at, "message.created_at"),
+            "sent_at": None,
+        }
+        for m in messages
+    ]
+
+
+_COLUMNS = (
+    MqttOutboxRow.message_id,
+    MqttOutboxRow.topic,
+    MqttOutboxRow.payload,
+    MqttOutboxRow.created_at,
+    MqttOutboxRow.retain,
+    MqttOutboxRow.seq,
+)
 
 
 def outbox_rows(messages: Sequence[OutboxMessage]) -> list[MqttOutboxRow]:
@@ -46,17 +72,17 @@ class SqlOutbox:
         if not messages:
             return
         with storage_errors(self._engine, f"keep {len(messages)} MQTT message(s)"), self._write.begin() as session:
-            session.add_all(outbox_rows(messages))
+            session.execute(insert(MqttOutboxRow), outbox_values(messages))
 
     def unsent(self, limit: int, *, after_seq: int = 0) -> list[OutboxMessage]:
         query = (
-            select(MqttOutboxRow)
+            select(*_COLUMNS)
             .where(MqttOutboxRow.sent_at.is_(None), MqttOutboxRow.seq > after_seq)
             .order_by(MqttOutboxRow.seq)
             .limit(max(1, limit))
         )
         with storage_errors(self._engine, "read the MQTT messages to publish"), self._read.begin() as session:
-            return [_message(row) for row in session.scalars(query)]
+            return [_message(row) for row in session.execute(query)]
 
     def mark_sent(self, ids: Sequence[str], at: datetime) -> int:
         when = require_aware(at, "at")
@@ -74,13 +100,13 @@ class SqlOutbox:
 
     def sent_since(self, since: datetime, limit: int) -> list[OutboxMessage]:
         query = (
-            select(MqttOutboxRow)
+            select(*_COLUMNS)
             .where(MqttOutboxRow.sent_at >= require_aware(since, "since"))
             .order_by(MqttOutboxRow.seq)
             .limit(max(1, limit))
         )
         with storage_errors(self._engine, "read the MQTT messages sent lately"), self._read.begin() as session:
-            return [_message(row) for row in session.scalars(query)]
+            return [_message(row) for row in session.execute(query)]
 
     def purge(self, sent_before: datetime) -> int:
         before = require_aware(sent_before, "sent_before")
@@ -95,12 +121,8 @@ class SqlOutbox:
             return int(session.scalar(query) or 0)
 
 
-def _message(row: MqttOutboxRow) -> OutboxMessage:
+def _message(row: Row[str, str, bytes, datetime, bool, int]) -> OutboxMessage:
+    message_id, topic, payload, created_at, retain, seq = row
     return OutboxMessage(
-        id=row.message_id,
-        topic=row.topic,
-        payload=bytes(row.payload),
-        created_at=row.created_at,
-        retain=row.retain,
-        seq=row.seq,
+        id=message_id, topic=topic, payload=bytes(payload), created_at=created_at, retain=retain, seq=seq
     )

@@ -29,6 +29,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,7 +49,10 @@ log = logging.getLogger(__name__)
 BATCH = 500
 """Outbox messages read per round."""
 MAX_IN_FLIGHT = 5_000
-"""Messages handed to paho and not yet acknowledged, at most (the rest wait in the outbox)."""
+"""Messages handed to paho and not yet acknowledged, at most (the rest wait in the outbox); also at most
+``mqtt.max_inflight``: paho walks its whole queue of messages at every acknowledgement (``_update_inflight``), so a
+queue longer than its window costs that length per message — at 5,000 handed over, most of a core at 1,000
+messages a second (``bench/mqtt_throughput.py``). The outbox is the queue; paho only holds the window."""
 KEEP_SENT = timedelta(days=7)
 """Sent messages are purged after this long."""
 PURGE_EVERY_S = 3600.0
@@ -134,6 +138,9 @@ class MqttPublisher:
         self._mids: dict[int, str] = {}
         self._in_flight: set[str] = set()
         self._refused: set[str] = set()
+        self._again: deque[OutboxMessage] = deque()
+        """Messages acknowledged within the crash window, to publish once more after a (re)connection."""
+        self._again_mids: set[int] = set()
         self._cursor = 0
         self.acknowledged = 0
         """Outbox messages the broker acknowledged since the start (the metrics)."""
@@ -263,6 +270,7 @@ class MqttPublisher:
                 continue
             message_id = self._mids.pop(item.mid, None)
             if message_id is None:
+                self._again_mids.discard(item.mid)
                 continue  # a camera state, or a message published again after a crash window
             self._in_flight.discard(message_id)
             if item.failed and item.code in TRANSIENT_REFUSALS:
@@ -291,12 +299,21 @@ class MqttPublisher:
             states = list(self._states.values())
         for topic, payload in states:
             self._client.publish(topic, payload, qos=self.settings.qos, retain=True)
-        for message in self._outbox.sent_since(self._clock() - self._resend_window, MAX_IN_FLIGHT):
-            self._client.publish(message.topic, message.payload, qos=self.settings.qos, retain=message.retain)
+        self._again = deque(self._outbox.sent_since(self._clock() - self._resend_window, MAX_IN_FLIGHT))
+
+    def _room(self) -> int:
+        """Messages that may be handed to paho now: its window less those it holds unacknowledged."""
+        window = min(MAX_IN_FLIGHT, self.settings.max_inflight)
+        return window - len(self._in_flight) - len(self._again_mids)
 
     def _publish_waiting(self) -> None:
-        while len(self._in_flight) < MAX_IN_FLIGHT and self.connected.is_set():
-            batch = self._outbox.unsent(BATCH, after_seq=self._cursor)
+        while self._again and self._room() > 0 and self.connected.is_set():
+            message = self._again.popleft()
+            info = self._client.publish(message.topic, message.payload, qos=self.settings.qos, retain=message.retain)
+            if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                self._again_mids.add(info.mid)
+        while self._room() > 0 and self.connected.is_set():
+            batch = self._outbox.unsent(min(BATCH, self._room()), after_seq=self._cursor)
             if not batch:
                 return
             for message in batch:

@@ -1,0 +1,348 @@
+"""MQTT delivery at 5,000 messages a second from one ``vigie serve`` process, through a real Mosquitto (issue 21).
+
+The service is built as ``vigie serve`` builds it (:class:`vigie.runtime.assembly.service.VigieService`, a
+configuration with an ``mqtt`` section, SQLite), with ``--cameras`` cameras over 15 communes. Two producers write
+what the service publishes:
+
+- **health events** through the bridge's own entry (``MqttBridge.gaps_written``, what the recording monitor calls
+  each round): every ``--tick-ms`` a batch of recording gaps opened or closed, one outbox transaction per batch, at
+  ``--rate`` messages a second in all;
+- **confirmed alerts** through the alert service (``AlertService.confirm``: verdict, audit entry and outbox message in
+  one transaction), ``--confirm-rate`` a second — people confirm, they do not confirm thousands a second.
+
+A consumer in **another process** (paho, MQTT v5, fixed client id, persistent session, QoS 1: what a commune's
+system should be) subscribes to ``vigie/#`` and notes each message's id and arrival time. Delivery delay = arrival
+minus the payload's ``written_at`` (the moment the message was made, before its transaction), one clock.
+
+Phase 1: ``--seconds`` of steady load; delay p50/p95/p99, rate reached, lost. Phase 2: the same load, the broker
+stopped (SIGTERM, it saves its database) at ``--restart-at`` s and started again 1 s later: lost (goal 0; an
+id written to the outbox that never arrived), duplicates (allowed: at least once), the longest delay.
+
+    .venv/bin/python bench/mqtt_throughput.py [--rate 5000] [--seconds 10] [--cameras 600] [--inflight 1000]
+
+Needs Debian's mosquitto (``scripts/setup.sh --with-mqtt``). The machine's cores are shared by the broker, the
+service (producers and publisher) and the consumer: on 2 cores every figure includes that contention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SERVICE_PASSWORD = "bench-service-password"
+COMMUNES = 15
+
+
+def consume(port: int, password: str, out: Path) -> int:
+    """The consumer process: writes ``<id> <arrival epoch s>`` per message until SIGTERM."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    arrivals: list[tuple[str, str, float]] = []
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        client.subscribe([("vigie/#", 1)])
+
+    def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        now = time.time()
+        payload = json.loads(message.payload)
+        arrivals.append((payload["id"], payload["written_at"], now))
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-consumer", protocol=mqtt.MQTTv5)
+    client.username_pw_set("vigie", password)
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.reconnect_delay_set(1, 2)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = 3600
+    client.connect("127.0.0.1", port, keepalive=30, clean_start=False, properties=properties)
+    client.loop_start()
+    (out.parent / "consumer.ready").write_text("1")
+    stop.wait()
+    time.sleep(0.2)
+    client.loop_stop()
+    with out.open("w") as f:
+        for message_id, written, arrived in list(arrivals):
+            f.write(f"{message_id} {written} {arrived:.6f}\n")
+    return 0
+
+
+def config_text(folder: Path, cameras: int, port: int, inflight: int) -> str:
+    from tests.support.configs import camera_yaml
+
+    per_commune = max(1, cameras // COMMUNES)
+    communes = []
+    for c in range(COMMUNES):
+        block = "".join(
+            camera_yaml(f"c{c:02d}-{i:04d}", f"rtsp://127.0.0.1:9/c{c}-{i}", enabled=False) for i in range(per_commune)
+        )
+        communes.append(
+            f"  - id: commune-{c:02d}\n    name: Commune {c}\n    kind: municipal\n    sites:\n"
+            f"      - id: centre\n        name: Centre\n        cameras:\n{block}"
+        )
+    return f"""version: 1
+storage:
+  database_url: sqlite:///{folder / "vigie.db"}
+  data_dir: {folder / "data"}
+api: {{host: 127.0.0.1, port: 8080}}
+mqtt:
+  enabled: true
+  host: 127.0.0.1
+  port: {port}
+  username: vigie
+  password_env: VIGIE_BENCH_MQTT_PASSWORD
+  client_id: vigie-bench
+  max_inflight: {inflight}
+communes:
+{"".join(communes)}"""
+
+
+class Producers:
+    """The two producers of module docstring, running until :meth:`stop`."""
+
+    def __init__(self, service: object, camera_ids: list[str], rate: int, tick_s: float, confirm_rate: float) -> None:
+        self.service, self.camera_ids = service, camera_ids
+        self.rate, self.tick_s, self.confirm_rate = rate, tick_s, confirm_rate
+        self.written = 0
+        self.confirmed = 0
+        self.late_ticks = 0
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._health, name="bench-health", daemon=True),
+            threading.Thread(target=self._alerts, name="bench-alerts", daemon=True),
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+    def _health(self) -> None:
+        from vigie.domain.recording import RecordingGap
+
+        bridge = self.service.mqtt  # type: ignore[attr-defined]
+        per_tick = max(1, round(self.rate * self.tick_s))
+        opened: dict[str, datetime] = {}
+        cursor = 0
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            now = datetime.now(UTC)
+            gaps = []
+            for _ in range(per_tick):
+                camera = self.camera_ids[cursor % len(self.camera_ids)]
+                cursor += 1
+                start = opened.pop(camera, None)
+                if start is None:
+                    opened[camera] = now - timedelta(seconds=12)
+                    gaps.append(RecordingGap(camera, now - timedelta(seconds=12), None, now))
+                else:
+                    gaps.append(RecordingGap(camera, start, now, now))
+            bridge.gaps_written(gaps, [])
+            self.written += len(gaps)
+            next_at += self.tick_s
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                self.late_ticks += 1
+
+    def _alerts(self) -> None:
+        from vigie.domain.actor import Actor
+        from vigie.domain.geometry import Box
+        from vigie.domain.observation import Observation
+
+        if self.confirm_rate <= 0:
+            return
+        alerts = self.service.alerts  # type: ignore[attr-defined]
+        period = 1.0 / self.confirm_rate
+        next_at = time.monotonic()
+        n = 0
+        while not self._stop.is_set():
+            camera = self.camera_ids[n % len(self.camera_ids)]
+            commune = camera.split("-")[0].replace("c", "commune-")
+            at = datetime.now(UTC) - timedelta(seconds=5)
+            box = Box(0.2, 0.3, 0.1, 0.1)
+            alert = alerts.raise_alert(Observation(camera, "intrusion", "intrusion", at, (box,), 0.9, "bench"))
+            alerts.confirm(alert.id, by=Actor("agent.bench", "operator", commune))
+            self.confirmed += 1
+            n += 1
+            next_at += period
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+
+def read_arrivals(path: Path) -> list[tuple[str, float, float]]:
+    rows = []
+    for line in path.read_text().splitlines():
+        message_id, written, arrived = line.split(" ")
+        rows.append((message_id, datetime.fromisoformat(written.replace("Z", "+00:00")).timestamp(), float(arrived)))
+    return rows
+
+
+def written_ids(database: Path) -> list[str]:
+    """Every message the service wrote to its outbox (sent ones are kept 7 days)."""
+    from sqlalchemy import text
+
+    from vigie.storage import create_engine_for
+
+    engine = create_engine_for(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            return [row[0] for row in connection.execute(text("SELECT message_id FROM mqtt_outbox"))]
+    finally:
+        engine.dispose()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run_phase(
+    name: str, args: argparse.Namespace, folder: Path, broker: object, restart_at: float | None
+) -> dict[str, float]:
+    phase = folder / name
+    phase.mkdir()
+    port = broker.port  # type: ignore[attr-defined]
+    out = phase / "arrivals.txt"
+    consumer = subprocess.Popen(
+        [sys.executable, __file__, "--consume", str(port), str(out)],
+        env={**os.environ, "VIGIE_BENCH_MQTT_PASSWORD": SERVICE_PASSWORD},
+    )
+    try:
+        return _measure(name, args, phase, broker, restart_at, consumer, out)
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()
+
+
+def _measure(
+    name: str,
+    args: argparse.Namespace,
+    phase: Path,
+    broker: object,
+    restart_at: float | None,
+    consumer: subprocess.Popen[bytes],
+    out: Path,
+) -> dict[str, float]:
+    from tests.support.waiting import wait_for
+
+    from vigie.config import load_config_text
+    from vigie.runtime.assembly.service import VigieService
+
+    port = broker.port  # type: ignore[attr-defined]
+    wait_for((phase / "consumer.ready").exists, 20, "the consumer connected")
+    time.sleep(0.5)
+    os.environ["VIGIE_BENCH_MQTT_PASSWORD"] = SERVICE_PASSWORD
+    service = VigieService(load_config_text(config_text(phase, args.cameras, port, args.inflight)))
+    assert service.mqtt is not None
+    camera_ids = [p.camera.id for p in service.config.placements()]
+    service.mqtt.start()
+    wait_for(service.mqtt.publisher.connected.is_set, 20, "vigie connected to the broker")
+    producers = Producers(service, camera_ids, args.rate, args.tick_ms / 1000, args.confirm_rate)
+    cpu0, t0 = time.process_time(), time.monotonic()
+    producers.start()
+    restarted = False
+    while time.monotonic() - t0 < args.seconds:
+        if restart_at is not None and not restarted and time.monotonic() - t0 >= restart_at:
+            broker.stop(signal.SIGTERM)  # type: ignore[attr-defined]
+            time.sleep(1.0)
+            broker.start()  # type: ignore[attr-defined]
+            restarted = True
+        time.sleep(0.05)
+    producers.stop()
+    elapsed = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
+    wait_for(lambda: service.mqtt.outbox.count_unsent() == 0, 120, "the outbox emptied")  # type: ignore[union-attr]
+    time.sleep(2.0)  # the last messages on their way to the consumer
+    service.mqtt.stop()
+    ids = written_ids(phase / "vigie.db")
+    consumer.send_signal(signal.SIGTERM)
+    consumer.wait(60)
+    arrivals = read_arrivals(out)
+    seen: dict[str, float] = {}
+    duplicates = 0
+    for message_id, written, arrived in arrivals:
+        if message_id in seen:
+            duplicates += 1
+            continue
+        seen[message_id] = arrived - written
+    lost = len(set(ids) - set(seen))
+    delays_ms = [d * 1000 for d in seen.values()]
+    sent = len(ids)
+    result = {
+        "written": float(sent),
+        "rate": sent / elapsed,
+        "confirmed": float(producers.confirmed),
+        "late_ticks": float(producers.late_ticks),
+        "p50": percentile(delays_ms, 0.50) if delays_ms else float("nan"),
+        "p95": percentile(delays_ms, 0.95) if delays_ms else float("nan"),
+        "p99": percentile(delays_ms, 0.99) if delays_ms else float("nan"),
+        "max": max(delays_ms) if delays_ms else float("nan"),
+        "lost": float(lost),
+        "duplicates": float(duplicates),
+        "cpu_per_s": cpu / elapsed,
+    }
+    print(
+        f"{name}: {sent} messages in {elapsed:.1f} s ({result['rate']:.0f}/s; {producers.confirmed} confirmed alerts, "
+        f"{producers.late_ticks} producer ticks late), delay ms p50 {result['p50']:.1f} p95 {result['p95']:.1f} "
+        f"p99 {result['p99']:.1f} max {result['max']:.1f}, lost {lost}, duplicates {duplicates}, "
+        f"vigie process CPU {result['cpu_per_s']:.2f} s/s",
+        flush=True,
+    )
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=int, default=5000, help="health messages a second")
+    parser.add_argument("--confirm-rate", type=float, default=20.0, help="alerts confirmed a second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--restart-at", type=float, default=4.0, help="second of phase 2 when the broker stops")
+    parser.add_argument("--cameras", type=int, default=600)
+    parser.add_argument("--tick-ms", type=float, default=20.0)
+    parser.add_argument("--inflight", type=int, default=1000, help="mqtt.max_inflight")
+    parser.add_argument("--consume", nargs=2, metavar=("PORT", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.consume:
+        return consume(int(args.consume[0]), os.environ["VIGIE_BENCH_MQTT_PASSWORD"], Path(args.consume[1]))
+
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    from tests.support.mosquitto import mosquitto
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        with mosquitto(folder / "broker", {"vigie": SERVICE_PASSWORD}) as broker:
+            steady = run_phase("steady", args, folder, broker, None)
+            restart = run_phase("broker-restart", args, folder, broker, args.restart_at)
+    print(f"mqtt_rate_msgs_per_s: {steady['rate']:.0f}")
+    print(f"mqtt_delivery_p95_ms: {steady['p95']:.1f}")
+    print(f"mqtt_lost_steady: {steady['lost']:.0f}")
+    print(f"mqtt_lost_across_broker_restart: {restart['lost']:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

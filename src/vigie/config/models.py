@@ -55,8 +55,6 @@ __all__ = [
     "MotionSettings",
     "MqttSettings",
     "MqttTlsSettings",
-    "WebhookEndpoint",
-    "WebhooksSettings",
     "OidcSettings",
     "PrivacyMaskZone",
     "S3SegmentsSettings",
@@ -66,6 +64,8 @@ __all__ = [
     "StorageSettings",
     "TlsSettings",
     "VigieConfig",
+    "WebhookEndpoint",
+    "WebhooksSettings",
     "WorkerSettings",
     "Zone",
 ]

@@ -31,8 +31,8 @@ from vigie.domain.outbox import OutboxMessage
 from vigie.domain.webhooks import WebhookDelivery
 from vigie.storage.database import for_reading, storage_errors
 from vigie.storage.outbox import outbox_rows
-from vigie.storage.webhooks import webhook_rows
 from vigie.storage.tables import AlertRow, require_aware
+from vigie.storage.webhooks import webhook_rows
 
 MAX_PAGE = 1000
 
@@ -40,7 +40,7 @@ MAX_PAGE = 1000
 ConfirmedMessages = Callable[[Alert], Sequence[OutboxMessage]]
 """The messages reporting a confirmed alert (:meth:`vigie.devices.mqtt.bridge.MqttBridge.confirmed`)."""
 ConfirmedWebhooks = Callable[[Alert], Sequence[WebhookDelivery]]
-"""The webhook deliveries reporting a confirmed alert (:meth:`vigie.devices.webhooks.bridge.WebhookBridge.confirmed`)."""
+"""The webhook deliveries reporting a confirmed alert (``WebhookBridge.confirmed`` of ``vigie.devices.webhooks``)."""
 
 
 class SqlAlertRepo:

@@ -113,7 +113,9 @@ class SqlWebhookDeliveries:
 
     def states(self, endpoint: str) -> list[WebhookDelivery]:
         """Every delivery of ``endpoint``, oldest first (the tests, an investigation)."""
-        query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.endpoint == endpoint).order_by(WebhookDeliveryRow.seq)
+        query = (
+            select(WebhookDeliveryRow).where(WebhookDeliveryRow.endpoint == endpoint).order_by(WebhookDeliveryRow.seq)
+        )
         with storage_errors(self._engine, f"read the webhooks of {endpoint}"), self._read.begin() as session:
             return [_delivery(row) for row in session.scalars(query)]
 

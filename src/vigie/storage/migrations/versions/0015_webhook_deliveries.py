@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.Column("done_at", _INSTANT, nullable=True),
         sa.UniqueConstraint("endpoint", "message_id", name="uq_webhook_deliveries_endpoint_message"),
     )
-    op.create_index(
-        "ix_webhook_deliveries_due", "webhook_deliveries", ["endpoint", "state", "next_attempt_at"]
-    )
+    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["endpoint", "state", "next_attempt_at"])
     op.create_index("ix_webhook_deliveries_done_at", "webhook_deliveries", ["done_at"])
     op.create_table(
         "webhook_endpoints_disabled",

@@ -77,7 +77,9 @@ class WebhookBridge:
     def _endpoints(self, commune: str, kind: WebhookKind) -> list[str]:
         return [e.name for e in self.settings.endpoints if commune in e.communes and kind in e.kinds]
 
-    def _for(self, commune: str, kind: WebhookKind, message_id: str, body: bytes, now: datetime) -> list[WebhookDelivery]:
+    def _for(
+        self, commune: str, kind: WebhookKind, message_id: str, body: bytes, now: datetime
+    ) -> list[WebhookDelivery]:
         return [
             WebhookDelivery(message_id, name, kind, body, created_at=now, next_attempt_at=now)
             for name in self._endpoints(commune, kind)

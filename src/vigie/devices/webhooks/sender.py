@@ -319,9 +319,7 @@ class WebhookSender:
         if error:
             details["error"] = error
         try:
-            self._audit.append(
-                AuditEvent(ACTOR, action, f"webhook:{self.endpoint.name}", details, self._clock())
-            )
+            self._audit.append(AuditEvent(ACTOR, action, f"webhook:{self.endpoint.name}", details, self._clock()))
         except Exception:  # the delivery is recorded in its row; the audit's failure must not resend it
             log.exception("webhooks: %s of message %s not audited", action.value, delivery.message_id)
 

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix of every secret, not a secret)
 MIN_KEY_BYTES, MAX_KEY_BYTES = 24, 64
 """The specification's bounds on a secret's length (its bytes, before base64)."""
 TOLERANCE_S = 300

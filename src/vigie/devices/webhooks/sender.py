@@ -64,6 +64,25 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
 
 
+class _HttpxUrlFilter(logging.Filter):
+    """httpx logs every request with its whole URL (``HTTP Request: POST <url> …`` at INFO): the URLs in its
+    records are shown as :func:`shown_url` shows them, so a token in a query string never reaches a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(shown_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+_HTTPX_FILTER = _HttpxUrlFilter()
+
+
+def _guard_httpx_logs() -> None:
+    logger = logging.getLogger("httpx")
+    if _HTTPX_FILTER not in logger.filters:
+        logger.addFilter(_HTTPX_FILTER)
+
+
 def url_digest(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
@@ -120,6 +139,7 @@ class WebhookSender:
         self.endpoint, self._key, self._deliveries, self._audit = endpoint, key, deliveries, audit
         self._clock, self._draw, self._poll_s = clock, draw, poll_s
         self._url, self.shown_url, self._digest = endpoint.url, shown_url(endpoint.url), url_digest(endpoint.url)
+        _guard_httpx_logs()
         self._client = client or httpx.Client(
             timeout=endpoint.timeout_s,
             follow_redirects=False,

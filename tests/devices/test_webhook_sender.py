@@ -159,7 +159,7 @@ def test_a_failure_is_retried_after_the_backoff_then_delivered(
     clock.advance(seconds=1)
     assert rig.sender.run_once() == 2
     assert rig.rows() == [(DeliveryState.DELIVERED, 2), (DeliveryState.DELIVERED, 1)]
-    first, again, second = receiver.received
+    first, again, _ = receiver.received
     assert first.headers["webhook-id"] == again.headers["webhook-id"], "the same id at every attempt"
     assert int(again.headers["webhook-timestamp"]) - int(first.headers["webhook-timestamp"]) == 30
     assert all(r.verified for r in receiver.received)

@@ -87,7 +87,7 @@ def webhook_receiver(secret: str, now: Callable[[], float] = time.time) -> Itera
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.server = server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield receiver

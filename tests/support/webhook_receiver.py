@@ -69,7 +69,8 @@ class WebhookReceiver:
 
 
 @contextmanager
-def webhook_receiver(secret: str, now: Callable[[], float] = time.time) -> Iterator[WebhookReceiver]:
+def webhook_receiver(secret: str, now: Callable[[], float] = time.time, *, port: int = 0) -> Iterator[WebhookReceiver]:
+    """A receiver on 127.0.0.1 (``port``, or a free one) until the block ends."""
     receiver = WebhookReceiver(secret, now)
 
     class Handler(BaseHTTPRequestHandler):
@@ -85,7 +86,7 @@ def webhook_receiver(secret: str, now: Callable[[], float] = time.time) -> Itera
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     receiver.server = server
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

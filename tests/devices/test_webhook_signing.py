@@ -4,6 +4,9 @@ docs/integrations.md gives to copy."""
 from __future__ import annotations
 
 import base64
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +70,18 @@ def test_a_malformed_secret_is_refused_without_being_shown(secret: str, why: str
     with pytest.raises(WebhookSecretError, match=why) as caught:
         decode_secret(secret)
     assert secret not in str(caught.value)
+
+
+def test_the_function_docs_give_receivers_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/integrations.md's `verify` for receivers to copy: run as written, on the specification's vector."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "integrations.md").read_text(encoding="utf-8")
+    code = text.split("### Verifying a request (receivers)", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    monkeypatch.setattr(time, "time", lambda: float(SPEC_TIMESTAMP + 10))
+    namespace["verify"](SPEC_SECRET, headers(), SPEC_BODY)
+    with pytest.raises(ValueError, match="bad signature"):
+        namespace["verify"](SPEC_SECRET, headers(), SPEC_BODY + b" ")
+    monkeypatch.setattr(time, "time", lambda: float(SPEC_TIMESTAMP + 301))
+    with pytest.raises(ValueError, match="too old"):
+        namespace["verify"](SPEC_SECRET, headers(), SPEC_BODY)

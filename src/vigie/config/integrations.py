@@ -219,7 +219,7 @@ class WebhookEndpoint(ConfigModel):
         le=50,
         title="Attempts",
         description="Attempts per message before giving up (audited as `integration.webhook_failed`); with the "
-        "default backoff, 12 attempts span about 3 hours.",
+        "default backoff, 12 attempts span 1.7 to 3.4 hours.",
     )
     backoff_initial_s: float = Field(
         default=10.0,

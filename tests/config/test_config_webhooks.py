@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
-
 from tests.support.configs import camera_data
+
 from vigie.config import ConfigError, load_config_text
 from vigie.config.models import VigieConfig, WebhookEndpoint, WebhooksSettings
 

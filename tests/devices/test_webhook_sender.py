@@ -38,7 +38,8 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 
 def schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMAS / name).read_text())
+    document: dict[str, Any] = json.loads((SCHEMAS / name).read_text())
+    return document
 
 
 class Rig:

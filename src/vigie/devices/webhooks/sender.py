@@ -189,7 +189,8 @@ class WebhookSender:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.run_once()
+                if self.run_once() >= BATCH:
+                    continue  # a full batch went: the next one at once
             except Exception:  # the database away: logged, tried again at the next round
                 log.exception("webhooks: round of %s failed; tried again in %.0f s", self.endpoint.name, self._poll_s)
             self._wake.wait(self._poll_s)
@@ -218,13 +219,13 @@ class WebhookSender:
 
     def _send(self, delivery: WebhookDelivery) -> bool:
         """One attempt and its record; whether the round may go on."""
-        assert delivery.seq is not None
+        seq = _seq(delivery)
         at = self._clock()
         result = self._post(delivery, int(at.timestamp()))
         attempts = delivery.attempts + 1
         status = result.status
         if status is not None and 200 <= status < 300:
-            self._deliveries.delivered(delivery.seq, attempts, self._clock())
+            self._deliveries.delivered(seq, attempts, self._clock())
             self.delivered += 1
             self._audit_outcome(AuditAction.WEBHOOK_DELIVERED, delivery, attempts, status, "")
             return True
@@ -234,7 +235,7 @@ class WebhookSender:
             self._disable(delivery, attempts, at)
             return False
         if attempts >= self.endpoint.max_attempts:
-            self._deliveries.failed(delivery.seq, attempts, self._clock(), error)
+            self._deliveries.failed(seq, attempts, self._clock(), error)
             self.failed += 1
             log.error(
                 "webhooks: %s gave up message %s after %d attempts (%s)",
@@ -248,7 +249,7 @@ class WebhookSender:
         asked = retry_after_s(result.retry_after, at) if status in (429, 503) else None
         delay = asked if asked is not None else backoff_s(self.endpoint, attempts, self._draw())
         retry = at + timedelta(seconds=delay)
-        self._deliveries.retry_at(delivery.seq, attempts, retry, error)
+        self._deliveries.retry_at(seq, attempts, retry, error)
         self._hold_until = retry
         log.warning(
             "webhooks: %s attempt %d/%d of message %s failed (%s); next in %.0f s",
@@ -289,8 +290,7 @@ class WebhookSender:
         reason = "the receiver answered 410 Gone"
         self.disabled = DisabledEndpoint(self.endpoint.name, self._digest, at, reason)
         self._deliveries.disable(self.disabled)
-        assert delivery.seq is not None
-        self._deliveries.failed(delivery.seq, attempts, at, "HTTP 410: endpoint disabled")
+        self._deliveries.failed(_seq(delivery), attempts, at, "HTTP 410: endpoint disabled")
         dropped = self._deliveries.drop_waiting(self.endpoint.name, at, "endpoint disabled (410 Gone)")
         log.error(
             "webhooks: %s (%s) answered 410 Gone: disabled, %d waiting message(s) dropped; change its url in the "
@@ -351,6 +351,12 @@ class WebhookSender:
         purged = self._deliveries.purge(now - KEEP_DONE)
         if purged:
             log.info("webhooks: %d finished delivery row(s) older than %d days purged", purged, KEEP_DONE.days)
+
+
+def _seq(delivery: WebhookDelivery) -> int:
+    if delivery.seq is None:
+        raise ValueError(f"webhook delivery {delivery.message_id} was not read from the store (no seq)")
+    return delivery.seq
 
 
 def _about(payload: bytes) -> dict[str, object]:

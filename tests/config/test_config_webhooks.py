@@ -3,6 +3,7 @@ it, no credential shown), every field documented."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from tests.support.configs import camera_data
 
 from vigie.config import ConfigError, load_config_text
+from vigie.config.check_command import check_command
 from vigie.config.models import VigieConfig, WebhookEndpoint, WebhooksSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +97,24 @@ def test_every_field_is_in_the_configuration_guide(model: type[BaseModel]) -> No
     text = DOC.read_text(encoding="utf-8")
     missing = [name for name in model.model_fields if f"`{name}`" not in text]
     assert not missing, f"docs/configuration.md does not describe {model.__name__} fields {missing}"
+
+
+def test_vigie_config_check_reports_a_bad_endpoint(tmp_path: Path) -> None:
+    """What `vigie config check` prints: the file, the line, the field, what is wrong and how to fix it."""
+    path = tmp_path / "vigie.yaml"
+    path.write_text(
+        """version: 1
+webhooks:
+  enabled: true
+  endpoints:
+    - name: dispatch
+      url: https://dispatch.example.invalid/vigie
+      communes: [lyon]
+      secret_env: VIGIE_WEBHOOK_DISPATCH
+""",
+        encoding="utf-8",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert check_command(path, out, err) == 2
+    assert "webhook endpoint dispatch: no commune lyon in this configuration" in err.getvalue()
+    assert "name configured communes" in err.getvalue()

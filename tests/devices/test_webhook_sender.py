@@ -279,3 +279,20 @@ def test_a_pending_alert_makes_no_delivery_even_when_asked(
         "cam-001", "intrusion", "intrusion", clock(), Box(0, 0, 1, 1), 0.5, "m1", state=AlertState.PENDING, id=9
     )
     assert rig.bridge.confirmed(pending) == []
+
+
+def test_after_a_message_is_given_up_the_next_waits_like_a_retry(
+    engine: Engine, receiver: WebhookReceiver, clock: FakeClock
+) -> None:
+    """A receiver failing the last attempt of one message is not sent every other waiting message at once."""
+    rig = Rig(engine, receiver, clock, max_attempts=1, backoff_initial_s=15)
+    rig.alert()
+    rig.alert()
+    receiver.answer(500)
+    assert rig.sender.run_once() == 1
+    assert rig.rows() == [(DeliveryState.FAILED, 1), (DeliveryState.WAITING, 0)]
+    clock.advance(seconds=14)
+    assert rig.sender.run_once() == 0
+    clock.advance(seconds=1)
+    assert rig.sender.run_once() == 1
+    assert rig.rows() == [(DeliveryState.FAILED, 1), (DeliveryState.DELIVERED, 1)]

@@ -150,6 +150,7 @@ class WebhookSender:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._purged = float("-inf")
+        self._disabled_read = False
         self.disabled: DisabledEndpoint | None = None
         """Set when the endpoint answered 410 Gone (at this URL, now or in an earlier run)."""
         self.delivered = 0
@@ -245,7 +246,8 @@ class WebhookSender:
                 error,
             )
             self._audit_outcome(AuditAction.WEBHOOK_FAILED, delivery, attempts, status, error)
-            return True  # the next one may fare better: this one's failure paused nothing
+            self._hold_until = at + timedelta(seconds=backoff_s(self.endpoint, attempts, self._draw()))
+            return False  # the receiver is failing: the next message waits as a retry would
         asked = retry_after_s(result.retry_after, at) if status in (429, 503) else None
         delay = asked if asked is not None else backoff_s(self.endpoint, attempts, self._draw())
         retry = at + timedelta(seconds=delay)
@@ -280,8 +282,11 @@ class WebhookSender:
     # --- disabled endpoints -------------------------------------------------------------------------------------
 
     def _is_disabled(self) -> bool:
-        if self.disabled is None:
+        """Whether the endpoint is disabled at its URL; read from the store at the first round (an earlier run's
+        410), then known here (only this sender disables it)."""
+        if self.disabled is None and not self._disabled_read:
             known = self._deliveries.disabled(self.endpoint.name)
+            self._disabled_read = True
             if known is not None and known.url_sha256 == self._digest:
                 self.disabled = known
         return self.disabled is not None

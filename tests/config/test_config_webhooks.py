@@ -65,6 +65,7 @@ def test_an_endpoint_and_its_defaults() -> None:
         ({"endpoints": [endpoint(secret_env="whsec_abc=")]}, "secret_env"),
         ({"endpoints": [endpoint(), endpoint()]}, "the name dispatch is used twice"),
         ({"endpoints": [endpoint(backoff_initial_s=600, backoff_max_s=60)]}, "backoff_max_s (60.0) is below"),
+        ({"endpoints": [endpoint(url="http://127.0.0.1/h", ca_file="/etc/ca.pem")]}, "ca_file is for an https:// URL"),
     ],
 )
 def test_what_is_refused(webhooks: dict[str, Any], message: str) -> None:

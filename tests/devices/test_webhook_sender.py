@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from tests.support.audit_sinks import ListAudit
 from tests.support.clocks import T0, FakeClock
 from tests.support.configs import camera_data
+from tests.support.tls import loopback_certificate
 from tests.support.waiting import wait_for
 from tests.support.webhook_receiver import WebhookReceiver, webhook_receiver
 from vigie.config.models import VigieConfig
@@ -29,6 +30,7 @@ from vigie.domain.audit import AuditAction
 from vigie.domain.camera import StreamAlarm, StreamAlarmKind
 from vigie.domain.geometry import Box
 from vigie.domain.webhooks import DeliveryState
+from vigie.runtime.assembly.webhooks import tls_context
 from vigie.storage import SqlAlertRepo
 from vigie.storage.database import create_engine_for, migrate
 from vigie.storage.webhooks import SqlWebhookDeliveries
@@ -296,3 +298,29 @@ def test_after_a_message_is_given_up_the_next_waits_like_a_retry(
     clock.advance(seconds=1)
     assert rig.sender.run_once() == 1
     assert rig.rows() == [(DeliveryState.FAILED, 1), (DeliveryState.DELIVERED, 1)]
+
+
+def test_https_checks_the_receivers_certificate(tmp_path: Path, engine: Engine, clock: FakeClock) -> None:
+    """Against an HTTPS receiver whose certificate no system authority signed: refused without its `ca_file`
+    (an attempt failed, nothing sent), delivered with it."""
+    certificate = loopback_certificate(tmp_path / "tls")
+    with webhook_receiver(SECRET, now=lambda: clock().timestamp(), certificate=certificate) as receiver:
+        untrusted = Rig(engine, receiver, clock, name="untrusted")
+        untrusted.alert()
+        assert untrusted.sender.run_once() == 1
+        assert receiver.received == [] and untrusted.rows() == []  # its rows are under its own name
+        [waiting] = untrusted.deliveries.states("untrusted")
+        assert waiting.attempts == 1 and "the receiver's certificate was refused" in waiting.last_error
+        trusted = Rig(engine, receiver, clock, name="trusted", ca_file=str(certificate.certificate_file))
+        trusted.sender = WebhookSender(
+            trusted.config.webhooks.endpoints[0],
+            decode_secret(SECRET),
+            trusted.deliveries,
+            trusted.audit,
+            clock,
+            tls=tls_context(trusted.config.webhooks.endpoints[0]),
+        )
+        trusted.alert()
+        assert trusted.sender.run_once() == 1
+        [got] = receiver.verified()
+        assert got.payload["type"] == "alert.confirmed"

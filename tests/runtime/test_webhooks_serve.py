@@ -187,6 +187,14 @@ def test_a_secret_not_set_or_malformed_stops_the_start(tmp_path: Path, monkeypat
     assert malformed not in str(caught.value)
 
 
+def test_an_unusable_ca_file_stops_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    missing = tmp_path / "no-such-ca.pem"
+    text = config_text(tmp_path, "https://dispatch.example.invalid/h", extra=f"      ca_file: {missing}\n")
+    with pytest.raises(ServiceError, match=r"webhooks endpoint dispatch: ca_file .*no-such-ca\.pem: cannot use it"):
+        VigieService(load_config_text(text))
+
+
 def test_off_by_default(tmp_path: Path) -> None:
     service = VigieService(
         load_config_text(config_yaml(tmp_path, camera_yaml("cam-1", "rtsp://127.0.0.1:9/cam-1", enabled=False)))

@@ -5,6 +5,7 @@ scripted (a status, headers), 204 when nothing is scripted."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import deque
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.tls import LoopbackCertificate
 from vigie.devices.webhooks.signing import WebhookVerificationError, verify
 
 
@@ -34,8 +36,8 @@ class WebhookReceiver:
     """``secret``: the endpoint's ``whsec_…`` secret; ``now``: the receiver's clock in Unix seconds (the sender's
     fake clock in tests that inject one, for the timestamp tolerance)."""
 
-    def __init__(self, secret: str, now: Callable[[], float] = time.time) -> None:
-        self.secret, self.now = secret, now
+    def __init__(self, secret: str, now: Callable[[], float] = time.time, *, tls: bool = False) -> None:
+        self.secret, self.now, self.tls = secret, now, tls
         self.received: list[Received] = []
         self._answers: deque[tuple[int, dict[str, str]]] = deque()
         self._lock = threading.Lock()
@@ -44,7 +46,8 @@ class WebhookReceiver:
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/vigie"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hooks/vigie"
 
     def answer(self, status: int, **headers: str) -> None:
         """Answer the next request not yet answered with ``status`` (and ``headers``, ``_`` for ``-``)."""
@@ -69,9 +72,15 @@ class WebhookReceiver:
 
 
 @contextmanager
-def webhook_receiver(secret: str, now: Callable[[], float] = time.time, *, port: int = 0) -> Iterator[WebhookReceiver]:
-    """A receiver on 127.0.0.1 (``port``, or a free one) until the block ends."""
-    receiver = WebhookReceiver(secret, now)
+def webhook_receiver(
+    secret: str,
+    now: Callable[[], float] = time.time,
+    *,
+    port: int = 0,
+    certificate: LoopbackCertificate | None = None,
+) -> Iterator[WebhookReceiver]:
+    """A receiver on 127.0.0.1 (``port``, or a free one) until the block ends; over TLS with ``certificate``."""
+    receiver = WebhookReceiver(secret, now, tls=certificate is not None)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -87,6 +96,10 @@ def webhook_receiver(secret: str, now: Callable[[], float] = time.time, *, port:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    if certificate is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(certificate.certificate_file), str(certificate.private_key_file))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     receiver.server = server
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

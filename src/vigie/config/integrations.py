@@ -206,6 +206,12 @@ class WebhookEndpoint(ConfigModel):
         "the base64 of 24 to 64 random bytes), not the secret itself; it never goes in this file, a log or the "
         "audit.",
     )
+    ca_file: Path | None = Field(
+        default=None,
+        title="CA file",
+        description="PEM file of the certificate authority that signed the receiver's certificate (an internal "
+        "PKI); unset: the system's trusted authorities. The certificate and the host name are always checked.",
+    )
     timeout_s: float = Field(
         default=10.0,
         gt=0.0,
@@ -263,6 +269,11 @@ class WebhookEndpoint(ConfigModel):
 
     @model_validator(mode="after")
     def _backoff_in_order(self) -> WebhookEndpoint:
+        if self.ca_file is not None and not self.url.startswith("https://"):
+            raise invalid(
+                f"webhook endpoint {self.name}: ca_file is for an https:// URL",
+                "remove `ca_file`, or use the receiver's https:// URL",
+            )
         if self.backoff_max_s < self.backoff_initial_s:
             raise invalid(
                 f"webhook endpoint {self.name}: backoff_max_s ({self.backoff_max_s}) is below backoff_initial_s "

@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -121,8 +122,9 @@ class Attempt:
 
 
 class WebhookSender:
-    """See the module docstring. :meth:`run_once` is one round (what the thread does at each wake-up, and what the
-    tests call with an injected clock); :meth:`start` and :meth:`stop` run it in a thread."""
+    """See the module docstring. ``tls``: the context checking the receiver's certificate (the endpoint's
+    ``ca_file``), the system's authorities when None. :meth:`run_once` is one round (what the thread does at each
+    wake-up, and what the tests call with an injected clock); :meth:`start` and :meth:`stop` run it in a thread."""
 
     def __init__(
         self,
@@ -132,6 +134,7 @@ class WebhookSender:
         audit: AuditSink,
         clock: Callable[[], datetime],
         *,
+        tls: ssl.SSLContext | None = None,
         client: httpx.Client | None = None,
         draw: Callable[[], float] = random.random,
         poll_s: float = 1.0,
@@ -143,6 +146,9 @@ class WebhookSender:
         self._client = client or httpx.Client(
             timeout=endpoint.timeout_s,
             follow_redirects=False,
+            # the receiver's certificate and name checked against ``tls`` (the endpoint's ca_file) or the system's
+            # authorities, not a bundle shipped with a library
+            verify=tls if tls is not None else ssl.create_default_context(),
             headers={"user-agent": f"vigie/{__version__}", "content-type": "application/json"},
         )
         self._hold_until: datetime | None = None
@@ -277,6 +283,9 @@ class WebhookSender:
         except httpx.TimeoutException as err:
             return Attempt(None, f"no answer within {self.endpoint.timeout_s:g} s ({type(err).__name__})")
         except httpx.HTTPError as err:  # its text quotes the URL: only its class is kept
+            refused = _certificate_refusal(err)
+            if refused is not None:
+                return Attempt(None, f"the receiver's certificate was refused ({refused}; see ca_file)")
             return Attempt(None, f"request failed ({type(err).__name__})")
 
     # --- disabled endpoints -------------------------------------------------------------------------------------
@@ -356,6 +365,19 @@ class WebhookSender:
         purged = self._deliveries.purge(now - KEEP_DONE)
         if purged:
             log.info("webhooks: %d finished delivery row(s) older than %d days purged", purged, KEEP_DONE.days)
+
+
+def _certificate_refusal(err: BaseException) -> str | None:
+    """Why TLS refused the receiver's certificate (OpenSSL's words, e.g. ``self-signed certificate``), when that is
+    what ended the request."""
+    cause: BaseException | None = err
+    for _ in range(5):
+        if cause is None:
+            return None
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return str(cause.verify_message or "not trusted")
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _seq(delivery: WebhookDelivery) -> int:

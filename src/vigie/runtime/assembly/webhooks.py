@@ -4,6 +4,7 @@ reads the endpoints' signing secrets, from the environment variables the file na
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
-from vigie.config.models import VigieConfig
+from vigie.config.models import VigieConfig, WebhookEndpoint
 from vigie.devices.webhooks.bridge import WebhookBridge
 from vigie.devices.webhooks.sender import WebhookSender
 from vigie.devices.webhooks.signing import WebhookSecretError, decode_secret
@@ -60,8 +61,23 @@ def open_webhooks(
                 f"{where}: the variable {endpoint.secret_env} does not hold a Standard Webhooks secret ({err}); "
                 f"it must be whsec_ followed by the base64 of 24 to 64 random bytes (a new one: {GENERATE_COMMAND})"
             ) from None
-        senders.append(WebhookSender(endpoint, key, deliveries, audit, clock, poll_s=poll_s))
+        tls = tls_context(endpoint)
+        senders.append(WebhookSender(endpoint, key, deliveries, audit, clock, tls=tls, poll_s=poll_s))
     return WebhookBridge(settings, config.placements(), deliveries, senders, clock)
+
+
+def tls_context(endpoint: WebhookEndpoint) -> ssl.SSLContext | None:
+    """The context of the endpoint's ``ca_file`` (None: the system's authorities); a file that cannot be used is a
+    :class:`WebhookSetupError` naming the field."""
+    if endpoint.ca_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(endpoint.ca_file))
+    except (OSError, ssl.SSLError) as err:
+        why = getattr(err, "strerror", None) or getattr(err, "reason", None) or type(err).__name__
+        raise WebhookSetupError(
+            f"webhooks endpoint {endpoint.name}: ca_file {endpoint.ca_file}: cannot use it ({why})"
+        ) from None
 
 
 class WebhooksCollector(Collector):

@@ -43,10 +43,10 @@ def test_every_model_is_reached() -> None:
     assert {"ModelDetectorSettings", "HotBlobDetectorSettings"} <= names
     assert {"TlsSettings", "SecuritySettings"} <= names
     assert {"WorkerSettings", "DetectorSettings", "ClusterSettings", "OnvifSettings", "PtzPrivacyMask"} <= names
-    assert {"MqttSettings", "MqttTlsSettings"} <= names
+    assert {"MqttSettings", "MqttTlsSettings", "WebhooksSettings", "WebhookEndpoint"} <= names
     # with auth and auth.oidc, api.tls, security, workers, workers.detector, cluster, a camera's onvif and its dome
-    # optics, dome masks, one class per detector, mqtt and mqtt.tls
-    assert len(names) == 30
+    # optics, dome masks, one class per detector, mqtt and mqtt.tls, webhooks and its endpoints
+    assert len(names) == 32
 
 
 @pytest.mark.parametrize("model", sorted(all_models(), key=lambda m: m.__name__), ids=lambda m: m.__name__)

@@ -35,6 +35,13 @@ def register(commands: Subparsers) -> None:
         help="publish confirmed alerts, camera states and health to this MQTT broker on this machine (anonymous, "
         "plain MQTT; topics vigie/demo/..., docs/integrations.md)",
     )
+    demo_parser.add_argument(
+        "--webhook",
+        type=_demo_webhook_url,
+        metavar="URL",
+        help="POST confirmed alerts and health events to this URL (https, or http on this machine), signed with the "
+        "whsec_ secret in the environment variable VIGIE_DEMO_WEBHOOK_SECRET (docs/integrations.md#webhooks)",
+    )
     demo_parser.set_defaults(handler=demo)
 
     serve_parser = with_config(commands.add_parser("serve", help="run the service from a configuration file"))
@@ -105,6 +112,7 @@ def demo(args: argparse.Namespace) -> int:
         use_rtsp=not args.no_rtsp,
         photoreal=args.photoreal,
         mqtt=args.mqtt,
+        webhook=args.webhook,
     )
 
 
@@ -119,6 +127,22 @@ def _local_broker(value: str) -> str:
             f"{value!r}: give HOST:PORT of a broker on this machine (e.g. 127.0.0.1:1883); a broker elsewhere needs "
             "TLS and an account: use `vigie serve` with an mqtt section (docs/integrations.md)"
         )
+    return value
+
+
+def _demo_webhook_url(value: str) -> str:
+    """A URL the ``webhooks`` section accepts: https, or plain http to this machine only (L15)."""
+    from pydantic import ValidationError
+
+    from vigie.config.models import WebhookEndpoint
+    from vigie.runtime.assembly.demo import DEMO_WEBHOOK_SECRET_ENV
+
+    try:
+        WebhookEndpoint(name="demo", url=value, communes=("demo",), secret_env=DEMO_WEBHOOK_SECRET_ENV)
+    except ValidationError as err:
+        problem = err.errors()[0]
+        hint = (problem.get("ctx") or {}).get("hint", "")
+        raise argparse.ArgumentTypeError(f"{problem['msg']}{f' ({hint})' if hint else ''}") from None
     return value
 
 

@@ -1,19 +1,22 @@
-"""Integrations with other systems: the ``mqtt`` section (issue 21).
+"""Integrations with other systems: the ``mqtt`` and ``webhooks`` sections (issue 21).
 
 Vigie publishes to an MQTT broker (Mosquitto) what other systems of a supervision centre may know: **confirmed**
 alerts only (a person decided, L28), the state of the cameras and the recording and stream alarms. Nothing here is
 read: the password comes from an environment variable named in the file, never from the file, and is read by the
-runtime when it connects (validators do no I/O).
+runtime when it connects (validators do no I/O). Webhooks POST the same confirmed alerts and health events to
+configured URLs, signed with a secret that likewise stays in the environment.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from vigie.config.fields import ConfigModel, NonEmptyText, invalid
+from vigie.config.fields import ConfigModel, NonEmptyText, Slug, first_repeated, invalid
+from vigie.domain.redact import redact_url
 
 MQTT_ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 TOPIC_PREFIX_PATTERN = r"^[A-Za-z0-9_-]{1,64}(?:/[A-Za-z0-9_-]{1,64}){0,3}$"
@@ -164,3 +167,148 @@ class MqttSettings(ConfigModel):
         if self.port is not None:
             return self.port
         return 8883 if self.tls is not None else 1883
+
+
+WebhookKind = Literal["alert.confirmed", "health"]
+"""What an endpoint may receive: the payload ``type`` (the same payloads as MQTT's alerts and health topics)."""
+WEBHOOK_KINDS: tuple[WebhookKind, ...] = ("alert.confirmed", "health")
+
+
+class WebhookEndpoint(ConfigModel):
+    """One receiver of webhooks: a URL, the communes and kinds of message it receives, the variable holding its
+    signing secret, and how hard Vigie tries (docs/integrations.md#webhooks)."""
+
+    name: Slug = Field(
+        title="Name",
+        description="Identifier of the endpoint (in logs, metrics and the audit log, which never show its full URL).",
+    )
+    url: NonEmptyText = Field(
+        title="URL",
+        description="Where messages are POSTed; `https://` (plain `http://` only to 127.0.0.1, ::1 or localhost). "
+        "No user or password in it: receivers check the signature.",
+    )
+    communes: tuple[Slug, ...] = Field(
+        min_length=1,
+        title="Communes",
+        description="Ids of the communes whose messages this endpoint receives (each must be a configured commune).",
+    )
+    kinds: tuple[WebhookKind, ...] = Field(
+        default=WEBHOOK_KINDS,
+        min_length=1,
+        title="Kinds",
+        description="Which messages: `alert.confirmed` (alerts a person confirmed, never pending or dismissed ones) "
+        "and/or `health` (recording gaps, stream alarms); default both.",
+    )
+    secret_env: str = Field(
+        pattern=MQTT_ENV_NAME_PATTERN,
+        title="Secret variable",
+        description="Name of the environment variable holding the endpoint's signing secret (`whsec_` followed by "
+        "the base64 of 24 to 64 random bytes), not the secret itself; it never goes in this file, a log or the "
+        "audit.",
+    )
+    ca_file: Path | None = Field(
+        default=None,
+        title="CA file",
+        description="PEM file of the certificate authority that signed the receiver's certificate (an internal "
+        "PKI); unset: the system's trusted authorities. The certificate and the host name are always checked.",
+    )
+    timeout_s: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=60.0,
+        title="Timeout (s)",
+        description="How long one attempt may take (connection and answer); past it the attempt failed.",
+    )
+    max_attempts: int = Field(
+        default=12,
+        ge=1,
+        le=50,
+        title="Attempts",
+        description="Attempts per message before giving up (audited as `integration.webhook_failed`); with the "
+        "default backoff, 12 attempts span 1.7 to 3.4 hours.",
+    )
+    backoff_initial_s: float = Field(
+        default=10.0,
+        ge=0.1,
+        le=3600.0,
+        title="First retry delay (s)",
+        description="Delay before the second attempt; each next delay doubles, up to `backoff_max_s`, with jitter "
+        "(each delay is drawn between half and all of it).",
+    )
+    backoff_max_s: float = Field(
+        default=3600.0,
+        ge=1.0,
+        le=86_400.0,
+        title="Longest retry delay (s)",
+        description="Longest delay between two attempts (a `Retry-After` of the receiver, on 429 or 503, is "
+        "honoured up to a day).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _secure_url(cls, url: str) -> str:
+        shown = redact_url(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            raise invalid(f"{shown} is not a URL", "e.g. https://dispatch.example.fr/vigie") from None
+        if parts.scheme not in ("https", "http") or not host:
+            raise invalid(f"{shown} is not an http(s) URL", "e.g. https://dispatch.example.fr/vigie")
+        if parts.username is not None or parts.password is not None:
+            raise invalid(
+                f"{shown} holds a user or password: it would be written wherever the URL is",
+                "remove it: the receiver checks each message's signature (`secret_env`)",
+            )
+        if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+            raise invalid(
+                f"{shown}: plain http would carry alerts in clear (L15)",
+                "use https:// (plain http is accepted for 127.0.0.1, ::1 and localhost only)",
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _backoff_in_order(self) -> WebhookEndpoint:
+        if self.ca_file is not None and not self.url.startswith("https://"):
+            raise invalid(
+                f"webhook endpoint {self.name}: ca_file is for an https:// URL",
+                "remove `ca_file`, or use the receiver's https:// URL",
+            )
+        if self.backoff_max_s < self.backoff_initial_s:
+            raise invalid(
+                f"webhook endpoint {self.name}: backoff_max_s ({self.backoff_max_s}) is below backoff_initial_s "
+                f"({self.backoff_initial_s})",
+                "raise `backoff_max_s` or lower `backoff_initial_s`",
+            )
+        return self
+
+
+class WebhooksSettings(ConfigModel):
+    """POSTing confirmed alerts and health events to other systems (docs/integrations.md#webhooks), signed per
+    the Standard Webhooks specification, retried with a backoff, every outcome audited. Off by default."""
+
+    enabled: bool = Field(
+        default=False,
+        title="Enabled",
+        description="Send webhooks; `false` (the default): nothing is sent and no delivery row is written.",
+    )
+    endpoints: tuple[WebhookEndpoint, ...] = Field(
+        default=(),
+        title="Endpoints",
+        description="The receivers; at least one when `enabled`. Each message goes to every endpoint whose "
+        "`communes` and `kinds` take it.",
+    )
+
+    @model_validator(mode="after")
+    def _usable_when_enabled(self) -> WebhooksSettings:
+        repeated = first_repeated([e.name for e in self.endpoints])
+        if repeated is not None:
+            raise invalid(
+                f"webhooks.endpoints: the name {repeated[1]} is used twice", "give each endpoint its own `name`"
+            )
+        if self.enabled and not self.endpoints:
+            raise invalid(
+                "webhooks.endpoints is empty while webhooks.enabled is true",
+                "add an endpoint (name, url, communes, secret_env) or set `enabled: false`",
+            )
+        return self

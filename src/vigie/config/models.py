@@ -30,7 +30,7 @@ from vigie.config.camera import (
     MotionSettings,
 )
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
-from vigie.config.integrations import MqttSettings, MqttTlsSettings
+from vigie.config.integrations import MqttSettings, MqttTlsSettings, WebhookEndpoint, WebhooksSettings
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone, Zone
 from vigie.domain.redact import redact_url
 
@@ -64,6 +64,8 @@ __all__ = [
     "StorageSettings",
     "TlsSettings",
     "VigieConfig",
+    "WebhookEndpoint",
+    "WebhooksSettings",
     "WorkerSettings",
     "Zone",
 ]
@@ -798,6 +800,12 @@ class VigieConfig(ConfigModel):
         description="Publish confirmed alerts, camera states and health events to an MQTT broker "
         "(docs/integrations.md); off by default.",
     )
+    webhooks: WebhooksSettings = Field(
+        default_factory=WebhooksSettings,
+        title="Webhooks",
+        description="POST confirmed alerts and health events to configured URLs, signed and retried "
+        "(docs/integrations.md#webhooks); off by default.",
+    )
     communes: tuple[Commune, ...] = Field(
         default=(),
         title="Communes",
@@ -817,6 +825,18 @@ class VigieConfig(ConfigModel):
         )
         if cameras:
             raise duplicate_error("camera ids", cameras)
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_communes_exist(self) -> VigieConfig:
+        known = {c.id for c in self.communes}
+        for endpoint in self.webhooks.endpoints:
+            unknown = [c for c in endpoint.communes if c not in known]
+            if unknown:
+                raise invalid(
+                    f"webhook endpoint {endpoint.name}: no commune {', '.join(unknown)} in this configuration",
+                    f"name configured communes in `communes` (known: {', '.join(sorted(known)) or 'none'})",
+                )
         return self
 
     @model_validator(mode="after")

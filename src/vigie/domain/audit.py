@@ -90,6 +90,12 @@ class AuditAction(enum.StrEnum):
     PLATE_MATCH_HELD = "plates.match_held"
     PLATE_MATCH_RELEASED = "plates.match_released"
     PLATES_PURGED = "plates.purged"
+    WEBHOOK_DELIVERED = "integration.webhook_delivered"
+    """A webhook endpoint answered 2xx to a message (issue 21)."""
+    WEBHOOK_FAILED = "integration.webhook_failed"
+    """A webhook message given up after its endpoint's attempts."""
+    WEBHOOK_DISABLED = "integration.webhook_disabled"
+    """A webhook endpoint answered 410 Gone: disabled, its waiting messages dropped."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ alert at once cannot both succeed: the second is told who decided first.
 
 With ``on_confirmed`` (MQTT enabled, issue 21), a confirmation writes the messages that report it to the outbox in
 the same transaction: the verdict and its messages commit together, or neither does (L28: only a confirmation ever
-writes one).
+writes one). ``webhooks_of`` (webhooks enabled) does the same with the webhook deliveries.
 """
 
 from __future__ import annotations
@@ -28,23 +28,34 @@ from vigie.domain.alerts import (
 )
 from vigie.domain.geometry import Box
 from vigie.domain.outbox import OutboxMessage
+from vigie.domain.webhooks import WebhookDelivery
 from vigie.storage.database import for_reading, storage_errors
 from vigie.storage.outbox import outbox_rows
 from vigie.storage.tables import AlertRow, require_aware
+from vigie.storage.webhooks import webhook_rows
 
 MAX_PAGE = 1000
 
 
 ConfirmedMessages = Callable[[Alert], Sequence[OutboxMessage]]
 """The messages reporting a confirmed alert (:meth:`vigie.devices.mqtt.bridge.MqttBridge.confirmed`)."""
+ConfirmedWebhooks = Callable[[Alert], Sequence[WebhookDelivery]]
+"""The webhook deliveries reporting a confirmed alert (``WebhookBridge.confirmed`` of ``vigie.devices.webhooks``)."""
 
 
 class SqlAlertRepo:
-    def __init__(self, engine: Engine, *, on_confirmed: ConfirmedMessages | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        on_confirmed: ConfirmedMessages | None = None,
+        webhooks_of: ConfirmedWebhooks | None = None,
+    ) -> None:
         """``on_confirmed(alert)``: messages written to the outbox in the transaction of the alert's confirmation
-        (never for a pending or dismissed alert)."""
+        (never for a pending or dismissed alert); ``webhooks_of(alert)``: webhook deliveries, likewise."""
         self._engine = engine
         self._on_confirmed = on_confirmed
+        self._webhooks_of = webhooks_of
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read = sessionmaker(for_reading(engine), expire_on_commit=False)
 
@@ -98,6 +109,8 @@ class SqlAlertRepo:
             recorded = _to_alert(row)
             if verdict is Verdict.CONFIRMED and self._on_confirmed is not None:
                 session.add_all(outbox_rows(self._on_confirmed(recorded)))
+            if verdict is Verdict.CONFIRMED and self._webhooks_of is not None:
+                session.add_all(webhook_rows(self._webhooks_of(recorded)))
             return recorded
 
     def list(

@@ -695,3 +695,43 @@ class MqttOutboxRow(Base):
     retain: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+# --- Webhooks (issue 21): deliveries kept until the receiver answered 2xx or the attempts were spent ------------
+
+
+class WebhookDeliveryRow(Base):
+    """One payload for one webhook endpoint: written with what it reports (a confirmed alert's verdict, a health
+    event), sent in ``seq`` order by the endpoint's sender once ``next_attempt_at`` is reached. ``state``:
+    ``waiting``, ``delivered``, ``failed`` (attempts spent) or ``dropped`` (the endpoint disabled); rows no longer
+    waiting are kept a week, then purged."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "endpoint", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_done_at", "done_at"),
+        UniqueConstraint("endpoint", "message_id", name="uq_webhook_deliveries_endpoint_message"),
+    )
+
+    seq: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(36))
+    endpoint: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    last_error: Mapped[str] = mapped_column(String(500))
+    done_at: Mapped[datetime | None]
+
+
+class WebhookEndpointDisabledRow(Base):
+    """An endpoint that answered 410 Gone: nothing is sent to it while its configured URL has this digest."""
+
+    __tablename__ = "webhook_endpoints_disabled"
+
+    endpoint: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    url_sha256: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(500))

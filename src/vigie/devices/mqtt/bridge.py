@@ -18,29 +18,30 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from vigie.config.integrations import MqttSettings
 from vigie.config.models import CameraPlacement
 from vigie.devices.mqtt.payloads import (
-    AlertConfirmed,
-    AlertFacts,
-    CameraRef,
     CameraState,
     CameraStateValue,
-    Decision,
-    HealthEvent,
-    HealthNotice,
-    Region,
     alerts_topic,
     camera_state_topic,
     encoded,
     health_topic,
 )
 from vigie.devices.mqtt.publisher import MqttPublisher
-from vigie.domain.alerts import Alert, AlertState, Verdict
+from vigie.devices.notices import (
+    MAX_TEXT,
+    GapLedger,
+    HealthChange,
+    HealthTracker,
+    NotifyingGapLedger,
+    alert_notice,
+    health_notice,
+    notice_places,
+)
+from vigie.domain.alerts import Alert
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm
 from vigie.domain.outbox import Outbox, OutboxMessage
 from vigie.domain.ports import CameraStatusRepo
@@ -54,28 +55,6 @@ PUBLISHED_STATES: dict[HealthState, CameraStateValue] = {
     HealthState.OFFLINE: "offline",
 }
 """``starting`` is not published: the retained state stays the last one known until the stream says more."""
-MAX_TEXT = 500
-
-
-@dataclass(frozen=True, slots=True)
-class _Place:
-    commune: str
-    camera: CameraRef
-
-
-class GapLedger(Protocol):
-    """The recording-gap ledger the monitor writes (:class:`vigie.runtime.workers.monitor.GapLedger`)."""
-
-    def begin(self, at: datetime) -> int: ...
-
-    def write(
-        self,
-        gaps: Iterable[RecordingGap],
-        withdrawn: Iterable[RecordingGap],
-        checked: datetime,
-        *,
-        prune_before: datetime | None = None,
-    ) -> None: ...
 
 
 class MqttBridge:
@@ -93,16 +72,10 @@ class MqttBridge:
     ) -> None:
         self.settings, self.outbox, self.publisher = settings, outbox, publisher
         self._clock, self._new_id = clock, new_id
-        self._places = {
-            p.camera.id: _Place(p.commune.id, CameraRef(id=p.camera.id, name=p.camera.name, site=p.site.id))
-            for p in placements
-        }
+        self._places = notice_places(placements)
         self._states: dict[str, HealthState] = {}
         """The last state published per camera (bounded by the configured cameras)."""
-        self._open_gaps: set[tuple[str, datetime]] = set()
-        """Gaps published as opened and not yet as closed (at most one per camera)."""
-        self._alarms: dict[tuple[str, str], datetime] = {}
-        """When each stream alarm raised now began, by camera and kind (bounded: cameras times alarm kinds)."""
+        self._health_events = HealthTracker()
 
     # --- life ----------------------------------------------------------------------------------------------------
 
@@ -117,31 +90,14 @@ class MqttBridge:
     def confirmed(self, alert: Alert) -> list[OutboxMessage]:
         """The message reporting ``alert``, for the outbox, in the transaction of its confirmation; nothing for an
         alert that is not confirmed (L28), or whose camera is not configured here."""
-        if alert.state is not AlertState.CONFIRMED or alert.verdict is not Verdict.CONFIRMED or alert.id is None:
-            return []
-        place = self._places.get(alert.camera_id)
-        if place is None or alert.decided_at is None:
-            log.warning("MQTT: alert %s of camera %s not published: no such camera here", alert.id, alert.camera_id)
-            return []
-        box = alert.region
         now = self._clock()
-        payload = AlertConfirmed(
-            id=self._new_id(),
-            type="alert.confirmed",
-            version=1,
-            commune=place.commune,
-            camera=place.camera,
-            alert=AlertFacts(
-                id=alert.id,
-                module=alert.module,
-                kind=alert.kind,
-                seen_at=alert.at,
-                region=Region(x=_unit(box.x), y=_unit(box.y), w=_unit(box.w), h=_unit(box.h)),
-            ),
-            decision=Decision(verdict="confirmed", role=alert.decided_role or "", decided_at=alert.decided_at),
-            written_at=now,
-        )
-        topic = alerts_topic(self.settings.topic_prefix, place.commune)
+        place = self._places.get(alert.camera_id)
+        payload = alert_notice(alert, place, self._new_id(), now)
+        if payload is None:
+            if place is None:
+                log.warning("MQTT: alert %s of camera %s not published: no such camera here", alert.id, alert.camera_id)
+            return []
+        topic = alerts_topic(self.settings.topic_prefix, payload.commune)
         return [OutboxMessage(payload.id, topic, encoded(payload), now)]
 
     def dispatch(self, alert: Alert) -> None:
@@ -179,42 +135,15 @@ class MqttBridge:
 
     def gap_ledger(self, inner: GapLedger) -> GapLedger:
         """``inner`` (the monitor's ledger), with each gap change it wrote also written to the outbox."""
-        return _PublishedGaps(inner, self)
+        return NotifyingGapLedger(inner, self.gaps_written, "MQTT")
 
     def gaps_written(self, gaps: Iterable[RecordingGap], withdrawn: Iterable[RecordingGap]) -> None:
-        messages: list[OutboxMessage] = []
-        for gap in gaps:
-            key = (gap.camera_id, gap.start)
-            if gap.end is None:
-                if key not in self._open_gaps:
-                    self._open_gaps.add(key)
-                    messages += self._health(gap.camera_id, "recording_gap_opened", gap.start, None, "no footage")
-            else:
-                event: HealthEvent = "recording_gap_closed" if key in self._open_gaps else "recording_gap_found"
-                self._open_gaps.discard(key)
-                seconds = gap.seconds(gap.end)
-                messages += self._health(gap.camera_id, event, gap.start, gap.end, f"{seconds:.1f} s without footage")
-        for gap in withdrawn:
-            key = (gap.camera_id, gap.start)
-            if key in self._open_gaps:
-                self._open_gaps.discard(key)
-                detail = "late segments cover it: no footage missing"
-                messages += self._health(gap.camera_id, "recording_gap_closed", gap.start, gap.noticed, detail)
-        self._keep(messages)
+        self._keep(self._health(self._health_events.gaps_written(gaps, withdrawn)))
 
     def observe(self, msg: object) -> None:
         """A worker message (the sink's thread): a stream alarm's transition is written to the outbox."""
-        if not isinstance(msg, StreamAlarm):
-            return
-        key = (msg.camera_id, msg.kind.value)
-        if msg.cleared:
-            started = self._alarms.pop(key, msg.at)  # raised before this run: its start is not known here
-            event: HealthEvent = "stream_alarm_cleared"
-            ended: datetime | None = msg.at
-        else:
-            started = self._alarms.setdefault(key, msg.at)
-            event, ended = "stream_alarm_raised", None
-        self._keep(self._health(msg.camera_id, event, started, ended, msg.detail, alarm=msg.kind.value))
+        if isinstance(msg, StreamAlarm):
+            self._keep(self._health([self._health_events.stream_alarm(msg)]))
 
     def indexed(self, segments: Sequence[Segment]) -> None:
         """Nothing: recording gaps come from the ledger."""
@@ -222,45 +151,22 @@ class MqttBridge:
     def tick(self, now: datetime) -> None:
         """Nothing: the publisher has its own thread."""
 
-    def _health(
-        self,
-        camera_id: str,
-        event: HealthEvent,
-        started: datetime,
-        ended: datetime | None,
-        detail: str,
-        *,
-        alarm: str | None = None,
-    ) -> list[OutboxMessage]:
-        place = self._places.get(camera_id)
-        if place is None:
-            return []
-        now = self._clock()
-        payload = HealthNotice(
-            id=self._new_id(),
-            type="health",
-            version=1,
-            commune=place.commune,
-            camera=place.camera,
-            event=event,
-            alarm=alarm,
-            started_at=started,
-            ended_at=ended,
-            detail=detail[:MAX_TEXT],
-            written_at=now,
-        )
-        return [
-            OutboxMessage(payload.id, health_topic(self.settings.topic_prefix, place.commune), encoded(payload), now)
-        ]
+    def _health(self, changes: Sequence[HealthChange]) -> list[OutboxMessage]:
+        messages: list[OutboxMessage] = []
+        for change in changes:
+            place = self._places.get(change.camera_id)
+            if place is None:
+                continue
+            now = self._clock()
+            payload = health_notice(change, place, self._new_id(), now)
+            topic = health_topic(self.settings.topic_prefix, place.commune)
+            messages.append(OutboxMessage(payload.id, topic, encoded(payload), now))
+        return messages
 
     def _keep(self, messages: Sequence[OutboxMessage]) -> None:
         if messages:
             self.outbox.add(messages)
             self.publisher.wake()
-
-
-def _unit(value: float) -> float:
-    return min(1.0, max(0.0, float(value)))
 
 
 class _PublishedStatus:
@@ -292,29 +198,3 @@ class _PublishedStatus:
 
     def prune_health_log(self, older_than: datetime) -> int:
         return self._inner.prune_health_log(older_than)
-
-
-class _PublishedGaps:
-    """A gap ledger that writes what it wrote to the outbox too (after it was written: a refused write is tried
-    again by the monitor, and published then)."""
-
-    def __init__(self, inner: GapLedger, bridge: MqttBridge) -> None:
-        self._inner, self._bridge = inner, bridge
-
-    def begin(self, at: datetime) -> int:
-        return self._inner.begin(at)
-
-    def write(
-        self,
-        gaps: Iterable[RecordingGap],
-        withdrawn: Iterable[RecordingGap],
-        checked: datetime,
-        *,
-        prune_before: datetime | None = None,
-    ) -> None:
-        gaps, withdrawn = list(gaps), list(withdrawn)
-        self._inner.write(gaps, withdrawn, checked, prune_before=prune_before)
-        try:
-            self._bridge.gaps_written(gaps, withdrawn)
-        except Exception:  # the ledger was written: the monitor must not write it again
-            log.exception("MQTT: recording gap events not written to the outbox")

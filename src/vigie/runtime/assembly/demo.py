@@ -46,7 +46,7 @@ from vigie.runtime.assembly.demo_lapi import (
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.models import installed_models
 from vigie.runtime.assembly.module_settings import PIXEL_MODULES
-from vigie.runtime.assembly.service import VigieService
+from vigie.runtime.assembly.service import ServiceError, VigieService
 from vigie.services.auth import AuthService
 from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.builtin import module_settings_path
@@ -162,13 +162,15 @@ def demo_config(
     lapi_url: str | None = None,
     dome: dict[str, Any] | None = None,
     mqtt: str | None = None,
+    webhook: str | None = None,
 ) -> VigieConfig:
     """The demo's configuration: one commune, one site, the simulated cameras (with ``detector`` when a model is
     installed in the demo's data folder, else motion detection; ``modules``: event module settings per camera;
     ``secrets_key_file``: the passphrase file encrypting the demo's private keys, :func:`demo_secrets_key`); with
     ``lapi_url``, a state tenant and its plate-reading camera showing it (:mod:`~vigie.runtime.assembly.demo_lapi`);
     ``dome``: the PTZ dome's entry on the site (:mod:`~vigie.runtime.assembly.demo_dome`); ``mqtt``: ``host:port``
-    of a broker on this machine to publish to (:func:`demo_mqtt`), off when None."""
+    of a broker on this machine to publish to (:func:`demo_mqtt`), off when None; ``webhook``: a URL to POST the
+    demo's confirmed alerts and health events to (:func:`demo_webhooks`), off when None."""
     modules = modules or {}
     cameras: list[dict[str, Any]] = [
         {
@@ -200,6 +202,7 @@ def demo_config(
             "api": {"host": host, "port": port},
             "security": {"secrets_key_file": None if secrets_key_file is None else str(secrets_key_file.resolve())},
             "mqtt": {} if mqtt is None else demo_mqtt(mqtt),
+            "webhooks": {} if webhook is None else demo_webhooks(webhook),
             "communes": [
                 {
                     "id": "demo",
@@ -218,6 +221,18 @@ def demo_mqtt(address: str) -> dict[str, Any]:
     MQTT (a local ``mosquitto`` as Debian starts it); the topics are ``vigie/demo/...`` (docs/integrations.md)."""
     host, _, port = address.rpartition(":")
     return {"enabled": True, "host": host.strip("[]"), "port": int(port), "client_id": "vigie-demo"}
+
+
+DEMO_WEBHOOK_SECRET_ENV = "VIGIE_DEMO_WEBHOOK_SECRET"  # noqa: S105 (the name of a variable, not a secret)
+"""The variable holding the demo endpoint's signing secret (``whsec_…``), set by whoever starts the demo."""
+
+
+def demo_webhooks(url: str) -> dict[str, Any]:
+    """The demo's ``webhooks`` section for ``url`` (``vigie demo --webhook``): one endpoint taking the demo commune's
+    confirmed alerts and health events, signed with the secret in :data:`DEMO_WEBHOOK_SECRET_ENV`, retried at most
+    a minute apart (docs/integrations.md#webhooks)."""
+    endpoint = {"name": "demo", "url": url, "communes": ["demo"], "secret_env": DEMO_WEBHOOK_SECRET_ENV}
+    return {"enabled": True, "endpoints": [{**endpoint, "backoff_max_s": 60}]}
 
 
 def write_config(config: VigieConfig, path: Path) -> None:
@@ -264,6 +279,7 @@ def run_demo(
     use_rtsp: bool,
     photoreal: Path | None = None,
     mqtt: str | None = None,
+    webhook: str | None = None,
 ) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     photo = None if photoreal is None else demo_photo_bank(photoreal)
@@ -310,6 +326,7 @@ def run_demo(
             lapi_url=urls[LAPI_CAMERA],
             dome=dome.camera() if dome is not None else None,
             mqtt=mqtt,
+            webhook=webhook,
         )
         if dome is not None:
             dome.store_account(config)
@@ -318,7 +335,7 @@ def run_demo(
         log.info("demo configuration written to %s (use it with vigie audit/compliance --config)", config_path)
         try:
             service = VigieService(config, simulated_cameras=frozenset(urls))
-        except KeyStorageError as err:
+        except (KeyStorageError, ServiceError) as err:  # ServiceError: e.g. --webhook without its secret
             log.error("%s; the demo was not started", err)
             return 2
         login = ensure_demo_account(service.accounts, data_dir, legal_day(service.clock))

@@ -27,6 +27,7 @@ from vigie.config.models import AnalysisZone, Camera, CameraPlacement, PrivacyMa
 from vigie.devices.dome_masking import DomeMaskSpec
 from vigie.devices.mqtt.bridge import MqttBridge
 from vigie.devices.mqtt.publisher import MqttSetupError
+from vigie.devices.webhooks.bridge import WebhookBridge
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
@@ -66,12 +67,13 @@ from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
+from vigie.runtime.assembly.webhooks import WebhooksCollector, WebhookSetupError, open_webhooks
 from vigie.runtime.clock import system_clock
 from vigie.runtime.metrics import exposition, metrics_registry
 from vigie.runtime.workers.analysis import ModelSpec, WorkerSpec
 from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, storage_check
 from vigie.runtime.workers.journal import WriteJournal, journal_dir
-from vigie.runtime.workers.monitor import ServiceMonitor
+from vigie.runtime.workers.monitor import GapLedger, ServiceMonitor
 from vigie.runtime.workers.recorder import RecorderSpec
 from vigie.runtime.workers.sink import MessageObserver, Periodic, WorkerMessageSink
 from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping
@@ -409,13 +411,22 @@ class VigieService:
         except MqttSetupError as err:
             raise ServiceError(str(err)) from None
 
+    def _webhooks(self, engine: Engine) -> WebhookBridge | None:
+        """The webhook bridge (``webhooks.enabled``, issue 21), its senders started by :meth:`start`; API processes
+        build it too: their confirmations write the deliveries, which ``vigie serve``'s senders send."""
+        try:
+            return open_webhooks(self.config, engine, self.audit, self.clock)
+        except WebhookSetupError as err:
+            raise ServiceError(str(err)) from None
+
     def _published(self, status: SqlCameraStatusRepo) -> CameraStatusRepo:
         """The cameras' health store, each state it records published over MQTT when enabled."""
         return status if self.mqtt is None else self.mqtt.camera_status(status)
 
     def _observers(self) -> tuple[MessageObserver, ...]:
-        """What reads the worker messages as they pass: the monitor, and MQTT's stream alarms when enabled."""
-        return (self.monitor,) if self.mqtt is None else (self.monitor, self.mqtt)
+        """What reads the worker messages as they pass: the monitor, and the stream alarms of MQTT and webhooks when
+        enabled."""
+        return (self.monitor, *(bridge for bridge in (self.mqtt, self.webhooks) if bridge is not None))
 
     def close_domes(self) -> None:
         """End the ONVIF sessions of the domes opened so far."""
@@ -443,10 +454,13 @@ class VigieService:
     def _alerts_and_plates(self, engine: Engine, jobs: list[Periodic]) -> tuple[AlertService, PlateService]:
         """The alerts, and the plate-read store (LAPI, issue 18): reads stored and matched for state tenants under
         an activation, a match raising an alert; its L35 purge joins the service's periodic jobs. With MQTT, a
-        confirmation writes its message to the outbox in its own transaction (L28), and wakes the publisher."""
+        confirmation writes its message to the outbox in its own transaction (L28), and wakes the publisher; with
+        webhooks, likewise its deliveries."""
         confirmed = None if self.mqtt is None else self.mqtt.confirmed
-        alerts, plates = SqlAlertRepo(engine, on_confirmed=confirmed), SqlPlateRepo(engine)
-        dispatchers = () if self.mqtt is None else (self.mqtt,)
+        webhooks_of = None if self.webhooks is None else self.webhooks.confirmed
+        alerts = SqlAlertRepo(engine, on_confirmed=confirmed, webhooks_of=webhooks_of)
+        plates = SqlPlateRepo(engine)
+        dispatchers = tuple(bridge for bridge in (self.mqtt, self.webhooks) if bridge is not None)
         alert_service = AlertService(
             alerts, self.audit, self.clock, dispatchers=dispatchers, on_verdict=self.monitor.verdict
         )
@@ -630,6 +644,8 @@ class VigieService:
         self.reconcile_recordings()
         if self.mqtt is not None:
             self.mqtt.start()  # connects in the background: a broker away delays nothing
+        if self.webhooks is not None:
+            self.webhooks.start()  # a thread per endpoint; deliveries left by the last run are sent first
         self.supervisor.start()
         self.camera_events.start()
 
@@ -643,6 +659,8 @@ class VigieService:
         self.sink.close()
         if self.mqtt is not None:
             self.mqtt.stop()  # what is in flight gets a few seconds; the rest waits in the outbox
+        if self.webhooks is not None:
+            self.webhooks.stop()  # the attempt in flight ends; what waits is sent at the next start
         self.sink.flush_kept()  # an outage that ended: its entries (and its end) before the stop
         self.sink.keep(AuditEvent(SERVICE_ACTOR, AuditAction.SERVICE_STOPPED, "service", {}, self.clock()))
         if self.sink.flush_kept():
@@ -721,8 +739,10 @@ class VigieService:
         """Metrics and recording-gap alarms (issue 17), read from every worker message by the sink; the alarms
         written to the database for every process's health view (only by `vigie serve`: an API process's sink
         never runs), not tried while the sink's writes are refused. The MQTT bridge is built first (None unless
-        `mqtt.enabled`): the gap changes written go to its outbox too."""
+        `mqtt.enabled`): the gap changes written go to its outbox too; and the webhook bridge (None unless
+        `webhooks.enabled`): to its deliveries too."""
         self.mqtt = self._mqtt(engine)
+        self.webhooks = self._webhooks(engine)
         self.recording_gaps = ledger = SqlRecordingGaps(engine)
         """The recording-gap alarms `vigie serve` writes and every process's health view reads (issue 17)."""
         gaps = GapWatch(self.config.storage.segment_seconds)
@@ -731,9 +751,17 @@ class VigieService:
             gaps,
             clock=self.clock,
             refusal=self.camera_refusal,
-            ledger=ledger if self.mqtt is None else self.mqtt.gap_ledger(ledger),
+            ledger=self._reported(ledger),
             writable=lambda: (writer := self.sink.writer) is None or writer.writable(),
         )
+
+    def _reported(self, ledger: SqlRecordingGaps) -> GapLedger:
+        """The gap ledger, each change it writes reported over MQTT and webhooks when enabled."""
+        reported: GapLedger = ledger
+        for bridge in (self.webhooks, self.mqtt):
+            if bridge is not None:
+                reported = bridge.gap_ledger(reported)
+        return reported
 
     def _disks(self) -> list[Disk]:
         """Free space of the recordings' folder (the spool, with a remote store) and of the data folder."""
@@ -756,6 +784,8 @@ class VigieService:
         registry.register(self.camera_events.collector)
         if self.mqtt is not None:
             registry.register(MqttCollector(self.mqtt))
+        if self.webhooks is not None:
+            registry.register(WebhooksCollector(self.webhooks))
         try:
             return MetricsAccess(token, lambda: exposition(registry))
         except ValueError as err:

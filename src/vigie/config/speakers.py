@@ -145,6 +145,13 @@ class SipDriver(ConfigModel):
         description="Name of the environment variable holding the SIP account's password; required with "
         "`username`.",
     )
+    local_address: str = Field(
+        default="0.0.0.0",  # noqa: S104 - the speaker must reach the call's RTP port
+        pattern=r"^[0-9A-Fa-f:.]{2,45}$",
+        title="Local address",
+        description="IP address of this server that the call uses (SIP and audio), on the speakers' network "
+        "(default: every address).",
+    )
     max_call_s: float = Field(
         default=60.0,
         gt=0.0,

@@ -62,6 +62,7 @@ from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
+from vigie.runtime.assembly.speakers import SpeakerSetupError, open_speaker_service
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
@@ -86,6 +87,7 @@ from vigie.services.plates import PURGE_EVERY_S as PLATES_PURGE_EVERY_S
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
+from vigie.services.speakers import SpeakerService
 from vigie.services.recordings import RecordingService
 from vigie.services.snapshots import SnapshotService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
@@ -347,6 +349,7 @@ class VigieService:
             url_secret=shared_key(config, PLAYBACK_URLS),  # a URL signed by one API process plays on any
         )
         self.accounts = open_auth_service(config, engine, self.audit, clock)
+        self.speakers = self._speakers()
         try:
             sign_on = open_sign_on(config, self.accounts, clock, pending=SqlPendingSignOns(engine))
         except SignOnConfigError as err:
@@ -396,6 +399,7 @@ class VigieService:
             metrics=self._metrics_access(),
             plates=self.plates,
             ptz=self.ptz,
+            speakers=self.speakers,
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
@@ -407,6 +411,15 @@ class VigieService:
         try:
             return open_mqtt(self.config, engine, self.clock)
         except MqttSetupError as err:
+            raise ServiceError(str(err)) from None
+
+    def _speakers(self) -> SpeakerService:
+        """The loudspeakers of the ``speakers`` section (issue 21), played by a logged-in person only: the sessions
+        are the accounts' (a principal without a session open now is refused), a linked alert must be one the person
+        sees. Stateless: API processes play them too."""
+        try:
+            return open_speaker_service(self.config, self.audit, self.accounts, alert_lookup=self.alerts.get_for)
+        except SpeakerSetupError as err:
             raise ServiceError(str(err)) from None
 
     def _published(self, status: SqlCameraStatusRepo) -> CameraStatusRepo:
@@ -606,6 +619,7 @@ class VigieService:
         """Stop an API process: live views closed, its exports stopped (those not started fail with a reason)."""
         self.live.shutdown()
         self.exports.close()
+        self.speakers.close()
 
     def start(self) -> None:
         """Everything before serving: close what a killed previous run left open, record the start, reconcile the
@@ -637,6 +651,7 @@ class VigieService:
         """A clean stop: workers stopped, open events and gates closed, ``service.stopped``, a signed checkpoint."""
         self.live.shutdown()
         self.close_domes()
+        self.speakers.close()
         self.camera_events.stop()
         self.exports.close()
         self.supervisor.stop()

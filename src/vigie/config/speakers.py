@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
-from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
+from vigie.config.fields import ConfigModel, NonEmptyText, Slug, find_duplicates, invalid
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 LANGUAGE_PATTERN = r"^[a-z]{2}$"
@@ -201,7 +201,8 @@ class SpeakerSettings(ConfigModel):
         for what, items, key in (("message ids", self.messages, "messages"), ("speaker ids", self.devices, "devices")):
             duplicates = find_duplicates((item.id, ("speakers", key, i, "id")) for i, item in enumerate(items))
             if duplicates:
-                raise duplicate_error(what, duplicates)
+                listed = ", ".join(f"{d.value} (speakers.{key}.{d.loc[2]})" for d in duplicates)
+                raise invalid(f"speaker {what} must be unique across the file: {listed}", "give each its own id")
         for speaker in self.devices:
             kind = speaker.driver.kind
             for message in self.messages:

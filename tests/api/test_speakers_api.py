@@ -29,7 +29,9 @@ def simulated(world: World, speaker_id: str) -> SimulatedSpeaker:
 
 
 def played(world: World) -> dict[str, list[str]]:
-    return {sid: [p.message_id for p in simulated(world, sid).plays()] for sid in ("vil-spk-1", "vil-spk-2", "bron-spk-1")}
+    return {
+        sid: [p.message_id for p in simulated(world, sid).plays()] for sid in ("vil-spk-1", "vil-spk-2", "bron-spk-1")
+    }
 
 
 def speaker_entries(world: World) -> list[tuple[str, AuditAction, dict[str, object]]]:
@@ -47,12 +49,23 @@ def test_each_person_sees_their_communes_messages_opened_to_their_roles(world: W
     assert catalogue("op.bron") == (["parilly-closing"], ["bron-spk-1"])
     assert catalogue("dpo.vil") == ([], []), "no play_speaker_message: nothing offered"
     message = world.login("op.vil").get("/api/speakers").json()["messages"][0]
-    assert message["titles"] == {"fr": "Le parc ferme", "en": "The park closes"} and message["languages"] == ["fr", "en"]
+    assert message["titles"] == {"fr": "Le parc ferme", "en": "The park closes"} and message["languages"] == [
+        "fr",
+        "en",
+    ]
 
 
 def test_an_operator_plays_a_message_and_the_play_is_audited_before_and_after(world: World) -> None:
     alert = world.alerts.raise_alert(
-        Observation("vil-1", "abandoned_object", "abandoned_object", T0 - timedelta(seconds=5), (Box(0.4, 0.5, 0.1, 0.1),), 0.8, "m@1")
+        Observation(
+            "vil-1",
+            "abandoned_object",
+            "abandoned_object",
+            T0 - timedelta(seconds=5),
+            (Box(0.4, 0.5, 0.1, 0.1),),
+            0.8,
+            "m@1",
+        )
     )
     client = world.login("op.vil")
     body = {"message_id": "park-closing", "speaker_ids": ["vil-spk-1", "vil-spk-2"], "alert_id": alert.id}
@@ -61,7 +74,12 @@ def test_an_operator_plays_a_message_and_the_play_is_audited_before_and_after(wo
     assert [o["played"] for o in response.json()["outcomes"]] == [True, True]
     assert played(world) == {"vil-spk-1": ["park-closing"], "vil-spk-2": ["park-closing"], "bron-spk-1": []}
     (actor1, first, ordered), (actor2, second, result) = speaker_entries(world)
-    assert (actor1, actor2, first, second) == ("op.vil", "op.vil", AuditAction.SPEAKER_PLAY_ORDERED, AuditAction.SPEAKER_PLAY_RESULT)
+    assert (actor1, actor2, first, second) == (
+        "op.vil",
+        "op.vil",
+        AuditAction.SPEAKER_PLAY_ORDERED,
+        AuditAction.SPEAKER_PLAY_RESULT,
+    )
     assert ordered == {
         "message": "park-closing",
         "title": "Le parc ferme",

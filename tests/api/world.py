@@ -21,6 +21,7 @@ from tests.support.clocks import FakeClock
 from tests.support.system_health import HealthParts
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
+from vigie.devices.speakers.simulated import SimulatedSpeaker
 from vigie.domain.actor import Actor
 from vigie.domain.alerts import AlertDispatcher
 from vigie.domain.camera import CameraInfo, CameraKind, CameraLocation
@@ -28,7 +29,6 @@ from vigie.domain.speakers import RecordedMessage, SpeakerInfo
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditChain
 from vigie.governance.authorisation import CameraAuthorisations
-from vigie.devices.speakers.simulated import SimulatedSpeaker
 from vigie.governance.gate import ClosedGate
 from vigie.services.access import CommuneInfo, Directory
 from vigie.services.alerts import AlertService
@@ -44,10 +44,10 @@ from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
-from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
+from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.system_health import SystemHealthService
 from vigie.storage import SqlAlertRepo, SqlUserRepo
 from vigie.storage.plates import SqlPlateRepo

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from config_samples import BASE, line_of
 from pydantic import BaseModel, ValidationError
 
-from config_samples import BASE, line_of
 from vigie.config import ConfigError, check_command, load_config_text
 from vigie.config.models import VigieConfig
 from vigie.config.speakers import HttpDriver, SimulatedDriver, SipDriver, Speaker, SpeakerMessage, SpeakerSettings
@@ -82,14 +82,22 @@ def edited(old: str, new: str) -> str:
     ("speakers", "message", "line"),
     [
         (edited("      cameras: [cam-001]", "      cameras: [cam-404]"), "links camera cam-404: no such camera", None),
-        (edited("    - id: spk-parvis\n      commune: belvedere", "    - id: spk-parvis\n      commune: bron"), "names commune bron", None),
-        (edited("      clip: \"3\"\n", ""), "park-closing has no `clip`", None),
+        (
+            edited("    - id: spk-parvis\n      commune: belvedere", "    - id: spk-parvis\n      commune: bron"),
+            "names commune bron",
+            None,
+        ),
+        (edited('      clip: "3"\n', ""), "park-closing has no `clip`", None),
         (edited("      audio_file: /var/lib/vigie/messages/evacuate.wav\n", ""), "evacuate has no `audio_file`", None),
         (edited("{fr: Évacuez la place}", "{en: Leave the square}"), "French title", "titles: {en: Leave"),
         (edited("roles: [supervisor]", "roles: [dpo]"), "speakers.messages.1.roles.0", "roles: [dpo]"),
         (edited('"https://10.12.0.40"', '"https://vigie:pw@10.12.0.40"'), "no credentials", None),
         (edited("password_env: VIGIE_SPK_PARVIS", "password: in-the-file"), "password", None),
-        (edited('"sip:speaker-12@10.12.0.41"', '"http://10.12.0.41"'), "speakers.devices.1.driver.uri: not a valid value", None),
+        (
+            edited('"sip:speaker-12@10.12.0.41"', '"http://10.12.0.41"'),
+            "speakers.devices.1.driver.uri: not a valid value",
+            None,
+        ),
         (edited("id: evacuate", "id: park-closing"), "message ids must be unique", None),
         (edited("kind: simulated", "kind: radio"), "kind", None),
     ],
@@ -121,7 +129,14 @@ def test_a_camera_of_another_commune_is_refused() -> None:
     data: dict[str, Any] = loaded().model_dump(mode="json")
     data["communes"].append({"id": "bron", "name": "Bron", "kind": "municipal"})
     data["speakers"]["devices"].append(
-        {"id": "spk-bron", "commune": "bron", "name": "B", "zone": "Z", "cameras": ["cam-001"], "driver": {"kind": "simulated"}}
+        {
+            "id": "spk-bron",
+            "commune": "bron",
+            "name": "B",
+            "zone": "Z",
+            "cameras": ["cam-001"],
+            "driver": {"kind": "simulated"},
+        }
     )
     data["speakers"]["messages"] = []
     with pytest.raises(ValidationError, match="spk-bron of bron links camera cam-001 of belvedere"):

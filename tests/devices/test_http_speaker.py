@@ -50,7 +50,7 @@ def test_an_unknown_clip_and_a_message_without_clip_are_said() -> None:
 def test_an_unreachable_speaker_is_said_within_its_timeout() -> None:
     driver = HttpSpeaker("spk-9", f"http://127.0.0.1:{free_port()}", username="u", password="p", timeout_s=1.0)
     started = time.monotonic()
-    with pytest.raises(SpeakerUnreachableError, match="spk-9 .* did not answer"):
+    with pytest.raises(SpeakerUnreachableError, match=r"spk-9 .* did not answer"):
         driver.play(message())
     assert time.monotonic() - started < 3.0
     driver.close()

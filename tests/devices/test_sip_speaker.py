@@ -17,7 +17,9 @@ from vigie.domain.speakers import RecordedMessage, SpeakerUnreachableError
 
 
 def message(audio: Path | None) -> RecordedMessage:
-    return RecordedMessage("park-closing", "villeurbanne", {"fr": "Fermeture du parc"}, ("fr",), frozenset(), None, audio)
+    return RecordedMessage(
+        "park-closing", "villeurbanne", {"fr": "Fermeture du parc"}, ("fr",), frozenset(), None, audio
+    )
 
 
 def test_a_call_carries_the_message_to_the_speaker_and_ends_with_it(tmp_path: Path) -> None:
@@ -38,9 +40,7 @@ def test_a_call_carries_the_message_to_the_speaker_and_ends_with_it(tmp_path: Pa
 def test_a_speaker_that_does_not_answer_is_said(tmp_path: Path) -> None:
     require_baresip()
     audio = write_tone(tmp_path / "m.wav", 0.5)
-    driver = SipSpeaker(
-        "spk-9", f"sip:nobody@127.0.0.1:{free_port()}", local_address="127.0.0.1", answer_timeout_s=3.0
-    )
+    driver = SipSpeaker("spk-9", f"sip:nobody@127.0.0.1:{free_port()}", local_address="127.0.0.1", answer_timeout_s=3.0)
     with pytest.raises(SpeakerUnreachableError, match="spk-9"):
         driver.play(message(audio))
     driver.close()

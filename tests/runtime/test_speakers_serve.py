@@ -76,9 +76,7 @@ def test_an_operator_plays_a_message_on_the_configured_speakers(
     assert "s3cret-speaker" not in str(rows)
 
 
-def test_a_password_variable_not_set_stops_the_start_naming_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_password_variable_not_set_stops_the_start_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
     monkeypatch.delenv("VIGIE_TEST_SPEAKER_PW", raising=False)
     config = load_config_text(configuration(tmp_path, clock, "https://10.12.0.40"))

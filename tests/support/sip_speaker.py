@@ -114,7 +114,9 @@ def sip_speaker(tmp_path: Path) -> Iterator[SipSpeakerRig]:
         cwd=folder,
     )
     rig = SipSpeakerRig(f"sip:speaker@127.0.0.1:{sip_port}", folder)
-    control = wait_for(lambda: _connect(control_port), 10.0, "the SIP speaker's control port")
+    connected = wait_for(lambda: _connect(control_port), 10.0, "the SIP speaker's control port")
+    assert connected is not None  # wait_for never returns a false value
+    control = connected
     stop = threading.Event()
 
     def read() -> None:

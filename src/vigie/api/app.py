@@ -35,11 +35,11 @@ from vigie.api.routes import (
     plates,
     playback,
     ptz,
-    speakers,
     public,
     recordings,
     sites,
     snapshots,
+    speakers,
     system,
     users,
     wall,
@@ -60,10 +60,10 @@ from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
-from vigie.services.speakers import SpeakerService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
+from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import MetricsAccess, SystemHealthService
 
 SECURITY_HEADERS: Final = {

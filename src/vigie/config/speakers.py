@@ -22,7 +22,8 @@ LANGUAGE_PATTERN = r"^[a-z]{2}$"
 CLIP_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 """A clip number or name as an IP speaker stores it: no space, slash or query character (it goes in a URL)."""
 SIP_URI_PATTERN = r"^sips?:[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}@[A-Za-z0-9.:\[\]-]{1,253}(?:;[A-Za-z0-9=_.-]{1,64})*$"
-SPEAKER_ROLES = ("operator", "supervisor")
+SpeakerRole = Literal["operator", "supervisor"]
+SPEAKER_ROLES: tuple[SpeakerRole, ...] = ("operator", "supervisor")
 """The roles holding ``play_speaker_message`` (vigie.domain.users): a message may be opened to these only."""
 
 Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN)]
@@ -46,7 +47,7 @@ class SpeakerMessage(ConfigModel):
         title="Spoken languages",
         description="Languages spoken in the recording, in order (ISO 639-1 codes, e.g. `[fr, en]`).",
     )
-    roles: tuple[Literal["operator", "supervisor"], ...] = Field(
+    roles: tuple[SpeakerRole, ...] = Field(
         default=SPEAKER_ROLES,
         min_length=1,
         title="Roles allowed to play",
@@ -117,8 +118,8 @@ class HttpDriver(ConfigModel):
     def _no_credentials(cls, url: HttpUrl) -> HttpUrl:
         if url.username or url.password:
             raise invalid(
-                "speaker URLs carry no credentials", "put the account in `username` and its password's variable in "
-                "`password_env`"
+                "speaker URLs carry no credentials",
+                "put the account in `username` and its password's variable in `password_env`",
             )
         return url
 
@@ -142,8 +143,7 @@ class SipDriver(ConfigModel):
         default=None,
         pattern=ENV_NAME_PATTERN,
         title="Password variable",
-        description="Name of the environment variable holding the SIP account's password; required with "
-        "`username`.",
+        description="Name of the environment variable holding the SIP account's password; required with `username`.",
     )
     local_address: str = Field(
         default="0.0.0.0",  # noqa: S104 - the speaker must reach the call's RTP port
@@ -198,8 +198,12 @@ class SpeakerSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> SpeakerSettings:
-        for what, items, key in (("message ids", self.messages, "messages"), ("speaker ids", self.devices, "devices")):
-            duplicates = find_duplicates((item.id, ("speakers", key, i, "id")) for i, item in enumerate(items))
+        ids: tuple[tuple[str, list[str], str], ...] = (
+            ("message ids", [m.id for m in self.messages], "messages"),
+            ("speaker ids", [d.id for d in self.devices], "devices"),
+        )
+        for what, values, key in ids:
+            duplicates = find_duplicates((value, ("speakers", key, i, "id")) for i, value in enumerate(values))
             if duplicates:
                 listed = ", ".join(f"{d.value} (speakers.{key}.{d.loc[2]})" for d in duplicates)
                 raise invalid(f"speaker {what} must be unique across the file: {listed}", "give each its own id")

@@ -169,7 +169,7 @@ class SpeakerService:
         for speaker in self._speakers.values():
             try:
                 speaker.driver.close()
-            except Exception:  # noqa: BLE001 - closing one speaker must not keep the others open
+            except Exception:
                 log.exception("speakers: closing %s failed", speaker.info.id)
 
     # --- helpers --------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ the call ends; it never appears in a log, an error or the audit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -160,7 +161,7 @@ class _Call:
         accounts = self._folder / "accounts"
         accounts.touch(mode=0o600)
         accounts.write_text(account + "\n", encoding="utf-8")
-        self._process = subprocess.Popen(  # noqa: S603 - a fixed program, arguments of our own
+        self._process = subprocess.Popen(
             [BARESIP, "-f", str(self._folder)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -226,10 +227,8 @@ class _Call:
 
     def stop(self) -> None:
         if self._control is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._control.sendall(netstring({"command": "quit", "token": "quit"}))
-            except OSError:
-                pass
             self._control.close()
             self._control = None
         process = self._process

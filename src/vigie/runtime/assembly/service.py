@@ -62,10 +62,10 @@ from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
-from vigie.runtime.assembly.speakers import SpeakerSetupError, open_speaker_service
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
+from vigie.runtime.assembly.speakers import SpeakerSetupError, open_speaker_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
 from vigie.runtime.clock import system_clock
 from vigie.runtime.metrics import exposition, metrics_registry
@@ -87,9 +87,9 @@ from vigie.services.plates import PURGE_EVERY_S as PLATES_PURGE_EVERY_S
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
-from vigie.services.speakers import SpeakerService
 from vigie.services.recordings import RecordingService
 from vigie.services.snapshots import SnapshotService
+from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
@@ -349,7 +349,6 @@ class VigieService:
             url_secret=shared_key(config, PLAYBACK_URLS),  # a URL signed by one API process plays on any
         )
         self.accounts = open_auth_service(config, engine, self.audit, clock)
-        self.speakers = self._speakers()
         try:
             sign_on = open_sign_on(config, self.accounts, clock, pending=SqlPendingSignOns(engine))
         except SignOnConfigError as err:
@@ -399,7 +398,7 @@ class VigieService:
             metrics=self._metrics_access(),
             plates=self.plates,
             ptz=self.ptz,
-            speakers=self.speakers,
+            speakers=self._speakers(),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
@@ -418,9 +417,12 @@ class VigieService:
         are the accounts' (a principal without a session open now is refused), a linked alert must be one the person
         sees. Stateless: API processes play them too."""
         try:
-            return open_speaker_service(self.config, self.audit, self.accounts, alert_lookup=self.alerts.get_for)
+            self.speakers = open_speaker_service(
+                self.config, self.audit, self.accounts, alert_lookup=self.alerts.get_for
+            )
         except SpeakerSetupError as err:
             raise ServiceError(str(err)) from None
+        return self.speakers
 
     def _published(self, status: SqlCameraStatusRepo) -> CameraStatusRepo:
         """The cameras' health store, each state it records published over MQTT when enabled."""

@@ -26,9 +26,7 @@ class SpeakerSetupError(ValueError):
 
 def recorded_messages(config: VigieConfig) -> list[RecordedMessage]:
     return [
-        RecordedMessage(
-            m.id, m.commune, dict(m.titles), tuple(m.languages), frozenset(m.roles), m.clip, m.audio_file
-        )
+        RecordedMessage(m.id, m.commune, dict(m.titles), tuple(m.languages), frozenset(m.roles), m.clip, m.audio_file)
         for m in config.speakers.messages
     ]
 

@@ -142,3 +142,16 @@ def test_playing_needs_a_logged_in_session_and_its_csrf_header(world: World) -> 
     assert client.post("/api/auth/logout").status_code in (200, 204)
     assert client.post("/api/speakers/play", json=body).status_code == 401
     assert played(world)["vil-spk-1"] == []
+
+
+def test_an_alert_raised_and_confirmed_plays_nothing(world: World) -> None:
+    """An alert is an attention signal (L28): neither its raising nor a person's confirmation plays a message."""
+    alert = world.alerts.raise_alert(
+        Observation(
+            "vil-1", "intrusion", "intrusion", T0 - timedelta(seconds=5), (Box(0.2, 0.3, 0.3, 0.4),), 0.9, "m@1"
+        )
+    )
+    confirmed = world.login("op.vil").post(f"/api/alerts/{alert.id}/confirm", json={"note": "vu"})
+    assert confirmed.status_code == 200, confirmed.text
+    assert played(world) == {"vil-spk-1": [], "vil-spk-2": [], "bron-spk-1": []}
+    assert speaker_entries(world) == []

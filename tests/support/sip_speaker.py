@@ -6,6 +6,7 @@ ended. Without baresip (``scripts/setup.sh --with-sip``) the tests are skipped, 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -24,7 +25,7 @@ import pytest
 
 from tests.support.servers import free_port
 from tests.support.waiting import wait_for
-from vigie.devices.speakers.sip import MODULE_PATH, baresip_available, netstrings
+from vigie.devices.speakers.sip import MODULE_PATH, baresip_available, netstring, netstrings
 
 
 def require_baresip() -> None:
@@ -141,12 +142,13 @@ def sip_speaker(tmp_path: Path) -> Iterator[SipSpeakerRig]:
     finally:
         stop.set()
         reader.join(2)
+        with contextlib.suppress(OSError):
+            control.sendall(netstring({"command": "quit", "token": "quit"}))
         control.close()
-        process.terminate()
         try:
-            process.wait(5)
+            process.wait(1)
         except subprocess.TimeoutExpired:
-            process.kill()
+            process.kill()  # baresip waits for its SIP transactions to end: nothing to keep here
             process.wait()
 
 

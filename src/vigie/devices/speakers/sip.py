@@ -35,6 +35,7 @@ BARESIP: Final = "baresip"
 MODULE_PATH: Final = Path("/usr/lib/baresip/modules")
 START_TIMEOUT_S: Final = 5.0
 ANSWER_TIMEOUT_S: Final = 10.0
+QUIT_WAIT_S: Final = 1.0
 
 
 def baresip_available() -> bool:
@@ -234,12 +235,10 @@ class _Call:
         process = self._process
         if process is not None and process.poll() is None:
             try:
-                process.wait(timeout=1.0)
+                process.wait(timeout=QUIT_WAIT_S)
             except subprocess.TimeoutExpired:
-                process.terminate()
-                try:
-                    process.wait(timeout=2.0)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                # baresip waits for its SIP transactions (up to 32 s for an INVITE nobody answered): it holds no
+                # state worth a clean stop, so it is killed
+                process.kill()
+                process.wait()
         shutil.rmtree(self._folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by scripts/demo.sh and scripts/test.sh:
 #   Debian packages (apt-get, only those missing) and a virtualenv in .venv with Vigie installed.
-# Usage: scripts/setup.sh [--with-postgres] [--with-browser] [--with-oidc] [--with-faketime] [--with-mqtt]
+# Usage: scripts/setup.sh [--with-postgres] [--with-browser] [--with-oidc] [--with-faketime] [--with-mqtt] [--with-sip]
 #   --with-oidc: node and npm, and the test OpenID provider (oidc-provider, pinned in tests/oidc/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ for option in "$@"; do
     --with-browser) packages+=(chromium) ;;  # the console's tests drive Debian's Chromium with Playwright
     --with-faketime) packages+=(faketime) ;;  # the test pass with the clock a year ahead (scripts/test.sh)
     --with-mqtt) packages+=(mosquitto) ;;  # the MQTT tests start their own broker (tests/support/mosquitto.py)
+    --with-sip) packages+=(baresip-core) ;;  # SIP speakers call with baresip; the tests answer with a second one
     --with-oidc)  # single sign-on tests run panva's oidc-provider under node (a node from elsewhere is kept)
       with_oidc=1
       if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi ;;

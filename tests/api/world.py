@@ -21,9 +21,11 @@ from tests.support.clocks import FakeClock
 from tests.support.system_health import HealthParts
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
+from vigie.devices.speakers.simulated import SimulatedSpeaker
 from vigie.domain.actor import Actor
 from vigie.domain.alerts import AlertDispatcher
 from vigie.domain.camera import CameraInfo, CameraKind, CameraLocation
+from vigie.domain.speakers import RecordedMessage, SpeakerInfo
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditChain
 from vigie.governance.authorisation import CameraAuthorisations
@@ -45,6 +47,7 @@ from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
+from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.system_health import SystemHealthService
 from vigie.storage import SqlAlertRepo, SqlUserRepo
 from vigie.storage.plates import SqlPlateRepo
@@ -119,6 +122,8 @@ class World:
     audit_log: AuditService | None = None
     exports: ExportService | None = None
     """Exports on the world's SQL segment index (close it at the end of a test that made some)."""
+    speakers: SpeakerService | None = None
+    """Loudspeakers: :data:`SPEAKER_MESSAGES` on the simulated speakers of :func:`some_speakers`."""
 
     def client(self) -> TestClient:
         return self.app_factory()
@@ -173,6 +178,31 @@ def _no_reads(engine: Engine) -> Callable[[AlertService, ListAuditSink, Clock], 
     )
 
 
+SPEAKER_MESSAGES = (
+    RecordedMessage(
+        "park-closing",
+        "villeurbanne",
+        {"fr": "Le parc ferme", "en": "The park closes"},
+        ("fr", "en"),
+        frozenset({"operator", "supervisor"}),
+        clip="1",
+    ),
+    RecordedMessage("evacuate", "villeurbanne", {"fr": "Évacuez la place"}, ("fr",), frozenset({"supervisor"}), "2"),
+    RecordedMessage("parilly-closing", "bron", {"fr": "Le parc de Parilly ferme"}, ("fr",), frozenset({"operator"})),
+)
+SPEAKERS = (
+    SpeakerInfo("vil-spk-1", "villeurbanne", "Place Lazare-Goujon", "Parvis", ("vil-1",), "simulated"),
+    SpeakerInfo("vil-spk-2", "villeurbanne", "Gratte-Ciel", "Avenue", ("vil-2",), "simulated"),
+    SpeakerInfo("bron-spk-1", "bron", "Parilly", "Allée", ("bron-1",), "simulated"),
+)
+
+
+def some_speakers(audit: ListAuditSink, auth: AuthService, alerts: AlertService) -> SpeakerService:
+    """Simulated speakers in Villeurbanne and Bron, with their communes' messages."""
+    speakers = [Speaker(info, SimulatedSpeaker(info.id)) for info in SPEAKERS]
+    return SpeakerService(SPEAKER_MESSAGES, speakers, audit, auth, alert_lookup=alerts.get_for)
+
+
 def a_dome(audit: ListAuditSink, clock: Clock) -> PtzService:
     """The PTZ routes with one simulated dome, camera ``vil-1`` (its clock the world's)."""
     from vigie.domain.ptz import DomeOptics
@@ -202,6 +232,7 @@ def build_world(
     system_health: Callable[[CameraService, Clock], SystemHealthService] | None = None,
     plates: Callable[[AlertService, ListAuditSink, Clock], PlateService] | None = None,
     ptz: Callable[[ListAuditSink, Clock], PtzService] = a_dome,
+    speakers: Callable[[ListAuditSink, AuthService, AlertService], SpeakerService] = some_speakers,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
     SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
@@ -240,6 +271,7 @@ def build_world(
         system_health=(system_health or _health_parts(engine))(cameras, clock),
         plates=(plates or _no_reads(engine))(alerts, audit, clock),
         ptz=ptz(audit, clock),
+        speakers=(speaker_service := speakers(audit, auth, alerts)),
     )
 
     app = create_app(services, static, login_limiter=limiter)
@@ -258,6 +290,7 @@ def build_world(
         audit_chain=chain,
         audit_log=audit_log,
         exports=export_service,
+        speakers=speaker_service,
     )
     world.add("op.vil", [Role.OPERATOR])
     world.add("sup.vil", [Role.SUPERVISOR])

@@ -39,6 +39,7 @@ from vigie.api.routes import (
     recordings,
     sites,
     snapshots,
+    speakers,
     system,
     users,
     wall,
@@ -62,6 +63,7 @@ from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
+from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import MetricsAccess, SystemHealthService
 
 SECURITY_HEADERS: Final = {
@@ -154,6 +156,8 @@ class ApiServices:
     """Plate reading (LAPI) for state tenants: matches, counts, hit lists; None: the routes answer 503."""
     ptz: PtzService | None = None
     """Driving domes (moves, presets, tours); None: the routes answer 503."""
+    speakers: SpeakerService | None = None
+    """Playing pre-recorded messages on loudspeakers (a person only); None: the routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -213,6 +217,7 @@ def create_app(
         system,
         plates,
         ptz,
+        speakers,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

@@ -31,6 +31,7 @@ from vigie.api.security import CsrfError, NotAuthenticatedError, TooManyAttempts
 from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
 from vigie.domain.errors import StoreUnavailableError
 from vigie.domain.ptz import PtzError
+from vigie.domain.speakers import SpeakerUnreachableError
 from vigie.domain.users import UserNotFoundError
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
 from vigie.services.alerts import AlertRefusedError
@@ -43,6 +44,7 @@ from vigie.services.governance_access import GovernanceRefusedError
 from vigie.services.ptz import DomeUnreachableError, PtzLockedError, PtzUnavailableError
 from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 from vigie.services.snapshots import NoSnapshotError
+from vigie.services.speakers import SpeakerRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (DomeUnreachableError, 503, "unavailable"),
     (TrackingRefusedError, 403, "not_activated"),
     (TrackingBusyError, 409, "busy"),
+    (SpeakerRefusedError, 422, "invalid_request"),
+    (SpeakerUnreachableError, 503, "unavailable"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

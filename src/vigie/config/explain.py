@@ -171,7 +171,10 @@ def _length_hint(loc: Loc, error: ErrorDetails) -> str:
     return _description(loc)
 
 
-_PATTERN_DESCRIBED = frozenset({"bucket", "prefix", "access_key_env", "secret_key_env"})
+_PATTERN_DESCRIBED = frozenset(
+    {"bucket", "prefix", "access_key_env", "secret_key_env", "password_env", "uri", "clip", "local_address", "path"}
+    | {"languages", "titles"}
+)
 """Fields with a pattern that is not an identifier's: their description says what they accept."""
 
 _CHOICE_ERRORS = frozenset({"enum", "literal_error", "union_tag_invalid", "union_tag_not_found"})

@@ -31,6 +31,7 @@ from vigie.config.camera import (
 )
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
 from vigie.config.integrations import MqttSettings, MqttTlsSettings, WebhookEndpoint, WebhooksSettings
+from vigie.config.speakers import SpeakerSettings
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone, Zone
 from vigie.domain.redact import redact_url
 
@@ -61,6 +62,7 @@ __all__ = [
     "SecuritySettings",
     "SegmentsSettings",
     "Site",
+    "SpeakerSettings",
     "StorageSettings",
     "TlsSettings",
     "VigieConfig",
@@ -806,6 +808,12 @@ class VigieConfig(ConfigModel):
         description="POST confirmed alerts and health events to configured URLs, signed and retried "
         "(docs/integrations.md#webhooks); off by default.",
     )
+    speakers: SpeakerSettings = Field(
+        default_factory=SpeakerSettings,
+        title="Loudspeakers",
+        description="Pre-recorded messages per commune and the loudspeakers a person may play them on "
+        "(docs/integrations.md); empty by default.",
+    )
     communes: tuple[Commune, ...] = Field(
         default=(),
         title="Communes",
@@ -896,6 +904,33 @@ class VigieConfig(ConfigModel):
                     f"cluster.zones.{zone} names {', '.join(unknown)}: no such commune or commune/site",
                     "use commune ids or `commune/site` ids of this file",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _speakers_placed(self) -> VigieConfig:
+        """Messages and speakers name communes of this file; a speaker's cameras are its own commune's."""
+        communes = {c.id for c in self.communes}
+        owners = {p.camera.id: p.commune.id for p in self.placements()}
+        for kind, items in (("messages", self.speakers.messages), ("devices", self.speakers.devices)):
+            for item in items:
+                if item.commune not in communes:
+                    raise invalid(
+                        f"speakers.{kind} {item.id} names commune {item.commune}: no such commune in this file",
+                        "use the id of one of `communes`",
+                    )
+        for speaker in self.speakers.devices:
+            for camera in speaker.cameras:
+                owner = owners.get(camera)
+                if owner is None:
+                    raise invalid(
+                        f"speaker {speaker.id} links camera {camera}: no such camera in this file",
+                        "list ids of configured cameras in `cameras`",
+                    )
+                if owner != speaker.commune:
+                    raise invalid(
+                        f"speaker {speaker.id} of {speaker.commune} links camera {camera} of {owner}",
+                        "a speaker is linked to cameras of its own commune only",
+                    )
         return self
 
     def placements(self) -> Iterator[CameraPlacement]:

@@ -69,6 +69,9 @@ class Permission(enum.StrEnum):
     """Drive a dome (move, zoom, recall presets, run a tour); a video permission: it needs what live view needs."""
     MANAGE_PTZ = "manage_ptz"
     """Store and remove a dome's presets and its home position."""
+    PLAY_SPEAKER_MESSAGE = "play_speaker_message"
+    """Play a pre-recorded message of one's commune on its loudspeakers (a person only, never an algorithm);
+    audited."""
     """Keep a match past its month for a procedure, and lift that hold (L35); audited."""
 
 
@@ -85,6 +88,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.VIEW_SYSTEM_HEALTH,
             Permission.READ_PLATE_MATCHES,
             Permission.CONTROL_PTZ,
+            Permission.PLAY_SPEAKER_MESSAGE,
         }
     ),
     Role.SUPERVISOR: frozenset(
@@ -102,6 +106,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.MANAGE_HIT_LISTS,
             Permission.CONTROL_PTZ,
             Permission.MANAGE_PTZ,
+            Permission.PLAY_SPEAKER_MESSAGE,
         }
     ),
     Role.INVESTIGATOR: frozenset(

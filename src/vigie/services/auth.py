@@ -638,6 +638,17 @@ class AuthService:
             self._users.touch_session(key, last_seen_at=now)
         return self._principal(user, session)
 
+    def in_session(self, principal: Principal) -> bool:
+        """Whether ``principal`` acts through a session that a login opened and that is open now (what the
+        person-only acts ask, such as playing a message on loudspeakers: a principal made without a login has none)."""
+        if not principal.session_key:
+            return False
+        session = self._users.session(principal.session_key)
+        if session is None or session.user_id != principal.user.id:
+            return False
+        now = self._clock()
+        return now < session.expires_at and now - session.last_seen_at < IDLE_TIMEOUT
+
     def logout(self, principal: Principal) -> None:
         self._users.drop_session(principal.session_key)
         self._audit.append(AuditEvent(principal.actor, AuditAction.LOGOUT, f"user:{principal.actor}", {}))

@@ -203,6 +203,7 @@ def demo_config(
             "security": {"secrets_key_file": None if secrets_key_file is None else str(secrets_key_file.resolve())},
             "mqtt": {} if mqtt is None else demo_mqtt(mqtt),
             "webhooks": {} if webhook is None else demo_webhooks(webhook),
+            "speakers": demo_speakers([c["id"] for c in cameras]),
             "communes": [
                 {
                     "id": "demo",
@@ -214,6 +215,40 @@ def demo_config(
             ],
         }
     )
+
+
+def demo_speakers(camera_ids: list[str]) -> dict[str, Any]:
+    """The demo commune's loudspeakers (issue 21): one simulated speaker seeing the first cameras, and two messages
+    an operator can play from the console (the speaker records what it was asked, and sounds nothing)."""
+    return {
+        "messages": [
+            {
+                "id": "park-closing",
+                "commune": "demo",
+                "titles": {"fr": "Le parc ferme dans dix minutes", "en": "The park closes in ten minutes"},
+                "languages": ["fr", "en"],
+                "clip": "1",
+            },
+            {
+                "id": "leave-the-track",
+                "commune": "demo",
+                "titles": {"fr": "Quittez la voie immédiatement", "en": "Leave the track immediately"},
+                "languages": ["fr"],
+                "roles": ["supervisor"],
+                "clip": "2",
+            },
+        ],
+        "devices": [
+            {
+                "id": "demo-speaker",
+                "commune": "demo",
+                "name": "Haut-parleur du centre-ville",
+                "zone": "Centre-ville",
+                "cameras": camera_ids[:2],
+                "driver": {"kind": "simulated"},
+            }
+        ],
+    }
 
 
 def demo_mqtt(address: str) -> dict[str, Any]:

@@ -66,6 +66,7 @@ from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.site import camera_location, open_site_service
+from vigie.runtime.assembly.speakers import SpeakerSetupError, open_speaker_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
 from vigie.runtime.assembly.webhooks import WebhooksCollector, WebhookSetupError, open_webhooks
 from vigie.runtime.clock import system_clock
@@ -90,6 +91,7 @@ from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
 from vigie.services.snapshots import SnapshotService
+from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
@@ -398,6 +400,7 @@ class VigieService:
             metrics=self._metrics_access(),
             plates=self.plates,
             ptz=self.ptz,
+            speakers=self._speakers(),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
@@ -418,6 +421,18 @@ class VigieService:
             return open_webhooks(self.config, engine, self.audit, self.clock)
         except WebhookSetupError as err:
             raise ServiceError(str(err)) from None
+
+    def _speakers(self) -> SpeakerService:
+        """The loudspeakers of the ``speakers`` section (issue 21), played by a logged-in person only: the sessions
+        are the accounts' (a principal without a session open now is refused), a linked alert must be one the person
+        sees. Stateless: API processes play them too."""
+        try:
+            self.speakers = open_speaker_service(
+                self.config, self.audit, self.accounts, alert_lookup=self.alerts.get_for
+            )
+        except SpeakerSetupError as err:
+            raise ServiceError(str(err)) from None
+        return self.speakers
 
     def _published(self, status: SqlCameraStatusRepo) -> CameraStatusRepo:
         """The cameras' health store, each state it records published over MQTT when enabled."""
@@ -620,6 +635,7 @@ class VigieService:
         """Stop an API process: live views closed, its exports stopped (those not started fail with a reason)."""
         self.live.shutdown()
         self.exports.close()
+        self.speakers.close()
 
     def start(self) -> None:
         """Everything before serving: close what a killed previous run left open, record the start, reconcile the
@@ -653,6 +669,7 @@ class VigieService:
         """A clean stop: workers stopped, open events and gates closed, ``service.stopped``, a signed checkpoint."""
         self.live.shutdown()
         self.close_domes()
+        self.speakers.close()
         self.camera_events.stop()
         self.exports.close()
         self.supervisor.stop()

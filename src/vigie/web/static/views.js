@@ -8,6 +8,7 @@ import { MsePlayer, mseSupported } from "./mse.js";
 import { health } from "./health.js";
 import { plates } from "./plates.js";
 import { ptz } from "./ptz.js";
+import { speakers } from "./speakers.js";
 
 const WALL_PAGE = 12;
 
@@ -203,6 +204,7 @@ const live = {
     stop.hidden = !can("engage_stop");
     stop.onclick = () => engageStop(cameraId);
     ptz.show(cameraId); // a dome's controls, when it is one Vigie drives and one may control it
+    speakers.show(cameraId); // the commune's loudspeakers, those linked to this camera ticked
   },
   onCameras() {
     if (!document.getElementById("wall-view").hidden) this.drawWall();
@@ -255,6 +257,7 @@ const live = {
     singlePlayer = null;
     document.getElementById("single-mse").hidden = true;
     ptz.hide();
+    speakers.hide();
   },
   leave() {
     this.stopWall();

@@ -59,6 +59,7 @@ from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
+from vigie.services.sensors import SensorLinkService
 from vigie.services.recordings import RecordingService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
@@ -154,6 +155,8 @@ class ApiServices:
     """Plate reading (LAPI) for state tenants: matches, counts, hit lists; None: the routes answer 503."""
     ptz: PtzService | None = None
     """Driving domes (moves, presets, tours); None: the routes answer 503."""
+    sensor_links: SensorLinkService | None = None
+    """The sensors' link events (issue 21): the live feed's `sensor` events; None: the feed sends none."""
 
 
 class ReadinessCheckOut(BaseModel):

@@ -90,6 +90,9 @@ class AuditAction(enum.StrEnum):
     PLATE_MATCH_HELD = "plates.match_held"
     PLATE_MATCH_RELEASED = "plates.match_released"
     PLATES_PURGED = "plates.purged"
+    SENSOR_LINK_TRIGGERED = "sensor.link_triggered"
+    """A link rule of the configuration carried out for a sensor's reading (issue 21): the rule, the sensor, the
+    action, the cameras, the outcome."""
 
 
 @dataclass(frozen=True, slots=True)

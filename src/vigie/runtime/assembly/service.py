@@ -27,6 +27,7 @@ from vigie.config.models import AnalysisZone, Camera, CameraPlacement, PrivacyMa
 from vigie.devices.dome_masking import DomeMaskSpec
 from vigie.devices.mqtt.bridge import MqttBridge
 from vigie.devices.mqtt.publisher import MqttSetupError
+from vigie.devices.sensors.subscriber import SensorSubscriber
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
@@ -60,6 +61,7 @@ from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
+from vigie.runtime.assembly.sensors import SensorCollector, open_sensors, sensor_links
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
@@ -318,6 +320,8 @@ class VigieService:
         self.monitor = self._monitor(engine)
         self.alerts, self.plates = self._alerts_and_plates(engine, jobs)
         self.ptz = self._ptz(jobs)
+        self.sensor_links = sensor_links(config, engine, self.audit, clock, self.ptz)
+        self.sensors = self._sensors(engine)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self._camera_events(jobs).status(self._published(self.status)),
@@ -396,6 +400,7 @@ class VigieService:
             metrics=self._metrics_access(),
             plates=self.plates,
             ptz=self.ptz,
+            sensor_links=self.sensor_links,
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
@@ -406,6 +411,14 @@ class VigieService:
         confirmations write the outbox, which ``vigie serve``'s publisher reads."""
         try:
             return open_mqtt(self.config, engine, self.clock)
+        except MqttSetupError as err:
+            raise ServiceError(str(err)) from None
+
+    def _sensors(self, engine: Engine) -> SensorSubscriber | None:
+        """The sensors' subscriber (``sensors.enabled``, issue 21), started by :meth:`start` (``vigie serve``
+        only: an API process reads the link events the feed shows, and subscribes to nothing)."""
+        try:
+            return open_sensors(self.config, engine, self.sensor_links, self.clock)
         except MqttSetupError as err:
             raise ServiceError(str(err)) from None
 
@@ -630,11 +643,15 @@ class VigieService:
         self.reconcile_recordings()
         if self.mqtt is not None:
             self.mqtt.start()  # connects in the background: a broker away delays nothing
+        if self.sensors is not None:
+            self.sensors.start()  # the same: readings arrive once connected
         self.supervisor.start()
         self.camera_events.start()
 
     def stop(self) -> None:
         """A clean stop: workers stopped, open events and gates closed, ``service.stopped``, a signed checkpoint."""
+        if self.sensors is not None:
+            self.sensors.stop()  # the readings queued handed over, the open statistics buckets written
         self.live.shutdown()
         self.close_domes()
         self.camera_events.stop()
@@ -756,6 +773,8 @@ class VigieService:
         registry.register(self.camera_events.collector)
         if self.mqtt is not None:
             registry.register(MqttCollector(self.mqtt))
+        if self.sensors is not None:
+            registry.register(SensorCollector(self.sensors, self.sensor_links))
         try:
             return MetricsAccess(token, lambda: exposition(registry))
         except ValueError as err:

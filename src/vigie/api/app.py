@@ -59,8 +59,8 @@ from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
-from vigie.services.sensors import SensorLinkService
 from vigie.services.recordings import RecordingService
+from vigie.services.sensors import SensorLinkService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
 from vigie.services.system_health import MetricsAccess, SystemHealthService

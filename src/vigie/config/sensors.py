@@ -65,7 +65,11 @@ class OccupancyAbove(ConfigModel):
 
 
 Condition = Annotated[SpeedAbove | PresenceDetected | OccupancyAbove, Field(discriminator="kind")]
-CONDITION_KINDS: dict[str, SensorKindName] = {"speed_above": "radar", "presence": "presence", "occupancy_above": "occupancy"}
+CONDITION_KINDS: dict[str, SensorKindName] = {
+    "speed_above": "radar",
+    "presence": "presence",
+    "occupancy_above": "occupancy",
+}
 """The sensor kind each condition reads."""
 
 
@@ -136,8 +140,9 @@ class SensorsSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _links_name_sensors(self) -> SensorsSettings:
-        for what, entries in (("sensor ids", self.sensors), ("link ids", self.links)):
-            repeated = find_duplicates((e.id, (i,)) for i, e in enumerate(entries))
+        ids = {"sensor ids": [s.id for s in self.sensors], "link ids": [link.id for link in self.links]}
+        for what, values in ids.items():
+            repeated = find_duplicates((value, (i,)) for i, value in enumerate(values))
             if repeated:
                 raise invalid(f"sensors: {what} must be unique: {repeated[0].value!r} is given twice", "rename one")
         kinds = {s.id: s.kind for s in self.sensors}

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from vigie.config.sensors import Bookmark, GotoPreset, SensorLink, ShowOnWall, SensorsSettings, link_cameras
+from vigie.config.sensors import Bookmark, GotoPreset, SensorLink, SensorsSettings, ShowOnWall, link_cameras
 from vigie.devices.sensors.links import LinkRules, Reading, measured
 from vigie.devices.sensors.statistics import SensorTotals
 from vigie.domain.audit import AuditAction, AuditEvent
@@ -59,6 +59,10 @@ class SensorLinkService:
 
     def recent(self, *, camera_id: str | None = None, after_id: int = 0, limit: int = 100) -> list[SensorLinkEvent]:
         return self._events.list(camera_id=camera_id, after_id=after_id, limit=limit)
+
+    def newest_id(self) -> int:
+        """The id of the latest link event (0: none): the feed sends what comes after."""
+        return self._events.newest_id()
 
     def _carry_out(self, link: SensorLink, reading: Reading, now: datetime) -> SensorLinkEvent:
         action = link.then
@@ -101,8 +105,14 @@ class SensorLinkService:
         if label:
             details["label"] = label
         self._audit.append(AuditEvent(actor, AuditAction.SENSOR_LINK_TRIGGERED, f"sensor:{reading.sensor}", details))
-        log.info("sensors: link %s triggered by %s (%s on %s): %s", link.id, reading.sensor, action.kind,
-                 ", ".join(link_cameras(link)), outcome)
+        log.info(
+            "sensors: link %s triggered by %s (%s on %s): %s",
+            link.id,
+            reading.sensor,
+            action.kind,
+            ", ".join(link_cameras(link)),
+            outcome,
+        )
         return event
 
     def _goto_preset(self, action: GotoPreset, actor: str, link: SensorLink) -> str:

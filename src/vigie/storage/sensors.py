@@ -61,9 +61,7 @@ class SqlSensorStatistics:
             query = query.where(SensorStatisticRow.start >= require_aware(since, "since"))
         with storage_errors(self._engine, "list sensor statistics"), self._read.begin() as session:
             rows = session.scalars(query.limit(max(0, min(limit, 10_000))))
-            return [
-                SensorStatistic(r.sensor_id, r.measure, r.start, r.end, r.count, r.total, r.maximum) for r in rows
-            ]
+            return [SensorStatistic(r.sensor_id, r.measure, r.start, r.end, r.count, r.total, r.maximum) for r in rows]
 
 
 class SqlSensorLinkEvents:
@@ -87,6 +85,10 @@ class SqlSensorLinkEvents:
             session.add(row)
             session.flush()
             return _event(row)
+
+    def newest_id(self) -> int:
+        with storage_errors(self._engine, "read the latest sensor link event"), self._read.begin() as session:
+            return int(session.scalar(select(func.max(SensorLinkEventRow.id))) or 0)
 
     def list(
         self, *, camera_id: str | None = None, after_id: int = 0, action: str | None = None, limit: int = 100

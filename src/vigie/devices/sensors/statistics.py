@@ -82,5 +82,6 @@ class SensorTotals:
     def _closed(self, key: tuple[str, str], bucket: _Open) -> SensorStatistic:
         sensor, measure = key
         total = None if bucket.total is None else round(bucket.total, 3)
-        return SensorStatistic(sensor, measure, bucket.start, bucket.start + self._bucket, bucket.count, total,
-                               bucket.maximum)
+        return SensorStatistic(
+            sensor, measure, bucket.start, bucket.start + self._bucket, bucket.count, total, bucket.maximum
+        )

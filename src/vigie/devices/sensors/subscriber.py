@@ -120,6 +120,17 @@ class SensorSubscriber:
             return
         if self._topics:
             client.subscribe([(topic, 1) for topic in self._topics])
+        else:
+            self.connected.set()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any) -> None:
+        refused = [str(code) for code in codes if getattr(code, "is_failure", False)]
+        if refused:
+            log.error(
+                "sensors: the broker %s refused a subscription (%s): check its ACL for mqtt.username",
+                self._where,
+                ", ".join(refused),
+            )
         self.connected.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
@@ -129,7 +140,7 @@ class SensorSubscriber:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
-            self._take(message.topic, message.payload)
+            self._take(message.topic, bytes(message.payload))
         except Exception:  # never let a message end paho's thread
             log.exception("sensors: a message on %s could not be read", message.topic)
 
@@ -146,12 +157,16 @@ class SensorSubscriber:
         except ValidationError as err:
             first = err.errors(include_input=False)[0] if err.error_count() else {"loc": (), "msg": "invalid"}
             where = ".".join(str(part) for part in first["loc"]) or "(the message)"
-            self._drop("malformed", f"{topic}: not a reading of docs/schemas/mqtt-sensor-reading.json ({where}: "
-                       f"{first['msg']})")
+            self._drop(
+                "malformed",
+                f"{topic}: not a reading of docs/schemas/mqtt-sensor-reading.json ({where}: {first['msg']})",
+            )
             return
         if reading.sensor != sensor.id or reading.kind != sensor.kind:
-            self._drop("wrong_sensor", f"{topic}: a {reading.kind} reading of {reading.sensor}, where sensor "
-                       f"{sensor.id} is a {sensor.kind}")
+            self._drop(
+                "wrong_sensor",
+                f"{topic}: a {reading.kind} reading of {reading.sensor}, where sensor {sensor.id} is a {sensor.kind}",
+            )
             return
         if reading.id is not None:
             recent = self._recent[sensor.id]
@@ -171,22 +186,27 @@ class SensorSubscriber:
         now = time.monotonic()
         if now - self._logged.get(reason, float("-inf")) >= LOG_EVERY_S:
             self._logged[reason] = now
-            log.warning("sensors: message dropped (%s): %s [%d dropped so far for this reason; one line a minute]",
-                        reason, detail, self.dropped[reason])
+            log.warning(
+                "sensors: message dropped (%s): %s [%d dropped so far for this reason; one line a minute]",
+                reason,
+                detail,
+                self.dropped[reason],
+            )
 
     # --- the subscriber's thread ---------------------------------------------------------------------------------
 
     def _run(self) -> None:
         next_tick = time.monotonic() + self._tick_s
         while True:
+            item: tuple[Reading, datetime] | bool | None
             try:
                 item = self._queue.get(timeout=max(0.0, next_tick - time.monotonic()))
             except queue.Empty:
-                item = ()
+                item = False
             if item is None:
                 break
             try:
-                if item:
+                if isinstance(item, tuple):
                     reading, received_at = item
                     self._handler.reading(reading, received_at)
                     self.handled += 1
@@ -228,4 +248,5 @@ class SensorSubscriber:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client

@@ -61,11 +61,11 @@ from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
-from vigie.runtime.assembly.sensors import SensorCollector, open_sensors, sensor_links
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
+from vigie.runtime.assembly.sensors import SensorCollector, open_sensors, sensor_links
 from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
 from vigie.runtime.clock import system_clock
@@ -89,6 +89,7 @@ from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
+from vigie.services.sensors import SensorLinkService
 from vigie.services.snapshots import SnapshotService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
@@ -319,9 +320,7 @@ class VigieService:
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
         self.monitor = self._monitor(engine)
         self.alerts, self.plates = self._alerts_and_plates(engine, jobs)
-        self.ptz = self._ptz(jobs)
-        self.sensor_links = sensor_links(config, engine, self.audit, clock, self.ptz)
-        self.sensors = self._sensors(engine)
+        self.ptz = self._ptz(jobs, engine)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self._camera_events(jobs).status(self._published(self.status)),
@@ -414,11 +413,13 @@ class VigieService:
         except MqttSetupError as err:
             raise ServiceError(str(err)) from None
 
-    def _sensors(self, engine: Engine) -> SensorSubscriber | None:
-        """The sensors' subscriber (``sensors.enabled``, issue 21), started by :meth:`start` (``vigie serve``
-        only: an API process reads the link events the feed shows, and subscribes to nothing)."""
+    def _sensors(self, engine: Engine, ptz: PtzService) -> tuple[SensorLinkService, SensorSubscriber | None]:
+        """The sensors' link rules and subscriber (``sensors.enabled``, issue 21; the rules drive the domes through
+        :attr:`ptz`), the subscriber started by :meth:`start` (``vigie serve`` only: an API process reads the link
+        events the feed shows, and subscribes to nothing)."""
+        links = sensor_links(self.config, engine, self.audit, self.clock, ptz)
         try:
-            return open_sensors(self.config, engine, self.sensor_links, self.clock)
+            return links, open_sensors(self.config, engine, links, self.clock)
         except MqttSetupError as err:
             raise ServiceError(str(err)) from None
 
@@ -436,10 +437,12 @@ class VigieService:
         for dome in self._domes:
             dome.close()
 
-    def _ptz(self, jobs: list[Periodic]) -> PtzService:
+    def _ptz(self, jobs: list[Periodic], engine: Engine) -> PtzService:
         """The domes of the cameras with ONVIF settings, opened at their first command; tours and returns home
-        checked every :data:`PTZ_TICK_EVERY_S` in a thread of their own (a dome's answer never holds the writer)."""
+        checked every :data:`PTZ_TICK_EVERY_S` in a thread of their own (a dome's answer never holds the writer).
+        The sensors' link rules, which may send a dome to a preset, are built with them (:meth:`_sensors`)."""
         service, self._domes = open_ptz_service(self.entries, self._accounts, self.audit, self.clock)
+        self.sensor_links, self.sensors = self._sensors(engine, service)
         gate = service_gate(self.config, self.simulated, self.clock)  # built at the first designation
         self.tracking = open_autotracking(service, self.entries, gate, self.clock, refusal=self.camera_refusal)
         jobs.append(Periodic(PTZ_TICK_EVERY_S, service.tick, apart=True))

@@ -43,6 +43,7 @@ from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
+from vigie.services.sensors import SensorLinkService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
 from vigie.services.system_health import SystemHealthService
@@ -50,6 +51,7 @@ from vigie.storage import SqlAlertRepo, SqlUserRepo
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
+from vigie.storage.sensors import SqlSensorLinkEvents
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 """The world's instant, unless it is given another clock (the browser tests run in real time)."""
@@ -240,6 +242,7 @@ def build_world(
         system_health=(system_health or _health_parts(engine))(cameras, clock),
         plates=(plates or _no_reads(engine))(alerts, audit, clock),
         ptz=ptz(audit, clock),
+        sensor_links=SensorLinkService((), audit, SqlSensorLinkEvents(engine), clock),
     )
 
     app = create_app(services, static, login_limiter=limiter)

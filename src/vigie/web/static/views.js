@@ -38,6 +38,11 @@ function fromLocalInput(value) {
 
 let wallPage = 0;
 
+// Cameras a sensor's link rule asked to show (the live feed's `sensor` events, docs/integrations.md#sensors): first
+// on the wall, outlined, for SENSOR_SHOW_MS. A person decides what to do with what they see; nothing else happens.
+const sensorShown = new Map(); // camera id -> { label, until }
+const SENSOR_SHOW_MS = 120000;
+
 // A camera without privacy masks is shown as its own H.264 (fragmented MP4 over a WebSocket of its own, played by
 // Media Source Extensions: mse.js); the others, and any whose codec this browser cannot play, as JPEG images.
 // The wall's images come over one WebSocket (a browser holds at most six HTTP connections to a server: one MJPEG
@@ -134,7 +139,10 @@ const live = {
     const wall = document.getElementById("wall");
     const pages = Math.max(1, Math.ceil(state.cameras.length / WALL_PAGE));
     wallPage = Math.min(wallPage, pages - 1);
-    const shown = state.cameras.slice(wallPage * WALL_PAGE, (wallPage + 1) * WALL_PAGE);
+    const now = Date.now();
+    for (const [id, shownFor] of sensorShown) if (shownFor.until <= now) sensorShown.delete(id);
+    const ordered = [...state.cameras.filter((c) => sensorShown.has(c.id)), ...state.cameras.filter((c) => !sensorShown.has(c.id))];
+    const shown = ordered.slice(wallPage * WALL_PAGE, (wallPage + 1) * WALL_PAGE);
     const current = new Map(Array.from(wall.children).map((tile) => [tile.dataset.camera, tile]));
     const tiles = shown.map((camera) => {
       let tile = current.get(camera.id);
@@ -144,6 +152,9 @@ const live = {
           el("span", { class: "tile-name" }), el("span", { class: "tile-state" }));
       }
       tile.querySelector(".tile-name").textContent = camera.name;
+      const bySensor = sensorShown.get(camera.id);
+      tile.classList.toggle("tile-sensor", Boolean(bySensor));
+      tile.title = bySensor ? bySensor.label : "";
       const badge = tile.querySelector(".tile-state");
       badge.textContent = t(`state.${camera.state}`);
       badge.className = `tile-state state-${camera.state}`;
@@ -206,6 +217,12 @@ const live = {
   },
   onCameras() {
     if (!document.getElementById("wall-view").hidden) this.drawWall();
+  },
+  onSensor(link) {
+    const label = t("sensors.wall", { sensor: link.sensor, label: link.label });
+    for (const camera of link.cameras) sensorShown.set(camera, { label, until: Date.now() + SENSOR_SHOW_MS });
+    wallPage = 0;
+    this.onCameras();
   },
   refresh() {
     this.onCameras();

@@ -16,6 +16,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine
 
 from tests.support.clocks import FakeClock
@@ -88,7 +89,7 @@ class Sensor:
     """A sensor on the broker (here with Vigie's account, which the ACL lets write under vigie/)."""
 
     def __init__(self, broker: MosquittoBroker) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sensor", protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-sensor", protocol=mqtt.MQTTv5)
         self.client.username_pw_set(SERVICE_USER, SERVICE_PASSWORD)
         self.client.connect("127.0.0.1", broker.port)
         self.client.loop_start()

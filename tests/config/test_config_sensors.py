@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import BaseModel, ValidationError
 from tests.support.configs import camera_data
 
@@ -212,3 +213,12 @@ def test_every_field_is_in_the_configuration_guide(model: type[BaseModel]) -> No
     text = DOC.read_text(encoding="utf-8")
     missing = [name for name in model.model_fields if f"`{name}`" not in text]
     assert not missing, f"docs/configuration.md does not describe {model.__name__} fields {missing}"
+
+
+def test_the_example_links_fit_its_cameras_once_switched_on() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "metropole.yaml"
+    data = yaml.safe_load(example.read_text(encoding="utf-8"))
+    assert data["sensors"]["enabled"] is False, "off in the example, as by default"
+    data["mqtt"]["enabled"] = data["sensors"]["enabled"] = True
+    links = VigieConfig.model_validate(data).sensors.links
+    assert {link.then.kind for link in links} == {"bookmark", "goto_preset"}

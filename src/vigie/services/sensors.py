@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 ACTOR_PREFIX = "sensor-link:"
 """The audit actor of a link rule: ``sensor-link:<rule id>``."""
 DONE = "done"
+MAX_WAITING = 10_000
+"""Closed buckets kept while the database refuses them, at most (the oldest are dropped first)."""
 
 
 class SensorLinkService:
@@ -79,24 +81,11 @@ class SensorLinkService:
             details["preset"] = action.preset
             outcome = self._goto_preset(action, actor, link)
         self.triggered[link.id] += 1
-        event = self._events.add(
-            SensorLinkEvent(
-                link.id,
-                reading.sensor,
-                action.kind,
-                link_cameras(link),
-                label,
-                now,
-                reading.observed_at,
-                outcome,
-            )
-        )
-        value = measured(reading)
         details |= {
             "rule": link.id,
             "sensor": reading.sensor,
             "condition": link.when.kind,
-            "measured": value,
+            "measured": measured(reading),
             "observed_at": reading.observed_at.isoformat(),
             "action": action.kind,
             "cameras": list(link_cameras(link)),
@@ -104,7 +93,13 @@ class SensorLinkService:
         }
         if label:
             details["label"] = label
+        # the audit first: what was done is traced even when its record for the feed and playback cannot be written
         self._audit.append(AuditEvent(actor, AuditAction.SENSOR_LINK_TRIGGERED, f"sensor:{reading.sensor}", details))
+        event = self._events.add(
+            SensorLinkEvent(
+                link.id, reading.sensor, action.kind, link_cameras(link), label, now, reading.observed_at, outcome
+            )
+        )
         log.info(
             "sensors: link %s triggered by %s (%s on %s): %s",
             link.id,
@@ -141,6 +136,7 @@ class SensorReadings:
         """Closed buckets not yet written (the database refused them): written at the next tick."""
         self.stored = 0
         """Buckets written since the start (the metrics)."""
+        self._failing = False
 
     def reading(self, reading: Reading, received_at: datetime) -> None:
         self._waiting += self._totals.add(reading, received_at)
@@ -160,7 +156,17 @@ class SensorReadings:
         waiting, self._waiting = self._waiting, []
         try:
             self._statistics.add_many(waiting)
-        except Exception:
-            self._waiting = waiting[-10_000:] + self._waiting  # bounded: one outage keeps at most this many
-            raise
+        except Exception as err:  # the database away: kept (bounded) and written at a later tick
+            self._waiting = (waiting + self._waiting)[-MAX_WAITING:]
+            if not self._failing:
+                log.warning(
+                    "sensors: %d statistics bucket(s) not written (%s); tried again every second",
+                    len(self._waiting),
+                    type(err).__name__,
+                )
+            self._failing = True
+            return
+        if self._failing:
+            log.info("sensors: statistics written again")
+        self._failing = False
         self.stored += len(waiting)

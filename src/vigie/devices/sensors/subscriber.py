@@ -80,6 +80,8 @@ class SensorSubscriber:
         self._logged: dict[str, float] = {}
         self.connected = threading.Event()
         """Set while connected and subscribed."""
+        self.last_error: str | None = None
+        """Why the last connection was refused (no secret), or None."""
         self.received: Counter[str] = Counter()
         """Messages received per sensor id (the metrics)."""
         self.dropped: Counter[str] = Counter({reason: 0 for reason in DROP_REASONS})
@@ -116,8 +118,12 @@ class SensorSubscriber:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
         if reason.is_failure:
-            log.error("sensors: the broker %s refused the connection: %s (check mqtt.username)", self._where, reason)
+            error = f"the broker {self._where} refused the connection: {reason}"
+            if error != self.last_error:  # paho tries again every few seconds: said once
+                log.error("sensors: %s (check mqtt.username and the variable named by mqtt.password_env)", error)
+            self.last_error = error
             return
+        self.last_error = None
         if self._topics:
             client.subscribe([(topic, 1) for topic in self._topics])
         else:

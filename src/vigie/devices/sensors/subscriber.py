@@ -108,9 +108,9 @@ class SensorSubscriber:
         thread, self._thread = self._thread, None
         if thread is None:
             return
+        self.connected.clear()  # a disconnection asked for is no loss to log
         self._client.disconnect()
         self._client.loop_stop()
-        self.connected.clear()
         self._queue.put(None)
         thread.join(10.0)
 
@@ -162,7 +162,7 @@ class SensorSubscriber:
             reading = parse_reading(payload)
         except ValidationError as err:
             first = err.errors(include_input=False)[0] if err.error_count() else {"loc": (), "msg": "invalid"}
-            where = ".".join(str(part) for part in first["loc"]) or "(the message)"
+            where = ".".join(str(part) for part in first["loc"]) or "the message"
             self._drop(
                 "malformed",
                 f"{topic}: not a reading of docs/schemas/mqtt-sensor-reading.json ({where}: {first['msg']})",

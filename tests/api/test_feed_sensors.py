@@ -4,6 +4,7 @@ whoever may watch those cameras, only the wall actions, only what happened since
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -49,3 +50,19 @@ def test_the_feed_shows_the_wall_links_of_ones_own_cameras(
         [shown] = sse_events(lines, "sensor", 5)
     assert shown["rule"] == "wall" and shown["cameras"] == ["vil-1"] and shown["sensor"] == "radar-1"
     assert shown["action"] == "show_on_wall" and shown["label"] == "vitesse > 70 km/h"
+
+
+def test_the_bookmarks_of_a_camera_for_whoever_may_play_it_back(world: World) -> None:
+    events = SqlSensorLinkEvents(world.engine)
+    events.add(link("mark", "bookmark", "vil-1"))
+    events.add(link("wall", "show_on_wall", "vil-1"))  # not a bookmark
+    events.add(SensorLinkEvent("late", "radar-1", "bookmark", ("vil-1",), "x", T0 + timedelta(hours=2), T0, "done"))
+    span = {"start": (T0 - timedelta(minutes=1)).isoformat(), "end": (T0 + timedelta(hours=1)).isoformat()}
+    investigator = world.login("inv.vil")
+    got = investigator.get("/api/cameras/vil-1/bookmarks", params=span)
+    assert got.status_code == 200, got.text
+    assert [(b["rule"], b["label"], b["sensor"]) for b in got.json()] == [("mark", "vitesse > 70 km/h", "radar-1")]
+    assert world.login("op.bron").get("/api/cameras/vil-1/bookmarks", params=span).status_code == 404
+    assert world.login("dpo.vil").get("/api/cameras/vil-1/bookmarks", params=span).status_code == 403, "no playback"
+    week = {"start": T0.isoformat(), "end": (T0 + timedelta(days=8)).isoformat()}
+    assert investigator.get("/api/cameras/vil-1/bookmarks", params=week).status_code == 422

@@ -37,6 +37,7 @@ from vigie.api.routes import (
     ptz,
     public,
     recordings,
+    sensors,
     sites,
     snapshots,
     system,
@@ -216,6 +217,7 @@ def create_app(
         system,
         plates,
         ptz,
+        sensors,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

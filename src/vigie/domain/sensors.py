@@ -58,7 +58,14 @@ class SensorLinkEventRepo(Protocol):
     def add(self, event: SensorLinkEvent) -> SensorLinkEvent: ...
 
     def list(
-        self, *, camera_id: str | None = None, after_id: int = 0, action: str | None = None, limit: int = 100
+        self,
+        *,
+        camera_id: str | None = None,
+        after_id: int = 0,
+        action: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 100,
     ) -> builtins.list[SensorLinkEvent]: ...
 
     def newest_id(self) -> int: ...

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from vigie.config.sensors import Bookmark, GotoPreset, SensorLink, SensorsSettings, ShowOnWall, link_cameras
 from vigie.devices.sensors.links import LinkRules, Reading, measured
@@ -27,6 +27,9 @@ from vigie.devices.sensors.statistics import SensorTotals
 from vigie.domain.audit import AuditAction, AuditEvent
 from vigie.domain.ports import AuditSink
 from vigie.domain.sensors import SensorLinkEvent, SensorLinkEventRepo, SensorStatistic, SensorStatisticsRepo
+from vigie.domain.users import Permission
+from vigie.services.access import Principal
+from vigie.services.events import InvalidQuery
 from vigie.services.ptz import PtzService
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,9 @@ log = logging.getLogger(__name__)
 ACTOR_PREFIX = "sensor-link:"
 """The audit actor of a link rule: ``sensor-link:<rule id>``."""
 DONE = "done"
+MAX_BOOKMARK_RANGE = timedelta(days=7)
+MAX_BOOKMARKS = 1000
+"""Bookmarks listed per request, at most (the first ones of the range)."""
 MAX_WAITING = 10_000
 """Closed buckets kept while the database refuses them, at most (the oldest are dropped first)."""
 
@@ -61,6 +67,16 @@ class SensorLinkService:
 
     def recent(self, *, camera_id: str | None = None, after_id: int = 0, limit: int = 100) -> list[SensorLinkEvent]:
         return self._events.list(camera_id=camera_id, after_id=after_id, limit=limit)
+
+    def bookmarks_for(self, viewer: Principal, camera_id: str, start: datetime, end: datetime) -> list[SensorLinkEvent]:
+        """The bookmarks the link rules put on ``camera_id``'s recordings in [start, end) (at most a week), for a
+        person who may play it back. Read with the timeline, which is audited; these are marks of the time a sensor
+        measured something, no footage and nothing about a person."""
+        viewer.require(Permission.PLAYBACK)
+        viewer.require_camera(camera_id)
+        if not start < end or end - start > MAX_BOOKMARK_RANGE:
+            raise InvalidQuery("a bookmark range ends after it starts and spans at most 7 days")
+        return self._events.list(camera_id=camera_id, action="bookmark", start=start, end=end, limit=MAX_BOOKMARKS)
 
     def newest_id(self) -> int:
         """The id of the latest link event (0: none): the feed sends what comes after."""

@@ -91,10 +91,22 @@ class SqlSensorLinkEvents:
             return int(session.scalar(select(func.max(SensorLinkEventRow.id))) or 0)
 
     def list(
-        self, *, camera_id: str | None = None, after_id: int = 0, action: str | None = None, limit: int = 100
+        self,
+        *,
+        camera_id: str | None = None,
+        after_id: int = 0,
+        action: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 100,
     ) -> builtins.list[SensorLinkEvent]:
-        """Link events after ``after_id`` in order; with ``camera_id``, those acting on that camera."""
+        """Link events after ``after_id`` in order; with ``camera_id``, those acting on that camera; with ``start``
+        and ``end``, those carried out in [start, end)."""
         query = select(SensorLinkEventRow).where(SensorLinkEventRow.id > after_id).order_by(SensorLinkEventRow.id)
+        if start is not None:
+            query = query.where(SensorLinkEventRow.at >= require_aware(start, "start"))
+        if end is not None:
+            query = query.where(SensorLinkEventRow.at < require_aware(end, "end"))
         if action is not None:
             query = query.where(SensorLinkEventRow.action == action)
         if camera_id is not None:

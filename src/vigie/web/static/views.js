@@ -517,12 +517,14 @@ const playback = {
     try {
       const q = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
       const timeline = await api("GET", `/api/cameras/${encodeURIComponent(camera)}/recordings?${q}`);
-      this.draw(camera, day, start, end, timeline);
+      // the sensors' bookmarks (docs/integrations.md#sensors); none where the server has no sensors
+      const bookmarks = await api("GET", `/api/cameras/${encodeURIComponent(camera)}/bookmarks?${q}`).catch(() => []);
+      this.draw(camera, day, start, end, timeline, bookmarks);
     } catch (err) {
       error.textContent = err.message;
     }
   },
-  draw(camera, day, start, end, timeline) {
+  draw(camera, day, start, end, timeline, bookmarks = []) {
     const bar = document.getElementById("timeline");
     bar.hidden = false;
     const total = end - start;
@@ -549,7 +551,15 @@ const playback = {
       tick.style.left = `${((at - start) / total) * 100}%`;
       hours.push(tick);
     }
-    bar.replaceChildren(...spans, ...gone, ...hours);
+    const marks = bookmarks.map((b) => {
+      const title = `${formatTime(b.at)} — ${t("sensors.wall", { sensor: b.sensor, label: b.label })}`;
+      const mark = el("button", { type: "button", class: "bookmark", title, "aria-label": title, dataset: { rule: b.rule } });
+      mark.style.left = `${((new Date(b.at) - start) / total) * 100}%`;
+      const from = new Date(new Date(b.at).getTime() - 10000); // ten seconds before: what led to it
+      mark.addEventListener("click", () => this.play(camera, from, new Date(from.getTime() + 60000)));
+      return mark;
+    });
+    bar.replaceChildren(...spans, ...gone, ...hours, ...marks);
     document.getElementById("timeline-note").textContent = timeline.recorded.length
       ? t("playback.spans", { spans: timeline.recorded.length, gaps: timeline.gaps.length })
       : t("playback.none");

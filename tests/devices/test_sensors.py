@@ -205,3 +205,20 @@ def test_the_simulated_radar_publishes_valid_and_plausible_traffic() -> None:
     again = SimulatedRadar("radar-1", seed=7).readings(morning, morning + timedelta(hours=2))
     assert again == day_readings, "the same seed, the same traffic"
     assert len({r.id for r in day_readings}) == len(day_readings), "every reading has its own id"
+
+
+def test_presence_and_occupancy_become_totals_too() -> None:
+    totals = SensorTotals(bucket_s=60)
+    base = {"type": "sensor.reading", "version": 1, "observed_at": T0}
+    for present in (True, False, True):
+        totals.add(
+            PresenceReading.model_validate({**base, "sensor": "pir-1", "kind": "presence", "present": present}), T0
+        )
+    for ratio in (0.25, 0.75):
+        totals.add(
+            OccupancyReading.model_validate({**base, "sensor": "park-1", "kind": "occupancy", "ratio": ratio}), T0
+        )
+    closed = {s.sensor_id: s for s in totals.closed(T0 + timedelta(seconds=60))}
+    presence, occupancy = closed["pir-1"], closed["park-1"]
+    assert (presence.measure, presence.count, presence.total) == ("presence", 2, None), "readings saying present"
+    assert (occupancy.measure, occupancy.count, occupancy.total, occupancy.maximum) == ("occupancy", 2, 1.0, 0.75)

@@ -45,6 +45,7 @@ from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
+from vigie.services.sensors import SensorLinkService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
 from vigie.services.speakers import Speaker, SpeakerService
@@ -53,6 +54,7 @@ from vigie.storage import SqlAlertRepo, SqlUserRepo
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
+from vigie.storage.sensors import SqlSensorLinkEvents
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 """The world's instant, unless it is given another clock (the browser tests run in real time)."""
@@ -272,6 +274,7 @@ def build_world(
         plates=(plates or _no_reads(engine))(alerts, audit, clock),
         ptz=ptz(audit, clock),
         speakers=(speaker_service := speakers(audit, auth, alerts)),
+        sensor_links=SensorLinkService((), audit, SqlSensorLinkEvents(engine), clock),
     )
 
     app = create_app(services, static, login_limiter=limiter)

@@ -37,6 +37,7 @@ from vigie.api.routes import (
     ptz,
     public,
     recordings,
+    sensors,
     sites,
     snapshots,
     speakers,
@@ -61,6 +62,7 @@ from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
+from vigie.services.sensors import SensorLinkService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
 from vigie.services.speakers import SpeakerService
@@ -158,6 +160,8 @@ class ApiServices:
     """Driving domes (moves, presets, tours); None: the routes answer 503."""
     speakers: SpeakerService | None = None
     """Playing pre-recorded messages on loudspeakers (a person only); None: the routes answer 503."""
+    sensor_links: SensorLinkService | None = None
+    """The sensors' link events (issue 21): the live feed's `sensor` events; None: the feed sends none."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -218,6 +222,7 @@ def create_app(
         plates,
         ptz,
         speakers,
+        sensors,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

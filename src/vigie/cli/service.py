@@ -33,7 +33,8 @@ def register(commands: Subparsers) -> None:
         type=_local_broker,
         metavar="HOST:PORT",
         help="publish confirmed alerts, camera states and health to this MQTT broker on this machine (anonymous, "
-        "plain MQTT; topics vigie/demo/..., docs/integrations.md)",
+        "plain MQTT; topics vigie/demo/..., docs/integrations.md), and run a simulated radar publishing traffic "
+        "there, which the demo reads (statistics, and links bookmarking and showing sim1)",
     )
     demo_parser.add_argument(
         "--webhook",

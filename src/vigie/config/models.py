@@ -31,6 +31,7 @@ from vigie.config.camera import (
 )
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
 from vigie.config.integrations import MqttSettings, MqttTlsSettings, WebhookEndpoint, WebhooksSettings
+from vigie.config.sensors import GotoPreset, SensorsSettings, link_cameras
 from vigie.config.speakers import SpeakerSettings
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone, Zone
 from vigie.domain.redact import redact_url
@@ -814,6 +815,12 @@ class VigieConfig(ConfigModel):
         description="Pre-recorded messages per commune and the loudspeakers a person may play them on "
         "(docs/integrations.md); empty by default.",
     )
+    sensors: SensorsSettings = Field(
+        default_factory=SensorsSettings,
+        title="Sensors",
+        description="Radars and other sensors publishing over the MQTT broker, and the rules linking their readings "
+        "to cameras (docs/integrations.md); off by default.",
+    )
     communes: tuple[Commune, ...] = Field(
         default=(),
         title="Communes",
@@ -930,6 +937,52 @@ class VigieConfig(ConfigModel):
                     raise invalid(
                         f"speaker {speaker.id} of {speaker.commune} links camera {camera} of {owner}",
                         "a speaker is linked to cameras of its own commune only",
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _sensors_fit(self) -> VigieConfig:
+        """Sensors read over the `mqtt` section's broker, belong to a commune of this file, and link only to that
+        commune's cameras (L10); a dome preset needs a PTZ camera Vigie drives."""
+        sensors = self.sensors
+        if not sensors.enabled:
+            return self
+        if not self.mqtt.enabled:
+            raise invalid(
+                "sensors.enabled needs mqtt.enabled: sensors publish their readings to the broker of `mqtt`",
+                "turn on the `mqtt` section (host, tls, username), or set `sensors.enabled: false`",
+            )
+        communes = {c.id for c in self.communes}
+        for sensor in sensors.sensors:
+            if sensor.commune not in communes:
+                raise invalid(
+                    f"sensors.sensors {sensor.id}: no commune {sensor.commune!r} in `communes`",
+                    f"use one of: {', '.join(sorted(communes)) or '(no commune configured)'}",
+                )
+        commune_of = {s.id: s.commune for s in sensors.sensors}
+        cameras = {p.camera.id: p for p in self.placements()}
+        for link in sensors.links:
+            for camera_id in link_cameras(link):
+                placement = cameras.get(camera_id)
+                if placement is None:
+                    raise invalid(
+                        f"sensors.links {link.id}: no camera {camera_id!r} in `communes`",
+                        "name cameras by their id in this file",
+                    )
+                if placement.commune.id != commune_of[link.sensor]:
+                    raise invalid(
+                        f"sensors.links {link.id}: camera {camera_id} is of commune {placement.commune.id}, sensor "
+                        f"{link.sensor} of {commune_of[link.sensor]}",
+                        "a sensor links to cameras of its own commune only (L10)",
+                    )
+            action = link.then
+            if isinstance(action, GotoPreset):
+                camera = cameras[action.camera].camera
+                if camera.kind.value != "ptz" or camera.onvif is None:
+                    raise invalid(
+                        f"sensors.links {link.id}: goto_preset needs a dome, and camera {camera.id} is not a `ptz` "
+                        "camera with `onvif` settings",
+                        "name a PTZ camera Vigie drives, or use `show_on_wall`/`bookmark`",
                     )
         return self
 

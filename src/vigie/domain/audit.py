@@ -100,6 +100,9 @@ class AuditAction(enum.StrEnum):
     """A webhook message given up after its endpoint's attempts."""
     WEBHOOK_DISABLED = "integration.webhook_disabled"
     """A webhook endpoint answered 410 Gone: disabled, its waiting messages dropped."""
+    SENSOR_LINK_TRIGGERED = "sensor.link_triggered"
+    """A link rule of the configuration carried out for a sensor's reading (issue 21): the rule, the sensor, the
+    action, the cameras, the outcome."""
 
 
 @dataclass(frozen=True, slots=True)

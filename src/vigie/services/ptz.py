@@ -411,6 +411,28 @@ class PtzService:
 
     # --- the system ------------------------------------------------------------------------------------------------
 
+    def system_preset(self, camera_id: str, preset: str, actor: str, reason: Mapping[str, Any]) -> str:
+        """Send a dome to ``preset`` (its name or token) for a rule of the configuration (a sensor's link, issue
+        21), as the system and below every person: not while a person holds the dome or it follows a target. The
+        move is audited as ``ptz.moved`` by ``actor`` with ``reason``; returns ``done`` or why it was not done."""
+        dome = self._domes.get(camera_id)
+        if dome is None:
+            return f"not done: camera {camera_id} is not a dome Vigie drives"
+        now = self._clock()
+        with dome.mutex:
+            if dome.lock is not None and dome.lock.until > now:
+                return f"not done: {dome.lock.holder} drives the dome"
+            if dome.tracking.active:
+                return "not done: the dome follows a target a person designated"
+            token = next((p.token for p in dome.device.presets() if preset in (p.name, p.token)), None)
+            if token is None:
+                return f"not done: the dome has no preset named {preset}"
+            dome.device.goto_preset(token)
+            dome.last_command, dome.at_home = now, False
+        details = {"command": "preset", "preset": token, **reason}
+        self._audit.append(AuditEvent(actor, AuditAction.PTZ_MOVED, f"camera:{camera_id}", details))
+        return "done"
+
     def tick(self, now: datetime | None = None) -> None:
         """Advance the tours (the next preset once the dome is still and the dwell is over) and send home the domes
         nobody drove for their inactivity delay; both audited as :data:`SYSTEM`."""

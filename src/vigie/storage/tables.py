@@ -735,3 +735,46 @@ class WebhookEndpointDisabledRow(Base):
     url_sha256: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(500))
+
+
+# --- Sensors (issue 21) -----------------------------------------------------------------------------------------
+
+SENSOR_ID_LENGTH = 64
+
+
+class SensorStatisticRow(Base):
+    """One bucket of one measure of one sensor: totals only, never a reading (docs/integrations.md, *Sensors*). A
+    bucket written twice keeps its first value."""
+
+    __tablename__ = "sensor_statistics"
+    __table_args__ = (
+        UniqueConstraint("sensor_id", "measure", "start", name="uq_sensor_statistics_sensor_id_measure_start"),
+        Index("ix_sensor_statistics_start", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    sensor_id: Mapped[str] = mapped_column(String(SENSOR_ID_LENGTH))
+    measure: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float | None] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+
+
+class SensorLinkEventRow(Base):
+    """A link rule carried out (a bookmark on recordings, cameras shown on the wall, a dome sent to a preset); the
+    console's live feed and playback read them. ``cameras`` is the camera ids joined by spaces."""
+
+    __tablename__ = "sensor_link_events"
+    __table_args__ = (Index("ix_sensor_link_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(SENSOR_ID_LENGTH))
+    sensor_id: Mapped[str] = mapped_column(String(SENSOR_ID_LENGTH))
+    action: Mapped[str] = mapped_column(String(32))
+    cameras: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    observed_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(500))

@@ -1,12 +1,12 @@
-"""A live feed for the console (Server-Sent Events): new alerts of the cameras one may see, and the camera list
-when a camera's state or reason changes. The workers run in other processes and write to the database, so the
-feed reads the services every ``POLL_S`` seconds per connection (one indexed query for alerts; the camera list
-shared by the process, :mod:`vigie.api.camera_lists`): an operator learns of an alert within that delay without
-reloading anything. The session is checked again every ``RECHECK_S``; when it has
-ended the feed says so (``event: ended``) and closes.
+"""A live feed for the console (Server-Sent Events): new alerts of the cameras one may see, the camera list when a
+camera's state or reason changes, and the cameras a sensor's link rule asks to show on the wall (issue 21). The
+workers run in other processes and write to the database, so the feed reads the services every ``POLL_S`` seconds
+per connection (one indexed query for alerts; the camera list shared by the process, :mod:`vigie.api.camera_lists`):
+an operator learns of an alert within that delay without reloading anything. The session is checked again every
+``RECHECK_S``; when it has ended the feed says so (``event: ended``) and closes.
 
-Why SSE and not a WebSocket: the feed only flows from the server, SSE reconnects by itself, passes proxies as
-plain HTTP, and carries the session cookie and its checks like any other request."""
+Why SSE and not a WebSocket: the feed only flows from the server, SSE reconnects by itself, passes proxies as plain
+HTTP, and carries the session cookie and its checks like any other request."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ from fastapi.responses import StreamingResponse
 from vigie.api.routes.alerts import alert_out
 from vigie.api.routes.cameras import camera_listing
 from vigie.api.security import SESSION_COOKIE, CurrentPrincipal, still_allowed
+from vigie.domain.sensors import SensorLinkEvent
 from vigie.domain.users import Permission
 from vigie.services.access import Principal
 from vigie.services.alerts import AlertService
+from vigie.services.sensors import SensorLinkService
 
 router = APIRouter(prefix="/api", tags=["feed"])
 POLL_S: Final = 2.0
@@ -38,7 +40,7 @@ BACKLOG: Final = 50
 @router.get(
     "/feed",
     summary="Server-Sent Events: `alert` (a new alert, as in /api/alerts), `cameras` (the camera list, when a camera "
-    "appears, goes, or changes state or reason)",
+    "appears, goes, or changes state or reason), `sensor` (a sensor's link rule asks to show cameras on the wall)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
@@ -49,6 +51,19 @@ async def feed(request: Request, principal: CurrentPrincipal) -> StreamingRespon
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _sensor_out(link: SensorLinkEvent, cameras: list[str]) -> dict[str, Any]:
+    return {
+        "id": link.id,
+        "rule": link.rule,
+        "sensor": link.sensor_id,
+        "action": link.action,
+        "cameras": cameras,
+        "label": link.label,
+        "at": link.at.isoformat(),
+        "observed_at": link.observed_at.isoformat(),
+    }
 
 
 def _event(name: str, data: Any) -> bytes:
@@ -62,6 +77,11 @@ async def _events(request: Request, principal: Principal, token: str) -> AsyncIt
     if alerts is not None:
         newest = await run_in_threadpool(alerts.list_for, principal, limit=1)
         last_alert = (newest[0].id or 0) if newest else 0
+    links: SensorLinkService | None = getattr(request.app.state.services, "sensor_links", None)
+    wall = links if links is not None and principal.can(Permission.VIEW_LIVE) else None
+    last_link = 0
+    if wall is not None:
+        last_link = await run_in_threadpool(wall.newest_id)
     cameras_sent = ""
     recheck_at = time.monotonic() + RECHECK_S
     keepalive_at = time.monotonic() + KEEPALIVE_S
@@ -72,6 +92,12 @@ async def _events(request: Request, principal: Principal, token: str) -> AsyncIt
             for alert in sorted((a for a in recent if (a.id or 0) > last_alert), key=lambda a: a.id or 0):
                 last_alert = alert.id or 0
                 yield _event("alert", alert_out(alert).model_dump(mode="json"))
+        if wall is not None:
+            for link in await run_in_threadpool(wall.recent, after_id=last_link, limit=BACKLOG):
+                last_link = link.id or last_link
+                shown = principal.visible_cameras(link.cameras)
+                if link.action == "show_on_wall" and shown:
+                    yield _event("sensor", _sensor_out(link, shown))
         listing = await run_in_threadpool(camera_listing, request, principal)
         if listing.signature != cameras_sent:
             cameras_sent = listing.signature

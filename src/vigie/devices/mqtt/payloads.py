@@ -156,11 +156,13 @@ PAYLOADS: dict[str, type[_Payload]] = {
 
 
 def schema_documents() -> dict[str, dict[str, Any]]:
-    """The JSON Schema of each payload, by its file name (draft 2020-12, as pydantic writes it)."""
-    return {
-        name: {"$schema": "https://json-schema.org/draft/2020-12/schema", **model.model_json_schema()}
-        for name, model in PAYLOADS.items()
-    }
+    """The JSON Schema of each payload, by its file name (draft 2020-12, as pydantic writes it): what Vigie publishes,
+    and the sensors' readings it reads."""
+    from vigie.devices.sensors.payloads import reading_schema  # what sensors publish to Vigie (it imports this)
+
+    documents = {name: model.model_json_schema() for name, model in PAYLOADS.items()}
+    documents["mqtt-sensor-reading.json"] = reading_schema()
+    return {name: {"$schema": "https://json-schema.org/draft/2020-12/schema", **doc} for name, doc in documents.items()}
 
 
 def schema_text(document: dict[str, Any]) -> str:

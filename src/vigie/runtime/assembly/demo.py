@@ -19,14 +19,16 @@ import contextlib
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from vigie.config.models import VigieConfig
+from vigie.devices.sensors.simulated import RadarFeed, SimulatedRadar
 from vigie.domain.actor import Actor
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
@@ -204,6 +206,7 @@ def demo_config(
             "mqtt": {} if mqtt is None else demo_mqtt(mqtt),
             "webhooks": {} if webhook is None else demo_webhooks(webhook),
             "speakers": demo_speakers([c["id"] for c in cameras]),
+            "sensors": {} if mqtt is None or not urls else demo_sensors(next(iter(urls))),
             "communes": [
                 {
                     "id": "demo",
@@ -268,6 +271,53 @@ def demo_webhooks(url: str) -> dict[str, Any]:
     a minute apart (docs/integrations.md#webhooks)."""
     endpoint = {"name": "demo", "url": url, "communes": ["demo"], "secret_env": DEMO_WEBHOOK_SECRET_ENV}
     return {"enabled": True, "endpoints": [{**endpoint, "backoff_max_s": 60}]}
+
+
+DEMO_RADAR = "radar-1"
+
+
+def demo_sensors(camera_id: str) -> dict[str, Any]:
+    """The demo's ``sensors`` section (with ``--mqtt``): a simulated radar in front of ``camera_id``, whose fast
+    vehicles bookmark the camera's recording (above 70 km/h) and show it on the wall (above 80 km/h)."""
+    return {
+        "enabled": True,
+        "sensors": [
+            {
+                "id": DEMO_RADAR,
+                "commune": "demo",
+                "kind": "radar",
+                "name": "Radar pédagogique (simulé)",
+                "position": {"latitude": 45.764, "longitude": 4.8357},
+            }
+        ],
+        "links": [
+            {
+                "id": "fast-bookmark",
+                "sensor": DEMO_RADAR,
+                "when": {"kind": "speed_above", "kmh": 70},
+                "then": {"kind": "bookmark", "cameras": [camera_id], "label": "vitesse > 70 km/h"},
+                "min_interval_s": 30,
+            },
+            {
+                "id": "fast-wall",
+                "sensor": DEMO_RADAR,
+                "when": {"kind": "speed_above", "kmh": 80},
+                "then": {"kind": "show_on_wall", "cameras": [camera_id]},
+                "min_interval_s": 120,
+            },
+        ],
+    }
+
+
+def demo_radar(config: VigieConfig, clock: Callable[[], datetime]) -> RadarFeed | None:
+    """The simulated radar publishing to the demo's broker (``--mqtt``), or None without one."""
+    mqtt = config.mqtt
+    if not config.sensors.enabled or mqtt.host is None:
+        return None
+    radar = SimulatedRadar(DEMO_RADAR, seed=int(clock().timestamp()))
+    return RadarFeed(
+        radar, clock, host=mqtt.host, port=mqtt.broker_port, topic_prefix=mqtt.topic_prefix, commune="demo"
+    )
 
 
 def write_config(config: VigieConfig, path: Path) -> None:
@@ -375,6 +425,9 @@ def run_demo(
             return 2
         login = ensure_demo_account(service.accounts, data_dir, legal_day(service.clock))
         start_lapi(service, config, data_dir)
+        radar = demo_radar(config, service.clock)
+        if radar is not None:
+            stack.enter_context(radar)  # a sensor of its own: it publishes to the broker, vigie serve reads it
         log.info(
             "console: http://%s:%d/ — log in as %r with the password in %s (created for this demo folder only)",
             host,

@@ -11,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
+from vigie.config.integrations import MqttSettings
 from vigie.config.models import VigieConfig
 from vigie.devices.mqtt.bridge import MqttBridge
 from vigie.devices.mqtt.publisher import MqttPublisher, MqttSetupError
@@ -29,19 +30,26 @@ def open_mqtt(
     settings = config.mqtt
     if not settings.enabled:
         return None
-    env = os.environ if environ is None else environ
-    password: str | None = None
-    if settings.username is not None:
-        password = env.get(settings.password_env, "")
-        if not password:
-            raise MqttSetupError(
-                f"mqtt.password_env: the environment variable {settings.password_env} (the broker password of "
-                f"mqtt.username {settings.username}) is not set or empty; set it before starting vigie, or name "
-                "another variable in `mqtt.password_env`"
-            )
+    password = mqtt_password(settings, environ)
     outbox = SqlOutbox(engine)
     publisher = MqttPublisher(settings, outbox, clock, password=password)
     return MqttBridge(settings, config.placements(), outbox, publisher, clock)
+
+
+def mqtt_password(settings: MqttSettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """The broker password of ``mqtt.username``, from the variable ``mqtt.password_env`` names (None without a
+    username); a variable not set is an :class:`MqttSetupError` naming it, never showing a value."""
+    if settings.username is None:
+        return None
+    env = os.environ if environ is None else environ
+    password = env.get(settings.password_env, "")
+    if not password:
+        raise MqttSetupError(
+            f"mqtt.password_env: the environment variable {settings.password_env} (the broker password of "
+            f"mqtt.username {settings.username}) is not set or empty; set it before starting vigie, or name "
+            "another variable in `mqtt.password_env`"
+        )
+    return password
 
 
 class MqttCollector(Collector):

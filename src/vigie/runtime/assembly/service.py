@@ -27,6 +27,7 @@ from vigie.config.models import AnalysisZone, Camera, CameraPlacement, PrivacyMa
 from vigie.devices.dome_masking import DomeMaskSpec
 from vigie.devices.mqtt.bridge import MqttBridge
 from vigie.devices.mqtt.publisher import MqttSetupError
+from vigie.devices.sensors.subscriber import SensorSubscriber
 from vigie.devices.webhooks.bridge import WebhookBridge
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
@@ -65,6 +66,7 @@ from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
+from vigie.runtime.assembly.sensors import SensorCollector, open_sensors, sensor_links
 from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.runtime.assembly.speakers import SpeakerSetupError, open_speaker_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
@@ -90,6 +92,7 @@ from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
+from vigie.services.sensors import SensorLinkService
 from vigie.services.snapshots import SnapshotService
 from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
@@ -321,7 +324,7 @@ class VigieService:
         jobs.append(Periodic(EXPORT_PURGE_EVERY_S, lambda _now: self.exports.purge_packages(keep_packages)))
         self.monitor = self._monitor(engine)
         self.alerts, self.plates = self._alerts_and_plates(engine, jobs)
-        self.ptz = self._ptz(jobs)
+        self.ptz = self._ptz(jobs, engine)
         self.sink = WorkerMessageSink(
             EventAggregator(self.events, per_camera=policies),
             self._camera_events(jobs).status(self._published(self.status)),
@@ -401,6 +404,7 @@ class VigieService:
             plates=self.plates,
             ptz=self.ptz,
             speakers=self._speakers(),
+            sensor_links=self.sensor_links,
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
@@ -434,6 +438,16 @@ class VigieService:
             raise ServiceError(str(err)) from None
         return self.speakers
 
+    def _sensors(self, engine: Engine, ptz: PtzService) -> tuple[SensorLinkService, SensorSubscriber | None]:
+        """The sensors' link rules and subscriber (``sensors.enabled``, issue 21; the rules drive the domes through
+        :attr:`ptz`), the subscriber started by :meth:`start` (``vigie serve`` only: an API process reads the link
+        events the feed shows, and subscribes to nothing)."""
+        links = sensor_links(self.config, engine, self.audit, self.clock, ptz)
+        try:
+            return links, open_sensors(self.config, engine, links, self.clock)
+        except MqttSetupError as err:
+            raise ServiceError(str(err)) from None
+
     def _published(self, status: SqlCameraStatusRepo) -> CameraStatusRepo:
         """The cameras' health store, each state it records published over MQTT when enabled."""
         return status if self.mqtt is None else self.mqtt.camera_status(status)
@@ -449,10 +463,12 @@ class VigieService:
         for dome in self._domes:
             dome.close()
 
-    def _ptz(self, jobs: list[Periodic]) -> PtzService:
+    def _ptz(self, jobs: list[Periodic], engine: Engine) -> PtzService:
         """The domes of the cameras with ONVIF settings, opened at their first command; tours and returns home
-        checked every :data:`PTZ_TICK_EVERY_S` in a thread of their own (a dome's answer never holds the writer)."""
+        checked every :data:`PTZ_TICK_EVERY_S` in a thread of their own (a dome's answer never holds the writer).
+        The sensors' link rules, which may send a dome to a preset, are built with them (:meth:`_sensors`)."""
         service, self._domes = open_ptz_service(self.entries, self._accounts, self.audit, self.clock)
+        self.sensor_links, self.sensors = self._sensors(engine, service)
         gate = service_gate(self.config, self.simulated, self.clock)  # built at the first designation
         self.tracking = open_autotracking(service, self.entries, gate, self.clock, refusal=self.camera_refusal)
         jobs.append(Periodic(PTZ_TICK_EVERY_S, service.tick, apart=True))
@@ -662,11 +678,15 @@ class VigieService:
             self.mqtt.start()  # connects in the background: a broker away delays nothing
         if self.webhooks is not None:
             self.webhooks.start()  # a thread per endpoint; deliveries left by the last run are sent first
+        if self.sensors is not None:
+            self.sensors.start()  # the same: readings arrive once connected
         self.supervisor.start()
         self.camera_events.start()
 
     def stop(self) -> None:
         """A clean stop: workers stopped, open events and gates closed, ``service.stopped``, a signed checkpoint."""
+        if self.sensors is not None:
+            self.sensors.stop()  # the readings queued handed over, the open statistics buckets written
         self.live.shutdown()
         self.close_domes()
         self.speakers.close()
@@ -803,6 +823,8 @@ class VigieService:
             registry.register(MqttCollector(self.mqtt))
         if self.webhooks is not None:
             registry.register(WebhooksCollector(self.webhooks))
+        if self.sensors is not None:
+            registry.register(SensorCollector(self.sensors, self.sensor_links))
         try:
             return MetricsAccess(token, lambda: exposition(registry))
         except ValueError as err:

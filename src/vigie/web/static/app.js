@@ -258,6 +258,12 @@ function connectFeed() {
     const view = state.view && VIEWS[state.view];
     if (view && view.onAlert) view.onAlert(alert);
   });
+  feed.addEventListener("sensor", (event) => {
+    const link = JSON.parse(event.data);
+    status(t("sensors.wall", { sensor: link.sensor, label: link.label }) + " — " + link.cameras.map(cameraName).join(", "));
+    const view = state.view && VIEWS[state.view];
+    if (view && view.onSensor) view.onSensor(link);
+  });
   feed.addEventListener("cameras", (event) => {
     state.cameras = JSON.parse(event.data);
     const view = state.view && VIEWS[state.view];

@@ -39,6 +39,11 @@ function fromLocalInput(value) {
 
 let wallPage = 0;
 
+// Cameras a sensor's link rule asked to show (the live feed's `sensor` events, docs/integrations.md#sensors): first
+// on the wall, outlined, for SENSOR_SHOW_MS. A person decides what to do with what they see; nothing else happens.
+const sensorShown = new Map(); // camera id -> { label, until }
+const SENSOR_SHOW_MS = 120000;
+
 // A camera without privacy masks is shown as its own H.264 (fragmented MP4 over a WebSocket of its own, played by
 // Media Source Extensions: mse.js); the others, and any whose codec this browser cannot play, as JPEG images.
 // The wall's images come over one WebSocket (a browser holds at most six HTTP connections to a server: one MJPEG
@@ -135,7 +140,10 @@ const live = {
     const wall = document.getElementById("wall");
     const pages = Math.max(1, Math.ceil(state.cameras.length / WALL_PAGE));
     wallPage = Math.min(wallPage, pages - 1);
-    const shown = state.cameras.slice(wallPage * WALL_PAGE, (wallPage + 1) * WALL_PAGE);
+    const now = Date.now();
+    for (const [id, shownFor] of sensorShown) if (shownFor.until <= now) sensorShown.delete(id);
+    const ordered = [...state.cameras.filter((c) => sensorShown.has(c.id)), ...state.cameras.filter((c) => !sensorShown.has(c.id))];
+    const shown = ordered.slice(wallPage * WALL_PAGE, (wallPage + 1) * WALL_PAGE);
     const current = new Map(Array.from(wall.children).map((tile) => [tile.dataset.camera, tile]));
     const tiles = shown.map((camera) => {
       let tile = current.get(camera.id);
@@ -145,6 +153,9 @@ const live = {
           el("span", { class: "tile-name" }), el("span", { class: "tile-state" }));
       }
       tile.querySelector(".tile-name").textContent = camera.name;
+      const bySensor = sensorShown.get(camera.id);
+      tile.classList.toggle("tile-sensor", Boolean(bySensor));
+      tile.title = bySensor ? bySensor.label : "";
       const badge = tile.querySelector(".tile-state");
       badge.textContent = t(`state.${camera.state}`);
       badge.className = `tile-state state-${camera.state}`;
@@ -208,6 +219,12 @@ const live = {
   },
   onCameras() {
     if (!document.getElementById("wall-view").hidden) this.drawWall();
+  },
+  onSensor(link) {
+    const label = t("sensors.wall", { sensor: link.sensor, label: link.label });
+    for (const camera of link.cameras) sensorShown.set(camera, { label, until: Date.now() + SENSOR_SHOW_MS });
+    wallPage = 0;
+    this.onCameras();
   },
   refresh() {
     this.onCameras();
@@ -503,12 +520,14 @@ const playback = {
     try {
       const q = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
       const timeline = await api("GET", `/api/cameras/${encodeURIComponent(camera)}/recordings?${q}`);
-      this.draw(camera, day, start, end, timeline);
+      // the sensors' bookmarks (docs/integrations.md#sensors); none where the server has no sensors
+      const bookmarks = await api("GET", `/api/cameras/${encodeURIComponent(camera)}/bookmarks?${q}`).catch(() => []);
+      this.draw(camera, day, start, end, timeline, bookmarks);
     } catch (err) {
       error.textContent = err.message;
     }
   },
-  draw(camera, day, start, end, timeline) {
+  draw(camera, day, start, end, timeline, bookmarks = []) {
     const bar = document.getElementById("timeline");
     bar.hidden = false;
     const total = end - start;
@@ -535,7 +554,15 @@ const playback = {
       tick.style.left = `${((at - start) / total) * 100}%`;
       hours.push(tick);
     }
-    bar.replaceChildren(...spans, ...gone, ...hours);
+    const marks = bookmarks.map((b) => {
+      const title = `${formatTime(b.at)} — ${t("sensors.wall", { sensor: b.sensor, label: b.label })}`;
+      const mark = el("button", { type: "button", class: "bookmark", title, "aria-label": title, dataset: { rule: b.rule } });
+      mark.style.left = `${((new Date(b.at) - start) / total) * 100}%`;
+      const from = new Date(new Date(b.at).getTime() - 10000); // ten seconds before: what led to it
+      mark.addEventListener("click", () => this.play(camera, from, new Date(from.getTime() + 60000)));
+      return mark;
+    });
+    bar.replaceChildren(...spans, ...gone, ...hours, ...marks);
     document.getElementById("timeline-note").textContent = timeline.recorded.length
       ? t("playback.spans", { spans: timeline.recorded.length, gaps: timeline.gaps.length })
       : t("playback.none");

@@ -213,6 +213,20 @@ def written_ids(database: Path) -> list[str]:
         engine.dispose()
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process, by thread name (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        name = "paho" if thread.name.startswith("paho") else thread.name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -257,6 +271,8 @@ def _measure(
     service = VigieService(load_config_text(config_text(phase, args.cameras, port, args.inflight)))
     assert service.mqtt is not None
     camera_ids = [p.camera.id for p in service.config.placements()]
+    if name == "drain":
+        return _drain(args, phase, service, camera_ids, consumer, out)
     service.mqtt.start()
     wait_for(service.mqtt.publisher.connected.is_set, 20, "vigie connected to the broker")
     producers = Producers(service, camera_ids, args.rate, args.tick_ms / 1000, args.confirm_rate)
@@ -270,6 +286,7 @@ def _measure(
             broker.start()  # type: ignore[attr-defined]
             restarted = True
         time.sleep(0.05)
+    threads = thread_cpu()
     producers.stop()
     elapsed = time.monotonic() - t0
     cpu = time.process_time() - cpu0
@@ -310,7 +327,52 @@ def _measure(
         f"vigie process CPU {result['cpu_per_s']:.2f} s/s",
         flush=True,
     )
+    busiest = sorted(threads.items(), key=lambda kv: -kv[1])[:6]
+    print("  CPU s/s by thread: " + ", ".join(f"{name} {cpu / elapsed:.2f}" for name, cpu in busiest), flush=True)
     return result
+
+
+def _drain(
+    args: argparse.Namespace,
+    phase: Path,
+    service: object,
+    camera_ids: list[str],
+    consumer: subprocess.Popen[bytes],
+    out: Path,
+) -> dict[str, float]:
+    """The publisher alone: ``--drain`` health messages written to the outbox before it starts, then published as
+    fast as it can (nothing else runs in the process): its ceiling, and its CPU per message."""
+    from tests.support.waiting import wait_for
+
+    from vigie.domain.recording import RecordingGap
+
+    bridge = service.mqtt  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    for start in range(0, args.drain, 500):
+        gaps = [
+            RecordingGap(camera_ids[i % len(camera_ids)], now - timedelta(seconds=100 + i), None, now)
+            for i in range(start, min(args.drain, start + 500))
+        ]
+        bridge.gaps_written(gaps, [])
+    t0 = time.monotonic()
+    bridge.start()
+    wait_for(lambda: bridge.outbox.count_unsent() == 0, 300, "the outbox emptied")
+    elapsed = time.monotonic() - t0
+    threads = thread_cpu()
+    time.sleep(2.0)
+    bridge.stop()
+    consumer.send_signal(signal.SIGTERM)
+    consumer.wait(60)
+    received = {message_id for message_id, _, _ in read_arrivals(out)}
+    lost = len(set(written_ids(phase / "vigie.db")) - received)
+    publisher_cpu = threads.get("mqtt-publisher", 0.0) + threads.get("paho", 0.0)
+    rate = args.drain / elapsed
+    print(
+        f"drain: {args.drain} messages published in {elapsed:.2f} s ({rate:.0f}/s), lost {lost}; publisher + paho "
+        f"threads {publisher_cpu / args.drain * 1e6:.0f} µs CPU per message",
+        flush=True,
+    )
+    return {"rate": rate, "lost": float(lost), "cpu_us": publisher_cpu / args.drain * 1e6}
 
 
 def main() -> int:
@@ -322,6 +384,7 @@ def main() -> int:
     parser.add_argument("--cameras", type=int, default=600)
     parser.add_argument("--tick-ms", type=float, default=20.0)
     parser.add_argument("--inflight", type=int, default=1000, help="mqtt.max_inflight")
+    parser.add_argument("--drain", type=int, default=20000, help="messages of the drain phase (0: none)")
     parser.add_argument("--consume", nargs=2, metavar=("PORT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.consume:
@@ -335,8 +398,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         with mosquitto(folder / "broker", {"vigie": SERVICE_PASSWORD}) as broker:
+            drain = run_phase("drain", args, folder, broker, None) if args.drain else None
             steady = run_phase("steady", args, folder, broker, None)
             restart = run_phase("broker-restart", args, folder, broker, args.restart_at)
+    if drain is not None:
+        print(f"mqtt_publisher_ceiling_msgs_per_s: {drain['rate']:.0f}")
     print(f"mqtt_rate_msgs_per_s: {steady['rate']:.0f}")
     print(f"mqtt_delivery_p95_ms: {steady['p95']:.1f}")
     print(f"mqtt_lost_steady: {steady['lost']:.0f}")

@@ -31,8 +31,14 @@ RADAR = {"id": "radar-1", "commune": "testville", "kind": "radar"}
 FAST = {"kind": "speed_above", "kmh": 70}
 
 
+def traffic(camera: dict[str, Any]) -> dict[str, Any]:
+    """``camera`` authorised for traffic regulation too: a radar's speeds may be tied to its pictures."""
+    purposes = ["crime_prevention", "traffic_regulation"]
+    return {**camera, "authorisation": {**camera["authorisation"], "purposes": purposes}}
+
+
 def dome() -> dict[str, Any]:
-    return {**camera_data(id="dome-1", kind="ptz", onvif={"host": "127.0.0.1"}, credentials="dome-account")}
+    return traffic(camera_data(id="dome-1", kind="ptz", onvif={"host": "127.0.0.1"}, credentials="dome-account"))
 
 
 def load(sensors: dict[str, Any], *, mqtt: dict[str, Any] = MQTT) -> VigieConfig:
@@ -41,7 +47,7 @@ def load(sensors: dict[str, Any], *, mqtt: dict[str, Any] = MQTT) -> VigieConfig
             "id": "testville",
             "name": "Testville",
             "kind": "municipal",
-            "sites": [{"id": "centre", "name": "Centre", "cameras": [camera_data(id="cam-1"), dome()]}],
+            "sites": [{"id": "centre", "name": "Centre", "cameras": [traffic(camera_data(id="cam-1")), camera_data(id="cam-2"), dome()]}],
         },
         {
             "id": "autreville",
@@ -171,6 +177,22 @@ def test_sensors_and_their_links_are_read() -> None:
             },
             MQTT,
             "goto_preset needs a dome",
+        ),
+        (
+            {
+                "enabled": True,
+                "sensors": [RADAR],
+                "links": [
+                    {
+                        "id": "l",
+                        "sensor": "radar-1",
+                        "when": FAST,
+                        "then": {"kind": "bookmark", "cameras": ["cam-2"], "label": "vite"},
+                    }
+                ],
+            },
+            MQTT,
+            "camera cam-2, whose authorisation has no traffic purpose",
         ),
     ],
 )

@@ -184,6 +184,19 @@ def test_readings_become_totals_per_bucket_and_nothing_else() -> None:
     assert [s.count for s in totals.all()] == [1]
 
 
+def test_a_bucket_below_the_minimum_count_keeps_its_count_not_its_speeds() -> None:
+    totals = SensorTotals(bucket_s=300, min_count=3)
+    start = datetime(2026, 3, 2, 7, 45, tzinfo=UTC)
+    totals.add(radar(92.0, "receding"), start + timedelta(seconds=5))  # one car alone, fast: its speed is not kept
+    for offset, speed in ((10, 50.0), (20, 70.0), (30, 40.0)):
+        totals.add(radar(speed, "approaching"), start + timedelta(seconds=offset))
+    closed = {s.measure: s for s in totals.closed(start + timedelta(seconds=300))}
+    alone = closed["vehicles.receding"]
+    assert (alone.count, alone.total, alone.maximum) == (1, None, None), "L33: values withheld below the minimum"
+    three = closed["vehicles.approaching"]
+    assert (three.count, three.total, three.maximum) == (3, 160.0, 70.0)
+
+
 def test_the_simulated_radar_publishes_valid_and_plausible_traffic() -> None:
     # a Monday in March, Paris time: 07:00-09:00 local (the morning peak) and 02:00-04:00 (the night)
     morning = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

@@ -40,7 +40,9 @@ TOKEN = "m" * 40
 
 def config_text(tmp_path: Path, port: int) -> str:
     (tmp_path / "metrics.token").write_text(TOKEN)
-    camera = camera_yaml("cam-t1", "rtsp://127.0.0.1:9/cam-t1", enabled=False)
+    camera = camera_yaml(
+        "cam-t1", "rtsp://127.0.0.1:9/cam-t1", enabled=False, purposes=("crime_prevention", "traffic_regulation")
+    )
     return f"""version: 1
 storage:
   database_url: sqlite:///{tmp_path / "vigie.db"}
@@ -56,6 +58,7 @@ mqtt:
 sensors:
   enabled: true
   bucket_s: 60
+  min_count: 2
   sensors:
     - {{id: radar-1, commune: testville, kind: radar}}
   links:

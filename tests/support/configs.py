@@ -21,6 +21,7 @@ def camera_yaml(
     setting: str = "public_street",
     valid: tuple[str, str] | None = None,
     enabled: bool = True,
+    purposes: tuple[str, ...] = ("crime_prevention",),
 ) -> str:
     """One camera of a test configuration (under ``communes[0].sites[0].cameras``), authorised ``valid`` (from,
     until), by default :func:`authorised_around` today."""
@@ -36,7 +37,7 @@ def camera_yaml(
               reference: 2026-TEST-001
               valid_from: {valid_from}
               valid_until: {valid_until}
-              purposes: [crime_prevention]
+              purposes: [{", ".join(purposes)}]
               retention_days: 15
 """
 

@@ -31,10 +31,14 @@ from vigie.config.camera import (
 )
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
 from vigie.config.integrations import MqttSettings, MqttTlsSettings, WebhookEndpoint, WebhooksSettings
-from vigie.config.sensors import GotoPreset, SensorsSettings, link_cameras
+from vigie.config.sensors import GotoPreset, SensorsSettings, SpeedAbove, link_cameras
 from vigie.config.speakers import SpeakerSettings
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone, Zone
+from vigie.domain.camera import Purpose
 from vigie.domain.redact import redact_url
+
+TRAFFIC_PURPOSES = frozenset({Purpose.TRAFFIC_REGULATION, Purpose.TRAFFIC_OFFENCES})
+"""The purposes (CSI L251-2 3° and 4°) under which a camera's pictures may be tied to a radar's speeds."""
 
 __all__ = [
     "MAX_RETENTION_DAYS",
@@ -974,6 +978,15 @@ class VigieConfig(ConfigModel):
                         f"sensors.links {link.id}: camera {camera_id} is of commune {placement.commune.id}, sensor "
                         f"{link.sensor} of {commune_of[link.sensor]}",
                         "a sensor links to cameras of its own commune only (L10)",
+                    )
+                purposes = set(placement.camera.authorisation.purposes)
+                if isinstance(link.when, SpeedAbove) and not purposes & TRAFFIC_PURPOSES:
+                    raise invalid(
+                        f"sensors.links {link.id}: a speed link ties a vehicle's speed to the pictures of camera "
+                        f"{camera_id}, whose authorisation has no traffic purpose (it has "
+                        f"{', '.join(sorted(purposes)) or 'none'})",
+                        "link speeds only to cameras authorised for `traffic_regulation` or `traffic_offences` "
+                        "(CSI L251-2 3° and 4°; L2), or use a presence or occupancy condition",
                     )
             action = link.then
             if isinstance(action, GotoPreset):

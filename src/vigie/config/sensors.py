@@ -133,6 +133,14 @@ class SensorsSettings(ConfigModel):
         title="Statistics bucket (s)",
         description="Length of a statistics bucket (default 5 minutes): readings are kept as totals per bucket.",
     )
+    min_count: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        title="Minimum count",
+        description="A bucket with fewer readings keeps its count but not its values (sum and top of the speeds or "
+        "ratios): one vehicle's speed is never kept (L33).",
+    )
     sensors: tuple[Sensor, ...] = Field(default=(), max_length=10_000, title="Sensors", description="The sensors.")
     links: tuple[SensorLink, ...] = Field(
         default=(), max_length=10_000, title="Links", description="Rules linking a sensor's readings to cameras."

@@ -146,7 +146,7 @@ class SensorReadings:
         statistics: SensorStatisticsRepo,
         links: SensorLinkService,
     ) -> None:
-        self._totals = SensorTotals(settings.bucket_s)
+        self._totals = SensorTotals(settings.bucket_s, settings.min_count)
         self._statistics, self.links = statistics, links
         self._waiting: list[SensorStatistic] = []
         """Closed buckets not yet written (the database refused them): written at the next tick."""

@@ -4,6 +4,10 @@ A bucket is ``bucket_s`` long, aligned on the epoch, and a reading falls in the 
 (its own clock: a sensor whose clock is wrong, or a message held by the broker, cannot write into a bucket already
 stored). A bucket is handed over once Vigie's clock has passed its end; the readings themselves are never stored.
 Memory is bounded: one open bucket per sensor and measure.
+
+A bucket of fewer than ``min_count`` readings keeps its count and withholds its values (the sum and the top of the
+speeds, of the ratios), as the counting modules withhold theirs (L33): a bucket of one vehicle would otherwise keep
+that vehicle's speed, which a recording of the same street at the same minutes ties to its plate.
 """
 
 from __future__ import annotations
@@ -44,8 +48,11 @@ def measure_of(reading: Reading) -> tuple[str, float | None] | None:
 class SensorTotals:
     """The open buckets; :meth:`add` a reading, :meth:`closed` the buckets whose end has passed."""
 
-    def __init__(self, bucket_s: int) -> None:
+    def __init__(self, bucket_s: int, min_count: int = 1) -> None:
+        if min_count < 1:
+            raise ValueError("min_count must be ≥ 1")
         self._bucket = timedelta(seconds=bucket_s)
+        self._min_count = min_count
         self._open: dict[tuple[str, str], _Open] = {}
 
     def start_of(self, at: datetime) -> datetime:
@@ -81,7 +88,7 @@ class SensorTotals:
 
     def _closed(self, key: tuple[str, str], bucket: _Open) -> SensorStatistic:
         sensor, measure = key
-        total = None if bucket.total is None else round(bucket.total, 3)
-        return SensorStatistic(
-            sensor, measure, bucket.start, bucket.start + self._bucket, bucket.count, total, bucket.maximum
-        )
+        withheld = bucket.count < self._min_count
+        total = None if bucket.total is None or withheld else round(bucket.total, 3)
+        maximum = None if withheld else bucket.maximum
+        return SensorStatistic(sensor, measure, bucket.start, bucket.start + self._bucket, bucket.count, total, maximum)

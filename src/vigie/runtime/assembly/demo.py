@@ -185,7 +185,8 @@ def demo_config(
                 "reference": "DEMO-SIMULATION",
                 "valid_from": "2026-01-01",
                 "valid_until": "2030-12-31",
-                "purposes": ["crime_prevention"],
+                # the demo's radar ties its speeds to the first camera's pictures: a traffic purpose (L2)
+                "purposes": ["crime_prevention", "traffic_regulation"],
                 "retention_days": 7,
             },
             "analysis": {"fps": 5, "detector": detector, "modules": modules.get(camera_id, {})},

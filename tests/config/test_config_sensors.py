@@ -47,7 +47,13 @@ def load(sensors: dict[str, Any], *, mqtt: dict[str, Any] = MQTT) -> VigieConfig
             "id": "testville",
             "name": "Testville",
             "kind": "municipal",
-            "sites": [{"id": "centre", "name": "Centre", "cameras": [traffic(camera_data(id="cam-1")), camera_data(id="cam-2"), dome()]}],
+            "sites": [
+                {
+                    "id": "centre",
+                    "name": "Centre",
+                    "cameras": [traffic(camera_data(id="cam-1")), camera_data(id="cam-2"), dome()],
+                }
+            ],
         },
         {
             "id": "autreville",

@@ -14,7 +14,7 @@ from vigie.devices.webhooks.sender import WebhookSender, url_digest
 from vigie.services.integration_health import IntegrationSources, MqttLive, SensorsLive
 
 
-class _Mqtt:
+class MqttSource:
     def __init__(self, bridge: MqttBridge) -> None:
         self._bridge = bridge
 
@@ -29,7 +29,7 @@ class _Mqtt:
 
 
 @dataclass(frozen=True)
-class _Webhook:
+class WebhookSource:
     sender: WebhookSender
     bridge: WebhookBridge
 
@@ -59,7 +59,7 @@ class _Webhook:
         return self.sender.failed if self.sender.running else None
 
 
-class _Sensors:
+class SensorsSource:
     def __init__(self, subscriber: SensorSubscriber) -> None:
         self._subscriber = subscriber
 
@@ -76,9 +76,9 @@ def integration_sources(
 ) -> IntegrationSources:
     """The health view's sources of what the runtime built (each None when its section is off)."""
     return IntegrationSources(
-        mqtt=None if mqtt is None else _Mqtt(mqtt),
-        webhooks=None if webhooks is None else tuple(_Webhook(s, webhooks) for s in webhooks.senders),
-        sensors=None if sensors is None else _Sensors(sensors),
+        mqtt=None if mqtt is None else MqttSource(mqtt),
+        webhooks=None if webhooks is None else tuple(WebhookSource(s, webhooks) for s in webhooks.senders),
+        sensors=None if sensors is None else SensorsSource(sensors),
         sensor_communes={s.id: s.commune for s in config.sensors.sensors} if sensors is not None else None,
         speaker_communes=tuple(d.commune for d in config.speakers.devices),
     )

@@ -34,6 +34,10 @@ expect = sync_api.expect
 GONE_URL = "http://127.0.0.1:9/gone?token=query-secret"
 
 
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
 def closed_port() -> int:
     """A local port nothing listens on: the broker "down"."""
     with socket.socket() as probe:
@@ -45,7 +49,6 @@ def closed_port() -> int:
 def health(db: Engine) -> Iterator[HealthParts]:
     """The health view's parts, with an MQTT publisher started against a broker that is down, and three webhook
     endpoints (one disabled by a 410, one of Bron's) whose senders are not started here."""
-    clock = lambda: datetime.now(UTC)  # noqa: E731
     outbox = SqlOutbox(db)
     now = clock()
     outbox.add([OutboxMessage(f"m{i}", "vigie/villeurbanne/alerts", b"{}", now, False) for i in range(2)])

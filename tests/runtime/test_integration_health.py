@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.support.configs import camera_yaml
 from tests.support.mosquitto import SERVICE_USER, MosquittoBroker, mosquitto
@@ -39,7 +41,7 @@ DISPATCH_URL = "http://127.0.0.1:9/hooks/vigie?token=query-secret-token"
 METRO_URL = "http://127.0.0.1:9/metro"
 
 
-def config_text(tmp_path: Path, broker: MosquittoBroker | None) -> str:
+def config_text(tmp_path: Path, broker: MosquittoBroker | None, *, sensors: bool = False) -> str:
     mqtt = ""
     if broker is not None:
         mqtt = f"""mqtt:
@@ -49,6 +51,13 @@ def config_text(tmp_path: Path, broker: MosquittoBroker | None) -> str:
   username: {SERVICE_USER}
   password_env: VIGIE_TEST_MQTT_PASSWORD
   client_id: vigie-health-{broker.port}
+"""
+    if sensors:
+        mqtt += """sensors:
+  enabled: true
+  sensors:
+    - {id: radar-t, commune: testville, kind: radar}
+    - {id: radar-a, commune: autreville, kind: radar}
 """
     return f"""version: 1
 storage:
@@ -90,10 +99,12 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
         yield running
 
 
-def service_of(tmp_path: Path, broker: MosquittoBroker | None, monkeypatch: pytest.MonkeyPatch) -> VigieService:
+def service_of(
+    tmp_path: Path, broker: MosquittoBroker | None, monkeypatch: pytest.MonkeyPatch, *, sensors: bool = False
+) -> VigieService:
     monkeypatch.setenv("VIGIE_TEST_MQTT_PASSWORD", MQTT_PASSWORD)
     monkeypatch.setenv("VIGIE_TEST_WEBHOOK_SECRET", SECRET)
-    return VigieService(load_config_text(config_text(tmp_path, broker)))
+    return VigieService(load_config_text(config_text(tmp_path, broker, sensors=sensors)))
 
 
 def logged_in(service: VigieService, username: str) -> TestClient:
@@ -180,3 +191,33 @@ def test_webhook_endpoints_waiting_and_disabled_come_from_the_database_scoped_by
     # a 410 recorded for another URL of the same name no longer counts: the endpoint was moved
     deliveries.disable(DisabledEndpoint("metro", url_digest("http://127.0.0.1:9/old"), now, "410"))
     assert integrations(autreville)["webhooks"][0]["disabled_at"] is None
+
+
+def test_sensors_subscription_and_drops_in_serve_unknown_in_an_api_process(
+    tmp_path: Path, broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve = service_of(tmp_path, broker, monkeypatch, sensors=True)
+    api = service_of(tmp_path, broker, monkeypatch, sensors=True)
+    assert serve.sensors is not None
+    serve_op = operator_client(serve, system_clock, PASSWORD, username="op")
+    api_op = logged_in(api, "op")
+    serve.sensors.start()
+    sensor = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-radar", protocol=mqtt.MQTTv5)
+    sensor.username_pw_set(SERVICE_USER, MQTT_PASSWORD)
+    sensor.connect("127.0.0.1", broker.port)
+    sensor.loop_start()
+    try:
+        wait_for(serve.sensors.connected.is_set, 10, "subscribed to the sensors' topics")
+        for topic in ("vigie/testville/sensors/radar-t", "vigie/autreville/sensors/radar-a"):
+            sensor.publish(topic, b"not a reading", qos=1).wait_for_publish(10)
+        wait_for(lambda: serve.sensors is not None and serve.sensors.dropped["malformed"] == 2, 10, "both dropped")
+        live = integrations(serve_op)["sensors"]
+        assert live["configured"] == 1, "testville's radar only"
+        assert live["live"]["subscribed"] is True and live["live"]["last_error"] is None
+        assert live["live"]["received"] == 1, "autreville's radar is not testville's operator's to count"
+        assert live["live"]["dropped"]["malformed"] == 2 and live["live"]["dropped"]["duplicate"] == 0
+        assert integrations(api_op)["sensors"] == {"configured": 1, "live": None}, "only vigie serve knows"
+    finally:
+        sensor.disconnect()
+        sensor.loop_stop()
+        serve.sensors.stop()

@@ -32,8 +32,6 @@ from vigie.domain.webhooks import DisabledEndpoint, WebhookDelivery
 from vigie.runtime.assembly.service import VigieService
 from vigie.runtime.clock import system_clock
 
-pytestmark = pytest.mark.mqtt
-
 MQTT_PASSWORD = "service-password-for-tests-only"
 SECRET = "whsec_" + base64.b64encode(bytes(range(7, 39))).decode()
 PASSWORD = "a-long-password-for-tests-only"
@@ -128,6 +126,7 @@ def confirm_an_alert(service: VigieService) -> None:
     service.alerts.confirm(alert.id or 0, by=Actor("op", "operator", "testville"))
 
 
+@pytest.mark.mqtt
 def test_serve_and_api_processes_tell_the_truth_about_mqtt_and_webhooks(
     tmp_path: Path, broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,6 +192,7 @@ def test_webhook_endpoints_waiting_and_disabled_come_from_the_database_scoped_by
     assert integrations(autreville)["webhooks"][0]["disabled_at"] is None
 
 
+@pytest.mark.mqtt
 def test_sensors_subscription_and_drops_in_serve_unknown_in_an_api_process(
     tmp_path: Path, broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

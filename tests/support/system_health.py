@@ -17,6 +17,7 @@ from vigie.recording.gaps import GapWatch
 from vigie.runtime.workers.monitor import ServiceMonitor
 from vigie.runtime.workers.supervisor import CameraSupervisor
 from vigie.services.cameras import CameraService
+from vigie.services.integration_health import IntegrationSources
 from vigie.services.system_health import SystemHealthService, disk_space
 from vigie.storage.recording_gaps import SqlRecordingGaps
 
@@ -25,10 +26,12 @@ SEGMENT_S = 10.0
 
 @dataclass
 class HealthParts:
-    """What the tests feed: the monitor (as the sink does) and the supervisor (started or not)."""
+    """What the tests feed: the monitor (as the sink does) and the supervisor (started or not); the integrations
+    (issue 21) as the runtime builds them, when a test has some."""
 
     monitor: ServiceMonitor | None = None
     supervisor: CameraSupervisor | None = None
+    integrations: IntegrationSources | None = None
 
     def factory(
         self, folder: Path, camera_ids: Sequence[str], engine: Engine
@@ -44,6 +47,7 @@ class HealthParts:
                 ledger,
                 lambda: [disk_space("recordings", folder, 0), disk_space("data", folder, 0)],
                 clock,
+                integrations=self.integrations,
             )
 
         return build

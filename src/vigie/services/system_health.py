@@ -5,7 +5,8 @@ The parts come from the runtime: the nodes from whatever supervises the workers 
 :class:`NodeSource` is asked), the recording gaps from the database, where ``vigie serve``'s monitor writes them
 each round (so every API process beside it shows the same alarms), the disks from the storage folders.
 An operator or a supervisor reads the view (``view_system_health``); cameras and gaps are limited to the cameras
-the person may see (L10); nodes and disks are the platform's, shown to every reader.
+the person may see (L10); nodes and disks are the platform's, shown to every reader. The integrations (MQTT, webhooks,
+sensors, loudspeakers) are :mod:`vigie.services.integration_health`'s.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from vigie.domain.recording import GapReport, RecordingGap
 from vigie.domain.users import Permission
 from vigie.services.access import Principal
 from vigie.services.cameras import CameraService, CameraView
+from vigie.services.integration_health import IntegrationSources, IntegrationsOverview, integrations_for
 
 GAPS_LISTED = 500
 """Recording gaps of the last 24 hours listed at most (newest first); the count says how many there were."""
@@ -90,6 +92,8 @@ class HealthOverview:
     watching: bool
     """False: nothing watches the recordings now (``vigie serve`` stopped or stuck, or the database refuses its
     writes): no alarm listed does not mean every camera records, and those listed are the last ones written."""
+    integrations: IntegrationsOverview
+    """MQTT, webhooks, sensors and loudspeakers (issue 21; :mod:`vigie.services.integration_health`)."""
 
 
 class SystemHealthService:
@@ -100,7 +104,12 @@ class SystemHealthService:
         gaps: GapSource,
         disks: Callable[[], Sequence[Disk]],
         clock: Clock,
+        *,
+        integrations: IntegrationSources | None = None,
     ) -> None:
+        """``integrations``: the MQTT bridge, webhook endpoints, sensors and loudspeakers the runtime built (None:
+        none configured)."""
+        self._integrations = integrations or IntegrationSources()
         self._cameras = cameras
         self._nodes = nodes
         self._gaps = gaps
@@ -123,6 +132,7 @@ class SystemHealthService:
             gap_count=report.count,
             gap_seconds=report.closed_seconds + sum(g.seconds(now) for g in report.alarms),
             watching=watched_at is not None and now - watched_at <= WATCHED_WITHIN,
+            integrations=integrations_for(self._integrations, viewer),
         )
 
 

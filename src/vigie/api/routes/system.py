@@ -15,6 +15,7 @@ from vigie.api.errors import error_body
 from vigie.api.schemas import CameraOut
 from vigie.api.security import CurrentPrincipal
 from vigie.domain.recording import RecordingGap
+from vigie.services.integration_health import IntegrationsOverview
 from vigie.services.system_health import MetricsAccess, MetricsRefusedError, SystemHealthService
 
 router = APIRouter(tags=["health"])
@@ -49,6 +50,51 @@ class GapOut(BaseModel):
     noticed: datetime
 
 
+KNOWN_TO_SERVE = "null: this process does not hold the connection (a `vigie api` process); only `vigie serve` knows"
+
+
+class MqttLiveOut(BaseModel):
+    connected: bool
+    last_error: str | None = Field(description="why the last connection failed or ended (never a secret)")
+    acknowledged: int = Field(description="outbox messages the broker acknowledged since `vigie serve` started")
+    refused: int = Field(description="outbox messages the broker refused (its ACL) since `vigie serve` started")
+
+
+class MqttHealthOut(BaseModel):
+    outbox_waiting: int = Field(description="messages in the outbox not yet acknowledged (from the database)")
+    live: MqttLiveOut | None = Field(description=f"the connection to the broker; {KNOWN_TO_SERVE}")
+
+
+class WebhookHealthOut(BaseModel):
+    name: str
+    url: str = Field(description="scheme, host, port and path of the endpoint: never its query string")
+    communes: list[str]
+    waiting: int = Field(description="deliveries waiting (from the database)")
+    disabled_at: datetime | None = Field(description="when the receiver answered 410 Gone at this URL; null: not")
+    failed: int | None = Field(description=f"deliveries given up since `vigie serve` started; {KNOWN_TO_SERVE}")
+
+
+class SensorsLiveOut(BaseModel):
+    subscribed: bool
+    last_error: str | None
+    received: int = Field(description="messages received since `vigie serve` started from your communes' sensors")
+    dropped: dict[str, int] = Field(description="messages dropped since the start, per reason")
+
+
+class SensorsHealthOut(BaseModel):
+    configured: int = Field(description="sensors of your communes in the configuration")
+    live: SensorsLiveOut | None = Field(description=f"the subscription to the sensors' topics; {KNOWN_TO_SERVE}")
+
+
+class IntegrationsOut(BaseModel):
+    mqtt: MqttHealthOut | None = Field(description="null: MQTT is off (mqtt.enabled)")
+    webhooks: list[WebhookHealthOut] | None = Field(
+        description="null: webhooks are off (webhooks.enabled); else the endpoints receiving one of your communes"
+    )
+    sensors: SensorsHealthOut | None = Field(description="null: sensors are off (sensors.enabled)")
+    speakers: dict[str, int] = Field(description="loudspeakers configured per commune of yours (not probed)")
+
+
 class SystemHealthOut(BaseModel):
     at: datetime
     nodes: list[NodeOut]
@@ -63,6 +109,54 @@ class SystemHealthOut(BaseModel):
         "database for every process, has not for 15 s: stopped, stuck or its writes refused); the alarms listed are "
         "the last ones written"
     )
+    integrations: IntegrationsOut = Field(description="MQTT, webhooks, sensors and loudspeakers (issue 21)")
+
+
+def _integrations(view: IntegrationsOverview) -> IntegrationsOut:
+    mqtt = view.mqtt
+    sensors = view.sensors
+    return IntegrationsOut(
+        mqtt=None
+        if mqtt is None
+        else MqttHealthOut(
+            outbox_waiting=mqtt.outbox_waiting,
+            live=None
+            if mqtt.live is None
+            else MqttLiveOut(
+                connected=mqtt.live.connected,
+                last_error=mqtt.live.last_error,
+                acknowledged=mqtt.live.acknowledged,
+                refused=mqtt.live.refused,
+            ),
+        ),
+        webhooks=None
+        if view.webhooks is None
+        else [
+            WebhookHealthOut(
+                name=w.name,
+                url=w.url,
+                communes=list(w.communes),
+                waiting=w.waiting,
+                disabled_at=w.disabled_at,
+                failed=w.failed,
+            )
+            for w in view.webhooks
+        ],
+        sensors=None
+        if sensors is None
+        else SensorsHealthOut(
+            configured=sensors.configured,
+            live=None
+            if sensors.live is None
+            else SensorsLiveOut(
+                subscribed=sensors.live.subscribed,
+                last_error=sensors.live.last_error,
+                received=sensors.live.received,
+                dropped=dict(sensors.live.dropped),
+            ),
+        ),
+        speakers=dict(view.speakers),
+    )
 
 
 def _gap(gap: RecordingGap, now: datetime) -> GapOut:
@@ -72,7 +166,7 @@ def _gap(gap: RecordingGap, now: datetime) -> GapOut:
 @router.get(
     "/api/system/health",
     response_model=SystemHealthOut,
-    summary="Nodes, disks, cameras offline and recording gaps (operators and supervisors)",
+    summary="Nodes, disks, cameras offline, recording gaps and integrations (operators and supervisors)",
 )
 def system_health(request: Request, principal: CurrentPrincipal) -> SystemHealthOut:
     service = configured(request, "system_health", SystemHealthService, "the health view is")
@@ -108,6 +202,7 @@ def system_health(request: Request, principal: CurrentPrincipal) -> SystemHealth
         gap_count=view.gap_count,
         gap_seconds=view.gap_seconds,
         watching=view.watching,
+        integrations=_integrations(view.integrations),
     )
 
 

@@ -176,6 +176,12 @@ class MqttPublisher:
         self._thread.start()
         log.info("MQTT: publishing to %s as client %s", self._where, self.settings.client_id)
 
+    @property
+    def running(self) -> bool:
+        """Whether this process runs it (started, not stopped): only then are its live state and counts known here
+        (the health view of a ``vigie api`` process, which never starts it, says so)."""
+        return self._thread is not None
+
     def stop(self, flush_s: float = 3.0) -> None:
         """Stop publishing: messages in flight get up to ``flush_s`` for their acknowledgement (what is not
         acknowledged stays in the outbox for the next start), then the connection is closed."""

@@ -104,6 +104,12 @@ class SensorSubscriber:
         self._client.loop_start()
         log.info("sensors: reading %d sensor topic(s) from %s", len(self._topics), self._where)
 
+    @property
+    def running(self) -> bool:
+        """Whether this process runs it (started, not stopped): only then are its live state and counts known here
+        (the health view of a ``vigie api`` process, which never starts it, says so)."""
+        return self._thread is not None
+
     def stop(self) -> None:
         thread, self._thread = self._thread, None
         if thread is None:

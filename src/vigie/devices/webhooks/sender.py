@@ -176,6 +176,12 @@ class WebhookSender:
         self._thread.start()
         log.info("webhooks: sending to %s (%s)", self.endpoint.name, self.shown_url)
 
+    @property
+    def running(self) -> bool:
+        """Whether this process runs it (started, not stopped): only then are its live state and counts known here
+        (the health view of a ``vigie api`` process, which never starts it, says so)."""
+        return self._thread is not None
+
     def stop(self) -> None:
         """Stop after the attempt in flight (at most ``timeout_s``); what is waiting stays in the database."""
         thread, self._thread = self._thread, None

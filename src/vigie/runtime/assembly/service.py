@@ -59,6 +59,7 @@ from vigie.runtime.assembly.database_life import PreviousLife, new_database_even
 from vigie.runtime.assembly.exports import build_export_service
 from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
+from vigie.runtime.assembly.integration_health import integration_sources
 from vigie.runtime.assembly.live import open_live_service
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
@@ -399,6 +400,8 @@ class VigieService:
                 self.recording_gaps,  # what `vigie serve`'s monitor wrote: the same in every process
                 self._disks,
                 clock,
+                # what the database knows in every process; the connections' live state where they run (serve)
+                integrations=integration_sources(self.config, self.mqtt, self.webhooks, self.sensors),
             ),
             metrics=self._metrics_access(),
             plates=self.plates,

@@ -181,7 +181,10 @@ class LiveFeed:
         if frame is not None and frame.seq > after:
             return frame
         try:
-            await asyncio.wait_for(viewer.ready.wait(), timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as the
+            # event is set, and a viewer's task then runs on after it was told to stop (the wall's tile hung)
+            async with asyncio.timeout(timeout):
+                await viewer.ready.wait()
         except TimeoutError:
             return None
         frame = self._latest

@@ -17,8 +17,8 @@ camera, never a backlog.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -36,7 +36,11 @@ from vigie.services.live import LiveService, LiveView
 router = APIRouter(tags=["live"])
 WALL_MAX: Final = 16
 """Cameras one wall connection may show at once (a page of the wall is 12)."""
+log = logging.getLogger(__name__)
+
 RECHECK_S: Final = 30.0
+STOP_TRIES: Final = 10
+"""Cancellations (a second apart) a tile's task gets to end when it is taken off the wall."""
 POLICY_VIOLATION: Final = 1008
 NOT_AUTHENTICATED: Final = 4401
 FORBIDDEN: Final = 4403
@@ -167,9 +171,18 @@ class _Wall:
         as ended — a view seen in the audit log with no end."""
         with anyio.CancelScope(shield=True):
             task, view = self.pumps.pop(camera)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            # cancelled until it ends: shielded, one cancellation lost inside the task would wait here for ever
+            for _ in range(STOP_TRIES):
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+                if task.done():
+                    break
+            else:
+                log.error(
+                    "wall: the tile of %s did not stop after %d cancellations; its view is closed", camera, STOP_TRIES
+                )
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.debug("wall: the tile of %s ended with %r", camera, task.exception())
             await run_in_threadpool(self.service.close, view, frames=self.sent.pop(camera, 0), reason=reason)
 
 

@@ -22,6 +22,8 @@ from tests.support.vigie_cli import ApiSession, start_vigie, stop_vigie
 from tests.support.waiting import wait_for
 
 DEADLINE_S = 30.0
+DEMO_BROKER_CLIENTS = ("sim-radar-radar-1", "vigie-demo-sensors")
+"""Client ids of the demo's simulated radar and of its sensor subscriber on its broker."""
 
 
 class DemoRun(NamedTuple):

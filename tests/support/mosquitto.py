@@ -204,10 +204,7 @@ class Subscriber:
         self.client.on_message = self._on_message
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = 3600
-        if isinstance(broker, int):
-            port = broker
-        else:
-            port = broker.tls_port if tls is not None else broker.port
+        port = broker if isinstance(broker, int) else broker.tls_port if tls is not None else broker.port
         self.client.connect("127.0.0.1", port, keepalive=30, clean_start=False, properties=properties)
         self.client.loop_start()
         wait_for(self._subscribed.is_set, 10, f"{username} subscribed to {self._topics}")

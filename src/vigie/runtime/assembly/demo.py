@@ -33,7 +33,7 @@ from vigie.domain.actor import Actor
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
 from vigie.governance.keys_folder import KeyStorageError
-from vigie.runtime.assembly.demo_broker import open_demo_broker
+from vigie.runtime.assembly.demo_broker import demo_broker_address
 from vigie.runtime.assembly.demo_dome import DOME_CAMERA, DemoDome, draw_panorama
 from vigie.runtime.assembly.demo_lapi import (
     ACCOUNTS,
@@ -398,12 +398,7 @@ def run_demo(
             log.info("no PTZ dome without RTSP: its picture is a live stream, not a file (start without --no-rtsp)")
         for cid, url in urls.items():
             log.info("simulated camera %s: %s", cid, url)
-        if mqtt is not None:
-            log.info("MQTT: publishing to the broker at %s (--mqtt)", mqtt)
-        elif own_broker:
-            mqtt = open_demo_broker(stack, data_dir / "mqtt", mosquitto)
-        else:
-            log.info("no MQTT in this demo (--no-mqtt): no MQTT messages and no simulated radar")
+        mqtt = demo_broker_address(stack, data_dir / "mqtt", given=mqtt, own=own_broker, binary=mosquitto)
         models = installed_models(data_dir / "models")
         detector = models[0].name if models else None
         log.info("analysis: %s", f"model {detector}" if detector else "motion detection (no model installed)")

@@ -179,3 +179,17 @@ def open_demo_broker(stack: contextlib.ExitStack, folder: Path, binary: str | No
         broker.port,
     )
     return broker.address
+
+
+def demo_broker_address(
+    stack: contextlib.ExitStack, folder: Path, *, given: str | None, own: bool, binary: str | None
+) -> str | None:
+    """The broker the demo publishes to: ``given`` (``--mqtt HOST:PORT``, a broker already running), else with
+    ``own`` its own (:func:`open_demo_broker`), else none (``--no-mqtt``); each choice is logged once."""
+    if given is not None:
+        log.info("MQTT: publishing to the broker at %s (--mqtt)", given)
+        return given
+    if own:
+        return open_demo_broker(stack, folder, binary)
+    log.info("no MQTT in this demo (--no-mqtt): no MQTT messages and no simulated radar")
+    return None

@@ -21,7 +21,7 @@ from vigie.domain.actor import Actor
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
 from vigie.runtime.assembly.demo import demo_config
-from vigie.runtime.assembly.demo_broker import demo_broker_address
+from vigie.runtime.assembly.demo_broker import DemoBroker, demo_broker_address
 from vigie.runtime.assembly.service import VigieService
 
 
@@ -87,6 +87,23 @@ def test_the_demo_starts_its_own_broker_on_loopback_and_stops_it(tmp_path: Path)
         consumer.close()
     with pytest.raises(OSError):  # SIGTERM when the demo's stack closes
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+@pytest.mark.mqtt
+def test_a_broker_left_by_a_killed_demo_is_stopped_at_the_next_start(tmp_path: Path) -> None:
+    binary = mosquitto_binary()
+    left = DemoBroker(binary, tmp_path / "mqtt")
+    left.start()
+    orphan = left._process  # the demo that started it was killed: nobody stops it
+    assert orphan is not None
+    try:
+        with DemoBroker(binary, tmp_path / "mqtt") as broker:
+            assert orphan.wait(10) == 0, "the broker left over was stopped (SIGTERM)"
+            socket.create_connection(("127.0.0.1", broker.port), timeout=1).close()
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait(5)
 
 
 def test_without_mosquitto_the_demo_runs_without_mqtt_and_says_how_to_get_it(

@@ -97,9 +97,14 @@ class DemoBroker:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "mosquitto.pid"
+
     def start(self) -> None:
         (self.folder / "data").mkdir(parents=True, exist_ok=True)
-        conf = self.folder / "mosquitto.conf"
+        conf = (self.folder / "mosquitto.conf").resolve()
+        self._stop_left_over(conf)
         conf.write_text(broker_config(self.folder.resolve(), self.port), encoding="utf-8")
         started = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as output:  # what it says before its log file opens; the child keeps a copy
@@ -112,6 +117,7 @@ class DemoBroker:
                 stderr=output,
                 start_new_session=True,
             )
+        self.pid_file.write_text(f"{self._process.pid}\n", encoding="utf-8")
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._listening():
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -132,6 +138,25 @@ class DemoBroker:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _stop_left_over(self, conf: Path) -> None:
+        """A broker a previous demo left running on this folder (the demo was killed, ``kill -9``) would share its
+        persistence folder: stopped (SIGTERM) first — only when the process named by the pid file is still a
+        mosquitto started with this very configuration, never another process that reused the id."""
+        try:
+            pid = int(self.pid_file.read_text(encoding="utf-8").strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return
+        if str(conf).encode() not in command or not any(part.endswith(b"mosquitto") for part in command):
+            return
+        log.warning("stopping the broker a previous demo left running on this folder (pid %d)", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     def _listening(self) -> bool:
         try:

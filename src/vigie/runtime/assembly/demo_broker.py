@@ -155,7 +155,7 @@ class DemoBroker:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + STOP_TIMEOUT_S
-            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            while _running(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
     def _listening(self) -> bool:
@@ -176,6 +176,15 @@ class DemoBroker:
         what = f"exited ({process.returncode})" if exited and process is not None else "did not listen in time"
         tail = " | ".join(line for line in said.strip().splitlines()[-3:] if line)
         return f"mosquitto {what} on 127.0.0.1:{self.port}{f': {tail}' if tail else ''} (its log: {self.log_file})"
+
+
+def _running(pid: int) -> bool:
+    """The process exists and has not exited (an exited one stays a zombie until its parent reaps it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def open_demo_broker(stack: contextlib.ExitStack, folder: Path, binary: str | None = None) -> str | None:

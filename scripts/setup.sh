@@ -14,7 +14,7 @@ for option in "$@"; do
     --with-postgres) packages+=(postgresql) ;;
     --with-browser) packages+=(chromium) ;;  # the console's tests drive Debian's Chromium with Playwright
     --with-faketime) packages+=(faketime) ;;  # the test pass with the clock a year ahead (scripts/test.sh)
-    --with-mqtt) packages+=(mosquitto) ;;  # the MQTT tests start their own broker (tests/support/mosquitto.py)
+    --with-mqtt) packages+=(mosquitto) ;;  # the demo and the MQTT tests start their own broker (never Debian's service)
     --with-sip) packages+=(baresip-core) ;;  # SIP speakers call with baresip; the tests answer with a second one
     --with-oidc)  # single sign-on tests run panva's oidc-provider under node (a node from elsewhere is kept)
       with_oidc=1

@@ -1,10 +1,11 @@
 """What the README promises a new user, in a real browser on ``vigie demo`` over the real RTSP server: log in with
 the demo's own account, see the simulated cameras live on the wall and in a single view (the picture moves),
-handle the alert the street camera's bin fire raises, play back what was just recorded, export it for a
-requisition, download the signed package and have it verified."""
+handle the alert the street camera's bin fire raises (once confirmed, it is on the demo's own MQTT broker), play
+back what was just recorded, export it for a requisition, download the signed package and have it verified."""
 
 from __future__ import annotations
 
+import os
 import time
 import zipfile
 from collections.abc import Iterator
@@ -12,10 +13,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.browser import chromium_options
 from tests.support.demo_console import logged_in, running_demo
+from tests.support.mosquitto import Subscriber
+from tests.support.waiting import wait_for
 from vigie.domain.clock import LEGAL_TIME_ZONE
+from vigie.runtime.assembly.demo_broker import find_mosquitto
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (run scripts/test.sh)")
@@ -23,9 +28,17 @@ expect = sync_api.expect
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    with running_demo(tmp_path) as (base, (login,), _data):
-        yield base, login
+def demo(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
+    with running_demo(tmp_path) as (base, (login,), data):
+        yield base, login, data
+
+
+def alerts_consumer(data: Path) -> Subscriber | None:
+    """A subscriber to the demo's own broker's alerts, or None where Mosquitto is not installed (never in CI)."""
+    if find_mosquitto() is None and os.environ.get("CI") != "true":
+        return None
+    port = yaml.safe_load((data / "vigie.yaml").read_text(encoding="utf-8"))["mqtt"]["port"]
+    return Subscriber(port, None, None, ["vigie/demo/alerts"], client_id="e2e-demo-alerts")
 
 
 def playing(page: sync_api.Page, selector: str) -> None:
@@ -56,8 +69,8 @@ def moving(page: sync_api.Page, selector: str) -> bool:
 
 @pytest.mark.rtsp
 @pytest.mark.slow
-def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str, dict[str, str]]) -> None:
-    base, login = demo
+def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str, dict[str, str], Path]) -> None:
+    base, login, data = demo
     started = time.monotonic()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(**chromium_options())
@@ -89,8 +102,17 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
         assert image.status == 200, f"alert image answered {image.status}: {image.text()[:200]}"
         assert image.headers["content-type"] == "image/jpeg" and image.body()[:3] == b"\xff\xd8\xff"
         page.screenshot(path=str(ARTIFACTS / "demo-03-alert.png"))
-        row.locator("button[data-action=confirm]").click()
-        expect(page.locator("#decided tbody tr").first).to_contain_text("confirmed")
+        consumer = alerts_consumer(data)
+        confirmed = int(row.get_attribute("data-alert") or 0)  # the row is another alert's once this one is decided
+        try:
+            row.locator("button[data-action=confirm]").click()
+            expect(page.locator("#decided tbody tr").first).to_contain_text("confirmed")
+            if consumer is not None:  # confirmed by a person: now it is published (L27)
+                got = wait_for(consumer.messages, 10, "the confirmed alert on the demo's broker")
+                assert [m.payload["alert"]["id"] for m in got] == [confirmed]
+        finally:
+            if consumer is not None:
+                consumer.close()
 
         # Let a few segments be recorded, then play them back and export them.
         page.wait_for_timeout(max(0, 25_000 - (time.monotonic() - started) * 1000))

@@ -174,11 +174,12 @@ class Received:
 
 class Subscriber:
     """A commune's consumer: MQTT v5, a fixed client id and a persistent session, QoS 1 subscriptions; what it
-    receives is kept in order. ``granted`` holds the SUBACK reason codes (135: not authorised)."""
+    receives is kept in order. ``granted`` holds the SUBACK reason codes (135: not authorised). ``broker``: a broker
+    the test started, or the plain port of one on 127.0.0.1 that something else started (the demo's own)."""
 
     def __init__(
         self,
-        broker: MosquittoBroker,
+        broker: MosquittoBroker | int,
         username: str | None,
         password: str | None,
         topics: Sequence[str],
@@ -203,7 +204,7 @@ class Subscriber:
         self.client.on_message = self._on_message
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = 3600
-        port = broker.tls_port if tls is not None else broker.port
+        port = broker if isinstance(broker, int) else broker.tls_port if tls is not None else broker.port
         self.client.connect("127.0.0.1", port, keepalive=30, clean_start=False, properties=properties)
         self.client.loop_start()
         wait_for(self._subscribed.is_set, 10, f"{username} subscribed to {self._topics}")

@@ -28,13 +28,26 @@ def register(commands: Subparsers) -> None:
     demo_parser.add_argument(
         "--no-rtsp", action="store_true", help="replay the simulated footage from files instead of RTSP"
     )
-    demo_parser.add_argument(
+    broker = demo_parser.add_mutually_exclusive_group()
+    broker.add_argument(
         "--mqtt",
         type=_local_broker,
         metavar="HOST:PORT",
-        help="publish confirmed alerts, camera states and health to this MQTT broker on this machine (anonymous, "
-        "plain MQTT; topics vigie/demo/..., docs/integrations.md), and run a simulated radar publishing traffic "
-        "there, which the demo reads (statistics, and links bookmarking and showing sim1)",
+        help="publish to this MQTT broker already running on this machine (anonymous, plain MQTT) instead of "
+        "starting the demo's own",
+    )
+    broker.add_argument(
+        "--no-mqtt",
+        action="store_true",
+        help="run without MQTT: no broker, no MQTT messages, no simulated radar",
+    )
+    demo_parser.add_argument(
+        "--mosquitto",
+        metavar="BINARY",
+        help="the Mosquitto binary for the demo's own broker (default: mosquitto on PATH, else /usr/sbin/mosquitto). "
+        "By default the demo starts its own broker on a free port of 127.0.0.1 (data in DATA_DIR/mqtt), publishes "
+        "confirmed alerts, camera states and health there (topics vigie/demo/..., docs/integrations.md) and runs a "
+        "simulated radar publishing traffic there, which the demo reads; without Mosquitto it runs without MQTT",
     )
     demo_parser.add_argument(
         "--webhook",
@@ -113,6 +126,8 @@ def demo(args: argparse.Namespace) -> int:
         use_rtsp=not args.no_rtsp,
         photoreal=args.photoreal,
         mqtt=args.mqtt,
+        own_broker=not args.no_mqtt,
+        mosquitto=args.mosquitto,
         webhook=args.webhook,
     )
 

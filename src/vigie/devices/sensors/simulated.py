@@ -116,7 +116,7 @@ class SimulatedRadar:
 
 class RadarFeed:
     """Publishes a :class:`SimulatedRadar`'s readings to a broker as they fall due on ``clock`` (every
-    ``period_s``), QoS 1, as a sensor would (``vigie demo --mqtt``); a broker away is retried by paho."""
+    ``period_s``), QoS 1, as a sensor would (the demo's radar); a broker away is retried by paho."""
 
     def __init__(
         self,

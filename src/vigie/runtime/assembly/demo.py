@@ -33,6 +33,7 @@ from vigie.domain.actor import Actor
 from vigie.domain.clock import legal_day
 from vigie.domain.users import Role
 from vigie.governance.keys_folder import KeyStorageError
+from vigie.runtime.assembly.demo_broker import demo_broker_address
 from vigie.runtime.assembly.demo_dome import DOME_CAMERA, DemoDome, draw_panorama
 from vigie.runtime.assembly.demo_lapi import (
     ACCOUNTS,
@@ -256,8 +257,9 @@ def demo_speakers(camera_ids: list[str]) -> dict[str, Any]:
 
 
 def demo_mqtt(address: str) -> dict[str, Any]:
-    """The demo's ``mqtt`` section for ``host:port`` (``vigie demo --mqtt``): a broker on this machine, anonymous, plain
-    MQTT (a local ``mosquitto`` as Debian starts it); the topics are ``vigie/demo/...`` (docs/integrations.md)."""
+    """The demo's ``mqtt`` section for ``host:port``: its own broker (:mod:`~vigie.runtime.assembly.demo_broker`) or
+    one given with ``vigie demo --mqtt``, on this machine, anonymous, plain MQTT; the topics are ``vigie/demo/...``
+    (docs/integrations.md)."""
     host, _, port = address.rpartition(":")
     return {"enabled": True, "host": host.strip("[]"), "port": int(port), "client_id": "vigie-demo"}
 
@@ -278,7 +280,7 @@ DEMO_RADAR = "radar-1"
 
 
 def demo_sensors(camera_id: str) -> dict[str, Any]:
-    """The demo's ``sensors`` section (with ``--mqtt``): a simulated radar in front of ``camera_id``, whose fast
+    """The demo's ``sensors`` section (with a broker): a simulated radar in front of ``camera_id``, whose fast
     vehicles bookmark the camera's recording (above 70 km/h) and show it on the wall (above 80 km/h)."""
     return {
         "enabled": True,
@@ -311,7 +313,7 @@ def demo_sensors(camera_id: str) -> dict[str, Any]:
 
 
 def demo_radar(config: VigieConfig, clock: Callable[[], datetime]) -> RadarFeed | None:
-    """The simulated radar publishing to the demo's broker (``--mqtt``), or None without one."""
+    """The simulated radar publishing to the demo's broker (its own or ``--mqtt``), or None without one."""
     mqtt = config.mqtt
     if not config.sensors.enabled or mqtt.host is None:
         return None
@@ -365,8 +367,13 @@ def run_demo(
     use_rtsp: bool,
     photoreal: Path | None = None,
     mqtt: str | None = None,
+    own_broker: bool = True,
+    mosquitto: str | None = None,
     webhook: str | None = None,
 ) -> int:
+    """Run the demo until Ctrl-C. MQTT: ``mqtt`` (``host:port``) publishes to a broker already running on this
+    machine; else with ``own_broker`` the demo starts its own Mosquitto (``mosquitto``: that binary instead of the
+    installed one) and runs without MQTT when there is none; ``own_broker=False`` (``--no-mqtt``): no MQTT."""
     data_dir.mkdir(parents=True, exist_ok=True)
     photo = None if photoreal is None else demo_photo_bank(photoreal)
     if photoreal is not None and photo is None:
@@ -391,6 +398,7 @@ def run_demo(
             log.info("no PTZ dome without RTSP: its picture is a live stream, not a file (start without --no-rtsp)")
         for cid, url in urls.items():
             log.info("simulated camera %s: %s", cid, url)
+        mqtt = demo_broker_address(stack, data_dir / "mqtt", given=mqtt, own=own_broker, binary=mosquitto)
         models = installed_models(data_dir / "models")
         detector = models[0].name if models else None
         log.info("analysis: %s", f"model {detector}" if detector else "motion detection (no model installed)")

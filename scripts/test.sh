@@ -32,10 +32,14 @@ fi
 # recording and retention, storage, the API and the console, the CLI, the service's runtime, the legal flow end to
 # end) again with the host's clock 400 days ahead (Debian's faketime), past the end of the 2027 experiment framework.
 # Left out, as none reads the day: PostgreSQL and SeaweedFS keep the real clock (started outside); the simulator,
-# the detectors, plate reading, the evaluation, the stream readers, live feeds and the console's live video, the
+# the detectors, plate reading, the evaluation, the stream readers, live feeds and the console's live video and its
+# click-to-sound timing (the browser's clock, set by Playwright, against the server's), the
 # tamper checks on footage, the worker processes' isolation, the recorder's kill -9 restarts and the other `slow`
 # tests are computations on pixels and packets timed by the monotonic clock, which faketime leaves real (and the
-# slowest under libfaketime); the Ray tests need PostgreSQL and SeaweedFS; the API's fuzzing (schemathesis) runs on
+# slowest under libfaketime); SQLite's writers racing for its lock (tests/storage/test_storage_concurrency.py, no
+# calendar in it: under libfaketime on a loaded machine its writers got "database is locked" within SQLite's 5-s busy
+# timeout, which the real clock has never given — the busy handler's sleeps there are suspect, not investigated);
+# the Ray tests need PostgreSQL and SeaweedFS; the API's fuzzing (schemathesis) runs on
 # its own fixed clock; the end-to-end runs of `vigie serve` and `vigie demo` but the legal flow time their start and
 # their footage. Not on pytest-xdist (its workers spin under libfaketime: a pass on two workers did not end in 10
 # minutes): two plain pytest processes side by side, each on its half of the folders, each with its own temporary
@@ -54,10 +58,11 @@ if [[ $# -eq 0 && "${VIGIE_TEST_CLOCK_AHEAD:-1}" != 0 ]]; then
       --ignore=tests/ingest/test_live.py --ignore=tests/ingest/test_live_fmp4.py --ignore=tests/ingest/test_masking.py \
       --ignore=tests/ingest/test_reader.py --ignore=tests/ingest/test_tap.py --ignore=tests/ingest/test_tap_relay.py \
       --ignore=tests/ingest/test_defocus.py --ignore=tests/ingest/test_scene_footage.py \
-      --ignore=tests/console/test_live_mse.py \
+      --ignore=tests/console/test_live_mse.py --ignore=tests/console/test_console_speakers.py \
       --ignore=tests/runtime/test_worker_groups.py --ignore=tests/runtime/test_analysis_group.py \
       --ignore=tests/recording/test_recorder_kills.py --ignore=tests/runtime/test_metropole_bench.py \
-      --ignore=tests/runtime/test_lpr_pipeline.py --ignore=tests/api/test_schemathesis.py >"$ahead_tmp/$1.log" 2>&1
+      --ignore=tests/runtime/test_lpr_pipeline.py --ignore=tests/api/test_schemathesis.py \
+      --ignore=tests/storage/test_storage_concurrency.py >"$ahead_tmp/$1.log" 2>&1
   }
   ahead first tests/runtime tests/governance tests/recording tests/storage tests/services tests/events \
     tests/models tests/config tests/ingest tests/e2e/test_governance_flow.py & first=$!

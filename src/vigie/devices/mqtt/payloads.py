@@ -170,12 +170,13 @@ def schema_text(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_schemas(folder: Path) -> list[Path]:
+def write_schemas(folder: Path, documents: dict[str, dict[str, Any]] | None = None) -> list[Path]:
     """Write the schema files (`python -c 'from vigie.devices.mqtt.payloads import write_schemas as w;
-    w(__import__("pathlib").Path("docs/schemas"))'`); the paths written."""
+    w(__import__("pathlib").Path("docs/schemas"))'`), ``documents`` (by file name) or these payloads'; the paths
+    written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, document in schema_documents().items():
+    for name, document in (schema_documents() if documents is None else documents).items():
         path = folder / name
         path.write_text(schema_text(document), encoding="utf-8")
         written.append(path)

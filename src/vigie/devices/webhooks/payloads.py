@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vigie.devices.mqtt.payloads import SCHEMA_BASE, AlertConfirmed, HealthNotice, schema_text
+from vigie.devices.mqtt.payloads import SCHEMA_BASE, AlertConfirmed, HealthNotice
+from vigie.devices.mqtt.payloads import write_schemas as write_mqtt_schemas
 
 SCHEMAS: dict[str, tuple[type[AlertConfirmed] | type[HealthNotice], str]] = {
     "webhook-alert-confirmed.json": (
@@ -35,10 +36,4 @@ def schema_documents() -> dict[str, dict[str, Any]]:
 def write_schemas(folder: Path) -> list[Path]:
     """Write the schema files (``python -c 'import pathlib; from vigie.devices.webhooks.payloads import
     write_schemas; write_schemas(pathlib.Path("docs/schemas"))'``); the paths written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, document in schema_documents().items():
-        path = folder / name
-        path.write_text(schema_text(document), encoding="utf-8")
-        written.append(path)
-    return written
+    return write_mqtt_schemas(folder, schema_documents())

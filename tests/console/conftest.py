@@ -62,9 +62,16 @@ def health() -> HealthParts:
 
 
 @pytest.fixture
-def world(db: Engine, health: HealthParts, tmp_path: Path) -> World:
-    """The API world in real time, with the last RECORDED_S seconds of vil-1 recorded."""
-    now = datetime.now(UTC).replace(microsecond=0)
+def recorded_until() -> datetime:
+    """When the world's recording of vil-1 ends: a moment to show must be taken from here, not from the time a
+    test reaches it (on a loaded machine a browser's start and a log-in can take longer than RECORDED_S)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def world(db: Engine, health: HealthParts, tmp_path: Path, recorded_until: datetime) -> World:
+    """The API world in real time, with the RECORDED_S seconds of vil-1 before ``recorded_until`` recorded."""
+    now = recorded_until
     store = FileSegmentStore(data_dir_of(db) / "segments")
     index = SqlSegmentIndex(db)
     for segment in record(store.root, "vil-1", [(now - timedelta(seconds=RECORDED_S), RECORDED_S)]):

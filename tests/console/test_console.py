@@ -24,8 +24,9 @@ from vigie.storage import SqlAlertRepo
 expect = sync_api.expect
 
 
-def raise_alert(world: World, camera: str, seconds_ago: float = 10) -> int:
-    at = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+def raise_alert(world: World, camera: str, recorded_until: datetime, seconds_before: float = 10) -> int:
+    """An alert on ``camera`` ``seconds_before`` the end of what the world recorded (so its image exists)."""
+    at = recorded_until - timedelta(seconds=seconds_before)
     alert = world.alerts.raise_alert(
         Observation(camera, "intrusion", "intrusion", at, (Box(0.2, 0.3, 0.3, 0.4),), 0.91, "m@1")
     )
@@ -100,18 +101,20 @@ def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, worl
     assert {e.target for e in views} >= {"vil-1", "vil-2"}
 
 
-def test_an_alert_arrives_without_reload_and_is_confirmed(chromium: Browser, world: World) -> None:
-    raise_alert(world, "bron-1")  # Bron's: never shown to Villeurbanne
+def test_an_alert_arrives_without_reload_and_is_confirmed(
+    chromium: Browser, world: World, recorded_until: datetime
+) -> None:
+    raise_alert(world, "bron-1", recorded_until)  # Bron's: never shown to Villeurbanne
     page = logged_in(chromium, world, "op.vil")
     page.goto("/#/alerts")
     expect(page.locator("#alerts tbody tr")).to_have_count(0)
-    alert_id = raise_alert(world, "vil-1")  # raised while the page is open
+    alert_id = raise_alert(world, "vil-1", recorded_until)  # raised while the page is open
     row = page.locator(f"#alerts tbody tr[data-alert='{alert_id}']")
     expect(row).to_be_visible(timeout=10_000)  # pushed by the live feed (or the periodic refresh)
     expect(page.locator("#feed-state")).to_have_text("Flux en direct connecté")
     image_loaded(page, f"#alerts tr[data-alert='{alert_id}'] .snapshot img")  # the recorded frame of that moment
     shot(page, "04-alert-pending")
-    second = raise_alert(world, "vil-1", seconds_ago=20)  # the table is drawn again for it
+    second = raise_alert(world, "vil-1", recorded_until, seconds_before=20)  # the table is drawn again for it
     image_loaded(page, f"#alerts tr[data-alert='{second}'] .snapshot img")
     # the first alert's image is not fetched (and audited as a playback) again
     stills = [e for e in world.audit.events if str(e.action) == "video.playback" and e.details.get("alert") == alert_id]
@@ -127,8 +130,10 @@ def test_an_alert_arrives_without_reload_and_is_confirmed(chromium: Browser, wor
     assert stored is not None and stored.state is AlertState.CONFIRMED and stored.decided_by == "op.vil"
 
 
-def test_a_dpo_reads_alerts_but_cannot_decide_or_watch(chromium: Browser, world: World) -> None:
-    raise_alert(world, "vil-1")
+def test_a_dpo_reads_alerts_but_cannot_decide_or_watch(
+    chromium: Browser, world: World, recorded_until: datetime
+) -> None:
+    raise_alert(world, "vil-1", recorded_until)
     page = chromium.page()
     log_in(page, "dpo.vil")
     expect(page.locator("#login-error")).to_contain_text("code à 6 chiffres")
@@ -166,11 +171,13 @@ def test_playback_from_the_timeline(chromium: Browser, world: World) -> None:
     assert any(e.actor == "op.vil" and str(e.action) == "video.playback" for e in world.audit.events)
 
 
-def test_an_investigator_exports_downloads_and_verifies(chromium: Browser, world: World) -> None:
+def test_an_investigator_exports_downloads_and_verifies(
+    chromium: Browser, world: World, recorded_until: datetime
+) -> None:
     page = logged_in(chromium, world, "inv.vil")
     expect(page.locator("nav [data-view-link='live']")).to_be_hidden()  # investigators do not watch live
     page.goto("/#/exports")
-    now = datetime.now(LEGAL_TIME_ZONE)  # the form takes Paris time, whatever the browser's zone (BROWSER_ZONE)
+    now = recorded_until.astimezone(LEGAL_TIME_ZONE)  # the form takes Paris time, whatever the browser's zone
     page.select_option("#export-camera", "vil-1")
     page.fill("#export-start", (now - timedelta(seconds=RECORDED_S - 5)).strftime("%Y-%m-%dT%H:%M:%S"))
     page.fill("#export-end", (now - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S"))
@@ -256,8 +263,8 @@ def test_an_activation_requested_approved_twice_counted_and_stopped(chromium: Br
     expect(supervisor.locator("#stop-engage")).to_have_count(0)  # the global switch is the DPO's and the mayor's
 
 
-def test_a_dpo_reads_and_verifies_the_audit_chain(chromium: Browser, world: World) -> None:
-    raise_alert(world, "vil-1")
+def test_a_dpo_reads_and_verifies_the_audit_chain(chromium: Browser, world: World, recorded_until: datetime) -> None:
+    raise_alert(world, "vil-1", recorded_until)
     page = logged_in(chromium, world, "dpo.vil")
     page.goto("/#/audit")
     expect(page.locator("#audit tbody tr").first).to_be_visible()

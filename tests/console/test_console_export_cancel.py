@@ -16,13 +16,15 @@ from vigie.domain.clock import LEGAL_TIME_ZONE
 expect = sync_api.expect
 
 
-def test_an_investigator_cancels_a_running_export(chromium: Browser, world: World, db: Engine) -> None:
+def test_an_investigator_cancels_a_running_export(
+    chromium: Browser, world: World, db: Engine, recorded_until: datetime
+) -> None:
     recorded = sorted((data_dir_of(db) / "segments" / "vil-1").rglob("*.ts"))
     waiting = recorded[6:]  # 2-s segments: the export below copies a few, then waits on the seventh
     kept = {segment: held(segment) for segment in waiting}
     page = logged_in(chromium, world, "inv.vil")
     page.goto("/#/exports")
-    now = datetime.now(LEGAL_TIME_ZONE)
+    now = recorded_until.astimezone(LEGAL_TIME_ZONE)  # the end of what the world recorded, in Paris time
     page.select_option("#export-camera", "vil-1")
     page.fill("#export-start", (now - timedelta(seconds=RECORDED_S - 5)).strftime("%Y-%m-%dT%H:%M:%S"))
     page.fill("#export-end", (now - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S"))

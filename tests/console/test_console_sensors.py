@@ -31,8 +31,10 @@ def test_a_sensor_link_puts_its_camera_first_on_the_wall(chromium: Browser, worl
     shot(page, "sensor-wall")
 
 
-def test_a_sensor_bookmark_is_on_the_playback_timeline(chromium: Browser, world: World) -> None:
-    at = datetime.now(UTC) - timedelta(seconds=RECORDED_S / 2)  # within what the world recorded of vil-1
+def test_a_sensor_bookmark_is_on_the_playback_timeline(
+    chromium: Browser, world: World, recorded_until: datetime
+) -> None:
+    at = recorded_until - timedelta(seconds=RECORDED_S / 2)  # within what the world recorded of vil-1
     SqlSensorLinkEvents(world.engine).add(
         SensorLinkEvent("fast-mark", "radar-1", "bookmark", ("vil-1",), "vitesse > 70 km/h", at, at, "done")
     )

@@ -205,7 +205,12 @@ def test_the_roles_and_what_they_allow_are_readable_by_anyone_logged_in(world: W
     assert "view_live" in roles["operator"]["permissions"] and roles["operator"]["video"] is True
     assert "export" not in roles["operator"]["permissions"]
     assert roles["dpo"]["second_factor"] is True and roles["dpo"]["video"] is False
-    assert roles["administrator"]["permissions"] == ["manage_users", "read_governance", "view_cameras"]
+    assert roles["administrator"]["permissions"] == [
+        "manage_integrations",
+        "manage_users",
+        "read_governance",
+        "view_cameras",
+    ]
 
 
 def test_every_tenants_name_is_listed_for_agreements_but_only_ones_own_sites(world: World) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from vigie.domain.alerts import Alert, Verdict
 from vigie.domain.geometry import Box
-from vigie.domain.webhooks import DeliveryState, DisabledEndpoint, WebhookDelivery
+from vigie.domain.webhooks import DeliveryState, DisabledEndpoint, ForgottenRows, WebhookDelivery
 from vigie.storage import SqlAlertRepo, StorageError
 from vigie.storage.webhooks import SqlWebhookDeliveries
 
@@ -76,3 +76,29 @@ def test_an_endpoint_disabled_is_remembered_with_its_url(db: Engine) -> None:
     store.disable(DisabledEndpoint("dispatch", "a" * 64, T0, "the receiver answered 410 Gone"))
     store.disable(DisabledEndpoint("dispatch", "b" * 64, later := T0 + timedelta(hours=1), "again"))
     assert store.disabled("dispatch") == DisabledEndpoint("dispatch", "b" * 64, later, "again")
+
+
+def test_an_endpoint_re_enabled_is_forgotten_as_disabled(db: Engine) -> None:
+    store = SqlWebhookDeliveries(db)
+    assert store.enable("dispatch") is None, "nothing to re-enable"
+    gone = DisabledEndpoint("dispatch", "a" * 64, T0, "the receiver answered 410 Gone")
+    store.disable(gone)
+    assert store.enable("dispatch") == gone and store.disabled("dispatch") is None
+
+
+def test_the_rows_of_endpoints_no_longer_configured_are_deleted_with_counts(db: Engine) -> None:
+    store = SqlWebhookDeliveries(db)
+    store.add([delivery(1, "old-crm"), delivery(2, "old-crm"), delivery(3, "old-crm"), delivery(4), delivery(5, "x")])
+    [first, *_] = store.due("old-crm", T0, 10)
+    store.delivered(first.seq or 0, 1, T0)
+    store.disable(DisabledEndpoint("old-crm", "a" * 64, T0, "410"))
+    store.disable(DisabledEndpoint("dispatch", "b" * 64, T0, "410"))
+    forgotten = store.forget_endpoints(["dispatch"])
+    assert forgotten == {
+        "old-crm": ForgottenRows(waiting=2, done=1, disabled=True),
+        "x": ForgottenRows(waiting=1, done=0, disabled=False),
+    }
+    assert store.states("old-crm") == [] and store.states("x") == [] and store.disabled("old-crm") is None
+    assert [d.message_id for d in store.states("dispatch")] == [delivery(4).message_id], "a configured one is kept"
+    assert store.disabled("dispatch") is not None
+    assert store.forget_endpoints(["dispatch"]) == {}, "nothing left to forget"

@@ -31,6 +31,7 @@ from vigie.cli import (
     session,
     sim,
     users,
+    webhooks,
 )
 
 FAMILIES: tuple[ModuleType, ...] = (
@@ -50,6 +51,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     lapi,
     cameras,
     devices,
+    webhooks,
 )
 """The command families, in the order ``vigie --help`` lists their commands."""
 

@@ -100,6 +100,10 @@ class AuditAction(enum.StrEnum):
     """A webhook message given up after its endpoint's attempts."""
     WEBHOOK_DISABLED = "integration.webhook_disabled"
     """A webhook endpoint answered 410 Gone: disabled, its waiting messages dropped."""
+    WEBHOOK_ENABLED = "integration.webhook_enabled"
+    """An administrator re-enabled a webhook endpoint disabled by a 410 Gone answer."""
+    WEBHOOK_ROWS_FORGOTTEN = "integration.webhook_rows_forgotten"
+    """At a start of ``vigie serve``: the delivery rows of webhook endpoints no longer configured deleted (counts)."""
     SENSOR_LINK_TRIGGERED = "sensor.link_triggered"
     """A link rule of the configuration carried out for a sensor's reading (issue 21): the rule, the sensor, the
     action, the cameras, the outcome."""

@@ -31,7 +31,7 @@ class Role(enum.StrEnum):
     AUTHORITY = "authority"
     """The mayor, or the prefect's delegate for a state tenant: approves activations."""
     ADMINISTRATOR = "administrator"
-    """Manages accounts and sharing agreements of their tenant: no video."""
+    """Manages accounts and sharing agreements of their tenant, re-enables its webhook endpoints: no video."""
 
 
 SECOND_FACTOR_ROLES: Final = frozenset({Role.ADMINISTRATOR, Role.DPO})
@@ -65,6 +65,7 @@ class Permission(enum.StrEnum):
     MANAGE_HIT_LISTS = "manage_hit_lists"
     """Import one's own state tenant's hit lists (LAPI); audited with the file's SHA-256."""
     HOLD_PLATE_MATCHES = "hold_plate_matches"
+    """Keep a match past its month for a procedure, and lift that hold (L35); audited."""
     CONTROL_PTZ = "control_ptz"
     """Drive a dome (move, zoom, recall presets, run a tour); a video permission: it needs what live view needs."""
     MANAGE_PTZ = "manage_ptz"
@@ -72,7 +73,8 @@ class Permission(enum.StrEnum):
     PLAY_SPEAKER_MESSAGE = "play_speaker_message"
     """Play a pre-recorded message of one's commune on its loudspeakers (a person only, never an algorithm);
     audited."""
-    """Keep a match past its month for a procedure, and lift that hold (L35); audited."""
+    MANAGE_INTEGRATIONS = "manage_integrations"
+    """Re-enable a webhook endpoint of one's commune that a 410 Gone answer disabled (issue 21); audited."""
 
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
@@ -142,7 +144,9 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.RELEASE_STOP,
         }
     ),
-    Role.ADMINISTRATOR: frozenset({Permission.VIEW_CAMERAS, Permission.READ_GOVERNANCE, Permission.MANAGE_USERS}),
+    Role.ADMINISTRATOR: frozenset(
+        {Permission.VIEW_CAMERAS, Permission.READ_GOVERNANCE, Permission.MANAGE_USERS, Permission.MANAGE_INTEGRATIONS}
+    ),
 }
 
 VIDEO_PERMISSIONS: Final = frozenset(

@@ -10,7 +10,7 @@ drop a duplicate.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -56,6 +56,18 @@ class DisabledEndpoint:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ForgottenRows:
+    """What was deleted of an endpoint removed from the configuration."""
+
+    waiting: int
+    """Deliveries never made (they will not be: nothing sends to an endpoint that is not configured)."""
+    done: int
+    """Rows delivered, failed or dropped (each outcome was audited when it happened)."""
+    disabled: bool
+    """Whether its 410 record was deleted too."""
+
+
 class WebhookDeliveries(Protocol):
     """Where deliveries wait (:class:`vigie.storage.webhooks.SqlWebhookDeliveries`)."""
 
@@ -92,3 +104,13 @@ class WebhookDeliveries(Protocol):
     def disabled(self, endpoint: str) -> DisabledEndpoint | None: ...
 
     def disable(self, disabled: DisabledEndpoint) -> None: ...
+
+    def enable(self, endpoint: str) -> DisabledEndpoint | None:
+        """Forget that ``endpoint`` was disabled (an administrator re-enables it); what was recorded, None when it
+        was not."""
+        ...
+
+    def forget_endpoints(self, keep: Collection[str]) -> dict[str, ForgottenRows]:
+        """Delete every delivery row, and the disabled record, of the endpoints not named in ``keep`` (removed from
+        the configuration); what was deleted, per endpoint."""
+        ...

@@ -7,13 +7,13 @@ records each attempt's outcome. Rows no longer waiting are purged after a while.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import sessionmaker
 
-from vigie.domain.webhooks import DeliveryState, DisabledEndpoint, WebhookDelivery
+from vigie.domain.webhooks import DeliveryState, DisabledEndpoint, ForgottenRows, WebhookDelivery
 from vigie.storage.database import for_reading, storage_errors
 from vigie.storage.tables import WebhookDeliveryRow, WebhookEndpointDisabledRow, require_aware
 
@@ -138,6 +138,37 @@ class SqlWebhookDeliveries:
                 session.add(row)
             row.url_sha256, row.at = disabled.url_sha256, require_aware(disabled.at, "at")
             row.reason = disabled.reason[:MAX_ERROR]
+
+    def enable(self, endpoint: str) -> DisabledEndpoint | None:
+        with storage_errors(self._engine, f"enable {endpoint}"), self._write.begin() as session:
+            row = session.get(WebhookEndpointDisabledRow, endpoint)
+            if row is None:
+                return None
+            known = DisabledEndpoint(row.endpoint, row.url_sha256, row.at, row.reason)
+            session.delete(row)
+            return known
+
+    def forget_endpoints(self, keep: Collection[str]) -> dict[str, ForgottenRows]:
+        kept = list(keep)
+        waiting = WebhookDeliveryRow.state == DeliveryState.WAITING.value
+        counts = (
+            select(WebhookDeliveryRow.endpoint, waiting, func.count())
+            .where(WebhookDeliveryRow.endpoint.not_in(kept))
+            .group_by(WebhookDeliveryRow.endpoint, waiting)
+        )
+        disabled = select(WebhookEndpointDisabledRow.endpoint).where(WebhookEndpointDisabledRow.endpoint.not_in(kept))
+        with storage_errors(self._engine, "forget the webhooks of removed endpoints"), self._write.begin() as session:
+            tally: dict[str, list[int]] = {}
+            for endpoint, is_waiting, count in session.execute(counts):
+                tally.setdefault(endpoint, [0, 0])[0 if is_waiting else 1] += int(count)
+            gone = set(session.scalars(disabled))
+            session.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.endpoint.not_in(kept)))
+            session.execute(
+                delete(WebhookEndpointDisabledRow).where(WebhookEndpointDisabledRow.endpoint.not_in(kept))
+            )
+        return {
+            name: ForgottenRows(*tally.get(name, [0, 0]), disabled=name in gone) for name in sorted(set(tally) | gone)
+        }
 
 
 def _delivery(row: WebhookDeliveryRow) -> WebhookDelivery:

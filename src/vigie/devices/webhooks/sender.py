@@ -8,7 +8,9 @@ receivers coming back are not hit by every sender at once); a 429 or 503 with ``
 receiver asked (up to a day). After ``max_attempts`` the delivery is given up (``integration.webhook_failed``).
 ``410 Gone`` says the receiver is no more: the endpoint is disabled — recorded in the database for this URL, its
 waiting deliveries dropped, nothing sent to it while its configured URL stays the same — and audited
-(``integration.webhook_disabled``). Redirections are not followed (a 3xx is a failed attempt).
+(``integration.webhook_disabled``), until an administrator re-enables it (``vigie webhooks enable``,
+:mod:`vigie.services.webhooks`), which this sender notices within ``poll_s``. Redirections are not followed (a
+3xx is a failed attempt).
 
 **Pauses.** After a failed attempt the endpoint pauses until that delivery's next attempt, then tries the oldest
 due delivery first: a receiver that is down costs one request per delay, not one per waiting delivery.
@@ -297,13 +299,23 @@ class WebhookSender:
     # --- disabled endpoints -------------------------------------------------------------------------------------
 
     def _is_disabled(self) -> bool:
-        """Whether the endpoint is disabled at its URL; read from the store at the first round (an earlier run's
-        410), then known here (only this sender disables it)."""
-        if self.disabled is None and not self._disabled_read:
-            known = self._deliveries.disabled(self.endpoint.name)
-            self._disabled_read = True
-            if known is not None and known.url_sha256 == self._digest:
-                self.disabled = known
+        """Whether the endpoint is disabled at its URL. Read from the store at the first round (an earlier run's
+        410), then known here while it is enabled (only this sender disables it); while it is disabled, read again
+        at every round (one read by primary key a poll): an administrator's ``vigie webhooks enable``, in another
+        process, resumes the sending within ``poll_s``."""
+        if self.disabled is None and self._disabled_read:
+            return False
+        known = self._deliveries.disabled(self.endpoint.name)
+        self._disabled_read = True
+        if known is not None and known.url_sha256 == self._digest:
+            self.disabled = known
+        elif self.disabled is not None:
+            log.warning(
+                "webhooks: %s (%s) was re-enabled: sending resumes with the messages written from now on",
+                self.endpoint.name,
+                self.shown_url,
+            )
+            self.disabled = None
         return self.disabled is not None
 
     def _disable(self, delivery: WebhookDelivery, attempts: int, at: datetime) -> None:
@@ -313,11 +325,12 @@ class WebhookSender:
         self._deliveries.failed(_seq(delivery), attempts, at, "HTTP 410: endpoint disabled")
         dropped = self._deliveries.drop_waiting(self.endpoint.name, at, "endpoint disabled (410 Gone)")
         log.error(
-            "webhooks: %s (%s) answered 410 Gone: disabled, %d waiting message(s) dropped; change its url in the "
-            "configuration to send to it again",
+            "webhooks: %s (%s) answered 410 Gone: disabled, %d waiting message(s) dropped; an administrator "
+            "re-enables it with `vigie webhooks enable %s` (or change its url in the configuration)",
             self.endpoint.name,
             self.shown_url,
             dropped,
+            self.endpoint.name,
         )
         self._audit.append(
             AuditEvent(

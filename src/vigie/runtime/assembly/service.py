@@ -71,7 +71,12 @@ from vigie.runtime.assembly.sensors import SensorCollector, open_sensors, sensor
 from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.runtime.assembly.speakers import SpeakerSetupError, open_speaker_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
-from vigie.runtime.assembly.webhooks import WebhooksCollector, WebhookSetupError, open_webhooks
+from vigie.runtime.assembly.webhooks import (
+    WebhooksCollector,
+    WebhookSetupError,
+    open_webhook_administration,
+    open_webhooks,
+)
 from vigie.runtime.clock import system_clock
 from vigie.runtime.metrics import exposition, metrics_registry
 from vigie.runtime.workers.analysis import ModelSpec, WorkerSpec
@@ -677,6 +682,7 @@ class VigieService:
             )
         )
         self.reconcile_recordings()
+        self._forget_removed_webhooks()
         if self.mqtt is not None:
             self.mqtt.start()  # connects in the background: a broker away delays nothing
         if self.webhooks is not None:
@@ -685,6 +691,14 @@ class VigieService:
             self.sensors.start()  # the same: readings arrive once connected
         self.supervisor.start()
         self.camera_events.start()
+
+    def _forget_removed_webhooks(self) -> None:
+        """The delivery rows of webhook endpoints no longer configured deleted (logged, audited with the counts);
+        a failure is logged and tried at the next start: it must not keep the cameras from recording."""
+        try:
+            self.webhook_administration.forget_removed_endpoints()
+        except Exception:
+            log.exception("webhooks: the rows of removed endpoints could not be deleted; tried at the next start")
 
     def stop(self) -> None:
         """A clean stop: workers stopped, open events and gates closed, ``service.stopped``, a signed checkpoint."""
@@ -783,6 +797,8 @@ class VigieService:
         `webhooks.enabled`): to its deliveries too."""
         self.mqtt = self._mqtt(engine)
         self.webhooks = self._webhooks(engine)
+        self.webhook_administration = open_webhook_administration(self.config, engine, self.audit, self.clock)
+        """Re-enabling endpoints, and forgetting at :meth:`start` the rows of those removed (issue 21)."""
         self.recording_gaps = ledger = SqlRecordingGaps(engine)
         """The recording-gap alarms `vigie serve` writes and every process's health view reads (issue 17)."""
         gaps = GapWatch(self.config.storage.segment_seconds)

@@ -17,6 +17,7 @@ from vigie.devices.webhooks.bridge import WebhookBridge
 from vigie.devices.webhooks.sender import WebhookSender
 from vigie.devices.webhooks.signing import WebhookSecretError, decode_secret
 from vigie.domain.ports import AuditSink
+from vigie.services.webhooks import WebhookAdministration
 from vigie.storage.webhooks import SqlWebhookDeliveries
 
 GENERATE_COMMAND = (
@@ -64,6 +65,14 @@ def open_webhooks(
         tls = tls_context(endpoint)
         senders.append(WebhookSender(endpoint, key, deliveries, audit, clock, tls=tls, poll_s=poll_s))
     return WebhookBridge(settings, config.placements(), deliveries, senders, clock)
+
+
+def open_webhook_administration(
+    config: VigieConfig, engine: Engine, audit: AuditSink, clock: Callable[[], datetime]
+) -> WebhookAdministration:
+    """What administrators do about the endpoints (re-enable one; at ``vigie serve``'s start, forget the removed
+    ones): built whether the section is on or off, since rows may be left from when it was on."""
+    return WebhookAdministration(config.webhooks.endpoints, SqlWebhookDeliveries(engine), audit, clock)
 
 
 def tls_context(endpoint: WebhookEndpoint) -> ssl.SSLContext | None:

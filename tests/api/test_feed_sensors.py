@@ -13,6 +13,7 @@ from tests.api.test_live_api import login, sse_events
 from tests.api.world import World, build_world
 from tests.support.clocks import T0
 from tests.support.servers import serving
+from vigie.domain.audit import AuditAction, format_time
 from vigie.domain.sensors import SensorLinkEvent
 from vigie.storage.sensors import SqlSensorLinkEvents
 
@@ -52,7 +53,7 @@ def test_the_feed_shows_the_wall_links_of_ones_own_cameras(
     assert shown["action"] == "show_on_wall" and shown["label"] == "vitesse > 70 km/h"
 
 
-def test_the_bookmarks_of_a_camera_for_whoever_may_play_it_back(world: World) -> None:
+def test_the_bookmarks_of_a_camera_for_whoever_may_play_it_back_audited(world: World) -> None:
     events = SqlSensorLinkEvents(world.engine)
     events.add(link("mark", "bookmark", "vil-1"))
     events.add(link("wall", "show_on_wall", "vil-1"))  # not a bookmark
@@ -62,7 +63,14 @@ def test_the_bookmarks_of_a_camera_for_whoever_may_play_it_back(world: World) ->
     got = investigator.get("/api/cameras/vil-1/bookmarks", params=span)
     assert got.status_code == 200, got.text
     assert [(b["rule"], b["label"], b["sensor"]) for b in got.json()] == [("mark", "vitesse > 70 km/h", "radar-1")]
+    # a bookmark says when something happened in front of the camera: each read is audited, as the timeline's
+    [read] = [e for e in world.audit.events if e.action is AuditAction.SEARCH and e.actor == "inv.vil"]
+    assert read.target == "vil-1" and read.details["resource"] == "bookmarks" and read.details["bookmarks"] == 1
+    assert read.details["start"] == format_time(T0 - timedelta(minutes=1))
     assert world.login("op.bron").get("/api/cameras/vil-1/bookmarks", params=span).status_code == 404
+    [denied] = [e for e in world.audit.events if e.action is AuditAction.ACCESS_DENIED and e.actor == "op.bron"]
+    assert denied.target == "vil-1" and denied.details["resource"] == "bookmarks"
+    assert not [e for e in world.audit.events if e.action is AuditAction.SEARCH and e.actor == "op.bron"]
     assert world.login("dpo.vil").get("/api/cameras/vil-1/bookmarks", params=span).status_code == 403, "no playback"
     week = {"start": T0.isoformat(), "end": (T0 + timedelta(days=8)).isoformat()}
     assert investigator.get("/api/cameras/vil-1/bookmarks", params=week).status_code == 422

@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 from vigie.config.sensors import Bookmark, GotoPreset, SensorLink, SensorsSettings, ShowOnWall, link_cameras
 from vigie.devices.sensors.links import LinkRules, Reading, measured
 from vigie.devices.sensors.statistics import SensorTotals
-from vigie.domain.audit import AuditAction, AuditEvent
+from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.ports import AuditSink
 from vigie.domain.sensors import SensorLinkEvent, SensorLinkEventRepo, SensorStatistic, SensorStatisticsRepo
 from vigie.domain.users import Permission
-from vigie.services.access import Principal
+from vigie.services.access import NotVisibleError, Principal
 from vigie.services.events import InvalidQuery
 from vigie.services.ptz import PtzService
 
@@ -70,13 +70,37 @@ class SensorLinkService:
 
     def bookmarks_for(self, viewer: Principal, camera_id: str, start: datetime, end: datetime) -> list[SensorLinkEvent]:
         """The bookmarks the link rules put on ``camera_id``'s recordings in [start, end) (at most a week), for a
-        person who may play it back. Read with the timeline, which is audited; these are marks of the time a sensor
-        measured something, no footage and nothing about a person."""
+        person who may play it back. Audited as the timeline is (a ``search`` of resource ``bookmarks``; a camera
+        the person may not see, ``access.denied``): a bookmark is no footage and names no one, but it says when
+        something happened in front of a camera — metadata of the recordings, whose every read is traced (L11)."""
         viewer.require(Permission.PLAYBACK)
-        viewer.require_camera(camera_id)
+        if not viewer.sees_camera(camera_id):
+            self._audit.append(
+                AuditEvent(
+                    viewer.actor,
+                    AuditAction.ACCESS_DENIED,
+                    camera_id,
+                    {"resource": "bookmarks", "reason": "camera not among those this person may see"},
+                )
+            )
+            raise NotVisibleError(f"no camera {camera_id!r} among the cameras you may see")
         if not start < end or end - start > MAX_BOOKMARK_RANGE:
             raise InvalidQuery("a bookmark range ends after it starts and spans at most 7 days")
-        return self._events.list(camera_id=camera_id, action="bookmark", start=start, end=end, limit=MAX_BOOKMARKS)
+        found = self._events.list(camera_id=camera_id, action="bookmark", start=start, end=end, limit=MAX_BOOKMARKS)
+        self._audit.append(
+            AuditEvent(
+                viewer.actor,
+                AuditAction.SEARCH,
+                camera_id,
+                {
+                    "resource": "bookmarks",
+                    "start": format_time(start),
+                    "end": format_time(end),
+                    "bookmarks": len(found),
+                },
+            )
+        )
+        return found
 
     def newest_id(self) -> int:
         """The id of the latest link event (0: none): the feed sends what comes after."""

@@ -1,5 +1,5 @@
 """What the sensors' link rules left on a camera's recordings (issue 21): bookmarks, shown on the playback timeline.
-The service checks the playback permission and the tenant; the timeline read beside it is audited."""
+The service checks the playback permission and the tenant, and audits each read as the timeline's (``search``)."""
 
 from __future__ import annotations
 

@@ -332,7 +332,7 @@ const alerts = {
         }
         cell(tr, formatTime(a.at));
         cell(tr, a.score.toFixed(2));
-        decisionCell(tr, a, canDecide);
+        speakersButton(decisionCell(tr, a, canDecide), a);
       });
       fill("decided", recent.items.filter((a) => a.state !== "pending").slice(0, 20), (tr, a) => {
         tr.dataset.alert = String(a.id);
@@ -342,6 +342,8 @@ const alerts = {
         cell(tr, formatTime(a.at));
         cell(tr, t(`verdict.${a.verdict}`), `verdict verdict-${a.verdict}`);
         cell(tr, a.decided_by ? `${a.decided_by} (${a.decided_role})` : "");
+        const act = cell(tr, "");
+        if (a.verdict === "confirmed") speakersButton(act, a); // a dismissed alert calls for nothing
       });
     } catch (err) {
       failed(err);
@@ -392,9 +394,19 @@ async function decide(alert, action, verdict) {
   alerts.refresh();
 }
 
+function speakersButton(td, alert) {
+  // A person answering an alert may speak to the street: the form opens with the alert's camera's speakers ticked;
+  // only its "Play the message" sends the order, linked to the alert in the audit (speakers.js).
+  if (!speakers.offered()) return;
+  td.appendChild(el("button", {
+    type: "button", class: "alert-speakers", text: t("alerts.speakers"), dataset: { action: "speakers" },
+    onclick: () => speakers.openAlert(alert),
+  }));
+}
+
 function decisionCell(tr, alert, canDecide) {
   const td = cell(tr, "");
-  if (!canDecide) return;
+  if (!canDecide) return td;
   const buttons = [
     ["alerts.confirm", "confirm", null],
     ["alerts.false_positive", "dismiss", "false_positive"],
@@ -406,6 +418,7 @@ function decisionCell(tr, alert, canDecide) {
       onclick: () => decide(alert, action, verdict),
     }));
   }
+  return td;
 }
 
 // --- map: cameras drawn from their coordinates, no tile server ------------------------------------------------

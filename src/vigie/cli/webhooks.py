@@ -14,7 +14,7 @@ def register(commands: Subparsers) -> None:
     enable = with_config(
         sub.add_parser(
             "enable",
-            help=f"re-enable an endpoint of your commune that answered 410 Gone (an administrator; audited) ({SIGNED_IN})",
+            help=f"re-enable an endpoint of your commune that answered 410 Gone (audited) ({SIGNED_IN})",
         )
     )
     enable.add_argument("endpoint", metavar="NAME", help="the endpoint's name in the configuration's webhooks section")

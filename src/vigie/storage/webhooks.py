@@ -163,11 +163,12 @@ class SqlWebhookDeliveries:
                 tally.setdefault(endpoint, [0, 0])[0 if is_waiting else 1] += int(count)
             gone = set(session.scalars(disabled))
             session.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.endpoint.not_in(kept)))
-            session.execute(
-                delete(WebhookEndpointDisabledRow).where(WebhookEndpointDisabledRow.endpoint.not_in(kept))
-            )
+            session.execute(delete(WebhookEndpointDisabledRow).where(WebhookEndpointDisabledRow.endpoint.not_in(kept)))
         return {
-            name: ForgottenRows(*tally.get(name, [0, 0]), disabled=name in gone) for name in sorted(set(tally) | gone)
+            name: ForgottenRows(
+                waiting=tally.get(name, [0, 0])[0], done=tally.get(name, [0, 0])[1], disabled=name in gone
+            )
+            for name in sorted(set(tally) | gone)
         }
 
 

@@ -21,6 +21,7 @@ from tests.support.clocks import FakeClock
 from tests.support.system_health import HealthParts
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
+from vigie.config.integrations import WebhookEndpoint
 from vigie.devices.speakers.simulated import SimulatedSpeaker
 from vigie.domain.actor import Actor
 from vigie.domain.alerts import AlertDispatcher
@@ -50,11 +51,13 @@ from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
 from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.system_health import SystemHealthService
+from vigie.services.webhooks import WebhookAdministration
 from vigie.storage import SqlAlertRepo, SqlUserRepo
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
 from vigie.storage.sensors import SqlSensorLinkEvents
+from vigie.storage.webhooks import SqlWebhookDeliveries
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 """The world's instant, unless it is given another clock (the browser tests run in real time)."""
@@ -192,6 +195,19 @@ SPEAKER_MESSAGES = (
     RecordedMessage("evacuate", "villeurbanne", {"fr": "Évacuez la place"}, ("fr",), frozenset({"supervisor"}), "2"),
     RecordedMessage("parilly-closing", "bron", {"fr": "Le parc de Parilly ferme"}, ("fr",), frozenset({"operator"})),
 )
+WEBHOOK_ENDPOINTS = (
+    WebhookEndpoint(
+        name="police-vil",
+        url="https://dispatch.example/hooks/vigie?token=t",
+        communes=("villeurbanne",),
+        secret_env="VIGIE_TEST_UNUSED",
+    ),
+    WebhookEndpoint(
+        name="metro", url="https://metro.example/hooks", communes=("villeurbanne", "bron"), secret_env="VIGIE_TEST_X"
+    ),
+    WebhookEndpoint(name="bron-pm", url="https://bron.example/hooks", communes=("bron",), secret_env="VIGIE_TEST_Y"),
+)
+"""Webhook endpoints (issue 21): none is sent to (no sender in the API world); administrators re-enable them."""
 SPEAKERS = (
     SpeakerInfo("vil-spk-1", "villeurbanne", "Place Lazare-Goujon", "Parvis", ("vil-1",), "simulated"),
     SpeakerInfo("vil-spk-2", "villeurbanne", "Gratte-Ciel", "Avenue", ("vil-2",), "simulated"),
@@ -275,6 +291,7 @@ def build_world(
         ptz=ptz(audit, clock),
         speakers=(speaker_service := speakers(audit, auth, alerts)),
         sensor_links=SensorLinkService((), audit, SqlSensorLinkEvents(engine), clock),
+        webhooks=WebhookAdministration(WEBHOOK_ENDPOINTS, SqlWebhookDeliveries(engine), audit, clock),
     )
 
     app = create_app(services, static, login_limiter=limiter)

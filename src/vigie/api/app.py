@@ -44,6 +44,7 @@ from vigie.api.routes import (
     system,
     users,
     wall,
+    webhooks,
 )
 from vigie.api.schemas import HealthOut
 from vigie.api.security import LoginRateLimiter
@@ -67,6 +68,7 @@ from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
 from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import MetricsAccess, SystemHealthService
+from vigie.services.webhooks import WebhookAdministration
 
 SECURITY_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
@@ -162,6 +164,8 @@ class ApiServices:
     """Playing pre-recorded messages on loudspeakers (a person only); None: the routes answer 503."""
     sensor_links: SensorLinkService | None = None
     """The sensors' link events (issue 21): the live feed's `sensor` events; None: the feed sends none."""
+    webhooks: WebhookAdministration | None = None
+    """Re-enabling webhook endpoints a 410 disabled (issue 21); None: the route answers 503."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -223,6 +227,7 @@ def create_app(
         ptz,
         speakers,
         sensors,
+        webhooks,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

@@ -45,6 +45,7 @@ from vigie.services.ptz import DomeUnreachableError, PtzLockedError, PtzUnavaila
 from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 from vigie.services.snapshots import NoSnapshotError
 from vigie.services.speakers import SpeakerRefusedError
+from vigie.services.webhooks import WebhookNotDisabledError
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (TrackingBusyError, 409, "busy"),
     (SpeakerRefusedError, 422, "invalid_request"),
     (SpeakerUnreachableError, 503, "unavailable"),
+    (WebhookNotDisabledError, 409, "not_disabled"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

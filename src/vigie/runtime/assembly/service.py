@@ -413,6 +413,7 @@ class VigieService:
             ptz=self.ptz,
             speakers=self._speakers(),
             sensor_links=self.sensor_links,
+            webhooks=self.webhook_administration,
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""

@@ -124,6 +124,7 @@ def test_from_an_alert_an_operator_plays_a_message_linked_to_it(
     row.locator("button[data-action=confirm]").click()
     decided = page.locator(f"#decided tbody tr[data-alert='{alert_id}']")
     expect(decided.locator("button[data-action=speakers]")).to_be_visible()
+    expect(page.locator("#decided-speakers")).to_be_visible()
     page.click("#alert-speakers-close")
     expect(panel).to_be_hidden()
     assert len(near.plays()) == 1
@@ -137,3 +138,4 @@ def test_no_loudspeaker_button_without_the_permission(
     page.goto("/#/alerts")
     expect(page.locator(f"#alerts tbody tr[data-alert='{alert_id}']")).to_be_visible()
     expect(page.locator("#alerts button[data-action=speakers]")).to_have_count(0)
+    expect(page.locator("#decided-speakers")).to_be_hidden()

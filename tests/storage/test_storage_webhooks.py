@@ -102,3 +102,5 @@ def test_the_rows_of_endpoints_no_longer_configured_are_deleted_with_counts(db: 
     assert [d.message_id for d in store.states("dispatch")] == [delivery(4).message_id], "a configured one is kept"
     assert store.disabled("dispatch") is not None
     assert store.forget_endpoints(["dispatch"]) == {}, "nothing left to forget"
+    assert store.forget_endpoints([]) == {"dispatch": ForgottenRows(waiting=1, done=0, disabled=True)}, "none kept"
+    assert store.states("dispatch") == [] and store.disabled("dispatch") is None

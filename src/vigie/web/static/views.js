@@ -342,9 +342,12 @@ const alerts = {
         cell(tr, formatTime(a.at));
         cell(tr, t(`verdict.${a.verdict}`), `verdict verdict-${a.verdict}`);
         cell(tr, a.decided_by ? `${a.decided_by} (${a.decided_role})` : "");
-        const act = cell(tr, "");
-        if (a.verdict === "confirmed") speakersButton(act, a); // a dismissed alert calls for nothing
+        if (speakers.offered()) {
+          const act = cell(tr, "");
+          if (a.verdict === "confirmed") speakersButton(act, a); // a dismissed alert calls for nothing
+        }
       });
+      document.getElementById("decided-speakers").hidden = !speakers.offered();
     } catch (err) {
       failed(err);
     }

@@ -28,21 +28,20 @@ else
   echo "== pytest"; .venv/bin/pytest "${workers[@]}" --durations=15 "$@"
 fi
 
-# No test depends on the day it runs: the tests that hold a calendar (governance, audit, alerts and events,
-# recording and retention, storage, the API and the console, the CLI, the service's runtime, the legal flow end to
-# end) again with the host's clock 400 days ahead (Debian's faketime), past the end of the 2027 experiment framework.
-# Left out, as none reads the day: PostgreSQL and SeaweedFS keep the real clock (started outside); the simulator,
-# the detectors, plate reading, the evaluation, the stream readers, live feeds and the console's live video and its
-# click-to-sound timing (the browser's clock, set by Playwright, against the server's), the
-# tamper checks on footage, the worker processes' isolation, the recorder's kill -9 restarts and the other `slow`
-# tests are computations on pixels and packets timed by the monotonic clock, which faketime leaves real (and the
-# slowest under libfaketime); SQLite's writers racing for its lock (tests/storage/test_storage_concurrency.py, no
-# calendar in it: under libfaketime on a loaded machine its writers got "database is locked" within SQLite's 5-s busy
-# timeout, which the real clock has never given — the busy handler's sleeps there are suspect, not investigated);
-# the Ray tests need PostgreSQL and SeaweedFS; the API's fuzzing (schemathesis) runs on
-# its own fixed clock; the end-to-end runs of `vigie serve` and `vigie demo` but the legal flow time their start and
-# their footage. Not on pytest-xdist (its workers spin under libfaketime: a pass on two workers did not end in 10
-# minutes): two plain pytest processes side by side, each on its half of the folders, each with its own temporary
+# No test depends on the day it runs: the tests whose subject is the calendar run again with the host's clock 400
+# days ahead (Debian's faketime), past the end of the 2027 experiment framework: governance (activations, their
+# validity and approvals, the audit chain and its checkpoints), authorisations and their expiry, retention and the
+# recordings' day folders, storage and its time queries, the services and events, the configuration's dates, the
+# CLI, accounts' dates and sessions, the API's and the console's date inputs and Paris days, exports and playback
+# windows, the runtime's activation gates and sessions, and the legal flow end to end. Left out, as their subject
+# is not the day (and the pass must stay short: all of it took 13 minutes): the simulator, the detectors, plate
+# reading, the evaluation, the stream readers and live views, PTZ, speakers, sensors and webhooks, the health views,
+# single sign-on's browser run, translations, the tamper checks on footage, the worker processes and the recorder's
+# kill -9 restarts, the `slow` and `postgres` tests (PostgreSQL and SeaweedFS keep the real clock: started outside),
+# the API's fuzzing (its own fixed clock), and SQLite's writers racing for its lock
+# (tests/storage/test_storage_concurrency.py: under libfaketime on a loaded machine its writers got "database is
+# locked" within SQLite's 5-s busy timeout, which the real clock has never given). Not on pytest-xdist (its workers
+# spin under libfaketime): two plain pytest processes side by side, each on its half, each with its own temporary
 # folder; their reports are printed one after the other.
 # The moved clock lands at 23:05 UTC that day: already the next day in Paris (the legal calendar) while UTC is still
 # on the previous one, so that a day counted in the wrong zone shows on every run, not only on runs that happen to
@@ -55,22 +54,22 @@ if [[ $# -eq 0 && "${VIGIE_TEST_CLOCK_AHEAD:-1}" != 0 ]]; then
   ahead() {  # $1: the half's name; the rest: its folders and files
     bash scripts/faketime.sh "+${ahead_s}s" .venv/bin/pytest -q -p no:cacheprovider --durations=8 \
       --basetemp="$ahead_tmp/$1" -m "not postgres and not slow" "${@:2}" \
-      --ignore=tests/ingest/test_live.py --ignore=tests/ingest/test_live_fmp4.py --ignore=tests/ingest/test_masking.py \
-      --ignore=tests/ingest/test_reader.py --ignore=tests/ingest/test_tap.py --ignore=tests/ingest/test_tap_relay.py \
-      --ignore=tests/ingest/test_defocus.py --ignore=tests/ingest/test_scene_footage.py \
-      --ignore=tests/console/test_live_mse.py --ignore=tests/console/test_console_speakers.py \
-      --ignore=tests/runtime/test_worker_groups.py --ignore=tests/runtime/test_analysis_group.py \
-      --ignore=tests/recording/test_recorder_kills.py --ignore=tests/runtime/test_metropole_bench.py \
-      --ignore=tests/runtime/test_lpr_pipeline.py --ignore=tests/api/test_schemathesis.py \
-      --ignore=tests/storage/test_storage_concurrency.py >"$ahead_tmp/$1.log" 2>&1
+      --ignore=tests/storage/test_storage_concurrency.py --ignore=tests/recording/test_recorder_kills.py \
+      >"$ahead_tmp/$1.log" 2>&1
   }
-  ahead first tests/runtime tests/governance tests/recording tests/storage tests/services tests/events \
-    tests/models tests/config tests/ingest tests/e2e/test_governance_flow.py & first=$!
-  ahead second tests/api tests/console tests/test_cli.py tests/test_authorisation.py & second=$!
+  runtime=(cli_session composition user_commands unclean_stop api_processes lpr_gate calibration_trace
+    event_modules_runtime)
+  not_api=(live_api ptz_api ptz_domes_api ptz_tracking_api request_limits speakers_api snapshots_api
+    store_unavailable camera_lists feed_sensors webhooks_api schemathesis)
+  ahead first tests/governance tests/recording tests/storage tests/services tests/events tests/config \
+    "${runtime[@]/#/tests/runtime/test_}" tests/e2e/test_governance_flow.py & first=$!
+  ahead second tests/api "${not_api[@]/#/--ignore=tests/api/test_}" tests/console/test_console.py \
+    tests/console/test_paris_clock.py tests/console/test_console_export_cancel.py tests/test_cli.py \
+    tests/test_authorisation.py & second=$!
   ahead_status=0
   wait "$first" || ahead_status=1
   wait "$second" || ahead_status=1
-  echo "-- first half (runtime, governance, recording, storage, services, events, models, config, ingest, legal flow)"
+  echo "-- first half (governance, recording, storage, services, events, config, the runtime's gates, legal flow)"
   cat "$ahead_tmp/first.log"
   echo "-- second half (API, console, CLI, authorisation)"
   cat "$ahead_tmp/second.log"

@@ -72,13 +72,13 @@ def register(commands: Subparsers) -> None:
     plates_parser.add_argument("--json", type=Path, metavar="OUT.json", help="also write the results as JSON")
     plates_parser.set_defaults(handler=plates)
     events_parser = sub.add_parser(
-        "events", help="per-event precision, recall and delay of one event module (audited with --config)"
+        "events", help="per-event precision, recall and delay of event modules (audited with --config)"
     )
     events_parser.add_argument("video", type=Path, metavar="VIDEO")
     events_parser.add_argument(
         "truth", type=Path, metavar="GT.json", help="events.json (format of `vigie sim render --gt`)"
     )
-    _module_run_arguments(events_parser)
+    _module_run_arguments(events_parser, several=True)
     events_parser.set_defaults(handler=events)
     calibrate_parser = commands.add_parser(
         "calibrate",
@@ -89,8 +89,18 @@ def register(commands: Subparsers) -> None:
     calibrate_parser.set_defaults(handler=calibrate)
 
 
-def _module_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--module", required=True, metavar="NAME", help="event module id, e.g. intrusion")
+def _module_run_arguments(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    if several:
+        parser.add_argument(
+            "--module",
+            required=True,
+            action="append",
+            metavar="NAME",
+            help="event module id, e.g. intrusion; given several times, the modules are evaluated in one pass over "
+            'the video (one decode, one detector run), each scored on its own (--json: under "results")',
+        )
+    else:
+        parser.add_argument("--module", required=True, metavar="NAME", help="event module id, e.g. intrusion")
     parser.add_argument("--settings", type=Path, metavar="FILE.yaml", help="module settings (or {module: settings})")
     parser.add_argument("--boxes", type=Path, metavar="BOXES.txt", help="objects from a MOTChallenge box file")
     parser.add_argument("--model", type=Path, help="objects from this ONNX model")

@@ -10,7 +10,7 @@ it on an installation's footage, and the audit of that run, are the command's bu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,40 +124,62 @@ def run_module(
     detect: Callable[[np.ndarray], Detections] | None = None,
 ) -> ModuleRun:
     """Feed the module every analysed frame of ``video``; return its hits in media time."""
-    if not rule.needs_frame and boxes is None and detect is None:
-        raise EventEvalError(
-            f"{rule.module} needs objects: give --boxes FILE (MOTChallenge boxes) or --model FILE --format F"
-        )
+    [run] = run_modules(video, [rule], fps=fps, boxes=boxes, detect=detect)
+    return run
+
+
+def run_modules(
+    video: Path,
+    rules: Sequence[Rule],
+    *,
+    fps: float = 5.0,
+    boxes: Path | None = None,
+    detect: Callable[[np.ndarray], Detections] | None = None,
+) -> list[ModuleRun]:
+    """Feed every module every analysed frame of ``video`` in one pass — one decode, one detector run and one
+    tracker for all, as a camera's modules share them live — and return each module's hits in media time."""
+    if not rules:
+        raise EventEvalError("no event module to run")
+    for rule in rules:
+        if not rule.needs_frame and boxes is None and detect is None:
+            raise EventEvalError(
+                f"{rule.module} needs objects: give --boxes FILE (MOTChallenge boxes) or --model FILE --format F"
+            )
     table = read_mot_boxes(boxes) if boxes is not None else None
     source = f"boxes:{boxes.name}" if boxes is not None else ("model" if detect is not None else "pixels")
+    need_objects = any(not rule.needs_frame for rule in rules)
     tracker = ByteTracker()
-    hits: list[TimedHit] = []
-    totals: list[Bucket] = []
+    hits: list[list[TimedHit]] = [[] for _ in rules]
+    totals: list[list[Bucket]] = [[] for _ in rules]
     frames, last_at, previous = 0, 0.0, None
+    image: np.ndarray | None = None
     for number, at, image in sample_frames(video, fps):
         frames += 1
         period = at - previous if previous is not None else 1.0 / fps
         previous, last_at = at, at
         tracks = Detections()
-        if not rule.needs_frame:
+        if need_objects:
             if table is not None:
                 found = table.get(number, Detections())
             else:
                 assert detect is not None  # checked above
                 found = detect(image)
             tracks = tracker.update(found, period)
-        data = RuleInput(at, (image.shape[1], image.shape[0]), tracks, image)
-        hits.extend(TimedHit(at, hit.region, hit.score) for hit in rule.update(data))
-        totals.extend(getattr(rule, "closed", ()))
-    if frames == 0:
+        size = (image.shape[1], image.shape[0])
+        for i, rule in enumerate(rules):
+            data = RuleInput(at, size, Detections() if rule.needs_frame else tracks, image)
+            hits[i].extend(TimedHit(at, hit.region, hit.score) for hit in rule.update(data))
+            totals[i].extend(getattr(rule, "closed", ()))
+    if frames == 0 or image is None:
         raise EventEvalError(f"{video}: no video frame could be decoded")
-    if rule.module in STATISTICS:
-        # Time passing closes a bucket, live as here: one frame with nothing in it, one bucket later, closes the
-        # bucket the video ends in (and counts nothing in the next, which is never closed).
-        later = last_at + float(getattr(getattr(rule, "config", None), "bucket_s", 900.0))
-        rule.update(RuleInput(later, (image.shape[1], image.shape[0]), Detections(), image))
-        totals.extend(getattr(rule, "closed", ()))
-    return ModuleRun(hits, frames, last_at, source, totals)
+    for i, rule in enumerate(rules):
+        if rule.module in STATISTICS:
+            # Time passing closes a bucket, live as here: one frame with nothing in it, one bucket later, closes the
+            # bucket the video ends in (and counts nothing in the next, which is never closed).
+            later = last_at + float(getattr(getattr(rule, "config", None), "bucket_s", 900.0))
+            rule.update(RuleInput(later, (image.shape[1], image.shape[0]), Detections(), image))
+            totals[i].extend(getattr(rule, "closed", ()))
+    return [ModuleRun(hits[i], frames, last_at, source, totals[i]) for i in range(len(rules))]
 
 
 def onnx_detector(model: Path | None, model_format: str | None) -> Callable[[np.ndarray], Detections] | None:

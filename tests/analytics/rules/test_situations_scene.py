@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,8 +39,26 @@ def situations(tmp_path_factory: pytest.TempPathFactory) -> RenderResult:
     return render(load_scene(builtin_scene_path("situations")), out / "situations.mp4", out / "gt")
 
 
+@pytest.fixture(scope="module")
+def together(situations: RenderResult, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every module of EXPECTED evaluated in one pass over the video (``--module`` given for each)."""
+    assert situations.gt_dir is not None
+    report = tmp_path_factory.mktemp("together") / "report.json"
+    modules = [arg for module in sorted(EXPECTED) for arg in ("--module", module)]
+    args = [
+        "eval", "events", str(situations.video_path), str(situations.gt_dir / "events.json"), *modules,
+        "--settings", "situations", "--boxes", str(situations.gt_dir / "gt" / "gt.txt"), "--json", str(report),
+    ]  # fmt: skip
+    assert main(args) == 0
+    answer = json.loads(report.read_text())
+    assert answer["video"] == situations.video_path.name
+    return {result["module"]: result for result in answer["results"]}
+
+
 @pytest.mark.parametrize("module", sorted(EXPECTED))
-def test_module_finds_its_situations_and_nothing_else(situations: RenderResult, module: str, tmp_path: Path) -> None:
+def test_module_finds_its_situations_and_nothing_else(
+    situations: RenderResult, together: dict[str, Any], module: str, tmp_path: Path
+) -> None:
     assert situations.gt_dir is not None
     report = tmp_path / "report.json"
     args = [
@@ -48,7 +67,9 @@ def test_module_finds_its_situations_and_nothing_else(situations: RenderResult, 
         "--json", str(report),
     ]  # fmt: skip
     assert main(args) == 0
-    metrics = json.loads(report.read_text())["metrics"]
+    alone = json.loads(report.read_text())
+    assert together[module] == alone  # several modules in one pass: each scored exactly as it is alone
+    metrics = alone["metrics"]
     events, max_delay = EXPECTED[module]
     assert metrics["events"] == events
     assert metrics["recall"] == 1.0, metrics

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vigie.analytics.rules.base import Rule
 from vigie.analytics.rules.registry import STATISTICS
 from vigie.analytics.track import ByteTracker
 from vigie.cli.commands.context import Opened
@@ -46,6 +47,7 @@ from vigie.evaluation.module_run import (
     media_seconds,
     onnx_detector,
     run_module,
+    run_modules,
     vigie_footage,
 )
 from vigie.evaluation.mot import evaluate_tracking, normalise_scores, track_sequence
@@ -305,7 +307,7 @@ def eval_events_command(
     video: Path,
     truth_path: Path,
     *,
-    module: str,
+    module: str | Sequence[str],
     config_file: Path | None,
     boxes: Path | None,
     model: Path | None,
@@ -315,8 +317,10 @@ def eval_events_command(
     config_path: Path | None = None,
     camera: str | None = None,
 ) -> int:
-    """Print precision, recall and delays of ``module`` on ``video`` against ``truth_path``; 0 on success. With
-    ``config_path``: only for a signed-in account that may calibrate, audited first."""
+    """Print precision, recall and delays of ``module`` (or of each of several, in one pass over the video) on
+    ``video`` against ``truth_path``; 0 on success. With ``config_path``: only for a signed-in account that may
+    calibrate, audited first."""
+    modules = [module] if isinstance(module, str) else list(dict.fromkeys(module))
     inputs = (
         ("video", video),
         ("ground_truth", truth_path),
@@ -324,12 +328,12 @@ def eval_events_command(
         ("settings", config_file),
         ("model", model),
     )
-    run = _Run("vigie eval events", module, video, inputs, fps, camera)
+    run = _Run("vigie eval events", ",".join(modules), video, inputs, fps, camera)
     return _guarded(
         run,
         config_path,
         lambda: _eval_events(
-            video, truth_path, module=module, config_file=config_file, boxes=boxes, model=model,
+            video, truth_path, modules=modules, config_file=config_file, boxes=boxes, model=model,
             model_format=model_format, fps=fps, json_out=json_out,
         ),
     )  # fmt: skip
@@ -339,7 +343,7 @@ def _eval_events(
     video: Path,
     truth_path: Path,
     *,
-    module: str,
+    modules: Sequence[str],
     config_file: Path | None,
     boxes: Path | None,
     model: Path | None,
@@ -349,13 +353,27 @@ def _eval_events(
 ) -> int:
     try:
         truth = load_events(truth_path)
-        rule = build_module(module, load_module_config(config_file, module))
-        run = run_module(video, rule, fps=fps, boxes=boxes, detect=onnx_detector(model, model_format))
+        rules = [build_module(module, load_module_config(config_file, module)) for module in modules]
+        runs = run_modules(video, rules, fps=fps, boxes=boxes, detect=onnx_detector(model, model_format))
     except (EventEvalError, GroundTruthError) as err:
         print(f"vigie eval events: {err}", file=sys.stderr)
         return 2
+    results = [
+        _event_result(video, module, rule, run, truth, fps=fps)
+        for module, rule, run in zip(modules, rules, runs, strict=True)
+    ]
+    if json_out is not None:
+        # One module: its result, as it has always been written; several: each one's under "results", in order.
+        write_json(json_out, results[0] if len(results) == 1 else {"video": video.name, "results": results})
+    return 0
+
+
+def _event_result(
+    video: Path, module: str, rule: Rule, run: ModuleRun, truth: list[TruthEvent], *, fps: float
+) -> dict[str, Any]:
+    """Print one module's scores; what ``--json`` writes of it."""
     if module in STATISTICS:
-        return _report_totals(video, module, run, truth, fps=fps, json_out=json_out)
+        return _report_totals(video, module, run, truth, fps=fps)
     # Zone modules promise "in the zone for at least min_duration_s": shorter visits are not expected of them.
     stay = float(getattr(getattr(rule, "config", None), "min_duration_s", 0.0)) if module in DWELL_MODULES else 0.0
     score = score_events(module, run.hits, truth, min_event_s=stay)
@@ -363,20 +381,14 @@ def _eval_events(
     print(format_table(f"{video.name} — {module} ({run.source}, {run.frames} frames at {fps:g} fps)", values))
     for event in score.missed:
         print(f"  missed: {event.kind} {event.start_s:.1f}–{event.end_s:.1f} s")
-    if json_out is not None:
-        hits = [
-            {"at_s": round(h.at_s, 3), "score": h.score, "region": [h.region.x, h.region.y, h.region.w, h.region.h]}
-            for h in run.hits
-        ]
-        write_json(
-            json_out, {"video": video.name, "module": module, "source": run.source, "metrics": values, "hits": hits}
-        )
-    return 0
+    hits = [
+        {"at_s": round(h.at_s, 3), "score": h.score, "region": [h.region.x, h.region.y, h.region.w, h.region.h]}
+        for h in run.hits
+    ]
+    return {"video": video.name, "module": module, "source": run.source, "metrics": values, "hits": hits}
 
 
-def _report_totals(
-    video: Path, module: str, run: ModuleRun, truth: list[TruthEvent], *, fps: float, json_out: Path | None
-) -> int:
+def _report_totals(video: Path, module: str, run: ModuleRun, truth: list[TruthEvent], *, fps: float) -> dict[str, Any]:
     """A statistics module raises nothing: its totals per bucket beside the ground truth's."""
     buckets = [(b.start, b.end, b.value) for b in run.totals]
     scores = score_totals(module, buckets, truth, video_s=run.seconds)
@@ -395,15 +407,8 @@ def _report_totals(
         "absolute_error": round(error, 3),
     }
     print(format_table("all buckets", values))
-    if json_out is not None:
-        rows = [
-            {"start_s": b.start_s, "end_s": b.end_s, "annotated": b.annotated, "measured": b.measured} for b in scores
-        ]
-        write_json(
-            json_out,
-            {"video": video.name, "module": module, "source": run.source, "metrics": values, "buckets": rows},
-        )
-    return 0
+    rows = [{"start_s": b.start_s, "end_s": b.end_s, "annotated": b.annotated, "measured": b.measured} for b in scores]
+    return {"video": video.name, "module": module, "source": run.source, "metrics": values, "buckets": rows}
 
 
 def calibrate_command(

@@ -29,7 +29,15 @@ def world(db: Engine) -> World:
             SensorStatistic("radar-vil", "vehicles.approaching", T0 + 2 * BUCKET, T0 + 3 * BUCKET, 2, 190.0, 98.0),
             # the writer withheld this one's values
             SensorStatistic("radar-vil", "vehicles.receding", T0, T0 + BUCKET, 1, None, None),
-            SensorStatistic("radar-vil", "vehicles.receding", T0 + timedelta(hours=1), T0 + timedelta(hours=1) + BUCKET, 7, 350.0, 55.0),
+            SensorStatistic(
+                "radar-vil",
+                "vehicles.receding",
+                T0 + timedelta(hours=1),
+                T0 + timedelta(hours=1) + BUCKET,
+                7,
+                350.0,
+                55.0,
+            ),
             SensorStatistic("presence-vil", "presence", T0, T0 + BUCKET, 3),
             SensorStatistic("radar-bron", "vehicles.approaching", T0, T0 + BUCKET, 40, 2000.0, 90.0),
         ]
@@ -52,9 +60,18 @@ def test_a_sensors_totals_per_hour_withhold_the_values_of_small_buckets(world: W
     assert (approaching["count"], approaching["mean"], approaching["maximum"]) == (18, 53.75, 72.0)
     assert approaching["withheld_buckets"] == 1
     receding = rows[("vehicles.receding", "12:00")]
-    assert (receding["count"], receding["mean"], receding["maximum"], receding["withheld_buckets"]) == (1, None, None, 1)
+    assert (receding["count"], receding["mean"], receding["maximum"], receding["withheld_buckets"]) == (
+        1,
+        None,
+        None,
+        1,
+    )
     assert (rows[("vehicles.receding", "13:00")]["mean"], rows[("vehicles.receding", "13:00")]["count"]) == (50.0, 7)
-    assert set(rows) == {("vehicles.approaching", "12:00"), ("vehicles.receding", "12:00"), ("vehicles.receding", "13:00")}
+    assert set(rows) == {
+        ("vehicles.approaching", "12:00"),
+        ("vehicles.receding", "12:00"),
+        ("vehicles.receding", "13:00"),
+    }
     [read] = [e for e in world.audit.events if e.action is AuditAction.SEARCH and e.actor == "op.vil"]
     assert read.target == "sensor:radar-vil" and read.details["resource"] == "sensor_statistics"
     assert read.details["start"] == format_time(T0) and read.details["rows"] == 3

@@ -20,7 +20,9 @@ from vigie.storage.sensors import SqlSensorLinkEvents, SqlSensorStatistics
 RETENTION = {"cam-short": timedelta(days=7), "cam-long": timedelta(days=30)}
 
 
-def retention(events: SqlSensorLinkEvents, statistics: SqlSensorStatistics, holds: SqlHoldRepo, audit: ListAuditSink):  # noqa: ANN201
+def retention(
+    events: SqlSensorLinkEvents, statistics: SqlSensorStatistics, holds: SqlHoldRepo, audit: ListAuditSink
+) -> SensorDataRetention:
     return SensorDataRetention(
         events,
         statistics,
@@ -34,7 +36,12 @@ def retention(events: SqlSensorLinkEvents, statistics: SqlSensorStatistics, hold
 
 
 def test_link_events_follow_their_cameras_retention_and_holds(db: Engine) -> None:
-    events, statistics, holds, audit = SqlSensorLinkEvents(db), SqlSensorStatistics(db), SqlHoldRepo(db), ListAuditSink()
+    events, statistics, holds, audit = (
+        SqlSensorLinkEvents(db),
+        SqlSensorStatistics(db),
+        SqlHoldRepo(db),
+        ListAuditSink(),
+    )
     clock = FakeClock(T0)
     both = events.add(SensorLinkEvent("r1", "radar-1", "bookmark", ("cam-short", "cam-long"), "x", T0, T0, "done"))
     short = events.add(SensorLinkEvent("r2", "radar-1", "show_on_wall", ("cam-short",), "", T0, T0, "done"))
@@ -69,7 +76,12 @@ def test_link_events_follow_their_cameras_retention_and_holds(db: Engine) -> Non
 
 
 def test_statistics_go_after_their_own_retention_audited(db: Engine) -> None:
-    events, statistics, holds, audit = SqlSensorLinkEvents(db), SqlSensorStatistics(db), SqlHoldRepo(db), ListAuditSink()
+    events, statistics, holds, audit = (
+        SqlSensorLinkEvents(db),
+        SqlSensorStatistics(db),
+        SqlHoldRepo(db),
+        ListAuditSink(),
+    )
     bucket = timedelta(minutes=5)
     statistics.add_many(
         [

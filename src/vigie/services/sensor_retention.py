@@ -110,9 +110,7 @@ class SensorDataRetention:
         report = SensorPurgeReport(deleted, narrowed, held_kept, statistics)
         if deleted or narrowed:
             details = {"deleted": deleted, "narrowed": narrowed, "held_kept": held_kept, "rule": "camera retention"}
-            self._audit.append(
-                AuditEvent(RETENTION_ACTOR, AuditAction.DELETION, "sensor_link_events", details, at=now)
-            )
+            self._audit.append(AuditEvent(RETENTION_ACTOR, AuditAction.DELETION, "sensor_link_events", details, at=now))
         if statistics:
             self._audit.append(
                 AuditEvent(

@@ -324,11 +324,11 @@ class VigieService:
         self.uploader = SegmentUploader(self.segments_root, store, self.segments) if uploads_here else None
         min_free = config.storage.min_free_mb * 1024 * 1024
         purger = build_purger(config, engine, store, min_free_bytes=min_free, audit=self.audit, clock=clock)
-        sensor_data = sensor_retention(config, engine, self.audit)  # bookmarks go with their footage (L3)
         jobs = [
             Periodic(AUDIT_RETENTION_EVERY_S, retention),
             Periodic(PURGE_EVERY_S, lambda _now: purger.run(), apart=True),  # not in the writer's round
-            Periodic(PURGE_EVERY_S, sensor_data.run, apart=True),
+            # the sensors' bookmarks go with their footage (L3), their statistics after their own period
+            Periodic(PURGE_EVERY_S, sensor_retention(config, engine, self.audit).run, apart=True),
         ]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.requeue))

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.recording.export_samples import ListAuditSink
 from tests.support.viewers import signed_in_viewer
 from vigie.domain.recording import Hold
 from vigie.domain.sensors import SensorLinkEvent, SensorStatistic
+from vigie.services.events import InvalidQuery
 from vigie.services.sensor_retention import kept_cameras
 from vigie.services.sensor_statistics import Period, SensorRef, SensorStatisticsService
 
@@ -56,3 +59,21 @@ def test_an_event_keeps_the_cameras_within_their_retention_or_under_a_hold() -> 
     assert kept_cameras(event, at + timedelta(days=31), retention, [lifted]) == ()
     elsewhere = Hold("held", at + HOUR, at + 2 * HOUR, "REQ", "PV", "lt. Durand", at)  # not the event's time
     assert kept_cameras(event, at + timedelta(days=8), retention, [elsewhere]) == ("b30",)
+
+
+def test_buckets_shorter_than_configured_now_are_read_and_never_cut_silently() -> None:
+    at = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    stored = [  # written when buckets were a minute long; they are 5 minutes now
+        SensorStatistic("p-1", "presence", at + k * minute, at + (k + 1) * minute, 6) for k in range(30)
+    ]
+    sensors = [SensorRef("p-1", "testville", "presence")]
+    service = SensorStatisticsService(sensors, Buckets(stored), ListAuditSink(), bucket_s=300, min_count=5)
+    viewer = signed_in_viewer([])
+    [hour] = service.periods_for(viewer, "p-1", at, at + HOUR, Period.HOUR)
+    assert hour.count == 180
+    capped = SensorStatisticsService(
+        sensors, Buckets(stored), ListAuditSink(), bucket_s=300, min_count=5, max_buckets=20
+    )
+    with pytest.raises(InvalidQuery, match="more than 24 stored buckets"):
+        capped.periods_for(viewer, "p-1", at, at + HOUR, Period.HOUR)

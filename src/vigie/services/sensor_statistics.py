@@ -33,6 +33,8 @@ LOCAL_TIME: Final = ZoneInfo("Europe/Paris")
 MAX_RANGE: Final = timedelta(days=31)
 MAX_POINTS: Final = 20_000
 """Sensor × measure × period rows one answer may hold, at most."""
+MAX_BUCKETS: Final = 100_000
+"""Stored buckets one answer reads, at least (more when the range holds more at ``sensors.bucket_s``)."""
 MEASURES_PER_SENSOR: Final = 2
 """A radar has two measures (approaching, receding); the others one."""
 
@@ -97,6 +99,7 @@ class SensorStatisticsService:
         *,
         bucket_s: int,
         min_count: int,
+        max_buckets: int = MAX_BUCKETS,
     ) -> None:
         if min_count < 1 or bucket_s < 1:
             raise ValueError("bucket_s and min_count must be ≥ 1")
@@ -104,6 +107,7 @@ class SensorStatisticsService:
         self._repo, self._audit = repo, audit
         self._bucket = timedelta(seconds=bucket_s)
         self.min_count = min_count
+        self._max_buckets = max_buckets
 
     def sensors_for(self, viewer: Principal) -> list[SensorRef]:
         """The sensors of the viewer's commune (``read_alerts``)."""
@@ -126,8 +130,12 @@ class SensorStatisticsService:
                 f"{len(sensors)} sensor(s) over this range by {period.value} make up to {points} rows (at most "
                 f"{MAX_POINTS}): choose one sensor, a shorter range or a longer period"
             )
-        limit = len(sensors) * MEASURES_PER_SENSOR * math.ceil((end - start) / self._bucket) + 1
-        buckets = self._repo.between([s.id for s in sensors], start, end, limit=limit)
+        # buckets written under a shorter `bucket_s` than today's are more than the range holds now: read up to
+        # `max_buckets` whatever the expected number, and never cut silently (the totals would be wrong)
+        limit = max(len(sensors) * MEASURES_PER_SENSOR * math.ceil((end - start) / self._bucket), self._max_buckets)
+        buckets = self._repo.between([s.id for s in sensors], start, end, limit=limit + 1)
+        if len(buckets) > limit:
+            raise InvalidQuery(f"this range holds more than {limit} stored buckets: ask a shorter range or one sensor")
         found = self._aggregate(buckets, period, start, end)
         self._audit.append(
             AuditEvent(

@@ -154,7 +154,7 @@ def test_register_names_the_broker_and_the_webhook_endpoints_as_recipients(
     monkeypatch.setenv("VIGIE_TEST_HOOK_SECRET", "whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1zaG93LXVw")
     assert compliance_register_command(config_path, None) == 0
     before = capsys.readouterr().out
-    assert "MQTT" not in before and "Webhook" not in before
+    assert "MQTT" not in before and "Webhook" not in before and "Sensor readings" not in before
     config_path.write_text(
         config_path.read_text(encoding="utf-8")
         + """mqtt:
@@ -174,6 +174,9 @@ webhooks:
       communes: [belvedere, police]
       kinds: [health]
       secret_env: VIGIE_TEST_HOOK_SECRET
+sensors:
+  enabled: true
+  sensors: [{id: radar-1, commune: belvedere, kind: radar}]
 """,
         encoding="utf-8",
     )
@@ -189,6 +192,8 @@ webhooks:
     assert "Webhook endpoint `gtc` at https://gtc.example.fr/in: health events of belvedere, police" in recipients
     assert "t0ps3cret" not in text and "frag" not in text and "whsec_" not in text
     assert "Judicial authorities" in recipients, "the recipients every install has stay"
+    categories = text.split("## Categories of data")[1].split("## Recipients")[0]
+    assert "Sensor readings (radars, presence, occupancy) kept only as time-bucketed totals" in categories
     out = tmp_path / "register.html"
     assert compliance_register_command(config_path, out) == 0
     assert "police-dispatch" in out.read_text(encoding="utf-8")

@@ -22,6 +22,11 @@ DATA_CATEGORIES: Final = (
     "Images of people and vehicles in the cameras' fields of view (video-protection, CSI L251-2)",
     "Access and action logs of the agents using the platform (audit log, L11)",
 )
+SENSOR_DATA: Final = (
+    "Sensor readings (radars, presence, occupancy) kept only as time-bucketed totals, the values of a bucket below "
+    "`sensors.min_count` withheld (L33), for `sensors.statistics_retention_days`; the times the sensors' link rules "
+    "marked on cameras' recordings, kept no longer than those recordings (L3)"
+)
 RECIPIENTS: Final = (
     "Individually authorised agents of the tenant, within their commune or grouping (CSI L252-2, R252-12)",
     "Judicial authorities and officers acting on a requisition (exports, L13)",
@@ -141,6 +146,7 @@ def build_register(
         dpo_contact=settings.dpo_contact or NOT_CONFIGURED,
         cameras=cameras,
         analyses=tuple(analyses),
+        data_categories=(*DATA_CATEGORIES, *((SENSOR_DATA,) if config.sensors.enabled else ())),
         recipients=(*RECIPIENTS, *alert_recipients(config)),
     )
 

@@ -155,14 +155,11 @@ class SqlSensorLinkEvents:
         with storage_errors(self._engine, "forget sensor link events"), self._write.begin() as session:
             if deleted:
                 session.execute(delete(SensorLinkEventRow).where(SensorLinkEventRow.id.in_(builtins.list(deleted))))
-            for event_id, cameras in narrowed.items():
-                if not cameras:
-                    raise ValueError(f"link event {event_id}: a narrowed event keeps at least one camera")
-                session.execute(
-                    update(SensorLinkEventRow)
-                    .where(SensorLinkEventRow.id == event_id)
-                    .values(cameras=" ".join(cameras))
-                )
+            if any(not cameras for cameras in narrowed.values()):
+                raise ValueError("a narrowed link event keeps at least one camera")
+            if narrowed:  # an UPDATE by primary key, executed as one batch
+                rows = [{"id": event_id, "cameras": " ".join(cameras)} for event_id, cameras in narrowed.items()]
+                session.execute(update(SensorLinkEventRow), rows)
 
 
 def _statistic(r: SensorStatisticRow) -> SensorStatistic:

@@ -46,6 +46,7 @@ from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
+from vigie.services.sensor_statistics import SensorRef, SensorStatisticsService
 from vigie.services.sensors import SensorLinkService
 from vigie.services.sites import SiteInfo, SiteService, ZoneInfo
 from vigie.services.snapshots import SnapshotService
@@ -56,7 +57,7 @@ from vigie.storage import SqlAlertRepo, SqlUserRepo
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
-from vigie.storage.sensors import SqlSensorLinkEvents
+from vigie.storage.sensors import SqlSensorLinkEvents, SqlSensorStatistics
 from vigie.storage.webhooks import SqlWebhookDeliveries
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -208,6 +209,13 @@ WEBHOOK_ENDPOINTS = (
     WebhookEndpoint(name="bron-pm", url="https://bron.example/hooks", communes=("bron",), secret_env="VIGIE_TEST_Y"),
 )
 """Webhook endpoints (issue 21): none is sent to (no sender in the API world); administrators re-enable them."""
+SENSORS = (
+    SensorRef("radar-vil", "villeurbanne", "radar", "Cours Émile-Zola"),
+    SensorRef("presence-vil", "villeurbanne", "presence", "Parvis"),
+    SensorRef("radar-bron", "bron", "radar", "Boulevard de l'Europe"),
+)
+"""Sensors (issue 21) whose statistics the API reads, 5-minute buckets."""
+SENSOR_MIN_COUNT = 5
 SPEAKERS = (
     SpeakerInfo("vil-spk-1", "villeurbanne", "Place Lazare-Goujon", "Parvis", ("vil-1",), "simulated"),
     SpeakerInfo("vil-spk-2", "villeurbanne", "Gratte-Ciel", "Avenue", ("vil-2",), "simulated"),
@@ -291,6 +299,9 @@ def build_world(
         ptz=ptz(audit, clock),
         speakers=(speaker_service := speakers(audit, auth, alerts)),
         sensor_links=SensorLinkService((), audit, SqlSensorLinkEvents(engine), clock),
+        sensor_statistics=SensorStatisticsService(
+            SENSORS, SqlSensorStatistics(engine), audit, bucket_s=300, min_count=SENSOR_MIN_COUNT
+        ),
         webhooks=WebhookAdministration(WEBHOOK_ENDPOINTS, SqlWebhookDeliveries(engine), audit, clock),
     )
 

@@ -144,3 +144,56 @@ def test_invalid_configuration_changes_nothing(tmp_path: Path, capsys: pytest.Ca
     path.write_text("version: 1\ngovernance: {bypass: true}\n", encoding="utf-8")
     assert compliance_status_command(path) == 2
     assert "nothing was changed" in capsys.readouterr().err
+
+
+def test_register_names_the_broker_and_the_webhook_endpoints_as_recipients(
+    config_path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Confirmed alerts leave for the broker and the endpoints (L28): the record says so (L20), from the
+    configuration only — no query string (it may carry a token), no secret."""
+    monkeypatch.setenv("VIGIE_TEST_HOOK_SECRET", "whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1zaG93LXVw")
+    assert compliance_register_command(config_path, None) == 0
+    before = capsys.readouterr().out
+    assert "MQTT" not in before and "Webhook" not in before and "Sensor readings" not in before
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8")
+        + """mqtt:
+  enabled: true
+  host: 127.0.0.1
+  port: 1884
+  topic_prefix: metropole/vigie
+webhooks:
+  enabled: true
+  endpoints:
+    - name: police-dispatch
+      url: https://dispatch.example.fr/hooks/vigie?token=t0ps3cret#frag
+      communes: [belvedere]
+      secret_env: VIGIE_TEST_HOOK_SECRET
+    - name: gtc
+      url: https://gtc.example.fr/in
+      communes: [belvedere, police]
+      kinds: [health]
+      secret_env: VIGIE_TEST_HOOK_SECRET
+sensors:
+  enabled: true
+  sensors: [{id: radar-1, commune: belvedere, kind: radar}]
+""",
+        encoding="utf-8",
+    )
+    assert compliance_register_command(config_path, None) == 0
+    text = capsys.readouterr().out
+    recipients = text.split("## Recipients")[1].split("## Transfers")[0]
+    assert "MQTT broker 127.0.0.1:1884" in recipients
+    assert "`metropole/vigie/belvedere/alerts`, `metropole/vigie/police/alerts`" in recipients
+    assert (
+        "Webhook endpoint `police-dispatch` at https://dispatch.example.fr/hooks/vigie: alerts confirmed by a person "
+        "(L28) and health events of belvedere" in recipients
+    )
+    assert "Webhook endpoint `gtc` at https://gtc.example.fr/in: health events of belvedere, police" in recipients
+    assert "t0ps3cret" not in text and "frag" not in text and "whsec_" not in text
+    assert "Judicial authorities" in recipients, "the recipients every install has stay"
+    categories = text.split("## Categories of data")[1].split("## Recipients")[0]
+    assert "Sensor readings (radars, presence, occupancy) kept only as time-bucketed totals" in categories
+    out = tmp_path / "register.html"
+    assert compliance_register_command(config_path, out) == 0
+    assert "police-dispatch" in out.read_text(encoding="utf-8")

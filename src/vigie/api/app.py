@@ -63,6 +63,7 @@ from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
 from vigie.services.ptz import PtzService
 from vigie.services.recordings import RecordingService
+from vigie.services.sensor_statistics import SensorStatisticsService
 from vigie.services.sensors import SensorLinkService
 from vigie.services.sites import SiteService
 from vigie.services.snapshots import SnapshotService
@@ -164,6 +165,8 @@ class ApiServices:
     """Playing pre-recorded messages on loudspeakers (a person only); None: the routes answer 503."""
     sensor_links: SensorLinkService | None = None
     """The sensors' link events (issue 21): the live feed's `sensor` events; None: the feed sends none."""
+    sensor_statistics: SensorStatisticsService | None = None
+    """The sensors' statistics per period (issue 21); None: the routes answer 503."""
     webhooks: WebhookAdministration | None = None
     """Re-enabling webhook endpoints a 410 disabled (issue 21); None: the route answers 503."""
 

@@ -141,6 +141,15 @@ class SensorsSettings(ConfigModel):
         description="A bucket with fewer readings keeps its count but not its values (sum and top of the speeds or "
         "ratios): one vehicle's speed is never kept (L33).",
     )
+    statistics_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        title="Statistics retention (days)",
+        description="Statistics buckets older than this are deleted (default one year: a season compared with the "
+        "last; GDPR art. 5(1)(e)). They identify no one (L33); bookmarks and other link events go with the "
+        "recordings of their cameras instead (L3).",
+    )
     sensors: tuple[Sensor, ...] = Field(default=(), max_length=10_000, title="Sensors", description="The sensors.")
     links: tuple[SensorLink, ...] = Field(
         default=(), max_length=10_000, title="Links", description="Rules linking a sensor's readings to cameras."

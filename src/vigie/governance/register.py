@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
+from urllib.parse import urlsplit, urlunsplit
 
 from vigie.config.models import VigieConfig
 from vigie.governance.catalogue import Catalogue
@@ -20,6 +21,11 @@ NOT_CONFIGURED: Final = "(not configured: set `governance.controller` / `governa
 DATA_CATEGORIES: Final = (
     "Images of people and vehicles in the cameras' fields of view (video-protection, CSI L251-2)",
     "Access and action logs of the agents using the platform (audit log, L11)",
+)
+SENSOR_DATA: Final = (
+    "Sensor readings (radars, presence, occupancy) kept only as time-bucketed totals, the values of a bucket below "
+    "`sensors.min_count` withheld (L33), for `sensors.statistics_retention_days`; the times the sensors' link rules "
+    "marked on cameras' recordings, kept no longer than those recordings (L3)"
 )
 RECIPIENTS: Final = (
     "Individually authorised agents of the tenant, within their commune or grouping (CSI L252-2, R252-12)",
@@ -84,6 +90,37 @@ class ProcessingRegister:
     security_measures: tuple[str, ...] = SECURITY_MEASURES
 
 
+def alert_recipients(config: VigieConfig) -> tuple[str, ...]:
+    """The systems confirmed alerts are sent to, from the configuration only (no password, secret or query string:
+    a URL's query may carry a token): the MQTT broker and its alert topic per commune when ``mqtt.enabled``, each
+    webhook endpoint (name, URL, communes, kinds) when ``webhooks.enabled``. A person confirms an alert before it
+    leaves (L28)."""
+    found: list[str] = []
+    mqtt = config.mqtt
+    if mqtt.enabled:
+        transport = "MQTT over TLS" if mqtt.tls is not None else "MQTT"
+        port = mqtt.port or (8883 if mqtt.tls is not None else 1883)
+        topics = ", ".join(f"`{mqtt.topic_prefix}/{c.id}/alerts`" for c in config.communes)
+        found.append(
+            f"MQTT broker {mqtt.host}:{port} ({transport}): alerts confirmed by a person (L28), published per commune "
+            f"on {topics}; the broker's accounts and ACLs decide who reads them (docs/integrations.md)"
+        )
+    webhooks = config.webhooks
+    if webhooks.enabled:
+        for endpoint in webhooks.endpoints:
+            parts = urlsplit(endpoint.url)
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+            what = " and ".join(
+                {"alert.confirmed": "alerts confirmed by a person (L28)", "health": "health events"}[k]
+                for k in endpoint.kinds
+            )
+            found.append(
+                f"Webhook endpoint `{endpoint.name}` at {url}: {what} of {', '.join(endpoint.communes)}, signed "
+                "(docs/integrations.md)"
+            )
+    return tuple(found)
+
+
 def build_register(
     config: VigieConfig, catalogue: Catalogue, analyses: Sequence[AnalysisEntry], now: datetime
 ) -> ProcessingRegister:
@@ -109,6 +146,8 @@ def build_register(
         dpo_contact=settings.dpo_contact or NOT_CONFIGURED,
         cameras=cameras,
         analyses=tuple(analyses),
+        data_categories=(*DATA_CATEGORIES, *((SENSOR_DATA,) if config.sensors.enabled else ())),
+        recipients=(*RECIPIENTS, *alert_recipients(config)),
     )
 
 

@@ -5,15 +5,16 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select, tuple_
+from sqlalchemy import Engine, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
 from vigie.domain.sensors import SensorLinkEvent, SensorStatistic
 from vigie.storage.database import for_reading, storage_errors
+from vigie.storage.repositories import rowcount
 from vigie.storage.tables import SensorLinkEventRow, SensorStatisticRow, require_aware
 
 
@@ -61,7 +62,28 @@ class SqlSensorStatistics:
             query = query.where(SensorStatisticRow.start >= require_aware(since, "since"))
         with storage_errors(self._engine, "list sensor statistics"), self._read.begin() as session:
             rows = session.scalars(query.limit(max(0, min(limit, 10_000))))
-            return [SensorStatistic(r.sensor_id, r.measure, r.start, r.end, r.count, r.total, r.maximum) for r in rows]
+            return [_statistic(r) for r in rows]
+
+    def between(
+        self, sensor_ids: Sequence[str], start: datetime, end: datetime, *, limit: int
+    ) -> builtins.list[SensorStatistic]:
+        """The buckets of ``sensor_ids`` starting in [start, end), in time order, at most ``limit``."""
+        query = (
+            select(SensorStatisticRow)
+            .where(SensorStatisticRow.sensor_id.in_(builtins.list(sensor_ids)))
+            .where(SensorStatisticRow.start >= require_aware(start, "start"))
+            .where(SensorStatisticRow.start < require_aware(end, "end"))
+            .order_by(SensorStatisticRow.start, SensorStatisticRow.sensor_id, SensorStatisticRow.measure)
+            .limit(max(0, limit))
+        )
+        with storage_errors(self._engine, "read sensor statistics"), self._read.begin() as session:
+            return [_statistic(r) for r in session.scalars(query)]
+
+    def purge(self, end_before: datetime) -> int:
+        """Delete the buckets that ended before ``end_before``; how many."""
+        statement = delete(SensorStatisticRow).where(SensorStatisticRow.end < require_aware(end_before, "end_before"))
+        with storage_errors(self._engine, "purge sensor statistics"), self._write.begin() as session:
+            return rowcount(session.execute(statement))
 
 
 class SqlSensorLinkEvents:
@@ -114,6 +136,34 @@ class SqlSensorLinkEvents:
             query = query.where((" " + SensorLinkEventRow.cameras + " ").contains(f" {camera_id} "))
         with storage_errors(self._engine, "list sensor link events"), self._read.begin() as session:
             return [_event(row) for row in session.scalars(query.limit(max(1, min(limit, 10_000))))]
+
+    def carried_out_before(self, before: datetime, limit: int, *, after_id: int = 0) -> builtins.list[SensorLinkEvent]:
+        """Link events carried out before ``before`` with an id above ``after_id``, in id order (the retention's
+        pages)."""
+        query = (
+            select(SensorLinkEventRow)
+            .where(SensorLinkEventRow.at < require_aware(before, "before"), SensorLinkEventRow.id > after_id)
+            .order_by(SensorLinkEventRow.id)
+            .limit(max(1, limit))
+        )
+        with storage_errors(self._engine, "list expired sensor link events"), self._read.begin() as session:
+            return [_event(row) for row in session.scalars(query)]
+
+    def forget(self, deleted: Sequence[int], narrowed: Mapping[int, Sequence[str]]) -> None:
+        """In one transaction: delete the events ``deleted``, and keep only the given cameras of those
+        ``narrowed`` (id → the cameras left, never empty)."""
+        with storage_errors(self._engine, "forget sensor link events"), self._write.begin() as session:
+            if deleted:
+                session.execute(delete(SensorLinkEventRow).where(SensorLinkEventRow.id.in_(builtins.list(deleted))))
+            if any(not cameras for cameras in narrowed.values()):
+                raise ValueError("a narrowed link event keeps at least one camera")
+            if narrowed:  # an UPDATE by primary key, executed as one batch
+                rows = [{"id": event_id, "cameras": " ".join(cameras)} for event_id, cameras in narrowed.items()]
+                session.execute(update(SensorLinkEventRow), rows)
+
+
+def _statistic(r: SensorStatisticRow) -> SensorStatistic:
+    return SensorStatistic(r.sensor_id, r.measure, r.start, r.end, r.count, r.total, r.maximum)
 
 
 def _event(row: SensorLinkEventRow) -> SensorLinkEvent:

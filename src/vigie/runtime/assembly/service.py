@@ -67,7 +67,13 @@ from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
-from vigie.runtime.assembly.sensors import SensorCollector, open_sensors, sensor_links
+from vigie.runtime.assembly.sensors import (
+    SensorCollector,
+    open_sensors,
+    sensor_links,
+    sensor_retention,
+    sensor_statistics,
+)
 from vigie.runtime.assembly.site import camera_location, open_site_service
 from vigie.runtime.assembly.speakers import SpeakerSetupError, open_speaker_service
 from vigie.runtime.assembly.tls import TlsSetupError, uvicorn_tls
@@ -321,6 +327,8 @@ class VigieService:
         jobs = [
             Periodic(AUDIT_RETENTION_EVERY_S, retention),
             Periodic(PURGE_EVERY_S, lambda _now: purger.run(), apart=True),  # not in the writer's round
+            # the sensors' bookmarks go with their footage (L3), their statistics after their own period
+            Periodic(PURGE_EVERY_S, sensor_retention(config, engine, self.audit).run, apart=True),
         ]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.requeue))
@@ -413,6 +421,7 @@ class VigieService:
             ptz=self.ptz,
             speakers=self._speakers(),
             sensor_links=self.sensor_links,
+            sensor_statistics=sensor_statistics(config, engine, self.audit),
             webhooks=self.webhook_administration,
         )
         self.api_services = services

@@ -57,10 +57,10 @@ if [[ $# -eq 0 && "${VIGIE_TEST_CLOCK_AHEAD:-1}" != 0 ]]; then
       --ignore=tests/storage/test_storage_concurrency.py --ignore=tests/recording/test_recorder_kills.py \
       >"$ahead_tmp/$1.log" 2>&1
   }
-  runtime=(cli_session composition user_commands unclean_stop api_processes lpr_gate calibration_trace
-    event_modules_runtime)
-  not_api=(live_api ptz_api ptz_domes_api ptz_tracking_api request_limits speakers_api snapshots_api
-    store_unavailable camera_lists feed_sensors webhooks_api schemathesis)
+  runtime=(cli_session.py composition.py user_commands.py unclean_stop.py api_processes.py lpr_gate.py
+    calibration_trace.py event_modules_runtime.py)
+  not_api=(live_api.py ptz_api.py ptz_domes_api.py ptz_tracking_api.py request_limits.py speakers_api.py
+    snapshots_api.py store_unavailable.py camera_lists.py feed_sensors.py webhooks_api.py schemathesis.py)
   ahead first tests/governance tests/recording tests/storage tests/services tests/events tests/config \
     "${runtime[@]/#/tests/runtime/test_}" tests/e2e/test_governance_flow.py & first=$!
   ahead second tests/api "${not_api[@]/#/--ignore=tests/api/test_}" tests/console/test_console.py \

@@ -213,17 +213,29 @@ def written_ids(database: Path) -> list[str]:
         engine.dispose()
 
 
-def thread_cpu() -> dict[str, float]:
-    """CPU seconds of each live thread of this process, by thread name (Linux ``/proc``)."""
+def thread_cpu() -> dict[tuple[str, int], float]:
+    """CPU seconds of each live thread of this process since it started, by (thread name, native id) (Linux
+    ``/proc``)."""
     tick = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = {}
+    out: dict[tuple[str, int], float] = {}
     for thread in threading.enumerate():
+        if thread.native_id is None:
+            continue
         try:
             fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
         name = "paho" if thread.name.startswith("paho") else thread.name
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        out[(name, thread.native_id)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_between(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
+    """CPU seconds each thread name spent between two :func:`thread_cpu` readings (a thread started in between
+    counts from zero)."""
+    out: dict[str, float] = {}
+    for key, seconds in after.items():
+        out[key[0]] = out.get(key[0], 0.0) + seconds - before.get(key, 0.0)
     return out
 
 
@@ -276,6 +288,7 @@ def _measure(
     service.mqtt.start()
     wait_for(service.mqtt.publisher.connected.is_set, 20, "vigie connected to the broker")
     producers = Producers(service, camera_ids, args.rate, args.tick_ms / 1000, args.confirm_rate)
+    threads0 = thread_cpu()
     cpu0, t0 = time.process_time(), time.monotonic()
     producers.start()
     restarted = False
@@ -286,7 +299,7 @@ def _measure(
             broker.start()  # type: ignore[attr-defined]
             restarted = True
         time.sleep(0.05)
-    threads = thread_cpu()
+    threads = cpu_between(threads0, thread_cpu())
     producers.stop()
     elapsed = time.monotonic() - t0
     cpu = time.process_time() - cpu0
@@ -319,12 +332,16 @@ def _measure(
         "lost": float(lost),
         "duplicates": float(duplicates),
         "cpu_per_s": cpu / elapsed,
+        "cpu_us": cpu / max(1, sent) * 1e6,
+        "publisher_cpu_us": (threads.get("mqtt-publisher", 0.0) + threads.get("paho", 0.0)) / max(1, sent) * 1e6,
+        "producer_cpu_us": threads.get("bench-health", 0.0) / max(1, sent - producers.confirmed) * 1e6,
     }
     print(
         f"{name}: {sent} messages in {elapsed:.1f} s ({result['rate']:.0f}/s; {producers.confirmed} confirmed alerts, "
         f"{producers.late_ticks} producer ticks late), delay ms p50 {result['p50']:.1f} p95 {result['p95']:.1f} "
         f"p99 {result['p99']:.1f} max {result['max']:.1f}, lost {lost}, duplicates {duplicates}, "
-        f"vigie process CPU {result['cpu_per_s']:.2f} s/s",
+        f"vigie process CPU {result['cpu_per_s']:.2f} s/s ({result['cpu_us']:.0f} µs per message; publisher + paho "
+        f"threads {result['publisher_cpu_us']:.0f} µs, health producer {result['producer_cpu_us']:.0f} µs)",
         flush=True,
     )
     busiest = sorted(threads.items(), key=lambda kv: -kv[1])[:6]
@@ -354,11 +371,12 @@ def _drain(
             for i in range(start, min(args.drain, start + 500))
         ]
         bridge.gaps_written(gaps, [])
+    threads0 = thread_cpu()
     t0 = time.monotonic()
     bridge.start()
-    wait_for(lambda: bridge.outbox.count_unsent() == 0, 300, "the outbox emptied")
+    wait_for(lambda: bridge.outbox.count_unsent() == 0, 300, "the outbox emptied", every=0.2)
     elapsed = time.monotonic() - t0
-    threads = thread_cpu()
+    threads = cpu_between(threads0, thread_cpu())
     time.sleep(2.0)
     bridge.stop()
     consumer.send_signal(signal.SIGTERM)
@@ -385,28 +403,57 @@ def main() -> int:
     parser.add_argument("--tick-ms", type=float, default=20.0)
     parser.add_argument("--inflight", type=int, default=1000, help="mqtt.max_inflight")
     parser.add_argument("--drain", type=int, default=20000, help="messages of the drain phase (0: none)")
+    parser.add_argument(
+        "--phases",
+        default="drain,steady,broker-restart",
+        help="which phases to run, comma-separated (default all: drain,steady,broker-restart)",
+    )
     parser.add_argument("--consume", nargs=2, metavar=("PORT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.consume:
         return consume(int(args.consume[0]), os.environ["VIGIE_BENCH_MQTT_PASSWORD"], Path(args.consume[1]))
+    phases = {p.strip() for p in args.phases.split(",") if p.strip()}
+    unknown = phases - {"drain", "steady", "broker-restart"}
+    if unknown:
+        parser.error(
+            f"--phases: unknown phase(s) {', '.join(sorted(unknown))}; choose among drain, steady, broker-restart"
+        )
 
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("vigie.governance.keys_folder").setLevel(logging.ERROR)  # the bench's keys are throwaway
     from tests.support.mosquitto import mosquitto
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         with mosquitto(folder / "broker", {"vigie": SERVICE_PASSWORD}) as broker:
-            drain = run_phase("drain", args, folder, broker, None) if args.drain else None
-            steady = run_phase("steady", args, folder, broker, None)
-            restart = run_phase("broker-restart", args, folder, broker, args.restart_at)
+            drain = run_phase("drain", args, folder, broker, None) if args.drain and "drain" in phases else None
+            steady = run_phase("steady", args, folder, broker, None) if "steady" in phases else None
+            restart = (
+                run_phase("broker-restart", args, folder, broker, args.restart_at)
+                if "broker-restart" in phases
+                else None
+            )
+    # the headline figures, last, one `name: value` a line
     if drain is not None:
         print(f"mqtt_publisher_ceiling_msgs_per_s: {drain['rate']:.0f}")
-    print(f"mqtt_rate_msgs_per_s: {steady['rate']:.0f}")
-    print(f"mqtt_delivery_p95_ms: {steady['p95']:.1f}")
-    print(f"mqtt_lost_steady: {steady['lost']:.0f}")
-    print(f"mqtt_lost_across_broker_restart: {restart['lost']:.0f}")
+        print(f"mqtt_publisher_cpu_us_per_msg: {drain['cpu_us']:.0f}")
+    if steady is not None:
+        print(f"mqtt_target_rate_msgs_per_s: {args.rate + args.confirm_rate:.0f}")
+        print(f"mqtt_rate_msgs_per_s: {steady['rate']:.0f}")
+        print(f"mqtt_delivery_p50_ms: {steady['p50']:.1f}")
+        print(f"mqtt_delivery_p95_ms: {steady['p95']:.1f}")
+        print(f"mqtt_delivery_p99_ms: {steady['p99']:.1f}")
+        print(f"mqtt_lost_steady: {steady['lost']:.0f}")
+        print(f"mqtt_steady_publisher_cpu_us_per_msg: {steady['publisher_cpu_us']:.0f}")
+        print(f"mqtt_steady_producer_cpu_us_per_msg: {steady['producer_cpu_us']:.0f}")
+        print(f"mqtt_steady_process_cpu_us_per_msg: {steady['cpu_us']:.0f}")
+    if restart is not None:
+        print(f"mqtt_restart_rate_msgs_per_s: {restart['rate']:.0f}")
+        print(f"mqtt_restart_delivery_max_ms: {restart['max']:.0f}")
+        print(f"mqtt_restart_duplicates: {restart['duplicates']:.0f}")
+        print(f"mqtt_lost_across_broker_restart: {restart['lost']:.0f}")
     return 0
 
 

@@ -230,6 +230,23 @@ def thread_cpu() -> dict[tuple[str, int], float]:
     return out
 
 
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds another process (the broker, the consumer) has used since it started; 0 when it is gone."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def others_cpu(broker: object, consumer: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """(broker, consumer) CPU seconds so far."""
+    process = broker.process  # type: ignore[attr-defined]
+    return process_cpu(None if process is None else process.pid), process_cpu(consumer.pid)
+
+
 def cpu_between(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
     """CPU seconds each thread name spent between two :func:`thread_cpu` readings (a thread started in between
     counts from zero)."""
@@ -284,11 +301,11 @@ def _measure(
     assert service.mqtt is not None
     camera_ids = [p.camera.id for p in service.config.placements()]
     if name == "drain":
-        return _drain(args, phase, service, camera_ids, consumer, out)
+        return _drain(args, phase, service, broker, camera_ids, consumer, out)
     service.mqtt.start()
     wait_for(service.mqtt.publisher.connected.is_set, 20, "vigie connected to the broker")
     producers = Producers(service, camera_ids, args.rate, args.tick_ms / 1000, args.confirm_rate)
-    threads0 = thread_cpu()
+    threads0, others0 = thread_cpu(), others_cpu(broker, consumer)
     cpu0, t0 = time.process_time(), time.monotonic()
     producers.start()
     restarted = False
@@ -300,6 +317,7 @@ def _measure(
             restarted = True
         time.sleep(0.05)
     threads = cpu_between(threads0, thread_cpu())
+    others = [b - a for a, b in zip(others0, others_cpu(broker, consumer), strict=True)]  # the broker restarted: less
     producers.stop()
     elapsed = time.monotonic() - t0
     cpu = time.process_time() - cpu0
@@ -344,15 +362,25 @@ def _measure(
         f"threads {result['publisher_cpu_us']:.0f} µs, health producer {result['producer_cpu_us']:.0f} µs)",
         flush=True,
     )
-    busiest = sorted(threads.items(), key=lambda kv: -kv[1])[:6]
-    print("  CPU s/s by thread: " + ", ".join(f"{name} {cpu / elapsed:.2f}" for name, cpu in busiest), flush=True)
+    print_cpu(threads, others, elapsed)
     return result
+
+
+def print_cpu(threads: dict[str, float], others: list[float], elapsed: float) -> None:
+    busiest = sorted(threads.items(), key=lambda kv: -kv[1])[:6]
+    print(
+        "  CPU s/s by thread: "
+        + ", ".join(f"{name} {cpu / elapsed:.2f}" for name, cpu in busiest)
+        + f"; other processes: mosquitto {others[0] / elapsed:.2f}, consumer {others[1] / elapsed:.2f}",
+        flush=True,
+    )
 
 
 def _drain(
     args: argparse.Namespace,
     phase: Path,
     service: object,
+    broker: object,
     camera_ids: list[str],
     consumer: subprocess.Popen[bytes],
     out: Path,
@@ -371,12 +399,13 @@ def _drain(
             for i in range(start, min(args.drain, start + 500))
         ]
         bridge.gaps_written(gaps, [])
-    threads0 = thread_cpu()
+    threads0, others0 = thread_cpu(), others_cpu(broker, consumer)
     t0 = time.monotonic()
     bridge.start()
     wait_for(lambda: bridge.outbox.count_unsent() == 0, 300, "the outbox emptied", every=0.2)
     elapsed = time.monotonic() - t0
     threads = cpu_between(threads0, thread_cpu())
+    others = [b - a for a, b in zip(others0, others_cpu(broker, consumer), strict=True)]
     time.sleep(2.0)
     bridge.stop()
     consumer.send_signal(signal.SIGTERM)
@@ -390,6 +419,7 @@ def _drain(
         f"threads {publisher_cpu / args.drain * 1e6:.0f} µs CPU per message",
         flush=True,
     )
+    print_cpu(threads, others, elapsed)
     return {"rate": rate, "lost": float(lost), "cpu_us": publisher_cpu / args.drain * 1e6}
 
 

@@ -14,8 +14,14 @@ seconds, and at a clean stop): a broker killed in between loses messages it ackn
 (re)connection the messages acknowledged in the last ``resend_window_s`` are published once more. Duplicates are
 the price of "at least once": every payload has an ``id`` to drop them by.
 
-**Camera states** are retained messages (the latest wins): kept in memory per configured camera, published when
-they change and all again after every (re)connection; not in the outbox.
+**Camera states** are retained messages (the latest wins): kept in memory per configured camera, published by the
+publisher's thread (within the same window as the outbox) when they change and all again after every
+(re)connection; not in the outbox.
+
+**The window.** This publisher, not paho, bounds the messages in flight (``mqtt.max_inflight``): paho's own window
+walks every message it holds at each acknowledgement (``Client._update_inflight``), about half of its network
+thread's CPU at a window of 1,000 (``bench/mqtt_throughput.py``), so paho is given no limit and is handed at most the
+room left.
 
 Credentials: the password is handed to paho and never logged; errors name the broker's host and port only.
 """
@@ -24,14 +30,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import socket
 import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,18 +50,15 @@ from vigie.domain.outbox import Outbox, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
-"""Outbox messages read per round."""
-MAX_IN_FLIGHT = 5_000
-"""Messages handed to paho and not yet acknowledged, at most (the rest wait in the outbox); also at most
-``mqtt.max_inflight``: paho walks its whole queue of messages at every acknowledgement (``_update_inflight``), so a
-queue longer than its window costs that length per message — at 5,000 handed over, most of a core at 1,000
-messages a second (``bench/mqtt_throughput.py``). The outbox is the queue; paho only holds the window."""
+BATCH = 1000
+"""Outbox messages read per statement, at most (and never more than the room left in the window)."""
 ROUND_S = 0.02
 """Shortest time between two publishing rounds. Without it, under load each acknowledgement woke a round of its own
 (an UPDATE marking one message sent, a SELECT reading one more): 380 µs of CPU per message and 2,650 messages a
 second at most; with 20 ms rounds, 230 µs and 3,600 (``bench/mqtt_throughput.py``). It adds at most this much to a
 message's delay."""
+AGAIN_MAX = 5_000
+"""Messages published once more after a (re)connection at most: the latest acknowledged within the crash window."""
 KEEP_SENT = timedelta(days=7)
 """Sent messages are purged after this long."""
 PURGE_EVERY_S = 3600.0
@@ -71,18 +72,10 @@ class MqttSetupError(ValueError):
 
 TRANSIENT_REFUSALS = frozenset({0x89, 0x97})
 """PUBACK reason codes that say "not now" (server busy, quota exceeded): the message is published again."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Ack:
-    mid: int
-    failed: bool
-    reason: str
-    code: int = 0
-
-
-_CONNECTED = object()
-"""Put in the acknowledgement queue by the network thread when a connection is made."""
+FAILURE = 0x80
+"""PUBACK reason codes from this one up are refusals (MQTT v5)."""
+_HANDED = (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
+"""``publish`` results for which paho keeps a QoS-1 message (without a connection: sent at the reconnection)."""
 
 
 def tls_context(settings: MqttSettings) -> ssl.SSLContext | None:
@@ -131,7 +124,11 @@ class MqttPublisher:
         self._poll_s, self._resend_window = poll_s, timedelta(seconds=resend_window_s)
         self._where = f"{settings.host}:{settings.broker_port}"
         self._client = self._new_client(settings, password, tls_context(settings))
-        self._acks: queue.SimpleQueue[_Ack | object] = queue.SimpleQueue()
+        self._acks: deque[tuple[int, int]] = deque()
+        """(mid, PUBACK reason code) appended by paho's network thread, taken by the publisher's (a deque's append
+        and popleft are atomic)."""
+        self._connections = 0
+        """Connections made (paho's thread counts them; the publisher's thread notices a new one)."""
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -140,13 +137,18 @@ class MqttPublisher:
         self.last_error: str | None = None
         """Why the last connection failed or ended (no secret), or None."""
         # owned by the publisher's thread
-        self._mids: dict[int, str] = {}
-        self._in_flight: set[str] = set()
-        self._refused: set[str] = set()
+        self._mids: dict[int, OutboxMessage] = {}
+        """Outbox messages handed to paho and not acknowledged, by paho's message id."""
+        self._in_flight: set[int] = set()
+        """Their ``seq``, to skip when the outbox is read again from its start."""
+        self._refused: dict[int, str] = {}
+        """Messages the broker refused, by ``seq`` (their id, for the log): not published again before a restart."""
         self._again: deque[OutboxMessage] = deque()
         """Messages acknowledged within the crash window, to publish once more after a (re)connection."""
-        self._again_mids: set[int] = set()
+        self._other_mids: set[int] = set()
+        """Camera states and messages published again, in flight (in the window, not in the outbox's books)."""
         self._cursor = 0
+        self._seen_connections = 0
         self.acknowledged = 0
         """Outbox messages the broker acknowledged since the start (the metrics)."""
         self.refused = 0
@@ -156,6 +158,8 @@ class MqttPublisher:
         # camera states: the latest per camera (bounded by the configured cameras), under a lock
         self._states_lock = threading.Lock()
         self._states: dict[str, tuple[str, bytes]] = {}
+        self._states_due: set[str] = set()
+        """Cameras whose latest state is to be published (changed, or a new connection)."""
 
     # --- life ---------------------------------------------------------------------------------------------------
 
@@ -201,11 +205,11 @@ class MqttPublisher:
         self._wake.set()
 
     def publish_state(self, camera_id: str, topic: str, payload: bytes) -> None:
-        """A camera's new state (retained, QoS 1): published now if connected, and again after every reconnection."""
+        """A camera's new state (retained, QoS 1): published at the next round, and again after every reconnection."""
         with self._states_lock:
             self._states[camera_id] = (topic, payload)
-        if self.connected.is_set():
-            self._client.publish(topic, payload, qos=self.settings.qos, retain=True)
+            self._states_due.add(camera_id)
+        self._wake.set()
 
     # --- paho's callbacks (its network thread): nothing here blocks -----------------------------------------------
 
@@ -223,8 +227,8 @@ class MqttPublisher:
         if self.last_error is not None:
             log.info("MQTT: connected to %s again", self._where)
         self.last_error = None
+        self._connections += 1
         self.connected.set()
-        self._acks.put(_CONNECTED)
         self._wake.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
@@ -235,8 +239,9 @@ class MqttPublisher:
             log.warning("MQTT: %s; reconnecting (messages wait in the outbox)", self.last_error)
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any) -> None:
-        self._acks.put(_Ack(mid, reason.is_failure, str(reason), reason.value))
-        self._wake.set()
+        self._acks.append((mid, reason.value))
+        if not self._wake.is_set():  # the publisher works in rounds: one wake-up is enough
+            self._wake.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         error = f"cannot connect to the broker {self._where}"
@@ -251,12 +256,13 @@ class MqttPublisher:
             self._wake.wait(self._poll_s)
             self._wake.clear()
             try:
-                reconnected = self._take_acks()
+                self._take_acks()
                 if self._stopping.is_set():
                     if not self._in_flight or time.monotonic() >= self._flush_until:
                         return
                     continue
-                if reconnected:
+                if self._connections != self._seen_connections:
+                    self._seen_connections = self._connections
                     self._after_connect()
                 if self.connected.is_set():
                     self._publish_waiting()
@@ -268,82 +274,94 @@ class MqttPublisher:
                 log.exception("MQTT: publishing round failed; tried again in %.0f s", self._poll_s)
                 time.sleep(self._poll_s)
 
-    def _take_acks(self) -> bool:
-        """Mark what the broker acknowledged; whether a connection was made since the last round."""
-        sent: list[str] = []
-        reconnected = False
-        while True:
-            try:
-                item = self._acks.get_nowait()
-            except queue.Empty:
-                break
-            if item is _CONNECTED:
-                reconnected = True
+    def _take_acks(self) -> None:
+        """Mark what the broker acknowledged, in one statement."""
+        acks, mids, in_flight, others = self._acks, self._mids, self._in_flight, self._other_mids
+        sent: list[int] = []
+        while acks:
+            mid, code = acks.popleft()
+            message = mids.pop(mid, None)
+            if message is None:
+                others.discard(mid)  # a camera state, or a message published again after a crash window
                 continue
-            if not isinstance(item, _Ack):
-                continue
-            message_id = self._mids.pop(item.mid, None)
-            if message_id is None:
-                self._again_mids.discard(item.mid)
-                continue  # a camera state, or a message published again after a crash window
-            self._in_flight.discard(message_id)
-            if item.failed and item.code in TRANSIENT_REFUSALS:
+            seq = message.seq or 0
+            in_flight.discard(seq)
+            if code < FAILURE:
+                sent.append(seq)
+            elif code in TRANSIENT_REFUSALS:
                 self._cursor = 0  # read again from the start at the next round
-            elif item.failed:
-                self._refused.add(message_id)
-                self.refused += 1
-                log.error(
-                    "MQTT: the broker refused message %s (%s): check its ACL for the user in mqtt.username; the "
-                    "message stays in the outbox (tried again at the next start)",
-                    message_id,
-                    item.reason,
-                )
             else:
-                sent.append(message_id)
+                self._refuse(message, code)
         if sent:
             self._outbox.mark_sent(sent, self._clock())
             self.acknowledged += len(sent)
-        return reconnected
+
+    def _refuse(self, message: OutboxMessage, code: int) -> None:
+        self._refused[message.seq or 0] = message.id
+        self.refused += 1
+        log.error(
+            "MQTT: the broker refused message %s (%s): check its ACL for the user in mqtt.username; the message "
+            "stays in the outbox (tried again at the next start)",
+            message.id,
+            ReasonCode(PacketTypes.PUBACK, identifier=code),
+        )
 
     def _after_connect(self) -> None:
         """A connection was made: the camera states again, the messages acknowledged within the crash window again,
         and the outbox read from its start (paho sends again what it had in flight)."""
         self._cursor = 0
         with self._states_lock:
-            states = list(self._states.values())
-        for topic, payload in states:
-            self._client.publish(topic, payload, qos=self.settings.qos, retain=True)
-        self._again = deque(self._outbox.sent_since(self._clock() - self._resend_window, MAX_IN_FLIGHT))
+            self._states_due.update(self._states)
+        self._again = deque(self._outbox.sent_since(self._clock() - self._resend_window, AGAIN_MAX))
 
     def _room(self) -> int:
-        """Messages that may be handed to paho now: its window less those it holds unacknowledged."""
-        window = min(MAX_IN_FLIGHT, self.settings.max_inflight)
-        return window - len(self._in_flight) - len(self._again_mids)
+        """Messages that may be handed to paho now: the window less those it holds unacknowledged."""
+        return self.settings.max_inflight - len(self._mids) - len(self._other_mids)
 
     def _publish_waiting(self) -> None:
-        while self._again and self._room() > 0 and self.connected.is_set():
+        publish, qos, others = self._client.publish, self.settings.qos, self._other_mids
+        if self._states_due:
+            with self._states_lock:
+                due = [self._states[camera] for camera in self._states_due]
+                self._states_due.clear()
+            for topic, payload in due:  # bounded by the cameras: may go past the window by that much, once
+                info = publish(topic, payload, qos=qos, retain=True)
+                if info.rc in _HANDED:
+                    others.add(info.mid)
+        while self._again and self._room() > 0:
             message = self._again.popleft()
-            info = self._client.publish(message.topic, message.payload, qos=self.settings.qos, retain=message.retain)
-            if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                self._again_mids.add(info.mid)
-        while self._room() > 0 and self.connected.is_set():
-            batch = self._outbox.unsent(min(BATCH, self._room()), after_seq=self._cursor)
+            info = publish(message.topic, message.payload, qos=qos, retain=message.retain)
+            if info.rc in _HANDED:
+                others.add(info.mid)
+        while (room := self._room()) > 0 and self.connected.is_set():
+            batch = self._outbox.unsent(min(BATCH, room), after_seq=self._cursor)
             if not batch:
                 return
-            for message in batch:
-                self._cursor = max(self._cursor, message.seq or 0)
-                if message.id in self._in_flight or message.id in self._refused:
-                    continue
-                self._send(message)
+            self._cursor = batch[-1].seq or self._cursor
+            self._send(batch)
+            if len(batch) < min(BATCH, room):
+                return  # the outbox is read to its end
 
-    def _send(self, message: OutboxMessage) -> None:
-        info = self._client.publish(message.topic, message.payload, qos=self.settings.qos, retain=message.retain)
-        # paho keeps a QoS-1 message it could not send (no connection) and sends it at the reconnection
-        if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-            self._mids[info.mid] = message.id
-            self._in_flight.add(message.id)
-        else:
-            log.warning("MQTT: message %s not handed to the client (%s); tried again", message.id, info.rc)
+    def _send(self, batch: Sequence[OutboxMessage]) -> None:
+        """Hand ``batch`` to paho: the hot path, a few attribute look-ups per message."""
+        publish, qos, mids, in_flight, refused = (
+            self._client.publish,
+            self.settings.qos,
+            self._mids,
+            self._in_flight,
+            self._refused,
+        )
+        for message in batch:
+            seq = message.seq or 0
+            if seq in in_flight or seq in refused:
+                continue
+            info = publish(message.topic, message.payload, qos, message.retain)
+            # paho keeps a QoS-1 message it could not send (no connection) and sends it at the reconnection
+            if info.rc in _HANDED:
+                mids[info.mid] = message
+                in_flight.add(seq)
+            else:
+                log.warning("MQTT: message %s not handed to the client (%s); tried again", message.id, info.rc)
 
     def _purge(self) -> None:
         now = time.monotonic()
@@ -366,7 +384,7 @@ class MqttPublisher:
             client.username_pw_set(settings.username, password)
         if tls is not None:
             client.tls_set_context(tls)
-        client.max_inflight_messages_set(settings.max_inflight)
+        client.max_inflight_messages_set(0)  # no window in paho: this publisher keeps it (module docstring)
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -51,7 +51,7 @@ def consume(port: int, password: str, out: Path) -> int:
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
-    arrivals: list[tuple[str, str, float]] = []
+    arrivals: list[tuple[bytes, float]] = []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
@@ -59,11 +59,12 @@ def consume(port: int, password: str, out: Path) -> int:
         client.subscribe([("vigie/#", 1)])
 
     def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        now = time.time()
-        payload = json.loads(message.payload)
-        arrivals.append((payload["id"], payload["written_at"], now))
+        arrivals.append((message.payload, time.time()))  # read after the run: the consumer shares the 2 cores
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-consumer", protocol=mqtt.MQTTv5)
+    # a client id per phase: a phase's consumer never resumes the session (and the backlog) of the phase before
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-consumer-{out.parent.name}", protocol=mqtt.MQTTv5
+    )
     client.username_pw_set("vigie", password)
     client.on_connect = on_connect
     client.on_message = on_message
@@ -73,13 +74,34 @@ def consume(port: int, password: str, out: Path) -> int:
     client.connect("127.0.0.1", port, keepalive=30, clean_start=False, properties=properties)
     client.loop_start()
     (out.parent / "consumer.ready").write_text("1")
-    stop.wait()
+    count = out.parent / "consumer.count"
+    while not stop.wait(0.25):
+        count.write_text(str(len(arrivals)))
     time.sleep(0.2)
     client.loop_stop()
     with out.open("w") as f:
-        for message_id, written, arrived in list(arrivals):
-            f.write(f"{message_id} {written} {arrived:.6f}\n")
+        for payload, arrived in list(arrivals):
+            message = json.loads(payload)
+            f.write(f"{message['id']} {message['written_at']} {arrived:.6f}\n")
     return 0
+
+
+def consumer_caught_up(phase: Path, expected: int) -> None:
+    """Wait until the consumer has received ``expected`` messages, or received nothing more for 5 s (then what it
+    lacks is lost)."""
+    count, last, still_since = phase / "consumer.count", -1, time.monotonic()
+    while True:
+        try:
+            received = int(count.read_text() or 0)
+        except (OSError, ValueError):
+            received = 0
+        if received >= expected:
+            return
+        if received != last:
+            last, still_since = received, time.monotonic()
+        elif time.monotonic() - still_since > 5.0:
+            return
+        time.sleep(0.25)
 
 
 def config_text(folder: Path, cameras: int, port: int, inflight: int) -> str:
@@ -321,10 +343,10 @@ def _measure(
     producers.stop()
     elapsed = time.monotonic() - t0
     cpu = time.process_time() - cpu0
-    wait_for(lambda: service.mqtt.outbox.count_unsent() == 0, 120, "the outbox emptied")  # type: ignore[union-attr]
-    time.sleep(2.0)  # the last messages on their way to the consumer
+    wait_for(lambda: service.mqtt.outbox.count_unsent() == 0, 120, "the outbox emptied", every=0.2)  # type: ignore[union-attr]
     service.mqtt.stop()
     ids = written_ids(phase / "vigie.db")
+    consumer_caught_up(phase, len(ids))
     consumer.send_signal(signal.SIGTERM)
     consumer.wait(60)
     arrivals = read_arrivals(out)
@@ -406,8 +428,8 @@ def _drain(
     elapsed = time.monotonic() - t0
     threads = cpu_between(threads0, thread_cpu())
     others = [b - a for a, b in zip(others0, others_cpu(broker, consumer), strict=True)]
-    time.sleep(2.0)
     bridge.stop()
+    consumer_caught_up(phase, args.drain)
     consumer.send_signal(signal.SIGTERM)
     consumer.wait(60)
     received = {message_id for message_id, _, _ in read_arrivals(out)}

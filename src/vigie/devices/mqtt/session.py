@@ -249,6 +249,10 @@ class PublishSession:
         del buffer[:pos]
         return acks
 
+    def fileno(self) -> int:
+        """The socket's, for ``select``."""
+        return self._sock.fileno()
+
     def close(self, *, disconnect: bool) -> None:
         """Close the connection; ``disconnect``: say so first (DISCONNECT, normal), the broker keeps the session."""
         try:

@@ -213,6 +213,75 @@ class Producers:
                 time.sleep(delay)
 
 
+def client_cost(port: int, n: int, window: int = 1000) -> dict[str, float]:
+    """CPU µs per QoS-1 message of the two ways to publish, on one broker, in this run, alternated twice: paho's
+    client driven from one thread (no window of its own, its network calls made by the caller: its cheapest use) and
+    the publisher's hand-framed session (:mod:`vigie.devices.mqtt.session`). No database, no consumer."""
+    import paho.mqtt.client as mqtt
+
+    from vigie.devices.mqtt.session import PublishSession, connect_packet
+
+    topic, payload = "vigie/commune-00/health", b"x" * 450
+
+    def with_paho(round_no: int) -> float:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-paho-{round_no}", protocol=mqtt.MQTTv5)
+        client.username_pw_set("vigie", SERVICE_PASSWORD)
+        client.max_inflight_messages_set(0)
+        acks: list[int] = []
+        up: list[bool] = []
+        client.on_publish = lambda *a: acks.append(a[2])
+        client.on_connect = lambda *a: up.append(True)
+        client.on_socket_register_write = lambda *a: None  # publish() only queues: written by loop_write()
+        client.connect("127.0.0.1", port)
+        while not up:
+            client.loop_write()
+            client.loop_read()
+            time.sleep(0.01)
+        cpu = time.thread_time()
+        sent = done = 0
+        while done < n:
+            client.loop_read()
+            done += len(acks)
+            acks.clear()
+            while sent - done < window and sent < n:
+                client.publish(topic, payload, qos=1)
+                sent += 1
+            client.loop_write()
+            time.sleep(0.005)
+        cpu = time.thread_time() - cpu
+        client.disconnect()
+        client.loop_write()
+        return cpu / n * 1e6
+
+    def with_session(round_no: int) -> float:
+        connect = connect_packet(f"bench-session-{round_no}", 30, 0, "vigie", SERVICE_PASSWORD)
+        session = PublishSession.open("127.0.0.1", port, connect, 30, tls=None)
+        encoded = topic.encode()
+        cpu = time.thread_time()
+        sent = done = 0
+        while done < n:
+            done += len(session.acknowledgements())
+            while sent - done < window and sent < n:
+                sent += 1
+                session.publish(encoded, payload, sent % 0xFFFF + 1, retain=False)
+            session.flush()
+            time.sleep(0.005)
+        cpu = time.thread_time() - cpu
+        session.close(disconnect=True)
+        return cpu / n * 1e6
+
+    paho_us = [with_paho(0), with_paho(1)]
+    session_us = [with_session(0), with_session(1)]
+    result = {"paho_us": min(paho_us), "session_us": min(session_us)}
+    print(
+        f"client: CPU µs per QoS-1 message, {n} messages, window {window}: paho one thread "
+        f"{' / '.join(f'{v:.1f}' for v in paho_us)}, hand-framed session {' / '.join(f'{v:.1f}' for v in session_us)}"
+        f" (ratio {result['paho_us'] / result['session_us']:.0f}×, best of two each)",
+        flush=True,
+    )
+    return result
+
+
 def read_arrivals(path: Path) -> list[tuple[str, float, float]]:
     rows = []
     for line in path.read_text().splitlines():
@@ -263,10 +332,48 @@ def process_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def others_cpu(broker: object, consumer: subprocess.Popen[bytes]) -> tuple[float, float]:
-    """(broker, consumer) CPU seconds so far."""
+def others_cpu(broker: object, consumer: subprocess.Popen[bytes]) -> dict[int, float]:
+    """CPU seconds so far of the broker and the consumer, by pid (a restarted broker is another pid)."""
     process = broker.process  # type: ignore[attr-defined]
-    return process_cpu(None if process is None else process.pid), process_cpu(consumer.pid)
+    pids = [consumer.pid] if process is None else [process.pid, consumer.pid]
+    return {pid: process_cpu(pid) for pid in pids}
+
+
+def others_between(before: dict[int, float], after: dict[int, float], consumer: int) -> list[float]:
+    """[broker, consumer] CPU seconds between two readings (a broker that restarted in between: its new run only)."""
+    broker = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items() if pid != consumer)
+    return [broker, after.get(consumer, 0.0) - before.get(consumer, 0.0)]
+
+
+class GcClock:
+    """Time this process spent in the cyclic garbage collector (``gc.callbacks``), by generation: a full
+    collection stops every thread of the process."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.seconds = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._started
+            self.count[info["generation"]] += 1
+
+    def reading(self) -> tuple[list[float], list[int]]:
+        return list(self.seconds), list(self.count)
+
+
+GC = GcClock()
+
+
+def gc_between(before: tuple[list[float], list[int]]) -> str:
+    seconds, count = GC.reading()
+    return ", ".join(f"gen{g} {count[g] - before[1][g]}× {1000 * (seconds[g] - before[0][g]):.0f} ms" for g in range(3))
 
 
 def cpu_between(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
@@ -327,7 +434,7 @@ def _measure(
     service.mqtt.start()
     wait_for(service.mqtt.publisher.connected.is_set, 20, "vigie connected to the broker")
     producers = Producers(service, camera_ids, args.rate, args.tick_ms / 1000, args.confirm_rate)
-    threads0, others0 = thread_cpu(), others_cpu(broker, consumer)
+    threads0, others0, gc0 = thread_cpu(), others_cpu(broker, consumer), GC.reading()
     cpu0, t0 = time.process_time(), time.monotonic()
     producers.start()
     restarted = False
@@ -339,7 +446,8 @@ def _measure(
             restarted = True
         time.sleep(0.05)
     threads = cpu_between(threads0, thread_cpu())
-    others = [b - a for a, b in zip(others0, others_cpu(broker, consumer), strict=True)]  # the broker restarted: less
+    others = others_between(others0, others_cpu(broker, consumer), consumer.pid)
+    collected = gc_between(gc0)
     producers.stop()
     elapsed = time.monotonic() - t0
     cpu = time.process_time() - cpu0
@@ -385,6 +493,7 @@ def _measure(
         flush=True,
     )
     print_cpu(threads, others, elapsed)
+    print(f"  garbage collector (all threads stopped): {collected}", flush=True)
     return result
 
 
@@ -393,7 +502,7 @@ def print_cpu(threads: dict[str, float], others: list[float], elapsed: float) ->
     print(
         "  CPU s/s by thread: "
         + ", ".join(f"{name} {cpu / elapsed:.2f}" for name, cpu in busiest)
-        + f"; other processes: mosquitto {others[0] / elapsed:.2f}, consumer {others[1] / elapsed:.2f}",
+        + f"; other processes: mosquitto {others[0] / elapsed:.2f}, consumer (paho) {others[1] / elapsed:.2f}",
         flush=True,
     )
 
@@ -421,13 +530,14 @@ def _drain(
             for i in range(start, min(args.drain, start + 500))
         ]
         bridge.gaps_written(gaps, [])
-    threads0, others0 = thread_cpu(), others_cpu(broker, consumer)
+    threads0, others0, gc0 = thread_cpu(), others_cpu(broker, consumer), GC.reading()
     t0 = time.monotonic()
     bridge.start()
     wait_for(lambda: bridge.outbox.count_unsent() == 0, 300, "the outbox emptied", every=0.2)
     elapsed = time.monotonic() - t0
     threads = cpu_between(threads0, thread_cpu())
-    others = [b - a for a, b in zip(others0, others_cpu(broker, consumer), strict=True)]
+    others = others_between(others0, others_cpu(broker, consumer), consumer.pid)
+    collected = gc_between(gc0)
     bridge.stop()
     consumer_caught_up(phase, args.drain)
     consumer.send_signal(signal.SIGTERM)
@@ -442,6 +552,7 @@ def _drain(
         flush=True,
     )
     print_cpu(threads, others, elapsed)
+    print(f"  garbage collector (all threads stopped): {collected}", flush=True)
     return {"rate": rate, "lost": float(lost), "cpu_us": publisher_cpu / args.drain * 1e6}
 
 
@@ -457,18 +568,19 @@ def main() -> int:
     parser.add_argument("--drain", type=int, default=20000, help="messages of the drain phase (0: none)")
     parser.add_argument(
         "--phases",
-        default="drain,steady,broker-restart",
-        help="which phases to run, comma-separated (default all: drain,steady,broker-restart)",
+        default="client,drain,steady,broker-restart",
+        help="which phases to run, comma-separated (default all: client,drain,steady,broker-restart)",
     )
     parser.add_argument("--consume", nargs=2, metavar=("PORT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.consume:
         return consume(int(args.consume[0]), os.environ["VIGIE_BENCH_MQTT_PASSWORD"], Path(args.consume[1]))
     phases = {p.strip() for p in args.phases.split(",") if p.strip()}
-    unknown = phases - {"drain", "steady", "broker-restart"}
+    unknown = phases - {"client", "drain", "steady", "broker-restart"}
     if unknown:
         parser.error(
-            f"--phases: unknown phase(s) {', '.join(sorted(unknown))}; choose among drain, steady, broker-restart"
+            f"--phases: unknown phase(s) {', '.join(sorted(unknown))}; "
+            "choose among client, drain, steady, broker-restart"
         )
 
     import logging
@@ -480,6 +592,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         with mosquitto(folder / "broker", {"vigie": SERVICE_PASSWORD}) as broker:
+            client = client_cost(broker.port, args.drain or 20_000) if "client" in phases else None
             drain = run_phase("drain", args, folder, broker, None) if args.drain and "drain" in phases else None
             steady = run_phase("steady", args, folder, broker, None) if "steady" in phases else None
             restart = (
@@ -488,6 +601,10 @@ def main() -> int:
                 else None
             )
     # the headline figures, last, one `name: value` a line
+    if client is not None:
+        print(f"mqtt_paho_cpu_us_per_msg: {client['paho_us']:.1f}")
+        print(f"mqtt_session_cpu_us_per_msg: {client['session_us']:.1f}")
+        print(f"mqtt_paho_over_session_cpu_ratio: {client['paho_us'] / client['session_us']:.1f}")
     if drain is not None:
         print(f"mqtt_publisher_ceiling_msgs_per_s: {drain['rate']:.0f}")
         print(f"mqtt_publisher_cpu_us_per_msg: {drain['cpu_us']:.0f}")

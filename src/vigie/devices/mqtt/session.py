@@ -1,11 +1,11 @@
 """One connection of the publisher to the broker: MQTT v5, QoS-1 PUBLISH out and PUBACK in, framed here (issue 21).
 
-**Why not paho for this.** paho-mqtt costs about 110 µs of CPU per QoS-1 message on this 2-core machine — a
-``MQTTMessage``, a ``MQTTMessageInfo`` with its own ``threading.Condition``, a ``ReasonCode`` (which copies a table of
-45 names) and two ``Properties`` per acknowledgement, three ``recv`` calls per PUBACK — against about 3 µs for the same
-messages framed here and written a round at a time (``/tmp`` micro-bench of the two on one broker, one run, in
-docs/integrations.md); at the issue's 5,000 messages a second paho alone would take more than half a core of the
-process that also writes them. Only what the publisher needs is here: CONNECT (clean start off, session expiry,
+**Why not paho for this.** paho-mqtt costs about 110 µs of CPU per QoS-1 message on this 2-core machine even driven
+from one thread without its window — a ``MQTTMessage``, a ``MQTTMessageInfo`` with its own ``threading.Condition``, a
+``ReasonCode`` (which copies a table of 45 names) and two ``Properties`` per acknowledgement, three ``recv`` calls per
+PUBACK — against about 7 µs for the same messages framed here and written a round at a time (``bench/
+mqtt_throughput.py --phases client``: both on one broker, in one run); at the issue's 5,000 messages a second paho
+alone would take more than half a core of the process that also writes them. Only what the publisher needs is here: CONNECT (clean start off, session expiry,
 username and password), CONNACK, PUBLISH QoS 1 (retain, DUP), PUBACK, PINGREQ/PINGRESP and DISCONNECT. The rare
 packets' properties (CONNACK's, a DISCONNECT's) are read with paho's :class:`Properties` and reason codes named with
 its :class:`ReasonCode`; paho stays the client of the sensors' subscriber.

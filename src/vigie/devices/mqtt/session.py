@@ -5,10 +5,10 @@ from one thread without its window — a ``MQTTMessage``, a ``MQTTMessageInfo`` 
 ``ReasonCode`` (which copies a table of 45 names) and two ``Properties`` per acknowledgement, three ``recv`` calls per
 PUBACK — against about 7 µs for the same messages framed here and written a round at a time (``bench/
 mqtt_throughput.py --phases client``: both on one broker, in one run); at the issue's 5,000 messages a second paho
-alone would take more than half a core of the process that also writes them. Only what the publisher needs is here: CONNECT (clean start off, session expiry,
-username and password), CONNACK, PUBLISH QoS 1 (retain, DUP), PUBACK, PINGREQ/PINGRESP and DISCONNECT. The rare
-packets' properties (CONNACK's, a DISCONNECT's) are read with paho's :class:`Properties` and reason codes named with
-its :class:`ReasonCode`; paho stays the client of the sensors' subscriber.
+alone would take more than half a core of the process that also writes them. Only what the publisher needs is
+here: CONNECT (clean start off, session expiry, username and password), CONNACK, PUBLISH QoS 1 (retain, DUP), PUBACK,
+PINGREQ/PINGRESP and DISCONNECT. The rare packets' properties (CONNACK's) are read with paho's :class:`Properties` and
+reason codes named with its :class:`ReasonCode`; paho stays the client of the sensors' subscriber.
 
 The socket is blocking with a timeout (the keep-alive): a round's messages are written with one ``sendall``; what the
 broker sent is read without waiting (``select`` with no timeout, and what TLS holds decrypted). Not thread-safe: the

@@ -32,8 +32,7 @@ def outbox_values(messages: Sequence[OutboxMessage]) -> list[dict[str, object]]:
             "payload": m.payload,
             "retain": m.retain,
             "created_at": require_aware(m.created_at, "message.created_at"),
-            "sent_at": None,
-        }
+        }  # sent_at: NULL, the column's default
         for m in messages
     ]
 

@@ -53,15 +53,30 @@ def consume_framed(port: int, password: str, out: Path) -> int:
     import socket
     import struct
 
-    from vigie.devices.mqtt.session import connect_packet, varint
-
     arrivals: list[tuple[bytes, float]] = []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    connect = connect_packet(f"bench-consumer-{out.parent.name}", 30, 3600, "vigie", password)
-    topic = b"vigie/#"
-    body = b"\x00\x01" + b"\x00" + struct.pack("!H", len(topic)) + topic + b"\x01"  # id 1, no property, QoS 1
-    subscribe = bytes([0x82]) + varint(len(body)) + body
+
+    def text(value: bytes) -> bytes:
+        return struct.pack("!H", len(value)) + value
+
+    def packet(header: int, body: bytes) -> bytes:  # bodies here are shorter than 128 bytes: a one-byte length
+        return bytes([header, len(body)]) + body
+
+    # no import of vigie here: the same consumer measures another checkout's publisher
+    client_id = f"bench-consumer-{out.parent.name}".encode()
+    expiry = b"\x05\x11" + struct.pack("!I", 3600)  # properties: session expiry an hour
+    connect = packet(
+        0x10,
+        text(b"MQTT")
+        + b"\x05\xc0"
+        + struct.pack("!H", 30)
+        + expiry
+        + text(client_id)
+        + text(b"vigie")
+        + text(password.encode()),
+    )  # v5, username and password, clean start off
+    subscribe = packet(0x82, b"\x00\x01\x00" + text(b"vigie/#") + b"\x01")  # id 1, no property, QoS 1
     count = out.parent / "consumer.count"
 
     def session() -> None:

@@ -10,15 +10,21 @@ what the service publishes:
 - **confirmed alerts** through the alert service (``AlertService.confirm``: verdict, audit entry and outbox message in
   one transaction), ``--confirm-rate`` a second — people confirm, they do not confirm thousands a second.
 
-A consumer in **another process** (paho, MQTT v5, fixed client id, persistent session, QoS 1: what a commune's
-system should be) subscribes to ``vigie/#`` and notes each message's id and arrival time. Delivery delay = arrival
-minus the payload's ``written_at`` (the moment the message was made, before its transaction), one clock.
+A consumer in **another process** (MQTT v5, fixed client id, persistent session, QoS 1: what a commune's system
+should be) subscribes to ``vigie/#`` and notes each message's id and arrival time: by default a light one framed by
+hand (a commune's system runs on its own machine; here it would share the 2 cores with Vigie: paho's took half a
+core at 2,500 messages a second), ``--consumer paho`` for paho's. Delivery delay = arrival minus the payload's
+``written_at`` (the moment the message was made, before its transaction), one clock.
 
-Phase 1: ``--seconds`` of steady load; delay p50/p95/p99, rate reached, lost. Phase 2: the same load, the broker
-stopped (SIGTERM, it saves its database) at ``--restart-at`` s and started again 1 s later: lost (goal 0; an
-id written to the outbox that never arrived), duplicates (allowed: at least once), the longest delay.
+Phases (``--phases``): ``client`` — CPU per QoS-1 message of paho's client vs the publisher's framed session, same
+broker, same run; ``drain`` — the publisher alone emptying ``--drain`` waiting messages (its ceiling, CPU per
+message); ``steady`` — ``--seconds`` of steady load: delay p50/p95/p99, rate reached, lost, CPU per thread and per
+message, time in the garbage collector; ``broker-restart`` — the same load, the broker stopped (SIGTERM, it saves its
+database) at ``--restart-at`` s and started again 1 s later: lost (goal 0; an id written to the outbox that never
+arrived), duplicates (allowed: at least once), the longest delay. The headline figures come last, ``name: value``.
 
     .venv/bin/python bench/mqtt_throughput.py [--rate 5000] [--seconds 10] [--cameras 600] [--inflight 1000]
+        [--phases client,drain,steady,broker-restart] [--consumer framed|paho]
 
 Needs Debian's mosquitto (``scripts/setup.sh --with-mqtt``). The machine's cores are shared by the broker, the
 service (producers and publisher) and the consumer: on 2 cores every figure includes that contention.

@@ -138,6 +138,7 @@ class MqttPublisher:
         self._others: dict[int, tuple[bytes, bytes, bool]] = {}
         """Camera states and messages published again, in flight: (topic, payload, retain) by packet id."""
         self._cursor = 0
+        self._rewound = float("-inf")
         self.acknowledged = 0
         """Outbox messages the broker acknowledged since the start (the metrics)."""
         self.refused = 0
@@ -215,6 +216,11 @@ class MqttPublisher:
         if session is None:
             return
         self._take_acks(session.acknowledgements())
+        now = time.monotonic()
+        if now - self._rewound >= self._poll_s:
+            # on PostgreSQL a transaction may commit its seq after a later one was read: read from the start again
+            # now and then (what is in flight is skipped), so such a message waits a second, not a reconnection
+            self._cursor, self._rewound = 0, now
         if not self._stopping.is_set():
             self._publish_waiting(session)
         session.flush()

@@ -42,7 +42,7 @@ class ListOutbox:
     def unsent(self, limit: int, *, after_seq: int = 0) -> Sequence[OutboxMessage]:
         return self.messages[:limit]
 
-    def mark_sent(self, ids: Sequence[str], at: datetime) -> int:
+    def mark_sent(self, seqs: Sequence[int], at: datetime) -> int:
         return 0
 
     def sent_since(self, since: datetime, limit: int) -> Sequence[OutboxMessage]:

@@ -25,6 +25,7 @@ from vigie.domain.alerts import Verdict
 from vigie.domain.camera import CameraHealth, HealthState, StreamAlarm, StreamAlarmKind
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
+from vigie.domain.recording import RecordingGap
 from vigie.runtime.assembly.service import VigieService
 
 pytestmark = pytest.mark.mqtt
@@ -216,6 +217,40 @@ def test_messages_written_while_the_broker_is_down_arrive_after_its_restart(
         wait_for(lambda: unsent(service) == 0, 10, "none left pending in the outbox")
         message_ids = [m.payload["id"] for m in consumer.messages()]
         assert len(set(message_ids)) == len(ids), "duplicates (QoS 1) carry the same id, for consumers to drop"
+    finally:
+        service.mqtt.stop()
+        consumer.close()
+
+
+def test_messages_in_flight_when_the_broker_stops_all_arrive(
+    tmp_path: Path, broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of health events is being published (acknowledgements marked a round at a time) when the broker
+    stops: what was in flight is sent again after the restart, the rest is read from the outbox; none is lost."""
+    service = build(tmp_path, broker, monkeypatch)
+    assert service.mqtt is not None
+    publisher = service.mqtt.publisher
+    consumer = Subscriber(broker, "testville", COMMUNES["testville"], ["vigie/testville/health"])
+    service.mqtt.start()
+    try:
+        wait_for(publisher.connected.is_set, 10, "vigie connected to the broker")
+        now = datetime.now(UTC)
+        gaps = [RecordingGap("cam-t1", now - timedelta(seconds=60 + i), None, now) for i in range(2000)]
+        service.mqtt.gaps_written(gaps, [])
+        wait_for(lambda: publisher.acknowledged > 0, 10, "the first acknowledgements")
+        broker.stop()  # SIGTERM while messages are in flight
+        wait_for(lambda: not publisher.connected.is_set(), 10, "vigie sees the broker gone")
+        assert unsent(service) > 0, "the broker stopped before the burst was through"
+        broker.start()
+        wait_for(lambda: unsent(service) == 0, 60, "the outbox emptied after the restart")
+        written = {json.loads(m.payload)["id"] for m in service.mqtt.outbox.sent_since(now, 5000)}
+        assert len(written) == 2000
+        wait_for(
+            lambda: {m.payload["id"] for m in consumer.messages()} >= written,
+            30,
+            "every message of the burst at the subscriber",
+            context=lambda: len(written - {m.payload["id"] for m in consumer.messages()}),
+        )
     finally:
         service.mqtt.stop()
         consumer.close()

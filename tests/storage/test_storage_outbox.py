@@ -58,8 +58,8 @@ def test_unsent_in_order_marked_once_resent_window_and_purge(db: Engine) -> None
     first = outbox.unsent(3)
     assert [m.id for m in first] == [message(n).id for n in (1, 2, 3)]
     assert [m.id for m in outbox.unsent(10, after_seq=first[-1].seq or 0)] == [message(4).id, message(5).id]
-    assert outbox.mark_sent([message(1).id, message(2).id], T0) == 2
-    assert outbox.mark_sent([message(1).id], T0 + timedelta(seconds=5)) == 0, "sent once"
+    assert outbox.mark_sent([first[0].seq or 0, first[1].seq or 0], T0) == 2
+    assert outbox.mark_sent([first[0].seq or 0], T0 + timedelta(seconds=5)) == 0, "sent once"
     assert outbox.count_unsent() == 3
     assert [m.id for m in outbox.sent_since(T0, 10)] == [message(1).id, message(2).id]
     assert outbox.sent_since(T0 + timedelta(seconds=1), 10) == []

@@ -39,13 +39,14 @@ class Outbox(Protocol):
         """Messages not acknowledged yet, oldest first, with a ``seq`` above ``after_seq``."""
         ...
 
-    def mark_sent(self, ids: Sequence[str], at: datetime) -> int:
-        """The broker acknowledged these messages; how many were still unsent."""
+    def mark_sent(self, seqs: Sequence[int], at: datetime) -> int:
+        """The broker acknowledged these messages (by ``seq``: one statement for a whole round of acknowledgements);
+        how many were still unsent."""
         ...
 
     def sent_since(self, since: datetime, limit: int) -> Sequence[OutboxMessage]:
-        """Messages acknowledged at or after ``since``, oldest first (published again after a broker crash may have
-        lost them: Mosquitto acknowledges before it writes its database)."""
+        """The latest ``limit`` messages acknowledged at or after ``since``, oldest first (published again after a
+        broker crash may have lost them: Mosquitto acknowledges before it writes its database)."""
         ...
 
     def count_unsent(self) -> int:

@@ -153,11 +153,11 @@ class MqttBridge:
 
     def _health(self, changes: Sequence[HealthChange]) -> list[OutboxMessage]:
         messages: list[OutboxMessage] = []
+        now = self._clock()  # written together, in one transaction
         for change in changes:
             place = self._places.get(change.camera_id)
             if place is None:
                 continue
-            now = self._clock()
             payload = health_notice(change, place, self._new_id(), now)
             topic = health_topic(self.settings.topic_prefix, place.commune)
             messages.append(OutboxMessage(payload.id, topic, encoded(payload), now))

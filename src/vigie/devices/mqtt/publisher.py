@@ -1,63 +1,56 @@
-"""The MQTT publisher of ``vigie serve``: paho-mqtt (MQTT v5) with its network loop in its own thread, the outbox in
-the database as its queue (issue 21).
+"""The MQTT publisher of ``vigie serve``: one thread publishing the outbox of the database over one MQTT v5
+connection (:mod:`vigie.devices.mqtt.session`, framed by hand for speed: see there why not paho), issue 21.
 
-**Delivery.** Outbox messages are published QoS 1 in the order they were written, by one thread of this publisher,
-woken when a message is written in this process (:meth:`MqttPublisher.wake`) and at least every ``poll_s`` (for
-messages written by another process, an API process confirming an alert). A message is marked sent when its PUBACK
-arrives with a success code; with MQTT v5 a refusal of the broker (its ACL: reason code 135, *not authorised*) comes
-back as a failure code, logged, and the message stays unsent (published again at the next start). paho keeps the
-messages it has not seen acknowledged and sends them again after a reconnection (with the DUP flag); what it never
-had — written while the broker was away, or before a restart of Vigie — is read from the outbox.
+**Delivery.** Outbox messages are published QoS 1 in the order they were written, by the publisher's thread, woken
+when a message is written in this process (:meth:`MqttPublisher.wake`) and at least every ``poll_s`` (for messages
+written by another process, an API process confirming an alert). It works in rounds at least ``ROUND_S`` apart: read
+the acknowledgements that came back and mark them sent (one statement), read what waits in the outbox (one
+statement), write it (one ``sendall``). A message is marked sent when its PUBACK arrives with a success code; with
+MQTT v5 a refusal of the broker (its ACL: reason code 135, *not authorised*) comes back as a failure code, logged,
+and the message stays unsent (published again at the next start). What was in flight when a connection ended is
+sent again after the reconnection (same packet ids, the DUP flag); what was written while the broker was away, or
+before a restart of Vigie, is read from the outbox.
+
+**The window.** At most ``mqtt.max_inflight`` messages (and never more than the broker's Receive Maximum) are in flight.
 
 **The crash window.** Mosquitto acknowledges a message before its database is written (every ``autosave_interval``
 seconds, and at a clean stop): a broker killed in between loses messages it acknowledged. So after every
 (re)connection the messages acknowledged in the last ``resend_window_s`` are published once more. Duplicates are
 the price of "at least once": every payload has an ``id`` to drop them by.
 
-**Camera states** are retained messages (the latest wins): kept in memory per configured camera, published when
-they change and all again after every (re)connection; not in the outbox.
+**Camera states** are retained messages (the latest wins): kept in memory per configured camera, published by the
+publisher's thread (within the window) when they change and all again after every (re)connection; not in the outbox.
 
-Credentials: the password is handed to paho and never logged; errors name the broker's host and port only.
+Credentials: the password is only in the CONNECT packet, never logged; errors name the broker's host and port only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
-import socket
 import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from vigie.config.integrations import MqttSettings
+from vigie.devices.mqtt.session import FAILURE, PublishSession, Refused, SessionError, connect_packet, reason_name
 from vigie.domain.outbox import Outbox, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
-"""Outbox messages read per round."""
-MAX_IN_FLIGHT = 5_000
-"""Messages handed to paho and not yet acknowledged, at most (the rest wait in the outbox); also at most
-``mqtt.max_inflight``: paho walks its whole queue of messages at every acknowledgement (``_update_inflight``), so a
-queue longer than its window costs that length per message — at 5,000 handed over, most of a core at 1,000
-messages a second (``bench/mqtt_throughput.py``). The outbox is the queue; paho only holds the window."""
+BATCH = 1000
+"""Outbox messages read per statement, at most (and never more than the room left in the window)."""
 ROUND_S = 0.02
-"""Shortest time between two publishing rounds. Without it, under load each acknowledgement woke a round of its own
-(an UPDATE marking one message sent, a SELECT reading one more): 380 µs of CPU per message and 2,650 messages a
-second at most; with 20 ms rounds, 230 µs and 3,600 (``bench/mqtt_throughput.py``). It adds at most this much to a
-message's delay."""
+"""Shortest time between two publishing rounds: what arrives within a round's time (acknowledgements, new messages)
+is taken together at the next one (a round per acknowledgement was an UPDATE and a SELECT per message). It adds at
+most this much to a message's delay."""
+CONNECT_TIMEOUT_S = 10.0
+AGAIN_MAX = 5_000
+"""Messages published once more after a (re)connection at most: the latest acknowledged within the crash window."""
 KEEP_SENT = timedelta(days=7)
 """Sent messages are purged after this long."""
 PURGE_EVERY_S = 3600.0
@@ -71,18 +64,6 @@ class MqttSetupError(ValueError):
 
 TRANSIENT_REFUSALS = frozenset({0x89, 0x97})
 """PUBACK reason codes that say "not now" (server busy, quota exceeded): the message is published again."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Ack:
-    mid: int
-    failed: bool
-    reason: str
-    code: int = 0
-
-
-_CONNECTED = object()
-"""Put in the acknowledgement queue by the network thread when a connection is made."""
 
 
 def tls_context(settings: MqttSettings) -> ssl.SSLContext | None:
@@ -129,9 +110,11 @@ class MqttPublisher:
             raise MqttSetupError("mqtt.host is required when mqtt.enabled is true")
         self.settings, self._outbox, self._clock = settings, outbox, clock
         self._poll_s, self._resend_window = poll_s, timedelta(seconds=resend_window_s)
-        self._where = f"{settings.host}:{settings.broker_port}"
-        self._client = self._new_client(settings, password, tls_context(settings))
-        self._acks: queue.SimpleQueue[_Ack | object] = queue.SimpleQueue()
+        self._host, self._where = str(settings.host), f"{settings.host}:{settings.broker_port}"
+        self._tls = tls_context(settings)
+        self._connect = connect_packet(
+            settings.client_id, settings.keepalive_s, settings.session_expiry_s, settings.username, password
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -140,13 +123,22 @@ class MqttPublisher:
         self.last_error: str | None = None
         """Why the last connection failed or ended (no secret), or None."""
         # owned by the publisher's thread
-        self._mids: dict[int, str] = {}
-        self._in_flight: set[str] = set()
-        self._refused: set[str] = set()
+        self._session: PublishSession | None = None
+        self._next_attempt = 0.0
+        self._backoff = float(RECONNECT_MIN_S)
+        self._last_mid = 0
+        self._mids: dict[int, OutboxMessage] = {}
+        """Outbox messages published and not acknowledged, by packet id, in the order they were published."""
+        self._in_flight: set[int] = set()
+        """Their ``seq``, to skip when the outbox is read again from its start."""
+        self._refused: dict[int, str] = {}
+        """Messages the broker refused, by ``seq`` (their id, for the log): not published again before a restart."""
         self._again: deque[OutboxMessage] = deque()
         """Messages acknowledged within the crash window, to publish once more after a (re)connection."""
-        self._again_mids: set[int] = set()
+        self._others: dict[int, tuple[bytes, bytes, bool]] = {}
+        """Camera states and messages published again, in flight: (topic, payload, retain) by packet id."""
         self._cursor = 0
+        self._rewound = float("-inf")
         self.acknowledged = 0
         """Outbox messages the broker acknowledged since the start (the metrics)."""
         self.refused = 0
@@ -156,22 +148,14 @@ class MqttPublisher:
         # camera states: the latest per camera (bounded by the configured cameras), under a lock
         self._states_lock = threading.Lock()
         self._states: dict[str, tuple[str, bytes]] = {}
+        self._states_due: set[str] = set()
+        """Cameras whose latest state is to be published (changed, or a new connection)."""
 
     # --- life ---------------------------------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is not None:
             return
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = self.settings.session_expiry_s
-        self._client.connect_async(
-            str(self.settings.host),
-            self.settings.broker_port,
-            keepalive=self.settings.keepalive_s,
-            clean_start=False,
-            properties=properties,
-        )
-        self._client.loop_start()
         self._thread = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
         self._thread.start()
         log.info("MQTT: publishing to %s as client %s", self._where, self.settings.client_id)
@@ -191,9 +175,7 @@ class MqttPublisher:
         self._flush_until = time.monotonic() + flush_s
         self._stopping.set()
         self._wake.set()
-        thread.join(flush_s + 5.0)
-        self._client.disconnect()
-        self._client.loop_stop()
+        thread.join(flush_s + CONNECT_TIMEOUT_S + 5.0)
         self.connected.clear()
 
     def wake(self) -> None:
@@ -201,149 +183,198 @@ class MqttPublisher:
         self._wake.set()
 
     def publish_state(self, camera_id: str, topic: str, payload: bytes) -> None:
-        """A camera's new state (retained, QoS 1): published now if connected, and again after every reconnection."""
+        """A camera's new state (retained, QoS 1): published at the next round, and again after every reconnection."""
         with self._states_lock:
             self._states[camera_id] = (topic, payload)
-        if self.connected.is_set():
-            self._client.publish(topic, payload, qos=self.settings.qos, retain=True)
-
-    # --- paho's callbacks (its network thread): nothing here blocks -----------------------------------------------
-
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
-        if reason.is_failure:
-            error = f"the broker {self._where} refused the connection: {reason}"
-            if error != self.last_error:
-                log.error("MQTT: %s (check mqtt.username and the variable named by mqtt.password_env)", error)
-            self.last_error = error
-            return
-        sock = client.socket()
-        if isinstance(sock, socket.socket):  # paho does not set it: each message would wait for the previous ack
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self.last_error is not None:
-            log.info("MQTT: connected to %s again", self._where)
-        self.last_error = None
-        self.connected.set()
-        self._acks.put(_CONNECTED)
+            self._states_due.add(camera_id)
         self._wake.set()
-
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
-        was = self.connected.is_set()
-        self.connected.clear()
-        if was and not self._stopping.is_set():
-            self.last_error = f"connection to {self._where} lost: {reason}"
-            log.warning("MQTT: %s; reconnecting (messages wait in the outbox)", self.last_error)
-
-    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any) -> None:
-        self._acks.put(_Ack(mid, reason.is_failure, str(reason), reason.value))
-        self._wake.set()
-
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        error = f"cannot connect to the broker {self._where}"
-        if error != self.last_error:
-            log.warning("MQTT: %s; retried every %d-%d s", error, RECONNECT_MIN_S, RECONNECT_MAX_S)
-        self.last_error = error
 
     # --- the publisher's thread ---------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while True:
-            self._wake.wait(self._poll_s)
-            self._wake.clear()
-            try:
-                reconnected = self._take_acks()
-                if self._stopping.is_set():
-                    if not self._in_flight or time.monotonic() >= self._flush_until:
-                        return
+        try:
+            while True:
+                in_flight = bool(self._mids or self._others)
+                self._wake.wait(ROUND_S if in_flight else self._poll_s)
+                self._wake.clear()
+                if self._stopping.is_set() and (not self._mids or time.monotonic() >= self._flush_until):
+                    return
+                try:
+                    self._round()
+                except SessionError as err:
+                    self._lost(err.reason)
+                except Exception:  # the database away: logged, tried again at the next round
+                    log.exception("MQTT: publishing round failed; tried again in %.0f s", self._poll_s)
+                    self._stopping.wait(self._poll_s)
                     continue
-                if reconnected:
-                    self._after_connect()
-                if self.connected.is_set():
-                    self._publish_waiting()
-                self._purge()
-                # what arrives within a round's time (acknowledgements, new messages) waits for the next round,
-                # taken together: a round per acknowledgement is one UPDATE and one SELECT per message
                 self._stopping.wait(ROUND_S)
-            except Exception:  # the database away, a paho error: logged, tried again at the next round
-                log.exception("MQTT: publishing round failed; tried again in %.0f s", self._poll_s)
-                time.sleep(self._poll_s)
+        finally:
+            self._close(disconnect=True)
 
-    def _take_acks(self) -> bool:
-        """Mark what the broker acknowledged; whether a connection was made since the last round."""
-        sent: list[str] = []
-        reconnected = False
-        while True:
-            try:
-                item = self._acks.get_nowait()
-            except queue.Empty:
-                break
-            if item is _CONNECTED:
-                reconnected = True
+    def _round(self) -> None:
+        session = self._session or self._open()
+        if session is None:
+            return
+        self._take_acks(session.acknowledgements())
+        now = time.monotonic()
+        if now - self._rewound >= self._poll_s:
+            # on PostgreSQL a transaction may commit its seq after a later one was read: read from the start again
+            # now and then (what is in flight is skipped), so such a message waits a second, not a reconnection
+            self._cursor, self._rewound = 0, now
+        if not self._stopping.is_set():
+            self._publish_waiting(session)
+        session.flush()
+        self._purge()
+
+    def _open(self) -> PublishSession | None:
+        """A new connection when the backoff allows (1 to 5 s between attempts), or None."""
+        now = time.monotonic()
+        if self._stopping.is_set() or now < self._next_attempt:
+            return None
+        try:
+            session = PublishSession.open(
+                self._host,
+                self.settings.broker_port,
+                self._connect,
+                self.settings.keepalive_s,
+                tls=self._tls,
+                timeout_s=CONNECT_TIMEOUT_S,
+            )
+        except Refused as err:
+            self._failed(f"the broker {self._where} refused the connection: {err.reason}", logging.ERROR)
+            return None
+        except (OSError, SessionError) as err:
+            self._failed(f"cannot connect to the broker {self._where} ({_why(err)})", logging.WARNING)
+            return None
+        if self.last_error is not None:
+            log.info("MQTT: connected to %s again", self._where)
+        self.last_error, self._backoff, self._session = None, float(RECONNECT_MIN_S), session
+        self.connected.set()
+        self._after_connect(session)
+        return session
+
+    def _failed(self, error: str, level: int) -> None:
+        if error != self.last_error:
+            hint = (
+                "check mqtt.username and the variable named by mqtt.password_env"
+                if level == logging.ERROR
+                else f"retried every {RECONNECT_MIN_S}-{RECONNECT_MAX_S} s"
+            )
+            log.log(level, "MQTT: %s; %s (messages wait in the outbox)", error, hint)
+        self.last_error = error
+        self._next_attempt = time.monotonic() + self._backoff
+        self._backoff = min(float(RECONNECT_MAX_S), self._backoff * 2)
+
+    def _lost(self, reason: str) -> None:
+        self._close(disconnect=False)
+        if not self._stopping.is_set():
+            self.last_error = f"connection to {self._where} lost: {reason}"
+            log.warning("MQTT: %s; reconnecting (messages wait in the outbox)", self.last_error)
+        self._next_attempt = time.monotonic() + RECONNECT_MIN_S
+
+    def _close(self, *, disconnect: bool) -> None:
+        session, self._session = self._session, None
+        self.connected.clear()
+        if session is not None:
+            session.close(disconnect=disconnect)
+
+    def _take_acks(self, acks: list[tuple[int, int]]) -> None:
+        """Mark what the broker acknowledged, in one statement."""
+        mids, in_flight, others = self._mids, self._in_flight, self._others
+        sent: list[int] = []
+        for mid, code in acks:
+            message = mids.pop(mid, None)
+            if message is None:
+                others.pop(mid, None)  # a camera state, or a message published again after a crash window
                 continue
-            if not isinstance(item, _Ack):
-                continue
-            message_id = self._mids.pop(item.mid, None)
-            if message_id is None:
-                self._again_mids.discard(item.mid)
-                continue  # a camera state, or a message published again after a crash window
-            self._in_flight.discard(message_id)
-            if item.failed and item.code in TRANSIENT_REFUSALS:
+            seq = message.seq or 0
+            in_flight.discard(seq)
+            if code < FAILURE:
+                sent.append(seq)
+            elif code in TRANSIENT_REFUSALS:
                 self._cursor = 0  # read again from the start at the next round
-            elif item.failed:
-                self._refused.add(message_id)
-                self.refused += 1
-                log.error(
-                    "MQTT: the broker refused message %s (%s): check its ACL for the user in mqtt.username; the "
-                    "message stays in the outbox (tried again at the next start)",
-                    message_id,
-                    item.reason,
-                )
             else:
-                sent.append(message_id)
+                self._refuse(message, code)
         if sent:
             self._outbox.mark_sent(sent, self._clock())
             self.acknowledged += len(sent)
-        return reconnected
 
-    def _after_connect(self) -> None:
-        """A connection was made: the camera states again, the messages acknowledged within the crash window again,
-        and the outbox read from its start (paho sends again what it had in flight)."""
+    def _refuse(self, message: OutboxMessage, code: int) -> None:
+        self._refused[message.seq or 0] = message.id
+        self.refused += 1
+        log.error(
+            "MQTT: the broker refused message %s (%s): check its ACL for the user in mqtt.username; the message "
+            "stays in the outbox (tried again at the next start)",
+            message.id,
+            reason_name(PacketTypes.PUBACK, code),
+        )
+
+    def _after_connect(self, session: PublishSession) -> None:
+        """A connection was made: what was in flight again (same packet ids, DUP), the camera states again, the
+        messages acknowledged within the crash window again, and the outbox read from its start."""
+        for mid, message in self._mids.items():
+            session.publish(message.topic.encode(), message.payload, mid, retain=message.retain, dup=True)
+        for mid, (topic, payload, retain) in self._others.items():
+            session.publish(topic, payload, mid, retain=retain, dup=True)
         self._cursor = 0
         with self._states_lock:
-            states = list(self._states.values())
-        for topic, payload in states:
-            self._client.publish(topic, payload, qos=self.settings.qos, retain=True)
-        self._again = deque(self._outbox.sent_since(self._clock() - self._resend_window, MAX_IN_FLIGHT))
+            self._states_due.update(self._states)
+        self._again = deque(self._outbox.sent_since(self._clock() - self._resend_window, AGAIN_MAX))
+
+    def _window(self) -> int:
+        session = self._session
+        broker = session.connected.receive_maximum if session is not None else 0
+        return min(self.settings.max_inflight, broker)
 
     def _room(self) -> int:
-        """Messages that may be handed to paho now: its window less those it holds unacknowledged."""
-        window = min(MAX_IN_FLIGHT, self.settings.max_inflight)
-        return window - len(self._in_flight) - len(self._again_mids)
+        """Messages that may be published now: the window less those in flight."""
+        return self._window() - len(self._mids) - len(self._others)
 
-    def _publish_waiting(self) -> None:
-        while self._again and self._room() > 0 and self.connected.is_set():
+    def _mid(self) -> int:
+        """The next free packet id (1..65,535; the window keeps far fewer in flight)."""
+        mid = self._last_mid
+        while True:
+            mid = mid % 0xFFFF + 1
+            if mid not in self._mids and mid not in self._others:
+                self._last_mid = mid
+                return mid
+
+    def _publish_waiting(self, session: PublishSession) -> None:
+        if self._states_due and self._room() > 0:
+            with self._states_lock:
+                cameras = list(self._states_due)[: self._room()]
+                self._states_due.difference_update(cameras)
+                due = [self._states[camera] for camera in cameras]
+            for topic, payload in due:
+                self._publish_other(session, topic.encode(), payload, retain=True)
+        while self._again and self._room() > 0:
             message = self._again.popleft()
-            info = self._client.publish(message.topic, message.payload, qos=self.settings.qos, retain=message.retain)
-            if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                self._again_mids.add(info.mid)
-        while self._room() > 0 and self.connected.is_set():
-            batch = self._outbox.unsent(min(BATCH, self._room()), after_seq=self._cursor)
+            self._publish_other(session, message.topic.encode(), message.payload, retain=message.retain)
+        while (room := self._room()) > 0:
+            batch = self._outbox.unsent(min(BATCH, room), after_seq=self._cursor)
             if not batch:
                 return
-            for message in batch:
-                self._cursor = max(self._cursor, message.seq or 0)
-                if message.id in self._in_flight or message.id in self._refused:
-                    continue
-                self._send(message)
+            self._cursor = batch[-1].seq or self._cursor
+            self._send(session, batch)
+            if len(batch) < min(BATCH, room):
+                return  # the outbox is read to its end
 
-    def _send(self, message: OutboxMessage) -> None:
-        info = self._client.publish(message.topic, message.payload, qos=self.settings.qos, retain=message.retain)
-        # paho keeps a QoS-1 message it could not send (no connection) and sends it at the reconnection
-        if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-            self._mids[info.mid] = message.id
-            self._in_flight.add(message.id)
-        else:
-            log.warning("MQTT: message %s not handed to the client (%s); tried again", message.id, info.rc)
+    def _publish_other(self, session: PublishSession, topic: bytes, payload: bytes, *, retain: bool) -> None:
+        mid = self._mid()
+        session.publish(topic, payload, mid, retain=retain)
+        self._others[mid] = (topic, payload, retain)
+
+    def _send(self, session: PublishSession, batch: Sequence[OutboxMessage]) -> None:
+        """Add ``batch`` to the round: the hot path, a few look-ups per message."""
+        mids, in_flight, refused, publish = self._mids, self._in_flight, self._refused, session.publish
+        for message in batch:
+            seq = message.seq or 0
+            if seq in in_flight or seq in refused:
+                continue
+            mid = self._mid()
+            publish(message.topic.encode(), message.payload, mid, retain=message.retain)
+            mids[mid] = message
+            in_flight.add(seq)
 
     def _purge(self) -> None:
         now = time.monotonic()
@@ -353,23 +384,3 @@ class MqttPublisher:
         purged = self._outbox.purge(self._clock() - KEEP_SENT)
         if purged:
             log.info("MQTT: %d message(s) sent more than %d days ago purged from the outbox", purged, KEEP_SENT.days)
-
-    # --- the client ---------------------------------------------------------------------------------------------
-
-    def _new_client(self, settings: MqttSettings, password: str | None, tls: ssl.SSLContext | None) -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            protocol=mqtt.MQTTv5,
-        )
-        if settings.username is not None:
-            client.username_pw_set(settings.username, password)
-        if tls is not None:
-            client.tls_set_context(tls)
-        client.max_inflight_messages_set(settings.max_inflight)
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_publish = self._on_publish
-        client.on_connect_fail = self._on_connect_fail
-        return client

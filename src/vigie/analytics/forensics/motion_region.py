@@ -270,17 +270,18 @@ def _plan(times: list[float], keys: list[bool], step: float) -> tuple[set[int], 
         following = index if keys[index] else following
         next_key[index] = following
     last_key: int | None = None
-    window_start = -math.inf
+    next_window = -1
     for index, (t, key) in enumerate(zip(times, keys, strict=True)):
         last_key = index if key else last_key
-        if t < window_start or last_key is None:
+        window = math.floor(t / step + 1e-6)  # windows counted in whole steps: 0.3 / 0.1 is 2.9999…
+        if window < next_window or last_key is None:
             continue  # this window already has its sample, or no keyframe yet to decode from
-        window_end = (math.floor(t / step) + 1) * step
         inside = next_key[index]
-        target = inside if inside is not None and times[inside] < window_end else index
+        in_window = inside is not None and math.floor(times[inside] / step + 1e-6) == window
+        target = inside if inside is not None and in_window else index
         send.update(range(target if keys[target] else last_key, target + 1))
         targets.add(target)
-        window_start = window_end
+        next_window = window + 1
     return send, targets
 
 

@@ -34,9 +34,13 @@ def offset(at: datetime) -> float:
     return (at - T0).total_seconds()
 
 
-@pytest.mark.parametrize(("step", "gop"), [(1.0, 2.0), (0.5, 2.0), (2.0, 1.0)], ids=["chains", "fine", "keyframes"])
-def test_the_span_starts_within_one_step_of_the_entry(tmp_path: Path, step: float, gop: float) -> None:
-    files = recorded(write_segments(tmp_path, Scene(enters_at=5.3), gop_seconds=gop))
+@pytest.mark.parametrize(
+    ("step", "gop", "bframes"),
+    [(1.0, 2.0, 0), (0.5, 2.0, 0), (2.0, 1.0, 0), (0.5, 2.0, 2), (1.0, 1.0, 2)],
+    ids=["chains", "fine", "keyframes", "chains-bframes", "keyframes-bframes"],
+)
+def test_the_span_starts_within_one_step_of_the_entry(tmp_path: Path, step: float, gop: float, bframes: int) -> None:
+    files = recorded(write_segments(tmp_path, Scene(enters_at=5.3), gop_seconds=gop, bframes=bframes))
     params = MotionSearchParams(step_seconds=step)
 
     found = search_motion(files, ENTERED, params)

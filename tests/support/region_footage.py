@@ -42,9 +42,14 @@ class Scene:
 
 
 def write_segments(
-    directory: Path, scene: Scene, seconds: Sequence[float] = (4.0, 4.0), gop_seconds: float = 2.0
+    directory: Path,
+    scene: Scene,
+    seconds: Sequence[float] = (4.0, 4.0),
+    gop_seconds: float = 2.0,
+    bframes: int = 0,
 ) -> list[Path]:
-    """One ``.ts`` file per entry of ``seconds``, each starting on a keyframe, continuing one timeline."""
+    """One ``.ts`` file per entry of ``seconds``, each starting on a keyframe, continuing one timeline; cameras
+    rarely use B-frames (``bframes``), some do."""
     rng = np.random.default_rng(3)
     blocks = rng.integers(40, 180, size=(scene.height // 8 + 1, scene.width // 8 + 1), dtype=np.uint8)
     texture = blocks.repeat(8, 0).repeat(8, 1)[: scene.height, : scene.width]
@@ -59,20 +64,26 @@ def write_segments(
             [index + i for i in range(count)],
             lambda i: scene.picture(i / scene.fps, texture, rng.integers(0, 5, size=texture.shape, dtype=np.int16)),
             gop_seconds,
+            bframes,
         )
         index += count
         paths.append(path)
     return paths
 
 
-def _encode(path: Path, scene: Scene, indices: list[int], picture: Callable[[int], Grey], gop_seconds: float) -> None:
+def _encode(
+    path: Path, scene: Scene, indices: list[int], picture: Callable[[int], Grey], gop_seconds: float, bframes: int
+) -> None:
     gop = max(1, round(gop_seconds * scene.fps))
     chroma = np.full((scene.height // 2, scene.width), 128, np.uint8)
     with av.open(str(path), "w", format="mpegts") as container:
         stream = container.add_stream(
             "libx264",
             rate=scene.fps,
-            options={"preset": "ultrafast", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0"},
+            options={
+                "preset": "ultrafast",
+                "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes={bframes}",
+            },
         )
         stream.width, stream.height, stream.pix_fmt = scene.width, scene.height, "yuv420p"
         stream.codec_context.time_base = Fraction(1, scene.fps)

@@ -247,28 +247,26 @@ class _Tally:
 
 
 def _plan(times: list[float], keys: list[bool], step: float) -> tuple[set[int], set[int]]:
-    """Which packets (by decode-order index) to send to the decoder, and which of those give a sample.
+    """Which packets (by decode-order index) to send to the decoder, and which of those give a sample, such that
+    consecutive samples are never more than one step apart (so a change is found within one step of its start).
 
-    With a keyframe at least once per step, keyframes alone: each decodes on its own. Otherwise, per step window
-    [k·step, (k+1)·step): a keyframe inside it if there is one (one picture decoded), else the packets from the last
-    keyframe up to the first packet of the window (the fewest that decode it)."""
-    key_times = [t for t, k in zip(times, keys, strict=True) if k]
-    gaps = np.diff([*key_times, times[-1]]) if key_times else np.array([math.inf])
+    With a keyframe at least once per step, keyframes alone, as few as keep samples a step apart: each decodes on
+    its own, a few percent of the cost of the pictures between them. Otherwise one sample on each step of the grid
+    (the first picture at or after k·step), decoded from the last keyframe before it: the fewest packets that
+    decode it; packets after a sample and before the next keyframe needed are never sent."""
+    slack = step * 1.001  # timestamps in 90 kHz ticks land on the grid give or take one
+    key_indices = [index for index, key in enumerate(keys) if key]
+    if key_indices and key_indices[0] == 0:
+        horizons = [times[i] for i in key_indices[1:]] + [max(times)]
+        if all(later - times[i] <= slack for i, later in zip(key_indices, horizons, strict=True)):
+            chosen = [0]
+            for n, index in enumerate(key_indices[1:], start=1):
+                # keep this keyframe only if skipping it would leave more than a step after the last sample
+                if horizons[n] - times[chosen[-1]] > slack:
+                    chosen.append(index)
+            return set(chosen), set(chosen)
     send: set[int] = set()
     targets: set[int] = set()
-    if keys[0] and float(gaps.max(initial=0.0)) <= step:
-        next_time = -math.inf
-        for index, (t, key) in enumerate(zip(times, keys, strict=True)):
-            if key and t >= next_time:
-                send.add(index)
-                targets.add(index)
-                next_time = t + step * 0.999  # keyframes land on the grid give or take a tick
-        return send, targets
-    next_key: list[int | None] = [None] * len(times)
-    following: int | None = None
-    for index in range(len(times) - 1, -1, -1):
-        following = index if keys[index] else following
-        next_key[index] = following
     last_key: int | None = None
     next_window = -1
     for index, (t, key) in enumerate(zip(times, keys, strict=True)):
@@ -276,11 +274,8 @@ def _plan(times: list[float], keys: list[bool], step: float) -> tuple[set[int], 
         window = math.floor(t / step + 1e-6)  # windows counted in whole steps: 0.3 / 0.1 is 2.9999…
         if window < next_window or last_key is None:
             continue  # this window already has its sample, or no keyframe yet to decode from
-        inside = next_key[index]
-        in_window = inside is not None and math.floor(times[inside] / step + 1e-6) == window
-        target = inside if inside is not None and in_window else index
-        send.update(range(target if keys[target] else last_key, target + 1))
-        targets.add(target)
+        send.update(range(last_key, index + 1))
+        targets.add(index)
         next_window = window + 1
     return send, targets
 
@@ -327,9 +322,13 @@ def _samples(path: Path, step: float, tally: _Tally) -> Iterator[tuple[float, An
         send, targets = _plan(times, [bool(p.is_keyframe) for p in packets], step)
         wanted = {packets[i].pts for i in targets}
         decoded = 0
-        for index in sorted(send):
+        context = stream.codec_context
+        for index in [*sorted(send), None]:  # None drains the decoder: with B-frames, pictures come out late
+            # A picture decoded only on the way to a sample: the decoder may drop it if nothing refers to it
+            # (a non-reference B-frame costs its whole decoding and nothing uses it).
+            context.skip_frame = "NONREF" if index is not None and index not in targets else "DEFAULT"
             try:
-                pictures = stream.codec_context.decode(packets[index])
+                pictures = context.decode(None if index is None else packets[index])
             except av.FFmpegError:
                 tally.damaged += 1
                 continue

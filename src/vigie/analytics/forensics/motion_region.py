@@ -17,6 +17,9 @@ is H.264 decoding, so the search decodes as little as it can:
 - pictures decoded only as references for a later one are never converted or copied;
 - a sample reads the luma plane in place (grey levels, no colour conversion), crops the region's bounding box and
   scales only that crop down, by area averaging, to at most ``_PATCH_SIDE`` pixels a side.
+- not taken: skipping H.264's deblocking filter (``skip_loop_filter``) decodes a third faster, but pictures predicted
+  from undeblocked references drift from what was recorded: up to 33 grey levels after scaling down on the
+  simulator's street (``bench/forensic_motion.py`` footage), above the threshold of a sensitive search.
 
 Lighting: a change that moves most of the region's grey levels together (a cloud, street lights, the camera's
 exposure or day/night switch) is not motion. Each sample's difference to the background has its median removed

@@ -118,6 +118,8 @@ def test_bad_parameters_are_refused_by_name(arguments: dict[str, object], named:
         ([(0.1, 0.1), (1.5, 0.5), (0.2, 0.9)], "region point (1.5, 0.5) is outside the picture"),
         ([(0.1, 0.1), (0.2, 0.2), (0.3, 0.3)], "encloses no area"),
         (Box(0.9, 0.9, 0.3, 0.3), "is outside the picture"),
+        ([(0.1, 0.1), (0.5, 0.5, 0.5), (0.2, 0.9)], "region point (0.5, 0.5, 0.5) is not an (x, y) pair"),
+        ([(0.1, 0.1), ("0.5", 0.5), (0.2, 0.9)], "region point ('0.5', 0.5) is not an (x, y) pair"),
     ],
 )
 def test_bad_regions_are_refused(tmp_path: Path, region: object, named: str) -> None:

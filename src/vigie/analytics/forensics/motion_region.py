@@ -157,7 +157,7 @@ def region_polygon(region: Box | Sequence[Point]) -> tuple[Point, ...]:
         x0, y0, x1, y1 = region.x, region.y, region.x + region.w, region.y + region.h
         points: list[Point] = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     else:
-        points = [tuple(p) for p in region]  # type: ignore[misc]
+        points = [_point(p) for p in region]
     if len(points) < 3:
         raise MotionSearchError(f"the region needs at least 3 points (got {len(points)}): draw a box or a polygon")
     for x, y in points:
@@ -171,6 +171,15 @@ def region_polygon(region: Box | Sequence[Point]) -> tuple[Point, ...]:
     if area < 1e-6:
         raise MotionSearchError("the region encloses no area (points on one line or one point): draw a larger region")
     return tuple((float(x), float(y)) for x, y in points)
+
+
+def _point(value: object) -> Point:
+    """One (x, y) pair of numbers, or a :class:`MotionSearchError` saying what was given instead."""
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        x, y = value
+        if all(isinstance(c, int | float) and not isinstance(c, bool) for c in (x, y)):
+            return float(x), float(y)
+    raise MotionSearchError(f"region point {value!r} is not an (x, y) pair of numbers between 0 and 1")
 
 
 class _RegionPatch:

@@ -31,6 +31,11 @@ from vigie.sim.builtin import builtin_scene_path
 from vigie.sim.render import render
 from vigie.sim.scene import load_scene
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from tests.support.substream import scaled_substream  # noqa: E402
+
 CAR_VIDEO = Path("/work/shared/data/video/car-detection.mp4")
 SEGMENT_SECONDS = 10.0
 REGION = Box(0.25, 0.45, 0.5, 0.4)
@@ -84,26 +89,6 @@ def bare_decode(files: list[RecordedFile]) -> tuple[int, float]:
     return pictures, time.process_time() - cpu
 
 
-def reencode(source: Path, out: Path, seconds: float) -> Path:
-    """``source`` scaled to 640×360 H.264, veryfast, GOP 2 s (the simulator's settings)."""
-    with av.open(str(source)) as src, av.open(str(out), mode="w", format="mp4") as dst:
-        in_stream = src.streams.video[0]
-        fps = in_stream.average_rate or 25
-        gop = round(2 * float(fps))
-        x264 = f"keyint={gop}:min-keyint={gop}:scenecut=0"
-        stream = dst.add_stream("libx264", rate=fps, options={"preset": "veryfast", "x264-params": x264})
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        stream.codec_context.time_base = 1 / fps
-        for index, frame in enumerate(src.decode(in_stream)):
-            if frame.time is not None and frame.time >= seconds:
-                break
-            scaled = frame.reformat(width=640, height=360, format="yuv420p")
-            scaled.pts, scaled.time_base = index, 1 / fps
-            dst.mux(stream.encode(scaled))
-        dst.mux(stream.encode(None))
-    return out
-
-
 def measure(name: str, files: list[RecordedFile]) -> dict[str, float]:
     with av.open(str(files[0].path)) as container:
         fps = float(container.streams.video[0].average_rate or 0)
@@ -141,7 +126,7 @@ def main() -> None:
         for key, value in measure("street scene 640×360", segments(street, Path(tmp) / "street")).items():
             summary[f"street_{key}"] = value
         if CAR_VIDEO.is_file():
-            car = reencode(CAR_VIDEO, Path(tmp) / "car.mp4", seconds)
+            car = scaled_substream(CAR_VIDEO, Path(tmp) / "car.mp4", seconds, fixed_gop=True)
             for key, value in measure("car-detection.mp4 scaled to 640×360", segments(car, Path(tmp) / "car")).items():
                 summary[f"car_{key}"] = value
         else:

@@ -13,10 +13,10 @@ decoded frames / CPU seconds, and the ratio is pipeline rate / bare decode rate 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -31,6 +31,11 @@ from vigie.ingest.reader import analysis_image
 from vigie.sim.builtin import builtin_scene_path
 from vigie.sim.render import render
 from vigie.sim.scene import load_scene
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from tests.support.substream import scaled_substream  # noqa: E402
 
 try:
     from vigie.analytics.track.bytetrack import ByteTracker
@@ -146,25 +151,6 @@ def pipeline(path: Path, with_tracker: bool, motion_width: int | None) -> Stages
     return stages
 
 
-def reencode(source: Path, out: Path, seconds: float) -> Path:
-    """``source`` scaled to 640×360 H.264 (same settings as the simulator: veryfast, GOP 2 s)."""
-    with av.open(str(source)) as src, av.open(str(out), mode="w", format="mp4") as dst:
-        in_stream = src.streams.video[0]
-        fps = Fraction(in_stream.average_rate or 25)
-        gop = round(2 * float(fps))
-        stream = dst.add_stream("libx264", rate=fps, options={"preset": "veryfast", "g": str(gop)})
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        stream.codec_context.time_base = 1 / fps
-        for index, frame in enumerate(src.decode(in_stream)):
-            if frame.time is not None and frame.time >= seconds:
-                break
-            scaled = frame.reformat(width=640, height=360, format="yuv420p")
-            scaled.pts, scaled.time_base = index, 1 / fps
-            dst.mux(stream.encode(scaled))
-        dst.mux(stream.encode(None))
-    return out
-
-
 def measure(name: str, path: Path) -> None:
     frames, auto_cpu = bare_decode(path, "AUTO")
     _, single_cpu = bare_decode(path, "1")
@@ -213,7 +199,7 @@ def main() -> None:
             scene = base.model_copy(update={"fps": fps, "duration_s": seconds, "width": 640, "height": 360})
             measure(f"street scene {fps} fps", render(scene, Path(tmp) / f"street-{fps}.mp4").video_path)
         if CAR_VIDEO.is_file():
-            measure("car-detection.mp4 scaled", reencode(CAR_VIDEO, Path(tmp) / "car-640.mp4", seconds))
+            measure("car-detection.mp4 scaled", scaled_substream(CAR_VIDEO, Path(tmp) / "car-640.mp4", seconds))
 
 
 if __name__ == "__main__":

@@ -99,7 +99,6 @@ def test_no_server_error_whatever_the_request(world: World, sessions: list[dict[
     assert len(operations) >= 15, [op.label for op in operations]
 
     for operation in operations:
-
         # 20 cases an operation, each sent in four sessions (three roles, none): ≈ 75 operations, ≈ 6,000 requests
         @given(case=operation.as_strategy())
         @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

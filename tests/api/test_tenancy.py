@@ -157,13 +157,14 @@ RESOURCES = {
     "confirm": ("POST", "/api/alerts/{vil_alert}/confirm", {"note": "vu"}),
     "users": ("GET", "/api/users", None),
     "agreements": ("GET", "/api/sharing-agreements", None),
+    "cases": ("GET", "/api/cases", None),
 }
 ALLOWED = {
     "op.vil": {"cameras", "events", "communes", "alerts", "alert_stats", "confirm", "agreements"},
     "sup.vil": {"cameras", "events", "communes", "alerts", "alert_stats", "confirm", "agreements"},
-    "inv.vil": {"cameras", "events", "communes", "agreements"},
-    "dpo.vil": {"cameras", "events", "communes", "alerts", "alert_stats", "agreements"},
-    "auditor.vil": {"cameras", "events", "communes", "agreements"},
+    "inv.vil": {"cameras", "events", "communes", "agreements", "cases"},
+    "dpo.vil": {"cameras", "events", "communes", "alerts", "alert_stats", "agreements", "cases"},
+    "auditor.vil": {"cameras", "events", "communes", "agreements", "cases"},
     "maire.vil": {"cameras", "events", "communes", "alerts", "alert_stats", "agreements"},
     "admin.vil": {"cameras", "events", "communes", "users", "agreements"},
 }

@@ -36,10 +36,12 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
+from vigie.services.cases import CaseService
 from vigie.services.credentials import totp_code
 from vigie.services.events import EventService
 from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess
+from vigie.services.holds import HoldService
 from vigie.services.live import LiveService
 from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
@@ -53,7 +55,8 @@ from vigie.services.snapshots import SnapshotService
 from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.system_health import SystemHealthService
 from vigie.services.webhooks import WebhookAdministration
-from vigie.storage import SqlAlertRepo, SqlUserRepo
+from vigie.storage import SqlAlertRepo, SqlHoldRepo, SqlSegmentIndex, SqlUserRepo
+from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
@@ -303,6 +306,12 @@ def build_world(
             SENSORS, SqlSensorStatistics(engine), audit, bucket_s=300, min_count=SENSOR_MIN_COUNT
         ),
         webhooks=WebhookAdministration(WEBHOOK_ENDPOINTS, SqlWebhookDeliveries(engine), audit, clock),
+        cases=CaseService(
+            SqlCaseRepo(engine),
+            audit,
+            clock,
+            holds=HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), audit, clock),
+        ),
     )
 
     app = create_app(services, static, login_limiter=limiter)

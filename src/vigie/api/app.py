@@ -26,6 +26,7 @@ from vigie.api.routes import (
     audit,
     auth,
     cameras,
+    cases,
     communes,
     events,
     exports,
@@ -53,6 +54,7 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
+from vigie.services.cases import CaseService
 from vigie.services.events import EventService
 from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess
@@ -169,6 +171,8 @@ class ApiServices:
     """The sensors' statistics per period (issue 21); None: the routes answer 503."""
     webhooks: WebhookAdministration | None = None
     """Re-enabling webhook endpoints a 410 disabled (issue 21); None: the route answers 503."""
+    cases: CaseService | None = None
+    """Cases opened from judicial requisitions (issue 22); None: the routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -231,6 +235,7 @@ def create_app(
         speakers,
         sensors,
         webhooks,
+        cases,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

@@ -38,6 +38,13 @@ from vigie.services.alerts import AlertRefusedError
 from vigie.services.audit import AuditUnavailableError
 from vigie.services.auth import AccountError, LoginRefusedError
 from vigie.services.cameras import CameraNotAuthorisedError
+from vigie.services.cases import (
+    CaseClosedError,
+    CaseConflictError,
+    CaseRefusedError,
+    CasesUnavailableError,
+    OutOfScopeError,
+)
 from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
@@ -90,6 +97,11 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (SpeakerRefusedError, 422, "invalid_request"),
     (SpeakerUnreachableError, 503, "unavailable"),
     (WebhookNotDisabledError, 409, "not_disabled"),
+    (CaseRefusedError, 422, "invalid_request"),
+    (CaseClosedError, 409, "case_closed"),
+    (CaseConflictError, 409, "conflict"),
+    (OutOfScopeError, 403, "out_of_scope"),
+    (CasesUnavailableError, 503, "unavailable"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

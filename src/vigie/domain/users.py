@@ -75,6 +75,10 @@ class Permission(enum.StrEnum):
     audited."""
     MANAGE_INTEGRATIONS = "manage_integrations"
     """Re-enable a webhook endpoint of one's commune that a 410 Gone answer disabled (issue 21); audited."""
+    MANAGE_CASES = "manage_cases"
+    """Open a case from a judicial requisition, place holds on its scope, close it (issue 22)."""
+    READ_CASES = "read_cases"
+    """Read the cases of one's commune (investigators, the DPO and auditors, who check them)."""
 
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
@@ -119,6 +123,8 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.READ_GOVERNANCE,
             Permission.READ_PLATE_MATCHES,
             Permission.HOLD_PLATE_MATCHES,
+            Permission.MANAGE_CASES,
+            Permission.READ_CASES,
         }
     ),
     Role.DPO: frozenset(
@@ -131,9 +137,12 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.ENGAGE_STOP,
             Permission.RELEASE_STOP,
             Permission.READ_AUDIT,
+            Permission.READ_CASES,
         }
     ),
-    Role.AUDITOR: frozenset({Permission.VIEW_CAMERAS, Permission.READ_GOVERNANCE, Permission.READ_AUDIT}),
+    Role.AUDITOR: frozenset(
+        {Permission.VIEW_CAMERAS, Permission.READ_GOVERNANCE, Permission.READ_AUDIT, Permission.READ_CASES}
+    ),
     Role.AUTHORITY: frozenset(
         {
             Permission.VIEW_CAMERAS,
@@ -150,7 +159,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
 }
 
 VIDEO_PERMISSIONS: Final = frozenset(
-    {Permission.VIEW_LIVE, Permission.PLAYBACK, Permission.EXPORT, Permission.CONTROL_PTZ}
+    {Permission.VIEW_LIVE, Permission.PLAYBACK, Permission.EXPORT, Permission.CONTROL_PTZ, Permission.MANAGE_CASES}
 )
 STATE_SERVICE_PERMISSIONS: Final = frozenset(
     {Permission.READ_PLATE_MATCHES, Permission.MANAGE_HIT_LISTS, Permission.HOLD_PLATE_MATCHES}

@@ -778,3 +778,30 @@ class SensorLinkEventRow(Base):
     at: Mapped[datetime]
     observed_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(500))
+
+
+class CaseRow(Base):
+    """An investigation opened from a requisition (issue 22): its scope bounds every search of the recordings made
+    for it. ``camera_ids`` and ``hold_ids`` are ids joined by spaces (camera ids are slugs)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_commune_id_opened_at", "commune_id", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    reference: Mapped[str] = mapped_column(String(REFERENCE_LENGTH))
+    requisition_ref: Mapped[str] = mapped_column(String(REFERENCE_LENGTH))
+    authority: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    authority_kind: Mapped[str] = mapped_column(String(16))
+    requisition_date: Mapped[date] = mapped_column(Date)
+    purpose: Mapped[str] = mapped_column(Text)
+    camera_ids: Mapped[str] = mapped_column(Text)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    opened_at: Mapped[datetime]
+    hold_ids: Mapped[str] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    hold_decision: Mapped[str | None] = mapped_column(String(16))
+    close_reason: Mapped[str | None] = mapped_column(Text)

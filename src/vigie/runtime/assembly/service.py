@@ -97,8 +97,10 @@ from vigie.services.audit import AuditService
 from vigie.services.backup import pending_restore
 from vigie.services.camera_events import merged_stream_alarms
 from vigie.services.cameras import CameraService
+from vigie.services.cases import CaseService
 from vigie.services.events import EventService
 from vigie.services.health import Check, HealthService
+from vigie.services.holds import HoldService
 from vigie.services.plates import PURGE_EVERY_S as PLATES_PURGE_EVERY_S
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
@@ -108,8 +110,9 @@ from vigie.services.sensors import SensorLinkService
 from vigie.services.snapshots import SnapshotService
 from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
-from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
+from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlHoldRepo, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
+from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
 from vigie.storage.live_endpoints import SqlLiveEndpoints
 from vigie.storage.plates import SqlPlateRepo
@@ -423,6 +426,13 @@ class VigieService:
             sensor_links=self.sensor_links,
             sensor_statistics=sensor_statistics(config, engine, self.audit),
             webhooks=self.webhook_administration,
+            # cases (issue 22): the holds they place are the CLI's holds, on this server's segment index
+            cases=CaseService(
+                SqlCaseRepo(engine),
+                self.audit,
+                clock,
+                holds=HoldService(self.segments, SqlHoldRepo(engine), self.audit, clock),
+            ),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""

@@ -144,14 +144,16 @@ class CaseService:
         principal.require(Permission.READ_CASES)
         found = self._cases.list(principal.user.commune_id, limit=limit, offset=offset)
         details = {"resource": "list", "commune_id": principal.user.commune_id, "cases": len(found)}
-        self._audit.append(AuditEvent(principal.actor, AuditAction.CASE_READ, "cases", details))
+        self._audit.append(AuditEvent(principal.actor, AuditAction.CASE_READ, "cases", details, at=self._clock()))
         return found
 
     def get_for(self, principal: Principal, case_id: int) -> Case:
         """One case of the person's commune (audited ``case.read``); another commune's answers like none."""
         principal.require(Permission.READ_CASES)
         case = self._visible(principal, case_id)
-        self._audit.append(AuditEvent(principal.actor, AuditAction.CASE_READ, _target(case), {"resource": "case"}))
+        self._audit.append(
+            AuditEvent(principal.actor, AuditAction.CASE_READ, _target(case), {"resource": "case"}, at=self._clock())
+        )
         return case
 
     # --- the scope of a search ---------------------------------------------------------------------------------
@@ -216,7 +218,9 @@ class CaseService:
         hold_ids = [h.id for h in placed if h.id is not None]
         case = self._cases.add_holds(_id(case), hold_ids)
         details = {"hold_ids": hold_ids, "camera_ids": list(case.camera_ids)}
-        self._audit.append(AuditEvent(principal.actor, AuditAction.CASE_HOLDS_PLACED, _target(case), details))
+        self._audit.append(
+            AuditEvent(principal.actor, AuditAction.CASE_HOLDS_PLACED, _target(case), details, at=self._clock())
+        )
         return case
 
     def close(self, principal: Principal, case_id: int, *, decision: HoldDecision, reason: str) -> Case:
@@ -276,7 +280,7 @@ class CaseService:
         details: dict[str, object] = {"resource": "case", "reason": reason, **(asked or {})}
         if camera_id is not None:
             details["camera_id"] = camera_id
-        self._audit.append(AuditEvent(principal.actor, AuditAction.ACCESS_DENIED, target, details))
+        self._audit.append(AuditEvent(principal.actor, AuditAction.ACCESS_DENIED, target, details, at=self._clock()))
 
 
 def _check_period(start: datetime, end: datetime, now: datetime) -> None:

@@ -601,7 +601,8 @@ def _measure(
         f"{producers.late_ticks} producer ticks late), delay ms p50 {result['p50']:.1f} p95 {result['p95']:.1f} "
         f"p99 {result['p99']:.1f} max {result['max']:.1f}, lost {lost}, duplicates {duplicates}, "
         f"vigie process CPU {result['cpu_per_s']:.2f} s/s ({result['cpu_us']:.0f} µs per message; publisher + paho "
-        f"threads {result['publisher_cpu_us']:.0f} µs, health producer {result['producer_cpu_us']:.0f} µs per health message written, "
+        f"threads {result['publisher_cpu_us']:.0f} µs, health producer "
+        f"{result['producer_cpu_us']:.0f} µs per health message written, "
         f"{result['confirm_cpu_ms']:.1f} ms per confirmation)",
         flush=True,
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigie.domain.recording import GapReport, RecordingGap
@@ -20,7 +21,8 @@ from vigie.storage.tables import RecordingGapRow, RecordingWatchRow, require_awa
 
 WATCH_ROW = 1
 
-_DELETE_ONE = delete(RecordingGapRow.__table__).where(
+_TABLE = cast(Table, RecordingGapRow.__table__)  # a declarative class's table is a Table
+_DELETE_ONE = delete(_TABLE).where(
     RecordingGapRow.camera_id == bindparam("camera"), RecordingGapRow.started_at == bindparam("started")
 )
 """A gap by its key, run once per key (one ``executemany``): each on the primary key's index. The one statement
@@ -85,7 +87,7 @@ class SqlRecordingGaps:
             if rows:
                 # Core, on the session's connection: plain rows need none of the ORM bulk insert's per-row
                 # bookkeeping (seen in the profile of bench/mqtt_throughput.py; its gain is within that bench's noise).
-                session.connection().execute(insert(RecordingGapRow.__table__), rows)
+                session.connection().execute(insert(_TABLE), rows)
             if prune_before is not None:
                 session.execute(
                     delete(RecordingGapRow).where(RecordingGapRow.ended_at < require_aware(prune_before, "before"))

@@ -4,9 +4,10 @@ The service is built as ``vigie serve`` builds it (:class:`vigie.runtime.assembl
 configuration with an ``mqtt`` section, SQLite), with ``--cameras`` cameras over 15 communes. Two producers write
 what the service publishes:
 
-- **health events** through the bridge's own entry (``MqttBridge.gaps_written``, what the recording monitor calls
-  each round): every ``--tick-ms`` a batch of recording gaps opened or closed, one outbox transaction per batch, at
-  ``--rate`` messages a second in all;
+- **health events** the way ``vigie serve``'s recording monitor writes them each round: through its gap ledger
+  (the recording-gap table of the health views, then ``MqttBridge.gaps_written``: the outbox), every ``--tick-ms`` a
+  batch of recording gaps opened or closed — one transaction for the gaps, one for their messages — at ``--rate``
+  messages a second in all;
 - **confirmed alerts** through the alert service (``AlertService.confirm``: verdict, audit entry and outbox message in
   one transaction), ``--confirm-rate`` a second — people confirm, they do not confirm thousands a second.
 
@@ -268,7 +269,10 @@ class Producers:
     def _health(self) -> None:
         from vigie.domain.recording import RecordingGap
 
-        bridge = self.service.mqtt  # type: ignore[attr-defined]
+        # What ``vigie serve``'s recording monitor writes each round: its gap ledger (the health views' table), which
+        # then reports the changes to the MQTT bridge (the outbox) — the monitor's own ledger object, so that the
+        # health messages cost here what they cost there (two transactions: the gaps, then the outbox).
+        ledger = self.service.monitor._ledger  # type: ignore[attr-defined]
         per_tick = max(1, round(self.rate * self.tick_s))
         opened: dict[str, datetime] = {}
         cursor = 0
@@ -285,7 +289,7 @@ class Producers:
                     gaps.append(RecordingGap(camera, now - timedelta(seconds=12), None, now))
                 else:
                     gaps.append(RecordingGap(camera, start, now, now))
-            bridge.gaps_written(gaps, [])
+            ledger.write(gaps, [], now)
             self.written += len(gaps)
             next_at += self.tick_s
             delay = next_at - time.monotonic()
@@ -589,14 +593,17 @@ def _measure(
         "cpu_per_s": cpu / elapsed,
         "cpu_us": cpu / max(1, sent) * 1e6,
         "publisher_cpu_us": (threads.get("mqtt-publisher", 0.0) + threads.get("paho", 0.0)) / max(1, sent) * 1e6,
-        "producer_cpu_us": threads.get("bench-health", 0.0) / max(1, sent - producers.confirmed) * 1e6,
+        "producer_cpu_us": threads.get("bench-health", 0.0) / max(1, producers.written) * 1e6,
+        "confirm_cpu_ms": threads.get("bench-alerts", 0.0) / max(1, producers.confirmed) * 1e3,
     }
     print(
         f"{name}: {sent} messages in {elapsed:.1f} s ({result['rate']:.0f}/s; {producers.confirmed} confirmed alerts, "
         f"{producers.late_ticks} producer ticks late), delay ms p50 {result['p50']:.1f} p95 {result['p95']:.1f} "
         f"p99 {result['p99']:.1f} max {result['max']:.1f}, lost {lost}, duplicates {duplicates}, "
         f"vigie process CPU {result['cpu_per_s']:.2f} s/s ({result['cpu_us']:.0f} µs per message; publisher + paho "
-        f"threads {result['publisher_cpu_us']:.0f} µs, health producer {result['producer_cpu_us']:.0f} µs)",
+        f"threads {result['publisher_cpu_us']:.0f} µs, health producer "
+        f"{result['producer_cpu_us']:.0f} µs per health message written, "
+        f"{result['confirm_cpu_ms']:.1f} ms per confirmation)",
         flush=True,
     )
     print_cpu(threads, others, elapsed)
@@ -732,6 +739,7 @@ def main() -> int:
         print(f"mqtt_lost_steady: {steady['lost']:.0f}")
         print(f"mqtt_steady_publisher_cpu_us_per_msg: {steady['publisher_cpu_us']:.0f}")
         print(f"mqtt_steady_producer_cpu_us_per_msg: {steady['producer_cpu_us']:.0f}")
+        print(f"mqtt_steady_confirm_cpu_ms: {steady['confirm_cpu_ms']:.1f}")
         print(f"mqtt_steady_process_cpu_us_per_msg: {steady['cpu_us']:.0f}")
     if restart is not None:
         print(f"mqtt_restart_rate_msgs_per_s: {restart['rate']:.0f}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,9 @@ from tests.support.clocks import FakeClock
 from tests.support.configs import camera_data
 from vigie.config.models import VigieConfig
 from vigie.devices.mqtt.bridge import MqttBridge
-from vigie.devices.mqtt.payloads import schema_documents, schema_text
+from vigie.devices.mqtt.payloads import CameraRef, encoded, schema_documents, schema_text
 from vigie.devices.mqtt.publisher import MqttPublisher
+from vigie.devices.notices import HealthChange, NoticePlace, health_notice, health_notice_json
 from vigie.domain.alerts import Alert, AlertState, Verdict
 from vigie.domain.camera import StreamAlarm, StreamAlarmKind
 from vigie.domain.geometry import Box
@@ -158,3 +159,34 @@ def test_a_cleared_stream_alarm_says_when_it_began() -> None:
     assert second["started_at"] == first["started_at"] and second["ended_at"] is not None
     for payload in (first, second):
         jsonschema.validate(payload, schema("mqtt-health.json"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        HealthChange(
+            "cam-1", "recording_gap_opened", datetime(2030, 1, 2, 3, 4, 5, 600, tzinfo=UTC), None, "no footage"
+        ),
+        HealthChange(
+            "cam-1",
+            "recording_gap_closed",
+            datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC),
+            datetime(2030, 1, 2, 3, 4, 17, 250_000, tzinfo=UTC),
+            "12.2 s without footage",
+        ),
+        HealthChange(
+            "cam-1",
+            "stream_alarm_raised",
+            datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
+            None,
+            'image gelée « caméra » "x" \\ \n' + "é" * 600,
+            "frozen_picture",
+        ),
+    ],
+)
+def test_the_health_payload_written_without_the_model_is_the_models_json_byte_for_byte(change: HealthChange) -> None:
+    place = NoticePlace("commune-1", CameraRef(id="cam-1", name="Entrée « nord »", site="site-1"))
+    now = datetime(2030, 1, 2, 3, 4, 18, 999_999, tzinfo=UTC)
+    direct = health_notice_json(change, place, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now)
+    assert direct == encoded(health_notice(change, place, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", now))
+    jsonschema.validate(json.loads(direct), schema_documents()["mqtt-health.json"])

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 
 from vigie.domain.recording import RecordingGap
-from vigie.storage.recording_gaps import SqlRecordingGaps
+from vigie.storage.recording_gaps import _DELETE_ONE, SqlRecordingGaps
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -82,3 +83,14 @@ def test_many_changes_in_one_round_are_written_together(db: Engine) -> None:
     gaps.write([replace(g, end=at(30)) for g in opened], [], at(31))
     report = gaps.report(cameras, T0, 5)
     assert (report.alarms, report.count, report.closed_seconds) == ((), 1200, 1200 * 30.0)
+
+
+def test_a_gap_written_again_is_found_by_its_key_not_by_reading_every_gap(db: Engine) -> None:
+    """At thousands of gap changes a second (bench/mqtt_throughput.py) a round that scanned the table grew with the
+    day's gaps; SQLite's plan for the statement that replaces a gap must use the primary key."""
+    if db.dialect.name != "sqlite":
+        pytest.skip("the plan checked is SQLite's")
+    statement = str(_DELETE_ONE.compile(db))
+    with db.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", ("c", "s")))
+    assert plan.startswith("SEARCH recording_gaps USING INDEX"), plan

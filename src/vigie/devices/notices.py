@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from pydantic_core import to_json
+
 from vigie.config.models import CameraPlacement
 from vigie.devices.mqtt.payloads import (
     AlertConfirmed,
@@ -100,6 +102,29 @@ def health_notice(change: HealthChange, place: NoticePlace, message_id: str, now
         ended_at=change.ended,
         detail=change.detail[:MAX_TEXT],
         written_at=now,
+    )
+
+
+def health_notice_json(change: HealthChange, place: NoticePlace, message_id: str, now: datetime) -> bytes:
+    """``encoded(health_notice(change, place, message_id, now))``, byte for byte (``tests/devices/
+    test_mqtt_payloads.py`` compares them), without building the model: the fields are typed here already, and
+    pydantic's serializer given a dict in the model's field order writes the same JSON for 8 µs of CPU where
+    validating then dumping the model took 15–19 (``bench/mqtt_throughput.py``: thousands of health events a
+    second). The standard library's ``json.dumps`` of the same dict cost more (28 µs), the date formatting in Python."""
+    return to_json(
+        {
+            "id": message_id,
+            "type": "health",
+            "version": 1,
+            "commune": place.commune,
+            "camera": place.camera,
+            "event": change.event,
+            "alarm": change.alarm,
+            "started_at": change.started,
+            "ended_at": change.ended,
+            "detail": change.detail[:MAX_TEXT],
+            "written_at": now,
+        }
     )
 
 

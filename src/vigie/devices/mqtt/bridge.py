@@ -16,12 +16,12 @@ passes what it reports:
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from vigie.config.integrations import MqttSettings
 from vigie.config.models import CameraPlacement
+from vigie.devices.mqtt.ids import TimeOrderedIds
 from vigie.devices.mqtt.payloads import (
     CameraState,
     CameraStateValue,
@@ -38,7 +38,7 @@ from vigie.devices.notices import (
     HealthTracker,
     NotifyingGapLedger,
     alert_notice,
-    health_notice,
+    health_notice_json,
     notice_places,
 )
 from vigie.domain.alerts import Alert
@@ -68,10 +68,12 @@ class MqttBridge:
         publisher: MqttPublisher,
         clock: Callable[[], datetime],
         *,
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        new_id: Callable[[], str] | None = None,
     ) -> None:
         self.settings, self.outbox, self.publisher = settings, outbox, publisher
-        self._clock, self._new_id = clock, new_id
+        self._clock = clock
+        self._new_id = TimeOrderedIds() if new_id is None else new_id
+        """Time-ordered UUIDs: appended at the end of the outbox's unique index (see :mod:`.ids`)."""
         self._places = notice_places(placements)
         self._states: dict[str, HealthState] = {}
         """The last state published per camera (bounded by the configured cameras)."""
@@ -158,9 +160,9 @@ class MqttBridge:
             place = self._places.get(change.camera_id)
             if place is None:
                 continue
-            payload = health_notice(change, place, self._new_id(), now)
+            message_id = self._new_id()
             topic = health_topic(self.settings.topic_prefix, place.commune)
-            messages.append(OutboxMessage(payload.id, topic, encoded(payload), now))
+            messages.append(OutboxMessage(message_id, topic, health_notice_json(change, place, message_id, now), now))
         return messages
 
     def _keep(self, messages: Sequence[OutboxMessage]) -> None:

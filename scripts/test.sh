@@ -51,8 +51,10 @@ if [[ $# -eq 0 && "${VIGIE_TEST_CLOCK_AHEAD:-1}" != 0 ]]; then
   ahead_s=$(( $(date -u -d "$ahead_day 23:05:00" +%s) - $(date -u +%s) ))
   echo "== pytest, the clock 400 days ahead ($ahead_day 23:05 UTC, 00:05 or 01:05 in Paris), two halves side by side"
   ahead_tmp="$(mktemp -d)"
-  ahead() {  # $1: the half's name; the rest: its folders and files
-    bash scripts/faketime.sh "+${ahead_s}s" .venv/bin/pytest -q -p no:cacheprovider --durations=8 \
+  ahead() {  # $1: the half's name; the rest: its folders and files. Each half its own slice of ports for the
+    # servers its tests start (tests/support/servers.py: the two must not hand out the same one).
+    local slot=2; [[ "$1" == second ]] && slot=3
+    VIGIE_TEST_PORT_SLOT="$slot" bash scripts/faketime.sh "+${ahead_s}s" .venv/bin/pytest -q -p no:cacheprovider --durations=8 \
       --basetemp="$ahead_tmp/$1" -m "not postgres and not slow" "${@:2}" \
       --ignore=tests/storage/test_storage_concurrency.py --ignore=tests/recording/test_recorder_kills.py \
       >"$ahead_tmp/$1.log" 2>&1

@@ -14,18 +14,13 @@ import pytest
 from tests.support.clocks import Ticks
 from tests.support.onvif_sim import PASSWORD as SIM_PASSWORD
 from tests.support.onvif_sim import USERNAME, device_specs
+from tests.support.servers import free_port
 from vigie.devices.onvif import OnvifError, OnvifPtz, describe, without_credentials
 from vigie.devices.onvif_events import CameraEvent, camera_events, event_kind
 from vigie.domain.ptz import PtzVector, UnknownPresetError
 from vigie.sim.onvif import OnvifSimulator, SimTopic
 
 PASSWORD = "Tr0ub4dor&3-not-for-logs"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

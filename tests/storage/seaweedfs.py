@@ -19,7 +19,6 @@ import json
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.servers import free_port
 
 _PORT_FLAGS = (
     "master.port",
@@ -69,12 +70,8 @@ def weed_binary() -> str | None:
 
 
 def _free_ports(count: int) -> list[int]:
-    """``count`` distinct free loopback ports (all held open together, so none is returned twice)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
+    """``count`` distinct free loopback ports (tests.support.servers.free_port moves on at each call)."""
+    return [free_port() for _ in range(count)]
 
 
 def _answers(url: str) -> bool:

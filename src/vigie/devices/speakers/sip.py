@@ -42,6 +42,10 @@ def baresip_available() -> bool:
     return shutil.which(BARESIP) is not None and (MODULE_PATH / "ctrl_tcp.so").is_file()
 
 
+START_TRIES = 3
+"""baresip started again with new ports when it exits as it starts (a port taken between choice and bind)."""
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -122,6 +126,10 @@ class SipSpeaker:
             call.stop()
 
 
+class _ExitedEarlyError(SpeakerUnreachableError):
+    """baresip exited before its control port answered (most often: a port it was given was taken meanwhile)."""
+
+
 class _Call:
     """One baresip process placing one call."""
 
@@ -133,6 +141,27 @@ class _Call:
         self._buffer = bytearray()
 
     def start(self) -> None:
+        # The two ports are chosen free, then bound by baresip a moment later: on a busy host another connection may
+        # take one in between (as its source port) and baresip exits at once. Then new ports, up to START_TRIES.
+        speaker = self._speaker
+        for attempt in range(1, START_TRIES + 1):
+            control_port = self._launch()
+            try:
+                self._control = self._connect(control_port)
+                break
+            except _ExitedEarlyError:
+                if attempt == START_TRIES:
+                    raise SpeakerUnreachableError(
+                        f"speaker {speaker.speaker_id}: baresip did not start ({START_TRIES} tries)"
+                    ) from None
+                log.warning("speakers: baresip exited as it started (a port taken?): trying again with new ports")
+        assert self._control is not None
+        self._control.sendall(netstring({"command": "dial", "params": speaker._uri, "token": "dial"}))
+        self._wait_answer()
+        threading.Thread(target=self._until_closed, name=f"sip-{speaker.speaker_id}", daemon=True).start()
+
+    def _launch(self) -> int:
+        """Write baresip's configuration with two free ports and start it; its control port."""
         speaker = self._speaker
         control_port = _free_port("127.0.0.1")
         (self._folder / "config").write_text(
@@ -169,16 +198,13 @@ class _Call:
             stderr=subprocess.DEVNULL,
             cwd=self._folder,
         )
-        self._control = self._connect(control_port)
-        self._control.sendall(netstring({"command": "dial", "params": speaker._uri, "token": "dial"}))
-        self._wait_answer()
-        threading.Thread(target=self._until_closed, name=f"sip-{speaker.speaker_id}", daemon=True).start()
+        return control_port
 
     def _connect(self, port: int) -> socket.socket:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if self._process is not None and self._process.poll() is not None:
-                raise SpeakerUnreachableError(f"speaker {self._speaker.speaker_id}: baresip did not start")
+                raise _ExitedEarlyError(f"speaker {self._speaker.speaker_id}: baresip did not start")
             try:
                 return socket.create_connection(("127.0.0.1", port), timeout=0.5)
             except OSError:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from paho.mqtt import _packet as paho_packet
 
+from tests.support.descriptors import descriptors_above_1024
 from vigie.devices.mqtt.session import (
     Connected,
     PublishSession,
@@ -87,6 +88,23 @@ def test_acknowledgements_arriving_in_pieces_are_read_whole(pair: tuple[PublishS
     assert first + session.acknowledgements() == [(7, 0), (8, 0x87), (9, 0x97)]
 
 
+def test_acknowledgements_are_read_on_a_descriptor_numbered_above_1024() -> None:
+    """A serve with hundreds of cameras' connections gives the MQTT socket such a number: ``select.select`` raised
+    ValueError there and the publisher reconnected forever."""
+    with descriptors_above_1024():
+        ours, broker = socket.socketpair()
+    assert ours.fileno() > 1024
+    ours.settimeout(5)
+    session = PublishSession(ours, Connected(session_present=False, receive_maximum=100, keepalive_s=30))
+    try:
+        broker.sendall(b"\x40\x02\x00\x07")
+        wait_readable(session)
+        assert session.acknowledgements() == [(7, 0)]
+    finally:
+        session.close(disconnect=False)
+        broker.close()
+
+
 def test_a_disconnect_from_the_broker_names_its_reason(pair: tuple[PublishSession, socket.socket]) -> None:
     session, broker = pair
     broker.sendall(b"\xe0\x01\x8b")  # server shutting down
@@ -111,7 +129,9 @@ def test_a_round_is_written_at_once_and_a_closed_connection_is_an_error(
 
 
 def wait_readable(session: PublishSession) -> None:
-    select.select([session], [], [], 5)
+    poller = select.poll()
+    poller.register(session.fileno(), select.POLLIN)
+    poller.poll(5000)
 
 
 def read_exactly(sock: socket.socket, n: int) -> bytes:

@@ -24,6 +24,7 @@ from tests.support.mosquitto import SERVICE_USER, MosquittoBroker, mosquitto
 from tests.support.operators import operator_client
 from tests.support.waiting import wait_for
 from vigie.config import load_config_text
+from vigie.devices.mqtt.paho_loop import PahoLoop
 from vigie.devices.webhooks.sender import url_digest
 from vigie.domain.actor import Actor
 from vigie.domain.geometry import Box
@@ -204,9 +205,10 @@ def test_sensors_subscription_and_drops_in_serve_unknown_in_an_api_process(
     serve.sensors.start()
     sensor = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-radar", protocol=mqtt.MQTTv5)
     sensor.username_pw_set(SERVICE_USER, MQTT_PASSWORD)
-    sensor.connect("127.0.0.1", broker.port)
-    sensor.loop_start()
+    network = PahoLoop(sensor, "127.0.0.1", broker.port, name="test-radar")
+    network.start()
     try:
+        wait_for(sensor.is_connected, 10, "the test radar connected")
         wait_for(serve.sensors.connected.is_set, 10, "subscribed to the sensors' topics")
         for topic in ("vigie/testville/sensors/radar-t", "vigie/autreville/sensors/radar-a"):
             sensor.publish(topic, b"not a reading", qos=1).wait_for_publish(10)
@@ -218,6 +220,5 @@ def test_sensors_subscription_and_drops_in_serve_unknown_in_an_api_process(
         assert live["live"]["dropped"]["malformed"] == 2 and live["live"]["dropped"]["duplicate"] == 0
         assert integrations(api_op)["sensors"] == {"configured": 1, "live": None}, "only vigie serve knows"
     finally:
-        sensor.disconnect()
-        sensor.loop_stop()
+        network.stop()
         serve.sensors.stop()

@@ -34,6 +34,7 @@ from paho.mqtt.properties import Properties
 from tests.support.servers import free_port
 from tests.support.tls import LoopbackCertificate, loopback_certificate
 from tests.support.waiting import wait_for
+from vigie.devices.mqtt.paho_loop import PahoLoop
 
 SERVICE_USER = "vigie"
 PASSWORD_ITERATIONS = 101
@@ -205,8 +206,16 @@ class Subscriber:
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = 3600
         port = broker if isinstance(broker, int) else broker.tls_port if tls is not None else broker.port
-        self.client.connect("127.0.0.1", port, keepalive=30, clean_start=False, properties=properties)
-        self.client.loop_start()
+        self._network = PahoLoop(
+            self.client,
+            "127.0.0.1",
+            port,
+            keepalive=30,
+            name="test-collector",
+            clean_start=False,
+            properties=properties,
+        )
+        self._network.start()
         wait_for(self._subscribed.is_set, 10, f"{username} subscribed to {self._topics}")
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -226,8 +235,7 @@ class Subscriber:
             return [r for r in self.received if topic is None or r.topic == topic]
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self._network.stop()
 
 
 def settle(seconds: float = 0.5) -> None:

@@ -258,6 +258,8 @@ def probe(
     started = time.monotonic()
     deadline = started + timeout_s
     with _open_socket(interface) as sock:
+        poller = select.poll()  # not select.select: the caller's descriptors may number 1024 or more
+        poller.register(sock, select.POLLIN)
         sends = [started + 0.1 * index for index in range(max(1, repeats))]
         while True:
             now = time.monotonic()
@@ -272,8 +274,7 @@ def probe(
             if now >= deadline:
                 break
             wait = min(deadline, sends[0] if sends else deadline) - now
-            ready, _, _ = select.select([sock], [], [], max(0.0, wait))
-            if not ready:
+            if not poller.poll(max(0.0, wait) * 1000):
                 continue
             try:
                 datagram, _sender = sock.recvfrom(MAX_DATAGRAM)

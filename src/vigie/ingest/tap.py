@@ -296,5 +296,7 @@ def _send_all(conn: socket.socket, data: bytes) -> None:
         try:
             view = view[conn.send(view) :]
         except BlockingIOError:
-            if not select.select([], [conn], [], SEND_TIMEOUT_S)[1]:
+            poller = select.poll()  # not select.select: a recorder's descriptors may number 1024 or more
+            poller.register(conn, select.POLLOUT)
+            if not poller.poll(SEND_TIMEOUT_S * 1000):
                 raise TimeoutError("the reader stopped reading") from None

@@ -27,7 +27,7 @@ slow reader's packets first, never holding the recorder).
 Why HTTP: FFmpeg reads ``http://`` natively (the API side opens the relay with PyAV like any camera URL, with its
 own timeouts), and the standard library's threaded HTTP server is the server side. The bytes are copied with
 ``recv_into``/``sendall`` of what the tap wrote (up to 64 KiB at a time) — no per-packet work in Python beyond one
-``select`` and two system calls per tap write, which also notices a reader that left while the tap is quiet.
+``poll`` and two system calls per tap write, which also notices a reader that left while the tap is quiet.
 """
 
 from __future__ import annotations
@@ -286,14 +286,19 @@ class TapRelay:
                 self._open.add(conn)
             buffer = bytearray(CHUNK)
             view = memoryview(buffer)
+            # poll, not select.select: a node serving hundreds of cameras hands out descriptors numbered 1024 and more
+            poller = select.poll()
+            poller.register(tap, select.POLLIN)
+            poller.register(conn, select.POLLIN)
+            tap_fd, conn_fd = tap.fileno(), conn.fileno()
             try:
                 while True:
-                    ready = select.select([tap, conn], [], [], TAP_IDLE_S)[0]
+                    ready = {fd for fd, _ in poller.poll(TAP_IDLE_S * 1000)}
                     if not ready:
                         return  # the tap went silent: the reader opens it again
-                    if conn in ready and not conn.recv(1024):
+                    if conn_fd in ready and not conn.recv(1024):
                         return  # the reader left (a quiet tap would not tell)
-                    if tap in ready:
+                    if tap_fd in ready:
                         size = tap.recv_into(buffer)
                         if not size:
                             return  # the recorder stopped (its camera, its group): the reader opens it again

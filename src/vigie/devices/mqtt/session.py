@@ -11,7 +11,9 @@ PINGREQ/PINGRESP and DISCONNECT. The rare packets' properties (CONNACK's) are re
 reason codes named with its :class:`ReasonCode`; paho stays the client of the sensors' subscriber.
 
 The socket is blocking with a timeout (the keep-alive): a round's messages are written with one ``sendall``; what the
-broker sent is read without waiting (``select`` with no timeout, and what TLS holds decrypted). Not thread-safe: the
+broker sent is read without waiting (``poll`` with no timeout — not ``select.select``, which cannot watch a
+descriptor numbered 1024 or more, as a serve holding hundreds of cameras' connections gives — and what TLS holds
+decrypted). Not thread-safe: the
 publisher's thread alone uses a session.
 """
 
@@ -136,6 +138,8 @@ class PublishSession:
 
     def __init__(self, sock: socket.socket | ssl.SSLSocket, connected: Connected) -> None:
         self._sock, self.connected = sock, connected
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
         self._out: list[bytes] = []
         self._in = bytearray()
         now = time.monotonic()
@@ -211,7 +215,7 @@ class PublishSession:
         from the broker or a closed connection is a :class:`SessionError`."""
         sock, buffer = self._sock, self._in
         try:
-            while select.select([sock], [], [], 0)[0] or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            while self._poll.poll(0) or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                 data = sock.recv(65_536)
                 if not data:
                     raise SessionError("the broker closed the connection")
@@ -250,7 +254,7 @@ class PublishSession:
         return acks
 
     def fileno(self) -> int:
-        """The socket's, for ``select``."""
+        """The socket's (to wait for it with ``selectors`` or ``poll``)."""
         return self._sock.fileno()
 
     def close(self, *, disconnect: bool) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from vigie.devices.mqtt.paho_loop import PahoLoop
 from vigie.devices.sensors.payloads import Direction, RadarReading, encoded, sensor_topic
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,8 @@ class SimulatedRadar:
 
 class RadarFeed:
     """Publishes a :class:`SimulatedRadar`'s readings to a broker as they fall due on ``clock`` (every
-    ``period_s``), QoS 1, as a sensor would (the demo's radar); a broker away is retried by paho."""
+    ``period_s``), QoS 1, as a sensor would (the demo's radar); a broker away is retried
+    (:class:`~vigie.devices.mqtt.paho_loop.PahoLoop`)."""
 
     def __init__(
         self,
@@ -131,11 +133,10 @@ class RadarFeed:
     ) -> None:
         self.radar, self._clock, self._period = radar, clock, period_s
         self.topic = sensor_topic(topic_prefix, commune, radar.sensor_id)
-        self._host, self._port = host, port
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"sim-radar-{radar.sensor_id}", protocol=mqtt.MQTTv5
         )
-        self._client.reconnect_delay_set(1, 5)
+        self._network = PahoLoop(self._client, host, port, name="sim-radar-mqtt")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.published = 0
@@ -148,8 +149,7 @@ class RadarFeed:
         self.stop()
 
     def start(self) -> None:
-        self._client.connect_async(self._host, self._port)
-        self._client.loop_start()
+        self._network.start()
         self._thread = threading.Thread(target=self._run, name="sim-radar", daemon=True)
         self._thread.start()
         log.info("simulated radar %s publishing on %s", self.radar.sensor_id, self.topic)
@@ -158,8 +158,7 @@ class RadarFeed:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5.0)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._network.stop()
 
     def _run(self) -> None:
         last = self._clock()

@@ -5,8 +5,9 @@ A message is dropped — counted by reason (``vigie_sensor_messages_dropped_tota
 per reason a minute — when it is larger than :data:`MAX_READING_BYTES` (``too_large``), is not a reading of the
 JSON Schema (``malformed``), names another sensor or kind than its topic's (``wrong_sensor``), repeats an id the
 sensor sent lately (``duplicate``) or finds the queue full (``queue_full``). Nothing a sensor sends can stop the
-subscriber: paho's network thread only checks and queues; one thread of the subscriber hands the readings over, and
-an error there is logged and the next reading taken.
+subscriber: the network thread (:class:`~vigie.devices.mqtt.paho_loop.PahoLoop`, epoll — paho's own loop cannot
+watch a descriptor numbered 1024 or more) only checks and queues; one thread of the subscriber hands the readings
+over, and an error there is logged and the next reading taken.
 
 The session is not persistent (``clean_start``): readings sent while Vigie is away are not queued by the broker for
 it — a link carried out minutes late would move a dome for a car long gone.
@@ -30,6 +31,7 @@ from pydantic import ValidationError
 
 from vigie.config.integrations import MqttSettings
 from vigie.config.sensors import Sensor
+from vigie.devices.mqtt.paho_loop import PahoLoop
 from vigie.devices.mqtt.publisher import RECONNECT_MAX_S, RECONNECT_MIN_S, MqttSetupError, tls_context
 from vigie.devices.sensors.links import Reading
 from vigie.devices.sensors.payloads import MAX_READING_BYTES, parse_reading, sensor_topic
@@ -76,6 +78,16 @@ class SensorSubscriber:
         self._queue: queue.Queue[tuple[Reading, datetime] | None] = queue.Queue(QUEUE_SIZE)
         self._recent: dict[str, OrderedDict[str, None]] = {s.id: OrderedDict() for s in sensors}
         self._client = self._new_client(settings, password)
+        self._network = PahoLoop(
+            self._client,
+            str(settings.host),
+            settings.broker_port,
+            keepalive=settings.keepalive_s,
+            min_delay_s=RECONNECT_MIN_S,
+            max_delay_s=RECONNECT_MAX_S,
+            name="sensors-mqtt",
+            on_connect_error=self._on_connect_error,
+        )
         self._thread: threading.Thread | None = None
         self._logged: dict[str, float] = {}
         self.connected = threading.Event()
@@ -100,8 +112,7 @@ class SensorSubscriber:
             return
         self._thread = threading.Thread(target=self._run, name="sensor-readings", daemon=True)
         self._thread.start()
-        self._client.connect_async(str(self.settings.host), self.settings.broker_port, self.settings.keepalive_s)
-        self._client.loop_start()
+        self._network.start()
         log.info("sensors: reading %d sensor topic(s) from %s", len(self._topics), self._where)
 
     @property
@@ -115,8 +126,7 @@ class SensorSubscriber:
         if thread is None:
             return
         self.connected.clear()  # a disconnection asked for is no loss to log
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._network.stop()
         self._queue.put(None)
         thread.join(10.0)
 
@@ -134,6 +144,12 @@ class SensorSubscriber:
             client.subscribe([(topic, 1) for topic in self._topics])
         else:
             self.connected.set()
+
+    def _on_connect_error(self, err: OSError) -> None:
+        error = f"cannot reach the broker {self._where}: {err.strerror or type(err).__name__}"
+        if error != self.last_error:  # tried again every few seconds: said once
+            log.error("sensors: %s (check mqtt.host, mqtt.port and that the broker runs)", error)
+        self.last_error = error
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any) -> None:
         refused = [str(code) for code in codes if getattr(code, "is_failure", False)]
@@ -256,7 +272,6 @@ class SensorSubscriber:
         tls = tls_context(settings)
         if tls is not None:
             client.tls_set_context(tls)
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

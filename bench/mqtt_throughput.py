@@ -7,7 +7,8 @@ what the service publishes:
 - **health events** the way ``vigie serve``'s recording monitor writes them each round: through its gap ledger
   (the recording-gap table of the health views, then ``MqttBridge.gaps_written``: the outbox), every ``--tick-ms`` a
   batch of recording gaps opened or closed — one transaction for the gaps, one for their messages — at ``--rate``
-  messages a second in all;
+  messages a second in all (``--producer bridge``: the bridge's part only, the messages without their gap rows — the
+  messaging path's cost told from the gap table's);
 - **confirmed alerts** through the alert service (``AlertService.confirm``: verdict, audit entry and outbox message in
   one transaction), ``--confirm-rate`` a second — people confirm, they do not confirm thousands a second.
 
@@ -25,7 +26,7 @@ database) at ``--restart-at`` s and started again 1 s later: lost (goal 0; an id
 arrived), duplicates (allowed: at least once), the longest delay. The headline figures come last, ``name: value``.
 
     .venv/bin/python bench/mqtt_throughput.py [--rate 5000] [--seconds 10] [--cameras 600] [--inflight 1000]
-        [--phases client,drain,steady,broker-restart] [--consumer framed|paho]
+        [--phases client,drain,steady,broker-restart] [--consumer framed|paho] [--producer ledger|bridge]
 
 Needs Debian's mosquitto (``scripts/setup.sh --with-mqtt``). The machine's cores are shared by the broker, the
 service (producers and publisher) and the consumer: on 2 cores every figure includes that contention.
@@ -245,8 +246,10 @@ communes:
 class Producers:
     """The two producers of module docstring, running until :meth:`stop`."""
 
-    def __init__(self, service: object, camera_ids: list[str], rate: int, tick_s: float, confirm_rate: float) -> None:
-        self.service, self.camera_ids = service, camera_ids
+    def __init__(
+        self, service: object, camera_ids: list[str], rate: int, tick_s: float, confirm_rate: float, *, ledger: bool
+    ) -> None:
+        self.service, self.camera_ids, self.ledger = service, camera_ids, ledger
         self.rate, self.tick_s, self.confirm_rate = rate, tick_s, confirm_rate
         self.written = 0
         self.confirmed = 0
@@ -273,6 +276,7 @@ class Producers:
         # then reports the changes to the MQTT bridge (the outbox) — the monitor's own ledger object, so that the
         # health messages cost here what they cost there (two transactions: the gaps, then the outbox).
         ledger = self.service.monitor._ledger  # type: ignore[attr-defined]
+        bridge = self.service.mqtt  # type: ignore[attr-defined]
         per_tick = max(1, round(self.rate * self.tick_s))
         opened: dict[str, datetime] = {}
         cursor = 0
@@ -289,7 +293,10 @@ class Producers:
                     gaps.append(RecordingGap(camera, now - timedelta(seconds=12), None, now))
                 else:
                     gaps.append(RecordingGap(camera, start, now, now))
-            ledger.write(gaps, [], now)
+            if self.ledger:
+                ledger.write(gaps, [], now)
+            else:  # --producer bridge: what the ledger reports to the MQTT bridge once its gaps are written
+                bridge.gaps_written(gaps, [])
             self.written += len(gaps)
             next_at += self.tick_s
             delay = next_at - time.monotonic()
@@ -544,7 +551,9 @@ def _measure(
         return _drain(args, phase, service, broker, camera_ids, consumer, out)
     service.mqtt.start()
     wait_for(service.mqtt.publisher.connected.is_set, 20, "vigie connected to the broker")
-    producers = Producers(service, camera_ids, args.rate, args.tick_ms / 1000, args.confirm_rate)
+    producers = Producers(
+        service, camera_ids, args.rate, args.tick_ms / 1000, args.confirm_rate, ledger=args.producer == "ledger"
+    )
     threads0, others0, gc0 = thread_cpu(), others_cpu(broker, consumer), GC.reading()
     cpu0, t0 = time.process_time(), time.monotonic()
     producers.start()
@@ -691,6 +700,14 @@ def main() -> int:
         default="framed",
         help="the subscriber process: framed (light, the default) or paho (what a commune's system would run; on this "
         "machine it shares the cores with Vigie)",
+    )
+    parser.add_argument(
+        "--producer",
+        choices=("ledger", "bridge"),
+        default="ledger",
+        help="how health messages are written: ledger (the default: as vigie serve's recording monitor writes a gap — "
+        "the gap table, then the outbox) or bridge (the MQTT part only: the bridge writes the gaps' messages to the "
+        "outbox, no gap row), to tell the messaging path's cost from the gap table's",
     )
     parser.add_argument("--consume", nargs=2, metavar=("PORT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -14,7 +14,15 @@ import pytest
 
 from tests.support.configs import camera_yaml, config_yaml
 from tests.support.servers import free_port
-from tests.support.vigie_cli import TEST_PASSWORD, ApiSession, add_operator, get_json, start_vigie, stop_vigie
+from tests.support.vigie_cli import (
+    TEST_PASSWORD,
+    ApiSession,
+    add_operator,
+    get_json,
+    open_file_limits,
+    start_vigie,
+    stop_vigie,
+)
 from tests.support.waiting import wait_for
 
 
@@ -34,9 +42,11 @@ def test_serve_runs_cameras_keeps_going_with_a_broken_one_and_runs_no_analysis(
     )
     config.write_text(config_yaml(tmp_path, cameras, port=port), encoding="utf-8")
     operator = add_operator(config)
-    proc = start_vigie("serve", "--config", str(config))
+    proc = start_vigie("serve", "--config", str(config), open_files=1024)  # systemd's default soft limit
     try:
         api = ApiSession(f"http://127.0.0.1:{port}").login(operator, TEST_PASSWORD, timeout=40)
+        soft, hard = open_file_limits(proc.pid)
+        assert soft >= min(hard, 4096), "a socket per camera: serve raises its soft limit on open files"
 
         def settled() -> dict[str, dict[str, Any]]:
             assert proc.poll() is None, "the service must keep running with a broken camera"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -16,15 +17,31 @@ from typing import Any
 TEST_PASSWORD = "test operator passphrase"
 
 
-def start_vigie(*args: str) -> subprocess.Popen[str]:
-    """Start the ``vigie`` command as a user would, output captured (stdout and stderr together)."""
+def start_vigie(*args: str, open_files: int | None = None) -> subprocess.Popen[str]:
+    """Start the ``vigie`` command as a user would, output captured (stdout and stderr together); ``open_files``:
+    started with that soft limit on open files, as systemd starts services (1,024)."""
+
+    def limited() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
     return subprocess.Popen(
         [sys.executable, "-m", "vigie.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=limited if open_files is not None else None,  # noqa: PLW1509 (setrlimit only, before exec)
     )
+
+
+def open_file_limits(pid: int) -> tuple[int, int]:
+    """(soft, hard) limit on open files of a running process (Linux ``/proc``)."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError(f"no open-file limit in /proc/{pid}/limits")
 
 
 def stop_vigie(proc: subprocess.Popen[str], sig: signal.Signals, timeout: float = 30) -> str:

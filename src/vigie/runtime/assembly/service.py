@@ -84,6 +84,7 @@ from vigie.runtime.assembly.webhooks import (
     open_webhooks,
 )
 from vigie.runtime.clock import system_clock
+from vigie.runtime.limits import raise_open_file_limit
 from vigie.runtime.metrics import exposition, metrics_registry
 from vigie.runtime.workers.analysis import ModelSpec, WorkerSpec
 from vigie.runtime.workers.database_watch import DatabaseWatch, database_check, storage_check
@@ -624,6 +625,7 @@ class VigieService:
         sign a checkpoint of the audit chain. ``api_only`` (``vigie api``): serve the API alone, one of several
         stateless API processes beside the one ``vigie serve`` that runs cameras and the periodic jobs."""
         api = self.config.api
+        raise_open_file_limit()  # a socket per camera and more: systemd's default soft limit is 1,024
         try:
             tls = uvicorn_tls(api.tls)  # HTTPS served directly (L15): checked before anything starts
         except TlsSetupError as err:

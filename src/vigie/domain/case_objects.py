@@ -250,7 +250,9 @@ class ObjectQuery:
         if self.min_dwell_seconds is not None and not self.min_dwell_seconds >= 0:
             raise ObjectQueryError(f"min_dwell_seconds {self.min_dwell_seconds} is negative: give 0 or more seconds")
         if self.after is not None:
-            set_(self, "after", ObjectCursor(_instant(self.after.first_seen, "cursor", ObjectQueryError), self.after.id))
+            set_(
+                self, "after", ObjectCursor(_instant(self.after.first_seen, "cursor", ObjectQueryError), self.after.id)
+            )
 
     @property
     def colourable_classes(self) -> frozenset[ObjectClass]:
@@ -259,8 +261,8 @@ class ObjectQuery:
         return wanted & COLOURED_CLASSES if self.colours else wanted
 
 
-def _parse_all(kind: type[_E], values: Iterable[object], what: str) -> list[_E]:
-    parsed: list[E] = []
+def _parse_all(kind: type[_E], values: Iterable[str], what: str) -> list[_E]:
+    parsed: list[_E] = []
     for value in values:
         try:
             parsed.append(kind(value))

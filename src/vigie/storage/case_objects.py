@@ -23,14 +23,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
     Select,
-    and_,
+    Table,
     delete,
     exists,
     func,
@@ -56,8 +56,8 @@ from vigie.storage.tables import CaseObjectRow, CaseObjectZoneRow
 MAX_BRANCHES: Final = 96
 """Most equality branches a search is split into (64 cameras × 1 class fits; 64 cameras × 8 classes does not)."""
 
-_O = CaseObjectRow.__table__
-_Z = CaseObjectZoneRow.__table__
+_O = cast(Table, CaseObjectRow.__table__)  # a declarative class's table is a Table
+_Z = cast(Table, CaseObjectZoneRow.__table__)
 _OBJECT_COLUMNS: Final = [c for c in _O.c if c.name != "dwell_s"]
 _DWELL_MARGIN: Final = timedelta(seconds=1)
 """Slack on the time floor for the float rounding of ``dwell_s``."""
@@ -77,20 +77,21 @@ class SqlCaseObjects:
             raise ValueError(f"object {stored[0].id} is already stored: add only objects without an id")
         rows = [_object_values(o) for o in objects]
         with storage_errors(self._engine, f"store {len(rows)} object(s) of a case"), self._engine.begin() as conn:
-            ids = list(
-                conn.execute(insert(_O).returning(_O.c.id, sort_by_parameter_order=True), rows).scalars().all()
-            )
+            ids = list(conn.execute(insert(_O).returning(_O.c.id, sort_by_parameter_order=True), rows).scalars().all())
             marks = [mark for object_id, o in zip(ids, objects, strict=True) for mark in _zone_values(object_id, o)]
             if marks:
                 conn.execute(insert(_Z), marks)
         return ids
 
     def query(self, query: ObjectQuery) -> ObjectPage:
-        with storage_errors(self._engine, f"search the objects of case {query.case_id}"), self._reader.connect() as conn:
+        with (
+            storage_errors(self._engine, f"search the objects of case {query.case_id}"),
+            self._reader.connect() as conn,
+        ):
             floor = _time_floor(conn, query)
             if floor is _EMPTY:
                 return ObjectPage(())
-            statement = _search(query, floor)  # type: ignore[arg-type]
+            statement = _search(query, floor)
             rows = conn.execute(statement).all()
             page, more = rows[: query.limit], len(rows) > query.limit
             names = _names_of(conn, [row.id for row in page])
@@ -104,7 +105,7 @@ class SqlCaseObjects:
             floor = _time_floor(conn, query)
             if floor is _EMPTY:
                 return 0
-            where = _object_filters(query, floor, _O.c.first_seen)  # type: ignore[arg-type]
+            where = _object_filters(query, floor, _O.c.first_seen)
             if query.zone is not None:
                 where.append(_marked(ZONE, query.zone))
             if query.line is not None:
@@ -175,7 +176,7 @@ def _search(query: ObjectQuery, floor: Any) -> Select[Any]:
     take = query.limit + 1
     if query.zone is not None or query.line is not None:
         kind, name = (ZONE, query.zone) if query.zone is not None else (LINE, query.line)
-        assert name is not None  # noqa: S101 - narrowing for mypy, true by the line above
+        assert name is not None
         first_seen, ident = _Z.c.first_seen, _Z.c.object_id
         base = select(*_OBJECT_COLUMNS).select_from(_Z.join(_O, _O.c.id == _Z.c.object_id))
         where = [
@@ -196,7 +197,7 @@ def _search(query: ObjectQuery, floor: Any) -> Select[Any]:
         where = _object_filters(query, floor, first_seen)
         classes = _values(query.classes or query.colours, query.colourable_classes)
         if query.camera_ids:
-            dimensions = [(_O.c.camera_id, sorted(query.camera_ids)), (_O.c.object_class, classes)]
+            dimensions = [(_O.c.camera_id, [*sorted(query.camera_ids)]), (_O.c.object_class, classes)]
         elif query.classes or query.colours:
             dimensions = [(_O.c.object_class, classes), (_O.c.colour, _colours(query))]
         else:
@@ -216,12 +217,12 @@ def _search(query: ObjectQuery, floor: Any) -> Select[Any]:
 
 def _values(given: Iterable[object], classes: Iterable[ObjectClass]) -> list[str | None]:
     """The classes to branch on: those asked (or allowed by the colours), else every class."""
-    return sorted(c.value for c in classes) if given else sorted(c.value for c in ObjectClass)
+    return [*sorted(c.value for c in (classes if given else ObjectClass))]
 
 
 def _colours(query: ObjectQuery) -> list[str | None]:
     if query.colours:
-        return sorted(c.value for c in query.colours)
+        return [*sorted(c.value for c in query.colours)]
     return [*sorted(c.value for c in VehicleColour), None]
 
 

@@ -180,6 +180,8 @@ QUERIES: list[dict[str, Any]] = [
     window(100, 200),
     {"min_dwell_seconds": 300, **window(3 * 3600, 3 * 3600 + 60)},
     {"classes": {BAG}, "min_dwell_seconds": 0},
+    {"camera_ids": {f"vil-{i}" for i in range(1, 14)}, **window(600, 9000)},  # 13 cameras × 8 classes: one statement
+    {"zone": "quai"},  # 8 classes × 9 directions (none included)
 ]
 
 

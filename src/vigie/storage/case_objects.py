@@ -21,7 +21,7 @@ How a search stays fast over millions of objects of one case (``bench/case_index
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, Final, cast
 
@@ -134,17 +134,20 @@ def _time_floor(conn: Connection, query: ObjectQuery) -> Any:
     return query.start - timedelta(seconds=float(longest)) - _DWELL_MARGIN
 
 
-def _object_filters(query: ObjectQuery, floor: Any, first_seen: Any) -> list[ColumnElement[bool]]:
+def _object_filters(
+    query: ObjectQuery, floor: Any, first_seen: Any, branched: Collection[str] = ()
+) -> list[ColumnElement[bool]]:
     """Every filter of the query on ``case_objects`` but zone and line (``first_seen``: the column to bound in
-    time, the one of the index the branch reads)."""
+    time, the one of the index the branch reads), leaving out those on the ``branched`` columns (their values
+    are set one by one in each branch)."""
     where: list[ColumnElement[bool]] = [_O.c.case_id == query.case_id]
-    if query.classes or query.colours:
+    if (query.classes or query.colours) and "object_class" not in branched:
         where.append(_O.c.object_class.in_(sorted(c.value for c in query.colourable_classes)))
-    if query.colours:
+    if query.colours and "colour" not in branched:
         where.append(_O.c.colour.in_(sorted(c.value for c in query.colours)))
-    if query.camera_ids:
+    if query.camera_ids and "camera_id" not in branched:
         where.append(_O.c.camera_id.in_(sorted(query.camera_ids)))
-    if query.direction is not None:
+    if query.direction is not None and "direction" not in branched:
         where.append(_O.c.direction == query.direction.value)
     if query.min_dwell_seconds is not None:
         where.append(_O.c.dwell_s >= query.min_dwell_seconds)
@@ -174,43 +177,46 @@ def _eq(column: Any, value: str | None) -> ColumnElement[bool]:
 def _search(query: ObjectQuery, floor: Any) -> Select[Any]:
     """The statement of one page (+ one row, to know whether another page follows)."""
     take = query.limit + 1
+    classes = _values(query.classes or query.colours, query.colourable_classes)
+    head: list[ColumnElement[bool]] = []
+    dimensions: list[tuple[Any, list[str | None]]]
     if query.zone is not None or query.line is not None:
         kind, name = (ZONE, query.zone) if query.zone is not None else (LINE, query.line)
-        assert name is not None
         first_seen, ident = _Z.c.first_seen, _Z.c.object_id
         base = select(*_OBJECT_COLUMNS).select_from(_Z.join(_O, _O.c.id == _Z.c.object_id))
-        where = [
-            _Z.c.case_id == query.case_id,
-            _Z.c.kind == kind,
-            _Z.c.name == name,
-            *_object_filters(query, floor, first_seen),
-        ]
+        head += [_Z.c.case_id == query.case_id, _Z.c.kind == kind, _Z.c.name == name]
         if query.zone is not None and query.line is not None:
-            where.append(_marked(LINE, query.line))
-        dimensions: list[tuple[Any, list[str | None]]] = [
-            (_Z.c.object_class, _values(query.classes or query.colours, query.colourable_classes)),
-            (_Z.c.direction, [query.direction.value] if query.direction else [*sorted(Direction), None]),
-        ]
+            head.append(_marked(LINE, query.line))
+        directions = [query.direction.value] if query.direction else [*(d.value for d in Direction), None]
+        dimensions = [(_Z.c.object_class, classes), (_Z.c.direction, directions)]
     else:
         first_seen, ident = _O.c.first_seen, _O.c.id
         base = select(*_OBJECT_COLUMNS)
-        where = _object_filters(query, floor, first_seen)
-        classes = _values(query.classes or query.colours, query.colourable_classes)
         if query.camera_ids:
             dimensions = [(_O.c.camera_id, [*sorted(query.camera_ids)]), (_O.c.object_class, classes)]
         elif query.classes or query.colours:
             dimensions = [(_O.c.object_class, classes), (_O.c.colour, _colours(query))]
         else:
             dimensions = []
-    where.extend(_after(query.after, first_seen, ident))
+    after = _after(query.after, first_seen, ident)
+    combinations = list(itertools.product(*(values for _, values in dimensions)))
+    if len(combinations) > MAX_BRANCHES:
+        return (
+            base.where(*head, *_object_filters(query, floor, first_seen), *after)
+            .order_by(first_seen, ident)
+            .limit(take)
+        )
+    # the branch's equalities replace the IN lists on the same columns: with both, PostgreSQL reads the index range
+    # unordered (``= ANY`` in the index condition) and sorts the whole camera's objects of the class
+    where = [*head, *_object_filters(query, floor, first_seen, {column.name for column, _ in dimensions}), *after]
     branches = [
         base.where(*where, *(_eq(column, value) for (column, _), value in zip(dimensions, combination, strict=True)))
         .order_by(first_seen, ident)
         .limit(take)
-        for combination in itertools.product(*(values for _, values in dimensions))
+        for combination in combinations
     ]
-    if len(branches) == 1 or len(branches) > MAX_BRANCHES:
-        return base.where(*where).order_by(first_seen, ident).limit(take)
+    if len(branches) == 1:
+        return branches[0]
     merged = union_all(*(select(*branch.subquery().c) for branch in branches)).subquery()
     return select(*merged.c).order_by(merged.c.first_seen, merged.c.id).limit(take)
 

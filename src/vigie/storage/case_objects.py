@@ -105,11 +105,11 @@ class SqlCaseObjects:
             floor = _time_floor(conn, query)
             if floor is _EMPTY:
                 return 0
-            where = _object_filters(query, floor, _O.c.first_seen)
+            where = [_O.c.case_id == query.case_id, *_object_filters(query, floor, _O.c.first_seen)]
             if query.zone is not None:
-                where.append(_marked(ZONE, query.zone))
+                where.append(_marked(ZONE, query.zone, _O.c.id))
             if query.line is not None:
-                where.append(_marked(LINE, query.line))
+                where.append(_marked(LINE, query.line, _O.c.id))
             return int(conn.execute(select(func.count()).select_from(_O).where(*where)).scalar_one())
 
     def purge(self, case_id: int) -> int:
@@ -140,7 +140,7 @@ def _object_filters(
     """Every filter of the query on ``case_objects`` but zone and line (``first_seen``: the column to bound in
     time, the one of the index the branch reads), leaving out those on the ``branched`` columns (their values
     are set one by one in each branch)."""
-    where: list[ColumnElement[bool]] = [_O.c.case_id == query.case_id]
+    where: list[ColumnElement[bool]] = []
     if (query.classes or query.colours) and "object_class" not in branched:
         where.append(_O.c.object_class.in_(sorted(c.value for c in query.colourable_classes)))
     if query.colours and "colour" not in branched:
@@ -158,9 +158,9 @@ def _object_filters(
     return where
 
 
-def _marked(kind: str, name: str) -> ColumnElement[bool]:
+def _marked(kind: str, name: str, object_id: Any) -> ColumnElement[bool]:
     marks = _Z.alias("marks")  # its own name: the zone branches read case_object_zones in the outer query too
-    return exists().where(marks.c.object_id == _O.c.id, marks.c.kind == kind, marks.c.name == name)
+    return exists().where(marks.c.object_id == object_id, marks.c.kind == kind, marks.c.name == name)
 
 
 def _after(cursor: ObjectCursor | None, first_seen: Any, ident: Any) -> list[ColumnElement[bool]]:
@@ -175,50 +175,69 @@ def _eq(column: Any, value: str | None) -> ColumnElement[bool]:
 
 
 def _search(query: ObjectQuery, floor: Any) -> Select[Any]:
-    """The statement of one page (+ one row, to know whether another page follows)."""
+    """The statement of one page (+ one row, to know whether another page follows).
+
+    The branches select only the page keys (id, first_seen): the rows of the page are read once, by id, after
+    the merge (and a zone branch whose other filters all lie in its index never reads ``case_objects``)."""
     take = query.limit + 1
     classes = _values(query.classes or query.colours, query.colourable_classes)
-    head: list[ColumnElement[bool]] = []
     dimensions: list[tuple[Any, list[str | None]]]
     if query.zone is not None or query.line is not None:
         kind, name = (ZONE, query.zone) if query.zone is not None else (LINE, query.line)
         first_seen, ident = _Z.c.first_seen, _Z.c.object_id
-        base = select(*_OBJECT_COLUMNS).select_from(_Z.join(_O, _O.c.id == _Z.c.object_id))
-        head += [_Z.c.case_id == query.case_id, _Z.c.kind == kind, _Z.c.name == name]
+        head = [_Z.c.case_id == query.case_id, _Z.c.kind == kind, _Z.c.name == name]
         if query.zone is not None and query.line is not None:
-            head.append(_marked(LINE, query.line))
-        directions = [query.direction.value] if query.direction else [*(d.value for d in Direction), None]
+            head.append(_marked(LINE, query.line, _Z.c.object_id))
+        directions: list[str | None] = [*(d.value for d in Direction), None]
+        if query.direction is not None:
+            directions = [query.direction.value]
         dimensions = [(_Z.c.object_class, classes), (_Z.c.direction, directions)]
     else:
         first_seen, ident = _O.c.first_seen, _O.c.id
-        base = select(*_OBJECT_COLUMNS)
+        head = [_O.c.case_id == query.case_id]
         if query.camera_ids:
             dimensions = [(_O.c.camera_id, [*sorted(query.camera_ids)]), (_O.c.object_class, classes)]
         elif query.classes or query.colours:
             dimensions = [(_O.c.object_class, classes), (_O.c.colour, _colours(query))]
         else:
             dimensions = []
-    after = _after(query.after, first_seen, ident)
+    keys = (ident.label("id"), first_seen.label("first_seen"))
+    head += _after(query.after, first_seen, ident)
     combinations = list(itertools.product(*(values for _, values in dimensions)))
     if len(combinations) > MAX_BRANCHES:
-        return (
-            base.where(*head, *_object_filters(query, floor, first_seen), *after)
+        # too many branches to merge: one statement with IN lists (the same rows, read less directly)
+        filters = _object_filters(query, floor, first_seen)
+        page = _keys(keys, ident, filters).where(*head, *filters).order_by(first_seen, ident).limit(take).subquery()
+    else:
+        # the branch's equalities replace the IN lists on the same columns: with both, PostgreSQL reads the index
+        # range unordered (``= ANY`` in the index condition) and sorts all of a camera's objects of the class
+        filters = _object_filters(query, floor, first_seen, {column.name for column, _ in dimensions})
+        branches = [
+            _keys(keys, ident, filters)
+            .where(*head, *filters, *_equal(dimensions, combination))
             .order_by(first_seen, ident)
             .limit(take)
-        )
-    # the branch's equalities replace the IN lists on the same columns: with both, PostgreSQL reads the index range
-    # unordered (``= ANY`` in the index condition) and sorts the whole camera's objects of the class
-    where = [*head, *_object_filters(query, floor, first_seen, {column.name for column, _ in dimensions}), *after]
-    branches = [
-        base.where(*where, *(_eq(column, value) for (column, _), value in zip(dimensions, combination, strict=True)))
-        .order_by(first_seen, ident)
-        .limit(take)
-        for combination in combinations
-    ]
-    if len(branches) == 1:
-        return branches[0]
-    merged = union_all(*(select(*branch.subquery().c) for branch in branches)).subquery()
-    return select(*merged.c).order_by(merged.c.first_seen, merged.c.id).limit(take)
+            for combination in combinations
+        ]
+        if len(branches) == 1:
+            page = branches[0].subquery()
+        else:
+            merged = union_all(*(select(*branch.subquery().c) for branch in branches)).subquery()
+            page = select(*merged.c).order_by(merged.c.first_seen, merged.c.id).limit(take).subquery()
+    return (
+        select(*_OBJECT_COLUMNS).select_from(_O.join(page, _O.c.id == page.c.id)).order_by(page.c.first_seen, page.c.id)
+    )
+
+
+def _equal(dimensions: list[tuple[Any, list[str | None]]], values: tuple[str | None, ...]) -> list[Any]:
+    return [_eq(column, value) for (column, _), value in zip(dimensions, values, strict=True)]
+
+
+def _keys(keys: tuple[Any, Any], ident: Any, filters: list[ColumnElement[bool]]) -> Select[Any]:
+    """SELECT of the page keys, joining ``case_objects`` to a zone's rows only when a filter reads it."""
+    if ident is _O.c.id or not filters:
+        return select(*keys)
+    return select(*keys).select_from(_Z.join(_O, _O.c.id == _Z.c.object_id))
 
 
 def _values(given: Iterable[object], classes: Iterable[ObjectClass]) -> list[str | None]:

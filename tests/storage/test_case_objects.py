@@ -203,6 +203,21 @@ def test_every_filter_combination_pages_every_match_once_in_order(db: Engine, fi
     assert list(whole.objects) == expected and whole.next_cursor is None
 
 
+def test_thousands_of_objects_in_one_call_keep_their_own_zones(db: Engine) -> None:
+    case_id = open_case(db)
+    store = SqlCaseObjects(db)
+    given = [
+        an_object(case_id, track_id=i, zones=("quai",) if i % 3 == 0 else (), lines=("entree",) if i % 5 == 0 else ())
+        for i in range(2500)  # several of the driver's batches
+    ]
+    ids = store.add_many(given)
+    assert len(ids) == len(set(ids)) == 2500
+    quai = store.query(ObjectQuery(case_id, zone="quai", limit=500))
+    assert [o.track_id for o in quai.objects] == list(range(0, 1500, 3))
+    assert all(o.id == ids[o.track_id] for o in quai.objects)
+    assert store.count(ObjectQuery(case_id, zone="quai", line="entree")) == len(range(0, 2500, 15))
+
+
 def test_a_window_keeps_the_objects_seen_during_it(db: Engine) -> None:
     case_id = open_case(db)
     store = SqlCaseObjects(db)

@@ -39,11 +39,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import psycopg
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from vigie.domain.case_objects import Direction, ObjectClass, ObjectQuery, VehicleColour
@@ -194,8 +194,8 @@ def _array(values: list[str]) -> str:
 def load(url: str, cases: list[int], objects: int) -> dict[str, float]:
     """Fill the tables; the seconds each step took."""
     timings: dict[str, float] = {}
-    object_indexes = list(CaseObjectRow.__table__.indexes)
-    zone_indexes = list(CaseObjectZoneRow.__table__.indexes)
+    object_indexes = list(cast(Table, CaseObjectRow.__table__).indexes)
+    zone_indexes = list(cast(Table, CaseObjectZoneRow.__table__).indexes)
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     rng = np.random.default_rng(22)
     sizes = [(cases[0], objects)] + [(other, max(1, objects // 50)) for other in cases[1:]]

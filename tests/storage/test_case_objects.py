@@ -182,6 +182,7 @@ QUERIES: list[dict[str, Any]] = [
     {"classes": {BAG}, "min_dwell_seconds": 0},
     {"camera_ids": {f"vil-{i}" for i in range(1, 14)}, **window(600, 9000)},  # 13 cameras × 8 classes: one statement
     {"zone": "quai"},  # 8 classes × 9 directions (none included)
+    {"zone": "parvis", "line": "sortie"},  # the zone's index alone, the line checked beside it
 ]
 
 
@@ -294,8 +295,10 @@ def test_malformed_objects_are_refused_with_the_field_named() -> None:
         an_object(1, box=Box(0.9, 0.1, 0.5, 0.1))
     with pytest.raises(CaseObjectError, match="zones: '' is not a name"):
         an_object(1, zones=("",))
-    with pytest.raises(ValueError, match="'teal' is not a valid VehicleColour"):
+    with pytest.raises(CaseObjectError, match="colour: 'teal' is not one of beige, black, blue"):
         an_object(1, colour="teal")
+    with pytest.raises(CaseObjectError, match="object_class: 'face' is not one of bag, bicycle"):
+        an_object(1, object_class="face")
 
 
 def test_malformed_queries_are_refused_saying_how_to_fix_them() -> None:

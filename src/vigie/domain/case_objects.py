@@ -128,16 +128,16 @@ class CaseObject:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # a frozen dataclass normalising its own fields
-        set_(self, "object_class", ObjectClass(self.object_class))
+        set_(self, "object_class", _member(ObjectClass, self.object_class, "object_class", CaseObjectError))
         if self.colour is not None:
-            set_(self, "colour", VehicleColour(self.colour))
+            set_(self, "colour", _member(VehicleColour, self.colour, "colour", CaseObjectError))
             if self.object_class not in COLOURED_CLASSES:
                 raise CaseObjectError(
                     f"colour {self.colour} given for a {self.object_class}: only {_listed(COLOURED_CLASSES)} carry a "
                     f"colour — a person is a class, never described by appearance (L25); store colour=None"
                 )
         if self.direction is not None:
-            set_(self, "direction", Direction(self.direction))
+            set_(self, "direction", _member(Direction, self.direction, "direction", CaseObjectError))
         if not self.camera_id:
             raise CaseObjectError("camera_id is empty: give the camera the object was seen on")
         first = _instant(self.first_seen, "first_seen", CaseObjectError)
@@ -262,13 +262,14 @@ class ObjectQuery:
 
 
 def _parse_all(kind: type[_E], values: Iterable[str], what: str) -> list[_E]:
-    parsed: list[_E] = []
-    for value in values:
-        try:
-            parsed.append(kind(value))
-        except ValueError as err:
-            raise ObjectQueryError(f"{what}: {value!r} is not one of {_listed(kind)}") from err
-    return parsed
+    return [_member(kind, value, what, ObjectQueryError) for value in values]
+
+
+def _member(kind: type[_E], value: str, what: str, error: type[ValueError]) -> _E:
+    try:
+        return kind(value)
+    except ValueError as err:
+        raise error(f"{what}: {value!r} is not one of {_listed(kind)}") from err
 
 
 @dataclass(frozen=True, slots=True)

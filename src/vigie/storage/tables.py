@@ -830,3 +830,72 @@ class CaseRow(Base):
     closed_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
     hold_decision: Mapped[str | None] = mapped_column(String(16))
     close_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseObjectRow(Base):
+    """An object the analysis found in a case's recordings (issue 22), stored for that case only: deleted with the
+    case (ON DELETE CASCADE) or by its purge. No column describes a person's appearance (L25).
+
+    The indexes serve the searches of ``vigie.storage.case_objects`` (each led by ``case_id``: a search never
+    reads another case's rows) and end with ``(first_seen, id)``, the order of the pages, so that one equality
+    branch reads its first page straight from the index: class + colour (+ time, ``last_seen`` carried after the
+    unique ``id`` to filter the overlap without reading the table), camera + class, time alone, and dwell (the
+    case's longest dwell bounds the time range a window must scan).
+    """
+
+    __tablename__ = "case_objects"
+    __table_args__ = (
+        Index("ix_case_objects_class_colour", "case_id", "object_class", "colour", "first_seen", "id", "last_seen"),
+        Index("ix_case_objects_camera_class", "case_id", "camera_id", "object_class", "first_seen", "id"),
+        Index("ix_case_objects_first_seen", "case_id", "first_seen", "id"),
+        Index("ix_case_objects_dwell", "case_id", "dwell_s"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ID, ForeignKey("cases.id", ondelete="CASCADE"))
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    track_id: Mapped[int] = mapped_column(BigInteger)
+    object_class: Mapped[str] = mapped_column(String(16))
+    colour: Mapped[str | None] = mapped_column(String(16))
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    dwell_s: Mapped[float] = mapped_column(Float)
+    direction: Mapped[str | None] = mapped_column(String(16))
+    box_x: Mapped[float] = mapped_column(Float)
+    box_y: Mapped[float] = mapped_column(Float)
+    box_w: Mapped[float] = mapped_column(Float)
+    box_h: Mapped[float] = mapped_column(Float)
+    thumbnail_at: Mapped[datetime]
+
+
+class CaseObjectZoneRow(Base):
+    """A zone an object entered (``kind`` ``zone``) or a line it crossed (``line``): one row per name.
+
+    A child table rather than PostgreSQL arrays with a GIN index: a B-tree works the same on SQLite and
+    PostgreSQL, and with the object's class, direction and first sighting copied here (written once with the
+    object, never updated) one index range — case, kind, name, class, direction — yields the objects in page order
+    with no sort and no visit of objects that do not match; a GIN index answers "contains X" but neither orders nor
+    combines with the class and direction in one scan.
+    """
+
+    __tablename__ = "case_object_zones"
+    __table_args__ = (
+        Index(
+            "ix_case_object_zones_search",
+            "case_id",
+            "kind",
+            "name",
+            "object_class",
+            "direction",
+            "first_seen",
+            "object_id",
+        ),
+    )
+
+    object_id: Mapped[int] = mapped_column(ID, ForeignKey("case_objects.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ID)
+    object_class: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str | None] = mapped_column(String(16))
+    first_seen: Mapped[datetime]

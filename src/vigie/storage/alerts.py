@@ -15,7 +15,7 @@ import builtins
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import sessionmaker
 
 from vigie.domain.alerts import (
@@ -30,8 +30,8 @@ from vigie.domain.geometry import Box
 from vigie.domain.outbox import OutboxMessage
 from vigie.domain.webhooks import WebhookDelivery
 from vigie.storage.database import for_reading, storage_errors
-from vigie.storage.outbox import outbox_rows
-from vigie.storage.tables import AlertRow, require_aware
+from vigie.storage.outbox import outbox_values
+from vigie.storage.tables import AlertRow, MqttOutboxRow, require_aware
 from vigie.storage.webhooks import webhook_rows
 
 MAX_PAGE = 1000
@@ -108,7 +108,9 @@ class SqlAlertRepo:
             row.decided_at, row.note = when, note
             recorded = _to_alert(row)
             if verdict is Verdict.CONFIRMED and self._on_confirmed is not None:
-                session.add_all(outbox_rows(self._on_confirmed(recorded)))
+                messages = self._on_confirmed(recorded)
+                if messages:  # Core, as the health events' messages: no ORM object to flush per message
+                    session.connection().execute(insert(MqttOutboxRow), outbox_values(messages))
             if verdict is Verdict.CONFIRMED and self._webhooks_of is not None:
                 session.add_all(webhook_rows(self._webhooks_of(recorded)))
             return recorded

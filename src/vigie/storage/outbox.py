@@ -1,7 +1,7 @@
 """The ``mqtt_outbox`` table (implements :class:`vigie.domain.outbox.Outbox`, issue 21).
 
 Messages are written by whoever produces them — the alert repository in the very transaction of a confirmation
-(:func:`outbox_rows`), the health events by ``vigie serve``'s writer — and read by the one publisher of ``vigie
+(:func:`outbox_values`), the health events by ``vigie serve``'s writer — and read by the one publisher of ``vigie
 serve``, which marks them sent when the broker acknowledged them. Sent rows are purged after a while.
 """
 
@@ -47,21 +47,6 @@ _UNSENT = (
 )
 """The publisher's read, on the ``(sent_at, seq)`` index. Core statements on a connection, no ORM session: at thousands
 of messages a second the session's bookkeeping cost more than the query (``bench/mqtt_throughput.py``)."""
-
-
-def outbox_rows(messages: Sequence[OutboxMessage]) -> list[MqttOutboxRow]:
-    """Rows for ``messages``, to add to a session of the caller's transaction."""
-    return [
-        MqttOutboxRow(
-            message_id=m.id,
-            topic=m.topic,
-            payload=m.payload,
-            retain=m.retain,
-            created_at=require_aware(m.created_at, "message.created_at"),
-            sent_at=None,
-        )
-        for m in messages
-    ]
 
 
 class SqlOutbox:

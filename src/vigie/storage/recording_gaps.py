@@ -13,7 +13,10 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Engine, Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 from vigie.domain.recording import GapReport, RecordingGap
 from vigie.storage.database import for_reading, storage_errors
@@ -33,11 +36,25 @@ _DELETE_ONE = delete(_TABLE).where(
 ``vigie serve`` writes them) the round cost grew with the day's gaps, ~100 µs a gap and rising."""
 
 
+def _upsert(dialect: str) -> Executable:
+    """``INSERT … ON CONFLICT (camera_id, started_at) DO UPDATE`` in the dialect's words (SQLite and PostgreSQL
+    both have it; SQLAlchemy builds it per dialect)."""
+    columns, key = ("ended_at", "noticed_at", "seconds"), ["camera_id", "started_at"]
+    if dialect == "sqlite":
+        lite = sqlite_insert(_TABLE)
+        return lite.on_conflict_do_update(index_elements=key, set_={c: lite.excluded[c] for c in columns})
+    if dialect == "postgresql":
+        pg = postgresql_insert(_TABLE)
+        return pg.on_conflict_do_update(index_elements=key, set_={c: pg.excluded[c] for c in columns})
+    raise ValueError(f"recording gaps are stored on SQLite or PostgreSQL, not {dialect}")
+
+
 class SqlRecordingGaps:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read = sessionmaker(for_reading(engine), expire_on_commit=False)
+        self._upsert = _upsert(engine.dialect.name)
 
     def begin(self, at: datetime) -> int:
         """A new run of the watch starts at ``at``: the gaps a previous run left open are closed when it last
@@ -82,14 +99,15 @@ class SqlRecordingGaps:
             }
             for g in written
         ]
-        keys = [(g.camera_id, require_aware(g.start, "start")) for g in (*written, *withdrawn)]
+        keys = [(g.camera_id, require_aware(g.start, "start")) for g in withdrawn]
         with storage_errors(self._engine, "record the recording gaps"), self._write.begin() as session:
             if keys:
                 session.connection().execute(_DELETE_ONE, [{"camera": c, "started": s} for c, s in keys])
             if rows:
                 # Core, on the session's connection: plain rows need none of the ORM bulk insert's per-row
-                # bookkeeping (seen in the profile of bench/mqtt_throughput.py; its gain is within that bench's noise).
-                session.connection().execute(insert(_TABLE), rows)
+                # bookkeeping; one upsert a gap (a new one inserted, a known one — now closed — replaced), where a
+                # delete then an insert cost two statements a gap (bench/mqtt_throughput.py's health producer)
+                session.connection().execute(self._upsert, rows)
             if prune_before is not None:
                 session.execute(
                     delete(RecordingGapRow).where(RecordingGapRow.ended_at < require_aware(prune_before, "before"))
@@ -145,7 +163,7 @@ class SqlRecordingGaps:
 
 
 def _checked(session: Session, at: datetime) -> None:
-    # one writer: update, else insert, in its transaction is enough (no upsert dialects needed); Core statements, as
+    # one writer: update, else insert, in its transaction is enough; Core statements, as
     # each round writes it: the ORM's load and flush were 5 % of a round's CPU in bench/mqtt_throughput.py
     connection = session.connection()
     if not connection.execute(_CHECKED, {"at": at}).rowcount:

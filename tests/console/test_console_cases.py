@@ -111,7 +111,9 @@ def test_an_investigator_plays_locks_and_exports_a_case(
     expect(job).to_have_count(1)
     expect(job).to_have_attribute("data-state", "done", timeout=30_000)
     expect(job.locator("td.requisition")).to_have_text(REQUISITION)
-    expect(job).to_contain_text("vil-1")
+    expect(job).to_have_attribute("data-cameras", "vil-1 vil-2")
+    marked_in = (mark - timedelta(seconds=10)).astimezone(LEGAL_TIME_ZONE).strftime("%d/%m/%Y %H:%M:%S")
+    expect(job.locator("td.period")).to_contain_text(f"{marked_in} – ")
     expect(job.locator("a.download")).to_have_count(1)
     asked = [e for e in world.audit.events if str(e.action) == "video.export"]
     assert {e.details["requisition_ref"] for e in asked} == {REQUISITION}

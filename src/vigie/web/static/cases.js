@@ -395,7 +395,10 @@ const sync = {
 
   pause() {
     this.playing = false;
-    for (const tile of this.tiles) tile.video.pause();
+    for (const tile of this.tiles) { // each paused on the clock's instant exactly, not where it was between ticks
+      tile.video.pause();
+      this.follow(tile, true);
+    }
     this.render();
   },
 
@@ -508,9 +511,10 @@ async function refreshExports() {
     fill("case-exports", mine, (tr, job) => {
       tr.dataset.export = job.id;
       tr.dataset.state = job.state;
+      tr.dataset.cameras = job.camera_ids.join(" ");
       cell(tr, formatTime(job.created_at));
       cell(tr, job.camera_ids.map(cameraName).join(", "));
-      cell(tr, period(job));
+      cell(tr, period(job), "period");
       cell(tr, job.requisition_ref, "requisition");
       const progress = el("progress", { max: "1", value: String(job.progress) });
       cell(tr, "").append(progress, ` ${Math.round(job.progress * 100)} % · ${job.state}${job.error ? ` · ${job.error}` : ""}`);

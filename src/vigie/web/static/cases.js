@@ -107,8 +107,8 @@ document.getElementById("case-form").addEventListener("submit", async (event) =>
 async function showCase(id) {
   document.getElementById("cases-list-page").hidden = true;
   document.getElementById("case-page").hidden = false;
-  for (const id of ["case-action-error", "sync-error", "case-search-error", "case-close-error"]) {
-    document.getElementById(id).textContent = "";
+  for (const where of ["case-action-error", "sync-error", "case-search-error", "case-close-error"]) {
+    document.getElementById(where).textContent = "";
   }
   let found;
   try {
@@ -121,7 +121,14 @@ async function showCase(id) {
   current.case = found;
   renderCase();
   if (opening) {
-    sync.open(found);
+    // what a person may do here follows their permissions; the API checks them again
+    document.getElementById("case-sync").hidden = !can("playback");
+    document.getElementById("sync-export-bar").hidden = !can("export");
+    document.getElementById("case-exports-part").hidden = !can("export");
+    fillChoices("search-class", CLASSES, "class"); // in the language chosen by now
+    fillChoices("search-colour", COLOURS, "colour");
+    fillChoices("search-direction", DIRECTIONS, "direction");
+    if (can("playback")) sync.open(found);
     loadBookmarks(found);
     refreshExports();
     const start = document.getElementById("search-start");
@@ -371,6 +378,7 @@ const sync = {
   },
 
   seek(date) {
+    if (!this.case) return; // no playback here (a reader of cases without the playback permission)
     const start = new Date(this.case.start).getTime();
     const end = new Date(this.case.end).getTime();
     this.at = Math.min(Math.max(date.getTime(), start), end - 1);
@@ -450,7 +458,9 @@ const sync = {
 
   render() {
     if (!this.case) return;
-    document.getElementById("sync-time").textContent = formatTime(new Date(this.at).toISOString());
+    // to the millisecond: a frame is 40 ms at 25 fps
+    const ms = String(Math.floor(this.at) % 1000).padStart(3, "0");
+    document.getElementById("sync-time").textContent = `${formatTime(new Date(this.at).toISOString())}.${ms}`;
     document.getElementById("sync-time").dataset.at = new Date(this.at).toISOString();
     const slider = document.getElementById("sync-slider");
     if (document.activeElement !== slider) slider.value = String(this.at - new Date(this.case.start).getTime());
@@ -532,12 +542,11 @@ async function refreshExports() {
 
 function fillChoices(id, values, prefix) {
   const select = document.getElementById(id);
+  const chosen = select.value;
   select.replaceChildren(el("option", { value: "", text: t("search.any") }), ...values.map((v) => el("option", { value: v, text: t(`${prefix}.${v}`) })));
+  select.value = chosen;
 }
 
-fillChoices("search-class", CLASSES, "class");
-fillChoices("search-colour", COLOURS, "colour");
-fillChoices("search-direction", DIRECTIONS, "direction");
 
 document.getElementById("case-search").addEventListener("submit", async (event) => {
   event.preventDefault();

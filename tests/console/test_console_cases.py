@@ -20,8 +20,11 @@ from vigie.storage.sensors import SqlSensorLinkEvents
 expect = sync_api.expect
 REQUISITION = "RJ 2026/0422"
 
-VIDEOS = "() => [...document.querySelectorAll('#sync-wall video')].map(v => ({camera: v.dataset.camera, "
-VIDEOS += "t: v.currentTime, rate: v.playbackRate, ready: v.readyState, paused: v.paused, error: v.error && v.error.code}))"
+VIDEOS = (
+    "() => [...document.querySelectorAll('#sync-wall video')].map(v => ({camera: v.dataset.camera, t: v.currentTime, "
+    "rate: v.playbackRate, ready: v.readyState, paused: v.paused, error: v.error && v.error.code}))"
+)
+"""What each video of the synchronised playback is doing."""
 
 
 def clock_at(page: sync_api.Page) -> datetime:
@@ -89,6 +92,7 @@ def test_an_investigator_plays_locks_and_exports_a_case(
     page.click("#sync-play")  # pause, then one frame forward
     expect(page.locator("#sync-play")).to_have_text("Lire")
     before, at = page.evaluate(VIDEOS), clock_at(page)
+    assert all(abs(v["t"] - (at - first).total_seconds()) < 0.05 for v in before), (at, before)  # on the clock
     page.click("#sync-forward")
     page.wait_for_function(
         "t => [...document.querySelectorAll('#sync-wall video')].every(v => v.paused && v.currentTime > t)",

@@ -20,10 +20,11 @@ import { fromParisWallClock, parisWallClock } from "./time.js";
 const MAX_SHOWN = 4;
 const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16];
 const TICK_MS = 200;
-const DRIFT_S = 0.3; // a video further than this from the clock is put back on it
+const DRIFT_S = 0.3; // a video further than this from the clock is put back on it (more above ×4: a tick is longer)
 const WINDOW_BEFORE_MS = 60000; // a playlist is loaded from a minute before the instant …
 const WINDOW_MS = 30 * 60000; // … for half an hour (the playback API takes up to an hour)
 const BOOKMARK_LEAD_MS = 10000; // a bookmark plays from ten seconds before: what led to it
+const BOOKMARK_RANGE_MS = 7 * 86400000; // the bookmarks endpoint's longest range
 const DEFAULT_FPS = 25; // when the camera reports no frame rate (stopped, or not streaming now)
 const CLASSES = ["person", "bicycle", "motorcycle", "car", "van", "truck", "bus", "bag"];
 const COLOURS = ["white", "black", "grey", "silver", "red", "blue", "green", "yellow", "orange", "brown", "beige"];
@@ -114,9 +115,14 @@ async function showCase(id) {
   try {
     found = await api("GET", `/api/cases/${encodeURIComponent(id)}`);
   } catch (err) {
+    sync.close(); // nothing of another case stays on the page
+    current.case = null;
+    document.getElementById("case-title").textContent = "";
+    document.getElementById("case-body").hidden = true;
     refused(err, "case-action-error");
     return;
   }
+  document.getElementById("case-body").hidden = false;
   const opening = !current.case || current.case.id !== found.id;
   current.case = found;
   renderCase();
@@ -195,11 +201,14 @@ document.getElementById("case-close-form").addEventListener("submit", async (eve
 async function loadBookmarks(c) {
   const box = document.getElementById("sync-bookmarks");
   box.replaceChildren();
-  const q = new URLSearchParams({ start: c.start, end: c.end });
+  const ranges = []; // the endpoint takes at most BOOKMARK_RANGE_MS at once; a case's period is up to 31 days
+  for (let from = new Date(c.start).getTime(), end = new Date(c.end).getTime(); from < end; from += BOOKMARK_RANGE_MS) {
+    ranges.push(new URLSearchParams({ start: new Date(from).toISOString(), end: new Date(Math.min(end, from + BOOKMARK_RANGE_MS)).toISOString() }));
+  }
   const lists = await Promise.all(
-    c.camera_ids.map((camera) => api("GET", `/api/cameras/${encodeURIComponent(camera)}/bookmarks?${q}`)
+    c.camera_ids.flatMap((camera) => ranges.map((q) => api("GET", `/api/cameras/${encodeURIComponent(camera)}/bookmarks?${q}`)
       .then((items) => items.map((b) => ({ ...b, camera })))
-      .catch(() => [])), // a server without sensors, or a range the endpoint does not take: no bookmarks
+      .catch(() => []))), // a server without sensors: no bookmarks
   );
   if (!current.case || current.case.id !== c.id) return;
   current.bookmarks = lists.flat().sort((a, b) => new Date(a.at) - new Date(b.at));
@@ -429,7 +438,7 @@ const sync = {
     if (tile.note.textContent === t("sync.nothing")) tile.note.textContent = "";
     if (video.readyState < 1) return; // the playlist is still being read: followed at its next tick
     if (video.playbackRate !== this.rate) video.playbackRate = this.rate;
-    if (force || Math.abs(video.currentTime - media) > DRIFT_S) video.currentTime = media;
+    if (force || Math.abs(video.currentTime - media) > DRIFT_S * Math.max(1, this.rate / 4)) video.currentTime = media;
     if (this.playing && video.paused) video.play().catch(() => {});
     if (!this.playing && !video.paused) video.pause();
   },

@@ -54,6 +54,16 @@ def test_an_investigator_plays_locks_and_exports_a_case(
     page.fill("#case-purpose", "vol avec violence, cours Émile-Zola")
     page.select_option("#case-cameras", ["vil-1", "vil-2"])
     page.fill("#case-start", paris.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.fill("#case-end", (paris - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S"))  # a period upside down
+    page.click("#case-form button[type=submit]")
+    expect(page.locator("#case-error")).to_contain_text("must be after start")  # as the API words it
+    for _ in range(50):  # the answer, and the browser's line about it (events that may come after the page's text)
+        refused = [e for e in chromium.errors if "422" in e]
+        if len(refused) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(refused) == 2, chromium.errors  # and nothing else went wrong
+    chromium.errors[:] = [e for e in chromium.errors if e not in refused]
     page.fill("#case-end", (paris + timedelta(seconds=RECORDED_S)).strftime("%Y-%m-%dT%H:%M:%S"))
     page.click("#case-form button[type=submit]")
     expect(page.locator("#case-title")).to_have_text("Enquête PV 2026/0422")

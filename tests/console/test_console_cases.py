@@ -74,6 +74,7 @@ def test_an_investigator_plays_locks_and_exports_a_case(
     row = page.locator("#cases tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(REQUISITION)
+    shot(page, "22-cases-list")
     row.click()
     videos = page.locator("#sync-wall video")
     expect(videos).to_have_count(2)

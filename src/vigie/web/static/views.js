@@ -9,6 +9,7 @@ import { health } from "./health.js";
 import { plates } from "./plates.js";
 import { ptz } from "./ptz.js";
 import { speakers } from "./speakers.js";
+import { cases } from "./cases.js";
 
 const WALL_PAGE = 12;
 
@@ -1088,6 +1089,7 @@ export const VIEWS = {
   map,
   playback,
   exports: exportsView,
+  cases,
   governance,
   audit,
   cameras,

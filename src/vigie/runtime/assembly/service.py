@@ -61,6 +61,7 @@ from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.integration_health import integration_sources
 from vigie.runtime.assembly.live import open_live_service
+from vigie.runtime.assembly.case_search import open_case_search
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
@@ -113,6 +114,7 @@ from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlHoldRepo, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
+from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
 from vigie.storage.live_endpoints import SqlLiveEndpoints
@@ -428,16 +430,37 @@ class VigieService:
             sensor_statistics=sensor_statistics(config, engine, self.audit),
             webhooks=self.webhook_administration,
             # cases (issue 22): the holds they place are the CLI's holds, on this server's segment index
-            cases=CaseService(
-                SqlCaseRepo(engine),
+            cases=(
+                case_service := CaseService(
+                    SqlCaseRepo(engine),
+                    self.audit,
+                    clock,
+                    holds=HoldService(self.segments, SqlHoldRepo(engine), self.audit, clock),
+                )
+            ),
+            # forensic object search within a case (issue 22): the camera's configured model on its recordings
+            case_search=open_case_search(
+                case_service,
+                SqlCaseObjects(engine),
+                [p.camera for p in self.entries],
+                self._camera_model,
+                self.segments,
+                store,
                 self.audit,
                 clock,
-                holds=HoldService(self.segments, SqlHoldRepo(engine), self.audit, clock),
             ),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
+
+    def _camera_model(self, camera_id: str) -> ModelSpec | None:
+        """The registered model a camera's configuration names (None: none), for the forensic search of cases."""
+        camera = next((p.camera for p in self.entries if p.camera.id == camera_id), None)
+        if camera is None:
+            return None
+        registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
+        return model_spec(camera, registry)
 
     def _mqtt(self, engine: Engine) -> MqttBridge | None:
         """The MQTT bridge (``mqtt.enabled``, issue 21), started by :meth:`start`; API processes build it too: their

@@ -166,7 +166,7 @@ class CaseSearchService:
                 self._update(job_id, progress=round((n + 1) / span, 4), objects_found=found)
             job = self._update(job_id, state=SearchState.DONE, progress=1.0, finished_at=self._clock())
             outcome: dict[str, object] = {"outcome": "done"}
-        except Exception as err:  # noqa: BLE001 — a failed search is reported on its job, never lost
+        except Exception as err:
             log.exception("search %s of case %s failed", job_id, job.case_id)
             job = self._update(job_id, state=SearchState.FAILED, error=str(err), finished_at=self._clock())
             outcome = {"outcome": "failed", "error": str(err)}

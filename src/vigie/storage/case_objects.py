@@ -114,9 +114,7 @@ class SqlCaseObjects:
 
     def get(self, case_id: int, object_id: int) -> CaseObject | None:
         with storage_errors(self._engine, f"read object {object_id} of case {case_id}"), self._reader.connect() as conn:
-            row = conn.execute(
-                select(*_OBJECT_COLUMNS).where(_O.c.case_id == case_id, _O.c.id == object_id)
-            ).first()
+            row = conn.execute(select(*_OBJECT_COLUMNS).where(_O.c.case_id == case_id, _O.c.id == object_id)).first()
             if row is None:
                 return None
             names = _names_of(conn, [row.id])

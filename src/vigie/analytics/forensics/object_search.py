@@ -159,7 +159,7 @@ class _Track:
     sightings: int = 0
 
 
-def vehicle_colour(crop: Image) -> VehicleColour | None:
+def vehicle_colour(crop: Image) -> VehicleColour | None:  # noqa: PLR0911 — one return per colour family
     """The body colour of a vehicle from a BGR crop of its box, or None when no colour dominates.
 
     Written by hand: no maintained library names a colour from pixels (colour-naming packages map one RGB value to
@@ -222,7 +222,7 @@ def _inside(point: Point, polygon: tuple[Point, ...]) -> bool:
 def _crosses(line: NamedLine, a: Point, b: Point) -> bool:
     """Whether the path a→b crosses the segment ``line`` in a direction it counts."""
     before, after = line.side(a), line.side(b)
-    if before == after or before == 0 or after == 0:
+    if 0 in (before, after) or before == after:
         return False
     # the path's ends on either side of the line's support; the line's ends on either side of the path
     (x0, y0), (x1, y1) = line.start, line.end
@@ -236,9 +236,9 @@ def _crosses(line: NamedLine, a: Point, b: Point) -> bool:
     return True
 
 
-def _pictures(files: Sequence[RecordedFile], start: datetime, end: datetime, fps: float) -> Iterator[
-    tuple[datetime, Image]
-]:
+def _pictures(
+    files: Sequence[RecordedFile], start: datetime, end: datetime, fps: float
+) -> Iterator[tuple[datetime, Image]]:
     """(recorded instant, BGR picture) every 1/fps seconds of footage within [start, end), files in time order."""
     period = timedelta(seconds=1.0 / fps)
     due = start
@@ -264,7 +264,7 @@ def _pictures(files: Sequence[RecordedFile], start: datetime, end: datetime, fps
                     if at < due:
                         continue
                     due = max(due + period, at)
-                    yield at, picture.to_ndarray(format="bgr24")
+                    yield at, np.asarray(picture.to_ndarray(format="bgr24"), np.uint8)
             except av.FFmpegError:
                 continue  # damaged tail of a file cut while recording: what came before was read
 
@@ -350,10 +350,10 @@ def _follow(tracks: dict[int, _Track], found: Detections, at: datetime, image: I
             track.best_area = area
             track.best_box = Box(x1 / width, y1 / height, (x2 - x1) / width, (y2 - y1) / height)
             track.best_at = at
-            track.best_crop = image[int(y1) : int(math.ceil(y2)), int(x1) : int(math.ceil(x2))].copy()
+            track.best_crop = image[int(y1) : math.ceil(y2), int(x1) : math.ceil(x2)].copy()
 
 
-def _object(
+def _object(  # noqa: PLR0917
     track: _Track, number: int, case_id: int, camera_id: str, layout: CameraLayout, params: ObjectSearchParams
 ) -> CaseObject | None:
     if track.best_box is None or track.best_at is None:
@@ -407,7 +407,9 @@ def thumbnail(files: Sequence[RecordedFile], at: datetime, box: Box, *, side: in
                     if picture.time is None:
                         continue
                     origin = float(picture.time) if origin is None else origin
-                    offset = abs((recorded.start + timedelta(seconds=float(picture.time) - origin) - at).total_seconds())
+                    offset = abs(
+                        (recorded.start + timedelta(seconds=float(picture.time) - origin) - at).total_seconds()
+                    )
                     if best is None or offset < best[0]:
                         best = (offset, picture.to_ndarray(format="bgr24"))
                     elif offset > best[0]:
@@ -425,7 +427,8 @@ def thumbnail(files: Sequence[RecordedFile], at: datetime, box: Box, *, side: in
     crop = image[y1:y2, x1:x2]
     scale = min(1.0, side / max(crop.shape[:2]))
     if scale < 1.0:
-        crop = cv2.resize(crop, (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale))))
+        size = (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale)))
+        crop = np.asarray(cv2.resize(crop, size), np.uint8)
     ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
         raise SegmentUnreadableError(f"the picture at {at.isoformat()} could not be encoded as JPEG")

@@ -82,7 +82,7 @@ def model_detectors(models: Callable[[str], ModelSpec | None]) -> Callable[[str]
     return detector
 
 
-def open_case_search(
+def open_case_search(  # noqa: PLR0917 — the parts it joins, each named once
     cases: CaseService,
     objects: CaseObjects,
     cameras: Sequence[Camera],

@@ -55,13 +55,13 @@ from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, op
 from vigie.runtime.assembly.autotrack import open_autotracking
 from vigie.runtime.assembly.camera_accounts import CameraAccountError, camera_accounts, with_camera_accounts
 from vigie.runtime.assembly.camera_events import CameraEvents, open_camera_events
+from vigie.runtime.assembly.case_search import open_case_search
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
 from vigie.runtime.assembly.exports import build_export_service
 from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.integration_health import integration_sources
 from vigie.runtime.assembly.live import open_live_service
-from vigie.runtime.assembly.case_search import open_case_search
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate

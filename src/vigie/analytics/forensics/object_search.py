@@ -25,6 +25,8 @@ Pure analytics: reads the files it is given; which files, for which case and who
 from __future__ import annotations
 
 import math
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -310,7 +312,7 @@ def search_objects(
 
     first_at: datetime | None = None
     last_at: datetime | None = None
-    for at, image in _pictures(files, start, end, params.fps):
+    for at, image in _prefetched(_pictures(files, start, end, params.fps), 2 * params.batch):
         first_at = at if first_at is None else first_at
         last_at = at
         batch.append((at, image))
@@ -326,6 +328,42 @@ def search_objects(
     ]
     media = 0.0 if first_at is None or last_at is None else (last_at - first_at).total_seconds()
     return ObjectSearchResult(tuple(objects), pictures, media)
+
+
+def _prefetched(pictures: Iterator[tuple[datetime, Image]], depth: int) -> Iterator[tuple[datetime, Image]]:
+    """``pictures``, decoded by a thread of their own up to ``depth`` ahead: decoding (PyAV) and inference
+    (onnxruntime) both run without the GIL, so the next batch decodes while the detector reads this one."""
+    box: queue.Queue[tuple[datetime, Image] | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: tuple[datetime, Image] | BaseException | None) -> bool:
+        while not stop.is_set():  # the consumer may have gone (an error): never block on a full queue then
+            try:
+                box.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in pictures:
+                if not offer(item):
+                    return
+            offer(None)
+        except BaseException as err:  # handed to the consumer, raised there
+            offer(err)
+
+    thread = threading.Thread(target=produce, name="object-search-decode", daemon=True)
+    thread.start()
+    try:
+        while (item := box.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _kept(detections: Detections) -> Detections:

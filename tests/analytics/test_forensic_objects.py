@@ -12,12 +12,14 @@ import pytest
 from tests.analytics.onnx_models import DATA, MODELS, require
 from tests.support.clip_segments import cut_segments
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.forensics.motion_region import RecordedFile
 from vigie.analytics.forensics.object_search import (
     CameraLayout,
     NamedLine,
     NamedZone,
     ObjectSearchError,
     ObjectSearchParams,
+    ObjectSearchResult,
     compass,
     search_objects,
     thumbnail,
@@ -25,6 +27,8 @@ from vigie.analytics.forensics.object_search import (
 )
 from vigie.domain.case_objects import COLOURED_CLASSES, Direction, ObjectClass, VehicleColour
 
+Found = tuple[ObjectSearchResult, list[float]]
+"""What the search found in the window, and the progress it reported."""
 T0 = datetime(2026, 3, 14, 14, 0, tzinfo=UTC)  # the footage's own time; nothing compares it with today
 CLIP = DATA / "video" / "car-detection.mp4"
 VEHICLES = {ObjectClass.CAR, ObjectClass.BUS, ObjectClass.TRUCK}
@@ -44,7 +48,7 @@ LAYOUT = CameraLayout(
 
 
 @pytest.fixture(scope="module")
-def footage(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore[type-arg]
+def footage(tmp_path_factory: pytest.TempPathFactory) -> list[RecordedFile]:
     require(CLIP)
     return cut_segments(CLIP, tmp_path_factory.mktemp("segments"), T0, seconds=4.0, limit=21.0)
 
@@ -56,7 +60,7 @@ def detector() -> OnnxDetector:
 
 
 @pytest.fixture(scope="module")
-def found(footage: list, detector: OnnxDetector):  # type: ignore[no-untyped-def, type-arg]
+def found(footage: list[RecordedFile], detector: OnnxDetector) -> Found:
     progress: list[float] = []
     result = search_objects(
         footage,
@@ -72,7 +76,7 @@ def found(footage: list, detector: OnnxDetector):  # type: ignore[no-untyped-def
     return result, progress
 
 
-def test_the_red_car_is_found_with_its_times_colour_heading_zone_and_line(found) -> None:  # type: ignore[no-untyped-def]
+def test_the_red_car_is_found_with_its_times_colour_heading_zone_and_line(found: Found) -> None:
     result, progress = found
     assert result.pictures == 30  # 6 s at 5 pictures a second, across two segment files
     vehicles = [o for o in result.objects if o.object_class in VEHICLES]
@@ -89,14 +93,14 @@ def test_the_red_car_is_found_with_its_times_colour_heading_zone_and_line(found)
     assert progress and progress == sorted(progress) and progress[-1] <= 1.0
 
 
-def test_only_vehicles_carry_a_colour(found) -> None:  # type: ignore[no-untyped-def]
+def test_only_vehicles_carry_a_colour(found: Found) -> None:
     result, _ = found
     for o in result.objects:
         if o.object_class not in COLOURED_CLASSES:
             assert o.colour is None, o
 
 
-def test_without_a_heading_there_is_no_direction(footage: list, detector: OnnxDetector) -> None:  # type: ignore[type-arg]
+def test_without_a_heading_there_is_no_direction(footage: list[RecordedFile], detector: OnnxDetector) -> None:
     result = search_objects(
         footage,
         T0 + timedelta(seconds=16),
@@ -109,15 +113,15 @@ def test_without_a_heading_there_is_no_direction(footage: list, detector: OnnxDe
     assert result.objects and all(o.direction is None and o.zones == () and o.lines == () for o in result.objects)
 
 
-def test_the_thumbnail_is_the_box_cut_from_the_recording(found, footage: list) -> None:  # type: ignore[no-untyped-def, type-arg]
+def test_the_thumbnail_is_the_box_cut_from_the_recording(found: Found, footage: list[RecordedFile]) -> None:
     car = max((o for o in found[0].objects if o.object_class in VEHICLES), key=lambda o: o.dwell_seconds)
     jpeg = thumbnail(footage, car.thumbnail_at, car.box)
-    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    assert picture is not None and max(picture.shape[:2]) <= 256
+    picture = np.asarray(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), np.uint8)
+    assert picture.ndim == 3 and max(picture.shape[:2]) <= 256
     assert vehicle_colour(picture) is VehicleColour.RED  # the picture shows the red car
 
 
-def test_an_empty_window_finds_nothing(footage: list, detector: OnnxDetector) -> None:  # type: ignore[type-arg]
+def test_an_empty_window_finds_nothing(footage: list[RecordedFile], detector: OnnxDetector) -> None:
     later = T0 + timedelta(hours=1)
     result = search_objects(footage, later, later + timedelta(seconds=5), detector, case_id=7, camera_id="vil-1")
     assert result.objects == () and result.pictures == 0

@@ -18,6 +18,8 @@ def cut_segments(video: Path, directory: Path, start: datetime, *, seconds: floa
     with av.open(str(video)) as source:
         stream = source.streams.video[0]
         base = stream.time_base
+        if base is None:
+            raise ValueError(f"{video} has no time base: not a video file")
         origin: int | None = None
         out = None
         out_stream = None

@@ -56,6 +56,10 @@ class FootageGoneError(LookupError):
     """The recording an object was found in is no longer there (purged at the end of its retention, no hold)."""
 
 
+class SearchStoppedError(RuntimeError):
+    """The server stopped while the search ran."""
+
+
 class SearchState(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -100,9 +104,11 @@ class CaseSearchService:
         # one search at a time: the detector is shared with nothing else here, and a second search would only
         # halve the speed of the first
         self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="case-search")
+        self._closed = threading.Event()
 
     def close(self) -> None:
-        """Stop taking searches; the one running finishes."""
+        """Stop: searches waiting are dropped, the one running stops at its next batch (its job failed)."""
+        self._closed.set()
         self._runner.shutdown(wait=False, cancel_futures=True)
 
     # --- searching ---------------------------------------------------------------------------------------------
@@ -158,6 +164,8 @@ class CaseSearchService:
             for n, camera in enumerate(job.camera_ids):
 
                 def progress(fraction: float, n: int = n) -> None:
+                    if self._closed.is_set():
+                        raise SearchStoppedError("the server stopped during the search: start it again")
                     self._update(job_id, progress=round((n + fraction) / span, 4))
 
                 objects = self._analysis.search(job.case_id, camera, job.start, job.end, progress)

@@ -705,6 +705,8 @@ class VigieService:
         self.live.shutdown()
         self.exports.close()
         self.speakers.close()
+        if self.api_services.case_search is not None:
+            self.api_services.case_search.close()  # a search running stops at its next batch (job failed)
 
     def start(self) -> None:
         """Everything before serving: close what a killed previous run left open, record the start, reconcile the
@@ -754,6 +756,8 @@ class VigieService:
         self.speakers.close()
         self.camera_events.stop()
         self.exports.close()
+        if self.api_services.case_search is not None:
+            self.api_services.case_search.close()  # a search running stops at its next batch (job failed)
         self.supervisor.stop()
         self.sink.close()
         if self.mqtt is not None:

@@ -3,9 +3,11 @@ a TestClient per person (each with its own cookie jar), on real SQL storage."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -13,12 +15,16 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from tests.analytics.onnx_models import MODELS
 from tests.api.audit_world import ChainedAuditSink, open_audit_service, open_test_chain
 from tests.api.export_world import open_test_exports
 from tests.api.governance_world import build_governance
 from tests.recording.export_samples import ListAuditSink
 from tests.support.clocks import FakeClock
 from tests.support.system_health import HealthParts
+from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.forensics.motion_region import RecordedFile
+from vigie.analytics.forensics.object_search import FootageObjectSearch, ObjectSearchParams
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
 from vigie.config.integrations import WebhookEndpoint
@@ -36,6 +42,7 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
+from vigie.services.case_search import CaseSearchService
 from vigie.services.cases import CaseService
 from vigie.services.credentials import totp_code
 from vigie.services.events import EventService
@@ -56,6 +63,7 @@ from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.system_health import SystemHealthService
 from vigie.services.webhooks import WebhookAdministration
 from vigie.storage import SqlAlertRepo, SqlHoldRepo, SqlSegmentIndex, SqlUserRepo
+from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
@@ -133,6 +141,8 @@ class World:
     """Exports on the world's SQL segment index (close it at the end of a test that made some)."""
     speakers: SpeakerService | None = None
     """Loudspeakers: :data:`SPEAKER_MESSAGES` on the simulated speakers of :func:`some_speakers`."""
+    footage: dict[str, list[RecordedFile]] = field(default_factory=dict)
+    """The recorded files of each camera the forensic object search reads (put files here before searching)."""
 
     def client(self) -> TestClient:
         return self.app_factory()
@@ -242,6 +252,19 @@ def a_dome(audit: ListAuditSink, clock: Clock) -> PtzService:
     return PtzService({"vil-1": dome}, audit, clock)
 
 
+def _footage_between(
+    footage: dict[str, list[RecordedFile]], camera_id: str, start: datetime, end: datetime
+) -> list[RecordedFile]:
+    files = sorted(footage.get(camera_id, []), key=lambda f: f.start)
+    return [f for n, f in enumerate(files) if f.start < end and (n + 1 == len(files) or files[n + 1].start > start)]
+
+
+@functools.cache
+def _yolox_nano(_camera_id: str) -> OnnxDetector:
+    """The real YOLOX-nano of ../shared/data (tests that search footage skip without it)."""
+    return OnnxDetector(OnnxDetectorConfig(model_path=MODELS / "yolox_nano.onnx", format="yolox"))
+
+
 def build_world(
     engine: Engine,
     *,
@@ -267,6 +290,7 @@ def build_world(
     SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
     every route is served (schemathesis calls them all)."""
     audit, clock = ListAuditSink(), clock or Clock()
+    footage: dict[str, list[RecordedFile]] = {}
     chain = open_test_chain(engine, clock)
     if sql_audit:  # what the services trace goes to the real chain as well as to the list
         audit = ChainedAuditSink(chain)
@@ -306,11 +330,20 @@ def build_world(
             SENSORS, SqlSensorStatistics(engine), audit, bucket_s=300, min_count=SENSOR_MIN_COUNT
         ),
         webhooks=WebhookAdministration(WEBHOOK_ENDPOINTS, SqlWebhookDeliveries(engine), audit, clock),
-        cases=CaseService(
-            SqlCaseRepo(engine),
+        cases=(
+            case_service := CaseService(
+                SqlCaseRepo(engine),
+                audit,
+                clock,
+                holds=HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), audit, clock),
+            )
+        ),
+        case_search=CaseSearchService(
+            case_service,
+            SqlCaseObjects(engine),
+            FootageObjectSearch(partial(_footage_between, footage), _yolox_nano, params=ObjectSearchParams(fps=4.0)),
             audit,
             clock,
-            holds=HoldService(SqlSegmentIndex(engine), SqlHoldRepo(engine), audit, clock),
         ),
     )
 
@@ -331,6 +364,7 @@ def build_world(
         audit_log=audit_log,
         exports=export_service,
         speakers=speaker_service,
+        footage=footage,
     )
     world.add("op.vil", [Role.OPERATOR])
     world.add("sup.vil", [Role.SUPERVISOR])

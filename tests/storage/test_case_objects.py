@@ -157,6 +157,8 @@ def test_objects_come_back_as_stored_with_their_zones_and_lines(db: Engine) -> N
     assert page.objects[1].dwell_seconds == 420
     assert page.next_cursor is None
     assert store.add_many([]) == []
+    assert store.get(case_id, ids[0]) == page.objects[0]  # one object by id, with its zones and lines
+    assert store.get(case_id + 1, ids[0]) is None and store.get(case_id, max(ids) + 1) is None
 
 
 def window(start_s: int, end_s: int) -> dict[str, datetime]:

@@ -54,6 +54,7 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
+from vigie.services.case_search import CaseSearchService
 from vigie.services.cases import CaseService
 from vigie.services.events import EventService
 from vigie.services.exports import ExportService
@@ -173,6 +174,8 @@ class ApiServices:
     """Re-enabling webhook endpoints a 410 disabled (issue 21); None: the route answers 503."""
     cases: CaseService | None = None
     """Cases opened from judicial requisitions (issue 22); None: the routes answer 503."""
+    case_search: CaseSearchService | None = None
+    """Forensic object search within a case (issue 22); None: the search routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):

@@ -29,6 +29,7 @@ from vigie.api.limits import BodyTooLargeError, body_limit
 from vigie.api.schemas import DATE_ERRORS
 from vigie.api.security import CsrfError, NotAuthenticatedError, TooManyAttemptsError, client_address
 from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
+from vigie.domain.case_objects import ObjectQueryError
 from vigie.domain.errors import StoreUnavailableError
 from vigie.domain.ptz import PtzError
 from vigie.domain.speakers import SpeakerUnreachableError
@@ -38,6 +39,7 @@ from vigie.services.alerts import AlertRefusedError
 from vigie.services.audit import AuditUnavailableError
 from vigie.services.auth import AccountError, LoginRefusedError
 from vigie.services.cameras import CameraNotAuthorisedError
+from vigie.services.case_search import FootageGoneError
 from vigie.services.cases import (
     CaseClosedError,
     CaseConflictError,
@@ -102,6 +104,8 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (CaseConflictError, 409, "conflict"),
     (OutOfScopeError, 403, "out_of_scope"),
     (CasesUnavailableError, 503, "unavailable"),
+    (ObjectQueryError, 422, "invalid_request"),
+    (FootageGoneError, 404, "not_found"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

@@ -295,6 +295,10 @@ class CaseObjects(Protocol):
         """How many objects match ``query`` in all (its ``limit`` and ``after`` ignored)."""
         ...
 
+    def get(self, case_id: int, object_id: int) -> CaseObject | None:
+        """One object of the case (None: no such object in that case)."""
+        ...
+
     def purge(self, case_id: int) -> int:
         """Delete every object stored for the case; how many there were."""
         ...

@@ -186,6 +186,21 @@ class CaseService:
             )
         return case
 
+    def require_visible(self, principal: Principal, case_id: int) -> Case:
+        """The case, when it is one of the person's commune (else :class:`NotVisibleError`, audited when it exists).
+        Permissions are the caller's to check."""
+        return self._visible(principal, case_id)
+
+    def require_open_case(self, principal: Principal, case_id: int) -> Case:
+        """The case, when the person may search under it now: ``manage_cases``, of their commune, open (else
+        :class:`CaseClosedError`, audited ``access.denied``)."""
+        principal.require(Permission.MANAGE_CASES)
+        case = self._visible(principal, case_id)
+        if not case.is_open:
+            self._deny(principal, _target(case), None, "the case is closed")
+            raise CaseClosedError(f"case {case.id} ({case.reference}) is closed: no search may be made under it")
+        return case
+
     # --- holds and closing -------------------------------------------------------------------------------------
 
     def place_holds(self, principal: Principal, case_id: int) -> Case:

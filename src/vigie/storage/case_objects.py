@@ -112,6 +112,14 @@ class SqlCaseObjects:
                 where.append(_marked(LINE, query.line, _O.c.id))
             return int(conn.execute(select(func.count()).select_from(_O).where(*where)).scalar_one())
 
+    def get(self, case_id: int, object_id: int) -> CaseObject | None:
+        with storage_errors(self._engine, f"read object {object_id} of case {case_id}"), self._reader.connect() as conn:
+            row = conn.execute(select(*_OBJECT_COLUMNS).where(_O.c.case_id == case_id, _O.c.id == object_id)).first()
+            if row is None:
+                return None
+            names = _names_of(conn, [row.id])
+        return _object(row, names.get(row.id, {}))
+
     def purge(self, case_id: int) -> int:
         with storage_errors(self._engine, f"purge the objects of case {case_id}"), self._engine.begin() as conn:
             conn.execute(delete(_Z).where(_Z.c.case_id == case_id))

@@ -15,7 +15,9 @@ from pydantic import BaseModel, Field
 from vigie.api.deps import configured
 from vigie.api.schemas import Day, Instant, RequestModel
 from vigie.api.security import CurrentPrincipal
+from vigie.domain.case_objects import MAX_PAGE, CaseObject, ObjectCursor, ObjectQuery
 from vigie.domain.cases import MAX_CASE_CAMERAS, AuthorityKind, Case, HoldDecision
+from vigie.services.case_search import CaseSearchService, SearchJob
 from vigie.services.cases import CaseService
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -163,3 +165,177 @@ def place_holds(*, request: Request, principal: CurrentPrincipal, case_id: CaseI
 def close_case(*, request: Request, principal: CurrentPrincipal, case_id: CaseId, body: CloseIn) -> CaseOut:
     decision = HoldDecision(body.hold_decision)
     return case_out(_service(request).close(principal, case_id, decision=decision, reason=body.reason))
+
+
+# --- forensic object search within a case (issue 22) -------------------------------------------------------------
+
+
+class SearchIn(RequestModel):
+    camera_ids: list[CameraId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_CASE_CAMERAS,
+        description="cameras of the case's scope to search (default: all of them)",
+    )
+    start: Instant | None = Field(default=None, description="start of the period searched (default: the case's)")
+    end: Instant | None = Field(default=None, description="end of the period searched, exclusive (default: the case's)")
+
+
+class SearchJobOut(BaseModel):
+    id: int
+    case_id: int
+    camera_ids: list[str]
+    start: datetime
+    end: datetime
+    requested_by: str
+    requested_at: datetime
+    state: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(description="0 to 1")
+    objects_found: int
+    error: str | None
+    finished_at: datetime | None
+
+
+class BoxOut(BaseModel):
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+class CaseObjectOut(BaseModel):
+    id: int
+    camera_id: str
+    class_: str = Field(alias="class", serialization_alias="class")
+    colour: str | None
+    first_seen: datetime
+    last_seen: datetime
+    direction: str | None
+    zones: list[str]
+    lines: list[str]
+    box: BoxOut
+    thumbnail_at: datetime
+
+
+class CaseObjectPageOut(BaseModel):
+    items: list[CaseObjectOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+def _search(request: Request) -> CaseSearchService:
+    return configured(request, "case_search", CaseSearchService, "forensic search is")
+
+
+def _job_out(job: SearchJob) -> SearchJobOut:
+    return SearchJobOut(
+        id=job.id,
+        case_id=job.case_id,
+        camera_ids=list(job.camera_ids),
+        start=job.start,
+        end=job.end,
+        requested_by=job.requested_by,
+        requested_at=job.requested_at,
+        state=job.state.value,
+        progress=job.progress,
+        objects_found=job.objects_found,
+        error=job.error,
+        finished_at=job.finished_at,
+    )
+
+
+@router.post(
+    "/{case_id}/searches",
+    status_code=202,
+    response_model=SearchJobOut,
+    summary="Search the case's recordings for objects, within its scope (investigators; audited); runs in the "
+    "background",
+)
+def start_search(*, request: Request, principal: CurrentPrincipal, case_id: CaseId, body: SearchIn) -> SearchJobOut:
+    job = _search(request).search(principal, case_id, body.camera_ids, body.start, body.end)
+    return _job_out(job)
+
+
+@router.get("/{case_id}/searches/{job_id}", response_model=SearchJobOut, summary="Where a search of the case stands")
+def get_search(
+    *, request: Request, principal: CurrentPrincipal, case_id: CaseId, job_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> SearchJobOut:
+    return _job_out(_search(request).job(principal, case_id, job_id))
+
+
+@router.get(
+    "/{case_id}/objects",
+    response_model=CaseObjectPageOut,
+    response_model_by_alias=True,
+    summary="The objects the case's searches found, filtered (audited); a person is a class, never described",
+)
+def list_objects(
+    *,
+    request: Request,
+    principal: CurrentPrincipal,
+    case_id: CaseId,
+    class_: Annotated[list[str] | None, Query(alias="class", max_length=8)] = None,
+    colour: Annotated[list[str] | None, Query(max_length=11)] = None,
+    direction: Annotated[str | None, Query(max_length=16)] = None,
+    camera: Annotated[list[str] | None, Query(max_length=64)] = None,
+    start: Annotated[datetime | None, Query()] = None,
+    end: Annotated[datetime | None, Query()] = None,
+    zone: Annotated[str | None, Query(max_length=64)] = None,
+    line: Annotated[str | None, Query(max_length=64)] = None,
+    min_dwell: Annotated[float | None, Query(ge=0, le=31 * 86400, description="seconds")] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> CaseObjectPageOut:
+    query = ObjectQuery(
+        case_id=case_id,
+        classes=frozenset(class_ or ()),  # type: ignore[arg-type]  # checked and parsed by ObjectQuery
+        colours=frozenset(colour or ()),  # type: ignore[arg-type]
+        camera_ids=frozenset(camera or ()),
+        start=start,
+        end=end,
+        direction=direction,  # type: ignore[arg-type]
+        zone=zone,
+        line=line,
+        min_dwell_seconds=min_dwell,
+        limit=limit,
+        after=None if cursor is None else ObjectCursor.parse(cursor),
+    )
+    page = _search(request).objects(principal, query)
+    return CaseObjectPageOut(
+        items=[_object_out(o) for o in page.objects],
+        next_cursor=None if page.next_cursor is None else page.next_cursor.token(),
+    )
+
+
+def _object_out(o: CaseObject) -> CaseObjectOut:
+    return CaseObjectOut.model_validate(
+        {
+            "id": o.id or 0,
+            "camera_id": o.camera_id,
+            "class": o.object_class.value,
+            "colour": None if o.colour is None else o.colour.value,
+            "first_seen": o.first_seen,
+            "last_seen": o.last_seen,
+            "direction": None if o.direction is None else o.direction.value,
+            "zones": list(o.zones),
+            "lines": list(o.lines),
+            "box": {"x": o.box.x, "y": o.box.y, "w": o.box.w, "h": o.box.h},
+            "thumbnail_at": o.thumbnail_at,
+        }
+    )
+
+
+@router.get(
+    "/{case_id}/objects/{object_id}/thumbnail.jpg",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+    summary="The object's picture, cut from the recording at its thumbnail instant (audited)",
+)
+def object_thumbnail(
+    *,
+    request: Request,
+    principal: CurrentPrincipal,
+    case_id: CaseId,
+    object_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+) -> Response:
+    jpeg = _search(request).object_thumbnail(principal, case_id, object_id)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})

@@ -55,6 +55,7 @@ from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, op
 from vigie.runtime.assembly.autotrack import open_autotracking
 from vigie.runtime.assembly.camera_accounts import CameraAccountError, camera_accounts, with_camera_accounts
 from vigie.runtime.assembly.camera_events import CameraEvents, open_camera_events
+from vigie.runtime.assembly.case_search import open_case_search
 from vigie.runtime.assembly.database_life import PreviousLife, new_database_event, previous_life, refusal_message
 from vigie.runtime.assembly.exports import build_export_service
 from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
@@ -113,6 +114,7 @@ from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlHoldRepo, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
+from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
 from vigie.storage.live_endpoints import SqlLiveEndpoints
@@ -428,16 +430,37 @@ class VigieService:
             sensor_statistics=sensor_statistics(config, engine, self.audit),
             webhooks=self.webhook_administration,
             # cases (issue 22): the holds they place are the CLI's holds, on this server's segment index
-            cases=CaseService(
-                SqlCaseRepo(engine),
+            cases=(
+                case_service := CaseService(
+                    SqlCaseRepo(engine),
+                    self.audit,
+                    clock,
+                    holds=HoldService(self.segments, SqlHoldRepo(engine), self.audit, clock),
+                )
+            ),
+            # forensic object search within a case (issue 22): the camera's configured model on its recordings
+            case_search=open_case_search(
+                case_service,
+                SqlCaseObjects(engine),
+                [p.camera for p in self.entries],
+                self._camera_model,
+                self.segments,
+                store,
                 self.audit,
                 clock,
-                holds=HoldService(self.segments, SqlHoldRepo(engine), self.audit, clock),
             ),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
+
+    def _camera_model(self, camera_id: str) -> ModelSpec | None:
+        """The registered model a camera's configuration names (None: none), for the forensic search of cases."""
+        camera = next((p.camera for p in self.entries if p.camera.id == camera_id), None)
+        if camera is None:
+            return None
+        registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
+        return model_spec(camera, registry)
 
     def _mqtt(self, engine: Engine) -> MqttBridge | None:
         """The MQTT bridge (``mqtt.enabled``, issue 21), started by :meth:`start`; API processes build it too: their
@@ -682,6 +705,8 @@ class VigieService:
         self.live.shutdown()
         self.exports.close()
         self.speakers.close()
+        if self.api_services.case_search is not None:
+            self.api_services.case_search.close()  # a search running stops at its next batch (job failed)
 
     def start(self) -> None:
         """Everything before serving: close what a killed previous run left open, record the start, reconcile the
@@ -731,6 +756,8 @@ class VigieService:
         self.speakers.close()
         self.camera_events.stop()
         self.exports.close()
+        if self.api_services.case_search is not None:
+            self.api_services.case_search.close()  # a search running stops at its next batch (job failed)
         self.supervisor.stop()
         self.sink.close()
         if self.mqtt is not None:

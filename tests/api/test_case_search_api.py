@@ -1,0 +1,181 @@
+"""Forensic object search within a case (issue 22) through the API: an investigator starts a search of the case's
+recordings (202 with a job), polls it until done, reads the objects by class and opens a thumbnail; anything
+outside the case's scope, a closed case, an unknown field or a person without the case permission is refused;
+the audit log names the case, cameras and period of each search and never what was found about anyone."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from tests.analytics.onnx_models import DATA, MODELS, require
+from tests.api.world import T0, World, build_world
+from tests.support.clip_segments import cut_segments
+from vigie.domain.audit import AuditAction
+from vigie.domain.users import Role
+
+START, END = T0 - timedelta(hours=6), T0 - timedelta(hours=2)
+RECORDED = START + timedelta(hours=1)
+"""When the clip's first picture was recorded (within the case's period)."""
+CLIP = DATA / "video" / "car-detection.mp4"
+
+
+@pytest.fixture
+def world(db: Engine) -> World:
+    world = build_world(db)
+    world.add("inv.bron", [Role.INVESTIGATOR], "bron")
+    return world
+
+
+def open_case(client: TestClient, **changes: Any) -> dict[str, Any]:
+    body = {
+        "reference": "PV 2026/1234",
+        "requisition_ref": "REQ-17",
+        "authority": "Substitut Durand",
+        "authority_kind": "magistrate",
+        "requisition_date": (T0 - timedelta(days=1)).date().isoformat(),
+        "purpose": "délit de fuite rue Francis-de-Pressensé",
+        "camera_ids": ["vil-1", "vil-2"],
+        "start": START.isoformat(),
+        "end": END.isoformat(),
+    } | changes
+    answer = client.post("/api/cases", json=body)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def wait_done(client: TestClient, case_id: int, job_id: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/cases/{case_id}/searches/{job_id}")
+        assert job.status_code == 200, job.text
+        if job.json()["state"] in ("done", "failed"):
+            return dict(job.json())
+        time.sleep(0.1)
+    raise AssertionError(f"search {job_id} still running after 120 s")
+
+
+def test_a_search_runs_then_its_objects_are_read_by_class_with_a_thumbnail(world: World, tmp_path: Path) -> None:
+    require(MODELS / "yolox_nano.onnx")
+    world.footage["vil-1"] = cut_segments(require(CLIP), tmp_path, RECORDED, seconds=4.0, limit=21.0)
+    client = world.login("inv.vil")
+    case = open_case(client)
+    window = {
+        "start": (RECORDED + timedelta(seconds=15)).isoformat(),
+        "end": (RECORDED + timedelta(seconds=19)).isoformat(),
+    }
+
+    started = client.post(f"/api/cases/{case['id']}/searches", json={"camera_ids": ["vil-1"], **window})
+
+    assert started.status_code == 202, started.text
+    assert started.json()["state"] in ("queued", "running", "done") and started.json()["camera_ids"] == ["vil-1"]
+    job = wait_done(client, case["id"], started.json()["id"])
+    assert job["state"] == "done" and job["progress"] == 1.0 and job["objects_found"] >= 1, job
+
+    page = client.get(f"/api/cases/{case['id']}/objects", params={"class": ["car", "bus", "truck"]})
+    assert page.status_code == 200, page.text
+    items = page.json()["items"]
+    assert items and page.json()["next_cursor"] is None
+    red = [o for o in items if o["colour"] == "red"]
+    assert red, items
+    first = red[0]
+    assert set(first) == {
+        "id",
+        "camera_id",
+        "class",
+        "colour",
+        "first_seen",
+        "last_seen",
+        "direction",
+        "zones",
+        "lines",
+        "box",
+        "thumbnail_at",
+    }
+    assert first["camera_id"] == "vil-1" and set(first["box"]) == {"x", "y", "w", "h"}
+    assert (
+        client.get(f"/api/cases/{case['id']}/objects", params={"class": "person", "colour": "red"}).status_code == 422
+    )
+    assert client.get(f"/api/cases/{case['id']}/objects", params={"class": "person"}).json()["items"] == []
+
+    picture = client.get(f"/api/cases/{case['id']}/objects/{first['id']}/thumbnail.jpg")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    assert picture.content[:2] == b"\xff\xd8"
+    # the DPO reads the results, but searches nothing
+    dpo = world.login("dpo.vil")
+    assert dpo.get(f"/api/cases/{case['id']}/objects").status_code == 200
+    assert dpo.post(f"/api/cases/{case['id']}/searches", json={}).status_code == 403
+
+    events = world.audit.events
+    started_events = [e for e in events if e.action is AuditAction.CASE_SEARCH_STARTED]
+    finished = [e for e in events if e.action is AuditAction.CASE_SEARCH_FINISHED]
+    assert len(started_events) == 1 and len(finished) == 1
+    assert started_events[0].target == f"case:{case['id']}"
+    assert started_events[0].details["camera_ids"] == ["vil-1"]
+    assert finished[0].details["outcome"] == "done" and finished[0].details["objects_stored"] == job["objects_found"]
+    reads = [e for e in events if e.action is AuditAction.CASE_OBJECTS_READ]
+    assert {e.details["resource"] for e in reads} == {"objects", "thumbnail"}
+    for event in started_events + finished + reads:  # what was found is never written in the audit log
+        assert not {"colour", "direction", "box", "zones", "lines"} & set(event.details), event.details
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "named"),
+    [
+        ({"camera_ids": ["vil-3"]}, 403, "vil-3"),
+        ({"start": (START - timedelta(hours=1)).isoformat()}, 403, "scope"),
+        ({"end": (END + timedelta(minutes=1)).isoformat()}, 403, "scope"),
+        ({"camera_ids": ["vil-1"], "colour": "red"}, 422, "colour"),
+        ({"camera_ids": []}, 422, "camera_ids"),
+    ],
+)
+def test_a_search_outside_the_scope_or_malformed_is_refused(
+    world: World, body: dict[str, Any], status: int, named: str
+) -> None:
+    client = world.login("inv.vil")
+    case = open_case(client)
+    answer = client.post(f"/api/cases/{case['id']}/searches", json=body)
+    assert answer.status_code == status, answer.text
+    assert named in answer.text
+    if status == 403:
+        assert world.audit.events[-1].action is AuditAction.ACCESS_DENIED
+    assert AuditAction.CASE_SEARCH_STARTED not in [e.action for e in world.audit.events]
+
+
+def test_a_closed_case_is_searched_no_more(world: World) -> None:
+    client = world.login("inv.vil")
+    case = open_case(client)
+    closed = client.post(f"/api/cases/{case['id']}/close", json={"hold_decision": "lifted", "reason": "classée"})
+    assert closed.status_code == 200
+    answer = client.post(f"/api/cases/{case['id']}/searches", json={})
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "case_closed"
+    assert world.audit.events[-1].action is AuditAction.ACCESS_DENIED
+
+
+def test_other_people_neither_search_nor_read(world: World) -> None:
+    case = open_case(world.login("inv.vil"))
+    operator = world.login("op.vil")
+    assert operator.post(f"/api/cases/{case['id']}/searches", json={}).status_code == 403
+    assert operator.get(f"/api/cases/{case['id']}/objects").status_code == 403
+    bron = world.login("inv.bron")
+    assert bron.post(f"/api/cases/{case['id']}/searches", json={}).status_code == 404
+    assert bron.get(f"/api/cases/{case['id']}/objects").status_code == 404
+    assert bron.get(f"/api/cases/{case['id']}/searches/1").status_code == 404
+
+
+def test_a_search_without_footage_finds_nothing_and_unknown_objects_answer_404(world: World) -> None:
+    client = world.login("inv.vil")
+    case = open_case(client)
+    started = client.post(f"/api/cases/{case['id']}/searches", json={"camera_ids": ["vil-2"]})
+    assert started.status_code == 202
+    job = wait_done(client, case["id"], started.json()["id"])
+    assert job["state"] == "done" and job["objects_found"] == 0
+    assert client.get(f"/api/cases/{case['id']}/searches/999").status_code == 404
+    assert client.get(f"/api/cases/{case['id']}/objects/5/thumbnail.jpg").status_code == 404
+    assert client.get(f"/api/cases/{case['id']}/objects", params={"cursor": "nope"}).status_code == 422

@@ -271,6 +271,16 @@ class Location(ConfigModel):
         title="Description",
         description="What the camera looks at (e.g. `parvis de la gare, vers le nord`).",
     )
+    heading_deg: float | None = Field(
+        default=None,
+        ge=0.0,
+        lt=360.0,
+        allow_inf_nan=False,
+        title="Heading",
+        description="Compass bearing the camera looks towards, in degrees (0 north, 90 east), for a fixed view: the "
+        "direction of travel of the objects a case's search finds (the top of the picture is taken as this "
+        "bearing, its right as 90° more). Unset: no direction is stored.",
+    )
 
 
 class Authorisation(ConfigModel):

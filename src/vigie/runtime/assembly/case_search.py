@@ -1,7 +1,8 @@
 """The forensic object search of cases (issue 22) as ``vigie serve`` runs it: the segment index and store give a
 camera's recorded files, the model the camera's configuration names (``analysis.detector``, a registered model,
 hash-checked at load, L30) detects, the camera's analysis zones and directed lines name what objects entered and
-crossed. Cameras have no heading in the configuration yet: directions are left empty (None) until one is added.
+crossed, and the camera's heading (``location.heading_deg``) turns their movement in the picture into a compass
+direction (none stored where it is unset).
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ class NoModelError(ValueError):
 
 
 def camera_layout(camera: Camera) -> CameraLayout:
-    """The camera's analysis zones and directed lines, by id (no heading: the configuration has none yet)."""
+    """The camera's heading, analysis zones and directed lines, by id."""
     zones = tuple(NamedZone(z.id, tuple((float(x), float(y)) for x, y in z.points)) for z in camera.analysis_zones)
     lines = tuple(
         NamedLine(line.id, tuple(map(float, line.points[0])), tuple(map(float, line.points[1])), str(line.direction))  # type: ignore[arg-type]
         for line in camera.directed_lines
     )
-    return CameraLayout(None, zones, lines)
+    return CameraLayout(camera.location.heading_deg, zones, lines)
 
 
 def recorded_files(index: SegmentIndex, store: SegmentStore) -> Callable[[str, datetime, datetime], list[RecordedFile]]:

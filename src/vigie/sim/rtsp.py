@@ -14,6 +14,7 @@ stdin closes (when we die), and on Linux the children get SIGTERM if the thread 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import selectors
@@ -57,8 +58,12 @@ class RtspServerError(RuntimeError):
     """The RTSP server or a feeder failed to start or died; the message carries its last error output."""
 
 
+@functools.lru_cache(maxsize=8)
 def rtsp_unavailable_reason(python: Path = DEBIAN_PYTHON) -> str | None:
-    """Why the RTSP simulator cannot run here (naming the Debian packages to install), or None if it can."""
+    """Why the RTSP simulator cannot run here (naming the Debian packages to install), or None if it can.
+
+    Asked once per interpreter and process (the probe imports GStreamer in a child: about a second, on the path to
+    the demo's first event): ``vigie demo`` asks it in a thread while its scenes render."""
     if shutil.which("ffmpeg") is None:
         return "ffmpeg not found on PATH: install the Debian package ffmpeg"
     if not python.exists():
@@ -132,6 +137,17 @@ class RtspSimServer:
         """Process ids of the server and the feeders while running (for supervision and tests)."""
         return tuple(proc.pid for proc in [self._server, *self._feeders] if proc is not None)
 
+    def planned_url(self, mount: str) -> str:
+        """The URL :meth:`url` will give once started, for a server given its port (to configure its clients while
+        it starts)."""
+        if not self._requested_port:
+            raise RuntimeError("the RTSP server's port is chosen as it starts: ask url() after start()")
+        name = mount.strip("/")
+        if name not in self._mounts:
+            raise KeyError(f"no mount {mount!r}; mounts: {', '.join(self._mounts)}")
+        host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host  # noqa: S104
+        return f"rtsp://{host}:{self._requested_port}/{name}"
+
     def url(self, mount: str) -> str:
         """``rtsp://HOST:PORT/MOUNT`` of a mount (127.0.0.1 when listening on all addresses)."""
         if self.port is None:
@@ -148,6 +164,13 @@ class RtspSimServer:
         Returns once the server has prepared every mount's media (its ``READY`` line), so the first client
         gets frames at once.
         """
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """The first half of :meth:`start`: the feeders and the server started, not waited for (the caller does
+        something else meanwhile, then calls :meth:`wait_ready`). Processes are tied to the calling thread's life
+        (PR_SET_PDEATHSIG): launch from a thread that outlives the server."""
         check_rtsp_dependencies(self._python)
         files = {name: source for name, source in self._mounts.items() if isinstance(source, Path)}
         for name, path in files.items():
@@ -162,7 +185,16 @@ class RtspSimServer:
                     continue
                 udp_ports.append(next(free))
                 self._feeders.append(self._spawn(_feeder_command(source, udp_ports[-1]), stdin=subprocess.DEVNULL))
-            self._start_server(udp_ports)
+            self._spawn_server(udp_ports)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_ready(self) -> None:
+        """The second half of :meth:`start`: returns once every mount's media is prepared and the server accepts;
+        on a failure everything is stopped and the error raised."""
+        try:
+            self._read_ready()
             self._wait_accepting()
             self.check()
         except BaseException:
@@ -215,7 +247,7 @@ class RtspSimServer:
             close_fds=True,
         )
 
-    def _start_server(self, udp_ports: list[int]) -> None:
+    def _spawn_server(self, udp_ports: list[int]) -> None:
         command = [str(self._python), str(SERVER_SCRIPT), "--host", self._host, "--port", str(self._requested_port)]
         command += ["--warmup-timeout", str(max(1.0, self._timeout - 2.0))]
         for name, udp_port in zip(self._mounts, udp_ports, strict=True):
@@ -224,6 +256,10 @@ class RtspSimServer:
         if self._account is not None:
             env = {**os.environ, "VIGIE_SIM_RTSP_ACCOUNT": f"{self._account[0]}:{self._account[1]}"}
         self._server = self._spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def _read_ready(self) -> None:
+        if self._server is None:
+            raise RtspServerError("the RTSP server was not launched")
         line = _read_line(self._server, self._timeout)
         if not line.startswith("READY "):
             code = self._server.poll()

@@ -19,8 +19,9 @@ import contextlib
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,8 @@ from vigie.services.auth import AuthService
 from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.builtin import module_settings_path
 from vigie.sim.cutouts import CutoutDataError, PhotoBank, unpinned_sources
-from vigie.sim.rtsp import ProvenRender, RtspSimServer, RtspUnavailableError, proven_render
+from vigie.sim.panorama import Panorama
+from vigie.sim.rtsp import ProvenRender, RtspSimServer, RtspUnavailableError, proven_render, rtsp_unavailable_reason
 from vigie.storage.database import create_engine_for
 
 log = logging.getLogger(__name__)
@@ -379,21 +381,15 @@ def run_demo(
     if photoreal is not None and photo is None:
         return 2
     drawn = draw_panorama() if use_rtsp else None  # the dome's, while the scenes render
+    if use_rtsp:  # the RTSP server's dependency probe (a child importing GStreamer) too, answered from then on
+        threading.Thread(target=rtsp_unavailable_reason, name="rtsp-probe", daemon=True).start()
     footage = render_demo_scenes(data_dir, cameras, {LAPI_CAMERA: LAPI_SCENE}, photo)
     with contextlib.ExitStack() as stack:
-        urls = {cid: path.resolve().as_uri() for cid, path in footage.items()}
+        urls: dict[str, str] = {cid: path.resolve().as_uri() for cid, path in footage.items()}
         dome: DemoDome | None = None
+        starting: RtspSimServer | None = None
         if use_rtsp:
-            try:
-                dome = stack.enter_context(DemoDome(drawn))  # its live feed must flow before the server prepares mounts
-                server = stack.enter_context(RtspSimServer({**footage, DOME_CAMERA: dome.udp_port}, port=rtsp_port))
-                urls = {cid: server.url(cid) for cid in footage}
-                dome.start_device(server.url(DOME_CAMERA))
-            except RtspUnavailableError as err:
-                log.warning("RTSP server unavailable (%s); replaying the footage from files instead, no PTZ dome", err)
-                if dome is not None:
-                    dome.close()
-                    dome = None
+            urls, dome, starting = _simulated_cameras(stack, footage, drawn, rtsp_port, urls)
         else:
             log.info("no PTZ dome without RTSP: its picture is a live stream, not a file (start without --no-rtsp)")
         for cid, url in urls.items():
@@ -437,6 +433,8 @@ def run_demo(
         radar = demo_radar(config, service.clock)
         if radar is not None:
             stack.enter_context(radar)  # a sensor of its own: it publishes to the broker, vigie serve reads it
+        if starting is not None:
+            starting.wait_ready()  # the simulated cameras' RTSP server ready (its errors raised here)
         log.info(
             "console: http://%s:%d/ — log in as %r with the password in %s (created for this demo folder only)",
             host,
@@ -445,6 +443,37 @@ def run_demo(
             login,
         )
         return service.run()
+
+
+def _simulated_cameras(
+    stack: contextlib.ExitStack[bool | None],
+    footage: dict[str, Path],
+    drawn: Future[Panorama] | None,
+    rtsp_port: int,
+    files: dict[str, str],
+) -> tuple[dict[str, str], DemoDome | None, RtspSimServer | None]:
+    """The cameras' RTSP server and the PTZ dome: their URLs, the dome, and the server when it was launched but not
+    yet waited for (:meth:`RtspSimServer.wait_ready`); ``files``' URLs and no dome where GStreamer's RTSP server is
+    not installed."""
+    dome: DemoDome | None = None
+    try:
+        dome = stack.enter_context(DemoDome(drawn))  # its live feed must flow before the server prepares mounts
+        server = RtspSimServer({**footage, DOME_CAMERA: dome.udp_port}, port=rtsp_port)
+        if rtsp_port and rtsp_unavailable_reason() is None:
+            # The server's port is known: it starts (GStreamer, its feeders, every mount ready: seconds) while the
+            # service is built, on the path to the first event; waited for before the service runs.
+            server.launch()
+            stack.callback(server.stop)
+            dome.start_device(server.planned_url(DOME_CAMERA))
+            return {cid: server.planned_url(cid) for cid in footage}, dome, server
+        stack.enter_context(server)
+        dome.start_device(server.url(DOME_CAMERA))
+        return {cid: server.url(cid) for cid in footage}, dome, None
+    except RtspUnavailableError as err:
+        log.warning("RTSP server unavailable (%s); replaying the footage from files instead, no PTZ dome", err)
+        if dome is not None:
+            dome.close()
+        return files, None, None
 
 
 DEMO_USERNAME = "demo"

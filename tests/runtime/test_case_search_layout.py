@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.configs import camera_yaml
+from tests.support.configs import camera_yaml, config_yaml
 from vigie.config import ConfigError, load_config_text
 from vigie.config.camera import Camera
 from vigie.runtime.assembly.case_search import camera_layout
@@ -16,20 +16,7 @@ from vigie.runtime.assembly.case_search import camera_layout
 
 def config_with(tmp_path: Path, location_extra: str) -> str:
     camera = camera_yaml("cam-h", "rtsp://127.0.0.1:9/cam-h", enabled=False)
-    camera = camera.replace("lat: 45.76", f"lat: 45.76{location_extra}", 1)
-    return f"""version: 1
-storage:
-  database_url: sqlite:///{tmp_path / "vigie.db"}
-  data_dir: {tmp_path / "data"}
-communes:
-  - id: testville
-    name: Testville
-    kind: municipal
-    sites:
-      - id: centre
-        name: Centre
-        cameras:
-{camera}"""
+    return config_yaml(tmp_path, camera.replace("lat: 45.76", f"lat: 45.76{location_extra}", 1))
 
 
 def camera_of(text: str) -> Camera:

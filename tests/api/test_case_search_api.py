@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.analytics.onnx_models import DATA, MODELS, require
-from tests.api.world import T0, World, build_world
+from tests.api.test_cases_api import END, START, requisition
+from tests.api.world import World, build_world
 from tests.support.clip_segments import cut_segments
 from vigie.domain.audit import AuditAction
 from vigie.domain.users import Role
 
-START, END = T0 - timedelta(hours=6), T0 - timedelta(hours=2)
 RECORDED = START + timedelta(hours=1)
 """When the clip's first picture was recorded (within the case's period)."""
 CLIP = DATA / "video" / "car-detection.mp4"
@@ -34,17 +34,7 @@ def world(db: Engine) -> World:
 
 
 def open_case(client: TestClient, **changes: Any) -> dict[str, Any]:
-    body = {
-        "reference": "PV 2026/1234",
-        "requisition_ref": "REQ-17",
-        "authority": "Substitut Durand",
-        "authority_kind": "magistrate",
-        "requisition_date": (T0 - timedelta(days=1)).date().isoformat(),
-        "purpose": "délit de fuite rue Francis-de-Pressensé",
-        "camera_ids": ["vil-1", "vil-2"],
-        "start": START.isoformat(),
-        "end": END.isoformat(),
-    } | changes
+    body = requisition(purpose="délit de fuite rue Francis-de-Pressensé", **changes)
     answer = client.post("/api/cases", json=body)
     assert answer.status_code == 201, answer.text
     return dict(answer.json())

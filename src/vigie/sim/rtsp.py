@@ -142,21 +142,20 @@ class RtspSimServer:
         it starts)."""
         if not self._requested_port:
             raise RuntimeError("the RTSP server's port is chosen as it starts: ask url() after start()")
-        name = mount.strip("/")
-        if name not in self._mounts:
-            raise KeyError(f"no mount {mount!r}; mounts: {', '.join(self._mounts)}")
-        host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host  # noqa: S104
-        return f"rtsp://{host}:{self._requested_port}/{name}"
+        return self._url(self._requested_port, mount)
 
     def url(self, mount: str) -> str:
         """``rtsp://HOST:PORT/MOUNT`` of a mount (127.0.0.1 when listening on all addresses)."""
         if self.port is None:
             raise RuntimeError("the RTSP server is not started")
+        return self._url(self.port, mount)
+
+    def _url(self, port: int, mount: str) -> str:
         name = mount.strip("/")
         if name not in self._mounts:
             raise KeyError(f"no mount {mount!r}; mounts: {', '.join(self._mounts)}")
         host = "127.0.0.1" if self._host in ("0.0.0.0", "") else self._host  # noqa: S104
-        return f"rtsp://{host}:{self.port}/{name}"
+        return f"rtsp://{host}:{port}/{name}"
 
     def start(self) -> None:
         """Start one ffmpeg feeder per mount, then the server; on any failure stop everything and raise.

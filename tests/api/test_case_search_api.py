@@ -66,7 +66,7 @@ def test_a_search_runs_then_its_objects_are_read_by_class_with_a_thumbnail(world
     assert started.status_code == 202, started.text
     assert started.json()["state"] in ("queued", "running", "done") and started.json()["camera_ids"] == ["vil-1"]
     job = wait_done(client, case["id"], started.json()["id"])
-    assert job["state"] == "done" and job["progress"] == 1.0 and job["objects_found"] >= 1, job
+    assert job["state"] == "done" and job["progress"] == 1.0 and job["found"] >= 1, job
 
     page = client.get(f"/api/cases/{case['id']}/objects", params={"class": ["car", "bus", "truck"]})
     assert page.status_code == 200, page.text
@@ -108,7 +108,7 @@ def test_a_search_runs_then_its_objects_are_read_by_class_with_a_thumbnail(world
     assert len(started_events) == 1 and len(finished) == 1
     assert started_events[0].target == f"case:{case['id']}"
     assert started_events[0].details["camera_ids"] == ["vil-1"]
-    assert finished[0].details["outcome"] == "done" and finished[0].details["objects_stored"] == job["objects_found"]
+    assert finished[0].details["outcome"] == "done" and finished[0].details["objects_stored"] == job["found"]
     reads = [e for e in events if e.action is AuditAction.CASE_OBJECTS_READ]
     assert {e.details["resource"] for e in reads} == {"objects", "thumbnail"}
     for event in started_events + finished + reads:  # what was found is never written in the audit log
@@ -165,7 +165,7 @@ def test_a_search_without_footage_finds_nothing_and_unknown_objects_answer_404(w
     started = client.post(f"/api/cases/{case['id']}/searches", json={"camera_ids": ["vil-2"]})
     assert started.status_code == 202
     job = wait_done(client, case["id"], started.json()["id"])
-    assert job["state"] == "done" and job["objects_found"] == 0
+    assert job["state"] == "done" and job["found"] == 0
     assert client.get(f"/api/cases/{case['id']}/searches/999").status_code == 404
     assert client.get(f"/api/cases/{case['id']}/objects/5/thumbnail.jpg").status_code == 404
     assert client.get(f"/api/cases/{case['id']}/objects", params={"cursor": "nope"}).status_code == 422

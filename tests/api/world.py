@@ -23,6 +23,7 @@ from tests.recording.export_samples import ListAuditSink
 from tests.support.clocks import FakeClock
 from tests.support.system_health import HealthParts
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.forensics.motion_footage import FootageMotionSearch
 from vigie.analytics.forensics.motion_region import RecordedFile
 from vigie.analytics.forensics.object_search import FootageObjectSearch, ObjectSearchParams
 from vigie.api.app import ApiServices, create_app
@@ -64,6 +65,7 @@ from vigie.services.system_health import SystemHealthService
 from vigie.services.webhooks import WebhookAdministration
 from vigie.storage import SqlAlertRepo, SqlHoldRepo, SqlSegmentIndex, SqlUserRepo
 from vigie.storage.case_objects import SqlCaseObjects
+from vigie.storage.case_searches import SqlCaseSearches
 from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
@@ -344,8 +346,12 @@ def build_world(
             FootageObjectSearch(partial(_footage_between, footage), _yolox_nano, params=ObjectSearchParams(fps=4.0)),
             audit,
             clock,
+            jobs=SqlCaseSearches(engine),
+            motion=FootageMotionSearch(partial(_footage_between, footage)),
         ),
     )
+    if services.case_search is not None:  # as runtime/assembly/case_search.py wires it
+        case_service.on_close(services.case_search.purge_case)
 
     app = create_app(services, static, login_limiter=limiter)
 

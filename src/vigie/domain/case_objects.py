@@ -287,6 +287,13 @@ class CaseObjects(Protocol):
         """Store objects found by an analysis (thousands at a time); their ids come back in the same order."""
         ...
 
+    def replace_window(
+        self, case_id: int, camera_id: str, start: datetime, end: datetime, objects: Sequence[CaseObject]
+    ) -> list[int]:
+        """In one transaction: delete the case's objects of ``camera_id`` first seen in [start, end), then store
+        ``objects`` (a new search of that window): searching a window twice leaves one set. Their ids in order."""
+        ...
+
     def query(self, query: ObjectQuery) -> ObjectPage:
         """The page of objects of ``query.case_id`` matching ``query`` after ``query.after``."""
         ...

@@ -9,14 +9,16 @@ cameras (each one the investigator may see, L10) and a period (ended, at most :d
 scope, or a closed case, is refused and the refusal audited (``access.denied``).
 
 Everything is audited (L11): ``case.opened``, ``case.read`` (the list, or one case), ``case.holds_placed`` (with a
-``hold.placed`` per hold, by the hold service), ``case.closed`` (the decision about the holds: lifted or kept).
+``hold.placed`` per hold, by the hold service), ``case.closed`` (the decision about the holds: lifted or kept; and
+what the close steps did: ``results_purged``, the counts of search results deleted with the case).
 A case is read by the people of its commune with ``read_cases`` (investigators, the DPO, auditors); another
 commune's case answers like one that does not exist.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 
 from vigie.domain.actor import Actor
@@ -34,8 +36,15 @@ __all__ = [
     "CaseRefusedError",
     "CaseService",
     "CasesUnavailableError",
+    "CloseStep",
     "OutOfScopeError",
 ]
+
+
+log = logging.getLogger(__name__)
+
+CloseStep = Callable[[Case], Mapping[str, object]]
+"""Something done once a case is closed (its search results purged); answers details for ``case.closed``."""
 
 
 class CaseRefusedError(ValueError):
@@ -72,6 +81,13 @@ class CaseService:
         """``holds``: the hold service on the segment index (None: a server without recordings; placing holds
         answers :class:`CasesUnavailableError`)."""
         self._cases, self._audit, self._clock, self._holds = cases, audit, clock, holds
+        self._close_steps: list[CloseStep] = []
+
+    def on_close(self, step: CloseStep) -> None:
+        """Run ``step`` with each case once it is closed (the runtime adds the purge of the case's search
+        results); what it answers is written into ``case.closed``. A step that fails is logged and written there
+        as ``close_step_failed``: the case is closed all the same."""
+        self._close_steps.append(step)
 
     # --- opening -----------------------------------------------------------------------------------------------
 
@@ -270,9 +286,22 @@ class CaseService:
             "reason": reason.strip(),
             "holds_lifted": lifted,
             "holds_kept": [h for h in case.hold_ids if h not in lifted],
+            **self._after_close(case),
         }
         self._audit.append(AuditEvent(principal.actor, AuditAction.CASE_CLOSED, _target(case), details, at=now))
         return case
+
+    def _after_close(self, case: Case) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for step in self._close_steps:
+            try:
+                out.update(step(case))
+            except Exception as err:
+                log.exception("a step after closing case %s failed", case.id)
+                failed = out.setdefault("close_step_failed", [])
+                if isinstance(failed, list):
+                    failed.append(f"{type(err).__name__}: {err}")
+        return out
 
     # --- helpers -----------------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import (
@@ -51,7 +51,7 @@ from vigie.domain.case_objects import (
 )
 from vigie.domain.geometry import Box
 from vigie.storage.database import for_reading, storage_errors
-from vigie.storage.tables import CaseObjectRow, CaseObjectZoneRow
+from vigie.storage.tables import CaseObjectRow, CaseObjectZoneRow, require_aware
 
 MAX_BRANCHES: Final = 96
 """Most equality branches a search is split into (64 cameras × 1 class fits; 64 cameras × 8 classes does not)."""
@@ -72,16 +72,31 @@ class SqlCaseObjects:
     def add_many(self, objects: Sequence[CaseObject]) -> list[int]:
         if not objects:
             return []
-        stored = [o for o in objects if o.id is not None]
-        if stored:
-            raise ValueError(f"object {stored[0].id} is already stored: add only objects without an id")
-        rows = [_object_values(o) for o in objects]
-        with storage_errors(self._engine, f"store {len(rows)} object(s) of a case"), self._engine.begin() as conn:
-            ids = list(conn.execute(insert(_O).returning(_O.c.id, sort_by_parameter_order=True), rows).scalars().all())
-            marks = [mark for object_id, o in zip(ids, objects, strict=True) for mark in _zone_values(object_id, o)]
-            if marks:
-                conn.execute(insert(_Z), marks)
-        return ids
+        _check_new(objects)
+        with storage_errors(self._engine, f"store {len(objects)} object(s) of a case"), self._engine.begin() as conn:
+            return _insert(conn, objects)
+
+    def replace_window(
+        self, case_id: int, camera_id: str, start: datetime, end: datetime, objects: Sequence[CaseObject]
+    ) -> list[int]:
+        _check_new(objects)
+        strays = [o for o in objects if o.case_id != case_id or o.camera_id != camera_id]
+        if strays:
+            raise ValueError(
+                f"object of case {strays[0].case_id}, camera {strays[0].camera_id} given to replace "
+                f"the objects of case {case_id}, camera {camera_id}"
+            )
+        old = select(_O.c.id).where(
+            _O.c.case_id == case_id,
+            _O.c.camera_id == camera_id,
+            _O.c.first_seen >= require_aware(start, "start"),
+            _O.c.first_seen < require_aware(end, "end"),
+        )
+        doing = f"replace the objects of case {case_id} on camera {camera_id} in a window"
+        with storage_errors(self._engine, doing), self._engine.begin() as conn:
+            conn.execute(delete(_Z).where(_Z.c.object_id.in_(old)))  # SQLite cascades only with its pragma on
+            conn.execute(delete(_O).where(_O.c.id.in_(old)))
+            return _insert(conn, objects) if objects else []
 
     def query(self, query: ObjectQuery) -> ObjectPage:
         with (
@@ -125,6 +140,21 @@ class SqlCaseObjects:
             conn.execute(delete(_Z).where(_Z.c.case_id == case_id))
             result = conn.execute(delete(_O).where(_O.c.case_id == case_id))
             return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _check_new(objects: Sequence[CaseObject]) -> None:
+    stored = [o for o in objects if o.id is not None]
+    if stored:
+        raise ValueError(f"object {stored[0].id} is already stored: add only objects without an id")
+
+
+def _insert(conn: Connection, objects: Sequence[CaseObject]) -> list[int]:
+    rows = [_object_values(o) for o in objects]
+    ids = list(conn.execute(insert(_O).returning(_O.c.id, sort_by_parameter_order=True), rows).scalars().all())
+    marks = [mark for object_id, o in zip(ids, objects, strict=True) for mark in _zone_values(object_id, o)]
+    if marks:
+        conn.execute(insert(_Z), marks)
+    return ids
 
 
 _EMPTY: Final = object()

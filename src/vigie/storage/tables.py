@@ -899,3 +899,51 @@ class CaseObjectZoneRow(Base):
     object_class: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str | None] = mapped_column(String(16))
     first_seen: Mapped[datetime]
+
+
+class CaseSearchRow(Base):
+    """A search made under a case (issue 22): who asked what (kind, cameras, period, parameters as JSON text) and
+    how it ended. The case's history: kept when the case closes and its results are purged (deleted with the case
+    row only). ``runner`` and ``heartbeat_at``: the process running it, and when it last said it was alive."""
+
+    __tablename__ = "case_searches"
+    __table_args__ = (
+        Index("ix_case_searches_case_requested", "case_id", "requested_at", "id"),
+        Index("ix_case_searches_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ID, ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    camera_ids: Mapped[str] = mapped_column(Text)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    parameters: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float)
+    found: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    requested_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    runner: Mapped[str] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None]
+
+
+class CaseMotionHitRow(Base):
+    """A span where the region of a case's motion search changed (issue 22): a result, purged with the case."""
+
+    __tablename__ = "case_motion_hits"
+    __table_args__ = (
+        Index("ix_case_motion_hits_job_start", "job_id", "start", "id"),
+        Index("ix_case_motion_hits_case", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ID, ForeignKey("cases.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ID, ForeignKey("case_searches.id", ondelete="CASCADE"))
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    peak_at: Mapped[datetime]
+    peak_fraction: Mapped[float] = mapped_column(Float)

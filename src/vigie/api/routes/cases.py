@@ -7,7 +7,7 @@ audited by the service (:mod:`vigie.services.cases`); searches of the recordings
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -17,12 +17,13 @@ from vigie.api.schemas import Day, Instant, RequestModel
 from vigie.api.security import CurrentPrincipal
 from vigie.domain.case_objects import MAX_PAGE, CaseObject, ObjectCursor, ObjectQuery
 from vigie.domain.cases import MAX_CASE_CAMERAS, AuthorityKind, Case, HoldDecision
-from vigie.services.case_search import CaseSearchService, SearchJob
+from vigie.services.case_search import DEFAULT_MOTION, MAX_REGION_POINTS, CaseSearchService, SearchJob
 from vigie.services.cases import CaseService
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the case's id, answered when it was opened")]
 CameraId = Annotated[str, Field(min_length=1, max_length=64)]
+JobId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the search's id, answered when it was started")]
 
 
 class CaseIn(RequestModel):
@@ -181,19 +182,71 @@ class SearchIn(RequestModel):
     end: Instant | None = Field(default=None, description="end of the period searched, exclusive (default: the case's)")
 
 
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class MotionSearchIn(RequestModel):
+    camera_id: CameraId = Field(description="the camera of the case's scope whose recordings are searched")
+    start: Instant = Field(description="start of the period searched, with a time zone (within the case's period)")
+    end: Instant = Field(description="end of the period searched, exclusive, with a time zone")
+    region: list[Annotated[list[Fraction], Field(min_length=2, max_length=2)]] = Field(
+        min_length=3,
+        max_length=MAX_REGION_POINTS,
+        description="the region drawn on the camera's picture: 3 to 32 [x, y] points, normalised ((0, 0) top-left "
+        "to (1, 1) bottom-right)",
+    )
+    min_changed: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description=f"fraction of the region's pixels that must change for motion to count (default "
+        f"{DEFAULT_MOTION.min_changed_fraction})",
+    )
+    min_seconds: float | None = Field(
+        default=None, ge=0.0, le=3600.0, description="motion shorter than this is left out, seconds (default 0)"
+    )
+
+
 class SearchJobOut(BaseModel):
     id: int
     case_id: int
+    kind: Literal["objects", "motion"] = Field(description="objects (detector and tracker) or motion in a region")
     camera_ids: list[str]
     start: datetime
     end: datetime
+    parameters: dict[str, Any] = Field(
+        description="what else was asked: for a motion search its region ([x, y] points), min_changed, min_seconds"
+    )
     requested_by: str
     requested_at: datetime
     state: Literal["queued", "running", "done", "failed"]
     progress: float = Field(description="0 to 1")
-    objects_found: int
+    found: int = Field(description="results stored: objects, or motion hits (kept as history after a purge)")
     error: str | None
     finished_at: datetime | None
+
+
+class SearchJobPageOut(BaseModel):
+    items: list[SearchJobOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page, null on the last page")
+
+
+class MotionHitOut(BaseModel):
+    id: int
+    camera_id: str
+    start: datetime
+    end: datetime
+    peak_at: datetime = Field(description="when the most of the region changed: where playback should open")
+    peak_fraction: float = Field(description="the largest fraction of the region changed in the span, 0 to 1")
+
+
+class MotionHitPageOut(BaseModel):
+    items: list[MotionHitOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page, null on the last page")
 
 
 class BoxOut(BaseModel):
@@ -228,16 +281,18 @@ def _search(request: Request) -> CaseSearchService:
 
 def _job_out(job: SearchJob) -> SearchJobOut:
     return SearchJobOut(
-        id=job.id,
+        id=job.id or 0,
         case_id=job.case_id,
+        kind=job.kind.value,
         camera_ids=list(job.camera_ids),
         start=job.start,
         end=job.end,
+        parameters=dict(job.parameters),
         requested_by=job.requested_by,
         requested_at=job.requested_at,
         state=job.state.value,
         progress=job.progress,
-        objects_found=job.objects_found,
+        found=job.found,
         error=job.error,
         finished_at=job.finished_at,
     )
@@ -255,11 +310,83 @@ def start_search(*, request: Request, principal: CurrentPrincipal, case_id: Case
     return _job_out(job)
 
 
-@router.get("/{case_id}/searches/{job_id}", response_model=SearchJobOut, summary="Where a search of the case stands")
-def get_search(
-    *, request: Request, principal: CurrentPrincipal, case_id: CaseId, job_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+@router.post(
+    "/{case_id}/motion-searches",
+    status_code=202,
+    response_model=SearchJobOut,
+    summary="Search one camera's recordings for motion in a region drawn on it, within the case's scope "
+    "(investigators; audited); runs in the background",
+)
+def start_motion_search(
+    *, request: Request, principal: CurrentPrincipal, case_id: CaseId, body: MotionSearchIn
 ) -> SearchJobOut:
+    job = _search(request).search_motion(
+        principal,
+        case_id,
+        body.camera_id,
+        body.start,
+        body.end,
+        body.region,
+        min_changed=body.min_changed,
+        min_seconds=body.min_seconds,
+    )
+    return _job_out(job)
+
+
+@router.get("/{case_id}/searches", response_model=SearchJobPageOut, summary="The case's searches, newest first")
+def list_searches(
+    *,
+    request: Request,
+    principal: CurrentPrincipal,
+    case_id: CaseId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> SearchJobPageOut:
+    items = _search(request).jobs(principal, case_id, limit=limit, offset=offset)
+    return SearchJobPageOut(
+        items=[_job_out(j) for j in items],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(items) == limit else None,
+    )
+
+
+@router.get("/{case_id}/searches/{job_id}", response_model=SearchJobOut, summary="Where a search of the case stands")
+def get_search(*, request: Request, principal: CurrentPrincipal, case_id: CaseId, job_id: JobId) -> SearchJobOut:
     return _job_out(_search(request).job(principal, case_id, job_id))
+
+
+@router.get(
+    "/{case_id}/searches/{job_id}/hits",
+    response_model=MotionHitPageOut,
+    summary="What a motion search found: spans where the region changed, in time order (audited)",
+)
+def list_motion_hits(
+    *,
+    request: Request,
+    principal: CurrentPrincipal,
+    case_id: CaseId,
+    job_id: JobId,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> MotionHitPageOut:
+    hits = _search(request).motion_hits(principal, case_id, job_id, limit=limit, offset=offset)
+    return MotionHitPageOut(
+        items=[
+            MotionHitOut(
+                id=h.id or 0,
+                camera_id=h.camera_id,
+                start=h.start,
+                end=h.end,
+                peak_at=h.peak_at,
+                peak_fraction=h.peak_fraction,
+            )
+            for h in hits
+        ],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(hits) == limit else None,
+    )
 
 
 @router.get(

@@ -1,8 +1,8 @@
-"""The forensic object search of cases (issue 22) as ``vigie serve`` runs it: the segment index and store give a
+"""The forensic search of cases (issue 22) as ``vigie serve`` runs it. Objects: the segment index and store give a
 camera's recorded files, the model the camera's configuration names (``analysis.detector``, a registered model,
 hash-checked at load, L30) detects, the camera's analysis zones and directed lines name what objects entered and
 crossed, and the camera's heading (``location.heading_deg``) turns their movement in the picture into a compass
-direction (none stored where it is unset).
+direction (none stored where it is unset). Motion in a region: the same recorded files, no model.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from datetime import datetime
 
 from vigie.analytics.detect.batching import BatchDetector
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
+from vigie.analytics.forensics.motion_footage import FootageMotionSearch
 from vigie.analytics.forensics.motion_region import RecordedFile
 from vigie.analytics.forensics.object_search import CameraLayout, FootageObjectSearch, NamedLine, NamedZone
 from vigie.config.camera import Camera
 from vigie.domain.case_objects import CaseObjects
+from vigie.domain.case_searches import CaseSearches
 from vigie.domain.ports import AuditSink
 from vigie.domain.recording import SegmentIndex, SegmentStore
 from vigie.runtime.workers.analysis import ModelSpec
@@ -92,8 +94,12 @@ def open_case_search(  # noqa: PLR0917 — the parts it joins, each named once
     store: SegmentStore,
     audit: AuditSink,
     clock: Callable[[], datetime],
+    jobs: CaseSearches,
 ) -> CaseSearchService:
-    analysis = FootageObjectSearch(
-        recorded_files(index, store), model_detectors(models), {c.id: camera_layout(c) for c in cameras}
-    )
-    return CaseSearchService(cases, objects, analysis, audit, clock)
+    """The forensic search of cases: objects (the camera's model) and motion in a region (no model), both on the
+    camera's recorded segments; jobs and hits in ``jobs``; the purge of a case's results run when it closes."""
+    files = recorded_files(index, store)
+    analysis = FootageObjectSearch(files, model_detectors(models), {c.id: camera_layout(c) for c in cameras})
+    service = CaseSearchService(cases, objects, analysis, audit, clock, jobs=jobs, motion=FootageMotionSearch(files))
+    cases.on_close(service.purge_case)  # a case's results are purged with the case (its jobs stay: its history)
+    return service

@@ -115,6 +115,7 @@ from vigie.services.system_health import Disk, MetricsAccess, SystemHealthServic
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlHoldRepo, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.case_objects import SqlCaseObjects
+from vigie.storage.case_searches import SqlCaseSearches
 from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
 from vigie.storage.live_endpoints import SqlLiveEndpoints
@@ -448,6 +449,7 @@ class VigieService:
                 store,
                 self.audit,
                 clock,
+                SqlCaseSearches(engine),
             ),
         )
         self.api_services = services
@@ -698,6 +700,7 @@ class VigieService:
         self.api_services = replace(self.api_services, ptz=None)
         self.app.state.services = self.api_services
         self.close_domes()
+        self._fail_abandoned_searches()
         log.info("API process only: cameras, domes, purges and heartbeats are left to `vigie serve`")
 
     def stop_api(self) -> None:
@@ -729,6 +732,7 @@ class VigieService:
             )
         )
         self.reconcile_recordings()
+        self._fail_abandoned_searches()
         self._forget_removed_webhooks()
         if self.mqtt is not None:
             self.mqtt.start()  # connects in the background: a broker away delays nothing
@@ -738,6 +742,16 @@ class VigieService:
             self.sensors.start()  # the same: readings arrive once connected
         self.supervisor.start()
         self.camera_events.start()
+
+    def _fail_abandoned_searches(self) -> None:
+        """The case searches a stopped process left queued or running marked failed (audited); a failure is logged
+        (they are failed when next read)."""
+        if self.api_services.case_search is None:
+            return
+        try:
+            self.api_services.case_search.fail_abandoned()
+        except Exception:
+            log.exception("case searches: those left by a stopped server could not be marked failed")
 
     def _forget_removed_webhooks(self) -> None:
         """The delivery rows of webhook endpoints no longer configured deleted (logged, audited with the counts);

@@ -5,8 +5,10 @@ the audit log names the case, cameras and period of each search and never what w
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,9 @@ from tests.api.test_cases_api import END, START, requisition
 from tests.api.world import World, build_world
 from tests.support.clip_segments import cut_segments
 from vigie.domain.audit import AuditAction
+from vigie.domain.case_searches import SearchJob, SearchState
 from vigie.domain.users import Role
+from vigie.storage.case_searches import SqlCaseSearches
 
 RECORDED = START + timedelta(hours=1)
 """When the clip's first picture was recorded (within the case's period)."""
@@ -169,3 +173,88 @@ def test_a_search_without_footage_finds_nothing_and_unknown_objects_answer_404(w
     assert client.get(f"/api/cases/{case['id']}/searches/999").status_code == 404
     assert client.get(f"/api/cases/{case['id']}/objects/5/thumbnail.jpg").status_code == 404
     assert client.get(f"/api/cases/{case['id']}/objects", params={"cursor": "nope"}).status_code == 422
+
+
+def test_searching_a_window_again_replaces_its_objects_and_closing_purges_them(world: World, tmp_path: Path) -> None:
+    require(MODELS / "yolox_nano.onnx")
+    world.footage["vil-1"] = cut_segments(require(CLIP), tmp_path, RECORDED, seconds=4.0, limit=21.0)
+    client = world.login("inv.vil")
+    case = open_case(client)
+    objects = f"/api/cases/{case['id']}/objects"
+    window = {
+        "camera_ids": ["vil-1"],
+        "start": (RECORDED + timedelta(seconds=15)).isoformat(),
+        "end": (RECORDED + timedelta(seconds=19)).isoformat(),
+    }
+    first = wait_done(client, case["id"], client.post(f"/api/cases/{case['id']}/searches", json=window).json()["id"])
+    before = client.get(objects, params={"limit": 500}).json()["items"]
+    assert first["state"] == "done" and len(before) == first["found"] >= 1
+
+    second = wait_done(client, case["id"], client.post(f"/api/cases/{case['id']}/searches", json=window).json()["id"])
+
+    after = client.get(objects, params={"limit": 500}).json()["items"]
+    assert second["state"] == "done" and second["found"] == first["found"]
+    assert len(after) == len(before), after  # one set, not two
+    listed = client.get(f"/api/cases/{case['id']}/searches").json()["items"]
+    assert [(j["id"], j["kind"], j["found"]) for j in listed] == [
+        (second["id"], "objects", second["found"]),
+        (first["id"], "objects", first["found"]),
+    ]
+
+    closed = client.post(f"/api/cases/{case['id']}/close", json={"hold_decision": "kept", "reason": "jugement"})
+
+    assert closed.status_code == 200, closed.text
+    assert client.get(objects).json()["items"] == []
+    assert [j["found"] for j in client.get(f"/api/cases/{case['id']}/searches").json()["items"]] == [
+        second["found"],
+        first["found"],
+    ]
+    [closing] = [e for e in world.audit.events if e.action is AuditAction.CASE_CLOSED]
+    assert closing.details["results_purged"] == {"objects": len(after), "motion_hits": 0}
+
+
+def test_searches_left_by_a_stopped_server_are_failed_at_start(world: World) -> None:
+    client = world.login("inv.vil")
+    case = open_case(client)
+    service = client.app.state.services.case_search  # type: ignore[attr-defined]
+    store = SqlCaseSearches(world.engine)
+    dead = subprocess.Popen(["true"])  # a process of this host that is gone
+    dead.wait()
+    now = world.clock()
+
+    def left(runner: str, heartbeat: datetime, state: SearchState = SearchState.RUNNING) -> int:
+        job = SearchJob(
+            case_id=case["id"],
+            camera_ids=("vil-1",),
+            start=START,
+            end=END,
+            requested_by="inv.vil",
+            requested_at=now - timedelta(minutes=5),
+            state=state,
+            progress=0.4,
+            found=3,
+            runner=runner,
+            heartbeat_at=heartbeat,
+        )
+        return store.add(job).id or 0
+
+    killed = left(f"{socket.gethostname()}:{dead.pid}:dead0001", now - timedelta(seconds=2))
+    silent = left("other-host:4242:silent01", now - timedelta(minutes=5), SearchState.QUEUED)
+    alive = left("other-host:4343:alive001", now - timedelta(seconds=2))
+
+    assert service.fail_abandoned() == 2
+
+    jobs = {j["id"]: j for j in client.get(f"/api/cases/{case['id']}/searches").json()["items"]}
+    for job_id in (killed, silent):
+        assert jobs[job_id]["state"] == "failed", jobs[job_id]
+        assert jobs[job_id]["error"] == "the server stopped during the search: start it again"
+        assert jobs[job_id]["found"] == 3 and jobs[job_id]["finished_at"] is not None
+    assert jobs[alive]["state"] == "running"  # another process, still saying it is alive: left alone
+    failed = [e for e in world.audit.events if e.action is AuditAction.CASE_SEARCH_FINISHED]
+    assert sorted(e.details["job_id"] for e in failed) == sorted([killed, silent])
+    assert {e.details["outcome"] for e in failed} == {"failed"} and {e.actor for e in failed} == {"inv.vil"}
+    assert service.fail_abandoned() == 0  # failed once, audited once
+
+    world.clock.advance(timedelta(minutes=2))  # the other process has said nothing since: failed when read
+    read = client.get(f"/api/cases/{case['id']}/searches/{alive}").json()
+    assert read["state"] == "failed" and read["error"] == "the server stopped during the search: start it again"

@@ -7,6 +7,7 @@ footage: the car clip cut into recorded segments, analysed by the real motion se
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from tests.api.test_cases_api import END, START, requisition
 from tests.api.world import World, build_world
 from tests.support.clip_segments import cut_segments
 from vigie.domain.audit import AuditAction
+from vigie.domain.case_searches import SearchJob, SearchKind, SearchState
 from vigie.domain.users import Role
+from vigie.storage.case_searches import SqlCaseSearches
 
 RECORDED = START + timedelta(hours=1)
 """When the clip's first picture was recorded (within the case's period)."""
@@ -174,3 +177,36 @@ def test_other_people_neither_search_nor_read_hits(world: World) -> None:
     assert bron.get(hits).status_code == 404
     assert bron.get(f"/api/cases/{case['id']}/searches").status_code == 404
     assert client.get(f"/api/cases/{case['id']}/searches/{job['id'] + 1}/hits").status_code == 404
+
+
+def test_closing_the_case_fails_its_searches_still_running_elsewhere(world: World) -> None:
+    client = world.login("inv.vil")
+    case = open_case(client)
+    running = SqlCaseSearches(world.engine).add(
+        SearchJob(
+            case_id=case["id"],
+            camera_ids=("vil-1",),
+            start=at(0),
+            end=at(21),
+            requested_by="inv.vil",
+            requested_at=world.clock(),
+            kind=SearchKind.MOTION,
+            parameters={"region": STILL_CORNER, "min_changed": 0.02, "min_seconds": 0.0},
+            state=SearchState.RUNNING,
+            runner="other-host:4242:abcd0123",  # another API process, alive
+            heartbeat_at=world.clock(),
+        )
+    )
+
+    closed = client.post(f"/api/cases/{case['id']}/close", json={"hold_decision": "lifted", "reason": "classée"})
+
+    assert closed.status_code == 200, closed.text
+    job = client.get(f"/api/cases/{case['id']}/searches/{running.id}").json()
+    assert (
+        job["state"] == "failed"
+        and job["error"] == "the case was closed during the search: its results are purged with it"
+    )
+    [finished] = [e for e in world.audit.events if e.action is AuditAction.CASE_SEARCH_FINISHED]
+    assert finished.details["job_id"] == running.id and finished.details["outcome"] == "failed"
+    # its process, writing its progress next, learns it is over: nothing of it is written after the close
+    assert not SqlCaseSearches(world.engine).save(replace(running, progress=0.5))

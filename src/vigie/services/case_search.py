@@ -70,6 +70,7 @@ PROGRESS_EVERY_S: Final = 0.5
 """Least time between two writes of a search's progress (the analysis reports it after every batch)."""
 STOPPED: Final = "the server stopped during the search: start it again"
 NEVER_STARTED: Final = "the server stopped before the search started: start it again"
+CASE_CLOSED: Final = "the case was closed during the search: its results are purged with it"
 MAX_REGION_POINTS: Final = 32
 DEFAULT_MOTION = MotionSearchParams()
 """The motion search's defaults (``min_changed_fraction``, ``min_span_seconds``): those of the analysis."""
@@ -368,7 +369,7 @@ class CaseSearchService:
         if self._closed.is_set():
             raise SearchStoppedError(STOPPED)
         if job.case_id in self._closing_cases:
-            raise SearchStoppedError("the case was closed during the search: its results are purged with it")
+            raise SearchStoppedError(CASE_CLOSED)
 
     def _save(self, job: SearchJob) -> SearchJob:
         """Write where the job stands (and that this process is alive); :class:`_LostError` when another process
@@ -489,9 +490,15 @@ class CaseSearchService:
         still running in this process stopped (they store nothing more); the jobs stay (the case's history).
         Answers the counts, written by the case service into ``case.closed`` (``results_purged``)."""
         case_id = _case_id(case)
-        with self._lock:  # a search storing its results holds this lock: the purge comes wholly before or after
+        with self._lock:
             if any(j.case_id == case_id for j in self._mine.values()):
                 self._closing_cases.add(case_id)
+        # the case's searches still queued or running, here or in another API process, fail now (audited): the
+        # process running one stops at its next write of progress, before storing anything more
+        for job in self._jobs.list(case_id, limit=1000, offset=0):
+            if job.active:
+                self._end(job, error=CASE_CLOSED, if_runner=False)
+        with self._lock:  # a search storing its results holds this lock: the purge comes wholly before or after
             objects = self._objects.purge(case_id)
             hits = self._jobs.purge_hits(case_id)
         return {"results_purged": {"objects": objects, "motion_hits": hits}}

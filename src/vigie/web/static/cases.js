@@ -26,9 +26,14 @@ const WINDOW_MS = 30 * 60000; // … for half an hour (the playback API takes up
 const BOOKMARK_LEAD_MS = 10000; // a bookmark plays from ten seconds before: what led to it
 const BOOKMARK_RANGE_MS = 7 * 86400000; // the bookmarks endpoint's longest range
 const DEFAULT_FPS = 25; // when the camera reports no frame rate (stopped, or not streaming now)
-const CLASSES = ["person", "bicycle", "motorcycle", "car", "van", "truck", "bus", "bag"];
+// The object menu: what the detector can say. COCO detectors have no van class (vigie.analytics.forensics.object_search):
+// a van is found as a truck (or a car), so "van or truck" asks for both classes, and a detector with a van class fills it.
+const CLASSES = ["person", "bicycle", "motorcycle", "car", "van,truck", "bus", "bag"];
 const COLOURS = ["white", "black", "grey", "silver", "red", "blue", "green", "yellow", "orange", "brown", "beige"];
 const DIRECTIONS = ["north", "north_east", "east", "south_east", "south", "south_west", "west", "north_west"];
+
+const ANALYSIS_POLL_MS = 1000; // how often a running analysis is asked where it stands
+const BOOKMARK_NOTE_MAX = 500;
 
 const current = { case: null, bookmarks: [], exports: new Set() };
 
@@ -108,7 +113,7 @@ document.getElementById("case-form").addEventListener("submit", async (event) =>
 async function showCase(id) {
   document.getElementById("cases-list-page").hidden = true;
   document.getElementById("case-page").hidden = false;
-  for (const where of ["case-action-error", "sync-error", "case-search-error", "case-close-error"]) {
+  for (const where of ["case-action-error", "sync-error", "case-search-error", "case-close-error", "case-analyse-error", "case-bookmarks-error"]) {
     document.getElementById(where).textContent = "";
   }
   let found;
@@ -132,6 +137,12 @@ async function showCase(id) {
     document.getElementById("sync-export-bar").hidden = !can("export");
     document.getElementById("case-exports-part").hidden = !can("export");
     fillChoices("search-class", CLASSES, "class"); // in the language chosen by now
+    cameraBoxes("search-cameras", found.camera_ids, false);
+    cameraBoxes("analyse-cameras", found.camera_ids, true);
+    document.getElementById("analyse-start").value = parisWallClock(new Date(found.start));
+    document.getElementById("analyse-end").value = parisWallClock(new Date(found.end));
+    loadAnalyses(found);
+    loadCaseBookmarks(found);
     fillChoices("search-colour", COLOURS, "colour");
     fillChoices("search-direction", DIRECTIONS, "direction");
     if (can("playback")) sync.open(found);
@@ -171,6 +182,8 @@ function renderCase() {
   document.getElementById("case-lock").hidden = !open || c.hold_ids.length > 0;
   document.getElementById("case-close-form").hidden = !open;
   document.getElementById("case-close-title").hidden = !open;
+  document.getElementById("case-analyse").hidden = !open; // a closed case is searched no more; its results stay readable
+  document.getElementById("case-bookmark-form").hidden = !open || !can("playback");
 }
 
 document.getElementById("case-lock").addEventListener("click", async () => {
@@ -369,6 +382,23 @@ const sync = {
     this.tiles = cameras.map((camera) => kept.find((tile) => tile.camera === camera) || new SyncTile(camera));
     document.getElementById("sync-wall").replaceChildren(...this.tiles.map((tile) => tile.node));
     for (const tile of this.tiles) if (!tile.covers(this.at)) tile.load(this.at, this.case);
+    const marking = document.getElementById("case-bookmark-camera"); // a bookmark is of a camera shown
+    const chosen = marking.value;
+    marking.replaceChildren(...cameras.map((camera) => el("option", { value: camera, text: `${cameraName(camera)} (${camera})` })));
+    if (cameras.includes(chosen)) marking.value = chosen;
+  },
+
+  // play from an instant with this camera among those shown (in place of the last one when the wall is full)
+  reveal(camera, date) {
+    if (!this.case) return;
+    const shown = this.tiles.map((tile) => tile.camera);
+    if (!shown.includes(camera)) {
+      const picked = [...shown.slice(0, MAX_SHOWN - 1), camera];
+      for (const box of document.querySelectorAll("#sync-cameras input")) box.checked = picked.includes(box.value);
+      this.show(picked);
+    }
+    document.getElementById("case-bookmark-camera").value = camera;
+    this.seek(date);
   },
 
   close() {
@@ -552,7 +582,7 @@ async function refreshExports() {
 function fillChoices(id, values, prefix) {
   const select = document.getElementById(id);
   const chosen = select.value;
-  select.replaceChildren(el("option", { value: "", text: t("search.any") }), ...values.map((v) => el("option", { value: v, text: t(`${prefix}.${v}`) })));
+  select.replaceChildren(el("option", { value: "", text: t("search.any") }), ...values.map((v) => el("option", { value: v, text: t(`${prefix}.${v.replaceAll(",", "_or_")}`) })));
   select.value = chosen;
 }
 
@@ -565,8 +595,9 @@ document.getElementById("case-search").addEventListener("submit", async (event) 
   const q = new URLSearchParams({ limit: "50" });
   for (const name of ["class", "colour", "direction"]) {
     const value = document.getElementById(`search-${name}`).value;
-    if (value) q.set(name, value);
+    for (const one of value ? value.split(",") : []) q.append(name, one);
   }
+  for (const camera of ticked("search-cameras")) q.append("camera", camera);
   try {
     q.set("start", fromParisWallClock(document.getElementById("search-start").value).toISOString());
     q.set("end", fromParisWallClock(document.getElementById("search-end").value).toISOString());
@@ -585,7 +616,7 @@ function showResults(c, items) {
   const line = el("div", { class: "timeline results-timeline" });
   const list = el("ol", { class: "results" });
   for (const item of items) {
-    const seek = () => sync.seek(new Date(item.first_seen));
+    const seek = () => sync.reveal(item.camera_id, new Date(item.first_seen));
     const title = `${formatTime(item.first_seen)} · ${cameraName(item.camera_id)} · ${t(`class.${item.class}`)}`;
     const mark = el("button", { type: "button", class: "bookmark", title, "aria-label": title, onclick: seek });
     mark.style.left = `${((new Date(item.first_seen) - start) / total) * 100}%`;
@@ -595,10 +626,138 @@ function showResults(c, items) {
       el("button", { type: "button", onclick: seek, title: t("search.play") },
         el("img", { src: `/api/cases/${c.id}/objects/${encodeURIComponent(item.id)}/thumbnail.jpg`, alt: title, loading: "lazy" })),
       el("span", { text: `${formatTime(item.first_seen)} – ${formatTime(item.last_seen)} · ${cameraName(item.camera_id)}` }),
-      el("span", { text: words.filter(Boolean).join(" · ") })));
+      el("span", { text: words.filter(Boolean).join(" · ") }),
+      c.state === "open" && can("manage_cases") && can("playback")
+        ? el("button", { type: "button", class: "result-bookmark", text: t("bookmarks.add_result"),
+          onclick: () => addCaseBookmark(item.camera_id, new Date(item.first_seen), words.filter(Boolean).join(" · ")) })
+        : null));
   }
   box.replaceChildren(line, list);
 }
+
+function cameraBoxes(id, cameras, checked) {
+  const box = document.getElementById(id);
+  box.replaceChildren(box.querySelector("legend"), ...cameras.map((camera) => el("label", {},
+    el("input", { type: "checkbox", value: camera, checked }), ` ${cameraName(camera)} (${camera})`)));
+}
+
+function ticked(id) {
+  return [...document.querySelectorAll(`#${id} input:checked`)].map((box) => box.value);
+}
+
+// --- analysis of the case's recordings: a job in the background (the shared detector and the tracker over the
+// footage of the cameras and period chosen, within the case's scope); its objects are then searched above --------
+
+const analyses = { jobs: new Map(), timer: null };
+
+async function loadAnalyses(c) {
+  analyses.jobs.clear();
+  clearTimeout(analyses.timer);
+  try {
+    const page = await api("GET", `/api/cases/${c.id}/searches`);
+    if (!current.case || current.case.id !== c.id) return;
+    for (const job of Array.isArray(page) ? page : page.items || []) analyses.jobs.set(job.id, job);
+  } catch (err) {
+    if (err instanceof NotLoggedIn) failed(err); // a server without the list shows this page's analyses only
+  }
+  renderAnalyses();
+}
+
+function renderAnalyses() {
+  const jobs = [...analyses.jobs.values()].filter((job) => !job.kind || job.kind === "objects").sort((a, b) => b.id - a.id);
+  fill("case-analyses", jobs, (tr, job) => {
+    tr.dataset.job = String(job.id);
+    tr.dataset.state = job.state;
+    cell(tr, `${formatTime(job.requested_at)} · ${job.requested_by}`);
+    cell(tr, job.camera_ids.map(cameraName).join(", "));
+    cell(tr, period(job));
+    const done = job.state === "done" || job.state === "failed";
+    cell(tr, job.state === "failed" ? `${t("analyse.failed")} ${job.error || ""}` : done ? t("analyse.done")
+      : `${t(`analyse.${job.state}`)} ${Math.round(job.progress * 100)} %`, `state analyse-${job.state}`);
+    cell(tr, String(job.objects_found), "found");
+  });
+  clearTimeout(analyses.timer);
+  if (jobs.some((job) => job.state === "queued" || job.state === "running")) analyses.timer = setTimeout(pollAnalyses, ANALYSIS_POLL_MS);
+}
+
+async function pollAnalyses() {
+  const c = current.case;
+  if (!c) return;
+  const waiting = [...analyses.jobs.values()].filter((job) => job.state === "queued" || job.state === "running");
+  try {
+    for (const job of waiting) analyses.jobs.set(job.id, await api("GET", `/api/cases/${c.id}/searches/${job.id}`));
+  } catch (err) {
+    refused(err, "case-analyse-error");
+  }
+  if (current.case && current.case.id === c.id) renderAnalyses();
+}
+
+document.getElementById("case-analyse").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const c = current.case;
+  document.getElementById("case-analyse-error").textContent = "";
+  try {
+    const job = await api("POST", `/api/cases/${c.id}/searches`, {
+      camera_ids: ticked("analyse-cameras"),
+      start: fromParisWallClock(document.getElementById("analyse-start").value).toISOString(),
+      end: fromParisWallClock(document.getElementById("analyse-end").value).toISOString(),
+    });
+    analyses.jobs.set(job.id, job);
+    renderAnalyses();
+  } catch (err) {
+    refused(err, "case-analyse-error"); // outside the scope, or no camera ticked: as the API words it
+  }
+});
+
+// --- the case's own bookmarks: an instant of one of its cameras, with the investigator's note ----------------------
+
+async function loadCaseBookmarks(c) {
+  let items = [];
+  try {
+    const answer = await api("GET", `/api/cases/${c.id}/bookmarks`);
+    items = Array.isArray(answer) ? answer : answer.items || [];
+  } catch (err) {
+    refused(err, "case-bookmarks-error");
+  }
+  if (!current.case || current.case.id !== c.id) return;
+  items.sort((a, b) => new Date(a.at) - new Date(b.at));
+  document.getElementById("case-bookmarks-note").textContent = items.length ? t("bookmarks.title") : t("bookmarks.none");
+  const removable = c.state === "open" && can("manage_cases");
+  document.getElementById("case-bookmarks").replaceChildren(...items.map((b) => el("li", { dataset: { bookmark: String(b.id), camera: b.camera_id } },
+    el("button", { type: "button", class: "case-jump", text: formatTime(b.at), title: t("bookmarks.jump"),
+      onclick: () => sync.reveal(b.camera_id, new Date(b.at)) }),
+    el("span", { text: ` ${cameraName(b.camera_id)} · ${b.note || "—"} · ${b.created_by} ` }),
+    removable ? el("button", { type: "button", class: "case-bookmark-remove", text: t("bookmarks.remove"), onclick: () => removeCaseBookmark(b) }) : null)));
+}
+
+async function addCaseBookmark(camera, at, note) {
+  const c = current.case;
+  document.getElementById("case-bookmarks-error").textContent = "";
+  try {
+    await api("POST", `/api/cases/${c.id}/bookmarks`, { camera_id: camera, at: at.toISOString(), note: note.slice(0, BOOKMARK_NOTE_MAX) });
+    await loadCaseBookmarks(c);
+  } catch (err) {
+    refused(err, "case-bookmarks-error");
+  }
+}
+
+async function removeCaseBookmark(b) {
+  if (!confirm(t("bookmarks.remove_confirm", { at: formatTime(b.at) }))) return;
+  const c = current.case;
+  try {
+    await api("DELETE", `/api/cases/${c.id}/bookmarks/${b.id}`);
+    await loadCaseBookmarks(c);
+  } catch (err) {
+    refused(err, "case-bookmarks-error");
+  }
+}
+
+document.getElementById("case-bookmark-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const note = document.getElementById("case-bookmark-note");
+  addCaseBookmark(document.getElementById("case-bookmark-camera").value, new Date(sync.at), note.value.trim())
+    .then(() => { if (!document.getElementById("case-bookmarks-error").textContent) note.value = ""; });
+});
 
 // --- the view ------------------------------------------------------------------------------------------------------
 
@@ -614,6 +773,7 @@ export const cases = {
   },
   leave() {
     sync.close();
+    clearTimeout(analyses.timer);
     current.case = null;
     clearTimeout(refreshExports.soon);
   },

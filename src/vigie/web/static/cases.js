@@ -113,7 +113,7 @@ document.getElementById("case-form").addEventListener("submit", async (event) =>
 async function showCase(id) {
   document.getElementById("cases-list-page").hidden = true;
   document.getElementById("case-page").hidden = false;
-  for (const where of ["case-action-error", "sync-error", "case-search-error", "case-close-error", "case-analyse-error", "case-bookmarks-error"]) {
+  for (const where of ["case-action-error", "sync-error", "case-search-error", "case-close-error", "case-analyse-error", "case-bookmarks-error", "case-motion-error"]) {
     document.getElementById(where).textContent = "";
   }
   let found;
@@ -143,6 +143,13 @@ async function showCase(id) {
     document.getElementById("analyse-end").value = parisWallClock(new Date(found.end));
     loadAnalyses(found);
     loadCaseBookmarks(found);
+    const motionCamera = document.getElementById("motion-camera");
+    motionCamera.replaceChildren(...found.camera_ids.map((camera) => el("option", { value: camera, text: `${cameraName(camera)} (${camera})` })));
+    document.getElementById("motion-start").value = parisWallClock(new Date(found.start));
+    document.getElementById("motion-end").value = parisWallClock(new Date(found.end));
+    motion.reset();
+    document.getElementById("motion-results").replaceChildren();
+    document.getElementById("motion-results-note").textContent = "";
     fillChoices("search-colour", COLOURS, "colour");
     fillChoices("search-direction", DIRECTIONS, "direction");
     if (can("playback")) sync.open(found);
@@ -183,6 +190,7 @@ function renderCase() {
   document.getElementById("case-close-form").hidden = !open;
   document.getElementById("case-close-title").hidden = !open;
   document.getElementById("case-analyse").hidden = !open; // a closed case is searched no more; its results stay readable
+  document.getElementById("case-motion").hidden = !open || !can("playback"); // the region is drawn on the playback
   document.getElementById("case-bookmark-form").hidden = !open || !can("playback");
 }
 
@@ -262,8 +270,17 @@ class SyncTile {
     this.video = el("video", { muted: true, playsinline: true, preload: "auto", dataset: { camera } });
     this.video.muted = true;
     this.note = el("span", { class: "tile-state" });
+    // the region of a motion search, drawn over the picture (viewBox: the picture normalised to 0..1)
+    this.region = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    this.region.setAttribute("class", "region");
+    this.region.setAttribute("viewBox", "0 0 1 1");
+    this.region.setAttribute("preserveAspectRatio", "none");
+    this.region.append(document.createElementNS("http://www.w3.org/2000/svg", "polygon"));
+    this.region.style.display = "none";
     this.node = el("figure", { class: "tile sync-tile", dataset: { camera } }, this.video,
-      el("figcaption", { class: "tile-name", text: `${cameraName(camera)} (${camera})` }), this.note);
+      el("figcaption", { class: "tile-name", text: `${cameraName(camera)} (${camera})` }), this.note, this.region);
+    this.node.addEventListener("click", (event) => motion.click(this, event));
+    this.video.addEventListener("loadedmetadata", () => motion.redraw());
     this.window = null; // [from, to) in ms of the loaded playlist
     this.pieces = [];
     this.loading = null;
@@ -382,6 +399,7 @@ const sync = {
     this.tiles = cameras.map((camera) => kept.find((tile) => tile.camera === camera) || new SyncTile(camera));
     document.getElementById("sync-wall").replaceChildren(...this.tiles.map((tile) => tile.node));
     for (const tile of this.tiles) if (!tile.covers(this.at)) tile.load(this.at, this.case);
+    motion.redraw();
     const marking = document.getElementById("case-bookmark-camera"); // a bookmark is of a camera shown
     const chosen = marking.value;
     marking.replaceChildren(...cameras.map((camera) => el("option", { value: camera, text: `${cameraName(camera)} (${camera})` })));
@@ -664,17 +682,24 @@ async function loadAnalyses(c) {
 }
 
 function renderAnalyses() {
-  const jobs = [...analyses.jobs.values()].filter((job) => !job.kind || job.kind === "objects").sort((a, b) => b.id - a.id);
+  const jobs = [...analyses.jobs.values()].sort((a, b) => b.id - a.id);
   fill("case-analyses", jobs, (tr, job) => {
+    const kind = job.kind || "objects";
     tr.dataset.job = String(job.id);
     tr.dataset.state = job.state;
+    tr.dataset.kind = kind;
     cell(tr, `${formatTime(job.requested_at)} · ${job.requested_by}`);
     cell(tr, job.camera_ids.map(cameraName).join(", "));
     cell(tr, period(job));
+    cell(tr, t(`analyse.kind_${kind}`));
     const done = job.state === "done" || job.state === "failed";
     cell(tr, job.state === "failed" ? `${t("analyse.failed")} ${job.error || ""}` : done ? t("analyse.done")
       : `${t(`analyse.${job.state}`)} ${Math.round(job.progress * 100)} %`, `state analyse-${job.state}`);
-    cell(tr, String(job.objects_found), "found");
+    cell(tr, String(job.found ?? job.objects_found ?? 0), "found");
+    const action = cell(tr, "");
+    if (kind === "motion" && job.state === "done") {
+      action.append(el("button", { type: "button", class: "show-hits", text: t("analyse.show"), onclick: () => showMotionHits(job) }));
+    }
   });
   clearTimeout(analyses.timer);
   if (jobs.some((job) => job.state === "queued" || job.state === "running")) analyses.timer = setTimeout(pollAnalyses, ANALYSIS_POLL_MS);
@@ -684,12 +709,137 @@ async function pollAnalyses() {
   const c = current.case;
   if (!c) return;
   const waiting = [...analyses.jobs.values()].filter((job) => job.state === "queued" || job.state === "running");
+  const finished = [];
   try {
-    for (const job of waiting) analyses.jobs.set(job.id, await api("GET", `/api/cases/${c.id}/searches/${job.id}`));
+    for (const job of waiting) {
+      const now = await api("GET", `/api/cases/${c.id}/searches/${job.id}`);
+      analyses.jobs.set(job.id, now);
+      if (now.state === "done" && now.kind === "motion") finished.push(now);
+    }
   } catch (err) {
     refused(err, "case-analyse-error");
   }
-  if (current.case && current.case.id === c.id) renderAnalyses();
+  if (!current.case || current.case.id !== c.id) return;
+  renderAnalyses();
+  for (const job of finished) showMotionHits(job); // a motion search just done: its spans shown at once
+}
+
+// --- motion in a region: drawn on the camera's picture in the playback, searched in the background ------------------
+
+const motion = {
+  drawing: false,
+  points: [],
+
+  reset() {
+    this.drawing = false;
+    this.points = [];
+    this.redraw();
+  },
+
+  camera() {
+    return document.getElementById("motion-camera").value;
+  },
+
+  start() {
+    document.getElementById("case-motion-error").textContent = "";
+    sync.reveal(this.camera(), new Date(sync.at)); // the camera shown, where the clock is
+    this.drawing = true;
+    this.points = [];
+    document.getElementById("case-motion-error").textContent = "";
+    document.getElementById("motion-results-note").textContent = t("motion.drawing");
+    this.redraw();
+  },
+
+  click(tile, event) {
+    if (!this.drawing || tile.camera !== this.camera() || this.points.length >= 32) return;
+    const box = tile.video.getBoundingClientRect();
+    const picture = contentRect(tile.video);
+    const x = (event.clientX - box.left - picture.left) / picture.width;
+    const y = (event.clientY - box.top - picture.top) / picture.height;
+    if (x < 0 || x > 1 || y < 0 || y > 1) return; // on the black bands, not the picture
+    this.points.push([Math.round(x * 10000) / 10000, Math.round(y * 10000) / 10000]);
+    this.redraw();
+  },
+
+  redraw() {
+    document.getElementById("motion-points").textContent = this.points.length ? t("motion.points", { count: this.points.length }) : "";
+    for (const tile of sync.tiles) {
+      const mine = tile.camera === this.camera() && this.points.length > 0;
+      tile.node.classList.toggle("drawing", this.drawing && tile.camera === this.camera());
+      tile.region.style.display = mine ? "" : "none";
+      if (!mine) continue;
+      const picture = contentRect(tile.video);
+      Object.assign(tile.region.style, { left: `${picture.left}px`, top: `${picture.top}px`, width: `${picture.width}px`, height: `${picture.height}px` });
+      tile.region.firstChild.setAttribute("points", this.points.map(([x, y]) => `${x},${y}`).join(" "));
+    }
+  },
+};
+
+// where the picture lies in a <video> that shows it whole (object-fit: contain): its offset and size in pixels
+function contentRect(video) {
+  const width = video.clientWidth;
+  const height = video.clientHeight;
+  const scale = Math.min(width / (video.videoWidth || 16), height / (video.videoHeight || 9));
+  const w = (video.videoWidth || 16) * scale;
+  const h = (video.videoHeight || 9) * scale;
+  return { left: (width - w) / 2, top: (height - h) / 2, width: w, height: h };
+}
+
+document.getElementById("motion-draw").addEventListener("click", () => motion.start());
+document.getElementById("motion-clear").addEventListener("click", () => motion.reset());
+document.getElementById("motion-camera").addEventListener("change", () => motion.reset());
+
+document.getElementById("case-motion").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const c = current.case;
+  const error = document.getElementById("case-motion-error");
+  error.textContent = "";
+  if (motion.points.length < 3) {
+    error.textContent = t("motion.need_region");
+    return;
+  }
+  try {
+    const job = await api("POST", `/api/cases/${c.id}/motion-searches`, {
+      camera_id: motion.camera(),
+      start: fromParisWallClock(document.getElementById("motion-start").value).toISOString(),
+      end: fromParisWallClock(document.getElementById("motion-end").value).toISOString(),
+      region: motion.points,
+    });
+    motion.drawing = false;
+    motion.redraw();
+    document.getElementById("motion-results-note").textContent = "";
+    analyses.jobs.set(job.id, job);
+    renderAnalyses();
+  } catch (err) {
+    refused(err, "case-motion-error");
+  }
+});
+
+async function showMotionHits(job) {
+  const c = current.case;
+  let items = [];
+  try {
+    items = (await api("GET", `/api/cases/${c.id}/searches/${job.id}/hits?limit=500`)).items;
+  } catch (err) {
+    refused(err, "case-motion-error");
+    return;
+  }
+  if (!current.case || current.case.id !== c.id) return;
+  document.getElementById("motion-results-note").textContent = items.length ? t("motion.found", { count: items.length }) : t("motion.none");
+  const start = new Date(c.start).getTime();
+  const total = new Date(c.end).getTime() - start;
+  const line = el("div", { class: "timeline results-timeline" });
+  const list = el("ol", { class: "motion-hits" });
+  for (const hit of items) {
+    const play = () => sync.reveal(hit.camera_id, new Date(hit.peak_at));
+    const text = t("motion.hit", { from: formatTime(hit.start), to: formatTime(hit.end), camera: cameraName(hit.camera_id), percent: Math.round(hit.peak_fraction * 100) });
+    const mark = el("button", { type: "button", class: "bookmark", title: text, "aria-label": text, onclick: play });
+    mark.style.left = `${((new Date(hit.start) - start) / total) * 100}%`;
+    line.append(mark);
+    list.append(el("li", { dataset: { hit: String(hit.id), camera: hit.camera_id } },
+      el("button", { type: "button", class: "motion-hit", text, onclick: play })));
+  }
+  document.getElementById("motion-results").replaceChildren(line, list);
 }
 
 document.getElementById("case-analyse").addEventListener("submit", async (event) => {

@@ -50,6 +50,8 @@ THREE = ("vil-1", "vil-2", "vil-3")
 HEADINGS = {"vil-1": 0.0, "vil-2": 0.0, "vil-3": 90.0}
 """Where each camera looks (degrees from north): up the picture is north on vil-1 and vil-2, east on vil-3."""
 REQUISITION = "RJ 2026/0513"
+CAR_PATH = ((0.35, 0.25), (0.7, 0.25), (0.7, 0.7), (0.35, 0.7))
+"""A region over the red car's path up the picture (normalised corners)."""
 VIDEOS = (
     "() => [...document.querySelectorAll('#sync-wall video')].map(v => ({camera: v.dataset.camera, t: v.currentTime, "
     "ready: v.readyState, paused: v.paused, error: v.error && v.error.code}))"
@@ -131,6 +133,18 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, hour: datetime) -> Wo
     )
 
 
+def picture_point(video: sync_api.Locator, x: float, y: float) -> tuple[float, float]:
+    """Where on the screen the point (x, y) of the picture (normalised) lies, the picture shown whole in its
+    <video> (object-fit: contain)."""
+    box = video.bounding_box()
+    size = video.evaluate("v => [v.videoWidth, v.videoHeight]")
+    assert box is not None and size[0] > 0, (box, size)
+    scale = min(box["width"] / size[0], box["height"] / size[1])
+    left = box["x"] + (box["width"] - size[0] * scale) / 2
+    top = box["y"] + (box["height"] - size[1] * scale) / 2
+    return left + x * size[0] * scale, top + y * size[1] * scale
+
+
 def clock_at(page: sync_api.Page) -> datetime:
     return datetime.fromisoformat(page.locator("#sync-time").get_attribute("data-at") or "")
 
@@ -205,6 +219,28 @@ def test_an_investigator_finds_the_car_heading_north_on_three_cameras_plays_book
     assert [v["camera"] for v in shown] == ["vil-1", "vil-2"] and all(v["error"] is None for v in shown), shown
     # both show the clip's second where the car is
     assert all(abs(v["t"] - (seen - recorded).total_seconds()) < 0.5 for v in shown), (seen, shown)
+
+    # Motion in a region drawn on vil-1's picture over the car's path: one span, around the car's seconds.
+    page.select_option("#motion-camera", "vil-1")
+    page.click("#motion-draw")
+    tile = page.locator("#sync-wall figure[data-camera='vil-1'] video")
+    for x, y in CAR_PATH:
+        page.mouse.click(*picture_point(tile, x, y))
+    expect(page.locator("#motion-points")).to_contain_text("4")
+    drawn = page.locator("#sync-wall figure[data-camera='vil-1'] svg.region polygon").get_attribute("points") or ""
+    corners = [tuple(map(float, p.split(","))) for p in drawn.split()]
+    assert len(corners) == 4 and all(
+        abs(a - b) < 0.01 for corner, asked in zip(corners, CAR_PATH, strict=True) for a, b in zip(corner, asked)
+    ), drawn  # the region drawn where it was clicked on the picture
+    page.click("#case-motion button[type=submit]")
+    motion_job = page.locator("#case-analyses tbody tr[data-kind='motion']")
+    expect(motion_job).to_have_attribute("data-state", "done", timeout=60_000)
+    hits = page.locator("#motion-results li")
+    expect(hits.first).to_be_visible()
+    hits.first.locator("button").click()
+    peak = clock_at(page)
+    assert recorded + timedelta(seconds=12) <= peak <= recorded + timedelta(seconds=21), peak
+    shot(page, "22-case-motion")
 
     # Bookmarks of the case: the result, then the instant on the clock with a note; jump back to the first.
     on_two.locator("button.result-bookmark").click()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.case_bookmarks import MAX_CASE_BOOKMARKS, CaseBookmark, CaseBookmarkError, CaseBookmarks
@@ -29,6 +29,8 @@ __all__ = ["CaseBookmarkService"]
 
 _INSTANT = timedelta(microseconds=1)
 """The span a bookmark's instant is checked as: [at, at + 1 µs) lies in the scope's [start, end) iff ``at`` does."""
+_LAST = datetime.max.replace(tzinfo=UTC)
+"""The last instant a datetime holds: no microsecond follows it (an empty span, refused as out of scope)."""
 
 
 class CaseBookmarkService:
@@ -49,7 +51,8 @@ class CaseBookmarkService:
             bookmark = CaseBookmark(case_id, camera_id, at, note, principal.actor, now)
         except CaseBookmarkError as err:
             raise CaseRefusedError(str(err)) from err
-        self._cases.require_in_scope(principal, case_id, bookmark.camera_id, bookmark.at, bookmark.at + _INSTANT)
+        end = bookmark.at + _INSTANT if bookmark.at < _LAST else bookmark.at
+        self._cases.require_in_scope(principal, case_id, bookmark.camera_id, bookmark.at, end)
         if self._bookmarks.count(case_id) >= MAX_CASE_BOOKMARKS:
             raise CaseConflictError(
                 f"case {case_id} already has {MAX_CASE_BOOKMARKS} bookmarks, the most one case holds: remove some "

@@ -42,6 +42,7 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
+from vigie.services.case_bookmarks import CaseBookmarkService
 from vigie.services.case_search import CaseSearchService, ObjectAnalysis
 from vigie.services.cases import CaseService
 from vigie.services.credentials import totp_code
@@ -63,6 +64,7 @@ from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.system_health import SystemHealthService
 from vigie.services.webhooks import WebhookAdministration
 from vigie.storage import SqlAlertRepo, SqlHoldRepo, SqlSegmentIndex, SqlUserRepo
+from vigie.storage.case_bookmarks import SqlCaseBookmarks
 from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.plates import SqlPlateRepo
@@ -351,6 +353,7 @@ def build_world(
             audit,
             clock,
         ),
+        case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), audit, clock),
     )
 
     app = create_app(services, static, login_limiter=limiter)

@@ -291,9 +291,9 @@ def build_world(
     case_analysis: ObjectAnalysis | None = None,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
-    SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
-    every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
-``case_analysis`` what analyses a case's recordings (default: the real detector over ``World.footage``)."""
+        SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
+        every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
+    ``case_analysis`` what analyses a case's recordings (default: the real detector over ``World.footage``)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}
     chain = open_test_chain(engine, clock)

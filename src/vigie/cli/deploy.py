@@ -34,8 +34,7 @@ def port(text: str) -> int:
 
 def outbound(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int, str]:
     """``ADDRESS[/PREFIX]:PORT[/udp]`` (an IPv6 address in brackets): a peer the configuration does not name."""
-    target, _, protocol = text.partition("/udp") if text.endswith("/udp") else (text, "", "")
-    host, _, number = target.rpartition(":")
+    host, _, number = text.removesuffix("/udp").rpartition(":")
     try:
         peer = ipaddress.ip_network(host.strip("[]"), strict=True) if host else None
     except ValueError:

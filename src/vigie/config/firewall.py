@@ -337,7 +337,9 @@ class _Planner:
     def infrastructure(self) -> None:
         options = self.options
         for server in options.ntp_servers:
-            self.rules.append(Rule("output", "udp", ipaddress.ip_network(server), (str(NTP_PORT),), "NTP (--ntp-server)"))
+            self.rules.append(
+                Rule("output", "udp", ipaddress.ip_network(server), (str(NTP_PORT),), "NTP (--ntp-server)")
+            )
         if not options.ntp_servers:
             self.warnings.append(
                 "no --ntp-server: the server's clock dates every recording, audit entry and export; give the NTP "

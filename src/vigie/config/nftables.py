@@ -60,8 +60,8 @@ def _chain(name: str, hook: str, rules: list[Rule], loopback: str) -> list[str]:
     lines = [
         f"\tchain {name} {{",
         f"\t\ttype filter hook {hook} priority filter; policy drop;",
-        f'\t\tct state established,related accept {comment("replies to the connections allowed below")}',
-        f'\t\tct state invalid drop {comment("packets of no known connection")}',
+        f"\t\tct state established,related accept {comment('replies to the connections allowed below')}",
+        f"\t\tct state invalid drop {comment('packets of no known connection')}",
         f'\t\t{loopback} "lo" accept {comment("loopback: this machine to itself")}',
         f"\t\t{_NEIGHBOURS} ip6 hoplimit 255 accept {comment('IPv6 neighbour discovery')}",
         f"\t\ticmp type echo-request limit rate 5/second accept {comment('ping (rate-limited)')}",

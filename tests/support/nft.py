@@ -1,0 +1,32 @@
+"""The real ``nft`` (Debian's nftables) checking a ruleset without applying it: ``nft -c -f FILE`` in a network
+namespace of its own (``unshare -rn``: no privilege needed, and the machine's own ruleset is never touched). Without
+nftables (``scripts/setup.sh --with-nftables``) the tests are skipped, except in CI where they fail."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def nft_binary() -> str:
+    found = shutil.which("nft") or next((p for p in ("/usr/sbin/nft", "/sbin/nft") if os.access(p, os.X_OK)), None)
+    if found is None:
+        reason = "Debian's nftables is not installed: run scripts/setup.sh --with-nftables (scripts/test.sh does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
+
+
+def nft_check(ruleset: Path) -> subprocess.CompletedProcess[str]:
+    """``nft -c -f`` on ``ruleset``, in a new user and network namespace; its result (return code and messages)."""
+    nft = nft_binary()
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.fail("util-linux's unshare is missing: nft must check rulesets in a namespace of its own")
+    command = [unshare, "--map-root-user", "--net", nft, "--check", "--file", str(ruleset)]
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)

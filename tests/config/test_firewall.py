@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tests.support.nft import nft_check
+from tests.support.nft import nft_check, nft_load_twice
 
 from vigie.config import load_config_text
 from vigie.config.firewall import (
@@ -261,6 +261,12 @@ def test_the_real_nft_accepts_the_ruleset_and_refuses_a_broken_one(tmp_path: Pat
     broken.write_text(text.replace("tcp dport 8333", "tcp dport 83333"), encoding="utf-8")
     refused = nft_check(broken)
     assert refused.returncode != 0 and "83333" in refused.stderr
+    loaded_twice = nft_load_twice(good)  # a reload replaces the table: one table, each rule once
+    assert loaded_twice.returncode == 0, loaded_twice.stderr
+    listed = loaded_twice.stdout
+    assert listed.count("table inet vigie {") == 1 and listed.count("table ") == 1
+    assert listed.count('comment "storage.segments.endpoint_url (S3)"') == 1
+    assert "policy drop;" in listed and "ip6 saddr 2001:db8:10::/64 tcp dport 22 accept" in listed
 
 
 VIGIE = [sys.executable, "-m", "vigie.cli", "deploy", "firewall"]

@@ -30,3 +30,12 @@ def nft_check(ruleset: Path) -> subprocess.CompletedProcess[str]:
         pytest.fail("util-linux's unshare is missing: nft must check rulesets in a namespace of its own")
     command = [unshare, "--map-root-user", "--net", nft, "--check", "--file", str(ruleset)]
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+
+
+def nft_load_twice(ruleset: Path) -> subprocess.CompletedProcess[str]:
+    """Load ``ruleset`` twice with ``nft -f`` in a network namespace of its own (the kernel's own acceptance, and
+    a reload as an operator does after a change), then list what is loaded (``nft list ruleset``)."""
+    nft = nft_binary()
+    script = 'set -e; "$0" -f "$1"; "$0" -f "$1"; "$0" list ruleset'
+    command = ["unshare", "--map-root-user", "--net", "sh", "-c", script, nft, str(ruleset)]
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)

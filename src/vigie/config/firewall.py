@@ -28,7 +28,7 @@ Direction = Literal["input", "output"]
 
 DEFAULT_PORTS: dict[str, int] = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443, "postgresql": 5432}
 """Ports a URL means when it names none (FFmpeg's RTSPS default is 322, as RFC 7826 registers)."""
-SIP_PORT, SIPS_PORT, NTP_PORT, DNS_PORT = 5060, 5061, 123, 53
+SIP_PORT, SIPS_PORT, NTP_PORT, DNS_PORT, RAY_PORT = 5060, 5061, 123, 53, 6379
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 ANY_ADDRESSES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared with, never bound
 
@@ -323,13 +323,16 @@ class _Planner:
                 "the configuration has a `cluster` section: give the network of the Ray nodes with --cluster-net "
                 "CIDR (e.g. --cluster-net 10.0.1.0/24)"
             )
-        head_host, head_port = _host_port(cluster.address.rsplit("://", 1)[-1])
+        head_host, port = _host_port(cluster.address.rsplit("://", 1)[-1])
+        head_port = port or RAY_PORT
         head = as_network(head_host)
         if head is not None and (head.version != net.version or not head.subnet_of(net)):  # type: ignore[arg-type]
             self.warnings.append(f"cluster.address {head_host} is outside the cluster network {net} (--cluster-net)")
         last = cluster.live_port + cluster.live_ports - 1
         self.rules += [
-            Rule("input", "tcp", net, (), f"cluster (Ray): nodes to the head (cluster.address port {head_port})"),
+            Rule(
+                "input", "tcp", net, (), f"cluster (Ray): nodes to the head (cluster.address {head_host}:{head_port})"
+            ),
             Rule("output", "tcp", net, (f"{cluster.live_port}-{last}",), "cluster.live_port: live relays"),
             Rule("output", "tcp", net, (), "cluster (Ray): the nodes' raylets, object managers and workers"),
         ]

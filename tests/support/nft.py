@@ -29,7 +29,7 @@ def nft_check(ruleset: Path) -> subprocess.CompletedProcess[str]:
     if unshare is None:
         pytest.fail("util-linux's unshare is missing: nft must check rulesets in a namespace of its own")
     command = [unshare, "--map-root-user", "--net", nft, "--check", "--file", str(ruleset)]
-    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+    return _namespaced(command)
 
 
 def nft_load_twice(ruleset: Path) -> subprocess.CompletedProcess[str]:
@@ -38,4 +38,16 @@ def nft_load_twice(ruleset: Path) -> subprocess.CompletedProcess[str]:
     nft = nft_binary()
     script = 'set -e; "$0" -f "$1"; "$0" -f "$1"; "$0" list ruleset'
     command = ["unshare", "--map-root-user", "--net", "sh", "-c", script, nft, str(ruleset)]
-    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+    return _namespaced(command)
+
+
+def _namespaced(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``command``; where this machine forbids unprivileged namespaces (some container sandboxes), the test is
+    skipped (failed in CI): nft is never run against the machine's own ruleset."""
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0 and "unshare failed" in result.stderr:
+        reason = f"no network namespace for nft here ({result.stderr.strip()})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return result

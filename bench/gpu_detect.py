@@ -31,15 +31,21 @@ def dynamic_batch_copy(model_path: Path, out_dir: Path) -> Path:
         dim = value.type.tensor_type.shape.dim[0]
         dim.ClearField("dim_value")
         dim.dim_param = "batch"
-    for init in model.graph.initializer:  # Reshape targets baked with batch 1 → -1 would break; use 0-copy where safe
-        if init.data_type == onnx.TensorProto.INT64 and len(init.dims) == 1 and init.dims[0] in (3, 4, 5):
+    # Reshape targets baked with batch 1 (YOLOX's head reshapes to [1, 85, -1]): 0 copies the input's first axis
+    # (ONNX Reshape, allowzero unset), which is the batch in these heads; -1 would clash with the -1 already there
+    shapes = {n.input[1] for n in model.graph.node if n.op_type == "Reshape" and len(n.input) > 1}
+    for init in model.graph.initializer:
+        if init.name in shapes and init.data_type == onnx.TensorProto.INT64 and len(init.dims) == 1:
             values = onnx.numpy_helper.to_array(init).copy()
-            users = [
-                n for n in model.graph.node if n.op_type == "Reshape" and len(n.input) > 1 and n.input[1] == init.name
-            ]
-            if users and values[0] == 1:
-                values[0] = -1 if (values[1:] > 0).all() else values[0]
+            if values[0] == 1:
+                values[0] = 0
                 init.CopyFrom(onnx.numpy_helper.from_array(values, init.name))
+    for node in model.graph.node:  # the same targets given as Constant nodes
+        if node.op_type == "Constant" and node.output[0] in shapes and node.attribute[0].name == "value":
+            values = onnx.numpy_helper.to_array(node.attribute[0].t).copy()
+            if values.ndim == 1 and values.size and values[0] == 1:
+                values[0] = 0
+                node.attribute[0].t.CopyFrom(onnx.numpy_helper.from_array(values))
     del model.graph.value_info[:]  # stale static shapes
     path = out_dir / f"{model_path.stem}_dynbatch.onnx"
     onnx.save(model, str(path))

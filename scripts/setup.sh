@@ -2,6 +2,7 @@
 # Idempotent set-up shared by scripts/demo.sh and scripts/test.sh:
 #   Debian packages (apt-get, only those missing) and a virtualenv in .venv with Vigie installed.
 # Usage: scripts/setup.sh [--with-postgres] [--with-browser] [--with-oidc] [--with-faketime] [--with-mqtt] [--with-sip]
+#   [--with-nftables]
 #   --with-oidc: node and npm, and the test OpenID provider (oidc-provider, pinned in tests/oidc/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ for option in "$@"; do
     --with-faketime) packages+=(faketime) ;;  # the test pass with the clock a year ahead (scripts/test.sh)
     --with-mqtt) packages+=(mosquitto) ;;  # the demo and the MQTT tests start their own broker (never Debian's service)
     --with-sip) packages+=(baresip-core) ;;  # SIP speakers call with baresip; the tests answer with a second one
+    --with-nftables) packages+=(nftables) ;;  # `nft -c` checks `vigie deploy firewall`'s ruleset (never applies it)
     --with-oidc)  # single sign-on tests run panva's oidc-provider under node (a node from elsewhere is kept)
       with_oidc=1
       if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi ;;

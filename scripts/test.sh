@@ -4,7 +4,7 @@
 # provider (oidc-provider under node), MQTT against a real Mosquitto broker. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --with-postgres --with-browser --with-oidc --with-faketime --with-mqtt --with-sip
+bash scripts/setup.sh --with-postgres --with-browser --with-oidc --with-faketime --with-mqtt --with-sip --with-nftables
 VIGIE_TEST_POSTGRES_URL="${VIGIE_TEST_POSTGRES_URL:-$(bash scripts/postgres.sh)}"
 export VIGIE_TEST_POSTGRES_URL
 

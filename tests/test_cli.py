@@ -66,7 +66,7 @@ COMMANDS = [
     "lapi lists import", "lapi lists history", "lapi matches", "lapi crop", "lapi counts", "lapi hold", "lapi release",
     "cameras credentials set", "cameras credentials list", "cameras credentials remove",
     "devices discover", "devices describe", "devices onboard",
-    "webhooks enable",
+    "webhooks enable", "deploy firewall",
 ]  # fmt: skip
 """Every command the README and docs name, in the order ``vigie --help`` lists them (issue 16 moved the parsers
 into one module per family: none may be lost, renamed or reordered)."""

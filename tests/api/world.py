@@ -43,7 +43,8 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
-from vigie.services.case_search import CaseSearchService
+from vigie.services.case_bookmarks import CaseBookmarkService
+from vigie.services.case_search import CaseSearchService, ObjectAnalysis
 from vigie.services.cases import CaseService
 from vigie.services.credentials import totp_code
 from vigie.services.events import EventService
@@ -64,6 +65,7 @@ from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.system_health import SystemHealthService
 from vigie.services.webhooks import WebhookAdministration
 from vigie.storage import SqlAlertRepo, SqlHoldRepo, SqlSegmentIndex, SqlUserRepo
+from vigie.storage.case_bookmarks import SqlCaseBookmarks
 from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.case_searches import SqlCaseSearches
 from vigie.storage.cases import SqlCaseRepo
@@ -287,18 +289,23 @@ def build_world(
     plates: Callable[[AlertService, ListAuditSink, Clock], PlateService] | None = None,
     ptz: Callable[[ListAuditSink, Clock], PtzService] = a_dome,
     speakers: Callable[[ListAuditSink, AuthService, AlertService], SpeakerService] = some_speakers,
+    cameras: Sequence[CameraInfo] = CAMERAS,
+    case_analysis: ObjectAnalysis | None = None,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
-    SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
-    every route is served (schemathesis calls them all)."""
+        SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
+        every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
+    ``case_analysis`` what analyses a case's recordings (default: the real detector over ``World.footage``)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}
     chain = open_test_chain(engine, clock)
     if sql_audit:  # what the services trace goes to the real chain as well as to the list
         audit = ChainedAuditSink(chain)
     audit_log = open_audit_service(chain, engine)
+    cameras = tuple(cameras)
+    directory = Directory(DIRECTORY.communes, camera_commune={c.id: c.commune_id for c in cameras})
     auth = AuthService(
-        SqlUserRepo(engine), audit, DIRECTORY, clock, sealing_key=Fernet.generate_key(), hasher=FAST_HASHER
+        SqlUserRepo(engine), audit, directory, clock, sealing_key=Fernet.generate_key(), hasher=FAST_HASHER
     )
     alerts = AlertService(SqlAlertRepo(engine), audit, clock, dispatchers)
     events, status = SqlEventRepo(engine), SqlCameraStatusRepo(engine)
@@ -306,12 +313,12 @@ def build_world(
     limiter = LoginRateLimiter(attempts=login_attempts)
     governance = build_governance(engine, audit, clock)
     export_service = (
-        exports(audit, clock) if exports else open_test_exports(engine, audit, clock, chain.keyring, CAMERAS)
+        exports(audit, clock) if exports else open_test_exports(engine, audit, clock, chain.keyring, cameras)
     )
-    cameras = CameraService(CAMERAS, status, authorisations=authorisations(clock) if authorisations else None)
+    camera_service = CameraService(cameras, status, authorisations=authorisations(clock) if authorisations else None)
     services = ApiServices(
         EventService(events),
-        cameras,
+        camera_service,
         auth=auth,
         alerts=alerts,
         playback=play,
@@ -323,7 +330,7 @@ def build_world(
         audit=audit_log,
         exports=export_service,
         oidc=oidc(auth, clock) if oidc else None,
-        system_health=(system_health or _health_parts(engine))(cameras, clock),
+        system_health=(system_health or _health_parts(engine))(camera_service, clock),
         plates=(plates or _no_reads(engine))(alerts, audit, clock),
         ptz=ptz(audit, clock),
         speakers=(speaker_service := speakers(audit, auth, alerts)),
@@ -343,12 +350,14 @@ def build_world(
         case_search=CaseSearchService(
             case_service,
             SqlCaseObjects(engine),
-            FootageObjectSearch(partial(_footage_between, footage), _yolox_nano, params=ObjectSearchParams(fps=4.0)),
+            case_analysis
+            or FootageObjectSearch(partial(_footage_between, footage), _yolox_nano, params=ObjectSearchParams(fps=4.0)),
             audit,
             clock,
             jobs=SqlCaseSearches(engine),
             motion=FootageMotionSearch(partial(_footage_between, footage)),
         ),
+        case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), audit, clock),
     )
     if services.case_search is not None:  # as runtime/assembly/case_search.py wires it
         case_service.on_close(services.case_search.purge_case)

@@ -204,7 +204,7 @@ def test_an_operator_drives_the_dome_and_a_supervisor_runs_a_tour(demo: tuple[st
         # The timings are recorded at all (the check above could not pass for want of them).
         page.evaluate("fetch('/api/cameras/ptz')")
         wait_for(
-            lambda: page.evaluate("performance.getEntriesByType('resource').filter((e) => e.name.includes('/ptz')).length"),
+            lambda: page.evaluate("performance.getEntriesByType('resource').filter((e) => e.name.includes('/ptz'))"),
             5,
             "the resource timing of a request to the domes",
         )

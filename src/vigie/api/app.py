@@ -54,6 +54,7 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
+from vigie.services.case_bookmarks import CaseBookmarkService
 from vigie.services.case_search import CaseSearchService
 from vigie.services.cases import CaseService
 from vigie.services.events import EventService
@@ -176,6 +177,8 @@ class ApiServices:
     """Cases opened from judicial requisitions (issue 22); None: the routes answer 503."""
     case_search: CaseSearchService | None = None
     """Forensic object search within a case (issue 22); None: the search routes answer 503."""
+    case_bookmarks: CaseBookmarkService | None = None
+    """A case's own bookmarks (issue 22); None: the bookmark routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):

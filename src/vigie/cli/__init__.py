@@ -20,6 +20,7 @@ from vigie.cli import (
     backup,
     cameras,
     cluster,
+    deploy,
     devices,
     evaluation,
     exports,
@@ -52,6 +53,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     cameras,
     devices,
     webhooks,
+    deploy,
 )
 """The command families, in the order ``vigie --help`` lists their commands."""
 

@@ -947,3 +947,20 @@ class CaseMotionHitRow(Base):
     end: Mapped[datetime]
     peak_at: Mapped[datetime]
     peak_fraction: Mapped[float] = mapped_column(Float)
+
+
+class CaseBookmarkRow(Base):
+    """An instant of a case's camera an investigator bookmarked, with a short note (issue 22). Part of the case file:
+    kept when the case closes, deleted with the case (ON DELETE CASCADE) or by its purge. Read by case, in the order
+    of the instants (``ix_case_bookmarks_case_at``)."""
+
+    __tablename__ = "case_bookmarks"
+    __table_args__ = (Index("ix_case_bookmarks_case_at", "case_id", "at", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ID, ForeignKey("cases.id", ondelete="CASCADE"))
+    camera_id: Mapped[str] = mapped_column(String(CAMERA_ID_LENGTH))
+    at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    created_at: Mapped[datetime]

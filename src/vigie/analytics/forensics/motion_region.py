@@ -32,8 +32,9 @@ while it is new, then absorbed.
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -116,10 +117,26 @@ def _check(name: str, value: float, low: float, high: float, hint: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RecordedFile:
-    """One segment file to search and the wall-clock time of its first picture (the segment index's ``start``)."""
+    """One segment file to search and the wall-clock time of its first picture (the segment index's ``start``).
+
+    A segment of a remote store (S3) has no file: ``fetch`` reads its bytes (a segment is a few megabytes, read
+    whole when the search reaches it, so that the demuxer may seek in it), and ``path`` is its key, for messages."""
 
     path: Path
     start: datetime
+    fetch: Callable[[], bytes] | None = None
+
+
+def open_recorded(recorded: RecordedFile) -> Any:
+    """The segment opened for demuxing (PyAV), from its file or from the bytes its store gives. Raises
+    :class:`SegmentUnreadableError` naming the segment when it cannot be read."""
+    try:
+        if recorded.fetch is not None:
+            return av.open(io.BytesIO(recorded.fetch()), "r")
+        # "file:" so that no part of the path is read as a protocol name (as the segment writer does)
+        return av.open(f"file:{recorded.path}", "r")
+    except (OSError, av.FFmpegError) as err:
+        raise SegmentUnreadableError(f"cannot open segment {recorded.path}: {err}") from err
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,14 +309,6 @@ def _plan(times: list[float], keys: list[bool], step: float) -> tuple[set[int], 
     return send, targets
 
 
-def _open(path: Path) -> Any:
-    try:
-        # "file:" so that no part of the path is read as a protocol name (as the segment writer does)
-        return av.open(f"file:{path}", "r")
-    except (OSError, av.FFmpegError) as err:
-        raise SegmentUnreadableError(f"cannot open segment {path}: {err}") from err
-
-
 def _packets(container: Any, stream: Any, path: Path, tally: _Tally) -> list[Any]:
     """The video packets of the file in decode order (demuxing only). A file cut mid-packet (a crash while
     recording) ends where the damage starts."""
@@ -313,9 +322,10 @@ def _packets(container: Any, stream: Any, path: Path, tally: _Tally) -> list[Any
     return packets
 
 
-def _samples(path: Path, step: float, tally: _Tally) -> Iterator[tuple[float, Any]]:
+def _samples(recorded: RecordedFile, step: float, tally: _Tally) -> Iterator[tuple[float, Any]]:
     """(seconds since the file's first picture, picture) for each sample of one file."""
-    container = _open(path)
+    path = recorded.path
+    container = open_recorded(recorded)
     with container:
         if not container.streams.video:
             raise SegmentUnreadableError(f"segment {path} holds no video stream: it is not a camera recording")
@@ -372,7 +382,7 @@ def search_motion(
         if previous_end is not None and recorded.start - previous_end > timedelta(seconds=2 * params.step_seconds):
             background = None  # a hole in the recording: the scene may have changed, learn it again
             runs.close()
-        for offset, picture in _samples(recorded.path, params.step_seconds, tally):
+        for offset, picture in _samples(recorded, params.step_seconds, tally):
             if patch is None or patch.size != (picture.width, picture.height):
                 patch = _RegionPatch(polygon, picture.width, picture.height)
                 background = None

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigie.analytics.detect.batching import BatchDetector
-from vigie.analytics.forensics.motion_region import RecordedFile, SegmentUnreadableError
+from vigie.analytics.forensics.motion_region import RecordedFile, SegmentUnreadableError, open_recorded
 from vigie.analytics.track import ByteTracker
 from vigie.analytics.track.bytetrack import ByteTrackerConfig
 from vigie.domain.case_objects import COLOURED_CLASSES, CaseObject, Direction, ObjectClass, VehicleColour
@@ -245,10 +245,7 @@ def _pictures(
     period = timedelta(seconds=1.0 / fps)
     due = start
     for recorded in sorted(files, key=lambda f: f.start):
-        try:
-            container = av.open(f"file:{recorded.path}", "r")
-        except (OSError, av.FFmpegError) as err:
-            raise SegmentUnreadableError(f"cannot open segment {recorded.path}: {err}") from err
+        container = open_recorded(recorded)
         with container:
             if not container.streams.video:
                 raise SegmentUnreadableError(f"segment {recorded.path} holds no video stream")
@@ -433,10 +430,7 @@ def thumbnail(files: Sequence[RecordedFile], at: datetime, box: Box, *, side: in
     for recorded in sorted(files, key=lambda f: f.start):
         if recorded.start > at + timedelta(seconds=1):
             break
-        try:
-            container = av.open(f"file:{recorded.path}", "r")
-        except (OSError, av.FFmpegError) as err:
-            raise SegmentUnreadableError(f"cannot open segment {recorded.path}: {err}") from err
+        container = open_recorded(recorded)
         with container:
             stream = container.streams.video[0]
             origin: float | None = None

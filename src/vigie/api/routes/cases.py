@@ -15,8 +15,10 @@ from pydantic import BaseModel, Field
 from vigie.api.deps import configured
 from vigie.api.schemas import Day, Instant, RequestModel
 from vigie.api.security import CurrentPrincipal
+from vigie.domain.case_bookmarks import MAX_NOTE, CaseBookmark
 from vigie.domain.case_objects import MAX_PAGE, CaseObject, ObjectCursor, ObjectQuery
 from vigie.domain.cases import MAX_CASE_CAMERAS, AuthorityKind, Case, HoldDecision
+from vigie.services.case_bookmarks import CaseBookmarkService
 from vigie.services.case_search import DEFAULT_MOTION, MAX_REGION_POINTS, CaseSearchService, SearchJob
 from vigie.services.cases import CaseService
 
@@ -466,3 +468,74 @@ def object_thumbnail(
 ) -> Response:
     jpeg = _search(request).object_thumbnail(principal, case_id, object_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+# --- a case's own bookmarks (issue 22) ---------------------------------------------------------------------------
+
+
+class BookmarkIn(RequestModel):
+    camera_id: CameraId = Field(description="a camera of the case's scope")
+    at: Instant = Field(description="the instant marked, with a time zone, within the case's period")
+    note: str = Field(default="", max_length=MAX_NOTE, description="what to look at there (may be empty)")
+
+
+class BookmarkOut(BaseModel):
+    id: int
+    case_id: int
+    camera_id: str
+    at: datetime
+    note: str
+    created_by: str
+    created_at: datetime
+
+
+class BookmarkListOut(BaseModel):
+    items: list[BookmarkOut] = Field(description="in the order of their instants")
+
+
+def _bookmarks(request: Request) -> CaseBookmarkService:
+    return configured(request, "case_bookmarks", CaseBookmarkService, "case bookmarks are")
+
+
+def _bookmark_out(b: CaseBookmark) -> BookmarkOut:
+    return BookmarkOut(
+        id=b.id or 0,
+        case_id=b.case_id,
+        camera_id=b.camera_id,
+        at=b.at,
+        note=b.note,
+        created_by=b.created_by,
+        created_at=b.created_at,
+    )
+
+
+@router.post(
+    "/{case_id}/bookmarks",
+    status_code=201,
+    response_model=BookmarkOut,
+    summary="Bookmark an instant of a camera of the case's scope, with a note (investigators; audited)",
+)
+def add_bookmark(*, request: Request, principal: CurrentPrincipal, case_id: CaseId, body: BookmarkIn) -> BookmarkOut:
+    return _bookmark_out(_bookmarks(request).add(principal, case_id, body.camera_id, body.at, body.note))
+
+
+@router.get("/{case_id}/bookmarks", response_model=BookmarkListOut, summary="The case's bookmarks (audited)")
+def list_bookmarks(*, request: Request, principal: CurrentPrincipal, case_id: CaseId) -> BookmarkListOut:
+    return BookmarkListOut(items=[_bookmark_out(b) for b in _bookmarks(request).list(principal, case_id)])
+
+
+@router.delete(
+    "/{case_id}/bookmarks/{bookmark_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a bookmark of an open case (investigators; audited)",
+)
+def remove_bookmark(
+    *,
+    request: Request,
+    principal: CurrentPrincipal,
+    case_id: CaseId,
+    bookmark_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+) -> Response:
+    _bookmarks(request).remove(principal, case_id, bookmark_id)
+    return Response(status_code=204)

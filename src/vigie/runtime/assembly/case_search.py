@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
+from pathlib import Path
 
 from vigie.analytics.detect.batching import BatchDetector
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
@@ -41,17 +43,21 @@ def camera_layout(camera: Camera) -> CameraLayout:
 
 
 def recorded_files(index: SegmentIndex, store: SegmentStore) -> Callable[[str, datetime, datetime], list[RecordedFile]]:
-    """A camera's playable segments overlapping a period, as files to read."""
+    """A camera's playable segments overlapping a period, as files to read: the file itself in a local store; in a
+    remote one (S3), its bytes read from the store when the search reaches it (one segment at a time in memory)."""
+
+    def fetch(key: str) -> bytes:
+        with store.open(key) as stream:
+            return stream.read()
 
     def files(camera_id: str, start: datetime, end: datetime) -> list[RecordedFile]:
         out: list[RecordedFile] = []
         for segment in index.between(camera_id, start, end):
             path = store.local_path(segment.key)
             if path is None:
-                raise ValueError(
-                    f"segment {segment.key} is in a remote store: the forensic search reads local segments only"
-                )
-            out.append(RecordedFile(path, segment.start))
+                out.append(RecordedFile(Path(segment.key), segment.start, partial(fetch, segment.key)))
+            else:
+                out.append(RecordedFile(path, segment.start))
         return out
 
     return files

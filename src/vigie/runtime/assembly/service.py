@@ -99,6 +99,7 @@ from vigie.services.audit import AuditService
 from vigie.services.backup import pending_restore
 from vigie.services.camera_events import merged_stream_alarms
 from vigie.services.cameras import CameraService
+from vigie.services.case_bookmarks import CaseBookmarkService
 from vigie.services.cases import CaseService
 from vigie.services.events import EventService
 from vigie.services.health import Check, HealthService
@@ -114,6 +115,7 @@ from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlHoldRepo, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
+from vigie.storage.case_bookmarks import SqlCaseBookmarks
 from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.case_searches import SqlCaseSearches
 from vigie.storage.cases import SqlCaseRepo
@@ -451,6 +453,8 @@ class VigieService:
                 clock,
                 SqlCaseSearches(engine),
             ),
+            # a case's own bookmarks (issue 22): kept with the case file, not purged when it closes
+            case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), self.audit, clock),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""

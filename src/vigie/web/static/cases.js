@@ -26,9 +26,14 @@ const WINDOW_MS = 30 * 60000; // … for half an hour (the playback API takes up
 const BOOKMARK_LEAD_MS = 10000; // a bookmark plays from ten seconds before: what led to it
 const BOOKMARK_RANGE_MS = 7 * 86400000; // the bookmarks endpoint's longest range
 const DEFAULT_FPS = 25; // when the camera reports no frame rate (stopped, or not streaming now)
-const CLASSES = ["person", "bicycle", "motorcycle", "car", "van", "truck", "bus", "bag"];
+// The object menu: what the detector can say. COCO detectors have no van class (vigie.analytics.forensics.object_search):
+// a van is found as a truck (or a car), so "van or truck" asks for both classes, and a detector with a van class fills it.
+const CLASSES = ["person", "bicycle", "motorcycle", "car", "van,truck", "bus", "bag"];
 const COLOURS = ["white", "black", "grey", "silver", "red", "blue", "green", "yellow", "orange", "brown", "beige"];
 const DIRECTIONS = ["north", "north_east", "east", "south_east", "south", "south_west", "west", "north_west"];
+
+const ANALYSIS_POLL_MS = 1000; // how often a running analysis is asked where it stands
+const BOOKMARK_NOTE_MAX = 500;
 
 const current = { case: null, bookmarks: [], exports: new Set() };
 
@@ -108,7 +113,7 @@ document.getElementById("case-form").addEventListener("submit", async (event) =>
 async function showCase(id) {
   document.getElementById("cases-list-page").hidden = true;
   document.getElementById("case-page").hidden = false;
-  for (const where of ["case-action-error", "sync-error", "case-search-error", "case-close-error"]) {
+  for (const where of ["case-action-error", "sync-error", "case-search-error", "case-close-error", "case-analyse-error", "case-bookmarks-error", "case-motion-error"]) {
     document.getElementById(where).textContent = "";
   }
   let found;
@@ -132,6 +137,19 @@ async function showCase(id) {
     document.getElementById("sync-export-bar").hidden = !can("export");
     document.getElementById("case-exports-part").hidden = !can("export");
     fillChoices("search-class", CLASSES, "class"); // in the language chosen by now
+    cameraBoxes("search-cameras", found.camera_ids, false);
+    cameraBoxes("analyse-cameras", found.camera_ids, true);
+    document.getElementById("analyse-start").value = parisWallClock(new Date(found.start));
+    document.getElementById("analyse-end").value = parisWallClock(new Date(found.end));
+    loadAnalyses(found);
+    loadCaseBookmarks(found);
+    const motionCamera = document.getElementById("motion-camera");
+    motionCamera.replaceChildren(...found.camera_ids.map((camera) => el("option", { value: camera, text: `${cameraName(camera)} (${camera})` })));
+    document.getElementById("motion-start").value = parisWallClock(new Date(found.start));
+    document.getElementById("motion-end").value = parisWallClock(new Date(found.end));
+    motion.reset();
+    document.getElementById("motion-results").replaceChildren();
+    document.getElementById("motion-results-note").textContent = "";
     fillChoices("search-colour", COLOURS, "colour");
     fillChoices("search-direction", DIRECTIONS, "direction");
     if (can("playback")) sync.open(found);
@@ -171,6 +189,9 @@ function renderCase() {
   document.getElementById("case-lock").hidden = !open || c.hold_ids.length > 0;
   document.getElementById("case-close-form").hidden = !open;
   document.getElementById("case-close-title").hidden = !open;
+  document.getElementById("case-analyse").hidden = !open; // a closed case is searched no more; its results stay readable
+  document.getElementById("case-motion").hidden = !open || !can("playback"); // the region is drawn on the playback
+  document.getElementById("case-bookmark-form").hidden = !open || !can("playback");
 }
 
 document.getElementById("case-lock").addEventListener("click", async () => {
@@ -249,8 +270,17 @@ class SyncTile {
     this.video = el("video", { muted: true, playsinline: true, preload: "auto", dataset: { camera } });
     this.video.muted = true;
     this.note = el("span", { class: "tile-state" });
+    // the region of a motion search, drawn over the picture (viewBox: the picture normalised to 0..1)
+    this.region = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    this.region.setAttribute("class", "region");
+    this.region.setAttribute("viewBox", "0 0 1 1");
+    this.region.setAttribute("preserveAspectRatio", "none");
+    this.region.append(document.createElementNS("http://www.w3.org/2000/svg", "polygon"));
+    this.region.style.display = "none";
     this.node = el("figure", { class: "tile sync-tile", dataset: { camera } }, this.video,
-      el("figcaption", { class: "tile-name", text: `${cameraName(camera)} (${camera})` }), this.note);
+      el("figcaption", { class: "tile-name", text: `${cameraName(camera)} (${camera})` }), this.note, this.region);
+    this.node.addEventListener("click", (event) => motion.click(this, event));
+    this.video.addEventListener("loadedmetadata", () => motion.redraw());
     this.window = null; // [from, to) in ms of the loaded playlist
     this.pieces = [];
     this.loading = null;
@@ -369,6 +399,24 @@ const sync = {
     this.tiles = cameras.map((camera) => kept.find((tile) => tile.camera === camera) || new SyncTile(camera));
     document.getElementById("sync-wall").replaceChildren(...this.tiles.map((tile) => tile.node));
     for (const tile of this.tiles) if (!tile.covers(this.at)) tile.load(this.at, this.case);
+    motion.redraw();
+    const marking = document.getElementById("case-bookmark-camera"); // a bookmark is of a camera shown
+    const chosen = marking.value;
+    marking.replaceChildren(...cameras.map((camera) => el("option", { value: camera, text: `${cameraName(camera)} (${camera})` })));
+    if (cameras.includes(chosen)) marking.value = chosen;
+  },
+
+  // play from an instant with this camera among those shown (in place of the last one when the wall is full)
+  reveal(camera, date) {
+    if (!this.case) return;
+    const shown = this.tiles.map((tile) => tile.camera);
+    if (!shown.includes(camera)) {
+      const picked = [...shown.slice(0, MAX_SHOWN - 1), camera];
+      for (const box of document.querySelectorAll("#sync-cameras input")) box.checked = picked.includes(box.value);
+      this.show(picked);
+    }
+    document.getElementById("case-bookmark-camera").value = camera;
+    this.seek(date);
   },
 
   close() {
@@ -552,7 +600,7 @@ async function refreshExports() {
 function fillChoices(id, values, prefix) {
   const select = document.getElementById(id);
   const chosen = select.value;
-  select.replaceChildren(el("option", { value: "", text: t("search.any") }), ...values.map((v) => el("option", { value: v, text: t(`${prefix}.${v}`) })));
+  select.replaceChildren(el("option", { value: "", text: t("search.any") }), ...values.map((v) => el("option", { value: v, text: t(`${prefix}.${v.replaceAll(",", "_or_")}`) })));
   select.value = chosen;
 }
 
@@ -565,8 +613,9 @@ document.getElementById("case-search").addEventListener("submit", async (event) 
   const q = new URLSearchParams({ limit: "50" });
   for (const name of ["class", "colour", "direction"]) {
     const value = document.getElementById(`search-${name}`).value;
-    if (value) q.set(name, value);
+    for (const one of value ? value.split(",") : []) q.append(name, one);
   }
+  for (const camera of ticked("search-cameras")) q.append("camera", camera);
   try {
     q.set("start", fromParisWallClock(document.getElementById("search-start").value).toISOString());
     q.set("end", fromParisWallClock(document.getElementById("search-end").value).toISOString());
@@ -585,7 +634,7 @@ function showResults(c, items) {
   const line = el("div", { class: "timeline results-timeline" });
   const list = el("ol", { class: "results" });
   for (const item of items) {
-    const seek = () => sync.seek(new Date(item.first_seen));
+    const seek = () => sync.reveal(item.camera_id, new Date(item.first_seen));
     const title = `${formatTime(item.first_seen)} · ${cameraName(item.camera_id)} · ${t(`class.${item.class}`)}`;
     const mark = el("button", { type: "button", class: "bookmark", title, "aria-label": title, onclick: seek });
     mark.style.left = `${((new Date(item.first_seen) - start) / total) * 100}%`;
@@ -595,10 +644,270 @@ function showResults(c, items) {
       el("button", { type: "button", onclick: seek, title: t("search.play") },
         el("img", { src: `/api/cases/${c.id}/objects/${encodeURIComponent(item.id)}/thumbnail.jpg`, alt: title, loading: "lazy" })),
       el("span", { text: `${formatTime(item.first_seen)} – ${formatTime(item.last_seen)} · ${cameraName(item.camera_id)}` }),
-      el("span", { text: words.filter(Boolean).join(" · ") })));
+      el("span", { text: words.filter(Boolean).join(" · ") }),
+      c.state === "open" && can("manage_cases") && can("playback")
+        ? el("button", { type: "button", class: "result-bookmark", text: t("bookmarks.add_result"),
+          onclick: () => addCaseBookmark(item.camera_id, new Date(item.first_seen), words.filter(Boolean).join(" · ")) })
+        : null));
   }
   box.replaceChildren(line, list);
 }
+
+function cameraBoxes(id, cameras, checked) {
+  const box = document.getElementById(id);
+  box.replaceChildren(box.querySelector("legend"), ...cameras.map((camera) => el("label", {},
+    el("input", { type: "checkbox", value: camera, checked }), ` ${cameraName(camera)} (${camera})`)));
+}
+
+function ticked(id) {
+  return [...document.querySelectorAll(`#${id} input:checked`)].map((box) => box.value);
+}
+
+// --- analysis of the case's recordings: a job in the background (the shared detector and the tracker over the
+// footage of the cameras and period chosen, within the case's scope); its objects are then searched above --------
+
+const analyses = { jobs: new Map(), timer: null };
+
+async function loadAnalyses(c) {
+  analyses.jobs.clear();
+  clearTimeout(analyses.timer);
+  try {
+    const page = await api("GET", `/api/cases/${c.id}/searches`);
+    if (!current.case || current.case.id !== c.id) return;
+    for (const job of Array.isArray(page) ? page : page.items || []) analyses.jobs.set(job.id, job);
+  } catch (err) {
+    if (err instanceof NotLoggedIn) failed(err); // a server without the list shows this page's analyses only
+  }
+  renderAnalyses();
+}
+
+function renderAnalyses() {
+  const jobs = [...analyses.jobs.values()].sort((a, b) => b.id - a.id);
+  fill("case-analyses", jobs, (tr, job) => {
+    const kind = job.kind || "objects";
+    tr.dataset.job = String(job.id);
+    tr.dataset.state = job.state;
+    tr.dataset.kind = kind;
+    cell(tr, `${formatTime(job.requested_at)} · ${job.requested_by}`);
+    cell(tr, job.camera_ids.map(cameraName).join(", "));
+    cell(tr, period(job));
+    cell(tr, t(`analyse.kind_${kind}`));
+    const done = job.state === "done" || job.state === "failed";
+    cell(tr, job.state === "failed" ? `${t("analyse.failed")} ${job.error || ""}` : done ? t("analyse.done")
+      : `${t(`analyse.${job.state}`)} ${Math.round(job.progress * 100)} %`, `state analyse-${job.state}`);
+    cell(tr, String(job.found ?? job.objects_found ?? 0), "found");
+    const action = cell(tr, "");
+    if (kind === "motion" && job.state === "done") {
+      action.append(el("button", { type: "button", class: "show-hits", text: t("analyse.show"), onclick: () => showMotionHits(job) }));
+    }
+  });
+  clearTimeout(analyses.timer);
+  if (jobs.some((job) => job.state === "queued" || job.state === "running")) analyses.timer = setTimeout(pollAnalyses, ANALYSIS_POLL_MS);
+}
+
+async function pollAnalyses() {
+  const c = current.case;
+  if (!c) return;
+  const waiting = [...analyses.jobs.values()].filter((job) => job.state === "queued" || job.state === "running");
+  const finished = [];
+  try {
+    for (const job of waiting) {
+      const now = await api("GET", `/api/cases/${c.id}/searches/${job.id}`);
+      analyses.jobs.set(job.id, now);
+      if (now.state === "done" && now.kind === "motion") finished.push(now);
+    }
+  } catch (err) {
+    refused(err, "case-analyse-error");
+  }
+  if (!current.case || current.case.id !== c.id) return;
+  renderAnalyses();
+  for (const job of finished) showMotionHits(job); // a motion search just done: its spans shown at once
+}
+
+// --- motion in a region: drawn on the camera's picture in the playback, searched in the background ------------------
+
+const motion = {
+  drawing: false,
+  points: [],
+
+  reset() {
+    this.drawing = false;
+    this.points = [];
+    this.redraw();
+  },
+
+  camera() {
+    return document.getElementById("motion-camera").value;
+  },
+
+  start() {
+    document.getElementById("case-motion-error").textContent = "";
+    sync.reveal(this.camera(), new Date(sync.at)); // the camera shown, where the clock is
+    this.drawing = true;
+    this.points = [];
+    document.getElementById("case-motion-error").textContent = "";
+    document.getElementById("motion-results-note").textContent = t("motion.drawing");
+    this.redraw();
+  },
+
+  click(tile, event) {
+    if (!this.drawing || tile.camera !== this.camera() || this.points.length >= 32) return;
+    const box = tile.video.getBoundingClientRect();
+    const picture = contentRect(tile.video);
+    const x = (event.clientX - box.left - picture.left) / picture.width;
+    const y = (event.clientY - box.top - picture.top) / picture.height;
+    if (x < 0 || x > 1 || y < 0 || y > 1) return; // on the black bands, not the picture
+    this.points.push([Math.round(x * 10000) / 10000, Math.round(y * 10000) / 10000]);
+    this.redraw();
+  },
+
+  redraw() {
+    document.getElementById("motion-points").textContent = this.points.length ? t("motion.points", { count: this.points.length }) : "";
+    for (const tile of sync.tiles) {
+      const mine = tile.camera === this.camera() && this.points.length > 0;
+      tile.node.classList.toggle("drawing", this.drawing && tile.camera === this.camera());
+      tile.region.style.display = mine ? "" : "none";
+      if (!mine) continue;
+      const picture = contentRect(tile.video);
+      Object.assign(tile.region.style, { left: `${picture.left}px`, top: `${picture.top}px`, width: `${picture.width}px`, height: `${picture.height}px` });
+      tile.region.firstChild.setAttribute("points", this.points.map(([x, y]) => `${x},${y}`).join(" "));
+    }
+  },
+};
+
+// where the picture lies in a <video> that shows it whole (object-fit: contain): its offset and size in pixels
+function contentRect(video) {
+  const width = video.clientWidth;
+  const height = video.clientHeight;
+  const scale = Math.min(width / (video.videoWidth || 16), height / (video.videoHeight || 9));
+  const w = (video.videoWidth || 16) * scale;
+  const h = (video.videoHeight || 9) * scale;
+  return { left: (width - w) / 2, top: (height - h) / 2, width: w, height: h };
+}
+
+document.getElementById("motion-draw").addEventListener("click", () => motion.start());
+document.getElementById("motion-clear").addEventListener("click", () => motion.reset());
+document.getElementById("motion-camera").addEventListener("change", () => motion.reset());
+
+document.getElementById("case-motion").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const c = current.case;
+  const error = document.getElementById("case-motion-error");
+  error.textContent = "";
+  if (motion.points.length < 3) {
+    error.textContent = t("motion.need_region");
+    return;
+  }
+  try {
+    const job = await api("POST", `/api/cases/${c.id}/motion-searches`, {
+      camera_id: motion.camera(),
+      start: fromParisWallClock(document.getElementById("motion-start").value).toISOString(),
+      end: fromParisWallClock(document.getElementById("motion-end").value).toISOString(),
+      region: motion.points,
+    });
+    motion.drawing = false;
+    motion.redraw();
+    document.getElementById("motion-results-note").textContent = "";
+    analyses.jobs.set(job.id, job);
+    renderAnalyses();
+  } catch (err) {
+    refused(err, "case-motion-error");
+  }
+});
+
+async function showMotionHits(job) {
+  const c = current.case;
+  let items = [];
+  try {
+    items = (await api("GET", `/api/cases/${c.id}/searches/${job.id}/hits?limit=500`)).items;
+  } catch (err) {
+    refused(err, "case-motion-error");
+    return;
+  }
+  if (!current.case || current.case.id !== c.id) return;
+  document.getElementById("motion-results-note").textContent = items.length ? t("motion.found", { count: items.length }) : t("motion.none");
+  const start = new Date(c.start).getTime();
+  const total = new Date(c.end).getTime() - start;
+  const line = el("div", { class: "timeline results-timeline" });
+  const list = el("ol", { class: "motion-hits" });
+  for (const hit of items) {
+    const play = () => sync.reveal(hit.camera_id, new Date(hit.peak_at));
+    const text = t("motion.hit", { from: formatTime(hit.start), to: formatTime(hit.end), camera: cameraName(hit.camera_id), percent: Math.round(hit.peak_fraction * 100) });
+    const mark = el("button", { type: "button", class: "bookmark", title: text, "aria-label": text, onclick: play });
+    mark.style.left = `${((new Date(hit.start) - start) / total) * 100}%`;
+    line.append(mark);
+    list.append(el("li", { dataset: { hit: String(hit.id), camera: hit.camera_id } },
+      el("button", { type: "button", class: "motion-hit", text, onclick: play })));
+  }
+  document.getElementById("motion-results").replaceChildren(line, list);
+}
+
+document.getElementById("case-analyse").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const c = current.case;
+  document.getElementById("case-analyse-error").textContent = "";
+  try {
+    const job = await api("POST", `/api/cases/${c.id}/searches`, {
+      camera_ids: ticked("analyse-cameras"),
+      start: fromParisWallClock(document.getElementById("analyse-start").value).toISOString(),
+      end: fromParisWallClock(document.getElementById("analyse-end").value).toISOString(),
+    });
+    analyses.jobs.set(job.id, job);
+    renderAnalyses();
+  } catch (err) {
+    refused(err, "case-analyse-error"); // outside the scope, or no camera ticked: as the API words it
+  }
+});
+
+// --- the case's own bookmarks: an instant of one of its cameras, with the investigator's note ----------------------
+
+async function loadCaseBookmarks(c) {
+  let items = [];
+  try {
+    const answer = await api("GET", `/api/cases/${c.id}/bookmarks`);
+    items = Array.isArray(answer) ? answer : answer.items || [];
+  } catch (err) {
+    refused(err, "case-bookmarks-error");
+  }
+  if (!current.case || current.case.id !== c.id) return;
+  items.sort((a, b) => new Date(a.at) - new Date(b.at));
+  document.getElementById("case-bookmarks-note").textContent = items.length ? t("bookmarks.title") : t("bookmarks.none");
+  const removable = c.state === "open" && can("manage_cases");
+  document.getElementById("case-bookmarks").replaceChildren(...items.map((b) => el("li", { dataset: { bookmark: String(b.id), camera: b.camera_id } },
+    el("button", { type: "button", class: "case-jump", text: formatTime(b.at), title: t("bookmarks.jump"),
+      onclick: () => sync.reveal(b.camera_id, new Date(b.at)) }),
+    el("span", { text: ` ${cameraName(b.camera_id)} · ${b.note || "—"} · ${b.created_by} ` }),
+    removable ? el("button", { type: "button", class: "case-bookmark-remove", text: t("bookmarks.remove"), onclick: () => removeCaseBookmark(b) }) : null)));
+}
+
+async function addCaseBookmark(camera, at, note) {
+  const c = current.case;
+  document.getElementById("case-bookmarks-error").textContent = "";
+  try {
+    await api("POST", `/api/cases/${c.id}/bookmarks`, { camera_id: camera, at: at.toISOString(), note: note.slice(0, BOOKMARK_NOTE_MAX) });
+    await loadCaseBookmarks(c);
+  } catch (err) {
+    refused(err, "case-bookmarks-error");
+  }
+}
+
+async function removeCaseBookmark(b) {
+  if (!confirm(t("bookmarks.remove_confirm", { at: formatTime(b.at) }))) return;
+  const c = current.case;
+  try {
+    await api("DELETE", `/api/cases/${c.id}/bookmarks/${b.id}`);
+    await loadCaseBookmarks(c);
+  } catch (err) {
+    refused(err, "case-bookmarks-error");
+  }
+}
+
+document.getElementById("case-bookmark-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const note = document.getElementById("case-bookmark-note");
+  addCaseBookmark(document.getElementById("case-bookmark-camera").value, new Date(sync.at), note.value.trim())
+    .then(() => { if (!document.getElementById("case-bookmarks-error").textContent) note.value = ""; });
+});
 
 // --- the view ------------------------------------------------------------------------------------------------------
 
@@ -614,6 +923,7 @@ export const cases = {
   },
   leave() {
     sync.close();
+    clearTimeout(analyses.timer);
     current.case = null;
     clearTimeout(refreshExports.soon);
   },

@@ -448,9 +448,9 @@ export const ptz = {
     stopDrawing();
     if (dome.camera && dome.moved) stopHolding(); // leaving while a button is held stops the dome
     stopHolding(false);
-    //MUT clearInterval(dome.timer);
+    clearInterval(dome.timer);
     dome.timer = null;
-    //MUT dome.camera = null;
+    dome.camera = null;
     dome.view = null;
     const box = panel();
     box.hidden = true;

@@ -3,7 +3,7 @@ restarted server still answer them (the case's history: kept when its results ar
 motion-in-region searches (results, purged with the case).
 
 Revision ID: 0020
-Revises: 0018 (0019_case_bookmarks is written in parallel: the merge re-chains this one after it)
+Revises: 0019
 Create Date: 2026-12-06
 
 Hand-written and portable (SQLite and PostgreSQL). Never import the application's tables here.
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

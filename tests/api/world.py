@@ -25,7 +25,7 @@ from tests.support.system_health import HealthParts
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
 from vigie.analytics.forensics.motion_footage import FootageMotionSearch
 from vigie.analytics.forensics.motion_region import RecordedFile
-from vigie.analytics.forensics.object_search import FootageObjectSearch, ObjectSearchParams
+from vigie.analytics.forensics.object_search import CameraLayout, FootageObjectSearch, ObjectSearchParams
 from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
 from vigie.config.integrations import WebhookEndpoint
@@ -44,7 +44,7 @@ from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
 from vigie.services.cameras import CameraService
 from vigie.services.case_bookmarks import CaseBookmarkService
-from vigie.services.case_search import CaseSearchService, ObjectAnalysis
+from vigie.services.case_search import CaseSearchService
 from vigie.services.cases import CaseService
 from vigie.services.credentials import totp_code
 from vigie.services.events import EventService
@@ -290,14 +290,17 @@ def build_world(
     ptz: Callable[[ListAuditSink, Clock], PtzService] = a_dome,
     speakers: Callable[[ListAuditSink, AuthService, AlertService], SpeakerService] = some_speakers,
     cameras: Sequence[CameraInfo] = CAMERAS,
-    case_analysis: ObjectAnalysis | None = None,
+    case_footage: Callable[[str, datetime, datetime], list[RecordedFile]] | None = None,
+    case_layouts: dict[str, CameraLayout] | None = None,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
-        SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
-        every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
-    ``case_analysis`` what analyses a case's recordings (default: the real detector over ``World.footage``)."""
+            SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
+            every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
+        ``case_footage`` the recorded files a case's searches read (default: ``World.footage``), ``case_layouts`` the
+    cameras' headings and zones for the object search (default: none)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}
+    files = case_footage or partial(_footage_between, footage)
     chain = open_test_chain(engine, clock)
     if sql_audit:  # what the services trace goes to the real chain as well as to the list
         audit = ChainedAuditSink(chain)
@@ -350,12 +353,11 @@ def build_world(
         case_search=CaseSearchService(
             case_service,
             SqlCaseObjects(engine),
-            case_analysis
-            or FootageObjectSearch(partial(_footage_between, footage), _yolox_nano, params=ObjectSearchParams(fps=4.0)),
+            FootageObjectSearch(files, _yolox_nano, case_layouts, params=ObjectSearchParams(fps=4.0)),
             audit,
             clock,
             jobs=SqlCaseSearches(engine),
-            motion=FootageMotionSearch(partial(_footage_between, footage)),
+            motion=FootageMotionSearch(files),
         ),
         case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), audit, clock),
     )

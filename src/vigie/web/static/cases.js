@@ -745,9 +745,10 @@ const motion = {
     sync.reveal(this.camera(), new Date(sync.at)); // the camera shown, where the clock is
     this.drawing = true;
     this.points = [];
-    document.getElementById("case-motion-error").textContent = "";
     document.getElementById("motion-results-note").textContent = t("motion.drawing");
     this.redraw();
+    const tile = sync.tiles.find((shown) => shown.camera === this.camera());
+    if (tile) tile.node.scrollIntoView({ block: "center" }); // the picture to draw on, in view
   },
 
   click(tile, event) {
@@ -836,7 +837,7 @@ async function showMotionHits(job) {
     const mark = el("button", { type: "button", class: "bookmark", title: text, "aria-label": text, onclick: play });
     mark.style.left = `${((new Date(hit.start) - start) / total) * 100}%`;
     line.append(mark);
-    list.append(el("li", { dataset: { hit: String(hit.id), camera: hit.camera_id } },
+    list.append(el("li", { dataset: { hit: String(hit.id), camera: hit.camera_id, start: hit.start, end: hit.end } },
       el("button", { type: "button", class: "motion-hit", text, onclick: play })));
   }
   document.getElementById("motion-results").replaceChildren(line, list);

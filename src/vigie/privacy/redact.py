@@ -1,0 +1,223 @@
+"""Redaction of a clip: every person and vehicle blurred on every frame, the detector run on a few of them.
+
+Frames come in time order as ``(timestamp in seconds, BGR picture)``. Every ``1 / detect_fps`` seconds of footage
+a picture goes to the shared detector (``detect_batch``, as the forensic object search calls it); the persons and
+vehicles it finds go to a tracker (``update(detections, period)``) that gives them track numbers; the
+:class:`~vigie.privacy.boxes.BoxPlanner` turns those sightings into boxes on *every* frame (interpolated between
+sightings, held at track ends). A frame is released once the footage ``horizon`` seconds after it was analysed,
+so at most that much decoded footage (plus one detector batch) is held in memory.
+
+Persons are detected as a class only, to hide them (L25, L26): no identity, no face, no appearance feature is
+computed; what is returned beyond the pixels is the boxes, for the reviewer who checks the copy frame by frame.
+Plates are covered because vehicles are blurred whole (a plate detector for plates seen without their vehicle is
+future work). Audio is never copied into a redacted file (voices are personal data, and nothing here hides them).
+
+The detector and the tracker are passed in (this package may not import ``vigie.analytics``): the production
+ones are ``vigie.analytics.detect.onnx.OnnxDetector`` and ``vigie.analytics.track.ByteTracker`` built with
+``ByteTrackerConfig(**REDACTION_TRACKING)``, a fresh tracker for each clip.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from vigie.domain.detections import Detections
+from vigie.privacy.blur import blur_boxes
+from vigie.privacy.boxes import EPSILON, BoxPlanner, FrameBoxes, RedactionError, RedactionOptions
+
+Image = npt.NDArray[np.uint8]
+
+REDACTION_TRACKING: dict[str, float | int] = {
+    "high_score": 0.3,
+    "new_track_score": 0.3,
+    "low_score": 0.1,
+    "min_hits": 1,
+    "max_age": 1.0,
+}
+"""Tracker tuning for redaction (keywords of ``ByteTrackerConfig``): every confident detection starts a reported
+track at once (``min_hits`` 1: a track's first sighting must be interpolated from too), and a track lost for up to
+``max_age`` seconds (``RedactionOptions.max_gap``) keeps its number so its box is interpolated across the gap."""
+
+
+class RedactionDetector(Protocol):
+    """The shared detector (``OnnxDetector`` is one): boxes in the pictures' pixels, Vigie classes."""
+
+    def detect_batch(self, frames: Sequence[Image]) -> list[Detections]: ...
+
+
+class RedactionTracker(Protocol):
+    """A tracker for one clip (``ByteTracker`` is one): returns the detections it names, ``track_ids`` set."""
+
+    def update(self, detections: Detections, period: float) -> Detections: ...
+
+
+def plan_frames(
+    frames: Iterable[tuple[float, Image]],
+    detector: RedactionDetector,
+    tracker: RedactionTracker,
+    options: RedactionOptions | None = None,
+) -> Iterator[tuple[FrameBoxes, Image]]:
+    """``(boxes to blur, original picture)`` for every frame of ``frames``, in order; nothing is blurred here."""
+    opts = options or RedactionOptions()
+    period = 1.0 / opts.detect_fps
+    pending: deque[tuple[int, float, Image]] = deque()
+    batch: list[tuple[float, Image]] = []
+    planner: BoxPlanner | None = None
+    origin: float | None = None
+    previous = -1.0
+    due = 0.0
+    analysed: float | None = None
+
+    def analyse() -> None:
+        nonlocal analysed
+        if not batch or planner is None:
+            return
+        for (at, _), found in zip(batch, detector.detect_batch([image for _, image in batch]), strict=True):
+            kept = found[np.isin(found.class_ids, [int(c) for c in opts.classes]) & (found.scores >= opts.min_score)]
+            named = tracker.update(kept, period if analysed is None else at - analysed)
+            planner.add(at, _with_orphans(kept, named))
+            analysed = at
+        batch.clear()
+
+    def release(until: float) -> Iterator[tuple[FrameBoxes, Image]]:
+        if planner is None:  # no frame came
+            return
+        while pending and pending[0][1] <= until + EPSILON:
+            index, at, image = pending.popleft()
+            yield planner.boxes_at(index, at), image
+        if pending:
+            planner.release(pending[0][1])
+
+    for index, (stamp, image) in enumerate(frames):
+        _check_frame(index, image, planner)
+        if origin is None:
+            origin = float(stamp)
+            planner = BoxPlanner(opts, image.shape[1], image.shape[0])
+        at = float(stamp) - origin
+        if at <= previous:
+            raise RedactionError(f"frame {index} is at {at:.3f} s, not after the previous frame ({previous:.3f} s)")
+        previous = at
+        pending.append((index, at, image))
+        if at >= due - EPSILON:
+            batch.append((at, image))
+            due = max(due + period, at)
+            if len(batch) >= opts.batch:
+                analyse()
+                if analysed is not None:
+                    yield from release(analysed - opts.horizon)
+    analyse()
+    yield from release(float("inf"))
+
+
+def redact_frames(
+    frames: Iterable[tuple[float, Image]],
+    detector: RedactionDetector,
+    tracker: RedactionTracker,
+    options: RedactionOptions | None = None,
+) -> Iterator[tuple[FrameBoxes, Image]]:
+    """``(boxes blurred, redacted copy of the picture)`` for every frame of ``frames``, in order."""
+    opts = options or RedactionOptions()
+    for boxes, image in plan_frames(frames, detector, tracker, opts):
+        yield boxes, blur_boxes(image, boxes.boxes, blocks=opts.blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedFile:
+    """A redacted copy written: its frames' boxes (for the reviewer), its rate and size (those of the source)."""
+
+    path: Path
+    frames: tuple[FrameBoxes, ...]
+    fps: Fraction
+    width: int
+    height: int
+
+
+def redact_file(
+    source: Path,
+    target: Path,
+    detector: RedactionDetector,
+    tracker: RedactionTracker,
+    options: RedactionOptions | None = None,
+    *,
+    preset: str = "veryfast",
+    crf: int = 23,
+    threads: int = 0,
+) -> RedactedFile:
+    """Redact the first video stream of ``source`` into a new H.264 file ``target`` (container from its suffix,
+    e.g. ``.mp4``), same frame rate and size, no audio. ``threads`` limits decoding and encoding threads (0: FFmpeg
+    decides); ``preset`` and ``crf`` are libx264's speed/size trade-off and quality."""
+    try:
+        reader = av.open(f"file:{source}", "r")
+    except (OSError, av.FFmpegError) as err:
+        raise RedactionError(f"cannot read the clip {source}: {err}") from err
+    with reader:
+        if not reader.streams.video:
+            raise RedactionError(f"{source} holds no video stream to redact")
+        stream = reader.streams.video[0]
+        stream.thread_type = "AUTO" if threads != 1 else "SLICE"
+        stream.codec_context.thread_count = threads
+        fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width % 2 or height % 2:
+            raise RedactionError(f"{source} is {width}×{height}: H.264 (4:2:0) needs an even width and height")
+        try:
+            writer = av.open(str(target), "w")
+        except (OSError, av.FFmpegError) as err:
+            raise RedactionError(f"cannot write the redacted copy {target}: {err}") from err
+        kept: list[FrameBoxes] = []
+        with writer:
+            out = writer.add_stream("libx264", rate=fps, options={"preset": preset, "crf": str(crf)})
+            out.width, out.height, out.pix_fmt = width, height, "yuv420p"
+            out.codec_context.thread_count = threads
+            pictures = _decoded(reader.decode(stream), fps)
+            for index, (boxes, image) in enumerate(redact_frames(pictures, detector, tracker, options)):
+                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+                frame.pts, frame.time_base = index, 1 / fps
+                writer.mux(out.encode(frame))
+                kept.append(boxes)
+            writer.mux(out.encode(None))
+    return RedactedFile(target, tuple(kept), fps, width, height)
+
+
+def _decoded(pictures: Iterator[av.VideoFrame], fps: Fraction) -> Iterator[tuple[float, Image]]:
+    """(seconds, BGR) of decoded pictures; a picture without a timestamp is placed one frame after the last."""
+    last: float | None = None
+    try:
+        for picture in pictures:
+            at = float(picture.time) if picture.time is not None else None
+            if at is None or (last is not None and at <= last):
+                at = (last if last is not None else 0.0) + float(1 / fps)
+            last = at
+            yield at, np.asarray(picture.to_ndarray(format="bgr24"), np.uint8)
+    except av.FFmpegError as err:
+        raise RedactionError(f"the clip could not be decoded past {last or 0.0:.2f} s: {err}") from err
+
+
+def _check_frame(index: int, image: Image, planner: BoxPlanner | None) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, "shape", None)
+        raise RedactionError(f"frame {index} must be an H×W×3 BGR uint8 array (got {type(image).__name__} {shape})")
+    if planner is not None and (image.shape[1], image.shape[0]) != (planner.width, planner.height):
+        raise RedactionError(
+            f"frame {index} is {image.shape[1]}×{image.shape[0]}, the clip's first frame "
+            f"{planner.width}×{planner.height}: a clip keeps one size"
+        )
+
+
+def _with_orphans(kept: Detections, named: Detections) -> Detections:
+    """``kept`` with the track numbers the tracker gave (matched by box), -1 for the detections it did not name:
+    they are blurred and held all the same."""
+    ids = np.full(len(kept), -1, np.int32)
+    by_box = {tuple(box.tolist()): int(t) for box, t in zip(named.boxes, named.track_ids, strict=True)}
+    for i, box in enumerate(kept.boxes):
+        ids[i] = by_box.get(tuple(box.tolist()), -1)
+    return kept.with_track_ids(ids)

@@ -171,5 +171,6 @@ def test_recall_is_the_covered_share_of_ground_truth_area() -> None:
     assert (report.boxes, report.frames) == (2, 2)
     assert report.area_recall == pytest.approx(150 / 200)
     assert (report.share_covered_99, report.share_covered_90, report.worst_coverage) == (0.5, 0.5, 0.5)
+    assert report.blurred_fraction == pytest.approx((50 + 120) / (64 * 48) / 2)
     with pytest.raises(RedactionError, match="no redaction result"):
         redaction_recall(truth, {0: []}, 64, 48)

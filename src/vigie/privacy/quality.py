@@ -9,7 +9,9 @@ Definitions (every frame of the clip counts, analysed or not; ground-truth boxes
   over all ground-truth pixels, summed over every box of every frame;
 - **share covered ≥ 99 %** (the issue's wording taken literally) and **share covered ≥ 90 %** are the fractions of
   ground-truth boxes whose coverage reaches 0.99 (0.9);
-- the **mean box coverage** weighs every box alike (a small, distant person counts as much as a near one).
+- the **mean box coverage** weighs every box alike (a small, distant person counts as much as a near one);
+- the **blurred fraction** is the mean share of the picture blurred per frame: the price paid for the recall (a
+  redaction blurring whole pictures would reach 1.0 recall and show nothing).
 
 Ground truth of people hidden behind others (MOTChallenge annotates occluded persons) counts like the rest: the
 pixels a viewer sees there belong to the occluder, which is blurred when it is a person or a vehicle.
@@ -37,12 +39,14 @@ class RecallReport:
     share_covered_90: float
     worst_coverage: float
     """The least-covered box's coverage (1.0 when there is no box)."""
+    blurred_fraction: float
 
     def summary(self) -> str:
         return (
             f"{self.boxes} boxes on {self.frames} frames: area recall {self.area_recall:.4f}, "
             f"boxes ≥ 99 % covered {self.share_covered_99:.4f}, ≥ 90 % {self.share_covered_90:.4f}, "
-            f"mean coverage {self.mean_box_coverage:.4f}, worst {self.worst_coverage:.3f}"
+            f"mean coverage {self.mean_box_coverage:.4f}, worst {self.worst_coverage:.3f}; "
+            f"{self.blurred_fraction:.1%} of the picture blurred"
         )
 
 
@@ -62,11 +66,13 @@ def redaction_recall(
         raise RedactionError(f"frames {missing[:5]} have ground truth but no redaction result: redact every frame")
     covered_px, total_px = 0.0, 0.0
     coverages: list[float] = []
+    blurred_px = 0
     mask = np.zeros((height, width), np.bool_)
     for frame, raw in truth.items():
         mask[:] = False
         for b in blurred[frame]:
             mask[max(0, b.y1) : b.y2, max(0, b.x1) : b.x2] = True
+        blurred_px += int(np.count_nonzero(mask))
         for x1, y1, x2, y2 in np.asarray(raw, np.float64).reshape(-1, 4):
             left, top = max(0, round(x1)), max(0, round(y1))
             right, bottom = min(width, round(x2)), min(height, round(y2))
@@ -78,8 +84,9 @@ def redaction_recall(
             total_px += area
             coverages.append(inside / area)
     values = np.asarray(coverages, np.float64)
+    blurred_fraction = blurred_px / (width * height * len(truth)) if truth else 0.0
     if len(values) == 0:
-        return RecallReport(len(truth), 0, 1.0, 1.0, 1.0, 1.0, 1.0)
+        return RecallReport(len(truth), 0, 1.0, 1.0, 1.0, 1.0, 1.0, blurred_fraction)
     return RecallReport(
         frames=len(truth),
         boxes=len(values),
@@ -88,4 +95,5 @@ def redaction_recall(
         share_covered_99=float(np.mean(values >= 0.99)),
         share_covered_90=float(np.mean(values >= 0.9)),
         worst_coverage=float(values.min()),
+        blurred_fraction=blurred_fraction,
     )

@@ -47,7 +47,7 @@ def test_a_clip_is_redacted_to_a_file_of_the_same_frames_with_the_person_blurred
 
     source, redacted = decoded(room_clip), decoded(result.path)
     assert len(redacted) == len(source) == len(result.frames) == 40
-    assert (result.width, result.height, result.fps) == (768, 432, 10)
+    assert (result.width, result.height, result.fps) == (768, 432, Fraction(10))
     with av.open(str(result.path)) as container:
         assert [s.type for s in container.streams] == ["video"]
         assert container.streams.video[0].codec_context.name == "h264"

@@ -16,6 +16,7 @@ from vigie.privacy import (
     RedactionOptions,
     TimeRange,
     blur_boxes,
+    blur_planar_boxes,
     redaction_recall,
 )
 
@@ -162,6 +163,20 @@ def test_blur_pixelates_inside_the_boxes_only_and_leaves_the_original_untouched(
     inside = out[10:110, 20:100].astype(np.float64)
     assert inside.std() < original[10:110, 20:100].std() / 8  # noise averaged away, not merely smoothed
     assert len(np.unique(blur_boxes(image, [BlurBox(20, 10, 100, 110, "held")], blocks=1)[10:110, 20:100])) <= 3
+
+
+def test_blur_on_the_codec_planes_changes_the_box_in_luma_and_chroma_only() -> None:
+    rng = np.random.default_rng(1)
+    planar = rng.integers(0, 256, (120 * 3 // 2, 160), np.uint8)  # I420 of 160×120
+    out = blur_planar_boxes(planar, [BlurBox(20, 10, 100, 110, "detected")])
+    luma, chroma = out[:120], out[120:].reshape(-1)[: 80 * 60].reshape(60, 80)
+    source_chroma = planar[120:].reshape(-1)[: 80 * 60].reshape(60, 80)
+    assert luma[10:110, 20:100].std() < planar[10:110, 20:100].std() / 8
+    assert np.array_equal(luma[:, 100:], planar[:120, 100:])
+    assert chroma[5:55, 10:50].std() < source_chroma[5:55, 10:50].std() / 4
+    assert np.array_equal(chroma[:, 50:], source_chroma[:, 50:])
+    with pytest.raises(RedactionError, match="I420"):
+        blur_planar_boxes(np.zeros((120, 160, 3), np.uint8), [])
 
 
 def test_recall_is_the_covered_share_of_ground_truth_area() -> None:

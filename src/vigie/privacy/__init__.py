@@ -9,7 +9,7 @@ Layering (DESIGN.md): this package imports ``domain`` and ``config`` only. The d
 (the composition root, a service, a bench) and passed in through the small protocols of :mod:`.redact`.
 """
 
-from vigie.privacy.blur import blur_boxes
+from vigie.privacy.blur import blur_boxes, blur_planar_boxes
 from vigie.privacy.boxes import (
     BlurBox,
     BoxPlanner,
@@ -48,6 +48,7 @@ __all__ = [
     "RedactionTracker",
     "TimeRange",
     "blur_boxes",
+    "blur_planar_boxes",
     "plan_frames",
     "redact_file",
     "redact_frames",

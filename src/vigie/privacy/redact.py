@@ -20,7 +20,7 @@ ones are ``vigie.analytics.detect.onnx.OnnxDetector`` and ``vigie.analytics.trac
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigie.domain.detections import Detections
-from vigie.privacy.blur import blur_boxes
+from vigie.privacy.blur import blur_boxes, blur_planar_boxes
 from vigie.privacy.boxes import EPSILON, BoxPlanner, FrameBoxes, RedactionError, RedactionOptions
 
 Image = npt.NDArray[np.uint8]
@@ -68,12 +68,22 @@ def plan_frames(
     options: RedactionOptions | None = None,
 ) -> Iterator[tuple[FrameBoxes, Image]]:
     """``(boxes to blur, original picture)`` for every frame of ``frames``, in order; nothing is blurred here."""
-    opts = options or RedactionOptions()
+    return _planned(frames, detector, tracker, options or RedactionOptions(), _bgr_size)
+
+
+def _planned(
+    frames: Iterable[tuple[float, Image]],
+    detector: RedactionDetector,
+    tracker: RedactionTracker,
+    opts: RedactionOptions,
+    size_of: Callable[[int, Image], tuple[int, int]],
+) -> Iterator[tuple[FrameBoxes, Image]]:
+    """:func:`plan_frames` for pictures of any layout: ``size_of`` checks one and gives its width and height."""
     period = 1.0 / opts.detect_fps
     pending: deque[tuple[int, float, Image]] = deque()
     batch: list[tuple[float, Image]] = []
     planner: BoxPlanner | None = None
-    origin: float | None = None
+    origin = 0.0
     previous = -1.0
     due = 0.0
     analysed: float | None = None
@@ -99,10 +109,15 @@ def plan_frames(
             planner.release(pending[0][1])
 
     for index, (stamp, image) in enumerate(frames):
-        _check_frame(index, image, planner)
-        if origin is None:
+        width, height = size_of(index, image)
+        if planner is None:
             origin = float(stamp)
-            planner = BoxPlanner(opts, image.shape[1], image.shape[0])
+            planner = BoxPlanner(opts, width, height)
+        elif (width, height) != (planner.width, planner.height):
+            raise RedactionError(
+                f"frame {index} is {width}×{height}, the clip's first frame {planner.width}×{planner.height}: "
+                "a clip keeps one size"
+            )
         at = float(stamp) - origin
         if at <= previous:
             raise RedactionError(f"frame {index} is at {at:.3f} s, not after the previous frame ({previous:.3f} s)")
@@ -179,13 +194,15 @@ def redact_file(
             out = writer.add_stream("libx264", rate=fps, options={"preset": preset, "crf": str(crf)})
             out.width, out.height, out.pix_fmt = width, height, "yuv420p"
             out.codec_context.thread_count = threads
+            # Pictures stay in the codec's I420 layout from decoder to encoder (blurred there); only those the
+            # detector reads are converted to BGR: two BGR conversions per frame cost more at 1080p on one core
+            # than the detector at 5 pictures a second.
+            opts = options or RedactionOptions()
             pictures = _decoded(reader.decode(stream), fps)
-            for index, (boxes, image) in enumerate(redact_frames(pictures, detector, tracker, options)):
-                # OpenCV's BGR → I420 is about three times FFmpeg's swscale at 1080p on one core (the encoder's
-                # own conversion), and the decoder's I420 → BGR below is its inverse: a round trip moves pixels
-                # by less than one level where swscale's moves them by two.
-                planar = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
-                frame = av.VideoFrame.from_ndarray(np.asarray(planar, np.uint8), format="yuv420p")
+            planned = _planned(pictures, _PlanarDetector(detector), tracker, opts, _planar_size)
+            for index, (boxes, planar) in enumerate(planned):
+                blurred = blur_planar_boxes(planar, boxes.boxes, blocks=opts.blocks)
+                frame = av.VideoFrame.from_ndarray(blurred, format="yuv420p")
                 frame.pts, frame.time_base = index, 1 / fps
                 writer.mux(out.encode(frame))
                 kept.append(boxes)
@@ -194,7 +211,7 @@ def redact_file(
 
 
 def _decoded(pictures: Iterator[av.VideoFrame], fps: Fraction) -> Iterator[tuple[float, Image]]:
-    """(seconds, BGR) of decoded pictures; a picture without a timestamp is placed one frame after the last."""
+    """(seconds, I420 array) of decoded pictures; one without a timestamp is placed one frame after the last."""
     last: float | None = None
     try:
         for picture in pictures:
@@ -202,24 +219,32 @@ def _decoded(pictures: Iterator[av.VideoFrame], fps: Fraction) -> Iterator[tuple
             if at is None or (last is not None and at <= last):
                 at = (last if last is not None else 0.0) + float(1 / fps)
             last = at
-            if picture.format.name == "yuv420p":
-                planar = picture.to_ndarray(format="yuv420p")
-                yield at, np.asarray(cv2.cvtColor(planar, cv2.COLOR_YUV2BGR_I420), np.uint8)
-            else:
-                yield at, np.asarray(picture.to_ndarray(format="bgr24"), np.uint8)
+            yield at, np.asarray(picture.to_ndarray(format="yuv420p"), np.uint8)  # converted only if not I420
     except av.FFmpegError as err:
         raise RedactionError(f"the clip could not be decoded past {last or 0.0:.2f} s: {err}") from err
 
 
-def _check_frame(index: int, image: Image, planner: BoxPlanner | None) -> None:
+def _bgr_size(index: int, image: Image) -> tuple[int, int]:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         shape = getattr(image, "shape", None)
         raise RedactionError(f"frame {index} must be an H×W×3 BGR uint8 array (got {type(image).__name__} {shape})")
-    if planner is not None and (image.shape[1], image.shape[0]) != (planner.width, planner.height):
-        raise RedactionError(
-            f"frame {index} is {image.shape[1]}×{image.shape[0]}, the clip's first frame "
-            f"{planner.width}×{planner.height}: a clip keeps one size"
-        )
+    return image.shape[1], image.shape[0]
+
+
+def _planar_size(index: int, planar: Image) -> tuple[int, int]:
+    return planar.shape[1], planar.shape[0] * 2 // 3
+
+
+class _PlanarDetector:
+    """The detector given I420 pictures: only the analysed ones are converted to BGR (one in five at 5 fps of a
+    25 fps clip), the others go from decoder to encoder in the codec's own layout."""
+
+    def __init__(self, detector: RedactionDetector) -> None:
+        self._detector = detector
+
+    def detect_batch(self, frames: Sequence[Image]) -> list[Detections]:
+        bgr = [np.asarray(cv2.cvtColor(f, cv2.COLOR_YUV2BGR_I420), np.uint8) for f in frames]
+        return self._detector.detect_batch(bgr)
 
 
 def _with_orphans(kept: Detections, named: Detections) -> Detections:

@@ -7,7 +7,7 @@ before any timing (the pictures of a 10 fps clip shown at 25 fps: people move 2.
 redaction nothing). Timed, in one process pinned to one CPU core, onnxruntime with one intra-op thread,
 ``cv2.setNumThreads(1)``, PyAV decoding and libx264 encoding with one thread each:
 
-- **decode alone**: the 1080p file decoded to BGR pictures, nothing else;
+- **decode alone**: the 1080p file decoded to I420 arrays (the layout the redaction blurs), nothing else;
 - **redaction**: ``vigie.privacy.redact_file`` from that file to a new H.264 file (``--preset``, crf 23): decode,
   YOLOX-nano at ``--fps``, ByteTrack, interpolation, pixelation + blur, conversion and encoding.
 
@@ -73,7 +73,7 @@ def decode_alone(path: Path) -> int:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type, stream.codec_context.thread_count = "SLICE", 1
-        return sum(1 for picture in container.decode(stream) if picture.to_ndarray(format="bgr24") is not None)
+        return sum(1 for picture in container.decode(stream) if picture.to_ndarray(format="yuv420p") is not None)
 
 
 def main() -> int:

@@ -70,3 +70,13 @@ def test_a_file_that_is_not_a_clip_is_refused(tmp_path: Path) -> None:
     junk.write_bytes(b"not a video")
     with pytest.raises(RedactionError, match="cannot read the clip"):
         redact_file(junk, tmp_path / "out.mp4", None, None)  # type: ignore[arg-type]
+
+
+def test_a_failed_encoding_leaves_no_half_copy(room_clip: Path, tmp_path: Path) -> None:
+    model = require(MODELS / "yolox_nano.onnx")
+    detector = OnnxDetector(OnnxDetectorConfig(model_path=model, format="yolox", providers=("cpu",)))
+    tracker = ByteTracker(ByteTrackerConfig(**REDACTION_TRACKING))  # type: ignore[arg-type]
+    target = tmp_path / "redacted.mp4"
+    with pytest.raises(RedactionError, match="preset 'no-such-preset'"):
+        redact_file(room_clip, target, detector, tracker, preset="no-such-preset")
+    assert not target.exists()

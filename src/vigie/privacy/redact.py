@@ -185,21 +185,41 @@ def redact_file(
         width, height = stream.codec_context.width, stream.codec_context.height
         if width % 2 or height % 2:
             raise RedactionError(f"{source} is {width}×{height}: H.264 (4:2:0) needs an even width and height")
+        opts = options or RedactionOptions()
+        pictures = _decoded(reader.decode(stream), fps)
         try:
-            writer = av.open(str(target), "w")
-        except (OSError, av.FFmpegError) as err:
-            raise RedactionError(f"cannot write the redacted copy {target}: {err}") from err
-        kept: list[FrameBoxes] = []
-        with writer:
+            planned = _planned(pictures, _PlanarDetector(detector), tracker, opts, _planar_size)
+            kept = _write(target, planned, opts=opts, fps=fps, size=(width, height), encoding=(preset, crf, threads))
+        except BaseException:
+            target.unlink(missing_ok=True)  # half a redacted copy must never pass for a whole one
+            raise
+    return RedactedFile(target, tuple(kept), fps, width, height)
+
+
+def _write(
+    target: Path,
+    planned: Iterator[tuple[FrameBoxes, Image]],
+    *,
+    opts: RedactionOptions,
+    fps: Fraction,
+    size: tuple[int, int],
+    encoding: tuple[str, int, int],
+) -> list[FrameBoxes]:
+    """Blur and encode the planned I420 pictures into ``target``; the boxes of every frame written."""
+    preset, crf, threads = encoding
+    try:
+        writer = av.open(str(target), "w")
+    except (OSError, av.FFmpegError) as err:
+        raise RedactionError(f"cannot write the redacted copy {target}: {err}") from err
+    kept: list[FrameBoxes] = []
+    with writer:
+        try:
             out = writer.add_stream("libx264", rate=fps, options={"preset": preset, "crf": str(crf)})
-            out.width, out.height, out.pix_fmt = width, height, "yuv420p"
+            out.width, out.height, out.pix_fmt = *size, "yuv420p"
             out.codec_context.thread_count = threads
             # Pictures stay in the codec's I420 layout from decoder to encoder (blurred there); only those the
             # detector reads are converted to BGR: two BGR conversions per frame cost more at 1080p on one core
             # than the detector at 5 pictures a second.
-            opts = options or RedactionOptions()
-            pictures = _decoded(reader.decode(stream), fps)
-            planned = _planned(pictures, _PlanarDetector(detector), tracker, opts, _planar_size)
             for index, (boxes, planar) in enumerate(planned):
                 blurred = blur_planar_boxes(planar, boxes.boxes, blocks=opts.blocks)
                 frame = av.VideoFrame.from_ndarray(blurred, format="yuv420p")
@@ -207,7 +227,11 @@ def redact_file(
                 writer.mux(out.encode(frame))
                 kept.append(boxes)
             writer.mux(out.encode(None))
-    return RedactedFile(target, tuple(kept), fps, width, height)
+        except av.FFmpegError as err:
+            raise RedactionError(
+                f"H.264 encoding of {target} failed (libx264 preset {preset!r}, crf {crf}): {err}"
+            ) from err
+    return kept
 
 
 def _decoded(pictures: Iterator[av.VideoFrame], fps: Fraction) -> Iterator[tuple[float, Image]]:

@@ -17,10 +17,13 @@ from vigie.evaluation.sequence import read_sequence
 from vigie.privacy import REDACTION_TRACKING, RecallReport, RedactionOptions, plan_frames, redaction_recall
 
 
-def measured(options: RedactionOptions) -> RecallReport:
+def measured(
+    options: RedactionOptions, model: str = "yolox_nano.onnx", fmt: str = "yolox", threshold: float | None = None
+) -> RecallReport:
     sequence = read_sequence(require(TUD))
-    model = require(MODELS / "yolox_nano.onnx")
-    detector = OnnxDetector(OnnxDetectorConfig(model_path=model, format="yolox", providers=("cpu",)))
+    path = require(MODELS / model)
+    config = OnnxDetectorConfig(model_path=path, format=fmt, providers=("cpu",), score_threshold=threshold)
+    detector = OnnxDetector(config)
     tracker = ByteTracker(ByteTrackerConfig(**REDACTION_TRACKING))  # type: ignore[arg-type]
     first, rate = sequence.frames[0], sequence.info.frame_rate
     frames = (((number - first) / rate, image) for number, image in sequence.read_images())
@@ -44,6 +47,15 @@ def test_persons_are_blurred_with_the_detector_on_every_frame() -> None:
     assert report.area_recall >= 0.998, report.summary()
     assert report.share_covered_99 >= 0.965, report.summary()
     assert report.share_covered_90 >= 0.99, report.summary()
+
+
+def test_the_detector_recommended_for_redaction_covers_every_person_of_tud_campus() -> None:
+    """PicoDet-S at a 0.2 score threshold: what docs/privacy.md recommends for a redaction detector (it also finds
+    the simulator's fallen person, which YOLOX-nano misses). Measured: 0.9999, 100 %, 100 %."""
+    report = measured(RedactionOptions(), "picodet_s_320_coco.onnx", "gfl", 0.2)
+    assert report.area_recall >= 0.999, report.summary()
+    assert report.share_covered_99 >= 0.99, report.summary()
+    assert report.share_covered_90 >= 0.995, report.summary()
 
 
 def test_without_margin_the_detector_boxes_alone_miss_limbs() -> None:

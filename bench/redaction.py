@@ -11,12 +11,17 @@ redaction nothing). Timed, in one process pinned to one CPU core, onnxruntime wi
 - **redaction**: ``vigie.privacy.redact_file`` from that file to a new H.264 file (``--preset``, crf 23): decode,
   YOLOX-nano at ``--fps``, ByteTrack, interpolation, pixelation + blur, conversion and encoding.
 
+With ``--recall``, the quality instead (``vigie.privacy.quality.redaction_recall``, every frame counted) on
+TUD-Campus and on the simulator's photo-real ``plaza`` scene (rendered here, 60 s at 10 fps, persons and
+vehicles), for the default and the recommended detector settings: the tables of docs/privacy.md.
+
 The ratio to real time is seconds of footage over seconds of wall time (≥ 1.0: a core keeps up with a camera).
 The machine is shared: rounds alternate and the median is printed; the same ratio over the process's CPU time
 (``cpu_x_real_time``) is what a core of one's own would give when other processes take turns on this one (the
 work is single-threaded and pinned, so its CPU time is its time on the core).
 
     .venv/bin/python bench/redaction.py [--video V] [--model M] [--fps 5] [--seconds 20] [--rounds 2] [--preset P]
+    .venv/bin/python bench/redaction.py --recall
 """
 
 from __future__ import annotations
@@ -39,7 +44,16 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig  # noqa: E402
 from vigie.analytics.track import ByteTracker, ByteTrackerConfig  # noqa: E402
-from vigie.privacy import REDACTION_TRACKING, RedactionOptions, redact_file  # noqa: E402
+from vigie.evaluation.motfile import MotLayout  # noqa: E402
+from vigie.evaluation.sequence import PERSONS, VEHICLES, MotSequence, read_sequence  # noqa: E402
+from vigie.privacy import (  # noqa: E402
+    REDACTION_TRACKING,
+    RecallReport,
+    RedactionOptions,
+    plan_frames,
+    redact_file,
+    redaction_recall,
+)
 
 DATA = ROOT.parent / "shared" / "data"
 SIZE = (1920, 1080)
@@ -76,6 +90,57 @@ def decode_alone(path: Path) -> int:
         return sum(1 for picture in container.decode(stream) if picture.to_ndarray(format="yuv420p") is not None)
 
 
+RECALL_SETTINGS = (  # name, model file, format, score threshold (None: the model's default), options
+    ("yolox_nano_0.3_5fps", "yolox_nano.onnx", "yolox", None, RedactionOptions()),
+    ("yolox_nano_0.3_every_frame", "yolox_nano.onnx", "yolox", None, RedactionOptions(detect_fps=30)),
+    ("yolox_nano_0.15_5fps", "yolox_nano.onnx", "yolox", 0.15, RedactionOptions()),
+    ("picodet_s_0.4_5fps", "picodet_s_320_coco.onnx", "gfl", None, RedactionOptions()),
+    ("picodet_s_0.2_5fps", "picodet_s_320_coco.onnx", "gfl", 0.2, RedactionOptions()),
+    ("picodet_s_0.15_5fps", "picodet_s_320_coco.onnx", "gfl", 0.15, RedactionOptions()),
+)
+"""The default (YOLOX-nano, the shared detector's own threshold) and the cheap levers; PicoDet-S at 0.2 is what
+docs/privacy.md recommends for a redaction detector."""
+
+
+def recall_of(sequence: MotSequence, detector: OnnxDetector, options: RedactionOptions) -> dict[str, RecallReport]:
+    tracker = ByteTracker(ByteTrackerConfig(**REDACTION_TRACKING))  # type: ignore[arg-type]
+    first, rate = sequence.frames[0], sequence.info.frame_rate
+    frames = (((number - first) / rate, image) for number, image in sequence.read_images())
+    blurred = {boxes.index: boxes.boxes for boxes, _ in plan_frames(frames, detector, tracker, options)}
+    kinds = (PERSONS, VEHICLES) if sequence.truth.layout is MotLayout.MOT16 else (PERSONS,)  # MOT15: persons only
+    out = {}
+    for kind in kinds:
+        truth = sequence.ground_truth(kind)
+        by_index = {index: truth[number].boxes for index, number in enumerate(sequence.frames)}
+        out[kind] = redaction_recall(by_index, blurred, sequence.info.width, sequence.info.height)
+    return out
+
+
+def recall(models: Path) -> int:
+    from vigie.sim.builtin import builtin_scene_path
+    from vigie.sim.cutouts import PhotoBank
+    from vigie.sim.render import render
+    from vigie.sim.scene import load_scene
+
+    with tempfile.TemporaryDirectory() as folder:
+        plaza = Path(folder) / "plaza"
+        render(load_scene(builtin_scene_path("plaza")), Path(folder) / "plaza.mp4", plaza, PhotoBank.from_data(DATA),
+               images=True)  # fmt: skip
+        sequences = {"tud-campus": read_sequence(DATA / "tracking" / "tud-campus"), "plaza": read_sequence(plaza)}
+        summary: dict[str, float] = {}
+        for name, model, fmt, threshold, options in RECALL_SETTINGS:
+            config = OnnxDetectorConfig(model_path=models / model, format=fmt, providers=("cpu",),
+                                        score_threshold=threshold)  # fmt: skip
+            detector = OnnxDetector(config)
+            for where, sequence in sequences.items():
+                for kind, report in recall_of(sequence, detector, options).items():
+                    print(f"{name:27} {where:10} {kind:7} {report.summary()}")
+                    summary[f"redaction_area_recall_{where.replace('-', '_')}_{kind}_{name}"] = report.area_recall
+    for key, value in summary.items():
+        print(f"{key}: {value:.4f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--video", type=Path, default=DATA / "video" / "one-by-one-person-detection.mp4")
@@ -85,7 +150,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="footage redacted")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--preset", default="ultrafast", help="libx264 preset of the redacted copy")
+    parser.add_argument("--recall", action="store_true", help="measure the recall on TUD-Campus and plaza instead")
     args = parser.parse_args()
+    if args.recall:
+        return recall(args.model.parent)
     for path in (args.video, args.model):
         if not path.is_file():
             print(f"redaction: {path} not found (see ../shared/data/README.md or pass --video/--model)")

@@ -98,7 +98,7 @@ RECALL_SETTINGS = (  # name, model file, format, score threshold (None: the mode
     ("picodet_s_0.2_5fps", "picodet_s_320_coco.onnx", "gfl", 0.2, RedactionOptions()),
     ("picodet_s_0.15_5fps", "picodet_s_320_coco.onnx", "gfl", 0.15, RedactionOptions()),
 )
-"""The default (YOLOX-nano, the shared detector's own threshold) and the cheap levers; PicoDet-S at 0.2 is what
+"""The default (YOLOX-nano, the shared detector's own threshold) and the cheap levers; PicoDet-S at 0.15 is what
 docs/privacy.md recommends for a redaction detector."""
 
 

@@ -19,6 +19,11 @@ inside a box during a time range (the requester's own region), ``manual`` adds b
 box always wins over a keep-clear choice.
 
 Pure: no pixels, no detector; the streaming of frames around it is :mod:`vigie.privacy.redact`.
+
+Written here rather than taken from a library: trackers (ByteTrack, norfair, supervision's) predict forward
+only, and the offline interpolation of MOT toolkits (ByteTrack's ``tools/interpolation.py``) fills gaps of a
+finished track file without the holding at track ends, the untracked detections, the growth and the reviewer's
+choices that hiding people needs; what is left is a few lines over the tracker's output.
 """
 
 from __future__ import annotations

@@ -294,9 +294,9 @@ def build_world(
     case_layouts: dict[str, CameraLayout] | None = None,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
-            SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
-            every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
-        ``case_footage`` the recorded files a case's searches read (default: ``World.footage``), ``case_layouts`` the
+    SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
+    every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
+    ``case_footage`` the recorded files a case's searches read (default: ``World.footage``), ``case_layouts`` the
     cameras' headings and zones for the object search (default: none)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}

@@ -25,7 +25,7 @@ if [[ $# -eq 0 ]]; then
   echo "== pytest, the demo's start timed alone"
   .venv/bin/pytest -p no:cacheprovider --durations=5 tests/e2e/test_demo.py
 else
-  echo "== pytest"; .venv/bin/pytest "${workers[@]}" --durations=15 "$@"
+  echo "== pytest"; .venv/bin/pytest "${workers[@]}" --durations=40 "$@"
 fi
 
 # No test depends on the day it runs: the tests whose subject is the calendar run again with the host's clock 400

@@ -335,8 +335,8 @@ def photo_vehicle_cutouts(
     rows = _read_plate_boxes(folder)
     if not rows:
         raise CutoutDataError(f"{folder} holds no photo with a plate box (file, x, y, w, h, TEXT per .txt line)")
-    photos = [_read_photo(image_path) for image_path, _ in rows]
-    smalls = [None if photo is None else _scaled(photo[1], side) for photo in photos]
+    photos = [_read_photo(image_path, side) for image_path, _ in rows]  # only the scaled pixels are kept
+    smalls = [None if photo is None else photo[1] for photo in photos]
 
     def segment(index: int) -> Mask | None:
         small = smalls[index]
@@ -367,14 +367,14 @@ def photo_vehicle_cutouts(
     return _pick(bank, limit, seed)
 
 
-def _read_photo(path: Path) -> tuple[str, Image] | None:
-    """A photo's SHA-256 and pixels, both from the same bytes (what is hashed is what is cut), or None when OpenCV
-    cannot decode it."""
+def _read_photo(path: Path, side: int) -> tuple[str, tuple[Image, float]] | None:
+    """A photo's SHA-256 and its pixels scaled to ``side`` (:func:`_scaled`), both from the same bytes (what is
+    hashed is what is cut), or None when OpenCV cannot decode it."""
     data = path.read_bytes()
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         return None
-    return hashlib.sha256(data).hexdigest(), np.ascontiguousarray(image)
+    return hashlib.sha256(data).hexdigest(), _scaled(np.ascontiguousarray(image), side)
 
 
 def _scaled(image: Image, side: int) -> tuple[Image, float]:

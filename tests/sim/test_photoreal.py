@@ -22,7 +22,7 @@ from vigie.cli.commands.evaluation import eval_detect_command
 from vigie.runtime.assembly.demo import demo_photo_bank, demo_scene_names
 from vigie.sim import builtin_scene_path, cutouts, load_scene
 from vigie.sim.cli_commands import EXIT_INVALID_SCENE, EXIT_OK, render_command
-from vigie.sim.cutouts import PhotoBank, photo_vehicle_cutouts, unpinned_sources
+from vigie.sim.cutouts import PhotoBank, default_cutout_cache_dir, photo_vehicle_cutouts, unpinned_sources
 from vigie.sim.render import PhotorealNeeded, SceneRenderer
 from vigie.sim.scene import ActorKind, Scene
 
@@ -111,7 +111,9 @@ def test_demo_cameras_show_the_plaza_first_when_photoreal() -> None:
 
 @pytest.fixture(scope="module")
 def photo_vehicles() -> list:  # type: ignore[type-arg]
-    return photo_vehicle_cutouts(PLATES_FR)
+    """The cut-outs as the bank gets them: from the masks' cache that every bank uses (segmented now when another
+    process has not left them there)."""
+    return photo_vehicle_cutouts(PLATES_FR, cache_dir=default_cutout_cache_dir())
 
 
 @needs_data
@@ -138,9 +140,10 @@ def test_vehicles_from_plate_photos_are_whole_street_level_cars_with_the_plate_b
         blurred = cv2.Laplacian(grey[my0 - oy : my1 - oy, mx0 - ox : mx1 - ox], cv2.CV_64F).var()
         original = cv2.Laplacian(small[my0:my1, mx0:mx1], cv2.CV_64F).var()
         assert blurred < 0.3 * original + 1.0, cutout.source
+    # Deterministic: segmented again now, without the cache, the same cut-outs as the cached masks give.
     again = photo_vehicle_cutouts(PLATES_FR)
     assert [c.source for c in again] == [c.source for c in photo_vehicles]
-    assert all(np.array_equal(a.rgba, b.rgba) for a, b in zip(again, photo_vehicles, strict=True))  # deterministic
+    assert all(np.array_equal(a.rgba, b.rgba) for a, b in zip(again, photo_vehicles, strict=True))
 
 
 def _few_plate_photos(folder: Path, count: int = 8) -> Path:

@@ -14,18 +14,21 @@ echo "== mypy"; .venv/bin/mypy
 echo "== import contracts"; .venv/bin/lint-imports
 # --durations: the slowest tests are printed, to keep the whole run well under 30 minutes on 2 cores.
 # -n: on both cores (pytest-xdist), most tests waiting on the processes, servers and cameras they start; the heavy
-# ones (Ray clusters, end-to-end runs, `slow`) one after another on one worker while the other takes the rest
-# (tests/conftest.py). VIGIE_TEST_WORKERS=0 runs everything in one process.
+# ones (Ray clusters, end-to-end runs: tests/cluster, tests/e2e) one after another on one worker while the other
+# takes the rest, and the tests of a module sharing a module or session fixture on one worker (built once, not once
+# per worker) (tests/conftest.py). VIGIE_TEST_WORKERS=0 runs everything in one process. The photo-real cut-out
+# bank's GrabCut masks are kept in ~/.cache/vigie/cutouts (docs/simulator.md): built by the first process that
+# needs them, read by the others (a run that finds them there from an earlier run saves that minute too).
 workers=(-n "${VIGIE_TEST_WORKERS:-2}" --dist loadgroup)
 if [[ $# -eq 0 ]]; then
-  echo "== pytest"; .venv/bin/pytest "${workers[@]}" --durations=15 --ignore=tests/e2e/test_demo.py
+  echo "== pytest"; .venv/bin/pytest "${workers[@]}" --durations=40 --ignore=tests/e2e/test_demo.py
   # The README promises a new user a motion event within 30 s of `vigie demo`'s start: on their machine, not on one
   # that runs the rest of this suite on both cores at the same time (it took 24-32 s there, 15 s alone). Its two
   # runs are timed alone, after the rest.
   echo "== pytest, the demo's start timed alone"
   .venv/bin/pytest -p no:cacheprovider --durations=5 tests/e2e/test_demo.py
 else
-  echo "== pytest"; .venv/bin/pytest "${workers[@]}" --durations=15 "$@"
+  echo "== pytest"; .venv/bin/pytest "${workers[@]}" --durations=40 "$@"
 fi
 
 # No test depends on the day it runs: the tests whose subject is the calendar run again with the host's clock 400

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,14 +72,35 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     Why a scheduler and not the ``xdist_group`` marker: pytest-xdist 3.8 groups marked tests by rewriting their
     node id, which pytest 9.2 no longer reads (a node's id is no longer that attribute) — the marker this suite gave
     until 2026-12-05 grouped nothing, and every test was spread over both workers. Here the grouping is xdist's own
-    load-scope scheduling, with the scope of a test its folder's group or the test itself."""
+    load-scope scheduling, with the scope of a test its folder's group, its module's (:func:`_shares_setup`) or the
+    test itself."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    root = Path(str(config.rootpath))
+
     class SerialFolders(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             parts = nodeid.split("/")
-            return "serial" if len(parts) > 2 and parts[0] == "tests" and parts[1] in SERIAL else nodeid
+            if len(parts) > 2 and parts[0] == "tests" and parts[1] in SERIAL:
+                return "serial"
+            module = nodeid.split("::", maxsplit=1)[0]
+            return module if _shares_setup(root / module) else nodeid
 
     return SerialFolders(config, log)
+
+
+_SHARED_SCOPE = re.compile(r"""scope=["'](module|session)["']""")
+
+
+@functools.cache
+def _shares_setup(module: Path) -> bool:
+    """Whether a test module defines a fixture for the module or the session: its tests share what it builds (the
+    evaluations' detector passes on a clip, the photo-real renders, a cut-out bank: 40 to 80 s each), so they run
+    on one worker, one after the other; spread over both, each worker built it (CI's slowest set-ups were the same
+    session fixture twice). Read from the source, as the scheduler sees node ids, not fixtures."""
+    try:
+        return bool(_SHARED_SCOPE.search(module.read_text(encoding="utf-8")))
+    except OSError:
+        return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -19,9 +20,9 @@ import pytest
 from tests.sim.sample_scenes import small_scene_data
 from vigie.cli.commands.evaluation import eval_detect_command
 from vigie.runtime.assembly.demo import demo_photo_bank, demo_scene_names
-from vigie.sim import builtin_scene_path, load_scene
+from vigie.sim import builtin_scene_path, cutouts, load_scene
 from vigie.sim.cli_commands import EXIT_INVALID_SCENE, EXIT_OK, render_command
-from vigie.sim.cutouts import PhotoBank, photo_vehicle_cutouts, unpinned_sources
+from vigie.sim.cutouts import PhotoBank, default_cutout_cache_dir, photo_vehicle_cutouts, unpinned_sources
 from vigie.sim.render import PhotorealNeeded, SceneRenderer
 from vigie.sim.scene import ActorKind, Scene
 
@@ -110,7 +111,9 @@ def test_demo_cameras_show_the_plaza_first_when_photoreal() -> None:
 
 @pytest.fixture(scope="module")
 def photo_vehicles() -> list:  # type: ignore[type-arg]
-    return photo_vehicle_cutouts(PLATES_FR)
+    """The cut-outs as the bank gets them: from the masks' cache that every bank uses (segmented now when another
+    process has not left them there)."""
+    return photo_vehicle_cutouts(PLATES_FR, cache_dir=default_cutout_cache_dir())
 
 
 @needs_data
@@ -137,9 +140,105 @@ def test_vehicles_from_plate_photos_are_whole_street_level_cars_with_the_plate_b
         blurred = cv2.Laplacian(grey[my0 - oy : my1 - oy, mx0 - ox : mx1 - ox], cv2.CV_64F).var()
         original = cv2.Laplacian(small[my0:my1, mx0:mx1], cv2.CV_64F).var()
         assert blurred < 0.3 * original + 1.0, cutout.source
+    # Deterministic: segmented again now, without the cache, the same cut-outs as the cached masks give.
     again = photo_vehicle_cutouts(PLATES_FR)
     assert [c.source for c in again] == [c.source for c in photo_vehicles]
-    assert all(np.array_equal(a.rgba, b.rgba) for a, b in zip(again, photo_vehicles, strict=True))  # deterministic
+    assert all(np.array_equal(a.rgba, b.rgba) for a, b in zip(again, photo_vehicles, strict=True))
+
+
+def _few_plate_photos(folder: Path, count: int = 8) -> Path:
+    """The first ``count`` photos of plates-fr-dev with their plate boxes, copied into ``folder``."""
+    folder.mkdir(parents=True)
+    for label in sorted(PLATES_FR.glob("*.txt"))[:count]:
+        shutil.copy(label, folder / label.name)
+        shutil.copy(PLATES_FR / label.read_text().split("\t")[0], folder)
+    return folder
+
+
+def _same_cutouts(one: list, other: list) -> bool:  # type: ignore[type-arg]
+    return [(c.source, c.box) for c in one] == [(c.source, c.box) for c in other] and all(
+        np.array_equal(a.rgba, b.rgba) for a, b in zip(one, other, strict=True)
+    )
+
+
+@needs_data
+def test_the_vehicles_grabcut_masks_are_cached_and_give_the_same_cutouts_until_a_photo_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    photos = _few_plate_photos(tmp_path / "plates")
+    cache = tmp_path / "cache"
+    segmented: list[int] = []
+    grabcut = cutouts._vehicle_mask
+
+    def counted(*args: object) -> object:
+        segmented.append(1)
+        return grabcut(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cutouts, "_vehicle_mask", counted)
+    fresh = photo_vehicle_cutouts(photos)  # no cache: every photo segmented
+    assert len(fresh) >= 1 and len(segmented) == 8
+    # Two processes started together (pytest's workers, the demo beside them): one segments, the other waits for
+    # its masks. Two threads take the lock as two processes do (one open file each).
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(lambda _: photo_vehicle_cutouts(photos, cache_dir=cache), range(2)))
+    assert len(segmented) == 16  # 8 more, not 16 more
+    assert _same_cutouts(both[0], fresh) and _same_cutouts(both[1], fresh)
+    assert len(list(cache.glob("*.npz"))) == 1
+    assert _same_cutouts(photo_vehicle_cutouts(photos, cache_dir=cache), fresh) and len(segmented) == 16
+    # Another version of the photos (one changed): segmented again, under another key.
+    changed = photos / sorted(p.name for p in photos.glob("*.jpg"))[-1]
+    image = cv2.imread(str(changed))
+    cv2.imwrite(str(changed), cv2.GaussianBlur(image, (0, 0), 1.5))
+    now = photo_vehicle_cutouts(photos, cache_dir=cache)
+    assert len(segmented) == 24 and len(list(cache.glob("*.npz"))) == 2
+    assert _same_cutouts(now, photo_vehicle_cutouts(photos)) and len(segmented) == 32
+    # A cache file that is not what was written (truncated, forged in another format): segmented again, replaced.
+    for kept in cache.glob("*.npz"):
+        kept.write_bytes(b"not masks")
+    with caplog.at_level(logging.WARNING, logger="vigie.sim.cutouts"):
+        assert _same_cutouts(photo_vehicle_cutouts(photos, cache_dir=cache), now)
+    assert len(segmented) == 40 and "unreadable" in caplog.text
+    assert _same_cutouts(photo_vehicle_cutouts(photos, cache_dir=cache), now) and len(segmented) == 40
+
+
+@needs_data
+def test_the_cache_holds_masks_never_pixels_the_cutouts_pixels_are_the_photos(tmp_path: Path) -> None:
+    photos = _few_plate_photos(tmp_path / "plates")
+    cache = tmp_path / "cache"
+    fresh = photo_vehicle_cutouts(photos, cache_dir=cache)
+    [kept] = cache.glob("*.npz")
+    with np.load(kept, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    assert all(a.dtype == np.uint8 and a.ndim == 1 for a in arrays.values())  # packed bits, flags
+    # Whoever can write the cache can change which pixels of the photos are cut, not bring others in: every mask
+    # widened by 3 pixels still gives cut-outs whose pixels are the photos' own (plate blurred as before).
+    shapes = {}
+    for label in sorted(photos.glob("*.txt")):
+        name = label.read_text().split("\t")[0]
+        image = cv2.imread(str(photos / name))
+        scale = min(1.0, 280 / max(image.shape[:2]))
+        shapes[name] = (round(image.shape[0] * scale), round(image.shape[1] * scale))
+    order = list(shapes)
+    for key, packed in arrays.items():
+        if key == "present":
+            continue
+        shape = shapes[order[int(key[1:])]]
+        mask = np.unpackbits(packed, count=shape[0] * shape[1]).reshape(shape)
+        arrays[key] = np.packbits(cv2.dilate(mask, np.ones((7, 7), np.uint8)).astype(bool))
+    with kept.open("wb") as stream:
+        np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
+    forged = photo_vehicle_cutouts(photos, cache_dir=cache)
+    assert forged and not _same_cutouts(forged, fresh)  # the forged masks were used
+    for cutout in forged:
+        name = cutout.source.split()[0]
+        image = cv2.imread(str(photos / name))
+        small = cv2.resize(image, shapes[name][::-1], interpolation=cv2.INTER_AREA)
+        found = cv2.matchTemplate(small, np.ascontiguousarray(cutout.rgba[:, :, :3]), cv2.TM_SQDIFF)
+        alpha = cutout.rgba[:, :, 3] > 0
+        top = np.unravel_index(int(found.argmin()), found.shape)
+        crop = small[top[0] : top[0] + alpha.shape[0], top[1] : top[1] + alpha.shape[1]]
+        differs = np.abs(crop.astype(int) - cutout.rgba[:, :, :3]).max(axis=2) > 0
+        assert differs.mean() < 0.1, cutout.source  # the photo's pixels, but for the blurred plate
 
 
 def _plate_lines(folder: Path) -> list[str]:

@@ -22,10 +22,13 @@ background; it returns the ground truth as the composited alpha's mask and box.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Iterator, Sequence
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +39,8 @@ import numpy.typing as npt
 
 from vigie.sim.scene import ActorKind
 from vigie.sim.sprites import Sprite
+
+log = logging.getLogger(__name__)
 
 Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
@@ -297,7 +302,13 @@ def _read_plate_boxes(folder: Path) -> list[tuple[Path, tuple[int, int, int, int
 
 
 def photo_vehicle_cutouts(
-    folder: Path, *, side: int = 280, iterations: int = 3, limit: int | None = None, seed: int = 0
+    folder: Path,
+    *,
+    side: int = 280,
+    iterations: int = 3,
+    limit: int | None = None,
+    seed: int = 0,
+    cache_dir: Path | None = None,
 ) -> list[Cutout]:
     """Vehicles cut out of photos of cars with an annotated plate (a folder in the plate format, e.g.
     ``plates-fr-dev``: cars from the front, the rear and three-quarter views, as a street camera sees them).
@@ -315,46 +326,92 @@ def photo_vehicle_cutouts(
     Why GrabCut here (unlike people and the parking clip's cars): a photo is one frame, no moving object to take a
     background from; its colour models are seeded from OpenCV's RNG, which is per thread and re-seeded
     (``cv2.setRNGSeed``) before each photo, so the same photos always give the same cut-outs.
+
+    GrabCut is nearly all of a bank's cost (about a minute for the development photos). With ``cache_dir`` its
+    results, the vehicles' masks, are kept there (:func:`_cached_masks`) and reused while the photos, their plate
+    boxes, the parameters, :data:`CUTOUT_CACHE_VERSION` and OpenCV's version are the same; the pixels always come
+    from the photos read now.
     """
     rows = _read_plate_boxes(folder)
     if not rows:
         raise CutoutDataError(f"{folder} holds no photo with a plate box (file, x, y, w, h, TEXT per .txt line)")
+    photos = [_read_photo(image_path, side) for image_path, _ in rows]  # only the scaled pixels are kept
+    smalls = [None if photo is None else photo[1] for photo in photos]
 
-    def cut(row: tuple[Path, tuple[int, int, int, int]]) -> Cutout | None:
-        image_path, plate = row
-        image = cv2.imread(str(image_path))
-        if image is None:
-            return None
-        segmented = _segment_vehicle(np.ascontiguousarray(image), plate, side, iterations)
-        if segmented is None:
-            return None
-        return Cutout(VEHICLE, segmented[0], f"{image_path.name} plate {plate}", 0, segmented[1])
+    def segment(index: int) -> Mask | None:
+        small = smalls[index]
+        return None if small is None else _vehicle_mask(small[0], _scaled_plate(rows[index][1], small), iterations)
 
     # GrabCut releases the GIL and OpenCV's RNG is per thread (seeded in each call): threads, same cut-outs.
-    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-        bank = [cutout for cutout in pool.map(cut, rows) if cutout is not None]
+    def segment_all() -> list[Mask | None]:
+        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+            return list(pool.map(segment, range(len(rows))))
+
+    if cache_dir is None:
+        masks = segment_all()
+    else:
+        material = [CUTOUT_CACHE_VERSION, cv2.__version__, f"side={side}", f"iterations={iterations}"]
+        material += [
+            f"{path.name}:{plate}:{'-' if photo is None else photo[0]}"
+            for (path, plate), photo in zip(rows, photos, strict=True)
+        ]
+        shapes = [None if small is None else small[0].shape[:2] for small in smalls]
+        masks = _cached_masks(cache_dir, f"vehicles-{folder.name}", material, shapes, segment_all)
+    bank: list[Cutout] = []
+    for (image_path, plate), small, mask in zip(rows, smalls, masks, strict=True):
+        if small is None or mask is None:
+            continue
+        segmented = _vehicle_cutout(small[0], _scaled_plate(plate, small), small[1], mask)
+        if segmented is not None:
+            bank.append(Cutout(VEHICLE, segmented[0], f"{image_path.name} plate {plate}", 0, segmented[1]))
     return _pick(bank, limit, seed)
 
 
-def _segment_vehicle(
-    image: Image, plate: tuple[int, int, int, int], side: int, iterations: int
-) -> tuple[Image, tuple[int, int, int, int]] | None:
+def _read_photo(path: Path, side: int) -> tuple[str, tuple[Image, float]] | None:
+    """A photo's SHA-256 and its pixels scaled to ``side`` (:func:`_scaled`), both from the same bytes (what is
+    hashed is what is cut), or None when OpenCV cannot decode it."""
+    data = path.read_bytes()
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return None
+    return hashlib.sha256(data).hexdigest(), _scaled(np.ascontiguousarray(image), side)
+
+
+def _scaled(image: Image, side: int) -> tuple[Image, float]:
+    """The image scaled to ``side`` pixels on its long side (never enlarged), and the scale."""
     full_h, full_w = image.shape[:2]
     scale = min(1.0, side / max(full_h, full_w))
     small: Image = np.asarray(
         cv2.resize(image, (round(full_w * scale), round(full_h * scale)), interpolation=cv2.INTER_AREA), np.uint8
     )
-    height, width = small.shape[:2]
-    px, py, pw, ph = (round(v * scale) for v in plate)
+    return small, scale
+
+
+def _scaled_plate(plate: tuple[int, int, int, int], small: tuple[Image, float]) -> tuple[int, int, int, int]:
+    """The plate box in the scaled photo, clipped to it (at least a pixel)."""
+    height, width = small[0].shape[:2]
+    px, py, pw, ph = (round(v * small[1]) for v in plate)
     px, py = max(0, min(width - 1, px)), max(0, min(height - 1, py))
-    pw, ph = max(1, min(width - px, pw)), max(1, min(height - py, ph))
+    return px, py, max(1, min(width - px, pw)), max(1, min(height - py, ph))
+
+
+def _border(small: Image) -> int:
+    """The photo's frame that GrabCut is told is surely not the vehicle, in pixels."""
+    return max(2, round(0.02 * int(max(small.shape[:2]))))
+
+
+def _vehicle_mask(small: Image, plate: tuple[int, int, int, int], iterations: int) -> Mask | None:
+    """GrabCut's vehicle in the scaled photo: the blob holding the plate, holes filled (None: the plate's centre is
+    not the vehicle)."""
+    height, width = small.shape[:2]
+    px, py, pw, ph = plate
     mask = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
     centre = px + pw / 2
     x0, x1 = int(max(0, centre - 2 * pw)), int(min(width, centre + 2 * pw))
     y0, y1 = int(max(0, py - 2.2 * pw)), int(min(height, py + ph + 0.6 * pw))
     mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
     mask[py : py + ph, px : px + pw] = cv2.GC_FGD
-    border = max(2, round(0.02 * max(height, width)))
+    border = _border(small)
     mask[:border] = cv2.GC_BGD
     mask[:, :border] = cv2.GC_BGD
     mask[:, -border:] = cv2.GC_BGD
@@ -368,8 +425,20 @@ def _segment_vehicle(
     label = labels[py + ph // 2, px + pw // 2]
     if label == 0:
         return None
-    blob = _largest_blob_filled(labels == label)
+    return _largest_blob_filled(labels == label)
+
+
+def _vehicle_cutout(
+    small: Image, plate: tuple[int, int, int, int], scale: float, blob: Mask
+) -> tuple[Image, tuple[int, int, int, int]] | None:
+    """The cut-out of the vehicle ``blob`` (of the scaled photo ``small``), plate blurred, and its box in the photo;
+    None when the blob is not a whole vehicle."""
+    height, width = small.shape[:2]
+    px, py, pw, ph = plate
+    border = _border(small)
     ys, xs = np.nonzero(blob)
+    if not len(ys):
+        return None
     left, right, top, bottom = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
     if left <= border + 1 or right >= width - border - 1 or bottom >= height - 2:
         return None
@@ -389,6 +458,84 @@ def _segment_vehicle(
     rgba = _rgba(pixels[top:bottom, left:right], blob[top:bottom, left:right])
     box = (round(left / scale), round(top / scale), round((right - left) / scale), round((bottom - top) / scale))
     return rgba, box
+
+
+CUTOUT_CACHE_VERSION = "1"
+"""Bumped whenever a change of this module changes the masks a cache holds (the segmentation, its parameters' meaning,
+the cache's format): every mask cached by an earlier version is then ignored and segmented again."""
+
+
+def default_cutout_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/vigie/cutouts`` (``~/.cache/vigie/cutouts`` by default): where a photo bank's GrabCut masks
+    are kept between runs."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vigie" / "cutouts"
+
+
+def _cached_masks(
+    cache_dir: Path,
+    name: str,
+    material: Sequence[str],
+    shapes: Sequence[tuple[int, ...] | None],
+    compute: Callable[[], list[Mask | None]],
+) -> list[Mask | None]:
+    """The masks ``compute`` gives (one per input, None for none, each of its ``shapes``), computed once per
+    ``material`` (everything they are a function of) and kept in ``cache_dir/<name>-<hash of material>.npz``.
+
+    Written to a temporary file then renamed (a reader never sees half a file); computed under an exclusive lock
+    on ``<that file>.lock`` so that processes started together (pytest's workers, the demo's) wait for the one that
+    computes rather than all computing. The file holds masks only, never pixels: the cut-outs' pixels are always
+    read from the source files hashed now, so whoever can write the cache can at most change which pixels of those
+    files are cut (and the whole-vehicle checks still apply), never bring in other footage. A file that does not
+    read back as masks of the expected shapes (truncated, another format) is computed again and replaced."""
+    key = hashlib.sha256("\n".join(material).encode()).hexdigest()[:24]
+    path = cache_dir / f"{name}-{key}.npz"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # fcntl.flock rather than a lock-file library: the kernel releases it when the holder dies (no stale lock to
+    # clean up), and it is two calls of the standard library on the only platform Vigie runs on.
+    with open(path.with_suffix(".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            cached = _read_masks(path, shapes)
+            if cached is not None:
+                return cached
+            masks = compute()
+            partial = path.with_suffix(".partial")  # one writer at a time: under the lock
+            arrays = {f"m{i}": np.packbits(mask) for i, mask in enumerate(masks) if mask is not None}
+            arrays["present"] = np.array([m is not None for m in masks], np.uint8)
+            with partial.open("wb") as stream:
+                np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]  # numpy types **kwds as its options
+            partial.replace(path)
+            return masks
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _read_masks(path: Path, shapes: Sequence[tuple[int, ...] | None]) -> list[Mask | None] | None:
+    """The masks kept at ``path`` if it holds one per shape (None where the input has none), else None."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            present = stored["present"]
+            if present.dtype != np.uint8 or present.shape != (len(shapes),):
+                return None
+            masks: list[Mask | None] = []
+            for i, shape in enumerate(shapes):
+                if not present[i]:
+                    masks.append(None)
+                    continue
+                if shape is None:
+                    return None
+                size = int(np.prod(shape))
+                packed = stored[f"m{i}"]
+                if packed.dtype != np.uint8 or packed.shape != ((size + 7) // 8,):
+                    return None
+                masks.append(np.unpackbits(packed, count=size).reshape(shape).astype(bool))
+            return masks
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        log.warning("cut-out cache %s is unreadable: segmenting again", path)
+        return None
 
 
 def _pick(bank: list[Cutout], limit: int | None, seed: int) -> list[Cutout]:
@@ -535,10 +682,13 @@ class PhotoBank:
     function of these files and the scene, so they say which footage a photo-real render contains."""
 
     @classmethod
-    def from_data(cls, folder: Path) -> PhotoBank:
+    def from_data(cls, folder: Path, cache_dir: Path | None = None) -> PhotoBank:
         """Build the bank from a data folder holding ``tracking/tud-campus`` (people, background) and photos of
         cars with an annotated plate (``plates-fr-dev``, ``plates-dev``: street-level vehicles), or else the
-        parking-lot clip ``video/car-detection.mp4`` (cars seen from above)."""
+        parking-lot clip ``video/car-detection.mp4`` (cars seen from above).
+
+        The photos' GrabCut masks (nearly all of the cost: about a minute) are kept in ``cache_dir``
+        (:func:`default_cutout_cache_dir` when not given) for the next process: see :func:`photo_vehicle_cutouts`."""
         sequence = folder / "tracking" / "tud-campus"
         clip = folder / "video" / "car-detection.mp4"
         photo_folders = [folder / name for name in PHOTO_VEHICLE_FOLDERS if (folder / name).is_dir()]
@@ -550,7 +700,8 @@ class PhotoBank:
         if key in _BANKS:  # the same footage, byte for byte: the same bank (building it costs about a minute)
             return _BANKS[key]
         people = person_cutouts(sequence)
-        vehicles = [cutout for d in photo_folders for cutout in photo_vehicle_cutouts(d)]
+        cache = cache_dir if cache_dir is not None else default_cutout_cache_dir()
+        vehicles = [cutout for d in photo_folders for cutout in photo_vehicle_cutouts(d, cache_dir=cache)]
         used = [*tud, *photos]
         if not vehicles:
             vehicles = vehicle_cutouts(clip)

@@ -5,7 +5,7 @@ frames, recordings, exports, governance and the audit chain. Screenshots of each
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,6 +68,29 @@ def recorded_until() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def authorised(cameras: Sequence[str], expired: Sequence[str] = ()) -> Callable[[Clock], CameraAuthorisations]:
+    """The cameras' prefectoral authorisations as of the world's day: valid for a year, or lapsed ten days ago for
+    those ``expired``."""
+
+    def authorisations(clock: Clock) -> CameraAuthorisations:
+        today = legal_day(clock)
+        return CameraAuthorisations(
+            {
+                camera: Authorisation(
+                    reference=f"DS-{camera}",
+                    valid_from=today - timedelta(days=700),
+                    valid_until=today + timedelta(days=-10 if camera in expired else 365),
+                    purposes=(Purpose.CRIME_PREVENTION,),
+                    retention_days=15,
+                )
+                for camera in cameras
+            },
+            clock,
+        )
+
+    return authorisations
+
+
 @pytest.fixture
 def world(db: Engine, health: HealthParts, tmp_path: Path, recorded_until: datetime) -> World:
     """The API world in real time, with the RECORDED_S seconds of vil-1 before ``recorded_until`` recorded."""
@@ -83,23 +106,6 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, recorded_until: datet
     def snapshots(alerts: AlertService, audit: ListAuditSink, clock: Clock) -> SnapshotService:
         return SnapshotService(alerts, index, store, audit, clock=clock)
 
-    def authorisations(clock: Clock) -> CameraAuthorisations:
-        """Every camera authorised for a year but the state's, whose authorisation expired (the public page)."""
-        today = legal_day(clock)
-        return CameraAuthorisations(
-            {
-                camera: Authorisation(
-                    reference=f"DS-{camera}",
-                    valid_from=today - timedelta(days=700),
-                    valid_until=today + timedelta(days=-10 if camera == "pn-1" else 365),
-                    purposes=(Purpose.CRIME_PREVENTION,),
-                    retention_days=15,
-                )
-                for camera in ("vil-1", "vil-2", "bron-1", "pn-1")
-            },
-            clock,
-        )
-
     world = build_world(  # a real browser and a real server: sessions in real time
         db,
         static=STATIC,
@@ -108,7 +114,8 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, recorded_until: datet
         snapshots=snapshots,
         sql_audit=True,
         clock=RealClock(),
-        authorisations=authorisations,
+        # every camera authorised for a year but the state's, whose authorisation expired (the public page)
+        authorisations=authorised(["vil-1", "vil-2", "bron-1", "pn-1"], expired=["pn-1"]),
         system_health=health.factory(tmp_path, ["vil-1", "vil-2", "bron-1", "pn-1"], db),
     )
     world.add("maire.bron", [Role.AUTHORITY], "bron", authorised_for=None, trained_ago=None)

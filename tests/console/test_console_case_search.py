@@ -25,17 +25,15 @@ from tests.analytics.onnx_models import DATA, MODELS, require
 from tests.api.export_world import data_dir_of
 from tests.api.live_world import live_service
 from tests.api.world import CAMERAS, Clock, World, build_world
-from tests.console.conftest import STATIC, Browser, RealClock, logged_in, shot, sync_api
+from tests.console.conftest import STATIC, Browser, RealClock, authorised, logged_in, shot, sync_api
 from tests.recording.export_samples import ListAuditSink
 from tests.support.clip_segments import cut_segments
 from tests.support.system_health import HealthParts
 from vigie.analytics.forensics.object_search import CameraLayout
-from vigie.config.camera import Authorisation
 from vigie.domain.audit import AuditAction
-from vigie.domain.camera import CameraInfo, CameraKind, Purpose
-from vigie.domain.clock import LEGAL_TIME_ZONE, legal_day
+from vigie.domain.camera import CameraInfo, CameraKind
+from vigie.domain.clock import LEGAL_TIME_ZONE
 from vigie.domain.recording import Segment, SegmentState
-from vigie.governance.authorisation import CameraAuthorisations
 from vigie.runtime.assembly.case_search import recorded_files
 from vigie.services.playback import PlaybackService
 from vigie.storage.recording import SqlSegmentIndex
@@ -95,22 +93,6 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, hour: datetime) -> Wo
     def playback(audit: ListAuditSink, clock: Clock) -> PlaybackService:
         return PlaybackService(index, store, audit, ids, clock)
 
-    def authorisations(clock: Clock) -> CameraAuthorisations:
-        today = legal_day(clock)
-        return CameraAuthorisations(
-            {
-                camera: Authorisation(
-                    reference=f"DS-{camera}",
-                    valid_from=today - timedelta(days=700),
-                    valid_until=today + timedelta(days=365),
-                    purposes=(Purpose.CRIME_PREVENTION,),
-                    retention_days=15,
-                )
-                for camera in ids
-            },
-            clock,
-        )
-
     return build_world(
         db,
         static=STATIC,
@@ -118,7 +100,7 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, hour: datetime) -> Wo
         live=live_service,
         sql_audit=True,
         clock=RealClock(),
-        authorisations=authorisations,
+        authorisations=authorised(ids),
         system_health=health.factory(tmp_path, ids, db),
         cameras=cameras,
         case_footage=recorded_files(index, store),  # as `vigie serve` reads them

@@ -49,6 +49,7 @@ from vigie.domain.ports import AuditSink
 from vigie.domain.users import Permission
 from vigie.services.access import NotVisibleError, Principal
 from vigie.services.cases import CaseRefusedError, CaseService, CasesUnavailableError
+from vigie.services.host import process_exists
 
 __all__ = [
     "CaseSearchService",
@@ -288,7 +289,7 @@ class CaseSearchService:
         pid = rest.partition(":")[0]
         if host != socket.gethostname()[:80] or not pid.isdigit():
             return False  # another host: only its silence tells
-        return int(pid) == os.getpid() or not _process_exists(int(pid))
+        return int(pid) == os.getpid() or not process_exists(int(pid))
 
     def _heartbeat(self) -> None:
         while not self._closed.wait(HEARTBEAT_EVERY_S):
@@ -514,16 +515,6 @@ def _case_id(case: Case) -> int:
     if case.id is None:
         raise ValueError("a stored case has an id")
     return case.id
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _motion_parameters(

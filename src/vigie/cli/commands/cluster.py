@@ -131,7 +131,8 @@ def stop_recording_command(path: Path) -> int:
     not (an act on the cluster by whoever runs it, touching no footage); the recording gap shows in each camera's
     history, and the next ``vigie serve`` records ``service.started``."""
     from vigie.cluster.adoption import actor_name, generations, is_recorder
-    from vigie.runtime.assembly.service import ALIVE_EVERY_S, ALIVE_FILE, alive_pid, process_exists, read_alive
+    from vigie.runtime.assembly.service import ALIVE_EVERY_S, ALIVE_FILE, alive_pid, read_alive
+    from vigie.services.host import process_exists
     from vigie.storage.database import create_engine_for
     from vigie.storage.recording import SqlSegmentIndex
 

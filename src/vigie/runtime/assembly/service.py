@@ -104,6 +104,7 @@ from vigie.services.cases import CaseService
 from vigie.services.events import EventService
 from vigie.services.health import Check, HealthService
 from vigie.services.holds import HoldService
+from vigie.services.host import process_exists
 from vigie.services.plates import PURGE_EVERY_S as PLATES_PURGE_EVERY_S
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
@@ -1032,16 +1033,6 @@ def alive_pid(path: Path) -> int | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return pid if isinstance(pid, int) and pid > 0 else None
-
-
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -72,5 +74,31 @@ def test_separate_processes_never_fork_the_chain_on_sqlite(tmp_path: Path) -> No
             p.join(timeout=120)
         assert [p.exitcode for p in processes] == [0] * PROCESSES
         assert_contiguous_chain(engine, PROCESSES * PER_PROCESS)
+    finally:
+        engine.dispose()
+
+
+def test_an_append_waits_out_a_sqlite_lock_held_past_the_busy_timeout(tmp_path: Path) -> None:
+    """Another writer holds SQLite's write lock for longer than the busy timeout (5 s; a loaded host): the append
+    waits again instead of failing the act it traces, and chains once the lock is released."""
+    url = f"sqlite:///{tmp_path}/audit.db"
+    engine = create_engine_for(url)
+    try:
+        migrate(engine)
+        store = SqlAuditStore(engine)
+        store.append(AuditEvent("first", AuditAction.LIVE_VIEWED, "camera:0", {}), now=T0)
+        holder = sqlite3.connect(f"{tmp_path}/audit.db", isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, held for 6 s
+        released = threading.Timer(6.0, holder.rollback)
+        released.start()
+        try:
+            started = time.monotonic()
+            record = store.append(AuditEvent("second", AuditAction.LIVE_VIEWED, "camera:1", {}), now=T0)
+            waited = time.monotonic() - started
+        finally:
+            released.join()
+            holder.close()
+        assert record.seq == 2 and waited >= 5.5, waited
+        assert_contiguous_chain(engine, 2)
     finally:
         engine.dispose()

@@ -28,7 +28,8 @@ from vigie.storage.tables import AuditEntryRow, AuditKeyRow, require_aware
 
 AUDIT_LOCK_KEY: Final = 0x76696761  # "viga": the PostgreSQL advisory lock held while appending to the audit log
 APPEND_ATTEMPTS: Final = 5
-"""How many times an append is tried when another writer took the head first (only if the lock failed)."""
+"""How many times an append is tried when another writer took the head first (only if the lock failed), or held
+SQLite's write lock past the busy timeout (5 s each time)."""
 READ_BATCH: Final = 500
 """Entries read per transaction while streaming."""
 
@@ -77,8 +78,11 @@ class SqlAuditStore:
                     after = self._append_locked(session, follow, require_aware(follow.at or now, "audit time"))
                     return record, after
             except StorageError as err:
-                if not isinstance(err.__cause__, exc.IntegrityError):
-                    raise
+                if isinstance(err.__cause__, exc.IntegrityError):
+                    continue  # another writer took the head first (only if the lock failed): chain on the new head
+                if _locked(err.__cause__) and _attempt < APPEND_ATTEMPTS - 1:
+                    continue  # SQLite's write lock stayed taken past the busy timeout (a loaded host): wait again
+                raise
         raise AuditAppendConflictError(
             f"cannot append {event.action} to the audit log: the head changed {APPEND_ATTEMPTS} times in a row"
         )
@@ -223,6 +227,12 @@ class SqlAuditStore:
 _ENTRIES = cast(Table, AuditEntryRow.__table__)  # a declarative class's table is a Table
 _HEAD = select(_ENTRIES.c.seq, _ENTRIES.c.hash).order_by(_ENTRIES.c.seq.desc()).limit(1)
 _INSERT = insert(_ENTRIES)
+
+
+def _locked(err: BaseException | None) -> bool:
+    """Whether SQLite refused because another writer held its lock for longer than the busy timeout: an audit entry
+    is never dropped, so the append waits again rather than fail the act it traces."""
+    return isinstance(err, exc.OperationalError) and "database is locked" in str(err.orig or err).lower()
 
 
 def _head_row(session: Session) -> AuditEntryRow | None:

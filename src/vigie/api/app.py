@@ -22,6 +22,7 @@ from vigie.api.limits import (
     refuse_announced_oversize,
 )
 from vigie.api.routes import (
+    access_requests,
     alerts,
     audit,
     auth,
@@ -50,6 +51,7 @@ from vigie.api.routes import (
 from vigie.api.schemas import HealthOut
 from vigie.api.security import LoginRateLimiter
 from vigie.services.access import Principal
+from vigie.services.access_requests import AccessRequestService
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
@@ -92,7 +94,11 @@ SECURITY_HEADERS: Final = {
 
 # --- Request limits and refusals recorded (issue 15, D6 and D13) --------------------------------------------------
 
-BODY_CAPS: Final = {auth: SIGN_IN_BODY_MAX_BYTES, governance: ACTIVATION_BODY_MAX_BYTES}
+BODY_CAPS: Final = {
+    auth: SIGN_IN_BODY_MAX_BYTES,
+    governance: ACTIVATION_BODY_MAX_BYTES,
+    access_requests: ACTIVATION_BODY_MAX_BYTES,  # up to 2 x 200 boxes of a copy
+}
 """Routers whose bodies are capped otherwise than :data:`JSON_BODY_MAX_BYTES` (a route may set its own: the
 package upload of ``POST /api/exports/verify``). See :mod:`vigie.api.limits`."""
 
@@ -179,6 +185,8 @@ class ApiServices:
     """Forensic object search within a case (issue 22); None: the search routes answer 503."""
     case_bookmarks: CaseBookmarkService | None = None
     """A case's own bookmarks (issue 22); None: the bookmark routes answer 503."""
+    access_requests: AccessRequestService | None = None
+    """Filmed persons' requests of access (L19); None: the routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -242,6 +250,7 @@ def create_app(
         sensors,
         webhooks,
         cases,
+        access_requests,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vigie.api.limits import BodyTooLargeError, body_limit
 from vigie.api.schemas import DATE_ERRORS
 from vigie.api.security import CsrfError, NotAuthenticatedError, TooManyAttemptsError, client_address
+from vigie.domain.access_requests import AccessRequestError
 from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
 from vigie.domain.case_objects import ObjectQueryError
 from vigie.domain.errors import StoreUnavailableError
@@ -35,6 +36,12 @@ from vigie.domain.ptz import PtzError
 from vigie.domain.speakers import SpeakerUnreachableError
 from vigie.domain.users import UserNotFoundError
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
+from vigie.services.access_requests import (
+    AccessRequestBusyError,
+    AccessRequestConflictError,
+    AccessRequestsUnavailableError,
+    SecondPersonError,
+)
 from vigie.services.alerts import AlertRefusedError
 from vigie.services.audit import AuditUnavailableError
 from vigie.services.auth import AccountError, LoginRefusedError
@@ -106,6 +113,11 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (CasesUnavailableError, 503, "unavailable"),
     (ObjectQueryError, 422, "invalid_request"),
     (FootageGoneError, 404, "not_found"),
+    (AccessRequestError, 422, "invalid_request"),
+    (AccessRequestConflictError, 409, "conflict"),
+    (SecondPersonError, 403, "second_person"),
+    (AccessRequestBusyError, 429, "busy"),
+    (AccessRequestsUnavailableError, 503, "unavailable"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

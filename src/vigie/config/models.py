@@ -767,6 +767,20 @@ class CameraPlacement:
     camera: Camera
 
 
+class PrivacySettings(ConfigModel):
+    """Filmed persons' rights (L19): how long what their requests of access hold is kept."""
+
+    access_request_keep_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        title="Access requests kept (days)",
+        description="Days after an access request ended (released or refused) before the requester's name, contact "
+        "and description are erased and its copies and package deleted (1..3650); the request's record (dates, "
+        "steps, SHA-256s) stays.",
+    )
+
+
 class VigieConfig(ConfigModel):
     """The whole configuration file."""
 
@@ -824,6 +838,11 @@ class VigieConfig(ConfigModel):
         title="Sensors",
         description="Radars and other sensors publishing over the MQTT broker, and the rules linking their readings "
         "to cameras (docs/integrations.md); off by default.",
+    )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings,
+        title="Privacy",
+        description="Filmed persons' rights: how long access requests' personal data and copies are kept.",
     )
     communes: tuple[Commune, ...] = Field(
         default=(),

@@ -13,10 +13,11 @@ This module holds the vocabulary and the rules (pure functions); storage, servic
 
 from __future__ import annotations
 
+import builtins
 import calendar
 import enum
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Final, Protocol
 
 ANSWER_MONTHS: Final = 1
@@ -26,6 +27,19 @@ EXTENSION_MONTHS: Final = 2
 person must be told why within the first month."""
 REMINDER_DAYS: Final = 7
 """A request whose deadline is this close (or passed) is flagged to the people who handle requests."""
+MAX_SCOPE_CAMERAS: Final = 16
+"""Cameras of one copy's scope: a person's walk past a few cameras, not a district."""
+MAX_SCOPE_PERIOD: Final = timedelta(hours=24)
+"""The longest period of one copy: every frame of it is reviewed by a person."""
+MAX_BOXES: Final = 200
+"""Regions kept clear, and boxes added by hand, of one copy (each list)."""
+MAX_RECEIVED_AGE_DAYS: Final = 365
+"""A request is recorded within this many days of its receipt (an older date is a typing mistake)."""
+MAX_NAME: Final = 200
+"""Longest requester name, contact, identity checker and extension reason."""
+MAX_DESCRIPTION: Final = 4000
+MAX_TEXT: Final = 2000
+"""Longest review comment, refusal explanation."""
 
 
 class AccessRequestState(enum.StrEnum):
@@ -182,10 +196,26 @@ class AccessRequest:
     release: Release | None = None
     extended_because: str | None = None
     id: int | None = None
+    progress: tuple[int, int] | None = None
+    """While preparing: (done, total) as the copy maker reports them."""
+    copies: int = 0
+    """How many copies were started for this request (their folders are ``copy-<n>``)."""
+    runner: str | None = None
+    """The process preparing the copy (``host:pid:token``), and when it last said so: a copy whose process stopped
+    is failed by the next process that looks, never left preparing forever."""
+    heartbeat_at: datetime | None = None
+    ended_at: datetime | None = None
+    """When it was released or refused: the personal data is erased ``access_request_keep_days`` later."""
+    erased_at: datetime | None = None
+    """When the requester's name, contact and description were erased and the copies deleted (the purge)."""
 
     @property
     def deadline(self) -> date:
         return answer_deadline(self.received_on, extended=self.extended_because is not None)
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED_STATES
 
 
 def answer_deadline(received_on: date, *, extended: bool = False) -> date:
@@ -209,6 +239,40 @@ def due_soon(deadline: date, today: date) -> bool:
 
 class AccessRequestError(ValueError):
     """A request or a step that cannot be accepted; the message says why and what to do."""
+
+
+def box_problem(box: NormalisedBox) -> str | None:
+    """Why ``box`` is not a region of a picture (the fractions out of 0..1, or empty), or None."""
+    values = (box.x1, box.y1, box.x2, box.y2)
+    if any(not 0.0 <= v <= 1.0 for v in values):
+        return "x1, y1, x2 and y2 are fractions of the picture's width and height, from 0 to 1"
+    if not (box.x1 < box.x2 and box.y1 < box.y2):
+        return "x1 must be less than x2 and y1 less than y2 (the top-left corner, then the bottom-right)"
+    if box.start_s < 0 or (box.end_s is not None and box.end_s <= box.start_s):
+        return "start_s must be 0 or more and end_s, when given, after start_s"
+    return None
+
+
+class AccessRequestRepo(Protocol):
+    """Where requests are kept (``vigie.storage.access_requests``). ``save`` writes only while the stored request is
+    in one of ``if_states`` (two processes never both move one request), and, with ``if_runner``, still in that
+    process's hands: False when it was not."""
+
+    def add(self, request: AccessRequest) -> AccessRequest: ...
+
+    def get(self, request_id: int) -> AccessRequest | None: ...
+
+    def list(self, commune_id: str, state: AccessRequestState | None = None) -> builtins.list[AccessRequest]: ...
+
+    def save(
+        self, request: AccessRequest, *, if_states: frozenset[AccessRequestState], if_runner: str | None = None
+    ) -> bool: ...
+
+    def beat(self, runner: str, at: datetime) -> None: ...
+
+    def preparing(self) -> builtins.list[AccessRequest]: ...
+
+    def ended_before(self, cutoff: datetime) -> builtins.list[AccessRequest]: ...
 
 
 class CopyMaker(Protocol):

@@ -37,7 +37,7 @@ class Role(enum.StrEnum):
 SECOND_FACTOR_ROLES: Final = frozenset({Role.ADMINISTRATOR, Role.DPO})
 """Roles whose holders cannot log in without a TOTP second factor."""
 
-VIDEO_ROLES: Final = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.INVESTIGATOR})
+VIDEO_ROLES: Final = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.INVESTIGATOR, Role.DPO})
 """Roles that see live or recorded video, and so need an authorisation and a training (L8, L9)."""
 
 
@@ -79,6 +79,9 @@ class Permission(enum.StrEnum):
     """Open a case from a judicial requisition, place holds on its scope, close it (issue 22)."""
     READ_CASES = "read_cases"
     """Read the cases of one's commune (investigators, the DPO and auditors, who check them)."""
+    HANDLE_ACCESS_REQUESTS = "handle_access_requests"
+    """Record and answer filmed persons' requests of access (L19): a video permission, since whoever handles one
+    sees its footage (an authorisation and a training, L8/L9)."""
 
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
@@ -138,6 +141,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
             Permission.RELEASE_STOP,
             Permission.READ_AUDIT,
             Permission.READ_CASES,
+            Permission.HANDLE_ACCESS_REQUESTS,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -159,7 +163,14 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
 }
 
 VIDEO_PERMISSIONS: Final = frozenset(
-    {Permission.VIEW_LIVE, Permission.PLAYBACK, Permission.EXPORT, Permission.CONTROL_PTZ, Permission.MANAGE_CASES}
+    {
+        Permission.VIEW_LIVE,
+        Permission.PLAYBACK,
+        Permission.EXPORT,
+        Permission.CONTROL_PTZ,
+        Permission.MANAGE_CASES,
+        Permission.HANDLE_ACCESS_REQUESTS,
+    }
 )
 STATE_SERVICE_PERMISSIONS: Final = frozenset(
     {Permission.READ_PLATE_MATCHES, Permission.MANAGE_HIT_LISTS, Permission.HOLD_PLATE_MATCHES}

@@ -964,3 +964,45 @@ class CaseBookmarkRow(Base):
     note: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     created_at: Mapped[datetime]
+
+
+class AccessRequestRow(Base):
+    """A filmed person's request of access (L19): who asked (name and contact: personal data, erased by the purge
+    ``privacy.access_request_keep_days`` after the request ended), its state and steps. The steps' details (the
+    scope, the prepared copy, the review, the refusal, the release) are JSON text written and read whole with the
+    request: never searched on their own."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        Index("ix_access_requests_commune_state", "commune_id", "state"),
+        Index("ix_access_requests_state", "state"),
+        Index("ix_access_requests_ended_at", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    state: Mapped[str] = mapped_column(String(16))
+    requester_name: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    requester_contact: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    identity_document: Mapped[str] = mapped_column(String(32))
+    identity_checked_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    received_on: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    created_at: Mapped[datetime]
+    handled_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    scope: Mapped[str | None] = mapped_column(Text)
+    copy: Mapped[str | None] = mapped_column(Text)
+    copy_error: Mapped[str | None] = mapped_column(Text)
+    prepared_by: Mapped[str | None] = mapped_column(String(PERSON_LENGTH))
+    review: Mapped[str | None] = mapped_column(Text)
+    refusal: Mapped[str | None] = mapped_column(Text)
+    release: Mapped[str | None] = mapped_column(Text)
+    extended_because: Mapped[str | None] = mapped_column(Text)
+    progress_done: Mapped[int | None] = mapped_column(BigInteger)
+    progress_total: Mapped[int | None] = mapped_column(BigInteger)
+    copies: Mapped[int] = mapped_column(BigInteger)
+    runner: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]

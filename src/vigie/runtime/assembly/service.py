@@ -29,6 +29,7 @@ from vigie.devices.mqtt.bridge import MqttBridge
 from vigie.devices.mqtt.publisher import MqttSetupError
 from vigie.devices.sensors.subscriber import SensorSubscriber
 from vigie.devices.webhooks.bridge import WebhookBridge
+from vigie.domain.access_requests import CopyMaker
 from vigie.domain.audit import AuditAction, AuditEvent, canonical_json
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import Clock, legal_day
@@ -50,6 +51,7 @@ from vigie.ingest.tap_relay import KEY_PURPOSE as LIVE_TAPS
 from vigie.recording.gaps import GapWatch
 from vigie.recording.reconcile import index_recent, reconcile_camera
 from vigie.recording.upload import SegmentUploader
+from vigie.runtime.assembly.access_requests import open_access_requests
 from vigie.runtime.assembly.audit import heads_file, keys_dir, open_audit_sink
 from vigie.runtime.assembly.auth import SignOnConfigError, open_auth_service, open_sign_on, shared_key
 from vigie.runtime.assembly.autotrack import open_autotracking
@@ -94,6 +96,7 @@ from vigie.runtime.workers.monitor import GapLedger, ServiceMonitor
 from vigie.runtime.workers.recorder import RecorderSpec
 from vigie.runtime.workers.sink import MessageObserver, Periodic, WorkerMessageSink
 from vigie.runtime.workers.supervisor import CameraSupervisor, Grouping
+from vigie.services.access_requests import AccessRequestService
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.backup import pending_restore
@@ -339,6 +342,8 @@ class VigieService:
             Periodic(PURGE_EVERY_S, lambda _now: purger.run(), apart=True),  # not in the writer's round
             # the sensors' bookmarks go with their footage (L3), their statistics after their own period
             Periodic(PURGE_EVERY_S, sensor_retention(config, engine, self.audit).run, apart=True),
+            # filmed persons' requests of access (L19): the service, and the erasure of their personal data
+            self._open_access_requests(engine),
         ]
         if self.uploader is not None:
             jobs.append(Periodic(UPLOAD_RETRY_EVERY_S, self.uploader.requeue))
@@ -456,10 +461,25 @@ class VigieService:
             ),
             # a case's own bookmarks (issue 22): kept with the case file, not purged when it closes
             case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), self.audit, clock),
+            access_requests=self.access_requests,
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""
         self.app = create_app(services, STATIC_DIR, secure_cookies=config.api.secure_cookies)
+
+    def _open_access_requests(self, engine: Engine) -> Periodic:
+        """Build ``self.access_requests`` (L19); answers its purge (personal data erased ``keep_days`` after a
+        request ended), run with the retention purge's round."""
+        self.access_requests: AccessRequestService = open_access_requests(
+            self.config, engine, self.audit, self.clock, self._copy_maker()
+        )
+        return Periodic(PURGE_EVERY_S, self.access_requests.purge, apart=True)
+
+    def _copy_maker(self) -> CopyMaker | None:
+        """What makes the redacted copies of access requests (the redaction of :mod:`vigie.runtime.assembly`, on
+        the segment index and store and the signed exporter); None until it is joined here: the copy steps answer
+        503, the requests are still recorded, extended and refused."""
+        return None
 
     def _camera_model(self, camera_id: str) -> ModelSpec | None:
         """The registered model a camera's configuration names (None: none), for the forensic search of cases."""
@@ -715,6 +735,7 @@ class VigieService:
         self.speakers.close()
         if self.api_services.case_search is not None:
             self.api_services.case_search.close()  # a search running stops at its next batch (job failed)
+        self.access_requests.close()  # copies waiting fail; the one being made fails when it returns
 
     def start(self) -> None:
         """Everything before serving: close what a killed previous run left open, record the start, reconcile the
@@ -751,6 +772,10 @@ class VigieService:
     def _fail_abandoned_searches(self) -> None:
         """The case searches a stopped process left queued or running marked failed (audited); a failure is logged
         (they are failed when next read)."""
+        try:
+            self.access_requests.fail_abandoned()
+        except Exception:
+            log.exception("access requests: copies left by a stopped server could not be marked failed")
         if self.api_services.case_search is None:
             return
         try:
@@ -777,6 +802,7 @@ class VigieService:
         self.exports.close()
         if self.api_services.case_search is not None:
             self.api_services.case_search.close()  # a search running stops at its next batch (job failed)
+        self.access_requests.close()  # copies waiting fail; the one being made fails when it returns
         self.supervisor.stop()
         self.sink.close()
         if self.mqtt is not None:

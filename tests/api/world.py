@@ -4,6 +4,7 @@ a TestClient per person (each with its own cookie jar), on real SQL storage."""
 from __future__ import annotations
 
 import functools
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from tests.api.export_world import open_test_exports
 from tests.api.governance_world import build_governance
 from tests.recording.export_samples import ListAuditSink
 from tests.support.clocks import FakeClock
+from tests.support.copy_maker import FakeCopyMaker
 from tests.support.system_health import HealthParts
 from vigie.analytics.detect.onnx import OnnxDetector, OnnxDetectorConfig
 from vigie.analytics.forensics.motion_footage import FootageMotionSearch
@@ -39,6 +41,7 @@ from vigie.governance.audit import AuditChain
 from vigie.governance.authorisation import CameraAuthorisations
 from vigie.governance.gate import ClosedGate
 from vigie.services.access import CommuneInfo, Directory
+from vigie.services.access_requests import AccessRequestService
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
@@ -65,6 +68,7 @@ from vigie.services.speakers import Speaker, SpeakerService
 from vigie.services.system_health import SystemHealthService
 from vigie.services.webhooks import WebhookAdministration
 from vigie.storage import SqlAlertRepo, SqlHoldRepo, SqlSegmentIndex, SqlUserRepo
+from vigie.storage.access_requests import SqlAccessRequestStore
 from vigie.storage.case_bookmarks import SqlCaseBookmarks
 from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.case_searches import SqlCaseSearches
@@ -147,6 +151,9 @@ class World:
     """Loudspeakers: :data:`SPEAKER_MESSAGES` on the simulated speakers of :func:`some_speakers`."""
     footage: dict[str, list[RecordedFile]] = field(default_factory=dict)
     """The recorded files of each camera the forensic object search reads (put files here before searching)."""
+    copy_maker: FakeCopyMaker = field(default_factory=FakeCopyMaker)
+    """The access requests' copy maker (a test double: tests/support/copy_maker.py)."""
+    access_requests: AccessRequestService | None = None
 
     def client(self) -> TestClient:
         return self.app_factory()
@@ -292,12 +299,14 @@ def build_world(
     cameras: Sequence[CameraInfo] = CAMERAS,
     case_footage: Callable[[str, datetime, datetime], list[RecordedFile]] | None = None,
     case_layouts: dict[str, CameraLayout] | None = None,
+    workspace: Path | None = None,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
     SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
     every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
     ``case_footage`` the recorded files a case's searches read (default: ``World.footage``), ``case_layouts`` the
-    cameras' headings and zones for the object search (default: none)."""
+    cameras' headings and zones for the object search (default: none); ``workspace`` the folder of the access
+    requests' copies (default: a new temporary folder)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}
     files = case_footage or partial(_footage_between, footage)
@@ -319,6 +328,8 @@ def build_world(
         exports(audit, clock) if exports else open_test_exports(engine, audit, clock, chain.keyring, cameras)
     )
     camera_service = CameraService(cameras, status, authorisations=authorisations(clock) if authorisations else None)
+    copy_maker = FakeCopyMaker()
+    access_workspace = workspace or Path(tempfile.mkdtemp(prefix="vigie-access-requests-"))
     services = ApiServices(
         EventService(events),
         camera_service,
@@ -360,6 +371,7 @@ def build_world(
             motion=FootageMotionSearch(files),
         ),
         case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), audit, clock),
+        access_requests=AccessRequestService(SqlAccessRequestStore(engine), audit, clock, access_workspace, copy_maker),
     )
     if services.case_search is not None:  # as runtime/assembly/case_search.py wires it
         case_service.on_close(services.case_search.purge_case)
@@ -382,6 +394,8 @@ def build_world(
         exports=export_service,
         speakers=speaker_service,
         footage=footage,
+        copy_maker=copy_maker,
+        access_requests=services.access_requests,
     )
     world.add("op.vil", [Role.OPERATOR])
     world.add("sup.vil", [Role.SUPERVISOR])

@@ -380,7 +380,7 @@ class AccessRequestService:
         now = self._clock()
         folder = self._root / str(request.id) / "package"
         folder.mkdir(parents=True, exist_ok=True)
-        released = self._maker.release(request, str(folder), now)
+        released = replace(self._maker.release(request, str(folder), now), by=principal.actor)
         ended = replace(
             request, state=AccessRequestState.RELEASED, release=released, ended_at=now, handled_by=principal.actor
         )

@@ -215,7 +215,7 @@ def test_the_deadline_moves_with_the_clock_and_its_extension(world: World) -> No
     url = f"/api/access-requests/{request['id']}"
     world.clock.advance(timedelta(days=25))
     dpo = world.login("dpo.a")  # a session does not last 25 days
-    assert dpo.get(url).json()["days_left"] == 4 and dpo.get(url).json()["due_soon"] is True
+    assert dpo.get(url).json()["days_left"] == 3 and dpo.get(url).json()["due_soon"] is True
     extended = dpo.post(f"{url}/extend", json={"reason": "douze caméras à revoir"})
     assert extended.status_code == 200, extended.text
     body = extended.json()

@@ -205,7 +205,7 @@ def test_the_roles_and_what_they_allow_are_readable_by_anyone_logged_in(world: W
     assert set(roles) == {r.value for r in Role}
     assert "view_live" in roles["operator"]["permissions"] and roles["operator"]["video"] is True
     assert "export" not in roles["operator"]["permissions"]
-    assert roles["dpo"]["second_factor"] is True and roles["dpo"]["video"] is False
+    assert roles["dpo"]["second_factor"] is True and roles["dpo"]["video"] is True  # access requests (L19)
     assert roles["administrator"]["permissions"] == [
         "manage_integrations",
         "manage_users",

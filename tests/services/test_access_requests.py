@@ -110,7 +110,7 @@ def test_a_copy_left_preparing_by_a_dead_process_is_failed_at_the_next_look(
     assert service.get_for(DPO, alive.id or 0).state is AccessRequestState.PREPARING  # still saying it is alive
     assert service.fail_abandoned() == 0  # failed once, audited once
     finished = [e for e in service._audit.events if e.action is AuditAction.ACCESS_REQUEST_COPY_FINISHED]  # type: ignore[attr-defined]
-    assert sorted(e.details["request_id"] for e in finished) == sorted([killed.id, silent.id])
+    assert sorted(e.details["request_id"] for e in finished) == sorted([killed.id or 0, silent.id or 0])
     assert {e.details["outcome"] for e in finished} == {"failed"}
 
     clock.advance(timedelta(minutes=2))  # the other host has said nothing since: failed when read
@@ -179,4 +179,6 @@ def test_the_purge_erases_personal_data_and_copies_of_requests_ended_long_ago(
     assert kept.requester_name == "Camille" and kept.erased_at is None
     assert service.purge() == 0  # erased once
     erasures = [e for e in service._audit.events if e.action is AuditAction.ACCESS_REQUEST_ERASED]  # type: ignore[attr-defined]
-    assert len(erasures) == 1 and sorted(erasures[0].details["request_ids"]) == sorted([released.id, refused.id])
+    assert len(erasures) == 1 and sorted(erasures[0].details["request_ids"]) == sorted(
+        [released.id or 0, refused.id or 0]
+    )

@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
-
 from tests.support.clocks import T0
+
 from vigie.domain.access_requests import (
     AccessRequest,
     AccessRequestState,
@@ -98,8 +98,8 @@ def test_the_ended_requests_not_yet_erased_are_found_for_the_purge(db: Engine) -
     old = store.add(a_request())
     recent = store.add(a_request())
     store.add(a_request())  # still open
-    for request, ended in ((old, T0 - timedelta(days=400)), (recent, T0 - timedelta(days=10))):
-        store.save(replace(request, state=AccessRequestState.REFUSED, ended_at=ended), if_states=RECEIVED)
+    for request, at in ((old, T0 - timedelta(days=400)), (recent, T0 - timedelta(days=10))):
+        store.save(replace(request, state=AccessRequestState.REFUSED, ended_at=at), if_states=RECEIVED)
     assert [r.id for r in store.ended_before(T0 - timedelta(days=365))] == [old.id]
     found = store.ended_before(T0 - timedelta(days=365))[0]
     ended = frozenset({AccessRequestState.REFUSED})

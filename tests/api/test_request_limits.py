@@ -66,7 +66,7 @@ def expected_cap(method: str, path: str) -> int:
         return MAX_HIT_LIST_BYTES
     if path.startswith("/api/auth/"):
         return SIGN_IN_BODY_MAX_BYTES
-    if path.startswith(("/api/governance", "/api/activations", "/api/stops")):
+    if path.startswith(("/api/governance", "/api/activations", "/api/stops", "/api/access-requests")):
         return ACTIVATION_BODY_MAX_BYTES
     return JSON_BODY_MAX_BYTES
 

@@ -57,8 +57,12 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def service_of(engine: Engine, clock: FakeClock, tmp_path: Path, maker: FakeCopyMaker) -> AccessRequestService:
-    return AccessRequestService(SqlAccessRequestStore(engine), ListAuditSink(), clock, tmp_path / "work", maker)
+def service_of(
+    engine: Engine, clock: FakeClock, tmp_path: Path, maker: FakeCopyMaker, audit: ListAuditSink | None = None
+) -> AccessRequestService:
+    return AccessRequestService(
+        SqlAccessRequestStore(engine), audit or ListAuditSink(), clock, tmp_path / "work", maker
+    )
 
 
 def scoped(service: AccessRequestService, clock: FakeClock) -> AccessRequest:
@@ -79,7 +83,8 @@ def scoped(service: AccessRequestService, clock: FakeClock) -> AccessRequest:
 def test_a_copy_left_preparing_by_a_dead_process_is_failed_at_the_next_look(
     engine: Engine, clock: FakeClock, tmp_path: Path
 ) -> None:
-    service = service_of(engine, clock, tmp_path, FakeCopyMaker())
+    audit = ListAuditSink()
+    service = service_of(engine, clock, tmp_path, FakeCopyMaker(), audit)
     store = SqlAccessRequestStore(engine)
     dead = subprocess.Popen(["true"])  # a process of this host that is gone
     dead.wait()
@@ -109,7 +114,7 @@ def test_a_copy_left_preparing_by_a_dead_process_is_failed_at_the_next_look(
         assert read.state is AccessRequestState.RECEIVED and read.copy_error == STOPPED and read.progress is None
     assert service.get_for(DPO, alive.id or 0).state is AccessRequestState.PREPARING  # still saying it is alive
     assert service.fail_abandoned() == 0  # failed once, audited once
-    finished = [e for e in service._audit.events if e.action is AuditAction.ACCESS_REQUEST_COPY_FINISHED]  # type: ignore[attr-defined]
+    finished = [e for e in audit.events if e.action is AuditAction.ACCESS_REQUEST_COPY_FINISHED]
     assert sorted(e.details["request_id"] for e in finished) == sorted([killed.id or 0, silent.id or 0])
     assert {e.details["outcome"] for e in finished} == {"failed"}
 
@@ -129,7 +134,7 @@ def test_a_copy_finishing_after_its_request_was_refused_writes_nothing(
     refused = service.refuse(SECOND, request.id or 0, reason=RefusalReason.PUBLIC_SECURITY, explanation="enquête")
     assert refused.state is AccessRequestState.REFUSED
     maker.hold.set()  # type: ignore[union-attr]
-    wait_for(lambda: not service._mine, 10, "the copy to end")
+    wait_for(lambda: service.copies is not None and service.copies.idle, 10, "the copy to end")
     read = service.get_for(DPO, request.id or 0)
     assert read.state is AccessRequestState.REFUSED and read.copy is None
     assert not list((tmp_path / "work" / "access-requests" / str(request.id) / "copy-1").glob("*.mp4"))
@@ -154,7 +159,8 @@ def test_a_stop_fails_the_copies_waiting(engine: Engine, clock: FakeClock, tmp_p
 def test_the_purge_erases_personal_data_and_copies_of_requests_ended_long_ago(
     engine: Engine, clock: FakeClock, tmp_path: Path
 ) -> None:
-    service = service_of(engine, clock, tmp_path, FakeCopyMaker())
+    audit = ListAuditSink()
+    service = service_of(engine, clock, tmp_path, FakeCopyMaker(), audit)
     released = scoped(service, clock)
     service.prepare_copy(DPO, released.id or 0)
     wait_for(lambda: service.get_for(DPO, released.id or 0).copy, 10, "the copy")
@@ -178,7 +184,7 @@ def test_the_purge_erases_personal_data_and_copies_of_requests_ended_long_ago(
     kept = service.get_for(DPO, open_one.id or 0)
     assert kept.requester_name == "Camille" and kept.erased_at is None
     assert service.purge() == 0  # erased once
-    erasures = [e for e in service._audit.events if e.action is AuditAction.ACCESS_REQUEST_ERASED]  # type: ignore[attr-defined]
+    erasures = [e for e in audit.events if e.action is AuditAction.ACCESS_REQUEST_ERASED]
     assert len(erasures) == 1 and sorted(erasures[0].details["request_ids"]) == sorted(
         [released.id or 0, refused.id or 0]
     )

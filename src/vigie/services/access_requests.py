@@ -10,24 +10,17 @@ Every step is audited (L11) with ids, cameras, period, counts, SHA-256s and reas
 contact or description, nor the text a person wrote (a review comment, a refusal's explanation, an extension's
 reason: their length only): the audit log is read by auditors, and these are personal data.
 
-A copy is made by a :class:`~vigie.domain.access_requests.CopyMaker` on one worker thread (a copy decodes and
-encodes every frame of its scope: a second one would only halve the speed of the first). The request records the
-process making it (``host:pid:token``), which says it is alive every ``HEARTBEAT_EVERY_S``; a copy whose process
-stopped (gone from this host, or silent for ``STALE_AFTER``) is failed by the next process that reads it, saying so.
+A copy is made by a :class:`~vigie.domain.access_requests.CopyMaker` in the background, one at a time
+(:mod:`vigie.services.access_request_copies`); a copy whose process stopped is failed by the next process that reads
+it, never left preparing.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import shutil
-import socket
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -61,9 +54,18 @@ from vigie.domain.clock import LEGAL_TIME_ZONE
 from vigie.domain.ports import AuditSink
 from vigie.domain.users import Permission
 from vigie.services.access import NotVisibleError, Principal
-from vigie.services.host import process_exists
+from vigie.services.access_request_copies import (
+    NEVER_STARTED,
+    STOPPED,
+    AccessRequestBusyError,
+    CopyJobs,
+    delete_folder,
+    scope_details,
+)
 
 __all__ = [
+    "NEVER_STARTED",
+    "STOPPED",
     "AccessRequestBusyError",
     "AccessRequestConflictError",
     "AccessRequestService",
@@ -73,16 +75,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_EVERY_S: Final = 5.0
-"""How often a process preparing copies says so in the database."""
-STALE_AFTER: Final = timedelta(seconds=60)
-"""A copy whose process has not said it is alive for this long is failed by the next process that reads it."""
-PROGRESS_EVERY_S: Final = 0.5
-"""Least time between two writes of a copy's progress."""
-MAX_WAITING: Final = 8
-"""Copies this process holds (one made, the others waiting their turn); more are refused until one ends."""
-STOPPED: Final = "the server stopped while the copy was being made: prepare it again"
-NEVER_STARTED: Final = "the server stopped before the copy was started: prepare it again"
 SECOND_PERSON: Final = "a second person reviews the copy (L19)"
 _READS_REMEMBERED: Final = 10_000
 """File reads remembered to audit only the first read per person and file (bounded: oldest forgotten first)."""
@@ -102,16 +94,8 @@ class SecondPersonError(Exception):
     """The person who prepared a copy may not review it: a second person does (L19). Audited by the service."""
 
 
-class AccessRequestBusyError(Exception):
-    """Too many copies are being made on this server: try again when one has ended."""
-
-
 class AccessRequestsUnavailableError(Exception):
     """This server cannot make redacted copies (no copy maker: no recordings or no redaction model)."""
-
-
-class _LostError(RuntimeError):
-    """The request moved on elsewhere while its copy was made (failed by another process, refused): stop."""
 
 
 class AccessRequestService:
@@ -134,37 +118,27 @@ class AccessRequestService:
         self._requests, self._audit, self._clock, self._maker = requests, audit, clock, maker
         self._root = workspace / "access-requests"
         self._keep = timedelta(days=keep_days)
-        self._runner = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._jobs = None if maker is None else CopyJobs(requests, audit, clock, maker, self._root)
         self._lock = threading.Lock()
-        self._mine: dict[int, AccessRequest] = {}
-        """Copies in this process's hands not yet ended (at most ``MAX_WAITING``)."""
-        self._running: int | None = None
         self._reads: OrderedDict[tuple[int, str, str, str], None] = OrderedDict()
-        self._beating: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="access-copy")
-        self._closed = threading.Event()
 
     def today(self) -> date:
         """Today in Paris: the day deadlines count in."""
         return self._clock().astimezone(LEGAL_TIME_ZONE).date()
 
+    @property
+    def copies(self) -> CopyJobs | None:
+        """The copies being made by this process (None: this server makes none)."""
+        return self._jobs
+
     def close(self) -> None:
         """Stop: copies waiting are failed (never started); the one being made is failed when it returns."""
-        self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        with self._lock:
-            waiting = [r for request_id, r in self._mine.items() if request_id != self._running]
-            for request in waiting:
-                self._mine.pop(_id(request), None)
-        for request in waiting:
-            self._failed(request, NEVER_STARTED)
+        if self._jobs is not None:
+            self._jobs.close()
 
     def fail_abandoned(self) -> int:
         """At a start: the copies a stopped process left preparing failed (audited). How many."""
-        failed = sum(self._settled(r) is not r for r in self._requests.preparing())
-        if failed:
-            log.warning("%d access request copie(s) left unfinished by a stopped server marked failed", failed)
-        return failed
+        return 0 if self._jobs is None else self._jobs.fail_abandoned()
 
     # --- recording and reading ---------------------------------------------------------------------------------
 
@@ -227,7 +201,8 @@ class AccessRequestService:
     def list_for(self, principal: Principal, state: AccessRequestState | None = None) -> list[AccessRequest]:
         """The commune's requests (of ``state``), the nearest deadline first (audited: the count only)."""
         principal.require(Permission.HANDLE_ACCESS_REQUESTS)
-        found = [self._settled(r) for r in self._requests.list(principal.user.commune_id, state)]
+        settled = (lambda r: r) if self._jobs is None else self._jobs.settled
+        found = [settled(r) for r in self._requests.list(principal.user.commune_id, state)]
         if state is not None:
             found = [r for r in found if r.state is state]
         found.sort(key=lambda r: (r.deadline, r.id or 0))
@@ -268,7 +243,7 @@ class AccessRequestService:
             handled_by=principal.actor,
         )
         saved = self._save(principal, request, scoped, "set its scope")
-        self._log(principal.actor, AuditAction.ACCESS_REQUEST_SCOPED, saved, _scope_details(saved), now)
+        self._log(principal.actor, AuditAction.ACCESS_REQUEST_SCOPED, saved, scope_details(saved), now)
         return saved
 
     def prepare_copy(
@@ -281,7 +256,8 @@ class AccessRequestService:
         """Start making the redacted copy of the scope, ``keep_clear`` regions left clear (the requester) and
         ``manual`` boxes blurred besides what the detector finds; answers at once (preparing)."""
         request = self._visible(principal, request_id)
-        if self._maker is None:
+        jobs = self._jobs
+        if jobs is None:
             raise AccessRequestsUnavailableError(
                 "this server makes no redacted copies (no recordings, or no redaction model configured)"
             )
@@ -292,11 +268,7 @@ class AccessRequestService:
             )
         scope = replace(request.scope, keep_clear=tuple(keep_clear), manual=tuple(manual))
         _check_boxes(scope)
-        with self._lock:
-            if len(self._mine) >= MAX_WAITING:
-                raise AccessRequestBusyError(
-                    f"{MAX_WAITING} copies are being made on this server: try again when one has ended"
-                )
+        jobs.require_room()
         now = self._clock()
         number = request.copies + 1
         preparing = replace(
@@ -307,26 +279,16 @@ class AccessRequestService:
             handled_by=principal.actor,
             progress=(0, 0),
             copies=number,
-            runner=self._runner,
+            runner=jobs.runner,
             heartbeat_at=now,
         )
         saved = self._save(principal, request, preparing, "prepare a copy")
         folder = self._root / str(saved.id) / f"copy-{number}"
-        details = {**_scope_details(saved), "copy": number, "keep_clear": len(scope.keep_clear)}
+        details = {**scope_details(saved), "copy": number, "keep_clear": len(scope.keep_clear)}
         details["manual"] = len(scope.manual)
         self._log(principal.actor, AuditAction.ACCESS_REQUEST_COPY_STARTED, saved, details, now)
-        with self._lock:
-            self._mine[_id(saved)] = saved
-            if self._beating is None:
-                self._beating = threading.Thread(target=self._heartbeat, name="access-copy-beat", daemon=True)
-                self._beating.start()
-        try:
-            self._pool.submit(self._run, saved, folder)
-        except RuntimeError:  # closed meanwhile: the server is stopping
-            with self._lock:
-                self._mine.pop(_id(saved), None)
-            self._failed(saved, NEVER_STARTED)
-            raise AccessRequestsUnavailableError("the server is stopping: prepare the copy again in a moment") from None
+        if not jobs.submit(saved, folder):
+            raise AccessRequestsUnavailableError("the server is stopping: prepare the copy again in a moment")
         return saved
 
     # --- review, release, refusal, extension -------------------------------------------------------------------
@@ -360,7 +322,7 @@ class AccessRequestService:
         if not approved:
             self._delete_folder(copy.folder)
         details = {
-            **_scope_details(saved),
+            **scope_details(saved),
             "approved": approved,
             "frames_reviewed": frames_reviewed,
             "frames": copy.frames,
@@ -386,7 +348,7 @@ class AccessRequestService:
         )
         saved = self._save(principal, request, ended, "release its copy")
         details = {
-            **_scope_details(saved),
+            **scope_details(saved),
             "package_name": released.package_name,
             "package_sha256": released.package_sha256,
             "manifest_sha256": released.manifest_sha256,
@@ -525,128 +487,6 @@ class AccessRequestService:
             )
         return len(erased)
 
-    # --- running a copy ----------------------------------------------------------------------------------------
-
-    def _run(self, request: AccessRequest, folder: Path) -> None:
-        with self._lock:
-            if _id(request) not in self._mine:  # failed by close() meanwhile
-                return
-            self._running = _id(request)
-        try:
-            if self._closed.is_set():
-                self._failed(request, NEVER_STARTED)
-                return
-            self._make(request, folder)
-        finally:
-            with self._lock:
-                self._running = None
-                self._mine.pop(_id(request), None)
-
-    def _make(self, request: AccessRequest, folder: Path) -> None:
-        maker, scope = self._maker, request.scope
-        if maker is None or scope is None:  # pragma: no cover - checked when the copy was asked
-            return
-        written = [0.0]
-
-        def progress(done: int, total: int) -> None:
-            if time.monotonic() - written[0] < PROGRESS_EVERY_S:
-                return
-            written[0] = time.monotonic()
-            stepped = replace(request, progress=(max(0, int(done)), max(0, int(total))), heartbeat_at=self._clock())
-            if not self._requests.save(stepped, if_states=_PREPARING, if_runner=self._runner):
-                raise _LostError(f"access request {request.id} moved on elsewhere")
-
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            copy = maker.prepare(_id(request), scope, str(folder), progress)
-        except _LostError:
-            log.warning("access request %s moved on while its copy was made: stopped here", request.id)
-            return
-        except AccessRequestError as err:
-            self._failed(request, str(err))
-            return
-        except Exception as err:
-            log.exception("the copy of access request %s failed", request.id)
-            self._failed(request, f"the copy could not be made ({type(err).__name__}); the server's log says more")
-            return
-        if self._closed.is_set():
-            self._failed(request, STOPPED)
-            return
-        now = self._clock()
-        ready = replace(
-            request, state=AccessRequestState.IN_REVIEW, copy=copy, progress=None, runner=None, heartbeat_at=None
-        )
-        if not self._requests.save(ready, if_states=_PREPARING, if_runner=self._runner):
-            log.warning("access request %s moved on while its copy was made: the copy is dropped", request.id)
-            self._delete_folder(str(folder))
-            return
-        details = {
-            **_scope_details(ready),
-            "outcome": "done",
-            "copy": request.copies,
-            "files": {f.name: f.sha256 for f in copy.files},
-            "frames": copy.frames,
-            "detector": copy.detector,
-            "source_manifest_sha256": copy.source_manifest_sha256,
-        }
-        self._log(request.prepared_by or "service", AuditAction.ACCESS_REQUEST_COPY_FINISHED, ready, details, now)
-
-    def _failed(self, request: AccessRequest, error: str, *, if_runner: str | None = None) -> AccessRequest | None:
-        """The copy failed, written once (back to received, ``copy_error`` saying why) and audited; None when the
-        request had moved on (another process wrote it)."""
-        now = self._clock()
-        failed = replace(
-            request,
-            state=AccessRequestState.RECEIVED,
-            copy=None,
-            copy_error=error,
-            progress=None,
-            runner=None,
-            heartbeat_at=None,
-        )
-        try:
-            if not self._requests.save(failed, if_states=_PREPARING, if_runner=if_runner or request.runner):
-                return None
-        except Exception:  # the database is away: failed when found stale
-            log.exception("could not record that the copy of access request %s failed", request.id)
-            return None
-        details = {**_scope_details(failed), "outcome": "failed", "copy": request.copies, "error": error}
-        self._log(request.prepared_by or "service", AuditAction.ACCESS_REQUEST_COPY_FINISHED, failed, details, now)
-        return failed
-
-    def _settled(self, request: AccessRequest) -> AccessRequest:
-        """``request``, or, when the process preparing its copy stopped, the request with its copy failed."""
-        if request.state is not AccessRequestState.PREPARING or request.runner == self._runner:
-            return request
-        if not self._gone(request):
-            return request
-        failed = self._failed(request, STOPPED)
-        if failed is not None:
-            return failed
-        return self._requests.get(_id(request)) or request
-
-    def _gone(self, request: AccessRequest) -> bool:
-        if request.heartbeat_at is None or self._clock() - request.heartbeat_at > STALE_AFTER:
-            return True
-        host, _, rest = (request.runner or "").partition(":")
-        pid = rest.partition(":")[0]
-        if host != socket.gethostname()[:80] or not pid.isdigit():
-            return False  # another host: only its silence tells
-        return int(pid) == os.getpid() or not process_exists(int(pid))
-
-    def _heartbeat(self) -> None:
-        while not self._closed.wait(HEARTBEAT_EVERY_S):
-            with self._lock:
-                if not self._mine:
-                    self._beating = None
-                    return
-            try:
-                self._requests.beat(self._runner, self._clock())
-            except Exception:  # the database is away: the copies go stale, and fail, if it stays away
-                log.warning("access requests: could not say this process is alive", exc_info=True)
-        with self._lock:
-            self._beating = None
-
     # --- helpers -----------------------------------------------------------------------------------------------
 
     def _visible(self, principal: Principal, request_id: int) -> AccessRequest:
@@ -656,7 +496,7 @@ class AccessRequestService:
             if request is not None:
                 self._deny(principal, request, "access request of another commune")
             raise NotVisibleError(f"no access request {request_id} among your commune's requests")
-        return self._settled(request)
+        return request if self._jobs is None else self._jobs.settled(request)
 
     def _require_state(
         self, principal: Principal, request: AccessRequest, states: frozenset[AccessRequestState], what: str
@@ -686,9 +526,7 @@ class AccessRequestService:
         )
 
     def _delete_folder(self, folder: str) -> None:
-        path = Path(folder)
-        if path.resolve().is_relative_to(self._root.resolve()):  # only ever what this service wrote
-            shutil.rmtree(path, ignore_errors=True)
+        delete_folder(self._root, folder)
 
     def _log(
         self,
@@ -710,9 +548,6 @@ class AccessRequestService:
                 principal.actor, AuditAction.ACCESS_DENIED, f"access_request:{request.id}", details, self._clock()
             )
         )
-
-
-_PREPARING: Final = frozenset({AccessRequestState.PREPARING})
 
 
 def _check_period(start: datetime, end: datetime, now: datetime) -> None:
@@ -752,15 +587,6 @@ def _copy(request: AccessRequest) -> PreparedCopy:
     if request.copy is None:
         raise AccessRequestConflictError(f"access request {request.id} has no prepared copy: prepare one first")
     return request.copy
-
-
-def _scope_details(request: AccessRequest) -> dict[str, object]:
-    out: dict[str, object] = {"request_id": request.id}
-    if request.scope is not None:
-        out["camera_ids"] = list(request.scope.camera_ids)
-        out["start"] = format_time(request.scope.start)
-        out["end"] = format_time(request.scope.end)
-    return out
 
 
 def _id(request: AccessRequest) -> int:

@@ -37,7 +37,7 @@ from vigie.domain.ports import CameraStatusRepo
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
-from vigie.governance.signage import camera_signage
+from vigie.governance.signage import camera_signage, site_panels
 from vigie.governance.camera_credentials import CameraAccount
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.governance.keys_folder import KeyStorageError
@@ -401,7 +401,11 @@ class VigieService:
             # one health read a second for the process's camera lists and health view (vigie.api.camera_lists)
             cameras=(
                 cameras := CameraService(
-                    self.cameras, self.status, authorisations=self.authorisations, status_max_age_s=1.0
+                    self.cameras,
+                    self.status,
+                    authorisations=self.authorisations,
+                    signage=site_panels(config.communes, [c.id for c in self.cameras]),  # the public page's (L7)
+                    status_max_age_s=1.0,
                 )
             ),
             auth=self.accounts,

@@ -60,6 +60,19 @@ async function load() {
   else state.textContent = "";
 }
 
+// Per site, the controller and contact its signage panels print (L7): one row per distinct panel.
+async function loadSignage() {
+  const answer = await fetch("/api/public/signage");
+  const sites = answer.ok ? await answer.json() : [];
+  document.querySelector("#public-signage tbody").replaceChildren(
+    ...sites.flatMap((site) => site.panels.map((panel) => {
+      const tr = row([site.commune_id, site.site_name, panel.controller, panel.contact, panel.camera_ids.join(", ")]);
+      tr.dataset.site = site.site_id;
+      return tr;
+    })),
+  );
+}
+
 async function loadAuditHead() {
   const answer = await fetch("/api/public/audit-head");
   const head = answer.ok ? await answer.json() : null;
@@ -72,4 +85,5 @@ async function loadAuditHead() {
 }
 
 load();
+loadSignage();
 loadAuditHead();

@@ -25,10 +25,15 @@ OWN_PANEL = """            signage:
 
 def service(tmp_path: Path) -> VigieService:
     valid = authorised_around(T0.date())
-    cameras = camera_yaml("parvis", "rtsp://127.0.0.1:9/a", valid=valid) + camera_yaml(
-        "tram", "rtsp://127.0.0.1:9/b", valid=valid
-    ) + OWN_PANEL + camera_yaml("halle", "rtsp://127.0.0.1:9/c", valid=valid)
-    gare = "      - id: gare\n        name: Gare\n        cameras:\n" + camera_yaml("quai", "rtsp://127.0.0.1:9/d", valid=valid)
+    cameras = (
+        camera_yaml("parvis", "rtsp://127.0.0.1:9/a", valid=valid)
+        + camera_yaml("tram", "rtsp://127.0.0.1:9/b", valid=valid)
+        + OWN_PANEL
+        + camera_yaml("halle", "rtsp://127.0.0.1:9/c", valid=valid)
+    )
+    gare = "      - id: gare\n        name: Gare\n        cameras:\n" + camera_yaml(
+        "quai", "rtsp://127.0.0.1:9/d", valid=valid
+    )
     return VigieService(load_config_text(config_yaml(tmp_path, cameras) + gare), clock=FakeClock(T0))
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from config_samples import BASE, line_of, replace_once
-
 from tests.support.clocks import FakeClock
 from tests.support.configs import camera_data
+
 from vigie.config import ConfigError, check_command, load_config_text
 from vigie.config.camera import Camera
 from vigie.config.models import Site
@@ -112,9 +112,7 @@ def test_a_panel_dated_after_today_keeps_its_cameras_off_until_that_day() -> Non
     text = replace_once(BASE, "posted_on: 2024-03-01", "posted_on: 2026-06-03")
     clock = FakeClock(datetime(2026, 6, 2, 21, 30, tzinfo=UTC))  # 23:30 in Paris on the 2nd
     placements = list(load_config_text(text).placements())
-    authorisations = CameraAuthorisations.of(
-        [p.camera for p in placements], clock, signage=camera_signage(placements)
-    )
+    authorisations = CameraAuthorisations.of([p.camera for p in placements], clock, signage=camera_signage(placements))
     refusal = authorisations.refusal("cam-001")
     assert refusal is not None
     assert "PAN-2024-001 is dated 2026-06-03, after today (L7)" in refusal
@@ -153,7 +151,9 @@ def test_config_check_names_each_camera_no_panel_covers(tmp_path: Path) -> None:
 
 def test_a_switched_off_camera_draws_no_warning(tmp_path: Path) -> None:
     path = tmp_path / "vigie.yaml"
-    text = replace_once(own_panel_text(), "            name: Parvis\n", "            name: Parvis\n            enabled: false\n")
+    text = replace_once(
+        own_panel_text(), "            name: Parvis\n", "            name: Parvis\n            enabled: false\n"
+    )
     path.write_text(text, encoding="utf-8")
     err = io.StringIO()
     assert check_command(path, stdout=io.StringIO(), stderr=err) == 0

@@ -21,7 +21,9 @@ from vigie.runtime.assembly.service import VigieService
 
 VALID = ((T0 - timedelta(days=365)).date().isoformat(), (T0 + timedelta(days=5 * 365)).date().isoformat())
 PASSWORD = "correct horse battery staple 1"
-REASON = "camera unsigned: not commissioned: no signage record (L7) — add `signage:` to camera unsigned or its site gare"
+REASON = (
+    "camera unsigned: not commissioned: no signage record (L7) — add `signage:` to camera unsigned or its site gare"
+)
 
 
 def config_text(tmp_path: Path, url: str) -> str:

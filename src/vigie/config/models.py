@@ -32,8 +32,8 @@ from vigie.config.camera import (
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
 from vigie.config.integrations import MqttSettings, MqttTlsSettings, WebhookEndpoint, WebhooksSettings
 from vigie.config.sensors import GotoPreset, SensorsSettings, SpeedAbove, link_cameras
-from vigie.config.speakers import SpeakerSettings
 from vigie.config.signage import Signage
+from vigie.config.speakers import SpeakerSettings
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone, Zone
 from vigie.domain.camera import Purpose
 from vigie.domain.redact import redact_url

@@ -61,7 +61,10 @@ def public_signage(request: Request, response: Response) -> list[PublicSiteSigna
             commune_id=site.commune_id,
             site_id=site.site_id,
             site_name=site.site_name,
-            panels=[PublicPanelOut(controller=p.controller, contact=p.contact, camera_ids=list(p.camera_ids)) for p in site.panels],
+            panels=[
+                PublicPanelOut(controller=p.controller, contact=p.contact, camera_ids=list(p.camera_ids))
+                for p in site.panels
+            ],
         )
         for site in service.public_signage()
     ]

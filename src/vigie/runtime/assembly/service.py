@@ -37,11 +37,11 @@ from vigie.domain.ports import CameraStatusRepo
 from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
-from vigie.governance.signage import camera_signage, site_panels
 from vigie.governance.camera_credentials import CameraAccount
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.governance.keys_folder import KeyStorageError
 from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
+from vigie.governance.signage import camera_signage, site_panels
 from vigie.ingest.alarms import StreamAlarmConfig
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.support.clocks import T0, FakeClock
-from tests.support.configs import authorised_around, camera_yaml, config_yaml
+from tests.support.configs import authorised_around, camera_yaml, config_yaml, unsigned_site_yaml
 from vigie.config import load_config_text
 from vigie.runtime.assembly.service import VigieService
 
@@ -31,9 +31,7 @@ def service(tmp_path: Path) -> VigieService:
         + OWN_PANEL
         + camera_yaml("halle", "rtsp://127.0.0.1:9/c", valid=valid)
     )
-    gare = "      - id: gare\n        name: Gare\n        cameras:\n" + camera_yaml(
-        "quai", "rtsp://127.0.0.1:9/d", valid=valid
-    )
+    gare = unsigned_site_yaml("gare", "Gare", camera_yaml("quai", "rtsp://127.0.0.1:9/d", valid=valid))
     return VigieService(load_config_text(config_yaml(tmp_path, cameras) + gare), clock=FakeClock(T0))
 
 

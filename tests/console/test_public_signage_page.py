@@ -10,7 +10,7 @@ import pytest
 
 from tests.console.conftest import Browser
 from tests.support.clocks import T0, FakeClock
-from tests.support.configs import authorised_around, camera_yaml, config_yaml
+from tests.support.configs import authorised_around, camera_yaml, config_yaml, unsigned_site_yaml
 from tests.support.servers import serving
 from vigie.config import load_config_text
 from vigie.domain.audit import AuditAction, AuditEvent
@@ -24,7 +24,7 @@ expect = sync_api.expect
 def server(tmp_path: Path) -> Iterator[str]:
     """This module's server: the composed service (site ``centre`` with the test panel, site ``gare`` with none)."""
     valid = authorised_around(T0.date())
-    gare = "      - id: gare\n        name: Gare\n        cameras:\n" + camera_yaml("quai", "rtsp://127.0.0.1:9/q", valid=valid)
+    gare = unsigned_site_yaml("gare", "Gare", camera_yaml("quai", "rtsp://127.0.0.1:9/q", valid=valid))
     text = config_yaml(tmp_path, camera_yaml("parvis", "rtsp://127.0.0.1:9/p", valid=valid)) + gare
     service = VigieService(load_config_text(text), clock=FakeClock(T0))
     service.audit.append(AuditEvent("system:test", AuditAction.SERVICE_STARTED, "service", {}))

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.support.clocks import T0, RunningClock
-from tests.support.configs import camera_yaml, config_yaml
+from tests.support.configs import camera_yaml, config_yaml, unsigned_site_yaml
 from tests.support.operators import operator_client
 from tests.support.videos import write_moving_square_video
 from tests.support.waiting import wait_for
@@ -29,7 +29,7 @@ REASON = (
 def config_text(tmp_path: Path, url: str) -> str:
     """Site ``centre`` (with the test panel) holds ``signed``; site ``gare`` (no panel) holds ``unsigned``."""
     text = config_yaml(tmp_path, camera_yaml("signed", url, valid=VALID), storage="  segment_seconds: 2\n")
-    gare = "      - id: gare\n        name: Gare\n        cameras:\n" + camera_yaml("unsigned", url, valid=VALID)
+    gare = unsigned_site_yaml("gare", "Gare", camera_yaml("unsigned", url, valid=VALID))
     return text + gare
 
 

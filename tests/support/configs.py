@@ -52,6 +52,12 @@ def signage_yaml(indent: int = 8, *, controller: str = "Ville de Testville") -> 
     )
 
 
+def unsigned_site_yaml(site_id: str, name: str, cameras: str) -> str:
+    """Another site of :func:`config_yaml`'s commune, to append to it, with no ``signage``: its cameras are not
+    commissioned (L7)."""
+    return f"      - id: {site_id}\n        name: {name}\n        cameras:\n{cameras}"
+
+
 def config_yaml(tmp_path: Path, cameras: str, *, port: int = 8080, storage: str = "") -> str:
     """A whole test configuration: SQLite and data under ``tmp_path``, one municipal commune, the given cameras;
     ``storage`` adds lines to the storage section (indented by two spaces)."""

@@ -17,8 +17,9 @@ from vigie.services.access import AccessDeniedError, Principal
 
 
 class CameraNotAuthorisedError(AccessDeniedError):
-    """The camera's prefectoral authorisation is not in force today (expired, not yet valid): no live image, no
-    picture of it (L1). Answered 403 and audited like every refused access."""
+    """The camera's prefectoral authorisation is not in force today (expired, not yet valid, L1), or it is not
+    commissioned (no signage panel covers it, L7): no live image, no picture of it. Answered 403 and audited like
+    every refused access."""
 
 
 def require_authorised(authorisations: CameraAuthorisations | None, camera_id: str, what: str) -> None:

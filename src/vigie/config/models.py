@@ -32,6 +32,7 @@ from vigie.config.camera import (
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
 from vigie.config.integrations import MqttSettings, MqttTlsSettings, WebhookEndpoint, WebhooksSettings
 from vigie.config.sensors import GotoPreset, SensorsSettings, SpeedAbove, link_cameras
+from vigie.config.signage import Signage
 from vigie.config.speakers import SpeakerSettings
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone, Zone
 from vigie.domain.camera import Purpose
@@ -719,6 +720,13 @@ class Site(ConfigModel):
     id: Slug = Field(title="Site id", description="Identifier, unique within its commune.")
     name: NonEmptyText = Field(title="Name", description="Name shown to operators.")
     address: str | None = Field(default=None, title="Address", description="Postal address of the site.")
+    signage: Signage | None = Field(
+        default=None,
+        title="Signage",
+        description="The information panel covering the site's cameras (L7): pictogram, controller, contact, the "
+        "panel's photo or reference, the day it was put up. A camera may carry its own instead; one covered by "
+        "neither is not commissioned (neither recorded, streamed nor analysed).",
+    )
     cameras: tuple[Camera, ...] = Field(
         default=(), title="Cameras", description="Cameras of the site; camera ids are unique across the file."
     )

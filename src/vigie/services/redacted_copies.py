@@ -54,6 +54,7 @@ from vigie.privacy import (
     KeepClear,
     ManualBox,
     PixelBox,
+    RedactedFile,
     RedactionDetector,
     RedactionError,
     RedactionOptions,
@@ -62,6 +63,7 @@ from vigie.privacy import (
     redact_file,
 )
 from vigie.recording.export import (
+    ExportedFile,
     ExportError,
     ExportRefused,
     ExportRequest,
@@ -72,6 +74,7 @@ from vigie.recording.export import (
 )
 from vigie.recording.manifest import (
     MANIFEST_FORMAT,
+    MANIFEST_NAME,
     MANIFEST_VERSION,
     CameraIdentity,
     ManifestSigner,
@@ -87,8 +90,18 @@ PRESET: Final = "ultrafast"
 """libx264 preset of the redacted files: a copy for one person, where speed matters more than size (docs/privacy.md:
 the faster presets are what keeps redaction at real time on one core)."""
 CRF: Final = 23
+REDACTED_TIMELINE: Final = (
+    "each file starts at its start instant and holds every frame of the original clip, one after the other at the "
+    "original's frame rate: across a gap listed in the manifest nothing is held on screen, so after a gap position "
+    "t in the file is earlier than the instant start + t by the gaps before it"
+)
 REASON: Final = "droit d'accès (RGPD art. 15) — demande n° {id}"
 REQUISITION: Final = "access-request-{id}"
+
+
+class RedactionModelError(AccessRequestError):
+    """The redaction model cannot be used (not installed, changed since it was registered): the message says what
+    to run."""
 
 
 class FootageIntegrityError(AccessRequestError):
@@ -118,7 +131,7 @@ class ClipInfo:
 
 
 ModelLoader = Callable[[], RedactionModel]
-"""The redaction model, loaded on first use and kept; raises :class:`AccessRequestError` saying what to install."""
+"""The redaction model, loaded on first use and kept; raises :class:`RedactionModelError` saying what to install."""
 ClipProbe = Callable[[Path], ClipInfo]
 """Frame count, size and rate of an MP4 (the runtime's reads the container; services read no media themselves)."""
 
@@ -173,23 +186,10 @@ class RedactedCopyMaker:
                     keep_clear=tuple(_keep_clear(scope.keep_clear, exported_file.camera_id, info)),
                     manual=tuple(_manual(scope.manual, exported_file.camera_id, info)),
                 )
-                tracker = _CountingTracker(ByteTracker(ByteTrackerConfig(**REDACTION_TRACKING)), tally)  # type: ignore[arg-type]
-                redacted = staging / exported_file.name
-                try:
-                    result = redact_file(
-                        originals / exported_file.name,
-                        redacted,
-                        model.detector,
-                        tracker,
-                        options,
-                        preset=PRESET,
-                        crf=CRF,
-                    )
-                except RedactionError as err:
-                    raise AccessRequestError(f"camera {exported_file.camera_id}: redaction failed: {err}") from err
+                result, digest, size = _redact_clip(
+                    originals / exported_file.name, staging / exported_file.name, model, options, tally
+                )
                 _write_boxes(staging / f"{exported_file.name}{BOXES_SUFFIX}", result.frames, info, float(result.fps))
-                with redacted.open("rb") as stream:
-                    digest, size = sha256_and_size(stream)
                 files.append(
                     CopyFile(
                         exported_file.name,
@@ -235,20 +235,10 @@ class RedactedCopyMaker:
 
     def _settings(self, model: RedactionModel, scope: CopyScope) -> dict[str, object]:
         """The redaction settings, as JSON data: what the released manifest says the copy was made with."""
-        o = self._options
         return {
-            "detector_score": model.score,
-            "detect_fps": o.detect_fps,
-            "margin": o.margin,
-            "hold_s": o.hold,
-            "max_gap_s": o.max_gap,
-            "blocks": o.blocks,
-            "keep_overlap": o.keep_overlap,
-            "classes": sorted(c.name.lower() for c in o.classes),
-            "tracking": dict(REDACTION_TRACKING),
+            **redaction_settings(model, self._options),
             "keep_clear": len(scope.keep_clear),
             "manual": len(scope.manual),
-            "encoder": {"codec": "libx264", "preset": PRESET, "crf": CRF, "audio": "none"},
         }
 
     # --- release ---------------------------------------------------------------------------------------------------
@@ -275,8 +265,7 @@ class RedactedCopyMaker:
                 "created_at": instant(now),
                 "software": {"name": "vigie", "version": self._software_version},
                 "request": {"kind": "access_request", "id": request.id},
-                "timeline": "each file starts at its start instant and holds every frame of the original clip at "
-                "the original's frame rate",
+                "timeline": REDACTED_TIMELINE,
                 "files": entries,
                 "redaction": {
                     "detector": copy.detector,
@@ -327,6 +316,120 @@ class RedactedCopyMaker:
             "bytes": size,
             "media": {"container": "mp4", "video_codec": "h264", "audio": "none", "redacted": True},
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedExport:
+    """An export redacted for a third party: its files and manifest, and what it was made from."""
+
+    result: ExportResult
+    """The redacted files (same names as the originals) and the SHA-256 of the redacted export's signed manifest."""
+    detector: str
+    source_manifest_sha256: str
+
+
+class ExportRedactor:
+    """Redacts an export made for a third party (the press, an insurer) the way an access request's copy is:
+    every person and vehicle blurred, no keep-clear region (nobody is the requester), then a new signed manifest
+    saying the files are redacted, with which model and settings, and the SHA-256 of the original export's
+    manifest."""
+
+    def __init__(
+        self,
+        load_model: ModelLoader,
+        probe: ClipProbe,
+        signer: ManifestSigner,
+        *,
+        options: RedactionOptions | None = None,
+        software_version: str = __version__,
+    ) -> None:
+        self._load_model = load_model
+        self._probe = probe
+        self._signer = signer
+        self._options = options or RedactionOptions()
+        self._software_version = software_version
+
+    def check(self) -> None:
+        """Raise :class:`ExportRefused` when the model cannot be loaded (asked before a job is queued)."""
+        try:
+            self._load_model()
+        except AccessRequestError as err:
+            raise ExportRefused(f"no redacted export can be made: {err}") from err
+
+    def redact(
+        self, original: ExportResult, target: Path, now: datetime, progress: ProgressFn | None = None
+    ) -> RedactedExport:
+        """Write the redacted copy of the export folder ``original.directory`` into ``target`` (created): one
+        redacted MP4 per original, ``manifest.json`` and ``manifest.sig``. ``progress(done, total)`` in frames.
+        Raise :class:`ExportError` when it cannot be made; ``target`` is then removed."""
+        try:
+            model = self._load_model()
+        except AccessRequestError as err:
+            raise ExportError(f"no redacted export can be made: {err}") from err
+        source = original.directory
+        manifest = json.loads((source / MANIFEST_NAME).read_bytes())
+        target.mkdir(parents=True)
+        try:
+            clips = [(f, self._probe(source / f.name)) for f in original.files]
+            tally = _Tally(progress or (lambda _done, _total: None), sum(info.frames for _, info in clips))
+            files: list[ExportedFile] = []
+            entries = {entry["name"]: entry for entry in manifest["files"]}
+            for exported, info in clips:
+                tally.next_file(info)
+                try:
+                    result, digest, size = _redact_clip(
+                        source / exported.name, target / exported.name, model, self._options, tally
+                    )
+                except AccessRequestError as err:
+                    raise ExportError(str(err)) from err
+                tally.file_done(len(result.frames))
+                files.append(replace(exported, sha256=digest, bytes=size))
+                entry = entries[exported.name]
+                entry.update(sha256=digest, bytes=size, frames=len(result.frames))
+                entry["media"] = {**entry.get("media", {}), "video_codec": "h264", "audio": "none", "redacted": True}
+            manifest.update(
+                created_at=instant(now),
+                software={"name": "vigie", "version": self._software_version},
+                timeline=REDACTED_TIMELINE,
+                redaction={"detector": model.name, "options": redaction_settings(model, self._options)},
+                source={"manifest_sha256": original.manifest_sha256},
+            )
+            digest = write_signed_manifest(target, manifest, self._signer)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        redacted = ExportResult(target, tuple(files), original.cameras_without_footage, digest, self._signer.key_id)
+        return RedactedExport(redacted, model.name, original.manifest_sha256)
+
+
+def _redact_clip(
+    source: Path, target: Path, model: RedactionModel, options: RedactionOptions, tally: _Tally
+) -> tuple[RedactedFile, str, int]:
+    """One clip redacted with a fresh tracker: what was blurred, and the SHA-256 and size of the file written."""
+    tracker = _CountingTracker(ByteTracker(ByteTrackerConfig(**REDACTION_TRACKING)), tally)  # type: ignore[arg-type]
+    try:
+        result = redact_file(source, target, model.detector, tracker, options, preset=PRESET, crf=CRF)
+    except RedactionError as err:
+        raise AccessRequestError(f"{source.name}: redaction failed: {err}") from err
+    with target.open("rb") as stream:
+        digest, size = sha256_and_size(stream)
+    return result, digest, size
+
+
+def redaction_settings(model: RedactionModel, options: RedactionOptions) -> dict[str, object]:
+    """The redaction settings, as JSON data: what a manifest says a copy was made with."""
+    return {
+        "detector_score": model.score,
+        "detect_fps": options.detect_fps,
+        "margin": options.margin,
+        "hold_s": options.hold,
+        "max_gap_s": options.max_gap,
+        "blocks": options.blocks,
+        "keep_overlap": options.keep_overlap,
+        "classes": sorted(c.name.lower() for c in options.classes),
+        "tracking": dict(REDACTION_TRACKING),
+        "encoder": {"codec": "libx264", "preset": PRESET, "crf": CRF, "audio": "none"},
+    }
 
 
 # --- the scope's boxes in a clip's pixels ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from vigie.domain.access_requests import AccessRequestError
 from vigie.domain.recording import SegmentIndex, SegmentStore
 from vigie.recording.manifest import CameraIdentity, ManifestSigner
 from vigie.runtime.assembly.models import ModelRegistry
-from vigie.services.redacted_copies import ClipInfo, RedactedCopyMaker, RedactionModel
+from vigie.services.redacted_copies import ClipInfo, RedactedCopyMaker, RedactionModel, RedactionModelError
 
 
 def open_copy_maker(  # noqa: PLR0917 - the parts it joins, each named once
@@ -49,7 +49,7 @@ def model_loader(config: VigieConfig, registry: ModelRegistry) -> Callable[[], R
         entry = registry.get(name)
         if entry is None:
             installed = ", ".join(sorted(m.name for m in registry.models())) or "none"
-            raise AccessRequestError(
+            raise RedactionModelError(
                 f"the redaction model {name!r} (privacy.redaction_model) is not installed (installed: {installed}): "
                 f"install it: vigie models install {name} (or `vigie models add FILE --format F --name {name}`)"
             )
@@ -68,7 +68,7 @@ def model_loader(config: VigieConfig, registry: ModelRegistry) -> Callable[[], R
                         )
                     )
                 except (ModelIntegrityError, ModelFormatError) as err:
-                    raise AccessRequestError(f"the redaction model {name!r} cannot be used: {err}") from err
+                    raise RedactionModelError(f"the redaction model {name!r} cannot be used: {err}") from err
                 loaded.clear()
                 loaded[key] = RedactionModel(detector, f"{entry.name}@{entry.sha256}", score)
             return loaded[key]

@@ -15,16 +15,14 @@ import shutil
 import zipfile
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
-from tests.analytics.onnx_models import MODELS, TUD, require
+from tests.analytics.onnx_models import MODELS, require
 from tests.support.audit_sinks import ListAudit
-from tests.support.clip_segments import cut_segments
+from tests.support.campus_footage import FPS, decoded, detail, record_campus, region
 from tests.support.configs import camera_yaml, config_yaml
 from vigie.cli.commands.exports import export_verify_command
 from vigie.config import load_config_text
@@ -39,8 +37,6 @@ from vigie.domain.access_requests import (
     PreparedCopy,
     Review,
 )
-from vigie.domain.recording import Segment, SegmentState
-from vigie.evaluation.sequence import read_sequence
 from vigie.governance.audit import AuditKeyring
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.redaction import open_copy_maker
@@ -54,7 +50,6 @@ T0 = datetime(2026, 3, 14, 14, 0, tzinfo=UTC)  # the footage's own time; nothing
 NOW = T0 + timedelta(days=3)
 CAMERA = "cam-campus"
 REQUESTER = "Camille Requérante"
-FPS = 25
 KEEP_CLEAR = NormalisedBox(CAMERA, 0.62, 0.3, 1.0, 0.95, 0.0, 0.4)
 """Where the requester (TUD-Campus's person 1) walks during the first 0.4 s (frames 0–10), nobody else."""
 MANUAL = NormalisedBox(CAMERA, 0.0, 0.0, 0.15, 0.2, 1.0, 2.0)
@@ -76,39 +71,18 @@ class Recorded:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
-    sequence = read_sequence(require(TUD))
     model = require(MODELS / "picodet_s_320_coco.onnx")
     root = tmp_path_factory.mktemp("campus")
-    clip = root / "campus.mp4"
-    with av.open(str(clip), "w") as writer:  # a camera's H.264, a keyframe every second
-        out = writer.add_stream("libx264", rate=FPS, options={"crf": "12", "preset": "veryfast", "g": str(FPS)})
-        out.width, out.height, out.pix_fmt = sequence.info.width, sequence.info.height, "yuv420p"
-        for number, (_, image) in enumerate(sequence.read_images()):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts, frame.time_base = number, Fraction(1, FPS)
-            writer.mux(out.encode(frame))
-        writer.mux(out.encode(None))
-    (root / "cut").mkdir()
-    cut = cut_segments(clip, root / "cut", T0, seconds=1.0, limit=10.0)
     config = load_config_text(config_yaml(root, camera_yaml(CAMERA, "rtsp://127.0.0.1:9/campus", enabled=False)))
     engine = create_engine_for(config.storage.database_url)
     migrate(engine)
     index = SqlSegmentIndex(engine)
     store = FileSegmentStore(root / "segments")
-    ends = [f.start for f in cut[1:]] + [T0 + timedelta(seconds=len(sequence.frames) / FPS)]
-    for file, end in zip(cut, ends, strict=True):
-        key = f"{CAMERA}/{file.start:%Y%m%dT%H%M%S.%fZ}.ts"
-        size = store.put(key, file.path)
-        digest = hashlib.sha256(file.path.read_bytes()).hexdigest()
-        index.add(Segment(CAMERA, key, file.start, end, size, digest, SegmentState.COMPLETE))
+    campus = record_campus(root / "clip", CAMERA, T0, index, store)
     registry = ModelRegistry(config.storage.data_dir / "models", ListAudit())
     registry.add(model, "gfl", "picodet_s_320")
-    truth = sequence.ground_truth()
-    by_index = {i: truth[n].boxes for i, n in enumerate(sequence.frames)}
-    requester = {
-        i: truth[n].boxes[list(truth[n].ids).index(1)] for i, n in enumerate(sequence.frames) if 1 in truth[n].ids
-    }
-    return Recorded(config, index, store, AuditKeyring(root / "keys"), registry, by_index, requester)
+    requester = {i: campus.truth[i][list(ids).index(1)] for i, ids in campus.ids.items() if 1 in ids}
+    return Recorded(config, index, store, AuditKeyring(root / "keys"), registry, campus.truth, requester)
 
 
 def maker_of(recorded: Recorded, registry: ModelRegistry | None = None) -> RedactedCopyMaker:
@@ -135,24 +109,6 @@ def prepared(recorded: Recorded, tmp_path_factory: pytest.TempPathFactory) -> Pr
     calls: list[tuple[int, int]] = []
     copy = maker_of(recorded).prepare(7, scope(), str(folder), lambda done, total: calls.append((done, total)))
     return Prepared(copy, calls)
-
-
-def decoded(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [f.to_ndarray(format="bgr24").astype(np.float32) for f in container.decode(video=0)]
-
-
-def detail(picture: np.ndarray) -> float:
-    """Mean absolute difference between neighbouring pixels: what blurring removes."""
-    return float(np.abs(np.diff(picture, axis=0)).mean() + np.abs(np.diff(picture, axis=1)).mean())
-
-
-def region(picture: np.ndarray, box: np.ndarray | tuple[float, ...], inset: int = 0) -> np.ndarray:
-    height, width = picture.shape[:2]
-    x1, y1, x2, y2 = (round(float(v)) for v in box)
-    x1, y1 = max(0, x1) + inset, max(0, y1) + inset
-    x2, y2 = min(width, x2) - inset, min(height, y2) - inset
-    return picture[y1:y2, x1:x2]
 
 
 def pixels(box: NormalisedBox) -> tuple[float, float, float, float]:

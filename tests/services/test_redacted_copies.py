@@ -338,3 +338,27 @@ def approved(copy: PreparedCopy) -> AccessRequest:
         review=Review("dpo.adjoint", NOW - timedelta(hours=1), approved=True, frames_reviewed=71),
         id=7,
     )
+
+
+def test_a_stopped_preparation_leaves_the_previous_copy_as_it_was(recorded: Recorded, tmp_path: Path) -> None:
+    """A copy prepared again (a reviewer's new boxes) replaces the previous one only once whole: stopped halfway
+    (the progress callback raising, as a cancelled job does), the previous copy stays and nothing else is left."""
+    maker, folder = maker_of(recorded), tmp_path / "copy"
+    short = CopyScope((CAMERA,), T0, T0 + timedelta(seconds=0.5))  # to the next keyframe: one second
+    boxed = replace(short, manual=(replace(MANUAL, start_s=0.0, end_s=0.5),))
+    first = maker.prepare(12, short, str(folder), lambda _d, _t: None)
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert first.files[0].frames == 25 and len(before) == 2
+
+    def stop(done: int, total: int) -> None:
+        if done > 0:
+            raise KeyboardInterrupt("stopped")
+
+    with pytest.raises(KeyboardInterrupt):
+        maker.prepare(12, boxed, str(folder), stop)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]
+
+    again = maker.prepare(12, boxed, str(folder), lambda _d, _t: None)
+    assert again.folder == str(folder) and sorted(p.name for p in tmp_path.iterdir()) == ["copy"]
+    assert (folder / again.files[0].name).read_bytes() != before[first.files[0].name]

@@ -705,6 +705,26 @@ class GovernanceSettings(ConfigModel):
     )
 
 
+class PrivacySettings(ConfigModel):
+    """People's rights (L19): how copies given to someone outside the operators are redacted (docs/privacy.md)."""
+
+    redaction_model: NonEmptyText = Field(
+        default="picodet_s_320",
+        title="Redaction model",
+        description="Registered detection model (`vigie models list`) that finds the persons and vehicles blurred in "
+        "a redacted copy; checked against its registered SHA-256 at load (L30). Not installed: preparing a copy "
+        "fails with what to run (`vigie models install picodet_s_320`).",
+    )
+    redaction_score: float = Field(
+        default=0.15,
+        gt=0.0,
+        le=1.0,
+        title="Redaction score threshold",
+        description="Lowest detection score blurred. Low on purpose: a false detection costs a blurred patch of "
+        "background, a miss exposes someone (0.15 with PicoDet-S covers every person of the measured sequences).",
+    )
+
+
 class CommuneKind(enum.StrEnum):
     """Who operates the cameras: a commune (municipal police) or a state service."""
 
@@ -832,6 +852,11 @@ class VigieConfig(ConfigModel):
         title="Sensors",
         description="Radars and other sensors publishing over the MQTT broker, and the rules linking their readings "
         "to cameras (docs/integrations.md); off by default.",
+    )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings,
+        title="Privacy",
+        description="How copies given to a filmed person, the press or an insurer are redacted (docs/privacy.md).",
     )
     communes: tuple[Commune, ...] = Field(
         default=(),

@@ -16,6 +16,7 @@ from vigie.domain.recording import SegmentStore
 from vigie.governance.audit import AuditKeyring
 from vigie.recording.manifest import CameraIdentity
 from vigie.services.exports import ExportService, ExportWorkspace
+from vigie.services.redacted_copies import ExportRedactor
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.recording import SqlDestructionRegister, SqlSegmentIndex
 from vigie.storage.segment_store import FileSegmentStore
@@ -45,10 +46,11 @@ def open_test_exports(
     *,
     waiting_per_person: int = 3,
     store: SegmentStore | None = None,
+    redactor: ExportRedactor | None = None,
 ) -> ExportService:
     """Segments under ``<data dir>/segments`` unless ``store`` is given (index them in the engine's SQL index),
     packages under ``<data dir>/exports``; transmissions into the engine's destruction register, earlier exports
-    found in its audit log."""
+    found in its audit log; exports asked redacted blurred by ``redactor`` (none: refused)."""
     root = data_dir_of(engine)
     workspace = ExportWorkspace(root / "exports", keyring.public_keys, waiting_per_person=waiting_per_person)
     return ExportService(
@@ -61,4 +63,5 @@ def open_test_exports(
         workspace=workspace,
         register=SqlDestructionRegister(engine),
         history=SqlAuditReader(engine),
+        redactor=redactor,
     )

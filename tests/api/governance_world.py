@@ -52,6 +52,12 @@ def _commune(commune_id: str, name: str, kind: str, site: str, cameras: str) -> 
     sites:
       - id: {site}
         name: {site}
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {cameras}"""
 

@@ -52,6 +52,12 @@ communes:
               valid_until: 2029-02-28
               purposes: [crime_prevention]
               retention_days: 15
+        signage:
+          pictogram: true
+          controller: Ville de Belvédère
+          contact: dpo@belvedere.example
+          panel: PAN-2024-001
+          posted_on: 2024-03-01
 """
 
 

@@ -23,7 +23,7 @@ from tests.support.sign_on import stack  # noqa: F401 - the OpenID provider fixt
 from tests.support.system_health import HealthParts
 from vigie.config.camera import Authorisation
 from vigie.domain.camera import Purpose
-from vigie.domain.clock import legal_day
+from vigie.domain.clock import LEGAL_TIME_ZONE, legal_day
 from vigie.domain.users import Role
 from vigie.governance.authorisation import CameraAuthorisations
 from vigie.services.alerts import AlertService
@@ -194,3 +194,21 @@ def logged_in(chromium: Browser, world: World, username: str, locale: str = "fr-
 
 
 Login = Callable[..., sync_api.Page]
+
+
+def picture_point(video: sync_api.Locator, x: float, y: float) -> tuple[float, float]:
+    """Where on the screen the point (x, y) of the picture (normalised) lies, the picture shown whole in its
+    <video> (object-fit: contain)."""
+    video.scroll_into_view_if_needed()
+    box = video.bounding_box()
+    size = video.evaluate("v => [v.videoWidth, v.videoHeight]")
+    assert box is not None and size[0] > 0, (box, size)
+    scale = min(box["width"] / size[0], box["height"] / size[1])
+    left = box["x"] + (box["width"] - size[0] * scale) / 2
+    top = box["y"] + (box["height"] - size[1] * scale) / 2
+    return left + x * size[0] * scale, top + y * size[1] * scale
+
+
+def wall(at: datetime) -> str:
+    """An instant as the console's date-time fields take it: the Paris wall clock."""
+    return at.astimezone(LEGAL_TIME_ZONE).strftime("%Y-%m-%dT%H:%M:%S")

@@ -25,7 +25,17 @@ from tests.analytics.onnx_models import DATA, MODELS, require
 from tests.api.export_world import data_dir_of
 from tests.api.live_world import live_service
 from tests.api.world import CAMERAS, Clock, World, build_world
-from tests.console.conftest import STATIC, Browser, RealClock, authorised, logged_in, shot, sync_api
+from tests.console.conftest import (
+    STATIC,
+    Browser,
+    RealClock,
+    authorised,
+    logged_in,
+    picture_point,
+    shot,
+    sync_api,
+    wall,
+)
 from tests.recording.export_samples import ListAuditSink
 from tests.support.clip_segments import cut_segments
 from tests.support.system_health import HealthParts
@@ -108,26 +118,8 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, hour: datetime) -> Wo
     )
 
 
-def picture_point(video: sync_api.Locator, x: float, y: float) -> tuple[float, float]:
-    """Where on the screen the point (x, y) of the picture (normalised) lies, the picture shown whole in its
-    <video> (object-fit: contain)."""
-    video.scroll_into_view_if_needed()
-    box = video.bounding_box()
-    size = video.evaluate("v => [v.videoWidth, v.videoHeight]")
-    assert box is not None and size[0] > 0, (box, size)
-    scale = min(box["width"] / size[0], box["height"] / size[1])
-    left = box["x"] + (box["width"] - size[0] * scale) / 2
-    top = box["y"] + (box["height"] - size[1] * scale) / 2
-    return left + x * size[0] * scale, top + y * size[1] * scale
-
-
 def clock_at(page: sync_api.Page) -> datetime:
     return datetime.fromisoformat(page.locator("#sync-time").get_attribute("data-at") or "")
-
-
-def wall(at: datetime) -> str:
-    """An instant as the console's date-time fields take it: the Paris wall clock."""
-    return at.astimezone(LEGAL_TIME_ZONE).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def test_an_investigator_finds_the_car_heading_north_on_three_cameras_plays_bookmarks_locks_and_exports(

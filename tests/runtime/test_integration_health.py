@@ -81,6 +81,12 @@ communes:
     sites:
       - id: centre
         name: Centre
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {camera_yaml("cam-t1", "rtsp://127.0.0.1:9/cam-t1", enabled=False)}  - id: autreville
     name: Autreville
@@ -88,6 +94,12 @@ communes:
     sites:
       - id: gare
         name: Gare
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {camera_yaml("cam-a1", "rtsp://127.0.0.1:9/cam-a1", enabled=False)}"""
 

@@ -60,6 +60,12 @@ mqtt:
     sites:
       - id: centre
         name: Centre
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {camera("cam-t1")}  - id: autreville
     name: Autreville
@@ -67,6 +73,12 @@ mqtt:
     sites:
       - id: gare
         name: Gare
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {camera("cam-a1")}"""
 

@@ -81,6 +81,12 @@ communes:
     sites:
       - id: centre
         name: Centre
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {camera}"""
 

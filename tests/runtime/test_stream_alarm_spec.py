@@ -19,6 +19,12 @@ communes:
     sites:
       - id: place
         name: Place de la mairie
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
           - id: cam-1
             name: Parvis

@@ -43,6 +43,12 @@ def state_tenant(valid: tuple[str, str]) -> str:
     sites:
       - id: rocade
         name: Rocade
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {lapi_camera(camera_yaml("cam-lapi", "rtsp://127.0.0.1:9/lapi", valid=valid)).rstrip()}
 """

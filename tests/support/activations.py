@@ -53,6 +53,12 @@ communes:
     sites:
       - id: centre
         name: Centre
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {_camera("cam-street", "public_street", today)}{_camera("cam-transit", "transit", today)}\
 {_camera("cam-depot", "private_site", today)}{_camera("cam-depot-2", "private_site", today)}
@@ -62,6 +68,12 @@ communes:
     sites:
       - id: rocade
         name: Rocade
+        signage:
+          pictogram: true
+          controller: Ville de Testville
+          contact: dpo@testville.example
+          panel: PAN-TEST-001
+          posted_on: 2000-01-01
         cameras:
 {_camera("cam-lapi", "public_street", today)}"""
 

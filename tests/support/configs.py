@@ -42,6 +42,22 @@ def camera_yaml(
 """
 
 
+def signage_yaml(indent: int = 8, *, controller: str = "Ville de Testville") -> str:
+    """A site's ``signage`` record (L7), its lines indented by ``indent`` spaces: the cameras of a site without one are
+    not commissioned, so every test site that runs cameras carries one. Put up long before any day a test runs on."""
+    pad = " " * indent
+    return (
+        f"{pad}signage:\n{pad}  pictogram: true\n{pad}  controller: {controller}\n"
+        f"{pad}  contact: dpo@testville.example\n{pad}  panel: PAN-TEST-001\n{pad}  posted_on: 2000-01-01\n"
+    )
+
+
+def unsigned_site_yaml(site_id: str, name: str, cameras: str) -> str:
+    """Another site of :func:`config_yaml`'s commune, to append to it, with no ``signage``: its cameras are not
+    commissioned (L7)."""
+    return f"      - id: {site_id}\n        name: {name}\n        cameras:\n{cameras}"
+
+
 def config_yaml(tmp_path: Path, cameras: str, *, port: int = 8080, storage: str = "") -> str:
     """A whole test configuration: SQLite and data under ``tmp_path``, one municipal commune, the given cameras;
     ``storage`` adds lines to the storage section (indented by two spaces)."""
@@ -57,7 +73,7 @@ communes:
     sites:
       - id: centre
         name: Centre
-        cameras:{" []" if not cameras else ""}
+{signage_yaml()}        cameras:{" []" if not cameras else ""}
 {cameras}"""
 
 
@@ -126,5 +142,5 @@ api: {{host: 127.0.0.1, port: {port}}}
     sites:
       - id: centre
         name: Centre
-        cameras:
+{signage_yaml()}        cameras:
 {cameras}"""

@@ -238,6 +238,21 @@ class PublicCameraOut(BaseModel):
     authorised_until: date | None = Field(default=None, description="last day of the authorisation (Paris day)")
 
 
+class PublicPanelOut(BaseModel):
+    controller: str = Field(description="the controller the panel names: an organisation, as printed")
+    contact: str = Field(description="where to exercise one's rights: the service's address, e-mail or telephone")
+    camera_ids: list[str] = Field(description="the site's cameras this panel covers")
+
+
+class PublicSiteSignageOut(BaseModel):
+    commune_id: str
+    site_id: str
+    site_name: str
+    panels: list[PublicPanelOut] = Field(
+        description="one entry per distinct controller and contact printed on the site's panels (L7)"
+    )
+
+
 class PublicActivationOut(BaseModel):
     module: str
     module_title: str

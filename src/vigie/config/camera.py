@@ -34,6 +34,7 @@ from vigie.config.fields import (
     first_repeated,
     invalid,
 )
+from vigie.config.signage import Signage
 from vigie.config.zones import AnalysisZone, DirectedLineZone, PrivacyMaskZone, Zone
 from vigie.domain.camera import CameraKind, Purpose
 from vigie.domain.ptz import DomeOptics
@@ -483,6 +484,12 @@ class Camera(ConfigModel):
     authorisation: Authorisation = Field(
         title="Prefectoral authorisation",
         description="The prefectoral authorisation the camera runs under (L1).",
+    )
+    signage: Signage | None = Field(
+        default=None,
+        title="Signage",
+        description="The information panel covering this camera (L7), replacing its site's `signage` for it; unset: "
+        "the site's. A camera covered by neither is not commissioned: neither recorded, streamed nor analysed.",
     )
     zones: tuple[Zone, ...] = Field(
         default=(),

@@ -53,6 +53,21 @@ def check_config(path: Path, checks: Sequence[ExtraCheck] = ()) -> list[ConfigIs
     return []
 
 
+def config_warnings(path: Path, config: VigieConfig, checks: Sequence[ExtraCheck]) -> list[ConfigIssue]:
+    """What ``checks`` find in ``config`` (read from ``path``), located in the file like errors, for problems that
+    leave the file usable (e.g. a camera not commissioned for want of signage, L7), in file order."""
+    filename = str(path)
+    root, _ = _parse(_read(path), filename)
+    positions = DocumentPositions(root)
+    issues = []
+    for check in checks:
+        for loc, message, hint in check(config):
+            located = positions.locate(loc)
+            pos = located.position
+            issues.append(ConfigIssue(filename, pos.line, pos.column, dotted(located.loc), message, hint))
+    return sorted_issues(issues)
+
+
 def load_config_text(text: str, filename: str = "<config>", checks: Sequence[ExtraCheck] = ()) -> VigieConfig:
     """Validate configuration ``text``; ``filename`` is only used in issues."""
     root, data = _parse(text, filename)

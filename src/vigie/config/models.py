@@ -32,6 +32,7 @@ from vigie.config.camera import (
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
 from vigie.config.integrations import MqttSettings, MqttTlsSettings, WebhookEndpoint, WebhooksSettings
 from vigie.config.sensors import GotoPreset, SensorsSettings, SpeedAbove, link_cameras
+from vigie.config.signage import Signage
 from vigie.config.speakers import SpeakerSettings
 from vigie.config.zones import AnalysisZone, DirectedLineZone, LineDirection, PrivacyMaskZone, Zone
 from vigie.domain.camera import Purpose
@@ -704,6 +705,36 @@ class GovernanceSettings(ConfigModel):
     )
 
 
+class PrivacySettings(ConfigModel):
+    """People's rights (L19): how copies given to someone outside the operators are redacted (docs/privacy.md), and
+    how long what access requests hold is kept."""
+
+    redaction_model: NonEmptyText = Field(
+        default="picodet_s_320",
+        title="Redaction model",
+        description="Registered detection model (`vigie models list`) that finds the persons and vehicles blurred in "
+        "a redacted copy; checked against its registered SHA-256 at load (L30). Not installed: preparing a copy "
+        "fails with what to run (`vigie models install picodet_s_320`).",
+    )
+    redaction_score: float = Field(
+        default=0.15,
+        gt=0.0,
+        le=1.0,
+        title="Redaction score threshold",
+        description="Lowest detection score blurred. Low on purpose: a false detection costs a blurred patch of "
+        "background, a miss exposes someone (0.15 with PicoDet-S covers every person of the measured sequences).",
+    )
+    access_request_keep_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        title="Access requests kept (days)",
+        description="Days after an access request ended (released or refused) before the requester's name, contact "
+        "and description are erased and its copies and package deleted (1..3650); the request's record (dates, "
+        "steps, SHA-256s) stays (docs/access-requests.md).",
+    )
+
+
 class CommuneKind(enum.StrEnum):
     """Who operates the cameras: a commune (municipal police) or a state service."""
 
@@ -719,6 +750,13 @@ class Site(ConfigModel):
     id: Slug = Field(title="Site id", description="Identifier, unique within its commune.")
     name: NonEmptyText = Field(title="Name", description="Name shown to operators.")
     address: str | None = Field(default=None, title="Address", description="Postal address of the site.")
+    signage: Signage | None = Field(
+        default=None,
+        title="Signage",
+        description="The information panel covering the site's cameras (L7): pictogram, controller, contact, the "
+        "panel's photo or reference, the day it was put up. A camera may carry its own instead; one covered by "
+        "neither is not commissioned (neither recorded, streamed nor analysed).",
+    )
     cameras: tuple[Camera, ...] = Field(
         default=(), title="Cameras", description="Cameras of the site; camera ids are unique across the file."
     )
@@ -765,20 +803,6 @@ class CameraPlacement:
     commune: Commune
     site: Site
     camera: Camera
-
-
-class PrivacySettings(ConfigModel):
-    """Filmed persons' rights (L19): how long what their requests of access hold is kept."""
-
-    access_request_keep_days: int = Field(
-        default=365,
-        ge=1,
-        le=3650,
-        title="Access requests kept (days)",
-        description="Days after an access request ended (released or refused) before the requester's name, contact "
-        "and description are erased and its copies and package deleted (1..3650); the request's record (dates, "
-        "steps, SHA-256s) stays.",
-    )
 
 
 class VigieConfig(ConfigModel):
@@ -842,7 +866,8 @@ class VigieConfig(ConfigModel):
     privacy: PrivacySettings = Field(
         default_factory=PrivacySettings,
         title="Privacy",
-        description="Filmed persons' rights: how long access requests' personal data and copies are kept.",
+        description="How copies given to a filmed person, the press or an insurer are redacted (docs/privacy.md), and "
+        "how long access requests' personal data and copies are kept (docs/access-requests.md).",
     )
     communes: tuple[Commune, ...] = Field(
         default=(),

@@ -173,7 +173,6 @@ class CopyJobs:
                 raise _LostError(f"access request {request.id} moved on elsewhere")
 
         try:
-            folder.mkdir(parents=True, exist_ok=True)
             copy = maker.prepare(_id(request), scope, str(folder), progress)
         except _LostError:
             log.warning("access request %s moved on while its copy was made: stopped here", request.id)

@@ -12,12 +12,14 @@ from vigie.domain.camera import CameraHealth, CameraInfo, HealthState
 from vigie.domain.ports import CameraStatusRepo
 from vigie.domain.users import Permission
 from vigie.governance.authorisation import AuthorisationCheck, CameraAuthorisations
+from vigie.governance.signage import SitePanels
 from vigie.services.access import AccessDeniedError, Principal
 
 
 class CameraNotAuthorisedError(AccessDeniedError):
-    """The camera's prefectoral authorisation is not in force today (expired, not yet valid): no live image, no
-    picture of it (L1). Answered 403 and audited like every refused access."""
+    """The camera's prefectoral authorisation is not in force today (expired, not yet valid, L1), or it is not
+    commissioned (no signage panel covers it, L7): no live image, no picture of it. Answered 403 and audited like
+    every refused access."""
 
 
 def require_authorised(authorisations: CameraAuthorisations | None, camera_id: str, what: str) -> None:
@@ -44,14 +46,17 @@ class CameraService:
         status: CameraStatusRepo,
         *,
         authorisations: CameraAuthorisations | None = None,
+        signage: Sequence[SitePanels] = (),
         status_max_age_s: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``authorisations``: every camera's prefectoral authorisation on the service's clock (the runtime always
         gives it; without it the public page says nothing of them). ``status_max_age_s``: the cameras' health read
         from the database at most this often for every caller of the process (the camera lists, the health view):
-        4,891 rows a read at the métropole's size; the sink writes them every few seconds anyway."""
+        4,891 rows a read at the métropole's size; the sink writes them every few seconds anyway. ``signage``: what
+        each site's panels print (L7), for the public page."""
         self._cameras = tuple(cameras)
+        self._signage = tuple(signage)
         self._status = status
         self._authorisations = authorisations
         self._max_age_s, self._monotonic = status_max_age_s, monotonic
@@ -77,6 +82,11 @@ class CameraService:
     def public_list(self) -> list[CameraInfo]:
         """Every camera, for the public page (R252-10, L36): identity and place only, no health, no video."""
         return list(self._cameras)
+
+    def public_signage(self) -> list[SitePanels]:
+        """Per site, the controller and contact its panels print (L7): public already, they name an organisation
+        and a service, never a person."""
+        return list(self._signage)
 
     def authorisation(self, camera_id: str) -> AuthorisationCheck | None:
         """The camera's prefectoral authorisation today (public: it is a published prefectoral decision), or None

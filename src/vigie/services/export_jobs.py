@@ -52,6 +52,9 @@ class ExportJob:
     """The day the package was handed to the prosecutor, once recorded (L5)."""
     cancel_requested: bool = False
     """Its owner asked to cancel it; the process making it stops at its next segment."""
+    redacted: bool = False
+    """Every person and vehicle blurred before packaging (an export for the press, an insurer): the package holds
+    only the redacted files, with a manifest naming the model (docs/privacy.md)."""
 
     @property
     def request(self) -> ExportRequest:
@@ -76,6 +79,7 @@ def stored(job: ExportJob, *, runner: str, heartbeat_at: datetime, root: Path) -
         "transmitted_on": job.transmitted_on.isoformat() if job.transmitted_on else None,
         "result": None if job.result is None else _result_document(job.result),
         "package": None if job.package is None else _package_document(job.package, root),
+        "redacted": job.redacted,
     }
     return StoredExportJob(
         id=job.id,
@@ -112,6 +116,7 @@ def job_of(record: StoredExportJob, root: Path) -> ExportJob:
         error=doc.get("error"),
         transmitted_on=date.fromisoformat(doc["transmitted_on"]) if doc.get("transmitted_on") else None,
         cancel_requested=record.cancel_requested,
+        redacted=bool(doc.get("redacted", False)),
     )
 
 

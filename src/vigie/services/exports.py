@@ -63,6 +63,7 @@ from vigie.services.export_package import (
     verify_package,
     write_package,
 )
+from vigie.services.redacted_copies import ExportRedactor
 
 __all__ = [
     "ExportBusyError",
@@ -175,12 +176,14 @@ class ExportService:
         register: DestructionRegister | None = None,
         history: AuditLogReader | None = None,
         jobs: ExportJobStore | None = None,
+        redactor: ExportRedactor | None = None,
     ) -> None:
         """``register``: the destruction register, where transmissions to the prosecutor are written (L5);
         ``history``: the audit log, where an export made by another process (``vigie export create``, or before a
         restart) is found by its id or manifest SHA-256. Without ``register`` transmissions are refused (503).
         ``jobs``: where the jobs asked through the API are kept (the runtime gives the database's table, shared by
-        every API process; default: this process's memory)."""
+        every API process; default: this process's memory). ``redactor``: what blurs the persons and vehicles of
+        an export asked redacted (none: such exports are refused)."""
         self._register = register
         self._history = history
         self._index = index
@@ -190,6 +193,7 @@ class ExportService:
         self._clock = clock
         self._space = workspace
         self._jobs: ExportJobStore = MemoryExportJobs() if jobs is None else jobs
+        self._redactor = redactor
         self._runner = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
         """This process's name in the store: the host and process make a stale job readable, the token makes it
         unique across restarts."""
@@ -233,8 +237,10 @@ class ExportService:
         end: datetime,
         reason: str,
         requisition_ref: str,
+        redacted: bool = False,
     ) -> ExportJob:
-        """Queue an export by ``principal``; refusals raise (and are audited), the export itself runs later."""
+        """Queue an export by ``principal``; refusals raise (and are audited), the export itself runs later.
+        ``redacted``: every person and vehicle blurred before packaging (for the press, an insurer)."""
         principal.require(Permission.EXPORT)
         space = self._workspace()
         request = ExportRequest(tuple(camera_ids), start, end, principal.actor, reason.strip(), requisition_ref.strip())
@@ -244,7 +250,9 @@ class ExportService:
                 principal.require_camera(camera_id)
             self._authorise(request)
             self._check_footage(request)
-            job = self._enqueue(request, space)
+            if redacted:
+                self._check_redaction()
+            job = self._enqueue(request, space, redacted=redacted)
         except (ExportRefused, NotVisibleError, ExportBusyError) as err:
             self._record(request, {"outcome": "refused", "error": str(err)})
             raise
@@ -586,7 +594,12 @@ class ExportService:
         """Only the person who asked sees an export, and only while they still see all of its cameras."""
         return job.owner == principal.actor and all(principal.sees_camera(c) for c in job.camera_ids)
 
-    def _enqueue(self, request: ExportRequest, space: ExportWorkspace) -> ExportJob:
+    def _check_redaction(self) -> None:
+        if self._redactor is None:
+            raise ExportRefused("export refused: this server makes no redacted exports (no redaction model wired)")
+        self._redactor.check()
+
+    def _enqueue(self, request: ExportRequest, space: ExportWorkspace, *, redacted: bool = False) -> ExportJob:
         if self._closing.is_set():
             raise ExportBusyError("the server is stopping: ask again in a moment")
         job = ExportJob(
@@ -598,6 +611,7 @@ class ExportService:
             reason=request.reason,
             requisition_ref=request.requisition_ref,
             created_at=self._clock(),
+            redacted=redacted,
         )
         # Counted across every API process (a race between two may let one more in: a bound, not an exact quota).
         root = self._root()
@@ -612,7 +626,9 @@ class ExportService:
         self._jobs.add(stored(job, runner=self._runner, heartbeat_at=self._clock(), root=root))
         self._forget_old(space.kept_jobs, len(waiting) + 1)
         try:
-            self._record(job.request, {"outcome": "queued", "export": job.id})
+            self._record(
+                job.request, {"outcome": "queued", "export": job.id, **({"redacted": True} if redacted else {})}
+            )
             self._workers.submit(job.id)
         except BaseException:
             self._jobs.forget([job.id])
@@ -638,7 +654,13 @@ class ExportService:
             if job.cancel_requested:
                 raise _Cancelled("cancelled by its owner before it started")
             report = partial(self._progress, job.id, [-1])
-            result = self._exporter.export(job.request, self._cameras, folder / name, self._clock(), progress=report)
+            redaction: dict[str, Any] = {}
+            if job.redacted:
+                result, redaction = self._redacted_export(job, folder, name, report)
+            else:
+                result = self._exporter.export(
+                    job.request, self._cameras, folder / name, self._clock(), progress=report
+                )
             package = write_package(folder / name, folder / f"{name}.zip")
             shutil.rmtree(folder / name)
             made = self._clock().timestamp()  # the package ages on the service's clock, like everything else
@@ -656,7 +678,8 @@ class ExportService:
             return
         package_details = {"name": package.name, "sha256": package.sha256, "bytes": package.bytes}
         try:
-            self._record(job.request, {**_success_details(result), "export": job.id, "package": package_details})
+            details = {**_success_details(result), "export": job.id, "package": package_details, **redaction}
+            self._record(job.request, details)
         except Exception:
             log.exception("export %s removed: its audit entry could not be written", job.id)
             shutil.rmtree(folder, ignore_errors=True)
@@ -670,6 +693,28 @@ class ExportService:
         except _Cancelled:  # another process failed it meanwhile, taking this one for dead: its package goes too
             log.warning("export %s was failed by another process while it finished: its package is removed", job_id)
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _redacted_export(
+        self, job: ExportJob, folder: Path, name: str, report: Callable[[int, int], None]
+    ) -> tuple[ExportResult, dict[str, Any]]:
+        """The export made into a hidden folder (the first half of the progress), then redacted into ``name`` (the
+        second half, in frames); the original is removed, only the redacted copy is packaged."""
+        if self._redactor is None:
+            raise ExportError("this server makes no redacted exports (no redaction model wired)")
+        original = folder / f".{name}.original"
+        try:
+            exported = self._exporter.export(
+                job.request, self._cameras, original, self._clock(), progress=lambda d, t: report(d, 2 * t)
+            )
+            redacted = self._redactor.redact(
+                exported, folder / name, self._clock(), lambda d, t: report(t + d, 2 * t) if t else None
+            )
+        finally:
+            shutil.rmtree(original, ignore_errors=True)
+        details = {
+            "redaction": {"detector": redacted.detector, "source_manifest_sha256": redacted.source_manifest_sha256}
+        }
+        return redacted.result, details
 
     def _progress(self, job_id: str, written: list[int], done: int, total: int) -> None:
         """After each source segment: stop if the service is closing; when the progress reaches a new whole

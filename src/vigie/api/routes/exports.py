@@ -47,6 +47,11 @@ class ExportIn(RequestModel):
     requisition_ref: str = Field(
         max_length=256, description="reference of the requisition or judicial request (L13); must not be blank"
     )
+    redacted: bool = Field(
+        default=False,
+        description="blur every person and vehicle before packaging (footage for the press or an insurer); the "
+        "manifest names the model; refused when the server has no redaction model",
+    )
 
 
 class ExportFileOut(BaseModel):
@@ -90,6 +95,7 @@ class ExportOut(BaseModel):
     cancel_requested: bool = Field(
         default=False, description="its owner asked to cancel it: it stops at its next segment and then fails"
     )
+    redacted: bool = Field(default=False, description="every person and vehicle blurred before packaging")
 
 
 class TransmissionIn(RequestModel):
@@ -168,6 +174,7 @@ def export_out(job: ExportJob) -> ExportOut:
         error=job.error,
         transmitted_on=job.transmitted_on,
         cancel_requested=job.cancel_requested,
+        redacted=job.redacted,
     )
 
 
@@ -211,6 +218,7 @@ def create_export(*, request: Request, response: Response, principal: CurrentPri
         end=body.end,
         reason=body.reason,
         requisition_ref=body.requisition_ref,
+        redacted=body.redacted,
     )
     response.headers["Location"] = f"{router.prefix}/{job.id}"
     return export_out(job)

@@ -3,7 +3,8 @@ algorithmic analysis is in force on them, under which decision.
 
 Only what the public notice must say: camera name, commune, site, kind and address, and its prefectoral
 authorisation (reference, last day, and whether it is in force: an expired camera is listed as expired, L1); module,
-legal framework, purpose, decision and period. No health, no video, no alert, no name of a person.
+legal framework, purpose, decision and period; per site, the controller and contact its signage panels print (L7).
+No health, no video, no alert, no name of a person.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from vigie.api.deps import configured
-from vigie.api.schemas import PublicActivationOut, PublicAnalysisOut, PublicCameraOut
+from vigie.api.schemas import (
+    PublicActivationOut,
+    PublicAnalysisOut,
+    PublicCameraOut,
+    PublicPanelOut,
+    PublicSiteSignageOut,
+)
 from vigie.services.cameras import CameraService
 from vigie.services.governance_access import GovernanceAccess
 
@@ -40,6 +47,27 @@ def public_cameras(request: Request, response: Response) -> list[PublicCameraOut
             )
         )
     return cameras
+
+
+@router.get(
+    "/signage", response_model=list[PublicSiteSignageOut], summary="Controller and contact per site (public, no login)"
+)
+def public_signage(request: Request, response: Response) -> list[PublicSiteSignageOut]:
+    """What each site's information panels print (L7): the controller and where to exercise one's rights."""
+    service: CameraService = request.app.state.services.cameras
+    response.headers["Cache-Control"] = CACHE
+    return [
+        PublicSiteSignageOut(
+            commune_id=site.commune_id,
+            site_id=site.site_id,
+            site_name=site.site_name,
+            panels=[
+                PublicPanelOut(controller=p.controller, contact=p.contact, camera_ids=list(p.camera_ids))
+                for p in site.panels
+            ],
+        )
+        for site in service.public_signage()
+    ]
 
 
 @router.get("/analysis", response_model=PublicAnalysisOut, summary="Algorithmic analysis in force (public, no login)")

@@ -155,6 +155,17 @@ def demo_modules(scenes: dict[str, str], detector: str | None) -> dict[str, dict
     return out
 
 
+DEMO_SIGNAGE: dict[str, Any] = {
+    "pictogram": True,
+    "controller": "Ville de Démonstration",
+    "contact": "dpo@ville-demonstration.example",
+    "panel": "PAN-DEMO-CENTRE-01",
+    # put up the day the cameras' authorisation starts (DEMO-SIMULATION): commissioned whenever that is in force
+    "posted_on": "2026-01-01",
+}
+"""The panel of the demo's town centre (L7): without it none of its cameras would be commissioned."""
+
+
 def demo_config(
     data_dir: Path,
     host: str,
@@ -216,7 +227,7 @@ def demo_config(
                     "id": "demo",
                     "name": "Commune de démonstration",
                     "kind": "municipal",
-                    "sites": [{"id": "centre", "name": "Centre-ville", "cameras": cameras}],
+                    "sites": [{"id": "centre", "name": "Centre-ville", "signage": DEMO_SIGNAGE, "cameras": cameras}],
                 },
                 *([] if lapi_url is None else [lapi_commune(lapi_url)]),
             ],

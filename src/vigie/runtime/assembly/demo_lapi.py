@@ -63,6 +63,16 @@ ACCOUNTS = LapiAccounts()
 _ACTOR = Actor.command_line("demo")
 
 
+LAPI_SIGNAGE: dict[str, Any] = {
+    "pictogram": True,
+    "controller": "Direction départementale de la sécurité publique (démonstration)",
+    "contact": "ddsp-demonstration@interieur.example",
+    "panel": "PAN-DEMO-LAPI-01",
+    "posted_on": "2026-01-01",  # the day its authorisation starts
+}
+"""The panel of the demo's expressway (L7): the state service is the controller there."""
+
+
 def lapi_commune(url: str) -> dict[str, Any]:
     """The state tenant of the demo's configuration, with its plate-reading camera showing ``url``."""
     camera = {
@@ -89,7 +99,7 @@ def lapi_commune(url: str) -> dict[str, Any]:
         "id": LAPI_TENANT,
         "name": "Police nationale (démonstration)",
         "kind": "state",
-        "sites": [{"id": LAPI_SITE, "name": "Voie rapide", "cameras": [camera]}],
+        "sites": [{"id": LAPI_SITE, "name": "Voie rapide", "signage": LAPI_SIGNAGE, "cameras": [camera]}],
     }
 
 

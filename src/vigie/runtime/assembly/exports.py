@@ -10,8 +10,11 @@ from vigie.config.models import VigieConfig
 from vigie.domain.clock import Clock
 from vigie.domain.recording import SegmentIndex, SegmentStore
 from vigie.governance.audit import AuditChain
+from vigie.runtime.assembly.models import ModelRegistry
+from vigie.runtime.assembly.redaction import clip_info, model_loader
 from vigie.runtime.assembly.segments import open_segment_store
 from vigie.services.exports import ExportService, ExportWorkspace
+from vigie.services.redacted_copies import ExportRedactor
 from vigie.storage.audit_query import SqlAuditReader
 from vigie.storage.export_jobs import SqlExportJobs
 from vigie.storage.recording import SqlDestructionRegister, SqlSegmentIndex
@@ -33,7 +36,10 @@ def build_export_service(
     through the API are made in ``<data_dir>/exports``; transmissions to the prosecutor go into the destruction
     register (L5); an export made by another process is found by its id or manifest SHA-256 in the audit log. The
     jobs are kept in the database, so that every API process lists, cancels and serves them (issue 17): in cluster
-    mode the API processes share the data folder's ``exports`` (a shared mount), where the packages are."""
+    mode the API processes share the data folder's ``exports`` (a shared mount), where the packages are. An export
+    asked redacted (for the press, an insurer) is blurred with the redaction model (``privacy.redaction_model``,
+    loaded at the first such export)."""
+    registry = ModelRegistry(config.storage.data_dir / "models", audit, clock=clock)
     return ExportService(
         SqlSegmentIndex(engine) if index is None else index,
         open_segment_store(config) if store is None else store,
@@ -45,4 +51,5 @@ def build_export_service(
         register=SqlDestructionRegister(engine),
         history=SqlAuditReader(engine),
         jobs=SqlExportJobs(engine),
+        redactor=ExportRedactor(model_loader(config, registry), clip_info, audit.signer()),
     )

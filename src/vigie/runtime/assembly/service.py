@@ -42,6 +42,7 @@ from vigie.governance.camera_credentials import CameraAccount
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.governance.keys_folder import KeyStorageError
 from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
+from vigie.governance.signage import camera_signage, site_panels
 from vigie.ingest.alarms import StreamAlarmConfig
 from vigie.ingest.masking import mask_polygons
 from vigie.ingest.packets import PacketSpec
@@ -69,6 +70,7 @@ from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
 from vigie.runtime.assembly.ptz import dome_mask_refusals, dome_mask_spec, open_ptz_service
 from vigie.runtime.assembly.purge import build_purger
+from vigie.runtime.assembly.redaction import open_copy_maker
 from vigie.runtime.assembly.segments import is_remote, open_segment_store, spool_dir
 from vigie.runtime.assembly.sensors import (
     SensorCollector,
@@ -389,7 +391,7 @@ class VigieService:
             raise ServiceError(str(err)) from None
         # every configured camera's authorisation (L1): live, alert images and the public page ask it
         self.authorisations = CameraAuthorisations.of(
-            [p.camera for p in config.placements()], clock, standing=self._mask_refusals
+            [p.camera for p in config.placements()], clock, standing=self._mask_refusals, signage=self._signage
         )
         self.live = open_live_service(
             [p.camera for p in self.entries],
@@ -405,7 +407,11 @@ class VigieService:
             # one health read a second for the process's camera lists and health view (vigie.api.camera_lists)
             cameras=(
                 cameras := CameraService(
-                    self.cameras, self.status, authorisations=self.authorisations, status_max_age_s=1.0
+                    self.cameras,
+                    self.status,
+                    authorisations=self.authorisations,
+                    signage=site_panels(config.communes, [c.id for c in self.cameras]),  # the public page's (L7)
+                    status_max_age_s=1.0,
                 )
             ),
             auth=self.accounts,
@@ -475,11 +481,12 @@ class VigieService:
         )
         return Periodic(PURGE_EVERY_S, self.access_requests.purge, apart=True)
 
-    def _copy_maker(self) -> CopyMaker | None:
-        """What makes the redacted copies of access requests (the redaction of :mod:`vigie.runtime.assembly`, on
-        the segment index and store and the signed exporter); None until it is joined here: the copy steps answer
-        503, the requests are still recorded, extended and refused."""
-        return None
+    def _copy_maker(self) -> CopyMaker:
+        """What makes the redacted copies of access requests: the configured cameras' footage from the segment
+        index and store, signed with the audit chain's key, redacted with ``privacy.redaction_model`` (loaded at the
+        first copy: a server without it starts, and preparing a copy says what to install)."""
+        registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
+        return open_copy_maker(self.config, self.segments, self.store, self.audit.signer(), registry, self.clock)
 
     def _camera_model(self, camera_id: str) -> ModelSpec | None:
         """The registered model a camera's configuration names (None: none), for the forensic search of cases."""
@@ -581,22 +588,27 @@ class VigieService:
 
     def camera_refusal(self, camera_id: str) -> str | None:
         """Why a camera may not record or stream today (its prefectoral authorisation, L1; a dome whose privacy
-        masks cannot follow it, L6), or None; today is the Paris day of the service's clock. The supervisor asks
-        before every start and on every round."""
-        verdict = check_authorisation(camera_id, self._authorisations[camera_id], legal_day(self.clock))
-        return self._mask_refusals.get(camera_id) if verdict.usable else verdict.message
+        masks cannot follow it, L6; no signage record, so not commissioned, L7), or None; today is the Paris day of
+        the service's clock. The supervisor asks before every start and on every round, and writes the reason into
+        the camera's health."""
+        return self._refusals.refusal(camera_id)
 
     def _supervisor(self, gate: GateFactory, live_endpoints: SqlLiveEndpoints) -> CameraSupervisor | ClusterSupervisor:
         self.live_endpoints = live_endpoints
         """Where each camera's live tap is served in cluster mode (written here, read by every API process)."""
         self._authorisations = {p.camera.id: p.camera.authorisation for p in self.entries}
         self._mask_refusals = dome_mask_refusals(self.entries)
+        self._signage = camera_signage(self.config.placements())  # L7: a camera without a panel is not commissioned
+        self._refusals = CameraAuthorisations(self._authorisations, self.clock, self._mask_refusals, self._signage)
         for reason in self._mask_refusals.values():
             log.warning("%s", reason)
         for camera_id, auth in self._authorisations.items():
             message = check_authorisation(camera_id, auth, legal_day(self.clock)).message
             if message:
                 log.warning("%s", message)
+            unsigned = self._refusals.signage_refusal(camera_id)
+            if unsigned:
+                log.warning("%s", unsigned)
 
         registry = ModelRegistry(self.config.storage.data_dir / "models", self.audit, clock=self.clock)
         domes = {p.camera.id: dome_mask_spec(p.camera, self._accounts) for p in self.entries}

@@ -58,6 +58,21 @@ async function load() {
   if (analysis.stopped) state.textContent = "Arrêt d'urgence engagé : aucun traitement algorithmique ne tourne. · Stop switch engaged: no analysis runs.";
   else if (!analysis.activations.length) state.textContent = "Aucun traitement algorithmique en service. · No algorithmic analysis in use.";
   else state.textContent = "";
+  return names;
+}
+
+// Per site, the controller and contact its signage panels print (L7): one row per distinct panel, with the names of
+// the cameras it covers (``names``: camera id -> name, from the cameras' list).
+async function loadSignage(names) {
+  const answer = await fetch("/api/public/signage");
+  const sites = answer.ok ? await answer.json() : [];
+  document.querySelector("#public-signage tbody").replaceChildren(
+    ...sites.flatMap((site) => site.panels.map((panel) => {
+      const tr = row([site.commune_id, site.site_name, panel.controller, panel.contact, panel.camera_ids.map((id) => names.get(id) || id).join(", ")]);
+      tr.dataset.site = site.site_id;
+      return tr;
+    })),
+  );
 }
 
 async function loadAuditHead() {
@@ -71,5 +86,5 @@ async function loadAuditHead() {
   });
 }
 
-load();
+load().catch(() => new Map()).then(loadSignage);
 loadAuditHead();

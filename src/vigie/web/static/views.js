@@ -10,6 +10,7 @@ import { plates } from "./plates.js";
 import { ptz } from "./ptz.js";
 import { speakers } from "./speakers.js";
 import { cases } from "./cases.js";
+import { access } from "./access.js";
 
 const WALL_PAGE = 12;
 
@@ -1090,6 +1091,7 @@ export const VIEWS = {
   playback,
   exports: exportsView,
   cases,
+  access,
   governance,
   audit,
   cameras,

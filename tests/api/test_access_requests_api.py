@@ -415,3 +415,26 @@ def test_posts_need_the_csrf_token(world: World) -> None:
     del dpo.headers["X-CSRF-Token"]
     answer = dpo.post("/api/access-requests", json=request_body())
     assert answer.status_code == 403 and answer.json()["error"]["code"] == "csrf"
+
+
+def test_a_request_read_again_and_again_is_audited_once_per_state(world: World) -> None:
+    dpo = world.login("dpo.a")
+    request = recorded(dpo)
+    url = f"/api/access-requests/{request['id']}"
+
+    def reads() -> list[str]:
+        return [
+            str(e.details["state"])
+            for e in world.audit.events
+            if e.action is AuditAction.ACCESS_REQUEST_READ and e.details.get("resource") == "request"
+        ]
+
+    for _ in range(3):  # the console polls a request while its copy is made
+        assert dpo.get(url).status_code == 200
+    assert reads() == ["received"]
+    dpo.post(f"{url}/refuse", json={"reason": "person_not_found", "explanation": EXPLANATION})
+    dpo.get(url)
+    dpo.get(url)
+    assert reads() == ["received", "refused"]
+    world.login("dpo.b").get(url)
+    assert reads() == ["received", "refused", "refused"]

@@ -77,7 +77,7 @@ log = logging.getLogger(__name__)
 
 SECOND_PERSON: Final = "a second person reviews the copy (L19)"
 _READS_REMEMBERED: Final = 10_000
-"""File reads remembered to audit only the first read per person and file (bounded: oldest forgotten first)."""
+"""Reads remembered to audit only the first per person and file, or request and state (oldest forgotten first)."""
 
 _SCOPABLE: Final = frozenset({AccessRequestState.RECEIVED, AccessRequestState.IN_REVIEW, AccessRequestState.APPROVED})
 _PREPARABLE: Final = frozenset({AccessRequestState.RECEIVED, AccessRequestState.IN_REVIEW})
@@ -214,9 +214,12 @@ class AccessRequestService:
         return found
 
     def get_for(self, principal: Principal, request_id: int) -> AccessRequest:
-        """One request of the person's commune (audited); another commune's answers like none."""
+        """One request of the person's commune; another commune's answers like none. Audited at a person's first
+        read of it in each state: the console reads a request every second while its copy is made."""
         request = self._visible(principal, request_id)
-        self._log(principal.actor, AuditAction.ACCESS_REQUEST_READ, request, {"resource": "request"})
+        if self._first_read(request, principal, "request", request.state.value):
+            details = {"resource": "request", "request_id": request.id, "state": request.state.value}
+            self._log(principal.actor, AuditAction.ACCESS_REQUEST_READ, request, details)
         return request
 
     # --- scope and copy ----------------------------------------------------------------------------------------
@@ -456,6 +459,13 @@ class AccessRequestService:
     def _read(self, principal: Principal, request: AccessRequest, kind: str, name: str, path: Path) -> Path:
         if not path.is_file():
             raise NotVisibleError(f"the {kind} file {name!r} of access request {request.id} is not on this server")
+        if self._first_read(request, principal, kind, name):
+            details = {"resource": kind, "file": name, "request_id": request.id}
+            self._log(principal.actor, AuditAction.ACCESS_REQUEST_READ, request, details)
+        return path
+
+    def _first_read(self, request: AccessRequest, principal: Principal, kind: str, name: str) -> bool:
+        """Whether this person reads this (file, or request in a state) for the first time in this process."""
         key = (_id(request), principal.actor, kind, name)
         with self._lock:
             first = key not in self._reads
@@ -463,10 +473,7 @@ class AccessRequestService:
             self._reads.move_to_end(key)
             while len(self._reads) > _READS_REMEMBERED:
                 self._reads.popitem(last=False)
-        if first:
-            details = {"resource": kind, "file": name, "request_id": request.id}
-            self._log(principal.actor, AuditAction.ACCESS_REQUEST_READ, request, details)
-        return path
+        return first
 
     # --- the purge of personal data ----------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from vigie.api.app import ApiServices, create_app
 from vigie.api.security import LoginRateLimiter
 from vigie.config.integrations import WebhookEndpoint
 from vigie.devices.speakers.simulated import SimulatedSpeaker
+from vigie.domain.access_requests import CopyMaker
 from vigie.domain.actor import Actor
 from vigie.domain.alerts import AlertDispatcher
 from vigie.domain.camera import CameraInfo, CameraKind, CameraLocation
@@ -300,13 +301,15 @@ def build_world(
     case_footage: Callable[[str, datetime, datetime], list[RecordedFile]] | None = None,
     case_layouts: dict[str, CameraLayout] | None = None,
     workspace: Path | None = None,
+    copy_maker: CopyMaker | None = None,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
     SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
     every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
     ``case_footage`` the recorded files a case's searches read (default: ``World.footage``), ``case_layouts`` the
     cameras' headings and zones for the object search (default: none); ``workspace`` the folder of the access
-    requests' copies (default: a new temporary folder)."""
+    requests' copies (default: a new temporary folder), ``copy_maker`` the maker of their redacted copies (default:
+    the test double of tests/support/copy_maker.py, kept in ``World.copy_maker``)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}
     files = case_footage or partial(_footage_between, footage)
@@ -328,7 +331,7 @@ def build_world(
         exports(audit, clock) if exports else open_test_exports(engine, audit, clock, chain.keyring, cameras)
     )
     camera_service = CameraService(cameras, status, authorisations=authorisations(clock) if authorisations else None)
-    copy_maker = FakeCopyMaker()
+    fake_maker = FakeCopyMaker()
     access_workspace = workspace or Path(tempfile.mkdtemp(prefix="vigie-access-requests-"))
     services = ApiServices(
         EventService(events),
@@ -371,7 +374,9 @@ def build_world(
             motion=FootageMotionSearch(files),
         ),
         case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), audit, clock),
-        access_requests=AccessRequestService(SqlAccessRequestStore(engine), audit, clock, access_workspace, copy_maker),
+        access_requests=AccessRequestService(
+            SqlAccessRequestStore(engine), audit, clock, access_workspace, copy_maker or fake_maker
+        ),
     )
     if services.case_search is not None:  # as runtime/assembly/case_search.py wires it
         case_service.on_close(services.case_search.purge_case)
@@ -394,7 +399,7 @@ def build_world(
         exports=export_service,
         speakers=speaker_service,
         footage=footage,
-        copy_maker=copy_maker,
+        copy_maker=fake_maker,
         access_requests=services.access_requests,
     )
     world.add("op.vil", [Role.OPERATOR])

@@ -141,7 +141,7 @@ async function showApp(me) {
   document.getElementById("who").hidden = false;
   document.getElementById("who-name").textContent = `${me.display_name} (${me.roles.join(", ")}) · ${me.commune_id}`;
   const refusal = document.getElementById("video-refusal");
-  const videoRoles = ["operator", "supervisor", "investigator"];
+  const videoRoles = ["operator", "supervisor", "investigator", "dpo"];
   refusal.hidden = me.video_access || !me.video_refusal || !me.roles.some((r) => videoRoles.includes(r));
   refusal.textContent = me.video_refusal ? t("video.refusal", { reason: me.video_refusal }) : "";
   for (const link of document.querySelectorAll("[data-view-link]")) {

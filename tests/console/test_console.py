@@ -185,10 +185,21 @@ def test_an_investigator_exports_downloads_and_verifies(
     expect(page.locator("#export-error")).to_have_text("")  # fields left blank are refused by the browser itself
     page.fill("#export-reason", "vol à l'arraché, place Lazare-Goujon")
     page.fill("#export-requisition", "PV 2026/1234 — OPJ Martin")
+    # A copy blurred for a third party is asked as such — and refused at once, in the API's words, by a server
+    # with no redaction model (docs/export.md); nothing is queued.
+    page.check("#export-redacted")
+    with page.expect_request(lambda r: r.url.endswith("/api/exports") and r.method == "POST") as asked:
+        page.click("#export-form button[type=submit]")
+    assert asked.value.post_data_json["redacted"] is True
+    expect(page.locator("#export-error")).to_contain_text("no redacted export")
+    expect(page.locator("#exports tbody tr")).to_have_count(0)
+    chromium.errors[:] = [e for e in chromium.errors if "422" not in e]
+    page.uncheck("#export-redacted")
     page.click("#export-form button[type=submit]")
     row = page.locator("#exports tbody tr").first
     expect(row).to_have_attribute("data-state", "done", timeout=30_000)
     expect(row.locator("progress")).to_have_attribute("value", "1")
+    expect(row).to_have_attribute("data-redacted", "false")
     shot(page, "07-export-done")
 
     with page.expect_download() as download:

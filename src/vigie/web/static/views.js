@@ -635,7 +635,8 @@ const exportsView = {
         tr.dataset.state = job.state;
         cell(tr, formatTime(job.created_at));
         cell(tr, job.camera_ids.map(cameraName).join(", "));
-        cell(tr, job.requisition_ref);
+        tr.dataset.redacted = String(Boolean(job.redacted));
+        cell(tr, job.redacted ? `${job.requisition_ref} · ${t("exports.redacted_short")}` : job.requisition_ref);
         const progress = el("progress", { max: "1", value: String(job.progress) });
         cell(tr, "").append(progress, ` ${Math.round(job.progress * 100)} % · ${job.state}${job.error ? ` · ${job.error}` : ""}`);
         const pkg = cell(tr, "");
@@ -719,6 +720,7 @@ document.getElementById("export-form").addEventListener("submit", async (event) 
       end: fromLocalInput(document.getElementById("export-end").value),
       reason: document.getElementById("export-reason").value,
       requisition_ref: document.getElementById("export-requisition").value,
+      redacted: document.getElementById("export-redacted").checked,
     });
     exportsView.refresh();
   } catch (err) {

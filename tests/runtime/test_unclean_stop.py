@@ -34,6 +34,18 @@ def _records(store: SqlAuditStore, action: AuditAction, target: str = "") -> lis
         return []
 
 
+def _transitions(store: SqlAuditStore) -> list[AuditRecord]:
+    """The gate's openings and closings of motion on cam-1, in the chain's order."""
+    both = _records(store, AuditAction.GATE_OPENED, "motion@cam-1") + _records(store, AuditAction.GATE_CLOSED)
+    return sorted((r for r in both if "motion@cam-1" in r.target), key=lambda r: r.seq)
+
+
+def _motion_running(store: SqlAuditStore) -> AuditRecord | None:
+    """The gate's last opening of motion on cam-1 when its last transition is an opening; None otherwise."""
+    transitions = _transitions(store)
+    return transitions[-1] if transitions and transitions[-1].action == AuditAction.GATE_OPENED else None
+
+
 def test_gates_left_open_by_a_killed_service_are_closed_at_its_last_sign_of_life(
     tmp_path: Path, moving_square_video: Path
 ) -> None:
@@ -51,22 +63,30 @@ def test_gates_left_open_by_a_killed_service_are_closed_at_its_last_sign_of_life
         text=True,
     )
     try:
-        opened = wait_for(lambda: _records(store, AuditAction.GATE_OPENED, "motion@cam-1"), 90, "motion running")
-        wait_for(lambda: (read_alive(alive) or T0) > opened[0].at, 60, "a heartbeat after the gate opened")
+        running = wait_for(lambda: _motion_running(store), 90, "motion running")
+        assert running is not None
+        opened_at = running.at
+        wait_for(lambda: (read_alive(alive) or T0) > opened_at, 60, "a heartbeat after the gate opened")
+        running = wait_for(lambda: _motion_running(store), 30, "motion running at the kill")
+        assert running is not None
     finally:
         child.kill()  # SIGKILL: no clean stop, nothing more written by that run
         output, _ = child.communicate(timeout=30)
-    assert not _records(store, AuditAction.GATE_CLOSED), f"the killed run closed nothing:\n{output[-2000:]}"
+    # On a loaded host the gate may have closed for a moment, when a rules read failed or outlived its deadline, and
+    # opened again (fail closed: reason rules_unavailable; tests/governance/test_gate_push.py); nothing else closed it.
+    killed_run = [r.details["reason"] for r in _records(store, AuditAction.GATE_CLOSED)]
+    assert set(killed_run) <= {"rules_unavailable"}, f"the killed run closed nothing:\n{output[-2000:]}"
+    assert _transitions(store)[-1].seq == running.seq, "motion was running when the service was killed"
     heartbeat = read_alive(alive)
     assert heartbeat is not None
-    assert open_gates(store.records(from_seq=opened[0].seq)), "before the restart the chain shows motion running"
+    assert open_gates(store.records(from_seq=running.seq)), "before the restart the chain shows motion running"
 
     restart = T0 + timedelta(hours=2)
     service = VigieService(config, clock=FakeClock(restart))
     service.start()
     service.stop()
 
-    closed = _records(store, AuditAction.GATE_CLOSED, "motion@cam-1")[0]
+    closed = _records(store, AuditAction.GATE_CLOSED, "motion@cam-1")[-1]
     notice = _records(store, AuditAction.SERVICE_UNCLEAN_STOP)[0]
     second_start = _records(store, AuditAction.SERVICE_STARTED)[1]
     assert closed.details["reason"] == UNCLEAN_STOP and closed.seq < notice.seq < second_start.seq
@@ -76,8 +96,9 @@ def test_gates_left_open_by_a_killed_service_are_closed_at_its_last_sign_of_life
     assert notice.details["previous_start_seq"] == _records(store, AuditAction.SERVICE_STARTED)[0].seq
 
     report = build_report(store.records(), ["motion"], T0 - timedelta(hours=1), T0 + timedelta(hours=3), restart)
-    (interval,) = report.by_module["motion"]
-    assert interval.start == opened[0].at and interval.end == last_seen, "stopped at the last sign of life"
+    *before, interval = report.by_module["motion"]
+    assert all(earlier.closed_because == "rules_unavailable" for earlier in before), before
+    assert interval.start == running.at and interval.end == last_seen, "stopped at the last sign of life"
     assert interval.closed_because == UNCLEAN_STOP
     assert service.close_unclean_run() is None, "a clean stop leaves nothing to close at the next start"
 

@@ -33,7 +33,7 @@ from vigie.domain.access_requests import (
 )
 from vigie.domain.audit import AuditAction, AuditEvent, format_time
 from vigie.domain.ports import AuditSink
-from vigie.services.host import process_exists
+from vigie.services.host import runner_gone
 
 __all__ = ["MAX_WAITING", "NEVER_STARTED", "STOPPED", "AccessRequestBusyError", "CopyJobs", "scope_details"]
 
@@ -230,13 +230,7 @@ class CopyJobs:
         return failed
 
     def _gone(self, request: AccessRequest) -> bool:
-        if request.heartbeat_at is None or self._clock() - request.heartbeat_at > STALE_AFTER:
-            return True
-        host, _, rest = (request.runner or "").partition(":")
-        pid = rest.partition(":")[0]
-        if host != socket.gethostname()[:80] or not pid.isdigit():
-            return False  # another host: only its silence tells
-        return int(pid) == os.getpid() or not process_exists(int(pid))
+        return runner_gone(request.runner or "", request.heartbeat_at, self._clock(), STALE_AFTER)
 
     def _heartbeat(self) -> None:
         while not self._closed.wait(HEARTBEAT_EVERY_S):

@@ -49,7 +49,7 @@ from vigie.domain.ports import AuditSink
 from vigie.domain.users import Permission
 from vigie.services.access import NotVisibleError, Principal
 from vigie.services.cases import CaseRefusedError, CaseService, CasesUnavailableError
-from vigie.services.host import process_exists
+from vigie.services.host import runner_gone
 
 __all__ = [
     "CaseSearchService",
@@ -283,13 +283,7 @@ class CaseSearchService:
         return self._end(job, error=STOPPED, if_runner=False) or job
 
     def _gone(self, job: SearchJob) -> bool:
-        if job.heartbeat_at is None or self._clock() - job.heartbeat_at > STALE_AFTER:
-            return True
-        host, _, rest = job.runner.partition(":")
-        pid = rest.partition(":")[0]
-        if host != socket.gethostname()[:80] or not pid.isdigit():
-            return False  # another host: only its silence tells
-        return int(pid) == os.getpid() or not process_exists(int(pid))
+        return runner_gone(job.runner, job.heartbeat_at, self._clock(), STALE_AFTER)
 
     def _heartbeat(self) -> None:
         while not self._closed.wait(HEARTBEAT_EVERY_S):

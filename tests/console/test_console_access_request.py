@@ -13,10 +13,8 @@ until about 19.5 s), then a man comes to the same place (from about 23 s): a thi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,12 +41,11 @@ from tests.console.conftest import (
     wall,
 )
 from tests.support.audit_sinks import ListAudit
-from tests.support.clip_segments import cut_segments
+from tests.support.clip_segments import cut_segments, record_cut
 from tests.support.configs import camera_yaml, config_yaml
 from tests.support.system_health import HealthParts
 from vigie.config import load_config_text
 from vigie.domain.clock import legal_day
-from vigie.domain.recording import Segment, SegmentState
 from vigie.domain.users import Role
 from vigie.governance.audit import AuditKeyring
 from vigie.recording.manifest import CameraIdentity
@@ -87,16 +84,7 @@ def footage(db: Engine, tmp_path: Path) -> Footage:
     store = FileSegmentStore(data_dir_of(db) / "segments")
     index = SqlSegmentIndex(db)
     cut = cut_segments(require(CLIP), tmp_path, start, seconds=4.0, limit=TO_S + 1.0)
-    ends = [*[f.start for f in cut[1:]], start + timedelta(seconds=TO_S + 1.0)]
-    for piece, end in zip(cut, ends, strict=True):
-        key = f"vil-1/{piece.start:%Y/%m/%d}/{piece.start:%Y%m%dT%H%M%S.%fZ}.ts"
-        path = store.root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(piece.path, path)
-        data = path.read_bytes()
-        index.add(
-            Segment("vil-1", key, piece.start, end, len(data), hashlib.sha256(data).hexdigest(), SegmentState.COMPLETE)
-        )
+    record_cut(cut, "vil-1", index, store, start + timedelta(seconds=TO_S + 1.0))
     keyring = AuditKeyring(tmp_path / "keys")
     registry = ModelRegistry(tmp_path / "models", ListAudit())
     registry.add(model, "gfl", "picodet_s_320")  # as `vigie models add FILE --format gfl --name picodet_s_320` does

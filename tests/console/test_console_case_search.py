@@ -13,8 +13,6 @@ detectors have no van class — the console asks for "van or truck" as both clas
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -37,13 +35,12 @@ from tests.console.conftest import (
     wall,
 )
 from tests.recording.export_samples import ListAuditSink
-from tests.support.clip_segments import cut_segments
+from tests.support.clip_segments import cut_segments, record_cut
 from tests.support.system_health import HealthParts
 from vigie.analytics.forensics.object_search import CameraLayout
 from vigie.domain.audit import AuditAction
 from vigie.domain.camera import CameraInfo, CameraKind
 from vigie.domain.clock import LEGAL_TIME_ZONE
-from vigie.domain.recording import Segment, SegmentState
 from vigie.runtime.assembly.case_search import recorded_files
 from vigie.services.playback import PlaybackService
 from vigie.storage.recording import SqlSegmentIndex
@@ -87,17 +84,7 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, hour: datetime) -> Wo
     index = SqlSegmentIndex(db)
     cut = cut_segments(require(CLIP), tmp_path, hour, seconds=4.0, limit=CLIP_S)
     for camera in THREE:
-        starts = [f.start + timedelta(minutes=20) for f in cut]
-        ends = [*starts[1:], hour + timedelta(minutes=20, seconds=CLIP_S)]
-        for piece, start, end in zip(cut, starts, ends, strict=True):
-            key = f"{camera}/{start:%Y/%m/%d}/{start:%Y%m%dT%H%M%S.%fZ}.ts"
-            path = store.root / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(piece.path, path)
-            data = path.read_bytes()
-            index.add(
-                Segment(camera, key, start, end, len(data), hashlib.sha256(data).hexdigest(), SegmentState.COMPLETE)
-            )
+        record_cut(cut, camera, index, store, hour + timedelta(minutes=20, seconds=CLIP_S), shift=timedelta(minutes=20))
     ids = [c.id for c in cameras]
 
     def playback(audit: ListAuditSink, clock: Clock) -> PlaybackService:

@@ -3,12 +3,16 @@ MPEG-TS files, each starting on a keyframe, their start instants on one timeline
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import av
 
 from vigie.analytics.forensics.motion_region import RecordedFile
+from vigie.domain.recording import Segment, SegmentIndex, SegmentState
+from vigie.storage.segment_store import FileSegmentStore
 
 
 def cut_segments(video: Path, directory: Path, start: datetime, *, seconds: float, limit: float) -> list[RecordedFile]:
@@ -44,3 +48,24 @@ def cut_segments(video: Path, directory: Path, start: datetime, *, seconds: floa
         if out is not None:
             out.close()
     return files
+
+
+def record_cut(
+    cut: list[RecordedFile],
+    camera: str,
+    index: SegmentIndex,
+    store: FileSegmentStore,
+    end: datetime,
+    *,
+    shift: timedelta = timedelta(0),
+) -> None:
+    """Record ``cut`` (from :func:`cut_segments`) on ``camera`` as the recorder does: each piece in the store under
+    its day folder, indexed complete with its SHA-256, ``shift`` later than cut; the last piece ends at ``end``."""
+    starts = [piece.start + shift for piece in cut]
+    for piece, start, stop in zip(cut, starts, [*starts[1:], end], strict=True):
+        key = f"{camera}/{start:%Y/%m/%d}/{start:%Y%m%dT%H%M%S.%fZ}.ts"
+        path = store.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(piece.path, path)
+        data = path.read_bytes()
+        index.add(Segment(camera, key, start, stop, len(data), hashlib.sha256(data).hexdigest(), SegmentState.COMPLETE))

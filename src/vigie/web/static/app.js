@@ -6,6 +6,7 @@
 import { chooseLanguage, has, setLanguage, t } from "./i18n.js";
 import { refreshAlarms } from "./health.js";
 import { VIEWS } from "./views.js";
+import "./keys.js"; // the keyboard shortcuts ("?" lists them)
 
 export const state = {
   me: null, csrf: "", permissions: [], cameras: [], governance: null, view: null, ready: Promise.resolve(),

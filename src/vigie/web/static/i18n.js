@@ -2,6 +2,10 @@
 // A missing French text falls back to English, a missing key shows the key (a visible bug, not a blank).
 
 const EN = {
+  "keys.title": "Keyboard shortcuts",
+  "keys.close": "Close",
+  "keys.help": "Show the keyboard shortcuts",
+  "keys.general": "General",
   tagline: "Video protection under governance",
   language: "Language",
   logout: "Log out",
@@ -542,6 +546,10 @@ const EN = {
 };
 
 const FR = {
+  "keys.title": "Raccourcis clavier",
+  "keys.close": "Fermer",
+  "keys.help": "Afficher les raccourcis clavier",
+  "keys.general": "Général",
   tagline: "Vidéoprotection sous gouvernance",
   language: "Langue",
   logout: "Se déconnecter",

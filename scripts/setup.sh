@@ -3,17 +3,22 @@
 #   Debian packages (apt-get, only those missing) and a virtualenv in .venv with Vigie installed.
 # Usage: scripts/setup.sh [--with-postgres] [--with-browser] [--with-oidc] [--with-faketime] [--with-mqtt] [--with-sip]
 #   [--with-nftables]
+#   --with-browser: Chromium, and axe-core for the console's accessibility checks (pinned in tests/console/package-lock.json)
 #   --with-oidc: node and npm, and the test OpenID provider (oidc-provider, pinned in tests/oidc/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_oidc=0
+with_browser=0
 packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-bad fonts-dejavu-core)  # the font of the simulated number plates
 for option in "$@"; do
   case "$option" in
     --with-postgres) packages+=(postgresql) ;;
-    --with-browser) packages+=(chromium) ;;  # the console's tests drive Debian's Chromium with Playwright
+    --with-browser)  # the console's tests drive Debian's Chromium with Playwright, and check it with axe-core (npm)
+      with_browser=1
+      packages+=(chromium)
+      if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi ;;
     --with-faketime) packages+=(faketime) ;;  # the test pass with the clock a year ahead (scripts/test.sh)
     --with-mqtt) packages+=(mosquitto) ;;  # the demo and the MQTT tests start their own broker (never Debian's service)
     --with-sip) packages+=(baresip-core) ;;  # SIP speakers call with baresip; the tests answer with a second one
@@ -63,13 +68,17 @@ export UV_PYTHON="$PYTHON" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=.ven
 # there a demo spent 14 s importing before its first frame, 8 s with the bytecode.
 .tools/uv/bin/uv sync --locked --extra dev --quiet --compile-bytecode
 .venv/bin/python -m compileall -q src >/dev/null
-if (( with_oidc )); then
-  lock="tests/oidc/package-lock.json"
-  stamp="tests/oidc/node_modules/.vigie-installed"
-  want="$(sha256sum "$lock" | cut -d' ' -f1)"
+# npm packages from a committed lock (npm ci), again only when the lock changed since the last install
+npm_install() {
+  local folder="$1" what="$2"
+  local stamp="$folder/node_modules/.vigie-installed"
+  local want
+  want="$(sha256sum "$folder/package-lock.json" | cut -d' ' -f1)"
   if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    echo "setup: installing the test OpenID provider (npm ci in tests/oidc)"
-    npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+    echo "setup: installing $what (npm ci in $folder)"
+    npm ci --prefix "$folder" --no-audit --no-fund --loglevel=error
     echo "$want" > "$stamp"
   fi
-fi
+}
+if (( with_oidc )); then npm_install tests/oidc "the test OpenID provider"; fi
+if (( with_browser )); then npm_install tests/console "axe-core for the console's accessibility checks"; fi

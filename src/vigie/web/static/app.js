@@ -279,7 +279,40 @@ function connectFeed() {
 
 // --- login, logout, language ---------------------------------------------------------------------------------
 
+// --- theme: light, dark (a supervision room at night), or as the system says; kept in this browser ----------------
+
+const THEME_KEY = "vigie-theme";
+const darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+function applyTheme(choice) {
+  const dark = choice === "dark" || (choice === "auto" && darkQuery && darkQuery.matches);
+  document.documentElement.dataset.theme = dark ? "dark" : "light";
+  window.dispatchEvent(new CustomEvent("vigie:theme", { detail: { theme: document.documentElement.dataset.theme } }));
+}
+
+function setUpTheme() {
+  const select = document.getElementById("theme");
+  let saved = "auto";
+  try {
+    saved = localStorage.getItem(THEME_KEY) || "auto";
+  } catch (err) {
+    // storage refused (a locked-down kiosk): the system's choice, for this page
+  }
+  select.value = ["auto", "light", "dark"].includes(saved) ? saved : "auto";
+  applyTheme(select.value);
+  select.addEventListener("change", () => {
+    try {
+      localStorage.setItem(THEME_KEY, select.value);
+    } catch (err) {
+      // not kept, still applied
+    }
+    applyTheme(select.value);
+  });
+  if (darkQuery) darkQuery.addEventListener("change", () => applyTheme(select.value));
+}
+
 async function start() {
+  setUpTheme();
   const select = document.getElementById("lang");
   select.value = chooseLanguage();
   setLanguage(select.value);

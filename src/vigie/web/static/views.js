@@ -946,8 +946,12 @@ const accounts = {
         cell(tr, u.username);
         cell(tr, u.display_name);
         cell(tr, u.roles.join(", ") + (u.second_factor ? " · 2FA" : ""));
-        const until = el("input", { type: "date", value: u.authorised_until || "", class: "until" });
-        const trained = el("input", { type: "date", value: u.trained_on || "", class: "trained" });
+        const until = el("input", {
+          type: "date", value: u.authorised_until || "", class: "until", "aria-label": `${t("accounts.until")} — ${u.username}`,
+        });
+        const trained = el("input", {
+          type: "date", value: u.trained_on || "", class: "trained", "aria-label": `${t("accounts.trained")} — ${u.username}`,
+        });
         cell(tr, "").appendChild(until);
         cell(tr, "").appendChild(trained);
         const stateText = u.disabled ? t("accounts.disabled") : u.locked ? t("accounts.locked") : t("accounts.active");

@@ -56,3 +56,16 @@ def test_the_dark_theme_is_kept_for_the_next_visit(chromium: Browser, world: Wor
     expect(page.locator("#theme")).to_have_value("dark")
     page.select_option("#theme", "auto")
     expect(page.locator("html")).to_have_attribute("data-theme", "light")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_login_and_the_public_page_meet_wcag_aa(chromium: Browser, scheme: str) -> None:
+    page = chromium.page()
+    page.emulate_media(color_scheme=scheme)  # a person whose system is dark gets the dark theme before logging in
+    page.goto("/")
+    page.locator("#login-form").wait_for()
+    expect(page.locator("html")).to_have_attribute("data-theme", scheme)
+    assert_accessible(page)
+    page.goto("/public")
+    expect(page.locator("h1")).to_be_visible()
+    assert_accessible(page)

@@ -323,6 +323,7 @@ class VigieService:
                 p.camera.kind,
                 p.camera.id in simulated_cameras,
                 location=camera_location(p.camera),
+                tags=p.camera.tags,
             )
             for p in self.entries
         ]

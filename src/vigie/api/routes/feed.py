@@ -68,10 +68,14 @@ def _sensor_out(link: SensorLinkEvent, cameras: list[str]) -> dict[str, Any]:
     }
 
 
-def _camera_changes(listing: CameraListing, sent: dict[str, str]) -> list[bytes]:
-    """After the first whole list, only the cameras that appeared or changed (``cameras``, merged by id by the
+def _camera_changes(listing: CameraListing, signature_sent: str, sent: dict[str, str]) -> list[bytes]:
+    """Nothing when the list's signature is the one sent. After the first whole list, only the cameras that appeared or changed (``cameras``, merged by id by the
     console) and the ids of those gone (``cameras-gone``): the whole list is about 2 MB at the métropole's size."""
+    if listing.signature == signature_sent:
+        return []
     if not sent or not listing.keys:
+        sent.clear()
+        sent.update(listing.keys)
         return [b"event: cameras\ndata: " + listing.body + b"\n\n"]
     changed = [listing.parts[c] for c, key in listing.keys.items() if sent.get(c) != key]
     gone = [c for c in sent if c not in listing.keys]
@@ -80,6 +84,8 @@ def _camera_changes(listing: CameraListing, sent: dict[str, str]) -> list[bytes]
         chunks.append(b"event: cameras\ndata: [" + b",".join(changed) + b"]\n\n")
     if gone:
         chunks.append(_event("cameras-gone", gone))
+    sent.clear()
+    sent.update(listing.keys)  # what this connection's console now holds
     return chunks
 
 
@@ -117,11 +123,9 @@ async def _events(request: Request, principal: Principal, token: str) -> AsyncIt
                 if link.action == "show_on_wall" and shown:
                     yield _event("sensor", _sensor_out(link, shown))
         listing = await run_in_threadpool(camera_listing, request, principal)
-        if listing.signature != cameras_sent:
-            cameras_sent = listing.signature
-            for chunk in _camera_changes(listing, keys_sent):
-                yield chunk
-            keys_sent = dict(listing.keys)
+        for chunk in _camera_changes(listing, cameras_sent, keys_sent):
+            yield chunk
+        cameras_sent = listing.signature
         now = time.monotonic()
         if now >= keepalive_at:
             keepalive_at = now + KEEPALIVE_S

@@ -69,8 +69,9 @@ def _sensor_out(link: SensorLinkEvent, cameras: list[str]) -> dict[str, Any]:
 
 
 def _camera_changes(listing: CameraListing, signature_sent: str, sent: dict[str, str]) -> list[bytes]:
-    """Nothing when the list's signature is the one sent. After the first whole list, only the cameras that appeared or changed (``cameras``, merged by id by the
-    console) and the ids of those gone (``cameras-gone``): the whole list is about 2 MB at the métropole's size."""
+    """Nothing when the list's signature is the one sent. After the first whole list, only the cameras that
+    appeared or changed (``cameras``, merged by id by the console) and the ids of those gone (``cameras-gone``):
+    the whole list is about 2 MB at the métropole's size. ``sent`` becomes what the connection's console holds."""
     if listing.signature == signature_sent:
         return []
     if not sent or not listing.keys:

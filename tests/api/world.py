@@ -46,6 +46,7 @@ from vigie.services.access_requests import AccessRequestService
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
+from vigie.services.camera_groups import CameraGroupService
 from vigie.services.cameras import CameraService
 from vigie.services.case_bookmarks import CaseBookmarkService
 from vigie.services.case_search import CaseSearchService
@@ -70,6 +71,7 @@ from vigie.services.system_health import SystemHealthService
 from vigie.services.webhooks import WebhookAdministration
 from vigie.storage import SqlAlertRepo, SqlHoldRepo, SqlSegmentIndex, SqlUserRepo
 from vigie.storage.access_requests import SqlAccessRequestStore
+from vigie.storage.camera_groups import SqlCameraGroups
 from vigie.storage.case_bookmarks import SqlCaseBookmarks
 from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.case_searches import SqlCaseSearches
@@ -374,6 +376,7 @@ def build_world(
             motion=FootageMotionSearch(files),
         ),
         case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), audit, clock),
+        camera_groups=CameraGroupService(SqlCameraGroups(engine), clock),
         access_requests=AccessRequestService(
             SqlAccessRequestStore(engine), audit, clock, access_workspace, copy_maker or fake_maker
         ),

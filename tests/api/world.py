@@ -312,8 +312,8 @@ def build_world(
         ``case_footage`` the recorded files a case's searches read (default: ``World.footage``), ``case_layouts`` the
         cameras' headings and zones for the object search (default: none); ``workspace`` the folder of the access
         requests' copies (default: a new temporary folder), ``copy_maker`` the maker of their redacted copies (default:
-        the test double of tests/support/copy_maker.py, kept in ``World.copy_maker``); ``communes`` the tenants (default:
-    :data:`DIRECTORY`'s, which the world's accounts belong to)."""
+        the test double of tests/support/copy_maker.py, kept in ``World.copy_maker``); ``communes`` the tenants
+    (default: :data:`DIRECTORY`'s, which the world's accounts belong to)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}
     files = case_footage or partial(_footage_between, footage)

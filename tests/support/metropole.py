@@ -194,7 +194,7 @@ def _transit(today: date) -> dict[str, Any]:
     ]
     for n in range(TRANSIT):
         s = n % len(stations)
-        site_id, name, line, mode, lat, lon = stations[s]
+        _, name, line, mode, lat, lon = stations[s]
         view = TRANSIT_VIEWS[(n // len(stations)) % len(TRANSIT_VIEWS)]
         camera_id = f"tc-{n:04d}"
         sites[s]["cameras"].append(

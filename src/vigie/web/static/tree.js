@@ -96,7 +96,10 @@ class CameraTree {
     this.list = el("ul", {
       role: "tree", id: "tree-list", class: "tree-list", tabindex: "0", "aria-label": t("tree.title"),
       onkeydown: (e) => this.onKey(e),
-      onfocus: () => this.draw(),
+      onclick: (e) => {
+        const item = e.target.closest("li[data-index]");
+        if (item && !e.target.closest("button")) this.clicked(Number(item.dataset.index), e);
+      },
     });
     this.scroller = el("div", { class: "tree-scroll", onscroll: () => this.schedule() }, this.list);
     this.actions = el("div", { class: "tree-actions", role: "group", "aria-label": t("tree.actions") });
@@ -279,8 +282,7 @@ class CameraTree {
       role: "treeitem", id: rowId(i), class: `tree-row tree-${row.kind}${i === this.active ? " active" : ""}`,
       "aria-level": String(row.level), "aria-setsize": String(row.size), "aria-posinset": String(row.pos),
       "aria-selected": i === this.active ? "true" : "false",
-      dataset: { key: row.key },
-      onclick: (e) => this.clicked(i, e),
+      dataset: { key: row.key, index: String(i) },
     });
     item.style.top = `${i * ROW_PX}px`;
     item.style.paddingInlineStart = `${0.4 + (row.level - 1) * 1.1}rem`;
@@ -327,8 +329,8 @@ class CameraTree {
       if (where) item.append(el("span", { class: "tree-where", text: where }));
     }
     for (const badge of badges(camera)) {
-      item.append(el("span", { class: `tree-badge badge-${badge.kind}`, title: badge.long, text: badge.short },
-        el("span", { class: "visually-hidden", text: ` (${badge.long})` })));
+      const long = badge.long !== badge.short ? el("span", { class: "visually-hidden", text: ` (${badge.long})` }) : null;
+      item.append(el("span", { class: `tree-badge badge-${badge.kind}`, title: badge.long, text: badge.short }, long));
     }
     item.append(el("button", {
       type: "button", tabindex: "-1", class: `tree-star${starred ? " starred" : ""}`,

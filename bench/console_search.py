@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from playwright.sync_api import sync_playwright  # noqa: E402
-
 from tests.api.world import PASSWORD, Clock  # noqa: E402
 from tests.support.browser import chromium_options, new_context  # noqa: E402
 from tests.support.metropole import OPERATOR, metropole_config, metropole_world, world_parts  # noqa: E402
 from tests.support.servers import serving  # noqa: E402
+
 from vigie.domain.clock import legal_day  # noqa: E402
 from vigie.storage import create_engine_for, migrate  # noqa: E402
 

@@ -22,6 +22,7 @@ from tests.support.metropole import OPERATOR, TOTAL, WorldParts, metropole_confi
 from tests.support.system_health import HealthParts
 from vigie.domain.camera import CameraInfo
 from vigie.domain.clock import legal_day
+from vigie.domain.ports import LiveQuality
 from vigie.ingest.live import LiveHub, LiveSpec
 from vigie.services.live import LiveService
 
@@ -36,11 +37,8 @@ def parts() -> WorldParts:
 def _live(cameras: tuple[CameraInfo, ...]) -> object:
     def live(audit: ListAuditSink, clock: Clock) -> LiveService:
         # synthetic pictures for whichever camera is shown (a source starts only when watched), slowly: 5 a second
-        specs = {
-            (c.id, quality): LiveSpec(c.id, f"rtsp://cam/{c.id}", idle_s=0.2)
-            for c in cameras
-            for quality in ("wall", "full")
-        }
+        qualities: tuple[LiveQuality, ...] = ("wall", "full")
+        specs = {(c.id, q): LiveSpec(c.id, f"rtsp://cam/{c.id}", idle_s=0.2) for c in cameras for q in qualities}
         service = LiveService(LiveHub(specs, Camera(period=0.2)), audit, clock)
         OPEN.append(service)
         return service

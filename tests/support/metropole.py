@@ -189,15 +189,13 @@ def _stations() -> list[tuple[str, str, str, str, float, float]]:
 
 def _transit(today: date) -> dict[str, Any]:
     stations = _stations()
-    sites = [
-        {"id": site_id, "name": name, "address": f"Station {name}", "cameras": []} for site_id, name, *_ in stations
-    ]
+    cameras: list[list[dict[str, Any]]] = [[] for _ in stations]
     for n in range(TRANSIT):
         s = n % len(stations)
         _, name, line, mode, lat, lon = stations[s]
         view = TRANSIT_VIEWS[(n // len(stations)) % len(TRANSIT_VIEWS)]
         camera_id = f"tc-{n:04d}"
-        sites[s]["cameras"].append(
+        cameras[s].append(
             {
                 "id": camera_id,
                 "name": f"{name} — {view} {n // len(stations) + 1}",
@@ -213,6 +211,10 @@ def _transit(today: date) -> dict[str, Any]:
                 "authorisation": _authorisation(f"69-TC-{n:05d}", today, camera_id in EXPIRED),
             }
         )
+    sites = [
+        {"id": site_id, "name": name, "address": f"Station {name}", "cameras": cams}
+        for (site_id, name, *_), cams in zip(stations, cameras, strict=True)
+    ]
     return {"id": TRANSIT_TENANT, "name": "Réseau de transports de la Métropole", "kind": "municipal", "sites": sites}
 
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -80,6 +81,8 @@ class ListingFacts:
 
 
 NO_FACTS = ListingFacts()
+AUTHORISATION_MAX_AGE_S = 60.0
+"""How old the cameras' authorisation states may be: they change with the Paris day (L1), judged again each minute."""
 RECORDING_FAILED = "recording "
 """How the sink writes a failing recorder into its camera's reason (``recording offline: …``,
 :meth:`vigie.runtime.workers.sink.WorkerMessageSink._publish`): such a camera is not recording."""
@@ -124,7 +127,11 @@ class CameraLists:
         self._written: dict[frozenset[str], float] = {}
         """When each list's JSON was last written (a build that changed no state or reason keeps it)."""
         self._building: set[frozenset[str]] = set()
-        self._identities: dict[str, dict[str, Any]] = {}
+        self._identities: dict[str, bytes] = {}
+        """Each camera's identity as the opening of its JSON object (without the closing brace)."""
+        self._authorised: dict[str, tuple[str, bool] | None] = {}
+        """Camera id → its authorisation's state and whether it may run (None: the service judges none)."""
+        self._authorised_at = -math.inf
         self._lock = threading.Lock()
         self._first = threading.Lock()
         """One first build at a time: the requests that arrive during it wait for it and share it."""
@@ -166,7 +173,8 @@ class CameraLists:
         began = self._monotonic()
         views = service.list_cameras(principal)
         analysis = facts.analysis() if facts.analysis is not None else {}
-        states = [_state_of(v, service, analysis.get(v.info.id, ())) for v in views]
+        authorisations = self._authorisations(service, views, began)
+        states = [_state_of(v, authorisations[v.info.id], analysis.get(v.info.id, ())) for v in views]
         keys = {v.info.id: _key(v, s) for v, s in zip(views, states, strict=True)}
         signature = _signature(keys)
         with self._lock:
@@ -183,16 +191,32 @@ class CameraLists:
             self._written[key] = written
         return listing
 
+    def _authorisations(
+        self, service: CameraService, views: list[CameraView], now: float
+    ) -> dict[str, tuple[str, bool] | None]:
+        """Each camera's authorisation today, judged again at most every :data:`AUTHORISATION_MAX_AGE_S` (it
+        changes with the legal day): 4,891 judgements of the Paris day per build were a sixth of a build."""
+        with self._lock:
+            if now - self._authorised_at >= AUTHORISATION_MAX_AGE_S:
+                self._authorised, self._authorised_at = {}, now
+            known = self._authorised
+        missing = {v.info.id: _judged(service, v.info.id) for v in views if v.info.id not in known}
+        if missing:
+            with self._lock:
+                known = self._authorised = {**self._authorised, **missing}
+        return known
+
     def _parts(self, views: list[CameraView], states: list[dict[str, Any]], facts: ListingFacts) -> dict[str, bytes]:
-        # Written with the standard json module from each camera's identity dumped once by pydantic (CameraOut's
-        # own serialisation), rather than one CameraOut per camera per build: 4,241 models a second for one
-        # transport tenant were most of a build's cost.
+        # Each camera's identity (from the configuration) is written as JSON once, by pydantic (CameraOut's own
+        # serialisation), and kept as the opening of its object; a build writes only the state after it, by hand
+        # (the standard json module's string escaping): one json.dumps per camera per build was half of a
+        # 4,891-camera build, and one CameraOut per camera most of it before that.
         names: tuple[Mapping[str, str], Mapping[str, str]] | None = None
         parts = {}
-        for v, camera_state in zip(views, states, strict=True):
+        for v, state in zip(views, states, strict=True):
             health = v.health
-            identity = self._identities.get(v.info.id)
-            if identity is None:
+            opening = self._identities.get(v.info.id)
+            if opening is None:
                 if names is None:
                     names = facts.names() if facts.names is not None else ({}, {})
                 communes, sites = names
@@ -200,27 +224,35 @@ class CameraLists:
                     CameraView(v.info, None), communes.get(v.info.commune_id, ""), sites.get(v.info.site_id, "")
                 )
                 identity = out.model_dump(mode="json", exclude=set(HEALTH_FIELDS))
-                self._identities[v.info.id] = identity
-            item = {
-                **identity,
-                **camera_state,
-                "since": _SINCE.dump_python(health.at if health else None, mode="json"),
-                "fps_in": health.fps_in if health else 0.0,
-            }
-            parts[v.info.id] = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+                opening = json.dumps(identity, separators=(",", ":"), ensure_ascii=False)[:-1].encode()
+                self._identities[v.info.id] = opening
+            since = _SINCE.dump_python(health.at if health else None, mode="json")
+            analysis = ",".join(_string(m) for m in state["analysis"])
+            rest = (
+                f',"state":{_string(state["state"])},"reason":{_string(state["reason"])},'
+                f'"authorisation":{_string(state["authorisation"])},'
+                f'"recording":{"true" if state["recording"] else "false"},"analysis":[{analysis}],'
+                f'"since":{"null" if since is None else _string(since)},'
+                f'"fps_in":{float(health.fps_in) if health else 0.0!r}}}'
+            )
+            parts[v.info.id] = opening + rest.encode()
         return parts
 
 
-def _state_of(v: CameraView, service: CameraService, analysis: tuple[str, ...]) -> dict[str, Any]:
+def _judged(service: CameraService, camera_id: str) -> tuple[str, bool] | None:
+    check = service.authorisation(camera_id)
+    return None if check is None else (check.state.value, check.usable)
+
+
+def _state_of(v: CameraView, check: tuple[str, bool] | None, analysis: tuple[str, ...]) -> dict[str, Any]:
     """What an operator sees of a camera at a glance (the tree's badges), besides its identity."""
-    check = service.authorisation(v.info.id)
     reason = v.health.reason if v.health else ""
-    authorised = check is None or check.usable
+    authorised = check is None or check[1]
     reporting = v.state in (HealthState.ONLINE, HealthState.DEGRADED)
     return {
         "state": v.state.value,
         "reason": reason,
-        "authorisation": "unknown" if check is None else check.state.value,
+        "authorisation": "unknown" if check is None else check[0],
         "recording": authorised and reporting and RECORDING_FAILED not in reason,
         "analysis": list(analysis),
     }
@@ -248,3 +280,5 @@ def _signature(keys: Mapping[str, str]) -> str:
 
 HEALTH_FIELDS = ("state", "reason", "since", "fps_in", "authorisation", "recording", "analysis")
 _SINCE: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
+_string: Callable[[str], str] = encode_basestring
+"""A str as a JSON string (the json module's own escaping, its C version where there is one)."""

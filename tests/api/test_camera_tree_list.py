@@ -69,10 +69,14 @@ def test_the_list_says_each_cameras_place_tags_authorisation_and_recording(world
 def test_a_failing_recorder_is_not_recording(world: World) -> None:
     world.client().app.state.camera_lists = CameraLists(max_age_s=0.0)
     SqlCameraStatusRepo(world.engine).record(
-        CameraHealth("vil-1", HealthState.DEGRADED, world.clock(), "recording offline: disk full", 5.0)
+        CameraHealth("vil-1", HealthState.DEGRADED, world.clock(), 'recording offline: disque "plein" — à voir\n', 5.5)
     )
     cameras = {c["id"]: c for c in world.login("op.vil").get("/api/cameras").json()}
     assert (cameras["vil-1"]["state"], cameras["vil-1"]["recording"]) == ("degraded", False)
+    assert (cameras["vil-1"]["reason"], cameras["vil-1"]["fps_in"]) == (
+        'recording offline: disque "plein" — à voir\n',
+        5.5,
+    )
 
 
 @pytest.fixture

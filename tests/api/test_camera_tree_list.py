@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from tests.api.test_live_api import login, sse_events
 from tests.api.world import CAMERAS, Clock, World, build_world
 from tests.support.clocks import Ticks
+from tests.support.governance_api import activated
 from tests.support.servers import serving
 from vigie.api.camera_lists import CameraLists
 from vigie.config.camera import Authorisation
@@ -104,3 +105,12 @@ def test_the_feed_sends_the_list_once_then_only_what_changed(
         ("vil-2", "offline", False)
     ]
     assert json.dumps(changed).count('"id"') == 1
+
+
+def test_the_list_names_the_analysis_active_on_a_camera(db: Engine) -> None:
+    world = build_world(db)  # on its fixed clock, inside the framework extended to 2027
+    world.client().app.state.camera_lists = CameraLists(max_age_s=0.0)
+    op = world.login("op.vil")
+    assert {c["id"]: c["analysis"] for c in op.get("/api/cameras").json()} == {"vil-1": [], "vil-2": []}
+    activated(world)  # intrusion on vil-1, approved by the DPO and the mayor
+    assert {c["id"]: c["analysis"] for c in op.get("/api/cameras").json()} == {"vil-1": ["intrusion"], "vil-2": []}

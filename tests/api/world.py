@@ -46,6 +46,7 @@ from vigie.services.access_requests import AccessRequestService
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
+from vigie.services.camera_groups import CameraGroupService
 from vigie.services.cameras import CameraService
 from vigie.services.case_bookmarks import CaseBookmarkService
 from vigie.services.case_search import CaseSearchService
@@ -70,6 +71,7 @@ from vigie.services.system_health import SystemHealthService
 from vigie.services.webhooks import WebhookAdministration
 from vigie.storage import SqlAlertRepo, SqlHoldRepo, SqlSegmentIndex, SqlUserRepo
 from vigie.storage.access_requests import SqlAccessRequestStore
+from vigie.storage.camera_groups import SqlCameraGroups
 from vigie.storage.case_bookmarks import SqlCaseBookmarks
 from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.case_searches import SqlCaseSearches
@@ -302,14 +304,16 @@ def build_world(
     case_layouts: dict[str, CameraLayout] | None = None,
     workspace: Path | None = None,
     copy_maker: CopyMaker | None = None,
+    communes: Sequence[CommuneInfo] = DIRECTORY.communes,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
-    SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
-    every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
-    ``case_footage`` the recorded files a case's searches read (default: ``World.footage``), ``case_layouts`` the
-    cameras' headings and zones for the object search (default: none); ``workspace`` the folder of the access
-    requests' copies (default: a new temporary folder), ``copy_maker`` the maker of their redacted copies (default:
-    the test double of tests/support/copy_maker.py, kept in ``World.copy_maker``)."""
+        SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
+        every route is served (schemathesis calls them all). ``cameras`` replaces :data:`CAMERAS` (same communes);
+        ``case_footage`` the recorded files a case's searches read (default: ``World.footage``), ``case_layouts`` the
+        cameras' headings and zones for the object search (default: none); ``workspace`` the folder of the access
+        requests' copies (default: a new temporary folder), ``copy_maker`` the maker of their redacted copies (default:
+        the test double of tests/support/copy_maker.py, kept in ``World.copy_maker``); ``communes`` the tenants
+    (default: :data:`DIRECTORY`'s, which the world's accounts belong to)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}
     files = case_footage or partial(_footage_between, footage)
@@ -318,7 +322,7 @@ def build_world(
         audit = ChainedAuditSink(chain)
     audit_log = open_audit_service(chain, engine)
     cameras = tuple(cameras)
-    directory = Directory(DIRECTORY.communes, camera_commune={c.id: c.commune_id for c in cameras})
+    directory = Directory(tuple(communes), camera_commune={c.id: c.commune_id for c in cameras})
     auth = AuthService(
         SqlUserRepo(engine), audit, directory, clock, sealing_key=Fernet.generate_key(), hasher=FAST_HASHER
     )
@@ -374,6 +378,7 @@ def build_world(
             motion=FootageMotionSearch(files),
         ),
         case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), audit, clock),
+        camera_groups=CameraGroupService(SqlCameraGroups(engine), clock),
         access_requests=AccessRequestService(
             SqlAccessRequestStore(engine), audit, clock, access_workspace, copy_maker or fake_maker
         ),

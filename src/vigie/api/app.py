@@ -26,6 +26,7 @@ from vigie.api.routes import (
     alerts,
     audit,
     auth,
+    camera_groups,
     cameras,
     cases,
     communes,
@@ -55,6 +56,7 @@ from vigie.services.access_requests import AccessRequestService
 from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.auth import AuthService
+from vigie.services.camera_groups import CameraGroupService
 from vigie.services.cameras import CameraService
 from vigie.services.case_bookmarks import CaseBookmarkService
 from vigie.services.case_search import CaseSearchService
@@ -184,6 +186,8 @@ class ApiServices:
     case_search: CaseSearchService | None = None
     """Forensic object search within a case (issue 22); None: the search routes answer 503."""
     case_bookmarks: CaseBookmarkService | None = None
+    camera_groups: CameraGroupService | None = None
+    """A person's own camera groups and favourites (the console's tree, issue 24)."""
     """A case's own bookmarks (issue 22); None: the bookmark routes answer 503."""
     access_requests: AccessRequestService | None = None
     """Filmed persons' requests of access (L19); None: the routes answer 503."""
@@ -229,6 +233,7 @@ def create_app(
         auth,
         communes,
         cameras,
+        camera_groups,
         events,
         alerts,
         playback,

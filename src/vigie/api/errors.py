@@ -30,6 +30,7 @@ from vigie.api.schemas import DATE_ERRORS
 from vigie.api.security import CsrfError, NotAuthenticatedError, TooManyAttemptsError, client_address
 from vigie.domain.access_requests import AccessRequestError
 from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
+from vigie.domain.camera_groups import CameraGroupConflictError, CameraGroupError
 from vigie.domain.case_objects import ObjectQueryError
 from vigie.domain.errors import StoreUnavailableError
 from vigie.domain.ptz import PtzError
@@ -109,6 +110,8 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (CaseRefusedError, 422, "invalid_request"),
     (CaseClosedError, 409, "case_closed"),
     (CaseConflictError, 409, "conflict"),
+    (CameraGroupError, 422, "invalid_request"),
+    (CameraGroupConflictError, 409, "conflict"),
     (OutOfScopeError, 403, "out_of_scope"),
     (CasesUnavailableError, 503, "unavailable"),
     (ObjectQueryError, 422, "invalid_request"),

@@ -110,6 +110,20 @@ class CameraOut(BaseModel):
     since: datetime | None
     fps_in: float
     location: LocationOut | None = Field(default=None, description="where the camera stands, for an offline map")
+    commune_name: str = Field(default="", description="the name of the camera's commune (tenant)")
+    site_name: str = Field(default="", description="the name of the camera's site")
+    tags: list[str] = Field(default_factory=list, description="short labels from the configuration (tram, parvis…)")
+    authorisation: str = Field(
+        default="valid",
+        description="its prefectoral authorisation today: valid, expiring, expired, not_yet_valid or missing (L1)",
+    )
+    recording: bool = Field(
+        default=False,
+        description="whether it is being recorded: authorised today, reporting, and no recording failure reported",
+    )
+    analysis: list[str] = Field(
+        default_factory=list, description="analysis modules active on it now (under an activation or simulated)"
+    )
 
 
 class HealthOut(BaseModel):

@@ -426,6 +426,14 @@ def _error_at(loc: Loc, message: str, hint: str) -> ValidationError:
     return ValidationError.from_exception_data("Camera", [error])
 
 
+CameraTag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    Field(title="Tag", description="A short label (1 to 40 characters), e.g. `tram`."),
+]
+"""A label of a camera, searched by the console's tree (issue 24)."""
+
+
 class Camera(ConfigModel):
     """One camera: streams, location, authorisation, zones and analysis-frame settings."""
 
@@ -475,6 +483,13 @@ class Camera(ConfigModel):
         "position; a dome with such masks and no position feedback is not recorded (never unmasked).",
     )
     location: Location = Field(title="Camera location", description="Where the camera is (WGS84).")
+    tags: tuple[CameraTag, ...] = Field(
+        default=(),
+        max_length=16,
+        title="Tags",
+        description="Short labels operators search the camera by in the console's tree (e.g. `tram`, `parvis`, "
+        "`école`): at most 16, each 1 to 40 characters; no personal data.",
+    )
     setting: CameraSetting = Field(
         default=CameraSetting.PUBLIC_STREET,
         title="Setting",

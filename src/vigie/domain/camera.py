@@ -95,6 +95,8 @@ class CameraInfo:
     kind: CameraKind
     simulated: bool = False
     location: CameraLocation | None = None
+    tags: tuple[str, ...] = ()
+    """Short labels operators search the camera by (the configuration's ``tags``)."""
 
 
 class StreamAlarmKind(enum.StrEnum):

@@ -1006,3 +1006,18 @@ class AccessRequestRow(Base):
     heartbeat_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+
+
+class CameraGroupRow(Base):
+    """A person's own group of cameras, or their favourites (``kind`` ``favourites``, one row, no name), in the
+    console's tree (issue 24). The camera ids are JSON text read and written whole (at most 400). Read by owner."""
+
+    __tablename__ = "camera_groups"
+    __table_args__ = (UniqueConstraint("owner", "kind", "name", name="uq_camera_groups_owner_kind_name"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(USERNAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(80))
+    cameras: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

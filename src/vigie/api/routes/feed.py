@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from vigie.api.camera_lists import CameraListing
 from vigie.api.routes.alerts import alert_out
 from vigie.api.routes.cameras import camera_listing
 from vigie.api.security import SESSION_COOKIE, CurrentPrincipal, still_allowed
@@ -39,8 +40,9 @@ BACKLOG: Final = 50
 
 @router.get(
     "/feed",
-    summary="Server-Sent Events: `alert` (a new alert, as in /api/alerts), `cameras` (the camera list, when a camera "
-    "appears, goes, or changes state or reason), `sensor` (a sensor's link rule asks to show cameras on the wall)",
+    summary="Server-Sent Events: `alert` (a new alert, as in /api/alerts), `cameras` (the camera list first, then the "
+    "cameras that appear or change state, merged by id), `cameras-gone` (ids of cameras gone), "
+    "`sensor` (a sensor's link rule asks to show cameras on the wall)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
@@ -66,6 +68,28 @@ def _sensor_out(link: SensorLinkEvent, cameras: list[str]) -> dict[str, Any]:
     }
 
 
+def _camera_changes(listing: CameraListing, signature_sent: str, sent: dict[str, str]) -> list[bytes]:
+    """Nothing when the list's signature is the one sent. After the first whole list, only the cameras that
+    appeared or changed (``cameras``, merged by id by the console) and the ids of those gone (``cameras-gone``):
+    the whole list is about 2 MB at the métropole's size. ``sent`` becomes what the connection's console holds."""
+    if listing.signature == signature_sent:
+        return []
+    if not sent or not listing.keys:
+        sent.clear()
+        sent.update(listing.keys)
+        return [b"event: cameras\ndata: " + listing.body + b"\n\n"]
+    changed = [listing.parts[c] for c, key in listing.keys.items() if sent.get(c) != key]
+    gone = [c for c in sent if c not in listing.keys]
+    chunks = []
+    if changed:
+        chunks.append(b"event: cameras\ndata: [" + b",".join(changed) + b"]\n\n")
+    if gone:
+        chunks.append(_event("cameras-gone", gone))
+    sent.clear()
+    sent.update(listing.keys)  # what this connection's console now holds
+    return chunks
+
+
 def _event(name: str, data: Any) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
@@ -83,6 +107,7 @@ async def _events(request: Request, principal: Principal, token: str) -> AsyncIt
     if wall is not None:
         last_link = await run_in_threadpool(wall.newest_id)
     cameras_sent = ""
+    keys_sent: dict[str, str] = {}
     recheck_at = time.monotonic() + RECHECK_S
     keepalive_at = time.monotonic() + KEEPALIVE_S
     yield b"retry: 3000\n\n"
@@ -99,9 +124,9 @@ async def _events(request: Request, principal: Principal, token: str) -> AsyncIt
                 if link.action == "show_on_wall" and shown:
                     yield _event("sensor", _sensor_out(link, shown))
         listing = await run_in_threadpool(camera_listing, request, principal)
-        if listing.signature != cameras_sent:
-            cameras_sent = listing.signature
-            yield b"event: cameras\ndata: " + listing.body + b"\n\n"
+        for chunk in _camera_changes(listing, cameras_sent, keys_sent):
+            yield chunk
+        cameras_sent = listing.signature
         now = time.monotonic()
         if now >= keepalive_at:
             keepalive_at = now + KEEPALIVE_S

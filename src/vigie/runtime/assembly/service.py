@@ -103,6 +103,7 @@ from vigie.services.alerts import AlertService
 from vigie.services.audit import AuditService
 from vigie.services.backup import pending_restore
 from vigie.services.camera_events import merged_stream_alarms
+from vigie.services.camera_groups import CameraGroupService
 from vigie.services.cameras import CameraService
 from vigie.services.case_bookmarks import CaseBookmarkService
 from vigie.services.cases import CaseService
@@ -121,6 +122,7 @@ from vigie.services.speakers import SpeakerService
 from vigie.services.system_health import Disk, MetricsAccess, SystemHealthService, disk_space
 from vigie.storage import SqlAlertRepo, SqlAuditStore, SqlHoldRepo, SqlSegmentIndex, SqlStatisticsRepo, SqlUserRepo
 from vigie.storage.audit_query import SqlAuditReader
+from vigie.storage.camera_groups import SqlCameraGroups
 from vigie.storage.case_bookmarks import SqlCaseBookmarks
 from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.case_searches import SqlCaseSearches
@@ -323,6 +325,7 @@ class VigieService:
                 p.camera.kind,
                 p.camera.id in simulated_cameras,
                 location=camera_location(p.camera),
+                tags=p.camera.tags,
             )
             for p in self.entries
         ]
@@ -467,6 +470,7 @@ class VigieService:
             ),
             # a case's own bookmarks (issue 22): kept with the case file, not purged when it closes
             case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), self.audit, clock),
+            camera_groups=CameraGroupService(SqlCameraGroups(engine), clock),
             access_requests=self.access_requests,
         )
         self.api_services = services

@@ -205,6 +205,7 @@ async function refresh() {
     if (mine < refreshShown) return;
     refreshShown = mine;
     state.cameras = cameras;
+    camerasChanged();
     if (governance) {
       state.governance = governance;
       showBanner(state.governance);
@@ -239,6 +240,29 @@ function showBanner(governance) {
   banner.textContent = text || t("banner.none");
 }
 
+// --- the camera list: replaced by each refresh, merged from the feed's changes ---------------------------------
+
+let wholeListNext = true;
+
+function mergeCameras(changed, gone) {
+  // The feed sends the cameras that appeared or changed since its last message (the whole list is ~2 MB at the
+  // métropole's size): replaced by id, new ones added at the end, gone ones removed.
+  const goneIds = new Set(gone);
+  const byId = new Map(changed.map((c) => [c.id, c]));
+  const merged = [];
+  for (const camera of state.cameras) {
+    if (goneIds.has(camera.id)) continue;
+    merged.push(byId.get(camera.id) || camera);
+    byId.delete(camera.id);
+  }
+  state.cameras = merged.concat([...byId.values()]);
+}
+
+function camerasChanged() {
+  // for the panels that show cameras whatever the view (the camera tree)
+  window.dispatchEvent(new CustomEvent("vigie:cameras"));
+}
+
 // --- live feed of alerts and camera health (Server-Sent Events; the 5 s refresh is the fallback) --------------
 
 function connectFeed() {
@@ -246,6 +270,7 @@ function connectFeed() {
   feed = new EventSource("/api/feed");
   const note = () => document.getElementById("feed-state");
   feed.addEventListener("open", () => {
+    wholeListNext = true; // a (re)connected feed sends the whole list first, then only the cameras that change
     note().textContent = t("alerts.live");
     if (state.me) refreshEvery(REFRESH_WITH_FEED_S);
   });
@@ -266,7 +291,17 @@ function connectFeed() {
     if (view && view.onSensor) view.onSensor(link);
   });
   feed.addEventListener("cameras", (event) => {
-    state.cameras = JSON.parse(event.data);
+    const cameras = JSON.parse(event.data);
+    if (wholeListNext) state.cameras = cameras;
+    else mergeCameras(cameras, []);
+    wholeListNext = false;
+    camerasChanged();
+    const view = state.view && VIEWS[state.view];
+    if (view && view.onCameras) view.onCameras();
+  });
+  feed.addEventListener("cameras-gone", (event) => {
+    mergeCameras([], JSON.parse(event.data));
+    camerasChanged();
     const view = state.view && VIEWS[state.view];
     if (view && view.onCameras) view.onCameras();
   });

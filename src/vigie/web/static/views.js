@@ -11,6 +11,7 @@ import { ptz } from "./ptz.js";
 import { speakers } from "./speakers.js";
 import { cases } from "./cases.js";
 import { access } from "./access.js";
+import { mountTree } from "./tree.js";
 
 const WALL_PAGE = 12;
 
@@ -128,6 +129,7 @@ const wallSocket = {
 const live = {
   allowed: () => can("view_live"),
   enter(args, query) {
+    mountTree(document.getElementById("live-tree")); // the camera tree (tree.js), mounted once
     if (args[0]) this.single(args[0], query.get("quality") || "full");
     else this.wall();
   },

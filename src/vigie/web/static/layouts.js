@@ -445,7 +445,6 @@ function place(index, camera) {
   board.layout.tiles[index] = { camera, tour: [], pace_s: 10 };
   board.tourAt.delete(index);
   if (board.alarm && board.alarm.tile === index) board.alarm = null;
-  board.selected = index;
   changed();
   status(t("layout.placed", { camera: cameraName(camera), n: index + 1 }));
 }

@@ -177,8 +177,9 @@ def test_a_detached_window_stays_in_sync_with_the_main_one(chromium: Browser, wo
     expect(screen.locator(TILES)).to_have_count(1)
     expect(tile(screen, 0)).to_have_attribute("data-camera", "vil-1")
     expect(listed).to_have_text("Place Lazare-Goujon")
-    page.locator("#layout-screens li[data-screen='2'] .screen-close").click()
-    screen.wait_for_event("close")
+    with screen.expect_event("close"):
+        page.locator("#layout-screens li[data-screen='2'] .screen-close").click()
+    expect(page.locator("#layout-screens")).to_be_hidden()
 
 
 def test_a_video_wall_output_follows_the_console(chromium: Browser, world: World) -> None:

@@ -45,7 +45,8 @@ def test_grids_drag_keyboard_full_screen_and_the_alarm_tile(chromium: Browser, w
     assert large and small and large["width"] > 2.5 * small["width"], "one large tile of 3×3 cells"
     page.select_option("#layout-grid", "2+8")
     first, second, third = (tile(page, i).bounding_box() for i in range(3))
-    assert first and second and third and abs(first["width"] - second["width"]) < 2 and first["width"] > 1.8 * third["width"]
+    assert first and second and third
+    assert abs(first["width"] - second["width"]) < 2 and first["width"] > 1.8 * third["width"], "two large tiles"
     page.select_option("#layout-grid", "1")
     expect(page.locator(TILES)).to_have_count(1)
     picture(page, f"{TILES}[data-camera='vil-1'] img")

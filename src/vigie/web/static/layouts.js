@@ -12,7 +12,7 @@
 // layout with more JPEG tiles opens one more.
 
 import { api, can, cameraName, el, failed, state, status } from "./app.js";
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 import { MsePlayer, mseSupported } from "./mse.js";
 import { shortcut } from "./keys.js";
 
@@ -643,9 +643,12 @@ function gridLabel(grid) {
 // --- the toolbar ----------------------------------------------------------------------------------------------
 
 function buildBar() {
+  // built once per language (the console's language can change while it runs)
   const bar = document.getElementById("layout-bar");
-  if (bar.dataset.built) return;
-  bar.dataset.built = "1";
+  if (bar.dataset.built === language()) return;
+  bar.dataset.built = language();
+  bar.replaceChildren();
+  if (board.host) { stopPlayers(); board.host.replaceChildren(); } // the tiles' controls are labelled in the language too
   const grid = el("select", { id: "layout-grid", "aria-label": t("layout.grid") },
     ...Object.keys(GRIDS).map((g) => el("option", { value: g, text: gridLabel(g) })));
   grid.addEventListener("change", () => {
@@ -679,8 +682,11 @@ function buildBar() {
     el("datalist", { id: "layout-outputs" }),
   );
   const shareDialog = document.getElementById("layout-share-dialog");
-  shareDialog.querySelector("fieldset").append(
+  const fieldset = shareDialog.querySelector("fieldset");
+  fieldset.replaceChildren(fieldset.querySelector("legend"),
     ...SHARE_ROLES.map((role) => el("label", {}, el("input", { type: "checkbox", value: role, name: "role" }), " ", el("span", { text: t(`layout.role.${role}`) }))));
+  if (shareDialog.dataset.ready) return;
+  shareDialog.dataset.ready = "1";
   shareDialog.querySelector("form").addEventListener("submit", share);
   document.getElementById("layout-tour").querySelector("form").addEventListener("submit", tourChosen);
   for (const cancel of document.querySelectorAll(".layout-dialog .layout-cancel")) {
@@ -688,11 +694,7 @@ function buildBar() {
   }
 }
 
-function drawBar() {
-  if (!board.layout || board.mode === "output") return;
-  const layout = board.layout;
-  document.getElementById("layout-grid").value = layout.grid;
-  const saved = document.getElementById("layout-saved");
+function drawSaved(saved) {
   const mine = board.saved.filter((l) => l.mine);
   const shared = board.saved.filter((l) => !l.mine);
   const option = (l) => el("option", { value: String(l.id), text: l.mine ? l.name : `${l.name} — ${l.owner}` });
@@ -701,11 +703,24 @@ function drawBar() {
     mine.length ? el("optgroup", { label: t("layout.mine") }, ...mine.map(option)) : null,
     shared.length ? el("optgroup", { label: t("layout.shared_with_me") }, ...shared.map(option)) : null,
   );
+}
+
+function drawBar() {
+  if (!board.layout || board.mode === "output") return;
+  const layout = board.layout;
+  document.getElementById("layout-grid").value = layout.grid;
+  const saved = document.getElementById("layout-saved");
+  const listed = JSON.stringify(board.saved.map((l) => [l.id, l.name, l.owner, l.mine]));
+  if (saved.dataset.listed !== listed) {
+    saved.dataset.listed = listed;
+    drawSaved(saved);
+  }
   saved.value = layout.id ? String(layout.id) : "";
   const name = document.getElementById("layout-name");
   if (document.activeElement !== name) name.value = layout.name || "";
   document.getElementById("layout-share").hidden = !layout.id || !layout.editable;
   document.getElementById("layout-delete").hidden = !layout.id || !layout.editable;
+  document.getElementById("layout-save-new").hidden = !layout.id;
   document.getElementById("layout-save").textContent = t(layout.id && layout.editable ? "layout.save" : "layout.save_as");
   const touring = layout.tiles.some((tile) => tile.tour.length);
   const pause = document.getElementById("layout-pause");
@@ -865,8 +880,8 @@ export const layouts = {
   show(query) {
     const screen = Number((query && query.get("screen")) || 1);
     board.screen = Number.isInteger(screen) && screen >= 1 && screen <= 16 ? screen : 1;
-    buildBar();
     start(board.screen === 1 ? "console" : "screen", document.getElementById("wall"));
+    buildBar();
     if (board.screen !== 1) document.body.dataset.chrome = "screen";
     openChannel();
     board.layout = board.layout || recalled() || autoLayout();

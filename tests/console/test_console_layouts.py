@@ -157,6 +157,17 @@ def test_a_tour_cycles_two_cameras_in_a_tile(chromium: Browser, world: World) ->
     page.click("#layout-pause")
     expect(page.locator("#layout-pause")).to_have_text("Reprendre les rondes")
 
+    # a whole layout pages through a list of cameras: here one tile, the two cameras in turn
+    page.select_option("#layout-grid", "1")
+    page.click("#layout-tour-all")
+    page.select_option("#layout-tour-cameras", ["vil-2", "vil-1"])
+    page.fill("#layout-tour-pace", "2")
+    page.click("#layout-tour-ok")
+    page.click("#layout-pause")  # the tours resume
+    expect(page.locator("#layout-pause")).to_have_text("Suspendre les rondes")
+    expect(tile(page, 0)).to_have_attribute("data-camera", "vil-1", timeout=10_000)
+    expect(tile(page, 0)).to_have_attribute("data-camera", "vil-2", timeout=10_000)
+
 
 def test_a_detached_window_stays_in_sync_with_the_main_one(chromium: Browser, world: World) -> None:
     page = logged_in(chromium, world, "op.vil")

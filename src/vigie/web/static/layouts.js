@@ -510,9 +510,10 @@ function tick() {
 // --- the tour dialog ------------------------------------------------------------------------------------------
 
 function editTour(index) {
+  // index: a tile's, or "all": the whole layout pages through the cameras chosen, every tile at once
   const dialog = document.getElementById("layout-tour");
   const list = dialog.querySelector("select");
-  const spec = board.layout.tiles[index];
+  const spec = index === "all" ? { camera: null, tour: [], pace_s: 10 } : board.layout.tiles[index];
   list.replaceChildren(...state.cameras.map((c) => {
     const option = el("option", { value: c.id, text: `${c.name} (${c.id})` });
     option.selected = spec.tour.includes(c.id) || (!spec.tour.length && spec.camera === c.id);
@@ -527,14 +528,26 @@ function editTour(index) {
 function tourChosen(event) {
   event.preventDefault();
   const dialog = document.getElementById("layout-tour");
-  const index = Number(dialog.dataset.index);
+  const index = dialog.dataset.index === "all" ? "all" : Number(dialog.dataset.index);
   const cameras = Array.from(dialog.querySelector("select").selectedOptions).map((o) => o.value);
   const pace = Number(dialog.querySelector("input").value);
   const error = dialog.querySelector(".layout-error");
   if (cameras.length < 2) { error.textContent = t("layout.tour_two"); return; }
   if (!(pace >= 2 && pace <= 3600)) { error.textContent = t("layout.tour_pace"); return; }
-  board.layout.tiles[index] = { camera: null, tour: cameras, pace_s: Math.round(pace) };
-  board.tourAt.set(index, { k: 0, at: Date.now() });
+  const now = Date.now();
+  if (index === "all") {
+    // tile i shows cameras i, i + n, i + 2n… of the list: the layout turns its pages together
+    const count = board.layout.tiles.length;
+    board.layout.tiles = board.layout.tiles.map((_, i) => {
+      const group = cameras.filter((__, j) => j % count === i);
+      return group.length >= 2 ? { camera: null, tour: group, pace_s: Math.round(pace) } : { camera: group[0] || null, tour: [], pace_s: 10 };
+    });
+    board.tourAt.clear();
+    board.layout.tiles.forEach((tile, i) => { if (tile.tour.length) board.tourAt.set(i, { k: 0, at: now }); });
+  } else {
+    board.layout.tiles[index] = { camera: null, tour: cameras, pace_s: Math.round(pace) };
+    board.tourAt.set(index, { k: 0, at: now });
+  }
   dialog.close();
   changed();
 }
@@ -673,6 +686,7 @@ function buildBar() {
     button("layout-save-new", "layout.save_new", () => save(true)),
     button("layout-share", "layout.share", openShare),
     button("layout-delete", "layout.delete", remove),
+    button("layout-tour-all", "layout.tour_all", () => editTour("all")),
     button("layout-pause", "layout.pause_all", () => { board.toursPaused = !board.toursPaused; draw(); }),
     el("span", { class: "layout-console-only" },
       button("layout-window", "layout.new_window", openScreen),

@@ -32,6 +32,7 @@ from tests.recording.export_samples import ListAuditSink  # noqa: E402
 from tests.support.browser import chromium_options  # noqa: E402
 from tests.support.live_camera import LEFT_HALF, Camera  # noqa: E402
 from tests.support.servers import serving  # noqa: E402
+
 from vigie.config.camera import Authorisation  # noqa: E402
 from vigie.domain.camera import CameraInfo, CameraKind, Purpose  # noqa: E402
 from vigie.domain.clock import legal_day  # noqa: E402

@@ -28,9 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from console_layout import ALL_SHOWN, CAMERA_IDS, console_world, sixteen_tiles  # noqa: E402
-
-from tests.support.browser import chromium_options  # noqa: E402
+from console_layout import ALL_SHOWN, CAMERA_IDS, console_world, sixteen_tiles
+from tests.support.browser import chromium_options
 
 COUNT_SOCKETS = """(() => {
   const open = new Set();
@@ -40,14 +39,17 @@ COUNT_SOCKETS = """(() => {
       const made = new Original(...args);
       open.add(made);
       made.addEventListener('close', () => open.delete(made));
-      if (name === 'EventSource') made.addEventListener('error', () => { if (made.readyState === 2) open.delete(made); });
+      if (name === 'EventSource') {
+        made.addEventListener('error', () => { if (made.readyState === 2) open.delete(made); });
+      }
       return made;
     };
     Counted.prototype = Original.prototype;
     Object.assign(Counted, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: Original.CLOSED });
     window[name] = Counted;
   }
-  window.__openSockets = () => Array.from(open).filter((s) => s.readyState !== (s instanceof EventSource ? 2 : 3)).length;
+  const closed = (s) => s.readyState === (s instanceof EventSource ? 2 : 3);
+  window.__openSockets = () => Array.from(open).filter((s) => !closed(s)).length;
 })()"""
 TICKS = os.sysconf("SC_CLK_TCK")
 

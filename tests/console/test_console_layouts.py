@@ -134,6 +134,7 @@ def test_a_saved_layout_is_kept_and_shared_with_the_operators(chromium: Browser,
     expect(other.locator(TILES)).to_have_count(6)
     expect(tile(other, 0)).to_have_attribute("data-camera", "vil-2")
     picture(other, f"{TILES}[data-index='0'] img")
+    shot(other, "layouts-shared")  # one large tile and five small ones
     expect(other.locator("#layout-share")).to_be_hidden()  # the supervisor's: an operator does not change it
     events = [(e.actor, e.action) for e in world.audit.events if str(e.target).startswith("layout:")]
     assert events == [("sup.vil", AuditAction.LAYOUT_SAVED), ("sup.vil", AuditAction.LAYOUT_SHARED)]

@@ -56,6 +56,7 @@ from vigie.services.events import EventService
 from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess
 from vigie.services.holds import HoldService
+from vigie.services.layouts import LayoutService
 from vigie.services.live import LiveService
 from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
@@ -76,6 +77,7 @@ from vigie.storage.case_bookmarks import SqlCaseBookmarks
 from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.case_searches import SqlCaseSearches
 from vigie.storage.cases import SqlCaseRepo
+from vigie.storage.layouts import SqlLayouts, SqlWallOutputs
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
@@ -379,6 +381,8 @@ def build_world(
         ),
         case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), audit, clock),
         camera_groups=CameraGroupService(SqlCameraGroups(engine), clock),
+        # the console's saved layouts and video-wall outputs (issue 24)
+        layouts=LayoutService(SqlLayouts(engine), SqlWallOutputs(engine), audit, clock),
         access_requests=AccessRequestService(
             SqlAccessRequestStore(engine), audit, clock, access_workspace, copy_maker or fake_maker
         ),

@@ -55,7 +55,7 @@ def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, worl
     page.on("request", lambda request: streams.append(request.url) if "live.mjpeg" in request.url else None)
     log_in(page, "op.vil")
     expect(page.locator("#who-name")).to_contain_text("operator")
-    tiles = page.locator("#wall .tile")
+    tiles = page.locator("#wall .tile[data-camera]")
     expect(tiles).to_have_count(2)  # Villeurbanne's two cameras, not Bron's nor the state's
     expect(page.locator("#wall")).not_to_contain_text("Parilly")
     image_loaded(page, "#wall .tile[data-camera='vil-1'] img")
@@ -66,7 +66,7 @@ def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, worl
     # Every tile on one WebSocket, none on an HTTP connection of its own (a browser holds six per server).
     assert [url.split("/", 3)[3] for url in sockets] == ["api/live/wall"] and streams == []
 
-    tiles.first.click()
+    tiles.first.locator(".tile-open").click()
     expect(page).to_have_url(f"{chromium.server}/#/live/vil-1")
     image_loaded(page, "#single-video")
     first = page.evaluate("document.querySelector('#single-video').naturalWidth")

@@ -16,7 +16,7 @@ expect = sync_api.expect
 
 def test_a_sensor_link_puts_its_camera_first_on_the_wall(chromium: Browser, world: World) -> None:
     page = logged_in(chromium, world, "op.vil")
-    tiles = page.locator("#wall .tile")
+    tiles = page.locator("#wall .tile[data-camera]")
     expect(tiles).to_have_count(2)
     expect(tiles.first).to_have_attribute("data-camera", "vil-1")
     expect(page.locator("#feed-state")).to_have_text("Flux en direct connecté")

@@ -49,7 +49,7 @@ def through_the_provider(page: sync_api.Page, login: str) -> None:
 def test_an_operator_signs_on_at_the_provider_and_lands_in_the_console(page: sync_api.Page) -> None:
     through_the_provider(page, "op.vil")
     expect(page.locator("#who-name")).to_contain_text("operator")
-    expect(page.locator("#wall .tile")).to_have_count(2)  # their commune's cameras, as with a password
+    expect(page.locator("#wall .tile[data-camera]")).to_have_count(2)  # their commune's cameras, as with a password
 
 
 def test_an_identity_without_a_vigie_account_comes_back_with_a_message(page: sync_api.Page, sso_world: World) -> None:

@@ -50,7 +50,7 @@ def test_an_unmasked_camera_plays_its_h264_through_media_source_extensions(chrom
     page.on("websocket", lambda ws: sockets.append(ws.url.split("/", 3)[3]))
     page.on("request", lambda request: streams.append(request.url) if "live.mjpeg" in request.url else None)
     log_in(page, "op.vil")
-    tiles = page.locator("#wall .tile")
+    tiles = page.locator("#wall .tile[data-camera]")
     expect(tiles).to_have_count(2)
     playing(page, TILE_VIDEO)
     page.wait_for_function(  # the masked camera: a JPEG over the wall's socket, never its raw stream
@@ -61,7 +61,7 @@ def test_an_unmasked_camera_plays_its_h264_through_media_source_extensions(chrom
     assert sorted(sockets) == ["api/cameras/vil-2/live.fmp4?quality=wall", "api/live/wall"]
     assert streams == []
 
-    tiles.nth(1).click()
+    tiles.nth(1).locator(".tile-open").click()
     expect(page).to_have_url(f"{chromium.server}/#/live/vil-2")
     playing(page, "#single-mse")
     assert page.locator("#single-video").is_hidden()

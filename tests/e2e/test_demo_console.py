@@ -75,7 +75,7 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(**chromium_options())
         page = logged_in(browser, base, login["username"], login["password"], accept_downloads=True)
-        expect(page.locator("#wall .tile")).to_have_count(3)  # sim1, sim2 and the dome (docs/devices.md)
+        expect(page.locator("#wall .tile[data-camera]")).to_have_count(3)  # sim1, sim2 and the dome (docs/devices.md)
         # the demo analyses its generated footage without an activation: the banner says so
         expect(page.locator("#banner")).to_contain_text("analysis of simulated footage")
         # the wall and the single view play the cameras' own H.264 (fMP4 into Media Source Extensions, issue 16)
@@ -83,7 +83,7 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
             playing(page, f"#wall .tile[data-camera='{camera}'] video")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "demo-01-wall.png"))
-        page.locator("#wall .tile[data-camera='sim1']").click()
+        page.locator("#wall .tile[data-camera='sim1'] .tile-open").click()
         playing(page, "#single-mse")
         assert page.locator("#single-video").is_hidden(), "no MJPEG where the browser plays the stream"
         assert moving(page, "#single-mse"), "the single view shows a still picture"

@@ -34,6 +34,7 @@ from vigie.api.routes import (
     exports,
     feed,
     governance,
+    layouts,
     live,
     plates,
     playback,
@@ -65,6 +66,7 @@ from vigie.services.events import EventService
 from vigie.services.exports import ExportService
 from vigie.services.governance_access import GovernanceAccess
 from vigie.services.health import HealthService
+from vigie.services.layouts import LayoutService
 from vigie.services.live import LiveService
 from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
@@ -191,6 +193,8 @@ class ApiServices:
     """A case's own bookmarks (issue 22); None: the bookmark routes answer 503."""
     access_requests: AccessRequestService | None = None
     """Filmed persons' requests of access (L19); None: the routes answer 503."""
+    layouts: LayoutService | None = None
+    """The console's saved layouts and video-wall outputs (issue 24); None: the routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -256,6 +260,7 @@ def create_app(
         webhooks,
         cases,
         access_requests,
+        layouts,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 

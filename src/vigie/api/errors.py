@@ -33,6 +33,7 @@ from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
 from vigie.domain.camera_groups import CameraGroupConflictError, CameraGroupError
 from vigie.domain.case_objects import ObjectQueryError
 from vigie.domain.errors import StoreUnavailableError
+from vigie.domain.layouts import LayoutConflictError, LayoutError
 from vigie.domain.ptz import PtzError
 from vigie.domain.speakers import SpeakerUnreachableError
 from vigie.domain.users import UserNotFoundError
@@ -121,6 +122,8 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (SecondPersonError, 403, "second_person"),
     (AccessRequestBusyError, 429, "busy"),
     (AccessRequestsUnavailableError, 503, "unavailable"),
+    (LayoutError, 422, "invalid_request"),
+    (LayoutConflictError, 409, "conflict"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

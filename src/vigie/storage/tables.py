@@ -1020,4 +1020,35 @@ class CameraGroupRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(80))
     cameras: Mapped[str] = mapped_column(Text)
+
+
+class LayoutRow(Base):
+    """A person's saved console layout (issue 24): the tiles as JSON text (read and written whole), and the roles
+    of the owner's commune it is shared with (comma-separated, empty: the owner's only)."""
+
+    __tablename__ = "layouts"
+    __table_args__ = (Index("ix_layouts_commune_owner", "commune_id", "owner"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    owner: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    name: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    shared_roles: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+
+
+class WallOutputRow(Base):
+    """What a commune's named video-wall output shows now (issue 24): the layout as JSON text, a version that grows
+    with each change (the wall's browser asks for newer ones)."""
+
+    __tablename__ = "wall_outputs"
+
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     updated_at: Mapped[datetime]

@@ -111,6 +111,7 @@ from vigie.services.events import EventService
 from vigie.services.health import Check, HealthService
 from vigie.services.holds import HoldService
 from vigie.services.host import process_exists
+from vigie.services.layouts import LayoutService
 from vigie.services.plates import PURGE_EVERY_S as PLATES_PURGE_EVERY_S
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
@@ -128,6 +129,7 @@ from vigie.storage.case_objects import SqlCaseObjects
 from vigie.storage.case_searches import SqlCaseSearches
 from vigie.storage.cases import SqlCaseRepo
 from vigie.storage.database import create_engine_for, migrate, sqlite_file
+from vigie.storage.layouts import SqlLayouts, SqlWallOutputs
 from vigie.storage.live_endpoints import SqlLiveEndpoints
 from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.recording_gaps import SqlRecordingGaps
@@ -471,6 +473,8 @@ class VigieService:
             # a case's own bookmarks (issue 22): kept with the case file, not purged when it closes
             case_bookmarks=CaseBookmarkService(case_service, SqlCaseBookmarks(engine), self.audit, clock),
             camera_groups=CameraGroupService(SqlCameraGroups(engine), clock),
+            # the console's saved layouts and video-wall outputs (issue 24)
+            layouts=LayoutService(SqlLayouts(engine), SqlWallOutputs(engine), self.audit, clock),
             access_requests=self.access_requests,
         )
         self.api_services = services

@@ -4,7 +4,8 @@
 import { api, can, cameraName, cell, el, failed, fill, refreshSoon, state, status } from "./app.js";
 import { formatTime, t } from "./i18n.js";
 import { fromParisWallClock, parisDay, parisDayBounds, parisWallClock } from "./time.js";
-import { MsePlayer, mseSupported } from "./mse.js";
+import { MsePlayer } from "./mse.js";
+import { layouts, passthrough, wallOutput } from "./layouts.js";
 import { health } from "./health.js";
 import { plates } from "./plates.js";
 import { ptz } from "./ptz.js";
@@ -12,8 +13,6 @@ import { speakers } from "./speakers.js";
 import { cases } from "./cases.js";
 import { access } from "./access.js";
 import { mountTree } from "./tree.js";
-
-const WALL_PAGE = 12;
 
 function stateCell(row, camera) {
   cell(row, t(`state.${camera.state}`), `state state-${camera.state}`);
@@ -38,173 +37,25 @@ function fromLocalInput(value) {
   return fromParisWallClock(value).toISOString();
 }
 
-// --- live: a wall of the cameras one may see, and a single view -------------------------------------------------
+// --- live: the layouts of tiles (layouts.js), and a single view ---------------------------------------------------
 
-let wallPage = 0;
-
-// Cameras a sensor's link rule asked to show (the live feed's `sensor` events, docs/integrations.md#sensors): first
-// on the wall, outlined, for SENSOR_SHOW_MS. A person decides what to do with what they see; nothing else happens.
-const sensorShown = new Map(); // camera id -> { label, until }
-const SENSOR_SHOW_MS = 120000;
-
-// A camera without privacy masks is shown as its own H.264 (fragmented MP4 over a WebSocket of its own, played by
-// Media Source Extensions: mse.js); the others, and any whose codec this browser cannot play, as JPEG images.
-// The wall's images come over one WebSocket (a browser holds at most six HTTP connections to a server: one MJPEG
-// response per tile would starve the rest of the console). Each binary message is one JPEG of one camera:
-// [length of the camera id][camera id][JPEG]. The single view, one camera, uses MJPEG in an <img>.
-const passthrough = {
-  cameras: null, // the cameras one may watch as H.264 (GET /api/cameras/live.fmp4), once known
-  failed: new Set(), // cameras whose H.264 did not play in this page: JPEG from now on
-  loading: null,
-  load() {
-    if (!this.loading) {
-      this.loading = (mseSupported() ? api("GET", "/api/cameras/live.fmp4") : Promise.resolve({ cameras: [] }))
-        .then((body) => { this.cameras = new Set(body.cameras); })
-        .catch(() => { this.cameras = new Set(); })
-        .finally(() => { this.loading = null; });
-    }
-    return this.loading;
-  },
-  has(cameraId) {
-    return this.cameras !== null && this.cameras.has(cameraId) && !this.failed.has(cameraId);
-  },
-};
-const tilePlayers = new Map();
 let singlePlayer = null;
-
-const wallSocket = {
-  ws: null,
-  wanted: [],
-  urls: new Map(),
-  open() {
-    if (this.ws && this.ws.readyState <= 1) return;
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    this.ws = new WebSocket(`${scheme}://${location.host}/api/live/wall`);
-    this.ws.binaryType = "arraybuffer";
-    this.ws.addEventListener("open", () => this.send());
-    this.ws.addEventListener("message", (event) => this.received(event.data));
-    this.ws.addEventListener("close", () => {
-      if (this.wanted.length) setTimeout(() => { if (this.wanted.length) this.open(); }, 3000);
-    });
-  },
-  watch(cameras) {
-    if (!cameras.length) {
-      this.close();
-      return;
-    }
-    this.wanted = cameras;
-    this.open();
-    this.send();
-  },
-  send() {
-    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify({ cameras: this.wanted }));
-  },
-  received(data) {
-    if (typeof data === "string") {
-      const message = JSON.parse(data);
-      const tile = message.camera && document.querySelector(`#wall .tile[data-camera="${CSS.escape(message.camera)}"]`);
-      if (tile) tile.querySelector(".tile-state").textContent = message.error;
-      else status(message.error);
-      return;
-    }
-    const bytes = new Uint8Array(data);
-    const camera = new TextDecoder().decode(bytes.subarray(1, 1 + bytes[0]));
-    const img = document.querySelector(`#wall .tile[data-camera="${CSS.escape(camera)}"] img`);
-    if (!img) return;
-    const url = URL.createObjectURL(new Blob([bytes.subarray(1 + bytes[0])], { type: "image/jpeg" }));
-    const previous = this.urls.get(camera);
-    this.urls.set(camera, url);
-    img.src = url;
-    if (previous) URL.revokeObjectURL(previous);
-  },
-  close() {
-    this.wanted = [];
-    if (this.ws) this.ws.close();
-    this.ws = null;
-    for (const url of this.urls.values()) URL.revokeObjectURL(url);
-    this.urls.clear();
-  },
-};
 
 const live = {
   allowed: () => can("view_live"),
   enter(args, query) {
     mountTree(document.getElementById("live-tree")); // the camera tree (tree.js), mounted once
     if (args[0]) this.single(args[0], query.get("quality") || "full");
-    else this.wall();
+    else this.wall(query);
   },
-  wall() {
+  wall(query) {
     this.stopSingle();
     document.getElementById("wall-view").hidden = false;
     document.getElementById("single-view").hidden = true;
-    passthrough.cameras = null; // asked again each time the wall is shown
-    this.drawWall();
-  },
-  drawWall() {
-    const wall = document.getElementById("wall");
-    const pages = Math.max(1, Math.ceil(state.cameras.length / WALL_PAGE));
-    wallPage = Math.min(wallPage, pages - 1);
-    const now = Date.now();
-    for (const [id, shownFor] of sensorShown) if (shownFor.until <= now) sensorShown.delete(id);
-    const ordered = [...state.cameras.filter((c) => sensorShown.has(c.id)), ...state.cameras.filter((c) => !sensorShown.has(c.id))];
-    const shown = ordered.slice(wallPage * WALL_PAGE, (wallPage + 1) * WALL_PAGE);
-    const current = new Map(Array.from(wall.children).map((tile) => [tile.dataset.camera, tile]));
-    const tiles = shown.map((camera) => {
-      let tile = current.get(camera.id);
-      if (!tile) {
-        tile = el("a", { class: "tile", href: `#/live/${encodeURIComponent(camera.id)}`, dataset: { camera: camera.id } },
-          el("img", { alt: camera.name }), el("video", { hidden: true, "aria-label": camera.name }),
-          el("span", { class: "tile-name" }), el("span", { class: "tile-state" }));
-      }
-      tile.querySelector(".tile-name").textContent = camera.name;
-      const bySensor = sensorShown.get(camera.id);
-      tile.classList.toggle("tile-sensor", Boolean(bySensor));
-      tile.title = bySensor ? bySensor.label : "";
-      const badge = tile.querySelector(".tile-state");
-      badge.textContent = t(`state.${camera.state}`);
-      badge.className = `tile-state state-${camera.state}`;
-      return tile;
-    });
-    wall.replaceChildren(...tiles);
-    this.playWall(shown.map((c) => c.id));
-    document.getElementById("wall-page").textContent = t("live.page", {
-      page: wallPage + 1, pages, count: state.cameras.length,
-    });
-    document.getElementById("wall-prev").disabled = wallPage === 0;
-    document.getElementById("wall-next").disabled = wallPage >= pages - 1;
-  },
-  playWall(ids) {
-    // Each shown camera either plays its H.264 in its tile's <video>, or comes as JPEG over the wall's socket.
-    if (passthrough.cameras === null) {
-      passthrough.load().then(() => { if (!document.getElementById("wall-view").hidden) this.drawWall(); });
-      return;
-    }
-    const wall = document.getElementById("wall");
-    for (const [camera, player] of tilePlayers) {
-      if (!ids.includes(camera) || !passthrough.has(camera)) { player.stop(); tilePlayers.delete(camera); }
-    }
-    for (const camera of ids.filter((id) => passthrough.has(id) && !tilePlayers.has(id))) {
-      const tile = wall.querySelector(`.tile[data-camera="${CSS.escape(camera)}"]`);
-      const video = tile.querySelector("video");
-      tilePlayers.set(camera, new MsePlayer(video, camera, "wall", {
-        onFallback: () => {
-          passthrough.failed.add(camera);
-          tilePlayers.delete(camera);
-          if (!document.getElementById("wall-view").hidden) this.drawWall();
-        },
-        onError: (message) => { tile.querySelector(".tile-state").textContent = message; },
-      }).start());
-    }
-    for (const tile of wall.children) {
-      const mse = tilePlayers.has(tile.dataset.camera);
-      tile.querySelector("video").hidden = !mse;
-      tile.querySelector("img").hidden = mse;
-    }
-    const jpeg = ids.filter((id) => !tilePlayers.has(id));
-    if (jpeg.join() !== wallSocket.wanted.join()) wallSocket.watch(jpeg);
+    layouts.show(query);
   },
   single(cameraId, quality) {
-    this.stopWall();
+    layouts.hide();
     document.getElementById("wall-view").hidden = true;
     document.getElementById("single-view").hidden = false;
     const camera = state.cameras.find((c) => c.id === cameraId);
@@ -222,22 +73,14 @@ const live = {
     speakers.show(cameraId); // the commune's loudspeakers, those linked to this camera ticked
   },
   onCameras() {
-    if (!document.getElementById("wall-view").hidden) this.drawWall();
+    if (!document.getElementById("wall-view").hidden) layouts.onCameras();
   },
   onSensor(link) {
-    const label = t("sensors.wall", { sensor: link.sensor, label: link.label });
-    for (const camera of link.cameras) sensorShown.set(camera, { label, until: Date.now() + SENSOR_SHOW_MS });
-    wallPage = 0;
-    this.onCameras();
+    // cameras a sensor's link rule asked to show: first in the layout, outlined (layouts.js)
+    layouts.onSensor(link);
   },
   refresh() {
     this.onCameras();
-  },
-  stopWall() {
-    wallSocket.close();
-    for (const player of tilePlayers.values()) player.stop();
-    tilePlayers.clear();
-    document.getElementById("wall").replaceChildren();
   },
   playSingle(cameraId, quality) {
     const img = document.getElementById("single-video");
@@ -281,7 +124,7 @@ const live = {
     speakers.hide();
   },
   leave() {
-    this.stopWall();
+    layouts.hide();
     this.stopSingle();
   },
 };
@@ -306,8 +149,6 @@ async function engageStop(cameraId) {
   refreshSoon();
 }
 
-document.getElementById("wall-prev").addEventListener("click", () => { wallPage -= 1; live.drawWall(); });
-document.getElementById("wall-next").addEventListener("click", () => { wallPage += 1; live.drawWall(); });
 
 // --- alerts ------------------------------------------------------------------------------------------------------
 
@@ -1093,6 +934,7 @@ const cameras = {
 
 export const VIEWS = {
   live,
+  "wall-output": wallOutput,
   alerts,
   plates,
   map,

@@ -3,13 +3,17 @@
 #   Debian packages (apt-get, only those missing) and a virtualenv in .venv with Vigie installed.
 # Usage: scripts/setup.sh [--with-postgres] [--with-browser] [--with-oidc] [--with-faketime] [--with-mqtt] [--with-sip]
 #   [--with-nftables]
-#   --with-oidc: node and npm, and the test OpenID provider (oidc-provider, pinned in tests/oidc/package-lock.json)
+#   Always: node and npm (Debian's, when none), and the console's map library (npm ci in src/vigie/web).
+#   --with-oidc: the test OpenID provider (oidc-provider, pinned in tests/oidc/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_oidc=0
 packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-bad fonts-dejavu-core)  # the font of the simulated number plates
+# node and npm install the console's map library (MapLibre GL, pinned in src/vigie/web/package-lock.json) with
+# `npm ci`; a node from elsewhere is kept
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 for option in "$@"; do
   case "$option" in
     --with-postgres) packages+=(postgresql) ;;
@@ -19,8 +23,7 @@ for option in "$@"; do
     --with-sip) packages+=(baresip-core) ;;  # SIP speakers call with baresip; the tests answer with a second one
     --with-nftables) packages+=(nftables) ;;  # `nft -c` checks `vigie deploy firewall`'s ruleset (never applies it)
     --with-oidc)  # single sign-on tests run panva's oidc-provider under node (a node from elsewhere is kept)
-      with_oidc=1
-      if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi ;;
+      with_oidc=1 ;;
     *) echo "setup: unknown option $option" >&2; exit 2 ;;
   esac
 done
@@ -63,6 +66,15 @@ export UV_PYTHON="$PYTHON" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=.ven
 # there a demo spent 14 s importing before its first frame, 8 s with the bytecode.
 .tools/uv/bin/uv sync --locked --extra dev --quiet --compile-bytecode
 .venv/bin/python -m compileall -q src >/dev/null
+# The console's map library, served by Vigie under /static/vendor/ (never from a CDN): exactly the locked versions.
+web_lock="src/vigie/web/package-lock.json"
+web_stamp="src/vigie/web/node_modules/.vigie-installed"
+web_want="$(sha256sum "$web_lock" | cut -d' ' -f1)"
+if [[ ! -f "$web_stamp" || "$(cat "$web_stamp")" != "$web_want" ]]; then
+  echo "setup: installing the console's map library (npm ci in src/vigie/web)"
+  npm ci --prefix src/vigie/web --no-audit --no-fund --loglevel=error
+  echo "$web_want" > "$web_stamp"
+fi
 if (( with_oidc )); then
   lock="tests/oidc/package-lock.json"
   stamp="tests/oidc/node_modules/.vigie-installed"

@@ -33,6 +33,7 @@ from vigie.domain.alerts import AlertAlreadyDecidedError, AlertNotFoundError
 from vigie.domain.case_objects import ObjectQueryError
 from vigie.domain.errors import StoreUnavailableError
 from vigie.domain.ptz import PtzError
+from vigie.domain.site_plans import SitePlanError
 from vigie.domain.speakers import SpeakerUnreachableError
 from vigie.domain.users import UserNotFoundError
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
@@ -57,6 +58,7 @@ from vigie.services.cases import (
 from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
+from vigie.services.map import BasemapUnavailableError
 from vigie.services.ptz import DomeUnreachableError, PtzLockedError, PtzUnavailableError
 from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 from vigie.services.snapshots import NoSnapshotError
@@ -118,6 +120,8 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (SecondPersonError, 403, "second_person"),
     (AccessRequestBusyError, 429, "busy"),
     (AccessRequestsUnavailableError, 503, "unavailable"),
+    (SitePlanError, 422, "invalid_request"),
+    (BasemapUnavailableError, 503, "unavailable"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

@@ -91,6 +91,8 @@ export const mapView = {
 
   async enter() {
     const mine = ++this.generation;
+    if (this.popup) this.popup.remove();
+    this.popup = null;
     document.getElementById("map-canvas").setAttribute("aria-label", t("map.canvas"));
     try {
       this.config = await api("GET", "/api/map");
@@ -241,7 +243,8 @@ export const mapView = {
   async style() {
     const basemap = this.config.basemap;
     if (!basemap) return this.plainStyle();
-    const absolute = (url) => new URL(url, location.origin).href; // the tiles are fetched from the map's worker
+    // the tiles are fetched from the map's worker, which needs whole URLs (and `new URL` would escape the {z})
+    const absolute = (url) => (url.startsWith("/") ? `${location.origin}${url}` : url);
     if (basemap.vector) {
       const style = await api("GET", basemap.style);
       style.sources.basemap.tiles = style.sources.basemap.tiles.map(absolute);
@@ -334,22 +337,37 @@ export const mapView = {
   },
 
   renderSide() {
+    // Updated in place, never rebuilt: a refresh every few seconds must not take the focus from the camera a
+    // keyboard user is on.
     const list = document.getElementById("map-list");
     const cameras = this.cameras();
-    const unplaced = state.cameras.length - cameras.length;
-    list.replaceChildren(
-      ...cameras.map((camera) => {
-        const condition = this.condition(camera);
+    const shown = new Map(Array.from(list.children).map((li) => [li.dataset.entry, li]));
+    const wanted = new Set(cameras.map((c) => c.id));
+    for (const [id, li] of shown) if (!wanted.has(id)) li.remove();
+    let previous = null;
+    for (const camera of cameras) {
+      let li = shown.get(camera.id);
+      if (!li) {
         const button = el(
           "button",
           { type: "button", class: "map-camera", dataset: { camera: camera.id }, onclick: () => this.show(camera.id) },
-          el("span", { class: `map-swatch map-${condition}`, "aria-hidden": "true" }),
-          el("span", { class: "map-camera-name", text: camera.info.name }),
-          el("span", { class: `map-camera-state map-${condition}`, text: this.describe(camera) }),
+          el("span", { class: "map-swatch", "aria-hidden": "true" }),
+          el("span", { class: "map-camera-name" }),
+          el("span", { class: "map-camera-state" }),
         );
-        return el("li", {}, button);
-      }),
-    );
+        li = el("li", { dataset: { entry: camera.id } }, button);
+      }
+      const expected = previous ? previous.nextSibling : list.firstChild;
+      if (expected !== li) list.insertBefore(li, expected);
+      const condition = this.condition(camera);
+      li.querySelector(".map-swatch").className = `map-swatch map-${condition}`;
+      li.querySelector(".map-camera-name").textContent = camera.info.name;
+      const said = li.querySelector(".map-camera-state");
+      said.className = `map-camera-state map-${condition}`;
+      said.textContent = this.describe(camera);
+      previous = li;
+    }
+    const unplaced = state.cameras.length - cameras.length;
     document.getElementById("map-unplaced").textContent = unplaced > 0 ? t("map.unplaced", { count: unplaced }) : "";
     this.renderPlans();
   },

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from pmtiles.tile import TileType  # type: ignore[import-untyped]
+from pmtiles.tile import TileType
 from sqlalchemy import Engine
 
 from tests.api.world import Clock, World, build_world

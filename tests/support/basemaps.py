@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from PIL import Image, ImageDraw
-from pmtiles.tile import Compression, TileType, zxy_to_tileid  # type: ignore[import-untyped]
-from pmtiles.writer import write  # type: ignore[import-untyped]
+from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.writer import write
 
 Tiles = Mapping[tuple[int, int, int], bytes]
 """Tile bytes by XYZ ``(z, x, y)`` (row 0 at the north, as the map asks)."""

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pmtiles.reader import Reader as PmtilesReader  # type: ignore[import-untyped]
-from pmtiles.tile import Compression, TileType  # type: ignore[import-untyped]
+from pmtiles.reader import Reader as PmtilesReader
+from pmtiles.tile import Compression, TileType
 
 from vigie.domain.basemap import BasemapError
 
@@ -125,8 +125,8 @@ class MbtilesBasemap:
             format="pbf" if fmt == "mvt" else "jpg" if fmt == "jpeg" else fmt,
             min_zoom=int(meta.get("minzoom", zooms[0])),
             max_zoom=int(meta.get("maxzoom", zooms[1])),
-            bounds=_floats(meta.get("bounds"), 4),  # type: ignore[arg-type]
-            center=_floats(meta.get("center"), 2),  # type: ignore[arg-type]
+            bounds=_floats(meta.get("bounds"), 4),
+            center=_floats(meta.get("center"), 2),
             center_zoom=_center_zoom(meta.get("center")),
             name=str(meta.get("name", path.stem)),
         )
@@ -177,9 +177,9 @@ class PmtilesBasemap:
         except ValueError:  # an empty file cannot be mapped
             self._file.close()
             raise BasemapError(f"basemap {path}: empty file; export it again as PMTiles") from None
-        self._reader = PmtilesReader(self._get)
+        self._reader = PmtilesReader(self._get)  # type: ignore[no-untyped-call]  # the package's API is unannotated
         try:
-            header = self._reader.header()
+            header = self._reader.header()  # type: ignore[no-untyped-call]
         except Exception as err:  # the reader's own exceptions (no magic number, another version) carry no text
             self.close()
             raise BasemapError(
@@ -221,7 +221,7 @@ class PmtilesBasemap:
         if not _in_range(z, x, y):
             return None
         try:
-            data = self._reader.get(z, x, y)
+            data = self._reader.get(z, x, y)  # type: ignore[no-untyped-call]
         except (ValueError, EOFError, OSError) as err:  # a damaged directory
             raise BasemapError(f"basemap {self._path}: tile {z}/{x}/{y} cannot be read ({err})") from None
         if not data:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, delete, func, insert, select
@@ -70,7 +69,7 @@ class SqlSitePlans:
             return conn.execute(delete(_P).where(_P.c.id == plan_id)).rowcount > 0
 
 
-def _plan(row: Mapping[str, Any]) -> SitePlan:
+def _plan(row: Any) -> SitePlan:
     return SitePlan(
         id=int(row["id"]),
         commune_id=row["commune_id"],

@@ -125,7 +125,8 @@ def test_without_a_basemap_the_map_still_lists_the_cameras(db: Engine) -> None:
     view = client.get("/api/map").json()
     assert view["basemap"] is None and view["basemap_error"] is None
     assert {c["id"] for c in view["cameras"]} == {"vil-1"}  # the Villeurbanne camera with a location
-    assert client.get("/api/map/tiles/0/0/0").status_code == 503
+    assert client.get("/api/map/tiles/0/0/0").status_code == 404
+    assert client.get("/api/map/style.json").status_code == 404
 
 
 def plan_png(size: tuple[int, int] = (64, 48)) -> bytes:

@@ -58,7 +58,7 @@ from vigie.services.cases import (
 from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
-from vigie.services.map import BasemapUnavailableError
+from vigie.services.map import BasemapUnavailableError, NoBasemapError
 from vigie.services.ptz import DomeUnreachableError, PtzLockedError, PtzUnavailableError
 from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 from vigie.services.snapshots import NoSnapshotError
@@ -122,6 +122,7 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (AccessRequestsUnavailableError, 503, "unavailable"),
     (SitePlanError, 422, "invalid_request"),
     (BasemapUnavailableError, 503, "unavailable"),
+    (NoBasemapError, 404, "not_found"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

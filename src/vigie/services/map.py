@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from PIL import Image, UnidentifiedImageError
 
@@ -53,7 +53,11 @@ _PIL_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
 class BasemapUnavailableError(Exception):
-    """No basemap is configured, or the configured one cannot be read (the message says which and why)."""
+    """The configured basemap cannot be read (the message says why)."""
+
+
+class NoBasemapError(Exception):
+    """No basemap is configured (or no vector one, for a style)."""
 
 
 class TileSource(Protocol):
@@ -158,7 +162,7 @@ class MapService:
         """The basemap's tile ``z/x/y`` (XYZ, north first), or None where the file has none."""
         viewer.require(Permission.VIEW_CAMERAS)
         if self._basemap is None:
-            raise BasemapUnavailableError(self._basemap_error or "no basemap configured (map.basemap, docs/map.md)")
+            self._no_basemap("no basemap configured (map.basemap, docs/map.md)")
         try:
             return self._basemap.tile(z, x, y)
         except BasemapError as err:  # a damaged part of the file: this tile is refused, the others still served
@@ -168,10 +172,13 @@ class MapService:
     def style(self, viewer: Principal) -> dict[str, Any]:
         viewer.require(Permission.VIEW_CAMERAS)
         if self._basemap is None or self._style is None:
-            raise BasemapUnavailableError(
-                self._basemap_error or "no vector basemap configured (map.basemap, docs/map.md)"
-            )
+            self._no_basemap("no vector basemap configured (map.basemap, docs/map.md)")
         return self._style
+
+    def _no_basemap(self, what: str) -> NoReturn:
+        if self._basemap_error is not None:  # configured, but it cannot be read
+            raise BasemapUnavailableError(self._basemap_error)
+        raise NoBasemapError(what)
 
     def plan(self, viewer: Principal, plan_id: int) -> SitePlan:
         viewer.require(Permission.VIEW_CAMERAS)

@@ -230,6 +230,11 @@ export const mapView = {
       },
     });
     this.syncPlans();
+    // the theme switched (light / dark): the map's own colours are the theme's variables, read again
+    new MutationObserver(() => {
+      if (this.map.getLayer("plain")) this.map.setPaintProperty("plain", "background-color", colour("--surface-2"));
+      this.update();
+    }).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
     this.map.on("click", "cameras", (event) => this.openPopup(event.features[0].properties.id));
     this.map.on("mouseenter", "cameras", () => { this.map.getCanvas().style.cursor = "pointer"; });
     this.map.on("mouseleave", "cameras", () => { this.map.getCanvas().style.cursor = ""; });

@@ -86,7 +86,9 @@ def pixel(lon: float, lat: float, size: tuple[int, int]) -> tuple[int, int]:
 
     x0, y0 = project(LON, LAT)
     x, y = project(lon, lat)
-    return round(size[0] / 2 + x - x0), round(size[1] / 2 + y - y0)
+    at = round(size[0] / 2 + x - x0), round(size[1] / 2 + y - y0)
+    assert 0 <= at[0] < size[0] and 0 <= at[1] < size[1], f"{at} is off the {size} canvas"
+    return at
 
 
 def hex_rgb(value: str) -> tuple[int, int, int]:
@@ -221,7 +223,7 @@ def test_the_basemap_plan_fields_of_view_and_states_are_drawn_and_a_camera_opens
     accent, ok, surface = theme(page, "--accent"), theme(page, "--ok"), theme(page, "--surface")
     danger = theme(page, "--danger")
 
-    ground_at = pixel(*east_north(-150, 80), wh)  # nothing but the basemap there
+    ground_at = pixel(*east_north(40, 50), wh)  # nothing but the basemap there (no camera looks there)
     plan_at = pixel(*east_north(-60, -45), wh)
     cone_at = pixel(*east_north(28, 0), wh)  # 28 m east of vil-1, inside its 40 m field of view
     behind_at = pixel(*east_north(-28, 0), wh)  # 28 m west: outside it
@@ -284,7 +286,7 @@ def test_a_pmtiles_basemap_and_no_basemap_at_all(chromium: Browser, world: World
     assert size is not None
     wh = (round(size["width"]), round(size["height"]))
     under = GROUND if basemap else theme(page, "--surface-2")
-    ground_at = pixel(*east_north(-150, 80), wh)
+    ground_at = pixel(*east_north(40, 50), wh)
     plan_at = pixel(*east_north(-60, -45), wh)
     cone_at = pixel(*east_north(28, 0), wh)
     accent = theme(page, "--accent")
@@ -297,6 +299,45 @@ def test_a_pmtiles_basemap_and_no_basemap_at_all(chromium: Browser, world: World
     if basemap is None:
         expect(page.locator("#map-message")).to_contain_text("Aucun fond de carte")
         shot(page, "map-no-basemap")
+        # a dark room: the theme switched, the map's plain background and fields of view follow it
+        page.evaluate("document.documentElement.dataset.theme = 'dark'")
+        dark = theme(page, "--surface-2")
+        assert dark != under
+        image = drawn(page, lambda i: near(i.getpixel(ground_at), dark))
+        assert near(image.getpixel(ground_at), dark), image.getpixel(ground_at)
+        assert near(image.getpixel(cone_at), blend(theme(page, "--accent"), dark, 0.35)), image.getpixel(cone_at)
+
+
+def test_an_administrator_places_a_plan_over_the_area_shown_and_removes_it(
+    chromium: Browser, world: World, tmp_path: Path
+) -> None:
+    image = tmp_path / "cour.png"
+    image.write_bytes(plan_png())
+    page = open_map(chromium, world, "admin.vil")
+    size = page.locator("#map-canvas canvas").bounding_box()
+    assert size is not None
+    wh = (round(size["width"]), round(size["height"]))
+    spot = pixel(*east_north(40, 50), wh)  # basemap only, before
+    assert near(drawn(page, lambda i: near(i.getpixel(spot), GROUND)).getpixel(spot), GROUND)
+    expect(page.locator("#map-plan-site option")).to_have_count(1)
+    page.fill("#map-plan-name", "Cour de la mairie")
+    page.set_input_files("#map-plan-file", str(image))
+    page.get_by_role("button", name="Placer sur la zone affichée").click()
+    expect(page.locator("#map-plans li")).to_contain_text("Cour de la mairie")
+    placed = drawn(page, lambda i: near(i.getpixel(spot), blend(PLAN, GROUND, 0.85)))
+    assert near(placed.getpixel(spot), blend(PLAN, GROUND, 0.85)), placed.getpixel(spot)
+    uploaded = [e for e in world.audit.events if str(e.action) == "site_plan.uploaded"]
+    assert len(uploaded) == 1 and uploaded[0].actor == "admin.vil"
+    west, north = uploaded[0].details["corners"][0]
+    assert west < east_north(-100, 0)[0] and north > east_north(0, 60)[1]  # the area the map showed
+    page.get_by_role("button", name="Retirer le plan Cour de la mairie").click()
+    expect(page.locator("#map-plans li")).to_have_count(0)
+    image_after = drawn(page, lambda i: near(i.getpixel(spot), GROUND))
+    assert near(image_after.getpixel(spot), GROUND), image_after.getpixel(spot)
+    assert [str(e.action) for e in world.audit.events if str(e.action).startswith("site_plan.")] == [
+        "site_plan.uploaded",
+        "site_plan.removed",
+    ]
 
 
 def test_the_map_says_how_to_install_its_library_when_npm_was_not_run(chromium: Browser, world: World) -> None:

@@ -566,6 +566,10 @@ const EN = {
   "map.plan_no_map": "The map is not drawn: a plan cannot be placed.",
   "map.plan_remove": "Remove",
   "map.plan_remove_named": "Remove plan {name}",
+  "map.zoom_in": "Zoom in",
+  "map.zoom_out": "Zoom out",
+  "map.reset_north": "Turn the map north up",
+  "map.close": "Close",
 };
 
 const FR = {
@@ -1133,6 +1137,10 @@ const FR = {
   "map.plan_no_map": "La carte n'est pas dessinée : impossible de placer un plan.",
   "map.plan_remove": "Retirer",
   "map.plan_remove_named": "Retirer le plan {name}",
+  "map.zoom_in": "Zoomer",
+  "map.zoom_out": "Dézoomer",
+  "map.reset_north": "Remettre le nord en haut",
+  "map.close": "Fermer",
 };
 
 const DICTIONARIES = { en: EN, fr: FR };

@@ -204,7 +204,15 @@ export const mapView = {
       style = this.plainStyle();
     }
     try {
-      this.map = new maplibregl.Map({ container: box, style, ...this.start(), attributionControl: false, maxZoom: 22 });
+      // MapLibre's own controls, in the console's language
+      const locale = {
+        "Map.Title": t("map.canvas"),
+        "NavigationControl.ZoomIn": t("map.zoom_in"),
+        "NavigationControl.ZoomOut": t("map.zoom_out"),
+        "NavigationControl.ResetBearing": t("map.reset_north"),
+        "Popup.Close": t("map.close"),
+      };
+      this.map = new maplibregl.Map({ container: box, style, ...this.start(), attributionControl: false, maxZoom: 22, locale });
     } catch (err) {
       box.replaceChildren(el("p", { class: "map-missing", text: t("map.no_webgl", { message: err.message }) }));
       this.map = null;

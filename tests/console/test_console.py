@@ -85,7 +85,7 @@ def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, worl
     page.goto("/#/map")  # Villeurbanne's located camera, not Bron's (the map itself: test_console_map.py)
     expect(page.locator("#map-list [data-camera='vil-1']")).to_have_count(1)
     expect(page.locator("#map-list [data-camera='bron-1']")).to_have_count(0)
-    expect(page.locator("#map-canvas")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#map-canvas")).to_have_attribute("data-ready", "true", timeout=20_000)  # MapLibre loaded
     shot(page, "03b-map")
     page.locator("#map-list [data-camera='vil-1']").click()
     page.locator(".maplibregl-popup .map-popup a").click()

@@ -88,6 +88,7 @@ export const mapView = {
   timer: null,
   popup: null,
   generation: 0,
+  drawn: Promise.resolve(),
 
   async enter() {
     const mine = ++this.generation;
@@ -100,7 +101,8 @@ export const mapView = {
       if (mine !== this.generation) return;
       this.renderSide();
       this.say();
-      await this.draw();
+      this.drawn = this.draw();
+      await this.drawn;
       this.watchDomes();
     } catch (err) {
       failed(err);
@@ -342,7 +344,8 @@ export const mapView = {
       .addTo(this.map);
   },
 
-  show(id) {
+  async show(id) {
+    await this.drawn; // chosen from the list before the map was drawn: shown once it is
     const camera = this.cameras().find((c) => c.id === id);
     if (!camera || !this.map) return;
     this.map.jumpTo({ center: [camera.lon, camera.lat], zoom: Math.max(this.map.getZoom(), 17) });

@@ -3,8 +3,9 @@
 #   Debian packages (apt-get, only those missing) and a virtualenv in .venv with Vigie installed.
 # Usage: scripts/setup.sh [--with-postgres] [--with-browser] [--with-oidc] [--with-faketime] [--with-mqtt] [--with-sip]
 #   [--with-nftables]
+#   Always: node and npm (Debian's, when none), and the console's map library (npm ci in src/vigie/web).
 #   --with-browser: Chromium, and axe-core for the console's accessibility checks (pinned in tests/console/package-lock.json)
-#   --with-oidc: node and npm, and the test OpenID provider (oidc-provider, pinned in tests/oidc/package-lock.json)
+#   --with-oidc: the test OpenID provider (oidc-provider, pinned in tests/oidc/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,20 +13,21 @@ with_oidc=0
 with_browser=0
 packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-bad fonts-dejavu-core)  # the font of the simulated number plates
+# node and npm install the console's map library (MapLibre GL, pinned in src/vigie/web/package-lock.json) with
+# `npm ci`; a node from elsewhere is kept
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 for option in "$@"; do
   case "$option" in
     --with-postgres) packages+=(postgresql) ;;
     --with-browser)  # the console's tests drive Debian's Chromium with Playwright, and check it with axe-core (npm)
       with_browser=1
-      packages+=(chromium)
-      if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi ;;
+      packages+=(chromium) ;;
     --with-faketime) packages+=(faketime) ;;  # the test pass with the clock a year ahead (scripts/test.sh)
     --with-mqtt) packages+=(mosquitto) ;;  # the demo and the MQTT tests start their own broker (never Debian's service)
     --with-sip) packages+=(baresip-core) ;;  # SIP speakers call with baresip; the tests answer with a second one
     --with-nftables) packages+=(nftables) ;;  # `nft -c` checks `vigie deploy firewall`'s ruleset (never applies it)
     --with-oidc)  # single sign-on tests run panva's oidc-provider under node (a node from elsewhere is kept)
-      with_oidc=1
-      if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi ;;
+      with_oidc=1 ;;
     *) echo "setup: unknown option $option" >&2; exit 2 ;;
   esac
 done
@@ -80,5 +82,7 @@ npm_install() {
     echo "$want" > "$stamp"
   fi
 }
+# The console's map library, served by Vigie under /static/vendor/ (never from a CDN): exactly the locked versions.
+npm_install src/vigie/web "the console's map library"
 if (( with_oidc )); then npm_install tests/oidc "the test OpenID provider"; fi
 if (( with_browser )); then npm_install tests/console "axe-core for the console's accessibility checks"; fi

@@ -208,6 +208,7 @@ def test_the_roles_and_what_they_allow_are_readable_by_anyone_logged_in(world: W
     assert roles["dpo"]["second_factor"] is True and roles["dpo"]["video"] is True  # access requests (L19)
     assert roles["administrator"]["permissions"] == [
         "manage_integrations",
+        "manage_site_plans",
         "manage_users",
         "read_governance",
         "view_cameras",

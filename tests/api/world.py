@@ -58,6 +58,7 @@ from vigie.services.governance_access import GovernanceAccess
 from vigie.services.holds import HoldService
 from vigie.services.layouts import LayoutService
 from vigie.services.live import LiveService
+from vigie.services.map import MapCamera, MapService, field_of_view
 from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
@@ -82,6 +83,7 @@ from vigie.storage.plates import SqlPlateRepo
 from vigie.storage.repositories import SqlCameraStatusRepo, SqlEventRepo
 from vigie.storage.segment_history import SqlSegmentHistory
 from vigie.storage.sensors import SqlSensorLinkEvents, SqlSensorStatistics
+from vigie.storage.site_plans import SqlSitePlans
 from vigie.storage.webhooks import SqlWebhookDeliveries
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -268,6 +270,16 @@ def a_dome(audit: ListAuditSink, clock: Clock) -> PtzService:
     return PtzService({"vil-1": dome}, audit, clock)
 
 
+def plain_map(engine: Engine, cameras: Sequence[CameraInfo], audit: ListAuditSink, clock: Clock) -> MapService:
+    """The map of ``cameras`` where they stand (their default field of view, no heading), without a basemap."""
+    placed = [
+        MapCamera(c.id, c.commune_id, c.location.lon, c.location.lat, None, *field_of_view(c.kind, None, None))
+        for c in cameras
+        if c.location is not None
+    ]
+    return MapService(placed, [(s.commune_id, s.id) for s in SITES], SqlSitePlans(engine), audit, clock)
+
+
 def _footage_between(
     footage: dict[str, list[RecordedFile]], camera_id: str, start: datetime, end: datetime
 ) -> list[RecordedFile]:
@@ -307,6 +319,7 @@ def build_world(
     workspace: Path | None = None,
     copy_maker: CopyMaker | None = None,
     communes: Sequence[CommuneInfo] = DIRECTORY.communes,
+    map_view: Callable[[ListAuditSink, Clock], MapService] | None = None,
 ) -> World:
     """``sites``, ``recordings``, ``system_health`` and ``plates`` default to :data:`SITES` and :data:`ZONES`, the
         SQL segment index of ``engine``, the health view's real parts and the plate store behind a closed gate, so that
@@ -315,7 +328,8 @@ def build_world(
         cameras' headings and zones for the object search (default: none); ``workspace`` the folder of the access
         requests' copies (default: a new temporary folder), ``copy_maker`` the maker of their redacted copies (default:
         the test double of tests/support/copy_maker.py, kept in ``World.copy_maker``); ``communes`` the tenants
-    (default: :data:`DIRECTORY`'s, which the world's accounts belong to)."""
+    (default: :data:`DIRECTORY`'s, which the world's accounts belong to); ``map_view`` the map (default: the cameras'
+    locations, no basemap, plans in ``engine``)."""
     audit, clock = ListAuditSink(), clock or Clock()
     footage: dict[str, list[RecordedFile]] = {}
     files = case_footage or partial(_footage_between, footage)
@@ -386,6 +400,7 @@ def build_world(
         access_requests=AccessRequestService(
             SqlAccessRequestStore(engine), audit, clock, access_workspace, copy_maker or fake_maker
         ),
+        map=(map_view or partial(plain_map, engine, cameras))(audit, clock),
     )
     if services.case_search is not None:  # as runtime/assembly/case_search.py wires it
         case_service.on_close(services.case_search.purge_case)

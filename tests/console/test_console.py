@@ -82,11 +82,13 @@ def test_login_refused_then_the_wall_and_one_camera_live(chromium: Browser, worl
     assert pixels[0] < 30 and pixels[1] > 220, pixels
     shot(page, "03-live-single")
 
-    page.goto("/#/map")  # drawn from coordinates, offline: Villeurbanne's located camera, not Bron's
-    expect(page.locator("#map svg a[data-camera='vil-1'] circle")).to_have_count(1)
-    expect(page.locator("#map svg a[data-camera='bron-1']")).to_have_count(0)
+    page.goto("/#/map")  # Villeurbanne's located camera, not Bron's (the map itself: test_console_map.py)
+    expect(page.locator("#map-list [data-camera='vil-1']")).to_have_count(1)
+    expect(page.locator("#map-list [data-camera='bron-1']")).to_have_count(0)
+    expect(page.locator("#map-canvas")).to_have_attribute("data-ready", "true", timeout=20_000)  # MapLibre loaded
     shot(page, "03b-map")
-    page.locator("#map svg a[data-camera='vil-1'] circle").click()
+    page.locator("#map-list [data-camera='vil-1']").click()
+    page.locator(".maplibregl-popup .map-popup a").click()
     expect(page).to_have_url(f"{chromium.server}/#/live/vil-1")
     page.goto("/#/cameras")
     expect(page.locator("#cameras tbody tr")).to_have_count(2)

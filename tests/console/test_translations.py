@@ -28,7 +28,18 @@ def test_every_text_asked_for_is_translated() -> None:
     marked = set(re.findall(r'data-i18n="([\w.]+)"', page))
     scripts = "".join(
         (STATIC / name).read_text(encoding="utf-8")
-        for name in ("app.js", "views.js", "health.js", "plates.js", "ptz.js", "speakers.js", "cases.js", "layouts.js")
+        for name in (
+            "app.js",
+            "views.js",
+            "health.js",
+            "plates.js",
+            "ptz.js",
+            "speakers.js",
+            "cases.js",
+            "layouts.js",
+            "map.js",
+            "tree.js",
+        )
     )
     asked = set(re.findall(r'\bt\("([\w.]+)"', scripts))
     assert marked - english == set() and asked - english == set()

@@ -15,7 +15,7 @@ def test_migrations_apply_on_empty_database_and_are_idempotent(engine: Engine) -
     assert current_revision(engine) is None
     migrate(engine)
     migrate(engine)
-    assert current_revision(engine) == head_revision() == "0023"
+    assert current_revision(engine) == head_revision() == "0024"
     tables = set(inspect(engine).get_table_names())
     assert {"events", "camera_status", "camera_health_log", "alembic_version"} <= tables
 

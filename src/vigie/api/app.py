@@ -50,6 +50,7 @@ from vigie.api.routes import (
     wall,
     webhooks,
 )
+from vigie.api.routes import map as map_routes
 from vigie.api.schemas import HealthOut
 from vigie.api.security import LoginRateLimiter
 from vigie.services.access import Principal
@@ -68,6 +69,7 @@ from vigie.services.governance_access import GovernanceAccess
 from vigie.services.health import HealthService
 from vigie.services.layouts import LayoutService
 from vigie.services.live import LiveService
+from vigie.services.map import MapService
 from vigie.services.oidc import OidcLogin
 from vigie.services.plates import PlateService
 from vigie.services.playback import PlaybackService
@@ -195,6 +197,8 @@ class ApiServices:
     """Filmed persons' requests of access (L19); None: the routes answer 503."""
     layouts: LayoutService | None = None
     """The console's saved layouts and video-wall outputs (issue 24); None: the routes answer 503."""
+    map: MapService | None = None
+    """The console's map: basemap tiles, cameras' fields of view, site plans (issue 24); None: the routes answer 503."""
 
 
 class ReadinessCheckOut(BaseModel):
@@ -261,6 +265,7 @@ def create_app(
         cases,
         access_requests,
         layouts,
+        map_routes,
     ):
         app.include_router(module.router, max_body_size=BODY_CAPS.get(module))
 
@@ -289,6 +294,11 @@ def create_app(
         return JSONResponse(error_body("not_ready", f"not ready: {failing}", details), 503, headers=headers)
 
     if static_dir is not None:
+        # MapLibre GL (the map view), installed from the committed package-lock.json by scripts/setup.sh (npm ci):
+        # served from this server like the console's own files, never from a CDN. Missing (npm not run), its files
+        # answer 404 and the map view says how to install them; the rest of the console works.
+        vendor = static_dir.parent / "node_modules" / "maplibre-gl" / "dist"
+        app.mount("/static/vendor/maplibre-gl", StaticFiles(directory=vendor, check_dir=False), name="maplibre")
         app.mount("/static", StaticFiles(directory=static_dir), name="static")
         index = static_dir / "index.html"
 

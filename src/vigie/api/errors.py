@@ -35,6 +35,7 @@ from vigie.domain.case_objects import ObjectQueryError
 from vigie.domain.errors import StoreUnavailableError
 from vigie.domain.layouts import LayoutConflictError, LayoutError
 from vigie.domain.ptz import PtzError
+from vigie.domain.site_plans import SitePlanError
 from vigie.domain.speakers import SpeakerUnreachableError
 from vigie.domain.users import UserNotFoundError
 from vigie.services.access import AccessDeniedError, NotVisibleError, Principal
@@ -59,6 +60,7 @@ from vigie.services.cases import (
 from vigie.services.events import InvalidQuery
 from vigie.services.exports import ExportBusyError, ExportNotReadyError, ExportRefused, ExportsUnavailableError
 from vigie.services.governance_access import GovernanceRefusedError
+from vigie.services.map import BasemapUnavailableError, NoBasemapError
 from vigie.services.ptz import DomeUnreachableError, PtzLockedError, PtzUnavailableError
 from vigie.services.ptz_tracking import TrackingBusyError, TrackingRefusedError
 from vigie.services.snapshots import NoSnapshotError
@@ -124,6 +126,9 @@ _PLAIN: tuple[tuple[type[Exception], int, str], ...] = (
     (AccessRequestsUnavailableError, 503, "unavailable"),
     (LayoutError, 422, "invalid_request"),
     (LayoutConflictError, 409, "conflict"),
+    (SitePlanError, 422, "invalid_request"),
+    (BasemapUnavailableError, 503, "unavailable"),
+    (NoBasemapError, 404, "not_found"),
 )
 """Refusals answered with their own message, a status and a code, and nothing else."""
 

@@ -164,6 +164,7 @@ def _demo_webhook_url(value: str) -> str:
 
 def config_check(args: argparse.Namespace) -> int:
     from vigie.config.check_command import check_command
+    from vigie.runtime.assembly.map import check_map
     from vigie.runtime.assembly.module_settings import check_module_settings
 
-    return check_command(args.file, checks=[check_module_settings])
+    return check_command(args.file, checks=[check_module_settings, check_map])

@@ -280,7 +280,27 @@ class Location(ConfigModel):
         title="Heading",
         description="Compass bearing the camera looks towards, in degrees (0 north, 90 east), for a fixed view: the "
         "direction of travel of the objects a case's search finds (the top of the picture is taken as this "
-        "bearing, its right as 90° more). Unset: no direction is stored.",
+        "bearing, its right as 90° more). Unset: no direction is stored. For a dome: the bearing of its pan 0, "
+        "which the map turns by the pan the dome reports.",
+    )
+    fov_deg: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=360.0,
+        allow_inf_nan=False,
+        title="Field of view",
+        description="Horizontal angle the camera sees, in degrees, drawn on the map around its `heading_deg`; unset: "
+        "60° for a fixed camera or a dome, 40° for a thermal one, 180° for a multi-sensor one (a dome's live angle "
+        "comes from its zoom and `onvif.optics`).",
+    )
+    range_m: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=5000.0,
+        allow_inf_nan=False,
+        title="Range",
+        description="How far the map draws the field of view, in metres; unset: 40 m for a fixed or multi-sensor "
+        "camera, 100 m for a dome, 150 m for a thermal one.",
     )
 
 

@@ -31,6 +31,7 @@ from vigie.config.camera import (
 )
 from vigie.config.fields import ConfigModel, NonEmptyText, Slug, duplicate_error, find_duplicates, invalid
 from vigie.config.integrations import MqttSettings, MqttTlsSettings, WebhookEndpoint, WebhooksSettings
+from vigie.config.map import MapSettings
 from vigie.config.sensors import GotoPreset, SensorsSettings, SpeedAbove, link_cameras
 from vigie.config.signage import Signage
 from vigie.config.speakers import SpeakerSettings
@@ -59,6 +60,7 @@ __all__ = [
     "GovernanceSettings",
     "LineDirection",
     "Location",
+    "MapSettings",
     "MotionSettings",
     "MqttSettings",
     "MqttTlsSettings",
@@ -868,6 +870,12 @@ class VigieConfig(ConfigModel):
         title="Privacy",
         description="How copies given to a filmed person, the press or an insurer are redacted (docs/privacy.md), and "
         "how long access requests' personal data and copies are kept (docs/access-requests.md).",
+    )
+    map: MapSettings = Field(
+        default_factory=MapSettings,
+        title="Map",
+        description="The console's map: the city's offline basemap (MBTiles or PMTiles) and where the map opens "
+        "(docs/map.md); no basemap by default.",
     )
     communes: tuple[Commune, ...] = Field(
         default=(),

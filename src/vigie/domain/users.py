@@ -79,6 +79,8 @@ class Permission(enum.StrEnum):
     """Open a case from a judicial requisition, place holds on its scope, close it (issue 22)."""
     READ_CASES = "read_cases"
     """Read the cases of one's commune (investigators, the DPO and auditors, who check them)."""
+    MANAGE_SITE_PLANS = "manage_site_plans"
+    """Upload and remove the site plans drawn on the map, for one's own commune (issue 24); audited."""
     HANDLE_ACCESS_REQUESTS = "handle_access_requests"
     """Record and answer filmed persons' requests of access (L19): a video permission, since whoever handles one
     sees its footage (an authorisation and a training, L8/L9)."""
@@ -158,7 +160,13 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         }
     ),
     Role.ADMINISTRATOR: frozenset(
-        {Permission.VIEW_CAMERAS, Permission.READ_GOVERNANCE, Permission.MANAGE_USERS, Permission.MANAGE_INTEGRATIONS}
+        {
+            Permission.VIEW_CAMERAS,
+            Permission.READ_GOVERNANCE,
+            Permission.MANAGE_USERS,
+            Permission.MANAGE_INTEGRATIONS,
+            Permission.MANAGE_SITE_PLANS,
+        }
     ),
 }
 

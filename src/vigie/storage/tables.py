@@ -1052,3 +1052,25 @@ class WallOutputRow(Base):
     version: Mapped[int] = mapped_column(BigInteger)
     updated_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
     updated_at: Mapped[datetime]
+
+
+class SitePlanRow(Base):
+    """A site plan (issue 24): an uploaded PNG or JPEG, decoded and checked before it is stored, placed on the map by
+    its four corners (``corners``: JSON ``[[lon, lat], ...]``, top-left first, clockwise)."""
+
+    __tablename__ = "site_plans"
+    __table_args__ = (Index("ix_site_plans_commune_site", "commune_id", "site_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    commune_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    site_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name: Mapped[str] = mapped_column(String(100))
+    media_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    corners: Mapped[str] = mapped_column(Text)
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(PERSON_LENGTH))
+    uploaded_at: Mapped[datetime]

@@ -65,6 +65,7 @@ from vigie.runtime.assembly.gates import DatabaseGateFactory, GateFactory
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.integration_health import integration_sources
 from vigie.runtime.assembly.live import open_live_service
+from vigie.runtime.assembly.map import open_map_service
 from vigie.runtime.assembly.models import ModelRegistry
 from vigie.runtime.assembly.mqtt import MqttCollector, open_mqtt
 from vigie.runtime.assembly.plates import open_plate_service, service_gate
@@ -476,6 +477,8 @@ class VigieService:
             # the console's saved layouts and video-wall outputs (issue 24)
             layouts=LayoutService(SqlLayouts(engine), SqlWallOutputs(engine), self.audit, clock),
             access_requests=self.access_requests,
+            # the console's map (issue 24): the city's basemap, the cameras' fields of view, the site plans
+            map=open_map_service(config, {c.id for c in self.cameras}, engine, self.audit, clock),
         )
         self.api_services = services
         """What the API can reach: every part is wired here (a test checks none is left out)."""

@@ -13,6 +13,7 @@ import { speakers } from "./speakers.js";
 import { cases } from "./cases.js";
 import { access } from "./access.js";
 import { mountTree } from "./tree.js";
+import { mapView as map } from "./map.js";
 
 function stateCell(row, camera) {
   cell(row, t(`state.${camera.state}`), `state state-${camera.state}`);
@@ -268,97 +269,6 @@ function decisionCell(tr, alert, canDecide) {
   }
   return td;
 }
-
-// --- map: cameras drawn from their coordinates, no tile server ------------------------------------------------
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg(tag, attrs = {}) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  return node;
-}
-
-function hull(points) {
-  // Convex hull (monotone chain) of a site's cameras: its outline on the map. A dozen points at most per site;
-  // written here rather than pulling a geometry library into the browser.
-  const p = [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  if (p.length < 3) return p;
-  const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
-  const lower = [];
-  for (const q of p) {
-    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], q) <= 0) lower.pop();
-    lower.push(q);
-  }
-  const upper = [];
-  for (const q of [...p].reverse()) {
-    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], q) <= 0) upper.pop();
-    upper.push(q);
-  }
-  return lower.slice(0, -1).concat(upper.slice(0, -1));
-}
-
-const map = {
-  allowed: () => can("view_cameras"),
-  enter() {
-    this.draw();
-  },
-  refresh() {
-    this.draw();
-  },
-  onCameras() {
-    this.draw();
-  },
-  draw() {
-    const box = document.getElementById("map");
-    const placed = state.cameras.filter((c) => c.location);
-    if (!placed.length) {
-      box.replaceChildren(el("p", { class: "note", text: t("map.none") }));
-      return;
-    }
-    const lats = placed.map((c) => c.location.lat);
-    const lons = placed.map((c) => c.location.lon);
-    const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
-    const kx = Math.cos((midLat * Math.PI) / 180); // equirectangular: fine at a city's scale
-    const xs = lons.map((lon) => lon * kx);
-    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...lats), Math.max(...lats)];
-    const span = Math.max(x1 - x0, y1 - y0, 0.002);
-    const W = 1000, H = 700, pad = 60;
-    const scale = Math.min((W - 2 * pad) / span, (H - 2 * pad) / span);
-    const project = (c) => [pad + (c.location.lon * kx - x0) * scale, H - pad - (c.location.lat - y0) * scale];
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t("map.title") });
-    const sites = new Map();
-    for (const camera of placed) {
-      const key = `${camera.commune_id}/${camera.site_id}`;
-      if (!sites.has(key)) sites.set(key, []);
-      sites.get(key).push(project(camera));
-    }
-    for (const [key, points] of sites) {
-      const outline = hull(points);
-      if (outline.length >= 3) {
-        root.appendChild(svg("polygon", { points: outline.map((p) => p.join(",")).join(" "), class: "site" }));
-      }
-      const [sx, sy] = points[0];
-      const label = svg("text", { x: sx, y: sy - 18, class: "site-label" });
-      label.textContent = key;
-      root.appendChild(label);
-    }
-    for (const camera of placed) {
-      const [x, y] = project(camera);
-      const link = svg("a", { href: can("view_live") ? `#/live/${encodeURIComponent(camera.id)}` : "#/cameras" });
-      link.dataset.camera = camera.id;
-      const dot = svg("circle", { cx: x, cy: y, r: 9, class: `dot state-${camera.state}` });
-      const title = svg("title");
-      title.textContent = `${camera.name} (${camera.id}) · ${t(`state.${camera.state}`)}${camera.location.address ? ` · ${camera.location.address}` : ""}`;
-      dot.appendChild(title);
-      const label = svg("text", { x: x + 12, y: y + 4, class: "dot-label" });
-      label.textContent = camera.name;
-      link.append(dot, label);
-      root.appendChild(link);
-    }
-    box.replaceChildren(root);
-  },
-};
 
 // --- playback: timeline of a day's recordings, click to play --------------------------------------------------
 

@@ -65,7 +65,7 @@ def folded(text: str) -> str:
 
 
 def expected(parts: WorldParts, query: str) -> list[CameraInfo]:
-    """The cameras whose name, address, tags, id, site or commune hold every word of ``query``."""
+    """The cameras where every word of ``query`` starts a word of their name, address, tags, id, site or commune."""
     sites = {(s.commune_id, s.id): s.name for s in parts.sites._sites}
     communes = {c.id: c.name for c in parts.communes}
     words = folded(query).split()
@@ -75,7 +75,7 @@ def expected(parts: WorldParts, query: str) -> list[CameraInfo]:
         text = folded(
             " ".join((c.id, c.name, address, *c.tags, sites[c.commune_id, c.site_id], communes[c.commune_id]))
         )
-        if all(w in f" {text} " for w in words):
+        if all(f" {w}" in f" {text} " for w in words):
             out.append(c)
     return out
 

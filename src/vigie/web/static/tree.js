@@ -154,7 +154,7 @@ class CameraTree {
       const known = this.index.get(camera.id);
       if (known && known.key === key) continue;
       changed = true;
-      this.index.set(camera.id, { key, text: ` ${fold(key)} `, name: fold(camera.name) });
+      this.index.set(camera.id, { key, text: ` ${fold(key)} `, name: ` ${fold(camera.name)}` });
     }
     for (const id of [...this.index.keys()]) if (!seen.has(id)) this.index.delete(id);
     if (changed) this.branch(cameras);
@@ -190,9 +190,9 @@ class CameraTree {
   }
 
   match(query) {
-    // every word of the query somewhere in the camera's name, address, tags, id, site or commune; the cameras whose
-    // name holds the words first
-    const words = fold(query).split(" ").filter(Boolean);
+    // every word of the query starts a word of the camera's name, address, tags, id, site or commune ("gare" finds
+    // "Place de la Gare", "0042" finds "tc-0042"); the cameras whose name holds the words first
+    const words = fold(query).split(" ").filter(Boolean).map((w) => ` ${w}`); // at the start of a word
     if (!words.length) return [];
     const byName = [];
     const others = [];

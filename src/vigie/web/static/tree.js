@@ -154,7 +154,7 @@ class CameraTree {
       const known = this.index.get(camera.id);
       if (known && known.key === key) continue;
       changed = true;
-      this.index.set(camera.id, { key, text: ` ${fold(key)} `, name: fold(camera.name) });
+      this.index.set(camera.id, { key, text: ` ${fold(key)} `, name: ` ${fold(camera.name)}` });
     }
     for (const id of [...this.index.keys()]) if (!seen.has(id)) this.index.delete(id);
     if (changed) this.branch(cameras);
@@ -190,9 +190,9 @@ class CameraTree {
   }
 
   match(query) {
-    // every word of the query somewhere in the camera's name, address, tags, id, site or commune; the cameras whose
-    // name holds the words first
-    const words = fold(query).split(" ").filter(Boolean);
+    // every word of the query starts a word of the camera's name, address, tags, id, site or commune ("gare" finds
+    // "Place de la Gare", "0042" finds "tc-0042"); the cameras whose name holds the words first
+    const words = fold(query).split(" ").filter(Boolean).map((w) => ` ${w}`); // at the start of a word
     if (!words.length) return [];
     const byName = [];
     const others = [];
@@ -270,10 +270,33 @@ class CameraTree {
     const shown = [];
     for (let i = first; i < last; i++) shown.push(i);
     if (this.rows.length && (this.active < first || this.active >= last)) shown.push(this.active);
-    this.list.replaceChildren(...shown.map((i) => this.row(i)));
+    // A row whose content is unchanged keeps its element (a click between a press and a release, while the feed
+    // or a refresh redraws, lands on it), and the list is left alone when it holds the same elements.
+    const kept = new Map();
+    const items = shown.map((i) => {
+      const sig = this.signature(i);
+      const key = this.rows[i].key;
+      const old = this.rendered && this.rendered.get(key);
+      const item = old && old.sig === sig ? old.item : this.row(i);
+      kept.set(key, { sig, item });
+      return item;
+    });
+    this.rendered = kept;
+    const children = this.list.children;
+    if (children.length !== items.length || items.some((item, n) => children[n] !== item)) this.list.replaceChildren(...items);
     const active = this.rows[this.active];
     if (active) this.list.setAttribute("aria-activedescendant", rowId(this.active));
     else this.list.removeAttribute("aria-activedescendant");
+  }
+
+  signature(i) {
+    const row = this.rows[i];
+    const starred = row.kind === "camera" && this.favourites.includes(row.id);
+    const camera = row.kind === "camera" ? this.byId.get(row.id) : null;
+    const state = camera
+      ? [camera.name, camera.state, camera.reason, camera.recording, camera.authorisation, (camera.analysis || []).join()]
+      : [row.label, row.expanded, row.ids.length, row.ids.filter((id) => (this.byId.get(id) || {}).state === "offline").length];
+    return JSON.stringify([i, i === this.active, row.pos, row.size, starred, Boolean(this.query), ...state]);
   }
 
   row(i) {

@@ -13,7 +13,7 @@ from tests.support.accessibility import assert_accessible
 expect = sync_api.expect
 
 VIEWS_BY_PERSON = {
-    "op.vil": ["live", "alerts", "playback", "cameras", "health"],
+    "op.vil": ["live", "alerts", "map", "playback", "cameras", "health"],
     "inv.vil": ["exports", "cases"],
     "dpo.vil": ["governance", "audit"],
     "admin.vil": ["accounts"],

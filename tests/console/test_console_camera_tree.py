@@ -124,15 +124,16 @@ def test_the_tree_finds_a_camera_among_the_metropoles(chromium: Browser, world: 
     search(page, "zzz-aucune")
     expect(tree.locator("#tree-count")).to_have_text("Aucune caméra ne correspond")
 
-    # by keyboard: the search, ↓ into the results, Enter opens the camera (no layout takes it: the single view)
+    # by keyboard: the search, ↓ into the results, Enter puts the camera in the layout's selected tile
     search(page, "TC-0042")
     expect(rows).to_have_count(1)
     page.keyboard.press("ArrowDown")
     expect(page.locator("#tree-list")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(r"#/live/tc-0042$"))
     camera = next(c for c in parts.cameras if c.id == "tc-0042")
-    expect(page.locator("#single-title")).to_have_text(f"{camera.name} (tc-0042)")
+    placed = page.locator('#wall .tile[data-camera="tc-0042"]')
+    expect(placed).to_have_count(1)
+    expect(placed.locator(".tile-name")).to_have_text(camera.name)
     shot(page, "tree-search")
 
 
@@ -172,8 +173,11 @@ def test_favourites_and_groups_survive_a_reload(chromium: Browser, world: World)
     expect(tree.locator("#tree-list")).to_have_attribute("aria-activedescendant", "tree-row-0")
     page.keyboard.press("ArrowDown")  # tc-0100, in the favourites
     page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(r"#/live/tc-0100$"))
+    expect(page.locator('#wall .tile[data-camera="tc-0100"]')).to_have_count(1)  # into the selected tile
     shot(page, "tree")
+    # the tile's "open" link shows its camera alone (the single view, with a dome's controls)
+    page.locator('#wall .tile[data-camera="tc-0100"] .tile-open').click()
+    expect(page).to_have_url(re.compile(r"#/live/tc-0100$"))
 
 
 def test_the_generated_authorisations_follow_the_day_given() -> None:

@@ -1020,6 +1020,7 @@ class CameraGroupRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(80))
     cameras: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
 
 
 class LayoutRow(Base):

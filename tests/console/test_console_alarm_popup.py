@@ -140,6 +140,7 @@ def test_an_alert_pops_up_in_any_view_and_is_handled_by_keyboard_only(
     assert (decided["verdict"], decided["decided_by"], decided["decided_role"]) == ("confirmed", "op.vil", "operator")
     page.keyboard.press("f")
     expect(popup).to_be_hidden()
+    expect(page.locator("#alarm-live")).to_have_count(0)
     dismissed = world.login("op.vil").get(f"/api/alerts/{first}").json()
     assert (dismissed["verdict"], dismissed["decided_by"]) == ("false_positive", "op.vil")
 
@@ -173,6 +174,7 @@ def test_the_alarm_window_shows_the_queue_and_the_main_window_a_notice(
     window.locator("#alarm-popup").focus()
     window.keyboard.press("c")  # decided in the alarm window: gone from both
     expect(window.locator("#alarm-what")).to_have_text("Aucune alerte n'attend de décision.")
+    expect(window.locator("#alarm-live")).to_have_count(0)  # its live picture closed with it
     expect(notice).to_be_hidden()
     confirmed = world.login("op.vil").get(f"/api/alerts/{alert_id}").json()
     assert (confirmed["verdict"], confirmed["decided_by"]) == ("confirmed", "op.vil")

@@ -284,7 +284,7 @@ function drawPopup(box, alert) {
       soundButton(),
       alarm.inWindow ? null : el("button", { type: "button", id: "alarm-window-open", onclick: openWindow, text: t("alarm.window_open") }),
       alarm.inWindow ? null : el("button", { type: "button", id: "alarm-minimise", "aria-keyshortcuts": "Escape", onclick: minimise }, t("alarm.minimise"), " ", keyHint("Esc"))),
-    el("p", { id: "alarm-keys", class: "note", text: t("alarm.keys") }),
+    el("p", { id: "alarm-keys", class: "note", text: t(alarm.inWindow ? "alarm.keys_window" : "alarm.keys") }),
     el("p", { id: "alarm-error", class: "error", role: "alert", text: alarm.error }),
   );
 }

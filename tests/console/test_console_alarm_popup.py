@@ -110,6 +110,11 @@ def test_an_alert_pops_up_in_any_view_and_is_handled_by_keyboard_only(
     page.keyboard.press("m")
     expect(sound).to_have_attribute("data-sound", "on")
 
+    # What the layouts hear (console contract: they put the camera in their alarm tile).
+    page.evaluate(
+        "window.alarmCameras = []; addEventListener('vigie:alarm-camera', "
+        "e => alarmCameras.push([e.detail.camera, e.detail.alert.id]))"
+    )
     # A more urgent alert goes first in the queue.
     urgent = raise_alert(world, "weapon", recorded_until, seconds_before=20)  # critical
     expect(popup.locator("#alarm-kind")).to_have_text("weapon", timeout=15_000)
@@ -120,6 +125,7 @@ def test_an_alert_pops_up_in_any_view_and_is_handled_by_keyboard_only(
     shot(page, "alarm-popup")
     page.keyboard.press("j")  # next
     expect(popup.locator("#alarm-kind")).to_have_text("intrusion")
+    assert page.evaluate("alarmCameras") == [["vil-1", urgent], ["vil-1", first]]
     expect(popup.locator("#alarm-count")).to_have_text("2 sur 2")
     page.keyboard.press("k")  # previous
     expect(popup.locator("#alarm-kind")).to_have_text("weapon")
@@ -150,6 +156,18 @@ def test_an_alert_pops_up_in_any_view_and_is_handled_by_keyboard_only(
     wait_for_position(world, PRESET)
     recalls = [e for e in world.audit.events if e.action is AuditAction.PTZ_MOVED and e.actor == "op.vil"]
     assert [e.details.get("preset") for e in recalls] == [token]
+    # The arrows drive it too, held, wherever the focus is in the single view (not only on the picture).
+    page.keyboard.down("ArrowRight")
+    deadline = time.monotonic() + 20
+    while dome_position(world)["pan"] < PRESET["pan"] + 0.05:
+        assert time.monotonic() < deadline, "the dome did not pan while the arrow was held"
+        time.sleep(0.1)
+    page.keyboard.up("ArrowRight")
+    expect(page.locator("#ptz-position")).to_have_attribute("data-moving", "false", timeout=10_000)
+    commands = [
+        e.details["command"] for e in world.audit.events if e.action is AuditAction.PTZ_MOVED and e.actor == "op.vil"
+    ]
+    assert commands[1] == "continuous" and commands[-1] == "stop", commands
     shot(page, "alarm-keyboard-preset")
 
 

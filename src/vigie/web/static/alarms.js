@@ -23,6 +23,8 @@ const alarm = {
   shown: null, // the id of the alert the pop-up shows
   minimised: false, // the operator put the pop-up aside (Escape); a compact notice stays
   announced: new Set(), // alerts already told to the layouts (vigie:alarm-camera) and chimed for
+  decided: new Set(), // decided from this page or another window: a list read before that is not believed
+  arrived: new Map(), // id -> when the feed brought it: a list read before that does not remove it
   inWindow: false, // this page is the designated alarm window
   windowSeen: 0, // when the alarm window last said it was open (main window)
   windowAudible: false, // whether that window can play the sound
@@ -73,11 +75,19 @@ export function snapshot(alert) {
 export async function decideAlert(alert, action, verdict) {
   // A person's verdict (the only way anything about an alert ever leaves the console, and only when confirmed).
   const body = action === "dismiss" ? { verdict } : {};
+  let gone = false;
   try {
-    return await api("POST", `/api/alerts/${alert.id}/${action}`, body);
+    const decided = await api("POST", `/api/alerts/${alert.id}/${action}`, body);
+    gone = true;
+    return decided;
+  } catch (err) {
+    gone = err.status === 409 || err.status === 404; // decided by someone else meanwhile, or no longer visible
+    throw err;
   } finally {
-    drop(alert.id); // decided (or already decided by someone else): out of the queue either way
-    tell({ type: "decided", id: alert.id });
+    if (gone) {
+      drop(alert.id); // out of the queue, here and in the other windows
+      tell({ type: "decided", id: alert.id });
+    }
   }
 }
 
@@ -94,7 +104,7 @@ function current() {
 function place(alerts) {
   // The queue from what the server says waits; the shown alert stays shown unless a more urgent one came.
   const before = current();
-  alarm.queue = alerts.filter((a) => a.state === "pending").sort(order);
+  alarm.queue = alerts.filter((a) => a.state === "pending" && !alarm.decided.has(a.id)).sort(order);
   const first = alarm.queue[0] || null;
   const fresh = alarm.queue.filter((a) => !alarm.announced.has(a.id));
   const kept = current();
@@ -114,6 +124,8 @@ function place(alerts) {
 }
 
 function drop(id) {
+  alarm.decided.add(id);
+  if (alarm.decided.size > 1000) alarm.decided = new Set([id]);
   if (!alarm.queue.some((a) => a.id === id)) return;
   const index = alarm.queue.findIndex((a) => a.id === id);
   alarm.queue = alarm.queue.filter((a) => a.id !== id);
@@ -146,14 +158,20 @@ export const alarms = {
   async refresh() {
     if (!mayDecide()) { clear(); return; }
     try {
+      // Read while the feed may bring an alert: one it brought after this question was asked stays queued.
+      const asked = Date.now();
       const pending = await api("GET", "/api/alerts?state=pending&limit=100");
-      place(pending.items);
+      const listed = new Set(pending.items.map((a) => a.id));
+      const later = alarm.queue.filter((a) => !listed.has(a.id) && (alarm.arrived.get(a.id) || 0) >= asked);
+      for (const [id, at] of alarm.arrived) if (at < asked - 60000) alarm.arrived.delete(id);
+      place([...pending.items, ...later]);
     } catch (err) {
       if (err instanceof NotLoggedIn) failed(err);
     }
   },
   onAlert(alert) {
     if (!mayDecide() || alert.state !== "pending" || alarm.queue.some((a) => a.id === alert.id)) return;
+    alarm.arrived.set(alert.id, Date.now());
     place([...alarm.queue, alert]);
   },
   stop() {
@@ -166,6 +184,8 @@ function clear() {
   alarm.queue = [];
   alarm.shown = null;
   alarm.announced.clear();
+  alarm.decided.clear();
+  alarm.arrived.clear();
   render(false);
 }
 

@@ -445,7 +445,10 @@ function unlock() {
   if (!window.AudioContext) return;
   if (!sound.context) {
     try { sound.context = new AudioContext(); } catch (err) { return; }
-    sound.context.addEventListener("statechange", () => render(false));
+    sound.context.addEventListener("statechange", () => {
+      if (alarm.inWindow && audible()) claimVoice(true);
+      render(false);
+    });
   }
   if (sound.context.state === "suspended") sound.context.resume().catch(() => {});
 }
@@ -467,8 +470,31 @@ function soundButton(id = "alarm-sound") {
   }, t(`alarm.sound_${now}`), " ", keyHint("M"));
 }
 
+// One window sounds, however many show the console (a detached layout, the alarm window): the one holding the
+// "vigie-alarm-sound" lock (Web Locks: when it closes, the next window in line gets it). The alarm window takes it
+// once it may play. Without Web Locks (a plain-HTTP page): the alarm window when open and audible, else the main one.
+const voice = { asked: false, held: false, stealing: false };
+
+function claimVoice(steal) {
+  if (!navigator.locks) return;
+  if (voice.asked && !steal) return;
+  if (steal && (voice.held || voice.stealing)) return;
+  voice.asked = true;
+  voice.stealing = steal;
+  navigator.locks.request("vigie-alarm-sound", { steal }, () => {
+    voice.held = true;
+    voice.stealing = false;
+    return new Promise(() => {}); // held while this page lives
+  }).catch(() => { // taken by another window: wait in line again
+    voice.held = false;
+    voice.stealing = false;
+    voice.asked = false;
+    claimVoice(false);
+  });
+}
+
 function playsHere() {
-  // One window sounds: the alarm window when it is open and may play; else the main one.
+  if (navigator.locks) return voice.held;
   return alarm.inWindow || !windowOpen() || !alarm.windowAudible;
 }
 
@@ -552,6 +578,7 @@ export const alarmWindow = {
     document.body.classList.add("alarm-window");
     document.title = t("alarm.window_title");
     loadSilence();
+    if (audible()) claimVoice(true);
     render(false);
     popup().focus();
   },
@@ -567,6 +594,7 @@ export function startAlarms() {
   // At log-in (app.js): the session's silence, then the pending alerts.
   loadSilence();
   unlock();
+  claimVoice(false);
 }
 
 // --- keys (keys.js: "?" lists them) ------------------------------------------------------------------------------

@@ -472,8 +472,10 @@ document.addEventListener("visibilitychange", () => { if (document.hidden && dom
 
 // The dome's keys anywhere in its single view, not only on the focused picture (issue 24), listed by "?": the arrows
 // and + / − held move it (the picture's own listener above takes them first when it has the focus), 1–9 (or Alt+1–9,
-// the physical digits on an AZERTY keyboard) recall the presets in the panel's order, Home sends it home.
-const driving = () => Boolean(dome.camera && dome.view && !panel().hidden);
+// the physical digits on an AZERTY keyboard) recall the presets in the panel's order, Home sends it home. Not while
+// a widget that has its own arrow keys (a tree, a list, a slider) has the focus.
+const WIDGETS = "[role=tree], [role=treeitem], [role=listbox], [role=grid], [role=menu], [role=tablist], [role=slider]";
+const driving = () => Boolean(dome.camera && dome.view && !panel().hidden && !document.activeElement?.closest?.(WIDGETS));
 const DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
 shortcut(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"], "alarm.key_ptz_move", onKey, { group: "alarm.keys_group", when: driving });
 shortcut(["+", "-"], "alarm.key_ptz_zoom", onKey, { group: "alarm.keys_group", when: driving });

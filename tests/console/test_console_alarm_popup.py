@@ -107,8 +107,6 @@ def test_an_alert_pops_up_in_any_view_and_is_handled_by_keyboard_only(
     page.reload()  # the silence lasts for the session
     expect(page.locator("#alarm-popup #alarm-sound")).to_have_attribute("data-sound", "silenced", timeout=15_000)
     expect(popup).to_be_focused()  # shown again after the reload, the focus on it
-    page.keyboard.press("m")
-    expect(sound).to_have_attribute("data-sound", "on")
 
     # What the layouts hear (console contract: they put the camera in their alarm tile).
     page.evaluate(
@@ -118,8 +116,11 @@ def test_an_alert_pops_up_in_any_view_and_is_handled_by_keyboard_only(
     # A more urgent alert goes first in the queue.
     urgent = raise_alert(world, "weapon", recorded_until, seconds_before=20)  # critical
     expect(popup.locator("#alarm-kind")).to_have_text("weapon", timeout=15_000)
+    expect(popup).not_to_have_attribute("data-chimes", re.compile(".*"))  # silenced: no tone for it
     expect(popup.locator("#alarm-count")).to_have_text("1 sur 2")
     expect(popup.locator(".alarm-priority")).to_have_text("critique")
+    page.keyboard.press("m")
+    expect(sound).to_have_attribute("data-sound", "on")
     image_loaded(page, "#alarm-popup .snapshot img")
     image_loaded(page, "#alarm-live")
     shot(page, "alarm-popup")
@@ -197,9 +198,20 @@ def test_the_alarm_window_shows_the_queue_and_the_main_window_a_notice(
     confirmed = world.login("op.vil").get(f"/api/alerts/{alert_id}").json()
     assert (confirmed["verdict"], confirmed["decided_by"]) == ("confirmed", "op.vil")
 
-    window.close()  # the main window shows the pop-up again
+    window.close()  # the main window shows the pop-up again, and sounds again (the window had taken the sound)
+    page.keyboard.press("Shift")
+    chimes = int(popup.get_attribute("data-chimes") or 0)  # tones the main window played so far
     raise_alert(world, "intrusion", recorded_until, seconds_before=15)
     expect(popup).to_be_visible(timeout=15_000)
+    expect(popup).to_have_attribute("data-chimes", str(chimes + 1))
+
+    expect(popup).to_be_focused()
+    page.keyboard.press("Escape")  # put aside: a notice stays
+    expect(popup).to_be_hidden()
+    expect(notice).to_contain_text("1 alerte(s) en attente de décision")
+    page.keyboard.press("a")  # and back
+    expect(popup).to_be_visible()
+    expect(popup).to_be_focused()
 
     page.goto("/#/alerts")  # the alerts view lists them with the same decisions: a notice only
     expect(popup).to_be_hidden()

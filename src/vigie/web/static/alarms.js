@@ -12,6 +12,9 @@
 import { api, can, cameraName, el, NotLoggedIn, failed, state, status } from "./app.js";
 import { formatTime, t } from "./i18n.js";
 import { shortcut } from "./keys.js";
+import {
+  audible, chime, claimVoice, loadSilence, onSoundChange, setSilenced, sound, soundState, unlock, voiceHeld,
+} from "./alarm-sound.js";
 
 const REPEAT_MS = 20000; // the reminder while alerts wait: gentle, not a siren
 const WINDOW_ALIVE_MS = 5000; // the alarm window says it is open every 2 s; silent this long, it is gone
@@ -116,7 +119,7 @@ function place(alerts) {
     for (const a of fresh) alarm.announced.add(a.id);
     if (alarm.announced.size > 1000) alarm.announced = new Set(alarm.queue.map((a) => a.id));
     alarm.minimised = false; // a new alert is never hidden behind a notice put aside for an older one
-    chime(true);
+    ring(true);
   }
   const now = current();
   if (now && (!before || before.id !== now.id)) showCamera(now);
@@ -408,125 +411,50 @@ function openWindow() {
   render(false);
 }
 
-// --- the sound: a tone made by WebAudio (no file, nothing fetched) ---------------------------------------------
-
-const sound = { context: null, silenced: false, timer: null, mark: "" };
-const SILENCE_KEY = "vigie.alarm.silenced";
-
-function sessionMark() {
-  // The silence lasts for this log-in only (a new session sounds again): it is stored with a fingerprint of the
-  // session's CSRF token. FNV-1a by hand: a 32-bit fingerprint needs no library, and crypto.subtle is missing on
-  // plain-HTTP pages.
-  let hash = 0x811c9dc5;
-  for (const ch of `${state.me ? state.me.username : ""}:${state.csrf}`) {
-    hash ^= ch.charCodeAt(0);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16);
-}
-
-function loadSilence() {
-  sound.mark = sessionMark();
-  sound.silenced = localStorage.getItem(SILENCE_KEY) === sound.mark;
-}
-
-function setSilenced(value, fromElsewhere = false) {
-  sound.silenced = value;
-  if (value) localStorage.setItem(SILENCE_KEY, sound.mark || sessionMark());
-  else localStorage.removeItem(SILENCE_KEY);
-  if (!fromElsewhere) tell({ type: "silenced", value });
-  if (!value) unlock();
-  render(false);
-}
-
-function unlock() {
-  // Browsers start audio only after a gesture in the page: the context is made (or resumed) on the first key or
-  // click; until then the console says the sound is blocked.
-  if (!window.AudioContext) return;
-  if (!sound.context) {
-    try { sound.context = new AudioContext(); } catch (err) { return; }
-    sound.context.addEventListener("statechange", () => {
-      if (alarm.inWindow && audible()) claimVoice(true);
-      render(false);
-    });
-  }
-  if (sound.context.state === "suspended") sound.context.resume().catch(() => {});
-}
-
-function audible() {
-  return Boolean(sound.context && sound.context.state === "running");
-}
-
-function soundState() {
-  if (sound.silenced) return "silenced";
-  return audible() ? "on" : "blocked";
-}
+// --- the sound (alarm-sound.js): which window plays it, and when -----------------------------------------------
 
 function soundButton(id = "alarm-sound") {
   const now = soundState();
   return el("button", {
     type: "button", id, class: `alarm-sound sound-${now}`, "aria-pressed": String(sound.silenced),
-    "aria-keyshortcuts": "M", dataset: { sound: now }, onclick: () => setSilenced(!sound.silenced),
+    "aria-keyshortcuts": "M", dataset: { sound: now }, onclick: () => silence(!sound.silenced),
   }, t(`alarm.sound_${now}`), " ", keyHint("M"));
 }
 
-// One window sounds, however many show the console (a detached layout, the alarm window): the one holding the
-// "vigie-alarm-sound" lock (Web Locks: when it closes, the next window in line gets it). The alarm window takes it
-// once it may play. Without Web Locks (a plain-HTTP page): the alarm window when open and audible, else the main one.
-const voice = { asked: false, held: false, stealing: false };
-
-function claimVoice(steal) {
-  if (!navigator.locks) return;
-  if (voice.asked && !steal) return;
-  if (steal && (voice.held || voice.stealing)) return;
-  voice.asked = true;
-  voice.stealing = steal;
-  navigator.locks.request("vigie-alarm-sound", { steal }, () => {
-    voice.held = true;
-    voice.stealing = false;
-    return new Promise(() => {}); // held while this page lives
-  }).catch(() => { // taken by another window: wait in line again
-    voice.held = false;
-    voice.stealing = false;
-    voice.asked = false;
-    claimVoice(false);
-  });
+function silence(value, fromElsewhere = false) {
+  setSilenced(value);
+  if (!fromElsewhere) tell({ type: "silenced", value });
+  render(false);
 }
 
 function playsHere() {
-  if (navigator.locks) return voice.held;
+  // One window sounds: the one holding the sound's lock; without Web Locks, the alarm window when it is open and
+  // may play, else the main one.
+  const held = voiceHeld();
+  if (held !== null) return held;
   return alarm.inWindow || !windowOpen() || !alarm.windowAudible;
 }
 
-function chime(strong) {
-  if (sound.silenced || !mayDecide() || !alarm.queue.length || !playsHere()) return;
-  if (!audible()) return;
-  const ctx = sound.context;
-  const start = ctx.currentTime + 0.02;
-  const notes = strong ? [880, 660, 880] : [660];
-  notes.forEach((frequency, n) => {
-    const at = start + n * 0.22;
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.type = "sine";
-    osc.frequency.value = frequency;
-    gain.gain.setValueAtTime(0.0001, at);
-    gain.gain.exponentialRampToValueAtTime(strong ? 0.25 : 0.12, at + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.2);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(at);
-    osc.stop(at + 0.21);
-  });
+function ring(strong) {
+  if (sound.silenced || !mayDecide() || !alarm.queue.length || !playsHere() || !audible()) return;
+  chime(strong);
   const box = popup();
   if (box) box.dataset.chimes = String(Number(box.dataset.chimes || 0) + 1);
 }
 
+let reminder = null;
+
 function schedule() {
   // The gentle reminder, while alerts wait.
   const waiting = alarm.queue.length > 0 && mayDecide();
-  if (waiting && !sound.timer) sound.timer = setInterval(() => chime(false), REPEAT_MS);
-  if (!waiting && sound.timer) { clearInterval(sound.timer); sound.timer = null; }
+  if (waiting && !reminder) reminder = setInterval(() => ring(false), REPEAT_MS);
+  if (!waiting && reminder) { clearInterval(reminder); reminder = null; }
 }
+
+onSoundChange(() => {
+  if (alarm.inWindow && audible()) claimVoice(true); // the alarm window sounds once it may
+  render(false);
+});
 
 for (const type of ["keydown", "pointerdown"]) {
   document.addEventListener(type, () => { if (state.me && !sound.silenced) unlock(); }, { capture: true });
@@ -554,7 +482,7 @@ if (channel) {
     } else if (message.type === "decided") {
       drop(message.id);
     } else if (message.type === "silenced") {
-      setSilenced(Boolean(message.value), true);
+      silence(Boolean(message.value), true);
     } else if (message.type === "open-live" && !alarm.inWindow && state.me) {
       location.hash = `#/live/${encodeURIComponent(message.camera)}`;
       window.focus();
@@ -571,13 +499,25 @@ window.addEventListener("pagehide", () => { if (alarm.inWindow) tell({ type: "go
 window.addEventListener("hashchange", () => render(false));
 
 // The designated window: a page with nothing but the alarm queue (app.js routes #/alarm-window here).
+function sessionMark() {
+  // The silence lasts for this log-in only (a new session sounds again): it is stored with a fingerprint of the
+  // session's CSRF token. FNV-1a by hand: a 32-bit fingerprint needs no library, and crypto.subtle is missing on
+  // plain-HTTP pages.
+  let hash = 0x811c9dc5;
+  for (const ch of `${state.me ? state.me.username : ""}:${state.csrf}`) {
+    hash ^= ch.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16);
+}
+
 export const alarmWindow = {
   allowed: () => mayDecide(),
   enter() {
     alarm.inWindow = true;
     document.body.classList.add("alarm-window");
     document.title = t("alarm.window_title");
-    loadSilence();
+    loadSilence(sessionMark());
     if (audible()) claimVoice(true);
     render(false);
     popup().focus();
@@ -592,7 +532,7 @@ export const alarmWindow = {
 
 export function startAlarms() {
   // At log-in (app.js): the session's silence, then the pending alerts.
-  loadSilence();
+  loadSilence(sessionMark());
   unlock();
   claimVoice(false);
 }
@@ -613,6 +553,6 @@ shortcut(["Escape"], "alarm.key_minimise", minimise, {
 shortcut(["a"], "alarm.key_show", () => { restore(); if (popupShown()) popup().focus(); }, {
   group: GROUP, when: () => mayDecide() && alarm.queue.length > 0 && !focusInPopup() && !windowOpen(),
 });
-shortcut(["m"], "alarm.key_sound", () => setSilenced(!sound.silenced), {
+shortcut(["m"], "alarm.key_sound", () => silence(!sound.silenced), {
   group: GROUP, when: () => mayDecide() && (alarm.queue.length > 0 || alarm.inWindow),
 });

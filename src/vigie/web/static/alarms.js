@@ -329,11 +329,14 @@ function drawNotice(show) {
   if (!show) { box.replaceChildren(); return; }
   const text = windowOpen() ? t("alarm.notice_window", { n: alarm.queue.length })
     : t("alarm.notice", { n: alarm.queue.length });
+  const focused = box.contains(document.activeElement) ? document.activeElement.id : "";
   box.replaceChildren(
     el("span", { id: "alarm-notice-text", role: "status", text }), " ",
     windowOpen() ? null : el("button", { type: "button", id: "alarm-restore", "aria-keyshortcuts": "A", onclick: restore }, t("alarm.restore"), " ", keyHint("A")),
     soundButton("alarm-notice-sound"),
   );
+  const same = focused && document.getElementById(focused);
+  if (same) same.focus(); // redrawn under the person's focus: it stays on the same button
 }
 
 // --- the camera live in the pop-up: a small MJPEG, closed when not shown ---------------------------------------

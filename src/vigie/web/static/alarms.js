@@ -241,10 +241,17 @@ function render(arrived) {
     (same && !same.disabled && box.contains(same) ? same : box).focus();
   }
   drawNotice(!full && alarm.queue.length > 0 && mayDecide());
+  reserveRoom(full ? box : notice());
   if (full && alert && (arrived || !wasShown) && !alarm.inWindow) takeFocus(box);
   if (!full && wasShown && box.contains(document.activeElement)) giveFocusBack();
   schedule();
   if (alarm.inWindow) tell({ type: "alive", audible: audible() });
+}
+
+function reserveRoom(shown) {
+  // Room under the page for what floats over its bottom corner: whatever it covers can be scrolled above it.
+  const height = !alarm.inWindow && shown && !shown.hidden ? shown.offsetHeight : 0;
+  document.body.style.paddingBottom = height ? `${height + 24}px` : "";
 }
 
 function takeFocus(box) {

@@ -51,8 +51,9 @@ def test_every_model_is_reached() -> None:
     # with auth and auth.oidc, api.tls, security, workers, workers.detector, cluster, a camera's onvif and its dome
     # optics, dome masks, one class per detector, mqtt and mqtt.tls, webhooks and its endpoints, speakers (messages,
     # devices, three drivers), sensors (a sensor, its position, a link, three conditions, three actions), signage,
-    # privacy, map
-    assert len(names) == 51
+    # privacy, map, alerts (priorities)
+    assert "AlertSettings" in names
+    assert len(names) == 52
 
 
 @pytest.mark.parametrize("model", sorted(all_models(), key=lambda m: m.__name__), ids=lambda m: m.__name__)

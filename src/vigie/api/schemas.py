@@ -304,6 +304,11 @@ class AlertOut(BaseModel):
     decided_role: str | None
     decided_at: datetime | None
     note: str
+    priority: str = Field(
+        description="critical, high, normal or low: how soon a person should look at it, by its module "
+        "(configuration `alerts.priorities`); it orders the operators' queue and decides nothing"
+    )
+    priority_rank: int = Field(description="0 for critical … 3 for low: sort pending alerts by it, then oldest first")
 
 
 class AlertPageOut(BaseModel):

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
+from vigie.config.alerts import AlertSettings
 from vigie.config.camera import (
     MAX_RETENTION_DAYS,
     STREAM_SCHEMES,
@@ -864,6 +865,12 @@ class VigieConfig(ConfigModel):
         title="Sensors",
         description="Radars and other sensors publishing over the MQTT broker, and the rules linking their readings "
         "to cameras (docs/integrations.md); off by default.",
+    )
+    alerts: AlertSettings = Field(
+        default_factory=AlertSettings,
+        title="Alerts",
+        description="The priority of each analysis module's alerts in the operators' queue (issue 24); built-in "
+        "defaults when absent.",
     )
     privacy: PrivacySettings = Field(
         default_factory=PrivacySettings,

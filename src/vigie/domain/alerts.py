@@ -10,8 +10,8 @@ dispatched outside the console (message, loudspeaker, notification): nothing act
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -38,6 +38,55 @@ class Verdict(enum.StrEnum):
 
 
 DISMISSALS = frozenset({Verdict.FALSE_POSITIVE, Verdict.NOT_ACTIONABLE, Verdict.DUPLICATE})
+
+
+class AlertPriority(enum.StrEnum):
+    """How soon a pending alert should be looked at: the operators' queue shows the most urgent first (issue 24).
+    A priority orders what a person looks at; it never decides anything."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent."""
+        return list(AlertPriority).index(self)
+
+
+DEFAULT_PRIORITIES: Mapping[str, AlertPriority] = {
+    # a threat to life first (décret 2023-828's weapon, fire start, person on the ground), then what may become one
+    "weapon": AlertPriority.CRITICAL,
+    "fire_start": AlertPriority.CRITICAL,
+    "person_on_ground": AlertPriority.HIGH,
+    "crowd_movement": AlertPriority.HIGH,
+    "intrusion": AlertPriority.HIGH,
+    "abandoned_object": AlertPriority.HIGH,
+    "plate_reading": AlertPriority.HIGH,  # a vehicle on a hit list
+}
+"""The priority of each module's alerts unless the configuration (``alerts.priorities``) says otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPriorities:
+    """The priority of an alert, by its module: the configuration's choice, else :data:`DEFAULT_PRIORITIES`, else
+    ``default``."""
+
+    overrides: Mapping[str, AlertPriority] = field(default_factory=dict)
+    default: AlertPriority = AlertPriority.NORMAL
+
+    def of(self, alert: Alert) -> AlertPriority:
+        return self.overrides.get(alert.module) or DEFAULT_PRIORITIES.get(alert.module) or self.default
+
+    def check_modules(self, known: Collection[str]) -> None:
+        """Refuse a priority given to a module the legal catalogue does not know (a typo would go unnoticed)."""
+        unknown = sorted(set(self.overrides) - set(known))
+        if unknown:
+            raise ValueError(
+                f"alerts.priorities names {', '.join(unknown)}: no such module in the legal catalogue; "
+                f"use one of {', '.join(sorted(known))}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ from vigie.domain.alerts import (
     DISMISSALS,
     Alert,
     AlertDispatcher,
+    AlertPriorities,
+    AlertPriority,
     AlertRepo,
     AlertState,
     Verdict,
@@ -72,13 +74,21 @@ class AlertService:
         clock: Callable[[], datetime],
         dispatchers: Sequence[AlertDispatcher] = (),
         on_verdict: Callable[[Alert], None] | None = None,
+        *,
+        priorities: AlertPriorities | None = None,
     ) -> None:
-        """``on_verdict(alert)`` is told of each verdict recorded (the metrics count them per module)."""
+        """``on_verdict(alert)`` is told of each verdict recorded (the metrics count them per module);
+        ``priorities`` orders the operators' queue (default: the built-in priority of each module)."""
         self._repo = repo
         self._audit = audit
         self._clock = clock
         self._dispatchers = tuple(dispatchers)
         self._on_verdict = on_verdict
+        self._priorities = priorities or AlertPriorities()
+
+    def priority_of(self, alert: Alert) -> AlertPriority:
+        """How soon a person should look at ``alert`` (by its module, as configured)."""
+        return self._priorities.of(alert)
 
     def raise_alert(self, observation: Observation) -> Alert:
         """Store ``observation`` as a pending alert (one region: the observation's first) and audit it."""

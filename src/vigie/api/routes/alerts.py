@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from vigie.api.deps import configured
 from vigie.api.schemas import AlertOut, AlertPageOut, ConfirmIn, DismissIn, Instant, ModuleStatisticsOut, RegionOut
 from vigie.api.security import CurrentPrincipal
-from vigie.domain.alerts import Alert, AlertState, Verdict
+from vigie.domain.alerts import Alert, AlertPriority, AlertState, Verdict
 from vigie.services.alerts import AlertService
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -21,7 +21,7 @@ def _service(request: Request) -> AlertService:
     return configured(request, "alerts", AlertService, "alerts are")
 
 
-def alert_out(a: Alert) -> AlertOut:
+def alert_out(a: Alert, priority: AlertPriority) -> AlertOut:
     return AlertOut(
         id=a.id or 0,
         camera_id=a.camera_id,
@@ -37,7 +37,13 @@ def alert_out(a: Alert) -> AlertOut:
         decided_role=a.decided_role,
         decided_at=a.decided_at,
         note=a.note,
+        priority=priority.value,
+        priority_rank=priority.rank,
     )
+
+
+def _out(service: AlertService, alert: Alert) -> AlertOut:
+    return alert_out(alert, service.priority_of(alert))
 
 
 @router.get("", response_model=AlertPageOut, summary="Alerts of the cameras you may see, newest first")
@@ -52,11 +58,12 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AlertPageOut:
-    items = _service(request).list_for(
+    service = _service(request)
+    items = service.list_for(
         principal, state=state, camera_id=camera_id, module=module, since=since, limit=limit, offset=offset
     )
     return AlertPageOut(
-        items=[alert_out(a) for a in items],
+        items=[alert_out(a, service.priority_of(a)) for a in items],
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(items) == limit else None,
@@ -87,14 +94,17 @@ def statistics(
 
 @router.get("/{alert_id}", response_model=AlertOut, summary="One alert")
 def get_alert(request: Request, principal: CurrentPrincipal, alert_id: AlertId) -> AlertOut:
-    return alert_out(_service(request).get_for(principal, alert_id))
+    service = _service(request)
+    return _out(service, service.get_for(principal, alert_id))
 
 
 @router.post("/{alert_id}/confirm", response_model=AlertOut, summary="Confirm: a real event, to act on")
 def confirm(request: Request, principal: CurrentPrincipal, alert_id: AlertId, body: ConfirmIn) -> AlertOut:
-    return alert_out(_service(request).confirm_as(principal, alert_id, note=body.note))
+    service = _service(request)
+    return _out(service, service.confirm_as(principal, alert_id, note=body.note))
 
 
 @router.post("/{alert_id}/dismiss", response_model=AlertOut, summary="Dismiss with a verdict; nothing is dispatched")
 def dismiss(request: Request, principal: CurrentPrincipal, alert_id: AlertId, body: DismissIn) -> AlertOut:
-    return alert_out(_service(request).dismiss_as(principal, alert_id, verdict=Verdict(body.verdict), note=body.note))
+    service = _service(request)
+    return _out(service, service.dismiss_as(principal, alert_id, verdict=Verdict(body.verdict), note=body.note))

@@ -116,7 +116,7 @@ async def _events(request: Request, principal: Principal, token: str) -> AsyncIt
             recent = await run_in_threadpool(alerts.list_for, principal, limit=BACKLOG)
             for alert in sorted((a for a in recent if (a.id or 0) > last_alert), key=lambda a: a.id or 0):
                 last_alert = alert.id or 0
-                yield _event("alert", alert_out(alert).model_dump(mode="json"))
+                yield _event("alert", alert_out(alert, alerts.priority_of(alert)).model_dump(mode="json"))
         if wall is not None:
             for link in await run_in_threadpool(wall.recent, after_id=last_link, limit=BACKLOG):
                 last_link = link.id or last_link

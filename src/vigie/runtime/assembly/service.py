@@ -39,6 +39,7 @@ from vigie.events.aggregation import AggregationPolicy, EventAggregator
 from vigie.governance.audit.retention import AuditRetention
 from vigie.governance.authorisation import CameraAuthorisations, check_authorisation
 from vigie.governance.camera_credentials import CameraAccount
+from vigie.governance.catalogue import load_catalogue
 from vigie.governance.gate import GateTransition, transition_event
 from vigie.governance.keys_folder import KeyStorageError
 from vigie.governance.report import UNCLEAN_STOP, UncleanStop, unclean_stop
@@ -589,8 +590,15 @@ class VigieService:
         alerts = SqlAlertRepo(engine, on_confirmed=confirmed, webhooks_of=webhooks_of)
         plates = SqlPlateRepo(engine)
         dispatchers = tuple(bridge for bridge in (self.mqtt, self.webhooks) if bridge is not None)
+        priorities = self.config.alerts.policy()
+        priorities.check_modules([module.id for module in load_catalogue().modules])
         alert_service = AlertService(
-            alerts, self.audit, self.clock, dispatchers=dispatchers, on_verdict=self.monitor.verdict
+            alerts,
+            self.audit,
+            self.clock,
+            dispatchers=dispatchers,
+            on_verdict=self.monitor.verdict,
+            priorities=priorities,
         )
         gate = service_gate(self.config, self.simulated, self.clock)
         plate_service = open_plate_service(self.config, plates, self.audit, self.clock, alert_service, gate=gate)

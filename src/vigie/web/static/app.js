@@ -6,11 +6,13 @@
 import { chooseLanguage, has, setLanguage, t } from "./i18n.js";
 import { refreshAlarms } from "./health.js";
 import { VIEWS } from "./views.js";
+import { alarms, alarmWindow, startAlarms } from "./alarms.js";
 import "./keys.js"; // the keyboard shortcuts ("?" lists them)
 
 export const state = {
   me: null, csrf: "", permissions: [], cameras: [], governance: null, view: null, ready: Promise.resolve(),
 };
+VIEWS["alarm-window"] = alarmWindow; // the designated alarm window, for a second monitor (alarms.js)
 let timer = null;
 const REFRESH_S = 5;
 const REFRESH_WITH_FEED_S = 15; // the live feed brings new alerts and camera health; polling only catches the rest
@@ -122,6 +124,7 @@ function showLogin(message) {
   feed = null;
   leaveView();
   state.me = null;
+  alarms.stop();
   document.getElementById("app").hidden = true;
   document.getElementById("nav").hidden = true;
   document.getElementById("who").hidden = true;
@@ -149,6 +152,7 @@ async function showApp(me) {
     const view = VIEWS[link.dataset.viewLink];
     link.hidden = !view || !view.allowed();
   }
+  startAlarms();
   connectFeed();
   refreshEvery(REFRESH_S);
   state.ready = refresh(); // views start with the camera list and the governance state in hand
@@ -213,6 +217,7 @@ async function refresh() {
     const view = state.view && VIEWS[state.view];
     if (view && view.refresh) await view.refresh();
     if (state.view !== "health") await refreshAlarms(); // the alarm count in the menu, from any view
+    await alarms.refresh(); // alerts waiting for a decision pop up in every view, even one the feed missed
     status(t("updated", { time: new Date().toLocaleTimeString() }));
   } catch (err) {
     failed(err);
@@ -281,6 +286,7 @@ function connectFeed() {
   feed.addEventListener("alert", (event) => {
     const alert = JSON.parse(event.data);
     status(t("alerts.new", { kind: alert.kind, camera: cameraName(alert.camera_id) }));
+    alarms.onAlert(alert); // the pop-up, in every view
     const view = state.view && VIEWS[state.view];
     if (view && view.onAlert) view.onAlert(alert);
   });

@@ -14,6 +14,7 @@
 
 import { api, can, el, failed, NotLoggedIn, state, status } from "./app.js";
 import { has, language, t } from "./i18n.js";
+import { combo, shortcut } from "./keys.js";
 
 const MOVE_TIMEOUT_S = 1.2; // the dome stops by itself this long after the last renewal
 const RENEW_MS = 700; // renewed well inside the timeout, with room for a slow answer
@@ -234,7 +235,8 @@ function render() {
   position.dataset.moving = String(view.status.moving);
   const names = new Map(view.presets.map((preset) => [preset.token, preset.name]));
   const list = document.getElementById("ptz-presets");
-  list.replaceChildren(...view.presets.map((preset) => el("li", { dataset: { preset: preset.token } },
+  list.replaceChildren(...view.presets.map((preset, n) => el("li", { dataset: { preset: preset.token } },
+    n < 9 ? el("kbd", { text: String(n + 1), title: t("alarm.key_ptz_preset") }) : null,
     el("span", { text: preset.name }),
     el("button", { type: "button", class: "ptz-goto", text: t("ptz.goto"), onclick: () => send("POST", `/presets/${encodeURIComponent(preset.token)}/goto`, undefined, () => refreshSoon()) }),
     can("manage_ptz") ? el("button", { type: "button", class: "ptz-remove", text: t("ptz.remove"), onclick: () => removePreset(preset) }) : null)));
@@ -467,3 +469,24 @@ figure.addEventListener("keyup", onKey);
 figure.addEventListener("blur", () => { if (dome.keys.size) stopHolding(); });
 window.addEventListener("blur", () => { if (dome.held) stopHolding(); }); // a key or button released elsewhere
 document.addEventListener("visibilitychange", () => { if (document.hidden && dome.held) stopHolding(); });
+
+// The dome's keys anywhere in its single view, not only on the focused picture (issue 24), listed by "?": the arrows
+// and + / − held move it (the picture's own listener above takes them first when it has the focus), 1–9 (or Alt+1–9,
+// the physical digits on an AZERTY keyboard) recall the presets in the panel's order, Home sends it home. Not while
+// a widget that has its own arrow keys (a tree, a list, a slider) has the focus.
+const WIDGETS = "[role=tree], [role=treeitem], [role=listbox], [role=grid], [role=menu], [role=tablist], [role=slider]";
+const driving = () => Boolean(dome.camera && dome.view && !panel().hidden && !document.activeElement?.closest?.(WIDGETS));
+const DIGITS = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
+shortcut(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"], "alarm.key_ptz_move", onKey, { group: "alarm.keys_group", when: driving });
+shortcut(["+", "-"], "alarm.key_ptz_zoom", onKey, { group: "alarm.keys_group", when: driving });
+shortcut([...DIGITS, ...DIGITS.map((d) => `Alt+${d}`)], "alarm.key_ptz_preset", (event) => {
+  const n = Number(combo(event).slice(-1));
+  const preset = dome.view.presets[n - 1];
+  if (!preset) { say(t("alarm.ptz_no_preset", { n })); return; }
+  send("POST", `/presets/${encodeURIComponent(preset.token)}/goto`, undefined, () => {
+    say(t("alarm.ptz_recalled", { name: preset.name }), "note");
+    refreshSoon();
+  });
+}, { group: "alarm.keys_group", when: driving });
+shortcut(["Home"], "alarm.key_ptz_home", () => send("POST", "/home", undefined, () => refreshSoon()), { group: "alarm.keys_group", when: driving });
+document.addEventListener("keyup", (event) => { if (dome.keys.has(event.key)) onKey(event); });

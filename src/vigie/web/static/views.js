@@ -14,6 +14,7 @@ import { cases } from "./cases.js";
 import { access } from "./access.js";
 import { mountTree } from "./tree.js";
 import { mapView as map } from "./map.js";
+import { decideAlert, snapshot } from "./alarms.js";
 
 function stateCell(row, camera) {
   cell(row, t(`state.${camera.state}`), `state state-${camera.state}`);
@@ -203,40 +204,9 @@ const alerts = {
   },
 };
 
-const snapshots = new Map();
-
-function snapshot(alert) {
-  // The alert's image: the recorded frame at the alert's time, region drawn on top. Each image shown is audited
-  // as a playback, so one element per alert is kept across refreshes and fetched once.
-  if (snapshots.has(alert.id)) return snapshots.get(alert.id);
-  if (snapshots.size > 200) snapshots.clear();
-  const url = `/api/alerts/${alert.id}/snapshot.jpg`;
-  const img = el("img", { src: url, alt: alert.kind, loading: "lazy" });
-  const box = el("span", { class: "snapshot" }, img);
-  // The segment holding that moment is indexed once written (a few seconds): until then, say so and try again.
-  let tries = 0;
-  img.addEventListener("error", () => {
-    box.classList.add("pending");
-    box.title = t("alerts.image_pending");
-    tries += 1;
-    if (tries < 6) setTimeout(() => { img.src = `${url}?retry=${tries}`; }, 5000);
-  });
-  img.addEventListener("load", () => box.classList.remove("pending"));
-  snapshots.set(alert.id, box);
-  const r = alert.region;
-  const mark = el("span", { class: "region" });
-  mark.style.left = `${r.x * 100}%`;
-  mark.style.top = `${r.y * 100}%`;
-  mark.style.width = `${r.w * 100}%`;
-  mark.style.height = `${r.h * 100}%`;
-  box.appendChild(mark);
-  return box;
-}
-
 async function decide(alert, action, verdict) {
-  const body = action === "dismiss" ? { verdict } : {};
   try {
-    await api("POST", `/api/alerts/${alert.id}/${action}`, body);
+    await decideAlert(alert, action, verdict);
   } catch (err) {
     status(`#${alert.id}: ${err.message}`);
   }

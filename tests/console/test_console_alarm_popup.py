@@ -228,3 +228,34 @@ def test_every_alarm_text_is_in_french_and_english() -> None:
     assert len(asked) > 20
     missing = {key for key in asked if f'"{key}":' not in english or f'"{key}":' not in french}
     assert missing == set()
+
+
+def test_on_the_live_wall_an_alarm_goes_to_the_alarm_tile_and_the_pop_ups_keys_come_first(
+    chromium: Browser, world: World, recorded_until: datetime
+) -> None:
+    page = logged_in(chromium, world, "op.vil")
+    page.goto("/#/live")
+    tiles = page.locator("#wall .tile")
+    expect(tiles.first).to_be_visible()
+    tiles.nth(0).locator(".tile-alarm").click()  # the operator designates the first tile as the alarm tile
+    expect(tiles.nth(0)).to_have_attribute("data-alarm-tile", "")
+
+    alert_id = raise_alert(world, "intrusion", recorded_until, seconds_before=10)
+    popup = page.locator("#alarm-popup")
+    expect(popup).to_be_visible(timeout=15_000)
+    expect(popup).to_be_focused()
+    expect(tiles.nth(0)).to_have_attribute("data-alarm", "")  # the alert's camera, outlined in the alarm tile
+    expect(tiles.nth(0)).to_have_attribute("data-camera", "vil-1")
+
+    # "f" is the pop-up's false positive while the pop-up has the focus, not the wall's full screen
+    page.keyboard.press("f")
+    expect(popup).to_be_hidden()
+    assert page.evaluate("document.fullscreenElement") is None
+    dismissed = world.login("op.vil").get(f"/api/alerts/{alert_id}").json()
+    assert (dismissed["verdict"], dismissed["decided_by"]) == ("false_positive", "op.vil")
+    # and on the wall, with no pop-up, "f" shows the selected tile full screen
+    tiles.nth(1).click()
+    page.keyboard.press("f")
+    page.wait_for_function("() => document.fullscreenElement !== null")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => document.fullscreenElement === null")

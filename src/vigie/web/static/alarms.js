@@ -550,15 +550,15 @@ export function startAlarms() {
 // --- keys (keys.js: "?" lists them) ------------------------------------------------------------------------------
 
 const inPopup = () => focusInPopup();
-shortcut(["Enter"], "alarm.key_live", openLive, { group: GROUP, when: () => inPopup() && !interactive(document.activeElement) });
-shortcut(["o"], "alarm.key_live", openLive, { group: GROUP, when: inPopup });
-shortcut(["c"], "alarm.key_confirm", () => decide("confirm", null), { group: GROUP, when: inPopup });
-shortcut(["f"], "alarm.key_false_positive", () => decide("dismiss", "false_positive"), { group: GROUP, when: inPopup });
-shortcut(["x"], "alarm.key_not_actionable", () => decide("dismiss", "not_actionable"), { group: GROUP, when: inPopup });
-shortcut(["j", "PageDown"], "alarm.key_next", () => step(1), { group: GROUP, when: () => inPopup() && alarm.queue.length > 1 });
-shortcut(["k", "PageUp"], "alarm.key_previous", () => step(-1), { group: GROUP, when: () => inPopup() && alarm.queue.length > 1 });
+shortcut(["Enter"], "alarm.key_live", openLive, { group: GROUP, when: () => inPopup() && !interactive(document.activeElement), scoped: true });
+shortcut(["o"], "alarm.key_live", openLive, { group: GROUP, when: inPopup, scoped: true });
+shortcut(["c"], "alarm.key_confirm", () => decide("confirm", null), { group: GROUP, when: inPopup, scoped: true });
+shortcut(["f"], "alarm.key_false_positive", () => decide("dismiss", "false_positive"), { group: GROUP, when: inPopup, scoped: true });
+shortcut(["x"], "alarm.key_not_actionable", () => decide("dismiss", "not_actionable"), { group: GROUP, when: inPopup, scoped: true });
+shortcut(["j", "PageDown"], "alarm.key_next", () => step(1), { group: GROUP, when: () => inPopup() && alarm.queue.length > 1, scoped: true });
+shortcut(["k", "PageUp"], "alarm.key_previous", () => step(-1), { group: GROUP, when: () => inPopup() && alarm.queue.length > 1, scoped: true });
 shortcut(["Escape"], "alarm.key_minimise", minimise, {
-  group: GROUP, when: () => inPopup() && !alarm.inWindow && !document.querySelector("dialog[open]"),
+  group: GROUP, when: () => inPopup() && !alarm.inWindow && !document.querySelector("dialog[open]"), scoped: true,
 });
 shortcut(["a"], "alarm.key_show", () => { restore(); if (popupShown()) popup().focus(); }, {
   group: GROUP, when: () => mayDecide() && alarm.queue.length > 0 && !focusInPopup() && !windowOpen(),

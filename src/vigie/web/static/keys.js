@@ -8,8 +8,13 @@ import { t } from "./i18n.js";
 
 const registry = [];
 
+// options.scoped: the shortcut belongs to the component that has the focus (the alarm pop-up's "f" = false positive):
+// such shortcuts are tried before the view-wide ones (the layouts' "f" = full screen), whatever the import order.
 export function shortcut(keys, label, handler, options = {}) {
-  const entry = { keys, label, handler, when: options.when || (() => true), group: options.group || "keys.general" };
+  const entry = {
+    keys, label, handler, when: options.when || (() => true), group: options.group || "keys.general",
+    scoped: Boolean(options.scoped),
+  };
   registry.push(entry);
   return entry;
 }
@@ -41,11 +46,13 @@ document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.isComposing) return;
   const key = combo(event);
   if (typing(event.target) && key !== "Escape") return;
-  for (const entry of registry) {
-    if (entry.keys.includes(key) && entry.when()) {
-      event.preventDefault();
-      entry.handler(event);
-      return;
+  for (const scoped of [true, false]) {
+    for (const entry of registry) {
+      if (entry.scoped === scoped && entry.keys.includes(key) && entry.when()) {
+        event.preventDefault();
+        entry.handler(event);
+        return;
+      }
     }
   }
 });

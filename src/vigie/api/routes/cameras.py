@@ -22,7 +22,14 @@ router = APIRouter(prefix="/api/cameras", tags=["cameras"])
     summary="Cameras you may see, and their health (shared by all who see the same cameras, a few seconds old at most)",
 )
 def list_cameras(request: Request, principal: CurrentPrincipal) -> Response:
-    return Response(camera_listing(request, principal).body, media_type="application/json")
+    listing = camera_listing(request, principal)
+    if "gzip" in request.headers.get("accept-encoding", "").lower():  # every browser
+        return Response(
+            listing.gzipped(),
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(listing.body, media_type="application/json", headers={"Vary": "Accept-Encoding"})
 
 
 def camera_listing(request: Request, principal: Principal) -> CameraListing:

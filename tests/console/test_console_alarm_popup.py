@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.api.world import World
 from tests.console.conftest import Browser, logged_in, shot, sync_api
+from tests.support.accessibility import assert_accessible
 from vigie.domain.audit import AuditAction
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
@@ -124,6 +125,10 @@ def test_an_alert_pops_up_in_any_view_and_is_handled_by_keyboard_only(
     image_loaded(page, "#alarm-popup .snapshot img")
     image_loaded(page, "#alarm-live")
     shot(page, "alarm-popup")
+    for theme in ("dark", "light"):  # readable and operable by everyone, in the control room's dark theme too
+        page.evaluate("theme => { document.documentElement.dataset.theme = theme; }", theme)
+        assert_accessible(page, "#alarm-popup")
+    popup.focus()
     page.keyboard.press("j")  # next
     expect(popup.locator("#alarm-kind")).to_have_text("intrusion")
     assert page.evaluate("alarmCameras") == [["vil-1", urgent], ["vil-1", first]]

@@ -26,6 +26,7 @@ from vigie.api.limits import (
     PACKAGE_UPLOAD_MAX_BYTES,
     SIGN_IN_BODY_MAX_BYTES,
 )
+from vigie.api.routes.map import PLAN_UPLOAD_CAP
 from vigie.domain.audit import AuditAction
 from vigie.services.plates import MAX_HIT_LIST_BYTES
 
@@ -64,6 +65,8 @@ def expected_cap(method: str, path: str) -> int:
         return PACKAGE_UPLOAD_MAX_BYTES
     if (method, path) == ("POST", "/api/plates/lists"):
         return MAX_HIT_LIST_BYTES
+    if (method, path) == ("POST", "/api/map/plans"):
+        return PLAN_UPLOAD_CAP
     if path.startswith("/api/auth/"):
         return SIGN_IN_BODY_MAX_BYTES
     if path.startswith(("/api/governance", "/api/activations", "/api/stops", "/api/access-requests")):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from vigie.services.map import DomeLens, MapCamera, MapService
 from vigie.storage.repositories import SqlCameraStatusRepo
 from vigie.storage.site_plans import SqlSitePlans
 
+POP_UP_REFUSALS = re.compile(r"vil-3/live\.mjpeg|/api/alerts/\d+/snapshot\.jpg|Failed to load resource: .* (404|503)")
 LON, LAT, ZOOM = 4.8795, 45.7663, 18.0  # vil-1, Place Lazare-Goujon: the map opens centred on it
 GROUND = (60, 140, 60)  # the basemap's tiles
 PLAN = (200, 40, 200)
@@ -204,11 +206,40 @@ def theme(page: sync_api.Page, name: str) -> tuple[int, int, int]:
     return hex_rgb(page.evaluate("n => getComputedStyle(document.documentElement).getPropertyValue(n)", name))
 
 
-def open_map(chromium: Browser, world: World, username: str = "op.vil") -> sync_api.Page:
+def open_map(chromium: Browser, world: World, username: str = "op.vil", alert_waiting: bool = False) -> sync_api.Page:
     page = logged_in(chromium, world, username)
     page.goto("/#/map")
     expect(page.locator("#map-canvas")).to_have_attribute("data-ready", "true", timeout=20_000)
+    if alert_waiting:
+        # vil-3's alert pops up over the map (alarms.js): the operator puts it aside (a notice stays) to see the map.
+        # This world has no live source nor recording for vil-3: the pop-up's live picture and the alert's image
+        # are refused, which the browser reports; those refusals, and only those, are not the map's defects.
+        popup = page.locator("#alarm-popup")
+        expect(popup).to_be_visible(timeout=15_000)
+        expect(popup).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(popup).to_be_hidden()
+        expect(page.locator("#alarm-notice")).to_be_visible()
+        # the page gave back the room it kept under the pop-up: the map is resized (MapLibre follows its box a frame
+        # later), and pixels are computed from the canvas as it stands then
+        canvas = page.locator("#map-canvas canvas")
+        before = canvas.bounding_box()
+        for _ in range(20):
+            page.wait_for_timeout(250)
+            now = canvas.bounding_box()
+            if now == before:
+                break
+            before = now
     return page
+
+
+@pytest.fixture(autouse=True)
+def _pop_up_refusals_are_not_the_maps(chromium: Browser) -> Iterator[None]:
+    """Before the browser's errors are judged (the chromium fixture's end): the refusals of vil-3's live picture and
+    of the alert's image (see :func:`open_map`; the image is asked again a few times) are left out. Every other
+    failed request is still reported by its own ``STATUS METHOD URL`` entry."""
+    yield
+    chromium.errors[:] = [e for e in chromium.errors if not POP_UP_REFUSALS.search(e)]
 
 
 def test_the_basemap_plan_fields_of_view_and_states_are_drawn_and_a_camera_opens_live(
@@ -216,7 +247,7 @@ def test_the_basemap_plan_fields_of_view_and_states_are_drawn_and_a_camera_opens
 ) -> None:
     states(world)
     upload_plan(world)
-    page = open_map(chromium, world)
+    page = open_map(chromium, world, alert_waiting=True)
     size = page.locator("#map-canvas canvas").bounding_box()
     assert size is not None
     wh = (round(size["width"]), round(size["height"]))
@@ -281,7 +312,7 @@ def test_the_basemap_plan_fields_of_view_and_states_are_drawn_and_a_camera_opens
 def test_a_pmtiles_basemap_and_no_basemap_at_all(chromium: Browser, world: World, basemap: Path | None) -> None:
     states(world)
     upload_plan(world)
-    page = open_map(chromium, world)
+    page = open_map(chromium, world, alert_waiting=True)
     size = page.locator("#map-canvas canvas").bounding_box()
     assert size is not None
     wh = (round(size["width"]), round(size["height"]))

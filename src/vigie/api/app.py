@@ -212,6 +212,20 @@ class ReadinessOut(BaseModel):
     checks: list[ReadinessCheckOut]
 
 
+_LIBRARY_MISSING: Final = JSONResponse(
+    error_body(
+        "not_found",
+        "the map library is not installed on this server: run scripts/setup.sh (npm ci --prefix src/vigie/web)",
+    ),
+    status_code=404,
+)
+
+
+async def _library_missing(scope: Any, receive: Any, send: Any) -> None:
+    """What /static/vendor/maplibre-gl/ answers where npm was not run: a 404 that says how to install it."""
+    await _LIBRARY_MISSING(scope, receive, send)
+
+
 def create_app(
     services: ApiServices,
     static_dir: Path | None = None,
@@ -296,9 +310,10 @@ def create_app(
     if static_dir is not None:
         # MapLibre GL (the map view), installed from the committed package-lock.json by scripts/setup.sh (npm ci):
         # served from this server like the console's own files, never from a CDN. Missing (npm not run), its files
-        # answer 404 and the map view says how to install them; the rest of the console works.
+        # answer 404 saying how to install them, and the map view says so too; the rest of the console works.
         vendor = static_dir.parent / "node_modules" / "maplibre-gl" / "dist"
-        app.mount("/static/vendor/maplibre-gl", StaticFiles(directory=vendor, check_dir=False), name="maplibre")
+        library: ASGIApp = StaticFiles(directory=vendor) if vendor.is_dir() else _library_missing
+        app.mount("/static/vendor/maplibre-gl", library, name="maplibre")
         app.mount("/static", StaticFiles(directory=static_dir), name="static")
         index = static_dir / "index.html"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -85,3 +86,35 @@ def test_cached_render_renders_once(tmp_path: Path) -> None:
     assert cached_render(scene, tmp_path) == first and first.stat().st_mtime_ns == mtime
     other = cached_render(scene.model_copy(update={"seed": 99}), tmp_path)
     assert other != first
+
+
+def test_a_mount_that_gets_no_stream_is_named_when_the_server_gives_up(tmp_path: Path) -> None:
+    require_rtsp()
+    from vigie.sim.rtsp import RtspServerError, free_udp_ports
+
+    (silent,) = free_udp_ports(1)  # a mount fed by a UDP port nothing sends to (a dome's feed that never came)
+    with pytest.raises(RtspServerError, match="mount 'silent' got no stream"):
+        RtspSimServer({"silent": silent}, start_timeout_s=4.0).start()
+
+
+@pytest.mark.slow
+def test_a_feeder_later_than_gstreamers_20_s_preroll_limit_is_waited_for(small_video: Path) -> None:
+    # GStreamer answers 503 to a mount whose media did not preroll within 20 s; a loaded machine (the CI's, a laptop
+    # running the demo) can start a feeder that late: the server asks again while its start time lasts.
+    from vigie.sim.rtsp import _feeder_command, free_udp_ports
+
+    (port,) = free_udp_ports(1)
+    feeders: list[subprocess.Popen[bytes]] = []
+    timer = threading.Timer(22.0, lambda: feeders.append(subprocess.Popen(_feeder_command(small_video, port))))
+    timer.start()
+    try:
+        with RtspSimServer({"late": port}, start_timeout_s=45.0) as server:
+            assert feeders, "ready before anything was sent"
+            results: dict[str, object] = {}
+            _decode(server.url("late"), 5, results, "late")
+            assert isinstance(results["late"], list) and len(results["late"]) >= 5, results
+    finally:
+        timer.cancel()
+        for feeder in feeders:
+            feeder.terminate()
+            feeder.wait(5)

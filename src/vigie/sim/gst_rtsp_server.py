@@ -33,6 +33,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 try:
     import gi
@@ -159,10 +160,19 @@ def start_warm_up(port: int, mounts: dict[str, int], timeout: float, loop: GLib.
     errors: list[str] = []
 
     def one(name: str) -> None:
-        try:
-            kept.append(warm_up(port, name, timeout))
-        except OSError as err:
-            errors.append(f"mount {name!r} got no stream: {err}")
+        # GStreamer gives a media 20 s to preroll and answers 503 past that (rtsp-media.c): on a loaded machine a
+        # feeder can start later than that, so a 503 is asked again while this mount's time lasts.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                kept.append(warm_up(port, name, max(1.0, deadline - time.monotonic())))
+                return
+            except OSError as err:
+                if " 503 " in str(err) and time.monotonic() + 1.0 < deadline:
+                    time.sleep(0.5)
+                    continue
+                errors.append(f"mount {name!r} got no stream: {err}")
+                return
 
     def run() -> None:
         # all mounts at once: each waits for a keyframe of its feed after its media is prepared (up to a GOP),

@@ -469,7 +469,9 @@ def _simulated_cameras(
     dome: DemoDome | None = None
     try:
         dome = stack.enter_context(DemoDome(drawn))  # its live feed must flow before the server prepares mounts
-        server = RtspSimServer({**footage, DOME_CAMERA: dome.udp_port}, port=rtsp_port)
+        # a minute for the mounts to be ready: the demo starts on laptops and loaded test machines, where a feeder
+        # can take tens of seconds to send its first keyframe (a demo that gave up would show no camera at all)
+        server = RtspSimServer({**footage, DOME_CAMERA: dome.udp_port}, port=rtsp_port, start_timeout_s=60.0)
         if rtsp_port and rtsp_unavailable_reason() is None:
             # The server's port is known: it starts (GStreamer, its feeders, every mount ready: seconds) while the
             # service is built, on the path to the first event; waited for before the service runs.

@@ -180,9 +180,15 @@ function leaveView() {
   state.view = null;
 }
 
+let routeCalls = 0;
+
 export async function route() {
+  // Calls made while the first camera list is awaited (the login's, a hash changed meanwhile) all wait for it; only
+  // the last one enters the view (each reads the address when it goes on): a view entered twice at start-up drew
+  // its forms twice, the second under the hand of a person already choosing in the first.
+  const mine = ++routeCalls;
   await state.ready; // a hash changed before the first camera list arrived waits for it
-  if (!state.me) return;
+  if (mine !== routeCalls || !state.me) return;
   let { name, args, query } = currentRoute();
   if (!VIEWS[name] || !VIEWS[name].allowed()) name = defaultView();
   if (state.view !== name) leaveView();

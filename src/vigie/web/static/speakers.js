@@ -29,8 +29,20 @@ function title(message) {
   return message.titles[language()] || message.titles.fr;
 }
 
+function choicesMade(place, cameraId) {
+  // What the person already chose on this camera's form (the message, the speakers ticked), kept when the form is
+  // drawn again (the language changed, or the view was entered twice as the console started): a form drawn again
+  // under the person's hand must not tick again a speaker they had just unticked.
+  const panel = document.getElementById(place.panel);
+  const select = document.getElementById(`${place.prefix}-message-choice`);
+  const inputs = [...document.querySelectorAll(`#${place.prefix}-choices input`)];
+  if (!panel || panel.hidden || panel.dataset.camera !== cameraId || !select || !inputs.length) return null;
+  return { message: select.value, ticked: new Set(inputs.filter((i) => i.checked).map((i) => i.value)) };
+}
+
 function build(place, catalogue, cameraId, alert) {
   const { messages, speakers: devices } = catalogue;
+  const kept = choicesMade(place, cameraId);
   const id = (name) => `${place.prefix}-${name}`;
   const linked = devices.filter((s) => s.cameras.includes(cameraId));
   const others = devices.filter((s) => !s.cameras.includes(cameraId));
@@ -39,10 +51,12 @@ function build(place, catalogue, cameraId, alert) {
     const languages = message.languages.join(", ").toUpperCase();
     select.append(el("option", { value: message.id, text: `${title(message)} (${languages})` }));
   }
+  if (kept && messages.some((m) => m.id === kept.message)) select.value = kept.message;
   const choices = el("fieldset", { id: id("choices"), class: "roles" }, el("legend", { text: t("speakers.which") }));
   for (const speaker of [...linked, ...others]) {
     const near = speaker.cameras.includes(cameraId);
-    const input = el("input", { type: "checkbox", value: speaker.id, checked: near, dataset: { speaker: speaker.id } });
+    const checked = kept ? kept.ticked.has(speaker.id) : near;
+    const input = el("input", { type: "checkbox", value: speaker.id, checked, dataset: { speaker: speaker.id } });
     const label = near ? t("speakers.linked", { name: speaker.name, zone: speaker.zone }) : `${speaker.name} · ${speaker.zone}`;
     choices.append(el("label", {}, input, el("span", { text: label })));
   }
@@ -66,6 +80,7 @@ function build(place, catalogue, cameraId, alert) {
     close,
   );
   if (alert) panel.dataset.alert = String(alert.id);
+  panel.dataset.camera = cameraId;
   panel.hidden = false;
 }
 
@@ -98,13 +113,17 @@ function hidePanel(place) {
   if (!node) return;
   node.hidden = true;
   delete node.dataset.alert;
+  delete node.dataset.camera;
   node.replaceChildren();
 }
 
 export const speakers = {
   // Called by the live view when it shows one camera, and when it stops showing it.
   show(cameraId) {
-    if (box.camera === cameraId && box.catalogue) { build(LIVE, box.catalogue, cameraId, null); return; } // the language changed
+    if (box.camera === cameraId) { // shown again (the language changed, or the view entered twice at start-up)
+      if (box.catalogue) build(LIVE, box.catalogue, cameraId, null); // else the catalogue asked for draws it
+      return;
+    }
     this.hide();
     if (!can("play_speaker_message")) return;
     box.camera = cameraId;

@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.browser import chromium_options
 from tests.support.cli_accounts import create_account, totp_code
-from tests.support.demo_console import logged_in, running_demo
+from tests.support.demo_console import logged_in, put_alarms_aside, running_demo
 from tests.support.vigie_cli import ApiSession
 from tests.support.waiting import wait_for
 from vigie.runtime.clock import system_clock
@@ -69,16 +69,6 @@ def still(page: Any) -> dict[str, Any]:
         return second if same and not second["status"]["moving"] else {}
 
     return wait_for(settled, 10, "the dome to stop", every=0.2)
-
-
-def put_alarms_aside(page: Any) -> None:
-    """The demo's scenes raise alerts while the test drives the dome, and an alert waiting for a decision pops up
-    in the page's lower right corner (alarms.js), over the controls: put it aside as the operator would (its
-    "Put aside"), so the mouse reaches what it is pressed on."""
-    aside = page.locator("#alarm-popup:visible #alarm-minimise")
-    if aside.count():
-        aside.click()
-        expect(page.locator("#alarm-popup")).to_be_hidden()
 
 
 def hold(page: Any, selector: str, seconds: float) -> None:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.support.browser import chromium_options
-from tests.support.demo_console import logged_in, running_demo
+from tests.support.demo_console import logged_in, put_alarms_aside, running_demo
 from tests.support.mosquitto import Subscriber
 from tests.support.waiting import wait_for
 from vigie.domain.clock import LEGAL_TIME_ZONE
@@ -118,6 +118,7 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
         page.wait_for_timeout(max(0, 25_000 - (time.monotonic() - started) * 1000))
         page.goto("/#/playback/sim1")
         expect(page.locator("#timeline .span").first).to_be_visible()
+        put_alarms_aside(page)
         page.locator("#timeline .span").first.click()
         page.wait_for_function("() => document.querySelector('#playback-video').readyState >= 2")
         page.screenshot(path=str(ARTIFACTS / "demo-04-playback.png"))
@@ -129,13 +130,16 @@ def test_a_new_user_logs_in_watches_live_plays_back_and_exports(demo: tuple[str,
         page.fill("#export-end", (now - timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S"))
         page.fill("#export-reason", "demonstration")
         page.fill("#export-requisition", "DEMO-0001")
+        put_alarms_aside(page)
         page.click("#export-form button[type=submit]")
         row = page.locator("#exports tbody tr").first
         expect(row).to_have_attribute("data-state", "done", timeout=60_000)
+        put_alarms_aside(page)
         with page.expect_download() as download:
             row.locator("a.download").click()
         with zipfile.ZipFile(Path(download.value.path())) as package:
             assert any(name.endswith("manifest.json") for name in package.namelist())
+        put_alarms_aside(page)
         row.locator(".verification button").click()
         expect(row.locator(".verification")).to_contain_text("signature and files verified")
         page.screenshot(path=str(ARTIFACTS / "demo-05-export.png"), full_page=True)

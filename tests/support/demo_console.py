@@ -84,3 +84,15 @@ def logged_in(
     page.click("#login-form button[type=submit]")
     expect(page.locator("#nav")).to_be_visible()
     return page
+
+
+def put_alarms_aside(page: Any) -> None:
+    """The demo's scenes raise alerts all along (a bin catches fire in each loop), and an alert waiting for a
+    person's decision pops up in the page's lower right corner in every view (alarms.js), over what lies there: put
+    it aside as the operator would (its "Put aside"), so that the mouse reaches what the test presses next."""
+    from playwright.sync_api import expect
+
+    aside = page.locator("#alarm-popup:visible #alarm-minimise")
+    if aside.count():
+        aside.click()
+        expect(page.locator("#alarm-popup")).to_be_hidden()

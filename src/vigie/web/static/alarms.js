@@ -202,10 +202,17 @@ function windowOpen() {
   return !alarm.inWindow && Date.now() - alarm.windowSeen < WINDOW_ALIVE_MS;
 }
 
+function videoOnly() {
+  // A detached screen (#/live?screen=N) or a video-wall output shows pictures only: the main window (or the alarm
+  // window) shows the alert, not every monitor at once, each with its camera live on a connection of its own.
+  const [view, query] = location.hash.replace(/^#\/?/, "").split("?");
+  return view === "wall-output" || view.startsWith("wall-output/") || (view === "live" && new URLSearchParams(query || "").has("screen"));
+}
+
 function fullShown() {
   // The whole pop-up here: in the alarm window always; in the main window unless the alarm window shows it, the
   // operator put it aside, or the alerts view (which lists them all with the same decisions) is shown.
-  if (!mayDecide()) return false;
+  if (!mayDecide() || videoOnly()) return false;
   if (alarm.inWindow) return true;
   return Boolean(current()) && !alarm.minimised && !windowOpen() && route()[0] !== "alerts";
 }
@@ -240,7 +247,7 @@ function render(arrived) {
     const same = focused && document.getElementById(focused);
     (same && !same.disabled && box.contains(same) ? same : box).focus();
   }
-  drawNotice(!full && alarm.queue.length > 0 && mayDecide());
+  drawNotice(!full && alarm.queue.length > 0 && mayDecide() && !videoOnly());
   reserveRoom(full ? box : notice());
   if (full && alert && (arrived || !wasShown) && !alarm.inWindow) takeFocus(box);
   if (!full && wasShown && box.contains(document.activeElement)) giveFocusBack();

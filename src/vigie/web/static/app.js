@@ -21,7 +21,6 @@ function refreshEvery(seconds) {
   if (timer) clearInterval(timer);
   timer = setInterval(refresh, seconds * 1000);
 }
-let feed = null;
 
 export class NotLoggedIn extends Error {}
 
@@ -120,8 +119,7 @@ async function offerSingleSignOn() {
 function showLogin(message) {
   if (timer) clearInterval(timer);
   timer = null;
-  if (feed) feed.close();
-  feed = null;
+  closeFeed();
   leaveView();
   state.me = null;
   alarms.stop();
@@ -253,7 +251,7 @@ function showBanner(governance) {
 
 // --- the camera list: replaced by each refresh, merged from the feed's changes ---------------------------------
 
-let wholeListNext = true;
+let wholeListNext = false; // set by the feed's "open", in the window reading it and in those it passes it to
 
 function mergeCameras(changed, gone) {
   // The feed sends the cameras that appeared or changed since its last message (the whole list is ~2 MB at the
@@ -275,53 +273,100 @@ function camerasChanged() {
 }
 
 // --- live feed of alerts and camera health (Server-Sent Events; the 5 s refresh is the fallback) --------------
+// One feed for all of this browser's console windows. A browser holds at most six HTTP/1.1 connections to a server,
+// shared by its windows, and a feed holds one as long as its page lives: a main window and detached screens each
+// with their own feed filled them, and the next picture or API call of any window waited behind them. The window
+// that holds the Web Lock "vigie-feed" reads the feed and passes each event to the others over the BroadcastChannel
+// of the same name; when it closes, its lock goes to another window, which opens the feed (the server sends the
+// whole camera list again to a new connection). Without Web Locks (a page over plain HTTP, not on this machine),
+// each window reads its own feed. The windows share the session (one cookie), so they are owed the same events.
+
+const FEED = "vigie-feed";
+const FEED_EVENTS = ["open", "error", "alert", "sensor", "cameras", "cameras-gone", "ended"];
+const feed = { on: false, source: null, channel: null, release: null, abort: null };
 
 function connectFeed() {
-  if (feed || typeof EventSource === "undefined") return;
-  feed = new EventSource("/api/feed");
-  const note = () => document.getElementById("feed-state");
-  feed.addEventListener("open", () => {
+  if (feed.on || typeof EventSource === "undefined") return;
+  feed.on = true;
+  if (!navigator.locks || typeof BroadcastChannel === "undefined") { openFeed(); return; }
+  const channel = new BroadcastChannel(FEED);
+  feed.channel = channel;
+  channel.onmessage = (event) => {
+    const { type, data } = event.data || {};
+    if (feed.source) { // this window reads the feed: a window that just opened asks whether it is live
+      if (type === "ask" && feed.source.readyState === EventSource.OPEN) channel.postMessage({ type: "live" });
+      return;
+    }
+    if (type === "live") feedLive(true);
+    else if (FEED_EVENTS.includes(type)) onFeed(type, data);
+  };
+  channel.postMessage({ type: "ask" });
+  const abort = new AbortController();
+  feed.abort = abort;
+  navigator.locks.request(FEED, { signal: abort.signal }, () => new Promise((release) => {
+    if (feed.abort !== abort) { release(); return; } // closed (or closed and opened again) while waiting in line
+    feed.release = release;
+    openFeed();
+  })).catch(() => {}); // aborted while waiting: the window closed its feed
+}
+
+function openFeed() {
+  const source = new EventSource("/api/feed");
+  feed.source = source;
+  for (const type of FEED_EVENTS) {
+    source.addEventListener(type, (event) => {
+      if (feed.source !== source) return;
+      const data = event.data; // none for "open" and "error"
+      if (feed.channel) feed.channel.postMessage({ type, data });
+      onFeed(type, data);
+    });
+  }
+}
+
+function closeFeed() {
+  feed.on = false;
+  if (feed.source) feed.source.close();
+  feed.source = null;
+  if (feed.channel) feed.channel.close();
+  feed.channel = null;
+  if (feed.abort) feed.abort.abort();
+  feed.abort = null;
+  if (feed.release) feed.release(); // the next window in line reads the feed
+  feed.release = null;
+}
+
+function feedLive(live) {
+  document.getElementById("feed-state").textContent = t(live ? "alerts.live" : "alerts.polling");
+  if (state.me) refreshEvery(live ? REFRESH_WITH_FEED_S : REFRESH_S);
+}
+
+function onFeed(type, data) {
+  const view = state.view && VIEWS[state.view];
+  if (type === "open") {
     wholeListNext = true; // a (re)connected feed sends the whole list first, then only the cameras that change
-    note().textContent = t("alerts.live");
-    if (state.me) refreshEvery(REFRESH_WITH_FEED_S);
-  });
-  feed.addEventListener("error", () => {
-    note().textContent = t("alerts.polling");
-    if (state.me) refreshEvery(REFRESH_S);
-  });
-  feed.addEventListener("alert", (event) => {
-    const alert = JSON.parse(event.data);
+    feedLive(true);
+  } else if (type === "error") {
+    feedLive(false);
+  } else if (type === "alert") {
+    const alert = JSON.parse(data);
     status(t("alerts.new", { kind: alert.kind, camera: cameraName(alert.camera_id) }));
     alarms.onAlert(alert); // the pop-up, in every view
-    const view = state.view && VIEWS[state.view];
     if (view && view.onAlert) view.onAlert(alert);
-  });
-  feed.addEventListener("sensor", (event) => {
-    const link = JSON.parse(event.data);
+  } else if (type === "sensor") {
+    const link = JSON.parse(data);
     status(t("sensors.wall", { sensor: link.sensor, label: link.label }) + " — " + link.cameras.map(cameraName).join(", "));
-    const view = state.view && VIEWS[state.view];
     if (view && view.onSensor) view.onSensor(link);
-  });
-  feed.addEventListener("cameras", (event) => {
-    const cameras = JSON.parse(event.data);
-    if (wholeListNext) state.cameras = cameras;
-    else mergeCameras(cameras, []);
-    wholeListNext = false;
+  } else if (type === "cameras" || type === "cameras-gone") {
+    if (type === "cameras-gone") mergeCameras([], JSON.parse(data));
+    else if (wholeListNext) state.cameras = JSON.parse(data);
+    else mergeCameras(JSON.parse(data), []);
+    if (type === "cameras") wholeListNext = false;
     camerasChanged();
-    const view = state.view && VIEWS[state.view];
     if (view && view.onCameras) view.onCameras();
-  });
-  feed.addEventListener("cameras-gone", (event) => {
-    mergeCameras([], JSON.parse(event.data));
-    camerasChanged();
-    const view = state.view && VIEWS[state.view];
-    if (view && view.onCameras) view.onCameras();
-  });
-  feed.addEventListener("ended", () => {
-    feed.close();
-    feed = null;
+  } else if (type === "ended") { // the session ended: every window learns it from its next call
+    closeFeed();
     refresh();
-  });
+  }
 }
 
 // --- login, logout, language ---------------------------------------------------------------------------------

@@ -87,6 +87,9 @@ def test_a_vector_basemap_keeps_its_gzip_and_gets_a_style_pointing_at_this_serve
     style = client.get("/api/map/style.json").json()
     assert style["sources"]["basemap"]["tiles"] == ["/api/map/tiles/{z}/{x}/{y}"]
     assert "glyphs" not in style and {"water", "roads"} <= {layer["id"] for layer in style["layers"]}
+    # the zooms the file holds (past them the map enlarges the last), and the names drawn with the browser's fonts
+    assert (style["sources"]["basemap"]["minzoom"], style["sources"]["basemap"]["maxzoom"]) == (0, 0)
+    assert {"street-names", "place-names"} <= {layer["id"] for layer in style["layers"]}
 
 
 def test_a_damaged_basemap_is_said_on_the_map_and_by_config_check_and_stops_nothing_else(

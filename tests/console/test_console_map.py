@@ -9,6 +9,7 @@ map projects) that a tile, the plan, a field of view or a camera lies."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import math
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
+from pmtiles.tile import TileType
 from sqlalchemy import Engine
 
 from tests.api.live_world import live_service
@@ -26,15 +28,20 @@ from tests.console.conftest import STATIC, Browser, RealClock, authorised, log_i
 from tests.recording.export_samples import ListAuditSink
 from tests.support.basemaps import around, raster_tile, write_mbtiles, write_pmtiles
 from tests.support.system_health import HealthParts
+from tests.support.vector_tiles import vector_tile
 from vigie.domain.camera import CameraHealth, CameraInfo, CameraKind, CameraLocation, HealthState
 from vigie.domain.geometry import Box
 from vigie.domain.observation import Observation
-from vigie.services.map import DomeLens, MapCamera, MapService
+from vigie.runtime.assembly.map import TILES_URL
+from vigie.services.map import DomeLens, MapCamera, MapService, load_style
 from vigie.storage.repositories import SqlCameraStatusRepo
 from vigie.storage.site_plans import SqlSitePlans
 
 LON, LAT, ZOOM = 4.8795, 45.7663, 18.0  # vil-1, Place Lazare-Goujon: the map opens centred on it
 GROUND = (60, 140, 60)  # the basemap's tiles
+STREET = {"name": "Rue Francis-de-Pressensé", "name:fr": "Rue Francis-de-Pressensé", "class": "primary"}
+STREET_NORTH_M = 25.0
+"""The vector basemap's one street runs east-west this far north of vil-1 (clear of every camera's drawing)."""
 PLAN = (200, 40, 200)
 M_PER_DEG = 111320.0
 
@@ -129,6 +136,11 @@ def basemap(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
         return write_mbtiles(tmp_path / "villeurbanne.mbtiles", tiles)
     if kind == "pmtiles":
         return write_pmtiles(tmp_path / "villeurbanne.pmtiles", tiles)
+    if kind == "vector":  # a city's OpenMapTiles export: vector tiles up to zoom 14 only, gzip-compressed
+        street = [east_north(-500, STREET_NORTH_M), east_north(500, STREET_NORTH_M)]
+        layers = {"transportation": [(street, {"class": "primary"})], "transportation_name": [(street, STREET)]}
+        tiles = {(z, x, y): gzip.compress(vector_tile(layers, z, x, y)) for z, x, y in around(LON, LAT, 14, b"", 1)}
+        return write_pmtiles(tmp_path / "villeurbanne-vector.pmtiles", tiles, TileType.MVT, gzip_tiles=True)
     return None
 
 
@@ -139,6 +151,11 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, basemap: Path | None)
     from vigie.storage.basemap import open_basemap
 
     def map_view(audit: ListAuditSink, clock: Clock) -> MapService:
+        opened = open_basemap(basemap) if basemap else None
+        style = None
+        if opened is not None and opened.info.vector:  # as `vigie serve` builds it (runtime/assembly/map.py)
+            info = opened.info
+            style = load_style(None, TILES_URL, (info.min_zoom, info.max_zoom), info.bounds)
         placed = [
             # vil-1 is a dome looking east at pan 0: the map turns its field of view with the pan it reports
             MapCamera("vil-1", "villeurbanne", LON, LAT, 90.0, 60.0, 40.0, DomeLens(360.0, 60.0, 3.0)),
@@ -151,7 +168,8 @@ def world(db: Engine, health: HealthParts, tmp_path: Path, basemap: Path | None)
             SqlSitePlans(db),
             audit,
             clock,
-            basemap=open_basemap(basemap) if basemap else None,
+            basemap=opened,
+            style=style,
             center=(LON, LAT),
             zoom=ZOOM,
         )
@@ -395,3 +413,31 @@ def test_the_map_says_how_to_install_its_library_when_npm_was_not_run(chromium: 
     chromium.errors.clear()  # the 404s asked for
     page.click("[data-view-link='cameras']")
     expect(page.locator("#cameras tbody tr")).to_have_count(3)
+
+
+@pytest.mark.parametrize("basemap", ["vector"], indirect=True)
+def test_a_vector_basemap_is_drawn_at_street_level_with_the_streets_names(
+    chromium: Browser, world: World, basemap: Path | None
+) -> None:
+    # The city's export stops at zoom 14 and the map opens at 18: the street is drawn from the zoom-14 tiles, and
+    # its name is written along it with the browser's own fonts (no glyph file is fetched from anywhere).
+    page = open_map(chromium, world)
+    size = page.locator("#map-canvas canvas").bounding_box()
+    assert size is not None
+    wh = (round(size["width"]), round(size["height"]))
+    _, street_y = pixel(LON, LAT + STREET_NORTH_M / M_PER_DEG, wh)
+    road = (255, 255, 255)  # the built-in style's roads
+    land = (0xEF, 0xEC, 0xE6)  # and its background
+
+    def street(image: Image.Image) -> bool:  # drawn across the map (under the labels and the cameras' drawings)
+        return sum(1 for x in range(wh[0]) if near(image.getpixel((x, street_y)), road)) >= 0.3 * wh[0]
+
+    def written(image: Image.Image) -> bool:  # the street's name: dark letters on it, where nothing else is dark
+        band = [image.getpixel((x, y)) for x in range(10, wh[0] - 10) for y in range(street_y - 12, street_y + 13)]
+        return sum(1 for p in band if max(p) < 110) >= 40
+
+    image = drawn(page, lambda i: street(i) and written(i), tries=60)
+    shot(page, "map-vector")
+    assert street(image), "the street is not drawn at zoom 18 from the basemap's zoom-14 tiles"
+    assert near(image.getpixel(pixel(*east_north(40, STREET_NORTH_M + 20), wh)), land)  # beside it, the land
+    assert written(image), "the street's name is not written along it"

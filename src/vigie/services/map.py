@@ -307,9 +307,17 @@ class MapService:
         return kind, width, height
 
 
-def load_style(path: Path | None, tiles_url: str) -> dict[str, Any]:
+def load_style(
+    path: Path | None,
+    tiles_url: str,
+    zooms: tuple[int, int] | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any]:
     """The vector basemap's MapLibre style: the file's (its source ``basemap`` pointed at ``tiles_url``), or the
-    built-in one of the OpenMapTiles schema. Raises ``ValueError`` naming what is wrong with the file."""
+    built-in one of the OpenMapTiles schema. ``zooms`` (least, most) and ``bounds`` are the basemap file's: the
+    zooms it holds tiles for, which the source must say (past its most the map draws the last zoom's tiles
+    enlarged; without it the map asks for zooms the file does not have, a city export stopping at 14 left the
+    street level blank). Raises ``ValueError`` naming what is wrong with the file."""
     if path is None:
         style = default_vector_style()
     else:
@@ -323,18 +331,25 @@ def load_style(path: Path | None, tiles_url: str) -> dict[str, Any]:
             raise ValueError(f"map.style {path}: no source named `basemap` for the server to point at its tiles")
         if "glyphs" in style or "sprite" in style:
             raise ValueError(
-                f"map.style {path}: `glyphs` and `sprite` would be fetched from elsewhere: remove them and the "
-                "layers that need them (labels, icons)"
+                f"map.style {path}: `glyphs` and `sprite` would be fetched from elsewhere: remove them (the labels "
+                "are then drawn with the browser's own fonts) and the layers that need a sprite (icons)"
             )
-    style["sources"]["basemap"] = {"type": "vector", "tiles": [tiles_url]} | {
+    source = {"type": "vector", "tiles": [tiles_url]} | {
         k: v for k, v in style["sources"]["basemap"].items() if k in ("minzoom", "maxzoom", "bounds", "attribution")
     }
+    if zooms is not None:  # the tiles the file holds, whatever the style said
+        source["minzoom"], source["maxzoom"] = zooms
+    if bounds is not None:
+        source["bounds"] = list(bounds)
+    style["sources"]["basemap"] = source
     return style
 
 
 def default_vector_style() -> dict[str, Any]:
     """A plain style for OpenMapTiles-schema vector tiles (what most cities' and OpenStreetMap exports hold): water,
-    land use, parks, buildings and roads, without labels (labels need fonts, which a server would have to carry)."""
+    land use, parks, buildings, roads, and the names of streets and places, which the operator finds a camera by.
+    No `glyphs`: MapLibre then draws the labels with the browser's own fonts (its local glyph drawing), so no font
+    file is carried nor fetched from elsewhere."""
 
     def fill(layer: str, source_layer: str, colour: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         out = {
@@ -370,5 +385,26 @@ def default_vector_style() -> dict[str, Any]:
                 "source-layer": "boundary",
                 "paint": {"line-color": "#9a8fa6", "line-dasharray": [3, 2]},
             },
+            label("street-names", "transportation_name", 13, {"symbol-placement": "line"}, "#2f2f2f"),
+            label("place-names", "place", 10, {}, "#1f1f1f"),
         ],
+    }
+
+
+def label(layer: str, source_layer: str, minzoom: int, layout: dict[str, Any], colour: str) -> dict[str, Any]:
+    """A symbol layer of the features' names (French first, as OpenMapTiles exports carry ``name:fr``), dark on a
+    white halo; ``text-font`` lists font families the browser has (no `glyphs`: drawn locally)."""
+    return {
+        "id": layer,
+        "type": "symbol",
+        "source": "basemap",
+        "source-layer": source_layer,
+        "minzoom": minzoom,
+        "layout": {
+            "text-field": ["coalesce", ["get", "name:fr"], ["get", "name"]],
+            "text-font": ["DejaVu Sans", "Noto Sans", "sans-serif"],
+            "text-size": ["interpolate", ["linear"], ["zoom"], 13, 11, 18, 15],
+        }
+        | layout,
+        "paint": {"text-color": colour, "text-halo-color": "#ffffff", "text-halo-width": 1.5},
     }

@@ -46,7 +46,8 @@ def open_map_service(
         try:
             basemap = open_basemap(settings.basemap)
             if basemap.info.vector:
-                style = load_style(settings.style, TILES_URL)
+                info = basemap.info
+                style = load_style(settings.style, TILES_URL, (info.min_zoom, info.max_zoom), info.bounds)
         except (BasemapError, ValueError) as err:
             error = str(err)
             log.error("map: the basemap cannot be shown: %s", error)

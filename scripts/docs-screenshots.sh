@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shots=(tree tree-search layouts-shared layouts wall-output alarm-popup alarm-window alarm-keyboard-preset map
-       map-popup map-no-basemap theme-dark theme-light 04-alert-pending 06-playback 07-export-done 22-cases-list
+       map-popup map-no-basemap map-vector theme-dark theme-light 04-alert-pending 06-playback 07-export-done 22-cases-list
        23-access-review 10-activation-active 12-audit-verified 03c-cameras health-view 15-accounts plates-01-held
        14-public)
 mkdir -p docs/console

@@ -4,10 +4,17 @@ and a person who may not control domes (not trained, or not an operator) gets an
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import Engine
 
-from tests.api.world import World, build_world
+from tests.api.world import Clock, World, build_world
+from tests.recording.export_samples import ListAuditSink
+from vigie.domain.ptz import DomeOptics
+from vigie.services.ptz import PtzService
+from vigie.sim.dome import SimulatedDome
+from vigie.sim.panorama import panorama
 
 
 @pytest.fixture
@@ -30,3 +37,47 @@ def test_the_domes_one_may_drive(world: World, user: str, domes: list[str]) -> N
     assert response.status_code == 200, response.text
     assert response.json() == {"cameras": domes}
     assert world.login(user).get("/api/cameras/vil-2/ptz").status_code in (403, 404)
+
+
+class CountedReads:
+    """The world's simulated dome, its status reads counted."""
+
+    def __init__(self, dome: Any) -> None:
+        self.dome = dome
+        self.reads = 0
+
+    def status(self) -> Any:
+        self.reads += 1
+        return self.dome.status()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dome, name)
+
+
+def test_where_a_dome_looks_is_read_for_the_map_by_whoever_sees_the_camera_once_a_second_at_most(db: Engine) -> None:
+    domes: list[CountedReads] = []
+
+    def counted(audit: ListAuditSink, clock: Clock) -> PtzService:
+        dome = CountedReads(SimulatedDome(DomeOptics(), panorama(), lambda: clock().timestamp(), walkers=False))
+        domes.append(dome)
+        return PtzService({"vil-1": dome}, audit, clock)
+
+    world = build_world(db, ptz=counted)
+    moved = world.login("op.vil").post("/api/cameras/vil-1/ptz/move", json={"kind": "absolute", "vector": {"pan": 0.5}})
+    assert moved.status_code == 200, moved.text
+    # an investigator does not drive domes but sees the camera, and so where it looks; vil-2 is no dome Vigie
+    # drives, bron-1 another commune's camera: left out
+    asked = "/api/cameras/ptz/directions?ids=vil-1,vil-2,bron-1"
+    looks = world.login("inv.vil").get(asked)
+    assert looks.status_code == 200, looks.text
+    position = world.login("op.vil").get("/api/cameras/vil-1/ptz").json()["status"]["position"]
+    assert looks.json() == {"domes": {"vil-1": position}}
+    assert world.login("op.bron").get(asked).json() == {"domes": {}}
+    # many maps asking within a second: the dome is read once for them all
+    before = domes[0].reads
+    for _ in range(5):
+        assert world.login("auditor.vil").get(asked).json() == {"domes": {"vil-1": position}}
+    assert domes[0].reads - before <= 1
+    too_many = ",".join(f"c{i}" for i in range(501))
+    refused = world.login("inv.vil").get(f"/api/cameras/ptz/directions?ids={too_many}")
+    assert refused.status_code == 422 and "at most 500" in refused.text

@@ -441,3 +441,25 @@ def test_a_vector_basemap_is_drawn_at_street_level_with_the_streets_names(
     assert street(image), "the street is not drawn at zoom 18 from the basemap's zoom-14 tiles"
     assert near(image.getpixel(pixel(*east_north(40, STREET_NORTH_M + 20), wh)), land)  # beside it, the land
     assert written(image), "the street's name is not written along it"
+
+
+def test_a_person_who_does_not_drive_domes_sees_where_a_dome_looks(chromium: Browser, world: World) -> None:
+    # An investigator sees the cameras but drives no dome (no control_ptz): the map turns the dome's field of view
+    # all the same (GET /api/cameras/ptz/directions), as an operator turns it.
+    SqlCameraStatusRepo(world.engine).record(CameraHealth("vil-1", HealthState.ONLINE, datetime.now(UTC), ""))
+    page = open_map(chromium, world, "inv.vil")
+    size = page.locator("#map-canvas canvas").bounding_box()
+    assert size is not None
+    wh = (round(size["width"]), round(size["height"]))
+    accent = theme(page, "--accent")
+    east_at, south_at = pixel(*east_north(28, 0), wh), pixel(*east_north(0, -28), wh)
+    image = drawn(page, lambda i: near(i.getpixel(east_at), blend(accent, GROUND, 0.35)))
+    assert near(image.getpixel(east_at), blend(accent, GROUND, 0.35)), image.getpixel(east_at)  # at pan 0: east
+    moved = world.login("op.vil").post("/api/cameras/vil-1/ptz/move", json={"kind": "absolute", "vector": {"pan": 0.5}})
+    assert moved.status_code == 200, moved.text
+    turned = blend(accent, GROUND, 0.35)
+    image = drawn(
+        page, lambda i: near(i.getpixel(east_at), GROUND) and near(i.getpixel(south_at), turned, 18), tries=120
+    )
+    assert near(image.getpixel(east_at), GROUND), image.getpixel(east_at)
+    assert near(image.getpixel(south_at), turned, 18), image.getpixel(south_at)

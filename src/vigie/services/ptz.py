@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +55,8 @@ HOME_AFTER_S: Final = 300.0
 MAX_TOUR_PRESETS: Final = 32
 MIN_DWELL_S: Final = 2.0
 MAX_DWELL_S: Final = 3600.0
+DIRECTION_FRESH_S: Final = 1.0
+"""A dome's direction read for the maps is read again past this many seconds (:meth:`PtzService.directions`)."""
 SYSTEM: Final = "system:ptz"
 ROLE_PRIORITY: Final[dict[Role, int]] = {Role.SUPERVISOR: 30, Role.OPERATOR: 20, Role.INVESTIGATOR: 20}
 """Who may take a dome from whom: a higher number takes it from a lower one; equals wait for the lock to lapse."""
@@ -175,6 +178,8 @@ class PtzService:
         self._runner: TrackingRunner | None = None
         self._sessions = 0
         self._sessions_lock = threading.Lock()
+        self._directions: dict[str, tuple[float, PtzVector | None]] = {}
+        self._directions_lock = threading.Lock()
 
     def attach_tracking(self, runner: TrackingRunner) -> None:
         """The runtime's auto-tracking (without one, designating a target is refused as not available here)."""
@@ -330,6 +335,29 @@ class PtzService:
         self._dome(viewer, camera_id, Permission.CONTROL_PTZ)
         runner = self._runner
         return runner.stop(camera_id, viewer.actor) if runner is not None else False
+
+    def directions(self, viewer: Principal, camera_ids: Sequence[str]) -> dict[str, PtzVector]:
+        """Where each dome of ``camera_ids`` looks, for the map of a person who sees the camera (``view_cameras``;
+        driving it is not needed to see where it points): domes that do not answer are left out. Each dome is read
+        at most once a second whoever asks (every map shown polls every 2 s; a dome's ONVIF service is not a
+        database), on the monotonic clock, which only paces the reads."""
+        viewer.require(Permission.VIEW_CAMERAS)
+        found: dict[str, PtzVector] = {}
+        for camera_id in viewer.visible_cameras([c for c in dict.fromkeys(camera_ids) if c in self._domes]):
+            with self._directions_lock:
+                read = self._directions.get(camera_id)
+            if read is None or time.monotonic() - read[0] >= DIRECTION_FRESH_S:
+                try:
+                    position: PtzVector | None = self._domes[camera_id].device.status().position
+                except (DomeUnreachableError, PtzError, OSError) as err:
+                    log.debug("dome %s: no direction for the map: %s", camera_id, err)
+                    position = None
+                read = (time.monotonic(), position)
+                with self._directions_lock:
+                    self._directions[camera_id] = read
+            if read[1] is not None:
+                found[camera_id] = read[1]
+        return found
 
     def position_of(self, camera_id: str) -> PtzStatus:
         """The dome's status, for the runtime's tracker (a system read: no person, not audited)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, model_validator
 
@@ -182,6 +182,29 @@ async def ptz_domes(request: Request, principal: CurrentPrincipal) -> DomesOut:
     if not principal.can(Permission.CONTROL_PTZ):
         return DomesOut(cameras=[])
     return DomesOut(cameras=principal.visible_cameras(service.cameras))
+
+
+class DirectionsOut(BaseModel):
+    domes: dict[str, VectorOut] = Field(description="camera id → where the dome looks; domes not answering left out")
+
+
+MAX_DIRECTIONS = 500
+"""Domes asked at once (a map shows a few hundred at the most; the ids travel in the query)."""
+
+
+@router.get("/ptz/directions", response_model=DirectionsOut, summary="Where domes look, for the map")
+async def ptz_directions(
+    request: Request,
+    principal: CurrentPrincipal,
+    ids: Annotated[str, Query(max_length=MAX_DIRECTIONS * 65, description="the domes' camera ids, comma-separated")],
+) -> DirectionsOut:
+    """The map draws a dome's field of view where it looks now, for anyone who sees the camera (``view_cameras``;
+    driving the dome, ``control_ptz``, is not needed). Each dome is read at most once a second, whoever asks."""
+    wanted = [i.strip() for i in ids.split(",") if i.strip()]
+    if len(wanted) > MAX_DIRECTIONS:
+        raise HTTPException(422, f"at most {MAX_DIRECTIONS} domes at once (asked for {len(wanted)})")
+    found = await run_in_threadpool(_service(request).directions, principal, wanted)
+    return DirectionsOut(domes={camera: _vector(v) for camera, v in found.items()})
 
 
 @router.get("/{camera_id}/ptz", response_model=PtzOut, summary="A dome: position, presets, who holds it")

@@ -6,7 +6,7 @@
 // Without the library (npm not run) or WebGL the view says so and the rest of the console works; without a
 // basemap the plans and the cameras are drawn on a plain background.
 
-import { api, can, el, failed, state } from "./app.js";
+import { api, can, el, failed, NotLoggedIn, state } from "./app.js";
 import { t } from "./i18n.js";
 
 const VENDOR = "/static/vendor/maplibre-gl";
@@ -488,26 +488,24 @@ export const mapView = {
   async watchDomes() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const lensed = new Set(this.cameras().filter((c) => c.dome).map((c) => c.id));
-    if (!lensed.size || !can("control_ptz")) return; // a dome's position is read by those who may drive it
-    try {
-      const { cameras } = await api("GET", "/api/cameras/ptz");
-      this.domes = cameras.filter((id) => lensed.has(id));
-    } catch (err) {
-      this.domes = [];
-    }
+    // every dome placed on the map, for whoever sees it: where it looks is read once a second at most by the
+    // server, whoever asks (GET /api/cameras/ptz/directions); a dome that does not answer: its configured heading
+    this.domes = this.cameras().filter((c) => c.dome).map((c) => c.id);
     if (!this.domes.length) return;
     const mine = this.generation;
     const poll = async () => {
-      if (mine !== this.generation) return;
-      for (const id of this.domes) {
-        try {
-          const view = await api("GET", `/api/cameras/${encodeURIComponent(id)}/ptz`);
+      if (mine !== this.generation || !this.domes.length) return;
+      try {
+        const { domes } = await api("GET", `/api/cameras/ptz/directions?ids=${this.domes.map(encodeURIComponent).join(",")}`);
+        for (const id of this.domes) {
           const camera = this.cameras().find((c) => c.id === id);
-          if (camera) this.live.set(id, domeView(camera, view.status.position));
-        } catch (err) {
-          this.live.delete(id); // unreachable: its configured heading again
+          if (camera && domes[id]) this.live.set(id, domeView(camera, domes[id]));
+          else this.live.delete(id);
         }
+      } catch (err) {
+        if (err instanceof NotLoggedIn) { failed(err); return; }
+        this.live.clear(); // the configured headings
+        if (err.status === 503) this.domes = []; // PTZ not served by this process: no more asking
       }
       if (mine === this.generation) this.update();
     };

@@ -30,12 +30,12 @@ def raise_alert(world: World, camera: str, recorded_until: datetime) -> int:
 
 
 def answers(page: sync_api.Page) -> int:
-    """The status of an API call made from the page, or 0 when no answer came within 5 s (a request queued behind
-    connections the browser will not give back)."""
+    """The status of an API call made from the page, or 0 when no answer came within 15 s (a request queued behind
+    connections the browser will not give back never answers; 15 s leaves a loaded machine its time)."""
     status: int = page.evaluate(
         """async () => {
             const asked = fetch("/api/auth/me", { credentials: "same-origin" }).then((r) => r.status);
-            return Promise.race([asked, new Promise((done) => setTimeout(() => done(0), 5000))]);
+            return Promise.race([asked, new Promise((done) => setTimeout(() => done(0), 15000))]);
         }"""
     )
     return status

@@ -9,12 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.api.world import Clock, World, build_world
-from tests.recording.export_samples import ListAuditSink
-from vigie.domain.ptz import DomeOptics
-from vigie.services.ptz import PtzService
-from vigie.sim.dome import SimulatedDome
-from vigie.sim.panorama import panorama
+from tests.api.world import World, a_dome, build_world
 
 
 @pytest.fixture
@@ -57,12 +52,11 @@ class CountedReads:
 def test_where_a_dome_looks_is_read_for_the_map_by_whoever_sees_the_camera_once_a_second_at_most(db: Engine) -> None:
     domes: list[CountedReads] = []
 
-    def counted(audit: ListAuditSink, clock: Clock) -> PtzService:
-        dome = CountedReads(SimulatedDome(DomeOptics(), panorama(), lambda: clock().timestamp(), walkers=False))
-        domes.append(dome)
-        return PtzService({"vil-1": dome}, audit, clock)
+    def counted(dome: Any) -> CountedReads:
+        domes.append(CountedReads(dome))
+        return domes[-1]
 
-    world = build_world(db, ptz=counted)
+    world = build_world(db, ptz=lambda audit, clock: a_dome(audit, clock, wrap=counted))
     moved = world.login("op.vil").post("/api/cameras/vil-1/ptz/move", json={"kind": "absolute", "vector": {"pan": 0.5}})
     assert moved.status_code == 200, moved.text
     # an investigator does not drive domes but sees the camera, and so where it looks; vil-2 is no dome Vigie

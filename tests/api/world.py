@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
@@ -260,14 +261,15 @@ def some_speakers(audit: ListAuditSink, auth: AuthService, alerts: AlertService)
     return SpeakerService(SPEAKER_MESSAGES, speakers, audit, auth, alert_lookup=alerts.get_for)
 
 
-def a_dome(audit: ListAuditSink, clock: Clock) -> PtzService:
-    """The PTZ routes with one simulated dome, camera ``vil-1`` (its clock the world's)."""
+def a_dome(audit: ListAuditSink, clock: Clock, wrap: Callable[[Any], Any] = lambda dome: dome) -> PtzService:
+    """The PTZ routes with one simulated dome, camera ``vil-1`` (its clock the world's); ``wrap``: what the service
+    drives instead, made from the dome (a test counting its reads)."""
     from vigie.domain.ptz import DomeOptics
     from vigie.sim.dome import SimulatedDome
     from vigie.sim.panorama import panorama
 
     dome = SimulatedDome(DomeOptics(), panorama(), lambda: clock().timestamp(), walkers=False)
-    return PtzService({"vil-1": dome}, audit, clock)
+    return PtzService({"vil-1": wrap(dome)}, audit, clock)
 
 
 def plain_map(engine: Engine, cameras: Sequence[CameraInfo], audit: ListAuditSink, clock: Clock) -> MapService:

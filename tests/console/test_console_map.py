@@ -268,6 +268,21 @@ def open_map(chromium: Browser, world: World, username: str = "op.vil", alert_wa
     return page
 
 
+def turns_south(page: sync_api.Page, world: World, wh: tuple[int, int], accent: tuple[int, int, int]) -> None:
+    """An operator turns vil-1 (looking east at pan 0) to pan 0.5 (360° range: 90° more, south): its field of view on
+    ``page``'s map follows the pan it reports. The dome turns over a few seconds and the map follows every 2 s: what
+    is checked is where it ends (it passes through the directions between)."""
+    moved = world.login("op.vil").post("/api/cameras/vil-1/ptz/move", json={"kind": "absolute", "vector": {"pan": 0.5}})
+    assert moved.status_code == 200, moved.text
+    east_at, south_at = pixel(*east_north(28, 0), wh), pixel(*east_north(0, -28), wh)
+    turned = blend(accent, GROUND, 0.35)
+    image = drawn(
+        page, lambda i: near(i.getpixel(east_at), GROUND) and near(i.getpixel(south_at), turned, 18), tries=120
+    )
+    assert near(image.getpixel(east_at), GROUND), image.getpixel(east_at)
+    assert near(image.getpixel(south_at), turned, 18), image.getpixel(south_at)
+
+
 def test_the_basemap_plan_fields_of_view_and_states_are_drawn_and_a_camera_opens_live(
     chromium: Browser, world: World
 ) -> None:
@@ -303,21 +318,7 @@ def test_the_basemap_plan_fields_of_view_and_states_are_drawn_and_a_camera_opens
     expect(page.locator("#map-plans")).to_contain_text("Cour de la mairie")
     shot(page, "map")
 
-    # the dome turns: its field of view follows the pan it reports (pan 0.5 of 360° = 90° more: south)
-    driver = world.login("op.vil")
-    moved = driver.post("/api/cameras/vil-1/ptz/move", json={"kind": "absolute", "vector": {"pan": 0.5}})
-    assert moved.status_code == 200, moved.text
-    south_at = pixel(*east_north(0, -28), wh)
-    # the dome turns over a few seconds and the map follows its reported pan every 2 s: what is checked is where it
-    # ends (it passes through the directions between)
-    turned = blend(accent, GROUND, 0.35)
-    image = drawn(
-        page,
-        lambda i: near(i.getpixel(cone_at), GROUND) and near(i.getpixel(south_at), turned, 18),
-        tries=120,
-    )
-    assert near(image.getpixel(cone_at), GROUND), image.getpixel(cone_at)
-    assert near(image.getpixel(south_at), blend(accent, GROUND, 0.35), 18), image.getpixel(south_at)
+    turns_south(page, world, wh, accent)
 
     # a click on a camera: its popup, whose link shows it live
     box = page.locator("#map-canvas canvas").bounding_box()
@@ -452,14 +453,7 @@ def test_a_person_who_does_not_drive_domes_sees_where_a_dome_looks(chromium: Bro
     assert size is not None
     wh = (round(size["width"]), round(size["height"]))
     accent = theme(page, "--accent")
-    east_at, south_at = pixel(*east_north(28, 0), wh), pixel(*east_north(0, -28), wh)
+    east_at = pixel(*east_north(28, 0), wh)
     image = drawn(page, lambda i: near(i.getpixel(east_at), blend(accent, GROUND, 0.35)))
     assert near(image.getpixel(east_at), blend(accent, GROUND, 0.35)), image.getpixel(east_at)  # at pan 0: east
-    moved = world.login("op.vil").post("/api/cameras/vil-1/ptz/move", json={"kind": "absolute", "vector": {"pan": 0.5}})
-    assert moved.status_code == 200, moved.text
-    turned = blend(accent, GROUND, 0.35)
-    image = drawn(
-        page, lambda i: near(i.getpixel(east_at), GROUND) and near(i.getpixel(south_at), turned, 18), tries=120
-    )
-    assert near(image.getpixel(east_at), GROUND), image.getpixel(east_at)
-    assert near(image.getpixel(south_at), turned, 18), image.getpixel(south_at)
+    turns_south(page, world, wh, accent)

@@ -29,6 +29,16 @@ def raise_alert(world: World, camera: str, recorded_until: datetime) -> int:
     return alert.id
 
 
+def is_feed(request: sync_api.Request) -> bool:
+    return request.url.endswith("/api/feed")
+
+
+def opener(request: sync_api.Request, main: sync_api.Page) -> str:
+    """The window that asked: "main", or the address of the detached screen (one per screen number)."""
+    page = request.frame.page
+    return "main" if page == main else page.url
+
+
 def answers(page: sync_api.Page) -> int:
     """The status of an API call made from the page, or 0 when no answer came within 15 s (a request queued behind
     connections the browser will not give back never answers; 15 s leaves a loaded machine its time)."""
@@ -46,9 +56,11 @@ def test_six_windows_of_one_browser_share_one_feed_and_only_the_main_one_pops_al
 ) -> None:
     main = logged_in(chromium, world, "op.vil")
     context = main.context
-    feeds: list[str] = []
-    context.on("request", lambda request: feeds.append(request.url) if request.url.endswith("/api/feed") else None)
     expect(main.locator("#feed-state")).to_have_text(LIVE)
+    # Which window asked for a feed: the main window's own (its first one, or one it opens again after a broken
+    # connection on a loaded machine) is not counted, only those of other windows.
+    feeds: list[str] = []
+    context.on("request", lambda request: feeds.append(opener(request, main)) if is_feed(request) else None)
 
     screens = []
     for number in range(2, 2 + SCREENS):
@@ -60,7 +72,7 @@ def test_six_windows_of_one_browser_share_one_feed_and_only_the_main_one_pops_al
     windows = [main, *screens]
     for window in windows:
         expect(window.locator("#feed-state")).to_have_text(LIVE)
-    assert feeds == [], f"the windows opened feeds of their own beside the main window's: {feeds}"
+    assert [who for who in feeds if who != "main"] == [], f"the windows opened feeds of their own: {feeds}"
 
     raise_alert(world, "vil-1", recorded_until)
     popup = main.locator("#alarm-popup")
@@ -76,12 +88,13 @@ def test_six_windows_of_one_browser_share_one_feed_and_only_the_main_one_pops_al
     assert [answers(window) for window in windows] == [200] * len(windows), "a window's requests are held up"
 
     # The window that reads the feed closes: another one takes it over, and the others follow it.
+    feeds.clear()
     main.close()
     for _ in range(60):
         if feeds:
             break
         screens[0].wait_for_timeout(250)
-    assert len(feeds) == 1, f"one window reads the feed once the main one closed: {feeds}"
+    assert len(set(feeds)) == 1, f"one window reads the feed once the main one closed: {feeds}"
     for window in screens:
         expect(window.locator("#feed-state")).to_have_text(LIVE)
     assert [answers(window) for window in screens] == [200] * len(screens), "a window's requests are held up"

@@ -234,9 +234,22 @@ def test_an_operator_drives_the_dome_and_a_supervisor_runs_a_tour(demo: tuple[st
     assert sorted(d["name"] for d in stored) == ["Square", "Street"]
 
 
+POPUP_WIDTH_PX = 34 * 16 + 2 * 16
+"""The width an alert's pop-up takes at the page's lower right (alarms.css: 34rem and a 1rem margin), and a rem more."""
+
+
+def on_a_wide_monitor(page: Any) -> None:
+    """The page at 1920×1080, a supervision centre's monitor."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+
+
 def follow_box(page: Any) -> None:
-    """Follow…, then drag a box on the upper left of the dome's picture (a patch of the square's buildings), clear
-    of the corner where an alert's pop-up shows (put aside as well, but a new alert brings it back at any time)."""
+    """Follow…, then drag a box around the centre of the dome's picture (a patch of the square's buildings), which
+    the page (a supervision centre's 1920×1080 monitor, :func:`on_a_wide_monitor`) shows clear of the corner where an
+    alert's pop-up shows (put aside as well, but a new alert brings it back at any time). At the centre already, the
+    target needs no move of the dome: what is checked is the console's flow, not how well the colours of a patch of
+    buildings among other buildings are followed while the dome turns (an off-centre patch was lost within 3 s in
+    some runs, rightly: its colours are everywhere around it)."""
     put_alarms_aside(page)
     page.locator("#ptz-follow").click()
     expect(page.locator("#ptz-follow-layer")).to_be_visible()
@@ -248,9 +261,11 @@ def follow_box(page: Any) -> None:
         return area if area is not None and area["height"] > 0.5 * area["width"] else {}
 
     area = wait_for(picture, 30, "the dome's live picture")
-    page.mouse.move(area["x"] + 0.16 * area["width"], area["y"] + 0.15 * area["height"])
+    popup_left = page.viewport_size["width"] - POPUP_WIDTH_PX
+    assert area["x"] + 0.58 * area["width"] < popup_left, "the box would lie where an alert's pop-up shows"
+    page.mouse.move(area["x"] + 0.42 * area["width"], area["y"] + 0.35 * area["height"])
     page.mouse.down()
-    page.mouse.move(area["x"] + 0.32 * area["width"], area["y"] + 0.45 * area["height"], steps=5)
+    page.mouse.move(area["x"] + 0.58 * area["width"], area["y"] + 0.65 * area["height"], steps=5)
     page.mouse.up()
     # the box reached the drawing layer (nothing over the picture took the drag): drawing is over
     expect(page.locator("#ptz-follow-layer")).to_have_count(0)
@@ -299,6 +314,7 @@ def test_following_a_target_is_refused_without_an_activation_and_runs_under_one(
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(**chromium_options())
         page = logged_in(browser, base, login["username"], login["password"])
+        on_a_wide_monitor(page)
         page.goto(f"/#/live/{DOME}")
         panel = page.locator("#ptz")
         expect(panel).to_be_visible(timeout=45_000)
@@ -324,7 +340,8 @@ def test_following_a_target_is_refused_without_an_activation_and_runs_under_one(
         assert dome_state(page)["tracking"]["activation_id"] == activation
         page.screenshot(path=str(ARTIFACTS / "ptz-05-following.png"), full_page=True)
         page.wait_for_timeout(2_000)
-        assert dome_state(page)["tracking"]["active"], "the session went on"
+        tracking = dome_state(page)["tracking"]
+        assert tracking["active"], f"the session did not go on: {tracking}"
         panel.locator("#ptz-follow-stop").click()
         expect(panel.locator("#ptz-tracking")).to_contain_text(f"stopped by {login['username']}")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.videos import write_moving_square_video
-from vigie.runtime.assembly.demo import render_demo_scenes
+from vigie.runtime.assembly.demo_scenes import render_demo_scenes
 from vigie.sim.rtsp import file_sha256
 
 
@@ -22,7 +22,7 @@ def test_a_video_swapped_into_the_scene_cache_is_replaced_by_the_render(
     other = write_moving_square_video(tmp_path / "OTHER.mp4", seconds=2)
     footage.write_bytes(other.read_bytes())  # cp OTHER.mp4 demo/scenes/street-<hash>.mp4
 
-    with caplog.at_level(logging.WARNING, logger="vigie.runtime.assembly.demo"):
+    with caplog.at_level(logging.WARNING, logger="vigie.runtime.assembly.demo_scenes"):
         again = render_demo_scenes(data, 1)["sim1"]
     assert again == footage and file_sha256(again) == rendered, "the simulated camera shows the scene's render"
     assert file_sha256(again) != file_sha256(other)

@@ -19,7 +19,7 @@ import pytest
 
 from tests.sim.sample_scenes import small_scene_data
 from vigie.cli.commands.evaluation import eval_detect_command
-from vigie.runtime.assembly.demo import demo_photo_bank, demo_scene_names
+from vigie.runtime.assembly.demo_scenes import demo_photo_bank, demo_scene_names
 from vigie.sim import builtin_scene_path, cutouts, load_scene
 from vigie.sim.cli_commands import EXIT_INVALID_SCENE, EXIT_OK, render_command
 from vigie.sim.cutouts import PhotoBank, default_cutout_cache_dir, photo_vehicle_cutouts, unpinned_sources
@@ -275,7 +275,7 @@ def test_the_demo_refuses_to_composite_footage_it_does_not_know(
     (data / "tracking" / "tud-campus" / "gt" / "gt.txt").write_text(
         (TUD_CAMPUS / "gt" / "gt.txt").read_text() + "1,999,10,10,40,120,1,-1,-1,-1\n"
     )
-    with caplog.at_level(logging.ERROR, logger="vigie.runtime.assembly.demo"):
+    with caplog.at_level(logging.ERROR, logger="vigie.runtime.assembly.demo_scenes"):
         assert demo_photo_bank(data) is None
     message = " ".join(r.getMessage() for r in caplog.records)
     assert "not the pinned public footage" in message and "tracking/tud-campus/gt/gt.txt" in message

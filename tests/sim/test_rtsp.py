@@ -12,8 +12,9 @@ import pytest
 
 from tests.sim.conftest import require_rtsp
 from tests.sim.sample_scenes import small_scene_data
+from tests.support.servers import free_port
 from vigie.sim import render
-from vigie.sim.rtsp import RtspSimServer, RtspUnavailableError, cached_render
+from vigie.sim.rtsp import RtspServerError, RtspSimServer, RtspUnavailableError, cached_render
 from vigie.sim.scene import Scene
 
 pytestmark = pytest.mark.rtsp
@@ -86,6 +87,31 @@ def test_cached_render_renders_once(tmp_path: Path) -> None:
     assert cached_render(scene, tmp_path) == first and first.stat().st_mtime_ns == mtime
     other = cached_render(scene.model_copy(update={"seed": 99}), tmp_path)
     assert other != first
+
+
+def test_a_server_started_before_its_files_exist_serves_them_once_its_feeders_start(
+    small_video: Path, tmp_path: Path
+) -> None:
+    # vigie demo starts the server while its scenes render, and the feeders once they are rendered
+    later = tmp_path / "later.mp4"
+    server = RtspSimServer({"cam1": later}, port=free_port())
+    with pytest.raises(RtspServerError, match="call launch_server"):
+        server.launch_feeders()
+    try:
+        server.launch_server()
+        with pytest.raises(FileNotFoundError, match="cam1"):  # still rendering: named, and everything stopped
+            server.launch_feeders()
+        assert server.pids == ()
+        server.launch_server()
+        later.write_bytes(small_video.read_bytes())
+        server.launch_feeders()
+        server.wait_ready()
+        assert len(server.pids) == 2  # the server and the mount's feeder
+        results: dict[str, object] = {}
+        _decode(server.url("cam1"), 5, results, "cam1")
+        assert isinstance(results["cam1"], list) and set(results["cam1"]) == {(320, 180)}, results
+    finally:
+        server.stop()
 
 
 def test_a_mount_that_gets_no_stream_is_named_when_the_server_gives_up(tmp_path: Path) -> None:

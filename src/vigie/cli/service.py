@@ -115,9 +115,15 @@ def _run(args: argparse.Namespace, *, api_only: bool) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    from vigie.runtime.assembly.demo_scenes import demo_renders
+
+    # The footage's renders first, in processes of their own, while this one imports the platform (seconds on the
+    # way to the first event); photo-real scenes need the cut-out bank first: run_demo starts those.
+    renders = None if args.photoreal is not None else demo_renders(args.data_dir, args.cameras)
     from vigie.runtime.assembly.demo import run_demo
 
     return run_demo(
+        renders=renders,
         data_dir=args.data_dir,
         host=args.host,
         port=args.port,

@@ -75,6 +75,15 @@ def rtsp_options(read_timeout_s: float) -> dict[str, str]:
     return {"rtsp_transport": "tcp", "timeout": str(round(read_timeout_s * 1e6))}
 
 
+DECODE_ONLY_PROBE = {"probesize": "32", "analyzeduration": "0"}
+"""FFmpeg's stream probing cut to its first packet, for a stream that is only decoded (the analysis): the decoder
+learns the picture's size and format from the stream itself (the SPS), and nothing here reads the probed figures.
+FFmpeg's default probe reads up to 5 s of stream, about 20 frames (its frame-rate estimate) plus the wait for a
+keyframe: 2.7–3.4 s before the first analysed frame on the demo's RTSP cameras, against 0.2 s for the open and
+the wait for the next keyframe with this (ffplay's low-latency options). Not for the recorder, whose muxer needs
+what the probe fills in (vigie.ingest.packets)."""
+
+
 def pyav_timeouts(options: dict[str, str], open_s: float, read_s: float) -> tuple[float, float | None]:
     """``av.open``'s ``timeout``: PyAV's read timeout only where FFmpeg's own is not set (:func:`rtsp_options`)."""
     return open_s, None if "timeout" in options else read_s
@@ -93,7 +102,7 @@ def _open(spec: StreamSpec) -> tuple[Any, bool]:
         target = spec.url
         live = True
         if scheme.startswith("rtsp"):
-            options = rtsp_options(spec.read_timeout_s)
+            options = rtsp_options(spec.read_timeout_s) | DECODE_ONLY_PROBE
     elif scheme == "unix":  # a recorder's live tap (vigie.ingest.tap): a dome's masked stream; never from config
         target, live = spec.url, True
     else:

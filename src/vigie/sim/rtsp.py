@@ -120,6 +120,8 @@ class RtspSimServer:
         self._account = account
         self._server: subprocess.Popen[bytes] | None = None
         self._feeders: list[subprocess.Popen[bytes]] = []
+        self._udp_ports: list[int] = []
+        """Each mount's RTP port, in the mounts' order (planned at launch)."""
         self._logs: list[IO[bytes]] = []
         self.port: int | None = None
 
@@ -171,23 +173,52 @@ class RtspSimServer:
         something else meanwhile, then calls :meth:`wait_ready`). Processes are tied to the calling thread's life
         (PR_SET_PDEATHSIG): launch from a thread that outlives the server."""
         check_rtsp_dependencies(self._python)
-        files = {name: source for name, source in self._mounts.items() if isinstance(source, Path)}
-        for name, path in files.items():
-            if not path.is_file():
-                raise FileNotFoundError(f"video for mount {name!r} not found: {path}")
+        self._check_files()
         try:
-            free = iter(free_udp_ports(len(files)))
-            udp_ports = []
-            for source in self._mounts.values():
-                if isinstance(source, int):
-                    udp_ports.append(source)
-                    continue
-                udp_ports.append(next(free))
-                self._feeders.append(self._spawn(_feeder_command(source, udp_ports[-1]), stdin=subprocess.DEVNULL))
-            self._spawn_server(udp_ports)
+            self._plan_ports()
+            self._start_feeders()
+            self._spawn_server(self._udp_ports)
         except BaseException:
             self.stop()
             raise
+
+    def launch_server(self) -> None:
+        """:meth:`launch` in two steps, for files still being written: the server first (its start, seconds of
+        GStreamer's, runs meanwhile), then :meth:`launch_feeders` once the files exist; then :meth:`wait_ready`. The
+        server waits for each mount's stream as long as its start time lasts."""
+        check_rtsp_dependencies(self._python)
+        try:
+            self._plan_ports()
+            self._spawn_server(self._udp_ports)
+        except BaseException:
+            self.stop()
+            raise
+
+    def launch_feeders(self) -> None:
+        """The feeders of a server started by :meth:`launch_server`, the files now written."""
+        if self._server is None:
+            raise RtspServerError("the RTSP server was not launched: call launch_server() first")
+        try:
+            self._check_files()
+            self._start_feeders()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _check_files(self) -> None:
+        for name, source in self._mounts.items():
+            if isinstance(source, Path) and not source.is_file():
+                raise FileNotFoundError(f"video for mount {name!r} not found: {source}")
+
+    def _plan_ports(self) -> None:
+        files = [source for source in self._mounts.values() if isinstance(source, Path)]
+        free = iter(free_udp_ports(len(files)))
+        self._udp_ports = [source if isinstance(source, int) else next(free) for source in self._mounts.values()]
+
+    def _start_feeders(self) -> None:
+        for source, udp_port in zip(self._mounts.values(), self._udp_ports, strict=True):
+            if isinstance(source, Path):
+                self._feeders.append(self._spawn(_feeder_command(source, udp_port), stdin=subprocess.DEVNULL))
 
     def wait_ready(self) -> None:
         """The second half of :meth:`start`: returns once every mount's media is prepared and the server accepts;

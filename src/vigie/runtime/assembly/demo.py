@@ -5,12 +5,13 @@ replayed from files with ``--no-rtsp``), and the service runs with embedded SQLi
 generated, analysis may run on it (see :class:`vigie.runtime.assembly.gates.SimulatedFootageRules`); on real cameras
 nothing runs until an activation exists.
 
-That exemption holds only for footage proven simulated: at every start each scene is rendered again, in this
-process (:func:`vigie.sim.rtsp.proven_render`), and that render is what the cameras show. A file found in the scene
-cache that is not byte-identical to it (another video copied there) is discarded, with a warning; it is never
-analysed. Rendering is deterministic, so a warm start costs what a first start costs (the scenes render in
-parallel). The PTZ dome the demo adds over RTSP (:mod:`~vigie.runtime.assembly.demo_dome`) is rendered live, not
-a proven render: it is not exempted, and nothing analyses it without an activation.
+That exemption holds only for footage proven simulated: at every start each scene is rendered again, by this start
+(:func:`vigie.sim.rtsp.proven_render`, in processes it spawns: :mod:`~vigie.runtime.assembly.demo_scenes`), and that
+render is what the cameras show. A file found in the scene cache that is not byte-identical to it (another video
+copied there) is discarded, with a warning; it is never analysed. Rendering is deterministic, so a warm start costs
+what a first start costs (the scenes render in parallel). The PTZ dome the demo adds over RTSP
+(:mod:`~vigie.runtime.assembly.demo_dome`) is rendered live, not a proven render: it is not exempted, and nothing
+analyses it without an activation.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ import contextlib
 import logging
 import os
 import secrets
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,6 @@ from vigie.runtime.assembly.demo_broker import demo_broker_address
 from vigie.runtime.assembly.demo_dome import DOME_CAMERA, DemoDome, draw_panorama
 from vigie.runtime.assembly.demo_lapi import (
     ACCOUNTS,
-    LAPI_CAMERA,
-    LAPI_SCENE,
     LAPI_TENANT,
     WANTED_PLATE,
     ensure_hit_list,
@@ -47,57 +45,24 @@ from vigie.runtime.assembly.demo_lapi import (
     ensure_lapi_activation,
     lapi_commune,
 )
+from vigie.runtime.assembly.demo_scenes import (
+    LAPI_CAMERA,
+    DemoRenders,
+    demo_photo_bank,
+    demo_renders,
+    demo_scene_names,
+)
 from vigie.runtime.assembly.governance import open_governance
 from vigie.runtime.assembly.models import installed_models
 from vigie.runtime.assembly.module_settings import PIXEL_MODULES
 from vigie.runtime.assembly.service import ServiceError, VigieService
 from vigie.services.auth import AuthService
-from vigie.sim import builtin_scene_path, load_scene
 from vigie.sim.builtin import module_settings_path
-from vigie.sim.cutouts import CutoutDataError, PhotoBank, unpinned_sources
 from vigie.sim.panorama import Panorama
-from vigie.sim.rtsp import ProvenRender, RtspSimServer, RtspUnavailableError, proven_render, rtsp_unavailable_reason
+from vigie.sim.rtsp import RtspSimServer, RtspUnavailableError, free_udp_ports, rtsp_unavailable_reason
 from vigie.storage.database import create_engine_for
 
 log = logging.getLogger(__name__)
-DEMO_SCENES = ("street", "situations")
-PHOTOREAL_SCENES = ("plaza", "situations", "street")
-"""The scenes of the demo's cameras with ``--photoreal``: the plaza (laid out for its real background) first."""
-
-
-def demo_scene_names(count: int, photo: bool) -> list[str]:
-    """The scene each of ``count`` simulated cameras shows (sim1, sim2, …)."""
-    scenes = PHOTOREAL_SCENES if photo else DEMO_SCENES
-    return [scenes[index % len(scenes)] for index in range(count)]
-
-
-def render_demo_scenes(
-    data_dir: Path, count: int, extra: dict[str, str] | None = None, photo: PhotoBank | None = None
-) -> dict[str, Path]:
-    """The footage of ``count`` simulated cameras, each scene rendered here and now (proven simulated: what the
-    scene cache held before is replaced, with a warning when it was not that render); ``extra``: more cameras by
-    id and the scene each shows (the LAPI camera, always drawn: its plates are the ground truth). With ``photo``
-    the cameras' scenes are photo-real (cut-outs of the pinned public footage)."""
-    names = demo_scene_names(count, photo is not None)
-    cache = data_dir / "scenes"
-    real = photo is not None
-    jobs = {(name, real): None for name in names} | {(name, False): None for name in (extra or {}).values()}
-
-    def prove(job: tuple[str, bool]) -> ProvenRender:
-        return proven_render(load_scene(builtin_scene_path(job[0])), cache, photo if job[1] else None)
-
-    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
-        rendered = dict(zip(jobs, pool.map(prove, jobs), strict=True))
-    for (name, photoreal), proof in rendered.items():
-        _log_proof(f"{name} (photo-real)" if photoreal else name, proof)
-    out: dict[str, Path] = {}
-    for index, name in enumerate(names):
-        log.info("simulated camera sim%d shows the scene %r", index + 1, name)
-        out[f"sim{index + 1}"] = rendered[(name, real)].path
-    for camera_id, name in (extra or {}).items():
-        log.info("simulated camera %s shows the scene %r", camera_id, name)
-        out[camera_id] = rendered[(name, False)].path
-    return out
 
 
 def start_lapi(service: VigieService, config: VigieConfig, data_dir: Path) -> None:
@@ -124,21 +89,6 @@ def start_lapi(service: VigieService, config: VigieConfig, data_dir: Path) -> No
         login,
         WANTED_PLATE,
     )
-
-
-def _log_proof(scene: str, proof: ProvenRender) -> None:
-    if proof.verdict == "replaced":
-        log.warning(
-            "scene %r: %s held a video that is not the render of the scene (SHA-256 %s…, the render is %s…): it is "
-            "not proven simulated footage, so it was discarded and replaced by the render; only renders made by "
-            "this start are analysed without an activation",
-            scene,
-            proof.path,
-            proof.found_sha256[:16],
-            proof.sha256[:16],
-        )
-    else:
-        log.info("scene %r %s: %s (SHA-256 %s…)", scene, proof.verdict, proof.path, proof.sha256[:16])
 
 
 def demo_modules(scenes: dict[str, str], detector: str | None) -> dict[str, dict[str, Any]]:
@@ -345,31 +295,6 @@ def write_config(config: VigieConfig, path: Path) -> None:
     partial.replace(path)
 
 
-def demo_photo_bank(folder: Path) -> PhotoBank | None:
-    """The cut-out bank of ``vigie demo --photoreal``, or None (logged) when the folder cannot give one or holds
-    anything but the pinned public footage: the demo analyses its cameras without an activation because their
-    footage is simulated, and people cut out of one's own recordings are real people."""
-    log.info("photo-real scenes: cutting people and vehicles out of %s (about a minute)", folder)
-    try:
-        bank = PhotoBank.from_data(folder)
-    except (CutoutDataError, OSError) as err:
-        log.error("--photoreal %s: %s; the demo was not started", folder, err)
-        return None
-    strangers = unpinned_sources(bank)
-    if strangers:
-        log.error(
-            "--photoreal %s: %d file(s) are not the pinned public footage (e.g. %s): the demo analyses its cameras "
-            "without an activation, so it composites only the footage it knows (sim/photo-sources.json); render other "
-            "footage with `vigie sim render --photoreal` and analyse it under an activation. The demo was not started",
-            folder,
-            len(strangers),
-            ", ".join(strangers[:3]),
-        )
-        return None
-    log.info("photo-real scenes: %d people and %d vehicles cut out", len(bank.people), len(bank.vehicles))
-    return bank
-
-
 def run_demo(
     *,
     data_dir: Path,
@@ -383,25 +308,30 @@ def run_demo(
     own_broker: bool = True,
     mosquitto: str | None = None,
     webhook: str | None = None,
+    renders: DemoRenders | None = None,
 ) -> int:
-    """Run the demo until Ctrl-C. MQTT: ``mqtt`` (``host:port``) publishes to a broker already running on this
+    """Run the demo until Ctrl-C. ``renders``: its footage's renders when the caller started them
+    (:func:`~vigie.runtime.assembly.demo_scenes.demo_renders` with the same folder and cameras, before importing
+    this module), else they start here. MQTT: ``mqtt`` (``host:port``) publishes to a broker already running on this
     machine; else with ``own_broker`` the demo starts its own Mosquitto (``mosquitto``: that binary instead of the
     installed one) and runs without MQTT when there is none; ``own_broker=False`` (``--no-mqtt``): no MQTT."""
     data_dir.mkdir(parents=True, exist_ok=True)
     photo = None if photoreal is None else demo_photo_bank(photoreal)
     if photoreal is not None and photo is None:
+        if renders is not None:
+            renders.cancel()
         return 2
+    if renders is None:
+        renders = demo_renders(data_dir, cameras, photo)
     drawn = draw_panorama() if use_rtsp else None  # the dome's, while the scenes render
-    if use_rtsp:  # the RTSP server's dependency probe (a child importing GStreamer) too, answered from then on
-        threading.Thread(target=rtsp_unavailable_reason, name="rtsp-probe", daemon=True).start()
-    footage = render_demo_scenes(data_dir, cameras, {LAPI_CAMERA: LAPI_SCENE}, photo)
     with contextlib.ExitStack() as stack:
-        urls: dict[str, str] = {cid: path.resolve().as_uri() for cid, path in footage.items()}
+        stack.callback(renders.cancel)  # Ctrl-C or a failure before the renders end
         dome: DemoDome | None = None
         starting: RtspSimServer | None = None
         if use_rtsp:
-            urls, dome, starting = _simulated_cameras(stack, footage, drawn, rtsp_port, urls)
+            urls, dome, starting = _simulated_cameras(stack, renders, drawn, rtsp_port)
         else:
+            urls = _files(renders.footage())
             log.info("no PTZ dome without RTSP: its picture is a live stream, not a file (start without --no-rtsp)")
         for cid, url in urls.items():
             log.info("simulated camera %s: %s", cid, url)
@@ -457,28 +387,30 @@ def run_demo(
 
 
 def _simulated_cameras(
-    stack: contextlib.ExitStack[bool | None],
-    footage: dict[str, Path],
-    drawn: Future[Panorama] | None,
-    rtsp_port: int,
-    files: dict[str, str],
+    stack: contextlib.ExitStack[bool | None], renders: DemoRenders, drawn: Future[Panorama] | None, rtsp_port: int
 ) -> tuple[dict[str, str], DemoDome | None, RtspSimServer | None]:
-    """The cameras' RTSP server and the PTZ dome: their URLs, the dome, and the server when it was launched but not
-    yet waited for (:meth:`RtspSimServer.wait_ready`); ``files``' URLs and no dome where GStreamer's RTSP server is
-    not installed."""
+    """The cameras' RTSP server and the PTZ dome, once the scenes are rendered: their URLs, the dome, and the server
+    when it was launched but not yet waited for (:meth:`RtspSimServer.wait_ready`); the files' URLs and no dome
+    where GStreamer's RTSP server is not installed."""
     dome: DemoDome | None = None
     try:
-        dome = stack.enter_context(DemoDome(drawn))  # its live feed must flow before the server prepares mounts
+        [dome_port] = free_udp_ports(1)
         # a minute for the mounts to be ready: the demo starts on laptops and loaded test machines, where a feeder
         # can take tens of seconds to send its first keyframe (a demo that gave up would show no camera at all)
-        server = RtspSimServer({**footage, DOME_CAMERA: dome.udp_port}, port=rtsp_port, start_timeout_s=60.0)
+        server = RtspSimServer({**renders.planned(), DOME_CAMERA: dome_port}, port=rtsp_port, start_timeout_s=60.0)
         if rtsp_port and rtsp_unavailable_reason() is None:
-            # The server's port is known: it starts (GStreamer, its feeders, every mount ready: seconds) while the
-            # service is built, on the path to the first event; waited for before the service runs.
-            server.launch()
+            # The server's port is known: it starts (GStreamer, seconds) while the scenes render, its feeders once
+            # they are, and every mount gets ready while the service is built, on the path to the first event; it
+            # is waited for before the service runs.
+            server.launch_server()
             stack.callback(server.stop)
+            footage = renders.footage()
+            server.launch_feeders()
+            dome = stack.enter_context(DemoDome(drawn, dome_port))
             dome.start_device(server.planned_url(DOME_CAMERA))
             return {cid: server.planned_url(cid) for cid in footage}, dome, server
+        footage = renders.footage()
+        dome = stack.enter_context(DemoDome(drawn, dome_port))  # its live feed must flow before the server prepares
         stack.enter_context(server)
         dome.start_device(server.url(DOME_CAMERA))
         return {cid: server.url(cid) for cid in footage}, dome, None
@@ -486,7 +418,11 @@ def _simulated_cameras(
         log.warning("RTSP server unavailable (%s); replaying the footage from files instead, no PTZ dome", err)
         if dome is not None:
             dome.close()
-        return files, None, None
+        return _files(renders.footage()), None, None
+
+
+def _files(footage: dict[str, Path]) -> dict[str, str]:
+    return {cid: path.resolve().as_uri() for cid, path in footage.items()}
 
 
 DEMO_USERNAME = "demo"

@@ -74,9 +74,10 @@ class DemoDome:
     a stream on each mount before it answers) and stops everything on exit. ``drawn``: the panorama being drawn
     (:func:`draw_panorama`)."""
 
-    def __init__(self, drawn: Future[Panorama] | None = None) -> None:
+    def __init__(self, drawn: Future[Panorama] | None = None, udp_port: int | None = None) -> None:
+        """``udp_port``: where its feed sends RTP (a free one when not given)."""
         self.dome = SimulatedDome(DomeOptics(), drawn.result() if drawn else panorama(), time.monotonic)
-        [self.udp_port] = free_udp_ports(1)
+        [self.udp_port] = free_udp_ports(1) if udp_port is None else [udp_port]
         self.feed = DomeStream(self.dome, self.udp_port, width=WIDTH, height=HEIGHT, fps=FPS, host=HOST)
         self._password = secrets.token_urlsafe(18)
         self._device: OnvifSimulator | None = None

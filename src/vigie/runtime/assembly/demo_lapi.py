@@ -26,6 +26,7 @@ from vigie.domain.actor import Actor
 from vigie.domain.plates import MODULE
 from vigie.domain.users import Role
 from vigie.governance.activation import ActivationState
+from vigie.runtime.assembly.demo_scenes import LAPI_CAMERA
 from vigie.services.auth import AuthService
 from vigie.services.governance import GovernanceService
 from vigie.services.plates import PlateService
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 
 LAPI_TENANT = "pn-demo"
 LAPI_SITE = "voie-rapide"
-LAPI_CAMERA = "lapi1"
-LAPI_SCENE = "lane"
 LAPI_FRAMEWORK = "lapi-csi-l233-1"
 WANTED_PLATE = "GE-042-ZR"
 """The scripted car of the ``lane`` scene, on the demo's hit list."""

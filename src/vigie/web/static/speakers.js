@@ -77,7 +77,7 @@ function build(place, catalogue, cameraId, alert) {
     el("p", { class: "note", text: t(alert ? "speakers.alert_note" : "speakers.note") }),
     form,
     el("p", { id: id("message"), class: "note", role: "status" }),
-    close,
+    ...(close ? [close] : []), // replaceChildren writes a null as the text "null"
   );
   if (alert) panel.dataset.alert = String(alert.id);
   panel.dataset.camera = cameraId;

@@ -199,6 +199,18 @@ def test_substituted_camera_raises_once_and_clears_when_the_view_returns(
     assert kinds(cleared) == [(Kind.SCENE_CHANGED, True)]
 
 
+def test_black_frames_at_the_start_are_no_reference_and_the_view_after_them_raises_nothing(
+    live: list[np.ndarray],
+) -> None:
+    # a dome's first frames are blacked out until its position is known (vigie.devices.dome_masking)
+    feed = Feed(StreamAlarms("dome-1", StreamAlarmConfig(view_moves=True)))
+    black = [np.zeros_like(live[0])]
+    assert feed.frames(black, 1) == []
+    assert feed.frames(live, 30) == [], "the live view is judged against itself, not against the black frames"
+    moved = shifted(live, 24, 10)
+    assert kinds(feed.frames(moved, 10)) == [(Kind.SCENE_CHANGED, False)], "and a real change is still raised"
+
+
 def test_moved_camera_raises_and_an_accepted_view_becomes_the_reference(live: list[np.ndarray]) -> None:
     feed = Feed(StreamAlarms("cam-1"))
     feed.frames(live, 10)

@@ -149,6 +149,20 @@ def changed_fraction(a: Thumb, b: Thumb, tolerance: float) -> float:
     return float(np.count_nonzero(np.abs(a - b) > tolerance)) / a.size
 
 
+REFERENCE_MIN_CELLS = 0.25
+"""Share of the scene thumbnail's cells that must have some texture for a look to become the scene reference."""
+
+
+def textured_cells(thumb: Thumb, min_texture: float = 2.0) -> bool:
+    """Whether at least :data:`REFERENCE_MIN_CELLS` of the thumbnail's cells have texture (a standard deviation of
+    ``min_texture`` grey levels or more)."""
+    cols, rows = _SCENE_GRID
+    height, width = thumb.shape
+    ch, cw = height // rows, width // cols
+    blocks = thumb[: rows * ch, : cols * cw].reshape(rows, ch, cols, cw).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+    return int(np.count_nonzero(blocks.std(axis=1) >= min_texture)) >= REFERENCE_MIN_CELLS * rows * cols
+
+
 def scene_similarity(reference: Thumb, current: Thumb, match: float = 0.6, min_texture: float = 2.0) -> float:
     """Fraction of cells of ``current`` whose structure matches ``reference`` (1.0 when nothing to compare).
 
@@ -310,7 +324,11 @@ class StreamAlarms:
         kind = StreamAlarmKind.SCENE_CHANGED
         config = self.config
         if self._reference is None or self._reference.shape != thumb.shape:
-            self._reference = thumb.copy()
+            # A flat picture is no reference: a dome's first frames, blacked out until its position is known
+            # (vigie.devices.dome_masking), a black start, a capped lens. Taken as the reference, the view that
+            # follows matched none of it and the idle demo dome was "scene_changed" 15 s after every start (and for
+            # good: a reference learns only from looks that match it). The first textured look becomes it.
+            self._reference = thumb.copy() if textured_cells(thumb, config.scene_min_texture) else None
             self._last_similarity = 1.0
             return []
         similarity = scene_similarity(self._reference, thumb, config.scene_match, config.scene_min_texture)

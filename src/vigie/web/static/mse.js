@@ -17,12 +17,13 @@ export function mseSupported() {
 }
 
 export class MsePlayer {
-  constructor(video, cameraId, quality, { onFallback, onError } = {}) {
+  constructor(video, cameraId, quality, { onFallback, onError, onPlaying } = {}) {
     this.video = video;
     this.cameraId = cameraId;
     this.quality = quality;
     this.onFallback = onFallback || (() => {});
     this.onError = onError || (() => {});
+    this.onPlaying = onPlaying || (() => {}); // a stream (again) after an error: the caller clears what it showed
     this.stopped = false;
     this.started = false; // a codec was accepted: the stream plays here
     this.queue = [];
@@ -72,7 +73,7 @@ export class MsePlayer {
       const message = JSON.parse(data);
       if (message.codec) {
         if (!MediaSource.isTypeSupported(message.mime)) this.fallback(`codec ${message.codec}`);
-        else this.attach(message.mime);
+        else { this.attach(message.mime); this.onPlaying(); }
       } else if (message.code === "no_video") {
         this.onError(message.error);
       } else if (message.error) {

@@ -65,7 +65,7 @@ const live = {
     const img = document.getElementById("single-video");
     img.alt = camera ? camera.name : cameraId;
     img.dataset.camera = cameraId;
-    document.getElementById("single-caption").textContent = camera ? `${t(`state.${camera.state}`)} · ${camera.reason || ""}` : "";
+    showCaption(cameraId, null);
     this.playSingle(cameraId, quality === "wall" ? "wall" : "full");
     document.getElementById("single-playback").href = `#/playback/${encodeURIComponent(cameraId)}`;
     const stop = document.getElementById("single-stop");
@@ -76,6 +76,8 @@ const live = {
   },
   onCameras() {
     if (!document.getElementById("wall-view").hidden) layouts.onCameras();
+    const single = document.getElementById("single-video").dataset.camera;
+    if (!document.getElementById("single-view").hidden && single) showCaption(single);
   },
   onSensor(link) {
     // cameras a sensor's link rule asked to show: first in the layout, outlined (layouts.js)
@@ -100,7 +102,8 @@ const live = {
             singlePlayer = null;
             if (img.dataset.camera === cameraId) this.playSingle(cameraId, quality);
           },
-          onError: (message) => { document.getElementById("single-caption").textContent = message; },
+          onError: (message) => showCaption(cameraId, message),
+          onPlaying: () => showCaption(cameraId, null),
         }).start();
       }
       stopImage(img);
@@ -137,6 +140,17 @@ function stopImage(img) {
     img.removeAttribute("src");
     img.src = "data:,";
   }
+}
+
+// The single view's caption: the camera's state and reason as the camera list has them, followed as the list
+// changes, or the live stream's error while it lasts (until the stream plays again: a dome's masked stream is
+// refused while the recorder opens it, then plays; the error stayed under a live picture).
+function showCaption(cameraId, error) {
+  const caption = document.getElementById("single-caption");
+  if (error !== undefined) caption.dataset.error = error || "";
+  const camera = state.cameras.find((c) => c.id === cameraId);
+  const described = camera ? `${t(`state.${camera.state}`)} · ${camera.reason || ""}` : "";
+  caption.textContent = caption.dataset.error || described;
 }
 
 async function engageStop(cameraId) {

@@ -174,33 +174,31 @@ class RtspSimServer:
         (PR_SET_PDEATHSIG): launch from a thread that outlives the server."""
         check_rtsp_dependencies(self._python)
         self._check_files()
-        try:
-            self._plan_ports()
-            self._start_feeders()
-            self._spawn_server(self._udp_ports)
-        except BaseException:
-            self.stop()
-            raise
+        self._all_or_nothing(self._plan_ports, self._start_feeders, self._spawn_server)
 
     def launch_server(self) -> None:
         """:meth:`launch` in two steps, for files still being written: the server first (its start, seconds of
         GStreamer's, runs meanwhile), then :meth:`launch_feeders` once the files exist; then :meth:`wait_ready`. The
         server waits for each mount's stream as long as its start time lasts."""
         check_rtsp_dependencies(self._python)
-        try:
-            self._plan_ports()
-            self._spawn_server(self._udp_ports)
-        except BaseException:
-            self.stop()
-            raise
+        self._all_or_nothing(self._plan_ports, self._spawn_server)
 
     def launch_feeders(self) -> None:
         """The feeders of a server started by :meth:`launch_server`, the files now written."""
         if self._server is None:
             raise RtspServerError("the RTSP server was not launched: call launch_server() first")
+        self._all_or_nothing(self._check_files, self._start_feeders)
+
+    def wait_ready(self) -> None:
+        """The second half of :meth:`start`: returns once every mount's media is prepared and the server accepts;
+        on a failure everything is stopped and the error raised."""
+        self._all_or_nothing(self._read_ready, self._wait_accepting, self.check)
+
+    def _all_or_nothing(self, *steps: Callable[[], None]) -> None:
+        """The steps in order; on any failure everything started is stopped and the error raised."""
         try:
-            self._check_files()
-            self._start_feeders()
+            for step in steps:
+                step()
         except BaseException:
             self.stop()
             raise
@@ -219,17 +217,6 @@ class RtspSimServer:
         for source, udp_port in zip(self._mounts.values(), self._udp_ports, strict=True):
             if isinstance(source, Path):
                 self._feeders.append(self._spawn(_feeder_command(source, udp_port), stdin=subprocess.DEVNULL))
-
-    def wait_ready(self) -> None:
-        """The second half of :meth:`start`: returns once every mount's media is prepared and the server accepts;
-        on a failure everything is stopped and the error raised."""
-        try:
-            self._read_ready()
-            self._wait_accepting()
-            self.check()
-        except BaseException:
-            self.stop()
-            raise
 
     def check(self) -> None:
         """Raise ``RtspServerError`` if the server or a feeder has exited."""
@@ -277,10 +264,10 @@ class RtspSimServer:
             close_fds=True,
         )
 
-    def _spawn_server(self, udp_ports: list[int]) -> None:
+    def _spawn_server(self) -> None:
         command = [str(self._python), str(SERVER_SCRIPT), "--host", self._host, "--port", str(self._requested_port)]
         command += ["--warmup-timeout", str(max(1.0, self._timeout - 2.0))]
-        for name, udp_port in zip(self._mounts, udp_ports, strict=True):
+        for name, udp_port in zip(self._mounts, self._udp_ports, strict=True):
             command += ["--mount", f"{name}={udp_port}"]
         env = None
         if self._account is not None:

@@ -43,17 +43,18 @@ class DemoRenders:
         names = [(name, self._real) for name in self._names] + [(name, False) for name in self._extra.values()]
         jobs = list(dict.fromkeys(names))  # each scene once, in the order given: the longest first
         cache = data_dir / "scenes"
-        # In processes, not threads: drawing a frame is mostly Python holding the GIL (two render threads took
-        # 10.5 s for about 7 s of work per core). Spawned, not forked: the caller may already run threads.
-        self._pool = ProcessPoolExecutor(
-            max_workers=max(1, min(len(jobs), os.cpu_count() or 1)), mp_context=multiprocessing.get_context("spawn")
-        )
         self._cache = cache
         self._inputs = {
             (name, photoreal): (load_scene(builtin_scene_path(name)), photo if photoreal else None)
             for name, photoreal in jobs
         }
+        # In processes, not threads: drawing a frame is mostly Python holding the GIL (two render threads took
+        # 10.5 s for about 7 s of work per core). Spawned, not forked: the caller may already run threads.
+        self._pool = ProcessPoolExecutor(
+            max_workers=max(1, min(len(jobs), os.cpu_count() or 1)), mp_context=multiprocessing.get_context("spawn")
+        )
         self._jobs: dict[tuple[str, bool], Future[ProvenRender]] = {}
+        self._footage: dict[str, Path] | None = None
         try:
             for job, (scene, bank) in self._inputs.items():
                 self._jobs[job] = self._pool.submit(proven_render, scene, cache, bank)
@@ -69,8 +70,10 @@ class DemoRenders:
         return out | {camera_id: paths[(name, False)] for camera_id, name in self._extra.items()}
 
     def footage(self) -> dict[str, Path]:
-        """Wait for the renders: each camera's footage (``sim1``…, then the extra cameras), each proof logged. A
-        render that failed raises its error here."""
+        """Wait for the renders: each camera's footage (``sim1``…, then the extra cameras), each proof logged once.
+        A render that failed raises its error here."""
+        if self._footage is not None:
+            return dict(self._footage)
         rendered = {job: future.result() for job, future in self._jobs.items()}
         for (name, photoreal), proof in rendered.items():
             _log_proof(f"{name} (photo-real)" if photoreal else name, proof)
@@ -81,7 +84,8 @@ class DemoRenders:
         for camera_id, name in self._extra.items():
             log.info("simulated camera %s shows the scene %r", camera_id, name)
             out[camera_id] = rendered[(name, False)].path
-        return out
+        self._footage = out
+        return dict(out)
 
     def cancel(self) -> None:
         """The demo did not start: the renders not begun are dropped, those under way end on their own."""

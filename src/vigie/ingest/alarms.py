@@ -156,11 +156,19 @@ REFERENCE_MIN_CELLS = 0.25
 def textured_cells(thumb: Thumb, min_texture: float = 2.0) -> bool:
     """Whether at least :data:`REFERENCE_MIN_CELLS` of the thumbnail's cells have texture (a standard deviation of
     ``min_texture`` grey levels or more)."""
+    cells = _scene_cells(thumb)
+    return int(np.count_nonzero(cells.std(axis=1) >= min_texture)) >= REFERENCE_MIN_CELLS * len(cells)
+
+
+def _scene_cells(thumb: Thumb) -> Thumb:
+    """The thumbnail's cells (:data:`_SCENE_GRID`), one row of pixels each, their mean taken off."""
     cols, rows = _SCENE_GRID
     height, width = thumb.shape
     ch, cw = height // rows, width // cols
-    blocks = thumb[: rows * ch, : cols * cw].reshape(rows, ch, cols, cw).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
-    return int(np.count_nonzero(blocks.std(axis=1) >= min_texture)) >= REFERENCE_MIN_CELLS * rows * cols
+    blocks = thumb[: rows * ch, : cols * cw].reshape(rows, ch, cols, cw).transpose(0, 2, 1, 3)
+    flat = blocks.reshape(rows * cols, ch * cw)
+    centred: Thumb = flat - flat.mean(axis=1, keepdims=True)
+    return centred
 
 
 def scene_similarity(reference: Thumb, current: Thumb, match: float = 0.6, min_texture: float = 2.0) -> float:
@@ -172,17 +180,7 @@ def scene_similarity(reference: Thumb, current: Thumb, match: float = 0.6, min_t
     brightness, up to ×2): a picture darkened by half (the sun behind a cloud, the camera's exposure) leaves the
     weak texture of flat asphalt textured, where an absolute floor called half of a parking lot's cells "covered".
     """
-    cols, rows = _SCENE_GRID
-    height, width = reference.shape
-    ch, cw = height // rows, width // cols
-
-    def cells(thumb: Thumb) -> Thumb:
-        blocks = thumb[: rows * ch, : cols * cw].reshape(rows, ch, cols, cw).transpose(0, 2, 1, 3)
-        flat = blocks.reshape(rows * cols, ch * cw)
-        centred: Thumb = flat - flat.mean(axis=1, keepdims=True)
-        return centred
-
-    a, b = cells(reference), cells(current)
+    a, b = _scene_cells(reference), _scene_cells(current)
     sa, sb = a.std(axis=1), b.std(axis=1)
     gain = float(np.clip(float(current.mean()) / max(float(reference.mean()), 1e-3), 0.5, 2.0))
     textured_a, textured_b = sa * max(gain, 1.0) >= min_texture, sb * max(1.0 / gain, 1.0) >= min_texture

@@ -2,7 +2,7 @@
 :func:`vigie.sim.rtsp.proven_render`), and the photo-real cut-out bank of ``--photoreal``.
 
 A light module on purpose (the simulator, no service): ``vigie demo`` starts the renders
-(:func:`start_demo_renders`) before it imports the rest of the platform, so the renders, in processes of their own,
+(:func:`demo_renders`) before it imports the rest of the platform, so the renders, in processes of their own,
 run while this one loads the service (about 3.5 s of imports on a 2-core machine), on the way to the demo's first
 event (within 30 s of start, README)."""
 
@@ -34,7 +34,7 @@ def demo_scene_names(count: int, photo: bool) -> list[str]:
 
 
 class DemoRenders:
-    """The renders of the demo's scenes, under way in processes of their own (:func:`start_demo_renders`)."""
+    """The renders of the demo's scenes, under way in processes of their own (:func:`demo_renders`)."""
 
     def __init__(self, data_dir: Path, count: int, extra: dict[str, str], photo: PhotoBank | None) -> None:
         self._names = demo_scene_names(count, photo is not None)
@@ -92,26 +92,18 @@ class DemoRenders:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def start_demo_renders(
-    data_dir: Path, count: int, extra: dict[str, str] | None = None, photo: PhotoBank | None = None
-) -> DemoRenders:
-    """Start rendering the footage of ``count`` simulated cameras, each scene rendered here and now (proven
-    simulated: what the scene cache held before is replaced, with a warning when it was not that render);
-    ``extra``: more cameras by id and the scene each shows. With ``photo`` the cameras' scenes are photo-real
-    (cut-outs of the pinned public footage)."""
-    return DemoRenders(data_dir, count, extra or {}, photo)
-
-
 def demo_renders(data_dir: Path, cameras: int, photo: PhotoBank | None = None) -> DemoRenders:
-    """The renders of ``vigie demo``'s footage: its ``cameras`` street cameras and its plate-reading camera."""
-    return start_demo_renders(data_dir, cameras, {LAPI_CAMERA: LAPI_SCENE}, photo)
+    """Start rendering ``vigie demo``'s footage: its ``cameras`` street cameras and its plate-reading camera."""
+    return DemoRenders(data_dir, cameras, {LAPI_CAMERA: LAPI_SCENE}, photo)
 
 
 def render_demo_scenes(
     data_dir: Path, count: int, extra: dict[str, str] | None = None, photo: PhotoBank | None = None
 ) -> dict[str, Path]:
-    """:func:`start_demo_renders` and wait for them: each camera's footage."""
-    return start_demo_renders(data_dir, count, extra, photo).footage()
+    """The footage of ``count`` simulated cameras, each scene rendered here and now (proven simulated: what the scene
+    cache held before is replaced, with a warning when it was not that render); ``extra``: more cameras by id and the
+    scene each shows. With ``photo`` the cameras' scenes are photo-real (cut-outs of the pinned public footage)."""
+    return DemoRenders(data_dir, count, extra or {}, photo).footage()
 
 
 def _log_proof(scene: str, proof: ProvenRender) -> None:
